@@ -1,0 +1,260 @@
+/*
+ * cmd_migrate.c - cavra migrate status | up | plan | verify.
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "migrate/migrate.h"
+#include "store/store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char migrate_usage[] =
+	"usage: cavra migrate status [--json] | up [--to N] | plan | verify\n"
+	"       (with --database URL and --migrations-dir DIR)";
+
+struct migrate_opts {
+	const char *action;
+	bool json;
+	int to;
+};
+
+struct ctx {
+	struct store *store;
+	struct migration_set set;
+};
+
+static int parse_opts(int argc, char **argv, struct migrate_opts *o)
+{
+	int64_t to;
+
+	memset(o, 0, sizeof(*o));
+	if (argc < 2)
+		return cmd_usage_error("%s", migrate_usage);
+	o->action = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && strcmp(o->action, "status") == 0) {
+			o->json = true;
+		} else if (strcmp(argv[i], "--to") == 0 && strcmp(o->action, "up") == 0 &&
+			   i + 1 < argc) {
+			if (!str_to_i64(argv[++i], 1, 999999999, &to))
+				return cmd_usage_error("--to: '%s' is not a migration version",
+						       argv[i]);
+			o->to = (int)to;
+		} else {
+			return cmd_usage_error("migrate %s: unknown option '%s'\n%s", o->action,
+					       argv[i], migrate_usage);
+		}
+	}
+	return EXIT_OK;
+}
+
+static enum status ctx_open(struct ctx *c, const struct config *cfg, struct err *e)
+{
+	enum status st;
+
+	memset(c, 0, sizeof(*c));
+	st = store_open(config_migration_url(cfg), 1, &c->store, e);
+	if (st != ST_OK)
+		return st;
+	st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set, e);
+	if (st != ST_OK) {
+		store_close(c->store);
+		c->store = NULL;
+	}
+	return st;
+}
+
+static void ctx_close(struct ctx *c)
+{
+	migration_set_release(&c->set);
+	store_close(c->store);
+}
+
+static const char *const ledger_names[] = {"none", "legacy", "current"};
+
+static void print_table(const struct ctx *c, const struct migrate_report *r)
+{
+	printf("%-8s %-36s %-8s %-64s %s\n", "VERSION", "NAME", "STATE", "CHECKSUM", "APPLIED_AT");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct mig_entry *en = &r->entries[i];
+
+		printf("%03d      %-36s %-8s %-64s %s\n", en->version, en->name,
+		       mig_state_name(en->state),
+		       en->checksum ? en->checksum
+				    : (en->applied_checksum ? en->applied_checksum : "-"),
+		       en->applied_at ? en->applied_at : "-");
+	}
+	printf("\nbackend %s, ledger %s, schema version %d of %d, %zu pending\n",
+	       store_backend_name(c->store), ledger_names[r->ledger], r->schema_version,
+	       r->latest_version, r->pending);
+	for (size_t i = 0; i < r->nproblems; i++)
+		printf("problem: %s: %s\n", problem_kind_name(r->problems[i].kind),
+		       r->problems[i].msg);
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *entry_json(const struct mig_entry *en)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_int(en->version));
+	json_object_object_add(o, "name", json_object_new_string(en->name));
+	json_object_object_add(o, "state", json_object_new_string(mig_state_name(en->state)));
+	json_object_object_add(o, "checksum", str_or_null(en->checksum));
+	json_object_object_add(o, "applied_checksum", str_or_null(en->applied_checksum));
+	json_object_object_add(o, "applied_at", str_or_null(en->applied_at));
+	return o;
+}
+
+static void print_json(const struct ctx *c, const struct migrate_report *r)
+{
+	json_object *o = json_object_new_object();
+	json_object *items = json_object_new_array();
+	json_object *probs = json_object_new_array();
+
+	for (size_t i = 0; i < r->n; i++)
+		json_object_array_add(items, entry_json(&r->entries[i]));
+	for (size_t i = 0; i < r->nproblems; i++) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(
+			p, "kind", json_object_new_string(problem_kind_name(r->problems[i].kind)));
+		json_object_object_add(p, "version", json_object_new_int(r->problems[i].version));
+		json_object_object_add(p, "message", json_object_new_string(r->problems[i].msg));
+		json_object_array_add(probs, p);
+	}
+	json_object_object_add(o, "backend", json_object_new_string(store_backend_name(c->store)));
+	json_object_object_add(o, "migrations_source", json_object_new_string(c->set.origin));
+	json_object_object_add(o, "ledger", json_object_new_string(ledger_names[r->ledger]));
+	json_object_object_add(o, "schema_version", json_object_new_int(r->schema_version));
+	json_object_object_add(o, "latest_version", json_object_new_int(r->latest_version));
+	json_object_object_add(o, "pending", json_object_new_int((int)r->pending));
+	json_object_object_add(o, "migrations", items);
+	json_object_object_add(o, "problems", probs);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static int do_status(struct ctx *c, const struct migrate_opts *o, const struct migrate_report *r)
+{
+	if (o->json)
+		print_json(c, r);
+	else
+		print_table(c, r);
+	return r->nproblems ? EXIT_FAIL : EXIT_OK;
+}
+
+static int do_verify(struct ctx *c, const struct migrate_report *r)
+{
+	for (size_t i = 0; i < r->nproblems; i++)
+		printf("%s: %s\n", problem_kind_name(r->problems[i].kind), r->problems[i].msg);
+	for (size_t i = 0; i < r->n; i++)
+		if (r->entries[i].state == MIG_PENDING)
+			printf("pending: version %03d (%s) is not applied\n", r->entries[i].version,
+			       r->entries[i].name);
+	if (r->ledger == LEDGER_LEGACY)
+		printf("legacy: the ledger has no checksums yet: run 'cavra migrate up' to adopt "
+		       "it\n");
+	if (r->nproblems || r->pending || r->ledger == LEDGER_LEGACY) {
+		fprintf(stderr, "cavra: verify failed (%s)\n", store_backend_name(c->store));
+		return EXIT_FAIL;
+	}
+	printf("ok: %d migrations applied, checksums match (%s)\n", r->schema_version,
+	       store_backend_name(c->store));
+	return EXIT_OK;
+}
+
+static int do_plan(struct ctx *c, const struct migrate_report *r)
+{
+	if (r->nproblems) {
+		for (size_t i = 0; i < r->nproblems; i++)
+			fprintf(stderr, "cavra: %s: %s\n", problem_kind_name(r->problems[i].kind),
+				r->problems[i].msg);
+		return EXIT_FAIL;
+	}
+	if (r->ledger == LEDGER_LEGACY)
+		printf("-- the legacy ledger will be adopted first (checksums recorded)\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct migration *m;
+
+		if (r->entries[i].state != MIG_PENDING)
+			continue;
+		m = &c->set.items[r->entries[i].version - 1];
+		printf("-- %s sha256=%s\n%s\n", m->file, m->checksum, m->sql);
+	}
+	if (!r->pending)
+		printf("-- nothing to apply: database is up to date\n");
+	return EXIT_OK;
+}
+
+static void on_progress(void *ctx, const char *what, const struct migration *m, int64_t ms)
+{
+	UNUSED(ctx);
+	if (m)
+		printf("%s %03d_%s (%lld ms)\n", what, m->version, m->name, (long long)ms);
+	else
+		printf("%s the legacy ledger: checksums recorded\n", what);
+	fflush(stdout);
+}
+
+static int do_up(struct ctx *c, const struct migrate_opts *o)
+{
+	struct err e = {0};
+	struct ledger l = {0};
+	struct migrate_report r = {0};
+	int code = EXIT_OK;
+
+	if (o->to > (int)c->set.n)
+		return cmd_usage_error("--to %d: the latest migration is %zu", o->to, c->set.n);
+	if (migrate_up(c->store, &c->set, o->to, on_progress, NULL, &e) != ST_OK)
+		return cmd_fail(&e);
+	if (migrate_status(c->store, &c->set, &l, &r, &e) != ST_OK)
+		code = cmd_fail(&e);
+	else
+		printf("database is up to date: schema version %d (%s)\n", r.schema_version,
+		       store_backend_name(c->store));
+	migrate_report_release(&r);
+	ledger_release(&l);
+	return code;
+}
+
+int cmd_migrate(struct config *cfg, int argc, char **argv)
+{
+	struct migrate_opts o;
+	struct ledger l = {0};
+	struct migrate_report r = {0};
+	struct err e = {0};
+	struct ctx c;
+	int code = parse_opts(argc, argv, &o);
+
+	if (code != EXIT_OK)
+		return code;
+	if (strcmp(o.action, "status") && strcmp(o.action, "up") && strcmp(o.action, "plan") &&
+	    strcmp(o.action, "verify"))
+		return cmd_usage_error("unknown migrate action '%s'\n%s", o.action, migrate_usage);
+	if (ctx_open(&c, cfg, &e) != ST_OK)
+		return cmd_fail(&e);
+	if (strcmp(o.action, "up") == 0) {
+		code = do_up(&c, &o);
+	} else if (migrate_status(c.store, &c.set, &l, &r, &e) != ST_OK) {
+		code = cmd_fail(&e);
+	} else if (strcmp(o.action, "status") == 0) {
+		code = do_status(&c, &o, &r);
+	} else if (strcmp(o.action, "verify") == 0) {
+		code = do_verify(&c, &r);
+	} else {
+		code = do_plan(&c, &r);
+	}
+	migrate_report_release(&r);
+	ledger_release(&l);
+	ctx_close(&c);
+	return code;
+}

@@ -1,0 +1,113 @@
+/*
+ * main.c - the cavra binary: settings, logging, then the subcommand.
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: cavra <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  serve [--print-config]             run the HTTP service\n"
+	"  migrate status|up|plan|verify      manage the database schema\n"
+	"  evidence migrate --sqlite PATH     alias of 'migrate up' on a SQLite file\n"
+	"  version                            print the version\n"
+	"\n"
+	"settings (see docs/config.md): --config FILE, --database URL, --listen HOST:PORT,\n"
+	"  --migration-database URL, --migrations-dir DIR, --log-level L, --log-format F,\n"
+	"  --db-pool-size N, --[no-]auto-migrate, --policy-dir DIR\n";
+
+int cmd_fail(const struct err *e)
+{
+	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(e->code));
+	return e->code == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cmd_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cavra: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static void setup_logging(const struct config *cfg)
+{
+	enum log_level level = LOG_INFO;
+	enum log_format fmt = LOG_FMT_LOGFMT;
+
+	log_level_parse(cfg->log_level, &level);
+	log_format_parse(cfg->log_format, &fmt);
+	log_setup(level, fmt);
+}
+
+/* "evidence migrate --sqlite PATH" -> "migrate up" on that database. */
+static int evidence_alias(struct config *cfg, int argc, char **argv)
+{
+	char *up_argv[] = {"migrate", "up", NULL};
+
+	if (argc != 4 || strcmp(argv[1], "migrate") != 0 || strcmp(argv[2], "--sqlite") != 0)
+		return cmd_usage_error("usage: cavra evidence migrate --sqlite PATH");
+	free(cfg->database_url);
+	cfg->database_url = xstrdup(argv[3]);
+	free(cfg->migration_database_url);
+	cfg->migration_database_url = NULL;
+	return cmd_migrate(cfg, 2, up_argv);
+}
+
+static int run(struct config *cfg, int argc, char **argv)
+{
+	const char *cmd = argc > 0 ? argv[0] : NULL;
+
+	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "-h") == 0) {
+		fputs(usage, cmd ? stdout : stderr);
+		return cmd ? EXIT_OK : EXIT_USAGE;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("cavra %s\n", CAVRA_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(cfg, argc, argv);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(cfg, argc, argv);
+	if (strcmp(cmd, "evidence") == 0)
+		return evidence_alias(cfg, argc, argv);
+	return cmd_usage_error("unknown command '%s' (see 'cavra help')", cmd);
+}
+
+int main(int argc, char **argv)
+{
+	char **rest = xcalloc((size_t)argc + 1, sizeof(char *));
+	struct config cfg;
+	struct err e = {0};
+	int nrest = 0, code;
+
+	config_init(&cfg);
+	if (config_load(&cfg, argc - 1, argv + 1, env_get, rest, &nrest, &e) != ST_OK) {
+		code = cmd_fail(&e);
+	} else {
+		setup_logging(&cfg);
+		code = run(&cfg, nrest, rest);
+	}
+	config_release(&cfg);
+	free(rest);
+	return code;
+}

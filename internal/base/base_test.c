@@ -1,0 +1,126 @@
+/* Unit tests for internal/base: buffers, time, redaction, checksums. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+
+static void test_buf_cap(void **state)
+{
+	struct buf b;
+	struct err e = {0};
+
+	(void)state;
+	buf_init(&b, 8);
+	assert_int_equal(buf_adds(&b, "abcd", &e), ST_OK);
+	assert_int_equal(buf_addf(&b, &e, "%d", 123), ST_OK);
+	assert_string_equal(b.data, "abcd123");
+	assert_int_equal(buf_adds(&b, "xy", &e), ST_TOO_LARGE);
+	assert_string_equal(b.data, "abcd123");
+	buf_release(&b);
+	assert_string_equal(b.data, "");
+}
+
+static const struct {
+	const char *in;
+	bool ok;
+	const char *canon;
+} time_cases[] = {
+	{"2026-01-02T03:04:05Z", true, "2026-01-02T03:04:05.000000Z"},
+	{"2026-01-02T03:04:05.5Z", true, "2026-01-02T03:04:05.500000Z"},
+	{"2026-01-02T05:04:05.123456+02:00", true, "2026-01-02T03:04:05.123456Z"},
+	{"2026-01-02 03:04:05.1+00", true, "2026-01-02T03:04:05.100000Z"},
+	{"2026-01-02T03:04:05", false, NULL},
+	{"2026-13-02T03:04:05Z", false, NULL},
+	{"yesterday", false, NULL},
+	{"", false, NULL},
+};
+
+static void test_time_parse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(time_cases); i++) {
+		char out[TIME_FMT_LEN];
+		int64_t us = 0;
+		bool ok = time_parse(time_cases[i].in, &us);
+
+		if (ok != time_cases[i].ok)
+			fail_msg("case '%s': got %d", time_cases[i].in, ok);
+		if (!ok)
+			continue;
+		time_format_utc(us, out, sizeof(out));
+		assert_string_equal(out, time_cases[i].canon);
+	}
+}
+
+static const struct {
+	const char *in, *out;
+} redact_cases[] = {
+	{"postgres://u:secret@h:5432/db", "postgres://u:*****@h:5432/db"},
+	{"postgres://u@h/db", "postgres://u@h/db"},
+	{"postgresql://h/db?x=1", "postgresql://h/db?x=1"},
+	{".cavra/cavra.db", ".cavra/cavra.db"},
+	{"postgres://h/db@x", "postgres://h/db@x"},
+};
+
+static void test_redact(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(redact_cases); i++) {
+		char *got = redact_url(redact_cases[i].in);
+
+		assert_string_equal(got, redact_cases[i].out);
+		free(got);
+	}
+}
+
+static void test_scrub(void **state)
+{
+	char msg[128] = "bad URI \"postgres://u:hunter2@h/db\": hunter2!";
+
+	(void)state;
+	scrub_url_password(msg, sizeof(msg), "postgres://u:hunter2@h/db");
+	assert_null(strstr(msg, "hunter2"));
+	assert_non_null(strstr(msg, "*****"));
+}
+
+static void test_sha256(void **state)
+{
+	char hex[SHA256_HEX_LEN];
+
+	(void)state;
+	sha256_hex("abc", 3, hex);
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_str_to_i64(void **state)
+{
+	int64_t v;
+
+	(void)state;
+	assert_true(str_to_i64("42", 1, 100, &v) && v == 42);
+	assert_false(str_to_i64("0", 1, 100, &v));
+	assert_false(str_to_i64("4x", 1, 100, &v));
+	assert_false(str_to_i64("", 1, 100, &v));
+	assert_false(str_to_i64(" 4", 1, 100, &v));
+	assert_false(str_to_i64("99999999999999999999", 1, 100, &v));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_cap), cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_redact),	cmocka_unit_test(test_scrub),
+		cmocka_unit_test(test_sha256),	cmocka_unit_test(test_str_to_i64),
+	};
+
+	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}

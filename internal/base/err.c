@@ -1,0 +1,73 @@
+#include "base/base.h"
+#include "base/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const status_names[ST__COUNT] = {
+	[ST_OK] = "ok",
+	[ST_INVALID] = "invalid",
+	[ST_UNAUTHENTICATED] = "unauthenticated",
+	[ST_FORBIDDEN] = "forbidden",
+	[ST_NOT_FOUND] = "not_found",
+	[ST_CONFLICT] = "conflict",
+	[ST_TOO_LARGE] = "too_large",
+	[ST_UNAVAILABLE] = "unavailable",
+	[ST_IO] = "io",
+	[ST_INTERNAL] = "internal",
+};
+
+const char *status_name(enum status st)
+{
+	if ((unsigned)st >= ST__COUNT)
+		return "unknown";
+	return status_names[st];
+}
+
+enum status err_set(struct err *e, enum status code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return code;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+enum status err_wrap(struct err *e, const char *fmt, ...)
+{
+	char old[ERR_MSG_MAX];
+	va_list ap;
+	int n;
+
+	if (!e)
+		return ST_OK;
+	memcpy(old, e->msg, sizeof(old));
+	va_start(ap, fmt);
+	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(e->msg) - 2) {
+		size_t used = (size_t)n;
+
+		memcpy(e->msg + used, ": ", 2);
+		used += 2;
+		size_t room = sizeof(e->msg) - used - 1;
+		size_t len = strnlen(old, room);
+
+		memcpy(e->msg + used, old, len);
+		e->msg[used + len] = '\0';
+	}
+	return e->code;
+}
+
+void err_clear(struct err *e)
+{
+	if (!e)
+		return;
+	e->code = ST_OK;
+	e->msg[0] = '\0';
+}

@@ -1,0 +1,31 @@
+/*
+ * timeutil.h - an injectable clock and the one timestamp format we store.
+ *
+ * Stored and shown times are UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ" so that text
+ * order is time order (DESIGN §3).
+ */
+#ifndef CAVRA_TIMEUTIL_H
+#define CAVRA_TIMEUTIL_H
+
+#include "base/base.h"
+
+#define TIME_FMT_LEN 28 /* including the NUL */
+
+typedef int64_t (*clock_now_fn)(void);
+
+/* Microseconds since the epoch from the installed clock (real by default). */
+int64_t time_now_us(void);
+/* Installs a clock for tests; NULL restores the real one. */
+void time_set_clock(clock_now_fn fn);
+/* Monotonic microseconds, for durations. */
+int64_t time_mono_us(void);
+/* Writes the canonical UTC form of us into out (size >= TIME_FMT_LEN). */
+void time_format_utc(int64_t us, char *out, size_t size);
+/*
+ * Parses RFC 3339 ("2026-01-02T03:04:05Z", fractional seconds and numeric
+ * offsets allowed; also PostgreSQL's "2026-01-02 03:04:05.1+00") into
+ * microseconds.  Returns false on anything else.
+ */
+bool time_parse(const char *s, int64_t *us);
+
+#endif

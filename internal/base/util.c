@@ -1,0 +1,234 @@
+#include "base/base.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+static void to_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
+	to_hex(md, mdlen, out);
+}
+
+enum status random_hex(char *out, size_t n, struct err *e)
+{
+	unsigned char raw[64];
+
+	if (n > sizeof(raw))
+		return err_set(e, ST_INTERNAL, "random_hex: %zu bytes is too many", n);
+	if (RAND_bytes(raw, (int)n) != 1)
+		return err_set(e, ST_INTERNAL, "random bytes: openssl RAND_bytes failed");
+	to_hex(raw, n, out);
+	return ST_OK;
+}
+
+char *redact_url(const char *url)
+{
+	const char *scheme = strstr(url, "://");
+	const char *at, *colon, *hostpart;
+
+	if (!scheme)
+		return xstrdup(url);
+	hostpart = scheme + 3;
+	at = strchr(hostpart, '@');
+	if (!at || (strchr(hostpart, '/') && strchr(hostpart, '/') < at))
+		return xstrdup(url);
+	colon = memchr(hostpart, ':', (size_t)(at - hostpart));
+	if (!colon)
+		return xstrdup(url);
+	return xasprintf("%.*s:*****%s", (int)(colon - url), url, at);
+}
+
+enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e)
+{
+	char chunk[65536];
+	enum status st = ST_OK;
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return err_set(e, ST_IO, "open '%s': %s", path, strerror(errno));
+	buf_init(b, cap);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		st = buf_add(b, chunk, n, e);
+		if (st != ST_OK) {
+			err_wrap(e, "read '%s'", path);
+			break;
+		}
+	}
+	if (st == ST_OK && ferror(f))
+		st = err_set(e, ST_IO, "read '%s': %s", path, strerror(errno));
+	fclose(f);
+	if (st != ST_OK)
+		buf_release(b);
+	return st;
+}
+
+static enum status fsync_dir_of(const char *path, struct err *e)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	enum status st = ST_OK;
+	int fd;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0 || fsync(fd) != 0)
+		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return st;
+}
+
+static enum status write_all(int fd, const char *p, size_t n, const char *path, struct err *e)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return err_set(e, ST_IO, "write '%s': %s", path, strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+	return ST_OK;
+}
+
+enum status file_write_atomic(const char *path, const void *data, size_t n, struct err *e)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	enum status st;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		st = err_set(e, ST_IO, "create '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	st = write_all(fd, data, n, tmp, e);
+	if (st == ST_OK && fsync(fd) != 0)
+		st = err_set(e, ST_IO, "fsync '%s': %s", tmp, strerror(errno));
+	if (close(fd) != 0 && st == ST_OK)
+		st = err_set(e, ST_IO, "close '%s': %s", tmp, strerror(errno));
+	if (st == ST_OK && rename(tmp, path) != 0)
+		st = err_set(e, ST_IO, "rename '%s': %s", path, strerror(errno));
+	if (st != ST_OK)
+		unlink(tmp);
+	else
+		st = fsync_dir_of(path, e);
+out:
+	free(tmp);
+	return st;
+}
+
+enum status mkdir_p(const char *dir, struct err *e)
+{
+	char *p = xstrdup(dir);
+	enum status st = ST_OK;
+
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			st = err_set(e, ST_IO, "create directory '%s': %s", p, strerror(errno));
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return st;
+}
+
+bool str_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || (!isdigit((unsigned char)*s) && *s != '-'))
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+void scrub_url_password(char *msg, size_t size, const char *url)
+{
+	const char *scheme = strstr(url, "://");
+	const char *user, *at, *colon;
+	char pw[256];
+	size_t n;
+	char *hit;
+
+	if (!scheme)
+		return;
+	user = scheme + 3;
+	at = strchr(user, '@');
+	colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
+	if (!colon || (size_t)(at - colon - 1) >= sizeof(pw) || at == colon + 1)
+		return;
+	n = (size_t)(at - colon - 1);
+	memcpy(pw, colon + 1, n);
+	pw[n] = '\0';
+	while ((hit = strstr(msg, pw)) != NULL) {
+		size_t tail = strlen(hit + n);
+		char *rest = xstrdup(hit + n);
+
+		if ((size_t)(hit - msg) + 5 + tail >= size)
+			tail = size - (size_t)(hit - msg) - 6;
+		memcpy(hit, "*****", 5);
+		memcpy(hit + 5, rest, tail);
+		hit[5 + tail] = '\0';
+		free(rest);
+	}
+}

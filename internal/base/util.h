@@ -1,0 +1,48 @@
+/*
+ * util.h - small string, hashing and file helpers shared by every module.
+ */
+#ifndef CAVRA_UTIL_H
+#define CAVRA_UTIL_H
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "base/err.h"
+
+#define SHA256_HEX_LEN 65 /* 64 hex digits and the NUL */
+
+/* SHA-256 of p[0..n) as lowercase hex into out (SHA256_HEX_LEN bytes). */
+void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);
+
+/* Fills out with n random bytes as 2n lowercase hex digits (out holds 2n+1). */
+ATTR_NODISCARD enum status random_hex(char *out, size_t n, struct err *e);
+
+/*
+ * Returns a copy of a database URL with any password replaced by "*****".
+ * Caller owns, free with free().  Non-URL strings are returned unchanged.
+ */
+char *redact_url(const char *url);
+
+/* Reads a whole file (at most cap bytes) into b. */
+ATTR_NODISCARD enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory,
+ * fsync, rename, fsync of the directory.
+ */
+ATTR_NODISCARD enum status file_write_atomic(const char *path, const void *data, size_t n,
+					     struct err *e);
+
+/* Creates dir and its parents (mode 0700 for new ones). */
+ATTR_NODISCARD enum status mkdir_p(const char *dir, struct err *e);
+
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+/* Strict decimal parse of a whole string into [min,max]. */
+bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * Overwrites every occurrence of the password of url (if it has one) inside
+ * msg with "*****", so that library messages that echo a URL stay safe.
+ */
+void scrub_url_password(char *msg, size_t size, const char *url);
+#endif

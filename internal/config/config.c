@@ -1,0 +1,457 @@
+#include "base/base.h"
+#include "config/config.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOLISH };
+enum { F_SECRET_URL = 1, F_NULLABLE = 2 };
+
+typedef enum status (*cfg_check_fn)(const char *value, struct err *e);
+
+struct cfg_entry {
+	const char *name; /* config-file key */
+	const char *env;
+	const char *flag; /* without the leading "--" */
+	enum cfg_type type;
+	size_t offset;
+	const char *def; /* NULL: unset */
+	int64_t min, max; /* CFG_INT bounds */
+	unsigned flags;
+	cfg_check_fn check;
+};
+
+static enum status check_listen(const char *v, struct err *e);
+static enum status check_level(const char *v, struct err *e);
+static enum status check_format(const char *v, struct err *e);
+static enum status check_boolish(const char *v, struct err *e);
+
+#define OFF(f) offsetof(struct config, f)
+
+/* The one settings table.  docs/config.md documents every row (unit-tested). */
+static const struct cfg_entry table[] = {
+	{"config_file", "CAVRA_CONFIG_FILE", "config", CFG_STR, OFF(config_file), NULL, 0, 0,
+	 F_NULLABLE, NULL},
+	{"database_url", "CAVRA_DATABASE_URL", "database", CFG_STR, OFF(database_url),
+	 CONFIG_DEFAULT_SQLITE, 0, 0, F_SECRET_URL, config_check_database_url},
+	{"migration_database_url", "CAVRA_MIGRATION_DATABASE_URL", "migration-database", CFG_STR,
+	 OFF(migration_database_url), NULL, 0, 0, F_SECRET_URL | F_NULLABLE,
+	 config_check_database_url},
+	{"migrations_dir", "CAVRA_MIGRATIONS_DIR", "migrations-dir", CFG_STR, OFF(migrations_dir),
+	 NULL, 0, 0, F_NULLABLE, NULL},
+	{"listen", "CAVRA_LISTEN", "listen", CFG_STR, OFF(listen), "127.0.0.1:8080", 0, 0, 0,
+	 check_listen},
+	{"log_level", "CAVRA_LOG_LEVEL", "log-level", CFG_STR, OFF(log_level), "info", 0, 0, 0,
+	 check_level},
+	{"log_format", "CAVRA_LOG_FORMAT", "log-format", CFG_STR, OFF(log_format), "logfmt", 0, 0,
+	 0, check_format},
+	{"db_pool_size", "CAVRA_DB_POOL_SIZE", "db-pool-size", CFG_INT, OFF(db_pool_size), "8", 1,
+	 256, 0, NULL},
+	{"auto_migrate", "CAVRA_AUTO_MIGRATE", "auto-migrate", CFG_BOOLISH, OFF(auto_migrate),
+	 "auto", 0, 0, 0, check_boolish},
+	{"policy_dir", "CAVRA_POLICY_DIR", "policy-dir", CFG_STR, OFF(policy_dir), NULL, 0, 0,
+	 F_NULLABLE, NULL},
+	{"max_body_bytes", "CAVRA_MAX_BODY_BYTES", "max-body-bytes", CFG_INT, OFF(max_body_bytes),
+	 "1048576", 1024, 64 << 20, 0, NULL},
+	{"shutdown_grace_seconds", "CAVRA_SHUTDOWN_GRACE_SECONDS", "shutdown-grace-seconds",
+	 CFG_INT, OFF(shutdown_grace_seconds), "25", 0, 3600, 0, NULL},
+};
+
+_Static_assert(ARRAY_SIZE(table) <= 32, "grow config.source");
+
+static const char *const source_names[] = {"default", "file", "env", "flag"};
+
+bool config_entry_at(size_t i, const char **name, const char **env, const char **flag)
+{
+	if (i >= ARRAY_SIZE(table))
+		return false;
+	*name = table[i].name;
+	*env = table[i].env;
+	*flag = table[i].flag;
+	return true;
+}
+
+static char **str_slot(struct config *c, const struct cfg_entry *t)
+{
+	return (char **)((char *)c + t->offset);
+}
+
+static int64_t *int_slot(struct config *c, const struct cfg_entry *t)
+{
+	return (int64_t *)((char *)c + t->offset);
+}
+
+static enum status check_listen(const char *v, struct err *e)
+{
+	const char *colon = strrchr(v, ':');
+	int64_t port;
+
+	if (!colon || colon == v || !str_to_i64(colon + 1, 1, 65535, &port))
+		return err_set(e, ST_INVALID, "must be HOST:PORT with a port from 1 to 65535");
+	return ST_OK;
+}
+
+static enum status check_level(const char *v, struct err *e)
+{
+	static const char *const ok[] = {"debug", "info", "warn", "error"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		if (strcmp(v, ok[i]) == 0)
+			return ST_OK;
+	return err_set(e, ST_INVALID, "must be one of debug, info, warn, error");
+}
+
+static enum status check_format(const char *v, struct err *e)
+{
+	if (strcmp(v, "logfmt") == 0 || strcmp(v, "json") == 0)
+		return ST_OK;
+	return err_set(e, ST_INVALID, "must be one of logfmt, json");
+}
+
+static enum status check_boolish(const char *v, struct err *e)
+{
+	if (strcmp(v, "auto") == 0 || strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+		return ST_OK;
+	return err_set(e, ST_INVALID, "must be one of true, false, auto");
+}
+
+enum status config_check_database_url(const char *url, struct err *e)
+{
+	const char *sep = strstr(url, "://");
+
+	if (!*url)
+		return err_set(e, ST_INVALID, "must not be empty");
+	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://"))
+		return ST_OK;
+	if (str_starts_with(url, "sqlite:")) {
+		if (!url[strlen("sqlite:")] || strcmp(url, "sqlite://") == 0)
+			return err_set(e, ST_INVALID, "sqlite URL has no path");
+		return ST_OK;
+	}
+	if (sep) {
+		return err_set(e, ST_INVALID,
+			       "unsupported scheme '%.*s' (use a SQLite path, sqlite:PATH, "
+			       "postgres:// or postgresql://)",
+			       (int)(sep - url > 32 ? 32 : sep - url), url);
+	}
+	return ST_OK;
+}
+
+/* Applies one value to one entry, validating it; names the setting on error. */
+static enum status apply(struct config *c, const struct cfg_entry *t, const char *value,
+			 enum config_source src, struct err *e)
+{
+	enum status st = ST_OK;
+
+	if (t->type == CFG_INT) {
+		int64_t v;
+
+		if (!str_to_i64(value, t->min, t->max, &v))
+			return err_set(
+				e, ST_INVALID,
+				"setting %s: '%.40s' is not a whole number from %lld to %lld",
+				t->name, value, (long long)t->min, (long long)t->max);
+		*int_slot(c, t) = v;
+	} else {
+		if (t->check)
+			st = t->check(value, e);
+		if (st != ST_OK)
+			return err_wrap(e, "setting %s", t->name);
+		free(*str_slot(c, t));
+		*str_slot(c, t) = xstrdup(value);
+	}
+	c->source[t - table] = src;
+	return ST_OK;
+}
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		const struct cfg_entry *t = &table[i];
+
+		if (t->type == CFG_INT)
+			str_to_i64(t->def, t->min, t->max, int_slot(c, t));
+		else if (t->def)
+			*str_slot(c, t) = xstrdup(t->def);
+	}
+}
+
+void config_release(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+		if (table[i].type != CFG_INT)
+			free(*str_slot(c, &table[i]));
+	memset(c, 0, sizeof(*c));
+}
+
+static const struct cfg_entry *by_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+		if (strcmp(table[i].name, name) == 0)
+			return &table[i];
+	return NULL;
+}
+
+static const struct cfg_entry *by_flag(const char *flag, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+		if (strlen(table[i].flag) == len && strncmp(table[i].flag, flag, len) == 0)
+			return &table[i];
+	return NULL;
+}
+
+/* Reads one scalar event; anything else is an error naming the line. */
+static enum status next_scalar(yaml_parser_t *p, const char *path, char **out, bool *end,
+			       struct err *e)
+{
+	yaml_event_t ev;
+	enum status st = ST_OK;
+
+	*out = NULL;
+	*end = false;
+	if (!yaml_parser_parse(p, &ev))
+		return err_set(e, ST_INVALID, "config file '%s':%zu: %s", path,
+			       p->problem_mark.line + 1, p->problem ? p->problem : "parse error");
+	if (ev.type == YAML_MAPPING_END_EVENT)
+		*end = true;
+	else if (ev.type == YAML_SCALAR_EVENT)
+		*out = xstrdup((const char *)ev.data.scalar.value);
+	else
+		st = err_set(e, ST_INVALID, "config file '%s':%zu: expected 'key: value'", path,
+			     ev.start_mark.line + 1);
+	yaml_event_delete(&ev);
+	return st;
+}
+
+static enum status expect_event(yaml_parser_t *p, yaml_event_type_t want, const char *path,
+				struct err *e)
+{
+	yaml_event_t ev;
+	bool ok;
+
+	if (!yaml_parser_parse(p, &ev))
+		return err_set(e, ST_INVALID, "config file '%s':%zu: %s", path,
+			       p->problem_mark.line + 1, p->problem ? p->problem : "parse error");
+	ok = ev.type == want;
+	if (!ok)
+		err_set(e, ST_INVALID, "config file '%s':%zu: expected a mapping of settings", path,
+			ev.start_mark.line + 1);
+	yaml_event_delete(&ev);
+	return ok ? ST_OK : ST_INVALID;
+}
+
+static enum status load_pairs(struct config *c, yaml_parser_t *p, const char *path, struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (;;) {
+		char *key = NULL, *val = NULL;
+		const struct cfg_entry *t;
+		bool end;
+		size_t line = p->mark.line + 1;
+
+		st = next_scalar(p, path, &key, &end, e);
+		if (st != ST_OK || end)
+			return st;
+		st = next_scalar(p, path, &val, &end, e);
+		if (st == ST_OK && (end || !val))
+			st = err_set(e, ST_INVALID, "config file '%s':%zu: '%s' has no value", path,
+				     line, key);
+		t = st == ST_OK ? by_name(key) : NULL;
+		if (st == ST_OK && (!t || t == &table[0]))
+			st = err_set(e, ST_INVALID, "config file '%s':%zu: unknown setting '%s'",
+				     path, line, key);
+		if (st == ST_OK)
+			st = apply(c, t, val, CFG_SRC_FILE, e);
+		free(key);
+		free(val);
+		if (st != ST_OK)
+			return st;
+	}
+}
+
+static enum status load_file(struct config *c, const char *path, struct err *e)
+{
+	yaml_parser_t parser;
+	enum status st;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return err_set(e, ST_INVALID, "config file '%s': cannot open", path);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	st = expect_event(&parser, YAML_STREAM_START_EVENT, path, e);
+	if (st == ST_OK)
+		st = expect_event(&parser, YAML_DOCUMENT_START_EVENT, path, e);
+	if (st == ST_OK)
+		st = expect_event(&parser, YAML_MAPPING_START_EVENT, path, e);
+	if (st == ST_OK)
+		st = load_pairs(c, &parser, path, e);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return st;
+}
+
+static enum status load_env(struct config *c, config_getenv_fn getenv_fn, struct err *e)
+{
+	for (size_t i = 1; i < ARRAY_SIZE(table); i++) {
+		const char *v = getenv_fn(table[i].env);
+		enum status st;
+
+		if (!v || !*v)
+			continue;
+		st = apply(c, &table[i], v, CFG_SRC_ENV, e);
+		if (st != ST_OK)
+			return st;
+	}
+	return ST_OK;
+}
+
+/*
+ * Splits "--name[=value]".  Boolean-ish flags take no separate value:
+ * --auto-migrate means true and --no-auto-migrate false.
+ */
+static enum status take_flag(const char *arg, const char *next, const struct cfg_entry **t,
+			     const char **value, bool *used_next, struct err *e)
+{
+	const char *name = arg + 2;
+	const char *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+
+	*used_next = false;
+	*t = by_flag(name, len);
+	if (!*t && str_starts_with(name, "no-") && !eq) {
+		*t = by_flag(name + 3, len - 3);
+		if (*t && (*t)->type == CFG_BOOLISH) {
+			*value = "false";
+			return ST_OK;
+		}
+		*t = NULL;
+	}
+	if (!*t)
+		return ST_OK;
+	if (eq) {
+		*value = eq + 1;
+	} else if ((*t)->type == CFG_BOOLISH) {
+		*value = "true";
+	} else if (next) {
+		*value = next;
+		*used_next = true;
+	} else {
+		return err_set(e, ST_INVALID, "option --%s needs a value", (*t)->flag);
+	}
+	return ST_OK;
+}
+
+struct pending_flag {
+	const struct cfg_entry *t;
+	const char *value;
+};
+
+static enum status split_args(int argc, char **argv, struct pending_flag *flags, int *nflags,
+			      char **rest, int *nrest, struct err *e)
+{
+	*nflags = 0;
+	*nrest = 0;
+	for (int i = 0; i < argc; i++) {
+		const struct cfg_entry *t = NULL;
+		const char *value = NULL;
+		bool used_next = false;
+
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				rest[(*nrest)++] = argv[i++];
+			break;
+		}
+		if (str_starts_with(argv[i], "--")) {
+			enum status st = take_flag(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &t,
+						   &value, &used_next, e);
+			if (st != ST_OK)
+				return st;
+		}
+		if (!t) {
+			rest[(*nrest)++] = argv[i];
+			continue;
+		}
+		flags[(*nflags)++] = (struct pending_flag){t, value};
+		if (used_next)
+			i++;
+	}
+	return ST_OK;
+}
+
+enum status config_load(struct config *c, int argc, char **argv, config_getenv_fn getenv_fn,
+			char **rest, int *nrest, struct err *e)
+{
+	struct pending_flag *flags = xcalloc((size_t)argc + 1, sizeof(*flags));
+	const char *file = getenv_fn(table[0].env);
+	enum status st;
+	int nflags;
+
+	st = split_args(argc, argv, flags, &nflags, rest, nrest, e);
+	for (int i = 0; st == ST_OK && i < nflags; i++)
+		if (flags[i].t == &table[0])
+			file = flags[i].value;
+	if (st == ST_OK && file && *file) {
+		st = apply(c, &table[0], file, CFG_SRC_FLAG, e);
+		if (st == ST_OK)
+			st = load_file(c, file, e);
+	}
+	if (st == ST_OK)
+		st = load_env(c, getenv_fn, e);
+	for (int i = 0; st == ST_OK && i < nflags; i++)
+		st = apply(c, flags[i].t, flags[i].value, CFG_SRC_FLAG, e);
+	free(flags);
+	return st;
+}
+
+bool config_is_default_database(const struct config *c)
+{
+	return strcmp(c->database_url, CONFIG_DEFAULT_SQLITE) == 0;
+}
+
+bool config_auto_migrate(const struct config *c)
+{
+	if (strcmp(c->auto_migrate, "auto") == 0)
+		return config_is_default_database(c);
+	return strcmp(c->auto_migrate, "true") == 0;
+}
+
+const char *config_migration_url(const struct config *c)
+{
+	return c->migration_database_url ? c->migration_database_url : c->database_url;
+}
+
+enum status config_print(const struct config *c, struct buf *out, struct err *e)
+{
+	struct config *mc = (struct config *)c; /* slots are only read */
+	enum status st = ST_OK;
+
+	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(table); i++) {
+		const struct cfg_entry *t = &table[i];
+		const char *src = source_names[c->source[i]];
+
+		if (t->type == CFG_INT) {
+			st = buf_addf(out, e, "%-24s = %lld  (%s)\n", t->name,
+				      (long long)*int_slot(mc, t), src);
+		} else if (!*str_slot(mc, t)) {
+			st = buf_addf(out, e, "%-24s = (unset)  (%s)\n", t->name, src);
+		} else {
+			char *v = t->flags & F_SECRET_URL ? redact_url(*str_slot(mc, t))
+							  : xstrdup(*str_slot(mc, t));
+
+			st = buf_addf(out, e, "%-24s = %s  (%s)\n", t->name, v, src);
+			free(v);
+		}
+	}
+	return st;
+}

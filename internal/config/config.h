@@ -1,0 +1,68 @@
+/*
+ * config.h - the one settings table (DESIGN §2, docs/config.md).
+ *
+ * Precedence: defaults < config file < environment < command-line flags.
+ * Every setting has a name (also its config-file key), an environment
+ * variable and a flag.  Secrets are never printed: see config_print().
+ */
+#ifndef CAVRA_CONFIG_H
+#define CAVRA_CONFIG_H
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "base/err.h"
+
+#define CONFIG_DEFAULT_SQLITE ".cavra/cavra.db"
+
+enum config_source { CFG_SRC_DEFAULT = 0, CFG_SRC_FILE, CFG_SRC_ENV, CFG_SRC_FLAG };
+
+/* The effective settings.  Strings are owned by the struct. */
+struct config {
+	char *config_file;
+	char *database_url;
+	char *migration_database_url; /* NULL: use database_url */
+	char *migrations_dir; /* NULL: the migrations embedded in the binary */
+	char *listen;
+	char *log_level;
+	char *log_format;
+	int64_t db_pool_size;
+	char *auto_migrate; /* "auto" | "true" | "false" */
+	char *policy_dir;
+	int64_t max_body_bytes;
+	int64_t shutdown_grace_seconds;
+	enum config_source source[32]; /* per table entry */
+};
+
+/* Looks up an environment variable; tests pass their own. */
+typedef const char *(*config_getenv_fn)(const char *name);
+
+void config_init(struct config *c);
+void config_release(struct config *c);
+
+/*
+ * Loads settings from the optional file, env and the settings flags in argv.
+ * Flags that are not settings are copied, in order, into rest (which must
+ * hold argc entries); *nrest receives their count.  ST_INVALID (exit 2)
+ * names the setting on any bad value.
+ */
+ATTR_NODISCARD enum status config_load(struct config *c, int argc, char **argv,
+				       config_getenv_fn getenv_fn, char **rest, int *nrest,
+				       struct err *e);
+
+/* True when the database is the embedded SQLite default. */
+bool config_is_default_database(const struct config *c);
+/* Whether serve applies pending migrations first (resolves "auto"). */
+bool config_auto_migrate(const struct config *c);
+/* The URL migrations use: migration_database_url, else database_url. */
+const char *config_migration_url(const struct config *c);
+
+/* Appends "name = value  (source)" lines, secrets redacted. */
+ATTR_NODISCARD enum status config_print(const struct config *c, struct buf *out, struct err *e);
+
+/* Iterates the table for docs checks: returns false past the end. */
+bool config_entry_at(size_t i, const char **name, const char **env, const char **flag);
+
+/* Validates a database URL's form (scheme); does not connect. */
+ATTR_NODISCARD enum status config_check_database_url(const char *url, struct err *e);
+
+#endif

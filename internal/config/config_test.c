@@ -1,0 +1,192 @@
+/* Unit tests for the settings table: precedence, validation, docs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "base/util.h"
+#include "config/config.h"
+#include "base/xalloc.h"
+
+/* A fake environment: NULL-terminated name/value pairs. */
+static const char *const *fake_env;
+
+static const char *fake_getenv(const char *name)
+{
+	for (size_t i = 0; fake_env && fake_env[i]; i += 2)
+		if (strcmp(fake_env[i], name) == 0)
+			return fake_env[i + 1];
+	return NULL;
+}
+
+static enum status load(struct config *c, const char *const *env, int argc, char **argv,
+			struct err *e)
+{
+	char *rest[16];
+	int nrest;
+
+	fake_env = env;
+	config_init(c);
+	return config_load(c, argc, argv, fake_getenv, rest, &nrest, e);
+}
+
+static void test_defaults(void **state)
+{
+	struct config c;
+	struct err e = {0};
+	const char *env[] = {NULL};
+
+	(void)state;
+	assert_int_equal(load(&c, env, 0, NULL, &e), ST_OK);
+	assert_string_equal(c.database_url, ".cavra/cavra.db");
+	assert_string_equal(c.listen, "127.0.0.1:8080");
+	assert_int_equal(c.db_pool_size, 8);
+	assert_true(config_is_default_database(&c));
+	assert_true(config_auto_migrate(&c));
+	assert_string_equal(config_migration_url(&c), ".cavra/cavra.db");
+	config_release(&c);
+}
+
+static void test_precedence(void **state)
+{
+	char path[] = "/tmp/cavra-config-XXXXXX";
+	int fd = mkstemp(path);
+	const char *yaml = "listen: 127.0.0.1:9001\ndb_pool_size: 3\nlog_level: warn\n";
+	char *argv[] = {"--listen", "127.0.0.1:9003", "serve", "--print-config"};
+	const char *env[] = {"CAVRA_CONFIG_FILE",
+			     path,
+			     "CAVRA_LISTEN",
+			     "127.0.0.1:9002",
+			     "CAVRA_DB_POOL_SIZE",
+			     "4",
+			     NULL};
+	struct config c;
+	struct err e = {0};
+	char *rest[8];
+	int nrest;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+	close(fd);
+	fake_env = env;
+	config_init(&c);
+	assert_int_equal(config_load(&c, 4, argv, fake_getenv, rest, &nrest, &e), ST_OK);
+	assert_string_equal(c.listen, "127.0.0.1:9003"); /* flag beats env and file */
+	assert_int_equal(c.db_pool_size, 4); /* env beats file */
+	assert_string_equal(c.log_level, "warn"); /* file beats default */
+	assert_int_equal(nrest, 2);
+	assert_string_equal(rest[0], "serve");
+	config_release(&c);
+	unlink(path);
+}
+
+static const struct {
+	const char *env_name, *value, *msg_has;
+} bad_cases[] = {
+	{"CAVRA_DB_POOL_SIZE", "0", "db_pool_size"},
+	{"CAVRA_DB_POOL_SIZE", "eight", "db_pool_size"},
+	{"CAVRA_LOG_LEVEL", "loud", "log_level"},
+	{"CAVRA_LOG_FORMAT", "xml", "log_format"},
+	{"CAVRA_LISTEN", "nope", "listen"},
+	{"CAVRA_LISTEN", "127.0.0.1:70000", "listen"},
+	{"CAVRA_DATABASE_URL", "mysql://x/y", "unsupported scheme 'mysql'"},
+	{"CAVRA_DATABASE_URL", "sqlite:", "no path"},
+	{"CAVRA_AUTO_MIGRATE", "maybe", "auto_migrate"},
+	{"CAVRA_CONFIG_FILE", "/nonexistent/cavra.yaml", "cannot open"},
+};
+
+static void test_bad_values(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+		const char *env[] = {bad_cases[i].env_name, bad_cases[i].value, NULL};
+		struct config c;
+		struct err e = {0};
+		enum status st = load(&c, env, 0, NULL, &e);
+
+		if (st != ST_INVALID || !strstr(e.msg, bad_cases[i].msg_has))
+			fail_msg("case %s=%s: got %s '%s'", bad_cases[i].env_name,
+				 bad_cases[i].value, status_name(st), e.msg);
+		config_release(&c);
+	}
+}
+
+static void test_flags(void **state)
+{
+	char *argv[] = {"--no-auto-migrate", "--database=postgres://u:pw@h/db", "--migrations-dir"};
+	const char *env[] = {NULL};
+	struct config c;
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(load(&c, env, 2, argv, &e), ST_OK);
+	assert_false(config_auto_migrate(&c));
+	assert_false(config_is_default_database(&c));
+	config_release(&c);
+	assert_int_equal(load(&c, env, 3, argv, &e), ST_INVALID);
+	assert_non_null(strstr(e.msg, "--migrations-dir needs a value"));
+	config_release(&c);
+}
+
+static void test_print_redacts(void **state)
+{
+	const char *env[] = {"CAVRA_DATABASE_URL", "postgres://app:s3cret@db:5432/cavra",
+			     "CAVRA_MIGRATION_DATABASE_URL", "postgresql://own:t0psecret@db/cavra",
+			     NULL};
+	struct buf out = BUF_INIT;
+	struct config c;
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(load(&c, env, 0, NULL, &e), ST_OK);
+	assert_int_equal(config_print(&c, &out, &e), ST_OK);
+	assert_null(strstr(out.data, "s3cret"));
+	assert_null(strstr(out.data, "t0psecret"));
+	assert_non_null(strstr(out.data, "postgres://app:*****@db:5432/cavra  (env)"));
+	buf_release(&out);
+	config_release(&c);
+}
+
+/* Every setting, its variable and its flag appear in docs/config.md. */
+static void test_documented(void **state)
+{
+	const char *src = getenv("CAVRA_SOURCE_DIR");
+	const char *name, *env, *flag;
+	struct buf doc;
+	struct err e = {0};
+	char *path;
+
+	(void)state;
+	if (!src)
+		skip();
+	path = xasprintf("%s/docs/config.md", src);
+	assert_int_equal(file_read(path, 1 << 20, &doc, &e), ST_OK);
+	for (size_t i = 0; config_entry_at(i, &name, &env, &flag); i++) {
+		char *f = xasprintf("--%s", flag);
+
+		if (!strstr(doc.data, name) || !strstr(doc.data, env) || !strstr(doc.data, f))
+			fail_msg("docs/config.md does not document %s / %s / %s", name, env, f);
+		free(f);
+	}
+	buf_release(&doc);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_bad_values),    cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_print_redacts), cmocka_unit_test(test_documented),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,71 @@
+/*
+ * handlers_health.c - /healthz, /readyz and /version.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+
+#include <stdio.h>
+
+static enum MHD_Result reply_status(struct req *r, unsigned int http, const char *status,
+				    const char *reason)
+{
+	json_object *body = json_object_new_object();
+	enum MHD_Result ret;
+
+	json_object_object_add(body, "status", json_object_new_string(status));
+	if (reason)
+		json_object_object_add(body, "reason", json_object_new_string(reason));
+	ret = reply_json(r, http, body);
+	json_object_put(body);
+	return ret;
+}
+
+enum MHD_Result handle_healthz(struct req *r)
+{
+	return reply_status(r, MHD_HTTP_OK, "ok", NULL);
+}
+
+/* Ready when the database answers and its schema is exactly the binary's. */
+enum MHD_Result handle_readyz(struct req *r)
+{
+	struct ledger l = {0};
+	struct migrate_report rep = {0};
+	struct err e = {0};
+	enum MHD_Result ret;
+	char reason[480];
+
+	if (migrate_status(r->app->store, r->app->migrations, &l, &rep, &e) != ST_OK) {
+		ledger_release(&l);
+		return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+				    "database unreachable");
+	}
+	if (rep.nproblems)
+		snprintf(reason, sizeof(reason), "schema problem: %s", rep.problems[0].msg);
+	else if (rep.pending)
+		snprintf(reason, sizeof(reason), "%zu pending migrations: run 'cavra migrate up'",
+			 rep.pending);
+	if (rep.nproblems || rep.pending)
+		ret = reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", reason);
+	else
+		ret = reply_status(r, MHD_HTTP_OK, "ready", NULL);
+	migrate_report_release(&rep);
+	ledger_release(&l);
+	return ret;
+}
+
+enum MHD_Result handle_version(struct req *r)
+{
+	json_object *body = json_object_new_object();
+	enum MHD_Result ret;
+
+	json_object_object_add(body, "name", json_object_new_string("cavra"));
+	json_object_object_add(body, "version", json_object_new_string(CAVRA_VERSION));
+	json_object_object_add(body, "backend",
+			       json_object_new_string(store_backend_name(r->app->store)));
+	json_object_object_add(
+		body, "schema_version",
+		json_object_new_int(r->app->migrations->items[r->app->migrations->n - 1].version));
+	ret = reply_json(r, MHD_HTTP_OK, body);
+	json_object_put(body);
+	return ret;
+}

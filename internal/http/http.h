@@ -1,0 +1,35 @@
+/*
+ * http.h - the HTTP server (libmicrohttpd): routes, JSON replies, request
+ * ids, the access log, and a graceful drain on shutdown.
+ */
+#ifndef CAVRA_HTTP_H
+#define CAVRA_HTTP_H
+
+#include "base/base.h"
+#include "base/err.h"
+#include "migrate/migrate.h"
+#include "store/store.h"
+
+/* What handlers need; borrowed by the server for its whole life. */
+struct app {
+	struct store *store;
+	const struct migration_set *migrations;
+	size_t max_body_bytes;
+};
+
+struct http_server;
+
+/*
+ * Starts listening on listen ("HOST:PORT") with one thread per connection.
+ * On success *out is owned by the caller, stop it with http_stop().
+ */
+ATTR_NODISCARD enum status http_start(struct app *app, const char *listen, struct http_server **out,
+				      struct err *e);
+
+/*
+ * Stops accepting connections, waits up to grace_ms for in-flight requests
+ * to finish, then closes everything.  NULL-safe.
+ */
+void http_stop(struct http_server *srv, int64_t grace_ms);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * http_int.h - private to internal/http: the request, routes and replies.
+ */
+#ifndef CAVRA_HTTP_INT_H
+#define CAVRA_HTTP_INT_H
+
+#include "http/http.h"
+#include "base/buf.h"
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#define HTTP_MAX_PARAMS 4
+
+struct route;
+
+/* One request; allocated on MHD's first call, freed when it completes. */
+struct req {
+	struct app *app;
+	struct MHD_Connection *conn;
+	const char *method; /* borrowed from MHD */
+	const char *path; /* decoded by MHD; borrowed */
+	char request_id[40];
+	struct buf body;
+	bool body_too_large;
+	const struct route *route;
+	char *params[HTTP_MAX_PARAMS]; /* path parameters, owned */
+	int nparams;
+	int64_t started_us;
+	unsigned int status;
+	size_t bytes_out;
+	bool replied;
+	char allow[64]; /* Allow header of a 405 */
+};
+
+typedef enum MHD_Result (*handler_fn)(struct req *r);
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/sessions/{id}"; "{id+}" may span '/' */
+	handler_fn handler;
+	const char *permission; /* enforced by the auth layer */
+};
+
+/* All routes, terminated by a zero entry (router.c). */
+extern const struct route http_routes[];
+
+enum route_match { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_BAD_METHOD };
+
+/* Finds the route for method and path; fills r->route and r->params. */
+enum route_match router_match(struct req *r, char *allow, size_t allow_size);
+
+/* reply.c: the only place that maps enum status to HTTP. */
+unsigned int reply_http_status(enum status st);
+enum MHD_Result reply_json(struct req *r, unsigned int status, json_object *body);
+enum MHD_Result reply_err(struct req *r, const struct err *e);
+enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code,
+			    const char *detail);
+/* A query-string argument, borrowed from MHD; NULL when absent. */
+const char *req_query(struct req *r, const char *name);
+
+/* handlers_*.c */
+enum MHD_Result handle_healthz(struct req *r);
+enum MHD_Result handle_readyz(struct req *r);
+enum MHD_Result handle_version(struct req *r);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * reply.c - JSON replies and the one table from enum status to HTTP.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+#include "base/log.h"
+
+#include <string.h>
+
+static const struct {
+	unsigned int http;
+	const char *title;
+} status_http[ST__COUNT] = {
+	[ST_OK] = {200, "ok"},
+	[ST_INVALID] = {400, "invalid request"},
+	[ST_UNAUTHENTICATED] = {401, "unauthenticated"},
+	[ST_FORBIDDEN] = {403, "forbidden"},
+	[ST_NOT_FOUND] = {404, "not found"},
+	[ST_CONFLICT] = {409, "conflict"},
+	[ST_TOO_LARGE] = {413, "request too large"},
+	[ST_UNAVAILABLE] = {503, "temporarily unavailable"},
+	[ST_IO] = {500, "internal error"},
+	[ST_INTERNAL] = {500, "internal error"},
+};
+
+unsigned int reply_http_status(enum status st)
+{
+	if ((unsigned)st >= ST__COUNT)
+		return 500;
+	return status_http[st].http;
+}
+
+const char *req_query(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_text(struct req *r, unsigned int status, const char *type,
+				 const char *text, size_t len)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->allow[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+	r->bytes_out = len;
+	r->replied = true;
+	return ret;
+}
+
+enum MHD_Result reply_json(struct req *r, unsigned int status, json_object *body)
+{
+	size_t len = 0;
+	const char *s = json_object_to_json_string_length(
+		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	return send_text(r, status, "application/json", s, len);
+}
+
+enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code,
+			    const char *detail)
+{
+	json_object *body = json_object_new_object();
+	enum MHD_Result ret;
+
+	json_object_object_add(body, "detail", json_object_new_string(detail));
+	json_object_object_add(body, "code", json_object_new_string(code));
+	json_object_object_add(body, "request_id", json_object_new_string(r->request_id));
+	ret = reply_json(r, status, body);
+	json_object_put(body);
+	return ret;
+}
+
+enum MHD_Result reply_err(struct req *r, const struct err *e)
+{
+	unsigned int http = reply_http_status(e->code);
+
+	/* 5xx detail goes to the log with the request id, never to the client. */
+	if (http >= 500) {
+		log_error("status=%s http=%u msg=\"%s\"", status_name(e->code), http, e->msg);
+		return reply_error(r, http, status_name(e->code), status_http[e->code].title);
+	}
+	return reply_error(r, http, status_name(e->code), e->msg);
+}

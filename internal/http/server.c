@@ -1,0 +1,233 @@
+/*
+ * server.c - libmicrohttpd glue: the request lifecycle, request ids, the
+ * body cap, the access log and the drain on shutdown.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	atomic_int active; /* requests between first call and completion */
+};
+
+/* Accepts a caller's X-Request-Id when it is short and plain, else makes one. */
+static void assign_request_id(struct req *r)
+{
+	const char *given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = given ? strlen(given) : 0;
+	bool ok = n > 0 && n < sizeof(r->request_id);
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]);
+	if (ok) {
+		memcpy(r->request_id, given, n + 1);
+		return;
+	}
+	memcpy(r->request_id, "req_", 4);
+	if (random_hex(r->request_id + 4, 12, NULL) != ST_OK)
+		snprintf(r->request_id + 4, sizeof(r->request_id) - 4, "%llx",
+			 (unsigned long long)time_mono_us());
+}
+
+static struct req *req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method,
+			   const char *url)
+{
+	struct req *r = xcalloc(1, sizeof(*r));
+
+	r->app = srv->app;
+	r->conn = conn;
+	r->method = method;
+	r->path = url;
+	r->started_us = time_mono_us();
+	buf_init(&r->body, srv->app->max_body_bytes);
+	assign_request_id(r);
+	atomic_fetch_add(&srv->active, 1);
+	return r;
+}
+
+static void req_free(struct req *r)
+{
+	buf_release(&r->body);
+	for (int i = 0; i < r->nparams; i++)
+		free(r->params[i]);
+	free(r);
+}
+
+static enum MHD_Result dispatch(struct req *r)
+{
+	if (r->body_too_large)
+		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+				   "request body is over the limit");
+	switch (router_match(r, r->allow, sizeof(r->allow))) {
+	case ROUTE_NO_PATH:
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+	case ROUTE_BAD_METHOD:
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+				   "method not allowed on this route");
+	case ROUTE_FOUND:
+	default:
+		return r->route->handler(r);
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct http_server *srv = cls;
+	struct req *r = *req_cls;
+	enum MHD_Result ret;
+
+	UNUSED(version);
+	if (!r) {
+		*req_cls = req_new(srv, conn, method, url);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->body_too_large &&
+		    buf_add(&r->body, upload_data, *upload_data_size, NULL) != ST_OK) {
+			r->body_too_large = true;
+			buf_release(&r->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->replied)
+		return MHD_YES;
+	log_set_request_id(r->request_id);
+	ret = dispatch(r);
+	log_set_request_id(NULL);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct req *r = *req_cls;
+	double ms;
+
+	UNUSED(conn);
+	if (!r)
+		return;
+	ms = (double)(time_mono_us() - r->started_us) / 1000.0;
+	log_set_request_id(r->request_id);
+	log_info("access method=%s path=%s route=%s status=%u bytes=%zu ms=%.2f%s", r->method,
+		 r->path, r->route ? r->route->pattern : "-", r->status, r->bytes_out, ms,
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+	log_set_request_id(NULL);
+	req_free(r);
+	*req_cls = NULL;
+	atomic_fetch_sub(&srv->active, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	UNUSED(cls);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warn("http: %s", msg);
+}
+
+/* "HOST:PORT" or "[v6]:PORT" -> a socket address. */
+static enum status resolve_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+				  struct err *e)
+{
+	const char *colon = strrchr(listen, ':');
+	struct addrinfo hints = {0}, *res = NULL;
+	char host[256];
+	size_t hl;
+	int rc;
+
+	if (!colon)
+		return err_set(e, ST_INVALID, "listen '%s': expected HOST:PORT", listen);
+	hl = (size_t)(colon - listen);
+	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+		listen++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return err_set(e, ST_INVALID, "listen: bad host");
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0)
+		return err_set(e, ST_INVALID, "listen '%s': %s", host, gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return ST_OK;
+}
+
+enum status http_start(struct app *app, const char *listen, struct http_server **out, struct err *e)
+{
+	struct sockaddr_storage ss;
+	struct http_server *srv;
+	socklen_t len;
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	enum status st = resolve_listen(listen, &ss, &len, e);
+
+	if (st != ST_OK)
+		return st;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv = xcalloc(1, sizeof(*srv));
+	srv->app = app;
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024, MHD_OPTION_END);
+	if (!srv->daemon) {
+		free(srv);
+		return err_set(e, ST_IO,
+			       "listen on '%s': cannot bind (address in use or not local?)",
+			       listen);
+	}
+	*out = srv;
+	return ST_OK;
+}
+
+void http_stop(struct http_server *srv, int64_t grace_ms)
+{
+	int64_t deadline;
+	MHD_socket fd;
+
+	if (!srv)
+		return;
+	fd = MHD_quiesce_daemon(srv->daemon);
+	deadline = time_mono_us() + grace_ms * 1000;
+	while (atomic_load(&srv->active) > 0 && time_mono_us() < deadline)
+		usleep(10000);
+	if (atomic_load(&srv->active) > 0)
+		log_warn("shutdown: %d requests still running after %lld ms, closing them",
+			 atomic_load(&srv->active), (long long)grace_ms);
+	MHD_stop_daemon(srv->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	free(srv);
+}

@@ -1,0 +1,132 @@
+/*
+ * migrate.h - ordered, numbered, checksummed schema migrations
+ * (docs/migrations.md).
+ *
+ * Files are sql/<backend>/NNN_name.sql, embedded into the binary or read
+ * from a directory.  The ledger is the table schema_migrations.  Checksums
+ * are SHA-256 over the file's canonical form: a leading UTF-8 BOM removed,
+ * CRLF and lone CR turned into LF.  Nothing else is normalised.
+ */
+#ifndef CAVRA_MIGRATE_H
+#define CAVRA_MIGRATE_H
+
+#include "base/base.h"
+#include "base/err.h"
+#include "base/util.h"
+#include "store/store.h"
+
+#define MIGRATE_LEDGER "schema_migrations"
+
+struct migration {
+	int version;
+	char *file; /* "001_evidence_metadata.sql" */
+	char *name; /* "evidence_metadata" */
+	char *sql; /* as read (NUL-terminated) */
+	char checksum[SHA256_HEX_LEN];
+};
+
+struct migration_set {
+	struct migration *items; /* sorted by version; versions are 1..n */
+	size_t n;
+	char *origin; /* "embedded" or the directory */
+};
+
+/* One row of the ledger, current or legacy (legacy rows have no checksum). */
+struct ledger_row {
+	int version;
+	char *id; /* "001_evidence_metadata.sql" */
+	char *name;
+	char *checksum; /* NULL for legacy rows */
+	char *applied_at;
+	char *applied_by;
+	int64_t duration_ms;
+};
+
+enum ledger_kind { LEDGER_NONE = 0, LEDGER_LEGACY, LEDGER_CURRENT };
+
+struct ledger {
+	enum ledger_kind kind;
+	struct ledger_row *rows; /* sorted by version */
+	size_t n;
+};
+
+enum mig_state { MIG_APPLIED, MIG_PENDING, MIG_DRIFTED, MIG_MISSING, MIG_UNKNOWN };
+
+enum problem_kind { PROB_DRIFTED, PROB_MISSING, PROB_UNKNOWN, PROB_OUT_OF_ORDER, PROB_NEWER };
+
+struct mig_entry {
+	int version;
+	const char *name; /* borrowed from the set or the ledger */
+	enum mig_state state;
+	const char *checksum; /* the file's, NULL when there is no file */
+	const char *applied_checksum; /* the ledger's, NULL when not applied */
+	const char *applied_at;
+};
+
+struct problem {
+	enum problem_kind kind;
+	int version;
+	char msg[400];
+};
+
+/* The comparison of a migration set with a ledger. */
+struct migrate_report {
+	enum ledger_kind ledger;
+	struct mig_entry *entries; /* by version: files and ledger rows merged */
+	size_t n;
+	struct problem *problems;
+	size_t nproblems;
+	int schema_version; /* highest applied version, 0 when none */
+	int latest_version; /* highest version of the set */
+	size_t pending;
+};
+
+/* Canonical-form checksum (see above). */
+void migrate_checksum(const char *data, size_t len, char out[SHA256_HEX_LEN]);
+
+/*
+ * Loads the set for backend ("sqlite" | "postgres") from dir, or from the
+ * embedded copy when dir is NULL.  ST_INVALID for a missing or empty
+ * directory, a badly named file, a duplicate or a gap in the numbering.
+ */
+ATTR_NODISCARD enum status migration_set_load(const char *dir, const char *backend,
+					      struct migration_set *out, struct err *e);
+void migration_set_release(struct migration_set *set);
+
+/* Tables that a migration creates ("CREATE TABLE name"), for adoption checks. */
+size_t migration_tables(const struct migration *m, char names[][64], size_t max);
+
+/*
+ * Compares set and ledger (pure).  The report borrows strings from both,
+ * which must outlive it; free it with migrate_report_release.
+ */
+void migrate_compare(const struct migration_set *set, const struct ledger *ledger,
+		     struct migrate_report *out);
+void migrate_report_release(struct migrate_report *r);
+
+const char *mig_state_name(enum mig_state s);
+const char *problem_kind_name(enum problem_kind k);
+
+/* Reads the ledger (kind LEDGER_NONE when the table is absent). */
+ATTR_NODISCARD enum status ledger_read(struct store_conn *c, struct ledger *out, struct err *e);
+void ledger_release(struct ledger *l);
+
+/* Reads the ledger and compares it with set, without changing anything. */
+ATTR_NODISCARD enum status migrate_status(struct store *st, const struct migration_set *set,
+					  struct ledger *ledger, struct migrate_report *out,
+					  struct err *e);
+
+/* Called after each applied migration (and after a legacy ledger is adopted). */
+typedef void (*migrate_progress_fn)(void *ctx, const char *what, const struct migration *m,
+				    int64_t duration_ms);
+
+/*
+ * Applies pending migrations up to version `to` (0: all), each in its own
+ * transaction that takes the schema lock and re-reads the ledger under it,
+ * so concurrent runners apply each migration once.  Adopts a legacy ledger
+ * first.  Refuses (ST_CONFLICT) on drift, unknown or newer versions.
+ */
+ATTR_NODISCARD enum status migrate_up(struct store *st, const struct migration_set *set, int to,
+				      migrate_progress_fn progress, void *ctx, struct err *e);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * migrate_run.c - the ledger and the runner: status, up and the adoption of
+ * a ledger written by the original CAVRA (id, applied_at; no checksums).
+ */
+#include "base/base.h"
+#include "migrate/migrate.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* Normalises a stored time to the canonical UTC form when it parses. */
+static char *norm_time(const char *s)
+{
+	char out[TIME_FMT_LEN];
+	int64_t us;
+
+	if (!s || !time_parse(s, &us))
+		return dup_or_null(s);
+	time_format_utc(us, out, sizeof(out));
+	return xstrdup(out);
+}
+
+/* Legacy ids look like "004_activity_sessions_decisions.sql". */
+static void parse_legacy_id(struct ledger_row *row)
+{
+	const char *id = row->id;
+	size_t digits = strspn(id, "0123456789");
+	int64_t v;
+	char num[12];
+
+	if (digits == 0 || digits > 9 || id[digits] != '_')
+		return;
+	memcpy(num, id, digits);
+	num[digits] = '\0';
+	if (!str_to_i64(num, 1, 999999999, &v))
+		return;
+	row->version = (int)v;
+	row->name = xstrdup(id + digits + 1);
+	if (str_ends_with(row->name, ".sql"))
+		row->name[strlen(row->name) - 4] = '\0';
+}
+
+static void fill_rows(struct ledger *out, struct store_rows *r, bool legacy)
+{
+	out->n = store_rows_count(r);
+	out->rows = xcalloc(out->n + 1, sizeof(*out->rows));
+	for (size_t i = 0; i < out->n; i++) {
+		struct ledger_row *row = &out->rows[i];
+		int64_t v = 0;
+
+		row->id = xstrdup(store_rows_get(r, i, 0));
+		row->applied_at = norm_time(store_rows_get(r, i, 1));
+		if (legacy) {
+			parse_legacy_id(row);
+			continue;
+		}
+		if (store_rows_get(r, i, 2))
+			str_to_i64(store_rows_get(r, i, 2), 0, 999999999, &v);
+		row->version = (int)v;
+		row->name = dup_or_null(store_rows_get(r, i, 3));
+		row->checksum = dup_or_null(store_rows_get(r, i, 4));
+		row->applied_by = dup_or_null(store_rows_get(r, i, 5));
+		if (store_rows_get(r, i, 6))
+			str_to_i64(store_rows_get(r, i, 6), 0, INT64_MAX, &row->duration_ms);
+	}
+}
+
+enum status ledger_read(struct store_conn *c, struct ledger *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	bool exists = false, current = false;
+	enum status st;
+
+	memset(out, 0, sizeof(*out));
+	st = store_table_exists(c, MIGRATE_LEDGER, &exists, e);
+	if (st != ST_OK || !exists)
+		return st;
+	st = store_column_exists(c, MIGRATE_LEDGER, "checksum", &current, e);
+	if (st != ST_OK)
+		return st;
+	out->kind = current ? LEDGER_CURRENT : LEDGER_LEGACY;
+	st = store_query(c,
+			 current ? "SELECT id, applied_at, version, name, checksum, applied_by, "
+				   "duration_ms FROM schema_migrations ORDER BY version, id"
+				 : "SELECT id, applied_at FROM schema_migrations ORDER BY id",
+			 0, NULL, &r, e);
+	if (st != ST_OK)
+		return err_wrap(e, "read the migration ledger");
+	fill_rows(out, r, !current);
+	store_rows_free(r);
+	return ST_OK;
+}
+
+void ledger_release(struct ledger *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->rows[i].id);
+		free(l->rows[i].name);
+		free(l->rows[i].checksum);
+		free(l->rows[i].applied_at);
+		free(l->rows[i].applied_by);
+	}
+	free(l->rows);
+	memset(l, 0, sizeof(*l));
+}
+
+enum status migrate_status(struct store *st, const struct migration_set *set, struct ledger *ledger,
+			   struct migrate_report *out, struct err *e)
+{
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK)
+		return rc;
+	rc = ledger_read(c, ledger, e);
+	store_conn_put(st, c);
+	if (rc == ST_OK)
+		migrate_compare(set, ledger, out);
+	return rc;
+}

@@ -1,0 +1,252 @@
+/*
+ * migrate_up.c - applying migrations: one transaction per migration, the
+ * schema lock taken inside it and the ledger re-read under the lock.
+ */
+#include "base/base.h"
+#include "migrate/migrate.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TABLES 32
+
+static const char ledger_sqlite[] = "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
+				    "    id TEXT PRIMARY KEY,\n"
+				    "    applied_at TEXT NOT NULL,\n"
+				    "    version INTEGER,\n"
+				    "    name TEXT,\n"
+				    "    checksum TEXT,\n"
+				    "    applied_by TEXT,\n"
+				    "    duration_ms INTEGER\n"
+				    ")";
+
+static const char ledger_pg[] = "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
+				"    id TEXT PRIMARY KEY,\n"
+				"    applied_at TIMESTAMPTZ NOT NULL,\n"
+				"    version INTEGER,\n"
+				"    name TEXT,\n"
+				"    checksum TEXT,\n"
+				"    applied_by TEXT,\n"
+				"    duration_ms BIGINT\n"
+				")";
+
+static const char ledger_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS "
+				   "ux_schema_migrations_version ON schema_migrations (version)";
+
+/* Columns that adoption adds to a legacy ledger, in the order of a new one. */
+static const char *const adopt_columns[] = {
+	"ALTER TABLE schema_migrations ADD COLUMN version INTEGER",
+	"ALTER TABLE schema_migrations ADD COLUMN name TEXT",
+	"ALTER TABLE schema_migrations ADD COLUMN checksum TEXT",
+	"ALTER TABLE schema_migrations ADD COLUMN applied_by TEXT",
+	"ALTER TABLE schema_migrations ADD COLUMN duration_ms BIGINT",
+};
+
+/* Who applies: the database role on PostgreSQL, the OS user on SQLite. */
+static char *applied_by(struct store_conn *c, enum store_kind kind)
+{
+	struct store_rows *r = NULL;
+	struct passwd *pw;
+	char *who = NULL;
+
+	if (kind == STORE_POSTGRES &&
+	    store_query(c, "SELECT current_user", 0, NULL, &r, NULL) == ST_OK)
+		who = xstrdup(store_rows_get(r, 0, 0) ? store_rows_get(r, 0, 0) : "unknown");
+	store_rows_free(r);
+	if (who)
+		return who;
+	pw = getpwuid(geteuid());
+	return xstrdup(pw && pw->pw_name ? pw->pw_name : "unknown");
+}
+
+static enum status create_ledger(struct store_conn *c, enum store_kind kind, struct err *e)
+{
+	enum status st =
+		store_exec_script(c, kind == STORE_POSTGRES ? ledger_pg : ledger_sqlite, e);
+
+	if (st == ST_OK)
+		st = store_exec_script(c, ledger_index, e);
+	return st == ST_OK ? ST_OK : err_wrap(e, "create the migration ledger");
+}
+
+static enum status record(struct store_conn *c, enum store_kind kind, const struct migration *m,
+			  int64_t ms, struct err *e)
+{
+	static const char sql[] = "INSERT INTO schema_migrations (id, applied_at, version, name, "
+				  "checksum, applied_by, duration_ms) "
+				  "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+	char now[TIME_FMT_LEN], version[16], dur[24];
+	char *who = applied_by(c, kind);
+	const char *p[] = {m->file, now, version, m->name, m->checksum, who, dur};
+	enum status st;
+
+	time_format_utc(time_now_us(), now, sizeof(now));
+	snprintf(version, sizeof(version), "%d", m->version);
+	snprintf(dur, sizeof(dur), "%lld", (long long)ms);
+	st = store_exec(c, sql, 7, p, NULL, e);
+	free(who);
+	return st == ST_OK ? ST_OK : err_wrap(e, "record '%s' in the ledger", m->file);
+}
+
+/* Every table that a recorded legacy migration creates must exist. */
+static enum status check_legacy_row(struct store_conn *c, const struct migration_set *set,
+				    const struct ledger_row *row, struct err *e)
+{
+	char tables[MAX_TABLES][64];
+	const struct migration *m;
+	size_t n;
+
+	if (row->version < 1 || (size_t)row->version > set->n)
+		return err_set(e, ST_CONFLICT,
+			       "legacy ledger entry '%s' is not a migration this binary knows",
+			       row->id);
+	m = &set->items[row->version - 1];
+	if (!row->name || strcmp(row->name, m->name) != 0)
+		return err_set(e, ST_CONFLICT, "legacy ledger entry '%s' does not match '%s'",
+			       row->id, m->file);
+	n = migration_tables(m, tables, MAX_TABLES);
+	for (size_t i = 0; i < n; i++) {
+		bool exists = false;
+		enum status st = store_table_exists(c, tables[i], &exists, e);
+
+		if (st != ST_OK)
+			return st;
+		if (!exists)
+			return err_set(
+				e, ST_CONFLICT,
+				"legacy ledger records '%s' but its table '%s' does not exist",
+				row->id, tables[i]);
+	}
+	return ST_OK;
+}
+
+static enum status adopt_legacy(struct store_conn *c, const struct migration_set *set,
+				const struct ledger *l, struct err *e)
+{
+	static const char upd[] = "UPDATE schema_migrations SET version = $1, name = $2, "
+				  "checksum = $3, applied_by = $4 WHERE id = $5";
+	enum status st = ST_OK;
+
+	for (size_t i = 0; st == ST_OK && i < l->n; i++)
+		st = check_legacy_row(c, set, &l->rows[i], e);
+	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(adopt_columns); i++)
+		st = store_exec_script(c, adopt_columns[i], e);
+	if (st == ST_OK)
+		st = store_exec_script(c, ledger_index, e);
+	for (size_t i = 0; st == ST_OK && i < l->n; i++) {
+		const struct migration *m = &set->items[l->rows[i].version - 1];
+		char version[16];
+		const char *p[] = {version, m->name, m->checksum, "adopted by cavra " CAVRA_VERSION,
+				   l->rows[i].id};
+
+		snprintf(version, sizeof(version), "%d", m->version);
+		st = store_exec(c, upd, 5, p, NULL, e);
+	}
+	return st;
+}
+
+static const struct migration *next_pending(const struct migration_set *set,
+					    const struct migrate_report *r, int to)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct mig_entry *en = &r->entries[i];
+
+		if (en->state == MIG_PENDING && (to == 0 || en->version <= to))
+			return &set->items[en->version - 1];
+	}
+	return NULL;
+}
+
+static enum status refuse(const struct migrate_report *r, struct err *e)
+{
+	if (r->nproblems == 1)
+		return err_set(e, ST_CONFLICT, "%s", r->problems[0].msg);
+	return err_set(e, ST_CONFLICT, "%s (and %zu more problems: run 'cavra migrate verify')",
+		       r->problems[0].msg, r->nproblems - 1);
+}
+
+static enum status apply_one(struct store_conn *c, enum store_kind kind, bool need_ledger,
+			     const struct migration *m, int64_t *ms, struct err *e)
+{
+	int64_t t0 = time_mono_us();
+	enum status st = ST_OK;
+
+	if (need_ledger)
+		st = create_ledger(c, kind, e);
+	if (st == ST_OK && (st = store_exec_script(c, m->sql, e)) != ST_OK)
+		err_wrap(e, "migration '%s' failed", m->file);
+	*ms = (time_mono_us() - t0) / 1000;
+	if (st == ST_OK)
+		st = record(c, kind, m, *ms, e);
+	return st;
+}
+
+/*
+ * One step under the lock: adopt a legacy ledger, or apply the next pending
+ * migration.  *done is set when nothing is left to do.
+ */
+static enum status step(struct store_conn *c, enum store_kind kind, const struct migration_set *set,
+			int to, const struct migration **applied, bool *adopted, int64_t *ms,
+			struct err *e)
+{
+	struct ledger l = {0};
+	struct migrate_report r = {0};
+	enum status st = ledger_read(c, &l, e);
+
+	*applied = NULL;
+	*adopted = false;
+	if (st == ST_OK && l.kind == LEDGER_LEGACY) {
+		st = adopt_legacy(c, set, &l, e);
+		*adopted = st == ST_OK;
+		goto out;
+	}
+	if (st != ST_OK)
+		goto out;
+	migrate_compare(set, &l, &r);
+	if (r.nproblems) {
+		st = refuse(&r, e);
+		goto out;
+	}
+	*applied = next_pending(set, &r, to);
+	if (*applied)
+		st = apply_one(c, kind, l.kind == LEDGER_NONE, *applied, ms, e);
+out:
+	migrate_report_release(&r);
+	ledger_release(&l);
+	return st;
+}
+
+enum status migrate_up(struct store *st, const struct migration_set *set, int to,
+		       migrate_progress_fn progress, void *ctx, struct err *e)
+{
+	enum store_kind kind = store_kind(st);
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	while (rc == ST_OK) {
+		const struct migration *m = NULL;
+		bool adopted = false;
+		int64_t ms = 0;
+
+		rc = store_tx_begin(c, STORE_TX_WRITE, e);
+		if (rc == ST_OK)
+			rc = store_lock_schema(c, e);
+		if (rc == ST_OK)
+			rc = step(c, kind, set, to, &m, &adopted, &ms, e);
+		if (rc != ST_OK || (!m && !adopted)) {
+			store_tx_rollback(c);
+			break;
+		}
+		rc = store_tx_commit(c, e);
+		if (rc == ST_OK && progress)
+			progress(ctx, adopted ? "adopted" : "applied", m, ms);
+	}
+	if (c)
+		store_conn_put(st, c);
+	return rc;
+}

@@ -1,0 +1,359 @@
+/*
+ * store.c - backend dispatch and the connection pool.
+ */
+#include "base/base.h"
+#include "store/store_backend.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POOL_WAIT_SECONDS 10
+
+struct store {
+	const struct store_ops *ops;
+	char *target; /* path or URL handed to connect (may hold a password) */
+	char *display; /* redacted */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int size;
+	int in_use;
+	struct store_conn **idle; /* stack of open, idle connections */
+	int nidle;
+	int open; /* connections that exist (idle or borrowed) */
+};
+
+/* Resolves a URL into its backend and connect target; ST_INVALID on a bad form. */
+static enum status resolve(const char *url, const struct store_ops **ops, char **target,
+			   struct err *e)
+{
+	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://")) {
+		*ops = &store_pg_ops;
+		*target = xstrdup(url);
+		return ST_OK;
+	}
+	if (str_starts_with(url, "sqlite:")) {
+		const char *p = url + strlen("sqlite:");
+
+		if (str_starts_with(p, "//"))
+			p += 2;
+		if (!*p)
+			return err_set(e, ST_INVALID, "database url: sqlite URL has no path");
+		*ops = &store_sqlite_ops;
+		*target = xstrdup(p);
+		return ST_OK;
+	}
+	if (strstr(url, "://") || !*url)
+		return err_set(e, ST_INVALID,
+			       "database url: unsupported scheme (use a SQLite path, sqlite:PATH, "
+			       "postgres:// or postgresql://)");
+	*ops = &store_sqlite_ops;
+	*target = xstrdup(url);
+	return ST_OK;
+}
+
+enum status store_open(const char *url, int pool_size, struct store **out, struct err *e)
+{
+	const struct store_ops *ops;
+	struct store_conn *first = NULL;
+	struct store *st;
+	char *target;
+	enum status rc;
+
+	*out = NULL;
+	rc = resolve(url, &ops, &target, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = ops->connect(target, &first, e);
+	if (rc != ST_OK) {
+		if (e)
+			scrub_url_password(e->msg, sizeof(e->msg), url);
+		free(target);
+		return rc;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->ops = ops;
+	st->target = target;
+	st->display = redact_url(url);
+	st->size = pool_size < 1 ? 1 : pool_size;
+	st->idle = xcalloc((size_t)st->size, sizeof(*st->idle));
+	st->idle[st->nidle++] = first;
+	st->open = 1;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	*out = st;
+	return ST_OK;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->nidle; i++)
+		st->ops->disconnect(st->idle[i]);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+	free(st->idle);
+	free(st->display);
+	if (st->target) {
+		memset(st->target, 0, strlen(st->target));
+		free(st->target);
+	}
+	free(st);
+}
+
+enum store_kind store_kind(const struct store *st)
+{
+	return st->ops->kind;
+}
+
+const char *store_backend_name(const struct store *st)
+{
+	return st->ops->name;
+}
+
+const char *store_display_url(const struct store *st)
+{
+	return st->display;
+}
+
+/* Waits for a free slot; called with st->mu held. */
+static enum status wait_slot(struct store *st, struct err *e)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += POOL_WAIT_SECONDS;
+	while (st->in_use >= st->size) {
+		if (pthread_cond_timedwait(&st->cv, &st->mu, &deadline) == ETIMEDOUT)
+			return err_set(e, ST_UNAVAILABLE,
+				       "database pool: all %d connections busy for %d s", st->size,
+				       POOL_WAIT_SECONDS);
+	}
+	return ST_OK;
+}
+
+enum status store_conn_get(struct store *st, struct store_conn **out, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&st->mu);
+	rc = wait_slot(st, e);
+	if (rc == ST_OK) {
+		st->in_use++;
+		if (st->nidle > 0)
+			c = st->idle[--st->nidle];
+	}
+	pthread_mutex_unlock(&st->mu);
+	if (rc != ST_OK)
+		return rc;
+	if (c && (c->broken || !st->ops->alive(c))) {
+		st->ops->disconnect(c);
+		c = NULL;
+		pthread_mutex_lock(&st->mu);
+		st->open--;
+		pthread_mutex_unlock(&st->mu);
+	}
+	if (!c) {
+		rc = st->ops->connect(st->target, &c, e);
+		if (rc != ST_OK && e)
+			scrub_url_password(e->msg, sizeof(e->msg), st->target);
+		pthread_mutex_lock(&st->mu);
+		if (rc == ST_OK)
+			st->open++;
+		else
+			st->in_use--;
+		pthread_cond_signal(&st->cv);
+		pthread_mutex_unlock(&st->mu);
+		if (rc != ST_OK)
+			return rc;
+	}
+	*out = c;
+	return ST_OK;
+}
+
+void store_conn_put(struct store *st, struct store_conn *c)
+{
+	if (!c)
+		return;
+	if (c->in_tx)
+		store_tx_rollback(c);
+	pthread_mutex_lock(&st->mu);
+	st->in_use--;
+	if (c->broken) {
+		st->ops->disconnect(c);
+		st->open--;
+	} else {
+		st->idle[st->nidle++] = c;
+	}
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void store_pool_stats(struct store *st, int *size, int *in_use, int *open)
+{
+	pthread_mutex_lock(&st->mu);
+	*size = st->size;
+	*in_use = st->in_use;
+	*open = st->open;
+	pthread_mutex_unlock(&st->mu);
+}
+
+enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
+{
+	enum status rc;
+
+	if (c->in_tx)
+		return err_set(e, ST_INTERNAL, "begin: a transaction is already open");
+	rc = c->ops->begin(c, mode, e);
+	if (rc == ST_OK)
+		c->in_tx = true;
+	return rc;
+}
+
+enum status store_tx_commit(struct store_conn *c, struct err *e)
+{
+	enum status rc = c->ops->exec(c, "COMMIT", 0, NULL, NULL, e);
+
+	if (rc != ST_OK) {
+		err_wrap(e, "commit");
+		store_tx_rollback(c);
+		return rc;
+	}
+	c->in_tx = false;
+	return ST_OK;
+}
+
+void store_tx_rollback(struct store_conn *c)
+{
+	struct err e = {0};
+
+	if (!c->in_tx)
+		return;
+	if (c->ops->exec(c, "ROLLBACK", 0, NULL, NULL, &e) != ST_OK) {
+		log_warn("rollback failed, dropping the connection: %s", e.msg);
+		c->broken = true;
+	}
+	c->in_tx = false;
+}
+
+enum status store_exec_script(struct store_conn *c, const char *sql, struct err *e)
+{
+	return c->ops->exec_script(c, sql, e);
+}
+
+enum status store_exec(struct store_conn *c, const char *sql, int nparams,
+		       const char *const *params, int64_t *changes, struct err *e)
+{
+	return c->ops->exec(c, sql, nparams, params, changes, e);
+}
+
+enum status store_query(struct store_conn *c, const char *sql, int nparams,
+			const char *const *params, struct store_rows **out, struct err *e)
+{
+	*out = NULL;
+	return c->ops->query(c, sql, nparams, params, out, e);
+}
+
+enum status store_lock_schema(struct store_conn *c, struct err *e)
+{
+	if (!c->in_tx)
+		return err_set(e, ST_INTERNAL, "schema lock: needs an open write transaction");
+	return c->ops->lock_schema(c, e);
+}
+
+static enum status exists(struct store_conn *c, const char *sql, int n, const char *const *p,
+			  bool *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc = c->ops->query(c, sql, n, p, &r, e);
+
+	if (rc == ST_OK)
+		*out = store_rows_count(r) > 0;
+	store_rows_free(r);
+	return rc;
+}
+
+enum status store_table_exists(struct store_conn *c, const char *table, bool *out, struct err *e)
+{
+	const char *p[] = {table};
+
+	return exists(c, c->ops->table_exists_sql, 1, p, out, e);
+}
+
+enum status store_column_exists(struct store_conn *c, const char *table, const char *column,
+				bool *out, struct err *e)
+{
+	const char *p[] = {table, column};
+
+	return exists(c, c->ops->column_exists_sql, 2, p, out, e);
+}
+
+enum status store_ping(struct store *st, struct err *e)
+{
+	struct store_conn *c;
+	struct store_rows *r = NULL;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK)
+		return rc;
+	rc = store_query(c, "SELECT 1", 0, NULL, &r, e);
+	store_rows_free(r);
+	store_conn_put(st, c);
+	return rc;
+}
+
+struct store_rows *store_rows_new(size_t ncols)
+{
+	struct store_rows *r = xcalloc(1, sizeof(*r));
+
+	r->ncols = ncols;
+	return r;
+}
+
+void store_rows_add(struct store_rows *r, const char *const *values, const size_t *lens)
+{
+	size_t base = r->nrows * r->ncols;
+
+	if (r->nrows == r->cap_rows) {
+		r->cap_rows = r->cap_rows ? r->cap_rows * 2 : 16;
+		r->cells = xrealloc(r->cells, r->cap_rows * r->ncols * sizeof(char *) + 1);
+	}
+	for (size_t i = 0; i < r->ncols; i++)
+		r->cells[base + i] = values[i] ? xstrndup(values[i], lens[i]) : NULL;
+	r->nrows++;
+}
+
+size_t store_rows_count(const struct store_rows *r)
+{
+	return r ? r->nrows : 0;
+}
+
+size_t store_rows_columns(const struct store_rows *r)
+{
+	return r ? r->ncols : 0;
+}
+
+const char *store_rows_get(const struct store_rows *r, size_t row, size_t col)
+{
+	if (!r || row >= r->nrows || col >= r->ncols)
+		return NULL;
+	return r->cells[row * r->ncols + col];
+}
+
+void store_rows_free(struct store_rows *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nrows * r->ncols; i++)
+		free(r->cells[i]);
+	free(r->cells);
+	free(r);
+}

@@ -1,0 +1,101 @@
+/*
+ * store.h - the storage interface shared by the SQLite and PostgreSQL
+ * backends.
+ *
+ * A struct store is a pool of connections to one database, chosen by URL:
+ * a path or "sqlite:PATH" (embedded SQLite, WAL mode) or a "postgres://" /
+ * "postgresql://" URL (libpq).  Callers borrow a connection with
+ * store_conn_get() and give it back with store_conn_put(); a connection is
+ * used by one thread at a time.
+ *
+ * SQL passed here uses "$1".."$N" placeholders on both backends; values are
+ * passed and returned as text (NULL for SQL NULL).  Dialect differences stay
+ * inside this module: callers above it use the helpers below or the domain
+ * functions added in store_*.h.
+ */
+#ifndef CAVRA_STORE_H
+#define CAVRA_STORE_H
+
+#include "base/base.h"
+#include "base/err.h"
+
+struct store;
+struct store_conn;
+struct store_rows;
+
+enum store_kind { STORE_SQLITE = 0, STORE_POSTGRES };
+
+enum store_tx_mode {
+	STORE_TX_WRITE, /* SQLite BEGIN IMMEDIATE; PostgreSQL BEGIN */
+	STORE_TX_READ, /* a read transaction */
+	STORE_TX_SNAPSHOT, /* one consistent snapshot: REPEATABLE READ READ ONLY on PostgreSQL */
+};
+
+/*
+ * Opens a pool of at most pool_size connections and connects one, so that a
+ * bad URL, password or path fails here.  On success *out is owned by the
+ * caller, free with store_close().  Errors never contain the password.
+ */
+ATTR_NODISCARD enum status store_open(const char *url, int pool_size, struct store **out,
+				      struct err *e);
+/* Closes every connection.  NULL-safe.  No connection may be borrowed. */
+void store_close(struct store *st);
+
+enum store_kind store_kind(const struct store *st);
+/* "sqlite" or "postgres". */
+const char *store_backend_name(const struct store *st);
+/* The URL with any password redacted; borrowed, valid until store_close. */
+const char *store_display_url(const struct store *st);
+
+/*
+ * Borrows a connection, waiting up to 10 s for one to be free and
+ * reconnecting a broken one.  ST_UNAVAILABLE when the database is down.
+ */
+ATTR_NODISCARD enum status store_conn_get(struct store *st, struct store_conn **out, struct err *e);
+/* Returns a connection; a transaction still open on it is rolled back. */
+void store_conn_put(struct store *st, struct store_conn *c);
+
+/* Pool gauges for /metrics. */
+void store_pool_stats(struct store *st, int *size, int *in_use, int *open);
+
+ATTR_NODISCARD enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode,
+					  struct err *e);
+ATTR_NODISCARD enum status store_tx_commit(struct store_conn *c, struct err *e);
+/* Best effort; cannot fail from the caller's side. */
+void store_tx_rollback(struct store_conn *c);
+
+/* Runs a script of several statements without parameters. */
+ATTR_NODISCARD enum status store_exec_script(struct store_conn *c, const char *sql, struct err *e);
+/* Runs one statement; *changes (may be NULL) gets the affected row count. */
+ATTR_NODISCARD enum status store_exec(struct store_conn *c, const char *sql, int nparams,
+				      const char *const *params, int64_t *changes, struct err *e);
+/* Runs one query; on success *out is owned by the caller, free with store_rows_free. */
+ATTR_NODISCARD enum status store_query(struct store_conn *c, const char *sql, int nparams,
+				       const char *const *params, struct store_rows **out,
+				       struct err *e);
+
+size_t store_rows_count(const struct store_rows *r);
+size_t store_rows_columns(const struct store_rows *r);
+/* Borrowed, valid until store_rows_free; NULL for SQL NULL or out of range. */
+const char *store_rows_get(const struct store_rows *r, size_t row, size_t col);
+void store_rows_free(struct store_rows *r);
+
+/*
+ * Serialises schema changes across processes for the rest of the current
+ * write transaction: a transaction-scoped advisory lock on PostgreSQL (works
+ * through PgBouncer in transaction pooling); on SQLite the BEGIN IMMEDIATE of
+ * the transaction already holds the write lock.
+ */
+ATTR_NODISCARD enum status store_lock_schema(struct store_conn *c, struct err *e);
+
+/* Whether a table exists in the current schema. */
+ATTR_NODISCARD enum status store_table_exists(struct store_conn *c, const char *table, bool *out,
+					      struct err *e);
+/* Whether table has the column. */
+ATTR_NODISCARD enum status store_column_exists(struct store_conn *c, const char *table,
+					       const char *column, bool *out, struct err *e);
+
+/* A cheap round trip ("SELECT 1"). */
+ATTR_NODISCARD enum status store_ping(struct store *st, struct err *e);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * store_backend.h - private to internal/store: the vtable each backend fills.
+ */
+#ifndef CAVRA_STORE_BACKEND_H
+#define CAVRA_STORE_BACKEND_H
+
+#include "store/store.h"
+
+/* A result set copied out of the backend: all values as text. */
+struct store_rows {
+	size_t nrows, ncols;
+	size_t cap_rows; /* rows allocated in cells */
+	char **cells; /* nrows * ncols, NULL for SQL NULL */
+};
+
+/* Backends embed this as their FIRST member. */
+struct store_conn {
+	const struct store_ops *ops;
+	bool in_tx;
+	bool broken; /* reconnect before the next use */
+};
+
+struct store_ops {
+	const char *name; /* "sqlite" | "postgres" */
+	enum store_kind kind;
+	/* target: the path (SQLite) or the URL (PostgreSQL) */
+	enum status (*connect)(const char *target, struct store_conn **out, struct err *e);
+	void (*disconnect)(struct store_conn *c);
+	bool (*alive)(struct store_conn *c);
+	enum status (*begin)(struct store_conn *c, enum store_tx_mode mode, struct err *e);
+	enum status (*exec_script)(struct store_conn *c, const char *sql, struct err *e);
+	enum status (*exec)(struct store_conn *c, const char *sql, int nparams,
+			    const char *const *params, int64_t *changes, struct err *e);
+	enum status (*query)(struct store_conn *c, const char *sql, int nparams,
+			     const char *const *params, struct store_rows **out, struct err *e);
+	enum status (*lock_schema)(struct store_conn *c, struct err *e);
+	const char *table_exists_sql; /* $1 = table; returns a row when it exists */
+	const char *column_exists_sql; /* $1 = table, $2 = column */
+};
+
+extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
+
+/* Allocates an empty result of ncols columns (used by the backends). */
+struct store_rows *store_rows_new(size_t ncols);
+/* Appends a row; values are copied. */
+void store_rows_add(struct store_rows *r, const char *const *values, const size_t *lens);
+
+#endif

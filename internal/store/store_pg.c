@@ -1,0 +1,221 @@
+/*
+ * store_pg.c - the PostgreSQL backend over libpq.
+ *
+ * Every session runs in UTC with ISO dates so that timestamps read back as
+ * text parse the same way on every replica.
+ */
+#include "base/base.h"
+#include "store/store_backend.h"
+#include "base/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+/* Key of the transaction-scoped advisory lock that serialises migrations. */
+#define PG_SCHEMA_LOCK_KEY "7345163001"
+
+struct pg_conn {
+	struct store_conn base; /* first */
+	PGconn *pg;
+};
+
+static struct pg_conn *to_pg(struct store_conn *c)
+{
+	return (struct pg_conn *)c;
+}
+
+/* Copies the first line of a libpq message (they end with '\n'). */
+static void first_line(const char *msg, char *out, size_t size)
+{
+	size_t n = strcspn(msg, "\n");
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, msg, n);
+	out[n] = '\0';
+}
+
+static enum status conn_error(PGconn *pg, struct err *e, const char *what)
+{
+	char line[400];
+
+	first_line(PQerrorMessage(pg), line, sizeof(line));
+	return err_set(e, ST_UNAVAILABLE, "%s: %s", what, line[0] ? line : "connection failed");
+}
+
+/* Maps a failed result to a status by SQLSTATE class; copies the message. */
+static enum status result_error(struct pg_conn *c, PGresult *res, struct err *e, const char *what)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	enum status code = ST_INTERNAL;
+	char line[400];
+
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		c->base.broken = true;
+		return conn_error(c->pg, e, what);
+	}
+	if (!primary) {
+		first_line(PQresultErrorMessage(res), line, sizeof(line));
+		primary = line;
+	}
+	if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+		      strncmp(state, "53", 2) == 0))
+		code = ST_UNAVAILABLE;
+	else if (state && (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+			   strcmp(state, "40P01") == 0))
+		code = ST_CONFLICT;
+	else if (state && strcmp(state, "42501") == 0)
+		code = ST_FORBIDDEN;
+	return err_set(e, code, "%s: %s", what, primary);
+}
+
+static enum status pg_connect(const char *url, struct store_conn **out, struct err *e)
+{
+	/* Our connect_timeout comes first so that one in the URL wins. */
+	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *vals[] = {"5", "cavra", url, NULL};
+	struct pg_conn *c;
+	PGresult *res;
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+
+	if (!pg)
+		return err_set(e, ST_UNAVAILABLE, "connect to postgres: out of memory");
+	if (PQstatus(pg) != CONNECTION_OK) {
+		enum status st = conn_error(pg, e, "connect to postgres");
+
+		PQfinish(pg);
+		return st;
+	}
+	res = PQexec(pg, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		PQfinish(pg);
+		return err_set(e, ST_UNAVAILABLE, "connect to postgres: session setup failed");
+	}
+	PQclear(res);
+	c = xcalloc(1, sizeof(*c));
+	c->base.ops = &store_pg_ops;
+	c->pg = pg;
+	*out = &c->base;
+	return ST_OK;
+}
+
+static void pg_disconnect(struct store_conn *c)
+{
+	if (!c)
+		return;
+	PQfinish(to_pg(c)->pg);
+	free(c);
+}
+
+static bool pg_alive(struct store_conn *c)
+{
+	return PQstatus(to_pg(c)->pg) == CONNECTION_OK;
+}
+
+static enum status pg_exec_script(struct store_conn *c, const char *sql, struct err *e)
+{
+	struct pg_conn *p = to_pg(c);
+	PGresult *res = PQexec(p->pg, sql);
+	enum status st = ST_OK;
+	ExecStatusType rs = PQresultStatus(res);
+
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && rs != PGRES_EMPTY_QUERY)
+		st = result_error(p, res, e, "execute");
+	PQclear(res);
+	return st;
+}
+
+static enum status pg_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
+{
+	switch (mode) {
+	case STORE_TX_SNAPSHOT:
+		return pg_exec_script(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
+	case STORE_TX_READ:
+	case STORE_TX_WRITE:
+	default:
+		return pg_exec_script(c, "BEGIN", e);
+	}
+}
+
+static PGresult *run(struct pg_conn *p, const char *sql, int nparams, const char *const *params)
+{
+	return PQexecParams(p->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
+static enum status pg_exec(struct store_conn *c, const char *sql, int nparams,
+			   const char *const *params, int64_t *changes, struct err *e)
+{
+	struct pg_conn *p = to_pg(c);
+	PGresult *res = run(p, sql, nparams, params);
+	ExecStatusType rs = PQresultStatus(res);
+	enum status st = ST_OK;
+
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
+		st = result_error(p, res, e, "execute");
+	else if (changes)
+		*changes = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return st;
+}
+
+static enum status pg_query(struct store_conn *c, const char *sql, int nparams,
+			    const char *const *params, struct store_rows **out, struct err *e)
+{
+	struct pg_conn *p = to_pg(c);
+	PGresult *res = run(p, sql, nparams, params);
+	struct store_rows *r;
+	const char *vals[64];
+	size_t lens[64];
+	int nrows, ncols;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		enum status st = result_error(p, res, e, "query");
+
+		PQclear(res);
+		return st;
+	}
+	nrows = PQntuples(res);
+	ncols = PQnfields(res);
+	if (ncols > 64) {
+		PQclear(res);
+		return err_set(e, ST_INTERNAL, "query: more than 64 columns");
+	}
+	r = store_rows_new((size_t)ncols);
+	for (int i = 0; i < nrows; i++) {
+		for (int j = 0; j < ncols; j++) {
+			vals[j] = PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j);
+			lens[j] = (size_t)PQgetlength(res, i, j);
+		}
+		store_rows_add(r, vals, lens);
+	}
+	PQclear(res);
+	*out = r;
+	return ST_OK;
+}
+
+static enum status pg_lock_schema(struct store_conn *c, struct err *e)
+{
+	return pg_exec_script(c, "SELECT pg_advisory_xact_lock(" PG_SCHEMA_LOCK_KEY ")", e);
+}
+
+const struct store_ops store_pg_ops = {
+	.name = "postgres",
+	.kind = STORE_POSTGRES,
+	.connect = pg_connect,
+	.disconnect = pg_disconnect,
+	.alive = pg_alive,
+	.begin = pg_begin,
+	.exec_script = pg_exec_script,
+	.exec = pg_exec,
+	.query = pg_query,
+	.lock_schema = pg_lock_schema,
+	.table_exists_sql = "SELECT 1 FROM information_schema.tables "
+			    "WHERE table_schema = current_schema() AND table_name = $1",
+	.column_exists_sql = "SELECT 1 FROM information_schema.columns "
+			     "WHERE table_schema = current_schema() AND table_name = $1 "
+			     "AND column_name = $2",
+};

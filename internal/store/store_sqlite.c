@@ -1,0 +1,269 @@
+/*
+ * store_sqlite.c - the embedded SQLite backend (WAL, synchronous=FULL so a
+ * committed decision survives power loss).
+ */
+#include "base/base.h"
+#include "store/store_backend.h"
+#include "base/buf.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#define SQLITE_BUSY_MS 10000
+
+struct sqlite_conn {
+	struct store_conn base; /* first */
+	sqlite3 *db;
+};
+
+static struct sqlite_conn *to_sqlite(struct store_conn *c)
+{
+	return (struct sqlite_conn *)c;
+}
+
+/* sqlite3_errmsg() dies at the next call on db, so it is copied now. */
+static enum status sqlite_status(sqlite3 *db, int rc, struct err *e, const char *what)
+{
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return err_set(e, ST_UNAVAILABLE, "%s: %s", what, msg);
+	case SQLITE_CONSTRAINT:
+		return err_set(e, ST_CONFLICT, "%s: %s", what, msg);
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_PERM:
+		return err_set(e, ST_IO, "%s: %s", what, msg);
+	default:
+		return err_set(e, ST_INTERNAL, "%s: %s", what, msg);
+	}
+}
+
+/* Creates the database's directory when missing, so a first run just works. */
+static enum status ensure_parent(const char *path, struct err *e)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	enum status rc = ST_OK;
+	struct stat sb;
+
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &sb) != 0)
+			rc = mkdir_p(dir, e);
+		else if (!S_ISDIR(sb.st_mode))
+			rc = err_set(e, ST_IO, "'%s' is not a directory", dir);
+	}
+	free(dir);
+	return rc;
+}
+
+static enum status run_pragmas(sqlite3 *db, struct err *e)
+{
+	static const char pragmas[] = "PRAGMA journal_mode=WAL;"
+				      "PRAGMA synchronous=FULL;"
+				      "PRAGMA foreign_keys=ON;";
+	int rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return sqlite_status(db, rc, e, "configure database");
+	return ST_OK;
+}
+
+static enum status sqlite_connect(const char *path, struct store_conn **out, struct err *e)
+{
+	struct sqlite_conn *c;
+	sqlite3 *db = NULL;
+	enum status st;
+	int rc;
+
+	st = ensure_parent(path, e);
+	if (st != ST_OK)
+		return err_wrap(e, "open sqlite database '%s'", path);
+	rc = sqlite3_open_v2(
+		path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, SQLITE_BUSY_MS);
+		sqlite3_extended_result_codes(db, 1);
+		st = run_pragmas(db, e);
+	} else {
+		st = sqlite_status(db, rc, e, "open");
+	}
+	if (st != ST_OK) {
+		sqlite3_close(db);
+		return err_wrap(e, "open sqlite database '%s'", path);
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->base.ops = &store_sqlite_ops;
+	c->db = db;
+	*out = &c->base;
+	return ST_OK;
+}
+
+static void sqlite_disconnect(struct store_conn *c)
+{
+	if (!c)
+		return;
+	sqlite3_close(to_sqlite(c)->db);
+	free(c);
+}
+
+static bool sqlite_alive(struct store_conn *c)
+{
+	UNUSED(c);
+	return true;
+}
+
+static enum status sqlite_exec_script(struct store_conn *c, const char *sql, struct err *e)
+{
+	sqlite3 *db = to_sqlite(c)->db;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return sqlite_status(db, rc, e, "execute");
+	return ST_OK;
+}
+
+static enum status sqlite_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
+{
+	return sqlite_exec_script(c, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", e);
+}
+
+/* Rewrites "$N" placeholders as "?N", leaving quoted text alone. */
+static char *rewrite_params(const char *sql)
+{
+	char *out = xstrdup(sql);
+	char quote = 0;
+
+	for (char *p = out; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '$' && isdigit((unsigned char)p[1])) {
+			*p = '?';
+		}
+	}
+	return out;
+}
+
+static enum status prepare(sqlite3 *db, const char *sql, int nparams, const char *const *params,
+			   sqlite3_stmt **stmt, struct err *e)
+{
+	char *q = rewrite_params(sql);
+	int rc = sqlite3_prepare_v2(db, q, -1, stmt, NULL);
+
+	free(q);
+	if (rc != SQLITE_OK)
+		return sqlite_status(db, rc, e, "prepare");
+	for (int i = 0; i < nparams; i++) {
+		if (params[i])
+			rc = sqlite3_bind_text(*stmt, i + 1, params[i], -1, SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_null(*stmt, i + 1);
+		if (rc != SQLITE_OK)
+			return sqlite_status(db, rc, e, "bind");
+	}
+	return ST_OK;
+}
+
+static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparams,
+			       const char *const *params, int64_t *changes, struct err *e)
+{
+	sqlite3 *db = to_sqlite(c)->db;
+	sqlite3_stmt *stmt = NULL;
+	enum status st;
+	int rc;
+
+	st = prepare(db, sql, nparams, params, &stmt, e);
+	if (st != ST_OK)
+		goto out;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		st = sqlite_status(db, rc, e, "execute");
+		goto out;
+	}
+	if (changes)
+		*changes = sqlite3_changes64(db);
+out:
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static void add_row(struct store_rows *r, sqlite3_stmt *stmt)
+{
+	const char *vals[64];
+	size_t lens[64];
+
+	for (size_t i = 0; i < r->ncols; i++) {
+		vals[i] = (const char *)sqlite3_column_text(stmt, (int)i);
+		lens[i] = (size_t)sqlite3_column_bytes(stmt, (int)i);
+	}
+	store_rows_add(r, vals, lens);
+}
+
+static enum status sqlite_query(struct store_conn *c, const char *sql, int nparams,
+				const char *const *params, struct store_rows **out, struct err *e)
+{
+	sqlite3 *db = to_sqlite(c)->db;
+	struct store_rows *r = NULL;
+	sqlite3_stmt *stmt = NULL;
+	enum status st;
+	int rc;
+
+	st = prepare(db, sql, nparams, params, &stmt, e);
+	if (st != ST_OK)
+		goto out;
+	if (sqlite3_column_count(stmt) > 64) {
+		st = err_set(e, ST_INTERNAL, "query: more than 64 columns");
+		goto out;
+	}
+	r = store_rows_new((size_t)sqlite3_column_count(stmt));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		add_row(r, stmt);
+	if (rc != SQLITE_DONE) {
+		st = sqlite_status(db, rc, e, "query");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	store_rows_free(r);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static enum status sqlite_lock_schema(struct store_conn *c, struct err *e)
+{
+	UNUSED(c);
+	UNUSED(e);
+	return ST_OK; /* BEGIN IMMEDIATE took the database's write lock */
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.kind = STORE_SQLITE,
+	.connect = sqlite_connect,
+	.disconnect = sqlite_disconnect,
+	.alive = sqlite_alive,
+	.begin = sqlite_begin,
+	.exec_script = sqlite_exec_script,
+	.exec = sqlite_exec,
+	.query = sqlite_query,
+	.lock_schema = sqlite_lock_schema,
+	.table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+	.column_exists_sql = "SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
+};
