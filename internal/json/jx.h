@@ -1,0 +1,54 @@
+/*
+ * jx.h - json-c helpers: strict parsing with a depth cap and UTF-8
+ * validation, typed field getters that name the field on error, and enum and
+ * id checks shared by every endpoint.
+ *
+ * Strings returned by the getters are borrowed from their object.
+ */
+#ifndef CAVRA_JX_H
+#define CAVRA_JX_H
+
+#include "base/base.h"
+#include "base/err.h"
+
+#include <json-c/json.h>
+
+#define JX_MAX_DEPTH 16
+#define JX_ID_MAX    256
+
+/*
+ * Parses exactly one JSON value from data[0..len) (UTF-8 validated, no
+ * trailing bytes, nesting at most max_depth).  *out is owned by the caller,
+ * release with json_object_put.
+ */
+ATTR_NODISCARD enum status jx_parse(const char *data, size_t len, int max_depth,
+				    json_object **out, struct err *e);
+
+/* Parses and requires an object. */
+ATTR_NODISCARD enum status jx_parse_object(const char *data, size_t len, json_object **out,
+					   struct err *e);
+
+/*
+ * Reads field key of obj as a string.  Absent or null: *out = NULL, or
+ * ST_INVALID when required.  Any other type: ST_INVALID naming the field.
+ */
+ATTR_NODISCARD enum status jx_str(json_object *obj, const char *key, bool required,
+				  const char **out, struct err *e);
+/* Like jx_str for whole numbers within [min,max]; *present tells if given. */
+ATTR_NODISCARD enum status jx_int(json_object *obj, const char *key, int64_t min, int64_t max,
+				  int64_t *out, bool *present, struct err *e);
+
+/* An identifier: 1..256 bytes, no control characters. */
+ATTR_NODISCARD enum status jx_check_id(const char *field, const char *value, struct err *e);
+/* value must be one of the NULL-terminated allowed list; the error lists them. */
+ATTR_NODISCARD enum status jx_check_enum(const char *field, const char *value,
+					 const char *const *allowed, struct err *e);
+
+/* Adds key: s (or null when s is NULL).  Takes nothing; copies s. */
+void jx_add_str(json_object *obj, const char *key, const char *s);
+void jx_add_int(json_object *obj, const char *key, int64_t v);
+
+/* A borrowed string member, or NULL when absent or not a string. */
+const char *jx_get_str(json_object *obj, const char *key);
+
+#endif

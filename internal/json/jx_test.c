@@ -1,0 +1,99 @@
+/* Unit tests for the JSON helpers: strict parsing and field checks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "json/jx.h"
+
+static const struct {
+	const char *name, *body;
+	enum status want;
+	const char *msg_has;
+} parse_cases[] = {
+	{"object", "{\"a\":1}", ST_OK, NULL},
+	{"array", "[1,2]", ST_INVALID, "must be a JSON object"},
+	{"string", "\"x\"", ST_INVALID, "must be a JSON object"},
+	{"malformed", "{\"a\":", ST_INVALID, "not valid JSON"},
+	{"trailing", "{} {}", ST_INVALID, "not valid JSON"},
+	{"empty", "", ST_INVALID, "not valid JSON"},
+	{"bad utf8", "{\"a\":\"\xff\xfe\"}", ST_INVALID, "not valid JSON"},
+	{"too deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", ST_INVALID, "not valid JSON"},
+	{"null", "null", ST_INVALID, NULL},
+};
+
+static void test_parse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
+		json_object *obj = NULL;
+		struct err e = {0};
+		enum status st = jx_parse_object(parse_cases[i].body, strlen(parse_cases[i].body),
+						 &obj, &e);
+
+		if (st != parse_cases[i].want ||
+		    (parse_cases[i].msg_has && !strstr(e.msg, parse_cases[i].msg_has)))
+			fail_msg("case '%s': got %s '%s'", parse_cases[i].name, status_name(st),
+				 e.msg);
+		json_object_put(obj);
+	}
+}
+
+static void test_fields(void **state)
+{
+	const char *body = "{\"s\":\"x\",\"n\":5,\"b\":true,\"e\":\"\"}";
+	json_object *obj = NULL;
+	struct err e = {0};
+	const char *s;
+	int64_t n;
+	bool present;
+
+	(void)state;
+	assert_int_equal(jx_parse_object(body, strlen(body), &obj, &e), ST_OK);
+	assert_int_equal(jx_str(obj, "s", true, &s, &e), ST_OK);
+	assert_string_equal(s, "x");
+	assert_int_equal(jx_str(obj, "missing", false, &s, &e), ST_OK);
+	assert_null(s);
+	assert_int_equal(jx_str(obj, "missing", true, &s, &e), ST_INVALID);
+	assert_int_equal(jx_str(obj, "n", false, &s, &e), ST_INVALID);
+	assert_non_null(strstr(e.msg, "'n' must be a string"));
+	assert_int_equal(jx_str(obj, "e", true, &s, &e), ST_INVALID);
+	assert_int_equal(jx_int(obj, "n", 0, 10, &n, &present, &e), ST_OK);
+	assert_true(present && n == 5);
+	assert_int_equal(jx_int(obj, "n", 6, 10, &n, &present, &e), ST_INVALID);
+	assert_int_equal(jx_int(obj, "b", 0, 10, &n, &present, &e), ST_INVALID);
+	json_object_put(obj);
+}
+
+static void test_checks(void **state)
+{
+	static const char *const colours[] = {"red", "green", NULL};
+	char longid[300];
+	struct err e = {0};
+
+	(void)state;
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(jx_check_id("id", "payments/api", &e), ST_OK);
+	assert_int_equal(jx_check_id("id", longid, &e), ST_INVALID);
+	assert_int_equal(jx_check_id("id", "a\nb", &e), ST_INVALID);
+	assert_int_equal(jx_check_id("id", "", &e), ST_INVALID);
+	assert_int_equal(jx_check_enum("colour", "red", colours, &e), ST_OK);
+	assert_int_equal(jx_check_enum("colour", "blue", colours, &e), ST_INVALID);
+	assert_string_equal(e.msg, "field 'colour': 'blue' is not one of red, green");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_checks),
+	};
+
+	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
+}
