@@ -1,0 +1,643 @@
+/*
+ * policy_eval.c - the decision function of DESIGN §5: (merged pack, action, registry entry) ->
+ * decision, severity, rule id, reason, approver group.
+ *
+ * Pure: it reads the pack and the action and writes the result, nothing else.  Temporary
+ * normalised copies of paths and commands are allocated and freed inside the call.
+ */
+#include "base/base.h"
+#include "base/xalloc.h"
+#include "policy/policy.h"
+#include "policy/policy_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROUP_PLATFORM_SECURITY "Platform Security"
+#define GROUP_REPO_OWNERS	"Repository Owners"
+#define GROUP_AI_GOVERNANCE	"AI Governance"
+
+/* Longest part of a target or pattern quoted in a reason. */
+#define QUOTE "'%.160s'"
+
+static const char *const decision_names[POLICY_DECISION_COUNT] = {
+	[POLICY_ALLOW] = "allow",
+	[POLICY_BLOCK] = "block",
+	[POLICY_REQUIRE_APPROVAL] = "require_approval",
+	[POLICY_WARN] = "warn",
+	[POLICY_AUDIT_ONLY] = "audit_only",
+	[POLICY_ALLOW_WITH_ATTESTATION] = "allow_with_attestation",
+};
+
+static const char *const severity_names[POLICY_SEVERITY_COUNT] = {
+	[POLICY_SEV_LOW] = "low",
+	[POLICY_SEV_MEDIUM] = "medium",
+	[POLICY_SEV_HIGH] = "high",
+	[POLICY_SEV_CRITICAL] = "critical",
+};
+
+static const char *const tier_names[POLICY_TIER_COUNT] = {
+	[POLICY_TIER_TRUSTED] = "trusted",	     [POLICY_TIER_APPROVED] = "approved",
+	[POLICY_TIER_EXPERIMENTAL] = "experimental", [POLICY_TIER_BLOCKED] = "blocked",
+	[POLICY_TIER_UNKNOWN] = "unknown",
+};
+
+static const char *const approval_names[POLICY_APPROVAL_COUNT] = {
+	[POLICY_APPROVAL_PENDING] = "pending",
+	[POLICY_APPROVAL_APPROVED] = "approved",
+	[POLICY_APPROVAL_DENIED] = "denied",
+};
+
+static const char *name_of(const char *const *names, size_t n, unsigned v)
+{
+	return v < n ? names[v] : "unknown";
+}
+
+static bool parse_name(const char *const *names, size_t n, const char *s, unsigned *out)
+{
+	if (!s)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(names[i], s) == 0) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *policy_decision_name(enum policy_decision d)
+{
+	return name_of(decision_names, ARRAY_SIZE(decision_names), (unsigned)d);
+}
+
+const char *policy_severity_name(enum policy_severity s)
+{
+	return name_of(severity_names, ARRAY_SIZE(severity_names), (unsigned)s);
+}
+
+const char *policy_tier_name(enum policy_trust_tier t)
+{
+	return name_of(tier_names, ARRAY_SIZE(tier_names), (unsigned)t);
+}
+
+const char *policy_approval_name(enum policy_approval_state a)
+{
+	return name_of(approval_names, ARRAY_SIZE(approval_names), (unsigned)a);
+}
+
+bool policy_decision_parse(const char *s, enum policy_decision *out)
+{
+	unsigned v;
+
+	if (!parse_name(decision_names, ARRAY_SIZE(decision_names), s, &v))
+		return false;
+	*out = (enum policy_decision)v;
+	return true;
+}
+
+bool policy_severity_parse(const char *s, enum policy_severity *out)
+{
+	unsigned v;
+
+	if (!parse_name(severity_names, ARRAY_SIZE(severity_names), s, &v))
+		return false;
+	*out = (enum policy_severity)v;
+	return true;
+}
+
+bool policy_tier_parse(const char *s, enum policy_trust_tier *out)
+{
+	unsigned v;
+
+	if (!parse_name(tier_names, ARRAY_SIZE(tier_names), s, &v))
+		return false;
+	*out = (enum policy_trust_tier)v;
+	return true;
+}
+
+bool policy_approval_parse(const char *s, enum policy_approval_state *out)
+{
+	unsigned v;
+
+	if (!parse_name(approval_names, ARRAY_SIZE(approval_names), s, &v))
+		return false;
+	*out = (enum policy_approval_state)v;
+	return true;
+}
+
+/* ---- helpers ---- */
+
+static void decide(struct policy_result *r, enum policy_decision d, enum policy_severity s,
+		   const char *rule, const char *group, const char *fmt, ...) ATTR_PRINTF(6, 7);
+
+static void decide(struct policy_result *r, enum policy_decision d, enum policy_severity s,
+		   const char *rule, const char *group, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->decision = d;
+	r->severity = s;
+	r->rule_id = rule;
+	r->approver_group = group;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* First pattern of l matching s[0..n), or NULL. */
+static const char *first_match(const struct strlist *l, const char *s, size_t n)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (policy_match_n(l->v[i], s, n))
+			return l->v[i];
+	return NULL;
+}
+
+/* First entry of a registry list matching s (entries may be patterns), or NULL. */
+static bool in_registry_list(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] && policy_match(v[i], s))
+			return true;
+	return false;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Lexical path clean-up, so that "./.env", "a/../.env" and ".//.env" meet the same patterns as
+ * ".env": drops empty and "." segments and resolves ".." against the segments before it.  A
+ * leading '/' is kept.  Caller owns the result, free with free().
+ */
+static char *normalize_path(const char *in)
+{
+	size_t n = strlen(in), o = 0, base;
+	char *out = xmalloc(n + 2);
+	const char *p = in;
+
+	if (*p == '/')
+		out[o++] = '/';
+	base = o;
+	while (*p) {
+		const char *seg;
+		size_t sl;
+
+		while (*p == '/')
+			p++;
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		sl = (size_t)(p - seg);
+		if (sl == 0 || (sl == 1 && seg[0] == '.'))
+			continue;
+		if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
+			size_t k = o;
+
+			while (k > base && out[k - 1] != '/')
+				k--;
+			if (o > k && !(o - k == 2 && out[k] == '.' && out[k + 1] == '.')) {
+				o = k > base ? k - 1 : base; /* drop the segment and its '/' */
+				continue;
+			}
+			if (base == 1)
+				continue; /* "/.." is "/" */
+		}
+		if (o > base)
+			out[o++] = '/';
+		memcpy(out + o, seg, sl);
+		o += sl;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- filesystem ---- */
+
+static void eval_read(const struct policy_pack *pack, const char *target, struct policy_result *r)
+{
+	char *norm = normalize_path(target);
+	const struct strlist *l = &pack->lists[POLICY_LIST_FS_BLOCK_READ];
+	const char *hit = first_match(l, norm, strlen(norm));
+
+	if (!hit)
+		hit = first_match(l, target, strlen(target));
+	if (hit)
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "filesystem.read.block", NULL,
+		       "read of " QUOTE " matches filesystem.block_read pattern " QUOTE, target,
+		       hit);
+	else
+		decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "filesystem.read.allow", NULL,
+		       "read of " QUOTE " matches no filesystem.block_read pattern", target);
+	free(norm);
+}
+
+/* Matches the normalised path, then the path as given. */
+static const char *path_match(const struct strlist *l, const char *norm, const char *target)
+{
+	const char *hit = first_match(l, norm, strlen(norm));
+
+	return hit ? hit : first_match(l, target, strlen(target));
+}
+
+static void eval_write(const struct policy_pack *pack, const char *target, struct policy_result *r)
+{
+	char *norm = normalize_path(target);
+	const char *hit;
+
+	hit = path_match(&pack->lists[POLICY_LIST_FS_BLOCK_WRITE], norm, target);
+	if (hit) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "filesystem.write.block", NULL,
+		       "write to " QUOTE " matches filesystem.block_write pattern " QUOTE, target,
+		       hit);
+		goto out;
+	}
+	hit = path_match(&pack->lists[POLICY_LIST_FS_REQUIRE_APPROVAL_WRITE], norm, target);
+	if (hit) {
+		decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_HIGH,
+		       "filesystem.write.require_approval", GROUP_PLATFORM_SECURITY,
+		       "write to " QUOTE
+		       " matches filesystem.require_approval_write pattern " QUOTE,
+		       target, hit);
+		goto out;
+	}
+	decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "filesystem.write.allow", NULL,
+	       "write to " QUOTE " matches no filesystem.block_write or "
+	       "filesystem.require_approval_write pattern",
+	       target);
+out:
+	free(norm);
+}
+
+/* ---- commands ---- */
+
+/* Trims and collapses blanks to single spaces (newlines kept: they separate commands). */
+static char *normalize_command(const char *in)
+{
+	char *out = xmalloc(strlen(in) + 1);
+	size_t o = 0;
+	bool pending = false;
+
+	for (const char *p = in; *p; p++) {
+		if (is_blank(*p)) {
+			pending = o > 0;
+			continue;
+		}
+		if (pending && *p != '\n' && out[o - 1] != '\n')
+			out[o++] = ' ';
+		pending = false;
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static bool is_separator(char c)
+{
+	return c == ';' || c == '\n' || c == '&' || c == '|';
+}
+
+/*
+ * Steps through the simple commands of s, split at ; & | && || and newlines.  *pos is the scan
+ * position; returns false when there are no more non-empty segments.
+ */
+static bool next_segment(const char *s, size_t *pos, const char **seg, size_t *len)
+{
+	size_t i = *pos, start, end;
+
+	while (s[i] && (is_separator(s[i]) || s[i] == ' '))
+		i++;
+	if (!s[i])
+		return false;
+	start = i;
+	while (s[i] && !is_separator(s[i]))
+		i++;
+	end = i;
+	while (end > start && s[end - 1] == ' ')
+		end--;
+	*pos = i;
+	*seg = s + start;
+	*len = end - start;
+	return true;
+}
+
+/* Block patterns see the whole command and then every simple command inside it. */
+static const char *command_blocked(const struct strlist *block, const char *cmd)
+{
+	const char *hit = first_match(block, cmd, strlen(cmd));
+	const char *seg;
+	size_t pos = 0, len;
+
+	while (!hit && next_segment(cmd, &pos, &seg, &len))
+		hit = first_match(block, seg, len);
+	return hit;
+}
+
+/*
+ * The allow list applies only when every simple command matches it and nothing can smuggle a
+ * command or a write past it: no command substitution, no redirection.  Returns the pattern
+ * the first simple command matched, or NULL.
+ */
+static const char *command_allowed(const struct strlist *allow, const char *cmd)
+{
+	const char *first = NULL, *seg;
+	size_t pos = 0, len;
+
+	if (strpbrk(cmd, "`><") || strstr(cmd, "$("))
+		return NULL;
+	while (next_segment(cmd, &pos, &seg, &len)) {
+		const char *hit = first_match(allow, seg, len);
+
+		if (!hit)
+			return NULL;
+		if (!first)
+			first = hit;
+	}
+	return first;
+}
+
+static void eval_command(const struct policy_pack *pack, const char *target,
+			 struct policy_result *r)
+{
+	char *cmd = normalize_command(target);
+	const char *hit;
+
+	hit = command_blocked(&pack->lists[POLICY_LIST_CMD_BLOCK], cmd);
+	if (hit) {
+		bool critical = strstr(cmd, "apply") || strstr(cmd, "delete");
+
+		decide(r, POLICY_BLOCK, critical ? POLICY_SEV_CRITICAL : POLICY_SEV_HIGH,
+		       "commands.block", NULL,
+		       "command " QUOTE " matches commands.block pattern " QUOTE, cmd, hit);
+		goto out;
+	}
+	hit = command_allowed(&pack->lists[POLICY_LIST_CMD_ALLOW], cmd);
+	if (hit) {
+		decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "commands.allow", NULL,
+		       "command " QUOTE " matches commands.allow pattern " QUOTE, cmd, hit);
+		goto out;
+	}
+	decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM, "commands.default.require_approval",
+	       GROUP_REPO_OWNERS,
+	       "command " QUOTE " matches no commands.allow pattern of pack '%s'", cmd, pack->id);
+out:
+	free(cmd);
+}
+
+/* ---- git ---- */
+
+/* Next blank-separated word of *cur, or false at the end. */
+static bool next_word(const char **cur, const char **w, size_t *len)
+{
+	const char *p = *cur;
+
+	while (*p && (is_blank(*p) || *p == '\n'))
+		p++;
+	if (!*p)
+		return false;
+	*w = p;
+	while (*p && !is_blank(*p) && *p != '\n')
+		p++;
+	*len = (size_t)(p - *w);
+	*cur = p;
+	return true;
+}
+
+static bool word_is(const char *w, size_t len, const char *s)
+{
+	return strlen(s) == len && memcmp(w, s, len) == 0;
+}
+
+static bool has_word(const char *s, const char *word)
+{
+	const char *w;
+	size_t len;
+
+	while (s && next_word(&s, &w, &len))
+		if (word_is(w, len, word))
+			return true;
+	return false;
+}
+
+/*
+ * Checks one word naming where a push goes ("main", "origin/main", "refs/heads/main",
+ * "HEAD:refs/heads/main", "+main"): the part after the last ':' is tested whole and from after
+ * every '/', so a protected pattern "main" catches every spelling that ends in "/main".
+ */
+static const char *ref_protected(const struct strlist *prot, const char *w, size_t len)
+{
+	const char *colon = NULL;
+
+	for (size_t i = 0; i < len; i++)
+		if (w[i] == ':')
+			colon = w + i;
+	if (colon) {
+		len -= (size_t)(colon + 1 - w);
+		w = colon + 1;
+	}
+	while (len && *w == '+') {
+		w++;
+		len--;
+	}
+	for (size_t i = 0; i <= len; i++) {
+		if (i == 0 || w[i - 1] == '/') {
+			const char *hit = first_match(prot, w + i, len - i);
+
+			if (hit)
+				return hit;
+		}
+	}
+	return NULL;
+}
+
+/* Looks for a protected ref among the words of s, skipping "git", "push" and flags. */
+static const char *push_protected(const struct strlist *prot, const char *s)
+{
+	const char *w, *hit;
+	size_t len;
+
+	while (s && next_word(&s, &w, &len)) {
+		if (w[0] == '-' || word_is(w, len, "git") || word_is(w, len, "push"))
+			continue;
+		hit = ref_protected(prot, w, len);
+		if (hit)
+			return hit;
+	}
+	return NULL;
+}
+
+static void eval_git(const struct policy_pack *pack, const struct policy_action *a,
+		     struct policy_result *r)
+{
+	const struct strlist *prot = &pack->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES];
+	const char *op = a->operation && *a->operation ? a->operation : NULL;
+	const char *target = a->target ? a->target : "";
+	bool push = op ? has_word(op, "push") : has_word(target, "push");
+	const char *hit = NULL;
+
+	if (push) {
+		hit = push_protected(prot, target);
+		if (!hit)
+			hit = push_protected(prot, op);
+	}
+	if (hit)
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "git.protected_branch.block_direct_push",
+		       NULL,
+		       "push to " QUOTE " targets a branch matching git.protected_branches "
+		       "pattern " QUOTE,
+		       *target ? target : op, hit);
+	else
+		decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "git.allow", NULL,
+		       "git operation " QUOTE " on " QUOTE " is not a push to a protected branch",
+		       op ? op : "", target);
+}
+
+/* ---- mcp ---- */
+
+/* Matches tool patterns against "tool" and "server/tool". */
+static const char *tool_match(const struct strlist *l, const char *server, const char *tool)
+{
+	const char *hit = first_match(l, tool, strlen(tool));
+	char *full;
+
+	if (hit || !*server)
+		return hit;
+	full = xasprintf("%s/%s", server, tool);
+	hit = first_match(l, full, strlen(full));
+	free(full);
+	return hit;
+}
+
+static bool server_needs_approval(const struct policy_mcp_server *s)
+{
+	return s->approval_state == POLICY_APPROVAL_PENDING ||
+	       s->trust_tier == POLICY_TIER_UNKNOWN || s->trust_tier == POLICY_TIER_EXPERIMENTAL;
+}
+
+/* Registry checks that the server's own tool and capability lists impose. */
+static bool mcp_outside_lists(const struct policy_mcp_server *s, const char *server,
+			      const char *tool, const char *cap, struct policy_result *r)
+{
+	if (s->allowed_tools_len &&
+	    !in_registry_list(s->allowed_tools, s->allowed_tools_len, tool)) {
+		decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM, "mcp.tool.require_approval",
+		       GROUP_AI_GOVERNANCE,
+		       "tool " QUOTE " is not in the allowed tools of server " QUOTE, tool, server);
+		return true;
+	}
+	if (*cap && s->capabilities_len &&
+	    !in_registry_list(s->capabilities, s->capabilities_len, cap)) {
+		decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM, "mcp.tool.require_approval",
+		       GROUP_AI_GOVERNANCE,
+		       "capability " QUOTE " is not in the capabilities of server " QUOTE, cap,
+		       server);
+		return true;
+	}
+	return false;
+}
+
+/* Pack rules that name servers, tools or capabilities; true when one decided. */
+static bool mcp_pack_rules(const struct policy_pack *pack, const char *server, const char *tool,
+			   const char *cap, struct policy_result *r)
+{
+	const char *hit;
+
+	hit = tool_match(&pack->lists[POLICY_LIST_MCP_REQUIRE_APPROVAL_TOOLS], server, tool);
+	if (hit) {
+		decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM, "mcp.tool.require_approval",
+		       GROUP_AI_GOVERNANCE,
+		       "tool " QUOTE " matches mcp.require_approval_tools pattern " QUOTE, tool,
+		       hit);
+		return true;
+	}
+	hit = first_match(&pack->lists[POLICY_LIST_MCP_REQUIRE_APPROVAL_CAPABILITIES], cap,
+			  strlen(cap));
+	if (*cap && hit) {
+		decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM,
+		       "mcp.capability.require_approval", GROUP_AI_GOVERNANCE,
+		       "capability " QUOTE
+		       " matches mcp.require_approval_capabilities pattern " QUOTE,
+		       cap, hit);
+		return true;
+	}
+	return false;
+}
+
+static void eval_mcp(const struct policy_pack *pack, const struct policy_action *a,
+		     const struct policy_mcp_server *s, struct policy_result *r)
+{
+	const char *server = a->server ? a->server : a->target ? a->target : "";
+	const char *tool = a->tool ? a->tool : "";
+	const char *cap = a->capability ? a->capability : "";
+	const char *hit;
+
+	if (!s) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.registry.unknown", NULL,
+		       "mcp server " QUOTE " is not in the registry", server);
+		return;
+	}
+	hit = first_match(&pack->lists[POLICY_LIST_MCP_BLOCKED_SERVERS], server, strlen(server));
+	if (hit) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.server.blocked", NULL,
+		       "mcp server " QUOTE " matches mcp.blocked_servers pattern " QUOTE, server,
+		       hit);
+		return;
+	}
+	if (s->trust_tier == POLICY_TIER_BLOCKED || s->approval_state == POLICY_APPROVAL_DENIED) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.server.blocked", NULL,
+		       "mcp server " QUOTE " is %s in the registry (trust tier %s, approval %s)",
+		       server, s->trust_tier == POLICY_TIER_BLOCKED ? "blocked" : "denied",
+		       policy_tier_name(s->trust_tier), policy_approval_name(s->approval_state));
+		return;
+	}
+	hit = tool_match(&pack->lists[POLICY_LIST_MCP_BLOCKED_TOOLS], server, tool);
+	if (hit) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.tool.blocked", NULL,
+		       "tool " QUOTE " matches mcp.blocked_tools pattern " QUOTE, tool, hit);
+		return;
+	}
+	if (server_needs_approval(s)) {
+		decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM, "mcp.server.require_approval",
+		       GROUP_AI_GOVERNANCE,
+		       "mcp server " QUOTE " needs approval (trust tier %s, approval %s)", server,
+		       policy_tier_name(s->trust_tier), policy_approval_name(s->approval_state));
+		return;
+	}
+	if (mcp_outside_lists(s, server, tool, cap, r) ||
+	    mcp_pack_rules(pack, server, tool, cap, r))
+		return;
+	decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "mcp.tool.allow", NULL,
+	       "tool " QUOTE " of %s mcp server " QUOTE " is allowed", tool,
+	       policy_tier_name(s->trust_tier), server);
+}
+
+/* ---- entry point ---- */
+
+void policy_evaluate(const struct policy_pack *pack, const struct policy_action *action,
+		     const struct policy_mcp_server *server, struct policy_result *out)
+{
+	const char *type = action->action_type ? action->action_type : "";
+	const char *target = action->target ? action->target : "";
+
+	memset(out, 0, sizeof(*out));
+	out->policy_id = pack->id;
+	if (strcmp(type, "read_file") == 0)
+		eval_read(pack, target, out);
+	else if (strcmp(type, "write_file") == 0)
+		eval_write(pack, target, out);
+	else if (strcmp(type, "execute_command") == 0)
+		eval_command(pack, target, out);
+	else if (strcmp(type, "git_operation") == 0)
+		eval_git(pack, action, out);
+	else if (strcmp(type, "mcp_tool_call") == 0)
+		eval_mcp(pack, action, server, out);
+	else
+		decide(out, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM,
+		       "runtime.default.require_approval", GROUP_REPO_OWNERS,
+		       "action type " QUOTE " has no rules of its own: approval required", type);
+}
