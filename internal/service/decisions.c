@@ -1,0 +1,300 @@
+/*
+ * decisions.c - POST /decisions and the decision queries (DESIGN §5).
+ */
+#include "base/base.h"
+#include "service/service.h"
+#include "service/paging.h"
+#include "service/registry_view.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "store/store_activity.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_MAX 8192 /* target, operation: commands can be long, not unbounded */
+
+const char *const service_decision_values[] = {"allow", "block", "require_approval", "warn",
+					      "audit_only", "allow_with_attestation", NULL};
+const char *const service_severity_values[] = {"low", "medium", "high", "critical", NULL};
+
+/* The request's fields, borrowed from its JSON object. */
+struct decision_req {
+	const char *policy_pack, *session_id, *agent_id, *actor, *action_type, *target;
+	const char *operation, *server, *tool, *capability, *repository;
+};
+
+static enum status text_field(json_object *req, const char *key, const char **out,
+			      struct err *e)
+{
+	enum status st = jx_str(req, key, false, out, e);
+
+	if (st == ST_OK && *out && strlen(*out) > TEXT_MAX)
+		return err_set(e, ST_INVALID, "field '%s' is longer than %d characters", key,
+			       TEXT_MAX);
+	return st;
+}
+
+static enum status id_field(json_object *req, const char *key, bool required, const char **out,
+			    struct err *e)
+{
+	enum status st = jx_str(req, key, required, out, e);
+
+	if (st == ST_OK && *out)
+		st = jx_check_id(key, *out, e);
+	return st;
+}
+
+static enum status read_request(json_object *req, struct decision_req *d, struct err *e)
+{
+	enum status st = ST_OK;
+
+	memset(d, 0, sizeof(*d));
+	if (st == ST_OK)
+		st = id_field(req, "action_type", true, &d->action_type, e);
+	if (st == ST_OK)
+		st = id_field(req, "policy_pack", false, &d->policy_pack, e);
+	if (st == ST_OK)
+		st = id_field(req, "session_id", false, &d->session_id, e);
+	if (st == ST_OK)
+		st = id_field(req, "agent_id", false, &d->agent_id, e);
+	if (st == ST_OK)
+		st = id_field(req, "actor", false, &d->actor, e);
+	if (st == ST_OK)
+		st = id_field(req, "repository", false, &d->repository, e);
+	if (st == ST_OK)
+		st = id_field(req, "server", false, &d->server, e);
+	if (st == ST_OK)
+		st = id_field(req, "tool", false, &d->tool, e);
+	if (st == ST_OK)
+		st = id_field(req, "capability", false, &d->capability, e);
+	if (st == ST_OK)
+		st = text_field(req, "target", &d->target, e);
+	if (st == ST_OK)
+		st = text_field(req, "operation", &d->operation, e);
+	return st;
+}
+
+/* Evaluates d; MCP tool calls consult the registry first. */
+static enum status evaluate(struct service *s, const struct decision_req *d,
+			    const struct policy_pack **pack, struct policy_result *res,
+			    struct err *e)
+{
+	const struct policy_action act = {d->action_type, d->target, d->operation,
+					  d->server, d->tool, d->capability};
+	struct registry_view view = {0};
+	bool registered = false;
+	enum status st;
+
+	st = policy_set_find(s->policies, d->policy_pack ? d->policy_pack : POLICY_DEFAULT_PACK,
+			     pack, e);
+	if (st == ST_NOT_FOUND)
+		return err_set(e, ST_INVALID, "field 'policy_pack': %s", e ? e->msg : "not found");
+	if (st != ST_OK)
+		return st;
+	if (strcmp(d->action_type, "mcp_tool_call") == 0 && (d->server || d->target)) {
+		st = registry_view_load(s->store, d->server ? d->server : d->target, &view,
+					&registered, e);
+		if (st != ST_OK)
+			return st;
+	}
+	policy_evaluate(*pack, &act, registered ? &view.server : NULL, res);
+	registry_view_release(&view);
+	return ST_OK;
+}
+
+static json_object *policy_version(const struct policy_pack *pack)
+{
+	struct policy_pack_info info;
+	json_object *o = json_object_new_object();
+
+	policy_pack_info(pack, &info);
+	jx_add_str(o, "version", info.version);
+	jx_add_str(o, "sha256", info.sha256);
+	return o;
+}
+
+struct ids {
+	char decision_id[4 + 24 + 1];
+	char correlation_id[5 + 24 + 1];
+	char session_id[4 + 24 + 1];
+	char now[TIME_FMT_LEN];
+	char evidence_ref[600];
+};
+
+static enum status make_ids(const struct decision_req *d, struct ids *ids, struct err *e)
+{
+	enum status st;
+
+	memcpy(ids->decision_id, "dec_", 4);
+	memcpy(ids->correlation_id, "corr_", 5);
+	memcpy(ids->session_id, "ses_", 4);
+	st = random_hex(ids->decision_id + 4, 6, e);
+	if (st == ST_OK)
+		st = random_hex(ids->correlation_id + 5, 6, e);
+	if (st == ST_OK && !d->session_id)
+		st = random_hex(ids->session_id + 4, 6, e);
+	time_format_utc(time_now_us(), ids->now, sizeof(ids->now));
+	snprintf(ids->evidence_ref, sizeof(ids->evidence_ref), "evidence://%s/%s",
+		 d->session_id ? d->session_id : ids->session_id, ids->decision_id);
+	return st;
+}
+
+static json_object *build_record(const struct decision_req *d, const struct ids *ids,
+				 const struct policy_pack *pack, const struct policy_result *res)
+{
+	json_object *o = json_object_new_object();
+	json_object *refs = json_object_new_array();
+
+	json_object_array_add(refs, json_object_new_string(ids->evidence_ref));
+	jx_add_str(o, "schema_version", "cavra.decision.v1");
+	jx_add_str(o, "decision_id", ids->decision_id);
+	jx_add_str(o, "session_id", d->session_id ? d->session_id : ids->session_id);
+	jx_add_str(o, "agent_id", d->agent_id);
+	jx_add_str(o, "actor", d->actor);
+	jx_add_str(o, "repository", d->repository);
+	jx_add_str(o, "action_type", d->action_type);
+	jx_add_str(o, "target", d->target);
+	jx_add_str(o, "requested_operation", d->operation);
+	if (d->server || d->tool || d->capability) {
+		jx_add_str(o, "server", d->server);
+		jx_add_str(o, "tool", d->tool);
+		jx_add_str(o, "capability", d->capability);
+	}
+	jx_add_str(o, "policy_pack", res->policy_id);
+	jx_add_str(o, "policy_id", res->policy_id);
+	jx_add_str(o, "rule_id", res->rule_id);
+	jx_add_str(o, "decision", policy_decision_name(res->decision));
+	jx_add_str(o, "severity", policy_severity_name(res->severity));
+	jx_add_str(o, "reason", res->reason);
+	json_object_object_add(o, "evidence_refs", refs);
+	jx_add_str(o, "approver_group", res->approver_group);
+	jx_add_str(o, "timestamp", ids->now);
+	jx_add_str(o, "correlation_id", ids->correlation_id);
+	json_object_object_add(o, "policy_version", policy_version(pack));
+	return o;
+}
+
+enum status service_decision_create(struct service *s, json_object *req, char **record,
+				    enum policy_decision *decision, struct err *e)
+{
+	const struct policy_pack *pack = NULL;
+	struct policy_result res;
+	struct decision_req d;
+	struct decision_rec rec;
+	json_object *o;
+	struct ids ids;
+	enum status st = read_request(req, &d, e);
+
+	if (st == ST_OK)
+		st = evaluate(s, &d, &pack, &res, e);
+	if (st == ST_OK)
+		st = make_ids(&d, &ids, e);
+	if (st != ST_OK)
+		return st;
+	o = build_record(&d, &ids, pack, &res);
+	rec = (struct decision_rec){
+		ids.decision_id, jx_get_str(o, "session_id"), d.agent_id, d.actor, d.repository,
+		d.action_type, res.policy_id, res.rule_id, policy_decision_name(res.decision),
+		policy_severity_name(res.severity), res.approver_group, ids.correlation_id,
+		ids.now, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE)};
+	st = store_decision_insert(s->store, &rec, e);
+	if (st == ST_OK) {
+		*record = xstrdup(rec.payload);
+		*decision = res.decision;
+	}
+	json_object_put(o);
+	return st;
+}
+
+enum status service_decision_get(struct service *s, const char *id, char **record, struct err *e)
+{
+	if (jx_check_id("decision_id", id, NULL) != ST_OK)
+		return err_set(e, ST_NOT_FOUND, "decision not found");
+	return store_decision_get(s->store, id, record, e);
+}
+
+struct list_args {
+	const char *session_id, *agent_id, *repository, *policy_pack, *decision, *severity;
+	const char *action_type;
+	char *since, *until;
+};
+
+static enum status read_list_args(service_arg_fn arg, void *ctx, struct list_args *a,
+				  struct err *e)
+{
+	enum status st = ST_OK;
+
+	memset(a, 0, sizeof(*a));
+	if (st == ST_OK)
+		st = arg_id(arg, ctx, "session_id", &a->session_id, e);
+	if (st == ST_OK)
+		st = arg_id(arg, ctx, "agent_id", &a->agent_id, e);
+	if (st == ST_OK)
+		st = arg_id(arg, ctx, "repository", &a->repository, e);
+	if (st == ST_OK)
+		st = arg_id(arg, ctx, "policy_pack", &a->policy_pack, e);
+	if (st == ST_OK)
+		st = arg_id(arg, ctx, "action_type", &a->action_type, e);
+	if (st == ST_OK)
+		st = arg_enum(arg, ctx, "decision", service_decision_values, &a->decision, e);
+	if (st == ST_OK)
+		st = arg_enum(arg, ctx, "severity", service_severity_values, &a->severity, e);
+	if (st == ST_OK)
+		st = arg_time(arg, ctx, "since", &a->since, e);
+	if (st == ST_OK)
+		st = arg_time(arg, ctx, "until", &a->until, e);
+	return st;
+}
+
+static char *page_envelope(const struct store_page *page, const struct paging *p)
+{
+	char *next = page->more ? paging_cursor(page->last_ts, page->last_id) : NULL;
+	struct buf b;
+
+	envelope_open(&b);
+	for (size_t i = 0; i < page->n; i++)
+		envelope_item(&b, i, page->items[i]);
+	envelope_close(&b, page->total, p, next);
+	free(next);
+	return buf_detach(&b, NULL);
+}
+
+enum status service_decision_list(struct service *s, service_arg_fn arg, void *ctx,
+				  const char *session_id, char **envelope, struct err *e)
+{
+	struct store_page page = {0};
+	struct list_args a;
+	struct paging p = {0};
+	struct decision_filter f;
+	enum status st = read_list_args(arg, ctx, &a, e);
+
+	if (st == ST_OK)
+		st = paging_parse(arg, ctx, &p, e);
+	if (st == ST_OK && session_id) {
+		struct session_row row;
+
+		st = store_session_get(s->store, session_id, &row, e);
+		session_row_release(&row);
+	}
+	if (st != ST_OK)
+		goto out;
+	f = (struct decision_filter){
+		session_id ? session_id : a.session_id, a.agent_id, a.repository, a.policy_pack,
+		a.decision, a.severity, a.action_type, a.since, a.until, p.limit, p.offset,
+		p.after_ts, p.after_id, session_id != NULL, true};
+	st = store_decision_list(s->store, &f, &page, e);
+	if (st == ST_OK)
+		*envelope = page_envelope(&page, &p);
+out:
+	store_page_release(&page);
+	paging_release(&p);
+	free(a.since);
+	free(a.until);
+	return st;
+}

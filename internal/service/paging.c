@@ -1,0 +1,175 @@
+/*
+ * paging.c - limit / offset / cursor and the list envelope.
+ *
+ * A cursor is base64url("<sort time>|<id>") of the last row of a page; the
+ * next page starts after that row, so deep pages cost what the first does.
+ */
+#include "base/base.h"
+#include "service/paging.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define OFFSET_MAX 1000000000LL
+
+static void must(enum status st)
+{
+	if (st != ST_OK) /* the envelope cap is far above any page we build */
+		abort();
+}
+
+char *paging_cursor(const char *ts, const char *id)
+{
+	char *raw = xasprintf("%s|%s", ts, id);
+	size_t n = strlen(raw);
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+	int len = EVP_EncodeBlock((unsigned char *)out, (unsigned char *)raw, (int)n);
+
+	for (int i = 0; i < len; i++) {
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	}
+	while (len > 0 && out[len - 1] == '=')
+		len--;
+	out[len] = '\0';
+	free(raw);
+	return out;
+}
+
+static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
+{
+	size_t n = strlen(c);
+	char *b64, *raw, *bar;
+	int64_t us;
+	int len;
+
+	if (n == 0 || n > 1024 || strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789-_") != n)
+		return err_set(e, ST_INVALID, "parameter 'cursor' is not a cursor from this API");
+	b64 = xmalloc(n + 4);
+	for (size_t i = 0; i < n; i++)
+		b64[i] = c[i] == '-' ? '+' : c[i] == '_' ? '/' : c[i];
+	while (n % 4)
+		b64[n++] = '=';
+	raw = xcalloc(n, 1);
+	len = EVP_DecodeBlock((unsigned char *)raw, (unsigned char *)b64, (int)n);
+	free(b64);
+	bar = len > 0 ? memchr(raw, '|', (size_t)len) : NULL;
+	if (bar)
+		*bar = '\0';
+	if (!bar || !time_parse(raw, &us) || jx_check_id("cursor", bar + 1, NULL) != ST_OK) {
+		free(raw);
+		return err_set(e, ST_INVALID, "parameter 'cursor' is not a cursor from this API");
+	}
+	p->after_ts = xstrdup(raw);
+	p->after_id = xstrdup(bar + 1);
+	free(raw);
+	return ST_OK;
+}
+
+enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
+{
+	const char *limit = arg(ctx, "limit"), *offset = arg(ctx, "offset");
+	const char *cursor = arg(ctx, "cursor");
+	int64_t v;
+
+	memset(p, 0, sizeof(*p));
+	p->limit = SERVICE_LIMIT_DEFAULT;
+	if (limit) {
+		if (!str_to_i64(limit, 1, SERVICE_LIMIT_MAX, &v))
+			return err_set(e, ST_INVALID,
+				       "parameter 'limit' must be a whole number from 1 to %d",
+				       SERVICE_LIMIT_MAX);
+		p->limit = (int)v;
+	}
+	if (offset) {
+		if (!str_to_i64(offset, 0, OFFSET_MAX, &v))
+			return err_set(e, ST_INVALID,
+				       "parameter 'offset' must be a whole number from 0 to %lld",
+				       OFFSET_MAX);
+		p->offset = v;
+	}
+	if (cursor)
+		return cursor_decode(cursor, p, e);
+	return ST_OK;
+}
+
+void paging_release(struct paging *p)
+{
+	if (!p)
+		return;
+	free(p->after_ts);
+	free(p->after_id);
+	memset(p, 0, sizeof(*p));
+}
+
+void envelope_open(struct buf *b)
+{
+	buf_init(b, (size_t)256 << 20);
+	must(buf_adds(b, "{\"items\":[", NULL));
+}
+
+void envelope_item(struct buf *b, size_t i, const char *json)
+{
+	if (i > 0)
+		must(buf_adds(b, ",", NULL));
+	must(buf_adds(b, json, NULL));
+}
+
+void envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next)
+{
+	must(buf_addf(b, NULL, "],\"total\":%lld,\"limit\":%d,\"offset\":%lld,\"next_cursor\":",
+		      (long long)total, p->limit, (long long)(p->after_ts ? 0 : p->offset)));
+	if (next)
+		must(buf_addf(b, NULL, "\"%s\"}", next));
+	else
+		must(buf_adds(b, "null}", NULL));
+}
+
+enum status arg_time(service_arg_fn arg, void *ctx, const char *name, char **out, struct err *e)
+{
+	const char *v = arg(ctx, name);
+	char canon[TIME_FMT_LEN];
+	int64_t us;
+
+	*out = NULL;
+	if (!v)
+		return ST_OK;
+	if (!time_parse(v, &us))
+		return err_set(e, ST_INVALID,
+			       "parameter '%s' must be an RFC 3339 time like 2026-01-02T03:04:05Z",
+			       name);
+	time_format_utc(us, canon, sizeof(canon));
+	*out = xstrdup(canon);
+	return ST_OK;
+}
+
+enum status arg_enum(service_arg_fn arg, void *ctx, const char *name, const char *const *allowed,
+		     const char **out, struct err *e)
+{
+	struct err why = {0};
+
+	*out = arg(ctx, name);
+	if (!*out || jx_check_enum(name, *out, allowed, &why) == ST_OK)
+		return ST_OK;
+	/* "field 'x': ..." becomes "parameter 'x': ..." */
+	return err_set(e, ST_INVALID, "parameter %s", why.msg + strlen("field "));
+}
+
+enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out,
+		   struct err *e)
+{
+	*out = arg(ctx, name);
+	if (*out && jx_check_id(name, *out, e) != ST_OK)
+		return err_set(e, ST_INVALID, "parameter '%s' must be 1 to %d characters without "
+					      "control characters", name, JX_ID_MAX);
+	return ST_OK;
+}

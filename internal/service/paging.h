@@ -1,0 +1,42 @@
+/*
+ * paging.h - private to internal/service: limit / offset / cursor parsing
+ * and the list envelope shared by every list endpoint.
+ */
+#ifndef CAVRA_SERVICE_PAGING_H
+#define CAVRA_SERVICE_PAGING_H
+
+#include "service/service.h"
+#include "base/buf.h"
+
+struct paging {
+	int limit;
+	int64_t offset;
+	char *after_ts, *after_id; /* decoded cursor, owned */
+};
+
+/* Reads limit, offset and cursor; 400 naming the parameter on bad input. */
+ATTR_NODISCARD enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p,
+					struct err *e);
+void paging_release(struct paging *p);
+
+/* An opaque cursor for the row after (ts, id); caller owns, free(). */
+char *paging_cursor(const char *ts, const char *id);
+
+/* Starts '{"items":[' in b. */
+void envelope_open(struct buf *b);
+/* Appends one item (JSON text), with a comma when needed. */
+void envelope_item(struct buf *b, size_t i, const char *json);
+/* Closes the envelope with total, limit, offset and next_cursor (NULL: null). */
+void envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next);
+
+/* Normalises an RFC 3339 query time; 400 naming the parameter. */
+ATTR_NODISCARD enum status arg_time(service_arg_fn arg, void *ctx, const char *name, char **out,
+				    struct err *e);
+/* An optional enum argument; 400 listing the allowed values. */
+ATTR_NODISCARD enum status arg_enum(service_arg_fn arg, void *ctx, const char *name,
+				    const char *const *allowed, const char **out, struct err *e);
+/* An optional id-like argument (length and control characters checked). */
+ATTR_NODISCARD enum status arg_id(service_arg_fn arg, void *ctx, const char *name,
+				  const char **out, struct err *e);
+
+#endif

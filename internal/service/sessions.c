@@ -1,0 +1,218 @@
+/*
+ * sessions.c - session summaries (cavra.session.v1) and GET /policy-packs.
+ */
+#include "base/base.h"
+#include "service/service.h"
+#include "service/paging.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "store/store_activity.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_values[] = {"active", "completed", "failed", "archived", NULL};
+
+/* Client extras (payload) first, then every summary field on top. */
+static json_object *session_json(const struct session_row *s)
+{
+	json_object *o = NULL, *refs = json_object_new_array();
+	char *ref = xasprintf("evidence://%s", s->session_id);
+
+	if (!s->payload || jx_parse_object(s->payload, strlen(s->payload), &o, NULL) != ST_OK)
+		o = json_object_new_object();
+	json_object_array_add(refs, json_object_new_string(ref));
+	free(ref);
+	jx_add_str(o, "schema_version", "cavra.session.v1");
+	jx_add_str(o, "session_id", s->session_id);
+	jx_add_str(o, "agent_id", s->agent_id);
+	jx_add_str(o, "actor", s->actor);
+	jx_add_str(o, "repository", s->repository);
+	jx_add_str(o, "policy_pack", s->policy_pack);
+	jx_add_str(o, "state", s->state);
+	jx_add_str(o, "started_at", s->started_at);
+	jx_add_str(o, "updated_at", s->updated_at);
+	jx_add_int(o, "decision_count", s->decision_count);
+	jx_add_int(o, "blocked_count", s->blocked_count);
+	jx_add_int(o, "approval_required_count", s->approval_required_count);
+	json_object_object_add(o, "evidence_refs", refs);
+	return o;
+}
+
+static char *to_text(json_object *o)
+{
+	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(o);
+	return s;
+}
+
+enum status service_session_get(struct service *s, const char *id, char **record, struct err *e)
+{
+	struct session_row row;
+	enum status st;
+
+	if (jx_check_id("session_id", id, NULL) != ST_OK)
+		return err_set(e, ST_NOT_FOUND, "session not found");
+	st = store_session_get(s->store, id, &row, e);
+	if (st == ST_OK)
+		*record = to_text(session_json(&row));
+	session_row_release(&row);
+	return st;
+}
+
+static enum status read_filter(service_arg_fn arg, void *ctx, struct session_filter *f,
+			       struct err *e)
+{
+	enum status st;
+
+	memset(f, 0, sizeof(*f));
+	st = arg_id(arg, ctx, "agent_id", &f->agent_id, e);
+	if (st == ST_OK)
+		st = arg_id(arg, ctx, "repository", &f->repository, e);
+	if (st == ST_OK)
+		st = arg_id(arg, ctx, "policy_pack", &f->policy_pack, e);
+	if (st == ST_OK)
+		st = arg_enum(arg, ctx, "state", state_values, &f->state, e);
+	return st;
+}
+
+enum status service_session_list(struct service *s, service_arg_fn arg, void *ctx,
+				 char **envelope, struct err *e)
+{
+	struct session_list list = {0};
+	struct session_filter f;
+	struct paging p = {0};
+	char *next = NULL;
+	struct buf b;
+	enum status st = read_filter(arg, ctx, &f, e);
+
+	if (st == ST_OK)
+		st = paging_parse(arg, ctx, &p, e);
+	f.limit = p.limit;
+	f.offset = p.offset;
+	f.after_ts = p.after_ts;
+	f.after_id = p.after_id;
+	if (st == ST_OK)
+		st = store_session_list(s->store, &f, &list, e);
+	if (st == ST_OK) {
+		if (list.more)
+			next = paging_cursor(list.rows[list.n - 1].updated_at,
+					     list.rows[list.n - 1].session_id);
+		envelope_open(&b);
+		for (size_t i = 0; i < list.n; i++) {
+			char *item = to_text(session_json(&list.rows[i]));
+
+			envelope_item(&b, i, item);
+			free(item);
+		}
+		envelope_close(&b, list.total, &p, next);
+		*envelope = buf_detach(&b, NULL);
+	}
+	free(next);
+	session_list_release(&list);
+	paging_release(&p);
+	return st;
+}
+
+static enum status read_upsert(struct service *s, json_object *req, struct session_upsert *u,
+			       struct err *e)
+{
+	static const char *const ids[] = {"agent_id", "actor", "repository", "policy_pack"};
+	const char **slots[] = {&u->agent_id, &u->actor, &u->repository, &u->policy_pack};
+	const struct policy_pack *pack;
+	enum status st = jx_str(req, "session_id", true, &u->session_id, e);
+
+	if (st == ST_OK)
+		st = jx_check_id("session_id", u->session_id, e);
+	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(ids); i++) {
+		st = jx_str(req, ids[i], false, slots[i], e);
+		if (st == ST_OK && *slots[i])
+			st = jx_check_id(ids[i], *slots[i], e);
+	}
+	if (st == ST_OK)
+		st = jx_str(req, "state", false, &u->state, e);
+	if (st == ST_OK && u->state)
+		st = jx_check_enum("state", u->state, state_values, e);
+	if (st == ST_OK && u->policy_pack &&
+	    policy_set_find(s->policies, u->policy_pack, &pack, e) != ST_OK)
+		st = err_set(e, ST_INVALID, "field 'policy_pack': policy pack '%s' not found",
+			     u->policy_pack);
+	return st;
+}
+
+/* Extras kept with the session: only "metadata", which must be an object. */
+static enum status extras(json_object *req, char **payload, struct err *e)
+{
+	json_object *meta = NULL, *o;
+
+	if (json_object_object_get_ex(req, "metadata", &meta) && meta &&
+	    !json_object_is_type(meta, json_type_object))
+		return err_set(e, ST_INVALID, "field 'metadata' must be an object");
+	o = json_object_new_object();
+	if (meta)
+		json_object_object_add(o, "metadata", json_object_get(meta));
+	*payload = to_text(o);
+	return ST_OK;
+}
+
+enum status service_session_upsert(struct service *s, json_object *req, char **record,
+				   bool *created, struct err *e)
+{
+	struct session_upsert u = {0};
+	char now[TIME_FMT_LEN];
+	char *payload = NULL;
+	enum status st = read_upsert(s, req, &u, e);
+
+	if (st == ST_OK)
+		st = extras(req, &payload, e);
+	time_format_utc(time_now_us(), now, sizeof(now));
+	u.now = now;
+	u.payload = payload;
+	if (st == ST_OK)
+		st = store_session_upsert(s->store, &u, created, e);
+	if (st == ST_OK)
+		st = service_session_get(s, u.session_id, record, e);
+	free(payload);
+	return st;
+}
+
+static json_object *pack_json(const struct policy_pack *pack)
+{
+	struct policy_pack_info info;
+	json_object *o = json_object_new_object();
+	json_object *counts = json_object_new_object();
+	json_object *inherits = json_object_new_array();
+
+	policy_pack_info(pack, &info);
+	for (size_t i = 0; i < info.inherits_len; i++)
+		json_object_array_add(inherits, json_object_new_string(info.inherits[i]));
+	for (int i = 0; i < POLICY_SECTION_COUNT; i++)
+		jx_add_int(counts, policy_section_name((enum policy_section)i),
+			   (int64_t)info.section_counts[i]);
+	jx_add_str(o, "id", info.id);
+	jx_add_str(o, "title", info.title);
+	jx_add_str(o, "description", info.description);
+	jx_add_str(o, "version", info.version);
+	json_object_object_add(o, "inherits", inherits);
+	jx_add_str(o, "sha256", info.sha256);
+	jx_add_int(o, "rule_count", (int64_t)info.rule_count);
+	json_object_object_add(o, "rule_counts", counts);
+	return o;
+}
+
+char *service_policy_packs(struct service *s)
+{
+	json_object *o = json_object_new_object();
+	json_object *items = json_object_new_array();
+	size_t n = policy_set_count(s->policies);
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(items, pack_json(policy_set_at(s->policies, i)));
+	json_object_object_add(o, "items", items);
+	jx_add_int(o, "total", (int64_t)n);
+	return to_text(o);
+}

@@ -1,0 +1,218 @@
+/*
+ * store_activity.c - decisions and session summaries on both backends.
+ *
+ * Writing a decision and bumping its session's counters is one
+ * transaction: on PostgreSQL a single statement (a data-modifying CTE, one
+ * round trip), on SQLite two statements inside BEGIN IMMEDIATE.  The upsert
+ * touches one session row, so the cost does not grow with the session.
+ */
+#include "base/base.h"
+#include "store/store_activity.h"
+#include "store/store_backend.h"
+#include "store/store_query.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DECISION_COLS                                                                      \
+	"decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "  \
+	"rule_id, decision, severity, approver_group, correlation_id, decided_at, created_at, " \
+	"updated_at, payload"
+
+/* $2.. of the decision, $13 its time, $15/$16 the counter increments. */
+#define SESSION_UPSERT_TAIL                                                                \
+	" ON CONFLICT (session_id) DO UPDATE SET "                                         \
+	"updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at "        \
+	"THEN excluded.updated_at ELSE activity_sessions.updated_at END, "                  \
+	"decision_count = activity_sessions.decision_count + 1, "                           \
+	"blocked_count = activity_sessions.blocked_count + excluded.blocked_count, "        \
+	"approval_required_count = activity_sessions.approval_required_count + "            \
+	"excluded.approval_required_count, "                                                \
+	"agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "              \
+	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                       \
+	"repository = COALESCE(activity_sessions.repository, excluded.repository), "        \
+	"policy_pack = COALESCE(activity_sessions.policy_pack, excluded.policy_pack)"
+
+#define SESSION_COLS                                                                       \
+	"session_id, agent_id, actor, repository, policy_pack, state, started_at, "          \
+	"updated_at, decision_count, blocked_count, approval_required_count, created_at, payload"
+
+static const char sqlite_decision_sql[] =
+	"INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
+	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14)";
+
+static const char sqlite_session_sql[] =
+	"INSERT INTO activity_sessions (" SESSION_COLS ") VALUES "
+	"($2, $3, $4, $5, $7, 'active', $13, $13, 1, $15, $16, $13, '{}')" SESSION_UPSERT_TAIL;
+
+static const char pg_insert_sql[] =
+	"WITH d AS (INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
+	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, "
+	"$13::timestamptz, $13::timestamptz, $14::jsonb) RETURNING 1) "
+	"INSERT INTO activity_sessions (" SESSION_COLS ") "
+	"SELECT $2::text, $3::text, $4::text, $5::text, $7::text, 'active', $13::timestamptz, "
+	"$13::timestamptz, 1, $15::bigint, $16::bigint, $13::timestamptz, '{}'::jsonb FROM d"
+	SESSION_UPSERT_TAIL;
+
+static enum status insert_sqlite(struct store_conn *c, const char *const *p, struct err *e)
+{
+	enum status rc = store_tx_begin(c, STORE_TX_WRITE, e);
+
+	if (rc == ST_OK)
+		rc = store_exec(c, sqlite_decision_sql, 16, p, NULL, e);
+	if (rc == ST_OK)
+		rc = store_exec(c, sqlite_session_sql, 16, p, NULL, e);
+	if (rc == ST_OK)
+		return store_tx_commit(c, e);
+	store_tx_rollback(c);
+	return rc;
+}
+
+enum status store_decision_insert(struct store *st, const struct decision_rec *d, struct err *e)
+{
+	const char *blocked = strcmp(d->decision, "block") == 0 ? "1" : "0";
+	const char *approval = strcmp(d->decision, "require_approval") == 0 ? "1" : "0";
+	const char *p[16] = {d->decision_id, d->session_id, d->agent_id, d->actor,
+			     d->repository, d->action_type, d->policy_pack, d->rule_id,
+			     d->decision, d->severity, d->approver_group, d->correlation_id,
+			     d->decided_at, d->payload, blocked, approval};
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK)
+		return rc;
+	if (store_kind(st) == STORE_POSTGRES)
+		rc = store_exec(c, pg_insert_sql, 16, p, NULL, e);
+	else
+		rc = insert_sqlite(c, p, e);
+	store_conn_put(st, c);
+	if (rc == ST_CONFLICT)
+		return err_set(e, ST_CONFLICT, "decision '%s' already exists", d->decision_id);
+	return rc == ST_OK ? ST_OK : err_wrap(e, "store decision");
+}
+
+enum status store_decision_get(struct store *st, const char *id, char **payload, struct err *e)
+{
+	static const char sql[] = "SELECT payload FROM activity_decisions WHERE decision_id = $1";
+	struct store_rows *r = NULL;
+	enum status rc = store_run_query(st, sql, 1, &id, &r, e);
+
+	if (rc == ST_OK && store_rows_count(r) == 0)
+		rc = err_set(e, ST_NOT_FOUND, "decision '%s' not found", id);
+	if (rc == ST_OK)
+		*payload = xstrdup(store_rows_get(r, 0, 0));
+	store_rows_free(r);
+	return rc;
+}
+
+static void decision_where(struct qb *q, const struct decision_filter *f)
+{
+	qb_filter(q, "session_id = $%d", f->session_id);
+	qb_filter(q, "agent_id = $%d", f->agent_id);
+	qb_filter(q, "repository = $%d", f->repository);
+	qb_filter(q, "policy_pack = $%d", f->policy_pack);
+	qb_filter(q, "decision = $%d", f->decision);
+	qb_filter(q, "severity = $%d", f->severity);
+	qb_filter(q, "action_type = $%d", f->action_type);
+	qb_filter(q, "decided_at >= $%d", f->since);
+	qb_filter(q, "decided_at < $%d", f->until);
+}
+
+static enum status count_rows(struct store *st, struct qb *q, int64_t *total, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc = store_run_query(st, q->sql.data, q->n, q->params, &r, e);
+
+	if (rc == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, total))
+		rc = err_set(e, ST_INTERNAL, "count: unexpected result");
+	store_rows_free(r);
+	return rc;
+}
+
+static enum status decision_total(struct store *st, const struct decision_filter *f,
+				  int64_t *total, struct err *e)
+{
+	struct qb q;
+	enum status rc;
+
+	qb_init(&q, "SELECT count(*) FROM activity_decisions");
+	decision_where(&q, f);
+	rc = count_rows(st, &q, total, e);
+	qb_release(&q);
+	return rc;
+}
+
+/* Keyset condition for the row after (ts, id) in the chosen order. */
+static void decision_after(struct qb *q, const struct decision_filter *f)
+{
+	char cond[160];
+	int t, i;
+
+	if (!f->after_ts || !f->after_id)
+		return;
+	t = qb_param(q, f->after_ts);
+	i = qb_param(q, f->after_id);
+	snprintf(cond, sizeof(cond), "%s(decided_at %c $%d OR (decided_at = $%d AND decision_id > $%d))",
+		 q->where ? " AND " : " WHERE ", f->oldest_first ? '>' : '<', t, t, i);
+	qb_add(q, cond);
+	q->where = true;
+}
+
+static void fill_page(struct store_page *out, struct store_rows *r, int limit)
+{
+	size_t n = store_rows_count(r);
+
+	out->more = n > (size_t)limit;
+	if (out->more)
+		n = (size_t)limit;
+	out->items = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		out->items[i] = xstrdup(store_rows_get(r, i, 0));
+	out->n = n;
+	if (n > 0) {
+		out->last_ts = store_time_dup(store_rows_get(r, n - 1, 1));
+		out->last_id = xstrdup(store_rows_get(r, n - 1, 2));
+	}
+}
+
+enum status store_decision_list(struct store *st, const struct decision_filter *f,
+				struct store_page *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc = ST_OK;
+	struct qb q;
+
+	memset(out, 0, sizeof(*out));
+	out->total = -1;
+	if (f->want_total)
+		rc = decision_total(st, f, &out->total, e);
+	if (rc != ST_OK)
+		return rc;
+	qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");
+	decision_where(&q, f);
+	decision_after(&q, f);
+	qb_add(&q, f->oldest_first ? " ORDER BY decided_at ASC, decision_id ASC"
+				   : " ORDER BY decided_at DESC, decision_id ASC");
+	qb_page(&q, f->limit + 1, f->after_ts ? 0 : f->offset);
+	rc = store_run_query(st, q.sql.data, q.n, q.params, &r, e);
+	if (rc == ST_OK)
+		fill_page(out, r, f->limit);
+	store_rows_free(r);
+	qb_release(&q);
+	return rc;
+}
+
+void store_page_release(struct store_page *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->items[i]);
+	free(p->items);
+	free(p->last_ts);
+	free(p->last_id);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,43 @@
+/*
+ * store_query.h - private to internal/store: a small builder for filtered,
+ * paged SELECTs with "$N" parameters, shared by the domain stores.
+ */
+#ifndef CAVRA_STORE_QUERY_H
+#define CAVRA_STORE_QUERY_H
+
+#include "store/store.h"
+#include "base/buf.h"
+
+#define QB_MAX_PARAMS 32
+
+struct qb {
+	struct buf sql;
+	const char *params[QB_MAX_PARAMS];
+	char owned[4][24]; /* room for numbers the builder formats itself */
+	int nowned;
+	int n;
+	bool where;
+};
+
+void qb_init(struct qb *q, const char *select);
+void qb_release(struct qb *q);
+/* Adds "AND <cond>" where cond holds one "%d" for the parameter number. */
+void qb_filter(struct qb *q, const char *cond, const char *value);
+/* Appends raw SQL. */
+void qb_add(struct qb *q, const char *sql);
+/* Adds a parameter and returns its number. */
+int qb_param(struct qb *q, const char *value);
+/* Appends " LIMIT $n OFFSET $m". */
+void qb_page(struct qb *q, int64_t limit, int64_t offset);
+
+/* Runs a query on a borrowed connection from st. */
+ATTR_NODISCARD enum status store_run_query(struct store *st, const char *sql, int n,
+					   const char *const *params, struct store_rows **out,
+					   struct err *e);
+
+/* Copies a stored time as canonical UTC text (PostgreSQL's form is converted). */
+char *store_time_dup(const char *s);
+/* NULL-safe strdup. */
+char *store_dup(const char *s);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * store_registry.h - the registry store: agents and MCP servers.
+ */
+#ifndef CAVRA_STORE_REGISTRY_H
+#define CAVRA_STORE_REGISTRY_H
+
+#include "store/store.h"
+
+/*
+ * The payload of the MCP server whose id or name is server.  ST_NOT_FOUND
+ * when none is registered.  *payload is the caller's, free().
+ */
+ATTR_NODISCARD enum status store_mcp_server_get(struct store *st, const char *server,
+						char **payload, struct err *e);
+
+#endif
