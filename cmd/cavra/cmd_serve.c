@@ -7,6 +7,8 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "migrate/migrate.h"
+#include "policy/policy.h"
+#include "service/service.h"
 #include "store/store.h"
 
 #include <signal.h>
@@ -99,7 +101,9 @@ static int serve_loop(const struct config *cfg, struct app *app)
 int cmd_serve(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
+	struct policy_set *policies = NULL;
 	struct store *st = NULL;
+	struct service svc;
 	struct err e = {0};
 	struct app app;
 	int code;
@@ -108,17 +112,25 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		return print_config(cfg);
 	if (argc > 1)
 		return cmd_usage_error("serve: unknown option '%s'", argv[1]);
+	if (policy_set_load(cfg->policy_dir, &policies, &e) != ST_OK) {
+		code = cmd_fail(&e);
+		goto out;
+	}
 	if (store_open(cfg->database_url, (int)cfg->db_pool_size, &st, &e) != ST_OK ||
 	    migration_set_load(cfg->migrations_dir, store_backend_name(st), &set, &e) != ST_OK ||
 	    check_schema(cfg, st, &set, &e) != ST_OK) {
 		code = cmd_fail(&e);
 		goto out;
 	}
-	app = (struct app){
-		.store = st, .migrations = &set, .max_body_bytes = (size_t)cfg->max_body_bytes};
+	svc = (struct service){.store = st, .policies = policies};
+	app = (struct app){.store = st,
+			   .migrations = &set,
+			   .svc = &svc,
+			   .max_body_bytes = (size_t)cfg->max_body_bytes};
 	code = serve_loop(cfg, &app);
 out:
 	migration_set_release(&set);
 	store_close(st);
+	policy_set_free(policies);
 	return code;
 }

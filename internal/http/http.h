@@ -8,12 +8,14 @@
 #include "base/base.h"
 #include "base/err.h"
 #include "migrate/migrate.h"
+#include "service/service.h"
 #include "store/store.h"
 
 /* What handlers need; borrowed by the server for its whole life. */
 struct app {
 	struct store *store;
 	const struct migration_set *migrations;
+	struct service *svc;
 	size_t max_body_bytes;
 };
 

@@ -59,7 +59,28 @@ enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code
 /* A query-string argument, borrowed from MHD; NULL when absent. */
 const char *req_query(struct req *r, const char *name);
 
+/*
+ * Parses the body as a JSON object, or replies 415 (not JSON) / 400 and
+ * returns NULL.  The object is the caller's (json_object_put).
+ */
+json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret);
+/* Sends a JSON text body as is. */
+enum MHD_Result reply_raw_json(struct req *r, unsigned int status, const char *json);
+
+/* metrics.c */
+void metrics_observe(const struct req *r, double ms);
+void metrics_decision(enum policy_decision d);
+
 /* handlers_*.c */
+enum MHD_Result handle_metrics(struct req *r);
+enum MHD_Result handle_decision_create(struct req *r);
+enum MHD_Result handle_decision_list(struct req *r);
+enum MHD_Result handle_decision_get(struct req *r);
+enum MHD_Result handle_session_list(struct req *r);
+enum MHD_Result handle_session_upsert(struct req *r);
+enum MHD_Result handle_session_get(struct req *r);
+enum MHD_Result handle_session_decisions(struct req *r);
+enum MHD_Result handle_policy_packs(struct req *r);
 enum MHD_Result handle_healthz(struct req *r);
 enum MHD_Result handle_readyz(struct req *r);
 enum MHD_Result handle_version(struct req *r);

@@ -4,8 +4,10 @@
 #include "base/base.h"
 #include "http/http_int.h"
 #include "base/log.h"
+#include "json/jx.h"
 
 #include <string.h>
+#include <strings.h>
 
 static const struct {
 	unsigned int http;
@@ -91,4 +93,37 @@ enum MHD_Result reply_err(struct req *r, const struct err *e)
 		return reply_error(r, http, status_name(e->code), status_http[e->code].title);
 	}
 	return reply_error(r, http, status_name(e->code), e->msg);
+}
+
+enum MHD_Result reply_raw_json(struct req *r, unsigned int status, const char *json)
+{
+	return send_text(r, status, "application/json", json, strlen(json));
+}
+
+static bool is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (!ct || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret)
+{
+	const char *ct =
+		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	json_object *obj = NULL;
+	struct err e = {0};
+
+	if (!is_json_type(ct)) {
+		*ret = reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+				   "Content-Type must be application/json");
+		return NULL;
+	}
+	if (jx_parse_object(r->body.data, r->body.len, &obj, &e) != ST_OK) {
+		*ret = reply_err(r, &e);
+		return NULL;
+	}
+	return obj;
 }

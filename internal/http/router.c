@@ -13,6 +13,15 @@ const struct route http_routes[] = {
 	{"GET", "/healthz", handle_healthz, "public"},
 	{"GET", "/readyz", handle_readyz, "public"},
 	{"GET", "/version", handle_version, "public"},
+	{"GET", "/metrics", handle_metrics, "metrics.read"},
+	{"POST", "/decisions", handle_decision_create, "decisions.create"},
+	{"GET", "/decisions", handle_decision_list, "activity.read"},
+	{"GET", "/decisions/{id}", handle_decision_get, "activity.read"},
+	{"GET", "/sessions", handle_session_list, "activity.read"},
+	{"POST", "/sessions", handle_session_upsert, "sessions.write"},
+	{"GET", "/sessions/{id}", handle_session_get, "activity.read"},
+	{"GET", "/sessions/{id}/decisions", handle_session_decisions, "activity.read"},
+	{"GET", "/policy-packs", handle_policy_packs, "policy.read"},
 	{NULL, NULL, NULL, NULL},
 };
 

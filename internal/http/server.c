@@ -126,6 +126,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!r)
 		return;
 	ms = (double)(time_mono_us() - r->started_us) / 1000.0;
+	metrics_observe(r, ms);
 	log_set_request_id(r->request_id);
 	log_info("access method=%s path=%s route=%s status=%u bytes=%zu ms=%.2f%s", r->method,
 		 r->path, r->route ? r->route->pattern : "-", r->status, r->bytes_out, ms,

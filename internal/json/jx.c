@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out,
-		     struct err *e)
+enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out, struct err *e)
 {
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
 	enum json_tokener_error jerr;
@@ -30,9 +29,9 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 	if (!obj && jerr == json_tokener_success)
 		jerr = json_tokener_error_parse_null;
 	if (jerr != json_tokener_success) {
-		enum status st = err_set(e, ST_INVALID, "body is not valid JSON: %s at byte %zu",
-					 json_tokener_error_desc(jerr),
-					 json_tokener_get_parse_end(tok));
+		enum status st =
+			err_set(e, ST_INVALID, "body is not valid JSON: %s at byte %zu",
+				json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
 		json_object_put(obj);
 		json_tokener_free(tok);
 		return st;

@@ -21,8 +21,8 @@
  * trailing bytes, nesting at most max_depth).  *out is owned by the caller,
  * release with json_object_put.
  */
-ATTR_NODISCARD enum status jx_parse(const char *data, size_t len, int max_depth,
-				    json_object **out, struct err *e);
+ATTR_NODISCARD enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out,
+				    struct err *e);
 
 /* Parses and requires an object. */
 ATTR_NODISCARD enum status jx_parse_object(const char *data, size_t len, json_object **out,

@@ -22,7 +22,8 @@ static const struct {
 	{"trailing", "{} {}", ST_INVALID, "not valid JSON"},
 	{"empty", "", ST_INVALID, "not valid JSON"},
 	{"bad utf8", "{\"a\":\"\xff\xfe\"}", ST_INVALID, "not valid JSON"},
-	{"too deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", ST_INVALID, "not valid JSON"},
+	{"too deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", ST_INVALID,
+	 "not valid JSON"},
 	{"null", "null", ST_INVALID, NULL},
 };
 
@@ -32,8 +33,8 @@ static void test_parse(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
 		json_object *obj = NULL;
 		struct err e = {0};
-		enum status st = jx_parse_object(parse_cases[i].body, strlen(parse_cases[i].body),
-						 &obj, &e);
+		enum status st =
+			jx_parse_object(parse_cases[i].body, strlen(parse_cases[i].body), &obj, &e);
 
 		if (st != parse_cases[i].want ||
 		    (parse_cases[i].msg_has && !strstr(e.msg, parse_cases[i].msg_has)))

@@ -18,8 +18,8 @@
 
 #define TEXT_MAX 8192 /* target, operation: commands can be long, not unbounded */
 
-const char *const service_decision_values[] = {"allow", "block", "require_approval", "warn",
-					      "audit_only", "allow_with_attestation", NULL};
+const char *const service_decision_values[] = {
+	"allow", "block", "require_approval", "warn", "audit_only", "allow_with_attestation", NULL};
 const char *const service_severity_values[] = {"low", "medium", "high", "critical", NULL};
 
 /* The request's fields, borrowed from its JSON object. */
@@ -28,8 +28,7 @@ struct decision_req {
 	const char *operation, *server, *tool, *capability, *repository;
 };
 
-static enum status text_field(json_object *req, const char *key, const char **out,
-			      struct err *e)
+static enum status text_field(json_object *req, const char *key, const char **out, struct err *e)
 {
 	enum status st = jx_str(req, key, false, out, e);
 
@@ -85,7 +84,7 @@ static enum status evaluate(struct service *s, const struct decision_req *d,
 			    struct err *e)
 {
 	const struct policy_action act = {d->action_type, d->target, d->operation,
-					  d->server, d->tool, d->capability};
+					  d->server,	  d->tool,   d->capability};
 	struct registry_view view = {0};
 	bool registered = false;
 	enum status st;
@@ -198,11 +197,21 @@ enum status service_decision_create(struct service *s, json_object *req, char **
 		return st;
 	o = build_record(&d, &ids, pack, &res);
 	rec = (struct decision_rec){
-		ids.decision_id, jx_get_str(o, "session_id"), d.agent_id, d.actor, d.repository,
-		d.action_type, res.policy_id, res.rule_id, policy_decision_name(res.decision),
-		policy_severity_name(res.severity), res.approver_group, ids.correlation_id,
-		ids.now, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								    JSON_C_TO_STRING_NOSLASHESCAPE)};
+		ids.decision_id,
+		jx_get_str(o, "session_id"),
+		d.agent_id,
+		d.actor,
+		d.repository,
+		d.action_type,
+		res.policy_id,
+		res.rule_id,
+		policy_decision_name(res.decision),
+		policy_severity_name(res.severity),
+		res.approver_group,
+		ids.correlation_id,
+		ids.now,
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE)};
 	st = store_decision_insert(s->store, &rec, e);
 	if (st == ST_OK) {
 		*record = xstrdup(rec.payload);
@@ -225,8 +234,7 @@ struct list_args {
 	char *since, *until;
 };
 
-static enum status read_list_args(service_arg_fn arg, void *ctx, struct list_args *a,
-				  struct err *e)
+static enum status read_list_args(service_arg_fn arg, void *ctx, struct list_args *a, struct err *e)
 {
 	enum status st = ST_OK;
 
@@ -284,10 +292,21 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 	}
 	if (st != ST_OK)
 		goto out;
-	f = (struct decision_filter){
-		session_id ? session_id : a.session_id, a.agent_id, a.repository, a.policy_pack,
-		a.decision, a.severity, a.action_type, a.since, a.until, p.limit, p.offset,
-		p.after_ts, p.after_id, session_id != NULL, true};
+	f = (struct decision_filter){session_id ? session_id : a.session_id,
+				     a.agent_id,
+				     a.repository,
+				     a.policy_pack,
+				     a.decision,
+				     a.severity,
+				     a.action_type,
+				     a.since,
+				     a.until,
+				     p.limit,
+				     p.offset,
+				     p.after_ts,
+				     p.after_id,
+				     session_id != NULL,
+				     true};
 	st = store_decision_list(s->store, &f, &page, e);
 	if (st == ST_OK)
 		*envelope = page_envelope(&page, &p);

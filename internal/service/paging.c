@@ -51,8 +51,9 @@ static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
 	int64_t us;
 	int len;
 
-	if (n == 0 || n > 1024 || strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					   "0123456789-_") != n)
+	if (n == 0 || n > 1024 ||
+	    strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789-_") != n)
 		return err_set(e, ST_INVALID, "parameter 'cursor' is not a cursor from this API");
 	b64 = xmalloc(n + 4);
 	for (size_t i = 0; i < n; i++)
@@ -164,12 +165,13 @@ enum status arg_enum(service_arg_fn arg, void *ctx, const char *name, const char
 	return err_set(e, ST_INVALID, "parameter %s", why.msg + strlen("field "));
 }
 
-enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out,
-		   struct err *e)
+enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out, struct err *e)
 {
 	*out = arg(ctx, name);
 	if (*out && jx_check_id(name, *out, e) != ST_OK)
-		return err_set(e, ST_INVALID, "parameter '%s' must be 1 to %d characters without "
-					      "control characters", name, JX_ID_MAX);
+		return err_set(e, ST_INVALID,
+			       "parameter '%s' must be 1 to %d characters without "
+			       "control characters",
+			       name, JX_ID_MAX);
 	return ST_OK;
 }

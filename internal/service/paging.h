@@ -36,7 +36,7 @@ ATTR_NODISCARD enum status arg_time(service_arg_fn arg, void *ctx, const char *n
 ATTR_NODISCARD enum status arg_enum(service_arg_fn arg, void *ctx, const char *name,
 				    const char *const *allowed, const char **out, struct err *e);
 /* An optional id-like argument (length and control characters checked). */
-ATTR_NODISCARD enum status arg_id(service_arg_fn arg, void *ctx, const char *name,
-				  const char **out, struct err *e);
+ATTR_NODISCARD enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out,
+				  struct err *e);
 
 #endif

@@ -43,8 +43,8 @@ static json_object *session_json(const struct session_row *s)
 
 static char *to_text(json_object *o)
 {
-	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								    JSON_C_TO_STRING_NOSLASHESCAPE));
+	char *s = xstrdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 
 	json_object_put(o);
 	return s;
@@ -80,8 +80,8 @@ static enum status read_filter(service_arg_fn arg, void *ctx, struct session_fil
 	return st;
 }
 
-enum status service_session_list(struct service *s, service_arg_fn arg, void *ctx,
-				 char **envelope, struct err *e)
+enum status service_session_list(struct service *s, service_arg_fn arg, void *ctx, char **envelope,
+				 struct err *e)
 {
 	struct session_list list = {0};
 	struct session_filter f;

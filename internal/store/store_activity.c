@@ -17,27 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DECISION_COLS                                                                      \
-	"decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "  \
+#define DECISION_COLS                                                                           \
+	"decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "      \
 	"rule_id, decision, severity, approver_group, correlation_id, decided_at, created_at, " \
 	"updated_at, payload"
 
 /* $2.. of the decision, $13 its time, $15/$16 the counter increments. */
-#define SESSION_UPSERT_TAIL                                                                \
-	" ON CONFLICT (session_id) DO UPDATE SET "                                         \
-	"updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at "        \
-	"THEN excluded.updated_at ELSE activity_sessions.updated_at END, "                  \
-	"decision_count = activity_sessions.decision_count + 1, "                           \
-	"blocked_count = activity_sessions.blocked_count + excluded.blocked_count, "        \
-	"approval_required_count = activity_sessions.approval_required_count + "            \
-	"excluded.approval_required_count, "                                                \
-	"agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "              \
-	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                       \
-	"repository = COALESCE(activity_sessions.repository, excluded.repository), "        \
+#define SESSION_UPSERT_TAIL                                                          \
+	" ON CONFLICT (session_id) DO UPDATE SET "                                   \
+	"updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at " \
+	"THEN excluded.updated_at ELSE activity_sessions.updated_at END, "           \
+	"decision_count = activity_sessions.decision_count + 1, "                    \
+	"blocked_count = activity_sessions.blocked_count + excluded.blocked_count, " \
+	"approval_required_count = activity_sessions.approval_required_count + "     \
+	"excluded.approval_required_count, "                                         \
+	"agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "       \
+	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                \
+	"repository = COALESCE(activity_sessions.repository, excluded.repository), " \
 	"policy_pack = COALESCE(activity_sessions.policy_pack, excluded.policy_pack)"
 
-#define SESSION_COLS                                                                       \
-	"session_id, agent_id, actor, repository, policy_pack, state, started_at, "          \
+#define SESSION_COLS                                                                \
+	"session_id, agent_id, actor, repository, policy_pack, state, started_at, " \
 	"updated_at, decision_count, blocked_count, approval_required_count, created_at, payload"
 
 static const char sqlite_decision_sql[] =
@@ -54,8 +54,8 @@ static const char pg_insert_sql[] =
 	"$13::timestamptz, $13::timestamptz, $14::jsonb) RETURNING 1) "
 	"INSERT INTO activity_sessions (" SESSION_COLS ") "
 	"SELECT $2::text, $3::text, $4::text, $5::text, $7::text, 'active', $13::timestamptz, "
-	"$13::timestamptz, 1, $15::bigint, $16::bigint, $13::timestamptz, '{}'::jsonb FROM d"
-	SESSION_UPSERT_TAIL;
+	"$13::timestamptz, 1, $15::bigint, $16::bigint, $13::timestamptz, '{}'::jsonb FROM "
+	"d" SESSION_UPSERT_TAIL;
 
 static enum status insert_sqlite(struct store_conn *c, const char *const *p, struct err *e)
 {
@@ -75,10 +75,10 @@ enum status store_decision_insert(struct store *st, const struct decision_rec *d
 {
 	const char *blocked = strcmp(d->decision, "block") == 0 ? "1" : "0";
 	const char *approval = strcmp(d->decision, "require_approval") == 0 ? "1" : "0";
-	const char *p[16] = {d->decision_id, d->session_id, d->agent_id, d->actor,
-			     d->repository, d->action_type, d->policy_pack, d->rule_id,
-			     d->decision, d->severity, d->approver_group, d->correlation_id,
-			     d->decided_at, d->payload, blocked, approval};
+	const char *p[16] = {d->decision_id, d->session_id,  d->agent_id,	d->actor,
+			     d->repository,  d->action_type, d->policy_pack,	d->rule_id,
+			     d->decision,    d->severity,    d->approver_group, d->correlation_id,
+			     d->decided_at,  d->payload,     blocked,		approval};
 	struct store_conn *c;
 	enum status rc = store_conn_get(st, &c, e);
 
@@ -132,8 +132,8 @@ static enum status count_rows(struct store *st, struct qb *q, int64_t *total, st
 	return rc;
 }
 
-static enum status decision_total(struct store *st, const struct decision_filter *f,
-				  int64_t *total, struct err *e)
+static enum status decision_total(struct store *st, const struct decision_filter *f, int64_t *total,
+				  struct err *e)
 {
 	struct qb q;
 	enum status rc;
@@ -155,7 +155,8 @@ static void decision_after(struct qb *q, const struct decision_filter *f)
 		return;
 	t = qb_param(q, f->after_ts);
 	i = qb_param(q, f->after_id);
-	snprintf(cond, sizeof(cond), "%s(decided_at %c $%d OR (decided_at = $%d AND decision_id > $%d))",
+	snprintf(cond, sizeof(cond),
+		 "%s(decided_at %c $%d OR (decided_at = $%d AND decision_id > $%d))",
 		 q->where ? " AND " : " WHERE ", f->oldest_first ? '>' : '<', t, t, i);
 	qb_add(q, cond);
 	q->where = true;

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #define SESSION_SELECT                                                                     \
-	"SELECT session_id, agent_id, actor, repository, policy_pack, state, started_at, "   \
-	"updated_at, decision_count, blocked_count, approval_required_count, created_at, "   \
+	"SELECT session_id, agent_id, actor, repository, policy_pack, state, started_at, " \
+	"updated_at, decision_count, blocked_count, approval_required_count, created_at, " \
 	"payload FROM activity_sessions"
 
 void session_row_release(struct session_row *s)
@@ -64,8 +64,8 @@ enum status store_session_get(struct store *st, const char *id, struct session_r
 			      struct err *e)
 {
 	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, SESSION_SELECT " WHERE session_id = $1", 1, &id, &r,
-					 e);
+	enum status rc =
+		store_run_query(st, SESSION_SELECT " WHERE session_id = $1", 1, &id, &r, e);
 
 	memset(out, 0, sizeof(*out));
 	if (rc == ST_OK && store_rows_count(r) == 0)
@@ -76,8 +76,8 @@ enum status store_session_get(struct store *st, const char *id, struct session_r
 	return rc;
 }
 
-enum status store_session_upsert(struct store *st, const struct session_upsert *u,
-				 bool *created, struct err *e)
+enum status store_session_upsert(struct store *st, const struct session_upsert *u, bool *created,
+				 struct err *e)
 {
 	static const char sql[] =
 		"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, "
@@ -91,8 +91,8 @@ enum status store_session_upsert(struct store *st, const struct session_upsert *
 		"state = COALESCE($6, activity_sessions.state), "
 		"updated_at = excluded.updated_at, payload = excluded.payload";
 	static const char exists_sql[] = "SELECT 1 FROM activity_sessions WHERE session_id = $1";
-	const char *p[] = {u->session_id, u->agent_id, u->actor, u->repository,
-			   u->policy_pack, u->state, u->now, u->payload};
+	const char *p[] = {u->session_id,  u->agent_id, u->actor, u->repository,
+			   u->policy_pack, u->state,	u->now,	  u->payload};
 	struct store_rows *r = NULL;
 	struct store_conn *c;
 	enum status rc = store_conn_get(st, &c, e);
@@ -121,8 +121,8 @@ static void session_where(struct qb *q, const struct session_filter *f)
 	qb_filter(q, "state = $%d", f->state);
 }
 
-static enum status session_total(struct store *st, const struct session_filter *f,
-				 int64_t *total, struct err *e)
+static enum status session_total(struct store *st, const struct session_filter *f, int64_t *total,
+				 struct err *e)
 {
 	struct store_rows *r = NULL;
 	enum status rc;

@@ -168,6 +168,9 @@ static enum status prepare(sqlite3 *db, const char *sql, int nparams, const char
 	free(q);
 	if (rc != SQLITE_OK)
 		return sqlite_status(db, rc, e, "prepare");
+	/* a statement may use only some of the parameters (?N numbering) */
+	if (nparams > sqlite3_bind_parameter_count(*stmt))
+		nparams = sqlite3_bind_parameter_count(*stmt);
 	for (int i = 0; i < nparams; i++) {
 		if (params[i])
 			rc = sqlite3_bind_text(*stmt, i + 1, params[i], -1, SQLITE_STATIC);

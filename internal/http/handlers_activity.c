@@ -1,0 +1,107 @@
+/*
+ * handlers_activity.c - decisions, sessions and policy packs (DESIGN §5).
+ * Each handler parses, calls the service, and replies.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+
+#include <stdlib.h>
+
+static const char *query_arg(void *ctx, const char *name)
+{
+	return req_query(ctx, name);
+}
+
+/* Replies with an owned JSON text or with the error. */
+static enum MHD_Result finish(struct req *r, enum status st, unsigned int ok, char *json,
+			      const struct err *e)
+{
+	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, e);
+
+	free(json);
+	return ret;
+}
+
+enum MHD_Result handle_decision_create(struct req *r)
+{
+	enum policy_decision outcome = POLICY_ALLOW;
+	enum MHD_Result ret;
+	struct err e = {0};
+	char *record = NULL;
+	json_object *body = req_body_or_reply(r, &ret);
+	enum status st;
+
+	if (!body)
+		return ret;
+	st = service_decision_create(r->app->svc, body, &record, &outcome, &e);
+	json_object_put(body);
+	if (st == ST_OK)
+		metrics_decision(outcome);
+	return finish(r, st, MHD_HTTP_CREATED, record, &e);
+}
+
+enum MHD_Result handle_decision_list(struct req *r)
+{
+	struct err e = {0};
+	char *env = NULL;
+	enum status st = service_decision_list(r->app->svc, query_arg, r, NULL, &env, &e);
+
+	return finish(r, st, MHD_HTTP_OK, env, &e);
+}
+
+enum MHD_Result handle_decision_get(struct req *r)
+{
+	struct err e = {0};
+	char *rec = NULL;
+	enum status st = service_decision_get(r->app->svc, r->params[0], &rec, &e);
+
+	return finish(r, st, MHD_HTTP_OK, rec, &e);
+}
+
+enum MHD_Result handle_session_list(struct req *r)
+{
+	struct err e = {0};
+	char *env = NULL;
+	enum status st = service_session_list(r->app->svc, query_arg, r, &env, &e);
+
+	return finish(r, st, MHD_HTTP_OK, env, &e);
+}
+
+enum MHD_Result handle_session_upsert(struct req *r)
+{
+	enum MHD_Result ret;
+	struct err e = {0};
+	bool created = false;
+	char *rec = NULL;
+	json_object *body = req_body_or_reply(r, &ret);
+	enum status st;
+
+	if (!body)
+		return ret;
+	st = service_session_upsert(r->app->svc, body, &rec, &created, &e);
+	json_object_put(body);
+	return finish(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+}
+
+enum MHD_Result handle_session_get(struct req *r)
+{
+	struct err e = {0};
+	char *rec = NULL;
+	enum status st = service_session_get(r->app->svc, r->params[0], &rec, &e);
+
+	return finish(r, st, MHD_HTTP_OK, rec, &e);
+}
+
+enum MHD_Result handle_session_decisions(struct req *r)
+{
+	struct err e = {0};
+	char *env = NULL;
+	enum status st = service_decision_list(r->app->svc, query_arg, r, r->params[0], &env, &e);
+
+	return finish(r, st, MHD_HTTP_OK, env, &e);
+}
+
+enum MHD_Result handle_policy_packs(struct req *r)
+{
+	return finish(r, ST_OK, MHD_HTTP_OK, service_policy_packs(r->app->svc), NULL);
+}

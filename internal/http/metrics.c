@@ -1,0 +1,171 @@
+/*
+ * metrics.c - GET /metrics in the Prometheus text format: requests by route
+ * and status, a latency histogram per route, decisions by outcome, and the
+ * database pool.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+#include "base/buf.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROUTES   64
+#define MAX_STATUSES 12
+
+static const double bucket_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
+#define NBUCKETS ARRAY_SIZE(bucket_ms)
+
+struct route_stats {
+	unsigned int status[MAX_STATUSES];
+	uint64_t count[MAX_STATUSES];
+	uint64_t buckets[NBUCKETS]; /* cumulative at export, per bucket here */
+	uint64_t observations;
+	double sum_ms;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct route_stats stats[MAX_ROUTES + 1]; /* last slot: no route matched */
+static atomic_ullong decisions[POLICY_DECISION_COUNT];
+
+static size_t route_slot(const struct req *r)
+{
+	size_t i = r->route ? (size_t)(r->route - http_routes) : MAX_ROUTES;
+
+	return i < MAX_ROUTES ? i : MAX_ROUTES;
+}
+
+void metrics_observe(const struct req *r, double ms)
+{
+	struct route_stats *s = &stats[route_slot(r)];
+
+	if (r->status == 0) /* the client went away before a reply */
+		return;
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < MAX_STATUSES; i++) {
+		if (s->status[i] == r->status || s->status[i] == 0) {
+			s->status[i] = r->status;
+			s->count[i]++;
+			break;
+		}
+	}
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		if (ms <= bucket_ms[b]) {
+			s->buckets[b]++;
+			break;
+		}
+	}
+	s->observations++;
+	s->sum_ms += ms;
+	pthread_mutex_unlock(&mu);
+}
+
+void metrics_decision(enum policy_decision d)
+{
+	if ((unsigned)d < POLICY_DECISION_COUNT)
+		atomic_fetch_add(&decisions[d], 1);
+}
+
+static const char *route_label(size_t i)
+{
+	return i < MAX_ROUTES && http_routes[i].method ? http_routes[i].pattern : "unmatched";
+}
+
+static const char *method_label(size_t i)
+{
+	return i < MAX_ROUTES && http_routes[i].method ? http_routes[i].method : "any";
+}
+
+static void export_requests(struct buf *b)
+{
+	(void)!buf_adds(b,
+			"# HELP cavra_http_requests_total HTTP requests by route and status.\n"
+			"# TYPE cavra_http_requests_total counter\n",
+			NULL);
+	for (size_t i = 0; i <= MAX_ROUTES; i++)
+		for (size_t j = 0; j < MAX_STATUSES && stats[i].status[j]; j++)
+			(void)!buf_addf(b, NULL,
+					"cavra_http_requests_total{method=\"%s\",route=\"%s\","
+					"status=\"%u\"} %llu\n",
+					method_label(i), route_label(i), stats[i].status[j],
+					(unsigned long long)stats[i].count[j]);
+}
+
+static void export_latency(struct buf *b)
+{
+	(void)!buf_adds(b,
+			"# HELP cavra_http_request_duration_seconds Request latency by route.\n"
+			"# TYPE cavra_http_request_duration_seconds histogram\n",
+			NULL);
+	for (size_t i = 0; i <= MAX_ROUTES; i++) {
+		uint64_t cum = 0;
+
+		if (!stats[i].observations)
+			continue;
+		for (size_t k = 0; k < NBUCKETS; k++) {
+			cum += stats[i].buckets[k];
+			(void)!buf_addf(b, NULL,
+					"cavra_http_request_duration_seconds_bucket{route=\"%s\","
+					"le=\"%g\"} %llu\n",
+					route_label(i), bucket_ms[k] / 1000.0,
+					(unsigned long long)cum);
+		}
+		(void)!buf_addf(
+			b, NULL,
+			"cavra_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+			"%llu\ncavra_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+			"cavra_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+			route_label(i), (unsigned long long)stats[i].observations, route_label(i),
+			stats[i].sum_ms / 1000.0, route_label(i),
+			(unsigned long long)stats[i].observations);
+	}
+}
+
+static void export_decisions_and_pool(struct buf *b, struct store *st)
+{
+	int size, in_use, open;
+
+	(void)!buf_adds(b,
+			"# HELP cavra_decisions_total Decisions recorded by outcome.\n"
+			"# TYPE cavra_decisions_total counter\n",
+			NULL);
+	for (int d = 0; d < POLICY_DECISION_COUNT; d++)
+		(void)!buf_addf(b, NULL, "cavra_decisions_total{decision=\"%s\"} %llu\n",
+				policy_decision_name((enum policy_decision)d),
+				(unsigned long long)atomic_load(&decisions[d]));
+	store_pool_stats(st, &size, &in_use, &open);
+	(void)!buf_addf(b, NULL,
+			"# HELP cavra_db_pool_connections Database pool connections by state.\n"
+			"# TYPE cavra_db_pool_connections gauge\n"
+			"cavra_db_pool_connections{state=\"max\"} %d\n"
+			"cavra_db_pool_connections{state=\"in_use\"} %d\n"
+			"cavra_db_pool_connections{state=\"open\"} %d\n",
+			size, in_use, open);
+}
+
+enum MHD_Result handle_metrics(struct req *r)
+{
+	struct buf b;
+	enum MHD_Result ret;
+	struct MHD_Response *resp;
+
+	buf_init(&b, (size_t)4 << 20);
+	pthread_mutex_lock(&mu);
+	export_requests(&b);
+	export_latency(&b);
+	pthread_mutex_unlock(&mu);
+	export_decisions_and_pool(&b, r->app->store);
+	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	r->status = MHD_HTTP_OK;
+	r->bytes_out = b.len;
+	r->replied = true;
+	buf_release(&b);
+	return ret;
+}
