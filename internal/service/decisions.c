@@ -92,7 +92,8 @@ static enum status evaluate(struct service *s, const struct decision_req *d,
 	st = policy_set_find(s->policies, d->policy_pack ? d->policy_pack : POLICY_DEFAULT_PACK,
 			     pack, e);
 	if (st == ST_NOT_FOUND)
-		return err_set(e, ST_INVALID, "field 'policy_pack': %s", e ? e->msg : "not found");
+		return err_set(e, ST_INVALID, "field 'policy_pack': policy pack '%s' not found",
+			       d->policy_pack);
 	if (st != ST_OK)
 		return st;
 	if (strcmp(d->action_type, "mcp_tool_call") == 0 && (d->server || d->target)) {
