@@ -188,8 +188,13 @@ void store_conn_put(struct store *st, struct store_conn *c)
 	pthread_mutex_lock(&st->mu);
 	st->in_use--;
 	if (c->broken) {
+		/* the idle ones most likely lost the same server: reconnect lazily */
 		st->ops->disconnect(c);
 		st->open--;
+		while (st->nidle > 0) {
+			st->ops->disconnect(st->idle[--st->nidle]);
+			st->open--;
+		}
 	} else {
 		st->idle[st->nidle++] = c;
 	}

@@ -111,9 +111,17 @@ static void pg_disconnect(struct store_conn *c)
 	free(c);
 }
 
+/*
+ * A non-blocking read notices a server that closed the socket while the
+ * connection sat idle in the pool (restart, failover, idle timeout).
+ */
 static bool pg_alive(struct store_conn *c)
 {
-	return PQstatus(to_pg(c)->pg) == CONNECTION_OK;
+	PGconn *pg = to_pg(c)->pg;
+
+	if (PQstatus(pg) != CONNECTION_OK || !PQconsumeInput(pg))
+		return false;
+	return PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) == PQTRANS_IDLE;
 }
 
 static enum status pg_exec_script(struct store_conn *c, const char *sql, struct err *e)
