@@ -220,12 +220,43 @@ static const char *take_word(const char *p, const char *word)
 	return NULL;
 }
 
+/* A copy of sql with comments and quoted text blanked out, so only code is scanned. */
+static char *code_only(const char *sql)
+{
+	char *out = xstrdup(sql);
+	char *p = out;
+
+	while (*p) {
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				*p++ = ' ';
+		} else if (p[0] == '/' && p[1] == '*') {
+			while (*p && !(p[0] == '*' && p[1] == '/'))
+				*p++ = ' ';
+			if (*p) {
+				p[0] = p[1] = ' ';
+				p += 2;
+			}
+		} else if (*p == '\'') {
+			*p++ = ' ';
+			while (*p && *p != '\'')
+				*p++ = ' ';
+			if (*p)
+				*p++ = ' ';
+		} else {
+			p++;
+		}
+	}
+	return out;
+}
+
 size_t migration_tables(const struct migration *m, char names[][64], size_t max)
 {
+	char *code = code_only(m->sql);
 	size_t count = 0;
 
-	for (const char *p = m->sql; *p && count < max; p++) {
-		const char *q = (p == m->sql || !isalnum((unsigned char)p[-1])) ? p : NULL;
+	for (const char *p = code; *p && count < max; p++) {
+		const char *q = (p == code || !isalnum((unsigned char)p[-1])) ? p : NULL;
 		const char *after;
 		size_t n = 0;
 
@@ -246,5 +277,6 @@ size_t migration_tables(const struct migration *m, char names[][64], size_t max)
 		count++;
 		p = q + n - 1;
 	}
+	free(code);
 	return count;
 }

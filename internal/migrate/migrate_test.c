@@ -132,6 +132,7 @@ static void test_tables(void **state)
 
 	(void)state;
 	m.sql = "-- create table not_me (x int)\nCREATE TABLE a (x INT);\n"
+		"/* CREATE TABLE nor_me (x int) */ INSERT INTO a VALUES ('create table no');\n"
 		"create table if not exists B_two(y int);\nCREATE INDEX ix ON a (x);";
 	assert_int_equal(migration_tables(&m, names, 8), 2);
 	assert_string_equal(names[0], "a");
