@@ -1,0 +1,123 @@
+/* Unit tests for paging: limit, offset, cursors and the envelope. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "service/paging.h"
+
+/* Query arguments as NULL-terminated name/value pairs. */
+static const char *arg_of(void *ctx, const char *name)
+{
+	const char *const *kv = ctx;
+
+	for (size_t i = 0; kv[i]; i += 2)
+		if (strcmp(kv[i], name) == 0)
+			return kv[i + 1];
+	return NULL;
+}
+
+static const struct {
+	const char *limit, *offset;
+	enum status want;
+	int limit_out;
+	const char *msg_has;
+} page_cases[] = {
+	{NULL, NULL, ST_OK, 50, NULL},		 {"1", "0", ST_OK, 1, NULL},
+	{"500", "10", ST_OK, 500, NULL},	 {"0", NULL, ST_INVALID, 0, "'limit'"},
+	{"501", NULL, ST_INVALID, 0, "'limit'"}, {"100000", NULL, ST_INVALID, 0, "'limit'"},
+	{"abc", NULL, ST_INVALID, 0, "'limit'"}, {"-1", NULL, ST_INVALID, 0, "'limit'"},
+	{NULL, "-1", ST_INVALID, 0, "'offset'"}, {NULL, "1e3", ST_INVALID, 0, "'offset'"},
+};
+
+static void test_limits(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(page_cases); i++) {
+		const char *kv[] = {"limit", page_cases[i].limit, NULL, NULL, NULL};
+		struct paging p;
+		struct err e = {0};
+		enum status st;
+
+		if (!page_cases[i].limit) {
+			kv[0] = "offset";
+			kv[1] = page_cases[i].offset;
+		} else {
+			kv[2] = "offset";
+			kv[3] = page_cases[i].offset;
+		}
+		if (!kv[1])
+			kv[0] = NULL;
+		st = paging_parse(arg_of, kv, &p, &e);
+		if (st != page_cases[i].want ||
+		    (st == ST_OK && p.limit != page_cases[i].limit_out) ||
+		    (page_cases[i].msg_has && !strstr(e.msg, page_cases[i].msg_has)))
+			fail_msg("case %zu: got %s '%s'", i, status_name(st), e.msg);
+		paging_release(&p);
+	}
+}
+
+static void test_cursor_roundtrip(void **state)
+{
+	char *c = paging_cursor("2026-01-02T03:04:05.000001Z", "dec_0123456789ab");
+	const char *kv[] = {"cursor", c, NULL};
+	struct paging p;
+	struct err e = {0};
+
+	(void)state;
+	assert_null(strpbrk(c, "+/="));
+	assert_int_equal(paging_parse(arg_of, kv, &p, &e), ST_OK);
+	assert_string_equal(p.after_ts, "2026-01-02T03:04:05.000001Z");
+	assert_string_equal(p.after_id, "dec_0123456789ab");
+	paging_release(&p);
+	free(c);
+}
+
+static void test_bad_cursors(void **state)
+{
+	static const char *const bad[] = {"", "!!", "bm90LWEtY3Vyc29y", "eHx5", "a"};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *kv[] = {"cursor", bad[i], NULL};
+		struct paging p;
+		struct err e = {0};
+
+		if (paging_parse(arg_of, kv, &p, &e) != ST_INVALID)
+			fail_msg("cursor '%s' was accepted", bad[i]);
+		paging_release(&p);
+	}
+}
+
+static void test_envelope(void **state)
+{
+	struct paging p = {.limit = 2, .offset = 4};
+	struct buf b;
+	char *s;
+
+	(void)state;
+	envelope_open(&b);
+	envelope_item(&b, 0, "{\"a\":1}");
+	envelope_item(&b, 1, "{\"a\":2}");
+	envelope_close(&b, 9, &p, "abc");
+	s = buf_detach(&b, NULL);
+	assert_string_equal(s, "{\"items\":[{\"a\":1},{\"a\":2}],\"total\":9,\"limit\":2,"
+			       "\"offset\":4,\"next_cursor\":\"abc\"}");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_cursor_roundtrip),
+		cmocka_unit_test(test_bad_cursors),
+		cmocka_unit_test(test_envelope),
+	};
+
+	return cmocka_run_group_tests_name("service/paging", tests, NULL, NULL);
+}
