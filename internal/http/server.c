@@ -23,7 +23,10 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	atomic_int active; /* requests between first call and completion */
+	_Atomic int64_t last_activity_us; /* monotonic time a request last started or ended */
 };
+
+#define DRAIN_SETTLE_US 300000 /* quiet time after which idle connections may close */
 
 /* Accepts a caller's X-Request-Id when it is short and plain, else makes one. */
 static void assign_request_id(struct req *r)
@@ -57,6 +60,7 @@ static struct req *req_new(struct http_server *srv, struct MHD_Connection *conn,
 	buf_init(&r->body, srv->app->max_body_bytes);
 	assign_request_id(r);
 	atomic_fetch_add(&srv->active, 1);
+	atomic_store(&srv->last_activity_us, r->started_us);
 	return r;
 }
 
@@ -134,6 +138,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	log_set_request_id(NULL);
 	req_free(r);
 	*req_cls = NULL;
+	atomic_store(&srv->last_activity_us, time_mono_us());
 	atomic_fetch_sub(&srv->active, 1);
 }
 
@@ -213,6 +218,14 @@ enum status http_start(struct app *app, const char *listen, struct http_server *
 	return ST_OK;
 }
 
+static unsigned int open_connections(struct http_server *srv)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
 void http_stop(struct http_server *srv, int64_t grace_ms)
 {
 	int64_t deadline;
@@ -222,8 +235,19 @@ void http_stop(struct http_server *srv, int64_t grace_ms)
 		return;
 	fd = MHD_quiesce_daemon(srv->daemon);
 	deadline = time_mono_us() + grace_ms * 1000;
-	while (atomic_load(&srv->active) > 0 && time_mono_us() < deadline)
+	/*
+	 * Wait for running requests, and give connections that were accepted
+	 * just before the listener closed a moment to send theirs.
+	 */
+	while (time_mono_us() < deadline) {
+		int64_t now = time_mono_us();
+
+		if (atomic_load(&srv->active) == 0 &&
+		    (open_connections(srv) == 0 ||
+		     now - atomic_load(&srv->last_activity_us) > DRAIN_SETTLE_US))
+			break;
 		usleep(10000);
+	}
 	if (atomic_load(&srv->active) > 0)
 		log_warn("shutdown: %d requests still running after %lld ms, closing them",
 			 atomic_load(&srv->active), (long long)grace_ms);

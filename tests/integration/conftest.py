@@ -24,7 +24,7 @@ import requests
 
 REPO = os.environ.get("CAVRA_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
-CAVRA = os.environ.get("CAVRA_BIN") or os.path.join(REPO, "build", "cavra")
+CAVRA = os.path.abspath(os.environ.get("CAVRA_BIN") or os.path.join(REPO, "build", "cavra"))
 PG_PASSWORD = "pg-test-secret"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (REPO, backend_of, cavra, copy_migrations, pg_bindir, psql, serve,
+from conftest import (CAVRA, REPO, backend_of, cavra, copy_migrations, pg_bindir, psql, serve,
                       status_json)
 
 NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
@@ -163,7 +163,7 @@ def test_concurrent_up_applies_each_migration_once(pg_db, pg):
         psql(pg.url(), f"CREATE DATABASE {name}")
         url = pg.url(name)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-        procs = [subprocess.Popen([os.environ.get("CAVRA_BIN", REPO + "/build/cavra"),
+        procs = [subprocess.Popen([CAVRA,
                                    "migrate", "up", "--database", url], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(2)]

@@ -1,0 +1,145 @@
+"""`cavra serve`: probes, settings, schema checks at start, shutdown, errors."""
+import os
+import signal
+import subprocess
+import time
+
+import requests
+
+from conftest import CAVRA, Postgres, cavra, free_port, serve
+
+
+def test_probes_and_version(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db) as srv:
+        r = srv.get("/healthz")
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+        assert r.headers["Content-Type"] == "application/json"
+        assert r.headers["X-Request-Id"].startswith("req_")
+        r = srv.get("/readyz")
+        assert r.status_code == 200 and r.json()["status"] == "ready"
+        v = srv.get("/version").json()
+        assert v["name"] == "cavra" and v["version"] and v["schema_version"] == 6
+        r = srv.get("/healthz", headers={"X-Request-Id": "trace-123"})
+        assert r.headers["X-Request-Id"] == "trace-123"
+    assert "request_id=trace-123" in srv.stderr()
+
+
+def test_unknown_route_and_method(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db) as srv:
+        r = srv.get("/nope")
+        assert r.status_code == 404
+        body = r.json()
+        assert body["code"] == "not_found" and body["detail"] and body["request_id"]
+        r = srv.post("/healthz", data=b"")
+        assert r.status_code == 405 and r.headers["Allow"] == "GET"
+        assert r.json()["code"] == "method_not_allowed"
+
+
+def test_access_log_line_per_request(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db) as srv:
+        for _ in range(3):
+            srv.get("/version")
+    lines = [l for l in srv.stderr().splitlines() if "access method=GET path=/version" in l]
+    assert len(lines) == 3 and all("status=200" in l and "request_id=" in l for l in lines)
+
+
+def test_print_config_redacts_passwords():
+    code, out, _ = cavra("serve", "--print-config",
+                         env={"CAVRA_DATABASE_URL": "postgresql://app:hunter2@db:5432/cavra",
+                              "CAVRA_MIGRATION_DATABASE_URL": "postgres://own:pa55@db/cavra"})
+    assert code == 0
+    assert "hunter2" not in out and "pa55" not in out
+    assert "postgresql://app:*****@db:5432/cavra  (env)" in out
+    assert "listen                   = 127.0.0.1:8080  (default)" in out
+
+
+def test_config_file_env_and_flag_precedence(tmp_path):
+    cfg = tmp_path / "cavra.yaml"
+    cfg.write_text("listen: 127.0.0.1:9001\ndb_pool_size: 3\nlog_format: json\n")
+    code, out, _ = cavra("serve", "--print-config", "--listen", "127.0.0.1:9003",
+                         env={"CAVRA_CONFIG_FILE": str(cfg), "CAVRA_DB_POOL_SIZE": "4"})
+    assert code == 0
+    assert "127.0.0.1:9003  (flag)" in out and "= 4  (env)" in out and "json  (file)" in out
+    cfg.write_text("listen: [1, 2\n")
+    code, _, err = cavra("serve", "--print-config", env={"CAVRA_CONFIG_FILE": str(cfg)})
+    assert code == 2 and str(cfg) in err
+
+
+def test_refuses_pending_migrations_unless_auto_migrate(db):
+    code, _, err = cavra("serve", "--listen", f"127.0.0.1:{free_port()}", db=db)
+    assert code == 1 and "pending migrations" in err and "cavra migrate up" in err
+    with serve(db, "--auto-migrate") as srv:
+        assert srv.get("/readyz").status_code == 200
+
+
+def test_default_sqlite_database_auto_migrates(tmp_path):
+    with serve(None, cwd=str(tmp_path)) as srv:
+        assert srv.get("/readyz").json()["status"] == "ready"
+    assert (tmp_path / ".cavra" / "cavra.db").exists()
+
+
+def test_readyz_reports_schema_problems(db):
+    from test_migrate import sql
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db) as srv:
+        sql(db, "INSERT INTO schema_migrations (id, applied_at, version, name, checksum) "
+                "VALUES ('077_x.sql', '2026-01-01T00:00:00.000000Z', 77, 'x', 'abc')")
+        r = srv.get("/readyz")
+        assert r.status_code == 503 and "newer" in r.json()["reason"]
+
+
+def test_database_down_gives_503_and_recovers(tmp_path):
+    own = Postgres()  # a cluster of its own: this test stops it
+    try:
+        url = own.url()
+        assert cavra("migrate", "up", db=url)[0] == 0
+        with serve(url) as srv:
+            assert srv.get("/readyz").status_code == 200
+            own.stop()
+            r = srv.get("/readyz")
+            assert r.status_code == 503 and r.json()["reason"] == "database unreachable"
+            r = srv.get("/decisions")
+            assert r.status_code == 503 and r.json()["code"] == "unavailable"
+            assert "internal" not in r.text
+            own.start()
+            codes = [srv.get("/decisions").status_code for _ in range(3)]
+            assert codes[-1] == 200 and srv.get("/readyz").status_code == 200
+    finally:
+        own.destroy()
+
+
+def test_sigterm_drains_and_exits_zero(db):
+    """A request in flight when SIGTERM arrives (body half sent) still completes."""
+    import json
+    import socket
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db) as srv:
+        body = json.dumps({"action_type": "read_file", "target": "README.md",
+                           "session_id": "drain"}).encode()
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        sock.sendall(b"POST /decisions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Content-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+        time.sleep(0.3)
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert srv.proc.poll() is None  # still draining
+        sock.sendall(body[10:])
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+        sock.close()
+        assert reply.startswith(b"HTTP/1.1 201"), reply[:200]
+        srv.proc.wait(timeout=30)
+        assert srv.proc.returncode == 0
+    assert "draining" in srv.stderr()
+
+
+def test_listen_address_in_use(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db) as srv:
+        code, _, err = cavra("serve", "--listen", f"127.0.0.1:{srv.port}", db=db)
+        assert code == 1 and "listen" in err
