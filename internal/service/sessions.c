@@ -145,7 +145,7 @@ static enum status read_upsert(struct service *s, json_object *req, struct sessi
 }
 
 /* Extras kept with the session: only "metadata", which must be an object. */
-static enum status extras(json_object *req, char **payload, struct err *e)
+static enum status extras(json_object *req, char **payload, bool *given, struct err *e)
 {
 	json_object *meta = NULL, *o;
 
@@ -153,6 +153,7 @@ static enum status extras(json_object *req, char **payload, struct err *e)
 	    !json_object_is_type(meta, json_type_object))
 		return err_set(e, ST_INVALID, "field 'metadata' must be an object");
 	o = json_object_new_object();
+	*given = meta != NULL;
 	if (meta)
 		json_object_object_add(o, "metadata", json_object_get(meta));
 	*payload = to_text(o);
@@ -168,7 +169,7 @@ enum status service_session_upsert(struct service *s, json_object *req, char **r
 	enum status st = read_upsert(s, req, &u, e);
 
 	if (st == ST_OK)
-		st = extras(req, &payload, e);
+		st = extras(req, &payload, &u.replace_payload, e);
 	time_format_utc(time_now_us(), now, sizeof(now));
 	u.now = now;
 	u.payload = payload;

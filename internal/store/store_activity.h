@@ -73,6 +73,7 @@ ATTR_NODISCARD enum status store_session_get(struct store *st, const char *id,
 struct session_upsert {
 	const char *session_id, *agent_id, *actor, *repository, *policy_pack, *state;
 	const char *now, *payload;
+	bool replace_payload; /* false: an existing session keeps its extras */
 };
 ATTR_NODISCARD enum status store_session_upsert(struct store *st, const struct session_upsert *u,
 						bool *created, struct err *e);

@@ -89,10 +89,13 @@ enum status store_session_upsert(struct store *st, const struct session_upsert *
 		"repository = COALESCE(excluded.repository, activity_sessions.repository), "
 		"policy_pack = COALESCE(excluded.policy_pack, activity_sessions.policy_pack), "
 		"state = COALESCE($6, activity_sessions.state), "
-		"updated_at = excluded.updated_at, payload = excluded.payload";
+		"updated_at = excluded.updated_at, "
+		"payload = CASE WHEN $9 = '1' THEN excluded.payload "
+		"ELSE activity_sessions.payload END";
 	static const char exists_sql[] = "SELECT 1 FROM activity_sessions WHERE session_id = $1";
-	const char *p[] = {u->session_id,  u->agent_id, u->actor, u->repository,
-			   u->policy_pack, u->state,	u->now,	  u->payload};
+	const char *p[] = {u->session_id, u->agent_id,	  u->actor,
+			   u->repository, u->policy_pack, u->state,
+			   u->now,	  u->payload,	  u->replace_payload ? "1" : "0"};
 	struct store_rows *r = NULL;
 	struct store_conn *c;
 	enum status rc = store_conn_get(st, &c, e);
@@ -105,7 +108,7 @@ enum status store_session_upsert(struct store *st, const struct session_upsert *
 	if (rc == ST_OK)
 		*created = store_rows_count(r) == 0;
 	if (rc == ST_OK)
-		rc = store_exec(c, sql, 8, p, NULL, e);
+		rc = store_exec(c, sql, (int)ARRAY_SIZE(p), p, NULL, e);
 	if (rc == ST_OK)
 		rc = store_tx_commit(c, e);
 	store_rows_free(r);
