@@ -23,4 +23,4 @@ echo "== unit tests"
 ctest --test-dir build -L unit --output-on-failure
 
 echo "== integration tests (SQLite and PostgreSQL)"
-ctest --test-dir build -L integration --output-on-failure
+ctest --test-dir build -L integration --output-on-failure -V | grep -vE "^[0-9]+: Test command|^UpdateCTestConfiguration|^Constructing|^Checking test|^Parse Config|^ Add test|^Updating test list"
