@@ -33,14 +33,14 @@ CREATE TABLE activity_sessions (
 
 CREATE INDEX ix_activity_sessions_updated_at_session_id
     ON activity_sessions (updated_at DESC, session_id);
-CREATE INDEX ix_activity_sessions_agent_id_updated_at
-    ON activity_sessions (agent_id, updated_at DESC);
-CREATE INDEX ix_activity_sessions_repository_updated_at
-    ON activity_sessions (repository, updated_at DESC);
-CREATE INDEX ix_activity_sessions_policy_pack_updated_at
-    ON activity_sessions (policy_pack, updated_at DESC);
-CREATE INDEX ix_activity_sessions_state_updated_at
-    ON activity_sessions (state, updated_at DESC);
+CREATE INDEX ix_activity_sessions_agent_id_updated_at_session_id
+    ON activity_sessions (agent_id, updated_at DESC, session_id);
+CREATE INDEX ix_activity_sessions_repository_updated_at_session_id
+    ON activity_sessions (repository, updated_at DESC, session_id);
+CREATE INDEX ix_activity_sessions_policy_pack_updated_at_session_id
+    ON activity_sessions (policy_pack, updated_at DESC, session_id);
+CREATE INDEX ix_activity_sessions_state_updated_at_session_id
+    ON activity_sessions (state, updated_at DESC, session_id);
 
 CREATE TABLE activity_decisions (
     decision_id    TEXT COLLATE "C" NOT NULL PRIMARY KEY,
@@ -71,15 +71,15 @@ CREATE INDEX ix_activity_decisions_decided_at_decision_id
     ON activity_decisions (decided_at DESC, decision_id);
 CREATE INDEX ix_activity_decisions_session_id_decided_at_decision_id
     ON activity_decisions (session_id, decided_at, decision_id);
-CREATE INDEX ix_activity_decisions_agent_id_decided_at
-    ON activity_decisions (agent_id, decided_at DESC);
-CREATE INDEX ix_activity_decisions_repository_decided_at
-    ON activity_decisions (repository, decided_at DESC);
-CREATE INDEX ix_activity_decisions_policy_pack_decided_at
-    ON activity_decisions (policy_pack, decided_at DESC);
-CREATE INDEX ix_activity_decisions_decision_decided_at
-    ON activity_decisions (decision, decided_at DESC);
-CREATE INDEX ix_activity_decisions_severity_decided_at
-    ON activity_decisions (severity, decided_at DESC);
-CREATE INDEX ix_activity_decisions_action_type_decided_at
-    ON activity_decisions (action_type, decided_at DESC);
+CREATE INDEX ix_activity_decisions_agent_id_decided_at_decision_id
+    ON activity_decisions (agent_id, decided_at DESC, decision_id);
+CREATE INDEX ix_activity_decisions_repository_decided_at_decision_id
+    ON activity_decisions (repository, decided_at DESC, decision_id);
+CREATE INDEX ix_activity_decisions_policy_pack_decided_at_decision_id
+    ON activity_decisions (policy_pack, decided_at DESC, decision_id);
+CREATE INDEX ix_activity_decisions_decision_decided_at_decision_id
+    ON activity_decisions (decision, decided_at DESC, decision_id);
+CREATE INDEX ix_activity_decisions_severity_decided_at_decision_id
+    ON activity_decisions (severity, decided_at DESC, decision_id);
+CREATE INDEX ix_activity_decisions_action_type_decided_at_decision_id
+    ON activity_decisions (action_type, decided_at DESC, decision_id);
