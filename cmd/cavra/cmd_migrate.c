@@ -56,7 +56,9 @@ static enum status ctx_open(struct ctx *c, const struct config *cfg, struct err 
 	enum status st;
 
 	memset(c, 0, sizeof(*c));
-	st = store_open(config_migration_url(cfg), 1, &c->store, e);
+	/* unprepared: migrations run once and must work through any pooler */
+	st = store_open(config_migration_url(cfg), &(struct store_options){.pool_size = 1},
+			&c->store, e);
 	if (st != ST_OK)
 		return st;
 	st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set, e);

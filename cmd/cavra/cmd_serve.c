@@ -41,7 +41,8 @@ static enum status auto_migrate(const struct config *cfg, const struct migration
 				struct err *e)
 {
 	struct store *mst = NULL;
-	enum status st = store_open(config_migration_url(cfg), 1, &mst, e);
+	const struct store_options opt = {.pool_size = 1, .prepare = false};
+	enum status st = store_open(config_migration_url(cfg), &opt, &mst, e);
 
 	if (st == ST_OK)
 		st = migrate_up(mst, set, 0, on_applied, NULL, e);
@@ -102,6 +103,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
 	struct policy_set *policies = NULL;
+	struct store_options opt;
 	struct store *st = NULL;
 	struct service svc;
 	struct err e = {0};
@@ -116,7 +118,9 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(&e);
 		goto out;
 	}
-	if (store_open(cfg->database_url, (int)cfg->db_pool_size, &st, &e) != ST_OK ||
+	opt = (struct store_options){.pool_size = (int)cfg->db_pool_size,
+				     .prepare = config_db_prepare(cfg)};
+	if (store_open(cfg->database_url, &opt, &st, &e) != ST_OK ||
 	    migration_set_load(cfg->migrations_dir, store_backend_name(st), &set, &e) != ST_OK ||
 	    check_schema(cfg, st, &set, &e) != ST_OK) {
 		code = cmd_fail(&e);

@@ -53,6 +53,8 @@ static const struct cfg_entry table[] = {
 	 0, check_format},
 	{"db_pool_size", "CAVRA_DB_POOL_SIZE", "db-pool-size", CFG_INT, OFF(db_pool_size), "8", 1,
 	 256, 0, NULL},
+	{"db_prepared_statements", "CAVRA_DB_PREPARED_STATEMENTS", "db-prepared-statements",
+	 CFG_BOOLISH, OFF(db_prepared_statements), "true", 0, 0, 0, check_boolish},
 	{"auto_migrate", "CAVRA_AUTO_MIGRATE", "auto-migrate", CFG_BOOLISH, OFF(auto_migrate),
 	 "auto", 0, 0, 0, check_boolish},
 	{"policy_dir", "CAVRA_POLICY_DIR", "policy-dir", CFG_STR, OFF(policy_dir), NULL, 0, 0,
@@ -424,6 +426,11 @@ bool config_auto_migrate(const struct config *c)
 	if (strcmp(c->auto_migrate, "auto") == 0)
 		return config_is_default_database(c);
 	return strcmp(c->auto_migrate, "true") == 0;
+}
+
+bool config_db_prepare(const struct config *c)
+{
+	return strcmp(c->db_prepared_statements, "false") != 0;
 }
 
 const char *config_migration_url(const struct config *c)

@@ -26,6 +26,7 @@ struct config {
 	char *log_level;
 	char *log_format;
 	int64_t db_pool_size;
+	char *db_prepared_statements; /* "true" | "false" | "auto" (= true) */
 	char *auto_migrate; /* "auto" | "true" | "false" */
 	char *policy_dir;
 	int64_t max_body_bytes;
@@ -53,6 +54,8 @@ ATTR_NODISCARD enum status config_load(struct config *c, int argc, char **argv,
 bool config_is_default_database(const struct config *c);
 /* Whether serve applies pending migrations first (resolves "auto"). */
 bool config_auto_migrate(const struct config *c);
+/* Whether PostgreSQL statements are prepared once per connection. */
+bool config_db_prepare(const struct config *c);
 /* The URL migrations use: migration_database_url, else database_url. */
 const char *config_migration_url(const struct config *c);
 

@@ -15,19 +15,6 @@
 
 #define POOL_WAIT_SECONDS 10
 
-struct store {
-	const struct store_ops *ops;
-	char *target; /* path or URL handed to connect (may hold a password) */
-	char *display; /* redacted */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int size;
-	int in_use;
-	struct store_conn **idle; /* stack of open, idle connections */
-	int nidle;
-	int open; /* connections that exist (idle or borrowed) */
-};
-
 /* Resolves a URL into its backend and connect target; ST_INVALID on a bad form. */
 static enum status resolve(const char *url, const struct store_ops **ops, char **target,
 			   struct err *e)
@@ -57,9 +44,10 @@ static enum status resolve(const char *url, const struct store_ops **ops, char *
 	return ST_OK;
 }
 
-enum status store_open(const char *url, int pool_size, struct store **out, struct err *e)
+enum status store_open(const char *url, const struct store_options *opt, struct store **out,
+		       struct err *e)
 {
-	const struct store_ops *ops;
+	const struct store_ops *ops = NULL;
 	struct store_conn *first = NULL;
 	struct store *st;
 	char *target;
@@ -80,12 +68,16 @@ enum status store_open(const char *url, int pool_size, struct store **out, struc
 	st->ops = ops;
 	st->target = target;
 	st->display = redact_url(url);
-	st->size = pool_size < 1 ? 1 : pool_size;
+	st->size = opt->pool_size < 1 ? 1 : opt->pool_size;
+	st->prepare = opt->prepare;
+	first->prepare = opt->prepare;
 	st->idle = xcalloc((size_t)st->size, sizeof(*st->idle));
 	st->idle[st->nidle++] = first;
 	st->open = 1;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
+	pthread_mutex_init(&st->batch.mu, NULL);
+	pthread_cond_init(&st->batch.cv, NULL);
 	*out = st;
 	return ST_OK;
 }
@@ -98,6 +90,8 @@ void store_close(struct store *st)
 		st->ops->disconnect(st->idle[i]);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->batch.mu);
+	pthread_cond_destroy(&st->batch.cv);
 	free(st->idle);
 	free(st->display);
 	if (st->target) {
@@ -165,6 +159,8 @@ enum status store_conn_get(struct store *st, struct store_conn **out, struct err
 		rc = st->ops->connect(st->target, &c, e);
 		if (rc != ST_OK && e)
 			scrub_url_password(e->msg, sizeof(e->msg), st->target);
+		if (rc == ST_OK)
+			c->prepare = st->prepare;
 		pthread_mutex_lock(&st->mu);
 		if (rc == ST_OK)
 			st->open++;

@@ -31,13 +31,23 @@ enum store_tx_mode {
 	STORE_TX_SNAPSHOT, /* one consistent snapshot: REPEATABLE READ READ ONLY on PostgreSQL */
 };
 
+struct store_options {
+	int pool_size; /* connections at most (>= 1) */
+	/*
+	 * PostgreSQL: prepare each parameterised statement once per connection
+	 * and reuse it.  Turn off behind a pooler that cannot carry prepared
+	 * statements (PgBouncer before 1.21 in transaction pooling).
+	 */
+	bool prepare;
+};
+
 /*
- * Opens a pool of at most pool_size connections and connects one, so that a
- * bad URL, password or path fails here.  On success *out is owned by the
- * caller, free with store_close().  Errors never contain the password.
+ * Opens a pool of connections and connects one, so that a bad URL, password
+ * or path fails here.  On success *out is owned by the caller, free with
+ * store_close().  Errors never contain the password.
  */
-ATTR_NODISCARD enum status store_open(const char *url, int pool_size, struct store **out,
-				      struct err *e);
+ATTR_NODISCARD enum status store_open(const char *url, const struct store_options *opt,
+				      struct store **out, struct err *e);
 /* Closes every connection.  NULL-safe.  No connection may be borrowed. */
 void store_close(struct store *st);
 

@@ -57,18 +57,108 @@ static const char pg_insert_sql[] =
 	"$13::timestamptz, 1, $15::bigint, $16::bigint, $13::timestamptz, '{}'::jsonb FROM "
 	"d" SESSION_UPSERT_TAIL;
 
-static enum status insert_sqlite(struct store_conn *c, const char *const *p, struct err *e)
+#define BATCH_MAX 256 /* decisions written by one SQLite transaction at most */
+
+/* One queued insert; lives on the stack of the thread that waits for it. */
+struct batch_item {
+	const char *const *params;
+	enum status st;
+	struct err e;
+	bool done;
+	struct batch_item *next;
+};
+
+/* Inserts one decision under a savepoint, so that a bad one fails alone. */
+static void insert_one(struct store_conn *c, struct batch_item *it)
 {
-	enum status rc = store_tx_begin(c, STORE_TX_WRITE, e);
+	it->st = store_exec_script(c, "SAVEPOINT d", &it->e);
+	if (it->st == ST_OK)
+		it->st = store_exec(c, sqlite_decision_sql, 16, it->params, NULL, &it->e);
+	if (it->st == ST_OK)
+		it->st = store_exec(c, sqlite_session_sql, 16, it->params, NULL, &it->e);
+	if (it->st != ST_OK && store_exec_script(c, "ROLLBACK TO d", NULL) != ST_OK)
+		c->broken = true;
+	if (store_exec_script(c, "RELEASE d", NULL) != ST_OK)
+		c->broken = true;
+}
+
+/* Writes a list of items in one transaction: one commit, one fsync. */
+static void write_batch(struct store *st, struct batch_item *list)
+{
+	struct store_conn *c = NULL;
+	struct err e = {0};
+	enum status rc = store_conn_get(st, &c, &e);
 
 	if (rc == ST_OK)
-		rc = store_exec(c, sqlite_decision_sql, 16, p, NULL, e);
+		rc = store_tx_begin(c, STORE_TX_WRITE, &e);
+	for (struct batch_item *it = list; rc == ST_OK && it; it = it->next)
+		insert_one(c, it);
 	if (rc == ST_OK)
-		rc = store_exec(c, sqlite_session_sql, 16, p, NULL, e);
-	if (rc == ST_OK)
-		return store_tx_commit(c, e);
-	store_tx_rollback(c);
-	return rc;
+		rc = store_tx_commit(c, &e);
+	for (struct batch_item *it = list; rc != ST_OK && it; it = it->next) {
+		it->st = rc;
+		it->e = e;
+	}
+	if (c)
+		store_conn_put(st, c);
+}
+
+/* Takes up to BATCH_MAX queued items; called with the batch lock held. */
+static struct batch_item *take_batch(struct store_batch *b)
+{
+	struct batch_item *list = b->head, *last = b->head;
+	int n = 1;
+
+	while (last->next && n < BATCH_MAX) {
+		last = last->next;
+		n++;
+	}
+	b->head = last->next;
+	if (!b->head)
+		b->tail = NULL;
+	last->next = NULL;
+	return list;
+}
+
+/*
+ * Group commit: every caller queues its insert; whoever finds no writer at
+ * work becomes the writer, commits everything queued so far, and wakes the
+ * others.  Each caller returns only after its own row is durable.
+ */
+static enum status insert_sqlite(struct store *st, const char *const *p, struct err *e)
+{
+	struct store_batch *b = &st->batch;
+	struct batch_item me = {.params = p};
+
+	pthread_mutex_lock(&b->mu);
+	if (b->tail)
+		b->tail->next = &me;
+	else
+		b->head = &me;
+	b->tail = &me;
+	while (!me.done) {
+		struct batch_item *list;
+
+		if (b->leader || !b->head) {
+			pthread_cond_wait(&b->cv, &b->mu);
+			continue;
+		}
+		b->leader = true;
+		list = take_batch(b);
+		pthread_mutex_unlock(&b->mu);
+		write_batch(st, list);
+		pthread_mutex_lock(&b->mu);
+		for (struct batch_item *it = list, *next; it; it = next) {
+			next = it->next;
+			it->done = true;
+		}
+		b->leader = false;
+		pthread_cond_broadcast(&b->cv);
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (me.st != ST_OK && e)
+		*e = me.e;
+	return me.st;
 }
 
 enum status store_decision_insert(struct store *st, const struct decision_rec *d, struct err *e)
@@ -80,15 +170,17 @@ enum status store_decision_insert(struct store *st, const struct decision_rec *d
 			     d->decision,    d->severity,    d->approver_group, d->correlation_id,
 			     d->decided_at,  d->payload,     blocked,		approval};
 	struct store_conn *c;
-	enum status rc = store_conn_get(st, &c, e);
+	enum status rc;
 
-	if (rc != ST_OK)
-		return rc;
-	if (store_kind(st) == STORE_POSTGRES)
+	if (store_kind(st) == STORE_SQLITE) {
+		rc = insert_sqlite(st, p, e);
+	} else {
+		rc = store_conn_get(st, &c, e);
+		if (rc != ST_OK)
+			return rc;
 		rc = store_exec(c, pg_insert_sql, 16, p, NULL, e);
-	else
-		rc = insert_sqlite(c, p, e);
-	store_conn_put(st, c);
+		store_conn_put(st, c);
+	}
 	if (rc == ST_CONFLICT)
 		return err_set(e, ST_CONFLICT, "decision '%s' already exists", d->decision_id);
 	return rc == ST_OK ? ST_OK : err_wrap(e, "store decision");

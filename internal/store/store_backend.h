@@ -6,6 +6,8 @@
 
 #include "store/store.h"
 
+#include <pthread.h>
+
 /* A result set copied out of the backend: all values as text. */
 struct store_rows {
 	size_t nrows, ncols;
@@ -18,6 +20,7 @@ struct store_conn {
 	const struct store_ops *ops;
 	bool in_tx;
 	bool broken; /* reconnect before the next use */
+	bool prepare; /* reuse prepared statements (store_options.prepare) */
 };
 
 struct store_ops {
@@ -36,6 +39,29 @@ struct store_ops {
 	enum status (*lock_schema)(struct store_conn *c, struct err *e);
 	const char *table_exists_sql; /* $1 = table; returns a row when it exists */
 	const char *column_exists_sql; /* $1 = table, $2 = column */
+};
+
+/* Queue of decision inserts written together (SQLite group commit). */
+struct store_batch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch_item *head, *tail;
+	bool leader; /* a thread is writing a batch */
+};
+
+struct store {
+	const struct store_ops *ops;
+	char *target; /* path or URL handed to connect (may hold a password) */
+	char *display; /* redacted */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int size;
+	int in_use;
+	struct store_conn **idle; /* stack of open, idle connections */
+	int nidle;
+	int open; /* connections that exist (idle or borrowed) */
+	bool prepare;
+	struct store_batch batch;
 };
 
 extern const struct store_ops store_sqlite_ops;

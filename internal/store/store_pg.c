@@ -8,6 +8,7 @@
 #include "store/store_backend.h"
 #include "base/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,9 +17,13 @@
 /* Key of the transaction-scoped advisory lock that serialises migrations. */
 #define PG_SCHEMA_LOCK_KEY "7345163001"
 
+#define PG_PREPARED_MAX 64 /* statements prepared per connection at most */
+
 struct pg_conn {
 	struct store_conn base; /* first */
 	PGconn *pg;
+	char *prepared[PG_PREPARED_MAX]; /* SQL text of statement "cavra_<i>" */
+	int nprepared;
 };
 
 static struct pg_conn *to_pg(struct store_conn *c)
@@ -105,9 +110,13 @@ static enum status pg_connect(const char *url, struct store_conn **out, struct e
 
 static void pg_disconnect(struct store_conn *c)
 {
+	struct pg_conn *p = to_pg(c);
+
 	if (!c)
 		return;
-	PQfinish(to_pg(c)->pg);
+	PQfinish(p->pg);
+	for (int i = 0; i < p->nprepared; i++)
+		free(p->prepared[i]);
 	free(c);
 }
 
@@ -149,9 +158,33 @@ static enum status pg_begin(struct store_conn *c, enum store_tx_mode mode, struc
 	}
 }
 
+/*
+ * Runs a parameterised statement, prepared once per connection when the pool
+ * allows it (the parse and plan of the decision insert cost about as much as
+ * executing it).  Statements past PG_PREPARED_MAX run unprepared.
+ */
 static PGresult *run(struct pg_conn *p, const char *sql, int nparams, const char *const *params)
 {
-	return PQexecParams(p->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	char name[24];
+	int i;
+
+	if (!p->base.prepare || nparams == 0)
+		return PQexecParams(p->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	for (i = 0; i < p->nprepared; i++)
+		if (strcmp(p->prepared[i], sql) == 0)
+			break;
+	if (i == PG_PREPARED_MAX)
+		return PQexecParams(p->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	snprintf(name, sizeof(name), "cavra_%d", i);
+	if (i == p->nprepared) {
+		PGresult *res = PQprepare(p->pg, name, sql, nparams, NULL);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		p->prepared[p->nprepared++] = xstrdup(sql);
+	}
+	return PQexecPrepared(p->pg, name, nparams, params, NULL, NULL, 0);
 }
 
 static enum status pg_exec(struct store_conn *c, const char *sql, int nparams,
