@@ -293,21 +293,21 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 	}
 	if (st != ST_OK)
 		goto out;
-	f = (struct decision_filter){session_id ? session_id : a.session_id,
-				     a.agent_id,
-				     a.repository,
-				     a.policy_pack,
-				     a.decision,
-				     a.severity,
-				     a.action_type,
-				     a.since,
-				     a.until,
-				     p.limit,
-				     p.offset,
-				     p.after_ts,
-				     p.after_id,
-				     session_id != NULL,
-				     true};
+	f = (struct decision_filter){.session_id = session_id ? session_id : a.session_id,
+				     .agent_id = a.agent_id,
+				     .repository = a.repository,
+				     .policy_pack = a.policy_pack,
+				     .decision = a.decision,
+				     .severity = a.severity,
+				     .action_type = a.action_type,
+				     .since = a.since,
+				     .until = a.until,
+				     .limit = p.limit,
+				     .offset = p.offset,
+				     .after_ts = p.after_ts,
+				     .after_id = p.after_id,
+				     .oldest_first = session_id != NULL,
+				     .want_total = p.count};
 	st = store_decision_list(s->store, &f, &page, e);
 	if (st == ST_OK)
 		*envelope = page_envelope(&page, &p);

@@ -79,11 +79,15 @@ static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
 enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
 {
 	const char *limit = arg(ctx, "limit"), *offset = arg(ctx, "offset");
-	const char *cursor = arg(ctx, "cursor");
+	const char *cursor = arg(ctx, "cursor"), *count = arg(ctx, "count");
 	int64_t v;
 
 	memset(p, 0, sizeof(*p));
 	p->limit = SERVICE_LIMIT_DEFAULT;
+	p->count = !count || strcmp(count, "exact") == 0;
+	if (count && !p->count && strcmp(count, "none") != 0)
+		return err_set(e, ST_INVALID,
+			       "parameter 'count': '%.32s' is not one of exact, none", count);
 	if (limit) {
 		if (!str_to_i64(limit, 1, SERVICE_LIMIT_MAX, &v))
 			return err_set(e, ST_INVALID,
@@ -127,8 +131,12 @@ void envelope_item(struct buf *b, size_t i, const char *json)
 
 void envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next)
 {
-	must(buf_addf(b, NULL, "],\"total\":%lld,\"limit\":%d,\"offset\":%lld,\"next_cursor\":",
-		      (long long)total, p->limit, (long long)(p->after_ts ? 0 : p->offset)));
+	if (total < 0)
+		must(buf_adds(b, "],\"total\":null", NULL));
+	else
+		must(buf_addf(b, NULL, "],\"total\":%lld", (long long)total));
+	must(buf_addf(b, NULL, ",\"limit\":%d,\"offset\":%lld,\"next_cursor\":", p->limit,
+		      (long long)(p->after_ts ? 0 : p->offset)));
 	if (next)
 		must(buf_addf(b, NULL, "\"%s\"}", next));
 	else

@@ -11,6 +11,7 @@
 struct paging {
 	int limit;
 	int64_t offset;
+	bool count; /* count=exact (default): compute total; count=none: total is null */
 	char *after_ts, *after_id; /* decoded cursor, owned */
 };
 
@@ -26,7 +27,7 @@ char *paging_cursor(const char *ts, const char *id);
 void envelope_open(struct buf *b);
 /* Appends one item (JSON text), with a comma when needed. */
 void envelope_item(struct buf *b, size_t i, const char *json);
-/* Closes the envelope with total, limit, offset and next_cursor (NULL: null). */
+/* Closes the envelope with total (< 0: null), limit, offset and next_cursor (NULL: null). */
 void envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next);
 
 /* Normalises an RFC 3339 query time; 400 naming the parameter. */

@@ -61,6 +61,24 @@ static void test_limits(void **state)
 	}
 }
 
+static void test_count_mode(void **state)
+{
+	const char *none[] = {"count", "none", NULL}, *exact[] = {"count", "exact", NULL};
+	const char *bad[] = {"count", "approx", NULL}, *dflt[] = {NULL};
+	struct paging p;
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(paging_parse(arg_of, (void *)dflt, &p, &e), ST_OK);
+	assert_true(p.count);
+	assert_int_equal(paging_parse(arg_of, (void *)exact, &p, &e), ST_OK);
+	assert_true(p.count);
+	assert_int_equal(paging_parse(arg_of, (void *)none, &p, &e), ST_OK);
+	assert_false(p.count);
+	assert_int_equal(paging_parse(arg_of, (void *)bad, &p, &e), ST_INVALID);
+	assert_non_null(strstr(e.msg, "'count'"));
+}
+
 static void test_cursor_roundtrip(void **state)
 {
 	char *c = paging_cursor("2026-01-02T03:04:05.000001Z", "dec_0123456789ab");
@@ -108,14 +126,19 @@ static void test_envelope(void **state)
 	assert_string_equal(s, "{\"items\":[{\"a\":1},{\"a\":2}],\"total\":9,\"limit\":2,"
 			       "\"offset\":4,\"next_cursor\":\"abc\"}");
 	free(s);
+	envelope_open(&b);
+	envelope_close(&b, -1, &p, NULL);
+	s = buf_detach(&b, NULL);
+	assert_string_equal(s, "{\"items\":[],\"total\":null,\"limit\":2,\"offset\":4,"
+			       "\"next_cursor\":null}");
+	free(s);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_cursor_roundtrip),
-		cmocka_unit_test(test_bad_cursors),
+		cmocka_unit_test(test_limits),		 cmocka_unit_test(test_count_mode),
+		cmocka_unit_test(test_cursor_roundtrip), cmocka_unit_test(test_bad_cursors),
 		cmocka_unit_test(test_envelope),
 	};
 

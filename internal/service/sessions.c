@@ -94,6 +94,7 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 		st = paging_parse(arg, ctx, &p, e);
 	f.limit = p.limit;
 	f.offset = p.offset;
+	f.want_total = p.count;
 	f.after_ts = p.after_ts;
 	f.after_id = p.after_id;
 	if (st == ST_OK)

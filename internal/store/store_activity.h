@@ -37,7 +37,7 @@ struct decision_filter {
 	int64_t offset;
 	const char *after_ts, *after_id; /* keyset cursor: rows after this one */
 	bool oldest_first; /* a session's reconstruction */
-	bool want_total;
+	bool want_total; /* false: total stays -1 and no count query runs */
 };
 
 /* One page of payloads (JSON text), newest first unless oldest_first. */
@@ -83,12 +83,13 @@ struct session_filter {
 	int limit;
 	int64_t offset;
 	const char *after_ts, *after_id;
+	bool want_total;
 };
 
 struct session_list {
 	struct session_row *rows;
 	size_t n;
-	int64_t total;
+	int64_t total; /* -1 when not counted */
 	bool more;
 };
 

@@ -165,7 +165,8 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 	struct qb q;
 
 	memset(out, 0, sizeof(*out));
-	rc = session_total(st, f, &out->total, e);
+	out->total = -1;
+	rc = f->want_total ? session_total(st, f, &out->total, e) : ST_OK;
 	if (rc != ST_OK)
 		return rc;
 	qb_init(&q, SESSION_SELECT);

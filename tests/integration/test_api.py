@@ -103,6 +103,9 @@ def test_paging_order_and_cursor(srv):
         if not cursor:
             break
     assert seen == ids[::-1]
+    page = srv.get("/decisions", params={"limit": 3, "count": "none"}).json()
+    assert page["total"] is None and len(page["items"]) == 3 and page["next_cursor"]
+    assert srv.get("/sessions", params={"count": "none"}).json()["total"] is None
     page = srv.get("/decisions", params={"limit": 3, "offset": 6}).json()
     assert [d["decision_id"] for d in page["items"]] == [ids[0]]
     oldest = srv.get("/sessions/pg/decisions", params={"limit": 4}).json()
@@ -200,7 +203,7 @@ BAD_QUERIES = [
     "/decisions?limit=0", "/decisions?limit=100000", "/decisions?offset=-1",
     "/decisions?limit=abc", "/decisions?decision=maybe", "/decisions?severity=extreme",
     "/decisions?since=yesterday", "/decisions?cursor=not-a-cursor!", "/sessions?state=bogus",
-    "/sessions?limit=501",
+    "/sessions?limit=501", "/decisions?count=approx",
 ]
 
 
