@@ -142,6 +142,9 @@ bool time_parse(const char *s, int64_t *us)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
+	/* timegm normalises 31 February into March: refuse dates that moved */
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1 || tm.tm_year != y - 1900)
+		return false;
 	*us = ((int64_t)t - off) * 1000000 + frac;
 	return true;
 }

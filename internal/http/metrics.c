@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define MAX_ROUTES   64
-#define MAX_STATUSES 12
+#define MAX_STATUSES 24 /* distinct statuses kept per route; more are not counted */
 
 static const double bucket_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
 #define NBUCKETS ARRAY_SIZE(bucket_ms)
@@ -107,9 +107,9 @@ static void export_latency(struct buf *b)
 		for (size_t k = 0; k < NBUCKETS; k++) {
 			cum += stats[i].buckets[k];
 			(void)!buf_addf(b, NULL,
-					"cavra_http_request_duration_seconds_bucket{route=\"%s\","
-					"le=\"%g\"} %llu\n",
-					route_label(i), bucket_ms[k] / 1000.0,
+					"cavra_http_request_duration_seconds_bucket{method=\"%s\","
+					"route=\"%s\",le=\"%g\"} %llu\n",
+					method_label(i), route_label(i), bucket_ms[k] / 1000.0,
 					(unsigned long long)cum);
 		}
 		(void)!buf_addf(

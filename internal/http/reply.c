@@ -90,7 +90,8 @@ enum MHD_Result reply_err(struct req *r, const struct err *e)
 	/* 5xx detail goes to the log with the request id, never to the client. */
 	if (http >= 500) {
 		log_error("status=%s http=%u msg=\"%s\"", status_name(e->code), http, e->msg);
-		return reply_error(r, http, status_name(e->code), status_http[e->code].title);
+		return reply_error(r, http, http == 503 ? "unavailable" : "internal",
+				   status_http[e->code].title);
 	}
 	return reply_error(r, http, status_name(e->code), e->msg);
 }

@@ -74,9 +74,6 @@ static void req_free(struct req *r)
 
 static enum MHD_Result dispatch(struct req *r)
 {
-	if (r->body_too_large)
-		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-				   "request body is over the limit");
 	switch (router_match(r, r->allow, sizeof(r->allow))) {
 	case ROUTE_NO_PATH:
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
@@ -85,8 +82,12 @@ static enum MHD_Result dispatch(struct req *r)
 				   "method not allowed on this route");
 	case ROUTE_FOUND:
 	default:
-		return r->route->handler(r);
+		break;
 	}
+	if (r->body_too_large)
+		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+				   "request body is over the limit");
+	return r->route->handler(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

@@ -69,6 +69,11 @@ enum status jx_str(json_object *obj, const char *key, bool required, const char 
 	if (!json_object_is_type(v, json_type_string))
 		return err_set(e, ST_INVALID, "field '%s' must be a string", key);
 	*out = json_object_get_string(v);
+	/* "\u0000" would cut the C string short after every check below */
+	if (strlen(*out) != (size_t)json_object_get_string_len(v)) {
+		*out = NULL;
+		return err_set(e, ST_INVALID, "field '%s' contains a NUL character", key);
+	}
 	if (required && !**out)
 		return err_set(e, ST_INVALID, "field '%s' must not be empty", key);
 	return ST_OK;
@@ -101,7 +106,7 @@ enum status jx_check_id(const char *field, const char *value, struct err *e)
 	if (n == 0)
 		return err_set(e, ST_INVALID, "field '%s' must not be empty", field);
 	if (n > JX_ID_MAX)
-		return err_set(e, ST_INVALID, "field '%s' is longer than %d characters", field,
+		return err_set(e, ST_INVALID, "field '%s' is longer than %d bytes", field,
 			       JX_ID_MAX);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)

@@ -46,7 +46,7 @@ static void test_parse(void **state)
 
 static void test_fields(void **state)
 {
-	const char *body = "{\"s\":\"x\",\"n\":5,\"b\":true,\"e\":\"\"}";
+	const char *body = "{\"s\":\"x\",\"n\":5,\"b\":true,\"e\":\"\",\"z\":\".env\\u0000.txt\"}";
 	json_object *obj = NULL;
 	struct err e = {0};
 	const char *s;
@@ -63,6 +63,8 @@ static void test_fields(void **state)
 	assert_int_equal(jx_str(obj, "n", false, &s, &e), ST_INVALID);
 	assert_non_null(strstr(e.msg, "'n' must be a string"));
 	assert_int_equal(jx_str(obj, "e", true, &s, &e), ST_INVALID);
+	assert_int_equal(jx_str(obj, "z", false, &s, &e), ST_INVALID);
+	assert_non_null(strstr(e.msg, "NUL"));
 	assert_int_equal(jx_int(obj, "n", 0, 10, &n, &present, &e), ST_OK);
 	assert_true(present && n == 5);
 	assert_int_equal(jx_int(obj, "n", 6, 10, &n, &present, &e), ST_INVALID);

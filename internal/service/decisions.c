@@ -33,8 +33,7 @@ static enum status text_field(json_object *req, const char *key, const char **ou
 	enum status st = jx_str(req, key, false, out, e);
 
 	if (st == ST_OK && *out && strlen(*out) > TEXT_MAX)
-		return err_set(e, ST_INVALID, "field '%s' is longer than %d characters", key,
-			       TEXT_MAX);
+		return err_set(e, ST_INVALID, "field '%s' is longer than %d bytes", key, TEXT_MAX);
 	return st;
 }
 
@@ -59,6 +58,8 @@ static enum status read_request(json_object *req, struct decision_req *d, struct
 		st = id_field(req, "policy_pack", false, &d->policy_pack, e);
 	if (st == ST_OK)
 		st = id_field(req, "session_id", false, &d->session_id, e);
+	if (st == ST_OK && d->session_id)
+		st = service_check_path_id("session_id", d->session_id, e);
 	if (st == ST_OK)
 		st = id_field(req, "agent_id", false, &d->agent_id, e);
 	if (st == ST_OK)
@@ -220,6 +221,14 @@ enum status service_decision_create(struct service *s, json_object *req, char **
 	}
 	json_object_put(o);
 	return st;
+}
+
+enum status service_check_path_id(const char *field, const char *value, struct err *e)
+{
+	if (strchr(value, '/'))
+		return err_set(e, ST_INVALID,
+			       "field '%s' must not contain '/' (it is part of URL paths)", field);
+	return ST_OK;
 }
 
 enum status service_decision_get(struct service *s, const char *id, char **record, struct err *e)

@@ -178,7 +178,7 @@ enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char *
 	*out = arg(ctx, name);
 	if (*out && jx_check_id(name, *out, e) != ST_OK)
 		return err_set(e, ST_INVALID,
-			       "parameter '%s' must be 1 to %d characters without "
+			       "parameter '%s' must be 1 to %d bytes without "
 			       "control characters",
 			       name, JX_ID_MAX);
 	return ST_OK;

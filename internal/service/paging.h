@@ -40,4 +40,8 @@ ATTR_NODISCARD enum status arg_enum(service_arg_fn arg, void *ctx, const char *n
 ATTR_NODISCARD enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out,
 				  struct err *e);
 
+/* Ids that appear as one URL path segment must not contain '/'. */
+ATTR_NODISCARD enum status service_check_path_id(const char *field, const char *value,
+						 struct err *e);
+
 #endif

@@ -129,6 +129,8 @@ static enum status read_upsert(struct service *s, json_object *req, struct sessi
 
 	if (st == ST_OK)
 		st = jx_check_id("session_id", u->session_id, e);
+	if (st == ST_OK)
+		st = service_check_path_id("session_id", u->session_id, e);
 	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(ids); i++) {
 		st = jx_str(req, ids[i], false, slots[i], e);
 		if (st == ST_OK && *slots[i])
@@ -189,7 +191,12 @@ static json_object *pack_json(const struct policy_pack *pack)
 	json_object *counts = json_object_new_object();
 	json_object *inherits = json_object_new_array();
 
+	json_object *lists = json_object_new_object();
+
 	policy_pack_info(pack, &info);
+	for (int i = 0; i < POLICY_LIST_COUNT; i++)
+		jx_add_int(lists, policy_list_name((enum policy_list)i),
+			   (int64_t)info.list_counts[i]);
 	for (size_t i = 0; i < info.inherits_len; i++)
 		json_object_array_add(inherits, json_object_new_string(info.inherits[i]));
 	for (int i = 0; i < POLICY_SECTION_COUNT; i++)
@@ -203,6 +210,7 @@ static json_object *pack_json(const struct policy_pack *pack)
 	jx_add_str(o, "sha256", info.sha256);
 	jx_add_int(o, "rule_count", (int64_t)info.rule_count);
 	json_object_object_add(o, "rule_counts", counts);
+	json_object_object_add(o, "list_counts", lists);
 	return o;
 }
 

@@ -8,7 +8,9 @@ e.g. the docker-compose one.
 """
 import atexit
 import contextlib
+import functools
 import json
+import sqlite3
 import os
 import shutil
 import signal
@@ -35,7 +37,9 @@ def free_port():
         return s.getsockname()[1]
 
 
+@functools.lru_cache(maxsize=None)
 def pg_bindir():
+    """PostgreSQL's programs (initdb, pg_ctl, psql, pg_dump); not on PATH on Debian."""
     return subprocess.check_output(["pg_config", "--bindir"], text=True).strip()
 
 
@@ -47,17 +51,22 @@ class Postgres:
         self.dir = tempfile.mkdtemp(prefix="cavra-pg-")
         self.port = free_port()
         self.running = False
-        shutil.chown(self.dir, "postgres")
-        os.chmod(self.dir, 0o755)
-        pwfile = os.path.join(self.dir, "pw")
-        with open(pwfile, "w") as f:
-            f.write(PG_PASSWORD + "\n")
-        shutil.chown(pwfile, "postgres")
-        self._as_postgres(["initdb", "-D", self.data, "-U", "postgres", "--no-sync",
-                           "--auth-local=trust", "--auth-host=scram-sha-256",
-                           "--pwfile", pwfile, "-E", "UTF8", "--locale=C"])
-        self.start()
-        atexit.register(self.stop)
+        _LIVE.append(self)  # removed again by destroy(); see _cleanup_all
+        try:
+            shutil.chown(self.dir, "postgres")
+            os.chmod(self.dir, 0o755)
+            pwfile = os.path.join(self.dir, "pw")
+            with open(pwfile, "w") as f:
+                f.write(PG_PASSWORD + "\n")
+            shutil.chown(pwfile, "postgres")
+            self._as_postgres(["initdb", "-D", self.data, "-U", "postgres", "--no-sync",
+                               "--auth-local=trust", "--auth-host=scram-sha-256",
+                               "--pwfile", pwfile, "-E", "UTF8", "--locale=C"])
+            os.unlink(pwfile)
+            self.start()
+        except BaseException:
+            self.destroy()
+            raise
 
     @property
     def data(self):
@@ -69,11 +78,11 @@ class Postgres:
                        timeout=120)
 
     def start(self):
+        self.running = True  # so that a half-started server is stopped too
         opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c max_connections=200")
         self._as_postgres(["pg_ctl", "-D", self.data, "-o", opts, "-l",
-                           os.path.join(self.dir, "log"), "-w", "start"])
-        self.running = True
+                           os.path.join(self.dir, "log"), "-w", "-t", "60", "start"])
 
     def stop(self):
         if self.running:
@@ -84,10 +93,33 @@ class Postgres:
     def destroy(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        with contextlib.suppress(ValueError):
+            _LIVE.remove(self)
 
     def url(self, db="postgres", user="postgres", password=PG_PASSWORD):
         auth = user if password is None else f"{user}:{urllib.parse.quote(password)}"
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{db}"
+
+
+# Every cluster this process started: stopped and removed at exit and on SIGTERM / SIGHUP,
+# even when pytest itself is killed (ctest's timeout sends SIGTERM).
+_LIVE = []
+
+
+def _cleanup_all():
+    for server in list(_LIVE):
+        server.destroy()
+
+
+def _on_signal(signum, frame):
+    _cleanup_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+atexit.register(_cleanup_all)
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
 
 
 class ExternalPostgres:
@@ -118,7 +150,7 @@ def pg():
 
 def psql(url, sql, check=True):
     """Runs SQL through psql; returns stdout (tuples only, unaligned, '|' separated)."""
-    r = subprocess.run(["psql", url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
+    r = subprocess.run([os.path.join(pg_bindir(), "psql"), url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
                        capture_output=True, text=True, timeout=60)
     if check and r.returncode != 0:
         raise AssertionError(f"psql failed: {r.stderr}")
@@ -140,6 +172,31 @@ def db(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:{tmp_path}/cavra.db"
     return request.getfixturevalue("pg_db")
+
+
+@pytest.fixture
+def backend(db):
+    """Alias of `db`: a fresh, empty database URL, once per backend."""
+    return db
+
+
+# Least privilege, as docs/migrations.md gives it: an owner role that owns the database and
+# its public schema (migrations), and an app role with data privileges only (serve).
+def least_privilege_sql(dbname, owner, app):
+    """Returns (statements for the maintenance DB, statements inside the new DB)."""
+    cluster = [f"CREATE ROLE {owner} LOGIN PASSWORD 'owner-secret'",
+               f"CREATE ROLE {app} LOGIN PASSWORD 'app-secret'",
+               f"CREATE DATABASE {dbname} OWNER {owner}",
+               f"REVOKE ALL ON DATABASE {dbname} FROM PUBLIC",
+               f"GRANT CONNECT ON DATABASE {dbname} TO {app}"]
+    inside = ["REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+              f"GRANT USAGE ON SCHEMA public TO {app}",
+              f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+              f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
+              f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+              f"GRANT USAGE, SELECT ON SEQUENCES TO {app}",
+              f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}"]
+    return cluster, inside
 
 
 def backend_of(url):
@@ -227,3 +284,46 @@ def copy_migrations(tmp_path, dialect, name="migrations"):
     dst = os.path.join(str(tmp_path), name)
     shutil.copytree(os.path.join(REPO, "sql", dialect), dst)
     return dst
+
+
+# Migrations 001-006, as both dialects name them, and the tables they create.
+NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
+         "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory"]
+FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]
+TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
+          "activity_sessions", "activity_decisions", "inventory_repositories",
+          "inventory_policy_rollouts", "integrations"]
+
+
+def sqlite_path(url):
+    return url[len("sqlite:"):] if url.startswith("sqlite:") else url
+
+
+def sql(db, query):
+    """Runs a query on either backend; returns rows as lists of strings."""
+    if backend_of(db) == "postgres":
+        out = psql(db, query)
+        return [line.split("|") for line in out.splitlines() if line]
+    con = sqlite3.connect(sqlite_path(db))
+    try:
+        rows = con.execute(query).fetchall()
+        con.commit()
+        return [[str(v) for v in r] for r in rows]
+    finally:
+        con.close()
+
+
+def user_tables(db):
+    """Every table in the database (schema_migrations included), sorted."""
+    if backend_of(db) == "postgres":
+        q = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    else:
+        q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    return sorted(r[0] for r in sql(db, q))
+
+
+def one_line(err):
+    """The error output is exactly one non-empty line."""
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1, err
+    return lines[0]

@@ -181,6 +181,10 @@ BAD_POSTS = [
     ("control char", json.dumps({"action_type": "read_file", "agent_id": "a\nb"}).encode(),
      J, 400, "control character"),
     ("deep nesting", b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}", J, 400, "nesting"),
+    ("NUL inside a string", b'{"action_type":"read_file","target":".env\\u0000.txt"}', J, 400,
+     "NUL"),
+    ("slash in session id", b'{"action_type":"read_file","session_id":"team/run-1"}', J, 400,
+     "must not contain '/'"),
     ("invalid utf8", b'{"action_type":"read_file","target":"\xff\xfe"}', J, 400, "utf-8"),
     ("not json type", b'{"action_type":"read_file"}', {"Content-Type": "text/plain"}, 415,
      "application/json"),
@@ -203,7 +207,7 @@ BAD_QUERIES = [
     "/decisions?limit=0", "/decisions?limit=100000", "/decisions?offset=-1",
     "/decisions?limit=abc", "/decisions?decision=maybe", "/decisions?severity=extreme",
     "/decisions?since=yesterday", "/decisions?cursor=not-a-cursor!", "/sessions?state=bogus",
-    "/sessions?limit=501", "/decisions?count=approx",
+    "/sessions?limit=501", "/decisions?count=approx", "/decisions?since=2026-02-31T00:00:00Z",
 ]
 
 

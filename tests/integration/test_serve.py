@@ -4,9 +4,10 @@ import signal
 import subprocess
 import time
 
+import pytest
 import requests
 
-from conftest import CAVRA, Postgres, cavra, free_port, serve
+from conftest import Postgres, cavra, free_port, one_line, serve, sql, status_json
 
 
 def test_probes_and_version(db):
@@ -18,8 +19,11 @@ def test_probes_and_version(db):
         assert r.headers["X-Request-Id"].startswith("req_")
         r = srv.get("/readyz")
         assert r.status_code == 200 and r.json()["status"] == "ready"
-        v = srv.get("/version").json()
-        assert v["name"] == "cavra" and v["version"] and v["schema_version"] == 6
+        r = srv.get("/version")
+        assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+        v = r.json()
+        assert v["name"] == "cavra" and v["schema_version"] == 6
+        assert "cavra " + v["version"] == cavra("version")[1].strip()
         r = srv.get("/healthz", headers={"X-Request-Id": "trace-123"})
         assert r.headers["X-Request-Id"] == "trace-123"
     assert "request_id=trace-123" in srv.stderr()
@@ -46,43 +50,52 @@ def test_access_log_line_per_request(db):
     assert len(lines) == 3 and all("status=200" in l and "request_id=" in l for l in lines)
 
 
-def test_print_config_redacts_passwords():
-    code, out, _ = cavra("serve", "--print-config",
-                         env={"CAVRA_DATABASE_URL": "postgresql://app:hunter2@db:5432/cavra",
-                              "CAVRA_MIGRATION_DATABASE_URL": "postgres://own:pa55@db/cavra"})
-    assert code == 0
-    assert "hunter2" not in out and "pa55" not in out
-    assert "postgresql://app:*****@db:5432/cavra  (env)" in out
-    assert "listen                   = 127.0.0.1:8080  (default)" in out
-
-
-def test_config_file_env_and_flag_precedence(tmp_path):
-    cfg = tmp_path / "cavra.yaml"
-    cfg.write_text("listen: 127.0.0.1:9001\ndb_pool_size: 3\nlog_format: json\n")
-    code, out, _ = cavra("serve", "--print-config", "--listen", "127.0.0.1:9003",
-                         env={"CAVRA_CONFIG_FILE": str(cfg), "CAVRA_DB_POOL_SIZE": "4"})
-    assert code == 0
-    assert "127.0.0.1:9003  (flag)" in out and "= 4  (env)" in out and "json  (file)" in out
-    cfg.write_text("listen: [1, 2\n")
-    code, _, err = cavra("serve", "--print-config", env={"CAVRA_CONFIG_FILE": str(cfg)})
-    assert code == 2 and str(cfg) in err
-
-
 def test_refuses_pending_migrations_unless_auto_migrate(db):
     code, _, err = cavra("serve", "--listen", f"127.0.0.1:{free_port()}", db=db)
     assert code == 1 and "pending migrations" in err and "cavra migrate up" in err
     with serve(db, "--auto-migrate") as srv:
         assert srv.get("/readyz").status_code == 200
+    code, st, _ = status_json(db)
+    assert code == 0 and st["schema_version"] == 6
+
+
+@pytest.mark.parametrize("how", [["--no-auto-migrate"], "env", []])
+def test_refuses_non_empty_sqlite_with_pending_migrations(tmp_path, how):
+    db = "sqlite:" + str(tmp_path / "pilot.db")
+    assert cavra("migrate", "up", "--to", "3", db=db)[0] == 0
+    args, env = (how, None) if isinstance(how, list) else ([], {"CAVRA_AUTO_MIGRATE": "false"})
+    code, _, err = cavra("serve", "--listen", f"127.0.0.1:{free_port()}", *args, db=db, env=env)
+    assert code == 1
+    assert "cavra migrate up" in one_line(err)
+    code, st, _ = status_json(db)
+    assert st["schema_version"] == 3  # nothing was applied
 
 
 def test_default_sqlite_database_auto_migrates(tmp_path):
     with serve(None, cwd=str(tmp_path)) as srv:
         assert srv.get("/readyz").json()["status"] == "ready"
     assert (tmp_path / ".cavra" / "cavra.db").exists()
+    code, st, _ = status_json("sqlite:" + str(tmp_path / ".cavra" / "cavra.db"))
+    assert code == 0 and st["schema_version"] == 6
+    # and again on the now-current database
+    with serve(None, cwd=str(tmp_path)) as srv:
+        assert srv.get("/readyz").status_code == 200
+
+
+def test_default_sqlite_database_without_auto_migrate_refuses(tmp_path):
+    code, _, err = cavra("serve", "--listen", f"127.0.0.1:{free_port()}", cwd=str(tmp_path),
+                         env={"CAVRA_AUTO_MIGRATE": "false"})
+    assert code == 1 and "cavra migrate up" in one_line(err)
+
+
+def test_explicit_database_is_not_auto_migrated(tmp_path):
+    """Auto-migrate is the default only for the embedded default path, not for a chosen one."""
+    db = str(tmp_path / "chosen.db")
+    code, _, err = cavra("serve", "--listen", f"127.0.0.1:{free_port()}", db=db)
+    assert code == 1 and "cavra migrate up" in one_line(err)
 
 
 def test_readyz_reports_schema_problems(db):
-    from test_migrate import sql
     assert cavra("migrate", "up", db=db)[0] == 0
     with serve(db) as srv:
         sql(db, "INSERT INTO schema_migrations (id, applied_at, version, name, checksum) "
