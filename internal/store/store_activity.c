@@ -213,17 +213,6 @@ static void decision_where(struct qb *q, const struct decision_filter *f)
 	qb_filter(q, "decided_at < $%d", f->until);
 }
 
-static enum status count_rows(struct store *st, struct qb *q, int64_t *total, struct err *e)
-{
-	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, q->sql.data, q->n, q->params, &r, e);
-
-	if (rc == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, total))
-		rc = err_set(e, ST_INTERNAL, "count: unexpected result");
-	store_rows_free(r);
-	return rc;
-}
-
 static enum status decision_total(struct store *st, const struct decision_filter *f, int64_t *total,
 				  struct err *e)
 {
@@ -232,26 +221,9 @@ static enum status decision_total(struct store *st, const struct decision_filter
 
 	qb_init(&q, "SELECT count(*) FROM activity_decisions");
 	decision_where(&q, f);
-	rc = count_rows(st, &q, total, e);
+	rc = qb_count(st, &q, total, e);
 	qb_release(&q);
 	return rc;
-}
-
-/* Keyset condition for the row after (ts, id) in the chosen order. */
-static void decision_after(struct qb *q, const struct decision_filter *f)
-{
-	char cond[160];
-	int t, i;
-
-	if (!f->after_ts || !f->after_id)
-		return;
-	t = qb_param(q, f->after_ts);
-	i = qb_param(q, f->after_id);
-	snprintf(cond, sizeof(cond),
-		 "%s(decided_at %c $%d OR (decided_at = $%d AND decision_id > $%d))",
-		 q->where ? " AND " : " WHERE ", f->oldest_first ? '>' : '<', t, t, i);
-	qb_add(q, cond);
-	q->where = true;
 }
 
 static void fill_page(struct store_page *out, struct store_rows *r, int limit)
@@ -286,7 +258,7 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 		return rc;
 	qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");
 	decision_where(&q, f);
-	decision_after(&q, f);
+	qb_after(&q, "decided_at", "decision_id", f->after_ts, f->after_id, f->oldest_first);
 	qb_add(&q, f->oldest_first ? " ORDER BY decided_at ASC, decision_id ASC"
 				   : " ORDER BY decided_at DESC, decision_id ASC");
 	qb_page(&q, f->limit + 1, f->after_ts ? 0 : f->offset);

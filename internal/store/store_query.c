@@ -4,6 +4,7 @@
 #include "base/base.h"
 #include "store/store_query.h"
 #include "base/timeutil.h"
+#include "base/util.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -60,6 +61,34 @@ void qb_page(struct qb *q, int64_t limit, int64_t offset)
 	b = qb_param(q, q->owned[q->nowned++]);
 	snprintf(frag, sizeof(frag), " LIMIT $%d OFFSET $%d", a, b);
 	qb_add(q, frag);
+}
+
+void qb_after(struct qb *q, const char *time_col, const char *id_col, const char *ts,
+	      const char *id, bool ascending)
+{
+	char cond[200];
+	int t, i;
+
+	if (!ts || !id)
+		return;
+	t = qb_param(q, ts);
+	i = qb_param(q, id);
+	snprintf(cond, sizeof(cond), "%s(%s %c $%d OR (%s = $%d AND %s > $%d))",
+		 q->where ? " AND " : " WHERE ", time_col, ascending ? '>' : '<', t, time_col, t,
+		 id_col, i);
+	qb_add(q, cond);
+	q->where = true;
+}
+
+enum status qb_count(struct store *st, const struct qb *q, int64_t *total, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc = store_run_query(st, q->sql.data, q->n, q->params, &r, e);
+
+	if (rc == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, total))
+		rc = err_set(e, ST_INTERNAL, "count: unexpected result");
+	store_rows_free(r);
+	return rc;
 }
 
 enum status store_run_query(struct store *st, const char *sql, int n, const char *const *params,

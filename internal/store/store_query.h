@@ -30,6 +30,18 @@ int qb_param(struct qb *q, const char *value);
 /* Appends " LIMIT $n OFFSET $m". */
 void qb_page(struct qb *q, int64_t limit, int64_t offset);
 
+/*
+ * Adds the keyset condition "the row after (ts, id)" for lists ordered by
+ * time (descending, or ascending when ascending is set) and then id ascending.
+ * Does nothing when ts or id is NULL.
+ */
+void qb_after(struct qb *q, const char *time_col, const char *id_col, const char *ts,
+	      const char *id, bool ascending);
+
+/* Runs q, a "SELECT count(*) ..." query, into *total. */
+ATTR_NODISCARD enum status qb_count(struct store *st, const struct qb *q, int64_t *total,
+				    struct err *e);
+
 /* Runs a query on a borrowed connection from st. */
 ATTR_NODISCARD enum status store_run_query(struct store *st, const char *sql, int n,
 					   const char *const *params, struct store_rows **out,

@@ -127,34 +127,14 @@ static void session_where(struct qb *q, const struct session_filter *f)
 static enum status session_total(struct store *st, const struct session_filter *f, int64_t *total,
 				 struct err *e)
 {
-	struct store_rows *r = NULL;
 	enum status rc;
 	struct qb q;
 
 	qb_init(&q, "SELECT count(*) FROM activity_sessions");
 	session_where(&q, f);
-	rc = store_run_query(st, q.sql.data, q.n, q.params, &r, e);
-	if (rc == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, total))
-		rc = err_set(e, ST_INTERNAL, "count: unexpected result");
-	store_rows_free(r);
+	rc = qb_count(st, &q, total, e);
 	qb_release(&q);
 	return rc;
-}
-
-static void session_after(struct qb *q, const struct session_filter *f)
-{
-	char cond[160];
-	int t, i;
-
-	if (!f->after_ts || !f->after_id)
-		return;
-	t = qb_param(q, f->after_ts);
-	i = qb_param(q, f->after_id);
-	snprintf(cond, sizeof(cond),
-		 "%s(updated_at < $%d OR (updated_at = $%d AND session_id > $%d))",
-		 q->where ? " AND " : " WHERE ", t, t, i);
-	qb_add(q, cond);
-	q->where = true;
 }
 
 enum status store_session_list(struct store *st, const struct session_filter *f,
@@ -171,7 +151,7 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 		return rc;
 	qb_init(&q, SESSION_SELECT);
 	session_where(&q, f);
-	session_after(&q, f);
+	qb_after(&q, "updated_at", "session_id", f->after_ts, f->after_id, false);
 	qb_add(&q, " ORDER BY updated_at DESC, session_id ASC");
 	qb_page(&q, f->limit + 1, f->after_ts ? 0 : f->offset);
 	if (rc == ST_OK)
