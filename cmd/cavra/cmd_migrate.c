@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char migrate_usage[] =
 	"usage: cavra migrate status [--json] | up [--to N] | plan | verify\n"
@@ -51,14 +52,22 @@ static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 	return EXIT_OK;
 }
 
-static enum status ctx_open(struct ctx *c, const struct config *cfg, struct err *e)
+/*
+ * Opens the database.  Read-only actions on a SQLite file that does not exist
+ * look at an empty in-memory database instead, so that a mistyped path is
+ * reported as "nothing applied" without leaving a new file behind.
+ */
+static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_only, struct err *e)
 {
+	const char *url = config_migration_url(cfg);
+	const char *path = store_sqlite_path(url);
 	enum status st;
 
 	memset(c, 0, sizeof(*c));
+	if (read_only && path && access(path, F_OK) != 0)
+		url = ":memory:";
 	/* unprepared: migrations run once and must work through any pooler */
-	st = store_open(config_migration_url(cfg), &(struct store_options){.pool_size = 1},
-			&c->store, e);
+	st = store_open(url, &(struct store_options){.pool_size = 1}, &c->store, e);
 	if (st != ST_OK)
 		return st;
 	st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set, e);
@@ -242,7 +251,7 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	if (strcmp(o.action, "status") && strcmp(o.action, "up") && strcmp(o.action, "plan") &&
 	    strcmp(o.action, "verify"))
 		return cmd_usage_error("unknown migrate action '%s'\n%s", o.action, migrate_usage);
-	if (ctx_open(&c, cfg, &e) != ST_OK)
+	if (ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e) != ST_OK)
 		return cmd_fail(&e);
 	if (strcmp(o.action, "up") == 0) {
 		code = do_up(&c, &o);

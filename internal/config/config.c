@@ -281,6 +281,42 @@ static enum status load_pairs(struct config *c, yaml_parser_t *p, const char *pa
 	}
 }
 
+/*
+ * The document: a mapping of settings.  An empty file, one of comments only
+ * or a bare "---" holds no settings, which is not an error.
+ */
+static enum status load_document(struct config *c, yaml_parser_t *p, const char *path,
+				 struct err *e)
+{
+	yaml_event_t ev;
+	enum status st = ST_OK;
+
+	for (;;) {
+		if (!yaml_parser_parse(p, &ev))
+			return err_set(e, ST_INVALID, "config file '%s':%zu: %s", path,
+				       p->problem_mark.line + 1,
+				       p->problem ? p->problem : "parse error");
+		if (ev.type == YAML_MAPPING_START_EVENT) {
+			yaml_event_delete(&ev);
+			return load_pairs(c, p, path, e);
+		}
+		if (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0) {
+			yaml_event_delete(&ev); /* "---" with nothing after it */
+			continue;
+		}
+		if (ev.type != YAML_DOCUMENT_START_EVENT && ev.type != YAML_DOCUMENT_END_EVENT &&
+		    ev.type != YAML_STREAM_END_EVENT)
+			st = err_set(e, ST_INVALID,
+				     "config file '%s':%zu: expected a mapping of settings", path,
+				     ev.start_mark.line + 1);
+		if (st != ST_OK || ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			return st;
+		}
+		yaml_event_delete(&ev);
+	}
+}
+
 static enum status load_file(struct config *c, const char *path, struct err *e)
 {
 	yaml_parser_t parser;
@@ -293,11 +329,7 @@ static enum status load_file(struct config *c, const char *path, struct err *e)
 	yaml_parser_set_input_file(&parser, f);
 	st = expect_event(&parser, YAML_STREAM_START_EVENT, path, e);
 	if (st == ST_OK)
-		st = expect_event(&parser, YAML_DOCUMENT_START_EVENT, path, e);
-	if (st == ST_OK)
-		st = expect_event(&parser, YAML_MAPPING_START_EVENT, path, e);
-	if (st == ST_OK)
-		st = load_pairs(c, &parser, path, e);
+		st = load_document(c, &parser, path, e);
 	yaml_parser_delete(&parser);
 	fclose(f);
 	return st;

@@ -24,24 +24,26 @@ static enum status resolve(const char *url, const struct store_ops **ops, char *
 		*target = xstrdup(url);
 		return ST_OK;
 	}
-	if (str_starts_with(url, "sqlite:")) {
-		const char *p = url + strlen("sqlite:");
-
-		if (str_starts_with(p, "//"))
-			p += 2;
-		if (!*p)
-			return err_set(e, ST_INVALID, "database url: sqlite URL has no path");
-		*ops = &store_sqlite_ops;
-		*target = xstrdup(p);
-		return ST_OK;
-	}
-	if (strstr(url, "://") || !*url)
+	if (!store_sqlite_path(url))
 		return err_set(e, ST_INVALID,
-			       "database url: unsupported scheme (use a SQLite path, sqlite:PATH, "
-			       "postgres:// or postgresql://)");
+			       "database url: unsupported scheme or no path (use a SQLite path, "
+			       "sqlite:PATH, postgres:// or postgresql://)");
 	*ops = &store_sqlite_ops;
-	*target = xstrdup(url);
+	*target = xstrdup(store_sqlite_path(url));
 	return ST_OK;
+}
+
+const char *store_sqlite_path(const char *url)
+{
+	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://"))
+		return NULL;
+	if (str_starts_with(url, "sqlite:")) {
+		url += strlen("sqlite:");
+		if (str_starts_with(url, "//"))
+			url += 2;
+		return *url ? url : NULL;
+	}
+	return strstr(url, "://") || !*url ? NULL : url;
 }
 
 enum status store_open(const char *url, const struct store_options *opt, struct store **out,

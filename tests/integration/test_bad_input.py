@@ -86,6 +86,18 @@ def test_badly_named_migration_file(tmp_path):
     assert not target.exists() or user_tables("sqlite:" + str(target)) == []
 
 
+def test_gap_in_migrations_dir(tmp_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "001_a.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (d / "003_c.sql").write_text("CREATE TABLE c (x INTEGER);")
+    target = tmp_path / "x.db"
+    code, _, err = cavra("migrate", "up", "--migrations-dir", str(d), db=str(target))
+    line = one_line(err)
+    assert code == 2 and "version 2" in line and str(d) in line
+    assert not target.exists() or user_tables("sqlite:" + str(target)) == []
+
+
 def test_empty_migrations_dir_on_postgres(db, tmp_path):
     d = tmp_path / "empty"
     d.mkdir()

@@ -12,6 +12,11 @@ from conftest import (CAVRA, FILES, NAMES, REPO, TABLES, backend_of, cavra, copy
 HEX64 = r"[0-9a-f]{64}"
 
 
+def applied_lines(out):
+    """`applied NNN_name` lines (an optional duration may follow the name)."""
+    return [" ".join(l.split()[:2]) for l in out.splitlines() if l.startswith("applied ")]
+
+
 def test_version():
     code, out, err = cavra("version")
     assert code == 0, err
@@ -21,7 +26,7 @@ def test_version():
 def test_up_twice_is_idempotent_and_status_shows_checksums(db):
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
-    assert [l for l in out.splitlines() if l.startswith("applied")] == [
+    assert applied_lines(out) == [
         f"applied {f[:-4]}" for f in FILES]
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
@@ -94,7 +99,7 @@ def test_plan_after_partial_up_shows_only_the_rest(db):
 def test_up_to_a_version(db):
     code, out, err = cavra("migrate", "up", "--to", "3", db=db)
     assert code == 0, err
-    assert [l for l in out.splitlines() if l.startswith("applied")] == [
+    assert applied_lines(out) == [
         f"applied {f[:-4]}" for f in FILES[:3]]
     code, st, _ = status_json(db)
     assert code == 0 and st["schema_version"] == 3
@@ -103,7 +108,7 @@ def test_up_to_a_version(db):
     assert code == 1 and "pending" in out and "004" in out
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
-    assert [l for l in out.splitlines() if l.startswith("applied")] == [
+    assert applied_lines(out) == [
         f"applied {f[:-4]}" for f in FILES[3:]]
 
 
@@ -183,7 +188,7 @@ def test_failed_migration_leaves_nothing(db, tmp_path):
     code, out, err = cavra("migrate", "up", "--migrations-dir", mig, db=db)
     assert code == 1
     assert "007_broken.sql" in err and "no_such_table" in err
-    assert [l for l in out.splitlines() if l.startswith("applied")] == [
+    assert applied_lines(out) == [
         f"applied {f[:-4]}" for f in FILES]
     assert "broken_one" not in user_tables(db)
     assert sql(db, "SELECT count(*) FROM schema_migrations WHERE version = 7") == [["0"]]
@@ -228,41 +233,49 @@ def test_every_problem_is_reported_at_once(db, tmp_path):
     assert sorted(p["kind"] for p in st["problems"]) == ["drifted", "drifted", "newer"]
 
 
-def test_missing_file_and_gap_are_reported(db, tmp_path):
-    """An applied migration whose file is gone ("missing"), with drift elsewhere."""
+def test_missing_file_and_drift_are_reported_together(db, tmp_path):
+    """A ledger row whose file is not in the set ("missing"), with drift elsewhere."""
     assert cavra("migrate", "up", db=db)[0] == 0
+    sql(db, "UPDATE schema_migrations SET id = '004_renamed.sql', name = 'renamed' "
+            "WHERE version = 4")
     mig = copy_migrations(tmp_path, backend_of(db))
-    os.unlink(os.path.join(mig, "004_activity_sessions_decisions.sql"))
     with open(os.path.join(mig, "005_repository_policy_rollout.sql"), "a") as f:
         f.write("\n-- edited\n")
     code, st, _ = status_json(db, "--migrations-dir", mig)
     assert code == 1
-    kinds = {(p["kind"], p["version"]) for p in st["problems"]}
-    assert ("drifted", 5) in kinds
-    assert ("missing", 4) in kinds or ("unknown", 4) in kinds
+    assert sorted((p["kind"], p["version"]) for p in st["problems"]) == [
+        ("drifted", 5), ("missing", 4)]
+    assert [m["state"] for m in st["migrations"]][3:5] == ["missing", "drifted"]
     code, out, _ = cavra("migrate", "verify", "--migrations-dir", mig, db=db)
-    assert code == 1 and "004" in out and "005_repository_policy_rollout.sql" in out
+    assert code == 1 and "004_renamed.sql" in out and "005_repository_policy_rollout.sql" in out
+    code, _, _ = cavra("migrate", "up", "--migrations-dir", mig, db=db)
+    assert code == 1
 
 
-def test_out_of_order_is_reported(db, tmp_path):
-    """A file numbered below the newest applied one that was never applied."""
+def test_out_of_order_is_reported(db):
+    """A version below the newest applied one that is not applied."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    sql(db, "DELETE FROM schema_migrations WHERE version = 3")
+    code, st, _ = status_json(db)
+    assert code == 1
+    assert [(p["kind"], p["version"]) for p in st["problems"]] == [("out_of_order", 3)]
+    assert st["migrations"][2]["state"] == "pending"
+    code, out, _ = cavra("migrate", "verify", db=db)
+    assert code == 1 and ("003" in out or "version 3" in out)
+    code, out, err = cavra("migrate", "up", db=db)
+    assert code == 1 and "3" in err
+    assert "applied" not in out
+
+
+def test_file_removed_after_apply_is_refused(db, tmp_path):
+    """The newest applied file is gone from the set: the database is ahead of these files."""
+    assert cavra("migrate", "up", db=db)[0] == 0
     mig = copy_migrations(tmp_path, backend_of(db))
-    held = os.path.join(str(tmp_path), "held")
-    os.mkdir(held)
-    os.rename(os.path.join(mig, "003_agent_mcp_registry.sql"),
-              os.path.join(held, "003_agent_mcp_registry.sql"))
-    code, _, err = cavra("migrate", "up", "--migrations-dir", mig, db=db)
-    if code == 2:  # the runner may refuse a numbering gap outright: fine
-        assert "003" in err or "gap" in err
-        return
-    assert code == 0, err
-    os.rename(os.path.join(held, "003_agent_mcp_registry.sql"),
-              os.path.join(mig, "003_agent_mcp_registry.sql"))
+    os.unlink(os.path.join(mig, "006_integrations_inventory.sql"))
     code, st, _ = status_json(db, "--migrations-dir", mig)
-    assert code == 1
-    assert ("out_of_order", 3) in {(p["kind"], p["version"]) for p in st["problems"]}
-    code, _, _ = cavra("migrate", "verify", "--migrations-dir", mig, db=db)
-    assert code == 1
+    assert code == 1 and [(p["kind"], p["version"]) for p in st["problems"]] == [("newer", 6)]
+    code, _, err = cavra("migrate", "up", "--migrations-dir", mig, db=db)
+    assert code == 1 and "newer" in err
 
 
 @pytest.mark.parametrize("round_", range(5))
@@ -324,3 +337,13 @@ def test_evidence_migrate_alias(tmp_path, form):
     assert cavra("migrate", "verify", db=path)[0] == 0
     code, out, err = cavra("evidence", "migrate", "--sqlite", arg)
     assert code == 0 and "database is up to date" in out, err
+
+
+@pytest.mark.parametrize("action", ["status", "plan", "verify"])
+def test_read_only_commands_create_no_sqlite_file(tmp_path, action):
+    path = tmp_path / "typo" / "cavra.db"
+    code, out, err = cavra("migrate", action, db=str(path))
+    assert code in (0, 1), err
+    assert not path.exists() and not path.parent.exists()
+    if action == "status":
+        assert "6 pending" in out

@@ -44,7 +44,8 @@ PRECEDENCE = [
 @pytest.mark.parametrize("how", ["--config", "CAVRA_CONFIG_FILE"])
 def test_precedence(tmp_path, file_value, env_value, flag_value, expected, how):
     cfg = tmp_path / "cavra.yaml"
-    cfg.write_text("# a comment\n" + (f"db_pool_size: {file_value}\n" if file_value else ""))
+    cfg.write_text("# a comment\nlog_format: logfmt\n" +
+                   (f"db_pool_size: {file_value}\n" if file_value else ""))
     args, env = [], {}
     if how == "--config":
         args += ["--config", str(cfg)]
@@ -68,6 +69,14 @@ def test_every_setting_from_every_source(tmp_path):
     assert s["db_pool_size"] == ("4", "env")
     assert s["log_format"] == ("json", "file")
     assert s["log_level"] == ("warn", "env")
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_empty_config_file_is_no_settings(tmp_path, text):
+    cfg = tmp_path / "cavra.yaml"
+    cfg.write_text(text)
+    s = print_config("--config", str(cfg))
+    assert s["db_pool_size"] == ("8", "default")
 
 
 def test_malformed_config_file(tmp_path):
