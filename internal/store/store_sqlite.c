@@ -18,9 +18,18 @@
 
 #define SQLITE_BUSY_MS 10000
 
+#define SQLITE_STMT_CACHE 64 /* prepared statements kept per connection */
+
+struct cached_stmt {
+	char *sql; /* the text as the caller gave it ("$N" placeholders) */
+	sqlite3_stmt *stmt;
+};
+
 struct sqlite_conn {
 	struct store_conn base; /* first */
 	sqlite3 *db;
+	struct cached_stmt cache[SQLITE_STMT_CACHE];
+	int ncache;
 };
 
 static struct sqlite_conn *to_sqlite(struct store_conn *c)
@@ -113,9 +122,15 @@ static enum status sqlite_connect(const char *path, struct store_conn **out, str
 
 static void sqlite_disconnect(struct store_conn *c)
 {
+	struct sqlite_conn *sc = to_sqlite(c);
+
 	if (!c)
 		return;
-	sqlite3_close(to_sqlite(c)->db);
+	for (int i = 0; i < sc->ncache; i++) {
+		sqlite3_finalize(sc->cache[i].stmt);
+		free(sc->cache[i].sql);
+	}
+	sqlite3_close(sc->db);
 	free(c);
 }
 
@@ -159,15 +174,56 @@ static char *rewrite_params(const char *sql)
 	return out;
 }
 
-static enum status prepare(sqlite3 *db, const char *sql, int nparams, const char *const *params,
-			   sqlite3_stmt **stmt, struct err *e)
+/*
+ * A statement for sql: from the connection's cache (compiling the long
+ * decision statements costs about as much as running them), else newly
+ * prepared and cached while there is room.  *cached tells done_with() what
+ * to do afterwards.
+ */
+static enum status get_stmt(struct sqlite_conn *c, const char *sql, sqlite3_stmt **stmt,
+			    bool *cached, struct err *e)
 {
-	char *q = rewrite_params(sql);
-	int rc = sqlite3_prepare_v2(db, q, -1, stmt, NULL);
+	char *q;
+	int rc;
 
+	for (int i = 0; i < c->ncache; i++) {
+		if (strcmp(c->cache[i].sql, sql) == 0) {
+			*stmt = c->cache[i].stmt;
+			*cached = true;
+			return ST_OK;
+		}
+	}
+	q = rewrite_params(sql);
+	rc = sqlite3_prepare_v3(c->db, q, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
 	free(q);
 	if (rc != SQLITE_OK)
-		return sqlite_status(db, rc, e, "prepare");
+		return sqlite_status(c->db, rc, e, "prepare");
+	*cached = c->ncache < SQLITE_STMT_CACHE;
+	if (*cached)
+		c->cache[c->ncache++] = (struct cached_stmt){xstrdup(sql), *stmt};
+	return ST_OK;
+}
+
+/* Resets a cached statement for its next use, or finalizes one that is not. */
+static void done_with(sqlite3_stmt *stmt, bool cached)
+{
+	if (!cached) {
+		sqlite3_finalize(stmt);
+		return;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+static enum status prepare(struct sqlite_conn *c, const char *sql, int nparams,
+			   const char *const *params, sqlite3_stmt **stmt, bool *cached,
+			   struct err *e)
+{
+	enum status st = get_stmt(c, sql, stmt, cached, e);
+	int rc;
+
+	if (st != ST_OK)
+		return st;
 	/* a statement may use only some of the parameters (?N numbering) */
 	if (nparams > sqlite3_bind_parameter_count(*stmt))
 		nparams = sqlite3_bind_parameter_count(*stmt);
@@ -177,7 +233,7 @@ static enum status prepare(sqlite3 *db, const char *sql, int nparams, const char
 		else
 			rc = sqlite3_bind_null(*stmt, i + 1);
 		if (rc != SQLITE_OK)
-			return sqlite_status(db, rc, e, "bind");
+			return sqlite_status(c->db, rc, e, "bind");
 	}
 	return ST_OK;
 }
@@ -187,10 +243,11 @@ static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparam
 {
 	sqlite3 *db = to_sqlite(c)->db;
 	sqlite3_stmt *stmt = NULL;
+	bool cached = false;
 	enum status st;
 	int rc;
 
-	st = prepare(db, sql, nparams, params, &stmt, e);
+	st = prepare(to_sqlite(c), sql, nparams, params, &stmt, &cached, e);
 	if (st != ST_OK)
 		goto out;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -202,7 +259,8 @@ static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparam
 	if (changes)
 		*changes = sqlite3_changes64(db);
 out:
-	sqlite3_finalize(stmt);
+	if (stmt)
+		done_with(stmt, cached);
 	return st;
 }
 
@@ -224,10 +282,11 @@ static enum status sqlite_query(struct store_conn *c, const char *sql, int npara
 	sqlite3 *db = to_sqlite(c)->db;
 	struct store_rows *r = NULL;
 	sqlite3_stmt *stmt = NULL;
+	bool cached = false;
 	enum status st;
 	int rc;
 
-	st = prepare(db, sql, nparams, params, &stmt, e);
+	st = prepare(to_sqlite(c), sql, nparams, params, &stmt, &cached, e);
 	if (st != ST_OK)
 		goto out;
 	if (sqlite3_column_count(stmt) > 64) {
@@ -245,7 +304,8 @@ static enum status sqlite_query(struct store_conn *c, const char *sql, int npara
 	r = NULL;
 out:
 	store_rows_free(r);
-	sqlite3_finalize(stmt);
+	if (stmt)
+		done_with(stmt, cached);
 	return st;
 }
 
