@@ -10,7 +10,12 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
+#include "base/log.h"
 #include "base/util.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 
 static void test_buf_cap(void **state)
 {
@@ -116,12 +121,41 @@ static void test_str_to_i64(void **state)
 	assert_false(str_to_i64("99999999999999999999", 1, 100, &v));
 }
 
+/* One event is one line, escaped, whatever the message holds. */
+static void test_log_line(void **state)
+{
+	char path[] = "/tmp/cavra-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	char buf[512] = {0};
+	ssize_t n;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, STDERR_FILENO);
+	log_setup(LOG_INFO, LOG_FMT_JSON);
+	log_set_request_id("req_1");
+	log_info("say \"hi\"\nand\\bye\x01");
+	log_debug("not shown");
+	log_set_request_id(NULL);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "\"request_id\":\"req_1\",\"msg\":\"say \\\"hi\\\"\\nand"
+				    "\\\\bye\\u0001\"}\n"));
+	assert_int_equal(strchr(buf, '\n') - buf + 1, n); /* exactly one line */
+	log_setup(LOG_INFO, LOG_FMT_LOGFMT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap), cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_redact),	cmocka_unit_test(test_scrub),
-		cmocka_unit_test(test_sha256),	cmocka_unit_test(test_str_to_i64),
+		cmocka_unit_test(test_buf_cap),	 cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_redact),	 cmocka_unit_test(test_scrub),
+		cmocka_unit_test(test_sha256),	 cmocka_unit_test(test_str_to_i64),
+		cmocka_unit_test(test_log_line),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

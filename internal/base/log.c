@@ -4,7 +4,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static enum log_level min_level = LOG_INFO;
 static enum log_format out_format = LOG_FMT_LOGFMT;
@@ -50,25 +52,73 @@ bool log_format_parse(const char *s, enum log_format *out)
 	return true;
 }
 
-/* Escapes quotes, backslashes and control characters for both formats. */
-static void put_escaped(FILE *f, const char *s)
+/* A line being built; one write(2) sends it, so lines from threads never interleave. */
+struct line {
+	char data[4096];
+	size_t len;
+};
+
+static void put(struct line *l, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
+static void put(struct line *l, const char *fmt, ...)
 {
-	for (; *s; s++) {
+	va_list ap;
+	int n;
+
+	if (l->len >= sizeof(l->data))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->data + l->len, sizeof(l->data) - l->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len += (size_t)n < sizeof(l->data) - l->len ? (size_t)n
+							       : sizeof(l->data) - l->len - 1;
+}
+
+/* Escapes quotes, backslashes and control characters for both formats. */
+static void put_escaped(struct line *l, const char *s)
+{
+	for (; *s && l->len + 8 < sizeof(l->data); s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+		if (c == '"' || c == '\\') {
+			l->data[l->len++] = '\\';
+			l->data[l->len++] = (char)c;
+		} else if (c == '\n') {
+			l->data[l->len++] = '\\';
+			l->data[l->len++] = 'n';
+		} else if (c < 0x20 || c == 0x7f) {
+			put(l, "\\u%04x", c);
+		} else {
+			l->data[l->len++] = (char)c;
+		}
+	}
+}
+
+static void emit(struct line *l)
+{
+	const char *p = l->data;
+	size_t n;
+
+	if (l->len >= sizeof(l->data) - 2)
+		l->len = sizeof(l->data) - 2; /* cut an overlong line, keep its newline */
+	l->data[l->len++] = '\n';
+	n = l->len;
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* nowhere to report a failing stderr */
+		p += w;
+		n -= (size_t)w;
 	}
 }
 
 void log_at(enum log_level level, const char *fmt, ...)
 {
+	struct line l = {.len = 0};
 	char msg[2048];
 	char ts[40];
 	va_list ap;
@@ -79,21 +129,20 @@ void log_at(enum log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	time_format_utc(time_now_us(), ts, sizeof(ts));
-	flockfile(stderr);
 	if (out_format == LOG_FMT_JSON) {
-		fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level_names[level]);
+		put(&l, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level_names[level]);
 		if (thread_request_id)
-			fprintf(stderr, ",\"request_id\":\"%s\"", thread_request_id);
-		fputs(",\"msg\":\"", stderr);
-		put_escaped(stderr, msg);
-		fputs("\"}\n", stderr);
+			put(&l, ",\"request_id\":\"%s\"", thread_request_id);
+		put(&l, ",\"msg\":\"");
+		put_escaped(&l, msg);
+		put(&l, "\"}");
 	} else {
-		fprintf(stderr, "ts=%s level=%s", ts, level_names[level]);
+		put(&l, "ts=%s level=%s", ts, level_names[level]);
 		if (thread_request_id)
-			fprintf(stderr, " request_id=%s", thread_request_id);
-		fputs(" msg=\"", stderr);
-		put_escaped(stderr, msg);
-		fputs("\"\n", stderr);
+			put(&l, " request_id=%s", thread_request_id);
+		put(&l, " msg=\"");
+		put_escaped(&l, msg);
+		put(&l, "\"");
 	}
-	funlockfile(stderr);
+	emit(&l);
 }

@@ -82,7 +82,9 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
 {
 	static const char pragmas[] = "PRAGMA journal_mode=WAL;"
 				      "PRAGMA synchronous=FULL;"
-				      "PRAGMA foreign_keys=ON;";
+				      "PRAGMA foreign_keys=ON;"
+				      /* savepoint journals in memory, not in /var/tmp files */
+				      "PRAGMA temp_store=MEMORY;";
 	int rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK)
