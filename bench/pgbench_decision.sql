@@ -1,39 +1,67 @@
--- pgbench: the SQL transaction behind POST /decisions, as cavra sends it (one statement:
--- insert the decision and upsert its session summary).  Variables are set by pgbench.
-\set sess random(1, 1000)
-\set agent random(1, 20)
-\set repo random(1, 50)
-\set n random(1, 1000000000)
-WITH d AS (
+-- pgbench script: the one statement cavra sends to PostgreSQL for POST /decisions
+-- (internal/store/store_activity.c, pg_insert_sql): insert the decision and upsert its
+-- session summary (counters + 1), in one round trip and one transaction.  The same columns,
+-- the same ON CONFLICT clause, a JSON payload of the same fields and size (~700 bytes, sent
+-- as text and cast to jsonb as cavra does), 1,000 sessions, and the decision mix of
+-- bench/post_decision.lua (8 allow : 5 block : 3 require_approval).
+-- pgbench reads ":word" as a variable anywhere, even inside quotes: hence the '": null' and
+-- the quoted colons in the to_char format.  Without the HTTP layer,
+-- the policy evaluation and the pool, this is the ceiling for the service.
+--   pgbench -n -M prepared -c N -j 2 -T 10 -f bench/pgbench_decision.sql postgresql://...
+\set s random(1, 1000)
+\set p random(0, 15)
+\set rid random(0, 281474976710655)
+\set cid random(0, 281474976710655)
+WITH v AS (
+    SELECT 'dec_' || lpad(to_hex(:rid::bigint), 12, '0') AS id,
+        'corr_' || lpad(to_hex(:cid::bigint), 12, '0') AS corr,
+        'bench-' || lpad(:s::int::text, 4, '0') AS sess,
+        'agent-' || lpad((:s::int % 20 + 1)::text, 2, '0') AS agent,
+        'dev-' || (:s::int % 20 + 1) || '@example.com' AS actor,
+        'acme/svc-' || lpad((:s::int % 50 + 1)::text, 2, '0') AS repo,
+        to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.US"Z"') AS ts,
+        CASE WHEN :p::int < 8 THEN 'allow' WHEN :p::int < 13 THEN 'block'
+             ELSE 'require_approval' END AS dec),
+r AS (
+    SELECT v.*,
+        CASE dec WHEN 'allow' THEN 'commands.allow' WHEN 'block' THEN 'commands.block'
+             ELSE 'commands.default.require_approval' END AS rule,
+        CASE dec WHEN 'allow' THEN 'low' WHEN 'block' THEN 'critical' ELSE 'medium' END AS sev,
+        CASE dec WHEN 'require_approval' THEN 'Repository Owners' END AS grp
+    FROM v),
+d AS (
     INSERT INTO activity_decisions (decision_id, session_id, agent_id, actor, repository,
         action_type, policy_pack, rule_id, decision, severity, approver_group, correlation_id,
         decided_at, created_at, updated_at, payload)
-    VALUES ('pgb_' || :client_id || '_' || :n || '_' || md5(random()::text),
-        'bench-' || :sess, 'agent-' || :agent, 'ci@example', 'repo-' || :repo || '/api',
-        'execute_command', 'cavra-ai-agent-baseline', 'commands.block', 'block', 'critical',
-        NULL, 'corr_' || substr(md5(random()::text), 1, 12), now(), now(), now(),
-        jsonb_build_object('schema_version', 'cavra.decision.v1', 'decision_id', 'dec_x',
-            'session_id', 'bench-' || :sess, 'agent_id', 'agent-' || :agent,
-            'actor', 'ci@example', 'repository', 'repo-' || :repo || '/api',
-            'action_type', 'execute_command', 'target', 'terraform apply -auto-approve',
-            'requested_operation', 'push', 'policy_pack', 'cavra-ai-agent-baseline',
-            'policy_id', 'cavra-ai-agent-baseline', 'rule_id', 'commands.block',
-            'decision', 'block', 'severity', 'critical',
-            'reason', 'command matches blocked pattern ''terraform apply*''',
-            'evidence_refs', jsonb_build_array('evidence://bench/dec_x'),
-            'approver_group', NULL, 'timestamp', now(), 'correlation_id', 'corr_x',
-            'policy_version', jsonb_build_object('version', '1.0.0',
-                'sha256', md5('x') || md5('y'))))
-    RETURNING 1)
+    SELECT id, sess, agent, actor, repo, 'execute_command', 'cavra-ai-agent-baseline', rule, dec,
+        sev, grp, corr, ts::timestamptz, ts::timestamptz, ts::timestamptz,
+        ('{"schema_version":"cavra.decision.v1","decision_id":"' || id ||
+         '","session_id":"' || sess || '","agent_id":"' || agent || '","actor":"' || actor ||
+         '","repository":"' || repo || '","action_type":"execute_command",' ||
+         '"target":"terraform apply -auto-approve","requested_operation": null,' ||
+         '"policy_pack":"cavra-ai-agent-baseline","policy_id":"cavra-ai-agent-baseline",' ||
+         '"rule_id":"' || rule || '","decision":"' || dec || '","severity":"' || sev ||
+         '","reason":"command ''terraform apply -auto-approve'' matches commands.block pattern ''terraform apply*''",' ||
+         '"evidence_refs":["evidence://' || sess || '/' || id || '"],"approver_group":' ||
+         coalesce('"' || grp || '"', 'null') || ',"timestamp":"' || ts ||
+         '","correlation_id":"' || corr || '","policy_version":{"version":"1.0.0",' ||
+         '"sha256":"898902a3abc26882a8afc3252ddae3c8f25b4fe57ce3c0efca558bdaf18a2e1e"}}')::jsonb
+    FROM r
+    RETURNING session_id, agent_id, actor, repository, policy_pack, decided_at, decision)
 INSERT INTO activity_sessions (session_id, agent_id, actor, repository, policy_pack, state,
     started_at, updated_at, decision_count, blocked_count, approval_required_count, created_at,
     payload)
-SELECT 'bench-' || :sess, 'agent-' || :agent, 'ci@example', 'repo-' || :repo || '/api',
-    'cavra-ai-agent-baseline', 'active', now(), now(), 1, 1, 0, now(), '{}'::jsonb FROM d
+SELECT session_id, agent_id, actor, repository, policy_pack, 'active', decided_at, decided_at, 1,
+    (decision = 'block')::int, (decision = 'require_approval')::int, decided_at, '{}'::jsonb
+FROM d
 ON CONFLICT (session_id) DO UPDATE SET
     updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at
         THEN excluded.updated_at ELSE activity_sessions.updated_at END,
     decision_count = activity_sessions.decision_count + 1,
     blocked_count = activity_sessions.blocked_count + excluded.blocked_count,
     approval_required_count = activity_sessions.approval_required_count
-        + excluded.approval_required_count;
+        + excluded.approval_required_count,
+    agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id),
+    actor = COALESCE(activity_sessions.actor, excluded.actor),
+    repository = COALESCE(activity_sessions.repository, excluded.repository),
+    policy_pack = COALESCE(activity_sessions.policy_pack, excluded.policy_pack);

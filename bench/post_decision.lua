@@ -1,35 +1,55 @@
--- wrk script: POST /decisions with varied sessions, actions and targets.
--- Reports p50/p99 latency, throughput and non-2xx responses on one line.
+-- wrk script: POST /decisions as an agent harness sends them: 1,000 sessions (each with its
+-- own agent and repository: agent-NN of 20, acme/svc-NN of 50), and a rotation of actions
+-- that hits the baseline pack's rules: allow (read, write, allowed commands, git push to a
+-- feature branch), block (secrets, CI files, terraform apply, push to main, unknown MCP
+-- server) and require_approval (IaC writes, unlisted commands, unknown action type).
+--   wrk -t2 -c8 -d10s --latency -s bench/post_decision.lua http://127.0.0.1:PORT/decisions
+-- Prints one machine-readable line at the end:
+--   RESULT rps=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. requests=.. non2xx=.. sockerr=..
+-- (non2xx: responses with a status >= 400; sockerr: connect/read/write errors and timeouts).
 local actions = {
-	{"execute_command", "pytest -q"},
-	{"execute_command", "terraform apply -auto-approve"},
-	{"execute_command", "make deploy"},
-	{"write_file", "src/app.py"},
-	{"write_file", "iam/role.tf"},
-	{"write_file", ".github/workflows/ci.yml"},
-	{"read_file", "README.md"},
-	{"git_operation", "main"},
+	'"action_type":"read_file","target":"README.md"',
+	'"action_type":"read_file","target":"src/app.py"',
+	'"action_type":"write_file","target":"src/app.py"',
+	'"action_type":"write_file","target":"tests/test_app.py"',
+	'"action_type":"execute_command","target":"pytest -q"',
+	'"action_type":"execute_command","target":"ls -la"',
+	'"action_type":"execute_command","target":"git status"',
+	'"action_type":"git_operation","target":"feature/login","operation":"push"',
+	'"action_type":"read_file","target":".env"',
+	'"action_type":"write_file","target":".github/workflows/ci.yml"',
+	'"action_type":"execute_command","target":"terraform apply -auto-approve"',
+	'"action_type":"git_operation","target":"main","operation":"push"',
+	'"action_type":"mcp_tool_call","server":"github","tool":"create_issue"',
+	'"action_type":"write_file","target":"iam/role.tf"',
+	'"action_type":"execute_command","target":"make deploy"',
+	'"action_type":"deploy_model","target":"models/churn"',
 }
-local counter = 0
+local next_tid = 0
+
+function setup(thread)
+	thread:set("tid", next_tid) -- a global of the thread's own Lua state
+	next_tid = next_tid + 1
+end
 
 function init(args)
-	math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+	math.randomseed(os.time() * 7 + (tid or 0))
 end
 
 request = function()
-	counter = counter + 1
-	local a = actions[math.random(#actions)]
+	local s = math.random(1000)
 	local body = string.format(
-		'{"session_id":"bench-%d","agent_id":"agent-%d","actor":"ci@example",' ..
-		'"repository":"repo-%d/api","action_type":"%s","target":"%s","operation":"push"}',
-		math.random(1000), math.random(20), math.random(50), a[1], a[2])
+		'{"session_id":"bench-%04d","agent_id":"agent-%02d","actor":"dev-%d@example.com",' ..
+		'"repository":"acme/svc-%02d",%s}',
+		s, s % 20 + 1, s % 20 + 1, s % 50 + 1, actions[math.random(#actions)])
 	return wrk.format("POST", "/decisions", {["Content-Type"] = "application/json"}, body)
 end
 
 done = function(summary, latency, requests)
-	local secs = summary.duration / 1e6
-	io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f requests=%d non2xx=%d errors=%d\n",
-		summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-		summary.requests, summary.errors.status,
-		summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+	local e = summary.errors
+	io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f " ..
+		"requests=%d non2xx=%d sockerr=%d\n",
+		summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+		latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+		summary.requests, e.status, e.connect + e.read + e.write + e.timeout))
 end
