@@ -47,21 +47,39 @@ enum status random_hex(char *out, size_t n, struct err *e)
 	return ST_OK;
 }
 
-char *redact_url(const char *url)
+/*
+ * Finds the password of "scheme://user:password@host...": *pw points at it
+ * inside url and *len is its length.  False when the URL has none (an '@'
+ * after the first '/' of the path does not count).
+ */
+static bool url_password(const char *url, const char **pw, size_t *len)
 {
 	const char *scheme = strstr(url, "://");
-	const char *at, *colon, *hostpart;
+	const char *hostpart, *at, *slash, *colon;
 
 	if (!scheme)
-		return xstrdup(url);
+		return false;
 	hostpart = scheme + 3;
 	at = strchr(hostpart, '@');
-	if (!at || (strchr(hostpart, '/') && strchr(hostpart, '/') < at))
-		return xstrdup(url);
+	slash = strchr(hostpart, '/');
+	if (!at || (slash && slash < at))
+		return false;
 	colon = memchr(hostpart, ':', (size_t)(at - hostpart));
 	if (!colon)
+		return false;
+	*pw = colon + 1;
+	*len = (size_t)(at - *pw);
+	return true;
+}
+
+char *redact_url(const char *url)
+{
+	const char *pw;
+	size_t len;
+
+	if (!url_password(url, &pw, &len))
 		return xstrdup(url);
-	return xasprintf("%.*s:*****%s", (int)(colon - url), url, at);
+	return xasprintf("%.*s*****%s", (int)(pw - url), url, pw + len);
 }
 
 enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e)
@@ -204,21 +222,14 @@ bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 void scrub_url_password(char *msg, size_t size, const char *url)
 {
-	const char *scheme = strstr(url, "://");
-	const char *user, *at, *colon;
+	const char *found;
 	char pw[256];
 	size_t n;
 	char *hit;
 
-	if (!scheme)
+	if (!url_password(url, &found, &n) || n == 0 || n >= sizeof(pw))
 		return;
-	user = scheme + 3;
-	at = strchr(user, '@');
-	colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
-	if (!colon || (size_t)(at - colon - 1) >= sizeof(pw) || at == colon + 1)
-		return;
-	n = (size_t)(at - colon - 1);
-	memcpy(pw, colon + 1, n);
+	memcpy(pw, found, n);
 	pw[n] = '\0';
 	while ((hit = strstr(msg, pw)) != NULL) {
 		size_t tail = strlen(hit + n);
