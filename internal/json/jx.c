@@ -99,6 +99,15 @@ enum status jx_int(json_object *obj, const char *key, int64_t min, int64_t max, 
 	return ST_OK;
 }
 
+enum status jx_id(json_object *obj, const char *key, bool required, const char **out, struct err *e)
+{
+	enum status st = jx_str(obj, key, required, out, e);
+
+	if (st == ST_OK && *out)
+		st = jx_check_id(key, *out, e);
+	return st;
+}
+
 enum status jx_check_id(const char *field, const char *value, struct err *e)
 {
 	size_t n = strlen(value);

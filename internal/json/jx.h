@@ -38,6 +38,10 @@ ATTR_NODISCARD enum status jx_str(json_object *obj, const char *key, bool requir
 ATTR_NODISCARD enum status jx_int(json_object *obj, const char *key, int64_t min, int64_t max,
 				  int64_t *out, bool *present, struct err *e);
 
+/* jx_str for an identifier field: when present it must pass jx_check_id. */
+ATTR_NODISCARD enum status jx_id(json_object *obj, const char *key, bool required, const char **out,
+				 struct err *e);
+
 /* An identifier: 1..256 bytes, no control characters. */
 ATTR_NODISCARD enum status jx_check_id(const char *field, const char *value, struct err *e);
 /* value must be one of the NULL-terminated allowed list; the error lists them. */

@@ -37,41 +37,31 @@ static enum status text_field(json_object *req, const char *key, const char **ou
 	return st;
 }
 
-static enum status id_field(json_object *req, const char *key, bool required, const char **out,
-			    struct err *e)
-{
-	enum status st = jx_str(req, key, required, out, e);
-
-	if (st == ST_OK && *out)
-		st = jx_check_id(key, *out, e);
-	return st;
-}
-
 static enum status read_request(json_object *req, struct decision_req *d, struct err *e)
 {
 	enum status st = ST_OK;
 
 	memset(d, 0, sizeof(*d));
 	if (st == ST_OK)
-		st = id_field(req, "action_type", true, &d->action_type, e);
+		st = jx_id(req, "action_type", true, &d->action_type, e);
 	if (st == ST_OK)
-		st = id_field(req, "policy_pack", false, &d->policy_pack, e);
+		st = jx_id(req, "policy_pack", false, &d->policy_pack, e);
 	if (st == ST_OK)
-		st = id_field(req, "session_id", false, &d->session_id, e);
+		st = jx_id(req, "session_id", false, &d->session_id, e);
 	if (st == ST_OK && d->session_id)
 		st = service_check_path_id("session_id", d->session_id, e);
 	if (st == ST_OK)
-		st = id_field(req, "agent_id", false, &d->agent_id, e);
+		st = jx_id(req, "agent_id", false, &d->agent_id, e);
 	if (st == ST_OK)
-		st = id_field(req, "actor", false, &d->actor, e);
+		st = jx_id(req, "actor", false, &d->actor, e);
 	if (st == ST_OK)
-		st = id_field(req, "repository", false, &d->repository, e);
+		st = jx_id(req, "repository", false, &d->repository, e);
 	if (st == ST_OK)
-		st = id_field(req, "server", false, &d->server, e);
+		st = jx_id(req, "server", false, &d->server, e);
 	if (st == ST_OK)
-		st = id_field(req, "tool", false, &d->tool, e);
+		st = jx_id(req, "tool", false, &d->tool, e);
 	if (st == ST_OK)
-		st = id_field(req, "capability", false, &d->capability, e);
+		st = jx_id(req, "capability", false, &d->capability, e);
 	if (st == ST_OK)
 		st = text_field(req, "target", &d->target, e);
 	if (st == ST_OK)

@@ -125,17 +125,12 @@ static enum status read_upsert(struct service *s, json_object *req, struct sessi
 	static const char *const ids[] = {"agent_id", "actor", "repository", "policy_pack"};
 	const char **slots[] = {&u->agent_id, &u->actor, &u->repository, &u->policy_pack};
 	const struct policy_pack *pack;
-	enum status st = jx_str(req, "session_id", true, &u->session_id, e);
+	enum status st = jx_id(req, "session_id", true, &u->session_id, e);
 
 	if (st == ST_OK)
-		st = jx_check_id("session_id", u->session_id, e);
-	if (st == ST_OK)
 		st = service_check_path_id("session_id", u->session_id, e);
-	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(ids); i++) {
-		st = jx_str(req, ids[i], false, slots[i], e);
-		if (st == ST_OK && *slots[i])
-			st = jx_check_id(ids[i], *slots[i], e);
-	}
+	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(ids); i++)
+		st = jx_id(req, ids[i], false, slots[i], e);
 	if (st == ST_OK)
 		st = jx_str(req, "state", false, &u->state, e);
 	if (st == ST_OK && u->state)
