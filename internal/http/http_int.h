@@ -52,6 +52,9 @@ enum route_match router_match(struct req *r, char *allow, size_t allow_size);
 
 /* reply.c: the only place that maps enum status to HTTP. */
 unsigned int reply_http_status(enum status st);
+/* Sends text of the given Content-Type with the common headers (copied). */
+enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type, const char *text,
+			   size_t len);
 enum MHD_Result reply_json(struct req *r, unsigned int status, json_object *body);
 enum MHD_Result reply_err(struct req *r, const struct err *e);
 enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code,

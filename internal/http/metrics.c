@@ -149,7 +149,6 @@ enum MHD_Result handle_metrics(struct req *r)
 {
 	struct buf b;
 	enum MHD_Result ret;
-	struct MHD_Response *resp;
 
 	buf_init(&b, (size_t)4 << 20);
 	pthread_mutex_lock(&mu);
@@ -157,15 +156,7 @@ enum MHD_Result handle_metrics(struct req *r)
 	export_latency(&b);
 	pthread_mutex_unlock(&mu);
 	export_decisions_and_pool(&b, r->app->store);
-	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain; version=0.0.4; charset=utf-8");
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	r->status = MHD_HTTP_OK;
-	r->bytes_out = b.len;
-	r->replied = true;
+	ret = reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
 	buf_release(&b);
 	return ret;
 }

@@ -37,8 +37,8 @@ const char *req_query(struct req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static enum MHD_Result send_text(struct req *r, unsigned int status, const char *type,
-				 const char *text, size_t len)
+enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type, const char *text,
+			   size_t len)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -66,7 +66,7 @@ enum MHD_Result reply_json(struct req *r, unsigned int status, json_object *body
 	const char *s = json_object_to_json_string_length(
 		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
-	return send_text(r, status, "application/json", s, len);
+	return reply_text(r, status, "application/json", s, len);
 }
 
 enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code,
@@ -98,7 +98,7 @@ enum MHD_Result reply_err(struct req *r, const struct err *e)
 
 enum MHD_Result reply_raw_json(struct req *r, unsigned int status, const char *json)
 {
-	return send_text(r, status, "application/json", json, strlen(json));
+	return reply_text(r, status, "application/json", json, strlen(json));
 }
 
 static bool is_json_type(const char *ct)
