@@ -286,13 +286,17 @@ def copy_migrations(tmp_path, dialect, name="migrations"):
     return dst
 
 
-# Migrations 001-006, as both dialects name them, and the tables they create.
+# The migrations, as both dialects name them, and the tables they create.
+# 001-006 are the original tool's; a legacy ledger covers at most those.
 NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
-         "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory"]
+         "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory",
+         "api_tokens", "original_enum_values"]
+LATEST = len(NAMES)
+LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]
 TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
           "activity_sessions", "activity_decisions", "inventory_repositories",
-          "inventory_policy_rollouts", "integrations"]
+          "inventory_policy_rollouts", "integrations", "api_tokens"]
 
 
 def sqlite_path(url):

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import FILES, REPO, cavra, sql, status_json, user_tables
+from conftest import FILES, LATEST, REPO, cavra, sql, status_json, user_tables
 
 LEGACY_LEDGER = "CREATE TABLE schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL);\n"
 
@@ -41,7 +41,7 @@ def test_legacy_ledger_is_adopted_without_data_loss(tmp_path, claimed):
     assert st is not None, err
     assert st["ledger"] == "legacy" and st["schema_version"] == claimed
     assert [m["state"] for m in st["migrations"]] == (["applied"] * claimed +
-                                                      ["pending"] * (6 - claimed))
+                                                      ["pending"] * (LATEST - claimed))
     assert all(m["applied_checksum"] is None for m in st["migrations"])
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
@@ -50,7 +50,7 @@ def test_legacy_ledger_is_adopted_without_data_loss(tmp_path, claimed):
         f"applied {f[:-4]}" for f in FILES[claimed:]]
     code, st, _ = status_json(db)
     assert code == 0
-    assert st["ledger"] == "current" and st["schema_version"] == 6 and st["problems"] == []
+    assert st["ledger"] == "current" and st["schema_version"] == LATEST and st["problems"] == []
     assert all(m["state"] == "applied" and m["applied_checksum"] == m["checksum"]
                for m in st["migrations"])
     assert sql(db, "SELECT signer FROM evidence_metadata WHERE session_id = 'pilot-1'") == [

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conftest import (CAVRA, FILES, NAMES, REPO, TABLES, backend_of, cavra, copy_migrations,
+from conftest import (CAVRA, FILES, LATEST, NAMES, REPO, TABLES, backend_of, cavra, copy_migrations,
                       pg_bindir, psql, sql, status_json, user_tables)
 
 HEX64 = r"[0-9a-f]{64}"
@@ -34,8 +34,8 @@ def test_up_twice_is_idempotent_and_status_shows_checksums(db):
     code, st, _ = status_json(db)
     assert code == 0
     assert st["backend"] == backend_of(db) and st["ledger"] == "current"
-    assert st["schema_version"] == 6 and st["latest_version"] == 6 and st["problems"] == []
-    assert len(st["migrations"]) == 6
+    assert st["schema_version"] == LATEST and st["latest_version"] == LATEST and st["problems"] == []
+    assert len(st["migrations"]) == LATEST
     for i, m in enumerate(st["migrations"]):
         assert (m["version"], m["name"], m["state"]) == (i + 1, NAMES[i], "applied")
         assert re.fullmatch(HEX64, m["checksum"])
@@ -43,7 +43,7 @@ def test_up_twice_is_idempotent_and_status_shows_checksums(db):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
                             m["applied_at"])
     assert set(TABLES) <= set(user_tables(db))
-    assert sql(db, "SELECT count(*) FROM schema_migrations") == [["6"]]
+    assert sql(db, "SELECT count(*) FROM schema_migrations") == [[str(LATEST)]]
     rows = sql(db, "SELECT id, version, name, checksum FROM schema_migrations ORDER BY version")
     assert [r[0] for r in rows] == FILES
     assert [(int(r[1]), r[2]) for r in rows] == [(i + 1, n) for i, n in enumerate(NAMES)]
@@ -58,7 +58,7 @@ def test_status_table(db):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split() == ["VERSION", "NAME", "STATE", "CHECKSUM", "APPLIED_AT"]
-    rows = [l.split() for l in lines[1:7]]
+    rows = [l.split() for l in lines[1:LATEST + 1]]
     assert [r[:3] for r in rows] == [[f"{i + 1:03d}", n, "applied" if i < 2 else "pending"]
                                      for i, n in enumerate(NAMES)]
     assert all(re.fullmatch(HEX64, r[3]) for r in rows)
@@ -67,8 +67,8 @@ def test_status_table(db):
 def test_fresh_database_status_is_pending_not_a_problem(db):
     code, st, err = status_json(db)
     assert code == 0, err
-    assert st["ledger"] == "none" and st["schema_version"] == 0 and st["latest_version"] == 6
-    assert [m["state"] for m in st["migrations"]] == ["pending"] * 6
+    assert st["ledger"] == "none" and st["schema_version"] == 0 and st["latest_version"] == LATEST
+    assert [m["state"] for m in st["migrations"]] == ["pending"] * LATEST
     assert all(m["applied_checksum"] is None and m["applied_at"] is None
                for m in st["migrations"])
     assert st["problems"] == []
@@ -103,7 +103,7 @@ def test_up_to_a_version(db):
         f"applied {f[:-4]}" for f in FILES[:3]]
     code, st, _ = status_json(db)
     assert code == 0 and st["schema_version"] == 3
-    assert [m["state"] for m in st["migrations"]] == ["applied"] * 3 + ["pending"] * 3
+    assert [m["state"] for m in st["migrations"]] == ["applied"] * 3 + ["pending"] * (LATEST - 3)
     code, out, _ = cavra("migrate", "verify", db=db)
     assert code == 1 and "pending" in out and "004" in out
     code, out, err = cavra("migrate", "up", db=db)
@@ -163,7 +163,7 @@ def test_line_endings_are_not_drift(db, tmp_path, convert):
     code, out, err = cavra("migrate", "verify", "--migrations-dir", mig, db=db)
     assert code == 0, out + err
     code, st, _ = status_json(db, "--migrations-dir", mig)
-    assert code == 0 and [m["state"] for m in st["migrations"]] == ["applied"] * 6
+    assert code == 0 and [m["state"] for m in st["migrations"]] == ["applied"] * LATEST
 
 
 def test_crlf_copy_applies_with_the_same_checksums(db, tmp_path):
@@ -183,21 +183,22 @@ def test_crlf_copy_applies_with_the_same_checksums(db, tmp_path):
 
 def test_failed_migration_leaves_nothing(db, tmp_path):
     mig = copy_migrations(tmp_path, backend_of(db))
-    with open(os.path.join(mig, "007_broken.sql"), "w") as f:
+    BROKEN = f"{LATEST + 1:03d}_broken.sql"
+    with open(os.path.join(mig, BROKEN), "w") as f:
         f.write("CREATE TABLE broken_one (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n")
     code, out, err = cavra("migrate", "up", "--migrations-dir", mig, db=db)
     assert code == 1
-    assert "007_broken.sql" in err and "no_such_table" in err
+    assert BROKEN in err and "no_such_table" in err
     assert applied_lines(out) == [
         f"applied {f[:-4]}" for f in FILES]
     assert "broken_one" not in user_tables(db)
-    assert sql(db, "SELECT count(*) FROM schema_migrations WHERE version = 7") == [["0"]]
+    assert sql(db, "SELECT count(*) FROM schema_migrations WHERE version = " + str(LATEST + 1) + "") == [["0"]]
     code, st, _ = status_json(db, "--migrations-dir", mig)
-    assert code == 0 and st["schema_version"] == 6
-    assert [m["state"] for m in st["migrations"]] == ["applied"] * 6 + ["pending"]
-    # and again: still nothing of 007, no "dirty" state to clear by hand
+    assert code == 0 and st["schema_version"] == LATEST
+    assert [m["state"] for m in st["migrations"]] == ["applied"] * LATEST + ["pending"]
+    # and again: still nothing of the broken one, no "dirty" state to clear by hand
     code, _, err = cavra("migrate", "up", "--migrations-dir", mig, db=db)
-    assert code == 1 and "007_broken.sql" in err
+    assert code == 1 and BROKEN in err
     assert "broken_one" not in user_tables(db)
 
 
@@ -271,9 +272,9 @@ def test_file_removed_after_apply_is_refused(db, tmp_path):
     """The newest applied file is gone from the set: the database is ahead of these files."""
     assert cavra("migrate", "up", db=db)[0] == 0
     mig = copy_migrations(tmp_path, backend_of(db))
-    os.unlink(os.path.join(mig, "006_integrations_inventory.sql"))
+    os.unlink(os.path.join(mig, FILES[-1]))
     code, st, _ = status_json(db, "--migrations-dir", mig)
-    assert code == 1 and [(p["kind"], p["version"]) for p in st["problems"]] == [("newer", 6)]
+    assert code == 1 and [(p["kind"], p["version"]) for p in st["problems"]] == [("newer", LATEST)]
     code, _, err = cavra("migrate", "up", "--migrations-dir", mig, db=db)
     assert code == 1 and "newer" in err
 
@@ -292,9 +293,9 @@ def test_concurrent_up_applies_each_migration_once(pg, round_):
         assert [p.returncode for p in procs] == [0, 0], results
         rows = psql(url, "SELECT version, count(*) FROM schema_migrations GROUP BY version "
                          "ORDER BY version")
-        assert rows.splitlines() == [f"{v}|1" for v in range(1, 7)]
+        assert rows.splitlines() == [f"{v}|1" for v in range(1, LATEST + 1)]
         applied = sum(out.count("applied ") for out, _ in results)
-        assert applied == 6, results
+        assert applied == LATEST, results
         assert cavra("migrate", "verify", db=url)[0] == 0
     finally:
         psql(pg.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", check=False)
@@ -346,4 +347,4 @@ def test_read_only_commands_create_no_sqlite_file(tmp_path, action):
     assert code in (0, 1), err
     assert not path.exists() and not path.parent.exists()
     if action == "status":
-        assert "6 pending" in out
+        assert f"{LATEST} pending" in out

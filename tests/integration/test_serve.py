@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from conftest import Postgres, cavra, free_port, one_line, serve, sql, status_json
+from conftest import LATEST, Postgres, cavra, free_port, one_line, serve, sql, status_json
 
 
 def test_probes_and_version(db):
@@ -22,7 +22,7 @@ def test_probes_and_version(db):
         r = srv.get("/version")
         assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
         v = r.json()
-        assert v["name"] == "cavra" and v["schema_version"] == 6
+        assert v["name"] == "cavra" and v["schema_version"] == LATEST
         assert "cavra " + v["version"] == cavra("version")[1].strip()
         r = srv.get("/healthz", headers={"X-Request-Id": "trace-123"})
         assert r.headers["X-Request-Id"] == "trace-123"
@@ -56,7 +56,7 @@ def test_refuses_pending_migrations_unless_auto_migrate(db):
     with serve(db, "--auto-migrate") as srv:
         assert srv.get("/readyz").status_code == 200
     code, st, _ = status_json(db)
-    assert code == 0 and st["schema_version"] == 6
+    assert code == 0 and st["schema_version"] == LATEST
 
 
 @pytest.mark.parametrize("how", [["--no-auto-migrate"], "env", []])
@@ -76,7 +76,7 @@ def test_default_sqlite_database_auto_migrates(tmp_path):
         assert srv.get("/readyz").json()["status"] == "ready"
     assert (tmp_path / ".cavra" / "cavra.db").exists()
     code, st, _ = status_json("sqlite:" + str(tmp_path / ".cavra" / "cavra.db"))
-    assert code == 0 and st["schema_version"] == 6
+    assert code == 0 and st["schema_version"] == LATEST
     # and again on the now-current database
     with serve(None, cwd=str(tmp_path)) as srv:
         assert srv.get("/readyz").status_code == 200
