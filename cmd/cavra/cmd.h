@@ -19,5 +19,18 @@ int cmd_usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 /* argv[0] is the subcommand's own name; settings flags are already removed. */
 int cmd_migrate(struct config *cfg, int argc, char **argv);
 int cmd_serve(struct config *cfg, int argc, char **argv);
+int cmd_ops(struct config *cfg, int argc, char **argv);
+
+struct store;
+struct migration_set;
+/*
+ * Opens the configured database with pool_size connections and checks its
+ * schema ("refusing to <verb>: ..." on drift or pending migrations, unless
+ * auto-migrate applies them).  *st and *set are the caller's to release
+ * even on failure.
+ */
+ATTR_NODISCARD enum status cmd_open_database(const struct config *cfg, const char *verb,
+					     int pool_size, struct store **st,
+					     struct migration_set *set, struct err *e);
 
 #endif

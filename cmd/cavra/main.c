@@ -18,6 +18,8 @@ static const char usage[] =
 	"  serve [--print-config]             run the HTTP service\n"
 	"  migrate status|up|plan|verify      manage the database schema\n"
 	"  evidence migrate --sqlite PATH     alias of 'migrate up' on a SQLite file\n"
+	"  ops import --json FILE --store NAME | --from-env\n"
+	"                                     import the original tool's JSON stores\n"
 	"  version                            print the version\n"
 	"\n"
 	"settings (see docs/config.md): --config FILE, --database URL, --listen HOST:PORT,\n"
@@ -88,6 +90,8 @@ static int run(struct config *cfg, int argc, char **argv)
 		return cmd_serve(cfg, argc, argv);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(cfg, argc, argv);
+	if (strcmp(cmd, "ops") == 0)
+		return cmd_ops(cfg, argc, argv);
 	if (strcmp(cmd, "evidence") == 0)
 		return evidence_alias(cfg, argc, argv);
 	return cmd_usage_error("unknown command '%s' (see 'cavra help')", cmd);

@@ -193,6 +193,11 @@ enum status mkdir_p(const char *dir, struct err *e)
 	return st;
 }
 
+bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 bool str_starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -35,6 +35,8 @@ ATTR_NODISCARD enum status file_write_atomic(const char *path, const void *data,
 /* Creates dir and its parents (mode 0700 for new ones). */
 ATTR_NODISCARD enum status mkdir_p(const char *dir, struct err *e);
 
+/* strcmp() == 0 that treats NULL as different from every string but NULL. */
+bool str_eq(const char *a, const char *b);
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 /* Strict decimal parse of a whole string into [min,max]. */

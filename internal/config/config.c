@@ -59,13 +59,15 @@ static const struct cfg_entry table[] = {
 	 "auto", 0, 0, 0, check_boolish},
 	{"policy_dir", "CAVRA_POLICY_DIR", "policy-dir", CFG_STR, OFF(policy_dir), NULL, 0, 0,
 	 F_NULLABLE, NULL},
+	{"approval_routing_file", "CAVRA_APPROVAL_ROUTING_FILE", "approval-routing-file", CFG_STR,
+	 OFF(approval_routing_file), NULL, 0, 0, F_NULLABLE, NULL},
 	{"max_body_bytes", "CAVRA_MAX_BODY_BYTES", "max-body-bytes", CFG_INT, OFF(max_body_bytes),
 	 "1048576", 1024, 64 << 20, 0, NULL},
 	{"shutdown_grace_seconds", "CAVRA_SHUTDOWN_GRACE_SECONDS", "shutdown-grace-seconds",
 	 CFG_INT, OFF(shutdown_grace_seconds), "25", 0, 3600, 0, NULL},
 };
 
-_Static_assert(ARRAY_SIZE(table) <= 32, "grow config.source");
+_Static_assert(ARRAY_SIZE(table) <= ARRAY_SIZE(((struct config *)0)->source), "grow config.source");
 
 static const char *const source_names[] = {"default", "file", "env", "flag"};
 

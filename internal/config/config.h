@@ -29,9 +29,10 @@ struct config {
 	char *db_prepared_statements; /* "true" | "false" | "auto" (= true) */
 	char *auto_migrate; /* "auto" | "true" | "false" */
 	char *policy_dir;
+	char *approval_routing_file; /* NULL: the built-in routing rules */
 	int64_t max_body_bytes;
 	int64_t shutdown_grace_seconds;
-	enum config_source source[32]; /* per table entry */
+	enum config_source source[64]; /* per table entry */
 };
 
 /* Looks up an environment variable; tests pass their own. */

@@ -85,6 +85,25 @@ enum MHD_Result handle_session_get(struct req *r);
 enum MHD_Result handle_session_decisions(struct req *r);
 enum MHD_Result handle_policy_packs(struct req *r);
 enum MHD_Result handle_healthz(struct req *r);
+/* handlers_records.c */
+#define RECORD_HANDLER_DECLS(name)                           \
+	enum MHD_Result handle_##name##_list(struct req *r); \
+	enum MHD_Result handle_##name##_get(struct req *r);  \
+	enum MHD_Result handle_##name##_upsert(struct req *r)
+RECORD_HANDLER_DECLS(evidence);
+RECORD_HANDLER_DECLS(agent);
+RECORD_HANDLER_DECLS(mcp_server);
+RECORD_HANDLER_DECLS(repository);
+RECORD_HANDLER_DECLS(rollout);
+RECORD_HANDLER_DECLS(integration);
+enum MHD_Result handle_approval_list(struct req *r);
+enum MHD_Result handle_approval_get(struct req *r);
+enum MHD_Result handle_approval_create(struct req *r);
+enum MHD_Result handle_approval_approve(struct req *r);
+enum MHD_Result handle_approval_deny(struct req *r);
+enum MHD_Result handle_approval_expire(struct req *r);
+enum MHD_Result handle_break_glass(struct req *r);
+enum MHD_Result handle_mcp_trust(struct req *r);
 enum MHD_Result handle_readyz(struct req *r);
 enum MHD_Result handle_version(struct req *r);
 

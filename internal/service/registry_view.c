@@ -3,6 +3,7 @@
  */
 #include "base/base.h"
 #include "service/registry_view.h"
+#include "base/util.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_registry.h"
@@ -53,7 +54,11 @@ enum status registry_view_load(struct store *st, const char *server, struct regi
 	out->server.trust_tier = POLICY_TIER_UNKNOWN;
 	out->server.approval_state = POLICY_APPROVAL_PENDING;
 	policy_tier_parse(jx_get_str(o, "trust_tier"), &out->server.trust_tier);
-	policy_approval_parse(jx_get_str(o, "approval_state"), &out->server.approval_state);
+	/* the original's "not_required" means no approval is needed */
+	if (str_eq(jx_get_str(o, "approval_state"), "not_required"))
+		out->server.approval_state = POLICY_APPROVAL_APPROVED;
+	else
+		policy_approval_parse(jx_get_str(o, "approval_state"), &out->server.approval_state);
 	out->tools = string_list(o, "allowed_tools", &out->server.allowed_tools_len);
 	out->caps = string_list(o, "capabilities", &out->server.capabilities_len);
 	out->server.allowed_tools = out->tools;

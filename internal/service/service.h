@@ -16,10 +16,33 @@
 #define SERVICE_LIMIT_DEFAULT 50
 #define SERVICE_LIMIT_MAX     500
 
+struct routing;
+
 struct service {
 	struct store *store; /* borrowed */
 	const struct policy_set *policies; /* borrowed */
+	const struct routing *routing; /* borrowed; NULL: no routing rules */
 };
+
+/* The facts about a decision that approval routing rules match on. */
+struct routing_facts {
+	const char *action_type, *target, *rule_id, *decision, *severity, *policy_pack;
+	const char *repository;
+};
+
+/*
+ * Loads approval routing rules from file (YAML or JSON), or the built-in
+ * rules when file is NULL.  A file that does not parse or holds an unknown
+ * key is ST_INVALID naming the file (and line, for syntax errors).
+ */
+ATTR_NODISCARD enum status routing_load(const char *file, struct routing **out, struct err *e);
+void routing_free(struct routing *rt);
+/* The group of the first matching rule (and its name), or NULL. */
+const char *routing_pick(const struct routing *rt, const struct routing_facts *f,
+			 const char **rule_name);
+size_t routing_count(const struct routing *rt);
+/* "built-in" or the file name. */
+const char *routing_source(const struct routing *rt);
 
 /* Query parameters of a list endpoint, as given (any may be NULL). */
 typedef const char *(*service_arg_fn)(void *ctx, const char *name);
@@ -52,6 +75,83 @@ ATTR_NODISCARD enum status service_session_list(struct service *s, service_arg_f
 /* POST /sessions: *created tells 201 from 200. */
 ATTR_NODISCARD enum status service_session_upsert(struct service *s, json_object *req,
 						  char **record, bool *created, struct err *e);
+
+/* The record kinds behind GET/POST /<kind> and GET /<kind>/{id}. */
+enum service_kind {
+	SK_EVIDENCE,
+	SK_APPROVAL,
+	SK_AGENT,
+	SK_MCP_SERVER,
+	SK_REPOSITORY,
+	SK_ROLLOUT,
+	SK_INTEGRATION,
+};
+
+ATTR_NODISCARD enum status service_record_list(struct service *s, enum service_kind k,
+					       service_arg_fn arg, void *ctx, char **envelope,
+					       struct err *e);
+ATTR_NODISCARD enum status service_record_get(struct service *s, enum service_kind k,
+					      const char *id, char **record, struct err *e);
+/* Upsert (not for approvals, which change through their state machine). */
+ATTR_NODISCARD enum status service_record_upsert(struct service *s, enum service_kind k,
+						 json_object *req, char **record, bool *created,
+						 struct err *e);
+
+/*
+ * POST /approvals: from {"decision": {...}} or {"decision_id": ...} of a
+ * stored decision.  An open approval of the same decision is returned as
+ * it is (*created false) instead of a second one.
+ */
+ATTR_NODISCARD enum status service_approval_create(struct service *s, json_object *req,
+						   char **record, bool *created, struct err *e);
+
+enum approval_action { APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_EXPIRE };
+/*
+ * POST /approvals/{id}/approve|deny|expire.  Only a pending approval
+ * changes (ST_CONFLICT otherwise, also for the loser of a race); approve
+ * and deny need actor and reason.
+ */
+ATTR_NODISCARD enum status service_approval_act(struct service *s, const char *id,
+						enum approval_action a, json_object *req,
+						char **record, struct err *e);
+/* POST /approvals/break-glass. */
+ATTR_NODISCARD enum status service_break_glass(struct service *s, json_object *req, char **record,
+					       struct err *e);
+
+/* GET /mcp/trust?server=&tool=&capability=: what the registry says of a call. */
+ATTR_NODISCARD enum status service_mcp_trust(struct service *s, service_arg_fn arg, void *ctx,
+					     char **out, struct err *e);
+
+/* `cavra ops import`: one original JSON store file into the database. */
+struct import_table {
+	const char *name; /* "agents", "decisions", ... */
+	int64_t read, created, updated, unchanged;
+};
+
+struct import_result {
+	const char *store; /* static */
+	char *path;
+	struct import_table tables[2];
+	int ntables;
+	int64_t sessions_recounted; /* activity: summaries set from their decisions */
+	char **problems; /* invalid records: "decisions[3]: field ..." */
+	size_t nproblems;
+};
+
+/*
+ * Imports the file at path as store store_name (evidence_metadata,
+ * approvals, registry, activity, inventory, integrations).  Every record is
+ * checked first: any invalid record (listed in out->problems) means nothing
+ * is written.  All writes are one transaction; unchanged records are not
+ * written, so a second run changes nothing.
+ */
+ATTR_NODISCARD enum status service_import(struct store *st, const char *store_name,
+					  const char *path, struct import_result *out,
+					  struct err *e);
+void import_result_release(struct import_result *r);
+/* The i-th store: its name, the original's env variable and default file name; NULL past the end.
+ */
+const char *import_store_name(size_t i, const char **env, const char **file);
 
 /* GET /policy-packs. */
 char *service_policy_packs(struct service *s);

@@ -1,0 +1,73 @@
+/*
+ * cmd_db.c - opening the configured database for a command that needs the
+ * current schema: drift is refused, pending migrations too unless
+ * auto-migrate is on (the default only for the embedded SQLite pilot).
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "base/log.h"
+#include "migrate/migrate.h"
+#include "store/store.h"
+
+static void on_applied(void *ctx, const char *what, const struct migration *m, int64_t ms)
+{
+	UNUSED(ctx);
+	if (m)
+		log_info("auto-migrate: %s %s (%lld ms)", what, m->file, (long long)ms);
+	else
+		log_info("auto-migrate: %s the legacy migration ledger", what);
+}
+
+/* Applies pending migrations through the migration URL (its own pool of one). */
+static enum status auto_migrate(const struct config *cfg, const struct migration_set *set,
+				struct err *e)
+{
+	struct store *mst = NULL;
+	const struct store_options opt = {.pool_size = 1, .prepare = false};
+	enum status st = store_open(config_migration_url(cfg), &opt, &mst, e);
+
+	if (st == ST_OK)
+		st = migrate_up(mst, set, 0, on_applied, NULL, e);
+	store_close(mst);
+	return st;
+}
+
+/* Refuses drift and, unless auto-migrate is on, pending migrations. */
+static enum status check_schema(const struct config *cfg, const char *verb, struct store *st,
+				const struct migration_set *set, struct err *e)
+{
+	struct ledger l = {0};
+	struct migrate_report r = {0};
+	enum status rc = migrate_status(st, set, &l, &r, e);
+	bool behind = r.pending > 0 || r.ledger == LEDGER_LEGACY;
+
+	if (rc == ST_OK && r.nproblems)
+		rc = err_set(e, ST_CONFLICT,
+			     "refusing to %s: %s; run 'cavra migrate verify' to see every "
+			     "problem",
+			     verb, r.problems[0].msg);
+	else if (rc == ST_OK && behind && !config_auto_migrate(cfg))
+		rc = err_set(e, ST_CONFLICT,
+			     "refusing to %s: %zu pending migrations; run 'cavra migrate up' "
+			     "(or use --auto-migrate)",
+			     verb, r.pending);
+	else if (rc == ST_OK && behind)
+		rc = auto_migrate(cfg, set, e);
+	migrate_report_release(&r);
+	ledger_release(&l);
+	return rc;
+}
+
+enum status cmd_open_database(const struct config *cfg, const char *verb, int pool_size,
+			      struct store **st, struct migration_set *set, struct err *e)
+{
+	const struct store_options opt = {.pool_size = pool_size,
+					  .prepare = config_db_prepare(cfg)};
+	enum status rc = store_open(cfg->database_url, &opt, st, e);
+
+	if (rc == ST_OK)
+		rc = migration_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
+	if (rc == ST_OK)
+		rc = check_schema(cfg, verb, *st, set, e);
+	return rc;
+}

@@ -1,0 +1,187 @@
+/*
+ * cmd_ops.c - `cavra ops ...`: operations on the stores.
+ *
+ *   ops import --json FILE --store NAME [--format text|json]
+ *   ops import --from-env [--format text|json]
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "base/xalloc.h"
+#include "migrate/migrate.h"
+#include "service/service.h"
+#include "store/store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct import_args {
+	const char *file, *store;
+	bool from_env, json;
+};
+
+static bool known_store(const char *name)
+{
+	const char *env, *file, *n;
+
+	for (size_t i = 0; (n = import_store_name(i, &env, &file)) != NULL; i++)
+		if (strcmp(n, name) == 0)
+			return true;
+	return false;
+}
+
+static int parse_import(int argc, char **argv, struct import_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(argv[i], "--from-env") == 0) {
+			a->from_env = true;
+			continue;
+		}
+		if (!v && (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--store") == 0 ||
+			   strcmp(argv[i], "--format") == 0))
+			return cmd_usage_error("ops import: %s needs a value", argv[i]);
+		if (strcmp(argv[i], "--json") == 0)
+			a->file = argv[++i];
+		else if (strcmp(argv[i], "--store") == 0)
+			a->store = argv[++i];
+		else if (strcmp(argv[i], "--format") == 0 && strcmp(v, "json") == 0)
+			a->json = ++i > 0;
+		else if (strcmp(argv[i], "--format") == 0 && strcmp(v, "text") == 0)
+			i++;
+		else
+			return cmd_usage_error("ops import: unexpected '%s' (see 'cavra help')",
+					       argv[i]);
+	}
+	if (a->from_env ? a->file || a->store : !a->file || !a->store)
+		return cmd_usage_error("ops import: give --json FILE --store NAME, or --from-env");
+	if (a->store && !known_store(a->store))
+		return cmd_usage_error("ops import: unknown store '%s' (known: evidence_metadata, "
+				       "approvals, registry, activity, inventory, integrations)",
+				       a->store);
+	return EXIT_OK;
+}
+
+static void print_text(const struct import_result *r, enum status st, const struct err *e)
+{
+	if (st != ST_OK) {
+		printf("%s: FAILED (%s): %s\n", r->store ? r->store : "?", r->path, e->msg);
+		for (size_t i = 0; i < r->nproblems; i++)
+			printf("  %s\n", r->problems[i]);
+		return;
+	}
+	printf("%s (%s):", r->store, r->path);
+	for (int k = 0; k < r->ntables; k++)
+		printf("%s %s %lld read, %lld created, %lld updated, %lld unchanged", k ? ";" : "",
+		       r->tables[k].name, (long long)r->tables[k].read,
+		       (long long)r->tables[k].created, (long long)r->tables[k].updated,
+		       (long long)r->tables[k].unchanged);
+	if (r->sessions_recounted)
+		printf("; %lld session summaries recounted", (long long)r->sessions_recounted);
+	putchar('\n');
+}
+
+static json_object *result_json(const struct import_result *r, enum status st, const struct err *e)
+{
+	json_object *o = json_object_new_object(), *tables = json_object_new_object();
+	json_object *problems = json_object_new_array();
+
+	json_object_object_add(o, "store", json_object_new_string(r->store ? r->store : "?"));
+	json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : ""));
+	json_object_object_add(o, "ok", json_object_new_boolean(st == ST_OK));
+	json_object_object_add(o, "error", st == ST_OK ? NULL : json_object_new_string(e->msg));
+	for (int k = 0; k < r->ntables; k++) {
+		json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "read", json_object_new_int64(r->tables[k].read));
+		json_object_object_add(t, "created", json_object_new_int64(r->tables[k].created));
+		json_object_object_add(t, "updated", json_object_new_int64(r->tables[k].updated));
+		json_object_object_add(t, "unchanged",
+				       json_object_new_int64(r->tables[k].unchanged));
+		json_object_object_add(tables, r->tables[k].name, t);
+	}
+	json_object_object_add(o, "tables", tables);
+	json_object_object_add(o, "sessions_recounted",
+			       json_object_new_int64(r->sessions_recounted));
+	for (size_t i = 0; i < r->nproblems; i++)
+		json_object_array_add(problems, json_object_new_string(r->problems[i]));
+	json_object_object_add(o, "problems", problems);
+	return o;
+}
+
+/* Imports one file; reports it; true on success. */
+static bool import_one(struct store *st, const char *store, const char *path, bool json,
+		       json_object *items)
+{
+	struct import_result r;
+	struct err e = {0};
+	enum status rc = service_import(st, store, path, &r, &e);
+
+	if (json)
+		json_object_array_add(items, result_json(&r, rc, &e));
+	else
+		print_text(&r, rc, &e);
+	import_result_release(&r);
+	return rc == ST_OK;
+}
+
+/* The original's variables, or .cavra/api/<file> when unset; absent defaults are skipped. */
+static bool import_from_env(struct store *st, bool json, json_object *items)
+{
+	const char *env, *file, *name;
+	bool ok = true;
+
+	for (size_t i = 0; (name = import_store_name(i, &env, &file)) != NULL; i++) {
+		const char *set = getenv(env);
+		char *path = set && *set ? xstrdup(set) : xasprintf(".cavra/api/%s", file);
+
+		if (!(set && *set) && access(path, F_OK) != 0) {
+			if (!json)
+				printf("%s (%s): not found, skipped\n", name, path);
+		} else {
+			ok = import_one(st, name, path, json, items) && ok;
+		}
+		free(path);
+	}
+	return ok;
+}
+
+static int ops_import(struct config *cfg, int argc, char **argv)
+{
+	struct migration_set set = {0};
+	struct import_args a;
+	struct store *st = NULL;
+	json_object *items = json_object_new_array();
+	struct err e = {0};
+	int code = parse_import(argc, argv, &a);
+	bool ok;
+
+	if (code != EXIT_OK)
+		goto out;
+	if (cmd_open_database(cfg, "import", 1, &st, &set, &e) != ST_OK) {
+		code = cmd_fail(&e);
+		goto out;
+	}
+	ok = a.from_env ? import_from_env(st, a.json, items)
+			: import_one(st, a.store, a.file, a.json, items);
+	if (a.json)
+		puts(json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	code = ok ? EXIT_OK : EXIT_FAIL;
+out:
+	json_object_put(items);
+	migration_set_release(&set);
+	store_close(st);
+	return code;
+}
+
+int cmd_ops(struct config *cfg, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "import") == 0)
+		return ops_import(cfg, argc - 1, argv + 1);
+	return cmd_usage_error("ops: unknown or missing action (known: import)");
+}

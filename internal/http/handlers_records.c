@@ -1,0 +1,160 @@
+/*
+ * handlers_records.c - evidence, approvals, registry, inventory and
+ * integrations (DESIGN §6).  Each handler parses, calls the service, and
+ * replies; the list / get / upsert trio is the same for every record kind.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+
+#include <stdlib.h>
+
+static const char *query_arg(void *ctx, const char *name)
+{
+	return req_query(ctx, name);
+}
+
+static enum MHD_Result finish(struct req *r, enum status st, unsigned int ok, char *json,
+			      const struct err *e)
+{
+	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, e);
+
+	free(json);
+	return ret;
+}
+
+static enum MHD_Result list(struct req *r, enum service_kind k)
+{
+	struct err e = {0};
+	char *env = NULL;
+	enum status st = service_record_list(r->app->svc, k, query_arg, r, &env, &e);
+
+	return finish(r, st, MHD_HTTP_OK, env, &e);
+}
+
+static enum MHD_Result get(struct req *r, enum service_kind k)
+{
+	struct err e = {0};
+	char *rec = NULL;
+	enum status st = service_record_get(r->app->svc, k, r->params[0], &rec, &e);
+
+	return finish(r, st, MHD_HTTP_OK, rec, &e);
+}
+
+static enum MHD_Result upsert(struct req *r, enum service_kind k)
+{
+	enum MHD_Result ret;
+	struct err e = {0};
+	bool created = false;
+	char *rec = NULL;
+	json_object *body = req_body_or_reply(r, &ret);
+	enum status st;
+
+	if (!body)
+		return ret;
+	st = service_record_upsert(r->app->svc, k, body, &rec, &created, &e);
+	json_object_put(body);
+	return finish(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+}
+
+#define RECORD_HANDLERS(name, kind)                           \
+	enum MHD_Result handle_##name##_list(struct req *r)   \
+	{                                                     \
+		return list(r, kind);                         \
+	}                                                     \
+	enum MHD_Result handle_##name##_get(struct req *r)    \
+	{                                                     \
+		return get(r, kind);                          \
+	}                                                     \
+	enum MHD_Result handle_##name##_upsert(struct req *r) \
+	{                                                     \
+		return upsert(r, kind);                       \
+	}
+
+RECORD_HANDLERS(evidence, SK_EVIDENCE)
+RECORD_HANDLERS(agent, SK_AGENT)
+RECORD_HANDLERS(mcp_server, SK_MCP_SERVER)
+RECORD_HANDLERS(repository, SK_REPOSITORY)
+RECORD_HANDLERS(rollout, SK_ROLLOUT)
+RECORD_HANDLERS(integration, SK_INTEGRATION)
+
+enum MHD_Result handle_approval_list(struct req *r)
+{
+	return list(r, SK_APPROVAL);
+}
+
+enum MHD_Result handle_approval_get(struct req *r)
+{
+	return get(r, SK_APPROVAL);
+}
+
+enum MHD_Result handle_approval_create(struct req *r)
+{
+	enum MHD_Result ret;
+	struct err e = {0};
+	bool created = false;
+	char *rec = NULL;
+	json_object *body = req_body_or_reply(r, &ret);
+	enum status st;
+
+	if (!body)
+		return ret;
+	st = service_approval_create(r->app->svc, body, &rec, &created, &e);
+	json_object_put(body);
+	return finish(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+}
+
+/* An empty body reads as {}: the service names the missing fields. */
+static enum MHD_Result act(struct req *r, enum approval_action a)
+{
+	enum MHD_Result ret = MHD_NO;
+	struct err e = {0};
+	char *rec = NULL;
+	json_object *body =
+		r->body.len == 0 ? json_object_new_object() : req_body_or_reply(r, &ret);
+	enum status st;
+
+	if (!body)
+		return ret;
+	st = service_approval_act(r->app->svc, r->params[0], a, body, &rec, &e);
+	json_object_put(body);
+	return finish(r, st, MHD_HTTP_OK, rec, &e);
+}
+
+enum MHD_Result handle_approval_approve(struct req *r)
+{
+	return act(r, APPROVAL_APPROVE);
+}
+
+enum MHD_Result handle_approval_deny(struct req *r)
+{
+	return act(r, APPROVAL_DENY);
+}
+
+enum MHD_Result handle_approval_expire(struct req *r)
+{
+	return act(r, APPROVAL_EXPIRE);
+}
+
+enum MHD_Result handle_break_glass(struct req *r)
+{
+	enum MHD_Result ret;
+	struct err e = {0};
+	char *rec = NULL;
+	json_object *body = req_body_or_reply(r, &ret);
+	enum status st;
+
+	if (!body)
+		return ret;
+	st = service_break_glass(r->app->svc, body, &rec, &e);
+	json_object_put(body);
+	return finish(r, st, MHD_HTTP_CREATED, rec, &e);
+}
+
+enum MHD_Result handle_mcp_trust(struct req *r)
+{
+	struct err e = {0};
+	char *out = NULL;
+	enum status st = service_mcp_trust(r->app->svc, query_arg, r, &out, &e);
+
+	return finish(r, st, MHD_HTTP_OK, out, &e);
+}

@@ -1,0 +1,477 @@
+/*
+ * approvals.c - the approval router (cavra.approval.v1): creation from a
+ * decision with routing, the pending -> approved | denied | expired state
+ * machine, and break-glass.
+ *
+ * Every change is one compare-and-set statement on the stored row: it
+ * writes the new state and the history (in the payload) together, and only
+ * while the row is still pending, so two concurrent decisions on one
+ * approval cannot both win.  A pending approval past expires_at reads as
+ * expired; it is written as expired only by an explicit expire.
+ */
+#include "base/base.h"
+#include "service/records.h"
+#include "service/paging.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "store/store_activity.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TTL_DEFAULT_HOURS     24.0
+#define TTL_MAX_HOURS	      720.0
+#define BREAK_GLASS_MAX_HOURS 4.0
+#define BREAK_GLASS_GROUP     "Change Advisory Board"
+#define REASON_MAX	      4096
+
+static void now_text(char *out, size_t size)
+{
+	time_format_utc(time_now_us(), out, size);
+}
+
+/* A positive number of hours, at most max; default when absent. */
+static enum status read_hours(json_object *req, const char *key, double def, double max,
+			      double *out, struct err *e)
+{
+	json_object *v = NULL;
+
+	*out = def;
+	if (!json_object_object_get_ex(req, key, &v) || !v)
+		return ST_OK;
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return err_set(e, ST_INVALID, "field '%s' must be a number of hours", key);
+	*out = json_object_get_double(v);
+	if (!isfinite(*out) || *out <= 0 || *out > max)
+		return err_set(e, ST_INVALID, "field '%s' must be more than 0 and at most %g", key,
+			       max);
+	return ST_OK;
+}
+
+static void add_time(json_object *o, const char *key, int64_t us)
+{
+	char t[TIME_FMT_LEN];
+
+	time_format_utc(us, t, sizeof(t));
+	jx_add_str(o, key, t);
+}
+
+static json_object *history_entry(const char *event, const char *actor, const char *now,
+				  const char *reason, const char *external_ref)
+{
+	json_object *h = json_object_new_object();
+
+	jx_add_str(h, "event", event);
+	jx_add_str(h, "actor", actor);
+	jx_add_str(h, "timestamp", now);
+	jx_add_str(h, "reason", reason);
+	jx_add_str(h, "external_ref", external_ref);
+	return h;
+}
+
+/* A problem inside the "decision" object: says so, stays 400. */
+static enum status in_decision(struct err *e)
+{
+	err_wrap(e, "field 'decision'");
+	return ST_INVALID;
+}
+
+/* The decision the approval is about: given inline or stored. */
+static enum status load_decision(struct service *s, json_object *req, json_object **out,
+				 struct err *e)
+{
+	json_object *d = NULL;
+	const char *id = NULL;
+	char *payload = NULL;
+	enum status st;
+
+	*out = NULL;
+	if (json_object_object_get_ex(req, "decision", &d) && d) {
+		if (!json_object_is_type(d, json_type_object))
+			return err_set(e, ST_INVALID, "field 'decision' must be an object");
+		if (jx_id(d, "decision_id", true, &id, e) != ST_OK)
+			return in_decision(e);
+		*out = json_object_get(d);
+		return ST_OK;
+	}
+	st = jx_id(req, "decision_id", false, &id, e);
+	if (st == ST_OK && !id)
+		return err_set(e, ST_INVALID, "give 'decision' (an object) or 'decision_id'");
+	if (st == ST_OK)
+		st = store_decision_get(s->store, id, &payload, e);
+	if (st == ST_NOT_FOUND)
+		return err_set(e, ST_INVALID, "field 'decision_id': decision '%s' not found", id);
+	if (st == ST_OK)
+		st = jx_parse_object(payload, strlen(payload), out, e);
+	free(payload);
+	return st;
+}
+
+/* Fields of the decision the approval copies; enums are checked. */
+static enum status decision_facts(json_object *d, struct routing_facts *f, struct err *e)
+{
+	static const char *const keys[] = {"session_id", "rule_id",	  "action_type",
+					   "target",	 "policy_pack",	  "repository",
+					   "agent_id",	 "approver_group"};
+	const char *v;
+
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (jx_str(d, keys[i], false, &v, e) != ST_OK)
+			return in_decision(e);
+	if (jx_str(d, "decision", false, &f->decision, e) != ST_OK ||
+	    (f->decision && jx_check_enum("decision", f->decision, service_decision_values, e)) ||
+	    jx_str(d, "severity", false, &f->severity, e) != ST_OK ||
+	    (f->severity && jx_check_enum("severity", f->severity, service_severity_values, e)))
+		return in_decision(e);
+	f->action_type = jx_get_str(d, "action_type");
+	f->target = jx_get_str(d, "target");
+	f->rule_id = jx_get_str(d, "rule_id");
+	f->policy_pack = jx_get_str(d, "policy_pack");
+	f->repository = jx_get_str(d, "repository");
+	return ST_OK;
+}
+
+/* Request, then routing rules, then the decision's own group. */
+static enum status pick_group(struct service *s, json_object *req, json_object *d,
+			      const struct routing_facts *f, const char **group,
+			      const char **routed_by, struct err *e)
+{
+	const char *rule = NULL;
+
+	if (jx_id(req, "approver_group", false, group, e) != ST_OK)
+		return ST_INVALID;
+	*routed_by = "request";
+	if (!*group && (*group = routing_pick(s->routing, f, &rule)) != NULL)
+		*routed_by = rule;
+	if (!*group && (*group = jx_get_str(d, "approver_group")) != NULL && **group)
+		*routed_by = "decision";
+	if (!*group || !**group)
+		return err_set(e, ST_INVALID,
+			       "no approver group: no routing rule matches and the decision names "
+			       "none; give 'approver_group'");
+	return ST_OK;
+}
+
+static void copy_fields(json_object *rec, json_object *d)
+{
+	static const char *const keys[] = {"session_id", "rule_id",	"action_type",
+					   "target",	 "policy_pack", "repository",
+					   "agent_id",	 "severity",	"reason"};
+
+	jx_add_str(rec, "decision_id", jx_get_str(d, "decision_id"));
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *v = jx_get_str(d, keys[i]);
+
+		if (v)
+			jx_add_str(rec, keys[i], v);
+	}
+	json_object_object_add(rec, "decision", json_object_get(d));
+}
+
+/* evidence_refs: the approval's own, then the decision's. */
+static void add_refs(json_object *rec, const char *id)
+{
+	json_object *refs = json_object_new_array(), *d = NULL, *dr = NULL;
+	char *own = xasprintf("approval://%s", id);
+
+	json_object_array_add(refs, json_object_new_string(own));
+	free(own);
+	if (json_object_object_get_ex(rec, "decision", &d) &&
+	    json_object_object_get_ex(d, "evidence_refs", &dr) &&
+	    json_object_is_type(dr, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(dr); i++)
+			json_object_array_add(refs,
+					      json_object_get(json_object_array_get_idx(dr, i)));
+	json_object_object_add(rec, "evidence_refs", refs);
+}
+
+/* Stores a new approval record built in rec (takes rec). */
+static enum status insert_approval(struct service *s, json_object *rec, char **record,
+				   struct err *e)
+{
+	char now[TIME_FMT_LEN], hex[13];
+	enum rec_outcome out;
+	struct prepared p;
+	struct rec_write w;
+	char *id;
+	enum status st = random_hex(hex, 6, e);
+
+	id = xasprintf("apr_%s", hex);
+	jx_add_str(rec, "approval_id", id);
+	add_refs(rec, id);
+	free(id);
+	now_text(now, sizeof(now));
+	if (st == ST_OK)
+		st = kind_prepare(&kind_approval, rec, false, &p, e);
+	json_object_put(rec);
+	if (st != ST_OK)
+		return st;
+	prepared_write(&kind_approval, &p, now, &w);
+	st = store_rec_upsert(s->store, kind_approval.table, &w, &out, e);
+	if (st == ST_OK)
+		st = kind_get(s, &kind_approval, p.id, record, e);
+	prepared_release(&p);
+	return st;
+}
+
+/* An approval of the decision that is still pending, if any. */
+static enum status find_open(struct service *s, const char *decision_id, char **record,
+			     struct err *e)
+{
+	char now[TIME_FMT_LEN];
+	struct rec_filter f[3] = {{"decision_id", REC_EQ, decision_id, 0},
+				  {"state", REC_EQ, "pending", 0},
+				  {"expires_at", REC_AFTER, now, 0}};
+	struct rec_query q = {.filters = f, .nfilters = 3, .limit = 1};
+	struct rec_page page = {0};
+	enum status st;
+
+	now_text(now, sizeof(now));
+	*record = NULL;
+	st = store_rec_list(s->store, kind_approval.table, &q, &page, e);
+	if (st == ST_OK && page.n > 0)
+		*record = kind_to_text(kind_record(&kind_approval, &page.rows[0]));
+	rec_page_release(&page);
+	return st;
+}
+
+static enum status build_request(struct service *s, json_object *req, json_object *d,
+				 json_object *rec, struct err *e)
+{
+	const char *group = NULL, *routed_by = NULL, *requested_by = NULL;
+	struct routing_facts f;
+	char now[TIME_FMT_LEN];
+	double ttl;
+	enum status st = decision_facts(d, &f, e);
+
+	if (st == ST_OK)
+		st = pick_group(s, req, d, &f, &group, &routed_by, e);
+	if (st == ST_OK)
+		st = jx_id(req, "requested_by", false, &requested_by, e);
+	if (st == ST_OK)
+		st = read_hours(req, "ttl_hours", TTL_DEFAULT_HOURS, TTL_MAX_HOURS, &ttl, e);
+	if (st != ST_OK)
+		return st;
+	now_text(now, sizeof(now));
+	copy_fields(rec, d);
+	jx_add_str(rec, "state", "pending");
+	jx_add_str(rec, "approver_group", group);
+	jx_add_str(rec, "routed_by", routed_by);
+	if (!requested_by)
+		requested_by = jx_get_str(d, "actor");
+	jx_add_str(rec, "requested_by", requested_by);
+	jx_add_str(rec, "requested_at", now);
+	add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
+	json_object_object_add(rec, "history", json_object_new_array());
+	json_object_array_add(json_object_object_get(rec, "history"),
+			      history_entry("requested", requested_by, now, NULL, NULL));
+	return ST_OK;
+}
+
+enum status service_approval_create(struct service *s, json_object *req, char **record,
+				    bool *created, struct err *e)
+{
+	json_object *d = NULL, *rec = json_object_new_object();
+	enum status st = load_decision(s, req, &d, e);
+
+	*created = false;
+	*record = NULL;
+	if (st == ST_OK)
+		st = build_request(s, req, d, rec, e); /* bad input is 400 even when one is open */
+	if (st == ST_OK)
+		st = find_open(s, jx_get_str(d, "decision_id"), record, e);
+	json_object_put(d);
+	if (st != ST_OK || *record) {
+		json_object_put(rec);
+		return st;
+	}
+	st = insert_approval(s, rec, record, e);
+	*created = st == ST_OK;
+	return st;
+}
+
+static const char *const action_names[] = {"approved", "denied", "expired"};
+static const char *const action_events[] = {"approved", "denied", "expired"};
+
+/* actor and reason: required to approve or deny, optional to expire. */
+static enum status read_act(json_object *req, enum approval_action a, const char **actor,
+			    const char **reason, const char **ext, struct err *e)
+{
+	bool need = a != APPROVAL_EXPIRE;
+
+	if (jx_id(req, "actor", need, actor, e) != ST_OK ||
+	    jx_str(req, "reason", need, reason, e) != ST_OK ||
+	    jx_str(req, "external_ref", false, ext, e) != ST_OK)
+		return ST_INVALID;
+	if (*reason && strlen(*reason) > REASON_MAX)
+		return err_set(e, ST_INVALID, "field 'reason' is longer than %d bytes", REASON_MAX);
+	if (*ext && jx_check_id("external_ref", *ext, e) != ST_OK)
+		return ST_INVALID;
+	return ST_OK;
+}
+
+/* The stored payload with the change applied (history appended); caller owns. */
+static char *changed_payload(const struct rec_row *row, enum approval_action a, const char *actor,
+			     const char *reason, const char *ext, const char *now)
+{
+	json_object *p = NULL, *hist = NULL;
+
+	if (jx_parse(row->payload, strlen(row->payload), 64, &p, NULL) != ST_OK)
+		p = json_object_new_object();
+	jx_add_str(p, "state", action_names[a]);
+	jx_add_str(p, "decided_at", now);
+	jx_add_str(p, "decided_by", actor);
+	jx_add_str(p, "decision_reason", reason);
+	if (!json_object_object_get_ex(p, "history", &hist) ||
+	    !json_object_is_type(hist, json_type_array)) {
+		hist = json_object_new_array();
+		json_object_object_add(p, "history", hist);
+	}
+	json_object_array_add(hist, history_entry(action_events[a], actor, now, reason, ext));
+	return kind_to_text(p);
+}
+
+/* Why the change was refused: the approval's state as read now. */
+static enum status not_pending(struct service *s, const char *id, struct err *e)
+{
+	struct rec_row row;
+	json_object *o;
+	enum status st = store_rec_get(s->store, kind_approval.table, id, &row, e);
+
+	if (st != ST_OK)
+		return st;
+	o = kind_record(&kind_approval, &row);
+	st = err_set(e, ST_CONFLICT, "approval '%s' is %s: only a pending approval changes", id,
+		     jx_get_str(o, "state") ? jx_get_str(o, "state") : "not pending");
+	json_object_put(o);
+	rec_row_release(&row);
+	return st;
+}
+
+enum status service_approval_act(struct service *s, const char *id, enum approval_action a,
+				 json_object *req, char **record, struct err *e)
+{
+	const char *actor = NULL, *reason = NULL, *ext = NULL;
+	char now[TIME_FMT_LEN];
+	struct rec_row row = {0};
+	bool won = false;
+	enum status st = read_act(req, a, &actor, &reason, &ext, e);
+
+	if (st == ST_OK)
+		st = kind_get(s, &kind_approval, id, record, e); /* 404 first */
+	if (st != ST_OK)
+		return st;
+	free(*record);
+	*record = NULL;
+	now_text(now, sizeof(now));
+	st = store_rec_get(s->store, kind_approval.table, id, &row, e);
+	if (st == ST_OK) {
+		char *payload = changed_payload(&row, a, actor, reason, ext, now);
+		struct rec_cas cas = {
+			.id = id,
+			.guard_col = "state",
+			.guard = "pending",
+			.later_col = a == APPROVAL_EXPIRE ? NULL : "expires_at",
+			.now = now,
+			.set_cols = {"state", "decided_at", "decided_by"},
+			.set_values = {action_names[a], now, actor},
+			.payload = payload,
+			.updated_at = now,
+		};
+
+		st = store_rec_cas(s->store, kind_approval.table, &cas, &won, e);
+		free(payload);
+	}
+	rec_row_release(&row);
+	if (st == ST_OK && !won)
+		st = not_pending(s, id, e);
+	if (st == ST_OK)
+		st = kind_get(s, &kind_approval, id, record, e);
+	return st;
+}
+
+static enum status read_break_glass(json_object *req, const char **actor, const char **reason,
+				    const char **ext, double *ttl, struct err *e)
+{
+	if (jx_id(req, "actor", true, actor, e) != ST_OK ||
+	    jx_str(req, "reason", true, reason, e) != ST_OK ||
+	    jx_id(req, "external_ref", true, ext, e) != ST_OK)
+		return ST_INVALID;
+	if (strlen(*reason) > REASON_MAX)
+		return err_set(e, ST_INVALID, "field 'reason' is longer than %d bytes", REASON_MAX);
+	return read_hours(req, "ttl_hours", BREAK_GLASS_MAX_HOURS, BREAK_GLASS_MAX_HOURS, ttl, e);
+}
+
+enum status service_break_glass(struct service *s, json_object *req, char **record, struct err *e)
+{
+	const char *actor = NULL, *reason = NULL, *ext = NULL;
+	json_object *d = NULL, *rec, *hist;
+	char now[TIME_FMT_LEN];
+	double ttl = 0;
+	enum status st = read_break_glass(req, &actor, &reason, &ext, &ttl, e);
+
+	if (st == ST_OK)
+		st = load_decision(s, req, &d, e);
+	if (st != ST_OK)
+		return st;
+	now_text(now, sizeof(now));
+	rec = json_object_new_object();
+	copy_fields(rec, d);
+	json_object_put(d);
+	jx_add_str(rec, "state", "break_glass");
+	jx_add_str(rec, "approver_group", BREAK_GLASS_GROUP);
+	jx_add_str(rec, "routed_by", "break_glass");
+	jx_add_str(rec, "requested_by", actor);
+	jx_add_str(rec, "decided_by", actor);
+	jx_add_str(rec, "decided_at", now);
+	jx_add_str(rec, "decision_reason", reason);
+	jx_add_str(rec, "external_ref", ext);
+	json_object_object_add(rec, "break_glass", json_object_new_boolean(1));
+	jx_add_str(rec, "break_glass_reason", reason);
+	jx_add_str(rec, "requested_at", now);
+	add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
+	hist = json_object_new_array();
+	json_object_array_add(hist, history_entry("requested", actor, now, reason, ext));
+	json_object_array_add(hist, history_entry("break_glass", actor, now, reason, ext));
+	json_object_object_add(rec, "history", hist);
+	return insert_approval(s, rec, record, e);
+}
+
+/* Read-time view: a pending approval past expires_at reads as expired. */
+void approval_view(json_object *rec)
+{
+	const char *state = jx_get_str(rec, "state"), *exp = jx_get_str(rec, "expires_at");
+	bool pending = str_eq(state, "pending"), glass = str_eq(state, "break_glass");
+	int64_t us, now = time_now_us();
+
+	if (!exp || !time_parse(exp, &us))
+		return;
+	if (pending && us <= now)
+		jx_add_str(rec, "state", "expired"); /* frees state */
+	if (glass)
+		json_object_object_add(rec, "active", json_object_new_boolean(us > now));
+}
+
+/* The state filter, with expiry taken into account. */
+size_t approval_state_filter(const char *state, const char *now, struct rec_filter *f)
+{
+	if (!state)
+		return 0;
+	if (strcmp(state, "pending") == 0) {
+		f[0] = (struct rec_filter){"state", REC_EQ, "pending", 0};
+		f[1] = (struct rec_filter){"expires_at", REC_AFTER, now, 0};
+		return 2;
+	}
+	if (strcmp(state, "expired") == 0) {
+		f[0] = (struct rec_filter){"state", REC_EQ, "expired", 1};
+		f[1] = (struct rec_filter){"state", REC_EQ, "pending", 2};
+		f[2] = (struct rec_filter){"expires_at", REC_NOT_AFTER, now, 2};
+		return 3;
+	}
+	f[0] = (struct rec_filter){"state", REC_EQ, state, 0};
+	return 1;
+}

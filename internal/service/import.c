@@ -1,0 +1,347 @@
+/*
+ * import.c - `cavra ops import`: the original CAVRA's JSON store files
+ * into the database.
+ *
+ * A file is read and every record in it is checked with the same rules as
+ * the API before anything is written; one bad record means nothing from the
+ * file is imported, and every bad record is reported with its position.
+ * Then all records are written in one transaction.  Writes are upserts that
+ * skip unchanged records, so a second run changes nothing.  Decisions never
+ * change once stored; session counters are recounted from the stored
+ * decisions, never taken on trust.
+ */
+#include "base/base.h"
+#include "service/records.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "store/store_import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMPORT_FILE_MAX ((size_t)1 << 30)
+#define IMPORT_DEPTH	64
+#define PROBLEMS_MAX	50
+
+struct store_spec {
+	const char *name, *env, *file;
+	const char *keys[2];
+	const struct kind *kinds[2];
+};
+
+static const struct store_spec specs[] = {
+	{"evidence_metadata",
+	 "CAVRA_EVIDENCE_METADATA_STORE",
+	 "evidence-metadata.json",
+	 {"items"},
+	 {&kind_evidence}},
+	{"approvals", "CAVRA_APPROVAL_STORE", "approvals.json", {"items"}, {&kind_approval}},
+	{"registry",
+	 "CAVRA_REGISTRY_STORE",
+	 "registry.json",
+	 {"agents", "mcp_servers"},
+	 {&kind_agent, &kind_mcp_server}},
+	{"activity",
+	 "CAVRA_ACTIVITY_STORE",
+	 "activity.json",
+	 {"sessions", "decisions"},
+	 {&kind_session, &kind_decision}},
+	{"inventory",
+	 "CAVRA_INVENTORY_STORE",
+	 "inventory.json",
+	 {"repositories", "policy_rollouts"},
+	 {&kind_repository, &kind_rollout}},
+	{"integrations",
+	 "CAVRA_INTEGRATION_STORE",
+	 "integrations.json",
+	 {"integrations"},
+	 {&kind_integration}},
+};
+
+const char *import_store_name(size_t i, const char **env, const char **file)
+{
+	if (i >= ARRAY_SIZE(specs))
+		return NULL;
+	*env = specs[i].env;
+	*file = specs[i].file;
+	return specs[i].name;
+}
+
+static const struct store_spec *find_spec(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(specs); i++)
+		if (strcmp(specs[i].name, name) == 0)
+			return &specs[i];
+	return NULL;
+}
+
+/* The records of one file, checked. */
+struct batch {
+	struct prepared *recs[2];
+	size_t n[2];
+	struct import_result *out;
+};
+
+static void problem(struct import_result *out, const char *key, size_t i, const char *msg)
+{
+	if (out->nproblems == PROBLEMS_MAX)
+		return;
+	out->problems = xrealloc(out->problems, (out->nproblems + 1) * sizeof(char *));
+	out->problems[out->nproblems++] = xasprintf("%s[%zu]: %s", key, i, msg);
+}
+
+/* Decisions keep their whole record as payload, schema_version included. */
+static void decision_payload(struct prepared *p)
+{
+	json_object *o = json_object_new_object();
+
+	jx_add_str(o, "schema_version", kind_decision.schema);
+	json_object_object_foreach(p->rec, key, val)
+	{
+		json_object_object_add(o, key, json_object_get(val));
+	}
+	free(p->payload);
+	p->payload = kind_to_text(o);
+}
+
+static void check_list(const struct store_spec *sp, int k, json_object *arr, struct batch *b)
+{
+	size_t n = json_object_array_length(arr);
+
+	b->recs[k] = xcalloc(n + 1, sizeof(struct prepared));
+	for (size_t i = 0; i < n; i++) {
+		struct err e = {0};
+		struct prepared *p = &b->recs[k][b->n[k]];
+
+		if (kind_prepare(sp->kinds[k], json_object_array_get_idx(arr, i), true, p, &e) !=
+		    ST_OK) {
+			problem(b->out, sp->keys[k], i, e.msg);
+			prepared_release(p);
+			continue;
+		}
+		if (sp->kinds[k] == &kind_decision)
+			decision_payload(p);
+		b->n[k]++;
+	}
+	b->out->tables[k].read = (int64_t)n;
+}
+
+static enum status check_file(const struct store_spec *sp, json_object *root, struct batch *b,
+			      struct err *e)
+{
+	bool any = false;
+
+	if (!json_object_is_type(root, json_type_object))
+		return err_set(e, ST_INVALID, "'%s': expected a JSON object", b->out->path);
+	for (int k = 0; k < 2 && sp->keys[k]; k++) {
+		json_object *arr = NULL;
+
+		b->out->tables[k].name = sp->keys[k];
+		b->out->ntables = k + 1;
+		if (!json_object_object_get_ex(root, sp->keys[k], &arr) || !arr)
+			continue;
+		any = true;
+		if (!json_object_is_type(arr, json_type_array))
+			return err_set(e, ST_INVALID, "'%s': '%s' must be a list", b->out->path,
+				       sp->keys[k]);
+		check_list(sp, k, arr, b);
+	}
+	if (!any && json_object_object_length(root) > 0)
+		return err_set(e, ST_INVALID, "'%s': not a %s store: it has no '%s'%s%s",
+			       b->out->path, sp->name, sp->keys[0], sp->keys[1] ? " or " : "",
+			       sp->keys[1] ? sp->keys[1] : "");
+	if (b->out->nproblems > 0)
+		return err_set(e, ST_INVALID, "'%s': %zu invalid record%s; nothing was imported",
+			       b->out->path, b->out->nproblems, b->out->nproblems == 1 ? "" : "s");
+	return ST_OK;
+}
+
+static void count(struct import_table *t, enum rec_outcome o)
+{
+	if (o == REC_CREATED)
+		t->created++;
+	else if (o == REC_UPDATED)
+		t->updated++;
+	else
+		t->unchanged++;
+}
+
+static char *int_field(json_object *rec, const char *key)
+{
+	return xasprintf("%lld",
+			 (long long)json_object_get_int64(json_object_object_get(rec, key)));
+}
+
+static char *session_extras(json_object *rec)
+{
+	json_object *o = json_object_new_object(), *m = NULL;
+
+	if (json_object_object_get_ex(rec, "metadata", &m) && m)
+		json_object_object_add(o, "metadata", json_object_get(m));
+	return kind_to_text(o);
+}
+
+static enum status put_session(struct store_conn *c, struct prepared *p, const char *now,
+			       enum rec_outcome *o, struct err *e)
+{
+	char *counts[3] = {int_field(p->rec, "decision_count"), int_field(p->rec, "blocked_count"),
+			   int_field(p->rec, "approval_required_count")};
+	char *extras = session_extras(p->rec);
+	const char *started = jx_get_str(p->rec, "started_at");
+	struct session_import s = {
+		.session_id = p->id,
+		.agent_id = jx_get_str(p->rec, "agent_id"),
+		.actor = jx_get_str(p->rec, "actor"),
+		.repository = jx_get_str(p->rec, "repository"),
+		.policy_pack = jx_get_str(p->rec, "policy_pack"),
+		.state = jx_get_str(p->rec, "state"),
+		.started_at = started ? started : (p->created_at[0] ? p->created_at : NULL),
+		.updated_at = p->updated_at[0] ? p->updated_at : NULL,
+		.decision_count = counts[0],
+		.blocked_count = counts[1],
+		.approval_required_count = counts[2],
+		.payload = extras,
+		.now = now,
+	};
+	enum status rc = store_session_import(c, &s, o, e);
+
+	for (int i = 0; i < 3; i++)
+		free(counts[i]);
+	free(extras);
+	return rc;
+}
+
+static enum status put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
+			   const char *now, enum rec_outcome *o, struct err *e)
+{
+	struct rec_write w;
+
+	if (k == &kind_session)
+		return put_session(c, p, now, o, e);
+	prepared_write(k, p, now, &w);
+	if (k != &kind_decision)
+		return store_rec_put(c, k->table, &w, o, e);
+	w.created_at = w.updated_at = jx_get_str(p->rec, "timestamp");
+	return store_rec_put_once(c, k->table, &w, o, e);
+}
+
+/* Every session named in the file agrees with its decisions. */
+static enum status recount(struct store_conn *c, struct batch *b, struct err *e)
+{
+	enum status rc = ST_OK;
+
+	for (int k = 0; k < 2 && rc == ST_OK; k++)
+		for (size_t i = 0; i < b->n[k] && rc == ST_OK; i++) {
+			const char *id = k == 0 ? b->recs[k][i].id
+						: jx_get_str(b->recs[k][i].rec, "session_id");
+			bool changed = false;
+
+			rc = store_session_recount(c, id, &changed, e);
+			b->out->sessions_recounted += changed;
+		}
+	return rc;
+}
+
+static enum status write_all(struct store *st, const struct store_spec *sp, struct batch *b,
+			     struct err *e)
+{
+	char now[TIME_FMT_LEN];
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK)
+		return rc;
+	time_format_utc(time_now_us(), now, sizeof(now));
+	rc = store_tx_begin(c, STORE_TX_WRITE, e);
+	for (int j = 0; j < 2; j++) {
+		/* decisions before sessions: a session's counters come from its decisions */
+		int k = sp->kinds[1] == &kind_decision ? 1 - j : j;
+
+		if (!sp->keys[k])
+			continue;
+		for (size_t i = 0; i < b->n[k] && rc == ST_OK; i++) {
+			enum rec_outcome o = REC_UNCHANGED;
+
+			rc = put_one(c, sp->kinds[k], &b->recs[k][i], now, &o, e);
+			if (rc != ST_OK)
+				err_wrap(e, "%s '%s'", sp->keys[k], b->recs[k][i].id);
+			count(&b->out->tables[k], o);
+		}
+	}
+	if (rc == ST_OK && sp->kinds[1] == &kind_decision)
+		rc = recount(c, b, e);
+	if (rc == ST_OK)
+		rc = store_tx_commit(c, e);
+	store_conn_put(st, c); /* rolls back what is still open */
+	return rc;
+}
+
+static void batch_release(struct batch *b)
+{
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < b->n[k]; i++)
+			prepared_release(&b->recs[k][i]);
+		free(b->recs[k]);
+	}
+}
+
+static enum status read_file(const char *path, json_object **root, struct err *e)
+{
+	struct err pe = {0};
+	struct buf data;
+	enum status rc;
+
+	buf_init(&data, IMPORT_FILE_MAX);
+	rc = file_read(path, IMPORT_FILE_MAX, &data, e);
+	if (rc == ST_OK && jx_parse(data.data, data.len, IMPORT_DEPTH, root, &pe) != ST_OK)
+		/* "body is not valid JSON: ..." reads oddly for a file */
+		rc = err_set(e, ST_INVALID, "not valid JSON (truncated or corrupt?): %s",
+			     strstr(pe.msg, ": ") ? strstr(pe.msg, ": ") + 2 : pe.msg);
+	buf_release(&data);
+	return rc == ST_OK ? ST_OK : err_wrap(e, "'%s'", path);
+}
+
+enum status service_import(struct store *st, const char *store_name, const char *path,
+			   struct import_result *out, struct err *e)
+{
+	const struct store_spec *sp = find_spec(store_name);
+	struct batch b = {.out = out};
+	json_object *root = NULL;
+	enum status rc;
+
+	memset(out, 0, sizeof(*out));
+	out->path = xstrdup(path);
+	if (!sp)
+		return err_set(e, ST_INVALID,
+			       "unknown store '%s' (known: evidence_metadata, approvals, registry, "
+			       "activity, inventory, integrations)",
+			       store_name);
+	out->store = sp->name;
+	rc = read_file(path, &root, e);
+	if (rc == ST_OK)
+		rc = check_file(sp, root, &b, e);
+	if (rc == ST_OK)
+		rc = write_all(st, sp, &b, e);
+	if (rc != ST_OK)
+		for (int k = 0; k < 2; k++)
+			out->tables[k].created = out->tables[k].updated = out->tables[k].unchanged =
+				0;
+	batch_release(&b);
+	json_object_put(root);
+	return rc;
+}
+
+void import_result_release(struct import_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nproblems; i++)
+		free(r->problems[i]);
+	free(r->problems);
+	free(r->path);
+	memset(r, 0, sizeof(*r));
+}

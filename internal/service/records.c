@@ -1,0 +1,441 @@
+/*
+ * records.c - checking, storing, reading and listing the record kinds
+ * described in records.h.
+ */
+#include "base/base.h"
+#include "service/records.h"
+#include "service/paging.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_MAX 4096 /* bytes in a free-text field */
+
+/* Strings anywhere in the record: no NUL (PostgreSQL's JSONB refuses it). */
+static enum status check_tree(json_object *v, const char *field, struct err *e)
+{
+	if (json_object_is_type(v, json_type_string)) {
+		if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+			return err_set(e, ST_INVALID, "field '%s' contains a NUL character", field);
+	} else if (json_object_is_type(v, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			if (check_tree(json_object_array_get_idx(v, i), field, e) != ST_OK)
+				return ST_INVALID;
+	} else if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, val)
+		{
+			if (check_tree(val, key, e) != ST_OK)
+				return ST_INVALID;
+		}
+	}
+	return ST_OK;
+}
+
+static enum status check_list(json_object *rec, const struct field *f, struct err *e)
+{
+	json_object *v = json_object_object_get(rec, f->name);
+
+	if (!json_object_is_type(v, json_type_array))
+		return err_set(e, ST_INVALID, "field '%s' must be a list of strings", f->name);
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *it = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(it, json_type_string) ||
+		    jx_check_id(f->name, json_object_get_string(it), NULL) != ST_OK)
+			return err_set(e, ST_INVALID,
+				       "field '%s' must be a list of non-empty strings without "
+				       "control characters",
+				       f->name);
+	}
+	return ST_OK;
+}
+
+/* A time field in canonical form, written back into rec. */
+static enum status check_time(json_object *rec, const char *name, char *out, size_t size,
+			      struct err *e)
+{
+	const char *s = NULL;
+	int64_t us;
+
+	if (jx_str(rec, name, false, &s, e) != ST_OK)
+		return ST_INVALID;
+	if (!s)
+		return ST_OK;
+	if (!time_parse(s, &us))
+		return err_set(e, ST_INVALID, "field '%s' must be an RFC 3339 time", name);
+	time_format_utc(us, out, size);
+	return ST_OK;
+}
+
+static void set_default(json_object *rec, const struct field *f)
+{
+	int64_t n;
+
+	if (f->kind == F_INT && str_to_i64(f->def, INT64_MIN, INT64_MAX, &n))
+		json_object_object_add(rec, f->name, json_object_new_int64(n));
+	else
+		json_object_object_add(rec, f->name, json_object_new_string(f->def));
+}
+
+/* Checks one field; *value gets the projection text (owned) when it has a column. */
+static enum status check_field(json_object *rec, const struct field *f, char **value, struct err *e)
+{
+	json_object *v = NULL;
+	const char *s = NULL;
+	char t[TIME_FMT_LEN] = "";
+	int64_t n = 0;
+	bool present;
+
+	if (!json_object_object_get_ex(rec, f->name, &v) || !v) {
+		if (f->required && !f->def)
+			return err_set(e, ST_INVALID, "field '%s' is required", f->name);
+		if (!f->def)
+			return ST_OK;
+		set_default(rec, f);
+	}
+	switch (f->kind) {
+	case F_TEXT:
+		if (jx_str(rec, f->name, f->required, &s, e) != ST_OK)
+			return ST_INVALID;
+		if (strlen(s) > TEXT_MAX)
+			return err_set(e, ST_INVALID, "field '%s' is longer than %d bytes", f->name,
+				       TEXT_MAX);
+		break;
+	case F_ID:
+		if (jx_id(rec, f->name, true, &s, e) != ST_OK)
+			return ST_INVALID;
+		break;
+	case F_ENUM:
+		if (jx_str(rec, f->name, true, &s, e) != ST_OK ||
+		    jx_check_enum(f->name, s, f->allowed, e) != ST_OK)
+			return ST_INVALID;
+		break;
+	case F_INT:
+		if (jx_int(rec, f->name, f->min, f->max, &n, &present, e) != ST_OK)
+			return ST_INVALID;
+		*value = f->column ? xasprintf("%lld", (long long)n) : NULL;
+		return ST_OK;
+	case F_LIST:
+		return check_list(rec, f, e);
+	case F_TIME:
+		if (check_time(rec, f->name, t, sizeof(t), e) != ST_OK)
+			return ST_INVALID;
+		json_object_object_add(rec, f->name, json_object_new_string(t));
+		s = t;
+		break;
+	case F_OBJECT:
+		if (!json_object_is_type(json_object_object_get(rec, f->name), json_type_object))
+			return err_set(e, ST_INVALID, "field '%s' must be an object", f->name);
+		return ST_OK;
+	case F_ARRAY:
+		if (!json_object_is_type(json_object_object_get(rec, f->name), json_type_array))
+			return err_set(e, ST_INVALID, "field '%s' must be a list", f->name);
+		return ST_OK;
+	case F_BOOL:
+		if (!json_object_is_type(json_object_object_get(rec, f->name), json_type_boolean))
+			return err_set(e, ST_INVALID, "field '%s' must be true or false", f->name);
+		return ST_OK;
+	}
+	*value = f->column ? xstrdup(s) : NULL;
+	return ST_OK;
+}
+
+static enum status take_id(const struct kind *k, json_object *rec, struct prepared *out,
+			   struct err *e)
+{
+	const char *id = NULL;
+
+	if (jx_id(rec, k->id_field, false, &id, e) != ST_OK)
+		return ST_INVALID;
+	for (const char *const *a = k->id_aliases; !id && a && *a; a++) {
+		json_object *v = NULL;
+
+		if (!json_object_object_get_ex(rec, *a, &v) || !v)
+			continue;
+		if (jx_id(rec, *a, true, &id, e) != ST_OK)
+			return ST_INVALID;
+		json_object_object_add(rec, k->id_field, json_object_new_string(id));
+		if (jx_id(rec, k->id_field, true, &id, e) != ST_OK)
+			return ST_INVALID;
+	}
+	if (!id && !k->default_id)
+		return err_set(e, ST_INVALID, "field '%s' is required", k->id_field);
+	if (!id) {
+		char *derived = k->default_id(rec);
+
+		if (!derived)
+			return err_set(e, ST_INVALID, "field '%s' is required", k->id_field);
+		json_object_object_add(rec, k->id_field, json_object_new_string(derived));
+		free(derived);
+		if (jx_id(rec, k->id_field, true, &id, e) != ST_OK)
+			return ST_INVALID;
+	}
+	if (!k->slash_ids && service_check_path_id(k->id_field, id, e) != ST_OK)
+		return ST_INVALID;
+	out->id = id;
+	return ST_OK;
+}
+
+/* schema_version may be given but must be this kind's; times are columns. */
+static enum status take_meta(const struct kind *k, json_object *rec, bool keep_times,
+			     struct prepared *out, struct err *e)
+{
+	const char *sv = NULL;
+
+	if (jx_str(rec, "schema_version", false, &sv, e) != ST_OK)
+		return ST_INVALID;
+	if (sv && strcmp(sv, k->schema) != 0)
+		return err_set(e, ST_INVALID, "field 'schema_version' must be '%s'", k->schema);
+	if (keep_times &&
+	    (check_time(rec, "created_at", out->created_at, sizeof(out->created_at), e) != ST_OK ||
+	     check_time(rec, "updated_at", out->updated_at, sizeof(out->updated_at), e) != ST_OK))
+		return ST_INVALID;
+	json_object_object_del(rec, "schema_version");
+	json_object_object_del(rec, "created_at");
+	json_object_object_del(rec, "updated_at");
+	return ST_OK;
+}
+
+enum status kind_prepare(const struct kind *k, json_object *req, bool keep_times,
+			 struct prepared *out, struct err *e)
+{
+	size_t col = 0;
+	enum status st;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_object_is_type(req, json_type_object))
+		return err_set(e, ST_INVALID, "a %s must be a JSON object", k->name);
+	out->rec = NULL;
+	if (json_object_deep_copy(req, &out->rec, NULL) != 0)
+		return err_set(e, ST_INTERNAL, "copy %s: out of memory", k->name);
+	if (k->normalize)
+		k->normalize(out->rec);
+	st = check_tree(out->rec, k->id_field, e);
+	if (st == ST_OK)
+		st = take_meta(k, out->rec, keep_times, out, e);
+	for (const struct field *f = k->fields; st == ST_OK && f->name; f++) {
+		char *v = NULL;
+
+		st = check_field(out->rec, f, &v, e);
+		if (f->column && col < REC_MAX_COLS)
+			out->values[col++] = v;
+		else
+			free(v);
+	}
+	if (st == ST_OK)
+		st = take_id(k, out->rec, out, e);
+	if (st == ST_OK)
+		out->payload = kind_to_text(json_object_get(out->rec));
+	return st;
+}
+
+void prepared_release(struct prepared *p)
+{
+	if (!p)
+		return;
+	json_object_put(p->rec);
+	free(p->payload);
+	for (size_t i = 0; i < REC_MAX_COLS; i++)
+		free(p->values[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+void prepared_write(const struct kind *k, const struct prepared *p, const char *now,
+		    struct rec_write *w)
+{
+	size_t col = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->id = p->id;
+	for (const struct field *f = k->fields; f->name; f++)
+		if (f->column && col < REC_MAX_COLS) {
+			w->values[col] = p->values[col];
+			col++;
+		}
+	w->payload = p->payload;
+	w->created_at = p->created_at[0] ? p->created_at : now;
+	w->updated_at = p->updated_at[0] ? p->updated_at : now;
+}
+
+char *kind_to_text(json_object *o)
+{
+	char *s = xstrdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(o);
+	return s;
+}
+
+json_object *kind_record(const struct kind *k, const struct rec_row *row)
+{
+	json_object *out = json_object_new_object(), *p = NULL;
+
+	jx_add_str(out, "schema_version", k->schema);
+	jx_add_str(out, k->id_field, row->id);
+	if (row->payload && jx_parse(row->payload, strlen(row->payload), 64, &p, NULL) == ST_OK &&
+	    json_object_is_type(p, json_type_object)) {
+		json_object_object_foreach(p, key, val)
+		{
+			if (strcmp(key, k->id_field) != 0 && strcmp(key, "schema_version") != 0)
+				json_object_object_add(out, key, json_object_get(val));
+		}
+	}
+	json_object_put(p);
+	jx_add_str(out, "created_at", row->created_at);
+	jx_add_str(out, "updated_at", row->updated_at);
+	if (k->view)
+		k->view(out);
+	return out;
+}
+
+/* The newest record whose alt_col equals value. */
+static enum status get_by_alt(struct service *s, const struct kind *k, const char *value,
+			      struct rec_row *out, struct err *e)
+{
+	struct rec_filter f = {k->alt_col, REC_EQ, value, 0};
+	struct rec_query q = {.filters = &f, .nfilters = 1, .limit = 1};
+	struct rec_page page = {0};
+	enum status st = store_rec_list(s->store, k->table, &q, &page, e);
+
+	if (st == ST_OK && page.n == 0)
+		st = ST_NOT_FOUND;
+	if (st == ST_OK) {
+		*out = page.rows[0];
+		memset(&page.rows[0], 0, sizeof(page.rows[0]));
+	}
+	rec_page_release(&page);
+	return st;
+}
+
+enum status kind_get(struct service *s, const struct kind *k, const char *id, char **record,
+		     struct err *e)
+{
+	struct rec_row row;
+	enum status st;
+
+	if (jx_check_id(k->id_field, id, NULL) != ST_OK)
+		return err_set(e, ST_NOT_FOUND, "%s not found", k->name);
+	st = store_rec_get(s->store, k->table, id, &row, e);
+	if (st == ST_NOT_FOUND && k->alt_col)
+		st = get_by_alt(s, k, id, &row, e);
+	if (st == ST_NOT_FOUND)
+		st = err_set(e, ST_NOT_FOUND, "%s '%s' not found", k->name, id);
+	if (st == ST_OK)
+		*record = kind_to_text(kind_record(k, &row));
+	rec_row_release(&row);
+	return st;
+}
+
+enum status kind_upsert(struct service *s, const struct kind *k, json_object *req, char **record,
+			bool *created, struct err *e)
+{
+	enum rec_outcome outcome = REC_UNCHANGED;
+	char now[TIME_FMT_LEN];
+	struct prepared p;
+	struct rec_write w;
+	enum status st = kind_prepare(k, req, false, &p, e);
+
+	time_format_utc(time_now_us(), now, sizeof(now));
+	if (st == ST_OK) {
+		prepared_write(k, &p, now, &w);
+		st = store_rec_upsert(s->store, k->table, &w, &outcome, e);
+	}
+	if (st == ST_CONFLICT && k->unique_field)
+		st = err_set(e, ST_CONFLICT, "field '%s': '%s' is already used by another %s",
+			     k->unique_field, jx_get_str(p.rec, k->unique_field), k->name);
+	else if (st == ST_CONFLICT)
+		st = err_set(e, ST_CONFLICT, "%s '%s' clashes with a stored record", k->name, p.id);
+	if (st == ST_OK)
+		st = kind_get(s, k, p.id, record, e);
+	*created = outcome == REC_CREATED;
+	prepared_release(&p);
+	return st;
+}
+
+/* One list parameter as a filter (value borrowed or owned by held). */
+static enum status read_param(service_arg_fn arg, void *ctx, const struct fparam *fp,
+			      struct rec_filter *f, struct err *e)
+{
+	const char *v = NULL;
+	int64_t n;
+
+	memset(f, 0, sizeof(*f));
+	f->column = fp->column;
+	f->op = fp->op;
+	switch (fp->kind) {
+	case F_ENUM:
+		return arg_enum(arg, ctx, fp->param, fp->allowed, &f->value, e);
+	case F_INT:
+		v = arg(ctx, fp->param);
+		if (v && !str_to_i64(v, 0, INT64_MAX, &n))
+			return err_set(e, ST_INVALID, "parameter '%s' must be a whole number >= 0",
+				       fp->param);
+		f->value = v;
+		return ST_OK;
+	case F_BOOL:
+		v = arg(ctx, fp->param);
+		if (v && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return err_set(e, ST_INVALID, "parameter '%s' must be true or false",
+				       fp->param);
+		f->value = v;
+		return ST_OK;
+	default:
+		return arg_id(arg, ctx, fp->param, &f->value, e);
+	}
+}
+
+static char *page_envelope(const struct kind *k, const struct rec_page *page,
+			   const struct paging *p)
+{
+	char *next = page->more ? paging_cursor(page->last_ts, page->last_id) : NULL;
+	struct buf b;
+
+	envelope_open(&b);
+	for (size_t i = 0; i < page->n; i++) {
+		char *item = kind_to_text(kind_record(k, &page->rows[i]));
+
+		envelope_item(&b, i, item);
+		free(item);
+	}
+	envelope_close(&b, page->total, p, next);
+	free(next);
+	return buf_detach(&b, NULL);
+}
+
+enum status kind_list(struct service *s, const struct kind *k, service_arg_fn arg, void *ctx,
+		      const struct rec_filter *extra, size_t nextra, char **envelope, struct err *e)
+{
+	struct rec_filter filters[16];
+	struct rec_page page = {0};
+	struct rec_query q = {0};
+	struct paging p = {0};
+	enum status st = ST_OK;
+	size_t n = 0;
+
+	for (const struct fparam *fp = k->params; st == ST_OK && fp->param && n < 12; fp++)
+		st = read_param(arg, ctx, fp, &filters[n++], e);
+	for (size_t i = 0; i < nextra && n < ARRAY_SIZE(filters); i++)
+		filters[n++] = extra[i];
+	if (st == ST_OK)
+		st = paging_parse(arg, ctx, &p, e);
+	q.filters = filters;
+	q.nfilters = n;
+	q.limit = p.limit;
+	q.offset = p.offset;
+	q.after_ts = p.after_ts;
+	q.after_id = p.after_id;
+	q.want_total = p.count;
+	if (st == ST_OK)
+		st = store_rec_list(s->store, k->table, &q, &page, e);
+	if (st == ST_OK)
+		*envelope = page_envelope(k, &page, &p);
+	rec_page_release(&page);
+	paging_release(&p);
+	return st;
+}

@@ -1,0 +1,118 @@
+/*
+ * records.h - private to internal/service: record kinds described as data.
+ *
+ * Evidence metadata, approvals, agents, MCP servers, repositories, policy
+ * rollouts and integrations share one life: a JSON object comes in, its
+ * declared fields are checked (types, enums, ranges, ids), defaults are
+ * filled, the id is taken or derived, and it is stored with typed
+ * projections for the filters.  A struct kind says all of that for one
+ * record kind; the code in records.c does it for every kind, for the API
+ * and for `cavra ops import` alike.
+ */
+#ifndef CAVRA_SERVICE_RECORDS_H
+#define CAVRA_SERVICE_RECORDS_H
+
+#include "service/service.h"
+#include "store/store_records.h"
+
+enum fkind {
+	F_TEXT, /* a string (no NUL) */
+	F_ID, /* a string passing jx_check_id */
+	F_ENUM, /* one of allowed */
+	F_INT, /* a whole number in [min, max] */
+	F_LIST, /* an array of strings */
+	F_TIME, /* RFC 3339, stored in canonical UTC form */
+	F_OBJECT, /* a JSON object */
+	F_BOOL,
+	F_ARRAY, /* an array of anything */
+};
+
+struct field {
+	const char *name;
+	enum fkind kind;
+	const char *column; /* projection column, or NULL */
+	const char *const *allowed; /* F_ENUM */
+	const char *def; /* default when absent (F_TEXT, F_ID, F_ENUM, F_INT) */
+	int64_t min, max; /* F_INT */
+	bool required;
+};
+
+/* A query parameter of the list endpoint. */
+struct fparam {
+	const char *param;
+	const char *column;
+	enum rec_op op;
+	enum fkind kind; /* F_ID, F_ENUM (allowed), F_INT (REC_MIN), F_BOOL (REC_NONZERO) */
+	const char *const *allowed;
+};
+
+struct kind {
+	const char *name; /* "agent": for messages */
+	const char *schema; /* "cavra.agent.v1" */
+	const char *id_field;
+	const struct rec_table *table;
+	const struct field *fields; /* terminated by a NULL name */
+	const struct fparam *params; /* terminated by a NULL param */
+	bool slash_ids; /* ids may contain '/' (served by a "{id+}" route) */
+	const char *const *id_aliases; /* fields the id is taken from when absent */
+	/* Derives a missing id from the record (caller frees), or NULL. */
+	char *(*default_id)(json_object *rec);
+	/* Fills derived defaults and renamed fields before the checks; may be NULL. */
+	void (*normalize)(json_object *rec);
+	/* Adjusts a record as read (derived state); may be NULL. */
+	void (*view)(json_object *rec);
+	const char *alt_col; /* GET /<kind>/{x} also finds the record with alt_col = x */
+	const char *unique_field; /* a field with a unique index besides the id, or NULL */
+};
+
+/* A checked record ready to store; owns everything it points at. */
+struct prepared {
+	json_object *rec; /* the record without schema_version and times */
+	const char *id; /* borrowed from rec */
+	char *payload;
+	char *values[REC_MAX_COLS];
+	char created_at[32], updated_at[32]; /* given by an import, else empty */
+};
+
+/*
+ * Checks req against k and builds the record.  Errors are ST_INVALID and
+ * name the field.  keep_times: take created_at / updated_at from req (an
+ * import) instead of dropping them.
+ */
+ATTR_NODISCARD enum status kind_prepare(const struct kind *k, json_object *req, bool keep_times,
+					struct prepared *out, struct err *e);
+void prepared_release(struct prepared *p);
+/* The rec_write of p; borrowed from p. */
+void prepared_write(const struct kind *k, const struct prepared *p, const char *now,
+		    struct rec_write *w);
+
+/* A stored row as the API's record: payload + schema_version, id, times. */
+json_object *kind_record(const struct kind *k, const struct rec_row *row);
+char *kind_to_text(json_object *o); /* takes o */
+
+/* Upsert from the API: *created tells 201 from 200; *record is the caller's. */
+ATTR_NODISCARD enum status kind_upsert(struct service *s, const struct kind *k, json_object *req,
+				       char **record, bool *created, struct err *e);
+ATTR_NODISCARD enum status kind_get(struct service *s, const struct kind *k, const char *id,
+				    char **record, struct err *e);
+/* A list page.  extra (may be NULL) adds filters the kind's params cannot say. */
+ATTR_NODISCARD enum status kind_list(struct service *s, const struct kind *k, service_arg_fn arg,
+				     void *ctx, const struct rec_filter *extra, size_t nextra,
+				     char **envelope, struct err *e);
+
+/* decisions.c: the outcome and severity values. */
+extern const char *const service_decision_values[];
+extern const char *const service_severity_values[];
+
+/* approvals.c: the read-time view and the state filter with expiry. */
+void approval_view(json_object *rec);
+/* Fills f (room for 3) for GET /approvals?state=; returns how many. */
+size_t approval_state_filter(const char *state, const char *now, struct rec_filter *f);
+
+/* The kinds (kinds.c). */
+extern const struct kind kind_evidence, kind_approval, kind_agent, kind_mcp_server;
+extern const struct kind kind_repository, kind_rollout, kind_integration;
+/* Imports only: decisions and sessions as the original's files hold them. */
+extern const struct kind kind_decision, kind_session;
+
+#endif

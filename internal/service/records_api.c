@@ -1,0 +1,115 @@
+/*
+ * records_api.c - the service entry points of the record kinds, and
+ * GET /mcp/trust.
+ */
+#include "base/base.h"
+#include "service/records.h"
+#include "service/paging.h"
+#include "service/registry_view.h"
+#include "base/timeutil.h"
+#include "json/jx.h"
+
+#include <string.h>
+
+static const struct kind *const kinds[] = {
+	[SK_EVIDENCE] = &kind_evidence,
+	[SK_APPROVAL] = &kind_approval,
+	[SK_AGENT] = &kind_agent,
+	[SK_MCP_SERVER] = &kind_mcp_server,
+	[SK_REPOSITORY] = &kind_repository,
+	[SK_ROLLOUT] = &kind_rollout,
+	[SK_INTEGRATION] = &kind_integration,
+};
+
+enum status service_record_list(struct service *s, enum service_kind k, service_arg_fn arg,
+				void *ctx, char **envelope, struct err *e)
+{
+	static const char *const states[] = {"pending", "approved",    "denied",
+					     "expired", "break_glass", NULL};
+	struct rec_filter extra[3];
+	char now[TIME_FMT_LEN];
+	const char *state = NULL;
+	size_t n = 0;
+
+	if (k == SK_APPROVAL) {
+		if (arg_enum(arg, ctx, "state", states, &state, e) != ST_OK)
+			return ST_INVALID;
+		time_format_utc(time_now_us(), now, sizeof(now));
+		n = approval_state_filter(state, now, extra);
+	}
+	return kind_list(s, kinds[k], arg, ctx, extra, n, envelope, e);
+}
+
+enum status service_record_get(struct service *s, enum service_kind k, const char *id,
+			       char **record, struct err *e)
+{
+	return kind_get(s, kinds[k], id, record, e);
+}
+
+enum status service_record_upsert(struct service *s, enum service_kind k, json_object *req,
+				  char **record, bool *created, struct err *e)
+{
+	if (k == SK_APPROVAL)
+		return err_set(e, ST_INVALID, "approvals change through their own endpoints");
+	return kind_upsert(s, kinds[k], req, record, created, e);
+}
+
+static enum status trust_args(service_arg_fn arg, void *ctx, struct policy_action *a,
+			      const char **pack, struct err *e)
+{
+	memset(a, 0, sizeof(*a));
+	a->action_type = "mcp_tool_call";
+	if (arg_id(arg, ctx, "server", &a->server, e) != ST_OK ||
+	    arg_id(arg, ctx, "tool", &a->tool, e) != ST_OK ||
+	    arg_id(arg, ctx, "capability", &a->capability, e) != ST_OK ||
+	    arg_id(arg, ctx, "policy_pack", pack, e) != ST_OK)
+		return ST_INVALID;
+	if (!a->server)
+		return err_set(e, ST_INVALID, "parameter 'server' is required");
+	return ST_OK;
+}
+
+static json_object *trust_json(const struct policy_action *a, const struct registry_view *v,
+			       bool found, const struct policy_result *r)
+{
+	json_object *o = json_object_new_object();
+
+	jx_add_str(o, "server", a->server);
+	jx_add_str(o, "tool", a->tool);
+	jx_add_str(o, "capability", a->capability);
+	json_object_object_add(o, "registered", json_object_new_boolean(found));
+	jx_add_str(o, "trust_tier", found ? jx_get_str(v->record, "trust_tier") : NULL);
+	jx_add_str(o, "approval_state", found ? jx_get_str(v->record, "approval_state") : NULL);
+	jx_add_str(o, "decision", policy_decision_name(r->decision));
+	jx_add_str(o, "rule_id", r->rule_id);
+	jx_add_str(o, "severity", policy_severity_name(r->severity));
+	jx_add_str(o, "reason", r->reason);
+	jx_add_str(o, "approver_group", r->approver_group);
+	jx_add_str(o, "policy_pack", r->policy_id);
+	return o;
+}
+
+enum status service_mcp_trust(struct service *s, service_arg_fn arg, void *ctx, char **out,
+			      struct err *e)
+{
+	const struct policy_pack *pack = NULL;
+	struct registry_view view = {0};
+	struct policy_action a;
+	struct policy_result r;
+	const char *pack_id = NULL;
+	bool found = false;
+	enum status st = trust_args(arg, ctx, &a, &pack_id, e);
+
+	if (st == ST_OK && policy_set_find(s->policies, pack_id ? pack_id : POLICY_DEFAULT_PACK,
+					   &pack, e) != ST_OK)
+		st = err_set(e, ST_INVALID, "parameter 'policy_pack': policy pack '%s' not found",
+			     pack_id);
+	if (st == ST_OK)
+		st = registry_view_load(s->store, a.server, &view, &found, e);
+	if (st == ST_OK) {
+		policy_evaluate(pack, &a, found ? &view.server : NULL, &r);
+		*out = kind_to_text(trust_json(&a, &view, found, &r));
+	}
+	registry_view_release(&view);
+	return st;
+}

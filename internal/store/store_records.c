@@ -1,0 +1,375 @@
+/*
+ * store_records.c - upsert, get, list and compare-and-set over the tables
+ * described by struct rec_table, on both backends.
+ */
+#include "base/base.h"
+#include "store/store_records.h"
+#include "store/store_backend.h"
+#include "store/store_query.h"
+#include "base/buf.h"
+#include "base/xalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQL_CAP (1 << 14)
+
+static size_t ncols(const char *const *cols)
+{
+	size_t n = 0;
+
+	while (cols[n])
+		n++;
+	return n;
+}
+
+static void add(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
+static void add(struct buf *b, const char *fmt, ...)
+{
+	char frag[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(frag, sizeof(frag), fmt, ap);
+	va_end(ap);
+	if (buf_adds(b, frag, NULL) != ST_OK)
+		abort(); /* far above any statement built here: a bug */
+}
+
+/* INSERT ... ON CONFLICT (id) DO NOTHING: $1 id, $2.. values, then times and payload. */
+static void insert_sql(struct buf *b, const struct rec_table *t, size_t n)
+{
+	add(b, "INSERT INTO %s (%s", t->name, t->id_col);
+	for (size_t i = 0; i < n; i++)
+		add(b, ", %s", t->cols[i]);
+	add(b, ", created_at, updated_at, payload) VALUES ($1");
+	for (size_t i = 0; i < n + 3; i++)
+		add(b, ", $%zu", i + 2);
+	add(b, ") ON CONFLICT (%s) DO NOTHING", t->id_col);
+}
+
+/* UPDATE only when the payload differs: $1 id, $2.. values, updated_at, payload. */
+static void update_sql(struct buf *b, const struct rec_table *t, size_t n)
+{
+	add(b, "UPDATE %s SET ", t->name);
+	for (size_t i = 0; i < n; i++)
+		add(b, "%s = $%zu, ", t->cols[i], i + 2);
+	add(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND payload <> $%zu", n + 2, n + 3,
+	    t->id_col, n + 3);
+}
+
+enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
+			  const struct rec_write *w, enum rec_outcome *out, struct err *e)
+{
+	size_t n = ncols(t->cols);
+	const char *p[REC_MAX_COLS + 4];
+	int64_t changes = 0;
+	struct buf sql;
+	enum status rc;
+
+	buf_init(&sql, SQL_CAP);
+	insert_sql(&sql, t, n);
+	p[0] = w->id;
+	memcpy(p + 1, w->values, n * sizeof(*p));
+	p[n + 1] = w->created_at;
+	p[n + 2] = w->updated_at;
+	p[n + 3] = w->payload;
+	rc = store_exec(c, sql.data, (int)n + 4, p, &changes, e);
+	*out = REC_CREATED;
+	if (rc == ST_OK && changes == 0) {
+		buf_reset(&sql);
+		update_sql(&sql, t, n);
+		p[n + 1] = w->updated_at;
+		p[n + 2] = w->payload;
+		rc = store_exec(c, sql.data, (int)n + 3, p, &changes, e);
+		*out = changes > 0 ? REC_UPDATED : REC_UNCHANGED;
+	}
+	buf_release(&sql);
+	return rc;
+}
+
+enum status store_rec_upsert(struct store *st, const struct rec_table *t, const struct rec_write *w,
+			     enum rec_outcome *out, struct err *e)
+{
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK)
+		return rc;
+	rc = store_tx_begin(c, STORE_TX_WRITE, e);
+	if (rc == ST_OK)
+		rc = store_rec_put(c, t, w, out, e);
+	if (rc == ST_OK)
+		rc = store_tx_commit(c, e);
+	store_conn_put(st, c); /* rolls back what is still open */
+	return rc;
+}
+
+void rec_row_release(struct rec_row *r)
+{
+	if (!r)
+		return;
+	free(r->id);
+	free(r->payload);
+	free(r->created_at);
+	free(r->updated_at);
+	memset(r, 0, sizeof(*r));
+}
+
+static void fill_row(struct rec_row *out, const struct store_rows *r, size_t i)
+{
+	out->id = store_dup(store_rows_get(r, i, 0));
+	out->payload = store_dup(store_rows_get(r, i, 1));
+	out->created_at = store_time_dup(store_rows_get(r, i, 2));
+	out->updated_at = store_time_dup(store_rows_get(r, i, 3));
+}
+
+static char *select_sql(const struct rec_table *t)
+{
+	return xasprintf("SELECT %s, payload, created_at, updated_at, %s FROM %s", t->id_col,
+			 t->order_col, t->name);
+}
+
+enum status store_rec_get_conn(struct store_conn *c, const struct rec_table *t, const char *id,
+			       struct rec_row *out, struct err *e)
+{
+	char *base = select_sql(t);
+	char *sql = xasprintf("%s WHERE %s = $1", base, t->id_col);
+	struct store_rows *r = NULL;
+	enum status rc = store_query(c, sql, 1, &id, &r, e);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == ST_OK && store_rows_count(r) == 0)
+		rc = err_set(e, ST_NOT_FOUND, "'%s' not found", id);
+	if (rc == ST_OK)
+		fill_row(out, r, 0);
+	store_rows_free(r);
+	free(sql);
+	free(base);
+	return rc;
+}
+
+enum status store_rec_get(struct store *st, const struct rec_table *t, const char *id,
+			  struct rec_row *out, struct err *e)
+{
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	memset(out, 0, sizeof(*out));
+	if (rc != ST_OK)
+		return rc;
+	rc = store_rec_get_conn(c, t, id, out, e);
+	store_conn_put(st, c);
+	return rc;
+}
+
+/* One condition as SQL text (parameters registered with q). */
+static void cond(struct qb *q, enum store_kind kind, const struct rec_filter *f, char *out,
+		 size_t size)
+{
+	const char *col = f->column;
+
+	switch (f->op) {
+	case REC_CONTAINS:
+		snprintf(out, size, "%s(%s, $%d) > 0", kind == STORE_POSTGRES ? "strpos" : "instr",
+			 col, qb_param(q, f->value));
+		break;
+	case REC_HAS:
+		if (kind == STORE_POSTGRES)
+			snprintf(out, size, "payload->'%s' ? $%d", col, qb_param(q, f->value));
+		else
+			snprintf(out, size,
+				 "EXISTS (SELECT 1 FROM json_each(payload, '$.%s') WHERE value = "
+				 "$%d)",
+				 col, qb_param(q, f->value));
+		break;
+	case REC_FIELD_EQ:
+		if (kind == STORE_POSTGRES)
+			snprintf(out, size, "payload->>'%s' = $%d", col, qb_param(q, f->value));
+		else
+			snprintf(out, size, "json_extract(payload, '$.%s') = $%d", col,
+				 qb_param(q, f->value));
+		break;
+	case REC_MIN:
+		snprintf(out, size, "%s >= $%d", col, qb_param(q, f->value));
+		break;
+	case REC_NONZERO:
+		snprintf(out, size, "%s %s 0", col, strcmp(f->value, "true") == 0 ? ">" : "=");
+		break;
+	case REC_AFTER:
+		snprintf(out, size, "%s > $%d", col, qb_param(q, f->value));
+		break;
+	case REC_NOT_AFTER:
+		snprintf(out, size, "%s <= $%d", col, qb_param(q, f->value));
+		break;
+	default:
+		snprintf(out, size, "%s = $%d", col, qb_param(q, f->value));
+		break;
+	}
+}
+
+static void where_and(struct qb *q, const char *frag)
+{
+	qb_add(q, q->where ? " AND " : " WHERE ");
+	qb_add(q, frag);
+	q->where = true;
+}
+
+/* Alternatives: (a1 AND a1') OR (a2 ...), as one more AND-ed condition. */
+static void where_alts(struct qb *q, enum store_kind kind, const struct rec_query *rq)
+{
+	char frag[256];
+	int max_alt = 0;
+
+	for (size_t i = 0; i < rq->nfilters; i++)
+		if (rq->filters[i].value && rq->filters[i].alt > max_alt)
+			max_alt = rq->filters[i].alt;
+	if (max_alt == 0)
+		return;
+	qb_add(q, q->where ? " AND (" : " WHERE (");
+	q->where = true;
+	for (int a = 1; a <= max_alt; a++) {
+		bool first = true;
+
+		qb_add(q, a > 1 ? " OR (" : "(");
+		for (size_t i = 0; i < rq->nfilters; i++) {
+			if (rq->filters[i].alt != a || !rq->filters[i].value)
+				continue;
+			cond(q, kind, &rq->filters[i], frag, sizeof(frag));
+			qb_add(q, first ? "" : " AND ");
+			qb_add(q, frag);
+			first = false;
+		}
+		qb_add(q, first ? "1 = 0)" : ")");
+	}
+	qb_add(q, ")");
+}
+
+static void where(struct qb *q, enum store_kind kind, const struct rec_query *rq)
+{
+	char frag[256];
+
+	for (size_t i = 0; i < rq->nfilters; i++) {
+		if (!rq->filters[i].value || rq->filters[i].alt != 0)
+			continue;
+		cond(q, kind, &rq->filters[i], frag, sizeof(frag));
+		where_and(q, frag);
+	}
+	where_alts(q, kind, rq);
+}
+
+static enum status count_rows(struct store *st, const struct rec_table *t,
+			      const struct rec_query *rq, int64_t *total, struct err *e)
+{
+	char *sel = xasprintf("SELECT count(*) FROM %s", t->name);
+	enum status rc;
+	struct qb q;
+
+	qb_init(&q, sel);
+	where(&q, store_kind(st), rq);
+	rc = qb_count(st, &q, total, e);
+	qb_release(&q);
+	free(sel);
+	return rc;
+}
+
+static void fill_page(struct rec_page *out, const struct store_rows *r, int limit)
+{
+	size_t n = store_rows_count(r);
+
+	out->more = n > (size_t)limit;
+	out->n = out->more ? (size_t)limit : n;
+	out->rows = xcalloc(out->n + 1, sizeof(*out->rows));
+	for (size_t i = 0; i < out->n; i++)
+		fill_row(&out->rows[i], r, i);
+	if (out->n > 0) {
+		out->last_ts = store_time_dup(store_rows_get(r, out->n - 1, 4));
+		out->last_id = store_dup(store_rows_get(r, out->n - 1, 0));
+	}
+}
+
+enum status store_rec_list(struct store *st, const struct rec_table *t, const struct rec_query *rq,
+			   struct rec_page *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	char *sel = select_sql(t), order[160];
+	enum status rc = ST_OK;
+	struct qb q;
+
+	memset(out, 0, sizeof(*out));
+	out->total = -1;
+	if (rq->want_total)
+		rc = count_rows(st, t, rq, &out->total, e);
+	qb_init(&q, sel);
+	where(&q, store_kind(st), rq);
+	qb_after(&q, t->order_col, t->id_col, rq->after_ts, rq->after_id, false);
+	snprintf(order, sizeof(order), " ORDER BY %s DESC, %s ASC", t->order_col, t->id_col);
+	qb_add(&q, order);
+	qb_page(&q, rq->limit + 1, rq->after_ts ? 0 : rq->offset);
+	if (rc == ST_OK)
+		rc = store_run_query(st, q.sql.data, q.n, q.params, &r, e);
+	if (rc == ST_OK)
+		fill_page(out, r, rq->limit);
+	store_rows_free(r);
+	qb_release(&q);
+	free(sel);
+	return rc;
+}
+
+void rec_page_release(struct rec_page *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		rec_row_release(&p->rows[i]);
+	free(p->rows);
+	free(p->last_ts);
+	free(p->last_id);
+	memset(p, 0, sizeof(*p));
+}
+
+/* UPDATE ... WHERE id = $1 AND guard = $2 [AND later > $3]; sets follow. */
+static void cas_sql(struct buf *b, const struct rec_table *t, const struct rec_cas *w, size_t n)
+{
+	size_t k = w->later_col ? 4 : 3;
+
+	add(b, "UPDATE %s SET ", t->name);
+	for (size_t i = 0; i < n; i++)
+		add(b, "%s = $%zu, ", w->set_cols[i], k++);
+	add(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND %s = $2", k, k + 1, t->id_col,
+	    w->guard_col);
+	if (w->later_col)
+		add(b, " AND %s > $3", w->later_col);
+}
+
+enum status store_rec_cas(struct store *st, const struct rec_table *t, const struct rec_cas *w,
+			  bool *won, struct err *e)
+{
+	size_t n = ncols(w->set_cols), k = 0;
+	const char *p[REC_MAX_COLS + 5];
+	struct store_conn *c;
+	int64_t changes = 0;
+	struct buf sql;
+	enum status rc = store_conn_get(st, &c, e);
+
+	*won = false;
+	if (rc != ST_OK)
+		return rc;
+	buf_init(&sql, SQL_CAP);
+	cas_sql(&sql, t, w, n);
+	p[k++] = w->id;
+	p[k++] = w->guard;
+	if (w->later_col)
+		p[k++] = w->now;
+	for (size_t i = 0; i < n; i++)
+		p[k++] = w->set_values[i];
+	p[k++] = w->updated_at;
+	p[k++] = w->payload;
+	rc = store_exec(c, sql.data, (int)k, p, &changes, e);
+	*won = rc == ST_OK && changes == 1;
+	store_conn_put(st, c);
+	buf_release(&sql);
+	return rc;
+}

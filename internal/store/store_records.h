@@ -1,0 +1,127 @@
+/*
+ * store_records.h - the record stores that share one shape: an id column,
+ * typed projection columns for the filters, created_at / updated_at, and a
+ * payload column with the record as JSON.  Evidence metadata, approvals,
+ * registry agents and MCP servers, inventory repositories and rollouts, and
+ * integrations are all described by a struct rec_table and go through the
+ * functions below; the service layer builds payloads and projections.
+ *
+ * Times in and out are the canonical UTC text form (base/timeutil.h).
+ */
+#ifndef CAVRA_STORE_RECORDS_H
+#define CAVRA_STORE_RECORDS_H
+
+#include "store/store.h"
+
+#define REC_MAX_COLS 12
+
+struct rec_table {
+	const char *name; /* table */
+	const char *id_col;
+	const char *cols[REC_MAX_COLS + 1]; /* projection columns, NULL-terminated */
+	const char *order_col; /* lists: this time descending, then id ascending */
+};
+
+/* One record to write; everything borrowed for the call. */
+struct rec_write {
+	const char *id;
+	const char *values[REC_MAX_COLS]; /* one per projection column; NULL is SQL NULL */
+	const char *payload; /* a JSON object */
+	const char *created_at; /* used when the record is new */
+	const char *updated_at;
+};
+
+enum rec_outcome { REC_CREATED, REC_UPDATED, REC_UNCHANGED };
+
+/*
+ * Inserts w, or updates the existing record with its id (keeping its
+ * created_at).  A record whose payload is unchanged is not written at all,
+ * so that writing the same data twice changes nothing.  Runs on c inside
+ * the caller's write transaction.  A clash on another unique column (an MCP
+ * server's name) is ST_CONFLICT.
+ */
+ATTR_NODISCARD enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
+					 const struct rec_write *w, enum rec_outcome *out,
+					 struct err *e);
+
+/* store_rec_put in a transaction of its own. */
+ATTR_NODISCARD enum status store_rec_upsert(struct store *st, const struct rec_table *t,
+					    const struct rec_write *w, enum rec_outcome *out,
+					    struct err *e);
+
+/* A stored record; strings owned. */
+struct rec_row {
+	char *id, *payload, *created_at, *updated_at;
+};
+void rec_row_release(struct rec_row *r);
+
+/* The record with id, or ST_NOT_FOUND. */
+ATTR_NODISCARD enum status store_rec_get(struct store *st, const struct rec_table *t,
+					 const char *id, struct rec_row *out, struct err *e);
+/* The same on a borrowed connection (inside a transaction). */
+ATTR_NODISCARD enum status store_rec_get_conn(struct store_conn *c, const struct rec_table *t,
+					      const char *id, struct rec_row *out, struct err *e);
+
+enum rec_op {
+	REC_EQ, /* column = value */
+	REC_CONTAINS, /* value is a substring of column */
+	REC_MIN, /* integer column >= value */
+	REC_NONZERO, /* value "true": column > 0; "false": column = 0 */
+	REC_HAS, /* the payload's array field named by column holds the string value */
+	REC_FIELD_EQ, /* the payload's string field named by column equals value */
+	REC_AFTER, /* time column > value */
+	REC_NOT_AFTER, /* time column <= value */
+};
+
+struct rec_filter {
+	const char *column;
+	enum rec_op op;
+	const char *value; /* NULL: the filter is not applied */
+	/*
+	 * 0: must hold.  n > 0: part of alternative n; the filters of one
+	 * alternative hold together and at least one alternative must hold
+	 * (a derived state: "expired, or pending and past its time").
+	 */
+	int alt;
+};
+
+struct rec_query {
+	const struct rec_filter *filters;
+	size_t nfilters;
+	int limit;
+	int64_t offset;
+	const char *after_ts, *after_id; /* keyset cursor */
+	bool want_total;
+};
+
+struct rec_page {
+	struct rec_row *rows;
+	size_t n;
+	int64_t total; /* -1 when not counted */
+	bool more;
+	char *last_ts, *last_id; /* sort key of the last row */
+};
+
+ATTR_NODISCARD enum status store_rec_list(struct store *st, const struct rec_table *t,
+					  const struct rec_query *q, struct rec_page *out,
+					  struct err *e);
+void rec_page_release(struct rec_page *p);
+
+/*
+ * Changes one record only if its column guard_col still equals guard and
+ * (when not_before_col is set) that time column is later than now: the
+ * compare-and-set under every state machine.  *won is false when another
+ * writer got there first or the guard no longer holds.
+ */
+struct rec_cas {
+	const char *id;
+	const char *guard_col, *guard; /* e.g. state = 'pending' */
+	const char *later_col, *now; /* e.g. expires_at > now; NULL to skip */
+	const char *set_cols[REC_MAX_COLS + 1]; /* NULL-terminated */
+	const char *set_values[REC_MAX_COLS];
+	const char *payload, *updated_at;
+};
+ATTR_NODISCARD enum status store_rec_cas(struct store *st, const struct rec_table *t,
+					 const struct rec_cas *w, bool *won, struct err *e);
+
+#endif

@@ -1,0 +1,207 @@
+"""The approval router on both backends: creation and routing, the state machine, expiry,
+concurrent decisions, break-glass, filters, and a routing file."""
+import concurrent.futures
+import json
+import re
+import time
+
+import pytest
+
+from conftest import cavra, serve
+
+
+@pytest.fixture
+def srv(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as s:
+        yield s
+
+
+def decide(srv, **req):
+    r = srv.post("/decisions", dict({"session_id": "apr-s1", "agent_id": "codex"}, **req))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def create(srv, body, status=201):
+    r = srv.post("/approvals", body)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def test_routing_order_and_record(srv):
+    iam = decide(srv, action_type="write_file", target="iam/role.tf")
+    a = create(srv, {"decision_id": iam["decision_id"], "requested_by": "codex"})
+    assert re.fullmatch(r"apr_[0-9a-f]{12}", a["approval_id"])
+    assert a["schema_version"] == "cavra.approval.v1"
+    assert (a["state"], a["approver_group"], a["decision_id"]) == (
+        "pending", "IAM", iam["decision_id"])
+    assert a["history"][0]["event"] == "requested" and a["history"][0]["actor"] == "codex"
+    assert a["expires_at"] > a["created_at"]
+    # the same open decision again returns the same approval
+    again = create(srv, {"decision_id": iam["decision_id"]}, 200)
+    assert again["approval_id"] == a["approval_id"]
+    # the request's group wins over the rules
+    cases = [
+        (dict(action_type="write_file", target="iam/x"), {"approver_group": "Custom"}, "Custom"),
+        (dict(action_type="write_file", target=".github/workflows/ci.yml"), {},
+         "Platform Security"),
+        (dict(action_type="execute_command", target="make deploy"), {}, "Repository Owners"),
+        (dict(action_type="execute_command", target="terraform destroy"), {}, "Cloud Security"),
+        (dict(action_type="mcp_tool_call", server="nowhere", tool="t"), {}, "AI Governance"),
+    ]
+    for req, extra, group in cases:
+        d = decide(srv, **req)
+        r = srv.post("/approvals", dict({"decision": d}, **extra))
+        assert r.status_code == 201, r.text
+        assert r.json()["approver_group"] == group, (req, r.json()["routed_by"])
+    # falls back to the decision's own group
+    d = {"decision_id": "dec_inline00001", "rule_id": "custom.rule", "approver_group": "Owners"}
+    assert create(srv, {"decision": d})["approver_group"] == "Owners"
+    # no group anywhere
+    r = srv.post("/approvals", {"decision": {"decision_id": "dec_nogroup0001"}})
+    assert r.status_code == 400 and "approver_group" in r.json()["detail"]
+    assert srv.post("/approvals", {"decision_id": "dec_missing"}).status_code == 400
+    assert srv.post("/approvals", {}).status_code == 400
+    assert srv.post("/approvals", {"decision": "x"}).status_code == 400
+    assert srv.post("/approvals", {"decision": d, "ttl_hours": 0}).status_code == 400
+    assert srv.post("/approvals", {"decision": d, "ttl_hours": "1"}).status_code == 400
+
+
+def test_state_machine(srv):
+    d = decide(srv, action_type="execute_command", target="make deploy")
+    a = create(srv, {"decision": d})
+    url = f"/approvals/{a['approval_id']}"
+    for body, needle in [({"reason": "ok"}, "actor"), ({"actor": "sam"}, "reason"),
+                         ({"actor": "sam", "reason": ""}, "reason"), ({}, "actor")]:
+        r = srv.post(url + "/approve", body)
+        assert r.status_code == 400 and needle in r.json()["detail"], r.text
+    r = srv.post(url + "/approve", {"actor": "sam", "reason": "looks fine",
+                                     "external_ref": "CHG-1"})
+    assert r.status_code == 200, r.text
+    rec = r.json()
+    assert (rec["state"], rec["decided_by"]) == ("approved", "sam")
+    assert [h["event"] for h in rec["history"]] == ["requested", "approved"]
+    h = rec["history"][1]
+    assert (h["actor"], h["reason"], h["external_ref"]) == ("sam", "looks fine", "CHG-1")
+    assert h["timestamp"] == rec["decided_at"]
+    for action in ("approve", "deny", "expire"):
+        r = srv.post(f"{url}/{action}", {"actor": "x", "reason": "again"})
+        assert r.status_code == 409 and "approved" in r.json()["detail"], r.text
+    assert srv.get(url).json()["history"] == rec["history"]
+    # deny and expire
+    b = create(srv, {"decision": dict(d, decision_id="dec_b00000000001")})
+    r = srv.post(f"/approvals/{b['approval_id']}/deny", {"actor": "kim", "reason": "no"})
+    assert r.json()["state"] == "denied"
+    c = create(srv, {"decision": dict(d, decision_id="dec_c00000000001")})
+    r = srv.post(f"/approvals/{c['approval_id']}/expire", data="")
+    assert r.status_code == 200 and r.json()["state"] == "expired", r.text
+    assert srv.post("/approvals/apr_000000000000/approve",
+                    {"actor": "a", "reason": "b"}).status_code == 404
+
+
+def test_concurrent_approves_exactly_one_wins(srv):
+    d = decide(srv, action_type="execute_command", target="make release")
+    for round_ in range(3):
+        a = create(srv, {"decision": dict(d, decision_id=f"dec_race0000000{round_}")})
+        url = f"/approvals/{a['approval_id']}/"
+
+        def go(i):
+            action = "approve" if i % 2 == 0 else "deny"
+            return srv.post(url + action, {"actor": f"op{i}", "reason": f"r{i}"}).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(go, range(8)))
+        assert sorted(codes) == [200] + [409] * 7, codes
+        rec = srv.get(url.rstrip("/")).json()
+        assert len(rec["history"]) == 2 and rec["state"] in ("approved", "denied")
+
+
+def test_expiry_by_time_and_state_filters(srv):
+    d = decide(srv, action_type="execute_command", target="make x")
+    short = create(srv, {"decision": dict(d, decision_id="dec_short0000001"),
+                         "ttl_hours": 0.0003})  # about a second
+    long = create(srv, {"decision": dict(d, decision_id="dec_long00000001"),
+                        "approver_group": "Team B"})
+    time.sleep(1.5)
+    got = srv.get(f"/approvals/{short['approval_id']}").json()
+    assert got["state"] == "expired"
+    r = srv.post(f"/approvals/{short['approval_id']}/approve", {"actor": "a", "reason": "late"})
+    assert r.status_code == 409 and "expired" in r.json()["detail"]
+
+    def listed(q):
+        return sorted(i["approval_id"] for i in srv.get("/approvals" + q).json()["items"])
+
+    assert listed("?state=expired") == [short["approval_id"]]
+    assert listed("?state=pending") == [long["approval_id"]]
+    assert listed("?approver_group=Team%20B") == [long["approval_id"]]
+    assert listed("?state=pending&approver_group=Repository%20Owners") == []
+    assert srv.get("/approvals?state=later").status_code == 400
+    env = srv.get("/approvals?limit=1").json()
+    assert env["total"] == 2 and env["next_cursor"]
+
+
+def test_break_glass(srv):
+    d = decide(srv, action_type="execute_command", target="terraform apply")
+    base = {"decision": d, "actor": "oncall", "reason": "prod down", "external_ref": "INC-42"}
+    for missing in ("reason", "external_ref", "actor"):
+        r = srv.post("/approvals/break-glass", {k: v for k, v in base.items() if k != missing})
+        assert r.status_code == 400 and missing in r.json()["detail"], r.text
+    r = srv.post("/approvals/break-glass", dict(base, ttl_hours=5))
+    assert r.status_code == 400 and "4" in r.json()["detail"]
+    r = srv.post("/approvals/break-glass", base)
+    assert r.status_code == 201, r.text
+    bg = r.json()
+    assert (bg["state"], bg["approver_group"], bg["external_ref"]) == (
+        "break_glass", "Change Advisory Board", "INC-42")
+    assert bg["history"][-1]["event"] == "break_glass"
+    assert bg["history"][-1]["reason"] == "prod down"
+    hours = (time_of(bg["expires_at"]) - time_of(bg["created_at"])) / 3600
+    assert 3.99 < hours <= 4.0
+    assert srv.post(f"/approvals/{bg['approval_id']}/approve",
+                    {"actor": "a", "reason": "b"}).status_code == 409
+    items = srv.get("/approvals?state=break_glass").json()["items"]
+    assert [i["approval_id"] for i in items] == [bg["approval_id"]]
+
+
+def time_of(ts):
+    import datetime
+    return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def test_routing_file(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    rules = tmp_path / "routing.yaml"
+    rules.write_text("approval_routing:\n"
+                     "  - rule_id_prefix: filesystem.write\n"
+                     "    target_contains: iam/\n"
+                     "    approver_group: Cloud IAM Owners\n")
+    with serve(db, "--approval-routing-file", str(rules), tmp=tmp_path) as s:
+        d = decide(s, action_type="write_file", target="iam/a.tf")
+        assert create(s, {"decision": d})["approver_group"] == "Cloud IAM Owners"
+        # the file replaces the built-in rules: commands now fall to the decision's group
+        d = decide(s, action_type="execute_command", target="make x")
+        assert create(s, {"decision": d})["approver_group"] == "Repository Owners"
+    js = tmp_path / "routing.json"
+    js.write_text(json.dumps([{"severity": "medium", "approver_group": "Medium Team"}]))
+    with serve(db, env={"CAVRA_APPROVAL_ROUTING_FILE": str(js)}, tmp=tmp_path) as s:
+        d = decide(s, action_type="execute_command", target="make y")
+        assert create(s, {"decision": d})["approver_group"] == "Medium Team"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("approval_routing:\n  - approver_group: [x\n", r"bad-routing\.yaml:\d+: "),
+    ('{"rules": [\n  {"approver_group": "A" "colour": 1},\n  {}\n]}', r"bad-routing\.yaml:2: "),
+    ("rules:\n  - rule_id: x\n", "approver_group"),
+    ("rules:\n  - approver_group: A\n    colour: red\n", "colour"),
+    ("just: words\n", "list of rules"),
+])
+def test_bad_routing_file_stops_startup(db, tmp_path, text, needle):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    f = tmp_path / "bad-routing.yaml"
+    f.write_text(text)
+    code, out, err = cavra("serve", "--listen", "127.0.0.1:1", "--approval-routing-file",
+                           str(f), db=db, timeout=20)
+    assert code == 2, (code, err)
+    assert "bad-routing.yaml" in err and re.search(needle, err), err
+    assert len([l for l in err.splitlines() if l.strip()]) == 1, err

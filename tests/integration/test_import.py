@@ -1,0 +1,276 @@
+"""`cavra ops import`: the original CAVRA's JSON store files, written in its shapes, land in
+either backend, keep session summaries right, are idempotent, and bad files import nothing."""
+import json
+import os
+
+import pytest
+
+from conftest import cavra, serve, sql
+
+T0 = "2025-05-01T12:00:00.123456+00:00"
+
+ACTIVITY = {
+    "decisions": [
+        {"schema_version": "cavra.decision.v1", "decision_id": "dec_00000000000a",
+         "session_id": "pilot-1", "agent_id": "codex", "actor": "ai-agent",
+         "repository": "acme/payments", "action_type": "execute_command",
+         "target": "terraform apply", "requested_operation": "",
+         "policy_pack": "cavra-ai-agent-baseline", "policy_id": "cavra-ai-agent-baseline",
+         "rule_id": "commands.block", "decision": "block", "severity": "critical",
+         "reason": "blocked", "evidence_refs": ["evidence://pilot-1/dec_00000000000a"],
+         "approver_group": None, "timestamp": T0, "correlation_id": "corr_00000000000a"},
+        {"schema_version": "cavra.decision.v1", "decision_id": "dec_00000000000b",
+         "session_id": "pilot-1", "agent_id": "codex", "actor": "ai-agent",
+         "repository": "acme/payments", "action_type": "write_file", "target": "iam/x.tf",
+         "requested_operation": "", "policy_pack": "cavra-ai-agent-baseline",
+         "policy_id": "cavra-ai-agent-baseline",
+         "rule_id": "filesystem.write.require_approval", "decision": "require_approval",
+         "severity": "high", "reason": "needs approval", "evidence_refs": [],
+         "approver_group": "Platform Security", "timestamp": "2025-05-01T12:05:00+00:00",
+         "correlation_id": "corr_00000000000b"},
+        {"schema_version": "cavra.decision.v1", "decision_id": "dec_00000000000c",
+         "session_id": "pilot-2", "agent_id": "claude", "actor": "ai-agent",
+         "repository": "acme/web", "action_type": "read_file", "target": "README.md",
+         "requested_operation": "", "policy_pack": "cavra-ai-agent-baseline",
+         "policy_id": "cavra-ai-agent-baseline", "rule_id": "filesystem.read.allow",
+         "decision": "allow", "severity": "low", "reason": None, "evidence_refs": [],
+         "approver_group": None, "timestamp": "2025-05-02T08:00:00+00:00",
+         "correlation_id": "corr_00000000000c"},
+    ],
+    "sessions": [
+        # counts in the file are stale: the decisions are the truth
+        {"schema_version": "cavra.session.v1", "session_id": "pilot-1", "agent_id": "codex",
+         "actor": "ai-agent", "repository": "acme/payments",
+         "policy_pack": "cavra-ai-agent-baseline", "state": "completed", "started_at": T0,
+         "updated_at": "2025-05-01T12:05:00+00:00", "decision_count": 9, "blocked_count": 0,
+         "approval_required_count": 0, "evidence_refs": []},
+        # no decisions of its own: its counts stand
+        {"schema_version": "cavra.session.v1", "session_id": "pilot-3", "agent_id": "old",
+         "actor": "ai-agent", "repository": "acme/legacy", "policy_pack": "cavra-ai-agent-baseline",
+         "status": "archived", "started_at": T0, "updated_at": T0, "decision_count": 4,
+         "blocked_count": 1, "approval_required_count": 2, "evidence_refs": []},
+    ],
+}
+
+EVIDENCE = {"items": [
+    {"schema_version": "cavra.evidence.metadata.v1", "product": "CAVRA", "session_id": "pilot-1",
+     "bundle_dir": ".cavra/evidence/pilot-1", "created_at": T0, "decision_count": 2,
+     "blocked_count": 1, "approval_required_count": 1,
+     "manifest_signature": {"algorithm": "SHA256", "value": "ab"}, "signer": "local",
+     "retention": {}, "approval_outcomes": [], "approved_count": 0, "denied_count": 0,
+     "break_glass_count": 0}]}
+
+APPROVALS = {"items": [
+    {"schema_version": "cavra.approval.v1", "product": "CAVRA", "approval_id": "apr_0123456789ab",
+     "decision_id": "dec_00000000000b", "session_id": "pilot-1",
+     "correlation_id": "corr_00000000000b", "state": "approved",
+     "approver_group": "Platform Security", "requested_by": "ai-agent", "requested_at": T0,
+     "expires_at": "2025-05-02T12:00:00+00:00", "decision": {"decision_id": "dec_00000000000b"},
+     "decided_by": "sam", "decided_at": "2025-05-01T13:00:00+00:00", "decision_reason": "ok",
+     "history": [{"event": "requested", "actor": "ai-agent", "timestamp": T0, "reason": None},
+                 {"event": "approved", "actor": "sam", "timestamp": "2025-05-01T13:00:00+00:00",
+                  "reason": "ok", "external_ref": None}],
+     "evidence_refs": ["approval://apr_0123456789ab"]}]}
+
+REGISTRY = {
+    "agents": [{"schema_version": "cavra.agent.v1", "agent_id": "codex", "type": "coding-agent",
+                "vendor": "openai", "version": "1", "capabilities": [], "scopes": [],
+                "allowed_repositories": ["acme/payments"], "allowed_tools": [],
+                "risk_tier": "medium", "owner": "unassigned", "status": "active",
+                "last_seen": T0, "created_at": T0, "updated_at": T0, "evidence_refs": []}],
+    "mcp_servers": [{"schema_version": "cavra.mcp_server.v1", "server_id": "github-mcp",
+                     "name": "github-mcp", "trust_tier": "approved",
+                     "capabilities": ["repository"], "owner": "unassigned",
+                     "approval_state": "not_required", "allowed_tools": ["create_pull_request"],
+                     "last_seen": T0, "created_at": T0, "updated_at": T0,
+                     "evidence_refs": []}],
+}
+
+INVENTORY = {
+    "repositories": [{"schema_version": "cavra.repository.v1", "repository_id": "acme/payments",
+                      "repository": "acme/payments", "provider": "github",
+                      "default_branch": "main", "owner": "unassigned",
+                      "business_unit": "engineering", "environment": "development",
+                      "policy_pack": "cavra-ai-agent-baseline", "risk_tier": "medium",
+                      "status": "active", "protected_branches": ["main"],
+                      "required_checks": [], "created_at": T0, "updated_at": T0,
+                      "evidence_refs": []}],
+    "policy_rollouts": [{"schema_version": "cavra.policy_rollout.v1",
+                         "rollout_id": "acme/payments:cavra-ai-agent-baseline",
+                         "repository": "acme/payments", "policy_pack": "cavra-ai-agent-baseline",
+                         "policy_version": "latest", "mode": "enforce", "state": "planned",
+                         "owner": "platform-security", "coverage_percent": 0,
+                         "last_evaluated_at": None, "created_at": T0, "updated_at": T0,
+                         "evidence_refs": []}],
+}
+
+INTEGRATIONS = {"integrations": [
+    {"schema_version": "cavra.integration.v1", "integration_id": "splunk-prod", "name": "splunk",
+     "provider": "splunk", "category": "siem", "status": "configured",
+     "health_status": "not_checked", "owner": "platform-security", "environment": "prod",
+     "auth_mode": "not_configured", "endpoint_ref": None, "capabilities": [],
+     "repositories": [], "last_checked_at": None, "created_at": T0, "updated_at": T0,
+     "evidence_refs": []}]}
+
+FILES = {"activity": ("activity.json", ACTIVITY, "CAVRA_ACTIVITY_STORE"),
+         "evidence_metadata": ("evidence-metadata.json", EVIDENCE,
+                               "CAVRA_EVIDENCE_METADATA_STORE"),
+         "approvals": ("approvals.json", APPROVALS, "CAVRA_APPROVAL_STORE"),
+         "registry": ("registry.json", REGISTRY, "CAVRA_REGISTRY_STORE"),
+         "inventory": ("inventory.json", INVENTORY, "CAVRA_INVENTORY_STORE"),
+         "integrations": ("integrations.json", INTEGRATIONS, "CAVRA_INTEGRATION_STORE")}
+
+TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
+          "activity_sessions", "activity_decisions", "inventory_repositories",
+          "inventory_policy_rollouts", "integrations"]
+
+
+def write_files(d):
+    os.makedirs(d, exist_ok=True)
+    for name, (file, data, _) in FILES.items():
+        with open(os.path.join(d, file), "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+
+
+def dump(db):
+    """Every row of every store table, as text, for before/after comparisons."""
+    out = {}
+    for t in TABLES:
+        key = sql(db, f"SELECT * FROM {t} ORDER BY 1")
+        out[t] = key
+    return out
+
+
+def import_json(db, *args, env=None, cwd=None):
+    code, out, err = cavra("ops", "import", *args, "--format", "json", db=db, env=env, cwd=cwd)
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+@pytest.fixture
+def migrated(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    return db
+
+
+def test_every_store_lands_and_twice_changes_nothing(migrated, tmp_path):
+    db = migrated
+    d = str(tmp_path / "api")
+    write_files(d)
+    for store, (file, data, _) in FILES.items():
+        code, res, err = import_json(db, "--json", os.path.join(d, file), "--store", store)
+        assert code == 0, err
+        (r,) = res
+        assert r["ok"] and r["store"] == store and r["problems"] == []
+        for table, counts in r["tables"].items():
+            assert counts["read"] == len(data[table if store in ("activity", "registry",
+                                                               "inventory", "integrations")
+                                             else "items"])
+            assert counts["created"] == counts["read"], r
+    first = dump(db)
+    code, out, err = cavra("ops", "import", "--from-env", db=db,
+                           env={e: os.path.join(d, f) for f, _, e in FILES.values()})
+    assert code == 0, err
+    assert "0 created, 0 updated" in out and " created, 1 updated" not in out, out
+    assert dump(db) == first
+
+    with serve(db, tmp=tmp_path) as s:
+        sess = s.get("/sessions/pilot-1").json()
+        assert (sess["decision_count"], sess["blocked_count"],
+                sess["approval_required_count"], sess["state"]) == (2, 1, 1, "completed")
+        s2 = s.get("/sessions/pilot-2").json()  # made from its decision
+        assert (s2["decision_count"], s2["agent_id"]) == (1, "claude")
+        s3 = s.get("/sessions/pilot-3").json()
+        assert (s3["decision_count"], s3["approval_required_count"], s3["state"]) == (
+            4, 2, "archived")
+        ds = s.get("/sessions/pilot-1/decisions").json()["items"]
+        assert [x["decision_id"] for x in ds] == ["dec_00000000000a", "dec_00000000000b"]
+        assert ds[0]["target"] == "terraform apply" and ds[0]["timestamp"].endswith("Z")
+        assert s.get("/decisions?decision=block").json()["total"] == 1
+        ev = s.get("/evidence?has_approvals=true&min_blocked=1").json()["items"]
+        assert [e["session_id"] for e in ev] == ["pilot-1"]
+        a = s.get("/approvals/apr_0123456789ab").json()
+        assert a["state"] == "approved" and [h["event"] for h in a["history"]] == [
+            "requested", "approved"]
+        assert a["created_at"].startswith("2025-05-01T12:00:00")
+        assert s.get("/agents/codex").json()["vendor"] == "openai"
+        t = s.get("/mcp/trust?server=github-mcp&tool=create_pull_request").json()
+        assert t["decision"] == "allow", t
+        assert s.get("/repositories/acme/payments").json()["status"] == "active"
+        assert s.get("/policy-rollouts/acme/payments:cavra-ai-agent-baseline").status_code == 200
+        assert s.get("/integrations/splunk-prod").json()["health_status"] == "not_checked"
+
+
+def test_from_env_defaults_and_skips_missing(migrated, tmp_path):
+    write_files(str(tmp_path / ".cavra" / "api"))
+    os.unlink(str(tmp_path / ".cavra" / "api" / "approvals.json"))
+    code, out, err = cavra("ops", "import", "--from-env", db=migrated, cwd=str(tmp_path))
+    assert code == 0, err
+    assert "approvals (.cavra/api/approvals.json): not found, skipped" in out
+    assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["3"]]
+    # a variable that names a missing file is an error, not a skip
+    code, out, err = cavra("ops", "import", "--from-env", db=migrated, cwd=str(tmp_path),
+                           env={"CAVRA_APPROVAL_STORE": str(tmp_path / "nope.json")})
+    assert code == 1 and "nope.json" in out
+
+
+def test_bad_record_imports_nothing_and_names_its_position(migrated, tmp_path):
+    bad = json.loads(json.dumps(REGISTRY))
+    bad["agents"].append({"agent_id": "x", "status": "sleeping"})
+    bad["mcp_servers"][0]["capabilities"] = "repository"
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(bad))
+    code, res, err = import_json(migrated, "--json", str(path), "--store", "registry")
+    assert code == 1
+    (r,) = res
+    assert not r["ok"] and "nothing was imported" in r["error"]
+    assert any(p.startswith("agents[1]: field 'status'") and "active, disabled, retired" in p
+               for p in r["problems"]), r["problems"]
+    assert any(p.startswith("mcp_servers[0]: field 'capabilities'") for p in r["problems"])
+    assert sql(migrated, "SELECT count(*) FROM registry_agents") == [["0"]]
+    roll = json.loads(json.dumps(INVENTORY))
+    roll["policy_rollouts"][0]["coverage_percent"] = 140
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(roll))
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "inventory",
+                           db=migrated)
+    assert code == 1 and "policy_rollouts[0]: field 'coverage_percent'" in out
+    assert sql(migrated, "SELECT count(*) FROM inventory_repositories") == [["0"]]
+
+
+def test_truncated_and_wrong_files(migrated, tmp_path):
+    text = json.dumps(ACTIVITY)
+    path = tmp_path / "activity.json"
+    path.write_text(text[: len(text) // 2])
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
+                           db=migrated)
+    assert code == 1 and "not valid JSON" in out and "activity.json" in out
+    assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["0"]]
+    path.write_text(json.dumps(REGISTRY))
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
+                           db=migrated)
+    assert code == 1 and "not a activity store" in out or "no 'sessions'" in out, out
+    path.write_text('{"sessions": {}}')
+    code, out, _ = cavra("ops", "import", "--json", str(path), "--store", "activity",
+                         db=migrated)
+    assert code == 1 and "must be a list" in out
+    code, _, err = cavra("ops", "import", "--json", str(path), "--store", "nonsense", db=migrated)
+    assert code == 2 and "unknown store" in err
+    code, _, err = cavra("ops", "import", "--json", str(path), db=migrated)
+    assert code == 2
+    code, out, err = cavra("ops", "import", "--json", str(tmp_path / "missing.json"),
+                           "--store", "activity", db=migrated)
+    assert code == 1 and "missing.json" in out
+
+
+def test_changed_decision_is_refused(migrated, tmp_path):
+    path = tmp_path / "activity.json"
+    path.write_text(json.dumps(ACTIVITY))
+    assert cavra("ops", "import", "--json", str(path), "--store", "activity",
+                 db=migrated)[0] == 0
+    changed = json.loads(json.dumps(ACTIVITY))
+    changed["decisions"][0]["decision"] = "allow"
+    path.write_text(json.dumps(changed))
+    code, out, _ = cavra("ops", "import", "--json", str(path), "--store", "activity", db=migrated)
+    assert code == 1 and "dec_00000000000a" in out and "never change" in out
+    assert sql(migrated, "SELECT decision FROM activity_decisions WHERE decision_id = "
+                         "'dec_00000000000a'") == [["block"]]
