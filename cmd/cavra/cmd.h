@@ -23,6 +23,21 @@ int cmd_ops(struct config *cfg, int argc, char **argv);
 
 struct store;
 struct migration_set;
+struct serve_auth;
+struct http_auth;
+
+/*
+ * cmd_authsetup.c: the auth settings of serve (mode, issuers with an
+ * initial key fetch, group mapping) and a thread that refetches keys every
+ * oidc_refresh_seconds.  *out is set even on failure; stop it with
+ * serve_auth_stop (NULL-safe).
+ */
+ATTR_NODISCARD enum status serve_auth_start(const struct config *cfg, struct serve_auth **out,
+					    struct err *e);
+const struct http_auth *serve_auth_http(const struct serve_auth *sa);
+void serve_auth_stop(struct serve_auth *sa);
+int cmd_tokens(struct config *cfg, int argc, char **argv);
+int cmd_auth(struct config *cfg, int argc, char **argv);
 /*
  * Opens the configured database with pool_size connections and checks its
  * schema ("refusing to <verb>: ..." on drift or pending migrations, unless

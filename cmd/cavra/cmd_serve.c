@@ -55,6 +55,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct migration_set set = {0};
 	struct policy_set *policies = NULL;
 	struct routing *routing = NULL;
+	struct serve_auth *auth = NULL;
 	struct store *st = NULL;
 	struct service svc;
 	struct err e = {0};
@@ -70,7 +71,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(&e);
 		goto out;
 	}
-	if (cmd_open_database(cfg, "start", (int)cfg->db_pool_size, &st, &set, &e) != ST_OK) {
+	if (cmd_open_database(cfg, "start", (int)cfg->db_pool_size, &st, &set, &e) != ST_OK ||
+	    serve_auth_start(cfg, &auth, &e) != ST_OK) {
 		code = cmd_fail(&e);
 		goto out;
 	}
@@ -80,6 +82,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	app = (struct app){.store = st,
 			   .migrations = &set,
 			   .svc = &svc,
+			   .auth = serve_auth_http(auth),
 			   .max_body_bytes = (size_t)cfg->max_body_bytes};
 	code = serve_loop(cfg, &app);
 out:
@@ -87,5 +90,6 @@ out:
 	store_close(st);
 	policy_set_free(policies);
 	routing_free(routing);
+	serve_auth_stop(auth);
 	return code;
 }

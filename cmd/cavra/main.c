@@ -20,6 +20,9 @@ static const char usage[] =
 	"  evidence migrate --sqlite PATH     alias of 'migrate up' on a SQLite file\n"
 	"  ops import --json FILE --store NAME | --from-env\n"
 	"                                     import the original tool's JSON stores\n"
+	"  tokens create --name N --role R [--expires-in 90d] | list | revoke NAME\n"
+	"                                     API tokens for agents and CI\n"
+	"  auth permissions [--markdown]      the permission -> roles table\n"
 	"  version                            print the version\n"
 	"\n"
 	"settings (see docs/config.md): --config FILE, --database URL, --listen HOST:PORT,\n"
@@ -90,6 +93,10 @@ static int run(struct config *cfg, int argc, char **argv)
 		return cmd_serve(cfg, argc, argv);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(cfg, argc, argv);
+	if (strcmp(cmd, "tokens") == 0)
+		return cmd_tokens(cfg, argc, argv);
+	if (strcmp(cmd, "auth") == 0)
+		return cmd_auth(cfg, argc, argv);
 	if (strcmp(cmd, "ops") == 0)
 		return cmd_ops(cfg, argc, argv);
 	if (strcmp(cmd, "evidence") == 0)

@@ -31,6 +31,7 @@ static enum status check_listen(const char *v, struct err *e);
 static enum status check_level(const char *v, struct err *e);
 static enum status check_format(const char *v, struct err *e);
 static enum status check_boolish(const char *v, struct err *e);
+static enum status check_auth_mode(const char *v, struct err *e);
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -61,6 +62,35 @@ static const struct cfg_entry table[] = {
 	 F_NULLABLE, NULL},
 	{"approval_routing_file", "CAVRA_APPROVAL_ROUTING_FILE", "approval-routing-file", CFG_STR,
 	 OFF(approval_routing_file), NULL, 0, 0, F_NULLABLE, NULL},
+	{"auth_mode", "CAVRA_AUTH_MODE", "auth-mode", CFG_STR, OFF(auth_mode), "none", 0, 0, 0,
+	 check_auth_mode},
+	{"allow_unauthenticated", "CAVRA_ALLOW_UNAUTHENTICATED", "allow-unauthenticated",
+	 CFG_BOOLISH, OFF(allow_unauthenticated), "false", 0, 0, 0, check_boolish},
+	{"metrics_public", "CAVRA_METRICS_PUBLIC", "metrics-public", CFG_BOOLISH,
+	 OFF(metrics_public), "false", 0, 0, 0, check_boolish},
+	{"oidc_issuer", "CAVRA_OIDC_ISSUER", "oidc-issuer", CFG_STR, OFF(oidc_issuer), NULL, 0, 0,
+	 F_NULLABLE, NULL},
+	{"oidc_audience", "CAVRA_OIDC_AUDIENCE", "oidc-audience", CFG_STR, OFF(oidc_audience), NULL,
+	 0, 0, F_NULLABLE, NULL},
+	{"oidc_groups_claim", "CAVRA_OIDC_GROUPS_CLAIM", "oidc-groups-claim", CFG_STR,
+	 OFF(oidc_groups_claim), "groups", 0, 0, 0, NULL},
+	{"oidc_leeway_seconds", "CAVRA_OIDC_LEEWAY_SECONDS", "oidc-leeway-seconds", CFG_INT,
+	 OFF(oidc_leeway_seconds), "60", 0, 3600, 0, NULL},
+	{"oidc_algorithms", "CAVRA_OIDC_ALGORITHMS", "oidc-algorithms", CFG_STR,
+	 OFF(oidc_algorithms), "RS256,ES256,PS256", 0, 0, 0, NULL},
+	{"oidc_ca_file", "CAVRA_OIDC_CA_FILE", "oidc-ca-file", CFG_STR, OFF(oidc_ca_file), NULL, 0,
+	 0, F_NULLABLE, NULL},
+	{"oidc_require_at_jwt", "CAVRA_OIDC_REQUIRE_AT_JWT", "oidc-require-at-jwt", CFG_BOOLISH,
+	 OFF(oidc_require_at_jwt), "false", 0, 0, 0, check_boolish},
+	{"oidc_issuers_file", "CAVRA_OIDC_ISSUERS_FILE", "oidc-issuers-file", CFG_STR,
+	 OFF(oidc_issuers_file), NULL, 0, 0, F_NULLABLE, NULL},
+	{"oidc_refresh_seconds", "CAVRA_OIDC_REFRESH_SECONDS", "oidc-refresh-seconds", CFG_INT,
+	 OFF(oidc_refresh_seconds), "300", 1, 86400, 0, NULL},
+	{"oidc_refetch_interval_seconds", "CAVRA_OIDC_REFETCH_INTERVAL_SECONDS",
+	 "oidc-refetch-interval-seconds", CFG_INT, OFF(oidc_refetch_interval_seconds), "30", 1,
+	 3600, 0, NULL},
+	{"rbac_file", "CAVRA_RBAC_FILE", "rbac-file", CFG_STR, OFF(rbac_file), NULL, 0, 0,
+	 F_NULLABLE, NULL},
 	{"max_body_bytes", "CAVRA_MAX_BODY_BYTES", "max-body-bytes", CFG_INT, OFF(max_body_bytes),
 	 "1048576", 1024, 64 << 20, 0, NULL},
 	{"shutdown_grace_seconds", "CAVRA_SHUTDOWN_GRACE_SECONDS", "shutdown-grace-seconds",
@@ -460,6 +490,18 @@ bool config_auto_migrate(const struct config *c)
 	if (strcmp(c->auto_migrate, "auto") == 0)
 		return config_is_default_database(c);
 	return strcmp(c->auto_migrate, "true") == 0;
+}
+
+static enum status check_auth_mode(const char *v, struct err *e)
+{
+	if (strcmp(v, "none") == 0 || strcmp(v, "oidc") == 0)
+		return ST_OK;
+	return err_set(e, ST_INVALID, "'%s' is not one of none, oidc", v);
+}
+
+bool config_flag(const char *boolish)
+{
+	return boolish && strcmp(boolish, "true") == 0;
 }
 
 bool config_db_prepare(const struct config *c)

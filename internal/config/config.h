@@ -30,6 +30,19 @@ struct config {
 	char *auto_migrate; /* "auto" | "true" | "false" */
 	char *policy_dir;
 	char *approval_routing_file; /* NULL: the built-in routing rules */
+	char *auth_mode; /* "none" | "oidc" */
+	char *allow_unauthenticated; /* boolish: auth_mode none on a non-loopback listener */
+	char *metrics_public; /* boolish: /metrics without credentials */
+	char *oidc_issuer, *oidc_audience, *oidc_groups_claim;
+	int64_t oidc_leeway_seconds;
+	char *oidc_algorithms; /* "RS256,ES256,PS256" */
+	char *oidc_ca_file;
+	char *oidc_require_at_jwt; /* boolish */
+	char *oidc_issuers_file; /* more trusted issuers (YAML or JSON list) */
+	int64_t oidc_refresh_seconds; /* the periodic refetch of discovery and keys */
+	int64_t oidc_refetch_interval_seconds; /* at least this between refetches on an unknown kid
+						*/
+	char *rbac_file; /* IdP groups -> roles; NULL: the built-in mapping */
 	int64_t max_body_bytes;
 	int64_t shutdown_grace_seconds;
 	enum config_source source[64]; /* per table entry */
@@ -55,6 +68,8 @@ ATTR_NODISCARD enum status config_load(struct config *c, int argc, char **argv,
 bool config_is_default_database(const struct config *c);
 /* Whether serve applies pending migrations first (resolves "auto"). */
 bool config_auto_migrate(const struct config *c);
+/* True when a boolish setting's value is "true" ("auto" and "false" are not). */
+bool config_flag(const char *boolish);
 /* Whether PostgreSQL statements are prepared once per connection. */
 bool config_db_prepare(const struct config *c);
 /* The URL migrations use: migration_database_url, else database_url. */

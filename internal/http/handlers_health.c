@@ -25,6 +25,28 @@ enum MHD_Result handle_healthz(struct req *r)
 	return reply_status(r, MHD_HTTP_OK, "ok", NULL);
 }
 
+/* In oidc mode: false (with why) when an issuer has no signing keys yet. */
+static bool auth_ready(const struct app *app, char *why, size_t size)
+{
+	const struct http_auth *a = app->auth;
+
+	if (!a || a->mode != HTTP_AUTH_OIDC)
+		return true;
+	for (size_t i = 0; i < auth_issuers_count(a->issuers); i++) {
+		struct auth_oidc *p = auth_issuers_at(a->issuers, i);
+		struct auth_oidc_status st;
+
+		auth_oidc_status_get(p, &st);
+		if (!st.have_keys) {
+			snprintf(why, size, "oidc issuer '%s' has no signing keys: %s",
+				 auth_oidc_issuer(p),
+				 st.last_error[0] ? st.last_error : "not fetched yet");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Ready when the database answers and its schema is exactly the binary's. */
 enum MHD_Result handle_readyz(struct req *r)
 {
@@ -44,7 +66,7 @@ enum MHD_Result handle_readyz(struct req *r)
 	else if (rep.pending)
 		snprintf(reason, sizeof(reason), "%zu pending migrations: run 'cavra migrate up'",
 			 rep.pending);
-	if (rep.nproblems || rep.pending)
+	if (rep.nproblems || rep.pending || !auth_ready(r->app, reason, sizeof(reason)))
 		ret = reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", reason);
 	else
 		ret = reply_status(r, MHD_HTTP_OK, "ready", NULL);

@@ -6,7 +6,21 @@
 #include "base/base.h"
 #include "http/http_int.h"
 
+#include "json/jx.h"
+
 #include <stdlib.h>
+#include <string.h>
+
+static json_object *roles_array(uint32_t roles)
+{
+	json_object *arr = json_object_new_array();
+
+	for (int i = 0; i < AUTH_ROLE__COUNT; i++)
+		if (roles & AUTH_ROLE_BIT(i))
+			json_object_array_add(
+				arr, json_object_new_string(auth_role_name((enum auth_role)i)));
+	return arr;
+}
 
 static const char *query_arg(void *ctx, const char *name)
 {
@@ -106,6 +120,7 @@ enum MHD_Result handle_approval_create(struct req *r)
 /* An empty body reads as {}: the service names the missing fields. */
 static enum MHD_Result act(struct req *r, enum approval_action a)
 {
+	const struct caller who = authn_caller(r);
 	enum MHD_Result ret = MHD_NO;
 	struct err e = {0};
 	char *rec = NULL;
@@ -115,7 +130,7 @@ static enum MHD_Result act(struct req *r, enum approval_action a)
 
 	if (!body)
 		return ret;
-	st = service_approval_act(r->app->svc, r->params[0], a, body, &rec, &e);
+	st = service_approval_act(r->app->svc, r->params[0], a, body, &who, &rec, &e);
 	json_object_put(body);
 	return finish(r, st, MHD_HTTP_OK, rec, &e);
 }
@@ -137,6 +152,7 @@ enum MHD_Result handle_approval_expire(struct req *r)
 
 enum MHD_Result handle_break_glass(struct req *r)
 {
+	const struct caller who = authn_caller(r);
 	enum MHD_Result ret;
 	struct err e = {0};
 	char *rec = NULL;
@@ -145,7 +161,7 @@ enum MHD_Result handle_break_glass(struct req *r)
 
 	if (!body)
 		return ret;
-	st = service_break_glass(r->app->svc, body, &rec, &e);
+	st = service_break_glass(r->app->svc, body, &who, &rec, &e);
 	json_object_put(body);
 	return finish(r, st, MHD_HTTP_CREATED, rec, &e);
 }
@@ -157,4 +173,40 @@ enum MHD_Result handle_mcp_trust(struct req *r)
 	enum status st = service_mcp_trust(r->app->svc, query_arg, r, &out, &e);
 
 	return finish(r, st, MHD_HTTP_OK, out, &e);
+}
+
+/* GET /auth/whoami[?explain=1]: the caller, its roles and permissions. */
+enum MHD_Result handle_whoami(struct req *r)
+{
+	const struct http_auth *a = r->app->auth;
+	const char *explain = req_query(r, "explain");
+	json_object *o = json_object_new_object(), *perms = json_object_new_array();
+	char roles[256];
+	enum MHD_Result ret;
+
+	auth_roles_format(r->who.roles, roles, sizeof(roles));
+	json_object_object_add(
+		o, "auth_mode",
+		json_object_new_string(a && a->mode == HTTP_AUTH_OIDC ? "oidc" : "none"));
+	json_object_object_add(o, "kind",
+			       json_object_new_string(r->who.kind == AUTH_KIND_JWT ? "jwt"
+						      : r->who.kind == AUTH_KIND_API_TOKEN
+							      ? "api_token"
+							      : "none"));
+	jx_add_str(o, "issuer", r->who.issuer);
+	jx_add_str(o, "subject", r->who.subject);
+	jx_add_str(o, "actor", r->who.actor);
+	json_object_object_add(o, "roles", roles_array(r->who.roles));
+	for (size_t i = 0; i < auth_permission_count(); i++) {
+		const struct auth_permission *p = auth_permission_at(i);
+
+		if (p->access != AUTH_ACCESS_PUBLIC && auth_allowed(r->who.roles, p->name))
+			json_object_array_add(perms, json_object_new_string(p->name));
+	}
+	json_object_object_add(o, "permissions", perms);
+	if (explain && strcmp(explain, "0") != 0 && strcmp(explain, "false") != 0)
+		json_object_object_add(o, "explain", auth_explain(a ? a->mapping : NULL, &r->who));
+	ret = reply_json(r, MHD_HTTP_OK, o);
+	json_object_put(o);
+	return ret;
 }

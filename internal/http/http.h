@@ -11,11 +11,25 @@
 #include "service/service.h"
 #include "store/store.h"
 
+struct auth_issuers;
+struct auth_mapping;
+
+enum http_auth_mode { HTTP_AUTH_NONE = 0, HTTP_AUTH_OIDC };
+
+/* How requests are authenticated (DESIGN §8, docs/security.md). */
+struct http_auth {
+	enum http_auth_mode mode;
+	struct auth_issuers *issuers; /* trusted OIDC issuers (oidc mode) */
+	const struct auth_mapping *mapping; /* IdP groups -> roles */
+	bool metrics_public; /* /metrics without credentials */
+};
+
 /* What handlers need; borrowed by the server for its whole life. */
 struct app {
 	struct store *store;
 	const struct migration_set *migrations;
 	struct service *svc;
+	const struct http_auth *auth; /* NULL: mode none */
 	size_t max_body_bytes;
 };
 

@@ -5,6 +5,7 @@
 #define CAVRA_HTTP_INT_H
 
 #include "http/http.h"
+#include "auth/auth.h"
 #include "base/buf.h"
 
 #include <json-c/json.h>
@@ -31,6 +32,8 @@ struct req {
 	size_t bytes_out;
 	bool replied;
 	char allow[64]; /* Allow header of a 405 */
+	char www_authenticate[256]; /* WWW-Authenticate of a 401, "" otherwise */
+	struct auth_principal who; /* the caller (kind NONE in auth mode none) */
 };
 
 typedef enum MHD_Result (*handler_fn)(struct req *r);
@@ -70,6 +73,15 @@ json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret);
 /* Sends a JSON text body as is. */
 enum MHD_Result reply_raw_json(struct req *r, unsigned int status, const char *json);
 
+/*
+ * authn.c: authenticates the caller and checks the route's permission.
+ * True when the request may go on; otherwise it has replied (401, 403 or
+ * 503) into *ret and logged the denial.
+ */
+bool authn_check(struct req *r, enum MHD_Result *ret);
+/* The caller as the service layer sees it (borrows from r->who). */
+struct caller authn_caller(const struct req *r);
+
 /* metrics.c */
 void metrics_observe(const struct req *r, double ms);
 void metrics_decision(enum policy_decision d);
@@ -104,6 +116,7 @@ enum MHD_Result handle_approval_deny(struct req *r);
 enum MHD_Result handle_approval_expire(struct req *r);
 enum MHD_Result handle_break_glass(struct req *r);
 enum MHD_Result handle_mcp_trust(struct req *r);
+enum MHD_Result handle_whoami(struct req *r);
 enum MHD_Result handle_readyz(struct req *r);
 enum MHD_Result handle_version(struct req *r);
 

@@ -14,6 +14,7 @@ const struct route http_routes[] = {
 	{"GET", "/readyz", handle_readyz, "public"},
 	{"GET", "/version", handle_version, "public"},
 	{"GET", "/metrics", handle_metrics, "metrics.read"},
+	{"GET", "/auth/whoami", handle_whoami, "auth.read"},
 	{"POST", "/decisions", handle_decision_create, "decisions.create"},
 	{"GET", "/decisions", handle_decision_list, "activity.read"},
 	{"GET", "/decisions/{id}", handle_decision_get, "activity.read"},

@@ -67,13 +67,22 @@ static struct req *req_new(struct http_server *srv, struct MHD_Connection *conn,
 static void req_free(struct req *r)
 {
 	buf_release(&r->body);
+	auth_principal_release(&r->who);
 	for (int i = 0; i < r->nparams; i++)
 		free(r->params[i]);
 	free(r);
 }
 
+/*
+ * Room for request headers: enough that an oversized bearer token (up to
+ * ~120 KB) reaches authn and gets a 401 instead of MHD's bare 431.
+ */
+#define HTTP_CONNECTION_MEMORY (192 * 1024)
+
 static enum MHD_Result dispatch(struct req *r)
 {
+	enum MHD_Result ret;
+
 	switch (router_match(r, r->allow, sizeof(r->allow))) {
 	case ROUTE_NO_PATH:
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
@@ -84,6 +93,8 @@ static enum MHD_Result dispatch(struct req *r)
 	default:
 		break;
 	}
+	if (!authn_check(r, &ret))
+		return ret;
 	if (r->body_too_large)
 		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 				   "request body is over the limit");
@@ -208,7 +219,8 @@ enum status http_start(struct app *app, const char *listen, struct http_server *
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_END);
 	if (!srv->daemon) {
 		free(srv);
 		return err_set(e, ST_IO,

@@ -298,13 +298,36 @@ static const char *const action_names[] = {"approved", "denied", "expired"};
 static const char *const action_events[] = {"approved", "denied", "expired"};
 
 /* actor and reason: required to approve or deny, optional to expire. */
-static enum status read_act(json_object *req, enum approval_action a, const char **actor,
-			    const char **reason, const char **ext, struct err *e)
+/*
+ * The actor: with verified callers it is the caller, and a different one in
+ * the body is refused; without (auth mode none) it comes from the body.
+ */
+static enum status take_actor(json_object *req, const struct caller *who, bool need,
+			      const char **actor, struct err *e)
 {
-	bool need = a != APPROVAL_EXPIRE;
+	if (jx_id(req, "actor", need && !who->verified, actor, e) != ST_OK)
+		return ST_INVALID;
+	if (!who->verified)
+		return ST_OK;
+	if (*actor && strcmp(*actor, who->actor) != 0)
+		return err_set(e, ST_FORBIDDEN,
+			       "field 'actor': '%s' is not the caller ('%s'); leave it out, the "
+			       "actor is taken from the token",
+			       *actor, who->actor);
+	*actor = who->actor;
+	return ST_OK;
+}
 
-	if (jx_id(req, "actor", need, actor, e) != ST_OK ||
-	    jx_str(req, "reason", need, reason, e) != ST_OK ||
+static enum status read_act(json_object *req, enum approval_action a, const struct caller *who,
+			    const char **actor, const char **reason, const char **ext,
+			    struct err *e)
+{
+	enum status st = take_actor(req, who, a != APPROVAL_EXPIRE, actor, e);
+
+	if (st != ST_OK)
+		return st;
+	if (jx_str(req, "reason", a != APPROVAL_EXPIRE, reason, e) != ST_OK ||
+	    jx_str(req, "reason", a != APPROVAL_EXPIRE, reason, e) != ST_OK ||
 	    jx_str(req, "external_ref", false, ext, e) != ST_OK)
 		return ST_INVALID;
 	if (*reason && strlen(*reason) > REASON_MAX)
@@ -352,19 +375,54 @@ static enum status not_pending(struct service *s, const char *id, struct err *e)
 	return st;
 }
 
+/* Deciding needs membership of the approval's group (admins excepted). */
+static enum status check_member(struct service *s, const char *id, const struct caller *who,
+				struct err *e)
+{
+	struct rec_row row;
+	json_object *o;
+	const char *group;
+	enum status st;
+
+	if (!who->verified || who->admin)
+		return ST_OK;
+	st = store_rec_get(s->store, kind_approval.table, id, &row, e);
+	if (st != ST_OK)
+		return st;
+	o = kind_record(&kind_approval, &row);
+	group = jx_get_str(o, "approver_group");
+	st = ST_FORBIDDEN;
+	for (size_t i = 0; group && i < who->ngroups; i++)
+		if (strcmp(who->groups[i], group) == 0)
+			st = ST_OK;
+	if (st != ST_OK)
+		err_set(e, ST_FORBIDDEN,
+			"approval '%s' is for approver group '%s'; '%s' is not a member", id,
+			group ? group : "?", who->actor);
+	json_object_put(o);
+	rec_row_release(&row);
+	return st;
+}
+
 enum status service_approval_act(struct service *s, const char *id, enum approval_action a,
-				 json_object *req, char **record, struct err *e)
+				 json_object *req, const struct caller *who, char **record,
+				 struct err *e)
 {
 	const char *actor = NULL, *reason = NULL, *ext = NULL;
 	char now[TIME_FMT_LEN];
 	struct rec_row row = {0};
 	bool won = false;
-	enum status st = read_act(req, a, &actor, &reason, &ext, e);
+	enum status st = read_act(req, a, who, &actor, &reason, &ext, e);
 
 	if (st == ST_OK)
 		st = kind_get(s, &kind_approval, id, record, e); /* 404 first */
-	if (st != ST_OK)
+	if (st == ST_OK)
+		st = check_member(s, id, who, e);
+	if (st != ST_OK) {
+		free(*record);
+		*record = NULL;
 		return st;
+	}
 	free(*record);
 	*record = NULL;
 	now_text(now, sizeof(now));
@@ -394,11 +452,15 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 	return st;
 }
 
-static enum status read_break_glass(json_object *req, const char **actor, const char **reason,
-				    const char **ext, double *ttl, struct err *e)
+static enum status read_break_glass(json_object *req, const struct caller *who, const char **actor,
+				    const char **reason, const char **ext, double *ttl,
+				    struct err *e)
 {
-	if (jx_id(req, "actor", true, actor, e) != ST_OK ||
-	    jx_str(req, "reason", true, reason, e) != ST_OK ||
+	enum status st = take_actor(req, who, true, actor, e);
+
+	if (st != ST_OK)
+		return st;
+	if (jx_str(req, "reason", true, reason, e) != ST_OK ||
 	    jx_id(req, "external_ref", true, ext, e) != ST_OK)
 		return ST_INVALID;
 	if (strlen(*reason) > REASON_MAX)
@@ -406,13 +468,14 @@ static enum status read_break_glass(json_object *req, const char **actor, const 
 	return read_hours(req, "ttl_hours", BREAK_GLASS_MAX_HOURS, BREAK_GLASS_MAX_HOURS, ttl, e);
 }
 
-enum status service_break_glass(struct service *s, json_object *req, char **record, struct err *e)
+enum status service_break_glass(struct service *s, json_object *req, const struct caller *who,
+				char **record, struct err *e)
 {
 	const char *actor = NULL, *reason = NULL, *ext = NULL;
 	json_object *d = NULL, *rec, *hist;
 	char now[TIME_FMT_LEN];
 	double ttl = 0;
-	enum status st = read_break_glass(req, &actor, &reason, &ext, &ttl, e);
+	enum status st = read_break_glass(req, who, &actor, &reason, &ext, &ttl, e);
 
 	if (st == ST_OK)
 		st = load_decision(s, req, &d, e);

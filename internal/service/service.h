@@ -106,6 +106,21 @@ ATTR_NODISCARD enum status service_approval_create(struct service *s, json_objec
 						   char **record, bool *created, struct err *e);
 
 enum approval_action { APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_EXPIRE };
+
+/*
+ * Who asks for a change.  verified: an authenticated identity (auth mode
+ * oidc or an API token): the actor is taken from it, a different "actor"
+ * in the body is ST_FORBIDDEN, and deciding needs membership of the
+ * approval's approver group unless admin.  Not verified (auth mode none):
+ * the actor comes from the body.
+ */
+struct caller {
+	bool verified;
+	const char *actor;
+	const char *const *groups;
+	size_t ngroups;
+	bool admin;
+};
 /*
  * POST /approvals/{id}/approve|deny|expire.  Only a pending approval
  * changes (ST_CONFLICT otherwise, also for the loser of a race); approve
@@ -113,9 +128,11 @@ enum approval_action { APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_EXPIRE };
  */
 ATTR_NODISCARD enum status service_approval_act(struct service *s, const char *id,
 						enum approval_action a, json_object *req,
-						char **record, struct err *e);
+						const struct caller *who, char **record,
+						struct err *e);
 /* POST /approvals/break-glass. */
-ATTR_NODISCARD enum status service_break_glass(struct service *s, json_object *req, char **record,
+ATTR_NODISCARD enum status service_break_glass(struct service *s, json_object *req,
+					       const struct caller *who, char **record,
 					       struct err *e);
 
 /* GET /mcp/trust?server=&tool=&capability=: what the registry says of a call. */
@@ -152,6 +169,33 @@ void import_result_release(struct import_result *r);
 /* The i-th store: its name, the original's env variable and default file name; NULL past the end.
  */
 const char *import_store_name(size_t i, const char **env, const char **file);
+
+/* API tokens (tokens.c).  The token itself never reaches this layer: only its SHA-256. */
+struct token_spec {
+	const char *name, *sha256, *created_by;
+	const char *const *roles; /* role names, checked by the caller */
+	size_t nroles;
+	int64_t expires_in_s; /* 0: never */
+};
+/* Stores a token; ST_CONFLICT when an unrevoked one has the name.  *id is the caller's. */
+ATTR_NODISCARD enum status service_token_create(struct service *s, const struct token_spec *t,
+						char **id, struct err *e);
+
+struct token_info {
+	char *name;
+	char **roles; /* owned, nroles of them */
+	size_t nroles;
+};
+/* The token with this hash if usable; ST_UNAUTHENTICATED names why not (unknown, revoked, expired).
+ */
+ATTR_NODISCARD enum status service_token_check(struct service *s, const char *sha256,
+					       struct token_info *out, struct err *e);
+void token_info_release(struct token_info *t);
+/* Every token (never the secret), newest first, as a JSON array (caller's). */
+ATTR_NODISCARD enum status service_token_list(struct service *s, json_object **out, struct err *e);
+/* Revokes the active tokens called name; ST_NOT_FOUND when there is none. */
+ATTR_NODISCARD enum status service_token_revoke(struct service *s, const char *name, int64_t *count,
+						struct err *e);
 
 /* GET /policy-packs. */
 char *service_policy_packs(struct service *s);

@@ -1,0 +1,225 @@
+/*
+ * cmd_tokens.c - `cavra tokens create|list|revoke` (API tokens for agents
+ * and CI) and `cavra auth permissions` (the permission table).
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "auth/auth.h"
+#include "base/buf.h"
+#include "migrate/migrate.h"
+#include "service/service.h"
+#include "store/store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROLES AUTH_ROLE__COUNT
+
+struct create_args {
+	const char *name, *created_by;
+	const char *roles[MAX_ROLES];
+	size_t nroles;
+	int64_t expires_in_s;
+};
+
+/* "90d", "12h", "30m", "45s" or "never" (0). */
+static bool parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	long long n;
+
+	if (strcmp(s, "never") == 0) {
+		*out = 0;
+		return true;
+	}
+	n = strtoll(s, &end, 10);
+	if (end == s || n <= 0 || n > 100000 || strlen(end) != 1)
+		return false;
+	switch (*end) {
+	case 'd':
+		*out = n * 86400;
+		return true;
+	case 'h':
+		*out = n * 3600;
+		return true;
+	case 'm':
+		*out = n * 60;
+		return true;
+	case 's':
+		*out = n;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int add_role(struct create_args *a, const char *role)
+{
+	enum auth_role r;
+	char names[256];
+
+	if (!auth_role_parse(role, &r)) {
+		auth_roles_format(((uint32_t)1 << AUTH_ROLE__COUNT) - 1, names, sizeof(names));
+		return cmd_usage_error("tokens create: unknown role '%s' (known: %s)", role, names);
+	}
+	if (a->nroles < MAX_ROLES)
+		a->roles[a->nroles++] = role;
+	return EXIT_OK;
+}
+
+static int parse_create(int argc, char **argv, struct create_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->expires_in_s = 90 * 86400;
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int code = EXIT_OK;
+
+		if (!v)
+			return cmd_usage_error("tokens create: '%s' needs a value", argv[i]);
+		if (strcmp(argv[i], "--name") == 0)
+			a->name = v;
+		else if (strcmp(argv[i], "--role") == 0)
+			code = add_role(a, v);
+		else if (strcmp(argv[i], "--created-by") == 0)
+			a->created_by = v;
+		else if (strcmp(argv[i], "--expires-in") == 0 &&
+			 !parse_duration(v, &a->expires_in_s))
+			return cmd_usage_error(
+				"tokens create: --expires-in '%s': use e.g. 90d, 12h, "
+				"30m or never",
+				v);
+		else if (strcmp(argv[i], "--expires-in") != 0 && strcmp(argv[i], "--name") != 0 &&
+			 strcmp(argv[i], "--role") != 0 && strcmp(argv[i], "--created-by") != 0)
+			return cmd_usage_error("tokens create: unexpected '%s'", argv[i]);
+		if (code != EXIT_OK)
+			return code;
+		i++;
+	}
+	if (!a->name || a->nroles == 0)
+		return cmd_usage_error(
+			"usage: cavra tokens create --name NAME --role ROLE [--expires-in 90d]");
+	return EXIT_OK;
+}
+
+static int tokens_create(struct service *s, int argc, char **argv)
+{
+	char token[AUTH_TOKEN_LEN + 1], hash[SHA256_HEX_LEN];
+	struct create_args a;
+	struct err e = {0};
+	char *id = NULL;
+	int code = parse_create(argc, argv, &a);
+
+	if (code != EXIT_OK)
+		return code;
+	if (auth_token_generate(token, &e) != ST_OK)
+		return cmd_fail(&e);
+	auth_token_hash(token, hash);
+	if (service_token_create(s,
+				 &(struct token_spec){a.name, hash,
+						      a.created_by ? a.created_by : getenv("USER"),
+						      a.roles, a.nroles, a.expires_in_s},
+				 &id, &e) != ST_OK) {
+		memset(token, 0, sizeof(token));
+		return cmd_fail(&e);
+	}
+	puts(token);
+	fprintf(stderr, "cavra: token '%s' (%s) created; it is shown only this once\n", a.name, id);
+	memset(token, 0, sizeof(token));
+	free(id);
+	return EXIT_OK;
+}
+
+static int tokens_list(struct service *s, int argc, char **argv)
+{
+	json_object *list = NULL;
+	struct err e = {0};
+	bool json = argc == 3 && strcmp(argv[1], "--format") == 0 && strcmp(argv[2], "json") == 0;
+
+	if (argc != 1 && !json)
+		return cmd_usage_error("usage: cavra tokens list [--format json]");
+	if (service_token_list(s, &list, &e) != ST_OK)
+		return cmd_fail(&e);
+	if (json)
+		puts(json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
+	for (size_t i = 0; !json && i < json_object_array_length(list); i++) {
+		json_object *t = json_object_array_get_idx(list, i), *v = NULL;
+		const char *revoked = NULL, *exp = NULL;
+
+		if (json_object_object_get_ex(t, "revoked_at", &v))
+			revoked = json_object_get_string(v);
+		if (json_object_object_get_ex(t, "expires_at", &v))
+			exp = json_object_get_string(v);
+		json_object_object_get_ex(t, "roles", &v);
+		printf("%-24s %-17s %-28s created %s  expires %s%s%s\n",
+		       json_object_get_string(json_object_object_get(t, "name")),
+		       json_object_get_string(json_object_object_get(t, "token_id")),
+		       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		       json_object_get_string(json_object_object_get(t, "created_at")),
+		       exp ? exp : "never", revoked ? "  REVOKED " : "", revoked ? revoked : "");
+	}
+	json_object_put(list);
+	return EXIT_OK;
+}
+
+static int tokens_revoke(struct service *s, int argc, char **argv)
+{
+	struct err e = {0};
+	int64_t n = 0;
+
+	if (argc != 2)
+		return cmd_usage_error("usage: cavra tokens revoke NAME");
+	if (service_token_revoke(s, argv[1], &n, &e) != ST_OK)
+		return cmd_fail(&e);
+	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", argv[1]);
+	return EXIT_OK;
+}
+
+int cmd_tokens(struct config *cfg, int argc, char **argv)
+{
+	struct migration_set set = {0};
+	struct store *st = NULL;
+	struct err e = {0};
+	struct service svc;
+	const char *action = argc >= 2 ? argv[1] : "";
+	int code;
+
+	if (strcmp(action, "create") && strcmp(action, "list") && strcmp(action, "revoke"))
+		return cmd_usage_error("tokens: unknown or missing action (known: create, list, "
+				       "revoke)");
+	if (cmd_open_database(cfg, "manage tokens", 1, &st, &set, &e) != ST_OK) {
+		code = cmd_fail(&e);
+		goto out;
+	}
+	svc = (struct service){.store = st};
+	if (strcmp(action, "create") == 0)
+		code = tokens_create(&svc, argc - 1, argv + 1);
+	else if (strcmp(action, "list") == 0)
+		code = tokens_list(&svc, argc - 1, argv + 1);
+	else
+		code = tokens_revoke(&svc, argc - 1, argv + 1);
+out:
+	migration_set_release(&set);
+	store_close(st);
+	return code;
+}
+
+/* `cavra auth permissions [--markdown]`: the one permission -> roles table. */
+int cmd_auth(struct config *cfg, int argc, char **argv)
+{
+	struct buf out = BUF_INIT;
+	struct err e = {0};
+	bool md = argc == 3 && strcmp(argv[2], "--markdown") == 0;
+
+	UNUSED(cfg);
+	if (argc < 2 || strcmp(argv[1], "permissions") != 0 || (argc == 3 && !md) || argc > 3)
+		return cmd_usage_error("usage: cavra auth permissions [--markdown]");
+	if (auth_permissions_render(md ? AUTH_RENDER_MARKDOWN : AUTH_RENDER_TEXT, &out, &e) !=
+	    ST_OK)
+		return cmd_fail(&e);
+	fputs(out.data, stdout);
+	buf_release(&out);
+	return EXIT_OK;
+}

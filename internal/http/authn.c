@@ -1,0 +1,180 @@
+/*
+ * authn.c - who is calling, and may they use this route (DESIGN §8).
+ *
+ * Credentials are one "Authorization: Bearer <token>" header.  A token that
+ * starts with "cavra_" is an API token, looked up by its SHA-256; anything
+ * else is a JWT verified against the trusted OIDC issuers.  In auth mode
+ * none a request without credentials acts with every role (the pilot);
+ * credentials that are sent are still checked.  Every denial is logged with
+ * the route, the subject when known and the reason, never the token.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ALL_ROLES (((uint32_t)1 << AUTH_ROLE__COUNT) - 1)
+
+struct header_count {
+	int n;
+	const char *value;
+};
+
+static enum MHD_Result count_auth(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct header_count *h = cls;
+
+	UNUSED(kind);
+	if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
+		h->n++;
+		h->value = value;
+	}
+	return MHD_YES;
+}
+
+static bool is_public(const struct req *r)
+{
+	const char *perm = r->route->permission;
+	const struct http_auth *a = r->app->auth;
+
+	return strcmp(perm, "public") == 0 ||
+	       (a && a->metrics_public && strcmp(perm, "metrics.read") == 0);
+}
+
+/* Logs and replies a denial: 401 (with WWW-Authenticate), 403 or 503. */
+static bool deny(struct req *r, enum status st, const struct err *e, enum MHD_Result *ret)
+{
+	const char *subject = r->who.subject ? r->who.subject : "-";
+
+	if (st == ST_UNAUTHENTICATED)
+		snprintf(r->www_authenticate, sizeof(r->www_authenticate),
+			 "Bearer realm=\"cavra\", error=\"invalid_token\"");
+	log_warn("auth: denied route=\"%s %s\" subject=%s status=%u reason=\"%s\"", r->method,
+		 r->route->pattern, subject, reply_http_status(st), e->msg);
+	*ret = reply_err(r, e);
+	return false;
+}
+
+static enum status api_token(struct req *r, const char *token, struct err *e)
+{
+	struct token_info info;
+	char hash[SHA256_HEX_LEN];
+	uint32_t roles = 0;
+	enum status st;
+
+	auth_token_hash(token, hash);
+	st = service_token_check(r->app->svc, hash, &info, e);
+	if (st != ST_OK)
+		return st == ST_UNAVAILABLE ? st : ST_UNAUTHENTICATED;
+	for (size_t i = 0; i < info.nroles; i++) {
+		enum auth_role role;
+
+		if (auth_role_parse(info.roles[i], &role))
+			roles |= AUTH_ROLE_BIT(role);
+	}
+	auth_principal_for_token(info.name, roles, &r->who);
+	token_info_release(&info);
+	return ST_OK;
+}
+
+static enum status jwt(struct req *r, const char *token, struct err *e)
+{
+	const struct http_auth *a = r->app->auth;
+	struct auth_oidc *by = NULL;
+	struct auth_jwt t = {0};
+	enum status st;
+
+	if (!a || a->mode != HTTP_AUTH_OIDC || !a->issuers)
+		return err_set(e, ST_UNAUTHENTICATED,
+			       "bearer JWTs are not accepted in auth mode none (API tokens are)");
+	st = auth_issuers_verify(a->issuers, token, &t, &by, e);
+	if (st == ST_NOT_FOUND) /* an unknown kid even after a refetch */
+		st = ST_UNAUTHENTICATED;
+	if (st == ST_OK)
+		st = auth_principal_from_jwt(&t, auth_oidc_groups_claim(by), a->mapping, &r->who,
+					     e);
+	auth_jwt_release(&t);
+	return st;
+}
+
+/* The bearer token of the one Authorization header, or why there is none. */
+static enum status bearer(struct req *r, const char **token, struct err *e)
+{
+	struct header_count h = {0};
+	const char *v;
+
+	*token = NULL;
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_auth, &h);
+	if (h.n == 0)
+		return ST_NOT_FOUND;
+	if (h.n > 1)
+		return err_set(e, ST_UNAUTHENTICATED, "more than one Authorization header");
+	v = h.value;
+	if (strncasecmp(v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\0'))
+		return err_set(e, ST_UNAUTHENTICATED, "the Authorization scheme must be Bearer");
+	v += 6;
+	v += strspn(v, " ");
+	if (!*v)
+		return err_set(e, ST_UNAUTHENTICATED, "Bearer with no token");
+	if (strlen(v) > AUTH_JWT_MAX)
+		return err_set(e, ST_UNAUTHENTICATED, "bearer token longer than %d bytes",
+			       AUTH_JWT_MAX);
+	*token = v;
+	return ST_OK;
+}
+
+static enum status authenticate(struct req *r, struct err *e)
+{
+	const struct http_auth *a = r->app->auth;
+	const char *token = NULL;
+	enum status st = bearer(r, &token, e);
+
+	if (st == ST_NOT_FOUND && (!a || a->mode == HTTP_AUTH_NONE)) {
+		r->who.kind = AUTH_KIND_NONE; /* the pilot: every role */
+		r->who.roles = ALL_ROLES;
+		return ST_OK;
+	}
+	if (st == ST_NOT_FOUND) {
+		snprintf(r->www_authenticate, sizeof(r->www_authenticate),
+			 "Bearer realm=\"cavra\"");
+		return err_set(e, ST_UNAUTHENTICATED, "credentials required: send a bearer token");
+	}
+	if (st != ST_OK)
+		return st;
+	return auth_token_is_api(token) ? api_token(r, token, e) : jwt(r, token, e);
+}
+
+bool authn_check(struct req *r, enum MHD_Result *ret)
+{
+	struct err e = {0};
+	enum status st;
+
+	if (is_public(r))
+		return true;
+	st = authenticate(r, &e);
+	if (st == ST_OK)
+		st = auth_check(r->who.roles, r->route->permission, &e);
+	if (st == ST_OK)
+		return true;
+	if (st != ST_UNAUTHENTICATED && st != ST_FORBIDDEN && st != ST_UNAVAILABLE)
+		log_error("auth: %s", e.msg);
+	return deny(r, st, &e, ret);
+}
+
+struct caller authn_caller(const struct req *r)
+{
+	return (struct caller){
+		.verified = r->who.kind != AUTH_KIND_NONE,
+		.actor = r->who.actor,
+		.groups = (const char *const *)r->who.groups,
+		.ngroups = r->who.n_groups,
+		.admin = (r->who.roles & AUTH_ROLE_BIT(AUTH_ROLE_ADMIN)) != 0,
+	};
+}

@@ -1,0 +1,166 @@
+/*
+ * tokens.c - API tokens for agents and CI (cavra tokens ..., and the bearer
+ * check of the auth layer).  The caller makes the token and its hash (the
+ * auth module); this file stores, lists, revokes and looks up hashes.
+ */
+#include "base/base.h"
+#include "service/service.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "store/store_tokens.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *roles_payload(const char *const *roles, size_t n)
+{
+	json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_string(roles[i]));
+	json_object_object_add(o, "roles", arr);
+	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+enum status service_token_create(struct service *s, const struct token_spec *t, char **id,
+				 struct err *e)
+{
+	char now[TIME_FMT_LEN], exp[TIME_FMT_LEN], hex[13];
+	char *payload, *subject;
+	enum status st;
+
+	*id = NULL;
+	if (jx_check_id("name", t->name, e) != ST_OK)
+		return ST_INVALID;
+	if (strchr(t->name, ' ') || strchr(t->name, '/'))
+		return err_set(e, ST_INVALID, "name '%s': use letters, digits, '-', '_' or '.'",
+			       t->name);
+	st = random_hex(hex, 6, e);
+	if (st != ST_OK)
+		return st;
+	time_format_utc(time_now_us(), now, sizeof(now));
+	if (t->expires_in_s > 0)
+		time_format_utc(time_now_us() + t->expires_in_s * 1000000, exp, sizeof(exp));
+	*id = xasprintf("tok_%s", hex);
+	payload = roles_payload(t->roles, t->nroles);
+	subject = xasprintf("token:%s", t->name);
+	st = store_token_create(s->store,
+				&(struct token_new){*id, t->sha256, t->name, subject, t->created_by,
+						    t->expires_in_s > 0 ? exp : NULL, now, payload},
+				e);
+	free(payload);
+	free(subject);
+	if (st != ST_OK) {
+		free(*id);
+		*id = NULL;
+	}
+	return st;
+}
+
+/* The roles of a stored payload, as a NULL-terminated array of owned strings. */
+static char **payload_roles(const char *payload, size_t *n)
+{
+	json_object *o = NULL, *arr = NULL;
+	char **out;
+
+	*n = 0;
+	if (!payload || jx_parse_object(payload, strlen(payload), &o, NULL) != ST_OK)
+		return xcalloc(1, sizeof(char *));
+	json_object_object_get_ex(o, "roles", &arr);
+	out = xcalloc(json_object_array_length(arr) + 1, sizeof(char *));
+	for (size_t i = 0;
+	     json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
+		const char *r = json_object_get_string(json_object_array_get_idx(arr, i));
+
+		if (r)
+			out[(*n)++] = xstrdup(r);
+	}
+	json_object_put(o);
+	return out;
+}
+
+enum status service_token_check(struct service *s, const char *sha256, struct token_info *out,
+				struct err *e)
+{
+	struct token_row row;
+	int64_t exp_us;
+	enum status st = store_token_find(s->store, sha256, &row, e);
+
+	memset(out, 0, sizeof(*out));
+	if (st == ST_NOT_FOUND)
+		return err_set(e, ST_UNAUTHENTICATED, "unknown API token");
+	if (st == ST_OK && row.revoked_at)
+		st = err_set(e, ST_UNAUTHENTICATED, "API token '%s' was revoked", row.name);
+	else if (st == ST_OK && row.expires_at && time_parse(row.expires_at, &exp_us) &&
+		 exp_us <= time_now_us())
+		st = err_set(e, ST_UNAUTHENTICATED, "API token '%s' expired at %s", row.name,
+			     row.expires_at);
+	if (st == ST_OK) {
+		out->name = xstrdup(row.name);
+		out->roles = payload_roles(row.payload, &out->nroles);
+	}
+	token_row_release(&row);
+	return st;
+}
+
+void token_info_release(struct token_info *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; t->roles && i < t->nroles; i++)
+		free(t->roles[i]);
+	free(t->roles);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+static json_object *token_json(const struct token_row *r)
+{
+	json_object *o = json_object_new_object(), *p = NULL, *roles = NULL;
+
+	jx_add_str(o, "token_id", r->token_id);
+	jx_add_str(o, "name", r->name);
+	jx_add_str(o, "subject", r->subject);
+	if (r->payload && jx_parse_object(r->payload, strlen(r->payload), &p, NULL) == ST_OK &&
+	    json_object_object_get_ex(p, "roles", &roles))
+		json_object_object_add(o, "roles", json_object_get(roles));
+	json_object_put(p);
+	jx_add_str(o, "created_by", r->created_by);
+	jx_add_str(o, "created_at", r->created_at);
+	jx_add_str(o, "expires_at", r->expires_at);
+	jx_add_str(o, "revoked_at", r->revoked_at);
+	return o;
+}
+
+enum status service_token_list(struct service *s, json_object **out, struct err *e)
+{
+	struct token_row *rows = NULL;
+	size_t n = 0;
+	enum status st = store_token_list(s->store, &rows, &n, e);
+
+	*out = NULL;
+	if (st != ST_OK)
+		return st;
+	*out = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(*out, token_json(&rows[i]));
+	token_rows_free(rows, n);
+	return ST_OK;
+}
+
+enum status service_token_revoke(struct service *s, const char *name, int64_t *count, struct err *e)
+{
+	char now[TIME_FMT_LEN];
+	enum status st;
+
+	time_format_utc(time_now_us(), now, sizeof(now));
+	st = store_token_revoke(s->store, name, now, count, e);
+	if (st == ST_OK && *count == 0)
+		st = err_set(e, ST_NOT_FOUND, "no active token called '%s'", name);
+	return st;
+}

@@ -1,0 +1,37 @@
+/*
+ * store_tokens.h - API tokens for service accounts (table api_tokens).
+ * Only a token's SHA-256 is stored.
+ */
+#ifndef CAVRA_STORE_TOKENS_H
+#define CAVRA_STORE_TOKENS_H
+
+#include "store/store.h"
+
+/* A stored token; strings owned. */
+struct token_row {
+	char *token_id, *name, *subject, *created_by;
+	char *expires_at, *revoked_at, *last_used_at, *created_at; /* NULL when unset */
+	char *payload; /* {"roles": [...]} */
+};
+void token_row_release(struct token_row *t);
+
+/* A token to create; borrowed. */
+struct token_new {
+	const char *token_id, *sha256, *name, *subject, *created_by, *expires_at, *now, *payload;
+};
+
+/* Inserts t unless an unrevoked token has the same name (ST_CONFLICT). */
+ATTR_NODISCARD enum status store_token_create(struct store *st, const struct token_new *t,
+					      struct err *e);
+/* The token with this hash, revoked or not; ST_NOT_FOUND when none. */
+ATTR_NODISCARD enum status store_token_find(struct store *st, const char *sha256,
+					    struct token_row *out, struct err *e);
+/* Every token, newest first; *rows is the caller's (token_rows_free). */
+ATTR_NODISCARD enum status store_token_list(struct store *st, struct token_row **rows, size_t *n,
+					    struct err *e);
+void token_rows_free(struct token_row *rows, size_t n);
+/* Revokes the unrevoked tokens called name; *count how many (0: none). */
+ATTR_NODISCARD enum status store_token_revoke(struct store *st, const char *name, const char *now,
+					      int64_t *count, struct err *e);
+
+#endif
