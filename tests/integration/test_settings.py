@@ -1,10 +1,11 @@
 """Settings: defaults < config file < environment < flags, `serve --print-config`, logging."""
 import json
+import os
 import re
 
 import pytest
 
-from conftest import cavra, serve
+from conftest import REPO, cavra, serve
 
 
 def print_config(*args, env=None, cwd=None):
@@ -127,3 +128,12 @@ def test_log_level_error_is_quiet(db, tmp_path):
     with serve(db, env={"CAVRA_LOG_LEVEL": "error"}, tmp=tmp_path) as srv:
         assert srv.get("/healthz").status_code == 200
     assert "/healthz" not in srv.stderr()
+
+
+def test_security_doc_lists_the_permission_table():
+    """docs/security.md carries exactly what `cavra auth permissions --markdown` prints."""
+    code, out, err = cavra("auth", "permissions", "--markdown")
+    assert code == 0, err
+    with open(os.path.join(REPO, "docs", "security.md")) as f:
+        doc = f.read()
+    assert out.strip() in doc

@@ -1,0 +1,160 @@
+"""API tokens and the auth layer without an identity provider: cavra tokens create / list /
+revoke, roles on routes, bad Authorization headers, and auth_mode none's guard rails."""
+import json
+
+import pytest
+import requests
+
+from conftest import cavra, one_line, serve
+
+
+def make_token(db, name, *roles, expires="1d"):
+    args = ["tokens", "create", "--name", name, "--expires-in", expires]
+    for r in roles:
+        args += ["--role", r]
+    code, out, err = cavra(*args, db=db)
+    assert code == 0, err
+    token = out.strip()
+    assert token.startswith("cavra_") and len(token) == 70
+    assert token not in err
+    return token
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def migrated(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    return db
+
+
+def test_tokens_lifecycle_and_roles(migrated, tmp_path):
+    db = migrated
+    agent = make_token(db, "ci-agent", "agent")
+    auditor = make_token(db, "audit-bot", "auditor")
+    admin = make_token(db, "root-bot", "admin", expires="never")
+    code, _, err = cavra("tokens", "create", "--name", "ci-agent", "--role", "agent", db=db)
+    assert code == 1 and "exists" in err
+    code, _, err = cavra("tokens", "create", "--name", "x", "--role", "wizard", db=db)
+    assert code == 2 and "wizard" in one_line(err)
+    code, _, err = cavra("tokens", "create", "--name", "x", "--role", "agent",
+                         "--expires-in", "soon", db=db)
+    assert code == 2
+    code, out, _ = cavra("tokens", "list", "--format", "json", db=db)
+    listed = {t["name"]: t for t in json.loads(out)}
+    assert set(listed) == {"ci-agent", "audit-bot", "root-bot"}
+    assert listed["root-bot"]["expires_at"] is None and listed["ci-agent"]["roles"] == ["agent"]
+    assert agent not in out and "cavra_" not in out
+    # only hashes are stored
+    from conftest import sql
+    stored = sql(db, "SELECT token_sha256 FROM api_tokens")
+    assert all(len(r[0]) == 64 for r in stored)
+
+    with serve(db, tmp=tmp_path) as s:
+        who = s.get("/auth/whoami", headers=bearer(agent)).json()
+        assert (who["kind"], who["subject"], who["roles"]) == ("api_token", "token:ci-agent",
+                                                               ["agent"])
+        assert "decisions.create" in who["permissions"]
+        assert "activity.read" not in who["permissions"]
+        r = s.post("/decisions", {"action_type": "read_file", "target": "a"}, headers=bearer(agent))
+        assert r.status_code == 201
+        r = s.get("/decisions", headers=bearer(agent))
+        assert r.status_code == 403 and "activity.read" in r.json()["detail"]
+        assert s.get("/decisions", headers=bearer(auditor)).status_code == 200
+        r = s.post("/decisions", {"action_type": "read_file", "target": "a"},
+                   headers=bearer(auditor))
+        assert r.status_code == 403
+        # an approval decided by tokens: no groups, so only admin may decide
+        d = s.post("/decisions", {"action_type": "execute_command", "target": "make x"},
+                   headers=bearer(agent)).json()
+        a = s.post("/approvals", {"decision": d}, headers=bearer(agent)).json()
+        op = make_token(db, "op-bot", "security_operator")
+        r = s.post(f"/approvals/{a['approval_id']}/approve", {"reason": "ok"},
+                   headers=bearer(op))
+        assert r.status_code == 403 and "Repository Owners" in r.json()["detail"]
+        r = s.post(f"/approvals/{a['approval_id']}/approve", {"actor": "someone", "reason": "ok"},
+                   headers=bearer(admin))
+        assert r.status_code == 403 and "not the caller" in r.json()["detail"]
+        r = s.post(f"/approvals/{a['approval_id']}/approve", {"reason": "ok"},
+                   headers=bearer(admin))
+        assert r.status_code == 200 and r.json()["decided_by"] == "root-bot", r.text
+        # revoke: refused at once
+        code, out, _ = cavra("tokens", "revoke", "ci-agent", db=db)
+        assert code == 0 and "revoked 1" in out
+        r = s.get("/auth/whoami", headers=bearer(agent))
+        assert r.status_code == 401 and "revoked" in r.json()["detail"]
+        assert "Bearer" in r.headers["WWW-Authenticate"]
+        assert cavra("tokens", "revoke", "ci-agent", db=db)[0] == 1
+        logs = s.stderr()
+    assert "auth: denied" in logs and "subject=token:ci-agent" in logs
+    assert agent not in logs and auditor not in logs and admin not in logs
+
+
+def test_expired_token(migrated, tmp_path):
+    tok = make_token(migrated, "short", "auditor", expires="1s")
+    import time
+    time.sleep(1.2)
+    with serve(migrated, tmp=tmp_path) as s:
+        r = s.get("/decisions", headers=bearer(tok))
+        assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("headers,needle", [
+    ({"Authorization": "Bearer"}, "no token"),
+    ({"Authorization": "Bearer    "}, "no token"),
+    ({"Authorization": "Basic dXNlcjpwYXNz"}, "Bearer"),
+    ({"Authorization": "Bearer " + "a" * 100_000}, "longer than"),
+    ({"Authorization": "Bearer cavra_" + "0" * 64}, "unknown API token"),
+    ({"Authorization": "Bearer not.a.jwt"}, None),
+])
+def test_bad_authorization_headers_are_401(migrated, tmp_path, headers, needle):
+    with serve(migrated, tmp=tmp_path) as s:
+        r = s.get("/decisions", headers=headers)
+        assert r.status_code == 401, r.text
+        assert r.json()["code"] == "unauthenticated"
+        if needle:
+            assert needle in r.json()["detail"]
+        assert s.get("/healthz", headers=headers).status_code == 200
+
+
+def test_two_authorization_headers(migrated, tmp_path):
+    tok = make_token(migrated, "dup", "auditor")
+    with serve(migrated, tmp=tmp_path) as s:
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        c.putrequest("GET", "/decisions")
+        c.putheader("Authorization", f"Bearer {tok}")
+        c.putheader("Authorization", f"Bearer {tok}")
+        c.endheaders()
+        r = c.getresponse()
+        assert r.status == 401 and b"more than one" in r.read()
+
+
+def test_none_mode_refuses_public_listener_without_flag(migrated, tmp_path):
+    code, _, err = cavra("serve", "--listen", "0.0.0.0:1", db=migrated, timeout=20)
+    assert code == 2 and "--allow-unauthenticated" in one_line(err)
+    with serve(migrated, "--allow-unauthenticated", tmp=tmp_path) as s:
+        assert s.get("/decisions").status_code == 200
+    # loopback is fine and says so nowhere
+    with serve(migrated, tmp=tmp_path) as s:
+        who = s.get("/auth/whoami").json()
+        assert who["auth_mode"] == "none" and "admin" in who["roles"]
+
+
+def test_oidc_mode_needs_an_issuer(migrated):
+    code, _, err = cavra("serve", "--auth-mode", "oidc", "--listen", "127.0.0.1:1",
+                         db=migrated, timeout=20)
+    assert code == 2 and "oidc_issuer" in one_line(err)
+    code, _, err = cavra("serve", "--auth-mode", "oidc", "--oidc-issuer", "http://127.0.0.1:9",
+                         "--listen", "127.0.0.1:1", db=migrated, timeout=20)
+    assert code == 2 and "oidc_audience" in one_line(err)
+    code, _, err = cavra("serve", "--auth-mode", "ldap", db=migrated, timeout=20)
+    assert code == 2 and "none, oidc" in one_line(err)
+
+
+def test_auth_permissions_command():
+    code, out, err = cavra("auth", "permissions")
+    assert code == 0 and "approvals.decide" in out and "break_glass_approver" in out
+    assert cavra("auth", "nothing")[0] == 2
