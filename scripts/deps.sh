@@ -3,7 +3,8 @@
 # Idempotent: when everything is installed it changes nothing and needs no network.
 #
 #   scripts/deps.sh [run]   building and running the service (the default)
-#   scripts/deps.sh test    everything the test suite needs as well
+#   scripts/deps.sh test    everything the test suite needs as well, with Node.js, npm and
+#                           the node_modules of tests/integration/idp (from the npm registry)
 #
 # To add a group: add a pkgs_<name> array and a line to the `case` below that lists
 # the groups it is made of.
@@ -19,6 +20,19 @@ pkgs_run=(build-essential cmake pkg-config ca-certificates
 # (tests run with /usr/bin/python3, never a python3 found earlier on PATH).
 pkgs_test=(clang-format libcmocka-dev sqlite3 postgresql-15 postgresql-client-15
 	python3 python3-pytest python3-requests curl)
+
+# The OpenID provider the integration suite starts (oidc-provider from npm).
+idp_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/idp"
+
+# `npm ci` there when node_modules is missing or older than package-lock.json (npm writes
+# node_modules/.package-lock.json); needs the npm registry only then.
+idp_modules() {
+	[ "$group" = test ] || return 0
+	if [ "$idp_dir/package-lock.json" -nt "$idp_dir/node_modules/.package-lock.json" ]; then
+		echo "deps ($group): npm ci in $idp_dir"
+		(cd "$idp_dir" && npm ci --no-audit --no-fund)
+	fi
+}
 
 group=${1:-run}
 case "$group" in
@@ -45,9 +59,16 @@ missing=()
 for p in "${want[@]}"; do
 	installed "$p" || missing+=("$p")
 done
+# Node.js and npm for that provider: checked as commands rather than packages, since a
+# Node.js from elsewhere (e.g. NodeSource's, which includes npm) serves as well.
+if [ "$group" = test ]; then
+	command -v node >/dev/null || missing+=(nodejs)
+	command -v npm >/dev/null || missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps ($group): all ${#want[@]} packages installed"
+	idp_modules
 	exit 0
 fi
 
@@ -66,3 +87,5 @@ for p in "${missing[@]}"; do
 		exit 1
 	fi
 done
+
+idp_modules

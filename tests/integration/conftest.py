@@ -331,3 +331,4 @@ def one_line(err):
     lines = [l for l in err.splitlines() if l.strip()]
     assert len(lines) == 1, err
     return lines[0]
+from conftest_idp import idp, new_idp  # noqa: E402,F401  (OpenID provider fixtures)
