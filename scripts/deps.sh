@@ -18,7 +18,7 @@ pkgs_run=(build-essential cmake pkg-config ca-certificates
 # Testing: formatter, cmocka, the sqlite3 and PostgreSQL 15 server/client the
 # integration suite drives, and Debian's python3 with pytest and requests
 # (tests run with /usr/bin/python3, never a python3 found earlier on PATH).
-pkgs_test=(clang-format libcmocka-dev sqlite3 postgresql-15 postgresql-client-15
+pkgs_test=(clang-format clang libclang-rt-14-dev libcmocka-dev sqlite3 postgresql-15 postgresql-client-15
 	python3 python3-pytest python3-requests curl)
 
 # The OpenID provider the integration suite starts (oidc-provider from npm).
