@@ -73,6 +73,10 @@ static enum status api_token(struct req *r, const char *token, struct err *e)
 	st = service_token_check(r->app->svc, hash, &info, e);
 	if (st != ST_OK)
 		return st == ST_UNAVAILABLE ? st : ST_UNAUTHENTICATED;
+	if (!auth_token_hash_equal(hash, info.sha256)) { /* the lookup matched: belt and braces */
+		token_info_release(&info);
+		return err_set(e, ST_UNAUTHENTICATED, "unknown API token");
+	}
 	for (size_t i = 0; i < info.nroles; i++) {
 		enum auth_role role;
 

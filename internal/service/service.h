@@ -183,6 +183,7 @@ ATTR_NODISCARD enum status service_token_create(struct service *s, const struct 
 
 struct token_info {
 	char *name;
+	char *sha256; /* as stored, for the caller's constant-time comparison */
 	char **roles; /* owned, nroles of them */
 	size_t nroles;
 };

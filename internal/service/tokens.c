@@ -102,6 +102,7 @@ enum status service_token_check(struct service *s, const char *sha256, struct to
 			     row.expires_at);
 	if (st == ST_OK) {
 		out->name = xstrdup(row.name);
+		out->sha256 = xstrdup(row.sha256 ? row.sha256 : "");
 		out->roles = payload_roles(row.payload, &out->nroles);
 	}
 	token_row_release(&row);
@@ -116,6 +117,7 @@ void token_info_release(struct token_info *t)
 		free(t->roles[i]);
 	free(t->roles);
 	free(t->name);
+	free(t->sha256);
 	memset(t, 0, sizeof(*t));
 }
 

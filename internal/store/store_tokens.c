@@ -11,7 +11,7 @@
 
 #define TOKEN_COLS                                                                    \
 	"token_id, name, subject, created_by, expires_at, revoked_at, last_used_at, " \
-	"created_at, payload"
+	"created_at, payload, token_sha256"
 
 void token_row_release(struct token_row *t)
 {
@@ -26,6 +26,7 @@ void token_row_release(struct token_row *t)
 	free(t->last_used_at);
 	free(t->created_at);
 	free(t->payload);
+	free(t->sha256);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -47,6 +48,7 @@ static void fill(struct token_row *t, const struct store_rows *r, size_t i)
 	t->last_used_at = store_time_dup(store_rows_get(r, i, 6));
 	t->created_at = store_time_dup(store_rows_get(r, i, 7));
 	t->payload = store_dup(store_rows_get(r, i, 8));
+	t->sha256 = store_dup(store_rows_get(r, i, 9));
 }
 
 enum status store_token_create(struct store *st, const struct token_new *t, struct err *e)

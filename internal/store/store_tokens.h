@@ -9,7 +9,7 @@
 
 /* A stored token; strings owned. */
 struct token_row {
-	char *token_id, *name, *subject, *created_by;
+	char *token_id, *name, *subject, *created_by, *sha256;
 	char *expires_at, *revoked_at, *last_used_at, *created_at; /* NULL when unset */
 	char *payload; /* {"roles": [...]} */
 };
