@@ -47,5 +47,15 @@ int cmd_auth(struct config *cfg, int argc, char **argv);
 ATTR_NODISCARD enum status cmd_open_database(const struct config *cfg, const char *verb,
 					     int pool_size, struct store **st,
 					     struct migration_set *set, struct err *e);
+/*
+ * Opens the configured database as it is, for `cavra ops`: no migrations
+ * are applied, and a SQLite file that does not exist is ST_NOT_FOUND
+ * instead of being created.  *st and *set are the caller's to release.
+ */
+ATTR_NODISCARD enum status cmd_open_existing(const struct config *cfg, struct store **st,
+					     struct migration_set *set, struct err *e);
+/* cmd_ops_backup.c and cmd_ops_status.c: the ops actions; -1 when argv[0] is not theirs. */
+int cmd_ops_data(struct config *cfg, int argc, char **argv);
+int cmd_ops_status(struct config *cfg, int argc, char **argv);
 
 #endif

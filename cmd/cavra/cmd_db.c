@@ -9,6 +9,8 @@
 #include "migrate/migrate.h"
 #include "store/store.h"
 
+#include <unistd.h>
+
 static void on_applied(void *ctx, const char *what, const struct migration *m, int64_t ms)
 {
 	UNUSED(ctx);
@@ -69,5 +71,22 @@ enum status cmd_open_database(const struct config *cfg, const char *verb, int po
 		rc = migration_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
 	if (rc == ST_OK)
 		rc = check_schema(cfg, verb, *st, set, e);
+	return rc;
+}
+
+enum status cmd_open_existing(const struct config *cfg, struct store **st,
+			      struct migration_set *set, struct err *e)
+{
+	const struct store_options opt = {.pool_size = 2, .prepare = config_db_prepare(cfg)};
+	const char *path = store_sqlite_path(cfg->database_url);
+	enum status rc;
+
+	*st = NULL;
+	/* an operation on a mistyped path must not leave a new, empty database behind */
+	if (path && access(path, F_OK) != 0)
+		return err_set(e, ST_NOT_FOUND, "database '%s' does not exist", path);
+	rc = store_open(cfg->database_url, &opt, st, e);
+	if (rc == ST_OK)
+		rc = migration_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
 	return rc;
 }

@@ -3,6 +3,9 @@
  *
  *   ops import --json FILE --store NAME [--format text|json]
  *   ops import --from-env [--format text|json]
+ *
+ * The other actions are in cmd_ops_backup.c (backup, verify, restore,
+ * restore-test) and cmd_ops_status.c (stores, retention-plan).
  */
 #include "base/base.h"
 #include "cmd.h"
@@ -181,7 +184,14 @@ out:
 
 int cmd_ops(struct config *cfg, int argc, char **argv)
 {
+	int code;
+
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return ops_import(cfg, argc - 1, argv + 1);
-	return cmd_usage_error("ops: unknown or missing action (known: import)");
+	if (argc >= 2 && (code = cmd_ops_data(cfg, argc - 1, argv + 1)) >= 0)
+		return code;
+	if (argc >= 2 && (code = cmd_ops_status(cfg, argc - 1, argv + 1)) >= 0)
+		return code;
+	return cmd_usage_error("ops: unknown or missing action (known: import, stores, backup, "
+			       "verify, restore, restore-test, retention-plan)");
 }

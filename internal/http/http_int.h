@@ -119,5 +119,8 @@ enum MHD_Result handle_mcp_trust(struct req *r);
 enum MHD_Result handle_whoami(struct req *r);
 enum MHD_Result handle_readyz(struct req *r);
 enum MHD_Result handle_version(struct req *r);
+/* handlers_ops.c */
+enum MHD_Result handle_operations_stores(struct req *r);
+enum MHD_Result handle_operations_retention_plan(struct req *r);
 
 #endif

@@ -49,6 +49,8 @@ const struct route http_routes[] = {
 	{"GET", "/integrations", handle_integration_list, "integrations.read"},
 	{"POST", "/integrations", handle_integration_upsert, "integrations.write"},
 	{"GET", "/integrations/{id}", handle_integration_get, "integrations.read"},
+	{"GET", "/operations/stores", handle_operations_stores, "operations.read"},
+	{"GET", "/operations/retention-plan", handle_operations_retention_plan, "operations.read"},
 	{NULL, NULL, NULL, NULL},
 };
 

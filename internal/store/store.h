@@ -111,6 +111,19 @@ ATTR_NODISCARD enum status store_table_exists(struct store_conn *c, const char *
 ATTR_NODISCARD enum status store_column_exists(struct store_conn *c, const char *table,
 					       const char *column, bool *out, struct err *e);
 
+/*
+ * Bytes on disk of a table with its indexes and TOAST (PostgreSQL).
+ * *known is false where the backend cannot tell cheaply (SQLite).
+ */
+ATTR_NODISCARD enum status store_table_bytes(struct store_conn *c, const char *table,
+					     int64_t *bytes, bool *known, struct err *e);
+/* Bytes of the whole database: SQLite's pages, PostgreSQL's pg_database_size. */
+ATTR_NODISCARD enum status store_database_bytes(struct store_conn *c, int64_t *bytes,
+						struct err *e);
+/* The names of every table in the current schema, sorted (one column). */
+ATTR_NODISCARD enum status store_table_names(struct store_conn *c, struct store_rows **out,
+					     struct err *e);
+
 /* A cheap round trip ("SELECT 1"). */
 ATTR_NODISCARD enum status store_ping(struct store *st, struct err *e);
 

@@ -290,13 +290,13 @@ def copy_migrations(tmp_path, dialect, name="migrations"):
 # 001-006 are the original tool's; a legacy ledger covers at most those.
 NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory",
-         "api_tokens", "original_enum_values"]
+         "api_tokens", "original_enum_values", "operations_records"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]
 TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
           "activity_sessions", "activity_decisions", "inventory_repositories",
-          "inventory_policy_rollouts", "integrations", "api_tokens"]
+          "inventory_policy_rollouts", "integrations", "api_tokens", "operations_records"]
 
 
 def sqlite_path(url):

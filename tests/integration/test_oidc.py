@@ -61,7 +61,12 @@ TABLE = [
     ("GET", "/integrations", None, [403, 200, 200, 403]),
     ("POST", "/integrations", {"provider": "jira"}, [403, 403, 403, 403]),
     ("GET", "/integrations/jira-global", None, [403, 404, 404, 403]),
+    ("GET", "/operations/stores", None, [403, 200, 403, 403]),
+    ("GET", "/operations/retention-plan", None, [403, 200, 403, 403]),
 ]
+
+# Without credentials: what answers, and with what (everything else is 401).
+PUBLIC = {"/healthz": 200, "/readyz": 200, "/version": 200}
 
 
 def oidc_args(idp, *extra):
@@ -117,7 +122,7 @@ def test_every_route_for_every_persona(migrated, tmp_path, idp):
         # and without credentials: only the probes
         for method, path, body, _ in TABLE:
             r = s.get(path) if method == "GET" else s.post(path, body)
-            expect = 200 if path in ("/healthz", "/readyz", "/version") else 401
+            expect = PUBLIC.get(path, 401)
             assert r.status_code == expect, (method, path, r.status_code)
             if expect == 401:
                 assert r.headers["WWW-Authenticate"].startswith("Bearer")

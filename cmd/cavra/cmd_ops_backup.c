@@ -1,0 +1,386 @@
+/*
+ * cmd_ops_backup.c - `cavra ops backup | verify | restore | restore-test`
+ * (docs/operations.md).  Exit codes: 0 ok, 1 failure or a problem found,
+ * 2 usage.  These commands exist only here: no HTTP route reaches them.
+ *
+ *   ops backup --output DIR [--json]
+ *   ops verify MANIFEST [--json]
+ *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--overwrite]
+ *   ops restore-test MANIFEST [--scratch-dir DIR]
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "ops/ops.h"
+
+#include <ctype.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ops_args {
+	const char *manifest, *output, *target_dir, *target_url, *scratch_dir;
+	bool json, overwrite;
+};
+
+/* Options of every action; each action says which ones it takes. */
+enum { A_OUTPUT = 1, A_JSON = 2, A_TARGETS = 4, A_SCRATCH = 8, A_MANIFEST = 16 };
+
+static int take_value(int argc, char **argv, int *i, const char **out)
+{
+	if (*i + 1 >= argc)
+		return cmd_usage_error("ops %s: %s needs a value", argv[0], argv[*i]);
+	*out = argv[++*i];
+	return EXIT_OK;
+}
+
+static int parse_one(int argc, char **argv, int *i, unsigned allowed, struct ops_args *a)
+{
+	const char *arg = argv[*i];
+
+	if ((allowed & A_JSON) && strcmp(arg, "--json") == 0)
+		a->json = true;
+	else if ((allowed & A_OUTPUT) && strcmp(arg, "--output") == 0)
+		return take_value(argc, argv, i, &a->output);
+	else if ((allowed & A_TARGETS) && strcmp(arg, "--target-dir") == 0)
+		return take_value(argc, argv, i, &a->target_dir);
+	else if ((allowed & A_TARGETS) && strcmp(arg, "--target-url") == 0)
+		return take_value(argc, argv, i, &a->target_url);
+	else if ((allowed & A_TARGETS) && strcmp(arg, "--overwrite") == 0)
+		a->overwrite = true;
+	else if ((allowed & A_SCRATCH) && strcmp(arg, "--scratch-dir") == 0)
+		return take_value(argc, argv, i, &a->scratch_dir);
+	else if ((allowed & A_MANIFEST) && arg[0] != '-' && !a->manifest)
+		a->manifest = arg;
+	else
+		return cmd_usage_error("ops %s: unexpected '%s' (see 'cavra help')", argv[0], arg);
+	return EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		int code = parse_one(argc, argv, &i, allowed, a);
+
+		if (code != EXIT_OK)
+			return code;
+	}
+	if ((allowed & A_MANIFEST) && !a->manifest)
+		return cmd_usage_error("ops %s: give the backup's manifest.json (or its directory)",
+				       argv[0]);
+	if ((allowed & A_OUTPUT) && !a->output)
+		return cmd_usage_error("ops %s: --output DIR is required", argv[0]);
+	if (a->target_dir && a->target_url)
+		return cmd_usage_error("ops %s: give --target-dir or --target-url, not both",
+				       argv[0]);
+	return EXIT_OK;
+}
+
+/*
+ * Backups and restores allocate and free a few megabytes per batch, over
+ * and over.  glibc would hand that memory back to the kernel after every
+ * batch and fault it in again (a tenth of a backup's time): keep it.
+ */
+static void keep_heap(void)
+{
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+}
+
+static void print_json(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ---- backup ---- */
+
+static json_object *backup_json(const struct ops_backup_result *r, struct store *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	jx_add_str(o, "backup_id", r->backup_id);
+	jx_add_str(o, "manifest", r->manifest_path);
+	jx_add_str(o, "manifest_sha256", r->manifest_sha256);
+	jx_add_str(o, "backend", store_backend_name(st));
+	jx_add_int(o, "database_schema_version", r->schema_version);
+	jx_add_int(o, "files", (int64_t)r->files);
+	jx_add_int(o, "rows", r->rows);
+	jx_add_int(o, "bytes", r->bytes);
+	jx_add_int(o, "duration_ms", r->duration_ms);
+	jx_add_str(o, "record_id", r->record_id[0] ? r->record_id : NULL);
+	jx_add_str(o, "record_warning", r->record_warning[0] ? r->record_warning : NULL);
+	return o;
+}
+
+static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct migration_set set = {0};
+	struct ops_backup_result r = {0};
+	struct store *st = NULL;
+	struct ops_args a;
+	struct err e = {0};
+	int code = parse_args(argc, argv, A_OUTPUT | A_JSON, &a);
+
+	if (code != EXIT_OK)
+		return code;
+	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||
+	    ops_backup(st, &set, a.output, &r, &e) != ST_OK) {
+		code = cmd_fail(&e);
+		goto out;
+	}
+	if (r.record_warning[0])
+		fprintf(stderr, "cavra: warning: the backup was not recorded: %s\n",
+			r.record_warning);
+	if (a.json) {
+		json_object *o = backup_json(&r, st);
+
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("backup %s of %s at schema version %d: %zu files, %lld rows, %lld bytes in "
+		       "%lld ms\nmanifest %s\nsha256 %s\n",
+		       r.backup_id, store_display_url(st), r.schema_version, r.files,
+		       (long long)r.rows, (long long)r.bytes, (long long)r.duration_ms,
+		       r.manifest_path, r.manifest_sha256);
+		if (r.record_id[0])
+			printf("recorded as %s\n", r.record_id);
+	}
+out:
+	ops_backup_result_release(&r);
+	migration_set_release(&set);
+	store_close(st);
+	return code;
+}
+
+/* ---- verify ---- */
+
+static void print_problems(const struct ops_report *rep, FILE *f)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		fprintf(f, "  %s: %s: %s\n", rep->items[i].kind, rep->items[i].path,
+			rep->items[i].msg);
+}
+
+static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct ops_verify_result r;
+	struct ops_args a;
+	int code = parse_args(argc, argv, A_MANIFEST | A_JSON, &a);
+	bool ok;
+
+	UNUSED(cfg);
+	if (code != EXIT_OK)
+		return code;
+	ok = ops_verify(a.manifest, &r);
+	if (a.json) {
+		json_object *o = ops_verify_json(&r);
+
+		print_json(o);
+		json_object_put(o);
+	} else if (ok) {
+		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s\n",
+		       r.manifest_path, r.files, (long long)r.rows, (long long)r.bytes,
+		       r.manifest_sha256);
+	} else {
+		printf("FAILED: %s: %zu problems\n", r.manifest_path, r.problems.n);
+		print_problems(&r.problems, stdout);
+	}
+	ops_verify_result_release(&r);
+	return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ---- recording restores ---- */
+
+static bool is_sha(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && isxdigit((unsigned char)s[n]) && !isupper((unsigned char)s[n]); n++)
+		;
+	return s && n == 64 && s[n] == '\0';
+}
+
+/*
+ * Records a restore or restore test in the configured database and adds
+ * record_id (or record_warning) to doc.  False when it could not.
+ */
+static bool record_in_config_db(const struct config *cfg, struct ops_record *rec, json_object *doc)
+{
+	struct migration_set set = {0};
+	struct store *st = NULL;
+	char id[OPS_ID_LEN] = "";
+	struct err e = {0};
+	enum status rc = cmd_open_existing(cfg, &st, &set, &e);
+
+	if (rc == ST_OK)
+		rc = ops_record_add(st, rec, id, &e);
+	store_close(st);
+	migration_set_release(&set);
+	jx_add_str(doc, "record_id", rc == ST_OK ? id : NULL);
+	jx_add_str(doc, "record_warning", rc == ST_OK ? NULL : e.msg);
+	return rc == ST_OK;
+}
+
+static json_object *restore_details(const struct ops_restore_result *r, json_object *doc,
+				    const char *command)
+{
+	json_object *d = json_object_new_object();
+
+	jx_add_str(d, "command", command);
+	jx_add_str(d, "backup_id", jx_get_str(doc, "backup_id"));
+	jx_add_str(d, "target", r->target);
+	jx_add_str(d, "target_backend", r->target_backend);
+	jx_add_int(d, "rows", r->rows);
+	jx_add_int(d, "duration_ms", r->duration_ms);
+	return d;
+}
+
+/* ---- restore ---- */
+
+static void restore_opts(const struct config *cfg, const struct ops_args *a,
+			 struct ops_restore_opts *o, bool *configured)
+{
+	memset(o, 0, sizeof(*o));
+	o->manifest = a->manifest;
+	o->target_dir = a->target_dir;
+	o->target_url = a->target_url;
+	o->migrations_dir = cfg->migrations_dir;
+	o->overwrite = a->overwrite;
+	*configured =
+		!a->target_dir && (!a->target_url || str_eq(a->target_url, cfg->database_url));
+	if (*configured) {
+		/* the configured database: schema changes through the migration role */
+		o->target_url = cfg->database_url;
+		o->migration_url = config_migration_url(cfg);
+	}
+}
+
+static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct ops_restore_result r;
+	struct ops_restore_opts o;
+	struct ops_args a;
+	struct err e = {0};
+	int64_t started = time_now_us();
+	bool configured;
+	int code = parse_args(argc, argv, A_MANIFEST | A_TARGETS, &a);
+	json_object *doc, *details;
+	enum status st;
+
+	if (code != EXIT_OK)
+		return code;
+	restore_opts(cfg, &a, &o, &configured);
+	st = ops_restore(&o, &r, &e);
+	doc = ops_restore_json(&r, &e);
+	jx_add_str(doc, "kind", configured ? "restore" : "restore_test");
+	if (st == ST_OK) {
+		struct ops_record rec = {.kind = configured ? "restore" : "restore_test",
+					 .succeeded = true,
+					 .manifest_sha256 = r.verify.manifest_sha256,
+					 .location = r.target,
+					 .started_us = started,
+					 .finished_us = time_now_us()};
+
+		details = restore_details(&r, doc, "restore");
+		rec.details = details;
+		if (!record_in_config_db(cfg, &rec, doc))
+			fprintf(stderr, "cavra: warning: the restore was not recorded: %s\n",
+				jx_get_str(doc, "record_warning"));
+		json_object_put(details);
+	}
+	print_json(doc);
+	if (st != ST_OK)
+		fprintf(stderr, "cavra: %s\n", e.msg);
+	if (st != ST_OK && r.verify.problems.n)
+		print_problems(&r.verify.problems, stderr);
+	json_object_put(doc);
+	ops_restore_result_release(&r);
+	return st == ST_OK ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ---- restore test ---- */
+
+static json_object *test_details(const struct ops_restore_test_result *r, json_object *doc)
+{
+	json_object *d = restore_details(&r->restore, doc, "restore-test");
+	json_object *checks = json_object_new_array();
+
+	for (size_t i = 0; i < r->nchecks; i++) {
+		json_object *c = json_object_new_object();
+
+		jx_add_str(c, "name", r->checks[i].name);
+		json_object_object_add(c, "ok", json_object_new_boolean(r->checks[i].ok));
+		jx_add_str(c, "detail", r->checks[i].detail);
+		json_object_array_add(checks, c);
+	}
+	json_object_object_add(d, "checks", checks);
+	jx_add_int(d, "problems", (int64_t)r->restore.verify.problems.n);
+	return d;
+}
+
+static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct ops_restore_test_result r;
+	struct ops_args a;
+	struct err e = {0};
+	int64_t started = time_now_us();
+	int code = parse_args(argc, argv, A_MANIFEST | A_SCRATCH, &a);
+	const char *tmp = getenv("TMPDIR");
+	char *where;
+	json_object *doc, *details;
+	struct ops_record rec = {.kind = "restore_test", .started_us = started};
+	bool recorded;
+
+	if (code != EXIT_OK)
+		return code;
+	if (ops_restore_test(a.manifest,
+			     a.scratch_dir ? a.scratch_dir
+			     : tmp && *tmp ? tmp
+					   : "/tmp",
+			     &r, &e) != ST_OK) {
+		ops_restore_test_result_release(&r);
+		return cmd_fail(&e);
+	}
+	doc = ops_restore_test_json(&r, r.ok ? NULL : &e);
+	where = realpath(r.restore.verify.manifest_path, NULL);
+	details = test_details(&r, doc);
+	rec.succeeded = r.ok;
+	rec.manifest_sha256 =
+		is_sha(r.restore.verify.manifest_sha256) ? r.restore.verify.manifest_sha256 : NULL;
+	rec.location = where ? where : r.restore.verify.manifest_path;
+	rec.finished_us = time_now_us();
+	rec.details = details;
+	recorded = record_in_config_db(cfg, &rec, doc);
+	print_json(doc);
+	if (!recorded)
+		fprintf(stderr, "cavra: the restore test could not be recorded as evidence: %s\n",
+			jx_get_str(doc, "record_warning"));
+	json_object_put(details);
+	json_object_put(doc);
+	free(where);
+	code = r.ok && recorded ? EXIT_OK : EXIT_FAIL;
+	ops_restore_test_result_release(&r);
+	return code;
+}
+
+int cmd_ops_data(struct config *cfg, int argc, char **argv)
+{
+	keep_heap();
+	if (strcmp(argv[0], "backup") == 0)
+		return ops_backup_cmd(cfg, argc, argv);
+	if (strcmp(argv[0], "verify") == 0)
+		return ops_verify_cmd(cfg, argc, argv);
+	if (strcmp(argv[0], "restore") == 0)
+		return ops_restore_cmd(cfg, argc, argv);
+	if (strcmp(argv[0], "restore-test") == 0)
+		return ops_restore_test_cmd(cfg, argc, argv);
+	return -1;
+}

@@ -1,0 +1,164 @@
+/*
+ * cmd_ops_status.c - `cavra ops stores [--json]` and `cavra ops
+ * retention-plan --output DIR [--retention-days N] [--classification C]
+ * [--legal-hold]`: read-only views of the configured database, the same
+ * documents GET /operations/stores and /operations/retention-plan return.
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "json/jx.h"
+#include "ops/ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void print_json(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static const char *s_or(json_object *o, const char *key, const char *dflt)
+{
+	const char *s = jx_get_str(o, key);
+
+	return s ? s : dflt;
+}
+
+static void print_last(const char *what, json_object *last)
+{
+	if (!last)
+		printf("last %s: none recorded\n", what);
+	else
+		printf("last %s: %s %s (%s, %s)\n", what, s_or(last, "finished_at", "?"),
+		       s_or(last, "outcome", "?"), s_or(last, "record_id", "?"),
+		       s_or(last, "location", "?"));
+}
+
+static void print_stores(json_object *doc, struct store *st)
+{
+	json_object *stores = json_object_object_get(doc, "stores");
+
+	printf("%s at schema version %d, %lld bytes\n", store_display_url(st),
+	       json_object_get_int(json_object_object_get(doc, "database_schema_version")),
+	       (long long)json_object_get_int64(json_object_object_get(doc, "database_bytes")));
+	printf("%-18s %-26s %10s %12s  %-27s  %s\n", "store", "table", "rows", "bytes", "oldest",
+	       "newest");
+	for (size_t i = 0; i < json_object_array_length(stores); i++) {
+		json_object *s = json_object_array_get_idx(stores, i);
+		json_object *tables = json_object_object_get(s, "tables");
+
+		for (size_t k = 0; k < json_object_array_length(tables); k++) {
+			json_object *t = json_object_array_get_idx(tables, k);
+			json_object *bytes = json_object_object_get(t, "bytes");
+
+			printf("%-18s %-26s %10lld %12s  %-27s  %s\n", s_or(s, "store", "?"),
+			       s_or(t, "table", "?"),
+			       (long long)json_object_get_int64(json_object_object_get(t, "rows")),
+			       bytes ? json_object_get_string(bytes) : "-", s_or(t, "oldest", "-"),
+			       s_or(t, "newest", "-"));
+		}
+	}
+	print_last("backup", json_object_object_get(doc, "last_backup"));
+	print_last("restore test", json_object_object_get(doc, "last_restore_test"));
+}
+
+static int ops_stores_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct migration_set set = {0};
+	struct store *st = NULL;
+	json_object *doc = NULL;
+	struct err e = {0};
+	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int code = EXIT_OK;
+
+	if (argc > 2 || (argc == 2 && !json))
+		return cmd_usage_error("usage: cavra ops stores [--json]");
+	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK || ops_stores(st, &doc, &e) != ST_OK)
+		code = cmd_fail(&e);
+	else if (json)
+		print_json(doc);
+	else
+		print_stores(doc, st);
+	json_object_put(doc);
+	migration_set_release(&set);
+	store_close(st);
+	return code;
+}
+
+struct plan_args {
+	const char *output, *days, *classification;
+	bool legal_hold;
+};
+
+static int parse_plan(int argc, char **argv, struct plan_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		const char **slot = strcmp(argv[i], "--output") == 0	       ? &a->output
+				    : strcmp(argv[i], "--retention-days") == 0 ? &a->days
+				    : strcmp(argv[i], "--classification") == 0 ? &a->classification
+									       : NULL;
+
+		if (strcmp(argv[i], "--legal-hold") == 0)
+			a->legal_hold = true;
+		else if (!slot)
+			return cmd_usage_error("ops retention-plan: unexpected '%s' (see 'cavra "
+					       "help')",
+					       argv[i]);
+		else if (i + 1 >= argc)
+			return cmd_usage_error("ops retention-plan: %s needs a value", argv[i]);
+		else
+			*slot = argv[++i];
+	}
+	if (!a->output)
+		return cmd_usage_error("ops retention-plan: --output DIR is required");
+	return EXIT_OK;
+}
+
+static int ops_retention_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct migration_set set = {0};
+	struct ops_retention_opts o;
+	struct store *st = NULL;
+	json_object *plan = NULL;
+	struct plan_args a;
+	struct err e = {0};
+	int code = parse_plan(argc, argv, &a);
+
+	if (code != EXIT_OK)
+		return code;
+	if (ops_retention_opts_parse(a.days, a.classification, a.legal_hold ? "true" : NULL, &o,
+				     &e) != ST_OK)
+		return cmd_usage_error("ops retention-plan: %s", e.msg);
+	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||
+	    ops_retention_plan(st, &o, &plan, &e) != ST_OK ||
+	    ops_retention_write(plan, a.output, &e) != ST_OK) {
+		code = cmd_fail(&e);
+	} else {
+		printf("wrote %s/%s and %s/%s\n%lld records, %lld past the cutoff %s; delete "
+		       "protection %s; legal hold %s\n",
+		       a.output, OPS_PLAN_JSON, a.output, OPS_PLAN_MD,
+		       (long long)json_object_get_int64(json_object_object_get(plan, "records")),
+		       (long long)json_object_get_int64(
+			       json_object_object_get(plan, "past_cutoff")),
+		       s_or(plan, "cutoff", "?"),
+		       json_object_get_boolean(json_object_object_get(plan, "delete_protection"))
+			       ? "on"
+			       : "off",
+		       o.legal_hold ? "on" : "off");
+	}
+	json_object_put(plan);
+	migration_set_release(&set);
+	store_close(st);
+	return code;
+}
+
+int cmd_ops_status(struct config *cfg, int argc, char **argv)
+{
+	if (strcmp(argv[0], "stores") == 0)
+		return ops_stores_cmd(cfg, argc, argv);
+	if (strcmp(argv[0], "retention-plan") == 0)
+		return ops_retention_cmd(cfg, argc, argv);
+	return -1;
+}

@@ -1,0 +1,39 @@
+/*
+ * handlers_ops.c - GET /operations/stores and GET /operations/retention-plan
+ * (DESIGN §7).  Both only read; backup and restore are never reachable over
+ * HTTP.
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+#include "ops/ops.h"
+
+enum MHD_Result handle_operations_stores(struct req *r)
+{
+	json_object *doc = NULL;
+	struct err e = {0};
+	enum MHD_Result ret;
+
+	if (ops_stores(r->app->store, &doc, &e) != ST_OK)
+		return reply_err(r, &e);
+	ret = reply_json(r, MHD_HTTP_OK, doc);
+	json_object_put(doc);
+	return ret;
+}
+
+/* ?retention_days=&classification=&legal_hold=, parsed as the CLI parses its flags. */
+enum MHD_Result handle_operations_retention_plan(struct req *r)
+{
+	struct ops_retention_opts o;
+	json_object *plan = NULL;
+	struct err e = {0};
+	enum MHD_Result ret;
+
+	if (ops_retention_opts_parse(req_query(r, "retention_days"), req_query(r, "classification"),
+				     req_query(r, "legal_hold"), &o, &e) != ST_OK)
+		return reply_err(r, &e);
+	if (ops_retention_plan(r->app->store, &o, &plan, &e) != ST_OK)
+		return reply_err(r, &e);
+	ret = reply_json(r, MHD_HTTP_OK, plan);
+	json_object_put(plan);
+	return ret;
+}

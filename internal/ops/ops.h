@@ -1,0 +1,259 @@
+/*
+ * ops.h - operations on the stores (DESIGN §7, docs/operations.md): the
+ * status of every store, checksum-verified logical backups, a verifier that
+ * reports every problem, restores within and across backends, restore
+ * tests, records of all of these, and retention plans.
+ *
+ * Backup and restore are for the command line only; internal/http calls
+ * nothing here but ops_stores and the retention plan.  The backup format is
+ * docs/backup-format.md.
+ */
+#ifndef CAVRA_OPS_H
+#define CAVRA_OPS_H
+
+#include "base/base.h"
+#include "base/err.h"
+#include "base/util.h"
+#include "migrate/migrate.h"
+#include "store/store.h"
+
+#include <json-c/json.h>
+
+#define OPS_BACKUP_FORMAT	"cavra.persistent_api.backup.v2"
+#define OPS_STORES_FORMAT	"cavra.persistent_api.stores.v1"
+#define OPS_VERIFY_FORMAT	"cavra.persistent_api.verify.v1"
+#define OPS_RESTORE_FORMAT	"cavra.persistent_api.restore.v2"
+#define OPS_RESTORE_TEST_FORMAT "cavra.persistent_api.restore_test.v1"
+#define OPS_RETENTION_FORMAT	"cavra.persistent_api.retention_plan.v1"
+#define OPS_RECORD_FORMAT	"cavra.operations_record.v1"
+#define OPS_MANIFEST_NAME	"manifest.json"
+#define OPS_PLAN_JSON		"persistent-api-retention-plan.json"
+#define OPS_PLAN_MD		"persistent-api-retention-plan.md"
+#define OPS_ID_LEN		20 /* "opr_" / "bak_" + 12 hex digits + NUL, with room */
+
+/* ---- problems: what verify found; every one is kept, none stops the check ---- */
+
+struct ops_problem {
+	char *kind; /* "sha256", "missing", ... (docs/backup-format.md) */
+	char *path; /* the file, relative to the backup directory; "manifest.json" */
+	char *msg;
+};
+
+struct ops_report {
+	struct ops_problem *items;
+	size_t n, cap;
+};
+
+void ops_report_add(struct ops_report *r, const char *kind, const char *path, const char *fmt, ...)
+	ATTR_PRINTF(4, 5);
+/* Frees every problem.  NULL-safe. */
+void ops_report_release(struct ops_report *r);
+
+/* ---- status of the stores ---- */
+
+/*
+ * GET /operations/stores and `cavra ops stores`: per store its tables, row
+ * counts, bytes on disk (null where the backend cannot tell), oldest and
+ * newest record time, the schema version and the last backup and restore
+ * test.  Tables that the database's schema version does not have yet are
+ * left out.  *out is the caller's (json_object_put).
+ */
+ATTR_NODISCARD enum status ops_stores(struct store *st, json_object **out, struct err *e);
+
+/* ---- backup ---- */
+
+struct ops_backup_result {
+	char *manifest_path; /* DIR/manifest.json; owned */
+	char manifest_sha256[SHA256_HEX_LEN];
+	char backup_id[OPS_ID_LEN];
+	int schema_version;
+	size_t files;
+	int64_t rows, bytes, duration_ms;
+	char record_id[OPS_ID_LEN]; /* "" when the backup could not be recorded */
+	char record_warning[ERR_MSG_MAX]; /* why not; "" when recorded */
+};
+void ops_backup_result_release(struct ops_backup_result *r);
+
+/*
+ * Writes a logical backup of st into dir, which must not exist or be empty
+ * (ST_CONFLICT otherwise): one JSON Lines file per table in key order, read
+ * in one snapshot transaction, then manifest.json.  Every file goes through
+ * a temporary name, fsync and rename, and the directory is fsynced.  On
+ * failure every file written so far is removed again (and dir, when this
+ * call created it), so nothing looks like a complete backup.  Then the
+ * backup is recorded in st (a failure to record only fills
+ * out->record_warning).  set is this binary's migrations for st's backend:
+ * a database newer than it is refused.
+ */
+ATTR_NODISCARD enum status ops_backup(struct store *st, const struct migration_set *set,
+				      const char *dir, struct ops_backup_result *out,
+				      struct err *e);
+
+/* ---- verify ---- */
+
+struct ops_manifest;
+
+struct ops_verify_result {
+	char *manifest_path; /* owned */
+	struct ops_report problems;
+	struct ops_manifest *manifest; /* parsed, or NULL when it could not be */
+	char manifest_sha256[SHA256_HEX_LEN]; /* of the file as read; "" when unreadable */
+	size_t files;
+	int64_t rows, bytes; /* as found on disk */
+};
+void ops_verify_result_release(struct ops_verify_result *r);
+
+/*
+ * Checks a backup: the manifest's own checksum and fields, that no path
+ * leaves the backup directory, that no listed file is missing and no
+ * unlisted one is present, then each file's size, SHA-256 and row count,
+ * and that every line is a JSON object with the manifest's columns, in key
+ * order.  Every problem goes into out->problems.  manifest is the
+ * manifest.json path or the backup directory.  True when nothing was found.
+ */
+bool ops_verify(const char *manifest, struct ops_verify_result *out);
+/* The result as cavra.persistent_api.verify.v1 (caller's). */
+json_object *ops_verify_json(const struct ops_verify_result *r);
+
+/* ---- restore ---- */
+
+struct ops_restore_opts {
+	const char *manifest; /* manifest.json or the backup directory */
+	/*
+	 * Exactly one of: target_dir (a new SQLite database DIR/cavra.db,
+	 * built under a temporary name and renamed when complete) or
+	 * target_url (any database URL).
+	 */
+	const char *target_dir;
+	const char *target_url;
+	const char *migration_url; /* schema changes on target_url; NULL: target_url */
+	const char *migrations_dir; /* NULL: the embedded migrations */
+	bool overwrite; /* replace a target that holds data */
+};
+
+struct ops_table_count {
+	const char *store, *table; /* static */
+	int64_t expected; /* rows in the backup */
+	int64_t loaded; /* rows inserted */
+	int64_t after; /* rows in the table after the load */
+	bool merged; /* operations_records: merged, never replaced */
+};
+
+#define OPS_TALLY_MAX 8
+
+struct ops_restore_result {
+	struct ops_verify_result verify;
+	char *target; /* redacted URL or path; owned */
+	char *target_backend; /* "sqlite" | "postgres"; owned */
+	int schema_before, schema_after;
+	bool overwrote;
+	struct ops_table_count *tables;
+	size_t ntables;
+	int64_t rows, duration_ms;
+	/* activity_decisions rows per value of "decision", for restore tests */
+	struct {
+		char value[32];
+		int64_t count;
+	} tally[OPS_TALLY_MAX];
+	size_t ntally;
+};
+void ops_restore_result_release(struct ops_restore_result *r);
+
+/*
+ * Verifies the backup (problems: ST_INVALID "backup failed verification",
+ * nothing written; the problems are in out->verify), checks that this
+ * binary knows the backup's schema, refuses a target that holds data unless
+ * opts->overwrite (ST_CONFLICT), brings the target's schema to the
+ * backup's version, then replaces every table's rows in ONE transaction
+ * (operations_records is merged instead) and checks row counts before it
+ * commits.  A failure at any point leaves the target's rows as they were.
+ */
+ATTR_NODISCARD enum status ops_restore(const struct ops_restore_opts *o,
+				       struct ops_restore_result *out, struct err *e);
+/* cavra.persistent_api.restore.v2 (caller's); e is the failure or NULL. */
+json_object *ops_restore_json(const struct ops_restore_result *r, const struct err *e);
+
+/* ---- restore test ---- */
+
+struct ops_check {
+	char name[40];
+	bool ok;
+	char detail[400];
+};
+
+#define OPS_CHECKS_MAX 16
+
+struct ops_restore_test_result {
+	struct ops_restore_result restore;
+	struct ops_check checks[OPS_CHECKS_MAX];
+	size_t nchecks;
+	bool ok; /* every check held */
+	char *scratch; /* the scratch directory (removed again); owned */
+};
+void ops_restore_test_result_release(struct ops_restore_test_result *r);
+
+/*
+ * Verifies the backup, restores it into a scratch SQLite database in a new
+ * directory under scratch_parent, runs representative queries (row counts,
+ * a filtered decision search, one session's reconstruction, session
+ * counters against their decisions, decisions without a session) and
+ * removes the scratch directory.  ST_OK means the test ran: out->ok tells
+ * whether every check held.
+ */
+ATTR_NODISCARD enum status ops_restore_test(const char *manifest, const char *scratch_parent,
+					    struct ops_restore_test_result *out, struct err *e);
+json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e);
+
+/* ---- records of backups, restores and restore tests (operations_records) ---- */
+
+struct ops_record {
+	const char *kind; /* "backup" | "restore" | "restore_test" */
+	bool succeeded;
+	const char *manifest_sha256; /* NULL when there was none */
+	const char *location; /* backup directory or target; never a password */
+	int64_t started_us, finished_us;
+	json_object *details; /* borrowed; copied into the payload; may be NULL */
+};
+
+/*
+ * Adds a record; id gets its "opr_" id.  ST_NOT_FOUND when the database's
+ * schema has no operations_records yet (before migration 009).
+ */
+ATTR_NODISCARD enum status ops_record_add(struct store *st, const struct ops_record *r,
+					  char id[OPS_ID_LEN], struct err *e);
+
+/* ---- retention plan ---- */
+
+#define OPS_RETENTION_DAYS_DEFAULT  2555
+#define OPS_RETENTION_CLASS_DEFAULT "regulated-sdlc"
+#define OPS_RETENTION_PROTECT_DAYS  365 /* delete protection from this many days on */
+#define OPS_RETENTION_DAYS_MAX	    36500
+#define OPS_BACKUP_EVERY_DAYS	    1
+#define OPS_RESTORE_TEST_EVERY_DAYS 30
+
+struct ops_retention_opts {
+	int64_t days;
+	char classification[65];
+	bool legal_hold;
+	int64_t now_us; /* the plan's time (tests pin it) */
+};
+
+/*
+ * Reads the plan's parameters as given on the command line or the query
+ * string (NULL: the default).  days must be 1..36500, classification
+ * [A-Za-z0-9._-]{1,64}, legal_hold true|false|1|0.  ST_INVALID naming the
+ * parameter otherwise.  now_us is set to the current time.
+ */
+ATTR_NODISCARD enum status ops_retention_opts_parse(const char *days, const char *classification,
+						    const char *legal_hold,
+						    struct ops_retention_opts *out, struct err *e);
+
+/* The plan (cavra.persistent_api.retention_plan.v1), read-only.  Caller's. */
+ATTR_NODISCARD enum status ops_retention_plan(struct store *st, const struct ops_retention_opts *o,
+					      json_object **out, struct err *e);
+/* The plan as Markdown; caller owns, free(). */
+char *ops_retention_markdown(json_object *plan);
+/* Writes both plan files into dir (created when missing), each atomically. */
+ATTR_NODISCARD enum status ops_retention_write(json_object *plan, const char *dir, struct err *e);
+
+#endif

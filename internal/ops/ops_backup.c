@@ -1,0 +1,380 @@
+/*
+ * ops_backup.c - `cavra ops backup`: a logical dump of every table from one
+ * snapshot, one JSON Lines file per table in key order, and the manifest.
+ *
+ * The snapshot is a single read transaction (REPEATABLE READ READ ONLY on
+ * PostgreSQL; on SQLite in WAL mode a read transaction), so writers go on
+ * while it runs and a decision and its session's counters are either both
+ * in the dump or both not.  Rows are read in key order in batches (keyset
+ * paging inside the same transaction), so memory stays flat however large
+ * the tables are.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct backup {
+	struct store *st;
+	struct store_conn *c;
+	char *dir;
+	bool made_dir;
+	struct ops_manifest m;
+	char **written; /* final paths, removed again if the backup fails */
+	size_t nwritten;
+};
+
+/* A missing dir is created; an existing one must be an empty directory. */
+static enum status prepare_dir(struct backup *b, struct err *e)
+{
+	struct stat sb;
+	struct dirent *de;
+	DIR *d;
+	bool empty = true;
+
+	if (stat(b->dir, &sb) != 0) {
+		if (errno != ENOENT)
+			return err_set(e, ST_IO, "backup directory '%s': %s", b->dir,
+				       strerror(errno));
+		b->made_dir = true;
+		return mkdir_p(b->dir, e);
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return err_set(e, ST_CONFLICT, "'%s' exists and is not a directory", b->dir);
+	d = opendir(b->dir);
+	if (!d)
+		return err_set(e, ST_IO, "open directory '%s': %s", b->dir, strerror(errno));
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	if (!empty)
+		return err_set(e, ST_CONFLICT,
+			       "backup directory '%s' is not empty: give a new or empty directory",
+			       b->dir);
+	return ST_OK;
+}
+
+/* A schema this binary's catalogue does not describe must not be dumped half. */
+static enum status check_columns(struct store_conn *c, const struct ops_table *t, struct err *e)
+{
+	char *sql = xasprintf("SELECT * FROM %s WHERE 1 = 0", t->table);
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 0, NULL, &r, e);
+
+	if (st == ST_OK && store_rows_columns(r) != ops_table_ncols(t))
+		st = err_set(
+			e, ST_CONFLICT,
+			"table '%s' has %zu columns, this binary's backup catalogue knows %zu: "
+			"the schema and the binary do not match",
+			t->table, store_rows_columns(r), ops_table_ncols(t));
+	store_rows_free(r);
+	free(sql);
+	return st;
+}
+
+/* Every table of the database is either in the catalogue or left out on purpose. */
+static enum status check_tables(struct store_conn *c, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status st = store_table_names(c, &r, e);
+
+	for (size_t i = 0; st == ST_OK && i < store_rows_count(r); i++) {
+		const char *name = store_rows_get(r, i, 0);
+
+		if (!ops_table_find(name) && !ops_table_skipped(name))
+			st = err_set(
+				e, ST_CONFLICT,
+				"table '%s' is not in this binary's backup catalogue: it would "
+				"be left out, so nothing is backed up",
+				name);
+	}
+	store_rows_free(r);
+	return st;
+}
+
+/* Writes one batch of rows. */
+static enum status write_batch(struct ops_encoder *enc, const struct store_rows *r,
+			       struct ops_writer *w, struct buf *line, struct err *e)
+{
+	const char *vals[OPS_MAX_COLS];
+	enum status st = ST_OK;
+
+	for (size_t row = 0; row < store_rows_count(r) && st == ST_OK; row++) {
+		for (size_t i = 0; i < enc->n; i++)
+			vals[i] = store_rows_get(r, row, i);
+		buf_reset(line);
+		st = ops_row_encode(enc, vals, line, e);
+		if (st == ST_OK)
+			st = ops_writer_add(w, line->data, line->len, e);
+	}
+	return st;
+}
+
+/* Streams t into w in key order; batches are read ahead on a thread (ops_fetch.c). */
+static enum status dump_rows(struct store_conn *c, const struct ops_table *t, struct ops_writer *w,
+			     int64_t *rows, struct err *e)
+{
+	struct ops_fetch *f = NULL;
+	struct ops_encoder enc;
+	struct buf line;
+	enum status st = ops_fetch_start(c, t, &f, e);
+
+	buf_init(&line, OPS_LINE_MAX);
+	ops_encoder_init(&enc, t);
+	while (st == ST_OK) {
+		struct store_rows *r = NULL;
+
+		st = ops_fetch_next(f, &r, e);
+		if (!r)
+			break;
+		if (st == ST_OK)
+			st = write_batch(&enc, r, w, &line, e);
+		*rows += (int64_t)store_rows_count(r);
+		store_rows_free(r);
+	}
+	ops_fetch_stop(f);
+	ops_encoder_release(&enc);
+	buf_release(&line);
+	return st;
+}
+
+static void fill_entry(struct ops_manifest_file *f, const struct ops_table *t, const char *name)
+{
+	size_t n = ops_table_ncols(t);
+
+	f->store = xstrdup(t->store);
+	f->table = xstrdup(t->table);
+	f->path = xstrdup(name);
+	f->key = xstrdup(t->key);
+	f->columns = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		f->columns[f->ncolumns++] = xstrdup(t->cols[i].name);
+}
+
+static enum status dump_table(struct backup *b, const struct ops_table *t, struct err *e)
+{
+	struct ops_manifest_file *f = &b->m.files[b->m.nfiles];
+	char *name = xasprintf("%s.jsonl", t->table);
+	struct ops_writer *w = xcalloc(1, sizeof(*w));
+	enum status st = check_columns(b->c, t, e);
+
+	fill_entry(f, t, name);
+	b->m.nfiles++;
+	if (st == ST_OK)
+		st = ops_writer_open(w, b->dir, name, e);
+	if (st == ST_OK)
+		st = dump_rows(b->c, t, w, &f->rows, e);
+	f->bytes = w->bytes;
+	if (st == ST_OK)
+		st = ops_writer_commit(w, f->sha256, e);
+	else if (w->tmp)
+		ops_writer_abort(w);
+	if (st == ST_OK) {
+		b->written[b->nwritten++] = ops_path_join(b->dir, name);
+		b->m.rows += f->rows;
+		b->m.bytes += f->bytes;
+	}
+	free(w);
+	free(name);
+	return st;
+}
+
+/*
+ * The migrations as the ledger records them, read inside the snapshot so
+ * that the schema version matches the rows.  A restore checks them against
+ * its own migrations before it touches anything.
+ */
+static enum status read_schema(struct backup *b, const struct migration_set *set, struct err *e)
+{
+	struct ledger l = {0};
+	enum status st = ledger_read(b->c, &l, e);
+
+	b->m.migrations = xcalloc(l.n + 1, sizeof(*b->m.migrations));
+	for (size_t i = 0; st == ST_OK && i < l.n; i++) {
+		struct ops_manifest_migration *g = &b->m.migrations[b->m.nmigrations++];
+
+		g->version = l.rows[i].version;
+		g->name = xstrdup(l.rows[i].name ? l.rows[i].name : l.rows[i].id);
+		g->checksum = l.rows[i].checksum ? xstrdup(l.rows[i].checksum) : NULL;
+		if (g->version > b->m.schema_version)
+			b->m.schema_version = g->version;
+	}
+	ledger_release(&l);
+	if (st == ST_OK && b->m.schema_version == 0)
+		st = err_set(e, ST_CONFLICT,
+			     "the database has no applied migrations: nothing to "
+			     "back up");
+	else if (st == ST_OK && (size_t)b->m.schema_version > set->n)
+		st = err_set(e, ST_CONFLICT,
+			     "database schema version %d is newer than this binary's %zu: use the "
+			     "newer cavra",
+			     b->m.schema_version, set->n);
+	return st;
+}
+
+static enum status dump_all(struct backup *b, const struct migration_set *set, struct err *e)
+{
+	char now[TIME_FMT_LEN];
+	enum status st;
+
+	time_format_utc(time_now_us(), now, sizeof(now));
+	b->m.created_at = xstrdup(now);
+	st = store_tx_begin(b->c, STORE_TX_SNAPSHOT, e);
+	if (st == ST_OK)
+		st = read_schema(b, set, e);
+	if (st == ST_OK)
+		st = check_tables(b->c, e);
+	b->m.files = xcalloc(ops_catalog_n, sizeof(*b->m.files));
+	b->written = xcalloc(ops_catalog_n + 1, sizeof(char *));
+	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++)
+		if (ops_table_at(&ops_catalog[i], b->m.schema_version))
+			st = dump_table(b, &ops_catalog[i], e);
+	store_tx_rollback(b->c); /* read-only: nothing to commit */
+	return st;
+}
+
+static enum status write_manifest(struct backup *b, struct ops_backup_result *out, struct err *e)
+{
+	char now[TIME_FMT_LEN], sha[SHA256_HEX_LEN];
+	struct ops_writer w;
+	char *text;
+	enum status st;
+
+	time_format_utc(time_now_us(), now, sizeof(now));
+	b->m.finished_at = xstrdup(now);
+	text = ops_manifest_text(&b->m, out->manifest_sha256);
+	st = ops_writer_open(&w, b->dir, OPS_MANIFEST_NAME, e);
+	if (st == ST_OK)
+		st = ops_writer_add(&w, text, strlen(text), e);
+	if (st == ST_OK)
+		st = ops_writer_commit(&w, sha, e);
+	else
+		ops_writer_abort(&w);
+	free(text);
+	if (st == ST_OK)
+		b->written[b->nwritten++] = ops_path_join(b->dir, OPS_MANIFEST_NAME);
+	if (st == ST_OK)
+		st = ops_fsync_dir(b->dir, e);
+	if (st == ST_OK && b->made_dir) {
+		char *parent = ops_dir_of(b->dir);
+
+		st = ops_fsync_dir(parent, e);
+		free(parent);
+	}
+	return st;
+}
+
+/* After a failure: nothing that looks like (part of) a complete backup stays. */
+static void undo(struct backup *b)
+{
+	for (size_t i = 0; i < b->nwritten; i++)
+		unlink(b->written[i]);
+	if (b->made_dir)
+		rmdir(b->dir);
+}
+
+static void record(struct backup *b, struct ops_backup_result *out, int64_t started)
+{
+	json_object *d = json_object_new_object();
+	char *where = realpath(b->dir, NULL);
+	struct err e = {0};
+	struct ops_record r = {.kind = "backup",
+			       .succeeded = true,
+			       .manifest_sha256 = out->manifest_sha256,
+			       .location = where ? where : b->dir,
+			       .started_us = started,
+			       .finished_us = time_now_us(),
+			       .details = d};
+
+	jx_add_str(d, "backup_id", out->backup_id);
+	jx_add_str(d, "backend", store_backend_name(b->st));
+	jx_add_int(d, "database_schema_version", out->schema_version);
+	jx_add_int(d, "files", (int64_t)out->files);
+	jx_add_int(d, "rows", out->rows);
+	jx_add_int(d, "bytes", out->bytes);
+	if (ops_record_add(b->st, &r, out->record_id, &e) != ST_OK) {
+		out->record_id[0] = '\0';
+		snprintf(out->record_warning, sizeof(out->record_warning), "%s", e.msg);
+	}
+	json_object_put(d);
+	free(where);
+}
+
+static void release(struct backup *b)
+{
+	/* the manifest's strings are owned here: free them through a heap copy */
+	struct ops_manifest *m = xmalloc(sizeof(*m));
+
+	for (size_t i = 0; i < b->nwritten; i++)
+		free(b->written[i]);
+	free(b->written);
+	*m = b->m;
+	ops_manifest_free(m);
+	free(b->dir);
+}
+
+static void fill_header(struct backup *b, struct ops_backup_result *out)
+{
+	b->m.tool_version = xstrdup(CAVRA_VERSION);
+	b->m.backup_id = xstrdup(out->backup_id);
+	b->m.backend = xstrdup(store_backend_name(b->st));
+	b->m.snapshot = xstrdup(store_kind(b->st) == STORE_POSTGRES
+					? "one REPEATABLE READ, READ ONLY transaction"
+					: "one read transaction (WAL)");
+}
+
+enum status ops_backup(struct store *st, const struct migration_set *set, const char *dir,
+		       struct ops_backup_result *out, struct err *e)
+{
+	struct backup b = {.st = st, .dir = xstrdup(dir)};
+	int64_t started = time_now_us(), mono = time_mono_us();
+	enum status rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = ops_new_id("bak_", out->backup_id, e);
+	fill_header(&b, out);
+	if (rc == ST_OK)
+		rc = prepare_dir(&b, e);
+	if (rc != ST_OK) {
+		b.made_dir = false; /* never remove what this call did not make */
+		goto out;
+	}
+	rc = store_conn_get(st, &b.c, e);
+	if (rc == ST_OK)
+		rc = dump_all(&b, set, e);
+	store_conn_put(st, b.c);
+	if (rc == ST_OK)
+		rc = write_manifest(&b, out, e);
+	if (rc != ST_OK) {
+		undo(&b);
+		goto out;
+	}
+	out->manifest_path = ops_path_join(dir, OPS_MANIFEST_NAME);
+	out->schema_version = b.m.schema_version;
+	out->files = b.m.nfiles;
+	out->rows = b.m.rows;
+	out->bytes = b.m.bytes;
+	out->duration_ms = (time_mono_us() - mono) / 1000;
+	record(&b, out, started);
+out:
+	release(&b);
+	return rc;
+}
+
+void ops_backup_result_release(struct ops_backup_result *r)
+{
+	if (!r)
+		return;
+	free(r->manifest_path);
+	r->manifest_path = NULL;
+}

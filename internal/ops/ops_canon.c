@@ -1,0 +1,201 @@
+/*
+ * ops_canon.c - the canonical JSON form of dump lines and payloads.
+ *
+ * PostgreSQL's JSONB keeps object keys in its own order (shorter keys
+ * first) and SQLite keeps the text as written, so the same record would
+ * dump differently on the two backends.  Sorting keys by their bytes and
+ * printing without whitespace gives one form for both, which is what makes
+ * per-table SHA-256s comparable across a SQLite -> PostgreSQL -> SQLite
+ * round trip.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CANON_DEPTH 64 /* deeper than any payload the API accepts */
+
+/* The escape of c, or NULL when c stands for itself. */
+static const char *escape_of(unsigned char c, char u[7])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	switch (c) {
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '\b':
+		return "\\b";
+	case '\f':
+		return "\\f";
+	default:
+		if (c >= 0x20)
+			return NULL;
+		memcpy(u, "\\u00", 4);
+		u[4] = hex[c >> 4];
+		u[5] = hex[c & 15];
+		u[6] = '\0';
+		return u;
+	}
+}
+
+enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err *e)
+{
+	enum status st = buf_add(b, "\"", 1, e);
+	size_t start = 0;
+
+	for (size_t i = 0; i < n && st == ST_OK; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc;
+		char u[7];
+
+		/* the common case first: a byte that stands for itself */
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		esc = escape_of(c, u);
+		st = buf_add(b, s + start, i - start, e);
+		if (st == ST_OK)
+			st = buf_adds(b, esc, e);
+		start = i + 1;
+	}
+	if (st == ST_OK)
+		st = buf_add(b, s + start, n - start, e);
+	if (st == ST_OK)
+		st = buf_add(b, "\"", 1, e);
+	return st;
+}
+
+struct member {
+	const char *key;
+	json_object *val;
+};
+
+static int cmp_members(const void *a, const void *b)
+{
+	return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
+}
+
+static enum status canon(struct buf *b, json_object *v, int depth, struct err *e);
+
+static enum status canon_object(struct buf *b, json_object *v, int depth, struct err *e)
+{
+	size_t n = (size_t)json_object_object_length(v), i = 0;
+	struct member few[32]; /* payloads have a few dozen keys: no allocation for them */
+	struct member *m = n <= ARRAY_SIZE(few) ? few : xcalloc(n, sizeof(*m));
+	enum status st = buf_add(b, "{", 1, e);
+
+	json_object_object_foreach(v, key, val)
+	{
+		m[i].key = key;
+		m[i++].val = val;
+	}
+	qsort(m, n, sizeof(*m), cmp_members);
+	for (i = 0; i < n && st == ST_OK; i++) {
+		if (i > 0)
+			st = buf_add(b, ",", 1, e);
+		if (st == ST_OK)
+			st = ops_canon_string(b, m[i].key, strlen(m[i].key), e);
+		if (st == ST_OK)
+			st = buf_add(b, ":", 1, e);
+		if (st == ST_OK)
+			st = canon(b, m[i].val, depth + 1, e);
+	}
+	if (m != few)
+		free(m);
+	return st == ST_OK ? buf_add(b, "}", 1, e) : st;
+}
+
+static enum status canon_array(struct buf *b, json_object *v, int depth, struct err *e)
+{
+	size_t n = json_object_array_length(v);
+	enum status st = buf_add(b, "[", 1, e);
+
+	for (size_t i = 0; i < n && st == ST_OK; i++) {
+		if (i > 0)
+			st = buf_add(b, ",", 1, e);
+		if (st == ST_OK)
+			st = canon(b, json_object_array_get_idx(v, i), depth + 1, e);
+	}
+	return st == ST_OK ? buf_add(b, "]", 1, e) : st;
+}
+
+/* Recursive, but bounded: parsed input never nests deeper than CANON_DEPTH. */
+static enum status canon(struct buf *b, json_object *v, int depth, struct err *e)
+{
+	if (depth > CANON_DEPTH)
+		return err_set(e, ST_INVALID, "json nested deeper than %d", CANON_DEPTH);
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return buf_adds(b, "null", e);
+	case json_type_boolean:
+		return buf_adds(b, json_object_get_boolean(v) ? "true" : "false", e);
+	case json_type_string:
+		return ops_canon_string(b, json_object_get_string(v),
+					(size_t)json_object_get_string_len(v), e);
+	case json_type_object:
+		return canon_object(b, v, depth, e);
+	case json_type_array:
+		return canon_array(b, v, depth, e);
+	case json_type_int:
+	case json_type_double:
+	default:
+		/* json-c prints integers exactly and doubles as they were parsed */
+		return buf_adds(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), e);
+	}
+}
+
+enum status ops_canon_append(struct buf *b, json_object *v, struct err *e)
+{
+	return canon(b, v, 0, e);
+}
+
+enum status ops_canon_parse_append(struct buf *b, const char *text, size_t len,
+				   struct json_tokener *tok, struct err *e)
+{
+	json_object *v;
+	enum status st;
+
+	json_tokener_reset(tok);
+	v = json_tokener_parse_ex(tok, text, (int)len);
+	if (!v || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		json_object_put(v);
+		return err_set(e, ST_INVALID, "not JSON");
+	}
+	st = canon(b, v, 0, e);
+	json_object_put(v);
+	return st;
+}
+
+struct json_tokener *ops_canon_tokener(void)
+{
+	struct json_tokener *tok = json_tokener_new_ex(CANON_DEPTH);
+
+	if (!tok)
+		abort(); /* out of memory, as the x* allocators */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	return tok;
+}
+
+char *ops_canon_text(const char *text, size_t len)
+{
+	struct ops_canonizer *z = ops_canonizer_new();
+	char *out = NULL;
+	struct buf b;
+
+	buf_init(&b, OPS_LINE_MAX);
+	if (ops_canon_text_append(z, &b, text, len, NULL) == ST_OK)
+		out = buf_detach(&b, NULL);
+	buf_release(&b);
+	ops_canonizer_free(z);
+	return out;
+}

@@ -1,0 +1,173 @@
+/* Unit tests for the canonical JSON form and the row <-> dump line conversion. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "ops/ops_int.h"
+
+static const struct {
+	const char *name, *in, *want; /* want NULL: not JSON */
+} cases[] = {
+	{"keys sorted", "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}"},
+	{"nested", "{\"z\":{\"y\":[3,{\"b\":true,\"a\":null}]},\"a\":\"x\"}",
+	 "{\"a\":\"x\",\"z\":{\"y\":[3,{\"a\":null,\"b\":true}]}}"},
+	{"whitespace dropped", "{ \"a\" : [ 1 , 2 ] ,\n\t\"b\" : { } }", "{\"a\":[1,2],\"b\":{}}"},
+	{"escapes", "{\"s\":\"q\\\"b\\\\s\\/n\\nt\\tc\\u0001\"}",
+	 "{\"s\":\"q\\\"b\\\\s/n\\nt\\tc\\u0001\"}"},
+	{"unicode escapes become UTF-8", "{\"s\":\"\\u00e9\\u20ac\"}",
+	 "{\"s\":\"\xc3\xa9\xe2\x82\xac\"}"},
+	/* PostgreSQL's JSONB prints shorter keys first; SQLite keeps the writer's order */
+	{"jsonb order", "{\"id\": \"d1\", \"actor\": \"x\", \"decision\": \"block\"}",
+	 "{\"actor\":\"x\",\"decision\":\"block\",\"id\":\"d1\"}"},
+	{"sqlite order", "{\"decision\":\"block\",\"id\":\"d1\",\"actor\":\"x\"}",
+	 "{\"actor\":\"x\",\"decision\":\"block\",\"id\":\"d1\"}"},
+	{"byte order of keys", "{\"a\":1,\"_\":2,\"B\":3}", "{\"B\":3,\"_\":2,\"a\":1}"},
+	{"numbers", "{\"n\":-5,\"big\":12345678901234,\"z\":0}",
+	 "{\"big\":12345678901234,\"n\":-5,\"z\":0}"},
+	{"doubles as parsed", "{\"d\":1.5}", "{\"d\":1.5}"},
+	{"array at top", "[{\"b\":1,\"a\":1}]", "[{\"a\":1,\"b\":1}]"},
+	{"duplicate keys: the later wins", "{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":3,\"b\":2}"},
+	{"escaped keys sort by their bytes", "{\"\\u0062\":1,\"a\":2}", "{\"a\":2,\"b\":1}"},
+	{"surrogate pair", "[\"\\ud83d\\ude00\"]", "[\"\xf0\x9f\x98\x80\"]"},
+	{"deep nesting", "{\"a\":{\"c\":{\"e\":[{\"g\":1,\"f\":2}],\"d\":0},\"b\":[]}}",
+	 "{\"a\":{\"b\":[],\"c\":{\"d\":0,\"e\":[{\"f\":2,\"g\":1}]}}}"},
+	{"empty containers", " { } ", "{}"},
+	{"literals", "[true,false,null]", "[true,false,null]"},
+	{"not JSON", "{\"a\":", NULL},
+	{"trailing garbage", "{} x", NULL},
+	{"lone surrogate", "[\"\\ud83d\"]", NULL},
+	{"control character", "[\"a\x01b\"]", NULL},
+};
+
+/* The text path (backups) and the json-c path (restores) give the same bytes. */
+static void test_canon_table(void **state)
+{
+	struct json_tokener *tok = ops_canon_tokener();
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *got = ops_canon_text(cases[i].in, strlen(cases[i].in));
+		struct buf b;
+		bool ok;
+
+		if (!str_eq(got, cases[i].want))
+			fail_msg("case '%s': got %s, want %s", cases[i].name, got ? got : "NULL",
+				 cases[i].want ? cases[i].want : "NULL");
+		buf_init(&b, 1 << 20);
+		ok = ops_canon_parse_append(&b, cases[i].in, strlen(cases[i].in), tok, NULL) ==
+		     ST_OK;
+		if (cases[i].want && (!ok || strcmp(b.data, cases[i].want) != 0))
+			fail_msg("case '%s': json-c path gave %s", cases[i].name, b.data);
+		buf_release(&b);
+		free(got);
+	}
+	json_tokener_free(tok);
+}
+
+/* The same record as each backend returns it dumps to the same bytes. */
+static void test_row_encode_backends_agree(void **state)
+{
+	const struct ops_table *t = ops_table_find("evidence_metadata");
+	const char *sqlite[] = {"s1",
+				NULL,
+				"3",
+				"1",
+				"0",
+				"2026-01-02T03:04:05.100000Z",
+				"2026-01-02T03:04:05.000000Z",
+				"{\"z\":1,\"a\":[\"x\"]}"};
+	const char *pg[] = {"s1",
+			    NULL,
+			    "3",
+			    "1",
+			    "0",
+			    "2026-01-02 03:04:05.1+00",
+			    "2026-01-02 03:04:05+00",
+			    "{\"a\": [\"x\"], \"z\": 1}"};
+	struct ops_encoder enc;
+	struct buf a, b;
+
+	(void)state;
+	assert_non_null(t);
+	ops_encoder_init(&enc, t);
+	buf_init(&a, 1 << 20);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(ops_row_encode(&enc, sqlite, &a, NULL), ST_OK);
+	assert_int_equal(ops_row_encode(&enc, pg, &b, NULL), ST_OK);
+	assert_string_equal(a.data, b.data);
+	assert_string_equal(
+		a.data,
+		"{\"approval_count\":0,\"blocked_count\":1,\"created_at\":\"2026-01-02T03:04:"
+		"05.100000Z\",\"decision_count\":3,\"payload\":{\"a\":[\"x\"],\"z\":1},"
+		"\"session_id\":\"s1\",\"signer\":null,\"updated_at\":\"2026-01-02T03:04:05."
+		"000000Z\"}\n");
+	buf_release(&a);
+	buf_release(&b);
+	ops_encoder_release(&enc);
+}
+
+/* A dump line decodes to the values a store takes, in table order. */
+static void test_row_decode(void **state)
+{
+	const struct ops_table *t = ops_table_find("evidence_metadata");
+	const char *line =
+		"{\"approval_count\":0,\"blocked_count\":1,\"created_at\":\"2026-01-02T03:"
+		"04:05.100000Z\",\"decision_count\":3,\"payload\":{\"z\":1,\"a\":2},"
+		"\"session_id\":\"s1\",\"signer\":null,\"updated_at\":\"2026-01-02T03:04:"
+		"05.000000Z\"}";
+	char *vals[OPS_MAX_COLS] = {0};
+	json_object *o = json_tokener_parse(line);
+	json_object *bad = json_tokener_parse("{\"session_id\":1}");
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(ops_row_decode(t, o, vals, &e), ST_OK);
+	assert_string_equal(vals[0], "s1");
+	assert_null(vals[1]);
+	assert_string_equal(vals[2], "3");
+	assert_string_equal(vals[5], "2026-01-02T03:04:05.100000Z");
+	assert_string_equal(vals[7], "{\"a\":2,\"z\":1}");
+	for (size_t i = 0; i < OPS_MAX_COLS; i++)
+		free(vals[i]);
+	assert_int_equal(ops_row_decode(t, bad, vals, &e), ST_INVALID);
+	json_object_put(o);
+	json_object_put(bad);
+}
+
+/* Every catalogue table has its key among its columns and fits the column cap. */
+static void test_catalog_shape(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ops_catalog_n; i++) {
+		const struct ops_table *t = &ops_catalog[i];
+		bool key = false, time = false;
+
+		for (size_t k = 0; k < ops_table_ncols(t); k++) {
+			key = key || strcmp(t->cols[k].name, t->key) == 0;
+			time = time || (strcmp(t->cols[k].name, t->time_col) == 0 &&
+					t->cols[k].kind == OPS_TIME);
+		}
+		if (!key || !time)
+			fail_msg("table '%s': key or time column missing", t->table);
+		assert_true(ops_table_find(t->table) == t);
+	}
+	assert_true(ops_table_skipped("schema_migrations"));
+	assert_false(ops_table_skipped("activity_decisions"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_canon_table),
+		cmocka_unit_test(test_row_encode_backends_agree),
+		cmocka_unit_test(test_row_decode),
+		cmocka_unit_test(test_catalog_shape),
+	};
+
+	return cmocka_run_group_tests_name("ops/canon", tests, NULL, NULL);
+}

@@ -1,0 +1,415 @@
+/*
+ * ops_canon_text.c - the canonical form (ops_canon.c) computed straight
+ * from JSON text, without building json-c objects.
+ *
+ * A backup re-serialises every stored payload; going through a json-c tree
+ * cost more than everything else a backup does (an allocation per value,
+ * a hash table per object).  Here an object's members are written into a
+ * scratch buffer of its nesting level, then sorted and copied out.  Strings
+ * without escapes are copied as they are, which is already canonical.  The
+ * result equals ops_canon_append's for every value the service stores (a
+ * unit test holds both to the same cases).
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CZ_DEPTH 64
+
+struct cz_member {
+	size_t koff, klen, voff, vlen, idx;
+	const char *key; /* set once the scratch buffer no longer moves */
+};
+
+struct cz_level {
+	struct buf scratch; /* keys and canonical values of the object open at this depth */
+	struct cz_member *m;
+	size_t n, cap;
+};
+
+struct ops_canonizer {
+	struct cz_level level[CZ_DEPTH];
+	struct buf text; /* a decoded string */
+};
+
+struct cz {
+	struct ops_canonizer *z;
+	const char *p, *end;
+	struct err *e;
+};
+
+struct ops_canonizer *ops_canonizer_new(void)
+{
+	struct ops_canonizer *z = xcalloc(1, sizeof(*z));
+
+	for (size_t i = 0; i < CZ_DEPTH; i++)
+		buf_init(&z->level[i].scratch, OPS_LINE_MAX);
+	buf_init(&z->text, OPS_LINE_MAX);
+	return z;
+}
+
+void ops_canonizer_free(struct ops_canonizer *z)
+{
+	if (!z)
+		return;
+	for (size_t i = 0; i < CZ_DEPTH; i++) {
+		buf_release(&z->level[i].scratch);
+		free(z->level[i].m);
+	}
+	buf_release(&z->text);
+	free(z);
+}
+
+static enum status bad(struct cz *c, const char *what)
+{
+	return err_set(c->e, ST_INVALID, "not JSON: %s", what);
+}
+
+static void skip_ws(struct cz *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char h = p[i];
+
+		v <<= 4;
+		if (h >= '0' && h <= '9')
+			v |= h - '0';
+		else if (h >= 'a' && h <= 'f')
+			v |= h - 'a' + 10;
+		else if (h >= 'A' && h <= 'F')
+			v |= h - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Scans the string token at c->p (a quote): *raw and *len get its content, *esc its escapes. */
+static enum status scan_string(struct cz *c, const char **raw, size_t *len, bool *esc)
+{
+	const char *s = ++c->p;
+
+	*esc = false;
+	while (c->p < c->end && *c->p != '"') {
+		if ((unsigned char)*c->p < 0x20)
+			return bad(c, "control character in a string");
+		if (*c->p == '\\') {
+			*esc = true;
+			if (++c->p >= c->end)
+				break;
+		}
+		c->p++;
+	}
+	if (c->p >= c->end)
+		return bad(c, "unterminated string");
+	*raw = s;
+	*len = (size_t)(c->p++ - s);
+	return ST_OK;
+}
+
+static enum status put_utf8(struct buf *b, unsigned cp, struct err *e)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return buf_add(b, u, n, e);
+}
+
+/* One \uXXXX (or a surrogate pair) at s[0] == 'u'; *used: bytes consumed after the '\'. */
+static bool unicode_escape(const char *s, const char *end, unsigned *cp, size_t *used)
+{
+	int hi = end - s >= 5 ? hex4(s + 1) : -1, lo;
+
+	if (hi < 0 || (hi >= 0xdc00 && hi <= 0xdfff))
+		return false;
+	*used = 5;
+	*cp = (unsigned)hi;
+	if (hi < 0xd800 || hi > 0xdbff)
+		return true;
+	/* a high surrogate needs its low half: PostgreSQL refuses lone ones too */
+	if (end - s < 11 || s[5] != '\\' || s[6] != 'u' || (lo = hex4(s + 7)) < 0xdc00 ||
+	    lo > 0xdfff)
+		return false;
+	*cp = 0x10000 + (((unsigned)hi - 0xd800) << 10) + ((unsigned)lo - 0xdc00);
+	*used = 11;
+	return true;
+}
+
+/* Decodes the escapes of raw into z->text. */
+static enum status decode(struct cz *c, const char *raw, size_t len)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	struct buf *b = &c->z->text;
+	const char *s = raw, *end = raw + len;
+
+	buf_reset(b);
+	while (s < end) {
+		const char *bs = memchr(s, '\\', (size_t)(end - s));
+		const char *hit;
+		unsigned cp;
+		size_t used;
+
+		if (buf_add(b, s, (size_t)((bs ? bs : end) - s), c->e) != ST_OK)
+			return ST_TOO_LARGE;
+		if (!bs)
+			break;
+		if (bs[1] == 'u' && unicode_escape(bs + 1, end, &cp, &used)) {
+			if (put_utf8(b, cp, c->e) != ST_OK)
+				return ST_TOO_LARGE;
+			s = bs + 1 + used;
+		} else if (bs[1] && (hit = strchr(from, bs[1])) != NULL) {
+			if (buf_add(b, &to[hit - from], 1, c->e) != ST_OK)
+				return ST_TOO_LARGE;
+			s = bs + 2;
+		} else {
+			return bad(c, "bad escape in a string");
+		}
+	}
+	return ST_OK;
+}
+
+/* A string as canonical text: unchanged when it has no escapes, else decoded and re-escaped. */
+static enum status string_out(struct cz *c, struct buf *out)
+{
+	const char *raw;
+	size_t len;
+	bool esc;
+	enum status st = scan_string(c, &raw, &len, &esc);
+
+	if (st != ST_OK)
+		return st;
+	if (!esc) {
+		st = buf_add(out, "\"", 1, c->e);
+		if (st == ST_OK)
+			st = buf_add(out, raw, len, c->e);
+		return st == ST_OK ? buf_add(out, "\"", 1, c->e) : st;
+	}
+	st = decode(c, raw, len);
+	return st == ST_OK ? ops_canon_string(out, c->z->text.data, c->z->text.len, c->e) : st;
+}
+
+static enum status number_out(struct cz *c, struct buf *out)
+{
+	const char *s = c->p;
+
+	if (c->p < c->end && *c->p == '-')
+		c->p++;
+	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+		return bad(c, "bad number");
+	while (c->p < c->end && strchr("0123456789.eE+-", *c->p))
+		c->p++;
+	return buf_add(out, s, (size_t)(c->p - s), c->e);
+}
+
+static enum status literal_out(struct cz *c, struct buf *out)
+{
+	static const char *const words[] = {"true", "false", "null"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+		size_t n = strlen(words[i]);
+
+		if ((size_t)(c->end - c->p) >= n && memcmp(c->p, words[i], n) == 0) {
+			c->p += n;
+			return buf_add(out, words[i], n, c->e);
+		}
+	}
+	return bad(c, "unexpected character");
+}
+
+static enum status value_out(struct cz *c, struct buf *out, int depth);
+
+static enum status array_out(struct cz *c, struct buf *out, int depth)
+{
+	enum status st = buf_add(out, "[", 1, c->e);
+	bool first = true;
+
+	c->p++;
+	skip_ws(c);
+	while (st == ST_OK && c->p < c->end && *c->p != ']') {
+		if (!first && *c->p++ != ',')
+			return bad(c, "expected ',' in an array");
+		if (!first)
+			st = buf_add(out, ",", 1, c->e);
+		if (st == ST_OK)
+			st = value_out(c, out, depth + 1);
+		skip_ws(c);
+		first = false;
+	}
+	if (st == ST_OK && c->p >= c->end)
+		return bad(c, "unterminated array");
+	c->p++;
+	return st == ST_OK ? buf_add(out, "]", 1, c->e) : st;
+}
+
+static int cmp_members(const void *a, const void *b)
+{
+	const struct cz_member *x = a, *y = b;
+	int r = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+
+	if (r == 0 && x->klen != y->klen)
+		r = x->klen < y->klen ? -1 : 1;
+	if (r == 0)
+		r = x->idx < y->idx ? -1 : 1; /* the later of equal keys wins, as in JSONB */
+	return r;
+}
+
+/* One "key": value of an object at level L; the key decoded, the value canonical. */
+static enum status member(struct cz *c, struct cz_level *L, int depth)
+{
+	struct cz_member m = {.idx = L->n};
+	const char *raw;
+	bool esc;
+	enum status st;
+
+	if (c->p >= c->end || *c->p != '"')
+		return bad(c, "expected a key");
+	st = scan_string(c, &raw, &m.klen, &esc);
+	if (st == ST_OK && esc && (st = decode(c, raw, m.klen)) == ST_OK) {
+		raw = c->z->text.data;
+		m.klen = c->z->text.len;
+	}
+	m.koff = L->scratch.len;
+	if (st == ST_OK)
+		st = buf_add(&L->scratch, raw, m.klen, c->e);
+	skip_ws(c);
+	if (st == ST_OK && (c->p >= c->end || *c->p++ != ':'))
+		return bad(c, "expected ':'");
+	m.voff = L->scratch.len;
+	if (st == ST_OK)
+		st = value_out(c, &L->scratch, depth + 1);
+	m.vlen = L->scratch.len - m.voff;
+	if (st == ST_OK && L->n == L->cap) {
+		L->cap = L->cap ? L->cap * 2 : 32;
+		L->m = xrealloc(L->m, L->cap * sizeof(*L->m));
+	}
+	if (st == ST_OK)
+		L->m[L->n++] = m;
+	return st;
+}
+
+static enum status emit_members(struct cz *c, struct cz_level *L, struct buf *out)
+{
+	enum status st = buf_add(out, "{", 1, c->e);
+	bool first = true;
+
+	for (size_t i = 0; i < L->n; i++)
+		L->m[i].key = L->scratch.data + L->m[i].koff;
+	if (L->n > 1)
+		qsort(L->m, L->n, sizeof(*L->m), cmp_members);
+	for (size_t i = 0; i < L->n && st == ST_OK; i++) {
+		const struct cz_member *m = &L->m[i];
+
+		if (i + 1 < L->n && m->klen == m[1].klen && memcmp(m->key, m[1].key, m->klen) == 0)
+			continue; /* a duplicate key: the later one is kept */
+		if (!first)
+			st = buf_add(out, ",", 1, c->e);
+		if (st == ST_OK)
+			st = ops_canon_string(out, m->key, m->klen, c->e);
+		if (st == ST_OK)
+			st = buf_add(out, ":", 1, c->e);
+		if (st == ST_OK)
+			st = buf_add(out, L->scratch.data + m->voff, m->vlen, c->e);
+		first = false;
+	}
+	return st == ST_OK ? buf_add(out, "}", 1, c->e) : st;
+}
+
+static enum status object_out(struct cz *c, struct buf *out, int depth)
+{
+	struct cz_level *L = &c->z->level[depth];
+	enum status st = ST_OK;
+	bool first = true;
+
+	buf_reset(&L->scratch);
+	L->n = 0;
+	c->p++;
+	skip_ws(c);
+	while (st == ST_OK && c->p < c->end && *c->p != '}') {
+		if (!first && *c->p++ != ',')
+			return bad(c, "expected ',' in an object");
+		skip_ws(c);
+		st = member(c, L, depth);
+		skip_ws(c);
+		first = false;
+	}
+	if (st == ST_OK && c->p >= c->end)
+		return bad(c, "unterminated object");
+	c->p++;
+	return st == ST_OK ? emit_members(c, L, out) : st;
+}
+
+/* Recursive, bounded by CZ_DEPTH. */
+static enum status value_out(struct cz *c, struct buf *out, int depth)
+{
+	if (depth >= CZ_DEPTH)
+		return err_set(c->e, ST_INVALID, "json nested deeper than %d", CZ_DEPTH);
+	skip_ws(c);
+	if (c->p >= c->end)
+		return bad(c, "unexpected end");
+	switch (*c->p) {
+	case '{':
+		return object_out(c, out, depth);
+	case '[':
+		return array_out(c, out, depth);
+	case '"':
+		return string_out(c, out);
+	case '-':
+	case '0':
+	case '1':
+	case '2':
+	case '3':
+	case '4':
+	case '5':
+	case '6':
+	case '7':
+	case '8':
+	case '9':
+		return number_out(c, out);
+	default:
+		return literal_out(c, out);
+	}
+}
+
+enum status ops_canon_text_append(struct ops_canonizer *z, struct buf *out, const char *text,
+				  size_t len, struct err *e)
+{
+	struct cz c = {.z = z, .p = text, .end = text + len, .e = e};
+	size_t mark = out->len;
+	enum status st = value_out(&c, out, 0);
+
+	skip_ws(&c);
+	if (st == ST_OK && c.p != c.end)
+		st = bad(&c, "trailing characters");
+	if (st != ST_OK)
+		out->data[out->len = mark] = '\0';
+	return st;
+}

@@ -1,0 +1,338 @@
+/*
+ * ops_catalog.c - the tables a backup carries, their columns and kinds, and
+ * the conversion of a row to a dump line and back.
+ *
+ * The catalogue is written out rather than read from the database because
+ * SQLite cannot tell a time or a JSON payload from other TEXT.  A backup
+ * checks that each table has exactly as many columns as listed here, so a
+ * migration that adds a column without updating this file fails loudly.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T(n)                \
+	{                   \
+		n, OPS_TEXT \
+	}
+#define I(n)               \
+	{                  \
+		n, OPS_INT \
+	}
+#define W(n)                \
+	{                   \
+		n, OPS_TIME \
+	}
+#define J(n)                \
+	{                   \
+		n, OPS_JSON \
+	}
+#define STAMPS W("created_at"), W("updated_at")
+
+const struct ops_table ops_catalog[] = {
+	{"evidence_metadata",
+	 "evidence_metadata",
+	 "session_id",
+	 "created_at",
+	 1,
+	 false,
+	 {T("session_id"), T("signer"), I("decision_count"), I("blocked_count"),
+	  I("approval_count"), STAMPS, J("payload")}},
+	{"approvals",
+	 "approvals",
+	 "approval_id",
+	 "created_at",
+	 2,
+	 false,
+	 {T("approval_id"), T("decision_id"), T("session_id"), T("state"), T("approver_group"),
+	  T("requested_by"), T("rule_id"), W("expires_at"), W("decided_at"), T("decided_by"),
+	  STAMPS, J("payload")}},
+	{"registry",
+	 "registry_agents",
+	 "agent_id",
+	 "created_at",
+	 3,
+	 false,
+	 {T("agent_id"), T("status"), T("owner"), STAMPS, J("payload")}},
+	{"registry",
+	 "registry_mcp_servers",
+	 "server_id",
+	 "created_at",
+	 3,
+	 false,
+	 {T("server_id"), T("name"), T("trust_tier"), T("approval_state"), T("owner"), STAMPS,
+	  J("payload")}},
+	{"activity",
+	 "activity_sessions",
+	 "session_id",
+	 "started_at",
+	 4,
+	 false,
+	 {T("session_id"), T("agent_id"), T("actor"), T("repository"), T("policy_pack"), T("state"),
+	  W("started_at"), W("updated_at"), I("decision_count"), I("blocked_count"),
+	  I("approval_required_count"), W("created_at"), J("payload")}},
+	{"activity",
+	 "activity_decisions",
+	 "decision_id",
+	 "decided_at",
+	 4,
+	 false,
+	 {T("decision_id"), T("session_id"), T("agent_id"), T("actor"), T("repository"),
+	  T("action_type"), T("policy_pack"), T("rule_id"), T("decision"), T("severity"),
+	  T("approver_group"), T("correlation_id"), W("decided_at"), STAMPS, J("payload")}},
+	{"inventory",
+	 "inventory_repositories",
+	 "repository_id",
+	 "created_at",
+	 5,
+	 false,
+	 {T("repository_id"), T("provider"), T("owner"), T("policy_pack"), T("risk_tier"),
+	  T("status"), STAMPS, J("payload")}},
+	{"inventory",
+	 "inventory_policy_rollouts",
+	 "rollout_id",
+	 "created_at",
+	 5,
+	 false,
+	 {T("rollout_id"), T("repository_id"), T("policy_pack"), T("mode"), T("state"),
+	  I("coverage_percent"), STAMPS, J("payload")}},
+	{"integrations",
+	 "integrations",
+	 "integration_id",
+	 "created_at",
+	 6,
+	 false,
+	 {T("integration_id"), T("provider"), T("environment"), T("category"), T("status"),
+	  T("health"), T("owner"), STAMPS, J("payload")}},
+	/* hashes only: see docs/backup-format.md, "API tokens" */
+	{"identity",
+	 "api_tokens",
+	 "token_id",
+	 "created_at",
+	 7,
+	 false,
+	 {T("token_id"), T("token_sha256"), T("name"), T("subject"), T("created_by"),
+	  W("expires_at"), W("revoked_at"), W("last_used_at"), STAMPS, J("payload")}},
+	/* audit evidence: merged on restore so that no restore erases the trail */
+	{"operations",
+	 "operations_records",
+	 "record_id",
+	 "finished_at",
+	 9,
+	 true,
+	 {T("record_id"), T("kind"), T("outcome"), T("manifest_sha256"), T("location"),
+	  W("started_at"), W("finished_at"), STAMPS, J("payload")}},
+};
+
+const size_t ops_catalog_n = ARRAY_SIZE(ops_catalog);
+
+/*
+ * Tables that are deliberately not in a backup.  Any other table that the
+ * catalogue does not know makes a backup fail, so that a new table is never
+ * left out silently.
+ */
+static const char *const not_backed_up[] = {
+	"schema_migrations", /* carried in the manifest; a restore rebuilds it */
+	"console_sessions", /* short-lived login state of the web console */
+};
+
+bool ops_table_skipped(const char *table)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(not_backed_up); i++)
+		if (strcmp(not_backed_up[i], table) == 0)
+			return true;
+	return false;
+}
+
+const struct ops_table *ops_table_find(const char *table)
+{
+	for (size_t i = 0; i < ops_catalog_n; i++)
+		if (strcmp(ops_catalog[i].table, table) == 0)
+			return &ops_catalog[i];
+	return NULL;
+}
+
+size_t ops_table_ncols(const struct ops_table *t)
+{
+	size_t n = 0;
+
+	while (n < OPS_MAX_COLS && t->cols[n].name)
+		n++;
+	return n;
+}
+
+bool ops_table_at(const struct ops_table *t, int v)
+{
+	return t->since <= v;
+}
+
+size_t ops_store_names(int v, const char *names[], size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ops_catalog_n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < n; k++)
+			seen = seen || strcmp(names[k], ops_catalog[i].store) == 0;
+		if (!seen && ops_table_at(&ops_catalog[i], v) && n < max)
+			names[n++] = ops_catalog[i].store;
+	}
+	return n;
+}
+
+void ops_encoder_init(struct ops_encoder *enc, const struct ops_table *t)
+{
+	enc->t = t;
+	enc->n = ops_table_ncols(t);
+	/* insertion sort of at most 16 names, once per table rather than once per row */
+	for (size_t i = 0; i < enc->n; i++) {
+		size_t j = i;
+
+		while (j > 0 && strcmp(t->cols[enc->order[j - 1]].name, t->cols[i].name) > 0) {
+			enc->order[j] = enc->order[j - 1];
+			j--;
+		}
+		enc->order[j] = i;
+	}
+	enc->cz = ops_canonizer_new();
+}
+
+void ops_encoder_release(struct ops_encoder *enc)
+{
+	if (!enc)
+		return;
+	ops_canonizer_free(enc->cz);
+	enc->cz = NULL;
+}
+
+static enum status encode_value(const struct ops_table *t, const struct ops_col *c, const char *v,
+				struct ops_canonizer *cz, struct buf *b, struct err *e)
+{
+	char out[TIME_FMT_LEN];
+	int64_t n, us;
+
+	if (!v)
+		return buf_adds(b, "null", e);
+	switch (c->kind) {
+	case OPS_INT:
+		if (!str_to_i64(v, INT64_MIN, INT64_MAX, &n))
+			return err_set(e, ST_INTERNAL, "%s.%s: stored value is not an integer",
+				       t->table, c->name);
+		return buf_addf(b, e, "%lld", (long long)n);
+	case OPS_TIME:
+		if (!time_parse(v, &us))
+			return err_set(e, ST_INTERNAL, "%s.%s: stored value '%.40s' is not a time",
+				       t->table, c->name, v);
+		time_format_utc(us, out, sizeof(out));
+		return ops_canon_string(b, out, strlen(out), e);
+	case OPS_JSON:
+		if (ops_canon_text_append(cz, b, v, strlen(v), NULL) != ST_OK)
+			return err_set(e, ST_INTERNAL, "%s.%s: stored value is not JSON", t->table,
+				       c->name);
+		return ST_OK;
+	case OPS_TEXT:
+	default:
+		return ops_canon_string(b, v, strlen(v), e);
+	}
+}
+
+enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals, struct buf *line,
+			   struct err *e)
+{
+	enum status st = buf_add(line, "{", 1, e);
+
+	for (size_t k = 0; k < enc->n && st == ST_OK; k++) {
+		const struct ops_col *c = &enc->t->cols[enc->order[k]];
+
+		if (k > 0)
+			st = buf_add(line, ",", 1, e);
+		if (st == ST_OK)
+			st = ops_canon_string(line, c->name, strlen(c->name), e);
+		if (st == ST_OK)
+			st = buf_add(line, ":", 1, e);
+		if (st == ST_OK)
+			st = encode_value(enc->t, c, vals[enc->order[k]], enc->cz, line, e);
+	}
+	if (st == ST_OK)
+		st = buf_adds(line, "}\n", e);
+	return st;
+}
+
+/* One value of a dump line as the text a store takes; *out NULL for null. */
+static enum status decode_value(const struct ops_col *c, json_object *v, char **out, struct err *e)
+{
+	char tm[TIME_FMT_LEN];
+	int64_t us;
+
+	*out = NULL;
+	if (!v)
+		return ST_OK;
+	switch (c->kind) {
+	case OPS_INT:
+		if (!json_object_is_type(v, json_type_int))
+			return err_set(e, ST_INVALID, "column '%s' must be an integer", c->name);
+		*out = xasprintf("%lld", (long long)json_object_get_int64(v));
+		return ST_OK;
+	case OPS_JSON: {
+		struct buf b;
+		enum status st;
+
+		buf_init(&b, OPS_LINE_MAX);
+		st = ops_canon_append(&b, v, e);
+		if (st == ST_OK)
+			*out = buf_detach(&b, NULL);
+		buf_release(&b);
+		return st;
+	}
+	case OPS_TIME:
+		if (!json_object_is_type(v, json_type_string) ||
+		    !time_parse(json_object_get_string(v), &us))
+			return err_set(e, ST_INVALID, "column '%s' must be a time", c->name);
+		time_format_utc(us, tm, sizeof(tm));
+		*out = xstrdup(tm);
+		return ST_OK;
+	case OPS_TEXT:
+	default:
+		if (!json_object_is_type(v, json_type_string))
+			return err_set(e, ST_INVALID, "column '%s' must be a string", c->name);
+		/* "\u0000" would cut the value short */
+		if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+			return err_set(e, ST_INVALID, "column '%s' contains NUL", c->name);
+		*out = xstrdup(json_object_get_string(v));
+		return ST_OK;
+	}
+}
+
+enum status ops_row_decode(const struct ops_table *t, json_object *row, char **vals, struct err *e)
+{
+	size_t n = ops_table_ncols(t);
+	enum status st = ST_OK;
+	size_t i;
+
+	if (!json_object_is_type(row, json_type_object))
+		return err_set(e, ST_INVALID, "not a JSON object");
+	if ((size_t)json_object_object_length(row) != n)
+		return err_set(e, ST_INVALID, "%d columns, table %s has %zu",
+			       json_object_object_length(row), t->table, n);
+	for (i = 0; i < n && st == ST_OK; i++) {
+		json_object *v = NULL;
+
+		if (!json_object_object_get_ex(row, t->cols[i].name, &v))
+			st = err_set(e, ST_INVALID, "column '%s' is missing", t->cols[i].name);
+		else
+			st = decode_value(&t->cols[i], v, &vals[i], e);
+	}
+	if (st != ST_OK) {
+		for (size_t k = 0; k < i; k++) {
+			free(vals[k]);
+			vals[k] = NULL;
+		}
+	}
+	return st;
+}

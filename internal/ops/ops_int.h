@@ -1,0 +1,266 @@
+/*
+ * ops_int.h - private to internal/ops: the table catalogue, the canonical
+ * JSON form, the manifest, and the file writer and line scanner.
+ */
+#ifndef CAVRA_OPS_INT_H
+#define CAVRA_OPS_INT_H
+
+#include "ops/ops.h"
+#include "base/buf.h"
+
+/* ---- the catalogue: every table a backup carries ---- */
+
+enum ops_col_kind {
+	OPS_TEXT, /* JSON string or null */
+	OPS_INT, /* JSON integer */
+	OPS_TIME, /* canonical UTC text "YYYY-MM-DDTHH:MM:SS.ffffffZ" or null */
+	OPS_JSON, /* a JSON value in canonical form (payload) */
+};
+
+#define OPS_MAX_COLS 16
+
+struct ops_col {
+	const char *name;
+	enum ops_col_kind kind;
+};
+
+struct ops_table {
+	const char *store, *table;
+	const char *key; /* primary key: the dump's row order */
+	const char *time_col; /* the record's time: oldest/newest, retention */
+	int since; /* the migration that creates it */
+	bool merge; /* a restore adds missing rows and keeps the target's */
+	struct ops_col cols[OPS_MAX_COLS + 1]; /* table order; a NULL name ends it */
+};
+
+extern const struct ops_table ops_catalog[];
+extern const size_t ops_catalog_n;
+
+const struct ops_table *ops_table_find(const char *table);
+/* Whether table is one that backups leave out on purpose (docs/backup-format.md). */
+bool ops_table_skipped(const char *table);
+size_t ops_table_ncols(const struct ops_table *t);
+/* Whether the table exists at schema version v. */
+bool ops_table_at(const struct ops_table *t, int v);
+/* The distinct store names, in catalogue order, that have a table at version v. */
+size_t ops_store_names(int v, const char *names[], size_t max);
+
+struct ops_canonizer;
+
+/* Turns stored rows of one table into dump lines; set up once per table. */
+struct ops_encoder {
+	const struct ops_table *t;
+	size_t order[OPS_MAX_COLS]; /* column indexes in name order: the keys of a line */
+	size_t n;
+	struct ops_canonizer *cz; /* reused for every payload */
+};
+void ops_encoder_init(struct ops_encoder *enc, const struct ops_table *t);
+void ops_encoder_release(struct ops_encoder *enc);
+
+/*
+ * Appends one stored row (columns in table order, as text from the store)
+ * as a dump line: a canonical JSON object and '\n'.  Times are normalised
+ * to the canonical UTC form and payloads re-serialised canonically, so that
+ * the same data gives the same bytes on SQLite and PostgreSQL.
+ */
+ATTR_NODISCARD enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals,
+					  struct buf *line, struct err *e);
+/*
+ * Turns a parsed dump line back into column values in table order (text;
+ * NULL for null), owned by the caller: free each, then the array.
+ */
+ATTR_NODISCARD enum status ops_row_decode(const struct ops_table *t, json_object *row, char **vals,
+					  struct err *e);
+
+/* ---- canonical JSON (docs/backup-format.md) ---- */
+
+/*
+ * Appends v in canonical form: object keys sorted by their UTF-8 bytes, no
+ * whitespace, strings with only '"', '\\' and control characters escaped,
+ * numbers as json-c prints them.
+ */
+ATTR_NODISCARD enum status ops_canon_append(struct buf *b, json_object *v, struct err *e);
+ATTR_NODISCARD enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err *e);
+/* Returns the canonical form of text (caller's, free()); NULL on bad JSON.  Text path. */
+char *ops_canon_text(const char *text, size_t len);
+/*
+ * Parses text with tok (reused across calls: a tokener per row would cost
+ * more than the parse) and appends its canonical form to b.  ST_INVALID
+ * when text is not exactly one JSON value.
+ */
+ATTR_NODISCARD enum status ops_canon_parse_append(struct buf *b, const char *text, size_t len,
+						  struct json_tokener *tok, struct err *e);
+/* A tokener for ops_canon_parse_append; free with json_tokener_free. */
+struct json_tokener *ops_canon_tokener(void);
+
+/*
+ * The same canonical form computed from text without a json-c tree
+ * (ops_canon_text.c): what backups use for every payload.  z holds scratch
+ * buffers reused across calls; one per thread.  On failure out is left as
+ * it was.
+ */
+struct ops_canonizer *ops_canonizer_new(void);
+void ops_canonizer_free(struct ops_canonizer *z);
+ATTR_NODISCARD enum status ops_canon_text_append(struct ops_canonizer *z, struct buf *out,
+						 const char *text, size_t len, struct err *e);
+
+/* ---- the manifest ---- */
+
+struct ops_manifest_file {
+	char *store, *table, *path, *key;
+	char **columns;
+	size_t ncolumns;
+	int64_t rows, bytes;
+	char sha256[SHA256_HEX_LEN];
+	bool usable; /* path safe and fields well formed: the file can be checked */
+};
+
+struct ops_manifest_migration {
+	int version;
+	char *name;
+	char *checksum; /* NULL for a legacy ledger row */
+};
+
+struct ops_manifest {
+	char *format, *tool_version, *backup_id, *backend, *created_at, *finished_at;
+	char *snapshot;
+	int schema_version;
+	struct ops_manifest_migration *migrations;
+	size_t nmigrations;
+	struct ops_manifest_file *files;
+	size_t nfiles;
+	int64_t rows, bytes; /* totals as written */
+	char self_sha256[SHA256_HEX_LEN]; /* the value recorded in the file */
+};
+
+void ops_manifest_free(struct ops_manifest *m);
+
+/*
+ * The manifest's text: the fields above as pretty-printed JSON whose last
+ * member, on a line of its own, is "manifest_sha256": the SHA-256 of every
+ * byte before that line.  *sha gets that checksum.  Caller owns the text.
+ */
+char *ops_manifest_text(const struct ops_manifest *m, char sha[SHA256_HEX_LEN]);
+
+/*
+ * Checks the self checksum of text and parses it.  Every problem goes into
+ * rep (kind manifest_*, path_unsafe, duplicate).  *out is NULL when the
+ * text is not a JSON object; otherwise the caller's (ops_manifest_free),
+ * with usable set on the files that can be checked on disk.
+ */
+void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
+			struct ops_report *rep);
+
+/*
+ * Whether path may name a file inside the backup directory: relative, at
+ * most 4 components of [A-Za-z0-9._-] each, none empty, "." or ".." or
+ * starting with '.', and not the manifest itself.  why gets the reason.
+ */
+bool ops_path_safe(const char *path, char *why, size_t size);
+
+/* ---- files ---- */
+
+struct ops_writer {
+	int fd;
+	char *tmp, *final;
+	void *md; /* EVP_MD_CTX */
+	char chunk[1 << 16];
+	size_t used;
+	int64_t bytes;
+};
+
+/* Creates dir/.name.tmp (O_EXCL, 0600) to become dir/name. */
+ATTR_NODISCARD enum status ops_writer_open(struct ops_writer *w, const char *dir, const char *name,
+					   struct err *e);
+ATTR_NODISCARD enum status ops_writer_add(struct ops_writer *w, const char *p, size_t n,
+					  struct err *e);
+/* Flushes, fsyncs, closes and renames into place; sha gets the SHA-256. */
+ATTR_NODISCARD enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN],
+					     struct err *e);
+/* Closes and removes the temporary file (after a failure).  Safe after commit. */
+void ops_writer_abort(struct ops_writer *w);
+
+ATTR_NODISCARD enum status ops_fsync_dir(const char *dir, struct err *e);
+
+#define OPS_LINE_MAX ((size_t)64 << 20)
+
+/* Called with each line (without its '\n'); lineno counts from 1. */
+typedef enum status (*ops_line_fn)(void *ctx, const char *line, size_t len, int64_t lineno,
+				   struct err *e);
+
+struct ops_scan {
+	int64_t bytes, rows; /* rows: lines, a last one without '\n' included */
+	char sha256[SHA256_HEX_LEN];
+	bool final_newline; /* the file is empty or ends with '\n' */
+	int64_t overlong; /* first line longer than OPS_LINE_MAX (skipped), 0 if none */
+};
+
+/*
+ * Reads path once: SHA-256, size, lines.  fn may be NULL.  Stops at the
+ * first error of fn or of reading (ST_IO naming the file).
+ */
+ATTR_NODISCARD enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx,
+					 struct ops_scan *out, struct err *e);
+
+/* Joins dir and name; caller's. */
+char *ops_path_join(const char *dir, const char *name);
+/* Resolves a manifest argument: a directory means DIR/manifest.json.  Caller's. */
+char *ops_manifest_path(const char *arg);
+/* The directory of a manifest path; caller's. */
+char *ops_dir_of(const char *path);
+/* "<prefix>" + 12 random hex digits into id. */
+ATTR_NODISCARD enum status ops_new_id(const char *prefix, char id[OPS_ID_LEN], struct err *e);
+/* Removes dir and everything in it (best effort, for scratch directories). */
+void ops_remove_tree(const char *dir);
+
+/* ---- reading a table in key order (ops_fetch.c) ---- */
+
+struct ops_fetch;
+
+/*
+ * Starts a thread that reads t on c in key order, in batches, a little
+ * ahead of the caller.  c belongs to the thread until ops_fetch_stop.
+ */
+ATTR_NODISCARD enum status ops_fetch_start(struct store_conn *c, const struct ops_table *t,
+					   struct ops_fetch **out, struct err *e);
+/* The next batch (caller's, store_rows_free), or NULL after the last one. */
+ATTR_NODISCARD enum status ops_fetch_next(struct ops_fetch *f, struct store_rows **out,
+					  struct err *e);
+/* Stops and joins the thread, frees what it read ahead.  NULL-safe. */
+void ops_fetch_stop(struct ops_fetch *f);
+
+/* ---- shared by stores, retention and records ---- */
+
+/* The database's applied schema version (0: none) on c. */
+ATTR_NODISCARD enum status ops_schema_version(struct store_conn *c, int *out, struct err *e);
+/* The latest record of kind (any outcome) as JSON, or NULL; on c. */
+ATTR_NODISCARD enum status ops_record_last(struct store_conn *c, int schema, const char *kind,
+					   json_object **out, struct err *e);
+/* Count, oldest and newest of a table; times canonical or NULL (owned). */
+struct ops_table_stat {
+	int64_t rows;
+	int64_t bytes; /* -1: unknown */
+	char *oldest, *newest;
+};
+ATTR_NODISCARD enum status ops_table_stat(struct store_conn *c, const struct ops_table *t,
+					  bool with_bytes, struct ops_table_stat *out,
+					  struct err *e);
+void ops_table_stat_release(struct ops_table_stat *s);
+/* Rows of t older than cutoff (canonical time). */
+ATTR_NODISCARD enum status ops_count_before(struct store_conn *c, const struct ops_table *t,
+					    const char *cutoff, int64_t *out, struct err *e);
+/* count(*) of a table. */
+ATTR_NODISCARD enum status ops_count(struct store_conn *c, const char *table, int64_t *out,
+				     struct err *e);
+
+/* Loads lines of a verified backup file into t on c (inside the caller's transaction). */
+struct ops_load {
+	const struct ops_table *t;
+	struct store_conn *c;
+	int64_t loaded; /* rows inserted */
+	struct ops_restore_result *tally_into; /* activity_decisions: tally "decision" */
+};
+ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
+					 struct ops_scan *scan, struct err *e);
+
+#endif

@@ -1,0 +1,476 @@
+/*
+ * ops_manifest.c - manifest.json of a backup: writing it with its own
+ * SHA-256 on the last line, and reading it back while collecting every
+ * problem (pg_verifybackup's approach: one pass that reports and goes on).
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MANIFEST_DEPTH 8
+#define SELF_KEY       "\"manifest_sha256\""
+#define PATH_MAX_LEN   255
+#define PATH_MAX_PARTS 4
+
+/* ---- writing ---- */
+
+static json_object *file_json(const struct ops_manifest_file *f)
+{
+	json_object *o = json_object_new_object(), *cols = json_object_new_array();
+
+	jx_add_str(o, "store", f->store);
+	jx_add_str(o, "table", f->table);
+	jx_add_str(o, "path", f->path);
+	jx_add_str(o, "key", f->key);
+	for (size_t i = 0; i < f->ncolumns; i++)
+		json_object_array_add(cols, json_object_new_string(f->columns[i]));
+	json_object_object_add(o, "columns", cols);
+	jx_add_int(o, "rows", f->rows);
+	jx_add_int(o, "bytes", f->bytes);
+	jx_add_str(o, "sha256", f->sha256);
+	return o;
+}
+
+static json_object *manifest_json(const struct ops_manifest *m)
+{
+	json_object *o = json_object_new_object(), *migs = json_object_new_array();
+	json_object *files = json_object_new_array();
+
+	jx_add_str(o, "schema_version", OPS_BACKUP_FORMAT);
+	jx_add_str(o, "tool", "cavra");
+	jx_add_str(o, "tool_version", m->tool_version);
+	jx_add_str(o, "backup_id", m->backup_id);
+	jx_add_str(o, "backend", m->backend);
+	jx_add_str(o, "snapshot", m->snapshot);
+	jx_add_str(o, "created_at", m->created_at);
+	jx_add_str(o, "finished_at", m->finished_at);
+	jx_add_int(o, "database_schema_version", m->schema_version);
+	for (size_t i = 0; i < m->nmigrations; i++) {
+		json_object *g = json_object_new_object();
+
+		jx_add_int(g, "version", m->migrations[i].version);
+		jx_add_str(g, "name", m->migrations[i].name);
+		jx_add_str(g, "checksum", m->migrations[i].checksum);
+		json_object_array_add(migs, g);
+	}
+	json_object_object_add(o, "migrations", migs);
+	jx_add_str(o, "row_format", "json-lines, canonical JSON, key order");
+	for (size_t i = 0; i < m->nfiles; i++)
+		json_object_array_add(files, file_json(&m->files[i]));
+	json_object_object_add(o, "files", files);
+	jx_add_int(o, "rows", m->rows);
+	jx_add_int(o, "bytes", m->bytes);
+	return o;
+}
+
+/*
+ * The checksum goes last and covers the bytes before its line, so a reader
+ * can check the manifest with the manifest alone, and `sed` plus
+ * `sha256sum` can check it by hand (docs/backup-format.md).
+ */
+char *ops_manifest_text(const struct ops_manifest *m, char sha[SHA256_HEX_LEN])
+{
+	json_object *o = manifest_json(m);
+	const char *text = json_object_to_json_string_ext(
+		o,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen(text);
+	char *body, *out;
+
+	/* json-c ends the object with "\n}": the checksum member goes before it */
+	while (len > 0 && text[len - 1] != '}')
+		len--;
+	while (len > 0 && (text[len - 1] == '}' || text[len - 1] == '\n' || text[len - 1] == ' '))
+		len--;
+	body = xasprintf("%.*s,\n", (int)len, text);
+	sha256_hex(body, strlen(body), sha);
+	out = xasprintf("%s  " SELF_KEY ": \"%s\"\n}\n", body, sha);
+	free(body);
+	json_object_put(o);
+	return out;
+}
+
+/* ---- paths ---- */
+
+static bool part_ok(const char *p, size_t n, char *why, size_t size)
+{
+	if (n == 0) {
+		snprintf(why, size, "empty path component");
+		return false;
+	}
+	if (p[0] == '.') {
+		snprintf(why, size, "component '%.*s' starts with '.'", (int)n, p);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-') {
+			snprintf(why, size, "character 0x%02x is not allowed", c);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool ops_path_safe(const char *path, char *why, size_t size)
+{
+	size_t len = strlen(path), parts = 0;
+	const char *p = path;
+
+	if (len == 0 || len > PATH_MAX_LEN) {
+		snprintf(why, size, "length %zu is not 1..%d", len, PATH_MAX_LEN);
+		return false;
+	}
+	if (path[0] == '/') {
+		snprintf(why, size, "absolute path");
+		return false;
+	}
+	if (strcmp(path, OPS_MANIFEST_NAME) == 0) {
+		snprintf(why, size, "names the manifest itself");
+		return false;
+	}
+	for (;;) {
+		size_t n = strcspn(p, "/");
+
+		if (++parts > PATH_MAX_PARTS) {
+			snprintf(why, size, "more than %d components", PATH_MAX_PARTS);
+			return false;
+		}
+		/* ".." is caught here: it starts with '.' */
+		if (!part_ok(p, n, why, size))
+			return false;
+		if (!p[n])
+			return true;
+		p += n + 1;
+	}
+}
+
+/* ---- reading ---- */
+
+void ops_manifest_free(struct ops_manifest *m)
+{
+	if (!m)
+		return;
+	free(m->format);
+	free(m->tool_version);
+	free(m->backup_id);
+	free(m->backend);
+	free(m->created_at);
+	free(m->finished_at);
+	free(m->snapshot);
+	for (size_t i = 0; i < m->nmigrations; i++) {
+		free(m->migrations[i].name);
+		free(m->migrations[i].checksum);
+	}
+	free(m->migrations);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		struct ops_manifest_file *f = &m->files[i];
+
+		free(f->store);
+		free(f->table);
+		free(f->path);
+		free(f->key);
+		for (size_t k = 0; k < f->ncolumns; k++)
+			free(f->columns[k]);
+		free(f->columns);
+	}
+	free(m->files);
+	free(m);
+}
+
+static bool is_sha(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s) && !(*s >= 'a' && *s <= 'f'))
+			return false;
+	return true;
+}
+
+/* Skips blanks; returns the new position. */
+static size_t skip_ws(const char *t, size_t i, size_t len)
+{
+	while (i < len && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t'))
+		i++;
+	return i;
+}
+
+/*
+ * Whether the text from the checksum key on is exactly
+ * "manifest_sha256": "<64 hex>" } and blanks: nothing may follow the
+ * checksum, or it would be left unprotected.
+ */
+static bool self_line_last(const char *t, size_t at, size_t len)
+{
+	size_t i = skip_ws(t, at + strlen(SELF_KEY), len);
+
+	if (i >= len || t[i] != ':')
+		return false;
+	i = skip_ws(t, i + 1, len);
+	if (i + 66 > len || t[i] != '"' || t[i + 65] != '"')
+		return false;
+	i = skip_ws(t, i + 66, len);
+	if (i >= len || t[i] != '}')
+		return false;
+	return skip_ws(t, i + 1, len) == len;
+}
+
+/* Finds the checksum line and hashes everything before it. */
+static void check_self(const char *t, size_t len, json_object *root, struct ops_manifest *m,
+		       struct ops_report *rep)
+{
+	const char *recorded = jx_get_str(root, "manifest_sha256");
+	char computed[SHA256_HEX_LEN];
+	const char *hit = NULL, *p = t;
+	size_t line;
+
+	while ((p = strstr(p, SELF_KEY)) != NULL)
+		hit = p++;
+	if (!hit || !recorded) {
+		ops_report_add(rep, "manifest_checksum", OPS_MANIFEST_NAME,
+			       "no manifest_sha256: the manifest cannot be checked");
+		return;
+	}
+	snprintf(m->self_sha256, sizeof(m->self_sha256), "%s", recorded);
+	if (!self_line_last(t, (size_t)(hit - t), len)) {
+		ops_report_add(rep, "manifest_checksum", OPS_MANIFEST_NAME,
+			       "manifest_sha256 must be the last member, on the last line");
+		return;
+	}
+	line = (size_t)(hit - t);
+	while (line > 0 && t[line - 1] != '\n')
+		line--;
+	sha256_hex(t, line, computed);
+	if (strcmp(computed, recorded) != 0)
+		ops_report_add(rep, "manifest_checksum", OPS_MANIFEST_NAME,
+			       "manifest_sha256 is %.64s but the manifest's content hashes to %s "
+			       "(the manifest was changed)",
+			       recorded, computed);
+}
+
+/* A string member; a problem when required and absent or not a string. */
+static char *take_str(json_object *o, const char *key, const char *where, struct ops_report *rep)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%s%s: missing or not a string", where, key);
+		return NULL;
+	}
+	return xstrdup(json_object_get_string(v));
+}
+
+static bool take_int(json_object *o, const char *key, const char *where, int64_t min, int64_t *out,
+		     struct ops_report *rep)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < min) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%s%s: missing or not a whole number >= %lld", where, key,
+			       (long long)min);
+		return false;
+	}
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+static json_object *take_array(json_object *o, const char *key, struct ops_report *rep)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array)) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%s: missing or not an array", key);
+		return NULL;
+	}
+	return v;
+}
+
+static void parse_migrations(json_object *root, struct ops_manifest *m, struct ops_report *rep)
+{
+	json_object *a = take_array(root, "migrations", rep);
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	m->migrations = xcalloc(n + 1, sizeof(*m->migrations));
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_array_get_idx(a, i);
+		struct ops_manifest_migration *mg = &m->migrations[m->nmigrations++];
+		char where[40];
+		int64_t v = 0;
+
+		snprintf(where, sizeof(where), "migrations[%zu].", i);
+		if (take_int(g, "version", where, 1, &v, rep) && v != (int64_t)i + 1)
+			ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+				       "%sversion: %lld where %zu was expected", where,
+				       (long long)v, i + 1);
+		mg->version = (int)v;
+		mg->name = take_str(g, "name", where, rep);
+		mg->checksum =
+			jx_get_str(g, "checksum") ? xstrdup(jx_get_str(g, "checksum")) : NULL;
+	}
+	if (m->schema_version > 0 && (size_t)m->schema_version != m->nmigrations)
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "migrations: %zu listed for database_schema_version %d",
+			       m->nmigrations, m->schema_version);
+}
+
+static bool parse_columns(json_object *fo, struct ops_manifest_file *f, const char *where,
+			  struct ops_report *rep)
+{
+	json_object *a = NULL;
+	bool has_key = false;
+	size_t n;
+
+	if (!json_object_object_get_ex(fo, "columns", &a) ||
+	    !json_object_is_type(a, json_type_array) || json_object_array_length(a) == 0 ||
+	    json_object_array_length(a) > OPS_MAX_COLS) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%scolumns: missing or not an array of 1..%d names", where,
+			       OPS_MAX_COLS);
+		return false;
+	}
+	n = json_object_array_length(a);
+	f->columns = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		const char *c = json_object_get_string(json_object_array_get_idx(a, i));
+
+		if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string)) {
+			ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+				       "%scolumns[%zu]: not a string", where, i);
+			return false;
+		}
+		f->columns[f->ncolumns++] = xstrdup(c);
+		has_key = has_key || str_eq(c, f->key);
+	}
+	if (!has_key)
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%scolumns: the key column is not among them", where);
+	return has_key;
+}
+
+/* One files[] entry; usable when it can be checked against the disk. */
+static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f,
+		       struct ops_report *rep)
+{
+	char where[40], why[120];
+	bool ok;
+
+	snprintf(where, sizeof(where), "files[%zu].", i);
+	f->store = take_str(fo, "store", where, rep);
+	f->table = take_str(fo, "table", where, rep);
+	f->path = take_str(fo, "path", where, rep);
+	f->key = take_str(fo, "key", where, rep);
+	ok = f->store && f->table && f->path && f->key;
+	ok = parse_columns(fo, f, where, rep) && ok;
+	ok = take_int(fo, "rows", where, 0, &f->rows, rep) && ok;
+	ok = take_int(fo, "bytes", where, 0, &f->bytes, rep) && ok;
+	if (!is_sha(jx_get_str(fo, "sha256"))) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%ssha256: missing or not 64 lowercase hex digits", where);
+		ok = false;
+	} else {
+		snprintf(f->sha256, sizeof(f->sha256), "%s", jx_get_str(fo, "sha256"));
+	}
+	if (f->path && !ops_path_safe(f->path, why, sizeof(why))) {
+		ops_report_add(rep, "path_unsafe", f->path,
+			       "path leaves or hides in the backup directory: %s", why);
+		ok = false;
+	}
+	f->usable = ok;
+}
+
+static void parse_files(json_object *root, struct ops_manifest *m, struct ops_report *rep)
+{
+	json_object *a = take_array(root, "files", rep);
+	size_t n = a ? json_object_array_length(a) : 0;
+	int64_t rows = 0, bytes = 0;
+
+	m->files = xcalloc(n + 1, sizeof(*m->files));
+	for (size_t i = 0; i < n; i++) {
+		struct ops_manifest_file *f = &m->files[m->nfiles++];
+
+		parse_file(json_object_array_get_idx(a, i), i, f, rep);
+		rows += f->rows;
+		bytes += f->bytes;
+		for (size_t k = 0; k < i; k++) {
+			if (f->path && str_eq(m->files[k].path, f->path)) {
+				ops_report_add(rep, "duplicate", f->path, "listed twice");
+				f->usable = false;
+			} else if (f->table && str_eq(m->files[k].table, f->table)) {
+				ops_report_add(rep, "duplicate", f->path ? f->path : "?",
+					       "table '%s' listed twice", f->table);
+			}
+		}
+	}
+	if (take_int(root, "rows", "", 0, &m->rows, rep) && m->rows != rows)
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "rows: %lld, but the files add up to %lld", (long long)m->rows,
+			       (long long)rows);
+	if (take_int(root, "bytes", "", 0, &m->bytes, rep) && m->bytes != bytes)
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "bytes: %lld, but the files add up to %lld", (long long)m->bytes,
+			       (long long)bytes);
+}
+
+static void parse_header(json_object *root, struct ops_manifest *m, struct ops_report *rep)
+{
+	int64_t v = 0;
+
+	m->format = take_str(root, "schema_version", "", rep);
+	if (m->format && strcmp(m->format, OPS_BACKUP_FORMAT) != 0)
+		ops_report_add(rep, "manifest_format", OPS_MANIFEST_NAME,
+			       "schema_version '%.60s' is not %s", m->format, OPS_BACKUP_FORMAT);
+	m->tool_version = take_str(root, "tool_version", "", rep);
+	m->backup_id = take_str(root, "backup_id", "", rep);
+	m->backend = take_str(root, "backend", "", rep);
+	if (m->backend && strcmp(m->backend, "sqlite") != 0 && strcmp(m->backend, "postgres") != 0)
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "backend '%.40s' is not sqlite or postgres", m->backend);
+	m->snapshot = take_str(root, "snapshot", "", rep);
+	m->created_at = take_str(root, "created_at", "", rep);
+	m->finished_at = take_str(root, "finished_at", "", rep);
+	if (take_int(root, "database_schema_version", "", 1, &v, rep))
+		m->schema_version = (int)v;
+}
+
+void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
+			struct ops_report *rep)
+{
+	struct json_tokener *tok = json_tokener_new_ex(MANIFEST_DEPTH);
+	json_object *root = NULL;
+	struct ops_manifest *m;
+
+	*out = NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+	    skip_ws(text, json_tokener_get_parse_end(tok), len) != len ||
+	    !json_object_is_type(root, json_type_object)) {
+		ops_report_add(rep, "manifest_syntax", OPS_MANIFEST_NAME,
+			       "not a JSON object (%s at byte %zu)",
+			       json_tokener_error_desc(json_tokener_get_error(tok)),
+			       json_tokener_get_parse_end(tok));
+		json_object_put(root);
+		json_tokener_free(tok);
+		return;
+	}
+	json_tokener_free(tok);
+	m = xcalloc(1, sizeof(*m));
+	check_self(text, len, root, m, rep);
+	parse_header(root, m, rep);
+	parse_migrations(root, m, rep);
+	parse_files(root, m, rep);
+	json_object_put(root);
+	*out = m;
+}

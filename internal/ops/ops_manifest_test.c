@@ -1,0 +1,234 @@
+/* Unit tests for the manifest: path checks, writing and reading back, the self checksum, and
+ * that one reading collects every problem. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/xalloc.h"
+#include "ops/ops_int.h"
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static const struct {
+	const char *path;
+	bool safe;
+} paths[] = {
+	{"activity_decisions.jsonl", true},
+	{"sub/table.jsonl", true},
+	{"a-b_c.1", true},
+	{"../../etc/passwd", false},
+	{"..", false},
+	{"a/../b", false},
+	{"./a", false},
+	{"/etc/passwd", false},
+	{"a//b", false},
+	{"a/", false},
+	{"", false},
+	{".hidden", false},
+	{".table.jsonl.tmp", false},
+	{"manifest.json", false},
+	{"a\\b", false},
+	{"a b", false},
+	{"caf\xc3\xa9", false},
+	{"a/b/c/d/e", false},
+};
+
+static void test_path_safe(void **state)
+{
+	char why[120];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+		if (ops_path_safe(paths[i].path, why, sizeof(why)) != paths[i].safe)
+			fail_msg("path '%s': want %s", paths[i].path,
+				 paths[i].safe ? "safe" : "unsafe");
+}
+
+static char *cols[] = {"id", "payload"};
+
+/* A small, valid manifest; strings borrowed from literals (never freed). */
+static void sample(struct ops_manifest *m, struct ops_manifest_file *f,
+		   struct ops_manifest_migration *g)
+{
+	memset(m, 0, sizeof(*m));
+	*g = (struct ops_manifest_migration){1, "evidence_metadata", SHA_A};
+	*f = (struct ops_manifest_file){.store = "s",
+					.table = "t",
+					.path = "t.jsonl",
+					.key = "id",
+					.columns = cols,
+					.ncolumns = 2,
+					.rows = 2,
+					.bytes = 10};
+	memcpy(f->sha256, SHA_A, sizeof(f->sha256));
+	m->tool_version = "0.1.0";
+	m->backup_id = "bak_000000000000";
+	m->backend = "sqlite";
+	m->snapshot = "one read transaction";
+	m->created_at = m->finished_at = "2026-01-02T03:04:05.000000Z";
+	m->schema_version = 1;
+	m->migrations = g;
+	m->nmigrations = 1;
+	m->files = f;
+	m->nfiles = 1;
+	m->rows = 2;
+	m->bytes = 10;
+}
+
+static char *sample_text(char sha[SHA256_HEX_LEN])
+{
+	struct ops_manifest m;
+	struct ops_manifest_file f;
+	struct ops_manifest_migration g;
+
+	sample(&m, &f, &g);
+	return ops_manifest_text(&m, sha);
+}
+
+/* Parses text; returns the problems' kinds joined by ',' (caller's). */
+static char *kinds_of(const char *text, struct ops_manifest **out)
+{
+	struct ops_report rep = {0};
+	struct ops_manifest *m = NULL;
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	ops_manifest_parse(text, strlen(text), &m, &rep);
+	for (size_t i = 0; i < rep.n; i++)
+		assert_int_equal(buf_addf(&b, NULL, "%s%s", i ? "," : "", rep.items[i].kind),
+				 ST_OK);
+	ops_report_release(&rep);
+	if (out)
+		*out = m;
+	else
+		ops_manifest_free(m);
+	return buf_detach(&b, NULL);
+}
+
+static void test_roundtrip(void **state)
+{
+	char sha[SHA256_HEX_LEN];
+	char *text = sample_text(sha), *kinds, *last;
+	struct ops_manifest *m = NULL;
+
+	(void)state;
+	/* the checksum is the last member, on a line of its own, covering what comes before */
+	last = strstr(text, "\"manifest_sha256\"");
+	assert_non_null(last);
+	assert_true(last[-1] == ' ' && strchr(last, '\n') &&
+		    strcmp(strchr(last, '\n'), "\n}\n") == 0);
+	kinds = kinds_of(text, &m);
+	assert_string_equal(kinds, "");
+	assert_non_null(m);
+	assert_string_equal(m->self_sha256, sha);
+	assert_int_equal(m->schema_version, 1);
+	assert_int_equal(m->nfiles, 1);
+	assert_true(m->files[0].usable);
+	assert_int_equal(m->files[0].ncolumns, 2);
+	assert_string_equal(m->files[0].columns[1], "payload");
+	ops_manifest_free(m);
+	free(kinds);
+	free(text);
+}
+
+/* Replaces the first occurrence of from by to in text (a new string). */
+static char *edit(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+
+	assert_non_null(at);
+	return xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+}
+
+static void test_self_checksum(void **state)
+{
+	char sha[SHA256_HEX_LEN];
+	char *text = sample_text(sha);
+	const struct {
+		const char *name, *from, *to, *want;
+	} edits[] = {
+		{"content edited", "\"rows\": 2,\n  \"bytes\"", "\"rows\": 3,\n  \"bytes\"",
+		 "manifest_checksum,manifest_field"},
+		{"checksum edited", sha, SHA_A, "manifest_checksum"},
+		{"checksum not last", "\n}\n", ",\n  \"extra\": 7\n}\n", "manifest_checksum"},
+		{"checksum removed", "\"manifest_sha256\"", "\"other\"", "manifest_checksum"},
+		{"not JSON", "{", "[", "manifest_syntax"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+		char *bad = edit(text, edits[i].from, edits[i].to);
+		char *kinds = kinds_of(bad, NULL);
+
+		if (strcmp(kinds, edits[i].want) != 0)
+			fail_msg("case '%s': problems '%s', want '%s'", edits[i].name, kinds,
+				 edits[i].want);
+		free(kinds);
+		free(bad);
+	}
+	free(text);
+}
+
+/* A manifest with many faults: one reading reports them all. */
+static void test_every_problem(void **state)
+{
+	struct ops_manifest m;
+	struct ops_manifest_file f[3];
+	struct ops_manifest_migration g;
+	char sha[SHA256_HEX_LEN];
+	char *text, *bad, *kinds;
+
+	(void)state;
+	sample(&m, &f[0], &g);
+	f[1] = f[0];
+	f[1].path = "../../etc/passwd";
+	f[1].table = "u";
+	f[2] = f[0]; /* the same path again */
+	f[2].table = "v";
+	m.files = f;
+	m.nfiles = 3;
+	m.rows = 6;
+	m.bytes = 30;
+	text = ops_manifest_text(&m, sha);
+	bad = edit(text, "\"sha256\": \"" SHA_A "\"", "\"sha256\": \"xyz\"");
+	free(text);
+	text = edit(bad, "cavra.persistent_api.backup.v2", "cavra.persistent_api.backup.v1");
+	free(bad);
+	kinds = kinds_of(text, NULL);
+	assert_non_null(strstr(kinds, "manifest_checksum"));
+	assert_non_null(strstr(kinds, "manifest_format"));
+	assert_non_null(strstr(kinds, "manifest_field"));
+	assert_non_null(strstr(kinds, "path_unsafe"));
+	assert_non_null(strstr(kinds, "duplicate"));
+	free(kinds);
+	free(text);
+}
+
+/* A hostile path is kept printable in the report. */
+static void test_report_printable(void **state)
+{
+	struct ops_report rep = {0};
+
+	(void)state;
+	ops_report_add(&rep, "path_unsafe", "a\x1b[31mb", "bad %s", "\x07x");
+	assert_string_equal(rep.items[0].path, "a?[31mb");
+	assert_string_equal(rep.items[0].msg, "bad ?x");
+	ops_report_release(&rep);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_safe),	 cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_self_checksum),	 cmocka_unit_test(test_every_problem),
+		cmocka_unit_test(test_report_printable),
+	};
+
+	return cmocka_run_group_tests_name("ops/manifest", tests, NULL, NULL);
+}

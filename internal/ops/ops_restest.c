@@ -1,0 +1,310 @@
+/*
+ * ops_restest.c - `cavra ops restore-test`: the control auditors ask for.
+ * A backup is only as good as a restore of it, so this restores into a
+ * scratch SQLite database and asks it the questions the service asks:
+ * counts, a filtered decision search in list order, one session's
+ * reconstruction, and every session's counters against its decisions.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 50 /* a first page of GET /decisions */
+
+struct rt {
+	struct ops_restore_test_result *out;
+	struct store *st;
+	struct store_conn *c;
+	bool activity; /* the backup has the activity tables */
+};
+
+static void check(struct rt *t, const char *name, bool ok, const char *fmt, ...) ATTR_PRINTF(4, 5);
+static void check(struct rt *t, const char *name, bool ok, const char *fmt, ...)
+{
+	struct ops_check *c;
+	va_list ap;
+
+	if (t->out->nchecks == OPS_CHECKS_MAX)
+		return;
+	c = &t->out->checks[t->out->nchecks++];
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	t->out->ok = t->out->ok && ok;
+}
+
+/* One integer from a query; false (with the reason in e) when it fails. */
+static bool query_int(struct rt *t, const char *sql, const char *param, int64_t *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	bool ok = store_query(t->c, sql, param ? 1 : 0, &param, &r, e) == ST_OK &&
+		  str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, out);
+
+	store_rows_free(r);
+	return ok;
+}
+
+static void check_counts(struct rt *t)
+{
+	const struct ops_restore_result *r = &t->out->restore;
+	char why[ERR_MSG_MAX + 100] = "";
+	struct err e = {0};
+	int64_t total = 0;
+
+	for (size_t i = 0; i < r->ntables; i++) {
+		int64_t n = -1;
+
+		if (ops_count(t->c, r->tables[i].table, &n, &e) != ST_OK ||
+		    n != r->tables[i].expected)
+			snprintf(why, sizeof(why), "%s has %lld rows, the backup %lld",
+				 r->tables[i].table, (long long)n,
+				 (long long)r->tables[i].expected);
+		total += n;
+	}
+	if (!why[0])
+		snprintf(why, sizeof(why), "%zu tables, %lld rows, as in the backup", r->ntables,
+			 (long long)total);
+	check(t, "row_counts", strstr(why, "as in the backup") != NULL, "%s", why);
+}
+
+/* The first page of one decision value, newest first: the right rows, in order. */
+static bool search_page(struct rt *t, const char *value, int64_t want, char *why, size_t size)
+{
+	static const char sql[] = "SELECT decided_at, decision_id FROM activity_decisions WHERE "
+				  "decision = $1 ORDER BY decided_at DESC, decision_id LIMIT 50";
+	struct store_rows *r = NULL;
+	struct err e = {0};
+	bool ok = store_query(t->c, sql, 1, &value, &r, &e) == ST_OK;
+	size_t n = store_rows_count(r);
+
+	if (!ok)
+		snprintf(why, size, "%s", e.msg);
+	else if ((int64_t)n != (want < PAGE ? want : PAGE))
+		ok = !snprintf(why, size, "first page of '%s' has %zu rows", value, n);
+	for (size_t i = 1; ok && i < n; i++) {
+		int c = strcmp(store_rows_get(r, i - 1, 0), store_rows_get(r, i, 0));
+
+		if (c < 0 ||
+		    (c == 0 && strcmp(store_rows_get(r, i - 1, 1), store_rows_get(r, i, 1)) >= 0))
+			ok = !snprintf(why, size, "page of '%s' out of order at row %zu", value, i);
+	}
+	store_rows_free(r);
+	return ok;
+}
+
+static void check_search(struct rt *t)
+{
+	const struct ops_restore_result *r = &t->out->restore;
+	char why[ERR_MSG_MAX + 100] = "";
+	int64_t total = 0;
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < r->ntally; i++) {
+		struct err e = {0};
+		int64_t n = -1;
+
+		ok = query_int(t, "SELECT count(*) FROM activity_decisions WHERE decision = $1",
+			       r->tally[i].value, &n, &e);
+		if (ok && n != r->tally[i].count)
+			ok = !snprintf(
+				why, sizeof(why), "decision=%s finds %lld, the backup has %lld",
+				r->tally[i].value, (long long)n, (long long)r->tally[i].count);
+		else if (!ok)
+			snprintf(why, sizeof(why), "%s", e.msg);
+		ok = ok && search_page(t, r->tally[i].value, n, why, sizeof(why));
+		total += n;
+	}
+	if (ok)
+		snprintf(why, sizeof(why), "%zu decision values, %lld decisions found by filter",
+			 r->ntally, (long long)total);
+	check(t, "decision_search", ok, "%s", why);
+}
+
+/* Sampled rows of the reconstruction: oldest first, each payload its own record. */
+static bool session_rows_ok(const struct store_rows *r, const char *id, char *why, size_t size)
+{
+	for (size_t i = 0; i < store_rows_count(r); i++) {
+		const char *did = store_rows_get(r, i, 0);
+		json_object *p = json_tokener_parse(store_rows_get(r, i, 2));
+		bool own = p && str_eq(jx_get_str(p, "decision_id"), did) &&
+			   str_eq(jx_get_str(p, "session_id"), id);
+
+		json_object_put(p);
+		if (!own)
+			return !snprintf(why, size, "decision '%s': payload does not match", did);
+		if (i > 0 && strcmp(store_rows_get(r, i - 1, 1), store_rows_get(r, i, 1)) > 0)
+			return !snprintf(why, size, "decisions out of order at row %zu", i);
+	}
+	return true;
+}
+
+static void check_session(struct rt *t)
+{
+	static const char pick[] = "SELECT session_id, decision_count FROM activity_sessions "
+				   "ORDER BY decision_count DESC, session_id LIMIT 1";
+	/* the first 1000 are checked one by one; the count covers the rest */
+	static const char rows[] =
+		"SELECT decision_id, decided_at, payload FROM activity_decisions "
+		"WHERE session_id = $1 ORDER BY decided_at, decision_id LIMIT 1000";
+	struct store_rows *s = NULL, *d = NULL;
+	struct err e = {0};
+	char why[ERR_MSG_MAX + 100] = "no sessions in the backup";
+	int64_t want = 0, n = -1;
+	bool ok = store_query(t->c, pick, 0, NULL, &s, &e) == ST_OK;
+	const char *id = store_rows_get(s, 0, 0);
+
+	if (ok && id) {
+		str_to_i64(store_rows_get(s, 0, 1), 0, INT64_MAX, &want);
+		ok = query_int(t, "SELECT count(*) FROM activity_decisions WHERE session_id = $1",
+			       id, &n, &e) &&
+		     store_query(t->c, rows, 1, &id, &d, &e) == ST_OK;
+		if (ok && n != want)
+			ok = !snprintf(why, sizeof(why),
+				       "session '%s' counts %lld decisions, has %lld", id,
+				       (long long)want, (long long)n);
+		else if (ok && session_rows_ok(d, id, why, sizeof(why)))
+			snprintf(why, sizeof(why), "session '%s': %lld decisions, oldest first", id,
+				 (long long)n);
+		else if (ok)
+			ok = false;
+	}
+	if (!ok && e.msg[0])
+		snprintf(why, sizeof(why), "%s", e.msg);
+	check(t, "session_reconstruction", ok, "%s", why);
+	store_rows_free(s);
+	store_rows_free(d);
+}
+
+static void check_counters(struct rt *t)
+{
+	static const char sql[] =
+		"SELECT count(*) FROM activity_sessions s LEFT JOIN (SELECT session_id, count(*) "
+		"AS "
+		"n, sum(CASE WHEN decision = 'block' THEN 1 ELSE 0 END) AS b, sum(CASE WHEN "
+		"decision = 'require_approval' THEN 1 ELSE 0 END) AS a FROM activity_decisions "
+		"GROUP BY session_id) d ON d.session_id = s.session_id WHERE s.decision_count <> "
+		"COALESCE(d.n, 0) OR s.blocked_count <> COALESCE(d.b, 0) OR "
+		"s.approval_required_count <> COALESCE(d.a, 0)";
+	static const char orphans[] =
+		"SELECT count(*) FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 FROM "
+		"activity_sessions s WHERE s.session_id = d.session_id)";
+	struct err e = {0};
+	int64_t bad = -1, lost = -1;
+	bool ok = query_int(t, sql, NULL, &bad, &e);
+
+	check(t, "session_counters", ok && bad == 0,
+	      "%s%lld sessions whose counters differ from "
+	      "their decisions",
+	      ok ? "" : e.msg, (long long)bad);
+	ok = query_int(t, orphans, NULL, &lost, &e);
+	check(t, "decision_sessions", ok && lost == 0, "%s%lld decisions without their session",
+	      ok ? "" : e.msg, (long long)lost);
+}
+
+static void run_checks(struct rt *t)
+{
+	struct err e = {0};
+
+	if (store_conn_get(t->st, &t->c, &e) != ST_OK) {
+		check(t, "open", false, "%s", e.msg);
+		return;
+	}
+	check_counts(t);
+	if (t->activity) {
+		check_search(t);
+		check_session(t);
+		check_counters(t);
+	}
+	store_conn_put(t->st, t->c);
+}
+
+static bool has_activity(const struct ops_restore_result *r)
+{
+	for (size_t i = 0; i < r->ntables; i++)
+		if (strcmp(r->tables[i].table, "activity_decisions") == 0)
+			return true;
+	return false;
+}
+
+enum status ops_restore_test(const char *manifest, const char *scratch_parent,
+			     struct ops_restore_test_result *out, struct err *e)
+{
+	const struct store_options opt = {.pool_size = 1};
+	struct ops_restore_opts o = {.manifest = manifest};
+	struct rt t = {.out = out};
+	char *tmpl = ops_path_join(scratch_parent, "cavra-restore-test-XXXXXX");
+	struct err local = {0};
+	char *db;
+	enum status st;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = true;
+	if (!e)
+		e = &local;
+	if (!mkdtemp(tmpl)) {
+		st = err_set(e, ST_IO, "create a scratch directory in '%s': %s", scratch_parent,
+			     strerror(errno));
+		free(tmpl);
+		return st;
+	}
+	out->scratch = tmpl;
+	o.target_dir = tmpl;
+	st = ops_restore(&o, &out->restore, e);
+	check(&t, "verify", out->restore.verify.problems.n == 0, "%zu problems",
+	      out->restore.verify.problems.n);
+	check(&t, "restore", st == ST_OK, "%s",
+	      st == ST_OK ? "loaded in one transaction, row "
+			    "counts checked"
+			  : e->msg);
+	db = xasprintf("sqlite:%s/cavra.db", tmpl);
+	t.activity = has_activity(&out->restore);
+	if (st == ST_OK && store_open(db, &opt, &t.st, e) == ST_OK)
+		run_checks(&t);
+	else if (st == ST_OK)
+		check(&t, "open", false, "%s", e->msg);
+	store_close(t.st);
+	free(db);
+	ops_remove_tree(tmpl);
+	return ST_OK;
+}
+
+void ops_restore_test_result_release(struct ops_restore_test_result *r)
+{
+	if (!r)
+		return;
+	ops_restore_result_release(&r->restore);
+	free(r->scratch);
+	memset(r, 0, sizeof(*r));
+}
+
+json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e)
+{
+	json_object *o = ops_restore_json(&r->restore, NULL);
+	json_object *checks = json_object_new_array();
+
+	json_object_object_add(o, "schema_version",
+			       json_object_new_string(OPS_RESTORE_TEST_FORMAT));
+	json_object_object_add(o, "ok", json_object_new_boolean(r->ok));
+	jx_add_str(o, "error", e && e->code != ST_OK ? e->msg : NULL);
+	jx_add_str(o, "scratch", r->scratch);
+	json_object_object_add(o, "scratch_removed", json_object_new_boolean(true));
+	for (size_t i = 0; i < r->nchecks; i++) {
+		json_object *c = json_object_new_object();
+
+		jx_add_str(c, "name", r->checks[i].name);
+		json_object_object_add(c, "ok", json_object_new_boolean(r->checks[i].ok));
+		jx_add_str(c, "detail", r->checks[i].detail);
+		json_object_array_add(checks, c);
+	}
+	json_object_object_add(o, "checks", checks);
+	return o;
+}

@@ -1,0 +1,443 @@
+/*
+ * ops_restore.c - `cavra ops restore`: verify everything, then load a
+ * backup into a target database of either backend in one transaction.
+ *
+ * Order matters: the full verification and the schema compatibility check
+ * run before the target is even opened, so a bad backup writes nothing
+ * anywhere.  A new SQLite target (--target-dir) is built under a temporary
+ * name and renamed into place only when complete, so a restore killed
+ * half-way leaves no file that looks like a database.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TARGET_DB_NAME "cavra.db"
+
+struct restore {
+	const struct ops_restore_opts *o;
+	struct ops_restore_result *out;
+	const struct ops_manifest *m; /* borrowed from out->verify */
+	char *dir; /* the backup directory */
+	const struct ops_manifest_file *plan[32]; /* files in catalogue order */
+	const struct ops_table *tables[32];
+	size_t nplan;
+	char *url; /* target URL (may hold a password) */
+	char *final_path, *temp_path; /* a new SQLite database built under temp_path */
+	struct store *st;
+	struct migration_set tset; /* the target backend's migrations */
+};
+
+/* ---- compatibility of the backup with this binary ---- */
+
+/*
+ * The backup's ledger against this binary's migrations of the SOURCE dialect:
+ * when they agree, this binary knows exactly which schema the rows came
+ * from, and its other dialect's migrations of the same versions build the
+ * equivalent schema on the target.  Legacy ledger rows have no checksum;
+ * their names must still agree.
+ */
+static enum status check_migrations(const struct ops_manifest *m, struct err *e)
+{
+	struct migration_set src = {0};
+	enum status st = migration_set_load(NULL, m->backend, &src, e);
+
+	if (st == ST_OK && (size_t)m->schema_version > src.n)
+		st = err_set(e, ST_CONFLICT,
+			     "the backup's schema version %d is newer than this binary's %zu: "
+			     "restore it with the newer cavra",
+			     m->schema_version, src.n);
+	for (size_t i = 0; st == ST_OK && i < m->nmigrations; i++) {
+		const struct ops_manifest_migration *g = &m->migrations[i];
+		const struct migration *b = &src.items[i];
+
+		if (!str_eq(g->name, b->name) && !str_eq(g->name, b->file))
+			st = err_set(e, ST_CONFLICT,
+				     "the backup's migration %d is '%s', this binary's is '%s'",
+				     g->version, g->name, b->name);
+		else if (g->checksum && strcmp(g->checksum, b->checksum) != 0)
+			st = err_set(
+				e, ST_CONFLICT,
+				"the backup's migration %s has checksum %.12s..., this "
+				"binary's %s migration has %.12s...: the backup's schema is not "
+				"one this binary knows",
+				b->file, g->checksum, m->backend, b->checksum);
+	}
+	migration_set_release(&src);
+	return st;
+}
+
+static bool same_columns(const struct ops_manifest_file *f, const struct ops_table *t)
+{
+	if (f->ncolumns != ops_table_ncols(t) || !str_eq(f->key, t->key) ||
+	    !str_eq(f->store, t->store))
+		return false;
+	for (size_t i = 0; i < f->ncolumns; i++)
+		if (strcmp(f->columns[i], t->cols[i].name) != 0)
+			return false;
+	return true;
+}
+
+/* Every table of the backup's schema version, once, with this binary's columns. */
+static enum status plan_files(struct restore *r, struct err *e)
+{
+	const struct ops_manifest *m = r->m;
+
+	for (size_t k = 0; k < m->nfiles; k++) {
+		const struct ops_table *t = ops_table_find(m->files[k].table);
+
+		if (!t || !ops_table_at(t, m->schema_version))
+			return err_set(e, ST_CONFLICT,
+				       "the backup's table '%s' is unknown to this "
+				       "binary at schema version %d",
+				       m->files[k].table, m->schema_version);
+	}
+	for (size_t i = 0; i < ops_catalog_n; i++) {
+		const struct ops_table *t = &ops_catalog[i];
+		const struct ops_manifest_file *f = NULL;
+
+		if (!ops_table_at(t, m->schema_version))
+			continue;
+		for (size_t k = 0; k < m->nfiles && !f; k++)
+			if (str_eq(m->files[k].table, t->table))
+				f = &m->files[k];
+		if (!f)
+			return err_set(e, ST_CONFLICT, "the backup has no file for table '%s'",
+				       t->table);
+		if (!same_columns(f, t))
+			return err_set(e, ST_CONFLICT,
+				       "the backup's columns of '%s' differ from this binary's",
+				       t->table);
+		r->plan[r->nplan] = f;
+		r->tables[r->nplan++] = t;
+	}
+	return ST_OK;
+}
+
+/* ---- the target ---- */
+
+/*
+ * Where the rows go.  A new SQLite database is built under a temporary name
+ * in the target directory (same file system, so the final rename is atomic)
+ * and only then becomes DIR/cavra.db.
+ */
+static enum status choose_target(struct restore *r, struct err *e)
+{
+	struct stat sb;
+	enum status st;
+
+	if (!r->o->target_dir) {
+		r->url = xstrdup(r->o->target_url);
+		r->out->target = redact_url(r->url);
+		return ST_OK;
+	}
+	st = mkdir_p(r->o->target_dir, e);
+	if (st != ST_OK)
+		return st;
+	r->final_path = ops_path_join(r->o->target_dir, TARGET_DB_NAME);
+	r->out->target = xstrdup(r->final_path);
+	if (stat(r->final_path, &sb) == 0) {
+		/* an existing database there is restored in place, like any URL */
+		r->url = xasprintf("sqlite:%s", r->final_path);
+		return ST_OK;
+	}
+	r->temp_path =
+		xasprintf("%s/.%s.restore-%ld", r->o->target_dir, TARGET_DB_NAME, (long)getpid());
+	unlink(r->temp_path);
+	r->url = xasprintf("sqlite:%s", r->temp_path);
+	return ST_OK;
+}
+
+static void remove_temp(struct restore *r)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; r->temp_path && i < ARRAY_SIZE(suffix); i++) {
+		char *p = xasprintf("%s%s", r->temp_path, suffix[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
+/*
+ * Rows in the tables a restore would replace.  Merged tables do not count:
+ * a database whose only rows are records of earlier backups is empty for
+ * this purpose, and those records are kept anyway.
+ */
+static enum status target_rows(struct restore *r, int version, int64_t *rows, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status st = store_conn_get(r->st, &c, e);
+
+	*rows = 0;
+	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++) {
+		int64_t n = 0;
+
+		if (ops_catalog[i].merge || !ops_table_at(&ops_catalog[i], version))
+			continue;
+		st = ops_count(c, ops_catalog[i].table, &n, e);
+		*rows += n;
+	}
+	store_conn_put(r->st, c);
+	return st;
+}
+
+static enum status migrate_target(struct restore *r, struct err *e)
+{
+	const struct store_options opt = {.pool_size = 1};
+	struct store *mst = NULL;
+	enum status st = ST_OK;
+
+	if (r->o->migration_url && !str_eq(r->o->migration_url, r->url))
+		st = store_open(r->o->migration_url, &opt, &mst, e);
+	if (st == ST_OK)
+		st = migrate_up(mst ? mst : r->st, &r->tset, r->m->schema_version, NULL, NULL, e);
+	store_close(mst);
+	if (st != ST_OK)
+		err_wrap(e, "bring the target's schema to version %d", r->m->schema_version);
+	return st;
+}
+
+/* Opens the target, checks its schema and contents, and migrates it. */
+static enum status open_target(struct restore *r, struct err *e)
+{
+	const struct store_options opt = {.pool_size = 2, .prepare = true};
+	struct migrate_report rep = {0};
+	struct ledger l = {0};
+	int64_t rows = 0;
+	enum status st = store_open(r->url, &opt, &r->st, e);
+
+	if (st == ST_OK)
+		st = migration_set_load(r->o->migrations_dir, store_backend_name(r->st), &r->tset,
+					e);
+	if (st == ST_OK)
+		st = migrate_status(r->st, &r->tset, &l, &rep, e);
+	if (st == ST_OK && rep.nproblems)
+		st = err_set(e, ST_CONFLICT, "target schema: %s", rep.problems[0].msg);
+	if (st == ST_OK && (size_t)r->m->schema_version > r->tset.n)
+		st = err_set(e, ST_CONFLICT,
+			     "the target's migrations stop at version %zu, the "
+			     "backup needs %d",
+			     r->tset.n, r->m->schema_version);
+	r->out->schema_before = rep.schema_version;
+	if (st == ST_OK)
+		st = target_rows(r, rep.schema_version, &rows, e);
+	if (st == ST_OK && rows > 0 && !r->o->overwrite)
+		st = err_set(e, ST_CONFLICT,
+			     "the target holds data (%lld rows): pass --overwrite to replace it",
+			     (long long)rows);
+	r->out->overwrote = st == ST_OK && rows > 0;
+	if (st == ST_OK && rep.schema_version < r->m->schema_version)
+		st = migrate_target(r, e);
+	r->out->schema_after = rep.schema_version > r->m->schema_version ? rep.schema_version
+									 : r->m->schema_version;
+	migrate_report_release(&rep);
+	ledger_release(&l);
+	return st;
+}
+
+/* ---- loading ---- */
+
+/*
+ * Empties (or, for merged tables, counts) the table, loads its file and
+ * checks the result, all inside the caller's transaction, so that any
+ * mismatch rolls the whole restore back rather than leaving part of it.
+ */
+static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
+			      struct ops_table_count *tc, struct err *e)
+{
+	const struct ops_table *t = r->tables[i];
+	const struct ops_manifest_file *f = r->plan[i];
+	struct ops_load l = {.t = t, .c = c, .tally_into = r->out};
+	char *path = ops_path_join(r->dir, f->path);
+	char *del = xasprintf("DELETE FROM %s", t->table);
+	int64_t before = 0;
+	struct ops_scan scan;
+	enum status st;
+
+	*tc = (struct ops_table_count){t->store, t->table, f->rows, 0, 0, t->merge};
+	st = t->merge ? ops_count(c, t->table, &before, e) : store_exec(c, del, 0, NULL, NULL, e);
+	if (st == ST_OK)
+		st = ops_load_file(&l, path, &scan, e);
+	if (st == ST_OK &&
+	    (scan.bytes != f->bytes || strcmp(scan.sha256, f->sha256) != 0 || scan.overlong))
+		st = err_set(e, ST_CONFLICT, "'%s' changed since it was verified", f->path);
+	tc->loaded = l.loaded;
+	if (st == ST_OK)
+		st = ops_count(c, t->table, &tc->after, e);
+	if (st == ST_OK && (t->merge ? tc->after != before + l.loaded
+				     : tc->after != f->rows || l.loaded != f->rows))
+		st = err_set(e, ST_CONFLICT,
+			     "table '%s': %lld rows after the load, %lld loaded, the backup has "
+			     "%lld",
+			     t->table, (long long)tc->after, (long long)l.loaded,
+			     (long long)f->rows);
+	free(del);
+	free(path);
+	return st;
+}
+
+static enum status load_all(struct restore *r, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status st = store_conn_get(r->st, &c, e);
+
+	r->out->tables = xcalloc(r->nplan + 1, sizeof(*r->out->tables));
+	if (st == ST_OK)
+		st = store_tx_begin(c, STORE_TX_WRITE, e);
+	for (size_t i = 0; st == ST_OK && i < r->nplan; i++) {
+		st = load_table(r, c, i, &r->out->tables[i], e);
+		r->out->ntables = i + 1;
+		r->out->rows += r->out->tables[i].loaded;
+	}
+	if (st == ST_OK)
+		st = store_tx_commit(c, e);
+	store_conn_put(r->st, c); /* rolls back what is still open */
+	return st;
+}
+
+/* A new SQLite database becomes DIR/cavra.db only now, complete. */
+static enum status put_in_place(struct restore *r, struct err *e)
+{
+	char *wal;
+	bool left;
+
+	store_close(r->st);
+	r->st = NULL;
+	if (!r->temp_path)
+		return ST_OK;
+	/* the last close checkpoints and removes the WAL; one left would not follow the rename */
+	wal = xasprintf("%s-wal", r->temp_path);
+	left = access(wal, F_OK) == 0;
+	free(wal);
+	if (left)
+		return err_set(e, ST_IO, "'%s' still has a write-ahead log after closing",
+			       r->temp_path);
+	if (rename(r->temp_path, r->final_path) != 0)
+		return err_set(e, ST_IO, "rename '%s': %s", r->final_path, strerror(errno));
+	free(r->temp_path);
+	r->temp_path = NULL;
+	return ops_fsync_dir(r->o->target_dir, e);
+}
+
+static enum status run(struct restore *r, struct err *e)
+{
+	enum status st;
+
+	if (!ops_verify(r->o->manifest, &r->out->verify))
+		return err_set(e, ST_INVALID,
+			       "the backup failed verification (%zu problems): "
+			       "nothing was written",
+			       r->out->verify.problems.n);
+	r->m = r->out->verify.manifest;
+	r->dir = ops_dir_of(r->out->verify.manifest_path);
+	st = check_migrations(r->m, e);
+	if (st == ST_OK)
+		st = plan_files(r, e);
+	if (st == ST_OK)
+		st = choose_target(r, e);
+	if (st == ST_OK)
+		st = open_target(r, e);
+	if (st == ST_OK)
+		r->out->target_backend = xstrdup(store_backend_name(r->st));
+	if (st == ST_OK)
+		st = load_all(r, e);
+	if (st == ST_OK)
+		st = put_in_place(r, e);
+	return st;
+}
+
+enum status ops_restore(const struct ops_restore_opts *o, struct ops_restore_result *out,
+			struct err *e)
+{
+	struct restore r = {.o = o, .out = out};
+	int64_t mono = time_mono_us();
+	enum status st;
+
+	memset(out, 0, sizeof(*out));
+	if (!o->target_dir == !o->target_url)
+		return err_set(e, ST_INVALID, "restore: give exactly one target");
+	st = run(&r, e);
+	store_close(r.st);
+	if (st != ST_OK)
+		remove_temp(&r);
+	if (st != ST_OK && r.url && e)
+		scrub_url_password(e->msg, sizeof(e->msg), r.url);
+	out->duration_ms = (time_mono_us() - mono) / 1000;
+	migration_set_release(&r.tset);
+	free(r.dir);
+	free(r.url);
+	free(r.final_path);
+	free(r.temp_path);
+	return st;
+}
+
+void ops_restore_result_release(struct ops_restore_result *r)
+{
+	if (!r)
+		return;
+	ops_verify_result_release(&r->verify);
+	free(r->target);
+	free(r->target_backend);
+	free(r->tables);
+	memset(r, 0, sizeof(*r));
+}
+
+static json_object *tables_json(const struct ops_restore_result *r)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < r->ntables; i++) {
+		const struct ops_table_count *t = &r->tables[i];
+		json_object *o = json_object_new_object();
+
+		jx_add_str(o, "store", t->store);
+		jx_add_str(o, "table", t->table);
+		jx_add_int(o, "rows_in_backup", t->expected);
+		jx_add_int(o, "rows_loaded", t->loaded);
+		jx_add_int(o, "rows_after", t->after);
+		json_object_object_add(o, "merged", json_object_new_boolean(t->merged));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+json_object *ops_restore_json(const struct ops_restore_result *r, const struct err *e)
+{
+	json_object *o = json_object_new_object();
+	json_object *v = ops_verify_json(&r->verify);
+	const struct ops_manifest *m = r->verify.manifest;
+
+	jx_add_str(o, "schema_version", OPS_RESTORE_FORMAT);
+	json_object_object_add(o, "ok", json_object_new_boolean(!e || e->code == ST_OK));
+	jx_add_str(o, "error", e && e->code != ST_OK ? e->msg : NULL);
+	jx_add_str(o, "manifest", r->verify.manifest_path);
+	jx_add_str(o, "manifest_sha256",
+		   r->verify.manifest_sha256[0] ? r->verify.manifest_sha256 : NULL);
+	jx_add_str(o, "backup_id", m ? m->backup_id : NULL);
+	jx_add_str(o, "source_backend", m ? m->backend : NULL);
+	json_object_object_add(o, "database_schema_version",
+			       m ? json_object_new_int(m->schema_version) : NULL);
+	jx_add_str(o, "target", r->target);
+	jx_add_str(o, "target_backend", r->target_backend);
+	jx_add_int(o, "target_schema_version_before", r->schema_before);
+	jx_add_int(o, "target_schema_version_after", r->schema_after);
+	json_object_object_add(o, "overwrote", json_object_new_boolean(r->overwrote));
+	jx_add_int(o, "rows", r->rows);
+	jx_add_int(o, "duration_ms", r->duration_ms);
+	json_object_object_add(o, "tables", tables_json(r));
+	json_object_object_add(o, "problems",
+			       json_object_get(json_object_object_get(v, "problems")));
+	json_object_put(v);
+	return o;
+}

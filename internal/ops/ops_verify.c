@@ -1,0 +1,363 @@
+/*
+ * ops_verify.c - `cavra ops verify`: checks a backup directory against its
+ * manifest and reports every problem it finds, in the order
+ * pg_verifybackup uses: the manifest's structure, then presence and size of
+ * each file, then checksums and contents.  Nothing stops at the first
+ * problem; only the number of line problems per file is capped, so that one
+ * garbage file does not bury the rest.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MANIFEST_MAX	  ((size_t)8 << 20)
+#define LINE_PROBLEMS_MAX 5
+#define LINE_DEPTH	  64
+
+struct line_check {
+	const struct ops_manifest_file *f;
+	struct ops_report *rep;
+	struct json_tokener *tok;
+	char *prev_key;
+	int64_t problems;
+};
+
+static void line_problem(struct line_check *lc, int64_t lineno, const char *fmt, ...)
+	ATTR_PRINTF(3, 4);
+static void line_problem(struct line_check *lc, int64_t lineno, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (lc->problems++ >= LINE_PROBLEMS_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ops_report_add(lc->rep, "line", lc->f->path, "line %lld: %s", (long long)lineno, msg);
+}
+
+static json_object *parse_line(struct line_check *lc, const char *line, size_t len, int64_t lineno)
+{
+	json_object *o;
+
+	json_tokener_reset(lc->tok);
+	o = json_tokener_parse_ex(lc->tok, line, (int)len);
+	if (!o || json_tokener_get_error(lc->tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(lc->tok) != len) {
+		line_problem(lc, lineno, "not JSON (%s at byte %zu)",
+			     len == 0 ? "empty line"
+				      : json_tokener_error_desc(json_tokener_get_error(lc->tok)),
+			     json_tokener_get_parse_end(lc->tok));
+		json_object_put(o);
+		return NULL;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		line_problem(lc, lineno, "not a JSON object");
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static bool columns_match(const struct ops_manifest_file *f, json_object *o)
+{
+	if ((size_t)json_object_object_length(o) != f->ncolumns)
+		return false;
+	for (size_t i = 0; i < f->ncolumns; i++)
+		if (!json_object_object_get_ex(o, f->columns[i], NULL))
+			return false;
+	return true;
+}
+
+/* ops_line_fn: one line of a table file. */
+static enum status check_line(void *ctx, const char *line, size_t len, int64_t lineno,
+			      struct err *e)
+{
+	struct line_check *lc = ctx;
+	json_object *o = parse_line(lc, line, len, lineno);
+	const char *key;
+
+	UNUSED(e);
+	if (!o)
+		return ST_OK;
+	key = jx_get_str(o, lc->f->key);
+	if (!columns_match(lc->f, o))
+		line_problem(lc, lineno, "columns differ from the manifest's");
+	if (!key) {
+		line_problem(lc, lineno, "key '%s' is missing or not a string", lc->f->key);
+	} else {
+		if (lc->prev_key && strcmp(lc->prev_key, key) >= 0)
+			line_problem(lc, lineno,
+				     "key '%.80s' does not come after '%.80s' (rows are in key "
+				     "order, without duplicates)",
+				     key, lc->prev_key);
+		free(lc->prev_key);
+		lc->prev_key = xstrdup(key);
+	}
+	json_object_put(o);
+	return ST_OK;
+}
+
+/*
+ * Whether every directory between dir and rel's last component is a real
+ * directory: a symbolic link among them would lead out of the backup even
+ * though the path itself has no "..".
+ */
+static bool real_parents(const char *dir, const char *rel)
+{
+	char *p = xstrdup(rel);
+	bool ok = true;
+
+	for (char *slash = strchr(p, '/'); ok && slash; slash = strchr(slash + 1, '/')) {
+		struct stat sb;
+		char *full;
+
+		*slash = '\0';
+		full = ops_path_join(dir, p);
+		ok = lstat(full, &sb) != 0 || S_ISDIR(sb.st_mode);
+		*slash = '/';
+		free(full);
+	}
+	free(p);
+	return ok;
+}
+
+/*
+ * Whether the file is there as a regular file; a problem otherwise.  lstat,
+ * not stat: a symbolic link could point anywhere, and a FIFO would block
+ * the reader.
+ */
+static bool present(const char *dir, const char *path, const struct ops_manifest_file *f,
+		    struct ops_report *rep)
+{
+	struct stat sb;
+
+	if (!real_parents(dir, f->path)) {
+		ops_report_add(rep, "not_regular", f->path,
+			       "a directory on the way is a symbolic link or not a directory");
+		return false;
+	}
+	if (lstat(path, &sb) != 0) {
+		if (errno == ENOENT)
+			ops_report_add(rep, "missing", f->path,
+				       "listed in the manifest, not found");
+		else
+			ops_report_add(rep, "unreadable", f->path, "%s", strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		ops_report_add(rep, "not_regular", f->path, "not a regular file%s",
+			       S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * What the disk says against what the manifest says.  A checksum mismatch
+ * is reported only when the sizes agree: with a different size the content
+ * differs for sure, and one problem says it (pg_verifybackup does the same).
+ */
+static void compare_scan(const struct ops_manifest_file *f, const struct ops_scan *s,
+			 struct ops_report *rep)
+{
+	if (s->overlong)
+		ops_report_add(rep, "line", f->path, "line %lld: longer than %zu bytes",
+			       (long long)s->overlong, OPS_LINE_MAX);
+	if (!s->final_newline)
+		ops_report_add(rep, "truncated", f->path,
+			       "the last line has no newline (the file was cut short)");
+	if (s->bytes != f->bytes)
+		ops_report_add(rep, "size", f->path, "%lld bytes, the manifest says %lld",
+			       (long long)s->bytes, (long long)f->bytes);
+	else if (strcmp(s->sha256, f->sha256) != 0)
+		ops_report_add(rep, "sha256", f->path, "sha256 %s, the manifest says %s", s->sha256,
+			       f->sha256);
+	if (s->rows != f->rows)
+		ops_report_add(rep, "rows", f->path, "%lld rows, the manifest says %lld",
+			       (long long)s->rows, (long long)f->rows);
+}
+
+static void verify_file(const char *dir, const struct ops_manifest_file *f,
+			struct ops_verify_result *out)
+{
+	struct line_check lc = {.f = f, .rep = &out->problems};
+	char *path = ops_path_join(dir, f->path);
+	struct ops_scan scan;
+	struct err e = {0};
+
+	if (present(dir, path, f, &out->problems)) {
+		lc.tok = json_tokener_new_ex(LINE_DEPTH);
+		json_tokener_set_flags(lc.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+		if (ops_scan_file(path, check_line, &lc, &scan, &e) != ST_OK) {
+			ops_report_add(&out->problems, "unreadable", f->path, "%s", e.msg);
+		} else {
+			if (lc.problems > LINE_PROBLEMS_MAX)
+				ops_report_add(&out->problems, "line", f->path,
+					       "and %lld more line problems",
+					       (long long)(lc.problems - LINE_PROBLEMS_MAX));
+			compare_scan(f, &scan, &out->problems);
+			out->files++;
+			out->rows += scan.rows;
+			out->bytes += scan.bytes;
+		}
+		json_tokener_free(lc.tok);
+		free(lc.prev_key);
+	}
+	free(path);
+}
+
+/* ---- unlisted files ---- */
+
+static bool listed(const struct ops_manifest *m, const char *rel)
+{
+	for (size_t i = 0; m && i < m->nfiles; i++)
+		if (str_eq(m->files[i].path, rel))
+			return true;
+	return false;
+}
+
+/* Whether some listed path lies below the directory rel. */
+static bool listed_below(const struct ops_manifest *m, const char *rel)
+{
+	size_t n = strlen(rel);
+
+	for (size_t i = 0; m && i < m->nfiles; i++) {
+		const char *p = m->files[i].path;
+
+		if (p && strncmp(p, rel, n) == 0 && p[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Reports every entry under root that the manifest does not list.  Only
+ * directories that hold listed files are entered, so an unlisted directory
+ * is one problem, not one per file in it; symbolic links are never followed.
+ */
+static void walk(const char *root, const char *rel, int depth, const struct ops_manifest *m,
+		 struct ops_report *rep)
+{
+	char *dir = rel ? ops_path_join(root, rel) : xstrdup(root);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) != NULL) {
+		char *sub = rel ? ops_path_join(rel, de->d_name) : xstrdup(de->d_name);
+		char *full = ops_path_join(root, sub);
+		struct stat sb = {0};
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (!rel && strcmp(de->d_name, OPS_MANIFEST_NAME) == 0) || listed(m, sub)) {
+			/* expected */
+		} else if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode) && depth < 4 &&
+			   listed_below(m, sub)) {
+			walk(root, sub, depth + 1, m, rep);
+		} else {
+			ops_report_add(rep, "unlisted", sub, "%s not listed in the manifest",
+				       S_ISDIR(sb.st_mode) ? "directory" : "file");
+		}
+		free(full);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+/* ---- the manifest ---- */
+
+static bool read_manifest(const char *path, struct buf *text, struct ops_report *rep)
+{
+	struct err e = {0};
+	struct stat sb;
+
+	if (lstat(path, &sb) != 0) {
+		ops_report_add(rep, "manifest_unreadable", OPS_MANIFEST_NAME, "'%s': %s", path,
+			       strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		ops_report_add(rep, "manifest_unreadable", OPS_MANIFEST_NAME,
+			       "'%s': not a regular file", path);
+		return false;
+	}
+	if (file_read(path, MANIFEST_MAX, text, &e) != ST_OK) {
+		ops_report_add(rep, "manifest_unreadable", OPS_MANIFEST_NAME, "%s", e.msg);
+		return false;
+	}
+	return true;
+}
+
+bool ops_verify(const char *manifest, struct ops_verify_result *out)
+{
+	struct buf text = BUF_INIT;
+	char *dir;
+
+	memset(out, 0, sizeof(*out));
+	out->manifest_path = ops_manifest_path(manifest);
+	dir = ops_dir_of(out->manifest_path);
+	if (read_manifest(out->manifest_path, &text, &out->problems))
+		ops_manifest_parse(text.data, text.len, &out->manifest, &out->problems);
+	if (out->manifest) {
+		snprintf(out->manifest_sha256, sizeof(out->manifest_sha256), "%s",
+			 out->manifest->self_sha256);
+		for (size_t i = 0; i < out->manifest->nfiles; i++)
+			if (out->manifest->files[i].usable)
+				verify_file(dir, &out->manifest->files[i], out);
+		walk(dir, NULL, 0, out->manifest, &out->problems);
+	}
+	buf_release(&text);
+	free(dir);
+	return out->problems.n == 0;
+}
+
+void ops_verify_result_release(struct ops_verify_result *r)
+{
+	if (!r)
+		return;
+	free(r->manifest_path);
+	ops_report_release(&r->problems);
+	ops_manifest_free(r->manifest);
+	memset(r, 0, sizeof(*r));
+}
+
+json_object *ops_verify_json(const struct ops_verify_result *r)
+{
+	json_object *o = json_object_new_object(), *probs = json_object_new_array();
+	const struct ops_manifest *m = r->manifest;
+
+	jx_add_str(o, "schema_version", OPS_VERIFY_FORMAT);
+	jx_add_str(o, "manifest", r->manifest_path);
+	json_object_object_add(o, "ok", json_object_new_boolean(r->problems.n == 0));
+	jx_add_str(o, "manifest_sha256", r->manifest_sha256[0] ? r->manifest_sha256 : NULL);
+	jx_add_str(o, "backup_id", m ? m->backup_id : NULL);
+	jx_add_str(o, "backend", m ? m->backend : NULL);
+	json_object_object_add(o, "database_schema_version",
+			       m ? json_object_new_int(m->schema_version) : NULL);
+	jx_add_str(o, "created_at", m ? m->created_at : NULL);
+	jx_add_int(o, "files", (int64_t)r->files);
+	jx_add_int(o, "rows", r->rows);
+	jx_add_int(o, "bytes", r->bytes);
+	for (size_t i = 0; i < r->problems.n; i++) {
+		json_object *p = json_object_new_object();
+
+		jx_add_str(p, "kind", r->problems.items[i].kind);
+		jx_add_str(p, "path", r->problems.items[i].path);
+		jx_add_str(p, "message", r->problems.items[i].msg);
+		json_object_array_add(probs, p);
+	}
+	json_object_object_add(o, "problems", probs);
+	return o;
+}

@@ -1,0 +1,277 @@
+/* Unit tests for backup verification: a small backup on disk, mutilated one way per case
+ * (pg_verifybackup's 003_corruption scenarios), and every problem reported in one run. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "ops/ops_int.h"
+
+static const char file_a[] = "{\"id\":\"a1\",\"payload\":{}}\n{\"id\":\"a2\",\"payload\":{}}\n";
+static const char file_b[] = "{\"id\":\"b1\",\"payload\":{\"x\":1}}\n";
+static char *cols[] = {"id", "payload"};
+
+static char *join(const char *dir, const char *name)
+{
+	return ops_path_join(dir, name);
+}
+
+static void put(const char *dir, const char *name, const char *text)
+{
+	char *p = join(dir, name);
+	FILE *f = fopen(p, "wb");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static char *get(const char *dir, const char *name)
+{
+	struct buf b;
+	char *p = join(dir, name);
+
+	assert_int_equal(file_read(p, 1 << 20, &b, NULL), ST_OK);
+	free(p);
+	return buf_detach(&b, NULL);
+}
+
+static void entry(struct ops_manifest_file *f, char *table, char *path, const char *text,
+		  int64_t rows)
+{
+	*f = (struct ops_manifest_file){.store = "s",
+					.table = table,
+					.path = path,
+					.key = "id",
+					.columns = cols,
+					.ncolumns = 2,
+					.rows = rows,
+					.bytes = (int64_t)strlen(text)};
+	sha256_hex(text, strlen(text), f->sha256);
+}
+
+/* A fresh, valid backup: two table files and the manifest. */
+static char *make_backup(void)
+{
+	char *dir = xstrdup("/tmp/cavra-ops-verify-XXXXXX");
+	struct ops_manifest m = {0};
+	struct ops_manifest_file f[2];
+	struct ops_manifest_migration g = {1, "evidence_metadata", NULL};
+	char sha[SHA256_HEX_LEN];
+	char *text;
+
+	assert_non_null(mkdtemp(dir));
+	put(dir, "a.jsonl", file_a);
+	put(dir, "b.jsonl", file_b);
+	entry(&f[0], "ta", "a.jsonl", file_a, 2);
+	entry(&f[1], "tb", "b.jsonl", file_b, 1);
+	m.tool_version = "0.1.0";
+	m.backup_id = "bak_000000000000";
+	m.backend = "sqlite";
+	m.snapshot = "test";
+	m.created_at = m.finished_at = "2026-01-02T03:04:05.000000Z";
+	m.schema_version = 1;
+	m.migrations = &g;
+	m.nmigrations = 1;
+	m.files = f;
+	m.nfiles = 2;
+	m.rows = 3;
+	m.bytes = f[0].bytes + f[1].bytes;
+	text = ops_manifest_text(&m, sha);
+	put(dir, OPS_MANIFEST_NAME, text);
+	free(text);
+	return dir;
+}
+
+/* Replaces from by to in dir/name. */
+static void edit(const char *dir, const char *name, const char *from, const char *to)
+{
+	char *text = get(dir, name), *at = strstr(text, from), *out;
+
+	assert_non_null(at);
+	out = xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	put(dir, name, out);
+	free(out);
+	free(text);
+}
+
+static void rm(const char *dir, const char *name)
+{
+	char *p = join(dir, name);
+
+	assert_int_equal(unlink(p), 0);
+	free(p);
+}
+
+static void m_none(const char *d)
+{
+	(void)d;
+}
+static void m_flip(const char *d)
+{
+	edit(d, "a.jsonl", "a2", "a3");
+}
+static void m_missing(const char *d)
+{
+	rm(d, "b.jsonl");
+}
+static void m_extra(const char *d)
+{
+	put(d, "x.txt", "x");
+}
+static void m_leftover(const char *d)
+{
+	put(d, ".a.jsonl.tmp", "x");
+}
+static void m_truncate(const char *d)
+{
+	edit(d, "a.jsonl", "load\":{}}\n{\"id\":\"a2\",\"payload\":{}}\n",
+	     "load\":{}}\n{\"id\":\"a2\"");
+}
+static void m_not_json(const char *d)
+{
+	edit(d, "a.jsonl", "{\"id\":\"a1\"", "x\"id\":\"a1\"");
+}
+static void m_order(const char *d)
+{
+	edit(d, "a.jsonl", "a1", "a9");
+}
+static void m_manifest(const char *d)
+{
+	edit(d, OPS_MANIFEST_NAME, "\"rows\": 2", "\"rows\": 5");
+}
+static void m_escape(const char *d)
+{
+	edit(d, OPS_MANIFEST_NAME, "\"path\": \"a.jsonl\"", "\"path\": \"../../etc/passwd\"");
+}
+static void m_symlink(const char *d)
+{
+	char *b = join(d, "b.jsonl");
+
+	rm(d, "b.jsonl");
+	assert_int_equal(symlink("a.jsonl", b), 0);
+	free(b);
+}
+static void m_dir(const char *d)
+{
+	char *b = join(d, "b.jsonl");
+
+	rm(d, "b.jsonl");
+	assert_int_equal(mkdir(b, 0700), 0);
+	free(b);
+}
+static void m_symlinked_dir(const char *d)
+{
+	char *sub = join(d, "sub");
+
+	assert_int_equal(symlink(".", sub), 0); /* sub/a.jsonl is a.jsonl, through a link */
+	edit(d, OPS_MANIFEST_NAME, "\"path\": \"a.jsonl\"", "\"path\": \"sub/a.jsonl\"");
+	free(sub);
+}
+static void m_no_manifest(const char *d)
+{
+	rm(d, OPS_MANIFEST_NAME);
+}
+static void m_many(const char *d)
+{
+	m_flip(d);
+	m_missing(d);
+	m_extra(d);
+}
+
+static const struct {
+	const char *name;
+	void (*mutate)(const char *dir);
+	const char *want; /* the kinds found, in order, joined by ',' */
+} cases[] = {
+	{"intact", m_none, ""},
+	{"one byte changed, size kept", m_flip, "sha256"},
+	{"missing file", m_missing, "missing"},
+	{"extra file", m_extra, "unlisted"},
+	{"leftover temporary file", m_leftover, "unlisted"},
+	{"truncated file", m_truncate, "line,truncated,size"},
+	{"line that is not JSON", m_not_json, "line,sha256"},
+	{"rows out of key order", m_order, "line,sha256"},
+	{"edited manifest", m_manifest, "manifest_checksum,manifest_field,rows"},
+	{"path leaving the directory", m_escape, "manifest_checksum,path_unsafe,unlisted"},
+	{"symbolic link", m_symlink, "not_regular"},
+	{"directory instead of a file", m_dir, "not_regular"},
+	{"symbolic link on the way", m_symlinked_dir,
+	 "manifest_checksum,not_regular,unlisted,unlisted"},
+	{"no manifest", m_no_manifest, "manifest_unreadable"},
+	{"several at once", m_many, "sha256,missing,unlisted"},
+};
+
+static char *kinds(const struct ops_verify_result *r)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	for (size_t i = 0; i < r->problems.n; i++)
+		assert_int_equal(
+			buf_addf(&b, NULL, "%s%s", i ? "," : "", r->problems.items[i].kind), ST_OK);
+	return buf_detach(&b, NULL);
+}
+
+static void test_scenarios(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *dir = make_backup();
+		struct ops_verify_result r;
+		char *got;
+		bool ok;
+
+		cases[i].mutate(dir);
+		ok = ops_verify(dir, &r);
+		got = kinds(&r);
+		if (strcmp(got, cases[i].want) != 0 || ok != (cases[i].want[0] == '\0'))
+			fail_msg("case '%s': problems '%s', want '%s'", cases[i].name, got,
+				 cases[i].want);
+		free(got);
+		ops_verify_result_release(&r);
+		ops_remove_tree(dir);
+		free(dir);
+	}
+}
+
+/* The intact backup's totals come from the disk. */
+static void test_totals_and_json(void **state)
+{
+	char *dir = make_backup();
+	struct ops_verify_result r;
+	json_object *o;
+
+	(void)state;
+	assert_true(ops_verify(dir, &r));
+	assert_int_equal(r.files, 2);
+	assert_int_equal(r.rows, 3);
+	assert_int_equal(r.bytes, (int64_t)(strlen(file_a) + strlen(file_b)));
+	o = ops_verify_json(&r);
+	assert_string_equal(jx_get_str(o, "schema_version"), OPS_VERIFY_FORMAT);
+	assert_true(json_object_get_boolean(json_object_object_get(o, "ok")));
+	json_object_put(o);
+	ops_verify_result_release(&r);
+	ops_remove_tree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scenarios),
+		cmocka_unit_test(test_totals_and_json),
+	};
+
+	return cmocka_run_group_tests_name("ops/verify", tests, NULL, NULL);
+}

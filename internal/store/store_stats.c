@@ -1,0 +1,59 @@
+/*
+ * store_stats.c - sizes on disk and the list of tables, for `cavra ops`.
+ * The dialect-specific SQL the operations module needs lives here.
+ */
+#include "base/base.h"
+#include "store/store_backend.h"
+#include "base/util.h"
+
+/* Heap, indexes and TOAST; NULL when the table does not exist. */
+static const char pg_bytes_sql[] = "SELECT pg_total_relation_size(to_regclass($1))";
+
+enum status store_table_bytes(struct store_conn *c, const char *table, int64_t *bytes, bool *known,
+			      struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status st;
+
+	*known = false;
+	*bytes = 0;
+	/*
+	 * SQLite can only tell by walking every page of the table (dbstat):
+	 * 16 s for a million decisions, too slow for a status page.
+	 */
+	if (c->ops->kind == STORE_SQLITE)
+		return ST_OK;
+	st = store_query(c, pg_bytes_sql, 1, &table, &r, e);
+	if (st == ST_OK && store_rows_get(r, 0, 0))
+		*known = str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, bytes);
+	store_rows_free(r);
+	return st;
+}
+
+enum status store_database_bytes(struct store_conn *c, int64_t *bytes, struct err *e)
+{
+	static const char sqlite_sql[] =
+		"SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()";
+	static const char pg_sql[] = "SELECT pg_database_size(current_database())";
+	struct store_rows *r = NULL;
+	enum status st =
+		store_query(c, c->ops->kind == STORE_SQLITE ? sqlite_sql : pg_sql, 0, NULL, &r, e);
+
+	*bytes = 0;
+	if (st == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, bytes))
+		st = err_set(e, ST_INTERNAL, "database size: unexpected result");
+	store_rows_free(r);
+	return st;
+}
+
+enum status store_table_names(struct store_conn *c, struct store_rows **out, struct err *e)
+{
+	static const char sqlite_sql[] = "SELECT name FROM sqlite_master WHERE type = 'table' AND "
+					 "name NOT LIKE 'sqlite_%' ORDER BY name";
+	static const char pg_sql[] =
+		"SELECT table_name FROM information_schema.tables WHERE "
+		"table_schema = current_schema() AND table_type = 'BASE TABLE' "
+		"ORDER BY table_name";
+
+	return store_query(c, c->ops->kind == STORE_SQLITE ? sqlite_sql : pg_sql, 0, NULL, out, e);
+}

@@ -1,0 +1,726 @@
+"""`cavra ops stores | backup | verify | restore | restore-test | retention-plan` and
+GET /operations/*, on both backends with the real binary: a backup taken while eight writers
+post decisions is consistent; mutilated backups (one table of scenarios, each on a fresh backup
+that verifies first) make verify exit 1 naming every problem and make restore write nothing;
+SQLite -> PostgreSQL -> SQLite gives the same per-table SHA-256s; restores refuse a target that
+holds data, survive SIGKILL, and are recorded; restore tests are evidence; retention plans."""
+import concurrent.futures
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from conftest import (CAVRA, SANITIZER_MARKS, backend_of, cavra, pg_bindir, psql, serve, sql,
+                      sqlite_path, user_tables)
+
+DATA_TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
+               "activity_sessions", "activity_decisions", "inventory_repositories",
+               "inventory_policy_rollouts", "integrations", "api_tokens"]
+ALL_TABLES = DATA_TABLES + ["operations_records"]
+STORES = {"evidence_metadata": "evidence_metadata", "approvals": "approvals",
+          "registry_agents": "registry", "registry_mcp_servers": "registry",
+          "activity_sessions": "activity", "activity_decisions": "activity",
+          "inventory_repositories": "inventory", "inventory_policy_rollouts": "inventory",
+          "integrations": "integrations", "api_tokens": "identity",
+          "operations_records": "operations"}
+
+
+# ---- helpers ----
+
+def ok(result):
+    code, out, err = result
+    assert code == 0, err + out
+    return out
+
+
+def ops_json(*args, db=None, expect=0):
+    code, out, err = cavra("ops", *args, db=db, timeout=300)
+    assert code == expect, f"exit {code}: {err}{out}"
+    return json.loads(out)
+
+
+def backup(db, dest):
+    out = ops_json("backup", "--output", str(dest), "--json", db=db)
+    assert out["ok"] and out["manifest"].endswith("manifest.json")
+    return out
+
+
+def manifest(dest):
+    with open(os.path.join(str(dest), "manifest.json")) as f:
+        return json.load(f)
+
+
+def table_shas(dest):
+    return {f["table"]: f["sha256"] for f in manifest(dest)["files"]}
+
+
+def lines(dest, table):
+    with open(os.path.join(str(dest), f"{table}.jsonl"), "rb") as f:
+        return [json.loads(l) for l in f.read().splitlines()]
+
+
+def post(srv, path, body, status=(200, 201)):
+    r = srv.post(path, body)
+    assert r.status_code in status, r.text
+    return r.json()
+
+
+def seed(db, tmp_path):
+    """Rows in every table, through the API (and a token through the CLI)."""
+    with serve(db, tmp=tmp_path) as srv:
+        for i in range(6):
+            s = f"ses-{i % 3}"
+            post(srv, "/decisions", {"session_id": s, "agent_id": "codex", "repository": "p/api",
+                                     "action_type": "write_file", "target": ".github/workflows/x.yml"})
+            post(srv, "/decisions", {"session_id": s, "action_type": "execute_command",
+                                     "target": "pytest -q"})
+        d = post(srv, "/decisions", {"session_id": "ses-apr", "action_type": "write_file",
+                                     "target": "iam/role.tf", "repository": "p/iam"})
+        post(srv, "/approvals", {"decision_id": d["decision_id"], "requested_by": "codex"})
+        post(srv, "/evidence", {"session_id": "ses-0", "signer": "ci@example", "blocked_count": 2,
+                                "note": "ünïcode ✓ \"quoted\" / slash"})
+        post(srv, "/agents", {"agent_id": "codex", "owner": "team-a", "capabilities": ["edit"]})
+        post(srv, "/mcp/servers", {"name": "github-mcp", "trust_tier": "trusted",
+                                   "allowed_tools": ["create_pr"]})
+        post(srv, "/repositories", {"repository": "payments/api", "provider": "github",
+                                    "owner": "team-a"})
+        post(srv, "/policy-rollouts", {"repository": "payments/api",
+                                       "policy_pack": "cavra-ai-agent-baseline", "mode": "enforce"})
+        post(srv, "/integrations", {"provider": "jira", "category": "itsm", "status": "active"})
+    ok(cavra("tokens", "create", "--name", "ci-agent", "--role", "agent", db=db))
+
+
+@pytest.fixture
+def seeded(db, tmp_path):
+    ok(cavra("migrate", "up", db=db))
+    seed(db, tmp_path)
+    return db
+
+
+def counts(db, tables=DATA_TABLES):
+    return {t: int(sql(db, f"SELECT count(*) FROM {t}")[0][0]) for t in tables}
+
+
+@pytest.fixture
+def pg_db2(pg):
+    name = "t_" + uuid.uuid4().hex[:12]
+    psql(pg.url(), f"CREATE DATABASE {name}")
+    yield pg.url(name)
+    psql(pg.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", check=False)
+
+
+def check_consistent(dest):
+    """Every session's counters equal its decisions in the dump; every decision's session exists."""
+    sessions = {s["session_id"]: s for s in lines(dest, "activity_sessions")}
+    decisions = lines(dest, "activity_decisions")
+    tally = {}
+    for d in decisions:
+        assert d["session_id"] in sessions, d["decision_id"]
+        t = tally.setdefault(d["session_id"], [0, 0, 0])
+        t[0] += 1
+        t[1] += d["decision"] == "block"
+        t[2] += d["decision"] == "require_approval"
+    for sid, s in sessions.items():
+        want = tally.get(sid, [0, 0, 0])
+        assert [s["decision_count"], s["blocked_count"], s["approval_required_count"]] == want, sid
+    return len(decisions)
+
+
+# ---- stores ----
+
+def test_stores_cli_and_api(seeded, tmp_path):
+    doc = ops_json("stores", "--json", db=seeded)
+    assert doc["schema_version"] == "cavra.persistent_api.stores.v1"
+    assert doc["backend"] == backend_of(seeded) and doc["database_schema_version"] >= 9
+    assert doc["database_bytes"] > 0
+    by_table = {t["table"]: (s, t) for s in doc["stores"] for t in s["tables"]}
+    assert set(ALL_TABLES) <= set(by_table)
+    want = counts(seeded, ALL_TABLES)
+    for table, (store, t) in by_table.items():
+        if table in want:
+            assert store["store"] == STORES[table] and t["rows"] == want[table], table
+            # PostgreSQL knows each table's size; SQLite only the whole file's, cheaply
+            assert (t["bytes"] > 0) if backend_of(seeded) == "postgres" else t["bytes"] is None
+    s, t = by_table["activity_decisions"]
+    assert t["oldest"] <= t["newest"] and t["newest"].endswith("Z") and len(t["newest"]) == 27
+    assert s["rows"] == want["activity_sessions"] + want["activity_decisions"]
+    assert doc["last_backup"] is None and doc["last_restore_test"] is None
+    text = ok(cavra("ops", "stores", db=seeded))
+    assert "activity_decisions" in text and "last backup: none recorded" in text
+    backup(seeded, tmp_path / "b")
+    with serve(seeded, tmp=tmp_path) as srv:
+        api = srv.get("/operations/stores").json()
+        assert srv.post("/operations/stores", {}).status_code == 405
+        for path in ("/operations/backup", "/operations/restore", "/operations/verify"):
+            assert srv.post(path, {}).status_code == 404, path
+    cli = ops_json("stores", "--json", db=seeded)
+    for d in (api, cli):
+        d.pop("generated_at")
+    assert api == cli
+    assert cli["last_backup"]["outcome"] == "succeeded"
+    assert cli["last_backup"]["location"] == str(tmp_path / "b")
+
+
+def test_stores_on_missing_database_creates_nothing(tmp_path):
+    code, _, err = cavra("ops", "stores", db=f"sqlite:{tmp_path}/nope.db")
+    assert code == 1 and "does not exist" in err
+    assert not (tmp_path / "nope.db").exists()
+
+
+# ---- backup ----
+
+def test_backup_files_manifest_and_record(seeded, tmp_path):
+    dest = tmp_path / "bk"
+    out = backup(seeded, dest)
+    m = manifest(dest)
+    assert m["schema_version"] == "cavra.persistent_api.backup.v2"
+    assert m["backend"] == backend_of(seeded) and m["tool_version"]
+    assert m["database_schema_version"] == len(m["migrations"]) >= 9
+    assert all(len(g["checksum"]) == 64 for g in m["migrations"])
+    assert [g["version"] for g in m["migrations"]] == list(range(1, len(m["migrations"]) + 1))
+    assert m["manifest_sha256"] == out["manifest_sha256"]
+    # the self checksum covers every byte before its own line
+    raw = (dest / "manifest.json").read_bytes()
+    line = raw.rindex(b'  "manifest_sha256"')
+    assert hashlib.sha256(raw[:line]).hexdigest() == m["manifest_sha256"]
+    files = {f["table"]: f for f in m["files"]}
+    assert set(files) == set(ALL_TABLES)
+    want = counts(seeded)
+    for table, f in files.items():
+        data = (dest / f["path"]).read_bytes()
+        assert f["store"] == STORES[table] and f["path"] == f"{table}.jsonl"
+        assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
+        rows = [json.loads(l) for l in data.splitlines()]
+        assert len(rows) == f["rows"] and (table not in want or f["rows"] == want[table])
+        keys = [r[f["key"]] for r in rows]
+        assert keys == sorted(keys, key=lambda k: k.encode()) and len(set(keys)) == len(keys)
+        for r, l in zip(rows, data.splitlines()):
+            assert list(r) == sorted(r) and sorted(r) == sorted(f["columns"])
+            # canonical: no whitespace, keys sorted at every level
+            assert json.dumps(r, separators=(",", ":"), sort_keys=True,
+                              ensure_ascii=False).encode() == l
+    assert m["rows"] == sum(f["rows"] for f in m["files"])
+    assert sorted(os.listdir(dest)) == sorted(["manifest.json"] + [f["path"] for f in m["files"]])
+    assert oct(os.stat(dest / "activity_decisions.jsonl").st_mode & 0o777) == "0o600"
+    # times in the one UTC form, whatever the backend
+    d = lines(dest, "activity_decisions")[0]
+    assert d["decided_at"].endswith("Z") and len(d["decided_at"]) == 27
+    # api tokens: the hash only, never a token
+    tok = lines(dest, "api_tokens")[0]
+    assert len(tok["token_sha256"]) == 64 and "token" not in tok["payload"]
+    # recorded in the database
+    rec = sql(seeded, "SELECT kind, outcome, manifest_sha256, location FROM operations_records")
+    assert rec == [["backup", "succeeded", m["manifest_sha256"], str(dest)]]
+    assert out["record_id"].startswith("opr_")
+
+
+def test_backup_refuses_non_empty_or_unusable_output(seeded, tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    code, _, err = cavra("ops", "backup", "--output", str(full), db=seeded)
+    assert code == 1 and "not empty" in err
+    assert os.listdir(full) == ["keep.txt"] and (full / "keep.txt").read_text() == "mine"
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = cavra("ops", "backup", "--output", str(afile), db=seeded)
+    assert code == 1 and "not a directory" in err
+    code, _, err = cavra("ops", "backup", "--output", str(afile / "sub"), db=seeded)
+    assert code == 1 and err.startswith("cavra: ")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    backup(seeded, empty)
+    assert (empty / "manifest.json").exists()
+    assert cavra("ops", "backup", db=seeded)[0] == 2
+    assert sql(seeded, "SELECT count(*) FROM operations_records") == [["1"]]
+
+
+def test_backup_when_the_disk_fills_leaves_nothing(seeded, tmp_path):
+    """RLIMIT_FSIZE makes writes fail with EFBIG, as a full disk fails them with ENOSPC."""
+    limit_bytes = 40000  # above SQLite's 32 KiB shared-memory file, below the dump
+    with serve(seeded, tmp=tmp_path) as srv:
+        for i in range(60):
+            post(srv, "/decisions", {"session_id": "fill", "action_type": "execute_command",
+                                     "target": f"echo {i} " + "x" * 1000})
+    dest = tmp_path / "bk"
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+    r = subprocess.run([CAVRA, "ops", "backup", "--output", str(dest), "--database", seeded],
+                       capture_output=True, text=True, env=env, preexec_fn=limit, timeout=60)
+    for mark in SANITIZER_MARKS:
+        assert mark not in r.stderr, r.stderr
+    assert r.returncode == 1 and "File too large" in r.stderr, r.stderr
+    assert not dest.exists()
+    assert sql(seeded, "SELECT count(*) FROM operations_records") == [["0"]]
+    # and with room, the same backup works
+    backup(seeded, dest)
+
+
+def test_backup_is_consistent_while_eight_writers_post(db, tmp_path):
+    ok(cavra("migrate", "up", db=db))
+    stop = threading.Event()
+    posted = [0] * 8
+    during = {"start": None, "end": None}
+
+    def writer(n):
+        i = 0
+        while not stop.is_set():
+            r = srv.post("/decisions", {"session_id": f"w{n}-{i % 5}", "agent_id": f"a{n}",
+                                        "action_type": ["write_file", "execute_command",
+                                                        "read_file"][i % 3],
+                                        "target": [".github/workflows/x.yml", "make deploy",
+                                                   "README.md"][i % 3]})
+            assert r.status_code == 201, r.text
+            posted[n] += 1
+            i += 1
+
+    with serve(db, tmp=tmp_path) as srv:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(writer, n) for n in range(8)]
+            while sum(posted) < 400:
+                time.sleep(0.05)
+            before = sum(posted)
+            out = backup(db, tmp_path / "bk")
+            after = sum(posted)
+            time.sleep(0.2)
+            stop.set()
+            for f in futures:
+                f.result()
+    assert after > before, "writers were blocked while the backup ran"
+    n = check_consistent(tmp_path / "bk")
+    assert before <= n <= after + 8  # 8: committed, not yet answered
+    assert int(sql(db, "SELECT count(*) FROM activity_decisions")[0][0]) == sum(posted) > n
+    assert ops_json("verify", out["manifest"], "--json")["ok"]
+
+
+# ---- verify: the corruption table ----
+
+def _rewrite(path, fn):
+    data = path.read_bytes()
+    path.write_bytes(fn(data))
+
+
+def _manifest_edit(dest, old, new):
+    _rewrite(dest / "manifest.json", lambda d: d.replace(old.encode(), new.encode(), 1))
+
+
+def c_extra(d):
+    (d / "extra.jsonl").write_text("{}\n")
+
+
+def c_missing(d):
+    (d / "activity_sessions.jsonl").unlink()
+
+
+def c_truncated(d):
+    _rewrite(d / "activity_decisions.jsonl", lambda b: b[:-40])
+
+
+def c_byte(d):
+    _rewrite(d / "activity_decisions.jsonl", lambda b: b.replace(b"pytest -q", b"pytest -Q", 1))
+
+
+def c_manifest(d):
+    m = manifest(d)
+    f = next(f for f in m["files"] if f["table"] == "activity_decisions")
+    _manifest_edit(d, f'"rows": {f["rows"]},', f'"rows": {f["rows"] + 1},')
+
+
+def c_self_checksum(d):
+    _manifest_edit(d, manifest(d)["manifest_sha256"], "0" * 64)
+
+
+def c_escape(d):
+    _manifest_edit(d, '"path": "approvals.jsonl"', '"path": "../../etc/passwd"')
+
+
+def c_unreadable(d):
+    p = d / "registry_agents.jsonl"
+    p.unlink()
+    p.mkdir()
+
+
+def c_not_json(d):
+    def garble(b):
+        first, rest = b.split(b"\n", 1)
+        return b"#" * len(first) + b"\n" + rest
+    _rewrite(d / "activity_sessions.jsonl", garble)
+
+
+def c_everything(d):
+    for c in (c_extra, c_truncated, c_escape, c_unreadable, c_not_json, c_missing):
+        c(d)
+    _rewrite(d / "registry_mcp_servers.jsonl", lambda b: b.replace(b"github-mcp", b"github-mcq"))
+
+
+CORRUPTIONS = [
+    ("extra file", c_extra, {"unlisted"}, "extra.jsonl"),
+    ("missing file", c_missing, {"missing"}, "activity_sessions.jsonl"),
+    ("truncated file", c_truncated, {"size", "truncated", "line"}, "activity_decisions.jsonl"),
+    ("one byte changed, size kept", c_byte, {"sha256"}, "activity_decisions.jsonl"),
+    ("edited manifest", c_manifest, {"manifest_checksum", "rows"}, "manifest.json"),
+    ("wrong self-checksum", c_self_checksum, {"manifest_checksum"}, "manifest.json"),
+    ("path ../../etc/passwd", c_escape, {"path_unsafe", "manifest_checksum", "unlisted"},
+     "../../etc/passwd"),
+    ("unreadable file", c_unreadable, {"not_regular"}, "registry_agents.jsonl"),
+    ("line that is not JSON", c_not_json, {"line", "sha256"}, "activity_sessions.jsonl"),
+    ("all of them at once", c_everything,
+     {"unlisted", "missing", "size", "truncated", "line", "sha256", "path_unsafe",
+      "manifest_checksum", "not_regular"}, "extra.jsonl"),
+]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """One seeded SQLite database for the corruption table."""
+    tmp = tmp_path_factory.mktemp("ops-source")
+    db = f"sqlite:{tmp}/src.db"
+    ok(cavra("migrate", "up", db=db))
+    seed(db, tmp)
+    return db
+
+
+@pytest.mark.parametrize("name,corrupt,kinds,path", CORRUPTIONS, ids=[c[0] for c in CORRUPTIONS])
+def test_verify_reports_every_problem_and_restore_writes_nothing(source, tmp_path, name, corrupt,
+                                                                 kinds, path):
+    dest = tmp_path / "bk"
+    backup(source, dest)
+    assert ops_json("verify", str(dest), "--json")["ok"]
+    corrupt(dest)
+    rep = ops_json("verify", str(dest / "manifest.json"), "--json", expect=1)
+    assert rep["schema_version"] == "cavra.persistent_api.verify.v1" and not rep["ok"]
+    found = {p["kind"] for p in rep["problems"]}
+    assert kinds <= found, rep["problems"]
+    assert path in {p["path"] for p in rep["problems"]}
+    code, out, _ = cavra("ops", "verify", str(dest))
+    assert code == 1 and out.startswith("FAILED") and f"{len(rep['problems'])} problems" in out
+    # restore verifies first and writes nothing anywhere
+    before = counts(source)
+    target = tmp_path / "target"
+    code, out, err = cavra("ops", "restore", str(dest), "--target-dir", str(target), db=source)
+    assert code == 1 and "failed verification" in err and not json.loads(out)["ok"]
+    assert not target.exists()
+    code, _, err = cavra("ops", "restore", str(dest), "--overwrite", db=source)
+    assert code == 1 and "nothing was written" in err
+    assert counts(source) == before
+    assert sql(source, "SELECT count(*) FROM operations_records WHERE kind <> 'backup'") == [["0"]]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_verify_unreadable_by_mode(source, tmp_path):
+    dest = tmp_path / "bk"
+    backup(source, dest)
+    os.chmod(dest / "approvals.jsonl", 0)
+    rep = ops_json("verify", str(dest), "--json", expect=1)
+    assert {p["kind"] for p in rep["problems"]} == {"unreadable"}
+
+
+def test_restore_into_postgres_writes_nothing_when_verification_fails(source, tmp_path, pg_db):
+    dest = tmp_path / "bk"
+    backup(source, dest)
+    c_byte(dest)
+    code, _, err = cavra("ops", "restore", str(dest), "--target-url", pg_db, db=source)
+    assert code == 1 and "failed verification" in err
+    assert user_tables(pg_db) == []
+
+
+# ---- restore ----
+
+def test_roundtrip_sqlite_postgres_sqlite_same_hashes(tmp_path, pg_db):
+    a = f"sqlite:{tmp_path}/a.db"
+    ok(cavra("migrate", "up", db=a))
+    seed(a, tmp_path)
+    backup(a, tmp_path / "b0")  # so that operations_records has a row to carry
+    first = backup(a, tmp_path / "b1")
+    # SQLite -> PostgreSQL
+    res = ops_json("restore", first["manifest"], "--target-url", pg_db, db=a)
+    assert res["schema_version"] == "cavra.persistent_api.restore.v2" and res["ok"]
+    assert res["source_backend"] == "sqlite" and res["target_backend"] == "postgres"
+    assert res["target_schema_version_before"] == 0
+    assert res["target_schema_version_after"] == first["database_schema_version"]
+    assert "pg-test-secret" not in json.dumps(res) and "*****" in res["target"]
+    assert {t["table"]: t["rows_after"] for t in res["tables"]} == counts(a, ALL_TABLES) | {
+        "operations_records": 1}
+    assert res["kind"] == "restore_test" and res["record_id"].startswith("opr_")
+    second = backup(pg_db, tmp_path / "b2")
+    assert table_shas(tmp_path / "b1") == table_shas(tmp_path / "b2")
+    # PostgreSQL -> SQLite
+    res = ops_json("restore", second["manifest"], "--target-dir", str(tmp_path / "c"), db=a)
+    assert res["ok"] and res["target"] == str(tmp_path / "c" / "cavra.db")
+    assert sorted(os.listdir(tmp_path / "c")) == ["cavra.db"]
+    backup(f"sqlite:{tmp_path}/c/cavra.db", tmp_path / "b3")
+    assert table_shas(tmp_path / "b1") == table_shas(tmp_path / "b3")
+    # the restored database serves the same records
+    with serve(f"sqlite:{tmp_path}/c/cavra.db", tmp=tmp_path) as srv:
+        got = srv.get("/sessions/ses-0/decisions").json()
+    with serve(a, tmp=tmp_path) as srv:
+        want = srv.get("/sessions/ses-0/decisions").json()
+    assert got == want and got["total"] == 4
+    # two restore tests recorded in the configured database, a's
+    assert sql(a, "SELECT kind, outcome FROM operations_records WHERE kind <> 'backup'") == [
+        ["restore_test", "succeeded"]] * 2
+
+
+def test_roundtrip_from_postgres(pg_db, pg_db2, tmp_path):
+    ok(cavra("migrate", "up", db=pg_db))
+    seed(pg_db, tmp_path)
+    first = backup(pg_db, tmp_path / "b1")
+    ops_json("restore", first["manifest"], "--target-dir", str(tmp_path / "s"), db=pg_db)
+    second = backup(f"sqlite:{tmp_path}/s/cavra.db", tmp_path / "b2")
+    ops_json("restore", second["manifest"], "--target-url", pg_db2, db=pg_db)
+    backup(pg_db2, tmp_path / "b3")
+    assert table_shas(tmp_path / "b1") == table_shas(tmp_path / "b2") == table_shas(
+        tmp_path / "b3")
+
+
+def test_restore_refuses_target_with_data_unless_overwrite(seeded, tmp_path):
+    first = backup(seeded, tmp_path / "b1")
+    before = counts(seeded)
+    sql(seeded, "DELETE FROM registry_agents")
+    sql(seeded, "UPDATE activity_sessions SET state = 'archived'")
+    # into the configured database: it holds data
+    code, out, err = cavra("ops", "restore", first["manifest"], db=seeded)
+    assert code == 1 and "holds data" in err and "--overwrite" in err
+    assert counts(seeded)["registry_agents"] == 0
+    # an explicit target that holds data
+    other = tmp_path / "other"
+    ops_json("restore", first["manifest"], "--target-dir", str(other), db=seeded)
+    code, _, err = cavra("ops", "restore", first["manifest"], "--target-dir", str(other),
+                         db=seeded)
+    assert code == 1 and "holds data" in err
+    # --overwrite replaces the rows, keeps the audit trail, and is recorded as a restore
+    res = ops_json("restore", first["manifest"], "--overwrite", db=seeded)
+    assert res["ok"] and res["overwrote"] and res["kind"] == "restore"
+    assert counts(seeded) == before
+    assert sql(seeded, "SELECT DISTINCT state FROM activity_sessions") == [["active"]]
+    kinds = sorted(r[0] for r in sql(seeded, "SELECT kind FROM operations_records"))
+    assert kinds == ["backup", "restore", "restore_test"]
+    second = backup(seeded, tmp_path / "b2")
+    shas = table_shas(tmp_path / "b2")
+    assert {t: s for t, s in table_shas(tmp_path / "b1").items() if t != "operations_records"} \
+        == {t: s for t, s in shas.items() if t != "operations_records"}
+    assert second["rows"] > first["rows"]
+
+
+def test_restore_bad_arguments_and_unreachable_target(seeded, tmp_path):
+    first = backup(seeded, tmp_path / "b1")
+    assert cavra("ops", "restore", first["manifest"], "--target-dir", "x", "--target-url",
+                 "y", db=seeded)[0] == 2
+    assert cavra("ops", "restore", db=seeded)[0] == 2
+    code, out, err = cavra("ops", "restore", first["manifest"], "--target-url",
+                           "postgresql://u:topsecret@127.0.0.1:1/x", db=seeded)
+    assert code == 1 and "topsecret" not in out + err
+
+
+def test_restore_killed_half_way_leaves_the_target_as_it_was(tmp_path, pg_db):
+    src = f"sqlite:{tmp_path}/big.db"
+    ok(cavra("migrate", "up", db=src))
+    bulk_seed(sqlite_path(src), sessions=200, per_session=100)
+    big = backup(src, tmp_path / "big")
+    # a new SQLite target: only a temporary file exists until the restore is complete
+    target = tmp_path / "t"
+    proc = subprocess.Popen([CAVRA, "ops", "restore", big["manifest"], "--target-dir",
+                             str(target), "--database", src], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_for(lambda: target.exists() and any(n.startswith(".cavra.db.restore")
+                                             for n in os.listdir(target)))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert "cavra.db" not in os.listdir(target)
+    # PostgreSQL with data: the load is one transaction
+    small = f"sqlite:{tmp_path}/small.db"
+    ok(cavra("migrate", "up", db=small))
+    seed(small, tmp_path)
+    first = backup(small, tmp_path / "small")
+    ops_json("restore", first["manifest"], "--target-url", pg_db, db=small)
+    before = backup(pg_db, tmp_path / "before")
+    proc = subprocess.Popen([CAVRA, "ops", "restore", big["manifest"], "--target-url", pg_db,
+                             "--overwrite", "--database", small], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_for(lambda: psql(pg_db, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                 "application_name = 'cavra' AND state <> 'idle' AND query LIKE "
+                                 "'INSERT INTO activity_decisions%'") != "0")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = backup(pg_db, tmp_path / "after")
+    strip = lambda d: {t: s for t, s in table_shas(d).items() if t != "operations_records"}
+    assert strip(tmp_path / "before") == strip(tmp_path / "after")
+    assert after["rows"] == before["rows"] + 1  # the record of the backup "before"
+
+
+def wait_for(cond, timeout=60):
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def bulk_seed(path, sessions, per_session):
+    """Consistent decisions and sessions straight into a SQLite file (fast, large)."""
+    con = sqlite3.connect(path)
+    t = "2026-01-01T00:00:00.000000Z"
+    decs, sess = [], []
+    for s in range(sessions):
+        sid = f"bulk-{s:05d}"
+        blocked = 0
+        for i in range(per_session):
+            did = f"dec_{s:06d}{i:06d}"
+            decision = "block" if i % 4 == 0 else "allow"
+            blocked += decision == "block"
+            payload = json.dumps({"decision_id": did, "session_id": sid, "decision": decision,
+                                  "target": "x" * 200, "schema_version": "cavra.decision.v1"})
+            decs.append((did, sid, "agent", None, "bulk/repo", "execute_command",
+                         "cavra-ai-agent-baseline", "commands.block", decision, "high", None,
+                         None, t, t, t, payload))
+        sess.append((sid, "agent", None, "bulk/repo", "cavra-ai-agent-baseline", "active", t, t,
+                     per_session, blocked, 0, t, "{}"))
+    con.executemany("INSERT INTO activity_decisions VALUES (" + ",".join("?" * 16) + ")", decs)
+    con.executemany("INSERT INTO activity_sessions VALUES (" + ",".join("?" * 13) + ")", sess)
+    con.commit()
+    con.close()
+
+
+def test_backup_before_migrating_then_restore(db, tmp_path):
+    """The runbook's order: back up at the old schema version, migrate, restore if needed."""
+    ok(cavra("migrate", "up", "--to", "8", db=db))
+    t = "2026-01-01T00:00:00.000000Z"
+    sql(db, "INSERT INTO registry_agents VALUES ('ag1', 'active', 'o', "
+            f"'{t}', '{t}', '{{\"agent_id\": \"ag1\"}}')")
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "b8"), db=db)
+    assert code == 0 and "not recorded" in err and "migrate up" in err, err
+    m = manifest(tmp_path / "b8")
+    assert m["database_schema_version"] == 8
+    assert "operations_records" not in {f["table"] for f in m["files"]}
+    ok(cavra("migrate", "up", db=db))
+    sql(db, "DELETE FROM registry_agents")
+    res = ops_json("restore", str(tmp_path / "b8"), db=db)
+    assert res["ok"] and res["target_schema_version_before"] > 8
+    assert sql(db, "SELECT agent_id FROM registry_agents") == [["ag1"]]
+    assert sql(db, "SELECT kind FROM operations_records") == [["restore"]]
+    res = ops_json("restore", str(tmp_path / "b8"), "--target-dir", str(tmp_path / "t"), db=db)
+    assert res["target_schema_version_after"] == 8
+    code, out, _ = cavra("migrate", "status", "--json", db=f"sqlite:{tmp_path}/t/cavra.db")
+    assert json.loads(out)["schema_version"] == 8
+
+
+# ---- restore test ----
+
+def test_restore_test_exit_codes_and_evidence(seeded, tmp_path):
+    first = backup(seeded, tmp_path / "b1")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    res = ops_json("restore-test", first["manifest"], "--scratch-dir", str(scratch), db=seeded)
+    assert res["schema_version"] == "cavra.persistent_api.restore_test.v1" and res["ok"]
+    names = [c["name"] for c in res["checks"]]
+    assert names == ["verify", "restore", "row_counts", "decision_search",
+                     "session_reconstruction", "session_counters", "decision_sessions"]
+    assert all(c["ok"] for c in res["checks"]), res["checks"]
+    assert os.listdir(scratch) == [] and res["scratch_removed"]
+    rec = sql(seeded, "SELECT kind, outcome, manifest_sha256, payload FROM operations_records "
+                      "WHERE kind = 'restore_test'")
+    assert [r[:3] for r in rec] == [["restore_test", "succeeded", first["manifest_sha256"]]]
+    details = json.loads(rec[0][3])["details"]
+    assert details["command"] == "restore-test" and len(details["checks"]) == 7
+    assert ops_json("stores", "--json", db=seeded)["last_restore_test"]["record_id"] == \
+        res["record_id"]
+    # a tampered backup: exit 1, recorded as failed
+    c_byte(tmp_path / "b1")
+    res = ops_json("restore-test", first["manifest"], "--scratch-dir", str(scratch), db=seeded,
+                   expect=1)
+    assert not res["ok"] and not res["checks"][0]["ok"] and res["problems"]
+    assert os.listdir(scratch) == []
+    assert sql(seeded, "SELECT outcome FROM operations_records WHERE kind = 'restore_test' "
+                       "ORDER BY finished_at") == [["succeeded"], ["failed"]]
+    # data whose session counters disagree with its decisions: the check says so
+    sql(seeded, "UPDATE activity_sessions SET decision_count = decision_count + 1 "
+                "WHERE session_id = 'ses-1'")
+    bad = backup(seeded, tmp_path / "b2")
+    res = ops_json("restore-test", bad["manifest"], "--scratch-dir", str(scratch), db=seeded,
+                   expect=1)
+    failed = {c["name"] for c in res["checks"] if not c["ok"]}
+    assert "session_counters" in failed and "verify" not in failed
+    # no configured database to hold the evidence: exit 1
+    code, out, err = cavra("ops", "restore-test", first["manifest"],
+                           db=f"sqlite:{tmp_path}/none.db")
+    assert code == 1 and "could not be recorded" in err
+
+
+# ---- retention ----
+
+def test_retention_plan_cli_api_and_legal_hold(seeded, tmp_path):
+    backdate(seeded)
+    out = tmp_path / "plan"
+    text = ok(cavra("ops", "retention-plan", "--output", str(out), db=seeded))
+    assert "persistent-api-retention-plan.json" in text
+    plan = json.loads((out / "persistent-api-retention-plan.json").read_text())
+    md = (out / "persistent-api-retention-plan.md").read_text()
+    assert plan["schema_version"] == "cavra.persistent_api.retention_plan.v1"
+    assert plan["retention_days"] == 2555 and plan["classification"] == "regulated-sdlc"
+    assert plan["legal_hold"] is False and plan["delete_protection"] is True
+    assert plan["cutoff"] < plan["generated_at"] < plan["retain_until"]
+    stores = {s["store"]: s for s in plan["stores"]}
+    assert set(stores) == set(STORES.values())
+    assert stores["activity"]["past_cutoff"] == 2 and stores["activity"]["eligible_for_deletion"] == 2
+    assert stores["activity"]["action"].startswith("review")
+    assert plan["records"] == sum(counts(seeded, ALL_TABLES).values())
+    assert plan["controls"]["last_backup"] is None and plan["controls"]["backup_overdue"]
+    assert "# Retention plan: regulated-sdlc" in md and "| retention | 2555 days |" in md
+    assert "| activity | activity_decisions | " in md and "none recorded" in md
+    # legal hold: nothing is eligible; short retention without hold: no delete protection
+    ok(cavra("ops", "retention-plan", "--output", str(out), "--retention-days", "30",
+             "--legal-hold", "--classification", "internal", db=seeded))
+    held = json.loads((out / "persistent-api-retention-plan.json").read_text())
+    assert held["legal_hold"] and held["delete_protection"]
+    assert held["delete_protection_reason"] == "legal hold" and held["eligible_for_deletion"] == 0
+    assert all(s["action"] == "retain: legal hold" for s in held["stores"])
+    ok(cavra("ops", "retention-plan", "--output", str(out), "--retention-days", "30", db=seeded))
+    short = json.loads((out / "persistent-api-retention-plan.json").read_text())
+    assert not short["delete_protection"] and short["eligible_for_deletion"] == 2
+    for bad in ("0", "-1", "x", "36501"):
+        code, _, err = cavra("ops", "retention-plan", "--output", str(out), "--retention-days",
+                             bad, db=seeded)
+        assert code == 2 and "retention_days" in err
+    assert cavra("ops", "retention-plan", db=seeded)[0] == 2
+    # the API computes the same plan and writes nothing
+    backup(seeded, tmp_path / "b")
+    ok(cavra("ops", "retention-plan", "--output", str(out), "--retention-days", "30",
+             "--legal-hold", "--classification", "internal", db=seeded))
+    cli = json.loads((out / "persistent-api-retention-plan.json").read_text())
+    with serve(seeded, tmp=tmp_path) as srv:
+        r = srv.get("/operations/retention-plan?retention_days=30&classification=internal"
+                    "&legal_hold=true")
+        assert r.status_code == 200, r.text
+        api = r.json()
+        assert srv.get("/operations/retention-plan").json()["retention_days"] == 2555
+        for q in ("retention_days=0", "retention_days=abc", "legal_hold=maybe",
+                  "classification=a%20b"):
+            r = srv.get("/operations/retention-plan?" + q)
+            assert r.status_code == 400 and r.json()["code"] == "invalid", q
+    for d in (cli, api):
+        for k in ("generated_at", "cutoff", "retain_until"):
+            d.pop(k)
+    assert api == cli and api["controls"]["last_backup"]["outcome"] == "succeeded"
+    assert sorted(os.listdir(out)) == ["persistent-api-retention-plan.json",
+                                       "persistent-api-retention-plan.md"]
+
+
+def backdate(db):
+    """Two decisions from 2015, past any cutoff of 30 days or 7 years."""
+    old = "2015-01-01T00:00:00.000000Z"
+    ids = [r[0] for r in sql(db, "SELECT decision_id FROM activity_decisions ORDER BY "
+                                 "decision_id LIMIT 2")]
+    for i in ids:
+        sql(db, f"UPDATE activity_decisions SET decided_at = '{old}' WHERE decision_id = '{i}'")
