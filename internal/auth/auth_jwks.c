@@ -150,7 +150,7 @@ static enum status ec_from_jwk(json_object *jwk, enum auth_kty *kty, EVP_PKEY **
 {
 	unsigned char pub[1 + 2 * 48];
 	OSSL_PARAM_BLD *bld;
-	const char *group;
+	const char *group = NULL;
 	enum status st;
 	size_t c;
 
@@ -228,9 +228,11 @@ static void note_skip(struct auth_keyset *ks, size_t i, const char *kid, const c
 {
 	char shown[AUTH_SHOW_MAX];
 
-	if (ks->skipped++ == 0)
-		snprintf(ks->skip_note, sizeof(ks->skip_note), "key %zu%s%s%s: %s", i,
-			 kid ? " '" : "", kid ? auth_show(kid, shown) : "", kid ? "'" : "", why);
+	if (ks->skipped++ == 0 &&
+	    snprintf(ks->skip_note, sizeof(ks->skip_note), "key %zu%s%s%s: %s", i, kid ? " '" : "",
+		     kid ? auth_show(kid, shown) : "", kid ? "'" : "",
+		     why) >= (int)sizeof(ks->skip_note))
+		ks->skip_note[sizeof(ks->skip_note) - 2] = '~'; /* cut short: say so */
 }
 
 static void keys_fill(struct auth_keyset *ks, json_object *arr)

@@ -38,7 +38,7 @@ static bool auth_ready(const struct app *app, char *why, size_t size)
 
 		auth_oidc_status_get(p, &st);
 		if (!st.have_keys) {
-			snprintf(why, size, "oidc issuer '%s' has no signing keys: %s",
+			snprintf(why, size, "oidc issuer '%.150s' has no signing keys: %.250s",
 				 auth_oidc_issuer(p),
 				 st.last_error[0] ? st.last_error : "not fetched yet");
 			return false;
