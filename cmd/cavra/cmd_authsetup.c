@@ -8,12 +8,14 @@
 #include "cmd.h"
 #include "auth/auth.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "base/xalloc.h"
 #include "http/http.h"
 #include "json/jx.h"
 #include "json/jx_yaml.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +24,8 @@
 
 struct serve_auth {
 	struct http_auth http;
+	struct http_console console;
+	char *client_secret, *redirect_uri, *home_uri, *home_uri_encoded;
 	struct auth_mapping *mapping;
 	pthread_t refresher;
 	bool running;
@@ -243,6 +247,89 @@ static void *refresh_loop(void *arg)
 	return NULL;
 }
 
+/* Percent-encodes everything but RFC 3986 unreserved characters; caller frees. */
+static char *url_encode(const char *s)
+{
+	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~", c))
+			*o++ = (char)c;
+		else
+			o += sprintf(o, "%%%02X", c);
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The client secret: the setting, else the first line of the secret file. */
+static enum status read_secret(const struct config *cfg, char **out, struct err *e)
+{
+	struct buf b;
+	enum status st;
+
+	if (cfg->console_client_secret) {
+		*out = xstrdup(cfg->console_client_secret);
+		return ST_OK;
+	}
+	if (!cfg->console_client_secret_file)
+		return err_set(e, ST_INVALID,
+			       "console_client_id needs console_client_secret or "
+			       "console_client_secret_file");
+	buf_init(&b, 4096);
+	st = file_read(cfg->console_client_secret_file, 4096, &b, e);
+	if (st == ST_OK)
+		*out = xstrndup(b.data, strcspn(b.data, "\r\n"));
+	buf_release(&b);
+	if (st == ST_OK && !**out)
+		st = err_set(e, ST_INVALID, "console_client_secret_file '%s' is empty",
+			     cfg->console_client_secret_file);
+	return st;
+}
+
+/* The console login: the first issuer, the client and where the callback is. */
+static enum status setup_console(const struct config *cfg, struct serve_auth *sa, struct err *e)
+{
+	const char *url = cfg->console_public_url;
+	size_t n;
+	enum status st;
+
+	if (!cfg->console_client_id)
+		return ST_OK;
+	if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
+		return err_set(e, ST_INVALID,
+			       "console_client_id needs console_public_url "
+			       "(https://host, the address browsers use)");
+	st = read_secret(cfg, &sa->client_secret, e);
+	if (st != ST_OK)
+		return st;
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	sa->redirect_uri = xasprintf("%.*s/console/callback", (int)n, url);
+	sa->home_uri = xasprintf("%.*s/console/", (int)n, url);
+	sa->home_uri_encoded = url_encode(sa->home_uri);
+	sa->console = (struct http_console){
+		.provider = auth_issuers_at(sa->http.issuers, 0),
+		.client_id = cfg->console_client_id,
+		.client_secret = sa->client_secret,
+		.redirect_uri = sa->redirect_uri,
+		.home_uri = sa->home_uri,
+		.home_uri_encoded = sa->home_uri_encoded,
+		.scopes = cfg->console_scopes,
+		.session_seconds = cfg->console_session_seconds,
+		.secure_cookie = strncmp(url, "https://", 8) == 0,
+		.trust_forwarded_proto = config_flag(cfg->trust_forwarded_proto),
+	};
+	sa->http.console = &sa->console;
+	log_info("console login: client '%s', callback %s", cfg->console_client_id,
+		 sa->redirect_uri);
+	return ST_OK;
+}
+
 enum status serve_auth_start(const struct config *cfg, struct serve_auth **out, struct err *e)
 {
 	struct serve_auth *sa = xcalloc(1, sizeof(*sa));
@@ -261,6 +348,8 @@ enum status serve_auth_start(const struct config *cfg, struct serve_auth **out, 
 	sa->http.mode = HTTP_AUTH_OIDC;
 	sa->http.issuers = auth_issuers_new();
 	st = load_issuers(cfg, sa->http.issuers, e);
+	if (st == ST_OK)
+		st = setup_console(cfg, sa, e);
 	if (st == ST_OK && pthread_create(&sa->refresher, NULL, refresh_loop, sa) == 0)
 		sa->running = true;
 	return st;
@@ -283,6 +372,12 @@ void serve_auth_stop(struct serve_auth *sa)
 		pthread_join(sa->refresher, NULL);
 	}
 	auth_issuers_free(sa->http.issuers);
+	if (sa->client_secret)
+		memset(sa->client_secret, 0, strlen(sa->client_secret));
+	free(sa->client_secret);
+	free(sa->redirect_uri);
+	free(sa->home_uri);
+	free(sa->home_uri_encoded);
 	auth_mapping_free(sa->mapping);
 	pthread_mutex_destroy(&sa->mu);
 	pthread_cond_destroy(&sa->cv);

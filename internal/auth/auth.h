@@ -149,6 +149,11 @@ ATTR_NODISCARD enum status auth_jwt_peek_issuer(const char *token, char **iss, s
  * Fetches a URL.  Implementations: libcurl (auth_fetcher_curl_new) and the
  * fakes of the unit tests.  A provider calls get from one thread at a time.
  */
+/* A form POST (the token endpoint): body and HTTP basic client credentials. */
+struct auth_post {
+	const char *url, *form, *user, *password;
+};
+
 struct auth_fetcher {
 	/*
 	 * GETs url into body (body->cap bounds the size).  ST_OK only for HTTP
@@ -157,6 +162,13 @@ struct auth_fetcher {
 	 */
 	enum status (*get)(struct auth_fetcher *f, const char *url, struct buf *body,
 			   struct err *e);
+	/*
+	 * POSTs req; *status gets the HTTP status whatever it is, with the
+	 * body.  ST_UNAVAILABLE only when no answer came.  May be NULL (test
+	 * fetchers that only GET).
+	 */
+	enum status (*post)(struct auth_fetcher *f, const struct auth_post *req, struct buf *body,
+			    long *status, struct err *e);
 	void (*free)(struct auth_fetcher *f); /* frees f itself */
 };
 
@@ -400,6 +412,49 @@ void auth_principal_release(struct auth_principal *p); /* NULL-safe; zeroes *p *
 json_object *auth_explain(const struct auth_mapping *m, const struct auth_principal *p);
 
 /* ------------------------------------------------------------------ */
+/* Console login: the authorization code flow with PKCE (auth_login.c) */
+/* ------------------------------------------------------------------ */
+
+/* Endpoints from the issuer's discovery document ("" until fetched). */
+struct auth_endpoints {
+	char authorization[512], token[512], end_session[512];
+};
+void auth_oidc_endpoints(struct auth_oidc *p, struct auth_endpoints *out);
+
+/*
+ * Verifies an ID token of p's issuer for the client audience (not the API
+ * audience), refetching keys once on an unknown kid.  The nonce check is the
+ * caller's.
+ */
+ATTR_NODISCARD enum status auth_oidc_verify_id_token(struct auth_oidc *p, const char *token,
+						     const char *client_id, struct auth_jwt *out,
+						     struct err *e);
+
+#define AUTH_PKCE_VERIFIER_LEN 43 /* base64url of 32 random bytes */
+
+/* Random url-safe values: a PKCE verifier, a state or a nonce (out holds AUTH_PKCE_VERIFIER_LEN+1).
+ */
+ATTR_NODISCARD enum status auth_random_b64url(char out[AUTH_PKCE_VERIFIER_LEN + 1], struct err *e);
+
+struct auth_login_request {
+	const char *client_id, *redirect_uri, *scope, *state, *nonce, *verifier;
+};
+/* The authorization URL to send the browser to; caller frees.  NULL before discovery. */
+char *auth_login_url(struct auth_oidc *p, const struct auth_login_request *r);
+
+/*
+ * Exchanges an authorization code at the token endpoint (client_secret_basic,
+ * with the PKCE verifier) and returns its id_token (caller frees).
+ * ST_UNAUTHENTICATED when the provider refuses the code (used, expired,
+ * wrong verifier): the message carries its "error"; ST_UNAVAILABLE when it
+ * does not answer.
+ */
+ATTR_NODISCARD enum status auth_login_exchange(struct auth_oidc *p,
+					       const struct auth_login_request *r, const char *code,
+					       const char *client_secret, char **id_token,
+					       struct err *e);
+
+/* ------------------------------------------------------------------ */
 /* API tokens                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -415,6 +470,8 @@ ATTR_NODISCARD enum status auth_token_generate(char out[AUTH_TOKEN_LEN + 1], str
 bool auth_token_is_api(const char *s);
 /* The stored form: SHA-256 of the whole token, lowercase hex. */
 void auth_token_hash(const char *token, char out[SHA256_HEX_LEN]);
+/* Compares two secrets (CSRF tokens, nonces) in time that does not depend on where they differ. */
+bool auth_secret_equal(const char *a, const char *b);
 /* Compares two stored hashes in constant time; false unless both are 64 hex digits and equal. */
 bool auth_token_hash_equal(const char *a, const char *b);
 

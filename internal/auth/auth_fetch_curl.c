@@ -104,6 +104,47 @@ static enum status fetcher_get(struct auth_fetcher *base, const char *url, struc
 	return st;
 }
 
+/*
+ * POSTs form (application/x-www-form-urlencoded) with HTTP basic client
+ * authentication; any HTTP status is returned in *status with its body (the
+ * token endpoint answers errors as JSON with 400).
+ */
+static enum status fetcher_post(struct auth_fetcher *base, const struct auth_post *req,
+				struct buf *body, long *status, struct err *e)
+{
+	struct curl_fetcher *f = (struct curl_fetcher *)base;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct sink s = {body, false};
+	CURL *h = curl_easy_init();
+	enum status st = ST_OK;
+	CURLcode rc;
+
+	*status = 0;
+	if (!h)
+		return err_set(e, ST_INTERNAL, "curl_easy_init failed");
+	rc = set_options(h, f, req->url, &s, errbuf);
+	if (!rc)
+		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->form);
+	if (!rc && req->user)
+		rc = curl_easy_setopt(h, CURLOPT_USERNAME, req->user);
+	if (!rc && req->password)
+		rc = curl_easy_setopt(h, CURLOPT_PASSWORD, req->password);
+	if (!rc && req->user)
+		rc = curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	if (rc)
+		st = err_set(e, ST_INTERNAL, "curl options: %s", curl_easy_strerror(rc));
+	else
+		rc = curl_easy_perform(h);
+	if (st == ST_OK && (s.too_large || rc == CURLE_FILESIZE_EXCEEDED))
+		st = err_set(e, ST_TOO_LARGE, "response is larger than %zu bytes", body->cap);
+	else if (st == ST_OK && rc)
+		st = err_set(e, ST_UNAVAILABLE, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	else if (st == ST_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(h);
+	return st;
+}
+
 static void fetcher_free(struct auth_fetcher *base)
 {
 	struct curl_fetcher *f = (struct curl_fetcher *)base;
@@ -126,6 +167,7 @@ enum status auth_fetcher_curl_new(const struct auth_fetch_opts *o, struct auth_f
 			       curl_easy_strerror(global_rc));
 	f = xcalloc(1, sizeof(*f));
 	f->base.get = fetcher_get;
+	f->base.post = fetcher_post;
 	f->base.free = fetcher_free;
 	f->ca_file = o && o->ca_file ? xstrdup(o->ca_file) : NULL;
 	f->connect_ms =

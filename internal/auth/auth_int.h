@@ -81,4 +81,7 @@ enum status claims_check(json_object *claims, const struct auth_jwt_rules *r, in
 /* exp of claims that passed claims_check. */
 int64_t claims_exp(json_object *claims);
 
+/* auth_oidc.c: the fetcher of a provider (borrowed), for the token endpoint. */
+struct auth_fetcher *auth_oidc_fetcher(struct auth_oidc *p);
+
 #endif

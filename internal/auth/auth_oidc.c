@@ -33,6 +33,7 @@ struct auth_oidc {
 	uint64_t generation; /* bumped on every swap of keys */
 	int64_t last_attempt_us, last_ok_us;
 	char last_error[ERR_MSG_MAX];
+	struct auth_endpoints endpoints; /* from the last good discovery document */
 };
 
 static bool host_is_loopback(const char *host, size_t n)
@@ -197,7 +198,22 @@ static enum status fetch_json(struct auth_oidc *p, const char *url, const char *
 }
 
 /* Discovery, then the JWK set it names.  *ks is new on success. */
-static enum status fetch_keys(struct auth_oidc *p, struct auth_keyset **ks, struct err *e)
+static void copy_endpoint(json_object *disc, const char *key, char *out, size_t size)
+{
+	const char *v = jx_get_str(disc, key);
+
+	snprintf(out, size, "%s", v && auth_url_check(v, key, NULL) == ST_OK ? v : "");
+}
+
+static void read_endpoints(json_object *disc, struct auth_endpoints *ep)
+{
+	copy_endpoint(disc, "authorization_endpoint", ep->authorization, sizeof(ep->authorization));
+	copy_endpoint(disc, "token_endpoint", ep->token, sizeof(ep->token));
+	copy_endpoint(disc, "end_session_endpoint", ep->end_session, sizeof(ep->end_session));
+}
+
+static enum status fetch_keys(struct auth_oidc *p, struct auth_keyset **ks,
+			      struct auth_endpoints *ep, struct err *e)
 {
 	json_object *disc = NULL;
 	const char *iss = NULL, *jwks_uri = NULL;
@@ -219,6 +235,7 @@ static enum status fetch_keys(struct auth_oidc *p, struct auth_keyset **ks, stru
 	st = auth_url_check(jwks_uri, "jwks_uri", e);
 	if (st != ST_OK)
 		goto out;
+	read_endpoints(disc, ep);
 	buf_init(&body, AUTH_FETCH_MAX);
 	st = p->fetcher->get(p->fetcher, jwks_uri, &body, e);
 	if (st == ST_OK)
@@ -244,13 +261,15 @@ static bool too_soon(struct auth_oidc *p, int64_t now)
 }
 
 /* Records the outcome of a fetch; swaps in ks (taken over) when non-NULL. */
-static void publish(struct auth_oidc *p, int64_t started, struct auth_keyset *ks, const char *error)
+static void publish(struct auth_oidc *p, int64_t started, struct auth_keyset *ks,
+		    const struct auth_endpoints *ep, const char *error)
 {
 	struct auth_keyset *old = NULL;
 
 	pthread_mutex_lock(&p->lock);
 	p->last_attempt_us = started;
 	if (ks) {
+		p->endpoints = *ep;
 		old = p->keys;
 		p->keys = ks;
 		p->generation++;
@@ -264,6 +283,7 @@ static void publish(struct auth_oidc *p, int64_t started, struct auth_keyset *ks
 enum status auth_oidc_refresh(struct auth_oidc *p, bool force, struct err *e)
 {
 	struct auth_keyset *ks = NULL;
+	struct auth_endpoints ep = {0};
 	struct err fe = {0};
 	int64_t now = time_now_us();
 	enum status st;
@@ -282,8 +302,8 @@ enum status auth_oidc_refresh(struct auth_oidc *p, bool force, struct err *e)
 			       "issuer '%s': keys were fetched less than %lld s ago", p->issuer,
 			       (long long)(p->min_interval_us / US_PER_S));
 	}
-	st = fetch_keys(p, &ks, &fe);
-	publish(p, now, st == ST_OK ? ks : NULL, st == ST_OK ? NULL : fe.msg);
+	st = fetch_keys(p, &ks, &ep, &fe);
+	publish(p, now, st == ST_OK ? ks : NULL, &ep, st == ST_OK ? NULL : fe.msg);
 	pthread_mutex_unlock(&p->fetch_lock);
 	if (st != ST_OK)
 		return err_set(e, ST_UNAVAILABLE, "issuer '%s': %s", p->issuer, fe.msg);
@@ -313,8 +333,9 @@ static enum status no_keys(struct auth_oidc *p, struct err *e)
 }
 
 /* Verifies with the current keys; *gen is the generation used (or unchanged if none). */
-static enum status verify_current(struct auth_oidc *p, const char *token, uint64_t *gen,
-				  struct auth_jwt *out, struct err *e)
+static enum status verify_current(struct auth_oidc *p, const struct auth_jwt_rules *rules,
+				  const char *token, uint64_t *gen, struct auth_jwt *out,
+				  struct err *e)
 {
 	uint64_t now_gen;
 	struct auth_keyset *ks = keys_get(p, &now_gen);
@@ -325,7 +346,7 @@ static enum status verify_current(struct auth_oidc *p, const char *token, uint64
 	if (now_gen == *gen)
 		st = ST_NOT_FOUND; /* same keys as before: the answer cannot change */
 	else
-		st = auth_jwt_verify(token, ks, &p->rules, time_now_us() / US_PER_S, out, e);
+		st = auth_jwt_verify(token, ks, rules, time_now_us() / US_PER_S, out, e);
 	*gen = now_gen;
 	auth_keyset_unref(ks);
 	return st;
@@ -338,24 +359,24 @@ static void refresh_soft(struct auth_oidc *p)
 		return;
 }
 
-enum status auth_oidc_verify(struct auth_oidc *p, const char *token, struct auth_jwt *out,
-			     struct err *e)
+static enum status verify_with(struct auth_oidc *p, const struct auth_jwt_rules *rules,
+			       const char *token, struct auth_jwt *out, struct err *e)
 {
 	uint64_t gen = UINT64_MAX;
 	struct err again = {0};
 	enum status st;
 
 	memset(out, 0, sizeof(*out));
-	st = verify_current(p, token, &gen, out, e);
+	st = verify_current(p, rules, token, &gen, out, e);
 	if (st == ST_UNAVAILABLE) { /* nothing cached (IdP down at start): try, rate-limited */
 		refresh_soft(p);
-		st = verify_current(p, token, &gen, out, e);
+		st = verify_current(p, rules, token, &gen, out, e);
 	}
 	if (st != ST_NOT_FOUND)
 		return st;
 	/* unknown kid: the issuer may have rotated its keys */
 	refresh_soft(p);
-	st = verify_current(p, token, &gen, out, &again);
+	st = verify_current(p, rules, token, &gen, out, &again);
 	if (st == ST_NOT_FOUND) {
 		if (e)
 			e->code = ST_UNAUTHENTICATED; /* keeps the "no key with kid" message */
@@ -364,6 +385,34 @@ enum status auth_oidc_verify(struct auth_oidc *p, const char *token, struct auth
 	if (st != ST_OK && e)
 		*e = again;
 	return st;
+}
+
+enum status auth_oidc_verify(struct auth_oidc *p, const char *token, struct auth_jwt *out,
+			     struct err *e)
+{
+	return verify_with(p, &p->rules, token, out, e);
+}
+
+enum status auth_oidc_verify_id_token(struct auth_oidc *p, const char *token, const char *client_id,
+				      struct auth_jwt *out, struct err *e)
+{
+	struct auth_jwt_rules rules = p->rules;
+
+	rules.audience = client_id;
+	rules.require_at_jwt = false; /* an ID token is typ JWT */
+	return verify_with(p, &rules, token, out, e);
+}
+
+void auth_oidc_endpoints(struct auth_oidc *p, struct auth_endpoints *out)
+{
+	pthread_mutex_lock(&p->lock);
+	*out = p->endpoints;
+	pthread_mutex_unlock(&p->lock);
+}
+
+struct auth_fetcher *auth_oidc_fetcher(struct auth_oidc *p)
+{
+	return p->fetcher;
 }
 
 const char *auth_oidc_issuer(const struct auth_oidc *p)

@@ -59,3 +59,12 @@ bool auth_token_hash_equal(const char *a, const char *b)
 		return false;
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
+
+bool auth_secret_equal(const char *a, const char *b)
+{
+	size_t n;
+
+	if (!a || !b || (n = strlen(a)) != strlen(b) || n == 0)
+		return false;
+	return CRYPTO_memcmp(a, b, n) == 0;
+}

@@ -11,7 +11,7 @@
 #include <yaml.h>
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOLISH };
-enum { F_SECRET_URL = 1, F_NULLABLE = 2 };
+enum { F_SECRET_URL = 1, F_NULLABLE = 2, F_SECRET = 4 };
 
 typedef enum status (*cfg_check_fn)(const char *value, struct err *e);
 
@@ -89,6 +89,21 @@ static const struct cfg_entry table[] = {
 	{"oidc_refetch_interval_seconds", "CAVRA_OIDC_REFETCH_INTERVAL_SECONDS",
 	 "oidc-refetch-interval-seconds", CFG_INT, OFF(oidc_refetch_interval_seconds), "30", 1,
 	 3600, 0, NULL},
+	{"console_client_id", "CAVRA_CONSOLE_CLIENT_ID", "console-client-id", CFG_STR,
+	 OFF(console_client_id), NULL, 0, 0, F_NULLABLE, NULL},
+	{"console_client_secret", "CAVRA_CONSOLE_CLIENT_SECRET", "console-client-secret", CFG_STR,
+	 OFF(console_client_secret), NULL, 0, 0, F_NULLABLE | F_SECRET, NULL},
+	{"console_client_secret_file", "CAVRA_CONSOLE_CLIENT_SECRET_FILE",
+	 "console-client-secret-file", CFG_STR, OFF(console_client_secret_file), NULL, 0, 0,
+	 F_NULLABLE, NULL},
+	{"console_public_url", "CAVRA_CONSOLE_PUBLIC_URL", "console-public-url", CFG_STR,
+	 OFF(console_public_url), NULL, 0, 0, F_NULLABLE, NULL},
+	{"console_scopes", "CAVRA_CONSOLE_SCOPES", "console-scopes", CFG_STR, OFF(console_scopes),
+	 "openid email profile groups", 0, 0, 0, NULL},
+	{"console_session_seconds", "CAVRA_CONSOLE_SESSION_SECONDS", "console-session-seconds",
+	 CFG_INT, OFF(console_session_seconds), "28800", 60, 604800, 0, NULL},
+	{"trust_forwarded_proto", "CAVRA_TRUST_FORWARDED_PROTO", "trust-forwarded-proto",
+	 CFG_BOOLISH, OFF(trust_forwarded_proto), "false", 0, 0, 0, check_boolish},
 	{"rbac_file", "CAVRA_RBAC_FILE", "rbac-file", CFG_STR, OFF(rbac_file), NULL, 0, 0,
 	 F_NULLABLE, NULL},
 	{"max_body_bytes", "CAVRA_MAX_BODY_BYTES", "max-body-bytes", CFG_INT, OFF(max_body_bytes),
@@ -529,8 +544,9 @@ enum status config_print(const struct config *c, struct buf *out, struct err *e)
 		} else if (!*str_slot(mc, t)) {
 			st = buf_addf(out, e, "%-24s = (unset)  (%s)\n", t->name, src);
 		} else {
-			char *v = t->flags & F_SECRET_URL ? redact_url(*str_slot(mc, t))
-							  : xstrdup(*str_slot(mc, t));
+			char *v = t->flags & F_SECRET	    ? xstrdup("*****")
+				  : t->flags & F_SECRET_URL ? redact_url(*str_slot(mc, t))
+							    : xstrdup(*str_slot(mc, t));
 
 			st = buf_addf(out, e, "%-24s = %s  (%s)\n", t->name, v, src);
 			free(v);

@@ -43,6 +43,11 @@ struct config {
 	int64_t oidc_refetch_interval_seconds; /* at least this between refetches on an unknown kid
 						*/
 	char *rbac_file; /* IdP groups -> roles; NULL: the built-in mapping */
+	char *console_client_id, *console_client_secret, *console_client_secret_file;
+	char *console_public_url; /* e.g. https://cavra.example.com: the callback's base */
+	char *console_scopes;
+	int64_t console_session_seconds;
+	char *trust_forwarded_proto; /* boolish: X-Forwarded-Proto https makes cookies Secure */
 	int64_t max_body_bytes;
 	int64_t shutdown_grace_seconds;
 	enum config_source source[64]; /* per table entry */

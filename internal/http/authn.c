@@ -134,11 +134,58 @@ static enum status bearer(struct req *r, const char **token, struct err *e)
 	return ST_OK;
 }
 
+static bool safe_method(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+}
+
+/*
+ * The console's session cookie: the session's identity, with roles from
+ * the current mapping.  Changes (any method but GET) need the session's
+ * CSRF token in X-CSRF-Token.
+ */
+static enum status console_session(struct req *r, const char *cookie, struct err *e)
+{
+	const struct http_auth *a = r->app->auth;
+	struct console_session cs;
+	char hash[SHA256_HEX_LEN];
+	const char *sent;
+	enum status st;
+
+	sha256_hex(cookie, strlen(cookie), hash);
+	st = service_console_session_get(r->app->svc, hash, &cs, e);
+	if (st == ST_NOT_FOUND)
+		return err_set(e, ST_UNAUTHENTICATED, "console session unknown or expired; log in");
+	if (st != ST_OK)
+		return st;
+	sent = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+	if (!safe_method(r->method) && !auth_secret_equal(sent, cs.csrf_token))
+		st = err_set(e, ST_FORBIDDEN, "missing or wrong X-CSRF-Token for this session");
+	if (st == ST_OK) {
+		r->who.kind = AUTH_KIND_JWT;
+		r->who.issuer = cs.issuer;
+		r->who.subject = cs.subject;
+		r->who.actor = cs.actor;
+		r->who.groups = cs.groups;
+		r->who.n_groups = cs.ngroups;
+		r->who.roles = auth_mapping_roles(a->mapping, cs.issuer,
+						  (const char *const *)cs.groups, cs.ngroups);
+		r->csrf_token = cs.csrf_token;
+		memset(&cs, 0, sizeof(cs)); /* now owned by r */
+	}
+	console_session_release(&cs);
+	return st;
+}
+
 static enum status authenticate(struct req *r, struct err *e)
 {
 	const struct http_auth *a = r->app->auth;
-	const char *token = NULL;
+	const char *token = NULL, *cookie;
 	enum status st = bearer(r, &token, e);
+
+	cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+	if (st == ST_NOT_FOUND && cookie && *cookie && a && a->console)
+		return console_session(r, cookie, e);
 
 	if (st == ST_NOT_FOUND && (!a || a->mode == HTTP_AUTH_NONE)) {
 		r->who.kind = AUTH_KIND_NONE; /* the pilot: every role */

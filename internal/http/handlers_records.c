@@ -22,6 +22,15 @@ static json_object *roles_array(uint32_t roles)
 	return arr;
 }
 
+static json_object *groups_array(const struct auth_principal *p)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < p->n_groups; i++)
+		json_object_array_add(arr, json_object_new_string(p->groups[i]));
+	return arr;
+}
+
 static const char *query_arg(void *ctx, const char *name)
 {
 	return req_query(ctx, name);
@@ -197,6 +206,9 @@ enum MHD_Result handle_whoami(struct req *r)
 	jx_add_str(o, "subject", r->who.subject);
 	jx_add_str(o, "actor", r->who.actor);
 	json_object_object_add(o, "roles", roles_array(r->who.roles));
+	json_object_object_add(o, "groups", groups_array(&r->who));
+	jx_add_str(o, "csrf_token", r->csrf_token);
+	jx_add_str(o, "login_url", a && a->console ? "/console/login" : NULL);
 	for (size_t i = 0; i < auth_permission_count(); i++) {
 		const struct auth_permission *p = auth_permission_at(i);
 

@@ -16,12 +16,25 @@ struct auth_mapping;
 
 enum http_auth_mode { HTTP_AUTH_NONE = 0, HTTP_AUTH_OIDC };
 
+struct auth_oidc;
+
+/* The console's login (auth_mode oidc with a client id); docs/console.md. */
+struct http_console {
+	struct auth_oidc *provider; /* the issuer people log in with (borrowed) */
+	const char *client_id, *client_secret, *redirect_uri, *scopes;
+	const char *home_uri, *home_uri_encoded; /* <public url>/console/, for after logout */
+	int64_t session_seconds;
+	bool secure_cookie; /* the public URL is https */
+	bool trust_forwarded_proto; /* X-Forwarded-Proto: https also makes it Secure */
+};
+
 /* How requests are authenticated (DESIGN §8, docs/security.md). */
 struct http_auth {
 	enum http_auth_mode mode;
 	struct auth_issuers *issuers; /* trusted OIDC issuers (oidc mode) */
 	const struct auth_mapping *mapping; /* IdP groups -> roles */
 	bool metrics_public; /* /metrics without credentials */
+	const struct http_console *console; /* NULL: no console login */
 };
 
 /* What handlers need; borrowed by the server for its whole life. */

@@ -11,7 +11,8 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
-#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_PARAMS	    4
+#define HTTP_SESSION_COOKIE "cavra_console_session"
 
 struct route;
 
@@ -34,6 +35,10 @@ struct req {
 	char allow[64]; /* Allow header of a 405 */
 	char www_authenticate[256]; /* WWW-Authenticate of a 401, "" otherwise */
 	struct auth_principal who; /* the caller (kind NONE in auth mode none) */
+	char *csrf_token; /* the console session's, when the caller came with its cookie */
+	const char *csp; /* Content-Security-Policy of a console page, or NULL */
+	const char *location; /* Location of a redirect, or NULL */
+	char set_cookie[256]; /* Set-Cookie, "" for none */
 };
 
 typedef enum MHD_Result (*handler_fn)(struct req *r);
@@ -117,6 +122,13 @@ enum MHD_Result handle_approval_expire(struct req *r);
 enum MHD_Result handle_break_glass(struct req *r);
 enum MHD_Result handle_mcp_trust(struct req *r);
 enum MHD_Result handle_whoami(struct req *r);
+/* console.c */
+enum MHD_Result handle_console_root(struct req *r);
+enum MHD_Result handle_console_index(struct req *r);
+enum MHD_Result handle_console_file(struct req *r);
+enum MHD_Result handle_console_login(struct req *r);
+enum MHD_Result handle_console_callback(struct req *r);
+enum MHD_Result handle_console_logout(struct req *r);
 enum MHD_Result handle_readyz(struct req *r);
 enum MHD_Result handle_version(struct req *r);
 /* handlers_ops.c */

@@ -68,6 +68,7 @@ static void req_free(struct req *r)
 {
 	buf_release(&r->body);
 	auth_principal_release(&r->who);
+	free(r->csrf_token);
 	for (int i = 0; i < r->nparams; i++)
 		free(r->params[i]);
 	free(r);

@@ -349,6 +349,8 @@ static char *changed_payload(const struct rec_row *row, enum approval_action a, 
 	jx_add_str(p, "decided_at", now);
 	jx_add_str(p, "decided_by", actor);
 	jx_add_str(p, "decision_reason", reason);
+	if (ext)
+		jx_add_str(p, "external_ref", ext);
 	if (!json_object_object_get_ex(p, "history", &hist) ||
 	    !json_object_is_type(hist, json_type_array)) {
 		hist = json_object_new_array();

@@ -198,6 +198,33 @@ ATTR_NODISCARD enum status service_token_list(struct service *s, json_object **o
 ATTR_NODISCARD enum status service_token_revoke(struct service *s, const char *name, int64_t *count,
 						struct err *e);
 
+/* The web console's logins in flight and sessions (console.c), keyed by a SHA-256 hex. */
+struct console_login {
+	char *nonce, *verifier, *return_to;
+};
+void console_login_release(struct console_login *l);
+ATTR_NODISCARD enum status service_console_login_put(struct service *s, const char *hash,
+						     const struct console_login *l, int64_t ttl_s,
+						     struct err *e);
+/* Takes (deletes) the login: a state is used once.  ST_NOT_FOUND when unknown, used or late. */
+ATTR_NODISCARD enum status service_console_login_take(struct service *s, const char *hash,
+						      struct console_login *out, struct err *e);
+
+struct console_session {
+	char *subject, *actor, *issuer, *csrf_token;
+	char **groups;
+	size_t ngroups;
+};
+void console_session_release(struct console_session *c);
+ATTR_NODISCARD enum status service_console_session_put(struct service *s, const char *hash,
+						       const struct console_session *c,
+						       int64_t ttl_s, struct err *e);
+/* ST_NOT_FOUND when unknown or expired. */
+ATTR_NODISCARD enum status service_console_session_get(struct service *s, const char *hash,
+						       struct console_session *out, struct err *e);
+ATTR_NODISCARD enum status service_console_session_delete(struct service *s, const char *hash,
+							  struct err *e);
+
 /* GET /policy-packs. */
 char *service_policy_packs(struct service *s);
 

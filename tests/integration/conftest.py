@@ -240,9 +240,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(db, *args, env=None, cwd=None, tmp=None):
-    """Runs `cavra serve` on a free port; on exit sends SIGTERM and expects exit 0."""
-    port = free_port()
+def serve(db, *args, env=None, cwd=None, tmp=None, port=None):
+    """Runs `cavra serve` on port (default: a free one); on exit sends SIGTERM and expects
+    exit 0."""
+    port = port or free_port()
     e = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
     e.update(env or {})
     argv = [CAVRA, "serve", "--listen", f"127.0.0.1:{port}"] + list(args)
@@ -290,13 +291,14 @@ def copy_migrations(tmp_path, dialect, name="migrations"):
 # 001-006 are the original tool's; a legacy ledger covers at most those.
 NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory",
-         "api_tokens", "original_enum_values", "operations_records"]
+         "api_tokens", "original_enum_values", "operations_records", "console_sessions"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]
 TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
           "activity_sessions", "activity_decisions", "inventory_repositories",
-          "inventory_policy_rollouts", "integrations", "api_tokens", "operations_records"]
+          "inventory_policy_rollouts", "integrations", "api_tokens", "operations_records",
+          "console_sessions"]
 
 
 def sqlite_path(url):

@@ -1,0 +1,268 @@
+/*
+ * console.c - the web console (DESIGN §9): its files, embedded at build
+ * time, and in auth_mode oidc the login run by the server: the OpenID
+ * Connect authorization code flow with PKCE, state and nonce, as a
+ * confidential client.  The browser gets only an HttpOnly, SameSite=Lax
+ * cookie naming a server-side session (docs/console.md).
+ */
+#include "base/base.h"
+#include "http/http_int.h"
+#include "base/embed.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOGIN_TTL_S 600 /* from /console/login to the callback */
+#define CONSOLE_CSP                                                                       \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+extern const struct embedded_file console_files[];
+extern const size_t console_files_count;
+
+static const struct {
+	const char *ext, *type;
+} types[] = {
+	{".html", "text/html; charset=utf-8"},
+	{".js", "text/javascript; charset=utf-8"},
+	{".css", "text/css; charset=utf-8"},
+	{".svg", "image/svg+xml"},
+	{".json", "application/json"},
+	{".png", "image/png"},
+	{".ico", "image/x-icon"},
+};
+
+static const char *type_of(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if (str_ends_with(name, types[i].ext))
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+static enum MHD_Result send_file(struct req *r, const char *name)
+{
+	for (size_t i = 0; i < console_files_count; i++)
+		if (strcmp(console_files[i].name, name) == 0) {
+			r->csp = CONSOLE_CSP;
+			return reply_text(r, MHD_HTTP_OK, type_of(name),
+					  (const char *)console_files[i].data,
+					  console_files[i].len);
+		}
+	return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such console file");
+}
+
+static enum MHD_Result redirect(struct req *r, const char *to)
+{
+	r->location = to;
+	return reply_text(r, MHD_HTTP_FOUND, "text/plain; charset=utf-8", "", 0);
+}
+
+enum MHD_Result handle_console_root(struct req *r)
+{
+	return redirect(r, "/console/");
+}
+
+enum MHD_Result handle_console_index(struct req *r)
+{
+	return send_file(r, "index.html");
+}
+
+enum MHD_Result handle_console_file(struct req *r)
+{
+	return send_file(r, r->params[0]);
+}
+
+/* A same-site path inside the console, or "/console/" (no open redirects). */
+static const char *safe_return(const char *to)
+{
+	if (!to || strncmp(to, "/console/", 9) != 0 || strstr(to, "//") || strchr(to, '\\') ||
+	    strlen(to) > 1024)
+		return "/console/";
+	for (const char *c = to; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return "/console/";
+	return to;
+}
+
+static const struct http_console *console_of(const struct req *r)
+{
+	const struct http_auth *a = r->app->auth;
+
+	return a && a->mode == HTTP_AUTH_OIDC && a->console && a->console->client_id ? a->console
+										     : NULL;
+}
+
+static enum MHD_Result not_configured(struct req *r)
+{
+	const struct http_auth *a = r->app->auth;
+
+	if (!a || a->mode != HTTP_AUTH_OIDC)
+		return redirect(r, "/console/"); /* auth_mode none: no login needed */
+	return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+			   "console login is not configured: set console_client_id, a client "
+			   "secret and console_public_url");
+}
+
+enum MHD_Result handle_console_login(struct req *r)
+{
+	const struct http_console *c = console_of(r);
+	char state[AUTH_PKCE_VERIFIER_LEN + 1], nonce[sizeof(state)], verifier[sizeof(state)];
+	char hash[SHA256_HEX_LEN];
+	struct console_login l;
+	struct err e = {0};
+	enum MHD_Result ret;
+	char *url;
+
+	if (!c)
+		return not_configured(r);
+	if (auth_random_b64url(state, &e) != ST_OK || auth_random_b64url(nonce, &e) != ST_OK ||
+	    auth_random_b64url(verifier, &e) != ST_OK)
+		return reply_err(r, &e);
+	url = auth_login_url(c->provider,
+			     &(struct auth_login_request){c->client_id, c->redirect_uri, c->scopes,
+							  state, nonce, verifier});
+	if (!url)
+		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+				   "the identity provider's discovery document is not loaded yet");
+	sha256_hex(state, strlen(state), hash);
+	l = (struct console_login){nonce, verifier, (char *)safe_return(req_query(r, "return_to"))};
+	if (service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e) != ST_OK)
+		ret = reply_err(r, &e);
+	else
+		ret = redirect(r, url);
+	free(url);
+	return ret;
+}
+
+/* The ID token of the callback's code, checked, as a principal. */
+static enum status callback_principal(struct req *r, const struct http_console *c,
+				      const struct console_login *l, const char *code,
+				      struct auth_principal *p, struct err *e)
+{
+	struct auth_jwt jwt = {0};
+	char *id_token = NULL;
+	const char *nonce;
+	enum status st = auth_login_exchange(
+		c->provider,
+		&(struct auth_login_request){c->client_id, c->redirect_uri, c->scopes, NULL, NULL,
+					     l->verifier},
+		code, c->client_secret, &id_token, e);
+
+	if (st == ST_OK)
+		st = auth_oidc_verify_id_token(c->provider, id_token, c->client_id, &jwt, e);
+	nonce = st == ST_OK ? jx_get_str(jwt.claims, "nonce") : NULL;
+	if (st == ST_OK && (!nonce || !auth_secret_equal(nonce, l->nonce)))
+		st = err_set(e, ST_UNAUTHENTICATED, "the ID token's nonce is not this login's");
+	if (st == ST_OK)
+		st = auth_principal_from_jwt(&jwt, auth_oidc_groups_claim(c->provider),
+					     r->app->auth->mapping, p, e);
+	auth_jwt_release(&jwt);
+	free(id_token);
+	return st;
+}
+
+static bool secure_request(const struct req *r, const struct http_console *c)
+{
+	const char *proto =
+		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+
+	return c->secure_cookie || (c->trust_forwarded_proto && proto && !strcmp(proto, "https"));
+}
+
+static enum status start_session(struct req *r, const struct http_console *c,
+				 const struct auth_principal *p, struct err *e)
+{
+	char id[65], csrf[65], hash[SHA256_HEX_LEN];
+	struct console_session s = {p->subject, p->actor, p->issuer, csrf, p->groups, p->n_groups};
+	enum status st = random_hex(id, 32, e);
+
+	if (st == ST_OK)
+		st = random_hex(csrf, 32, e);
+	sha256_hex(id, strlen(id), hash);
+	if (st == ST_OK)
+		st = service_console_session_put(r->app->svc, hash, &s, c->session_seconds, e);
+	if (st == ST_OK)
+		snprintf(r->set_cookie, sizeof(r->set_cookie),
+			 HTTP_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
+			 id, (long long)c->session_seconds, secure_request(r, c) ? "; Secure" : "");
+	memset(id, 0, sizeof(id));
+	return st;
+}
+
+enum MHD_Result handle_console_callback(struct req *r)
+{
+	const struct http_console *c = console_of(r);
+	const char *state = req_query(r, "state"), *code = req_query(r, "code");
+	struct auth_principal p = {0};
+	char hash[SHA256_HEX_LEN];
+	struct console_login l = {0};
+	struct err e = {0};
+	enum status st;
+
+	if (!c)
+		return not_configured(r);
+	if (req_query(r, "error"))
+		return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthenticated",
+				   "the identity provider refused the login");
+	if (!state || !code || strlen(state) > 256 || strlen(code) > 4096)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
+				   "the callback needs 'state' and 'code'");
+	sha256_hex(state, strlen(state), hash);
+	st = service_console_login_take(r->app->svc, hash, &l, &e);
+	if (st == ST_NOT_FOUND)
+		st = err_set(&e, ST_INVALID, "unknown, used or expired login state; log in again");
+	if (st == ST_OK)
+		st = callback_principal(r, c, &l, code, &p, &e);
+	if (st == ST_OK)
+		st = start_session(r, c, &p, &e);
+	if (st == ST_OK)
+		log_info("console: login subject=%s", p.subject ? p.subject : "-");
+	else
+		log_warn("console: login refused reason=\"%s\"", e.msg);
+	auth_principal_release(&p);
+	if (st != ST_OK) {
+		console_login_release(&l);
+		return reply_err(r, &e);
+	}
+	{
+		enum MHD_Result ret = redirect(r, safe_return(l.return_to));
+
+		console_login_release(&l);
+		return ret;
+	}
+}
+
+enum MHD_Result handle_console_logout(struct req *r)
+{
+	const struct http_console *c = console_of(r);
+	const char *cookie =
+		MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+	json_object *body = json_object_new_object();
+	char hash[SHA256_HEX_LEN], to[700] = "/console/";
+	struct auth_endpoints ep = {0};
+	enum MHD_Result ret;
+
+	if (cookie) {
+		sha256_hex(cookie, strlen(cookie), hash);
+		if (service_console_session_delete(r->app->svc, hash, NULL) != ST_OK)
+			log_warn("console: could not delete a session at logout");
+	}
+	if (c)
+		auth_oidc_endpoints(c->provider, &ep);
+	if (c && ep.end_session[0] && c->home_uri)
+		snprintf(to, sizeof(to), "%s%sclient_id=%s&post_logout_redirect_uri=%s",
+			 ep.end_session, strchr(ep.end_session, '?') ? "&" : "?", c->client_id,
+			 c->home_uri_encoded);
+	snprintf(r->set_cookie, sizeof(r->set_cookie),
+		 HTTP_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+	json_object_object_add(body, "redirect", json_object_new_string(to));
+	ret = reply_json(r, MHD_HTTP_OK, body);
+	json_object_put(body);
+	return ret;
+}

@@ -1,0 +1,162 @@
+/*
+ * console.c - the web console's logins in flight and sessions, stored by
+ * hash so that any replica can serve them (DESIGN §8, docs/console.md).
+ */
+#include "base/base.h"
+#include "service/service.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "store/store_console.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void stamp(int64_t ttl_s, char *now, char *until)
+{
+	int64_t us = time_now_us();
+
+	time_format_utc(us, now, TIME_FMT_LEN);
+	time_format_utc(us + ttl_s * 1000000, until, TIME_FMT_LEN);
+}
+
+static char *text(json_object *o)
+{
+	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(o);
+	return s;
+}
+
+enum status service_console_login_put(struct service *s, const char *hash,
+				      const struct console_login *l, int64_t ttl_s, struct err *e)
+{
+	char now[TIME_FMT_LEN], until[TIME_FMT_LEN];
+	json_object *o = json_object_new_object();
+	struct console_row row = {0};
+	enum status st;
+
+	jx_add_str(o, "nonce", l->nonce);
+	jx_add_str(o, "verifier", l->verifier);
+	jx_add_str(o, "return_to", l->return_to);
+	stamp(ttl_s, now, until);
+	row.expires_at = until;
+	row.payload = text(o);
+	st = store_console_put(s->store, hash, CONSOLE_LOGIN, &row, now, e);
+	free(row.payload);
+	return st;
+}
+
+void console_login_release(struct console_login *l)
+{
+	if (!l)
+		return;
+	free(l->nonce);
+	free(l->verifier);
+	free(l->return_to);
+	memset(l, 0, sizeof(*l));
+}
+
+enum status service_console_login_take(struct service *s, const char *hash,
+				       struct console_login *out, struct err *e)
+{
+	struct console_row row;
+	json_object *o = NULL;
+	int64_t until = 0;
+	enum status st = store_console_take_login(s->store, hash, &row, e);
+
+	memset(out, 0, sizeof(*out));
+	if (st == ST_OK && (!time_parse(row.expires_at, &until) || until <= time_now_us()))
+		st = err_set(e, ST_NOT_FOUND, "the login took too long; start again");
+	if (st == ST_OK && jx_parse_object(row.payload, strlen(row.payload), &o, e) == ST_OK) {
+		out->nonce = xstrdup(jx_get_str(o, "nonce") ? jx_get_str(o, "nonce") : "");
+		out->verifier = xstrdup(jx_get_str(o, "verifier") ? jx_get_str(o, "verifier") : "");
+		out->return_to = xstrdup(jx_get_str(o, "return_to") ? jx_get_str(o, "return_to")
+								    : "/console/");
+	}
+	json_object_put(o);
+	console_row_release(&row);
+	return st;
+}
+
+enum status service_console_session_put(struct service *s, const char *hash,
+					const struct console_session *c, int64_t ttl_s,
+					struct err *e)
+{
+	char now[TIME_FMT_LEN], until[TIME_FMT_LEN];
+	json_object *o = json_object_new_object(), *groups = json_object_new_array();
+	struct console_row row = {0};
+	enum status st;
+
+	for (size_t i = 0; i < c->ngroups; i++)
+		json_object_array_add(groups, json_object_new_string(c->groups[i]));
+	json_object_object_add(o, "groups", groups);
+	jx_add_str(o, "csrf_token", c->csrf_token);
+	stamp(ttl_s, now, until);
+	row = (struct console_row){(char *)c->subject, (char *)c->actor, (char *)c->issuer, until,
+				   text(o)};
+	st = store_console_put(s->store, hash, CONSOLE_SESSION, &row, now, e);
+	free(row.payload);
+	return st;
+}
+
+void console_session_release(struct console_session *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->ngroups; i++)
+		free(c->groups[i]);
+	free(c->groups);
+	free(c->subject);
+	free(c->actor);
+	free(c->issuer);
+	free(c->csrf_token);
+	memset(c, 0, sizeof(*c));
+}
+
+static void read_groups(json_object *o, struct console_session *out)
+{
+	json_object *g = NULL;
+	size_t n;
+
+	json_object_object_get_ex(o, "groups", &g);
+	n = json_object_is_type(g, json_type_array) ? json_object_array_length(g) : 0;
+	out->groups = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_object_get_string(json_object_array_get_idx(g, i));
+
+		if (v)
+			out->groups[out->ngroups++] = xstrdup(v);
+	}
+}
+
+enum status service_console_session_get(struct service *s, const char *hash,
+					struct console_session *out, struct err *e)
+{
+	char now[TIME_FMT_LEN];
+	struct console_row row;
+	json_object *o = NULL;
+	enum status st;
+
+	memset(out, 0, sizeof(*out));
+	time_format_utc(time_now_us(), now, sizeof(now));
+	st = store_console_session(s->store, hash, now, &row, e);
+	if (st == ST_OK)
+		st = jx_parse_object(row.payload, strlen(row.payload), &o, e);
+	if (st == ST_OK) {
+		out->subject = row.subject ? xstrdup(row.subject) : NULL;
+		out->actor = row.actor ? xstrdup(row.actor) : NULL;
+		out->issuer = row.issuer ? xstrdup(row.issuer) : NULL;
+		out->csrf_token =
+			xstrdup(jx_get_str(o, "csrf_token") ? jx_get_str(o, "csrf_token") : "");
+		read_groups(o, out);
+	}
+	json_object_put(o);
+	console_row_release(&row);
+	return st;
+}
+
+enum status service_console_session_delete(struct service *s, const char *hash, struct err *e)
+{
+	return store_console_delete(s->store, hash, e);
+}

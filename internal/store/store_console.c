@@ -1,0 +1,101 @@
+/*
+ * store_console.c - console sessions on both backends.
+ */
+#include "base/base.h"
+#include "store/store_console.h"
+#include "store/store_query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void console_row_release(struct console_row *r)
+{
+	if (!r)
+		return;
+	free(r->subject);
+	free(r->actor);
+	free(r->issuer);
+	free(r->expires_at);
+	free(r->payload);
+	memset(r, 0, sizeof(*r));
+}
+
+static void fill(struct console_row *out, const struct store_rows *r)
+{
+	out->subject = store_dup(store_rows_get(r, 0, 0));
+	out->actor = store_dup(store_rows_get(r, 0, 1));
+	out->issuer = store_dup(store_rows_get(r, 0, 2));
+	out->expires_at = store_time_dup(store_rows_get(r, 0, 3));
+	out->payload = store_dup(store_rows_get(r, 0, 4));
+}
+
+static enum status exec1(struct store *st, const char *sql, int n, const char *const *p,
+			 struct err *e)
+{
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK)
+		return rc;
+	rc = store_exec(c, sql, n, p, NULL, e);
+	store_conn_put(st, c);
+	return rc;
+}
+
+enum status store_console_put(struct store *st, const char *hash, enum console_kind kind,
+			      const struct console_row *r, const char *now, struct err *e)
+{
+	static const char purge[] = "DELETE FROM console_sessions WHERE expires_at <= $1";
+	static const char insert[] =
+		"INSERT INTO console_sessions (session_hash, kind, subject, actor, issuer, "
+		"created_at, expires_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+	const char *p[8] = {hash,	   kind == CONSOLE_LOGIN ? "login" : "session",
+			    r->subject,	   r->actor,
+			    r->issuer,	   now,
+			    r->expires_at, r->payload};
+	enum status rc = exec1(st, purge, 1, &now, e);
+
+	return rc == ST_OK ? exec1(st, insert, 8, p, e) : rc;
+}
+
+enum status store_console_take_login(struct store *st, const char *hash, struct console_row *out,
+				     struct err *e)
+{
+	static const char sql[] = "DELETE FROM console_sessions WHERE session_hash = $1 AND "
+				  "kind = 'login' RETURNING subject, actor, issuer, expires_at, "
+				  "payload";
+	struct store_rows *r = NULL;
+	enum status rc = store_run_query(st, sql, 1, &hash, &r, e);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == ST_OK && store_rows_count(r) == 0)
+		rc = err_set(e, ST_NOT_FOUND, "unknown or already used login state");
+	if (rc == ST_OK)
+		fill(out, r);
+	store_rows_free(r);
+	return rc;
+}
+
+enum status store_console_session(struct store *st, const char *hash, const char *now,
+				  struct console_row *out, struct err *e)
+{
+	static const char sql[] =
+		"SELECT subject, actor, issuer, expires_at, payload FROM console_sessions "
+		"WHERE session_hash = $1 AND kind = 'session' AND expires_at > $2";
+	const char *p[2] = {hash, now};
+	struct store_rows *r = NULL;
+	enum status rc = store_run_query(st, sql, 2, p, &r, e);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == ST_OK && store_rows_count(r) == 0)
+		rc = err_set(e, ST_NOT_FOUND, "no such session, or it expired");
+	if (rc == ST_OK)
+		fill(out, r);
+	store_rows_free(r);
+	return rc;
+}
+
+enum status store_console_delete(struct store *st, const char *hash, struct err *e)
+{
+	return exec1(st, "DELETE FROM console_sessions WHERE session_hash = $1", 1, &hash, e);
+}

