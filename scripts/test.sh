@@ -2,6 +2,10 @@
 # Sets everything up and runs every test:
 #   1. formatting (clang-format, the repository's .clang-format) of cmd/ and internal/
 #   2. a -Werror build under AddressSanitizer + UndefinedBehaviorSanitizer (build/)
+#   2a. a Release build with -Werror (build-release/): what run.sh and the image ship, and
+#       where -O2 finds warnings a Debug build does not
+#   2b. the deployment checks (tests/deploy): helm lint and template of helm/cavra with the real
+#       helm, docker-compose config of docker/docker-compose.yml, the Dockerfile (seconds)
 #   3. the cmocka unit tests (ctest -L unit)
 #   4. the integration suite (ctest -L integration: pytest with /usr/bin/python3) against
 #      a real SQLite file and a real PostgreSQL 15 that the suite starts and stops itself
@@ -76,6 +80,15 @@ done_step
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+step "release build (-O2 -Werror, build-release/)"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCAVRA_WERROR=ON -DCAVRA_TESTS=OFF >/dev/null
+cmake --build build-release -j2
+done_step
+
+step "deployment checks (helm lint/template, docker-compose config, Dockerfile: tests/deploy)"
+CAVRA_BIN="$PWD/build/cavra" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/deploy
+done_step
 
 step "unit tests (ctest -L unit)"
 ctest --test-dir build -L unit --output-on-failure

@@ -1,0 +1,517 @@
+"""Deployment checks: the Helm chart (helm/cavra) rendered by the real helm, the compose file
+(docker/docker-compose.yml) validated by Debian's docker-compose, and the Dockerfile
+(docker/Dockerfile) checked statically and its health checks run against a real `cavra serve`.
+No Docker engine and no Kubernetes cluster are needed. Debian packages no Dockerfile linter
+(hadolint is not in bookworm), hence the static checks here.
+
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/deploy     # what scripts/test.sh runs
+
+helm: CAVRA_HELM, else .tools/bin/helm (scripts/deps.sh test puts it there), else helm on PATH.
+The binary for the health-check tests: CAVRA_BIN, else build/cavra.
+"""
+import base64
+import contextlib
+import functools
+import glob
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CHART = os.path.join(REPO, "helm", "cavra")
+COMPOSE = os.path.join(REPO, "docker", "docker-compose.yml")
+DOCKERFILE = os.path.join(REPO, "docker", "Dockerfile")
+CI_VALUES = sorted(os.path.relpath(p, CHART) for p in glob.glob(os.path.join(CHART, "ci", "*.yaml")))
+RUNTIME_PACKAGES = {"ca-certificates", "libpq5", "libsqlite3-0", "libjson-c5", "libmicrohttpd12",
+                    "libssl3", "libcurl4", "libyaml-0-2"}
+
+
+@functools.lru_cache(maxsize=None)
+def helm_bin():
+    for cand in (os.environ.get("CAVRA_HELM"), os.path.join(REPO, ".tools", "bin", "helm"),
+                 shutil.which("helm")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    pytest.fail("helm not found: run `bash scripts/deps.sh test` (installs it into .tools/bin)",
+                pytrace=False)
+
+
+def helm(*args):
+    return subprocess.run([helm_bin(), *args], capture_output=True, text=True, timeout=120)
+
+
+# What each rendering is called, its helm arguments, and the migration mode it selects.
+VARIANTS = {"defaults": ([], "initContainer")}
+for _f in CI_VALUES:
+    with open(os.path.join(CHART, _f)) as _fh:
+        _mode = ((yaml.safe_load(_fh) or {}).get("migrations") or {}).get("mode", "initContainer")
+    VARIANTS[_f] = (["-f", os.path.join(CHART, _f)], _mode)
+VARIANTS.update({
+    # database.url only, in job mode: the hook Job must not wait for an ordinary Secret.
+    "job-with-generated-app-url": (
+        ["--set", "migrations.mode=job,database.existingSecret=,"
+                  "database.url=postgresql://cavra:only-App-pw@db.test:5432/cavra"], "job"),
+    "initContainer-with-generated-urls": (
+        ["--set", "database.existingSecret=,"
+                  "database.url=postgresql://cavra_app:gen-App-pw@db.test:5432/cavra,"
+                  "migrations.url=postgresql://cavra_owner:gen-Owner-pw@db.test:5432/cavra,"
+                  "database.sslmode=disable"], "initContainer"),
+    "auth-none-allowed": (["--set", "auth.mode=none,auth.allowUnauthenticated=true"],
+                          "initContainer"),
+})
+
+
+@functools.lru_cache(maxsize=None)
+def rendered(variant):
+    args, _ = VARIANTS[variant]
+    r = helm("template", "rel", CHART, "--namespace", "ns", *args)
+    assert r.returncode == 0, f"helm template ({variant}) failed:\n{r.stderr}"
+    return [d for d in yaml.safe_load_all(r.stdout) if d]
+
+
+def of_kind(docs, kind):
+    return [d for d in docs if d["kind"] == kind]
+
+
+def pod_spec(doc):
+    return doc["spec"]["template"]["spec"] if doc["kind"] in ("Deployment", "Job") else doc["spec"]
+
+
+def env_of(container):
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def hooks(doc):
+    return set(filter(None, (doc["metadata"].get("annotations") or {})
+                      .get("helm.sh/hook", "").split(",")))
+
+
+ALL = list(VARIANTS)
+
+
+# --- helm lint ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", ALL)
+def test_lint_strict(variant):
+    args, _ = VARIANTS[variant]
+    r = helm("lint", "--strict", CHART, *args)
+    assert r.returncode == 0 and "[WARNING]" not in r.stdout and "[ERROR]" not in r.stdout, \
+        r.stdout + r.stderr
+
+
+# --- the rendered manifests -----------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", ALL)
+def test_deployment_probes_resources_security(variant):
+    docs = rendered(variant)
+    deployments = of_kind(docs, "Deployment")
+    assert len(deployments) == 1
+    for dep in deployments:
+        spec = pod_spec(dep)
+        psc = spec["securityContext"]
+        assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault"
+        assert spec["automountServiceAccountToken"] is False
+        assert spec["enableServiceLinks"] is False
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            sc = c["securityContext"]
+            assert sc["runAsNonRoot"] is True, c["name"]
+            assert sc["readOnlyRootFilesystem"] is True, c["name"]
+            assert sc["allowPrivilegeEscalation"] is False, c["name"]
+            assert "ALL" in sc["capabilities"]["drop"], c["name"]
+            assert sc["seccompProfile"]["type"] == "RuntimeDefault", c["name"]
+            res = c["resources"]
+            assert {"cpu", "memory"} <= set(res["requests"]) and "memory" in res["limits"], c["name"]
+        (server,) = [c for c in spec["containers"] if c["name"] == "cavra"]
+        assert server["args"] == ["serve"]
+        assert server["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert server["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert server["startupProbe"]["httpGet"]["path"] == "/healthz"
+        # Graceful termination: preStop sleep, then SIGTERM and cavra's drain, all inside the
+        # grace period.
+        env = env_of(server)
+        sleep = int(server["lifecycle"]["preStop"]["exec"]["command"][1])
+        drain = int(env["CAVRA_SHUTDOWN_GRACE_SECONDS"]["value"])
+        assert spec["terminationGracePeriodSeconds"] > sleep + drain
+        assert sleep > 0
+        assert env["CAVRA_AUTO_MIGRATE"]["value"] == "false"
+        assert env["CAVRA_LISTEN"]["value"].startswith("0.0.0.0:")
+        if env["CAVRA_AUTH_MODE"]["value"] == "none":
+            assert env["CAVRA_ALLOW_UNAUTHENTICATED"]["value"] == "true"
+        else:
+            assert env["CAVRA_AUTH_MODE"]["value"] == "oidc"
+            assert "CAVRA_OIDC_ISSUER" in env or "CAVRA_OIDC_ISSUERS_FILE" in env
+        aff = spec.get("affinity", {}).get("podAntiAffinity")
+        assert aff, "no pod anti-affinity"
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_database_only_from_secrets_never_sqlite(variant):
+    docs = rendered(variant)
+    for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+        spec = pod_spec(doc)
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            env = env_of(c)
+            for name in ("CAVRA_DATABASE_URL", "CAVRA_MIGRATION_DATABASE_URL"):
+                if name in env:
+                    assert "value" not in env[name], f"{c['name']}: {name} is a literal"
+                    assert env[name]["valueFrom"]["secretKeyRef"]["name"], c["name"]
+            for e in c.get("env", []):
+                assert not str(e.get("value", "")).startswith("sqlite"), e
+        assert not any(m["mountPath"].startswith("/var/lib/cavra")
+                       for c in spec["containers"] for m in c.get("volumeMounts", []))
+    # The chart never runs a database of its own.
+    assert not of_kind(docs, "StatefulSet")
+    for dep in of_kind(docs, "Deployment"):
+        images = {c["image"] for c in pod_spec(dep)["containers"]}
+        assert not any("postgres" in i for i in images), images
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_migration_step_in_the_chosen_mode(variant):
+    _, mode = VARIANTS[variant]
+    docs = rendered(variant)
+    (dep,) = of_kind(docs, "Deployment")
+    spec = pod_spec(dep)
+    jobs = of_kind(docs, "Job")
+    secrets = {s["metadata"]["name"]: s for s in of_kind(docs, "Secret")}
+    if mode == "initContainer":
+        assert not jobs
+        (init,) = spec["initContainers"]
+        migrator = init
+    else:
+        assert not spec.get("initContainers")
+        (job,) = jobs
+        assert {"pre-install", "pre-upgrade"} <= hooks(job), job["metadata"]
+        (migrator,) = pod_spec(job)["containers"]
+        assert pod_spec(job)["restartPolicy"] == "Never"
+        # A Secret the hook Job reads that this chart makes must be a hook that runs first.
+        ref = env_of(migrator)["CAVRA_MIGRATION_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        if ref["name"] in secrets:
+            s = secrets[ref["name"]]
+            assert {"pre-install", "pre-upgrade"} <= hooks(s)
+            weight = int(s["metadata"]["annotations"]["helm.sh/hook-weight"])
+            assert weight < int(job["metadata"]["annotations"].get("helm.sh/hook-weight", "0"))
+    assert migrator["args"] == ["migrate", "up"]
+    assert migrator["image"] == spec["containers"][0]["image"]
+    # The server never sees the migration credentials when they are separate.
+    mig_ref = env_of(migrator)["CAVRA_MIGRATION_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    app_ref = env_of(spec["containers"][0])["CAVRA_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    if mig_ref != app_ref and mig_ref["name"] != app_ref["name"]:
+        server_refs = json.dumps(spec["containers"])
+        assert f'"name": "{mig_ref["name"]}"' not in server_refs
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_no_secret_value_in_a_configmap_or_env(variant):
+    docs = rendered(variant)
+    values = []
+    for s in of_kind(docs, "Secret"):
+        values += [base64.b64decode(v).decode() for v in (s.get("data") or {}).values()]
+        values += list((s.get("stringData") or {}).values())
+    plain = [v for cm in of_kind(docs, "ConfigMap") for v in (cm.get("data") or {}).values()]
+    for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+        spec = pod_spec(doc)
+        plain += [str(e.get("value", "")) for c in spec.get("initContainers", []) + spec["containers"]
+                  for e in c.get("env", [])]
+    for secret in values:
+        assert len(secret) >= 8
+        for text in plain:
+            assert secret not in text
+    for text in plain:  # nor any URL with a password in it
+        assert not re.search(r"://[^/@\s:]+:[^/@\s]+@", text), text
+
+
+def test_generated_secrets_hold_the_urls():
+    docs = rendered("initContainer-with-generated-urls")
+    data = {s["metadata"]["name"]: base64.b64decode(s["data"]["database-url"]).decode()
+            for s in of_kind(docs, "Secret")}
+    assert data == {"rel-cavra-database": "postgresql://cavra_app:gen-App-pw@db.test:5432/cavra",
+                    "rel-cavra-migrations": "postgresql://cavra_owner:gen-Owner-pw@db.test:5432/cavra"}
+    assert not any(hooks(s) for s in of_kind(docs, "Secret"))  # initContainer mode: ordinary
+
+
+def test_defaults():
+    docs = rendered("defaults")
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == ["Deployment", "NetworkPolicy", "Pod", "PodDisruptionBudget", "Service",
+                     "ServiceAccount"], kinds
+    (dep,) = of_kind(docs, "Deployment")
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    env = env_of(pod_spec(dep)["containers"][0])
+    assert env["CAVRA_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "cavra-database", "key": "database-url"}
+    assert env["PGSSLMODE"]["value"] == "verify-full"
+    assert env["PGSSLROOTCERT"]["value"] == "/etc/ssl/certs/ca-certificates.crt"
+    # helm test: a hook Pod that calls /readyz through the Service.
+    (test_pod,) = of_kind(docs, "Pod")
+    assert hooks(test_pod) == {"test"}
+    script = " ".join(test_pod["spec"]["containers"][0]["args"])
+    assert "/readyz" in script and "rel-cavra.ns.svc" in script
+
+
+def test_production_values():
+    docs = rendered("ci/production-values.yaml")
+    (dep,) = of_kind(docs, "Deployment")
+    spec = pod_spec(dep)
+    assert "replicas" not in dep["spec"]  # the HPA owns the count
+    (hpa,) = of_kind(docs, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == dep["metadata"]["name"]
+    (ing,) = of_kind(docs, "Ingress")
+    assert ing["spec"]["tls"] and ing["spec"]["rules"][0]["host"] == "cavra.example.com"
+    assert of_kind(docs, "ServiceMonitor")
+    (np,) = of_kind(docs, "NetworkPolicy")
+    assert "Egress" in np["spec"]["policyTypes"]
+    server = spec["containers"][0]
+    env = env_of(server)
+    assert env["PGSSLROOTCERT"]["value"] == "/etc/cavra/postgres-ca/ca.crt"
+    assert env["CAVRA_RBAC_FILE"]["value"] == "/etc/cavra/config/rbac.yaml"
+    assert env["CAVRA_CONSOLE_CLIENT_SECRET_FILE"]["value"] == "/etc/cavra/console/client-secret"
+    assert env["CAVRA_CONSOLE_PUBLIC_URL"]["value"] == "https://cavra.example.com"
+    mounts = {m["mountPath"] for m in server["volumeMounts"]}
+    assert {"/etc/cavra/postgres-ca", "/etc/cavra/config", "/etc/cavra/console"} <= mounts
+    assert dep["spec"]["template"]["spec"]["initContainers"][0]["volumeMounts"][0]["name"] == \
+        "postgres-ca"
+    (cm,) = of_kind(docs, "ConfigMap")
+    rbac = yaml.safe_load(cm["data"]["rbac.yaml"])
+    assert rbac["groups"]["33333333-3333-3333-3333-333333333333"] == "admin"
+
+
+# --- values the schema (or the chart) refuses, with the message helm prints -----------------
+
+BAD_VALUES = [
+    (["--set", "replicas=two"], "replicas: Invalid type. Expected: integer, given: string"),
+    (["--set", "database.existingSecret="],
+     "database.existingSecret: String length must be greater than or equal to 1"),
+    (["--set", "migrations.mode=cron"],
+     'migrations.mode: migrations.mode must be one of the following: "initContainer", "job"'),
+    (["--set", "database.url=sqlite:/var/lib/cavra/cavra.db,database.existingSecret="],
+     "database.url: Does not match pattern"),
+    (["--set", "database.url=postgresql://a:b@db/cavra"], "not both"),
+    (["--set", "database.sslmode=on"], "database.sslmode must be one of the following"),
+    (["--set", "auth.mode=none"], "auth.mode none: cavra refuses it"),
+    (["--set", "oidc.issuer="], "auth.mode oidc needs oidc.issuer and oidc.audience"),
+    (["--set", "terminationGracePeriodSeconds=20"],
+     "terminationGracePeriodSeconds (20) must be larger than preStopSleepSeconds + "
+     "shutdownGraceSeconds (30)"),
+    (["--set", "replica=3"], "Additional property replica is not allowed"),
+    (["--set", "console.enabled=true"], "console.clientSecret.existingSecret"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_VALUES, ids=[" ".join(a[1:]) for a, _ in BAD_VALUES])
+def test_bad_values_fail_with_a_clear_message(args, message):
+    r = helm("template", "rel", CHART, *args)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+
+
+# --- docker-compose -------------------------------------------------------------------------
+
+def test_compose_config_is_valid():
+    exe = shutil.which("docker-compose")
+    if not exe:
+        pytest.fail("docker-compose not found: run `bash scripts/deps.sh test`", pytrace=False)
+    r = subprocess.run([exe, "-f", COMPOSE, "config", "-q"], capture_output=True, text=True,
+                       timeout=60, cwd=REPO)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_compose_services():
+    with open(COMPOSE) as f:
+        c = yaml.safe_load(f)
+    s = c["services"]
+    assert set(s) == {"postgres", "migrate", "idp", "cavra", "test-runner"}
+    assert s["postgres"]["image"].startswith("postgres:15")
+    assert "pg_isready" in s["postgres"]["healthcheck"]["test"]
+    assert s["migrate"]["command"] == ["migrate", "up"]
+    assert s["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert s["cavra"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    env = s["cavra"]["environment"]
+    assert env["CAVRA_AUTH_MODE"] == "oidc" and env["CAVRA_OIDC_ISSUER"] == "http://127.0.0.1:9000"
+    assert "CAVRA_MIGRATION_DATABASE_URL" not in env  # serve runs with data privileges only
+    for name in ("migrate", "cavra"):
+        assert s[name]["build"]["dockerfile"] == "docker/Dockerfile" and s[name]["read_only"]
+    # The provider is the test suite's own, not another one.
+    assert "../tests/integration/idp:/src:ro" in s["idp"]["volumes"]
+    assert "server.mjs" in s["idp"]["command"][-1] and "npm ci" in s["idp"]["command"][-1]
+    assert s["cavra"]["network_mode"] == s["test-runner"]["network_mode"] == "service:idp"
+    tr = s["test-runner"]
+    assert tr["build"]["target"] == "test" and tr["profiles"] == ["test"]
+    assert tr["environment"]["CAVRA_TEST_PG_URL"].startswith("postgresql://postgres:")
+    assert "@postgres:5432/" in tr["environment"]["CAVRA_TEST_PG_URL"]
+    assert "pytest" in tr["command"][-1] and "tests/integration" in tr["command"][-1]
+    assert os.path.isfile(os.path.join(REPO, "docker", "smoke.py"))
+
+
+# --- the Dockerfile -------------------------------------------------------------------------
+
+def dockerfile_stages():
+    """[(stage name, base, [(INSTRUCTION, argument text)])], continuation lines joined."""
+    with open(DOCKERFILE) as f:
+        text = re.sub(r"\\\n", " ", f.read())
+    stages = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instr, _, arg = line.partition(" ")
+        instr = instr.upper()
+        if instr == "FROM":
+            m = re.match(r"(\S+)(?:\s+AS\s+(\S+))?$", arg.strip(), re.I)
+            stages.append((m.group(2), m.group(1), []))
+        else:
+            assert stages, f"{instr} before FROM"
+            stages[-1][2].append((instr, arg.strip()))
+    return stages
+
+
+def test_dockerfile_static():
+    stages = dockerfile_stages()
+    names = [n for n, _, _ in stages]
+    assert names == ["build", "test", "runtime"], names
+    for name, base, body in stages:
+        assert base in ("debian:bookworm", "debian:bookworm-slim") or base in names, base
+        for instr, arg in body:
+            if instr == "RUN" and "apt-get install" in arg:
+                assert "--no-install-recommends" in arg and "-y" in arg, arg
+                assert "rm -rf /var/lib/apt/lists/*" in arg, arg
+            if instr == "COPY" and not arg.startswith("--from"):
+                for src in shlex.split(arg)[:-1]:
+                    assert src == "." or os.path.exists(os.path.join(REPO, src)), src
+    build = dict((i, a) for i, a in stages[0][2] if i == "RUN" and "cmake" in a)
+    assert "-DCMAKE_BUILD_TYPE=Release" in build["RUN"] and "-DCAVRA_TESTS=OFF" in build["RUN"]
+    _, base, runtime = stages[-1]
+    assert base == "debian:bookworm-slim"
+    instrs = dict(runtime)
+    (install,) = [a for i, a in runtime if i == "RUN" and "apt-get install" in a]
+    packages = set(re.findall(r"\b(?:lib[\w.+-]+|ca-certificates)\b", install))
+    assert packages == RUNTIME_PACKAGES, packages
+    assert [a for i, a in runtime if i == "COPY"] == ["--from=build /src/build/cavra /usr/local/bin/cavra"]
+    user = instrs["USER"].split(":")
+    assert all(u.isdigit() and int(u) > 0 for u in user), instrs["USER"]
+    assert json.loads(instrs["ENTRYPOINT"]) == ["cavra"]
+    assert json.loads(instrs["CMD"]) == ["serve"]
+    assert instrs["ENV"].startswith("CAVRA_LISTEN=0.0.0.0:")
+    assert "CMD [" in instrs["HEALTHCHECK"]
+    with open(os.path.join(REPO, ".dockerignore")) as f:
+        ignored = set(f.read().split())
+    assert {".git", ".cavra", "build*", "**/node_modules"} <= ignored
+
+
+def test_build_stage_copies_enough_to_configure(tmp_path):
+    """The build stage's COPYs bring everything CMake needs: configure a tree made of only
+    those paths (configure only; the build itself is what scripts/test.sh's build step does)."""
+    name, _, body = dockerfile_stages()[0]
+    assert name == "build"
+    for instr, arg in body:
+        if instr == "COPY" and not arg.startswith("--"):
+            for src in shlex.split(arg)[:-1]:
+                path = os.path.join(REPO, src)
+                dst = tmp_path / "src" / src
+                if os.path.isdir(path):
+                    shutil.copytree(path, dst, dirs_exist_ok=True,
+                                    ignore=shutil.ignore_patterns("node_modules", "__pycache__"))
+                else:
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(path, dst)
+    r = subprocess.run(["cmake", "-S", str(tmp_path / "src"), "-B", str(tmp_path / "build"),
+                        "-DCMAKE_BUILD_TYPE=Release", "-DCAVRA_TESTS=OFF"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def cavra_bin():
+    b = os.environ.get("CAVRA_BIN") or os.path.join(REPO, "build", "cavra")
+    if not os.access(b, os.X_OK):
+        pytest.skip(f"no cavra binary at {b} (build it, or set CAVRA_BIN)")
+    return b
+
+
+def test_runtime_packages_cover_the_binarys_libraries():
+    """Every shared library the binary links comes from a runtime package (or libc6)."""
+    out = subprocess.run(["readelf", "-d", cavra_bin()], capture_output=True, text=True,
+                         check=True).stdout
+    needed = [n for n in re.findall(r"\(NEEDED\).*\[(.+?)\]", out)
+              # libc6 and the toolchain, or a sanitizer runtime of the test build
+              if not re.match(r"lib(asan|ubsan|m|c|pthread|dl|rt|gcc_s|stdc\+\+)\.so", n)]
+    assert needed
+    found = subprocess.run(["dpkg", "-S"] + [f"*/{n}" for n in needed], capture_output=True,
+                           text=True).stdout
+    for soname in needed:
+        pkgs = {line.split(":")[0] for line in found.splitlines()
+                if line.endswith("/" + soname)}
+        assert pkgs & RUNTIME_PACKAGES, f"{soname} comes from {pkgs or '?'}, not a runtime package"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_serve():
+    """`cavra serve` on the embedded SQLite default in a scratch directory (auth none on
+    loopback); yields its port."""
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="cavra-deploy-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+    log = open(os.path.join(tmp, "serve.log"), "w")
+    proc = subprocess.Popen([cavra_bin(), "serve", "--listen", f"127.0.0.1:{port}"], cwd=tmp,
+                            env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 30
+        while True:
+            assert proc.poll() is None, open(log.name).read()
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert time.time() < deadline, open(log.name).read()
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_check(argv, env=None):
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run(argv, env=e, capture_output=True, text=True, timeout=30).returncode
+
+
+def test_image_healthcheck_against_a_live_server(live_serve):
+    """The Dockerfile's HEALTHCHECK command, run as Docker would (exec form)."""
+    with open(DOCKERFILE) as f:
+        text = re.sub(r"\\\n", " ", f.read())
+    argv = json.loads(re.search(r"^HEALTHCHECK .*?CMD (\[.*\])\s*$", text, re.M).group(1))
+    assert run_check(argv, {"CAVRA_LISTEN": f"0.0.0.0:{live_serve}"}) == 0
+    assert run_check(argv, {"CAVRA_LISTEN": f"0.0.0.0:{free_port()}"}) != 0
+
+
+def test_compose_readyz_healthcheck_against_a_live_server(live_serve):
+    with open(COMPOSE) as f:
+        test = yaml.safe_load(f)["services"]["cavra"]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    argv = [a.replace("$$", "$").replace("/8080", f"/{live_serve}") for a in test[1:]]
+    assert run_check(argv) == 0
+
+
+def test_helm_test_pod_against_a_live_server(live_serve):
+    docs = rendered("defaults")
+    (pod,) = of_kind(docs, "Pod")
+    c = pod["spec"]["containers"][0]
+    script = c["args"][0].replace("rel-cavra.ns.svc", "127.0.0.1").replace("/80\"", f"/{live_serve}\"")
+    assert run_check(c["command"] + [script]) == 0
+    script = script.replace("/readyz", "/nothing-here")  # 404: the test fails
+    assert run_check(c["command"] + [script]) != 0
