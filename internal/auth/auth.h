@@ -297,6 +297,8 @@ const char *auth_role_name(enum auth_role r);
 bool auth_role_parse(const char *name, enum auth_role *out);
 /* Writes the names in roles, comma-separated ("" for none), into out. */
 void auth_roles_format(uint32_t roles, char *out, size_t size);
+/* The names in roles as a JSON array, in role order; caller owns. */
+json_object *auth_roles_json(uint32_t roles);
 
 enum auth_access {
 	AUTH_ACCESS_PUBLIC, /* no credentials needed */

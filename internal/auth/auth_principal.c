@@ -128,7 +128,7 @@ void auth_principal_release(struct auth_principal *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static json_object *role_list(uint32_t roles)
+json_object *auth_roles_json(uint32_t roles)
 {
 	json_object *arr = json_object_new_array();
 
@@ -148,7 +148,7 @@ static json_object *explain_groups(const struct rule_set *set, const struct auth
 
 		jx_add_str(g, "group", p->groups[i]);
 		json_object_object_add(g, "roles",
-				       role_list(mapping_group_roles(set, p->groups[i])));
+				       auth_roles_json(mapping_group_roles(set, p->groups[i])));
 		json_object_array_add(arr, g);
 	}
 	return arr;
@@ -204,7 +204,7 @@ static json_object *explain_permissions(const struct auth_principal *p)
 		json_object_object_add(o, "allowed", json_object_new_boolean(ok));
 		if (!ok)
 			json_object_object_add(o, "granted_by_roles",
-					       role_list(auth_permission_roles(perm)));
+					       auth_roles_json(auth_permission_roles(perm)));
 		json_object_array_add(arr, o);
 	}
 	return arr;

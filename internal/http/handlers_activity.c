@@ -7,21 +7,6 @@
 
 #include <stdlib.h>
 
-static const char *query_arg(void *ctx, const char *name)
-{
-	return req_query(ctx, name);
-}
-
-/* Replies with an owned JSON text or with the error. */
-static enum MHD_Result finish(struct req *r, enum status st, unsigned int ok, char *json,
-			      const struct err *e)
-{
-	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, e);
-
-	free(json);
-	return ret;
-}
-
 enum MHD_Result handle_decision_create(struct req *r)
 {
 	enum policy_decision outcome = POLICY_ALLOW;
@@ -37,16 +22,16 @@ enum MHD_Result handle_decision_create(struct req *r)
 	json_object_put(body);
 	if (st == ST_OK)
 		metrics_decision(outcome);
-	return finish(r, st, MHD_HTTP_CREATED, record, &e);
+	return reply_result(r, st, MHD_HTTP_CREATED, record, &e);
 }
 
 enum MHD_Result handle_decision_list(struct req *r)
 {
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_decision_list(r->app->svc, query_arg, r, NULL, &env, &e);
+	enum status st = service_decision_list(r->app->svc, req_query_arg, r, NULL, &env, &e);
 
-	return finish(r, st, MHD_HTTP_OK, env, &e);
+	return reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
 enum MHD_Result handle_decision_get(struct req *r)
@@ -55,16 +40,16 @@ enum MHD_Result handle_decision_get(struct req *r)
 	char *rec = NULL;
 	enum status st = service_decision_get(r->app->svc, r->params[0], &rec, &e);
 
-	return finish(r, st, MHD_HTTP_OK, rec, &e);
+	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
 enum MHD_Result handle_session_list(struct req *r)
 {
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_session_list(r->app->svc, query_arg, r, &env, &e);
+	enum status st = service_session_list(r->app->svc, req_query_arg, r, &env, &e);
 
-	return finish(r, st, MHD_HTTP_OK, env, &e);
+	return reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
 enum MHD_Result handle_session_upsert(struct req *r)
@@ -80,7 +65,7 @@ enum MHD_Result handle_session_upsert(struct req *r)
 		return ret;
 	st = service_session_upsert(r->app->svc, body, &rec, &created, &e);
 	json_object_put(body);
-	return finish(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }
 
 enum MHD_Result handle_session_get(struct req *r)
@@ -89,19 +74,20 @@ enum MHD_Result handle_session_get(struct req *r)
 	char *rec = NULL;
 	enum status st = service_session_get(r->app->svc, r->params[0], &rec, &e);
 
-	return finish(r, st, MHD_HTTP_OK, rec, &e);
+	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
 enum MHD_Result handle_session_decisions(struct req *r)
 {
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_decision_list(r->app->svc, query_arg, r, r->params[0], &env, &e);
+	enum status st =
+		service_decision_list(r->app->svc, req_query_arg, r, r->params[0], &env, &e);
 
-	return finish(r, st, MHD_HTTP_OK, env, &e);
+	return reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
 enum MHD_Result handle_policy_packs(struct req *r)
 {
-	return finish(r, ST_OK, MHD_HTTP_OK, service_policy_packs(r->app->svc), NULL);
+	return reply_result(r, ST_OK, MHD_HTTP_OK, service_policy_packs(r->app->svc), NULL);
 }

@@ -11,17 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_object *roles_array(uint32_t roles)
-{
-	json_object *arr = json_object_new_array();
-
-	for (int i = 0; i < AUTH_ROLE__COUNT; i++)
-		if (roles & AUTH_ROLE_BIT(i))
-			json_object_array_add(
-				arr, json_object_new_string(auth_role_name((enum auth_role)i)));
-	return arr;
-}
-
 static json_object *groups_array(const struct auth_principal *p)
 {
 	json_object *arr = json_object_new_array();
@@ -31,27 +20,13 @@ static json_object *groups_array(const struct auth_principal *p)
 	return arr;
 }
 
-static const char *query_arg(void *ctx, const char *name)
-{
-	return req_query(ctx, name);
-}
-
-static enum MHD_Result finish(struct req *r, enum status st, unsigned int ok, char *json,
-			      const struct err *e)
-{
-	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, e);
-
-	free(json);
-	return ret;
-}
-
 static enum MHD_Result list(struct req *r, enum service_kind k)
 {
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_record_list(r->app->svc, k, query_arg, r, &env, &e);
+	enum status st = service_record_list(r->app->svc, k, req_query_arg, r, &env, &e);
 
-	return finish(r, st, MHD_HTTP_OK, env, &e);
+	return reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
 static enum MHD_Result get(struct req *r, enum service_kind k)
@@ -60,7 +35,7 @@ static enum MHD_Result get(struct req *r, enum service_kind k)
 	char *rec = NULL;
 	enum status st = service_record_get(r->app->svc, k, r->params[0], &rec, &e);
 
-	return finish(r, st, MHD_HTTP_OK, rec, &e);
+	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
 static enum MHD_Result upsert(struct req *r, enum service_kind k)
@@ -76,7 +51,7 @@ static enum MHD_Result upsert(struct req *r, enum service_kind k)
 		return ret;
 	st = service_record_upsert(r->app->svc, k, body, &rec, &created, &e);
 	json_object_put(body);
-	return finish(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }
 
 #define RECORD_HANDLERS(name, kind)                           \
@@ -123,7 +98,7 @@ enum MHD_Result handle_approval_create(struct req *r)
 		return ret;
 	st = service_approval_create(r->app->svc, body, &rec, &created, &e);
 	json_object_put(body);
-	return finish(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }
 
 /* An empty body reads as {}: the service names the missing fields. */
@@ -141,7 +116,7 @@ static enum MHD_Result act(struct req *r, enum approval_action a)
 		return ret;
 	st = service_approval_act(r->app->svc, r->params[0], a, body, &who, &rec, &e);
 	json_object_put(body);
-	return finish(r, st, MHD_HTTP_OK, rec, &e);
+	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
 enum MHD_Result handle_approval_approve(struct req *r)
@@ -172,16 +147,16 @@ enum MHD_Result handle_break_glass(struct req *r)
 		return ret;
 	st = service_break_glass(r->app->svc, body, &who, &rec, &e);
 	json_object_put(body);
-	return finish(r, st, MHD_HTTP_CREATED, rec, &e);
+	return reply_result(r, st, MHD_HTTP_CREATED, rec, &e);
 }
 
 enum MHD_Result handle_mcp_trust(struct req *r)
 {
 	struct err e = {0};
 	char *out = NULL;
-	enum status st = service_mcp_trust(r->app->svc, query_arg, r, &out, &e);
+	enum status st = service_mcp_trust(r->app->svc, req_query_arg, r, &out, &e);
 
-	return finish(r, st, MHD_HTTP_OK, out, &e);
+	return reply_result(r, st, MHD_HTTP_OK, out, &e);
 }
 
 /* GET /auth/whoami[?explain=1]: the caller, its roles and permissions. */
@@ -205,7 +180,7 @@ enum MHD_Result handle_whoami(struct req *r)
 	jx_add_str(o, "issuer", r->who.issuer);
 	jx_add_str(o, "subject", r->who.subject);
 	jx_add_str(o, "actor", r->who.actor);
-	json_object_object_add(o, "roles", roles_array(r->who.roles));
+	json_object_object_add(o, "roles", auth_roles_json(r->who.roles));
 	json_object_object_add(o, "groups", groups_array(&r->who));
 	jx_add_str(o, "csrf_token", r->csrf_token);
 	jx_add_str(o, "login_url", a && a->console ? "/console/login" : NULL);

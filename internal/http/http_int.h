@@ -69,6 +69,11 @@ enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code
 			    const char *detail);
 /* A query-string argument, borrowed from MHD; NULL when absent. */
 const char *req_query(struct req *r, const char *name);
+/* req_query as a service_arg_fn (ctx is the struct req). */
+const char *req_query_arg(void *ctx, const char *name);
+/* Replies json (owned, freed here) with status ok, or the error when st is not ST_OK. */
+enum MHD_Result reply_result(struct req *r, enum status st, unsigned int ok, char *json,
+			     const struct err *e);
 
 /*
  * Parses the body as a JSON object, or replies 415 (not JSON) / 400 and

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "json/jx.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -30,6 +31,20 @@ unsigned int reply_http_status(enum status st)
 	if ((unsigned)st >= ST__COUNT)
 		return 500;
 	return status_http[st].http;
+}
+
+const char *req_query_arg(void *ctx, const char *name)
+{
+	return req_query(ctx, name);
+}
+
+enum MHD_Result reply_result(struct req *r, enum status st, unsigned int ok, char *json,
+			     const struct err *e)
+{
+	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, e);
+
+	free(json);
+	return ret;
 }
 
 const char *req_query(struct req *r, const char *name)
