@@ -311,17 +311,8 @@ static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
 static json_object *test_details(const struct ops_restore_test_result *r, json_object *doc)
 {
 	json_object *d = restore_details(&r->restore, doc, "restore-test");
-	json_object *checks = json_object_new_array();
 
-	for (size_t i = 0; i < r->nchecks; i++) {
-		json_object *c = json_object_new_object();
-
-		jx_add_str(c, "name", r->checks[i].name);
-		json_object_object_add(c, "ok", json_object_new_boolean(r->checks[i].ok));
-		jx_add_str(c, "detail", r->checks[i].detail);
-		json_object_array_add(checks, c);
-	}
-	json_object_object_add(d, "checks", checks);
+	json_object_object_add(d, "checks", ops_restore_test_checks_json(r));
 	jx_add_int(d, "problems", (int64_t)r->restore.verify.problems.n);
 	return d;
 }

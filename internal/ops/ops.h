@@ -203,6 +203,8 @@ void ops_restore_test_result_release(struct ops_restore_test_result *r);
 ATTR_NODISCARD enum status ops_restore_test(const char *manifest, const char *scratch_parent,
 					    struct ops_restore_test_result *out, struct err *e);
 json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e);
+/* The checks of a restore test as a JSON array of {name, ok, detail}; caller owns. */
+json_object *ops_restore_test_checks_json(const struct ops_restore_test_result *r);
 
 /* ---- records of backups, restores and restore tests (operations_records) ---- */
 

@@ -286,17 +286,10 @@ void ops_restore_test_result_release(struct ops_restore_test_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e)
+json_object *ops_restore_test_checks_json(const struct ops_restore_test_result *r)
 {
-	json_object *o = ops_restore_json(&r->restore, NULL);
 	json_object *checks = json_object_new_array();
 
-	json_object_object_add(o, "schema_version",
-			       json_object_new_string(OPS_RESTORE_TEST_FORMAT));
-	json_object_object_add(o, "ok", json_object_new_boolean(r->ok));
-	jx_add_str(o, "error", e && e->code != ST_OK ? e->msg : NULL);
-	jx_add_str(o, "scratch", r->scratch);
-	json_object_object_add(o, "scratch_removed", json_object_new_boolean(true));
 	for (size_t i = 0; i < r->nchecks; i++) {
 		json_object *c = json_object_new_object();
 
@@ -305,6 +298,19 @@ json_object *ops_restore_test_json(const struct ops_restore_test_result *r, cons
 		jx_add_str(c, "detail", r->checks[i].detail);
 		json_object_array_add(checks, c);
 	}
-	json_object_object_add(o, "checks", checks);
+	return checks;
+}
+
+json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e)
+{
+	json_object *o = ops_restore_json(&r->restore, NULL);
+
+	json_object_object_add(o, "schema_version",
+			       json_object_new_string(OPS_RESTORE_TEST_FORMAT));
+	json_object_object_add(o, "ok", json_object_new_boolean(r->ok));
+	jx_add_str(o, "error", e && e->code != ST_OK ? e->msg : NULL);
+	jx_add_str(o, "scratch", r->scratch);
+	json_object_object_add(o, "scratch_removed", json_object_new_boolean(true));
+	json_object_object_add(o, "checks", ops_restore_test_checks_json(r));
 	return o;
 }
