@@ -74,6 +74,26 @@ static CURLcode set_options(CURL *h, const struct curl_fetcher *f, const char *u
 	return rc;
 }
 
+/*
+ * Runs h once its options are set (rc: how setting them went).  ST_OK when
+ * an answer came, whatever its HTTP status, which goes to *code.
+ */
+static enum status perform(CURL *h, CURLcode rc, const struct sink *s, const char *errbuf,
+			   long *code, struct err *e)
+{
+	if (rc)
+		return err_set(e, ST_INTERNAL, "curl options: %s", curl_easy_strerror(rc));
+	rc = curl_easy_perform(h);
+	if (s->too_large || rc == CURLE_FILESIZE_EXCEEDED)
+		return err_set(e, ST_TOO_LARGE, "response is larger than %zu bytes", s->body->cap);
+	if (rc)
+		return err_set(e, ST_UNAVAILABLE, "%s",
+			       errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code))
+		*code = 0;
+	return ST_OK;
+}
+
 static enum status fetcher_get(struct auth_fetcher *base, const char *url, struct buf *body,
 			       struct err *e)
 {
@@ -81,23 +101,13 @@ static enum status fetcher_get(struct auth_fetcher *base, const char *url, struc
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct sink s = {body, false};
 	CURL *h = curl_easy_init();
-	enum status st = ST_OK;
+	enum status st;
 	long code = 0;
-	CURLcode rc;
 
 	if (!h)
 		return err_set(e, ST_INTERNAL, "curl_easy_init failed");
-	rc = set_options(h, f, url, &s, errbuf);
-	if (rc)
-		st = err_set(e, ST_INTERNAL, "curl options: %s", curl_easy_strerror(rc));
-	else
-		rc = curl_easy_perform(h);
-	if (st == ST_OK && (s.too_large || rc == CURLE_FILESIZE_EXCEEDED))
-		st = err_set(e, ST_TOO_LARGE, "response is larger than %zu bytes", body->cap);
-	else if (st == ST_OK && rc)
-		st = err_set(e, ST_UNAVAILABLE, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	else if (st == ST_OK &&
-		 (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) || code != 200))
+	st = perform(h, set_options(h, f, url, &s, errbuf), &s, errbuf, &code, e);
+	if (st == ST_OK && code != 200)
 		st = err_set(e, ST_UNAVAILABLE, "HTTP status %ld%s", code,
 			     code >= 300 && code < 400 ? " (redirects are not followed)" : "");
 	curl_easy_cleanup(h);
@@ -116,7 +126,7 @@ static enum status fetcher_post(struct auth_fetcher *base, const struct auth_pos
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct sink s = {body, false};
 	CURL *h = curl_easy_init();
-	enum status st = ST_OK;
+	enum status st;
 	CURLcode rc;
 
 	*status = 0;
@@ -131,16 +141,7 @@ static enum status fetcher_post(struct auth_fetcher *base, const struct auth_pos
 		rc = curl_easy_setopt(h, CURLOPT_PASSWORD, req->password);
 	if (!rc && req->user)
 		rc = curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	if (rc)
-		st = err_set(e, ST_INTERNAL, "curl options: %s", curl_easy_strerror(rc));
-	else
-		rc = curl_easy_perform(h);
-	if (st == ST_OK && (s.too_large || rc == CURLE_FILESIZE_EXCEEDED))
-		st = err_set(e, ST_TOO_LARGE, "response is larger than %zu bytes", body->cap);
-	else if (st == ST_OK && rc)
-		st = err_set(e, ST_UNAVAILABLE, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	else if (st == ST_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	st = perform(h, rc, &s, errbuf, status, e);
 	curl_easy_cleanup(h);
 	return st;
 }
