@@ -1,6 +1,7 @@
 #include "base/base.h"
 #include "json/jx.h"
 #include "base/buf.h"
+#include "base/xalloc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -157,4 +158,13 @@ const char *jx_get_str(json_object *obj, const char *key)
 	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+char *jx_take_text(json_object *o)
+{
+	char *s = xstrdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(o);
+	return s;
 }

@@ -52,6 +52,12 @@ ATTR_NODISCARD enum status jx_check_enum(const char *field, const char *value,
 void jx_add_str(json_object *obj, const char *key, const char *s);
 void jx_add_int(json_object *obj, const char *key, int64_t v);
 
+/*
+ * o as compact JSON text ('/' not escaped), the form stored as a payload.
+ * Takes o (json_object_put); the text is the caller's (free()).
+ */
+char *jx_take_text(json_object *o);
+
 /* A borrowed string member, or NULL when absent or not a string. */
 const char *jx_get_str(json_object *obj, const char *key);
 

@@ -4,7 +4,6 @@
  */
 #include "base/base.h"
 #include "migrate/migrate.h"
-#include "base/timeutil.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -14,18 +13,6 @@
 static char *dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
-}
-
-/* Normalises a stored time to the canonical UTC form when it parses. */
-static char *norm_time(const char *s)
-{
-	char out[TIME_FMT_LEN];
-	int64_t us;
-
-	if (!s || !time_parse(s, &us))
-		return dup_or_null(s);
-	time_format_utc(us, out, sizeof(out));
-	return xstrdup(out);
 }
 
 /* Legacy ids look like "004_activity_sessions_decisions.sql". */
@@ -57,7 +44,7 @@ static void fill_rows(struct ledger *out, struct store_rows *r, bool legacy)
 		int64_t v = 0;
 
 		row->id = xstrdup(store_rows_get(r, i, 0));
-		row->applied_at = norm_time(store_rows_get(r, i, 1));
+		row->applied_at = store_time_dup(store_rows_get(r, i, 1));
 		if (legacy) {
 			parse_legacy_id(row);
 			continue;

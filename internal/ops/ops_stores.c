@@ -25,23 +25,9 @@ static const struct rec_table records_table = {
 	.order_col = "finished_at",
 };
 
-/* A stored time in the canonical UTC form (PostgreSQL returns its own); NULL stays NULL. */
-static char *time_dup(const char *s)
-{
-	char out[TIME_FMT_LEN];
-	int64_t us;
-
-	if (!s)
-		return NULL;
-	if (!time_parse(s, &us))
-		return xstrdup(s);
-	time_format_utc(us, out, sizeof(out));
-	return xstrdup(out);
-}
-
 static void add_time(json_object *o, const char *key, const char *stored)
 {
-	char *t = time_dup(stored);
+	char *t = store_time_dup(stored);
 
 	jx_add_str(o, key, t);
 	free(t);
@@ -100,8 +86,8 @@ enum status ops_table_stat(struct store_conn *c, const struct ops_table *t, bool
 	if (st == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, &out->rows))
 		st = err_set(e, ST_INTERNAL, "count '%s': unexpected result", t->table);
 	if (st == ST_OK) {
-		out->oldest = time_dup(store_rows_get(r, 0, 1));
-		out->newest = time_dup(store_rows_get(r, 0, 2));
+		out->oldest = store_time_dup(store_rows_get(r, 0, 1));
+		out->newest = store_time_dup(store_rows_get(r, 0, 2));
 		if (with_bytes)
 			st = store_table_bytes(c, t->table, &out->bytes, &known, e);
 	}
@@ -157,7 +143,6 @@ static char *record_payload(const struct ops_record *r, const char *id, const ch
 			    const char *finished)
 {
 	json_object *o = json_object_new_object();
-	char *text;
 
 	jx_add_str(o, "schema_version", OPS_RECORD_FORMAT);
 	jx_add_str(o, "record_id", id);
@@ -169,10 +154,7 @@ static char *record_payload(const struct ops_record *r, const char *id, const ch
 	jx_add_str(o, "finished_at", finished);
 	jx_add_str(o, "tool_version", CAVRA_VERSION);
 	json_object_object_add(o, "details", r->details ? json_object_get(r->details) : NULL);
-	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return text;
+	return jx_take_text(o);
 }
 
 static enum status records_exist(struct store *st, struct err *e)

@@ -234,7 +234,7 @@ static enum status find_open(struct service *s, const char *decision_id, char **
 	*record = NULL;
 	st = store_rec_list(s->store, kind_approval.table, &q, &page, e);
 	if (st == ST_OK && page.n > 0)
-		*record = kind_to_text(kind_record(&kind_approval, &page.rows[0]));
+		*record = jx_take_text(kind_record(&kind_approval, &page.rows[0]));
 	rec_page_release(&page);
 	return st;
 }
@@ -357,7 +357,7 @@ static char *changed_payload(const struct rec_row *row, enum approval_action a, 
 		json_object_object_add(p, "history", hist);
 	}
 	json_object_array_add(hist, history_entry(action_events[a], actor, now, reason, ext));
-	return kind_to_text(p);
+	return jx_take_text(p);
 }
 
 /* Why the change was refused: the approval's state as read now. */

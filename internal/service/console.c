@@ -20,14 +20,6 @@ static void stamp(int64_t ttl_s, char *now, char *until)
 	time_format_utc(us + ttl_s * 1000000, until, TIME_FMT_LEN);
 }
 
-static char *text(json_object *o)
-{
-	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-
-	json_object_put(o);
-	return s;
-}
-
 enum status service_console_login_put(struct service *s, const char *hash,
 				      const struct console_login *l, int64_t ttl_s, struct err *e)
 {
@@ -41,7 +33,7 @@ enum status service_console_login_put(struct service *s, const char *hash,
 	jx_add_str(o, "return_to", l->return_to);
 	stamp(ttl_s, now, until);
 	row.expires_at = until;
-	row.payload = text(o);
+	row.payload = jx_take_text(o);
 	st = store_console_put(s->store, hash, CONSOLE_LOGIN, &row, now, e);
 	free(row.payload);
 	return st;
@@ -94,7 +86,7 @@ enum status service_console_session_put(struct service *s, const char *hash,
 	jx_add_str(o, "csrf_token", c->csrf_token);
 	stamp(ttl_s, now, until);
 	row = (struct console_row){(char *)c->subject, (char *)c->actor, (char *)c->issuer, until,
-				   text(o)};
+				   jx_take_text(o)};
 	st = store_console_put(s->store, hash, CONSOLE_SESSION, &row, now, e);
 	free(row.payload);
 	return st;

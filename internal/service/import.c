@@ -105,7 +105,7 @@ static void decision_payload(struct prepared *p)
 		json_object_object_add(o, key, json_object_get(val));
 	}
 	free(p->payload);
-	p->payload = kind_to_text(o);
+	p->payload = jx_take_text(o);
 }
 
 static void check_list(const struct store_spec *sp, int k, json_object *arr, struct batch *b)
@@ -182,7 +182,7 @@ static char *session_extras(json_object *rec)
 
 	if (json_object_object_get_ex(rec, "metadata", &m) && m)
 		json_object_object_add(o, "metadata", json_object_get(m));
-	return kind_to_text(o);
+	return jx_take_text(o);
 }
 
 static enum status put_session(struct store_conn *c, struct prepared *p, const char *now,

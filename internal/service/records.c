@@ -231,7 +231,7 @@ enum status kind_prepare(const struct kind *k, json_object *req, bool keep_times
 	if (st == ST_OK)
 		st = take_id(k, out->rec, out, e);
 	if (st == ST_OK)
-		out->payload = kind_to_text(json_object_get(out->rec));
+		out->payload = jx_take_text(json_object_get(out->rec));
 	return st;
 }
 
@@ -261,15 +261,6 @@ void prepared_write(const struct kind *k, const struct prepared *p, const char *
 	w->payload = p->payload;
 	w->created_at = p->created_at[0] ? p->created_at : now;
 	w->updated_at = p->updated_at[0] ? p->updated_at : now;
-}
-
-char *kind_to_text(json_object *o)
-{
-	char *s = xstrdup(json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-
-	json_object_put(o);
-	return s;
 }
 
 json_object *kind_record(const struct kind *k, const struct rec_row *row)
@@ -327,7 +318,7 @@ enum status kind_get(struct service *s, const struct kind *k, const char *id, ch
 	if (st == ST_NOT_FOUND)
 		st = err_set(e, ST_NOT_FOUND, "%s '%s' not found", k->name, id);
 	if (st == ST_OK)
-		*record = kind_to_text(kind_record(k, &row));
+		*record = jx_take_text(kind_record(k, &row));
 	rec_row_release(&row);
 	return st;
 }
@@ -398,7 +389,7 @@ static char *page_envelope(const struct kind *k, const struct rec_page *page,
 
 	envelope_open(&b);
 	for (size_t i = 0; i < page->n; i++) {
-		char *item = kind_to_text(kind_record(k, &page->rows[i]));
+		char *item = jx_take_text(kind_record(k, &page->rows[i]));
 
 		envelope_item(&b, i, item);
 		free(item);

@@ -88,7 +88,6 @@ void prepared_write(const struct kind *k, const struct prepared *p, const char *
 
 /* A stored row as the API's record: payload + schema_version, id, times. */
 json_object *kind_record(const struct kind *k, const struct rec_row *row);
-char *kind_to_text(json_object *o); /* takes o */
 
 /* Upsert from the API: *created tells 201 from 200; *record is the caller's. */
 ATTR_NODISCARD enum status kind_upsert(struct service *s, const struct kind *k, json_object *req,

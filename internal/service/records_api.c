@@ -108,7 +108,7 @@ enum status service_mcp_trust(struct service *s, service_arg_fn arg, void *ctx, 
 		st = registry_view_load(s->store, a.server, &view, &found, e);
 	if (st == ST_OK) {
 		policy_evaluate(pack, &a, found ? &view.server : NULL, &r);
-		*out = kind_to_text(trust_json(&a, &view, found, &r));
+		*out = jx_take_text(trust_json(&a, &view, found, &r));
 	}
 	registry_view_release(&view);
 	return st;

@@ -41,15 +41,6 @@ static json_object *session_json(const struct session_row *s)
 	return o;
 }
 
-static char *to_text(json_object *o)
-{
-	char *s = xstrdup(json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-
-	json_object_put(o);
-	return s;
-}
-
 enum status service_session_get(struct service *s, const char *id, char **record, struct err *e)
 {
 	struct session_row row;
@@ -59,7 +50,7 @@ enum status service_session_get(struct service *s, const char *id, char **record
 		return err_set(e, ST_NOT_FOUND, "session not found");
 	st = store_session_get(s->store, id, &row, e);
 	if (st == ST_OK)
-		*record = to_text(session_json(&row));
+		*record = jx_take_text(session_json(&row));
 	session_row_release(&row);
 	return st;
 }
@@ -105,7 +96,7 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 					     list.rows[list.n - 1].session_id);
 		envelope_open(&b);
 		for (size_t i = 0; i < list.n; i++) {
-			char *item = to_text(session_json(&list.rows[i]));
+			char *item = jx_take_text(session_json(&list.rows[i]));
 
 			envelope_item(&b, i, item);
 			free(item);
@@ -154,7 +145,7 @@ static enum status extras(json_object *req, char **payload, bool *given, struct 
 	*given = meta != NULL;
 	if (meta)
 		json_object_object_add(o, "metadata", json_object_get(meta));
-	*payload = to_text(o);
+	*payload = jx_take_text(o);
 	return ST_OK;
 }
 
@@ -219,5 +210,5 @@ char *service_policy_packs(struct service *s)
 		json_object_array_add(items, pack_json(policy_set_at(s->policies, i)));
 	json_object_object_add(o, "items", items);
 	jx_add_int(o, "total", (int64_t)n);
-	return to_text(o);
+	return jx_take_text(o);
 }

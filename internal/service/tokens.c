@@ -17,14 +17,11 @@
 static char *roles_payload(const char *const *roles, size_t n)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
-	char *s;
 
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(arr, json_object_new_string(roles[i]));
 	json_object_object_add(o, "roles", arr);
-	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return s;
+	return jx_take_text(o);
 }
 
 enum status service_token_create(struct service *s, const struct token_spec *t, char **id,

@@ -124,6 +124,13 @@ ATTR_NODISCARD enum status store_database_bytes(struct store_conn *c, int64_t *b
 ATTR_NODISCARD enum status store_table_names(struct store_conn *c, struct store_rows **out,
 					     struct err *e);
 
+/*
+ * A stored time as canonical UTC text (base/timeutil.h): PostgreSQL returns
+ * its own form.  NULL stays NULL; text that is not a time is copied.  Caller
+ * frees.
+ */
+char *store_time_dup(const char *s);
+
 /* A cheap round trip ("SELECT 1"). */
 ATTR_NODISCARD enum status store_ping(struct store *st, struct err *e);
 

@@ -169,21 +169,15 @@ enum status store_decision_insert(struct store *st, const struct decision_rec *d
 			     d->repository,  d->action_type, d->policy_pack,	d->rule_id,
 			     d->decision,    d->severity,    d->approver_group, d->correlation_id,
 			     d->decided_at,  d->payload,     blocked,		approval};
-	struct store_conn *c;
-	enum status rc;
+	enum status rc = store_kind(st) == STORE_SQLITE
+				 ? insert_sqlite(st, p, e)
+				 : store_run_exec(st, pg_insert_sql, 16, p, NULL, e);
 
-	if (store_kind(st) == STORE_SQLITE) {
-		rc = insert_sqlite(st, p, e);
-	} else {
-		rc = store_conn_get(st, &c, e);
-		if (rc != ST_OK)
-			return rc;
-		rc = store_exec(c, pg_insert_sql, 16, p, NULL, e);
-		store_conn_put(st, c);
-	}
 	if (rc == ST_CONFLICT)
 		return err_set(e, ST_CONFLICT, "decision '%s' already exists", d->decision_id);
-	return rc == ST_OK ? ST_OK : err_wrap(e, "store decision");
+	if (rc != ST_OK)
+		err_wrap(e, "store decision");
+	return rc;
 }
 
 enum status store_decision_get(struct store *st, const char *id, char **payload, struct err *e)

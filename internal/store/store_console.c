@@ -29,19 +29,6 @@ static void fill(struct console_row *out, const struct store_rows *r)
 	out->payload = store_dup(store_rows_get(r, 0, 4));
 }
 
-static enum status exec1(struct store *st, const char *sql, int n, const char *const *p,
-			 struct err *e)
-{
-	struct store_conn *c;
-	enum status rc = store_conn_get(st, &c, e);
-
-	if (rc != ST_OK)
-		return rc;
-	rc = store_exec(c, sql, n, p, NULL, e);
-	store_conn_put(st, c);
-	return rc;
-}
-
 enum status store_console_put(struct store *st, const char *hash, enum console_kind kind,
 			      const struct console_row *r, const char *now, struct err *e)
 {
@@ -53,9 +40,9 @@ enum status store_console_put(struct store *st, const char *hash, enum console_k
 			    r->subject,	   r->actor,
 			    r->issuer,	   now,
 			    r->expires_at, r->payload};
-	enum status rc = exec1(st, purge, 1, &now, e);
+	enum status rc = store_run_exec(st, purge, 1, &now, NULL, e);
 
-	return rc == ST_OK ? exec1(st, insert, 8, p, e) : rc;
+	return rc == ST_OK ? store_run_exec(st, insert, 8, p, NULL, e) : rc;
 }
 
 enum status store_console_take_login(struct store *st, const char *hash, struct console_row *out,
@@ -97,5 +84,6 @@ enum status store_console_session(struct store *st, const char *hash, const char
 
 enum status store_console_delete(struct store *st, const char *hash, struct err *e)
 {
-	return exec1(st, "DELETE FROM console_sessions WHERE session_hash = $1", 1, &hash, e);
+	return store_run_exec(st, "DELETE FROM console_sessions WHERE session_hash = $1", 1, &hash,
+			      NULL, e);
 }

@@ -104,6 +104,19 @@ enum status store_run_query(struct store *st, const char *sql, int n, const char
 	return rc;
 }
 
+enum status store_run_exec(struct store *st, const char *sql, int n, const char *const *params,
+			   int64_t *changes, struct err *e)
+{
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK)
+		return rc;
+	rc = store_exec(c, sql, n, params, changes, e);
+	store_conn_put(st, c);
+	return rc;
+}
+
 char *store_time_dup(const char *s)
 {
 	char out[TIME_FMT_LEN];

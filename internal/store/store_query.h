@@ -47,8 +47,11 @@ ATTR_NODISCARD enum status store_run_query(struct store *st, const char *sql, in
 					   const char *const *params, struct store_rows **out,
 					   struct err *e);
 
-/* Copies a stored time as canonical UTC text (PostgreSQL's form is converted). */
-char *store_time_dup(const char *s);
+/* Runs one statement on a borrowed connection from st; *changes as store_exec. */
+ATTR_NODISCARD enum status store_run_exec(struct store *st, const char *sql, int n,
+					  const char *const *params, int64_t *changes,
+					  struct err *e);
+
 /* NULL-safe strdup. */
 char *store_dup(const char *s);
 

@@ -349,14 +349,10 @@ enum status store_rec_cas(struct store *st, const struct rec_table *t, const str
 {
 	size_t n = ncols(w->set_cols), k = 0;
 	const char *p[REC_MAX_COLS + 5];
-	struct store_conn *c;
 	int64_t changes = 0;
 	struct buf sql;
-	enum status rc = store_conn_get(st, &c, e);
+	enum status rc;
 
-	*won = false;
-	if (rc != ST_OK)
-		return rc;
 	buf_init(&sql, SQL_CAP);
 	cas_sql(&sql, t, w, n);
 	p[k++] = w->id;
@@ -367,9 +363,8 @@ enum status store_rec_cas(struct store *st, const struct rec_table *t, const str
 		p[k++] = w->set_values[i];
 	p[k++] = w->updated_at;
 	p[k++] = w->payload;
-	rc = store_exec(c, sql.data, (int)k, p, &changes, e);
+	rc = store_run_exec(st, sql.data, (int)k, p, &changes, e);
 	*won = rc == ST_OK && changes == 1;
-	store_conn_put(st, c);
 	buf_release(&sql);
 	return rc;
 }

@@ -124,13 +124,7 @@ enum status store_token_revoke(struct store *st, const char *name, const char *n
 	static const char sql[] = "UPDATE api_tokens SET revoked_at = $2, updated_at = $2 "
 				  "WHERE name = $1 AND revoked_at IS NULL";
 	const char *p[2] = {name, now};
-	struct store_conn *c;
-	enum status rc = store_conn_get(st, &c, e);
 
 	*count = 0;
-	if (rc != ST_OK)
-		return rc;
-	rc = store_exec(c, sql, 2, p, count, e);
-	store_conn_put(st, c);
-	return rc;
+	return store_run_exec(st, sql, 2, p, count, e);
 }
