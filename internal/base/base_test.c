@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h"
 #include "base/buf.h"
@@ -46,6 +47,12 @@ static const struct {
 	{"2026-13-02T03:04:05Z", false, NULL},
 	{"2026-02-31T03:04:05Z", false, NULL},
 	{"2024-02-29T00:00:00Z", true, "2024-02-29T00:00:00.000000Z"},
+	{"2023-02-29T00:00:00Z", false, NULL},
+	{"1900-02-29T00:00:00Z", false, NULL},
+	{"2000-02-29T23:59:59.999999Z", true, "2000-02-29T23:59:59.999999Z"},
+	{"2026-04-31T00:00:00Z", false, NULL},
+	{"2026-12-31T23:59:60Z", true, "2027-01-01T00:00:00.000000Z"},
+	{"1969-12-31T23:59:59.5Z", true, "1969-12-31T23:59:59.500000Z"},
 	{"yesterday", false, NULL},
 	{"", false, NULL},
 };
@@ -64,6 +71,36 @@ static void test_time_parse(void **state)
 			continue;
 		time_format_utc(us, out, sizeof(out));
 		assert_string_equal(out, time_cases[i].canon);
+	}
+}
+
+/* The arithmetic formatter agrees with gmtime_r over centuries, leap days and before 1970. */
+static void test_time_format(void **state)
+{
+	(void)state;
+	for (int64_t us = -2208988800000000LL; us < 4102444800000000LL;
+	     us += 86399999999LL + (us % 7 == 0 ? 3 : 1) * 123457) {
+		time_t secs = (time_t)(us / 1000000);
+		long frac = (long)(us % 1000000);
+		char want[64], got[TIME_FMT_LEN];
+		struct tm tm;
+
+		if (frac < 0) {
+			frac += 1000000;
+			secs -= 1;
+		}
+		gmtime_r(&secs, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, frac);
+		time_format_utc(us, got, sizeof(got));
+		assert_string_equal(got, want);
+		if (us >= 0) { /* time_parse takes four-digit years: 1900 and later */
+			int64_t back = -1;
+
+			assert_true(time_parse(got, &back));
+			assert_int_equal(back, us);
+		}
 	}
 }
 
@@ -152,10 +189,10 @@ static void test_log_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap),	 cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_redact),	 cmocka_unit_test(test_scrub),
-		cmocka_unit_test(test_sha256),	 cmocka_unit_test(test_str_to_i64),
-		cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_buf_cap),	    cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_time_format), cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_scrub),	    cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_str_to_i64),  cmocka_unit_test(test_log_line),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -55,7 +55,7 @@ static enum status grow(struct buf *b, size_t extra, struct err *e)
 	return ST_OK;
 }
 
-enum status buf_add(struct buf *b, const void *p, size_t n, struct err *e)
+enum status buf_add_grow(struct buf *b, const void *p, size_t n, struct err *e)
 {
 	enum status st = grow(b, n, e);
 

@@ -10,6 +10,8 @@
 #include "base/base.h"
 #include "base/err.h"
 
+#include <string.h>
+
 struct buf {
 	char *data;
 	size_t len;
@@ -28,7 +30,22 @@ void buf_init(struct buf *b, size_t cap);
 /* Frees the storage; b may be reused after buf_init. NULL-safe. */
 void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
-ATTR_NODISCARD enum status buf_add(struct buf *b, const void *p, size_t n, struct err *e);
+/* buf_add's path when the buffer must grow (or is over its cap). */
+ATTR_NODISCARD enum status buf_add_grow(struct buf *b, const void *p, size_t n, struct err *e);
+/* Appends n bytes; inline for the common case of room in the buffer (encoders call it per field).
+ */
+ATTR_NODISCARD static inline enum status buf_add(struct buf *b, const void *p, size_t n,
+						 struct err *e)
+{
+	if (b->alloc && n < b->alloc - b->len && n <= b->cap - b->len) {
+		if (n)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return ST_OK;
+	}
+	return buf_add_grow(b, p, n, e);
+}
 ATTR_NODISCARD enum status buf_adds(struct buf *b, const char *s, struct err *e);
 ATTR_NODISCARD enum status buf_addf(struct buf *b, struct err *e, const char *fmt, ...)
 	ATTR_PRINTF(3, 4);

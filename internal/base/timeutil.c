@@ -34,19 +34,73 @@ int64_t time_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Writes v as exactly n decimal digits ending at p[n - 1]. */
+static void put_digits(char *p, long v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * The proleptic Gregorian date of a day number (days since 1970-01-01),
+ * by counting 400-year eras that start on March 1st: pure arithmetic, so a
+ * backup formatting millions of times takes no locks (glibc's gmtime_r
+ * takes the time zone lock even for UTC) and no printf.
+ */
+static void civil_from_days(int64_t z, long *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (long)(yoe + era * 400 + (*m <= 2));
+}
+
 void time_format_utc(int64_t us, char *out, size_t size)
 {
-	time_t secs = (time_t)(us / 1000000);
-	long frac = (long)(us % 1000000);
-	struct tm tm;
+	int64_t secs = us / 1000000, days, rem;
+	long frac = (long)(us % 1000000), year;
+	char tmp[TIME_FMT_LEN];
+	int month, day;
 
 	if (frac < 0) {
 		frac += 1000000;
 		secs -= 1;
 	}
-	gmtime_r(&secs, &tm);
-	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	days = secs / 86400;
+	rem = secs % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days -= 1;
+	}
+	civil_from_days(days, &year, &month, &day);
+	if (year < 0 || year > 9999) {
+		snprintf(out, size, "%04ld-%02d-%02dT%02d:%02d:%02d.%06ldZ", year, month, day,
+			 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
+		return;
+	}
+	memcpy(tmp, "0000-00-00T00:00:00.000000Z", TIME_FMT_LEN);
+	put_digits(tmp, year, 4);
+	put_digits(tmp + 5, month, 2);
+	put_digits(tmp + 8, day, 2);
+	put_digits(tmp + 11, (long)(rem / 3600), 2);
+	put_digits(tmp + 14, (long)(rem / 60 % 60), 2);
+	put_digits(tmp + 17, (long)(rem % 60), 2);
+	put_digits(tmp + 20, frac, 6);
+	if (size >= TIME_FMT_LEN) {
+		memcpy(out, tmp, TIME_FMT_LEN);
+	} else if (size > 0) {
+		memcpy(out, tmp, size - 1);
+		out[size - 1] = '\0';
+	}
 }
 
 static bool take_digits(const char **p, int n, int *out)
@@ -118,13 +172,33 @@ static bool parse_offset(const char **p, int *offset_s)
 	return true;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (the inverse of civil_from_days). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
 bool time_parse(const char *s, int64_t *us)
 {
 	int y, mo, d, h, mi, sec, off;
 	const char *p = s;
-	struct tm tm = {0};
+	int64_t secs;
 	long frac;
-	time_t t;
 
 	if (!take_digits(&p, 4, &y) || !take_char(&p, "-") || !take_digits(&p, 2, &mo) ||
 	    !take_char(&p, "-") || !take_digits(&p, 2, &d) || !take_char(&p, "Tt ") ||
@@ -133,18 +207,10 @@ bool time_parse(const char *s, int64_t *us)
 		return false;
 	if (!parse_fraction(&p, &frac) || !parse_offset(&p, &off) || *p)
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	/* a leap second (60) counts as the first second of the next minute */
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return false;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	/* timegm normalises 31 February into March: refuse dates that moved */
-	if (tm.tm_mday != d || tm.tm_mon != mo - 1 || tm.tm_year != y - 1900)
-		return false;
-	*us = ((int64_t)t - off) * 1000000 + frac;
+	secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*us = (secs - off) * 1000000 + frac;
 	return true;
 }
