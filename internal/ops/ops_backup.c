@@ -5,9 +5,9 @@
  * The snapshot is a single read transaction (REPEATABLE READ READ ONLY on
  * PostgreSQL; on SQLite in WAL mode a read transaction), so writers go on
  * while it runs and a decision and its session's counters are either both
- * in the dump or both not.  Rows are read in key order in batches (keyset
- * paging inside the same transaction), so memory stays flat however large
- * the tables are.
+ * in the dump or both not.  Each table is read in key order by one
+ * streaming query inside that transaction, so memory stays flat however
+ * large the tables are.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -102,49 +102,59 @@ static enum status check_tables(struct store_conn *c, struct err *e)
 	return st;
 }
 
-/* Writes one batch of rows. */
-static enum status write_batch(struct ops_encoder *enc, const struct store_rows *r,
-			       struct ops_writer *w, struct buf *line, struct err *e)
-{
-	const char *vals[OPS_MAX_COLS];
-	enum status st = ST_OK;
+struct dump {
+	struct ops_encoder enc;
+	struct ops_writer *w;
+	struct buf line;
+	int64_t rows;
+};
 
-	for (size_t row = 0; row < store_rows_count(r) && st == ST_OK; row++) {
-		for (size_t i = 0; i < enc->n; i++)
-			vals[i] = store_rows_get(r, row, i);
-		buf_reset(line);
-		st = ops_row_encode(enc, vals, line, e);
-		if (st == ST_OK)
-			st = ops_writer_add(w, line->data, line->len, e);
-	}
+/* store_row_fn: one row, encoded and written. */
+static enum status dump_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
+{
+	struct dump *d = ctx;
+	enum status st;
+
+	buf_reset(&d->line);
+	st = ops_row_encode(&d->enc, vals, lens, &d->line, e);
+	if (st == ST_OK)
+		st = ops_writer_add(d->w, d->line.data, d->line.len, e);
+	d->rows++;
 	return st;
 }
 
-/* Streams t into w in key order; batches are read ahead on a thread (ops_fetch.c). */
+static char *select_sql(const struct ops_table *t)
+{
+	struct buf b = BUF_INIT;
+
+	/* a few hundred bytes: the default cap cannot be reached */
+	for (size_t i = 0; i < ops_table_ncols(t); i++)
+		if (buf_addf(&b, NULL, "%s%s", i ? ", " : "SELECT ", t->cols[i].name) != ST_OK)
+			abort();
+	if (buf_addf(&b, NULL, " FROM %s ORDER BY %s", t->table, t->key) != ST_OK)
+		abort();
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * Streams t into w in key order: one query inside the snapshot transaction
+ * (COPY TO STDOUT on PostgreSQL), rows encoded as they arrive, so memory
+ * stays flat however large the table is.
+ */
 static enum status dump_rows(struct store_conn *c, const struct ops_table *t, struct ops_writer *w,
 			     int64_t *rows, struct err *e)
 {
-	struct ops_fetch *f = NULL;
-	struct ops_encoder enc;
-	struct buf line;
-	enum status st = ops_fetch_start(c, t, &f, e);
+	struct dump d = {.w = w};
+	char *sql = select_sql(t);
+	enum status st;
 
-	buf_init(&line, OPS_LINE_MAX);
-	ops_encoder_init(&enc, t);
-	while (st == ST_OK) {
-		struct store_rows *r = NULL;
-
-		st = ops_fetch_next(f, &r, e);
-		if (!r)
-			break;
-		if (st == ST_OK)
-			st = write_batch(&enc, r, w, &line, e);
-		*rows += (int64_t)store_rows_count(r);
-		store_rows_free(r);
-	}
-	ops_fetch_stop(f);
-	ops_encoder_release(&enc);
-	buf_release(&line);
+	buf_init(&d.line, OPS_LINE_MAX);
+	ops_encoder_init(&d.enc, t);
+	st = store_stream(c, sql, ops_table_ncols(t), dump_row, &d, e);
+	*rows = d.rows;
+	ops_encoder_release(&d.enc);
+	buf_release(&d.line);
+	free(sql);
 	return st;
 }
 

@@ -48,24 +48,33 @@ static const char *escape_of(unsigned char c, char u[7])
 	}
 }
 
+/* Bytes that need an escape in a canonical string: '"', '\\' and the controls. */
+#define ESC4(c) [c] = true, [c + 1] = true, [c + 2] = true, [c + 3] = true
+static const bool needs_escape[256] = {
+	ESC4(0x00), ESC4(0x04), ESC4(0x08), ESC4(0x0c),	  ESC4(0x10),
+	ESC4(0x14), ESC4(0x18), ESC4(0x1c), ['"'] = true, ['\\'] = true,
+};
+#undef ESC4
+
 enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err *e)
 {
 	enum status st = buf_add(b, "\"", 1, e);
-	size_t start = 0;
+	size_t start = 0, i = 0;
 
-	for (size_t i = 0; i < n && st == ST_OK; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (st == ST_OK) {
 		const char *esc;
 		char u[7];
 
-		/* the common case first: a byte that stands for itself */
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		esc = escape_of(c, u);
+		/* the common case: a run of bytes that stand for themselves */
+		while (i < n && !needs_escape[(unsigned char)s[i]])
+			i++;
+		if (i == n)
+			break;
+		esc = escape_of((unsigned char)s[i], u);
 		st = buf_add(b, s + start, i - start, e);
 		if (st == ST_OK)
 			st = buf_adds(b, esc, e);
-		start = i + 1;
+		start = ++i;
 	}
 	if (st == ST_OK)
 		st = buf_add(b, s + start, n - start, e);

@@ -217,16 +217,41 @@ static enum status string_out(struct cz *c, struct buf *out)
 	return st == ST_OK ? ops_canon_string(out, c->z->text.data, c->z->text.len, c->e) : st;
 }
 
+static bool is_digit(const struct cz *c)
+{
+	return c->p < c->end && *c->p >= '0' && *c->p <= '9';
+}
+
+/* One or more digits. */
+static bool digits(struct cz *c)
+{
+	const char *start = c->p;
+
+	while (is_digit(c))
+		c->p++;
+	return c->p > start;
+}
+
+/* A number by JSON's grammar, copied as written: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
 static enum status number_out(struct cz *c, struct buf *out)
 {
 	const char *s = c->p;
 
 	if (c->p < c->end && *c->p == '-')
 		c->p++;
-	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
-		return bad(c, "bad number");
-	while (c->p < c->end && strchr("0123456789.eE+-", *c->p))
+	if (c->p < c->end && *c->p == '0')
 		c->p++;
+	else if (!digits(c))
+		return bad(c, "bad number");
+	if (c->p < c->end && *c->p == '.' && (c->p++, !digits(c)))
+		return bad(c, "bad number");
+	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+		c->p++;
+		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+			c->p++;
+		if (!digits(c))
+			return bad(c, "bad number");
+	}
 	return buf_add(out, s, (size_t)(c->p - s), c->e);
 }
 

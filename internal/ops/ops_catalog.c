@@ -200,6 +200,18 @@ void ops_encoder_init(struct ops_encoder *enc, const struct ops_table *t)
 		}
 		enc->order[j] = i;
 	}
+	/* '{"name":' then ',"name":' ...: the same bytes on every line, built once */
+	buf_init(&enc->keys, BUF_CAP_DEFAULT);
+	for (size_t k = 0; k < enc->n; k++) {
+		const char *name = t->cols[enc->order[k]].name;
+
+		enc->key_off[k] = enc->keys.len;
+		if (buf_add(&enc->keys, k ? "," : "{", 1, NULL) != ST_OK ||
+		    ops_canon_string(&enc->keys, name, strlen(name), NULL) != ST_OK ||
+		    buf_add(&enc->keys, ":", 1, NULL) != ST_OK)
+			abort(); /* a few hundred bytes of catalogue names */
+	}
+	enc->key_off[enc->n] = enc->keys.len;
 	enc->cz = ops_canonizer_new();
 }
 
@@ -209,130 +221,72 @@ void ops_encoder_release(struct ops_encoder *enc)
 		return;
 	ops_canonizer_free(enc->cz);
 	enc->cz = NULL;
+	buf_release(&enc->keys);
+}
+
+/* Appends v in decimal, without printf. */
+static enum status put_int(struct buf *b, int64_t v, struct err *e)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	return buf_add(b, tmp + i, sizeof(tmp) - i, e);
 }
 
 static enum status encode_value(const struct ops_table *t, const struct ops_col *c, const char *v,
-				struct ops_canonizer *cz, struct buf *b, struct err *e)
+				size_t len, struct ops_canonizer *cz, struct buf *b, struct err *e)
 {
 	char out[TIME_FMT_LEN];
 	int64_t n, us;
 
 	if (!v)
-		return buf_adds(b, "null", e);
+		return buf_add(b, "null", 4, e);
 	switch (c->kind) {
 	case OPS_INT:
 		if (!str_to_i64(v, INT64_MIN, INT64_MAX, &n))
 			return err_set(e, ST_INTERNAL, "%s.%s: stored value is not an integer",
 				       t->table, c->name);
-		return buf_addf(b, e, "%lld", (long long)n);
+		return put_int(b, n, e);
 	case OPS_TIME:
 		if (!time_parse(v, &us))
 			return err_set(e, ST_INTERNAL, "%s.%s: stored value '%.40s' is not a time",
 				       t->table, c->name, v);
 		time_format_utc(us, out, sizeof(out));
-		return ops_canon_string(b, out, strlen(out), e);
+		return ops_canon_string(b, out, TIME_FMT_LEN - 1, e);
 	case OPS_JSON:
-		if (ops_canon_text_append(cz, b, v, strlen(v), NULL) != ST_OK)
+		if (ops_canon_text_append(cz, b, v, len, NULL) != ST_OK)
 			return err_set(e, ST_INTERNAL, "%s.%s: stored value is not JSON", t->table,
 				       c->name);
 		return ST_OK;
 	case OPS_TEXT:
 	default:
-		return ops_canon_string(b, v, strlen(v), e);
+		return ops_canon_string(b, v, len, e);
 	}
 }
 
-enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals, struct buf *line,
-			   struct err *e)
+enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals, const size_t *lens,
+			   struct buf *line, struct err *e)
 {
-	enum status st = buf_add(line, "{", 1, e);
+	enum status st = ST_OK;
 
 	for (size_t k = 0; k < enc->n && st == ST_OK; k++) {
-		const struct ops_col *c = &enc->t->cols[enc->order[k]];
+		size_t i = enc->order[k];
+		const char *v = vals[i];
 
-		if (k > 0)
-			st = buf_add(line, ",", 1, e);
+		st = buf_add(line, enc->keys.data + enc->key_off[k],
+			     enc->key_off[k + 1] - enc->key_off[k], e);
 		if (st == ST_OK)
-			st = ops_canon_string(line, c->name, strlen(c->name), e);
-		if (st == ST_OK)
-			st = buf_add(line, ":", 1, e);
-		if (st == ST_OK)
-			st = encode_value(enc->t, c, vals[enc->order[k]], enc->cz, line, e);
+			st = encode_value(enc->t, &enc->t->cols[i], v,
+					  v ? (lens ? lens[i] : strlen(v)) : 0, enc->cz, line, e);
 	}
 	if (st == ST_OK)
-		st = buf_adds(line, "}\n", e);
-	return st;
-}
-
-/* One value of a dump line as the text a store takes; *out NULL for null. */
-static enum status decode_value(const struct ops_col *c, json_object *v, char **out, struct err *e)
-{
-	char tm[TIME_FMT_LEN];
-	int64_t us;
-
-	*out = NULL;
-	if (!v)
-		return ST_OK;
-	switch (c->kind) {
-	case OPS_INT:
-		if (!json_object_is_type(v, json_type_int))
-			return err_set(e, ST_INVALID, "column '%s' must be an integer", c->name);
-		*out = xasprintf("%lld", (long long)json_object_get_int64(v));
-		return ST_OK;
-	case OPS_JSON: {
-		struct buf b;
-		enum status st;
-
-		buf_init(&b, OPS_LINE_MAX);
-		st = ops_canon_append(&b, v, e);
-		if (st == ST_OK)
-			*out = buf_detach(&b, NULL);
-		buf_release(&b);
-		return st;
-	}
-	case OPS_TIME:
-		if (!json_object_is_type(v, json_type_string) ||
-		    !time_parse(json_object_get_string(v), &us))
-			return err_set(e, ST_INVALID, "column '%s' must be a time", c->name);
-		time_format_utc(us, tm, sizeof(tm));
-		*out = xstrdup(tm);
-		return ST_OK;
-	case OPS_TEXT:
-	default:
-		if (!json_object_is_type(v, json_type_string))
-			return err_set(e, ST_INVALID, "column '%s' must be a string", c->name);
-		/* "\u0000" would cut the value short */
-		if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
-			return err_set(e, ST_INVALID, "column '%s' contains NUL", c->name);
-		*out = xstrdup(json_object_get_string(v));
-		return ST_OK;
-	}
-}
-
-enum status ops_row_decode(const struct ops_table *t, json_object *row, char **vals, struct err *e)
-{
-	size_t n = ops_table_ncols(t);
-	enum status st = ST_OK;
-	size_t i;
-
-	if (!json_object_is_type(row, json_type_object))
-		return err_set(e, ST_INVALID, "not a JSON object");
-	if ((size_t)json_object_object_length(row) != n)
-		return err_set(e, ST_INVALID, "%d columns, table %s has %zu",
-			       json_object_object_length(row), t->table, n);
-	for (i = 0; i < n && st == ST_OK; i++) {
-		json_object *v = NULL;
-
-		if (!json_object_object_get_ex(row, t->cols[i].name, &v))
-			st = err_set(e, ST_INVALID, "column '%s' is missing", t->cols[i].name);
-		else
-			st = decode_value(&t->cols[i], v, &vals[i], e);
-	}
-	if (st != ST_OK) {
-		for (size_t k = 0; k < i; k++) {
-			free(vals[k]);
-			vals[k] = NULL;
-		}
-	}
+		st = buf_add(line, enc->n ? "}\n" : "{}\n", enc->n ? 2 : 3, e);
 	return st;
 }

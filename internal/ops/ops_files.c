@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
-#define READ_CHUNK   (1 << 20)
-#define SHOWN_MAX    200 /* bytes of a (possibly hostile) path kept in a problem */
-#define REMOVE_DEPTH 4
+#define READ_CHUNK     (1 << 20)
+#define WRITEBACK_STEP ((off_t)32 << 20)
+#define SHOWN_MAX      200 /* bytes of a (possibly hostile) path kept in a problem */
+#define REMOVE_DEPTH   4
 
 /* ---- problems ---- */
 
@@ -152,6 +154,129 @@ void ops_remove_tree(const char *dir)
 /* ---- the writer ---- */
 
 /*
+ * The writer's thread hashes and writes full chunks while the caller fills
+ * the next one: on a backup, encoding rows and copying a gigabyte into the
+ * page cache each take seconds, and they need not wait for each other.
+ */
+struct ops_wthread {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *job; /* a chunk to hash and write, NULL when idle */
+	size_t job_len;
+	off_t written, flushed; /* bytes written; bytes whose writeback has been started */
+	bool quit;
+	int err; /* the first write's errno, 0 */
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Starts the disk writes of what has been written so far, every
+ * WRITEBACK_STEP bytes, without waiting for them: otherwise a machine with
+ * plenty of memory keeps the whole file dirty in the page cache and the
+ * final fsync writes a gigabyte while the backup waits.  Advisory: an error
+ * here shows up again at fsync.
+ */
+static void start_writeback(int fd, struct ops_wthread *t, size_t n)
+{
+	t->written += (off_t)n;
+	if (t->written - t->flushed < WRITEBACK_STEP)
+		return;
+#ifdef __linux__
+	sync_file_range(fd, t->flushed, t->written - t->flushed, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
+	t->flushed = t->written;
+}
+
+static void *writer_run(void *arg)
+{
+	struct ops_writer *w = arg;
+	struct ops_wthread *t = w->th;
+
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		int err;
+
+		while (!t->job && !t->quit)
+			pthread_cond_wait(&t->cv, &t->mu);
+		if (!t->job)
+			break;
+		pthread_mutex_unlock(&t->mu);
+		EVP_DigestUpdate(w->md, t->job, t->job_len);
+		err = t->err ? 0 : write_all(w->fd, t->job, t->job_len);
+		if (!err)
+			start_writeback(w->fd, t, t->job_len);
+		pthread_mutex_lock(&t->mu);
+		if (err && !t->err)
+			t->err = err;
+		t->job = NULL;
+		pthread_cond_broadcast(&t->cv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Waits until the thread has finished its chunk; its first error, as an errno. */
+static int writer_wait(struct ops_wthread *t)
+{
+	int err;
+
+	pthread_mutex_lock(&t->mu);
+	while (t->job)
+		pthread_cond_wait(&t->cv, &t->mu);
+	err = t->err;
+	pthread_mutex_unlock(&t->mu);
+	return err;
+}
+
+static void writer_stop(struct ops_writer *w)
+{
+	struct ops_wthread *t = w->th;
+
+	if (!t)
+		return;
+	writer_wait(t);
+	pthread_mutex_lock(&t->mu);
+	t->quit = true;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+	free(t);
+	w->th = NULL;
+}
+
+static void writer_free(struct ops_writer *w)
+{
+	writer_stop(w);
+	EVP_MD_CTX_free(w->md);
+	w->md = NULL;
+	free(w->chunk[0]);
+	free(w->chunk[1]);
+	w->chunk[0] = w->chunk[1] = NULL;
+	free(w->tmp);
+	free(w->final);
+	w->tmp = w->final = NULL;
+}
+
+/*
  * O_EXCL: a leftover temporary file of a crashed backup makes this fail
  * instead of being silently reused (and verify reports it as unlisted).
  */
@@ -159,9 +284,7 @@ enum status ops_writer_open(struct ops_writer *w, const char *dir, const char *n
 {
 	char *tmpname = xasprintf(".%s.tmp", name);
 
-	w->md = NULL;
-	w->used = 0;
-	w->bytes = 0;
+	memset(w, 0, sizeof(*w));
 	w->tmp = ops_path_join(dir, tmpname);
 	w->final = ops_path_join(dir, name);
 	free(tmpname);
@@ -169,9 +292,7 @@ enum status ops_writer_open(struct ops_writer *w, const char *dir, const char *n
 	if (w->fd < 0) {
 		enum status st = err_set(e, ST_IO, "create '%s': %s", w->tmp, strerror(errno));
 
-		free(w->tmp);
-		free(w->final);
-		w->tmp = w->final = NULL;
+		writer_free(w);
 		return st;
 	}
 	w->md = EVP_MD_CTX_new();
@@ -179,40 +300,57 @@ enum status ops_writer_open(struct ops_writer *w, const char *dir, const char *n
 		ops_writer_abort(w);
 		return err_set(e, ST_INTERNAL, "sha256: openssl digest init failed");
 	}
+	w->chunk[0] = xmalloc(OPS_WRITE_CHUNK);
+	w->chunk[1] = xmalloc(OPS_WRITE_CHUNK);
+	w->th = xcalloc(1, sizeof(*w->th));
+	pthread_mutex_init(&w->th->mu, NULL);
+	pthread_cond_init(&w->th->cv, NULL);
+	if (pthread_create(&w->th->thread, NULL, writer_run, w) != 0) {
+		pthread_mutex_destroy(&w->th->mu);
+		pthread_cond_destroy(&w->th->cv);
+		free(w->th);
+		w->th = NULL; /* hashed and written on the caller's thread instead */
+	}
 	return ST_OK;
 }
 
+/* Hands the current chunk over (or, without a thread, hashes and writes it here). */
 static enum status flush_chunk(struct ops_writer *w, struct err *e)
 {
-	const char *p = w->chunk;
-	size_t n = w->used;
+	struct ops_wthread *t = w->th;
+	int err;
 
-	while (n > 0) {
-		ssize_t k = write(w->fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(errno));
-		p += k;
-		n -= (size_t)k;
+	if (!t) {
+		EVP_DigestUpdate(w->md, w->chunk[w->cur], w->used);
+		err = write_all(w->fd, w->chunk[w->cur], w->used);
+	} else {
+		err = writer_wait(t);
+		if (!err && w->used) {
+			pthread_mutex_lock(&t->mu);
+			t->job = w->chunk[w->cur];
+			t->job_len = w->used;
+			pthread_cond_broadcast(&t->cv);
+			pthread_mutex_unlock(&t->mu);
+			w->cur ^= 1;
+		}
 	}
 	w->used = 0;
+	if (err)
+		return err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
 	return ST_OK;
 }
 
 enum status ops_writer_add(struct ops_writer *w, const char *p, size_t n, struct err *e)
 {
-	EVP_DigestUpdate(w->md, p, n);
 	w->bytes += (int64_t)n;
 	while (n > 0) {
-		size_t room = sizeof(w->chunk) - w->used, k = n < room ? n : room;
+		size_t room = OPS_WRITE_CHUNK - w->used, k = n < room ? n : room;
 
-		memcpy(w->chunk + w->used, p, k);
+		memcpy(w->chunk[w->cur] + w->used, p, k);
 		w->used += k;
 		p += k;
 		n -= k;
-		if (w->used == sizeof(w->chunk) && flush_chunk(w, e) != ST_OK)
+		if (w->used == OPS_WRITE_CHUNK && flush_chunk(w, e) != ST_OK)
 			return e ? e->code : ST_IO;
 	}
 	return ST_OK;
@@ -240,7 +378,11 @@ static void digest_hex(void *md, char sha[SHA256_HEX_LEN])
 enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], struct err *e)
 {
 	enum status st = flush_chunk(w, e);
+	int err = w->th ? writer_wait(w->th) : 0;
 
+	if (st == ST_OK && err)
+		st = err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
+	writer_stop(w);
 	if (st == ST_OK && fsync(w->fd) != 0)
 		st = err_set(e, ST_IO, "fsync '%s': %s", w->tmp, strerror(errno));
 	if (close(w->fd) != 0 && st == ST_OK)
@@ -253,26 +395,19 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 		return st;
 	}
 	digest_hex(w->md, sha);
-	EVP_MD_CTX_free(w->md);
-	w->md = NULL;
-	free(w->tmp);
-	free(w->final);
-	w->tmp = w->final = NULL;
+	writer_free(w);
 	return ST_OK;
 }
 
 void ops_writer_abort(struct ops_writer *w)
 {
+	writer_stop(w);
 	if (w->fd >= 0 && w->tmp)
 		close(w->fd);
 	w->fd = -1;
 	if (w->tmp)
 		unlink(w->tmp);
-	EVP_MD_CTX_free(w->md);
-	w->md = NULL;
-	free(w->tmp);
-	free(w->final);
-	w->tmp = w->final = NULL;
+	writer_free(w);
 }
 
 /* ---- the scanner ---- */
@@ -285,27 +420,37 @@ struct scanner {
 	struct ops_scan *out;
 };
 
-static enum status end_line(struct scanner *s, struct err *e)
+/* A complete line: from the chunk itself (line NULL) or from s->line. */
+static enum status end_line(struct scanner *s, const char *line, size_t n, struct err *e)
 {
 	enum status st = ST_OK;
 
 	s->out->rows++;
+	if (!line) {
+		line = s->line.data;
+		n = s->line.len;
+	}
 	if (!s->skipping && s->fn)
-		st = s->fn(s->ctx, s->line.data, s->line.len, s->out->rows, e);
+		st = s->fn(s->ctx, line, n, s->out->rows, e);
 	s->skipping = false;
 	buf_reset(&s->line);
 	return st;
 }
 
-/* Splits a chunk into lines; a line over OPS_LINE_MAX is counted and skipped. */
+/*
+ * Splits a chunk into lines; a line over OPS_LINE_MAX is counted and
+ * skipped.  Lines that lie whole inside the chunk are handed over where
+ * they are; only a line cut by the chunk's end is copied.
+ */
 static enum status feed(struct scanner *s, const char *p, size_t n, struct err *e)
 {
 	while (n > 0) {
 		const char *nl = memchr(p, '\n', n);
 		size_t k = nl ? (size_t)(nl - p) : n;
+		bool whole = nl && s->line.len == 0 && !s->skipping;
 		enum status st;
 
-		if (!s->skipping && buf_add(&s->line, p, k, NULL) != ST_OK) {
+		if (!whole && !s->skipping && buf_add(&s->line, p, k, NULL) != ST_OK) {
 			s->skipping = true;
 			if (!s->out->overlong)
 				s->out->overlong = s->out->rows + 1;
@@ -313,7 +458,12 @@ static enum status feed(struct scanner *s, const char *p, size_t n, struct err *
 		}
 		if (!nl)
 			return ST_OK;
-		st = end_line(s, e);
+		if (whole && k > OPS_LINE_MAX) {
+			s->skipping = true;
+			if (!s->out->overlong)
+				s->out->overlong = s->out->rows + 1;
+		}
+		st = end_line(s, whole ? p : NULL, k, e);
 		if (st != ST_OK)
 			return st;
 		p += k + 1;
@@ -350,7 +500,7 @@ static enum status scan_fd(int fd, const char *path, struct scanner *s, EVP_MD_C
 	}
 	s->out->final_newline = last == '\n';
 	if (st == ST_OK && last != '\n')
-		st = end_line(s, e);
+		st = end_line(s, NULL, 0, e);
 	free(chunk);
 	return st;
 }

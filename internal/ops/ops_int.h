@@ -52,25 +52,22 @@ struct ops_encoder {
 	const struct ops_table *t;
 	size_t order[OPS_MAX_COLS]; /* column indexes in name order: the keys of a line */
 	size_t n;
+	struct buf keys; /* '{"a":' ',"b":' ...: each member's opening, in line order */
+	size_t key_off[OPS_MAX_COLS + 1]; /* where each opening starts in keys */
 	struct ops_canonizer *cz; /* reused for every payload */
 };
 void ops_encoder_init(struct ops_encoder *enc, const struct ops_table *t);
 void ops_encoder_release(struct ops_encoder *enc);
 
 /*
- * Appends one stored row (columns in table order, as text from the store)
- * as a dump line: a canonical JSON object and '\n'.  Times are normalised
- * to the canonical UTC form and payloads re-serialised canonically, so that
- * the same data gives the same bytes on SQLite and PostgreSQL.
+ * Appends one stored row (columns in table order, as text from the store,
+ * with their lengths; lens may be NULL for NUL-terminated values) as a dump
+ * line: a canonical JSON object and '\n'.  Times are normalised to the
+ * canonical UTC form and payloads re-serialised canonically, so that the
+ * same data gives the same bytes on SQLite and PostgreSQL.
  */
 ATTR_NODISCARD enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals,
-					  struct buf *line, struct err *e);
-/*
- * Turns a parsed dump line back into column values in table order (text;
- * NULL for null), owned by the caller: free each, then the array.
- */
-ATTR_NODISCARD enum status ops_row_decode(const struct ops_table *t, json_object *row, char **vals,
-					  struct err *e);
+					  const size_t *lens, struct buf *line, struct err *e);
 
 /* ---- canonical JSON (docs/backup-format.md) ---- */
 
@@ -103,6 +100,50 @@ struct ops_canonizer *ops_canonizer_new(void);
 void ops_canonizer_free(struct ops_canonizer *z);
 ATTR_NODISCARD enum status ops_canon_text_append(struct ops_canonizer *z, struct buf *out,
 						 const char *text, size_t len, struct err *e);
+
+/* ---- dump lines without json-c (ops_line.c) ---- */
+
+enum ops_span_kind {
+	OPS_SPAN_NULL,
+	OPS_SPAN_BOOL,
+	OPS_SPAN_NUMBER,
+	OPS_SPAN_STRING,
+	OPS_SPAN_OBJECT,
+	OPS_SPAN_ARRAY,
+};
+
+/* Where a value lies in a line. */
+struct ops_span {
+	const char *p; /* a string: its inside, between the quotes; else the value's text */
+	size_t n;
+	enum ops_span_kind kind;
+	bool escaped; /* a string with backslash escapes */
+	bool integer; /* a number without fraction or exponent */
+};
+
+#define OPS_LINE_KEYS_MAX 64
+
+/* The member names every line of a file has, in the order spans are returned. */
+struct ops_line_keys {
+	const char *names[OPS_LINE_KEYS_MAX]; /* borrowed */
+	size_t lens[OPS_LINE_KEYS_MAX];
+	size_t n;
+};
+
+/* Names beyond OPS_LINE_KEYS_MAX are dropped (a manifest check reports them). */
+void ops_line_keys_init(struct ops_line_keys *k, const char *const *names, size_t n);
+
+/*
+ * Checks that line is one strict JSON object (RFC 8259, UTF-8, nesting at
+ * most 64 deep, surrogates in pairs) whose member names are exactly k's,
+ * each once, in any order; out[i] gets the value of k->names[i].  On
+ * failure *why says what is wrong (a static string).
+ */
+bool ops_line_split(const char *line, size_t len, const struct ops_line_keys *k,
+		    struct ops_span *out, const char **why);
+
+/* Appends a string span's value, escapes decoded; ST_INVALID for "\u0000" or a non-string. */
+ATTR_NODISCARD enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e);
 
 /* ---- the manifest ---- */
 
@@ -160,13 +201,19 @@ bool ops_path_safe(const char *path, char *why, size_t size);
 
 /* ---- files ---- */
 
+#define OPS_WRITE_CHUNK ((size_t)1 << 20)
+
+struct ops_wthread;
+
 struct ops_writer {
 	int fd;
 	char *tmp, *final;
 	void *md; /* EVP_MD_CTX */
-	char chunk[1 << 16];
+	char *chunk[2]; /* one filled here while the thread hashes and writes the other */
+	int cur;
 	size_t used;
 	int64_t bytes;
+	struct ops_wthread *th; /* NULL: everything on the caller's thread */
 };
 
 /* Creates dir/.name.tmp (O_EXCL, 0600) to become dir/name. */
@@ -213,22 +260,6 @@ ATTR_NODISCARD enum status ops_new_id(const char *prefix, char id[OPS_ID_LEN], s
 /* Removes dir and everything in it (best effort, for scratch directories). */
 void ops_remove_tree(const char *dir);
 
-/* ---- reading a table in key order (ops_fetch.c) ---- */
-
-struct ops_fetch;
-
-/*
- * Starts a thread that reads t on c in key order, in batches, a little
- * ahead of the caller.  c belongs to the thread until ops_fetch_stop.
- */
-ATTR_NODISCARD enum status ops_fetch_start(struct store_conn *c, const struct ops_table *t,
-					   struct ops_fetch **out, struct err *e);
-/* The next batch (caller's, store_rows_free), or NULL after the last one. */
-ATTR_NODISCARD enum status ops_fetch_next(struct ops_fetch *f, struct store_rows **out,
-					  struct err *e);
-/* Stops and joins the thread, frees what it read ahead.  NULL-safe. */
-void ops_fetch_stop(struct ops_fetch *f);
-
 /* ---- shared by stores, retention and records ---- */
 
 /* The database's applied schema version (0: none) on c. */
@@ -253,7 +284,11 @@ ATTR_NODISCARD enum status ops_count_before(struct store_conn *c, const struct o
 ATTR_NODISCARD enum status ops_count(struct store_conn *c, const char *table, int64_t *out,
 				     struct err *e);
 
-/* Loads lines of a verified backup file into t on c (inside the caller's transaction). */
+/*
+ * Loads lines of a verified backup file into t on c inside the caller's
+ * transaction.  A merged table keeps its rows; any other table must have been
+ * emptied with store_empty_table in that transaction.
+ */
 struct ops_load {
 	const struct ops_table *t;
 	struct store_conn *c;

@@ -1,104 +1,125 @@
 /*
- * ops_load.c - loading one verified dump file into its table: lines are
- * parsed, turned back into column values and inserted many rows per
- * statement (a round trip per row would make a restore of a million
- * decisions take minutes).  The file is hashed again while it is read, so a
- * file changed between verification and load is caught before commit.
+ * ops_load.c - loading one verified dump file into its table: each line is
+ * split without building JSON objects (ops_line.c), its values turned back
+ * into the text the store takes, and handed to the store's bulk loader
+ * (COPY FROM STDIN on PostgreSQL, one prepared INSERT on SQLite).  The file
+ * is hashed again while it is read, so a file changed between verification
+ * and load is caught before commit.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
-#include "base/xalloc.h"
+#include "base/timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PARAMS_PER_INSERT 8192 /* below SQLite's 32766 and PostgreSQL's 65535 */
-#define LOAD_DEPTH	  64
+#define TIME_TEXT_MAX 64 /* longer than any time text time_parse accepts */
 
 struct loader {
 	struct ops_load *l;
-	struct json_tokener *tok;
-	size_t ncols, per_batch, nrows;
-	char **vals; /* per_batch * ncols values of the pending rows */
-	char *full_sql; /* the statement for a full batch, built once */
+	struct store_load *sl;
+	struct ops_line_keys keys; /* the catalogue's columns, in table order */
+	struct ops_span spans[OPS_LINE_KEYS_MAX];
+	size_t ncols;
+	struct buf arena; /* decoded values of the current row */
+	size_t off[OPS_MAX_COLS]; /* a value's offset in arena, or SIZE_MAX when in the line */
+	const char *vals[OPS_MAX_COLS];
+	size_t lens[OPS_MAX_COLS];
 	size_t tally_col; /* index of "decision", or SIZE_MAX */
 };
 
-static char *insert_sql(const struct ops_table *t, size_t ncols, size_t nrows)
+/* A time: any form time_parse takes, stored in the canonical one. */
+static enum status decode_time(struct loader *ld, size_t i, const struct ops_span *s, struct err *e)
 {
+	char text[TIME_TEXT_MAX], out[TIME_FMT_LEN];
 	struct buf b;
-	size_t p = 1;
+	int64_t us;
+	bool ok;
 
-	buf_init(&b, (size_t)1 << 24);
-	/* the cap is far above any statement built here: a failure is a bug */
-	if (buf_addf(&b, NULL, "INSERT INTO %s (", t->table) != ST_OK)
-		abort();
-	for (size_t i = 0; i < ncols; i++)
-		if (buf_addf(&b, NULL, "%s%s", i ? ", " : "", t->cols[i].name) != ST_OK)
-			abort();
-	if (buf_adds(&b, ") VALUES ", NULL) != ST_OK)
-		abort();
-	for (size_t r = 0; r < nrows; r++) {
-		for (size_t i = 0; i < ncols; i++, p++)
-			if (buf_addf(&b, NULL, "%s$%zu", i ? ", " : r ? ", (" : "(", p) != ST_OK)
-				abort();
-		if (buf_adds(&b, ")", NULL) != ST_OK)
-			abort();
-	}
-	if (t->merge && buf_addf(&b, NULL, " ON CONFLICT (%s) DO NOTHING", t->key) != ST_OK)
-		abort();
-	return buf_detach(&b, NULL);
+	buf_init(&b, TIME_TEXT_MAX - 1);
+	ok = s->kind == OPS_SPAN_STRING && ops_span_text(s, &b, NULL) == ST_OK;
+	if (ok)
+		memcpy(text, b.data, b.len + 1);
+	buf_release(&b);
+	if (!ok || !time_parse(text, &us))
+		return err_set(e, ST_INVALID, "column '%s' must be a time", ld->l->t->cols[i].name);
+	time_format_utc(us, out, sizeof(out));
+	ld->off[i] = ld->arena.len;
+	ld->lens[i] = TIME_FMT_LEN - 1;
+	return buf_add(&ld->arena, out, TIME_FMT_LEN - 1, e);
 }
 
-static void free_pending(struct loader *ld)
+/* A string value: where it is in the line, or decoded into the arena when escaped. */
+static enum status decode_text(struct loader *ld, size_t i, const struct ops_span *s, struct err *e)
 {
-	for (size_t i = 0; i < ld->nrows * ld->ncols; i++) {
-		free(ld->vals[i]);
-		ld->vals[i] = NULL;
-	}
-	ld->nrows = 0;
-}
+	const char *name = ld->l->t->cols[i].name;
+	size_t before = ld->arena.len;
 
-static enum status flush(struct loader *ld, struct err *e)
-{
-	char *partial = NULL;
-	const char *sql;
-	int64_t changes = 0;
-	enum status st;
-
-	if (ld->nrows == 0)
+	if (s->kind != OPS_SPAN_STRING)
+		return err_set(e, ST_INVALID, "column '%s' must be a string", name);
+	if (!s->escaped) {
+		ld->vals[i] = s->p;
+		ld->lens[i] = s->n;
 		return ST_OK;
-	if (ld->nrows == ld->per_batch) {
-		if (!ld->full_sql)
-			ld->full_sql = insert_sql(ld->l->t, ld->ncols, ld->per_batch);
-		sql = ld->full_sql;
-	} else {
-		sql = partial = insert_sql(ld->l->t, ld->ncols, ld->nrows);
 	}
-	st = store_exec(ld->l->c, sql, (int)(ld->nrows * ld->ncols), (const char *const *)ld->vals,
-			&changes, e);
-	if (st != ST_OK)
-		err_wrap(e, "load '%s'", ld->l->t->table);
-	ld->l->loaded += changes;
-	free(partial);
-	free_pending(ld);
-	return st;
+	ld->off[i] = before;
+	if (ops_span_text(s, &ld->arena, NULL) != ST_OK)
+		return err_set(e, ST_INVALID, "column '%s' contains NUL", name);
+	ld->lens[i] = ld->arena.len - before;
+	return ST_OK;
 }
 
-static void tally(struct ops_restore_result *r, const char *value)
+static enum status decode_value(struct loader *ld, size_t i, struct err *e)
+{
+	const struct ops_col *c = &ld->l->t->cols[i];
+	const struct ops_span *s = &ld->spans[i];
+	char digits[24];
+	int64_t n;
+
+	ld->off[i] = SIZE_MAX;
+	ld->vals[i] = NULL;
+	ld->lens[i] = 0;
+	if (s->kind == OPS_SPAN_NULL)
+		return ST_OK;
+	switch (c->kind) {
+	case OPS_INT:
+		if (s->kind != OPS_SPAN_NUMBER || !s->integer || s->n >= sizeof(digits))
+			return err_set(e, ST_INVALID, "column '%s' must be an integer", c->name);
+		memcpy(digits, s->p, s->n);
+		digits[s->n] = '\0';
+		if (!str_to_i64(digits, INT64_MIN, INT64_MAX, &n))
+			return err_set(e, ST_INVALID, "column '%s' must be an integer", c->name);
+		ld->vals[i] = s->p;
+		ld->lens[i] = s->n;
+		return ST_OK;
+	case OPS_JSON:
+		/* checked JSON already: stored as written (a string keeps its quotes) */
+		ld->vals[i] = s->kind == OPS_SPAN_STRING ? s->p - 1 : s->p;
+		ld->lens[i] = s->kind == OPS_SPAN_STRING ? s->n + 2 : s->n;
+		return ST_OK;
+	case OPS_TIME:
+		return decode_time(ld, i, s, e);
+	case OPS_TEXT:
+	default:
+		return decode_text(ld, i, s, e);
+	}
+}
+
+static void tally(struct ops_restore_result *r, const char *value, size_t n)
 {
 	size_t i;
 
-	if (!value)
+	if (!value || n >= sizeof(r->tally[0].value))
 		return;
 	for (i = 0; i < r->ntally; i++)
-		if (strcmp(r->tally[i].value, value) == 0)
+		if (strlen(r->tally[i].value) == n && memcmp(r->tally[i].value, value, n) == 0)
 			break;
 	if (i == r->ntally) {
-		if (r->ntally == OPS_TALLY_MAX || strlen(value) >= sizeof(r->tally[0].value))
+		if (r->ntally == OPS_TALLY_MAX)
 			return;
-		snprintf(r->tally[r->ntally++].value, sizeof(r->tally[0].value), "%s", value);
+		snprintf(r->tally[r->ntally++].value, sizeof(r->tally[0].value), "%.*s", (int)n,
+			 value);
 	}
 	r->tally[i].count++;
 }
@@ -107,27 +128,26 @@ static void tally(struct ops_restore_result *r, const char *value)
 static enum status load_line(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e)
 {
 	struct loader *ld = ctx;
-	char **vals = ld->vals + ld->nrows * ld->ncols;
-	json_object *o;
-	enum status st;
+	const char *why = NULL;
+	enum status st = ST_OK;
 
-	json_tokener_reset(ld->tok);
-	o = json_tokener_parse_ex(ld->tok, line, (int)len);
-	if (!o || json_tokener_get_error(ld->tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(ld->tok) != len) {
-		json_object_put(o);
-		return err_set(e, ST_INVALID, "%s line %lld: not JSON", ld->l->t->table,
-			       (long long)lineno);
-	}
-	st = ops_row_decode(ld->l->t, o, vals, e);
-	json_object_put(o);
+	if (!ops_line_split(line, len, &ld->keys, ld->spans, &why))
+		return err_set(e, ST_INVALID, "%s line %lld: %s", ld->l->t->table,
+			       (long long)lineno, why);
+	buf_reset(&ld->arena);
+	for (size_t i = 0; i < ld->ncols && st == ST_OK; i++)
+		st = decode_value(ld, i, e);
 	if (st != ST_OK)
 		return err_wrap(e, "%s line %lld", ld->l->t->table, (long long)lineno);
+	for (size_t i = 0; i < ld->ncols; i++)
+		if (ld->off[i] != SIZE_MAX)
+			ld->vals[i] = ld->arena.data + ld->off[i];
 	if (ld->l->tally_into && ld->tally_col != SIZE_MAX)
-		tally(ld->l->tally_into, vals[ld->tally_col]);
-	if (++ld->nrows == ld->per_batch)
-		return flush(ld, e);
-	return ST_OK;
+		tally(ld->l->tally_into, ld->vals[ld->tally_col], ld->lens[ld->tally_col]);
+	st = store_load_row(ld->sl, ld->vals, ld->lens, e);
+	if (st != ST_OK)
+		err_wrap(e, "load '%s' line %lld", ld->l->t->table, (long long)lineno);
+	return st;
 }
 
 static size_t col_index(const struct ops_table *t, const char *name)
@@ -142,20 +162,28 @@ enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan 
 			  struct err *e)
 {
 	struct loader ld = {.l = l, .ncols = ops_table_ncols(l->t)};
-	enum status st;
+	const char *names[OPS_MAX_COLS];
+	enum status st, end;
+	int64_t rows = 0;
 
-	ld.per_batch = PARAMS_PER_INSERT / ld.ncols;
-	ld.vals = xcalloc(ld.per_batch * ld.ncols, sizeof(char *));
-	ld.tok = json_tokener_new_ex(LOAD_DEPTH);
+	for (size_t i = 0; i < ld.ncols; i++)
+		names[i] = l->t->cols[i].name;
+	ops_line_keys_init(&ld.keys, names, ld.ncols);
 	ld.tally_col = strcmp(l->t->table, "activity_decisions") == 0 ? col_index(l->t, "decision")
 								      : SIZE_MAX;
-	json_tokener_set_flags(ld.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	st = ops_scan_file(path, load_line, &ld, scan, e);
+	buf_init(&ld.arena, OPS_LINE_MAX);
+	memset(scan, 0, sizeof(*scan));
+	st = store_load_begin(l->c, l->t->table, names, ld.ncols,
+			      l->t->merge ? STORE_LOAD_SKIP_EXISTING : STORE_LOAD_EMPTIED, &ld.sl,
+			      e);
 	if (st == ST_OK)
-		st = flush(&ld, e);
-	free_pending(&ld);
-	free(ld.vals);
-	free(ld.full_sql);
-	json_tokener_free(ld.tok);
+		st = ops_scan_file(path, load_line, &ld, scan, e);
+	end = store_load_end(ld.sl, st == ST_OK, &rows, e);
+	if (st == ST_OK)
+		st = end;
+	if (st != ST_OK)
+		err_wrap(e, "load '%s'", l->t->table);
+	l->loaded = rows;
+	buf_release(&ld.arena);
 	return st;
 }

@@ -249,6 +249,67 @@ static enum status open_target(struct restore *r, struct err *e)
 /* ---- loading ---- */
 
 /*
+ * A table being replaced is loaded without its secondary indexes, which are
+ * built again afterwards in the same transaction, from the definitions the
+ * database itself gives: one sort per index instead of a B-tree insert per
+ * row and index (what pg_restore does).  Only names made of [a-z0-9_] are
+ * dropped; anything else stays and is maintained row by row.
+ */
+static bool plain_name(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+static enum status drop_indexes(struct store_conn *c, const char *table, struct store_rows **out,
+				struct err *e)
+{
+	enum status st = store_secondary_indexes(c, table, out, e);
+
+	for (size_t i = 0; st == ST_OK && i < store_rows_count(*out); i++) {
+		const char *name = store_rows_get(*out, i, 0);
+		char *sql;
+
+		if (!plain_name(name) || !store_rows_get(*out, i, 1))
+			continue;
+		sql = xasprintf("DROP INDEX %s", name);
+		st = store_exec(c, sql, 0, NULL, NULL, e);
+		free(sql);
+	}
+	return st;
+}
+
+static enum status build_indexes(struct store_conn *c, const struct store_rows *idx, struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (size_t i = 0; st == ST_OK && i < store_rows_count(idx); i++)
+		if (plain_name(store_rows_get(idx, i, 0)) && store_rows_get(idx, i, 1))
+			st = store_exec(c, store_rows_get(idx, i, 1), 0, NULL, NULL, e);
+	return st;
+}
+
+static enum status check_loaded(const struct ops_table *t, const struct ops_manifest_file *f,
+				const struct ops_scan *scan, struct ops_table_count *tc,
+				int64_t before, struct err *e)
+{
+	if (scan->bytes != f->bytes || strcmp(scan->sha256, f->sha256) != 0 || scan->overlong)
+		return err_set(e, ST_CONFLICT, "'%s' changed since it was verified", f->path);
+	if (t->merge ? tc->after != before + tc->loaded
+		     : tc->after != f->rows || tc->loaded != f->rows)
+		return err_set(e, ST_CONFLICT,
+			       "table '%s': %lld rows after the load, %lld loaded, the backup has "
+			       "%lld",
+			       t->table, (long long)tc->after, (long long)tc->loaded,
+			       (long long)f->rows);
+	return ST_OK;
+}
+
+/*
  * Empties (or, for merged tables, counts) the table, loads its file and
  * checks the result, all inside the caller's transaction, so that any
  * mismatch rolls the whole restore back rather than leaving part of it.
@@ -260,29 +321,25 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	const struct ops_manifest_file *f = r->plan[i];
 	struct ops_load l = {.t = t, .c = c, .tally_into = r->out};
 	char *path = ops_path_join(r->dir, f->path);
-	char *del = xasprintf("DELETE FROM %s", t->table);
+	struct store_rows *idx = NULL;
 	int64_t before = 0;
-	struct ops_scan scan;
+	struct ops_scan scan = {0};
 	enum status st;
 
 	*tc = (struct ops_table_count){t->store, t->table, f->rows, 0, 0, t->merge};
-	st = t->merge ? ops_count(c, t->table, &before, e) : store_exec(c, del, 0, NULL, NULL, e);
+	st = t->merge ? ops_count(c, t->table, &before, e) : store_empty_table(c, t->table, e);
+	if (st == ST_OK && !t->merge && f->rows > 0)
+		st = drop_indexes(c, t->table, &idx, e);
 	if (st == ST_OK)
 		st = ops_load_file(&l, path, &scan, e);
-	if (st == ST_OK &&
-	    (scan.bytes != f->bytes || strcmp(scan.sha256, f->sha256) != 0 || scan.overlong))
-		st = err_set(e, ST_CONFLICT, "'%s' changed since it was verified", f->path);
 	tc->loaded = l.loaded;
+	if (st == ST_OK && idx)
+		st = build_indexes(c, idx, e);
 	if (st == ST_OK)
 		st = ops_count(c, t->table, &tc->after, e);
-	if (st == ST_OK && (t->merge ? tc->after != before + l.loaded
-				     : tc->after != f->rows || l.loaded != f->rows))
-		st = err_set(e, ST_CONFLICT,
-			     "table '%s': %lld rows after the load, %lld loaded, the backup has "
-			     "%lld",
-			     t->table, (long long)tc->after, (long long)l.loaded,
-			     (long long)f->rows);
-	free(del);
+	if (st == ST_OK)
+		st = check_loaded(t, f, &scan, tc, before, e);
+	store_rows_free(idx);
 	free(path);
 	return st;
 }

@@ -21,13 +21,15 @@
 
 #define MANIFEST_MAX	  ((size_t)8 << 20)
 #define LINE_PROBLEMS_MAX 5
-#define LINE_DEPTH	  64
 
 struct line_check {
 	const struct ops_manifest_file *f;
 	struct ops_report *rep;
-	struct json_tokener *tok;
-	char *prev_key;
+	struct ops_line_keys keys;
+	size_t key_col; /* f->key among the columns */
+	struct ops_span spans[OPS_LINE_KEYS_MAX];
+	struct buf prev, cur; /* the previous and this line's key */
+	bool have_prev;
 	int64_t problems;
 };
 
@@ -46,37 +48,46 @@ static void line_problem(struct line_check *lc, int64_t lineno, const char *fmt,
 	ops_report_add(lc->rep, "line", lc->f->path, "line %lld: %s", (long long)lineno, msg);
 }
 
-static json_object *parse_line(struct line_check *lc, const char *line, size_t len, int64_t lineno)
+static void line_check_init(struct line_check *lc)
 {
-	json_object *o;
-
-	json_tokener_reset(lc->tok);
-	o = json_tokener_parse_ex(lc->tok, line, (int)len);
-	if (!o || json_tokener_get_error(lc->tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(lc->tok) != len) {
-		line_problem(lc, lineno, "not JSON (%s at byte %zu)",
-			     len == 0 ? "empty line"
-				      : json_tokener_error_desc(json_tokener_get_error(lc->tok)),
-			     json_tokener_get_parse_end(lc->tok));
-		json_object_put(o);
-		return NULL;
-	}
-	if (!json_object_is_type(o, json_type_object)) {
-		line_problem(lc, lineno, "not a JSON object");
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	ops_line_keys_init(&lc->keys, (const char *const *)lc->f->columns, lc->f->ncolumns);
+	for (size_t i = 0; i < lc->f->ncolumns; i++)
+		if (str_eq(lc->f->columns[i], lc->f->key))
+			lc->key_col = i;
+	buf_init(&lc->prev, OPS_LINE_MAX);
+	buf_init(&lc->cur, OPS_LINE_MAX);
 }
 
-static bool columns_match(const struct ops_manifest_file *f, json_object *o)
+static void line_check_release(struct line_check *lc)
 {
-	if ((size_t)json_object_object_length(o) != f->ncolumns)
-		return false;
-	for (size_t i = 0; i < f->ncolumns; i++)
-		if (!json_object_object_get_ex(o, f->columns[i], NULL))
-			return false;
-	return true;
+	buf_release(&lc->prev);
+	buf_release(&lc->cur);
+}
+
+/* Keys come in strictly increasing byte order (the dump's order, no duplicates). */
+static void check_order(struct line_check *lc, int64_t lineno)
+{
+	const struct ops_span *k = &lc->spans[lc->key_col];
+	struct buf swap;
+	size_t n;
+	int cmp;
+
+	buf_reset(&lc->cur);
+	if (k->kind != OPS_SPAN_STRING || ops_span_text(k, &lc->cur, NULL) != ST_OK) {
+		line_problem(lc, lineno, "key '%s' is not a string", lc->f->key);
+		return;
+	}
+	n = lc->cur.len < lc->prev.len ? lc->cur.len : lc->prev.len;
+	cmp = memcmp(lc->prev.data, lc->cur.data, n);
+	if (lc->have_prev && (cmp > 0 || (cmp == 0 && lc->prev.len >= lc->cur.len)))
+		line_problem(lc, lineno,
+			     "key '%.80s' does not come after '%.80s' (rows are in key "
+			     "order, without duplicates)",
+			     lc->cur.data, lc->prev.data);
+	swap = lc->prev;
+	lc->prev = lc->cur;
+	lc->cur = swap;
+	lc->have_prev = true;
 }
 
 /* ops_line_fn: one line of a table file. */
@@ -84,27 +95,13 @@ static enum status check_line(void *ctx, const char *line, size_t len, int64_t l
 			      struct err *e)
 {
 	struct line_check *lc = ctx;
-	json_object *o = parse_line(lc, line, len, lineno);
-	const char *key;
+	const char *why = NULL;
 
 	UNUSED(e);
-	if (!o)
-		return ST_OK;
-	key = jx_get_str(o, lc->f->key);
-	if (!columns_match(lc->f, o))
-		line_problem(lc, lineno, "columns differ from the manifest's");
-	if (!key) {
-		line_problem(lc, lineno, "key '%s' is missing or not a string", lc->f->key);
-	} else {
-		if (lc->prev_key && strcmp(lc->prev_key, key) >= 0)
-			line_problem(lc, lineno,
-				     "key '%.80s' does not come after '%.80s' (rows are in key "
-				     "order, without duplicates)",
-				     key, lc->prev_key);
-		free(lc->prev_key);
-		lc->prev_key = xstrdup(key);
-	}
-	json_object_put(o);
+	if (!ops_line_split(line, len, &lc->keys, lc->spans, &why))
+		line_problem(lc, lineno, "not a valid dump row: %s", why);
+	else
+		check_order(lc, lineno);
 	return ST_OK;
 }
 
@@ -197,8 +194,7 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 	struct err e = {0};
 
 	if (present(dir, path, f, &out->problems)) {
-		lc.tok = json_tokener_new_ex(LINE_DEPTH);
-		json_tokener_set_flags(lc.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+		line_check_init(&lc);
 		if (ops_scan_file(path, check_line, &lc, &scan, &e) != ST_OK) {
 			ops_report_add(&out->problems, "unreadable", f->path, "%s", e.msg);
 		} else {
@@ -211,8 +207,7 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			out->rows += scan.rows;
 			out->bytes += scan.bytes;
 		}
-		json_tokener_free(lc.tok);
-		free(lc.prev_key);
+		line_check_release(&lc);
 	}
 	free(path);
 }

@@ -265,6 +265,58 @@ enum status store_query(struct store_conn *c, const char *sql, int nparams,
 	return c->ops->query(c, sql, nparams, params, out, e);
 }
 
+enum status store_stream(struct store_conn *c, const char *sql, size_t ncols, store_row_fn fn,
+			 void *ctx, struct err *e)
+{
+	if (ncols == 0 || ncols > STORE_BULK_MAX_COLS)
+		return err_set(e, ST_INTERNAL, "stream: %zu columns", ncols);
+	return c->ops->stream(c, sql, ncols, fn, ctx, e);
+}
+
+enum status store_load_begin(struct store_conn *c, const char *table, const char *const *cols,
+			     size_t ncols, enum store_load_mode mode, struct store_load **out,
+			     struct err *e)
+{
+	*out = NULL;
+	if (ncols == 0 || ncols > STORE_BULK_MAX_COLS)
+		return err_set(e, ST_INTERNAL, "load: %zu columns", ncols);
+	if (!c->in_tx)
+		return err_set(e, ST_INTERNAL, "load: needs an open write transaction");
+	return c->ops->load_begin(c, table, cols, ncols, mode, out, e);
+}
+
+enum status store_load_row(struct store_load *l, const char *const *vals, const size_t *lens,
+			   struct err *e)
+{
+	return l->c->ops->load_row(l, vals, lens, e);
+}
+
+enum status store_load_end(struct store_load *l, bool ok, int64_t *rows, struct err *e)
+{
+	*rows = 0;
+	if (!l)
+		return ok ? err_set(e, ST_INTERNAL, "load: not started") : ST_OK;
+	return l->c->ops->load_end(l, ok, rows, e);
+}
+
+enum status store_empty_table(struct store_conn *c, const char *table, struct err *e)
+{
+	char *sql = xasprintf("%s %s", c->ops->kind == STORE_POSTGRES ? "TRUNCATE" : "DELETE FROM",
+			      table);
+	enum status st = store_exec(c, sql, 0, NULL, NULL, e);
+
+	free(sql);
+	return st;
+}
+
+enum status store_secondary_indexes(struct store_conn *c, const char *table,
+				    struct store_rows **out, struct err *e)
+{
+	const char *p[] = {table};
+
+	return store_query(c, c->ops->secondary_indexes_sql, 1, p, out, e);
+}
+
 enum status store_lock_schema(struct store_conn *c, struct err *e)
 {
 	if (!c->in_tx)

@@ -124,6 +124,67 @@ ATTR_NODISCARD enum status store_database_bytes(struct store_conn *c, int64_t *b
 ATTR_NODISCARD enum status store_table_names(struct store_conn *c, struct store_rows **out,
 					     struct err *e);
 
+/* ---- bulk reads and loads (backups and restores) ---- */
+
+#define STORE_BULK_MAX_COLS 32
+
+/*
+ * Called by store_stream with each row: values as text (NULL for SQL NULL),
+ * NUL-terminated, with their lengths; borrowed for the call only.
+ */
+typedef enum status (*store_row_fn)(void *ctx, const char *const *vals, const size_t *lens,
+				    struct err *e);
+
+/*
+ * Runs a query of ncols columns without parameters and hands its rows to fn
+ * one at a time, in order, never holding the result in memory: PostgreSQL's
+ * COPY (query) TO STDOUT, SQLite's statement stepped.  The first error of fn
+ * stops the query and is returned.
+ */
+ATTR_NODISCARD enum status store_stream(struct store_conn *c, const char *sql, size_t ncols,
+					store_row_fn fn, void *ctx, struct err *e);
+
+struct store_load;
+
+enum store_load_mode {
+	STORE_LOAD_APPEND, /* plain inserts: a duplicate key fails the load */
+	STORE_LOAD_SKIP_EXISTING, /* rows whose key is already there are kept, the rest loaded */
+	STORE_LOAD_EMPTIED, /* the table was emptied by store_empty_table in this transaction */
+};
+
+/*
+ * Starts loading rows into the named columns of table inside the caller's
+ * transaction: PostgreSQL's COPY FROM STDIN, SQLite's one prepared INSERT.
+ * With STORE_LOAD_EMPTIED PostgreSQL writes the rows already frozen (COPY
+ * FREEZE), which spares the index builds and first reads after the load.
+ * Names are the caller's trusted identifiers (the backup catalogue).
+ */
+ATTR_NODISCARD enum status store_load_begin(struct store_conn *c, const char *table,
+					    const char *const *cols, size_t ncols,
+					    enum store_load_mode mode, struct store_load **out,
+					    struct err *e);
+/* One row: ncols values (NULL for SQL NULL) with their lengths; no NUL inside a value. */
+ATTR_NODISCARD enum status store_load_row(struct store_load *l, const char *const *vals,
+					  const size_t *lens, struct err *e);
+/*
+ * Finishes the load and frees l.  When ok is false the load is abandoned
+ * (the caller rolls back) and e is left alone.  *rows gets the rows the
+ * table took.
+ */
+ATTR_NODISCARD enum status store_load_end(struct store_load *l, bool ok, int64_t *rows,
+					  struct err *e);
+
+/* Removes every row of table inside the caller's transaction (TRUNCATE on PostgreSQL). */
+ATTR_NODISCARD enum status store_empty_table(struct store_conn *c, const char *table,
+					     struct err *e);
+
+/*
+ * The table's indexes that back no constraint, as (name, definition) rows:
+ * what a bulk load may drop inside its transaction and build again after.
+ */
+ATTR_NODISCARD enum status store_secondary_indexes(struct store_conn *c, const char *table,
+						   struct store_rows **out, struct err *e);
+
 /*
  * A stored time as canonical UTC text (base/timeutil.h): PostgreSQL returns
  * its own form.  NULL stays NULL; text that is not a time is copied.  Caller

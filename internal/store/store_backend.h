@@ -37,8 +37,17 @@ struct store_ops {
 	enum status (*query)(struct store_conn *c, const char *sql, int nparams,
 			     const char *const *params, struct store_rows **out, struct err *e);
 	enum status (*lock_schema)(struct store_conn *c, struct err *e);
+	enum status (*stream)(struct store_conn *c, const char *sql, size_t ncols, store_row_fn fn,
+			      void *ctx, struct err *e);
+	enum status (*load_begin)(struct store_conn *c, const char *table, const char *const *cols,
+				  size_t ncols, enum store_load_mode mode, struct store_load **out,
+				  struct err *e);
+	enum status (*load_row)(struct store_load *l, const char *const *vals, const size_t *lens,
+				struct err *e);
+	enum status (*load_end)(struct store_load *l, bool ok, int64_t *rows, struct err *e);
 	const char *table_exists_sql; /* $1 = table; returns a row when it exists */
 	const char *column_exists_sql; /* $1 = table, $2 = column */
+	const char *secondary_indexes_sql; /* $1 = table; (name, definition) rows */
 };
 
 /* Queue of decision inserts written together (SQLite group commit). */
@@ -64,6 +73,12 @@ struct store {
 	struct store_batch batch;
 };
 
+/* Backends embed this as the FIRST member of their bulk loader. */
+struct store_load {
+	struct store_conn *c;
+	int64_t rows;
+};
+
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 
@@ -71,5 +86,24 @@ extern const struct store_ops store_pg_ops;
 struct store_rows *store_rows_new(size_t ncols);
 /* Appends a row; values are copied. */
 void store_rows_add(struct store_rows *r, const char *const *values, const size_t *lens);
+
+/* Bulk reads and loads of each backend (store_pg_bulk.c, store_sqlite_bulk.c). */
+enum status store_pg_stream(struct store_conn *c, const char *sql, size_t ncols, store_row_fn fn,
+			    void *ctx, struct err *e);
+enum status store_pg_load_begin(struct store_conn *c, const char *table, const char *const *cols,
+				size_t ncols, enum store_load_mode mode, struct store_load **out,
+				struct err *e);
+enum status store_pg_load_row(struct store_load *l, const char *const *vals, const size_t *lens,
+			      struct err *e);
+enum status store_pg_load_end(struct store_load *l, bool ok, int64_t *rows, struct err *e);
+enum status store_sqlite_stream(struct store_conn *c, const char *sql, size_t ncols,
+				store_row_fn fn, void *ctx, struct err *e);
+enum status store_sqlite_load_begin(struct store_conn *c, const char *table,
+				    const char *const *cols, size_t ncols,
+				    enum store_load_mode mode, struct store_load **out,
+				    struct err *e);
+enum status store_sqlite_load_row(struct store_load *l, const char *const *vals, const size_t *lens,
+				  struct err *e);
+enum status store_sqlite_load_end(struct store_load *l, bool ok, int64_t *rows, struct err *e);
 
 #endif

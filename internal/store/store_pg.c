@@ -6,6 +6,7 @@
  */
 #include "base/base.h"
 #include "store/store_backend.h"
+#include "store/store_pg_int.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -31,6 +32,11 @@ static struct pg_conn *to_pg(struct store_conn *c)
 	return (struct pg_conn *)c;
 }
 
+PGconn *store_pg_handle(struct store_conn *c)
+{
+	return to_pg(c)->pg;
+}
+
 /* Copies the first line of a libpq message (they end with '\n'). */
 static void first_line(const char *msg, char *out, size_t size)
 {
@@ -51,8 +57,9 @@ static enum status conn_error(PGconn *pg, struct err *e, const char *what)
 }
 
 /* Maps a failed result to a status by SQLSTATE class; copies the message. */
-static enum status result_error(struct pg_conn *c, PGresult *res, struct err *e, const char *what)
+enum status store_pg_error(struct store_conn *base, PGresult *res, struct err *e, const char *what)
 {
+	struct pg_conn *c = to_pg(base);
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	enum status code = ST_INTERNAL;
@@ -141,7 +148,7 @@ static enum status pg_exec_script(struct store_conn *c, const char *sql, struct 
 	ExecStatusType rs = PQresultStatus(res);
 
 	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && rs != PGRES_EMPTY_QUERY)
-		st = result_error(p, res, e, "execute");
+		st = store_pg_error(c, res, e, "execute");
 	PQclear(res);
 	return st;
 }
@@ -196,7 +203,7 @@ static enum status pg_exec(struct store_conn *c, const char *sql, int nparams,
 	enum status st = ST_OK;
 
 	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
-		st = result_error(p, res, e, "execute");
+		st = store_pg_error(c, res, e, "execute");
 	else if (changes)
 		*changes = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
@@ -214,7 +221,7 @@ static enum status pg_query(struct store_conn *c, const char *sql, int nparams,
 	int nrows, ncols;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		enum status st = result_error(p, res, e, "query");
+		enum status st = store_pg_error(c, res, e, "query");
 
 		PQclear(res);
 		return st;
@@ -254,9 +261,19 @@ const struct store_ops store_pg_ops = {
 	.exec = pg_exec,
 	.query = pg_query,
 	.lock_schema = pg_lock_schema,
+	.stream = store_pg_stream,
+	.load_begin = store_pg_load_begin,
+	.load_row = store_pg_load_row,
+	.load_end = store_pg_load_end,
 	.table_exists_sql = "SELECT 1 FROM information_schema.tables "
 			    "WHERE table_schema = current_schema() AND table_name = $1",
 	.column_exists_sql = "SELECT 1 FROM information_schema.columns "
 			     "WHERE table_schema = current_schema() AND table_name = $1 "
 			     "AND column_name = $2",
+	.secondary_indexes_sql =
+		"SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+		"JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+		"WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = $1 "
+		"AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) "
+		"ORDER BY i.relname",
 };

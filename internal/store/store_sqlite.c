@@ -4,6 +4,7 @@
  */
 #include "base/base.h"
 #include "store/store_backend.h"
+#include "store/store_sqlite_int.h"
 #include "base/buf.h"
 #include "base/util.h"
 #include "base/xalloc.h"
@@ -38,7 +39,12 @@ static struct sqlite_conn *to_sqlite(struct store_conn *c)
 }
 
 /* sqlite3_errmsg() dies at the next call on db, so it is copied now. */
-static enum status sqlite_status(sqlite3 *db, int rc, struct err *e, const char *what)
+sqlite3 *store_sqlite_handle(struct store_conn *c)
+{
+	return to_sqlite(c)->db;
+}
+
+enum status store_sqlite_status(sqlite3 *db, int rc, struct err *e, const char *what)
 {
 	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 
@@ -88,7 +94,7 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
 	int rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK)
-		return sqlite_status(db, rc, e, "configure database");
+		return store_sqlite_status(db, rc, e, "configure database");
 	return ST_OK;
 }
 
@@ -109,7 +115,7 @@ static enum status sqlite_connect(const char *path, struct store_conn **out, str
 		sqlite3_extended_result_codes(db, 1);
 		st = run_pragmas(db, e);
 	} else {
-		st = sqlite_status(db, rc, e, "open");
+		st = store_sqlite_status(db, rc, e, "open");
 	}
 	if (st != ST_OK) {
 		sqlite3_close(db);
@@ -148,7 +154,7 @@ static enum status sqlite_exec_script(struct store_conn *c, const char *sql, str
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK)
-		return sqlite_status(db, rc, e, "execute");
+		return store_sqlite_status(db, rc, e, "execute");
 	return ST_OK;
 }
 
@@ -199,7 +205,7 @@ static enum status get_stmt(struct sqlite_conn *c, const char *sql, sqlite3_stmt
 	rc = sqlite3_prepare_v3(c->db, q, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
 	free(q);
 	if (rc != SQLITE_OK)
-		return sqlite_status(c->db, rc, e, "prepare");
+		return store_sqlite_status(c->db, rc, e, "prepare");
 	*cached = c->ncache < SQLITE_STMT_CACHE;
 	if (*cached)
 		c->cache[c->ncache++] = (struct cached_stmt){xstrdup(sql), *stmt};
@@ -235,7 +241,7 @@ static enum status prepare(struct sqlite_conn *c, const char *sql, int nparams,
 		else
 			rc = sqlite3_bind_null(*stmt, i + 1);
 		if (rc != SQLITE_OK)
-			return sqlite_status(c->db, rc, e, "bind");
+			return store_sqlite_status(c->db, rc, e, "bind");
 	}
 	return ST_OK;
 }
@@ -255,7 +261,7 @@ static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparam
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		;
 	if (rc != SQLITE_DONE) {
-		st = sqlite_status(db, rc, e, "execute");
+		st = store_sqlite_status(db, rc, e, "execute");
 		goto out;
 	}
 	if (changes)
@@ -299,7 +305,7 @@ static enum status sqlite_query(struct store_conn *c, const char *sql, int npara
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		add_row(r, stmt);
 	if (rc != SQLITE_DONE) {
-		st = sqlite_status(db, rc, e, "query");
+		st = store_sqlite_status(db, rc, e, "query");
 		goto out;
 	}
 	*out = r;
@@ -329,6 +335,12 @@ const struct store_ops store_sqlite_ops = {
 	.exec = sqlite_exec,
 	.query = sqlite_query,
 	.lock_schema = sqlite_lock_schema,
+	.stream = store_sqlite_stream,
+	.load_begin = store_sqlite_load_begin,
+	.load_row = store_sqlite_load_row,
+	.load_end = store_sqlite_load_end,
 	.table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
 	.column_exists_sql = "SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
+	.secondary_indexes_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+				 "AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
 };

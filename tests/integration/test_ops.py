@@ -474,6 +474,45 @@ def test_roundtrip_sqlite_postgres_sqlite_same_hashes(tmp_path, pg_db):
         ["restore_test", "succeeded"]] * 2
 
 
+# Bytes that COPY's text format escapes (tab, newline, carriage return, backslash, a literal
+# "\\N"), JSON escapes, controls, non-ASCII and a character outside the BMP, in text columns
+# and in the payload: they must survive SQLite -> PostgreSQL (COPY FROM) -> backup (binary
+# COPY TO) -> SQLite unchanged.
+AWKWARD = 'tab\there\nline\r\\back\\N \\. "q" \u00e9 \U0001F600 \x01 /'
+
+
+def test_awkward_values_survive_both_copy_paths(tmp_path, pg_db):
+    a = f"sqlite:{tmp_path}/a.db"
+    ok(cavra("migrate", "up", db=a))
+    payload = json.dumps({"s": AWKWARD, "n": {"b": [AWKWARD, None, 1.5, -7]}, "a": "\\N"})
+    con = sqlite3.connect(sqlite_path(a))
+    with con:
+        for i, v in enumerate([AWKWARD, "\\N", "", None]):
+            con.execute(
+                "INSERT INTO activity_decisions (decision_id, session_id, agent_id, actor, "
+                "repository, action_type, policy_pack, rule_id, decision, severity, "
+                "approver_group, correlation_id, decided_at, created_at, updated_at, payload) "
+                "VALUES (?, ?, ?, ?, ?, 'write_file', 'p', ?, 'allow', 'low', ?, ?, "
+                "'2026-01-02T03:04:05.000001Z', '2026-01-02T03:04:05.000001Z', "
+                "'2026-01-02T03:04:05.000001Z', ?)",
+                (f"dec_{i}", AWKWARD, v, v, v, v, v, v, payload))
+    con.close()
+    first = backup(a, tmp_path / "b1")
+    ops_json("restore", first["manifest"], "--target-url", pg_db, db=a)
+    got = psql(pg_db, "SELECT encode(convert_to(actor, 'UTF8'), 'hex'), payload->>'s' "
+                      "FROM activity_decisions WHERE decision_id = 'dec_0'")
+    assert got.split("|")[0] == AWKWARD.encode().hex()
+    second = backup(pg_db, tmp_path / "b2")
+    ops_json("restore", second["manifest"], "--target-dir", str(tmp_path / "c"), db=a)
+    backup(f"sqlite:{tmp_path}/c/cavra.db", tmp_path / "b3")
+    assert table_shas(tmp_path / "b1") == table_shas(tmp_path / "b2") == table_shas(
+        tmp_path / "b3")
+    rows = {r["decision_id"]: r for r in lines(tmp_path / "b3", "activity_decisions")}
+    assert rows["dec_0"]["actor"] == AWKWARD and rows["dec_0"]["payload"]["s"] == AWKWARD
+    assert rows["dec_1"]["actor"] == "\\N" and rows["dec_3"]["actor"] is None
+    assert rows["dec_2"]["actor"] == ""
+
+
 def test_roundtrip_from_postgres(pg_db, pg_db2, tmp_path):
     ok(cavra("migrate", "up", db=pg_db))
     seed(pg_db, tmp_path)
@@ -552,7 +591,7 @@ def test_restore_killed_half_way_leaves_the_target_as_it_was(tmp_path, pg_db):
                             stderr=subprocess.DEVNULL)
     wait_for(lambda: psql(pg_db, "SELECT count(*) FROM pg_stat_activity WHERE "
                                  "application_name = 'cavra' AND state <> 'idle' AND query LIKE "
-                                 "'INSERT INTO activity_decisions%'") != "0")
+                                 "'COPY activity_decisions%'") != "0")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     after = backup(pg_db, tmp_path / "after")

@@ -1,0 +1,490 @@
+/*
+ * ops_line.c - dump lines read without building JSON objects.
+ *
+ * verify and restore look at every line of a backup: a million decisions
+ * are more than a gigabyte of JSON.  Parsing each line into a json-c tree
+ * (an allocation per value, a hash table per object) cost more than reading
+ * and hashing the file.  Here one pass checks the line is strict JSON
+ * (RFC 8259, UTF-8) and notes where each top-level member's value lies;
+ * strings are decoded only when asked for, and only when they hold escapes.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define LINE_DEPTH 64
+
+struct lp {
+	const char *p, *end;
+	const char *why;
+};
+
+static bool fail(struct lp *l, const char *why)
+{
+	if (!l->why)
+		l->why = why;
+	return false;
+}
+
+static void skip_ws(struct lp *l)
+{
+	while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\n' || *l->p == '\r'))
+		l->p++;
+}
+
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (its first byte >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char c = p[0];
+	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c < 0xc2 || c > 0xf4 || (size_t)(end - p) < n)
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (c == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (c == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* An escape after the backslash at l->p - 1; surrogates must come in pairs. */
+static bool escape(struct lp *l)
+{
+	int u, lo;
+
+	if (l->p >= l->end)
+		return fail(l, "unterminated string");
+	switch (*l->p++) {
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
+		return true;
+	case 'u':
+		break;
+	default:
+		return fail(l, "bad escape in a string");
+	}
+	if (l->end - l->p < 4 || (u = hex4(l->p)) < 0)
+		return fail(l, "bad \\u escape");
+	l->p += 4;
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return fail(l, "lone low surrogate");
+	if (u < 0xd800 || u > 0xdbff)
+		return true;
+	if (l->end - l->p < 6 || l->p[0] != '\\' || l->p[1] != 'u' || (lo = hex4(l->p + 2)) < 0 ||
+	    lo < 0xdc00 || lo > 0xdfff)
+		return fail(l, "lone high surrogate");
+	l->p += 6;
+	return true;
+}
+
+/* A string at l->p (on its quote); s gets its inside. */
+static bool string(struct lp *l, struct ops_span *s)
+{
+	const unsigned char *p = (const unsigned char *)++l->p;
+	const unsigned char *end = (const unsigned char *)l->end;
+
+	s->kind = OPS_SPAN_STRING;
+	s->escaped = false;
+	s->p = (const char *)p;
+	for (;;) {
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end)
+			return fail(l, "unterminated string");
+		if (*p == '"')
+			break;
+		if (*p < 0x20)
+			return fail(l, "control character in a string");
+		if (*p == '\\') {
+			l->p = (const char *)p + 1;
+			s->escaped = true;
+			if (!escape(l))
+				return false;
+			p = (const unsigned char *)l->p;
+		} else {
+			size_t n = utf8_len(p, end);
+
+			if (n == 0)
+				return fail(l, "invalid UTF-8");
+			p += n;
+		}
+	}
+	s->n = (size_t)((const char *)p - s->p);
+	l->p = (const char *)p + 1;
+	return true;
+}
+
+static bool digits(struct lp *l)
+{
+	const char *start = l->p;
+
+	while (l->p < l->end && *l->p >= '0' && *l->p <= '9')
+		l->p++;
+	return l->p > start;
+}
+
+static bool number(struct lp *l, struct ops_span *s)
+{
+	s->kind = OPS_SPAN_NUMBER;
+	s->p = l->p;
+	s->integer = true;
+	if (*l->p == '-')
+		l->p++;
+	if (l->p < l->end && *l->p == '0')
+		l->p++;
+	else if (!digits(l))
+		return fail(l, "bad number");
+	if (l->p < l->end && *l->p == '.') {
+		l->p++;
+		s->integer = false;
+		if (!digits(l))
+			return fail(l, "bad number");
+	}
+	if (l->p < l->end && (*l->p == 'e' || *l->p == 'E')) {
+		l->p++;
+		s->integer = false;
+		if (l->p < l->end && (*l->p == '+' || *l->p == '-'))
+			l->p++;
+		if (!digits(l))
+			return fail(l, "bad number");
+	}
+	s->n = (size_t)(l->p - s->p);
+	return true;
+}
+
+static bool word(struct lp *l, const char *w, enum ops_span_kind kind, struct ops_span *s)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(l->end - l->p) < n || memcmp(l->p, w, n) != 0)
+		return fail(l, "unexpected character");
+	s->kind = kind;
+	s->p = l->p;
+	s->n = n;
+	l->p += n;
+	return true;
+}
+
+static bool value(struct lp *l, struct ops_span *s, int depth);
+
+/* The rest of an array or object after its opening bracket. */
+static bool members(struct lp *l, bool object, int depth)
+{
+	char close = object ? '}' : ']';
+	struct ops_span v;
+
+	skip_ws(l);
+	if (l->p < l->end && *l->p == close) {
+		l->p++;
+		return true;
+	}
+	for (;;) {
+		skip_ws(l);
+		if (object) {
+			if (l->p >= l->end || *l->p != '"' || !string(l, &v))
+				return fail(l, "expected a member name");
+			skip_ws(l);
+			if (l->p >= l->end || *l->p++ != ':')
+				return fail(l, "expected ':'");
+			skip_ws(l);
+		}
+		if (!value(l, &v, depth + 1))
+			return false;
+		skip_ws(l);
+		if (l->p < l->end && *l->p == ',') {
+			l->p++;
+			continue;
+		}
+		if (l->p < l->end && *l->p == close) {
+			l->p++;
+			return true;
+		}
+		return fail(l, object ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+}
+
+static bool value(struct lp *l, struct ops_span *s, int depth)
+{
+	const char *start = l->p;
+	bool ok;
+
+	if (depth > LINE_DEPTH)
+		return fail(l, "nested too deep");
+	if (l->p >= l->end)
+		return fail(l, "expected a value");
+	switch (*l->p) {
+	case '"':
+		return string(l, s);
+	case '{':
+	case '[':
+		s->kind = *l->p == '{' ? OPS_SPAN_OBJECT : OPS_SPAN_ARRAY;
+		l->p++;
+		ok = members(l, s->kind == OPS_SPAN_OBJECT, depth);
+		s->p = start;
+		s->n = (size_t)(l->p - start);
+		return ok;
+	case 't':
+		return word(l, "true", OPS_SPAN_BOOL, s);
+	case 'f':
+		return word(l, "false", OPS_SPAN_BOOL, s);
+	case 'n':
+		return word(l, "null", OPS_SPAN_NULL, s);
+	default:
+		if (*l->p == '-' || (*l->p >= '0' && *l->p <= '9'))
+			return number(l, s);
+		return fail(l, "unexpected character");
+	}
+}
+
+void ops_line_keys_init(struct ops_line_keys *k, const char *const *names, size_t n)
+{
+	k->n = n < OPS_LINE_KEYS_MAX ? n : OPS_LINE_KEYS_MAX;
+	for (size_t i = 0; i < k->n; i++) {
+		k->names[i] = names[i];
+		k->lens[i] = strlen(names[i]);
+	}
+}
+
+/* The index of the key named by s among k, from a guess (lines list keys in order). */
+static size_t find_key(const struct ops_line_keys *k, const struct ops_span *s, size_t guess,
+		       char *scratch, size_t size)
+{
+	const char *name = s->p;
+	size_t n = s->n;
+
+	if (s->escaped) {
+		struct buf b;
+		bool ok;
+
+		buf_init(&b, size - 1);
+		ok = ops_span_text(s, &b, NULL) == ST_OK;
+		if (ok) {
+			memcpy(scratch, b.data, b.len);
+			n = b.len;
+		}
+		buf_release(&b);
+		if (!ok)
+			return SIZE_MAX;
+		name = scratch;
+	}
+	for (size_t j = 0; j < k->n; j++) {
+		size_t i = (guess + j) % k->n;
+
+		if (k->lens[i] == n && memcmp(k->names[i], name, n) == 0)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static bool top_members(struct lp *l, const struct ops_line_keys *k, struct ops_span *out,
+			bool *seen)
+{
+	size_t count = 0, guess = 0;
+	char scratch[256];
+
+	for (;;) {
+		struct ops_span name, v;
+		size_t i;
+
+		skip_ws(l);
+		if (l->p >= l->end || *l->p != '"' || !string(l, &name))
+			return fail(l, "expected a member name");
+		i = find_key(k, &name, guess, scratch, sizeof(scratch));
+		if (i == SIZE_MAX)
+			return fail(l, "a member that is not one of the manifest's columns");
+		if (seen[i])
+			return fail(l, "a column given twice");
+		skip_ws(l);
+		if (l->p >= l->end || *l->p++ != ':')
+			return fail(l, "expected ':'");
+		skip_ws(l);
+		if (!value(l, &v, 1))
+			return false;
+		seen[i] = true;
+		out[i] = v;
+		count++;
+		guess = i + 1;
+		skip_ws(l);
+		if (l->p < l->end && *l->p == ',') {
+			l->p++;
+			continue;
+		}
+		if (l->p < l->end && *l->p == '}') {
+			l->p++;
+			break;
+		}
+		return fail(l, "expected ',' or '}'");
+	}
+	if (count != k->n)
+		return fail(l, "columns differ from the manifest's");
+	return true;
+}
+
+/* The object at l->p: its opening brace, then the members (none, when k names none). */
+static void top_object(struct lp *l, const struct ops_line_keys *k, struct ops_span *out)
+{
+	bool seen[OPS_LINE_KEYS_MAX] = {false};
+
+	skip_ws(l);
+	if (l->p >= l->end) {
+		fail(l, "empty line");
+		return;
+	}
+	if (*l->p != '{') {
+		fail(l, "not a JSON object");
+		return;
+	}
+	l->p++;
+	skip_ws(l);
+	if (l->p < l->end && *l->p == '}') {
+		l->p++;
+		if (k->n)
+			fail(l, "columns differ from the manifest's");
+		return;
+	}
+	top_members(l, k, out, seen);
+}
+
+bool ops_line_split(const char *line, size_t len, const struct ops_line_keys *k,
+		    struct ops_span *out, const char **why)
+{
+	struct lp l = {.p = line, .end = line + len};
+
+	top_object(&l, k, out);
+	if (!l.why) {
+		skip_ws(&l);
+		if (l.p != l.end)
+			fail(&l, "text after the object");
+	}
+	*why = l.why;
+	return !l.why;
+}
+
+/* Appends code point u as UTF-8. */
+static enum status put_utf8(struct buf *b, unsigned u, struct err *e)
+{
+	char s[4];
+	size_t n;
+
+	if (u < 0x80) {
+		s[0] = (char)u;
+		n = 1;
+	} else if (u < 0x800) {
+		s[0] = (char)(0xc0 | (u >> 6));
+		s[1] = (char)(0x80 | (u & 0x3f));
+		n = 2;
+	} else if (u < 0x10000) {
+		s[0] = (char)(0xe0 | (u >> 12));
+		s[1] = (char)(0x80 | ((u >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (u & 0x3f));
+		n = 3;
+	} else {
+		s[0] = (char)(0xf0 | (u >> 18));
+		s[1] = (char)(0x80 | ((u >> 12) & 0x3f));
+		s[2] = (char)(0x80 | ((u >> 6) & 0x3f));
+		s[3] = (char)(0x80 | (u & 0x3f));
+		n = 4;
+	}
+	return buf_add(b, s, n, e);
+}
+
+/* One escape at *p (on the backslash) of a string already checked by ops_line_split. */
+static enum status unescape(const char **p, struct buf *b, struct err *e)
+{
+	const char *q = *p + 1;
+	unsigned u;
+	char c;
+
+	switch (*q) {
+	case 'b':
+		c = '\b';
+		break;
+	case 'f':
+		c = '\f';
+		break;
+	case 'n':
+		c = '\n';
+		break;
+	case 'r':
+		c = '\r';
+		break;
+	case 't':
+		c = '\t';
+		break;
+	case 'u':
+		u = (unsigned)hex4(q + 1);
+		q += 4;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			u = 0x10000 + ((u - 0xd800) << 10) + ((unsigned)hex4(q + 3) - 0xdc00);
+			q += 6;
+		}
+		*p = q + 1;
+		if (u == 0)
+			return err_set(e, ST_INVALID, "a string holds \\u0000");
+		return put_utf8(b, u, e);
+	default:
+		c = *q; /* '"', '\\' and '/' stand for themselves */
+		break;
+	}
+	*p = q + 1;
+	return buf_add(b, &c, 1, e);
+}
+
+enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e)
+{
+	const char *p = s->p, *end = s->p + s->n;
+	enum status st = ST_OK;
+
+	if (s->kind != OPS_SPAN_STRING)
+		return err_set(e, ST_INVALID, "not a string");
+	if (!s->escaped)
+		return buf_add(b, p, s->n, e);
+	while (p < end && st == ST_OK) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		size_t n = bs ? (size_t)(bs - p) : (size_t)(end - p);
+
+		st = buf_add(b, p, n, e);
+		p += n;
+		if (st == ST_OK && bs)
+			st = unescape(&p, b, e);
+	}
+	return st;
+}

@@ -1,0 +1,512 @@
+/*
+ * store_pg_bulk.c - bulk reads and loads on PostgreSQL through COPY: a
+ * backup streams each table with COPY (query) TO STDOUT in the binary
+ * format, and a restore loads it with COPY FROM STDIN in the text format,
+ * the statements pg_dump and pg_restore use, instead of a result set per
+ * page and an INSERT per batch.
+ *
+ * Binary format (reading): a signature, flags and header extension, then
+ * per row a 16-bit field count and per field a 32-bit length (-1 for NULL)
+ * and the value in the type's send form; a count of -1 ends the data.
+ * Text format (loading): columns separated by a tab, rows ended by a
+ * newline, NULL written \N, and backslash escapes for backslash, tab,
+ * newline and carriage return.
+ */
+#include "base/base.h"
+#include "store/store_pg_int.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOAD_FLUSH ((size_t)256 << 10) /* bytes handed to libpq at a time */
+
+/* ---- COPY TO: reading ---- */
+
+/* Stops a running COPY after an error of ours; the server answers with an error we drop. */
+static void cancel(PGconn *pg)
+{
+	PGcancel *cn = PQgetCancel(pg);
+	char msg[256];
+
+	if (cn) {
+		PQcancel(cn, msg, sizeof(msg));
+		PQfreeCancel(cn);
+	}
+}
+
+/*
+ * Collects the results after a COPY; the first failure is the statement's.
+ * *rows (may be NULL) gets the rows COPY reports.
+ */
+static enum status finish(struct store_conn *c, enum status st, int64_t *rows, struct err *e,
+			  const char *what)
+{
+	PGconn *pg = store_pg_handle(c);
+	PGresult *res;
+
+	while ((res = PQgetResult(pg)) != NULL) {
+		if (st == ST_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+			st = store_pg_error(c, res, e, what);
+		else if (st == ST_OK && rows)
+			*rows = strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+	return st;
+}
+
+/* ---- COPY TO in binary: the column types this side turns into text ---- */
+
+/* pg_type OIDs (stable across releases: they are in the system catalogue's bootstrap data). */
+enum {
+	OID_BOOL = 16,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_TEXT = 25,
+	OID_JSON = 114,
+	OID_VARCHAR = 1043,
+	OID_TIMESTAMPTZ = 1184,
+	OID_JSONB = 3802,
+};
+
+#define PG_EPOCH_US 946684800000000LL /* 2000-01-01 in Unix microseconds */
+#define BIN_HEADER  19 /* signature (11), flags (4), extension length (4) */
+
+static const char bin_signature[11] = "PGCOPY\n\377\r\n";
+
+struct bin_stream {
+	Oid types[STORE_BULK_MAX_COLS];
+	size_t ncols;
+	bool header_seen, trailer_seen;
+	struct buf pending; /* bytes of a tuple cut by a message boundary */
+	struct buf values; /* the current row's values as NUL-terminated text */
+	store_row_fn fn;
+	void *ctx;
+};
+
+static bool known_type(Oid t)
+{
+	return t == OID_BOOL || t == OID_INT8 || t == OID_INT2 || t == OID_INT4 || t == OID_TEXT ||
+	       t == OID_JSON || t == OID_VARCHAR || t == OID_TIMESTAMPTZ || t == OID_JSONB;
+}
+
+/*
+ * The column types of sql's result, each one this side converts from
+ * binary (every type the schema uses; a new one fails here, loudly, and in
+ * the backup tests).  Binary output spares the server its text escaping and
+ * timestamp formatting, the largest part of a backup's cost on its side.
+ */
+static enum status column_types(struct store_conn *c, const char *sql, struct bin_stream *bs,
+				struct err *e)
+{
+	char *probe = xasprintf("SELECT * FROM (%s) AS q LIMIT 0", sql);
+	PGresult *res = PQexec(store_pg_handle(c), probe);
+	enum status st = ST_OK;
+
+	free(probe);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		st = store_pg_error(c, res, e, "copy out");
+	else if ((size_t)PQnfields(res) != bs->ncols)
+		st = err_set(e, ST_INTERNAL, "copy out: %d columns, expected %zu", PQnfields(res),
+			     bs->ncols);
+	for (size_t i = 0; st == ST_OK && i < bs->ncols; i++) {
+		bs->types[i] = PQftype(res, (int)i);
+		if (!known_type(bs->types[i]))
+			st = err_set(e, ST_INTERNAL,
+				     "copy out: column '%s' has a type (oid %u) the binary reader "
+				     "does not convert",
+				     PQfname(res, (int)i), (unsigned)bs->types[i]);
+	}
+	PQclear(res);
+	return st;
+}
+
+static uint64_t be(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Appends the text form of one binary value (as PostgreSQL's text output would give it). */
+static enum status bin_value(Oid type, const unsigned char *p, size_t n, struct buf *out,
+			     struct err *e)
+{
+	char tmp[32];
+	size_t width = type == OID_INT8 ? 8 : type == OID_INT4 ? 4 : 2;
+
+	switch (type) {
+	case OID_BOOL:
+		return n == 1 ? buf_add(out, p[0] ? "t" : "f", 1, e)
+			      : err_set(e, ST_INTERNAL, "COPY binary: bad boolean");
+	case OID_INT8:
+	case OID_INT4:
+	case OID_INT2: {
+		uint64_t u = be(p, width);
+		int64_t v = width == 8	 ? (int64_t)u
+			    : width == 4 ? (int64_t)(int32_t)(uint32_t)u
+					 : (int64_t)(int16_t)(uint16_t)u;
+
+		if (n != width)
+			return err_set(e, ST_INTERNAL, "COPY binary: bad integer");
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+		return buf_adds(out, tmp, e);
+	}
+	case OID_TIMESTAMPTZ: {
+		int64_t v = n == 8 ? (int64_t)be(p, 8) : 0;
+
+		if (n != 8)
+			return err_set(e, ST_INTERNAL, "COPY binary: bad timestamp");
+		if (v == INT64_MAX || v == INT64_MIN)
+			return buf_adds(out, v > 0 ? "infinity" : "-infinity", e);
+		time_format_utc(v + PG_EPOCH_US, tmp, sizeof(tmp));
+		return buf_adds(out, tmp, e);
+	}
+	case OID_JSONB: /* a version byte, then the text */
+		if (n < 1 || p[0] != 1)
+			return err_set(e, ST_INTERNAL, "COPY binary: unknown jsonb version");
+		return buf_add(out, p + 1, n - 1, e);
+	default: /* text, varchar, json: the bytes themselves */
+		return buf_add(out, p, n, e);
+	}
+}
+
+/*
+ * One tuple at *p (with *left bytes after it): 0 when it is not all there
+ * yet, else its length; the row is converted and handed to the callback.
+ */
+static enum status bin_tuple(struct bin_stream *bs, const unsigned char *p, size_t left,
+			     size_t *used, struct err *e)
+{
+	size_t off[STORE_BULK_MAX_COLS], len[STORE_BULK_MAX_COLS], at = 2;
+	const char *vals[STORE_BULK_MAX_COLS];
+	int16_t nf;
+	enum status st = ST_OK;
+
+	*used = 0;
+	if (left < 2)
+		return ST_OK;
+	nf = (int16_t)be(p, 2);
+	if (nf == -1) {
+		bs->trailer_seen = true;
+		*used = 2;
+		return ST_OK;
+	}
+	if ((size_t)nf != bs->ncols)
+		return err_set(e, ST_INTERNAL, "COPY binary: %d fields, expected %zu", nf,
+			       bs->ncols);
+	for (size_t i = 0; i < bs->ncols; i++) {
+		int32_t n;
+
+		if (left - at < 4)
+			return ST_OK;
+		n = (int32_t)(uint32_t)be(p + at, 4);
+		at += 4;
+		if (n >= 0 && left - at < (size_t)n)
+			return ST_OK;
+		off[i] = at;
+		len[i] = n < 0 ? SIZE_MAX : (size_t)n;
+		at += n < 0 ? 0 : (size_t)n;
+	}
+	buf_reset(&bs->values);
+	for (size_t i = 0; i < bs->ncols && st == ST_OK; i++) {
+		size_t start = bs->values.len;
+
+		if (len[i] == SIZE_MAX) {
+			off[i] = SIZE_MAX;
+			len[i] = 0;
+			continue;
+		}
+		st = bin_value(bs->types[i], p + off[i], len[i], &bs->values, e);
+		if (st == ST_OK)
+			st = buf_add(&bs->values, "", 1, e); /* the NUL that ends the value */
+		off[i] = start;
+		len[i] = bs->values.len - start - 1;
+	}
+	/* only now: the buffer may have moved while it grew */
+	for (size_t i = 0; i < bs->ncols; i++)
+		vals[i] = off[i] == SIZE_MAX ? NULL : bs->values.data + off[i];
+	if (st == ST_OK)
+		st = bs->fn(bs->ctx, vals, len, e);
+	*used = at;
+	return st;
+}
+
+/* The tuples of one CopyData message; a tuple cut at its end waits in pending. */
+static enum status bin_message(struct bin_stream *bs, const unsigned char *p, size_t n,
+			       struct err *e)
+{
+	enum status st = ST_OK;
+	size_t used = 1;
+
+	if (bs->pending.len) {
+		st = buf_add(&bs->pending, p, n, e);
+		p = (const unsigned char *)bs->pending.data;
+		n = bs->pending.len;
+	}
+	if (st == ST_OK && !bs->header_seen) {
+		if (n < BIN_HEADER || memcmp(p, bin_signature, sizeof(bin_signature)) != 0 ||
+		    be(p + 15, 4) != 0)
+			return err_set(e, ST_INTERNAL, "COPY binary: unexpected header");
+		bs->header_seen = true;
+		p += BIN_HEADER;
+		n -= BIN_HEADER;
+	}
+	while (st == ST_OK && n > 0 && used > 0 && !bs->trailer_seen) {
+		st = bin_tuple(bs, p, n, &used, e);
+		p += used;
+		n -= used;
+	}
+	if (st == ST_OK && n > 0 && bs->trailer_seen)
+		st = err_set(e, ST_INTERNAL, "COPY binary: data after the trailer");
+	if (st == ST_OK) {
+		/* keep what is left (it may live in pending itself: move it down first) */
+		char *rest = n ? xmalloc(n) : NULL;
+
+		if (n)
+			memcpy(rest, p, n);
+		buf_reset(&bs->pending);
+		if (n)
+			st = buf_add(&bs->pending, rest, n, e);
+		free(rest);
+	}
+	return st;
+}
+
+/* Reads every message of a running COPY; stops the server at our first error. */
+static enum status copy_out_loop(struct store_conn *c, struct bin_stream *bs, struct err *e)
+{
+	PGconn *pg = store_pg_handle(c);
+	enum status st = ST_OK;
+	bool cancelled = false;
+	char *msg = NULL;
+	int n;
+
+	while ((n = PQgetCopyData(pg, &msg, 0)) >= 0) {
+		if (st == ST_OK)
+			st = bin_message(bs, (const unsigned char *)msg, (size_t)n, e);
+		PQfreemem(msg);
+		msg = NULL;
+		if (st != ST_OK && !cancelled) {
+			cancel(pg);
+			cancelled = true;
+		}
+	}
+	if (st == ST_OK && (!bs->trailer_seen || bs->pending.len))
+		st = err_set(e, ST_INTERNAL, "COPY binary: the data ended early");
+	return finish(c, st, NULL, e, "copy out");
+}
+
+enum status store_pg_stream(struct store_conn *c, const char *sql, size_t ncols, store_row_fn fn,
+			    void *ctx, struct err *e)
+{
+	struct bin_stream bs = {.ncols = ncols, .fn = fn, .ctx = ctx};
+	enum status st = column_types(c, sql, &bs, e);
+	PGresult *res;
+	char *copy;
+
+	if (st != ST_OK)
+		return st;
+	copy = xasprintf("COPY (%s) TO STDOUT (FORMAT binary)", sql);
+	res = PQexec(store_pg_handle(c), copy);
+	free(copy);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		st = store_pg_error(c, res, e, "copy out");
+		PQclear(res);
+		return finish(c, st, NULL, e, "copy out");
+	}
+	PQclear(res);
+	buf_init(&bs.pending, (size_t)1 << 30);
+	buf_init(&bs.values, (size_t)1 << 30);
+	st = copy_out_loop(c, &bs, e);
+	buf_release(&bs.pending);
+	buf_release(&bs.values);
+	return st;
+}
+
+/* ---- COPY FROM: loading ---- */
+
+struct pg_load {
+	struct store_load base; /* first */
+	struct buf out; /* rows not yet handed to libpq */
+	char *table, *cols; /* cols: "a, b, c" */
+	char *temp; /* skip_existing: the temporary table rows go through */
+	size_t ncols;
+	bool failed;
+};
+
+static enum status exec_ok(struct store_conn *c, const char *sql, int64_t *rows, struct err *e)
+{
+	PGresult *res = PQexec(store_pg_handle(c), sql);
+	enum status st = ST_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		st = store_pg_error(c, res, e, "load");
+	else if (rows)
+		*rows = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return st;
+}
+
+static void join_cols(struct buf *b, const char *const *cols, size_t ncols)
+{
+	for (size_t i = 0; i < ncols; i++) {
+		/* identifiers from the catalogue: far below the cap */
+		if (buf_adds(b, i ? ", " : "", NULL) != ST_OK ||
+		    buf_adds(b, cols[i], NULL) != ST_OK)
+			abort();
+	}
+}
+
+enum status store_pg_load_begin(struct store_conn *c, const char *table, const char *const *cols,
+				size_t ncols, enum store_load_mode mode, struct store_load **out,
+				struct err *e)
+{
+	struct pg_load *l = xcalloc(1, sizeof(*l));
+	struct buf names = BUF_INIT;
+	enum status st = ST_OK;
+	PGresult *res;
+	char *sql;
+
+	l->base.c = c;
+	l->ncols = ncols;
+	join_cols(&names, cols, ncols);
+	l->cols = buf_detach(&names, NULL);
+	l->table = xstrdup(table);
+	buf_init(&l->out, (size_t)1 << 28); /* a row of the largest payload, escaped */
+	if (mode == STORE_LOAD_SKIP_EXISTING) {
+		l->temp = xasprintf("cavra_load_%s", table);
+		sql = xasprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s FROM %s "
+				"WITH NO DATA",
+				l->temp, l->cols, table);
+		st = exec_ok(c, sql, NULL, e);
+		free(sql);
+	}
+	if (st == ST_OK) {
+		sql = xasprintf("COPY %s (%s) FROM STDIN%s", l->temp ? l->temp : table, l->cols,
+				mode == STORE_LOAD_EMPTIED ? " WITH (FREEZE)" : "");
+		res = PQexec(store_pg_handle(c), sql);
+		free(sql);
+		if (PQresultStatus(res) != PGRES_COPY_IN)
+			st = store_pg_error(c, res, e, "copy in");
+		PQclear(res);
+	}
+	if (st != ST_OK) {
+		st = finish(c, st, NULL, e, "copy in");
+		buf_release(&l->out);
+		free(l->cols);
+		free(l->table);
+		free(l->temp);
+		free(l);
+		return st;
+	}
+	*out = &l->base;
+	return ST_OK;
+}
+
+/* Appends v in COPY text form. */
+static enum status escape_into(struct buf *b, const char *v, size_t n, struct err *e)
+{
+	size_t start = 0;
+	enum status st = ST_OK;
+
+	for (size_t i = 0; i < n && st == ST_OK; i++) {
+		const char *esc;
+
+		switch (v[i]) {
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		default:
+			continue;
+		}
+		st = buf_add(b, v + start, i - start, e);
+		if (st == ST_OK)
+			st = buf_add(b, esc, 2, e);
+		start = i + 1;
+	}
+	return st == ST_OK ? buf_add(b, v + start, n - start, e) : st;
+}
+
+static enum status put(struct pg_load *l, struct err *e)
+{
+	PGconn *pg = store_pg_handle(l->base.c);
+
+	if (l->out.len == 0)
+		return ST_OK;
+	if (PQputCopyData(pg, l->out.data, (int)l->out.len) != 1) {
+		l->failed = true;
+		return err_set(e, ST_UNAVAILABLE, "copy in: %s", PQerrorMessage(pg));
+	}
+	buf_reset(&l->out);
+	return ST_OK;
+}
+
+enum status store_pg_load_row(struct store_load *base, const char *const *vals, const size_t *lens,
+			      struct err *e)
+{
+	struct pg_load *l = (struct pg_load *)base;
+	enum status st = ST_OK;
+
+	for (size_t i = 0; i < l->ncols && st == ST_OK; i++) {
+		if (i > 0)
+			st = buf_add(&l->out, "\t", 1, e);
+		if (st == ST_OK)
+			st = vals[i] ? escape_into(&l->out, vals[i], lens[i], e)
+				     : buf_add(&l->out, "\\N", 2, e);
+	}
+	if (st == ST_OK)
+		st = buf_add(&l->out, "\n", 1, e);
+	if (st != ST_OK)
+		l->failed = true;
+	if (st == ST_OK && l->out.len >= LOAD_FLUSH)
+		st = put(l, e);
+	return st;
+}
+
+enum status store_pg_load_end(struct store_load *base, bool ok, int64_t *rows, struct err *e)
+{
+	struct pg_load *l = (struct pg_load *)base;
+	struct store_conn *c = base->c;
+	enum status st = ST_OK;
+	char *sql;
+
+	ok = ok && !l->failed;
+	if (ok)
+		st = put(l, e);
+	ok = ok && st == ST_OK;
+	PQputCopyEnd(store_pg_handle(c), ok ? NULL : "load abandoned");
+	st = finish(c, st, rows, ok ? e : NULL, "copy in");
+	if (ok && st == ST_OK && l->temp) {
+		sql = xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT DO NOTHING",
+				l->table, l->cols, l->cols, l->temp);
+		st = exec_ok(c, sql, rows, e);
+		free(sql);
+		sql = xasprintf("DROP TABLE %s", l->temp);
+		if (st == ST_OK)
+			st = exec_ok(c, sql, NULL, e);
+		free(sql);
+	}
+	buf_release(&l->out);
+	free(l->cols);
+	free(l->table);
+	free(l->temp);
+	free(l);
+	return ok ? st : ST_OK;
+}

@@ -1,0 +1,16 @@
+/*
+ * store_pg_int.h - private to internal/store: what store_pg_bulk.c needs of
+ * the PostgreSQL connection.
+ */
+#ifndef CAVRA_STORE_PG_INT_H
+#define CAVRA_STORE_PG_INT_H
+
+#include "store/store_backend.h"
+
+#include <libpq-fe.h>
+
+PGconn *store_pg_handle(struct store_conn *c);
+/* Maps a failed result to a status by SQLSTATE class; copies the message. */
+enum status store_pg_error(struct store_conn *c, PGresult *res, struct err *e, const char *what);
+
+#endif

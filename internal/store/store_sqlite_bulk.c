@@ -1,0 +1,125 @@
+/*
+ * store_sqlite_bulk.c - bulk reads and loads on SQLite: one statement
+ * stepped row by row, and one prepared INSERT bound and run per row (in the
+ * caller's transaction, so a row costs no more than the B-tree insert).
+ */
+#include "base/base.h"
+#include "store/store_sqlite_int.h"
+#include "base/buf.h"
+#include "base/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum status store_sqlite_stream(struct store_conn *c, const char *sql, size_t ncols,
+				store_row_fn fn, void *ctx, struct err *e)
+{
+	sqlite3 *db = store_sqlite_handle(c);
+	const char *vals[STORE_BULK_MAX_COLS];
+	size_t lens[STORE_BULK_MAX_COLS];
+	sqlite3_stmt *stmt = NULL;
+	enum status st = ST_OK;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_sqlite_status(db, rc, e, "stream");
+	if ((size_t)sqlite3_column_count(stmt) != ncols)
+		st = err_set(e, ST_INTERNAL, "stream: %d columns, expected %zu",
+			     sqlite3_column_count(stmt), ncols);
+	while (st == ST_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		for (size_t i = 0; i < ncols; i++) {
+			vals[i] = (const char *)sqlite3_column_text(stmt, (int)i);
+			lens[i] = (size_t)sqlite3_column_bytes(stmt, (int)i);
+		}
+		st = fn(ctx, vals, lens, e);
+	}
+	if (st == ST_OK && rc != SQLITE_DONE)
+		st = store_sqlite_status(db, rc, e, "stream");
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+struct sqlite_load {
+	struct store_load base; /* first */
+	sqlite3_stmt *stmt;
+	size_t ncols;
+};
+
+static char *insert_sql(const char *table, const char *const *cols, size_t ncols,
+			enum store_load_mode mode)
+{
+	struct buf b = BUF_INIT;
+
+	/* identifiers from the catalogue: the statement stays far below the cap */
+	if (buf_addf(&b, NULL, "INSERT INTO %s (", table) != ST_OK)
+		abort();
+	for (size_t i = 0; i < ncols; i++)
+		if (buf_addf(&b, NULL, "%s%s", i ? ", " : "", cols[i]) != ST_OK)
+			abort();
+	if (buf_adds(&b, ") VALUES (", NULL) != ST_OK)
+		abort();
+	for (size_t i = 0; i < ncols; i++)
+		if (buf_addf(&b, NULL, "%s?%zu", i ? ", " : "", i + 1) != ST_OK)
+			abort();
+	if (buf_adds(&b, mode == STORE_LOAD_SKIP_EXISTING ? ") ON CONFLICT DO NOTHING" : ")",
+		     NULL) != ST_OK)
+		abort();
+	return buf_detach(&b, NULL);
+}
+
+enum status store_sqlite_load_begin(struct store_conn *c, const char *table,
+				    const char *const *cols, size_t ncols,
+				    enum store_load_mode mode, struct store_load **out,
+				    struct err *e)
+{
+	sqlite3 *db = store_sqlite_handle(c);
+	char *sql = insert_sql(table, cols, ncols, mode);
+	struct sqlite_load *l = xcalloc(1, sizeof(*l));
+	int rc = sqlite3_prepare_v2(db, sql, -1, &l->stmt, NULL);
+
+	free(sql);
+	if (rc != SQLITE_OK) {
+		free(l);
+		return store_sqlite_status(db, rc, e, "load");
+	}
+	l->base.c = c;
+	l->ncols = ncols;
+	*out = &l->base;
+	return ST_OK;
+}
+
+enum status store_sqlite_load_row(struct store_load *base, const char *const *vals,
+				  const size_t *lens, struct err *e)
+{
+	struct sqlite_load *l = (struct sqlite_load *)base;
+	sqlite3 *db = store_sqlite_handle(base->c);
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < l->ncols && rc == SQLITE_OK; i++)
+		rc = vals[i] ? sqlite3_bind_text(l->stmt, (int)i + 1, vals[i], (int)lens[i],
+						 SQLITE_STATIC)
+			     : sqlite3_bind_null(l->stmt, (int)i + 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(l->stmt);
+	if (rc != SQLITE_DONE) {
+		enum status st = store_sqlite_status(db, rc, e, "load");
+
+		sqlite3_reset(l->stmt);
+		return st;
+	}
+	base->rows += sqlite3_changes64(db);
+	sqlite3_reset(l->stmt);
+	return ST_OK;
+}
+
+enum status store_sqlite_load_end(struct store_load *base, bool ok, int64_t *rows, struct err *e)
+{
+	struct sqlite_load *l = (struct sqlite_load *)base;
+
+	UNUSED(e);
+	if (ok)
+		*rows = base->rows;
+	sqlite3_finalize(l->stmt);
+	free(l);
+	return ST_OK;
+}

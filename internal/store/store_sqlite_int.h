@@ -1,0 +1,16 @@
+/*
+ * store_sqlite_int.h - private to internal/store: what store_sqlite_bulk.c
+ * needs of the SQLite connection.
+ */
+#ifndef CAVRA_STORE_SQLITE_INT_H
+#define CAVRA_STORE_SQLITE_INT_H
+
+#include "store/store_backend.h"
+
+#include <sqlite3.h>
+
+sqlite3 *store_sqlite_handle(struct store_conn *c);
+/* Maps a SQLite result code to a status; copies the message. */
+enum status store_sqlite_status(sqlite3 *db, int rc, struct err *e, const char *what);
+
+#endif
