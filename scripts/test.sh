@@ -9,7 +9,8 @@
 #   3. the cmocka unit tests (ctest -L unit)
 #   4. the integration suite (ctest -L integration: pytest with /usr/bin/python3) against
 #      a real SQLite file and a real PostgreSQL 15 that the suite starts and stops itself
-#   5. a short libFuzzer run of the token and JWK set parsers (clang, build-fuzz/)
+#   5. short libFuzzer runs of the token and JWK set parsers and of the backup manifest,
+#      dump line and canonical JSON parsers (clang, build-fuzz/)
 # Exits non-zero when any step fails. Runs from any directory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -105,18 +106,23 @@ set -e
 [ "$ctest_rc" -eq 0 ]
 done_step
 
-step "fuzz (fuzz_jwt, ${CAVRA_FUZZ_SECONDS:-20}s on fuzz/jwt seeds)"
+step "fuzz (fuzz_jwt and fuzz_backup, ${CAVRA_FUZZ_SECONDS:-20}s each on fuzz/jwt and fuzz/backup seeds)"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCAVRA_FUZZ=ON \
 	-DCAVRA_TESTS=OFF -DCAVRA_SANITIZE=address,undefined >/dev/null
-cmake --build build-fuzz -j2 --target fuzz_jwt
-corpus=$(mktemp -d)
-set +e
-build-fuzz/internal/auth/fuzz_jwt -max_total_time="${CAVRA_FUZZ_SECONDS:-20}" -max_len=4096 \
-	-print_final_stats=1 "$corpus" fuzz/jwt >"$corpus.log" 2>&1
-rc=$?
-set -e
-grep -E '^(stat::number_of_executed_units|Done)' "$corpus.log" || true
-[ "$rc" -eq 0 ] || tail -40 "$corpus.log"
-rm -rf "$corpus" "$corpus.log"
-[ "$rc" -eq 0 ]
+cmake --build build-fuzz -j2 --target fuzz_jwt fuzz_backup
+fuzz() { # binary seeds max_len
+	local corpus rc
+	corpus=$(mktemp -d)
+	set +e
+	"$1" -max_total_time="${CAVRA_FUZZ_SECONDS:-20}" -max_len="$3" -print_final_stats=1 \
+		"$corpus" "$2" >"$corpus.log" 2>&1
+	rc=$?
+	set -e
+	grep -E '^(stat::number_of_executed_units|Done)' "$corpus.log" || true
+	[ "$rc" -eq 0 ] || tail -40 "$corpus.log"
+	rm -rf "$corpus" "$corpus.log"
+	return "$rc"
+}
+fuzz build-fuzz/internal/auth/fuzz_jwt fuzz/jwt 4096
+fuzz build-fuzz/internal/ops/fuzz_backup fuzz/backup 16384
 done_step

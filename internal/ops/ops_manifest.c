@@ -232,7 +232,8 @@ static void check_self(const char *t, size_t len, json_object *root, struct ops_
 	const char *hit = NULL, *p = t;
 	size_t line;
 
-	while ((p = strstr(p, SELF_KEY)) != NULL)
+	/* memmem, not strstr: the text is (t, len), not a C string */
+	while ((p = memmem(p, len - (size_t)(p - t), SELF_KEY, strlen(SELF_KEY))) != NULL)
 		hit = p++;
 	if (!hit || !recorded) {
 		ops_report_add(rep, "manifest_checksum", OPS_MANIFEST_NAME,

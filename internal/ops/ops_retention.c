@@ -42,10 +42,11 @@ enum status ops_retention_opts_parse(const char *days, const char *classificatio
 	snprintf(out->classification, sizeof(out->classification), "%s",
 		 OPS_RETENTION_CLASS_DEFAULT);
 	if (days && !str_to_i64(days, 1, OPS_RETENTION_DAYS_MAX, &out->days))
-		return err_set(e, ST_INVALID,
-			       "retention_days: '%.40s' is not a whole number of days "
-			       "from 1 to %d",
-			       days, OPS_RETENTION_DAYS_MAX);
+		return err_set(
+			e, ST_INVALID,
+			"--retention-days / retention_days: '%.40s' is not a whole number of days "
+			"from 1 to %d",
+			days, OPS_RETENTION_DAYS_MAX);
 	if (classification && !class_ok(classification))
 		return err_set(e, ST_INVALID,
 			       "classification: '%.70s' is not 1..64 of [A-Za-z0-9._-]",
