@@ -16,6 +16,7 @@
 #include "store/store_pg_int.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
+#include "base/util.h"
 #include "base/xalloc.h"
 
 #include <stdint.h>
@@ -331,14 +332,21 @@ enum status store_pg_stream(struct store_conn *c, const char *sql, size_t ncols,
 	return st;
 }
 
-/* ---- COPY FROM: loading ---- */
+/* ---- COPY FROM in binary: loading ---- */
 
+/*
+ * Rows go to the server in COPY's binary format too: the server then takes
+ * times and integers as they are stored instead of parsing their text, and
+ * reads no escapes (about a fifth of a restore's time in the database).
+ */
 struct pg_load {
 	struct store_load base; /* first */
 	struct buf out; /* rows not yet handed to libpq */
 	char *table, *cols; /* cols: "a, b, c" */
 	char *temp; /* skip_existing: the temporary table rows go through */
 	size_t ncols;
+	Oid types[STORE_BULK_MAX_COLS];
+	char *names[STORE_BULK_MAX_COLS];
 	bool failed;
 };
 
@@ -365,14 +373,63 @@ static void join_cols(struct buf *b, const char *const *cols, size_t ncols)
 	}
 }
 
+/* The target columns' types, each one this side writes in binary. */
+static enum status load_types(struct pg_load *l, struct err *e)
+{
+	char *sql = xasprintf("SELECT %s FROM %s LIMIT 0", l->cols, l->table);
+	PGresult *res = PQexec(store_pg_handle(l->base.c), sql);
+	enum status st = ST_OK;
+
+	free(sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		st = store_pg_error(l->base.c, res, e, "copy in");
+	for (size_t i = 0; st == ST_OK && i < l->ncols; i++) {
+		l->types[i] = PQftype(res, (int)i);
+		l->names[i] = xstrdup(PQfname(res, (int)i));
+		if (!known_type(l->types[i]))
+			st = err_set(e, ST_INTERNAL,
+				     "copy in: column '%s' has a type (oid %u) the binary writer "
+				     "does not convert",
+				     l->names[i], (unsigned)l->types[i]);
+	}
+	PQclear(res);
+	return st;
+}
+
+static void load_free(struct pg_load *l)
+{
+	buf_release(&l->out);
+	for (size_t i = 0; i < l->ncols; i++)
+		free(l->names[i]);
+	free(l->cols);
+	free(l->table);
+	free(l->temp);
+	free(l);
+}
+
+static enum status start_copy(struct pg_load *l, enum store_load_mode mode, struct err *e)
+{
+	char *sql = xasprintf("COPY %s (%s) FROM STDIN WITH (FORMAT binary%s)",
+			      l->temp ? l->temp : l->table, l->cols,
+			      mode == STORE_LOAD_EMPTIED ? ", FREEZE" : "");
+	PGresult *res = PQexec(store_pg_handle(l->base.c), sql);
+	enum status st = ST_OK;
+	static const char header[BIN_HEADER] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0";
+
+	free(sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		st = store_pg_error(l->base.c, res, e, "copy in");
+	PQclear(res);
+	return st == ST_OK ? buf_add(&l->out, header, sizeof(header), e) : st;
+}
+
 enum status store_pg_load_begin(struct store_conn *c, const char *table, const char *const *cols,
 				size_t ncols, enum store_load_mode mode, struct store_load **out,
 				struct err *e)
 {
 	struct pg_load *l = xcalloc(1, sizeof(*l));
 	struct buf names = BUF_INIT;
-	enum status st = ST_OK;
-	PGresult *res;
+	enum status st;
 	char *sql;
 
 	l->base.c = c;
@@ -380,8 +437,9 @@ enum status store_pg_load_begin(struct store_conn *c, const char *table, const c
 	join_cols(&names, cols, ncols);
 	l->cols = buf_detach(&names, NULL);
 	l->table = xstrdup(table);
-	buf_init(&l->out, (size_t)1 << 28); /* a row of the largest payload, escaped */
-	if (mode == STORE_LOAD_SKIP_EXISTING) {
+	buf_init(&l->out, (size_t)1 << 28); /* a row of the largest payload */
+	st = load_types(l, e);
+	if (st == ST_OK && mode == STORE_LOAD_SKIP_EXISTING) {
 		l->temp = xasprintf("cavra_load_%s", table);
 		sql = xasprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s FROM %s "
 				"WITH NO DATA",
@@ -389,59 +447,88 @@ enum status store_pg_load_begin(struct store_conn *c, const char *table, const c
 		st = exec_ok(c, sql, NULL, e);
 		free(sql);
 	}
-	if (st == ST_OK) {
-		sql = xasprintf("COPY %s (%s) FROM STDIN%s", l->temp ? l->temp : table, l->cols,
-				mode == STORE_LOAD_EMPTIED ? " WITH (FREEZE)" : "");
-		res = PQexec(store_pg_handle(c), sql);
-		free(sql);
-		if (PQresultStatus(res) != PGRES_COPY_IN)
-			st = store_pg_error(c, res, e, "copy in");
-		PQclear(res);
-	}
+	if (st == ST_OK)
+		st = start_copy(l, mode, e);
 	if (st != ST_OK) {
 		st = finish(c, st, NULL, e, "copy in");
-		buf_release(&l->out);
-		free(l->cols);
-		free(l->table);
-		free(l->temp);
-		free(l);
+		load_free(l);
 		return st;
 	}
 	*out = &l->base;
 	return ST_OK;
 }
 
-/* Appends v in COPY text form. */
-static enum status escape_into(struct buf *b, const char *v, size_t n, struct err *e)
+static enum status put_be(struct buf *b, uint64_t v, size_t n, struct err *e)
 {
-	size_t start = 0;
-	enum status st = ST_OK;
+	unsigned char tmp[8];
 
-	for (size_t i = 0; i < n && st == ST_OK; i++) {
-		const char *esc;
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+	return buf_add(b, tmp, n, e);
+}
 
-		switch (v[i]) {
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		default:
-			continue;
+/* A fixed-width value: its length, then its big-endian bytes. */
+static enum status put_fixed(struct buf *b, uint64_t v, size_t width, struct err *e)
+{
+	enum status st = put_be(b, width, 4, e);
+
+	return st == ST_OK ? put_be(b, v, width, e) : st;
+}
+
+/* The int64 a time, integer or boolean column's text stands for, in the type's binary sense. */
+static bool parse_fixed(Oid t, const char *text, int64_t *x)
+{
+	int64_t lim = t == OID_INT8 ? INT64_MAX : t == OID_INT4 ? INT32_MAX : INT16_MAX;
+
+	switch (t) {
+	case OID_BOOL:
+		*x = strcmp(text, "t") == 0 || strcmp(text, "true") == 0;
+		return *x || strcmp(text, "f") == 0 || strcmp(text, "false") == 0;
+	case OID_TIMESTAMPTZ:
+		if (strcmp(text, "infinity") == 0 || strcmp(text, "-infinity") == 0) {
+			*x = text[0] == '-' ? INT64_MIN : INT64_MAX;
+			return true;
 		}
-		st = buf_add(b, v + start, i - start, e);
-		if (st == ST_OK)
-			st = buf_add(b, esc, 2, e);
-		start = i + 1;
+		if (!time_parse(text, x))
+			return false;
+		*x -= PG_EPOCH_US;
+		return true;
+	default:
+		return str_to_i64(text, -lim - 1, lim, x);
 	}
-	return st == ST_OK ? buf_add(b, v + start, n - start, e) : st;
+}
+
+/* A value's binary form, as the field's length and bytes. */
+static enum status put_value(struct pg_load *l, size_t i, const char *v, size_t n, struct err *e)
+{
+	struct buf *b = &l->out;
+	Oid t = l->types[i];
+	size_t width = t == OID_INT8 || t == OID_TIMESTAMPTZ ? 8
+		       : t == OID_INT4			     ? 4
+		       : t == OID_INT2			     ? 2
+							     : 1;
+	char text[64];
+	int64_t x = 0;
+
+	if (t == OID_TEXT || t == OID_VARCHAR || t == OID_JSON || t == OID_JSONB) {
+		bool jsonb = t == OID_JSONB;
+		enum status st = put_be(b, (uint64_t)(n + jsonb), 4, e);
+
+		if (st == ST_OK && jsonb)
+			st = buf_add(b, "\1", 1, e); /* jsonb's binary version */
+		return st == ST_OK ? buf_add(b, v, n, e) : st;
+	}
+	if (n < sizeof(text)) {
+		memcpy(text, v, n);
+		text[n] = '\0';
+	}
+	if (n >= sizeof(text) || memchr(v, '\0', n) || !parse_fixed(t, text, &x))
+		return err_set(e, ST_INVALID, "column '%s': '%.40s' is not a %s", l->names[i],
+			       n < sizeof(text) ? text : "(long value)",
+			       t == OID_TIMESTAMPTZ ? "time"
+			       : t == OID_BOOL	    ? "boolean"
+						    : "whole number in range");
+	return put_fixed(b, (uint64_t)x, width, e);
 }
 
 static enum status put(struct pg_load *l, struct err *e)
@@ -462,17 +549,11 @@ enum status store_pg_load_row(struct store_load *base, const char *const *vals, 
 			      struct err *e)
 {
 	struct pg_load *l = (struct pg_load *)base;
-	enum status st = ST_OK;
+	enum status st = put_be(&l->out, l->ncols, 2, e);
 
-	for (size_t i = 0; i < l->ncols && st == ST_OK; i++) {
-		if (i > 0)
-			st = buf_add(&l->out, "\t", 1, e);
-		if (st == ST_OK)
-			st = vals[i] ? escape_into(&l->out, vals[i], lens[i], e)
-				     : buf_add(&l->out, "\\N", 2, e);
-	}
-	if (st == ST_OK)
-		st = buf_add(&l->out, "\n", 1, e);
+	for (size_t i = 0; i < l->ncols && st == ST_OK; i++)
+		st = vals[i] ? put_value(l, i, vals[i], lens[i], e)
+			     : put_be(&l->out, UINT32_MAX, 4, e); /* -1: NULL */
 	if (st != ST_OK)
 		l->failed = true;
 	if (st == ST_OK && l->out.len >= LOAD_FLUSH)
@@ -489,6 +570,8 @@ enum status store_pg_load_end(struct store_load *base, bool ok, int64_t *rows, s
 
 	ok = ok && !l->failed;
 	if (ok)
+		st = put_be(&l->out, UINT16_MAX, 2, e); /* the trailer: a field count of -1 */
+	if (ok && st == ST_OK)
 		st = put(l, e);
 	ok = ok && st == ST_OK;
 	PQputCopyEnd(store_pg_handle(c), ok ? NULL : "load abandoned");
@@ -503,10 +586,6 @@ enum status store_pg_load_end(struct store_load *base, bool ok, int64_t *rows, s
 			st = exec_ok(c, sql, NULL, e);
 		free(sql);
 	}
-	buf_release(&l->out);
-	free(l->cols);
-	free(l->table);
-	free(l->temp);
-	free(l);
+	load_free(l);
 	return ok ? st : ST_OK;
 }
