@@ -2,13 +2,16 @@
 # Backup and restore timings (issue 5): `cavra ops backup` / `ops restore` against
 # `pg_dump -Fc` / `pg_restore` on the same N-decision PostgreSQL database (default 1,000,000,
 # loaded by bench/seed.sh), plus `ops verify` and a SQLite backup and restore. Best of ROUNDS
-# (default 2) wall-clock runs each; a Release build of the work tree (build-bench/).
+# (default 3) wall-clock runs each; a Release build of the work tree (build-bench/).
+# PostgreSQL's shared_buffers is SHARED_BUFFERS (default: a quarter of the machine's memory,
+# the starting point PostgreSQL's documentation gives).
 #   bash bench/ops.sh [N]              prints a Markdown table (docs/benchmarks.md)
 # Run as root on an otherwise idle machine; PostgreSQL runs as user postgres in a temp dir.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 n=${1:-1000000}
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-3}
+shared_buffers=${SHARED_BUFFERS:-$(($(awk '/^MemTotal/ {print $2}' /proc/meminfo) / 4096))MB}
 say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 bindir=$(pg_config --bindir)
 as_pg() { runuser -u postgres -- "$@"; }
@@ -32,40 +35,56 @@ port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0
 mkdir -p "$work/pg" && chown postgres "$work/pg"
 as_pg "$bindir/initdb" -D "$work/pg/data" -A trust -U postgres >/dev/null
 as_pg "$bindir/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -o "-p $port -k $work/pg \
--c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=8GB" start >/dev/null
+-c listen_addresses=127.0.0.1 -c shared_buffers=$shared_buffers -c max_wal_size=8GB" start >/dev/null
 url() { echo "postgresql://postgres@127.0.0.1:$port/$1"; }
 psql "$(url postgres)" -Xq -c 'CREATE DATABASE seeded'
 "$cavra" migrate up --database "$(url seeded)" >/dev/null
 say "seeding $n decisions"
 bash bench/seed.sh "$(url seeded)" "$n" >/dev/null
 
-# best (lowest) wall-clock seconds of `rounds` runs of: prepare-cmd ; timed-cmd
-best() { # name prepare timed
-	local b="" t0 t1 s
+# One timed run: prepare-cmd untimed, then timed-cmd; prints wall-clock seconds.
+timed() { # name prepare timed
+	local t0 t1
+	eval "$2"
+	t0=$(date +%s.%N)
+	eval "$3" >/dev/null 2>&1 || { say "$1 failed"; return 1; }
+	t1=$(date +%s.%N)
+	awk "BEGIN { printf \"%.1f\", $t1 - $t0 }"
+}
+min() { awk "BEGIN { print ($1 < $2) ? $1 : $2 }"; }
+# Best (lowest) of `rounds` runs each of two commands, taken in turns (a, b, a, b, ...) so that
+# the drift of a shared machine falls on both alike. Sets best_a and best_b.
+pair() { # name-a prepare-a timed-a name-b prepare-b timed-b
+	local s
+	best_a=999999 best_b=999999
 	for ((i = 1; i <= rounds; i++)); do
-		eval "$2"
-		t0=$(date +%s.%N)
-		eval "$3" >/dev/null 2>&1 || { say "$1 failed"; return 1; }
-		t1=$(date +%s.%N)
-		s=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")
-		say "$1 round $i: ${s}s"
-		if [ -z "$b" ] || awk "BEGIN { exit !($s < $b) }"; then b=$s; fi
+		s=$(timed "$1" "$2" "$3"); say "$1 round $i: ${s}s"; best_a=$(min "$s" "$best_a")
+		s=$(timed "$4" "$5" "$6"); say "$4 round $i: ${s}s"; best_b=$(min "$s" "$best_b")
 	done
-	echo "$b"
 }
 fresh_db() { psql "$(url postgres)" -Xq -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; }
 
-bk=$(best "cavra ops backup" 'rm -rf "$work/bk"' '"$cavra" ops backup --database "$(url seeded)" --output "$work/bk"')
-dump=$(best "pg_dump -Fc" 'rm -f "$work/dump"' '"$bindir/pg_dump" -Fc -f "$work/dump" "$(url seeded)"')
-ver=$(best "cavra ops verify" ':' '"$cavra" ops verify "$work/bk/manifest.json"')
-rs=$(best "cavra ops restore (PostgreSQL)" 'fresh_db target' '"$cavra" ops restore "$work/bk/manifest.json" --target-url "$(url target)"')
-pr=$(best "pg_restore" 'fresh_db target2' '"$bindir/pg_restore" -d "$(url target2)" "$work/dump"')
-rsq=$(best "cavra ops restore (SQLite)" 'rm -rf "$work/sq"' '"$cavra" ops restore "$work/bk/manifest.json" --target-dir "$work/sq"')
-bsq=$(best "cavra ops backup (SQLite)" 'rm -rf "$work/bk2"' '"$cavra" ops backup --database "$work/sq/cavra.db" --output "$work/bk2"')
+pair "cavra ops backup" 'rm -rf "$work/bk"' '"$cavra" ops backup --database "$(url seeded)" --output "$work/bk"' \
+	"pg_dump -Fc" 'rm -f "$work/dump"' '"$bindir/pg_dump" -Fc -f "$work/dump" "$(url seeded)"'
+bk=$best_a dump=$best_b
+pair "cavra ops restore (PostgreSQL)" 'fresh_db target' '"$cavra" ops restore "$work/bk/manifest.json" --target-url "$(url target)"' \
+	"pg_restore" 'fresh_db target2' '"$bindir/pg_restore" -d "$(url target2)" "$work/dump"'
+rs=$best_a pr=$best_b
+pair "cavra ops verify" ':' '"$cavra" ops verify "$work/bk/manifest.json"' \
+	"cavra ops restore (SQLite)" 'rm -rf "$work/sq"' '"$cavra" ops restore "$work/bk/manifest.json" --target-dir "$work/sq"'
+ver=$best_a rsq=$best_b
+bsq=999999
+for ((i = 1; i <= rounds; i++)); do
+	s=$(timed "cavra ops backup (SQLite)" 'rm -rf "$work/bk2"' '"$cavra" ops backup --database "$work/sq/cavra.db" --output "$work/bk2"')
+	say "cavra ops backup (SQLite) round $i: ${s}s"
+	bsq=$(min "$s" "$bsq")
+done
 size=$(du -sh "$work/bk" | cut -f1)
 dsize=$(du -sh "$work/dump" | cut -f1)
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 cat <<MD
+PostgreSQL 15, shared_buffers=$shared_buffers, max_wal_size=8GB; $(nproc) cores; best of $rounds rounds.
+
 | operation ($n decisions, best of $rounds) | cavra | pg_dump / pg_restore | cavra ÷ PostgreSQL's tool |
 | --- | --- | --- | --- |
 | backup of the PostgreSQL database | ${bk} s ($size, JSON Lines) | ${dump} s (\`pg_dump -Fc\`, $dsize) | $(ratio "$bk" "$dump") |
