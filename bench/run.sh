@@ -416,6 +416,11 @@ ratio8=$(fmt_ratio "$(r postgres-post-c8 rps)" "${P[tps,8]}")
 rss_max=$(awk -v a="${M[sqlite,post_hwm]}" -v b="${M[sqlite,get_hwm]}" -v c="${M[postgres,post_hwm]}" \
 	-v d="${M[postgres,get_hwm]}" 'BEGIN { m = a; if (b > m) m = b; if (c > m) m = c; if (d > m) m = d; print m }')
 
+# The backup and restore section comes from bench/ops.sh runs, not this one: kept as it is.
+ops_section=$(awk '/^## Backup and restore/ { p = 1 } p && /^## / && !/^## Backup and restore/ { p = 0 } p' "$OUT" 2>/dev/null || true)
+[ -n "$ops_section" ] && ops_section="$ops_section
+
+"
 {
 	cat <<EOF
 # Benchmarks
@@ -547,7 +552,7 @@ runs (VmHWM covers the whole life of the process).
 | sqlite | ${M[sqlite,post_hwm]} | ${M[sqlite,rss_peak]} | ${M[sqlite,get_hwm]} | ${M[sqlite,rss_after]} |
 | postgres | ${M[postgres,post_hwm]} | ${M[postgres,rss_peak]} | ${M[postgres,get_hwm]} | ${M[postgres,rss_after]} |
 
-## Targets
+${ops_section}## Targets
 
 | target (issue 3) | figure | verdict |
 | --- | --- | --- |

@@ -23,16 +23,6 @@
 
 #define TARGET_DB_NAME "cavra.db"
 
-/*
- * For this transaction only, at least 128 MB for the index builds (the
- * server's setting when it is higher): with PostgreSQL's default of 64 MB,
- * split between the leader and a parallel worker, each sort of a million
- * index entries spills to disk.
- */
-#define INDEX_MEMORY_SQL                                                                     \
-	"SELECT set_config('maintenance_work_mem', (greatest(pg_size_bytes(current_setting(" \
-	"'maintenance_work_mem')), 134217728) / 1024)::text || 'kB', true)"
-
 struct restore {
 	const struct ops_restore_opts *o;
 	struct ops_restore_result *out;
@@ -362,8 +352,6 @@ static enum status load_all(struct restore *r, struct err *e)
 	r->out->tables = xcalloc(r->nplan + 1, sizeof(*r->out->tables));
 	if (st == ST_OK)
 		st = store_tx_begin(c, STORE_TX_WRITE, e);
-	if (st == ST_OK && store_kind(r->st) == STORE_POSTGRES)
-		st = store_exec(c, INDEX_MEMORY_SQL, 0, NULL, NULL, e);
 	for (size_t i = 0; st == ST_OK && i < r->nplan; i++) {
 		st = load_table(r, c, i, &r->out->tables[i], e);
 		r->out->ntables = i + 1;
