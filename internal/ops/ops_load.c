@@ -174,7 +174,7 @@ enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan 
 	buf_init(&ld.arena, OPS_LINE_MAX);
 	memset(scan, 0, sizeof(*scan));
 	st = store_load_begin(l->c, l->t->table, names, ld.ncols,
-			      l->t->merge ? STORE_LOAD_SKIP_EXISTING : STORE_LOAD_EMPTIED, &ld.sl,
+			      l->t->merge ? STORE_LOAD_SKIP_EXISTING : STORE_LOAD_APPEND, &ld.sl,
 			      e);
 	if (st == ST_OK)
 		st = ops_scan_file(path, load_line, &ld, scan, e);

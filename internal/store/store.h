@@ -149,14 +149,11 @@ struct store_load;
 enum store_load_mode {
 	STORE_LOAD_APPEND, /* plain inserts: a duplicate key fails the load */
 	STORE_LOAD_SKIP_EXISTING, /* rows whose key is already there are kept, the rest loaded */
-	STORE_LOAD_EMPTIED, /* the table was emptied by store_empty_table in this transaction */
 };
 
 /*
  * Starts loading rows into the named columns of table inside the caller's
  * transaction: PostgreSQL's COPY FROM STDIN, SQLite's one prepared INSERT.
- * With STORE_LOAD_EMPTIED PostgreSQL writes the rows already frozen (COPY
- * FREEZE), which spares the index builds and first reads after the load.
  * Names are the caller's trusted identifiers (the backup catalogue).
  */
 ATTR_NODISCARD enum status store_load_begin(struct store_conn *c, const char *table,
