@@ -74,26 +74,6 @@ static void skip_ws(struct cz *c)
 		c->p++;
 }
 
-static int hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char h = p[i];
-
-		v <<= 4;
-		if (h >= '0' && h <= '9')
-			v |= h - '0';
-		else if (h >= 'a' && h <= 'f')
-			v |= h - 'a' + 10;
-		else if (h >= 'A' && h <= 'F')
-			v |= h - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
 /* Scans the string token at c->p (a quote): *raw and *len get its content, *esc its escapes. */
 static enum status scan_string(struct cz *c, const char **raw, size_t *len, bool *esc)
 {
@@ -147,7 +127,7 @@ static enum status put_utf8(struct buf *b, unsigned cp, struct err *e)
 /* One \uXXXX (or a surrogate pair) at s[0] == 'u'; *used: bytes consumed after the '\'. */
 static bool unicode_escape(const char *s, const char *end, unsigned *cp, size_t *used)
 {
-	int hi = end - s >= 5 ? hex4(s + 1) : -1, lo;
+	int hi = end - s >= 5 ? ops_hex4(s + 1) : -1, lo;
 
 	if (hi < 0 || (hi >= 0xdc00 && hi <= 0xdfff))
 		return false;
@@ -156,7 +136,7 @@ static bool unicode_escape(const char *s, const char *end, unsigned *cp, size_t 
 	if (hi < 0xd800 || hi > 0xdbff)
 		return true;
 	/* a high surrogate needs its low half: PostgreSQL refuses lone ones too */
-	if (end - s < 11 || s[5] != '\\' || s[6] != 'u' || (lo = hex4(s + 7)) < 0xdc00 ||
+	if (end - s < 11 || s[5] != '\\' || s[6] != 'u' || (lo = ops_hex4(s + 7)) < 0xdc00 ||
 	    lo > 0xdfff)
 		return false;
 	*cp = 0x10000 + (((unsigned)hi - 0xd800) << 10) + ((unsigned)lo - 0xdc00);

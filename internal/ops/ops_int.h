@@ -142,6 +142,9 @@ void ops_line_keys_init(struct ops_line_keys *k, const char *const *names, size_
 bool ops_line_split(const char *line, size_t len, const struct ops_line_keys *k,
 		    struct ops_span *out, const char **why);
 
+/* The value of 4 hex digits at p (a JSON "\\u" escape), or -1 when one is not a hex digit. */
+int ops_hex4(const char *p);
+
 /* Appends a string span's value, escapes decoded; ST_INVALID for "\u0000" or a non-string. */
 ATTR_NODISCARD enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e);
 

@@ -34,7 +34,7 @@ static void skip_ws(struct lp *l)
 		l->p++;
 }
 
-static int hex4(const char *p)
+int ops_hex4(const char *p)
 {
 	int v = 0;
 
@@ -101,15 +101,15 @@ static bool escape(struct lp *l)
 	default:
 		return fail(l, "bad escape in a string");
 	}
-	if (l->end - l->p < 4 || (u = hex4(l->p)) < 0)
+	if (l->end - l->p < 4 || (u = ops_hex4(l->p)) < 0)
 		return fail(l, "bad \\u escape");
 	l->p += 4;
 	if (u >= 0xdc00 && u <= 0xdfff)
 		return fail(l, "lone low surrogate");
 	if (u < 0xd800 || u > 0xdbff)
 		return true;
-	if (l->end - l->p < 6 || l->p[0] != '\\' || l->p[1] != 'u' || (lo = hex4(l->p + 2)) < 0 ||
-	    lo < 0xdc00 || lo > 0xdfff)
+	if (l->end - l->p < 6 || l->p[0] != '\\' || l->p[1] != 'u' ||
+	    (lo = ops_hex4(l->p + 2)) < 0 || lo < 0xdc00 || lo > 0xdfff)
 		return fail(l, "lone high surrogate");
 	l->p += 6;
 	return true;
@@ -450,10 +450,10 @@ static enum status unescape(const char **p, struct buf *b, struct err *e)
 		c = '\t';
 		break;
 	case 'u':
-		u = (unsigned)hex4(q + 1);
+		u = (unsigned)ops_hex4(q + 1);
 		q += 4;
 		if (u >= 0xd800 && u <= 0xdbff) {
-			u = 0x10000 + ((u - 0xd800) << 10) + ((unsigned)hex4(q + 3) - 0xdc00);
+			u = 0x10000 + ((u - 0xd800) << 10) + ((unsigned)ops_hex4(q + 3) - 0xdc00);
 			q += 6;
 		}
 		*p = q + 1;
