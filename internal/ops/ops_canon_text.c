@@ -97,84 +97,11 @@ static enum status scan_string(struct cz *c, const char **raw, size_t *len, bool
 	return ST_OK;
 }
 
-static enum status put_utf8(struct buf *b, unsigned cp, struct err *e)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12);
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18);
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_add(b, u, n, e);
-}
-
-/* One \uXXXX (or a surrogate pair) at s[0] == 'u'; *used: bytes consumed after the '\'. */
-static bool unicode_escape(const char *s, const char *end, unsigned *cp, size_t *used)
-{
-	int hi = end - s >= 5 ? ops_hex4(s + 1) : -1, lo;
-
-	if (hi < 0 || (hi >= 0xdc00 && hi <= 0xdfff))
-		return false;
-	*used = 5;
-	*cp = (unsigned)hi;
-	if (hi < 0xd800 || hi > 0xdbff)
-		return true;
-	/* a high surrogate needs its low half: PostgreSQL refuses lone ones too */
-	if (end - s < 11 || s[5] != '\\' || s[6] != 'u' || (lo = ops_hex4(s + 7)) < 0xdc00 ||
-	    lo > 0xdfff)
-		return false;
-	*cp = 0x10000 + (((unsigned)hi - 0xd800) << 10) + ((unsigned)lo - 0xdc00);
-	*used = 11;
-	return true;
-}
-
-/* Decodes the escapes of raw into z->text. */
+/* Decodes the escapes of raw into z->text ("\\u0000" too: it is escaped again on output). */
 static enum status decode(struct cz *c, const char *raw, size_t len)
 {
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	struct buf *b = &c->z->text;
-	const char *s = raw, *end = raw + len;
-
-	buf_reset(b);
-	while (s < end) {
-		const char *bs = memchr(s, '\\', (size_t)(end - s));
-		const char *hit;
-		unsigned cp;
-		size_t used;
-
-		if (buf_add(b, s, (size_t)((bs ? bs : end) - s), c->e) != ST_OK)
-			return ST_TOO_LARGE;
-		if (!bs)
-			break;
-		if (bs[1] == 'u' && unicode_escape(bs + 1, end, &cp, &used)) {
-			if (put_utf8(b, cp, c->e) != ST_OK)
-				return ST_TOO_LARGE;
-			s = bs + 1 + used;
-		} else if (bs[1] && (hit = strchr(from, bs[1])) != NULL) {
-			if (buf_add(b, &to[hit - from], 1, c->e) != ST_OK)
-				return ST_TOO_LARGE;
-			s = bs + 2;
-		} else {
-			return bad(c, "bad escape in a string");
-		}
-	}
-	return ST_OK;
+	buf_reset(&c->z->text);
+	return ops_json_unescape(raw, len, true, &c->z->text, c->e);
 }
 
 /* A string as canonical text: unchanged when it has no escapes, else decoded and re-escaped. */

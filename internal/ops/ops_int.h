@@ -145,6 +145,19 @@ bool ops_line_split(const char *line, size_t len, const struct ops_line_keys *k,
 /* The value of 4 hex digits at p (a JSON "\\u" escape), or -1 when one is not a hex digit. */
 int ops_hex4(const char *p);
 
+/*
+ * The JSON escape at p (on its backslash, before end): *cp gets the code
+ * point it stands for (a surrogate pair gives one); returns the bytes it
+ * spans, or 0 with *why (static) when it is not a valid escape.  The one
+ * escape reader of the line parser, ops_span_text and the canonizer.
+ */
+size_t ops_json_escape(const char *p, const char *end, unsigned *cp, const char **why);
+/*
+ * Appends the n bytes of a string's inside at p with its escapes decoded;
+ * ST_INVALID for a bad escape, and for "\\u0000" unless nul_ok.
+ */
+ATTR_NODISCARD enum status ops_json_unescape(const char *p, size_t n, bool nul_ok, struct buf *b,
+					     struct err *e);
 /* Appends a string span's value, escapes decoded; ST_INVALID for "\u0000" or a non-string. */
 ATTR_NODISCARD enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e);
 

@@ -79,40 +79,40 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
-/* An escape after the backslash at l->p - 1; surrogates must come in pairs. */
-static bool escape(struct lp *l)
+size_t ops_json_escape(const char *p, const char *end, unsigned *cp, const char **why)
 {
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *hit;
 	int u, lo;
 
-	if (l->p >= l->end)
-		return fail(l, "unterminated string");
-	switch (*l->p++) {
-	case '"':
-	case '\\':
-	case '/':
-	case 'b':
-	case 'f':
-	case 'n':
-	case 'r':
-	case 't':
-		return true;
-	case 'u':
-		break;
-	default:
-		return fail(l, "bad escape in a string");
+	if (end - p < 2) {
+		*why = "unterminated string";
+		return 0;
 	}
-	if (l->end - l->p < 4 || (u = ops_hex4(l->p)) < 0)
-		return fail(l, "bad \\u escape");
-	l->p += 4;
-	if (u >= 0xdc00 && u <= 0xdfff)
-		return fail(l, "lone low surrogate");
+	if (p[1] != 'u') {
+		hit = memchr(from, p[1], sizeof(from) - 1);
+		*why = hit ? NULL : "bad escape in a string";
+		*cp = hit ? (unsigned char)to[hit - from] : 0;
+		return hit ? 2 : 0;
+	}
+	if (end - p < 6 || (u = ops_hex4(p + 2)) < 0) {
+		*why = "bad \\u escape";
+		return 0;
+	}
+	if (u >= 0xdc00 && u <= 0xdfff) {
+		*why = "lone low surrogate";
+		return 0;
+	}
+	*cp = (unsigned)u;
 	if (u < 0xd800 || u > 0xdbff)
-		return true;
-	if (l->end - l->p < 6 || l->p[0] != '\\' || l->p[1] != 'u' ||
-	    (lo = ops_hex4(l->p + 2)) < 0 || lo < 0xdc00 || lo > 0xdfff)
-		return fail(l, "lone high surrogate");
-	l->p += 6;
-	return true;
+		return 6;
+	if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (lo = ops_hex4(p + 8)) < 0xdc00 ||
+	    lo > 0xdfff) {
+		*why = "lone high surrogate";
+		return 0;
+	}
+	*cp = 0x10000 + (((unsigned)u - 0xd800) << 10) + ((unsigned)lo - 0xdc00);
+	return 12;
 }
 
 /* A string at l->p (on its quote); s gets its inside. */
@@ -134,11 +134,14 @@ static bool string(struct lp *l, struct ops_span *s)
 		if (*p < 0x20)
 			return fail(l, "control character in a string");
 		if (*p == '\\') {
-			l->p = (const char *)p + 1;
+			const char *why = NULL;
+			unsigned cp;
+			size_t k = ops_json_escape((const char *)p, l->end, &cp, &why);
+
+			if (k == 0)
+				return fail(l, why);
 			s->escaped = true;
-			if (!escape(l))
-				return false;
-			p = (const unsigned char *)l->p;
+			p += k;
 		} else {
 			size_t n = utf8_len(p, end);
 
@@ -426,65 +429,34 @@ static enum status put_utf8(struct buf *b, unsigned u, struct err *e)
 	return buf_add(b, s, n, e);
 }
 
-/* One escape at *p (on the backslash) of a string already checked by ops_line_split. */
-static enum status unescape(const char **p, struct buf *b, struct err *e)
+enum status ops_json_unescape(const char *p, size_t n, bool nul_ok, struct buf *b, struct err *e)
 {
-	const char *q = *p + 1;
-	unsigned u;
-	char c;
+	const char *end = p + n;
+	enum status st = ST_OK;
 
-	switch (*q) {
-	case 'b':
-		c = '\b';
-		break;
-	case 'f':
-		c = '\f';
-		break;
-	case 'n':
-		c = '\n';
-		break;
-	case 'r':
-		c = '\r';
-		break;
-	case 't':
-		c = '\t';
-		break;
-	case 'u':
-		u = (unsigned)ops_hex4(q + 1);
-		q += 4;
-		if (u >= 0xd800 && u <= 0xdbff) {
-			u = 0x10000 + ((u - 0xd800) << 10) + ((unsigned)ops_hex4(q + 3) - 0xdc00);
-			q += 6;
-		}
-		*p = q + 1;
-		if (u == 0)
+	while (p < end && st == ST_OK) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p)), *why = NULL;
+		size_t k = bs ? (size_t)(bs - p) : (size_t)(end - p);
+		unsigned cp = 0;
+
+		st = buf_add(b, p, k, e);
+		p += k;
+		if (st != ST_OK || !bs)
+			break;
+		k = ops_json_escape(p, end, &cp, &why);
+		if (k == 0)
+			return err_set(e, ST_INVALID, "not JSON: %s", why);
+		if (cp == 0 && !nul_ok)
 			return err_set(e, ST_INVALID, "a string holds \\u0000");
-		return put_utf8(b, u, e);
-	default:
-		c = *q; /* '"', '\\' and '/' stand for themselves */
-		break;
+		st = put_utf8(b, cp, e);
+		p += k;
 	}
-	*p = q + 1;
-	return buf_add(b, &c, 1, e);
+	return st;
 }
 
 enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e)
 {
-	const char *p = s->p, *end = s->p + s->n;
-	enum status st = ST_OK;
-
 	if (s->kind != OPS_SPAN_STRING)
 		return err_set(e, ST_INVALID, "not a string");
-	if (!s->escaped)
-		return buf_add(b, p, s->n, e);
-	while (p < end && st == ST_OK) {
-		const char *bs = memchr(p, '\\', (size_t)(end - p));
-		size_t n = bs ? (size_t)(bs - p) : (size_t)(end - p);
-
-		st = buf_add(b, p, n, e);
-		p += n;
-		if (st == ST_OK && bs)
-			st = unescape(&p, b, e);
-	}
-	return st;
+	return ops_json_unescape(s->p, s->n, false, b, e);
 }
