@@ -265,18 +265,23 @@ static bool plain_name(const char *s)
 	return true;
 }
 
+/* Whether row i of the index list is one this restore drops and builds again. */
+static bool suspended(const struct store_rows *idx, size_t i)
+{
+	return plain_name(store_rows_get(idx, i, 0)) && store_rows_get(idx, i, 1);
+}
+
 static enum status drop_indexes(struct store_conn *c, const char *table, struct store_rows **out,
 				struct err *e)
 {
 	enum status st = store_secondary_indexes(c, table, out, e);
 
 	for (size_t i = 0; st == ST_OK && i < store_rows_count(*out); i++) {
-		const char *name = store_rows_get(*out, i, 0);
 		char *sql;
 
-		if (!plain_name(name) || !store_rows_get(*out, i, 1))
+		if (!suspended(*out, i))
 			continue;
-		sql = xasprintf("DROP INDEX %s", name);
+		sql = xasprintf("DROP INDEX %s", store_rows_get(*out, i, 0));
 		st = store_exec(c, sql, 0, NULL, NULL, e);
 		free(sql);
 	}
@@ -288,7 +293,7 @@ static enum status build_indexes(struct store_conn *c, const struct store_rows *
 	enum status st = ST_OK;
 
 	for (size_t i = 0; st == ST_OK && i < store_rows_count(idx); i++)
-		if (plain_name(store_rows_get(idx, i, 0)) && store_rows_get(idx, i, 1))
+		if (suspended(idx, i))
 			st = store_exec(c, store_rows_get(idx, i, 1), 0, NULL, NULL, e);
 	return st;
 }

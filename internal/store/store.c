@@ -301,8 +301,7 @@ enum status store_load_end(struct store_load *l, bool ok, int64_t *rows, struct 
 
 enum status store_empty_table(struct store_conn *c, const char *table, struct err *e)
 {
-	char *sql = xasprintf("%s %s", c->ops->kind == STORE_POSTGRES ? "TRUNCATE" : "DELETE FROM",
-			      table);
+	char *sql = xasprintf("%s%s", c->ops->empty_table_sql, table);
 	enum status st = store_exec(c, sql, 0, NULL, NULL, e);
 
 	free(sql);

@@ -48,6 +48,7 @@ struct store_ops {
 	const char *table_exists_sql; /* $1 = table; returns a row when it exists */
 	const char *column_exists_sql; /* $1 = table, $2 = column */
 	const char *secondary_indexes_sql; /* $1 = table; (name, definition) rows */
+	const char *empty_table_sql; /* followed by the table's name: removes every row */
 };
 
 /* Queue of decision inserts written together (SQLite group commit). */

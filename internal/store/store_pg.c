@@ -270,6 +270,7 @@ const struct store_ops store_pg_ops = {
 	.column_exists_sql = "SELECT 1 FROM information_schema.columns "
 			     "WHERE table_schema = current_schema() AND table_name = $1 "
 			     "AND column_name = $2",
+	.empty_table_sql = "TRUNCATE ", /* transactional on PostgreSQL */
 	.secondary_indexes_sql =
 		"SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
 		"JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "

@@ -97,31 +97,33 @@ static bool known_type(Oid t)
 }
 
 /*
- * The column types of sql's result, each one this side converts from
- * binary (every type the schema uses; a new one fails here, loudly, and in
- * the backup tests).  Binary output spares the server its text escaping and
- * timestamp formatting, the largest part of a backup's cost on its side.
+ * The types of the ncols columns of query (run with LIMIT 0), each one this
+ * side converts to or from binary: every type the schema uses; a new one
+ * fails here, loudly, and in the backup tests.  names (may be NULL) gets
+ * the column names, caller's.  what names the operation in errors.
  */
-static enum status column_types(struct store_conn *c, const char *sql, struct bin_stream *bs,
-				struct err *e)
+static enum status probe_types(struct store_conn *c, const char *query, size_t ncols, Oid *types,
+			       char **names, const char *what, struct err *e)
 {
-	char *probe = xasprintf("SELECT * FROM (%s) AS q LIMIT 0", sql);
+	char *probe = xasprintf("SELECT * FROM (%s) AS q LIMIT 0", query);
 	PGresult *res = PQexec(store_pg_handle(c), probe);
 	enum status st = ST_OK;
 
 	free(probe);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		st = store_pg_error(c, res, e, "copy out");
-	else if ((size_t)PQnfields(res) != bs->ncols)
-		st = err_set(e, ST_INTERNAL, "copy out: %d columns, expected %zu", PQnfields(res),
-			     bs->ncols);
-	for (size_t i = 0; st == ST_OK && i < bs->ncols; i++) {
-		bs->types[i] = PQftype(res, (int)i);
-		if (!known_type(bs->types[i]))
+		st = store_pg_error(c, res, e, what);
+	else if ((size_t)PQnfields(res) != ncols)
+		st = err_set(e, ST_INTERNAL, "%s: %d columns, expected %zu", what, PQnfields(res),
+			     ncols);
+	for (size_t i = 0; st == ST_OK && i < ncols; i++) {
+		types[i] = PQftype(res, (int)i);
+		if (names)
+			names[i] = xstrdup(PQfname(res, (int)i));
+		if (!known_type(types[i]))
 			st = err_set(e, ST_INTERNAL,
-				     "copy out: column '%s' has a type (oid %u) the binary reader "
-				     "does not convert",
-				     PQfname(res, (int)i), (unsigned)bs->types[i]);
+				     "%s: column '%s' has a type (oid %u) that is not converted "
+				     "to or from binary",
+				     what, PQfname(res, (int)i), (unsigned)types[i]);
 	}
 	PQclear(res);
 	return st;
@@ -309,7 +311,7 @@ enum status store_pg_stream(struct store_conn *c, const char *sql, size_t ncols,
 			    void *ctx, struct err *e)
 {
 	struct bin_stream bs = {.ncols = ncols, .fn = fn, .ctx = ctx};
-	enum status st = column_types(c, sql, &bs, e);
+	enum status st = probe_types(c, sql, ncols, bs.types, NULL, "copy out", e);
 	PGresult *res;
 	char *copy;
 
@@ -373,29 +375,6 @@ static void join_cols(struct buf *b, const char *const *cols, size_t ncols)
 	}
 }
 
-/* The target columns' types, each one this side writes in binary. */
-static enum status load_types(struct pg_load *l, struct err *e)
-{
-	char *sql = xasprintf("SELECT %s FROM %s LIMIT 0", l->cols, l->table);
-	PGresult *res = PQexec(store_pg_handle(l->base.c), sql);
-	enum status st = ST_OK;
-
-	free(sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		st = store_pg_error(l->base.c, res, e, "copy in");
-	for (size_t i = 0; st == ST_OK && i < l->ncols; i++) {
-		l->types[i] = PQftype(res, (int)i);
-		l->names[i] = xstrdup(PQfname(res, (int)i));
-		if (!known_type(l->types[i]))
-			st = err_set(e, ST_INTERNAL,
-				     "copy in: column '%s' has a type (oid %u) the binary writer "
-				     "does not convert",
-				     l->names[i], (unsigned)l->types[i]);
-	}
-	PQclear(res);
-	return st;
-}
-
 static void load_free(struct pg_load *l)
 {
 	buf_release(&l->out);
@@ -443,7 +422,9 @@ enum status store_pg_load_begin(struct store_conn *c, const char *table, const c
 	l->cols = buf_detach(&names, NULL);
 	l->table = xstrdup(table);
 	buf_init(&l->out, (size_t)1 << 28); /* a row of the largest payload */
-	st = load_types(l, e);
+	sql = xasprintf("SELECT %s FROM %s", l->cols, table);
+	st = probe_types(c, sql, ncols, l->types, l->names, "copy in", e);
+	free(sql);
 	if (st == ST_OK && mode == STORE_LOAD_SKIP_EXISTING) {
 		l->temp = xasprintf("cavra_load_%s", table);
 		sql = xasprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s FROM %s "
