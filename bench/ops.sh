@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Backup and restore timings (issue 5): `cavra ops backup` / `ops restore` against
 # `pg_dump -Fc` / `pg_restore` on the same N-decision PostgreSQL database (default 1,000,000,
-# loaded by bench/seed.sh), plus `ops verify` and a SQLite backup and restore. Best of ROUNDS
+# loaded by bench/seed.sh), plus `ops verify`, a SQLite backup and restore, and the backup of a
+# copy whose decision ids are random like the service's. Best of ROUNDS
 # (default 3) wall-clock runs each; a Release build of the work tree (build-bench/).
 # PostgreSQL's shared_buffers is SHARED_BUFFERS (default: a quarter of the machine's memory,
 # the starting point PostgreSQL's documentation gives).
@@ -79,6 +80,15 @@ for ((i = 1; i <= rounds; i++)); do
 	say "cavra ops backup (SQLite) round $i: ${s}s"
 	bsq=$(min "$s" "$bsq")
 done
+# The seed's ids follow insertion order; the service's are random (dec_ + 12 random hex). A copy
+# with random ids, rows in the same physical order, shows what a dump in id order would cost.
+say "copying the database with random decision ids"
+psql "$(url postgres)" -Xq -c 'CREATE DATABASE random_ids TEMPLATE seeded'
+psql "$(url random_ids)" -Xq -c "UPDATE activity_decisions SET decision_id = 'dec_' || substr(md5(decision_id), 1, 12)" \
+	-c 'VACUUM FULL activity_decisions' -c 'ANALYZE activity_decisions'
+pair "cavra ops backup (random ids)" 'rm -rf "$work/bkr"' '"$cavra" ops backup --database "$(url random_ids)" --output "$work/bkr"' \
+	"pg_dump -Fc (random ids)" 'rm -f "$work/dumpr"' '"$bindir/pg_dump" -Fc -f "$work/dumpr" "$(url random_ids)"'
+bkr=$best_a dumpr=$best_b
 size=$(du -sh "$work/bk" | cut -f1)
 dsize=$(du -sh "$work/dump" | cut -f1)
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
@@ -88,6 +98,7 @@ PostgreSQL 15, shared_buffers=$shared_buffers, max_wal_size=8GB; $(nproc) cores;
 | operation ($n decisions, best of $rounds) | cavra | pg_dump / pg_restore | cavra ÷ PostgreSQL's tool |
 | --- | --- | --- | --- |
 | backup of the PostgreSQL database | ${bk} s ($size, JSON Lines) | ${dump} s (\`pg_dump -Fc\`, $dsize) | $(ratio "$bk" "$dump") |
+| backup, random decision ids (same rows) | ${bkr} s | ${dumpr} s (\`pg_dump -Fc\`) | $(ratio "$bkr" "$dumpr") |
 | restore into an empty PostgreSQL database | ${rs} s | ${pr} s (\`pg_restore\`) | $(ratio "$rs" "$pr") |
 | verify the backup | ${ver} s | — | — |
 | restore into a new SQLite database | ${rsq} s | — | — |

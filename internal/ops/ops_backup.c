@@ -1,11 +1,12 @@
 /*
  * ops_backup.c - `cavra ops backup`: a logical dump of every table from one
- * snapshot, one JSON Lines file per table in key order, and the manifest.
+ * snapshot, one JSON Lines file per table in a stable order (key order, or
+ * newest first for append-mostly tables), and the manifest.
  *
  * The snapshot is a single read transaction (REPEATABLE READ READ ONLY on
  * PostgreSQL; on SQLite in WAL mode a read transaction), so writers go on
  * while it runs and a decision and its session's counters are either both
- * in the dump or both not.  Each table is read in key order by one
+ * in the dump or both not.  Each table is read in its order by one
  * streaming query inside that transaction, so memory stays flat however
  * large the tables are.
  */
@@ -131,13 +132,15 @@ static char *select_sql(const struct ops_table *t)
 	for (size_t i = 0; i < ops_table_ncols(t); i++)
 		if (buf_addf(&b, NULL, "%s%s", i ? ", " : "SELECT ", t->cols[i].name) != ST_OK)
 			abort();
-	if (buf_addf(&b, NULL, " FROM %s ORDER BY %s", t->table, t->key) != ST_OK)
+	if (buf_addf(&b, NULL, " FROM %s ORDER BY ", t->table) != ST_OK ||
+	    (t->newest_first && buf_addf(&b, NULL, "%s DESC, ", t->newest_first) != ST_OK) ||
+	    buf_adds(&b, t->key, NULL) != ST_OK)
 		abort();
 	return buf_detach(&b, NULL);
 }
 
 /*
- * Streams t into w in key order: one query inside the snapshot transaction
+ * Streams t into w in its order: one query inside the snapshot transaction
  * (COPY TO STDOUT on PostgreSQL), rows encoded as they arrive, so memory
  * stays flat however large the table is.
  */
@@ -166,6 +169,7 @@ static void fill_entry(struct ops_manifest_file *f, const struct ops_table *t, c
 	f->table = xstrdup(t->table);
 	f->path = xstrdup(name);
 	f->key = xstrdup(t->key);
+	f->newest_first = t->newest_first ? xstrdup(t->newest_first) : NULL;
 	f->columns = xcalloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		f->columns[f->ncolumns++] = xstrdup(t->cols[i].name);

@@ -31,6 +31,13 @@ struct ops_table {
 	int since; /* the migration that creates it */
 	bool merge; /* a restore adds missing rows and keeps the target's */
 	struct ops_col cols[OPS_MAX_COLS + 1]; /* table order; a NULL name ends it */
+	/*
+	 * Set for append-mostly tables: their dump is newest first by this time
+	 * column, then by key, which is the order rows were written in (read
+	 * through the (time DESC, key) index, the heap in order) rather than the
+	 * random order of their ids.  NULL: the dump is in key order.
+	 */
+	const char *newest_first;
 };
 
 extern const struct ops_table ops_catalog[];
@@ -165,6 +172,8 @@ ATTR_NODISCARD enum status ops_span_text(const struct ops_span *s, struct buf *b
 
 struct ops_manifest_file {
 	char *store, *table, *path, *key;
+	char *newest_first; /* the time column rows are newest first by, then by key; NULL: key
+			       order */
 	char **columns;
 	size_t ncolumns;
 	int64_t rows, bytes;

@@ -28,6 +28,14 @@ static json_object *file_json(const struct ops_manifest_file *f)
 	jx_add_str(o, "table", f->table);
 	jx_add_str(o, "path", f->path);
 	jx_add_str(o, "key", f->key);
+	if (f->newest_first) {
+		char *order = xasprintf("%s desc, %s", f->newest_first, f->key);
+
+		jx_add_str(o, "order", order);
+		free(order);
+	} else {
+		jx_add_str(o, "order", f->key);
+	}
 	for (size_t i = 0; i < f->ncolumns; i++)
 		json_object_array_add(cols, json_object_new_string(f->columns[i]));
 	json_object_object_add(o, "columns", cols);
@@ -60,7 +68,7 @@ static json_object *manifest_json(const struct ops_manifest *m)
 		json_object_array_add(migs, g);
 	}
 	json_object_object_add(o, "migrations", migs);
-	jx_add_str(o, "row_format", "json-lines, canonical JSON, key order");
+	jx_add_str(o, "row_format", "json-lines, canonical JSON, in each file's order");
 	for (size_t i = 0; i < m->nfiles; i++)
 		json_object_array_add(files, file_json(&m->files[i]));
 	json_object_object_add(o, "files", files);
@@ -177,6 +185,7 @@ void ops_manifest_free(struct ops_manifest *m)
 		free(f->table);
 		free(f->path);
 		free(f->key);
+		free(f->newest_first);
 		for (size_t k = 0; k < f->ncolumns; k++)
 			free(f->columns[k]);
 		free(f->columns);
@@ -360,6 +369,33 @@ static bool parse_columns(json_object *fo, struct ops_manifest_file *f, const ch
 	return has_key;
 }
 
+/*
+ * The optional "order": the key alone (also when absent, as in backups
+ * from before it existed) or "TIME desc, KEY" with TIME another column.
+ */
+static bool parse_order(json_object *fo, struct ops_manifest_file *f, const char *where,
+			struct ops_report *rep)
+{
+	const char *o = jx_get_str(fo, "order");
+	const char *sep = o ? strstr(o, " desc, ") : NULL;
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(fo, "order", &v) || (o && str_eq(o, f->key)))
+		return true;
+	if (sep && sep > o && str_eq(sep + 7, f->key)) {
+		f->newest_first = xstrndup(o, (size_t)(sep - o));
+		for (size_t i = 0; i < f->ncolumns; i++)
+			if (str_eq(f->columns[i], f->newest_first) &&
+			    !str_eq(f->key, f->newest_first))
+				return true;
+	}
+	ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+		       "%sorder: must be the key \"%s\" or \"COLUMN desc, %s\" with COLUMN "
+		       "another of the columns",
+		       where, f->key, f->key);
+	return false;
+}
+
 /* One files[] entry; usable when it can be checked against the disk. */
 static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f,
 		       struct ops_report *rep)
@@ -374,6 +410,7 @@ static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f,
 	f->key = take_str(fo, "key", where, rep);
 	ok = f->store && f->table && f->path && f->key;
 	ok = parse_columns(fo, f, where, rep) && ok;
+	ok = ok && parse_order(fo, f, where, rep);
 	ok = take_int(fo, "rows", where, 0, &f->rows, rep) && ok;
 	ok = take_int(fo, "bytes", where, 0, &f->bytes, rep) && ok;
 	if (!is_sha(jx_get_str(fo, "sha256"))) {

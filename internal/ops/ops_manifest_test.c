@@ -210,6 +210,69 @@ static void test_every_problem(void **state)
 	free(text);
 }
 
+static char *timed_cols[] = {"id", "at", "payload"};
+
+/* A manifest of one file newest first by "at" (order "at desc, id"), or in key order. */
+static char *order_text(bool newest_first)
+{
+	struct ops_manifest m;
+	struct ops_manifest_file f;
+	struct ops_manifest_migration g;
+	char sha[SHA256_HEX_LEN];
+
+	sample(&m, &f, &g);
+	f.columns = timed_cols;
+	f.ncolumns = 3;
+	f.newest_first = newest_first ? "at" : NULL;
+	return ops_manifest_text(&m, sha);
+}
+
+/* The file's order is written, read back, and an order verify could not check is refused. */
+static void test_order(void **state)
+{
+	char *timed = order_text(true), *keyed = order_text(false), *kinds, *t;
+	struct ops_manifest *m = NULL;
+	const char *bad[] = {"nope desc, id", "id desc, id", "at",	   "at desc, other",
+			     "at desc id",    " desc, id",   "at DESC, id"};
+
+	(void)state;
+	assert_non_null(strstr(timed, "\"order\": \"at desc, id\""));
+	assert_non_null(strstr(keyed, "\"order\": \"id\""));
+	kinds = kinds_of(timed, &m);
+	assert_string_equal(kinds, "");
+	assert_string_equal(m->files[0].newest_first, "at");
+	ops_manifest_free(m);
+	free(kinds);
+	kinds = kinds_of(keyed, &m);
+	assert_string_equal(kinds, "");
+	assert_null(m->files[0].newest_first);
+	ops_manifest_free(m);
+	free(kinds);
+	/* a backup from before "order" existed is in key order */
+	t = edit(keyed, "\"order\": \"id\",", "");
+	kinds = kinds_of(t, &m);
+	assert_string_equal(kinds, "manifest_checksum");
+	assert_true(m->files[0].usable);
+	assert_null(m->files[0].newest_first);
+	ops_manifest_free(m);
+	free(kinds);
+	free(t);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *to = xasprintf("\"order\": \"%s\"", bad[i]);
+
+		t = edit(timed, "\"order\": \"at desc, id\"", to);
+		kinds = kinds_of(t, &m);
+		if (strcmp(kinds, "manifest_checksum,manifest_field") != 0 || m->files[0].usable)
+			fail_msg("order '%s': problems '%s'", bad[i], kinds);
+		ops_manifest_free(m);
+		free(kinds);
+		free(t);
+		free(to);
+	}
+	free(timed);
+	free(keyed);
+}
+
 /* A hostile path is kept printable in the report. */
 static void test_report_printable(void **state)
 {
@@ -227,7 +290,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_safe),	 cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_self_checksum),	 cmocka_unit_test(test_every_problem),
-		cmocka_unit_test(test_report_printable),
+		cmocka_unit_test(test_report_printable), cmocka_unit_test(test_order),
 	};
 
 	return cmocka_run_group_tests_name("ops/manifest", tests, NULL, NULL);

@@ -27,8 +27,10 @@ struct line_check {
 	struct ops_report *rep;
 	struct ops_line_keys keys;
 	size_t key_col; /* f->key among the columns */
+	size_t time_col; /* f->newest_first among them, when set */
 	struct ops_span spans[OPS_LINE_KEYS_MAX];
 	struct buf prev, cur; /* the previous and this line's key */
+	struct buf prev_time, cur_time; /* and time, for a file newest first */
 	bool have_prev;
 	int64_t problems;
 };
@@ -54,39 +56,81 @@ static void line_check_init(struct line_check *lc)
 	for (size_t i = 0; i < lc->f->ncolumns; i++)
 		if (str_eq(lc->f->columns[i], lc->f->key))
 			lc->key_col = i;
+		else if (lc->f->newest_first && str_eq(lc->f->columns[i], lc->f->newest_first))
+			lc->time_col = i;
 	buf_init(&lc->prev, OPS_LINE_MAX);
 	buf_init(&lc->cur, OPS_LINE_MAX);
+	buf_init(&lc->prev_time, OPS_LINE_MAX);
+	buf_init(&lc->cur_time, OPS_LINE_MAX);
 }
 
 static void line_check_release(struct line_check *lc)
 {
 	buf_release(&lc->prev);
 	buf_release(&lc->cur);
+	buf_release(&lc->prev_time);
+	buf_release(&lc->cur_time);
 }
 
-/* Keys come in strictly increasing byte order (the dump's order, no duplicates). */
+/* Byte order of two strings, like SQLite's BINARY and PostgreSQL's "C". */
+static int cmp_bytes(const struct buf *a, const struct buf *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int r = n ? memcmp(a->data, b->data, n) : 0;
+
+	return r ? r : (a->len > b->len) - (a->len < b->len);
+}
+
+static void swap_bufs(struct buf *a, struct buf *b)
+{
+	struct buf t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* The text of string column col into out; false (a problem reported) when it is not a string. */
+static bool column_text(struct line_check *lc, int64_t lineno, size_t col, struct buf *out)
+{
+	const struct ops_span *s = &lc->spans[col];
+
+	buf_reset(out);
+	if (s->kind == OPS_SPAN_STRING && ops_span_text(s, out, NULL) == ST_OK)
+		return true;
+	line_problem(lc, lineno, "'%s' is not a string", lc->f->columns[col]);
+	return false;
+}
+
+/*
+ * Rows come in the file's order without repeating: keys strictly
+ * increasing by bytes, or for a file newest first, times (canonical UTC
+ * text, whose byte order is time order) decreasing and keys increasing
+ * among rows of the same time.
+ */
 static void check_order(struct line_check *lc, int64_t lineno)
 {
-	const struct ops_span *k = &lc->spans[lc->key_col];
-	struct buf swap;
-	size_t n;
-	int cmp;
+	bool by_time = lc->f->newest_first != NULL, in_order;
+	int tcmp = 0;
 
-	buf_reset(&lc->cur);
-	if (k->kind != OPS_SPAN_STRING || ops_span_text(k, &lc->cur, NULL) != ST_OK) {
-		line_problem(lc, lineno, "key '%s' is not a string", lc->f->key);
+	if (!column_text(lc, lineno, lc->key_col, &lc->cur) ||
+	    (by_time && !column_text(lc, lineno, lc->time_col, &lc->cur_time)))
 		return;
-	}
-	n = lc->cur.len < lc->prev.len ? lc->cur.len : lc->prev.len;
-	cmp = memcmp(lc->prev.data, lc->cur.data, n);
-	if (lc->have_prev && (cmp > 0 || (cmp == 0 && lc->prev.len >= lc->cur.len)))
+	if (by_time && lc->have_prev)
+		tcmp = cmp_bytes(&lc->cur_time, &lc->prev_time);
+	in_order = !lc->have_prev || tcmp < 0 || (tcmp == 0 && cmp_bytes(&lc->prev, &lc->cur) < 0);
+	if (!in_order && by_time)
 		line_problem(lc, lineno,
-			     "key '%.80s' does not come after '%.80s' (rows are in key "
-			     "order, without duplicates)",
+			     "row ('%.40s', '%.80s') does not come after ('%.40s', '%.80s') (rows "
+			     "are newest first by %s, then in key order, without duplicates)",
+			     lc->cur_time.data, lc->cur.data, lc->prev_time.data, lc->prev.data,
+			     lc->f->newest_first);
+	else if (!in_order)
+		line_problem(lc, lineno,
+			     "key '%.80s' does not come after '%.80s' (rows are in key order, "
+			     "without duplicates)",
 			     lc->cur.data, lc->prev.data);
-	swap = lc->prev;
-	lc->prev = lc->cur;
-	lc->cur = swap;
+	swap_bufs(&lc->prev, &lc->cur);
+	swap_bufs(&lc->prev_time, &lc->cur_time);
 	lc->have_prev = true;
 }
 

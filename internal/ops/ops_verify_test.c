@@ -266,11 +266,88 @@ static void test_totals_and_json(void **state)
 	free(dir);
 }
 
+static char *timed_cols[] = {"id", "at", "payload"};
+
+/* Verifies a backup of one file t.jsonl newest first by "at"; returns its problems' kinds. */
+static char *verify_timed(const char *text, int64_t rows, char **first_msg)
+{
+	char *dir = xstrdup("/tmp/cavra-ops-verify-XXXXXX");
+	struct ops_manifest m;
+	struct ops_manifest_file f;
+	struct ops_manifest_migration g = {1, "evidence_metadata", NULL};
+	struct ops_verify_result r;
+	char sha[SHA256_HEX_LEN];
+	char *manifest, *got;
+
+	assert_non_null(mkdtemp(dir));
+	put(dir, "t.jsonl", text);
+	entry(&f, "t", "t.jsonl", text, rows);
+	f.columns = timed_cols;
+	f.ncolumns = 3;
+	f.newest_first = "at";
+	m = (struct ops_manifest){.tool_version = "0.1.0",
+				  .backup_id = "bak_000000000000",
+				  .backend = "sqlite",
+				  .snapshot = "test",
+				  .created_at = "2026-01-02T03:04:05.000000Z",
+				  .finished_at = "2026-01-02T03:04:05.000000Z",
+				  .schema_version = 1,
+				  .migrations = &g,
+				  .nmigrations = 1,
+				  .files = &f,
+				  .nfiles = 1,
+				  .rows = rows,
+				  .bytes = f.bytes};
+	manifest = ops_manifest_text(&m, sha);
+	put(dir, OPS_MANIFEST_NAME, manifest);
+	(void)ops_verify(dir, &r);
+	got = kinds(&r);
+	*first_msg = xstrdup(r.problems.n ? r.problems.items[0].msg : "");
+	ops_verify_result_release(&r);
+	ops_remove_tree(dir);
+	free(manifest);
+	free(dir);
+	return got;
+}
+
+#define ROW(at, id) "{\"at\":\"" at "\",\"id\":\"" id "\",\"payload\":{}}\n"
+
+/* A file newest first: times decrease, keys increase within one time, no row twice. */
+static void test_newest_first(void **state)
+{
+	const struct {
+		const char *name, *text, *want, *msg;
+		int64_t rows;
+	} timed[] = {
+		{"in order", ROW("2026-01-03", "b") ROW("2026-01-02", "a") ROW("2026-01-02", "c"),
+		 "", "", 3},
+		{"oldest first", ROW("2026-01-02", "a") ROW("2026-01-03", "b"), "line",
+		 "line 2: row ('2026-01-03', 'b') does not come after ('2026-01-02', 'a')", 2},
+		{"keys down within a time", ROW("2026-01-02", "c") ROW("2026-01-02", "a"), "line",
+		 "line 2: row ('2026-01-02', 'a') does not come after", 2},
+		{"a row twice", ROW("2026-01-02", "a") ROW("2026-01-02", "a"), "line",
+		 "newest first by at, then in key order, without duplicates", 2},
+		{"time not a string", "{\"at\":null,\"id\":\"a\",\"payload\":{}}\n", "line",
+		 "'at' is not a string", 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(timed); i++) {
+		char *msg, *got = verify_timed(timed[i].text, timed[i].rows, &msg);
+
+		if (strcmp(got, timed[i].want) != 0 || !strstr(msg, timed[i].msg))
+			fail_msg("case '%s': problems '%s' (%s)", timed[i].name, got, msg);
+		free(got);
+		free(msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_totals_and_json),
+		cmocka_unit_test(test_newest_first),
 	};
 
 	return cmocka_run_group_tests_name("ops/verify", tests, NULL, NULL);

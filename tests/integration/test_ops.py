@@ -201,8 +201,16 @@ def test_backup_files_manifest_and_record(seeded, tmp_path):
         assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
         rows = [json.loads(l) for l in data.splitlines()]
         assert len(rows) == f["rows"] and (table not in want or f["rows"] == want[table])
-        keys = [r[f["key"]] for r in rows]
-        assert keys == sorted(keys, key=lambda k: k.encode()) and len(set(keys)) == len(keys)
+        # the file's declared order: decisions newest first (then by key), the rest by key
+        key = f["key"]
+        if table == "activity_decisions":
+            assert f["order"] == f"decided_at desc, {key}"
+            order = [(tuple(255 - b for b in r["decided_at"].encode()), r[key].encode())
+                     for r in rows]
+        else:
+            assert f["order"] == key
+            order = [r[key].encode() for r in rows]
+        assert order == sorted(order) and len(set(r[key] for r in rows)) == len(rows)
         for r, l in zip(rows, data.splitlines()):
             assert list(r) == sorted(r) and sorted(r) == sorted(f["columns"])
             # canonical: no whitespace, keys sorted at every level
@@ -435,6 +443,41 @@ def test_restore_into_postgres_writes_nothing_when_verification_fails(source, tm
     code, _, err = cavra("ops", "restore", str(dest), "--target-url", pg_db, db=source)
     assert code == 1 and "failed verification" in err
     assert user_tables(pg_db) == []
+
+
+def _reseal(dest, table, data):
+    """Replaces a table file and rewrites the manifest to match, self checksum included."""
+    (dest / f"{table}.jsonl").write_bytes(data)
+    m = manifest(dest)
+    f = next(f for f in m["files"] if f["table"] == table)
+    f["rows"], f["bytes"] = data.count(b"\n"), len(data)
+    f["sha256"] = hashlib.sha256(data).hexdigest()
+    m["rows"], m["bytes"] = sum(f["rows"] for f in m["files"]), sum(f["bytes"] for f in m["files"])
+    del m["manifest_sha256"]
+    body = json.dumps(m, indent=2, ensure_ascii=False).encode()[:-2] + b",\n"
+    sha = hashlib.sha256(body).hexdigest()
+    (dest / "manifest.json").write_bytes(body + f'  "manifest_sha256": "{sha}"\n}}\n'.encode())
+
+
+def test_decision_key_twice_at_two_times_is_refused_by_restore(source, tmp_path, pg_db):
+    """Verify checks a newest-first file's order, which cannot show one key at two times
+    (docs/backup-format.md); the restore's primary key refuses it and writes nothing."""
+    dest = tmp_path / "bk"
+    backup(source, dest)
+    data = (dest / "activity_decisions.jsonl").read_bytes()
+    row = json.loads(data.split(b"\n", 1)[0])
+    row["decided_at"] = "2000-01-01T00:00:00.000000Z"  # older than every row: it goes last
+    data += json.dumps(row, separators=(",", ":"), sort_keys=True,
+                       ensure_ascii=False).encode() + b"\n"
+    _reseal(dest, "activity_decisions", data)
+    assert ops_json("verify", str(dest), "--json")["ok"]
+    target = tmp_path / "target"
+    code, _, err = cavra("ops", "restore", str(dest), "--target-dir", str(target), db=source)
+    assert code != 0 and "activity_decisions" in err and not (target / "cavra.db").exists()
+    code, _, err = cavra("ops", "restore", str(dest), "--target-url", pg_db, db=source)
+    assert code != 0 and "activity_decisions" in err
+    assert counts(pg_db, ["activity_decisions", "activity_sessions"]) == {
+        "activity_decisions": 0, "activity_sessions": 0}
 
 
 # ---- restore ----
