@@ -117,6 +117,30 @@ static void test_row_encode_backends_agree(void **state)
 }
 
 /* Every catalogue table has its key among its columns and fits the column cap. */
+/* The word-at-a-time scan stops exactly where a byte-at-a-time one does. */
+static void test_plain_run(void **state)
+{
+	const unsigned char probes[] = {'"',  '\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x5b,
+					0x5d, 0x7f, 0x80, 0x9f, 0xa2, 0xdc, 0xff};
+	char s[40];
+
+	(void)state;
+	for (size_t len = 0; len <= 24; len++)
+		for (size_t at = 0; at < len; at++)
+			for (size_t k = 0; k < sizeof(probes); k++) {
+				size_t want = 0;
+
+				memset(s, 'a', sizeof(s));
+				s[at] = (char)probes[k];
+				while (want < len && s[want] != '"' && s[want] != '\\' &&
+				       (unsigned char)s[want] >= 0x20)
+					want++;
+				if (ops_plain_run(s, len) != want)
+					fail_msg("len %zu, byte 0x%02x at %zu: %zu, want %zu", len,
+						 probes[k], at, ops_plain_run(s, len), want);
+			}
+}
+
 static void test_catalog_shape(void **state)
 {
 	(void)state;
@@ -143,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_canon_table),
 		cmocka_unit_test(test_row_encode_backends_agree),
 		cmocka_unit_test(test_catalog_shape),
+		cmocka_unit_test(test_plain_run),
 	};
 
 	return cmocka_run_group_tests_name("ops/canon", tests, NULL, NULL);

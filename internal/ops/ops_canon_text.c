@@ -22,6 +22,7 @@
 struct cz_member {
 	size_t koff, klen, voff, vlen, idx;
 	const char *key; /* set once the scratch buffer no longer moves */
+	bool plain; /* the key had no escapes: as written, it is already canonical */
 };
 
 struct cz_level {
@@ -80,6 +81,7 @@ static enum status scan_string(struct cz *c, const char **raw, size_t *len, bool
 	const char *s = ++c->p;
 
 	*esc = false;
+	c->p += ops_plain_run(c->p, (size_t)(c->end - c->p));
 	while (c->p < c->end && *c->p != '"') {
 		if ((unsigned char)*c->p < 0x20)
 			return bad(c, "control character in a string");
@@ -225,6 +227,7 @@ static enum status member(struct cz *c, struct cz_level *L, int depth)
 	if (c->p >= c->end || *c->p != '"')
 		return bad(c, "expected a key");
 	st = scan_string(c, &raw, &m.klen, &esc);
+	m.plain = !esc;
 	if (st == ST_OK && esc && (st = decode(c, raw, m.klen)) == ST_OK) {
 		raw = c->z->text.data;
 		m.klen = c->z->text.len;
@@ -248,6 +251,42 @@ static enum status member(struct cz *c, struct cz_level *L, int depth)
 	return st;
 }
 
+/*
+ * Members into canonical order.  Objects are small and, coming from JSONB,
+ * nearly sorted already (shorter keys first): an insertion sort beats
+ * qsort there; large objects still get qsort.
+ */
+static void sort_members(struct cz_level *L)
+{
+	if (L->n > 32) {
+		qsort(L->m, L->n, sizeof(*L->m), cmp_members);
+		return;
+	}
+	for (size_t i = 1; i < L->n; i++) {
+		struct cz_member m = L->m[i];
+		size_t j = i;
+
+		while (j > 0 && cmp_members(&L->m[j - 1], &m) > 0) {
+			L->m[j] = L->m[j - 1];
+			j--;
+		}
+		L->m[j] = m;
+	}
+}
+
+/* A key as canonical text: copied when it was written without escapes, else escaped again. */
+static enum status key_out(const struct cz_member *m, struct buf *out, struct err *e)
+{
+	enum status st;
+
+	if (!m->plain)
+		return ops_canon_string(out, m->key, m->klen, e);
+	st = buf_add(out, "\"", 1, e);
+	if (st == ST_OK)
+		st = buf_add(out, m->key, m->klen, e);
+	return st == ST_OK ? buf_add(out, "\"", 1, e) : st;
+}
+
 static enum status emit_members(struct cz *c, struct cz_level *L, struct buf *out)
 {
 	enum status st = buf_add(out, "{", 1, c->e);
@@ -255,8 +294,7 @@ static enum status emit_members(struct cz *c, struct cz_level *L, struct buf *ou
 
 	for (size_t i = 0; i < L->n; i++)
 		L->m[i].key = L->scratch.data + L->m[i].koff;
-	if (L->n > 1)
-		qsort(L->m, L->n, sizeof(*L->m), cmp_members);
+	sort_members(L);
 	for (size_t i = 0; i < L->n && st == ST_OK; i++) {
 		const struct cz_member *m = &L->m[i];
 
@@ -265,7 +303,7 @@ static enum status emit_members(struct cz *c, struct cz_level *L, struct buf *ou
 		if (!first)
 			st = buf_add(out, ",", 1, c->e);
 		if (st == ST_OK)
-			st = ops_canon_string(out, m->key, m->klen, c->e);
+			st = key_out(m, out, c->e);
 		if (st == ST_OK)
 			st = buf_add(out, ":", 1, c->e);
 		if (st == ST_OK)

@@ -85,6 +85,8 @@ ATTR_NODISCARD enum status ops_row_encode(struct ops_encoder *enc, const char *c
  */
 ATTR_NODISCARD enum status ops_canon_append(struct buf *b, json_object *v, struct err *e);
 ATTR_NODISCARD enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err *e);
+/* The length of the leading run of s[0..n) that needs no escape (no '"', '\\' or control). */
+size_t ops_plain_run(const char *s, size_t n);
 /* Returns the canonical form of text (caller's, free()); NULL on bad JSON.  Text path. */
 char *ops_canon_text(const char *text, size_t len);
 /*
