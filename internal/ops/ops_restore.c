@@ -249,11 +249,14 @@ static enum status open_target(struct restore *r, struct err *e)
 /* ---- loading ---- */
 
 /*
- * A table being replaced is loaded without its secondary indexes, which are
- * built again afterwards in the same transaction, from the definitions the
- * database itself gives: one sort per index instead of a B-tree insert per
- * row and index (what pg_restore does).  Only names made of [a-z0-9_] are
- * dropped; anything else stays and is maintained row by row.
+ * A table being replaced is loaded without its secondary indexes (and on
+ * PostgreSQL its primary key), which are built again afterwards in the same
+ * transaction, from the definitions the database itself gives: one sort
+ * per index instead of a B-tree insert per row and index (what pg_restore
+ * does).  A file newest first arrives out of key order, where keeping the
+ * primary key would cost an insert at a random place per row.  Only names
+ * made of [a-z0-9_] are dropped; anything else stays and is maintained row
+ * by row.  A key that repeats fails when the primary key is built again.
  */
 static bool plain_name(const char *s)
 {
@@ -268,23 +271,18 @@ static bool plain_name(const char *s)
 /* Whether row i of the index list is one this restore drops and builds again. */
 static bool suspended(const struct store_rows *idx, size_t i)
 {
-	return plain_name(store_rows_get(idx, i, 0)) && store_rows_get(idx, i, 1);
+	return plain_name(store_rows_get(idx, i, 0)) && store_rows_get(idx, i, 1) &&
+	       store_rows_get(idx, i, 2);
 }
 
 static enum status drop_indexes(struct store_conn *c, const char *table, struct store_rows **out,
 				struct err *e)
 {
-	enum status st = store_secondary_indexes(c, table, out, e);
+	enum status st = store_load_indexes(c, table, out, e);
 
-	for (size_t i = 0; st == ST_OK && i < store_rows_count(*out); i++) {
-		char *sql;
-
-		if (!suspended(*out, i))
-			continue;
-		sql = xasprintf("DROP INDEX %s", store_rows_get(*out, i, 0));
-		st = store_exec(c, sql, 0, NULL, NULL, e);
-		free(sql);
-	}
+	for (size_t i = 0; st == ST_OK && i < store_rows_count(*out); i++)
+		if (suspended(*out, i))
+			st = store_exec(c, store_rows_get(*out, i, 2), 0, NULL, NULL, e);
 	return st;
 }
 

@@ -308,12 +308,12 @@ enum status store_empty_table(struct store_conn *c, const char *table, struct er
 	return st;
 }
 
-enum status store_secondary_indexes(struct store_conn *c, const char *table,
-				    struct store_rows **out, struct err *e)
+enum status store_load_indexes(struct store_conn *c, const char *table, struct store_rows **out,
+			       struct err *e)
 {
 	const char *p[] = {table};
 
-	return store_query(c, c->ops->secondary_indexes_sql, 1, p, out, e);
+	return store_query(c, c->ops->load_indexes_sql, 1, p, out, e);
 }
 
 enum status store_lock_schema(struct store_conn *c, struct err *e)

@@ -176,11 +176,15 @@ ATTR_NODISCARD enum status store_empty_table(struct store_conn *c, const char *t
 					     struct err *e);
 
 /*
- * The table's indexes that back no constraint, as (name, definition) rows:
- * what a bulk load may drop inside its transaction and build again after.
+ * What a bulk load into table may drop inside its transaction and build
+ * again after (one sort each instead of a B-tree insert per row), as
+ * (name, create statement, drop statement) rows in name order: the indexes
+ * that back no constraint, and on PostgreSQL the primary key too when no
+ * foreign key refers to the table.  Statements come from the database's
+ * own definitions.
  */
-ATTR_NODISCARD enum status store_secondary_indexes(struct store_conn *c, const char *table,
-						   struct store_rows **out, struct err *e);
+ATTR_NODISCARD enum status store_load_indexes(struct store_conn *c, const char *table,
+					      struct store_rows **out, struct err *e);
 
 /*
  * A stored time as canonical UTC text (base/timeutil.h): PostgreSQL returns

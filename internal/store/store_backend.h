@@ -47,7 +47,7 @@ struct store_ops {
 	enum status (*load_end)(struct store_load *l, bool ok, int64_t *rows, struct err *e);
 	const char *table_exists_sql; /* $1 = table; returns a row when it exists */
 	const char *column_exists_sql; /* $1 = table, $2 = column */
-	const char *secondary_indexes_sql; /* $1 = table; (name, definition) rows */
+	const char *load_indexes_sql; /* $1 = table; (name, create, drop statement) rows */
 	const char *empty_table_sql; /* followed by the table's name: removes every row */
 };
 

@@ -271,10 +271,20 @@ const struct store_ops store_pg_ops = {
 			     "WHERE table_schema = current_schema() AND table_name = $1 "
 			     "AND column_name = $2",
 	.empty_table_sql = "TRUNCATE ", /* transactional on PostgreSQL */
-	.secondary_indexes_sql =
-		"SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+	/* indexes behind no constraint, and the primary key unless a foreign key needs it */
+	.load_indexes_sql =
+		"SELECT i.relname, pg_get_indexdef(i.oid), format('DROP INDEX %I', i.relname) "
+		"FROM pg_index x "
 		"JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
 		"WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = $1 "
 		"AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) "
-		"ORDER BY i.relname",
+		"UNION ALL "
+		"SELECT k.conname, format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, "
+		"k.conname, pg_get_constraintdef(k.oid)), "
+		"format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, k.conname) "
+		"FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid "
+		"WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = $1 "
+		"AND k.contype = 'p' "
+		"AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = t.oid) "
+		"ORDER BY 1",
 };

@@ -342,6 +342,8 @@ const struct store_ops store_sqlite_ops = {
 	.table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
 	.column_exists_sql = "SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
 	.empty_table_sql = "DELETE FROM ",
-	.secondary_indexes_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-				 "AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
+	/* an index with sql NULL is a constraint's (the primary key's): it stays */
+	.load_indexes_sql = "SELECT name, sql, printf('DROP INDEX \"%w\"', name) "
+			    "FROM sqlite_master WHERE type = 'index' "
+			    "AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
 };

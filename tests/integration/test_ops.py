@@ -566,6 +566,13 @@ def test_roundtrip_from_postgres(pg_db, pg_db2, tmp_path):
     backup(pg_db2, tmp_path / "b3")
     assert table_shas(tmp_path / "b1") == table_shas(tmp_path / "b2") == table_shas(
         tmp_path / "b3")
+    # the indexes and primary keys the restore dropped for the load are all back, as they were
+    defs = ("SELECT c.relname, pg_get_indexdef(x.indexrelid), x.indisprimary FROM pg_index x "
+            "JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' ORDER BY 1")
+    assert sql(pg_db2, defs) == sql(pg_db, defs)
+    assert ["activity_decisions_pkey", "CREATE UNIQUE INDEX activity_decisions_pkey ON "
+            "public.activity_decisions USING btree (decision_id)", "t"] in sql(pg_db2, defs)
 
 
 def test_restore_refuses_target_with_data_unless_overwrite(seeded, tmp_path):
