@@ -129,4 +129,13 @@ typedef void (*migrate_progress_fn)(void *ctx, const char *what, const struct mi
 ATTR_NODISCARD enum status migrate_up(struct store *st, const struct migration_set *set, int to,
 				      migrate_progress_fn progress, void *ctx, struct err *e);
 
+/*
+ * The same, inside the caller's open write transaction on c (kind: c's
+ * backend): the schema lock is taken there and every migration commits or
+ * rolls back with the caller's own work.  For a restore into an empty
+ * database, which must leave it as it was if it fails or is killed.
+ */
+ATTR_NODISCARD enum status migrate_up_in_tx(struct store_conn *c, enum store_kind kind,
+					    const struct migration_set *set, int to, struct err *e);
+
 #endif

@@ -221,6 +221,23 @@ out:
 	return st;
 }
 
+enum status migrate_up_in_tx(struct store_conn *c, enum store_kind kind,
+			     const struct migration_set *set, int to, struct err *e)
+{
+	enum status rc = store_lock_schema(c, e);
+	bool more = true;
+
+	while (rc == ST_OK && more) {
+		const struct migration *m = NULL;
+		bool adopted = false;
+		int64_t ms = 0;
+
+		rc = step(c, kind, set, to, &m, &adopted, &ms, e);
+		more = m || adopted;
+	}
+	return rc;
+}
+
 enum status migrate_up(struct store *st, const struct migration_set *set, int to,
 		       migrate_progress_fn progress, void *ctx, struct err *e)
 {

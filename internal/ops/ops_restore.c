@@ -35,6 +35,7 @@ struct restore {
 	char *final_path, *temp_path; /* a new SQLite database built under temp_path */
 	struct store *st;
 	struct migration_set tset; /* the target backend's migrations */
+	bool migrate_in_load; /* the target's migrations run in the load's transaction */
 };
 
 /* ---- compatibility of the backup with this binary ---- */
@@ -192,16 +193,15 @@ static enum status target_rows(struct restore *r, int version, int64_t *rows, st
 	return st;
 }
 
+/* Migrations through the separate migration URL, committed before the load. */
 static enum status migrate_target(struct restore *r, struct err *e)
 {
 	const struct store_options opt = {.pool_size = 1};
 	struct store *mst = NULL;
-	enum status st = ST_OK;
+	enum status st = store_open(r->o->migration_url, &opt, &mst, e);
 
-	if (r->o->migration_url && !str_eq(r->o->migration_url, r->url))
-		st = store_open(r->o->migration_url, &opt, &mst, e);
 	if (st == ST_OK)
-		st = migrate_up(mst ? mst : r->st, &r->tset, r->m->schema_version, NULL, NULL, e);
+		st = migrate_up(mst, &r->tset, r->m->schema_version, NULL, NULL, e);
 	store_close(mst);
 	if (st != ST_OK)
 		err_wrap(e, "bring the target's schema to version %d", r->m->schema_version);
@@ -237,8 +237,18 @@ static enum status open_target(struct restore *r, struct err *e)
 			     "the target holds data (%lld rows): pass --overwrite to replace it",
 			     (long long)rows);
 	r->out->overwrote = st == ST_OK && rows > 0;
-	if (st == ST_OK && rep.schema_version < r->m->schema_version)
-		st = migrate_target(r, e);
+	/*
+	 * Behind the backup's version: migrated inside the load's transaction, so
+	 * that a failed or killed restore leaves even an empty database as it
+	 * was.  A separate migration URL (another role) cannot share that
+	 * transaction: its migrations are committed first.
+	 */
+	if (st == ST_OK && rep.schema_version < r->m->schema_version) {
+		if (r->o->migration_url && !str_eq(r->o->migration_url, r->url))
+			st = migrate_target(r, e);
+		else
+			r->migrate_in_load = true;
+	}
 	r->out->schema_after = rep.schema_version > r->m->schema_version ? rep.schema_version
 									 : r->m->schema_version;
 	migrate_report_release(&rep);
@@ -355,6 +365,10 @@ static enum status load_all(struct restore *r, struct err *e)
 	r->out->tables = xcalloc(r->nplan + 1, sizeof(*r->out->tables));
 	if (st == ST_OK)
 		st = store_tx_begin(c, STORE_TX_WRITE, e);
+	if (st == ST_OK && r->migrate_in_load &&
+	    (st = migrate_up_in_tx(c, store_kind(r->st), &r->tset, r->m->schema_version, e)) !=
+		    ST_OK)
+		err_wrap(e, "bring the target's schema to version %d", r->m->schema_version);
 	for (size_t i = 0; st == ST_OK && i < r->nplan; i++) {
 		st = load_table(r, c, i, &r->out->tables[i], e);
 		r->out->ntables = i + 1;
