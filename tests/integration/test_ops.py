@@ -613,6 +613,17 @@ def test_restore_bad_arguments_and_unreachable_target(seeded, tmp_path):
     assert code == 1 and "topsecret" not in out + err
 
 
+def kill_during_copy(manifest_path, url, *args):
+    """Starts a restore into PostgreSQL at url and SIGKILLs it while it copies the decisions."""
+    proc = subprocess.Popen([CAVRA, "ops", "restore", manifest_path, "--target-url", url, *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: psql(url, "SELECT count(*) FROM pg_stat_activity WHERE "
+                               "application_name = 'cavra' AND state <> 'idle' AND query LIKE "
+                               "'COPY activity_decisions%'") != "0")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def test_restore_killed_half_way_leaves_the_target_as_it_was(tmp_path, pg_db, pg_db2):
     src = f"sqlite:{tmp_path}/big.db"
     ok(cavra("migrate", "up", db=src))
@@ -629,14 +640,7 @@ def test_restore_killed_half_way_leaves_the_target_as_it_was(tmp_path, pg_db, pg
     proc.wait()
     assert "cavra.db" not in os.listdir(target)
     # an empty PostgreSQL database: its migrations run in the load's transaction, so it stays empty
-    proc = subprocess.Popen([CAVRA, "ops", "restore", big["manifest"], "--target-url", pg_db2,
-                             "--database", src], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_for(lambda: psql(pg_db2, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                  "application_name = 'cavra' AND state <> 'idle' AND query LIKE "
-                                  "'COPY activity_decisions%'") != "0")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_during_copy(big["manifest"], pg_db2, "--database", src)
     assert user_tables(pg_db2) == []
     # PostgreSQL with data: the load is one transaction
     small = f"sqlite:{tmp_path}/small.db"
@@ -645,14 +649,7 @@ def test_restore_killed_half_way_leaves_the_target_as_it_was(tmp_path, pg_db, pg
     first = backup(small, tmp_path / "small")
     ops_json("restore", first["manifest"], "--target-url", pg_db, db=small)
     before = backup(pg_db, tmp_path / "before")
-    proc = subprocess.Popen([CAVRA, "ops", "restore", big["manifest"], "--target-url", pg_db,
-                             "--overwrite", "--database", small], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_for(lambda: psql(pg_db, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                 "application_name = 'cavra' AND state <> 'idle' AND query LIKE "
-                                 "'COPY activity_decisions%'") != "0")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_during_copy(big["manifest"], pg_db, "--overwrite", "--database", small)
     after = backup(pg_db, tmp_path / "after")
     strip = lambda d: {t: s for t, s in table_shas(d).items() if t != "operations_records"}
     assert strip(tmp_path / "before") == strip(tmp_path / "after")
