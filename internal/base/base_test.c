@@ -145,6 +145,20 @@ static void test_sha256(void **state)
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* Byte order with lengths: a prefix first, bytes above 0x7f after ASCII, empty first. */
+static void test_bytes_cmp(void **state)
+{
+	(void)state;
+	assert_int_equal(bytes_cmp("ab", 2, "ab", 2), 0);
+	assert_int_equal(bytes_cmp("", 0, "", 0), 0);
+	assert_true(bytes_cmp("", 0, "a", 1) < 0);
+	assert_true(bytes_cmp("ab", 2, "abc", 3) < 0);
+	assert_true(bytes_cmp("abc", 3, "ab", 2) > 0);
+	assert_true(bytes_cmp("b", 1, "abc", 3) > 0);
+	assert_true(bytes_cmp("z", 1, "\xc3\xa9", 2) < 0);
+	assert_true(bytes_cmp("a\0b", 3, "a\0c", 3) < 0);
+}
+
 static void test_str_to_i64(void **state)
 {
 	int64_t v;
@@ -193,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_time_format), cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_scrub),	    cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_str_to_i64),  cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_bytes_cmp),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -193,6 +193,13 @@ enum status mkdir_p(const char *dir, struct err *e)
 	return st;
 }
 
+int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+	int r = an && bn ? memcmp(a, b, an < bn ? an : bn) : 0;
+
+	return r ? r : (an > bn) - (an < bn);
+}
+
 bool str_eq(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);

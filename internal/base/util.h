@@ -35,6 +35,11 @@ ATTR_NODISCARD enum status file_write_atomic(const char *path, const void *data,
 /* Creates dir and its parents (mode 0700 for new ones). */
 ATTR_NODISCARD enum status mkdir_p(const char *dir, struct err *e);
 
+/*
+ * Byte order of a[0..an) and b[0..bn) (<0, 0, >0), a prefix first: the order
+ * of SQLite's BINARY and PostgreSQL's "C" collation.
+ */
+int bytes_cmp(const void *a, size_t an, const void *b, size_t bn);
 /* strcmp() == 0 that treats NULL as different from every string but NULL. */
 bool str_eq(const char *a, const char *b);
 bool str_starts_with(const char *s, const char *prefix);

@@ -207,10 +207,8 @@ static enum status array_out(struct cz *c, struct buf *out, int depth)
 static int cmp_members(const void *a, const void *b)
 {
 	const struct cz_member *x = a, *y = b;
-	int r = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+	int r = bytes_cmp(x->key, x->klen, y->key, y->klen);
 
-	if (r == 0 && x->klen != y->klen)
-		r = x->klen < y->klen ? -1 : 1;
 	if (r == 0)
 		r = x->idx < y->idx ? -1 : 1; /* the later of equal keys wins, as in JSONB */
 	return r;

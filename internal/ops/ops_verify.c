@@ -72,13 +72,9 @@ static void line_check_release(struct line_check *lc)
 	buf_release(&lc->cur_time);
 }
 
-/* Byte order of two strings, like SQLite's BINARY and PostgreSQL's "C". */
-static int cmp_bytes(const struct buf *a, const struct buf *b)
+static int cmp_bufs(const struct buf *a, const struct buf *b)
 {
-	size_t n = a->len < b->len ? a->len : b->len;
-	int r = n ? memcmp(a->data, b->data, n) : 0;
-
-	return r ? r : (a->len > b->len) - (a->len < b->len);
+	return bytes_cmp(a->data, a->len, b->data, b->len);
 }
 
 static void swap_bufs(struct buf *a, struct buf *b)
@@ -116,8 +112,8 @@ static void check_order(struct line_check *lc, int64_t lineno)
 	    (by_time && !column_text(lc, lineno, lc->time_col, &lc->cur_time)))
 		return;
 	if (by_time && lc->have_prev)
-		tcmp = cmp_bytes(&lc->cur_time, &lc->prev_time);
-	in_order = !lc->have_prev || tcmp < 0 || (tcmp == 0 && cmp_bytes(&lc->prev, &lc->cur) < 0);
+		tcmp = cmp_bufs(&lc->cur_time, &lc->prev_time);
+	in_order = !lc->have_prev || tcmp < 0 || (tcmp == 0 && cmp_bufs(&lc->prev, &lc->cur) < 0);
 	if (!in_order && by_time)
 		line_problem(lc, lineno,
 			     "row ('%.40s', '%.80s') does not come after ('%.40s', '%.80s') (rows "
