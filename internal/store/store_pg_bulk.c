@@ -308,13 +308,12 @@ static int next_copy_message(PGconn *pg, char **msg)
 	while ((n = PQgetCopyData(pg, msg, 1)) == 0) {
 		struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
 
+		/* what has arrived, without waiting; only when no message is whole, a wait */
 		if (!PQconsumeInput(pg))
 			return -2;
 		if ((n = PQgetCopyData(pg, msg, 1)) != 0)
 			return n;
 		(void)poll(&p, 1, READ_WAIT_MS);
-		if (!PQconsumeInput(pg))
-			return -2;
 	}
 	return n;
 }
