@@ -5,10 +5,10 @@
  *
  * A load raises the connection's page cache to LOAD_CACHE_KIB for its
  * duration.  Rows arrive in the dump's order, which for a table dumped
- * newest first is not key order, so each insert touches a different page of
- * the primary key's index; with SQLite's 2 MB default those pages were
- * spilled to the WAL and read back over and over inside the one
- * transaction.
+ * newest first is not key order, so with random ids each insert touches
+ * another page of the primary key's index, more than SQLite's 2 MB default
+ * holds.  Measured on a million decisions with random ids: 44.6 and 53.0 s
+ * with it, 46.1 and 56.7 s without; no difference with ids in order.
  */
 #include "base/base.h"
 #include "store/store_sqlite_int.h"
