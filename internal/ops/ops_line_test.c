@@ -101,19 +101,26 @@ static void test_agrees_with_json_c(void **state)
 	json_tokener_free(tok);
 }
 
+/* Splits line by the four test columns into out; whether it is a valid row. */
+static bool split(const char *line, size_t n, struct ops_span *out, const char **why)
+{
+	struct ops_line_keys k;
+
+	ops_line_keys_init(&k, cols, 4);
+	return ops_line_split(line, n, &k, out, why);
+}
+
 /* Spans point at each column's value; strings decode their escapes. */
 static void test_spans(void **state)
 {
 	const char *line = "{\"t\":\"x\\u00e9\\ud83d\\ude00\\n\",\"p\":{\"a\":[1]},\"n\":-12,"
 			   "\"id\":\"plain\"}";
-	struct ops_line_keys k;
 	struct ops_span out[OPS_LINE_KEYS_MAX];
 	const char *why = NULL;
 	struct buf b;
 
 	(void)state;
-	ops_line_keys_init(&k, cols, 4);
-	assert_true(ops_line_split(line, strlen(line), &k, out, &why));
+	assert_true(split(line, strlen(line), out, &why));
 	assert_int_equal(out[0].kind, OPS_SPAN_STRING);
 	assert_false(out[0].escaped);
 	assert_int_equal(out[0].n, 5);
@@ -134,14 +141,12 @@ static void test_spans(void **state)
 static void test_nul_refused(void **state)
 {
 	const char *line = "{\"id\":\"a\\u0000b\",\"n\":1,\"p\":1,\"t\":1}";
-	struct ops_line_keys k;
 	struct ops_span out[OPS_LINE_KEYS_MAX];
 	const char *why = NULL;
 	struct buf b;
 
 	(void)state;
-	ops_line_keys_init(&k, cols, 4);
-	assert_true(ops_line_split(line, strlen(line), &k, out, &why));
+	assert_true(split(line, strlen(line), out, &why));
 	buf_init(&b, 1024);
 	assert_int_equal(ops_span_text(&out[0], &b, NULL), ST_INVALID);
 	buf_release(&b);
@@ -152,7 +157,6 @@ static void test_depth(void **state)
 {
 	char line[400];
 	size_t n = 0;
-	struct ops_line_keys k;
 	struct ops_span out[OPS_LINE_KEYS_MAX];
 	const char *why = NULL;
 
@@ -164,8 +168,7 @@ static void test_depth(void **state)
 		line[n++] = ']';
 	line[n++] = '}';
 	line[n] = '\0';
-	ops_line_keys_init(&k, cols, 4);
-	assert_false(ops_line_split(line, n, &k, out, &why));
+	assert_false(split(line, n, out, &why));
 	assert_string_equal(why, "nested too deep");
 }
 
