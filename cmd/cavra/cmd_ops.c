@@ -2,7 +2,9 @@
  * cmd_ops.c - `cavra ops ...`: operations on the stores.
  *
  *   ops import --json FILE --store NAME [--format text|json]
+ *   ops import --sqlite FILE --store NAME [--format text|json]
  *   ops import --from-env [--format text|json]
+ *   ops import --backup MANIFEST [--format text|json]
  *
  * The other actions are in cmd_ops_backup.c (backup, verify, restore,
  * restore-test) and cmd_ops_status.c (stores, retention-plan).
@@ -11,6 +13,7 @@
 #include "cmd.h"
 #include "base/xalloc.h"
 #include "migrate/migrate.h"
+#include "ops/ops.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -21,8 +24,8 @@
 #include <unistd.h>
 
 struct import_args {
-	const char *file, *store;
-	bool from_env, json;
+	const char *file, *store, *backup;
+	bool from_env, json, sqlite;
 };
 
 static bool known_store(const char *name)
@@ -46,10 +49,14 @@ static int parse_import(int argc, char **argv, struct import_args *a)
 			continue;
 		}
 		if (!v && (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--store") == 0 ||
-			   strcmp(argv[i], "--format") == 0))
+			   strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "--sqlite") == 0 ||
+			   strcmp(argv[i], "--backup") == 0))
 			return cmd_usage_error("ops import: %s needs a value", argv[i]);
-		if (strcmp(argv[i], "--json") == 0)
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--sqlite") == 0) {
+			a->sqlite = argv[i][2] == 's';
 			a->file = argv[++i];
+		} else if (strcmp(argv[i], "--backup") == 0)
+			a->backup = argv[++i];
 		else if (strcmp(argv[i], "--store") == 0)
 			a->store = argv[++i];
 		else if (strcmp(argv[i], "--format") == 0 && strcmp(v, "json") == 0)
@@ -60,8 +67,10 @@ static int parse_import(int argc, char **argv, struct import_args *a)
 			return cmd_usage_error("ops import: unexpected '%s' (see 'cavra help')",
 					       argv[i]);
 	}
-	if (a->from_env ? a->file || a->store : !a->file || !a->store)
-		return cmd_usage_error("ops import: give --json FILE --store NAME, or --from-env");
+	if (a->from_env || a->backup ? a->file || a->store || (a->from_env && a->backup)
+				     : !a->file || !a->store)
+		return cmd_usage_error("ops import: give --json|--sqlite FILE --store NAME, "
+				       "--from-env, or --backup MANIFEST");
 	if (a->store && !known_store(a->store))
 		return cmd_usage_error("ops import: unknown store '%s' (known: evidence_metadata, "
 				       "approvals, registry, activity, inventory, integrations)",
@@ -116,13 +125,14 @@ static json_object *result_json(const struct import_result *r, enum status st, c
 	return o;
 }
 
-/* Imports one file; reports it; true on success. */
-static bool import_one(struct store *st, const char *store, const char *path, bool json,
-		       json_object *items)
+/* Imports one file (an original SQLite store when sqlite); reports it; true on success. */
+static bool import_one(struct store *st, const char *store, const char *path, bool sqlite,
+		       bool json, json_object *items)
 {
 	struct import_result r;
 	struct err e = {0};
-	enum status rc = service_import(st, store, path, &r, &e);
+	enum status rc = sqlite ? service_import_sqlite(st, store, path, &r, &e)
+				: service_import(st, store, path, &r, &e);
 
 	if (json)
 		json_object_array_add(items, result_json(&r, rc, &e));
@@ -132,23 +142,72 @@ static bool import_one(struct store *st, const char *store, const char *path, bo
 	return rc == ST_OK;
 }
 
-/* The original's variables, or .cavra/api/<file> when unset; absent defaults are skipped. */
+/*
+ * Per store, the original's precedence: its SQLite variable, else its JSON
+ * variable, else .cavra/api/<file>; an absent default is skipped.
+ */
 static bool import_from_env(struct store *st, bool json, json_object *items)
 {
 	const char *env, *file, *name;
 	bool ok = true;
 
 	for (size_t i = 0; (name = import_store_name(i, &env, &file)) != NULL; i++) {
-		const char *set = getenv(env);
-		char *path = set && *set ? xstrdup(set) : xasprintf(".cavra/api/%s", file);
+		const char *db = getenv(import_store_db_env(i)), *set = getenv(env);
+		char *path = db && *db	   ? xstrdup(db)
+			     : set && *set ? xstrdup(set)
+					   : xasprintf(".cavra/api/%s", file);
 
-		if (!(set && *set) && access(path, F_OK) != 0) {
+		if (!(db && *db) && !(set && *set) && access(path, F_OK) != 0) {
 			if (!json)
 				printf("%s (%s): not found, skipped\n", name, path);
 		} else {
-			ok = import_one(st, name, path, json, items) && ok;
+			ok = import_one(st, name, path, db && *db, json, items) && ok;
 		}
 		free(path);
+	}
+	return ok;
+}
+
+/*
+ * An original CAVRA backup (backup.v1) is verified whole before anything is
+ * imported: every problem is listed and nothing is written (exit 1).
+ * cavra's own backups are restored, not imported (exit 2).
+ */
+static int verify_backup(const char *manifest, struct ops_verify_result *r)
+{
+	bool ok = ops_verify(manifest, r);
+
+	if (r->manifest)
+		return cmd_usage_error("ops import: '%s' is a cavra backup, not an original CAVRA "
+				       "one (%s): restore it with 'cavra ops restore'",
+				       manifest, OPS_V1_FORMAT);
+	if (ok)
+		return EXIT_OK;
+	fprintf(stderr,
+		"cavra: ops import: '%s' failed verification (%zu problems); nothing was "
+		"imported\n",
+		r->manifest_path, r->problems.n);
+	for (size_t i = 0; i < r->problems.n; i++)
+		fprintf(stderr, "  %s: %s: %s\n", r->problems.items[i].kind,
+			r->problems.items[i].path, r->problems.items[i].msg);
+	return EXIT_FAIL;
+}
+
+/* Every store the backup holds a copy of, like the stores themselves; placeholders hold nothing. */
+static bool import_backup(struct store *st, const struct ops_verify_result *r, bool json,
+			  json_object *items)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < r->v1->n; i++) {
+		const struct ops_v1_store *s = &r->v1->stores[i];
+
+		if (!s->file || !s->exists) {
+			if (!json)
+				printf("%s: not in the backup, skipped\n", s->name);
+			continue;
+		}
+		ok = import_one(st, s->name, s->file, str_eq(s->kind, "sqlite"), json, items) && ok;
 	}
 	return ok;
 }
@@ -156,6 +215,7 @@ static bool import_from_env(struct store *st, bool json, json_object *items)
 static int ops_import(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
+	struct ops_verify_result vr = {0};
 	struct import_args a;
 	struct store *st = NULL;
 	json_object *items = json_object_new_array();
@@ -163,19 +223,26 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 	int code = parse_import(argc, argv, &a);
 	bool ok;
 
+	if (code == EXIT_OK && a.backup)
+		code = verify_backup(a.backup, &vr);
 	if (code != EXIT_OK)
 		goto out;
 	if (cmd_open_database(cfg, "import", 1, &st, &set, &e) != ST_OK) {
 		code = cmd_fail(&e);
 		goto out;
 	}
-	ok = a.from_env ? import_from_env(st, a.json, items)
-			: import_one(st, a.store, a.file, a.json, items);
+	if (a.from_env)
+		ok = import_from_env(st, a.json, items);
+	else if (a.backup)
+		ok = import_backup(st, &vr, a.json, items);
+	else
+		ok = import_one(st, a.store, a.file, a.sqlite, a.json, items);
 	if (a.json)
 		puts(json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	code = ok ? EXIT_OK : EXIT_FAIL;
 out:
+	ops_verify_result_release(&vr);
 	json_object_put(items);
 	migration_set_release(&set);
 	store_close(st);

@@ -277,6 +277,10 @@ static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
 
 	if (code != EXIT_OK)
 		return code;
+	if (ops_backup_is_v1(a.manifest))
+		return cmd_usage_error("ops restore: '%s' is an original CAVRA backup (%s); "
+				       "use 'cavra ops import --backup %s'",
+				       a.manifest, OPS_V1_FORMAT, a.manifest);
 	restore_opts(cfg, &a, &o, &configured);
 	st = ops_restore(&o, &r, &e);
 	doc = ops_restore_json(&r, &e);

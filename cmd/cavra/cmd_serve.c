@@ -12,8 +12,14 @@
 #include "store/store.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
 
 static int print_config(const struct config *cfg)
 {
@@ -66,6 +72,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		return print_config(cfg);
 	if (argc > 1)
 		return cmd_usage_error("serve: unknown option '%s'", argv[1]);
+	if (config_original_check(cfg, env_get, &e) != ST_OK)
+		return cmd_fail(&e); /* exit 2: a setting serve would otherwise ignore */
 	if (policy_set_load(cfg->policy_dir, &policies, &e) != ST_OK ||
 	    routing_load(cfg->approval_routing_file, &routing, &e) != ST_OK) {
 		code = cmd_fail(&e);

@@ -1,5 +1,5 @@
 #include "base/base.h"
-#include "config/config.h"
+#include "config/config_int.h"
 #include "base/util.h"
 #include "base/xalloc.h"
 
@@ -114,7 +114,7 @@ static const struct cfg_entry table[] = {
 
 _Static_assert(ARRAY_SIZE(table) <= ARRAY_SIZE(((struct config *)0)->source), "grow config.source");
 
-static const char *const source_names[] = {"default", "file", "env", "flag"};
+static const char *const source_names[] = {"default", "file", "env", "flag", "original"};
 
 bool config_entry_at(size_t i, const char **name, const char **env, const char **flag)
 {
@@ -239,6 +239,7 @@ void config_release(struct config *c)
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
 		if (table[i].type != CFG_INT)
 			free(*str_slot(c, &table[i]));
+	free(c->original_source);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -491,6 +492,8 @@ enum status config_load(struct config *c, int argc, char **argv, config_getenv_f
 		st = load_env(c, getenv_fn, e);
 	for (int i = 0; st == ST_OK && i < nflags; i++)
 		st = apply(c, flags[i].t, flags[i].value, CFG_SRC_FLAG, e);
+	if (st == ST_OK)
+		config_original_apply(c, &c->source[by_name("database_url") - table], getenv_fn);
 	free(flags);
 	return st;
 }
@@ -536,7 +539,8 @@ enum status config_print(const struct config *c, struct buf *out, struct err *e)
 
 	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(table); i++) {
 		const struct cfg_entry *t = &table[i];
-		const char *src = source_names[c->source[i]];
+		const char *src = c->source[i] == CFG_SRC_ORIGINAL ? c->original_source
+								   : source_names[c->source[i]];
 
 		if (t->type == CFG_INT) {
 			st = buf_addf(out, e, "%-24s = %lld  (%s)\n", t->name,

@@ -14,7 +14,13 @@
 
 #define CONFIG_DEFAULT_SQLITE ".cavra/cavra.db"
 
-enum config_source { CFG_SRC_DEFAULT = 0, CFG_SRC_FILE, CFG_SRC_ENV, CFG_SRC_FLAG };
+enum config_source {
+	CFG_SRC_DEFAULT = 0,
+	CFG_SRC_FILE,
+	CFG_SRC_ENV,
+	CFG_SRC_FLAG,
+	CFG_SRC_ORIGINAL, /* database_url from the original's store variables: original_source */
+};
 
 /* The effective settings.  Strings are owned by the struct. */
 struct config {
@@ -51,6 +57,7 @@ struct config {
 	int64_t max_body_bytes;
 	int64_t shutdown_grace_seconds;
 	enum config_source source[64]; /* per table entry */
+	char *original_source; /* "env CAVRA_EVIDENCE_METADATA_DB, ..."; NULL unless used */
 };
 
 /* Looks up an environment variable; tests pass their own. */
@@ -79,6 +86,16 @@ bool config_flag(const char *boolish);
 bool config_db_prepare(const struct config *c);
 /* The URL migrations use: migration_database_url, else database_url. */
 const char *config_migration_url(const struct config *c);
+
+/*
+ * The original CAVRA's store settings, for serve: ST_INVALID naming them
+ * when a JSON store variable (CAVRA_*_STORE) is set for a store without a
+ * SQLite one, when the SQLite ones (CAVRA_*_DB) name different files, or
+ * another database than database_url.  The message says how to move them
+ * (`cavra ops import --from-env`).
+ */
+ATTR_NODISCARD enum status config_original_check(const struct config *c, config_getenv_fn getenv_fn,
+						 struct err *e);
 
 /* Appends "name = value  (source)" lines, secrets redacted. */
 ATTR_NODISCARD enum status config_print(const struct config *c, struct buf *out, struct err *e);

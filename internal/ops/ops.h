@@ -92,11 +92,13 @@ ATTR_NODISCARD enum status ops_backup(struct store *st, const struct migration_s
 /* ---- verify ---- */
 
 struct ops_manifest;
+struct ops_v1_manifest;
 
 struct ops_verify_result {
 	char *manifest_path; /* owned */
 	struct ops_report problems;
 	struct ops_manifest *manifest; /* parsed, or NULL when it could not be */
+	struct ops_v1_manifest *v1; /* an original CAVRA backup's manifest, parsed; or NULL */
 	char manifest_sha256[SHA256_HEX_LEN]; /* of the file as read; "" when unreadable */
 	size_t files;
 	int64_t rows, bytes; /* as found on disk */
@@ -114,6 +116,41 @@ void ops_verify_result_release(struct ops_verify_result *r);
 bool ops_verify(const char *manifest, struct ops_verify_result *out);
 /* The result as cavra.persistent_api.verify.v1 (caller's). */
 json_object *ops_verify_json(const struct ops_verify_result *r);
+
+/* ---- the original CAVRA's backups (docs/migrating-from-original.md) ---- */
+
+#define OPS_V1_FORMAT "cavra.persistent_api.backup.v1"
+
+/* One store of a v1 manifest.  Strings are owned by the manifest. */
+struct ops_v1_store {
+	char *name; /* one of the six store names, each at most once */
+	char *kind; /* "json" | "sqlite" */
+	char *backup_path; /* relative to the backup directory; NULL: the store was not copied */
+	char *sha256; /* of the copied file; NULL with backup_path */
+	char *file; /* the backup directory joined with backup_path, set by ops_verify; or NULL */
+	int64_t size_bytes;
+	bool exists; /* false: backup_path, if any, is the "{}" placeholder */
+};
+
+struct ops_v1_manifest {
+	char *created_at; /* NULL when absent */
+	struct ops_v1_store *stores;
+	size_t n;
+};
+
+/* Whether the manifest text's schema_version is the original's v1. */
+bool ops_manifest_is_v1(const char *text, size_t len);
+/* Whether the manifest at path (manifest.json or its directory) is a v1 one. */
+bool ops_backup_is_v1(const char *manifest);
+/*
+ * Parses a v1 manifest, putting every problem into rep.  *out is the
+ * caller's (ops_v1_free), or NULL when the text is not a JSON object of
+ * that format; stores with a problem are left out of it.
+ */
+void ops_v1_parse(const char *text, size_t len, struct ops_v1_manifest **out,
+		  struct ops_report *rep);
+/* NULL-safe. */
+void ops_v1_free(struct ops_v1_manifest *m);
 
 /* ---- restore ---- */
 

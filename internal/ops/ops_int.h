@@ -276,6 +276,12 @@ struct ops_scan {
 ATTR_NODISCARD enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx,
 					 struct ops_scan *out, struct err *e);
 
+/*
+ * ops_v1.c: checks an original CAVRA backup (v1 manifest text) in dir, filling
+ * out's problems, counts, manifest_sha256 and v1.
+ */
+void ops_v1_verify(const char *dir, const char *text, size_t len, struct ops_verify_result *out);
+
 /* Joins dir and name; caller's. */
 char *ops_path_join(const char *dir, const char *name);
 /* Resolves a manifest argument: a directory means DIR/manifest.json.  Caller's. */

@@ -413,6 +413,12 @@ static enum status run(struct restore *r, struct err *e)
 			       "the backup failed verification (%zu problems): "
 			       "nothing was written",
 			       r->out->verify.problems.n);
+	if (r->out->verify.v1)
+		return err_set(e, ST_INVALID,
+			       "'%s' is an original CAVRA backup (%s): import it with "
+			       "'cavra ops import --backup %s'",
+			       r->out->verify.manifest_path, OPS_V1_FORMAT,
+			       r->out->verify.manifest_path);
 	r->m = r->out->verify.manifest;
 	r->dir = ops_dir_of(r->out->verify.manifest_path);
 	st = check_migrations(r->m, e);

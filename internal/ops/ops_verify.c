@@ -343,8 +343,13 @@ bool ops_verify(const char *manifest, struct ops_verify_result *out)
 	memset(out, 0, sizeof(*out));
 	out->manifest_path = ops_manifest_path(manifest);
 	dir = ops_dir_of(out->manifest_path);
-	if (read_manifest(out->manifest_path, &text, &out->problems))
-		ops_manifest_parse(text.data, text.len, &out->manifest, &out->problems);
+	if (read_manifest(out->manifest_path, &text, &out->problems)) {
+		/* the original's file-copy backups are checked by their own rules */
+		if (ops_manifest_is_v1(text.data, text.len))
+			ops_v1_verify(dir, text.data, text.len, out);
+		else
+			ops_manifest_parse(text.data, text.len, &out->manifest, &out->problems);
+	}
 	if (out->manifest) {
 		snprintf(out->manifest_sha256, sizeof(out->manifest_sha256), "%s",
 			 out->manifest->self_sha256);
@@ -365,6 +370,7 @@ void ops_verify_result_release(struct ops_verify_result *r)
 	free(r->manifest_path);
 	ops_report_release(&r->problems);
 	ops_manifest_free(r->manifest);
+	ops_v1_free(r->v1);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -381,7 +387,8 @@ json_object *ops_verify_json(const struct ops_verify_result *r)
 	jx_add_str(o, "backend", m ? m->backend : NULL);
 	json_object_object_add(o, "database_schema_version",
 			       m ? json_object_new_int(m->schema_version) : NULL);
-	jx_add_str(o, "created_at", m ? m->created_at : NULL);
+	jx_add_str(o, "created_at", m ? m->created_at : r->v1 ? r->v1->created_at : NULL);
+	jx_add_str(o, "backup_format", r->v1 ? OPS_V1_FORMAT : m ? m->format : NULL);
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);

@@ -1,6 +1,8 @@
 /*
- * import.c - `cavra ops import`: the original CAVRA's JSON store files
- * into the database.
+ * import.c - `cavra ops import`: the original CAVRA's JSON and SQLite store
+ * files into the database.  A SQLite store's rows hold each record whole in
+ * their payload column, in the form of the JSON stores' records, so both
+ * are read into the same document and go through the same checks.
  *
  * A file is read and every record in it is checked with the same rules as
  * the API before anything is written; one bad record means nothing from the
@@ -18,10 +20,12 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_import.h"
+#include "store/store_original.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define IMPORT_FILE_MAX ((size_t)1 << 30)
 #define IMPORT_DEPTH	64
@@ -29,37 +33,55 @@
 
 struct store_spec {
 	const char *name, *env, *file;
+	const char *db_env; /* the original's SQLite variable: wins over env */
 	const char *keys[2];
 	const struct kind *kinds[2];
+	const char *tables[2]; /* the original's SQLite tables for keys */
 };
 
 static const struct store_spec specs[] = {
 	{"evidence_metadata",
 	 "CAVRA_EVIDENCE_METADATA_STORE",
 	 "evidence-metadata.json",
+	 "CAVRA_EVIDENCE_METADATA_DB",
 	 {"items"},
-	 {&kind_evidence}},
-	{"approvals", "CAVRA_APPROVAL_STORE", "approvals.json", {"items"}, {&kind_approval}},
+	 {&kind_evidence},
+	 {"evidence_metadata"}},
+	{"approvals",
+	 "CAVRA_APPROVAL_STORE",
+	 "approvals.json",
+	 "CAVRA_APPROVAL_DB",
+	 {"items"},
+	 {&kind_approval},
+	 {"approvals"}},
 	{"registry",
 	 "CAVRA_REGISTRY_STORE",
 	 "registry.json",
+	 "CAVRA_REGISTRY_DB",
 	 {"agents", "mcp_servers"},
-	 {&kind_agent, &kind_mcp_server}},
+	 {&kind_agent, &kind_mcp_server},
+	 {"registry_agents", "registry_mcp_servers"}},
 	{"activity",
 	 "CAVRA_ACTIVITY_STORE",
 	 "activity.json",
+	 "CAVRA_ACTIVITY_DB",
 	 {"sessions", "decisions"},
-	 {&kind_session, &kind_decision}},
+	 {&kind_session, &kind_decision},
+	 {"activity_sessions", "activity_decisions"}},
 	{"inventory",
 	 "CAVRA_INVENTORY_STORE",
 	 "inventory.json",
+	 "CAVRA_INVENTORY_DB",
 	 {"repositories", "policy_rollouts"},
-	 {&kind_repository, &kind_rollout}},
+	 {&kind_repository, &kind_rollout},
+	 {"inventory_repositories", "inventory_policy_rollouts"}},
 	{"integrations",
 	 "CAVRA_INTEGRATION_STORE",
 	 "integrations.json",
+	 "CAVRA_INTEGRATION_DB",
 	 {"integrations"},
-	 {&kind_integration}},
+	 {&kind_integration},
+	 {"integrations"}},
 };
 
 const char *import_store_name(size_t i, const char **env, const char **file)
@@ -69,6 +91,11 @@ const char *import_store_name(size_t i, const char **env, const char **file)
 	*env = specs[i].env;
 	*file = specs[i].file;
 	return specs[i].name;
+}
+
+const char *import_store_db_env(size_t i)
+{
+	return i < ARRAY_SIZE(specs) ? specs[i].db_env : NULL;
 }
 
 static const struct store_spec *find_spec(const char *name)
@@ -305,8 +332,51 @@ static enum status read_file(const char *path, json_object **root, struct err *e
 	return rc == ST_OK ? ST_OK : err_wrap(e, "'%s'", path);
 }
 
-enum status service_import(struct store *st, const char *store_name, const char *path,
-			   struct import_result *out, struct err *e)
+/* Appends one payload to the list; one that is not JSON stays as null, to fail with its position.
+ */
+static enum status add_payload(void *ctx, const char *payload, size_t len, struct err *e)
+{
+	json_object *rec = NULL;
+	struct err pe = {0};
+
+	UNUSED(e);
+	if (jx_parse(payload, len, IMPORT_DEPTH, &rec, &pe) != ST_OK)
+		rec = NULL;
+	json_object_array_add(ctx, rec);
+	return ST_OK;
+}
+
+/* The store's tables of an original SQLite file as the document its JSON file would hold. */
+static enum status read_sqlite(const struct store_spec *sp, const char *path, json_object **root,
+			       struct err *e)
+{
+	enum status rc = ST_OK;
+	bool any = false;
+
+	*root = json_object_new_object();
+	for (int k = 0; k < 2 && sp->keys[k] && rc == ST_OK; k++) {
+		json_object *arr = json_object_new_array();
+
+		rc = store_original_payloads(path, sp->tables[k], add_payload, arr, e);
+		if (rc == ST_NOT_FOUND && access(path, F_OK) == 0) {
+			/* the original created each table on first use */
+			err_clear(e);
+			rc = ST_OK;
+			json_object_put(arr);
+			continue;
+		}
+		any = any || rc == ST_OK;
+		json_object_object_add(*root, sp->keys[k], arr);
+	}
+	if (rc == ST_OK && !any)
+		rc = err_set(e, ST_NOT_FOUND, "'%s': no %s table (%s%s%s)", path, sp->name,
+			     sp->tables[0], sp->tables[1] ? ", " : "",
+			     sp->tables[1] ? sp->tables[1] : "");
+	return rc;
+}
+
+static enum status import_any(struct store *st, const char *store_name, const char *path,
+			      bool sqlite, struct import_result *out, struct err *e)
 {
 	const struct store_spec *sp = find_spec(store_name);
 	struct batch b = {.out = out};
@@ -321,7 +391,7 @@ enum status service_import(struct store *st, const char *store_name, const char 
 			       "activity, inventory, integrations)",
 			       store_name);
 	out->store = sp->name;
-	rc = read_file(path, &root, e);
+	rc = sqlite ? read_sqlite(sp, path, &root, e) : read_file(path, &root, e);
 	if (rc == ST_OK)
 		rc = check_file(sp, root, &b, e);
 	if (rc == ST_OK)
@@ -333,6 +403,18 @@ enum status service_import(struct store *st, const char *store_name, const char 
 	batch_release(&b);
 	json_object_put(root);
 	return rc;
+}
+
+enum status service_import(struct store *st, const char *store_name, const char *path,
+			   struct import_result *out, struct err *e)
+{
+	return import_any(st, store_name, path, false, out, e);
+}
+
+enum status service_import_sqlite(struct store *st, const char *store_name, const char *path,
+				  struct import_result *out, struct err *e)
+{
+	return import_any(st, store_name, path, true, out, e);
 }
 
 void import_result_release(struct import_result *r)

@@ -139,7 +139,7 @@ ATTR_NODISCARD enum status service_break_glass(struct service *s, json_object *r
 ATTR_NODISCARD enum status service_mcp_trust(struct service *s, service_arg_fn arg, void *ctx,
 					     char **out, struct err *e);
 
-/* `cavra ops import`: one original JSON store file into the database. */
+/* `cavra ops import`: one original JSON or SQLite store file into the database. */
 struct import_table {
 	const char *name; /* "agents", "decisions", ... */
 	int64_t read, created, updated, unchanged;
@@ -165,10 +165,21 @@ struct import_result {
 ATTR_NODISCARD enum status service_import(struct store *st, const char *store_name,
 					  const char *path, struct import_result *out,
 					  struct err *e);
+/*
+ * The same for an original SQLite store file: the payload of each row of
+ * the store's tables (activity_sessions and activity_decisions, ...) is a
+ * record.  A table the file does not have is skipped; ST_NOT_FOUND when it
+ * has none of the store's tables.
+ */
+ATTR_NODISCARD enum status service_import_sqlite(struct store *st, const char *store_name,
+						 const char *path, struct import_result *out,
+						 struct err *e);
 void import_result_release(struct import_result *r);
 /* The i-th store: its name, the original's env variable and default file name; NULL past the end.
  */
 const char *import_store_name(size_t i, const char **env, const char **file);
+/* The i-th store's SQLite variable in the original (CAVRA_ACTIVITY_DB, ...); NULL past the end. */
+const char *import_store_db_env(size_t i);
 
 /* API tokens (tokens.c).  The token itself never reaches this layer: only its SHA-256. */
 struct token_spec {
