@@ -1,9 +1,9 @@
 /*
  * fuzz_backup.c - libFuzzer target for what `cavra ops verify` and
  * `restore` read from a backup directory someone else may have written:
- * the manifest parser, the dump line parser (with string decoding) and the
- * canonical JSON form.  Built with -DCAVRA_FUZZ=ON and clang; the test
- * command runs it briefly on the seeds in fuzz/backup/ (scripts/test.sh).
+ * the manifest parsers (cavra's and the original's v1), the dump line parser (with string decoding)
+ * and the canonical JSON form.  Built with -DCAVRA_FUZZ=ON and clang; the test command runs it
+ * briefly on the seeds in fuzz/backup/ (scripts/test.sh).
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -39,11 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
 	struct ops_manifest *m = NULL;
+	struct ops_v1_manifest *v1 = NULL;
 	struct ops_report rep = {0};
 	char *canon;
 
 	ops_manifest_parse(text, size, &m, &rep);
 	ops_manifest_free(m);
+	ops_report_release(&rep);
+	ops_v1_parse(text, size, &v1, &rep);
+	ops_v1_free(v1);
 	ops_report_release(&rep);
 	lines(text, size);
 	canon = ops_canon_text(text, size);
