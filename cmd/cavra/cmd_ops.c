@@ -18,6 +18,7 @@
 #include "store/store.h"
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,10 +144,24 @@ static bool import_one(struct store *st, const char *store, const char *path, bo
 }
 
 /*
+ * Whether path is the configured SQLite database itself: an original pilot
+ * file that migrate up adopted holds cavra's tables now, not the original's.
+ */
+static bool is_self(const struct config *cfg, const char *path)
+{
+	const char *self = store_sqlite_path(cfg->database_url);
+	char a[PATH_MAX], b[PATH_MAX];
+
+	return self &&
+	       (str_eq(self, path) || (realpath(self, a) && realpath(path, b) && str_eq(a, b)));
+}
+
+/*
  * Per store, the original's precedence: its SQLite variable, else its JSON
  * variable, else .cavra/api/<file>; an absent default is skipped.
  */
-static bool import_from_env(struct store *st, bool json, json_object *items)
+static bool import_from_env(const struct config *cfg, struct store *st, bool json,
+			    json_object *items)
 {
 	const char *env, *file, *name;
 	bool ok = true;
@@ -160,6 +175,10 @@ static bool import_from_env(struct store *st, bool json, json_object *items)
 		if (!(db && *db) && !(set && *set) && access(path, F_OK) != 0) {
 			if (!json)
 				printf("%s (%s): not found, skipped\n", name, path);
+		} else if (db && *db && is_self(cfg, path)) {
+			if (!json)
+				printf("%s (%s): the configured database itself, skipped\n", name,
+				       path);
 		} else {
 			ok = import_one(st, name, path, db && *db, json, items) && ok;
 		}
@@ -204,7 +223,7 @@ static bool import_backup(struct store *st, const struct ops_verify_result *r, b
 
 		if (!s->file || !s->exists) {
 			if (!json)
-				printf("%s: not in the backup, skipped\n", s->name);
+				printf("%s: did not exist when backed up, skipped\n", s->name);
 			continue;
 		}
 		ok = import_one(st, s->name, s->file, str_eq(s->kind, "sqlite"), json, items) && ok;
@@ -232,7 +251,7 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 		goto out;
 	}
 	if (a.from_env)
-		ok = import_from_env(st, a.json, items);
+		ok = import_from_env(cfg, st, a.json, items);
 	else if (a.backup)
 		ok = import_backup(st, &vr, a.json, items);
 	else

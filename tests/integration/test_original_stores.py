@@ -221,6 +221,10 @@ def test_six_db_vars_naming_one_file_are_the_database(tmp_path):
                            "--store", "registry", env=env, cwd=str(tmp_path))
     assert code == 0, err
     assert sql(path, "SELECT agent_id FROM registry_agents") == [["codex"]]
+    # the adopted file holds cavra's tables now: --from-env does not read it into itself
+    code, out, err = cavra("ops", "import", "--from-env", env=env, cwd=str(tmp_path))
+    assert code == 0, err
+    assert out.count("the configured database itself, skipped") == 6, out
     with serve(None, env=env, cwd=str(tmp_path), tmp=tmp_path) as s:
         assert s.get("/agents/codex").status_code == 200
         assert f"database={path}" in s.stderr()
@@ -395,7 +399,7 @@ def test_import_backup_v1(migrated, tmp_path):
     d = backup_v1(tmp_path)
     code, out, err = cavra("ops", "import", "--backup", str(d), db=db)
     assert code == 0, out + err
-    assert "integrations: not in the backup, skipped" in out, out
+    assert "integrations: did not exist when backed up, skipped" in out, out
     want = dict(EXPECTED, integrations=0)
     assert counts(db) == want
     code, out, err = cavra("ops", "import", "--backup", str(d / "manifest.json"), db=db)
