@@ -105,7 +105,8 @@ def threads_of(pid):
 def test_idle_connections_from_one_address_do_not_starve_another(migrated, tmp_path):
     raise_nofile(1100 + 256)
     held = []
-    with serve(migrated, tmp=tmp_path) as s:
+    # a long header deadline: only the caps may close connections here, however slow the host
+    with serve(migrated, "--header-timeout-seconds", "300", tmp=tmp_path) as s:
         try:
             for _ in range(1100):
                 c = connect(s.port, source="127.0.0.2")
@@ -125,8 +126,25 @@ def test_idle_connections_from_one_address_do_not_starve_another(migrated, tmp_p
     assert "127.0.0.2: the per-address connection limit is reached" in logs
 
 
+def test_serve_raises_its_open_files_limit(migrated, tmp_path):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1024 + 256:
+        pytest.skip(f"the hard open files limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))  # the server inherits it
+    try:
+        with serve(migrated, tmp=tmp_path) as s:
+            with open(f"/proc/{s.proc.pid}/limits") as f:
+                limits = f.read()
+            logs = s.stderr()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert re.search(r"Max open files\s+1280\s", limits), limits
+    assert "raised the open files limit to 1280 for max_connections 1024" in logs
+
+
 def test_per_address_cap_refuses_and_counts(migrated, tmp_path):
-    with serve(migrated, "--max-connections-per-ip", "3", tmp=tmp_path) as s:
+    with serve(migrated, "--max-connections-per-ip", "3", "--header-timeout-seconds", "300",
+               tmp=tmp_path) as s:
         held = [connect(s.port, source="127.0.0.3") for _ in range(5)]
         try:
             assert closed_ones(held, 2) == 2
@@ -139,7 +157,7 @@ def test_per_address_cap_refuses_and_counts(migrated, tmp_path):
 
 def test_total_cap_refuses_and_counts(migrated, tmp_path):
     with serve(migrated, "--max-connections", "16", "--max-connections-per-ip", "0",
-               tmp=tmp_path) as s:
+               "--header-timeout-seconds", "300", tmp=tmp_path) as s:
         held = [connect(s.port, source="127.0.0.4") for _ in range(20)]
         try:
             assert closed_ones(held, 4) == 4  # /metrics itself would be refused now
