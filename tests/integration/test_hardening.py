@@ -249,6 +249,33 @@ def test_bad_credentials_are_answered_before_the_body(migrated, tmp_path, expect
         assert '"too_large"' in out
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def test_unauthenticated_bodies_do_not_grow_the_server(migrated, tmp_path):
+    bad = "Bearer cavra_" + "0" * 64
+    head = (f"POST /decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: {bad}\r\nContent-Length: {1 << 20}\r\n\r\n").encode()
+    held = []
+    with serve(migrated, tmp=tmp_path) as s:
+        before = rss_kib(s.proc.pid)
+        try:
+            for _ in range(200):  # half of each 1 MB body, then nothing
+                c = connect(s.port)
+                held.append(c)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError, socket.timeout):
+                    c.sendall(head)
+                    c.sendall(b"x" * (512 << 10))
+            assert s.get("/healthz").status_code == 200
+            grown = rss_kib(s.proc.pid) - before
+        finally:
+            for c in held:
+                c.close()
+    assert grown < 50 << 10, f"the server grew by {grown} KiB"
+
+
 def test_good_credentials_get_100_continue(migrated, tmp_path):
     with serve(migrated, tmp=tmp_path) as s:
         c = connect(s.port)
