@@ -91,7 +91,11 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 			   .migrations = &set,
 			   .svc = &svc,
 			   .auth = serve_auth_http(auth),
-			   .max_body_bytes = (size_t)cfg->max_body_bytes};
+			   .max_body_bytes = (size_t)cfg->max_body_bytes,
+			   .max_connections = (unsigned int)cfg->max_connections,
+			   .max_connections_per_ip = (unsigned int)cfg->max_connections_per_ip,
+			   .header_timeout_seconds = cfg->header_timeout_seconds,
+			   .body_timeout_seconds = cfg->body_timeout_seconds};
 	code = serve_loop(cfg, &app);
 out:
 	migration_set_release(&set);

@@ -55,6 +55,8 @@ struct config {
 	int64_t console_session_seconds;
 	char *trust_forwarded_proto; /* boolish: X-Forwarded-Proto https makes cookies Secure */
 	int64_t max_body_bytes;
+	int64_t max_connections, max_connections_per_ip; /* per_ip 0: no per-address cap */
+	int64_t header_timeout_seconds, body_timeout_seconds; /* total read time, not idle */
 	int64_t shutdown_grace_seconds;
 	enum config_source source[64]; /* per table entry */
 	char *original_source; /* "env CAVRA_EVIDENCE_METADATA_DB, ..."; NULL unless used */

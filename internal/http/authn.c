@@ -48,14 +48,30 @@ static bool is_public(const struct req *r)
 	       (a && a->metrics_public && strcmp(perm, "metrics.read") == 0);
 }
 
+/*
+ * The challenge of a 401.  RFC 6750 section 3.1: a request that carried no
+ * bearer credentials (none at all, another scheme, a console cookie) gets
+ * no error code; a malformed Authorization header gets invalid_request.
+ */
+static void challenge(struct req *r, const char *error)
+{
+	if (error)
+		snprintf(r->www_authenticate, sizeof(r->www_authenticate),
+			 "Bearer realm=\"cavra\", error=\"%s\"", error);
+	else
+		snprintf(r->www_authenticate, sizeof(r->www_authenticate),
+			 "Bearer realm=\"cavra\"");
+}
+
 /* Logs and replies a denial: 401 (with WWW-Authenticate), 403 or 503. */
 static bool deny(struct req *r, enum status st, const struct err *e, enum MHD_Result *ret)
 {
 	const char *subject = r->who.subject ? r->who.subject : "-";
 
-	if (st == ST_UNAUTHENTICATED)
-		snprintf(r->www_authenticate, sizeof(r->www_authenticate),
-			 "Bearer realm=\"cavra\", error=\"invalid_token\"");
+	if (st != ST_UNAUTHENTICATED)
+		r->www_authenticate[0] = '\0'; /* a challenge belongs on a 401 only */
+	else if (!r->www_authenticate[0])
+		challenge(r, "invalid_token"); /* a bearer token was sent and failed */
 	log_warn("auth: denied route=\"%s %s\" subject=%s status=%u reason=\"%s\"", r->method,
 		 r->route->pattern, subject, reply_http_status(st), e->msg);
 	*ret = reply_err(r, e);
@@ -118,15 +134,19 @@ static enum status bearer(struct req *r, const char **token, struct err *e)
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_auth, &h);
 	if (h.n == 0)
 		return ST_NOT_FOUND;
+	challenge(r, "invalid_request");
 	if (h.n > 1)
 		return err_set(e, ST_UNAUTHENTICATED, "more than one Authorization header");
 	v = h.value;
-	if (strncasecmp(v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\0'))
+	if (strncasecmp(v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\0')) {
+		challenge(r, NULL);
 		return err_set(e, ST_UNAUTHENTICATED, "the Authorization scheme must be Bearer");
+	}
 	v += 6;
 	v += strspn(v, " ");
 	if (!*v)
 		return err_set(e, ST_UNAUTHENTICATED, "Bearer with no token");
+	r->www_authenticate[0] = '\0'; /* a token: deny() says invalid_token */
 	if (strlen(v) > AUTH_JWT_MAX)
 		return err_set(e, ST_UNAUTHENTICATED, "bearer token longer than %d bytes",
 			       AUTH_JWT_MAX);
@@ -184,8 +204,10 @@ static enum status authenticate(struct req *r, struct err *e)
 	enum status st = bearer(r, &token, e);
 
 	cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
-	if (st == ST_NOT_FOUND && cookie && *cookie && a && a->console)
+	if (st == ST_NOT_FOUND && cookie && *cookie && a && a->console) {
+		challenge(r, NULL); /* a cookie is not a bearer credential */
 		return console_session(r, cookie, e);
+	}
 
 	if (st == ST_NOT_FOUND && (!a || a->mode == HTTP_AUTH_NONE)) {
 		r->who.kind = AUTH_KIND_NONE; /* the pilot: every role */
@@ -193,8 +215,7 @@ static enum status authenticate(struct req *r, struct err *e)
 		return ST_OK;
 	}
 	if (st == ST_NOT_FOUND) {
-		snprintf(r->www_authenticate, sizeof(r->www_authenticate),
-			 "Bearer realm=\"cavra\"");
+		challenge(r, NULL);
 		return err_set(e, ST_UNAUTHENTICATED, "credentials required: send a bearer token");
 	}
 	if (st != ST_OK)
@@ -212,8 +233,10 @@ bool authn_check(struct req *r, enum MHD_Result *ret)
 	st = authenticate(r, &e);
 	if (st == ST_OK)
 		st = auth_check(r->who.roles, r->route->permission, &e);
-	if (st == ST_OK)
+	if (st == ST_OK) {
+		r->www_authenticate[0] = '\0';
 		return true;
+	}
 	if (st != ST_UNAUTHENTICATED && st != ST_FORBIDDEN && st != ST_UNAVAILABLE)
 		log_error("auth: %s", e.msg);
 	return deny(r, st, &e, ret);

@@ -44,6 +44,9 @@ struct app {
 	struct service *svc;
 	const struct http_auth *auth; /* NULL: mode none */
 	size_t max_body_bytes;
+	/* connection caps and read deadlines (docs/config.md) */
+	unsigned int max_connections, max_connections_per_ip;
+	int64_t header_timeout_seconds, body_timeout_seconds;
 };
 
 struct http_server;

@@ -92,9 +92,45 @@ bool authn_check(struct req *r, enum MHD_Result *ret);
 /* The caller as the service layer sees it (borrows from r->who). */
 struct caller authn_caller(const struct req *r);
 
+/* Why a connection was refused or cut off (guard.c; counted in /metrics). */
+enum http_refusal {
+	HTTP_REFUSE_PER_IP,
+	HTTP_REFUSE_TOTAL,
+	HTTP_REFUSE_HEADER_TIMEOUT,
+	HTTP_REFUSE_BODY_TIMEOUT,
+	HTTP_REFUSE__COUNT
+};
+
 /* metrics.c */
 void metrics_observe(const struct req *r, double ms);
 void metrics_decision(enum policy_decision d);
+void metrics_refusal(enum http_refusal why);
+
+/*
+ * guard.c: connection caps and read deadlines.  guard_accept is MHD's
+ * accept policy and guard_notify its connection notice (cls: the guard).
+ */
+struct guard;
+struct guard_limits {
+	unsigned int max_connections, max_per_ip; /* max_per_ip 0: no per-address cap */
+	int64_t header_timeout_s, body_timeout_s;
+};
+enum guard_phase { GUARD_HEADERS, GUARD_BODY, GUARD_HANDLER, GUARD_IDLE };
+
+/* Starts the watchdog; *out is the caller's, free with guard_free() (NULL-safe). */
+enum status guard_new(const struct guard_limits *lim, struct guard **out, struct err *e);
+void guard_free(struct guard *g);
+enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t len);
+void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		  enum MHD_ConnectionNotificationCode code);
+/*
+ * Called from the connection's thread as a request moves on: GUARD_BODY
+ * when its headers are in (the body deadline starts), GUARD_HANDLER when
+ * the body is in (no deadline), GUARD_IDLE when it is answered (a kept-alive
+ * connection gets the header deadline for its next request; closing it then
+ * is not a refusal).
+ */
+void guard_phase(struct guard *g, struct MHD_Connection *conn, enum guard_phase p);
 
 /* handlers_*.c */
 enum MHD_Result handle_metrics(struct req *r);

@@ -1,7 +1,7 @@
 /*
  * metrics.c - GET /metrics in the Prometheus text format: requests by route
- * and status, a latency histogram per route, decisions by outcome, and the
- * database pool.
+ * and status, a latency histogram per route, decisions by outcome, the
+ * database pool, and connections refused or cut off.
  */
 #include "base/base.h"
 #include "http/http_int.h"
@@ -29,6 +29,7 @@ struct route_stats {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct route_stats stats[MAX_ROUTES + 1]; /* last slot: no route matched */
 static atomic_ullong decisions[POLICY_DECISION_COUNT];
+static atomic_ullong refusals[HTTP_REFUSE__COUNT];
 
 static size_t route_slot(const struct req *r)
 {
@@ -66,6 +67,32 @@ void metrics_decision(enum policy_decision d)
 {
 	if ((unsigned)d < POLICY_DECISION_COUNT)
 		atomic_fetch_add(&decisions[d], 1);
+}
+
+void metrics_refusal(enum http_refusal why)
+{
+	if ((unsigned)why < HTTP_REFUSE__COUNT)
+		atomic_fetch_add(&refusals[why], 1);
+}
+
+static void export_refusals(struct buf *b)
+{
+	static const char *const reason[HTTP_REFUSE__COUNT] = {
+		[HTTP_REFUSE_PER_IP] = "per_ip_limit",
+		[HTTP_REFUSE_TOTAL] = "connection_limit",
+		[HTTP_REFUSE_HEADER_TIMEOUT] = "header_timeout",
+		[HTTP_REFUSE_BODY_TIMEOUT] = "body_timeout",
+	};
+
+	(void)!buf_adds(b,
+			"# HELP cavra_http_connections_refused_total Connections refused at accept "
+			"or cut off while reading a request, by reason.\n"
+			"# TYPE cavra_http_connections_refused_total counter\n",
+			NULL);
+	for (int i = 0; i < HTTP_REFUSE__COUNT; i++)
+		(void)!buf_addf(b, NULL,
+				"cavra_http_connections_refused_total{reason=\"%s\"} %llu\n",
+				reason[i], (unsigned long long)atomic_load(&refusals[i]));
 }
 
 static const char *route_label(size_t i)
@@ -156,6 +183,7 @@ enum MHD_Result handle_metrics(struct req *r)
 	export_latency(&b);
 	pthread_mutex_unlock(&mu);
 	export_decisions_and_pool(&b, r->app->store);
+	export_refusals(&b);
 	ret = reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
 	buf_release(&b);
 	return ret;

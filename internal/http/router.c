@@ -95,6 +95,21 @@ fail:
 	return false;
 }
 
+/* HEAD is GET without the body (MHD leaves the body out). */
+static bool method_matches(const char *route_method, const char *method)
+{
+	return strcmp(route_method, method) == 0 ||
+	       (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+static size_t allow_add(char *allow, size_t allow_size, size_t used, const char *method)
+{
+	if (strstr(allow, method) || used + strlen(method) + 3 >= allow_size)
+		return used;
+	return used +
+	       (size_t)snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "", method);
+}
+
 enum route_match router_match(struct req *r, char *allow, size_t allow_size)
 {
 	bool path_found = false;
@@ -107,7 +122,7 @@ enum route_match router_match(struct req *r, char *allow, size_t allow_size)
 
 		if (!match(rt->pattern, r->path, params, &n))
 			continue;
-		if (strcmp(rt->method, r->method) == 0) {
+		if (method_matches(rt->method, r->method)) {
 			memcpy(r->params, params, sizeof(params));
 			r->nparams = n;
 			r->route = rt;
@@ -117,9 +132,9 @@ enum route_match router_match(struct req *r, char *allow, size_t allow_size)
 		for (int i = 0; i < n; i++)
 			free(params[i]);
 		path_found = true;
-		if (!strstr(allow, rt->method) && used + strlen(rt->method) + 3 < allow_size)
-			used += (size_t)snprintf(allow + used, allow_size - used, "%s%s",
-						 used ? ", " : "", rt->method);
+		used = allow_add(allow, allow_size, used, rt->method);
+		if (strcmp(rt->method, "GET") == 0)
+			used = allow_add(allow, allow_size, used, "HEAD");
 	}
 	return path_found ? ROUTE_BAD_METHOD : ROUTE_NO_PATH;
 }

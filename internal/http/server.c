@@ -1,6 +1,6 @@
 /*
  * server.c - libmicrohttpd glue: the request lifecycle, request ids, the
- * body cap, the access log and the drain on shutdown.
+ * size caps, the access log and the drain on shutdown.
  */
 #include "base/base.h"
 #include "http/http_int.h"
@@ -22,6 +22,7 @@
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
+	struct guard *guard;
 	atomic_int active; /* requests between first call and completion */
 	_Atomic int64_t last_activity_us; /* monotonic time a request last started or ended */
 };
@@ -75,27 +76,102 @@ static void req_free(struct req *r)
 }
 
 /*
- * Room for request headers: enough that an oversized bearer token (up to
- * ~120 KB) reaches authn and gets a 401 instead of MHD's bare 431.
+ * Our caps on the request line and the header block, answered with our
+ * JSON 414 and 431.  The header cap leaves room for an oversized bearer
+ * token (~120 KB) to reach authn and get a 401.  MHD's buffer is larger
+ * than both so that a request just over them still reaches us; only one
+ * over MHD's buffer gets MHD's own (HTML) 414 or 431.
  */
-#define HTTP_CONNECTION_MEMORY (192 * 1024)
+#define HTTP_MAX_URI_BYTES     8192
+#define HTTP_MAX_HEADER_BYTES  (128 * 1024)
+#define HTTP_CONNECTION_MEMORY (256 * 1024)
 
-static enum MHD_Result dispatch(struct req *r)
+static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
 {
-	enum MHD_Result ret;
+	size_t *n = cls;
 
+	UNUSED(kind);
+	*n += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+	return MHD_YES;
+}
+
+/* 414 or 431 unless the request line and the header block are within our caps. */
+static bool sizes_or_reply(struct req *r, enum MHD_Result *ret)
+{
+	const union MHD_ConnectionInfo *hs =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	size_t uri = strlen(r->path);
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg_len, &uri);
+	if (uri > HTTP_MAX_URI_BYTES) {
+		*ret = reply_error(r, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
+				   "the request URI is over 8192 bytes");
+		return false;
+	}
+	if (hs && hs->header_size > HTTP_MAX_HEADER_BYTES) {
+		*ret = reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+				   "the request headers are over 131072 bytes");
+		return false;
+	}
+	return true;
+}
+
+static bool route_or_reply(struct req *r, enum MHD_Result *ret)
+{
 	switch (router_match(r, r->allow, sizeof(r->allow))) {
 	case ROUTE_NO_PATH:
-		return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+		*ret = reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+		return false;
 	case ROUTE_BAD_METHOD:
-		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+		*ret = reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
 				   "method not allowed on this route");
+		return false;
 	case ROUTE_FOUND:
 	default:
-		break;
+		return true;
 	}
-	if (!authn_check(r, &ret))
-		return ret;
+}
+
+/* A declared Content-Length over the cap is refused before any of it is read. */
+static bool length_or_reply(struct req *r, enum MHD_Result *ret)
+{
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end = NULL;
+	unsigned long long n;
+
+	if (!cl)
+		return true;
+	n = strtoull(cl, &end, 10);
+	if (end == cl || *end || n <= r->app->max_body_bytes)
+		return true; /* MHD answers a malformed length itself */
+	*ret = reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+			   "request body is over the limit");
+	return false;
+}
+
+/*
+ * MHD's first call: the headers are in, the body is not read yet.  Sizes,
+ * route, credentials and permission are decided here, so that a refused
+ * request's body is never read: MHD sends an answer queued this early
+ * without a 100 Continue and closes the connection after it.
+ */
+static enum MHD_Result admit(struct http_server *srv, struct req *r)
+{
+	enum MHD_Result ret = MHD_YES;
+
+	guard_phase(srv->guard, r->conn, GUARD_BODY);
+	log_set_request_id(r->request_id);
+	if (sizes_or_reply(r, &ret) && route_or_reply(r, &ret) && authn_check(r, &ret))
+		(void)length_or_reply(r, &ret);
+	log_set_request_id(NULL);
+	return ret;
+}
+
+/* The last call: the body is in. */
+static enum MHD_Result dispatch(struct req *r)
+{
 	if (r->body_too_large)
 		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 				   "request body is over the limit");
@@ -112,8 +188,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	UNUSED(version);
 	if (!r) {
-		*req_cls = req_new(srv, conn, method, url);
-		return MHD_YES;
+		*req_cls = r = req_new(srv, conn, method, url);
+		return admit(srv, r);
 	}
 	if (*upload_data_size) {
 		if (!r->body_too_large &&
@@ -126,6 +202,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->replied)
 		return MHD_YES;
+	guard_phase(srv->guard, conn, GUARD_HANDLER);
 	log_set_request_id(r->request_id);
 	ret = dispatch(r);
 	log_set_request_id(NULL);
@@ -139,9 +216,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct req *r = *req_cls;
 	double ms;
 
-	UNUSED(conn);
 	if (!r)
 		return;
+	guard_phase(srv->guard, conn, GUARD_IDLE); /* until the next request's headers */
 	ms = (double)(time_mono_us() - r->started_us) / 1000.0;
 	metrics_observe(r, ms);
 	log_set_request_id(r->request_id);
@@ -201,13 +278,31 @@ static enum status resolve_listen(const char *listen, struct sockaddr_storage *s
 	return ST_OK;
 }
 
+static struct MHD_Daemon *start_daemon(struct http_server *srv, unsigned int flags,
+				       const struct sockaddr_storage *ss)
+{
+	/* Above ours: guard_accept refuses first, and counts it. */
+	unsigned int mhd_limit = srv->app->max_connections + 16;
+
+	return MHD_start_daemon(
+		flags, 0, guard_accept, srv->guard, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+		guard_notify, srv->guard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+		MHD_OPTION_CONNECTION_LIMIT, mhd_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_END);
+}
+
 enum status http_start(struct app *app, const char *listen, struct http_server **out, struct err *e)
 {
 	struct sockaddr_storage ss;
 	struct http_server *srv;
 	socklen_t len;
-	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	/* poll, not select: descriptors past FD_SETSIZE (1024) must work */
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
 			     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct guard_limits lim = {app->max_connections, app->max_connections_per_ip,
+				   app->header_timeout_seconds, app->body_timeout_seconds};
 	enum status st = resolve_listen(listen, &ss, &len, e);
 
 	if (st != ST_OK)
@@ -216,17 +311,14 @@ enum status http_start(struct app *app, const char *listen, struct http_server *
 		flags |= MHD_USE_IPv6;
 	srv = xcalloc(1, sizeof(*srv));
 	srv->app = app;
-	srv->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_END);
-	if (!srv->daemon) {
+	st = guard_new(&lim, &srv->guard, e);
+	if (st == ST_OK && !(srv->daemon = start_daemon(srv, flags, &ss)))
+		st = err_set(e, ST_IO, "listen on '%s': cannot bind (address in use or not local?)",
+			     listen);
+	if (st != ST_OK) {
+		guard_free(srv->guard);
 		free(srv);
-		return err_set(e, ST_IO,
-			       "listen on '%s': cannot bind (address in use or not local?)",
-			       listen);
+		return st;
 	}
 	*out = srv;
 	return ST_OK;
@@ -268,5 +360,6 @@ void http_stop(struct http_server *srv, int64_t grace_ms)
 	MHD_stop_daemon(srv->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	guard_free(srv->guard);
 	free(srv);
 }

@@ -37,7 +37,7 @@ def test_unknown_route_and_method(db):
         body = r.json()
         assert body["code"] == "not_found" and body["detail"] and body["request_id"]
         r = srv.post("/healthz", data=b"")
-        assert r.status_code == 405 and r.headers["Allow"] == "GET"
+        assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD"
         assert r.json()["code"] == "method_not_allowed"
 
 
