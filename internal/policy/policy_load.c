@@ -447,6 +447,17 @@ static enum status parse_metadata(struct parse *ps, yaml_node_t *map, struct pol
 	return ST_OK;
 }
 
+/* Appends ", key" (or "key" first) to out while it fits; a longer list is cut. */
+static void add_key(char *out, size_t size, size_t *used, const char *key)
+{
+	int n;
+
+	if (*used >= size)
+		return;
+	n = snprintf(out + *used, size - *used, "%s%s", *used ? ", " : "", key);
+	*used = n < 0 ? size : *used + (size_t)n;
+}
+
 /* "a, b, c": the keys a section knows, for "unknown key" messages. */
 static void known_keys(const char *sec, char *out, size_t size)
 {
@@ -455,12 +466,10 @@ static void known_keys(const char *sec, char *out, size_t size)
 	out[0] = '\0';
 	for (size_t l = 0; l < POLICY_LIST_COUNT; l++)
 		if (strcmp(section_names[lists[l].section], sec) == 0)
-			used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s",
-						 used ? ", " : "", lists[l].key);
+			add_key(out, size, &used, lists[l].key);
 	for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
 		if (strcmp(keys[k].section, sec) == 0)
-			used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s",
-						 used ? ", " : "", keys[k].key);
+			add_key(out, size, &used, keys[k].key);
 }
 
 static enum status unknown_key(struct parse *ps, yaml_node_t *key, const char *sec)
@@ -475,18 +484,20 @@ static enum status unknown_key(struct parse *ps, yaml_node_t *key, const char *s
 static enum status parse_flag(struct parse *ps, yaml_node_t *node, const char *name,
 			      enum policy_flag_value *out)
 {
-	static const char *const yes[] = {"true", "True", "TRUE"}, *const no[] = {"false", "False",
-										  "FALSE"};
+	static const char *const yes[] = {"true", "True", "TRUE"};
+	static const char *const no[] = {"false", "False", "FALSE"};
+	bool plain = node->type == YAML_SCALAR_NODE &&
+		     node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 
 	if (is_null(node))
 		return ST_OK;
-	for (size_t i = 0;
-	     node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	     i < ARRAY_SIZE(yes);
-	     i++) {
-		if (strcmp(scalar(node), yes[i]) == 0 || strcmp(scalar(node), no[i]) == 0) {
-			*out = strcmp(scalar(node), yes[i]) == 0 ? POLICY_FLAG_TRUE
-								 : POLICY_FLAG_FALSE;
+	for (size_t i = 0; plain && i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(scalar(node), yes[i]) == 0) {
+			*out = POLICY_FLAG_TRUE;
+			return ST_OK;
+		}
+		if (strcmp(scalar(node), no[i]) == 0) {
+			*out = POLICY_FLAG_FALSE;
 			return ST_OK;
 		}
 	}
@@ -520,20 +531,22 @@ static enum status parse_risk(struct parse *ps, yaml_node_t *map, struct policy_
 	return st;
 }
 
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 /* Approver group names end up in approval records: printable, at most 128 bytes. */
 static enum status check_groups(struct parse *ps, yaml_node_t *node, const char *name,
 				const struct strlist *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		size_t n = strlen(l->v[i]);
-
-		for (size_t k = 0; k < n; k++)
-			if ((unsigned char)l->v[i][k] < 0x20 || l->v[i][k] == 0x7f)
-				n = 129;
-		if (n > 128)
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->v[i]) > 128 || !printable(l->v[i]))
 			return perr(ps, node, "%s: '%.64s' is not a group name (%s)", name, l->v[i],
 				    "printable, at most 128 bytes");
-	}
 	return ST_OK;
 }
 
