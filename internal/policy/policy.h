@@ -304,9 +304,12 @@ struct policy_result {
 };
 
 /*
- * Decides on action under pack, in the order of DESIGN §5 (docs/policies.md lists every rule
- * id).  server is the registry entry for an mcp_tool_call (NULL = not registered) and is ignored
- * for other action types.  Fills *out completely; cannot fail.  Pure: no I/O, no shared state.
+ * Decides on action under pack, in the order docs/policies.md gives with every rule id; then
+ * grades MCP decisions by mcp.risk_scoring, routes approvals by the pack's approvals section,
+ * and, for a pack in audit_only mode, turns a block or approval into POLICY_AUDIT_ONLY with
+ * would_decision/would_rule_id set.  server is the registry entry for an mcp_tool_call (NULL =
+ * not registered) and is ignored for other action types.  Fills *out completely; cannot fail.
+ * Pure: no I/O, no shared state.
  */
 void policy_evaluate(const struct policy_pack *pack, const struct policy_action *action,
 		     const struct policy_mcp_server *server, struct policy_result *out);
