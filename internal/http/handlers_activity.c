@@ -91,3 +91,12 @@ enum MHD_Result handle_policy_packs(struct req *r)
 {
 	return reply_result(r, ST_OK, MHD_HTTP_OK, service_policy_packs(r->app->svc), NULL);
 }
+
+enum MHD_Result handle_policy_pack_get(struct req *r)
+{
+	struct err e = {0};
+	char *rec = NULL;
+	enum status st = service_policy_pack_get(r->app->svc, r->params[0], &rec, &e);
+
+	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+}

@@ -142,6 +142,7 @@ enum MHD_Result handle_session_upsert(struct req *r);
 enum MHD_Result handle_session_get(struct req *r);
 enum MHD_Result handle_session_decisions(struct req *r);
 enum MHD_Result handle_policy_packs(struct req *r);
+enum MHD_Result handle_policy_pack_get(struct req *r);
 enum MHD_Result handle_healthz(struct req *r);
 /* handlers_records.c */
 #define RECORD_HANDLER_DECLS(name)                           \

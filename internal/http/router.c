@@ -29,6 +29,7 @@ const struct route http_routes[] = {
 	{"GET", "/sessions/{id}", handle_session_get, "activity.read"},
 	{"GET", "/sessions/{id}/decisions", handle_session_decisions, "activity.read"},
 	{"GET", "/policy-packs", handle_policy_packs, "policy.read"},
+	{"GET", "/policy-packs/{id}", handle_policy_pack_get, "policy.read"},
 	{"GET", "/evidence", handle_evidence_list, "evidence.read"},
 	{"POST", "/evidence", handle_evidence_upsert, "evidence.write"},
 	{"GET", "/evidence/{session_id}", handle_evidence_get, "evidence.read"},

@@ -2,8 +2,10 @@
  * policy.h - policy packs and the decision function of DESIGN §5.
  *
  * A policy pack is policies/<id>/policy.yaml: metadata, then lists of patterns in four sections
- * (filesystem, commands, git, mcp).  Packs inherit from other packs; the loaded set holds every
- * pack already merged with its ancestors, so evaluation never walks the inheritance graph.
+ * (filesystem, commands, git, mcp), a few switches and maps (git and mcp booleans,
+ * mcp.risk_scoring, approvals), and settings kept for auditors only (evidence, compliance, the
+ * git attestation flags).  Packs inherit from other packs; the loaded set holds every pack
+ * already merged with its ancestors, so evaluation never walks the inheritance graph.
  * The format, the merge, the evaluation order and every rule id are in docs/policies.md.
  *
  * Threads: a loaded struct policy_set is immutable, so any number of threads may call
@@ -99,6 +101,11 @@ enum policy_list {
 	POLICY_LIST_MCP_BLOCKED_TOOLS,
 	POLICY_LIST_MCP_REQUIRE_APPROVAL_TOOLS,
 	POLICY_LIST_MCP_REQUIRE_APPROVAL_CAPABILITIES,
+	/* Lists of the original CAVRA's vocabulary: hashed only when non-empty, so the hash of a
+	 * pack that does not use them is what it was before they existed. */
+	POLICY_LIST_CMD_REQUIRE_APPROVAL,
+	POLICY_LIST_GIT_BLOCK_PUSH_BRANCHES,
+	POLICY_LIST_MCP_ALLOWED_SERVERS,
 	POLICY_LIST_COUNT
 };
 
@@ -154,6 +161,74 @@ ATTR_NODISCARD enum status policy_set_find(const struct policy_set *set, const c
 /* Number of packs, and the i-th pack in ascending id order (NULL when i is out of range). */
 size_t policy_set_count(const struct policy_set *set);
 const struct policy_pack *policy_set_at(const struct policy_set *set, size_t i);
+
+/* Switches a pack may set; each is unset, false or true.  Merged: true anywhere in the chain
+ * wins, then false, so a child cannot switch off what a parent switched on. */
+enum policy_flag {
+	POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH = 0, /* git.block_direct_push_to_protected_branch */
+	POLICY_FLAG_MCP_ALLOWLIST_ENABLED,
+	POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS,
+	/* kept for audit, not evaluated */
+	POLICY_FLAG_GIT_REQUIRE_PULL_REQUEST,
+	POLICY_FLAG_GIT_REQUIRE_HUMAN_REVIEWER,
+	POLICY_FLAG_GIT_REQUIRE_AI_ATTESTATION,
+	POLICY_FLAG_GIT_REQUIRE_PR_ATTESTATION,
+	POLICY_FLAG_EV_REQUIRE_AGENT_MANIFEST,
+	POLICY_FLAG_EV_REQUIRE_ISSUE_LINK,
+	POLICY_FLAG_EV_REQUIRE_BOT_IDENTITY,
+	POLICY_FLAG_EV_REQUIRE_PR_ATTESTATION,
+	POLICY_FLAG_EV_REQUIRE_DOCS_UPDATE,
+	POLICY_FLAG_COUNT
+};
+
+enum policy_flag_value { POLICY_FLAG_UNSET = 0, POLICY_FLAG_FALSE, POLICY_FLAG_TRUE };
+
+/* "git.require_pull_request", ...: the key path as written in policy.yaml. */
+const char *policy_flag_name(enum policy_flag f);
+/* True for the switches evaluation reads, false for those kept for audit. */
+bool policy_flag_decides(enum policy_flag f);
+
+/* metadata.mode: unset and enforce, strict and break_glass all enforce; audit_only records. */
+enum policy_mode {
+	POLICY_MODE_UNSET = 0,
+	POLICY_MODE_ENFORCE,
+	POLICY_MODE_AUDIT_ONLY,
+	POLICY_MODE_STRICT,
+	POLICY_MODE_BREAK_GLASS,
+	POLICY_MODE_COUNT
+};
+
+#define POLICY_MODE_VALUES "enforce, audit_only, strict, break_glass"
+
+/* "enforce", "audit_only", ...; NULL for POLICY_MODE_UNSET. */
+const char *policy_mode_name(enum policy_mode m);
+
+/*
+ * Everything beyond the pattern lists, merged, as GET /policy-packs/{id} and each decision's
+ * policy_version show it.  Every pointer is borrowed, valid until policy_set_free().
+ */
+struct policy_pack_settings {
+	enum policy_mode mode; /* the pack's own: metadata is not inherited */
+	enum policy_flag_value flags[POLICY_FLAG_COUNT];
+	const char *branch_pattern; /* evidence.require_branch_pattern, NULL when unset */
+	const char *const *required_fields; /* evidence.required_fields */
+	size_t required_fields_len;
+	const char *const *maps_to; /* compliance.maps_to */
+	size_t maps_to_len;
+	const char *const *risk_servers; /* mcp.risk_scoring keys ... */
+	const enum policy_severity *risk_levels; /* ... and their levels */
+	size_t risk_len;
+	size_t approval_classes_len; /* approvals.<class>: see policy_pack_approvals() */
+};
+
+void policy_pack_settings(const struct policy_pack *pack, struct policy_pack_settings *out);
+
+/*
+ * The i-th class of approvals (in merged order): its name and approvers.  Returns false when
+ * i is out of range.  Pointers borrowed, valid until policy_set_free().
+ */
+bool policy_pack_approvals(const struct policy_pack *pack, size_t i, const char **cls,
+			   const char *const **approvers, size_t *n);
 
 /* What GET /policy-packs shows.  Every pointer is borrowed, valid until policy_set_free(). */
 struct policy_pack_info {
@@ -214,15 +289,27 @@ struct policy_result {
 	enum policy_decision decision;
 	enum policy_severity severity;
 	const char *rule_id; /* static string, e.g. "filesystem.write.block" */
-	const char *approver_group; /* static string, or NULL when no approval is involved */
+	/* Static or borrowed from the pack (approvals.<class>.approvers[0]), valid until
+	 * policy_set_free(); NULL when no approval is involved. */
+	const char *approver_group;
+	const char *approval_class; /* static: the approvals class routed on, or NULL */
+	const char *const *approvers; /* every approver of that class; borrowed like the group */
+	size_t approvers_len;
+	/* metadata.mode audit_only: decision is POLICY_AUDIT_ONLY and these say what enforcing
+	 * would have answered; would_rule_id is NULL otherwise. */
+	enum policy_decision would_decision;
+	const char *would_rule_id;
 	const char *policy_id; /* the pack's id: borrowed, valid until policy_set_free() */
 	char reason[POLICY_REASON_MAX]; /* human sentence naming the matched pattern */
 };
 
 /*
- * Decides on action under pack, in the order of DESIGN §5 (docs/policies.md lists every rule
- * id).  server is the registry entry for an mcp_tool_call (NULL = not registered) and is ignored
- * for other action types.  Fills *out completely; cannot fail.  Pure: no I/O, no shared state.
+ * Decides on action under pack, in the order docs/policies.md gives with every rule id; then
+ * grades MCP decisions by mcp.risk_scoring, routes approvals by the pack's approvals section,
+ * and, for a pack in audit_only mode, turns a block or approval into POLICY_AUDIT_ONLY with
+ * would_decision/would_rule_id set.  server is the registry entry for an mcp_tool_call (NULL =
+ * not registered) and is ignored for other action types.  Fills *out completely; cannot fail.
+ * Pure: no I/O, no shared state.
  */
 void policy_evaluate(const struct policy_pack *pack, const struct policy_action *action,
 		     const struct policy_mcp_server *server, struct policy_result *out);

@@ -376,6 +376,15 @@ static void eval_command(const struct policy_pack *pack, const char *target,
 		       "command " QUOTE " matches commands.block pattern " QUOTE, cmd, hit);
 		goto out;
 	}
+	/* Before the allow list: a command both allowed and listed for approval needs approval. */
+	hit = command_blocked(&pack->lists[POLICY_LIST_CMD_REQUIRE_APPROVAL], cmd);
+	if (hit) {
+		decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_HIGH, "commands.require_approval",
+		       GROUP_REPO_OWNERS,
+		       "command " QUOTE " matches commands.require_approval pattern " QUOTE, cmd,
+		       hit);
+		goto out;
+	}
 	hit = command_allowed(&pack->lists[POLICY_LIST_CMD_ALLOW], cmd);
 	if (hit) {
 		decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "commands.allow", NULL,
@@ -471,26 +480,52 @@ static const char *push_protected(const struct strlist *prot, const char *s)
 	return NULL;
 }
 
+/* Creating a pull request: "pull_request", "create_pull_request", "gh pr create". */
+static bool is_pull_request(const char *s)
+{
+	return has_word(s, "pull_request") || has_word(s, "create_pull_request") ||
+	       has_word(s, "pull-request") || (has_word(s, "pr") && has_word(s, "create"));
+}
+
+/* The first push target of op or target matching l, or NULL. */
+static const char *push_match(const struct strlist *l, const char *target, const char *op)
+{
+	const char *hit = push_protected(l, target);
+
+	return hit ? hit : push_protected(l, op);
+}
+
 static void eval_git(const struct policy_pack *pack, const struct policy_action *a,
 		     struct policy_result *r)
 {
-	const struct strlist *prot = &pack->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES];
 	const char *op = a->operation && *a->operation ? a->operation : NULL;
 	const char *target = a->target ? a->target : "";
 	bool push = op ? has_word(op, "push") : has_word(target, "push");
-	const char *hit = NULL;
+	const char *hit;
 
-	if (push) {
-		hit = push_protected(prot, target);
-		if (!hit)
-			hit = push_protected(prot, op);
+	hit = push ? push_match(&pack->lists[POLICY_LIST_GIT_BLOCK_PUSH_BRANCHES], target, op)
+		   : NULL;
+	if (hit) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "git.block_push_branches", NULL,
+		       "push to " QUOTE " targets a branch matching git.block_push_branches "
+		       "pattern " QUOTE,
+		       *target ? target : op, hit);
+		return;
 	}
+	/* Explicitly false switches the protected-branch rule off; unset keeps it on. */
+	if (push && pack->flags[POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH] != POLICY_FLAG_FALSE)
+		hit = push_match(&pack->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES], target, op);
 	if (hit)
 		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "git.protected_branch.block_direct_push",
 		       NULL,
 		       "push to " QUOTE " targets a branch matching git.protected_branches "
 		       "pattern " QUOTE,
 		       *target ? target : op, hit);
+	else if (!push && is_pull_request(op ? op : target))
+		decide(r, POLICY_ALLOW_WITH_ATTESTATION, POLICY_SEV_MEDIUM,
+		       "git.pull_request.allow_with_attestation", NULL,
+		       "pull request " QUOTE " on " QUOTE " is allowed with an attestation",
+		       op ? op : "", target);
 	else
 		decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "git.allow", NULL,
 		       "git operation " QUOTE " on " QUOTE " is not a push to a protected branch",
@@ -568,37 +603,70 @@ static bool mcp_pack_rules(const struct policy_pack *pack, const char *server, c
 	return false;
 }
 
+/* mcp.allowlist_enabled or mcp.block_unknown_servers on, and server outside allowed_servers. */
+static bool outside_allowlist(const struct policy_pack *pack, const char *server)
+{
+	const struct strlist *allowed = &pack->lists[POLICY_LIST_MCP_ALLOWED_SERVERS];
+
+	if (pack->flags[POLICY_FLAG_MCP_ALLOWLIST_ENABLED] != POLICY_FLAG_TRUE &&
+	    pack->flags[POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS] != POLICY_FLAG_TRUE)
+		return false;
+	return !first_match(allowed, server, strlen(server));
+}
+
+static void not_allowlisted(const struct policy_pack *pack, const char *server, bool block,
+			    struct policy_result *r)
+{
+	decide(r, block ? POLICY_BLOCK : POLICY_REQUIRE_APPROVAL,
+	       block ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM, "mcp.server.not_allowlisted",
+	       block ? NULL : GROUP_AI_GOVERNANCE,
+	       "mcp server " QUOTE " matches no mcp.allowed_servers pattern of pack '%s'%s", server,
+	       pack->id, block ? " (mcp.block_unknown_servers)" : "");
+}
+
+/* The rules that block a call outright, in order; true when one decided. */
+static bool mcp_blocks(const struct policy_pack *pack, const char *server, const char *tool,
+		       const struct policy_mcp_server *s, struct policy_result *r)
+{
+	const char *hit;
+
+	hit = first_match(&pack->lists[POLICY_LIST_MCP_BLOCKED_SERVERS], server, strlen(server));
+	if (hit) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.server.blocked", NULL,
+		       "mcp server " QUOTE " matches mcp.blocked_servers pattern " QUOTE, server,
+		       hit);
+	} else if (!s) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.registry.unknown", NULL,
+		       "mcp server " QUOTE " is not in the registry", server);
+	} else if (s->trust_tier == POLICY_TIER_BLOCKED ||
+		   s->approval_state == POLICY_APPROVAL_DENIED) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.server.blocked", NULL,
+		       "mcp server " QUOTE " is %s in the registry (trust tier %s, approval %s)",
+		       server, s->trust_tier == POLICY_TIER_BLOCKED ? "blocked" : "denied",
+		       policy_tier_name(s->trust_tier), policy_approval_name(s->approval_state));
+	} else if (pack->flags[POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS] == POLICY_FLAG_TRUE &&
+		   outside_allowlist(pack, server)) {
+		not_allowlisted(pack, server, true, r);
+	} else if ((hit = tool_match(&pack->lists[POLICY_LIST_MCP_BLOCKED_TOOLS], server, tool))) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.tool.blocked", NULL,
+		       "tool " QUOTE " matches mcp.blocked_tools pattern " QUOTE, tool, hit);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static void eval_mcp(const struct policy_pack *pack, const struct policy_action *a,
 		     const struct policy_mcp_server *s, struct policy_result *r)
 {
 	const char *server = a->server ? a->server : a->target ? a->target : "";
 	const char *tool = a->tool ? a->tool : "";
 	const char *cap = a->capability ? a->capability : "";
-	const char *hit;
 
-	if (!s) {
-		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.registry.unknown", NULL,
-		       "mcp server " QUOTE " is not in the registry", server);
+	if (mcp_blocks(pack, server, tool, s, r))
 		return;
-	}
-	hit = first_match(&pack->lists[POLICY_LIST_MCP_BLOCKED_SERVERS], server, strlen(server));
-	if (hit) {
-		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.server.blocked", NULL,
-		       "mcp server " QUOTE " matches mcp.blocked_servers pattern " QUOTE, server,
-		       hit);
-		return;
-	}
-	if (s->trust_tier == POLICY_TIER_BLOCKED || s->approval_state == POLICY_APPROVAL_DENIED) {
-		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.server.blocked", NULL,
-		       "mcp server " QUOTE " is %s in the registry (trust tier %s, approval %s)",
-		       server, s->trust_tier == POLICY_TIER_BLOCKED ? "blocked" : "denied",
-		       policy_tier_name(s->trust_tier), policy_approval_name(s->approval_state));
-		return;
-	}
-	hit = tool_match(&pack->lists[POLICY_LIST_MCP_BLOCKED_TOOLS], server, tool);
-	if (hit) {
-		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.tool.blocked", NULL,
-		       "tool " QUOTE " matches mcp.blocked_tools pattern " QUOTE, tool, hit);
+	if (outside_allowlist(pack, server)) {
+		not_allowlisted(pack, server, false, r);
 		return;
 	}
 	if (server_needs_approval(s)) {
@@ -614,6 +682,66 @@ static void eval_mcp(const struct policy_pack *pack, const struct policy_action 
 	decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "mcp.tool.allow", NULL,
 	       "tool " QUOTE " of %s mcp server " QUOTE " is allowed", tool,
 	       policy_tier_name(s->trust_tier), server);
+}
+
+/* mcp.risk_scoring: the level of the first server pattern matching grades the decision. */
+static void apply_risk(const struct policy_pack *pack, const struct policy_action *a,
+		       struct policy_result *r)
+{
+	const char *server = a->server ? a->server : a->target ? a->target : "";
+
+	for (size_t k = 0; k < pack->risk.keys.n; k++) {
+		if (policy_match(pack->risk.keys.v[k], server)) {
+			r->severity = pack->risk_levels[k];
+			return;
+		}
+	}
+}
+
+/* Which approvals.<class> routes the approval a rule asks for; NULL: the built-in group. */
+static const char *approval_class(const char *rule)
+{
+	if (strcmp(rule, "commands.require_approval") == 0)
+		return "protected_actions";
+	if (strcmp(rule, "filesystem.write.require_approval") == 0)
+		return "security_settings";
+	if (strncmp(rule, "mcp.", 4) == 0)
+		return "mcp_servers";
+	return NULL;
+}
+
+static void route(const struct policy_pack *pack, struct policy_result *r)
+{
+	const char *cls =
+		r->decision == POLICY_REQUIRE_APPROVAL ? approval_class(r->rule_id) : NULL;
+	size_t i = cls ? listmap_find(&pack->approvals, cls) : 0;
+
+	if (!cls || i == pack->approvals.keys.n || pack->approvals.vals[i].n == 0)
+		return;
+	r->approval_class = cls;
+	r->approvers = (const char *const *)pack->approvals.vals[i].v;
+	r->approvers_len = pack->approvals.vals[i].n;
+	r->approver_group = r->approvers[0];
+}
+
+/* metadata.mode audit_only: record what enforcing would have answered, and let it through. */
+static void audit_only(struct policy_result *r)
+{
+	char reason[POLICY_REASON_MAX];
+
+	if (r->decision != POLICY_BLOCK && r->decision != POLICY_REQUIRE_APPROVAL &&
+	    r->decision != POLICY_WARN)
+		return;
+	r->would_decision = r->decision;
+	r->would_rule_id = r->rule_id;
+	r->decision = POLICY_AUDIT_ONLY;
+	r->approver_group = NULL;
+	r->approval_class = NULL;
+	r->approvers = NULL;
+	r->approvers_len = 0;
+	snprintf(reason, sizeof(reason), "audit_only mode: would %s: %.400s",
+		 policy_decision_name(r->would_decision), r->reason);
+	memcpy(r->reason, reason, sizeof(reason));
 }
 
 /* ---- entry point ---- */
@@ -634,10 +762,14 @@ void policy_evaluate(const struct policy_pack *pack, const struct policy_action 
 		eval_command(pack, target, out);
 	else if (strcmp(type, "git_operation") == 0)
 		eval_git(pack, action, out);
-	else if (strcmp(type, "mcp_tool_call") == 0)
+	else if (strcmp(type, "mcp_tool_call") == 0) {
 		eval_mcp(pack, action, server, out);
-	else
+		apply_risk(pack, action, out);
+	} else
 		decide(out, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM,
 		       "runtime.default.require_approval", GROUP_REPO_OWNERS,
 		       "action type " QUOTE " has no rules of its own: approval required", type);
+	route(pack, out);
+	if (pack->mode == POLICY_MODE_AUDIT_ONLY)
+		audit_only(out);
 }

@@ -1,6 +1,8 @@
 /*
  * policy_eval_test.c - every evaluation path of DESIGN §5, as one table over the embedded
- * baseline and two test packs (one inheriting the baseline, one standing alone).
+ * baseline and test packs (one inheriting the baseline, one standing alone, and packs in the
+ * original CAVRA's vocabulary: require_approval commands, push lists, the MCP allow list,
+ * risk scores, approver routing, audit_only).
  */
 #include <stdarg.h> /* cmocka 1.1.x needs these four before <cmocka.h> */
 #include <stddef.h>
@@ -16,6 +18,12 @@
 #define BASE   POLICY_DEFAULT_PACK
 #define CUSTOM "eval-custom"
 #define BARE   "eval-bare"
+#define ORIG   "eval-original"
+#define STRICT "eval-strict"
+#define CLOSED "eval-closed"
+#define WEAKEN "eval-weaken"
+#define AUDIT  "eval-audit"
+#define AUDITC "eval-audit-child"
 
 static const char custom_yaml[] = "metadata:\n"
 				  "  id: eval-custom\n"
@@ -28,6 +36,60 @@ static const char custom_yaml[] = "metadata:\n"
 				  "  blocked_tools: ['*drop_table*']\n"
 				  "  require_approval_tools: ['*deploy*']\n"
 				  "  require_approval_capabilities: [payments]\n";
+
+/* The original CAVRA's vocabulary: every deciding key, plus audit-only ones. */
+static const char original_yaml[] =
+	"metadata:\n"
+	"  id: eval-original\n"
+	"  version: '2.1'\n"
+	"  inherits: [cavra-ai-agent-baseline]\n"
+	"  mode: enforce\n"
+	"commands:\n"
+	"  require_approval: ['npm publish*', 'pytest*']\n"
+	"git:\n"
+	"  block_push_branches: [production, 'release/*']\n"
+	"  block_direct_push_to_protected_branch: true\n"
+	"  require_pull_request: true\n"
+	"mcp:\n"
+	"  allowlist_enabled: true\n"
+	"  block_unknown_servers: false\n"
+	"  allowed_servers: [github, 'internal-*', shady]\n"
+	"  blocked_servers: [shady]\n"
+	"  risk_scoring: {github: medium, 'internal-*': critical}\n"
+	"approvals:\n"
+	"  protected_actions: {approvers: [release-managers, security]}\n"
+	"  security_settings: {approvers: [appsec]}\n"
+	"  mcp_servers: {approvers: [ai-council]}\n"
+	"compliance: {maps_to: ['PCI DSS 6']}\n";
+
+/* Unknown servers blocked; the protected-branch rule switched off. */
+static const char strict_yaml[] = "metadata: {id: eval-strict, version: '1'}\n"
+				  "git:\n"
+				  "  block_direct_push_to_protected_branch: false\n"
+				  "  block_push_branches: [prod]\n"
+				  "mcp:\n"
+				  "  block_unknown_servers: true\n"
+				  "  allowed_servers: [github]\n";
+
+/* The allow list on and empty: every server is outside it. */
+static const char closed_yaml[] = "metadata: {id: eval-closed, version: '1'}\n"
+				  "mcp: {allowlist_enabled: true}\n";
+
+/* A child cannot switch the parent's protected-branch rule off; its routing wins. */
+static const char weaken_yaml[] =
+	"metadata: {id: eval-weaken, version: '1', inherits: eval-original}\n"
+	"git: {block_direct_push_to_protected_branch: false}\n"
+	"approvals: {protected_actions: {approvers: [child-group]}}\n";
+
+static const char audit_yaml[] = "metadata:\n"
+				 "  id: eval-audit\n"
+				 "  version: '1'\n"
+				 "  inherits: eval-original\n"
+				 "  mode: audit_only\n";
+
+/* metadata is not inherited: the child of an audit_only pack enforces. */
+static const char audit_child_yaml[] =
+	"metadata: {id: eval-audit-child, version: '1', inherits: eval-audit}\n";
 
 /* No parent and no git section: the default protected branches apply. */
 static const char bare_yaml[] = "metadata: {id: eval-bare, version: '1'}\n";
@@ -58,6 +120,8 @@ static const struct policy_mcp_server servers[] = {
 #define PSEC	 "Platform Security"
 #define OWNERS	 "Repository Owners"
 #define AIGOV	 "AI Governance"
+#define AUDITED	 POLICY_AUDIT_ONLY
+#define ATTEST	 POLICY_ALLOW_WITH_ATTESTATION
 
 static const struct {
 	const char *pack;
@@ -493,6 +557,286 @@ static const struct {
 	 "mcp.tool.allow",
 	 NULL,
 	 NULL},
+	/* the original CAVRA's vocabulary */
+	{ORIG,
+	 {"execute_command", "npm publish --access public"},
+	 0,
+	 APPROVE,
+	 HIGH,
+	 "commands.require_approval",
+	 "release-managers",
+	 "'npm publish*'"},
+	{ORIG,
+	 {"execute_command", "pytest -q"},
+	 0,
+	 APPROVE,
+	 HIGH,
+	 "commands.require_approval",
+	 "release-managers",
+	 NULL},
+	{ORIG,
+	 {"execute_command", "ls -la && pytest -q"},
+	 0,
+	 APPROVE,
+	 HIGH,
+	 "commands.require_approval",
+	 "release-managers",
+	 NULL},
+	{BASE, {"execute_command", "pytest -q"}, 0, ALLOW, LOW, "commands.allow", NULL, NULL},
+	{ORIG, {"execute_command", "ls -la"}, 0, ALLOW, LOW, "commands.allow", NULL, NULL},
+	{ORIG,
+	 {"execute_command", "sudo npm publish"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "commands.block",
+	 NULL,
+	 NULL},
+	{ORIG,
+	 {"execute_command", "make deploy"},
+	 0,
+	 APPROVE,
+	 MEDIUM,
+	 "commands.default.require_approval",
+	 OWNERS,
+	 NULL},
+	{ORIG,
+	 {"git_operation", "production", "push"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "git.block_push_branches",
+	 NULL,
+	 "'production'"},
+	{ORIG,
+	 {"git_operation", "origin release/1.2", "git push"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "git.block_push_branches",
+	 NULL,
+	 "'release/*'"},
+	{ORIG,
+	 {"git_operation", "main", "push"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "git.protected_branch.block_direct_push",
+	 NULL,
+	 NULL},
+	{ORIG, {"git_operation", "feature/x", "push"}, 0, ALLOW, LOW, "git.allow", NULL, NULL},
+	{ORIG, {"git_operation", "production", "fetch"}, 0, ALLOW, LOW, "git.allow", NULL, NULL},
+	{ORIG,
+	 {"git_operation", "feature/x", "create_pull_request"},
+	 0,
+	 ATTEST,
+	 MEDIUM,
+	 "git.pull_request.allow_with_attestation",
+	 NULL,
+	 NULL},
+	{BASE,
+	 {"git_operation", "feature/x", "gh pr create"},
+	 0,
+	 ATTEST,
+	 MEDIUM,
+	 "git.pull_request.allow_with_attestation",
+	 NULL,
+	 NULL},
+	{ORIG,
+	 {"write_file", "Dockerfile"},
+	 0,
+	 APPROVE,
+	 HIGH,
+	 "filesystem.write.require_approval",
+	 "appsec",
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "github", "search"},
+	 S_OK,
+	 ALLOW,
+	 MEDIUM,
+	 "mcp.tool.allow",
+	 NULL,
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "internal-db", "search"},
+	 S_OK,
+	 ALLOW,
+	 CRITICAL,
+	 "mcp.tool.allow",
+	 NULL,
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "shady", "search"},
+	 S_OK,
+	 BLOCK,
+	 HIGH,
+	 "mcp.server.blocked",
+	 NULL,
+	 "mcp.blocked_servers"},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "shady", "search"},
+	 S_NONE,
+	 BLOCK,
+	 HIGH,
+	 "mcp.server.blocked",
+	 NULL,
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "other", "search"},
+	 S_OK,
+	 APPROVE,
+	 MEDIUM,
+	 "mcp.server.not_allowlisted",
+	 "ai-council",
+	 "mcp.allowed_servers"},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "other", "search"},
+	 S_NONE,
+	 BLOCK,
+	 HIGH,
+	 "mcp.registry.unknown",
+	 NULL,
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "github", "search"},
+	 S_PENDING,
+	 APPROVE,
+	 MEDIUM,
+	 "mcp.server.require_approval",
+	 "ai-council",
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "github", "search"},
+	 S_NONE,
+	 BLOCK,
+	 MEDIUM,
+	 "mcp.registry.unknown",
+	 NULL,
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "github", "search", "shell"},
+	 S_OK,
+	 APPROVE,
+	 MEDIUM,
+	 "mcp.capability.require_approval",
+	 "ai-council",
+	 NULL},
+	{ORIG,
+	 {"mcp_tool_call", NULL, NULL, "internal-x", "search"},
+	 S_BLOCKED,
+	 BLOCK,
+	 CRITICAL,
+	 "mcp.server.blocked",
+	 NULL,
+	 "registry"},
+	{STRICT,
+	 {"mcp_tool_call", NULL, NULL, "other", "search"},
+	 S_OK,
+	 BLOCK,
+	 HIGH,
+	 "mcp.server.not_allowlisted",
+	 NULL,
+	 "block_unknown_servers"},
+	{STRICT,
+	 {"mcp_tool_call", NULL, NULL, "github", "search"},
+	 S_OK,
+	 ALLOW,
+	 LOW,
+	 "mcp.tool.allow",
+	 NULL,
+	 NULL},
+	{STRICT,
+	 {"mcp_tool_call", NULL, NULL, "github", "search"},
+	 S_BLOCKED,
+	 BLOCK,
+	 HIGH,
+	 "mcp.server.blocked",
+	 NULL,
+	 NULL},
+	{STRICT,
+	 {"mcp_tool_call", NULL, NULL, "github", "search"},
+	 S_NONE,
+	 BLOCK,
+	 HIGH,
+	 "mcp.registry.unknown",
+	 NULL,
+	 NULL},
+	{STRICT, {"git_operation", "main", "push"}, 0, ALLOW, LOW, "git.allow", NULL, NULL},
+	{STRICT,
+	 {"git_operation", "origin/prod", "push"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "git.block_push_branches",
+	 NULL,
+	 NULL},
+	{CLOSED,
+	 {"mcp_tool_call", NULL, NULL, "github", "search"},
+	 S_OK,
+	 APPROVE,
+	 MEDIUM,
+	 "mcp.server.not_allowlisted",
+	 AIGOV,
+	 NULL},
+	{BARE,
+	 {"git_operation", "main", "push"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "git.protected_branch.block_direct_push",
+	 NULL,
+	 NULL},
+	{WEAKEN,
+	 {"git_operation", "main", "push"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "git.protected_branch.block_direct_push",
+	 NULL,
+	 NULL},
+	{WEAKEN,
+	 {"execute_command", "npm publish"},
+	 0,
+	 APPROVE,
+	 HIGH,
+	 "commands.require_approval",
+	 "child-group",
+	 NULL},
+	{WEAKEN,
+	 {"write_file", "Dockerfile"},
+	 0,
+	 APPROVE,
+	 HIGH,
+	 "filesystem.write.require_approval",
+	 "appsec",
+	 NULL},
+	{AUDIT,
+	 {"read_file", ".env"},
+	 0,
+	 AUDITED,
+	 HIGH,
+	 "filesystem.read.block",
+	 NULL,
+	 "audit_only mode: would block: "},
+	{AUDIT,
+	 {"execute_command", "npm publish"},
+	 0,
+	 AUDITED,
+	 HIGH,
+	 "commands.require_approval",
+	 NULL,
+	 "would require_approval"},
+	{AUDIT, {"read_file", "src/a.c"}, 0, ALLOW, LOW, "filesystem.read.allow", NULL, NULL},
+	{AUDIT,
+	 {"git_operation", "x", "create_pull_request"},
+	 0,
+	 ATTEST,
+	 MEDIUM,
+	 "git.pull_request.allow_with_attestation",
+	 NULL,
+	 NULL},
+	{AUDITC, {"read_file", ".env"}, 0, BLOCK, HIGH, "filesystem.read.block", NULL, NULL},
 	/* anything else */
 	{BASE,
 	 {"delete_repository", "org/repo"},
@@ -521,6 +865,12 @@ static int setup(void **state)
 
 	test_pack_write(dir, CUSTOM, custom_yaml);
 	test_pack_write(dir, BARE, bare_yaml);
+	test_pack_write(dir, ORIG, original_yaml);
+	test_pack_write(dir, STRICT, strict_yaml);
+	test_pack_write(dir, CLOSED, closed_yaml);
+	test_pack_write(dir, WEAKEN, weaken_yaml);
+	test_pack_write(dir, AUDIT, audit_yaml);
+	test_pack_write(dir, AUDITC, audit_child_yaml);
 	if (policy_set_load(dir, &set, &e) != ST_OK)
 		fail_msg("load: %s", e.msg);
 	test_dir_remove(dir);
@@ -584,6 +934,46 @@ static void test_eval_long_target(void **state)
 	policy_evaluate(pack, &a, NULL, &r);
 	assert_int_equal(r.decision, POLICY_ALLOW);
 	assert_true(strlen(r.reason) < POLICY_REASON_MAX);
+}
+
+/* audit_only: what enforcing would have answered is kept beside the audit_only outcome. */
+static void test_eval_audit_only(void **state)
+{
+	const struct policy_pack *pack;
+	struct policy_action block = {"git_operation", "production", "push"};
+	struct policy_action allow = {"read_file", "src/a.c"};
+	struct policy_result r;
+
+	assert_int_equal(policy_set_find(*state, AUDIT, &pack, NULL), ST_OK);
+	policy_evaluate(pack, &block, NULL, &r);
+	assert_int_equal(r.decision, POLICY_AUDIT_ONLY);
+	assert_int_equal(r.would_decision, POLICY_BLOCK);
+	assert_string_equal(r.would_rule_id, "git.block_push_branches");
+	assert_string_equal(r.rule_id, "git.block_push_branches");
+	assert_null(r.approver_group);
+	policy_evaluate(pack, &allow, NULL, &r);
+	assert_int_equal(r.decision, POLICY_ALLOW);
+	assert_null(r.would_rule_id);
+}
+
+/* approvals.<class>.approvers: the first is the group, all are listed with the class. */
+static void test_eval_routing(void **state)
+{
+	const struct policy_pack *pack;
+	struct policy_action a = {"execute_command", "npm publish"};
+	struct policy_result r;
+
+	assert_int_equal(policy_set_find(*state, ORIG, &pack, NULL), ST_OK);
+	policy_evaluate(pack, &a, NULL, &r);
+	assert_string_equal(r.approval_class, "protected_actions");
+	assert_int_equal(r.approvers_len, 2);
+	assert_string_equal(r.approvers[0], "release-managers");
+	assert_string_equal(r.approvers[1], "security");
+	a.target = "make deploy"; /* the default rule keeps its built-in group */
+	policy_evaluate(pack, &a, NULL, &r);
+	assert_null(r.approval_class);
+	assert_int_equal(r.approvers_len, 0);
+	assert_string_equal(r.approver_group, OWNERS);
 }
 
 /* The shipped derived packs: their own rules and the inherited baseline both apply. */
@@ -723,6 +1113,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_eval_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_long_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_audit_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_routing, setup, teardown),
 		cmocka_unit_test(test_eval_shipped),
 		cmocka_unit_test(test_names),
 	};

@@ -25,6 +25,25 @@ void strlist_add_unique(struct strlist *l, const char *s);
 bool strlist_has(const struct strlist *l, const char *s);
 void strlist_release(struct strlist *l);
 
+/* Keys mapped to lists of strings: approvals.<class>.approvers, mcp.risk_scoring (one level). */
+struct listmap {
+	struct strlist keys;
+	struct strlist *vals; /* vals[i] belongs to keys.v[i] */
+};
+
+/* Sets key to a copy of val, replacing what key held: the nearest pack that names a key wins. */
+void listmap_set(struct listmap *m, const char *key, const struct strlist *val);
+/* Index of key, or m->keys.n when absent. */
+size_t listmap_find(const struct listmap *m, const char *key);
+void listmap_release(struct listmap *m);
+
+/* Lists kept for auditors only: merged like the pattern lists, never evaluated or hashed. */
+enum policy_audit_list {
+	POLICY_AUDIT_REQUIRED_FIELDS = 0,
+	POLICY_AUDIT_MAPS_TO,
+	POLICY_AUDIT_COUNT
+};
+
 struct policy_pack {
 	char *id;
 	char *title;
@@ -35,6 +54,16 @@ struct policy_pack {
 	size_t inherits_line; /* 1-based line of metadata.inherits, for messages */
 	struct strlist own[POLICY_LIST_COUNT]; /* as parsed from this file */
 	struct strlist lists[POLICY_LIST_COUNT]; /* merged with the ancestors */
+	enum policy_mode mode; /* metadata.mode: the pack's own, never inherited */
+	enum policy_flag_value own_flags[POLICY_FLAG_COUNT];
+	enum policy_flag_value flags[POLICY_FLAG_COUNT]; /* merged */
+	char *own_branch_pattern; /* evidence.require_branch_pattern */
+	const char *branch_pattern; /* merged: borrowed from this pack or the nearest ancestor */
+	struct strlist own_audit[POLICY_AUDIT_COUNT];
+	struct strlist audit[POLICY_AUDIT_COUNT];
+	struct listmap own_risk, risk; /* server pattern -> [level name] */
+	enum policy_severity *risk_levels; /* merged, parallel to risk.keys */
+	struct listmap own_approvals, approvals; /* class -> approver groups */
 	char sha256[SHA256_HEX_LEN];
 	bool merged;
 };

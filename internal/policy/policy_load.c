@@ -52,7 +52,86 @@ static const struct {
 	[POLICY_LIST_MCP_REQUIRE_APPROVAL_CAPABILITIES] = {POLICY_SECTION_MCP,
 							   "require_approval_capabilities",
 							   "mcp.require_approval_capabilities"},
+	[POLICY_LIST_CMD_REQUIRE_APPROVAL] = {POLICY_SECTION_COMMANDS, "require_approval",
+					      "commands.require_approval"},
+	[POLICY_LIST_GIT_BLOCK_PUSH_BRANCHES] = {POLICY_SECTION_GIT, "block_push_branches",
+						 "git.block_push_branches"},
+	[POLICY_LIST_MCP_ALLOWED_SERVERS] = {POLICY_SECTION_MCP, "allowed_servers",
+					     "mcp.allowed_servers"},
 };
+
+/* Every section a file may hold besides metadata, in the order messages list them. */
+static const char *const all_sections[] = {"filesystem", "commands", "git",	  "mcp",
+					   "approvals",	 "evidence", "compliance"};
+
+/* Keys that are not pattern lists, with their shape; slot indexes the flag or audit list. */
+enum key_kind { K_FLAG, K_TEXT, K_AUDIT_LIST, K_RISK };
+
+static const struct {
+	const char *section;
+	const char *key;
+	enum key_kind kind;
+	int slot;
+} keys[] = {
+	{"git", "block_direct_push_to_protected_branch", K_FLAG, POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH},
+	{"git", "require_pull_request", K_FLAG, POLICY_FLAG_GIT_REQUIRE_PULL_REQUEST},
+	{"git", "require_human_reviewer", K_FLAG, POLICY_FLAG_GIT_REQUIRE_HUMAN_REVIEWER},
+	{"git", "require_ai_attestation", K_FLAG, POLICY_FLAG_GIT_REQUIRE_AI_ATTESTATION},
+	{"git", "require_pr_attestation", K_FLAG, POLICY_FLAG_GIT_REQUIRE_PR_ATTESTATION},
+	{"mcp", "allowlist_enabled", K_FLAG, POLICY_FLAG_MCP_ALLOWLIST_ENABLED},
+	{"mcp", "block_unknown_servers", K_FLAG, POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS},
+	{"mcp", "risk_scoring", K_RISK, 0},
+	{"evidence", "require_agent_manifest", K_FLAG, POLICY_FLAG_EV_REQUIRE_AGENT_MANIFEST},
+	{"evidence", "require_issue_link", K_FLAG, POLICY_FLAG_EV_REQUIRE_ISSUE_LINK},
+	{"evidence", "require_bot_identity", K_FLAG, POLICY_FLAG_EV_REQUIRE_BOT_IDENTITY},
+	{"evidence", "require_pr_attestation", K_FLAG, POLICY_FLAG_EV_REQUIRE_PR_ATTESTATION},
+	{"evidence", "require_docs_update_for_user_facing_changes", K_FLAG,
+	 POLICY_FLAG_EV_REQUIRE_DOCS_UPDATE},
+	{"evidence", "require_branch_pattern", K_TEXT, 0},
+	{"evidence", "required_fields", K_AUDIT_LIST, POLICY_AUDIT_REQUIRED_FIELDS},
+	{"compliance", "maps_to", K_AUDIT_LIST, POLICY_AUDIT_MAPS_TO},
+};
+
+/* The key paths of the flags; policy_load_test checks them against the key table. */
+static const char *const flag_names[POLICY_FLAG_COUNT] = {
+	[POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH] = "git.block_direct_push_to_protected_branch",
+	[POLICY_FLAG_MCP_ALLOWLIST_ENABLED] = "mcp.allowlist_enabled",
+	[POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS] = "mcp.block_unknown_servers",
+	[POLICY_FLAG_GIT_REQUIRE_PULL_REQUEST] = "git.require_pull_request",
+	[POLICY_FLAG_GIT_REQUIRE_HUMAN_REVIEWER] = "git.require_human_reviewer",
+	[POLICY_FLAG_GIT_REQUIRE_AI_ATTESTATION] = "git.require_ai_attestation",
+	[POLICY_FLAG_GIT_REQUIRE_PR_ATTESTATION] = "git.require_pr_attestation",
+	[POLICY_FLAG_EV_REQUIRE_AGENT_MANIFEST] = "evidence.require_agent_manifest",
+	[POLICY_FLAG_EV_REQUIRE_ISSUE_LINK] = "evidence.require_issue_link",
+	[POLICY_FLAG_EV_REQUIRE_BOT_IDENTITY] = "evidence.require_bot_identity",
+	[POLICY_FLAG_EV_REQUIRE_PR_ATTESTATION] = "evidence.require_pr_attestation",
+	[POLICY_FLAG_EV_REQUIRE_DOCS_UPDATE] =
+		"evidence.require_docs_update_for_user_facing_changes",
+};
+
+static const char *const mode_names[POLICY_MODE_COUNT] = {
+	[POLICY_MODE_UNSET] = NULL,
+	[POLICY_MODE_ENFORCE] = "enforce",
+	[POLICY_MODE_AUDIT_ONLY] = "audit_only",
+	[POLICY_MODE_STRICT] = "strict",
+	[POLICY_MODE_BREAK_GLASS] = "break_glass",
+};
+
+const char *policy_flag_name(enum policy_flag f)
+{
+	return (unsigned)f < POLICY_FLAG_COUNT ? flag_names[f] : "unknown";
+}
+
+bool policy_flag_decides(enum policy_flag f)
+{
+	return f == POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH || f == POLICY_FLAG_MCP_ALLOWLIST_ENABLED ||
+	       f == POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS;
+}
+
+const char *policy_mode_name(enum policy_mode m)
+{
+	return (unsigned)m < POLICY_MODE_COUNT ? mode_names[m] : NULL;
+}
 
 static const char *const section_names[POLICY_SECTION_COUNT] = {
 	[POLICY_SECTION_FILESYSTEM] = "filesystem",
@@ -118,6 +197,39 @@ void strlist_release(struct strlist *l)
 	l->n = l->alloc = 0;
 }
 
+size_t listmap_find(const struct listmap *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->keys.n; i++)
+		if (strcmp(m->keys.v[i], key) == 0)
+			break;
+	return i;
+}
+
+void listmap_set(struct listmap *m, const char *key, const struct strlist *val)
+{
+	size_t i = listmap_find(m, key);
+
+	if (i == m->keys.n) {
+		strlist_addn(&m->keys, key, strlen(key));
+		m->vals = xrealloc(m->vals, m->keys.n * sizeof(*m->vals));
+		memset(&m->vals[i], 0, sizeof(*m->vals));
+	}
+	strlist_release(&m->vals[i]);
+	for (size_t k = 0; k < val->n; k++)
+		strlist_add_unique(&m->vals[i], val->v[k]);
+}
+
+void listmap_release(struct listmap *m)
+{
+	for (size_t i = 0; i < m->keys.n; i++)
+		strlist_release(&m->vals[i]);
+	free(m->vals);
+	m->vals = NULL;
+	strlist_release(&m->keys);
+}
+
 void policy_pack_free(struct policy_pack *pack)
 {
 	if (!pack)
@@ -132,6 +244,16 @@ void policy_pack_free(struct policy_pack *pack)
 		strlist_release(&pack->own[i]);
 		strlist_release(&pack->lists[i]);
 	}
+	for (size_t i = 0; i < POLICY_AUDIT_COUNT; i++) {
+		strlist_release(&pack->own_audit[i]);
+		strlist_release(&pack->audit[i]);
+	}
+	free(pack->own_branch_pattern);
+	listmap_release(&pack->own_risk);
+	listmap_release(&pack->risk);
+	free(pack->risk_levels);
+	listmap_release(&pack->own_approvals);
+	listmap_release(&pack->approvals);
 	free(pack);
 }
 
@@ -155,7 +277,7 @@ static enum status perr(struct parse *ps, const yaml_node_t *node, const char *f
 
 static enum status perr(struct parse *ps, const yaml_node_t *node, const char *fmt, ...)
 {
-	char what[256];
+	char what[400];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -273,6 +395,17 @@ static enum status parse_inherits(struct parse *ps, yaml_node_t *node, struct po
 	return ST_OK;
 }
 
+static enum status parse_mode(struct parse *ps, yaml_node_t *node, struct policy_pack *pack)
+{
+	for (int m = POLICY_MODE_ENFORCE; is_string(node) && m < POLICY_MODE_COUNT; m++) {
+		if (strcmp(scalar(node), mode_names[m]) == 0) {
+			pack->mode = (enum policy_mode)m;
+			return ST_OK;
+		}
+	}
+	return perr(ps, node, "metadata.mode must be one of %s", POLICY_MODE_VALUES);
+}
+
 static enum status parse_metadata(struct parse *ps, yaml_node_t *map, struct policy_pack *pack)
 {
 	yaml_node_pair_t *p;
@@ -294,8 +427,13 @@ static enum status parse_metadata(struct parse *ps, yaml_node_t *map, struct pol
 			st = parse_text(ps, val, "metadata.version", &pack->version);
 		else if (strcmp(key, "inherits") == 0)
 			st = parse_inherits(ps, val, pack);
+		else if (strcmp(key, "mode") == 0)
+			st = parse_mode(ps, val, pack);
 		else
-			st = perr(ps, node_at(ps, p->key), "unknown key 'metadata.%s'", key);
+			st = perr(ps, node_at(ps, p->key),
+				  "unknown key 'metadata.%.64s' (known: id, title, description, "
+				  "version, inherits, mode)",
+				  key);
 	}
 	if (st != ST_OK)
 		return st;
@@ -309,8 +447,184 @@ static enum status parse_metadata(struct parse *ps, yaml_node_t *map, struct pol
 	return ST_OK;
 }
 
-/* One of filesystem / commands / git / mcp: every key must name a list of that section. */
-static enum status parse_section(struct parse *ps, yaml_node_t *map, enum policy_section sec,
+/* Appends ", key" (or "key" first) to out while it fits; a longer list is cut. */
+static void add_key(char *out, size_t size, size_t *used, const char *key)
+{
+	int n;
+
+	if (*used >= size)
+		return;
+	n = snprintf(out + *used, size - *used, "%s%s", *used ? ", " : "", key);
+	*used = n < 0 ? size : *used + (size_t)n;
+}
+
+/* "a, b, c": the keys a section knows, for "unknown key" messages. */
+static void known_keys(const char *sec, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t l = 0; l < POLICY_LIST_COUNT; l++)
+		if (strcmp(section_names[lists[l].section], sec) == 0)
+			add_key(out, size, &used, lists[l].key);
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+		if (strcmp(keys[k].section, sec) == 0)
+			add_key(out, size, &used, keys[k].key);
+}
+
+static enum status unknown_key(struct parse *ps, yaml_node_t *key, const char *sec)
+{
+	char known[320];
+
+	known_keys(sec, known, sizeof(known));
+	return perr(ps, key, "unknown key '%s.%.64s' (known: %s)", sec, scalar(key), known);
+}
+
+/* YAML's plain true/false (null leaves the flag unset); anything else is an error. */
+static enum status parse_flag(struct parse *ps, yaml_node_t *node, const char *name,
+			      enum policy_flag_value *out)
+{
+	static const char *const yes[] = {"true", "True", "TRUE"};
+	static const char *const no[] = {"false", "False", "FALSE"};
+	bool plain = node->type == YAML_SCALAR_NODE &&
+		     node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+
+	if (is_null(node))
+		return ST_OK;
+	for (size_t i = 0; plain && i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(scalar(node), yes[i]) == 0) {
+			*out = POLICY_FLAG_TRUE;
+			return ST_OK;
+		}
+		if (strcmp(scalar(node), no[i]) == 0) {
+			*out = POLICY_FLAG_FALSE;
+			return ST_OK;
+		}
+	}
+	return perr(ps, node, "%s must be true or false", name);
+}
+
+/* mcp.risk_scoring: server pattern -> low | medium | high | critical. */
+static enum status parse_risk(struct parse *ps, yaml_node_t *map, struct policy_pack *pack)
+{
+	enum policy_severity sev;
+	yaml_node_pair_t *p;
+	enum status st;
+
+	if (is_null(map))
+		return ST_OK;
+	st = check_mapping(ps, map, "mcp.risk_scoring");
+	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = node_at(ps, p->key), *v = node_at(ps, p->value);
+		struct strlist level = {0};
+
+		if (!*scalar(k))
+			return perr(ps, k, "mcp.risk_scoring: empty server pattern");
+		if (!is_string(v) || !policy_severity_parse(scalar(v), &sev))
+			return perr(ps, v, "mcp.risk_scoring.%.64s must be one of %s", scalar(k),
+				    POLICY_SEVERITY_VALUES);
+		strlist_addn(&level, scalar(v), strlen(scalar(v)));
+		listmap_set(&pack->own_risk, scalar(k), &level);
+		strlist_release(&level);
+	}
+	return st;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* Approver group names end up in approval records: printable, at most 128 bytes. */
+static enum status check_groups(struct parse *ps, yaml_node_t *node, const char *name,
+				const struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->v[i]) > 128 || !printable(l->v[i]))
+			return perr(ps, node, "%s: '%.64s' is not a group name (%s)", name, l->v[i],
+				    "printable, at most 128 bytes");
+	return ST_OK;
+}
+
+/* approvals.<class>: {approvers: [group, ...]}. */
+static enum status parse_approval_class(struct parse *ps, const char *cls, yaml_node_t *map,
+					struct policy_pack *pack)
+{
+	struct strlist groups = {0};
+	char name[128];
+	yaml_node_pair_t *p;
+	enum status st;
+
+	snprintf(name, sizeof(name), "approvals.%.64s", cls);
+	if (is_null(map))
+		return ST_OK;
+	st = check_mapping(ps, map, name);
+	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = node_at(ps, p->key);
+
+		if (strcmp(scalar(k), "approvers") != 0) {
+			st = perr(ps, k, "unknown key '%s.%.64s' (known: approvers)", name,
+				  scalar(k));
+			break;
+		}
+		strlist_release(&groups);
+		st = parse_strings(ps, node_at(ps, p->value), "approvers", &groups);
+		if (st == ST_OK)
+			st = check_groups(ps, node_at(ps, p->value), name, &groups);
+	}
+	if (st == ST_OK)
+		listmap_set(&pack->own_approvals, cls, &groups);
+	strlist_release(&groups);
+	return st;
+}
+
+static enum status parse_approvals(struct parse *ps, yaml_node_t *map, struct policy_pack *pack)
+{
+	yaml_node_pair_t *p;
+	enum status st;
+
+	if (is_null(map))
+		return ST_OK;
+	st = check_mapping(ps, map, "approvals");
+	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = node_at(ps, p->key);
+
+		if (!valid_id(scalar(k)))
+			return perr(ps, k, "approvals: '%.64s' is not a valid class name (%s)",
+				    scalar(k), "lowercase letters, digits, '.', '_', '-'");
+		st = parse_approval_class(ps, scalar(k), node_at(ps, p->value), pack);
+	}
+	return st;
+}
+
+/* A key of the keys table: a flag, evidence.require_branch_pattern, an audit list, a map. */
+static enum status parse_other(struct parse *ps, size_t k, yaml_node_t *val,
+			       struct policy_pack *pack)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s.%s", keys[k].section, keys[k].key);
+	switch (keys[k].kind) {
+	case K_FLAG:
+		return parse_flag(ps, val, name, &pack->own_flags[keys[k].slot]);
+	case K_TEXT:
+		return is_null(val) ? ST_OK : parse_text(ps, val, name, &pack->own_branch_pattern);
+	case K_AUDIT_LIST:
+		return parse_strings(ps, val, name, &pack->own_audit[keys[k].slot]);
+	case K_RISK:
+		return parse_risk(ps, val, pack);
+	}
+	return perr(ps, val, "%s: unhandled key kind", name);
+}
+
+/* One section other than metadata and approvals: every key must be one the section knows. */
+static enum status parse_section(struct parse *ps, yaml_node_t *map, const char *sec,
 				 struct policy_pack *pack)
 {
 	yaml_node_pair_t *p;
@@ -318,19 +632,27 @@ static enum status parse_section(struct parse *ps, yaml_node_t *map, enum policy
 
 	if (is_null(map))
 		return ST_OK;
-	st = check_mapping(ps, map, section_names[sec]);
+	st = check_mapping(ps, map, sec);
 	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
 	     p++) {
-		const char *key = scalar(node_at(ps, p->key));
-		size_t l;
+		yaml_node_t *key = node_at(ps, p->key), *val = node_at(ps, p->value);
+		size_t l, k;
 
 		for (l = 0; l < POLICY_LIST_COUNT; l++)
-			if (lists[l].section == sec && strcmp(lists[l].key, key) == 0)
+			if (strcmp(section_names[lists[l].section], sec) == 0 &&
+			    strcmp(lists[l].key, scalar(key)) == 0)
 				break;
-		if (l == POLICY_LIST_COUNT)
-			return perr(ps, node_at(ps, p->key), "unknown key '%s.%s'",
-				    section_names[sec], key);
-		st = parse_strings(ps, node_at(ps, p->value), lists[l].name, &pack->own[l]);
+		if (l < POLICY_LIST_COUNT) {
+			st = parse_strings(ps, val, lists[l].name, &pack->own[l]);
+			continue;
+		}
+		for (k = 0; k < ARRAY_SIZE(keys); k++)
+			if (strcmp(keys[k].section, sec) == 0 &&
+			    strcmp(keys[k].key, scalar(key)) == 0)
+				break;
+		if (k == ARRAY_SIZE(keys))
+			return unknown_key(ps, key, sec);
+		st = parse_other(ps, k, val, pack);
 	}
 	return st;
 }
@@ -353,14 +675,19 @@ static enum status parse_root(struct parse *ps, yaml_node_t *root, struct policy
 			st = parse_metadata(ps, val, pack);
 			continue;
 		}
-		for (s = 0; s < POLICY_SECTION_COUNT; s++)
-			if (strcmp(section_names[s], key) == 0)
+		if (strcmp(key, "approvals") == 0) {
+			st = parse_approvals(ps, val, pack);
+			continue;
+		}
+		for (s = 0; s < ARRAY_SIZE(all_sections); s++)
+			if (strcmp(all_sections[s], key) == 0)
 				break;
-		if (s == POLICY_SECTION_COUNT)
-			return perr(ps, node_at(ps, p->key),
-				    "unknown key '%s' (expected metadata, %s)", key,
-				    "filesystem, commands, git, mcp");
-		st = parse_section(ps, val, (enum policy_section)s, pack);
+		if (s == ARRAY_SIZE(all_sections))
+			return perr(
+				ps, node_at(ps, p->key),
+				"unknown key '%.64s' (known: metadata, %s)", key,
+				"filesystem, commands, git, mcp, approvals, evidence, compliance");
+		st = parse_section(ps, val, all_sections[s], pack);
 	}
 	if (st == ST_OK && !meta)
 		st = perr(ps, root, "metadata is required");
@@ -611,4 +938,31 @@ void policy_pack_list(const struct policy_pack *pack, enum policy_list l, const 
 	}
 	*items = (const char *const *)pack->lists[l].v;
 	*n = pack->lists[l].n;
+}
+
+void policy_pack_settings(const struct policy_pack *pack, struct policy_pack_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->mode = pack->mode;
+	memcpy(out->flags, pack->flags, sizeof(out->flags));
+	out->branch_pattern = pack->branch_pattern;
+	out->required_fields = (const char *const *)pack->audit[POLICY_AUDIT_REQUIRED_FIELDS].v;
+	out->required_fields_len = pack->audit[POLICY_AUDIT_REQUIRED_FIELDS].n;
+	out->maps_to = (const char *const *)pack->audit[POLICY_AUDIT_MAPS_TO].v;
+	out->maps_to_len = pack->audit[POLICY_AUDIT_MAPS_TO].n;
+	out->risk_servers = (const char *const *)pack->risk.keys.v;
+	out->risk_levels = pack->risk_levels;
+	out->risk_len = pack->risk.keys.n;
+	out->approval_classes_len = pack->approvals.keys.n;
+}
+
+bool policy_pack_approvals(const struct policy_pack *pack, size_t i, const char **cls,
+			   const char *const **approvers, size_t *n)
+{
+	if (i >= pack->approvals.keys.n)
+		return false;
+	*cls = pack->approvals.keys.v[i];
+	*approvers = (const char *const *)pack->approvals.vals[i].v;
+	*n = pack->approvals.vals[i].n;
+	return true;
 }

@@ -284,6 +284,74 @@ static const struct {
 	  {"c", META("c") "  inherits: [b]\n"}},
 	 ST_INVALID,
 	 {"inheritance cycle b -> c -> b", "b/policy.yaml:4:"}},
+	{"unknown git key names the known ones",
+	 {{"x", META("x") "git:\n  require_pull_reqest: true\n"}},
+	 ST_INVALID,
+	 {"x/policy.yaml:5: unknown key 'git.require_pull_reqest' (known: protected_branches, "
+	  "block_push_branches, block_direct_push_to_protected_branch, require_pull_request"}},
+	{"unknown mcp key",
+	 {{"x", META("x") "mcp:\n  allowlist: true\n"}},
+	 ST_INVALID,
+	 {"unknown key 'mcp.allowlist' (known: blocked_servers,", "allowed_servers",
+	  "risk_scoring"}},
+	{"unknown evidence key",
+	 {{"x", META("x") "evidence:\n  require_manifest: true\n"}},
+	 ST_INVALID,
+	 {"unknown key 'evidence.require_manifest' (known: require_agent_manifest,"}},
+	{"unknown compliance key",
+	 {{"x", META("x") "compliance:\n  map_to: [a]\n"}},
+	 ST_INVALID,
+	 {"x/policy.yaml:5: unknown key 'compliance.map_to' (known: maps_to)"}},
+	{"unknown top-level key lists the sections",
+	 {{"x", META("x") "evidences: {}\n"}},
+	 ST_INVALID,
+	 {"unknown key 'evidences' (known: metadata, filesystem, commands, git, mcp, approvals, "
+	  "evidence, compliance)"}},
+	{"flag is a string",
+	 {{"x", META("x") "git:\n  require_pull_request: 'yes'\n"}},
+	 ST_INVALID,
+	 {"x/policy.yaml:5: git.require_pull_request must be true or false"}},
+	{"flag is a list",
+	 {{"x", META("x") "mcp:\n  block_unknown_servers: [true]\n"}},
+	 ST_INVALID,
+	 {"mcp.block_unknown_servers must be true or false"}},
+	{"bad mode",
+	 {{"x", META("x") "  mode: enforcing\n"}},
+	 ST_INVALID,
+	 {"x/policy.yaml:4: metadata.mode must be one of enforce, audit_only, strict, "
+	  "break_glass"}},
+	{"bad risk level",
+	 {{"x", META("x") "mcp:\n  risk_scoring: {github: severe}\n"}},
+	 ST_INVALID,
+	 {"mcp.risk_scoring.github must be one of low, medium, high, critical"}},
+	{"risk scoring is a list",
+	 {{"x", META("x") "mcp:\n  risk_scoring: [github]\n"}},
+	 ST_INVALID,
+	 {"mcp.risk_scoring must be a mapping"}},
+	{"unknown approvals key",
+	 {{"x", META("x") "approvals:\n  protected_actions: {groups: [a]}\n"}},
+	 ST_INVALID,
+	 {"unknown key 'approvals.protected_actions.groups' (known: approvers)"}},
+	{"approvers is a string",
+	 {{"x", META("x") "approvals:\n  protected_actions: {approvers: sec}\n"}},
+	 ST_INVALID,
+	 {"approvers must be a list of strings"}},
+	{"bad approval class",
+	 {{"x", META("x") "approvals:\n  Protected Actions: {approvers: [a]}\n"}},
+	 ST_INVALID,
+	 {"approvals: 'Protected Actions' is not a valid class name"}},
+	{"approver with a control character",
+	 {{"x", META("x") "approvals:\n  x: {approvers: [\"a\\x01b\"]}\n"}},
+	 ST_INVALID,
+	 {"approvals.x: 'a", "is not a group name"}},
+	{"branch pattern is a list",
+	 {{"x", META("x") "evidence:\n  require_branch_pattern: [a]\n"}},
+	 ST_INVALID,
+	 {"evidence.require_branch_pattern must be a non-empty string"}},
+	{"maps_to is a string",
+	 {{"x", META("x") "compliance:\n  maps_to: PCI DSS 6\n"}},
+	 ST_INVALID,
+	 {"compliance.maps_to must be a list of strings"}},
 };
 
 static void test_bad_packs(void **state)
@@ -368,6 +436,129 @@ static void test_dir_handling(void **state)
 	test_dir_remove(dir);
 }
 
+/* Every key of the original CAVRA's vocabulary, in one pack and its child. */
+static const char full_yaml[] =
+	"metadata:\n"
+	"  id: full\n  title: HIPAA\n  description: d\n  version: '1.0.0'\n"
+	"  inherits: [" POLICY_DEFAULT_PACK "]\n  mode: audit_only\n"
+	"filesystem:\n  block_read: [phi/**]\n  block_write: [phi/**]\n"
+	"  require_approval_write: [schema/**]\n"
+	"commands:\n  block: [psql*]\n  allow: [ls]\n  require_approval: [pg_dump*]\n"
+	"git:\n  block_push_branches: [production]\n"
+	"  block_direct_push_to_protected_branch: true\n  require_pull_request: true\n"
+	"  require_human_reviewer: True\n  require_ai_attestation: false\n"
+	"  require_pr_attestation: TRUE\n"
+	"mcp:\n  allowlist_enabled: true\n  block_unknown_servers: false\n"
+	"  allowed_servers: [github]\n  blocked_servers: [pastebin]\n"
+	"  risk_scoring:\n    github: medium\n    'db-*': critical\n"
+	"approvals:\n  protected_actions:\n    approvers: [privacy-office, security]\n"
+	"  security_settings: {approvers: [appsec]}\n  release_publication: {approvers: []}\n"
+	"evidence:\n  require_agent_manifest: true\n  require_issue_link: true\n"
+	"  require_bot_identity: false\n  require_pr_attestation: true\n"
+	"  require_docs_update_for_user_facing_changes: true\n"
+	"  require_branch_pattern: '^(feat|fix)/'\n  required_fields: [actor, ticket]\n"
+	"compliance:\n  maps_to: ['HIPAA 164.312(b)', 'HIPAA 164.308']\n";
+
+static const char child_yaml[] =
+	"metadata: {id: kid, version: '2', inherits: full}\n"
+	"git: {require_ai_attestation: true, require_pull_request: false}\n"
+	"mcp: {risk_scoring: {github: low}}\n"
+	"approvals: {security_settings: {approvers: [kid-sec]}}\n"
+	"compliance: {maps_to: ['SOC 2 CC8.1', 'HIPAA 164.308']}\n";
+
+static void assert_strings(const char *const *v, size_t n, const char *want)
+{
+	char got[512] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < n && used < sizeof(got); i++)
+		used += (size_t)snprintf(got + used, sizeof(got) - used, "%s%s", i ? "," : "",
+					 v[i]);
+	if (strcmp(got, want) != 0)
+		fail_msg("got [%s], want [%s]", got, want);
+}
+
+static void assert_approvers(const struct policy_pack *p, size_t i, const char *cls,
+			     const char *want)
+{
+	const char *got_cls;
+	const char *const *v;
+	size_t n;
+
+	assert_true(policy_pack_approvals(p, i, &got_cls, &v, &n));
+	assert_string_equal(got_cls, cls);
+	assert_strings(v, n, want);
+}
+
+static void test_original_vocabulary(void **state)
+{
+	static const char *const packs[][2] = {{"full", full_yaml}, {"kid", child_yaml}};
+	struct policy_pack_settings st;
+	const struct policy_pack *full, *kid;
+	struct policy_set *set = NULL;
+	const char *cls;
+	const char *const *v;
+	struct err e = {0};
+	size_t n;
+
+	(void)state;
+	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
+		fail_msg("%s", e.msg);
+	full = must_find(set, "full");
+	kid = must_find(set, "kid");
+	assert_list(full, POLICY_LIST_CMD_REQUIRE_APPROVAL, "pg_dump*");
+	assert_list(full, POLICY_LIST_GIT_BLOCK_PUSH_BRANCHES, "production");
+	assert_list(full, POLICY_LIST_MCP_ALLOWED_SERVERS, "github");
+	assert_list(kid, POLICY_LIST_CMD_REQUIRE_APPROVAL, "pg_dump*");
+	policy_pack_settings(full, &st);
+	assert_string_equal(policy_mode_name(st.mode), "audit_only");
+	for (int f = 0; f < POLICY_FLAG_COUNT; f++) {
+		bool off = f == POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS ||
+			   f == POLICY_FLAG_GIT_REQUIRE_AI_ATTESTATION ||
+			   f == POLICY_FLAG_EV_REQUIRE_BOT_IDENTITY;
+
+		if (st.flags[f] != (off ? POLICY_FLAG_FALSE : POLICY_FLAG_TRUE))
+			fail_msg("flag %s: %d", policy_flag_name(f), (int)st.flags[f]);
+	}
+	assert_string_equal(st.branch_pattern, "^(feat|fix)/");
+	assert_strings(st.required_fields, st.required_fields_len, "actor,ticket");
+	assert_strings(st.maps_to, st.maps_to_len, "HIPAA 164.312(b),HIPAA 164.308");
+	assert_strings(st.risk_servers, st.risk_len, "github,db-*");
+	assert_int_equal(st.risk_levels[1], POLICY_SEV_CRITICAL);
+	assert_int_equal(st.approval_classes_len, 3);
+	assert_approvers(full, 0, "protected_actions", "privacy-office,security");
+	assert_approvers(full, 2, "release_publication", "");
+	assert_false(policy_pack_approvals(full, 3, &cls, &v, &n));
+	/* the child: mode not inherited, true wins, nearest map entry wins, lists add */
+	policy_pack_settings(kid, &st);
+	assert_null(policy_mode_name(st.mode));
+	assert_int_equal(st.flags[POLICY_FLAG_GIT_REQUIRE_AI_ATTESTATION], POLICY_FLAG_TRUE);
+	assert_int_equal(st.flags[POLICY_FLAG_GIT_REQUIRE_PULL_REQUEST], POLICY_FLAG_TRUE);
+	assert_string_equal(st.branch_pattern, "^(feat|fix)/");
+	assert_strings(st.maps_to, st.maps_to_len, "HIPAA 164.312(b),HIPAA 164.308,SOC 2 CC8.1");
+	assert_int_equal(st.risk_levels[0], POLICY_SEV_LOW);
+	assert_approvers(kid, 1, "security_settings", "kid-sec");
+	assert_approvers(kid, 0, "protected_actions", "privacy-office,security");
+	policy_set_free(set);
+}
+
+/* The flag names are the key paths a file uses, and only three flags decide. */
+static void test_flag_names(void **state)
+{
+	int deciding = 0;
+
+	(void)state;
+	for (int f = 0; f < POLICY_FLAG_COUNT; f++) {
+		assert_non_null(strchr(policy_flag_name(f), '.'));
+		assert_non_null(strstr(full_yaml, strchr(policy_flag_name(f), '.') + 1));
+		deciding += policy_flag_decides(f);
+	}
+	assert_int_equal(deciding, 3);
+	assert_string_equal(policy_flag_name(POLICY_FLAG_COUNT), "unknown");
+	assert_null(policy_mode_name(POLICY_MODE_UNSET));
+	assert_string_equal(policy_mode_name(POLICY_MODE_BREAK_GLASS), "break_glass");
+}
+
 static void sha_of(const char *yaml, const char *id, char out[SHA256_HEX_LEN])
 {
 	const char *packs[2][2] = {{"p", META("p") "commands:\n  block: [a, b]\n"}, {"q", yaml}};
@@ -382,6 +573,8 @@ static void sha_of(const char *yaml, const char *id, char out[SHA256_HEX_LEN])
 	policy_set_free(set);
 }
 
+#define Q_T12 META("q") "  inherits: p\ncommands:\n  allow: [t1, t2]\n"
+
 /* Same rules, however written: same hash.  Any rule changed, here or in a parent: new hash. */
 static void test_sha256(void **state)
 {
@@ -390,6 +583,13 @@ static void test_sha256(void **state)
 		"# reordered, retitled, flow style, duplicate\ncommands: {allow: [t1, t2, t1]}\n"
 		"metadata: {version: '1', id: q, inherits: [p], description: other}\n",
 		META("q") "  inherits: p\ncommands:\n  block: [a]\n  allow:\n    - t1\n    - t2\n",
+		/* kept for audit only, or evaluated as enforce: not rules, same hash */
+		Q_T12 "git:\n  require_pull_request: true\n  require_pr_attestation: true\n",
+		Q_T12 "evidence:\n  require_issue_link: true\n  required_fields: [a]\n"
+		      "  require_branch_pattern: x\n",
+		Q_T12 "compliance:\n  maps_to: ['PCI DSS 6']\n",
+		META("q") "  inherits: p\n  mode: strict\ncommands:\n  allow: [t1, t2]\n",
+		Q_T12 "  require_approval: []\nmcp:\n  allowed_servers: ~\n",
 	};
 	static const char *const differ[] = {
 		META("q") "  inherits: p\ncommands:\n  allow: [t1, t3]\n",
@@ -398,6 +598,17 @@ static void test_sha256(void **state)
 		META("q") "  inherits: p\ncommands:\n  allow: [t1, t2]\ngit:\n"
 			  "  protected_branches: [dev]\n",
 		META("q") "commands:\n  allow: [t1, t2]\n",
+		/* the original's deciding keys are rules: each changes the hash */
+		Q_T12 "  require_approval: [t3]\n",
+		Q_T12 "git:\n  block_push_branches: [prod]\n",
+		Q_T12 "git:\n  block_direct_push_to_protected_branch: false\n",
+		Q_T12 "git:\n  block_direct_push_to_protected_branch: true\n",
+		Q_T12 "mcp:\n  allowed_servers: [github]\n",
+		Q_T12 "mcp:\n  allowlist_enabled: true\n",
+		Q_T12 "mcp:\n  block_unknown_servers: false\n",
+		Q_T12 "mcp:\n  risk_scoring: {github: high}\n",
+		Q_T12 "approvals:\n  protected_actions: {approvers: [sec]}\n",
+		META("q") "  inherits: p\n  mode: audit_only\ncommands:\n  allow: [t1, t2]\n",
 	};
 	char first[SHA256_HEX_LEN], sha[SHA256_HEX_LEN];
 
@@ -455,6 +666,42 @@ static void test_canonical(void **state)
 	policy_set_free(set);
 }
 
+/* What the original's keys add to the canonical form, after the ten lists. */
+static void test_canonical_extensions(void **state)
+{
+	static const char *const packs[][2] = {
+		{"x", META("x") "  mode: audit_only\n"
+				"commands: {require_approval: [deploy]}\n"
+				"git: {block_direct_push_to_protected_branch: false}\n"
+				"mcp: {risk_scoring: {gh: high}}\n"
+				"approvals: {protected_actions: {approvers: [sec]}}\n"},
+	};
+	static const char tail[] = "mcp.require_approval_capabilities 0\n"
+				   "commands.require_approval 1\n"
+				   "6 deploy\n"
+				   "git.block_direct_push_to_protected_branch false\n"
+				   "metadata.mode audit_only\n"
+				   "mcp.risk_scoring 1\n"
+				   "key 1\n2 gh\n"
+				   "values 1\n4 high\n"
+				   "approvals 1\n"
+				   "key 1\n17 protected_actions\n"
+				   "values 1\n3 sec\n";
+	struct policy_set *set = NULL;
+	struct err e = {0};
+	size_t len;
+	char *canon;
+
+	(void)state;
+	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
+		fail_msg("%s", e.msg);
+	canon = policy_pack_canonical(must_find(set, "x"), &len);
+	assert_true(len > strlen(tail));
+	assert_string_equal(canon + len - strlen(tail), tail);
+	free(canon);
+	policy_set_free(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +715,9 @@ int main(void)
 		cmocka_unit_test(test_dir_handling),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_canonical),
+		cmocka_unit_test(test_canonical_extensions),
+		cmocka_unit_test(test_original_vocabulary),
+		cmocka_unit_test(test_flag_names),
 	};
 
 	return cmocka_run_group_tests_name("policy/load", tests, NULL, NULL);

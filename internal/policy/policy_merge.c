@@ -52,6 +52,48 @@ static bool parents_merged(struct policy_set *set, const struct policy_pack *p)
 	return true;
 }
 
+/* True anywhere wins over false, false over unset: a child cannot switch a parent's rule off. */
+static enum policy_flag_value flag_or(enum policy_flag_value a, enum policy_flag_value b)
+{
+	return a > b ? a : b;
+}
+
+static void map_merge(struct listmap *dst, const struct listmap *src)
+{
+	for (size_t k = 0; k < src->keys.n; k++)
+		listmap_set(dst, src->keys.v[k], &src->vals[k]);
+}
+
+/*
+ * Flags, audit lists, risk_scoring and approvals, parents first then the pack's own.  In the
+ * maps and for evidence.require_branch_pattern the nearest pack naming a key decides: they
+ * route and grade decisions, they do not allow anything.
+ */
+static void merge_settings(struct policy_set *set, struct policy_pack *p)
+{
+	for (size_t j = 0; j <= p->inherits.n; j++) {
+		const struct policy_pack *q =
+			j < p->inherits.n ? find(set, p->inherits.v[j]) : NULL;
+
+		for (size_t f = 0; f < POLICY_FLAG_COUNT; f++)
+			p->flags[f] = flag_or(p->flags[f], q ? q->flags[f] : p->own_flags[f]);
+		for (size_t a = 0; a < POLICY_AUDIT_COUNT; a++) {
+			const struct strlist *src = q ? &q->audit[a] : &p->own_audit[a];
+
+			for (size_t k = 0; k < src->n; k++)
+				strlist_add_unique(&p->audit[a], src->v[k]);
+		}
+		if (q ? q->branch_pattern != NULL : p->own_branch_pattern != NULL)
+			p->branch_pattern = q ? q->branch_pattern : p->own_branch_pattern;
+		map_merge(&p->risk, q ? &q->risk : &p->own_risk);
+		map_merge(&p->approvals, q ? &q->approvals : &p->own_approvals);
+	}
+	p->risk_levels = xcalloc(p->risk.keys.n + 1, sizeof(*p->risk_levels));
+	for (size_t k = 0; k < p->risk.keys.n; k++)
+		if (!policy_severity_parse(p->risk.vals[k].v[0], &p->risk_levels[k]))
+			p->risk_levels[k] = POLICY_SEV_CRITICAL; /* unreachable: checked at parse */
+}
+
 /* Parents first, in the order written, then the pack's own entries; first occurrence wins. */
 static void merge_one(struct policy_set *set, struct policy_pack *p)
 {
@@ -71,6 +113,7 @@ static void merge_one(struct policy_set *set, struct policy_pack *p)
 		for (size_t k = 0; k < ARRAY_SIZE(policy_default_protected); k++)
 			strlist_add_unique(&p->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES],
 					   policy_default_protected[k]);
+	merge_settings(set, p);
 	p->merged = true;
 }
 
@@ -118,44 +161,90 @@ static enum status report_cycle(struct policy_set *set, struct policy_pack *star
 	return st;
 }
 
-static void append(char **s, size_t *len, size_t *alloc, const char *p, size_t n)
+struct canon {
+	char *s;
+	size_t len, alloc;
+};
+
+static void append(struct canon *c, const char *p, size_t n)
 {
-	if (*len + n + 1 > *alloc) {
-		while (*len + n + 1 > *alloc)
-			*alloc = *alloc ? 2 * *alloc : 1024;
-		*s = xrealloc(*s, *alloc);
+	if (c->len + n + 1 > c->alloc) {
+		while (c->len + n + 1 > c->alloc)
+			c->alloc = c->alloc ? 2 * c->alloc : 1024;
+		c->s = xrealloc(c->s, c->alloc);
 	}
-	memcpy(*s + *len, p, n);
-	*len += n;
-	(*s)[*len] = '\0';
+	memcpy(c->s + c->len, p, n);
+	c->len += n;
+	c->s[c->len] = '\0';
 }
 
-char *policy_pack_canonical(const struct policy_pack *pack, size_t *len)
+/* "<name> <count>\n" then "<byte length> <entry>\n" per entry. */
+static void append_list(struct canon *c, const char *name, const struct strlist *list)
 {
-	char *s = NULL;
-	size_t n = 0, alloc = 0;
 	char num[64];
 
-	append(&s, &n, &alloc, CANONICAL_HEADER, strlen(CANONICAL_HEADER));
-	for (size_t l = 0; l < POLICY_LIST_COUNT; l++) {
-		const struct strlist *list = &pack->lists[l];
-		const char *name = policy_list_name((enum policy_list)l);
+	append(c, name, strlen(name));
+	snprintf(num, sizeof(num), " %zu\n", list->n);
+	append(c, num, strlen(num));
+	for (size_t k = 0; k < list->n; k++) {
+		size_t elen = strlen(list->v[k]);
 
-		append(&s, &n, &alloc, name, strlen(name));
-		snprintf(num, sizeof(num), " %zu\n", list->n);
-		append(&s, &n, &alloc, num, strlen(num));
-		for (size_t k = 0; k < list->n; k++) {
-			size_t elen = strlen(list->v[k]);
-
-			snprintf(num, sizeof(num), "%zu ", elen);
-			append(&s, &n, &alloc, num, strlen(num));
-			append(&s, &n, &alloc, list->v[k], elen);
-			append(&s, &n, &alloc, "\n", 1);
-		}
+		snprintf(num, sizeof(num), "%zu ", elen);
+		append(c, num, strlen(num));
+		append(c, list->v[k], elen);
+		append(c, "\n", 1);
 	}
+}
+
+static void append_line(struct canon *c, const char *a, const char *b)
+{
+	append(c, a, strlen(a));
+	append(c, " ", 1);
+	append(c, b, strlen(b));
+	append(c, "\n", 1);
+}
+
+/* A map as "<name> <keys>\n", then per key its entry line and its list ("<key> <count>"). */
+static void append_map(struct canon *c, const char *name, const struct listmap *m)
+{
+	char num[64];
+
+	snprintf(num, sizeof(num), " %zu\n", m->keys.n);
+	append(c, name, strlen(name));
+	append(c, num, strlen(num));
+	for (size_t k = 0; k < m->keys.n; k++) {
+		struct strlist key = {&m->keys.v[k], 1, 1};
+
+		append_list(c, "key", &key);
+		append_list(c, "values", &m->vals[k]);
+	}
+}
+
+/*
+ * The ten original lists always; everything added later only when a pack uses it, so that the
+ * hash of a pack written before those keys existed does not change.
+ */
+char *policy_pack_canonical(const struct policy_pack *pack, size_t *len)
+{
+	struct canon c = {0};
+
+	append(&c, CANONICAL_HEADER, strlen(CANONICAL_HEADER));
+	for (size_t l = 0; l < POLICY_LIST_COUNT; l++)
+		if (l < POLICY_LIST_CMD_REQUIRE_APPROVAL || pack->lists[l].n)
+			append_list(&c, policy_list_name((enum policy_list)l), &pack->lists[l]);
+	for (size_t f = 0; f < POLICY_FLAG_COUNT; f++)
+		if (policy_flag_decides((enum policy_flag)f) && pack->flags[f] != POLICY_FLAG_UNSET)
+			append_line(&c, policy_flag_name((enum policy_flag)f),
+				    pack->flags[f] == POLICY_FLAG_TRUE ? "true" : "false");
+	if (pack->mode == POLICY_MODE_AUDIT_ONLY) /* strict and break_glass evaluate as enforce */
+		append_line(&c, "metadata.mode", policy_mode_name(pack->mode));
+	if (pack->risk.keys.n)
+		append_map(&c, "mcp.risk_scoring", &pack->risk);
+	if (pack->approvals.keys.n)
+		append_map(&c, "approvals", &pack->approvals);
 	if (len)
-		*len = n;
-	return s;
+		*len = c.len;
+	return c.s;
 }
 
 enum status policy_set_merge(struct policy_set *set, struct err *e)

@@ -98,17 +98,6 @@ static enum status evaluate(struct service *s, const struct decision_req *d,
 	return ST_OK;
 }
 
-static json_object *policy_version(const struct policy_pack *pack)
-{
-	struct policy_pack_info info;
-	json_object *o = json_object_new_object();
-
-	policy_pack_info(pack, &info);
-	jx_add_str(o, "version", info.version);
-	jx_add_str(o, "sha256", info.sha256);
-	return o;
-}
-
 struct ids {
 	char decision_id[4 + 24 + 1];
 	char correlation_id[5 + 24 + 1];
@@ -133,6 +122,23 @@ static enum status make_ids(const struct decision_req *d, struct ids *ids, struc
 	snprintf(ids->evidence_ref, sizeof(ids->evidence_ref), "evidence://%s/%s",
 		 d->session_id ? d->session_id : ids->session_id, ids->decision_id);
 	return st;
+}
+
+/* What the pack's approvals routing and an audit_only mode add to a decision. */
+static void add_policy_extras(json_object *o, const struct policy_result *res)
+{
+	if (res->approvers_len) {
+		json_object *a = json_object_new_array();
+
+		for (size_t i = 0; i < res->approvers_len; i++)
+			json_object_array_add(a, json_object_new_string(res->approvers[i]));
+		jx_add_str(o, "approval_class", res->approval_class);
+		json_object_object_add(o, "approvers", a);
+	}
+	if (res->would_rule_id) {
+		jx_add_str(o, "would_decision", policy_decision_name(res->would_decision));
+		jx_add_str(o, "would_rule_id", res->would_rule_id);
+	}
 }
 
 static json_object *build_record(const struct decision_req *d, const struct ids *ids,
@@ -164,9 +170,10 @@ static json_object *build_record(const struct decision_req *d, const struct ids 
 	jx_add_str(o, "reason", res->reason);
 	json_object_object_add(o, "evidence_refs", refs);
 	jx_add_str(o, "approver_group", res->approver_group);
+	add_policy_extras(o, res);
 	jx_add_str(o, "timestamp", ids->now);
 	jx_add_str(o, "correlation_id", ids->correlation_id);
-	json_object_object_add(o, "policy_version", policy_version(pack));
+	json_object_object_add(o, "policy_version", service_policy_version_json(pack));
 	return o;
 }
 

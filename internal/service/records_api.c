@@ -85,6 +85,10 @@ static json_object *trust_json(const struct policy_action *a, const struct regis
 	jx_add_str(o, "severity", policy_severity_name(r->severity));
 	jx_add_str(o, "reason", r->reason);
 	jx_add_str(o, "approver_group", r->approver_group);
+	if (r->would_rule_id) {
+		jx_add_str(o, "would_decision", policy_decision_name(r->would_decision));
+		jx_add_str(o, "would_rule_id", r->would_rule_id);
+	}
 	jx_add_str(o, "policy_pack", r->policy_id);
 	return o;
 }

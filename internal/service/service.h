@@ -236,7 +236,18 @@ ATTR_NODISCARD enum status service_console_session_get(struct service *s, const 
 ATTR_NODISCARD enum status service_console_session_delete(struct service *s, const char *hash,
 							  struct err *e);
 
-/* GET /policy-packs. */
+/* GET /policy-packs.  Caller owns the text, free with free(). */
 char *service_policy_packs(struct service *s);
+
+/*
+ * GET /policy-packs/{id}: the listing's fields, the merged rules and every other setting.
+ * On success *out is the caller's, free with free(); ST_NOT_FOUND for an unknown id.
+ */
+ATTR_NODISCARD enum status service_policy_pack_get(struct service *s, const char *id, char **out,
+						   struct err *e);
+
+/* A decision's policy_version: version, sha256, mode and the pack's audit-only settings.
+ * Caller owns, json_object_put(). */
+json_object *service_policy_version_json(const struct policy_pack *pack);
 
 #endif

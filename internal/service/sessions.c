@@ -1,5 +1,5 @@
 /*
- * sessions.c - session summaries (cavra.session.v1) and GET /policy-packs.
+ * sessions.c - session summaries (cavra.session.v1).
  */
 #include "base/base.h"
 #include "service/service.h"
@@ -168,47 +168,4 @@ enum status service_session_upsert(struct service *s, json_object *req, char **r
 		st = service_session_get(s, u.session_id, record, e);
 	free(payload);
 	return st;
-}
-
-static json_object *pack_json(const struct policy_pack *pack)
-{
-	struct policy_pack_info info;
-	json_object *o = json_object_new_object();
-	json_object *counts = json_object_new_object();
-	json_object *inherits = json_object_new_array();
-
-	json_object *lists = json_object_new_object();
-
-	policy_pack_info(pack, &info);
-	for (int i = 0; i < POLICY_LIST_COUNT; i++)
-		jx_add_int(lists, policy_list_name((enum policy_list)i),
-			   (int64_t)info.list_counts[i]);
-	for (size_t i = 0; i < info.inherits_len; i++)
-		json_object_array_add(inherits, json_object_new_string(info.inherits[i]));
-	for (int i = 0; i < POLICY_SECTION_COUNT; i++)
-		jx_add_int(counts, policy_section_name((enum policy_section)i),
-			   (int64_t)info.section_counts[i]);
-	jx_add_str(o, "id", info.id);
-	jx_add_str(o, "title", info.title);
-	jx_add_str(o, "description", info.description);
-	jx_add_str(o, "version", info.version);
-	json_object_object_add(o, "inherits", inherits);
-	jx_add_str(o, "sha256", info.sha256);
-	jx_add_int(o, "rule_count", (int64_t)info.rule_count);
-	json_object_object_add(o, "rule_counts", counts);
-	json_object_object_add(o, "list_counts", lists);
-	return o;
-}
-
-char *service_policy_packs(struct service *s)
-{
-	json_object *o = json_object_new_object();
-	json_object *items = json_object_new_array();
-	size_t n = policy_set_count(s->policies);
-
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(items, pack_json(policy_set_at(s->policies, i)));
-	json_object_object_add(o, "items", items);
-	jx_add_int(o, "total", (int64_t)n);
-	return jx_take_text(o);
 }

@@ -33,6 +33,7 @@ TABLE = [
     ("GET", "/sessions/none", None, [403, 404, 404, 403]),
     ("GET", "/sessions/table-s/decisions", None, [403, 200, 200, 403]),
     ("GET", "/policy-packs", None, [403, 200, 200, 403]),
+    ("GET", "/policy-packs/cavra-ai-agent-baseline", None, [403, 200, 200, 403]),
     ("GET", "/evidence", None, [403, 200, 200, 403]),
     ("POST", "/evidence", {"session_id": "table-e"}, [201, 403, 200, 403]),
     ("GET", "/evidence/none", None, [403, 404, 404, 403]),
