@@ -188,6 +188,7 @@ enum MHD_Result handle_console_login(struct req *r)
 		login_cookie(r, c, binding);
 		ret = redirect(r, url);
 	}
+	memset(binding, 0, sizeof(binding));
 	free(url);
 	return ret;
 }
