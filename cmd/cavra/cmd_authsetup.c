@@ -321,6 +321,7 @@ static enum status setup_console(const struct config *cfg, struct serve_auth *sa
 		.home_uri_encoded = sa->home_uri_encoded,
 		.scopes = cfg->console_scopes,
 		.session_seconds = cfg->console_session_seconds,
+		.max_pending_logins = cfg->console_max_pending_logins,
 		.secure_cookie = strncmp(url, "https://", 8) == 0,
 		.trust_forwarded_proto = config_flag(cfg->trust_forwarded_proto),
 	};

@@ -104,25 +104,84 @@ static void test_time_format(void **state)
 	}
 }
 
-static const struct {
-	const char *in, *out;
-} redact_cases[] = {
-	{"postgres://u:secret@h:5432/db", "postgres://u:*****@h:5432/db"},
-	{"postgres://u@h/db", "postgres://u@h/db"},
-	{"postgresql://h/db?x=1", "postgresql://h/db?x=1"},
-	{".cavra/cavra.db", ".cavra/cavra.db"},
-	{"postgres://h/db@x", "postgres://h/db@x"},
-};
-
-static void test_redact(void **state)
+static void check_redact(const char *const cases[][2], size_t n)
 {
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(redact_cases); i++) {
-		char *got = redact_url(redact_cases[i].in);
+	for (size_t i = 0; i < n; i++) {
+		char *got = redact_url(cases[i][0]);
 
-		assert_string_equal(got, redact_cases[i].out);
+		assert_string_equal(got, cases[i][1]);
 		free(got);
 	}
+}
+
+static void test_redact_plain(void **state)
+{
+	static const char *const cases[][2] = {
+		{"postgres://u@h/db", "postgres://u@h/db"},
+		{"postgresql://h/db?x=1", "postgresql://h/db?x=1"},
+		{".cavra/cavra.db", ".cavra/cavra.db"},
+		{"sqlite:/var/lib/a=b.db", "sqlite:/var/lib/a=b.db"},
+		{"postgres://h/db@x", "postgres://h/db@x"},
+		{"postgres://u@h:5432/db", "postgres://u@h:5432/db"},
+	};
+
+	(void)state;
+	check_redact(cases, ARRAY_SIZE(cases));
+}
+
+/* user:password@ with the characters that cut the old parser short. */
+static void test_redact_userinfo(void **state)
+{
+	static const char *const cases[][2] = {
+		{"postgres://u:secret@h:5432/db", "postgres://u:*****@h:5432/db"},
+		{"postgresql://u:p@ss@h/db", "postgresql://u:*****@h/db"},
+		{"postgresql://u:a:b@h/db", "postgresql://u:*****@h/db"},
+		{"postgresql://u:a/b@h/db", "postgresql://u:*****@h/db"},
+		{"postgresql://u:a%40b%2F@h/db", "postgresql://u:*****@h/db"},
+		{"postgresql://u:?x@h/db?sslmode=disable",
+		 "postgresql://u:*****@h/db?sslmode=disable"},
+		{"postgresql://u:@h/db", "postgresql://u:*****@h/db"},
+	};
+
+	(void)state;
+	check_redact(cases, ARRAY_SIZE(cases));
+}
+
+/* ?password= in any position, any case, with an escaped key or value. */
+static void test_redact_query(void **state)
+{
+	static const char *const cases[][2] = {
+		{"postgresql://h/db?password=secret", "postgresql://h/db?password=*****"},
+		{"postgresql://h/db?sslmode=disable&password=s%26x&application_name=a",
+		 "postgresql://h/db?sslmode=disable&password=*****&application_name=a"},
+		{"postgresql://h/db?user=u&PassWord=secret",
+		 "postgresql://h/db?user=u&PassWord=*****"},
+		{"postgresql://h/db?pass%77ord=secret", "postgresql://h/db?pass%77ord=*****"},
+		{"postgresql://h/db?sslpassword=k&password=",
+		 "postgresql://h/db?sslpassword=*****&password=*****"},
+		{"postgresql://u:a@h/db?password=b", "postgresql://u:*****@h/db?password=*****"},
+		{"postgresql://h/db?a=b:c&password=s@x", "postgresql://h/db?a=b:c&password=*****"},
+	};
+
+	(void)state;
+	check_redact(cases, ARRAY_SIZE(cases));
+}
+
+/* key=value conninfo: bare, spaced, quoted, with backslash escapes. */
+static void test_redact_conninfo(void **state)
+{
+	static const char *const cases[][2] = {
+		{"host=x password=secret dbname=d", "host=x password=***** dbname=d"},
+		{"host=x password = 'se cret' dbname=d", "host=x password = ***** dbname=d"},
+		{"password='it\\'s \\\\ x' host=x", "password=***** host=x"},
+		{"host=x password=a\\ b port=5", "host=x password=***** port=5"},
+		{"host=x\tpassword=s", "host=x\tpassword=*****"},
+		{"user=u sslpassword=k password='' host=h",
+		 "user=u sslpassword=***** password=***** host=h"},
+	};
+
+	(void)state;
+	check_redact(cases, ARRAY_SIZE(cases));
 }
 
 static void test_scrub(void **state)
@@ -133,6 +192,34 @@ static void test_scrub(void **state)
 	scrub_url_password(msg, sizeof(msg), "postgres://u:hunter2@h/db");
 	assert_null(strstr(msg, "hunter2"));
 	assert_non_null(strstr(msg, "*****"));
+}
+
+/* Every form, as written and decoded; a tight buffer and a '*' password. */
+static void test_scrub_forms(void **state)
+{
+	char msg[64] = "x p@ss/1 y se cret z a&b";
+	char tight[8] = "abcd pw";
+	char stars[32] = "** and **";
+
+	(void)state;
+	scrub_url_password(msg, sizeof(msg), "postgresql://u:p%40ss%2F1@h/db");
+	scrub_url_password(msg, sizeof(msg), "host=h password='se cret'");
+	scrub_url_password(msg, sizeof(msg), "postgres://h/db?password=a%26b");
+	assert_string_equal(msg, "x ***** y ***** z *****");
+	scrub_url_password(tight, sizeof(tight), "postgres://u:pw@h/db");
+	assert_string_equal(tight, "abcd **");
+	scrub_url_password(stars, sizeof(stars), "host=h password=**");
+	assert_string_equal(stars, "***** and *****");
+}
+
+/* libpq quotes the piece of a raw password it could not parse: that piece goes too. */
+static void test_scrub_pieces(void **state)
+{
+	char msg[128] = "invalid percent-encoded token: \"pw22%pw33@h:5/db\"";
+
+	(void)state;
+	scrub_url_password(msg, sizeof(msg), "postgresql://u:pw11@pw22%pw33@h:5/db");
+	assert_string_equal(msg, "invalid percent-encoded token: \"*****@h:5/db\"");
 }
 
 static void test_sha256(void **state)
@@ -203,11 +290,13 @@ static void test_log_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap),	    cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_time_format), cmocka_unit_test(test_redact),
-		cmocka_unit_test(test_scrub),	    cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_str_to_i64),  cmocka_unit_test(test_log_line),
-		cmocka_unit_test(test_bytes_cmp),
+		cmocka_unit_test(test_buf_cap),		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_time_format),	cmocka_unit_test(test_redact_plain),
+		cmocka_unit_test(test_redact_userinfo), cmocka_unit_test(test_redact_query),
+		cmocka_unit_test(test_redact_conninfo), cmocka_unit_test(test_scrub),
+		cmocka_unit_test(test_scrub_forms),	cmocka_unit_test(test_scrub_pieces),
+		cmocka_unit_test(test_sha256),		cmocka_unit_test(test_str_to_i64),
+		cmocka_unit_test(test_log_line),	cmocka_unit_test(test_bytes_cmp),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -47,41 +47,6 @@ enum status random_hex(char *out, size_t n, struct err *e)
 	return ST_OK;
 }
 
-/*
- * Finds the password of "scheme://user:password@host...": *pw points at it
- * inside url and *len is its length.  False when the URL has none (an '@'
- * after the first '/' of the path does not count).
- */
-static bool url_password(const char *url, const char **pw, size_t *len)
-{
-	const char *scheme = strstr(url, "://");
-	const char *hostpart, *at, *slash, *colon;
-
-	if (!scheme)
-		return false;
-	hostpart = scheme + 3;
-	at = strchr(hostpart, '@');
-	slash = strchr(hostpart, '/');
-	if (!at || (slash && slash < at))
-		return false;
-	colon = memchr(hostpart, ':', (size_t)(at - hostpart));
-	if (!colon)
-		return false;
-	*pw = colon + 1;
-	*len = (size_t)(at - *pw);
-	return true;
-}
-
-char *redact_url(const char *url)
-{
-	const char *pw;
-	size_t len;
-
-	if (!url_password(url, &pw, &len))
-		return xstrdup(url);
-	return xasprintf("%.*s*****%s", (int)(pw - url), url, pw + len);
-}
-
 enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e)
 {
 	char chunk[65536];
@@ -230,28 +195,4 @@ bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-void scrub_url_password(char *msg, size_t size, const char *url)
-{
-	const char *found;
-	char pw[256];
-	size_t n;
-	char *hit;
-
-	if (!url_password(url, &found, &n) || n == 0 || n >= sizeof(pw))
-		return;
-	memcpy(pw, found, n);
-	pw[n] = '\0';
-	while ((hit = strstr(msg, pw)) != NULL) {
-		size_t tail = strlen(hit + n);
-		char *rest = xstrdup(hit + n);
-
-		if ((size_t)(hit - msg) + 5 + tail >= size)
-			tail = size - (size_t)(hit - msg) - 6;
-		memcpy(hit, "*****", 5);
-		memcpy(hit + 5, rest, tail);
-		hit[5 + tail] = '\0';
-		free(rest);
-	}
 }

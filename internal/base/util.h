@@ -17,8 +17,10 @@ void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);
 ATTR_NODISCARD enum status random_hex(char *out, size_t n, struct err *e);
 
 /*
- * Returns a copy of a database URL with any password replaced by "*****".
- * Caller owns, free with free().  Non-URL strings are returned unchanged.
+ * Returns a copy of a database URL or libpq conninfo string with every
+ * password replaced by "*****": the URI's user:password@, its password= and
+ * sslpassword= query parameters, and key=value pairs of those names (quoted
+ * or not).  Caller owns, free with free().  Other strings come back unchanged.
  */
 char *redact_url(const char *url);
 
@@ -48,8 +50,9 @@ bool str_ends_with(const char *s, const char *suffix);
 bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /*
- * Overwrites every occurrence of the password of url (if it has one) inside
- * msg with "*****", so that library messages that echo a URL stay safe.
+ * Overwrites every occurrence of each password of url (as redact_url finds
+ * them, written as in url or decoded) inside msg with "*****", so that
+ * library messages that echo a URL stay safe.
  */
 void scrub_url_password(char *msg, size_t size, const char *url);
 #endif

@@ -1,9 +1,10 @@
 /*
- * console.c - the web console (DESIGN §9): its files, embedded at build
- * time, and in auth_mode oidc the login run by the server: the OpenID
- * Connect authorization code flow with PKCE, state and nonce, as a
- * confidential client.  The browser gets only an HttpOnly, SameSite=Lax
- * cookie naming a server-side session (docs/console.md).
+ * console.c - the web console: its files, embedded at build time, and in
+ * auth_mode oidc the login run by the server: the OpenID Connect
+ * authorization code flow with PKCE, state and nonce, as a confidential
+ * client, bound to the browser that started it by a pre-login cookie.  The
+ * browser gets only HttpOnly, SameSite=Lax cookies naming server-side rows
+ * (docs/console.md).
  */
 #include "base/base.h"
 #include "http/http_int.h"
@@ -17,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOGIN_TTL_S 600 /* from /console/login to the callback */
+#define LOGIN_TTL_S	  600 /* from /console/login to the callback */
+#define LOGIN_RETRY_AFTER "60" /* seconds, after a 503 for too many logins in flight */
+#define RETURN_TO_MAX	  512 /* bytes: every login in flight stores its return_to */
 #define CONSOLE_CSP                                                                       \
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -82,7 +85,7 @@ enum MHD_Result handle_console_file(struct req *r)
 static const char *safe_return(const char *to)
 {
 	if (!to || strncmp(to, "/console/", 9) != 0 || strstr(to, "//") || strchr(to, '\\') ||
-	    strlen(to) > 1024)
+	    strlen(to) > RETURN_TO_MAX)
 		return "/console/";
 	for (const char *c = to; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
@@ -109,11 +112,54 @@ static enum MHD_Result not_configured(struct req *r)
 			   "secret and console_public_url");
 }
 
+static bool secure_request(const struct req *r, const struct http_console *c)
+{
+	const char *proto =
+		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+
+	return c->secure_cookie || (c->trust_forwarded_proto && proto && !strcmp(proto, "https"));
+}
+
+/*
+ * Sets (value) or clears (NULL) the pre-login cookie: the login in flight
+ * stores its hash, and only the browser holding it may finish that login, so
+ * nobody can hand a victim the callback URL of a login they started.
+ */
+static void login_cookie(struct req *r, const struct http_console *c, const char *value)
+{
+	snprintf(r->login_cookie, sizeof(r->login_cookie),
+		 HTTP_LOGIN_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
+		 value ? value : "", value ? LOGIN_TTL_S : 0,
+		 secure_request(r, c) ? "; Secure" : "");
+}
+
+/*
+ * True when another login may start.  Logins in flight are rows anyone can
+ * make without credentials, so at most max_pending_logins exist at a time;
+ * over that the answer is 503 with Retry-After.
+ */
+static bool room_or_reply(struct req *r, const struct http_console *c, enum MHD_Result *ret)
+{
+	struct err e = {0};
+	int64_t n = 0;
+
+	if (service_console_logins_pending(r->app->svc, &n, &e) != ST_OK) {
+		*ret = reply_err(r, &e);
+		return false;
+	}
+	if (c->max_pending_logins <= 0 || n < c->max_pending_logins)
+		return true;
+	r->retry_after = LOGIN_RETRY_AFTER;
+	*ret = reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+			   "too many console logins are in progress; try again in a minute");
+	return false;
+}
+
 enum MHD_Result handle_console_login(struct req *r)
 {
 	const struct http_console *c = console_of(r);
 	char state[AUTH_PKCE_VERIFIER_LEN + 1], nonce[sizeof(state)], verifier[sizeof(state)];
-	char hash[SHA256_HEX_LEN];
+	char hash[SHA256_HEX_LEN], binding[65], bhash[SHA256_HEX_LEN];
 	struct console_login l;
 	struct err e = {0};
 	enum MHD_Result ret;
@@ -121,8 +167,10 @@ enum MHD_Result handle_console_login(struct req *r)
 
 	if (!c)
 		return not_configured(r);
+	if (!room_or_reply(r, c, &ret))
+		return ret;
 	if (auth_random_b64url(state, &e) != ST_OK || auth_random_b64url(nonce, &e) != ST_OK ||
-	    auth_random_b64url(verifier, &e) != ST_OK)
+	    auth_random_b64url(verifier, &e) != ST_OK || random_hex(binding, 32, &e) != ST_OK)
 		return reply_err(r, &e);
 	url = auth_login_url(c->provider,
 			     &(struct auth_login_request){c->client_id, c->redirect_uri, c->scopes,
@@ -131,11 +179,16 @@ enum MHD_Result handle_console_login(struct req *r)
 		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
 				   "the identity provider's discovery document is not loaded yet");
 	sha256_hex(state, strlen(state), hash);
-	l = (struct console_login){nonce, verifier, (char *)safe_return(req_query(r, "return_to"))};
-	if (service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e) != ST_OK)
+	sha256_hex(binding, strlen(binding), bhash);
+	l = (struct console_login){nonce, verifier, (char *)safe_return(req_query(r, "return_to")),
+				   bhash};
+	if (service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e) != ST_OK) {
 		ret = reply_err(r, &e);
-	else
+	} else {
+		login_cookie(r, c, binding);
 		ret = redirect(r, url);
+	}
+	memset(binding, 0, sizeof(binding));
 	free(url);
 	return ret;
 }
@@ -167,14 +220,6 @@ static enum status callback_principal(struct req *r, const struct http_console *
 	return st;
 }
 
-static bool secure_request(const struct req *r, const struct http_console *c)
-{
-	const char *proto =
-		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
-
-	return c->secure_cookie || (c->trust_forwarded_proto && proto && !strcmp(proto, "https"));
-}
-
 static enum status start_session(struct req *r, const struct http_console *c,
 				 const struct auth_principal *p, struct err *e)
 {
@@ -195,14 +240,45 @@ static enum status start_session(struct req *r, const struct http_console *c,
 	return st;
 }
 
+/*
+ * The login of state, taken (so it is used once, whatever follows) and then
+ * checked against the pre-login cookie of the browser that came back.  The
+ * cookie is cleared once it has served its login; one that belongs to another
+ * login (a callback planted by someone else) stays for that login.
+ */
+static enum status take_login(struct req *r, const struct http_console *c, const char *state,
+			      struct console_login *l, struct err *e)
+{
+	const char *cookie =
+		MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_LOGIN_COOKIE);
+	char hash[SHA256_HEX_LEN];
+	enum status st;
+
+	sha256_hex(state, strlen(state), hash);
+	st = service_console_login_take(r->app->svc, hash, l, e);
+	if (st == ST_NOT_FOUND)
+		return err_set(e, ST_INVALID, "unknown, used or expired login state; log in again");
+	if (st != ST_OK)
+		return st;
+	if (!cookie)
+		return err_set(e, ST_FORBIDDEN,
+			       "this browser has no pre-login cookie for this login; log in again");
+	sha256_hex(cookie, strlen(cookie), hash);
+	if (!l->binding[0] || !auth_secret_equal(hash, l->binding))
+		return err_set(e, ST_FORBIDDEN,
+			       "this login was started in another browser; log in again");
+	login_cookie(r, c, NULL);
+	return ST_OK;
+}
+
 enum MHD_Result handle_console_callback(struct req *r)
 {
 	const struct http_console *c = console_of(r);
 	const char *state = req_query(r, "state"), *code = req_query(r, "code");
 	struct auth_principal p = {0};
-	char hash[SHA256_HEX_LEN];
 	struct console_login l = {0};
 	struct err e = {0};
+	enum MHD_Result ret;
 	enum status st;
 
 	if (!c)
@@ -213,10 +289,7 @@ enum MHD_Result handle_console_callback(struct req *r)
 	if (!state || !code || strlen(state) > 256 || strlen(code) > 4096)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
 				   "the callback needs 'state' and 'code'");
-	sha256_hex(state, strlen(state), hash);
-	st = service_console_login_take(r->app->svc, hash, &l, &e);
-	if (st == ST_NOT_FOUND)
-		st = err_set(&e, ST_INVALID, "unknown, used or expired login state; log in again");
+	st = take_login(r, c, state, &l, &e);
 	if (st == ST_OK)
 		st = callback_principal(r, c, &l, code, &p, &e);
 	if (st == ST_OK)
@@ -226,16 +299,9 @@ enum MHD_Result handle_console_callback(struct req *r)
 	else
 		log_warn("console: login refused reason=\"%s\"", e.msg);
 	auth_principal_release(&p);
-	if (st != ST_OK) {
-		console_login_release(&l);
-		return reply_err(r, &e);
-	}
-	{
-		enum MHD_Result ret = redirect(r, safe_return(l.return_to));
-
-		console_login_release(&l);
-		return ret;
-	}
+	ret = st == ST_OK ? redirect(r, safe_return(l.return_to)) : reply_err(r, &e);
+	console_login_release(&l);
+	return ret;
 }
 
 enum MHD_Result handle_console_logout(struct req *r)

@@ -24,6 +24,7 @@ struct http_console {
 	const char *client_id, *client_secret, *redirect_uri, *scopes;
 	const char *home_uri, *home_uri_encoded; /* <public url>/console/, for after logout */
 	int64_t session_seconds;
+	int64_t max_pending_logins; /* logins in flight before /console/login answers 503 */
 	bool secure_cookie; /* the public URL is https */
 	bool trust_forwarded_proto; /* X-Forwarded-Proto: https also makes it Secure */
 };

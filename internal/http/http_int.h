@@ -13,6 +13,8 @@
 
 #define HTTP_MAX_PARAMS	    4
 #define HTTP_SESSION_COOKIE "cavra_console_session"
+/* Binds a login in flight to the browser that started it (login CSRF). */
+#define HTTP_LOGIN_COOKIE "cavra_console_login"
 
 struct route;
 
@@ -39,6 +41,8 @@ struct req {
 	const char *csp; /* Content-Security-Policy of a console page, or NULL */
 	const char *location; /* Location of a redirect, or NULL */
 	char set_cookie[256]; /* Set-Cookie, "" for none */
+	char login_cookie[192]; /* a second Set-Cookie, the pre-login cookie's; "" for none */
+	const char *retry_after; /* Retry-After of a 503, or NULL */
 };
 
 typedef enum MHD_Result (*handler_fn)(struct req *r);

@@ -1,6 +1,6 @@
 /*
  * console.c - the web console's logins in flight and sessions, stored by
- * hash so that any replica can serve them (DESIGN §8, docs/console.md).
+ * hash so that any replica can serve them (docs/console.md).
  */
 #include "base/base.h"
 #include "service/service.h"
@@ -31,6 +31,7 @@ enum status service_console_login_put(struct service *s, const char *hash,
 	jx_add_str(o, "nonce", l->nonce);
 	jx_add_str(o, "verifier", l->verifier);
 	jx_add_str(o, "return_to", l->return_to);
+	jx_add_str(o, "binding", l->binding);
 	stamp(ttl_s, now, until);
 	row.expires_at = until;
 	row.payload = jx_take_text(o);
@@ -46,7 +47,16 @@ void console_login_release(struct console_login *l)
 	free(l->nonce);
 	free(l->verifier);
 	free(l->return_to);
+	free(l->binding);
 	memset(l, 0, sizeof(*l));
+}
+
+enum status service_console_logins_pending(struct service *s, int64_t *count, struct err *e)
+{
+	char now[TIME_FMT_LEN];
+
+	time_format_utc(time_now_us(), now, sizeof(now));
+	return store_console_logins_pending(s->store, now, count, e);
 }
 
 enum status service_console_login_take(struct service *s, const char *hash,
@@ -65,6 +75,8 @@ enum status service_console_login_take(struct service *s, const char *hash,
 		out->verifier = xstrdup(jx_get_str(o, "verifier") ? jx_get_str(o, "verifier") : "");
 		out->return_to = xstrdup(jx_get_str(o, "return_to") ? jx_get_str(o, "return_to")
 								    : "/console/");
+		/* "": a login stored before the binding existed, which no cookie matches */
+		out->binding = xstrdup(jx_get_str(o, "binding") ? jx_get_str(o, "binding") : "");
 	}
 	json_object_put(o);
 	console_row_release(&row);

@@ -212,11 +212,15 @@ ATTR_NODISCARD enum status service_token_revoke(struct service *s, const char *n
 /* The web console's logins in flight and sessions (console.c), keyed by a SHA-256 hex. */
 struct console_login {
 	char *nonce, *verifier, *return_to;
+	char *binding; /* SHA-256 hex of the pre-login cookie of the browser that started it */
 };
 void console_login_release(struct console_login *l);
 ATTR_NODISCARD enum status service_console_login_put(struct service *s, const char *hash,
 						     const struct console_login *l, int64_t ttl_s,
 						     struct err *e);
+/* How many logins are in flight (started, not called back, not expired). */
+ATTR_NODISCARD enum status service_console_logins_pending(struct service *s, int64_t *count,
+							  struct err *e);
 /* Takes (deletes) the login: a state is used once.  ST_NOT_FOUND when unknown, used or late. */
 ATTR_NODISCARD enum status service_console_login_take(struct service *s, const char *hash,
 						      struct console_login *out, struct err *e);

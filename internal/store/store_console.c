@@ -4,6 +4,7 @@
 #include "base/base.h"
 #include "store/store_console.h"
 #include "store/store_query.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,21 @@ enum status store_console_session(struct store *st, const char *hash, const char
 		rc = err_set(e, ST_NOT_FOUND, "no such session, or it expired");
 	if (rc == ST_OK)
 		fill(out, r);
+	store_rows_free(r);
+	return rc;
+}
+
+enum status store_console_logins_pending(struct store *st, const char *now, int64_t *count,
+					 struct err *e)
+{
+	static const char sql[] = "SELECT count(*) FROM console_sessions WHERE kind = 'login' AND "
+				  "expires_at > $1";
+	struct store_rows *r = NULL;
+	enum status rc = store_run_query(st, sql, 1, &now, &r, e);
+
+	if (rc == ST_OK &&
+	    (store_rows_count(r) != 1 || !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, count)))
+		rc = err_set(e, ST_INTERNAL, "count of console logins: not a number");
 	store_rows_free(r);
 	return rc;
 }

@@ -29,6 +29,9 @@ ATTR_NODISCARD enum status store_console_take_login(struct store *st, const char
 ATTR_NODISCARD enum status store_console_session(struct store *st, const char *hash,
 						 const char *now, struct console_row *out,
 						 struct err *e);
+/* How many logins are in flight (not expired at now): the cap's measure. */
+ATTR_NODISCARD enum status store_console_logins_pending(struct store *st, const char *now,
+							int64_t *count, struct err *e);
 ATTR_NODISCARD enum status store_console_delete(struct store *st, const char *hash, struct err *e);
 
 #endif

@@ -1,7 +1,8 @@
 """The console's server side on both backends: its files and headers, the OpenID Connect login
 (code flow with PKCE, state and nonce) against the real provider, the session cookie, CSRF,
 and every bad input of the issue: wrong state, replayed code, tampered cookie, expired session,
-POST without the CSRF token, wrong audience or nonce."""
+POST without the CSRF token, wrong audience or nonce.  The login is bound to the browser that
+started it (a pre-login cookie), and logins in flight are bounded and purged when expired."""
 import base64
 import json
 import re
@@ -11,9 +12,10 @@ import urllib.parse
 import pytest
 import requests
 
-from conftest import cavra, serve
+from conftest import cavra, serve, sql
 
 COOKIE = "cavra_console_session"
+LOGIN_COOKIE = "cavra_console_login"
 
 
 @pytest.fixture
@@ -148,6 +150,82 @@ def test_bad_callbacks(migrated, tmp_path, idp):
         # open redirects are not followed
         web3, r, _ = login(s, idp, "operator", return_to="//evil.example/x")
         assert r.headers["Location"] == "/console/"
+
+
+def set_cookies(r):
+    """Every Set-Cookie header of a response, by cookie name."""
+    raw = r.raw.headers.getlist("Set-Cookie")
+    return {c.split("=", 1)[0]: c for c in raw}
+
+
+def test_login_is_bound_to_the_browser_that_started_it(migrated, tmp_path, idp):
+    srv, base = start(migrated, tmp_path, idp)
+    with srv as s:
+        # the pre-login cookie: short-lived, HttpOnly, SameSite=Lax, no Secure on http://
+        attacker = requests.Session()
+        r = attacker.get(base + "/console/login", allow_redirects=False)
+        assert r.status_code == 302
+        c = set_cookies(r)[LOGIN_COOKIE]
+        for attr in ("HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"):
+            assert attr in c, c
+        assert "Secure" not in c
+        assert len(attacker.cookies[LOGIN_COOKIE]) == 64
+        assert attacker.cookies[LOGIN_COOKIE] not in json.dumps(
+            sql(migrated, "SELECT payload FROM console_sessions"))
+        # the attacker logs in as themselves and hands the callback URL to a victim whose
+        # browser has no pre-login cookie: refused, no session, and the login is used up
+        cb = idp.login(base + "/console/login", "auditor", session=attacker)
+        victim = requests.Session()
+        r = victim.get(cb, allow_redirects=False)
+        assert r.status_code == 403 and "pre-login cookie" in r.json()["detail"], r.text
+        assert COOKIE not in victim.cookies
+        assert attacker.get(cb, allow_redirects=False).status_code == 400
+        # a victim in the middle of their own login (another pre-login cookie): refused too,
+        # and their own login still works afterwards
+        cb = idp.login(base + "/console/login", "auditor", session=attacker)
+        victim_cb = idp.login(base + "/console/login", "operator", session=victim)
+        r = victim.get(cb, allow_redirects=False)
+        assert r.status_code == 403 and "another browser" in r.json()["detail"], r.text
+        assert COOKIE not in victim.cookies
+        r = victim.get(victim_cb, allow_redirects=False)
+        assert r.status_code == 302, r.text
+        assert "Max-Age=0" in set_cookies(r)[LOGIN_COOKIE] and LOGIN_COOKIE not in victim.cookies
+        assert victim.get(base + "/auth/whoami").json()["actor"] == "operator@example.test"
+        # a tampered pre-login cookie does not match either
+        web = requests.Session()
+        cb = idp.login(base + "/console/login", "operator", session=web)
+        r = requests.get(cb, cookies={LOGIN_COOKIE: "0" * 64}, allow_redirects=False, timeout=10)
+        assert r.status_code == 403 and "another browser" in r.json()["detail"], r.text
+        assert "login was started in another browser" in s.stderr()
+
+
+def test_logins_in_flight_are_bounded_and_purged(migrated, tmp_path, idp):
+    srv, base = start(migrated, tmp_path, idp, "--console-max-pending-logins", "3")
+    with srv as s:
+        for _ in range(3):
+            assert requests.get(base + "/console/login", allow_redirects=False,
+                                timeout=10).status_code == 302
+        r = requests.get(base + "/console/login", allow_redirects=False, timeout=10)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "60", r.text
+        assert r.json()["code"] == "unavailable" and "too many" in r.json()["detail"]
+        assert LOGIN_COOKIE not in set_cookies(r)
+        assert sql(migrated, "SELECT count(*) FROM console_sessions") == [["3"]]
+        # expired logins (and sessions) no longer count, and the next login deletes them
+        sql(migrated, "UPDATE console_sessions SET expires_at = created_at")
+        web, r, _ = login(s, idp, "operator")
+        assert sql(migrated, "SELECT kind FROM console_sessions") == [["session"]]
+        # return_to is a console path of at most 512 bytes, else the console's home
+        long_ok = "/console/#/decisions?repository=" + "a" * 470
+        web, r, _ = login(s, idp, "operator", return_to=long_ok)
+        assert r.headers["Location"] == long_ok
+        web, r, _ = login(s, idp, "operator", return_to=long_ok + "b" * 20)
+        assert r.headers["Location"] == "/console/"
+        web = requests.Session()
+        web.get(base + "/console/login?return_to=" + urllib.parse.quote(long_ok + "b" * 4000),
+                allow_redirects=False)
+        size = sql(migrated, "SELECT max(length(CAST(payload AS TEXT))) FROM console_sessions "
+                             "WHERE kind = 'login'")
+        assert int(size[0][0]) < 512, size
 
 
 def test_session_expires(migrated, tmp_path, idp):
