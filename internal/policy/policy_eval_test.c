@@ -120,7 +120,7 @@ static const struct policy_mcp_server servers[] = {
 #define PSEC	 "Platform Security"
 #define OWNERS	 "Repository Owners"
 #define AIGOV	 "AI Governance"
-#define AUDITED	 POLICY_AUDIT_ONLY
+#define AUDITED	 POLICY_ALLOW /* audit_only mode answers allow */
 #define ATTEST	 POLICY_ALLOW_WITH_ATTESTATION
 
 static const struct {
@@ -936,7 +936,7 @@ static void test_eval_long_target(void **state)
 	assert_true(strlen(r.reason) < POLICY_REASON_MAX);
 }
 
-/* audit_only: what enforcing would have answered is kept beside the audit_only outcome. */
+/* audit_only: the answer is allow; what enforcing would have answered is kept beside it. */
 static void test_eval_audit_only(void **state)
 {
 	const struct policy_pack *pack;
@@ -946,7 +946,7 @@ static void test_eval_audit_only(void **state)
 
 	assert_int_equal(policy_set_find(*state, AUDIT, &pack, NULL), ST_OK);
 	policy_evaluate(pack, &block, NULL, &r);
-	assert_int_equal(r.decision, POLICY_AUDIT_ONLY);
+	assert_int_equal(r.decision, POLICY_ALLOW);
 	assert_int_equal(r.would_decision, POLICY_BLOCK);
 	assert_string_equal(r.would_rule_id, "git.block_push_branches");
 	assert_string_equal(r.rule_id, "git.block_push_branches");

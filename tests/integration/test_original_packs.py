@@ -164,13 +164,13 @@ def test_audit_only_mode_records_and_lets_through(db, tmp_path):
         d = decide(srv, "pci-dss-rollout", action_type="git_operation", target="production",
                    operation="push")
         assert (d["decision"], d["would_decision"], d["would_rule_id"], d["rule_id"]) == (
-            "audit_only", "block", "git.block_push_branches", "git.block_push_branches")
+            "allow", "block", "git.block_push_branches", "git.block_push_branches")
         assert d["reason"].startswith("audit_only mode: would block: ")
         assert d["approver_group"] is None
         assert d["policy_version"]["mode"] == "audit_only"
         d = decide(srv, "pci-dss-rollout", action_type="execute_command",
                    target="kubectl get pods -n cde")
-        assert (d["decision"], d["would_decision"]) == ("audit_only", "require_approval")
+        assert (d["decision"], d["would_decision"]) == ("allow", "require_approval")
         d = decide(srv, "pci-dss-rollout", action_type="read_file", target="src/app.py")
         assert d["decision"] == "allow" and "would_decision" not in d
         # the parent it inherits from enforces
@@ -178,8 +178,10 @@ def test_audit_only_mode_records_and_lets_through(db, tmp_path):
                    operation="push")
         assert d["decision"] == "block"
         page = srv.get("/decisions", params={"policy_pack": "pci-dss-rollout",
-                                             "decision": "audit_only"}).json()
-        assert page["total"] == 2
+                                             "decision": "allow"}).json()
+        assert page["total"] == 3
+        assert sorted(i.get("would_decision", "-") for i in page["items"]) == [
+            "-", "block", "require_approval"]
 
 
 def test_typo_in_an_original_pack_stops_serve_naming_pack_key_and_known_keys(tmp_path):
