@@ -69,6 +69,12 @@ static int add_role(struct create_args *a, const char *role)
 	return EXIT_OK;
 }
 
+static bool known_create_option(const char *arg)
+{
+	return strcmp(arg, "--name") == 0 || strcmp(arg, "--role") == 0 ||
+	       strcmp(arg, "--created-by") == 0 || strcmp(arg, "--expires-in") == 0;
+}
+
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -77,6 +83,8 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int code = EXIT_OK;
 
+		if (!known_create_option(argv[i]))
+			return cmd_bad_arg("tokens create", argv[i], NULL);
 		if (!v)
 			return cmd_usage_error("tokens create: '%s' needs a value", argv[i]);
 		if (strcmp(argv[i], "--name") == 0)
@@ -85,22 +93,17 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 			code = add_role(a, v);
 		else if (strcmp(argv[i], "--created-by") == 0)
 			a->created_by = v;
-		else if (strcmp(argv[i], "--expires-in") == 0 &&
-			 !parse_duration(v, &a->expires_in_s))
+		else if (!parse_duration(v, &a->expires_in_s))
 			return cmd_usage_error(
 				"tokens create: --expires-in '%s': use e.g. 90d, 12h, "
 				"30m or never",
 				v);
-		else if (strcmp(argv[i], "--expires-in") != 0 && strcmp(argv[i], "--name") != 0 &&
-			 strcmp(argv[i], "--role") != 0 && strcmp(argv[i], "--created-by") != 0)
-			return cmd_usage_error("tokens create: unexpected '%s'", argv[i]);
 		if (code != EXIT_OK)
 			return code;
 		i++;
 	}
 	if (!a->name || a->nroles == 0)
-		return cmd_usage_error(
-			"usage: cavra tokens create --name NAME --role ROLE [--expires-in 90d]");
+		return cmd_usage_error("tokens create: --name NAME and --role ROLE are required");
 	return EXIT_OK;
 }
 
@@ -132,14 +135,28 @@ static int tokens_create(struct service *s, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int parse_list(int argc, char **argv, bool *json)
+{
+	*json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--format") != 0)
+			return cmd_bad_arg("tokens list", argv[i], NULL);
+		if (i + 1 >= argc || (strcmp(argv[i + 1], "json") && strcmp(argv[i + 1], "text")))
+			return cmd_usage_error("tokens list: --format needs text or json");
+		*json = strcmp(argv[++i], "json") == 0;
+	}
+	return EXIT_OK;
+}
+
 static int tokens_list(struct service *s, int argc, char **argv)
 {
 	json_object *list = NULL;
 	struct err e = {0};
-	bool json = argc == 3 && strcmp(argv[1], "--format") == 0 && strcmp(argv[2], "json") == 0;
+	bool json;
+	int code = parse_list(argc, argv, &json);
 
-	if (argc != 1 && !json)
-		return cmd_usage_error("usage: cavra tokens list [--format json]");
+	if (code != EXIT_OK)
+		return code;
 	if (service_token_list(s, &list, &e) != ST_OK)
 		return cmd_fail(&e);
 	if (json)
@@ -169,8 +186,10 @@ static int tokens_revoke(struct service *s, int argc, char **argv)
 	struct err e = {0};
 	int64_t n = 0;
 
-	if (argc != 2)
-		return cmd_usage_error("usage: cavra tokens revoke NAME");
+	if (argc < 2)
+		return cmd_usage_error("tokens revoke: give the token's NAME");
+	if (argc > 2)
+		return cmd_bad_arg("tokens revoke", argv[2], NULL);
 	if (service_token_revoke(s, argv[1], &n, &e) != ST_OK)
 		return cmd_fail(&e);
 	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", argv[1]);
@@ -186,9 +205,11 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 	const char *action = argc >= 2 ? argv[1] : "";
 	int code;
 
+	if (!*action)
+		return cmd_usage_error("tokens: missing action (known: create, list, revoke)");
 	if (strcmp(action, "create") && strcmp(action, "list") && strcmp(action, "revoke"))
-		return cmd_usage_error("tokens: unknown or missing action (known: create, list, "
-				       "revoke)");
+		return cmd_usage_error("tokens: unknown action '%s' (known: create, list, revoke)",
+				       action);
 	if (cmd_open_database(cfg, "manage tokens", 1, &st, &set, &e) != ST_OK) {
 		code = cmd_fail(&e);
 		goto out;
@@ -209,13 +230,20 @@ out:
 /* `cavra auth permissions [--markdown]`: the one permission -> roles table. */
 int cmd_auth(struct config *cfg, int argc, char **argv)
 {
+	static const char *const switches[] = {"--markdown", NULL};
 	struct buf out = BUF_INIT;
 	struct err e = {0};
-	bool md = argc == 3 && strcmp(argv[2], "--markdown") == 0;
+	bool md = argc >= 3 && strcmp(argv[2], "--markdown") == 0;
 
 	UNUSED(cfg);
-	if (argc < 2 || strcmp(argv[1], "permissions") != 0 || (argc == 3 && !md) || argc > 3)
-		return cmd_usage_error("usage: cavra auth permissions [--markdown]");
+	if (argc < 2)
+		return cmd_usage_error("auth: missing action (known: permissions)");
+	if (strcmp(argv[1], "permissions") != 0)
+		return cmd_usage_error("auth: unknown action '%s' (known: permissions)", argv[1]);
+	if (argc > 2 && !md)
+		return cmd_bad_arg("auth permissions", argv[2], switches);
+	if (argc > 3)
+		return cmd_bad_arg("auth permissions", argv[3], switches);
 	if (auth_permissions_render(md ? AUTH_RENDER_MARKDOWN : AUTH_RENDER_TEXT, &out, &e) !=
 	    ST_OK)
 		return cmd_fail(&e);
