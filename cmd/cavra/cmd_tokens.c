@@ -107,29 +107,27 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 	return EXIT_OK;
 }
 
-static int tokens_create(struct service *s, int argc, char **argv)
+static int tokens_create(struct service *s, const struct create_args *a)
 {
 	char token[AUTH_TOKEN_LEN + 1], hash[SHA256_HEX_LEN];
-	struct create_args a;
 	struct err e = {0};
 	char *id = NULL;
-	int code = parse_create(argc, argv, &a);
 
-	if (code != EXIT_OK)
-		return code;
 	if (auth_token_generate(token, &e) != ST_OK)
 		return cmd_fail(&e);
 	auth_token_hash(token, hash);
-	if (service_token_create(s,
-				 &(struct token_spec){a.name, hash,
-						      a.created_by ? a.created_by : getenv("USER"),
-						      a.roles, a.nroles, a.expires_in_s},
-				 &id, &e) != ST_OK) {
+	if (service_token_create(
+		    s,
+		    &(struct token_spec){a->name, hash,
+					 a->created_by ? a->created_by : getenv("USER"), a->roles,
+					 a->nroles, a->expires_in_s},
+		    &id, &e) != ST_OK) {
 		memset(token, 0, sizeof(token));
 		return cmd_fail(&e);
 	}
 	puts(token);
-	fprintf(stderr, "cavra: token '%s' (%s) created; it is shown only this once\n", a.name, id);
+	fprintf(stderr, "cavra: token '%s' (%s) created; it is shown only this once\n", a->name,
+		id);
 	memset(token, 0, sizeof(token));
 	free(id);
 	return EXIT_OK;
@@ -148,15 +146,11 @@ static int parse_list(int argc, char **argv, bool *json)
 	return EXIT_OK;
 }
 
-static int tokens_list(struct service *s, int argc, char **argv)
+static int tokens_list(struct service *s, bool json)
 {
 	json_object *list = NULL;
 	struct err e = {0};
-	bool json;
-	int code = parse_list(argc, argv, &json);
 
-	if (code != EXIT_OK)
-		return code;
 	if (service_token_list(s, &list, &e) != ST_OK)
 		return cmd_fail(&e);
 	if (json)
@@ -181,46 +175,68 @@ static int tokens_list(struct service *s, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int tokens_revoke(struct service *s, int argc, char **argv)
+static int tokens_revoke(struct service *s, const char *name)
 {
 	struct err e = {0};
 	int64_t n = 0;
 
-	if (argc < 2)
-		return cmd_usage_error("tokens revoke: give the token's NAME");
-	if (argc > 2)
-		return cmd_bad_arg("tokens revoke", argv[2], NULL);
-	if (service_token_revoke(s, argv[1], &n, &e) != ST_OK)
+	if (service_token_revoke(s, name, &n, &e) != ST_OK)
 		return cmd_fail(&e);
-	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", argv[1]);
+	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", name);
+	return EXIT_OK;
+}
+
+/* Each action's arguments, all checked before the database is opened. */
+struct tokens_args {
+	struct create_args create;
+	bool json;
+	const char *name;
+};
+
+static int parse_tokens(int argc, char **argv, struct tokens_args *a)
+{
+	const char *action = argc >= 2 ? argv[1] : "";
+
+	memset(a, 0, sizeof(*a));
+	if (!*action)
+		return cmd_usage_error("tokens: missing action (known: create, list, revoke)");
+	if (strcmp(action, "create") == 0)
+		return parse_create(argc - 1, argv + 1, &a->create);
+	if (strcmp(action, "list") == 0)
+		return parse_list(argc - 1, argv + 1, &a->json);
+	if (strcmp(action, "revoke") != 0)
+		return cmd_usage_error("tokens: unknown action '%s' (known: create, list, revoke)",
+				       action);
+	if (argc < 3)
+		return cmd_usage_error("tokens revoke: give the token's NAME");
+	if (argc > 3)
+		return cmd_bad_arg("tokens revoke", argv[3], NULL);
+	a->name = argv[2];
 	return EXIT_OK;
 }
 
 int cmd_tokens(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
+	struct tokens_args a;
 	struct store *st = NULL;
 	struct err e = {0};
 	struct service svc;
-	const char *action = argc >= 2 ? argv[1] : "";
-	int code;
+	int code = parse_tokens(argc, argv, &a);
 
-	if (!*action)
-		return cmd_usage_error("tokens: missing action (known: create, list, revoke)");
-	if (strcmp(action, "create") && strcmp(action, "list") && strcmp(action, "revoke"))
-		return cmd_usage_error("tokens: unknown action '%s' (known: create, list, revoke)",
-				       action);
+	if (code != EXIT_OK)
+		return code;
 	if (cmd_open_database(cfg, "manage tokens", 1, &st, &set, &e) != ST_OK) {
 		code = cmd_fail(&e);
 		goto out;
 	}
 	svc = (struct service){.store = st};
-	if (strcmp(action, "create") == 0)
-		code = tokens_create(&svc, argc - 1, argv + 1);
-	else if (strcmp(action, "list") == 0)
-		code = tokens_list(&svc, argc - 1, argv + 1);
+	if (strcmp(argv[1], "create") == 0)
+		code = tokens_create(&svc, &a.create);
+	else if (strcmp(argv[1], "list") == 0)
+		code = tokens_list(&svc, a.json);
 	else
-		code = tokens_revoke(&svc, argc - 1, argv + 1);
+		code = tokens_revoke(&svc, a.name);
 out:
 	migration_set_release(&set);
 	store_close(st);

@@ -106,20 +106,14 @@ BAD_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def migrated_sqlite(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("cli") / "cavra.db")
-    assert cavra("migrate", "up", db=path)[0] == 0
-    return path
-
-
 @pytest.mark.parametrize("argv,needle", BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
-def test_bad_argument_is_named_in_one_line(migrated_sqlite, tmp_path, argv, needle):
-    code, out, err = cavra(*argv, db=migrated_sqlite, cwd=str(tmp_path))
+def test_bad_argument_is_named_in_one_line(tmp_path, argv, needle):
+    code, out, err = cavra(*argv, cwd=str(tmp_path))
     assert code == 2, err
     line = one_line(err)
     assert line.startswith("cavra: ") and needle in line, line
     assert out == ""
+    # refused before anything is opened: the default database (.cavra/cavra.db) is not created
     assert os.listdir(tmp_path) == []
 
 
