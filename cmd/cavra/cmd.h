@@ -16,6 +16,20 @@ int cmd_fail(const struct err *e);
 /* Prints "cavra: <msg>" and returns EXIT_USAGE. */
 int cmd_usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 
+/*
+ * cmd_usage.c: help and bad arguments, the same for every subcommand.
+ * cmd_help_wanted: argv (up to a "--") holds --help or -h.  cmd_help
+ * prints the lines of usage (the top-level text) for the command argv[0]
+ * (only those of its action argv[1] when it has its own) on stdout and
+ * returns EXIT_OK; an unknown command is EXIT_USAGE.  cmd_bad_arg refuses
+ * arg in one line naming it ("<where>: unknown option '--x'"); switches
+ * (NULL-terminated, may be NULL) are where's options that take no value,
+ * so that "--json=yes" is refused as such.  Returns EXIT_USAGE.
+ */
+bool cmd_help_wanted(int argc, char **argv);
+int cmd_help(const char *usage, int argc, char **argv);
+int cmd_bad_arg(const char *where, const char *arg, const char *const *switches);
+
 /* argv[0] is the subcommand's own name; settings flags are already removed. */
 int cmd_migrate(struct config *cfg, int argc, char **argv);
 int cmd_serve(struct config *cfg, int argc, char **argv);

@@ -12,10 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char migrate_usage[] =
-	"usage: cavra migrate status [--json] | up [--to N] | plan | verify\n"
-	"       (with --database URL and --migrations-dir DIR)";
-
 struct migrate_opts {
 	const char *action;
 	bool json;
@@ -29,24 +25,27 @@ struct ctx {
 
 static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 {
+	static const char *const switches[] = {"--json", NULL};
+	char where[64];
 	int64_t to;
 
 	memset(o, 0, sizeof(*o));
 	if (argc < 2)
-		return cmd_usage_error("%s", migrate_usage);
+		return cmd_usage_error("migrate: missing action (known: status, up, plan, verify)");
 	o->action = argv[1];
+	snprintf(where, sizeof(where), "migrate %.40s", o->action);
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0 && strcmp(o->action, "status") == 0) {
 			o->json = true;
-		} else if (strcmp(argv[i], "--to") == 0 && strcmp(o->action, "up") == 0 &&
-			   i + 1 < argc) {
+		} else if (strcmp(argv[i], "--to") == 0 && strcmp(o->action, "up") == 0) {
+			if (i + 1 >= argc)
+				return cmd_usage_error("migrate up: --to needs a version");
 			if (!str_to_i64(argv[++i], 1, 999999999, &to))
 				return cmd_usage_error("--to: '%s' is not a migration version",
 						       argv[i]);
 			o->to = (int)to;
 		} else {
-			return cmd_usage_error("migrate %s: unknown option '%s'\n%s", o->action,
-					       argv[i], migrate_usage);
+			return cmd_bad_arg(where, argv[i], switches);
 		}
 	}
 	return EXIT_OK;
@@ -250,7 +249,8 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 		return code;
 	if (strcmp(o.action, "status") && strcmp(o.action, "up") && strcmp(o.action, "plan") &&
 	    strcmp(o.action, "verify"))
-		return cmd_usage_error("unknown migrate action '%s'\n%s", o.action, migrate_usage);
+		return cmd_usage_error(
+			"unknown migrate action '%s' (known: status, up, plan, verify)", o.action);
 	if (ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e) != ST_OK)
 		return cmd_fail(&e);
 	if (strcmp(o.action, "up") == 0) {

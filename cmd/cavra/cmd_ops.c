@@ -41,6 +41,8 @@ static bool known_store(const char *name)
 
 static int parse_import(int argc, char **argv, struct import_args *a)
 {
+	static const char *const from_env[] = {"--from-env", NULL};
+
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -64,9 +66,10 @@ static int parse_import(int argc, char **argv, struct import_args *a)
 			a->json = ++i > 0;
 		else if (strcmp(argv[i], "--format") == 0 && strcmp(v, "text") == 0)
 			i++;
+		else if (strcmp(argv[i], "--format") == 0)
+			return cmd_usage_error("ops import: --format '%s': use text or json", v);
 		else
-			return cmd_usage_error("ops import: unexpected '%s' (see 'cavra help')",
-					       argv[i]);
+			return cmd_bad_arg("ops import", argv[i], from_env);
 	}
 	if (a->from_env || a->backup ? a->file || a->store || (a->from_env && a->backup)
 				     : !a->file || !a->store)
@@ -268,6 +271,8 @@ out:
 	return code;
 }
 
+#define OPS_ACTIONS "import, stores, backup, verify, restore, restore-test, retention-plan"
+
 int cmd_ops(struct config *cfg, int argc, char **argv)
 {
 	int code;
@@ -278,6 +283,7 @@ int cmd_ops(struct config *cfg, int argc, char **argv)
 		return code;
 	if (argc >= 2 && (code = cmd_ops_status(cfg, argc - 1, argv + 1)) >= 0)
 		return code;
-	return cmd_usage_error("ops: unknown or missing action (known: import, stores, backup, "
-			       "verify, restore, restore-test, retention-plan)");
+	if (argc < 2)
+		return cmd_usage_error("ops: missing action (known: %s)", OPS_ACTIONS);
+	return cmd_usage_error("ops: unknown action '%s' (known: %s)", argv[1], OPS_ACTIONS);
 }

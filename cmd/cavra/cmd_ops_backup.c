@@ -3,9 +3,9 @@
  * (docs/operations.md).  Exit codes: 0 ok, 1 failure or a problem found,
  * 2 usage.  These commands exist only here: no HTTP route reaches them.
  *
- *   ops backup --output DIR [--json]
+ *   ops backup [--output DIR] [--json] [--[no-]include-missing]
  *   ops verify MANIFEST [--json]
- *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--overwrite]
+ *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]
  *   ops restore-test MANIFEST [--scratch-dir DIR]
  */
 #include "base/base.h"
@@ -23,13 +23,33 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * The original's default backup directory.  A backup is never written into
+ * a non-empty directory, so the second backup without --output is refused
+ * (naming --output) instead of replacing the first as the original did.
+ */
+#define BACKUP_DEFAULT_DIR ".cavra/backups/latest"
+
 struct ops_args {
 	const char *manifest, *output, *target_dir, *target_url, *scratch_dir;
-	bool json, overwrite;
+	bool json, overwrite, default_output;
 };
 
 /* Options of every action; each action says which ones it takes. */
-enum { A_OUTPUT = 1, A_JSON = 2, A_TARGETS = 4, A_SCRATCH = 8, A_MANIFEST = 16 };
+enum { A_OUTPUT = 1, A_JSON = 2, A_TARGETS = 4, A_SCRATCH = 8, A_MANIFEST = 16, A_MISSING = 32 };
+
+/* The options of an action that take no value. */
+static const char *const *switches_of(unsigned allowed)
+{
+	static const char *const backup[] = {"--json", "--include-missing", "--no-include-missing",
+					     NULL};
+	static const char *const json[] = {"--json", NULL};
+	static const char *const targets[] = {"--overwrite", "--no-overwrite", NULL};
+
+	if (allowed & A_MISSING)
+		return backup;
+	return allowed & A_JSON ? json : allowed & A_TARGETS ? targets : NULL;
+}
 
 static int take_value(int argc, char **argv, int *i, const char **out)
 {
@@ -37,6 +57,14 @@ static int take_value(int argc, char **argv, int *i, const char **out)
 		return cmd_usage_error("ops %s: %s needs a value", argv[0], argv[*i]);
 	*out = argv[++*i];
 	return EXIT_OK;
+}
+
+static int bad_arg(const char *action, const char *arg, unsigned allowed)
+{
+	char where[40];
+
+	snprintf(where, sizeof(where), "ops %s", action);
+	return cmd_bad_arg(where, arg, switches_of(allowed));
 }
 
 static int parse_one(int argc, char **argv, int *i, unsigned allowed, struct ops_args *a)
@@ -53,12 +81,17 @@ static int parse_one(int argc, char **argv, int *i, unsigned allowed, struct ops
 		return take_value(argc, argv, i, &a->target_url);
 	else if ((allowed & A_TARGETS) && strcmp(arg, "--overwrite") == 0)
 		a->overwrite = true;
+	else if ((allowed & A_TARGETS) && strcmp(arg, "--no-overwrite") == 0)
+		a->overwrite = false;
+	else if ((allowed & A_MISSING) && (strcmp(arg, "--include-missing") == 0 ||
+					   strcmp(arg, "--no-include-missing") == 0))
+		; /* every table is always in a backup: no store can be missing */
 	else if ((allowed & A_SCRATCH) && strcmp(arg, "--scratch-dir") == 0)
 		return take_value(argc, argv, i, &a->scratch_dir);
 	else if ((allowed & A_MANIFEST) && arg[0] != '-' && !a->manifest)
 		a->manifest = arg;
 	else
-		return cmd_usage_error("ops %s: unexpected '%s' (see 'cavra help')", argv[0], arg);
+		return bad_arg(argv[0], arg, allowed);
 	return EXIT_OK;
 }
 
@@ -74,8 +107,10 @@ static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *
 	if ((allowed & A_MANIFEST) && !a->manifest)
 		return cmd_usage_error("ops %s: give the backup's manifest.json (or its directory)",
 				       argv[0]);
-	if ((allowed & A_OUTPUT) && !a->output)
-		return cmd_usage_error("ops %s: --output DIR is required", argv[0]);
+	if ((allowed & A_OUTPUT) && !a->output) {
+		a->output = BACKUP_DEFAULT_DIR;
+		a->default_output = true;
+	}
 	if (a->target_dir && a->target_url)
 		return cmd_usage_error("ops %s: give --target-dir or --target-url, not both",
 				       argv[0]);
@@ -127,12 +162,14 @@ static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	struct ops_args a;
 	struct err e = {0};
-	int code = parse_args(argc, argv, A_OUTPUT | A_JSON, &a);
+	int code = parse_args(argc, argv, A_OUTPUT | A_JSON | A_MISSING, &a);
 
 	if (code != EXIT_OK)
 		return code;
 	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||
 	    ops_backup(st, &set, a.output, &r, &e) != ST_OK) {
+		if (e.code == ST_CONFLICT && a.default_output)
+			err_wrap(&e, "pass --output DIR for a new backup");
 		code = cmd_fail(&e);
 		goto out;
 	}

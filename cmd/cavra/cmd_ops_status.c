@@ -1,8 +1,9 @@
 /*
  * cmd_ops_status.c - `cavra ops stores [--json]` and `cavra ops
- * retention-plan --output DIR [--retention-days N] [--classification C]
- * [--legal-hold]`: read-only views of the configured database, the same
- * documents GET /operations/stores and /operations/retention-plan return.
+ * retention-plan [--output DIR] [--retention-days N] [--classification C]
+ * [--[no-]legal-hold]`: read-only views of the configured database, the
+ * same documents GET /operations/stores and /operations/retention-plan
+ * return.
  */
 #include "base/base.h"
 #include "cmd.h"
@@ -11,6 +12,9 @@
 
 #include <stdio.h>
 #include <string.h>
+
+/* The original's default directory of the retention plan. */
+#define PLAN_DEFAULT_DIR ".cavra/operations/retention"
 
 static void print_json(json_object *o)
 {
@@ -69,11 +73,15 @@ static int ops_stores_cmd(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	json_object *doc = NULL;
 	struct err e = {0};
-	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	static const char *const switches[] = {"--json", NULL};
+	bool json = false;
 	int code = EXIT_OK;
 
-	if (argc > 2 || (argc == 2 && !json))
-		return cmd_usage_error("usage: cavra ops stores [--json]");
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else
+			return cmd_bad_arg("ops stores", argv[i], switches);
 	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK || ops_stores(st, &doc, &e) != ST_OK)
 		code = cmd_fail(&e);
 	else if (json)
@@ -93,6 +101,8 @@ struct plan_args {
 
 static int parse_plan(int argc, char **argv, struct plan_args *a)
 {
+	static const char *const switches[] = {"--legal-hold", "--no-legal-hold", NULL};
+
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
 		const char **slot = strcmp(argv[i], "--output") == 0	       ? &a->output
@@ -100,19 +110,17 @@ static int parse_plan(int argc, char **argv, struct plan_args *a)
 				    : strcmp(argv[i], "--classification") == 0 ? &a->classification
 									       : NULL;
 
-		if (strcmp(argv[i], "--legal-hold") == 0)
-			a->legal_hold = true;
+		if (strcmp(argv[i], "--legal-hold") == 0 || strcmp(argv[i], "--no-legal-hold") == 0)
+			a->legal_hold = argv[i][2] == 'l';
 		else if (!slot)
-			return cmd_usage_error("ops retention-plan: unexpected '%s' (see 'cavra "
-					       "help')",
-					       argv[i]);
+			return cmd_bad_arg("ops retention-plan", argv[i], switches);
 		else if (i + 1 >= argc)
 			return cmd_usage_error("ops retention-plan: %s needs a value", argv[i]);
 		else
 			*slot = argv[++i];
 	}
 	if (!a->output)
-		return cmd_usage_error("ops retention-plan: --output DIR is required");
+		a->output = PLAN_DEFAULT_DIR;
 	return EXIT_OK;
 }
 
@@ -128,7 +136,7 @@ static int ops_retention_cmd(struct config *cfg, int argc, char **argv)
 
 	if (code != EXIT_OK)
 		return code;
-	if (ops_retention_opts_parse(a.days, a.classification, a.legal_hold ? "true" : NULL, &o,
+	if (ops_retention_opts_parse(a.days, a.classification, a.legal_hold ? "true" : "false", &o,
 				     &e) != ST_OK)
 		return cmd_usage_error("ops retention-plan: %s", e.msg);
 	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||

@@ -33,6 +33,20 @@ static int print_config(const struct config *cfg)
 	return EXIT_OK;
 }
 
+/* serve's own options (the settings flags are gone already): --print-config. */
+static int parse_serve(int argc, char **argv, bool *print)
+{
+	static const char *const switches[] = {"--print-config", NULL};
+
+	*print = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--print-config") != 0)
+			return cmd_bad_arg("serve", argv[i], switches);
+		*print = true;
+	}
+	return EXIT_OK;
+}
+
 static int serve_loop(const struct config *cfg, struct app *app)
 {
 	struct http_server *srv = NULL;
@@ -66,12 +80,13 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct service svc;
 	struct err e = {0};
 	struct app app;
+	bool print;
 	int code;
 
-	if (argc == 2 && strcmp(argv[1], "--print-config") == 0)
+	if ((code = parse_serve(argc, argv, &print)) != EXIT_OK)
+		return code;
+	if (print)
 		return print_config(cfg);
-	if (argc > 1)
-		return cmd_usage_error("serve: unknown option '%s'", argv[1]);
 	if (config_original_check(cfg, env_get, &e) != ST_OK)
 		return cmd_fail(&e); /* exit 2: a setting serve would otherwise ignore */
 	if (policy_set_load(cfg->policy_dir, &policies, &e) != ST_OK ||

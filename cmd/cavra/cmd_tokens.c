@@ -69,6 +69,12 @@ static int add_role(struct create_args *a, const char *role)
 	return EXIT_OK;
 }
 
+static bool known_create_option(const char *arg)
+{
+	return strcmp(arg, "--name") == 0 || strcmp(arg, "--role") == 0 ||
+	       strcmp(arg, "--created-by") == 0 || strcmp(arg, "--expires-in") == 0;
+}
+
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -77,6 +83,8 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int code = EXIT_OK;
 
+		if (!known_create_option(argv[i]))
+			return cmd_bad_arg("tokens create", argv[i], NULL);
 		if (!v)
 			return cmd_usage_error("tokens create: '%s' needs a value", argv[i]);
 		if (strcmp(argv[i], "--name") == 0)
@@ -85,61 +93,64 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 			code = add_role(a, v);
 		else if (strcmp(argv[i], "--created-by") == 0)
 			a->created_by = v;
-		else if (strcmp(argv[i], "--expires-in") == 0 &&
-			 !parse_duration(v, &a->expires_in_s))
+		else if (!parse_duration(v, &a->expires_in_s))
 			return cmd_usage_error(
 				"tokens create: --expires-in '%s': use e.g. 90d, 12h, "
 				"30m or never",
 				v);
-		else if (strcmp(argv[i], "--expires-in") != 0 && strcmp(argv[i], "--name") != 0 &&
-			 strcmp(argv[i], "--role") != 0 && strcmp(argv[i], "--created-by") != 0)
-			return cmd_usage_error("tokens create: unexpected '%s'", argv[i]);
 		if (code != EXIT_OK)
 			return code;
 		i++;
 	}
 	if (!a->name || a->nroles == 0)
-		return cmd_usage_error(
-			"usage: cavra tokens create --name NAME --role ROLE [--expires-in 90d]");
+		return cmd_usage_error("tokens create: --name NAME and --role ROLE are required");
 	return EXIT_OK;
 }
 
-static int tokens_create(struct service *s, int argc, char **argv)
+static int tokens_create(struct service *s, const struct create_args *a)
 {
 	char token[AUTH_TOKEN_LEN + 1], hash[SHA256_HEX_LEN];
-	struct create_args a;
 	struct err e = {0};
 	char *id = NULL;
-	int code = parse_create(argc, argv, &a);
 
-	if (code != EXIT_OK)
-		return code;
 	if (auth_token_generate(token, &e) != ST_OK)
 		return cmd_fail(&e);
 	auth_token_hash(token, hash);
-	if (service_token_create(s,
-				 &(struct token_spec){a.name, hash,
-						      a.created_by ? a.created_by : getenv("USER"),
-						      a.roles, a.nroles, a.expires_in_s},
-				 &id, &e) != ST_OK) {
+	if (service_token_create(
+		    s,
+		    &(struct token_spec){a->name, hash,
+					 a->created_by ? a->created_by : getenv("USER"), a->roles,
+					 a->nroles, a->expires_in_s},
+		    &id, &e) != ST_OK) {
 		memset(token, 0, sizeof(token));
 		return cmd_fail(&e);
 	}
 	puts(token);
-	fprintf(stderr, "cavra: token '%s' (%s) created; it is shown only this once\n", a.name, id);
+	fprintf(stderr, "cavra: token '%s' (%s) created; it is shown only this once\n", a->name,
+		id);
 	memset(token, 0, sizeof(token));
 	free(id);
 	return EXIT_OK;
 }
 
-static int tokens_list(struct service *s, int argc, char **argv)
+static int parse_list(int argc, char **argv, bool *json)
+{
+	*json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--format") != 0)
+			return cmd_bad_arg("tokens list", argv[i], NULL);
+		if (i + 1 >= argc || (strcmp(argv[i + 1], "json") && strcmp(argv[i + 1], "text")))
+			return cmd_usage_error("tokens list: --format needs text or json");
+		*json = strcmp(argv[++i], "json") == 0;
+	}
+	return EXIT_OK;
+}
+
+static int tokens_list(struct service *s, bool json)
 {
 	json_object *list = NULL;
 	struct err e = {0};
-	bool json = argc == 3 && strcmp(argv[1], "--format") == 0 && strcmp(argv[2], "json") == 0;
 
-	if (argc != 1 && !json)
-		return cmd_usage_error("usage: cavra tokens list [--format json]");
 	if (service_token_list(s, &list, &e) != ST_OK)
 		return cmd_fail(&e);
 	if (json)
@@ -164,42 +175,68 @@ static int tokens_list(struct service *s, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int tokens_revoke(struct service *s, int argc, char **argv)
+static int tokens_revoke(struct service *s, const char *name)
 {
 	struct err e = {0};
 	int64_t n = 0;
 
-	if (argc != 2)
-		return cmd_usage_error("usage: cavra tokens revoke NAME");
-	if (service_token_revoke(s, argv[1], &n, &e) != ST_OK)
+	if (service_token_revoke(s, name, &n, &e) != ST_OK)
 		return cmd_fail(&e);
-	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", argv[1]);
+	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", name);
+	return EXIT_OK;
+}
+
+/* Each action's arguments, all checked before the database is opened. */
+struct tokens_args {
+	struct create_args create;
+	bool json;
+	const char *name;
+};
+
+static int parse_tokens(int argc, char **argv, struct tokens_args *a)
+{
+	const char *action = argc >= 2 ? argv[1] : "";
+
+	memset(a, 0, sizeof(*a));
+	if (!*action)
+		return cmd_usage_error("tokens: missing action (known: create, list, revoke)");
+	if (strcmp(action, "create") == 0)
+		return parse_create(argc - 1, argv + 1, &a->create);
+	if (strcmp(action, "list") == 0)
+		return parse_list(argc - 1, argv + 1, &a->json);
+	if (strcmp(action, "revoke") != 0)
+		return cmd_usage_error("tokens: unknown action '%s' (known: create, list, revoke)",
+				       action);
+	if (argc < 3)
+		return cmd_usage_error("tokens revoke: give the token's NAME");
+	if (argc > 3)
+		return cmd_bad_arg("tokens revoke", argv[3], NULL);
+	a->name = argv[2];
 	return EXIT_OK;
 }
 
 int cmd_tokens(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
+	struct tokens_args a;
 	struct store *st = NULL;
 	struct err e = {0};
 	struct service svc;
-	const char *action = argc >= 2 ? argv[1] : "";
-	int code;
+	int code = parse_tokens(argc, argv, &a);
 
-	if (strcmp(action, "create") && strcmp(action, "list") && strcmp(action, "revoke"))
-		return cmd_usage_error("tokens: unknown or missing action (known: create, list, "
-				       "revoke)");
+	if (code != EXIT_OK)
+		return code;
 	if (cmd_open_database(cfg, "manage tokens", 1, &st, &set, &e) != ST_OK) {
 		code = cmd_fail(&e);
 		goto out;
 	}
 	svc = (struct service){.store = st};
-	if (strcmp(action, "create") == 0)
-		code = tokens_create(&svc, argc - 1, argv + 1);
-	else if (strcmp(action, "list") == 0)
-		code = tokens_list(&svc, argc - 1, argv + 1);
+	if (strcmp(argv[1], "create") == 0)
+		code = tokens_create(&svc, &a.create);
+	else if (strcmp(argv[1], "list") == 0)
+		code = tokens_list(&svc, a.json);
 	else
-		code = tokens_revoke(&svc, argc - 1, argv + 1);
+		code = tokens_revoke(&svc, a.name);
 out:
 	migration_set_release(&set);
 	store_close(st);
@@ -209,13 +246,20 @@ out:
 /* `cavra auth permissions [--markdown]`: the one permission -> roles table. */
 int cmd_auth(struct config *cfg, int argc, char **argv)
 {
+	static const char *const switches[] = {"--markdown", NULL};
 	struct buf out = BUF_INIT;
 	struct err e = {0};
-	bool md = argc == 3 && strcmp(argv[2], "--markdown") == 0;
+	bool md = argc >= 3 && strcmp(argv[2], "--markdown") == 0;
 
 	UNUSED(cfg);
-	if (argc < 2 || strcmp(argv[1], "permissions") != 0 || (argc == 3 && !md) || argc > 3)
-		return cmd_usage_error("usage: cavra auth permissions [--markdown]");
+	if (argc < 2)
+		return cmd_usage_error("auth: missing action (known: permissions)");
+	if (strcmp(argv[1], "permissions") != 0)
+		return cmd_usage_error("auth: unknown action '%s' (known: permissions)", argv[1]);
+	if (argc > 2 && !md)
+		return cmd_bad_arg("auth permissions", argv[2], switches);
+	if (argc > 3)
+		return cmd_bad_arg("auth permissions", argv[3], switches);
 	if (auth_permissions_render(md ? AUTH_RENDER_MARKDOWN : AUTH_RENDER_TEXT, &out, &e) !=
 	    ST_OK)
 		return cmd_fail(&e);

@@ -11,29 +11,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The original's default database of `evidence migrate`. */
+#define EVIDENCE_DEFAULT_DB ".cavra/evidence/metadata.db"
+
 static const char usage[] =
 	"usage: cavra <command> [options]\n"
 	"\n"
 	"commands:\n"
 	"  serve [--print-config]             run the HTTP service\n"
-	"  migrate status|up|plan|verify      manage the database schema\n"
-	"  evidence migrate --sqlite PATH     alias of 'migrate up' on a SQLite file\n"
+	"  migrate status [--json] | up [--to N] | plan | verify\n"
+	"                                     manage the database schema\n"
+	"  evidence migrate [--sqlite PATH]   'migrate up' on a SQLite file (default\n"
+	"                                     " EVIDENCE_DEFAULT_DB ")\n"
 	"  ops import --json|--sqlite FILE --store NAME | --from-env | --backup MANIFEST\n"
 	"                                     import the original tool's stores or backup\n"
 	"  ops stores [--json]                per store: rows, bytes, oldest/newest, last backup\n"
-	"  ops backup --output DIR [--json]   logical backup of every table from one snapshot\n"
+	"  ops backup [--output DIR] [--json] [--[no-]include-missing]\n"
+	"                                     logical backup of every table from one snapshot\n"
+	"                                     (default DIR .cavra/backups/latest)\n"
 	"  ops verify MANIFEST [--json]       check a backup; reports every problem (exit 1)\n"
-	"  ops restore MANIFEST [--target-dir DIR | --target-url URL] [--overwrite]\n"
+	"  ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]\n"
 	"                                     verify, then load a backup in one transaction\n"
 	"  ops restore-test MANIFEST [--scratch-dir DIR]\n"
 	"                                     restore into a scratch SQLite, check, record\n"
-	"  ops retention-plan --output DIR [--retention-days N] [--classification C]\n"
-	"                     [--legal-hold]\n"
-	"                                     write the retention plan (JSON and Markdown)\n"
-	"  tokens create --name N --role R [--expires-in 90d] | list | revoke NAME\n"
+	"  ops retention-plan [--output DIR] [--retention-days N] [--classification C]\n"
+	"                     [--[no-]legal-hold]\n"
+	"                                     write the retention plan (JSON and Markdown;\n"
+	"                                     default DIR .cavra/operations/retention)\n"
+	"  tokens create --name N --role R [--expires-in 90d] [--created-by WHO]\n"
+	"         | list [--format json] | revoke NAME\n"
 	"                                     API tokens for agents and CI\n"
 	"  auth permissions [--markdown]      the permission -> roles table\n"
 	"  version                            print the version\n"
+	"  help [COMMAND [ACTION]]            this text, or one command's (also COMMAND --help)\n"
 	"\n"
 	"settings (see docs/config.md): --config FILE, --database URL, --listen HOST:PORT,\n"
 	"  --migration-database URL, --migrations-dir DIR, --log-level L, --log-format F,\n"
@@ -72,33 +82,57 @@ static void setup_logging(const struct config *cfg)
 	log_setup(level, fmt);
 }
 
-/* "evidence migrate --sqlite PATH" -> "migrate up" on that database. */
+/*
+ * "evidence migrate [--sqlite PATH]" -> "migrate up" on that database, by
+ * default the original's .cavra/evidence/metadata.db (not database_url:
+ * the command names its file, as the original's did).
+ */
 static int evidence_alias(struct config *cfg, int argc, char **argv)
 {
 	char *up_argv[] = {"migrate", "up", NULL};
+	const char *path = EVIDENCE_DEFAULT_DB;
 
-	if (argc != 4 || strcmp(argv[1], "migrate") != 0 || strcmp(argv[2], "--sqlite") != 0)
-		return cmd_usage_error("usage: cavra evidence migrate --sqlite PATH");
+	if (argc < 2)
+		return cmd_usage_error("evidence: missing action (known: migrate)");
+	if (strcmp(argv[1], "migrate") != 0)
+		return cmd_usage_error("evidence: unknown action '%s' (known: migrate)", argv[1]);
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--sqlite") != 0)
+			return cmd_bad_arg("evidence migrate", argv[i], NULL);
+		if (i + 1 >= argc)
+			return cmd_usage_error("evidence migrate: --sqlite needs a PATH");
+		path = argv[++i];
+	}
 	free(cfg->database_url);
-	cfg->database_url = xstrdup(argv[3]);
+	cfg->database_url = xstrdup(path);
 	free(cfg->migration_database_url);
 	cfg->migration_database_url = NULL;
 	return cmd_migrate(cfg, 2, up_argv);
+}
+
+static int version(int argc, char **argv)
+{
+	if (argc > 1)
+		return cmd_bad_arg("version", argv[1], NULL);
+	printf("cavra %s\n", CAVRA_VERSION);
+	return EXIT_OK;
 }
 
 static int run(struct config *cfg, int argc, char **argv)
 {
 	const char *cmd = argc > 0 ? argv[0] : NULL;
 
+	if (cmd && strcmp(cmd, "help") == 0 && argc > 1)
+		return cmd_help(usage, argc - 1, argv + 1);
 	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
 	    strcmp(cmd, "-h") == 0) {
 		fputs(usage, cmd ? stdout : stderr);
 		return cmd ? EXIT_OK : EXIT_USAGE;
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("cavra %s\n", CAVRA_VERSION);
-		return EXIT_OK;
-	}
+	if (cmd_help_wanted(argc, argv))
+		return cmd_help(usage, argc, argv);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+		return version(argc, argv);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(cfg, argc, argv);
 	if (strcmp(cmd, "migrate") == 0)

@@ -1,5 +1,7 @@
 /*
- * handlers_health.c - /healthz, /readyz and /version.
+ * handlers_health.c - /healthz (also /health), /readyz, /version, and
+ * /console/config: what a client may learn about the service before it
+ * has credentials.
  */
 #include "base/base.h"
 #include "http/http_int.h"
@@ -87,6 +89,33 @@ enum MHD_Result handle_version(struct req *r)
 	json_object_object_add(
 		body, "schema_version",
 		json_object_new_int(r->app->migrations->items[r->app->migrations->n - 1].version));
+	ret = reply_json(r, MHD_HTTP_OK, body);
+	json_object_put(body);
+	return ret;
+}
+
+/*
+ * The backend of each store, under the names the original's console reads.
+ * cavra keeps every store in its one database, so all six name that
+ * database's backend: "sqlite" or "postgres" (the original's were "sqlite"
+ * or "json").  Public, as /version already names the backend: the console
+ * reads it before anyone has signed in.
+ */
+enum MHD_Result handle_console_config(struct req *r)
+{
+	static const char *const modes[] = {"metadata_mode", "approval_mode",  "registry_mode",
+					    "activity_mode", "inventory_mode", "integration_mode"};
+	const struct http_auth *a = r->app->auth;
+	const char *backend = store_backend_name(r->app->store);
+	json_object *body = json_object_new_object();
+	enum MHD_Result ret;
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		json_object_object_add(body, modes[i], json_object_new_string(backend));
+	json_object_object_add(body, "backend", json_object_new_string(backend));
+	json_object_object_add(
+		body, "auth_mode",
+		json_object_new_string(a && a->mode == HTTP_AUTH_OIDC ? "oidc" : "none"));
 	ret = reply_json(r, MHD_HTTP_OK, body);
 	json_object_put(body);
 	return ret;

@@ -177,6 +177,7 @@ enum MHD_Result handle_console_callback(struct req *r);
 enum MHD_Result handle_console_logout(struct req *r);
 enum MHD_Result handle_readyz(struct req *r);
 enum MHD_Result handle_version(struct req *r);
+enum MHD_Result handle_console_config(struct req *r); /* handlers_health.c */
 /* handlers_ops.c */
 enum MHD_Result handle_operations_stores(struct req *r);
 enum MHD_Result handle_operations_retention_plan(struct req *r);

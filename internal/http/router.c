@@ -11,6 +11,7 @@
 
 const struct route http_routes[] = {
 	{"GET", "/healthz", handle_healthz, "public"},
+	{"GET", "/health", handle_healthz, "public"}, /* the original's Helm chart probes this */
 	{"GET", "/readyz", handle_readyz, "public"},
 	{"GET", "/version", handle_version, "public"},
 	{"GET", "/metrics", handle_metrics, "metrics.read"},
@@ -20,6 +21,7 @@ const struct route http_routes[] = {
 	{"GET", "/console/login", handle_console_login, "public"},
 	{"GET", "/console/callback", handle_console_callback, "public"},
 	{"POST", "/console/logout", handle_console_logout, "auth.read"},
+	{"GET", "/console/config", handle_console_config, "public"},
 	{"GET", "/console/{file}", handle_console_file, "public"},
 	{"POST", "/decisions", handle_decision_create, "decisions.create"},
 	{"GET", "/decisions", handle_decision_list, "activity.read"},

@@ -154,7 +154,8 @@ def test_unknown_config_key_and_missing_config_file(tmp_path):
     (["migrate", "up", "--to", "abc"], "--to"),
     (["migrate", "up", "--to", "99"], "99"),
     (["migrate", "status", "--bogus"], "--bogus"),
-    (["evidence", "migrate"], "--sqlite"),
+    (["evidence", "migrate", "--sqlite"], "--sqlite"),
+    (["evidence", "migrate", "--bogus"], "--bogus"),
 ])
 def test_usage_errors_exit_2(tmp_path, argv, needle):
     code, _, err = cavra(*argv, "--database", str(tmp_path / "u.db"))

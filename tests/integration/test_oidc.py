@@ -21,6 +21,7 @@ D = "dec_table0000001"
 # Requests run in this order, persona by persona, on one database.
 TABLE = [
     ("GET", "/healthz", None, [200, 200, 200, 200]),
+    ("GET", "/health", None, [200, 200, 200, 200]),
     ("GET", "/readyz", None, [200, 200, 200, 200]),
     ("GET", "/version", None, [200, 200, 200, 200]),
     ("GET", "/metrics", None, [403, 200, 200, 403]),
@@ -68,6 +69,7 @@ TABLE = [
     ("GET", "/console", None, [200, 200, 200, 200]),
     ("GET", "/console/", None, [200, 200, 200, 200]),
     ("GET", "/console/app.js", None, [200, 200, 200, 200]),
+    ("GET", "/console/config", None, [200, 200, 200, 200]),
     ("GET", "/console/login", None, [404, 404, 404, 404]),
     ("GET", "/console/callback", None, [404, 404, 404, 404]),
     ("POST", "/console/logout", {}, [200, 200, 200, 200]),
@@ -75,7 +77,8 @@ TABLE = [
 
 # Without credentials: what answers, and with what (everything else is 401).
 PUBLIC = {"/healthz": 200, "/readyz": 200, "/version": 200, "/console": 200, "/console/": 200,
-          "/console/app.js": 200, "/console/login": 404, "/console/callback": 404}
+          "/health": 200, "/console/config": 200, "/console/app.js": 200, "/console/login": 404,
+          "/console/callback": 404}
 
 
 def oidc_args(idp, *extra):

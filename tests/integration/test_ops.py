@@ -248,7 +248,7 @@ def test_backup_refuses_non_empty_or_unusable_output(seeded, tmp_path):
     empty.mkdir()
     backup(seeded, empty)
     assert (empty / "manifest.json").exists()
-    assert cavra("ops", "backup", db=seeded)[0] == 2
+    assert cavra("ops", "backup", "--output", db=seeded)[0] == 2
     assert sql(seeded, "SELECT count(*) FROM operations_records") == [["1"]]
 
 
@@ -788,7 +788,7 @@ def test_retention_plan_cli_api_and_legal_hold(seeded, tmp_path):
         code, _, err = cavra("ops", "retention-plan", "--output", str(out), "--retention-days",
                              bad, db=seeded)
         assert code == 2 and "retention_days" in err
-    assert cavra("ops", "retention-plan", db=seeded)[0] == 2
+    assert cavra("ops", "retention-plan", "--output", db=seeded)[0] == 2
     # the API computes the same plan and writes nothing
     backup(seeded, tmp_path / "b")
     ok(cavra("ops", "retention-plan", "--output", str(out), "--retention-days", "30",

@@ -1,0 +1,137 @@
+/*
+ * cmd_usage.c - `cavra CMD [ACTION] --help` and `cavra help CMD [ACTION]`
+ * print that command's lines of the top-level usage (main.c), so a command
+ * listed there has its help without more code; and the one-line refusal
+ * of a bad argument that every subcommand's parser shares.
+ */
+#include "base/base.h"
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Where descriptions start in the usage text; synopses continue left of it. */
+#define DESC_COLUMN 37
+
+bool cmd_help_wanted(int argc, char **argv)
+{
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+/* A command's entry: two spaces, then a lowercase command name. */
+static bool is_entry(const char *line)
+{
+	return line[0] == ' ' && line[1] == ' ' && line[2] >= 'a' && line[2] <= 'z';
+}
+
+/* Whether word w (not NUL-terminated, ends at a space or newline) is s. */
+static bool word_is(const char *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	return strncmp(w, s, n) == 0 && (w[n] == ' ' || w[n] == '\n' || w[n] == '\0');
+}
+
+/* The entry names cmd, and sub as its second word when sub is given. */
+static bool entry_matches(const char *line, const char *cmd, const char *sub)
+{
+	const char *second;
+
+	if (!is_entry(line) || !word_is(line + 2, cmd))
+		return false;
+	if (!sub)
+		return true;
+	second = line + 2 + strlen(cmd);
+	return *second == ' ' && word_is(second + 1, sub);
+}
+
+static size_t line_len(const char *line)
+{
+	return strcspn(line, "\n");
+}
+
+static const char *next_line(const char *l)
+{
+	size_t n = line_len(l);
+
+	return l[n] ? l + n + 1 : l + n;
+}
+
+/* The lines indented under an entry: its synopsis continued, or its description. */
+static void print_more(const char *line, bool synopsis)
+{
+	for (const char *l = next_line(line); l[0] == ' ' && !is_entry(l); l = next_line(l)) {
+		size_t lead = strspn(l, " ");
+		int n = (int)(line_len(l) - lead);
+
+		if (synopsis && lead < DESC_COLUMN)
+			printf(" %.*s", n, l + lead);
+		else if (!synopsis && lead >= DESC_COLUMN)
+			printf("         %.*s\n", n, l + lead);
+	}
+}
+
+/* "usage: cavra <synopsis>" (or "   or: ..."), then the description indented. */
+static void print_entry(const char *line, bool first)
+{
+	const char *end = line + line_len(line), *syn = line + 2;
+	const char *gap = strstr(syn, "  ");
+	const char *desc;
+
+	if (!gap || gap > end)
+		gap = end;
+	printf("%s cavra %.*s", first ? "usage:" : "   or:", (int)(gap - syn), syn);
+	print_more(line, true);
+	putchar('\n');
+	desc = gap + strspn(gap, " ");
+	if (desc < end)
+		printf("         %.*s\n", (int)(end - desc), desc);
+	print_more(line, false);
+}
+
+/* Prints the entries that match; returns how many did. */
+static int print_entries(const char *usage, const char *cmd, const char *sub)
+{
+	int n = 0;
+
+	for (const char *l = usage; *l; l = next_line(l))
+		if (entry_matches(l, cmd, sub))
+			print_entry(l, n++ == 0);
+	return n;
+}
+
+int cmd_help(const char *usage, int argc, char **argv)
+{
+	const char *cmd = argc > 0 ? argv[0] : "--help";
+	const char *sub = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+
+	if (cmd[0] == '-') {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	/* an action without an entry of its own is described by its command's */
+	if (print_entries(usage, cmd, sub) == 0 && print_entries(usage, cmd, NULL) == 0)
+		return cmd_usage_error("unknown command '%s' (see 'cavra help')", cmd);
+	printf("\nsettings flags (--database URL, ...): see 'cavra help' and docs/config.md\n");
+	return EXIT_OK;
+}
+
+int cmd_bad_arg(const char *where, const char *arg, const char *const *switches)
+{
+	const char *eq = strchr(arg, '=');
+
+	for (size_t i = 0; eq && switches && switches[i]; i++)
+		if (strlen(switches[i]) == (size_t)(eq - arg) &&
+		    strncmp(arg, switches[i], (size_t)(eq - arg)) == 0)
+			return cmd_usage_error("%s: option '%s' takes no value (see 'cavra %s "
+					       "--help')",
+					       where, switches[i], where);
+	if (arg[0] == '-')
+		return cmd_usage_error("%s: unknown option '%s' (see 'cavra %s --help')", where,
+				       arg, where);
+	return cmd_usage_error("%s: unexpected argument '%s' (see 'cavra %s --help')", where, arg,
+			       where);
+}
