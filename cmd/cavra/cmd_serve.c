@@ -11,6 +11,7 @@
 #include "service/service.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -47,6 +48,28 @@ static int parse_serve(int argc, char **argv, bool *print)
 	return EXIT_OK;
 }
 
+/*
+ * Waits for SIGTERM or SIGINT; between signals, every console_purge_seconds, deletes
+ * expired console logins and sessions, so rows written by unauthenticated requests
+ * never outlive their expiry.
+ */
+static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct app *app)
+{
+	struct timespec every = {.tv_sec = (time_t)cfg->console_purge_seconds};
+
+	for (;;) {
+		struct err e = {0};
+		int sig = sigtimedwait(set, NULL, &every);
+
+		if (sig > 0)
+			return sig;
+		if (errno != EAGAIN)
+			continue; /* EINTR */
+		if (service_console_purge(app->svc, &e) != ST_OK)
+			log_warn("console purge: %s", e.msg);
+	}
+}
+
 static int serve_loop(const struct config *cfg, struct app *app)
 {
 	struct http_server *srv = NULL;
@@ -63,7 +86,7 @@ static int serve_loop(const struct config *cfg, struct app *app)
 		return cmd_fail(&e);
 	log_info("listening on http://%s backend=%s database=%s", cfg->listen,
 		 store_backend_name(app->store), store_display_url(app->store));
-	sigwait(&set, &sig);
+	sig = wait_for_signal(&set, cfg, app);
 	log_info("received %s: draining in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	http_stop(srv, cfg->shutdown_grace_seconds * 1000);
 	log_info("stopped");

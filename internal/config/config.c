@@ -102,6 +102,8 @@ static const struct cfg_entry table[] = {
 	 "openid email profile groups", 0, 0, 0, NULL},
 	{"console_session_seconds", "CAVRA_CONSOLE_SESSION_SECONDS", "console-session-seconds",
 	 CFG_INT, OFF(console_session_seconds), "28800", 60, 604800, 0, NULL},
+	{"console_purge_seconds", "CAVRA_CONSOLE_PURGE_SECONDS", "console-purge-seconds", CFG_INT,
+	 OFF(console_purge_seconds), "60", 1, 3600, 0, NULL},
 	{"console_max_pending_logins", "CAVRA_CONSOLE_MAX_PENDING_LOGINS",
 	 "console-max-pending-logins", CFG_INT, OFF(console_max_pending_logins), "1000", 1, 1000000,
 	 0, NULL},

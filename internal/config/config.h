@@ -53,6 +53,7 @@ struct config {
 	char *console_public_url; /* e.g. https://cavra.example.com: the callback's base */
 	char *console_scopes;
 	int64_t console_session_seconds;
+	int64_t console_purge_seconds; /* how often serve deletes expired logins and sessions */
 	int64_t console_max_pending_logins; /* unauthenticated rows: logins in flight */
 	char *trust_forwarded_proto; /* boolish: X-Forwarded-Proto https makes cookies Secure */
 	int64_t max_body_bytes;

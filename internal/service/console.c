@@ -51,6 +51,14 @@ void console_login_release(struct console_login *l)
 	memset(l, 0, sizeof(*l));
 }
 
+enum status service_console_purge(struct service *s, struct err *e)
+{
+	char now[TIME_FMT_LEN];
+
+	time_format_utc(time_now_us(), now, sizeof(now));
+	return store_console_purge(s->store, now, e);
+}
+
 enum status service_console_logins_pending(struct service *s, int64_t *count, struct err *e)
 {
 	char now[TIME_FMT_LEN];

@@ -219,6 +219,8 @@ ATTR_NODISCARD enum status service_console_login_put(struct service *s, const ch
 						     const struct console_login *l, int64_t ttl_s,
 						     struct err *e);
 /* How many logins are in flight (started, not called back, not expired). */
+/* Deletes expired console logins and sessions (serve's purge timer). */
+ATTR_NODISCARD enum status service_console_purge(struct service *s, struct err *e);
 ATTR_NODISCARD enum status service_console_logins_pending(struct service *s, int64_t *count,
 							  struct err *e);
 /* Takes (deletes) the login: a state is used once.  ST_NOT_FOUND when unknown, used or late. */

@@ -30,10 +30,16 @@ static void fill(struct console_row *out, const struct store_rows *r)
 	out->payload = store_dup(store_rows_get(r, 0, 4));
 }
 
+enum status store_console_purge(struct store *st, const char *now, struct err *e)
+{
+	static const char purge[] = "DELETE FROM console_sessions WHERE expires_at <= $1";
+
+	return store_run_exec(st, purge, 1, &now, NULL, e);
+}
+
 enum status store_console_put(struct store *st, const char *hash, enum console_kind kind,
 			      const struct console_row *r, const char *now, struct err *e)
 {
-	static const char purge[] = "DELETE FROM console_sessions WHERE expires_at <= $1";
 	static const char insert[] =
 		"INSERT INTO console_sessions (session_hash, kind, subject, actor, issuer, "
 		"created_at, expires_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -41,7 +47,7 @@ enum status store_console_put(struct store *st, const char *hash, enum console_k
 			    r->subject,	   r->actor,
 			    r->issuer,	   now,
 			    r->expires_at, r->payload};
-	enum status rc = store_run_exec(st, purge, 1, &now, NULL, e);
+	enum status rc = store_console_purge(st, now, e);
 
 	return rc == ST_OK ? store_run_exec(st, insert, 8, p, NULL, e) : rc;
 }

@@ -15,6 +15,12 @@ struct console_row {
 };
 void console_row_release(struct console_row *r);
 
+/*
+ * Deletes every row (logins in flight and sessions) that expired at or before now.
+ * serve runs it on a timer (console_purge_seconds) so that unauthenticated logins never
+ * outlive their expiry, even when nobody logs in again.
+ */
+ATTR_NODISCARD enum status store_console_purge(struct store *st, const char *now, struct err *e);
 /* Writes a row; also deletes rows that expired before now (housekeeping). */
 ATTR_NODISCARD enum status store_console_put(struct store *st, const char *hash,
 					     enum console_kind kind, const struct console_row *r,

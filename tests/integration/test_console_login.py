@@ -228,6 +228,23 @@ def test_logins_in_flight_are_bounded_and_purged(migrated, tmp_path, idp):
         assert int(size[0][0]) < 512, size
 
 
+def test_expired_logins_are_purged_on_a_timer(migrated, tmp_path, idp):
+    """Nobody logs in again: the purge timer alone deletes expired rows."""
+    srv, base = start(migrated, tmp_path, idp, "--console-purge-seconds", "1")
+    with srv:
+        for _ in range(5):
+            assert requests.get(base + "/console/login", allow_redirects=False,
+                                timeout=10).status_code == 302
+        assert sql(migrated, "SELECT count(*) FROM console_sessions") == [["5"]]
+        sql(migrated, "UPDATE console_sessions SET expires_at = created_at "
+                      "WHERE session_hash IN (SELECT session_hash FROM console_sessions "
+                      "ORDER BY session_hash LIMIT 3)")
+        deadline = time.time() + 20
+        while sql(migrated, "SELECT count(*) FROM console_sessions") != [["2"]]:
+            assert time.time() < deadline, "expired logins were not purged"
+            time.sleep(0.2)
+
+
 def test_session_expires(migrated, tmp_path, idp):
     srv, base = start(migrated, tmp_path, idp, "--console-session-seconds", "60")
     with srv as s:
