@@ -4,6 +4,7 @@
 #include "base/base.h"
 #include "cmd.h"
 #include "migrate/migrate.h"
+#include "service/adopt.h"
 #include "store/store.h"
 
 #include <json-c/json.h>
@@ -216,6 +217,45 @@ static void on_progress(void *ctx, const char *what, const struct migration *m, 
 	fflush(stdout);
 }
 
+static void print_adopted(const char *path, const struct adopt_result *r)
+{
+	printf("adopted the original CAVRA database '%s':", path);
+	for (size_t i = 0; i < ADOPT_TABLES; i++)
+		printf("%s %s %lld", i ? "," : "", r->tables[i], (long long)r->records[i]);
+	printf(" records; %lld sessions recounted\n", (long long)r->sessions);
+	fflush(stdout);
+}
+
+/*
+ * A SQLite file that the original CAVRA made is adopted whole before
+ * anything else opens it (opening it with the store would already rewrite
+ * its header).  True when the command ends here, with *code (a failure).
+ */
+static bool adopt_original(const struct config *cfg, int *code)
+{
+	const char *path = store_sqlite_path(config_migration_url(cfg));
+	struct migration_set set = {0};
+	struct adopt_result r;
+	struct err e = {0};
+	bool original = false;
+
+	if (!path)
+		return false;
+	if (migrate_sqlite_is_original(path, &original, &e) != ST_OK) {
+		*code = cmd_fail(&e);
+		return true;
+	}
+	if (!original)
+		return false;
+	if (migration_set_load(cfg->migrations_dir, "sqlite", &set, &e) != ST_OK ||
+	    migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e) != ST_OK)
+		*code = cmd_fail(&e);
+	else
+		print_adopted(path, &r);
+	migration_set_release(&set);
+	return *code != EXIT_OK;
+}
+
 static int do_up(struct ctx *c, const struct migrate_opts *o)
 {
 	struct err e = {0};
@@ -251,6 +291,8 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	if (strcmp(o.action, "status") && strcmp(o.action, "up") && strcmp(o.action, "plan") &&
 	    strcmp(o.action, "verify"))
 		return cmd_usage_error("unknown migrate action '%s'\n%s", o.action, migrate_usage);
+	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, &code))
+		return code;
 	if (ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e) != ST_OK)
 		return cmd_fail(&e);
 	if (strcmp(o.action, "up") == 0) {

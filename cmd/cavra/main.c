@@ -72,13 +72,16 @@ static void setup_logging(const struct config *cfg)
 	log_setup(level, fmt);
 }
 
-/* "evidence migrate --sqlite PATH" -> "migrate up" on that database. */
+/*
+ * "evidence|approval|registry migrate --sqlite PATH" (the original tool's
+ * three entry points of one runner) -> "migrate up" on that database.
+ */
 static int evidence_alias(struct config *cfg, int argc, char **argv)
 {
 	char *up_argv[] = {"migrate", "up", NULL};
 
 	if (argc != 4 || strcmp(argv[1], "migrate") != 0 || strcmp(argv[2], "--sqlite") != 0)
-		return cmd_usage_error("usage: cavra evidence migrate --sqlite PATH");
+		return cmd_usage_error("usage: cavra %s migrate --sqlite PATH", argv[0]);
 	free(cfg->database_url);
 	cfg->database_url = xstrdup(argv[3]);
 	free(cfg->migration_database_url);
@@ -109,7 +112,8 @@ static int run(struct config *cfg, int argc, char **argv)
 		return cmd_auth(cfg, argc, argv);
 	if (strcmp(cmd, "ops") == 0)
 		return cmd_ops(cfg, argc, argv);
-	if (strcmp(cmd, "evidence") == 0)
+	if (strcmp(cmd, "evidence") == 0 || strcmp(cmd, "approval") == 0 ||
+	    strcmp(cmd, "registry") == 0)
 		return evidence_alias(cfg, argc, argv);
 	return cmd_usage_error("unknown command '%s' (see 'cavra help')", cmd);
 }
