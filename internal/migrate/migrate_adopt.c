@@ -29,8 +29,8 @@ static const char *const original_tables[] = {
 };
 
 static const char probe_sql[] =
-	"SELECT name, EXISTS (SELECT 1 FROM pragma_table_info(name) WHERE name = 'checksum') "
-	"FROM sqlite_master WHERE type = 'table'";
+	"SELECT m.name, EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = "
+	"'checksum') FROM sqlite_master m WHERE m.type = 'table'";
 
 static bool is_original_table(const char *name)
 {
@@ -184,14 +184,14 @@ static enum status adopt_in_tx(struct store_conn *c, const struct migration_set 
 		st = check_ledger(c, set, &l, e);
 	if (st == ST_OK)
 		st = rename_originals(c, l.kind == LEDGER_LEGACY, renamed, e);
-	if (st == ST_OK)
-		st = migrate_up_in_tx(c, STORE_SQLITE, set, 0, e);
+	if (st == ST_OK && migrate_up_in_tx(c, STORE_SQLITE, set, 0, e) != ST_OK)
+		st = err_wrap(e, "create cavra's tables");
 	if (st == ST_OK)
 		st = records(ctx, c, e);
-	if (st == ST_OK)
-		st = mark_ledger(c, &l, e);
-	if (st == ST_OK)
-		st = drop_originals(c, renamed, e);
+	if (st == ST_OK && mark_ledger(c, &l, e) != ST_OK)
+		st = err_wrap(e, "record the adoption in the ledger");
+	if (st == ST_OK && drop_originals(c, renamed, e) != ST_OK)
+		st = err_wrap(e, "drop the original tables");
 	ledger_release(&l);
 	return st;
 }
@@ -213,8 +213,8 @@ static enum status adopt_copy(const char *copy, const struct migration_set *set,
 	if (rc == ST_OK)
 		rc = store_tx_commit(c, e);
 	/* one self-contained file to rename: everything checkpointed out of the WAL */
-	if (rc == ST_OK)
-		rc = store_exec_script(c, "PRAGMA wal_checkpoint(TRUNCATE)", e);
+	if (rc == ST_OK && store_exec_script(c, "PRAGMA wal_checkpoint(TRUNCATE)", e) != ST_OK)
+		rc = err_wrap(e, "write the adopted copy");
 	if (c)
 		store_conn_put(st, c); /* rolls back what is still open */
 	store_close(st);
