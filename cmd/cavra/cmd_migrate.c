@@ -3,10 +3,13 @@
  */
 #include "base/base.h"
 #include "cmd.h"
+#include "base/xalloc.h"
 #include "migrate/migrate.h"
 #include "service/adopt.h"
 #include "store/store.h"
+#include "store/store_sqlite_file.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@ struct migrate_opts {
 struct ctx {
 	struct store *store;
 	struct migration_set set;
+	char *snapshot; /* a copy read in place of an original's pilot, or NULL */
 };
 
 static int parse_opts(int argc, char **argv, struct migrate_opts *o)
@@ -54,6 +58,56 @@ static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 }
 
 /*
+ * Read-only actions on an original CAVRA pilot look at a copy: opening the
+ * file itself would switch its journal mode, and it must stay as it is
+ * until it is adopted.
+ */
+static enum status snapshot_original(const char *path, char **out, struct err *e)
+{
+	const char *tmp = getenv("TMPDIR");
+	bool original = false;
+	char *dir;
+	enum status st = migrate_sqlite_is_original(path, &original, e);
+
+	*out = NULL;
+	if (st != ST_OK || !original)
+		return st;
+	dir = xasprintf("%s/cavra-migrate-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		st = err_set(e, ST_IO, "create a directory in '%s': %s", tmp ? tmp : "/tmp",
+			     strerror(errno));
+		free(dir);
+		return st;
+	}
+	*out = xasprintf("%s/pilot.db", dir);
+	st = store_sqlite_copy(path, *out, e);
+	if (st != ST_OK) {
+		rmdir(dir);
+		free(*out);
+		*out = NULL;
+	}
+	free(dir);
+	return st;
+}
+
+static void snapshot_remove(char *snapshot)
+{
+	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
+
+	if (!snapshot)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
+		char *p = xasprintf("%s%s", snapshot, tails[i]);
+
+		unlink(p);
+		free(p);
+	}
+	*strrchr(snapshot, '/') = '\0';
+	rmdir(snapshot);
+	free(snapshot);
+}
+
+/*
  * Opens the database.  Read-only actions on a SQLite file that does not exist
  * look at an empty in-memory database instead, so that a mistyped path is
  * reported as "nothing applied" without leaving a new file behind.
@@ -67,14 +121,20 @@ static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_o
 	memset(c, 0, sizeof(*c));
 	if (read_only && path && access(path, F_OK) != 0)
 		url = ":memory:";
+	else if (read_only && path && snapshot_original(path, &c->snapshot, e) != ST_OK)
+		return e->code;
+	if (c->snapshot)
+		url = c->snapshot;
 	/* unprepared: migrations run once and must work through any pooler */
 	st = store_open(url, &(struct store_options){.pool_size = 1}, &c->store, e);
-	if (st != ST_OK)
-		return st;
-	st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set, e);
+	if (st == ST_OK)
+		st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set,
+					e);
 	if (st != ST_OK) {
 		store_close(c->store);
 		c->store = NULL;
+		snapshot_remove(c->snapshot);
+		c->snapshot = NULL;
 	}
 	return st;
 }
@@ -83,6 +143,7 @@ static void ctx_close(struct ctx *c)
 {
 	migration_set_release(&c->set);
 	store_close(c->store);
+	snapshot_remove(c->snapshot);
 }
 
 static const char *const ledger_names[] = {"none", "legacy", "current"};
@@ -192,12 +253,16 @@ static int do_plan(struct ctx *c, const struct migrate_report *r)
 				r->problems[i].msg);
 		return EXIT_FAIL;
 	}
-	if (r->ledger == LEDGER_LEGACY)
+	if (c->snapshot)
+		printf("-- an original CAVRA database: 'migrate up' adopts it whole, moving its "
+		       "records into the tables that every migration below creates "
+		       "(docs/migrations.md)\n");
+	else if (r->ledger == LEDGER_LEGACY)
 		printf("-- the legacy ledger will be adopted first (checksums recorded)\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct migration *m;
 
-		if (r->entries[i].state != MIG_PENDING)
+		if (r->entries[i].state != MIG_PENDING && !c->snapshot)
 			continue;
 		m = &c->set.items[r->entries[i].version - 1];
 		printf("-- %s sha256=%s\n%s\n", m->file, m->checksum, m->sql);

@@ -296,3 +296,27 @@ def test_disk_full_is_refused_and_file_unchanged(tmp_path, stage):
         assert ("copy '" in err) == (stage == "copy"), err
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_status_plan_verify_leave_the_pilot_as_it_is(tmp_path):
+    path = str(tmp_path / "pilot.db")
+    orig.build(path, stop=4)
+    before = sha(path)
+    code, st, err = status_json("sqlite:" + path)
+    assert st["ledger"] == "legacy" and st["schema_version"] == 4, err
+    code, out, _ = cavra("migrate", "plan", db="sqlite:" + path)
+    assert code == 0 and "original CAVRA database" in out and "-- 001_evidence_metadata.sql" in out
+    assert cavra("migrate", "verify", db="sqlite:" + path)[0] == 1
+    assert sha(path) == before
+    assert sorted(os.listdir(tmp_path)) == ["pilot.db"]
+
+
+def test_pilot_being_written_is_refused(tmp_path):
+    path = str(tmp_path / "pilot.db")
+    orig.build(path)
+    with open(path + "-journal", "wb") as f:
+        f.write(b"\0" * 512)
+    before = sha(path)
+    _, err = adopt("up", path, expect=1)
+    assert "pilot.db-journal' exists" in one_line(err) and "left unchanged" in err
+    assert sha(path) == before
