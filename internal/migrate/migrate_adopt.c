@@ -141,10 +141,14 @@ static enum status rename_originals(struct store_conn *c, bool legacy, bool rena
 /* 001-006 are marked adopted; the original's times of applying are kept. */
 static enum status mark_ledger(struct store_conn *c, const struct ledger *l, struct err *e)
 {
-	static const char by[] = "UPDATE schema_migrations SET applied_by = 'adopted by cavra "
-				 "" CAVRA_VERSION "' WHERE version <= 6";
+	static const char by[] = "UPDATE schema_migrations SET applied_by = $1 WHERE version <= $2";
 	static const char at[] = "UPDATE schema_migrations SET applied_at = $1 WHERE id = $2";
-	enum status st = store_exec(c, by, 0, NULL, NULL, e);
+	char last[16];
+	const char *bp[] = {"adopted by cavra " CAVRA_VERSION, last};
+	enum status st;
+
+	snprintf(last, sizeof(last), "%d", MIGRATE_ORIGINAL_LAST);
+	st = store_exec(c, by, 2, bp, NULL, e);
 
 	for (size_t i = 0; st == ST_OK && i < l->n; i++) {
 		const char *p[] = {l->rows[i].applied_at, l->rows[i].id};
