@@ -8,6 +8,7 @@
 #include "service/adopt.h"
 #include "service/records.h"
 #include "base/timeutil.h"
+#include "base/util.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "migrate/migrate.h"
@@ -104,12 +105,13 @@ static void fill(const struct copy *cp, json_object *rec, const char *const *val
 {
 	for (size_t i = 0; i < cp->ncols; i++) {
 		const char *v = vals[2 + i];
+		int64_t n = 0;
 
 		if (!v || !absent(rec, cp->names[i]))
 			continue;
-		if (cp->is_int[i])
-			jx_add_int(rec, cp->names[i], strtoll(v, NULL, 10));
-		else
+		if (cp->is_int[i] && str_to_i64(v, INT64_MIN, INT64_MAX, &n))
+			jx_add_int(rec, cp->names[i], n);
+		else /* a count that is not a number: the checks name the field */
 			jx_add_str(rec, cp->names[i], v);
 	}
 	if (cp->o->kind == &kind_approval && absent(rec, "created_at") &&
