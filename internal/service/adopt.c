@@ -18,12 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_COLS 14
+#define MAX_COLS 16
 
 /*
  * One original table: its projection columns are the record's fields of
  * the same name, copied into a payload that lacks them (the original
- * derived them from the record, so they agree where both exist).
+ * derived them from the record, so they agree where both exist).  Columns
+ * a pilot's version did not have (tenant_id, workspace_id) are skipped.
  */
 struct original {
 	const char *table, *id_col;
@@ -56,20 +57,24 @@ static const struct original originals[ADOPT_TABLES] = {
 	 "decision_id",
 	 &kind_decision,
 	 {"session_id", "agent_id", "actor", "repository", "policy_pack", "action_type", "target",
-	  "rule_id", "decision", "severity", "timestamp", "correlation_id"}},
+	  "rule_id", "decision", "severity", "timestamp", "correlation_id", "tenant_id",
+	  "workspace_id"}},
 	{"activity_sessions",
 	 "session_id",
 	 &kind_session,
-	 {"agent_id", "actor", "repository", "policy_pack", "state", "started_at", "updated_at"},
+	 {"agent_id", "actor", "repository", "policy_pack", "state", "started_at", "updated_at",
+	  "tenant_id", "workspace_id"},
 	 {"decision_count", "blocked_count", "approval_required_count"}},
 	{"inventory_repositories",
 	 "repository_id",
 	 &kind_repository,
-	 {"repository", "provider", "owner", "policy_pack", "risk_tier", "status", "updated_at"}},
+	 {"repository", "provider", "owner", "policy_pack", "risk_tier", "status", "updated_at",
+	  "tenant_id", "workspace_id"}},
 	{"inventory_policy_rollouts",
 	 "rollout_id",
 	 &kind_rollout,
-	 {"repository", "policy_pack", "state", "mode", "owner", "updated_at"}},
+	 {"repository", "policy_pack", "state", "mode", "owner", "updated_at", "tenant_id",
+	  "workspace_id"}},
 	{"integrations",
 	 "integration_id",
 	 &kind_integration,

@@ -323,6 +323,8 @@ def build(path, stop=6, ledger=True, extra_tables=(), tenant=False, recs=None):
         held[t] = recs.get(t, [])
         for r in held[t]:
             insert(con, t, r)
+        if tenant and t in TENANT_TABLES:  # set in the columns only, not in the payloads
+            con.execute(f"UPDATE {t} SET tenant_id = 'acme', workspace_id = 'payments'")
     con.commit()
     con.close()
     return held

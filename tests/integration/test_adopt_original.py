@@ -91,6 +91,11 @@ def test_original_pilot_is_adopted(tmp_path, case):
                                    "ORDER BY version")
     assert [int(v) for v, _ in ledger] == list(range(1, LATEST + 1))
     assert all(by.startswith("adopted by cavra") for v, by in ledger if int(v) <= 6)
+    if kw.get("tenant"):  # the newer original's tenant columns land in the records' payloads
+        for t in [t for t in orig.TENANT_TABLES if held.get(t) and t != "activity_sessions"]:
+            for (p,) in sql("sqlite:" + path, f"SELECT payload FROM {t}"):
+                assert (json.loads(p)["tenant_id"], json.loads(p)["workspace_id"]) == (
+                    "acme", "payments"), (t, p)
     # a second run finds our ledger and has nothing to do
     code, out, err = cavra(*ENTRIES[entry], path)
     assert code == 0 and "adopted" not in out and "up to date" in out, err
