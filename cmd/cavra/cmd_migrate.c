@@ -296,7 +296,7 @@ static void print_adopted(const char *path, const struct adopt_result *r)
  * anything else opens it (opening it with the store would already rewrite
  * its header).  True when the command ends here, with *code (a failure).
  */
-static bool adopt_original(const struct config *cfg, int *code)
+static bool adopt_original(const struct config *cfg, int to, int *code)
 {
 	const char *path = store_sqlite_path(config_migration_url(cfg));
 	struct migration_set set = {0};
@@ -312,6 +312,12 @@ static bool adopt_original(const struct config *cfg, int *code)
 	}
 	if (!original)
 		return false;
+	/* its records need 008's value sets, and a half-adopted pilot is no use */
+	if (to) {
+		*code = cmd_usage_error("--to: an original CAVRA database is adopted whole, up to "
+					"the latest migration");
+		return true;
+	}
 	if (migration_set_load(cfg->migrations_dir, "sqlite", &set, &e) != ST_OK ||
 	    migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e) != ST_OK)
 		*code = cmd_fail(&e);
@@ -356,7 +362,7 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	if (strcmp(o.action, "status") && strcmp(o.action, "up") && strcmp(o.action, "plan") &&
 	    strcmp(o.action, "verify"))
 		return cmd_usage_error("unknown migrate action '%s'\n%s", o.action, migrate_usage);
-	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, &code))
+	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, &code))
 		return code;
 	if (ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e) != ST_OK)
 		return cmd_fail(&e);

@@ -259,6 +259,12 @@ def test_usage_errors_exit_2(tmp_path):
                  ("evidence", "migrate", "--db", "x.db")):
         code, _, err = cavra(*args)
         assert code == 2 and "usage: cavra" in one_line(err), err
+    path = str(tmp_path / "pilot.db")
+    orig.build(path)
+    before = sha(path)
+    code, _, err = cavra("migrate", "up", "--to", "6", db="sqlite:" + path)
+    assert code == 2 and "adopted whole" in one_line(err), err
+    assert sha(path) == before
 
 
 def test_serve_refuses_an_original_until_adopted(tmp_path):
