@@ -3,9 +3,13 @@
  */
 #include "base/base.h"
 #include "cmd.h"
+#include "base/xalloc.h"
 #include "migrate/migrate.h"
+#include "service/adopt.h"
 #include "store/store.h"
+#include "store/store_sqlite_file.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@ struct migrate_opts {
 struct ctx {
 	struct store *store;
 	struct migration_set set;
+	char *snapshot; /* a copy read in place of an original's pilot, or NULL */
 };
 
 static int parse_opts(int argc, char **argv, struct migrate_opts *o)
@@ -52,6 +57,56 @@ static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 }
 
 /*
+ * Read-only actions on an original CAVRA pilot look at a copy: opening the
+ * file itself would switch its journal mode, and it must stay as it is
+ * until it is adopted.
+ */
+static enum status snapshot_original(const char *path, char **out, struct err *e)
+{
+	const char *tmp = getenv("TMPDIR");
+	bool original = false;
+	char *dir;
+	enum status st = migrate_sqlite_is_original(path, &original, e);
+
+	*out = NULL;
+	if (st != ST_OK || !original)
+		return st;
+	dir = xasprintf("%s/cavra-migrate-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		st = err_set(e, ST_IO, "create a directory in '%s': %s", tmp ? tmp : "/tmp",
+			     strerror(errno));
+		free(dir);
+		return st;
+	}
+	*out = xasprintf("%s/pilot.db", dir);
+	st = store_sqlite_copy(path, *out, e);
+	if (st != ST_OK) {
+		rmdir(dir);
+		free(*out);
+		*out = NULL;
+	}
+	free(dir);
+	return st;
+}
+
+static void snapshot_remove(char *snapshot)
+{
+	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
+
+	if (!snapshot)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
+		char *p = xasprintf("%s%s", snapshot, tails[i]);
+
+		unlink(p);
+		free(p);
+	}
+	*strrchr(snapshot, '/') = '\0';
+	rmdir(snapshot);
+	free(snapshot);
+}
+
+/*
  * Opens the database.  Read-only actions on a SQLite file that does not exist
  * look at an empty in-memory database instead, so that a mistyped path is
  * reported as "nothing applied" without leaving a new file behind.
@@ -65,14 +120,20 @@ static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_o
 	memset(c, 0, sizeof(*c));
 	if (read_only && path && access(path, F_OK) != 0)
 		url = ":memory:";
+	else if (read_only && path && snapshot_original(path, &c->snapshot, e) != ST_OK)
+		return e->code;
+	if (c->snapshot)
+		url = c->snapshot;
 	/* unprepared: migrations run once and must work through any pooler */
 	st = store_open(url, &(struct store_options){.pool_size = 1}, &c->store, e);
-	if (st != ST_OK)
-		return st;
-	st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set, e);
+	if (st == ST_OK)
+		st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set,
+					e);
 	if (st != ST_OK) {
 		store_close(c->store);
 		c->store = NULL;
+		snapshot_remove(c->snapshot);
+		c->snapshot = NULL;
 	}
 	return st;
 }
@@ -81,6 +142,7 @@ static void ctx_close(struct ctx *c)
 {
 	migration_set_release(&c->set);
 	store_close(c->store);
+	snapshot_remove(c->snapshot);
 }
 
 static const char *const ledger_names[] = {"none", "legacy", "current"};
@@ -190,12 +252,16 @@ static int do_plan(struct ctx *c, const struct migrate_report *r)
 				r->problems[i].msg);
 		return EXIT_FAIL;
 	}
-	if (r->ledger == LEDGER_LEGACY)
+	if (c->snapshot)
+		printf("-- an original CAVRA database: 'migrate up' adopts it whole, moving its "
+		       "records into the tables that every migration below creates "
+		       "(docs/migrations.md)\n");
+	else if (r->ledger == LEDGER_LEGACY)
 		printf("-- the legacy ledger will be adopted first (checksums recorded)\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct migration *m;
 
-		if (r->entries[i].state != MIG_PENDING)
+		if (r->entries[i].state != MIG_PENDING && !c->snapshot)
 			continue;
 		m = &c->set.items[r->entries[i].version - 1];
 		printf("-- %s sha256=%s\n%s\n", m->file, m->checksum, m->sql);
@@ -213,6 +279,51 @@ static void on_progress(void *ctx, const char *what, const struct migration *m, 
 	else
 		printf("%s the legacy ledger: checksums recorded\n", what);
 	fflush(stdout);
+}
+
+static void print_adopted(const char *path, const struct adopt_result *r)
+{
+	printf("adopted the original CAVRA database '%s':", path);
+	for (size_t i = 0; i < ADOPT_TABLES; i++)
+		printf("%s %s %lld", i ? "," : "", r->tables[i], (long long)r->records[i]);
+	printf(" records; %lld sessions recounted\n", (long long)r->sessions);
+	fflush(stdout);
+}
+
+/*
+ * A SQLite file that the original CAVRA made is adopted whole before
+ * anything else opens it (opening it with the store would already rewrite
+ * its header).  True when the command ends here, with *code (a failure).
+ */
+static bool adopt_original(const struct config *cfg, int to, int *code)
+{
+	const char *path = store_sqlite_path(config_migration_url(cfg));
+	struct migration_set set = {0};
+	struct adopt_result r;
+	struct err e = {0};
+	bool original = false;
+
+	if (!path)
+		return false;
+	if (migrate_sqlite_is_original(path, &original, &e) != ST_OK) {
+		*code = cmd_fail(&e);
+		return true;
+	}
+	if (!original)
+		return false;
+	/* its records need 008's value sets, and a half-adopted pilot is no use */
+	if (to) {
+		*code = cmd_usage_error("--to: an original CAVRA database is adopted whole, up to "
+					"the latest migration");
+		return true;
+	}
+	if (migration_set_load(cfg->migrations_dir, "sqlite", &set, &e) != ST_OK ||
+	    migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e) != ST_OK)
+		*code = cmd_fail(&e);
+	else
+		print_adopted(path, &r);
+	migration_set_release(&set);
+	return *code != EXIT_OK;
 }
 
 static int do_up(struct ctx *c, const struct migrate_opts *o)
@@ -251,6 +362,8 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	    strcmp(o.action, "verify"))
 		return cmd_usage_error(
 			"unknown migrate action '%s' (known: status, up, plan, verify)", o.action);
+	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, &code))
+		return code;
 	if (ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e) != ST_OK)
 		return cmd_fail(&e);
 	if (strcmp(o.action, "up") == 0) {

@@ -22,7 +22,10 @@ static const char usage[] =
 	"  migrate status [--json] | up [--to N] | plan | verify\n"
 	"                                     manage the database schema\n"
 	"  evidence migrate [--sqlite PATH]   'migrate up' on a SQLite file (default\n"
-	"                                     " EVIDENCE_DEFAULT_DB ")\n"
+	"                                     " EVIDENCE_DEFAULT_DB "); adopts a database\n"
+	"                                     the original tool made\n"
+	"  approval migrate [--sqlite PATH]   the same as 'evidence migrate'\n"
+	"  registry migrate [--sqlite PATH]   the same as 'evidence migrate'\n"
 	"  ops import --json|--sqlite FILE --store NAME | --from-env | --backup MANIFEST\n"
 	"                                     import the original tool's stores or backup\n"
 	"  ops stores [--json]                per store: rows, bytes, oldest/newest, last backup\n"
@@ -83,7 +86,8 @@ static void setup_logging(const struct config *cfg)
 }
 
 /*
- * "evidence migrate [--sqlite PATH]" -> "migrate up" on that database, by
+ * "evidence|approval|registry migrate [--sqlite PATH]" (the original tool's
+ * three entry points of one runner) -> "migrate up" on that database, by
  * default the original's .cavra/evidence/metadata.db (not database_url:
  * the command names its file, as the original's did).
  */
@@ -93,14 +97,15 @@ static int evidence_alias(struct config *cfg, int argc, char **argv)
 	const char *path = EVIDENCE_DEFAULT_DB;
 
 	if (argc < 2)
-		return cmd_usage_error("evidence: missing action (known: migrate)");
+		return cmd_usage_error("%s: missing action (known: migrate)", argv[0]);
 	if (strcmp(argv[1], "migrate") != 0)
-		return cmd_usage_error("evidence: unknown action '%s' (known: migrate)", argv[1]);
+		return cmd_usage_error("%s: unknown action '%s' (known: migrate)", argv[0],
+				       argv[1]);
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--sqlite") != 0)
-			return cmd_bad_arg("evidence migrate", argv[i], NULL);
+			return cmd_bad_arg(argv[0], argv[i], NULL);
 		if (i + 1 >= argc)
-			return cmd_usage_error("evidence migrate: --sqlite needs a PATH");
+			return cmd_usage_error("%s migrate: --sqlite needs a PATH", argv[0]);
 		path = argv[++i];
 	}
 	free(cfg->database_url);
@@ -143,7 +148,8 @@ static int run(struct config *cfg, int argc, char **argv)
 		return cmd_auth(cfg, argc, argv);
 	if (strcmp(cmd, "ops") == 0)
 		return cmd_ops(cfg, argc, argv);
-	if (strcmp(cmd, "evidence") == 0)
+	if (strcmp(cmd, "evidence") == 0 || strcmp(cmd, "approval") == 0 ||
+	    strcmp(cmd, "registry") == 0)
 		return evidence_alias(cfg, argc, argv);
 	return cmd_usage_error("unknown command '%s' (see 'cavra help')", cmd);
 }

@@ -138,4 +138,37 @@ ATTR_NODISCARD enum status migrate_up(struct store *st, const struct migration_s
 ATTR_NODISCARD enum status migrate_up_in_tx(struct store_conn *c, enum store_kind kind,
 					    const struct migration_set *set, int to, struct err *e);
 
+/* ---- adopting the original CAVRA's SQLite database (migrate_adopt.c) ---- */
+
+/* Its migrations are 001..006 of ours; its tables get this prefix during adoption. */
+#define MIGRATE_ORIGINAL_LAST	6
+#define MIGRATE_ORIGINAL_PREFIX "original_"
+
+/*
+ * Whether the SQLite file at path was made by the original CAVRA: one of
+ * its tables exists and the ledger is absent or has no checksums.  Reads
+ * the file read-only, changing nothing; a missing file is not.
+ */
+ATTR_NODISCARD enum status migrate_sqlite_is_original(const char *path, bool *out, struct err *e);
+
+/*
+ * Copies the records of the original's tables (now named
+ * MIGRATE_ORIGINAL_PREFIX + name; absent ones were never created) into
+ * ours, on c inside the adoption's transaction.  An error names the table
+ * and the record.
+ */
+typedef enum status (*migrate_records_fn)(void *ctx, struct store_conn *c, struct err *e);
+
+/*
+ * Adopts the original's database at path, all or nothing: the work is done
+ * on a copy next to it (its ledger checked, its tables renamed, every
+ * migration of set applied, records(ctx) called, the original tables
+ * dropped, all in one transaction), and only a finished copy replaces path
+ * (fsync, rename, fsync of the directory).  On any failure path keeps every
+ * byte and the copy is removed.
+ */
+ATTR_NODISCARD enum status migrate_adopt_sqlite(const char *path, const struct migration_set *set,
+						migrate_records_fn records, void *ctx,
+						struct err *e);
+
 #endif

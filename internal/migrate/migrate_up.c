@@ -4,6 +4,7 @@
  */
 #include "base/base.h"
 #include "migrate/migrate.h"
+#include "migrate/migrate_int.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -93,9 +94,8 @@ static enum status record(struct store_conn *c, enum store_kind kind, const stru
 	return st == ST_OK ? ST_OK : err_wrap(e, "record '%s' in the ledger", m->file);
 }
 
-/* Every table that a recorded legacy migration creates must exist. */
-static enum status check_legacy_row(struct store_conn *c, const struct migration_set *set,
-				    const struct ledger_row *row, struct err *e)
+enum status migrate_check_legacy_row(struct store_conn *c, const struct migration_set *set,
+				     const struct ledger_row *row, struct err *e)
 {
 	char tables[MAX_TABLES][64];
 	const struct migration *m;
@@ -133,7 +133,7 @@ static enum status adopt_legacy(struct store_conn *c, const struct migration_set
 	enum status st = ST_OK;
 
 	for (size_t i = 0; st == ST_OK && i < l->n; i++)
-		st = check_legacy_row(c, set, &l->rows[i], e);
+		st = migrate_check_legacy_row(c, set, &l->rows[i], e);
 	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(adopt_columns); i++)
 		st = store_exec_script(c, adopt_columns[i], e);
 	if (st == ST_OK)
@@ -200,6 +200,9 @@ static enum status step(struct store_conn *c, enum store_kind kind, const struct
 
 	*applied = NULL;
 	*adopted = false;
+	/* the original's SQLite tables need their records moved: migrate_adopt_sqlite */
+	if (st == ST_OK && kind == STORE_SQLITE && l.kind != LEDGER_CURRENT)
+		st = migrate_refuse_original(c, e);
 	if (st == ST_OK && l.kind == LEDGER_LEGACY) {
 		st = adopt_legacy(c, set, &l, e);
 		*adopted = st == ST_OK;

@@ -121,8 +121,7 @@ static void problem(struct import_result *out, const char *key, size_t i, const 
 	out->problems[out->nproblems++] = xasprintf("%s[%zu]: %s", key, i, msg);
 }
 
-/* Decisions keep their whole record as payload, schema_version included. */
-static void decision_payload(struct prepared *p)
+void import_decision_payload(struct prepared *p)
 {
 	json_object *o = json_object_new_object();
 
@@ -151,7 +150,7 @@ static void check_list(const struct store_spec *sp, int k, json_object *arr, str
 			continue;
 		}
 		if (sp->kinds[k] == &kind_decision)
-			decision_payload(p);
+			import_decision_payload(p);
 		b->n[k]++;
 	}
 	b->out->tables[k].read = (int64_t)n;
@@ -242,7 +241,7 @@ static enum status put_session(struct store_conn *c, struct prepared *p, const c
 	return rc;
 }
 
-static enum status put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
+enum status import_put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
 			   const char *now, enum rec_outcome *o, struct err *e)
 {
 	struct rec_write w;
@@ -293,7 +292,7 @@ static enum status write_all(struct store *st, const struct store_spec *sp, stru
 		for (size_t i = 0; i < b->n[k] && rc == ST_OK; i++) {
 			enum rec_outcome o = REC_UNCHANGED;
 
-			rc = put_one(c, sp->kinds[k], &b->recs[k][i], now, &o, e);
+			rc = import_put_one(c, sp->kinds[k], &b->recs[k][i], now, &o, e);
 			if (rc != ST_OK)
 				err_wrap(e, "%s '%s'", sp->keys[k], b->recs[k][i].id);
 			count(&b->out->tables[k], o);

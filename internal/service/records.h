@@ -114,4 +114,14 @@ extern const struct kind kind_repository, kind_rollout, kind_integration;
 /* Imports only: decisions and sessions as the original's files hold them. */
 extern const struct kind kind_decision, kind_session;
 
+/* import.c, shared with adopt.c: decisions keep their whole record as payload. */
+void import_decision_payload(struct prepared *p);
+/*
+ * Stores one checked record of k on c, in the caller's transaction (a
+ * session by its import rules, a decision only once).
+ */
+ATTR_NODISCARD enum status import_put_one(struct store_conn *c, const struct kind *k,
+					  struct prepared *p, const char *now, enum rec_outcome *o,
+					  struct err *e);
+
 #endif

@@ -255,6 +255,9 @@ static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparam
 	enum status st;
 	int rc;
 
+	/* SQLite already rolled back after SQLITE_FULL, IOERR or NOMEM: nothing to undo */
+	if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(db))
+		return ST_OK;
 	st = prepare(to_sqlite(c), sql, nparams, params, &stmt, &cached, e);
 	if (st != ST_OK)
 		goto out;

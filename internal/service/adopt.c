@@ -1,0 +1,271 @@
+/*
+ * adopt.c - moving the original CAVRA's SQLite records into our tables.
+ * Each original row carries the whole record as its JSON payload plus
+ * projection columns; the payload is checked and stored exactly as `cavra
+ * ops import` stores the same record from the original's JSON file.
+ */
+#include "base/base.h"
+#include "service/adopt.h"
+#include "service/records.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+#include "migrate/migrate.h"
+#include "store/store_import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COLS 16
+
+/*
+ * One original table: its projection columns are the record's fields of
+ * the same name, copied into a payload that lacks them (the original
+ * derived them from the record, so they agree where both exist).  Columns
+ * a pilot's version did not have (tenant_id, workspace_id) are skipped.
+ */
+struct original {
+	const char *table, *id_col;
+	const struct kind *kind;
+	const char *cols[MAX_COLS]; /* text fields */
+	const char *ints[4]; /* whole-number fields */
+};
+
+/* Decisions before sessions: a session's counters come from its decisions. */
+static const struct original originals[ADOPT_TABLES] = {
+	{"evidence_metadata",
+	 "session_id",
+	 &kind_evidence,
+	 {"created_at", "signer"},
+	 {"decision_count", "blocked_count", "approval_required_count"}},
+	{"approvals",
+	 "approval_id",
+	 &kind_approval,
+	 {"decision_id", "session_id", "state", "approver_group", "requested_by", "requested_at",
+	  "expires_at", "decided_by", "decided_at", "external_ref"}},
+	{"registry_agents",
+	 "agent_id",
+	 &kind_agent,
+	 {"status", "owner", "vendor", "risk_tier", "last_seen", "updated_at"}},
+	{"registry_mcp_servers",
+	 "server_id",
+	 &kind_mcp_server,
+	 {"name", "trust_tier", "approval_state", "owner", "last_seen", "updated_at"}},
+	{"activity_decisions",
+	 "decision_id",
+	 &kind_decision,
+	 {"session_id", "agent_id", "actor", "repository", "policy_pack", "action_type", "target",
+	  "rule_id", "decision", "severity", "timestamp", "correlation_id", "tenant_id",
+	  "workspace_id"}},
+	{"activity_sessions",
+	 "session_id",
+	 &kind_session,
+	 {"agent_id", "actor", "repository", "policy_pack", "state", "started_at", "updated_at",
+	  "tenant_id", "workspace_id"},
+	 {"decision_count", "blocked_count", "approval_required_count"}},
+	{"inventory_repositories",
+	 "repository_id",
+	 &kind_repository,
+	 {"repository", "provider", "owner", "policy_pack", "risk_tier", "status", "updated_at",
+	  "tenant_id", "workspace_id"}},
+	{"inventory_policy_rollouts",
+	 "rollout_id",
+	 &kind_rollout,
+	 {"repository", "policy_pack", "state", "mode", "owner", "updated_at", "tenant_id",
+	  "workspace_id"}},
+	{"integrations",
+	 "integration_id",
+	 &kind_integration,
+	 {"provider", "category", "status", "owner", "environment", "health_status", "updated_at"}},
+};
+
+/* The original's record defaults for a decision field absent everywhere. */
+static const char *const decision_defaults[][2] = {
+	{"session_id", "local"}, {"agent_id", "unknown-agent"},	 {"actor", "ai-agent"},
+	{"repository", "local"}, {"rule_id", "runtime.default"}, {"decision", "audit_only"},
+	{"severity", "low"},
+};
+
+struct copy {
+	const struct original *o;
+	struct store_conn *c;
+	const char *now;
+	size_t ncols; /* projection columns selected after id and payload */
+	const char *names[MAX_COLS + 4];
+	bool is_int[MAX_COLS + 4];
+	int64_t records;
+};
+
+static bool absent(json_object *rec, const char *key)
+{
+	json_object *v = NULL;
+
+	return !json_object_object_get_ex(rec, key, &v) || !v;
+}
+
+/* Columns fill what the payload lacks; then the original's own defaults. */
+static void fill(const struct copy *cp, json_object *rec, const char *const *vals)
+{
+	for (size_t i = 0; i < cp->ncols; i++) {
+		const char *v = vals[2 + i];
+		int64_t n = 0;
+
+		if (!v || !absent(rec, cp->names[i]))
+			continue;
+		if (cp->is_int[i] && str_to_i64(v, INT64_MIN, INT64_MAX, &n))
+			jx_add_int(rec, cp->names[i], n);
+		else /* a count that is not a number: the checks name the field */
+			jx_add_str(rec, cp->names[i], v);
+	}
+	if (cp->o->kind == &kind_approval && absent(rec, "created_at") &&
+	    !absent(rec, "requested_at"))
+		json_object_object_add(
+			rec, "created_at",
+			json_object_get(json_object_object_get(rec, "requested_at")));
+	if (cp->o->kind != &kind_decision)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(decision_defaults); i++)
+		if (absent(rec, decision_defaults[i][0]))
+			jx_add_str(rec, decision_defaults[i][0], decision_defaults[i][1]);
+}
+
+static enum status put_row(struct copy *cp, const char *id, const char *payload, size_t len,
+			   const char *const *vals, struct err *e)
+{
+	struct prepared p;
+	struct err pe = {0};
+	json_object *rec = NULL;
+	enum rec_outcome o = REC_UNCHANGED;
+	enum status st;
+
+	if (!payload)
+		return err_set(e, ST_INVALID, "the payload is NULL");
+	if (jx_parse_object(payload, len, &rec, &pe) != ST_OK)
+		/* jx speaks of a request "body"; keep only its reason */
+		return err_set(e, ST_INVALID, "the payload is not a JSON object: %s",
+			       strstr(pe.msg, ": ") ? strstr(pe.msg, ": ") + 2 : pe.msg);
+	if (id && absent(rec, cp->o->kind->id_field))
+		jx_add_str(rec, cp->o->kind->id_field, id);
+	fill(cp, rec, vals);
+	st = kind_prepare(cp->o->kind, rec, true, &p, e);
+	json_object_put(rec);
+	if (st == ST_OK && cp->o->kind == &kind_decision)
+		import_decision_payload(&p);
+	if (st == ST_OK)
+		st = import_put_one(cp->c, cp->o->kind, &p, cp->now, &o, e);
+	prepared_release(&p);
+	return st;
+}
+
+static enum status on_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
+{
+	struct copy *cp = ctx;
+	enum status st = put_row(cp, vals[0], vals[1], lens[1], vals, e);
+
+	if (st != ST_OK)
+		return err_wrap(e, "table %s, record '%s'", cp->o->table,
+				vals[0] ? vals[0] : "(no id)");
+	cp->records++;
+	return ST_OK;
+}
+
+#define SQL_MAX 1024
+
+static void append(char *sql, const char *fmt, const char *arg)
+{
+	size_t len = strlen(sql);
+
+	snprintf(sql + len, SQL_MAX - len, fmt, arg);
+}
+
+static enum status add_column(struct copy *cp, char *sql, const char *col, bool is_int,
+			      struct err *e)
+{
+	char table[96];
+	bool exists = false;
+	enum status st;
+
+	snprintf(table, sizeof(table), MIGRATE_ORIGINAL_PREFIX "%s", cp->o->table);
+	st = store_column_exists(cp->c, table, col, &exists, e);
+	if (st != ST_OK || !exists) /* a column its older versions lacked: the payload has it */
+		return st;
+	append(sql, ", \"%s\"", col);
+	cp->names[cp->ncols] = col;
+	cp->is_int[cp->ncols++] = is_int;
+	return ST_OK;
+}
+
+/* Selects id, payload and the projection columns this pilot's table has. */
+static enum status build_select(struct copy *cp, char *sql, struct err *e)
+{
+	const struct original *o = cp->o;
+	enum status st = ST_OK;
+
+	append(sql, "SELECT \"%s\", payload", o->id_col);
+	for (size_t i = 0; st == ST_OK && i < MAX_COLS && o->cols[i]; i++)
+		st = add_column(cp, sql, o->cols[i], false, e);
+	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(o->ints) && o->ints[i]; i++)
+		st = add_column(cp, sql, o->ints[i], true, e);
+	append(sql, " FROM " MIGRATE_ORIGINAL_PREFIX "%s ORDER BY rowid", o->table);
+	return st;
+}
+
+static enum status copy_table(struct copy *cp, struct err *e)
+{
+	char table[96];
+	bool exists = false;
+	char sql[SQL_MAX] = "";
+	enum status st;
+
+	snprintf(table, sizeof(table), MIGRATE_ORIGINAL_PREFIX "%s", cp->o->table);
+	st = store_table_exists(cp->c, table, &exists, e);
+	if (st != ST_OK || !exists)
+		return st;
+	st = build_select(cp, sql, e);
+	if (st == ST_OK)
+		st = store_stream(cp->c, sql, 2 + cp->ncols, on_row, cp, e);
+	if (st != ST_OK && !strstr(e->msg, "record '"))
+		err_wrap(e, "table %s", cp->o->table);
+	return st;
+}
+
+/* Every session, named by a session row or only by decisions, agrees with its decisions. */
+static enum status recount(struct store_conn *c, int64_t *n, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status st = store_query(c,
+				     "SELECT session_id FROM activity_decisions UNION "
+				     "SELECT session_id FROM activity_sessions",
+				     0, NULL, &r, e);
+
+	for (size_t i = 0; st == ST_OK && i < store_rows_count(r); i++) {
+		bool changed = false;
+
+		st = store_session_recount(c, store_rows_get(r, i, 0), &changed, e);
+		*n += changed;
+	}
+	store_rows_free(r);
+	return st == ST_OK ? ST_OK : err_wrap(e, "recount sessions");
+}
+
+enum status service_adopt_records(void *ctx, struct store_conn *c, struct err *e)
+{
+	struct adopt_result *out = ctx;
+	char now[TIME_FMT_LEN];
+	enum status st = ST_OK;
+
+	memset(out, 0, sizeof(*out));
+	time_format_utc(time_now_us(), now, sizeof(now));
+	for (size_t i = 0; st == ST_OK && i < ADOPT_TABLES; i++) {
+		struct copy cp = {.o = &originals[i], .c = c, .now = now};
+
+		st = copy_table(&cp, e);
+		out->tables[i] = originals[i].table;
+		out->records[i] = cp.records;
+	}
+	if (st == ST_OK)
+		st = recount(c, &out->sessions, e);
+	return st;
+}

@@ -1,0 +1,130 @@
+/*
+ * store_sqlite_file.c - SQLite files handled whole: a read-only query that
+ * leaves the file's bytes as they are, and a copy by the online backup API
+ * from one read snapshot.
+ */
+#include "base/base.h"
+#include "store/store_sqlite_file.h"
+#include "store/store_sqlite_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Read-only and without our pragmas: journal_mode=WAL would rewrite the header. */
+static enum status open_ro(const char *path, sqlite3 **db, struct err *e)
+{
+	int rc;
+
+	if (access(path, F_OK) != 0)
+		return err_set(e, ST_NOT_FOUND, "'%s' does not exist", path);
+	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(*db, 10000);
+		return ST_OK;
+	}
+	store_sqlite_status(*db, rc, e, "open");
+	sqlite3_close(*db);
+	*db = NULL;
+	return err_wrap(e, "open sqlite database '%s' read-only", path);
+}
+
+static enum status collect(sqlite3 *db, sqlite3_stmt *stmt, struct store_rows **out, struct err *e)
+{
+	int ncols = sqlite3_column_count(stmt), rc;
+	struct store_rows *r = store_rows_new((size_t)ncols);
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *vals[STORE_BULK_MAX_COLS];
+		size_t lens[STORE_BULK_MAX_COLS];
+
+		for (int i = 0; i < ncols && i < STORE_BULK_MAX_COLS; i++) {
+			vals[i] = (const char *)sqlite3_column_text(stmt, i);
+			lens[i] = (size_t)sqlite3_column_bytes(stmt, i);
+		}
+		store_rows_add(r, vals, lens);
+	}
+	if (rc != SQLITE_DONE) {
+		store_rows_free(r);
+		return store_sqlite_status(db, rc, e, "query");
+	}
+	*out = r;
+	return ST_OK;
+}
+
+enum status store_sqlite_query_ro(const char *path, const char *sql, struct store_rows **out,
+				  struct err *e)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	enum status st = open_ro(path, &db, e);
+	int rc;
+
+	*out = NULL;
+	if (st != ST_OK)
+		return st;
+	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		st = store_sqlite_status(db, rc, e, "query");
+	else if (sqlite3_column_count(stmt) > STORE_BULK_MAX_COLS)
+		st = err_set(e, ST_INTERNAL, "query: too many columns");
+	else
+		st = collect(db, stmt, out, e);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return st == ST_OK ? ST_OK : err_wrap(e, "'%s'", path);
+}
+
+static enum status fsync_path(const char *path, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = fd < 0 ? -1 : fsync(fd);
+	int saved = errno;
+
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		return err_set(e, ST_IO, "fsync '%s': %s", path, strerror(saved));
+	return ST_OK;
+}
+
+/* One step of -1 pages copies everything under a single read lock of src. */
+static enum status backup_all(sqlite3 *src, sqlite3 *dst, struct err *e)
+{
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	int rc;
+
+	if (!b)
+		return store_sqlite_status(dst, sqlite3_errcode(dst), e, "copy");
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_status(dst, rc == SQLITE_OK ? SQLITE_INTERNAL : rc, e, "copy");
+	return ST_OK;
+}
+
+enum status store_sqlite_copy(const char *src, const char *dst, struct err *e)
+{
+	sqlite3 *from = NULL, *to = NULL;
+	enum status st = open_ro(src, &from, e);
+	int rc;
+
+	if (st != ST_OK)
+		return st;
+	rc = sqlite3_open_v2(
+		dst, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		st = store_sqlite_status(to, rc, e, "create");
+	else
+		st = backup_all(from, to, e);
+	sqlite3_close(to);
+	sqlite3_close(from);
+	if (st == ST_OK)
+		st = fsync_path(dst, e);
+	if (st != ST_OK) {
+		unlink(dst);
+		return err_wrap(e, "copy '%s' to '%s'", src, dst);
+	}
+	return ST_OK;
+}
