@@ -114,8 +114,22 @@ def test_table_covers_every_route():
     assert route_table() - covered == set()
 
 
+def store_decision_d(db, tmp_path):
+    """Stores decision D (approvals are only for stored decisions), as an import would."""
+    d = {"schema_version": "cavra.decision.v1", "decision_id": D, "session_id": "table-d",
+         "action_type": "execute_command", "target": "make table",
+         "policy_pack": "cavra-ai-agent-baseline", "rule_id": "commands.default.require_approval",
+         "decision": "require_approval", "severity": "medium",
+         "approver_group": "Repository Owners", "timestamp": "2026-01-01T00:00:00Z"}
+    path = tmp_path / "activity.json"
+    path.write_text(json.dumps({"decisions": [d], "sessions": []}))
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity", db=db)
+    assert code == 0, (out, err)
+
+
 def test_every_route_for_every_persona(migrated, tmp_path, idp):
     tokens = {p: idp.token(p) for p in PERSONAS}
+    store_decision_d(migrated, tmp_path)
     with serve(migrated, *oidc_args(idp), tmp=tmp_path) as s:
         got = []
         for method, path, body, want in TABLE:
