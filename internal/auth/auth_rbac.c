@@ -27,7 +27,9 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * read; agents create decisions and sessions and ask for approvals; deciding
  * is for operators (whose membership in the approval's approver group the
  * approvals service checks); writes to the registry, inventory and
- * integrations are for platform security.
+ * integrations are for platform security.  approvals.route is no route's:
+ * choosing an approval's group picks its approvers, so it is admin's alone
+ * unless a deployment grants it.
  */
 static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
@@ -50,6 +52,9 @@ static const struct auth_permission perms[] = {
 	 "approve, deny or expire (also needs the approval's approver group)"},
 	{"approvals.break_glass", AUTH_ACCESS_ROLES, R(BREAK_GLASS_APPROVER),
 	 "POST /approvals/break-glass"},
+	{"approvals.route", AUTH_ACCESS_ROLES, 0,
+	 "POST /approvals with an approver_group other than the routing rules' (kept in its "
+	 "history)"},
 	{"registry.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN, "read agents and MCP servers"},
 	{"registry.write", AUTH_ACCESS_ROLES, R(PLATFORM_SECURITY),
 	 "register or change agents and MCP servers"},

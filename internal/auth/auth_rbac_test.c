@@ -18,13 +18,12 @@
 
 /* The names the route table uses now and the ones the coming routes will use. */
 static const char *const route_permissions[] = {
-	"public",	    "metrics.read",	 "decisions.create",
-	"activity.read",    "sessions.write",	 "policy.read",
-	"evidence.read",    "evidence.write",	 "approvals.read",
-	"approvals.create", "approvals.decide",	 "approvals.break_glass",
-	"registry.read",    "registry.write",	 "inventory.read",
-	"inventory.write",  "integrations.read", "integrations.write",
-	"operations.read",  "auth.read",	 "tokens.manage",
+	"public",	   "metrics.read",	"decisions.create",   "activity.read",
+	"sessions.write",  "policy.read",	"evidence.read",      "evidence.write",
+	"approvals.read",  "approvals.create",	"approvals.decide",   "approvals.break_glass",
+	"approvals.route", "registry.read",	"registry.write",     "inventory.read",
+	"inventory.write", "integrations.read", "integrations.write", "operations.read",
+	"auth.read",	   "tokens.manage",
 };
 
 static void test_names_exist(void **state)
@@ -74,6 +73,11 @@ static const struct {
 	{B(SECURITY_OPERATOR), "approvals.break_glass", false},
 	{B(BREAK_GLASS_APPROVER), "approvals.break_glass", true},
 	{B(BREAK_GLASS_APPROVER), "approvals.decide", false},
+	/* choosing an approval's group picks its approvers: not for deciders or agents */
+	{B(SECURITY_OPERATOR), "approvals.route", false},
+	{B(PLATFORM_SECURITY), "approvals.route", false},
+	{B(AGENT), "approvals.route", false},
+	{B(ADMIN), "approvals.route", true},
 	/* writes to registry, inventory and integrations */
 	{B(PLATFORM_SECURITY), "registry.write", true},
 	{B(PLATFORM_SECURITY), "inventory.write", true},

@@ -244,11 +244,17 @@ bool authn_check(struct req *r, enum MHD_Result *ret)
 
 struct caller authn_caller(const struct req *r)
 {
+	const bool jwt = r->who.kind == AUTH_KIND_JWT, token = r->who.kind == AUTH_KIND_API_TOKEN;
+
 	return (struct caller){
 		.verified = r->who.kind != AUTH_KIND_NONE,
 		.actor = r->who.actor,
 		.groups = (const char *const *)r->who.groups,
 		.ngroups = r->who.n_groups,
 		.admin = (r->who.roles & AUTH_ROLE_BIT(AUTH_ROLE_ADMIN)) != 0,
+		.may_route = auth_allowed(r->who.roles, "approvals.route"),
+		.issuer = jwt ? r->who.issuer : NULL,
+		.subject = jwt ? r->who.subject : NULL,
+		.token = token ? r->who.actor : NULL,
 	};
 }

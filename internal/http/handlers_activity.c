@@ -9,6 +9,7 @@
 
 enum MHD_Result handle_decision_create(struct req *r)
 {
+	const struct caller who = authn_caller(r);
 	enum policy_decision outcome = POLICY_ALLOW;
 	enum MHD_Result ret;
 	struct err e = {0};
@@ -18,7 +19,7 @@ enum MHD_Result handle_decision_create(struct req *r)
 
 	if (!body)
 		return ret;
-	st = service_decision_create(r->app->svc, body, &record, &outcome, &e);
+	st = service_decision_create(r->app->svc, body, &who, &record, &outcome, &e);
 	json_object_put(body);
 	if (st == ST_OK)
 		metrics_decision(outcome);

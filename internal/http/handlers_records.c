@@ -40,6 +40,7 @@ static enum MHD_Result get(struct req *r, enum service_kind k)
 
 static enum MHD_Result upsert(struct req *r, enum service_kind k)
 {
+	const struct caller who = authn_caller(r);
 	enum MHD_Result ret;
 	struct err e = {0};
 	bool created = false;
@@ -49,7 +50,7 @@ static enum MHD_Result upsert(struct req *r, enum service_kind k)
 
 	if (!body)
 		return ret;
-	st = service_record_upsert(r->app->svc, k, body, &rec, &created, &e);
+	st = service_record_upsert(r->app->svc, k, body, &who, &rec, &created, &e);
 	json_object_put(body);
 	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }
@@ -87,6 +88,7 @@ enum MHD_Result handle_approval_get(struct req *r)
 
 enum MHD_Result handle_approval_create(struct req *r)
 {
+	const struct caller who = authn_caller(r);
 	enum MHD_Result ret;
 	struct err e = {0};
 	bool created = false;
@@ -96,7 +98,7 @@ enum MHD_Result handle_approval_create(struct req *r)
 
 	if (!body)
 		return ret;
-	st = service_approval_create(r->app->svc, body, &rec, &created, &e);
+	st = service_approval_create(r->app->svc, body, &who, &rec, &created, &e);
 	json_object_put(body);
 	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }

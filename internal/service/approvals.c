@@ -59,8 +59,10 @@ static void add_time(json_object *o, const char *key, int64_t us)
 	jx_add_str(o, key, t);
 }
 
+/* One history entry; recorded_by says who authenticated, whatever actor says. */
 static json_object *history_entry(const char *event, const char *actor, const char *now,
-				  const char *reason, const char *external_ref)
+				  const char *reason, const char *external_ref,
+				  const struct caller *who)
 {
 	json_object *h = json_object_new_object();
 
@@ -69,6 +71,7 @@ static json_object *history_entry(const char *event, const char *actor, const ch
 	jx_add_str(h, "timestamp", now);
 	jx_add_str(h, "reason", reason);
 	jx_add_str(h, "external_ref", external_ref);
+	json_object_object_add(h, "recorded_by", service_recorded_by(who));
 	return h;
 }
 
@@ -79,34 +82,103 @@ static enum status in_decision(struct err *e)
 	return ST_INVALID;
 }
 
-/* The decision the approval is about: given inline or stored. */
-static enum status load_decision(struct service *s, json_object *req, json_object **out,
-				 struct err *e)
+/*
+ * An actor field (actor, requested_by): with verified callers it is the
+ * caller, and a different one in the body is refused; without (auth mode
+ * none) it comes from the body.
+ */
+static enum status take_actor(json_object *req, const char *key, const struct caller *who,
+			      bool need, const char **actor, struct err *e)
+{
+	if (jx_id(req, key, need && !who->verified, actor, e) != ST_OK)
+		return ST_INVALID;
+	if (!who->verified)
+		return ST_OK;
+	if (*actor && strcmp(*actor, who->actor) != 0)
+		return err_set(
+			e, ST_FORBIDDEN,
+			"field '%s': '%s' is not the caller ('%s'); leave it out, it is taken "
+			"from the credentials",
+			key, *actor, who->actor);
+	*actor = who->actor;
+	return ST_OK;
+}
+
+/* The decision id the request names: decision_id, else the "decision" object's. */
+static enum status decision_ref(json_object *req, json_object **copy, const char **id,
+				struct err *e)
 {
 	json_object *d = NULL;
-	const char *id = NULL;
-	char *payload = NULL;
-	enum status st;
+	const char *own = NULL;
 
-	*out = NULL;
+	*copy = NULL;
+	if (jx_id(req, "decision_id", false, id, e) != ST_OK)
+		return ST_INVALID;
 	if (json_object_object_get_ex(req, "decision", &d) && d) {
 		if (!json_object_is_type(d, json_type_object))
 			return err_set(e, ST_INVALID, "field 'decision' must be an object");
-		if (jx_id(d, "decision_id", true, &id, e) != ST_OK)
+		if (jx_id(d, "decision_id", !*id, &own, e) != ST_OK)
 			return in_decision(e);
-		*out = json_object_get(d);
-		return ST_OK;
+		if (*id && own && strcmp(*id, own) != 0)
+			return err_set(e, ST_INVALID,
+				       "field 'decision_id' ('%s') is not the decision's ('%s')",
+				       *id, own);
+		*copy = d;
+		*id = *id ? *id : own;
 	}
-	st = jx_id(req, "decision_id", false, &id, e);
-	if (st == ST_OK && !id)
-		return err_set(e, ST_INVALID, "give 'decision' (an object) or 'decision_id'");
+	if (!*id)
+		return err_set(e, ST_INVALID,
+			       "give 'decision_id' (or a 'decision' object with one)");
+	return ST_OK;
+}
+
+/* The first member of copy whose value the stored decision does not have, or NULL. */
+static const char *differing_key(json_object *copy, json_object *stored)
+{
+	json_object_object_foreach(copy, key, val)
+	{
+		json_object *have = NULL;
+
+		if (!json_object_object_get_ex(stored, key, &have))
+			have = NULL;
+		if (!json_object_equal(val, have))
+			return key;
+	}
+	return NULL;
+}
+
+/*
+ * The stored decision the approval is about.  A copy in the body is only
+ * checked against it, never used: approvers must see what the policy
+ * decided, not what the agent that asks for the approval says it decided.
+ */
+static enum status load_decision(struct service *s, json_object *req, json_object **out,
+				 struct err *e)
+{
+	json_object *copy = NULL;
+	const char *id = NULL, *key;
+	char *payload = NULL;
+	enum status st = decision_ref(req, &copy, &id, e);
+
+	*out = NULL;
 	if (st == ST_OK)
 		st = store_decision_get(s->store, id, &payload, e);
 	if (st == ST_NOT_FOUND)
-		return err_set(e, ST_INVALID, "field 'decision_id': decision '%s' not found", id);
+		return err_set(e, ST_NOT_FOUND,
+			       "decision '%s' not found: approvals are for decisions stored by "
+			       "POST /decisions",
+			       id);
 	if (st == ST_OK)
 		st = jx_parse_object(payload, strlen(payload), out, e);
 	free(payload);
+	if (st == ST_OK && copy && (key = differing_key(copy, *out)) != NULL) {
+		st = err_set(e, ST_CONFLICT,
+			     "field 'decision.%.64s' differs from stored decision '%s'; send the "
+			     "decision unchanged or only its decision_id",
+			     key, id);
+		json_object_put(*out);
+		*out = NULL;
+	}
 	return st;
 }
 
@@ -135,25 +207,64 @@ static enum status decision_facts(json_object *d, struct routing_facts *f, struc
 	return ST_OK;
 }
 
-/* Request, then routing rules, then the decision's own group. */
-static enum status pick_group(struct service *s, json_object *req, json_object *d,
-			      const struct routing_facts *f, const char **group,
-			      const char **routed_by, struct err *e)
-{
-	const char *rule = NULL;
+/* Where an approval's group came from. */
+struct route {
+	const char *group;
+	const char *routed_by; /* rule name, "decision" or "override" */
+	const char *rule; /* what the rules gave, before an override (may be NULL) */
+	const char *routed_group;
+	bool overridden;
+};
 
-	if (jx_id(req, "approver_group", false, group, e) != ST_OK)
+/*
+ * The routing rules, then the stored decision's own group.  The request may
+ * name that same group; another one is an override, only for callers
+ * holding approvals.route, since whoever picks the group picks the approvers.
+ */
+static enum status pick_group(struct service *s, json_object *req, json_object *d,
+			      const struct routing_facts *f, const struct caller *who,
+			      struct route *rt, struct err *e)
+{
+	const char *asked = NULL;
+
+	memset(rt, 0, sizeof(*rt));
+	if (jx_id(req, "approver_group", false, &asked, e) != ST_OK)
 		return ST_INVALID;
-	*routed_by = "request";
-	if (!*group && (*group = routing_pick(s->routing, f, &rule)) != NULL)
-		*routed_by = rule;
-	if (!*group && (*group = jx_get_str(d, "approver_group")) != NULL && **group)
-		*routed_by = "decision";
-	if (!*group || !**group)
-		return err_set(e, ST_INVALID,
-			       "no approver group: no routing rule matches and the decision names "
-			       "none; give 'approver_group'");
+	if ((rt->group = routing_pick(s->routing, f, &rt->routed_by)) == NULL &&
+	    (rt->group = jx_get_str(d, "approver_group")) != NULL && *rt->group)
+		rt->routed_by = "decision";
+	if (rt->group && !*rt->group)
+		rt->group = NULL;
+	if (!asked || str_eq(asked, rt->group))
+		return rt->group
+			       ? ST_OK
+			       : err_set(e, ST_INVALID,
+					 "no approver group: no routing rule matches decision '%s' "
+					 "and it names none; add a routing rule for it",
+					 jx_get_str(d, "decision_id"));
+	if (!who->may_route)
+		return err_set(e, ST_FORBIDDEN,
+			       "field 'approver_group': the routing rules give '%s'; choosing "
+			       "another group needs permission 'approvals.route'",
+			       rt->group ? rt->group : "none");
+	rt->rule = rt->routed_by;
+	rt->routed_group = rt->group;
+	rt->group = asked;
+	rt->routed_by = "override";
+	rt->overridden = true;
 	return ST_OK;
+}
+
+/* The history entry of an override: the group chosen and the one the rules gave. */
+static json_object *override_entry(const struct route *rt, const char *actor, const char *now,
+				   const struct caller *who)
+{
+	json_object *h = history_entry("approver_group_override", actor, now, NULL, NULL, who);
+
+	jx_add_str(h, "approver_group", rt->group);
+	jx_add_str(h, "routed_group", rt->routed_group);
+	jx_add_str(h, "routed_by", rt->rule);
+	return h;
 }
 
 static void copy_fields(json_object *rec, json_object *d)
@@ -239,41 +350,52 @@ static enum status find_open(struct service *s, const char *decision_id, char **
 	return st;
 }
 
-static enum status build_request(struct service *s, json_object *req, json_object *d,
-				 json_object *rec, struct err *e)
+static void fill_request(json_object *rec, json_object *d, const struct route *rt,
+			 const char *requested_by, double ttl, const struct caller *who)
 {
-	const char *group = NULL, *routed_by = NULL, *requested_by = NULL;
-	struct routing_facts f;
+	json_object *hist = json_object_new_array();
 	char now[TIME_FMT_LEN];
+
+	now_text(now, sizeof(now));
+	copy_fields(rec, d);
+	jx_add_str(rec, "state", "pending");
+	jx_add_str(rec, "approver_group", rt->group);
+	jx_add_str(rec, "routed_by", rt->routed_by);
+	jx_add_str(rec, "requested_by", requested_by);
+	jx_add_str(rec, "requested_at", now);
+	add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
+	json_object_object_add(rec, "recorded_by", service_recorded_by(who));
+	json_object_array_add(hist, history_entry("requested", requested_by, now, NULL, NULL, who));
+	if (rt->overridden)
+		json_object_array_add(hist, override_entry(rt, requested_by, now, who));
+	json_object_object_add(rec, "history", hist);
+}
+
+static enum status build_request(struct service *s, json_object *req, json_object *d,
+				 const struct caller *who, json_object *rec, struct err *e)
+{
+	const char *requested_by = NULL;
+	struct routing_facts f;
+	struct route rt;
 	double ttl;
 	enum status st = decision_facts(d, &f, e);
 
 	if (st == ST_OK)
-		st = pick_group(s, req, d, &f, &group, &routed_by, e);
+		st = pick_group(s, req, d, &f, who, &rt, e);
 	if (st == ST_OK)
-		st = jx_id(req, "requested_by", false, &requested_by, e);
+		st = take_actor(req, "requested_by", who, false, &requested_by, e);
 	if (st == ST_OK)
 		st = read_hours(req, "ttl_hours", TTL_DEFAULT_HOURS, TTL_MAX_HOURS, &ttl, e);
 	if (st != ST_OK)
 		return st;
-	now_text(now, sizeof(now));
-	copy_fields(rec, d);
-	jx_add_str(rec, "state", "pending");
-	jx_add_str(rec, "approver_group", group);
-	jx_add_str(rec, "routed_by", routed_by);
 	if (!requested_by)
 		requested_by = jx_get_str(d, "actor");
-	jx_add_str(rec, "requested_by", requested_by);
-	jx_add_str(rec, "requested_at", now);
-	add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
-	json_object_object_add(rec, "history", json_object_new_array());
-	json_object_array_add(json_object_object_get(rec, "history"),
-			      history_entry("requested", requested_by, now, NULL, NULL));
+	fill_request(rec, d, &rt, requested_by, ttl, who);
 	return ST_OK;
 }
 
-enum status service_approval_create(struct service *s, json_object *req, char **record,
-				    bool *created, struct err *e)
+enum status service_approval_create(struct service *s, json_object *req, const struct caller *who,
+				    char **record, bool *created, struct err *e)
 {
 	json_object *d = NULL, *rec = json_object_new_object();
 	enum status st = load_decision(s, req, &d, e);
@@ -281,7 +403,8 @@ enum status service_approval_create(struct service *s, json_object *req, char **
 	*created = false;
 	*record = NULL;
 	if (st == ST_OK)
-		st = build_request(s, req, d, rec, e); /* bad input is 400 even when one is open */
+		st = build_request(s, req, d, who, rec,
+				   e); /* bad input is 4xx even when one is open */
 	if (st == ST_OK)
 		st = find_open(s, jx_get_str(d, "decision_id"), record, e);
 	json_object_put(d);
@@ -298,36 +421,15 @@ static const char *const action_names[] = {"approved", "denied", "expired"};
 static const char *const action_events[] = {"approved", "denied", "expired"};
 
 /* actor and reason: required to approve or deny, optional to expire. */
-/*
- * The actor: with verified callers it is the caller, and a different one in
- * the body is refused; without (auth mode none) it comes from the body.
- */
-static enum status take_actor(json_object *req, const struct caller *who, bool need,
-			      const char **actor, struct err *e)
-{
-	if (jx_id(req, "actor", need && !who->verified, actor, e) != ST_OK)
-		return ST_INVALID;
-	if (!who->verified)
-		return ST_OK;
-	if (*actor && strcmp(*actor, who->actor) != 0)
-		return err_set(e, ST_FORBIDDEN,
-			       "field 'actor': '%s' is not the caller ('%s'); leave it out, the "
-			       "actor is taken from the token",
-			       *actor, who->actor);
-	*actor = who->actor;
-	return ST_OK;
-}
-
 static enum status read_act(json_object *req, enum approval_action a, const struct caller *who,
 			    const char **actor, const char **reason, const char **ext,
 			    struct err *e)
 {
-	enum status st = take_actor(req, who, a != APPROVAL_EXPIRE, actor, e);
+	enum status st = take_actor(req, "actor", who, a != APPROVAL_EXPIRE, actor, e);
 
 	if (st != ST_OK)
 		return st;
 	if (jx_str(req, "reason", a != APPROVAL_EXPIRE, reason, e) != ST_OK ||
-	    jx_str(req, "reason", a != APPROVAL_EXPIRE, reason, e) != ST_OK ||
 	    jx_str(req, "external_ref", false, ext, e) != ST_OK)
 		return ST_INVALID;
 	if (*reason && strlen(*reason) > REASON_MAX)
@@ -339,7 +441,8 @@ static enum status read_act(json_object *req, enum approval_action a, const stru
 
 /* The stored payload with the change applied (history appended); caller owns. */
 static char *changed_payload(const struct rec_row *row, enum approval_action a, const char *actor,
-			     const char *reason, const char *ext, const char *now)
+			     const char *reason, const char *ext, const char *now,
+			     const struct caller *who)
 {
 	json_object *p = NULL, *hist = NULL;
 
@@ -356,7 +459,7 @@ static char *changed_payload(const struct rec_row *row, enum approval_action a, 
 		hist = json_object_new_array();
 		json_object_object_add(p, "history", hist);
 	}
-	json_object_array_add(hist, history_entry(action_events[a], actor, now, reason, ext));
+	json_object_array_add(hist, history_entry(action_events[a], actor, now, reason, ext, who));
 	return jx_take_text(p);
 }
 
@@ -430,7 +533,7 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 	now_text(now, sizeof(now));
 	st = store_rec_get(s->store, kind_approval.table, id, &row, e);
 	if (st == ST_OK) {
-		char *payload = changed_payload(&row, a, actor, reason, ext, now);
+		char *payload = changed_payload(&row, a, actor, reason, ext, now, who);
 		struct rec_cas cas = {
 			.id = id,
 			.guard_col = "state",
@@ -458,7 +561,7 @@ static enum status read_break_glass(json_object *req, const struct caller *who, 
 				    const char **reason, const char **ext, double *ttl,
 				    struct err *e)
 {
-	enum status st = take_actor(req, who, true, actor, e);
+	enum status st = take_actor(req, "actor", who, true, actor, e);
 
 	if (st != ST_OK)
 		return st;
@@ -470,23 +573,14 @@ static enum status read_break_glass(json_object *req, const struct caller *who, 
 	return read_hours(req, "ttl_hours", BREAK_GLASS_MAX_HOURS, BREAK_GLASS_MAX_HOURS, ttl, e);
 }
 
-enum status service_break_glass(struct service *s, json_object *req, const struct caller *who,
-				char **record, struct err *e)
+static json_object *break_glass_record(json_object *d, const char *actor, const char *reason,
+				       const char *ext, double ttl, const struct caller *who)
 {
-	const char *actor = NULL, *reason = NULL, *ext = NULL;
-	json_object *d = NULL, *rec, *hist;
+	json_object *rec = json_object_new_object(), *hist = json_object_new_array();
 	char now[TIME_FMT_LEN];
-	double ttl = 0;
-	enum status st = read_break_glass(req, who, &actor, &reason, &ext, &ttl, e);
 
-	if (st == ST_OK)
-		st = load_decision(s, req, &d, e);
-	if (st != ST_OK)
-		return st;
 	now_text(now, sizeof(now));
-	rec = json_object_new_object();
 	copy_fields(rec, d);
-	json_object_put(d);
 	jx_add_str(rec, "state", "break_glass");
 	jx_add_str(rec, "approver_group", BREAK_GLASS_GROUP);
 	jx_add_str(rec, "routed_by", "break_glass");
@@ -499,10 +593,27 @@ enum status service_break_glass(struct service *s, json_object *req, const struc
 	jx_add_str(rec, "break_glass_reason", reason);
 	jx_add_str(rec, "requested_at", now);
 	add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
-	hist = json_object_new_array();
-	json_object_array_add(hist, history_entry("requested", actor, now, reason, ext));
-	json_object_array_add(hist, history_entry("break_glass", actor, now, reason, ext));
+	json_object_object_add(rec, "recorded_by", service_recorded_by(who));
+	json_object_array_add(hist, history_entry("requested", actor, now, reason, ext, who));
+	json_object_array_add(hist, history_entry("break_glass", actor, now, reason, ext, who));
 	json_object_object_add(rec, "history", hist);
+	return rec;
+}
+
+enum status service_break_glass(struct service *s, json_object *req, const struct caller *who,
+				char **record, struct err *e)
+{
+	const char *actor = NULL, *reason = NULL, *ext = NULL;
+	json_object *d = NULL, *rec;
+	double ttl = 0;
+	enum status st = read_break_glass(req, who, &actor, &reason, &ext, &ttl, e);
+
+	if (st == ST_OK)
+		st = load_decision(s, req, &d, e);
+	if (st != ST_OK)
+		return st;
+	rec = break_glass_record(d, actor, reason, ext, ttl, who);
+	json_object_put(d);
 	return insert_approval(s, rec, record, e);
 }
 

@@ -141,8 +141,10 @@ static void add_policy_extras(json_object *o, const struct policy_result *res)
 	}
 }
 
+/* actor is what the harness reports (an agent acts for a person); recorded_by who called. */
 static json_object *build_record(const struct decision_req *d, const struct ids *ids,
-				 const struct policy_pack *pack, const struct policy_result *res)
+				 const struct policy_pack *pack, const struct policy_result *res,
+				 const struct caller *who)
 {
 	json_object *o = json_object_new_object();
 	json_object *refs = json_object_new_array();
@@ -174,11 +176,12 @@ static json_object *build_record(const struct decision_req *d, const struct ids 
 	jx_add_str(o, "timestamp", ids->now);
 	jx_add_str(o, "correlation_id", ids->correlation_id);
 	json_object_object_add(o, "policy_version", service_policy_version_json(pack));
+	json_object_object_add(o, "recorded_by", service_recorded_by(who));
 	return o;
 }
 
-enum status service_decision_create(struct service *s, json_object *req, char **record,
-				    enum policy_decision *decision, struct err *e)
+enum status service_decision_create(struct service *s, json_object *req, const struct caller *who,
+				    char **record, enum policy_decision *decision, struct err *e)
 {
 	const struct policy_pack *pack = NULL;
 	struct policy_result res;
@@ -194,7 +197,7 @@ enum status service_decision_create(struct service *s, json_object *req, char **
 		st = make_ids(&d, &ids, e);
 	if (st != ST_OK)
 		return st;
-	o = build_record(&d, &ids, pack, &res);
+	o = build_record(&d, &ids, pack, &res, who);
 	rec = (struct decision_rec){
 		ids.decision_id,
 		jx_get_str(o, "session_id"),

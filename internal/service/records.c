@@ -323,8 +323,16 @@ enum status kind_get(struct service *s, const struct kind *k, const char *id, ch
 	return st;
 }
 
-enum status kind_upsert(struct service *s, const struct kind *k, json_object *req, char **record,
-			bool *created, struct err *e)
+/* Sets recorded_by in p's record and payload: the server's word, not the body's. */
+static void set_recorded_by(struct prepared *p, json_object *recorded_by)
+{
+	json_object_object_add(p->rec, "recorded_by", json_object_get(recorded_by));
+	free(p->payload);
+	p->payload = jx_take_text(json_object_get(p->rec));
+}
+
+enum status kind_upsert(struct service *s, const struct kind *k, json_object *req,
+			json_object *recorded_by, char **record, bool *created, struct err *e)
 {
 	enum rec_outcome outcome = REC_UNCHANGED;
 	char now[TIME_FMT_LEN];
@@ -333,6 +341,8 @@ enum status kind_upsert(struct service *s, const struct kind *k, json_object *re
 	enum status st = kind_prepare(k, req, false, &p, e);
 
 	time_format_utc(time_now_us(), now, sizeof(now));
+	if (st == ST_OK && recorded_by)
+		set_recorded_by(&p, recorded_by);
 	if (st == ST_OK) {
 		prepared_write(k, &p, now, &w);
 		st = store_rec_upsert(s->store, k->table, &w, &outcome, e);

@@ -89,9 +89,13 @@ void prepared_write(const struct kind *k, const struct prepared *p, const char *
 /* A stored row as the API's record: payload + schema_version, id, times. */
 json_object *kind_record(const struct kind *k, const struct rec_row *row);
 
-/* Upsert from the API: *created tells 201 from 200; *record is the caller's. */
+/*
+ * Upsert from the API: *created tells 201 from 200; *record is the caller's.
+ * recorded_by (borrowed; may be NULL) replaces any "recorded_by" in req.
+ */
 ATTR_NODISCARD enum status kind_upsert(struct service *s, const struct kind *k, json_object *req,
-				       char **record, bool *created, struct err *e);
+				       json_object *recorded_by, char **record, bool *created,
+				       struct err *e);
 ATTR_NODISCARD enum status kind_get(struct service *s, const struct kind *k, const char *id,
 				    char **record, struct err *e);
 /* A list page.  extra (may be NULL) adds filters the kind's params cannot say. */

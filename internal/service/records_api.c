@@ -47,11 +47,36 @@ enum status service_record_get(struct service *s, enum service_kind k, const cha
 }
 
 enum status service_record_upsert(struct service *s, enum service_kind k, json_object *req,
-				  char **record, bool *created, struct err *e)
+				  const struct caller *who, char **record, bool *created,
+				  struct err *e)
 {
+	json_object *by;
+	enum status st;
+
 	if (k == SK_APPROVAL)
 		return err_set(e, ST_INVALID, "approvals change through their own endpoints");
-	return kind_upsert(s, kinds[k], req, record, created, e);
+	by = service_recorded_by(who);
+	st = kind_upsert(s, kinds[k], req, by, record, created, e);
+	json_object_put(by);
+	return st;
+}
+
+/* Who wrote a record, as verified: never from the body, so an agent cannot name another. */
+json_object *service_recorded_by(const struct caller *who)
+{
+	json_object *o = json_object_new_object();
+
+	if (who && who->verified && who->subject) {
+		jx_add_str(o, "kind", "oidc");
+		jx_add_str(o, "issuer", who->issuer);
+		jx_add_str(o, "subject", who->subject);
+	} else if (who && who->verified && who->token) {
+		jx_add_str(o, "kind", "api_token");
+		jx_add_str(o, "token", who->token);
+	} else {
+		jx_add_str(o, "kind", "local");
+	}
+	return o;
 }
 
 static enum status trust_args(service_arg_fn arg, void *ctx, struct policy_action *a,

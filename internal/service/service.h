@@ -48,14 +48,41 @@ const char *routing_source(const struct routing *rt);
 typedef const char *(*service_arg_fn)(void *ctx, const char *name);
 
 /*
+ * Who calls.  verified: an authenticated identity (auth mode oidc or an API
+ * token): actors (requested_by, the history's) are taken from it, a
+ * different one in the body is ST_FORBIDDEN, and deciding needs membership
+ * of the approval's approver group unless admin.  Not verified (auth mode
+ * none without credentials): actors come from the body.  Every pointer is
+ * borrowed for the call.
+ */
+struct caller {
+	bool verified;
+	const char *actor;
+	const char *const *groups;
+	size_t ngroups;
+	bool admin;
+	bool may_route; /* holds approvals.route: may choose an approval's approver group */
+	const char *issuer, *subject; /* a person or workload verified by OIDC, else NULL */
+	const char *token; /* the API token's name, else NULL */
+};
+
+/*
+ * The recorded_by object every record the API writes carries:
+ * {"kind": "oidc", "issuer", "subject"}, {"kind": "api_token", "token"} or
+ * {"kind": "local"} (auth mode none without credentials).  Caller owns
+ * (json_object_put).
+ */
+json_object *service_recorded_by(const struct caller *who);
+
+/*
  * POST /decisions: validates req, evaluates it under its pack (MCP calls
  * against the registry), stores the decision and its session summary, and
  * returns the record.  *record is the caller's (free()).  *decision gets the
  * outcome for metrics.
  */
 ATTR_NODISCARD enum status service_decision_create(struct service *s, json_object *req,
-						   char **record, enum policy_decision *decision,
-						   struct err *e);
+						   const struct caller *who, char **record,
+						   enum policy_decision *decision, struct err *e);
 
 ATTR_NODISCARD enum status service_decision_get(struct service *s, const char *id, char **record,
 						struct err *e);
@@ -94,33 +121,24 @@ ATTR_NODISCARD enum status service_record_get(struct service *s, enum service_ki
 					      const char *id, char **record, struct err *e);
 /* Upsert (not for approvals, which change through their state machine). */
 ATTR_NODISCARD enum status service_record_upsert(struct service *s, enum service_kind k,
-						 json_object *req, char **record, bool *created,
-						 struct err *e);
+						 json_object *req, const struct caller *who,
+						 char **record, bool *created, struct err *e);
 
 /*
- * POST /approvals: from {"decision": {...}} or {"decision_id": ...} of a
- * stored decision.  An open approval of the same decision is returned as
- * it is (*created false) instead of a second one.
+ * POST /approvals: for the stored decision named by "decision_id" or by
+ * the "decision" object's decision_id (ST_NOT_FOUND when none is stored; a
+ * field of that object that differs from the stored one is ST_CONFLICT).
+ * The approver group comes from the routing rules; a different one in the
+ * body needs who->may_route (else ST_FORBIDDEN) and is recorded in the
+ * history.  An open approval of the same decision is returned as it is
+ * (*created false) instead of a second one.
  */
 ATTR_NODISCARD enum status service_approval_create(struct service *s, json_object *req,
-						   char **record, bool *created, struct err *e);
+						   const struct caller *who, char **record,
+						   bool *created, struct err *e);
 
 enum approval_action { APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_EXPIRE };
 
-/*
- * Who asks for a change.  verified: an authenticated identity (auth mode
- * oidc or an API token): the actor is taken from it, a different "actor"
- * in the body is ST_FORBIDDEN, and deciding needs membership of the
- * approval's approver group unless admin.  Not verified (auth mode none):
- * the actor comes from the body.
- */
-struct caller {
-	bool verified;
-	const char *actor;
-	const char *const *groups;
-	size_t ngroups;
-	bool admin;
-};
 /*
  * POST /approvals/{id}/approve|deny|expire.  Only a pending approval
  * changes (ST_CONFLICT otherwise, also for the loser of a race); approve

@@ -41,29 +41,37 @@ def test_routing_order_and_record(srv):
     # the same open decision again returns the same approval
     again = create(srv, {"decision_id": iam["decision_id"]}, 200)
     assert again["approval_id"] == a["approval_id"]
-    # the request's group wins over the rules
+    # in auth mode none the caller holds every role, approvals.route too: its group overrides
+    # the rules (test_integrity.py: who else may)
     cases = [
-        (dict(action_type="write_file", target="iam/x"), {"approver_group": "Custom"}, "Custom"),
+        (dict(action_type="write_file", target="iam/x"), {"approver_group": "Custom"}, "Custom",
+         "override"),
+        (dict(action_type="write_file", target="iam/y"), {"approver_group": "IAM"}, "IAM",
+         "iam-writes"),
         (dict(action_type="write_file", target=".github/workflows/ci.yml"), {},
-         "Platform Security"),
-        (dict(action_type="execute_command", target="make deploy"), {}, "Repository Owners"),
-        (dict(action_type="execute_command", target="terraform destroy"), {}, "Cloud Security"),
-        (dict(action_type="mcp_tool_call", server="nowhere", tool="t"), {}, "AI Governance"),
+         "Platform Security", "workflow-writes"),
+        (dict(action_type="execute_command", target="make deploy"), {}, "Repository Owners",
+         "default-command-approvals"),
+        (dict(action_type="execute_command", target="terraform destroy"), {}, "Cloud Security",
+         "blocked-terraform"),
+        (dict(action_type="mcp_tool_call", server="nowhere", tool="t"), {}, "AI Governance",
+         "mcp-rules"),
+        # no rule matches: the stored decision's own group
+        (dict(action_type="deploy_model", target="m"), {}, "Repository Owners", "decision"),
     ]
-    for req, extra, group in cases:
+    for req, extra, group, routed_by in cases:
         d = decide(srv, **req)
         r = srv.post("/approvals", dict({"decision": d}, **extra))
         assert r.status_code == 201, r.text
-        assert r.json()["approver_group"] == group, (req, r.json()["routed_by"])
-    # falls back to the decision's own group
-    d = {"decision_id": "dec_inline00001", "rule_id": "custom.rule", "approver_group": "Owners"}
-    assert create(srv, {"decision": d})["approver_group"] == "Owners"
+        assert (r.json()["approver_group"], r.json()["routed_by"]) == (group, routed_by), req
     # no group anywhere
-    r = srv.post("/approvals", {"decision": {"decision_id": "dec_nogroup0001"}})
-    assert r.status_code == 400 and "approver_group" in r.json()["detail"]
-    assert srv.post("/approvals", {"decision_id": "dec_missing"}).status_code == 400
+    d = decide(srv, action_type="read_file", target="README.md")
+    r = srv.post("/approvals", {"decision_id": d["decision_id"]})
+    assert r.status_code == 400 and "no approver group" in r.json()["detail"], r.text
+    assert srv.post("/approvals", {"decision_id": "dec_missing"}).status_code == 404
     assert srv.post("/approvals", {}).status_code == 400
     assert srv.post("/approvals", {"decision": "x"}).status_code == 400
+    d = decide(srv, action_type="execute_command", target="make ttl")
     assert srv.post("/approvals", {"decision": d, "ttl_hours": 0}).status_code == 400
     assert srv.post("/approvals", {"decision": d, "ttl_hours": "1"}).status_code == 400
 
@@ -90,10 +98,10 @@ def test_state_machine(srv):
         assert r.status_code == 409 and "approved" in r.json()["detail"], r.text
     assert srv.get(url).json()["history"] == rec["history"]
     # deny and expire
-    b = create(srv, {"decision": dict(d, decision_id="dec_b00000000001")})
+    b = create(srv, {"decision": decide(srv, action_type="execute_command", target="make b")})
     r = srv.post(f"/approvals/{b['approval_id']}/deny", {"actor": "kim", "reason": "no"})
     assert r.json()["state"] == "denied"
-    c = create(srv, {"decision": dict(d, decision_id="dec_c00000000001")})
+    c = create(srv, {"decision": decide(srv, action_type="execute_command", target="make c")})
     r = srv.post(f"/approvals/{c['approval_id']}/expire", data="")
     assert r.status_code == 200 and r.json()["state"] == "expired", r.text
     assert srv.post("/approvals/apr_000000000000/approve",
@@ -101,9 +109,9 @@ def test_state_machine(srv):
 
 
 def test_concurrent_approves_exactly_one_wins(srv):
-    d = decide(srv, action_type="execute_command", target="make release")
     for round_ in range(3):
-        a = create(srv, {"decision": dict(d, decision_id=f"dec_race0000000{round_}")})
+        d = decide(srv, action_type="execute_command", target=f"make release{round_}")
+        a = create(srv, {"decision": d})
         url = f"/approvals/{a['approval_id']}/"
 
         def go(i):
@@ -118,10 +126,9 @@ def test_concurrent_approves_exactly_one_wins(srv):
 
 
 def test_expiry_by_time_and_state_filters(srv):
-    d = decide(srv, action_type="execute_command", target="make x")
-    short = create(srv, {"decision": dict(d, decision_id="dec_short0000001"),
+    short = create(srv, {"decision": decide(srv, action_type="execute_command", target="make x"),
                          "ttl_hours": 0.0003})  # about a second
-    long = create(srv, {"decision": dict(d, decision_id="dec_long00000001"),
+    long = create(srv, {"decision": decide(srv, action_type="execute_command", target="make y"),
                         "approver_group": "Team B"})
     time.sleep(1.5)
     got = srv.get(f"/approvals/{short['approval_id']}").json()

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from conftest import cavra, serve, sql
+from test_oidc import store_decision
 
 COOKIE = "cavra_console_session"
 LOGIN_COOKIE = "cavra_console_login"
@@ -73,6 +74,7 @@ def test_files_and_headers_without_login(migrated, tmp_path):
 
 
 def test_login_session_csrf_logout(migrated, tmp_path, idp):
+    store_decision(migrated, tmp_path, "dec_console00001")
     srv, base = start(migrated, tmp_path, idp)
     with srv as s:
         assert s.get("/auth/whoami").status_code == 401

@@ -118,8 +118,24 @@ def test_table_covers_every_route():
     assert route_table() - covered == set()
 
 
+def store_decision(db, tmp_path, decision_id=D):
+    """Stores a decision with that id (approvals are only for stored decisions) by importing it:
+    routed to Repository Owners."""
+    d = {"schema_version": "cavra.decision.v1", "decision_id": decision_id,
+         "session_id": "table-d",
+         "action_type": "execute_command", "target": "make table",
+         "policy_pack": "cavra-ai-agent-baseline", "rule_id": "commands.default.require_approval",
+         "decision": "require_approval", "severity": "medium",
+         "approver_group": "Repository Owners", "timestamp": "2026-01-01T00:00:00Z"}
+    path = tmp_path / f"activity-{decision_id}.json"
+    path.write_text(json.dumps({"decisions": [d], "sessions": []}))
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity", db=db)
+    assert code == 0, (out, err)
+
+
 def test_every_route_for_every_persona(migrated, tmp_path, idp):
     tokens = {p: idp.token(p) for p in PERSONAS}
+    store_decision(migrated, tmp_path)
     with serve(migrated, *oidc_args(idp), tmp=tmp_path) as s:
         got = []
         for method, path, body, want in TABLE:

@@ -1,0 +1,181 @@
+"""The governance record cannot be falsified by the agents it governs: an approval shows the
+stored decision and the routed approver group, and who acted is who authenticated
+(requested_by, the history's actors, recorded_by on every record the API writes)."""
+import pytest
+
+from conftest import cavra, serve
+from test_oidc import bearer, oidc_args
+from test_tokens import make_token
+
+
+@pytest.fixture
+def migrated(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    return db
+
+
+def blocked_destroy(s, **kw):
+    r = s.post("/decisions", {"session_id": "int-1", "agent_id": "codex",
+                              "actor": "alice@example.test", "action_type": "execute_command",
+                              "target": "terraform destroy"}, **kw)
+    assert r.status_code == 201, r.text
+    d = r.json()
+    assert (d["decision"], d["severity"]) == ("block", "high"), d
+    return d
+
+
+def approvals_of(s, decision_id):
+    return s.get(f"/approvals?decision_id={decision_id}").json()["items"]
+
+
+def test_approval_is_built_from_the_stored_decision(migrated, tmp_path):
+    with serve(migrated, tmp=tmp_path) as s:
+        d = blocked_destroy(s)
+        forged = dict(d, target="ls -la", severity="low", decision="allow")
+        r = s.post("/approvals", {"decision": forged})
+        assert r.status_code == 409, r.text
+        assert "differs from stored decision" in r.json()["detail"], r.text
+        r = s.post("/approvals/break-glass", {"decision": forged, "actor": "oncall",
+                                              "reason": "r", "external_ref": "INC-1"})
+        assert r.status_code == 409, r.text
+        assert approvals_of(s, d["decision_id"]) == []
+        # a decision that was never stored: 404, whatever the body says of it
+        for body in ({"decision_id": "dec_000000000000"},
+                     {"decision": {"decision_id": "dec_000000000000", "target": "ls -la",
+                                   "approver_group": "Friends"}}):
+            r = s.post("/approvals", body)
+            assert r.status_code == 404 and "not found" in r.json()["detail"], r.text
+        r = s.post("/approvals", {"decision_id": d["decision_id"],
+                                  "decision": {"decision_id": "dec_000000000000"}})
+        assert r.status_code == 400, r.text
+        # the unchanged copy, a part of it, or the id alone: the stored decision
+        for body in ({"decision": d}, {"decision": {"decision_id": d["decision_id"],
+                                                    "target": "terraform destroy"}},
+                     {"decision_id": d["decision_id"]}):
+            r = s.post("/approvals", body)
+            assert r.status_code in (200, 201), r.text
+            a = r.json()
+            assert (a["target"], a["severity"]) == ("terraform destroy", "high")
+            assert a["decision"]["target"] == "terraform destroy"
+            assert a["decision"]["decision"] == "block"
+            assert (a["approver_group"], a["routed_by"]) == ("Cloud Security",
+                                                             "blocked-terraform")
+        assert len(approvals_of(s, d["decision_id"])) == 1
+
+
+def test_only_approvals_route_chooses_the_group(migrated, tmp_path):
+    agent = make_token(migrated, "int-agent", "agent")
+    operator = make_token(migrated, "int-operator", "security_operator", "platform_security")
+    admin = make_token(migrated, "int-admin", "admin")
+    with serve(migrated, tmp=tmp_path) as s:
+        d = blocked_destroy(s, headers=bearer(agent))
+        for tok in (agent, operator):
+            r = s.post("/approvals", {"decision_id": d["decision_id"],
+                                      "approver_group": "Friends of the agent"},
+                       headers=bearer(tok))
+            assert r.status_code == 403, r.text
+            assert "approvals.route" in r.json()["detail"]
+            assert "Cloud Security" in r.json()["detail"]
+        assert approvals_of(s, d["decision_id"]) == []
+        # naming the group the rules give is no override
+        r = s.post("/approvals", {"decision_id": d["decision_id"],
+                                  "approver_group": "Cloud Security"}, headers=bearer(agent))
+        assert r.status_code == 201, r.text
+        assert [h["event"] for h in r.json()["history"]] == ["requested"]
+        assert s.post(f"/approvals/{r.json()['approval_id']}/expire",
+                      headers=bearer(admin)).status_code == 200
+        # admin may, and the history says so
+        r = s.post("/approvals", {"decision_id": d["decision_id"],
+                                  "approver_group": "Incident Response"}, headers=bearer(admin))
+        assert r.status_code == 201, r.text
+        a = r.json()
+        assert (a["approver_group"], a["routed_by"]) == ("Incident Response", "override")
+        assert [h["event"] for h in a["history"]] == ["requested", "approver_group_override"]
+        h = a["history"][1]
+        assert (h["actor"], h["approver_group"], h["routed_group"], h["routed_by"]) == (
+            "int-admin", "Incident Response", "Cloud Security", "blocked-terraform")
+        assert h["recorded_by"] == {"kind": "api_token", "token": "int-admin"}
+
+
+def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
+    agent = make_token(migrated, "int-agent", "agent")
+    forged = {"kind": "oidc", "issuer": "https://idp.example", "subject": "ciso"}
+    with serve(migrated, tmp=tmp_path) as s:
+        d = blocked_destroy(s)
+        assert d["recorded_by"] == {"kind": "local"} and d["actor"] == "alice@example.test"
+        assert s.get(f"/decisions/{d['decision_id']}").json()["recorded_by"] == {"kind": "local"}
+        d2 = blocked_destroy(s, headers=bearer(agent))
+        assert d2["recorded_by"] == {"kind": "api_token", "token": "int-agent"}
+        r = s.post("/agents", {"agent_id": "int-a", "recorded_by": forged})
+        assert r.status_code == 201 and r.json()["recorded_by"] == {"kind": "local"}, r.text
+        a = s.post("/approvals", {"decision_id": d["decision_id"]}).json()
+        assert a["recorded_by"] == {"kind": "local"}
+        assert a["requested_by"] == "alice@example.test"  # the decision's actor, as before
+        r = s.post("/approvals", {"decision_id": d2["decision_id"], "requested_by": "bob"},
+                   headers=bearer(agent))
+        assert r.status_code == 403 and "not the caller" in r.json()["detail"], r.text
+        r = s.post("/approvals", {"decision_id": d2["decision_id"]}, headers=bearer(agent))
+        assert r.json()["requested_by"] == "int-agent"
+
+
+def test_oidc_who_acted_is_who_authenticated(migrated, tmp_path, idp):
+    tok = {p: idp.token(p) for p in ("agent", "operator", "platform", "cab")}
+    with serve(migrated, *oidc_args(idp), tmp=tmp_path) as s:
+        me = {p: s.get("/auth/whoami", headers=bearer(t)).json() for p, t in tok.items()}
+
+        def by(p):
+            return {"kind": "oidc", "issuer": idp.issuer, "subject": me[p]["subject"]}
+
+        forged = {"kind": "api_token", "token": "someone-else"}
+        # the decision keeps the harness's actor and records the verified caller
+        d = s.post("/decisions", {"action_type": "execute_command", "target": "make deploy",
+                                  "actor": "alice@example.test", "recorded_by": forged},
+                   headers=bearer(tok["agent"])).json()
+        assert (d["actor"], d["recorded_by"]) == ("alice@example.test", by("agent"))
+        url = "/approvals"
+        r = s.post(url, {"decision_id": d["decision_id"], "requested_by": "alice@example.test"},
+                   headers=bearer(tok["agent"]))
+        assert r.status_code == 403 and "not the caller" in r.json()["detail"], r.text
+        a = s.post(url, {"decision_id": d["decision_id"], "recorded_by": forged},
+                   headers=bearer(tok["agent"])).json()
+        assert a["requested_by"] == me["agent"]["actor"] and a["recorded_by"] == by("agent")
+        assert (a["history"][0]["actor"], a["history"][0]["recorded_by"]) == (
+            me["agent"]["actor"], by("agent"))
+        assert a["approver_group"] == "Repository Owners"
+        # the operator approves: actor and recorded_by are the operator's, whatever the body says
+        r = s.post(f"/approvals/{a['approval_id']}/approve", {"reason": "ok"},
+                   headers=bearer(tok["operator"]))
+        assert r.status_code == 200, r.text
+        h = r.json()["history"][-1]
+        assert (h["event"], h["actor"], h["recorded_by"]) == (
+            "approved", "operator@example.test", by("operator"))
+        # expire and break-glass, too
+        d2 = s.post("/decisions", {"action_type": "execute_command", "target": "make x"},
+                    headers=bearer(tok["agent"])).json()
+        b = s.post(url, {"decision_id": d2["decision_id"]}, headers=bearer(tok["agent"])).json()
+        r = s.post(f"/approvals/{b['approval_id']}/expire", {"actor": "mallory"},
+                   headers=bearer(tok["operator"]))
+        assert r.status_code == 403, r.text
+        r = s.post(f"/approvals/{b['approval_id']}/expire", headers=bearer(tok["operator"]))
+        h = r.json()["history"][-1]
+        assert (h["event"], h["actor"], h["recorded_by"]) == (
+            "expired", "operator@example.test", by("operator"))
+        r = s.post("/approvals/break-glass", {"decision_id": d2["decision_id"], "reason": "down",
+                                              "external_ref": "INC-7"}, headers=bearer(tok["cab"]))
+        assert r.status_code == 201, r.text
+        g = r.json()
+        assert (g["requested_by"], g["decided_by"], g["recorded_by"]) == (
+            "cab@example.test", "cab@example.test", by("cab"))
+        assert {h["recorded_by"]["subject"] for h in g["history"]} == {me["cab"]["subject"]}
+        # every other record the API writes
+        writes = [("/evidence", {"session_id": "int-e"}, "operator"),
+                  ("/agents", {"agent_id": "int-a"}, "platform"),
+                  ("/mcp/servers", {"name": "int-m"}, "platform"),
+                  ("/repositories", {"repository": "acme/int"}, "platform"),
+                  ("/policy-rollouts", {"repository": "acme/int", "policy_pack": "p"},
+                   "platform"),
+                  ("/integrations", {"provider": "jira"}, "platform")]
+        for path, body, persona in writes:
+            r = s.post(path, dict(body, recorded_by=forged), headers=bearer(tok[persona]))
+            assert r.status_code == 201, (path, r.text)
+            assert r.json()["recorded_by"] == by(persona), (path, r.json())
