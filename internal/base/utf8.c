@@ -23,9 +23,9 @@ static bool second_ok(unsigned char lead, unsigned char c)
 	}
 }
 
-/* Length of the valid sequence at s[0..n), or 0 when it is not one. */
-static size_t seq_len(const unsigned char *s, size_t n)
+size_t utf8_seq_len(const void *p, size_t n)
 {
+	const unsigned char *s = p;
 	size_t len;
 
 	if (s[0] < 0x80)
@@ -59,7 +59,7 @@ bool utf8_valid(const void *s, size_t n, size_t *bad)
 			i++;
 		if (i == n)
 			break;
-		len = seq_len(p + i, n - i);
+		len = utf8_seq_len(p + i, n - i);
 		if (len == 0) {
 			if (bad)
 				*bad = i;
@@ -79,7 +79,7 @@ enum status utf8_repair(const void *s, size_t n, struct buf *out, struct err *e)
 	while (i < n) {
 		size_t start = i, len = 0;
 
-		while (i < n && (len = seq_len(p + i, n - i)) > 0)
+		while (i < n && (len = utf8_seq_len(p + i, n - i)) > 0)
 			i += len;
 		if (i > start && buf_add(out, p + start, i - start, e) != ST_OK)
 			return ST_TOO_LARGE;

@@ -17,6 +17,9 @@
  */
 bool utf8_valid(const void *s, size_t n, size_t *bad);
 
+/* Length of the valid sequence that starts s[0..n) (n > 0), or 0 when there is none. */
+size_t utf8_seq_len(const void *s, size_t n);
+
 /*
  * Appends s[0..n) to out with each byte that does not start a valid
  * sequence replaced by U+FFFD (so an invalid 3-byte run becomes three).
