@@ -108,9 +108,26 @@ struct dump {
 	struct ops_writer *w;
 	struct buf line;
 	int64_t rows;
+	struct ops_line_check check; /* what verify will say about each line */
+	struct ops_report problems;
 };
 
-/* store_row_fn: one row, encoded and written. */
+/*
+ * Runs verify's own line check on the line just encoded: a backup that
+ * verify would reject (text that is not valid UTF-8, which SQLite stores as
+ * given; rows out of the order verify expects) must fail now rather than be
+ * reported as a success and found unrestorable later.
+ */
+static enum status check_row(struct dump *d, struct err *e)
+{
+	if (ops_line_check(&d->check, d->line.data, d->line.len - 1, d->rows + 1, NULL) != ST_OK ||
+	    d->check.problems == 0)
+		return ST_OK;
+	return err_set(e, ST_CONFLICT, "table '%s' %s; `cavra ops doctor` finds text to repair",
+		       d->enc.t->table, d->problems.n ? d->problems.items[0].msg : "is not valid");
+}
+
+/* store_row_fn: one row, encoded, checked and written. */
 static enum status dump_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
 {
 	struct dump *d = ctx;
@@ -118,6 +135,8 @@ static enum status dump_row(void *ctx, const char *const *vals, const size_t *le
 
 	buf_reset(&d->line);
 	st = ops_row_encode(&d->enc, vals, lens, &d->line, e);
+	if (st == ST_OK)
+		st = check_row(d, e);
 	if (st == ST_OK)
 		st = ops_writer_add(d->w, d->line.data, d->line.len, e);
 	d->rows++;
@@ -144,8 +163,8 @@ static char *select_sql(const struct ops_table *t)
  * (COPY TO STDOUT on PostgreSQL), rows encoded as they arrive, so memory
  * stays flat however large the table is.
  */
-static enum status dump_rows(struct store_conn *c, const struct ops_table *t, struct ops_writer *w,
-			     int64_t *rows, struct err *e)
+static enum status dump_rows(struct store_conn *c, struct ops_manifest_file *f,
+			     const struct ops_table *t, struct ops_writer *w, struct err *e)
 {
 	struct dump d = {.w = w};
 	char *sql = select_sql(t);
@@ -153,8 +172,11 @@ static enum status dump_rows(struct store_conn *c, const struct ops_table *t, st
 
 	buf_init(&d.line, OPS_LINE_MAX);
 	ops_encoder_init(&d.enc, t);
+	ops_line_check_init(&d.check, f, &d.problems);
 	st = store_stream(c, sql, ops_table_ncols(t), dump_row, &d, e);
-	*rows = d.rows;
+	f->rows = d.rows;
+	ops_line_check_release(&d.check);
+	ops_report_release(&d.problems);
 	ops_encoder_release(&d.enc);
 	buf_release(&d.line);
 	free(sql);
@@ -187,7 +209,7 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 	if (st == ST_OK)
 		st = ops_writer_open(w, b->dir, name, e);
 	if (st == ST_OK)
-		st = dump_rows(b->c, t, w, &f->rows, e);
+		st = dump_rows(b->c, f, t, w, e);
 	f->bytes = w->bytes;
 	if (st == ST_OK)
 		st = ops_writer_commit(w, f->sha256, e);

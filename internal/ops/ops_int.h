@@ -226,6 +226,35 @@ void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
  */
 bool ops_path_safe(const char *path, char *why, size_t size);
 
+/* ---- the row checks of verify (ops_verify.c), which backup also runs ---- */
+
+#define OPS_LINE_PROBLEMS_MAX 5 /* reported per file; the rest are only counted */
+
+/* State for checking the lines of one table file in order. */
+struct ops_line_check {
+	const struct ops_manifest_file *f; /* borrowed */
+	struct ops_report *rep; /* borrowed: problems go here, kind "line" */
+	struct ops_line_keys keys;
+	size_t key_col; /* f->key among the columns */
+	size_t time_col; /* f->newest_first among them, when set */
+	struct ops_span spans[OPS_LINE_KEYS_MAX];
+	struct buf prev, cur; /* the previous and this line's key */
+	struct buf prev_time, cur_time; /* and time, for a file newest first */
+	bool have_prev;
+	int64_t problems; /* all of them, reported or not */
+};
+
+void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
+			 struct ops_report *rep);
+void ops_line_check_release(struct ops_line_check *lc);
+/*
+ * ops_line_fn (ctx is a struct ops_line_check): one line, without its '\n'.
+ * The line must be a strict JSON object (UTF-8 included) with f's columns,
+ * after the previous line in f's order.  Problems are counted and reported,
+ * never returned: it returns ST_OK.
+ */
+enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e);
+
 /* ---- files ---- */
 
 #define OPS_WRITE_CHUNK ((size_t)1 << 20)
