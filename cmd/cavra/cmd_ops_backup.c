@@ -397,6 +397,8 @@ static int ops_doctor_cmd(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(&e);
 		goto out;
 	}
+	if (r.record_warning[0])
+		fprintf(stderr, "cavra: warning: the fix was not recorded: %s\n", r.record_warning);
 	if (a.json) {
 		json_object *o = ops_doctor_json(&r, a.fix);
 
@@ -404,6 +406,8 @@ static int ops_doctor_cmd(struct config *cfg, int argc, char **argv)
 		json_object_put(o);
 	} else {
 		print_doctor(&r, a.fix);
+		if (r.record_id[0])
+			printf("recorded as %s\n", r.record_id);
 	}
 	/* like verify: something found and left as it is is exit 1 */
 	code = r.n && !a.fix ? EXIT_FAIL : EXIT_OK;

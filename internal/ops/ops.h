@@ -224,6 +224,8 @@ struct ops_doctor_result {
 	size_t n, cap;
 	int64_t rows_scanned;
 	int64_t fixed; /* values rewritten by --fix */
+	char record_id[OPS_ID_LEN]; /* the operations record of a fix; "" when none */
+	char record_warning[ERR_MSG_MAX]; /* why a fix was not recorded; "" when it was */
 };
 
 /*
@@ -231,6 +233,8 @@ struct ops_doctor_result {
  * (one snapshot) and lists the values that are not valid UTF-8.  With fix,
  * then rewrites them, U+FFFD for each bad byte, in one write transaction;
  * a value changed since the scan is left alone (and not counted in fixed).
+ * A fix that changed anything is recorded (operations_records, kind
+ * doctor); a failure to record only sets record_warning.
  * out is the caller's (ops_doctor_result_release), filled also on failure.
  */
 ATTR_NODISCARD enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out,
@@ -242,7 +246,7 @@ json_object *ops_doctor_json(const struct ops_doctor_result *r, bool fix);
 /* ---- records of backups, restores and restore tests (operations_records) ---- */
 
 struct ops_record {
-	const char *kind; /* "backup" | "restore" | "restore_test" */
+	const char *kind; /* "backup" | "restore" | "restore_test" | "doctor" */
 	bool succeeded;
 	const char *manifest_sha256; /* NULL when there was none */
 	const char *location; /* backup directory or target; never a password */

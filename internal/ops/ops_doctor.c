@@ -111,8 +111,44 @@ static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out
 	return st;
 }
 
+#define RECORD_ITEMS_MAX 1000 /* items kept in a record's details; the count is always there */
+
+/* What --fix rewrote, as an operations record (kind doctor). */
+static void record(struct store *st, struct ops_doctor_result *out, int64_t started)
+{
+	json_object *d = json_object_new_object(), *items = json_object_new_array();
+	struct err e = {0};
+	struct ops_record r = {.kind = "doctor",
+			       .succeeded = true,
+			       .location = store_display_url(st),
+			       .started_us = started,
+			       .finished_us = time_now_us(),
+			       .details = d};
+
+	jx_add_str(d, "action", "fix");
+	jx_add_str(d, "backend", store_backend_name(st));
+	jx_add_int(d, "rows_scanned", out->rows_scanned);
+	jx_add_int(d, "invalid_values", (int64_t)out->n);
+	jx_add_int(d, "fixed", out->fixed);
+	for (size_t i = 0; i < out->n && i < RECORD_ITEMS_MAX; i++) {
+		json_object *it = json_object_new_object();
+
+		jx_add_str(it, "table", out->items[i].table);
+		jx_add_str(it, "id", out->items[i].id);
+		jx_add_str(it, "column", out->items[i].column);
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(d, "items", items);
+	if (ops_record_add(st, &r, out->record_id, &e) != ST_OK) {
+		out->record_id[0] = '\0';
+		snprintf(out->record_warning, sizeof(out->record_warning), "%s", e.msg);
+	}
+	json_object_put(d);
+}
+
 enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out, struct err *e)
 {
+	int64_t started = time_now_us();
 	struct store_conn *c = NULL;
 	int version = 0;
 	enum status rc;
@@ -134,6 +170,8 @@ enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out
 	if (rc == ST_OK && fix && out->n)
 		rc = fix_items(c, out, e);
 	store_conn_put(st, c);
+	if (rc == ST_OK && fix && out->n)
+		record(st, out, started);
 	return rc;
 }
 
@@ -159,6 +197,8 @@ json_object *ops_doctor_json(const struct ops_doctor_result *r, bool fix)
 	jx_add_int(o, "rows_scanned", r->rows_scanned);
 	jx_add_int(o, "invalid_values", (int64_t)r->n);
 	jx_add_int(o, "fixed", r->fixed);
+	jx_add_str(o, "record_id", r->record_id[0] ? r->record_id : NULL);
+	jx_add_str(o, "record_warning", r->record_warning[0] ? r->record_warning : NULL);
 	for (size_t i = 0; i < r->n; i++) {
 		json_object *it = json_object_new_object();
 

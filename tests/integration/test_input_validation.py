@@ -175,6 +175,8 @@ def test_doctor_lists_and_fixes_bad_text_then_backups_verify(db, tmp_path):
     doc = json.loads(out)
     assert doc["ok"] and doc["fixed"] == len(want) and doc["invalid_values"] == len(want)
     assert [f"{i['table']} {i['id']} {i['column']}" for i in doc["items"]] == want
+    recs = sql(db, "SELECT record_id, outcome FROM operations_records WHERE kind = 'doctor'")
+    assert recs == ([[doc["record_id"], "succeeded"]] if want else []), (recs, doc)
     code, out, err = cavra("ops", "doctor", db=db)
     assert code == 0 and "0 values not valid UTF-8" in out, out + err
     if want:
