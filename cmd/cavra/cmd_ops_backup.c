@@ -7,6 +7,7 @@
  *   ops verify MANIFEST [--json]
  *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]
  *   ops restore-test MANIFEST [--scratch-dir DIR]
+ *   ops doctor [--fix] [--json]
  */
 #include "base/base.h"
 #include "cmd.h"
@@ -32,11 +33,19 @@
 
 struct ops_args {
 	const char *manifest, *output, *target_dir, *target_url, *scratch_dir;
-	bool json, overwrite, default_output;
+	bool json, overwrite, default_output, fix;
 };
 
 /* Options of every action; each action says which ones it takes. */
-enum { A_OUTPUT = 1, A_JSON = 2, A_TARGETS = 4, A_SCRATCH = 8, A_MANIFEST = 16, A_MISSING = 32 };
+enum {
+	A_OUTPUT = 1,
+	A_JSON = 2,
+	A_TARGETS = 4,
+	A_SCRATCH = 8,
+	A_MANIFEST = 16,
+	A_MISSING = 32,
+	A_FIX = 64
+};
 
 /* The options of an action that take no value. */
 static const char *const *switches_of(unsigned allowed)
@@ -44,10 +53,13 @@ static const char *const *switches_of(unsigned allowed)
 	static const char *const backup[] = {"--json", "--include-missing", "--no-include-missing",
 					     NULL};
 	static const char *const json[] = {"--json", NULL};
+	static const char *const doctor[] = {"--json", "--fix", NULL};
 	static const char *const targets[] = {"--overwrite", "--no-overwrite", NULL};
 
 	if (allowed & A_MISSING)
 		return backup;
+	if (allowed & A_FIX)
+		return doctor;
 	return allowed & A_JSON ? json : allowed & A_TARGETS ? targets : NULL;
 }
 
@@ -86,6 +98,8 @@ static int parse_one(int argc, char **argv, int *i, unsigned allowed, struct ops
 	else if ((allowed & A_MISSING) && (strcmp(arg, "--include-missing") == 0 ||
 					   strcmp(arg, "--no-include-missing") == 0))
 		; /* every table is always in a backup: no store can be missing */
+	else if ((allowed & A_FIX) && strcmp(arg, "--fix") == 0)
+		a->fix = true;
 	else if ((allowed & A_SCRATCH) && strcmp(arg, "--scratch-dir") == 0)
 		return take_value(argc, argv, i, &a->scratch_dir);
 	else if ((allowed & A_MANIFEST) && arg[0] != '-' && !a->manifest)
@@ -403,6 +417,59 @@ static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 	return code;
 }
 
+/* ---- doctor ---- */
+
+static void print_doctor(const struct ops_doctor_result *r, bool fix)
+{
+	for (size_t i = 0; i < r->n; i++)
+		printf("%s %s %s: not valid UTF-8%s\n", r->items[i].table, r->items[i].id,
+		       r->items[i].column, fix ? ", rewritten with U+FFFD" : "");
+	if (fix)
+		printf("%lld rows scanned, %zu values not valid UTF-8, %lld rewritten\n",
+		       (long long)r->rows_scanned, r->n, (long long)r->fixed);
+	else
+		printf("%lld rows scanned, %zu values not valid UTF-8%s\n",
+		       (long long)r->rows_scanned, r->n,
+		       r->n ? " (run 'cavra ops doctor --fix' to rewrite them)" : "");
+}
+
+static int ops_doctor_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct migration_set set = {0};
+	struct ops_doctor_result r = {0};
+	struct store *st = NULL;
+	struct ops_args a;
+	struct err e = {0};
+	int code = parse_args(argc, argv, A_FIX | A_JSON, &a);
+
+	if (code != EXIT_OK)
+		return code;
+	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||
+	    ops_doctor(st, a.fix, &r, &e) != ST_OK) {
+		code = cmd_fail(&e);
+		goto out;
+	}
+	if (r.record_warning[0])
+		fprintf(stderr, "cavra: warning: the fix was not recorded: %s\n", r.record_warning);
+	if (a.json) {
+		json_object *o = ops_doctor_json(&r, a.fix);
+
+		print_json(o);
+		json_object_put(o);
+	} else {
+		print_doctor(&r, a.fix);
+		if (r.record_id[0])
+			printf("recorded as %s\n", r.record_id);
+	}
+	/* like verify: something found and left as it is is exit 1 */
+	code = r.n && !a.fix ? EXIT_FAIL : EXIT_OK;
+out:
+	ops_doctor_result_release(&r);
+	migration_set_release(&set);
+	store_close(st);
+	return code;
+}
+
 int cmd_ops_data(struct config *cfg, int argc, char **argv)
 {
 	keep_heap();
@@ -414,5 +481,7 @@ int cmd_ops_data(struct config *cfg, int argc, char **argv)
 		return ops_restore_cmd(cfg, argc, argv);
 	if (strcmp(argv[0], "restore-test") == 0)
 		return ops_restore_test_cmd(cfg, argc, argv);
+	if (strcmp(argv[0], "doctor") == 0)
+		return ops_doctor_cmd(cfg, argc, argv);
 	return -1;
 }

@@ -37,6 +37,8 @@ static const char usage[] =
 	"                                     verify, then load a backup in one transaction\n"
 	"  ops restore-test MANIFEST [--scratch-dir DIR]\n"
 	"                                     restore into a scratch SQLite, check, record\n"
+	"  ops doctor [--fix] [--json]        list stored text that is not valid UTF-8;\n"
+	"                                     --fix rewrites it with U+FFFD\n"
 	"  ops retention-plan [--output DIR] [--retention-days N] [--classification C]\n"
 	"                     [--[no-]legal-hold]\n"
 	"                                     write the retention plan (JSON and Markdown;\n"

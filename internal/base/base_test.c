@@ -272,7 +272,7 @@ static void test_log_line(void **state)
 	dup2(fd, STDERR_FILENO);
 	log_setup(LOG_INFO, LOG_FMT_JSON);
 	log_set_request_id("req_1");
-	log_info("say \"hi\"\nand\\bye\x01");
+	log_info("say \"hi\"\nand\\bye\x01 path=/s/\xc0\xaf\xc3\xa9");
 	log_debug("not shown");
 	log_set_request_id(NULL);
 	dup2(saved, STDERR_FILENO);
@@ -282,7 +282,7 @@ static void test_log_line(void **state)
 	unlink(path);
 	assert_true(n > 0);
 	assert_non_null(strstr(buf, "\"request_id\":\"req_1\",\"msg\":\"say \\\"hi\\\"\\nand"
-				    "\\\\bye\\u0001\"}\n"));
+				    "\\\\bye\\u0001 path=/s/\\\\xc0\\\\xaf\xc3\xa9\"}\n"));
 	assert_int_equal(strchr(buf, '\n') - buf + 1, n); /* exactly one line */
 	log_setup(LOG_INFO, LOG_FMT_LOGFMT);
 }

@@ -1,6 +1,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,13 +76,24 @@ static void put(struct line *l, const char *fmt, ...)
 							       : sizeof(l->data) - l->len - 1;
 }
 
-/* Escapes quotes, backslashes and control characters for both formats. */
+/*
+ * Escapes quotes, backslashes and control characters for both formats, and
+ * writes a byte that is not valid UTF-8 (a request path can hold any) as the
+ * text \xNN, so that every log line stays valid UTF-8 and valid JSON.
+ */
 static void put_escaped(struct line *l, const char *s)
 {
 	for (; *s && l->len + 8 < sizeof(l->data); s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t n = c >= 0x80 ? utf8_seq_len(s, strnlen(s, 4)) : 1;
 
-		if (c == '"' || c == '\\') {
+		if (n == 0) {
+			put(l, "\\\\x%02x", c);
+		} else if (n > 1) {
+			memcpy(l->data + l->len, s, n);
+			l->len += n;
+			s += n - 1;
+		} else if (c == '"' || c == '\\') {
 			l->data[l->len++] = '\\';
 			l->data[l->len++] = (char)c;
 		} else if (c == '\n') {

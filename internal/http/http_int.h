@@ -105,6 +105,12 @@ enum http_refusal {
 	HTTP_REFUSE__COUNT
 };
 
+/*
+ * input.c: true when the path, every query parameter and the body are valid
+ * UTF-8; otherwise it has replied 400 into *ret.
+ */
+bool input_ok_or_reply(struct req *r, enum MHD_Result *ret);
+
 /* metrics.c */
 void metrics_observe(const struct req *r, double ms);
 void metrics_decision(enum policy_decision d);

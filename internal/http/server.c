@@ -172,9 +172,13 @@ static enum MHD_Result admit(struct http_server *srv, struct req *r)
 /* The last call: the body is in. */
 static enum MHD_Result dispatch(struct req *r)
 {
+	enum MHD_Result ret;
+
 	if (r->body_too_large)
 		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 				   "request body is over the limit");
+	if (!input_ok_or_reply(r, &ret))
+		return ret;
 	return r->route->handler(r);
 }
 

@@ -6,6 +6,48 @@
 #include <stdio.h>
 #include <string.h>
 
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+enum status jx_check_escapes(const char *data, size_t len, struct err *e)
+{
+	const char *p = data, *end = data + len;
+
+	/* a backslash is only valid JSON inside a string, so no string tracking is needed */
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 2) {
+		int hi = -1, lo = -1;
+
+		if (p[1] != 'u' || end - p < 6 || (hi = hex4(p + 2)) < 0xd800 || hi > 0xdfff) {
+			p += 2;
+			continue;
+		}
+		if (hi <= 0xdbff && end - p >= 12 && p[6] == '\\' && p[7] == 'u')
+			lo = hex4(p + 8);
+		if (lo < 0xdc00 || lo > 0xdfff)
+			return err_set(
+				e, ST_INVALID,
+				"body has a \\u escape of a lone UTF-16 surrogate at byte %zu",
+				(size_t)(p - data));
+		p += 12;
+	}
+	return ST_OK;
+}
+
 enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out, struct err *e)
 {
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
@@ -15,6 +57,10 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 	*out = NULL;
 	if (!tok)
 		return err_set(e, ST_INTERNAL, "json: out of memory");
+	if (jx_check_escapes(data, len, e) != ST_OK) {
+		json_tokener_free(tok);
+		return ST_INVALID;
+	}
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -92,7 +138,14 @@ enum status jx_int(json_object *obj, const char *key, int64_t min, int64_t max, 
 	if (!json_object_is_type(v, json_type_int))
 		return err_set(e, ST_INVALID, "field '%s' must be a whole number", key);
 	n = json_object_get_int64(v);
-	if (n < min || n > max)
+	/*
+	 * json-c clamps what does not fit: past INT64_MAX it keeps a uint64
+	 * that get_int64 turns into INT64_MAX, below INT64_MIN it keeps
+	 * INT64_MIN.  Both are out of range, or the stored payload and the
+	 * column would disagree.
+	 */
+	if (n < min || n > max || n == INT64_MIN ||
+	    (n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX))
 		return err_set(e, ST_INVALID, "field '%s' must be from %lld to %lld", key,
 			       (long long)min, (long long)max);
 	*out = n;

@@ -17,12 +17,20 @@
 #define JX_ID_MAX    256
 
 /*
- * Parses exactly one JSON value from data[0..len) (UTF-8 validated, no
- * trailing bytes, nesting at most max_depth).  *out is owned by the caller,
+ * Parses exactly one JSON value from data[0..len) (UTF-8 validated by
+ * json-c, no lone surrogate escapes, no trailing bytes, nesting at most
+ * max_depth).  *out is owned by the caller,
  * release with json_object_put.
  */
 ATTR_NODISCARD enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out,
 				    struct err *e);
+
+/*
+ * Refuses a \uXXXX escape of a UTF-16 surrogate that is not a high one
+ * followed by a low one: json-c would quietly turn it into U+FFFD, so the
+ * stored text would not be what the client sent.  jx_parse calls it.
+ */
+ATTR_NODISCARD enum status jx_check_escapes(const char *data, size_t len, struct err *e);
 
 /* Parses and requires an object. */
 ATTR_NODISCARD enum status jx_parse_object(const char *data, size_t len, json_object **out,
@@ -34,7 +42,10 @@ ATTR_NODISCARD enum status jx_parse_object(const char *data, size_t len, json_ob
  */
 ATTR_NODISCARD enum status jx_str(json_object *obj, const char *key, bool required,
 				  const char **out, struct err *e);
-/* Like jx_str for whole numbers within [min,max]; *present tells if given. */
+/*
+ * Like jx_str for whole numbers within [min,max]; *present tells if given.
+ * Numbers json-c had to clamp (past the int64 range) are out of range.
+ */
 ATTR_NODISCARD enum status jx_int(json_object *obj, const char *key, int64_t min, int64_t max,
 				  int64_t *out, bool *present, struct err *e);
 

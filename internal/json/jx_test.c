@@ -25,6 +25,16 @@ static const struct {
 	{"too deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", ST_INVALID,
 	 "not valid JSON"},
 	{"null", "null", ST_INVALID, NULL},
+	{"lone high surrogate", "{\"a\":\"\\ud800\"}", ST_INVALID,
+	 "lone UTF-16 surrogate at byte 6"},
+	{"lone low surrogate", "{\"a\":\"\\uDC00\"}", ST_INVALID, "lone UTF-16 surrogate"},
+	{"high then letter", "{\"a\":\"\\ud800x\"}", ST_INVALID, "lone UTF-16 surrogate"},
+	{"high then non-low", "{\"a\":\"\\ud800\\u0041\"}", ST_INVALID, "lone UTF-16 surrogate"},
+	{"two highs", "{\"a\":\"\\ud800\\ud800\"}", ST_INVALID, "lone UTF-16 surrogate"},
+	{"surrogate in key", "{\"\\udfff\":1}", ST_INVALID, "lone UTF-16 surrogate"},
+	{"pair", "{\"a\":\"\\ud83d\\ude00\"}", ST_OK, NULL},
+	{"escaped backslash", "{\"a\":\"\\\\ud800\"}", ST_OK, NULL},
+	{"bmp escape", "{\"a\":\"\\u00e9\\uffff\\ud7ff\\ue000\"}", ST_OK, NULL},
 };
 
 static void test_parse(void **state)
@@ -72,6 +82,52 @@ static void test_fields(void **state)
 	json_object_put(obj);
 }
 
+/* Numbers json-c clamps, and non-integers, are refused naming the field. */
+static const struct {
+	const char *body;
+	int64_t min, max;
+	enum status want;
+	int64_t value;
+} int_cases[] = {
+	{"{\"n\":99999999999999999999999}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":18446744073709551615}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":9223372036854775808}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":9223372036854775807}", 0, INT64_MAX, ST_OK, INT64_MAX},
+	{"{\"n\":-99999999999999999999999}", INT64_MIN, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":-9223372036854775807}", INT64_MIN, INT64_MAX, ST_OK, -INT64_MAX},
+	{"{\"n\":-1}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":2147483648}", 0, INT32_MAX, ST_INVALID, 0},
+	{"{\"n\":2147483647}", 0, INT32_MAX, ST_OK, INT32_MAX},
+	{"{\"n\":1e400}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":1e30}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":5.0}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":0.5}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":\"5\"}", 0, INT64_MAX, ST_INVALID, 0},
+	{"{\"n\":0}", 0, INT64_MAX, ST_OK, 0},
+};
+
+static void test_int_range(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(int_cases); i++) {
+		json_object *obj = NULL;
+		struct err e = {0};
+		int64_t n = -7;
+		bool present;
+		enum status st;
+
+		assert_int_equal(
+			jx_parse_object(int_cases[i].body, strlen(int_cases[i].body), &obj, &e),
+			ST_OK);
+		st = jx_int(obj, "n", int_cases[i].min, int_cases[i].max, &n, &present, &e);
+		if (st != int_cases[i].want || (st == ST_OK && n != int_cases[i].value) ||
+		    (st != ST_OK && !strstr(e.msg, "field 'n'")))
+			fail_msg("case '%s': got %s '%s'", int_cases[i].body, status_name(st),
+				 e.msg);
+		json_object_put(obj);
+	}
+}
+
 static void test_checks(void **state)
 {
 	static const char *const colours[] = {"red", "green", NULL};
@@ -95,6 +151,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_int_range),
 		cmocka_unit_test(test_checks),
 	};
 

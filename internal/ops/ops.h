@@ -243,10 +243,47 @@ json_object *ops_restore_test_json(const struct ops_restore_test_result *r, cons
 /* The checks of a restore test as a JSON array of {name, ok, detail}; caller owns. */
 json_object *ops_restore_test_checks_json(const struct ops_restore_test_result *r);
 
+/* ---- doctor: stored text that is not valid UTF-8 ---- */
+
+/* One value that is not valid UTF-8. */
+struct ops_doctor_item {
+	const char *table, *column; /* borrowed from the catalogue */
+	char *id; /* the row's key, made valid for display (U+FFFD); owned */
+	char *key_raw; /* the key as stored, to find the row again; owned */
+	size_t key_len;
+	char *raw; /* the value as stored; owned */
+	char *fixed; /* the value with U+FFFD for each bad byte; owned */
+	size_t fixed_len;
+};
+
+struct ops_doctor_result {
+	struct ops_doctor_item *items;
+	size_t n, cap;
+	int64_t rows_scanned;
+	int64_t fixed; /* values rewritten by --fix */
+	char record_id[OPS_ID_LEN]; /* the operations record of a fix; "" when none */
+	char record_warning[ERR_MSG_MAX]; /* why a fix was not recorded; "" when it was */
+};
+
+/*
+ * Reads every text, time and payload column of every table a backup carries
+ * (one snapshot) and lists the values that are not valid UTF-8.  With fix,
+ * then rewrites them, U+FFFD for each bad byte, in one write transaction;
+ * a value changed since the scan is left alone (and not counted in fixed).
+ * A fix that changed anything is recorded (operations_records, kind
+ * doctor); a failure to record only sets record_warning.
+ * out is the caller's (ops_doctor_result_release), filled also on failure.
+ */
+ATTR_NODISCARD enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out,
+				      struct err *e);
+void ops_doctor_result_release(struct ops_doctor_result *r);
+/* The result as JSON {ok, rows_scanned, invalid_values, fixed, items[{table,id,column}]}. */
+json_object *ops_doctor_json(const struct ops_doctor_result *r, bool fix);
+
 /* ---- records of backups, restores and restore tests (operations_records) ---- */
 
 struct ops_record {
-	const char *kind; /* "backup" | "restore" | "restore_test" */
+	const char *kind; /* "backup" | "restore" | "restore_test" | "doctor" */
 	bool succeeded;
 	const char *manifest_sha256; /* NULL when there was none */
 	const char *location; /* backup directory or target; never a password */

@@ -124,6 +124,30 @@ static enum status dump_row(void *ctx, const char *const *vals, const size_t *le
 	return st;
 }
 
+/* What verify will say about each line of one file. */
+struct written {
+	const char *table;
+	struct ops_line_check check;
+	struct ops_report problems;
+};
+
+/*
+ * ops_line_fn, on the writer's thread: verify's own line check on each line
+ * written.  A backup that verify would reject (text that is not valid UTF-8,
+ * which SQLite stores as given; rows out of the order verify expects) must
+ * fail now rather than be reported as a success and found unrestorable later.
+ */
+static enum status check_written(void *ctx, const char *line, size_t len, int64_t lineno,
+				 struct err *e)
+{
+	struct written *wr = ctx;
+
+	if (ops_line_check(&wr->check, line, len, lineno, NULL) != ST_OK || wr->check.problems == 0)
+		return ST_OK;
+	return err_set(e, ST_CONFLICT, "table '%s' %s; `cavra ops doctor` finds text to repair",
+		       wr->table, wr->problems.n ? wr->problems.items[0].msg : "is not valid");
+}
+
 static char *select_sql(const struct ops_table *t)
 {
 	struct buf b = BUF_INIT;
@@ -144,8 +168,8 @@ static char *select_sql(const struct ops_table *t)
  * (COPY TO STDOUT on PostgreSQL), rows encoded as they arrive, so memory
  * stays flat however large the table is.
  */
-static enum status dump_rows(struct store_conn *c, const struct ops_table *t, struct ops_writer *w,
-			     int64_t *rows, struct err *e)
+static enum status dump_rows(struct store_conn *c, struct ops_manifest_file *f,
+			     const struct ops_table *t, struct ops_writer *w, struct err *e)
 {
 	struct dump d = {.w = w};
 	char *sql = select_sql(t);
@@ -154,7 +178,7 @@ static enum status dump_rows(struct store_conn *c, const struct ops_table *t, st
 	buf_init(&d.line, OPS_LINE_MAX);
 	ops_encoder_init(&d.enc, t);
 	st = store_stream(c, sql, ops_table_ncols(t), dump_row, &d, e);
-	*rows = d.rows;
+	f->rows = d.rows;
 	ops_encoder_release(&d.enc);
 	buf_release(&d.line);
 	free(sql);
@@ -180,14 +204,18 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 	struct ops_manifest_file *f = &b->m.files[b->m.nfiles];
 	char *name = xasprintf("%s.jsonl", t->table);
 	struct ops_writer *w = xcalloc(1, sizeof(*w));
+	struct written wr = {.table = t->table};
 	enum status st = check_columns(b->c, t, e);
 
 	fill_entry(f, t, name);
 	b->m.nfiles++;
+	ops_line_check_init(&wr.check, f, &wr.problems);
 	if (st == ST_OK)
 		st = ops_writer_open(w, b->dir, name, e);
-	if (st == ST_OK)
-		st = dump_rows(b->c, t, w, &f->rows, e);
+	if (st == ST_OK) {
+		ops_writer_lines(w, check_written, &wr);
+		st = dump_rows(b->c, f, t, w, e);
+	}
 	f->bytes = w->bytes;
 	if (st == ST_OK)
 		st = ops_writer_commit(w, f->sha256, e);
@@ -198,6 +226,8 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 		b->m.rows += f->rows;
 		b->m.bytes += f->bytes;
 	}
+	ops_line_check_release(&wr.check);
+	ops_report_release(&wr.problems);
 	free(w);
 	free(name);
 	return st;

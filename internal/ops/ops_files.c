@@ -204,6 +204,8 @@ static void start_writeback(int fd, struct ops_wthread *t, size_t n)
 	t->flushed = t->written;
 }
 
+static void lines_feed(struct ops_writer *w, const char *p, size_t n);
+
 static void *writer_run(void *arg)
 {
 	struct ops_writer *w = arg;
@@ -219,6 +221,7 @@ static void *writer_run(void *arg)
 			break;
 		pthread_mutex_unlock(&t->mu);
 		EVP_DigestUpdate(w->md, t->job, t->job_len);
+		lines_feed(w, t->job, t->job_len);
 		err = t->err || w->fd < 0 ? 0 : write_all(w->fd, t->job, t->job_len);
 		if (!err && w->fd >= 0)
 			start_writeback(w->fd, t, t->job_len);
@@ -263,9 +266,12 @@ static void writer_stop(struct ops_writer *w)
 	w->th = NULL;
 }
 
+static void lines_free(struct ops_writer *w);
+
 static void writer_free(struct ops_writer *w)
 {
 	writer_stop(w);
+	lines_free(w);
 	EVP_MD_CTX_free(w->md);
 	w->md = NULL;
 	free(w->chunk[0]);
@@ -330,6 +336,8 @@ enum status ops_writer_open(struct ops_writer *w, const char *dir, const char *n
 	return ST_OK;
 }
 
+static enum status lines_status(const struct ops_writer *w, struct err *e);
+
 /* Hands the current chunk over (or, without a thread, hashes and writes it here). */
 static enum status flush_chunk(struct ops_writer *w, struct err *e)
 {
@@ -338,6 +346,7 @@ static enum status flush_chunk(struct ops_writer *w, struct err *e)
 
 	if (!t) {
 		EVP_DigestUpdate(w->md, w->chunk[w->cur], w->used);
+		lines_feed(w, w->chunk[w->cur], w->used);
 		err = write_all(w->fd, w->chunk[w->cur], w->used);
 	} else {
 		err = writer_wait(t);
@@ -349,7 +358,7 @@ static enum status flush_chunk(struct ops_writer *w, struct err *e)
 	w->used = 0;
 	if (err)
 		return err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
-	return ST_OK;
+	return lines_status(w, e);
 }
 
 enum status ops_writer_add(struct ops_writer *w, const char *p, size_t n, struct err *e)
@@ -394,6 +403,8 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 
 	if (st == ST_OK && err)
 		st = err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
+	if (st == ST_OK)
+		st = lines_status(w, e); /* the last chunk's lines, before the rename */
 	writer_stop(w);
 	if (st == ST_OK && fsync(w->fd) != 0)
 		st = err_set(e, ST_IO, "fsync '%s': %s", w->tmp, strerror(errno));
@@ -532,6 +543,54 @@ static enum status scan_fd(int fd, const char *path, struct scanner *s, EVP_MD_C
 	free(chunk[0]);
 	free(chunk[1]);
 	return st;
+}
+
+/* ---- lines of what a writer writes ---- */
+
+/*
+ * Touched only by whoever hashes the chunks (the writer's thread, when it
+ * has one), and read by the caller only after waiting for that thread.
+ */
+struct ops_wlines {
+	struct scanner s;
+	struct ops_scan counts;
+	enum status st; /* the first error of the line function */
+	struct err err;
+};
+
+void ops_writer_lines(struct ops_writer *w, ops_line_fn fn, void *ctx)
+{
+	struct ops_wlines *l = xcalloc(1, sizeof(*l));
+
+	l->s.fn = fn;
+	l->s.ctx = ctx;
+	l->s.out = &l->counts;
+	buf_init(&l->s.line, OPS_LINE_MAX);
+	w->lines = l;
+}
+
+static void lines_feed(struct ops_writer *w, const char *p, size_t n)
+{
+	if (w->lines && w->lines->st == ST_OK)
+		w->lines->st = feed(&w->lines->s, p, n, &w->lines->err);
+}
+
+static enum status lines_status(const struct ops_writer *w, struct err *e)
+{
+	if (!w->lines || w->lines->st == ST_OK)
+		return ST_OK;
+	if (e)
+		*e = w->lines->err;
+	return w->lines->st;
+}
+
+static void lines_free(struct ops_writer *w)
+{
+	if (!w->lines)
+		return;
+	buf_release(&w->lines->s.line);
+	free(w->lines);
+	w->lines = NULL;
 }
 
 enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx, struct ops_scan *out,

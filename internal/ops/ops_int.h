@@ -226,11 +226,45 @@ void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
  */
 bool ops_path_safe(const char *path, char *why, size_t size);
 
+/* ---- the row checks of verify (ops_verify.c), which backup also runs ---- */
+
+#define OPS_LINE_PROBLEMS_MAX 5 /* reported per file; the rest are only counted */
+
+/* State for checking the lines of one table file in order. */
+struct ops_line_check {
+	const struct ops_manifest_file *f; /* borrowed */
+	struct ops_report *rep; /* borrowed: problems go here, kind "line" */
+	struct ops_line_keys keys;
+	size_t key_col; /* f->key among the columns */
+	size_t time_col; /* f->newest_first among them, when set */
+	struct ops_span spans[OPS_LINE_KEYS_MAX];
+	struct buf prev, cur; /* the previous and this line's key */
+	struct buf prev_time, cur_time; /* and time, for a file newest first */
+	bool have_prev;
+	int64_t problems; /* all of them, reported or not */
+};
+
+void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
+			 struct ops_report *rep);
+void ops_line_check_release(struct ops_line_check *lc);
+/*
+ * ops_line_fn (ctx is a struct ops_line_check): one line, without its '\n'.
+ * The line must be a strict JSON object (UTF-8 included) with f's columns,
+ * after the previous line in f's order.  Problems are counted and reported,
+ * never returned: it returns ST_OK.
+ */
+enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e);
+
 /* ---- files ---- */
 
 #define OPS_WRITE_CHUNK ((size_t)1 << 20)
 
 struct ops_wthread;
+struct ops_wlines;
+
+/* Called with each line (without its '\n'); lineno counts from 1. */
+typedef enum status (*ops_line_fn)(void *ctx, const char *line, size_t len, int64_t lineno,
+				   struct err *e);
 
 struct ops_writer {
 	int fd;
@@ -241,6 +275,7 @@ struct ops_writer {
 	size_t used;
 	int64_t bytes;
 	struct ops_wthread *th; /* NULL: everything on the caller's thread */
+	struct ops_wlines *lines; /* ops_writer_lines; NULL: lines are not looked at */
 };
 
 /* Creates dir/.name.tmp (O_EXCL, 0600) to become dir/name. */
@@ -248,6 +283,14 @@ ATTR_NODISCARD enum status ops_writer_open(struct ops_writer *w, const char *dir
 					   struct err *e);
 ATTR_NODISCARD enum status ops_writer_add(struct ops_writer *w, const char *p, size_t n,
 					  struct err *e);
+/*
+ * Hands each line written (without its '\n') to fn, where the chunks are
+ * hashed: on the writer's thread when it has one, so the check costs the
+ * caller's thread nothing.  The first error of fn fails the next add, or
+ * the commit before its rename.  ctx must live until commit or abort.
+ * Call once, right after ops_writer_open.
+ */
+void ops_writer_lines(struct ops_writer *w, ops_line_fn fn, void *ctx);
 /* Flushes, fsyncs, closes and renames into place; sha gets the SHA-256. */
 ATTR_NODISCARD enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN],
 					     struct err *e);
@@ -257,10 +300,6 @@ void ops_writer_abort(struct ops_writer *w);
 ATTR_NODISCARD enum status ops_fsync_dir(const char *dir, struct err *e);
 
 #define OPS_LINE_MAX ((size_t)64 << 20)
-
-/* Called with each line (without its '\n'); lineno counts from 1. */
-typedef enum status (*ops_line_fn)(void *ctx, const char *line, size_t len, int64_t lineno,
-				   struct err *e);
 
 struct ops_scan {
 	int64_t bytes, rows; /* rows: lines, a last one without '\n' included */

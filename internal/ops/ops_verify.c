@@ -19,30 +19,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MANIFEST_MAX	  ((size_t)8 << 20)
-#define LINE_PROBLEMS_MAX 5
+#define MANIFEST_MAX ((size_t)8 << 20)
 
-struct line_check {
-	const struct ops_manifest_file *f;
-	struct ops_report *rep;
-	struct ops_line_keys keys;
-	size_t key_col; /* f->key among the columns */
-	size_t time_col; /* f->newest_first among them, when set */
-	struct ops_span spans[OPS_LINE_KEYS_MAX];
-	struct buf prev, cur; /* the previous and this line's key */
-	struct buf prev_time, cur_time; /* and time, for a file newest first */
-	bool have_prev;
-	int64_t problems;
-};
-
-static void line_problem(struct line_check *lc, int64_t lineno, const char *fmt, ...)
+static void line_problem(struct ops_line_check *lc, int64_t lineno, const char *fmt, ...)
 	ATTR_PRINTF(3, 4);
-static void line_problem(struct line_check *lc, int64_t lineno, const char *fmt, ...)
+static void line_problem(struct ops_line_check *lc, int64_t lineno, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
 
-	if (lc->problems++ >= LINE_PROBLEMS_MAX)
+	if (lc->problems++ >= OPS_LINE_PROBLEMS_MAX)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -50,8 +36,12 @@ static void line_problem(struct line_check *lc, int64_t lineno, const char *fmt,
 	ops_report_add(lc->rep, "line", lc->f->path, "line %lld: %s", (long long)lineno, msg);
 }
 
-static void line_check_init(struct line_check *lc)
+void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
+			 struct ops_report *rep)
 {
+	memset(lc, 0, sizeof(*lc));
+	lc->f = f;
+	lc->rep = rep;
 	ops_line_keys_init(&lc->keys, (const char *const *)lc->f->columns, lc->f->ncolumns);
 	for (size_t i = 0; i < lc->f->ncolumns; i++)
 		if (str_eq(lc->f->columns[i], lc->f->key))
@@ -64,7 +54,7 @@ static void line_check_init(struct line_check *lc)
 	buf_init(&lc->cur_time, OPS_LINE_MAX);
 }
 
-static void line_check_release(struct line_check *lc)
+void ops_line_check_release(struct ops_line_check *lc)
 {
 	buf_release(&lc->prev);
 	buf_release(&lc->cur);
@@ -86,7 +76,7 @@ static void swap_bufs(struct buf *a, struct buf *b)
 }
 
 /* The text of string column col into out; false (a problem reported) when it is not a string. */
-static bool column_text(struct line_check *lc, int64_t lineno, size_t col, struct buf *out)
+static bool column_text(struct ops_line_check *lc, int64_t lineno, size_t col, struct buf *out)
 {
 	const struct ops_span *s = &lc->spans[col];
 
@@ -103,7 +93,7 @@ static bool column_text(struct line_check *lc, int64_t lineno, size_t col, struc
  * text, whose byte order is time order) decreasing and keys increasing
  * among rows of the same time.
  */
-static void check_order(struct line_check *lc, int64_t lineno)
+static void check_order(struct ops_line_check *lc, int64_t lineno)
 {
 	bool by_time = lc->f->newest_first != NULL, in_order;
 	int tcmp = 0;
@@ -130,11 +120,9 @@ static void check_order(struct line_check *lc, int64_t lineno)
 	lc->have_prev = true;
 }
 
-/* ops_line_fn: one line of a table file. */
-static enum status check_line(void *ctx, const char *line, size_t len, int64_t lineno,
-			      struct err *e)
+enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e)
 {
-	struct line_check *lc = ctx;
+	struct ops_line_check *lc = ctx;
 	const char *why = NULL;
 
 	UNUSED(e);
@@ -228,26 +216,26 @@ static void compare_scan(const struct ops_manifest_file *f, const struct ops_sca
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			struct ops_verify_result *out)
 {
-	struct line_check lc = {.f = f, .rep = &out->problems};
+	struct ops_line_check lc;
 	char *path = ops_path_join(dir, f->path);
 	struct ops_scan scan;
 	struct err e = {0};
 
 	if (present(dir, path, f, &out->problems)) {
-		line_check_init(&lc);
-		if (ops_scan_file(path, check_line, &lc, &scan, &e) != ST_OK) {
+		ops_line_check_init(&lc, f, &out->problems);
+		if (ops_scan_file(path, ops_line_check, &lc, &scan, &e) != ST_OK) {
 			ops_report_add(&out->problems, "unreadable", f->path, "%s", e.msg);
 		} else {
-			if (lc.problems > LINE_PROBLEMS_MAX)
+			if (lc.problems > OPS_LINE_PROBLEMS_MAX)
 				ops_report_add(&out->problems, "line", f->path,
 					       "and %lld more line problems",
-					       (long long)(lc.problems - LINE_PROBLEMS_MAX));
+					       (long long)(lc.problems - OPS_LINE_PROBLEMS_MAX));
 			compare_scan(f, &scan, &out->problems);
 			out->files++;
 			out->rows += scan.rows;
 			out->bytes += scan.bytes;
 		}
-		line_check_release(&lc);
+		ops_line_check_release(&lc);
 	}
 	free(path);
 }

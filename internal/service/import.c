@@ -16,6 +16,7 @@
 #include "service/records.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/util.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
@@ -320,10 +321,14 @@ static enum status read_file(const char *path, json_object **root, struct err *e
 	struct err pe = {0};
 	struct buf data;
 	enum status rc;
+	size_t at = 0;
 
 	buf_init(&data, IMPORT_FILE_MAX);
 	rc = file_read(path, IMPORT_FILE_MAX, &data, e);
-	if (rc == ST_OK && jx_parse(data.data, data.len, IMPORT_DEPTH, root, &pe) != ST_OK)
+	/* the API's rule: text that is not valid UTF-8 is never stored (nor backed up) */
+	if (rc == ST_OK && !utf8_valid(data.data, data.len, &at))
+		rc = err_set(e, ST_INVALID, "not valid UTF-8 at byte %zu", at);
+	else if (rc == ST_OK && jx_parse(data.data, data.len, IMPORT_DEPTH, root, &pe) != ST_OK)
 		/* "body is not valid JSON: ..." reads oddly for a file */
 		rc = err_set(e, ST_INVALID, "not valid JSON (truncated or corrupt?): %s",
 			     strstr(pe.msg, ": ") ? strstr(pe.msg, ": ") + 2 : pe.msg);

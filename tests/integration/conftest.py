@@ -291,7 +291,8 @@ def copy_migrations(tmp_path, dialect, name="migrations"):
 # 001-006 are the original tool's; a legacy ledger covers at most those.
 NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory",
-         "api_tokens", "original_enum_values", "operations_records", "console_sessions"]
+         "api_tokens", "original_enum_values", "operations_records", "console_sessions",
+         "operations_doctor"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]

@@ -260,6 +260,13 @@ def test_truncated_and_wrong_files(migrated, tmp_path):
     code, out, err = cavra("ops", "import", "--json", str(tmp_path / "missing.json"),
                            "--store", "activity", db=migrated)
     assert code == 1 and "missing.json" in out
+    for bad in (b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"):
+        path.write_bytes(json.dumps(ACTIVITY).encode()[:-1]
+                         + b', "note": "' + bad + b'"}')
+        code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
+                               db=migrated)
+        assert code == 1 and "not valid UTF-8 at byte" in out, out + err
+    assert sql(migrated, "SELECT count(*) FROM activity_sessions") == [["0"]]
 
 
 def test_changed_decision_is_refused(migrated, tmp_path):

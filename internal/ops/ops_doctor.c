@@ -1,0 +1,212 @@
+/*
+ * ops_doctor.c - `cavra ops doctor`: finds stored text that is not valid
+ * UTF-8 (SQLite keeps whatever bytes it is given; older versions let
+ * overlong forms and surrogates in) and, when asked, rewrites it with
+ * U+FFFD so that backups of the database verify and restore again.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/timeutil.h"
+#include "base/utf8.h"
+#include "base/xalloc.h"
+#include "json/jx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One table's scan: column 0 of each row is the key, then the checked columns. */
+struct scan {
+	const struct ops_table *t;
+	const char *cols[OPS_MAX_COLS + 1]; /* the text columns, the key last */
+	size_t ncols;
+	struct ops_doctor_result *out;
+};
+
+static void add_item(struct ops_doctor_result *out, const struct scan *s, const char *key,
+		     size_t key_len, size_t col, const char *val, size_t len)
+{
+	struct ops_doctor_item *it;
+	struct buf b = BUF_INIT;
+
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 16;
+		out->items = xrealloc(out->items, out->cap * sizeof(*out->items));
+	}
+	it = &out->items[out->n++];
+	memset(it, 0, sizeof(*it));
+	it->table = s->t->table;
+	it->column = s->cols[col];
+	it->key_raw = xstrndup(key, key_len);
+	it->key_len = key_len;
+	/* the default cap is far above any stored value: repair cannot fail */
+	if (utf8_repair(key, key_len, &b, NULL) != ST_OK)
+		abort();
+	it->id = buf_detach(&b, NULL);
+	if (utf8_repair(val, len, &b, NULL) != ST_OK)
+		abort();
+	it->fixed = buf_detach(&b, &it->fixed_len);
+	it->raw = xstrndup(val, len);
+}
+
+/* store_row_fn: vals[0] is the key, vals[1..] the columns of s->cols. */
+static enum status scan_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
+{
+	struct scan *s = ctx;
+
+	UNUSED(e);
+	s->out->rows_scanned++;
+	for (size_t i = 0; i < s->ncols; i++)
+		if (vals[i + 1] && !utf8_valid(vals[i + 1], lens[i + 1], NULL))
+			add_item(s->out, s, vals[0] ? vals[0] : "", vals[0] ? lens[0] : 0, i,
+				 vals[i + 1], lens[i + 1]);
+	return ST_OK;
+}
+
+static enum status scan_table(struct store_conn *c, const struct ops_table *t,
+			      struct ops_doctor_result *out, struct err *e)
+{
+	struct scan s = {.t = t, .out = out};
+	struct buf sql = BUF_INIT;
+	enum status st;
+
+	for (const struct ops_col *col = t->cols; col->name; col++)
+		if (col->kind != OPS_INT && strcmp(col->name, t->key) != 0)
+			s.cols[s.ncols++] = col->name;
+	/* the key last, so that a fix rewrites the row's other columns first */
+	s.cols[s.ncols++] = t->key;
+	st = buf_addf(&sql, e, "SELECT %s", t->key);
+	for (size_t i = 0; st == ST_OK && i < s.ncols; i++)
+		st = buf_addf(&sql, e, ", %s", s.cols[i]);
+	if (st == ST_OK)
+		st = buf_addf(&sql, e, " FROM %s ORDER BY %s", t->table, t->key);
+	if (st == ST_OK)
+		st = store_stream(c, sql.data, s.ncols + 1, scan_row, &s, e);
+	buf_release(&sql);
+	return st;
+}
+
+/* Rewrites each listed value with its repaired text, in one transaction. */
+static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out, struct err *e)
+{
+	enum status st = store_tx_begin(c, STORE_TX_WRITE, e);
+
+	for (size_t i = 0; st == ST_OK && i < out->n; i++) {
+		const struct ops_doctor_item *it = &out->items[i];
+		/* only when the value is still the one scanned: a newer write is kept */
+		char *sql = xasprintf("UPDATE %s SET %s = $1 WHERE %s = $2 AND %s = $3", it->table,
+				      it->column, ops_table_find(it->table)->key, it->column);
+		const char *params[3] = {it->fixed, it->key_raw, it->raw};
+		int64_t changed = 0;
+
+		st = store_exec(c, sql, 3, params, &changed, e);
+		out->fixed += changed;
+		free(sql);
+	}
+	if (st == ST_OK)
+		return store_tx_commit(c, e);
+	store_tx_rollback(c);
+	out->fixed = 0;
+	err_wrap(e, "ops doctor --fix (nothing was changed)");
+	return st;
+}
+
+#define RECORD_ITEMS_MAX 1000 /* items kept in a record's details; the count is always there */
+
+/* What --fix rewrote, as an operations record (kind doctor). */
+static void record(struct store *st, struct ops_doctor_result *out, int64_t started)
+{
+	json_object *d = json_object_new_object(), *items = json_object_new_array();
+	struct err e = {0};
+	struct ops_record r = {.kind = "doctor",
+			       .succeeded = true,
+			       .location = store_display_url(st),
+			       .started_us = started,
+			       .finished_us = time_now_us(),
+			       .details = d};
+
+	jx_add_str(d, "action", "fix");
+	jx_add_str(d, "backend", store_backend_name(st));
+	jx_add_int(d, "rows_scanned", out->rows_scanned);
+	jx_add_int(d, "invalid_values", (int64_t)out->n);
+	jx_add_int(d, "fixed", out->fixed);
+	for (size_t i = 0; i < out->n && i < RECORD_ITEMS_MAX; i++) {
+		json_object *it = json_object_new_object();
+
+		jx_add_str(it, "table", out->items[i].table);
+		jx_add_str(it, "id", out->items[i].id);
+		jx_add_str(it, "column", out->items[i].column);
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(d, "items", items);
+	if (ops_record_add(st, &r, out->record_id, &e) != ST_OK) {
+		out->record_id[0] = '\0';
+		snprintf(out->record_warning, sizeof(out->record_warning), "%s", e.msg);
+	}
+	json_object_put(d);
+}
+
+enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out, struct err *e)
+{
+	int64_t started = time_now_us();
+	struct store_conn *c = NULL;
+	int version = 0;
+	enum status rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_conn_get(st, &c, e);
+	if (rc == ST_OK)
+		rc = ops_schema_version(c, &version, e);
+	if (rc == ST_OK && version == 0)
+		rc = err_set(e, ST_NOT_FOUND,
+			     "the database has no cavra schema (run 'cavra migrate up')");
+	if (rc == ST_OK)
+		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
+	for (size_t i = 0; rc == ST_OK && i < ops_catalog_n; i++)
+		if (ops_table_at(&ops_catalog[i], version))
+			rc = scan_table(c, &ops_catalog[i], out, e);
+	if (c)
+		store_tx_rollback(c);
+	if (rc == ST_OK && fix && out->n)
+		rc = fix_items(c, out, e);
+	store_conn_put(st, c);
+	if (rc == ST_OK && fix && out->n)
+		record(st, out, started);
+	return rc;
+}
+
+void ops_doctor_result_release(struct ops_doctor_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->items[i].id);
+		free(r->items[i].key_raw);
+		free(r->items[i].fixed);
+		free(r->items[i].raw);
+	}
+	free(r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+json_object *ops_doctor_json(const struct ops_doctor_result *r, bool fix)
+{
+	json_object *o = json_object_new_object(), *items = json_object_new_array();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(r->n == 0 || fix));
+	jx_add_int(o, "rows_scanned", r->rows_scanned);
+	jx_add_int(o, "invalid_values", (int64_t)r->n);
+	jx_add_int(o, "fixed", r->fixed);
+	jx_add_str(o, "record_id", r->record_id[0] ? r->record_id : NULL);
+	jx_add_str(o, "record_warning", r->record_warning[0] ? r->record_warning : NULL);
+	for (size_t i = 0; i < r->n; i++) {
+		json_object *it = json_object_new_object();
+
+		jx_add_str(it, "table", r->items[i].table);
+		jx_add_str(it, "id", r->items[i].id);
+		jx_add_str(it, "column", r->items[i].column);
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "items", items);
+	return o;
+}

@@ -1,0 +1,188 @@
+"""Only valid UTF-8 and in-range numbers get in: every bad byte sequence in a body, a key, a
+query parameter or a path is a 400 JSON error that stores nothing, on both backends."""
+import json
+import urllib.parse
+
+import pytest
+
+from conftest import cavra, serve, sql
+
+# (name, bytes): each is refused by RFC 3629; json-c's own check lets several through.
+BAD_UTF8 = [
+    ("overlong-2", b"\xc0\xaf"),
+    ("overlong-3", b"\xe0\x80\xaf"),
+    ("overlong-4", b"\xf0\x80\x80\xaf"),
+    ("surrogate-d800", b"\xed\xa0\x80"),
+    ("surrogate-dfff", b"\xed\xbf\xbf"),
+    ("above-10ffff", b"\xf4\x90\x80\x80"),
+    ("lead-f5", b"\xf5\x80\x80\x80"),
+    ("byte-ff", b"\xff"),
+    ("truncated", b"\xe2\x82"),
+    ("stray-continuation", b"\x80"),
+]
+IDS = [b[0] for b in BAD_UTF8]
+J = {"Content-Type": "application/json"}
+STORED = ["activity_decisions", "activity_sessions", "registry_agents"]
+
+
+@pytest.fixture
+def srv(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as s:
+        s.db = db
+        yield s
+
+
+def rows(db):
+    return sum(int(sql(db, f"SELECT count(*) FROM {t}")[0][0]) for t in STORED)
+
+
+def refused(r, detail=None):
+    assert r.status_code == 400, r.text
+    err = r.json()
+    assert err["code"] == "invalid" and err["request_id"], err
+    if detail:
+        assert detail in err["detail"], err
+    return err
+
+
+def pct(raw):
+    return urllib.parse.quote_from_bytes(raw, safe="")
+
+
+@pytest.mark.parametrize("name,raw", BAD_UTF8, ids=IDS)
+def test_bad_bytes_in_a_body_value_or_key(srv, name, raw):
+    bodies = [
+        ("/decisions", b'{"action_type":"read_file","target":"x' + raw + b'y"}'),
+        ("/decisions", b'{"action_type":"read_file","k' + raw + b'":1}'),
+        ("/sessions", b'{"session_id":"s1","agent_id":"a' + raw + b'"}'),
+        ("/sessions", b'{"session_id":"s1","metadata":{"n' + raw + b'":"v"}}'),
+        ("/agents", b'{"agent_id":"ag1","name":"' + raw + b'"}'),
+    ]
+    for path, body in bodies:
+        refused(srv.post(path, data=body, headers=J), "not valid UTF-8")
+    assert rows(srv.db) == 0
+
+
+@pytest.mark.parametrize("name,raw", BAD_UTF8, ids=IDS)
+def test_bad_bytes_in_a_query_parameter(srv, name, raw):
+    refused(srv.get("/decisions?agent_id=a" + pct(raw)), "query parameter 'agent_id'")
+    refused(srv.get("/sessions?x" + pct(raw) + "=1"), "query parameter name")
+
+
+@pytest.mark.parametrize("name,raw", BAD_UTF8, ids=IDS)
+def test_bad_bytes_in_a_path_id(srv, name, raw):
+    refused(srv.get("/sessions/s" + pct(raw)), "path")
+    refused(srv.get("/agents/" + pct(raw)), "path")
+    refused(srv.post("/approvals/apr" + pct(raw) + "/approve", {"actor": "x"}), "path")
+    assert rows(srv.db) == 0
+
+
+LONE = [
+    ("high", "\\ud800"), ("low", "\\udc00"), ("high-then-letter", "\\uD83Dx"),
+    ("high-then-bmp", "\\ud800\\u0041"), ("two-highs", "\\udbff\\udbff"),
+]
+
+
+@pytest.mark.parametrize("name,esc", LONE, ids=[c[0] for c in LONE])
+def test_lone_surrogate_escapes_are_refused(srv, name, esc):
+    for body in ('{"action_type":"read_file","target":"a%sb"}' % esc,
+                 '{"action_type":"read_file","%s":1}' % esc):
+        refused(srv.post("/decisions", data=body.encode(), headers=J), "lone UTF-16 surrogate")
+    assert rows(srv.db) == 0
+
+
+def test_valid_text_and_surrogate_pairs_are_kept(srv):
+    target = "caf\u00e9 \u20ac \U0001F600 \uffff \U0010FFFF"
+    body = '{"action_type":"read_file","target":"pair \\ud83d\\ude00 ' + target + '"}'
+    r = srv.post("/decisions", data=body.encode(), headers=J)
+    assert r.status_code == 201, r.text
+    got = srv.get("/decisions/" + r.json()["decision_id"]).json()
+    assert got["target"] == "pair \U0001F600 " + target
+    assert srv.get("/decisions", params={"agent_id": "\u00e9\U0001F600"}).status_code == 200
+
+
+OUT_OF_RANGE = [
+    ("/evidence", {"session_id": "s1"}, "decision_count", 99999999999999999999999),
+    ("/evidence", {"session_id": "s1"}, "blocked_count", 9223372036854775808),
+    ("/evidence", {"session_id": "s1"}, "decision_count", 18446744073709551615),
+    ("/evidence", {"session_id": "s1"}, "approval_required_count", -1),
+    ("/evidence", {"session_id": "s1"}, "blocked_count", -9223372036854775809),
+    ("/evidence", {"session_id": "s1"}, "decision_count", -99999999999999999999999),
+    ("/policy-rollouts", {"repository": "r", "policy_pack": "p"}, "coverage_percent", 101),
+    ("/policy-rollouts", {"repository": "r", "policy_pack": "p"}, "coverage_percent",
+     4294967396),
+]
+
+
+@pytest.mark.parametrize("path,base,field,value", OUT_OF_RANGE)
+def test_integers_out_of_range_name_the_field(srv, path, base, field, value):
+    body = json.dumps(dict(base, **{field: value})).encode()
+    refused(srv.post(path, data=body, headers=J), f"field '{field}' must be from")
+    assert srv.get(path).json()["total"] == 0
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "1e30", "5.0", "0.5", "9223372036854775807.0"])
+def test_floats_for_integer_fields_are_refused(srv, text):
+    for field in ("decision_count", "blocked_count"):
+        body = ('{"session_id":"s1","%s":%s}' % (field, text)).encode()
+        refused(srv.post("/evidence", data=body, headers=J), f"field '{field}' must be a whole")
+    body = ('{"repository":"r","policy_pack":"p","coverage_percent":%s}' % text).encode()
+    refused(srv.post("/policy-rollouts", data=body, headers=J), "field 'coverage_percent'")
+    assert srv.get("/evidence").json()["total"] == 0
+    assert srv.get("/policy-rollouts").json()["total"] == 0
+
+
+def test_largest_integer_is_kept_exactly(srv):
+    r = srv.post("/evidence", {"session_id": "s1", "decision_count": 9223372036854775807})
+    assert r.status_code == 201, r.text
+    assert srv.get("/evidence/s1").json()["decision_count"] == 9223372036854775807
+    assert sql(srv.db, "SELECT decision_count FROM evidence_metadata") == [["9223372036854775807"]]
+
+
+# Bad bytes that an older version let into SQLite (PostgreSQL refuses them in text).
+CORRUPT = ("UPDATE registry_agents SET owner = CAST(X'6FC0AF' AS TEXT), "
+           "payload = replace(payload, 'MARK', CAST(X'EDA080' AS TEXT)) WHERE agent_id = 'ag1'")
+
+
+def test_doctor_lists_and_fixes_bad_text_then_backups_verify(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as s:
+        r = s.post("/agents", {"agent_id": "ag1", "owner": "o", "name": "n-MARK"})
+        assert r.status_code == 201, r.text
+        assert s.post("/agents", {"agent_id": "ag2", "name": "fine"}).status_code == 201
+    if db.startswith("postgres"):
+        for q in ("UPDATE registry_agents SET owner = convert_from('\\x6fc0af', 'UTF8')",
+                  "UPDATE registry_agents SET payload = jsonb_set(payload, '{name}', "
+                  "to_jsonb(convert_from('\\xeda080', 'UTF8')))",
+                  "UPDATE registry_agents SET payload = jsonb_set(payload, '{name}', "
+                  "'\"\\ud800\"')"):
+            with pytest.raises(AssertionError, match="invalid byte sequence|Unicode"):
+                sql(db, q)
+        want = []
+    else:
+        sql(db, CORRUPT)
+        want = ["registry_agents ag1 owner", "registry_agents ag1 payload"]
+        code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "bad"), db=db)
+        assert code == 1 and "ops doctor" in err and "invalid UTF-8" in err, err
+        assert not (tmp_path / "bad" / "manifest.json").exists()
+    code, out, err = cavra("ops", "doctor", db=db)
+    assert code == (1 if want else 0), err
+    assert [l.split(":")[0] for l in out.splitlines()[:-1]] == want
+    assert f"{len(want)} values not valid UTF-8" in out.splitlines()[-1]
+    code, out, err = cavra("ops", "doctor", "--fix", "--json", db=db)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["ok"] and doc["fixed"] == len(want) and doc["invalid_values"] == len(want)
+    assert [f"{i['table']} {i['id']} {i['column']}" for i in doc["items"]] == want
+    recs = sql(db, "SELECT record_id, outcome FROM operations_records WHERE kind = 'doctor'")
+    assert recs == ([[doc["record_id"], "succeeded"]] if want else []), (recs, doc)
+    code, out, err = cavra("ops", "doctor", db=db)
+    assert code == 0 and "0 values not valid UTF-8" in out, out + err
+    if want:
+        owner, payload = sql(db, "SELECT owner, payload FROM registry_agents WHERE agent_id = 'ag1'")[0]
+        assert owner == "o\ufffd\ufffd" and "n-\ufffd\ufffd\ufffd" in payload
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "good"), db=db)
+    assert code == 0, err
+    code, out, err = cavra("ops", "verify", str(tmp_path / "good"))
+    assert code == 0 and out.startswith("ok:"), out + err
