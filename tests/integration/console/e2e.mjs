@@ -456,7 +456,7 @@ S.xss = async ({ page, seeded, mode }) => {
   await link.click();
   await eventually(async () => (await page.textContent('main h1 code')) === XSS,
     async () => `agent page title: ${await page.textContent('main h1')}`);
-  await page.locator('main dl.fields').waitFor();
+  await page.locator('main dl.fields').first().waitFor(); // recorded_by is a nested dl
   expect((await page.textContent('main dl.fields')).includes('<b>bold</b>'), 'the owner is not shown as text');
   await noMarkup('agent');
 };
