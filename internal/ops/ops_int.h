@@ -370,4 +370,15 @@ struct ops_load {
 ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
 					 struct ops_scan *scan, struct err *e);
 
+/*
+ * Reports (kind "unlisted") every file or directory under root that is not one of paths
+ * (relative to root; NULL entries skipped), nor the manifest itself at the top.  Only
+ * directories holding listed files are entered (at most OPS_WALK_DEPTH deep), so an
+ * unlisted directory is one problem; symbolic links are never followed.  Both the v2
+ * verifier and the original's v1 verifier (ops_v1.c) use it.
+ */
+#define OPS_WALK_DEPTH 4
+void ops_walk_unlisted(const char *root, const char *const *paths, size_t n,
+		       struct ops_report *rep);
+
 #endif

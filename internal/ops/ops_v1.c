@@ -10,7 +10,6 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,6 @@
 
 #define V1_MANIFEST_MAX ((size_t)8 << 20)
 #define V1_DEPTH	16
-#define V1_WALK_DEPTH	4
 
 static const char *const store_names[] = {"evidence_metadata", "approvals", "registry",
 					  "activity",	       "inventory", "integrations"};
@@ -323,51 +321,10 @@ static void check_store(const char *dir, const struct ops_v1_store *s,
 	free(path);
 }
 
-static bool listed(const struct ops_v1_manifest *m, const char *rel, bool as_dir)
-{
-	size_t n = strlen(rel);
-
-	for (size_t i = 0; i < m->n; i++) {
-		const char *p = m->stores[i].backup_path;
-
-		if (p && (as_dir ? strncmp(p, rel, n) == 0 && p[n] == '/' : str_eq(p, rel)))
-			return true;
-	}
-	return false;
-}
-
-/* Every file or directory under the backup that the manifest does not account for. */
-static void walk(const char *root, const char *rel, int depth, const struct ops_v1_manifest *m,
-		 struct ops_report *rep)
-{
-	char *dir = rel ? ops_path_join(root, rel) : xstrdup(root);
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	while (d && (de = readdir(d)) != NULL) {
-		struct stat sb = {0};
-		char *sub, *full;
-
-		if (str_eq(de->d_name, ".") || str_eq(de->d_name, ".."))
-			continue;
-		sub = rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-		full = ops_path_join(root, sub);
-		if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode) && depth < V1_WALK_DEPTH &&
-		    listed(m, sub, true))
-			walk(root, sub, depth + 1, m, rep);
-		else if (!(rel == NULL && str_eq(sub, OPS_MANIFEST_NAME)) && !listed(m, sub, false))
-			ops_report_add(rep, "unlisted", sub, "%s not listed in the manifest",
-				       S_ISDIR(sb.st_mode) ? "directory" : "file");
-		free(full);
-		free(sub);
-	}
-	if (d)
-		closedir(d);
-	free(dir);
-}
-
 void ops_v1_verify(const char *dir, const char *text, size_t len, struct ops_verify_result *out)
 {
+	const char **paths;
+
 	sha256_hex(text, len, out->manifest_sha256);
 	ops_v1_parse(text, len, &out->v1, &out->problems);
 	if (!out->v1)
@@ -381,5 +338,9 @@ void ops_v1_verify(const char *dir, const char *text, size_t len, struct ops_ver
 			ops_report_add(&out->problems, "missing", OPS_MANIFEST_NAME,
 				       "store '%s' existed but was not copied (backup_path null)",
 				       out->v1->stores[i].name);
-	walk(dir, NULL, 0, out->v1, &out->problems);
+	paths = xcalloc(out->v1->n + 1, sizeof(*paths));
+	for (size_t i = 0; i < out->v1->n; i++)
+		paths[i] = out->v1->stores[i].backup_path;
+	ops_walk_unlisted(dir, paths, out->v1->n, &out->problems);
+	free(paths);
 }

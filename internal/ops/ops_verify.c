@@ -242,35 +242,27 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 
 /* ---- unlisted files ---- */
 
-static bool listed(const struct ops_manifest *m, const char *rel)
-{
-	for (size_t i = 0; m && i < m->nfiles; i++)
-		if (str_eq(m->files[i].path, rel))
-			return true;
-	return false;
-}
+struct listing {
+	const char *const *paths; /* NULL entries are skipped */
+	size_t n;
+};
 
-/* Whether some listed path lies below the directory rel. */
-static bool listed_below(const struct ops_manifest *m, const char *rel)
+/* rel is listed as a file, or (as_dir) a directory holding a listed file below it. */
+static bool listed(const struct listing *l, const char *rel, bool as_dir)
 {
 	size_t n = strlen(rel);
 
-	for (size_t i = 0; m && i < m->nfiles; i++) {
-		const char *p = m->files[i].path;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *p = l->paths[i];
 
-		if (p && strncmp(p, rel, n) == 0 && p[n] == '/')
+		if (p && (as_dir ? strncmp(p, rel, n) == 0 && p[n] == '/' : str_eq(p, rel)))
 			return true;
 	}
 	return false;
 }
 
-/*
- * Reports every entry under root that the manifest does not list.  Only
- * directories that hold listed files are entered, so an unlisted directory
- * is one problem, not one per file in it; symbolic links are never followed.
- */
-static void walk(const char *root, const char *rel, int depth, const struct ops_manifest *m,
-		 struct ops_report *rep)
+static void walk_from(const char *root, const char *rel, int depth, const struct listing *l,
+		      struct ops_report *rep)
 {
 	char *dir = rel ? ops_path_join(root, rel) : xstrdup(root);
 	DIR *d = opendir(dir);
@@ -282,11 +274,11 @@ static void walk(const char *root, const char *rel, int depth, const struct ops_
 		struct stat sb = {0};
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    (!rel && strcmp(de->d_name, OPS_MANIFEST_NAME) == 0) || listed(m, sub)) {
+		    (!rel && strcmp(de->d_name, OPS_MANIFEST_NAME) == 0) || listed(l, sub, false)) {
 			/* expected */
-		} else if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode) && depth < 4 &&
-			   listed_below(m, sub)) {
-			walk(root, sub, depth + 1, m, rep);
+		} else if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode) && depth < OPS_WALK_DEPTH &&
+			   listed(l, sub, true)) {
+			walk_from(root, sub, depth + 1, l, rep);
 		} else {
 			ops_report_add(rep, "unlisted", sub, "%s not listed in the manifest",
 				       S_ISDIR(sb.st_mode) ? "directory" : "file");
@@ -297,6 +289,30 @@ static void walk(const char *root, const char *rel, int depth, const struct ops_
 	if (d)
 		closedir(d);
 	free(dir);
+}
+
+/*
+ * Reports every entry under root that the manifest does not list.  Only
+ * directories that hold listed files are entered, so an unlisted directory
+ * is one problem, not one per file in it; symbolic links are never followed.
+ * Both manifest formats (v2 here, the original's v1 in ops_v1.c) use it.
+ */
+void ops_walk_unlisted(const char *root, const char *const *paths, size_t n, struct ops_report *rep)
+{
+	struct listing l = {paths, n};
+
+	walk_from(root, NULL, 0, &l, rep);
+}
+
+static void walk_manifest(const char *dir, const struct ops_manifest *m, struct ops_report *rep)
+{
+	size_t n = m ? m->nfiles : 0;
+	const char **paths = xcalloc(n + 1, sizeof(*paths));
+
+	for (size_t i = 0; i < n; i++)
+		paths[i] = m->files[i].path;
+	ops_walk_unlisted(dir, paths, n, rep);
+	free(paths);
 }
 
 /* ---- the manifest ---- */
@@ -344,7 +360,7 @@ bool ops_verify(const char *manifest, struct ops_verify_result *out)
 		for (size_t i = 0; i < out->manifest->nfiles; i++)
 			if (out->manifest->files[i].usable)
 				verify_file(dir, &out->manifest->files[i], out);
-		walk(dir, NULL, 0, out->manifest, &out->problems);
+		walk_manifest(dir, out->manifest, &out->problems);
 	}
 	buf_release(&text);
 	free(dir);
