@@ -64,7 +64,9 @@ enum MHD_Result handle_session_upsert(struct req *r)
 
 	if (!body)
 		return ret;
-	st = service_session_upsert(r->app->svc, body, &rec, &created, &e);
+	const struct caller who = authn_caller(r);
+
+	st = service_session_upsert(r->app->svc, body, &who, &rec, &created, &e);
 	json_object_put(body);
 	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }

@@ -99,9 +99,13 @@ ATTR_NODISCARD enum status service_session_get(struct service *s, const char *id
 					       struct err *e);
 ATTR_NODISCARD enum status service_session_list(struct service *s, service_arg_fn arg, void *ctx,
 						char **envelope, struct err *e);
-/* POST /sessions: *created tells 201 from 200. */
+/*
+ * POST /sessions: *created tells 201 from 200.  The stored extras are the body's "metadata"
+ * (else the session's earlier one) and recorded_by, the verified caller who.
+ */
 ATTR_NODISCARD enum status service_session_upsert(struct service *s, json_object *req,
-						  char **record, bool *created, struct err *e);
+						  const struct caller *who, char **record,
+						  bool *created, struct err *e);
 
 /* The record kinds behind GET/POST /<kind> and GET /<kind>/{id}. */
 enum service_kind {

@@ -133,24 +133,44 @@ static enum status read_upsert(struct service *s, json_object *req, struct sessi
 	return st;
 }
 
-/* Extras kept with the session: only "metadata", which must be an object. */
-static enum status extras(json_object *req, char **payload, bool *given, struct err *e)
+/* The metadata a session already has, so that an upsert without one keeps it. */
+static json_object *earlier_metadata(struct service *s, const char *id)
+{
+	struct session_row row;
+	json_object *o = NULL, *meta = NULL;
+
+	if (store_session_get(s->store, id, &row, NULL) == ST_OK && row.payload &&
+	    jx_parse_object(row.payload, strlen(row.payload), &o, NULL) == ST_OK &&
+	    json_object_object_get_ex(o, "metadata", &meta))
+		json_object_get(meta);
+	json_object_put(o);
+	session_row_release(&row);
+	return meta;
+}
+
+/*
+ * Extras kept with the session: "metadata" (an object; the earlier one when the body has
+ * none) and recorded_by, who wrote it: the server's word, never the body's.
+ */
+static enum status extras(struct service *s, json_object *req, const char *id,
+			  const struct caller *who, char **payload, struct err *e)
 {
 	json_object *meta = NULL, *o;
 
 	if (json_object_object_get_ex(req, "metadata", &meta) && meta &&
 	    !json_object_is_type(meta, json_type_object))
 		return err_set(e, ST_INVALID, "field 'metadata' must be an object");
+	meta = meta ? json_object_get(meta) : earlier_metadata(s, id);
 	o = json_object_new_object();
-	*given = meta != NULL;
 	if (meta)
-		json_object_object_add(o, "metadata", json_object_get(meta));
+		json_object_object_add(o, "metadata", meta);
+	json_object_object_add(o, "recorded_by", service_recorded_by(who));
 	*payload = jx_take_text(o);
 	return ST_OK;
 }
 
-enum status service_session_upsert(struct service *s, json_object *req, char **record,
-				   bool *created, struct err *e)
+enum status service_session_upsert(struct service *s, json_object *req, const struct caller *who,
+				   char **record, bool *created, struct err *e)
 {
 	struct session_upsert u = {0};
 	char now[TIME_FMT_LEN];
@@ -158,7 +178,8 @@ enum status service_session_upsert(struct service *s, json_object *req, char **r
 	enum status st = read_upsert(s, req, &u, e);
 
 	if (st == ST_OK)
-		st = extras(req, &payload, &u.replace_payload, e);
+		st = extras(s, req, u.session_id, who, &payload, e);
+	u.replace_payload = true;
 	time_format_utc(time_now_us(), now, sizeof(now));
 	u.now = now;
 	u.payload = payload;

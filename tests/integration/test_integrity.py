@@ -108,6 +108,16 @@ def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
         assert d2["recorded_by"] == {"kind": "api_token", "token": "int-agent"}
         r = s.post("/agents", {"agent_id": "int-a", "recorded_by": forged})
         assert r.status_code == 201 and r.json()["recorded_by"] == {"kind": "local"}, r.text
+        # sessions written through POST /sessions too; an upsert without metadata keeps it
+        r = s.post("/sessions", {"session_id": "int-s", "metadata": {"ticket": "T-1"},
+                                 "recorded_by": forged})
+        assert r.status_code == 201 and r.json()["recorded_by"] == {"kind": "local"}, r.text
+        r = s.post("/sessions", {"session_id": "int-s", "state": "completed"},
+                   headers=bearer(agent))
+        assert r.status_code == 200, r.text
+        got = s.get("/sessions/int-s").json()
+        assert got["recorded_by"] == {"kind": "api_token", "token": "int-agent"}
+        assert got["metadata"] == {"ticket": "T-1"} and got["state"] == "completed"
         a = s.post("/approvals", {"decision_id": d["decision_id"]}).json()
         assert a["recorded_by"] == {"kind": "local"}
         assert a["requested_by"] == "alice@example.test"  # the decision's actor, as before
