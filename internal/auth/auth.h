@@ -1,5 +1,5 @@
 /*
- * auth.h - identity and access (DESIGN §8): bearer JWT verification against
+ * auth.h - identity and access (docs/security.md): bearer JWT verification against
  * JWK sets, OIDC issuers that fetch and cache those keys, the role and
  * permission table, IdP group -> role mappings, and API tokens for agents.
  *

@@ -45,7 +45,7 @@ static void set_release(struct rule_set *set)
 	free(set->issuer);
 }
 
-/* Used when no mapping file is configured: the groups named in DESIGN §8. */
+/* Used when no mapping file is configured: the default IdP groups of docs/security.md. */
 struct auth_mapping *auth_mapping_new_default(void)
 {
 	struct auth_mapping *m = xcalloc(1, sizeof(*m));

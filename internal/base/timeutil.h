@@ -2,7 +2,7 @@
  * timeutil.h - an injectable clock and the one timestamp format we store.
  *
  * Stored and shown times are UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ" so that text
- * order is time order (DESIGN §3).
+ * order is time order (docs/schema.md).
  */
 #ifndef CAVRA_TIMEUTIL_H
 #define CAVRA_TIMEUTIL_H

@@ -1,5 +1,5 @@
 /*
- * config.h - the one settings table (DESIGN §2, docs/config.md).
+ * config.h - the one settings table (docs/config.md).
  *
  * Precedence: defaults < config file < environment < command-line flags.
  * Every setting has a name (also its config-file key), an environment

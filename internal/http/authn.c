@@ -1,5 +1,5 @@
 /*
- * authn.c - who is calling, and may they use this route (DESIGN §8).
+ * authn.c - who is calling, and may they use this route (docs/security.md).
  *
  * Credentials are one "Authorization: Bearer <token>" header.  A token that
  * starts with "cavra_" is an API token, looked up by its SHA-256; anything

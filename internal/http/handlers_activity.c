@@ -1,5 +1,5 @@
 /*
- * handlers_activity.c - decisions, sessions and policy packs (DESIGN §5).
+ * handlers_activity.c - decisions, sessions and policy packs (docs/policies.md).
  * Each handler parses, calls the service, and replies.
  */
 #include "base/base.h"

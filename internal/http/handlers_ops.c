@@ -1,6 +1,6 @@
 /*
  * handlers_ops.c - GET /operations/stores and GET /operations/retention-plan
- * (DESIGN §7).  Both only read; backup and restore are never reachable over
+ * (docs/operations.md).  Both only read; backup and restore are never reachable over
  * HTTP.
  */
 #include "base/base.h"

@@ -1,6 +1,6 @@
 /*
  * handlers_records.c - evidence, approvals, registry, inventory and
- * integrations (DESIGN §6).  Each handler parses, calls the service, and
+ * integrations (docs/api.md).  Each handler parses, calls the service, and
  * replies; the list / get / upsert trio is the same for every record kind.
  */
 #include "base/base.h"

@@ -29,7 +29,7 @@ struct http_console {
 	bool trust_forwarded_proto; /* X-Forwarded-Proto: https also makes it Secure */
 };
 
-/* How requests are authenticated (DESIGN §8, docs/security.md). */
+/* How requests are authenticated (docs/security.md). */
 struct http_auth {
 	enum http_auth_mode mode;
 	struct auth_issuers *issuers; /* trusted OIDC issuers (oidc mode) */

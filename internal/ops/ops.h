@@ -1,5 +1,5 @@
 /*
- * ops.h - operations on the stores (DESIGN §7, docs/operations.md): the
+ * ops.h - operations on the stores (docs/operations.md): the
  * status of every store, checksum-verified logical backups, a verifier that
  * reports every problem, restores within and across backends, restore
  * tests, records of all of these, and retention plans.

@@ -1,5 +1,5 @@
 /*
- * ops_retention.c - retention plans (DESIGN §7): per store how many
+ * ops_retention.c - retention plans (docs/operations.md): per store how many
  * records there are and how many are past the cutoff, the legal hold and
  * delete protection that apply, and the backup and restore-test controls
  * with their last evidence.  A plan is read-only: cavra never deletes

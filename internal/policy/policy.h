@@ -1,5 +1,5 @@
 /*
- * policy.h - policy packs and the decision function of DESIGN §5.
+ * policy.h - policy packs and the decision function (docs/policies.md).
  *
  * A policy pack is policies/<id>/policy.yaml: metadata, then lists of patterns in four sections
  * (filesystem, commands, git, mcp), a few switches and maps (git and mcp booleans,

@@ -1,6 +1,6 @@
 /*
- * policy_eval.c - the decision function of DESIGN §5: (merged pack, action, registry entry) ->
- * decision, severity, rule id, reason, approver group.
+ * policy_eval.c - the decision function (docs/policies.md): (merged pack, action,
+ * registry entry) -> decision, severity, rule id, reason, approver group.
  *
  * Pure: it reads the pack and the action and writes the result, nothing else.  Temporary
  * normalised copies of paths and commands are allocated and freed inside the call.

@@ -1,5 +1,5 @@
 /*
- * policy_eval_test.c - every evaluation path of DESIGN §5, as one table over the embedded
+ * policy_eval_test.c - every evaluation path of docs/policies.md, as one table over the embedded
  * baseline and test packs (one inheriting the baseline, one standing alone, and packs in the
  * original CAVRA's vocabulary: require_approval commands, push lists, the MCP allow list,
  * risk scores, approver routing, audit_only).

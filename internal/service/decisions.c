@@ -1,5 +1,5 @@
 /*
- * decisions.c - POST /decisions and the decision queries (DESIGN §5).
+ * decisions.c - POST /decisions and the decision queries (docs/policies.md).
  */
 #include "base/base.h"
 #include "service/service.h"

@@ -1,6 +1,6 @@
 // operations.js - read-only operations views: the status of every store (GET
 // /operations/stores) and the retention plan (GET /operations/retention-plan). Backup and
-// restore are command-line only (DESIGN §7); this page says so and shows what was last done.
+// restore are command-line only (docs/operations.md); this page says so and shows what was last done.
 
 import { get, ApiError } from './api.js';
 import { h, badge, time, text, code, table, dl, message, loading, clear, jsonView } from './dom.js';
