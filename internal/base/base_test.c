@@ -10,6 +10,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/err.h"
 #include "base/timeutil.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -287,6 +288,29 @@ static void test_log_line(void **state)
 	log_setup(LOG_INFO, LOG_FMT_LOGFMT);
 }
 
+/*
+ * err_ctx passes the status it is given on, whether or not there is a struct err to fill:
+ * err_wrap used to return e->code, so with e == NULL a failed connection became ST_OK.
+ */
+static void test_err_ctx(void **state)
+{
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(err_ctx(ST_IO, NULL, "open '%s'", "x.db"), ST_IO);
+	assert_int_equal(err_ctx(ST_OK, NULL, "open"), ST_OK);
+	assert_int_equal(err_ctx(ST_OK, &e, "open"), ST_OK);
+	assert_string_equal(e.msg, ""); /* nothing to add context to */
+	err_set(&e, ST_UNAVAILABLE, "disk full");
+	assert_int_equal(err_ctx(ST_UNAVAILABLE, &e, "open '%s'", "x.db"), ST_UNAVAILABLE);
+	assert_string_equal(e.msg, "open 'x.db': disk full");
+	assert_int_equal(e.code, ST_UNAVAILABLE);
+	err_clear(&e);
+	assert_int_equal(err_ctx(ST_IO, &e, "copy"), ST_IO); /* e not set below: code follows */
+	assert_int_equal(e.code, ST_IO);
+	err_wrap(NULL, "nothing happens");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_scrub_forms),	cmocka_unit_test(test_scrub_pieces),
 		cmocka_unit_test(test_sha256),		cmocka_unit_test(test_str_to_i64),
 		cmocka_unit_test(test_log_line),	cmocka_unit_test(test_bytes_cmp),
+		cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -38,18 +38,13 @@ enum status err_set(struct err *e, enum status code, const char *fmt, ...)
 	return code;
 }
 
-enum status err_wrap(struct err *e, const char *fmt, ...)
+static void prefix(struct err *e, const char *fmt, va_list ap)
 {
 	char old[ERR_MSG_MAX];
-	va_list ap;
 	int n;
 
-	if (!e)
-		return ST_OK;
 	memcpy(old, e->msg, sizeof(old));
-	va_start(ap, fmt);
 	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(e->msg) - 2) {
 		size_t used = (size_t)n;
 
@@ -61,7 +56,30 @@ enum status err_wrap(struct err *e, const char *fmt, ...)
 		memcpy(e->msg + used, old, len);
 		e->msg[used + len] = '\0';
 	}
-	return e->code;
+}
+
+void err_wrap(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	va_start(ap, fmt);
+	prefix(e, fmt, ap);
+	va_end(ap);
+}
+
+enum status err_ctx(enum status st, struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st == ST_OK || !e)
+		return st;
+	va_start(ap, fmt);
+	prefix(e, fmt, ap);
+	va_end(ap);
+	e->code = st; /* the returned status is the truth; keep the copy in sync */
+	return st;
 }
 
 void err_clear(struct err *e)

@@ -3,7 +3,8 @@
  *
  * The message is written where the failure is detected, lowercase, no final
  * period: "open 'x.sql': No such file or directory".  Callers add context with
- * err_wrap().  A NULL struct err * is accepted everywhere and ignored.
+ * err_ctx() (or err_wrap()).  A NULL struct err * is accepted everywhere and
+ * ignored; the status is always the return value.
  */
 #ifndef CAVRA_ERR_H
 #define CAVRA_ERR_H
@@ -20,8 +21,20 @@ struct err {
 /* Fills *e (e may be NULL) and returns code. */
 enum status err_set(struct err *e, enum status code, const char *fmt, ...) ATTR_PRINTF(3, 4);
 
-/* Prefixes e->msg with "<context>: " and returns e->code (ST_OK if e is NULL). */
-enum status err_wrap(struct err *e, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/*
+ * Adds context to a failure and passes its status on: when st is not ST_OK and e is not
+ * NULL, prefixes e->msg with "<context>: "; always returns st.  The status travels in the
+ * return value, never through *e, so a caller that passed e == NULL still sees the failure:
+ * `return err_ctx(st, e, "open '%s'", path);`.
+ */
+enum status err_ctx(enum status st, struct err *e, const char *fmt, ...) ATTR_PRINTF(3, 4);
+
+/*
+ * Prefixes e->msg with "<context>: " (nothing when e is NULL).  It returns nothing on
+ * purpose: a status read back from *e is ST_OK whenever the caller passed NULL, which once
+ * turned a failed connection into success.  Use err_ctx to add context and return.
+ */
+void err_wrap(struct err *e, const char *fmt, ...) ATTR_PRINTF(2, 3);
 
 /* Resets e to ST_OK with an empty message. */
 void err_clear(struct err *e);

@@ -224,7 +224,7 @@ static enum status apply(struct config *c, const struct cfg_entry *t, const char
 		if (t->check)
 			st = t->check(value, e);
 		if (st != ST_OK)
-			return err_wrap(e, "setting %s", t->name);
+			return err_ctx(st, e, "setting %s", t->name);
 		free(*str_slot(c, t));
 		*str_slot(c, t) = xstrdup(value);
 	}

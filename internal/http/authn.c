@@ -74,7 +74,7 @@ static bool deny(struct req *r, enum status st, const struct err *e, enum MHD_Re
 		challenge(r, "invalid_token"); /* a bearer token was sent and failed */
 	log_warn("auth: denied route=\"%s %s\" subject=%s status=%u reason=\"%s\"", r->method,
 		 r->route->pattern, subject, reply_http_status(st), e->msg);
-	*ret = reply_err(r, e);
+	*ret = reply_err(r, st, e);
 	return false;
 }
 

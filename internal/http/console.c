@@ -142,9 +142,10 @@ static bool room_or_reply(struct req *r, const struct http_console *c, enum MHD_
 {
 	struct err e = {0};
 	int64_t n = 0;
+	enum status st = service_console_logins_pending(r->app->svc, &n, &e);
 
-	if (service_console_logins_pending(r->app->svc, &n, &e) != ST_OK) {
-		*ret = reply_err(r, &e);
+	if (st != ST_OK) {
+		*ret = reply_err(r, st, &e);
 		return false;
 	}
 	if (c->max_pending_logins <= 0 || n < c->max_pending_logins)
@@ -163,15 +164,22 @@ enum MHD_Result handle_console_login(struct req *r)
 	struct console_login l;
 	struct err e = {0};
 	enum MHD_Result ret;
+	enum status st;
 	char *url;
 
 	if (!c)
 		return not_configured(r);
 	if (!room_or_reply(r, c, &ret))
 		return ret;
-	if (auth_random_b64url(state, &e) != ST_OK || auth_random_b64url(nonce, &e) != ST_OK ||
-	    auth_random_b64url(verifier, &e) != ST_OK || random_hex(binding, 32, &e) != ST_OK)
-		return reply_err(r, &e);
+	st = auth_random_b64url(state, &e);
+	if (st == ST_OK)
+		st = auth_random_b64url(nonce, &e);
+	if (st == ST_OK)
+		st = auth_random_b64url(verifier, &e);
+	if (st == ST_OK)
+		st = random_hex(binding, 32, &e);
+	if (st != ST_OK)
+		return reply_err(r, st, &e);
 	url = auth_login_url(c->provider,
 			     &(struct auth_login_request){c->client_id, c->redirect_uri, c->scopes,
 							  state, nonce, verifier});
@@ -182,8 +190,9 @@ enum MHD_Result handle_console_login(struct req *r)
 	sha256_hex(binding, strlen(binding), bhash);
 	l = (struct console_login){nonce, verifier, (char *)safe_return(req_query(r, "return_to")),
 				   bhash};
-	if (service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e) != ST_OK) {
-		ret = reply_err(r, &e);
+	st = service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e);
+	if (st != ST_OK) {
+		ret = reply_err(r, st, &e);
 	} else {
 		login_cookie(r, c, binding);
 		ret = redirect(r, url);
@@ -299,7 +308,7 @@ enum MHD_Result handle_console_callback(struct req *r)
 	else
 		log_warn("console: login refused reason=\"%s\"", e.msg);
 	auth_principal_release(&p);
-	ret = st == ST_OK ? redirect(r, safe_return(l.return_to)) : reply_err(r, &e);
+	ret = st == ST_OK ? redirect(r, safe_return(l.return_to)) : reply_err(r, st, &e);
 	console_login_release(&l);
 	return ret;
 }

@@ -12,9 +12,10 @@ enum MHD_Result handle_operations_stores(struct req *r)
 	json_object *doc = NULL;
 	struct err e = {0};
 	enum MHD_Result ret;
+	enum status st = ops_stores(r->app->store, &doc, &e);
 
-	if (ops_stores(r->app->store, &doc, &e) != ST_OK)
-		return reply_err(r, &e);
+	if (st != ST_OK)
+		return reply_err(r, st, &e);
 	ret = reply_json(r, MHD_HTTP_OK, doc);
 	json_object_put(doc);
 	return ret;
@@ -27,12 +28,14 @@ enum MHD_Result handle_operations_retention_plan(struct req *r)
 	json_object *plan = NULL;
 	struct err e = {0};
 	enum MHD_Result ret;
+	enum status st = ops_retention_opts_parse(req_query(r, "retention_days"),
+						  req_query(r, "classification"),
+						  req_query(r, "legal_hold"), &o, &e);
 
-	if (ops_retention_opts_parse(req_query(r, "retention_days"), req_query(r, "classification"),
-				     req_query(r, "legal_hold"), &o, &e) != ST_OK)
-		return reply_err(r, &e);
-	if (ops_retention_plan(r->app->store, &o, &plan, &e) != ST_OK)
-		return reply_err(r, &e);
+	if (st == ST_OK)
+		st = ops_retention_plan(r->app->store, &o, &plan, &e);
+	if (st != ST_OK)
+		return reply_err(r, st, &e);
 	ret = reply_json(r, MHD_HTTP_OK, plan);
 	json_object_put(plan);
 	return ret;

@@ -68,7 +68,7 @@ unsigned int reply_http_status(enum status st);
 enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type, const char *text,
 			   size_t len);
 enum MHD_Result reply_json(struct req *r, unsigned int status, json_object *body);
-enum MHD_Result reply_err(struct req *r, const struct err *e);
+enum MHD_Result reply_err(struct req *r, enum status st, const struct err *e);
 enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code,
 			    const char *detail);
 /* A query-string argument, borrowed from MHD; NULL when absent. */

@@ -47,6 +47,6 @@ bool input_ok_or_reply(struct req *r, enum MHD_Result *ret)
 		err_set(&e, ST_INVALID, "body is not valid UTF-8 at byte %zu", at);
 	if (!e.code)
 		return true;
-	*ret = reply_err(r, &e);
+	*ret = reply_err(r, e.code, &e);
 	return false;
 }

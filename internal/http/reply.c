@@ -7,6 +7,7 @@
 #include "json/jx.h"
 
 #include <stdlib.h>
+#include <assert.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,7 +42,7 @@ const char *req_query_arg(void *ctx, const char *name)
 enum MHD_Result reply_result(struct req *r, enum status st, unsigned int ok, char *json,
 			     const struct err *e)
 {
-	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, e);
+	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, st, e);
 
 	free(json);
 	return ret;
@@ -114,17 +115,25 @@ enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code
 	return ret;
 }
 
-enum MHD_Result reply_err(struct req *r, const struct err *e)
+/*
+ * The answer comes from st, the status the call returned; e only gives the message.  A
+ * Debug build asserts that e->code says the same, so a path that loses a status (or reads
+ * one back from a struct err that was never filled) fails its tests instead of answering
+ * a failure as something else.
+ */
+enum MHD_Result reply_err(struct req *r, enum status st, const struct err *e)
 {
-	unsigned int http = reply_http_status(e->code);
+	unsigned int http = reply_http_status(st);
+	const char *msg = e && e->msg[0] ? e->msg : status_name(st);
 
+	assert(st != ST_OK && (!e || e->code == st));
 	/* 5xx detail goes to the log with the request id, never to the client. */
 	if (http >= 500) {
-		log_error("status=%s http=%u msg=\"%s\"", status_name(e->code), http, e->msg);
+		log_error("status=%s http=%u msg=\"%s\"", status_name(st), http, msg);
 		return reply_error(r, http, http == 503 ? "unavailable" : "internal",
-				   status_http[e->code].title);
+				   status_http[st].title);
 	}
-	return reply_error(r, http, status_name(e->code), e->msg);
+	return reply_error(r, http, status_name(st), msg);
 }
 
 enum MHD_Result reply_raw_json(struct req *r, unsigned int status, const char *json)
@@ -147,14 +156,16 @@ json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret)
 		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	json_object *obj = NULL;
 	struct err e = {0};
+	enum status st;
 
 	if (!is_json_type(ct)) {
 		*ret = reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
 				   "Content-Type must be application/json");
 		return NULL;
 	}
-	if (jx_parse_object(r->body.data, r->body.len, &obj, &e) != ST_OK) {
-		*ret = reply_err(r, &e);
+	st = jx_parse_object(r->body.data, r->body.len, &obj, &e);
+	if (st != ST_OK) {
+		*ret = reply_err(r, st, &e);
 		return NULL;
 	}
 	return obj;

@@ -135,7 +135,7 @@ static enum status rename_originals(struct store_conn *c, bool legacy, bool rena
 		if (st == ST_OK)
 			st = store_exec_script(c, sql, e);
 	}
-	return st == ST_OK ? ST_OK : err_wrap(e, "move the original tables aside");
+	return err_ctx(st, e, "move the original tables aside");
 }
 
 /* 001-006 are marked adopted; the original's times of applying are kept. */
@@ -188,14 +188,15 @@ static enum status adopt_in_tx(struct store_conn *c, const struct migration_set 
 		st = check_ledger(c, set, &l, e);
 	if (st == ST_OK)
 		st = rename_originals(c, l.kind == LEDGER_LEGACY, renamed, e);
-	if (st == ST_OK && migrate_up_in_tx(c, STORE_SQLITE, set, 0, e) != ST_OK)
-		st = err_wrap(e, "create cavra's tables");
+	if (st == ST_OK)
+		st = err_ctx(migrate_up_in_tx(c, STORE_SQLITE, set, 0, e), e,
+			     "create cavra's tables");
 	if (st == ST_OK)
 		st = records(ctx, c, e);
-	if (st == ST_OK && mark_ledger(c, &l, e) != ST_OK)
-		st = err_wrap(e, "record the adoption in the ledger");
-	if (st == ST_OK && drop_originals(c, renamed, e) != ST_OK)
-		st = err_wrap(e, "drop the original tables");
+	if (st == ST_OK)
+		st = err_ctx(mark_ledger(c, &l, e), e, "record the adoption in the ledger");
+	if (st == ST_OK)
+		st = err_ctx(drop_originals(c, renamed, e), e, "drop the original tables");
 	ledger_release(&l);
 	return st;
 }
@@ -217,8 +218,9 @@ static enum status adopt_copy(const char *copy, const struct migration_set *set,
 	if (rc == ST_OK)
 		rc = store_tx_commit(c, e);
 	/* one self-contained file to rename: everything checkpointed out of the WAL */
-	if (rc == ST_OK && store_exec_script(c, "PRAGMA wal_checkpoint(TRUNCATE)", e) != ST_OK)
-		rc = err_wrap(e, "write the adopted copy");
+	if (rc == ST_OK)
+		rc = err_ctx(store_exec_script(c, "PRAGMA wal_checkpoint(TRUNCATE)", e), e,
+			     "write the adopted copy");
 	if (c)
 		store_conn_put(st, c); /* rolls back what is still open */
 	store_close(st);

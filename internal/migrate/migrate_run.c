@@ -80,7 +80,7 @@ enum status ledger_read(struct store_conn *c, struct ledger *out, struct err *e)
 				 : "SELECT id, applied_at FROM schema_migrations ORDER BY id",
 			 0, NULL, &r, e);
 	if (st != ST_OK)
-		return err_wrap(e, "read the migration ledger");
+		return err_ctx(st, e, "read the migration ledger");
 	fill_rows(out, r, !current);
 	store_rows_free(r);
 	return ST_OK;

@@ -72,7 +72,7 @@ static enum status create_ledger(struct store_conn *c, enum store_kind kind, str
 
 	if (st == ST_OK)
 		st = store_exec_script(c, ledger_index, e);
-	return st == ST_OK ? ST_OK : err_wrap(e, "create the migration ledger");
+	return err_ctx(st, e, "create the migration ledger");
 }
 
 static enum status record(struct store_conn *c, enum store_kind kind, const struct migration *m,
@@ -91,7 +91,7 @@ static enum status record(struct store_conn *c, enum store_kind kind, const stru
 	snprintf(dur, sizeof(dur), "%lld", (long long)ms);
 	st = store_exec(c, sql, 7, p, NULL, e);
 	free(who);
-	return st == ST_OK ? ST_OK : err_wrap(e, "record '%s' in the ledger", m->file);
+	return err_ctx(st, e, "record '%s' in the ledger", m->file);
 }
 
 enum status migrate_check_legacy_row(struct store_conn *c, const struct migration_set *set,

@@ -138,7 +138,7 @@ static enum status load_line(void *ctx, const char *line, size_t len, int64_t li
 	for (size_t i = 0; i < ld->ncols && st == ST_OK; i++)
 		st = decode_value(ld, i, e);
 	if (st != ST_OK)
-		return err_wrap(e, "%s line %lld", ld->l->t->table, (long long)lineno);
+		return err_ctx(st, e, "%s line %lld", ld->l->t->table, (long long)lineno);
 	for (size_t i = 0; i < ld->ncols; i++)
 		if (ld->off[i] != SIZE_MAX)
 			ld->vals[i] = ld->arena.data + ld->off[i];

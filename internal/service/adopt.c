@@ -165,8 +165,8 @@ static enum status on_row(void *ctx, const char *const *vals, const size_t *lens
 	enum status st = put_row(cp, vals[0], vals[1], lens[1], vals, e);
 
 	if (st != ST_OK)
-		return err_wrap(e, "table %s, record '%s'", cp->o->table,
-				vals[0] ? vals[0] : "(no id)");
+		return err_ctx(st, e, "table %s, record '%s'", cp->o->table,
+			       vals[0] ? vals[0] : "(no id)");
 	cp->records++;
 	return ST_OK;
 }
@@ -247,7 +247,7 @@ static enum status recount(struct store_conn *c, int64_t *n, struct err *e)
 		*n += changed;
 	}
 	store_rows_free(r);
-	return st == ST_OK ? ST_OK : err_wrap(e, "recount sessions");
+	return err_ctx(st, e, "recount sessions");
 }
 
 enum status service_adopt_records(void *ctx, struct store_conn *c, struct err *e)

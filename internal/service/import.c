@@ -333,7 +333,7 @@ static enum status read_file(const char *path, json_object **root, struct err *e
 		rc = err_set(e, ST_INVALID, "not valid JSON (truncated or corrupt?): %s",
 			     strstr(pe.msg, ": ") ? strstr(pe.msg, ": ") + 2 : pe.msg);
 	buf_release(&data);
-	return rc == ST_OK ? ST_OK : err_wrap(e, "'%s'", path);
+	return err_ctx(rc, e, "'%s'", path);
 }
 
 /* Appends one payload to the list; one that is not JSON stays as null, to fail with its position.

@@ -113,7 +113,7 @@ enum status store_session_upsert(struct store *st, const struct session_upsert *
 		rc = store_tx_commit(c, e);
 	store_rows_free(r);
 	store_conn_put(st, c); /* rolls back what is still open */
-	return rc == ST_OK ? ST_OK : err_wrap(e, "store session");
+	return err_ctx(rc, e, "store session");
 }
 
 static void session_where(struct qb *q, const struct session_filter *f)

@@ -107,7 +107,7 @@ static enum status sqlite_connect(const char *path, struct store_conn **out, str
 
 	st = ensure_parent(path, e);
 	if (st != ST_OK)
-		return err_wrap(e, "open sqlite database '%s'", path);
+		return err_ctx(st, e, "open sqlite database '%s'", path);
 	rc = sqlite3_open_v2(
 		path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
@@ -119,7 +119,7 @@ static enum status sqlite_connect(const char *path, struct store_conn **out, str
 	}
 	if (st != ST_OK) {
 		sqlite3_close(db);
-		return err_wrap(e, "open sqlite database '%s'", path);
+		return err_ctx(st, e, "open sqlite database '%s'", path);
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->base.ops = &store_sqlite_ops;

@@ -15,6 +15,7 @@
 /* Read-only and without our pragmas: journal_mode=WAL would rewrite the header. */
 static enum status open_ro(const char *path, sqlite3 **db, struct err *e)
 {
+	enum status st;
 	int rc;
 
 	if (access(path, F_OK) != 0)
@@ -24,10 +25,10 @@ static enum status open_ro(const char *path, sqlite3 **db, struct err *e)
 		sqlite3_busy_timeout(*db, 10000);
 		return ST_OK;
 	}
-	store_sqlite_status(*db, rc, e, "open");
+	st = store_sqlite_status(*db, rc, e, "open");
 	sqlite3_close(*db);
 	*db = NULL;
-	return err_wrap(e, "open sqlite database '%s' read-only", path);
+	return err_ctx(st, e, "open sqlite database '%s' read-only", path);
 }
 
 static enum status collect(sqlite3 *db, sqlite3_stmt *stmt, struct store_rows **out, struct err *e)
@@ -73,7 +74,7 @@ enum status store_sqlite_query_ro(const char *path, const char *sql, struct stor
 		st = collect(db, stmt, out, e);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
-	return st == ST_OK ? ST_OK : err_wrap(e, "'%s'", path);
+	return err_ctx(st, e, "'%s'", path);
 }
 
 static enum status fsync_path(const char *path, struct err *e)
@@ -124,7 +125,7 @@ enum status store_sqlite_copy(const char *src, const char *dst, struct err *e)
 		st = fsync_path(dst, e);
 	if (st != ST_OK) {
 		unlink(dst);
-		return err_wrap(e, "copy '%s' to '%s'", src, dst);
+		return err_ctx(st, e, "copy '%s' to '%s'", src, dst);
 	}
 	return ST_OK;
 }
