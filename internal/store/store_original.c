@@ -6,27 +6,9 @@
  */
 #include "base/base.h"
 #include "store/store_original.h"
+#include "store/store_sqlite_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
-#include <unistd.h>
-
-#define ORIGINAL_BUSY_MS 5000
-
-static enum status open_ro(const char *path, sqlite3 **db, struct err *e)
-{
-	int rc;
-
-	*db = NULL;
-	if (access(path, F_OK) != 0)
-		return err_set(e, ST_NOT_FOUND, "'%s': no such file", path);
-	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK)
-		return err_set(e, ST_IO, "'%s': cannot open: %s", path,
-			       *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-	sqlite3_busy_timeout(*db, ORIGINAL_BUSY_MS);
-	return ST_OK;
-}
 
 /* Whether the table exists; a file that is not a database fails here. */
 static enum status has_table(sqlite3 *db, const char *path, const char *table, struct err *e)
@@ -82,7 +64,7 @@ enum status store_original_payloads(const char *path, const char *table, store_p
 				    void *ctx, struct err *e)
 {
 	sqlite3 *db = NULL;
-	enum status st = open_ro(path, &db, e);
+	enum status st = store_sqlite_open_ro(path, &db, e);
 
 	if (st == ST_OK)
 		st = has_table(db, path, table, e);

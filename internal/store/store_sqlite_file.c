@@ -12,12 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Read-only and without our pragmas: journal_mode=WAL would rewrite the header. */
-static enum status open_ro(const char *path, sqlite3 **db, struct err *e)
+enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e)
 {
 	enum status st;
 	int rc;
 
+	*db = NULL;
 	if (access(path, F_OK) != 0)
 		return err_set(e, ST_NOT_FOUND, "'%s' does not exist", path);
 	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
@@ -59,7 +59,7 @@ enum status store_sqlite_query_ro(const char *path, const char *sql, struct stor
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
-	enum status st = open_ro(path, &db, e);
+	enum status st = store_sqlite_open_ro(path, &db, e);
 	int rc;
 
 	*out = NULL;
@@ -108,7 +108,7 @@ static enum status backup_all(sqlite3 *src, sqlite3 *dst, struct err *e)
 enum status store_sqlite_copy(const char *src, const char *dst, struct err *e)
 {
 	sqlite3 *from = NULL, *to = NULL;
-	enum status st = open_ro(src, &from, e);
+	enum status st = store_sqlite_open_ro(src, &from, e);
 	int rc;
 
 	if (st != ST_OK)

@@ -12,5 +12,11 @@
 sqlite3 *store_sqlite_handle(struct store_conn *c);
 /* Maps a SQLite result code to a status; copies the message. */
 enum status store_sqlite_status(sqlite3 *db, int rc, struct err *e, const char *what);
+/*
+ * Opens the SQLite file at path read-only, outside the pool and without our pragmas
+ * (journal_mode=WAL would rewrite the header): the file's bytes are left as they are.
+ * ST_NOT_FOUND when it does not exist.  On success close *db with sqlite3_close.
+ */
+enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e);
 
 #endif
