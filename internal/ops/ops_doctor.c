@@ -113,10 +113,29 @@ static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out
 
 #define RECORD_ITEMS_MAX 1000 /* items kept in a record's details; the count is always there */
 
+/* The counts and (at most max of) the items: what the output and the record both show. */
+static void add_findings(json_object *o, const struct ops_doctor_result *r, size_t max)
+{
+	json_object *items = json_object_new_array();
+
+	jx_add_int(o, "rows_scanned", r->rows_scanned);
+	jx_add_int(o, "invalid_values", (int64_t)r->n);
+	jx_add_int(o, "fixed", r->fixed);
+	for (size_t i = 0; i < r->n && i < max; i++) {
+		json_object *it = json_object_new_object();
+
+		jx_add_str(it, "table", r->items[i].table);
+		jx_add_str(it, "id", r->items[i].id);
+		jx_add_str(it, "column", r->items[i].column);
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "items", items);
+}
+
 /* What --fix rewrote, as an operations record (kind doctor). */
 static void record(struct store *st, struct ops_doctor_result *out, int64_t started)
 {
-	json_object *d = json_object_new_object(), *items = json_object_new_array();
+	json_object *d = json_object_new_object();
 	struct err e = {0};
 	struct ops_record r = {.kind = "doctor",
 			       .succeeded = true,
@@ -127,18 +146,7 @@ static void record(struct store *st, struct ops_doctor_result *out, int64_t star
 
 	jx_add_str(d, "action", "fix");
 	jx_add_str(d, "backend", store_backend_name(st));
-	jx_add_int(d, "rows_scanned", out->rows_scanned);
-	jx_add_int(d, "invalid_values", (int64_t)out->n);
-	jx_add_int(d, "fixed", out->fixed);
-	for (size_t i = 0; i < out->n && i < RECORD_ITEMS_MAX; i++) {
-		json_object *it = json_object_new_object();
-
-		jx_add_str(it, "table", out->items[i].table);
-		jx_add_str(it, "id", out->items[i].id);
-		jx_add_str(it, "column", out->items[i].column);
-		json_object_array_add(items, it);
-	}
-	json_object_object_add(d, "items", items);
+	add_findings(d, out, RECORD_ITEMS_MAX);
 	if (ops_record_add(st, &r, out->record_id, &e) != ST_OK) {
 		out->record_id[0] = '\0';
 		snprintf(out->record_warning, sizeof(out->record_warning), "%s", e.msg);
@@ -191,22 +199,11 @@ void ops_doctor_result_release(struct ops_doctor_result *r)
 
 json_object *ops_doctor_json(const struct ops_doctor_result *r, bool fix)
 {
-	json_object *o = json_object_new_object(), *items = json_object_new_array();
+	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "ok", json_object_new_boolean(r->n == 0 || fix));
-	jx_add_int(o, "rows_scanned", r->rows_scanned);
-	jx_add_int(o, "invalid_values", (int64_t)r->n);
-	jx_add_int(o, "fixed", r->fixed);
+	add_findings(o, r, r->n);
 	jx_add_str(o, "record_id", r->record_id[0] ? r->record_id : NULL);
 	jx_add_str(o, "record_warning", r->record_warning[0] ? r->record_warning : NULL);
-	for (size_t i = 0; i < r->n; i++) {
-		json_object *it = json_object_new_object();
-
-		jx_add_str(it, "table", r->items[i].table);
-		jx_add_str(it, "id", r->items[i].id);
-		jx_add_str(it, "column", r->items[i].column);
-		json_object_array_add(items, it);
-	}
-	json_object_object_add(o, "items", items);
 	return o;
 }

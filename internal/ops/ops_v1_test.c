@@ -11,6 +11,7 @@
 
 #include "base/base.h"
 #include "base/xalloc.h"
+#include "ops/ops_testutil.h"
 #include "ops/ops_int.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -25,19 +26,13 @@ static char *kinds_of(const char *text, struct ops_v1_manifest **out)
 {
 	struct ops_report rep = {0};
 	struct ops_v1_manifest *m = NULL;
-	struct buf b;
 
-	buf_init(&b, 1 << 16);
 	ops_v1_parse(text, strlen(text), &m, &rep);
-	for (size_t i = 0; i < rep.n; i++)
-		assert_int_equal(buf_addf(&b, NULL, "%s%s", i ? "," : "", rep.items[i].kind),
-				 ST_OK);
-	ops_report_release(&rep);
 	if (out)
 		*out = m;
 	else
 		ops_v1_free(m);
-	return buf_detach(&b, NULL);
+	return ops_test_report_kinds(&rep);
 }
 
 static void test_reads_every_kind_of_store(void **state)
