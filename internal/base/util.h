@@ -55,4 +55,8 @@ bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out);
  * library messages that echo a URL stay safe.
  */
 void scrub_url_password(char *msg, size_t size, const char *url);
+/* The value of the 4 hex digits at p (as in a JSON "\\u" escape), or -1 when one is not a hex
+ * digit. */
+int hex4_value(const char *p);
+
 #endif

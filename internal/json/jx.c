@@ -1,28 +1,11 @@
 #include "base/base.h"
 #include "json/jx.h"
 #include "base/buf.h"
+#include "base/util.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		int c = (unsigned char)p[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
-
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
 
 enum status jx_check_escapes(const char *data, size_t len, struct err *e)
 {
@@ -32,12 +15,13 @@ enum status jx_check_escapes(const char *data, size_t len, struct err *e)
 	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 2) {
 		int hi = -1, lo = -1;
 
-		if (p[1] != 'u' || end - p < 6 || (hi = hex4(p + 2)) < 0xd800 || hi > 0xdfff) {
+		if (p[1] != 'u' || end - p < 6 || (hi = hex4_value(p + 2)) < 0xd800 ||
+		    hi > 0xdfff) {
 			p += 2;
 			continue;
 		}
 		if (hi <= 0xdbff && end - p >= 12 && p[6] == '\\' && p[7] == 'u')
-			lo = hex4(p + 8);
+			lo = hex4_value(p + 8);
 		if (lo < 0xdc00 || lo > 0xdfff)
 			return err_set(
 				e, ST_INVALID,

@@ -151,9 +151,6 @@ void ops_line_keys_init(struct ops_line_keys *k, const char *const *names, size_
 bool ops_line_split(const char *line, size_t len, const struct ops_line_keys *k,
 		    struct ops_span *out, const char **why);
 
-/* The value of 4 hex digits at p (a JSON "\\u" escape), or -1 when one is not a hex digit. */
-int ops_hex4(const char *p);
-
 /*
  * The JSON escape at p (on its backslash, before end): *cp gets the code
  * point it stands for (a surrogate pair gives one); returns the bytes it

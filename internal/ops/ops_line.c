@@ -10,6 +10,8 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/utf8.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,51 +36,6 @@ static void skip_ws(struct lp *l)
 		l->p++;
 }
 
-int ops_hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (its first byte >= 0x80), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned char c = p[0];
-	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-	unsigned lo = 0x80, hi = 0xbf;
-
-	if (c < 0xc2 || c > 0xf4 || (size_t)(end - p) < n)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0; /* overlong */
-	else if (c == 0xed)
-		hi = 0x9f; /* surrogates */
-	else if (c == 0xf0)
-		lo = 0x90; /* overlong */
-	else if (c == 0xf4)
-		hi = 0x8f; /* above U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 size_t ops_json_escape(const char *p, const char *end, unsigned *cp, const char **why)
 {
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
@@ -95,7 +52,7 @@ size_t ops_json_escape(const char *p, const char *end, unsigned *cp, const char 
 		*cp = hit ? (unsigned char)to[hit - from] : 0;
 		return hit ? 2 : 0;
 	}
-	if (end - p < 6 || (u = ops_hex4(p + 2)) < 0) {
+	if (end - p < 6 || (u = hex4_value(p + 2)) < 0) {
 		*why = "bad \\u escape";
 		return 0;
 	}
@@ -106,7 +63,7 @@ size_t ops_json_escape(const char *p, const char *end, unsigned *cp, const char 
 	*cp = (unsigned)u;
 	if (u < 0xd800 || u > 0xdbff)
 		return 6;
-	if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (lo = ops_hex4(p + 8)) < 0xdc00 ||
+	if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (lo = hex4_value(p + 8)) < 0xdc00 ||
 	    lo > 0xdfff) {
 		*why = "lone high surrogate";
 		return 0;
@@ -143,7 +100,7 @@ static bool string(struct lp *l, struct ops_span *s)
 			s->escaped = true;
 			p += k;
 		} else {
-			size_t n = utf8_len(p, end);
+			size_t n = utf8_seq_len(p, (size_t)(end - p));
 
 			if (n == 0)
 				return fail(l, "invalid UTF-8");
