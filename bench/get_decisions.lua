@@ -5,7 +5,7 @@
 --   wrk -t2 -c8 -d10s --latency -s bench/get_decisions.lua http://127.0.0.1:PORT -- block
 --   ... -- block,require_approval,allow
 --   ... -- block count=none        (no total: the page query alone)
--- Prints one machine-readable line at the end (see post_decision.lua).
+-- Prints one machine-readable line at the end (bench/wrk_result.lua).
 local decisions = {"block"}
 local extra = ""
 local n = 0
@@ -37,11 +37,5 @@ request = function()
 	return wrk.format("GET", path)
 end
 
-done = function(summary, latency, requests)
-	local e = summary.errors
-	io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f " ..
-		"requests=%d non2xx=%d sockerr=%d\n",
-		summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
-		latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
-		summary.requests, e.status, e.connect + e.read + e.write + e.timeout))
-end
+package.path = "./bench/?.lua;" .. package.path
+done = require("wrk_result")

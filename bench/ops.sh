@@ -10,34 +10,24 @@
 # Run as root on an otherwise idle machine; PostgreSQL runs as user postgres in a temp dir.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. bench/lib.sh
 n=${1:-1000000}
 rounds=${ROUNDS:-3}
 shared_buffers=${SHARED_BUFFERS:-$(($(awk '/^MemTotal/ {print $2}' /proc/meminfo) / 4096))MB}
-say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-bindir=$(pg_config --bindir)
-as_pg() { runuser -u postgres -- "$@"; }
 
 work=$(mktemp -d /tmp/cavra-bench-ops.XXXXXX)
 chmod 711 "$work"
 cleanup() {
 	set +e
-	[ -f "$work/pg/data/postmaster.pid" ] &&
-		as_pg "$bindir/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1
+	pg_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-say "building the Release binary into build-bench/"
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCAVRA_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 >/dev/null
-cavra=$PWD/build-bench/cavra
+build_release build-bench
 
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/pg" && chown postgres "$work/pg"
-as_pg "$bindir/initdb" -D "$work/pg/data" -A trust -U postgres >/dev/null
-as_pg "$bindir/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -o "-p $port -k $work/pg \
--c listen_addresses=127.0.0.1 -c shared_buffers=$shared_buffers -c max_wal_size=8GB" start >/dev/null
-url() { echo "postgresql://postgres@127.0.0.1:$port/$1"; }
+pg_start shared_buffers="$shared_buffers" max_wal_size=8GB
+url() { pgurl "$1"; }
 psql "$(url postgres)" -Xq -c 'CREATE DATABASE seeded'
 "$cavra" migrate up --database "$(url seeded)" >/dev/null
 say "seeding $n decisions"

@@ -24,6 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+. bench/lib.sh
 
 DURATION=${DURATION:-10}
 ROWS=${ROWS:-1000000}
@@ -34,25 +35,14 @@ OUT=${OUT:-docs/benchmarks.md}
 CONNS=(1 8 32)
 PG_SETTINGS=(shared_buffers=512MB max_connections=100 max_wal_size=8GB checkpoint_timeout=30min)
 
-say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() {
-	say "error: $*"
-	exit 1
-}
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
 for t in cmake cc curl sqlite3 psql pg_config /usr/bin/python3 awk; do
 	command -v "$t" >/dev/null || die "missing $t (bash scripts/deps.sh test installs it)"
 done
-if ! command -v wrk >/dev/null; then
-	say "installing wrk"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-fi
-bindir=$(pg_config --bindir)
+need_wrk
 for t in initdb pg_ctl pgbench postgres; do
 	[ -x "$bindir/$t" ] || die "missing $bindir/$t (postgresql-15)"
 done
-as_pg() { runuser -u postgres -- "$@"; }
 
 work=$(mktemp -d /tmp/cavra-bench.XXXXXX)
 chmod 711 "$work" # PostgreSQL (user postgres) keeps its data and socket under it
@@ -63,12 +53,8 @@ sampler_pid=
 cleanup() {
 	set +e
 	[ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
-	if [ -n "$serve_pid" ]; then
-		kill "$serve_pid" 2>/dev/null
-		wait "$serve_pid" 2>/dev/null
-	fi
-	[ -f "$work/pg/data/postmaster.pid" ] &&
-		as_pg "$bindir/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1
+	serve_stop
+	pg_stop
 	cp "$work/pg/postgres.log" "$logs/" 2>/dev/null
 	mkdir -p "$root/build-bench"
 	rm -rf "$root/build-bench/bench-logs"
@@ -78,10 +64,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; } # key line -> value
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }       # format expression
 hz=$(getconf CLK_TCK)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -109,16 +91,7 @@ cmake --build "$bld" -j2 >>"$logs/build.log" 2>&1 || die "build failed: build-be
 cavra=$(cd "$bld" && pwd)/cavra
 
 # ---------------------------------------------------------------- PostgreSQL
-pgport=$(free_port)
-mkdir -p "$work/pg"
-chown postgres "$work/pg"
-say "starting PostgreSQL on 127.0.0.1:$pgport"
-as_pg "$bindir/initdb" -D "$work/pg/data" -A trust -U postgres >"$logs/initdb.log" 2>&1 || die "initdb failed"
-pg_opts="-p $pgport -k $work/pg -c listen_addresses=127.0.0.1"
-for s in "${PG_SETTINGS[@]}"; do pg_opts+=" -c $s"; done
-as_pg "$bindir/pg_ctl" -D "$work/pg/data" -l "$work/pg/postgres.log" -w -o "$pg_opts" start >/dev/null ||
-	die "PostgreSQL did not start"
-pgurl() { echo "postgresql://postgres@127.0.0.1:$pgport/$1"; }
+pg_start "${PG_SETTINGS[@]}"
 psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE post' -c 'CREATE DATABASE seeded'
 pg_shown=$(psql "$(pgurl postgres)" -XAt -F= -c "SELECT name, current_setting(name) FROM pg_settings
 	WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes',
@@ -128,21 +101,7 @@ pg_shown=$(psql "$(pgurl postgres)" -XAt -F= -c "SELECT name, current_setting(na
 # ---------------------------------------------------------------- helpers
 port=
 start_serve() { # database-url log-name
-	port=$(free_port)
-	"$cavra" serve --database "$1" --listen "127.0.0.1:$port" --db-pool-size "$POOL" \
-		--log-level "$LOG_LEVEL" >>"$logs/$2" 2>&1 &
-	serve_pid=$!
-	for _ in $(seq 200); do
-		curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
-		kill -0 "$serve_pid" 2>/dev/null || die "cavra serve exited: build-bench/bench-logs/$2"
-		sleep 0.05
-	done
-	die "cavra serve did not answer /healthz"
-}
-stop_serve() {
-	kill -TERM "$serve_pid"
-	wait "$serve_pid" || true
-	serve_pid=
+	serve_start "$1" "$logs/$2" --db-pool-size "$POOL" --log-level "$LOG_LEVEL"
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$serve_pid/stat"; }
 vm_mb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$serve_pid/status"; }
@@ -328,7 +287,7 @@ for b in sqlite postgres; do
 		if [ $b = postgres ]; then best_pgbench "$c"; fi
 	done
 	M[$b,post_hwm]=$(vm_mb VmHWM)
-	stop_serve
+	serve_stop
 	check_counters $b "$post_url" post
 
 	# 2. GET /decisions at ROWS decisions
@@ -364,7 +323,7 @@ for b in sqlite postgres; do
 	M[$b,get_hwm]=$(vm_mb VmHWM)
 	M[$b,rss_after]=$(vm_mb VmRSS)
 	say "$b memory: VmRSS peak ${M[$b,rss_peak]} MB during GET, VmHWM ${M[$b,get_hwm]} MB, after POST ${M[$b,post_hwm]} MB"
-	stop_serve
+	serve_stop
 	time_queries $b "$seed_url"
 done
 

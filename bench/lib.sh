@@ -1,0 +1,78 @@
+# bench/lib.sh - what the benchmark scripts share, sourced (not run) by bench/*.sh:
+# messages, a free port, the Release build, a throw-away PostgreSQL 15 in a temp dir, and a
+# `cavra serve` to load. Each script keeps its own measurements and its own report.
+# Callers set `work` (a temp dir, chmod 711 so user postgres can keep its data under it) before
+# calling pg_start, and stop what they started in their EXIT trap with pg_stop / serve_stop.
+
+say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() {
+	say "error: $*"
+	exit 1
+}
+as_pg() { runuser -u postgres -- "$@"; }
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+bindir=$(pg_config --bindir)
+
+# build_release DIR [SRC]: a Release build of SRC (default: the work tree) into DIR; sets cavra.
+build_release() {
+	say "building the Release binary into $1"
+	cmake -S "${2:-.}" -B "$1" -DCMAKE_BUILD_TYPE=Release -DCAVRA_TESTS=OFF >/dev/null ||
+		die "cmake failed in $1"
+	cmake --build "$1" -j2 >/dev/null || die "the build in $1 failed"
+	cavra=$(cd "$1" && pwd)/cavra
+}
+
+# pg_start SETTING...: initdb and start PostgreSQL under $work/pg on a free port of 127.0.0.1
+# with `-c SETTING` each; sets pgport. pgurl DB names a database on it.
+pg_start() {
+	pgport=$(free_port)
+	mkdir -p "$work/pg"
+	chown postgres "$work/pg"
+	as_pg "$bindir/initdb" -D "$work/pg/data" -A trust -U postgres >"$work/pg/initdb.log" 2>&1 ||
+		die "initdb failed: $work/pg/initdb.log"
+	local opts="-p $pgport -k $work/pg -c listen_addresses=127.0.0.1" s
+	for s in "$@"; do opts+=" -c $s"; done
+	as_pg "$bindir/pg_ctl" -D "$work/pg/data" -l "$work/pg/postgres.log" -w -o "$opts" start >/dev/null ||
+		die "PostgreSQL did not start"
+	say "PostgreSQL on 127.0.0.1:$pgport"
+}
+pg_stop() {
+	[ -f "$work/pg/data/postmaster.pid" ] &&
+		as_pg "$bindir/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1
+	return 0
+}
+pgurl() { echo "postgresql://postgres@127.0.0.1:$pgport/$1"; }
+
+# serve_start DATABASE-URL LOG [FLAG...]: cavra serve on a free port, waits for /healthz;
+# sets port and serve_pid.
+serve_start() {
+	local url=$1 log=$2
+	shift 2
+	port=$(free_port)
+	"$cavra" serve --database "$url" --listen "127.0.0.1:$port" "$@" >>"$log" 2>&1 &
+	serve_pid=$!
+	for _ in $(seq 400); do
+		curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
+		kill -0 "$serve_pid" 2>/dev/null || die "cavra serve exited: $log"
+		sleep 0.05
+	done
+	die "cavra serve did not answer /healthz"
+}
+serve_stop() {
+	[ -n "${serve_pid:-}" ] || return 0
+	kill -TERM "$serve_pid" 2>/dev/null
+	wait "$serve_pid" 2>/dev/null || true
+	serve_pid=
+}
+
+# kv KEY LINE: the value of KEY=value in a RESULT line of the wrk scripts.
+kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+need_wrk() {
+	command -v wrk >/dev/null && return 0
+	say "installing wrk"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Reads at scale: the list endpoints at ROWS seeded decisions (bench/seed.sh), on each backend:
+#   1. every filter shape of bench/reads_mix.lua alone, one connection, SHAPE_SECONDS each:
+#      the time of one request with nothing else running (p50 and p99);
+#   2. the mix of all shapes, CONNS connections, DURATION seconds, after a warm-up: the target.
+# Every request uses default parameters (the bounded total, no cursor), as the console does.
+#   bash bench/reads.sh                                   1,000,000 decisions, both backends
+#   ROWS=10000000 BACKENDS=postgres bash bench/reads.sh   the 10M target (PostgreSQL only)
+# Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", DURATION=20,
+# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size). Prints Markdown tables for
+# docs/benchmarks.md on stdout; progress and raw wrk lines on stderr. Run as root on an
+# otherwise idle machine; PostgreSQL runs as user postgres in a temp dir that is removed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. bench/lib.sh
+
+ROWS=${ROWS:-1000000}
+BACKENDS=${BACKENDS:-sqlite postgres}
+DURATION=${DURATION:-20}
+SHAPE_SECONDS=${SHAPE_SECONDS:-5}
+CONNS=${CONNS:-8}
+POOL=${POOL:-8}
+SHAPES=(latest repo_outcome agent_severity action_type pack_outcome session time_range
+	sessions sessions_agent sessions_repo)
+sessions=$(((ROWS + 49) / 50))
+
+[ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
+work=$(mktemp -d /tmp/cavra-bench-reads.XXXXXX)
+chmod 711 "$work"
+serve_pid=
+cleanup() {
+	set +e
+	serve_stop
+	pg_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need_wrk
+build_release build-bench
+case " $BACKENDS " in *" postgres "*)
+	pg_start shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min
+	psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE seeded'
+	;;
+esac
+
+declare -A R
+wrk_run() { # name threads connections seconds [shape]
+	local f=$work/wrk-$1.txt
+	wrk -t"$2" -c"$3" -d"$4s" --timeout 10s --latency -s bench/reads_mix.lua \
+		"http://127.0.0.1:$port" -- "$sessions" "${5:-}" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"
+	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
+	say "$1: ${R[$1]}"
+}
+
+for b in $BACKENDS; do
+	if [ "$b" = sqlite ]; then url=$work/seeded.db; else url=$(pgurl seeded); fi
+	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
+	say "$b: seeding $ROWS decisions"
+	t0=$(date +%s)
+	bash bench/seed.sh "$url" "$ROWS" >"$work/seed-$b.log" 2>&1 || die "seeding failed: $(tail -3 "$work/seed-$b.log")"
+	R[$b,seed]=$(($(date +%s) - t0))
+	serve_start "$url" "$work/serve-$b.log" --db-pool-size "$POOL"
+	wrk_run "$b-warmup" 2 "$CONNS" 5
+	for s in "${SHAPES[@]}"; do wrk_run "$b-$s" 1 1 "$SHAPE_SECONDS" "$s"; done
+	wrk_run "$b-mix" 2 "$CONNS" "$DURATION"
+	serve_stop
+done
+
+rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
+echo "cavra \`$rev\`, $ROWS decisions in $sessions sessions (bench/seed.sh), $(nproc) cores," \
+	"load generator, cavra and database on the same cores; started by \`ROWS=$ROWS BACKENDS=\"$BACKENDS\" bash bench/reads.sh\`."
+echo
+printf '| request (one at a time, %s s each) |' "$SHAPE_SECONDS"
+for b in $BACKENDS; do printf ' %s p50 / p99 ms |' "$b"; done
+printf '\n| --- |'
+for b in $BACKENDS; do printf ' --- |'; done
+echo
+for s in "${SHAPES[@]}"; do
+	printf '| `%s` |' "$s"
+	for b in $BACKENDS; do printf ' %s / %s |' "$(kv p50_ms "${R[$b-$s]}")" "$(kv p99_ms "${R[$b-$s]}")"; done
+	echo
+done
+echo
+echo "| mix, $CONNS connections, $DURATION s | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | seeding |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for b in $BACKENDS; do
+	l=${R[$b-mix]}
+	echo "| $b | $(kv rps "$l") | $(kv p50_ms "$l") | $(kv p90_ms "$l") | $(kv p99_ms "$l") |" \
+		"$(kv max_ms "$l") | $(($(kv non2xx "$l") + $(kv sockerr "$l"))) | ${R[$b,seed]} s |"
+done
