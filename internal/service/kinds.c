@@ -171,6 +171,7 @@ static const struct fparam mcp_params[] = {
 
 static const char *const mcp_alias[] = {"id", "name", NULL};
 
+/* A JSON null counts as absent here too (as in jx_str), so null gets the default. */
 static void put_default(json_object *rec, const char *key, const char *value)
 {
 	json_object *v = NULL;
@@ -304,6 +305,10 @@ static void rollout_normalize(json_object *rec)
 	}
 }
 
+/*
+ * A rollout is one pack on one repository, so its id is derived from both: posting the same
+ * rollout again updates it instead of creating a duplicate.
+ */
 static char *rollout_id(json_object *rec)
 {
 	const char *repo = jx_get_str(rec, "repository"), *pack = jx_get_str(rec, "policy_pack");
