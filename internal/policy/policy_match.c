@@ -13,8 +13,8 @@
 
 /*
  * Takes a length so that a segment of a longer command can be matched in place, without a
- * copy.  Case-sensitive on purpose: the paths, refs and commands matched are case-sensitive on
- * the systems agents act on, and ".ENV" folding into ".env" would block files it should not.
+ * copy.  Case-sensitive, like the Linux paths, git refs and shell commands the patterns
+ * describe; a pack that means both spellings lists both.
  */
 bool policy_match_n(const char *pattern, const char *s, size_t n)
 {
