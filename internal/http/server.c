@@ -188,8 +188,8 @@ static enum MHD_Result dispatch(struct req *r)
 }
 
 /*
- * MHD calls this at least three times per request: once with the headers, once per body chunk,
- * and once with *upload_data_size 0 at the end.  A body over the cap is still drained (and
+ * MHD calls this once with the headers, once per body chunk (if any), and once more with
+ * *upload_data_size 0 at the end.  A body over the cap is still drained (and
  * dropped), because MHD must read it to keep the connection's framing intact; the 413 is sent
  * at the end.
  */
