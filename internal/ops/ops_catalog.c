@@ -248,8 +248,8 @@ static enum status put_int(struct buf *b, int64_t v, struct err *e)
 /*
  * Values are re-encoded by kind rather than copied as text, so that the same rows give the
  * same bytes on both backends: PostgreSQL prints times and JSONB its own way, SQLite keeps
- * what was written.  A stored value that does not fit its kind is ST_INTERNAL, since the API
- * never writes one; `ops doctor` is the tool for a database that has them.
+ * what was written.  A stored value that does not fit its kind is ST_INTERNAL: the API never
+ * writes one, so it means the database was changed behind cavra's back.
  */
 static enum status encode_value(const struct ops_table *t, const struct ops_col *c, const char *v,
 				size_t len, struct ops_canonizer *cz, struct buf *b, struct err *e)
