@@ -287,6 +287,11 @@ enum status auth_keyset_parse(const char *json, size_t len, struct auth_keyset *
 	return ST_OK;
 }
 
+/*
+ * Key sets are reference-counted so that a refresh can swap in a new set while requests are
+ * still verifying with the old one: each verification holds its own reference and never the
+ * issuer's lock, and the last reference frees the keys.
+ */
 struct auth_keyset *auth_keyset_ref(struct auth_keyset *ks)
 {
 	atomic_fetch_add(&ks->refs, 1);
