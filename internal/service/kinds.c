@@ -17,6 +17,11 @@
 
 /* ---- evidence metadata ---- */
 
+/*
+ * One evidence record per session, keyed by the session id.  Its counts are projection
+ * columns because auditors filter on them (sessions with blocks, with approvals); everything
+ * else stays in the payload only.
+ */
 static const struct rec_table evidence_table = {
 	"evidence_metadata",
 	"session_id",
@@ -53,6 +58,10 @@ const struct kind kind_evidence = {
 static const char *const approval_states[] = {"pending", "approved",	"denied",
 					      "expired", "break_glass", NULL};
 
+/*
+ * Every field that a filter, the state machine's compare-and-set or the expiry view reads is
+ * a column; the history lives in the payload only, written together with the state.
+ */
 static const struct rec_table approval_table = {"approvals",
 						"approval_id",
 						{"decision_id", "session_id", "state",
@@ -109,6 +118,7 @@ static const char *const trust_tiers[] = {"trusted", "approved", "experimental",
 					  "blocked", "unknown",	 NULL};
 static const char *const mcp_approvals[] = {"pending", "approved", "denied", "not_required", NULL};
 
+/* Registry lists come most recently changed first (updated_at), the order an operator wants. */
 static const struct rec_table agent_table = {
 	"registry_agents", "agent_id", {"status", "owner", NULL}, "updated_at"};
 
