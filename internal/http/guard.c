@@ -276,10 +276,7 @@ static struct guard_conn *conn_of(struct MHD_Connection *conn)
 	return i ? i->socket_context : NULL;
 }
 
-/*
- * No deadline while the handler runs: a slow database query is not the client's fault, and
- * the pool's own wait bounds it.
- */
+/* No deadline while the handler runs: a slow database query is not the client's fault. */
 void guard_phase(struct guard *g, struct MHD_Connection *conn, enum guard_phase p)
 {
 	struct guard_conn *c = conn_of(conn);
