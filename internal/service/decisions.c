@@ -204,7 +204,7 @@ static json_object *build_record(const struct decision_req *d, const struct ids 
 
 /*
  * The stored payload is the exact text returned to the client, so that GET /decisions/{id}
- * and a backup give back byte for byte what the agent's harness was told.
+ * gives back byte for byte what the agent's harness was told.
  */
 enum status service_decision_create(struct service *s, json_object *req, const struct caller *who,
 				    char **record, enum policy_decision *decision, struct err *e)

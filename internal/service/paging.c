@@ -17,8 +17,8 @@
 #include <openssl/evp.h>
 
 /*
- * Offsets stay for clients of the original API, but are capped: a huge offset makes the
- * database walk that many rows.  Cursors are the way to page deep.
+ * Offsets are kept for simple clients, but capped: a huge offset makes the database walk that
+ * many rows.  Cursors are the way to page deep.
  */
 #define OFFSET_MAX 1000000000LL
 
@@ -96,7 +96,7 @@ static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
 
 /*
  * count=none lets a client skip the COUNT(*) that "total" costs on a large table; exact is the
- * default for compatibility with the original API.
+ * default, so "total" is a number unless a client opts out.
  */
 enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
 {
