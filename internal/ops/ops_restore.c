@@ -78,8 +78,9 @@ static enum status check_migrations(const struct ops_manifest *m, struct err *e)
 }
 
 /*
- * Column lists are compared by name and order, not just count: a dump line is positional, so
- * the same number of columns in another order would load values into the wrong columns.
+ * The manifest's column list must be this binary's catalogue exactly, names and order: it
+ * records the schema the dump was taken from, and any difference means a schema this binary
+ * was not built for, whose rows it must not load.
  */
 static bool same_columns(const struct ops_manifest_file *f, const struct ops_table *t)
 {
