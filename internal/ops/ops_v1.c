@@ -103,8 +103,8 @@ static bool known_store(const char *name)
 }
 
 /*
- * A store or a copy listed twice would be imported twice or checked against the wrong entry;
- * the original never writes such a manifest, so one that has it was edited.
+ * A store or a copy listed twice would be imported twice or checked against the wrong entry,
+ * so it is reported rather than guessed at.
  */
 static bool listed_twice(const struct ops_v1_manifest *m, const char *name, const char *path)
 {
