@@ -173,7 +173,9 @@ static bool is_blank(char c)
 /*
  * Lexical path clean-up, so that "./.env", "a/../.env" and ".//.env" meet the same patterns as
  * ".env": drops empty and "." segments and resolves ".." against the segments before it.  A
- * leading '/' is kept.  Caller owns the result, free with free().
+ * leading '/' is kept.  Caller owns the result, free with free().  Lexical only, never
+ * realpath(): the path names a file on the agent's machine, not on ours, and evaluation stays
+ * pure.
  */
 static char *normalize_path(const char *in)
 {
