@@ -1,5 +1,11 @@
 /*
  * main.c - the cavra binary: settings, logging, then the subcommand.
+ *
+ * cmd_fail, here, is where a failed status becomes an error line for the user and an exit
+ * code: everything under internal/ returns statuses and messages and never exits
+ * (docs/architecture.md).  Exit codes are 0 for success, 2 for bad usage or a bad setting
+ * (ST_INVALID), 1 for every other failure, so that a script can tell "fix the command" from
+ * "look at the system".
  */
 #include "base/base.h"
 #include "cmd.h"
@@ -77,6 +83,7 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
+/* The settings were validated by config_load, so a parse here cannot fail; defaults are a guard. */
 static void setup_logging(const struct config *cfg)
 {
 	enum log_level level = LOG_INFO;
@@ -125,6 +132,11 @@ static int version(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * Help is decided before any command runs, so "cavra ops backup --help" never opens a
+ * database.  No command at all is a usage error (exit 2, usage on stderr), but asking for
+ * help is not (exit 0, usage on stdout).
+ */
 static int run(struct config *cfg, int argc, char **argv)
 {
 	const char *cmd = argc > 0 ? argv[0] : NULL;
@@ -156,6 +168,11 @@ static int run(struct config *cfg, int argc, char **argv)
 	return cmd_usage_error("unknown command '%s' (see 'cavra help')", cmd);
 }
 
+/*
+ * Settings are loaded before the command is known, from every source, so a bad setting fails
+ * every command the same way (exit 2, one line naming it) before anything is opened or
+ * logged.  What config_load does not recognise is left in rest for the command to parse.
+ */
 int main(int argc, char **argv)
 {
 	char **rest = xcalloc((size_t)argc + 1, sizeof(char *));

@@ -123,6 +123,12 @@ static int b64url_value(unsigned char c)
 	return p ? (int)(p - b64url_digits) : -1;
 }
 
+/*
+ * Strict on purpose: no padding, no whitespace, no standard-alphabet characters.  A lenient
+ * decoder would accept many spellings of one signature, and a JWS signs the exact segment
+ * text, so every byte of it must mean exactly one thing.  The result is NUL-terminated so that
+ * a decoded JSON segment can go straight to the parser.
+ */
 bool auth_b64url_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 {
 	unsigned char *p;
@@ -183,6 +189,11 @@ char *auth_b64url_encode(const void *data, size_t n)
 	return out;
 }
 
+/*
+ * For quoting a value from a token in an error message: printable ASCII only and cut short,
+ * because these messages are logged and some are returned to the client, and a token's claims
+ * are attacker-controlled text.
+ */
 const char *auth_show(const char *s, char out[AUTH_SHOW_MAX])
 {
 	size_t i;
@@ -197,6 +208,10 @@ const char *auth_show(const char *s, char out[AUTH_SHOW_MAX])
 	return out;
 }
 
+/*
+ * Takes one error off OpenSSL's thread-local queue and clears the rest: a stale entry left
+ * there would be reported later against an unrelated call on the same thread.
+ */
 enum status auth_ossl_err(struct err *e, enum status code, const char *what)
 {
 	unsigned long ec = ERR_get_error();

@@ -39,6 +39,11 @@ static enum status claim_time(json_object *c, const char *name, int64_t *out, bo
 	return ST_OK;
 }
 
+/*
+ * exp is required: a token without it would be valid forever once leaked.  The leeway allows
+ * for clock skew between the IdP and us in both directions.  The messages give the offsets in
+ * seconds so an operator can tell a skewed clock from an old token.
+ */
 static enum status times_check(json_object *c, int64_t now, int64_t leeway, struct err *e)
 {
 	int64_t exp = 0, nbf = 0, iat = 0;
@@ -96,6 +101,10 @@ static enum status aud_check(json_object *c, const char *want, struct err *e)
 		       auth_show(want, shown));
 }
 
+/*
+ * The issuer was used to choose the keys before the signature was known to be good, so it is
+ * checked again here, on the signed claims, by exact string comparison.
+ */
 static enum status iss_check(json_object *c, const char *want, struct err *e)
 {
 	char shown[AUTH_SHOW_MAX], wanted[AUTH_SHOW_MAX];
@@ -121,6 +130,7 @@ enum status claims_check(json_object *c, const struct auth_jwt_rules *r, int64_t
 	return ST_OK;
 }
 
+/* Only after claims_check passed; some IdPs send exp as a JSON number with a fraction. */
 int64_t claims_exp(json_object *c)
 {
 	json_object *v = NULL;

@@ -26,6 +26,10 @@ struct sink {
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
 
+/*
+ * curl_global_init is not thread-safe and must run once per process; fetches start on
+ * connection threads and the refresher, so the first of them runs it through pthread_once.
+ */
 static void global_init(void)
 {
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -94,6 +98,11 @@ static enum status perform(CURL *h, CURLcode rc, const struct sink *s, const cha
 	return ST_OK;
 }
 
+/*
+ * One easy handle per fetch: fetches are rare (discovery, key refresh), and a handle shared
+ * between threads would need a lock around every use.  Anything but 200 is the IdP being
+ * unavailable to us, reported as ST_UNAVAILABLE so that callers keep the keys they have.
+ */
 static enum status fetcher_get(struct auth_fetcher *base, const char *url, struct buf *body,
 			       struct err *e)
 {

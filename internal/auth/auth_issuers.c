@@ -29,6 +29,10 @@ void auth_issuers_free(struct auth_issuers *set)
 	free(set);
 }
 
+/*
+ * Exact comparison, as OpenID Connect requires of issuer identifiers: a trailing slash or a
+ * case difference is another issuer.  A deployment trusts a handful, so a scan is enough.
+ */
 static struct auth_oidc *find(const struct auth_issuers *set, const char *issuer)
 {
 	for (size_t i = 0; i < set->n; i++)
@@ -37,6 +41,10 @@ static struct auth_oidc *find(const struct auth_issuers *set, const char *issuer
 	return NULL;
 }
 
+/*
+ * One issuer configured twice (with different audiences, say) would make which rules apply
+ * depend on the order of the file, so it is refused at start-up.
+ */
 enum status auth_issuers_add(struct auth_issuers *set, struct auth_oidc *p, struct err *e)
 {
 	if (find(set, auth_oidc_issuer(p))) {

@@ -16,6 +16,10 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 
+/*
+ * Caps on decoded sizes: a JWK set comes from the network, and an absurd modulus or exponent
+ * would cost every signature check a slow big-number operation.
+ */
 #define RSA_MAX_BYTES	2048 /* 16384-bit modulus */
 #define RSA_E_MAX_BYTES 8
 
@@ -224,6 +228,10 @@ static enum status key_parse(json_object *jwk, struct auth_key *k, struct err *e
 	return st;
 }
 
+/*
+ * Only the first skipped key is described (the count says how many): enough for an operator
+ * to find the odd entry at the IdP, in a message of bounded size.
+ */
 static void note_skip(struct auth_keyset *ks, size_t i, const char *kid, const char *why)
 {
 	char shown[AUTH_SHOW_MAX];
@@ -235,6 +243,10 @@ static void note_skip(struct auth_keyset *ks, size_t i, const char *kid, const c
 		ks->skip_note[sizeof(ks->skip_note) - 2] = '~'; /* cut short: say so */
 }
 
+/*
+ * The key count is capped so that a huge set cannot make every unknown-kid lookup slow; keys
+ * past the cap are skipped and counted like any other unusable key.
+ */
 static void keys_fill(struct auth_keyset *ks, json_object *arr)
 {
 	size_t total = json_object_array_length(arr);
@@ -256,6 +268,10 @@ static void keys_fill(struct auth_keyset *ks, json_object *arr)
 	}
 }
 
+/*
+ * A set with no usable key at all is an error, so that a refresh which fetched garbage keeps
+ * the last good keys instead of replacing them with nothing.
+ */
 enum status auth_keyset_parse(const char *json, size_t len, struct auth_keyset **out, struct err *e)
 {
 	struct auth_keyset *ks;
@@ -287,6 +303,11 @@ enum status auth_keyset_parse(const char *json, size_t len, struct auth_keyset *
 	return ST_OK;
 }
 
+/*
+ * Key sets are reference-counted so that a refresh can swap in a new set while requests are
+ * still verifying with the old one: each verification holds its own reference and never the
+ * issuer's lock, and the last reference frees the keys.
+ */
 struct auth_keyset *auth_keyset_ref(struct auth_keyset *ks)
 {
 	atomic_fetch_add(&ks->refs, 1);

@@ -124,6 +124,10 @@ static enum status header_check(json_object *hdr, const struct auth_jwt_rules *r
 	return ST_OK;
 }
 
+/*
+ * The key decides which algorithms may use it, never the token alone: a token that names an
+ * algorithm of another family than its key (the classic RS256/HS256 confusion) is refused.
+ */
 static bool key_fits(const struct auth_key *k, const struct auth_alg_info *alg)
 {
 	return k->kty == alg->kty && (!k->alg || k->alg == alg);
@@ -330,6 +334,10 @@ void auth_jwt_release(struct auth_jwt *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * Reads iss without verifying anything, only to choose the issuer whose keys to verify with.
+ * Nothing read here may be trusted: the chosen issuer checks iss again on the signed claims.
+ */
 enum status auth_jwt_peek_issuer(const char *token, char **iss, struct err *e)
 {
 	struct jws_parts parts;

@@ -18,6 +18,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+/*
+ * 32 random bytes (256 bits) for each of state, nonce and verifier: RFC 7636 asks at least that
+ * much entropy of a verifier, and the same size serves the others.  The raw bytes are wiped.
+ */
 enum status auth_random_b64url(char out[AUTH_PKCE_VERIFIER_LEN + 1], struct err *e)
 {
 	unsigned char raw[32];
@@ -90,6 +94,10 @@ static char *ubuf_take(struct ubuf *u)
 	return buf_detach(&u->b, NULL);
 }
 
+/*
+ * Endpoints come from the issuer's discovery document, never from the request, so a login can
+ * only ever be sent to the configured provider.  NULL until discovery has succeeded once.
+ */
 char *auth_login_url(struct auth_oidc *p, const struct auth_login_request *r)
 {
 	struct ubuf u = {0};
@@ -116,6 +124,10 @@ char *auth_login_url(struct auth_oidc *p, const struct auth_login_request *r)
 }
 
 /* "error" and "error_description" of a refusal, for the message. */
+/*
+ * A provider's own refusal (bad or reused code) is the user's login failing, 401; anything
+ * else from the token endpoint is the provider being unavailable to us, 503.
+ */
 static enum status refused(const struct buf *body, long status, struct err *e)
 {
 	json_object *o = NULL;
@@ -145,6 +157,10 @@ static char *exchange_form(const struct auth_login_request *r, const char *code)
 	return ubuf_take(&u);
 }
 
+/*
+ * The form holds the code and the PKCE verifier, both single-use secrets, so it is wiped before
+ * it is freed.  The ID token is returned unverified: the caller verifies it with the nonce.
+ */
 enum status auth_login_exchange(struct auth_oidc *p, const struct auth_login_request *r,
 				const char *code, const char *client_secret, char **id_token,
 				struct err *e)

@@ -24,6 +24,10 @@ static const struct {
 	{"cavra-agents", AUTH_ROLE_AGENT},
 };
 
+/*
+ * Group names compare exactly, case included, as the IdP sends them: folding case would let a
+ * group that is spelt differently pick up another group's roles.
+ */
 static int rule_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct group_rule *)a)->group, ((const struct group_rule *)b)->group);
@@ -224,6 +228,10 @@ enum status auth_mapping_from_json(json_object *doc, const char *source, struct 
 	return ST_OK;
 }
 
+/*
+ * An issuer's own rules replace the global ones rather than add to them: a group name means
+ * what its issuer says, and a workload IdP's "admins" must not inherit the workforce IdP's.
+ */
 const struct rule_set *mapping_set_for(const struct auth_mapping *m, const char *issuer)
 {
 	for (size_t i = 0; issuer && i < m->n_issuers; i++)
@@ -243,6 +251,7 @@ uint32_t mapping_group_roles(const struct rule_set *set, const char *group)
 	return r ? r->roles : 0;
 }
 
+/* Roles are the union over all groups; an unknown group adds nothing rather than failing. */
 uint32_t auth_mapping_roles(const struct auth_mapping *m, const char *issuer,
 			    const char *const *groups, size_t n)
 {

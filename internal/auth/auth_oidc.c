@@ -36,6 +36,10 @@ struct auth_oidc {
 	struct auth_endpoints endpoints; /* from the last good discovery document */
 };
 
+/*
+ * Plain http is allowed only to these names, for a local IdP in development and tests: keys
+ * fetched over http from anywhere else could be swapped by anyone on the path.
+ */
 static bool host_is_loopback(const char *host, size_t n)
 {
 	static const char *const names[] = {"127.0.0.1", "[::1]", "localhost"};
@@ -68,6 +72,11 @@ static bool host_part(const char *a, size_t n, size_t *host_len)
 	return h > 0;
 }
 
+/*
+ * Applied to every URL an issuer gives us (discovery, jwks_uri, endpoints) as well as to the
+ * configured ones, so a discovery document cannot send us to http or to a URL with embedded
+ * credentials, which would then appear in logs.
+ */
 enum status auth_url_check(const char *url, const char *what, struct err *e)
 {
 	bool https = strncasecmp(url, "https://", 8) == 0;
@@ -212,6 +221,11 @@ static void read_endpoints(json_object *disc, struct auth_endpoints *ep)
 	copy_endpoint(disc, "end_session_endpoint", ep->end_session, sizeof(ep->end_session));
 }
 
+/*
+ * The discovery document must name exactly the configured issuer (OpenID Connect Discovery
+ * section 4.3): otherwise a document served for another issuer would make its keys sign for
+ * ours.  Keys and endpoints are only returned here; publish() swaps them in under the lock.
+ */
 static enum status fetch_keys(struct auth_oidc *p, struct auth_keyset **ks,
 			      struct auth_endpoints *ep, struct err *e)
 {
@@ -322,6 +336,10 @@ static struct auth_keyset *keys_get(struct auth_oidc *p, uint64_t *generation)
 	return ks;
 }
 
+/*
+ * 503, not 401: the caller's token may be perfectly good, it is we who cannot check it yet.
+ * The last fetch error is included so the operator sees why from the log line alone.
+ */
 static enum status no_keys(struct auth_oidc *p, struct err *e)
 {
 	char last[ERR_MSG_MAX];

@@ -13,6 +13,11 @@
 #define CLAIM_PATH_MAX 256
 
 /* The claim called name, or when there is none and name has dots, the value at that path. */
+/*
+ * The exact name is tried first because some IdPs use claim names that contain dots (URLs as
+ * names); only when there is none is the name read as a path, as Keycloak nests its roles
+ * ("realm_access.roles").
+ */
 static json_object *claim_find(json_object *claims, const char *name)
 {
 	json_object *cur = claims;
@@ -106,6 +111,10 @@ enum status auth_principal_from_jwt(const struct auth_jwt *jwt, const char *grou
 	return ST_OK;
 }
 
+/*
+ * An API token has no issuer or groups: its roles were fixed when it was created, and its
+ * subject "token:<name>" keeps it apart from any person's sub in the audit trail.
+ */
 void auth_principal_for_token(const char *name, uint32_t roles, struct auth_principal *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -215,6 +224,11 @@ static const char *kind_name(enum auth_kind k)
 	return k == AUTH_KIND_JWT ? "jwt" : k == AUTH_KIND_API_TOKEN ? "api_token" : "none";
 }
 
+/*
+ * For /auth/whoami?explain=1: shows which mapping applied, which groups gave which roles, and
+ * which permissions are missing and what would grant them, so that a refused user and an
+ * administrator can sort out access without reading logs.
+ */
 json_object *auth_explain(const struct auth_mapping *m, const struct auth_principal *p)
 {
 	const struct rule_set *set = NULL;

@@ -123,6 +123,10 @@ uint32_t auth_permission_roles(const struct auth_permission *p)
 	return p->roles | R(ADMIN);
 }
 
+/*
+ * admin is added to every role list (auth_permission_roles), so no row of the table can lock
+ * the administrators out, and the rendered table shows it.
+ */
 static bool permission_grants(const struct auth_permission *p, uint32_t roles)
 {
 	return p->access != AUTH_ACCESS_ROLES || (roles & auth_permission_roles(p)) != 0;
@@ -135,6 +139,11 @@ bool auth_allowed(uint32_t roles, const char *permission)
 	return p && permission_grants(p, roles);
 }
 
+/*
+ * A permission missing from the table is a bug in the route table, not the caller's fault:
+ * ST_INTERNAL (500), and auth_rbac_test checks the names the routes use.  A refusal names the roles
+ * that would do, so an operator knows which IdP group to grant.
+ */
 enum status auth_check(uint32_t roles, const char *permission, struct err *e)
 {
 	const struct auth_permission *p = auth_permission_find(permission);

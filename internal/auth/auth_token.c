@@ -21,6 +21,10 @@ static bool is_lower_hex(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * A fixed prefix lets authn tell an API token from a JWT without parsing it, and lets secret
+ * scanners recognise a leaked token.  Hex keeps the token safe in headers, shells and YAML.
+ */
 enum status auth_token_generate(char out[AUTH_TOKEN_LEN + 1], struct err *e)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -60,6 +64,10 @@ bool auth_token_hash_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/*
+ * For secrets compared as given (CSRF tokens, login state): the length may leak, the content
+ * may not.  An empty secret never matches, so an unset value cannot equal an absent header.
+ */
 bool auth_secret_equal(const char *a, const char *b)
 {
 	size_t n;

@@ -1,3 +1,9 @@
+/*
+ * buf.c - struct buf, the growable byte buffer with a hard cap.  Every buffer that holds
+ * outside input (request bodies, JWK set downloads, manifest and dump reads) has a cap, and
+ * going over it is ST_TOO_LARGE (413 over HTTP) rather than unbounded memory.  data is never
+ * NULL and always NUL-terminated, so a buffer can be passed as a C string at any point.
+ */
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -7,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The shared empty string an unallocated buffer points at: BUF_INIT and buf_init need no
+ * allocation, and alloc == 0 marks data as not ours to free (or to write beyond its NUL).
+ */
 char buf_empty[1];
 
 void buf_init(struct buf *b, size_t cap)
@@ -32,6 +42,11 @@ void buf_reset(struct buf *b)
 	b->data[0] = '\0';
 }
 
+/*
+ * Makes room for extra bytes plus the NUL.  The cap test is written so that len + extra
+ * cannot overflow.  Growth at least doubles, so appending byte by byte stays linear; the
+ * allocation may exceed cap by the doubling, the content never does.
+ */
 static enum status grow(struct buf *b, size_t extra, struct err *e)
 {
 	size_t want;
@@ -94,6 +109,7 @@ enum status buf_addf(struct buf *b, struct err *e, const char *fmt, ...)
 	return ST_OK;
 }
 
+/* Hands the bytes to the caller; an unallocated buffer yields a fresh "" so free() is safe. */
 char *buf_detach(struct buf *b, size_t *len)
 {
 	char *p = b->alloc ? b->data : xstrdup("");

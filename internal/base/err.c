@@ -1,3 +1,10 @@
+/*
+ * err.c - the status names and the message half of the error convention: err_set writes a
+ * message where a failure is detected, err_ctx and err_wrap prefix the context of each caller
+ * on the way up.  The status itself always travels in return values; struct err carries only
+ * text for whoever logs or replies at the boundary (docs/architecture.md, "Errors").  Nothing
+ * here logs, allocates or can fail, so it is safe on every error path, OOM included.
+ */
 #include "base/base.h"
 #include "base/err.h"
 
@@ -5,6 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * These names are part of the API: reply_err sends them as the "code" of a 4xx body, and
+ * clients match on them.  Rename one only together with docs/api.md and its clients.
+ */
 static const char *const status_names[ST__COUNT] = {
 	[ST_OK] = "ok",
 	[ST_INVALID] = "invalid",
@@ -18,6 +29,7 @@ static const char *const status_names[ST__COUNT] = {
 	[ST_INTERNAL] = "internal",
 };
 
+/* Out-of-range values come from a cast or a corrupt value; never index past the table. */
 const char *status_name(enum status st)
 {
 	if ((unsigned)st >= ST__COUNT)
@@ -38,6 +50,12 @@ enum status err_set(struct err *e, enum status code, const char *fmt, ...)
 	return code;
 }
 
+/*
+ * Builds "<context>: <old message>" in place.  The old message is copied out first because the
+ * context is formatted into the same buffer; when the two do not fit, the tail of the old
+ * message is what gets cut, since the outermost context says best which operation failed.  A
+ * context that alone fills the buffer drops the ": " and the old text rather than overflow.
+ */
 static void prefix(struct err *e, const char *fmt, va_list ap)
 {
 	char old[ERR_MSG_MAX];
@@ -82,6 +100,7 @@ enum status err_ctx(enum status st, struct err *e, const char *fmt, ...)
 	return st;
 }
 
+/* For a struct err that is reused across attempts (retries, loops over files). */
 void err_clear(struct err *e)
 {
 	if (!e)

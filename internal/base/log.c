@@ -1,3 +1,11 @@
+/*
+ * log.c - one line per event on stderr, logfmt or JSON, with the request id of the thread's
+ * current request.  No files, no syslog: cavra runs in containers and the platform collects
+ * stderr.  Lines are built in a stack buffer and sent with one write(2), so no lock is needed
+ * and lines of concurrent requests never interleave (a write to a pipe of at most PIPE_BUF
+ * bytes is atomic; longer lines are cut to fit the buffer).  Messages never carry secrets:
+ * callers pass database URLs through redact and never format tokens or passwords.
+ */
 #include "base/base.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -9,6 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * Set once by log_setup before any thread starts and only read afterwards, so they need no
+ * lock.  The request id is thread-local because each libmicrohttpd connection runs on its own
+ * thread; http/server.c sets it around every call into a handler and clears it after.
+ */
 static enum log_level min_level = LOG_INFO;
 static enum log_format out_format = LOG_FMT_LOGFMT;
 static _Thread_local const char *thread_request_id;
@@ -59,6 +72,7 @@ struct line {
 	size_t len;
 };
 
+/* Appends to the line, silently cutting what does not fit: a log line must never fail. */
 static void put(struct line *l, const char *fmt, ...) ATTR_PRINTF(2, 3);
 
 static void put(struct line *l, const char *fmt, ...)
@@ -107,6 +121,10 @@ static void put_escaped(struct line *l, const char *s)
 	}
 }
 
+/*
+ * Writes the whole line, retrying short writes and EINTR.  A failing stderr is ignored: there
+ * is nowhere left to report it, and a service must not stop because its log pipe is gone.
+ */
 static void emit(struct line *l)
 {
 	const char *p = l->data;
@@ -128,6 +146,10 @@ static void emit(struct line *l)
 	}
 }
 
+/*
+ * The message is formatted first, then escaped into the line, so that quotes or newlines in a
+ * value (a client's path, a database error) can never forge a field or a second line.
+ */
 void log_at(enum log_level level, const char *fmt, ...)
 {
 	struct line l = {.len = 0};

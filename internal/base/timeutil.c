@@ -1,3 +1,11 @@
+/*
+ * timeutil.c - the clock and the one timestamp text cavra stores: UTC
+ * "YYYY-MM-DDTHH:MM:SS.ffffffZ", fixed width, so that text order is time order in both SQLite
+ * (which compares TEXT) and the backups.  Formatting and parsing are done by hand: gmtime_r
+ * and strptime take the time zone lock or depend on the locale, and a backup formats millions
+ * of times.  The wall clock can be replaced for tests; the monotonic one is for durations and
+ * deadlines only, never stored.
+ */
 #include "base/base.h"
 #include "base/timeutil.h"
 
@@ -6,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+/* Installed by tests before any thread starts; NULL means the real clock. */
 static clock_now_fn clock_fn;
 
 static int64_t real_now(void)
@@ -103,6 +112,7 @@ void time_format_utc(int64_t us, char *out, size_t size)
 	}
 }
 
+/* Exactly n digits: a short or signed field is a malformed time, not a smaller number. */
 static bool take_digits(const char **p, int n, int *out)
 {
 	int v = 0;
@@ -126,6 +136,10 @@ static bool take_char(const char **p, const char *set)
 	return false;
 }
 
+/*
+ * Any number of fractional digits is accepted (PostgreSQL sends up to 6, other systems more)
+ * but only microseconds are kept: the stored form has six digits, so more would not round-trip.
+ */
 static bool parse_fraction(const char **p, long *frac)
 {
 	long v = 0;
@@ -150,6 +164,7 @@ static bool parse_fraction(const char **p, long *frac)
 	return true;
 }
 
+/* "Z", "+HH", "+HHMM" or "+HH:MM": PostgreSQL prints "+00", RFC 3339 requires the colon. */
 static bool parse_offset(const char **p, int *offset_s)
 {
 	int sign, hh, mm = 0;
@@ -185,6 +200,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* Rejecting 2026-02-30 here keeps a bad date from being normalised into March. */
 static int days_in_month(int y, int m)
 {
 	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

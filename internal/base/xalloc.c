@@ -1,3 +1,9 @@
+/*
+ * xalloc.c - allocators that never return NULL: on failure they log one line and abort.
+ * Out of memory is not an error path in cavra.  Under Linux overcommit the OOM killer usually
+ * acts before malloc fails, and the orchestrator restarts the pod; a recovery path that is
+ * never exercised would only hide bugs.
+ */
 #include "base/base.h"
 #include "base/xalloc.h"
 
@@ -6,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* fprintf, not log_at: "fatal" is no log level, and this line must print at any level. */
 ATTR_NORETURN static void oom(size_t n)
 {
 	fprintf(stderr, "level=fatal msg=\"out of memory allocating %zu bytes\"\n", n);
 	abort();
 }
 
+/* A zero-byte request still returns a unique pointer, so NULL always means a bug. */
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
@@ -53,6 +61,7 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* Formats twice (measure, then write) instead of growing, so the result is exactly sized. */
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;

@@ -1,3 +1,11 @@
+/*
+ * config.c - every setting of cavra in one table, and the code that fills struct config from
+ * it: defaults < config file < environment < flags.  One table means one place to add a
+ * setting, and it is what --print-config walks and what the unit test compares with
+ * docs/config.md, so a setting cannot exist undocumented.  Values are validated as they are
+ * applied and a bad one names its setting, so cmd/ can fail before anything is opened.  This
+ * file does not decide what a setting means; the commands read struct config.
+ */
 #include "base/base.h"
 #include "config/config_int.h"
 #include "base/util.h"
@@ -11,6 +19,11 @@
 #include <yaml.h>
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOLISH };
+/*
+ * F_SECRET_URL: a database URL, printed with its password redacted but its host kept (an
+ * operator needs to see where it points).  F_SECRET: printed as "*****" whole.  F_NULLABLE:
+ * unset is a valid state with its own meaning (no file, no second database), not "empty".
+ */
 enum { F_SECRET_URL = 1, F_NULLABLE = 2, F_SECRET = 4 };
 
 typedef enum status (*cfg_check_fn)(const char *value, struct err *e);
@@ -127,6 +140,10 @@ static const struct cfg_entry table[] = {
 
 _Static_assert(ARRAY_SIZE(table) <= ARRAY_SIZE(((struct config *)0)->source), "grow config.source");
 
+/*
+ * Where each effective value came from, for --print-config: "why is it using that database?"
+ * is the first question of every misconfigured deployment.
+ */
 static const char *const source_names[] = {"default", "file", "env", "flag", "original"};
 
 bool config_entry_at(size_t i, const char **name, const char **env, const char **flag)
@@ -139,6 +156,10 @@ bool config_entry_at(size_t i, const char **name, const char **env, const char *
 	return true;
 }
 
+/*
+ * The table addresses struct config fields by offset, so that adding a setting is one row
+ * rather than a row plus a case in every function below.
+ */
 static char **str_slot(struct config *c, const struct cfg_entry *t)
 {
 	return (char **)((char *)c + t->offset);
@@ -149,6 +170,8 @@ static int64_t *int_slot(struct config *c, const struct cfg_entry *t)
 	return (int64_t *)((char *)c + t->offset);
 }
 
+/* Only the form is checked: resolving the host is serve's business, and no other command listens.
+ */
 static enum status check_listen(const char *v, struct err *e)
 {
 	const char *colon = strrchr(v, ':');
@@ -183,6 +206,11 @@ static enum status check_boolish(const char *v, struct err *e)
 	return err_set(e, ST_INVALID, "must be one of true, false, auto");
 }
 
+/*
+ * A string without "://" is a SQLite path (the default .cavra/cavra.db is one), so only an
+ * unknown scheme is refused.  Only the part before "://" is echoed, at most 32 bytes of it: a
+ * password always comes after.
+ */
 enum status config_check_database_url(const char *url, struct err *e)
 {
 	const char *sep = strstr(url, "://");
@@ -206,6 +234,7 @@ enum status config_check_database_url(const char *url, struct err *e)
 }
 
 /* Applies one value to one entry, validating it; names the setting on error. */
+/* A later source overwrites an earlier one here, which is what makes the precedence hold. */
 static enum status apply(struct config *c, const struct cfg_entry *t, const char *value,
 			 enum config_source src, struct err *e)
 {
@@ -232,6 +261,7 @@ static enum status apply(struct config *c, const struct cfg_entry *t, const char
 	return ST_OK;
 }
 
+/* Defaults are text like every other source and go through the same converter and bounds. */
 void config_init(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -396,6 +426,11 @@ static enum status load_file(struct config *c, const char *path, struct err *e)
 	return st;
 }
 
+/*
+ * Starts at 1: entry 0 is config_file itself, which config_load has already resolved from the
+ * environment or a flag before reading the file.  An empty variable counts as unset, so that
+ * "CAVRA_X=" in a compose file or chart falls back to the file or default instead of failing.
+ */
 static enum status load_env(struct config *c, config_getenv_fn getenv_fn, struct err *e)
 {
 	for (size_t i = 1; i < ARRAY_SIZE(table); i++) {
@@ -484,6 +519,12 @@ static enum status split_args(int argc, char **argv, struct pending_flag *flags,
 	return ST_OK;
 }
 
+/*
+ * The flags are split out first but applied last: --config must be known before the file is
+ * read, yet every other flag must win over the file and the environment.  The original
+ * CAVRA's store variables are consulted only at the end, and only replace a database_url that
+ * is still the default.
+ */
 enum status config_load(struct config *c, int argc, char **argv, config_getenv_fn getenv_fn,
 			char **rest, int *nrest, struct err *e)
 {
@@ -516,6 +557,11 @@ bool config_is_default_database(const struct config *c)
 	return strcmp(c->database_url, CONFIG_DEFAULT_SQLITE) == 0;
 }
 
+/*
+ * "auto" migrates only the default embedded database, the pilot's zero-setup case.  A
+ * database named explicitly (a shared PostgreSQL above all) is migrated on purpose with
+ * `cavra migrate up` (docs/migrations.md), never as a side effect of starting a replica.
+ */
 bool config_auto_migrate(const struct config *c)
 {
 	if (strcmp(c->auto_migrate, "auto") == 0)
@@ -545,6 +591,7 @@ const char *config_migration_url(const struct config *c)
 	return c->migration_database_url ? c->migration_database_url : c->database_url;
 }
 
+/* Secrets are redacted here, the only place that prints settings. */
 enum status config_print(const struct config *c, struct buf *out, struct err *e)
 {
 	struct config *mc = (struct config *)c; /* slots are only read */

@@ -27,6 +27,7 @@ static const struct {
 	{"CAVRA_INTEGRATION_DB", "CAVRA_INTEGRATION_STORE"},
 };
 
+/* Empty counts as unset, as in the settings table: "CAVRA_APPROVAL_DB=" names no file. */
 static const char *get(config_getenv_fn getenv_fn, const char *name)
 {
 	const char *v = getenv_fn(name);
@@ -35,6 +36,11 @@ static const char *get(config_getenv_fn getenv_fn, const char *name)
 }
 
 /* Whether two paths name one file: the same text, or the same file once resolved. */
+/*
+ * Each variable is set on its own, so a pilot may name one file as ".cavra/x.db" in one
+ * variable and by its absolute path in another; comparing text alone would refuse a valid
+ * setup.  A file that does not exist yet compares by text only.
+ */
 static bool same_file(const char *a, const char *b)
 {
 	char ra[PATH_MAX], rb[PATH_MAX];
@@ -44,6 +50,11 @@ static bool same_file(const char *a, const char *b)
 	return realpath(a, ra) && realpath(b, rb) && str_eq(ra, rb);
 }
 
+/*
+ * A looser reading than store's URL parser on purpose: it only decides whether database_url
+ * and the original's variables name the same file; a URL that store refuses still fails when
+ * it is opened.
+ */
 static const char *sqlite_path_of(const char *url)
 {
 	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://"))
@@ -60,6 +71,10 @@ static const char *sqlite_path_of(const char *url)
  * set it; NULL when none is set, when they disagree, or when a JSON
  * variable is set for a store without a SQLite one (its records would be
  * left behind).
+ */
+/*
+ * Taking over a file is only safe when it holds every store: cavra keeps all stores in one
+ * database, so a second file, or a store still kept as JSON, would silently drop records.
  */
 static const char *one_file(config_getenv_fn getenv_fn, struct buf *names)
 {
@@ -81,6 +96,11 @@ static const char *one_file(config_getenv_fn getenv_fn, struct buf *names)
 	return file;
 }
 
+/*
+ * Runs after every other source, and only fills a database_url that nobody set: an explicit
+ * setting always wins, and config_original_check then explains any disagreement.  The source
+ * becomes the list of variables, so that --print-config says why this file was chosen.
+ */
 void config_original_apply(struct config *c, enum config_source *src, config_getenv_fn getenv_fn)
 {
 	struct buf names = BUF_INIT;
@@ -116,6 +136,10 @@ static void json_list(config_getenv_fn getenv_fn, struct buf *out)
 			return;
 }
 
+/*
+ * Refuses to start when the original's SQLite variables cannot all be honoured.  The URL is
+ * redacted before it goes into the message because the message reaches stderr.
+ */
 static enum status check_db_vars(const struct config *c, config_getenv_fn getenv_fn,
 				 struct buf *list, struct err *e)
 {
@@ -148,6 +172,10 @@ static enum status check_db_vars(const struct config *c, config_getenv_fn getenv
 	return st;
 }
 
+/*
+ * JSON stores are checked first because they can never be read in place: whatever the SQLite
+ * variables say, serving while a JSON store holds records would hide those records.
+ */
 enum status config_original_check(const struct config *c, config_getenv_fn getenv_fn, struct err *e)
 {
 	struct buf list = BUF_INIT;

@@ -26,6 +26,10 @@ struct header_count {
 	const char *value;
 };
 
+/*
+ * Counts every Authorization header rather than taking the first: with two, a proxy in front
+ * and this server could each act on a different one, so two are refused outright.
+ */
 static enum MHD_Result count_auth(void *cls, enum MHD_ValueKind kind, const char *key,
 				  const char *value)
 {
@@ -39,6 +43,10 @@ static enum MHD_Result count_auth(void *cls, enum MHD_ValueKind kind, const char
 	return MHD_YES;
 }
 
+/*
+ * Public routes skip authentication entirely, so a bad token sent to /healthz by a probe that
+ * reuses a client's headers cannot make the probe fail.
+ */
 static bool is_public(const struct req *r)
 {
 	const char *perm = r->route->permission;
@@ -78,6 +86,10 @@ static bool deny(struct req *r, enum status st, const struct err *e, enum MHD_Re
 	return false;
 }
 
+/*
+ * Only the token's SHA-256 is ever looked up or stored.  A database that is down answers 503,
+ * not 401, so that an agent retries instead of concluding that its token is bad.
+ */
 static enum status api_token(struct req *r, const char *token, struct err *e)
 {
 	struct token_info info;
@@ -104,6 +116,11 @@ static enum status api_token(struct req *r, const char *token, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * A kid that is still unknown after the issuer's keys were refetched means the token was not
+ * signed by a key the issuer publishes: that is the client's credential failing (401), not a
+ * missing resource.
+ */
 static enum status jwt(struct req *r, const char *token, struct err *e)
 {
 	const struct http_auth *a = r->app->auth;
@@ -154,6 +171,7 @@ static enum status bearer(struct req *r, const char **token, struct err *e)
 	return ST_OK;
 }
 
+/* The methods that change nothing, so a cross-site request through them gains nothing. */
 static bool safe_method(const char *m)
 {
 	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
@@ -163,6 +181,11 @@ static bool safe_method(const char *m)
  * The console's session cookie: the session's identity, with roles from
  * the current mapping.  Changes (any method but GET) need the session's
  * CSRF token in X-CSRF-Token.
+ */
+/*
+ * The cookie is looked up by its hash, so the sessions table holds nothing a reader of the
+ * database could replay.  Roles are derived from the mapping at each request, not stored, so a
+ * change of the group mapping applies to open sessions at once.
  */
 static enum status console_session(struct req *r, const char *cookie, struct err *e)
 {
@@ -197,6 +220,11 @@ static enum status console_session(struct req *r, const char *cookie, struct err
 	return st;
 }
 
+/*
+ * A bearer token always wins over a console cookie: an agent's call is judged by its own
+ * credential even from a browser that is logged in.  Only in auth mode none does a request
+ * without credentials get through, with every role, which is the pilot's zero-setup mode.
+ */
 static enum status authenticate(struct req *r, struct err *e)
 {
 	const struct http_auth *a = r->app->auth;
@@ -242,6 +270,10 @@ bool authn_check(struct req *r, enum MHD_Result *ret)
 	return deny(r, st, &e, ret);
 }
 
+/*
+ * The service layer gets a plain struct with no HTTP or auth types in it: service must not
+ * depend on http or auth (docs/architecture.md), and its tests can build a caller by hand.
+ */
 struct caller authn_caller(const struct req *r)
 {
 	const bool jwt = r->who.kind == AUTH_KIND_JWT, token = r->who.kind == AUTH_KIND_API_TOKEN;

@@ -47,6 +47,7 @@ struct guard {
 	_Atomic int64_t last_log_us[HTTP_REFUSE__COUNT];
 };
 
+/* Addresses only, never ports: one client opens each connection from a new port. */
 static bool same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
 {
 	if (a->sa_family != b->ss_family)
@@ -93,6 +94,11 @@ static void refused(struct guard *g, enum http_refusal why, const struct sockadd
 		 host, what[why]);
 }
 
+/*
+ * Runs in MHD's listening thread before a connection thread exists, so refusing here costs no
+ * thread.  The per-address count walks the list: it is short (max_connections at most) and
+ * walked only per accept, which avoids a second structure to keep in step.
+ */
 enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t len)
 {
 	struct guard *g = cls;
@@ -116,6 +122,7 @@ enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t l
 	return MHD_NO;
 }
 
+/* The header deadline starts at accept: a connection that never sends a byte is cut too. */
 static void conn_add(struct guard *g, struct MHD_Connection *conn, void **socket_context)
 {
 	const union MHD_ConnectionInfo *fd =
@@ -171,6 +178,11 @@ void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 }
 
 /* Shuts down every connection past its deadline; its thread then sees EOF. */
+/*
+ * shutdown(), not close(): the descriptor stays MHD's to close, so it can never be reused under
+ * MHD's feet; the connection's thread wakes with EOF and MHD tears it down the normal way.  An
+ * idle kept-alive connection past its deadline is closed without counting as a refusal.
+ */
 static void sweep(struct guard *g, int64_t now)
 {
 	pthread_mutex_lock(&g->mu);
@@ -191,6 +203,7 @@ static void sweep(struct guard *g, int64_t now)
 	pthread_mutex_unlock(&g->mu);
 }
 
+/* A plain tick rather than a timer per connection: deadlines are seconds, the tick 0.1 s. */
 static void *watchdog(void *arg)
 {
 	struct guard *g = arg;
@@ -263,6 +276,7 @@ static struct guard_conn *conn_of(struct MHD_Connection *conn)
 	return i ? i->socket_context : NULL;
 }
 
+/* No deadline while the handler runs: a slow database query is not the client's fault. */
 void guard_phase(struct guard *g, struct MHD_Connection *conn, enum guard_phase p)
 {
 	struct guard_conn *c = conn_of(conn);

@@ -22,6 +22,10 @@ static enum MHD_Result reply_status(struct req *r, unsigned int http, const char
 	return ret;
 }
 
+/*
+ * Liveness touches nothing, the database included: a database outage must take replicas out
+ * of the load balancer (readyz), not make Kubernetes restart every pod at once.
+ */
 enum MHD_Result handle_healthz(struct req *r)
 {
 	return reply_status(r, MHD_HTTP_OK, "ok", NULL);
@@ -50,6 +54,10 @@ static bool auth_ready(const struct app *app, char *why, size_t size)
 }
 
 /* Ready when the database answers and its schema is exactly the binary's. */
+/*
+ * A replica whose schema is behind or drifted, or that cannot yet verify tokens, is kept out of
+ * rotation rather than answering with errors; the reason says what an operator must do.
+ */
 enum MHD_Result handle_readyz(struct req *r)
 {
 	struct ledger l = {0};

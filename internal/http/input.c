@@ -15,6 +15,10 @@ struct query_check {
 	bool bad;
 };
 
+/*
+ * The _n variant of MHD's iterator gives lengths, so a value with an embedded NUL (%00) is
+ * checked whole instead of being cut short at the NUL and passed as valid.
+ */
 static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 				 size_t key_size, const char *value, size_t value_size)
 {
@@ -33,6 +37,11 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_NO;
 }
 
+/*
+ * Runs once the body is in, before the handler, so no handler or store function ever sees
+ * bytes that are not UTF-8 and none of them has to check again.  The body is checked as a
+ * whole even when it is not JSON, since every body this API takes is text.
+ */
 bool input_ok_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	struct err e = {0};

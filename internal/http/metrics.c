@@ -12,6 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Fixed arrays indexed by route row: labels come only from the route table, never from a
+ * client's path, so a scan of random URLs cannot grow the series without bound.  The counters
+ * are per process; Prometheus sums the replicas.
+ */
 #define MAX_ROUTES   64
 #define MAX_STATUSES 24 /* distinct statuses kept per route; more are not counted */
 
@@ -26,6 +31,11 @@ struct route_stats {
 	double sum_ms;
 };
 
+/*
+ * One mutex for the per-route stats, held for a few additions per request; the hot single
+ * counters (decisions, refusals) are atomics because they are bumped from places that must
+ * not wait on a request's bookkeeping (the accept path among them).
+ */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct route_stats stats[MAX_ROUTES + 1]; /* last slot: no route matched */
 static atomic_ullong decisions[POLICY_DECISION_COUNT];

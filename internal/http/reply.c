@@ -53,6 +53,12 @@ const char *req_query(struct req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/*
+ * Every response, error or not, goes through here so the common headers cannot be forgotten:
+ * the request id for support, no-store because answers hold records and evidence that no
+ * cache between client and server should keep, nosniff so a JSON body is never run as a
+ * script.  MUST_COPY lets the caller free its text as soon as this returns.
+ */
 enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type, const char *text,
 			   size_t len)
 {
@@ -150,6 +156,10 @@ static bool is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+/*
+ * The content type is checked before parsing: a form post from a browser (the CSRF vector
+ * that needs no preflight) is refused with 415 whatever its body looks like.
+ */
 json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	const char *ct =

@@ -9,6 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * Order matters only where patterns overlap: the first matching row wins, so a literal path
+ * ("/console/login") must come before the pattern that would also take it ("/console/{file}").
+ * Every row names a permission from auth's one table; "public" is the only exception, and
+ * docs/api.md lists the same rows.
+ */
 const struct route http_routes[] = {
 	{"GET", "/healthz", handle_healthz, "public"},
 	{"GET", "/health", handle_healthz, "public"}, /* the original's Helm chart probes this */
@@ -113,6 +119,11 @@ static size_t allow_add(char *allow, size_t allow_size, size_t used, const char 
 	       (size_t)snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "", method);
 }
 
+/*
+ * A linear scan: the table is a few dozen rows and matching is a byte compare, far below the
+ * cost of anything a handler does.  Rows whose path matches but whose method does not still
+ * count, so that the client gets 405 with an Allow header instead of a misleading 404.
+ */
 enum route_match router_match(struct req *r, char *allow, size_t allow_size)
 {
 	bool path_found = false;

@@ -30,6 +30,11 @@ struct http_server {
 #define DRAIN_SETTLE_US 300000 /* quiet time after which idle connections may close */
 
 /* Accepts a caller's X-Request-Id when it is short and plain, else makes one. */
+/*
+ * A caller's id is kept so that one id follows a call through the harness, a proxy and us;
+ * only short ids of plain characters are taken, since the id is echoed in a header and
+ * written into every log line of the request.
+ */
 static void assign_request_id(struct req *r)
 {
 	const char *given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
@@ -182,6 +187,12 @@ static enum MHD_Result dispatch(struct req *r)
 	return r->route->handler(r);
 }
 
+/*
+ * MHD calls this once with the headers, once per body chunk (if any), and once more with
+ * *upload_data_size 0 at the end.  A body over the cap is still drained (and
+ * dropped), because MHD must read it to keep the connection's framing intact; the 413 is sent
+ * at the end.
+ */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
@@ -213,6 +224,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
+/*
+ * The one access-log line per request is written here, after the reply went out, so that it
+ * carries the final status and the full duration.  last_activity_us is updated after the
+ * request is freed so the drain in http_stop sees it only once nothing of it is left.
+ */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {

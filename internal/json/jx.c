@@ -1,3 +1,12 @@
+/*
+ * jx.c - the one way cavra reads JSON from outside and builds JSON to send.  Request bodies,
+ * imported records and IdP documents are parsed here with strict settings (depth cap, strict
+ * UTF-8, no trailing bytes, no lone surrogate escapes), and fields are read with one error
+ * wording ("field 'x' must be ...") that docs/api.md shows and clients match on.  Anything
+ * accepted here may end up stored; PostgreSQL refuses what SQLite would keep, so both backends
+ * only ever see input that either would take.  YAML is turned into json-c objects by
+ * jx_yaml.c, so that YAML files go through these same checks.
+ */
 #include "base/base.h"
 #include "json/jx.h"
 #include "base/buf.h"
@@ -7,6 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * json-c decodes "\ud800" into bytes that are not UTF-8 (CESU-8) and stores them without
+ * complaint; PostgreSQL's jsonb refuses them.  Only escaped surrogates need this scan:
+ * JSON_TOKENER_VALIDATE_UTF8 already rejects raw bytes that are not UTF-8.
+ */
 enum status jx_check_escapes(const char *data, size_t len, struct err *e)
 {
 	const char *p = data, *end = data + len;
@@ -32,6 +46,13 @@ enum status jx_check_escapes(const char *data, size_t len, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * The depth cap bounds json-c's recursion on hostile nesting.  Strict mode refuses json-c's
+ * lenient extensions, so that what we accept and store is what any other JSON parser reading
+ * it back (a backup, a client) accepts too.  A second document after the first
+ * ("{}{}") is refused rather than silently ignored.  The byte offset in the message helps a
+ * client find the fault without echoing the body, which may hold secrets.
+ */
 enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out, struct err *e)
 {
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
@@ -86,6 +107,11 @@ enum status jx_parse_object(const char *data, size_t len, json_object **out, str
 	return ST_OK;
 }
 
+/*
+ * A JSON null counts as absent, so that a client may send null for "not given".
+ * *out is borrowed from obj.  Required strings must be non-empty: an empty id or target
+ * would be stored and matched as a real value.
+ */
 enum status jx_str(json_object *obj, const char *key, bool required, const char **out,
 		   struct err *e)
 {
@@ -110,6 +136,7 @@ enum status jx_str(json_object *obj, const char *key, bool required, const char 
 	return ST_OK;
 }
 
+/* Doubles ("1.0") are refused rather than truncated: a stored number is what was sent. */
 enum status jx_int(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
 		   bool *present, struct err *e)
 {
@@ -146,6 +173,10 @@ enum status jx_id(json_object *obj, const char *key, bool required, const char *
 	return st;
 }
 
+/*
+ * Ids end up in URLs and log lines, where a control character would break or forge a line,
+ * and in indexed columns, where an unbounded length would let one client bloat the index.
+ */
 enum status jx_check_id(const char *field, const char *value, struct err *e)
 {
 	size_t n = strlen(value);
@@ -162,6 +193,10 @@ enum status jx_check_id(const char *field, const char *value, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * The message lists the allowed values so that a client can fix its request from the reply
+ * alone; the offending value is cut at 64 bytes so the message stays in struct err.
+ */
 enum status jx_check_enum(const char *field, const char *value, const char *const *allowed,
 			  struct err *e)
 {
@@ -178,6 +213,7 @@ enum status jx_check_enum(const char *field, const char *value, const char *cons
 	return err_set(e, ST_INVALID, "field '%s': '%.64s' is not one of %s", field, value, list);
 }
 
+/* NULL becomes JSON null, not a missing key: a record has the same shape set or not. */
 void jx_add_str(json_object *obj, const char *key, const char *s)
 {
 	json_object_object_add(obj, key, s ? json_object_new_string(s) : NULL);
@@ -197,6 +233,7 @@ const char *jx_get_str(json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
+/* Plain output without escaped slashes, so paths and URLs in records stay readable. */
 char *jx_take_text(json_object *o)
 {
 	char *s = xstrdup(json_object_to_json_string_ext(

@@ -28,6 +28,11 @@ static const char *const original_tables[] = {
 	"integrations",
 };
 
+/*
+ * One query tells both facts needed: whether any of the original's tables exist, and whether
+ * the ledger is already ours (has a checksum column).  Run on a read-only connection, so that
+ * merely looking never creates a database file or a WAL beside the pilot's file.
+ */
 static const char probe_sql[] =
 	"SELECT m.name, EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = "
 	"'checksum') FROM sqlite_master m WHERE m.type = 'table'";
@@ -62,6 +67,10 @@ enum status migrate_sqlite_is_original(const char *path, bool *out, struct err *
 	return st;
 }
 
+/*
+ * Guards `migrate up` on SQLite: migrating such a file in place would create our tables
+ * beside the original's and leave its records where nothing reads them.
+ */
 enum status migrate_refuse_original(struct store_conn *c, struct err *e)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(original_tables); i++) {
@@ -175,6 +184,12 @@ static enum status drop_originals(struct store_conn *c, const bool renamed[], st
 	return st;
 }
 
+/*
+ * The order matters: the original's tables are renamed out of the way first so that our
+ * migrations can create tables of the same names, the records are moved while both exist, and
+ * the originals are dropped last.  All of it is one transaction on the copy, so any failure
+ * leaves nothing half-adopted.
+ */
 static enum status adopt_in_tx(struct store_conn *c, const struct migration_set *set,
 			       migrate_records_fn records, void *ctx, struct err *e)
 {
@@ -227,6 +242,7 @@ static enum status adopt_copy(const char *copy, const struct migration_set *set,
 	return rc;
 }
 
+/* SQLite may leave -wal, -shm or -journal files beside a copy; none may outlive the attempt. */
 static void remove_copy(const char *copy)
 {
 	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
@@ -304,6 +320,11 @@ static enum status replace(const char *path, const char *copy, bool *replaced, s
 	return fsync_dir(path, e);
 }
 
+/*
+ * Works on a copy named after our pid, so two adoptions never share one, and the pilot's file
+ * is only ever replaced whole by a rename.  The file must be quiet before and the copy after:
+ * a WAL beside the original means a writer whose last changes the copy would lose.
+ */
 enum status migrate_adopt_sqlite(const char *path, const struct migration_set *set,
 				 migrate_records_fn records, void *ctx, struct err *e)
 {

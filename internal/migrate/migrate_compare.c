@@ -11,11 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Pure on purpose: `migrate status`, `migrate verify`, serve's start-up check and the runner
+ * (under its lock) all judge a database by this one function, so they can never disagree about
+ * what is pending or drifted, and its unit tests need no database.
+ */
 static const char *const state_names[] = {
 	[MIG_APPLIED] = "applied", [MIG_PENDING] = "pending", [MIG_DRIFTED] = "drifted",
 	[MIG_MISSING] = "missing", [MIG_UNKNOWN] = "unknown",
 };
 
+/* Stable names: `migrate status` and `migrate verify` print them, and scripts may match on them. */
 static const char *const problem_names[] = {
 	[PROB_DRIFTED] = "drifted", [PROB_MISSING] = "missing",
 	[PROB_UNKNOWN] = "unknown", [PROB_OUT_OF_ORDER] = "out_of_order",
@@ -69,6 +75,12 @@ static struct mig_entry *new_entry(struct migrate_report *r)
 }
 
 /* One file of the set against its ledger row (if any). */
+/*
+ * A ledger row with this version but another name means the file that was applied is gone and
+ * a different one took its number; that is reported as missing rather than drifted, because
+ * the fix is to restore the file, not to review an edit.  A legacy row has no checksum and is
+ * never reported as drifted.
+ */
 static void compare_file(struct migrate_report *r, const struct migration *m,
 			 const struct ledger_row *row)
 {
@@ -100,6 +112,11 @@ static void compare_file(struct migrate_report *r, const struct migration *m,
 }
 
 /* Ledger rows that no file of the set accounts for. */
+/*
+ * A version above the set means an older binary is running against a newer schema (a rollback
+ * of the image without a rollback of the database): reported as such, because the answer is to
+ * deploy the newer binary, never to "fix" the ledger.
+ */
 static void compare_extra_rows(struct migrate_report *r, const struct migration_set *set,
 			       const struct ledger *l)
 {
@@ -127,6 +144,10 @@ static void compare_extra_rows(struct migrate_report *r, const struct migration_
 	}
 }
 
+/*
+ * A pending migration below the applied version means someone inserted a file into history;
+ * applying it now would run it against a schema it was not written for.
+ */
 static void check_order(struct migrate_report *r)
 {
 	for (size_t i = 0; i < r->n; i++) {

@@ -16,6 +16,11 @@ static char *dup_or_null(const char *s)
 }
 
 /* Legacy ids look like "004_activity_sessions_decisions.sql". */
+/*
+ * The original's ledger keyed rows by file name only; the version and name are recovered from
+ * it so that the comparison can treat both ledgers alike.  An id of any other form is left
+ * without a version, which migrate_compare then reports instead of guessing.
+ */
 static void parse_legacy_id(struct ledger_row *row)
 {
 	const char *id = row->id;
@@ -35,6 +40,7 @@ static void parse_legacy_id(struct ledger_row *row)
 		row->name[strlen(row->name) - 4] = '\0';
 }
 
+/* Values come back as text on both backends (store.h); NULL columns stay NULL, never "". */
 static void fill_rows(struct ledger *out, struct store_rows *r, bool legacy)
 {
 	out->n = store_rows_count(r);
@@ -60,6 +66,10 @@ static void fill_rows(struct ledger *out, struct store_rows *r, bool legacy)
 	}
 }
 
+/*
+ * The ledger's shape tells which ledger it is: ours has a checksum column, the original's has
+ * only id and applied_at.  No ledger at all is a valid state (a new database), not an error.
+ */
 enum status ledger_read(struct store_conn *c, struct ledger *out, struct err *e)
 {
 	struct store_rows *r = NULL;
@@ -101,6 +111,11 @@ void ledger_release(struct ledger *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/*
+ * Read-only and without the schema lock: status may report a state that a concurrent
+ * `migrate up` is about to change, which is fine for a report; migrate_up re-reads the ledger
+ * under the lock before acting on it.
+ */
 enum status migrate_status(struct store *st, const struct migration_set *set, struct ledger *ledger,
 			   struct migrate_report *out, struct err *e)
 {

@@ -15,6 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
+/*
+ * The embedded copy is the default, so that a binary always runs the exact migrations it was
+ * built and tested with; a directory (migrations_dir) exists for review and drift checks, and
+ * its files are capped because they are read whole into memory.
+ */
 #define MIGRATION_MAX_BYTES ((size_t)8 << 20)
 
 extern const struct embedded_file sql_sqlite_files[];
@@ -22,6 +27,13 @@ extern const size_t sql_sqlite_files_count;
 extern const struct embedded_file sql_postgres_files[];
 extern const size_t sql_postgres_files_count;
 
+/*
+ * The checksum is over a canonical form (no UTF-8 byte order mark, every line ending "\n"), so
+ * that a checkout on Windows or an editor that adds a BOM does not read as drift.  Any other
+ * change, whitespace inside a line included, changes the checksum: the ledger must notice an
+ * edited migration even when the edit looks harmless.  Changing this rule would make every
+ * migration already applied anywhere read as drifted.
+ */
 void migrate_checksum(const char *data, size_t len, char out[SHA256_HEX_LEN])
 {
 	char *canon = xmalloc(len + 1);
@@ -43,6 +55,10 @@ void migrate_checksum(const char *data, size_t len, char out[SHA256_HEX_LEN])
 }
 
 /* "NNN_name.sql" -> version and name; false on any other form. */
+/*
+ * The name is strict (lowercase, digits, '_') because it is stored in the ledger and compared
+ * across machines and both dialects; a case or spelling difference would read as drift.
+ */
 static bool parse_file_name(const char *file, int *version, char **name)
 {
 	size_t len = strlen(file), digits = 0;
@@ -97,6 +113,10 @@ static int by_version(const void *a, const void *b)
 }
 
 /* Sorted, no duplicates, numbered 1..n without gaps. */
+/*
+ * No gaps: a missing number usually means a file was left out of a build or a directory, and
+ * applying the ones after it would build a schema nobody has tested.
+ */
 static enum status check_order(struct migration_set *set, struct err *e)
 {
 	if (set->n == 0)
@@ -147,6 +167,7 @@ static enum status load_one(struct migration_set *set, const char *dir, const ch
 	return st;
 }
 
+/* Directory order is arbitrary; check_order sorts afterwards.  Dot files are editor leftovers. */
 static enum status load_dir(const char *dir, struct migration_set *set, struct err *e)
 {
 	enum status st = ST_OK;
@@ -198,6 +219,10 @@ void migration_set_release(struct migration_set *set)
 }
 
 /* Skips blanks and "--" comments. */
+/*
+ * The scanners below are not an SQL parser: they only find the "CREATE TABLE name" of our own
+ * migration files, which is enough to check that a legacy ledger's tables exist.
+ */
 static const char *skip_space(const char *p)
 {
 	for (;;) {
@@ -221,6 +246,7 @@ static const char *take_word(const char *p, const char *word)
 }
 
 /* A copy of sql with comments and quoted text blanked out, so only code is scanned. */
+/* Blanking instead of removing keeps offsets, so names found are at their original places. */
 static char *code_only(const char *sql)
 {
 	char *out = xstrdup(sql);

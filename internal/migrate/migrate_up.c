@@ -14,8 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Room for the CREATE TABLEs of one migration file; migration_tables stops at this many. */
 #define MAX_TABLES 32
 
+/*
+ * The ledger is created by the runner, not by migration 001: it must exist before the first
+ * migration is recorded, and its shape must not depend on the migration files it checks.
+ */
 static const char ledger_sqlite[] = "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
 				    "    id TEXT PRIMARY KEY,\n"
 				    "    applied_at TEXT NOT NULL,\n"
@@ -40,6 +45,10 @@ static const char ledger_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS "
 				   "ux_schema_migrations_version ON schema_migrations (version)";
 
 /* Columns that adoption adds to a legacy ledger, in the order of a new one. */
+/*
+ * The original's ledger is extended in place rather than rebuilt: its rows (id, applied_at)
+ * are the history of that database and are kept as they are.
+ */
 static const char *const adopt_columns[] = {
 	"ALTER TABLE schema_migrations ADD COLUMN version INTEGER",
 	"ALTER TABLE schema_migrations ADD COLUMN name TEXT",
@@ -49,6 +58,10 @@ static const char *const adopt_columns[] = {
 };
 
 /* Who applies: the database role on PostgreSQL, the OS user on SQLite. */
+/*
+ * For the audit trail of schema changes.  A failure to find out is never a reason to fail a
+ * migration, hence "unknown" rather than an error.
+ */
 static char *applied_by(struct store_conn *c, enum store_kind kind)
 {
 	struct store_rows *r = NULL;
@@ -75,6 +88,8 @@ static enum status create_ledger(struct store_conn *c, enum store_kind kind, str
 	return err_ctx(st, e, "create the migration ledger");
 }
 
+/* Written in the same transaction as the migration, so a migration is applied and recorded or
+ * neither. */
 static enum status record(struct store_conn *c, enum store_kind kind, const struct migration *m,
 			  int64_t ms, struct err *e)
 {
@@ -94,6 +109,11 @@ static enum status record(struct store_conn *c, enum store_kind kind, const stru
 	return err_ctx(st, e, "record '%s' in the ledger", m->file);
 }
 
+/*
+ * A legacy row carries no checksum, so trust is earned another way: its version and name must
+ * be a migration this binary knows, and every table that migration creates must exist.  That
+ * catches a ledger copied from another database and a table dropped by hand.
+ */
 enum status migrate_check_legacy_row(struct store_conn *c, const struct migration_set *set,
 				     const struct ledger_row *row, struct err *e)
 {
@@ -125,6 +145,10 @@ enum status migrate_check_legacy_row(struct store_conn *c, const struct migratio
 	return ST_OK;
 }
 
+/*
+ * Every row is checked before anything is altered, so a ledger that fails one check is left
+ * exactly as it was.  Adopted rows get today's checksums and say so in applied_by.
+ */
 static enum status adopt_legacy(struct store_conn *c, const struct migration_set *set,
 				const struct ledger *l, struct err *e)
 {
@@ -170,6 +194,10 @@ static enum status refuse(const struct migrate_report *r, struct err *e)
 		       r->problems[0].msg, r->nproblems - 1);
 }
 
+/*
+ * The duration is recorded because a migration that took minutes on staging will lock a
+ * production table as long; the ledger is where a DBA looks first.
+ */
 static enum status apply_one(struct store_conn *c, enum store_kind kind, bool need_ledger,
 			     const struct migration *m, int64_t *ms, struct err *e)
 {
@@ -224,6 +252,11 @@ out:
 	return st;
 }
 
+/*
+ * For callers that already hold a write transaction (a restore builds the target's schema
+ * inside its load transaction; adopting an original SQLite database migrates the copy inside
+ * its own), so that the schema and what follows commit or roll back together.
+ */
 enum status migrate_up_in_tx(struct store_conn *c, enum store_kind kind,
 			     const struct migration_set *set, int to, struct err *e)
 {
@@ -241,6 +274,12 @@ enum status migrate_up_in_tx(struct store_conn *c, enum store_kind kind,
 	return rc;
 }
 
+/*
+ * One transaction per migration, each taking the schema lock and re-reading the ledger under
+ * it: two replicas started together with auto-migrate, or a DBA and a replica, can never apply
+ * the same file twice, and a failure leaves every earlier migration committed (the next run
+ * resumes there).  Progress is reported only after a commit, so what it says is durable.
+ */
 enum status migrate_up(struct store *st, const struct migration_set *set, int to,
 		       migrate_progress_fn progress, void *ctx, struct err *e)
 {

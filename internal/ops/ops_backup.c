@@ -199,6 +199,11 @@ static void fill_entry(struct ops_manifest_file *f, const struct ops_table *t, c
 		f->columns[f->ncolumns++] = xstrdup(t->cols[i].name);
 }
 
+/*
+ * Every line is checked with the verifier's own rules as it is written: a row the verifier
+ * would reject fails the backup now, while the operator is watching, rather than the restore
+ * months later.  The file is written under a temporary name and renamed only once complete.
+ */
 static enum status dump_table(struct backup *b, const struct ops_table *t, struct err *e)
 {
 	struct ops_manifest_file *f = &b->m.files[b->m.nfiles];
@@ -287,6 +292,11 @@ static enum status dump_all(struct backup *b, const struct migration_set *set, s
 	return st;
 }
 
+/*
+ * The manifest is written last, after every dump file is durable: a directory with a manifest
+ * is a complete backup, one without it is an interrupted one that verify refuses.  The
+ * directories are synced so that the renames themselves survive a crash.
+ */
 static enum status write_manifest(struct backup *b, struct ops_backup_result *out, struct err *e)
 {
 	char now[TIME_FMT_LEN], sha[SHA256_HEX_LEN];
@@ -327,6 +337,11 @@ static void undo(struct backup *b)
 		rmdir(b->dir);
 }
 
+/*
+ * The operations record is the evidence the retention plan and auditors read ("when was the
+ * last backup, of what").  Failing to write it does not fail a backup that is already safe on
+ * disk; the warning is shown instead.
+ */
 static void record(struct backup *b, struct ops_backup_result *out, int64_t started)
 {
 	json_object *d = json_object_new_object();
@@ -377,6 +392,11 @@ static void fill_header(struct backup *b, struct ops_backup_result *out)
 					: "one read transaction (WAL)");
 }
 
+/*
+ * The connection is returned before the manifest is written, so the snapshot transaction is
+ * held only while rows are read.  A failure removes every file this call wrote, and the
+ * directory only when this call created it.
+ */
 enum status ops_backup(struct store *st, const struct migration_set *set, const char *dir,
 		       struct ops_backup_result *out, struct err *e)
 {

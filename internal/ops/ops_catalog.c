@@ -167,6 +167,10 @@ size_t ops_table_ncols(const struct ops_table *t)
 	return n;
 }
 
+/*
+ * Tables carry the schema version that created them, so a backup of an older database lists
+ * only the tables it had, and a restore of it expects exactly those.
+ */
 bool ops_table_at(const struct ops_table *t, int v)
 {
 	return t->since <= v;
@@ -241,6 +245,12 @@ static enum status put_int(struct buf *b, int64_t v, struct err *e)
 	return buf_add(b, tmp + i, sizeof(tmp) - i, e);
 }
 
+/*
+ * Values are re-encoded by kind rather than copied as text, so that the same rows give the
+ * same bytes on both backends: PostgreSQL prints times and JSONB its own way, SQLite keeps
+ * what was written.  A stored value that does not fit its kind is ST_INTERNAL: the API never
+ * writes one, so it means the database was changed behind cavra's back.
+ */
 static enum status encode_value(const struct ops_table *t, const struct ops_col *c, const char *v,
 				size_t len, struct ops_canonizer *cz, struct buf *b, struct err *e)
 {
@@ -272,6 +282,10 @@ static enum status encode_value(const struct ops_table *t, const struct ops_col 
 	}
 }
 
+/*
+ * Keys come out in the encoder's precomputed sorted order, so each line is canonical JSON
+ * without building a json-c object per row.
+ */
 enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals, const size_t *lens,
 			   struct buf *line, struct err *e)
 {

@@ -70,6 +70,11 @@ static enum status decode_text(struct loader *ld, size_t i, const struct ops_spa
 	return ST_OK;
 }
 
+/*
+ * Values point into the line wherever they can (numbers, JSON, unescaped strings); only
+ * escaped strings are decoded, into a per-line arena.  The arena may move as it grows, so its
+ * values are recorded as offsets and turned into pointers once the whole line is decoded.
+ */
 static enum status decode_value(struct loader *ld, size_t i, struct err *e)
 {
 	const struct ops_col *c = &ld->l->t->cols[i];
@@ -106,6 +111,11 @@ static enum status decode_value(struct loader *ld, size_t i, struct err *e)
 	}
 }
 
+/*
+ * A small, capped count of one column's values (e.g. decisions by outcome) for the restore
+ * report, so that an operator can compare it with what the source showed; values past the cap
+ * are not counted rather than grow memory with the data.
+ */
 static void tally(struct ops_restore_result *r, const char *value, size_t n)
 {
 	size_t i;

@@ -77,6 +77,11 @@ static enum status check_migrations(const struct ops_manifest *m, struct err *e)
 	return st;
 }
 
+/*
+ * The manifest's column list must be this binary's catalogue exactly, names and order: it
+ * records the schema the dump was taken from, and any difference means a schema this binary
+ * was not built for, whose rows it must not load.
+ */
 static bool same_columns(const struct ops_manifest_file *f, const struct ops_table *t)
 {
 	if (f->ncolumns != ops_table_ncols(t) || !str_eq(f->key, t->key) ||
@@ -285,6 +290,10 @@ static bool suspended(const struct store_rows *idx, size_t i)
 	       store_rows_get(idx, i, 2);
 }
 
+/*
+ * Building an index once over loaded rows is much cheaper than maintaining it row by row; the
+ * drop is inside the load transaction, so a failed restore gets its indexes back by rollback.
+ */
 static enum status drop_indexes(struct store_conn *c, const char *table, struct store_rows **out,
 				struct err *e)
 {
@@ -306,6 +315,11 @@ static enum status build_indexes(struct store_conn *c, const struct store_rows *
 	return st;
 }
 
+/*
+ * The last line of defence before commit: the bytes read must be the bytes verified (the file
+ * may have changed since), and the table must hold exactly the rows the manifest promises.
+ * Merged tables keep rows of the target and are checked by the increase instead.
+ */
 static enum status check_loaded(const struct ops_table *t, const struct ops_manifest_file *f,
 				const struct ops_scan *scan, struct ops_table_count *tc,
 				int64_t before, struct err *e)
@@ -357,6 +371,10 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	return st;
 }
 
+/*
+ * One transaction for the schema and every table: other clients of the target see either
+ * the old data or the whole restored backup, never a mix.
+ */
 static enum status load_all(struct restore *r, struct err *e)
 {
 	struct store_conn *c = NULL;
@@ -437,6 +455,10 @@ static enum status run(struct restore *r, struct err *e)
 	return st;
 }
 
+/*
+ * The target URL may carry a password, and a libpq error may quote the URL; it is scrubbed
+ * from the message here, once, whatever step failed.
+ */
 enum status ops_restore(const struct ops_restore_opts *o, struct ops_restore_result *out,
 			struct err *e)
 {

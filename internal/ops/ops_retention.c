@@ -20,6 +20,7 @@
 
 #define DAY_US ((int64_t)86400 * 1000000)
 
+/* The classification is printed into the plan's Markdown and JSON, so it is kept to a label. */
 static bool class_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -182,6 +183,10 @@ static void header_json(json_object *doc, const struct ops_retention_opts *o)
 				 : NULL);
 }
 
+/*
+ * Under a legal hold nothing is eligible for deletion whatever its age; the count past the
+ * cutoff is still shown, because that is what the hold is keeping.
+ */
 static enum status plan_body(struct plan_ctx *p, struct store *st, json_object *doc, struct err *e)
 {
 	json_object *backup = NULL, *test = NULL, *stores = json_object_new_array();
@@ -212,6 +217,11 @@ static enum status plan_body(struct plan_ctx *p, struct store *st, json_object *
 	return rc;
 }
 
+/*
+ * All counts are read in one read transaction, so the totals and the per-store numbers
+ * describe one moment even while the service keeps writing.  The cutoff is computed once from
+ * the options' clock, which tests fix.
+ */
 enum status ops_retention_plan(struct store *st, const struct ops_retention_opts *o,
 			       json_object **out, struct err *e)
 {

@@ -102,6 +102,10 @@ static bool known_store(const char *name)
 	return false;
 }
 
+/*
+ * A store or a copy listed twice would be imported twice or checked against the wrong entry,
+ * so it is reported rather than guessed at.
+ */
 static bool listed_twice(const struct ops_v1_manifest *m, const char *name, const char *path)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -287,6 +291,11 @@ static void check_content(const struct ops_v1_store *s, int64_t size, const unsi
 			       size == 3 && memcmp(head, "{}\n", 3) == 0 ? " (a placeholder)" : "");
 }
 
+/*
+ * Checks in the order that tells the operator the most: present, a regular file, readable,
+ * the right size, the right checksum, and only then whether the content is what its kind
+ * says.  Each store gets at most one problem, the first that applies.
+ */
 static void check_store(const char *dir, const struct ops_v1_store *s,
 			struct ops_verify_result *out)
 {
@@ -321,6 +330,10 @@ static void check_store(const char *dir, const struct ops_v1_store *s,
 	free(path);
 }
 
+/*
+ * Same report shape as a v2 verify, so that `ops verify` prints and exits the same way for
+ * both, and `ops import --backup` can rely on the same verdict before it reads anything.
+ */
 void ops_v1_verify(const char *dir, const char *text, size_t len, struct ops_verify_result *out)
 {
 	const char **paths;

@@ -67,6 +67,7 @@ static int cmp_bufs(const struct buf *a, const struct buf *b)
 	return bytes_cmp(a->data, a->len, b->data, b->len);
 }
 
+/* The current row becomes the previous one by swapping buffers, with no copy per line. */
 static void swap_bufs(struct buf *a, struct buf *b)
 {
 	struct buf t = *a;
@@ -213,6 +214,11 @@ static void compare_scan(const struct ops_manifest_file *f, const struct ops_sca
 			       (long long)s->rows, (long long)f->rows);
 }
 
+/*
+ * A file that cannot be read is one problem and the walk goes on with the next file, so one
+ * bad disk block does not hide the state of the rest.  Lines are checked in the same pass that
+ * hashes the file: each byte is read once however large the backup.
+ */
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			struct ops_verify_result *out)
 {
@@ -304,6 +310,10 @@ void ops_walk_unlisted(const char *root, const char *const *paths, size_t n, str
 	walk_from(root, NULL, 0, &l, rep);
 }
 
+/*
+ * Files the manifest does not list are problems too: an extra file may be a dump of another
+ * backup copied in, and a restore must never mistake a directory of mixed origins for one.
+ */
 static void walk_manifest(const char *dir, const struct ops_manifest *m, struct ops_report *rep)
 {
 	size_t n = m ? m->nfiles : 0;
@@ -317,6 +327,10 @@ static void walk_manifest(const char *dir, const struct ops_manifest *m, struct 
 
 /* ---- the manifest ---- */
 
+/*
+ * lstat, not stat: a manifest that is a symlink could point anywhere, and the backup's own
+ * checksum would then vouch for a file outside it.  The size cap bounds the read.
+ */
 static bool read_manifest(const char *path, struct buf *text, struct ops_report *rep)
 {
 	struct err e = {0};
@@ -339,6 +353,11 @@ static bool read_manifest(const char *path, struct buf *text, struct ops_report 
 	return true;
 }
 
+/*
+ * Returns a verdict, not a status: every problem goes into out->problems, and the command
+ * decides the exit code.  Only files whose manifest entry parsed are checked, so a broken entry
+ * is reported once rather than again as a missing or mismatched file.
+ */
 bool ops_verify(const char *manifest, struct ops_verify_result *out)
 {
 	struct buf text = BUF_INIT;

@@ -173,7 +173,9 @@ static bool is_blank(char c)
 /*
  * Lexical path clean-up, so that "./.env", "a/../.env" and ".//.env" meet the same patterns as
  * ".env": drops empty and "." segments and resolves ".." against the segments before it.  A
- * leading '/' is kept.  Caller owns the result, free with free().
+ * leading '/' is kept.  Caller owns the result, free with free().  Lexical only, never
+ * realpath(): the path names a file on the agent's machine, not on ours, and evaluation stays
+ * pure.
  */
 static char *normalize_path(const char *in)
 {
@@ -219,6 +221,11 @@ static char *normalize_path(const char *in)
 
 /* ---- filesystem ---- */
 
+/*
+ * Patterns are tried on the normalised path and then on the path as given: normalising defeats
+ * "./a/../.env" tricks, and the raw form keeps patterns written for the exact text working.
+ * Reads are allowed unless blocked, since an agent that cannot read cannot work.
+ */
 static void eval_read(const struct policy_pack *pack, const char *target, struct policy_result *r)
 {
 	char *norm = normalize_path(target);
@@ -245,6 +252,7 @@ static const char *path_match(const struct strlist *l, const char *norm, const c
 	return hit ? hit : first_match(l, target, strlen(target));
 }
 
+/* The strongest list is consulted first, so a path in both block and approval lists is blocked. */
 static void eval_write(const struct policy_pack *pack, const char *target, struct policy_result *r)
 {
 	char *norm = normalize_path(target);
@@ -361,6 +369,11 @@ static const char *command_allowed(const struct strlist *allow, const char *cmd)
 	return first;
 }
 
+/*
+ * Unlike files, a command outside every list is not allowed but sent for approval: the set of
+ * harmless commands is small and known, the set of harmful ones is not.  Commands that "apply"
+ * or "delete" are graded critical because they change infrastructure or data for good.
+ */
 static void eval_command(const struct policy_pack *pack, const char *target,
 			 struct policy_result *r)
 {
@@ -656,6 +669,11 @@ static bool mcp_blocks(const struct policy_pack *pack, const char *server, const
 	return true;
 }
 
+/*
+ * Outright blocks first, then the pack's allowlist, then the server's own trust and approval,
+ * then its tool and capability lists and the pack's rules: the first step that decides wins,
+ * so a registry record can never undo a pack's block or allowlist.
+ */
 static void eval_mcp(const struct policy_pack *pack, const struct policy_action *a,
 		     const struct policy_mcp_server *s, struct policy_result *r)
 {
@@ -710,6 +728,11 @@ static const char *approval_class(const char *rule)
 	return NULL;
 }
 
+/*
+ * The pack may name approvers per class of approval; the first becomes the approver group, so
+ * that a decision is routed even without routing rules.  Without a class the rule's built-in
+ * group stays.
+ */
 static void route(const struct policy_pack *pack, struct policy_result *r)
 {
 	const char *cls =
@@ -749,6 +772,11 @@ static void audit_only(struct policy_result *r)
 
 /* ---- entry point ---- */
 
+/*
+ * Unknown action types are not allowed by default but sent for approval: a new kind of action
+ * from a newer harness must not slip through a pack written before it existed.  Routing and
+ * audit_only run last so that they see the final decision whatever produced it.
+ */
 void policy_evaluate(const struct policy_pack *pack, const struct policy_action *action,
 		     const struct policy_mcp_server *server, struct policy_result *out)
 {

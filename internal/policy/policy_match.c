@@ -11,6 +11,11 @@
 
 #include <string.h>
 
+/*
+ * Takes a length so that a segment of a longer command can be matched in place, without a
+ * copy.  Case-sensitive, like the Linux paths, git refs and shell commands the patterns
+ * describe; a pack that means both spellings lists both.
+ */
 bool policy_match_n(const char *pattern, const char *s, size_t n)
 {
 	const char *p = pattern;

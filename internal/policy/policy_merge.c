@@ -18,6 +18,7 @@
 
 #define CANONICAL_HEADER "cavra.policy.canonical.v1\n"
 
+/* What git.protected_branches means when a pack leaves it out: both common default branches. */
 const char *const policy_default_protected[2] = {"main", "master"};
 
 static struct policy_pack *find(struct policy_set *set, const char *id)
@@ -28,6 +29,10 @@ static struct policy_pack *find(struct policy_set *set, const char *id)
 	return NULL;
 }
 
+/*
+ * Checked before any merging so that a misspelt parent is reported as such, with its file and
+ * line, rather than later as a pack that never got merged (which would look like a cycle).
+ */
 static enum status check_parents(struct policy_set *set, struct err *e)
 {
 	for (size_t i = 0; i < set->n; i++) {
@@ -179,6 +184,10 @@ static void append(struct canon *c, const char *p, size_t n)
 }
 
 /* "<name> <count>\n" then "<byte length> <entry>\n" per entry. */
+/*
+ * Counts and byte lengths make the encoding unambiguous: no entry, however it is spelt (spaces,
+ * newlines), can make two different packs produce the same text and so the same hash.
+ */
 static void append_list(struct canon *c, const char *name, const struct strlist *list)
 {
 	char num[64];
@@ -224,6 +233,11 @@ static void append_map(struct canon *c, const char *name, const struct listmap *
  * The ten original lists always; everything added later only when a pack uses it, so that the
  * hash of a pack written before those keys existed does not change.
  */
+/*
+ * The text hashed into a pack's sha256, which every decision records in its policy_version:
+ * an auditor can tell exactly which rules judged a decision, and two packs with the same
+ * effective rules hash alike however their YAML is laid out.
+ */
 char *policy_pack_canonical(const struct policy_pack *pack, size_t *len)
 {
 	struct canon c = {0};
@@ -247,6 +261,10 @@ char *policy_pack_canonical(const struct policy_pack *pack, size_t *len)
 	return c.s;
 }
 
+/*
+ * Hashes are taken after merging, over the effective rules: a change to a parent pack changes
+ * the hash of every pack that inherits it, as it changes their decisions.
+ */
 enum status policy_set_merge(struct policy_set *set, struct err *e)
 {
 	bool progress = true;

@@ -171,6 +171,11 @@ static enum status on_row(void *ctx, const char *const *vals, const size_t *lens
 	return ST_OK;
 }
 
+/*
+ * The SELECT is assembled from identifiers in our own table of the original's columns, never
+ * from the file being adopted, so nothing from outside reaches the SQL text; 1024 bytes hold
+ * the longest column list.
+ */
 #define SQL_MAX 1024
 
 static void append(char *sql, const char *fmt, const char *arg)
@@ -198,6 +203,7 @@ static enum status add_column(struct copy *cp, char *sql, const char *col, bool 
 }
 
 /* Selects id, payload and the projection columns this pilot's table has. */
+/* rowid order is the order the original wrote its records, which adoption keeps. */
 static enum status build_select(struct copy *cp, char *sql, struct err *e)
 {
 	const struct original *o = cp->o;

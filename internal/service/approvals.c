@@ -464,6 +464,10 @@ static char *changed_payload(const struct rec_row *row, enum approval_action a, 
 }
 
 /* Why the change was refused: the approval's state as read now. */
+/*
+ * Called after a compare-and-set found the row no longer pending: the state is read again so
+ * that the 409 names what another caller (or the clock) already made of it.
+ */
 static enum status not_pending(struct service *s, const char *id, struct err *e)
 {
 	struct rec_row row;
@@ -481,6 +485,10 @@ static enum status not_pending(struct service *s, const char *id, struct err *e)
 }
 
 /* Deciding needs membership of the approval's group (admins excepted). */
+/*
+ * An unverified caller only exists in auth_mode none, where nobody has an identity to check
+ * and the pilot acts with every role; refusing there would make approvals unusable.
+ */
 static enum status check_member(struct service *s, const char *id, const struct caller *who,
 				struct err *e)
 {
@@ -509,6 +517,12 @@ static enum status check_member(struct service *s, const char *id, const struct 
 	return st;
 }
 
+/*
+ * Checks run in the order a client can act on: 400 for the body, 404 for the id, 403 for the
+ * group, and only then the write.  The write is guarded on state = 'pending' and (except for an
+ * explicit expire) on expires_at still ahead, so of two approvers acting at once exactly one
+ * wins, and an approval that expired a moment ago cannot be approved by a stale screen.
+ */
 enum status service_approval_act(struct service *s, const char *id, enum approval_action a,
 				 json_object *req, const struct caller *who, char **record,
 				 struct err *e)
@@ -573,6 +587,11 @@ static enum status read_break_glass(json_object *req, const struct caller *who, 
 	return read_hours(req, "ttl_hours", BREAK_GLASS_MAX_HOURS, BREAK_GLASS_MAX_HOURS, ttl, e);
 }
 
+/*
+ * Break-glass skips the approver group but leaves more trace, not less: the reason and an
+ * external reference (an incident ticket) are required, the grant expires, and both the
+ * request and the grant are in the history with who made them.
+ */
 static json_object *break_glass_record(json_object *d, const char *actor, const char *reason,
 				       const char *ext, double ttl, const struct caller *who)
 {
@@ -633,6 +652,10 @@ void approval_view(json_object *rec)
 }
 
 /* The state filter, with expiry taken into account. */
+/*
+ * Expiry is evaluated at read time (see approval_view), so the filter must match the same
+ * view: "pending" excludes rows past expires_at, and "expired" includes them.
+ */
 size_t approval_state_filter(const char *state, const char *now, struct rec_filter *f)
 {
 	if (!state)

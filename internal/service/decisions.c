@@ -1,5 +1,12 @@
 /*
  * decisions.c - POST /decisions and the decision queries (docs/policies.md).
+ *
+ * The hot path of the service: every action an agent takes passes through
+ * service_decision_create, which validates the request, evaluates it against the pack (and
+ * the MCP registry for tool calls), and stores the decision together with its session's
+ * counters.  A decision is stored once and never updated: it is evidence, so the whole record,
+ * including the policy version it was judged by, is written as the answer gives it.  No HTTP
+ * here; the handler only parses the body and replies (docs/architecture.md).
  */
 #include "base/base.h"
 #include "service/service.h"
@@ -37,6 +44,11 @@ static enum status text_field(json_object *req, const char *key, const char **ou
 	return st;
 }
 
+/*
+ * Every field is checked before anything is evaluated, so a bad request is refused with the
+ * first bad field named and no decision is ever recorded for it.  session_id may not contain
+ * '/' because it becomes a path segment (/sessions/{id}/decisions).
+ */
 static enum status read_request(json_object *req, struct decision_req *d, struct err *e)
 {
 	enum status st = ST_OK;
@@ -70,6 +82,11 @@ static enum status read_request(json_object *req, struct decision_req *d, struct
 }
 
 /* Evaluates d; MCP tool calls consult the registry first. */
+/*
+ * An unknown pack is the client's mistake (400 naming the field), not a missing resource (404):
+ * the request URL exists, one of its fields is wrong.  The registry is read only for MCP tool
+ * calls, so other decisions cost no query before their insert.
+ */
 static enum status evaluate(struct service *s, const struct decision_req *d,
 			    const struct policy_pack **pack, struct policy_result *res,
 			    struct err *e)
@@ -106,6 +123,11 @@ struct ids {
 	char evidence_ref[600];
 };
 
+/*
+ * Ids are random, not sequential: replicas share no counter, and a sequential id would tell
+ * any caller how busy the service is.  Without a session_id the decision opens a new session
+ * of its own, so that every decision belongs to exactly one session.
+ */
 static enum status make_ids(const struct decision_req *d, struct ids *ids, struct err *e)
 {
 	enum status st;
@@ -180,6 +202,10 @@ static json_object *build_record(const struct decision_req *d, const struct ids 
 	return o;
 }
 
+/*
+ * The stored payload is the exact text returned to the client, so that GET /decisions/{id}
+ * gives back byte for byte what the agent's harness was told.
+ */
 enum status service_decision_create(struct service *s, json_object *req, const struct caller *who,
 				    char **record, enum policy_decision *decision, struct err *e)
 {
@@ -231,6 +257,7 @@ enum status service_check_path_id(const char *field, const char *value, struct e
 	return ST_OK;
 }
 
+/* A malformed id cannot exist, so it is answered as not found without a query. */
 enum status service_decision_get(struct service *s, const char *id, char **record, struct err *e)
 {
 	if (jx_check_id("decision_id", id, NULL) != ST_OK)
@@ -283,6 +310,10 @@ static char *page_envelope(const struct store_page *page, const struct paging *p
 	return buf_detach(&b, NULL);
 }
 
+/*
+ * Under /sessions/{id}/decisions the session must exist (404 otherwise, rather than an empty
+ * list that looks like a quiet session) and its decisions come oldest first, as a transcript.
+ */
 enum status service_decision_list(struct service *s, service_arg_fn arg, void *ctx,
 				  const char *session_id, char **envelope, struct err *e)
 {

@@ -114,6 +114,10 @@ struct batch {
 	struct import_result *out;
 };
 
+/*
+ * Problems are capped so that a file of a million bad records yields a readable report; the
+ * position "key[i]" lets the operator find each one in the original file.
+ */
 static void problem(struct import_result *out, const char *key, size_t i, const char *msg)
 {
 	if (out->nproblems == PROBLEMS_MAX)
@@ -122,6 +126,10 @@ static void problem(struct import_result *out, const char *key, size_t i, const 
 	out->problems[out->nproblems++] = xasprintf("%s[%zu]: %s", key, i, msg);
 }
 
+/*
+ * schema_version goes first, as in a decision the API records, so that an imported decision's
+ * payload has the same shape and key order as a native one.
+ */
 void import_decision_payload(struct prepared *p)
 {
 	json_object *o = json_object_new_object();
@@ -242,6 +250,10 @@ static enum status put_session(struct store_conn *c, struct prepared *p, const c
 	return rc;
 }
 
+/*
+ * Decisions are written once and never updated (they are evidence), and keep their own
+ * timestamp as created_at; other kinds are upserts that skip unchanged records.
+ */
 enum status import_put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
 			   const char *now, enum rec_outcome *o, struct err *e)
 {

@@ -17,6 +17,11 @@
 
 /* ---- evidence metadata ---- */
 
+/*
+ * One evidence record per session, keyed by the session id.  Its counts are projection
+ * columns because auditors filter on them (sessions with blocks, with approvals); everything
+ * else stays in the payload only.
+ */
 static const struct rec_table evidence_table = {
 	"evidence_metadata",
 	"session_id",
@@ -53,6 +58,10 @@ const struct kind kind_evidence = {
 static const char *const approval_states[] = {"pending", "approved",	"denied",
 					      "expired", "break_glass", NULL};
 
+/*
+ * Every field that a filter, the state machine's compare-and-set or the expiry view reads is
+ * a column; the history lives in the payload only, written together with the state.
+ */
 static const struct rec_table approval_table = {"approvals",
 						"approval_id",
 						{"decision_id", "session_id", "state",
@@ -109,6 +118,7 @@ static const char *const trust_tiers[] = {"trusted", "approved", "experimental",
 					  "blocked", "unknown",	 NULL};
 static const char *const mcp_approvals[] = {"pending", "approved", "denied", "not_required", NULL};
 
+/* Registry lists come most recently changed first (updated_at), the order an operator wants. */
 static const struct rec_table agent_table = {
 	"registry_agents", "agent_id", {"status", "owner", NULL}, "updated_at"};
 
@@ -171,6 +181,7 @@ static const struct fparam mcp_params[] = {
 
 static const char *const mcp_alias[] = {"id", "name", NULL};
 
+/* A JSON null counts as absent here too (as in jx_str), so null gets the default. */
 static void put_default(json_object *rec, const char *key, const char *value)
 {
 	json_object *v = NULL;
@@ -304,6 +315,10 @@ static void rollout_normalize(json_object *rec)
 	}
 }
 
+/*
+ * A rollout is one pack on one repository, so its id is derived from both: posting the same
+ * rollout again updates it instead of creating a duplicate.
+ */
 static char *rollout_id(json_object *rec)
 {
 	const char *repo = jx_get_str(rec, "repository"), *pack = jx_get_str(rec, "policy_pack");

@@ -16,14 +16,27 @@
 
 #include <openssl/evp.h>
 
+/*
+ * Offsets are kept for simple clients, but capped: a huge offset makes the database walk that
+ * many rows.  Cursors are the way to page deep.
+ */
 #define OFFSET_MAX 1000000000LL
 
+/*
+ * The envelope is built from rows already in memory, under a cap far above any page; running
+ * into it would be a bug, not bad input, and is treated like running out of memory.
+ */
 static void must(enum status st)
 {
 	if (st != ST_OK) /* the envelope cap is far above any page we build */
 		abort();
 }
 
+/*
+ * The id breaks ties between rows of the same time, so no row is skipped or repeated across
+ * pages however many share a timestamp.  base64url without padding keeps the cursor safe to
+ * put in a query string as is; it is opaque to clients, not secret.
+ */
 char *paging_cursor(const char *ts, const char *id)
 {
 	char *raw = xasprintf("%s|%s", ts, id);
@@ -44,6 +57,11 @@ char *paging_cursor(const char *ts, const char *id)
 	return out;
 }
 
+/*
+ * A cursor comes back from the client, so it is checked as strictly as any input: alphabet and
+ * length first, then the decoded time and id, which go into SQL parameters.  Every failure
+ * gives the same message, since a client can do nothing with more detail.
+ */
 static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
 {
 	size_t n = strlen(c);
@@ -76,6 +94,10 @@ static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * count=none lets a client skip the COUNT(*) that "total" costs on a large table; exact is the
+ * default, so "total" is a number unless a client opts out.
+ */
 enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
 {
 	const char *limit = arg(ctx, "limit"), *offset = arg(ctx, "offset");
@@ -116,6 +138,10 @@ void paging_release(struct paging *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/*
+ * The envelope is assembled as text around records that are already JSON text (stored
+ * payloads), so that a page is never parsed and re-serialised just to be wrapped.
+ */
 void envelope_open(struct buf *b)
 {
 	buf_init(b, (size_t)256 << 20);
@@ -129,6 +155,7 @@ void envelope_item(struct buf *b, size_t i, const char *json)
 	must(buf_adds(b, json, NULL));
 }
 
+/* With a cursor the offset was not used, so the envelope reports 0 rather than echo it. */
 void envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next)
 {
 	if (total < 0)

@@ -63,6 +63,11 @@ static void add_audit(json_object *o, const struct policy_pack_settings *st)
 				       strings_json(st->maps_to, st->maps_to_len));
 }
 
+/*
+ * Copied into every decision rather than referenced: packs change and are redeployed, and a
+ * decision must keep saying which version (and sha256 of the merged rules) judged it, and
+ * which audit settings were in force, long after that pack is gone.
+ */
 json_object *service_policy_version_json(const struct policy_pack *pack)
 {
 	struct policy_pack_settings st;
@@ -108,6 +113,10 @@ static json_object *settings_json(const struct policy_pack *pack)
 	return o;
 }
 
+/*
+ * The listing shows counts, not the rules: it is read often (the console's packs view) and
+ * the rules of every pack would make it large; GET /policy-packs/{id} has them.
+ */
 static json_object *pack_json(const struct policy_pack *pack)
 {
 	struct policy_pack_settings st;

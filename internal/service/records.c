@@ -1,6 +1,12 @@
 /*
  * records.c - checking, storing, reading and listing the record kinds
  * described in records.h.
+ *
+ * One generic engine for evidence, approvals, the registry, inventory and integrations: each
+ * kind is a table of fields (kinds.c), and the same code checks, stores and reads them all, so
+ * a rule about ids, times or free text holds for every kind at once.  A record is stored as
+ * its whole JSON payload plus projection columns for the filters; the payload is the truth and
+ * the columns exist only to be queried.  The engine knows nothing of any one kind's meaning.
  */
 #include "base/base.h"
 #include "service/records.h"
@@ -146,6 +152,12 @@ static enum status check_field(json_object *rec, const struct field *f, char **v
 	return ST_OK;
 }
 
+/*
+ * Aliases ("id", "name", "repository") are accepted because clients of the original API send
+ * them; an alias is copied into the canonical field so that the stored payload has one
+ * spelling.  Only kinds whose ids may hold '/' (repository names) are served by a "{id+}"
+ * route; every other id must be a single path segment.
+ */
 static enum status take_id(const struct kind *k, json_object *rec, struct prepared *out,
 			   struct err *e)
 {
@@ -202,6 +214,11 @@ static enum status take_meta(const struct kind *k, json_object *rec, bool keep_t
 	return ST_OK;
 }
 
+/*
+ * Works on a deep copy so the caller's request object is never changed.  keep_times is for
+ * imports, which must keep the original created_at and updated_at; the API always stamps its
+ * own.  Checks run before the id is taken so that the first error names the field at fault.
+ */
 enum status kind_prepare(const struct kind *k, json_object *req, bool keep_times,
 			 struct prepared *out, struct err *e)
 {
@@ -263,6 +280,11 @@ void prepared_write(const struct kind *k, const struct prepared *p, const char *
 	w->updated_at = p->updated_at[0] ? p->updated_at : now;
 }
 
+/*
+ * The id, schema_version and times come from the columns, not the payload, so a record reads
+ * the same whichever way it was written (API, import, restore).  A payload that does not parse
+ * still yields its id and times rather than failing the whole list.
+ */
 json_object *kind_record(const struct kind *k, const struct rec_row *row)
 {
 	json_object *out = json_object_new_object(), *p = NULL;
@@ -304,6 +326,7 @@ static enum status get_by_alt(struct service *s, const struct kind *k, const cha
 	return st;
 }
 
+/* A malformed id cannot exist, so it is answered as not found without a query. */
 enum status kind_get(struct service *s, const struct kind *k, const char *id, char **record,
 		     struct err *e)
 {
@@ -331,6 +354,11 @@ static void set_recorded_by(struct prepared *p, json_object *recorded_by)
 	p->payload = jx_take_text(json_object_get(p->rec));
 }
 
+/*
+ * The answer is read back after the write, so the client sees the record as stored (with the
+ * times and defaults the server set), exactly what a later GET returns.  An unchanged record is
+ * not rewritten, so repeating a request does not move updated_at.
+ */
 enum status kind_upsert(struct service *s, const struct kind *k, json_object *req,
 			json_object *recorded_by, char **record, bool *created, struct err *e)
 {

@@ -11,6 +11,10 @@
 
 #include <string.h>
 
+/*
+ * The public enum maps to the kind tables here so that callers (http, import) never see
+ * struct kind: adding a field to a kind changes kinds.c only.
+ */
 static const struct kind *const kinds[] = {
 	[SK_EVIDENCE] = &kind_evidence,
 	[SK_APPROVAL] = &kind_approval,
@@ -118,6 +122,11 @@ static json_object *trust_json(const struct policy_action *a, const struct regis
 	return o;
 }
 
+/*
+ * A dry run of an MCP tool call: the same registry read and the same evaluation as
+ * POST /decisions, so the answer is the decision the call would get, but nothing is recorded.
+ * That lets a harness ask before it offers a tool to the agent.
+ */
 enum status service_mcp_trust(struct service *s, service_arg_fn arg, void *ctx, char **out,
 			      struct err *e)
 {

@@ -1,5 +1,9 @@
 /*
  * registry_view.c - reads an MCP server's registry record for a decision.
+ *
+ * The policy module is pure and knows nothing of JSON or the store, so the record is turned
+ * here into the plain struct policy_evaluate takes.  The view borrows its strings from the
+ * parsed record it holds, which is why it is released as a whole after the evaluation.
  */
 #include "base/base.h"
 #include "service/registry_view.h"
@@ -32,6 +36,11 @@ static const char **string_list(json_object *o, const char *key, size_t *n)
 	return out;
 }
 
+/*
+ * An unregistered server is not an error: the pack decides what an unknown server may do.
+ * Missing or unknown trust and approval values read as the most cautious ones (unknown tier,
+ * pending approval), so a sloppy record can never grant more than a correct one.
+ */
 enum status registry_view_load(struct store *st, const char *server, struct registry_view *out,
 			       bool *found, struct err *e)
 {

@@ -107,6 +107,10 @@ static int key_index(const char *key)
 	return -1;
 }
 
+/*
+ * Unknown keys are refused, with the known ones listed: a misspelt key would otherwise match
+ * everything (a key left out matches anything) and route every approval to that rule's group.
+ */
 static enum status read_rule(json_object *o, struct routing_rule *r, const char *where,
 			     struct err *e)
 {
@@ -213,6 +217,10 @@ enum status routing_load(const char *file, struct routing **out, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * A fact the decision does not have (no repository, no target) never matches a key that asks
+ * for one, so a rule for "repository: payments/api" cannot catch decisions without one.
+ */
 static bool key_holds(int k, const char *want, const char *have)
 {
 	if (!have)
@@ -232,6 +240,7 @@ static bool rule_matches(const struct routing_rule *r, const char *const facts[M
 	return true;
 }
 
+/* rule_id appears twice because both the exact key and rule_id_prefix test it. */
 const char *routing_pick(const struct routing *rt, const struct routing_facts *f,
 			 const char **rule_name)
 {

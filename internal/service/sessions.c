@@ -1,5 +1,11 @@
 /*
  * sessions.c - session summaries (cavra.session.v1).
+ *
+ * A session groups the decisions of one agent run.  Its counters (decisions, blocked,
+ * approvals required) are kept by the store in the same statement that records each decision,
+ * never computed here and never taken from a client, so they cannot drift from the decisions
+ * they count.  A client may create or update a session's descriptive fields and metadata;
+ * everything else in the summary is the server's.
  */
 #include "base/base.h"
 #include "service/service.h"
@@ -16,6 +22,10 @@
 static const char *const state_values[] = {"active", "completed", "failed", "archived", NULL};
 
 /* Client extras (payload) first, then every summary field on top. */
+/*
+ * The summary fields are written last so that a client's payload can never override a counter
+ * or the state by storing a key of the same name.
+ */
 static json_object *session_json(const struct session_row *s)
 {
 	json_object *o = NULL, *refs = json_object_new_array();
@@ -169,6 +179,7 @@ static enum status extras(struct service *s, json_object *req, const char *id,
 	return ST_OK;
 }
 
+/* The answer is read back after the write, so it carries the counters as stored. */
 enum status service_session_upsert(struct service *s, json_object *req, const struct caller *who,
 				   char **record, bool *created, struct err *e)
 {

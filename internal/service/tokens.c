@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Roles live in the payload, not in columns, so adding a role needs no migration. */
 static char *roles_payload(const char *const *roles, size_t n)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
@@ -24,6 +25,11 @@ static char *roles_payload(const char *const *roles, size_t n)
 	return jx_take_text(o);
 }
 
+/*
+ * The name is the handle operators revoke by, so it may not contain spaces or '/'.  The token
+ * id is separate from the name and random; neither reveals anything about the secret.  The
+ * subject "token:<name>" is what audit records name as the actor.
+ */
 enum status service_token_create(struct service *s, const struct token_spec *t, char **id,
 				 struct err *e)
 {
@@ -81,6 +87,11 @@ static char **payload_roles(const char *payload, size_t *n)
 	return out;
 }
 
+/*
+ * Every failure is ST_UNAUTHENTICATED (401).  The message names the token only once the hash
+ * matched, i.e. only to whoever holds the token; authn also logs it, so that an operator can
+ * see why a CI job is locked out.
+ */
 enum status service_token_check(struct service *s, const char *sha256, struct token_info *out,
 				struct err *e)
 {
@@ -118,6 +129,7 @@ void token_info_release(struct token_info *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The listing never includes the hash: it is of no use to an operator and is one less secret. */
 static json_object *token_json(const struct token_row *r)
 {
 	json_object *o = json_object_new_object(), *p = NULL, *roles = NULL;
@@ -152,6 +164,10 @@ enum status service_token_list(struct service *s, json_object **out, struct err 
 	return ST_OK;
 }
 
+/*
+ * Revocation stamps revoked_at instead of deleting the row, so that records naming the token
+ * as their author still resolve to who it was.
+ */
 enum status service_token_revoke(struct service *s, const char *name, int64_t *count, struct err *e)
 {
 	char now[TIME_FMT_LEN];
