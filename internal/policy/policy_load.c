@@ -265,7 +265,15 @@ void policy_pack_free(struct policy_pack *pack)
 struct parse {
 	const char *file;
 	struct err *e;
+	struct policy_pack *pack; /* being filled */
+	const char *sec; /* the section being read */
+	const char *cls; /* the approval class being read, and its approvers */
+	struct strlist *groups;
+	bool have_meta;
 };
+
+/* One key of a mapping and its value; each_pair calls it for every key, in file order. */
+typedef enum status (*pair_fn)(struct parse *ps, const char *key, json_object *val);
 
 static size_t line_of(json_object *node)
 {
@@ -338,6 +346,17 @@ static enum status check_mapping(struct parse *ps, json_object *map, const char 
 	return ST_OK;
 }
 
+/* Checks that map is a mapping (named what), then calls fn for each key until one fails. */
+static enum status each_pair(struct parse *ps, json_object *map, const char *what, pair_fn fn)
+{
+	enum status st = check_mapping(ps, map, what);
+
+	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
+	     st == ST_OK && p; p = p->next)
+		st = fn(ps, lh_entry_k(p), (json_object *)lh_entry_v(p));
+	return st;
+}
+
 /* Reads a list of non-empty strings (or null, meaning empty) into out. */
 static enum status parse_strings(struct parse *ps, json_object *node, const char *name,
 				 struct strlist *out)
@@ -407,34 +426,32 @@ static enum status parse_mode(struct parse *ps, json_object *node, struct policy
 	return perr(ps, line_of(node), "metadata.mode must be one of %s", POLICY_MODE_VALUES);
 }
 
+static enum status metadata_pair(struct parse *ps, const char *key, json_object *val)
+{
+	struct policy_pack *pack = ps->pack;
+
+	if (strcmp(key, "id") == 0)
+		return parse_text(ps, val, "metadata.id", &pack->id);
+	if (strcmp(key, "title") == 0)
+		return parse_text(ps, val, "metadata.title", &pack->title);
+	if (strcmp(key, "description") == 0)
+		return parse_text(ps, val, "metadata.description", &pack->description);
+	if (strcmp(key, "version") == 0)
+		return parse_text(ps, val, "metadata.version", &pack->version);
+	if (strcmp(key, "inherits") == 0)
+		return parse_inherits(ps, val, pack);
+	if (strcmp(key, "mode") == 0)
+		return parse_mode(ps, val, pack);
+	return perr(ps, key_line_of(val),
+		    "unknown key 'metadata.%.64s' (known: id, title, description, version, "
+		    "inherits, mode)",
+		    key);
+}
+
 static enum status parse_metadata(struct parse *ps, json_object *map, struct policy_pack *pack)
 {
-	enum status st;
+	enum status st = each_pair(ps, map, "metadata", metadata_pair);
 
-	st = check_mapping(ps, map, "metadata");
-	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
-	     st == ST_OK && p; p = p->next) {
-		const char *key = lh_entry_k(p);
-		json_object *val = (json_object *)lh_entry_v(p);
-
-		if (strcmp(key, "id") == 0)
-			st = parse_text(ps, val, "metadata.id", &pack->id);
-		else if (strcmp(key, "title") == 0)
-			st = parse_text(ps, val, "metadata.title", &pack->title);
-		else if (strcmp(key, "description") == 0)
-			st = parse_text(ps, val, "metadata.description", &pack->description);
-		else if (strcmp(key, "version") == 0)
-			st = parse_text(ps, val, "metadata.version", &pack->version);
-		else if (strcmp(key, "inherits") == 0)
-			st = parse_inherits(ps, val, pack);
-		else if (strcmp(key, "mode") == 0)
-			st = parse_mode(ps, val, pack);
-		else
-			st = perr(ps, key_line_of(val),
-				  "unknown key 'metadata.%.64s' (known: id, title, description, "
-				  "version, inherits, mode)",
-				  key);
-	}
 	if (st != ST_OK)
 		return st;
 	if (!pack->id)
@@ -503,31 +520,26 @@ static enum status parse_flag(struct parse *ps, json_object *node, const char *n
 	return perr(ps, line_of(node), "%s must be true or false", name);
 }
 
-/* mcp.risk_scoring: server pattern -> low | medium | high | critical. */
-static enum status parse_risk(struct parse *ps, json_object *map, struct policy_pack *pack)
+static enum status risk_pair(struct parse *ps, const char *k, json_object *v)
 {
 	enum policy_severity sev;
-	enum status st;
+	struct strlist level = {0};
 
-	if (is_null(map))
-		return ST_OK;
-	st = check_mapping(ps, map, "mcp.risk_scoring");
-	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
-	     st == ST_OK && p; p = p->next) {
-		const char *k = lh_entry_k(p);
-		json_object *v = (json_object *)lh_entry_v(p);
-		struct strlist level = {0};
+	if (!*k)
+		return perr(ps, key_line_of(v), "mcp.risk_scoring: empty server pattern");
+	if (!is_string(v) || !policy_severity_parse(scalar(v), &sev))
+		return perr(ps, line_of(v), "mcp.risk_scoring.%.64s must be one of %s", k,
+			    POLICY_SEVERITY_VALUES);
+	strlist_addn(&level, scalar(v), strlen(scalar(v)));
+	listmap_set(&ps->pack->own_risk, k, &level);
+	strlist_release(&level);
+	return ST_OK;
+}
 
-		if (!*k)
-			return perr(ps, key_line_of(v), "mcp.risk_scoring: empty server pattern");
-		if (!is_string(v) || !policy_severity_parse(scalar(v), &sev))
-			return perr(ps, line_of(v), "mcp.risk_scoring.%.64s must be one of %s", k,
-				    POLICY_SEVERITY_VALUES);
-		strlist_addn(&level, scalar(v), strlen(scalar(v)));
-		listmap_set(&pack->own_risk, k, &level);
-		strlist_release(&level);
-	}
-	return st;
+/* mcp.risk_scoring: server pattern -> low | medium | high | critical. */
+static enum status parse_risk(struct parse *ps, json_object *map)
+{
+	return is_null(map) ? ST_OK : each_pair(ps, map, "mcp.risk_scoring", risk_pair);
 }
 
 static bool printable(const char *s)
@@ -549,9 +561,22 @@ static enum status check_groups(struct parse *ps, json_object *node, const char 
 	return ST_OK;
 }
 
+static enum status approver_pair(struct parse *ps, const char *k, json_object *v)
+{
+	enum status st;
+
+	if (strcmp(k, "approvers") != 0)
+		return perr(ps, key_line_of(v), "unknown key '%s.%.64s' (known: approvers)",
+			    ps->cls, k);
+	strlist_release(ps->groups);
+	st = parse_strings(ps, v, "approvers", ps->groups);
+	if (st == ST_OK)
+		st = check_groups(ps, v, ps->cls, ps->groups);
+	return st;
+}
+
 /* approvals.<class>: {approvers: [group, ...]}. */
-static enum status parse_approval_class(struct parse *ps, const char *cls, json_object *map,
-					struct policy_pack *pack)
+static enum status parse_approval_class(struct parse *ps, const char *cls, json_object *map)
 {
 	struct strlist groups = {0};
 	char name[128];
@@ -560,47 +585,22 @@ static enum status parse_approval_class(struct parse *ps, const char *cls, json_
 	snprintf(name, sizeof(name), "approvals.%.64s", cls);
 	if (is_null(map))
 		return ST_OK;
-	st = check_mapping(ps, map, name);
-	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
-	     st == ST_OK && p; p = p->next) {
-		const char *k = lh_entry_k(p);
-		json_object *v = (json_object *)lh_entry_v(p);
-
-		if (strcmp(k, "approvers") != 0) {
-			st = perr(ps, key_line_of(v), "unknown key '%s.%.64s' (known: approvers)",
-				  name, k);
-			break;
-		}
-		strlist_release(&groups);
-		st = parse_strings(ps, v, "approvers", &groups);
-		if (st == ST_OK)
-			st = check_groups(ps, v, name, &groups);
-	}
+	ps->cls = name;
+	ps->groups = &groups;
+	st = each_pair(ps, map, name, approver_pair);
 	if (st == ST_OK)
-		listmap_set(&pack->own_approvals, cls, &groups);
+		listmap_set(&ps->pack->own_approvals, cls, &groups);
 	strlist_release(&groups);
+	ps->groups = NULL;
 	return st;
 }
 
-static enum status parse_approvals(struct parse *ps, json_object *map, struct policy_pack *pack)
+static enum status approvals_pair(struct parse *ps, const char *k, json_object *v)
 {
-	enum status st;
-
-	if (is_null(map))
-		return ST_OK;
-	st = check_mapping(ps, map, "approvals");
-	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
-	     st == ST_OK && p; p = p->next) {
-		const char *k = lh_entry_k(p);
-		json_object *v = (json_object *)lh_entry_v(p);
-
-		if (!valid_id(k))
-			return perr(ps, key_line_of(v),
-				    "approvals: '%.64s' is not a valid class name (%s)", k,
-				    "lowercase letters, digits, '.', '_', '-'");
-		st = parse_approval_class(ps, k, v, pack);
-	}
-	return st;
+	if (!valid_id(k))
+		return perr(ps, key_line_of(v), "approvals: '%.64s' is not a valid class name (%s)",
+			    k, "lowercase letters, digits, '.', '_', '-'");
+	return parse_approval_class(ps, k, v);
 }
 
 /* A key of the keys table: a flag, evidence.require_branch_pattern, an audit list, a map. */
@@ -618,76 +618,52 @@ static enum status parse_other(struct parse *ps, size_t k, json_object *val,
 	case K_AUDIT_LIST:
 		return parse_strings(ps, val, name, &pack->own_audit[keys[k].slot]);
 	case K_RISK:
-		return parse_risk(ps, val, pack);
+		return parse_risk(ps, val);
 	}
 	return perr(ps, line_of(val), "%s: unhandled key kind", name);
 }
 
-/* One section other than metadata and approvals: every key must be one the section knows. */
-static enum status parse_section(struct parse *ps, json_object *map, const char *sec,
-				 struct policy_pack *pack)
+/* One key of a section other than metadata and approvals: one the section knows. */
+static enum status section_pair(struct parse *ps, const char *key, json_object *val)
 {
-	enum status st;
+	size_t l, k;
 
-	if (is_null(map))
-		return ST_OK;
-	st = check_mapping(ps, map, sec);
-	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
-	     st == ST_OK && p; p = p->next) {
-		const char *key = lh_entry_k(p);
-		json_object *val = (json_object *)lh_entry_v(p);
-		size_t l, k;
-
-		for (l = 0; l < POLICY_LIST_COUNT; l++)
-			if (strcmp(section_names[lists[l].section], sec) == 0 &&
-			    strcmp(lists[l].key, key) == 0)
-				break;
-		if (l < POLICY_LIST_COUNT) {
-			st = parse_strings(ps, val, lists[l].name, &pack->own[l]);
-			continue;
-		}
-		for (k = 0; k < ARRAY_SIZE(keys); k++)
-			if (strcmp(keys[k].section, sec) == 0 && strcmp(keys[k].key, key) == 0)
-				break;
-		if (k == ARRAY_SIZE(keys))
-			return unknown_key(ps, key, val, sec);
-		st = parse_other(ps, k, val, pack);
-	}
-	return st;
+	for (l = 0; l < POLICY_LIST_COUNT; l++)
+		if (strcmp(section_names[lists[l].section], ps->sec) == 0 &&
+		    strcmp(lists[l].key, key) == 0)
+			return parse_strings(ps, val, lists[l].name, &ps->pack->own[l]);
+	for (k = 0; k < ARRAY_SIZE(keys); k++)
+		if (strcmp(keys[k].section, ps->sec) == 0 && strcmp(keys[k].key, key) == 0)
+			return parse_other(ps, k, val, ps->pack);
+	return unknown_key(ps, key, val, ps->sec);
 }
 
-static enum status parse_root(struct parse *ps, json_object *map, struct policy_pack *pack)
+/* One top-level key: metadata, approvals or a section. */
+static enum status root_pair(struct parse *ps, const char *key, json_object *val)
 {
-	json_object *meta = NULL;
-	enum status st;
+	size_t s;
 
-	st = check_mapping(ps, map, "top level");
-	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
-	     st == ST_OK && p; p = p->next) {
-		const char *key = lh_entry_k(p);
-		json_object *val = (json_object *)lh_entry_v(p);
-		size_t s;
-
-		if (strcmp(key, "metadata") == 0) {
-			meta = val;
-			st = parse_metadata(ps, val, pack);
-			continue;
-		}
-		if (strcmp(key, "approvals") == 0) {
-			st = parse_approvals(ps, val, pack);
-			continue;
-		}
-		for (s = 0; s < ARRAY_SIZE(all_sections); s++)
-			if (strcmp(all_sections[s], key) == 0)
-				break;
-		if (s == ARRAY_SIZE(all_sections))
-			return perr(
-				ps, key_line_of(val), "unknown key '%.64s' (known: metadata, %s)",
-				key,
-				"filesystem, commands, git, mcp, approvals, evidence, compliance");
-		st = parse_section(ps, val, all_sections[s], pack);
+	if (strcmp(key, "metadata") == 0) {
+		ps->have_meta = true;
+		return parse_metadata(ps, val, ps->pack);
 	}
-	if (st == ST_OK && !meta)
+	if (strcmp(key, "approvals") == 0)
+		return is_null(val) ? ST_OK : each_pair(ps, val, "approvals", approvals_pair);
+	for (s = 0; s < ARRAY_SIZE(all_sections); s++) {
+		if (strcmp(all_sections[s], key) == 0) {
+			ps->sec = all_sections[s];
+			return is_null(val) ? ST_OK : each_pair(ps, val, ps->sec, section_pair);
+		}
+	}
+	return perr(ps, key_line_of(val), "unknown key '%.64s' (known: metadata, %s)", key,
+		    "filesystem, commands, git, mcp, approvals, evidence, compliance");
+}
+
+static enum status parse_root(struct parse *ps, json_object *map)
+{
+	enum status st = each_pair(ps, map, "top level", root_pair);
+
+	if (st == ST_OK && !ps->have_meta)
 		st = perr(ps, line_of(map), "metadata is required");
 	return st;
 }
@@ -696,7 +672,7 @@ enum status policy_pack_parse(const char *file, const unsigned char *data, size_
 			      struct policy_pack **out, struct err *e)
 {
 	struct policy_pack *pack = xcalloc(1, sizeof(*pack));
-	struct parse ps = {file, e};
+	struct parse ps = {.file = file, .e = e, .pack = pack};
 	json_object *root = NULL;
 	enum status st;
 
@@ -706,7 +682,7 @@ enum status policy_pack_parse(const char *file, const unsigned char *data, size_
 	if (st == ST_OK && !root)
 		st = perr(&ps, 1, "file is empty");
 	if (st == ST_OK)
-		st = parse_root(&ps, root, pack);
+		st = parse_root(&ps, root);
 	json_object_put(root);
 	if (st != ST_OK) {
 		policy_pack_free(pack);
