@@ -322,14 +322,11 @@ static enum status load_file(struct config *c, const char *path, struct err *e)
 	char *label = xasprintf("config file '%s'", path);
 	json_object *doc = NULL;
 	struct buf b = BUF_INIT;
-	enum status st;
-	FILE *f = fopen(path, "rb");
+	enum status st = file_read(path, CONFIG_FILE_MAX, &b, e);
 
-	if (f)
-		fclose(f);
-	if (!f)
+	if (st == ST_IO) /* the file is missing or unreadable */
 		st = err_set(e, ST_INVALID, "%s: cannot open", label);
-	else if ((st = file_read(path, CONFIG_FILE_MAX, &b, e)) != ST_OK)
+	else if (st != ST_OK)
 		st = err_ctx(ST_INVALID, e, "%s", label);
 	else
 		st = jx_yaml_parse_ex(b.data ? b.data : "", b.len, label, JX_YAML_TEXT, &doc, e);

@@ -188,6 +188,14 @@ static void test_file(void **state)
 		config_release(&c);
 	}
 	unlink(path);
+	{
+		struct config c;
+		struct err e = {0};
+
+		assert_int_equal(load(&c, env, 0, NULL, &e), ST_INVALID);
+		assert_non_null(strstr(e.msg, "': cannot open"));
+		config_release(&c);
+	}
 }
 
 /* Every setting, its variable and its flag appear in docs/config.md. */
