@@ -89,15 +89,15 @@ const char *policy_approval_name(enum policy_approval_state a)
 }
 
 /* The public parsers: parse_name over one table, into that table's enum. */
-#define NAME_PARSER(fn, type, names)                              \
-	bool fn(const char *s, type *out)                         \
-	{                                                         \
-		unsigned v;                                       \
-                                                                  \
-		if (!parse_name(names, ARRAY_SIZE(names), s, &v)) \
-			return false;                             \
-		*out = (type)v;                                   \
-		return true;                                      \
+#define NAME_PARSER(fn, type, names)                                                       \
+	bool fn(const char *s, type *out) /* NOLINT(bugprone-macro-parentheses): a type */ \
+	{                                                                                  \
+		unsigned v;                                                                \
+                                                                                           \
+		if (!parse_name(names, ARRAY_SIZE(names), s, &v))                          \
+			return false;                                                      \
+		*out = (type)v;                                                            \
+		return true;                                                               \
 	}
 
 NAME_PARSER(policy_decision_parse, enum policy_decision, decision_names)
