@@ -10,13 +10,15 @@
 #include "config/config_int.h"
 #include "base/util.h"
 #include "base/xalloc.h"
+#include "json/jx_yaml.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
+/* A config file larger than this is refused (a settings file is a few hundred bytes). */
+#define CONFIG_FILE_MAX (1u << 20)
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOLISH };
 /*
@@ -302,127 +304,67 @@ static const struct cfg_entry *by_flag(const char *flag, size_t len)
 	return NULL;
 }
 
-/* Reads one scalar event; anything else is an error naming the line. */
-static enum status next_scalar(yaml_parser_t *p, const char *path, char **out, bool *end,
-			       struct err *e)
+/* One "key: value" of the file: the value must be a scalar, the key a setting. */
+static enum status load_pair(struct config *c, const char *label, const char *key, json_object *val,
+			     struct err *e)
 {
-	yaml_event_t ev;
-	enum status st = ST_OK;
+	const struct cfg_entry *t = by_name(key);
+	struct jx_yaml_pos pos;
 
-	*out = NULL;
-	*end = false;
-	if (!yaml_parser_parse(p, &ev))
-		return err_set(e, ST_INVALID, "config file '%s':%zu: %s", path,
-			       p->problem_mark.line + 1, p->problem ? p->problem : "parse error");
-	if (ev.type == YAML_MAPPING_END_EVENT)
-		*end = true;
-	else if (ev.type == YAML_SCALAR_EVENT)
-		*out = xstrdup((const char *)ev.data.scalar.value);
-	else
-		st = err_set(e, ST_INVALID, "config file '%s':%zu: expected 'key: value'", path,
-			     ev.start_mark.line + 1);
-	yaml_event_delete(&ev);
-	return st;
-}
-
-static enum status expect_event(yaml_parser_t *p, yaml_event_type_t want, const char *path,
-				struct err *e)
-{
-	yaml_event_t ev;
-	bool ok;
-
-	if (!yaml_parser_parse(p, &ev))
-		return err_set(e, ST_INVALID, "config file '%s':%zu: %s", path,
-			       p->problem_mark.line + 1, p->problem ? p->problem : "parse error");
-	ok = ev.type == want;
-	if (!ok)
-		err_set(e, ST_INVALID, "config file '%s':%zu: expected a mapping of settings", path,
-			ev.start_mark.line + 1);
-	yaml_event_delete(&ev);
-	return ok ? ST_OK : ST_INVALID;
-}
-
-static enum status load_pairs(struct config *c, yaml_parser_t *p, const char *path, struct err *e)
-{
-	enum status st = ST_OK;
-
-	for (;;) {
-		char *key = NULL, *val = NULL;
-		const struct cfg_entry *t;
-		bool end;
-		size_t line = p->mark.line + 1;
-
-		st = next_scalar(p, path, &key, &end, e);
-		if (st != ST_OK || end)
-			return st;
-		st = next_scalar(p, path, &val, &end, e);
-		if (st == ST_OK && (end || !val))
-			st = err_set(e, ST_INVALID, "config file '%s':%zu: '%s' has no value", path,
-				     line, key);
-		t = st == ST_OK ? by_name(key) : NULL;
-		if (st == ST_OK && (!t || t == &table[0]))
-			st = err_set(e, ST_INVALID, "config file '%s':%zu: unknown setting '%s'",
-				     path, line, key);
-		if (st == ST_OK)
-			st = apply(c, t, val, CFG_SRC_FILE, e);
-		free(key);
-		free(val);
-		if (st != ST_OK)
-			return st;
-	}
+	jx_yaml_pos(val, &pos);
+	if (json_object_get_type(val) != json_type_string)
+		return err_set(e, ST_INVALID, "%s:%zu: expected 'key: value'", label, pos.line);
+	if (!t || t == &table[0])
+		return err_set(e, ST_INVALID, "%s:%zu: unknown setting '%s'", label, pos.key_line,
+			       key);
+	return apply(c, t, json_object_get_string(val), CFG_SRC_FILE, e);
 }
 
 /*
  * The document: a mapping of settings.  An empty file, one of comments only
  * or a bare "---" holds no settings, which is not an error.
  */
-static enum status load_document(struct config *c, yaml_parser_t *p, const char *path,
+static enum status load_document(struct config *c, const char *label, json_object *doc,
 				 struct err *e)
 {
-	yaml_event_t ev;
-	enum status st = ST_OK;
+	struct jx_yaml_pos pos;
 
-	for (;;) {
-		if (!yaml_parser_parse(p, &ev))
-			return err_set(e, ST_INVALID, "config file '%s':%zu: %s", path,
-				       p->problem_mark.line + 1,
-				       p->problem ? p->problem : "parse error");
-		if (ev.type == YAML_MAPPING_START_EVENT) {
-			yaml_event_delete(&ev);
-			return load_pairs(c, p, path, e);
-		}
-		if (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0) {
-			yaml_event_delete(&ev); /* "---" with nothing after it */
-			continue;
-		}
-		if (ev.type != YAML_DOCUMENT_START_EVENT && ev.type != YAML_DOCUMENT_END_EVENT &&
-		    ev.type != YAML_STREAM_END_EVENT)
-			st = err_set(e, ST_INVALID,
-				     "config file '%s':%zu: expected a mapping of settings", path,
-				     ev.start_mark.line + 1);
-		if (st != ST_OK || ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
+	jx_yaml_pos(doc, &pos);
+	if (!doc || (json_object_get_type(doc) == json_type_string && pos.plain &&
+		     json_object_get_string_len(doc) == 0))
+		return ST_OK;
+	if (json_object_get_type(doc) != json_type_object)
+		return err_set(e, ST_INVALID, "%s:%zu: expected a mapping of settings", label,
+			       pos.line);
+	json_object_object_foreach(doc, key, val)
+	{
+		enum status st = load_pair(c, label, key, val, e);
+
+		if (st != ST_OK)
 			return st;
-		}
-		yaml_event_delete(&ev);
 	}
+	return ST_OK;
 }
 
+/* The file through jx_yaml, every value as written; messages start "config file 'PATH'". */
 static enum status load_file(struct config *c, const char *path, struct err *e)
 {
-	yaml_parser_t parser;
-	enum status st;
-	FILE *f = fopen(path, "rb");
+	char *label = xasprintf("config file '%s'", path);
+	json_object *doc = NULL;
+	struct buf b = BUF_INIT;
+	enum status st = file_read(path, CONFIG_FILE_MAX, &b, e);
 
-	if (!f)
-		return err_set(e, ST_INVALID, "config file '%s': cannot open", path);
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	st = expect_event(&parser, YAML_STREAM_START_EVENT, path, e);
+	if (st == ST_IO) /* the file is missing or unreadable */
+		st = err_set(e, ST_INVALID, "%s: cannot open", label);
+	else if (st != ST_OK)
+		st = err_ctx(ST_INVALID, e, "%s", label);
+	else
+		st = jx_yaml_parse_ex(b.data ? b.data : "", b.len, label, JX_YAML_TEXT, &doc, e);
 	if (st == ST_OK)
-		st = load_document(c, &parser, path, e);
-	yaml_parser_delete(&parser);
-	fclose(f);
+		st = load_document(c, label, doc, e);
+	json_object_put(doc);
+	buf_release(&b);
+	free(label);
 	return st;
 }
 

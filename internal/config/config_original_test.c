@@ -11,16 +11,7 @@
 
 #include "base/base.h"
 #include "config/config.h"
-
-static const char *const *fake_env;
-
-static const char *fake_getenv(const char *name)
-{
-	for (size_t i = 0; fake_env && fake_env[i]; i += 2)
-		if (strcmp(fake_env[i], name) == 0)
-			return fake_env[i + 1];
-	return NULL;
-}
+#include "config/config_testutil.h"
 
 #define SIX(path)                                                                                 \
 	"CAVRA_EVIDENCE_METADATA_DB", path, "CAVRA_APPROVAL_DB", path, "CAVRA_REGISTRY_DB", path, \

@@ -13,18 +13,8 @@
 #include "base/buf.h"
 #include "base/util.h"
 #include "config/config.h"
+#include "config/config_testutil.h"
 #include "base/xalloc.h"
-
-/* A fake environment: NULL-terminated name/value pairs. */
-static const char *const *fake_env;
-
-static const char *fake_getenv(const char *name)
-{
-	for (size_t i = 0; fake_env && fake_env[i]; i += 2)
-		if (strcmp(fake_env[i], name) == 0)
-			return fake_env[i + 1];
-	return NULL;
-}
 
 static enum status load(struct config *c, const char *const *env, int argc, char **argv,
 			struct err *e)
@@ -155,6 +145,59 @@ static void test_print_redacts(void **state)
 	config_release(&c);
 }
 
+/* The config file: what it may hold, and every error naming the file and the line. */
+static void test_file(void **state)
+{
+	static const struct {
+		const char *text, *want; /* want: "" loads, else the message after the file name */
+	} cases[] = {
+		{"", ""},
+		{"# only a comment\n", ""},
+		{"---\n", ""},
+		{"log_level: debug\nlog_level: warn\n", ""}, /* the last one wins */
+		{"log_level: warn\nbogus: 1\n", ":2: unknown setting 'bogus'"},
+		{"config_file: x\n", ":1: unknown setting 'config_file'"},
+		{"log_level: warn\nlisten:\n  a: b\n", ":3: expected 'key: value'"},
+		{"- a\n- b\n", ":1: expected a mapping of settings"},
+		{"log_level: [a, b\n", ":2: invalid yaml: did not find expected ',' or ']' while "
+				       "parsing a flow sequence"},
+		{"auto_migrate: True\n", "setting auto_migrate: must be one of true, false, auto"},
+	};
+	char path[] = "/tmp/cavra-config-XXXXXX";
+	int fd = mkstemp(path);
+	const char *env[] = {"CAVRA_CONFIG_FILE", path, NULL};
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		FILE *f = fopen(path, "w");
+		struct config c;
+		struct err e = {0};
+		enum status st;
+
+		assert_non_null(f);
+		fputs(cases[i].text, f);
+		fclose(f);
+		st = load(&c, env, 0, NULL, &e);
+		if (*cases[i].want ? st != ST_INVALID || !strstr(e.msg, cases[i].want)
+				   : st != ST_OK)
+			fail_msg("case %zu: got %s '%s'", i, status_name(st), e.msg);
+		if (!*cases[i].want)
+			assert_string_equal(c.log_level, i == 3 ? "warn" : "info");
+		config_release(&c);
+	}
+	unlink(path);
+	{
+		struct config c;
+		struct err e = {0};
+
+		assert_int_equal(load(&c, env, 0, NULL, &e), ST_INVALID);
+		assert_non_null(strstr(e.msg, "': cannot open"));
+		config_release(&c);
+	}
+}
+
 /* Every setting, its variable and its flag appear in docs/config.md. */
 static void test_documented(void **state)
 {
@@ -186,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_bad_values),    cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_print_redacts), cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_file),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

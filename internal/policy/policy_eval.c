@@ -88,45 +88,22 @@ const char *policy_approval_name(enum policy_approval_state a)
 	return name_of(approval_names, ARRAY_SIZE(approval_names), (unsigned)a);
 }
 
-bool policy_decision_parse(const char *s, enum policy_decision *out)
-{
-	unsigned v;
+/* The public parsers: parse_name over one table, into that table's enum. */
+#define NAME_PARSER(fn, type, names)                                                       \
+	bool fn(const char *s, type *out) /* NOLINT(bugprone-macro-parentheses): a type */ \
+	{                                                                                  \
+		unsigned v;                                                                \
+                                                                                           \
+		if (!parse_name(names, ARRAY_SIZE(names), s, &v))                          \
+			return false;                                                      \
+		*out = (type)v;                                                            \
+		return true;                                                               \
+	}
 
-	if (!parse_name(decision_names, ARRAY_SIZE(decision_names), s, &v))
-		return false;
-	*out = (enum policy_decision)v;
-	return true;
-}
-
-bool policy_severity_parse(const char *s, enum policy_severity *out)
-{
-	unsigned v;
-
-	if (!parse_name(severity_names, ARRAY_SIZE(severity_names), s, &v))
-		return false;
-	*out = (enum policy_severity)v;
-	return true;
-}
-
-bool policy_tier_parse(const char *s, enum policy_trust_tier *out)
-{
-	unsigned v;
-
-	if (!parse_name(tier_names, ARRAY_SIZE(tier_names), s, &v))
-		return false;
-	*out = (enum policy_trust_tier)v;
-	return true;
-}
-
-bool policy_approval_parse(const char *s, enum policy_approval_state *out)
-{
-	unsigned v;
-
-	if (!parse_name(approval_names, ARRAY_SIZE(approval_names), s, &v))
-		return false;
-	*out = (enum policy_approval_state)v;
-	return true;
-}
+NAME_PARSER(policy_decision_parse, enum policy_decision, decision_names)
+NAME_PARSER(policy_severity_parse, enum policy_severity, severity_names)
+NAME_PARSER(policy_tier_parse, enum policy_trust_tier, tier_names)
+NAME_PARSER(policy_approval_parse, enum policy_approval_state, approval_names)
 
 /* ---- helpers ---- */
 

@@ -1,5 +1,5 @@
 /*
- * policy_load.c - reads policy.yaml files (libyaml document API) into struct policy_pack and
+ * policy_load.c - reads policy.yaml files (through json/jx_yaml) into struct policy_pack and
  * assembles the set: the embedded baseline first, then every <dir>/<id>/policy.yaml.
  *
  * Parsing is strict: unknown keys, duplicate keys and wrong shapes are errors, because a typo
@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "base/xalloc.h"
+#include "json/jx_yaml.h"
 #include "policy/policy.h"
 #include "policy/policy_int.h"
 
@@ -21,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <yaml.h>
 
 #define ID_MAX 64
 
@@ -257,25 +256,43 @@ void policy_pack_free(struct policy_pack *pack)
 	free(pack);
 }
 
-/* ---- YAML walking ---- */
+/* ---- the document, as jx_yaml reads it ---- */
 
-/* One file being parsed: everything a message needs. */
+/*
+ * One file being parsed: everything a message needs.  The tree is jx_yaml's JX_YAML_TEXT
+ * form: scalars as written, with their quoting and lines.
+ */
 struct parse {
 	const char *file;
-	yaml_document_t *doc;
 	struct err *e;
+	struct policy_pack *pack; /* being filled */
+	const char *sec; /* the section being read */
+	const char *cls; /* the approval class being read, and its approvers */
+	struct strlist *groups;
+	bool have_meta;
 };
 
-static size_t line_of(const yaml_node_t *node)
+/* One key of a mapping and its value; each_pair calls it for every key, in file order. */
+typedef enum status (*pair_fn)(struct parse *ps, const char *key, json_object *val);
+
+static size_t line_of(json_object *node)
 {
-	return node->start_mark.line + 1;
+	return jx_yaml_line(node);
 }
 
-/* Fails with "<file>:<line>: <message>" for node. */
-static enum status perr(struct parse *ps, const yaml_node_t *node, const char *fmt, ...)
-	ATTR_PRINTF(3, 4);
+/* The line of the key whose value node is: messages about a key point at it. */
+static size_t key_line_of(json_object *node)
+{
+	struct jx_yaml_pos pos;
 
-static enum status perr(struct parse *ps, const yaml_node_t *node, const char *fmt, ...)
+	jx_yaml_pos(node, &pos);
+	return pos.key_line;
+}
+
+/* Fails with "<file>:<line>: <message>". */
+static enum status perr(struct parse *ps, size_t line, const char *fmt, ...) ATTR_PRINTF(3, 4);
+
+static enum status perr(struct parse *ps, size_t line, const char *fmt, ...)
 {
 	char what[400];
 	va_list ap;
@@ -283,76 +300,78 @@ static enum status perr(struct parse *ps, const yaml_node_t *node, const char *f
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	err_set(ps->e, ST_INVALID, "%s:%zu: %s", ps->file, line_of(node), what);
+	err_set(ps->e, ST_INVALID, "%s:%zu: %s", ps->file, line, what);
 	return ST_INVALID;
 }
 
-static const char *scalar(const yaml_node_t *node)
+static const char *scalar(json_object *node)
 {
-	return (const char *)node->data.scalar.value;
+	return json_object_get_string(node);
+}
+
+static bool is_plain(json_object *node)
+{
+	struct jx_yaml_pos pos;
+
+	jx_yaml_pos(node, &pos);
+	return json_object_get_type(node) == json_type_string && pos.plain;
 }
 
 /* An empty plain value ("key:" with nothing after it), "~" or "null": YAML's null. */
-static bool is_null(const yaml_node_t *node)
+static bool is_null(json_object *node)
 {
 	const char *s;
 
-	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (!is_plain(node))
 		return false;
 	s = scalar(node);
 	return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
 }
 
 /* A scalar that holds no NUL byte, so that it is safe as a C string. */
-static bool is_string(const yaml_node_t *node)
+static bool is_string(json_object *node)
 {
-	return node->type == YAML_SCALAR_NODE && strlen(scalar(node)) == node->data.scalar.length;
-}
-
-static yaml_node_t *node_at(struct parse *ps, int index)
-{
-	return yaml_document_get_node(ps->doc, index);
+	return json_object_get_type(node) == json_type_string &&
+	       strlen(scalar(node)) == (size_t)json_object_get_string_len(node);
 }
 
 /*
- * Checks that map is a mapping whose keys are unique strings.  what names it in messages
- * ("top level", "metadata").
+ * Checks that map is a mapping; jx_yaml has checked that its keys are unique strings.  what
+ * names it in messages ("top level", "metadata").
  */
-static enum status check_mapping(struct parse *ps, yaml_node_t *map, const char *what)
+static enum status check_mapping(struct parse *ps, json_object *map, const char *what)
 {
-	yaml_node_pair_t *p, *q;
-
-	if (map->type != YAML_MAPPING_NODE)
-		return perr(ps, map, "%s must be a mapping", what);
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node_at(ps, p->key);
-
-		if (!is_string(k))
-			return perr(ps, k, "%s keys must be strings", what);
-		for (q = map->data.mapping.pairs.start; q < p; q++)
-			if (strcmp(scalar(node_at(ps, q->key)), scalar(k)) == 0)
-				return perr(ps, k, "duplicate key '%s' in %s", scalar(k), what);
-	}
+	if (json_object_get_type(map) != json_type_object)
+		return perr(ps, line_of(map), "%s must be a mapping", what);
 	return ST_OK;
 }
 
+/* Checks that map is a mapping (named what), then calls fn for each key until one fails. */
+static enum status each_pair(struct parse *ps, json_object *map, const char *what, pair_fn fn)
+{
+	enum status st = check_mapping(ps, map, what);
+
+	for (struct lh_entry *p = st == ST_OK ? json_object_get_object(map)->head : NULL;
+	     st == ST_OK && p; p = p->next)
+		st = fn(ps, lh_entry_k(p), (json_object *)lh_entry_v(p));
+	return st;
+}
+
 /* Reads a list of non-empty strings (or null, meaning empty) into out. */
-static enum status parse_strings(struct parse *ps, yaml_node_t *node, const char *name,
+static enum status parse_strings(struct parse *ps, json_object *node, const char *name,
 				 struct strlist *out)
 {
-	yaml_node_item_t *it;
-
 	if (is_null(node))
 		return ST_OK;
-	if (node->type != YAML_SEQUENCE_NODE)
-		return perr(ps, node, "%s must be a list of strings", name);
-	for (it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
-		yaml_node_t *item = node_at(ps, *it);
+	if (json_object_get_type(node) != json_type_array)
+		return perr(ps, line_of(node), "%s must be a list of strings", name);
+	for (size_t i = 0; i < json_object_array_length(node); i++) {
+		json_object *item = json_object_array_get_idx(node, i);
 
 		if (!is_string(item))
-			return perr(ps, item, "%s must be a list of strings", name);
+			return perr(ps, line_of(item), "%s must be a list of strings", name);
 		if (!*scalar(item))
-			return perr(ps, item, "%s: empty pattern", name);
+			return perr(ps, line_of(item), "%s: empty pattern", name);
 		strlist_add_unique(out, scalar(item));
 	}
 	return ST_OK;
@@ -367,16 +386,16 @@ static bool valid_id(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-static enum status parse_text(struct parse *ps, yaml_node_t *node, const char *name, char **out)
+static enum status parse_text(struct parse *ps, json_object *node, const char *name, char **out)
 {
 	if (!is_string(node) || !*scalar(node))
-		return perr(ps, node, "%s must be a non-empty string", name);
+		return perr(ps, line_of(node), "%s must be a non-empty string", name);
 	free(*out);
 	*out = xstrdup(scalar(node));
 	return ST_OK;
 }
 
-static enum status parse_inherits(struct parse *ps, yaml_node_t *node, struct policy_pack *pack)
+static enum status parse_inherits(struct parse *ps, json_object *node, struct policy_pack *pack)
 {
 	enum status st;
 
@@ -390,12 +409,13 @@ static enum status parse_inherits(struct parse *ps, yaml_node_t *node, struct po
 	}
 	for (size_t i = 0; i < pack->inherits.n; i++)
 		if (!valid_id(pack->inherits.v[i]))
-			return perr(ps, node, "metadata.inherits: '%s' is not a valid pack id",
+			return perr(ps, line_of(node),
+				    "metadata.inherits: '%s' is not a valid pack id",
 				    pack->inherits.v[i]);
 	return ST_OK;
 }
 
-static enum status parse_mode(struct parse *ps, yaml_node_t *node, struct policy_pack *pack)
+static enum status parse_mode(struct parse *ps, json_object *node, struct policy_pack *pack)
 {
 	for (int m = POLICY_MODE_ENFORCE; is_string(node) && m < POLICY_MODE_COUNT; m++) {
 		if (strcmp(scalar(node), mode_names[m]) == 0) {
@@ -403,47 +423,44 @@ static enum status parse_mode(struct parse *ps, yaml_node_t *node, struct policy
 			return ST_OK;
 		}
 	}
-	return perr(ps, node, "metadata.mode must be one of %s", POLICY_MODE_VALUES);
+	return perr(ps, line_of(node), "metadata.mode must be one of %s", POLICY_MODE_VALUES);
 }
 
-static enum status parse_metadata(struct parse *ps, yaml_node_t *map, struct policy_pack *pack)
+static enum status metadata_pair(struct parse *ps, const char *key, json_object *val)
 {
-	yaml_node_pair_t *p;
-	enum status st;
+	struct policy_pack *pack = ps->pack;
 
-	st = check_mapping(ps, map, "metadata");
-	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
-	     p++) {
-		const char *key = scalar(node_at(ps, p->key));
-		yaml_node_t *val = node_at(ps, p->value);
+	if (strcmp(key, "id") == 0)
+		return parse_text(ps, val, "metadata.id", &pack->id);
+	if (strcmp(key, "title") == 0)
+		return parse_text(ps, val, "metadata.title", &pack->title);
+	if (strcmp(key, "description") == 0)
+		return parse_text(ps, val, "metadata.description", &pack->description);
+	if (strcmp(key, "version") == 0)
+		return parse_text(ps, val, "metadata.version", &pack->version);
+	if (strcmp(key, "inherits") == 0)
+		return parse_inherits(ps, val, pack);
+	if (strcmp(key, "mode") == 0)
+		return parse_mode(ps, val, pack);
+	return perr(ps, key_line_of(val),
+		    "unknown key 'metadata.%.64s' (known: id, title, description, version, "
+		    "inherits, mode)",
+		    key);
+}
 
-		if (strcmp(key, "id") == 0)
-			st = parse_text(ps, val, "metadata.id", &pack->id);
-		else if (strcmp(key, "title") == 0)
-			st = parse_text(ps, val, "metadata.title", &pack->title);
-		else if (strcmp(key, "description") == 0)
-			st = parse_text(ps, val, "metadata.description", &pack->description);
-		else if (strcmp(key, "version") == 0)
-			st = parse_text(ps, val, "metadata.version", &pack->version);
-		else if (strcmp(key, "inherits") == 0)
-			st = parse_inherits(ps, val, pack);
-		else if (strcmp(key, "mode") == 0)
-			st = parse_mode(ps, val, pack);
-		else
-			st = perr(ps, node_at(ps, p->key),
-				  "unknown key 'metadata.%.64s' (known: id, title, description, "
-				  "version, inherits, mode)",
-				  key);
-	}
+static enum status parse_metadata(struct parse *ps, json_object *map, struct policy_pack *pack)
+{
+	enum status st = each_pair(ps, map, "metadata", metadata_pair);
+
 	if (st != ST_OK)
 		return st;
 	if (!pack->id)
-		return perr(ps, map, "metadata.id is required");
+		return perr(ps, line_of(map), "metadata.id is required");
 	if (!valid_id(pack->id))
-		return perr(ps, map, "metadata.id '%s' is not a valid pack id (%s)", pack->id,
-			    "lowercase letters, digits, '.', '_', '-', at most 64");
+		return perr(ps, line_of(map), "metadata.id '%s' is not a valid pack id (%s)",
+			    pack->id, "lowercase letters, digits, '.', '_', '-', at most 64");
 	if (!pack->version)
-		return perr(ps, map, "metadata.version is required");
+		return perr(ps, line_of(map), "metadata.version is required");
 	return ST_OK;
 }
 
@@ -472,22 +489,21 @@ static void known_keys(const char *sec, char *out, size_t size)
 			add_key(out, size, &used, keys[k].key);
 }
 
-static enum status unknown_key(struct parse *ps, yaml_node_t *key, const char *sec)
+static enum status unknown_key(struct parse *ps, const char *key, json_object *val, const char *sec)
 {
 	char known[320];
 
 	known_keys(sec, known, sizeof(known));
-	return perr(ps, key, "unknown key '%s.%.64s' (known: %s)", sec, scalar(key), known);
+	return perr(ps, key_line_of(val), "unknown key '%s.%.64s' (known: %s)", sec, key, known);
 }
 
 /* YAML's plain true/false (null leaves the flag unset); anything else is an error. */
-static enum status parse_flag(struct parse *ps, yaml_node_t *node, const char *name,
+static enum status parse_flag(struct parse *ps, json_object *node, const char *name,
 			      enum policy_flag_value *out)
 {
 	static const char *const yes[] = {"true", "True", "TRUE"};
 	static const char *const no[] = {"false", "False", "FALSE"};
-	bool plain = node->type == YAML_SCALAR_NODE &&
-		     node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	bool plain = is_plain(node);
 
 	if (is_null(node))
 		return ST_OK;
@@ -501,34 +517,29 @@ static enum status parse_flag(struct parse *ps, yaml_node_t *node, const char *n
 			return ST_OK;
 		}
 	}
-	return perr(ps, node, "%s must be true or false", name);
+	return perr(ps, line_of(node), "%s must be true or false", name);
+}
+
+static enum status risk_pair(struct parse *ps, const char *k, json_object *v)
+{
+	enum policy_severity sev;
+	struct strlist level = {0};
+
+	if (!*k)
+		return perr(ps, key_line_of(v), "mcp.risk_scoring: empty server pattern");
+	if (!is_string(v) || !policy_severity_parse(scalar(v), &sev))
+		return perr(ps, line_of(v), "mcp.risk_scoring.%.64s must be one of %s", k,
+			    POLICY_SEVERITY_VALUES);
+	strlist_addn(&level, scalar(v), strlen(scalar(v)));
+	listmap_set(&ps->pack->own_risk, k, &level);
+	strlist_release(&level);
+	return ST_OK;
 }
 
 /* mcp.risk_scoring: server pattern -> low | medium | high | critical. */
-static enum status parse_risk(struct parse *ps, yaml_node_t *map, struct policy_pack *pack)
+static enum status parse_risk(struct parse *ps, json_object *map)
 {
-	enum policy_severity sev;
-	yaml_node_pair_t *p;
-	enum status st;
-
-	if (is_null(map))
-		return ST_OK;
-	st = check_mapping(ps, map, "mcp.risk_scoring");
-	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = node_at(ps, p->key), *v = node_at(ps, p->value);
-		struct strlist level = {0};
-
-		if (!*scalar(k))
-			return perr(ps, k, "mcp.risk_scoring: empty server pattern");
-		if (!is_string(v) || !policy_severity_parse(scalar(v), &sev))
-			return perr(ps, v, "mcp.risk_scoring.%.64s must be one of %s", scalar(k),
-				    POLICY_SEVERITY_VALUES);
-		strlist_addn(&level, scalar(v), strlen(scalar(v)));
-		listmap_set(&pack->own_risk, scalar(k), &level);
-		strlist_release(&level);
-	}
-	return st;
+	return is_null(map) ? ST_OK : each_pair(ps, map, "mcp.risk_scoring", risk_pair);
 }
 
 static bool printable(const char *s)
@@ -540,71 +551,60 @@ static bool printable(const char *s)
 }
 
 /* Approver group names end up in approval records: printable, at most 128 bytes. */
-static enum status check_groups(struct parse *ps, yaml_node_t *node, const char *name,
+static enum status check_groups(struct parse *ps, json_object *node, const char *name,
 				const struct strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (strlen(l->v[i]) > 128 || !printable(l->v[i]))
-			return perr(ps, node, "%s: '%.64s' is not a group name (%s)", name, l->v[i],
-				    "printable, at most 128 bytes");
+			return perr(ps, line_of(node), "%s: '%.64s' is not a group name (%s)", name,
+				    l->v[i], "printable, at most 128 bytes");
 	return ST_OK;
 }
 
+static enum status approver_pair(struct parse *ps, const char *k, json_object *v)
+{
+	enum status st;
+
+	if (strcmp(k, "approvers") != 0)
+		return perr(ps, key_line_of(v), "unknown key '%s.%.64s' (known: approvers)",
+			    ps->cls, k);
+	strlist_release(ps->groups);
+	st = parse_strings(ps, v, "approvers", ps->groups);
+	if (st == ST_OK)
+		st = check_groups(ps, v, ps->cls, ps->groups);
+	return st;
+}
+
 /* approvals.<class>: {approvers: [group, ...]}. */
-static enum status parse_approval_class(struct parse *ps, const char *cls, yaml_node_t *map,
-					struct policy_pack *pack)
+static enum status parse_approval_class(struct parse *ps, const char *cls, json_object *map)
 {
 	struct strlist groups = {0};
 	char name[128];
-	yaml_node_pair_t *p;
 	enum status st;
 
 	snprintf(name, sizeof(name), "approvals.%.64s", cls);
 	if (is_null(map))
 		return ST_OK;
-	st = check_mapping(ps, map, name);
-	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = node_at(ps, p->key);
-
-		if (strcmp(scalar(k), "approvers") != 0) {
-			st = perr(ps, k, "unknown key '%s.%.64s' (known: approvers)", name,
-				  scalar(k));
-			break;
-		}
-		strlist_release(&groups);
-		st = parse_strings(ps, node_at(ps, p->value), "approvers", &groups);
-		if (st == ST_OK)
-			st = check_groups(ps, node_at(ps, p->value), name, &groups);
-	}
+	ps->cls = name;
+	ps->groups = &groups;
+	st = each_pair(ps, map, name, approver_pair);
 	if (st == ST_OK)
-		listmap_set(&pack->own_approvals, cls, &groups);
+		listmap_set(&ps->pack->own_approvals, cls, &groups);
 	strlist_release(&groups);
+	ps->groups = NULL;
 	return st;
 }
 
-static enum status parse_approvals(struct parse *ps, yaml_node_t *map, struct policy_pack *pack)
+static enum status approvals_pair(struct parse *ps, const char *k, json_object *v)
 {
-	yaml_node_pair_t *p;
-	enum status st;
-
-	if (is_null(map))
-		return ST_OK;
-	st = check_mapping(ps, map, "approvals");
-	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = node_at(ps, p->key);
-
-		if (!valid_id(scalar(k)))
-			return perr(ps, k, "approvals: '%.64s' is not a valid class name (%s)",
-				    scalar(k), "lowercase letters, digits, '.', '_', '-'");
-		st = parse_approval_class(ps, scalar(k), node_at(ps, p->value), pack);
-	}
-	return st;
+	if (!valid_id(k))
+		return perr(ps, key_line_of(v), "approvals: '%.64s' is not a valid class name (%s)",
+			    k, "lowercase letters, digits, '.', '_', '-'");
+	return parse_approval_class(ps, k, v);
 }
 
 /* A key of the keys table: a flag, evidence.require_branch_pattern, an audit list, a map. */
-static enum status parse_other(struct parse *ps, size_t k, yaml_node_t *val,
+static enum status parse_other(struct parse *ps, size_t k, json_object *val,
 			       struct policy_pack *pack)
 {
 	char name[96];
@@ -618,140 +618,83 @@ static enum status parse_other(struct parse *ps, size_t k, yaml_node_t *val,
 	case K_AUDIT_LIST:
 		return parse_strings(ps, val, name, &pack->own_audit[keys[k].slot]);
 	case K_RISK:
-		return parse_risk(ps, val, pack);
+		return parse_risk(ps, val);
 	}
-	return perr(ps, val, "%s: unhandled key kind", name);
+	return perr(ps, line_of(val), "%s: unhandled key kind", name);
 }
 
-/* One section other than metadata and approvals: every key must be one the section knows. */
-static enum status parse_section(struct parse *ps, yaml_node_t *map, const char *sec,
-				 struct policy_pack *pack)
+/* One key of a section other than metadata and approvals: one the section knows. */
+static enum status section_pair(struct parse *ps, const char *key, json_object *val)
 {
-	yaml_node_pair_t *p;
-	enum status st;
+	size_t l, k;
 
-	if (is_null(map))
-		return ST_OK;
-	st = check_mapping(ps, map, sec);
-	for (p = map->data.mapping.pairs.start; st == ST_OK && p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *key = node_at(ps, p->key), *val = node_at(ps, p->value);
-		size_t l, k;
+	for (l = 0; l < POLICY_LIST_COUNT; l++)
+		if (strcmp(section_names[lists[l].section], ps->sec) == 0 &&
+		    strcmp(lists[l].key, key) == 0)
+			return parse_strings(ps, val, lists[l].name, &ps->pack->own[l]);
+	for (k = 0; k < ARRAY_SIZE(keys); k++)
+		if (strcmp(keys[k].section, ps->sec) == 0 && strcmp(keys[k].key, key) == 0)
+			return parse_other(ps, k, val, ps->pack);
+	return unknown_key(ps, key, val, ps->sec);
+}
 
-		for (l = 0; l < POLICY_LIST_COUNT; l++)
-			if (strcmp(section_names[lists[l].section], sec) == 0 &&
-			    strcmp(lists[l].key, scalar(key)) == 0)
-				break;
-		if (l < POLICY_LIST_COUNT) {
-			st = parse_strings(ps, val, lists[l].name, &pack->own[l]);
-			continue;
-		}
-		for (k = 0; k < ARRAY_SIZE(keys); k++)
-			if (strcmp(keys[k].section, sec) == 0 &&
-			    strcmp(keys[k].key, scalar(key)) == 0)
-				break;
-		if (k == ARRAY_SIZE(keys))
-			return unknown_key(ps, key, sec);
-		st = parse_other(ps, k, val, pack);
+/* One top-level key: metadata, approvals or a section. */
+static enum status root_pair(struct parse *ps, const char *key, json_object *val)
+{
+	size_t s;
+
+	if (strcmp(key, "metadata") == 0) {
+		ps->have_meta = true;
+		return parse_metadata(ps, val, ps->pack);
 	}
+	if (strcmp(key, "approvals") == 0)
+		return is_null(val) ? ST_OK : each_pair(ps, val, "approvals", approvals_pair);
+	for (s = 0; s < ARRAY_SIZE(all_sections); s++) {
+		if (strcmp(all_sections[s], key) == 0) {
+			ps->sec = all_sections[s];
+			return is_null(val) ? ST_OK : each_pair(ps, val, ps->sec, section_pair);
+		}
+	}
+	return perr(ps, key_line_of(val), "unknown key '%.64s' (known: metadata, %s)", key,
+		    "filesystem, commands, git, mcp, approvals, evidence, compliance");
+}
+
+static enum status parse_root(struct parse *ps, json_object *map)
+{
+	enum status st = each_pair(ps, map, "top level", root_pair);
+
+	if (st == ST_OK && !ps->have_meta)
+		st = perr(ps, line_of(map), "metadata is required");
 	return st;
-}
-
-static enum status parse_root(struct parse *ps, yaml_node_t *root, struct policy_pack *pack)
-{
-	yaml_node_t *meta = NULL;
-	yaml_node_pair_t *p;
-	enum status st;
-
-	st = check_mapping(ps, root, "top level");
-	for (p = root->data.mapping.pairs.start; st == ST_OK && p < root->data.mapping.pairs.top;
-	     p++) {
-		const char *key = scalar(node_at(ps, p->key));
-		yaml_node_t *val = node_at(ps, p->value);
-		size_t s;
-
-		if (strcmp(key, "metadata") == 0) {
-			meta = val;
-			st = parse_metadata(ps, val, pack);
-			continue;
-		}
-		if (strcmp(key, "approvals") == 0) {
-			st = parse_approvals(ps, val, pack);
-			continue;
-		}
-		for (s = 0; s < ARRAY_SIZE(all_sections); s++)
-			if (strcmp(all_sections[s], key) == 0)
-				break;
-		if (s == ARRAY_SIZE(all_sections))
-			return perr(
-				ps, node_at(ps, p->key),
-				"unknown key '%.64s' (known: metadata, %s)", key,
-				"filesystem, commands, git, mcp, approvals, evidence, compliance");
-		st = parse_section(ps, val, all_sections[s], pack);
-	}
-	if (st == ST_OK && !meta)
-		st = perr(ps, root, "metadata is required");
-	return st;
-}
-
-static enum status yaml_error(const char *file, const yaml_parser_t *parser, struct err *e)
-{
-	const char *problem = parser->problem ? parser->problem : "cannot parse";
-
-	if (parser->context)
-		err_set(e, ST_INVALID, "%s:%zu: invalid yaml: %s %s", file,
-			parser->problem_mark.line + 1, problem, parser->context);
-	else
-		err_set(e, ST_INVALID, "%s:%zu: invalid yaml: %s", file,
-			parser->problem_mark.line + 1, problem);
-	return ST_INVALID;
 }
 
 enum status policy_pack_parse(const char *file, const unsigned char *data, size_t len,
 			      struct policy_pack **out, struct err *e)
 {
 	struct policy_pack *pack = xcalloc(1, sizeof(*pack));
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	bool have_doc = false;
-	struct parse ps = {file, &doc, e};
-	yaml_node_t *root;
+	struct parse ps = {.file = file, .e = e, .pack = pack};
+	json_object *root = NULL;
 	enum status st;
 
 	*out = NULL;
-	if (!yaml_parser_initialize(&parser)) {
-		free(pack);
-		err_set(e, ST_INTERNAL, "%s: yaml parser: out of memory", file);
-		return ST_INTERNAL;
+	st = jx_yaml_parse_ex((const char *)data, len, file, JX_YAML_TEXT | JX_YAML_UNIQUE_KEYS,
+			      &root, e);
+	if (st == ST_OK && !root)
+		st = perr(&ps, 1, "file is empty");
+	if (st == ST_OK)
+		st = parse_root(&ps, root);
+	json_object_put(root);
+	if (st != ST_OK) {
+		policy_pack_free(pack);
+		return st;
 	}
-	yaml_parser_set_input_string(&parser, data, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		st = yaml_error(file, &parser, e);
-		goto out;
-	}
-	have_doc = true;
-	root = yaml_document_get_root_node(&doc);
-	if (!root) {
-		err_set(e, ST_INVALID, "%s:1: file is empty", file);
-		st = ST_INVALID;
-		goto out;
-	}
-	st = parse_root(&ps, root, pack);
-	if (st != ST_OK)
-		goto out;
 	pack->source = xstrdup(file);
 	if (!pack->title)
 		pack->title = xstrdup("");
 	if (!pack->description)
 		pack->description = xstrdup("");
 	*out = pack;
-	pack = NULL;
-out:
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	policy_pack_free(pack);
-	return st;
+	return ST_OK;
 }
 
 /* ---- the set ---- */

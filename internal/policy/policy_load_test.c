@@ -33,6 +33,17 @@ static enum status load_packs(const char *const (*packs)[2], size_t n, struct po
 	return st;
 }
 
+/* Loads the packs; any error fails the test. */
+static struct policy_set *must_load(const char *const (*packs)[2], size_t n)
+{
+	struct policy_set *set = NULL;
+	struct err e = {0};
+
+	if (load_packs(packs, n, &set, &e) != ST_OK)
+		fail_msg("%s", e.msg);
+	return set;
+}
+
 static void assert_list(const struct policy_pack *p, enum policy_list l, const char *want)
 {
 	const char *const *items;
@@ -140,11 +151,9 @@ static void test_inherit_merge(void **state)
 	};
 	struct policy_set *set = NULL;
 	struct policy_pack_info info;
-	struct err e = {0};
 
 	(void)state;
-	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
-		fail_msg("%s", e.msg);
+	set = must_load(packs, ARRAY_SIZE(packs));
 	assert_int_equal(policy_set_count(set), 5); /* and the baseline */
 	assert_list(must_find(set, "a"), POLICY_LIST_CMD_BLOCK, "x,y");
 	assert_list(must_find(set, "b"), POLICY_LIST_CMD_BLOCK, "x,y,z");
@@ -171,11 +180,9 @@ static void test_disk_replaces_embedded(void **state)
 		{"child", META("child") "  inherits: " POLICY_DEFAULT_PACK "\n"},
 	};
 	struct policy_set *set = NULL;
-	struct err e = {0};
 
 	(void)state;
-	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
-		fail_msg("%s", e.msg);
+	set = must_load(packs, ARRAY_SIZE(packs));
 	assert_int_equal(policy_set_count(set), 2);
 	assert_list(must_find(set, POLICY_DEFAULT_PACK), POLICY_LIST_CMD_ALLOW, "*");
 	assert_list(must_find(set, "child"), POLICY_LIST_CMD_ALLOW, "*");
@@ -189,91 +196,7 @@ static const struct {
 	enum status status;
 	const char *msg_has[3]; /* substrings the message must hold */
 } bad[] = {
-	{"list is a scalar",
-	 {{"x", META("x") "commands:\n  block: rm\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: commands.block must be a list of strings"}},
-	{"list item is a mapping",
-	 {{"x", META("x") "filesystem:\n  block_read:\n    - ok\n    - {a: b}\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:7: filesystem.block_read must be a list of strings"}},
-	{"nested list item",
-	 {{"x", META("x") "commands:\n  allow:\n    - [a]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:6: commands.allow must be a list of strings"}},
-	{"empty pattern",
-	 {{"x", META("x") "commands:\n  allow: ['']\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: commands.allow: empty pattern"}},
-	{"unknown top-level key",
-	 {{"x", META("x") "\nrules: []\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: unknown key 'rules'"}},
-	{"unknown list key",
-	 {{"x", META("x") "filesystem:\n  block_reads: [a]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: unknown key 'filesystem.block_reads'"}},
-	{"unknown metadata key",
-	 {{"x", META("x") "  owner: me\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:4: unknown key 'metadata.owner'"}},
-	{"duplicate key",
-	 {{"x", META("x") "commands:\n  block: [a]\n  block: [b]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:6: duplicate key 'block' in commands"}},
-	{"section is a list",
-	 {{"x", META("x") "git:\n  - main\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: git must be a mapping"}},
-	{"no metadata",
-	 {{"x", "commands:\n  block: [a]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:1: metadata is required"}},
-	{"no id",
-	 {{"x", "commands: {}\nmetadata:\n  version: '1'\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:3: metadata.id is required"}},
-	{"no version",
-	 {{"x", "metadata:\n  id: x\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:2: metadata.version is required"}},
-	{"bad id",
-	 {{"x", "metadata:\n  id: Bad Id\n  version: '1'\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:2: metadata.id 'Bad Id' is not a valid pack id"}},
-	{"id is a list",
-	 {{"x", "metadata:\n  id: [x]\n  version: '1'\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:2: metadata.id must be a non-empty string"}},
-	{"id does not match directory",
-	 {{"x", META("y")}},
-	 ST_INVALID,
-	 {"x/policy.yaml: metadata.id 'y' does not match directory 'x'"}},
-	{"inherits is a mapping",
-	 {{"x", META("x") "  inherits: {a: b}\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:4: metadata.inherits must be a list of strings"}},
-	{"yaml syntax",
-	 {{"x", META("x") "commands:\n  block: [a, b\n  allow: [c]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:6: invalid yaml"}},
-	{"tab indentation",
-	 {{"x", META("x") "commands:\n\tblock: [a]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: invalid yaml"}},
 	{"empty file", {{"x", ""}}, ST_INVALID, {"x/policy.yaml:1: file is empty"}},
-	{"top level is a list",
-	 {{"x", "- a\n- b\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:1: top level must be a mapping"}},
-	{"unknown parent",
-	 {{"x", META("x") "  inherits: [ghost]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:4: policy pack 'x' inherits unknown policy pack 'ghost'"}},
-	{"self cycle",
-	 {{"x", META("x") "  inherits: x\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:4: policy pack 'x': inheritance cycle x -> x"}},
 	{"two-pack cycle",
 	 {{"a", META("a") "  inherits: b\n"}, {"b", META("b") "  inherits: [a]\n"}},
 	 ST_INVALID,
@@ -294,86 +217,118 @@ static const struct {
 	 ST_INVALID,
 	 {"unknown key 'mcp.allowlist' (known: blocked_servers,", "allowed_servers",
 	  "risk_scoring"}},
-	{"unknown evidence key",
-	 {{"x", META("x") "evidence:\n  require_manifest: true\n"}},
-	 ST_INVALID,
-	 {"unknown key 'evidence.require_manifest' (known: require_agent_manifest,"}},
-	{"unknown compliance key",
-	 {{"x", META("x") "compliance:\n  map_to: [a]\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: unknown key 'compliance.map_to' (known: maps_to)"}},
 	{"unknown top-level key lists the sections",
 	 {{"x", META("x") "evidences: {}\n"}},
 	 ST_INVALID,
 	 {"unknown key 'evidences' (known: metadata, filesystem, commands, git, mcp, approvals, "
 	  "evidence, compliance)"}},
-	{"flag is a string",
-	 {{"x", META("x") "git:\n  require_pull_request: 'yes'\n"}},
-	 ST_INVALID,
-	 {"x/policy.yaml:5: git.require_pull_request must be true or false"}},
-	{"flag is a list",
-	 {{"x", META("x") "mcp:\n  block_unknown_servers: [true]\n"}},
-	 ST_INVALID,
-	 {"mcp.block_unknown_servers must be true or false"}},
 	{"bad mode",
 	 {{"x", META("x") "  mode: enforcing\n"}},
 	 ST_INVALID,
 	 {"x/policy.yaml:4: metadata.mode must be one of enforce, audit_only, strict, "
 	  "break_glass"}},
-	{"bad risk level",
-	 {{"x", META("x") "mcp:\n  risk_scoring: {github: severe}\n"}},
-	 ST_INVALID,
-	 {"mcp.risk_scoring.github must be one of low, medium, high, critical"}},
-	{"risk scoring is a list",
-	 {{"x", META("x") "mcp:\n  risk_scoring: [github]\n"}},
-	 ST_INVALID,
-	 {"mcp.risk_scoring must be a mapping"}},
-	{"unknown approvals key",
-	 {{"x", META("x") "approvals:\n  protected_actions: {groups: [a]}\n"}},
-	 ST_INVALID,
-	 {"unknown key 'approvals.protected_actions.groups' (known: approvers)"}},
-	{"approvers is a string",
-	 {{"x", META("x") "approvals:\n  protected_actions: {approvers: sec}\n"}},
-	 ST_INVALID,
-	 {"approvers must be a list of strings"}},
-	{"bad approval class",
-	 {{"x", META("x") "approvals:\n  Protected Actions: {approvers: [a]}\n"}},
-	 ST_INVALID,
-	 {"approvals: 'Protected Actions' is not a valid class name"}},
 	{"approver with a control character",
 	 {{"x", META("x") "approvals:\n  x: {approvers: [\"a\\x01b\"]}\n"}},
 	 ST_INVALID,
 	 {"approvals.x: 'a", "is not a group name"}},
-	{"branch pattern is a list",
-	 {{"x", META("x") "evidence:\n  require_branch_pattern: [a]\n"}},
-	 ST_INVALID,
-	 {"evidence.require_branch_pattern must be a non-empty string"}},
-	{"maps_to is a string",
-	 {{"x", META("x") "compliance:\n  maps_to: PCI DSS 6\n"}},
-	 ST_INVALID,
-	 {"compliance.maps_to must be a list of strings"}},
 };
+
+/* The common case: one pack "x" that does not load, and one part of the message. */
+static const struct {
+	const char *name, *yaml, *msg_has;
+} bad_x[] = {
+	{"list is a scalar", META("x") "commands:\n  block: rm\n",
+	 "x/policy.yaml:5: commands.block must be a list of strings"},
+	{"list item is a mapping", META("x") "filesystem:\n  block_read:\n    - ok\n    - {a: b}\n",
+	 "x/policy.yaml:7: filesystem.block_read must be a list of strings"},
+	{"nested list item", META("x") "commands:\n  allow:\n    - [a]\n",
+	 "x/policy.yaml:6: commands.allow must be a list of strings"},
+	{"empty pattern", META("x") "commands:\n  allow: ['']\n",
+	 "x/policy.yaml:5: commands.allow: empty pattern"},
+	{"unknown top-level key", META("x") "\nrules: []\n",
+	 "x/policy.yaml:5: unknown key 'rules'"},
+	{"unknown list key", META("x") "filesystem:\n  block_reads: [a]\n",
+	 "x/policy.yaml:5: unknown key 'filesystem.block_reads'"},
+	{"unknown metadata key", META("x") "  owner: me\n",
+	 "x/policy.yaml:4: unknown key 'metadata.owner'"},
+	{"duplicate key", META("x") "commands:\n  block: [a]\n  block: [b]\n",
+	 "x/policy.yaml:6: duplicate key 'block' in commands"},
+	{"section is a list", META("x") "git:\n  - main\n",
+	 "x/policy.yaml:5: git must be a mapping"},
+	{"no metadata", "commands:\n  block: [a]\n", "x/policy.yaml:1: metadata is required"},
+	{"no id", "commands: {}\nmetadata:\n  version: '1'\n",
+	 "x/policy.yaml:3: metadata.id is required"},
+	{"no version", "metadata:\n  id: x\n", "x/policy.yaml:2: metadata.version is required"},
+	{"bad id", "metadata:\n  id: Bad Id\n  version: '1'\n",
+	 "x/policy.yaml:2: metadata.id 'Bad Id' is not a valid pack id"},
+	{"id is a list", "metadata:\n  id: [x]\n  version: '1'\n",
+	 "x/policy.yaml:2: metadata.id must be a non-empty string"},
+	{"id does not match directory", META("y"),
+	 "x/policy.yaml: metadata.id 'y' does not match directory 'x'"},
+	{"inherits is a mapping", META("x") "  inherits: {a: b}\n",
+	 "x/policy.yaml:4: metadata.inherits must be a list of strings"},
+	{"yaml syntax", META("x") "commands:\n  block: [a, b\n  allow: [c]\n",
+	 "x/policy.yaml:6: invalid yaml"},
+	{"tab indentation", META("x") "commands:\n\tblock: [a]\n", "x/policy.yaml:5: invalid yaml"},
+	{"top level is a list", "- a\n- b\n", "x/policy.yaml:1: top level must be a mapping"},
+	{"unknown parent", META("x") "  inherits: [ghost]\n",
+	 "x/policy.yaml:4: policy pack 'x' inherits unknown policy pack 'ghost'"},
+	{"self cycle", META("x") "  inherits: x\n",
+	 "x/policy.yaml:4: policy pack 'x': inheritance cycle x -> x"},
+	{"unknown evidence key", META("x") "evidence:\n  require_manifest: true\n",
+	 "unknown key 'evidence.require_manifest' (known: require_agent_manifest,"},
+	{"unknown compliance key", META("x") "compliance:\n  map_to: [a]\n",
+	 "x/policy.yaml:5: unknown key 'compliance.map_to' (known: maps_to)"},
+	{"flag is a string", META("x") "git:\n  require_pull_request: 'yes'\n",
+	 "x/policy.yaml:5: git.require_pull_request must be true or false"},
+	{"flag is a list", META("x") "mcp:\n  block_unknown_servers: [true]\n",
+	 "mcp.block_unknown_servers must be true or false"},
+	{"bad risk level", META("x") "mcp:\n  risk_scoring: {github: severe}\n",
+	 "mcp.risk_scoring.github must be one of low, medium, high, critical"},
+	{"risk scoring is a list", META("x") "mcp:\n  risk_scoring: [github]\n",
+	 "mcp.risk_scoring must be a mapping"},
+	{"unknown approvals key", META("x") "approvals:\n  protected_actions: {groups: [a]}\n",
+	 "unknown key 'approvals.protected_actions.groups' (known: approvers)"},
+	{"approvers is a string", META("x") "approvals:\n  protected_actions: {approvers: sec}\n",
+	 "approvers must be a list of strings"},
+	{"bad approval class", META("x") "approvals:\n  Protected Actions: {approvers: [a]}\n",
+	 "approvals: 'Protected Actions' is not a valid class name"},
+	{"branch pattern is a list", META("x") "evidence:\n  require_branch_pattern: [a]\n",
+	 "evidence.require_branch_pattern must be a non-empty string"},
+	{"maps_to is a string", META("x") "compliance:\n  maps_to: PCI DSS 6\n",
+	 "compliance.maps_to must be a list of strings"},
+};
+
+/* Loads the packs, expects status and no set, and a message holding every msg_has[k]. */
+static void check_bad(const char *name, const char *const (*packs)[2], enum status status,
+		      const char *const *msg_has, size_t nmsg)
+{
+	struct policy_set *set = (struct policy_set *)&bad; /* must be reset to NULL */
+	struct err e = {0};
+	size_t n = 0;
+	enum status st;
+
+	while (n < 3 && packs[n][0])
+		n++;
+	st = load_packs(packs, n, &set, &e);
+	if (st != status)
+		fail_msg("case '%s': got %s (%s), want %s", name, status_name(st), e.msg,
+			 status_name(status));
+	assert_null(set);
+	for (size_t k = 0; k < nmsg && msg_has[k]; k++)
+		if (!strstr(e.msg, msg_has[k]))
+			fail_msg("case '%s': message '%s' lacks '%s'", name, e.msg, msg_has[k]);
+}
 
 static void test_bad_packs(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct policy_set *set = (struct policy_set *)&bad; /* must be reset to NULL */
-		struct err e = {0};
-		size_t n = 0;
-		enum status st;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		check_bad(bad[i].name, bad[i].packs, bad[i].status, bad[i].msg_has, 3);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_x); i++) {
+		const char *const packs[3][2] = {{"x", bad_x[i].yaml}};
 
-		while (n < 3 && bad[i].packs[n][0])
-			n++;
-		st = load_packs(bad[i].packs, n, &set, &e);
-		if (st != bad[i].status)
-			fail_msg("case '%s': got %s (%s), want %s", bad[i].name, status_name(st),
-				 e.msg, status_name(bad[i].status));
-		assert_null(set);
-		for (size_t k = 0; k < 3 && bad[i].msg_has[k]; k++)
-			if (!strstr(e.msg, bad[i].msg_has[k]))
-				fail_msg("case '%s': message '%s' lacks '%s'", bad[i].name, e.msg,
-					 bad[i].msg_has[k]);
+		check_bad(bad_x[i].name, packs, ST_INVALID, &bad_x[i].msg_has, 1);
 	}
 }
 
@@ -387,11 +342,9 @@ static void test_lenient_shapes(void **state)
 	};
 	struct policy_set *set = NULL;
 	struct policy_pack_info info;
-	struct err e = {0};
 
 	(void)state;
-	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
-		fail_msg("%s", e.msg);
+	set = must_load(packs, ARRAY_SIZE(packs));
 	policy_pack_info(must_find(set, "x"), &info);
 	assert_string_equal(info.version, "2.0");
 	assert_string_equal(info.title, "T");
@@ -498,12 +451,10 @@ static void test_original_vocabulary(void **state)
 	struct policy_set *set = NULL;
 	const char *cls;
 	const char *const *v;
-	struct err e = {0};
 	size_t n;
 
 	(void)state;
-	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
-		fail_msg("%s", e.msg);
+	set = must_load(packs, ARRAY_SIZE(packs));
 	full = must_find(set, "full");
 	kid = must_find(set, "kid");
 	assert_list(full, POLICY_LIST_CMD_REQUIRE_APPROVAL, "pg_dump*");
@@ -564,10 +515,8 @@ static void sha_of(const char *yaml, const char *id, char out[SHA256_HEX_LEN])
 	const char *packs[2][2] = {{"p", META("p") "commands:\n  block: [a, b]\n"}, {"q", yaml}};
 	struct policy_set *set = NULL;
 	struct policy_pack_info info;
-	struct err e = {0};
 
-	if (load_packs((const char *const(*)[2])packs, 2, &set, &e) != ST_OK)
-		fail_msg("%s", e.msg);
+	set = must_load((const char *const(*)[2])packs, 2);
 	policy_pack_info(must_find(set, id), &info);
 	memcpy(out, info.sha256, SHA256_HEX_LEN);
 	policy_set_free(set);
@@ -649,13 +598,11 @@ static void test_canonical(void **state)
 	struct policy_set *set = NULL;
 	struct policy_pack_info info;
 	char sha[SHA256_HEX_LEN];
-	struct err e = {0};
 	size_t len;
 	char *canon;
 
 	(void)state;
-	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
-		fail_msg("%s", e.msg);
+	set = must_load(packs, ARRAY_SIZE(packs));
 	canon = policy_pack_canonical(must_find(set, "x"), &len);
 	assert_string_equal(canon, want);
 	assert_int_equal(len, strlen(want));
@@ -688,13 +635,11 @@ static void test_canonical_extensions(void **state)
 				   "key 1\n17 protected_actions\n"
 				   "values 1\n3 sec\n";
 	struct policy_set *set = NULL;
-	struct err e = {0};
 	size_t len;
 	char *canon;
 
 	(void)state;
-	if (load_packs(packs, ARRAY_SIZE(packs), &set, &e) != ST_OK)
-		fail_msg("%s", e.msg);
+	set = must_load(packs, ARRAY_SIZE(packs));
 	canon = policy_pack_canonical(must_find(set, "x"), &len);
 	assert_true(len > strlen(tail));
 	assert_string_equal(canon + len - strlen(tail), tail);

@@ -94,7 +94,7 @@ static void test_bad_files(void **state)
 	static const struct {
 		const char *text, *needle;
 	} cases[] = {
-		{"rules:\n  - approver_group: [x\n", ":3: did not find"},
+		{"rules:\n  - approver_group: [x\n", ":3: invalid yaml: did not find"},
 		{"rules:\n  - rule_id: x\n", "approver_group"},
 		{"rules:\n  - approver_group: A\n    colour: red\n", "unknown key 'colour'"},
 		{"rules:\n  - approver_group: A\n    severity: [high]\n", "'severity' must be"},
