@@ -16,74 +16,80 @@ static const struct {
 	const char *name;
 	enum what what;
 	const char *text;
-	const char *why; /* NULL: accepted */
-	size_t used; /* bytes read when accepted */
-	enum ops_span_kind kind;
-} cases[] = {
-	{"string", STR, "\"ab\" x", NULL, 4, OPS_SPAN_STRING},
-	{"empty string", STR, "\"\"", NULL, 2, OPS_SPAN_STRING},
-	{"long ascii string", STR, "\"abcdefghijklmnopqrstuvwxyz\"", NULL, 28, OPS_SPAN_STRING},
-	{"escapes", STR, "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"", NULL, 36,
+	size_t used; /* bytes read */
+	enum ops_span_kind kind; /* of the span, where the scan gives one */
+} accepts[] = {
+	{"string", STR, "\"ab\" x", 4, OPS_SPAN_STRING},
+	{"empty string", STR, "\"\"", 2, OPS_SPAN_STRING},
+	{"long ascii string", STR, "\"abcdefghijklmnopqrstuvwxyz\"", 28, OPS_SPAN_STRING},
+	{"escapes", STR, "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"", 36,
 	 OPS_SPAN_STRING},
-	{"utf-8", STR, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 and more text\"", NULL, 25,
+	{"utf-8", STR, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 and more text\"", 25,
 	 OPS_SPAN_STRING},
-	{"unterminated", STR, "\"abc", "unterminated string", 0, 0},
-	{"backslash at the end", STR, "\"a\\", "unterminated string", 0, 0},
-	{"control character", STR, "\"a\tb\"", "control character in a string", 0, 0},
-	{"bad escape", STR, "\"\\x41\"", "bad escape in a string", 0, 0},
-	{"short \\u", STR, "\"\\u12\"", "bad \\u escape", 0, 0},
-	{"\\u not hex", STR, "\"\\u12g4\"", "bad \\u escape", 0, 0},
-	{"lone low surrogate", STR, "\"\\ude00\"", "lone low surrogate", 0, 0},
-	{"lone high surrogate", STR, "\"\\ud83d\"", "lone high surrogate", 0, 0},
-	{"high then not low", STR, "\"\\ud83d\\u0041\"", "lone high surrogate", 0, 0},
-	{"invalid utf-8", STR, "\"\xff\"", "invalid UTF-8", 0, 0},
-	{"overlong utf-8", STR, "\"\xc0\xaf\"", "invalid UTF-8", 0, 0},
-	{"utf-8 surrogate", STR, "\"\xed\xa0\x80\"", "invalid UTF-8", 0, 0},
-	{"cut utf-8", STR, "\"\xe2\x82\"", "invalid UTF-8", 0, 0},
-	{"unchecked: bad escape passes", LAX, "\"\\x41\" ", NULL, 6, OPS_SPAN_STRING},
-	{"unchecked: any bytes pass", LAX, "\"\xff\xc0\xaf\"", NULL, 5, OPS_SPAN_STRING},
-	{"unchecked: escaped quote", LAX, "\"a\\\"b\"", NULL, 6, OPS_SPAN_STRING},
-	{"unchecked: control character", LAX, "\"a\x01\"", "control character in a string", 0, 0},
-	{"unchecked: backslash at the end", LAX, "\"a\\", "unterminated string", 0, 0},
-	{"unchecked: unterminated", LAX, "\"a\\\"", "unterminated string", 0, 0},
-	{"integer", NUM, "-120,", NULL, 4, OPS_SPAN_NUMBER},
-	{"zero", NUM, "0", NULL, 1, OPS_SPAN_NUMBER},
-	{"fraction and exponent", NUM, "1.5e+3]", NULL, 6, OPS_SPAN_NUMBER},
-	{"leading zero stops", NUM, "01", NULL, 1, OPS_SPAN_NUMBER},
-	{"minus alone", NUM, "-", "bad number", 0, 0},
-	{"bare fraction", NUM, "1.", "bad number", 0, 0},
-	{"bare exponent", NUM, "1e+", "bad number", 0, 0},
-	{"plus sign", NUM, "+1", "bad number", 0, 0},
-	{"true", LIT, "true,", NULL, 4, OPS_SPAN_BOOL},
-	{"false", LIT, "false", NULL, 5, OPS_SPAN_BOOL},
-	{"null", LIT, "null}", NULL, 4, OPS_SPAN_NULL},
-	{"cut literal", LIT, "nul", "unexpected character", 0, 0},
-	{"not a literal", LIT, "NaN", "unexpected character", 0, 0},
-	{"value: object", VAL, "{ \"a\" : [1, {}], \"b\":null } x", NULL, 27, OPS_SPAN_OBJECT},
-	{"value: array", VAL, "[ ]", NULL, 3, OPS_SPAN_ARRAY},
-	{"value: string", VAL, "\"s\"", NULL, 3, OPS_SPAN_STRING},
-	{"value: number", VAL, "-1", NULL, 2, OPS_SPAN_NUMBER},
-	{"value: literal", VAL, "false", NULL, 5, OPS_SPAN_BOOL},
-	{"value: nothing", VAL, "", "expected a value", 0, 0},
-	{"value: bad character", VAL, "x", "unexpected character", 0, 0},
-	{"value: trailing comma", VAL, "[1,]", "unexpected character", 0, 0},
-	{"value: unclosed array", VAL, "[1", "expected ',' or ']'", 0, 0},
-	{"value: unclosed object", VAL, "{\"a\":1", "expected ',' or '}'", 0, 0},
-	{"value: name not a string", VAL, "{a:1}", "expected a member name", 0, 0},
-	{"value: missing colon", VAL, "{\"a\" 1}", "expected ':'", 0, 0},
-	{"value: first error kept", VAL, "{\"a\":\"\\x\"}", "bad escape in a string", 0, 0},
-	{"key", KEY, " \"id\":", NULL, 5, OPS_SPAN_STRING},
-	{"key not a string", KEY, " 1", "expected a member name", 0, 0},
-	{"key at the end", KEY, " ", "expected a member name", 0, 0},
-	{"key badly written", KEY, "\"\\q\"", "bad escape in a string", 0, 0},
-	{"colon", COLON, " : 1", NULL, 3, 0},
-	{"no colon", COLON, " ,", "expected ':'", 0, 0},
-	{"colon at the end", COLON, "", "expected ':'", 0, 0},
-	{"comma in an object", MORE_OBJ, " , ", NULL, 2, 0},
-	{"end of an object", MORE_OBJ, "}", NULL, 1, 0},
-	{"object not closed", MORE_OBJ, " ]", "expected ',' or '}'", 0, 0},
-	{"end of an array", MORE_ARR, " ]", NULL, 2, 0},
-	{"array not closed", MORE_ARR, "", "expected ',' or ']'", 0, 0},
+	{"unchecked: bad escape passes", LAX, "\"\\x41\" ", 6, OPS_SPAN_STRING},
+	{"unchecked: any bytes pass", LAX, "\"\xff\xc0\xaf\"", 5, OPS_SPAN_STRING},
+	{"unchecked: escaped quote", LAX, "\"a\\\"b\"", 6, OPS_SPAN_STRING},
+	{"integer", NUM, "-120,", 4, OPS_SPAN_NUMBER},
+	{"zero", NUM, "0", 1, OPS_SPAN_NUMBER},
+	{"fraction and exponent", NUM, "1.5e+3]", 6, OPS_SPAN_NUMBER},
+	{"leading zero stops", NUM, "01", 1, OPS_SPAN_NUMBER},
+	{"true", LIT, "true,", 4, OPS_SPAN_BOOL},
+	{"false", LIT, "false", 5, OPS_SPAN_BOOL},
+	{"null", LIT, "null}", 4, OPS_SPAN_NULL},
+	{"value: object", VAL, "{ \"a\" : [1, {}], \"b\":null } x", 27, OPS_SPAN_OBJECT},
+	{"value: array", VAL, "[ ]", 3, OPS_SPAN_ARRAY},
+	{"value: string", VAL, "\"s\"", 3, OPS_SPAN_STRING},
+	{"value: number", VAL, "-1", 2, OPS_SPAN_NUMBER},
+	{"value: literal", VAL, "false", 5, OPS_SPAN_BOOL},
+	{"key", KEY, " \"id\":", 5, OPS_SPAN_STRING},
+	{"colon", COLON, " : 1", 3, OPS_SPAN_NULL},
+	{"comma in an object", MORE_OBJ, " , ", 2, OPS_SPAN_NULL},
+	{"end of an object", MORE_OBJ, "}", 1, OPS_SPAN_NULL},
+	{"end of an array", MORE_ARR, " ]", 2, OPS_SPAN_NULL},
+};
+
+static const struct {
+	const char *name;
+	enum what what;
+	const char *text, *why;
+} refuses[] = {
+	{"unterminated", STR, "\"abc", "unterminated string"},
+	{"backslash at the end", STR, "\"a\\", "unterminated string"},
+	{"control character", STR, "\"a\tb\"", "control character in a string"},
+	{"bad escape", STR, "\"\\x41\"", "bad escape in a string"},
+	{"short \\u", STR, "\"\\u12\"", "bad \\u escape"},
+	{"\\u not hex", STR, "\"\\u12g4\"", "bad \\u escape"},
+	{"lone low surrogate", STR, "\"\\ude00\"", "lone low surrogate"},
+	{"lone high surrogate", STR, "\"\\ud83d\"", "lone high surrogate"},
+	{"high then not low", STR, "\"\\ud83d\\u0041\"", "lone high surrogate"},
+	{"invalid utf-8", STR, "\"\xff\"", "invalid UTF-8"},
+	{"overlong utf-8", STR, "\"\xc0\xaf\"", "invalid UTF-8"},
+	{"utf-8 surrogate", STR, "\"\xed\xa0\x80\"", "invalid UTF-8"},
+	{"cut utf-8", STR, "\"\xe2\x82\"", "invalid UTF-8"},
+	{"unchecked: control character", LAX, "\"a\x01\"", "control character in a string"},
+	{"unchecked: backslash at the end", LAX, "\"a\\", "unterminated string"},
+	{"unchecked: unterminated", LAX, "\"a\\\"", "unterminated string"},
+	{"minus alone", NUM, "-", "bad number"},
+	{"bare fraction", NUM, "1.", "bad number"},
+	{"bare exponent", NUM, "1e+", "bad number"},
+	{"plus sign", NUM, "+1", "bad number"},
+	{"cut literal", LIT, "nul", "unexpected character"},
+	{"not a literal", LIT, "NaN", "unexpected character"},
+	{"value: nothing", VAL, "", "expected a value"},
+	{"value: bad character", VAL, "x", "unexpected character"},
+	{"value: trailing comma", VAL, "[1,]", "unexpected character"},
+	{"value: unclosed array", VAL, "[1", "expected ',' or ']'"},
+	{"value: unclosed object", VAL, "{\"a\":1", "expected ',' or '}'"},
+	{"value: name not a string", VAL, "{a:1}", "expected a member name"},
+	{"value: missing colon", VAL, "{\"a\" 1}", "expected ':'"},
+	{"value: first error kept", VAL, "{\"a\":\"\\x\"}", "bad escape in a string"},
+	{"key not a string", KEY, " 1", "expected a member name"},
+	{"key at the end", KEY, " ", "expected a member name"},
+	{"key badly written", KEY, "\"\\q\"", "bad escape in a string"},
+	{"no colon", COLON, " ,", "expected ':'"},
+	{"colon at the end", COLON, "", "expected ':'"},
+	{"object not closed", MORE_OBJ, " ]", "expected ',' or '}'"},
+	{"array not closed", MORE_ARR, "", "expected ',' or ']'"},
 };
 
 static bool scan(struct ops_lex *l, enum what what, struct ops_span *s)
@@ -109,22 +115,41 @@ static bool scan(struct ops_lex *l, enum what what, struct ops_span *s)
 	}
 }
 
-static void test_cases(void **state)
+/* Scans text from its start as what; l and s get where it stopped and what it read. */
+static bool scan_text(const char *t, enum what what, struct ops_lex *l, struct ops_span *s)
 {
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *t = cases[i].text;
-		struct ops_lex l = {.p = t, .end = t + strlen(t)};
-		struct ops_span s = {0};
-		bool ok = scan(&l, cases[i].what, &s);
+	*l = (struct ops_lex){.p = t, .end = t + strlen(t)};
+	*s = (struct ops_span){0};
+	return scan(l, what, s);
+}
 
-		if (ok != !cases[i].why || (!ok && strcmp(l.why, cases[i].why) != 0))
-			fail_msg("case '%s': got %d (%s)", cases[i].name, ok, l.why ? l.why : "-");
-		if (ok && (size_t)(l.p - t) != cases[i].used)
-			fail_msg("case '%s': read %zu bytes", cases[i].name, (size_t)(l.p - t));
-		if (ok && cases[i].what <= VAL && s.kind != cases[i].kind)
-			fail_msg("case '%s': kind %d", cases[i].name, (int)s.kind);
+static void test_accepts(void **state)
+{
+	struct ops_lex l;
+	struct ops_span s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(accepts) / sizeof(accepts[0]); i++) {
+		if (!scan_text(accepts[i].text, accepts[i].what, &l, &s))
+			fail_msg("case '%s': refused (%s)", accepts[i].name, l.why);
+		if ((size_t)(l.p - accepts[i].text) != accepts[i].used)
+			fail_msg("case '%s': read %zu bytes", accepts[i].name,
+				 (size_t)(l.p - accepts[i].text));
+		if (accepts[i].what <= VAL && s.kind != accepts[i].kind)
+			fail_msg("case '%s': kind %d", accepts[i].name, (int)s.kind);
 	}
+}
+
+static void test_refuses(void **state)
+{
+	struct ops_lex l;
+	struct ops_span s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refuses) / sizeof(refuses[0]); i++)
+		if (scan_text(refuses[i].text, refuses[i].what, &l, &s) || !l.why ||
+		    strcmp(l.why, refuses[i].why) != 0)
+			fail_msg("case '%s': got '%s'", refuses[i].name, l.why ? l.why : "-");
 }
 
 /* What the spans say: a string's inside and escapes, a number's integer flag, a value's text. */
@@ -227,11 +252,9 @@ static void test_plain_run(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),
-		cmocka_unit_test(test_spans),
-		cmocka_unit_test(test_more_tells_which),
-		cmocka_unit_test(test_depth),
-		cmocka_unit_test(test_whitespace_and_fail),
+		cmocka_unit_test(test_accepts),	  cmocka_unit_test(test_refuses),
+		cmocka_unit_test(test_spans),	  cmocka_unit_test(test_more_tells_which),
+		cmocka_unit_test(test_depth),	  cmocka_unit_test(test_whitespace_and_fail),
 		cmocka_unit_test(test_plain_run),
 	};
 
