@@ -177,9 +177,22 @@ struct ops_lex {
 	const char *why;
 };
 
-/* The first byte at or after p (before end) that is not JSON whitespace. */
-const char *ops_json_ws(const char *p, const char *end);
-void ops_lex_ws(struct ops_lex *l);
+/*
+ * The first byte at or after p (before end) that is not JSON whitespace.
+ * Inline, as buf_add: scanners call it between every two tokens.
+ */
+static inline const char *ops_json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static inline void ops_lex_ws(struct ops_lex *l)
+{
+	l->p = ops_json_ws(l->p, l->end);
+}
+
 /* Records why (unless a failure already is) and returns false. */
 bool ops_lex_fail(struct ops_lex *l, const char *why);
 /*

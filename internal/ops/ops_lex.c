@@ -59,18 +59,6 @@ size_t ops_plain_run(const char *s, size_t n)
 	return run(s, n, false);
 }
 
-const char *ops_json_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-void ops_lex_ws(struct ops_lex *l)
-{
-	l->p = ops_json_ws(l->p, l->end);
-}
-
 bool ops_lex_fail(struct ops_lex *l, const char *why)
 {
 	if (!l->why)
