@@ -12,7 +12,6 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
