@@ -12,7 +12,6 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,41 +46,6 @@ static const char *escape_of(unsigned char c, char u[7])
 		u[6] = '\0';
 		return u;
 	}
-}
-
-/* Bytes that need an escape in a canonical string: '"', '\\' and the controls. */
-#define ESC4(c) [c] = true, [c + 1] = true, [c + 2] = true, [c + 3] = true
-static const bool needs_escape[256] = {
-	ESC4(0x00), ESC4(0x04), ESC4(0x08), ESC4(0x0c),	  ESC4(0x10),
-	ESC4(0x14), ESC4(0x18), ESC4(0x1c), ['"'] = true, ['\\'] = true,
-};
-#undef ESC4
-
-/*
- * Whether none of the 8 bytes of w needs an escape.  After the XOR a byte
- * is zero exactly where it matched, and subtracting 1 from a zero byte (or
- * 0x20 from a byte below it) sets a high bit its own value did not have.
- * A borrow can only flag bytes above a real match, so "plain" is never
- * wrong.
- */
-static bool word_plain(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ULL, highs = ones << 7;
-	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-	return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs) == 0;
-}
-
-size_t ops_plain_run(const char *s, size_t n)
-{
-	size_t i = 0;
-	uint64_t w;
-
-	while (n - i >= 8 && (memcpy(&w, s + i, 8), word_plain(w)))
-		i += 8;
-	while (i < n && !needs_escape[(unsigned char)s[i]])
-		i++;
-	return i;
 }
 
 enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err *e)

@@ -38,7 +38,7 @@ struct ops_canonizer {
 
 struct cz {
 	struct ops_canonizer *z;
-	const char *p, *end;
+	struct ops_lex l; /* the text, read by the shared scanner */
 	struct err *e;
 };
 
@@ -71,32 +71,13 @@ static enum status bad(struct cz *c, const char *what)
 
 static void skip_ws(struct cz *c)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-		c->p++;
+	ops_lex_ws(&c->l);
 }
 
-/* Scans the string token at c->p (a quote): *raw and *len get its content, *esc its escapes. */
-static enum status scan_string(struct cz *c, const char **raw, size_t *len, bool *esc)
+/* The string token at c->l.p (a quote), escapes unchecked: decode checks them. */
+static enum status scan_string(struct cz *c, struct ops_span *s)
 {
-	const char *s = ++c->p;
-
-	*esc = false;
-	c->p += ops_plain_run(c->p, (size_t)(c->end - c->p));
-	while (c->p < c->end && *c->p != '"') {
-		if ((unsigned char)*c->p < 0x20)
-			return bad(c, "control character in a string");
-		if (*c->p == '\\') {
-			*esc = true;
-			if (++c->p >= c->end)
-				break;
-		}
-		c->p++;
-	}
-	if (c->p >= c->end)
-		return bad(c, "unterminated string");
-	*raw = s;
-	*len = (size_t)(c->p++ - s);
-	return ST_OK;
+	return ops_lex_string(&c->l, false, s) ? ST_OK : bad(c, c->l.why);
 }
 
 /* Decodes the escapes of raw into z->text ("\\u0000" too: it is escaped again on output). */
@@ -109,74 +90,28 @@ static enum status decode(struct cz *c, const char *raw, size_t len)
 /* A string as canonical text: unchanged when it has no escapes, else decoded and re-escaped. */
 static enum status string_out(struct cz *c, struct buf *out)
 {
-	const char *raw;
-	size_t len;
-	bool esc;
-	enum status st = scan_string(c, &raw, &len, &esc);
+	struct ops_span s;
+	enum status st = scan_string(c, &s);
 
 	if (st != ST_OK)
 		return st;
-	if (!esc) {
+	if (!s.escaped) {
 		st = buf_add(out, "\"", 1, c->e);
 		if (st == ST_OK)
-			st = buf_add(out, raw, len, c->e);
+			st = buf_add(out, s.p, s.n, c->e);
 		return st == ST_OK ? buf_add(out, "\"", 1, c->e) : st;
 	}
-	st = decode(c, raw, len);
+	st = decode(c, s.p, s.n);
 	return st == ST_OK ? ops_canon_string(out, c->z->text.data, c->z->text.len, c->e) : st;
 }
 
-static bool is_digit(const struct cz *c)
+/* A number or a literal, copied as written. */
+static enum status token_out(struct cz *c, struct buf *out, bool number)
 {
-	return c->p < c->end && *c->p >= '0' && *c->p <= '9';
-}
+	struct ops_span s;
+	bool ok = number ? ops_lex_number(&c->l, &s) : ops_lex_literal(&c->l, &s);
 
-/* One or more digits. */
-static bool digits(struct cz *c)
-{
-	const char *start = c->p;
-
-	while (is_digit(c))
-		c->p++;
-	return c->p > start;
-}
-
-/* A number by JSON's grammar, copied as written: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static enum status number_out(struct cz *c, struct buf *out)
-{
-	const char *s = c->p;
-
-	if (c->p < c->end && *c->p == '-')
-		c->p++;
-	if (c->p < c->end && *c->p == '0')
-		c->p++;
-	else if (!digits(c))
-		return bad(c, "bad number");
-	if (c->p < c->end && *c->p == '.' && (c->p++, !digits(c)))
-		return bad(c, "bad number");
-	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
-		c->p++;
-		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
-			c->p++;
-		if (!digits(c))
-			return bad(c, "bad number");
-	}
-	return buf_add(out, s, (size_t)(c->p - s), c->e);
-}
-
-static enum status literal_out(struct cz *c, struct buf *out)
-{
-	static const char *const words[] = {"true", "false", "null"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
-		size_t n = strlen(words[i]);
-
-		if ((size_t)(c->end - c->p) >= n && memcmp(c->p, words[i], n) == 0) {
-			c->p += n;
-			return buf_add(out, words[i], n, c->e);
-		}
-	}
-	return bad(c, "unexpected character");
+	return ok ? buf_add(out, s.p, s.n, c->e) : bad(c, c->l.why);
 }
 
 static enum status value_out(struct cz *c, struct buf *out, int depth);
@@ -186,10 +121,10 @@ static enum status array_out(struct cz *c, struct buf *out, int depth)
 	enum status st = buf_add(out, "[", 1, c->e);
 	bool first = true;
 
-	c->p++;
+	c->l.p++;
 	skip_ws(c);
-	while (st == ST_OK && c->p < c->end && *c->p != ']') {
-		if (!first && *c->p++ != ',')
+	while (st == ST_OK && c->l.p < c->l.end && *c->l.p != ']') {
+		if (!first && *c->l.p++ != ',')
 			return bad(c, "expected ',' in an array");
 		if (!first)
 			st = buf_add(out, ",", 1, c->e);
@@ -198,9 +133,9 @@ static enum status array_out(struct cz *c, struct buf *out, int depth)
 		skip_ws(c);
 		first = false;
 	}
-	if (st == ST_OK && c->p >= c->end)
+	if (st == ST_OK && c->l.p >= c->l.end)
 		return bad(c, "unterminated array");
-	c->p++;
+	c->l.p++;
 	return st == ST_OK ? buf_add(out, "]", 1, c->e) : st;
 }
 
@@ -218,23 +153,24 @@ static int cmp_members(const void *a, const void *b)
 static enum status member(struct cz *c, struct cz_level *L, int depth)
 {
 	struct cz_member m = {.idx = L->n};
+	struct ops_span k = {0};
 	const char *raw;
-	bool esc;
 	enum status st;
 
-	if (c->p >= c->end || *c->p != '"')
+	if (c->l.p >= c->l.end || *c->l.p != '"')
 		return bad(c, "expected a key");
-	st = scan_string(c, &raw, &m.klen, &esc);
-	m.plain = !esc;
-	if (st == ST_OK && esc && (st = decode(c, raw, m.klen)) == ST_OK) {
+	st = scan_string(c, &k);
+	raw = k.p;
+	m.klen = st == ST_OK ? k.n : 0;
+	m.plain = !k.escaped;
+	if (st == ST_OK && k.escaped && (st = decode(c, raw, m.klen)) == ST_OK) {
 		raw = c->z->text.data;
 		m.klen = c->z->text.len;
 	}
 	m.koff = L->scratch.len;
 	if (st == ST_OK)
 		st = buf_add(&L->scratch, raw, m.klen, c->e);
-	skip_ws(c);
-	if (st == ST_OK && (c->p >= c->end || *c->p++ != ':'))
+	if (st == ST_OK && !ops_lex_colon(&c->l))
 		return bad(c, "expected ':'");
 	m.voff = L->scratch.len;
 	if (st == ST_OK)
@@ -319,19 +255,19 @@ static enum status object_out(struct cz *c, struct buf *out, int depth)
 
 	buf_reset(&L->scratch);
 	L->n = 0;
-	c->p++;
+	c->l.p++;
 	skip_ws(c);
-	while (st == ST_OK && c->p < c->end && *c->p != '}') {
-		if (!first && *c->p++ != ',')
+	while (st == ST_OK && c->l.p < c->l.end && *c->l.p != '}') {
+		if (!first && *c->l.p++ != ',')
 			return bad(c, "expected ',' in an object");
 		skip_ws(c);
 		st = member(c, L, depth);
 		skip_ws(c);
 		first = false;
 	}
-	if (st == ST_OK && c->p >= c->end)
+	if (st == ST_OK && c->l.p >= c->l.end)
 		return bad(c, "unterminated object");
-	c->p++;
+	c->l.p++;
 	return st == ST_OK ? emit_members(c, L, out) : st;
 }
 
@@ -341,9 +277,9 @@ static enum status value_out(struct cz *c, struct buf *out, int depth)
 	if (depth >= CZ_DEPTH)
 		return err_set(c->e, ST_INVALID, "json nested deeper than %d", CZ_DEPTH);
 	skip_ws(c);
-	if (c->p >= c->end)
+	if (c->l.p >= c->l.end)
 		return bad(c, "unexpected end");
-	switch (*c->p) {
+	switch (*c->l.p) {
 	case '{':
 		return object_out(c, out, depth);
 	case '[':
@@ -361,21 +297,21 @@ static enum status value_out(struct cz *c, struct buf *out, int depth)
 	case '7':
 	case '8':
 	case '9':
-		return number_out(c, out);
+		return token_out(c, out, true);
 	default:
-		return literal_out(c, out);
+		return token_out(c, out, false);
 	}
 }
 
 enum status ops_canon_text_append(struct ops_canonizer *z, struct buf *out, const char *text,
 				  size_t len, struct err *e)
 {
-	struct cz c = {.z = z, .p = text, .end = text + len, .e = e};
+	struct cz c = {.z = z, .l = {.p = text, .end = text + len}, .e = e};
 	size_t mark = out->len;
 	enum status st = value_out(&c, out, 0);
 
 	skip_ws(&c);
-	if (st == ST_OK && c.p != c.end)
+	if (st == ST_OK && c.l.p != c.l.end)
 		st = bad(&c, "trailing characters");
 	if (st != ST_OK)
 		out->data[out->len = mark] = '\0';

@@ -167,6 +167,53 @@ ATTR_NODISCARD enum status ops_json_unescape(const char *p, size_t n, bool nul_o
 /* Appends a string span's value, escapes decoded; ST_INVALID for "\u0000" or a non-string. */
 ATTR_NODISCARD enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e);
 
+/* ---- the JSON scanner (ops_lex.c) of the line parser, the canonizer and the manifest ---- */
+
+#define OPS_LEX_DEPTH 64 /* nesting ops_lex_value accepts; depth 1 is a top-level member */
+
+/* Text being scanned; why is the first failure (static) and stays once set. */
+struct ops_lex {
+	const char *p, *end;
+	const char *why;
+};
+
+/*
+ * The first byte at or after p (before end) that is not JSON whitespace.
+ * Inline, as buf_add: scanners call it between every two tokens.
+ */
+static inline const char *ops_json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static inline void ops_lex_ws(struct ops_lex *l)
+{
+	l->p = ops_json_ws(l->p, l->end);
+}
+
+/* Records why (unless a failure already is) and returns false. */
+bool ops_lex_fail(struct ops_lex *l, const char *why);
+/*
+ * The string at l->p (on its quote): s gets its inside, l->p goes past it.
+ * With check, escapes and UTF-8 are validated; without, only control
+ * characters and the end are (the canonizer decodes escapes itself).
+ */
+bool ops_lex_string(struct ops_lex *l, bool check, struct ops_span *s);
+/* A number by JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+bool ops_lex_number(struct ops_lex *l, struct ops_span *s);
+/* true, false or null. */
+bool ops_lex_literal(struct ops_lex *l, struct ops_span *s);
+/* Whitespace and a checked member name. */
+bool ops_lex_key(struct ops_lex *l, struct ops_span *name);
+/* Whitespace, ':' and whitespace. */
+bool ops_lex_colon(struct ops_lex *l);
+/* After a member or element: whitespace, then ',' (*more) or close. */
+bool ops_lex_more(struct ops_lex *l, char close, bool *more);
+/* Any strict value, nested at most OPS_LEX_DEPTH deep counting from depth. */
+bool ops_lex_value(struct ops_lex *l, struct ops_span *s, int depth);
+
 /* ---- the manifest ---- */
 
 struct ops_manifest_file {

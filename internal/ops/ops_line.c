@@ -4,235 +4,16 @@
  * verify and restore look at every line of a backup: a million decisions
  * are more than a gigabyte of JSON.  Parsing each line into a json-c tree
  * (an allocation per value, a hash table per object) cost more than reading
- * and hashing the file.  Here one pass checks the line is strict JSON
- * (RFC 8259, UTF-8) and notes where each top-level member's value lies;
- * strings are decoded only when asked for, and only when they hold escapes.
+ * and hashing the file.  Here one pass of the scanner (ops_lex.c) checks
+ * the line is strict JSON (RFC 8259, UTF-8) and notes where each top-level
+ * member's value lies; strings are decoded only when asked for, and only
+ * when they hold escapes.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
-#include "base/utf8.h"
-#include "base/util.h"
 
-#include <stdio.h>
+#include <stdint.h>
 #include <string.h>
-
-#define LINE_DEPTH 64
-
-struct lp {
-	const char *p, *end;
-	const char *why;
-};
-
-static bool fail(struct lp *l, const char *why)
-{
-	if (!l->why)
-		l->why = why;
-	return false;
-}
-
-static void skip_ws(struct lp *l)
-{
-	while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\n' || *l->p == '\r'))
-		l->p++;
-}
-
-size_t ops_json_escape(const char *p, const char *end, unsigned *cp, const char **why)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *hit;
-	int u, lo;
-
-	if (end - p < 2) {
-		*why = "unterminated string";
-		return 0;
-	}
-	if (p[1] != 'u') {
-		hit = memchr(from, p[1], sizeof(from) - 1);
-		*why = hit ? NULL : "bad escape in a string";
-		*cp = hit ? (unsigned char)to[hit - from] : 0;
-		return hit ? 2 : 0;
-	}
-	if (end - p < 6 || (u = hex4_value(p + 2)) < 0) {
-		*why = "bad \\u escape";
-		return 0;
-	}
-	if (u >= 0xdc00 && u <= 0xdfff) {
-		*why = "lone low surrogate";
-		return 0;
-	}
-	*cp = (unsigned)u;
-	if (u < 0xd800 || u > 0xdbff)
-		return 6;
-	if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (lo = hex4_value(p + 8)) < 0xdc00 ||
-	    lo > 0xdfff) {
-		*why = "lone high surrogate";
-		return 0;
-	}
-	*cp = 0x10000 + (((unsigned)u - 0xd800) << 10) + ((unsigned)lo - 0xdc00);
-	return 12;
-}
-
-/* A string at l->p (on its quote); s gets its inside. */
-static bool string(struct lp *l, struct ops_span *s)
-{
-	const unsigned char *p = (const unsigned char *)++l->p;
-	const unsigned char *end = (const unsigned char *)l->end;
-
-	s->kind = OPS_SPAN_STRING;
-	s->escaped = false;
-	s->p = (const char *)p;
-	for (;;) {
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
-		if (p >= end)
-			return fail(l, "unterminated string");
-		if (*p == '"')
-			break;
-		if (*p < 0x20)
-			return fail(l, "control character in a string");
-		if (*p == '\\') {
-			const char *why = NULL;
-			unsigned cp;
-			size_t k = ops_json_escape((const char *)p, l->end, &cp, &why);
-
-			if (k == 0)
-				return fail(l, why);
-			s->escaped = true;
-			p += k;
-		} else {
-			size_t n = utf8_seq_len(p, (size_t)(end - p));
-
-			if (n == 0)
-				return fail(l, "invalid UTF-8");
-			p += n;
-		}
-	}
-	s->n = (size_t)((const char *)p - s->p);
-	l->p = (const char *)p + 1;
-	return true;
-}
-
-static bool digits(struct lp *l)
-{
-	const char *start = l->p;
-
-	while (l->p < l->end && *l->p >= '0' && *l->p <= '9')
-		l->p++;
-	return l->p > start;
-}
-
-static bool number(struct lp *l, struct ops_span *s)
-{
-	s->kind = OPS_SPAN_NUMBER;
-	s->p = l->p;
-	s->integer = true;
-	if (*l->p == '-')
-		l->p++;
-	if (l->p < l->end && *l->p == '0')
-		l->p++;
-	else if (!digits(l))
-		return fail(l, "bad number");
-	if (l->p < l->end && *l->p == '.') {
-		l->p++;
-		s->integer = false;
-		if (!digits(l))
-			return fail(l, "bad number");
-	}
-	if (l->p < l->end && (*l->p == 'e' || *l->p == 'E')) {
-		l->p++;
-		s->integer = false;
-		if (l->p < l->end && (*l->p == '+' || *l->p == '-'))
-			l->p++;
-		if (!digits(l))
-			return fail(l, "bad number");
-	}
-	s->n = (size_t)(l->p - s->p);
-	return true;
-}
-
-static bool word(struct lp *l, const char *w, enum ops_span_kind kind, struct ops_span *s)
-{
-	size_t n = strlen(w);
-
-	if ((size_t)(l->end - l->p) < n || memcmp(l->p, w, n) != 0)
-		return fail(l, "unexpected character");
-	s->kind = kind;
-	s->p = l->p;
-	s->n = n;
-	l->p += n;
-	return true;
-}
-
-static bool value(struct lp *l, struct ops_span *s, int depth);
-
-/* The rest of an array or object after its opening bracket. */
-static bool members(struct lp *l, bool object, int depth)
-{
-	char close = object ? '}' : ']';
-	struct ops_span v;
-
-	skip_ws(l);
-	if (l->p < l->end && *l->p == close) {
-		l->p++;
-		return true;
-	}
-	for (;;) {
-		skip_ws(l);
-		if (object) {
-			if (l->p >= l->end || *l->p != '"' || !string(l, &v))
-				return fail(l, "expected a member name");
-			skip_ws(l);
-			if (l->p >= l->end || *l->p++ != ':')
-				return fail(l, "expected ':'");
-			skip_ws(l);
-		}
-		if (!value(l, &v, depth + 1))
-			return false;
-		skip_ws(l);
-		if (l->p < l->end && *l->p == ',') {
-			l->p++;
-			continue;
-		}
-		if (l->p < l->end && *l->p == close) {
-			l->p++;
-			return true;
-		}
-		return fail(l, object ? "expected ',' or '}'" : "expected ',' or ']'");
-	}
-}
-
-static bool value(struct lp *l, struct ops_span *s, int depth)
-{
-	const char *start = l->p;
-	bool ok;
-
-	if (depth > LINE_DEPTH)
-		return fail(l, "nested too deep");
-	if (l->p >= l->end)
-		return fail(l, "expected a value");
-	switch (*l->p) {
-	case '"':
-		return string(l, s);
-	case '{':
-	case '[':
-		s->kind = *l->p == '{' ? OPS_SPAN_OBJECT : OPS_SPAN_ARRAY;
-		l->p++;
-		ok = members(l, s->kind == OPS_SPAN_OBJECT, depth);
-		s->p = start;
-		s->n = (size_t)(l->p - start);
-		return ok;
-	case 't':
-		return word(l, "true", OPS_SPAN_BOOL, s);
-	case 'f':
-		return word(l, "false", OPS_SPAN_BOOL, s);
-	case 'n':
-		return word(l, "null", OPS_SPAN_NULL, s);
-	default:
-		if (*l->p == '-' || (*l->p >= '0' && *l->p <= '9'))
-			return number(l, s);
-		return fail(l, "unexpected character");
-	}
-}
 
 void ops_line_keys_init(struct ops_line_keys *k, const char *const *names, size_t n)
 {
@@ -274,70 +55,59 @@ static size_t find_key(const struct ops_line_keys *k, const struct ops_span *s, 
 	return SIZE_MAX;
 }
 
-static bool top_members(struct lp *l, const struct ops_line_keys *k, struct ops_span *out,
+static bool top_members(struct ops_lex *l, const struct ops_line_keys *k, struct ops_span *out,
 			bool *seen)
 {
 	size_t count = 0, guess = 0;
 	char scratch[256];
+	bool more = true;
 
-	for (;;) {
+	while (more) {
 		struct ops_span name, v;
 		size_t i;
 
-		skip_ws(l);
-		if (l->p >= l->end || *l->p != '"' || !string(l, &name))
-			return fail(l, "expected a member name");
+		if (!ops_lex_key(l, &name))
+			return false;
 		i = find_key(k, &name, guess, scratch, sizeof(scratch));
 		if (i == SIZE_MAX)
-			return fail(l, "a member that is not one of the manifest's columns");
+			return ops_lex_fail(l,
+					    "a member that is not one of the manifest's columns");
 		if (seen[i])
-			return fail(l, "a column given twice");
-		skip_ws(l);
-		if (l->p >= l->end || *l->p++ != ':')
-			return fail(l, "expected ':'");
-		skip_ws(l);
-		if (!value(l, &v, 1))
+			return ops_lex_fail(l, "a column given twice");
+		if (!ops_lex_colon(l) || !ops_lex_value(l, &v, 1))
 			return false;
 		seen[i] = true;
 		out[i] = v;
 		count++;
 		guess = i + 1;
-		skip_ws(l);
-		if (l->p < l->end && *l->p == ',') {
-			l->p++;
-			continue;
-		}
-		if (l->p < l->end && *l->p == '}') {
-			l->p++;
-			break;
-		}
-		return fail(l, "expected ',' or '}'");
+		if (!ops_lex_more(l, '}', &more))
+			return false;
 	}
 	if (count != k->n)
-		return fail(l, "columns differ from the manifest's");
+		return ops_lex_fail(l, "columns differ from the manifest's");
 	return true;
 }
 
 /* The object at l->p: its opening brace, then the members (none, when k names none). */
-static void top_object(struct lp *l, const struct ops_line_keys *k, struct ops_span *out)
+static void top_object(struct ops_lex *l, const struct ops_line_keys *k, struct ops_span *out)
 {
 	bool seen[OPS_LINE_KEYS_MAX] = {false};
 
-	skip_ws(l);
+	ops_lex_ws(l);
 	if (l->p >= l->end) {
-		fail(l, "empty line");
+		ops_lex_fail(l, "empty line");
 		return;
 	}
 	if (*l->p != '{') {
-		fail(l, "not a JSON object");
+		ops_lex_fail(l, "not a JSON object");
 		return;
 	}
 	l->p++;
-	skip_ws(l);
+	ops_lex_ws(l);
 	if (l->p < l->end && *l->p == '}') {
 		l->p++;
 		if (k->n)
-			fail(l, "columns differ from the manifest's");
+			ops_lex_fail(l, "columns differ from the manifest's");
 		return;
 	}
 	top_members(l, k, out, seen);
@@ -346,13 +116,13 @@ static void top_object(struct lp *l, const struct ops_line_keys *k, struct ops_s
 bool ops_line_split(const char *line, size_t len, const struct ops_line_keys *k,
 		    struct ops_span *out, const char **why)
 {
-	struct lp l = {.p = line, .end = line + len};
+	struct ops_lex l = {.p = line, .end = line + len};
 
 	top_object(&l, k, out);
 	if (!l.why) {
-		skip_ws(&l);
+		ops_lex_ws(&l);
 		if (l.p != l.end)
-			fail(&l, "text after the object");
+			ops_lex_fail(&l, "text after the object");
 	}
 	*why = l.why;
 	return !l.why;

@@ -205,11 +205,10 @@ static bool is_sha(const char *s)
 }
 
 /* Skips blanks; returns the new position. */
+/* The offset of the first byte from t[i] on (i <= len) that is not JSON whitespace. */
 static size_t skip_ws(const char *t, size_t i, size_t len)
 {
-	while (i < len && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t'))
-		i++;
-	return i;
+	return (size_t)(ops_json_ws(t + i, t + len) - t);
 }
 
 /*

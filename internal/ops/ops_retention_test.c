@@ -9,6 +9,7 @@
 
 #include "base/base.h"
 #include "ops/ops.h"
+#include "ops/ops_testutil.h"
 
 static const struct {
 	const char *days, *cls, *hold;
@@ -79,12 +80,9 @@ static void test_markdown(void **state)
 	(void)state;
 	assert_non_null(plan);
 	md = ops_retention_markdown(plan);
-	assert_non_null(strstr(md, "# Retention plan: regulated-sdlc"));
-	assert_non_null(strstr(md, "| retention | 2555 days |"));
-	assert_non_null(strstr(md, "| legal hold | yes"));
-	assert_non_null(strstr(md, "| activity | activity_decisions | 3 | 1 |"));
-	assert_non_null(strstr(md, "| last backup | none recorded |"));
-	assert_non_null(strstr(md, "| backup overdue | **yes** |"));
+	OPS_TEST_HAS_ALL(md, "# Retention plan: regulated-sdlc", "| retention | 2555 days |",
+			 "| legal hold | yes", "| activity | activity_decisions | 3 | 1 |",
+			 "| last backup | none recorded |", "| backup overdue | **yes** |");
 	free(md);
 	json_object_put(plan);
 }

@@ -21,19 +21,7 @@
 	"\"configured_by\": \"default\", \"exists\": true, \"backup_path\": \"stores/" name     \
 	".json\", \"size_bytes\": 12, \"sha256\": \"" SHA_A "\"}"
 
-/* Parses text; returns the problems' kinds joined by ',' (caller's). */
-static char *kinds_of(const char *text, struct ops_v1_manifest **out)
-{
-	struct ops_report rep = {0};
-	struct ops_v1_manifest *m = NULL;
-
-	ops_v1_parse(text, strlen(text), &m, &rep);
-	if (out)
-		*out = m;
-	else
-		ops_v1_free(m);
-	return ops_test_report_kinds(&rep);
-}
+OPS_TEST_DEFINE_KINDS_OF(struct ops_v1_manifest, ops_v1_parse, ops_v1_free)
 
 static void test_reads_every_kind_of_store(void **state)
 {
