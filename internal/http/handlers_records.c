@@ -141,20 +141,17 @@ enum MHD_Result handle_approval_expire(struct req *r)
 	return act(r, APPROVAL_EXPIRE);
 }
 
+/* Break-glass always writes a new approval: the create-or-update path with nothing to update. */
+static enum status break_glass(struct service *s, json_object *req, const struct caller *who,
+			       char **record, bool *created, struct err *e)
+{
+	*created = true;
+	return service_break_glass(s, req, who, record, e);
+}
+
 enum MHD_Result handle_break_glass(struct req *r)
 {
-	const struct caller who = authn_caller(r);
-	enum MHD_Result ret;
-	struct err e = {0};
-	char *rec = NULL;
-	json_object *body = req_body_or_reply(r, &ret);
-	enum status st;
-
-	if (!body)
-		return ret;
-	st = service_break_glass(r->app->svc, body, &who, &rec, &e);
-	json_object_put(body);
-	return reply_result(r, st, MHD_HTTP_CREATED, rec, &e);
+	return handle_upsert(r, break_glass);
 }
 
 enum MHD_Result handle_mcp_trust(struct req *r)
