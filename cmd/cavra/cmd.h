@@ -16,6 +16,14 @@ int cmd_fail(const struct err *e);
 /* Prints "cavra: <msg>" and returns EXIT_USAGE. */
 int cmd_usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 
+struct json_object;
+/*
+ * cmd_print.c: prints o (borrowed) as indented JSON on stdout, '/' not
+ * escaped.  spaced puts a space after each ':' (the ops documents);
+ * `migrate status --json` has always printed without it.
+ */
+void cmd_print_json(struct json_object *o, bool spaced);
+
 /*
  * cmd_usage.c: help and bad arguments, the same for every subcommand.
  * cmd_help_wanted: argv (up to a "--") holds --help or -h.  cmd_help

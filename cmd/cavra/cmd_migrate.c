@@ -185,7 +185,7 @@ static json_object *entry_json(const struct mig_entry *en)
 	return o;
 }
 
-static void print_json(const struct ctx *c, const struct migrate_report *r)
+static void print_status_json(const struct ctx *c, const struct migrate_report *r)
 {
 	json_object *o = json_object_new_object();
 	json_object *items = json_object_new_array();
@@ -210,15 +210,14 @@ static void print_json(const struct ctx *c, const struct migrate_report *r)
 	json_object_object_add(o, "pending", json_object_new_int((int)r->pending));
 	json_object_object_add(o, "migrations", items);
 	json_object_object_add(o, "problems", probs);
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	cmd_print_json(o, false);
 	json_object_put(o);
 }
 
 static int do_status(struct ctx *c, const struct migrate_opts *o, const struct migrate_report *r)
 {
 	if (o->json)
-		print_json(c, r);
+		print_status_json(c, r);
 	else
 		print_table(c, r);
 	return r->nproblems ? EXIT_FAIL : EXIT_OK;

@@ -17,7 +17,6 @@
 #include "json/jx.h"
 #include "ops/ops.h"
 
-#include <ctype.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,12 +141,6 @@ static void keep_heap(void)
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }
 
-static void print_json(json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
 /* ---- backup ---- */
 
 static json_object *backup_json(const struct ops_backup_result *r, struct store *st)
@@ -193,7 +186,7 @@ static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
 	if (a.json) {
 		json_object *o = backup_json(&r, st);
 
-		print_json(o);
+		cmd_print_json(o, true);
 		json_object_put(o);
 	} else {
 		printf("backup %s of %s at schema version %d: %zu files, %lld rows, %lld bytes in "
@@ -234,7 +227,7 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 	if (a.json) {
 		json_object *o = ops_verify_json(&r);
 
-		print_json(o);
+		cmd_print_json(o, true);
 		json_object_put(o);
 	} else if (ok) {
 		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s\n",
@@ -249,15 +242,6 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 }
 
 /* ---- recording restores ---- */
-
-static bool is_sha(const char *s)
-{
-	size_t n = 0;
-
-	for (; s && isxdigit((unsigned char)s[n]) && !isupper((unsigned char)s[n]); n++)
-		;
-	return s && n == 64 && s[n] == '\0';
-}
 
 /*
  * Records a restore or restore test in the configured database and adds
@@ -351,7 +335,7 @@ static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
 				jx_get_str(doc, "record_warning"));
 		json_object_put(details);
 	}
-	print_json(doc);
+	cmd_print_json(doc, true);
 	if (st != ST_OK)
 		fprintf(stderr, "cavra: %s\n", e.msg);
 	if (st != ST_OK && r.verify.problems.n)
@@ -399,13 +383,14 @@ static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 	where = realpath(r.restore.verify.manifest_path, NULL);
 	details = test_details(&r, doc);
 	rec.succeeded = r.ok;
-	rec.manifest_sha256 =
-		is_sha(r.restore.verify.manifest_sha256) ? r.restore.verify.manifest_sha256 : NULL;
+	rec.manifest_sha256 = ops_is_sha256(r.restore.verify.manifest_sha256)
+				      ? r.restore.verify.manifest_sha256
+				      : NULL;
 	rec.location = where ? where : r.restore.verify.manifest_path;
 	rec.finished_us = time_now_us();
 	rec.details = details;
 	recorded = record_in_config_db(cfg, &rec, doc);
-	print_json(doc);
+	cmd_print_json(doc, true);
 	if (!recorded)
 		fprintf(stderr, "cavra: the restore test could not be recorded as evidence: %s\n",
 			jx_get_str(doc, "record_warning"));
@@ -454,7 +439,7 @@ static int ops_doctor_cmd(struct config *cfg, int argc, char **argv)
 	if (a.json) {
 		json_object *o = ops_doctor_json(&r, a.fix);
 
-		print_json(o);
+		cmd_print_json(o, true);
 		json_object_put(o);
 	} else {
 		print_doctor(&r, a.fix);

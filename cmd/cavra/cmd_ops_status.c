@@ -16,27 +16,14 @@
 /* The original's default directory of the retention plan. */
 #define PLAN_DEFAULT_DIR ".cavra/operations/retention"
 
-static void print_json(json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
-static const char *s_or(json_object *o, const char *key, const char *dflt)
-{
-	const char *s = jx_get_str(o, key);
-
-	return s ? s : dflt;
-}
-
 static void print_last(const char *what, json_object *last)
 {
 	if (!last)
 		printf("last %s: none recorded\n", what);
 	else
-		printf("last %s: %s %s (%s, %s)\n", what, s_or(last, "finished_at", "?"),
-		       s_or(last, "outcome", "?"), s_or(last, "record_id", "?"),
-		       s_or(last, "location", "?"));
+		printf("last %s: %s %s (%s, %s)\n", what, jx_get_str_or(last, "finished_at", "?"),
+		       jx_get_str_or(last, "outcome", "?"), jx_get_str_or(last, "record_id", "?"),
+		       jx_get_str_or(last, "location", "?"));
 }
 
 static void print_stores(json_object *doc, struct store *st)
@@ -56,11 +43,11 @@ static void print_stores(json_object *doc, struct store *st)
 			json_object *t = json_object_array_get_idx(tables, k);
 			json_object *bytes = json_object_object_get(t, "bytes");
 
-			printf("%-18s %-26s %10lld %12s  %-27s  %s\n", s_or(s, "store", "?"),
-			       s_or(t, "table", "?"),
+			printf("%-18s %-26s %10lld %12s  %-27s  %s\n",
+			       jx_get_str_or(s, "store", "?"), jx_get_str_or(t, "table", "?"),
 			       (long long)json_object_get_int64(json_object_object_get(t, "rows")),
-			       bytes ? json_object_get_string(bytes) : "-", s_or(t, "oldest", "-"),
-			       s_or(t, "newest", "-"));
+			       bytes ? json_object_get_string(bytes) : "-",
+			       jx_get_str_or(t, "oldest", "-"), jx_get_str_or(t, "newest", "-"));
 		}
 	}
 	print_last("backup", json_object_object_get(doc, "last_backup"));
@@ -85,7 +72,7 @@ static int ops_stores_cmd(struct config *cfg, int argc, char **argv)
 	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK || ops_stores(st, &doc, &e) != ST_OK)
 		code = cmd_fail(&e);
 	else if (json)
-		print_json(doc);
+		cmd_print_json(doc, true);
 	else
 		print_stores(doc, st);
 	json_object_put(doc);
@@ -150,7 +137,7 @@ static int ops_retention_cmd(struct config *cfg, int argc, char **argv)
 		       (long long)json_object_get_int64(json_object_object_get(plan, "records")),
 		       (long long)json_object_get_int64(
 			       json_object_object_get(plan, "past_cutoff")),
-		       s_or(plan, "cutoff", "?"),
+		       jx_get_str_or(plan, "cutoff", "?"),
 		       json_object_get_boolean(json_object_object_get(plan, "delete_protection"))
 			       ? "on"
 			       : "off",

@@ -37,11 +37,7 @@ enum MHD_Result handle_decision_list(struct req *r)
 
 enum MHD_Result handle_decision_get(struct req *r)
 {
-	struct err e = {0};
-	char *rec = NULL;
-	enum status st = service_decision_get(r->app->svc, r->params[0], &rec, &e);
-
-	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+	return handle_get(r, service_decision_get);
 }
 
 enum MHD_Result handle_session_list(struct req *r)
@@ -55,29 +51,12 @@ enum MHD_Result handle_session_list(struct req *r)
 
 enum MHD_Result handle_session_upsert(struct req *r)
 {
-	enum MHD_Result ret;
-	struct err e = {0};
-	bool created = false;
-	char *rec = NULL;
-	json_object *body = req_body_or_reply(r, &ret);
-	enum status st;
-
-	if (!body)
-		return ret;
-	const struct caller who = authn_caller(r);
-
-	st = service_session_upsert(r->app->svc, body, &who, &rec, &created, &e);
-	json_object_put(body);
-	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+	return handle_upsert(r, service_session_upsert);
 }
 
 enum MHD_Result handle_session_get(struct req *r)
 {
-	struct err e = {0};
-	char *rec = NULL;
-	enum status st = service_session_get(r->app->svc, r->params[0], &rec, &e);
-
-	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+	return handle_get(r, service_session_get);
 }
 
 enum MHD_Result handle_session_decisions(struct req *r)
@@ -97,9 +76,5 @@ enum MHD_Result handle_policy_packs(struct req *r)
 
 enum MHD_Result handle_policy_pack_get(struct req *r)
 {
-	struct err e = {0};
-	char *rec = NULL;
-	enum status st = service_policy_pack_get(r->app->svc, r->params[0], &rec, &e);
-
-	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+	return handle_get(r, service_policy_pack_get);
 }

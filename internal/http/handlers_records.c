@@ -1,7 +1,8 @@
 /*
  * handlers_records.c - evidence, approvals, registry, inventory and
  * integrations (docs/api.md).  Each handler parses, calls the service, and
- * replies; the list / get / upsert trio is the same for every record kind.
+ * replies; the list / get / upsert trio is the same for every record kind,
+ * and POST /sessions and /approvals take the same create-or-update path.
  */
 #include "base/base.h"
 #include "http/http_int.h"
@@ -38,7 +39,7 @@ static enum MHD_Result get(struct req *r, enum service_kind k)
 	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
-static enum MHD_Result upsert(struct req *r, enum service_kind k)
+enum MHD_Result handle_upsert(struct req *r, upsert_fn fn)
 {
 	const struct caller who = authn_caller(r);
 	enum MHD_Result ret;
@@ -50,23 +51,39 @@ static enum MHD_Result upsert(struct req *r, enum service_kind k)
 
 	if (!body)
 		return ret;
-	st = service_record_upsert(r->app->svc, k, body, &who, &rec, &created, &e);
+	st = fn(r->app->svc, body, &who, &rec, &created, &e);
 	json_object_put(body);
 	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }
 
-#define RECORD_HANDLERS(name, kind)                           \
-	enum MHD_Result handle_##name##_list(struct req *r)   \
-	{                                                     \
-		return list(r, kind);                         \
-	}                                                     \
-	enum MHD_Result handle_##name##_get(struct req *r)    \
-	{                                                     \
-		return get(r, kind);                          \
-	}                                                     \
-	enum MHD_Result handle_##name##_upsert(struct req *r) \
-	{                                                     \
-		return upsert(r, kind);                       \
+enum MHD_Result handle_get(struct req *r, get_fn fn)
+{
+	struct err e = {0};
+	char *rec = NULL;
+	enum status st = fn(r->app->svc, r->params[0], &rec, &e);
+
+	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+}
+
+/* Each record kind's upsert_fn binds its kind to service_record_upsert. */
+#define RECORD_HANDLERS(name, kind)                                                              \
+	static enum status name##_upsert(struct service *s, json_object *req,                    \
+					 const struct caller *who, char **record, bool *created, \
+					 struct err *e)                                          \
+	{                                                                                        \
+		return service_record_upsert(s, kind, req, who, record, created, e);             \
+	}                                                                                        \
+	enum MHD_Result handle_##name##_list(struct req *r)                                      \
+	{                                                                                        \
+		return list(r, kind);                                                            \
+	}                                                                                        \
+	enum MHD_Result handle_##name##_get(struct req *r)                                       \
+	{                                                                                        \
+		return get(r, kind);                                                             \
+	}                                                                                        \
+	enum MHD_Result handle_##name##_upsert(struct req *r)                                    \
+	{                                                                                        \
+		return handle_upsert(r, name##_upsert);                                          \
 	}
 
 RECORD_HANDLERS(evidence, SK_EVIDENCE)
@@ -88,19 +105,7 @@ enum MHD_Result handle_approval_get(struct req *r)
 
 enum MHD_Result handle_approval_create(struct req *r)
 {
-	const struct caller who = authn_caller(r);
-	enum MHD_Result ret;
-	struct err e = {0};
-	bool created = false;
-	char *rec = NULL;
-	json_object *body = req_body_or_reply(r, &ret);
-	enum status st;
-
-	if (!body)
-		return ret;
-	st = service_approval_create(r->app->svc, body, &who, &rec, &created, &e);
-	json_object_put(body);
-	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+	return handle_upsert(r, service_approval_create);
 }
 
 /* An empty body reads as {}: the service names the missing fields. */
@@ -136,20 +141,17 @@ enum MHD_Result handle_approval_expire(struct req *r)
 	return act(r, APPROVAL_EXPIRE);
 }
 
+/* Break-glass always writes a new approval: the create-or-update path with nothing to update. */
+static enum status break_glass(struct service *s, json_object *req, const struct caller *who,
+			       char **record, bool *created, struct err *e)
+{
+	*created = true;
+	return service_break_glass(s, req, who, record, e);
+}
+
 enum MHD_Result handle_break_glass(struct req *r)
 {
-	const struct caller who = authn_caller(r);
-	enum MHD_Result ret;
-	struct err e = {0};
-	char *rec = NULL;
-	json_object *body = req_body_or_reply(r, &ret);
-	enum status st;
-
-	if (!body)
-		return ret;
-	st = service_break_glass(r->app->svc, body, &who, &rec, &e);
-	json_object_put(body);
-	return reply_result(r, st, MHD_HTTP_CREATED, rec, &e);
+	return handle_upsert(r, break_glass);
 }
 
 enum MHD_Result handle_mcp_trust(struct req *r)

@@ -155,6 +155,22 @@ enum MHD_Result handle_policy_packs(struct req *r);
 enum MHD_Result handle_policy_pack_get(struct req *r);
 enum MHD_Result handle_healthz(struct req *r);
 /* handlers_records.c */
+/*
+ * The service call behind a create-or-update endpoint (POST /sessions,
+ * /approvals, /<record kind>): stores req for who and says in *created
+ * whether the record is new.
+ */
+typedef enum status (*upsert_fn)(struct service *s, json_object *req, const struct caller *who,
+				 char **record, bool *created, struct err *e);
+/* The service call behind GET /<noun>/{id}. */
+typedef enum status (*get_fn)(struct service *s, const char *id, char **record, struct err *e);
+/*
+ * The one create-or-update path: reads the body, calls fn and answers 201
+ * with the record when fn created it, 200 when it updated or found one.
+ */
+enum MHD_Result handle_upsert(struct req *r, upsert_fn fn);
+/* Answers 200 with the record fn finds for the path's {id}. */
+enum MHD_Result handle_get(struct req *r, get_fn fn);
 #define RECORD_HANDLER_DECLS(name)                           \
 	enum MHD_Result handle_##name##_list(struct req *r); \
 	enum MHD_Result handle_##name##_get(struct req *r);  \

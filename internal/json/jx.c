@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "json/jx.h"
 #include "base/buf.h"
+#include "base/timeutil.h"
 #include "base/util.h"
 #include "base/xalloc.h"
 
@@ -231,6 +232,31 @@ const char *jx_get_str(json_object *obj, const char *key)
 	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+const char *jx_get_str_or(json_object *obj, const char *key, const char *dflt)
+{
+	const char *s = jx_get_str(obj, key);
+
+	return s ? s : dflt;
+}
+
+void jx_add_time(json_object *obj, const char *key, int64_t us)
+{
+	char t[TIME_FMT_LEN];
+
+	time_format_utc(us, t, sizeof(t));
+	jx_add_str(obj, key, t);
+}
+
+void jx_add_time_text(json_object *obj, const char *key, const char *stored)
+{
+	int64_t us;
+
+	if (stored && time_parse(stored, &us))
+		jx_add_time(obj, key, us);
+	else
+		jx_add_str(obj, key, stored);
 }
 
 /* Plain output without escaped slashes, so paths and URLs in records stay readable. */

@@ -71,5 +71,15 @@ char *jx_take_text(json_object *o);
 
 /* A borrowed string member, or NULL when absent or not a string. */
 const char *jx_get_str(json_object *obj, const char *key);
+/* jx_get_str, or dflt (borrowed) when that is NULL: for text that shows a placeholder. */
+const char *jx_get_str_or(json_object *obj, const char *key, const char *dflt);
+
+/* Adds key: us as the canonical UTC text of base/timeutil.h. */
+void jx_add_time(json_object *obj, const char *key, int64_t us);
+/*
+ * Adds key: a stored time (PostgreSQL's form or ours) in the canonical form.
+ * NULL becomes null; text that is not a time is added as it is.
+ */
+void jx_add_time_text(json_object *obj, const char *key, const char *stored);
 
 #endif

@@ -146,13 +146,51 @@ static void test_checks(void **state)
 	assert_string_equal(e.msg, "field 'colour': 'blue' is not one of red, green");
 }
 
+static void test_get_str_or(void **state)
+{
+	json_object *o = json_tokener_parse("{\"s\":\"x\",\"n\":1,\"z\":null}");
+
+	(void)state;
+	assert_string_equal(jx_get_str_or(o, "s", "?"), "x");
+	assert_string_equal(jx_get_str_or(o, "n", "?"), "?");
+	assert_string_equal(jx_get_str_or(o, "z", "-"), "-");
+	assert_string_equal(jx_get_str_or(o, "absent", "?"), "?");
+	assert_null(jx_get_str_or(o, "absent", NULL));
+	json_object_put(o);
+}
+
+/* What jx_add_time_text adds for stored. */
+static const char *time_text(json_object *o, const char *stored)
+{
+	jx_add_time_text(o, "t", stored);
+	return jx_get_str(o, "t");
+}
+
+/* Both time adders write the one canonical form; stored text that is not a time stays as it is. */
+static void test_add_time(void **state)
+{
+	json_object *o = json_object_new_object();
+
+	(void)state;
+	jx_add_time(o, "us", 1767323045000001LL);
+	assert_string_equal(jx_get_str(o, "us"), "2026-01-02T03:04:05.000001Z");
+	assert_string_equal(time_text(o, "2026-01-02 03:04:05.1+00"),
+			    "2026-01-02T03:04:05.100000Z");
+	assert_string_equal(time_text(o, "2026-01-02T03:04:05Z"), "2026-01-02T03:04:05.000000Z");
+	assert_string_equal(time_text(o, "2026-01-02T04:04:05.000001+01:00"),
+			    "2026-01-02T03:04:05.000001Z");
+	assert_string_equal(time_text(o, "not a time"), "not a time");
+	assert_null(time_text(o, NULL));
+	assert_true(json_object_object_get_ex(o, "t", NULL));
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_int_range),
-		cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_parse),	   cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_int_range),  cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_get_str_or), cmocka_unit_test(test_add_time),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

@@ -104,6 +104,8 @@ struct ops_verify_result {
 	int64_t rows, bytes; /* as found on disk */
 };
 void ops_verify_result_release(struct ops_verify_result *r);
+/* s is a SHA-256 as the manifests write it: exactly 64 lowercase hex digits. */
+bool ops_is_sha256(const char *s);
 
 /*
  * Checks a backup: the manifest's own checksum and fields, that no path

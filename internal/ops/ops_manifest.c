@@ -194,14 +194,13 @@ void ops_manifest_free(struct ops_manifest *m)
 	free(m);
 }
 
-static bool is_sha(const char *s)
+bool ops_is_sha256(const char *s)
 {
-	if (!s || strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s) && !(*s >= 'a' && *s <= 'f'))
-			return false;
-	return true;
+	size_t n = 0;
+
+	for (; s && ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')); n++)
+		;
+	return s && n == SHA256_HEX_LEN - 1 && s[n] == '\0';
 }
 
 /* Skips blanks; returns the new position. */
@@ -412,7 +411,7 @@ static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f,
 	ok = ok && parse_order(fo, f, where, rep);
 	ok = take_int(fo, "rows", where, 0, &f->rows, rep) && ok;
 	ok = take_int(fo, "bytes", where, 0, &f->bytes, rep) && ok;
-	if (!is_sha(jx_get_str(fo, "sha256"))) {
+	if (!ops_is_sha256(jx_get_str(fo, "sha256"))) {
 		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
 			       "%ssha256: missing or not 64 lowercase hex digits", where);
 		ok = false;

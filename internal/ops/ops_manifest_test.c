@@ -265,12 +265,39 @@ static void test_report_printable(void **state)
 	ops_report_release(&rep);
 }
 
+/* The one SHA-256 check of the v2 and v1 manifests and of `ops restore` recording. */
+static void test_is_sha256(void **state)
+{
+	char sha[SHA256_HEX_LEN + 1];
+
+	(void)state;
+	memset(sha, 'a', sizeof(sha));
+	sha[64] = '\0';
+	assert_true(ops_is_sha256(sha));
+	sha[0] = '9';
+	assert_true(ops_is_sha256(sha));
+	sha[0] = 'A';
+	assert_false(ops_is_sha256(sha));
+	sha[0] = 'g';
+	assert_false(ops_is_sha256(sha));
+	sha[0] = 'a';
+	sha[63] = '\0';
+	assert_false(ops_is_sha256(sha));
+	sha[63] = 'a';
+	sha[64] = 'a';
+	sha[65] = '\0';
+	assert_false(ops_is_sha256(sha));
+	assert_false(ops_is_sha256(""));
+	assert_false(ops_is_sha256(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_safe),	 cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_self_checksum),	 cmocka_unit_test(test_every_problem),
 		cmocka_unit_test(test_report_printable), cmocka_unit_test(test_order),
+		cmocka_unit_test(test_is_sha256),
 	};
 
 	return cmocka_run_group_tests_name("ops/manifest", tests, NULL, NULL);

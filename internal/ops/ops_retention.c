@@ -64,14 +64,6 @@ enum status ops_retention_opts_parse(const char *days, const char *classificatio
 	return ST_OK;
 }
 
-static void add_time(json_object *o, const char *key, int64_t us)
-{
-	char t[TIME_FMT_LEN];
-
-	time_format_utc(us, t, sizeof(t));
-	jx_add_str(o, key, t);
-}
-
 /* Overdue when there is no successful record within every_days of now. */
 static bool overdue(json_object *last, int64_t now, int every_days)
 {
@@ -169,13 +161,13 @@ static void header_json(json_object *doc, const struct ops_retention_opts *o)
 	bool protect = o->legal_hold || o->days >= OPS_RETENTION_PROTECT_DAYS;
 
 	jx_add_str(doc, "schema_version", OPS_RETENTION_FORMAT);
-	add_time(doc, "generated_at", o->now_us);
+	jx_add_time(doc, "generated_at", o->now_us);
 	jx_add_str(doc, "tool_version", CAVRA_VERSION);
 	jx_add_str(doc, "classification", o->classification);
 	jx_add_int(doc, "retention_days", o->days);
 	json_object_object_add(doc, "legal_hold", json_object_new_boolean(o->legal_hold));
-	add_time(doc, "cutoff", o->now_us - o->days * DAY_US);
-	add_time(doc, "retain_until", o->now_us + o->days * DAY_US);
+	jx_add_time(doc, "cutoff", o->now_us - o->days * DAY_US);
+	jx_add_time(doc, "retain_until", o->now_us + o->days * DAY_US);
 	json_object_object_add(doc, "delete_protection", json_object_new_boolean(protect));
 	jx_add_str(doc, "delete_protection_reason",
 		   o->legal_hold ? "legal hold"
@@ -248,13 +240,6 @@ enum status ops_retention_plan(struct store *st, const struct ops_retention_opts
 
 /* ---- Markdown ---- */
 
-static const char *s_or(json_object *o, const char *key, const char *dflt)
-{
-	const char *s = jx_get_str(o, key);
-
-	return s ? s : dflt;
-}
-
 static int64_t i_of(json_object *o, const char *key)
 {
 	return json_object_get_int64(json_object_object_get(o, key));
@@ -280,22 +265,22 @@ static void md_add(struct buf *b, const char *fmt, ...)
 
 static void md_header(struct buf *b, json_object *p)
 {
-	md_add(b, "# Retention plan: %s\n\n", s_or(p, "classification", "?"));
+	md_add(b, "# Retention plan: %s\n\n", jx_get_str_or(p, "classification", "?"));
 	md_add(b, "Generated %s by cavra %s from the %s database at schema version %lld.\n\n",
-	       s_or(p, "generated_at", "?"), s_or(p, "tool_version", "?"), s_or(p, "backend", "?"),
-	       (long long)i_of(p, "database_schema_version"));
+	       jx_get_str_or(p, "generated_at", "?"), jx_get_str_or(p, "tool_version", "?"),
+	       jx_get_str_or(p, "backend", "?"), (long long)i_of(p, "database_schema_version"));
 	md_add(b, "| parameter | value |\n| --- | --- |\n");
-	md_add(b, "| classification | %s |\n", s_or(p, "classification", "?"));
+	md_add(b, "| classification | %s |\n", jx_get_str_or(p, "classification", "?"));
 	md_add(b, "| retention | %lld days |\n", (long long)i_of(p, "retention_days"));
 	md_add(b, "| cutoff | records older than %s are past retention |\n",
-	       s_or(p, "cutoff", "?"));
+	       jx_get_str_or(p, "cutoff", "?"));
 	md_add(b, "| retain until | records written now are kept until %s |\n",
-	       s_or(p, "retain_until", "?"));
+	       jx_get_str_or(p, "retain_until", "?"));
 	md_add(b, "| legal hold | %s |\n",
 	       b_of(p, "legal_hold") ? "yes: nothing is deleted" : "no");
 	md_add(b, "| delete protection | %s%s%s |\n", b_of(p, "delete_protection") ? "yes" : "no",
 	       jx_get_str(p, "delete_protection_reason") ? " — " : "",
-	       s_or(p, "delete_protection_reason", ""));
+	       jx_get_str_or(p, "delete_protection_reason", ""));
 	md_add(b, "| records | %lld, %lld past the cutoff, %lld eligible for deletion |\n\n",
 	       (long long)i_of(p, "records"), (long long)i_of(p, "past_cutoff"),
 	       (long long)i_of(p, "eligible_for_deletion"));
@@ -315,10 +300,10 @@ static void md_stores(struct buf *b, json_object *p)
 			json_object *t = json_object_array_get_idx(tables, k);
 
 			md_add(b, "| %s | %s | %lld | %lld | %s | %s | %s |\n",
-			       s_or(s, "store", "?"), s_or(t, "table", "?"),
+			       jx_get_str_or(s, "store", "?"), jx_get_str_or(t, "table", "?"),
 			       (long long)i_of(t, "records"), (long long)i_of(t, "past_cutoff"),
-			       s_or(t, "oldest", "—"), s_or(t, "newest", "—"),
-			       s_or(s, "action", "?"));
+			       jx_get_str_or(t, "oldest", "—"), jx_get_str_or(t, "newest", "—"),
+			       jx_get_str_or(s, "action", "?"));
 		}
 	}
 	md_add(b, "\n");
@@ -331,8 +316,8 @@ static void md_last(struct buf *b, const char *what, json_object *last)
 		return;
 	}
 	md_add(b, "| last %s | %s, %s (`%s`, manifest sha256 `%.16s…`) |\n", what,
-	       s_or(last, "finished_at", "?"), s_or(last, "outcome", "?"),
-	       s_or(last, "record_id", "?"), s_or(last, "manifest_sha256", "-"));
+	       jx_get_str_or(last, "finished_at", "?"), jx_get_str_or(last, "outcome", "?"),
+	       jx_get_str_or(last, "record_id", "?"), jx_get_str_or(last, "manifest_sha256", "-"));
 }
 
 static void md_controls(struct buf *b, json_object *p)
@@ -341,12 +326,14 @@ static void md_controls(struct buf *b, json_object *p)
 
 	md_add(b, "## Backup and restore-test controls\n\n| control | value |\n| --- | --- |\n");
 	md_add(b, "| backups | every %lld day(s), and before every migration and release: `%s` |\n",
-	       (long long)i_of(c, "backup_every_days"), s_or(c, "backup_command", "?"));
-	md_add(b, "| verification | after every backup: `%s` |\n", s_or(c, "verify_command", "?"));
+	       (long long)i_of(c, "backup_every_days"), jx_get_str_or(c, "backup_command", "?"));
+	md_add(b, "| verification | after every backup: `%s` |\n",
+	       jx_get_str_or(c, "verify_command", "?"));
 	md_last(b, "backup", json_object_object_get(c, "last_backup"));
 	md_add(b, "| backup overdue | %s |\n", b_of(c, "backup_overdue") ? "**yes**" : "no");
 	md_add(b, "| restore tests | every %lld days: `%s` |\n",
-	       (long long)i_of(c, "restore_test_every_days"), s_or(c, "restore_test_command", "?"));
+	       (long long)i_of(c, "restore_test_every_days"),
+	       jx_get_str_or(c, "restore_test_command", "?"));
 	md_last(b, "restore test", json_object_object_get(c, "last_restore_test"));
 	md_add(b, "| restore test overdue | %s |\n\n",
 	       b_of(c, "restore_test_overdue") ? "**yes**" : "no");

@@ -25,14 +25,6 @@ static const struct rec_table records_table = {
 	.order_col = "finished_at",
 };
 
-static void add_time(json_object *o, const char *key, const char *stored)
-{
-	char *t = store_time_dup(stored);
-
-	jx_add_str(o, key, t);
-	free(t);
-}
-
 enum status ops_schema_version(struct store_conn *c, int *out, struct err *e)
 {
 	struct ledger l = {0};
@@ -129,8 +121,8 @@ enum status ops_record_last(struct store_conn *c, int schema, const char *kind, 
 		jx_add_str(o, "outcome", store_rows_get(r, 0, 1));
 		jx_add_str(o, "manifest_sha256", store_rows_get(r, 0, 2));
 		jx_add_str(o, "location", store_rows_get(r, 0, 3));
-		add_time(o, "started_at", store_rows_get(r, 0, 4));
-		add_time(o, "finished_at", store_rows_get(r, 0, 5));
+		jx_add_time_text(o, "started_at", store_rows_get(r, 0, 4));
+		jx_add_time_text(o, "finished_at", store_rows_get(r, 0, 5));
 		*out = o;
 	}
 	store_rows_free(r);

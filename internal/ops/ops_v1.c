@@ -85,15 +85,6 @@ static void field_problem(struct ops_report *rep, size_t i, const char *what)
 	ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME, "stores[%zu]: %s", i, what);
 }
 
-static bool is_sha(const char *s)
-{
-	size_t n = 0;
-
-	for (; s && ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')); n++)
-		;
-	return s && n == 64 && s[n] == '\0';
-}
-
 static bool known_store(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(store_names); i++)
@@ -138,7 +129,7 @@ static bool parse_copy(json_object *so, size_t i, struct ops_v1_store *s, struct
 		return false;
 	}
 	s->size_bytes = json_object_get_int64(v);
-	if (!is_sha(jx_get_str(so, "sha256"))) {
+	if (!ops_is_sha256(jx_get_str(so, "sha256"))) {
 		field_problem(rep, i, "sha256: missing or not 64 lowercase hex digits");
 		return false;
 	}

@@ -51,14 +51,6 @@ static enum status read_hours(json_object *req, const char *key, double def, dou
 	return ST_OK;
 }
 
-static void add_time(json_object *o, const char *key, int64_t us)
-{
-	char t[TIME_FMT_LEN];
-
-	time_format_utc(us, t, sizeof(t));
-	jx_add_str(o, key, t);
-}
-
 /* One history entry; recorded_by says who authenticated, whatever actor says. */
 static json_object *history_entry(const char *event, const char *actor, const char *now,
 				  const char *reason, const char *external_ref,
@@ -363,7 +355,7 @@ static void fill_request(json_object *rec, json_object *d, const struct route *r
 	jx_add_str(rec, "routed_by", rt->routed_by);
 	jx_add_str(rec, "requested_by", requested_by);
 	jx_add_str(rec, "requested_at", now);
-	add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
+	jx_add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
 	json_object_object_add(rec, "recorded_by", service_recorded_by(who));
 	json_object_array_add(hist, history_entry("requested", requested_by, now, NULL, NULL, who));
 	if (rt->overridden)
@@ -611,7 +603,7 @@ static json_object *break_glass_record(json_object *d, const char *actor, const 
 	json_object_object_add(rec, "break_glass", json_object_new_boolean(1));
 	jx_add_str(rec, "break_glass_reason", reason);
 	jx_add_str(rec, "requested_at", now);
-	add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
+	jx_add_time(rec, "expires_at", time_now_us() + (int64_t)llround(ttl * 3600e6));
 	json_object_object_add(rec, "recorded_by", service_recorded_by(who));
 	json_object_array_add(hist, history_entry("requested", actor, now, reason, ext, who));
 	json_object_array_add(hist, history_entry("break_glass", actor, now, reason, ext, who));

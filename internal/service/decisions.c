@@ -19,6 +19,7 @@
 #include "json/jx.h"
 #include "store/store_activity.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,19 @@ static enum status text_field(json_object *req, const char *key, const char **ou
 	return st;
 }
 
+/* The identifier fields after action_type and session_id, in the order they are checked. */
+static const struct {
+	const char *key;
+	size_t off;
+} request_ids[] = {
+	{"agent_id", offsetof(struct decision_req, agent_id)},
+	{"actor", offsetof(struct decision_req, actor)},
+	{"repository", offsetof(struct decision_req, repository)},
+	{"server", offsetof(struct decision_req, server)},
+	{"tool", offsetof(struct decision_req, tool)},
+	{"capability", offsetof(struct decision_req, capability)},
+};
+
 /*
  * Every field is checked before anything is evaluated, so a bad request is refused with the
  * first bad field named and no decision is ever recorded for it.  session_id may not contain
@@ -62,18 +76,9 @@ static enum status read_request(json_object *req, struct decision_req *d, struct
 		st = jx_id(req, "session_id", false, &d->session_id, e);
 	if (st == ST_OK && d->session_id)
 		st = service_check_path_id("session_id", d->session_id, e);
-	if (st == ST_OK)
-		st = jx_id(req, "agent_id", false, &d->agent_id, e);
-	if (st == ST_OK)
-		st = jx_id(req, "actor", false, &d->actor, e);
-	if (st == ST_OK)
-		st = jx_id(req, "repository", false, &d->repository, e);
-	if (st == ST_OK)
-		st = jx_id(req, "server", false, &d->server, e);
-	if (st == ST_OK)
-		st = jx_id(req, "tool", false, &d->tool, e);
-	if (st == ST_OK)
-		st = jx_id(req, "capability", false, &d->capability, e);
+	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(request_ids); i++)
+		st = jx_id(req, request_ids[i].key, false,
+			   (const char **)(void *)((char *)d + request_ids[i].off), e);
 	if (st == ST_OK)
 		st = text_field(req, "target", &d->target, e);
 	if (st == ST_OK)
@@ -271,25 +276,23 @@ struct list_args {
 	char *since, *until;
 };
 
+/* The list's filters in the order they are checked. */
+static const struct arg_field list_fields[] = {
+	{"session_id", offsetof(struct list_args, session_id), NULL},
+	{"agent_id", offsetof(struct list_args, agent_id), NULL},
+	{"repository", offsetof(struct list_args, repository), NULL},
+	{"policy_pack", offsetof(struct list_args, policy_pack), NULL},
+	{"action_type", offsetof(struct list_args, action_type), NULL},
+	{"decision", offsetof(struct list_args, decision), service_decision_values},
+	{"severity", offsetof(struct list_args, severity), service_severity_values},
+};
+
 static enum status read_list_args(service_arg_fn arg, void *ctx, struct list_args *a, struct err *e)
 {
-	enum status st = ST_OK;
+	enum status st;
 
 	memset(a, 0, sizeof(*a));
-	if (st == ST_OK)
-		st = arg_id(arg, ctx, "session_id", &a->session_id, e);
-	if (st == ST_OK)
-		st = arg_id(arg, ctx, "agent_id", &a->agent_id, e);
-	if (st == ST_OK)
-		st = arg_id(arg, ctx, "repository", &a->repository, e);
-	if (st == ST_OK)
-		st = arg_id(arg, ctx, "policy_pack", &a->policy_pack, e);
-	if (st == ST_OK)
-		st = arg_id(arg, ctx, "action_type", &a->action_type, e);
-	if (st == ST_OK)
-		st = arg_enum(arg, ctx, "decision", service_decision_values, &a->decision, e);
-	if (st == ST_OK)
-		st = arg_enum(arg, ctx, "severity", service_severity_values, &a->severity, e);
+	st = arg_fields(arg, ctx, list_fields, ARRAY_SIZE(list_fields), a, e);
 	if (st == ST_OK)
 		st = arg_time(arg, ctx, "since", &a->since, e);
 	if (st == ST_OK)
@@ -342,12 +345,8 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 				     .action_type = a.action_type,
 				     .since = a.since,
 				     .until = a.until,
-				     .limit = p.limit,
-				     .offset = p.offset,
-				     .after_ts = p.after_ts,
-				     .after_id = p.after_id,
-				     .oldest_first = session_id != NULL,
-				     .want_total = p.count};
+				     .oldest_first = session_id != NULL};
+	PAGING_APPLY(&f, &p);
 	st = store_decision_list(s->store, &f, &page, e);
 	if (st == ST_OK)
 		*envelope = page_envelope(&page, &p);

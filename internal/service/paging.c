@@ -210,3 +210,17 @@ enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char *
 			       name, JX_ID_MAX);
 	return ST_OK;
 }
+
+enum status arg_fields(service_arg_fn arg, void *ctx, const struct arg_field *f, size_t n,
+		       void *out, struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		const char **dst = (const char **)(void *)((char *)out + f[i].off);
+
+		st = f[i].values ? arg_enum(arg, ctx, f[i].name, f[i].values, dst, e)
+				 : arg_id(arg, ctx, f[i].name, dst, e);
+	}
+	return st;
+}

@@ -19,6 +19,14 @@ struct paging {
 ATTR_NODISCARD enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p,
 					struct err *e);
 void paging_release(struct paging *p);
+/*
+ * Copies the window of p (a struct paging *) into q, a store query or filter
+ * with the members limit, offset, after_ts, after_id (borrowed from p) and
+ * want_total: each store has its own struct, the window is the same.
+ */
+#define PAGING_APPLY(q, p)                                                                  \
+	((q)->limit = (p)->limit, (q)->offset = (p)->offset, (q)->after_ts = (p)->after_ts, \
+	 (q)->after_id = (p)->after_id, (q)->want_total = (p)->count)
 
 /* An opaque cursor for the row after (ts, id); caller owns, free(). */
 char *paging_cursor(const char *ts, const char *id);
@@ -39,6 +47,20 @@ ATTR_NODISCARD enum status arg_enum(service_arg_fn arg, void *ctx, const char *n
 /* An optional id-like argument (length and control characters checked). */
 ATTR_NODISCARD enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out,
 				  struct err *e);
+
+/*
+ * One query argument of a list endpoint: read into the const char * at
+ * offset off of the caller's struct, with arg_enum when values is set,
+ * else with arg_id.
+ */
+struct arg_field {
+	const char *name;
+	size_t off;
+	const char *const *values;
+};
+/* Reads n fields in their order into out; the first bad one is the error. */
+ATTR_NODISCARD enum status arg_fields(service_arg_fn arg, void *ctx, const struct arg_field *f,
+				      size_t n, void *out, struct err *e);
 
 /* Ids that appear as one URL path segment must not contain '/'. */
 ATTR_NODISCARD enum status service_check_path_id(const char *field, const char *value,

@@ -455,11 +455,7 @@ enum status kind_list(struct service *s, const struct kind *k, service_arg_fn ar
 		st = paging_parse(arg, ctx, &p, e);
 	q.filters = filters;
 	q.nfilters = n;
-	q.limit = p.limit;
-	q.offset = p.offset;
-	q.after_ts = p.after_ts;
-	q.after_id = p.after_id;
-	q.want_total = p.count;
+	PAGING_APPLY(&q, &p);
 	if (st == ST_OK)
 		st = store_rec_list(s->store, k->table, &q, &page, e);
 	if (st == ST_OK)

@@ -16,6 +16,7 @@
 #include "json/jx.h"
 #include "store/store_activity.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,20 +66,19 @@ enum status service_session_get(struct service *s, const char *id, char **record
 	return st;
 }
 
+/* The list's filters in the order they are checked. */
+static const struct arg_field filter_fields[] = {
+	{"agent_id", offsetof(struct session_filter, agent_id), NULL},
+	{"repository", offsetof(struct session_filter, repository), NULL},
+	{"policy_pack", offsetof(struct session_filter, policy_pack), NULL},
+	{"state", offsetof(struct session_filter, state), state_values},
+};
+
 static enum status read_filter(service_arg_fn arg, void *ctx, struct session_filter *f,
 			       struct err *e)
 {
-	enum status st;
-
 	memset(f, 0, sizeof(*f));
-	st = arg_id(arg, ctx, "agent_id", &f->agent_id, e);
-	if (st == ST_OK)
-		st = arg_id(arg, ctx, "repository", &f->repository, e);
-	if (st == ST_OK)
-		st = arg_id(arg, ctx, "policy_pack", &f->policy_pack, e);
-	if (st == ST_OK)
-		st = arg_enum(arg, ctx, "state", state_values, &f->state, e);
-	return st;
+	return arg_fields(arg, ctx, filter_fields, ARRAY_SIZE(filter_fields), f, e);
 }
 
 enum status service_session_list(struct service *s, service_arg_fn arg, void *ctx, char **envelope,
@@ -93,11 +93,7 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 
 	if (st == ST_OK)
 		st = paging_parse(arg, ctx, &p, e);
-	f.limit = p.limit;
-	f.offset = p.offset;
-	f.want_total = p.count;
-	f.after_ts = p.after_ts;
-	f.after_id = p.after_id;
+	PAGING_APPLY(&f, &p);
 	if (st == ST_OK)
 		st = store_session_list(s->store, &f, &list, e);
 	if (st == ST_OK) {

@@ -1,0 +1,19 @@
+/*
+ * cmd_print.c - how the subcommands print a JSON document on stdout:
+ * indented, '/' not escaped, one document per line group.  One place, so
+ * that `ops` and `migrate` cannot drift apart by accident.
+ */
+#include "base/base.h"
+#include "cmd.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+
+void cmd_print_json(struct json_object *o, bool spaced)
+{
+	int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
+
+	if (spaced)
+		flags |= JSON_C_TO_STRING_SPACED;
+	puts(json_object_to_json_string_ext(o, flags));
+}
