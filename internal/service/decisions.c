@@ -10,7 +10,7 @@
 #include "base/util.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
-#include "store/store_activity.h"
+#include "store/store_decisions.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * store_activity.c - decisions and session summaries on both backends.
+ * store_decisions.c - decisions and session summaries on both backends.
  *
  * Writing a decision and bumping its session's counters is one
  * transaction: on PostgreSQL a single statement (a data-modifying CTE, one
@@ -7,7 +7,7 @@
  * touches one session row, so the cost does not grow with the session.
  */
 #include "base/base.h"
-#include "store/store_activity.h"
+#include "store/store_decisions.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
 #include "base/util.h"

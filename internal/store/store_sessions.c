@@ -1,9 +1,9 @@
 /*
- * store_session.c - session summaries: read, list, and the descriptive
+ * store_sessions.c - session summaries: read, list, and the descriptive
  * upsert of POST /sessions.  Counters change only with decisions.
  */
 #include "base/base.h"
-#include "store/store_activity.h"
+#include "store/store_decisions.h"
 #include "store/store_query.h"
 #include "base/util.h"
 #include "base/xalloc.h"

@@ -1,5 +1,5 @@
 /*
- * store_activity.h - the activity store: decisions and session summaries.
+ * store_decisions.h - the activity store: decisions and session summaries.
  *
  * The store treats payloads as opaque JSON text; the service layer builds
  * them.  Timestamps in and out are the canonical UTC text form
