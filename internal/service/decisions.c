@@ -11,6 +11,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_decisions.h"
+#include "store/store_sessions.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
-#include "store/store_decisions.h"
+#include "store/store_sessions.h"
 
 #include <stdlib.h>
 #include <string.h>
