@@ -1,5 +1,5 @@
 -- pgbench script: the one statement cavra sends to PostgreSQL for POST /decisions
--- (internal/store/store_activity.c, pg_insert_sql): insert the decision and upsert its
+-- (internal/store/store_decisions.c, pg_insert_sql): insert the decision and upsert its
 -- session summary (counters + 1), in one round trip and one transaction.  The same columns,
 -- the same ON CONFLICT clause, a JSON payload of the same fields and size (~700 bytes, sent
 -- as text and cast to jsonb as cavra does), 1,000 sessions, and the decision mix of

@@ -68,18 +68,15 @@ static enum status prepare_dir(struct backup *b, struct err *e)
 /* A schema this binary's catalogue does not describe must not be dumped half. */
 static enum status check_columns(struct store_conn *c, const struct ops_table *t, struct err *e)
 {
-	char *sql = xasprintf("SELECT * FROM %s WHERE 1 = 0", t->table);
-	struct store_rows *r = NULL;
-	enum status st = store_query(c, sql, 0, NULL, &r, e);
+	size_t n = 0;
+	enum status st = store_table_ncols(c, t->table, &n, e);
 
-	if (st == ST_OK && store_rows_columns(r) != ops_table_ncols(t))
+	if (st == ST_OK && n != ops_table_ncols(t))
 		st = err_set(
 			e, ST_CONFLICT,
 			"table '%s' has %zu columns, this binary's backup catalogue knows %zu: "
 			"the schema and the binary do not match",
-			t->table, store_rows_columns(r), ops_table_ncols(t));
-	store_rows_free(r);
-	free(sql);
+			t->table, n, ops_table_ncols(t));
 	return st;
 }
 
@@ -148,21 +145,6 @@ static enum status check_written(void *ctx, const char *line, size_t len, int64_
 		       wr->table, wr->problems.n ? wr->problems.items[0].msg : "is not valid");
 }
 
-static char *select_sql(const struct ops_table *t)
-{
-	struct buf b = BUF_INIT;
-
-	/* a few hundred bytes: the default cap cannot be reached */
-	for (size_t i = 0; i < ops_table_ncols(t); i++)
-		if (buf_addf(&b, NULL, "%s%s", i ? ", " : "SELECT ", t->cols[i].name) != ST_OK)
-			abort();
-	if (buf_addf(&b, NULL, " FROM %s ORDER BY ", t->table) != ST_OK ||
-	    (t->newest_first && buf_addf(&b, NULL, "%s DESC, ", t->newest_first) != ST_OK) ||
-	    buf_adds(&b, t->key, NULL) != ST_OK)
-		abort();
-	return buf_detach(&b, NULL);
-}
-
 /*
  * Streams t into w in its order: one query inside the snapshot transaction
  * (COPY TO STDOUT on PostgreSQL), rows encoded as they arrive, so memory
@@ -172,16 +154,20 @@ static enum status dump_rows(struct store_conn *c, struct ops_manifest_file *f,
 			     const struct ops_table *t, struct ops_writer *w, struct err *e)
 {
 	struct dump d = {.w = w};
-	char *sql = select_sql(t);
+	const char *cols[OPS_MAX_COLS];
+	char order[160];
 	enum status st;
 
+	for (size_t i = 0; i < ops_table_ncols(t); i++)
+		cols[i] = t->cols[i].name;
+	snprintf(order, sizeof(order), "%s%s%s", t->newest_first ? t->newest_first : "",
+		 t->newest_first ? " DESC, " : "", t->key);
 	buf_init(&d.line, OPS_LINE_MAX);
 	ops_encoder_init(&d.enc, t);
-	st = store_stream(c, sql, ops_table_ncols(t), dump_row, &d, e);
+	st = store_stream_table(c, t->table, cols, ops_table_ncols(t), order, dump_row, &d, e);
 	f->rows = d.rows;
 	ops_encoder_release(&d.enc);
 	buf_release(&d.line);
-	free(sql);
 	return st;
 }
 

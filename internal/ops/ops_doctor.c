@@ -67,23 +67,15 @@ static enum status scan_table(struct store_conn *c, const struct ops_table *t,
 			      struct ops_doctor_result *out, struct err *e)
 {
 	struct scan s = {.t = t, .out = out};
-	struct buf sql = BUF_INIT;
-	enum status st;
+	const char *sel[OPS_MAX_COLS + 2] = {t->key};
 
 	for (const struct ops_col *col = t->cols; col->name; col++)
 		if (col->kind != OPS_INT && strcmp(col->name, t->key) != 0)
 			s.cols[s.ncols++] = col->name;
 	/* the key last, so that a fix rewrites the row's other columns first */
 	s.cols[s.ncols++] = t->key;
-	st = buf_addf(&sql, e, "SELECT %s", t->key);
-	for (size_t i = 0; st == ST_OK && i < s.ncols; i++)
-		st = buf_addf(&sql, e, ", %s", s.cols[i]);
-	if (st == ST_OK)
-		st = buf_addf(&sql, e, " FROM %s ORDER BY %s", t->table, t->key);
-	if (st == ST_OK)
-		st = store_stream(c, sql.data, s.ncols + 1, scan_row, &s, e);
-	buf_release(&sql);
-	return st;
+	memcpy(sel + 1, s.cols, s.ncols * sizeof(*sel));
+	return store_stream_table(c, t->table, sel, s.ncols + 1, t->key, scan_row, &s, e);
 }
 
 /* Rewrites each listed value with its repaired text, in one transaction. */
@@ -94,14 +86,16 @@ static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out
 	for (size_t i = 0; st == ST_OK && i < out->n; i++) {
 		const struct ops_doctor_item *it = &out->items[i];
 		/* only when the value is still the one scanned: a newer write is kept */
-		char *sql = xasprintf("UPDATE %s SET %s = $1 WHERE %s = $2 AND %s = $3", it->table,
-				      it->column, ops_table_find(it->table)->key, it->column);
-		const char *params[3] = {it->fixed, it->key_raw, it->raw};
+		const struct store_value_fix fix = {.table = it->table,
+						    .key_col = ops_table_find(it->table)->key,
+						    .column = it->column,
+						    .key = it->key_raw,
+						    .old = it->raw,
+						    .value = it->fixed};
 		int64_t changed = 0;
 
-		st = store_exec(c, sql, 3, params, &changed, e);
+		st = store_value_replace(c, &fix, &changed, e);
 		out->fixed += changed;
-		free(sql);
 	}
 	if (st == ST_OK)
 		return store_tx_commit(c, e);

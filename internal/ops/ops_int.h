@@ -7,6 +7,8 @@
 
 #include "ops/ops.h"
 #include "base/buf.h"
+#include "store/store_bulk.h"
+#include "store/store_stats.h"
 
 /* ---- the catalogue: every table a backup carries ---- */
 
@@ -393,12 +395,6 @@ ATTR_NODISCARD enum status ops_table_stat(struct store_conn *c, const struct ops
 					  bool with_bytes, struct ops_table_stat *out,
 					  struct err *e);
 void ops_table_stat_release(struct ops_table_stat *s);
-/* Rows of t older than cutoff (canonical time). */
-ATTR_NODISCARD enum status ops_count_before(struct store_conn *c, const struct ops_table *t,
-					    const char *cutoff, int64_t *out, struct err *e);
-/* count(*) of a table. */
-ATTR_NODISCARD enum status ops_count(struct store_conn *c, const char *table, int64_t *out,
-				     struct err *e);
 
 /*
  * Loads lines of a verified backup file into t on c inside the caller's

@@ -9,6 +9,8 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "store/store_decisions.h"
+#include "store/store_sessions.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -42,17 +44,6 @@ static void check(struct rt *t, const char *name, bool ok, const char *fmt, ...)
 	t->out->ok = t->out->ok && ok;
 }
 
-/* One integer from a query; false (with the reason in e) when it fails. */
-static bool query_int(struct rt *t, const char *sql, const char *param, int64_t *out, struct err *e)
-{
-	struct store_rows *r = NULL;
-	bool ok = store_query(t->c, sql, param ? 1 : 0, &param, &r, e) == ST_OK &&
-		  str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, out);
-
-	store_rows_free(r);
-	return ok;
-}
-
 static void check_counts(struct rt *t)
 {
 	const struct ops_restore_result *r = &t->out->restore;
@@ -63,7 +54,7 @@ static void check_counts(struct rt *t)
 	for (size_t i = 0; i < r->ntables; i++) {
 		int64_t n = -1;
 
-		if (ops_count(t->c, r->tables[i].table, &n, &e) != ST_OK ||
+		if (store_table_count(t->c, r->tables[i].table, &n, &e) != ST_OK ||
 		    n != r->tables[i].expected)
 			snprintf(why, sizeof(why), "%s has %lld rows, the backup %lld",
 				 r->tables[i].table, (long long)n,
@@ -79,11 +70,10 @@ static void check_counts(struct rt *t)
 /* The first page of one decision value, newest first: the right rows, in order. */
 static bool search_page(struct rt *t, const char *value, int64_t want, char *why, size_t size)
 {
-	static const char sql[] = "SELECT decided_at, decision_id FROM activity_decisions WHERE "
-				  "decision = $1 ORDER BY decided_at DESC, decision_id LIMIT 50";
 	struct store_rows *r = NULL;
 	struct err e = {0};
-	bool ok = store_query(t->c, sql, 1, &value, &r, &e) == ST_OK;
+	bool ok = store_activity_rows(t->c, ACTIVITY_FIRST_PAGE_OF_VALUE, value, PAGE, &r, &e) ==
+		  ST_OK;
 	size_t n = store_rows_count(r);
 
 	if (!ok)
@@ -112,8 +102,8 @@ static void check_search(struct rt *t)
 		struct err e = {0};
 		int64_t n = -1;
 
-		ok = query_int(t, "SELECT count(*) FROM activity_decisions WHERE decision = $1",
-			       r->tally[i].value, &n, &e);
+		ok = store_activity_count(t->c, ACTIVITY_DECISIONS_WITH_VALUE, r->tally[i].value,
+					  &n, &e) == ST_OK;
 		if (ok && n != r->tally[i].count)
 			ok = !snprintf(
 				why, sizeof(why), "decision=%s finds %lld, the backup has %lld",
@@ -147,26 +137,23 @@ static bool session_rows_ok(const struct store_rows *r, const char *id, char *wh
 	return true;
 }
 
+/* the first SESSION_ROWS are checked one by one; the count covers the rest */
+#define SESSION_ROWS 1000
+
 static void check_session(struct rt *t)
 {
-	static const char pick[] = "SELECT session_id, decision_count FROM activity_sessions "
-				   "ORDER BY decision_count DESC, session_id LIMIT 1";
-	/* the first 1000 are checked one by one; the count covers the rest */
-	static const char rows[] =
-		"SELECT decision_id, decided_at, payload FROM activity_decisions "
-		"WHERE session_id = $1 ORDER BY decided_at, decision_id LIMIT 1000";
-	struct store_rows *s = NULL, *d = NULL;
+	struct store_rows *d = NULL;
 	struct err e = {0};
 	char why[ERR_MSG_MAX + 100] = "no sessions in the backup";
 	int64_t want = 0, n = -1;
-	bool ok = store_query(t->c, pick, 0, NULL, &s, &e) == ST_OK;
-	const char *id = store_rows_get(s, 0, 0);
+	char *id = NULL;
+	bool ok = store_session_busiest(t->c, &id, &want, &e) == ST_OK;
 
 	if (ok && id) {
-		str_to_i64(store_rows_get(s, 0, 1), 0, INT64_MAX, &want);
-		ok = query_int(t, "SELECT count(*) FROM activity_decisions WHERE session_id = $1",
-			       id, &n, &e) &&
-		     store_query(t->c, rows, 1, &id, &d, &e) == ST_OK;
+		ok = store_activity_count(t->c, ACTIVITY_DECISIONS_OF_SESSION, id, &n, &e) ==
+			     ST_OK &&
+		     store_activity_rows(t->c, ACTIVITY_SESSION_RECONSTRUCTION, id, SESSION_ROWS,
+					 &d, &e) == ST_OK;
 		if (ok && n != want)
 			ok = !snprintf(why, sizeof(why),
 				       "session '%s' counts %lld decisions, has %lld", id,
@@ -180,32 +167,21 @@ static void check_session(struct rt *t)
 	if (!ok && e.msg[0])
 		snprintf(why, sizeof(why), "%s", e.msg);
 	check(t, "session_reconstruction", ok, "%s", why);
-	store_rows_free(s);
+	free(id);
 	store_rows_free(d);
 }
 
 static void check_counters(struct rt *t)
 {
-	static const char sql[] =
-		"SELECT count(*) FROM activity_sessions s LEFT JOIN (SELECT session_id, count(*) "
-		"AS "
-		"n, sum(CASE WHEN decision = 'block' THEN 1 ELSE 0 END) AS b, sum(CASE WHEN "
-		"decision = 'require_approval' THEN 1 ELSE 0 END) AS a FROM activity_decisions "
-		"GROUP BY session_id) d ON d.session_id = s.session_id WHERE s.decision_count <> "
-		"COALESCE(d.n, 0) OR s.blocked_count <> COALESCE(d.b, 0) OR "
-		"s.approval_required_count <> COALESCE(d.a, 0)";
-	static const char orphans[] =
-		"SELECT count(*) FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 FROM "
-		"activity_sessions s WHERE s.session_id = d.session_id)";
 	struct err e = {0};
 	int64_t bad = -1, lost = -1;
-	bool ok = query_int(t, sql, NULL, &bad, &e);
+	bool ok = store_activity_count(t->c, ACTIVITY_SESSIONS_MISCOUNTED, NULL, &bad, &e) == ST_OK;
 
 	check(t, "session_counters", ok && bad == 0,
 	      "%s%lld sessions whose counters differ from "
 	      "their decisions",
 	      ok ? "" : e.msg, (long long)bad);
-	ok = query_int(t, orphans, NULL, &lost, &e);
+	ok = store_activity_count(t->c, ACTIVITY_DECISIONS_ORPHANED, NULL, &lost, &e) == ST_OK;
 	check(t, "decision_sessions", ok && lost == 0, "%s%lld decisions without their session",
 	      ok ? "" : e.msg, (long long)lost);
 }

@@ -191,7 +191,7 @@ static enum status target_rows(struct restore *r, int version, int64_t *rows, st
 
 		if (ops_catalog[i].merge || !ops_table_at(&ops_catalog[i], version))
 			continue;
-		st = ops_count(c, ops_catalog[i].table, &n, e);
+		st = store_table_count(c, ops_catalog[i].table, &n, e);
 		*rows += n;
 	}
 	store_conn_put(r->st, c);
@@ -354,7 +354,8 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	enum status st;
 
 	*tc = (struct ops_table_count){t->store, t->table, f->rows, 0, 0, t->merge};
-	st = t->merge ? ops_count(c, t->table, &before, e) : store_empty_table(c, t->table, e);
+	st = t->merge ? store_table_count(c, t->table, &before, e)
+		      : store_empty_table(c, t->table, e);
 	if (st == ST_OK && !t->merge && f->rows > 0)
 		st = drop_indexes(c, t->table, &idx, e);
 	if (st == ST_OK)
@@ -363,7 +364,7 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	if (st == ST_OK && idx)
 		st = build_indexes(c, idx, e);
 	if (st == ST_OK)
-		st = ops_count(c, t->table, &tc->after, e);
+		st = store_table_count(c, t->table, &tc->after, e);
 	if (st == ST_OK)
 		st = check_loaded(t, f, &scan, tc, before, e);
 	store_rows_free(idx);

@@ -133,7 +133,8 @@ static enum status store_json(struct plan_ctx *p, const char *name, json_object 
 			continue;
 		st = ops_table_stat(p->c, t, false, &s, e);
 		if (st == ST_OK)
-			st = ops_count_before(p->c, t, p->cutoff, &n, e);
+			st = store_table_count_before(p->c, t->table, t->time_col, p->cutoff, &n,
+						      e);
 		to = json_object_new_object();
 		jx_add_str(to, "table", t->table);
 		jx_add_str(to, "time_column", t->time_col);

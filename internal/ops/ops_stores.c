@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORDS_SINCE 9 /* the migration that creates operations_records */
-
 static const struct rec_table records_table = {
 	.name = "operations_records",
 	.id_col = "record_id",
@@ -38,55 +36,18 @@ enum status ops_schema_version(struct store_conn *c, int *out, struct err *e)
 	return st;
 }
 
-enum status ops_count(struct store_conn *c, const char *table, int64_t *out, struct err *e)
-{
-	char *sql = xasprintf("SELECT count(*) FROM %s", table);
-	struct store_rows *r = NULL;
-	enum status st = store_query(c, sql, 0, NULL, &r, e);
-
-	if (st == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, out))
-		st = err_set(e, ST_INTERNAL, "count '%s': unexpected result", table);
-	store_rows_free(r);
-	free(sql);
-	return st;
-}
-
-enum status ops_count_before(struct store_conn *c, const struct ops_table *t, const char *cutoff,
-			     int64_t *out, struct err *e)
-{
-	char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s < $1", t->table, t->time_col);
-	struct store_rows *r = NULL;
-	enum status st = store_query(c, sql, 1, &cutoff, &r, e);
-
-	if (st == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, out))
-		st = err_set(e, ST_INTERNAL, "count '%s': unexpected result", t->table);
-	store_rows_free(r);
-	free(sql);
-	return st;
-}
-
 enum status ops_table_stat(struct store_conn *c, const struct ops_table *t, bool with_bytes,
 			   struct ops_table_stat *out, struct err *e)
 {
-	char *sql = xasprintf("SELECT count(*), min(%s), max(%s) FROM %s", t->time_col, t->time_col,
-			      t->table);
-	struct store_rows *r = NULL;
 	bool known = false;
-	enum status st = store_query(c, sql, 0, NULL, &r, e);
+	enum status st;
 
 	memset(out, 0, sizeof(*out));
-	if (st == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, &out->rows))
-		st = err_set(e, ST_INTERNAL, "count '%s': unexpected result", t->table);
-	if (st == ST_OK) {
-		out->oldest = store_time_dup(store_rows_get(r, 0, 1));
-		out->newest = store_time_dup(store_rows_get(r, 0, 2));
-		if (with_bytes)
-			st = store_table_bytes(c, t->table, &out->bytes, &known, e);
-	}
+	st = store_table_span(c, t->table, t->time_col, &out->rows, &out->oldest, &out->newest, e);
+	if (st == ST_OK && with_bytes)
+		st = store_table_bytes(c, t->table, &out->bytes, &known, e);
 	if (!known)
 		out->bytes = -1;
-	store_rows_free(r);
-	free(sql);
 	return st;
 }
 
@@ -102,27 +63,25 @@ void ops_table_stat_release(struct ops_table_stat *s)
 enum status ops_record_last(struct store_conn *c, int schema, const char *kind, json_object **out,
 			    struct err *e)
 {
-	static const char sql[] =
-		"SELECT record_id, outcome, manifest_sha256, location, started_at, finished_at "
-		"FROM operations_records WHERE kind = $1 ORDER BY finished_at DESC, record_id "
-		"LIMIT 1";
 	struct store_rows *r = NULL;
 	enum status st;
 
 	*out = NULL;
-	if (schema < RECORDS_SINCE)
+	/* the catalogue knows the migration that created the table */
+	if (!ops_table_at(ops_table_find(records_table.name), schema))
 		return ST_OK;
-	st = store_query(c, sql, 1, &kind, &r, e);
+	/* columns: record_id, then records_table.cols (kind, outcome, ...) */
+	st = store_rec_latest(c, &records_table, "kind", kind, &r, e);
 	if (st == ST_OK && store_rows_count(r) == 1) {
 		json_object *o = json_object_new_object();
 
 		jx_add_str(o, "record_id", store_rows_get(r, 0, 0));
 		jx_add_str(o, "kind", kind);
-		jx_add_str(o, "outcome", store_rows_get(r, 0, 1));
-		jx_add_str(o, "manifest_sha256", store_rows_get(r, 0, 2));
-		jx_add_str(o, "location", store_rows_get(r, 0, 3));
-		jx_add_time_text(o, "started_at", store_rows_get(r, 0, 4));
-		jx_add_time_text(o, "finished_at", store_rows_get(r, 0, 5));
+		jx_add_str(o, "outcome", store_rows_get(r, 0, 2));
+		jx_add_str(o, "manifest_sha256", store_rows_get(r, 0, 3));
+		jx_add_str(o, "location", store_rows_get(r, 0, 4));
+		jx_add_time_text(o, "started_at", store_rows_get(r, 0, 5));
+		jx_add_time_text(o, "finished_at", store_rows_get(r, 0, 6));
 		*out = o;
 	}
 	store_rows_free(r);

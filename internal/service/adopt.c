@@ -12,7 +12,8 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "migrate/migrate.h"
-#include "store/store_import.h"
+#include "store/store_bulk.h"
+#include "store/store_sessions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,20 +241,7 @@ static enum status copy_table(struct copy *cp, struct err *e)
 /* Every session, named by a session row or only by decisions, agrees with its decisions. */
 static enum status recount(struct store_conn *c, int64_t *n, struct err *e)
 {
-	struct store_rows *r = NULL;
-	enum status st = store_query(c,
-				     "SELECT session_id FROM activity_decisions UNION "
-				     "SELECT session_id FROM activity_sessions",
-				     0, NULL, &r, e);
-
-	for (size_t i = 0; st == ST_OK && i < store_rows_count(r); i++) {
-		bool changed = false;
-
-		st = store_session_recount(c, store_rows_get(r, i, 0), &changed, e);
-		*n += changed;
-	}
-	store_rows_free(r);
-	return err_ctx(st, e, "recount sessions");
+	return err_ctx(store_session_recount_all(c, n, e), e, "recount sessions");
 }
 
 enum status service_adopt_records(void *ctx, struct store_conn *c, struct err *e)

@@ -16,7 +16,7 @@
 #include "base/util.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
-#include "store/store_activity.h"
+#include "store/store_decisions.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -17,7 +17,8 @@
 #include "base/util.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
-#include "store/store_activity.h"
+#include "store/store_decisions.h"
+#include "store/store_sessions.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -20,7 +20,7 @@
 #include "base/util.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
-#include "store/store_import.h"
+#include "store/store_sessions.h"
 #include "store/store_original.h"
 
 #include <stdio.h>

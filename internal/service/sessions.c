@@ -14,7 +14,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
-#include "store/store_activity.h"
+#include "store/store_sessions.h"
 
 #include <stddef.h>
 #include <stdlib.h>

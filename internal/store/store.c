@@ -1,8 +1,13 @@
 /*
- * store.c - backend dispatch and the connection pool.
+ * store.c - the core every noun store stands on: a URL resolved to its
+ * backend, the pool of connections (borrowed by one thread at a time,
+ * reconnected when broken), transactions, raw statements and result rows,
+ * and the schema questions (table and column exists).  Domain SQL is not
+ * here: it lives in the noun files listed in store.h.
  */
 #include "base/base.h"
 #include "store/store_backend.h"
+#include "store/store_query.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/xalloc.h"
@@ -265,57 +270,6 @@ enum status store_query(struct store_conn *c, const char *sql, int nparams,
 	return c->ops->query(c, sql, nparams, params, out, e);
 }
 
-enum status store_stream(struct store_conn *c, const char *sql, size_t ncols, store_row_fn fn,
-			 void *ctx, struct err *e)
-{
-	if (ncols == 0 || ncols > STORE_BULK_MAX_COLS)
-		return err_set(e, ST_INTERNAL, "stream: %zu columns", ncols);
-	return c->ops->stream(c, sql, ncols, fn, ctx, e);
-}
-
-enum status store_load_begin(struct store_conn *c, const char *table, const char *const *cols,
-			     size_t ncols, enum store_load_mode mode, struct store_load **out,
-			     struct err *e)
-{
-	*out = NULL;
-	if (ncols == 0 || ncols > STORE_BULK_MAX_COLS)
-		return err_set(e, ST_INTERNAL, "load: %zu columns", ncols);
-	if (!c->in_tx)
-		return err_set(e, ST_INTERNAL, "load: needs an open write transaction");
-	return c->ops->load_begin(c, table, cols, ncols, mode, out, e);
-}
-
-enum status store_load_row(struct store_load *l, const char *const *vals, const size_t *lens,
-			   struct err *e)
-{
-	return l->c->ops->load_row(l, vals, lens, e);
-}
-
-enum status store_load_end(struct store_load *l, bool ok, int64_t *rows, struct err *e)
-{
-	*rows = 0;
-	if (!l)
-		return ok ? err_set(e, ST_INTERNAL, "load: not started") : ST_OK;
-	return l->c->ops->load_end(l, ok, rows, e);
-}
-
-enum status store_empty_table(struct store_conn *c, const char *table, struct err *e)
-{
-	char *sql = xasprintf("%s%s", c->ops->empty_table_sql, table);
-	enum status st = store_exec(c, sql, 0, NULL, NULL, e);
-
-	free(sql);
-	return st;
-}
-
-enum status store_load_indexes(struct store_conn *c, const char *table, struct store_rows **out,
-			       struct err *e)
-{
-	const char *p[] = {table};
-
-	return store_query(c, c->ops->load_indexes_sql, 1, p, out, e);
-}
-
 enum status store_lock_schema(struct store_conn *c, struct err *e)
 {
 	if (!c->in_tx)
@@ -323,11 +277,11 @@ enum status store_lock_schema(struct store_conn *c, struct err *e)
 	return c->ops->lock_schema(c, e);
 }
 
-static enum status exists(struct store_conn *c, const char *sql, int n, const char *const *p,
-			  bool *out, struct err *e)
+enum status store_row_exists(struct store_conn *c, const char *sql, int n, const char *const *p,
+			     bool *out, struct err *e)
 {
 	struct store_rows *r = NULL;
-	enum status rc = c->ops->query(c, sql, n, p, &r, e);
+	enum status rc = store_query(c, sql, n, p, &r, e);
 
 	if (rc == ST_OK)
 		*out = store_rows_count(r) > 0;
@@ -339,7 +293,7 @@ enum status store_table_exists(struct store_conn *c, const char *table, bool *ou
 {
 	const char *p[] = {table};
 
-	return exists(c, c->ops->table_exists_sql, 1, p, out, e);
+	return store_row_exists(c, c->ops->table_exists_sql, 1, p, out, e);
 }
 
 enum status store_column_exists(struct store_conn *c, const char *table, const char *column,
@@ -347,7 +301,7 @@ enum status store_column_exists(struct store_conn *c, const char *table, const c
 {
 	const char *p[] = {table, column};
 
-	return exists(c, c->ops->column_exists_sql, 2, p, out, e);
+	return store_row_exists(c, c->ops->column_exists_sql, 2, p, out, e);
 }
 
 enum status store_ping(struct store *st, struct err *e)

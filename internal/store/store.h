@@ -11,7 +11,24 @@
  * SQL passed here uses "$1".."$N" placeholders on both backends; values are
  * passed and returned as text (NULL for SQL NULL).  Dialect differences stay
  * inside this module: callers above it use the helpers below or the domain
- * functions added in store_*.h.
+ * functions of one header a noun, and include the noun header they use
+ * (this one holds only the pool, transactions, raw statements and schema
+ * questions, which every noun needs):
+ *
+ *   store_decisions.h    decisions (activity_decisions)
+ *   store_sessions.h     session summaries (activity_sessions), their imports
+ *   store_records.h      the record stores of one shape (approvals, registry,
+ *                        inventory, integrations, evidence, operations)
+ *   store_registry.h     an MCP server by id or name
+ *   store_tokens.h       API tokens
+ *   store_console.h      the web console's sessions and logins in flight
+ *   store_bulk.h         streaming reads and bulk loads (backups, restores)
+ *   store_stats.h        counts, sizes and table lists for `cavra ops`
+ *   store_original.h     reading the original tool's SQLite store files
+ *   store_sqlite_file.h  SQLite files handled whole (read-only look, copy)
+ *
+ * Private to this folder: store_backend.h (the vtable), store_query.h (the
+ * query builder and row helpers), store_pg_int.h, store_sqlite_int.h.
  */
 #ifndef CAVRA_STORE_H
 #define CAVRA_STORE_H
@@ -110,81 +127,6 @@ ATTR_NODISCARD enum status store_table_exists(struct store_conn *c, const char *
 /* Whether table has the column. */
 ATTR_NODISCARD enum status store_column_exists(struct store_conn *c, const char *table,
 					       const char *column, bool *out, struct err *e);
-
-/*
- * Bytes on disk of a table with its indexes and TOAST (PostgreSQL).
- * *known is false where the backend cannot tell cheaply (SQLite).
- */
-ATTR_NODISCARD enum status store_table_bytes(struct store_conn *c, const char *table,
-					     int64_t *bytes, bool *known, struct err *e);
-/* Bytes of the whole database: SQLite's pages, PostgreSQL's pg_database_size. */
-ATTR_NODISCARD enum status store_database_bytes(struct store_conn *c, int64_t *bytes,
-						struct err *e);
-/* The names of every table in the current schema, sorted (one column). */
-ATTR_NODISCARD enum status store_table_names(struct store_conn *c, struct store_rows **out,
-					     struct err *e);
-
-/* ---- bulk reads and loads (backups and restores) ---- */
-
-#define STORE_BULK_MAX_COLS 32
-
-/*
- * Called by store_stream with each row: values as text (NULL for SQL NULL),
- * NUL-terminated, with their lengths; borrowed for the call only.
- */
-typedef enum status (*store_row_fn)(void *ctx, const char *const *vals, const size_t *lens,
-				    struct err *e);
-
-/*
- * Runs a query of ncols columns without parameters and hands its rows to fn
- * one at a time, in order, never holding the result in memory: PostgreSQL's
- * COPY (query) TO STDOUT, SQLite's statement stepped.  The first error of fn
- * stops the query and is returned.
- */
-ATTR_NODISCARD enum status store_stream(struct store_conn *c, const char *sql, size_t ncols,
-					store_row_fn fn, void *ctx, struct err *e);
-
-struct store_load;
-
-enum store_load_mode {
-	STORE_LOAD_APPEND, /* plain inserts: a duplicate key fails the load */
-	STORE_LOAD_SKIP_EXISTING, /* rows whose key is already there are kept, the rest loaded */
-};
-
-/*
- * Starts loading rows into the named columns of table inside the caller's
- * transaction: PostgreSQL's COPY FROM STDIN, SQLite's one prepared INSERT.
- * Names are the caller's trusted identifiers (the backup catalogue).
- */
-ATTR_NODISCARD enum status store_load_begin(struct store_conn *c, const char *table,
-					    const char *const *cols, size_t ncols,
-					    enum store_load_mode mode, struct store_load **out,
-					    struct err *e);
-/* One row: ncols values (NULL for SQL NULL) with their lengths; no NUL inside a value. */
-ATTR_NODISCARD enum status store_load_row(struct store_load *l, const char *const *vals,
-					  const size_t *lens, struct err *e);
-/*
- * Finishes the load and frees l.  When ok is false the load is abandoned
- * (the caller rolls back) and e is left alone.  *rows gets the rows the
- * table took.
- */
-ATTR_NODISCARD enum status store_load_end(struct store_load *l, bool ok, int64_t *rows,
-					  struct err *e);
-
-/* Removes every row of table inside the caller's transaction (TRUNCATE on PostgreSQL). */
-ATTR_NODISCARD enum status store_empty_table(struct store_conn *c, const char *table,
-					     struct err *e);
-
-/*
- * What a bulk load into table may drop inside its transaction and build
- * again after (one sort each instead of a B-tree insert per row), as
- * (name, create statement, drop statement) rows in name order: the indexes
- * that back no constraint, and on PostgreSQL the primary key too when no
- * foreign key refers to the table.  Statements come from the database's
- * own definitions.
- */
-ATTR_NODISCARD enum status store_load_indexes(struct store_conn *c, const char *table,
-					      struct store_rows **out, struct err *e);
 
 /*
  * A stored time as canonical UTC text (base/timeutil.h): PostgreSQL returns

@@ -5,6 +5,7 @@
 #define CAVRA_STORE_BACKEND_H
 
 #include "store/store.h"
+#include "store/store_bulk.h"
 
 #include <pthread.h>
 

@@ -1,5 +1,8 @@
 /*
- * store_console.c - console sessions on both backends.
+ * store_console.c - the web console's logins in flight and sessions
+ * (console_sessions) on both backends, keyed by a SHA-256 of the cookie or
+ * state: put, take a login once, read a live session, count pending
+ * logins (the cap), purge the expired.
  */
 #include "base/base.h"
 #include "store/store_console.h"
@@ -9,25 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The columns subject, actor, issuer, expires_at, payload, in order. */
+#define COL(member, kind) STORE_FIELD(struct console_row, member, kind)
+static const struct store_field console_field[] = {COL(subject, TEXT), COL(actor, TEXT),
+						   COL(issuer, TEXT), COL(expires_at, TIME),
+						   COL(payload, TEXT)};
+#undef COL
+static const struct store_fields console_fields = {console_field, ARRAY_SIZE(console_field),
+						   sizeof(struct console_row)};
+
 void console_row_release(struct console_row *r)
 {
-	if (!r)
-		return;
-	free(r->subject);
-	free(r->actor);
-	free(r->issuer);
-	free(r->expires_at);
-	free(r->payload);
-	memset(r, 0, sizeof(*r));
-}
-
-static void fill(struct console_row *out, const struct store_rows *r)
-{
-	out->subject = store_dup(store_rows_get(r, 0, 0));
-	out->actor = store_dup(store_rows_get(r, 0, 1));
-	out->issuer = store_dup(store_rows_get(r, 0, 2));
-	out->expires_at = store_time_dup(store_rows_get(r, 0, 3));
-	out->payload = store_dup(store_rows_get(r, 0, 4));
+	store_fields_release(r, &console_fields);
 }
 
 enum status store_console_purge(struct store *st, const char *now, struct err *e)
@@ -58,16 +54,9 @@ enum status store_console_take_login(struct store *st, const char *hash, struct 
 	static const char sql[] = "DELETE FROM console_sessions WHERE session_hash = $1 AND "
 				  "kind = 'login' RETURNING subject, actor, issuer, expires_at, "
 				  "payload";
-	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, sql, 1, &hash, &r, e);
+	enum status rc = store_run_row(st, sql, 1, &hash, &console_fields, out, e);
 
-	memset(out, 0, sizeof(*out));
-	if (rc == ST_OK && store_rows_count(r) == 0)
-		rc = err_set(e, ST_NOT_FOUND, "unknown or already used login state");
-	if (rc == ST_OK)
-		fill(out, r);
-	store_rows_free(r);
-	return rc;
+	return rc == ST_NOT_FOUND ? err_set(e, rc, "unknown or already used login state") : rc;
 }
 
 enum status store_console_session(struct store *st, const char *hash, const char *now,
@@ -77,16 +66,9 @@ enum status store_console_session(struct store *st, const char *hash, const char
 		"SELECT subject, actor, issuer, expires_at, payload FROM console_sessions "
 		"WHERE session_hash = $1 AND kind = 'session' AND expires_at > $2";
 	const char *p[2] = {hash, now};
-	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, sql, 2, p, &r, e);
+	enum status rc = store_run_row(st, sql, 2, p, &console_fields, out, e);
 
-	memset(out, 0, sizeof(*out));
-	if (rc == ST_OK && store_rows_count(r) == 0)
-		rc = err_set(e, ST_NOT_FOUND, "no such session, or it expired");
-	if (rc == ST_OK)
-		fill(out, r);
-	store_rows_free(r);
-	return rc;
+	return rc == ST_NOT_FOUND ? err_set(e, rc, "no such session, or it expired") : rc;
 }
 
 enum status store_console_logins_pending(struct store *st, const char *now, int64_t *count,

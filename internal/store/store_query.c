@@ -1,5 +1,9 @@
 /*
- * store_query.c - the query builder and small helpers of the domain stores.
+ * store_query.c - what the noun stores share, so that each writes only its
+ * own SQL: the builder of filtered, paged SELECTs; one statement, one row
+ * or one count on a borrowed connection; a write transaction around a
+ * callback; and row structs described as fields (copied from result rows
+ * and released in one place).
  */
 #include "base/base.h"
 #include "store/store_query.h"
@@ -91,29 +95,94 @@ enum status qb_count(struct store *st, const struct qb *q, int64_t *total, struc
 	return rc;
 }
 
-enum status store_run_query(struct store *st, const char *sql, int n, const char *const *params,
-			    struct store_rows **out, struct err *e)
+enum status qb_run_page(struct store *st, struct qb *q, int limit, int64_t offset,
+			const char *after_ts, struct store_rows **out, struct err *e)
+{
+	qb_page(q, (int64_t)limit + 1, after_ts ? 0 : offset);
+	return store_run_query(st, q->sql.data, q->n, q->params, out, e);
+}
+
+enum status qb_total(struct store *st, const char *select, qb_where_fn where, const void *f,
+		     int64_t *total, struct err *e)
+{
+	enum status rc;
+	struct qb q;
+
+	qb_init(&q, select);
+	where(&q, f);
+	rc = qb_count(st, &q, total, e);
+	qb_release(&q);
+	return rc;
+}
+
+size_t store_page_take(size_t n, int limit, bool *more)
+{
+	*more = n > (size_t)limit;
+	return *more ? (size_t)limit : n;
+}
+
+/* One statement on a borrowed connection: a query when out is set. */
+static enum status run(struct store *st, const char *sql, int n, const char *const *params,
+		       struct store_rows **out, int64_t *changes, struct err *e)
 {
 	struct store_conn *c;
 	enum status rc = store_conn_get(st, &c, e);
 
 	if (rc != ST_OK)
 		return rc;
-	rc = store_query(c, sql, n, params, out, e);
+	rc = out ? store_query(c, sql, n, params, out, e)
+		 : store_exec(c, sql, n, params, changes, e);
 	store_conn_put(st, c);
 	return rc;
+}
+
+enum status store_run_query(struct store *st, const char *sql, int n, const char *const *params,
+			    struct store_rows **out, struct err *e)
+{
+	return run(st, sql, n, params, out, NULL, e);
 }
 
 enum status store_run_exec(struct store *st, const char *sql, int n, const char *const *params,
 			   int64_t *changes, struct err *e)
 {
+	return run(st, sql, n, params, NULL, changes, e);
+}
+
+enum status store_query_count(struct store_conn *c, const char *sql, int n, const char *const *p,
+			      const char *table, int64_t *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc = store_query(c, sql, n, p, &r, e);
+
+	if (rc == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, out))
+		rc = err_set(e, ST_INTERNAL, "count '%s': unexpected result", table);
+	store_rows_free(r);
+	return rc;
+}
+
+enum status store_query_limit(struct store_conn *c, const char *sql, const char *value, int limit,
+			      struct store_rows **out, struct err *e)
+{
+	char n[24];
+	const char *p[2] = {value, n};
+
+	snprintf(n, sizeof(n), "%d", limit);
+	return store_query(c, sql, 2, p, out, e);
+}
+
+enum status store_run_write(struct store *st, store_tx_fn fn, void *ctx, struct err *e)
+{
 	struct store_conn *c;
 	enum status rc = store_conn_get(st, &c, e);
 
 	if (rc != ST_OK)
 		return rc;
-	rc = store_exec(c, sql, n, params, changes, e);
-	store_conn_put(st, c);
+	rc = store_tx_begin(c, STORE_TX_WRITE, e);
+	if (rc == ST_OK)
+		rc = fn(c, ctx, e);
+	if (rc == ST_OK)
+		rc = store_tx_commit(c, e);
+	store_conn_put(st, c); /* rolls back what is still open */
 	return rc;
 }
 
@@ -133,4 +202,95 @@ char *store_time_dup(const char *s)
 char *store_dup(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
+}
+
+void store_fields_fill(void *obj, const struct store_fields *fs, const struct store_rows *r,
+		       size_t i)
+{
+	for (size_t k = 0; k < fs->n; k++) {
+		const char *v = store_rows_get(r, i, k);
+		char *p = (char *)obj + fs->f[k].off;
+		int64_t n = 0;
+
+		if (fs->f[k].kind == STORE_FIELD_INT) {
+			if (v)
+				str_to_i64(v, 0, INT64_MAX, &n);
+			memcpy(p, &n, sizeof(n));
+		} else {
+			char *s = fs->f[k].kind == STORE_FIELD_TIME ? store_time_dup(v)
+								    : store_dup(v);
+
+			memcpy(p, &s, sizeof(s));
+		}
+	}
+}
+
+void store_fields_release(void *obj, const struct store_fields *fs)
+{
+	if (!obj)
+		return;
+	for (size_t k = 0; k < fs->n; k++) {
+		char *s;
+
+		if (fs->f[k].kind == STORE_FIELD_INT)
+			continue;
+		memcpy(&s, (char *)obj + fs->f[k].off, sizeof(s));
+		free(s);
+	}
+	memset(obj, 0, fs->size);
+}
+
+void *store_fields_collect(const struct store_fields *fs, const struct store_rows *r, size_t n)
+{
+	char *rows = xcalloc(n + 1, fs->size);
+
+	for (size_t i = 0; i < n; i++)
+		store_fields_fill(rows + i * fs->size, fs, r, i);
+	return rows;
+}
+
+void store_fields_free_all(void *rows, size_t n, const struct store_fields *fs)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		store_fields_release((char *)rows + i * fs->size, fs);
+	free(rows);
+}
+
+enum status store_query_row(struct store_conn *c, const char *sql, int n, const char *const *params,
+			    const struct store_fields *fs, void *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc = store_query(c, sql, n, params, &r, e);
+
+	memset(out, 0, fs->size);
+	if (rc == ST_OK && store_rows_count(r) == 0)
+		rc = ST_NOT_FOUND;
+	if (rc == ST_OK)
+		store_fields_fill(out, fs, r, 0);
+	store_rows_free(r);
+	return rc;
+}
+
+enum status store_run_row(struct store *st, const char *sql, int n, const char *const *params,
+			  const struct store_fields *fs, void *out, struct err *e)
+{
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc != ST_OK) {
+		memset(out, 0, fs->size);
+		return rc;
+	}
+	rc = store_query_row(c, sql, n, params, fs, out, e);
+	store_conn_put(st, c);
+	return rc;
+}
+
+enum status store_run_text(struct store *st, const char *sql, int n, const char *const *params,
+			   char **out, struct err *e)
+{
+	static const struct store_field text_field[] = {{0, STORE_FIELD_TEXT}};
+	static const struct store_fields text = {text_field, 1, sizeof(char *)};
+
+	return store_run_row(st, sql, n, params, &text, out, e);
 }

@@ -1,6 +1,10 @@
 /*
- * store_records.c - upsert, get, list and compare-and-set over the tables
- * described by struct rec_table, on both backends.
+ * store_records.c - the record stores of one shape (approvals, registry,
+ * inventory, integrations, evidence, operations records), described as
+ * data by struct rec_table: upsert, write-once put, get, filtered list,
+ * the newest by a column, and compare-and-set, on both backends.  One
+ * implementation serves every such table so that a new record kind is a
+ * table description, not new SQL.
  */
 #include "base/base.h"
 #include "store/store_records.h"
@@ -90,41 +94,34 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 	return rc;
 }
 
+struct upsert {
+	const struct rec_table *t;
+	const struct rec_write *w;
+	enum rec_outcome *out;
+};
+
+static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	struct upsert *u = ctx;
+
+	return store_rec_put(c, u->t, u->w, u->out, e);
+}
+
 enum status store_rec_upsert(struct store *st, const struct rec_table *t, const struct rec_write *w,
 			     enum rec_outcome *out, struct err *e)
 {
-	struct store_conn *c;
-	enum status rc = store_conn_get(st, &c, e);
+	struct upsert u = {t, w, out};
 
-	if (rc != ST_OK)
-		return rc;
-	rc = store_tx_begin(c, STORE_TX_WRITE, e);
-	if (rc == ST_OK)
-		rc = store_rec_put(c, t, w, out, e);
-	if (rc == ST_OK)
-		rc = store_tx_commit(c, e);
-	store_conn_put(st, c); /* rolls back what is still open */
-	return rc;
+	return store_run_write(st, upsert_tx, &u, e);
 }
 
-void rec_row_release(struct rec_row *r)
-{
-	if (!r)
-		return;
-	free(r->id);
-	free(r->payload);
-	free(r->created_at);
-	free(r->updated_at);
-	memset(r, 0, sizeof(*r));
-}
-
-static void fill_row(struct rec_row *out, const struct store_rows *r, size_t i)
-{
-	out->id = store_dup(store_rows_get(r, i, 0));
-	out->payload = store_dup(store_rows_get(r, i, 1));
-	out->created_at = store_time_dup(store_rows_get(r, i, 2));
-	out->updated_at = store_time_dup(store_rows_get(r, i, 3));
-}
+/* The first columns of select_sql, in order. */
+#define COL(member, kind) STORE_FIELD(struct rec_row, member, kind)
+static const struct store_field rec_field[] = {COL(id, TEXT), COL(payload, TEXT),
+					       COL(created_at, TIME), COL(updated_at, TIME)};
+#undef COL
+static const struct store_fields rec_fields = {rec_field, ARRAY_SIZE(rec_field),
+					       sizeof(struct rec_row)};
 
 static char *select_sql(const struct rec_table *t)
 {
@@ -137,15 +134,10 @@ enum status store_rec_get_conn(struct store_conn *c, const struct rec_table *t, 
 {
 	char *base = select_sql(t);
 	char *sql = xasprintf("%s WHERE %s = $1", base, t->id_col);
-	struct store_rows *r = NULL;
-	enum status rc = store_query(c, sql, 1, &id, &r, e);
+	enum status rc = store_query_row(c, sql, 1, &id, &rec_fields, out, e);
 
-	memset(out, 0, sizeof(*out));
-	if (rc == ST_OK && store_rows_count(r) == 0)
-		rc = err_set(e, ST_NOT_FOUND, "'%s' not found", id);
-	if (rc == ST_OK)
-		fill_row(out, r, 0);
-	store_rows_free(r);
+	if (rc == ST_NOT_FOUND)
+		rc = err_set(e, rc, "'%s' not found", id);
 	free(sql);
 	free(base);
 	return rc;
@@ -277,13 +269,8 @@ static enum status count_rows(struct store *st, const struct rec_table *t,
 
 static void fill_page(struct rec_page *out, const struct store_rows *r, int limit)
 {
-	size_t n = store_rows_count(r);
-
-	out->more = n > (size_t)limit;
-	out->n = out->more ? (size_t)limit : n;
-	out->rows = xcalloc(out->n + 1, sizeof(*out->rows));
-	for (size_t i = 0; i < out->n; i++)
-		fill_row(&out->rows[i], r, i);
+	out->n = store_page_take(store_rows_count(r), limit, &out->more);
+	out->rows = store_fields_collect(&rec_fields, r, out->n);
 	if (out->n > 0) {
 		out->last_ts = store_time_dup(store_rows_get(r, out->n - 1, 4));
 		out->last_id = store_dup(store_rows_get(r, out->n - 1, 0));
@@ -307,9 +294,8 @@ enum status store_rec_list(struct store *st, const struct rec_table *t, const st
 	qb_after(&q, t->order_col, t->id_col, rq->after_ts, rq->after_id, false);
 	snprintf(order, sizeof(order), " ORDER BY %s DESC, %s ASC", t->order_col, t->id_col);
 	qb_add(&q, order);
-	qb_page(&q, rq->limit + 1, rq->after_ts ? 0 : rq->offset);
 	if (rc == ST_OK)
-		rc = store_run_query(st, q.sql.data, q.n, q.params, &r, e);
+		rc = qb_run_page(st, &q, rq->limit, rq->offset, rq->after_ts, &r, e);
 	if (rc == ST_OK)
 		fill_page(out, r, rq->limit);
 	store_rows_free(r);
@@ -318,13 +304,16 @@ enum status store_rec_list(struct store *st, const struct rec_table *t, const st
 	return rc;
 }
 
+void rec_row_release(struct rec_row *r)
+{
+	store_fields_release(r, &rec_fields);
+}
+
 void rec_page_release(struct rec_page *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
-		rec_row_release(&p->rows[i]);
-	free(p->rows);
+	store_fields_free_all(p->rows, p->n, &rec_fields);
 	free(p->last_ts);
 	free(p->last_id);
 	memset(p, 0, sizeof(*p));
@@ -366,5 +355,44 @@ enum status store_rec_cas(struct store *st, const struct rec_table *t, const str
 	rc = store_run_exec(st, sql.data, (int)k, p, &changes, e);
 	*won = rc == ST_OK && changes == 1;
 	buf_release(&sql);
+	return rc;
+}
+
+enum status store_rec_latest(struct store_conn *c, const struct rec_table *t, const char *col,
+			     const char *value, struct store_rows **out, struct err *e)
+{
+	struct buf sql;
+	enum status rc;
+
+	buf_init(&sql, SQL_CAP);
+	add(&sql, "SELECT %s", t->id_col);
+	for (size_t i = 0; t->cols[i]; i++)
+		add(&sql, ", %s", t->cols[i]);
+	add(&sql, " FROM %s WHERE %s = $1 ORDER BY %s DESC, %s LIMIT 1", t->name, col, t->order_col,
+	    t->id_col);
+	rc = store_query(c, sql.data, 1, &value, out, e);
+	buf_release(&sql);
+	return rc;
+}
+
+enum status store_rec_put_once(struct store_conn *c, const struct rec_table *t,
+			       const struct rec_write *w, enum rec_outcome *out, struct err *e)
+{
+	char *sql =
+		xasprintf("SELECT 1 FROM %s WHERE %s = $1 AND payload = $2", t->name, t->id_col);
+	const char *p[2] = {w->id, w->payload};
+	bool same = false;
+	enum status rc = store_row_exists(c, sql, 2, p, &same, e);
+
+	free(sql);
+	*out = same ? REC_UNCHANGED : REC_CREATED;
+	if (rc != ST_OK || same)
+		return rc;
+	rc = store_rec_put(c, t, w, out, e);
+	if (rc == ST_OK && *out != REC_CREATED)
+		rc = err_set(e, ST_CONFLICT,
+			     "'%s' is already stored with different content; records of this kind "
+			     "never change",
+			     w->id);
 	return rc;
 }

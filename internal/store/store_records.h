@@ -124,4 +124,21 @@ struct rec_cas {
 ATTR_NODISCARD enum status store_rec_cas(struct store *st, const struct rec_table *t,
 					 const struct rec_cas *w, bool *won, struct err *e);
 
+/*
+ * The newest record (by t->order_col, then id) whose column col equals
+ * value, on c, as one row of its id and then every column of t->cols, in
+ * order; no row when there is none.  *out is the caller's, store_rows_free.
+ */
+ATTR_NODISCARD enum status store_rec_latest(struct store_conn *c, const struct rec_table *t,
+					    const char *col, const char *value,
+					    struct store_rows **out, struct err *e);
+
+/*
+ * Like store_rec_put, for records that never change (decisions): an id
+ * already stored with a different payload is ST_CONFLICT.
+ */
+ATTR_NODISCARD enum status store_rec_put_once(struct store_conn *c, const struct rec_table *t,
+					      const struct rec_write *w, enum rec_outcome *out,
+					      struct err *e);
+
 #endif

@@ -1,10 +1,17 @@
 /*
- * store_stats.c - sizes on disk and the list of tables, for `cavra ops`.
- * The dialect-specific SQL the operations module needs lives here.
+ * store_stats.c - what `cavra ops` asks of whole tables: rows, rows before
+ * a time, the span of a time column, columns, sizes on disk and the list of
+ * tables.  The operations module names the tables from its catalogue and
+ * leaves the SQL (and its dialects) here.
  */
 #include "base/base.h"
+#include "store/store_stats.h"
 #include "store/store_backend.h"
+#include "store/store_query.h"
 #include "base/util.h"
+#include "base/xalloc.h"
+
+#include <stdlib.h>
 
 /* Heap, indexes and TOAST; NULL when the table does not exist. */
 static const char pg_bytes_sql[] = "SELECT pg_total_relation_size(to_regclass($1))";
@@ -56,4 +63,56 @@ enum status store_table_names(struct store_conn *c, struct store_rows **out, str
 		"ORDER BY table_name";
 
 	return store_query(c, c->ops->kind == STORE_SQLITE ? sqlite_sql : pg_sql, 0, NULL, out, e);
+}
+
+enum status store_table_count(struct store_conn *c, const char *table, int64_t *out, struct err *e)
+{
+	char *sql = xasprintf("SELECT count(*) FROM %s", table);
+	enum status rc = store_query_count(c, sql, 0, NULL, table, out, e);
+
+	free(sql);
+	return rc;
+}
+
+enum status store_table_count_before(struct store_conn *c, const char *table, const char *time_col,
+				     const char *cutoff, int64_t *out, struct err *e)
+{
+	char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s < $1", table, time_col);
+	enum status rc = store_query_count(c, sql, 1, &cutoff, table, out, e);
+
+	free(sql);
+	return rc;
+}
+
+enum status store_table_span(struct store_conn *c, const char *table, const char *time_col,
+			     int64_t *rows, char **oldest, char **newest, struct err *e)
+{
+	char *sql =
+		xasprintf("SELECT count(*), min(%s), max(%s) FROM %s", time_col, time_col, table);
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 0, NULL, &r, e);
+
+	*oldest = *newest = NULL;
+	if (st == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, rows))
+		st = err_set(e, ST_INTERNAL, "count '%s': unexpected result", table);
+	if (st == ST_OK) {
+		*oldest = store_time_dup(store_rows_get(r, 0, 1));
+		*newest = store_time_dup(store_rows_get(r, 0, 2));
+	}
+	store_rows_free(r);
+	free(sql);
+	return st;
+}
+
+enum status store_table_ncols(struct store_conn *c, const char *table, size_t *out, struct err *e)
+{
+	char *sql = xasprintf("SELECT * FROM %s WHERE 1 = 0", table);
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 0, NULL, &r, e);
+
+	if (st == ST_OK)
+		*out = store_rows_columns(r);
+	store_rows_free(r);
+	free(sql);
+	return st;
 }

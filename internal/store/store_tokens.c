@@ -1,10 +1,11 @@
 /*
- * store_tokens.c - API tokens on both backends.
+ * store_tokens.c - API tokens for service accounts (api_tokens) on both
+ * backends: create (one unrevoked token a name), find by SHA-256, list and
+ * revoke.  Only the token's digest is stored, never the token.
  */
 #include "base/base.h"
 #include "store/store_tokens.h"
 #include "store/store_query.h"
-#include "base/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,90 +14,61 @@
 	"token_id, name, subject, created_by, expires_at, revoked_at, last_used_at, " \
 	"created_at, payload, token_sha256"
 
+/* The columns of TOKEN_COLS, in order. */
+#define COL(member, kind) STORE_FIELD(struct token_row, member, kind)
+static const struct store_field token_field[] = {COL(token_id, TEXT),	  COL(name, TEXT),
+						 COL(subject, TEXT),	  COL(created_by, TEXT),
+						 COL(expires_at, TIME),	  COL(revoked_at, TIME),
+						 COL(last_used_at, TIME), COL(created_at, TIME),
+						 COL(payload, TEXT),	  COL(sha256, TEXT)};
+#undef COL
+static const struct store_fields token_fields = {token_field, ARRAY_SIZE(token_field),
+						 sizeof(struct token_row)};
+
 void token_row_release(struct token_row *t)
 {
-	if (!t)
-		return;
-	free(t->token_id);
-	free(t->name);
-	free(t->subject);
-	free(t->created_by);
-	free(t->expires_at);
-	free(t->revoked_at);
-	free(t->last_used_at);
-	free(t->created_at);
-	free(t->payload);
-	free(t->sha256);
-	memset(t, 0, sizeof(*t));
+	store_fields_release(t, &token_fields);
 }
 
 void token_rows_free(struct token_row *rows, size_t n)
 {
-	for (size_t i = 0; rows && i < n; i++)
-		token_row_release(&rows[i]);
-	free(rows);
+	store_fields_free_all(rows, n, &token_fields);
 }
 
-static void fill(struct token_row *t, const struct store_rows *r, size_t i)
+/* Inserts t unless an unrevoked token has its name, in the caller's transaction. */
+static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 {
-	t->token_id = store_dup(store_rows_get(r, i, 0));
-	t->name = store_dup(store_rows_get(r, i, 1));
-	t->subject = store_dup(store_rows_get(r, i, 2));
-	t->created_by = store_dup(store_rows_get(r, i, 3));
-	t->expires_at = store_time_dup(store_rows_get(r, i, 4));
-	t->revoked_at = store_time_dup(store_rows_get(r, i, 5));
-	t->last_used_at = store_time_dup(store_rows_get(r, i, 6));
-	t->created_at = store_time_dup(store_rows_get(r, i, 7));
-	t->payload = store_dup(store_rows_get(r, i, 8));
-	t->sha256 = store_dup(store_rows_get(r, i, 9));
-}
-
-enum status store_token_create(struct store *st, const struct token_new *t, struct err *e)
-{
-	static const char exists[] =
+	static const char exists_sql[] =
 		"SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL";
 	static const char insert[] =
 		"INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
 		"expires_at, created_at, updated_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, "
 		"$7, $8)";
+	const struct token_new *t = ctx;
 	const char *p[8] = {t->token_id,   t->sha256,	  t->name, t->subject,
 			    t->created_by, t->expires_at, t->now,  t->payload};
-	struct store_rows *r = NULL;
-	struct store_conn *c;
-	enum status rc = store_conn_get(st, &c, e);
+	bool exists = false;
+	enum status rc = store_row_exists(c, exists_sql, 1, &t->name, &exists, e);
 
-	if (rc != ST_OK)
-		return rc;
-	rc = store_tx_begin(c, STORE_TX_WRITE, e);
-	if (rc == ST_OK)
-		rc = store_query(c, exists, 1, &t->name, &r, e);
-	if (rc == ST_OK && store_rows_count(r) > 0)
+	if (rc == ST_OK && exists)
 		rc = err_set(e, ST_CONFLICT,
 			     "a token called '%s' exists; revoke it first or choose another name",
 			     t->name);
-	if (rc == ST_OK)
-		rc = store_exec(c, insert, 8, p, NULL, e);
-	if (rc == ST_OK)
-		rc = store_tx_commit(c, e);
-	store_rows_free(r);
-	store_conn_put(st, c);
-	return rc;
+	return rc == ST_OK ? store_exec(c, insert, 8, p, NULL, e) : rc;
+}
+
+enum status store_token_create(struct store *st, const struct token_new *t, struct err *e)
+{
+	return store_run_write(st, create_tx, (void *)t, e);
 }
 
 enum status store_token_find(struct store *st, const char *sha256, struct token_row *out,
 			     struct err *e)
 {
 	static const char sql[] = "SELECT " TOKEN_COLS " FROM api_tokens WHERE token_sha256 = $1";
-	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, sql, 1, &sha256, &r, e);
+	enum status rc = store_run_row(st, sql, 1, &sha256, &token_fields, out, e);
 
-	memset(out, 0, sizeof(*out));
-	if (rc == ST_OK && store_rows_count(r) == 0)
-		rc = err_set(e, ST_NOT_FOUND, "unknown token");
-	if (rc == ST_OK)
-		fill(out, r, 0);
-	store_rows_free(r);
-	return rc;
+	return rc == ST_NOT_FOUND ? err_set(e, rc, "unknown token") : rc;
 }
 
 enum status store_token_list(struct store *st, struct token_row **rows, size_t *n, struct err *e)
@@ -110,9 +82,7 @@ enum status store_token_list(struct store *st, struct token_row **rows, size_t *
 	*n = 0;
 	if (rc == ST_OK) {
 		*n = store_rows_count(r);
-		*rows = xcalloc(*n + 1, sizeof(**rows));
-		for (size_t i = 0; i < *n; i++)
-			fill(&(*rows)[i], r, i);
+		*rows = store_fields_collect(&token_fields, r, *n);
 	}
 	store_rows_free(r);
 	return rc;

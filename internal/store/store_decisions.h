@@ -1,12 +1,14 @@
 /*
- * store_activity.h - the activity store: decisions and session summaries.
+ * store_decisions.h - the activity store's decisions (table
+ * activity_decisions).  Writing a decision also bumps its session's
+ * counters (store_sessions.h has the sessions themselves).
  *
  * The store treats payloads as opaque JSON text; the service layer builds
  * them.  Timestamps in and out are the canonical UTC text form
  * (base/timeutil.h).
  */
-#ifndef CAVRA_STORE_ACTIVITY_H
-#define CAVRA_STORE_ACTIVITY_H
+#ifndef CAVRA_STORE_DECISIONS_H
+#define CAVRA_STORE_DECISIONS_H
 
 #include "store/store.h"
 
@@ -53,48 +55,32 @@ ATTR_NODISCARD enum status store_decision_list(struct store *st, const struct de
 					       struct store_page *out, struct err *e);
 void store_page_release(struct store_page *p);
 
-/* A session summary as stored; strings owned. */
-struct session_row {
-	char *session_id, *agent_id, *actor, *repository, *policy_pack, *state;
-	char *started_at, *updated_at, *created_at;
-	int64_t decision_count, blocked_count, approval_required_count;
-	char *payload; /* extra fields given by clients, a JSON object */
-};
-
-void session_row_release(struct session_row *s);
-
-ATTR_NODISCARD enum status store_session_get(struct store *st, const char *id,
-					     struct session_row *out, struct err *e);
-
 /*
- * Creates or updates a session's descriptive fields (NULL: keep).  The
- * counters are never set here.  *created tells which happened.
+ * ---- the questions `cavra ops restore-test` asks a restored database ----
+ * On c: counts and rows of the activity tables, named by what they ask.
  */
-struct session_upsert {
-	const char *session_id, *agent_id, *actor, *repository, *policy_pack, *state;
-	const char *now, *payload;
-	bool replace_payload; /* false: an existing session keeps its extras */
-};
-ATTR_NODISCARD enum status store_session_upsert(struct store *st, const struct session_upsert *u,
-						bool *created, struct err *e);
 
-struct session_filter {
-	const char *agent_id, *repository, *policy_pack, *state;
-	int limit;
-	int64_t offset;
-	const char *after_ts, *after_id;
-	bool want_total;
+enum activity_count {
+	ACTIVITY_DECISIONS_WITH_VALUE, /* value: allow, block, ... */
+	ACTIVITY_DECISIONS_OF_SESSION, /* value: the session id */
+	ACTIVITY_DECISIONS_ORPHANED, /* naming a session that has no summary; value NULL */
+	ACTIVITY_SESSIONS_MISCOUNTED, /* counters differ from the decisions; value NULL */
 };
+ATTR_NODISCARD enum status store_activity_count(struct store_conn *c, enum activity_count what,
+						const char *value, int64_t *out, struct err *e);
 
-struct session_list {
-	struct session_row *rows;
-	size_t n;
-	int64_t total; /* -1 when not counted */
-	bool more;
+/* Rows of decisions; *out is the caller's, store_rows_free. */
+enum activity_rows {
+	/* the first page of a decision value, newest first as GET /decisions lists
+	   it: (decided_at, decision_id) */
+	ACTIVITY_FIRST_PAGE_OF_VALUE,
+	/* a session's decisions oldest first, as its reconstruction lists them:
+	   (decision_id, decided_at, payload) */
+	ACTIVITY_SESSION_RECONSTRUCTION,
 };
-
-ATTR_NODISCARD enum status store_session_list(struct store *st, const struct session_filter *f,
-					      struct session_list *out, struct err *e);
-void session_list_release(struct session_list *l);
+/* The first limit rows of what for value. */
+ATTR_NODISCARD enum status store_activity_rows(struct store_conn *c, enum activity_rows what,
+					       const char *value, int limit,
+					       struct store_rows **out, struct err *e);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * store_activity.c - decisions and session summaries on both backends.
+ * store_decisions.c - decisions (activity_decisions) on both backends:
+ * insert, get and the filtered, paged list.
  *
  * Writing a decision and bumping its session's counters is one
  * transaction: on PostgreSQL a single statement (a data-modifying CTE, one
@@ -7,7 +8,7 @@
  * touches one session row, so the cost does not grow with the session.
  */
 #include "base/base.h"
-#include "store/store_activity.h"
+#include "store/store_decisions.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
 #include "base/util.h"
@@ -183,19 +184,15 @@ enum status store_decision_insert(struct store *st, const struct decision_rec *d
 enum status store_decision_get(struct store *st, const char *id, char **payload, struct err *e)
 {
 	static const char sql[] = "SELECT payload FROM activity_decisions WHERE decision_id = $1";
-	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, sql, 1, &id, &r, e);
+	enum status rc = store_run_text(st, sql, 1, &id, payload, e);
 
-	if (rc == ST_OK && store_rows_count(r) == 0)
-		rc = err_set(e, ST_NOT_FOUND, "decision '%s' not found", id);
-	if (rc == ST_OK)
-		*payload = xstrdup(store_rows_get(r, 0, 0));
-	store_rows_free(r);
-	return rc;
+	return rc == ST_NOT_FOUND ? err_set(e, rc, "decision '%s' not found", id) : rc;
 }
 
-static void decision_where(struct qb *q, const struct decision_filter *f)
+static void decision_where(struct qb *q, const void *filter)
 {
+	const struct decision_filter *f = filter;
+
 	qb_filter(q, "session_id = $%d", f->session_id);
 	qb_filter(q, "agent_id = $%d", f->agent_id);
 	qb_filter(q, "repository = $%d", f->repository);
@@ -207,26 +204,10 @@ static void decision_where(struct qb *q, const struct decision_filter *f)
 	qb_filter(q, "decided_at < $%d", f->until);
 }
 
-static enum status decision_total(struct store *st, const struct decision_filter *f, int64_t *total,
-				  struct err *e)
-{
-	struct qb q;
-	enum status rc;
-
-	qb_init(&q, "SELECT count(*) FROM activity_decisions");
-	decision_where(&q, f);
-	rc = qb_count(st, &q, total, e);
-	qb_release(&q);
-	return rc;
-}
-
 static void fill_page(struct store_page *out, struct store_rows *r, int limit)
 {
-	size_t n = store_rows_count(r);
+	size_t n = store_page_take(store_rows_count(r), limit, &out->more);
 
-	out->more = n > (size_t)limit;
-	if (out->more)
-		n = (size_t)limit;
 	out->items = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		out->items[i] = xstrdup(store_rows_get(r, i, 0));
@@ -247,7 +228,8 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
 	if (f->want_total)
-		rc = decision_total(st, f, &out->total, e);
+		rc = qb_total(st, "SELECT count(*) FROM activity_decisions", decision_where, f,
+			      &out->total, e);
 	if (rc != ST_OK)
 		return rc;
 	qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");
@@ -255,8 +237,7 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 	qb_after(&q, "decided_at", "decision_id", f->after_ts, f->after_id, f->oldest_first);
 	qb_add(&q, f->oldest_first ? " ORDER BY decided_at ASC, decision_id ASC"
 				   : " ORDER BY decided_at DESC, decision_id ASC");
-	qb_page(&q, f->limit + 1, f->after_ts ? 0 : f->offset);
-	rc = store_run_query(st, q.sql.data, q.n, q.params, &r, e);
+	rc = qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
 	if (rc == ST_OK)
 		fill_page(out, r, f->limit);
 	store_rows_free(r);
@@ -274,4 +255,42 @@ void store_page_release(struct store_page *p)
 	free(p->last_ts);
 	free(p->last_id);
 	memset(p, 0, sizeof(*p));
+}
+
+static const char *const count_sql[] = {
+	[ACTIVITY_DECISIONS_WITH_VALUE] =
+		"SELECT count(*) FROM activity_decisions WHERE decision = $1",
+	[ACTIVITY_DECISIONS_OF_SESSION] =
+		"SELECT count(*) FROM activity_decisions WHERE session_id = $1",
+	[ACTIVITY_DECISIONS_ORPHANED] =
+		"SELECT count(*) FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 FROM "
+		"activity_sessions s WHERE s.session_id = d.session_id)",
+	[ACTIVITY_SESSIONS_MISCOUNTED] =
+		"SELECT count(*) FROM activity_sessions s LEFT JOIN (SELECT session_id, count(*) "
+		"AS n, sum(CASE WHEN decision = 'block' THEN 1 ELSE 0 END) AS b, sum(CASE WHEN "
+		"decision = 'require_approval' THEN 1 ELSE 0 END) AS a FROM activity_decisions "
+		"GROUP BY session_id) d ON d.session_id = s.session_id WHERE s.decision_count <> "
+		"COALESCE(d.n, 0) OR s.blocked_count <> COALESCE(d.b, 0) OR "
+		"s.approval_required_count <> COALESCE(d.a, 0)",
+};
+
+enum status store_activity_count(struct store_conn *c, enum activity_count what, const char *value,
+				 int64_t *out, struct err *e)
+{
+	return store_query_count(c, count_sql[what], value ? 1 : 0, &value, "activity", out, e);
+}
+
+static const char *const rows_sql[] = {
+	[ACTIVITY_FIRST_PAGE_OF_VALUE] =
+		"SELECT decided_at, decision_id FROM activity_decisions WHERE decision = $1 "
+		"ORDER BY decided_at DESC, decision_id LIMIT $2",
+	[ACTIVITY_SESSION_RECONSTRUCTION] =
+		"SELECT decision_id, decided_at, payload FROM activity_decisions "
+		"WHERE session_id = $1 ORDER BY decided_at, decision_id LIMIT $2",
+};
+
+enum status store_activity_rows(struct store_conn *c, enum activity_rows what, const char *value,
+				int limit, struct store_rows **out, struct err *e)
+{
+	return store_query_limit(c, rows_sql[what], value, limit, out, e);
 }

@@ -1,0 +1,280 @@
+/*
+ * store_sessions.c - session summaries (activity_sessions) on both
+ * backends: read, list, the descriptive upsert of POST /sessions, and what
+ * imports write (a session as the original kept it, and a recount from the
+ * stored decisions).  The live counters change only with decisions, in
+ * store_decisions.c, because the bump belongs to the decision's own
+ * statement or transaction.
+ */
+#include "base/base.h"
+#include "store/store_sessions.h"
+#include "store/store_backend.h"
+#include "store/store_query.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SESSION_SELECT                                                                     \
+	"SELECT session_id, agent_id, actor, repository, policy_pack, state, started_at, " \
+	"updated_at, decision_count, blocked_count, approval_required_count, created_at, " \
+	"payload FROM activity_sessions"
+
+/* The columns of SESSION_SELECT, in order. */
+#define COL(member, kind) STORE_FIELD(struct session_row, member, kind)
+static const struct store_field session_field[] = {COL(session_id, TEXT),
+						   COL(agent_id, TEXT),
+						   COL(actor, TEXT),
+						   COL(repository, TEXT),
+						   COL(policy_pack, TEXT),
+						   COL(state, TEXT),
+						   COL(started_at, TIME),
+						   COL(updated_at, TIME),
+						   COL(decision_count, INT),
+						   COL(blocked_count, INT),
+						   COL(approval_required_count, INT),
+						   COL(created_at, TIME),
+						   COL(payload, TEXT)};
+#undef COL
+static const struct store_fields session_fields = {session_field, ARRAY_SIZE(session_field),
+						   sizeof(struct session_row)};
+
+void session_row_release(struct session_row *s)
+{
+	store_fields_release(s, &session_fields);
+}
+
+enum status store_session_get(struct store *st, const char *id, struct session_row *out,
+			      struct err *e)
+{
+	enum status rc = store_run_row(st, SESSION_SELECT " WHERE session_id = $1", 1, &id,
+				       &session_fields, out, e);
+
+	return rc == ST_NOT_FOUND ? err_set(e, rc, "session '%s' not found", id) : rc;
+}
+
+struct upsert {
+	const struct session_upsert *u;
+	bool *created;
+};
+
+/* Notes whether the session is new, then writes it, in the caller's transaction. */
+static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	static const char sql[] =
+		"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, "
+		"policy_pack, state, started_at, updated_at, created_at, payload) VALUES "
+		"($1, $2, $3, $4, $5, COALESCE($6, 'active'), $7, $7, $7, $8) "
+		"ON CONFLICT (session_id) DO UPDATE SET "
+		"agent_id = COALESCE(excluded.agent_id, activity_sessions.agent_id), "
+		"actor = COALESCE(excluded.actor, activity_sessions.actor), "
+		"repository = COALESCE(excluded.repository, activity_sessions.repository), "
+		"policy_pack = COALESCE(excluded.policy_pack, activity_sessions.policy_pack), "
+		"state = COALESCE($6, activity_sessions.state), "
+		"updated_at = excluded.updated_at, "
+		"payload = CASE WHEN $9 = '1' THEN excluded.payload "
+		"ELSE activity_sessions.payload END";
+	static const char exists_sql[] = "SELECT 1 FROM activity_sessions WHERE session_id = $1";
+	const struct session_upsert *u = ((struct upsert *)ctx)->u;
+	const char *p[] = {u->session_id, u->agent_id,	  u->actor,
+			   u->repository, u->policy_pack, u->state,
+			   u->now,	  u->payload,	  u->replace_payload ? "1" : "0"};
+	bool exists = false;
+	enum status rc = store_row_exists(c, exists_sql, 1, p, &exists, e);
+
+	if (rc == ST_OK)
+		*((struct upsert *)ctx)->created = !exists;
+	return rc == ST_OK ? store_exec(c, sql, (int)ARRAY_SIZE(p), p, NULL, e) : rc;
+}
+
+enum status store_session_upsert(struct store *st, const struct session_upsert *u, bool *created,
+				 struct err *e)
+{
+	struct upsert ctx = {u, created};
+
+	return err_ctx(store_run_write(st, upsert_tx, &ctx, e), e, "store session");
+}
+
+static void session_where(struct qb *q, const void *filter)
+{
+	const struct session_filter *f = filter;
+
+	qb_filter(q, "agent_id = $%d", f->agent_id);
+	qb_filter(q, "repository = $%d", f->repository);
+	qb_filter(q, "policy_pack = $%d", f->policy_pack);
+	qb_filter(q, "state = $%d", f->state);
+}
+
+enum status store_session_list(struct store *st, const struct session_filter *f,
+			       struct session_list *out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc;
+	struct qb q;
+
+	memset(out, 0, sizeof(*out));
+	out->total = -1;
+	rc = f->want_total ? qb_total(st, "SELECT count(*) FROM activity_sessions", session_where,
+				      f, &out->total, e)
+			   : ST_OK;
+	if (rc != ST_OK)
+		return rc;
+	qb_init(&q, SESSION_SELECT);
+	session_where(&q, f);
+	qb_after(&q, "updated_at", "session_id", f->after_ts, f->after_id, false);
+	qb_add(&q, " ORDER BY updated_at DESC, session_id ASC");
+	rc = qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
+	if (rc == ST_OK) {
+		out->n = store_page_take(store_rows_count(r), f->limit, &out->more);
+		out->rows = store_fields_collect(&session_fields, r, out->n);
+	}
+	store_rows_free(r);
+	qb_release(&q);
+	return rc;
+}
+
+void session_list_release(struct session_list *l)
+{
+	if (!l)
+		return;
+	store_fields_free_all(l->rows, l->n, &session_fields);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- imports ---- */
+
+/*
+ * The counters a session gets: counted from its stored decisions when it has
+ * any (import decisions first), else the file's values ($9..$11).
+ */
+#define HAS_DECISIONS "EXISTS (SELECT 1 FROM activity_decisions d WHERE d.session_id = $1)"
+#define EFFECTIVE(cond, param)                                                               \
+	"CASE WHEN " HAS_DECISIONS " THEN (SELECT count(*) FROM activity_decisions d WHERE " \
+	"d.session_id = $1" cond ") ELSE " param " END"
+#define EFF_ALL	  EFFECTIVE("", "$9")
+#define EFF_BLOCK EFFECTIVE(" AND d.decision = 'block'", "$10")
+#define EFF_APPR  EFFECTIVE(" AND d.decision = 'require_approval'", "$11")
+
+/* %1$s is "::timestamptz" on PostgreSQL (a NULL time needs a type there), "" on SQLite. */
+static const char session_insert[] =
+	"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, policy_pack, "
+	"state, started_at, updated_at, created_at, decision_count, blocked_count, "
+	"approval_required_count, payload) VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7%1$s, "
+	"$13%1$s), COALESCE($8%1$s, $13%1$s), COALESCE($7%1$s, $13%1$s), " EFF_ALL ", " EFF_BLOCK
+	", " EFF_APPR ", $12) ON CONFLICT (session_id) DO NOTHING";
+
+/* Absent times keep what is stored, so that a second import changes nothing. */
+static const char session_update[] =
+	"UPDATE activity_sessions SET agent_id = $2, actor = $3, repository = $4, "
+	"policy_pack = $5, state = $6, started_at = COALESCE($7%1$s, started_at), "
+	"updated_at = COALESCE($8%1$s, updated_at), decision_count = " EFF_ALL
+	", blocked_count = " EFF_BLOCK ", approval_required_count = " EFF_APPR
+	", payload = $12 WHERE session_id = $1 AND (agent_id IS DISTINCT FROM $2 OR actor IS "
+	"DISTINCT FROM $3 OR repository IS DISTINCT FROM $4 OR policy_pack IS DISTINCT FROM $5 "
+	"OR state <> $6 OR ($7%1$s IS NOT NULL AND started_at <> $7%1$s) OR ($8%1$s IS NOT NULL "
+	"AND updated_at <> $8%1$s) OR decision_count <> " EFF_ALL " OR blocked_count <> " EFF_BLOCK
+	" OR approval_required_count <> " EFF_APPR " OR payload <> $12)";
+
+enum status store_session_import(struct store_conn *c, const struct session_import *s,
+				 enum rec_outcome *out, struct err *e)
+{
+	const char *p[13] = {s->session_id,
+			     s->agent_id,
+			     s->actor,
+			     s->repository,
+			     s->policy_pack,
+			     s->state,
+			     s->started_at,
+			     s->updated_at,
+			     s->decision_count,
+			     s->blocked_count,
+			     s->approval_required_count,
+			     s->payload,
+			     s->now};
+	const char *cast = c->ops->kind == STORE_POSTGRES ? "::timestamptz" : "";
+	char *ins = xasprintf(session_insert, cast), *upd = xasprintf(session_update, cast);
+	int64_t changes = 0;
+	enum status rc = store_exec(c, ins, 13, p, &changes, e);
+
+	*out = REC_CREATED;
+	if (rc == ST_OK && changes == 0) {
+		rc = store_exec(c, upd, 12, p, &changes, e);
+		*out = changes > 0 ? REC_UPDATED : REC_UNCHANGED;
+	}
+	free(ins);
+	free(upd);
+	return rc;
+}
+
+/* A session that only its decisions name: made from the first of them. */
+#define SESSION_FROM_DECISIONS                                                                  \
+	"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, policy_pack, " \
+	"state, started_at, updated_at, created_at, payload) SELECT d.session_id, d.agent_id, " \
+	"d.actor, d.repository, d.policy_pack, 'active', d.decided_at, (SELECT "                \
+	"max(m.decided_at) FROM activity_decisions m WHERE m.session_id = $1), d.decided_at, "  \
+	"'{}' FROM activity_decisions d WHERE d.session_id = $1 ORDER BY d.decided_at, "        \
+	"d.decision_id LIMIT 1 ON CONFLICT (session_id) DO NOTHING"
+
+#define COUNT_ALL "(SELECT count(*) FROM activity_decisions d WHERE d.session_id = $1)"
+#define COUNT_BLOCK                                                                            \
+	"(SELECT count(*) FROM activity_decisions d WHERE d.session_id = $1 AND d.decision = " \
+	"'block')"
+#define COUNT_APPR                                                            \
+	"(SELECT count(*) FROM activity_decisions d WHERE d.session_id = $1 " \
+	"AND d.decision = 'require_approval')"
+
+#define SESSION_RECOUNT                                                                  \
+	"UPDATE activity_sessions SET decision_count = " COUNT_ALL                       \
+	", blocked_count = " COUNT_BLOCK ", approval_required_count = " COUNT_APPR       \
+	" WHERE session_id = $1 AND " COUNT_ALL " > 0 AND (decision_count <> " COUNT_ALL \
+	" OR blocked_count <> " COUNT_BLOCK " OR approval_required_count <> " COUNT_APPR ")"
+
+enum status store_session_recount(struct store_conn *c, const char *id, bool *changed,
+				  struct err *e)
+{
+	int64_t made = 0, fixed = 0;
+	enum status rc = store_exec(c, SESSION_FROM_DECISIONS, 1, &id, &made, e);
+
+	if (rc == ST_OK)
+		rc = store_exec(c, SESSION_RECOUNT, 1, &id, &fixed, e);
+	*changed = made > 0 || fixed > 0;
+	return rc;
+}
+
+enum status store_session_recount_all(struct store_conn *c, int64_t *changed, struct err *e)
+{
+	static const char sql[] = "SELECT session_id FROM activity_decisions UNION "
+				  "SELECT session_id FROM activity_sessions";
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 0, NULL, &r, e);
+
+	for (size_t i = 0; st == ST_OK && i < store_rows_count(r); i++) {
+		bool one = false;
+
+		st = store_session_recount(c, store_rows_get(r, i, 0), &one, e);
+		*changed += one;
+	}
+	store_rows_free(r);
+	return st;
+}
+
+/* ---- restore-test ---- */
+
+enum status store_session_busiest(struct store_conn *c, char **id, int64_t *count, struct err *e)
+{
+	static const char sql[] = "SELECT session_id, decision_count FROM activity_sessions "
+				  "ORDER BY decision_count DESC, session_id LIMIT 1";
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 0, NULL, &r, e);
+
+	*id = NULL;
+	*count = 0;
+	if (st == ST_OK && store_rows_count(r) == 1) {
+		*id = store_dup(store_rows_get(r, 0, 0));
+		str_to_i64(store_rows_get(r, 0, 1), 0, INT64_MAX, count);
+	}
+	store_rows_free(r);
+	return st;
+}
