@@ -1,12 +1,13 @@
 /*
  * cmd_usage.c - `cavra CMD [ACTION] --help` and `cavra help CMD [ACTION]`
  * print that command's lines of the top-level usage (main.c), so a command
- * listed there has its help without more code; and the one-line refusal
- * of a bad argument that every subcommand's parser shares.
+ * listed there has its help without more code; and the one-line
+ * failure messages every subcommand shares.
  */
 #include "base/base.h"
 #include "cmd.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,19 +120,20 @@ int cmd_help(const char *usage, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_bad_arg(const char *where, const char *arg, const char *const *switches)
+int cmd_fail(const struct err *e)
 {
-	const char *eq = strchr(arg, '=');
+	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(e->code));
+	return e->code == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
+}
 
-	for (size_t i = 0; eq && switches && switches[i]; i++)
-		if (strlen(switches[i]) == (size_t)(eq - arg) &&
-		    strncmp(arg, switches[i], (size_t)(eq - arg)) == 0)
-			return cmd_usage_error("%s: option '%s' takes no value (see 'cavra %s "
-					       "--help')",
-					       where, switches[i], where);
-	if (arg[0] == '-')
-		return cmd_usage_error("%s: unknown option '%s' (see 'cavra %s --help')", where,
-				       arg, where);
-	return cmd_usage_error("%s: unexpected argument '%s' (see 'cavra %s --help')", where, arg,
-			       where);
+int cmd_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cavra: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
 }

@@ -6,7 +6,6 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,24 +53,6 @@ static const char usage[] =
 	"  --migration-database URL, --migrations-dir DIR, --log-level L, --log-format F,\n"
 	"  --db-pool-size N, --[no-]auto-migrate, --policy-dir DIR\n";
 
-int cmd_fail(const struct err *e)
-{
-	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(e->code));
-	return e->code == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
-}
-
-int cmd_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cavra: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_USAGE;
-}
-
 static const char *env_get(const char *name)
 {
 	return getenv(name);
@@ -97,19 +78,20 @@ static int evidence_alias(struct config *cfg, int argc, char **argv)
 {
 	char *up_argv[] = {"migrate", "up", NULL};
 	const char *path = EVIDENCE_DEFAULT_DB;
+	const struct cmd_opt opts[] = {
+		{.name = "--sqlite", .kind = CMD_KIND_VALUE, .target = &path, .needs = "a PATH"},
+		{0}};
+	char where[32];
+	int code;
 
 	if (argc < 2)
 		return cmd_usage_error("%s: missing action (known: migrate)", argv[0]);
 	if (strcmp(argv[1], "migrate") != 0)
 		return cmd_usage_error("%s: unknown action '%s' (known: migrate)", argv[0],
 				       argv[1]);
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--sqlite") != 0)
-			return cmd_bad_arg(argv[0], argv[i], NULL);
-		if (i + 1 >= argc)
-			return cmd_usage_error("%s migrate: --sqlite needs a PATH", argv[0]);
-		path = argv[++i];
-	}
+	snprintf(where, sizeof(where), "%s migrate", argv[0]);
+	if ((code = cmd_opts_parse(where, opts, argc - 2, argv + 2)) != EXIT_OK)
+		return code;
 	free(cfg->database_url);
 	cfg->database_url = xstrdup(path);
 	free(cfg->migration_database_url);
@@ -119,8 +101,11 @@ static int evidence_alias(struct config *cfg, int argc, char **argv)
 
 static int version(int argc, char **argv)
 {
-	if (argc > 1)
-		return cmd_bad_arg("version", argv[1], NULL);
+	static const struct cmd_opt none[] = {{0}};
+	int code = cmd_opts_parse("version", none, argc - 1, argv + 1);
+
+	if (code != EXIT_OK)
+		return code;
 	printf("cavra %s\n", CAVRA_VERSION);
 	return EXIT_OK;
 }
