@@ -26,6 +26,12 @@ int cmd_usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 bool cmd_help_wanted(int argc, char **argv);
 int cmd_help(const char *usage, int argc, char **argv);
 
+/* The original's default database of `evidence migrate`. */
+#define CMD_EVIDENCE_DEFAULT_DB ".cavra/evidence/metadata.db"
+
+/* `cavra --help`: every command, its synopsis and description. */
+extern const char cmd_usage_text[];
+
 /*
  * cmd_opts.c: a command's own options are a table, ended by {0}, that
  * cmd_opts_parse reads argv against.  A flag ("--json") takes no value and
@@ -79,6 +85,15 @@ struct cmd_opt {
  * Targets of options not given are left as they are (the defaults).
  */
 int cmd_opts_parse(const char *where, const struct cmd_opt *opts, int argc, char **argv);
+
+/*
+ * Whether the help of where (usage's entries for that command and action,
+ * else for the command) names every option of opts, "--x" and "--no-x"
+ * also as "--[no-]x", so that what --help says and what the parser takes
+ * cannot drift apart; cmd_opts_parse asserts it in Debug builds.  A where
+ * without any entry in usage is not checked (true).
+ */
+bool cmd_opts_documented(const char *usage, const char *where, const struct cmd_opt *opts);
 
 /* argv[0] is the subcommand's own name; settings flags are already removed. */
 int cmd_migrate(struct config *cfg, int argc, char **argv);

@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "cmd.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,7 @@ static int take_option(const char *where, const struct cmd_opt *o, const char *a
 
 int cmd_opts_parse(const char *where, const struct cmd_opt *opts, int argc, char **argv)
 {
+	assert(cmd_opts_documented(cmd_usage_text, where, opts));
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 		size_t n = strcspn(arg, "=");

@@ -50,7 +50,7 @@ static int parse(const struct cmd_opt *opts, ...)
 	fflush(stderr);
 	saved = dup(STDERR_FILENO);
 	dup2(fileno(tmp), STDERR_FILENO);
-	code = cmd_opts_parse("ops thing", opts, argc, argv);
+	code = cmd_opts_parse("frob thing", opts, argc, argv);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
@@ -123,19 +123,19 @@ static const struct {
 	const char *line;
 } refusals[] = {
 	{{"--no-overwrite=1", "--json"},
-	 "cavra: ops thing: option '--no-overwrite' takes no value (see 'cavra ops thing "
+	 "cavra: frob thing: option '--no-overwrite' takes no value (see 'cavra frob thing "
 	 "--help')\n"},
-	{{"--include-missing=no"}, "cavra: ops thing: option '--include-missing' takes no value"},
-	{{"--overwrite", "--output"}, "cavra: ops thing: --output needs a value\n"},
-	{{"--to"}, "cavra: ops thing: --to needs a version\n"},
-	{{"--level", "xml", "--json"}, "cavra: ops thing: --level 'xml': use low or high\n"},
+	{{"--include-missing=no"}, "cavra: frob thing: option '--include-missing' takes no value"},
+	{{"--overwrite", "--output"}, "cavra: frob thing: --output needs a value\n"},
+	{{"--to"}, "cavra: frob thing: --to needs a version\n"},
+	{{"--level", "xml", "--json"}, "cavra: frob thing: --level 'xml': use low or high\n"},
 	{{"--overwrite", "--bogus", "--json"},
-	 "cavra: ops thing: unknown option '--bogus' (see 'cavra ops thing --help')\n"},
-	{{"--jso"}, "cavra: ops thing: unknown option '--jso'"}, /* a prefix is not the option */
-	{{"-"}, "cavra: ops thing: unknown option '-'"},
-	{{"--bogus=1"}, "cavra: ops thing: unknown option '--bogus=1'"},
+	 "cavra: frob thing: unknown option '--bogus' (see 'cavra frob thing --help')\n"},
+	{{"--jso"}, "cavra: frob thing: unknown option '--jso'"}, /* a prefix is not the option */
+	{{"-"}, "cavra: frob thing: unknown option '-'"},
+	{{"--bogus=1"}, "cavra: frob thing: unknown option '--bogus=1'"},
 	{{"m.json", "n", "--json"},
-	 "cavra: ops thing: unexpected argument 'n' (see 'cavra ops thing --help')\n"},
+	 "cavra: frob thing: unexpected argument 'n' (see 'cavra frob thing --help')\n"},
 };
 
 static void test_refusals(void **state)
@@ -177,6 +177,31 @@ static void test_empty_table_refuses_everything(void **state)
 	assert_non_null(strstr(err, "unexpected argument 'word'"));
 }
 
+/* The help of a command names its options; "--[no-]x" names both "--x" and "--no-x". */
+static void test_options_are_documented(void **state)
+{
+	const struct cmd_opt backup[] = {CMD_FLAG("--json", NULL),
+					 CMD_VALUE("--output", NULL),
+					 CMD_FLAG("--include-missing", NULL),
+					 CMD_NOFLAG("--no-include-missing", NULL),
+					 {0}};
+	const struct cmd_opt up[] = {CMD_VALUE("--to", NULL), {0}};
+	const struct cmd_opt import[] = {CMD_VALUE("--format", NULL), CMD_ARG("FILE", NULL), {0}};
+	const struct cmd_opt bogus[] = {CMD_FLAG("--json", NULL), CMD_FLAG("--bogus", NULL), {0}};
+	const struct cmd_opt prefix[] = {CMD_FLAG("--js", NULL), {0}};
+	const struct cmd_opt other[] = {CMD_FLAG("--fix", NULL), {0}};
+
+	UNUSED(state);
+	assert_true(cmd_opts_documented(cmd_usage_text, "ops backup", backup));
+	assert_true(cmd_opts_documented(cmd_usage_text, "migrate up", up)); /* migrate's entry */
+	assert_true(cmd_opts_documented(cmd_usage_text, "ops import", import));
+	assert_true(cmd_opts_documented(cmd_usage_text, "version", (struct cmd_opt[]){{0}}));
+	assert_false(cmd_opts_documented(cmd_usage_text, "ops backup", bogus));
+	assert_false(cmd_opts_documented(cmd_usage_text, "ops stores", prefix));
+	assert_false(cmd_opts_documented(cmd_usage_text, "ops backup", other)); /* doctor's */
+	assert_true(cmd_opts_documented(cmd_usage_text, "frob thing", bogus)); /* not a command */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +210,7 @@ int main(void)
 		cmocka_unit_test_setup(test_refusals, reset),
 		cmocka_unit_test_setup(test_two_positionals_fill_in_order, reset),
 		cmocka_unit_test_setup(test_empty_table_refuses_everything, reset),
+		cmocka_unit_test(test_options_are_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
