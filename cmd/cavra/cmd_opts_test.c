@@ -33,19 +33,25 @@ static int reset(void **state)
 	return 0;
 }
 
-/* Runs cmd_opts_parse on a NULL-terminated list; err gets what it printed on stderr. */
-static int parse(const struct cmd_opt *opts, ...)
+/* A NULL-terminated list of words, for parse. */
+#define W(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/*
+ * Runs cmd_opts_parse on copies of words (the values it stores stay valid
+ * until the next call); err gets what it printed on stderr.
+ */
+static int parse(const struct cmd_opt *opts, const char *const *words)
 {
-	char *argv[16];
+	static char copies[8][64];
+	char *argv[8];
 	int argc = 0, saved, code;
 	FILE *tmp = tmpfile();
-	va_list ap;
 	size_t n;
 
-	va_start(ap, opts);
-	while (argc < 15 && (argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
+	for (; argc < 8 && words[argc]; argc++) {
+		snprintf(copies[argc], sizeof(copies[argc]), "%s", words[argc]);
+		argv[argc] = copies[argc];
+	}
 	assert_non_null(tmp);
 	fflush(stderr);
 	saved = dup(STDERR_FILENO);
@@ -87,32 +93,32 @@ static const struct cmd_opt opts[] = {
 static void test_flags_and_negations(void **state)
 {
 	UNUSED(state);
-	assert_int_equal(parse(opts, "--json", "--overwrite", "--include-missing", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--json", "--overwrite", "--include-missing")), EXIT_OK);
 	assert_true(a.json);
 	assert_true(a.overwrite);
 	assert_string_equal(err, "");
 	/* the last of a flag and its negation wins */
-	assert_int_equal(parse(opts, "--overwrite", "--no-overwrite", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--overwrite", "--no-overwrite")), EXIT_OK);
 	assert_false(a.overwrite);
-	assert_int_equal(parse(opts, "--no-overwrite", "--overwrite", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--no-overwrite", "--overwrite")), EXIT_OK);
 	assert_true(a.overwrite);
 }
 
 static void test_values_and_positionals(void **state)
 {
 	UNUSED(state);
-	assert_int_equal(parse(opts, "--output", "dir", "m.json", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--output", "dir", "m.json")), EXIT_OK);
 	assert_string_equal(a.output, "dir");
 	assert_string_equal(a.manifest, "m.json");
-	assert_int_equal(parse(opts, "--output=other=x", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--output=other=x")), EXIT_OK);
 	assert_string_equal(a.output, "other=x");
-	assert_int_equal(parse(opts, "--output=", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--output=")), EXIT_OK);
 	assert_string_equal(a.output, "");
 	/* the word after a value option is its value, even when it looks like an option */
-	assert_int_equal(parse(opts, "--output", "--json", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--output", "--json")), EXIT_OK);
 	assert_string_equal(a.output, "--json");
 	assert_false(a.json);
-	assert_int_equal(parse(opts, "--level", "low", "--level=high", NULL), EXIT_OK);
+	assert_int_equal(parse(opts, W("--level", "low", "--level=high")), EXIT_OK);
 	assert_int_equal(a.takes, 2);
 	assert_string_equal(a.level, "high");
 }
@@ -142,10 +148,8 @@ static void test_refusals(void **state)
 {
 	UNUSED(state);
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
-		const char *const *w = refusals[i].argv;
-
 		reset(NULL);
-		assert_int_equal(parse(opts, w[0], w[1], w[2], w[3]), EXIT_USAGE);
+		assert_int_equal(parse(opts, refusals[i].argv), EXIT_USAGE);
 		if (strncmp(err, refusals[i].line, strlen(refusals[i].line)) != 0)
 			fail_msg("refusal %zu: got '%s', want '%s'", i, err, refusals[i].line);
 		assert_false(a.json);
@@ -158,10 +162,10 @@ static void test_two_positionals_fill_in_order(void **state)
 		CMD_ARG("FIRST", &a.manifest), CMD_ARG("SECOND", &a.second), {0}};
 
 	UNUSED(state);
-	assert_int_equal(parse(two, "x", "y", NULL), EXIT_OK);
+	assert_int_equal(parse(two, W("x", "y")), EXIT_OK);
 	assert_string_equal(a.manifest, "x");
 	assert_string_equal(a.second, "y");
-	assert_int_equal(parse(two, "z", NULL), EXIT_USAGE);
+	assert_int_equal(parse(two, W("z")), EXIT_USAGE);
 	assert_non_null(strstr(err, "unexpected argument 'z'"));
 }
 
@@ -170,10 +174,10 @@ static void test_empty_table_refuses_everything(void **state)
 	const struct cmd_opt none[] = {{0}};
 
 	UNUSED(state);
-	assert_int_equal(parse(none, NULL), EXIT_OK);
-	assert_int_equal(parse(none, "--json", NULL), EXIT_USAGE);
+	assert_int_equal(parse(none, W(NULL)), EXIT_OK);
+	assert_int_equal(parse(none, W("--json")), EXIT_USAGE);
 	assert_non_null(strstr(err, "unknown option '--json'"));
-	assert_int_equal(parse(none, "word", NULL), EXIT_USAGE);
+	assert_int_equal(parse(none, W("word")), EXIT_USAGE);
 	assert_non_null(strstr(err, "unexpected argument 'word'"));
 }
 
