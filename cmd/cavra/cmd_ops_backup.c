@@ -47,7 +47,7 @@ enum {
 	A_FIX = 64
 };
 
-/* Copies the entries of all that allowed names into opts (ended by {0}). */
+/* Fills opts (ended by {0}) with the options of the groups in allowed. */
 static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 {
 	const struct {
