@@ -25,18 +25,83 @@ struct json_object;
 void cmd_print_json(struct json_object *o, bool spaced);
 
 /*
- * cmd_usage.c: help and bad arguments, the same for every subcommand.
- * cmd_help_wanted: argv (up to a "--") holds --help or -h.  cmd_help
- * prints the lines of usage (the top-level text) for the command argv[0]
- * (only those of its action argv[1] when it has its own) on stdout and
- * returns EXIT_OK; an unknown command is EXIT_USAGE.  cmd_bad_arg refuses
- * arg in one line naming it ("<where>: unknown option '--x'"); switches
- * (NULL-terminated, may be NULL) are where's options that take no value,
- * so that "--json=yes" is refused as such.  Returns EXIT_USAGE.
+ * cmd_usage.c: help, the same for every subcommand.  cmd_help_wanted: argv
+ * (up to a "--") holds --help or -h.  cmd_help prints the lines of usage
+ * (the top-level text) for the command argv[0] (only those of its action
+ * argv[1] when it has its own) on stdout and returns EXIT_OK; an unknown
+ * command is EXIT_USAGE.
  */
 bool cmd_help_wanted(int argc, char **argv);
 int cmd_help(const char *usage, int argc, char **argv);
-int cmd_bad_arg(const char *where, const char *arg, const char *const *switches);
+
+/* The original's default database of `evidence migrate`. */
+#define CMD_EVIDENCE_DEFAULT_DB ".cavra/evidence/metadata.db"
+
+/* `cavra --help`: every command, its synopsis and description. */
+extern const char cmd_usage_text[];
+
+/*
+ * cmd_opts.c: a command's own options are a table, ended by {0}, that
+ * cmd_opts_parse reads argv against.  A flag ("--json") takes no value and
+ * stores `on` in its bool target (NULL: accepted and ignored), so "--x" and
+ * "--no-x" are two entries; a value option takes "--name V" or "--name=V";
+ * a positional argument (name is only its label) is a word that does not
+ * start with '-', filling the first such entry whose target is still NULL.
+ * A value goes through take when set (which checks or converts it, and
+ * returns EXIT_USAGE after one line), else into its const char * target.
+ * Values are borrowed from argv.
+ */
+enum cmd_opt_kind { CMD_KIND_FLAG, CMD_KIND_VALUE, CMD_KIND_ARG };
+
+struct cmd_opt;
+typedef int (*cmd_opt_fn)(const struct cmd_opt *o, const char *where, const char *value);
+
+struct cmd_opt {
+	const char *name;
+	enum cmd_opt_kind kind;
+	void *target;
+	bool on; /* what a flag stores */
+	const char *needs; /* "<where>: <name> needs <needs>" when the value is missing */
+	cmd_opt_fn take;
+};
+
+#define CMD_FLAG(n, t)                                                        \
+	{                                                                     \
+		.name = (n), .kind = CMD_KIND_FLAG, .target = (t), .on = true \
+	}
+#define CMD_NOFLAG(n, t)                                                       \
+	{                                                                      \
+		.name = (n), .kind = CMD_KIND_FLAG, .target = (t), .on = false \
+	}
+#define CMD_VALUE(n, t)                                            \
+	{                                                          \
+		.name = (n), .kind = CMD_KIND_VALUE, .target = (t) \
+	}
+#define CMD_TAKE(n, t, fn)                                                       \
+	{                                                                        \
+		.name = (n), .kind = CMD_KIND_VALUE, .target = (t), .take = (fn) \
+	}
+#define CMD_ARG(n, t)                                            \
+	{                                                        \
+		.name = (n), .kind = CMD_KIND_ARG, .target = (t) \
+	}
+
+/*
+ * Parses argv[0..argc) (the words after the command and its action) against
+ * opts, left to right: the first bad one is refused in one line naming it
+ * and where ("ops backup: unknown option '--x'"), and EXIT_USAGE returned.
+ * Targets of options not given are left as they are (the defaults).
+ */
+int cmd_opts_parse(const char *where, const struct cmd_opt *opts, int argc, char **argv);
+
+/*
+ * Whether the help of where (usage's entries for that command and action,
+ * else for the command) names every option of opts, "--x" and "--no-x"
+ * also as "--[no-]x", so that what --help says and what the parser takes
+ * cannot drift apart; cmd_opts_parse asserts it in Debug builds.  A where
+ * without any entry in usage is not checked (true).
+ */
+bool cmd_opts_documented(const char *usage, const char *where, const struct cmd_opt *opts);
 
 /* argv[0] is the subcommand's own name; settings flags are already removed. */
 int cmd_migrate(struct config *cfg, int argc, char **argv);

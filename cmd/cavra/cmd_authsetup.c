@@ -82,6 +82,16 @@ struct issuer_spec {
 	bool require_at_jwt;
 };
 
+/* The CAVRA_OIDC_* settings every issuer starts from (issuer and audience unset). */
+static struct issuer_spec settings_spec(const struct config *cfg)
+{
+	return (struct issuer_spec){.groups_claim = cfg->oidc_groups_claim,
+				    .algorithms = cfg->oidc_algorithms,
+				    .ca_file = cfg->oidc_ca_file,
+				    .leeway_s = cfg->oidc_leeway_seconds,
+				    .require_at_jwt = config_flag(cfg->oidc_require_at_jwt)};
+}
+
 static enum status add_issuer(const struct config *cfg, struct auth_issuers *set,
 			      const struct issuer_spec *is, struct err *e)
 {
@@ -139,11 +149,7 @@ static enum status check_keys(json_object *o, const char *where, struct err *e)
 static enum status file_issuer(const struct config *cfg, struct auth_issuers *set, json_object *o,
 			       const char *where, struct err *e)
 {
-	struct issuer_spec is = {.groups_claim = cfg->oidc_groups_claim,
-				 .algorithms = cfg->oidc_algorithms,
-				 .ca_file = cfg->oidc_ca_file,
-				 .leeway_s = cfg->oidc_leeway_seconds,
-				 .require_at_jwt = config_flag(cfg->oidc_require_at_jwt)};
+	struct issuer_spec is = settings_spec(cfg);
 	json_object *v = NULL;
 	bool present;
 
@@ -193,15 +199,11 @@ static enum status load_issuers_file(const struct config *cfg, struct auth_issue
 
 static enum status load_issuers(const struct config *cfg, struct auth_issuers *set, struct err *e)
 {
-	struct issuer_spec is = {.issuer = cfg->oidc_issuer,
-				 .audience = cfg->oidc_audience,
-				 .groups_claim = cfg->oidc_groups_claim,
-				 .algorithms = cfg->oidc_algorithms,
-				 .ca_file = cfg->oidc_ca_file,
-				 .leeway_s = cfg->oidc_leeway_seconds,
-				 .require_at_jwt = config_flag(cfg->oidc_require_at_jwt)};
+	struct issuer_spec is = settings_spec(cfg);
 	enum status st = ST_OK;
 
+	is.issuer = cfg->oidc_issuer;
+	is.audience = cfg->oidc_audience;
 	if (cfg->oidc_issuer || cfg->oidc_audience) {
 		if (!cfg->oidc_issuer || !cfg->oidc_audience)
 			return err_set(e, ST_INVALID,

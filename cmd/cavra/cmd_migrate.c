@@ -28,32 +28,40 @@ struct ctx {
 	char *snapshot; /* a copy read in place of an original's pilot, or NULL */
 };
 
+/* --to N: a migration version, 1 or more. */
+static int take_to(const struct cmd_opt *opt, const char *where, const char *value)
+{
+	int64_t to;
+
+	UNUSED(where);
+	if (!str_to_i64(value, 1, 999999999, &to))
+		return cmd_usage_error("--to: '%s' is not a migration version", value);
+	*(int *)opt->target = (int)to;
+	return EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 {
-	static const char *const switches[] = {"--json", NULL};
+	const struct cmd_opt status[] = {CMD_FLAG("--json", &o->json), {0}};
+	const struct cmd_opt up[] = {{.name = "--to",
+				      .kind = CMD_KIND_VALUE,
+				      .target = &o->to,
+				      .needs = "a version",
+				      .take = take_to},
+				     {0}};
+	const struct cmd_opt none[] = {{0}};
 	char where[64];
-	int64_t to;
 
 	memset(o, 0, sizeof(*o));
 	if (argc < 2)
 		return cmd_usage_error("migrate: missing action (known: status, up, plan, verify)");
 	o->action = argv[1];
 	snprintf(where, sizeof(where), "migrate %.40s", o->action);
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && strcmp(o->action, "status") == 0) {
-			o->json = true;
-		} else if (strcmp(argv[i], "--to") == 0 && strcmp(o->action, "up") == 0) {
-			if (i + 1 >= argc)
-				return cmd_usage_error("migrate up: --to needs a version");
-			if (!str_to_i64(argv[++i], 1, 999999999, &to))
-				return cmd_usage_error("--to: '%s' is not a migration version",
-						       argv[i]);
-			o->to = (int)to;
-		} else {
-			return cmd_bad_arg(where, argv[i], switches);
-		}
-	}
-	return EXIT_OK;
+	return cmd_opts_parse(where,
+			      strcmp(o->action, "status") == 0 ? status
+			      : strcmp(o->action, "up") == 0   ? up
+							       : none,
+			      argc - 2, argv + 2);
 }
 
 /*

@@ -39,38 +39,40 @@ static bool known_store(const char *name)
 	return false;
 }
 
+/* --json FILE or --sqlite FILE: the original store's file, and which kind it is. */
+static int take_file(const struct cmd_opt *o, const char *where, const char *value)
+{
+	struct import_args *a = o->target;
+
+	UNUSED(where);
+	a->sqlite = strcmp(o->name, "--sqlite") == 0;
+	a->file = value;
+	return EXIT_OK;
+}
+
+static int take_format(const struct cmd_opt *o, const char *where, const char *value)
+{
+	if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0)
+		return cmd_usage_error("%s: --format '%s': use text or json", where, value);
+	if (strcmp(value, "json") == 0) /* a later --format text does not undo it */
+		*(bool *)o->target = true;
+	return EXIT_OK;
+}
+
 static int parse_import(int argc, char **argv, struct import_args *a)
 {
-	static const char *const from_env[] = {"--from-env", NULL};
+	const struct cmd_opt opts[] = {CMD_FLAG("--from-env", &a->from_env),
+				       CMD_TAKE("--json", a, take_file),
+				       CMD_TAKE("--sqlite", a, take_file),
+				       CMD_VALUE("--backup", &a->backup),
+				       CMD_VALUE("--store", &a->store),
+				       CMD_TAKE("--format", &a->json, take_format),
+				       {0}};
+	int code;
 
 	memset(a, 0, sizeof(*a));
-	for (int i = 1; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(argv[i], "--from-env") == 0) {
-			a->from_env = true;
-			continue;
-		}
-		if (!v && (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--store") == 0 ||
-			   strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "--sqlite") == 0 ||
-			   strcmp(argv[i], "--backup") == 0))
-			return cmd_usage_error("ops import: %s needs a value", argv[i]);
-		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--sqlite") == 0) {
-			a->sqlite = argv[i][2] == 's';
-			a->file = argv[++i];
-		} else if (strcmp(argv[i], "--backup") == 0)
-			a->backup = argv[++i];
-		else if (strcmp(argv[i], "--store") == 0)
-			a->store = argv[++i];
-		else if (strcmp(argv[i], "--format") == 0 && strcmp(v, "json") == 0)
-			a->json = ++i > 0;
-		else if (strcmp(argv[i], "--format") == 0 && strcmp(v, "text") == 0)
-			i++;
-		else if (strcmp(argv[i], "--format") == 0)
-			return cmd_usage_error("ops import: --format '%s': use text or json", v);
-		else
-			return cmd_bad_arg("ops import", argv[i], from_env);
-	}
+	if ((code = cmd_opts_parse("ops import", opts, argc - 1, argv + 1)) != EXIT_OK)
+		return code;
 	if (a->from_env || a->backup ? a->file || a->store || (a->from_env && a->backup)
 				     : !a->file || !a->store)
 		return cmd_usage_error("ops import: give --json|--sqlite FILE --store NAME, "

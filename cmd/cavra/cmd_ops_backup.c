@@ -46,77 +46,45 @@ enum {
 	A_FIX = 64
 };
 
-/* The options of an action that take no value. */
-static const char *const *switches_of(unsigned allowed)
+/* Fills opts (ended by {0}) with the options of the groups in allowed. */
+static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 {
-	static const char *const backup[] = {"--json", "--include-missing", "--no-include-missing",
-					     NULL};
-	static const char *const json[] = {"--json", NULL};
-	static const char *const doctor[] = {"--json", "--fix", NULL};
-	static const char *const targets[] = {"--overwrite", "--no-overwrite", NULL};
+	const struct {
+		unsigned group;
+		struct cmd_opt opt;
+	} all[] = {
+		{A_JSON, CMD_FLAG("--json", &a->json)},
+		{A_OUTPUT, CMD_VALUE("--output", &a->output)},
+		{A_TARGETS, CMD_VALUE("--target-dir", &a->target_dir)},
+		{A_TARGETS, CMD_VALUE("--target-url", &a->target_url)},
+		{A_TARGETS, CMD_FLAG("--overwrite", &a->overwrite)},
+		{A_TARGETS, CMD_NOFLAG("--no-overwrite", &a->overwrite)},
+		/* every table is always in a backup: no store can be missing */
+		{A_MISSING, CMD_FLAG("--include-missing", NULL)},
+		{A_MISSING, CMD_NOFLAG("--no-include-missing", NULL)},
+		{A_FIX, CMD_FLAG("--fix", &a->fix)},
+		{A_SCRATCH, CMD_VALUE("--scratch-dir", &a->scratch_dir)},
+		{A_MANIFEST, CMD_ARG("MANIFEST", &a->manifest)},
+	};
+	size_t n = 0;
 
-	if (allowed & A_MISSING)
-		return backup;
-	if (allowed & A_FIX)
-		return doctor;
-	return allowed & A_JSON ? json : allowed & A_TARGETS ? targets : NULL;
-}
-
-static int take_value(int argc, char **argv, int *i, const char **out)
-{
-	if (*i + 1 >= argc)
-		return cmd_usage_error("ops %s: %s needs a value", argv[0], argv[*i]);
-	*out = argv[++*i];
-	return EXIT_OK;
-}
-
-static int bad_arg(const char *action, const char *arg, unsigned allowed)
-{
-	char where[40];
-
-	snprintf(where, sizeof(where), "ops %s", action);
-	return cmd_bad_arg(where, arg, switches_of(allowed));
-}
-
-static int parse_one(int argc, char **argv, int *i, unsigned allowed, struct ops_args *a)
-{
-	const char *arg = argv[*i];
-
-	if ((allowed & A_JSON) && strcmp(arg, "--json") == 0)
-		a->json = true;
-	else if ((allowed & A_OUTPUT) && strcmp(arg, "--output") == 0)
-		return take_value(argc, argv, i, &a->output);
-	else if ((allowed & A_TARGETS) && strcmp(arg, "--target-dir") == 0)
-		return take_value(argc, argv, i, &a->target_dir);
-	else if ((allowed & A_TARGETS) && strcmp(arg, "--target-url") == 0)
-		return take_value(argc, argv, i, &a->target_url);
-	else if ((allowed & A_TARGETS) && strcmp(arg, "--overwrite") == 0)
-		a->overwrite = true;
-	else if ((allowed & A_TARGETS) && strcmp(arg, "--no-overwrite") == 0)
-		a->overwrite = false;
-	else if ((allowed & A_MISSING) && (strcmp(arg, "--include-missing") == 0 ||
-					   strcmp(arg, "--no-include-missing") == 0))
-		; /* every table is always in a backup: no store can be missing */
-	else if ((allowed & A_FIX) && strcmp(arg, "--fix") == 0)
-		a->fix = true;
-	else if ((allowed & A_SCRATCH) && strcmp(arg, "--scratch-dir") == 0)
-		return take_value(argc, argv, i, &a->scratch_dir);
-	else if ((allowed & A_MANIFEST) && arg[0] != '-' && !a->manifest)
-		a->manifest = arg;
-	else
-		return bad_arg(argv[0], arg, allowed);
-	return EXIT_OK;
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (allowed & all[i].group)
+			opts[n++] = all[i].opt;
+	opts[n] = (struct cmd_opt){0};
 }
 
 static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *a)
 {
-	memset(a, 0, sizeof(*a));
-	for (int i = 1; i < argc; i++) {
-		int code = parse_one(argc, argv, &i, allowed, a);
+	struct cmd_opt opts[16];
+	char where[40];
+	int code;
 
-		if (code != EXIT_OK)
-			return code;
-	}
+	memset(a, 0, sizeof(*a));
+	opts_of(allowed, a, opts);
+	snprintf(where, sizeof(where), "ops %s", argv[0]);
+	if ((code = cmd_opts_parse(where, opts, argc - 1, argv + 1)) != EXIT_OK)
+		return code;
 	if ((allowed & A_MANIFEST) && !a->manifest)
 		return cmd_usage_error("ops %s: give the backup's manifest.json (or its directory)",
 				       argv[0]);
@@ -162,46 +130,73 @@ static json_object *backup_json(const struct ops_backup_result *r, struct store 
 	return o;
 }
 
-static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
+/*
+ * What backup and doctor do on the configured database, opened as it is:
+ * print the outcome and set *code, or fail with e (nothing printed).
+ */
+typedef enum status (*on_database_fn)(struct store *st, const struct migration_set *set,
+				      const struct ops_args *a, int *code, struct err *e);
+
+static int on_database(const struct config *cfg, const struct ops_args *a, on_database_fn fn)
 {
 	struct migration_set set = {0};
-	struct ops_backup_result r = {0};
 	struct store *st = NULL;
-	struct ops_args a;
 	struct err e = {0};
-	int code = parse_args(argc, argv, A_OUTPUT | A_JSON | A_MISSING, &a);
+	int code = EXIT_OK;
 
-	if (code != EXIT_OK)
-		return code;
-	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||
-	    ops_backup(st, &set, a.output, &r, &e) != ST_OK) {
-		if (e.code == ST_CONFLICT && a.default_output)
+	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK || fn(st, &set, a, &code, &e) != ST_OK) {
+		if (e.code == ST_CONFLICT && a->default_output)
 			err_wrap(&e, "pass --output DIR for a new backup");
 		code = cmd_fail(&e);
-		goto out;
 	}
-	if (r.record_warning[0])
-		fprintf(stderr, "cavra: warning: the backup was not recorded: %s\n",
-			r.record_warning);
-	if (a.json) {
-		json_object *o = backup_json(&r, st);
-
-		cmd_print_json(o, true);
-		json_object_put(o);
-	} else {
-		printf("backup %s of %s at schema version %d: %zu files, %lld rows, %lld bytes in "
-		       "%lld ms\nmanifest %s\nsha256 %s\n",
-		       r.backup_id, store_display_url(st), r.schema_version, r.files,
-		       (long long)r.rows, (long long)r.bytes, (long long)r.duration_ms,
-		       r.manifest_path, r.manifest_sha256);
-		if (r.record_id[0])
-			printf("recorded as %s\n", r.record_id);
-	}
-out:
-	ops_backup_result_release(&r);
 	migration_set_release(&set);
 	store_close(st);
 	return code;
+}
+
+/*
+ * What backup and doctor print when they are done: that their operations
+ * record could not be written, then the result as JSON (json, which this
+ * frees) or the record's id after the text the caller printed.
+ */
+static void print_done(const char *what, const char *warning, const char *record_id,
+		       json_object *json)
+{
+	if (warning[0])
+		fprintf(stderr, "cavra: warning: the %s was not recorded: %s\n", what, warning);
+	if (json)
+		cmd_print_json(json, true);
+	else if (record_id[0])
+		printf("recorded as %s\n", record_id);
+	json_object_put(json);
+}
+
+static enum status run_backup(struct store *st, const struct migration_set *set,
+			      const struct ops_args *a, int *code, struct err *e)
+{
+	struct ops_backup_result r = {0};
+	enum status rc = ops_backup(st, set, a->output, &r, e);
+
+	*code = EXIT_OK;
+	if (rc == ST_OK && !a->json)
+		printf("backup %s of %s at schema version %d: %zu files, %lld rows, %lld bytes "
+		       "in %lld ms\nmanifest %s\nsha256 %s\n",
+		       r.backup_id, store_display_url(st), r.schema_version, r.files,
+		       (long long)r.rows, (long long)r.bytes, (long long)r.duration_ms,
+		       r.manifest_path, r.manifest_sha256);
+	if (rc == ST_OK)
+		print_done("backup", r.record_warning, r.record_id,
+			   a->json ? backup_json(&r, st) : NULL);
+	ops_backup_result_release(&r);
+	return rc;
+}
+
+static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct ops_args a;
+	int code = parse_args(argc, argv, A_OUTPUT | A_JSON | A_MISSING, &a);
+
+	return code != EXIT_OK ? code : on_database(cfg, &a, run_backup);
 }
 
 /* ---- verify ---- */
@@ -418,41 +413,30 @@ static void print_doctor(const struct ops_doctor_result *r, bool fix)
 		       r->n ? " (run 'cavra ops doctor --fix' to rewrite them)" : "");
 }
 
+static enum status run_doctor(struct store *st, const struct migration_set *set,
+			      const struct ops_args *a, int *code, struct err *e)
+{
+	struct ops_doctor_result r = {0};
+	enum status rc = ops_doctor(st, a->fix, &r, e);
+
+	UNUSED(set);
+	if (rc == ST_OK && !a->json)
+		print_doctor(&r, a->fix);
+	if (rc == ST_OK)
+		print_done("fix", r.record_warning, r.record_id,
+			   a->json ? ops_doctor_json(&r, a->fix) : NULL);
+	/* like verify: something found and left as it is is exit 1 */
+	*code = r.n && !a->fix ? EXIT_FAIL : EXIT_OK;
+	ops_doctor_result_release(&r);
+	return rc;
+}
+
 static int ops_doctor_cmd(struct config *cfg, int argc, char **argv)
 {
-	struct migration_set set = {0};
-	struct ops_doctor_result r = {0};
-	struct store *st = NULL;
 	struct ops_args a;
-	struct err e = {0};
 	int code = parse_args(argc, argv, A_FIX | A_JSON, &a);
 
-	if (code != EXIT_OK)
-		return code;
-	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||
-	    ops_doctor(st, a.fix, &r, &e) != ST_OK) {
-		code = cmd_fail(&e);
-		goto out;
-	}
-	if (r.record_warning[0])
-		fprintf(stderr, "cavra: warning: the fix was not recorded: %s\n", r.record_warning);
-	if (a.json) {
-		json_object *o = ops_doctor_json(&r, a.fix);
-
-		cmd_print_json(o, true);
-		json_object_put(o);
-	} else {
-		print_doctor(&r, a.fix);
-		if (r.record_id[0])
-			printf("recorded as %s\n", r.record_id);
-	}
-	/* like verify: something found and left as it is is exit 1 */
-	code = r.n && !a.fix ? EXIT_FAIL : EXIT_OK;
-out:
-	ops_doctor_result_release(&r);
-	migration_set_release(&set);
-	store_close(st);
-	return code;
+	return code != EXIT_OK ? code : on_database(cfg, &a, run_doctor);
 }
 
 int cmd_ops_data(struct config *cfg, int argc, char **argv)

@@ -60,15 +60,12 @@ static int ops_stores_cmd(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	json_object *doc = NULL;
 	struct err e = {0};
-	static const char *const switches[] = {"--json", NULL};
 	bool json = false;
-	int code = EXIT_OK;
+	const struct cmd_opt opts[] = {CMD_FLAG("--json", &json), {0}};
+	int code = cmd_opts_parse("ops stores", opts, argc - 1, argv + 1);
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else
-			return cmd_bad_arg("ops stores", argv[i], switches);
+	if (code != EXIT_OK)
+		return code;
 	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK || ops_stores(st, &doc, &e) != ST_OK)
 		code = cmd_fail(&e);
 	else if (json)
@@ -88,24 +85,17 @@ struct plan_args {
 
 static int parse_plan(int argc, char **argv, struct plan_args *a)
 {
-	static const char *const switches[] = {"--legal-hold", "--no-legal-hold", NULL};
+	const struct cmd_opt opts[] = {CMD_VALUE("--output", &a->output),
+				       CMD_VALUE("--retention-days", &a->days),
+				       CMD_VALUE("--classification", &a->classification),
+				       CMD_FLAG("--legal-hold", &a->legal_hold),
+				       CMD_NOFLAG("--no-legal-hold", &a->legal_hold),
+				       {0}};
+	int code;
 
 	memset(a, 0, sizeof(*a));
-	for (int i = 1; i < argc; i++) {
-		const char **slot = strcmp(argv[i], "--output") == 0	       ? &a->output
-				    : strcmp(argv[i], "--retention-days") == 0 ? &a->days
-				    : strcmp(argv[i], "--classification") == 0 ? &a->classification
-									       : NULL;
-
-		if (strcmp(argv[i], "--legal-hold") == 0 || strcmp(argv[i], "--no-legal-hold") == 0)
-			a->legal_hold = argv[i][2] == 'l';
-		else if (!slot)
-			return cmd_bad_arg("ops retention-plan", argv[i], switches);
-		else if (i + 1 >= argc)
-			return cmd_usage_error("ops retention-plan: %s needs a value", argv[i]);
-		else
-			*slot = argv[++i];
-	}
+	if ((code = cmd_opts_parse("ops retention-plan", opts, argc - 1, argv + 1)) != EXIT_OK)
+		return code;
 	if (!a->output)
 		a->output = PLAN_DEFAULT_DIR;
 	return EXIT_OK;

@@ -37,15 +37,10 @@ static int print_config(const struct config *cfg)
 /* serve's own options (the settings flags are gone already): --print-config. */
 static int parse_serve(int argc, char **argv, bool *print)
 {
-	static const char *const switches[] = {"--print-config", NULL};
+	const struct cmd_opt opts[] = {CMD_FLAG("--print-config", print), {0}};
 
 	*print = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--print-config") != 0)
-			return cmd_bad_arg("serve", argv[i], switches);
-		*print = true;
-	}
-	return EXIT_OK;
+	return cmd_opts_parse("serve", opts, argc - 1, argv + 1);
 }
 
 /*

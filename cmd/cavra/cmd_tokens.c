@@ -55,53 +55,42 @@ static bool parse_duration(const char *s, int64_t *out)
 	}
 }
 
-static int add_role(struct create_args *a, const char *role)
+static int take_role(const struct cmd_opt *o, const char *where, const char *role)
 {
+	struct create_args *a = o->target;
 	enum auth_role r;
 	char names[256];
 
 	if (!auth_role_parse(role, &r)) {
 		auth_roles_format(((uint32_t)1 << AUTH_ROLE__COUNT) - 1, names, sizeof(names));
-		return cmd_usage_error("tokens create: unknown role '%s' (known: %s)", role, names);
+		return cmd_usage_error("%s: unknown role '%s' (known: %s)", where, role, names);
 	}
 	if (a->nroles < MAX_ROLES)
 		a->roles[a->nroles++] = role;
 	return EXIT_OK;
 }
 
-static bool known_create_option(const char *arg)
+static int take_expiry(const struct cmd_opt *o, const char *where, const char *value)
 {
-	return strcmp(arg, "--name") == 0 || strcmp(arg, "--role") == 0 ||
-	       strcmp(arg, "--created-by") == 0 || strcmp(arg, "--expires-in") == 0;
+	if (!parse_duration(value, o->target))
+		return cmd_usage_error("%s: --expires-in '%s': use e.g. 90d, 12h, 30m or never",
+				       where, value);
+	return EXIT_OK;
 }
 
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
+	const struct cmd_opt opts[] = {CMD_VALUE("--name", &a->name),
+				       CMD_TAKE("--role", a, take_role),
+				       CMD_VALUE("--created-by", &a->created_by),
+				       CMD_TAKE("--expires-in", &a->expires_in_s, take_expiry),
+				       {0}};
+	int code;
+
 	memset(a, 0, sizeof(*a));
 	a->expires_in_s = 90 * 86400;
-	for (int i = 1; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int code = EXIT_OK;
-
-		if (!known_create_option(argv[i]))
-			return cmd_bad_arg("tokens create", argv[i], NULL);
-		if (!v)
-			return cmd_usage_error("tokens create: '%s' needs a value", argv[i]);
-		if (strcmp(argv[i], "--name") == 0)
-			a->name = v;
-		else if (strcmp(argv[i], "--role") == 0)
-			code = add_role(a, v);
-		else if (strcmp(argv[i], "--created-by") == 0)
-			a->created_by = v;
-		else if (!parse_duration(v, &a->expires_in_s))
-			return cmd_usage_error(
-				"tokens create: --expires-in '%s': use e.g. 90d, 12h, "
-				"30m or never",
-				v);
-		if (code != EXIT_OK)
-			return code;
-		i++;
-	}
+	if ((code = cmd_opts_parse("tokens create", opts, argc - 1, argv + 1)) != EXIT_OK)
+		return code;
 	if (!a->name || a->nroles == 0)
 		return cmd_usage_error("tokens create: --name NAME and --role ROLE are required");
 	return EXIT_OK;
@@ -133,17 +122,25 @@ static int tokens_create(struct service *s, const struct create_args *a)
 	return EXIT_OK;
 }
 
+static int take_format(const struct cmd_opt *o, const char *where, const char *value)
+{
+	if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0)
+		return cmd_usage_error("%s: --format needs text or json", where);
+	*(bool *)o->target = strcmp(value, "json") == 0;
+	return EXIT_OK;
+}
+
 static int parse_list(int argc, char **argv, bool *json)
 {
+	const struct cmd_opt opts[] = {{.name = "--format",
+					.kind = CMD_KIND_VALUE,
+					.target = json,
+					.needs = "text or json",
+					.take = take_format},
+				       {0}};
+
 	*json = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--format") != 0)
-			return cmd_bad_arg("tokens list", argv[i], NULL);
-		if (i + 1 >= argc || (strcmp(argv[i + 1], "json") && strcmp(argv[i + 1], "text")))
-			return cmd_usage_error("tokens list: --format needs text or json");
-		*json = strcmp(argv[++i], "json") == 0;
-	}
-	return EXIT_OK;
+	return cmd_opts_parse("tokens list", opts, argc - 1, argv + 1);
 }
 
 static int tokens_list(struct service *s, bool json)
@@ -193,6 +190,16 @@ struct tokens_args {
 	const char *name;
 };
 
+static int parse_revoke(int argc, char **argv, const char **name)
+{
+	const struct cmd_opt opts[] = {CMD_ARG("NAME", name), {0}};
+	int code = cmd_opts_parse("tokens revoke", opts, argc - 1, argv + 1);
+
+	if (code == EXIT_OK && !*name)
+		return cmd_usage_error("tokens revoke: give the token's NAME");
+	return code;
+}
+
 static int parse_tokens(int argc, char **argv, struct tokens_args *a)
 {
 	const char *action = argc >= 2 ? argv[1] : "";
@@ -207,12 +214,7 @@ static int parse_tokens(int argc, char **argv, struct tokens_args *a)
 	if (strcmp(action, "revoke") != 0)
 		return cmd_usage_error("tokens: unknown action '%s' (known: create, list, revoke)",
 				       action);
-	if (argc < 3)
-		return cmd_usage_error("tokens revoke: give the token's NAME");
-	if (argc > 3)
-		return cmd_bad_arg("tokens revoke", argv[3], NULL);
-	a->name = argv[2];
-	return EXIT_OK;
+	return parse_revoke(argc - 1, argv + 1, &a->name);
 }
 
 int cmd_tokens(struct config *cfg, int argc, char **argv)
@@ -246,20 +248,19 @@ out:
 /* `cavra auth permissions [--markdown]`: the one permission -> roles table. */
 int cmd_auth(struct config *cfg, int argc, char **argv)
 {
-	static const char *const switches[] = {"--markdown", NULL};
 	struct buf out = BUF_INIT;
 	struct err e = {0};
-	bool md = argc >= 3 && strcmp(argv[2], "--markdown") == 0;
+	bool md = false;
+	const struct cmd_opt opts[] = {CMD_FLAG("--markdown", &md), {0}};
+	int code;
 
 	UNUSED(cfg);
 	if (argc < 2)
 		return cmd_usage_error("auth: missing action (known: permissions)");
 	if (strcmp(argv[1], "permissions") != 0)
 		return cmd_usage_error("auth: unknown action '%s' (known: permissions)", argv[1]);
-	if (argc > 2 && !md)
-		return cmd_bad_arg("auth permissions", argv[2], switches);
-	if (argc > 3)
-		return cmd_bad_arg("auth permissions", argv[3], switches);
+	if ((code = cmd_opts_parse("auth permissions", opts, argc - 2, argv + 2)) != EXIT_OK)
+		return code;
 	if (auth_permissions_render(md ? AUTH_RENDER_MARKDOWN : AUTH_RENDER_TEXT, &out, &e) !=
 	    ST_OK)
 		return cmd_fail(&e);

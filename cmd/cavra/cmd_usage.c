@@ -1,14 +1,58 @@
 /*
  * cmd_usage.c - `cavra CMD [ACTION] --help` and `cavra help CMD [ACTION]`
- * print that command's lines of the top-level usage (main.c), so a command
- * listed there has its help without more code; and the one-line refusal
- * of a bad argument that every subcommand's parser shares.
+ * print that command's lines of the top-level usage (cmd_usage_text), so a
+ * command listed there has its help without more code, and the options
+ * each command's parser takes are checked against it; and the one-line
+ * failure messages every subcommand shares.
  */
 #include "base/base.h"
 #include "cmd.h"
 
+#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+const char cmd_usage_text[] =
+	"usage: cavra <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  serve [--print-config]             run the HTTP service\n"
+	"  migrate status [--json] | up [--to N] | plan | verify\n"
+	"                                     manage the database schema\n"
+	"  evidence migrate [--sqlite PATH]   'migrate up' on a SQLite file (default\n"
+	"                                     " CMD_EVIDENCE_DEFAULT_DB "); adopts a database\n"
+	"                                     the original tool made\n"
+	"  approval migrate [--sqlite PATH]   the same as 'evidence migrate'\n"
+	"  registry migrate [--sqlite PATH]   the same as 'evidence migrate'\n"
+	"  ops import --json|--sqlite FILE --store NAME | --from-env | --backup MANIFEST\n"
+	"             [--format text|json]\n"
+	"                                     import the original tool's stores or backup\n"
+	"  ops stores [--json]                per store: rows, bytes, oldest/newest, last backup\n"
+	"  ops backup [--output DIR] [--json] [--[no-]include-missing]\n"
+	"                                     logical backup of every table from one snapshot\n"
+	"                                     (default DIR .cavra/backups/latest)\n"
+	"  ops verify MANIFEST [--json]       check a backup; reports every problem (exit 1)\n"
+	"  ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]\n"
+	"                                     verify, then load a backup in one transaction\n"
+	"  ops restore-test MANIFEST [--scratch-dir DIR]\n"
+	"                                     restore into a scratch SQLite, check, record\n"
+	"  ops doctor [--fix] [--json]        list stored text that is not valid UTF-8;\n"
+	"                                     --fix rewrites it with U+FFFD\n"
+	"  ops retention-plan [--output DIR] [--retention-days N] [--classification C]\n"
+	"                     [--[no-]legal-hold]\n"
+	"                                     write the retention plan (JSON and Markdown;\n"
+	"                                     default DIR .cavra/operations/retention)\n"
+	"  tokens create --name N --role R [--expires-in 90d] [--created-by WHO]\n"
+	"         | list [--format json] | revoke NAME\n"
+	"                                     API tokens for agents and CI\n"
+	"  auth permissions [--markdown]      the permission -> roles table\n"
+	"  version                            print the version\n"
+	"  help [COMMAND [ACTION]]            this text, or one command's (also COMMAND --help)\n"
+	"\n"
+	"settings (see docs/config.md): --config FILE, --database URL, --listen HOST:PORT,\n"
+	"  --migration-database URL, --migrations-dir DIR, --log-level L, --log-format F,\n"
+	"  --db-pool-size N, --[no-]auto-migrate, --policy-dir DIR\n";
 
 /* Where descriptions start in the usage text; synopses continue left of it. */
 #define DESC_COLUMN 37
@@ -103,6 +147,57 @@ static int print_entries(const char *usage, const char *cmd, const char *sub)
 	return n;
 }
 
+/* Whether the entry at line (with its indented lines) names word, whole. */
+static bool entry_names(const char *line, const char *word)
+{
+	const char *end = next_line(line);
+	size_t n = strlen(word);
+
+	while (*end == ' ' && !is_entry(end))
+		end = next_line(end);
+	for (const char *p = strstr(line, word); p && p < end; p = strstr(p + 1, word))
+		if (!isalnum((unsigned char)p[n]) && p[n] != '-')
+			return true;
+	return false;
+}
+
+static bool option_named(const char *usage, const char *cmd, const char *sub, const char *name)
+{
+	char either[64];
+
+	snprintf(either, sizeof(either), "--[no-]%s",
+		 name + (strncmp(name, "--no-", 5) == 0 ? 5 : 2));
+	for (const char *l = usage; *l; l = next_line(l))
+		if (entry_matches(l, cmd, sub) && (entry_names(l, name) || entry_names(l, either)))
+			return true;
+	return false;
+}
+
+static bool has_entry(const char *usage, const char *cmd, const char *sub)
+{
+	for (const char *l = usage; *l; l = next_line(l))
+		if (entry_matches(l, cmd, sub))
+			return true;
+	return false;
+}
+
+bool cmd_opts_documented(const char *usage, const char *where, const struct cmd_opt *opts)
+{
+	char cmd[32];
+	size_t n = strcspn(where, " ");
+	const char *sub = where[n] ? where + n + 1 : NULL;
+
+	snprintf(cmd, sizeof(cmd), "%.*s", (int)n, where);
+	if (sub && !has_entry(usage, cmd, sub))
+		sub = NULL; /* its help is the command's, as in cmd_help */
+	if (!has_entry(usage, cmd, sub))
+		return true;
+	for (const struct cmd_opt *o = opts; o->name; o++)
+		if (o->kind != CMD_KIND_ARG && !option_named(usage, cmd, sub, o->name))
+			return false;
+	return true;
+}
+
 int cmd_help(const char *usage, int argc, char **argv)
 {
 	const char *cmd = argc > 0 ? argv[0] : "--help";
@@ -119,19 +214,20 @@ int cmd_help(const char *usage, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_bad_arg(const char *where, const char *arg, const char *const *switches)
+int cmd_fail(const struct err *e)
 {
-	const char *eq = strchr(arg, '=');
+	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(e->code));
+	return e->code == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
+}
 
-	for (size_t i = 0; eq && switches && switches[i]; i++)
-		if (strlen(switches[i]) == (size_t)(eq - arg) &&
-		    strncmp(arg, switches[i], (size_t)(eq - arg)) == 0)
-			return cmd_usage_error("%s: option '%s' takes no value (see 'cavra %s "
-					       "--help')",
-					       where, switches[i], where);
-	if (arg[0] == '-')
-		return cmd_usage_error("%s: unknown option '%s' (see 'cavra %s --help')", where,
-				       arg, where);
-	return cmd_usage_error("%s: unexpected argument '%s' (see 'cavra %s --help')", where, arg,
-			       where);
+int cmd_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cavra: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
 }
