@@ -8,6 +8,7 @@
 #include "service/adopt.h"
 #include "store/store.h"
 #include "store/store_sqlite_file.h"
+#include "base/num.h"
 
 #include <errno.h>
 #include <json-c/json.h>

@@ -16,6 +16,7 @@
 #include "ops/ops.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "base/str.h"
 
 #include <json-c/json.h>
 #include <limits.h>

@@ -5,7 +5,8 @@
  * doubtful is hidden too: showing too little beats leaking part of a secret.
  */
 #include "base/base.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/redact.h"
 #include "base/xalloc.h"
 
 #include <ctype.h>

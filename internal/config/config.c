@@ -1,6 +1,8 @@
 #include "base/base.h"
 #include "config/config_int.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/num.h"
+#include "base/redact.h"
 #include "base/xalloc.h"
 
 #include <stddef.h>

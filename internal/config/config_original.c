@@ -8,7 +8,8 @@
 #include "base/base.h"
 #include "config/config_int.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/redact.h"
 #include "base/xalloc.h"
 
 #include <limits.h>

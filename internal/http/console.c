@@ -10,7 +10,8 @@
 #include "http/http_int.h"
 #include "base/embed.h"
 #include "base/log.h"
-#include "base/util.h"
+#include "base/hash.h"
+#include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 

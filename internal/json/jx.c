@@ -1,7 +1,7 @@
 #include "base/base.h"
 #include "json/jx.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/num.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

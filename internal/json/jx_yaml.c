@@ -5,7 +5,8 @@
 #include "base/base.h"
 #include "json/jx_yaml.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/files.h"
+#include "base/num.h"
 
 #include <errno.h>
 #include <math.h>

@@ -15,6 +15,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -11,7 +11,7 @@
 #include "base/base.h"
 #include "ops/ops_int.h"
 #include "base/utf8.h"
-#include "base/util.h"
+#include "base/num.h"
 
 #include <stdio.h>
 #include <string.h>

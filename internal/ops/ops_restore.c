@@ -13,6 +13,9 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
+#include "base/str.h"
+#include "base/redact.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,6 +10,8 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
+#include "base/str.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,8 @@
 #include "base/base.h"
 #include "store/store_backend.h"
 #include "base/log.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/redact.h"
 #include "base/xalloc.h"
 
 #include <errno.h>

@@ -10,7 +10,6 @@
 #include "store/store_activity.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
-#include "base/util.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #include "base/base.h"
 #include "store/store_activity.h"
 #include "store/store_query.h"
-#include "base/util.h"
+#include "base/num.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

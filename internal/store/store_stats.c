@@ -4,7 +4,7 @@
  */
 #include "base/base.h"
 #include "store/store_backend.h"
-#include "base/util.h"
+#include "base/num.h"
 
 /* Heap, indexes and TOAST; NULL when the table does not exist. */
 static const char pg_bytes_sql[] = "SELECT pg_total_relation_size(to_regclass($1))";

@@ -1,51 +1,18 @@
+/*
+ * files.c - whole-file reads under a size cap, atomic whole-file writes
+ * (temporary file, fsync, rename, fsync of the directory) and mkdir -p.
+ */
 #include "base/base.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "base/xalloc.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
-static void to_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-	to_hex(md, mdlen, out);
-}
-
-enum status random_hex(char *out, size_t n, struct err *e)
-{
-	unsigned char raw[64];
-
-	if (n > sizeof(raw))
-		return err_set(e, ST_INTERNAL, "random_hex: %zu bytes is too many", n);
-	if (RAND_bytes(raw, (int)n) != 1)
-		return err_set(e, ST_INTERNAL, "random bytes: openssl RAND_bytes failed");
-	to_hex(raw, n, out);
-	return ST_OK;
-}
 
 enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e)
 {
@@ -156,63 +123,4 @@ enum status mkdir_p(const char *dir, struct err *e)
 	}
 	free(p);
 	return st;
-}
-
-int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
-{
-	int r = an && bn ? memcmp(a, b, an < bn ? an : bn) : 0;
-
-	return r ? r : (an > bn) - (an < bn);
-}
-
-bool str_eq(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-bool str_starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-bool str_ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && memcmp(s + a - b, suffix, b) == 0;
-}
-
-bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || !*s || (!isdigit((unsigned char)*s) && *s != '-'))
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-int hex4_value(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
 }
