@@ -19,19 +19,42 @@
 #include "base/files.h"
 #include "base/xalloc.h"
 
-struct dir {
-	char path[64];
+/* A scratch directory with the final and temporary names the tests write. */
+struct fx {
+	char dir[64];
+	char *path; /* dir/f */
+	char *tmp; /* dir/.f.tmp */
+	char *inner; /* dir/f/x, when a test makes f a directory */
 };
 
-static void dir_make(struct dir *d)
+static int fx_setup(void **state)
 {
-	strcpy(d->path, "/tmp/cavra-files-XXXXXX");
-	assert_non_null(mkdtemp(d->path));
+	struct fx *x = xcalloc(1, sizeof(*x));
+
+	strcpy(x->dir, "/tmp/cavra-files-XXXXXX");
+	if (!mkdtemp(x->dir))
+		return -1;
+	x->path = xasprintf("%s/f", x->dir);
+	x->tmp = xasprintf("%s/.f.tmp", x->dir);
+	x->inner = xasprintf("%s/f/x", x->dir);
+	*state = x;
+	return 0;
 }
 
-static char *in(const struct dir *d, const char *name)
+static int fx_teardown(void **state)
 {
-	return xasprintf("%s/%s", d->path, name);
+	struct fx *x = *state;
+
+	unlink(x->inner);
+	unlink(x->tmp);
+	if (unlink(x->path) != 0)
+		rmdir(x->path);
+	rmdir(x->dir);
+	free(x->inner);
+	free(x->tmp);
+	free(x->path);
+	free(x);
+	return 0;
 }
 
 static void assert_content(const char *path, const char *want)
@@ -54,112 +77,74 @@ static bool exists(const char *path)
 /* Only the final name is left, private to the owner, and a second write replaces the first. */
 static void test_write_atomic(void **state)
 {
-	struct dir d;
+	struct fx *x = *state;
 	struct err e = {0};
-	char *path, *tmp;
+	char *tmp = xasprintf("%s.tmp.%ld", x->path, (long)getpid());
 	struct stat sb;
 
-	(void)state;
-	dir_make(&d);
-	path = in(&d, "a.json");
-	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	assert_int_equal(file_write_atomic(path, "old", 3, &e), ST_OK);
-	assert_int_equal(file_write_atomic(path, "new text", 8, &e), ST_OK);
-	assert_content(path, "new text");
+	assert_int_equal(file_write_atomic(x->path, "old", 3, &e), ST_OK);
+	assert_int_equal(file_write_atomic(x->path, "new text", 8, &e), ST_OK);
+	assert_content(x->path, "new text");
 	assert_false(exists(tmp));
-	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(stat(x->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	unlink(path);
-	rmdir(d.path);
 	free(tmp);
-	free(path);
 }
 
 /* A leftover temporary file is never reused: the old file stays as it was. */
 static void test_leftover_tmp(void **state)
 {
-	struct dir d;
+	struct fx *x = *state;
 	struct err e = {0};
 	struct file_atomic f;
-	char *path, *tmp;
 
-	(void)state;
-	dir_make(&d);
-	path = in(&d, "b");
-	tmp = in(&d, ".b.tmp");
-	assert_int_equal(file_write_atomic(path, "old", 3, &e), ST_OK);
-	assert_int_equal(file_write_atomic(tmp, "crash", 5, &e), ST_OK);
-	assert_int_equal(file_atomic_open(&f, path, tmp, &e), ST_IO);
+	assert_int_equal(file_write_atomic(x->path, "old", 3, &e), ST_OK);
+	assert_int_equal(file_write_atomic(x->tmp, "crash", 5, &e), ST_OK);
+	assert_int_equal(file_atomic_open(&f, x->path, x->tmp, &e), ST_IO);
 	assert_non_null(strstr(e.msg, "create '"));
-	assert_content(path, "old");
-	assert_content(tmp, "crash");
-	unlink(tmp);
-	unlink(path);
-	rmdir(d.path);
-	free(tmp);
-	free(path);
+	assert_content(x->path, "old");
+	assert_content(x->tmp, "crash");
 }
 
 /* Abort removes the temporary file and keeps the old one; abort after commit does nothing. */
 static void test_abort(void **state)
 {
-	struct dir d;
+	struct fx *x = *state;
 	struct err e = {0};
 	struct file_atomic f;
-	char *path, *tmp;
 
-	(void)state;
-	dir_make(&d);
-	path = in(&d, "c");
-	tmp = in(&d, ".c.tmp");
-	assert_int_equal(file_write_atomic(path, "old", 3, &e), ST_OK);
-	assert_int_equal(file_atomic_open(&f, path, tmp, &e), ST_OK);
+	assert_int_equal(file_write_atomic(x->path, "old", 3, &e), ST_OK);
+	assert_int_equal(file_atomic_open(&f, x->path, x->tmp, &e), ST_OK);
 	assert_int_equal(file_write_full(f.fd, "half", 4), 0);
 	file_atomic_abort(&f);
-	assert_false(exists(tmp));
-	assert_content(path, "old");
+	assert_false(exists(x->tmp));
+	assert_content(x->path, "old");
 	file_atomic_abort(&f);
-	assert_int_equal(file_atomic_open(&f, path, tmp, &e), ST_OK);
+	assert_int_equal(file_atomic_open(&f, x->path, x->tmp, &e), ST_OK);
 	assert_int_equal(file_write_full(f.fd, "whole", 5), 0);
 	assert_int_equal(file_atomic_commit(&f, &e), ST_OK);
 	file_atomic_abort(&f);
 	file_atomic_abort(NULL);
-	assert_content(path, "whole");
-	assert_false(exists(tmp));
-	unlink(path);
-	rmdir(d.path);
-	free(tmp);
-	free(path);
+	assert_content(x->path, "whole");
+	assert_false(exists(x->tmp));
 }
 
 /* A rename that fails (the final name is a directory) removes the temporary file. */
 static void test_commit_fails(void **state)
 {
-	struct dir d;
+	struct fx *x = *state;
 	struct err e = {0};
 	struct file_atomic f;
-	char *path, *tmp, *inner;
 
-	(void)state;
-	dir_make(&d);
-	path = in(&d, "sub");
-	tmp = in(&d, ".sub.tmp");
-	inner = in(&d, "sub/x");
-	assert_int_equal(mkdir_p(path, &e), ST_OK);
-	assert_int_equal(file_write_atomic(inner, "x", 1, &e), ST_OK);
-	assert_int_equal(file_atomic_open(&f, path, tmp, &e), ST_OK);
+	assert_int_equal(mkdir_p(x->path, &e), ST_OK);
+	assert_int_equal(file_write_atomic(x->inner, "x", 1, &e), ST_OK);
+	assert_int_equal(file_atomic_open(&f, x->path, x->tmp, &e), ST_OK);
 	assert_int_equal(file_atomic_commit(&f, &e), ST_IO);
 	assert_non_null(strstr(e.msg, "rename '"));
-	assert_false(exists(tmp));
+	assert_false(exists(x->tmp));
 	assert_null(f.tmp);
-	assert_content(inner, "x");
+	assert_content(x->inner, "x");
 	assert_int_equal(file_write_atomic("/nonexistent-cavra/x", "x", 1, &e), ST_IO);
-	unlink(inner);
-	rmdir(path);
-	rmdir(d.path);
-	free(inner);
-	free(tmp);
-	free(path);
 }
 
 static void test_dir_of(void **state)
@@ -183,8 +168,10 @@ static void test_dir_of(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_write_atomic), cmocka_unit_test(test_leftover_tmp),
-		cmocka_unit_test(test_abort),	     cmocka_unit_test(test_commit_fails),
+		cmocka_unit_test_setup_teardown(test_write_atomic, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_leftover_tmp, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_abort, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_fails, fx_setup, fx_teardown),
 		cmocka_unit_test(test_dir_of),
 	};
 
