@@ -17,6 +17,7 @@
 #include "base/str.h"
 #include "base/num.h"
 #include "base/redact.h"
+#include "base/dburl.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -156,6 +157,39 @@ static void test_redact(void **state)
 	}
 }
 
+/* What the store opens and what the configuration compares: one reading of a database URL. */
+static void test_dburl(void **state)
+{
+	static const struct {
+		const char *url, *path;
+	} cases[] = {
+		{"postgres://u@h/db", NULL},
+		{"postgresql://h/db", NULL},
+		{".cavra/cavra.db", ".cavra/cavra.db"},
+		{"/var/lib/a.db", "/var/lib/a.db"},
+		{"sqlite:a.db", "a.db"},
+		{"sqlite:///var/a.db", "/var/a.db"},
+		{"sqlite://a.db", "a.db"},
+		{"sqlite:", NULL},
+		{"sqlite://", NULL},
+		{"mysql://h/db", NULL},
+		{"", NULL},
+		{"//srv/a.db", "//srv/a.db"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *got = dburl_sqlite_path(cases[i].url);
+
+		if (cases[i].path)
+			assert_string_equal(got, cases[i].path);
+		else
+			assert_null(got);
+		assert_int_equal(dburl_is_postgres(cases[i].url),
+				 strncmp(cases[i].url, "postgres", 8) == 0);
+	}
+}
+
 static void test_scrub(void **state)
 {
 	char msg[128] = "bad URI \"postgres://u:hunter2@h/db\": hunter2!";
@@ -287,6 +321,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_cap),	     cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_time_format),  cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_dburl),
 
 		cmocka_unit_test(test_scrub),	     cmocka_unit_test(test_scrub_forms),
 		cmocka_unit_test(test_scrub_pieces), cmocka_unit_test(test_sha256),

@@ -4,6 +4,7 @@
 #include "base/num.h"
 #include "base/redact.h"
 #include "base/xalloc.h"
+#include "base/dburl.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -191,7 +192,7 @@ enum status config_check_database_url(const char *url, struct err *e)
 
 	if (!*url)
 		return err_set(e, ST_INVALID, "must not be empty");
-	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://"))
+	if (dburl_is_postgres(url))
 		return ST_OK;
 	if (str_starts_with(url, "sqlite:")) {
 		if (!url[strlen("sqlite:")] || strcmp(url, "sqlite://") == 0)
