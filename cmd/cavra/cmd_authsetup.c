@@ -8,7 +8,7 @@
 #include "cmd.h"
 #include "auth/auth.h"
 #include "base/log.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "base/xalloc.h"
 #include "http/http.h"
 #include "json/jx.h"

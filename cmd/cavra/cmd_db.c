@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "migrate/migrate.h"
 #include "store/store.h"
+#include "base/dburl.h"
 
 #include <unistd.h>
 
@@ -78,7 +79,7 @@ enum status cmd_open_existing(const struct config *cfg, struct store **st,
 			      struct migration_set *set, struct err *e)
 {
 	const struct store_options opt = {.pool_size = 2, .prepare = config_db_prepare(cfg)};
-	const char *path = store_sqlite_path(cfg->database_url);
+	const char *path = dburl_sqlite_path(cfg->database_url);
 	enum status rc;
 
 	*st = NULL;

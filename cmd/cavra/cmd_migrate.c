@@ -8,6 +8,8 @@
 #include "service/adopt.h"
 #include "store/store.h"
 #include "store/store_sqlite_file.h"
+#include "base/num.h"
+#include "base/dburl.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -122,7 +124,7 @@ static void snapshot_remove(char *snapshot)
 static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_only, struct err *e)
 {
 	const char *url = config_migration_url(cfg);
-	const char *path = store_sqlite_path(url);
+	const char *path = dburl_sqlite_path(url);
 	enum status st;
 
 	memset(c, 0, sizeof(*c));
@@ -304,7 +306,7 @@ static void print_adopted(const char *path, const struct adopt_result *r)
  */
 static bool adopt_original(const struct config *cfg, int to, int *code)
 {
-	const char *path = store_sqlite_path(config_migration_url(cfg));
+	const char *path = dburl_sqlite_path(config_migration_url(cfg));
 	struct migration_set set = {0};
 	struct adopt_result r;
 	struct err e = {0};

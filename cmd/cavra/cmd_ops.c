@@ -16,6 +16,8 @@
 #include "ops/ops.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "base/str.h"
+#include "base/dburl.h"
 
 #include <json-c/json.h>
 #include <limits.h>
@@ -154,7 +156,7 @@ static bool import_one(struct store *st, const char *store, const char *path, bo
  */
 static bool is_self(const struct config *cfg, const char *path)
 {
-	const char *self = store_sqlite_path(cfg->database_url);
+	const char *self = dburl_sqlite_path(cfg->database_url);
 	char a[PATH_MAX], b[PATH_MAX];
 
 	return self &&

@@ -12,7 +12,7 @@
 #include "base/base.h"
 #include "cmd.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "ops/ops.h"

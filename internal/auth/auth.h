@@ -18,7 +18,7 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/err.h"
-#include "base/util.h"
+#include "base/hash.h"
 
 #include <json-c/json.h>
 

@@ -13,7 +13,11 @@
 #include "base/err.h"
 #include "base/timeutil.h"
 #include "base/log.h"
-#include "base/util.h"
+#include "base/hash.h"
+#include "base/str.h"
+#include "base/num.h"
+#include "base/redact.h"
+#include "base/dburl.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -105,84 +109,85 @@ static void test_time_format(void **state)
 	}
 }
 
-static void check_redact(const char *const cases[][2], size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char *got = redact_url(cases[i][0]);
+/* Each case: a database URL or conninfo string and how redact_url prints it. */
+static const char *const redact_cases[][2] = {
+	/* nothing to hide */
+	{"postgres://u@h/db", "postgres://u@h/db"},
+	{"postgresql://h/db?x=1", "postgresql://h/db?x=1"},
+	{".cavra/cavra.db", ".cavra/cavra.db"},
+	{"sqlite:/var/lib/a=b.db", "sqlite:/var/lib/a=b.db"},
+	{"postgres://h/db@x", "postgres://h/db@x"},
+	{"postgres://u@h:5432/db", "postgres://u@h:5432/db"},
+	/* user:password@ with the characters that cut the old parser short */
+	{"postgres://u:secret@h:5432/db", "postgres://u:*****@h:5432/db"},
+	{"postgresql://u:p@ss@h/db", "postgresql://u:*****@h/db"},
+	{"postgresql://u:a:b@h/db", "postgresql://u:*****@h/db"},
+	{"postgresql://u:a/b@h/db", "postgresql://u:*****@h/db"},
+	{"postgresql://u:a%40b%2F@h/db", "postgresql://u:*****@h/db"},
+	{"postgresql://u:?x@h/db?sslmode=disable", "postgresql://u:*****@h/db?sslmode=disable"},
+	{"postgresql://u:@h/db", "postgresql://u:*****@h/db"},
+	/* ?password= in any position, any case, with an escaped key or value */
+	{"postgresql://h/db?password=secret", "postgresql://h/db?password=*****"},
+	{"postgresql://h/db?sslmode=disable&password=s%26x&application_name=a",
+	 "postgresql://h/db?sslmode=disable&password=*****&application_name=a"},
+	{"postgresql://h/db?user=u&PassWord=secret", "postgresql://h/db?user=u&PassWord=*****"},
+	{"postgresql://h/db?pass%77ord=secret", "postgresql://h/db?pass%77ord=*****"},
+	{"postgresql://h/db?sslpassword=k&password=",
+	 "postgresql://h/db?sslpassword=*****&password=*****"},
+	{"postgresql://u:a@h/db?password=b", "postgresql://u:*****@h/db?password=*****"},
+	{"postgresql://h/db?a=b:c&password=s@x", "postgresql://h/db?a=b:c&password=*****"},
+	/* key=value conninfo: bare, spaced, quoted, with backslash escapes */
+	{"host=x password=secret dbname=d", "host=x password=***** dbname=d"},
+	{"host=x password = 'se cret' dbname=d", "host=x password = ***** dbname=d"},
+	{"password='it\\'s \\\\ x' host=x", "password=***** host=x"},
+	{"host=x password=a\\ b port=5", "host=x password=***** port=5"},
+	{"host=x\tpassword=s", "host=x\tpassword=*****"},
+	{"user=u sslpassword=k password='' host=h",
+	 "user=u sslpassword=***** password=***** host=h"},
+};
 
-		assert_string_equal(got, cases[i][1]);
+static void test_redact(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(redact_cases); i++) {
+		char *got = redact_url(redact_cases[i][0]);
+
+		assert_string_equal(got, redact_cases[i][1]);
 		free(got);
 	}
 }
 
-static void test_redact_plain(void **state)
+/* What the store opens and what the configuration compares: one reading of a database URL. */
+static void test_dburl(void **state)
 {
-	static const char *const cases[][2] = {
-		{"postgres://u@h/db", "postgres://u@h/db"},
-		{"postgresql://h/db?x=1", "postgresql://h/db?x=1"},
+	static const struct {
+		const char *url, *path;
+	} cases[] = {
+		{"postgres://u@h/db", NULL},
+		{"postgresql://h/db", NULL},
 		{".cavra/cavra.db", ".cavra/cavra.db"},
-		{"sqlite:/var/lib/a=b.db", "sqlite:/var/lib/a=b.db"},
-		{"postgres://h/db@x", "postgres://h/db@x"},
-		{"postgres://u@h:5432/db", "postgres://u@h:5432/db"},
+		{"/var/lib/a.db", "/var/lib/a.db"},
+		{"sqlite:a.db", "a.db"},
+		{"sqlite:///var/a.db", "/var/a.db"},
+		{"sqlite://a.db", "a.db"},
+		{"sqlite:", NULL},
+		{"sqlite://", NULL},
+		{"mysql://h/db", NULL},
+		{"", NULL},
+		{"//srv/a.db", "//srv/a.db"},
 	};
 
 	(void)state;
-	check_redact(cases, ARRAY_SIZE(cases));
-}
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *got = dburl_sqlite_path(cases[i].url);
 
-/* user:password@ with the characters that cut the old parser short. */
-static void test_redact_userinfo(void **state)
-{
-	static const char *const cases[][2] = {
-		{"postgres://u:secret@h:5432/db", "postgres://u:*****@h:5432/db"},
-		{"postgresql://u:p@ss@h/db", "postgresql://u:*****@h/db"},
-		{"postgresql://u:a:b@h/db", "postgresql://u:*****@h/db"},
-		{"postgresql://u:a/b@h/db", "postgresql://u:*****@h/db"},
-		{"postgresql://u:a%40b%2F@h/db", "postgresql://u:*****@h/db"},
-		{"postgresql://u:?x@h/db?sslmode=disable",
-		 "postgresql://u:*****@h/db?sslmode=disable"},
-		{"postgresql://u:@h/db", "postgresql://u:*****@h/db"},
-	};
-
-	(void)state;
-	check_redact(cases, ARRAY_SIZE(cases));
-}
-
-/* ?password= in any position, any case, with an escaped key or value. */
-static void test_redact_query(void **state)
-{
-	static const char *const cases[][2] = {
-		{"postgresql://h/db?password=secret", "postgresql://h/db?password=*****"},
-		{"postgresql://h/db?sslmode=disable&password=s%26x&application_name=a",
-		 "postgresql://h/db?sslmode=disable&password=*****&application_name=a"},
-		{"postgresql://h/db?user=u&PassWord=secret",
-		 "postgresql://h/db?user=u&PassWord=*****"},
-		{"postgresql://h/db?pass%77ord=secret", "postgresql://h/db?pass%77ord=*****"},
-		{"postgresql://h/db?sslpassword=k&password=",
-		 "postgresql://h/db?sslpassword=*****&password=*****"},
-		{"postgresql://u:a@h/db?password=b", "postgresql://u:*****@h/db?password=*****"},
-		{"postgresql://h/db?a=b:c&password=s@x", "postgresql://h/db?a=b:c&password=*****"},
-	};
-
-	(void)state;
-	check_redact(cases, ARRAY_SIZE(cases));
-}
-
-/* key=value conninfo: bare, spaced, quoted, with backslash escapes. */
-static void test_redact_conninfo(void **state)
-{
-	static const char *const cases[][2] = {
-		{"host=x password=secret dbname=d", "host=x password=***** dbname=d"},
-		{"host=x password = 'se cret' dbname=d", "host=x password = ***** dbname=d"},
-		{"password='it\\'s \\\\ x' host=x", "password=***** host=x"},
-		{"host=x password=a\\ b port=5", "host=x password=***** port=5"},
-		{"host=x\tpassword=s", "host=x\tpassword=*****"},
-		{"user=u sslpassword=k password='' host=h",
-		 "user=u sslpassword=***** password=***** host=h"},
-	};
-
-	(void)state;
-	check_redact(cases, ARRAY_SIZE(cases));
+		if (cases[i].path)
+			assert_string_equal(got, cases[i].path);
+		else
+			assert_null(got);
+		assert_int_equal(dburl_is_postgres(cases[i].url),
+				 strncmp(cases[i].url, "postgres", 8) == 0);
+	}
 }
 
 static void test_scrub(void **state)
@@ -314,14 +319,14 @@ static void test_err_ctx(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap),		cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_time_format),	cmocka_unit_test(test_redact_plain),
-		cmocka_unit_test(test_redact_userinfo), cmocka_unit_test(test_redact_query),
-		cmocka_unit_test(test_redact_conninfo), cmocka_unit_test(test_scrub),
-		cmocka_unit_test(test_scrub_forms),	cmocka_unit_test(test_scrub_pieces),
-		cmocka_unit_test(test_sha256),		cmocka_unit_test(test_str_to_i64),
-		cmocka_unit_test(test_log_line),	cmocka_unit_test(test_bytes_cmp),
-		cmocka_unit_test(test_err_ctx),
+		cmocka_unit_test(test_buf_cap),	     cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_time_format),  cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_dburl),
+
+		cmocka_unit_test(test_scrub),	     cmocka_unit_test(test_scrub_forms),
+		cmocka_unit_test(test_scrub_pieces), cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_str_to_i64),   cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_bytes_cmp),    cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

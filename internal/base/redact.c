@@ -5,8 +5,10 @@
  * doubtful is hidden too: showing too little beats leaking part of a secret.
  */
 #include "base/base.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/redact.h"
 #include "base/xalloc.h"
+#include "base/dburl.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -75,11 +77,6 @@ static bool secret_key(const char *k, size_t n, bool uri)
 		return false;
 	decode(k, n, uri, name, sizeof(name));
 	return strcasecmp(name, "password") == 0 || strcasecmp(name, "sslpassword") == 0;
-}
-
-static bool is_uri(const char *s)
-{
-	return str_starts_with(s, "postgres://") || str_starts_with(s, "postgresql://");
 }
 
 /*
@@ -162,7 +159,7 @@ static void conninfo(const char *s, struct spans *sp)
 static void find(const char *url, struct spans *sp)
 {
 	sp->n = 0;
-	if (is_uri(url))
+	if (dburl_is_postgres(url))
 		query(url, userinfo(url, sp), sp);
 	else if (strchr(url, '='))
 		conninfo(url, sp);

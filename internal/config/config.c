@@ -8,8 +8,12 @@
  */
 #include "base/base.h"
 #include "config/config_int.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/num.h"
+#include "base/redact.h"
 #include "base/xalloc.h"
+#include "base/dburl.h"
+#include "base/files.h"
 #include "json/jx_yaml.h"
 
 #include <stddef.h>
@@ -219,7 +223,7 @@ enum status config_check_database_url(const char *url, struct err *e)
 
 	if (!*url)
 		return err_set(e, ST_INVALID, "must not be empty");
-	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://"))
+	if (dburl_is_postgres(url))
 		return ST_OK;
 	if (str_starts_with(url, "sqlite:")) {
 		if (!url[strlen("sqlite:")] || strcmp(url, "sqlite://") == 0)

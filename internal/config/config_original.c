@@ -8,7 +8,9 @@
 #include "base/base.h"
 #include "config/config_int.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/redact.h"
+#include "base/dburl.h"
 #include "base/xalloc.h"
 
 #include <limits.h>
@@ -48,22 +50,6 @@ static bool same_file(const char *a, const char *b)
 	if (str_eq(a, b))
 		return true;
 	return realpath(a, ra) && realpath(b, rb) && str_eq(ra, rb);
-}
-
-/*
- * A looser reading than store's URL parser on purpose: it only decides whether database_url
- * and the original's variables name the same file; a URL that store refuses still fails when
- * it is opened.
- */
-static const char *sqlite_path_of(const char *url)
-{
-	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://"))
-		return NULL;
-	if (str_starts_with(url, "sqlite:"))
-		url += strlen("sqlite:");
-	if (str_starts_with(url, "//"))
-		url += 2;
-	return url;
 }
 
 /*
@@ -144,7 +130,7 @@ static enum status check_db_vars(const struct config *c, config_getenv_fn getenv
 				 struct buf *list, struct err *e)
 {
 	struct buf names = BUF_INIT;
-	const char *file = one_file(getenv_fn, &names), *path = sqlite_path_of(c->database_url);
+	const char *file = one_file(getenv_fn, &names), *path = dburl_sqlite_path(c->database_url);
 	enum status st = ST_OK;
 	char *url;
 

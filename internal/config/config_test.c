@@ -11,7 +11,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "config/config.h"
 #include "config/config_testutil.h"
 #include "base/xalloc.h"

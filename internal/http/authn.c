@@ -11,7 +11,7 @@
 #include "base/base.h"
 #include "http/http_int.h"
 #include "base/log.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

@@ -190,7 +190,7 @@ enum MHD_Result handle_approval_expire(struct req *r);
 enum MHD_Result handle_break_glass(struct req *r);
 enum MHD_Result handle_mcp_trust(struct req *r);
 enum MHD_Result handle_whoami(struct req *r);
-/* console.c */
+/* handlers_console.c */
 enum MHD_Result handle_console_root(struct req *r);
 enum MHD_Result handle_console_index(struct req *r);
 enum MHD_Result handle_console_file(struct req *r);

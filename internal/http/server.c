@@ -6,7 +6,7 @@
 #include "http/http_int.h"
 #include "base/log.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #include <arpa/inet.h>

@@ -10,8 +10,11 @@
 #include "base/base.h"
 #include "json/jx.h"
 #include "base/buf.h"
+#include "base/num.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/files.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

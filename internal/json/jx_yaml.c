@@ -6,7 +6,10 @@
 #include "base/base.h"
 #include "json/jx_yaml.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/files.h"
+#include "base/num.h"
+#include "base/str.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #include <errno.h>

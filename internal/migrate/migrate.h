@@ -12,7 +12,7 @@
 
 #include "base/base.h"
 #include "base/err.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "store/store.h"
 
 #define MIGRATE_LEDGER "schema_migrations"

@@ -18,7 +18,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "base/xalloc.h"
 #include "migrate/migrate.h"
 

@@ -5,6 +5,8 @@
 #include "base/base.h"
 #include "migrate/migrate.h"
 #include "base/xalloc.h"
+#include "base/str.h"
+#include "base/num.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,9 @@
 #include "base/buf.h"
 #include "base/embed.h"
 #include "base/xalloc.h"
+#include "base/files.h"
+#include "base/str.h"
+#include "base/num.h"
 
 #include <ctype.h>
 #include <dirent.h>

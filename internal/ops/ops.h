@@ -13,7 +13,7 @@
 
 #include "base/base.h"
 #include "base/err.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "migrate/migrate.h"
 #include "store/store.h"
 

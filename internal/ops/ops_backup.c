@@ -15,6 +15,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -210,7 +211,7 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 	f->bytes = w->bytes;
 	if (st == ST_OK)
 		st = ops_writer_commit(w, f->sha256, e);
-	else if (w->tmp)
+	else if (w->file.tmp)
 		ops_writer_abort(w);
 	if (st == ST_OK) {
 		b->written[b->nwritten++] = ops_path_join(b->dir, name);
@@ -304,11 +305,11 @@ static enum status write_manifest(struct backup *b, struct ops_backup_result *ou
 	if (st == ST_OK)
 		b->written[b->nwritten++] = ops_path_join(b->dir, OPS_MANIFEST_NAME);
 	if (st == ST_OK)
-		st = ops_fsync_dir(b->dir, e);
+		st = file_fsync_dir(b->dir, e);
 	if (st == ST_OK && b->made_dir) {
-		char *parent = ops_dir_of(b->dir);
+		char *parent = file_dir_of(b->dir);
 
-		st = ops_fsync_dir(parent, e);
+		st = file_fsync_dir(parent, e);
 		free(parent);
 	}
 	return st;

@@ -9,6 +9,7 @@
 
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/str.h"
 
 static const struct {
 	const char *name, *in, *want; /* want NULL: not JSON */

@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
+#include "base/str.h"
 
 #include <stdlib.h>
 #include <string.h>

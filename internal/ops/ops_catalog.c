@@ -11,6 +11,7 @@
 #include "ops/ops_int.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "base/num.h"
 
 #include <stdio.h>
 #include <stdlib.h>

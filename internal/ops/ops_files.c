@@ -6,6 +6,8 @@
 #include "base/base.h"
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
+#include "base/files.h"
+#include "base/hash.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -90,17 +92,6 @@ char *ops_manifest_path(const char *arg)
 	return xstrdup(arg);
 }
 
-char *ops_dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 enum status ops_new_id(const char *prefix, char id[OPS_ID_LEN], struct err *e)
 {
 	char hex[13];
@@ -108,18 +99,6 @@ enum status ops_new_id(const char *prefix, char id[OPS_ID_LEN], struct err *e)
 
 	if (st == ST_OK)
 		snprintf(id, OPS_ID_LEN, "%s%s", prefix, hex);
-	return st;
-}
-
-enum status ops_fsync_dir(const char *dir, struct err *e)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	enum status st = ST_OK;
-
-	if (fd < 0 || fsync(fd) != 0)
-		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, strerror(errno));
-	if (fd >= 0)
-		close(fd);
 	return st;
 }
 
@@ -169,21 +148,6 @@ struct ops_wthread {
 	int err; /* the first write's errno, 0 */
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return errno;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /*
  * Starts the disk writes of what has been written so far, every
  * WRITEBACK_STEP bytes, without waiting for them: otherwise a machine with
@@ -222,9 +186,10 @@ static void *writer_run(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		EVP_DigestUpdate(w->md, t->job, t->job_len);
 		lines_feed(w, t->job, t->job_len);
-		err = t->err || w->fd < 0 ? 0 : write_all(w->fd, t->job, t->job_len);
-		if (!err && w->fd >= 0)
-			start_writeback(w->fd, t, t->job_len);
+		err = t->err || w->file.fd < 0 ? 0
+					       : file_write_full(w->file.fd, t->job, t->job_len);
+		if (!err && w->file.fd >= 0)
+			start_writeback(w->file.fd, t, t->job_len);
 		pthread_mutex_lock(&t->mu);
 		if (err && !t->err)
 			t->err = err;
@@ -277,9 +242,6 @@ static void writer_free(struct ops_writer *w)
 	free(w->chunk[0]);
 	free(w->chunk[1]);
 	w->chunk[0] = w->chunk[1] = NULL;
-	free(w->tmp);
-	free(w->final);
-	w->tmp = w->final = NULL;
 }
 
 /* Starts w's thread; without one, the caller's thread hashes and writes. */
@@ -306,25 +268,20 @@ static void writer_submit(struct ops_wthread *t, const char *p, size_t n)
 	pthread_mutex_unlock(&t->mu);
 }
 
-/*
- * O_EXCL: a leftover temporary file of a crashed backup makes this fail
- * instead of being silently reused (and verify reports it as unlisted).
- */
+/* O_EXCL: a leftover of a crashed backup fails here, and verify reports it as unlisted. */
 enum status ops_writer_open(struct ops_writer *w, const char *dir, const char *name, struct err *e)
 {
 	char *tmpname = xasprintf(".%s.tmp", name);
+	char *tmp = ops_path_join(dir, tmpname), *final = ops_path_join(dir, name);
+	enum status st;
 
 	memset(w, 0, sizeof(*w));
-	w->tmp = ops_path_join(dir, tmpname);
-	w->final = ops_path_join(dir, name);
+	st = file_atomic_open(&w->file, final, tmp, e);
 	free(tmpname);
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		enum status st = err_set(e, ST_IO, "create '%s': %s", w->tmp, strerror(errno));
-
-		writer_free(w);
+	free(tmp);
+	free(final);
+	if (st != ST_OK)
 		return st;
-	}
 	w->md = EVP_MD_CTX_new();
 	if (!w->md || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
 		ops_writer_abort(w);
@@ -347,7 +304,7 @@ static enum status flush_chunk(struct ops_writer *w, struct err *e)
 	if (!t) {
 		EVP_DigestUpdate(w->md, w->chunk[w->cur], w->used);
 		lines_feed(w, w->chunk[w->cur], w->used);
-		err = write_all(w->fd, w->chunk[w->cur], w->used);
+		err = file_write_full(w->file.fd, w->chunk[w->cur], w->used);
 	} else {
 		err = writer_wait(t);
 		if (!err && w->used) {
@@ -357,7 +314,7 @@ static enum status flush_chunk(struct ops_writer *w, struct err *e)
 	}
 	w->used = 0;
 	if (err)
-		return err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
+		return err_set(e, ST_IO, "write '%s': %s", w->file.tmp, strerror(err));
 	return lines_status(w, e);
 }
 
@@ -379,22 +336,16 @@ enum status ops_writer_add(struct ops_writer *w, const char *p, size_t n, struct
 
 static void digest_hex(void *md, char sha[SHA256_HEX_LEN])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char raw[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
 	EVP_DigestFinal_ex(md, raw, &n);
-	for (unsigned int i = 0; i < n && i < 32; i++) {
-		sha[2 * i] = digits[raw[i] >> 4];
-		sha[2 * i + 1] = digits[raw[i] & 15];
-	}
-	sha[64] = '\0';
+	hex_encode(raw, n < 32 ? n : 32, sha);
 }
 
 /*
- * fsync before rename: after a crash the final name holds either nothing
- * or the complete file, never a prefix of it.  The directory entry itself
- * is made durable by the caller's ops_fsync_dir once every file is in.
+ * The directory entry is made durable by the caller's file_fsync_dir once
+ * every file is in.
  */
 enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], struct err *e)
 {
@@ -402,17 +353,12 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 	int err = w->th ? writer_wait(w->th) : 0;
 
 	if (st == ST_OK && err)
-		st = err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
+		st = err_set(e, ST_IO, "write '%s': %s", w->file.tmp, strerror(err));
 	if (st == ST_OK)
 		st = lines_status(w, e); /* the last chunk's lines, before the rename */
 	writer_stop(w);
-	if (st == ST_OK && fsync(w->fd) != 0)
-		st = err_set(e, ST_IO, "fsync '%s': %s", w->tmp, strerror(errno));
-	if (close(w->fd) != 0 && st == ST_OK)
-		st = err_set(e, ST_IO, "close '%s': %s", w->tmp, strerror(errno));
-	w->fd = -1;
-	if (st == ST_OK && rename(w->tmp, w->final) != 0)
-		st = err_set(e, ST_IO, "rename '%s': %s", w->final, strerror(errno));
+	if (st == ST_OK)
+		st = file_atomic_commit(&w->file, e);
 	if (st != ST_OK) {
 		ops_writer_abort(w);
 		return st;
@@ -425,11 +371,7 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 void ops_writer_abort(struct ops_writer *w)
 {
 	writer_stop(w);
-	if (w->fd >= 0 && w->tmp)
-		close(w->fd);
-	w->fd = -1;
-	if (w->tmp)
-		unlink(w->tmp);
+	file_atomic_abort(&w->file);
 	writer_free(w);
 }
 
@@ -504,7 +446,7 @@ static enum status feed(struct scanner *s, const char *p, size_t n, struct err *
 static enum status scan_fd(int fd, const char *path, struct scanner *s, EVP_MD_CTX *md,
 			   struct err *e)
 {
-	struct ops_writer h = {.fd = -1, .md = md};
+	struct ops_writer h = {.file.fd = -1, .md = md};
 	char *chunk[2] = {xmalloc(READ_CHUNK), xmalloc(READ_CHUNK)};
 	enum status st = ST_OK;
 	char last = '\n';

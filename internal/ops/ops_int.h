@@ -7,6 +7,7 @@
 
 #include "ops/ops.h"
 #include "base/buf.h"
+#include "base/files.h"
 #include "store/store_bulk.h"
 #include "store/store_stats.h"
 
@@ -313,8 +314,7 @@ typedef enum status (*ops_line_fn)(void *ctx, const char *line, size_t len, int6
 				   struct err *e);
 
 struct ops_writer {
-	int fd;
-	char *tmp, *final;
+	struct file_atomic file;
 	void *md; /* EVP_MD_CTX */
 	char *chunk[2]; /* one filled here while the thread hashes and writes the other */
 	int cur;
@@ -343,8 +343,6 @@ ATTR_NODISCARD enum status ops_writer_commit(struct ops_writer *w, char sha[SHA2
 /* Closes and removes the temporary file (after a failure).  Safe after commit. */
 void ops_writer_abort(struct ops_writer *w);
 
-ATTR_NODISCARD enum status ops_fsync_dir(const char *dir, struct err *e);
-
 #define OPS_LINE_MAX ((size_t)64 << 20)
 
 struct ops_scan {
@@ -371,8 +369,6 @@ void ops_v1_verify(const char *dir, const char *text, size_t len, struct ops_ver
 char *ops_path_join(const char *dir, const char *name);
 /* Resolves a manifest argument: a directory means DIR/manifest.json.  Caller's. */
 char *ops_manifest_path(const char *arg);
-/* The directory of a manifest path; caller's. */
-char *ops_dir_of(const char *path);
 /* "<prefix>" + 12 random hex digits into id. */
 ATTR_NODISCARD enum status ops_new_id(const char *prefix, char id[OPS_ID_LEN], struct err *e);
 /* Removes dir and everything in it (best effort, for scratch directories). */

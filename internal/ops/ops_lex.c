@@ -7,7 +7,10 @@
 #include "base/base.h"
 #include "ops/ops_int.h"
 #include "base/utf8.h"
-#include "base/util.h"
+#include "base/num.h"
+#include "base/str.h"
+#include "base/files.h"
+#include "base/hash.h"
 
 #include <stdint.h>
 #include <string.h>

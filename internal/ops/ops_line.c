@@ -11,6 +11,8 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/utf8.h"
+#include "base/num.h"
 
 #include <stdint.h>
 #include <string.h>

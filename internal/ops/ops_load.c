@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "ops/ops_int.h"
 #include "base/timeutil.h"
+#include "base/num.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,7 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/str.h"
 
 #include <ctype.h>
 #include <stdio.h>

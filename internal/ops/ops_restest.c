@@ -9,6 +9,8 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/str.h"
+#include "base/num.h"
 #include "store/store_decisions.h"
 #include "store/store_sessions.h"
 

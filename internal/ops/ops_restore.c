@@ -13,6 +13,9 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
+#include "base/str.h"
+#include "base/redact.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -420,7 +423,7 @@ static enum status put_in_place(struct restore *r, struct err *e)
 		return err_set(e, ST_IO, "rename '%s': %s", r->final_path, strerror(errno));
 	free(r->temp_path);
 	r->temp_path = NULL;
-	return ops_fsync_dir(r->o->target_dir, e);
+	return file_fsync_dir(r->o->target_dir, e);
 }
 
 static enum status run(struct restore *r, struct err *e)
@@ -439,7 +442,7 @@ static enum status run(struct restore *r, struct err *e)
 			       r->out->verify.manifest_path, OPS_V1_FORMAT,
 			       r->out->verify.manifest_path);
 	r->m = r->out->verify.manifest;
-	r->dir = ops_dir_of(r->out->verify.manifest_path);
+	r->dir = file_dir_of(r->out->verify.manifest_path);
 	st = check_migrations(r->m, e);
 	if (st == ST_OK)
 		st = plan_files(r, e);

@@ -11,6 +11,9 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
+#include "base/str.h"
+#include "base/num.h"
 
 #include <ctype.h>
 #include <stdarg.h>

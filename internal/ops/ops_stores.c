@@ -10,6 +10,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_records.h"
+#include "base/num.h"
 
 #include <stdio.h>
 #include <stdlib.h>

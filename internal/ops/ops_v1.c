@@ -9,6 +9,8 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,6 +10,8 @@
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "base/files.h"
+#include "base/str.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -365,7 +367,7 @@ bool ops_verify(const char *manifest, struct ops_verify_result *out)
 
 	memset(out, 0, sizeof(*out));
 	out->manifest_path = ops_manifest_path(manifest);
-	dir = ops_dir_of(out->manifest_path);
+	dir = file_dir_of(out->manifest_path);
 	if (read_manifest(out->manifest_path, &text, &out->problems)) {
 		/* the original's file-copy backups are checked by their own rules */
 		if (ops_manifest_is_v1(text.data, text.len))

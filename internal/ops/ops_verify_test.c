@@ -15,6 +15,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "ops/ops_int.h"
+#include "base/files.h"
 
 static const char file_a[] = "{\"id\":\"a1\",\"payload\":{}}\n{\"id\":\"a2\",\"payload\":{}}\n";
 static const char file_b[] = "{\"id\":\"b1\",\"payload\":{\"x\":1}}\n";

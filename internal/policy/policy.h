@@ -17,7 +17,6 @@
 
 #include "base/base.h"
 #include "base/err.h"
-#include "base/util.h"
 
 /* The pack compiled into the binary and used when a request names none. */
 #define POLICY_DEFAULT_PACK "cavra-ai-agent-baseline"

@@ -8,7 +8,7 @@
 #include "base/base.h"
 #include "base/embed.h"
 #include "base/err.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "policy/policy.h"
 
 /* A growable list of owned strings. */

@@ -9,7 +9,7 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/err.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "base/xalloc.h"
 #include "json/jx_yaml.h"
 #include "policy/policy.h"

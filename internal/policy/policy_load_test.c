@@ -16,6 +16,7 @@
 #include "base/xalloc.h"
 #include "policy/policy.h"
 #include "policy/policy_testutil.h"
+#include "base/hash.h"
 
 #define META(id) "metadata:\n  id: " id "\n  version: '1'\n"
 

@@ -7,7 +7,7 @@
  */
 #include "base/base.h"
 #include "base/err.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 #include "policy/policy.h"
 #include "policy/policy_int.h"

@@ -13,7 +13,7 @@
 
 #include "base/base.h"
 #include "base/err.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "base/xalloc.h"
 
 /* Makes a fresh empty directory; caller owns the name, remove with test_dir_remove(). */

@@ -8,7 +8,7 @@
 #include "service/adopt.h"
 #include "service/records.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/num.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "migrate/migrate.h"

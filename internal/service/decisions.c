@@ -14,7 +14,7 @@
 #include "service/registry_view.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_decisions.h"

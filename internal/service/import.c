@@ -17,7 +17,7 @@
 #include "base/buf.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_sessions.h"

@@ -7,7 +7,7 @@
 #include "base/base.h"
 #include "service/paging.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/num.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 

@@ -13,7 +13,7 @@
 #include "service/paging.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/num.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 

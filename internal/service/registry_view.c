@@ -7,7 +7,7 @@
  */
 #include "base/base.h"
 #include "service/registry_view.h"
-#include "base/util.h"
+#include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_registry.h"

@@ -231,7 +231,7 @@ ATTR_NODISCARD enum status service_token_list(struct service *s, json_object **o
 ATTR_NODISCARD enum status service_token_revoke(struct service *s, const char *name, int64_t *count,
 						struct err *e);
 
-/* The web console's logins in flight and sessions (console.c), keyed by a SHA-256 hex. */
+/* The web console's logins in flight and sessions (console_sessions.c), keyed by a SHA-256 hex. */
 struct console_login {
 	char *nonce, *verifier, *return_to;
 	char *binding; /* SHA-256 hex of the pre-login cookie of the browser that started it */

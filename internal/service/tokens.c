@@ -6,7 +6,7 @@
 #include "base/base.h"
 #include "service/service.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_tokens.h"

@@ -9,8 +9,10 @@
 #include "store/store_backend.h"
 #include "store/store_query.h"
 #include "base/log.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/redact.h"
 #include "base/xalloc.h"
+#include "base/dburl.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,31 +26,18 @@
 static enum status resolve(const char *url, const struct store_ops **ops, char **target,
 			   struct err *e)
 {
-	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://")) {
+	if (dburl_is_postgres(url)) {
 		*ops = &store_pg_ops;
 		*target = xstrdup(url);
 		return ST_OK;
 	}
-	if (!store_sqlite_path(url))
+	if (!dburl_sqlite_path(url))
 		return err_set(e, ST_INVALID,
 			       "database url: unsupported scheme or no path (use a SQLite path, "
 			       "sqlite:PATH, postgres:// or postgresql://)");
 	*ops = &store_sqlite_ops;
-	*target = xstrdup(store_sqlite_path(url));
+	*target = xstrdup(dburl_sqlite_path(url));
 	return ST_OK;
-}
-
-const char *store_sqlite_path(const char *url)
-{
-	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://"))
-		return NULL;
-	if (str_starts_with(url, "sqlite:")) {
-		url += strlen("sqlite:");
-		if (str_starts_with(url, "//"))
-			url += 2;
-		return *url ? url : NULL;
-	}
-	return strstr(url, "://") || !*url ? NULL : url;
 }
 
 enum status store_open(const char *url, const struct store_options *opt, struct store **out,

@@ -65,12 +65,6 @@ struct store_options {
  */
 ATTR_NODISCARD enum status store_open(const char *url, const struct store_options *opt,
 				      struct store **out, struct err *e);
-/*
- * The file path of a SQLite URL (borrowed from url), or NULL for PostgreSQL
- * and malformed URLs.  Lets read-only commands avoid creating a database.
- */
-const char *store_sqlite_path(const char *url);
-
 /* Closes every connection.  NULL-safe.  No connection may be borrowed. */
 void store_close(struct store *st);
 

@@ -7,7 +7,7 @@
 #include "base/base.h"
 #include "store/store_console.h"
 #include "store/store_query.h"
-#include "base/util.h"
+#include "base/num.h"
 
 #include <stdlib.h>
 #include <string.h>

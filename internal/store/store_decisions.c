@@ -11,7 +11,6 @@
 #include "store/store_decisions.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
-#include "base/util.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

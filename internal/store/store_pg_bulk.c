@@ -14,7 +14,7 @@
 #include "store/store_pg_int.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/num.h"
 #include "base/xalloc.h"
 
 #include <poll.h>

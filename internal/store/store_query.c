@@ -8,7 +8,7 @@
 #include "base/base.h"
 #include "store/store_query.h"
 #include "base/timeutil.h"
-#include "base/util.h"
+#include "base/num.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

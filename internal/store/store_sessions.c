@@ -10,7 +10,10 @@
 #include "store/store_sessions.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
-#include "base/util.h"
+#include "base/num.h"
+#include "base/str.h"
+#include "base/files.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #include "store/store_backend.h"
 #include "store/store_sqlite_int.h"
 #include "base/buf.h"
-#include "base/util.h"
+#include "base/files.h"
 #include "base/xalloc.h"
 
 #include <ctype.h>

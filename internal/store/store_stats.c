@@ -7,8 +7,11 @@
 #include "base/base.h"
 #include "store/store_stats.h"
 #include "store/store_backend.h"
+#include "base/num.h"
 #include "store/store_query.h"
-#include "base/util.h"
+#include "base/str.h"
+#include "base/files.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #include <stdlib.h>

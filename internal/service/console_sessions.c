@@ -1,5 +1,5 @@
 /*
- * console.c - the web console's logins in flight and sessions, stored by
+ * console_sessions.c - the web console's logins in flight and sessions, stored by
  * hash so that any replica can serve them (docs/console.md).
  */
 #include "base/base.h"

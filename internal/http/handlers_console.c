@@ -1,5 +1,5 @@
 /*
- * console.c - the web console: its files, embedded at build time, and in
+ * handlers_console.c - the web console: its files, embedded at build time, and in
  * auth_mode oidc the login run by the server: the OpenID Connect
  * authorization code flow with PKCE, state and nonce, as a confidential
  * client, bound to the browser that started it by a pre-login cookie.  The
@@ -10,7 +10,8 @@
 #include "http/http_int.h"
 #include "base/embed.h"
 #include "base/log.h"
-#include "base/util.h"
+#include "base/hash.h"
+#include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 

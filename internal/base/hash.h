@@ -1,0 +1,21 @@
+/*
+ * hash.h - SHA-256 and random bytes as lowercase hex (OpenSSL libcrypto).
+ */
+#ifndef CAVRA_HASH_H
+#define CAVRA_HASH_H
+
+#include "base/base.h"
+#include "base/err.h"
+
+#define SHA256_HEX_LEN 65 /* 64 hex digits and the NUL */
+
+/* p[0..n) as 2n lowercase hex digits and a NUL into out (2n+1 bytes). */
+void hex_encode(const unsigned char *p, size_t n, char *out);
+
+/* SHA-256 of p[0..n) as lowercase hex into out (SHA256_HEX_LEN bytes). */
+void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);
+
+/* Fills out with n random bytes as 2n lowercase hex digits (out holds 2n+1). */
+ATTR_NODISCARD enum status random_hex(char *out, size_t n, struct err *e);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * str.h - comparisons of NUL-terminated strings and of byte ranges.
+ */
+#ifndef CAVRA_STR_H
+#define CAVRA_STR_H
+
+#include "base/base.h"
+
+/*
+ * Byte order of a[0..an) and b[0..bn) (<0, 0, >0), a prefix first: the order
+ * of SQLite's BINARY and PostgreSQL's "C" collation.
+ */
+int bytes_cmp(const void *a, size_t an, const void *b, size_t bn);
+/* strcmp() == 0 that treats NULL as different from every string but NULL. */
+bool str_eq(const char *a, const char *b);
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+
+#endif
