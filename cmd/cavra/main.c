@@ -95,7 +95,8 @@ static void setup_logging(const struct config *cfg)
  */
 static int evidence_alias(struct config *cfg, int argc, char **argv)
 {
-	char *up_argv[] = {"migrate", "up", NULL};
+	char mig[] = "migrate", up[] = "up"; /* argv strings are writable */
+	char *up_argv[] = {mig, up, NULL};
 	const char *path = EVIDENCE_DEFAULT_DB;
 
 	if (argc < 2)
