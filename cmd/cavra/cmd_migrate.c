@@ -74,7 +74,7 @@ static enum status snapshot_original(const char *path, char **out, struct err *e
 	dir = xasprintf("%s/cavra-migrate-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		st = err_set(e, ST_IO, "create a directory in '%s': %s", tmp ? tmp : "/tmp",
-			     strerror(errno));
+			     BASE_ERRSTR(errno));
 		free(dir);
 		return st;
 	}

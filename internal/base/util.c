@@ -55,7 +55,7 @@ enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e
 	size_t n;
 
 	if (!f)
-		return err_set(e, ST_IO, "open '%s': %s", path, strerror(errno));
+		return err_set(e, ST_IO, "open '%s': %s", path, BASE_ERRSTR(errno));
 	buf_init(b, cap);
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		st = buf_add(b, chunk, n, e);
@@ -65,7 +65,7 @@ enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e
 		}
 	}
 	if (st == ST_OK && ferror(f))
-		st = err_set(e, ST_IO, "read '%s': %s", path, strerror(errno));
+		st = err_set(e, ST_IO, "read '%s': %s", path, BASE_ERRSTR(errno));
 	fclose(f);
 	if (st != ST_OK)
 		buf_release(b);
@@ -84,10 +84,10 @@ static enum status fsync_dir_of(const char *path, struct err *e)
 	else if (slash)
 		*slash = '\0';
 	else
-		strcpy(dir, ".");
+		memcpy(dir, ".", 2); /* path names a file: dir has room for "." */
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (fd < 0 || fsync(fd) != 0)
-		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, strerror(errno));
+		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, BASE_ERRSTR(errno));
 	if (fd >= 0)
 		close(fd);
 	free(dir);
@@ -102,7 +102,7 @@ static enum status write_all(int fd, const char *p, size_t n, const char *path, 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return err_set(e, ST_IO, "write '%s': %s", path, strerror(errno));
+			return err_set(e, ST_IO, "write '%s': %s", path, BASE_ERRSTR(errno));
 		p += w;
 		n -= (size_t)w;
 	}
@@ -116,16 +116,16 @@ enum status file_write_atomic(const char *path, const void *data, size_t n, stru
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
-		st = err_set(e, ST_IO, "create '%s': %s", tmp, strerror(errno));
+		st = err_set(e, ST_IO, "create '%s': %s", tmp, BASE_ERRSTR(errno));
 		goto out;
 	}
 	st = write_all(fd, data, n, tmp, e);
 	if (st == ST_OK && fsync(fd) != 0)
-		st = err_set(e, ST_IO, "fsync '%s': %s", tmp, strerror(errno));
+		st = err_set(e, ST_IO, "fsync '%s': %s", tmp, BASE_ERRSTR(errno));
 	if (close(fd) != 0 && st == ST_OK)
-		st = err_set(e, ST_IO, "close '%s': %s", tmp, strerror(errno));
+		st = err_set(e, ST_IO, "close '%s': %s", tmp, BASE_ERRSTR(errno));
 	if (st == ST_OK && rename(tmp, path) != 0)
-		st = err_set(e, ST_IO, "rename '%s': %s", path, strerror(errno));
+		st = err_set(e, ST_IO, "rename '%s': %s", path, BASE_ERRSTR(errno));
 	if (st != ST_OK)
 		unlink(tmp);
 	else
@@ -147,7 +147,7 @@ enum status mkdir_p(const char *dir, struct err *e)
 			continue;
 		*s = '\0';
 		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			st = err_set(e, ST_IO, "create directory '%s': %s", p, strerror(errno));
+			st = err_set(e, ST_IO, "create directory '%s': %s", p, BASE_ERRSTR(errno));
 			break;
 		}
 		*s = c;

@@ -156,7 +156,7 @@ static enum status load_dir(const char *dir, struct migration_set *set, struct e
 	set->origin = xstrdup(dir);
 	if (!d)
 		return err_set(e, ST_INVALID, "migrations directory '%s': %s", dir,
-			       strerror(errno));
+			       BASE_ERRSTR(errno));
 	while (st == ST_OK && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || !str_ends_with(de->d_name, ".sql"))
 			continue;

@@ -117,7 +117,7 @@ enum status ops_fsync_dir(const char *dir, struct err *e)
 	enum status st = ST_OK;
 
 	if (fd < 0 || fsync(fd) != 0)
-		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, strerror(errno));
+		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, BASE_ERRSTR(errno));
 	if (fd >= 0)
 		close(fd);
 	return st;
@@ -320,7 +320,7 @@ enum status ops_writer_open(struct ops_writer *w, const char *dir, const char *n
 	free(tmpname);
 	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
-		enum status st = err_set(e, ST_IO, "create '%s': %s", w->tmp, strerror(errno));
+		enum status st = err_set(e, ST_IO, "create '%s': %s", w->tmp, BASE_ERRSTR(errno));
 
 		writer_free(w);
 		return st;
@@ -357,7 +357,7 @@ static enum status flush_chunk(struct ops_writer *w, struct err *e)
 	}
 	w->used = 0;
 	if (err)
-		return err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
+		return err_set(e, ST_IO, "write '%s': %s", w->tmp, BASE_ERRSTR(err));
 	return lines_status(w, e);
 }
 
@@ -402,17 +402,17 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 	int err = w->th ? writer_wait(w->th) : 0;
 
 	if (st == ST_OK && err)
-		st = err_set(e, ST_IO, "write '%s': %s", w->tmp, strerror(err));
+		st = err_set(e, ST_IO, "write '%s': %s", w->tmp, BASE_ERRSTR(err));
 	if (st == ST_OK)
 		st = lines_status(w, e); /* the last chunk's lines, before the rename */
 	writer_stop(w);
 	if (st == ST_OK && fsync(w->fd) != 0)
-		st = err_set(e, ST_IO, "fsync '%s': %s", w->tmp, strerror(errno));
+		st = err_set(e, ST_IO, "fsync '%s': %s", w->tmp, BASE_ERRSTR(errno));
 	if (close(w->fd) != 0 && st == ST_OK)
-		st = err_set(e, ST_IO, "close '%s': %s", w->tmp, strerror(errno));
+		st = err_set(e, ST_IO, "close '%s': %s", w->tmp, BASE_ERRSTR(errno));
 	w->fd = -1;
 	if (st == ST_OK && rename(w->tmp, w->final) != 0)
-		st = err_set(e, ST_IO, "rename '%s': %s", w->final, strerror(errno));
+		st = err_set(e, ST_IO, "rename '%s': %s", w->final, BASE_ERRSTR(errno));
 	if (st != ST_OK) {
 		ops_writer_abort(w);
 		return st;
@@ -520,7 +520,7 @@ static enum status scan_fd(int fd, const char *path, struct scanner *s, EVP_MD_C
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			st = err_set(e, ST_IO, "read '%s': %s", path, strerror(errno));
+			st = err_set(e, ST_IO, "read '%s': %s", path, BASE_ERRSTR(errno));
 			break;
 		}
 		if (n == 0)
@@ -609,7 +609,7 @@ enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx, struct op
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		EVP_MD_CTX_free(md);
-		return err_set(e, ST_IO, "open '%s': %s", path, strerror(errno));
+		return err_set(e, ST_IO, "open '%s': %s", path, BASE_ERRSTR(errno));
 	}
 	buf_init(&s.line, OPS_LINE_MAX);
 	st = scan_fd(fd, path, &s, md, e);
