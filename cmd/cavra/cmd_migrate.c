@@ -358,8 +358,8 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 
 	if (code != EXIT_OK)
 		return code;
-	if (strcmp(o.action, "status") && strcmp(o.action, "up") && strcmp(o.action, "plan") &&
-	    strcmp(o.action, "verify"))
+	if (strcmp(o.action, "status") != 0 && strcmp(o.action, "up") != 0 &&
+	    strcmp(o.action, "plan") != 0 && strcmp(o.action, "verify") != 0)
 		return cmd_usage_error(
 			"unknown migrate action '%s' (known: status, up, plan, verify)", o.action);
 	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, &code))

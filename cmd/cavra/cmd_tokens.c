@@ -78,7 +78,7 @@ static bool known_create_option(const char *arg)
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->expires_in_s = 90 * 86400;
+	a->expires_in_s = (int64_t)90 * 86400;
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int code = EXIT_OK;
@@ -139,7 +139,8 @@ static int parse_list(int argc, char **argv, bool *json)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--format") != 0)
 			return cmd_bad_arg("tokens list", argv[i], NULL);
-		if (i + 1 >= argc || (strcmp(argv[i + 1], "json") && strcmp(argv[i + 1], "text")))
+		if (i + 1 >= argc ||
+		    (strcmp(argv[i + 1], "json") != 0 && strcmp(argv[i + 1], "text") != 0))
 			return cmd_usage_error("tokens list: --format needs text or json");
 		*json = strcmp(argv[++i], "json") == 0;
 	}

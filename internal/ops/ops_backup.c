@@ -55,7 +55,8 @@ static enum status prepare_dir(struct backup *b, struct err *e)
 	d = opendir(b->dir);
 	if (!d)
 		return err_set(e, ST_IO, "open directory '%s': %s", b->dir, BASE_ERRSTR(errno));
-	while (empty && (de = readdir(d)) != NULL)
+	/* readdir's race is on its DIR, and d is this function's own */
+	while (empty && (de = readdir(d)) != NULL) /* NOLINT(concurrency-mt-unsafe) */
 		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
 	closedir(d);
 	if (!empty)
