@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test:
 #   1. formatting (clang-format, the repository's .clang-format) of cmd/ and internal/
+#   1a. the include graph: no #include in internal/<mod> reaches a module that is not below it
+#       (scripts/check-includes.py, which states the module order)
 #   2. a -Werror build under AddressSanitizer + UndefinedBehaviorSanitizer (build/)
 #   2a. a Release build with -Werror (build-release/): what run.sh and the image ship, and
 #       where -O2 finds warnings a Debug build does not
@@ -71,6 +73,11 @@ if [ ${#existing[@]} -eq 0 ]; then
 fi
 clang-format --dry-run -Werror "${existing[@]}"
 echo "${#existing[@]} files formatted"
+done_step
+
+step "include graph (scripts/check-includes.py)"
+/usr/bin/python3 scripts/check-includes.py --self-test
+/usr/bin/python3 scripts/check-includes.py
 done_step
 
 step "build (-Werror, ASan+UBSan)"

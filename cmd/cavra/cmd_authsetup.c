@@ -261,7 +261,7 @@ static char *url_encode(const char *s)
 		    strchr("-._~", c))
 			*o++ = (char)c;
 		else
-			o += sprintf(o, "%%%02X", c);
+			o += snprintf(o, 4, "%%%02X", c); /* 3 bytes and the NUL */
 	}
 	*o = '\0';
 	return out;

@@ -84,7 +84,7 @@ static enum status snapshot_original(const char *path, char **out, struct err *e
 	dir = xasprintf("%s/cavra-migrate-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		st = err_set(e, ST_IO, "create a directory in '%s': %s", tmp ? tmp : "/tmp",
-			     strerror(errno));
+			     BASE_ERRSTR(errno));
 		free(dir);
 		return st;
 	}
@@ -367,8 +367,8 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 
 	if (code != EXIT_OK)
 		return code;
-	if (strcmp(o.action, "status") && strcmp(o.action, "up") && strcmp(o.action, "plan") &&
-	    strcmp(o.action, "verify"))
+	if (strcmp(o.action, "status") != 0 && strcmp(o.action, "up") != 0 &&
+	    strcmp(o.action, "plan") != 0 && strcmp(o.action, "verify") != 0)
 		return cmd_usage_error(
 			"unknown migrate action '%s' (known: status, up, plan, verify)", o.action);
 	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, &code))

@@ -105,8 +105,9 @@ static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *
  */
 static void keep_heap(void)
 {
-	mallopt(M_TRIM_THRESHOLD, 256 << 20);
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	/* called before the backup starts any thread */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20); /* NOLINT(concurrency-mt-unsafe) */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20); /* NOLINT(concurrency-mt-unsafe) */
 }
 
 /* ---- backup ---- */

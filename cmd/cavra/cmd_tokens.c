@@ -88,7 +88,7 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 	int code;
 
 	memset(a, 0, sizeof(*a));
-	a->expires_in_s = 90 * 86400;
+	a->expires_in_s = (int64_t)90 * 86400;
 	if ((code = cmd_opts_parse("tokens create", opts, argc - 1, argv + 1)) != EXIT_OK)
 		return code;
 	if (!a->name || a->nroles == 0)

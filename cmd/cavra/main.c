@@ -40,7 +40,8 @@ static void setup_logging(const struct config *cfg)
  */
 static int evidence_alias(struct config *cfg, int argc, char **argv)
 {
-	char *up_argv[] = {"migrate", "up", NULL};
+	char mig[] = "migrate", up[] = "up"; /* argv strings are writable */
+	char *up_argv[] = {mig, up, NULL};
 	const char *path = CMD_EVIDENCE_DEFAULT_DB;
 	const struct cmd_opt opts[] = {
 		{.name = "--sqlite", .kind = CMD_KIND_VALUE, .target = &path, .needs = "a PATH"},

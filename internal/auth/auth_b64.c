@@ -199,7 +199,7 @@ const char *auth_show(const char *s, char out[AUTH_SHOW_MAX])
 	size_t i;
 
 	for (i = 0; s[i] && i < 64; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+		out[i] = (char)((s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?');
 	if (s[i]) {
 		memcpy(out + i, "...", 3);
 		i += 3;

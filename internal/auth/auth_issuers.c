@@ -54,6 +54,7 @@ enum status auth_issuers_add(struct auth_issuers *set, struct auth_oidc *p, stru
 		auth_oidc_free(p);
 		return st;
 	}
+	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
 	set->v[set->n++] = p;
 	return ST_OK;

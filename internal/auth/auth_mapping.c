@@ -33,6 +33,12 @@ static int rule_cmp(const void *a, const void *b)
 	return strcmp(((const struct group_rule *)a)->group, ((const struct group_rule *)b)->group);
 }
 
+/* bsearch's comparison: the key is the group name itself, so no rule is built around it. */
+static int group_cmp(const void *group, const void *rule)
+{
+	return strcmp(group, ((const struct group_rule *)rule)->group);
+}
+
 static void set_add(struct rule_set *set, const char *group, uint32_t roles)
 {
 	set->rules = xrealloc(set->rules, (set->n + 1) * sizeof(*set->rules));
@@ -242,12 +248,11 @@ const struct rule_set *mapping_set_for(const struct auth_mapping *m, const char 
 
 uint32_t mapping_group_roles(const struct rule_set *set, const char *group)
 {
-	struct group_rule key = {(char *)group, 0};
 	const struct group_rule *r;
 
 	if (!set || !set->n)
 		return 0;
-	r = bsearch(&key, set->rules, set->n, sizeof(*set->rules), rule_cmp);
+	r = bsearch(group, set->rules, set->n, sizeof(*set->rules), group_cmp);
 	return r ? r->roles : 0;
 }
 

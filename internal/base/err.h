@@ -10,6 +10,7 @@
 #define CAVRA_ERR_H
 
 #include "base/base.h"
+#include "base/errstr.h"
 
 #define ERR_MSG_MAX 512
 

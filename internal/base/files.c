@@ -22,7 +22,7 @@ enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e
 	size_t n;
 
 	if (!f)
-		return err_set(e, ST_IO, "open '%s': %s", path, strerror(errno));
+		return err_set(e, ST_IO, "open '%s': %s", path, BASE_ERRSTR(errno));
 	buf_init(b, cap);
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		st = buf_add(b, chunk, n, e);
@@ -32,7 +32,7 @@ enum status file_read(const char *path, size_t cap, struct buf *b, struct err *e
 		}
 	}
 	if (st == ST_OK && ferror(f))
-		st = err_set(e, ST_IO, "read '%s': %s", path, strerror(errno));
+		st = err_set(e, ST_IO, "read '%s': %s", path, BASE_ERRSTR(errno));
 	fclose(f);
 	if (st != ST_OK)
 		buf_release(b);
@@ -56,7 +56,7 @@ enum status file_fsync_dir(const char *dir, struct err *e)
 	enum status st = ST_OK;
 
 	if (fd < 0 || fsync(fd) != 0)
-		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, strerror(errno));
+		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, BASE_ERRSTR(errno));
 	if (fd >= 0)
 		close(fd);
 	return st;
@@ -89,7 +89,7 @@ enum status file_atomic_open(struct file_atomic *f, const char *path, const char
 	f->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (f->fd < 0) {
 		f->tmp = f->path = NULL;
-		return err_set(e, ST_IO, "create '%s': %s", tmp, strerror(errno));
+		return err_set(e, ST_IO, "create '%s': %s", tmp, BASE_ERRSTR(errno));
 	}
 	f->tmp = xstrdup(tmp);
 	f->path = xstrdup(path);
@@ -113,12 +113,12 @@ enum status file_atomic_commit(struct file_atomic *f, struct err *e)
 	enum status st = ST_OK;
 
 	if (fsync(f->fd) != 0)
-		st = err_set(e, ST_IO, "fsync '%s': %s", f->tmp, strerror(errno));
+		st = err_set(e, ST_IO, "fsync '%s': %s", f->tmp, BASE_ERRSTR(errno));
 	if (close(f->fd) != 0 && st == ST_OK)
-		st = err_set(e, ST_IO, "close '%s': %s", f->tmp, strerror(errno));
+		st = err_set(e, ST_IO, "close '%s': %s", f->tmp, BASE_ERRSTR(errno));
 	f->fd = -1;
 	if (st == ST_OK && rename(f->tmp, f->path) != 0)
-		st = err_set(e, ST_IO, "rename '%s': %s", f->path, strerror(errno));
+		st = err_set(e, ST_IO, "rename '%s': %s", f->path, BASE_ERRSTR(errno));
 	if (st != ST_OK)
 		unlink(f->tmp);
 	atomic_release(f);
@@ -143,7 +143,7 @@ enum status file_write_atomic(const char *path, const void *data, size_t n, stru
 	int err = st == ST_OK ? file_write_full(f.fd, data, n) : 0;
 
 	if (err) {
-		st = err_set(e, ST_IO, "write '%s': %s", tmp, strerror(err));
+		st = err_set(e, ST_IO, "write '%s': %s", tmp, BASE_ERRSTR(err));
 		file_atomic_abort(&f);
 	} else if (st == ST_OK) {
 		st = file_atomic_commit(&f, e);
@@ -170,7 +170,7 @@ enum status mkdir_p(const char *dir, struct err *e)
 			continue;
 		*s = '\0';
 		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			st = err_set(e, ST_IO, "create directory '%s': %s", p, strerror(errno));
+			st = err_set(e, ST_IO, "create directory '%s': %s", p, BASE_ERRSTR(errno));
 			break;
 		}
 		*s = c;

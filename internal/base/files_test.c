@@ -31,7 +31,7 @@ static int fx_setup(void **state)
 {
 	struct fx *x = xcalloc(1, sizeof(*x));
 
-	strcpy(x->dir, "/tmp/cavra-files-XXXXXX");
+	snprintf(x->dir, sizeof(x->dir), "%s", "/tmp/cavra-files-XXXXXX");
 	if (!mkdtemp(x->dir))
 		return -1;
 	x->path = xasprintf("%s/f", x->dir);

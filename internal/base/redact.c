@@ -180,7 +180,7 @@ char *redact_url(const char *url)
 		o += strlen(MASK);
 		from = sp.s[i].at + sp.s[i].len;
 	}
-	strcpy(out + o, url + from);
+	memcpy(out + o, url + from, strlen(url + from) + 1);
 	return out;
 }
 

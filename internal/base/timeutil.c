@@ -226,7 +226,7 @@ bool time_parse(const char *s, int64_t *us)
 	/* a leap second (60) counts as the first second of the next minute */
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return false;
-	secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
 	*us = (secs - off) * 1000000 + frac;
 	return true;
 }

@@ -176,6 +176,17 @@ static int64_t *int_slot(struct config *c, const struct cfg_entry *t)
 	return (int64_t *)((char *)c + t->offset);
 }
 
+/* The same slots read through a const config (config_print). */
+static const char *str_val(const struct config *c, const struct cfg_entry *t)
+{
+	return *(char *const *)((const char *)c + t->offset);
+}
+
+static int64_t int_val(const struct config *c, const struct cfg_entry *t)
+{
+	return *(const int64_t *)((const char *)c + t->offset);
+}
+
 /* Only the form is checked: resolving the host is serve's business, and no other command listens.
  */
 static enum status check_listen(const char *v, struct err *e)
@@ -540,7 +551,6 @@ const char *config_migration_url(const struct config *c)
 /* Secrets are redacted here, the only place that prints settings. */
 enum status config_print(const struct config *c, struct buf *out, struct err *e)
 {
-	struct config *mc = (struct config *)c; /* slots are only read */
 	enum status st = ST_OK;
 
 	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(table); i++) {
@@ -550,13 +560,13 @@ enum status config_print(const struct config *c, struct buf *out, struct err *e)
 
 		if (t->type == CFG_INT) {
 			st = buf_addf(out, e, "%-24s = %lld  (%s)\n", t->name,
-				      (long long)*int_slot(mc, t), src);
-		} else if (!*str_slot(mc, t)) {
+				      (long long)int_val(c, t), src);
+		} else if (!str_val(c, t)) {
 			st = buf_addf(out, e, "%-24s = (unset)  (%s)\n", t->name, src);
 		} else {
 			char *v = t->flags & F_SECRET	    ? xstrdup("*****")
-				  : t->flags & F_SECRET_URL ? redact_url(*str_slot(mc, t))
-							    : xstrdup(*str_slot(mc, t));
+				  : t->flags & F_SECRET_URL ? redact_url(str_val(c, t))
+							    : xstrdup(str_val(c, t));
 
 			st = buf_addf(out, e, "%-24s = %s  (%s)\n", t->name, v, src);
 			free(v);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/base_testutil.h"
 #include "base/buf.h"
 #include "base/files.h"
 #include "config/config.h"
@@ -49,7 +50,8 @@ static void test_precedence(void **state)
 	char path[] = "/tmp/cavra-config-XXXXXX";
 	int fd = mkstemp(path);
 	const char *yaml = "listen: 127.0.0.1:9001\ndb_pool_size: 3\nlog_level: warn\n";
-	char *argv[] = {"--listen", "127.0.0.1:9003", "serve", "--print-config"};
+	char *argv[] = {STR_RW("--listen"), STR_RW("127.0.0.1:9003"), STR_RW("serve"),
+			STR_RW("--print-config")};
 	const char *env[] = {"CAVRA_CONFIG_FILE",
 			     path,
 			     "CAVRA_LISTEN",
@@ -111,7 +113,8 @@ static void test_bad_values(void **state)
 
 static void test_flags(void **state)
 {
-	char *argv[] = {"--no-auto-migrate", "--database=postgres://u:pw@h/db", "--migrations-dir"};
+	char *argv[] = {STR_RW("--no-auto-migrate"), STR_RW("--database=postgres://u:pw@h/db"),
+			STR_RW("--migrations-dir")};
 	const char *env[] = {NULL};
 	struct config c;
 	struct err e = {0};

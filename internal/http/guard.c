@@ -250,7 +250,7 @@ enum status guard_new(const struct guard_limits *lim, struct guard **out, struct
 	if (rc != 0) {
 		pthread_mutex_destroy(&g->mu);
 		free(g);
-		return err_set(e, ST_IO, "start the connection watchdog: %s", strerror(rc));
+		return err_set(e, ST_IO, "start the connection watchdog: %s", BASE_ERRSTR(rc));
 	}
 	g->running = true;
 	*out = g;

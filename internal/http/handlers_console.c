@@ -166,7 +166,7 @@ enum MHD_Result handle_console_login(struct req *r)
 	struct err e = {0};
 	enum MHD_Result ret;
 	enum status st;
-	char *url;
+	char *url, *to;
 
 	if (!c)
 		return not_configured(r);
@@ -189,8 +189,9 @@ enum MHD_Result handle_console_login(struct req *r)
 				   "the identity provider's discovery document is not loaded yet");
 	sha256_hex(state, strlen(state), hash);
 	sha256_hex(binding, strlen(binding), bhash);
-	l = (struct console_login){nonce, verifier, (char *)safe_return(req_query(r, "return_to")),
-				   bhash};
+	/* a copy: console_login's strings are not const (console_login_get fills them) */
+	to = xstrdup(safe_return(req_query(r, "return_to")));
+	l = (struct console_login){nonce, verifier, to, bhash};
 	st = service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e);
 	if (st != ST_OK) {
 		ret = reply_err(r, st, &e);
@@ -199,6 +200,7 @@ enum MHD_Result handle_console_login(struct req *r)
 		ret = redirect(r, url);
 	}
 	memset(binding, 0, sizeof(binding));
+	free(to);
 	free(url);
 	return ret;
 }

@@ -4,6 +4,7 @@
 #include "base/base.h"
 #include "http/http_int.h"
 #include "base/log.h"
+#include "base/xalloc.h"
 #include "json/jx.h"
 
 #include <stdlib.h>
@@ -64,10 +65,16 @@ enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type,
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	void *copy;
 
-	resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
-	if (!resp)
+	/* The copy MHD_RESPMEM_MUST_COPY would make, made here: its parameter is not const. */
+	copy = xmalloc(len + 1);
+	memcpy(copy, text, len);
+	resp = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(copy);
 		return MHD_NO;
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");

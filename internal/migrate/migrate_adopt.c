@@ -281,7 +281,7 @@ static enum status fsync_dir(const char *path, struct err *e)
 	int fd, rc, saved;
 
 	if (!slash)
-		strcpy(dir, ".");
+		memcpy(dir, ".", 2); /* path names a file: dir has room for "." */
 	else if (slash == dir)
 		slash[1] = '\0';
 	else
@@ -293,7 +293,8 @@ static enum status fsync_dir(const char *path, struct err *e)
 		close(fd);
 	free(dir);
 	if (rc != 0)
-		return err_set(e, ST_IO, "fsync the directory of '%s': %s", path, strerror(saved));
+		return err_set(e, ST_IO, "fsync the directory of '%s': %s", path,
+			       BASE_ERRSTR(saved));
 	return ST_OK;
 }
 
@@ -304,7 +305,7 @@ static enum status replace(const char *path, const char *copy, bool *replaced, s
 	int fd, rc = -1, saved;
 
 	if (stat(path, &sb) != 0)
-		return err_set(e, ST_IO, "stat '%s': %s", path, strerror(errno));
+		return err_set(e, ST_IO, "stat '%s': %s", path, BASE_ERRSTR(errno));
 	fd = open(copy, O_RDWR | O_CLOEXEC);
 	if (fd >= 0 && fchmod(fd, sb.st_mode & 07777) == 0 &&
 	    (fchown(fd, sb.st_uid, sb.st_gid) == 0 || errno == EPERM))
@@ -313,9 +314,9 @@ static enum status replace(const char *path, const char *copy, bool *replaced, s
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0)
-		return err_set(e, ST_IO, "prepare '%s': %s", copy, strerror(saved));
+		return err_set(e, ST_IO, "prepare '%s': %s", copy, BASE_ERRSTR(saved));
 	if (rename(copy, path) != 0)
-		return err_set(e, ST_IO, "rename '%s' to '%s': %s", copy, path, strerror(errno));
+		return err_set(e, ST_IO, "rename '%s' to '%s': %s", copy, path, BASE_ERRSTR(errno));
 	*replaced = true;
 	return fsync_dir(path, e);
 }

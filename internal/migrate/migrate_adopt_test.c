@@ -53,7 +53,7 @@ static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	strcpy(f->dir, "/tmp/cavra-adopt-test-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "%s", "/tmp/cavra-adopt-test-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/pilot.db", f->dir);
 	*state = f;

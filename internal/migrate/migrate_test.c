@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/base_testutil.h"
 #include "base/xalloc.h"
 #include "migrate/migrate.h"
 
@@ -131,9 +132,10 @@ static void test_tables(void **state)
 	char names[8][64];
 
 	(void)state;
-	m.sql = "-- create table not_me (x int)\nCREATE TABLE a (x INT);\n"
+	m.sql = STR_RW(
+		"-- create table not_me (x int)\nCREATE TABLE a (x INT);\n"
 		"/* CREATE TABLE nor_me (x int) */ INSERT INTO a VALUES ('create table no');\n"
-		"create table if not exists B_two(y int);\nCREATE INDEX ix ON a (x);";
+		"create table if not exists B_two(y int);\nCREATE INDEX ix ON a (x);");
 	assert_int_equal(migration_tables(&m, names, 8), 2);
 	assert_string_equal(names[0], "a");
 	assert_string_equal(names[1], "b_two");
@@ -141,18 +143,18 @@ static void test_tables(void **state)
 
 /* A three-migration set with fixed checksums "c1".."c3". */
 static struct migration items[] = {
-	{1, "001_a.sql", "a", "", "c1"},
-	{2, "002_b.sql", "b", "", "c2"},
-	{3, "003_c.sql", "c", "", "c3"},
+	{1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW(""), "c1"},
+	{2, STR_RW("002_b.sql"), STR_RW("b"), STR_RW(""), "c2"},
+	{3, STR_RW("003_c.sql"), STR_RW("c"), STR_RW(""), "c3"},
 };
-static const struct migration_set set3 = {items, 3, "test"};
+static const struct migration_set set3 = {items, 3, STR_RW("test")};
 
-#define ROW(v, id, name, sum)                                           \
-	{                                                               \
-		v, id, name, sum, "2026-01-01T00:00:00.000000Z", "t", 1 \
+#define ROW(v, id, name, sum)                                                           \
+	{                                                                               \
+		v, id, name, sum, STR_RW("2026-01-01T00:00:00.000000Z"), STR_RW("t"), 1 \
 	}
 
-static const struct {
+static struct {
 	const char *name;
 	enum ledger_kind kind;
 	struct ledger_row rows[4];
@@ -164,47 +166,65 @@ static const struct {
 	{"empty", LEDGER_NONE, {{0}}, 0, "PPP", "", 3},
 	{"current",
 	 LEDGER_CURRENT,
-	 {ROW(1, "001_a.sql", "a", "c1"), ROW(2, "002_b.sql", "b", "c2"),
-	  ROW(3, "003_c.sql", "c", "c3")},
+	 {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW("c1")),
+	  ROW(2, STR_RW("002_b.sql"), STR_RW("b"), STR_RW("c2")),
+	  ROW(3, STR_RW("003_c.sql"), STR_RW("c"), STR_RW("c3"))},
 	 3,
 	 "AAA",
 	 "",
 	 0},
-	{"partly", LEDGER_CURRENT, {ROW(1, "001_a.sql", "a", "c1")}, 1, "APP", "", 2},
+	{"partly",
+	 LEDGER_CURRENT,
+	 {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW("c1"))},
+	 1,
+	 "APP",
+	 "",
+	 2},
 	{"drift",
 	 LEDGER_CURRENT,
-	 {ROW(1, "001_a.sql", "a", "cX"), ROW(2, "002_b.sql", "b", "cY")},
+	 {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW("cX")),
+	  ROW(2, STR_RW("002_b.sql"), STR_RW("b"), STR_RW("cY"))},
 	 2,
 	 "DDP",
 	 "DD",
 	 1},
-	{"renamed", LEDGER_CURRENT, {ROW(1, "001_z.sql", "z", "c1")}, 1, "MPP", "M", 2},
+	{"renamed",
+	 LEDGER_CURRENT,
+	 {ROW(1, STR_RW("001_z.sql"), STR_RW("z"), STR_RW("c1"))},
+	 1,
+	 "MPP",
+	 "M",
+	 2},
 	{"newer",
 	 LEDGER_CURRENT,
-	 {ROW(1, "001_a.sql", "a", "c1"), ROW(2, "002_b.sql", "b", "c2"),
-	  ROW(3, "003_c.sql", "c", "c3"), ROW(4, "004_d.sql", "d", "c4")},
+	 {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW("c1")),
+	  ROW(2, STR_RW("002_b.sql"), STR_RW("b"), STR_RW("c2")),
+	  ROW(3, STR_RW("003_c.sql"), STR_RW("c"), STR_RW("c3")),
+	  ROW(4, STR_RW("004_d.sql"), STR_RW("d"), STR_RW("c4"))},
 	 4,
 	 "AAAU",
 	 "N",
 	 0},
 	{"gap",
 	 LEDGER_CURRENT,
-	 {ROW(1, "001_a.sql", "a", "c1"), ROW(3, "003_c.sql", "c", "c3")},
+	 {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW("c1")),
+	  ROW(3, STR_RW("003_c.sql"), STR_RW("c"), STR_RW("c3"))},
 	 2,
 	 "APA",
 	 "O",
 	 1},
 	{"legacy",
 	 LEDGER_LEGACY,
-	 {ROW(1, "001_a.sql", "a", NULL), ROW(0, "junk", NULL, NULL)},
+	 {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), NULL), ROW(0, STR_RW("junk"), NULL, NULL)},
 	 2,
 	 "APPU",
 	 "U",
 	 2},
 	{"everything at once",
 	 LEDGER_CURRENT,
-	 {ROW(1, "001_a.sql", "a", "cX"), ROW(3, "003_c.sql", "c", "c3"),
-	  ROW(9, "009_z.sql", "z", "c9")},
+	 {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW("cX")),
+	  ROW(3, STR_RW("003_c.sql"), STR_RW("c"), STR_RW("c3")),
+	  ROW(9, STR_RW("009_z.sql"), STR_RW("z"), STR_RW("c9"))},
 	 3,
 	 "DPAU",
 	 "DNO",
@@ -225,8 +245,7 @@ static void test_compare(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cmp_cases); i++) {
-		struct ledger l = {cmp_cases[i].kind, (struct ledger_row *)cmp_cases[i].rows,
-				   cmp_cases[i].nrows};
+		struct ledger l = {cmp_cases[i].kind, cmp_cases[i].rows, cmp_cases[i].nrows};
 		struct migrate_report r;
 		char states[8] = {0}, probs[8] = {0};
 
@@ -245,7 +264,7 @@ static void test_compare(void **state)
 
 static void test_drift_message(void **state)
 {
-	struct ledger_row rows[] = {ROW(1, "001_a.sql", "a", "cX")};
+	struct ledger_row rows[] = {ROW(1, STR_RW("001_a.sql"), STR_RW("a"), STR_RW("cX"))};
 	struct ledger l = {LEDGER_CURRENT, rows, 1};
 	struct migrate_report r;
 

@@ -65,7 +65,8 @@ static const char *const adopt_columns[] = {
 static char *applied_by(struct store_conn *c, enum store_kind kind)
 {
 	struct store_rows *r = NULL;
-	struct passwd *pw;
+	struct passwd pwd, *pw = NULL;
+	char pwbuf[4096];
 	char *who = NULL;
 
 	if (kind == STORE_POSTGRES &&
@@ -74,7 +75,9 @@ static char *applied_by(struct store_conn *c, enum store_kind kind)
 	store_rows_free(r);
 	if (who)
 		return who;
-	pw = getpwuid(geteuid());
+	/* getpwuid_r: getpwuid's result is shared by every thread */
+	if (getpwuid_r(geteuid(), &pwd, pwbuf, sizeof(pwbuf), &pw) != 0)
+		pw = NULL;
 	return xstrdup(pw && pw->pw_name ? pw->pw_name : "unknown");
 }
 
@@ -165,8 +168,8 @@ static enum status adopt_legacy(struct store_conn *c, const struct migration_set
 	for (size_t i = 0; st == ST_OK && i < l->n; i++) {
 		const struct migration *m = &set->items[l->rows[i].version - 1];
 		char version[16];
-		const char *p[] = {version, m->name, m->checksum, "adopted by cavra " CAVRA_VERSION,
-				   l->rows[i].id};
+		const char *by = "adopted by cavra " CAVRA_VERSION;
+		const char *p[] = {version, m->name, m->checksum, by, l->rows[i].id};
 
 		snprintf(version, sizeof(version), "%d", m->version);
 		st = store_exec(c, upd, 5, p, NULL, e);

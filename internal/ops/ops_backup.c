@@ -47,7 +47,7 @@ static enum status prepare_dir(struct backup *b, struct err *e)
 	if (stat(b->dir, &sb) != 0) {
 		if (errno != ENOENT)
 			return err_set(e, ST_IO, "backup directory '%s': %s", b->dir,
-				       strerror(errno));
+				       BASE_ERRSTR(errno));
 		b->made_dir = true;
 		return mkdir_p(b->dir, e);
 	}
@@ -55,8 +55,9 @@ static enum status prepare_dir(struct backup *b, struct err *e)
 		return err_set(e, ST_CONFLICT, "'%s' exists and is not a directory", b->dir);
 	d = opendir(b->dir);
 	if (!d)
-		return err_set(e, ST_IO, "open directory '%s': %s", b->dir, strerror(errno));
-	while (empty && (de = readdir(d)) != NULL)
+		return err_set(e, ST_IO, "open directory '%s': %s", b->dir, BASE_ERRSTR(errno));
+	/* readdir's race is on its DIR, and d is this function's own */
+	while (empty && (de = readdir(d)) != NULL) /* NOLINT(concurrency-mt-unsafe) */
 		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
 	closedir(d);
 	if (!empty)

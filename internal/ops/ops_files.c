@@ -314,7 +314,7 @@ static enum status flush_chunk(struct ops_writer *w, struct err *e)
 	}
 	w->used = 0;
 	if (err)
-		return err_set(e, ST_IO, "write '%s': %s", w->file.tmp, strerror(err));
+		return err_set(e, ST_IO, "write '%s': %s", w->file.tmp, BASE_ERRSTR(err));
 	return lines_status(w, e);
 }
 
@@ -353,7 +353,7 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 	int err = w->th ? writer_wait(w->th) : 0;
 
 	if (st == ST_OK && err)
-		st = err_set(e, ST_IO, "write '%s': %s", w->file.tmp, strerror(err));
+		st = err_set(e, ST_IO, "write '%s': %s", w->file.tmp, BASE_ERRSTR(err));
 	if (st == ST_OK)
 		st = lines_status(w, e); /* the last chunk's lines, before the rename */
 	writer_stop(w);
@@ -462,7 +462,7 @@ static enum status scan_fd(int fd, const char *path, struct scanner *s, EVP_MD_C
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			st = err_set(e, ST_IO, "read '%s': %s", path, strerror(errno));
+			st = err_set(e, ST_IO, "read '%s': %s", path, BASE_ERRSTR(errno));
 			break;
 		}
 		if (n == 0)
@@ -551,7 +551,7 @@ enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx, struct op
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		EVP_MD_CTX_free(md);
-		return err_set(e, ST_IO, "open '%s': %s", path, strerror(errno));
+		return err_set(e, ST_IO, "open '%s': %s", path, BASE_ERRSTR(errno));
 	}
 	buf_init(&s.line, OPS_LINE_MAX);
 	st = scan_fd(fd, path, &s, md, e);

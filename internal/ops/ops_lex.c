@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* Bytes that need an escape in a canonical string: '"', '\\' and the controls. */
-#define ESC4(c) [c] = true, [c + 1] = true, [c + 2] = true, [c + 3] = true
+#define ESC4(c) [(c)] = true, [(c) + 1] = true, [(c) + 2] = true, [(c) + 3] = true
 static const bool needs_escape[256] = {
 	ESC4(0x00), ESC4(0x04), ESC4(0x08), ESC4(0x0c),	  ESC4(0x10),
 	ESC4(0x14), ESC4(0x18), ESC4(0x1c), ['"'] = true, ['\\'] = true,

@@ -11,6 +11,7 @@
 
 #include "base/base.h"
 #include "base/xalloc.h"
+#include "base/base_testutil.h"
 #include "ops/ops_testutil.h"
 #include "ops/ops_int.h"
 
@@ -51,28 +52,33 @@ static void test_path_safe(void **state)
 				 paths[i].safe ? "safe" : "unsafe");
 }
 
-static char *cols[] = {"id", "payload"};
+static char *cols[] = {STR_RW("id"), STR_RW("payload")};
+/* sample()'s strings: they outlive the call */
+static char s_evidence[] = "evidence_metadata", s_sha_a[] = SHA_A, s_store[] = "s", s_table[] = "t",
+	    s_path[] = "t.jsonl", s_id[] = "id", s_version[] = "0.1.0",
+	    s_backup_id[] = "bak_000000000000", s_backend[] = "sqlite",
+	    s_snapshot[] = "one read transaction", s_time[] = "2026-01-02T03:04:05.000000Z";
 
 /* A small, valid manifest; strings borrowed from literals (never freed). */
 static void sample(struct ops_manifest *m, struct ops_manifest_file *f,
 		   struct ops_manifest_migration *g)
 {
 	memset(m, 0, sizeof(*m));
-	*g = (struct ops_manifest_migration){1, "evidence_metadata", SHA_A};
-	*f = (struct ops_manifest_file){.store = "s",
-					.table = "t",
-					.path = "t.jsonl",
-					.key = "id",
+	*g = (struct ops_manifest_migration){1, s_evidence, s_sha_a};
+	*f = (struct ops_manifest_file){.store = s_store,
+					.table = s_table,
+					.path = s_path,
+					.key = s_id,
 					.columns = cols,
 					.ncolumns = 2,
 					.rows = 2,
 					.bytes = 10};
 	memcpy(f->sha256, SHA_A, sizeof(f->sha256));
-	m->tool_version = "0.1.0";
-	m->backup_id = "bak_000000000000";
-	m->backend = "sqlite";
-	m->snapshot = "one read transaction";
-	m->created_at = m->finished_at = "2026-01-02T03:04:05.000000Z";
+	m->tool_version = s_version;
+	m->backup_id = s_backup_id;
+	m->backend = s_backend;
+	m->snapshot = s_snapshot;
+	m->created_at = m->finished_at = s_time;
 	m->schema_version = 1;
 	m->migrations = g;
 	m->nmigrations = 1;
@@ -170,10 +176,10 @@ static void test_every_problem(void **state)
 	(void)state;
 	sample(&m, &f[0], &g);
 	f[1] = f[0];
-	f[1].path = "../../etc/passwd";
-	f[1].table = "u";
+	f[1].path = STR_RW("../../etc/passwd");
+	f[1].table = STR_RW("u");
 	f[2] = f[0]; /* the same path again */
-	f[2].table = "v";
+	f[2].table = STR_RW("v");
 	m.files = f;
 	m.nfiles = 3;
 	m.rows = 6;
@@ -190,7 +196,7 @@ static void test_every_problem(void **state)
 	free(text);
 }
 
-static char *timed_cols[] = {"id", "at", "payload"};
+static char *timed_cols[] = {STR_RW("id"), STR_RW("at"), STR_RW("payload")};
 
 /* A manifest of one file newest first by "at" (order "at desc, id"), or in key order. */
 static char *order_text(bool newest_first)
@@ -203,7 +209,7 @@ static char *order_text(bool newest_first)
 	sample(&m, &f, &g);
 	f.columns = timed_cols;
 	f.ncolumns = 3;
-	f.newest_first = newest_first ? "at" : NULL;
+	f.newest_first = newest_first ? STR_RW("at") : NULL;
 	return ops_manifest_text(&m, sha);
 }
 

@@ -230,7 +230,7 @@ enum status ops_restore_test(const char *manifest, const char *scratch_parent,
 		e = &local;
 	if (!mkdtemp(tmpl)) {
 		st = err_set(e, ST_IO, "create a scratch directory in '%s': %s", scratch_parent,
-			     strerror(errno));
+			     BASE_ERRSTR(errno));
 		free(tmpl);
 		return st;
 	}

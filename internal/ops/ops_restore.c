@@ -420,7 +420,7 @@ static enum status put_in_place(struct restore *r, struct err *e)
 		return err_set(e, ST_IO, "'%s' still has a write-ahead log after closing",
 			       r->temp_path);
 	if (rename(r->temp_path, r->final_path) != 0)
-		return err_set(e, ST_IO, "rename '%s': %s", r->final_path, strerror(errno));
+		return err_set(e, ST_IO, "rename '%s': %s", r->final_path, BASE_ERRSTR(errno));
 	free(r->temp_path);
 	r->temp_path = NULL;
 	return file_fsync_dir(r->o->target_dir, e);

@@ -246,7 +246,7 @@ static enum status hash_file(const char *path, int64_t *size, char sha[SHA256_HE
 		EVP_MD_CTX_free(md);
 		if (f)
 			fclose(f);
-		return err_set(e, ST_IO, "open: %s", strerror(errno));
+		return err_set(e, ST_IO, "open: %s", BASE_ERRSTR(errno));
 	}
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
@@ -261,7 +261,7 @@ static enum status hash_file(const char *path, int64_t *size, char sha[SHA256_HE
 		snprintf(sha + 2 * i, 3, "%02x", digest[i]);
 	if (ferror(f)) {
 		fclose(f);
-		return err_set(e, ST_IO, "read: %s", strerror(errno));
+		return err_set(e, ST_IO, "read: %s", BASE_ERRSTR(errno));
 	}
 	fclose(f);
 	return ST_OK;
@@ -303,7 +303,7 @@ static void check_store(const char *dir, const struct ops_v1_store *s,
 		ops_report_add(&out->problems, errno == ENOENT ? "missing" : "unreadable",
 			       s->backup_path, "%s",
 			       errno == ENOENT ? "listed in the manifest, not found"
-					       : strerror(errno));
+					       : BASE_ERRSTR(errno));
 	else if (!S_ISREG(sb.st_mode))
 		ops_report_add(&out->problems, "not_regular", s->backup_path, "not a regular file");
 	else if (hash_file(path, &size, sha, head, &e) != ST_OK)

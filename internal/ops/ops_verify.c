@@ -180,7 +180,7 @@ static bool present(const char *dir, const char *path, const struct ops_manifest
 			ops_report_add(rep, "missing", f->path,
 				       "listed in the manifest, not found");
 		else
-			ops_report_add(rep, "unreadable", f->path, "%s", strerror(errno));
+			ops_report_add(rep, "unreadable", f->path, "%s", BASE_ERRSTR(errno));
 		return false;
 	}
 	if (!S_ISREG(sb.st_mode)) {
@@ -340,7 +340,7 @@ static bool read_manifest(const char *path, struct buf *text, struct ops_report 
 
 	if (lstat(path, &sb) != 0) {
 		ops_report_add(rep, "manifest_unreadable", OPS_MANIFEST_NAME, "'%s': %s", path,
-			       strerror(errno));
+			       BASE_ERRSTR(errno));
 		return false;
 	}
 	if (!S_ISREG(sb.st_mode)) {

@@ -13,13 +13,16 @@
 
 #include "base/base.h"
 #include "base/xalloc.h"
+#include "base/base_testutil.h"
 #include "json/jx.h"
 #include "ops/ops_int.h"
 #include "base/files.h"
 
 static const char file_a[] = "{\"id\":\"a1\",\"payload\":{}}\n{\"id\":\"a2\",\"payload\":{}}\n";
 static const char file_b[] = "{\"id\":\"b1\",\"payload\":{\"x\":1}}\n";
-static char *cols[] = {"id", "payload"};
+static char *cols[] = {STR_RW("id"), STR_RW("payload")};
+/* entry()'s strings: they outlive the call */
+static char store_s[] = "s", key_id[] = "id";
 
 static char *join(const char *dir, const char *name)
 {
@@ -50,10 +53,10 @@ static char *get(const char *dir, const char *name)
 static void entry(struct ops_manifest_file *f, char *table, char *path, const char *text,
 		  int64_t rows)
 {
-	*f = (struct ops_manifest_file){.store = "s",
+	*f = (struct ops_manifest_file){.store = store_s,
 					.table = table,
 					.path = path,
-					.key = "id",
+					.key = key_id,
 					.columns = cols,
 					.ncolumns = 2,
 					.rows = rows,
@@ -67,20 +70,20 @@ static char *make_backup(void)
 	char *dir = xstrdup("/tmp/cavra-ops-verify-XXXXXX");
 	struct ops_manifest m = {0};
 	struct ops_manifest_file f[2];
-	struct ops_manifest_migration g = {1, "evidence_metadata", NULL};
+	struct ops_manifest_migration g = {1, STR_RW("evidence_metadata"), NULL};
 	char sha[SHA256_HEX_LEN];
 	char *text;
 
 	assert_non_null(mkdtemp(dir));
 	put(dir, "a.jsonl", file_a);
 	put(dir, "b.jsonl", file_b);
-	entry(&f[0], "ta", "a.jsonl", file_a, 2);
-	entry(&f[1], "tb", "b.jsonl", file_b, 1);
-	m.tool_version = "0.1.0";
-	m.backup_id = "bak_000000000000";
-	m.backend = "sqlite";
-	m.snapshot = "test";
-	m.created_at = m.finished_at = "2026-01-02T03:04:05.000000Z";
+	entry(&f[0], STR_RW("ta"), STR_RW("a.jsonl"), file_a, 2);
+	entry(&f[1], STR_RW("tb"), STR_RW("b.jsonl"), file_b, 1);
+	m.tool_version = STR_RW("0.1.0");
+	m.backup_id = STR_RW("bak_000000000000");
+	m.backend = STR_RW("sqlite");
+	m.snapshot = STR_RW("test");
+	m.created_at = m.finished_at = STR_RW("2026-01-02T03:04:05.000000Z");
 	m.schema_version = 1;
 	m.migrations = &g;
 	m.nmigrations = 1;
@@ -267,7 +270,7 @@ static void test_totals_and_json(void **state)
 	free(dir);
 }
 
-static char *timed_cols[] = {"id", "at", "payload"};
+static char *timed_cols[] = {STR_RW("id"), STR_RW("at"), STR_RW("payload")};
 
 /* Verifies a backup of one file t.jsonl newest first by "at"; returns its problems' kinds. */
 static char *verify_timed(const char *text, int64_t rows, char **first_msg)
@@ -275,23 +278,23 @@ static char *verify_timed(const char *text, int64_t rows, char **first_msg)
 	char *dir = xstrdup("/tmp/cavra-ops-verify-XXXXXX");
 	struct ops_manifest m;
 	struct ops_manifest_file f;
-	struct ops_manifest_migration g = {1, "evidence_metadata", NULL};
+	struct ops_manifest_migration g = {1, STR_RW("evidence_metadata"), NULL};
 	struct ops_verify_result r;
 	char sha[SHA256_HEX_LEN];
 	char *manifest, *got;
 
 	assert_non_null(mkdtemp(dir));
 	put(dir, "t.jsonl", text);
-	entry(&f, "t", "t.jsonl", text, rows);
+	entry(&f, STR_RW("t"), STR_RW("t.jsonl"), text, rows);
 	f.columns = timed_cols;
 	f.ncolumns = 3;
-	f.newest_first = "at";
-	m = (struct ops_manifest){.tool_version = "0.1.0",
-				  .backup_id = "bak_000000000000",
-				  .backend = "sqlite",
-				  .snapshot = "test",
-				  .created_at = "2026-01-02T03:04:05.000000Z",
-				  .finished_at = "2026-01-02T03:04:05.000000Z",
+	f.newest_first = STR_RW("at");
+	m = (struct ops_manifest){.tool_version = STR_RW("0.1.0"),
+				  .backup_id = STR_RW("bak_000000000000"),
+				  .backend = STR_RW("sqlite"),
+				  .snapshot = STR_RW("test"),
+				  .created_at = STR_RW("2026-01-02T03:04:05.000000Z"),
+				  .finished_at = STR_RW("2026-01-02T03:04:05.000000Z"),
 				  .schema_version = 1,
 				  .migrations = &g,
 				  .nmigrations = 1,

@@ -776,7 +776,7 @@ static enum status load_dir(struct policy_set *set, const char *dir, struct err 
 	DIR *d = opendir(dir);
 
 	if (!d)
-		return err_set(e, ST_IO, "open policy dir '%s': %s", dir, strerror(errno));
+		return err_set(e, ST_IO, "open policy dir '%s': %s", dir, BASE_ERRSTR(errno));
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
 			strlist_addn(&names, de->d_name, strlen(de->d_name));

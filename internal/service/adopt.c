@@ -179,11 +179,12 @@ static enum status on_row(void *ctx, const char *const *vals, const size_t *lens
  */
 #define SQL_MAX 1024
 
-static void append(char *sql, const char *fmt, const char *arg)
+/* Appends pre, arg and post (three pieces, not a format: -Wformat=2 wants literal formats). */
+static void append(char *sql, const char *pre, const char *arg, const char *post)
 {
 	size_t len = strlen(sql);
 
-	snprintf(sql + len, SQL_MAX - len, fmt, arg);
+	snprintf(sql + len, SQL_MAX - len, "%s%s%s", pre, arg, post);
 }
 
 static enum status add_column(struct copy *cp, char *sql, const char *col, bool is_int,
@@ -197,7 +198,7 @@ static enum status add_column(struct copy *cp, char *sql, const char *col, bool 
 	st = store_column_exists(cp->c, table, col, &exists, e);
 	if (st != ST_OK || !exists) /* a column its older versions lacked: the payload has it */
 		return st;
-	append(sql, ", \"%s\"", col);
+	append(sql, ", \"", col, "\"");
 	cp->names[cp->ncols] = col;
 	cp->is_int[cp->ncols++] = is_int;
 	return ST_OK;
@@ -210,12 +211,12 @@ static enum status build_select(struct copy *cp, char *sql, struct err *e)
 	const struct original *o = cp->o;
 	enum status st = ST_OK;
 
-	append(sql, "SELECT \"%s\", payload", o->id_col);
+	append(sql, "SELECT \"", o->id_col, "\", payload");
 	for (size_t i = 0; st == ST_OK && i < MAX_COLS && o->cols[i]; i++)
 		st = add_column(cp, sql, o->cols[i], false, e);
 	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(o->ints) && o->ints[i]; i++)
 		st = add_column(cp, sql, o->ints[i], true, e);
-	append(sql, " FROM " MIGRATE_ORIGINAL_PREFIX "%s ORDER BY rowid", o->table);
+	append(sql, " FROM " MIGRATE_ORIGINAL_PREFIX, o->table, " ORDER BY rowid");
 	return st;
 }
 

@@ -86,7 +86,7 @@ static enum status fsync_path(const char *path, struct err *e)
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0)
-		return err_set(e, ST_IO, "fsync '%s': %s", path, strerror(saved));
+		return err_set(e, ST_IO, "fsync '%s': %s", path, BASE_ERRSTR(saved));
 	return ST_OK;
 }
 

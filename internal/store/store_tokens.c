@@ -59,7 +59,9 @@ static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 
 enum status store_token_create(struct store *st, const struct token_new *t, struct err *e)
 {
-	return store_run_write(st, create_tx, (void *)t, e);
+	struct token_new copy = *t; /* the callback's context is not const */
+
+	return store_run_write(st, create_tx, &copy, e);
 }
 
 enum status store_token_find(struct store *st, const char *sha256, struct token_row *out,
