@@ -57,7 +57,7 @@ static enum status check_schema(const struct config *cfg, const char *verb, stru
 	else if (rc == ST_OK && behind)
 		rc = auto_migrate(cfg, set, e);
 	migrate_report_release(&r);
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	return rc;
 }
 
@@ -69,7 +69,7 @@ enum status cmd_open_database(const struct config *cfg, const char *verb, int po
 	enum status rc = store_open(cfg->database_url, &opt, st, e);
 
 	if (rc == ST_OK)
-		rc = migration_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
+		rc = migrate_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
 	if (rc == ST_OK)
 		rc = check_schema(cfg, verb, *st, set, e);
 	return rc;
@@ -88,6 +88,6 @@ enum status cmd_open_existing(const struct config *cfg, struct store **st,
 		return err_set(e, ST_NOT_FOUND, "database '%s' does not exist", path);
 	rc = store_open(cfg->database_url, &opt, st, e);
 	if (rc == ST_OK)
-		rc = migration_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
+		rc = migrate_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
 	return rc;
 }

@@ -137,8 +137,8 @@ static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_o
 	/* unprepared: migrations run once and must work through any pooler */
 	st = store_open(url, &(struct store_options){.pool_size = 1}, &c->store, e);
 	if (st == ST_OK)
-		st = migration_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set,
-					e);
+		st = migrate_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set,
+				      e);
 	if (st != ST_OK) {
 		store_close(c->store);
 		c->store = NULL;
@@ -150,7 +150,7 @@ static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_o
 
 static void ctx_close(struct ctx *c)
 {
-	migration_set_release(&c->set);
+	migrate_set_release(&c->set);
 	store_close(c->store);
 	snapshot_remove(c->snapshot);
 }
@@ -164,7 +164,7 @@ static void print_table(const struct ctx *c, const struct migrate_report *r)
 		const struct mig_entry *en = &r->entries[i];
 
 		printf("%03d      %-36s %-8s %-64s %s\n", en->version, en->name,
-		       mig_state_name(en->state),
+		       migrate_state_name(en->state),
 		       en->checksum ? en->checksum
 				    : (en->applied_checksum ? en->applied_checksum : "-"),
 		       en->applied_at ? en->applied_at : "-");
@@ -173,7 +173,7 @@ static void print_table(const struct ctx *c, const struct migrate_report *r)
 	       store_backend_name(c->store), ledger_names[r->ledger], r->schema_version,
 	       r->latest_version, r->pending);
 	for (size_t i = 0; i < r->nproblems; i++)
-		printf("problem: %s: %s\n", problem_kind_name(r->problems[i].kind),
+		printf("problem: %s: %s\n", migrate_problem_kind_name(r->problems[i].kind),
 		       r->problems[i].msg);
 }
 
@@ -188,7 +188,7 @@ static json_object *entry_json(const struct mig_entry *en)
 
 	json_object_object_add(o, "version", json_object_new_int(en->version));
 	json_object_object_add(o, "name", json_object_new_string(en->name));
-	json_object_object_add(o, "state", json_object_new_string(mig_state_name(en->state)));
+	json_object_object_add(o, "state", json_object_new_string(migrate_state_name(en->state)));
 	json_object_object_add(o, "checksum", str_or_null(en->checksum));
 	json_object_object_add(o, "applied_checksum", str_or_null(en->applied_checksum));
 	json_object_object_add(o, "applied_at", str_or_null(en->applied_at));
@@ -207,7 +207,8 @@ static void print_status_json(const struct ctx *c, const struct migrate_report *
 		json_object *p = json_object_new_object();
 
 		json_object_object_add(
-			p, "kind", json_object_new_string(problem_kind_name(r->problems[i].kind)));
+			p, "kind",
+			json_object_new_string(migrate_problem_kind_name(r->problems[i].kind)));
 		json_object_object_add(p, "version", json_object_new_int(r->problems[i].version));
 		json_object_object_add(p, "message", json_object_new_string(r->problems[i].msg));
 		json_object_array_add(probs, p);
@@ -236,7 +237,8 @@ static int do_status(struct ctx *c, const struct migrate_opts *o, const struct m
 static int do_verify(struct ctx *c, const struct migrate_report *r)
 {
 	for (size_t i = 0; i < r->nproblems; i++)
-		printf("%s: %s\n", problem_kind_name(r->problems[i].kind), r->problems[i].msg);
+		printf("%s: %s\n", migrate_problem_kind_name(r->problems[i].kind),
+		       r->problems[i].msg);
 	for (size_t i = 0; i < r->n; i++)
 		if (r->entries[i].state == MIG_PENDING)
 			printf("pending: version %03d (%s) is not applied\n", r->entries[i].version,
@@ -257,8 +259,8 @@ static int do_plan(struct ctx *c, const struct migrate_report *r)
 {
 	if (r->nproblems) {
 		for (size_t i = 0; i < r->nproblems; i++)
-			fprintf(stderr, "cavra: %s: %s\n", problem_kind_name(r->problems[i].kind),
-				r->problems[i].msg);
+			fprintf(stderr, "cavra: %s: %s\n",
+				migrate_problem_kind_name(r->problems[i].kind), r->problems[i].msg);
 		return EXIT_FAIL;
 	}
 	if (c->snapshot)
@@ -326,12 +328,12 @@ static bool adopt_original(const struct config *cfg, int to, int *code)
 					"the latest migration");
 		return true;
 	}
-	if (migration_set_load(cfg->migrations_dir, "sqlite", &set, &e) != ST_OK ||
+	if (migrate_set_load(cfg->migrations_dir, "sqlite", &set, &e) != ST_OK ||
 	    migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e) != ST_OK)
 		*code = cmd_fail(&e);
 	else
 		print_adopted(path, &r);
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	return *code != EXIT_OK;
 }
 
@@ -352,7 +354,7 @@ static int do_up(struct ctx *c, const struct migrate_opts *o)
 		printf("database is up to date: schema version %d (%s)\n", r.schema_version,
 		       store_backend_name(c->store));
 	migrate_report_release(&r);
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	return code;
 }
 
@@ -387,7 +389,7 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 		code = do_plan(&c, &r);
 	}
 	migrate_report_release(&r);
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	ctx_close(&c);
 	return code;
 }

@@ -35,7 +35,7 @@ static bool known_store(const char *name)
 {
 	const char *env, *file, *n;
 
-	for (size_t i = 0; (n = import_store_name(i, &env, &file)) != NULL; i++)
+	for (size_t i = 0; (n = service_import_store_name(i, &env, &file)) != NULL; i++)
 		if (strcmp(n, name) == 0)
 			return true;
 	return false;
@@ -146,7 +146,7 @@ static bool import_one(struct store *st, const char *store, const char *path, bo
 		json_object_array_add(items, result_json(&r, rc, &e));
 	else
 		print_text(&r, rc, &e);
-	import_result_release(&r);
+	service_import_result_release(&r);
 	return rc == ST_OK;
 }
 
@@ -173,8 +173,8 @@ static bool import_from_env(const struct config *cfg, struct store *st, bool jso
 	const char *env, *file, *name;
 	bool ok = true;
 
-	for (size_t i = 0; (name = import_store_name(i, &env, &file)) != NULL; i++) {
-		const char *db = getenv(import_store_db_env(i)), *set = getenv(env);
+	for (size_t i = 0; (name = service_import_store_name(i, &env, &file)) != NULL; i++) {
+		const char *db = getenv(service_import_store_db_env(i)), *set = getenv(env);
 		char *path = db && *db	   ? xstrdup(db)
 			     : set && *set ? xstrdup(set)
 					   : xasprintf(".cavra/api/%s", file);
@@ -270,7 +270,7 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 out:
 	ops_verify_result_release(&vr);
 	json_object_put(items);
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	store_close(st);
 	return code;
 }

@@ -150,7 +150,7 @@ static int on_database(const struct config *cfg, const struct ops_args *a, on_da
 			err_wrap(&e, "pass --output DIR for a new backup");
 		code = cmd_fail(&e);
 	}
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	store_close(st);
 	return code;
 }
@@ -254,7 +254,7 @@ static bool record_in_config_db(const struct config *cfg, struct ops_record *rec
 	if (rc == ST_OK)
 		rc = ops_record_add(st, rec, id, &e);
 	store_close(st);
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	jx_add_str(doc, "record_id", rc == ST_OK ? id : NULL);
 	jx_add_str(doc, "record_warning", rc == ST_OK ? NULL : e.msg);
 	return rc == ST_OK;

@@ -73,7 +73,7 @@ static int ops_stores_cmd(struct config *cfg, int argc, char **argv)
 	else
 		print_stores(doc, st);
 	json_object_put(doc);
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	store_close(st);
 	return code;
 }
@@ -134,7 +134,7 @@ static int ops_retention_cmd(struct config *cfg, int argc, char **argv)
 		       o.legal_hold ? "on" : "off");
 	}
 	json_object_put(plan);
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	store_close(st);
 	return code;
 }

@@ -108,7 +108,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	if (config_original_check(cfg, env_get, &e) != ST_OK)
 		return cmd_fail(&e); /* exit 2: a setting serve would otherwise ignore */
 	if (policy_set_load(cfg->policy_dir, &policies, &e) != ST_OK ||
-	    routing_load(cfg->approval_routing_file, &routing, &e) != ST_OK) {
+	    service_routing_load(cfg->approval_routing_file, &routing, &e) != ST_OK) {
 		code = cmd_fail(&e);
 		goto out;
 	}
@@ -117,8 +117,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(&e);
 		goto out;
 	}
-	log_info("approval routing: %zu rules from %s", routing_count(routing),
-		 routing_source(routing));
+	log_info("approval routing: %zu rules from %s", service_routing_count(routing),
+		 service_routing_source(routing));
 	svc = (struct service){.store = st, .policies = policies, .routing = routing};
 	app = (struct app){.store = st,
 			   .migrations = &set,
@@ -131,10 +131,10 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 			   .body_timeout_seconds = cfg->body_timeout_seconds};
 	code = serve_loop(cfg, &app);
 out:
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	store_close(st);
 	policy_set_free(policies);
-	routing_free(routing);
+	service_routing_free(routing);
 	serve_auth_stop(auth);
 	return code;
 }

@@ -240,7 +240,7 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 	else
 		code = tokens_revoke(&svc, a.name);
 out:
-	migration_set_release(&set);
+	migrate_set_release(&set);
 	store_close(st);
 	return code;
 }

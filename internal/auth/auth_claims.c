@@ -118,7 +118,8 @@ static enum status iss_check(json_object *c, const char *want, struct err *e)
 	return ST_OK;
 }
 
-enum status claims_check(json_object *c, const struct auth_jwt_rules *r, int64_t now, struct err *e)
+enum status auth_claims_check(json_object *c, const struct auth_jwt_rules *r, int64_t now,
+			      struct err *e)
 {
 	const char *sub;
 
@@ -130,8 +131,8 @@ enum status claims_check(json_object *c, const struct auth_jwt_rules *r, int64_t
 	return ST_OK;
 }
 
-/* Only after claims_check passed; some IdPs send exp as a JSON number with a fraction. */
-int64_t claims_exp(json_object *c)
+/* Only after auth_claims_check passed; some IdPs send exp as a JSON number with a fraction. */
+int64_t auth_claims_exp(json_object *c)
 {
 	json_object *v = NULL;
 

@@ -70,16 +70,16 @@ struct jws_parts {
 };
 
 /* Splits token (at most AUTH_JWT_MAX bytes); ST_UNAUTHENTICATED when malformed. */
-enum status jws_split(const char *tok, struct jws_parts *parts, struct err *e);
+enum status auth_jws_split(const char *tok, struct jws_parts *parts, struct err *e);
 /* Decodes a segment and parses it as a JSON object; what ("header") names it in errors. */
-enum status jws_segment_json(const char *s, size_t n, const char *what, json_object **out,
-			     struct err *e);
+enum status auth_jws_segment_json(const char *s, size_t n, const char *what, json_object **out,
+				  struct err *e);
 
 /* auth_claims.c: iss, aud, exp, nbf and iat of a signed payload. ST_UNAUTHENTICATED. */
-enum status claims_check(json_object *claims, const struct auth_jwt_rules *r, int64_t now,
-			 struct err *e);
-/* exp of claims that passed claims_check. */
-int64_t claims_exp(json_object *claims);
+enum status auth_claims_check(json_object *claims, const struct auth_jwt_rules *r, int64_t now,
+			      struct err *e);
+/* exp of claims that passed auth_claims_check. */
+int64_t auth_claims_exp(json_object *claims);
 
 /* auth_oidc.c: the fetcher of a provider (borrowed), for the token endpoint. */
 struct auth_fetcher *auth_oidc_fetcher(struct auth_oidc *p);

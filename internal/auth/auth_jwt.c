@@ -17,7 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
-enum status jws_split(const char *tok, struct jws_parts *parts, struct err *e)
+enum status auth_jws_split(const char *tok, struct jws_parts *parts, struct err *e)
 {
 	size_t len = strnlen(tok, AUTH_JWT_MAX + 1);
 	const char *d1, *d2, *end = tok + len;
@@ -45,8 +45,8 @@ enum status jws_split(const char *tok, struct jws_parts *parts, struct err *e)
 	return ST_OK;
 }
 
-enum status jws_segment_json(const char *s, size_t n, const char *what, json_object **out,
-			     struct err *e)
+enum status auth_jws_segment_json(const char *s, size_t n, const char *what, json_object **out,
+				  struct err *e)
 {
 	unsigned char *raw;
 	size_t rawlen;
@@ -301,15 +301,15 @@ enum status auth_jwt_verify(const char *token, const struct auth_keyset *keys,
 	if (!keys || !rules || !rules->issuer || !rules->audience)
 		return err_set(e, ST_INTERNAL, "jwt verify: no keys, issuer or audience given");
 	/* signature before claims: a claim error then always concerns a signed token */
-	st = jws_split(token, &parts, e);
+	st = auth_jws_split(token, &parts, e);
 	if (st == ST_OK)
-		st = jws_segment_json(parts.hdr, parts.hdr_len, "header", &hdr, e);
+		st = auth_jws_segment_json(parts.hdr, parts.hdr_len, "header", &hdr, e);
 	if (st == ST_OK)
 		st = signature_check(&parts, hdr, keys, rules, e);
 	if (st == ST_OK)
-		st = jws_segment_json(parts.payload, parts.payload_len, "payload", &claims, e);
+		st = auth_jws_segment_json(parts.payload, parts.payload_len, "payload", &claims, e);
 	if (st == ST_OK)
-		st = claims_check(claims, rules, now, e);
+		st = auth_claims_check(claims, rules, now, e);
 	if (st != ST_OK) {
 		json_object_put(hdr);
 		json_object_put(claims);
@@ -321,7 +321,7 @@ enum status auth_jwt_verify(const char *token, const struct auth_keyset *keys,
 	out->kid = jx_get_str(hdr, "kid");
 	out->iss = jx_get_str(claims, "iss");
 	out->sub = jx_get_str(claims, "sub");
-	out->exp = claims_exp(claims);
+	out->exp = auth_claims_exp(claims);
 	return ST_OK;
 }
 
@@ -346,9 +346,9 @@ enum status auth_jwt_peek_issuer(const char *token, char **iss, struct err *e)
 	enum status st;
 
 	*iss = NULL;
-	st = jws_split(token, &parts, e);
+	st = auth_jws_split(token, &parts, e);
 	if (st == ST_OK)
-		st = jws_segment_json(parts.payload, parts.payload_len, "payload", &claims, e);
+		st = auth_jws_segment_json(parts.payload, parts.payload_len, "payload", &claims, e);
 	if (st != ST_OK)
 		return st;
 	if (jx_str(claims, "iss", true, &s, NULL) != ST_OK)

@@ -238,7 +238,7 @@ enum status auth_mapping_from_json(json_object *doc, const char *source, struct 
  * An issuer's own rules replace the global ones rather than add to them: a group name means
  * what its issuer says, and a workload IdP's "admins" must not inherit the workforce IdP's.
  */
-const struct rule_set *mapping_set_for(const struct auth_mapping *m, const char *issuer)
+const struct rule_set *auth_mapping_set_for(const struct auth_mapping *m, const char *issuer)
 {
 	for (size_t i = 0; issuer && i < m->n_issuers; i++)
 		if (strcmp(m->issuers[i].issuer, issuer) == 0)
@@ -246,7 +246,7 @@ const struct rule_set *mapping_set_for(const struct auth_mapping *m, const char 
 	return m->has_global ? &m->global : NULL;
 }
 
-uint32_t mapping_group_roles(const struct rule_set *set, const char *group)
+uint32_t auth_mapping_group_roles(const struct rule_set *set, const char *group)
 {
 	const struct group_rule *r;
 
@@ -260,10 +260,10 @@ uint32_t mapping_group_roles(const struct rule_set *set, const char *group)
 uint32_t auth_mapping_roles(const struct auth_mapping *m, const char *issuer,
 			    const char *const *groups, size_t n)
 {
-	const struct rule_set *set = mapping_set_for(m, issuer);
+	const struct rule_set *set = auth_mapping_set_for(m, issuer);
 	uint32_t roles = 0;
 
 	for (size_t i = 0; i < n; i++)
-		roles |= mapping_group_roles(set, groups[i]);
+		roles |= auth_mapping_group_roles(set, groups[i]);
 	return roles;
 }

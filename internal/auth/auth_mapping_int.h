@@ -28,8 +28,8 @@ struct auth_mapping {
 };
 
 /* The rules that apply to tokens of issuer: its own set, else the global one, else NULL. */
-const struct rule_set *mapping_set_for(const struct auth_mapping *m, const char *issuer);
+const struct rule_set *auth_mapping_set_for(const struct auth_mapping *m, const char *issuer);
 /* Roles one group gets from set (NULL-safe: 0). */
-uint32_t mapping_group_roles(const struct rule_set *set, const char *group);
+uint32_t auth_mapping_group_roles(const struct rule_set *set, const char *group);
 
 #endif

@@ -156,8 +156,8 @@ static json_object *explain_groups(const struct rule_set *set, const struct auth
 		json_object *g = json_object_new_object();
 
 		jx_add_str(g, "group", p->groups[i]);
-		json_object_object_add(g, "roles",
-				       auth_roles_json(mapping_group_roles(set, p->groups[i])));
+		json_object_object_add(
+			g, "roles", auth_roles_json(auth_mapping_group_roles(set, p->groups[i])));
 		json_object_array_add(arr, g);
 	}
 	return arr;
@@ -187,7 +187,7 @@ static json_object *explain_roles(const struct rule_set *set, const struct auth_
 		jx_add_str(o, "role", auth_role_name(r));
 		json_object_object_add(o, "granted", json_object_new_boolean(granted));
 		for (size_t i = 0; i < p->n_groups; i++)
-			if (mapping_group_roles(set, p->groups[i]) & AUTH_ROLE_BIT(r))
+			if (auth_mapping_group_roles(set, p->groups[i]) & AUTH_ROLE_BIT(r))
 				json_object_array_add(from, json_object_new_string(p->groups[i]));
 		json_object_object_add(o, "matched_groups", from);
 		if (p->kind == AUTH_KIND_API_TOKEN && granted)
@@ -235,7 +235,7 @@ json_object *auth_explain(const struct auth_mapping *m, const struct auth_princi
 	json_object *o = json_object_new_object();
 
 	if (m && p->kind == AUTH_KIND_JWT)
-		set = mapping_set_for(m, p->issuer);
+		set = auth_mapping_set_for(m, p->issuer);
 	jx_add_str(o, "kind", kind_name(p->kind));
 	jx_add_str(o, "issuer", p->issuer);
 	jx_add_str(o, "subject", p->subject);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 /*
- * These names are part of the API: reply_err sends them as the "code" of a 4xx body, and
+ * These names are part of the API: http_reply_err sends them as the "code" of a 4xx body, and
  * clients match on them.  Rename one only together with docs/api.md and its clients.
  */
 static const char *const status_names[ST__COUNT] = {

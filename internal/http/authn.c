@@ -81,8 +81,8 @@ static bool deny(struct req *r, enum status st, const struct err *e, enum MHD_Re
 	else if (!r->www_authenticate[0])
 		challenge(r, "invalid_token"); /* a bearer token was sent and failed */
 	log_warn("auth: denied route=\"%s %s\" subject=%s status=%u reason=\"%s\"", r->method,
-		 r->route->pattern, subject, reply_http_status(st), e->msg);
-	*ret = reply_err(r, st, e);
+		 r->route->pattern, subject, http_reply_http_status(st), e->msg);
+	*ret = http_reply_err(r, st, e);
 	return false;
 }
 
@@ -102,7 +102,7 @@ static enum status api_token(struct req *r, const char *token, struct err *e)
 	if (st != ST_OK)
 		return st == ST_UNAVAILABLE ? st : ST_UNAUTHENTICATED;
 	if (!auth_token_hash_equal(hash, info.sha256)) { /* the lookup matched: belt and braces */
-		token_info_release(&info);
+		service_token_info_release(&info);
 		return err_set(e, ST_UNAUTHENTICATED, "unknown API token");
 	}
 	for (size_t i = 0; i < info.nroles; i++) {
@@ -112,7 +112,7 @@ static enum status api_token(struct req *r, const char *token, struct err *e)
 			roles |= AUTH_ROLE_BIT(role);
 	}
 	auth_principal_for_token(info.name, roles, &r->who);
-	token_info_release(&info);
+	service_token_info_release(&info);
 	return ST_OK;
 }
 
@@ -216,7 +216,7 @@ static enum status console_session(struct req *r, const char *cookie, struct err
 		r->csrf_token = cs.csrf_token;
 		memset(&cs, 0, sizeof(cs)); /* now owned by r */
 	}
-	console_session_release(&cs);
+	service_console_session_release(&cs);
 	return st;
 }
 
@@ -251,7 +251,7 @@ static enum status authenticate(struct req *r, struct err *e)
 	return auth_token_is_api(token) ? api_token(r, token, e) : jwt(r, token, e);
 }
 
-bool authn_check(struct req *r, enum MHD_Result *ret)
+bool http_authn_check(struct req *r, enum MHD_Result *ret)
 {
 	struct err e = {0};
 	enum status st;
@@ -274,7 +274,7 @@ bool authn_check(struct req *r, enum MHD_Result *ret)
  * The service layer gets a plain struct with no HTTP or auth types in it: service must not
  * depend on http or auth (docs/architecture.md), and its tests can build a caller by hand.
  */
-struct caller authn_caller(const struct req *r)
+struct caller http_authn_caller(const struct req *r)
 {
 	const bool jwt = r->who.kind == AUTH_KIND_JWT, token = r->who.kind == AUTH_KIND_API_TOKEN;
 

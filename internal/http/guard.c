@@ -32,7 +32,7 @@ struct guard_conn {
 	struct sockaddr_storage addr;
 	MHD_socket fd;
 	bool cut; /* the watchdog shut it down (under guard.mu) */
-	_Atomic int phase; /* enum guard_phase */
+	_Atomic int phase; /* enum http_guard_phase */
 	_Atomic int64_t deadline_us; /* monotonic; 0: none */
 };
 
@@ -84,7 +84,7 @@ static void refused(struct guard *g, enum http_refusal why, const struct sockadd
 	int64_t now = time_mono_us(), last = atomic_load(&g->last_log_us[why]);
 	char host[INET6_ADDRSTRLEN];
 
-	metrics_refusal(why);
+	http_metrics_refusal(why);
 	if ((last && now - last < REFUSAL_LOG_US) ||
 	    !atomic_compare_exchange_strong(&g->last_log_us[why], &last, now))
 		return;
@@ -99,7 +99,7 @@ static void refused(struct guard *g, enum http_refusal why, const struct sockadd
  * thread.  The per-address count walks the list: it is short (max_connections at most) and
  * walked only per accept, which avoids a second structure to keep in step.
  */
-enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t len)
 {
 	struct guard *g = cls;
 	unsigned int same = 0;
@@ -152,8 +152,8 @@ static void conn_add(struct guard *g, struct MHD_Connection *conn, void **socket
  * CLOSED comes before MHD closes the socket, so a socket the watchdog finds
  * in the list (under the lock) is still open.
  */
-void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-		  enum MHD_ConnectionNotificationCode code)
+void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		       enum MHD_ConnectionNotificationCode code)
 {
 	struct guard *g = cls;
 	struct guard_conn *c = *socket_context;
@@ -238,7 +238,7 @@ static void raise_fd_limit(unsigned int max_connections)
 		 (unsigned long long)rl.rlim_cur, (unsigned long long)need, max_connections);
 }
 
-enum status guard_new(const struct guard_limits *lim, struct guard **out, struct err *e)
+enum status http_guard_new(const struct guard_limits *lim, struct guard **out, struct err *e)
 {
 	struct guard *g = xcalloc(1, sizeof(*g));
 	int rc;
@@ -257,7 +257,7 @@ enum status guard_new(const struct guard_limits *lim, struct guard **out, struct
 	return ST_OK;
 }
 
-void guard_free(struct guard *g)
+void http_guard_free(struct guard *g)
 {
 	if (!g)
 		return;
@@ -277,7 +277,7 @@ static struct guard_conn *conn_of(struct MHD_Connection *conn)
 }
 
 /* No deadline while the handler runs: a slow database query is not the client's fault. */
-void guard_phase(struct guard *g, struct MHD_Connection *conn, enum guard_phase p)
+void http_guard_phase(struct guard *g, struct MHD_Connection *conn, enum http_guard_phase p)
 {
 	struct guard_conn *c = conn_of(conn);
 	int64_t limit_s = p == GUARD_BODY ? g->lim.body_timeout_s : g->lim.header_timeout_s;

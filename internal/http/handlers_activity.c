@@ -7,14 +7,14 @@
 
 #include <stdlib.h>
 
-enum MHD_Result handle_decision_create(struct req *r)
+enum MHD_Result http_handle_decision_create(struct req *r)
 {
-	const struct caller who = authn_caller(r);
+	const struct caller who = http_authn_caller(r);
 	enum policy_decision outcome = POLICY_ALLOW;
 	enum MHD_Result ret;
 	struct err e = {0};
 	char *record = NULL;
-	json_object *body = req_body_or_reply(r, &ret);
+	json_object *body = http_req_body_or_reply(r, &ret);
 	enum status st;
 
 	if (!body)
@@ -22,59 +22,59 @@ enum MHD_Result handle_decision_create(struct req *r)
 	st = service_decision_create(r->app->svc, body, &who, &record, &outcome, &e);
 	json_object_put(body);
 	if (st == ST_OK)
-		metrics_decision(outcome);
-	return reply_result(r, st, MHD_HTTP_CREATED, record, &e);
+		http_metrics_decision(outcome);
+	return http_reply_result(r, st, MHD_HTTP_CREATED, record, &e);
 }
 
-enum MHD_Result handle_decision_list(struct req *r)
+enum MHD_Result http_handle_decision_list(struct req *r)
 {
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_decision_list(r->app->svc, req_query_arg, r, NULL, &env, &e);
+	enum status st = service_decision_list(r->app->svc, http_req_query_arg, r, NULL, &env, &e);
 
-	return reply_result(r, st, MHD_HTTP_OK, env, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
-enum MHD_Result handle_decision_get(struct req *r)
+enum MHD_Result http_handle_decision_get(struct req *r)
 {
-	return handle_get(r, service_decision_get);
+	return http_handle_get(r, service_decision_get);
 }
 
-enum MHD_Result handle_session_list(struct req *r)
+enum MHD_Result http_handle_session_list(struct req *r)
 {
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_session_list(r->app->svc, req_query_arg, r, &env, &e);
+	enum status st = service_session_list(r->app->svc, http_req_query_arg, r, &env, &e);
 
-	return reply_result(r, st, MHD_HTTP_OK, env, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
-enum MHD_Result handle_session_upsert(struct req *r)
+enum MHD_Result http_handle_session_upsert(struct req *r)
 {
-	return handle_upsert(r, service_session_upsert);
+	return http_handle_upsert(r, service_session_upsert);
 }
 
-enum MHD_Result handle_session_get(struct req *r)
+enum MHD_Result http_handle_session_get(struct req *r)
 {
-	return handle_get(r, service_session_get);
+	return http_handle_get(r, service_session_get);
 }
 
-enum MHD_Result handle_session_decisions(struct req *r)
+enum MHD_Result http_handle_session_decisions(struct req *r)
 {
 	struct err e = {0};
 	char *env = NULL;
 	enum status st =
-		service_decision_list(r->app->svc, req_query_arg, r, r->params[0], &env, &e);
+		service_decision_list(r->app->svc, http_req_query_arg, r, r->params[0], &env, &e);
 
-	return reply_result(r, st, MHD_HTTP_OK, env, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
-enum MHD_Result handle_policy_packs(struct req *r)
+enum MHD_Result http_handle_policy_packs(struct req *r)
 {
-	return reply_result(r, ST_OK, MHD_HTTP_OK, service_policy_packs(r->app->svc), NULL);
+	return http_reply_result(r, ST_OK, MHD_HTTP_OK, service_policy_packs(r->app->svc), NULL);
 }
 
-enum MHD_Result handle_policy_pack_get(struct req *r)
+enum MHD_Result http_handle_policy_pack_get(struct req *r)
 {
-	return handle_get(r, service_policy_pack_get);
+	return http_handle_get(r, service_policy_pack_get);
 }

@@ -26,8 +26,8 @@
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-extern const struct embedded_file console_files[];
-extern const size_t console_files_count;
+extern const struct embedded_file http_console_files[];
+extern const size_t http_console_files_count;
 
 static const struct {
 	const char *ext, *type;
@@ -51,33 +51,33 @@ static const char *type_of(const char *name)
 
 static enum MHD_Result send_file(struct req *r, const char *name)
 {
-	for (size_t i = 0; i < console_files_count; i++)
-		if (strcmp(console_files[i].name, name) == 0) {
+	for (size_t i = 0; i < http_console_files_count; i++)
+		if (strcmp(http_console_files[i].name, name) == 0) {
 			r->csp = CONSOLE_CSP;
-			return reply_text(r, MHD_HTTP_OK, type_of(name),
-					  (const char *)console_files[i].data,
-					  console_files[i].len);
+			return http_reply_text(r, MHD_HTTP_OK, type_of(name),
+					       (const char *)http_console_files[i].data,
+					       http_console_files[i].len);
 		}
-	return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such console file");
+	return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such console file");
 }
 
 static enum MHD_Result redirect(struct req *r, const char *to)
 {
 	r->location = to;
-	return reply_text(r, MHD_HTTP_FOUND, "text/plain; charset=utf-8", "", 0);
+	return http_reply_text(r, MHD_HTTP_FOUND, "text/plain; charset=utf-8", "", 0);
 }
 
-enum MHD_Result handle_console_root(struct req *r)
+enum MHD_Result http_handle_console_root(struct req *r)
 {
 	return redirect(r, "/console/");
 }
 
-enum MHD_Result handle_console_index(struct req *r)
+enum MHD_Result http_handle_console_index(struct req *r)
 {
 	return send_file(r, "index.html");
 }
 
-enum MHD_Result handle_console_file(struct req *r)
+enum MHD_Result http_handle_console_file(struct req *r)
 {
 	return send_file(r, r->params[0]);
 }
@@ -108,9 +108,9 @@ static enum MHD_Result not_configured(struct req *r)
 
 	if (!a || a->mode != HTTP_AUTH_OIDC)
 		return redirect(r, "/console/"); /* auth_mode none: no login needed */
-	return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-			   "console login is not configured: set console_client_id, a client "
-			   "secret and console_public_url");
+	return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+				"console login is not configured: set console_client_id, a client "
+				"secret and console_public_url");
 }
 
 static bool secure_request(const struct req *r, const struct http_console *c)
@@ -146,18 +146,18 @@ static bool room_or_reply(struct req *r, const struct http_console *c, enum MHD_
 	enum status st = service_console_logins_pending(r->app->svc, &n, &e);
 
 	if (st != ST_OK) {
-		*ret = reply_err(r, st, &e);
+		*ret = http_reply_err(r, st, &e);
 		return false;
 	}
 	if (c->max_pending_logins <= 0 || n < c->max_pending_logins)
 		return true;
 	r->retry_after = LOGIN_RETRY_AFTER;
-	*ret = reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-			   "too many console logins are in progress; try again in a minute");
+	*ret = http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+				"too many console logins are in progress; try again in a minute");
 	return false;
 }
 
-enum MHD_Result handle_console_login(struct req *r)
+enum MHD_Result http_handle_console_login(struct req *r)
 {
 	const struct http_console *c = console_of(r);
 	char state[AUTH_PKCE_VERIFIER_LEN + 1], nonce[sizeof(state)], verifier[sizeof(state)];
@@ -180,21 +180,22 @@ enum MHD_Result handle_console_login(struct req *r)
 	if (st == ST_OK)
 		st = random_hex(binding, 32, &e);
 	if (st != ST_OK)
-		return reply_err(r, st, &e);
+		return http_reply_err(r, st, &e);
 	url = auth_login_url(c->provider,
 			     &(struct auth_login_request){c->client_id, c->redirect_uri, c->scopes,
 							  state, nonce, verifier});
 	if (!url)
-		return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-				   "the identity provider's discovery document is not loaded yet");
+		return http_reply_error(
+			r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+			"the identity provider's discovery document is not loaded yet");
 	sha256_hex(state, strlen(state), hash);
 	sha256_hex(binding, strlen(binding), bhash);
 	/* a copy: console_login's strings are not const (console_login_get fills them) */
-	to = xstrdup(safe_return(req_query(r, "return_to")));
+	to = xstrdup(safe_return(http_req_query(r, "return_to")));
 	l = (struct console_login){nonce, verifier, to, bhash};
 	st = service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e);
 	if (st != ST_OK) {
-		ret = reply_err(r, st, &e);
+		ret = http_reply_err(r, st, &e);
 	} else {
 		login_cookie(r, c, binding);
 		ret = redirect(r, url);
@@ -283,10 +284,10 @@ static enum status take_login(struct req *r, const struct http_console *c, const
 	return ST_OK;
 }
 
-enum MHD_Result handle_console_callback(struct req *r)
+enum MHD_Result http_handle_console_callback(struct req *r)
 {
 	const struct http_console *c = console_of(r);
-	const char *state = req_query(r, "state"), *code = req_query(r, "code");
+	const char *state = http_req_query(r, "state"), *code = http_req_query(r, "code");
 	struct auth_principal p = {0};
 	struct console_login l = {0};
 	struct err e = {0};
@@ -295,12 +296,12 @@ enum MHD_Result handle_console_callback(struct req *r)
 
 	if (!c)
 		return not_configured(r);
-	if (req_query(r, "error"))
-		return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthenticated",
-				   "the identity provider refused the login");
+	if (http_req_query(r, "error"))
+		return http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthenticated",
+					"the identity provider refused the login");
 	if (!state || !code || strlen(state) > 256 || strlen(code) > 4096)
-		return reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
-				   "the callback needs 'state' and 'code'");
+		return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
+					"the callback needs 'state' and 'code'");
 	st = take_login(r, c, state, &l, &e);
 	if (st == ST_OK)
 		st = callback_principal(r, c, &l, code, &p, &e);
@@ -311,12 +312,12 @@ enum MHD_Result handle_console_callback(struct req *r)
 	else
 		log_warn("console: login refused reason=\"%s\"", e.msg);
 	auth_principal_release(&p);
-	ret = st == ST_OK ? redirect(r, safe_return(l.return_to)) : reply_err(r, st, &e);
-	console_login_release(&l);
+	ret = st == ST_OK ? redirect(r, safe_return(l.return_to)) : http_reply_err(r, st, &e);
+	service_console_login_release(&l);
 	return ret;
 }
 
-enum MHD_Result handle_console_logout(struct req *r)
+enum MHD_Result http_handle_console_logout(struct req *r)
 {
 	const struct http_console *c = console_of(r);
 	const char *cookie =
@@ -340,7 +341,7 @@ enum MHD_Result handle_console_logout(struct req *r)
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
 		 HTTP_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
 	json_object_object_add(body, "redirect", json_object_new_string(to));
-	ret = reply_json(r, MHD_HTTP_OK, body);
+	ret = http_reply_json(r, MHD_HTTP_OK, body);
 	json_object_put(body);
 	return ret;
 }

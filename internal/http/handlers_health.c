@@ -17,7 +17,7 @@ static enum MHD_Result reply_status(struct req *r, unsigned int http, const char
 	json_object_object_add(body, "status", json_object_new_string(status));
 	if (reason)
 		json_object_object_add(body, "reason", json_object_new_string(reason));
-	ret = reply_json(r, http, body);
+	ret = http_reply_json(r, http, body);
 	json_object_put(body);
 	return ret;
 }
@@ -26,7 +26,7 @@ static enum MHD_Result reply_status(struct req *r, unsigned int http, const char
  * Liveness touches nothing, the database included: a database outage must take replicas out
  * of the load balancer (readyz), not make Kubernetes restart every pod at once.
  */
-enum MHD_Result handle_healthz(struct req *r)
+enum MHD_Result http_handle_healthz(struct req *r)
 {
 	return reply_status(r, MHD_HTTP_OK, "ok", NULL);
 }
@@ -58,7 +58,7 @@ static bool auth_ready(const struct app *app, char *why, size_t size)
  * A replica whose schema is behind or drifted, or that cannot yet verify tokens, is kept out of
  * rotation rather than answering with errors; the reason says what an operator must do.
  */
-enum MHD_Result handle_readyz(struct req *r)
+enum MHD_Result http_handle_readyz(struct req *r)
 {
 	struct ledger l = {0};
 	struct migrate_report rep = {0};
@@ -67,7 +67,7 @@ enum MHD_Result handle_readyz(struct req *r)
 	char reason[480];
 
 	if (migrate_status(r->app->store, r->app->migrations, &l, &rep, &e) != ST_OK) {
-		ledger_release(&l);
+		migrate_ledger_release(&l);
 		return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
 				    "database unreachable");
 	}
@@ -81,11 +81,11 @@ enum MHD_Result handle_readyz(struct req *r)
 	else
 		ret = reply_status(r, MHD_HTTP_OK, "ready", NULL);
 	migrate_report_release(&rep);
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	return ret;
 }
 
-enum MHD_Result handle_version(struct req *r)
+enum MHD_Result http_handle_version(struct req *r)
 {
 	json_object *body = json_object_new_object();
 	enum MHD_Result ret;
@@ -97,7 +97,7 @@ enum MHD_Result handle_version(struct req *r)
 	json_object_object_add(
 		body, "schema_version",
 		json_object_new_int(r->app->migrations->items[r->app->migrations->n - 1].version));
-	ret = reply_json(r, MHD_HTTP_OK, body);
+	ret = http_reply_json(r, MHD_HTTP_OK, body);
 	json_object_put(body);
 	return ret;
 }
@@ -109,7 +109,7 @@ enum MHD_Result handle_version(struct req *r)
  * or "json").  Public, as /version already names the backend: the console
  * reads it before anyone has signed in.
  */
-enum MHD_Result handle_console_config(struct req *r)
+enum MHD_Result http_handle_console_config(struct req *r)
 {
 	static const char *const modes[] = {"metadata_mode", "approval_mode",  "registry_mode",
 					    "activity_mode", "inventory_mode", "integration_mode"};
@@ -124,7 +124,7 @@ enum MHD_Result handle_console_config(struct req *r)
 	json_object_object_add(
 		body, "auth_mode",
 		json_object_new_string(a && a->mode == HTTP_AUTH_OIDC ? "oidc" : "none"));
-	ret = reply_json(r, MHD_HTTP_OK, body);
+	ret = http_reply_json(r, MHD_HTTP_OK, body);
 	json_object_put(body);
 	return ret;
 }

@@ -25,9 +25,9 @@ static enum MHD_Result list(struct req *r, enum service_kind k)
 {
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_record_list(r->app->svc, k, req_query_arg, r, &env, &e);
+	enum status st = service_record_list(r->app->svc, k, http_req_query_arg, r, &env, &e);
 
-	return reply_result(r, st, MHD_HTTP_OK, env, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
 static enum MHD_Result get(struct req *r, enum service_kind k)
@@ -36,33 +36,33 @@ static enum MHD_Result get(struct req *r, enum service_kind k)
 	char *rec = NULL;
 	enum status st = service_record_get(r->app->svc, k, r->params[0], &rec, &e);
 
-	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
-enum MHD_Result handle_upsert(struct req *r, upsert_fn fn)
+enum MHD_Result http_handle_upsert(struct req *r, upsert_fn fn)
 {
-	const struct caller who = authn_caller(r);
+	const struct caller who = http_authn_caller(r);
 	enum MHD_Result ret;
 	struct err e = {0};
 	bool created = false;
 	char *rec = NULL;
-	json_object *body = req_body_or_reply(r, &ret);
+	json_object *body = http_req_body_or_reply(r, &ret);
 	enum status st;
 
 	if (!body)
 		return ret;
 	st = fn(r->app->svc, body, &who, &rec, &created, &e);
 	json_object_put(body);
-	return reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
+	return http_reply_result(r, st, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, rec, &e);
 }
 
-enum MHD_Result handle_get(struct req *r, get_fn fn)
+enum MHD_Result http_handle_get(struct req *r, get_fn fn)
 {
 	struct err e = {0};
 	char *rec = NULL;
 	enum status st = fn(r->app->svc, r->params[0], &rec, &e);
 
-	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
 /* Each record kind's upsert_fn binds its kind to service_record_upsert. */
@@ -73,17 +73,17 @@ enum MHD_Result handle_get(struct req *r, get_fn fn)
 	{                                                                                        \
 		return service_record_upsert(s, kind, req, who, record, created, e);             \
 	}                                                                                        \
-	enum MHD_Result handle_##name##_list(struct req *r)                                      \
+	enum MHD_Result http_handle_##name##_list(struct req *r)                                 \
 	{                                                                                        \
 		return list(r, kind);                                                            \
 	}                                                                                        \
-	enum MHD_Result handle_##name##_get(struct req *r)                                       \
+	enum MHD_Result http_handle_##name##_get(struct req *r)                                  \
 	{                                                                                        \
 		return get(r, kind);                                                             \
 	}                                                                                        \
-	enum MHD_Result handle_##name##_upsert(struct req *r)                                    \
+	enum MHD_Result http_handle_##name##_upsert(struct req *r)                               \
 	{                                                                                        \
-		return handle_upsert(r, name##_upsert);                                          \
+		return http_handle_upsert(r, name##_upsert);                                     \
 	}
 
 RECORD_HANDLERS(evidence, SK_EVIDENCE)
@@ -93,50 +93,50 @@ RECORD_HANDLERS(repository, SK_REPOSITORY)
 RECORD_HANDLERS(rollout, SK_ROLLOUT)
 RECORD_HANDLERS(integration, SK_INTEGRATION)
 
-enum MHD_Result handle_approval_list(struct req *r)
+enum MHD_Result http_handle_approval_list(struct req *r)
 {
 	return list(r, SK_APPROVAL);
 }
 
-enum MHD_Result handle_approval_get(struct req *r)
+enum MHD_Result http_handle_approval_get(struct req *r)
 {
 	return get(r, SK_APPROVAL);
 }
 
-enum MHD_Result handle_approval_create(struct req *r)
+enum MHD_Result http_handle_approval_create(struct req *r)
 {
-	return handle_upsert(r, service_approval_create);
+	return http_handle_upsert(r, service_approval_create);
 }
 
 /* An empty body reads as {}: the service names the missing fields. */
 static enum MHD_Result act(struct req *r, enum approval_action a)
 {
-	const struct caller who = authn_caller(r);
+	const struct caller who = http_authn_caller(r);
 	enum MHD_Result ret = MHD_NO;
 	struct err e = {0};
 	char *rec = NULL;
 	json_object *body =
-		r->body.len == 0 ? json_object_new_object() : req_body_or_reply(r, &ret);
+		r->body.len == 0 ? json_object_new_object() : http_req_body_or_reply(r, &ret);
 	enum status st;
 
 	if (!body)
 		return ret;
 	st = service_approval_act(r->app->svc, r->params[0], a, body, &who, &rec, &e);
 	json_object_put(body);
-	return reply_result(r, st, MHD_HTTP_OK, rec, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
-enum MHD_Result handle_approval_approve(struct req *r)
+enum MHD_Result http_handle_approval_approve(struct req *r)
 {
 	return act(r, APPROVAL_APPROVE);
 }
 
-enum MHD_Result handle_approval_deny(struct req *r)
+enum MHD_Result http_handle_approval_deny(struct req *r)
 {
 	return act(r, APPROVAL_DENY);
 }
 
-enum MHD_Result handle_approval_expire(struct req *r)
+enum MHD_Result http_handle_approval_expire(struct req *r)
 {
 	return act(r, APPROVAL_EXPIRE);
 }
@@ -149,25 +149,25 @@ static enum status break_glass(struct service *s, json_object *req, const struct
 	return service_break_glass(s, req, who, record, e);
 }
 
-enum MHD_Result handle_break_glass(struct req *r)
+enum MHD_Result http_handle_break_glass(struct req *r)
 {
-	return handle_upsert(r, break_glass);
+	return http_handle_upsert(r, break_glass);
 }
 
-enum MHD_Result handle_mcp_trust(struct req *r)
+enum MHD_Result http_handle_mcp_trust(struct req *r)
 {
 	struct err e = {0};
 	char *out = NULL;
-	enum status st = service_mcp_trust(r->app->svc, req_query_arg, r, &out, &e);
+	enum status st = service_mcp_trust(r->app->svc, http_req_query_arg, r, &out, &e);
 
-	return reply_result(r, st, MHD_HTTP_OK, out, &e);
+	return http_reply_result(r, st, MHD_HTTP_OK, out, &e);
 }
 
 /* GET /auth/whoami[?explain=1]: the caller, its roles and permissions. */
-enum MHD_Result handle_whoami(struct req *r)
+enum MHD_Result http_handle_whoami(struct req *r)
 {
 	const struct http_auth *a = r->app->auth;
-	const char *explain = req_query(r, "explain");
+	const char *explain = http_req_query(r, "explain");
 	json_object *o = json_object_new_object(), *perms = json_object_new_array();
 	char roles[256];
 	enum MHD_Result ret;
@@ -197,7 +197,7 @@ enum MHD_Result handle_whoami(struct req *r)
 	json_object_object_add(o, "permissions", perms);
 	if (explain && strcmp(explain, "0") != 0 && strcmp(explain, "false") != 0)
 		json_object_object_add(o, "explain", auth_explain(a ? a->mapping : NULL, &r->who));
-	ret = reply_json(r, MHD_HTTP_OK, o);
+	ret = http_reply_json(r, MHD_HTTP_OK, o);
 	json_object_put(o);
 	return ret;
 }

@@ -60,41 +60,41 @@ extern const struct route http_routes[];
 enum route_match { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_BAD_METHOD };
 
 /* Finds the route for method and path; fills r->route and r->params. */
-enum route_match router_match(struct req *r, char *allow, size_t allow_size);
+enum route_match http_router_match(struct req *r, char *allow, size_t allow_size);
 
 /* reply.c: the only place that maps enum status to HTTP. */
-unsigned int reply_http_status(enum status st);
+unsigned int http_reply_http_status(enum status st);
 /* Sends text of the given Content-Type with the common headers (copied). */
-enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type, const char *text,
-			   size_t len);
-enum MHD_Result reply_json(struct req *r, unsigned int status, json_object *body);
-enum MHD_Result reply_err(struct req *r, enum status st, const struct err *e);
-enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code,
-			    const char *detail);
+enum MHD_Result http_reply_text(struct req *r, unsigned int status, const char *type,
+				const char *text, size_t len);
+enum MHD_Result http_reply_json(struct req *r, unsigned int status, json_object *body);
+enum MHD_Result http_reply_err(struct req *r, enum status st, const struct err *e);
+enum MHD_Result http_reply_error(struct req *r, unsigned int status, const char *code,
+				 const char *detail);
 /* A query-string argument, borrowed from MHD; NULL when absent. */
-const char *req_query(struct req *r, const char *name);
-/* req_query as a service_arg_fn (ctx is the struct req). */
-const char *req_query_arg(void *ctx, const char *name);
+const char *http_req_query(struct req *r, const char *name);
+/* http_req_query as a service_arg_fn (ctx is the struct req). */
+const char *http_req_query_arg(void *ctx, const char *name);
 /* Replies json (owned, freed here) with status ok, or the error when st is not ST_OK. */
-enum MHD_Result reply_result(struct req *r, enum status st, unsigned int ok, char *json,
-			     const struct err *e);
+enum MHD_Result http_reply_result(struct req *r, enum status st, unsigned int ok, char *json,
+				  const struct err *e);
 
 /*
  * Parses the body as a JSON object, or replies 415 (not JSON) / 400 and
  * returns NULL.  The object is the caller's (json_object_put).
  */
-json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret);
+json_object *http_req_body_or_reply(struct req *r, enum MHD_Result *ret);
 /* Sends a JSON text body as is. */
-enum MHD_Result reply_raw_json(struct req *r, unsigned int status, const char *json);
+enum MHD_Result http_reply_raw_json(struct req *r, unsigned int status, const char *json);
 
 /*
  * authn.c: authenticates the caller and checks the route's permission.
  * True when the request may go on; otherwise it has replied (401, 403 or
  * 503) into *ret and logged the denial.
  */
-bool authn_check(struct req *r, enum MHD_Result *ret);
+bool http_authn_check(struct req *r, enum MHD_Result *ret);
 /* The caller as the service layer sees it (borrows from r->who). */
-struct caller authn_caller(const struct req *r);
+struct caller http_authn_caller(const struct req *r);
 
 /* Why a connection was refused or cut off (guard.c; counted in /metrics). */
 enum http_refusal {
@@ -109,30 +109,30 @@ enum http_refusal {
  * input.c: true when the path, every query parameter and the body are valid
  * UTF-8; otherwise it has replied 400 into *ret.
  */
-bool input_ok_or_reply(struct req *r, enum MHD_Result *ret);
+bool http_input_ok_or_reply(struct req *r, enum MHD_Result *ret);
 
 /* metrics.c */
-void metrics_observe(const struct req *r, double ms);
-void metrics_decision(enum policy_decision d);
-void metrics_refusal(enum http_refusal why);
+void http_metrics_observe(const struct req *r, double ms);
+void http_metrics_decision(enum policy_decision d);
+void http_metrics_refusal(enum http_refusal why);
 
 /*
- * guard.c: connection caps and read deadlines.  guard_accept is MHD's
- * accept policy and guard_notify its connection notice (cls: the guard).
+ * guard.c: connection caps and read deadlines.  http_guard_accept is MHD's
+ * accept policy and http_guard_notify its connection notice (cls: the guard).
  */
 struct guard;
 struct guard_limits {
 	unsigned int max_connections, max_per_ip; /* max_per_ip 0: no per-address cap */
 	int64_t header_timeout_s, body_timeout_s;
 };
-enum guard_phase { GUARD_HEADERS, GUARD_BODY, GUARD_HANDLER, GUARD_IDLE };
+enum http_guard_phase { GUARD_HEADERS, GUARD_BODY, GUARD_HANDLER, GUARD_IDLE };
 
-/* Starts the watchdog; *out is the caller's, free with guard_free() (NULL-safe). */
-enum status guard_new(const struct guard_limits *lim, struct guard **out, struct err *e);
-void guard_free(struct guard *g);
-enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t len);
-void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-		  enum MHD_ConnectionNotificationCode code);
+/* Starts the watchdog; *out is the caller's, free with http_guard_free() (NULL-safe). */
+enum status http_guard_new(const struct guard_limits *lim, struct guard **out, struct err *e);
+void http_guard_free(struct guard *g);
+enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t len);
+void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		       enum MHD_ConnectionNotificationCode code);
 /*
  * Called from the connection's thread as a request moves on: GUARD_BODY
  * when its headers are in (the body deadline starts), GUARD_HANDLER when
@@ -140,20 +140,20 @@ void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
  * connection gets the header deadline for its next request; closing it then
  * is not a refusal).
  */
-void guard_phase(struct guard *g, struct MHD_Connection *conn, enum guard_phase p);
+void http_guard_phase(struct guard *g, struct MHD_Connection *conn, enum http_guard_phase p);
 
 /* handlers_*.c */
-enum MHD_Result handle_metrics(struct req *r);
-enum MHD_Result handle_decision_create(struct req *r);
-enum MHD_Result handle_decision_list(struct req *r);
-enum MHD_Result handle_decision_get(struct req *r);
-enum MHD_Result handle_session_list(struct req *r);
-enum MHD_Result handle_session_upsert(struct req *r);
-enum MHD_Result handle_session_get(struct req *r);
-enum MHD_Result handle_session_decisions(struct req *r);
-enum MHD_Result handle_policy_packs(struct req *r);
-enum MHD_Result handle_policy_pack_get(struct req *r);
-enum MHD_Result handle_healthz(struct req *r);
+enum MHD_Result http_handle_metrics(struct req *r);
+enum MHD_Result http_handle_decision_create(struct req *r);
+enum MHD_Result http_handle_decision_list(struct req *r);
+enum MHD_Result http_handle_decision_get(struct req *r);
+enum MHD_Result http_handle_session_list(struct req *r);
+enum MHD_Result http_handle_session_upsert(struct req *r);
+enum MHD_Result http_handle_session_get(struct req *r);
+enum MHD_Result http_handle_session_decisions(struct req *r);
+enum MHD_Result http_handle_policy_packs(struct req *r);
+enum MHD_Result http_handle_policy_pack_get(struct req *r);
+enum MHD_Result http_handle_healthz(struct req *r);
 /* handlers_records.c */
 /*
  * The service call behind a create-or-update endpoint (POST /sessions,
@@ -168,40 +168,40 @@ typedef enum status (*get_fn)(struct service *s, const char *id, char **record, 
  * The one create-or-update path: reads the body, calls fn and answers 201
  * with the record when fn created it, 200 when it updated or found one.
  */
-enum MHD_Result handle_upsert(struct req *r, upsert_fn fn);
+enum MHD_Result http_handle_upsert(struct req *r, upsert_fn fn);
 /* Answers 200 with the record fn finds for the path's {id}. */
-enum MHD_Result handle_get(struct req *r, get_fn fn);
-#define RECORD_HANDLER_DECLS(name)                           \
-	enum MHD_Result handle_##name##_list(struct req *r); \
-	enum MHD_Result handle_##name##_get(struct req *r);  \
-	enum MHD_Result handle_##name##_upsert(struct req *r)
+enum MHD_Result http_handle_get(struct req *r, get_fn fn);
+#define RECORD_HANDLER_DECLS(name)                                \
+	enum MHD_Result http_handle_##name##_list(struct req *r); \
+	enum MHD_Result http_handle_##name##_get(struct req *r);  \
+	enum MHD_Result http_handle_##name##_upsert(struct req *r)
 RECORD_HANDLER_DECLS(evidence);
 RECORD_HANDLER_DECLS(agent);
 RECORD_HANDLER_DECLS(mcp_server);
 RECORD_HANDLER_DECLS(repository);
 RECORD_HANDLER_DECLS(rollout);
 RECORD_HANDLER_DECLS(integration);
-enum MHD_Result handle_approval_list(struct req *r);
-enum MHD_Result handle_approval_get(struct req *r);
-enum MHD_Result handle_approval_create(struct req *r);
-enum MHD_Result handle_approval_approve(struct req *r);
-enum MHD_Result handle_approval_deny(struct req *r);
-enum MHD_Result handle_approval_expire(struct req *r);
-enum MHD_Result handle_break_glass(struct req *r);
-enum MHD_Result handle_mcp_trust(struct req *r);
-enum MHD_Result handle_whoami(struct req *r);
+enum MHD_Result http_handle_approval_list(struct req *r);
+enum MHD_Result http_handle_approval_get(struct req *r);
+enum MHD_Result http_handle_approval_create(struct req *r);
+enum MHD_Result http_handle_approval_approve(struct req *r);
+enum MHD_Result http_handle_approval_deny(struct req *r);
+enum MHD_Result http_handle_approval_expire(struct req *r);
+enum MHD_Result http_handle_break_glass(struct req *r);
+enum MHD_Result http_handle_mcp_trust(struct req *r);
+enum MHD_Result http_handle_whoami(struct req *r);
 /* handlers_console.c */
-enum MHD_Result handle_console_root(struct req *r);
-enum MHD_Result handle_console_index(struct req *r);
-enum MHD_Result handle_console_file(struct req *r);
-enum MHD_Result handle_console_login(struct req *r);
-enum MHD_Result handle_console_callback(struct req *r);
-enum MHD_Result handle_console_logout(struct req *r);
-enum MHD_Result handle_readyz(struct req *r);
-enum MHD_Result handle_version(struct req *r);
-enum MHD_Result handle_console_config(struct req *r); /* handlers_health.c */
+enum MHD_Result http_handle_console_root(struct req *r);
+enum MHD_Result http_handle_console_index(struct req *r);
+enum MHD_Result http_handle_console_file(struct req *r);
+enum MHD_Result http_handle_console_login(struct req *r);
+enum MHD_Result http_handle_console_callback(struct req *r);
+enum MHD_Result http_handle_console_logout(struct req *r);
+enum MHD_Result http_handle_readyz(struct req *r);
+enum MHD_Result http_handle_version(struct req *r);
+enum MHD_Result http_handle_console_config(struct req *r); /* handlers_health.c */
 /* handlers_ops.c */
-enum MHD_Result handle_operations_stores(struct req *r);
-enum MHD_Result handle_operations_retention_plan(struct req *r);
+enum MHD_Result http_handle_operations_stores(struct req *r);
+enum MHD_Result http_handle_operations_retention_plan(struct req *r);
 
 #endif

@@ -42,7 +42,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
  * bytes that are not UTF-8 and none of them has to check again.  The body is checked as a
  * whole even when it is not JSON, since every body this API takes is text.
  */
-bool input_ok_or_reply(struct req *r, enum MHD_Result *ret)
+bool http_input_ok_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	struct err e = {0};
 	struct query_check qc = {&e, false};
@@ -56,6 +56,6 @@ bool input_ok_or_reply(struct req *r, enum MHD_Result *ret)
 		err_set(&e, ST_INVALID, "body is not valid UTF-8 at byte %zu", at);
 	if (!e.code)
 		return true;
-	*ret = reply_err(r, e.code, &e);
+	*ret = http_reply_err(r, e.code, &e);
 	return false;
 }

@@ -48,7 +48,7 @@ static size_t route_slot(const struct req *r)
 	return i < MAX_ROUTES ? i : MAX_ROUTES;
 }
 
-void metrics_observe(const struct req *r, double ms)
+void http_metrics_observe(const struct req *r, double ms)
 {
 	struct route_stats *s = &stats[route_slot(r)];
 
@@ -73,13 +73,13 @@ void metrics_observe(const struct req *r, double ms)
 	pthread_mutex_unlock(&mu);
 }
 
-void metrics_decision(enum policy_decision d)
+void http_metrics_decision(enum policy_decision d)
 {
 	if ((unsigned)d < POLICY_DECISION_COUNT)
 		atomic_fetch_add(&decisions[d], 1);
 }
 
-void metrics_refusal(enum http_refusal why)
+void http_metrics_refusal(enum http_refusal why)
 {
 	if ((unsigned)why < HTTP_REFUSE__COUNT)
 		atomic_fetch_add(&refusals[why], 1);
@@ -182,7 +182,7 @@ static void export_decisions_and_pool(struct buf *b, struct store *st)
 			size, in_use, open);
 }
 
-enum MHD_Result handle_metrics(struct req *r)
+enum MHD_Result http_handle_metrics(struct req *r)
 {
 	struct buf b;
 	enum MHD_Result ret;
@@ -194,7 +194,8 @@ enum MHD_Result handle_metrics(struct req *r)
 	pthread_mutex_unlock(&mu);
 	export_decisions_and_pool(&b, r->app->store);
 	export_refusals(&b);
-	ret = reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+	ret = http_reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data,
+			      b.len);
 	buf_release(&b);
 	return ret;
 }

@@ -28,28 +28,29 @@ static const struct {
 	[ST_INTERNAL] = {500, "internal error"},
 };
 
-unsigned int reply_http_status(enum status st)
+unsigned int http_reply_http_status(enum status st)
 {
 	if ((unsigned)st >= ST__COUNT)
 		return 500;
 	return status_http[st].http;
 }
 
-const char *req_query_arg(void *ctx, const char *name)
+const char *http_req_query_arg(void *ctx, const char *name)
 {
-	return req_query(ctx, name);
+	return http_req_query(ctx, name);
 }
 
-enum MHD_Result reply_result(struct req *r, enum status st, unsigned int ok, char *json,
-			     const struct err *e)
+enum MHD_Result http_reply_result(struct req *r, enum status st, unsigned int ok, char *json,
+				  const struct err *e)
 {
-	enum MHD_Result ret = st == ST_OK ? reply_raw_json(r, ok, json) : reply_err(r, st, e);
+	enum MHD_Result ret =
+		st == ST_OK ? http_reply_raw_json(r, ok, json) : http_reply_err(r, st, e);
 
 	free(json);
 	return ret;
 }
 
-const char *req_query(struct req *r, const char *name)
+const char *http_req_query(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
@@ -60,8 +61,8 @@ const char *req_query(struct req *r, const char *name)
  * cache between client and server should keep, nosniff so a JSON body is never run as a
  * script.  MUST_COPY lets the caller free its text as soon as this returns.
  */
-enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type, const char *text,
-			   size_t len)
+enum MHD_Result http_reply_text(struct req *r, unsigned int status, const char *type,
+				const char *text, size_t len)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -105,17 +106,17 @@ enum MHD_Result reply_text(struct req *r, unsigned int status, const char *type,
 	return ret;
 }
 
-enum MHD_Result reply_json(struct req *r, unsigned int status, json_object *body)
+enum MHD_Result http_reply_json(struct req *r, unsigned int status, json_object *body)
 {
 	size_t len = 0;
 	const char *s = json_object_to_json_string_length(
 		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
-	return reply_text(r, status, "application/json", s, len);
+	return http_reply_text(r, status, "application/json", s, len);
 }
 
-enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code,
-			    const char *detail)
+enum MHD_Result http_reply_error(struct req *r, unsigned int status, const char *code,
+				 const char *detail)
 {
 	json_object *body = json_object_new_object();
 	enum MHD_Result ret;
@@ -123,7 +124,7 @@ enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code
 	json_object_object_add(body, "detail", json_object_new_string(detail));
 	json_object_object_add(body, "code", json_object_new_string(code));
 	json_object_object_add(body, "request_id", json_object_new_string(r->request_id));
-	ret = reply_json(r, status, body);
+	ret = http_reply_json(r, status, body);
 	json_object_put(body);
 	return ret;
 }
@@ -134,24 +135,24 @@ enum MHD_Result reply_error(struct req *r, unsigned int status, const char *code
  * one back from a struct err that was never filled) fails its tests instead of answering
  * a failure as something else.
  */
-enum MHD_Result reply_err(struct req *r, enum status st, const struct err *e)
+enum MHD_Result http_reply_err(struct req *r, enum status st, const struct err *e)
 {
-	unsigned int http = reply_http_status(st);
+	unsigned int http = http_reply_http_status(st);
 	const char *msg = e && e->msg[0] ? e->msg : status_name(st);
 
 	assert(st != ST_OK && (!e || e->code == st));
 	/* 5xx detail goes to the log with the request id, never to the client. */
 	if (http >= 500) {
 		log_error("status=%s http=%u msg=\"%s\"", status_name(st), http, msg);
-		return reply_error(r, http, http == 503 ? "unavailable" : "internal",
-				   status_http[st].title);
+		return http_reply_error(r, http, http == 503 ? "unavailable" : "internal",
+					status_http[st].title);
 	}
-	return reply_error(r, http, status_name(st), msg);
+	return http_reply_error(r, http, status_name(st), msg);
 }
 
-enum MHD_Result reply_raw_json(struct req *r, unsigned int status, const char *json)
+enum MHD_Result http_reply_raw_json(struct req *r, unsigned int status, const char *json)
 {
-	return reply_text(r, status, "application/json", json, strlen(json));
+	return http_reply_text(r, status, "application/json", json, strlen(json));
 }
 
 static bool is_json_type(const char *ct)
@@ -167,7 +168,7 @@ static bool is_json_type(const char *ct)
  * The content type is checked before parsing: a form post from a browser (the CSRF vector
  * that needs no preflight) is refused with 415 whatever its body looks like.
  */
-json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret)
+json_object *http_req_body_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	const char *ct =
 		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -176,13 +177,14 @@ json_object *req_body_or_reply(struct req *r, enum MHD_Result *ret)
 	enum status st;
 
 	if (!is_json_type(ct)) {
-		*ret = reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-				   "Content-Type must be application/json");
+		*ret = http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+					"unsupported_media_type",
+					"Content-Type must be application/json");
 		return NULL;
 	}
 	st = jx_parse_object(r->body.data, r->body.len, &obj, &e);
 	if (st != ST_OK) {
-		*ret = reply_err(r, st, &e);
+		*ret = http_reply_err(r, st, &e);
 		return NULL;
 	}
 	return obj;

@@ -15,7 +15,7 @@ static enum route_match route(const char *method, const char *path, struct req *
 	memset(r, 0, sizeof(*r));
 	r->method = method;
 	r->path = path;
-	return router_match(r, r->allow, sizeof(r->allow));
+	return http_router_match(r, r->allow, sizeof(r->allow));
 }
 
 static void release(struct req *r)

@@ -110,13 +110,14 @@ static bool sizes_or_reply(struct req *r, enum MHD_Result *ret)
 
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg_len, &uri);
 	if (uri > HTTP_MAX_URI_BYTES) {
-		*ret = reply_error(r, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
-				   "the request URI is over 8192 bytes");
+		*ret = http_reply_error(r, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
+					"the request URI is over 8192 bytes");
 		return false;
 	}
 	if (hs && hs->header_size > HTTP_MAX_HEADER_BYTES) {
-		*ret = reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
-				   "the request headers are over 131072 bytes");
+		*ret = http_reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+					"headers_too_large",
+					"the request headers are over 131072 bytes");
 		return false;
 	}
 	return true;
@@ -124,13 +125,13 @@ static bool sizes_or_reply(struct req *r, enum MHD_Result *ret)
 
 static bool route_or_reply(struct req *r, enum MHD_Result *ret)
 {
-	switch (router_match(r, r->allow, sizeof(r->allow))) {
+	switch (http_router_match(r, r->allow, sizeof(r->allow))) {
 	case ROUTE_NO_PATH:
-		*ret = reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+		*ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
 		return false;
 	case ROUTE_BAD_METHOD:
-		*ret = reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-				   "method not allowed on this route");
+		*ret = http_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+					"method not allowed on this route");
 		return false;
 	case ROUTE_FOUND:
 	default:
@@ -151,8 +152,8 @@ static bool length_or_reply(struct req *r, enum MHD_Result *ret)
 	n = strtoull(cl, &end, 10);
 	if (end == cl || *end || n <= r->app->max_body_bytes)
 		return true; /* MHD answers a malformed length itself */
-	*ret = reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-			   "request body is over the limit");
+	*ret = http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+				"request body is over the limit");
 	return false;
 }
 
@@ -166,9 +167,9 @@ static enum MHD_Result admit(struct http_server *srv, struct req *r)
 {
 	enum MHD_Result ret = MHD_YES;
 
-	guard_phase(srv->guard, r->conn, GUARD_BODY);
+	http_guard_phase(srv->guard, r->conn, GUARD_BODY);
 	log_set_request_id(r->request_id);
-	if (sizes_or_reply(r, &ret) && route_or_reply(r, &ret) && authn_check(r, &ret))
+	if (sizes_or_reply(r, &ret) && route_or_reply(r, &ret) && http_authn_check(r, &ret))
 		(void)length_or_reply(r, &ret);
 	log_set_request_id(NULL);
 	return ret;
@@ -180,9 +181,9 @@ static enum MHD_Result dispatch(struct req *r)
 	enum MHD_Result ret;
 
 	if (r->body_too_large)
-		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-				   "request body is over the limit");
-	if (!input_ok_or_reply(r, &ret))
+		return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+					"request body is over the limit");
+	if (!http_input_ok_or_reply(r, &ret))
 		return ret;
 	return r->route->handler(r);
 }
@@ -217,7 +218,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->replied)
 		return MHD_YES;
-	guard_phase(srv->guard, conn, GUARD_HANDLER);
+	http_guard_phase(srv->guard, conn, GUARD_HANDLER);
 	log_set_request_id(r->request_id);
 	ret = dispatch(r);
 	log_set_request_id(NULL);
@@ -238,9 +239,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 	if (!r)
 		return;
-	guard_phase(srv->guard, conn, GUARD_IDLE); /* until the next request's headers */
+	http_guard_phase(srv->guard, conn, GUARD_IDLE); /* until the next request's headers */
 	ms = (double)(time_mono_us() - r->started_us) / 1000.0;
-	metrics_observe(r, ms);
+	http_metrics_observe(r, ms);
 	log_set_request_id(r->request_id);
 	log_info("access method=%s path=%s route=%s status=%u bytes=%zu ms=%.2f%s", r->method,
 		 r->path, r->route ? r->route->pattern : "-", r->status, r->bytes_out, ms,
@@ -301,16 +302,17 @@ static enum status resolve_listen(const char *listen, struct sockaddr_storage *s
 static struct MHD_Daemon *start_daemon(struct http_server *srv, unsigned int flags,
 				       const struct sockaddr_storage *ss)
 {
-	/* Above ours: guard_accept refuses first, and counts it. */
+	/* Above ours: http_guard_accept refuses first, and counts it. */
 	unsigned int mhd_limit = srv->app->max_connections + 16;
 
-	return MHD_start_daemon(
-		flags, 0, guard_accept, srv->guard, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
-		guard_notify, srv->guard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-		MHD_OPTION_CONNECTION_LIMIT, mhd_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_END);
+	return MHD_start_daemon(flags, 0, http_guard_accept, srv->guard, on_request, srv,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+				(const struct sockaddr *)ss, MHD_OPTION_NOTIFY_COMPLETED,
+				on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify,
+				srv->guard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+				MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+				MHD_OPTION_END);
 }
 
 enum status http_start(struct app *app, const char *listen, struct http_server **out, struct err *e)
@@ -331,12 +333,12 @@ enum status http_start(struct app *app, const char *listen, struct http_server *
 		flags |= MHD_USE_IPv6;
 	srv = xcalloc(1, sizeof(*srv));
 	srv->app = app;
-	st = guard_new(&lim, &srv->guard, e);
+	st = http_guard_new(&lim, &srv->guard, e);
 	if (st == ST_OK && !(srv->daemon = start_daemon(srv, flags, &ss)))
 		st = err_set(e, ST_IO, "listen on '%s': cannot bind (address in use or not local?)",
 			     listen);
 	if (st != ST_OK) {
-		guard_free(srv->guard);
+		http_guard_free(srv->guard);
 		free(srv);
 		return st;
 	}
@@ -380,6 +382,6 @@ void http_stop(struct http_server *srv, int64_t grace_ms)
 	MHD_stop_daemon(srv->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	guard_free(srv->guard);
+	http_guard_free(srv->guard);
 	free(srv);
 }

@@ -89,12 +89,12 @@ void migrate_checksum(const char *data, size_t len, char out[SHA256_HEX_LEN]);
  * embedded copy when dir is NULL.  ST_INVALID for a missing or empty
  * directory, a badly named file, a duplicate or a gap in the numbering.
  */
-ATTR_NODISCARD enum status migration_set_load(const char *dir, const char *backend,
-					      struct migration_set *out, struct err *e);
-void migration_set_release(struct migration_set *set);
+ATTR_NODISCARD enum status migrate_set_load(const char *dir, const char *backend,
+					    struct migration_set *out, struct err *e);
+void migrate_set_release(struct migration_set *set);
 
 /* Tables that a migration creates ("CREATE TABLE name"), for adoption checks. */
-size_t migration_tables(const struct migration *m, char names[][64], size_t max);
+size_t migrate_tables(const struct migration *m, char names[][64], size_t max);
 
 /*
  * Compares set and ledger (pure).  The report borrows strings from both,
@@ -104,12 +104,13 @@ void migrate_compare(const struct migration_set *set, const struct ledger *ledge
 		     struct migrate_report *out);
 void migrate_report_release(struct migrate_report *r);
 
-const char *mig_state_name(enum mig_state s);
-const char *problem_kind_name(enum problem_kind k);
+const char *migrate_state_name(enum mig_state s);
+const char *migrate_problem_kind_name(enum problem_kind k);
 
 /* Reads the ledger (kind LEDGER_NONE when the table is absent). */
-ATTR_NODISCARD enum status ledger_read(struct store_conn *c, struct ledger *out, struct err *e);
-void ledger_release(struct ledger *l);
+ATTR_NODISCARD enum status migrate_ledger_read(struct store_conn *c, struct ledger *out,
+					       struct err *e);
+void migrate_ledger_release(struct ledger *l);
 
 /* Reads the ledger and compares it with set, without changing anything. */
 ATTR_NODISCARD enum status migrate_status(struct store *st, const struct migration_set *set,

@@ -195,7 +195,7 @@ static enum status adopt_in_tx(struct store_conn *c, const struct migration_set 
 {
 	bool renamed[ARRAY_SIZE(original_tables)] = {false};
 	struct ledger l = {0};
-	enum status st = ledger_read(c, &l, e);
+	enum status st = migrate_ledger_read(c, &l, e);
 
 	if (st == ST_OK && l.kind == LEDGER_CURRENT)
 		st = err_set(e, ST_CONFLICT, "the database already has cavra's ledger");
@@ -212,7 +212,7 @@ static enum status adopt_in_tx(struct store_conn *c, const struct migration_set 
 		st = err_ctx(mark_ledger(c, &l, e), e, "record the adoption in the ledger");
 	if (st == ST_OK)
 		st = err_ctx(drop_originals(c, renamed, e), e, "drop the original tables");
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	return st;
 }
 

@@ -152,7 +152,7 @@ static void test_failure_leaves_file(void **state)
 	write_db(f->path, original_sql);
 	write_db(f->path, legacy_ledger);
 	read_all(f->path, &before);
-	assert_int_equal(migration_set_load(NULL, "sqlite", &set, &e), ST_OK);
+	assert_int_equal(migrate_set_load(NULL, "sqlite", &set, &e), ST_OK);
 	/* a bad record is the pilot's problem (exit 1), not a usage error */
 	assert_int_equal(migrate_adopt_sqlite(f->path, &set, records_fail, &calls, &e),
 			 ST_CONFLICT);
@@ -171,7 +171,7 @@ static void test_failure_leaves_file(void **state)
 	assert_false(original(f->path));
 	buf_release(&before);
 	buf_release(&after);
-	migration_set_release(&set);
+	migrate_set_release(&set);
 }
 
 int main(void)

@@ -28,12 +28,12 @@ static const char *const problem_names[] = {
 	[PROB_NEWER] = "newer",
 };
 
-const char *mig_state_name(enum mig_state s)
+const char *migrate_state_name(enum mig_state s)
 {
 	return state_names[s];
 }
 
-const char *problem_kind_name(enum problem_kind k)
+const char *migrate_problem_kind_name(enum problem_kind k)
 {
 	return problem_names[k];
 }

@@ -72,7 +72,7 @@ static void fill_rows(struct ledger *out, struct store_rows *r, bool legacy)
  * The ledger's shape tells which ledger it is: ours has a checksum column, the original's has
  * only id and applied_at.  No ledger at all is a valid state (a new database), not an error.
  */
-enum status ledger_read(struct store_conn *c, struct ledger *out, struct err *e)
+enum status migrate_ledger_read(struct store_conn *c, struct ledger *out, struct err *e)
 {
 	struct store_rows *r = NULL;
 	bool exists = false, current = false;
@@ -98,7 +98,7 @@ enum status ledger_read(struct store_conn *c, struct ledger *out, struct err *e)
 	return ST_OK;
 }
 
-void ledger_release(struct ledger *l)
+void migrate_ledger_release(struct ledger *l)
 {
 	if (!l)
 		return;
@@ -126,7 +126,7 @@ enum status migrate_status(struct store *st, const struct migration_set *set, st
 
 	if (rc != ST_OK)
 		return rc;
-	rc = ledger_read(c, ledger, e);
+	rc = migrate_ledger_read(c, ledger, e);
 	store_conn_put(st, c);
 	if (rc == ST_OK)
 		migrate_compare(set, ledger, out);

@@ -25,10 +25,10 @@
  */
 #define MIGRATION_MAX_BYTES ((size_t)8 << 20)
 
-extern const struct embedded_file sql_sqlite_files[];
-extern const size_t sql_sqlite_files_count;
-extern const struct embedded_file sql_postgres_files[];
-extern const size_t sql_postgres_files_count;
+extern const struct embedded_file migrate_sql_sqlite_files[];
+extern const size_t migrate_sql_sqlite_files_count;
+extern const struct embedded_file migrate_sql_postgres_files[];
+extern const size_t migrate_sql_postgres_files_count;
 
 /*
  * The checksum is over a canonical form (no UTF-8 byte order mark, every line ending "\n"), so
@@ -141,13 +141,13 @@ static enum status check_order(struct migration_set *set, struct err *e)
 
 static enum status load_embedded(const char *backend, struct migration_set *set, struct err *e)
 {
-	const struct embedded_file *files = sql_sqlite_files;
-	size_t count = sql_sqlite_files_count;
+	const struct embedded_file *files = migrate_sql_sqlite_files;
+	size_t count = migrate_sql_sqlite_files_count;
 	enum status st = ST_OK;
 
 	if (strcmp(backend, "postgres") == 0) {
-		files = sql_postgres_files;
-		count = sql_postgres_files_count;
+		files = migrate_sql_postgres_files;
+		count = migrate_sql_postgres_files_count;
 	}
 	set->origin = xasprintf("embedded sql/%s", backend);
 	for (size_t i = 0; st == ST_OK && i < count; i++)
@@ -191,8 +191,8 @@ static enum status load_dir(const char *dir, struct migration_set *set, struct e
 	return st;
 }
 
-enum status migration_set_load(const char *dir, const char *backend, struct migration_set *out,
-			       struct err *e)
+enum status migrate_set_load(const char *dir, const char *backend, struct migration_set *out,
+			     struct err *e)
 {
 	struct migration_set set = {0};
 	enum status st;
@@ -201,14 +201,14 @@ enum status migration_set_load(const char *dir, const char *backend, struct migr
 	if (st == ST_OK)
 		st = check_order(&set, e);
 	if (st != ST_OK) {
-		migration_set_release(&set);
+		migrate_set_release(&set);
 		return st;
 	}
 	*out = set;
 	return ST_OK;
 }
 
-void migration_set_release(struct migration_set *set)
+void migrate_set_release(struct migration_set *set)
 {
 	if (!set)
 		return;
@@ -280,7 +280,7 @@ static char *code_only(const char *sql)
 	return out;
 }
 
-size_t migration_tables(const struct migration *m, char names[][64], size_t max)
+size_t migrate_tables(const struct migration *m, char names[][64], size_t max)
 {
 	char *code = code_only(m->sql);
 	size_t count = 0;

@@ -84,7 +84,7 @@ static void test_set_load(void **state)
 		char *dir = make_dir(set_cases[i].files);
 		struct migration_set set = {0};
 		struct err e = {0};
-		enum status st = migration_set_load(dir, "sqlite", &set, &e);
+		enum status st = migrate_set_load(dir, "sqlite", &set, &e);
 
 		if (st != set_cases[i].want ||
 		    (set_cases[i].msg_has && !strstr(e.msg, set_cases[i].msg_has)))
@@ -95,7 +95,7 @@ static void test_set_load(void **state)
 			assert_string_equal(set.items[1].name, "b_c");
 			assert_int_equal(set.items[1].version, 2);
 		}
-		migration_set_release(&set);
+		migrate_set_release(&set);
 		remove_dir(dir);
 	}
 }
@@ -106,7 +106,7 @@ static void test_missing_dir(void **state)
 	struct err e = {0};
 
 	(void)state;
-	assert_int_equal(migration_set_load("/nonexistent/dir", "sqlite", &set, &e), ST_INVALID);
+	assert_int_equal(migrate_set_load("/nonexistent/dir", "sqlite", &set, &e), ST_INVALID);
 	assert_non_null(strstr(e.msg, "/nonexistent/dir"));
 }
 
@@ -119,10 +119,10 @@ static void test_embedded(void **state)
 		struct migration_set set = {0};
 		struct err e = {0};
 
-		assert_int_equal(migration_set_load(NULL, backends[b], &set, &e), ST_OK);
+		assert_int_equal(migrate_set_load(NULL, backends[b], &set, &e), ST_OK);
 		assert_true(set.n >= 6);
 		assert_string_equal(set.items[3].file, "004_activity_sessions_decisions.sql");
-		migration_set_release(&set);
+		migrate_set_release(&set);
 	}
 }
 
@@ -136,7 +136,7 @@ static void test_tables(void **state)
 		"-- create table not_me (x int)\nCREATE TABLE a (x INT);\n"
 		"/* CREATE TABLE nor_me (x int) */ INSERT INTO a VALUES ('create table no');\n"
 		"create table if not exists B_two(y int);\nCREATE INDEX ix ON a (x);");
-	assert_int_equal(migration_tables(&m, names, 8), 2);
+	assert_int_equal(migrate_tables(&m, names, 8), 2);
 	assert_string_equal(names[0], "a");
 	assert_string_equal(names[1], "b_two");
 }

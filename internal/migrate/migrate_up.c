@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Room for the CREATE TABLEs of one migration file; migration_tables stops at this many. */
+/* Room for the CREATE TABLEs of one migration file; migrate_tables stops at this many. */
 #define MAX_TABLES 32
 
 /*
@@ -132,7 +132,7 @@ enum status migrate_check_legacy_row(struct store_conn *c, const struct migratio
 	if (!row->name || strcmp(row->name, m->name) != 0)
 		return err_set(e, ST_CONFLICT, "legacy ledger entry '%s' does not match '%s'",
 			       row->id, m->file);
-	n = migration_tables(m, tables, MAX_TABLES);
+	n = migrate_tables(m, tables, MAX_TABLES);
 	for (size_t i = 0; i < n; i++) {
 		bool exists = false;
 		enum status st = store_table_exists(c, tables[i], &exists, e);
@@ -227,7 +227,7 @@ static enum status step(struct store_conn *c, enum store_kind kind, const struct
 {
 	struct ledger l = {0};
 	struct migrate_report r = {0};
-	enum status st = ledger_read(c, &l, e);
+	enum status st = migrate_ledger_read(c, &l, e);
 
 	*applied = NULL;
 	*adopted = false;
@@ -251,7 +251,7 @@ static enum status step(struct store_conn *c, enum store_kind kind, const struct
 		st = apply_one(c, kind, l.kind == LEDGER_NONE, *applied, ms, e);
 out:
 	migrate_report_release(&r);
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	return st;
 }
 

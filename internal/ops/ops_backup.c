@@ -234,7 +234,7 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 static enum status read_schema(struct backup *b, const struct migration_set *set, struct err *e)
 {
 	struct ledger l = {0};
-	enum status st = ledger_read(b->c, &l, e);
+	enum status st = migrate_ledger_read(b->c, &l, e);
 
 	b->m.migrations = xcalloc(l.n + 1, sizeof(*b->m.migrations));
 	for (size_t i = 0; st == ST_OK && i < l.n; i++) {
@@ -246,7 +246,7 @@ static enum status read_schema(struct backup *b, const struct migration_set *set
 		if (g->version > b->m.schema_version)
 			b->m.schema_version = g->version;
 	}
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	if (st == ST_OK && b->m.schema_version == 0)
 		st = err_set(e, ST_CONFLICT,
 			     "the database has no applied migrations: nothing to "

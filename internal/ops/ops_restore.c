@@ -53,7 +53,7 @@ struct restore {
 static enum status check_migrations(const struct ops_manifest *m, struct err *e)
 {
 	struct migration_set src = {0};
-	enum status st = migration_set_load(NULL, m->backend, &src, e);
+	enum status st = migrate_set_load(NULL, m->backend, &src, e);
 
 	if (st == ST_OK && (size_t)m->schema_version > src.n)
 		st = err_set(e, ST_CONFLICT,
@@ -76,7 +76,7 @@ static enum status check_migrations(const struct ops_manifest *m, struct err *e)
 				"one this binary knows",
 				b->file, g->checksum, m->backend, b->checksum);
 	}
-	migration_set_release(&src);
+	migrate_set_release(&src);
 	return st;
 }
 
@@ -226,8 +226,7 @@ static enum status open_target(struct restore *r, struct err *e)
 	enum status st = store_open(r->url, &opt, &r->st, e);
 
 	if (st == ST_OK)
-		st = migration_set_load(r->o->migrations_dir, store_backend_name(r->st), &r->tset,
-					e);
+		st = migrate_set_load(r->o->migrations_dir, store_backend_name(r->st), &r->tset, e);
 	if (st == ST_OK)
 		st = migrate_status(r->st, &r->tset, &l, &rep, e);
 	if (st == ST_OK && rep.nproblems)
@@ -260,7 +259,7 @@ static enum status open_target(struct restore *r, struct err *e)
 	r->out->schema_after = rep.schema_version > r->m->schema_version ? rep.schema_version
 									 : r->m->schema_version;
 	migrate_report_release(&rep);
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	return st;
 }
 
@@ -480,7 +479,7 @@ enum status ops_restore(const struct ops_restore_opts *o, struct ops_restore_res
 	if (st != ST_OK && r.url && e)
 		scrub_url_password(e->msg, sizeof(e->msg), r.url);
 	out->duration_ms = (time_mono_us() - mono) / 1000;
-	migration_set_release(&r.tset);
+	migrate_set_release(&r.tset);
 	free(r.dir);
 	free(r.url);
 	free(r.final_path);

@@ -27,13 +27,13 @@ static const struct rec_table records_table = {
 enum status ops_schema_version(struct store_conn *c, int *out, struct err *e)
 {
 	struct ledger l = {0};
-	enum status st = ledger_read(c, &l, e);
+	enum status st = migrate_ledger_read(c, &l, e);
 
 	*out = 0;
 	for (size_t i = 0; st == ST_OK && i < l.n; i++)
 		if (l.rows[i].version > *out)
 			*out = l.rows[i].version;
-	ledger_release(&l);
+	migrate_ledger_release(&l);
 	return st;
 }
 

@@ -714,7 +714,7 @@ static void route(const struct policy_pack *pack, struct policy_result *r)
 {
 	const char *cls =
 		r->decision == POLICY_REQUIRE_APPROVAL ? approval_class(r->rule_id) : NULL;
-	size_t i = cls ? listmap_find(&pack->approvals, cls) : 0;
+	size_t i = cls ? policy_listmap_find(&pack->approvals, cls) : 0;
 
 	if (!cls || i == pack->approvals.keys.n || pack->approvals.vals[i].n == 0)
 		return;

@@ -19,11 +19,11 @@ struct strlist {
 };
 
 /* Appends a copy of s[0..len). */
-void strlist_addn(struct strlist *l, const char *s, size_t len);
+void policy_strlist_addn(struct strlist *l, const char *s, size_t len);
 /* Appends a copy of s unless an equal entry is already there. */
-void strlist_add_unique(struct strlist *l, const char *s);
-bool strlist_has(const struct strlist *l, const char *s);
-void strlist_release(struct strlist *l);
+void policy_strlist_add_unique(struct strlist *l, const char *s);
+bool policy_strlist_has(const struct strlist *l, const char *s);
+void policy_strlist_release(struct strlist *l);
 
 /* Keys mapped to lists of strings: approvals.<class>.approvers, mcp.risk_scoring (one level). */
 struct listmap {
@@ -32,10 +32,10 @@ struct listmap {
 };
 
 /* Sets key to a copy of val, replacing what key held: the nearest pack that names a key wins. */
-void listmap_set(struct listmap *m, const char *key, const struct strlist *val);
+void policy_listmap_set(struct listmap *m, const char *key, const struct strlist *val);
 /* Index of key, or m->keys.n when absent. */
-size_t listmap_find(const struct listmap *m, const char *key);
-void listmap_release(struct listmap *m);
+size_t policy_listmap_find(const struct listmap *m, const char *key);
+void policy_listmap_release(struct listmap *m);
 
 /* Lists kept for auditors only: merged like the pattern lists, never evaluated or hashed. */
 enum policy_audit_list {

@@ -162,7 +162,7 @@ const char *policy_section_name(enum policy_section s)
 
 /* ---- struct strlist ---- */
 
-void strlist_addn(struct strlist *l, const char *s, size_t len)
+void policy_strlist_addn(struct strlist *l, const char *s, size_t len)
 {
 	if (l->n == l->alloc) {
 		l->alloc = l->alloc ? 2 * l->alloc : 8;
@@ -171,7 +171,7 @@ void strlist_addn(struct strlist *l, const char *s, size_t len)
 	l->v[l->n++] = xstrndup(s, len);
 }
 
-bool strlist_has(const struct strlist *l, const char *s)
+bool policy_strlist_has(const struct strlist *l, const char *s)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->v[i], s) == 0)
@@ -179,13 +179,13 @@ bool strlist_has(const struct strlist *l, const char *s)
 	return false;
 }
 
-void strlist_add_unique(struct strlist *l, const char *s)
+void policy_strlist_add_unique(struct strlist *l, const char *s)
 {
-	if (!strlist_has(l, s))
-		strlist_addn(l, s, strlen(s));
+	if (!policy_strlist_has(l, s))
+		policy_strlist_addn(l, s, strlen(s));
 }
 
-void strlist_release(struct strlist *l)
+void policy_strlist_release(struct strlist *l)
 {
 	if (!l)
 		return;
@@ -196,7 +196,7 @@ void strlist_release(struct strlist *l)
 	l->n = l->alloc = 0;
 }
 
-size_t listmap_find(const struct listmap *m, const char *key)
+size_t policy_listmap_find(const struct listmap *m, const char *key)
 {
 	size_t i;
 
@@ -206,27 +206,27 @@ size_t listmap_find(const struct listmap *m, const char *key)
 	return i;
 }
 
-void listmap_set(struct listmap *m, const char *key, const struct strlist *val)
+void policy_listmap_set(struct listmap *m, const char *key, const struct strlist *val)
 {
-	size_t i = listmap_find(m, key);
+	size_t i = policy_listmap_find(m, key);
 
 	if (i == m->keys.n) {
-		strlist_addn(&m->keys, key, strlen(key));
+		policy_strlist_addn(&m->keys, key, strlen(key));
 		m->vals = xrealloc(m->vals, m->keys.n * sizeof(*m->vals));
 		memset(&m->vals[i], 0, sizeof(*m->vals));
 	}
-	strlist_release(&m->vals[i]);
+	policy_strlist_release(&m->vals[i]);
 	for (size_t k = 0; k < val->n; k++)
-		strlist_add_unique(&m->vals[i], val->v[k]);
+		policy_strlist_add_unique(&m->vals[i], val->v[k]);
 }
 
-void listmap_release(struct listmap *m)
+void policy_listmap_release(struct listmap *m)
 {
 	for (size_t i = 0; i < m->keys.n; i++)
-		strlist_release(&m->vals[i]);
+		policy_strlist_release(&m->vals[i]);
 	free(m->vals);
 	m->vals = NULL;
-	strlist_release(&m->keys);
+	policy_strlist_release(&m->keys);
 }
 
 void policy_pack_free(struct policy_pack *pack)
@@ -238,21 +238,21 @@ void policy_pack_free(struct policy_pack *pack)
 	free(pack->description);
 	free(pack->version);
 	free(pack->source);
-	strlist_release(&pack->inherits);
+	policy_strlist_release(&pack->inherits);
 	for (size_t i = 0; i < POLICY_LIST_COUNT; i++) {
-		strlist_release(&pack->own[i]);
-		strlist_release(&pack->lists[i]);
+		policy_strlist_release(&pack->own[i]);
+		policy_strlist_release(&pack->lists[i]);
 	}
 	for (size_t i = 0; i < POLICY_AUDIT_COUNT; i++) {
-		strlist_release(&pack->own_audit[i]);
-		strlist_release(&pack->audit[i]);
+		policy_strlist_release(&pack->own_audit[i]);
+		policy_strlist_release(&pack->audit[i]);
 	}
 	free(pack->own_branch_pattern);
-	listmap_release(&pack->own_risk);
-	listmap_release(&pack->risk);
+	policy_listmap_release(&pack->own_risk);
+	policy_listmap_release(&pack->risk);
 	free(pack->risk_levels);
-	listmap_release(&pack->own_approvals);
-	listmap_release(&pack->approvals);
+	policy_listmap_release(&pack->own_approvals);
+	policy_listmap_release(&pack->approvals);
 	free(pack);
 }
 
@@ -372,7 +372,7 @@ static enum status parse_strings(struct parse *ps, json_object *node, const char
 			return perr(ps, line_of(item), "%s must be a list of strings", name);
 		if (!*scalar(item))
 			return perr(ps, line_of(item), "%s: empty pattern", name);
-		strlist_add_unique(out, scalar(item));
+		policy_strlist_add_unique(out, scalar(item));
 	}
 	return ST_OK;
 }
@@ -401,7 +401,7 @@ static enum status parse_inherits(struct parse *ps, json_object *node, struct po
 
 	pack->inherits_line = line_of(node);
 	if (is_string(node) && !is_null(node)) {
-		strlist_add_unique(&pack->inherits, scalar(node));
+		policy_strlist_add_unique(&pack->inherits, scalar(node));
 	} else {
 		st = parse_strings(ps, node, "metadata.inherits", &pack->inherits);
 		if (st != ST_OK)
@@ -530,9 +530,9 @@ static enum status risk_pair(struct parse *ps, const char *k, json_object *v)
 	if (!is_string(v) || !policy_severity_parse(scalar(v), &sev))
 		return perr(ps, line_of(v), "mcp.risk_scoring.%.64s must be one of %s", k,
 			    POLICY_SEVERITY_VALUES);
-	strlist_addn(&level, scalar(v), strlen(scalar(v)));
-	listmap_set(&ps->pack->own_risk, k, &level);
-	strlist_release(&level);
+	policy_strlist_addn(&level, scalar(v), strlen(scalar(v)));
+	policy_listmap_set(&ps->pack->own_risk, k, &level);
+	policy_strlist_release(&level);
 	return ST_OK;
 }
 
@@ -568,7 +568,7 @@ static enum status approver_pair(struct parse *ps, const char *k, json_object *v
 	if (strcmp(k, "approvers") != 0)
 		return perr(ps, key_line_of(v), "unknown key '%s.%.64s' (known: approvers)",
 			    ps->cls, k);
-	strlist_release(ps->groups);
+	policy_strlist_release(ps->groups);
 	st = parse_strings(ps, v, "approvers", ps->groups);
 	if (st == ST_OK)
 		st = check_groups(ps, v, ps->cls, ps->groups);
@@ -589,8 +589,8 @@ static enum status parse_approval_class(struct parse *ps, const char *cls, json_
 	ps->groups = &groups;
 	st = each_pair(ps, map, name, approver_pair);
 	if (st == ST_OK)
-		listmap_set(&ps->pack->own_approvals, cls, &groups);
-	strlist_release(&groups);
+		policy_listmap_set(&ps->pack->own_approvals, cls, &groups);
+	policy_strlist_release(&groups);
 	ps->groups = NULL;
 	return st;
 }
@@ -779,14 +779,14 @@ static enum status load_dir(struct policy_set *set, const char *dir, struct err 
 		return err_set(e, ST_IO, "open policy dir '%s': %s", dir, BASE_ERRSTR(errno));
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
-			strlist_addn(&names, de->d_name, strlen(de->d_name));
+			policy_strlist_addn(&names, de->d_name, strlen(de->d_name));
 	closedir(d);
 	/* Sorted, so that the first error reported does not depend on readdir order. */
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n && st == ST_OK; i++)
 		st = load_one(set, dir, names.v[i], e);
-	strlist_release(&names);
+	policy_strlist_release(&names);
 	return st;
 }
 

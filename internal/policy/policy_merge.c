@@ -66,7 +66,7 @@ static enum policy_flag_value flag_or(enum policy_flag_value a, enum policy_flag
 static void map_merge(struct listmap *dst, const struct listmap *src)
 {
 	for (size_t k = 0; k < src->keys.n; k++)
-		listmap_set(dst, src->keys.v[k], &src->vals[k]);
+		policy_listmap_set(dst, src->keys.v[k], &src->vals[k]);
 }
 
 /*
@@ -86,7 +86,7 @@ static void merge_settings(struct policy_set *set, struct policy_pack *p)
 			const struct strlist *src = q ? &q->audit[a] : &p->own_audit[a];
 
 			for (size_t k = 0; k < src->n; k++)
-				strlist_add_unique(&p->audit[a], src->v[k]);
+				policy_strlist_add_unique(&p->audit[a], src->v[k]);
 		}
 		if (q ? q->branch_pattern != NULL : p->own_branch_pattern != NULL)
 			p->branch_pattern = q ? q->branch_pattern : p->own_branch_pattern;
@@ -109,15 +109,15 @@ static void merge_one(struct policy_set *set, struct policy_pack *p)
 			const struct strlist *src = &find(set, p->inherits.v[j])->lists[l];
 
 			for (size_t k = 0; k < src->n; k++)
-				strlist_add_unique(dst, src->v[k]);
+				policy_strlist_add_unique(dst, src->v[k]);
 		}
 		for (size_t k = 0; k < p->own[l].n; k++)
-			strlist_add_unique(dst, p->own[l].v[k]);
+			policy_strlist_add_unique(dst, p->own[l].v[k]);
 	}
 	if (p->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES].n == 0)
 		for (size_t k = 0; k < ARRAY_SIZE(policy_default_protected); k++)
-			strlist_add_unique(&p->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES],
-					   policy_default_protected[k]);
+			policy_strlist_add_unique(&p->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES],
+						  policy_default_protected[k]);
 	merge_settings(set, p);
 	p->merged = true;
 }

@@ -38,47 +38,47 @@ struct original {
 static const struct original originals[ADOPT_TABLES] = {
 	{"evidence_metadata",
 	 "session_id",
-	 &kind_evidence,
+	 &service_kind_evidence,
 	 {"created_at", "signer"},
 	 {"decision_count", "blocked_count", "approval_required_count"}},
 	{"approvals",
 	 "approval_id",
-	 &kind_approval,
+	 &service_kind_approval,
 	 {"decision_id", "session_id", "state", "approver_group", "requested_by", "requested_at",
 	  "expires_at", "decided_by", "decided_at", "external_ref"}},
 	{"registry_agents",
 	 "agent_id",
-	 &kind_agent,
+	 &service_kind_agent,
 	 {"status", "owner", "vendor", "risk_tier", "last_seen", "updated_at"}},
 	{"registry_mcp_servers",
 	 "server_id",
-	 &kind_mcp_server,
+	 &service_kind_mcp_server,
 	 {"name", "trust_tier", "approval_state", "owner", "last_seen", "updated_at"}},
 	{"activity_decisions",
 	 "decision_id",
-	 &kind_decision,
+	 &service_kind_decision,
 	 {"session_id", "agent_id", "actor", "repository", "policy_pack", "action_type", "target",
 	  "rule_id", "decision", "severity", "timestamp", "correlation_id", "tenant_id",
 	  "workspace_id"}},
 	{"activity_sessions",
 	 "session_id",
-	 &kind_session,
+	 &service_kind_session,
 	 {"agent_id", "actor", "repository", "policy_pack", "state", "started_at", "updated_at",
 	  "tenant_id", "workspace_id"},
 	 {"decision_count", "blocked_count", "approval_required_count"}},
 	{"inventory_repositories",
 	 "repository_id",
-	 &kind_repository,
+	 &service_kind_repository,
 	 {"repository", "provider", "owner", "policy_pack", "risk_tier", "status", "updated_at",
 	  "tenant_id", "workspace_id"}},
 	{"inventory_policy_rollouts",
 	 "rollout_id",
-	 &kind_rollout,
+	 &service_kind_rollout,
 	 {"repository", "policy_pack", "state", "mode", "owner", "updated_at", "tenant_id",
 	  "workspace_id"}},
 	{"integrations",
 	 "integration_id",
-	 &kind_integration,
+	 &service_kind_integration,
 	 {"provider", "category", "status", "owner", "environment", "health_status", "updated_at"}},
 };
 
@@ -120,12 +120,12 @@ static void fill(const struct copy *cp, json_object *rec, const char *const *val
 		else /* a count that is not a number: the checks name the field */
 			jx_add_str(rec, cp->names[i], v);
 	}
-	if (cp->o->kind == &kind_approval && absent(rec, "created_at") &&
+	if (cp->o->kind == &service_kind_approval && absent(rec, "created_at") &&
 	    !absent(rec, "requested_at"))
 		json_object_object_add(
 			rec, "created_at",
 			json_object_get(json_object_object_get(rec, "requested_at")));
-	if (cp->o->kind != &kind_decision)
+	if (cp->o->kind != &service_kind_decision)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(decision_defaults); i++)
 		if (absent(rec, decision_defaults[i][0]))
@@ -150,13 +150,13 @@ static enum status put_row(struct copy *cp, const char *id, const char *payload,
 	if (id && absent(rec, cp->o->kind->id_field))
 		jx_add_str(rec, cp->o->kind->id_field, id);
 	fill(cp, rec, vals);
-	st = kind_prepare(cp->o->kind, rec, true, &p, e);
+	st = service_kind_prepare(cp->o->kind, rec, true, &p, e);
 	json_object_put(rec);
-	if (st == ST_OK && cp->o->kind == &kind_decision)
-		import_decision_payload(&p);
+	if (st == ST_OK && cp->o->kind == &service_kind_decision)
+		service_import_decision_payload(&p);
 	if (st == ST_OK)
-		st = import_put_one(cp->c, cp->o->kind, &p, cp->now, &o, e);
-	prepared_release(&p);
+		st = service_import_put_one(cp->c, cp->o->kind, &p, cp->now, &o, e);
+	service_prepared_release(&p);
 	return st;
 }
 

@@ -223,7 +223,7 @@ static enum status pick_group(struct service *s, json_object *req, json_object *
 	memset(rt, 0, sizeof(*rt));
 	if (jx_id(req, "approver_group", false, &asked, e) != ST_OK)
 		return ST_INVALID;
-	if ((rt->group = routing_pick(s->routing, f, &rt->routed_by)) == NULL &&
+	if ((rt->group = service_routing_pick(s->routing, f, &rt->routed_by)) == NULL &&
 	    (rt->group = jx_get_str(d, "approver_group")) != NULL && *rt->group)
 		rt->routed_by = "decision";
 	if (rt->group && !*rt->group)
@@ -310,15 +310,15 @@ static enum status insert_approval(struct service *s, json_object *rec, char **r
 	free(id);
 	now_text(now, sizeof(now));
 	if (st == ST_OK)
-		st = kind_prepare(&kind_approval, rec, false, &p, e);
+		st = service_kind_prepare(&service_kind_approval, rec, false, &p, e);
 	json_object_put(rec);
 	if (st != ST_OK)
 		return st;
-	prepared_write(&kind_approval, &p, now, &w);
-	st = store_rec_upsert(s->store, kind_approval.table, &w, &out, e);
+	service_prepared_write(&service_kind_approval, &p, now, &w);
+	st = store_rec_upsert(s->store, service_kind_approval.table, &w, &out, e);
 	if (st == ST_OK)
-		st = kind_get(s, &kind_approval, p.id, record, e);
-	prepared_release(&p);
+		st = service_kind_get(s, &service_kind_approval, p.id, record, e);
+	service_prepared_release(&p);
 	return st;
 }
 
@@ -336,10 +336,10 @@ static enum status find_open(struct service *s, const char *decision_id, char **
 
 	now_text(now, sizeof(now));
 	*record = NULL;
-	st = store_rec_list(s->store, kind_approval.table, &q, &page, e);
+	st = store_rec_list(s->store, service_kind_approval.table, &q, &page, e);
 	if (st == ST_OK && page.n > 0)
-		*record = jx_take_text(kind_record(&kind_approval, &page.rows[0]));
-	rec_page_release(&page);
+		*record = jx_take_text(service_kind_record(&service_kind_approval, &page.rows[0]));
+	store_rec_page_release(&page);
 	return st;
 }
 
@@ -465,15 +465,15 @@ static enum status not_pending(struct service *s, const char *id, struct err *e)
 {
 	struct rec_row row;
 	json_object *o;
-	enum status st = store_rec_get(s->store, kind_approval.table, id, &row, e);
+	enum status st = store_rec_get(s->store, service_kind_approval.table, id, &row, e);
 
 	if (st != ST_OK)
 		return st;
-	o = kind_record(&kind_approval, &row);
+	o = service_kind_record(&service_kind_approval, &row);
 	st = err_set(e, ST_CONFLICT, "approval '%s' is %s: only a pending approval changes", id,
 		     jx_get_str(o, "state") ? jx_get_str(o, "state") : "not pending");
 	json_object_put(o);
-	rec_row_release(&row);
+	store_rec_row_release(&row);
 	return st;
 }
 
@@ -492,10 +492,10 @@ static enum status check_member(struct service *s, const char *id, const struct 
 
 	if (!who->verified || who->admin)
 		return ST_OK;
-	st = store_rec_get(s->store, kind_approval.table, id, &row, e);
+	st = store_rec_get(s->store, service_kind_approval.table, id, &row, e);
 	if (st != ST_OK)
 		return st;
-	o = kind_record(&kind_approval, &row);
+	o = service_kind_record(&service_kind_approval, &row);
 	group = jx_get_str(o, "approver_group");
 	st = ST_FORBIDDEN;
 	for (size_t i = 0; group && i < who->ngroups; i++)
@@ -506,7 +506,7 @@ static enum status check_member(struct service *s, const char *id, const struct 
 			"approval '%s' is for approver group '%s'; '%s' is not a member", id,
 			group ? group : "?", who->actor);
 	json_object_put(o);
-	rec_row_release(&row);
+	store_rec_row_release(&row);
 	return st;
 }
 
@@ -527,7 +527,7 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 	enum status st = read_act(req, a, who, &actor, &reason, &ext, e);
 
 	if (st == ST_OK)
-		st = kind_get(s, &kind_approval, id, record, e); /* 404 first */
+		st = service_kind_get(s, &service_kind_approval, id, record, e); /* 404 first */
 	if (st == ST_OK)
 		st = check_member(s, id, who, e);
 	if (st != ST_OK) {
@@ -538,7 +538,7 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 	free(*record);
 	*record = NULL;
 	now_text(now, sizeof(now));
-	st = store_rec_get(s->store, kind_approval.table, id, &row, e);
+	st = store_rec_get(s->store, service_kind_approval.table, id, &row, e);
 	if (st == ST_OK) {
 		char *payload = changed_payload(&row, a, actor, reason, ext, now, who);
 		struct rec_cas cas = {
@@ -553,14 +553,14 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 			.updated_at = now,
 		};
 
-		st = store_rec_cas(s->store, kind_approval.table, &cas, &won, e);
+		st = store_rec_cas(s->store, service_kind_approval.table, &cas, &won, e);
 		free(payload);
 	}
-	rec_row_release(&row);
+	store_rec_row_release(&row);
 	if (st == ST_OK && !won)
 		st = not_pending(s, id, e);
 	if (st == ST_OK)
-		st = kind_get(s, &kind_approval, id, record, e);
+		st = service_kind_get(s, &service_kind_approval, id, record, e);
 	return st;
 }
 
@@ -630,7 +630,7 @@ enum status service_break_glass(struct service *s, json_object *req, const struc
 }
 
 /* Read-time view: a pending approval past expires_at reads as expired. */
-void approval_view(json_object *rec)
+void service_approval_view(json_object *rec)
 {
 	const char *state = jx_get_str(rec, "state"), *exp = jx_get_str(rec, "expires_at");
 	bool pending = str_eq(state, "pending"), glass = str_eq(state, "break_glass");
@@ -646,10 +646,10 @@ void approval_view(json_object *rec)
 
 /* The state filter, with expiry taken into account. */
 /*
- * Expiry is evaluated at read time (see approval_view), so the filter must match the same
+ * Expiry is evaluated at read time (see service_approval_view), so the filter must match the same
  * view: "pending" excludes rows past expires_at, and "expired" includes them.
  */
-size_t approval_state_filter(const char *state, const char *now, struct rec_filter *f)
+size_t service_approval_state_filter(const char *state, const char *now, struct rec_filter *f)
 {
 	if (!state)
 		return 0;

@@ -40,7 +40,7 @@ enum status service_console_login_put(struct service *s, const char *hash,
 	return st;
 }
 
-void console_login_release(struct console_login *l)
+void service_console_login_release(struct console_login *l)
 {
 	if (!l)
 		return;
@@ -87,7 +87,7 @@ enum status service_console_login_take(struct service *s, const char *hash,
 		out->binding = xstrdup(jx_get_str(o, "binding") ? jx_get_str(o, "binding") : "");
 	}
 	json_object_put(o);
-	console_row_release(&row);
+	store_console_row_release(&row);
 	return st;
 }
 
@@ -112,7 +112,7 @@ enum status service_console_session_put(struct service *s, const char *hash,
 	return st;
 }
 
-void console_session_release(struct console_session *c)
+void service_console_session_release(struct console_session *c)
 {
 	if (!c)
 		return;
@@ -164,7 +164,7 @@ enum status service_console_session_get(struct service *s, const char *hash,
 		read_groups(o, out);
 	}
 	json_object_put(o);
-	console_row_release(&row);
+	store_console_row_release(&row);
 	return st;
 }
 

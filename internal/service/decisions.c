@@ -111,13 +111,13 @@ static enum status evaluate(struct service *s, const struct decision_req *d,
 	if (st != ST_OK)
 		return st;
 	if (strcmp(d->action_type, "mcp_tool_call") == 0 && (d->server || d->target)) {
-		st = registry_view_load(s->store, d->server ? d->server : d->target, &view,
-					&registered, e);
+		st = service_registry_view_load(s->store, d->server ? d->server : d->target, &view,
+						&registered, e);
 		if (st != ST_OK)
 			return st;
 	}
 	policy_evaluate(*pack, &act, registered ? &view.server : NULL, res);
-	registry_view_release(&view);
+	service_registry_view_release(&view);
 	return ST_OK;
 }
 
@@ -293,23 +293,23 @@ static enum status read_list_args(service_arg_fn arg, void *ctx, struct list_arg
 	enum status st;
 
 	memset(a, 0, sizeof(*a));
-	st = arg_fields(arg, ctx, list_fields, ARRAY_SIZE(list_fields), a, e);
+	st = service_arg_fields(arg, ctx, list_fields, ARRAY_SIZE(list_fields), a, e);
 	if (st == ST_OK)
-		st = arg_time(arg, ctx, "since", &a->since, e);
+		st = service_arg_time(arg, ctx, "since", &a->since, e);
 	if (st == ST_OK)
-		st = arg_time(arg, ctx, "until", &a->until, e);
+		st = service_arg_time(arg, ctx, "until", &a->until, e);
 	return st;
 }
 
 static char *page_envelope(const struct store_page *page, const struct paging *p)
 {
-	char *next = page->more ? paging_cursor(page->last_ts, page->last_id) : NULL;
+	char *next = page->more ? service_paging_cursor(page->last_ts, page->last_id) : NULL;
 	struct buf b;
 
-	envelope_open(&b);
+	service_envelope_open(&b);
 	for (size_t i = 0; i < page->n; i++)
-		envelope_item(&b, i, page->items[i]);
-	envelope_close(&b, page->total, p, next);
+		service_envelope_item(&b, i, page->items[i]);
+	service_envelope_close(&b, page->total, p, next);
 	free(next);
 	return buf_detach(&b, NULL);
 }
@@ -328,12 +328,12 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 	enum status st = read_list_args(arg, ctx, &a, e);
 
 	if (st == ST_OK)
-		st = paging_parse(arg, ctx, &p, e);
+		st = service_paging_parse(arg, ctx, &p, e);
 	if (st == ST_OK && session_id) {
 		struct session_row row;
 
 		st = store_session_get(s->store, session_id, &row, e);
-		session_row_release(&row);
+		store_session_row_release(&row);
 	}
 	if (st != ST_OK)
 		goto out;
@@ -353,7 +353,7 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 		*envelope = page_envelope(&page, &p);
 out:
 	store_page_release(&page);
-	paging_release(&p);
+	service_paging_release(&p);
 	free(a.since);
 	free(a.until);
 	return st;

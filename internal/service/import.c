@@ -46,46 +46,46 @@ static const struct store_spec specs[] = {
 	 "evidence-metadata.json",
 	 "CAVRA_EVIDENCE_METADATA_DB",
 	 {"items"},
-	 {&kind_evidence},
+	 {&service_kind_evidence},
 	 {"evidence_metadata"}},
 	{"approvals",
 	 "CAVRA_APPROVAL_STORE",
 	 "approvals.json",
 	 "CAVRA_APPROVAL_DB",
 	 {"items"},
-	 {&kind_approval},
+	 {&service_kind_approval},
 	 {"approvals"}},
 	{"registry",
 	 "CAVRA_REGISTRY_STORE",
 	 "registry.json",
 	 "CAVRA_REGISTRY_DB",
 	 {"agents", "mcp_servers"},
-	 {&kind_agent, &kind_mcp_server},
+	 {&service_kind_agent, &service_kind_mcp_server},
 	 {"registry_agents", "registry_mcp_servers"}},
 	{"activity",
 	 "CAVRA_ACTIVITY_STORE",
 	 "activity.json",
 	 "CAVRA_ACTIVITY_DB",
 	 {"sessions", "decisions"},
-	 {&kind_session, &kind_decision},
+	 {&service_kind_session, &service_kind_decision},
 	 {"activity_sessions", "activity_decisions"}},
 	{"inventory",
 	 "CAVRA_INVENTORY_STORE",
 	 "inventory.json",
 	 "CAVRA_INVENTORY_DB",
 	 {"repositories", "policy_rollouts"},
-	 {&kind_repository, &kind_rollout},
+	 {&service_kind_repository, &service_kind_rollout},
 	 {"inventory_repositories", "inventory_policy_rollouts"}},
 	{"integrations",
 	 "CAVRA_INTEGRATION_STORE",
 	 "integrations.json",
 	 "CAVRA_INTEGRATION_DB",
 	 {"integrations"},
-	 {&kind_integration},
+	 {&service_kind_integration},
 	 {"integrations"}},
 };
 
-const char *import_store_name(size_t i, const char **env, const char **file)
+const char *service_import_store_name(size_t i, const char **env, const char **file)
 {
 	if (i >= ARRAY_SIZE(specs))
 		return NULL;
@@ -94,7 +94,7 @@ const char *import_store_name(size_t i, const char **env, const char **file)
 	return specs[i].name;
 }
 
-const char *import_store_db_env(size_t i)
+const char *service_import_store_db_env(size_t i)
 {
 	return i < ARRAY_SIZE(specs) ? specs[i].db_env : NULL;
 }
@@ -130,11 +130,11 @@ static void problem(struct import_result *out, const char *key, size_t i, const 
  * schema_version goes first, as in a decision the API records, so that an imported decision's
  * payload has the same shape and key order as a native one.
  */
-void import_decision_payload(struct prepared *p)
+void service_import_decision_payload(struct prepared *p)
 {
 	json_object *o = json_object_new_object();
 
-	jx_add_str(o, "schema_version", kind_decision.schema);
+	jx_add_str(o, "schema_version", service_kind_decision.schema);
 	json_object_object_foreach(p->rec, key, val)
 	{
 		json_object_object_add(o, key, json_object_get(val));
@@ -152,14 +152,14 @@ static void check_list(const struct store_spec *sp, int k, json_object *arr, str
 		struct err e = {0};
 		struct prepared *p = &b->recs[k][b->n[k]];
 
-		if (kind_prepare(sp->kinds[k], json_object_array_get_idx(arr, i), true, p, &e) !=
-		    ST_OK) {
+		if (service_kind_prepare(sp->kinds[k], json_object_array_get_idx(arr, i), true, p,
+					 &e) != ST_OK) {
 			problem(b->out, sp->keys[k], i, e.msg);
-			prepared_release(p);
+			service_prepared_release(p);
 			continue;
 		}
-		if (sp->kinds[k] == &kind_decision)
-			import_decision_payload(p);
+		if (sp->kinds[k] == &service_kind_decision)
+			service_import_decision_payload(p);
 		b->n[k]++;
 	}
 	b->out->tables[k].read = (int64_t)n;
@@ -254,15 +254,15 @@ static enum status put_session(struct store_conn *c, struct prepared *p, const c
  * Decisions are written once and never updated (they are evidence), and keep their own
  * timestamp as created_at; other kinds are upserts that skip unchanged records.
  */
-enum status import_put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
-			   const char *now, enum rec_outcome *o, struct err *e)
+enum status service_import_put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
+				   const char *now, enum rec_outcome *o, struct err *e)
 {
 	struct rec_write w;
 
-	if (k == &kind_session)
+	if (k == &service_kind_session)
 		return put_session(c, p, now, o, e);
-	prepared_write(k, p, now, &w);
-	if (k != &kind_decision)
+	service_prepared_write(k, p, now, &w);
+	if (k != &service_kind_decision)
 		return store_rec_put(c, k->table, &w, o, e);
 	w.created_at = w.updated_at = jx_get_str(p->rec, "timestamp");
 	return store_rec_put_once(c, k->table, &w, o, e);
@@ -298,20 +298,20 @@ static enum status write_all(struct store *st, const struct store_spec *sp, stru
 	rc = store_tx_begin(c, STORE_TX_WRITE, e);
 	for (int j = 0; j < 2; j++) {
 		/* decisions before sessions: a session's counters come from its decisions */
-		int k = sp->kinds[1] == &kind_decision ? 1 - j : j;
+		int k = sp->kinds[1] == &service_kind_decision ? 1 - j : j;
 
 		if (!sp->keys[k])
 			continue;
 		for (size_t i = 0; i < b->n[k] && rc == ST_OK; i++) {
 			enum rec_outcome o = REC_UNCHANGED;
 
-			rc = import_put_one(c, sp->kinds[k], &b->recs[k][i], now, &o, e);
+			rc = service_import_put_one(c, sp->kinds[k], &b->recs[k][i], now, &o, e);
 			if (rc != ST_OK)
 				err_wrap(e, "%s '%s'", sp->keys[k], b->recs[k][i].id);
 			count(&b->out->tables[k], o);
 		}
 	}
-	if (rc == ST_OK && sp->kinds[1] == &kind_decision)
+	if (rc == ST_OK && sp->kinds[1] == &service_kind_decision)
 		rc = recount(c, b, e);
 	if (rc == ST_OK)
 		rc = store_tx_commit(c, e);
@@ -323,7 +323,7 @@ static void batch_release(struct batch *b)
 {
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < b->n[k]; i++)
-			prepared_release(&b->recs[k][i]);
+			service_prepared_release(&b->recs[k][i]);
 		free(b->recs[k]);
 	}
 }
@@ -433,7 +433,7 @@ enum status service_import_sqlite(struct store *st, const char *store_name, cons
 	return import_any(st, store_name, path, true, out, e);
 }
 
-void import_result_release(struct import_result *r)
+void service_import_result_release(struct import_result *r)
 {
 	if (!r)
 		return;

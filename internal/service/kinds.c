@@ -44,7 +44,7 @@ static const struct fparam evidence_params[] = {
 	{NULL},
 };
 
-const struct kind kind_evidence = {
+const struct kind service_kind_evidence = {
 	.name = "evidence metadata",
 	.schema = "cavra.evidence.metadata.v1",
 	.id_field = "session_id",
@@ -100,7 +100,7 @@ static void approval_normalize(json_object *rec)
 		json_object_object_add(rec, "created_at", json_object_get(v));
 }
 
-const struct kind kind_approval = {
+const struct kind service_kind_approval = {
 	.name = "approval",
 	.schema = "cavra.approval.v1",
 	.id_field = "approval_id",
@@ -108,7 +108,7 @@ const struct kind kind_approval = {
 	.fields = approval_fields,
 	.params = approval_params,
 	.normalize = approval_normalize,
-	.view = approval_view,
+	.view = service_approval_view,
 };
 
 /* ---- registry ---- */
@@ -145,7 +145,7 @@ static const struct fparam agent_params[] = {
 
 static const char *const id_alias[] = {"id", NULL};
 
-const struct kind kind_agent = {
+const struct kind service_kind_agent = {
 	.name = "agent",
 	.schema = "cavra.agent.v1",
 	.id_field = "agent_id",
@@ -204,7 +204,7 @@ static void mcp_normalize(json_object *rec)
 	put_default(rec, "approval_state", open ? "pending" : "approved");
 }
 
-const struct kind kind_mcp_server = {
+const struct kind service_kind_mcp_server = {
 	.name = "mcp server",
 	.schema = "cavra.mcp_server.v1",
 	.id_field = "server_id",
@@ -264,7 +264,7 @@ static void repo_normalize(json_object *rec)
 		put_default(rec, "repository", id);
 }
 
-const struct kind kind_repository = {
+const struct kind service_kind_repository = {
 	.name = "repository",
 	.schema = "cavra.repository.v1",
 	.id_field = "repository_id",
@@ -326,7 +326,7 @@ static char *rollout_id(json_object *rec)
 	return repo && pack ? xasprintf("%s:%s", repo, pack) : NULL;
 }
 
-const struct kind kind_rollout = {
+const struct kind service_kind_rollout = {
 	.name = "policy rollout",
 	.schema = "cavra.policy_rollout.v1",
 	.id_field = "rollout_id",
@@ -408,7 +408,7 @@ static char *integration_id(json_object *rec)
 	return s;
 }
 
-const struct kind kind_integration = {
+const struct kind service_kind_integration = {
 	.name = "integration",
 	.schema = "cavra.integration.v1",
 	.id_field = "integration_id",
@@ -448,7 +448,7 @@ static const struct field decision_fields[] = {
 	{NULL},
 };
 
-const struct kind kind_decision = {
+const struct kind service_kind_decision = {
 	.name = "decision",
 	.schema = "cavra.decision.v1",
 	.id_field = "decision_id",
@@ -481,7 +481,7 @@ static void session_normalize(json_object *rec)
 		json_object_object_add(rec, "state", json_object_get(v));
 }
 
-const struct kind kind_session = {
+const struct kind service_kind_session = {
 	.name = "session",
 	.schema = "cavra.session.v1",
 	.id_field = "session_id",

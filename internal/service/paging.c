@@ -37,7 +37,7 @@ static void must(enum status st)
  * pages however many share a timestamp.  base64url without padding keeps the cursor safe to
  * put in a query string as is; it is opaque to clients, not secret.
  */
-char *paging_cursor(const char *ts, const char *id)
+char *service_paging_cursor(const char *ts, const char *id)
 {
 	char *raw = xasprintf("%s|%s", ts, id);
 	size_t n = strlen(raw);
@@ -98,7 +98,7 @@ static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
  * count=none lets a client skip the COUNT(*) that "total" costs on a large table; exact is the
  * default, so "total" is a number unless a client opts out.
  */
-enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
+enum status service_paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
 {
 	const char *limit = arg(ctx, "limit"), *offset = arg(ctx, "offset");
 	const char *cursor = arg(ctx, "cursor"), *count = arg(ctx, "count");
@@ -129,7 +129,7 @@ enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct
 	return ST_OK;
 }
 
-void paging_release(struct paging *p)
+void service_paging_release(struct paging *p)
 {
 	if (!p)
 		return;
@@ -142,13 +142,13 @@ void paging_release(struct paging *p)
  * The envelope is assembled as text around records that are already JSON text (stored
  * payloads), so that a page is never parsed and re-serialised just to be wrapped.
  */
-void envelope_open(struct buf *b)
+void service_envelope_open(struct buf *b)
 {
 	buf_init(b, (size_t)256 << 20);
 	must(buf_adds(b, "{\"items\":[", NULL));
 }
 
-void envelope_item(struct buf *b, size_t i, const char *json)
+void service_envelope_item(struct buf *b, size_t i, const char *json)
 {
 	if (i > 0)
 		must(buf_adds(b, ",", NULL));
@@ -156,7 +156,7 @@ void envelope_item(struct buf *b, size_t i, const char *json)
 }
 
 /* With a cursor the offset was not used, so the envelope reports 0 rather than echo it. */
-void envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next)
+void service_envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next)
 {
 	if (total < 0)
 		must(buf_adds(b, "],\"total\":null", NULL));
@@ -170,7 +170,8 @@ void envelope_close(struct buf *b, int64_t total, const struct paging *p, const 
 		must(buf_adds(b, "null}", NULL));
 }
 
-enum status arg_time(service_arg_fn arg, void *ctx, const char *name, char **out, struct err *e)
+enum status service_arg_time(service_arg_fn arg, void *ctx, const char *name, char **out,
+			     struct err *e)
 {
 	const char *v = arg(ctx, name);
 	char canon[TIME_FMT_LEN];
@@ -188,8 +189,8 @@ enum status arg_time(service_arg_fn arg, void *ctx, const char *name, char **out
 	return ST_OK;
 }
 
-enum status arg_enum(service_arg_fn arg, void *ctx, const char *name, const char *const *allowed,
-		     const char **out, struct err *e)
+enum status service_arg_enum(service_arg_fn arg, void *ctx, const char *name,
+			     const char *const *allowed, const char **out, struct err *e)
 {
 	struct err why = {0};
 
@@ -200,7 +201,8 @@ enum status arg_enum(service_arg_fn arg, void *ctx, const char *name, const char
 	return err_set(e, ST_INVALID, "parameter %s", why.msg + strlen("field "));
 }
 
-enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out, struct err *e)
+enum status service_arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out,
+			   struct err *e)
 {
 	*out = arg(ctx, name);
 	if (*out && jx_check_id(name, *out, e) != ST_OK)
@@ -211,16 +213,16 @@ enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char *
 	return ST_OK;
 }
 
-enum status arg_fields(service_arg_fn arg, void *ctx, const struct arg_field *f, size_t n,
-		       void *out, struct err *e)
+enum status service_arg_fields(service_arg_fn arg, void *ctx, const struct arg_field *f, size_t n,
+			       void *out, struct err *e)
 {
 	enum status st = ST_OK;
 
 	for (size_t i = 0; st == ST_OK && i < n; i++) {
 		const char **dst = (const char **)(void *)((char *)out + f[i].off);
 
-		st = f[i].values ? arg_enum(arg, ctx, f[i].name, f[i].values, dst, e)
-				 : arg_id(arg, ctx, f[i].name, dst, e);
+		st = f[i].values ? service_arg_enum(arg, ctx, f[i].name, f[i].values, dst, e)
+				 : service_arg_id(arg, ctx, f[i].name, dst, e);
 	}
 	return st;
 }

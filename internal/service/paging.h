@@ -16,9 +16,9 @@ struct paging {
 };
 
 /* Reads limit, offset and cursor; 400 naming the parameter on bad input. */
-ATTR_NODISCARD enum status paging_parse(service_arg_fn arg, void *ctx, struct paging *p,
-					struct err *e);
-void paging_release(struct paging *p);
+ATTR_NODISCARD enum status service_paging_parse(service_arg_fn arg, void *ctx, struct paging *p,
+						struct err *e);
+void service_paging_release(struct paging *p);
 /*
  * Copies the window of p (a struct paging *) into q, a store query or filter
  * with the members limit, offset, after_ts, after_id (borrowed from p) and
@@ -29,29 +29,30 @@ void paging_release(struct paging *p);
 	 (q)->after_id = (p)->after_id, (q)->want_total = (p)->count)
 
 /* An opaque cursor for the row after (ts, id); caller owns, free(). */
-char *paging_cursor(const char *ts, const char *id);
+char *service_paging_cursor(const char *ts, const char *id);
 
 /* Starts '{"items":[' in b. */
-void envelope_open(struct buf *b);
+void service_envelope_open(struct buf *b);
 /* Appends one item (JSON text), with a comma when needed. */
-void envelope_item(struct buf *b, size_t i, const char *json);
+void service_envelope_item(struct buf *b, size_t i, const char *json);
 /* Closes the envelope with total (< 0: null), limit, offset and next_cursor (NULL: null). */
-void envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next);
+void service_envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next);
 
 /* Normalises an RFC 3339 query time; 400 naming the parameter. */
-ATTR_NODISCARD enum status arg_time(service_arg_fn arg, void *ctx, const char *name, char **out,
-				    struct err *e);
+ATTR_NODISCARD enum status service_arg_time(service_arg_fn arg, void *ctx, const char *name,
+					    char **out, struct err *e);
 /* An optional enum argument; 400 listing the allowed values. */
-ATTR_NODISCARD enum status arg_enum(service_arg_fn arg, void *ctx, const char *name,
-				    const char *const *allowed, const char **out, struct err *e);
+ATTR_NODISCARD enum status service_arg_enum(service_arg_fn arg, void *ctx, const char *name,
+					    const char *const *allowed, const char **out,
+					    struct err *e);
 /* An optional id-like argument (length and control characters checked). */
-ATTR_NODISCARD enum status arg_id(service_arg_fn arg, void *ctx, const char *name, const char **out,
-				  struct err *e);
+ATTR_NODISCARD enum status service_arg_id(service_arg_fn arg, void *ctx, const char *name,
+					  const char **out, struct err *e);
 
 /*
  * One query argument of a list endpoint: read into the const char * at
- * offset off of the caller's struct, with arg_enum when values is set,
- * else with arg_id.
+ * offset off of the caller's struct, with service_arg_enum when values is set,
+ * else with service_arg_id.
  */
 struct arg_field {
 	const char *name;
@@ -59,8 +60,9 @@ struct arg_field {
 	const char *const *values;
 };
 /* Reads n fields in their order into out; the first bad one is the error. */
-ATTR_NODISCARD enum status arg_fields(service_arg_fn arg, void *ctx, const struct arg_field *f,
-				      size_t n, void *out, struct err *e);
+ATTR_NODISCARD enum status service_arg_fields(service_arg_fn arg, void *ctx,
+					      const struct arg_field *f, size_t n, void *out,
+					      struct err *e);
 
 /* Ids that appear as one URL path segment must not contain '/'. */
 ATTR_NODISCARD enum status service_check_path_id(const char *field, const char *value,

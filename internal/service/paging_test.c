@@ -52,12 +52,12 @@ static void test_limits(void **state)
 		}
 		if (!kv[1])
 			kv[0] = NULL;
-		st = paging_parse(arg_of, kv, &p, &e);
+		st = service_paging_parse(arg_of, kv, &p, &e);
 		if (st != page_cases[i].want ||
 		    (st == ST_OK && p.limit != page_cases[i].limit_out) ||
 		    (page_cases[i].msg_has && !strstr(e.msg, page_cases[i].msg_has)))
 			fail_msg("case %zu: got %s '%s'", i, status_name(st), e.msg);
-		paging_release(&p);
+		service_paging_release(&p);
 	}
 }
 
@@ -69,29 +69,29 @@ static void test_count_mode(void **state)
 	struct err e = {0};
 
 	(void)state;
-	assert_int_equal(paging_parse(arg_of, (void *)dflt, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, (void *)dflt, &p, &e), ST_OK);
 	assert_true(p.count);
-	assert_int_equal(paging_parse(arg_of, (void *)exact, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, (void *)exact, &p, &e), ST_OK);
 	assert_true(p.count);
-	assert_int_equal(paging_parse(arg_of, (void *)none, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, (void *)none, &p, &e), ST_OK);
 	assert_false(p.count);
-	assert_int_equal(paging_parse(arg_of, (void *)bad, &p, &e), ST_INVALID);
+	assert_int_equal(service_paging_parse(arg_of, (void *)bad, &p, &e), ST_INVALID);
 	assert_non_null(strstr(e.msg, "'count'"));
 }
 
 static void test_cursor_roundtrip(void **state)
 {
-	char *c = paging_cursor("2026-01-02T03:04:05.000001Z", "dec_0123456789ab");
+	char *c = service_paging_cursor("2026-01-02T03:04:05.000001Z", "dec_0123456789ab");
 	const char *kv[] = {"cursor", c, NULL};
 	struct paging p;
 	struct err e = {0};
 
 	(void)state;
 	assert_null(strpbrk(c, "+/="));
-	assert_int_equal(paging_parse(arg_of, kv, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, kv, &p, &e), ST_OK);
 	assert_string_equal(p.after_ts, "2026-01-02T03:04:05.000001Z");
 	assert_string_equal(p.after_id, "dec_0123456789ab");
-	paging_release(&p);
+	service_paging_release(&p);
 	free(c);
 }
 
@@ -105,9 +105,9 @@ static void test_bad_cursors(void **state)
 		struct paging p;
 		struct err e = {0};
 
-		if (paging_parse(arg_of, kv, &p, &e) != ST_INVALID)
+		if (service_paging_parse(arg_of, kv, &p, &e) != ST_INVALID)
 			fail_msg("cursor '%s' was accepted", bad[i]);
-		paging_release(&p);
+		service_paging_release(&p);
 	}
 }
 
@@ -118,16 +118,16 @@ static void test_envelope(void **state)
 	char *s;
 
 	(void)state;
-	envelope_open(&b);
-	envelope_item(&b, 0, "{\"a\":1}");
-	envelope_item(&b, 1, "{\"a\":2}");
-	envelope_close(&b, 9, &p, "abc");
+	service_envelope_open(&b);
+	service_envelope_item(&b, 0, "{\"a\":1}");
+	service_envelope_item(&b, 1, "{\"a\":2}");
+	service_envelope_close(&b, 9, &p, "abc");
 	s = buf_detach(&b, NULL);
 	assert_string_equal(s, "{\"items\":[{\"a\":1},{\"a\":2}],\"total\":9,\"limit\":2,"
 			       "\"offset\":4,\"next_cursor\":\"abc\"}");
 	free(s);
-	envelope_open(&b);
-	envelope_close(&b, -1, &p, NULL);
+	service_envelope_open(&b);
+	service_envelope_close(&b, -1, &p, NULL);
 	s = buf_detach(&b, NULL);
 	assert_string_equal(s, "{\"items\":[],\"total\":null,\"limit\":2,\"offset\":4,"
 			       "\"next_cursor\":null}");

@@ -219,8 +219,8 @@ static enum status take_meta(const struct kind *k, json_object *rec, bool keep_t
  * imports, which must keep the original created_at and updated_at; the API always stamps its
  * own.  Checks run before the id is taken so that the first error names the field at fault.
  */
-enum status kind_prepare(const struct kind *k, json_object *req, bool keep_times,
-			 struct prepared *out, struct err *e)
+enum status service_kind_prepare(const struct kind *k, json_object *req, bool keep_times,
+				 struct prepared *out, struct err *e)
 {
 	size_t col = 0;
 	enum status st;
@@ -252,7 +252,7 @@ enum status kind_prepare(const struct kind *k, json_object *req, bool keep_times
 	return st;
 }
 
-void prepared_release(struct prepared *p)
+void service_prepared_release(struct prepared *p)
 {
 	if (!p)
 		return;
@@ -263,8 +263,8 @@ void prepared_release(struct prepared *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void prepared_write(const struct kind *k, const struct prepared *p, const char *now,
-		    struct rec_write *w)
+void service_prepared_write(const struct kind *k, const struct prepared *p, const char *now,
+			    struct rec_write *w)
 {
 	size_t col = 0;
 
@@ -285,7 +285,7 @@ void prepared_write(const struct kind *k, const struct prepared *p, const char *
  * the same whichever way it was written (API, import, restore).  A payload that does not parse
  * still yields its id and times rather than failing the whole list.
  */
-json_object *kind_record(const struct kind *k, const struct rec_row *row)
+json_object *service_kind_record(const struct kind *k, const struct rec_row *row)
 {
 	json_object *out = json_object_new_object(), *p = NULL;
 
@@ -322,13 +322,13 @@ static enum status get_by_alt(struct service *s, const struct kind *k, const cha
 		*out = page.rows[0];
 		memset(&page.rows[0], 0, sizeof(page.rows[0]));
 	}
-	rec_page_release(&page);
+	store_rec_page_release(&page);
 	return st;
 }
 
 /* A malformed id cannot exist, so it is answered as not found without a query. */
-enum status kind_get(struct service *s, const struct kind *k, const char *id, char **record,
-		     struct err *e)
+enum status service_kind_get(struct service *s, const struct kind *k, const char *id, char **record,
+			     struct err *e)
 {
 	struct rec_row row;
 	enum status st;
@@ -341,8 +341,8 @@ enum status kind_get(struct service *s, const struct kind *k, const char *id, ch
 	if (st == ST_NOT_FOUND)
 		st = err_set(e, ST_NOT_FOUND, "%s '%s' not found", k->name, id);
 	if (st == ST_OK)
-		*record = jx_take_text(kind_record(k, &row));
-	rec_row_release(&row);
+		*record = jx_take_text(service_kind_record(k, &row));
+	store_rec_row_release(&row);
 	return st;
 }
 
@@ -359,20 +359,21 @@ static void set_recorded_by(struct prepared *p, json_object *recorded_by)
  * times and defaults the server set), exactly what a later GET returns.  An unchanged record is
  * not rewritten, so repeating a request does not move updated_at.
  */
-enum status kind_upsert(struct service *s, const struct kind *k, json_object *req,
-			json_object *recorded_by, char **record, bool *created, struct err *e)
+enum status service_kind_upsert(struct service *s, const struct kind *k, json_object *req,
+				json_object *recorded_by, char **record, bool *created,
+				struct err *e)
 {
 	enum rec_outcome outcome = REC_UNCHANGED;
 	char now[TIME_FMT_LEN];
 	struct prepared p;
 	struct rec_write w;
-	enum status st = kind_prepare(k, req, false, &p, e);
+	enum status st = service_kind_prepare(k, req, false, &p, e);
 
 	time_format_utc(time_now_us(), now, sizeof(now));
 	if (st == ST_OK && recorded_by)
 		set_recorded_by(&p, recorded_by);
 	if (st == ST_OK) {
-		prepared_write(k, &p, now, &w);
+		service_prepared_write(k, &p, now, &w);
 		st = store_rec_upsert(s->store, k->table, &w, &outcome, e);
 	}
 	if (st == ST_CONFLICT && k->unique_field)
@@ -381,9 +382,9 @@ enum status kind_upsert(struct service *s, const struct kind *k, json_object *re
 	else if (st == ST_CONFLICT)
 		st = err_set(e, ST_CONFLICT, "%s '%s' clashes with a stored record", k->name, p.id);
 	if (st == ST_OK)
-		st = kind_get(s, k, p.id, record, e);
+		st = service_kind_get(s, k, p.id, record, e);
 	*created = outcome == REC_CREATED;
-	prepared_release(&p);
+	service_prepared_release(&p);
 	return st;
 }
 
@@ -399,7 +400,7 @@ static enum status read_param(service_arg_fn arg, void *ctx, const struct fparam
 	f->op = fp->op;
 	switch (fp->kind) {
 	case F_ENUM:
-		return arg_enum(arg, ctx, fp->param, fp->allowed, &f->value, e);
+		return service_arg_enum(arg, ctx, fp->param, fp->allowed, &f->value, e);
 	case F_INT:
 		v = arg(ctx, fp->param);
 		if (v && !str_to_i64(v, 0, INT64_MAX, &n))
@@ -415,30 +416,31 @@ static enum status read_param(service_arg_fn arg, void *ctx, const struct fparam
 		f->value = v;
 		return ST_OK;
 	default:
-		return arg_id(arg, ctx, fp->param, &f->value, e);
+		return service_arg_id(arg, ctx, fp->param, &f->value, e);
 	}
 }
 
 static char *page_envelope(const struct kind *k, const struct rec_page *page,
 			   const struct paging *p)
 {
-	char *next = page->more ? paging_cursor(page->last_ts, page->last_id) : NULL;
+	char *next = page->more ? service_paging_cursor(page->last_ts, page->last_id) : NULL;
 	struct buf b;
 
-	envelope_open(&b);
+	service_envelope_open(&b);
 	for (size_t i = 0; i < page->n; i++) {
-		char *item = jx_take_text(kind_record(k, &page->rows[i]));
+		char *item = jx_take_text(service_kind_record(k, &page->rows[i]));
 
-		envelope_item(&b, i, item);
+		service_envelope_item(&b, i, item);
 		free(item);
 	}
-	envelope_close(&b, page->total, p, next);
+	service_envelope_close(&b, page->total, p, next);
 	free(next);
 	return buf_detach(&b, NULL);
 }
 
-enum status kind_list(struct service *s, const struct kind *k, service_arg_fn arg, void *ctx,
-		      const struct rec_filter *extra, size_t nextra, char **envelope, struct err *e)
+enum status service_kind_list(struct service *s, const struct kind *k, service_arg_fn arg,
+			      void *ctx, const struct rec_filter *extra, size_t nextra,
+			      char **envelope, struct err *e)
 {
 	struct rec_filter filters[16];
 	struct rec_page page = {0};
@@ -452,7 +454,7 @@ enum status kind_list(struct service *s, const struct kind *k, service_arg_fn ar
 	for (size_t i = 0; i < nextra && n < ARRAY_SIZE(filters); i++)
 		filters[n++] = extra[i];
 	if (st == ST_OK)
-		st = paging_parse(arg, ctx, &p, e);
+		st = service_paging_parse(arg, ctx, &p, e);
 	q.filters = filters;
 	q.nfilters = n;
 	PAGING_APPLY(&q, &p);
@@ -460,7 +462,7 @@ enum status kind_list(struct service *s, const struct kind *k, service_arg_fn ar
 		st = store_rec_list(s->store, k->table, &q, &page, e);
 	if (st == ST_OK)
 		*envelope = page_envelope(k, &page, &p);
-	rec_page_release(&page);
-	paging_release(&p);
+	store_rec_page_release(&page);
+	service_paging_release(&p);
 	return st;
 }

@@ -79,53 +79,56 @@ struct prepared {
  * name the field.  keep_times: take created_at / updated_at from req (an
  * import) instead of dropping them.
  */
-ATTR_NODISCARD enum status kind_prepare(const struct kind *k, json_object *req, bool keep_times,
-					struct prepared *out, struct err *e);
-void prepared_release(struct prepared *p);
+ATTR_NODISCARD enum status service_kind_prepare(const struct kind *k, json_object *req,
+						bool keep_times, struct prepared *out,
+						struct err *e);
+void service_prepared_release(struct prepared *p);
 /* The rec_write of p; borrowed from p. */
-void prepared_write(const struct kind *k, const struct prepared *p, const char *now,
-		    struct rec_write *w);
+void service_prepared_write(const struct kind *k, const struct prepared *p, const char *now,
+			    struct rec_write *w);
 
 /* A stored row as the API's record: payload + schema_version, id, times. */
-json_object *kind_record(const struct kind *k, const struct rec_row *row);
+json_object *service_kind_record(const struct kind *k, const struct rec_row *row);
 
 /*
  * Upsert from the API: *created tells 201 from 200; *record is the caller's.
  * recorded_by (borrowed; may be NULL) replaces any "recorded_by" in req.
  */
-ATTR_NODISCARD enum status kind_upsert(struct service *s, const struct kind *k, json_object *req,
-				       json_object *recorded_by, char **record, bool *created,
-				       struct err *e);
-ATTR_NODISCARD enum status kind_get(struct service *s, const struct kind *k, const char *id,
-				    char **record, struct err *e);
+ATTR_NODISCARD enum status service_kind_upsert(struct service *s, const struct kind *k,
+					       json_object *req, json_object *recorded_by,
+					       char **record, bool *created, struct err *e);
+ATTR_NODISCARD enum status service_kind_get(struct service *s, const struct kind *k, const char *id,
+					    char **record, struct err *e);
 /* A list page.  extra (may be NULL) adds filters the kind's params cannot say. */
-ATTR_NODISCARD enum status kind_list(struct service *s, const struct kind *k, service_arg_fn arg,
-				     void *ctx, const struct rec_filter *extra, size_t nextra,
-				     char **envelope, struct err *e);
+ATTR_NODISCARD enum status service_kind_list(struct service *s, const struct kind *k,
+					     service_arg_fn arg, void *ctx,
+					     const struct rec_filter *extra, size_t nextra,
+					     char **envelope, struct err *e);
 
 /* decisions.c: the outcome and severity values. */
 extern const char *const service_decision_values[];
 extern const char *const service_severity_values[];
 
 /* approvals.c: the read-time view and the state filter with expiry. */
-void approval_view(json_object *rec);
+void service_approval_view(json_object *rec);
 /* Fills f (room for 3) for GET /approvals?state=; returns how many. */
-size_t approval_state_filter(const char *state, const char *now, struct rec_filter *f);
+size_t service_approval_state_filter(const char *state, const char *now, struct rec_filter *f);
 
 /* The kinds (kinds.c). */
-extern const struct kind kind_evidence, kind_approval, kind_agent, kind_mcp_server;
-extern const struct kind kind_repository, kind_rollout, kind_integration;
+extern const struct kind service_kind_evidence, service_kind_approval, service_kind_agent,
+	service_kind_mcp_server;
+extern const struct kind service_kind_repository, service_kind_rollout, service_kind_integration;
 /* Imports only: decisions and sessions as the original's files hold them. */
-extern const struct kind kind_decision, kind_session;
+extern const struct kind service_kind_decision, service_kind_session;
 
 /* import.c, shared with adopt.c: decisions keep their whole record as payload. */
-void import_decision_payload(struct prepared *p);
+void service_import_decision_payload(struct prepared *p);
 /*
  * Stores one checked record of k on c, in the caller's transaction (a
  * session by its import rules, a decision only once).
  */
-ATTR_NODISCARD enum status import_put_one(struct store_conn *c, const struct kind *k,
-					  struct prepared *p, const char *now, enum rec_outcome *o,
-					  struct err *e);
+ATTR_NODISCARD enum status service_import_put_one(struct store_conn *c, const struct kind *k,
+						  struct prepared *p, const char *now,
+						  enum rec_outcome *o, struct err *e);
 
 #endif

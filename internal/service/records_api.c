@@ -16,13 +16,13 @@
  * struct kind: adding a field to a kind changes kinds.c only.
  */
 static const struct kind *const kinds[] = {
-	[SK_EVIDENCE] = &kind_evidence,
-	[SK_APPROVAL] = &kind_approval,
-	[SK_AGENT] = &kind_agent,
-	[SK_MCP_SERVER] = &kind_mcp_server,
-	[SK_REPOSITORY] = &kind_repository,
-	[SK_ROLLOUT] = &kind_rollout,
-	[SK_INTEGRATION] = &kind_integration,
+	[SK_EVIDENCE] = &service_kind_evidence,
+	[SK_APPROVAL] = &service_kind_approval,
+	[SK_AGENT] = &service_kind_agent,
+	[SK_MCP_SERVER] = &service_kind_mcp_server,
+	[SK_REPOSITORY] = &service_kind_repository,
+	[SK_ROLLOUT] = &service_kind_rollout,
+	[SK_INTEGRATION] = &service_kind_integration,
 };
 
 enum status service_record_list(struct service *s, enum service_kind k, service_arg_fn arg,
@@ -36,18 +36,18 @@ enum status service_record_list(struct service *s, enum service_kind k, service_
 	size_t n = 0;
 
 	if (k == SK_APPROVAL) {
-		if (arg_enum(arg, ctx, "state", states, &state, e) != ST_OK)
+		if (service_arg_enum(arg, ctx, "state", states, &state, e) != ST_OK)
 			return ST_INVALID;
 		time_format_utc(time_now_us(), now, sizeof(now));
-		n = approval_state_filter(state, now, extra);
+		n = service_approval_state_filter(state, now, extra);
 	}
-	return kind_list(s, kinds[k], arg, ctx, extra, n, envelope, e);
+	return service_kind_list(s, kinds[k], arg, ctx, extra, n, envelope, e);
 }
 
 enum status service_record_get(struct service *s, enum service_kind k, const char *id,
 			       char **record, struct err *e)
 {
-	return kind_get(s, kinds[k], id, record, e);
+	return service_kind_get(s, kinds[k], id, record, e);
 }
 
 enum status service_record_upsert(struct service *s, enum service_kind k, json_object *req,
@@ -60,7 +60,7 @@ enum status service_record_upsert(struct service *s, enum service_kind k, json_o
 	if (k == SK_APPROVAL)
 		return err_set(e, ST_INVALID, "approvals change through their own endpoints");
 	by = service_recorded_by(who);
-	st = kind_upsert(s, kinds[k], req, by, record, created, e);
+	st = service_kind_upsert(s, kinds[k], req, by, record, created, e);
 	json_object_put(by);
 	return st;
 }
@@ -88,10 +88,10 @@ static enum status trust_args(service_arg_fn arg, void *ctx, struct policy_actio
 {
 	memset(a, 0, sizeof(*a));
 	a->action_type = "mcp_tool_call";
-	if (arg_id(arg, ctx, "server", &a->server, e) != ST_OK ||
-	    arg_id(arg, ctx, "tool", &a->tool, e) != ST_OK ||
-	    arg_id(arg, ctx, "capability", &a->capability, e) != ST_OK ||
-	    arg_id(arg, ctx, "policy_pack", pack, e) != ST_OK)
+	if (service_arg_id(arg, ctx, "server", &a->server, e) != ST_OK ||
+	    service_arg_id(arg, ctx, "tool", &a->tool, e) != ST_OK ||
+	    service_arg_id(arg, ctx, "capability", &a->capability, e) != ST_OK ||
+	    service_arg_id(arg, ctx, "policy_pack", pack, e) != ST_OK)
 		return ST_INVALID;
 	if (!a->server)
 		return err_set(e, ST_INVALID, "parameter 'server' is required");
@@ -143,11 +143,11 @@ enum status service_mcp_trust(struct service *s, service_arg_fn arg, void *ctx, 
 		st = err_set(e, ST_INVALID, "parameter 'policy_pack': policy pack '%s' not found",
 			     pack_id);
 	if (st == ST_OK)
-		st = registry_view_load(s->store, a.server, &view, &found, e);
+		st = service_registry_view_load(s->store, a.server, &view, &found, e);
 	if (st == ST_OK) {
 		policy_evaluate(pack, &a, found ? &view.server : NULL, &r);
 		*out = jx_take_text(trust_json(&a, &view, found, &r));
 	}
-	registry_view_release(&view);
+	service_registry_view_release(&view);
 	return st;
 }

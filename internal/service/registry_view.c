@@ -41,8 +41,8 @@ static const char **string_list(json_object *o, const char *key, size_t *n)
  * Missing or unknown trust and approval values read as the most cautious ones (unknown tier,
  * pending approval), so a sloppy record can never grant more than a correct one.
  */
-enum status registry_view_load(struct store *st, const char *server, struct registry_view *out,
-			       bool *found, struct err *e)
+enum status service_registry_view_load(struct store *st, const char *server,
+				       struct registry_view *out, bool *found, struct err *e)
 {
 	char *payload = NULL;
 	enum status rc = store_mcp_server_get(st, server, &payload, e);
@@ -76,7 +76,7 @@ enum status registry_view_load(struct store *st, const char *server, struct regi
 	return ST_OK;
 }
 
-void registry_view_release(struct registry_view *v)
+void service_registry_view_release(struct registry_view *v)
 {
 	if (!v)
 		return;

@@ -17,9 +17,9 @@ struct registry_view {
 };
 
 /* Looks the server up by id or name; *found is false when it is not registered. */
-ATTR_NODISCARD enum status registry_view_load(struct store *st, const char *server,
-					      struct registry_view *out, bool *found,
-					      struct err *e);
-void registry_view_release(struct registry_view *v);
+ATTR_NODISCARD enum status service_registry_view_load(struct store *st, const char *server,
+						      struct registry_view *out, bool *found,
+						      struct err *e);
+void service_registry_view_release(struct registry_view *v);
 
 #endif

@@ -69,7 +69,7 @@ static void rule_release(struct routing_rule *r)
 		free(r->match[i]);
 }
 
-void routing_free(struct routing *rt)
+void service_routing_free(struct routing *rt)
 {
 	if (!rt)
 		return;
@@ -188,7 +188,7 @@ static enum status read_rules(json_object *root, struct routing *rt, const char 
 	return ST_OK;
 }
 
-enum status routing_load(const char *file, struct routing **out, struct err *e)
+enum status service_routing_load(const char *file, struct routing **out, struct err *e)
 {
 	struct routing *rt;
 	json_object *root = NULL;
@@ -209,7 +209,7 @@ enum status routing_load(const char *file, struct routing **out, struct err *e)
 	st = read_rules(root, rt, file, e);
 	json_object_put(root);
 	if (st != ST_OK) {
-		routing_free(rt);
+		service_routing_free(rt);
 		err_wrap(e, "approval routing file");
 		return st;
 	}
@@ -241,8 +241,8 @@ static bool rule_matches(const struct routing_rule *r, const char *const facts[M
 }
 
 /* rule_id appears twice because both the exact key and rule_id_prefix test it. */
-const char *routing_pick(const struct routing *rt, const struct routing_facts *f,
-			 const char **rule_name)
+const char *service_routing_pick(const struct routing *rt, const struct routing_facts *f,
+				 const char **rule_name)
 {
 	const char *facts[M_COUNT] = {f->action_type, f->rule_id,    f->severity, f->policy_pack,
 				      f->decision,    f->repository, f->rule_id,  f->target};
@@ -256,12 +256,12 @@ const char *routing_pick(const struct routing *rt, const struct routing_facts *f
 	return NULL;
 }
 
-size_t routing_count(const struct routing *rt)
+size_t service_routing_count(const struct routing *rt)
 {
 	return rt ? rt->n : 0;
 }
 
-const char *routing_source(const struct routing *rt)
+const char *service_routing_source(const struct routing *rt)
 {
 	return rt ? rt->source : "none";
 }

@@ -21,7 +21,7 @@ static const char *pick(const struct routing *rt, const char *action, const char
 					.decision = decision,
 					.severity = severity};
 
-	return routing_pick(rt, &f, NULL);
+	return service_routing_pick(rt, &f, NULL);
 }
 
 static void test_builtin(void **state)
@@ -29,8 +29,8 @@ static void test_builtin(void **state)
 	struct routing *rt = NULL;
 
 	(void)state;
-	assert_int_equal(routing_load(NULL, &rt, NULL), ST_OK);
-	assert_int_equal(routing_count(rt), 5);
+	assert_int_equal(service_routing_load(NULL, &rt, NULL), ST_OK);
+	assert_int_equal(service_routing_count(rt), 5);
 	assert_string_equal(pick(rt, "write_file", "infra/iam/role.tf",
 				 "filesystem.write.require_approval", "require_approval", "high"),
 			    "IAM");
@@ -50,7 +50,7 @@ static void test_builtin(void **state)
 		"AI Governance");
 	assert_null(pick(rt, "read_file", "README.md", "filesystem.read.allow", "allow", "low"));
 	assert_null(pick(rt, NULL, NULL, NULL, NULL, NULL));
-	routing_free(rt);
+	service_routing_free(rt);
 }
 
 static char *write_tmp(const char *text)
@@ -78,12 +78,12 @@ static void test_file_shapes(void **state)
 		struct routing *rt = NULL;
 		struct err e = {0};
 
-		if (routing_load(path, &rt, &e) != ST_OK)
+		if (service_routing_load(path, &rt, &e) != ST_OK)
 			fail_msg("shape %zu: %s", i, e.msg);
 		assert_string_equal(pick(rt, "a", "t", "x.y", "block", "low"), "G");
 		assert_null(pick(rt, "a", "t", "x.yz", "block", "low"));
-		assert_string_equal(routing_source(rt), path);
-		routing_free(rt);
+		assert_string_equal(service_routing_source(rt), path);
+		service_routing_free(rt);
 		unlink(path);
 		free(path);
 	}
@@ -107,7 +107,7 @@ static void test_bad_files(void **state)
 		struct routing *rt = NULL;
 		struct err e = {0};
 
-		assert_int_equal(routing_load(path, &rt, &e), ST_INVALID);
+		assert_int_equal(service_routing_load(path, &rt, &e), ST_INVALID);
 		assert_null(rt);
 		if (!strstr(e.msg, cases[i].needle) || !strstr(e.msg, path))
 			fail_msg("case %zu: '%s' lacks '%s' or the file name", i, e.msg,
@@ -115,8 +115,9 @@ static void test_bad_files(void **state)
 		unlink(path);
 		free(path);
 	}
-	assert_int_equal(routing_load("/nonexistent/routing.yaml", &(struct routing *){NULL}, NULL),
-			 ST_IO);
+	assert_int_equal(
+		service_routing_load("/nonexistent/routing.yaml", &(struct routing *){NULL}, NULL),
+		ST_IO);
 }
 
 int main(void)

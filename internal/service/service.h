@@ -35,14 +35,15 @@ struct routing_facts {
  * rules when file is NULL.  A file that does not parse or holds an unknown
  * key is ST_INVALID naming the file (and line, for syntax errors).
  */
-ATTR_NODISCARD enum status routing_load(const char *file, struct routing **out, struct err *e);
-void routing_free(struct routing *rt);
+ATTR_NODISCARD enum status service_routing_load(const char *file, struct routing **out,
+						struct err *e);
+void service_routing_free(struct routing *rt);
 /* The group of the first matching rule (and its name), or NULL. */
-const char *routing_pick(const struct routing *rt, const struct routing_facts *f,
-			 const char **rule_name);
-size_t routing_count(const struct routing *rt);
+const char *service_routing_pick(const struct routing *rt, const struct routing_facts *f,
+				 const char **rule_name);
+size_t service_routing_count(const struct routing *rt);
 /* "built-in" or the file name. */
-const char *routing_source(const struct routing *rt);
+const char *service_routing_source(const struct routing *rt);
 
 /* Query parameters of a list endpoint, as given (any may be NULL). */
 typedef const char *(*service_arg_fn)(void *ctx, const char *name);
@@ -196,12 +197,12 @@ ATTR_NODISCARD enum status service_import(struct store *st, const char *store_na
 ATTR_NODISCARD enum status service_import_sqlite(struct store *st, const char *store_name,
 						 const char *path, struct import_result *out,
 						 struct err *e);
-void import_result_release(struct import_result *r);
+void service_import_result_release(struct import_result *r);
 /* The i-th store: its name, the original's env variable and default file name; NULL past the end.
  */
-const char *import_store_name(size_t i, const char **env, const char **file);
+const char *service_import_store_name(size_t i, const char **env, const char **file);
 /* The i-th store's SQLite variable in the original (CAVRA_ACTIVITY_DB, ...); NULL past the end. */
-const char *import_store_db_env(size_t i);
+const char *service_import_store_db_env(size_t i);
 
 /* API tokens (tokens.c).  The token itself never reaches this layer: only its SHA-256. */
 struct token_spec {
@@ -224,7 +225,7 @@ struct token_info {
  */
 ATTR_NODISCARD enum status service_token_check(struct service *s, const char *sha256,
 					       struct token_info *out, struct err *e);
-void token_info_release(struct token_info *t);
+void service_token_info_release(struct token_info *t);
 /* Every token (never the secret), newest first, as a JSON array (caller's). */
 ATTR_NODISCARD enum status service_token_list(struct service *s, json_object **out, struct err *e);
 /* Revokes the active tokens called name; ST_NOT_FOUND when there is none. */
@@ -236,7 +237,7 @@ struct console_login {
 	char *nonce, *verifier, *return_to;
 	char *binding; /* SHA-256 hex of the pre-login cookie of the browser that started it */
 };
-void console_login_release(struct console_login *l);
+void service_console_login_release(struct console_login *l);
 ATTR_NODISCARD enum status service_console_login_put(struct service *s, const char *hash,
 						     const struct console_login *l, int64_t ttl_s,
 						     struct err *e);
@@ -254,7 +255,7 @@ struct console_session {
 	char **groups;
 	size_t ngroups;
 };
-void console_session_release(struct console_session *c);
+void service_console_session_release(struct console_session *c);
 ATTR_NODISCARD enum status service_console_session_put(struct service *s, const char *hash,
 						       const struct console_session *c,
 						       int64_t ttl_s, struct err *e);

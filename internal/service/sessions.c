@@ -62,7 +62,7 @@ enum status service_session_get(struct service *s, const char *id, char **record
 	st = store_session_get(s->store, id, &row, e);
 	if (st == ST_OK)
 		*record = jx_take_text(session_json(&row));
-	session_row_release(&row);
+	store_session_row_release(&row);
 	return st;
 }
 
@@ -78,7 +78,7 @@ static enum status read_filter(service_arg_fn arg, void *ctx, struct session_fil
 			       struct err *e)
 {
 	memset(f, 0, sizeof(*f));
-	return arg_fields(arg, ctx, filter_fields, ARRAY_SIZE(filter_fields), f, e);
+	return service_arg_fields(arg, ctx, filter_fields, ARRAY_SIZE(filter_fields), f, e);
 }
 
 enum status service_session_list(struct service *s, service_arg_fn arg, void *ctx, char **envelope,
@@ -92,27 +92,27 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 	enum status st = read_filter(arg, ctx, &f, e);
 
 	if (st == ST_OK)
-		st = paging_parse(arg, ctx, &p, e);
+		st = service_paging_parse(arg, ctx, &p, e);
 	PAGING_APPLY(&f, &p);
 	if (st == ST_OK)
 		st = store_session_list(s->store, &f, &list, e);
 	if (st == ST_OK) {
 		if (list.more)
-			next = paging_cursor(list.rows[list.n - 1].updated_at,
-					     list.rows[list.n - 1].session_id);
-		envelope_open(&b);
+			next = service_paging_cursor(list.rows[list.n - 1].updated_at,
+						     list.rows[list.n - 1].session_id);
+		service_envelope_open(&b);
 		for (size_t i = 0; i < list.n; i++) {
 			char *item = jx_take_text(session_json(&list.rows[i]));
 
-			envelope_item(&b, i, item);
+			service_envelope_item(&b, i, item);
 			free(item);
 		}
-		envelope_close(&b, list.total, &p, next);
+		service_envelope_close(&b, list.total, &p, next);
 		*envelope = buf_detach(&b, NULL);
 	}
 	free(next);
-	session_list_release(&list);
-	paging_release(&p);
+	store_session_list_release(&list);
+	service_paging_release(&p);
 	return st;
 }
 
@@ -150,7 +150,7 @@ static json_object *earlier_metadata(struct service *s, const char *id)
 	    json_object_object_get_ex(o, "metadata", &meta))
 		json_object_get(meta);
 	json_object_put(o);
-	session_row_release(&row);
+	store_session_row_release(&row);
 	return meta;
 }
 

@@ -113,11 +113,11 @@ enum status service_token_check(struct service *s, const char *sha256, struct to
 		out->sha256 = xstrdup(row.sha256 ? row.sha256 : "");
 		out->roles = payload_roles(row.payload, &out->nroles);
 	}
-	token_row_release(&row);
+	store_token_row_release(&row);
 	return st;
 }
 
-void token_info_release(struct token_info *t)
+void service_token_info_release(struct token_info *t)
 {
 	if (!t)
 		return;
@@ -160,7 +160,7 @@ enum status service_token_list(struct service *s, json_object **out, struct err 
 	*out = json_object_new_array();
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(*out, token_json(&rows[i]));
-	token_rows_free(rows, n);
+	store_token_rows_free(rows, n);
 	return ST_OK;
 }
 

@@ -21,7 +21,7 @@ static const struct store_field console_field[] = {COL(subject, TEXT), COL(actor
 static const struct store_fields console_fields = {console_field, ARRAY_SIZE(console_field),
 						   sizeof(struct console_row)};
 
-void console_row_release(struct console_row *r)
+void store_console_row_release(struct console_row *r)
 {
 	store_fields_release(r, &console_fields);
 }

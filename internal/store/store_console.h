@@ -9,11 +9,11 @@
 
 enum console_kind { CONSOLE_LOGIN, CONSOLE_SESSION };
 
-/* A row; strings owned (console_row_release). */
+/* A row; strings owned (store_console_row_release). */
 struct console_row {
 	char *subject, *actor, *issuer, *expires_at, *payload;
 };
-void console_row_release(struct console_row *r);
+void store_console_row_release(struct console_row *r);
 
 /*
  * Deletes every row (logins in flight and sessions) that expired at or before now.

@@ -192,15 +192,15 @@ static void decision_where(struct qb *q, const void *filter)
 {
 	const struct decision_filter *f = filter;
 
-	qb_filter(q, "session_id = $%d", f->session_id);
-	qb_filter(q, "agent_id = $%d", f->agent_id);
-	qb_filter(q, "repository = $%d", f->repository);
-	qb_filter(q, "policy_pack = $%d", f->policy_pack);
-	qb_filter(q, "decision = $%d", f->decision);
-	qb_filter(q, "severity = $%d", f->severity);
-	qb_filter(q, "action_type = $%d", f->action_type);
-	qb_filter(q, "decided_at >= $%d", f->since);
-	qb_filter(q, "decided_at < $%d", f->until);
+	store_qb_filter(q, "session_id = $%d", f->session_id);
+	store_qb_filter(q, "agent_id = $%d", f->agent_id);
+	store_qb_filter(q, "repository = $%d", f->repository);
+	store_qb_filter(q, "policy_pack = $%d", f->policy_pack);
+	store_qb_filter(q, "decision = $%d", f->decision);
+	store_qb_filter(q, "severity = $%d", f->severity);
+	store_qb_filter(q, "action_type = $%d", f->action_type);
+	store_qb_filter(q, "decided_at >= $%d", f->since);
+	store_qb_filter(q, "decided_at < $%d", f->until);
 }
 
 static void fill_page(struct store_page *out, struct store_rows *r, int limit)
@@ -227,20 +227,20 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
 	if (f->want_total)
-		rc = qb_total(st, "SELECT count(*) FROM activity_decisions", decision_where, f,
-			      &out->total, e);
+		rc = store_qb_total(st, "SELECT count(*) FROM activity_decisions", decision_where,
+				    f, &out->total, e);
 	if (rc != ST_OK)
 		return rc;
-	qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");
+	store_qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");
 	decision_where(&q, f);
-	qb_after(&q, "decided_at", "decision_id", f->after_ts, f->after_id, f->oldest_first);
-	qb_add(&q, f->oldest_first ? " ORDER BY decided_at ASC, decision_id ASC"
-				   : " ORDER BY decided_at DESC, decision_id ASC");
-	rc = qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
+	store_qb_after(&q, "decided_at", "decision_id", f->after_ts, f->after_id, f->oldest_first);
+	store_qb_add(&q, f->oldest_first ? " ORDER BY decided_at ASC, decision_id ASC"
+					 : " ORDER BY decided_at DESC, decision_id ASC");
+	rc = store_qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
 	if (rc == ST_OK)
 		fill_page(out, r, f->limit);
 	store_rows_free(r);
-	qb_release(&q);
+	store_qb_release(&q);
 	return rc;
 }
 

@@ -15,26 +15,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-void qb_init(struct qb *q, const char *select)
+void store_qb_init(struct qb *q, const char *select)
 {
 	memset(q, 0, sizeof(*q));
 	buf_init(&q->sql, 1 << 16);
-	qb_add(q, select);
+	store_qb_add(q, select);
 }
 
-void qb_release(struct qb *q)
+void store_qb_release(struct qb *q)
 {
 	buf_release(&q->sql);
 }
 
-void qb_add(struct qb *q, const char *sql)
+void store_qb_add(struct qb *q, const char *sql)
 {
 	/* the cap is far above any query we build: overflow is a bug */
 	if (buf_adds(&q->sql, sql, NULL) != ST_OK)
 		abort();
 }
 
-int qb_param(struct qb *q, const char *value)
+int store_qb_param(struct qb *q, const char *value)
 {
 	if (q->n >= QB_MAX_PARAMS)
 		abort();
@@ -42,7 +42,7 @@ int qb_param(struct qb *q, const char *value)
 	return q->n;
 }
 
-void qb_filter(struct qb *q, const char *cond, const char *value)
+void store_qb_filter(struct qb *q, const char *cond, const char *value)
 {
 	const char *mark = strstr(cond, "%d");
 	char frag[256];
@@ -52,44 +52,44 @@ void qb_filter(struct qb *q, const char *cond, const char *value)
 	/* "%d" is filled in by hand: -Wformat=2 rejects a format that is not a literal */
 	if (!mark)
 		abort(); /* a bug: every caller's cond holds the "%d" */
-	snprintf(frag, sizeof(frag), "%.*s%d%s", (int)(mark - cond), cond, qb_param(q, value),
+	snprintf(frag, sizeof(frag), "%.*s%d%s", (int)(mark - cond), cond, store_qb_param(q, value),
 		 mark + 2);
-	qb_add(q, q->where ? " AND " : " WHERE ");
-	qb_add(q, frag);
+	store_qb_add(q, q->where ? " AND " : " WHERE ");
+	store_qb_add(q, frag);
 	q->where = true;
 }
 
-void qb_page(struct qb *q, int64_t limit, int64_t offset)
+void store_qb_page(struct qb *q, int64_t limit, int64_t offset)
 {
 	char frag[64];
 	int a, b;
 
 	snprintf(q->owned[q->nowned], sizeof(q->owned[0]), "%lld", (long long)limit);
-	a = qb_param(q, q->owned[q->nowned++]);
+	a = store_qb_param(q, q->owned[q->nowned++]);
 	snprintf(q->owned[q->nowned], sizeof(q->owned[0]), "%lld", (long long)offset);
-	b = qb_param(q, q->owned[q->nowned++]);
+	b = store_qb_param(q, q->owned[q->nowned++]);
 	snprintf(frag, sizeof(frag), " LIMIT $%d OFFSET $%d", a, b);
-	qb_add(q, frag);
+	store_qb_add(q, frag);
 }
 
-void qb_after(struct qb *q, const char *time_col, const char *id_col, const char *ts,
-	      const char *id, bool ascending)
+void store_qb_after(struct qb *q, const char *time_col, const char *id_col, const char *ts,
+		    const char *id, bool ascending)
 {
 	char cond[200];
 	int t, i;
 
 	if (!ts || !id)
 		return;
-	t = qb_param(q, ts);
-	i = qb_param(q, id);
+	t = store_qb_param(q, ts);
+	i = store_qb_param(q, id);
 	snprintf(cond, sizeof(cond), "%s(%s %c $%d OR (%s = $%d AND %s > $%d))",
 		 q->where ? " AND " : " WHERE ", time_col, ascending ? '>' : '<', t, time_col, t,
 		 id_col, i);
-	qb_add(q, cond);
+	store_qb_add(q, cond);
 	q->where = true;
 }
 
-enum status qb_count(struct store *st, const struct qb *q, int64_t *total, struct err *e)
+enum status store_qb_count(struct store *st, const struct qb *q, int64_t *total, struct err *e)
 {
 	struct store_rows *r = NULL;
 	enum status rc = store_run_query(st, q->sql.data, q->n, q->params, &r, e);
@@ -100,23 +100,23 @@ enum status qb_count(struct store *st, const struct qb *q, int64_t *total, struc
 	return rc;
 }
 
-enum status qb_run_page(struct store *st, struct qb *q, int limit, int64_t offset,
-			const char *after_ts, struct store_rows **out, struct err *e)
+enum status store_qb_run_page(struct store *st, struct qb *q, int limit, int64_t offset,
+			      const char *after_ts, struct store_rows **out, struct err *e)
 {
-	qb_page(q, (int64_t)limit + 1, after_ts ? 0 : offset);
+	store_qb_page(q, (int64_t)limit + 1, after_ts ? 0 : offset);
 	return store_run_query(st, q->sql.data, q->n, q->params, out, e);
 }
 
-enum status qb_total(struct store *st, const char *select, qb_where_fn where, const void *f,
-		     int64_t *total, struct err *e)
+enum status store_qb_total(struct store *st, const char *select, qb_where_fn where, const void *f,
+			   int64_t *total, struct err *e)
 {
 	enum status rc;
 	struct qb q;
 
-	qb_init(&q, select);
+	store_qb_init(&q, select);
 	where(&q, f);
-	rc = qb_count(st, &q, total, e);
-	qb_release(&q);
+	rc = store_qb_count(st, &q, total, e);
+	store_qb_release(&q);
 	return rc;
 }
 

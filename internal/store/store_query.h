@@ -23,43 +23,43 @@ struct qb {
 	bool where;
 };
 
-void qb_init(struct qb *q, const char *select);
-void qb_release(struct qb *q);
+void store_qb_init(struct qb *q, const char *select);
+void store_qb_release(struct qb *q);
 /* Adds "AND <cond>" where cond holds one "%d" for the parameter number. */
-void qb_filter(struct qb *q, const char *cond, const char *value);
+void store_qb_filter(struct qb *q, const char *cond, const char *value);
 /* Appends raw SQL. */
-void qb_add(struct qb *q, const char *sql);
+void store_qb_add(struct qb *q, const char *sql);
 /* Adds a parameter and returns its number. */
-int qb_param(struct qb *q, const char *value);
+int store_qb_param(struct qb *q, const char *value);
 /* Appends " LIMIT $n OFFSET $m". */
-void qb_page(struct qb *q, int64_t limit, int64_t offset);
+void store_qb_page(struct qb *q, int64_t limit, int64_t offset);
 
 /*
  * Adds the keyset condition "the row after (ts, id)" for lists ordered by
  * time (descending, or ascending when ascending is set) and then id ascending.
  * Does nothing when ts or id is NULL.
  */
-void qb_after(struct qb *q, const char *time_col, const char *id_col, const char *ts,
-	      const char *id, bool ascending);
+void store_qb_after(struct qb *q, const char *time_col, const char *id_col, const char *ts,
+		    const char *id, bool ascending);
 
 /*
  * Appends the page to q (limit + 1 rows, to tell whether more follow;
  * from offset unless a keyset cursor after_ts is set) and runs it.
  */
-ATTR_NODISCARD enum status qb_run_page(struct store *st, struct qb *q, int limit, int64_t offset,
-				       const char *after_ts, struct store_rows **out,
-				       struct err *e);
+ATTR_NODISCARD enum status store_qb_run_page(struct store *st, struct qb *q, int limit,
+					     int64_t offset, const char *after_ts,
+					     struct store_rows **out, struct err *e);
 
 /* Runs q, a "SELECT count(*) ..." query, into *total. */
-ATTR_NODISCARD enum status qb_count(struct store *st, const struct qb *q, int64_t *total,
-				    struct err *e);
+ATTR_NODISCARD enum status store_qb_count(struct store *st, const struct qb *q, int64_t *total,
+					  struct err *e);
 
-/* Adds a list's filters (the f given to qb_total) to q. */
+/* Adds a list's filters (the f given to store_qb_total) to q. */
 typedef void (*qb_where_fn)(struct qb *q, const void *f);
 
 /* *total of the rows of select ("SELECT count(*) FROM t") that where(f) keeps. */
-ATTR_NODISCARD enum status qb_total(struct store *st, const char *select, qb_where_fn where,
-				    const void *f, int64_t *total, struct err *e);
+ATTR_NODISCARD enum status store_qb_total(struct store *st, const char *select, qb_where_fn where,
+					  const void *f, int64_t *total, struct err *e);
 
 /*
  * How many of the n rows of a page query (which asks for limit + 1) go on

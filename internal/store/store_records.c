@@ -166,46 +166,48 @@ static void cond(struct qb *q, enum store_kind kind, const struct rec_filter *f,
 	switch (f->op) {
 	case REC_CONTAINS:
 		snprintf(out, size, "%s(%s, $%d) > 0", kind == STORE_POSTGRES ? "strpos" : "instr",
-			 col, qb_param(q, f->value));
+			 col, store_qb_param(q, f->value));
 		break;
 	case REC_HAS:
 		if (kind == STORE_POSTGRES)
-			snprintf(out, size, "payload->'%s' ? $%d", col, qb_param(q, f->value));
+			snprintf(out, size, "payload->'%s' ? $%d", col,
+				 store_qb_param(q, f->value));
 		else
 			snprintf(out, size,
 				 "EXISTS (SELECT 1 FROM json_each(payload, '$.%s') WHERE value = "
 				 "$%d)",
-				 col, qb_param(q, f->value));
+				 col, store_qb_param(q, f->value));
 		break;
 	case REC_FIELD_EQ:
 		if (kind == STORE_POSTGRES)
-			snprintf(out, size, "payload->>'%s' = $%d", col, qb_param(q, f->value));
+			snprintf(out, size, "payload->>'%s' = $%d", col,
+				 store_qb_param(q, f->value));
 		else
 			snprintf(out, size, "json_extract(payload, '$.%s') = $%d", col,
-				 qb_param(q, f->value));
+				 store_qb_param(q, f->value));
 		break;
 	case REC_MIN:
-		snprintf(out, size, "%s >= $%d", col, qb_param(q, f->value));
+		snprintf(out, size, "%s >= $%d", col, store_qb_param(q, f->value));
 		break;
 	case REC_NONZERO:
 		snprintf(out, size, "%s %s 0", col, strcmp(f->value, "true") == 0 ? ">" : "=");
 		break;
 	case REC_AFTER:
-		snprintf(out, size, "%s > $%d", col, qb_param(q, f->value));
+		snprintf(out, size, "%s > $%d", col, store_qb_param(q, f->value));
 		break;
 	case REC_NOT_AFTER:
-		snprintf(out, size, "%s <= $%d", col, qb_param(q, f->value));
+		snprintf(out, size, "%s <= $%d", col, store_qb_param(q, f->value));
 		break;
 	default:
-		snprintf(out, size, "%s = $%d", col, qb_param(q, f->value));
+		snprintf(out, size, "%s = $%d", col, store_qb_param(q, f->value));
 		break;
 	}
 }
 
 static void where_and(struct qb *q, const char *frag)
 {
-	qb_add(q, q->where ? " AND " : " WHERE ");
-	qb_add(q, frag);
+	store_qb_add(q, q->where ? " AND " : " WHERE ");
+	store_qb_add(q, frag);
 	q->where = true;
 }
 
@@ -220,23 +222,23 @@ static void where_alts(struct qb *q, enum store_kind kind, const struct rec_quer
 			max_alt = rq->filters[i].alt;
 	if (max_alt == 0)
 		return;
-	qb_add(q, q->where ? " AND (" : " WHERE (");
+	store_qb_add(q, q->where ? " AND (" : " WHERE (");
 	q->where = true;
 	for (int a = 1; a <= max_alt; a++) {
 		bool first = true;
 
-		qb_add(q, a > 1 ? " OR (" : "(");
+		store_qb_add(q, a > 1 ? " OR (" : "(");
 		for (size_t i = 0; i < rq->nfilters; i++) {
 			if (rq->filters[i].alt != a || !rq->filters[i].value)
 				continue;
 			cond(q, kind, &rq->filters[i], frag, sizeof(frag));
-			qb_add(q, first ? "" : " AND ");
-			qb_add(q, frag);
+			store_qb_add(q, first ? "" : " AND ");
+			store_qb_add(q, frag);
 			first = false;
 		}
-		qb_add(q, first ? "1 = 0)" : ")");
+		store_qb_add(q, first ? "1 = 0)" : ")");
 	}
-	qb_add(q, ")");
+	store_qb_add(q, ")");
 }
 
 static void where(struct qb *q, enum store_kind kind, const struct rec_query *rq)
@@ -259,10 +261,10 @@ static enum status count_rows(struct store *st, const struct rec_table *t,
 	enum status rc;
 	struct qb q;
 
-	qb_init(&q, sel);
+	store_qb_init(&q, sel);
 	where(&q, store_kind(st), rq);
-	rc = qb_count(st, &q, total, e);
-	qb_release(&q);
+	rc = store_qb_count(st, &q, total, e);
+	store_qb_release(&q);
 	free(sel);
 	return rc;
 }
@@ -289,27 +291,27 @@ enum status store_rec_list(struct store *st, const struct rec_table *t, const st
 	out->total = -1;
 	if (rq->want_total)
 		rc = count_rows(st, t, rq, &out->total, e);
-	qb_init(&q, sel);
+	store_qb_init(&q, sel);
 	where(&q, store_kind(st), rq);
-	qb_after(&q, t->order_col, t->id_col, rq->after_ts, rq->after_id, false);
+	store_qb_after(&q, t->order_col, t->id_col, rq->after_ts, rq->after_id, false);
 	snprintf(order, sizeof(order), " ORDER BY %s DESC, %s ASC", t->order_col, t->id_col);
-	qb_add(&q, order);
+	store_qb_add(&q, order);
 	if (rc == ST_OK)
-		rc = qb_run_page(st, &q, rq->limit, rq->offset, rq->after_ts, &r, e);
+		rc = store_qb_run_page(st, &q, rq->limit, rq->offset, rq->after_ts, &r, e);
 	if (rc == ST_OK)
 		fill_page(out, r, rq->limit);
 	store_rows_free(r);
-	qb_release(&q);
+	store_qb_release(&q);
 	free(sel);
 	return rc;
 }
 
-void rec_row_release(struct rec_row *r)
+void store_rec_row_release(struct rec_row *r)
 {
 	store_fields_release(r, &rec_fields);
 }
 
-void rec_page_release(struct rec_page *p)
+void store_rec_page_release(struct rec_page *p)
 {
 	if (!p)
 		return;

@@ -53,7 +53,7 @@ ATTR_NODISCARD enum status store_rec_upsert(struct store *st, const struct rec_t
 struct rec_row {
 	char *id, *payload, *created_at, *updated_at;
 };
-void rec_row_release(struct rec_row *r);
+void store_rec_row_release(struct rec_row *r);
 
 /* The record with id, or ST_NOT_FOUND. */
 ATTR_NODISCARD enum status store_rec_get(struct store *st, const struct rec_table *t,
@@ -105,7 +105,7 @@ struct rec_page {
 ATTR_NODISCARD enum status store_rec_list(struct store *st, const struct rec_table *t,
 					  const struct rec_query *q, struct rec_page *out,
 					  struct err *e);
-void rec_page_release(struct rec_page *p);
+void store_rec_page_release(struct rec_page *p);
 
 /*
  * Changes one record only if its column guard_col still equals guard and

@@ -44,7 +44,7 @@ static const struct store_field session_field[] = {COL(session_id, TEXT),
 static const struct store_fields session_fields = {session_field, ARRAY_SIZE(session_field),
 						   sizeof(struct session_row)};
 
-void session_row_release(struct session_row *s)
+void store_session_row_release(struct session_row *s)
 {
 	store_fields_release(s, &session_fields);
 }
@@ -104,10 +104,10 @@ static void session_where(struct qb *q, const void *filter)
 {
 	const struct session_filter *f = filter;
 
-	qb_filter(q, "agent_id = $%d", f->agent_id);
-	qb_filter(q, "repository = $%d", f->repository);
-	qb_filter(q, "policy_pack = $%d", f->policy_pack);
-	qb_filter(q, "state = $%d", f->state);
+	store_qb_filter(q, "agent_id = $%d", f->agent_id);
+	store_qb_filter(q, "repository = $%d", f->repository);
+	store_qb_filter(q, "policy_pack = $%d", f->policy_pack);
+	store_qb_filter(q, "state = $%d", f->state);
 }
 
 enum status store_session_list(struct store *st, const struct session_filter *f,
@@ -119,26 +119,26 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
-	rc = f->want_total ? qb_total(st, "SELECT count(*) FROM activity_sessions", session_where,
-				      f, &out->total, e)
+	rc = f->want_total ? store_qb_total(st, "SELECT count(*) FROM activity_sessions",
+					    session_where, f, &out->total, e)
 			   : ST_OK;
 	if (rc != ST_OK)
 		return rc;
-	qb_init(&q, SESSION_SELECT);
+	store_qb_init(&q, SESSION_SELECT);
 	session_where(&q, f);
-	qb_after(&q, "updated_at", "session_id", f->after_ts, f->after_id, false);
-	qb_add(&q, " ORDER BY updated_at DESC, session_id ASC");
-	rc = qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
+	store_qb_after(&q, "updated_at", "session_id", f->after_ts, f->after_id, false);
+	store_qb_add(&q, " ORDER BY updated_at DESC, session_id ASC");
+	rc = store_qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
 	if (rc == ST_OK) {
 		out->n = store_page_take(store_rows_count(r), f->limit, &out->more);
 		out->rows = store_fields_collect(&session_fields, r, out->n);
 	}
 	store_rows_free(r);
-	qb_release(&q);
+	store_qb_release(&q);
 	return rc;
 }
 
-void session_list_release(struct session_list *l)
+void store_session_list_release(struct session_list *l)
 {
 	if (!l)
 		return;

@@ -22,7 +22,7 @@ struct session_row {
 	char *payload; /* extra fields given by clients, a JSON object */
 };
 
-void session_row_release(struct session_row *s);
+void store_session_row_release(struct session_row *s);
 
 ATTR_NODISCARD enum status store_session_get(struct store *st, const char *id,
 					     struct session_row *out, struct err *e);
@@ -56,7 +56,7 @@ struct session_list {
 
 ATTR_NODISCARD enum status store_session_list(struct store *st, const struct session_filter *f,
 					      struct session_list *out, struct err *e);
-void session_list_release(struct session_list *l);
+void store_session_list_release(struct session_list *l);
 
 /* ---- imports ---- */
 

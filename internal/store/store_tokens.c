@@ -25,12 +25,12 @@ static const struct store_field token_field[] = {COL(token_id, TEXT),	  COL(name
 static const struct store_fields token_fields = {token_field, ARRAY_SIZE(token_field),
 						 sizeof(struct token_row)};
 
-void token_row_release(struct token_row *t)
+void store_token_row_release(struct token_row *t)
 {
 	store_fields_release(t, &token_fields);
 }
 
-void token_rows_free(struct token_row *rows, size_t n)
+void store_token_rows_free(struct token_row *rows, size_t n)
 {
 	store_fields_free_all(rows, n, &token_fields);
 }

@@ -13,7 +13,7 @@ struct token_row {
 	char *expires_at, *revoked_at, *last_used_at, *created_at; /* NULL when unset */
 	char *payload; /* {"roles": [...]} */
 };
-void token_row_release(struct token_row *t);
+void store_token_row_release(struct token_row *t);
 
 /* A token to create; borrowed. */
 struct token_new {
@@ -26,10 +26,10 @@ ATTR_NODISCARD enum status store_token_create(struct store *st, const struct tok
 /* The token with this hash, revoked or not; ST_NOT_FOUND when none. */
 ATTR_NODISCARD enum status store_token_find(struct store *st, const char *sha256,
 					    struct token_row *out, struct err *e);
-/* Every token, newest first; *rows is the caller's (token_rows_free). */
+/* Every token, newest first; *rows is the caller's (store_token_rows_free). */
 ATTR_NODISCARD enum status store_token_list(struct store *st, struct token_row **rows, size_t *n,
 					    struct err *e);
-void token_rows_free(struct token_row *rows, size_t n);
+void store_token_rows_free(struct token_row *rows, size_t n);
 /* Revokes the unrevoked tokens called name; *count how many (0: none). */
 ATTR_NODISCARD enum status store_token_revoke(struct store *st, const char *name, const char *now,
 					      int64_t *count, struct err *e);
