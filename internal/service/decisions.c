@@ -347,7 +347,8 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 				     .after_ts = p.after_ts,
 				     .after_id = p.after_id,
 				     .oldest_first = session_id != NULL,
-				     .want_total = p.count};
+				     .want_total = p.count,
+				     .total_bound = p.count_bound};
 	st = store_decision_list(s->store, &f, &page, e);
 	if (st == ST_OK)
 		*envelope = page_envelope(&page, &p);

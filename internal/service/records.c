@@ -460,6 +460,7 @@ enum status kind_list(struct service *s, const struct kind *k, service_arg_fn ar
 	q.after_ts = p.after_ts;
 	q.after_id = p.after_id;
 	q.want_total = p.count;
+	q.total_bound = p.count_bound;
 	if (st == ST_OK)
 		st = store_rec_list(s->store, k->table, &q, &page, e);
 	if (st == ST_OK)

@@ -96,13 +96,14 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 	f.limit = p.limit;
 	f.offset = p.offset;
 	f.want_total = p.count;
+	f.total_bound = p.count_bound;
 	f.after_ts = p.after_ts;
 	f.after_id = p.after_id;
 	if (st == ST_OK)
 		st = store_session_list(s->store, &f, &list, e);
 	if (st == ST_OK) {
 		if (list.more)
-			next = paging_cursor(list.rows[list.n - 1].updated_at,
+			next = paging_cursor(list.rows[list.n - 1].created_at,
 					     list.rows[list.n - 1].session_id);
 		envelope_open(&b);
 		for (size_t i = 0; i < list.n; i++) {

@@ -213,9 +213,9 @@ static enum status decision_total(struct store *st, const struct decision_filter
 	struct qb q;
 	enum status rc;
 
-	qb_init(&q, "SELECT count(*) FROM activity_decisions");
+	qb_init(&q, "SELECT 1 FROM activity_decisions");
 	decision_where(&q, f);
-	rc = qb_count(st, &q, total, e);
+	rc = qb_count(st, &q, f->total_bound, total, e);
 	qb_release(&q);
 	return rc;
 }

@@ -38,6 +38,7 @@ struct decision_filter {
 	const char *after_ts, *after_id; /* keyset cursor: rows after this one */
 	bool oldest_first; /* a session's reconstruction */
 	bool want_total; /* false: total stays -1 and no count query runs */
+	int64_t total_bound; /* > 0: count at most this + 1 rows; 0: count all */
 };
 
 /* One page of payloads (JSON text), newest first unless oldest_first. */
@@ -82,8 +83,9 @@ struct session_filter {
 	const char *agent_id, *repository, *policy_pack, *state;
 	int limit;
 	int64_t offset;
-	const char *after_ts, *after_id;
+	const char *after_ts, *after_id; /* keyset cursor on (created_at, session_id) */
 	bool want_total;
+	int64_t total_bound; /* as in decision_filter */
 };
 
 struct session_list {

@@ -80,14 +80,28 @@ void qb_after(struct qb *q, const char *time_col, const char *id_col, const char
 	q->where = true;
 }
 
-enum status qb_count(struct store *st, const struct qb *q, int64_t *total, struct err *e)
+/*
+ * One shape on both backends: the LIMIT inside the subquery lets the database stop after
+ * bound + 1 index entries, where count(*) over the bare filter would visit every match.
+ */
+enum status qb_count(struct store *st, const struct qb *q, int64_t bound, int64_t *total,
+		     struct err *e)
 {
 	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, q->sql.data, q->n, q->params, &r, e);
+	enum status rc;
+	char *sql;
 
+	/* a literal, not a parameter: a server constant that the planner should see */
+	if (bound > 0)
+		sql = xasprintf("SELECT count(*) FROM (%s LIMIT %lld) s", q->sql.data,
+				(long long)bound + 1);
+	else
+		sql = xasprintf("SELECT count(*) FROM (%s) s", q->sql.data);
+	rc = store_run_query(st, sql, q->n, q->params, &r, e);
 	if (rc == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, total))
 		rc = err_set(e, ST_INTERNAL, "count: unexpected result");
 	store_rows_free(r);
+	free(sql);
 	return rc;
 }
 

@@ -38,9 +38,12 @@ void qb_page(struct qb *q, int64_t limit, int64_t offset);
 void qb_after(struct qb *q, const char *time_col, const char *id_col, const char *ts,
 	      const char *id, bool ascending);
 
-/* Runs q, a "SELECT count(*) ..." query, into *total. */
-ATTR_NODISCARD enum status qb_count(struct store *st, const struct qb *q, int64_t *total,
-				    struct err *e);
+/*
+ * Counts the rows of q, a "SELECT 1 FROM ... WHERE ..." query, into *total: all of them when
+ * bound is 0, else at most bound + 1 (enough to tell "more than bound").
+ */
+ATTR_NODISCARD enum status qb_count(struct store *st, const struct qb *q, int64_t bound,
+				    int64_t *total, struct err *e);
 
 /* Runs a query on a borrowed connection from st. */
 ATTR_NODISCARD enum status store_run_query(struct store *st, const char *sql, int n,

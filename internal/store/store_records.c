@@ -263,13 +263,13 @@ static void where(struct qb *q, enum store_kind kind, const struct rec_query *rq
 static enum status count_rows(struct store *st, const struct rec_table *t,
 			      const struct rec_query *rq, int64_t *total, struct err *e)
 {
-	char *sel = xasprintf("SELECT count(*) FROM %s", t->name);
+	char *sel = xasprintf("SELECT 1 FROM %s", t->name);
 	enum status rc;
 	struct qb q;
 
 	qb_init(&q, sel);
 	where(&q, store_kind(st), rq);
-	rc = qb_count(st, &q, total, e);
+	rc = qb_count(st, &q, rq->total_bound, total, e);
 	qb_release(&q);
 	free(sel);
 	return rc;

@@ -130,9 +130,9 @@ static enum status session_total(struct store *st, const struct session_filter *
 	enum status rc;
 	struct qb q;
 
-	qb_init(&q, "SELECT count(*) FROM activity_sessions");
+	qb_init(&q, "SELECT 1 FROM activity_sessions");
 	session_where(&q, f);
-	rc = qb_count(st, &q, total, e);
+	rc = qb_count(st, &q, f->total_bound, total, e);
 	qb_release(&q);
 	return rc;
 }
@@ -151,8 +151,12 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 		return rc;
 	qb_init(&q, SESSION_SELECT);
 	session_where(&q, f);
-	qb_after(&q, "updated_at", "session_id", f->after_ts, f->after_id, false);
-	qb_add(&q, " ORDER BY updated_at DESC, session_id ASC");
+	/*
+	 * created_at, unlike updated_at, never changes after the insert, so a session that gets
+	 * new decisions while a client pages keeps its place and is neither skipped nor repeated.
+	 */
+	qb_after(&q, "created_at", "session_id", f->after_ts, f->after_id, false);
+	qb_add(&q, " ORDER BY created_at DESC, session_id ASC");
 	qb_page(&q, f->limit + 1, f->after_ts ? 0 : f->offset);
 	if (rc == ST_OK)
 		rc = store_run_query(st, q.sql.data, q.n, q.params, &r, e);
