@@ -137,7 +137,7 @@ export async function sessionsView(view, query) {
     listBox);
   try {
     const env = await get('/sessions', pageParams(query, SESSION_FILTERS));
-    clear(listBox).append(table('Sessions, most recently updated first', [
+    clear(listBox).append(table('Sessions, newest first (by creation)', [
       { label: 'Session', cell: (x) => h('a', { href: route('sessions', x.session_id) }, x.session_id) },
       { label: 'State', cell: (x) => badge('state', x.state) },
       { label: 'Agent', cell: (x) => text(x.agent_id) },
