@@ -95,21 +95,38 @@ static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
 }
 
 /*
- * count=none lets a client skip the COUNT(*) that "total" costs on a large table; exact is the
- * default, so "total" is a number unless a client opts out.
+ * The default count stops one row past PAGING_TOTAL_BOUND, so that a page costs the same on a
+ * large table as on a small one; count=exact counts every match (slow on large tables) and
+ * count=none skips the count.
  */
+static enum status count_mode(const char *count, struct paging *p, struct err *e)
+{
+	p->count = true;
+	p->count_bound = PAGING_TOTAL_BOUND;
+	if (!count || strcmp(count, "bounded") == 0)
+		return ST_OK;
+	if (strcmp(count, "exact") == 0)
+		p->count_bound = 0;
+	else if (strcmp(count, "none") == 0)
+		p->count = false;
+	else
+		return err_set(e, ST_INVALID,
+			       "parameter 'count': '%.32s' is not one of bounded (the default), "
+			       "exact, none",
+			       count);
+	return ST_OK;
+}
+
 enum status service_paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
 {
 	const char *limit = arg(ctx, "limit"), *offset = arg(ctx, "offset");
-	const char *cursor = arg(ctx, "cursor"), *count = arg(ctx, "count");
+	const char *cursor = arg(ctx, "cursor");
 	int64_t v;
 
 	memset(p, 0, sizeof(*p));
 	p->limit = SERVICE_LIMIT_DEFAULT;
-	p->count = !count || strcmp(count, "exact") == 0;
-	if (count && !p->count && strcmp(count, "none") != 0)
-		return err_set(e, ST_INVALID,
-			       "parameter 'count': '%.32s' is not one of exact, none", count);
+	if (count_mode(arg(ctx, "count"), p, e) != ST_OK)
+		return ST_INVALID;
 	if (limit) {
 		if (!str_to_i64(limit, 1, SERVICE_LIMIT_MAX, &v))
 			return err_set(e, ST_INVALID,
@@ -155,13 +172,20 @@ void service_envelope_item(struct buf *b, size_t i, const char *json)
 	must(buf_adds(b, json, NULL));
 }
 
-/* With a cursor the offset was not used, so the envelope reports 0 rather than echo it. */
+/*
+ * With a cursor the offset was not used, so the envelope reports 0 rather than echo it.  A
+ * bounded count returns at most bound + 1; more than the bound is reported as the bound, "gte".
+ */
 void service_envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next)
 {
 	if (total < 0)
-		must(buf_adds(b, "],\"total\":null", NULL));
+		must(buf_adds(b, "],\"total\":null,\"total_relation\":null", NULL));
+	else if (p->count_bound > 0 && total > p->count_bound)
+		must(buf_addf(b, NULL, "],\"total\":%lld,\"total_relation\":\"gte\"",
+			      (long long)p->count_bound));
 	else
-		must(buf_addf(b, NULL, "],\"total\":%lld", (long long)total));
+		must(buf_addf(b, NULL, "],\"total\":%lld,\"total_relation\":\"eq\"",
+			      (long long)total));
 	must(buf_addf(b, NULL, ",\"limit\":%d,\"offset\":%lld,\"next_cursor\":", p->limit,
 		      (long long)(p->after_ts ? 0 : p->offset)));
 	if (next)

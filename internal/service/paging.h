@@ -8,10 +8,18 @@
 #include "service/service.h"
 #include "base/buf.h"
 
+/*
+ * The default "total" is exact up to this many matches and says "at least this many" above
+ * it, so that counting costs at most this many rows however large the table grows.
+ */
+#define PAGING_TOTAL_BOUND 10000
+
 struct paging {
 	int limit;
 	int64_t offset;
-	bool count; /* count=exact (default): compute total; count=none: total is null */
+	bool count; /* false (count=none): no count query, total is null */
+	/* count=bounded (default): PAGING_TOTAL_BOUND; count=exact: 0, no bound */
+	int64_t count_bound;
 	char *after_ts, *after_id; /* decoded cursor, owned */
 };
 
@@ -22,11 +30,12 @@ void service_paging_release(struct paging *p);
 /*
  * Copies the window of p (a struct paging *) into q, a store query or filter
  * with the members limit, offset, after_ts, after_id (borrowed from p) and
- * want_total: each store has its own struct, the window is the same.
+ * want_total and total_bound: each store has its own struct, the window is the same.
  */
 #define PAGING_APPLY(q, p)                                                                  \
 	((q)->limit = (p)->limit, (q)->offset = (p)->offset, (q)->after_ts = (p)->after_ts, \
-	 (q)->after_id = (p)->after_id, (q)->want_total = (p)->count)
+	 (q)->after_id = (p)->after_id, (q)->want_total = (p)->count,                        \
+	 (q)->total_bound = (p)->count_bound)
 
 /* An opaque cursor for the row after (ts, id); caller owns, free(). */
 char *service_paging_cursor(const char *ts, const char *id);
@@ -35,7 +44,10 @@ char *service_paging_cursor(const char *ts, const char *id);
 void service_envelope_open(struct buf *b);
 /* Appends one item (JSON text), with a comma when needed. */
 void service_envelope_item(struct buf *b, size_t i, const char *json);
-/* Closes the envelope with total (< 0: null), limit, offset and next_cursor (NULL: null). */
+/*
+ * Closes the envelope with total (< 0: null), total_relation ("eq", or "gte" with total set to
+ * the bound when a bounded count found more), limit, offset and next_cursor (NULL: null).
+ */
 void service_envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next);
 
 /* Normalises an RFC 3339 query time; 400 naming the parameter. */

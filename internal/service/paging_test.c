@@ -65,18 +65,25 @@ static void test_count_mode(void **state)
 {
 	const char *none[] = {"count", "none", NULL}, *exact[] = {"count", "exact", NULL};
 	const char *bad[] = {"count", "approx", NULL}, *dflt[] = {NULL};
+	const char *bounded[] = {"count", "bounded", NULL};
 	struct paging p;
 	struct err e = {0};
 
 	(void)state;
 	assert_int_equal(service_paging_parse(arg_of, (void *)dflt, &p, &e), ST_OK);
 	assert_true(p.count);
+	assert_int_equal(p.count_bound, PAGING_TOTAL_BOUND);
+	assert_int_equal(service_paging_parse(arg_of, (void *)bounded, &p, &e), ST_OK);
+	assert_true(p.count);
+	assert_int_equal(p.count_bound, PAGING_TOTAL_BOUND);
 	assert_int_equal(service_paging_parse(arg_of, (void *)exact, &p, &e), ST_OK);
 	assert_true(p.count);
+	assert_int_equal(p.count_bound, 0);
 	assert_int_equal(service_paging_parse(arg_of, (void *)none, &p, &e), ST_OK);
 	assert_false(p.count);
 	assert_int_equal(service_paging_parse(arg_of, (void *)bad, &p, &e), ST_INVALID);
-	assert_non_null(strstr(e.msg, "'count'"));
+	assert_string_equal(e.msg, "parameter 'count': 'approx' is not one of bounded (the "
+				   "default), exact, none");
 }
 
 static void test_cursor_roundtrip(void **state)
@@ -113,7 +120,7 @@ static void test_bad_cursors(void **state)
 
 static void test_envelope(void **state)
 {
-	struct paging p = {.limit = 2, .offset = 4};
+	struct paging p = {.limit = 2, .offset = 4, .count = true};
 	struct buf b;
 	char *s;
 
@@ -123,23 +130,54 @@ static void test_envelope(void **state)
 	service_envelope_item(&b, 1, "{\"a\":2}");
 	service_envelope_close(&b, 9, &p, "abc");
 	s = buf_detach(&b, NULL);
-	assert_string_equal(s, "{\"items\":[{\"a\":1},{\"a\":2}],\"total\":9,\"limit\":2,"
+	assert_string_equal(s, "{\"items\":[{\"a\":1},{\"a\":2}],\"total\":9,"
+			       "\"total_relation\":\"eq\",\"limit\":2,"
 			       "\"offset\":4,\"next_cursor\":\"abc\"}");
 	free(s);
 	service_envelope_open(&b);
 	service_envelope_close(&b, -1, &p, NULL);
 	s = buf_detach(&b, NULL);
-	assert_string_equal(s, "{\"items\":[],\"total\":null,\"limit\":2,\"offset\":4,"
+	assert_string_equal(s, "{\"items\":[],\"total\":null,\"total_relation\":null,\"limit\":2,"
+			       "\"offset\":4,"
 			       "\"next_cursor\":null}");
 	free(s);
+}
+
+/* A bounded count is exact up to the bound and "gte" the bound above it; exact is never cut. */
+static void test_envelope_bound(void **state)
+{
+	static const struct {
+		int64_t bound, total;
+		const char *want;
+	} cases[] = {
+		{10000, 9999, "\"total\":9999,\"total_relation\":\"eq\""},
+		{10000, 10000, "\"total\":10000,\"total_relation\":\"eq\""},
+		{10000, 10001, "\"total\":10000,\"total_relation\":\"gte\""},
+		{0, 10001, "\"total\":10001,\"total_relation\":\"eq\""},
+		{0, 0, "\"total\":0,\"total_relation\":\"eq\""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct paging p = {.limit = 50, .count = true, .count_bound = cases[i].bound};
+		struct buf b;
+		char *s;
+
+		service_envelope_open(&b);
+		service_envelope_close(&b, cases[i].total, &p, NULL);
+		s = buf_detach(&b, NULL);
+		if (!strstr(s, cases[i].want))
+			fail_msg("case %zu: %s", i, s);
+		free(s);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limits),		 cmocka_unit_test(test_count_mode),
-		cmocka_unit_test(test_cursor_roundtrip), cmocka_unit_test(test_bad_cursors),
-		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_limits),	       cmocka_unit_test(test_count_mode),
+		cmocka_unit_test(test_envelope_bound), cmocka_unit_test(test_cursor_roundtrip),
+		cmocka_unit_test(test_bad_cursors),    cmocka_unit_test(test_envelope),
 	};
 
 	return cmocka_run_group_tests_name("service/paging", tests, NULL, NULL);

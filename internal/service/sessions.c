@@ -98,7 +98,7 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 		st = store_session_list(s->store, &f, &list, e);
 	if (st == ST_OK) {
 		if (list.more)
-			next = service_paging_cursor(list.rows[list.n - 1].updated_at,
+			next = service_paging_cursor(list.rows[list.n - 1].created_at,
 						     list.rows[list.n - 1].session_id);
 		service_envelope_open(&b);
 		for (size_t i = 0; i < list.n; i++) {

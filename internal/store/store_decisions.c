@@ -227,8 +227,8 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
 	if (f->want_total)
-		rc = store_qb_total(st, "SELECT count(*) FROM activity_decisions", decision_where,
-				    f, &out->total, e);
+		rc = store_qb_total(st, "SELECT 1 FROM activity_decisions", decision_where, f,
+				    f->total_bound, &out->total, e);
 	if (rc != ST_OK)
 		return rc;
 	store_qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");

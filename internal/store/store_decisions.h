@@ -40,6 +40,7 @@ struct decision_filter {
 	const char *after_ts, *after_id; /* keyset cursor: rows after this one */
 	bool oldest_first; /* a session's reconstruction */
 	bool want_total; /* false: total stays -1 and no count query runs */
+	int64_t total_bound; /* > 0: count at most this + 1 rows; 0: count all */
 };
 
 /* One page of payloads (JSON text), newest first unless oldest_first. */

@@ -89,14 +89,28 @@ void store_qb_after(struct qb *q, const char *time_col, const char *id_col, cons
 	q->where = true;
 }
 
-enum status store_qb_count(struct store *st, const struct qb *q, int64_t *total, struct err *e)
+/*
+ * One shape on both backends: the LIMIT inside the subquery lets the database stop after
+ * bound + 1 index entries, where count(*) over the bare filter would visit every match.
+ */
+enum status store_qb_count(struct store *st, const struct qb *q, int64_t bound, int64_t *total,
+			   struct err *e)
 {
 	struct store_rows *r = NULL;
-	enum status rc = store_run_query(st, q->sql.data, q->n, q->params, &r, e);
+	enum status rc;
+	char *sql;
 
+	/* a literal, not a parameter: a server constant that the planner should see */
+	if (bound > 0)
+		sql = xasprintf("SELECT count(*) FROM (%s LIMIT %lld) s", q->sql.data,
+				(long long)bound + 1);
+	else
+		sql = xasprintf("SELECT count(*) FROM (%s) s", q->sql.data);
+	rc = store_run_query(st, sql, q->n, q->params, &r, e);
 	if (rc == ST_OK && !str_to_i64(store_rows_get(r, 0, 0), 0, INT64_MAX, total))
 		rc = err_set(e, ST_INTERNAL, "count: unexpected result");
 	store_rows_free(r);
+	free(sql);
 	return rc;
 }
 
@@ -108,14 +122,14 @@ enum status store_qb_run_page(struct store *st, struct qb *q, int limit, int64_t
 }
 
 enum status store_qb_total(struct store *st, const char *select, qb_where_fn where, const void *f,
-			   int64_t *total, struct err *e)
+			   int64_t bound, int64_t *total, struct err *e)
 {
 	enum status rc;
 	struct qb q;
 
 	store_qb_init(&q, select);
 	where(&q, f);
-	rc = store_qb_count(st, &q, total, e);
+	rc = store_qb_count(st, &q, bound, total, e);
 	store_qb_release(&q);
 	return rc;
 }

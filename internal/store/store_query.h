@@ -50,16 +50,20 @@ ATTR_NODISCARD enum status store_qb_run_page(struct store *st, struct qb *q, int
 					     int64_t offset, const char *after_ts,
 					     struct store_rows **out, struct err *e);
 
-/* Runs q, a "SELECT count(*) ..." query, into *total. */
-ATTR_NODISCARD enum status store_qb_count(struct store *st, const struct qb *q, int64_t *total,
-					  struct err *e);
+/*
+ * Counts the rows of q, a "SELECT 1 FROM ... WHERE ..." query, into *total: all of them when
+ * bound is 0, else at most bound + 1 (enough to tell "more than bound").
+ */
+ATTR_NODISCARD enum status store_qb_count(struct store *st, const struct qb *q, int64_t bound,
+					  int64_t *total, struct err *e);
 
 /* Adds a list's filters (the f given to store_qb_total) to q. */
 typedef void (*qb_where_fn)(struct qb *q, const void *f);
 
-/* *total of the rows of select ("SELECT count(*) FROM t") that where(f) keeps. */
+/* *total of the rows of select ("SELECT 1 FROM t") that where(f) keeps, as store_qb_count. */
 ATTR_NODISCARD enum status store_qb_total(struct store *st, const char *select, qb_where_fn where,
-					  const void *f, int64_t *total, struct err *e);
+					  const void *f, int64_t bound, int64_t *total,
+					  struct err *e);
 
 /*
  * How many of the n rows of a page query (which asks for limit + 1) go on

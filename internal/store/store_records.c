@@ -257,13 +257,13 @@ static void where(struct qb *q, enum store_kind kind, const struct rec_query *rq
 static enum status count_rows(struct store *st, const struct rec_table *t,
 			      const struct rec_query *rq, int64_t *total, struct err *e)
 {
-	char *sel = xasprintf("SELECT count(*) FROM %s", t->name);
+	char *sel = xasprintf("SELECT 1 FROM %s", t->name);
 	enum status rc;
 	struct qb q;
 
 	store_qb_init(&q, sel);
 	where(&q, store_kind(st), rq);
-	rc = store_qb_count(st, &q, total, e);
+	rc = store_qb_count(st, &q, rq->total_bound, total, e);
 	store_qb_release(&q);
 	free(sel);
 	return rc;

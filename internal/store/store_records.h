@@ -92,6 +92,7 @@ struct rec_query {
 	int64_t offset;
 	const char *after_ts, *after_id; /* keyset cursor */
 	bool want_total;
+	int64_t total_bound; /* > 0: count at most this + 1 rows; 0: count all */
 };
 
 struct rec_page {

@@ -119,15 +119,19 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
-	rc = f->want_total ? store_qb_total(st, "SELECT count(*) FROM activity_sessions",
-					    session_where, f, &out->total, e)
+	rc = f->want_total ? store_qb_total(st, "SELECT 1 FROM activity_sessions", session_where, f,
+					    f->total_bound, &out->total, e)
 			   : ST_OK;
 	if (rc != ST_OK)
 		return rc;
 	store_qb_init(&q, SESSION_SELECT);
 	session_where(&q, f);
-	store_qb_after(&q, "updated_at", "session_id", f->after_ts, f->after_id, false);
-	store_qb_add(&q, " ORDER BY updated_at DESC, session_id ASC");
+	/*
+	 * created_at, unlike updated_at, never changes after the insert, so a session that gets
+	 * new decisions while a client pages keeps its place and is neither skipped nor repeated.
+	 */
+	store_qb_after(&q, "created_at", "session_id", f->after_ts, f->after_id, false);
+	store_qb_add(&q, " ORDER BY created_at DESC, session_id ASC");
 	rc = store_qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
 	if (rc == ST_OK) {
 		out->n = store_page_take(store_rows_count(r), f->limit, &out->more);

@@ -43,8 +43,9 @@ struct session_filter {
 	const char *agent_id, *repository, *policy_pack, *state;
 	int limit;
 	int64_t offset;
-	const char *after_ts, *after_id;
+	const char *after_ts, *after_id; /* keyset cursor on (created_at, session_id) */
 	bool want_total;
+	int64_t total_bound; /* > 0: count at most this + 1 rows; 0: count all */
 };
 
 struct session_list {

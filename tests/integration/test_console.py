@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPO, cavra, free_port, serve
 from idp import node_binary
+from test_list_totals import insert_decisions
 
 CONSOLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "console")
 E2E = os.path.join(CONSOLE_DIR, "e2e.mjs")
@@ -106,6 +107,10 @@ def test_console_in_chromium_auth_none_sqlite(tmp_path):
     shots = os.path.join(ARTIFACTS, "console-none")
     os.makedirs(shots, exist_ok=True)
     db = f"sqlite:{tmp_path}/cavra.db"
+    # more than the 10,000 the default total counts, for the "10,000+" of boundedTotal
+    assert cavra("migrate", "up", db=db)[0] == 0
+    insert_decisions(db, "bulk/total", 10001)
     with serve(db, "--auto-migrate", "--policy-dir", POLICIES, tmp=tmp_path) as s:
-        out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none")
+        out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none", CAVRA_E2E_BULK_REPO="bulk/total")
     assert "auth mode none" in out and "ok - approve " in out, out
+    assert "ok - boundedTotal " in out, out

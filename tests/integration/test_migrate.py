@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from conftest import (CAVRA, FILES, LATEST, NAMES, REPO, TABLES, backend_of, cavra, copy_migrations,
-                      pg_bindir, psql, sql, status_json, user_tables)
+                      pg_bindir, psql, serve, sql, status_json, user_tables)
 
 HEX64 = r"[0-9a-f]{64}"
 
@@ -348,3 +348,52 @@ def test_read_only_commands_create_no_sqlite_file(tmp_path, action):
     assert not path.exists() and not path.parent.exists()
     if action == "status":
         assert f"{LATEST} pending" in out
+
+
+def index_names(db, table):
+    if backend_of(db) == "postgres":
+        q = f"SELECT indexname FROM pg_indexes WHERE tablename = '{table}'"
+    else:
+        q = f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}'"
+    return {r[0] for r in sql(db, q)}
+
+
+def test_012_on_a_database_with_data(db, tmp_path):
+    """011 -> 012 keeps the rows, swaps the session indexes, adds the pair indexes, and
+    GET /sessions then lists by creation."""
+    assert cavra("migrate", "up", "--to", "11", db=db)[0] == 0
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    # created a < b < c, updated c < b < a: the two orders differ
+    for sid, created, updated in (("a", "01", "09"), ("b", "02", "08"), ("c", "03", "07")):
+        sql(db, "INSERT INTO activity_sessions (session_id, repository, state, started_at, "
+                f"updated_at, created_at, payload) VALUES ('{sid}', 'acme/x', 'active', "
+                f"'2026-01-{created}T00:00:00.000000Z', '2026-01-{updated}T00:00:00.000000Z', "
+                f"'2026-01-{created}T00:00:00.000000Z', '{{}}'{obj})")
+        sql(db, "INSERT INTO activity_decisions (decision_id, session_id, repository, "
+                "action_type, policy_pack, decision, decided_at, created_at, updated_at, payload) "
+                f"VALUES ('d-{sid}', '{sid}', 'acme/x', 'read_file', 'p', 'block', "
+                f"'2026-01-{updated}T00:00:00.000000Z', '2026-01-{updated}T00:00:00.000000Z', "
+                f"'2026-01-{updated}T00:00:00.000000Z', '{{\"decision_id\":\"d-{sid}\"}}'{obj})")
+    code, out, err = cavra("migrate", "up", db=db)
+    assert code == 0, err
+    assert applied_lines(out) == ["applied 012_activity_read_indexes"]
+    assert cavra("migrate", "verify", db=db)[0] == 0
+    code, st, _ = status_json(db)
+    m = st["migrations"][11]
+    assert (m["version"], m["name"], m["state"]) == (12, "activity_read_indexes", "applied")
+    assert m["applied_checksum"] == m["checksum"] and re.fullmatch(HEX64, m["checksum"])
+    assert sql(db, "SELECT count(*) FROM activity_decisions") == [["3"]]
+    assert sql(db, "SELECT count(*) FROM activity_sessions") == [["3"]]
+    names = index_names(db, "activity_decisions")
+    assert {"ix_activity_decisions_repository_decision_decided_at",
+            "ix_activity_decisions_agent_id_severity_decided_at",
+            "ix_activity_decisions_policy_pack_decision_decided_at"} <= names
+    names = index_names(db, "activity_sessions")
+    assert not [n for n in names if "updated_at" in n]
+    for col in ("", "agent_id_", "repository_", "policy_pack_", "state_"):
+        assert f"ix_activity_sessions_{col}created_at_session_id" in names
+    with serve(db, tmp=tmp_path) as srv:
+        env = srv.get("/sessions", params={"repository": "acme/x"}).json()
+        assert [s["session_id"] for s in env["items"]] == ["c", "b", "a"]
+        env = srv.get("/decisions", params={"repository": "acme/x", "decision": "block"}).json()
+        assert env["total"] == 3 and env["total_relation"] == "eq"

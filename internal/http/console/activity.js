@@ -7,7 +7,7 @@ import {
   h, badge, time, text, code, route, withQuery, table, dl, loading, clear,
   DECISIONS, SEVERITIES, SESSION_STATES, ACTION_TYPES,
 } from './dom.js';
-import { filterForm, pager, pageParams } from './list.js';
+import { filterForm, pager, pageParams, totalText } from './list.js';
 import { decisionsChart } from './chart.js';
 import { errorBox, policyPackIds } from './common.js';
 
@@ -34,7 +34,7 @@ function pick(query, names) {
 
 async function countOf(params) {
   const env = await get('/decisions', { ...params, limit: 1 });
-  return env.total;
+  return totalText(env);
 }
 
 function glanceCard(label, value, hash, cls) {
@@ -51,7 +51,7 @@ async function fillGlance(box, filters) {
     countOf({ ...base, decision: 'require_approval' })]);
   let pending = null;
   if (can('approvals.read')) {
-    pending = await get('/approvals', { state: 'pending', limit: 1 }).then((e) => e.total, () => null);
+    pending = await get('/approvals', { state: 'pending', limit: 1 }).then(totalText, () => null);
   }
   clear(box).append(
     glanceCard('decisions', all, withQuery('#/decisions', base), 'glance-all'),
@@ -137,7 +137,7 @@ export async function sessionsView(view, query) {
     listBox);
   try {
     const env = await get('/sessions', pageParams(query, SESSION_FILTERS));
-    clear(listBox).append(table('Sessions, most recently updated first', [
+    clear(listBox).append(table('Sessions, newest first (by creation)', [
       { label: 'Session', cell: (x) => h('a', { href: route('sessions', x.session_id) }, x.session_id) },
       { label: 'State', cell: (x) => badge('state', x.state) },
       { label: 'Agent', cell: (x) => text(x.agent_id) },
@@ -234,7 +234,7 @@ export async function sessionView(view, id) {
       env.items.forEach((d) => { n += 1; steps.append(replayStep(d, n)); });
       clear(more);
       if (!n) more.append(h('p', { class: 'empty' }, 'This session has no decisions.'));
-      more.append(h('p', { class: 'muted', role: 'status' }, `${n} of ${env.total ?? n} decisions shown`));
+      more.append(h('p', { class: 'muted', role: 'status' }, `${n} of ${totalText(env) || n} decisions shown`));
       if (env.next_cursor) {
         more.append(h('button', { type: 'button', on: { click: () => loadPage(env.next_cursor) } }, 'Load more'));
       }

@@ -1,6 +1,6 @@
 // list.js - what every list view shares: a filter form whose values live in the URL's hash
 // (so a view can be shared and survives a reload), and a pager over the API's envelope
-// {"items","total","limit","offset","next_cursor"} that follows next_cursor.
+// {"items","total","total_relation","limit","offset","next_cursor"} that follows next_cursor.
 
 import { h, uid, withQuery } from './dom.js';
 
@@ -78,6 +78,13 @@ export function filterForm(title, spec, query, baseHash, submitLabel = 'Apply fi
   return form;
 }
 
+// An envelope's total as text: "123"; "10,000+" when the server stopped counting at its bound
+// (total_relation "gte"); '' when it did not count (count=none).
+export function totalText(env) {
+  if (typeof env.total !== 'number') return '';
+  return env.total_relation === 'gte' ? `${env.total.toLocaleString('en-US')}+` : `${env.total}`;
+}
+
 // Where "Previous" goes from a page reached by a cursor: remembered while the tab lives.
 const previous = new Map();
 
@@ -88,11 +95,12 @@ export function pager(env, query, baseHash) {
   const limit = env.limit || 50;
   const n = env.items.length;
   const start = n ? (page - 1) * limit + 1 : 0;
-  const total = typeof env.total === 'number' ? ` of ${env.total}` : '';
+  const count = totalText(env);
+  const total = count ? ` of ${count}` : '';
   const keep = query.limit ? { limit: query.limit } : {};
   const nav = h('nav', { class: 'pager', 'aria-label': 'Pages' },
     h('span', { class: 'pager-count', role: 'status' },
-      n ? `Showing ${start}–${start + n - 1}${total}` : `No rows${total ? ` (${env.total} in all)` : ''}`));
+      n ? `Showing ${start}–${start + n - 1}${total}` : `No rows${total ? ` (${count} in all)` : ''}`));
   if (query.cursor) {
     nav.append(h('a', { class: 'button', href: withQuery(baseHash, { ...filters, ...keep }) }, '« First'));
     const prev = previous.get(query.cursor);
