@@ -115,8 +115,8 @@ char *ops_manifest_text(const struct ops_manifest *m, char sha[SHA256_HEX_LEN])
 
 /*
  * An allow-list, not a deny-list: a manifest comes from a backup directory that may
- * have been tampered with, and its paths are joined to the target directory on
- * restore, so only plain names pass (no "..", no hidden files, no control bytes, no
+ * have been tampered with, and its paths are joined to that directory and
+ * opened, so only plain names pass (no "..", no hidden files, no control bytes, no
  * separators other than '/').
  */
 static bool part_ok(const char *p, size_t n, char *why, size_t size)
