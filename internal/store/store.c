@@ -238,8 +238,8 @@ void store_pool_stats(struct store *st, int *size, int *in_use, int *open)
 }
 
 /*
- * No nesting: a second BEGIN would be an error on PostgreSQL and on SQLite, and a
- * nested caller would commit its caller's half-done work.  in_tx is what
+ * No nesting: a second BEGIN is an error on SQLite and only a warning on
+ * PostgreSQL, and a nested caller would commit its caller's half-done work.  in_tx is what
  * store_conn_put() relies on to roll back a forgotten transaction.
  */
 enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
@@ -372,8 +372,7 @@ struct store_rows *store_rows_new(size_t ncols)
 /*
  * Rows are copied out of the backend's result (PGresult, sqlite3_stmt) so that they
  * outlive it: the statement can be reset and the connection given back to the pool
- * while the caller still reads the rows.  The "+ 1" keeps a result without columns
- * from asking realloc for zero bytes, which may free the block and return NULL.
+ * while the caller still reads the rows.
  */
 void store_rows_add(struct store_rows *r, const char *const *values, const size_t *lens)
 {

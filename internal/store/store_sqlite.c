@@ -104,7 +104,7 @@ static enum status ensure_parent(const char *path, struct err *e)
  * Every connection sets these: they are per connection (foreign_keys is off by
  * default in every new one) except journal_mode, which is stored in the file.  WAL
  * lets readers go on while one writer writes; synchronous=FULL syncs the WAL at
- * every commit, which WAL's default NORMAL does not, so a committed decision
+ * every commit (NORMAL, often chosen with WAL, does not), so a committed decision
  * survives a power loss, not only a crash of the process.
  */
 static enum status run_pragmas(sqlite3 *db, struct err *e)
