@@ -166,7 +166,8 @@ static int parse_list(int argc, char **argv, bool *json)
 
 /*
  * Text for a person at a terminal, one line a token; --format json for scripts,
- * with every field.  Neither shows a token: only its id and name are stored.
+ * with every field.  Neither shows a token: only its digest, id and name are
+ * stored.
  */
 static int tokens_list(struct service *s, bool json)
 {
@@ -198,8 +199,9 @@ static int tokens_list(struct service *s, bool json)
 }
 
 /*
- * Revoking a name that has no live token is not an error: it reports 0, so a
- * script that revokes twice (or after a failure) does not stop.
+ * A name without a live token is an error (the service's "no active token
+ * called ...", exit 1), so a script learns that its revoke changed nothing, for
+ * instance because the name was mistyped.
  */
 static int tokens_revoke(struct service *s, const char *name)
 {

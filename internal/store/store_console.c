@@ -27,8 +27,8 @@ void store_console_row_release(struct console_row *r)
 }
 
 /*
- * Expired rows are deleted here and by the server's periodic purge; a lookup never
- * trusts that they are gone and checks expires_at itself.
+ * Expired rows are deleted here and by the server's periodic purge; the session
+ * lookup does not trust that they are gone and checks expires_at itself.
  */
 enum status store_console_purge(struct store *st, const char *now, struct err *e)
 {
