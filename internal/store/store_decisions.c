@@ -27,8 +27,8 @@
  *
  * The session's counters live in its row and are bumped by each decision, so a
  * session list never counts decisions.  updated_at only moves forward, so a
- * decision that arrives late does not make its session look older; COALESCE keeps
- * the agent, actor, repository and pack of the first decision that named them.
+ * decision that arrives late does not make its session look older; COALESCE fills
+ * in the agent, actor, repository and pack only where the session has none yet.
  */
 #define SESSION_UPSERT_TAIL                                                          \
 	" ON CONFLICT (session_id) DO UPDATE SET "                                   \
