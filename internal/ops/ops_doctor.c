@@ -75,8 +75,8 @@ static enum status scan_row(void *ctx, const char *const *vals, const size_t *le
 
 /*
  * Columns are those of the backup catalogue: exactly what a backup writes, so a
- * database that doctor passes is one whose backup verifies.  Integer columns
- * cannot hold bad text and are skipped.
+ * database that doctor passes is one whose backup verifies.  Integer columns are
+ * not looked at: doctor is about text.
  */
 static enum status scan_table(struct store_conn *c, const struct ops_table *t,
 			      struct ops_doctor_result *out, struct err *e)
