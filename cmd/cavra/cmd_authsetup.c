@@ -20,6 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * The rbac and issuers files are a few kilobytes; the cap keeps a wrong path (a log
+ * file, a device) from being read whole into memory at start-up.
+ */
 #define SETTINGS_FILE_MAX (1 << 20)
 
 struct serve_auth {
@@ -42,6 +46,12 @@ static bool listen_is_loopback(const char *listen)
 	       strncmp(listen, "localhost:", 10) == 0;
 }
 
+/*
+ * Without authentication every caller may read and write every record, which is
+ * safe only when nothing but this machine can connect.  Anywhere else it must be
+ * asked for by name (--allow-unauthenticated), and it is logged at every start so
+ * that it cannot go unnoticed.
+ */
 static enum status check_mode(const struct config *cfg, struct err *e)
 {
 	if (strcmp(cfg->auth_mode, "none") != 0 || listen_is_loopback(cfg->listen))
@@ -57,6 +67,11 @@ static enum status check_mode(const struct config *cfg, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * Read through the same YAML reader as the settings and the policy packs, so its
+ * errors read the same way; a bad file stops the start instead of leaving
+ * callers without the roles they expect.
+ */
 static enum status load_mapping(const struct config *cfg, struct auth_mapping **out, struct err *e)
 {
 	json_object *doc = NULL;
@@ -92,6 +107,12 @@ static struct issuer_spec settings_spec(const struct config *cfg)
 				    .require_at_jwt = config_flag(cfg->oidc_require_at_jwt)};
 }
 
+/*
+ * A bad issuer setting stops the start.  An identity provider that does not
+ * answer yet does not: the server starts, its tokens get 503 (retry later), and
+ * the refresher thread tries again, so cavra and its identity provider can start
+ * in either order.
+ */
 static enum status add_issuer(const struct config *cfg, struct auth_issuers *set,
 			      const struct issuer_spec *is, struct err *e)
 {
@@ -122,6 +143,10 @@ static enum status add_issuer(const struct config *cfg, struct auth_issuers *set
 	return ST_OK;
 }
 
+/*
+ * A misspelt key ("grups_claim") would otherwise be ignored, and the issuer would
+ * run on the CAVRA_OIDC_* value instead without anyone noticing.
+ */
 static enum status check_keys(json_object *o, const char *where, struct err *e)
 {
 	static const char *const known[] = {"issuer",	      "audience",   "groups_claim",
@@ -219,6 +244,12 @@ static enum status load_issuers(const struct config *cfg, struct auth_issuers *s
 	return st;
 }
 
+/*
+ * Waits on a condition variable rather than sleeping, so serve_auth_stop() ends it
+ * at once.  The lock is not held while fetching: a refresh can take the fetch
+ * timeout, and auth_oidc_refresh() does its own locking (a failed refresh keeps the
+ * keys it had).  CLOCK_REALTIME is the clock of a default condition variable.
+ */
 static void *refresh_loop(void *arg)
 {
 	struct serve_auth *sa = arg;
@@ -249,7 +280,13 @@ static void *refresh_loop(void *arg)
 	return NULL;
 }
 
-/* Percent-encodes everything but RFC 3986 unreserved characters; caller frees. */
+/*
+ * Percent-encodes everything but RFC 3986 unreserved characters; caller frees.
+ *
+ * The console's home address travels as a query parameter of the login redirect;
+ * encoding everything but the unreserved characters leaves nothing that a browser
+ * or the identity provider could read as a delimiter.
+ */
 static char *url_encode(const char *s)
 {
 	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
@@ -267,7 +304,13 @@ static char *url_encode(const char *s)
 	return out;
 }
 
-/* The client secret: the setting, else the first line of the secret file. */
+/*
+ * The client secret: the setting, else the first line of the secret file.
+ *
+ * The file form exists for Kubernetes secrets and Docker secrets, which are files;
+ * only the first line counts, so the trailing newline of `echo secret > file` is
+ * not part of the secret.
+ */
 static enum status read_secret(const struct config *cfg, char **out, struct err *e)
 {
 	struct buf b;
@@ -292,7 +335,14 @@ static enum status read_secret(const struct config *cfg, char **out, struct err 
 	return st;
 }
 
-/* The console login: the first issuer, the client and where the callback is. */
+/*
+ * The console login: the first issuer, the client and where the callback is.
+ *
+ * The callback address must be the one browsers use (behind a proxy, not the
+ * listen address) and must match what the identity provider has registered, so it
+ * is built from console_public_url and never guessed from the request.  Cookies
+ * are Secure exactly when that address is https.
+ */
 static enum status setup_console(const struct config *cfg, struct serve_auth *sa, struct err *e)
 {
 	const char *url = cfg->console_public_url;

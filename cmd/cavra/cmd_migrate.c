@@ -30,7 +30,12 @@ struct ctx {
 	char *snapshot; /* a copy read in place of an original's pilot, or NULL */
 };
 
-/* --to N: a migration version, 1 or more. */
+/*
+ * --to N: a migration version, 1 or more.
+ *
+ * Only the form is checked here; whether that version exists is known once the
+ * migration set is loaded (do_up), and is also a usage error there.
+ */
 static int take_to(const struct cmd_opt *opt, const char *where, const char *value)
 {
 	int64_t to;
@@ -155,6 +160,10 @@ static void ctx_close(struct ctx *c)
 	snapshot_remove(c->snapshot);
 }
 
+/*
+ * Indexed by the ledger kind; the names are part of the status output that
+ * operators and scripts read, so they do not change.
+ */
 static const char *const ledger_names[] = {"none", "legacy", "current"};
 
 static void print_table(const struct ctx *c, const struct migrate_report *r)
@@ -225,6 +234,10 @@ static void print_status_json(const struct ctx *c, const struct migrate_report *
 	json_object_put(o);
 }
 
+/*
+ * Pending migrations are a state, not a failure: status fails (exit 1) only on
+ * problems (drift, unknown versions), so a deployment script can show it freely.
+ */
 static int do_status(struct ctx *c, const struct migrate_opts *o, const struct migrate_report *r)
 {
 	if (o->json)
@@ -234,6 +247,12 @@ static int do_status(struct ctx *c, const struct migrate_opts *o, const struct m
 	return r->nproblems ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * verify is the gate a deployment runs before it trusts a database: every
+ * problem is printed, not just the first, and anything short of "all applied with
+ * matching checksums" fails, pending migrations and a ledger without checksums
+ * included.
+ */
 static int do_verify(struct ctx *c, const struct migrate_report *r)
 {
 	for (size_t i = 0; i < r->nproblems; i++)
@@ -255,6 +274,12 @@ static int do_verify(struct ctx *c, const struct migrate_report *r)
 	return EXIT_OK;
 }
 
+/*
+ * Prints the exact SQL that `migrate up` would run, with each file's checksum, as
+ * an SQL script with "--" comments, so a DBA can review it or apply it by hand
+ * (docs/migrations.md).  A database with problems gets no plan: what would run on
+ * it is not known.
+ */
 static int do_plan(struct ctx *c, const struct migrate_report *r)
 {
 	if (r->nproblems) {
@@ -282,6 +307,10 @@ static int do_plan(struct ctx *c, const struct migrate_report *r)
 	return EXIT_OK;
 }
 
+/*
+ * Flushed at once: a long migration shows its progress as it goes, also when
+ * stdout is a pipe to a deployment log.
+ */
 static void on_progress(void *ctx, const char *what, const struct migration *m, int64_t ms)
 {
 	UNUSED(ctx);
@@ -337,6 +366,10 @@ static bool adopt_original(const struct config *cfg, int to, int *code)
 	return *code != EXIT_OK;
 }
 
+/*
+ * The status is read again after applying, so the version printed is what the
+ * database now records, not what was planned.
+ */
 static int do_up(struct ctx *c, const struct migrate_opts *o)
 {
 	struct err e = {0};

@@ -26,6 +26,11 @@ static void print_last(const char *what, json_object *last)
 		       jx_get_str_or(last, "location", "?"));
 }
 
+/*
+ * The text is for a person; --json prints the document itself, field for field
+ * what GET /operations/stores answers, for scripts.  The database is shown by its
+ * redacted URL, so the output can be pasted into a ticket.
+ */
 static void print_stores(json_object *doc, struct store *st)
 {
 	json_object *stores = json_object_object_get(doc, "stores");
@@ -54,6 +59,10 @@ static void print_stores(json_object *doc, struct store *st)
 	print_last("restore test", json_object_object_get(doc, "last_restore_test"));
 }
 
+/*
+ * cmd_open_existing: a status must not create the database it reports on (a
+ * mistyped path would otherwise show an empty, new store) nor migrate it.
+ */
 static int ops_stores_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
@@ -83,6 +92,11 @@ struct plan_args {
 	bool legal_hold;
 };
 
+/*
+ * The values are kept as text and checked by ops_retention_opts_parse, the same
+ * function that checks the HTTP query of GET /operations/retention-plan, so the
+ * CLI and the API accept exactly the same values.
+ */
 static int parse_plan(int argc, char **argv, struct plan_args *a)
 {
 	const struct cmd_opt opts[] = {CMD_VALUE("--output", &a->output),
@@ -101,6 +115,11 @@ static int parse_plan(int argc, char **argv, struct plan_args *a)
 	return EXIT_OK;
 }
 
+/*
+ * A bad parameter is a usage error (exit 2) found before the database is opened.
+ * The plan is only written to files, never acted on: deleting records is left to
+ * a person who has read it.
+ */
 static int ops_retention_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};

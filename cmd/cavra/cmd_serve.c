@@ -17,11 +17,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * config_original_check takes the environment as a function, so its unit tests
+ * can hand it a fake one; this is the real one.
+ */
 static const char *env_get(const char *name)
 {
 	return getenv(name);
 }
 
+/*
+ * --print-config shows the settings as resolved from every source, secrets
+ * redacted, and exits before anything is opened: it is safe on a production host
+ * and answers "which value won?".
+ */
 static int print_config(const struct config *cfg)
 {
 	struct buf out = BUF_INIT;
@@ -65,6 +74,13 @@ static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct
 	}
 }
 
+/*
+ * The signals are blocked before the server starts any thread, so every thread
+ * inherits the mask and only sigtimedwait() in this thread ever takes them: no
+ * handler runs in the middle of a request.  SIGPIPE is ignored so that a client
+ * that hangs up mid-reply is a failed write, not a dead process.  On a signal the
+ * listener closes and requests in flight get shutdown_grace_seconds to finish.
+ */
 static int serve_loop(const struct config *cfg, struct app *app)
 {
 	struct http_server *srv = NULL;
@@ -88,6 +104,13 @@ static int serve_loop(const struct config *cfg, struct app *app)
 	return EXIT_OK;
 }
 
+/*
+ * Everything that can be wrong is checked before the port is opened, in order of
+ * cost: the settings, the policy packs and routing file (files), then the database
+ * and its schema, then the authentication settings (an identity provider that does
+ * not answer yet is not fatal: cmd_authsetup.c).  A bad start exits with the
+ * reason instead of listening and serving errors.
+ */
 int cmd_serve(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};

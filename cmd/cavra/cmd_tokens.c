@@ -24,7 +24,13 @@ struct create_args {
 	int64_t expires_in_s;
 };
 
-/* "90d", "12h", "30m", "45s" or "never" (0). */
+/*
+ * "90d", "12h", "30m", "45s" or "never" (0).
+ *
+ * A unit is required ("90" alone is refused), so no one gets seconds by accident;
+ * 100000 of any unit keeps the product far inside int64_t and the expiry a date
+ * both databases store.
+ */
 static bool parse_duration(const char *s, int64_t *out)
 {
 	char *end;
@@ -55,6 +61,11 @@ static bool parse_duration(const char *s, int64_t *out)
 	}
 }
 
+/*
+ * An unknown role is refused while parsing, before the database is opened, with
+ * the list of known ones.  There are only MAX_ROLES roles, so anything past that
+ * is a repetition and adds nothing.
+ */
 static int take_role(const struct cmd_opt *o, const char *where, const char *role)
 {
 	struct create_args *a = o->target;
@@ -78,6 +89,10 @@ static int take_expiry(const struct cmd_opt *o, const char *where, const char *v
 	return EXIT_OK;
 }
 
+/*
+ * Tokens expire after 90 days unless asked otherwise, so a forgotten token does
+ * not stay valid for ever; "never" has to be written out.
+ */
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
 	const struct cmd_opt opts[] = {CMD_VALUE("--name", &a->name),
@@ -96,6 +111,12 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 	return EXIT_OK;
 }
 
+/*
+ * The token goes to stdout alone, so a script can capture it, and the notice to
+ * stderr.  Only its SHA-256 is stored: this is the one moment it exists in the
+ * clear, and the buffer is wiped before it goes out of scope.  created_by defaults
+ * to $USER as a hint for the audit trail, not as a proof of who ran it.
+ */
 static int tokens_create(struct service *s, const struct create_args *a)
 {
 	char token[AUTH_TOKEN_LEN + 1], hash[SHA256_HEX_LEN];
@@ -143,6 +164,11 @@ static int parse_list(int argc, char **argv, bool *json)
 	return cmd_opts_parse("tokens list", opts, argc - 1, argv + 1);
 }
 
+/*
+ * Text for a person at a terminal, one line a token; --format json for scripts,
+ * with every field.  Neither shows a token: only its digest, id and name are
+ * stored.
+ */
 static int tokens_list(struct service *s, bool json)
 {
 	json_object *list = NULL;
@@ -172,6 +198,11 @@ static int tokens_list(struct service *s, bool json)
 	return EXIT_OK;
 }
 
+/*
+ * A name without a live token is an error (the service's "no active token
+ * called ...", exit 1), so a script learns that its revoke changed nothing, for
+ * instance because the name was mistyped.
+ */
 static int tokens_revoke(struct service *s, const char *name)
 {
 	struct err e = {0};
@@ -217,6 +248,10 @@ static int parse_tokens(int argc, char **argv, struct tokens_args *a)
 	return parse_revoke(argc - 1, argv + 1, &a->name);
 }
 
+/*
+ * One connection is enough for one command, and cmd_open_database refuses a
+ * database whose schema is not the binary's, before a token is written into it.
+ */
 int cmd_tokens(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};

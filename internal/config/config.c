@@ -216,6 +216,12 @@ static enum status check_format(const char *v, struct err *e)
 	return err_set(e, ST_INVALID, "must be one of logfmt, json");
 }
 
+/*
+ * Three values, not a boolean: "auto" lets the default depend on the situation
+ * (each such setting says how, below: config_db_prepare, the auto_migrate check),
+ * and only these exact spellings are taken, so that "yes" or "1" in a chart fails
+ * at start instead of meaning something unintended.
+ */
 static enum status check_boolish(const char *v, struct err *e)
 {
 	if (strcmp(v, "auto") == 0 || strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
@@ -292,6 +298,10 @@ void config_init(struct config *c)
 	}
 }
 
+/*
+ * Every string slot is owned (apply() copies each value), so release walks the
+ * same table; a new setting needs no line here.
+ */
 void config_release(struct config *c)
 {
 	if (!c)
@@ -303,6 +313,10 @@ void config_release(struct config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * Linear over a few dozen rows, once per setting at start-up: a hash would cost more
+ * code than it saves.
+ */
 static const struct cfg_entry *by_name(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
@@ -319,7 +333,13 @@ static const struct cfg_entry *by_flag(const char *flag, size_t len)
 	return NULL;
 }
 
-/* One "key: value" of the file: the value must be a scalar, the key a setting. */
+/*
+ * One "key: value" of the file: the value must be a scalar, the key a setting.
+ *
+ * An unknown key is an error, not a warning: a misspelt setting in a file would
+ * otherwise leave the default in force, unnoticed.  config_file itself cannot be
+ * set from inside a file (table[0]).
+ */
 static enum status load_pair(struct config *c, const char *label, const char *key, json_object *val,
 			     struct err *e)
 {
@@ -444,6 +464,11 @@ struct pending_flag {
 	const char *value;
 };
 
+/*
+ * Settings flags may appear anywhere on the line, before or after the command;
+ * words that are not settings flags go to rest, in order, for the command's own
+ * parser (cmd_opts.c).  Everything after "--" is left to the command untouched.
+ */
 static enum status split_args(int argc, char **argv, struct pending_flag *flags, int *nflags,
 			      char **rest, int *nrest, struct err *e)
 {

@@ -7,6 +7,13 @@
 
 #include <stdlib.h>
 
+/*
+ * By the time a handler runs, server.c has admitted the request, authenticated the
+ * caller and checked the route's permission (authn.c), so no handler checks one
+ * itself; the caller passed on is what authentication established.  The decision
+ * counter of /metrics moves only for a decision that was stored, so the metrics
+ * and the table agree.
+ */
 enum MHD_Result http_handle_decision_create(struct req *r)
 {
 	const struct caller who = http_authn_caller(r);
@@ -26,6 +33,11 @@ enum MHD_Result http_handle_decision_create(struct req *r)
 	return http_reply_result(r, st, MHD_HTTP_CREATED, record, &e);
 }
 
+/*
+ * The service reads the query string through http_req_query_arg, so paging and
+ * filters are parsed once, in service/, for the API and the console alike; a NULL
+ * session lists every session's decisions.
+ */
 enum MHD_Result http_handle_decision_list(struct req *r)
 {
 	struct err e = {0};
@@ -59,6 +71,10 @@ enum MHD_Result http_handle_session_get(struct req *r)
 	return http_handle_get(r, service_session_get);
 }
 
+/*
+ * The session from the path is one more filter of the same list, so
+ * GET /sessions/{id}/decisions pages and answers exactly as GET /decisions does.
+ */
 enum MHD_Result http_handle_session_decisions(struct req *r)
 {
 	struct err e = {0};
@@ -69,6 +85,7 @@ enum MHD_Result http_handle_session_decisions(struct req *r)
 	return http_reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
+/* Cannot fail: it renders the packs loaded at start, which no request changes. */
 enum MHD_Result http_handle_policy_packs(struct req *r)
 {
 	return http_reply_result(r, ST_OK, MHD_HTTP_OK, service_policy_packs(r->app->svc), NULL);

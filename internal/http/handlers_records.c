@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * whoami shows the groups as the identity provider sent them, so an operator can
+ * compare them with the group-to-role mapping (docs/security.md).
+ */
 static json_object *groups_array(const struct auth_principal *p)
 {
 	json_object *arr = json_object_new_array();
@@ -39,6 +43,11 @@ static enum MHD_Result get(struct req *r, enum service_kind k)
 	return http_reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
+/*
+ * 201 when the record was created, 200 when it existed (updated or unchanged): a
+ * client that retries a create after a lost answer gets 200, not an error, and
+ * can tell the two apart.
+ */
 enum MHD_Result http_handle_upsert(struct req *r, upsert_fn fn)
 {
 	const struct caller who = http_authn_caller(r);
@@ -65,7 +74,13 @@ enum MHD_Result http_handle_get(struct req *r, get_fn fn)
 	return http_reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }
 
-/* Each record kind's upsert_fn binds its kind to service_record_upsert. */
+/*
+ * Each record kind's upsert_fn binds its kind to service_record_upsert.
+ *
+ * The record kinds differ only in their description (service/kinds.c), so their
+ * handlers are generated rather than copied: a new kind is its description, one
+ * line below and its routes in router.c.
+ */
 #define RECORD_HANDLERS(name, kind)                                                              \
 	static enum status name##_upsert(struct service *s, json_object *req,                    \
 					 const struct caller *who, char **record, bool *created, \
@@ -108,7 +123,12 @@ enum MHD_Result http_handle_approval_create(struct req *r)
 	return http_handle_upsert(r, service_approval_create);
 }
 
-/* An empty body reads as {}: the service names the missing fields. */
+/*
+ * An empty body reads as {}: the service names the missing fields.
+ *
+ * Approve, deny and expire all go through service_approval_act, whose
+ * compare-and-set lets exactly one of two racing approvers win (409 for the other).
+ */
 static enum MHD_Result act(struct req *r, enum approval_action a)
 {
 	const struct caller who = http_authn_caller(r);
@@ -163,7 +183,14 @@ enum MHD_Result http_handle_mcp_trust(struct req *r)
 	return http_reply_result(r, st, MHD_HTTP_OK, out, &e);
 }
 
-/* GET /auth/whoami[?explain=1]: the caller, its roles and permissions. */
+/*
+ * GET /auth/whoami[?explain=1]: the caller, its roles and permissions.
+ *
+ * Answers from the principal authn.c built, not from the token again, so it shows
+ * exactly what the permission checks saw.  The CSRF token is in the answer because
+ * the console reads it from here to send it back on its writes; an API client never
+ * has one.  Only non-public permissions are listed: the public ones need no role.
+ */
 enum MHD_Result http_handle_whoami(struct req *r)
 {
 	const struct http_auth *a = r->app->auth;

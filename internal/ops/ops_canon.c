@@ -17,7 +17,15 @@
 
 #define CANON_DEPTH 64 /* deeper than any payload the API accepts */
 
-/* The escape of c, or NULL when c stands for itself. */
+/*
+ * The escape of c, or NULL when c stands for itself.
+ *
+ * One spelling for every string: the seven short escapes JSON defines, \u00xx in
+ * lowercase hex for the other control bytes, and every other byte as it is
+ * (non-ASCII stays raw UTF-8, '/' is not escaped).  Any such choice would be
+ * canonical; this one must never change, or the checksums of existing backups
+ * would stop matching a fresh dump of the same rows.
+ */
 static const char *escape_of(unsigned char c, char u[7])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -79,6 +87,10 @@ struct member {
 	json_object *val;
 };
 
+/*
+ * strcmp orders UTF-8 keys by code point, which neither backend's own order is
+ * (JSONB sorts shorter keys first), so the order depends on nothing but the keys.
+ */
 static int cmp_members(const void *a, const void *b)
 {
 	return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
@@ -158,6 +170,10 @@ enum status ops_canon_append(struct buf *b, json_object *v, struct err *e)
 	return canon(b, v, 0, e);
 }
 
+/*
+ * The whole text must be one value: trailing bytes would otherwise be dropped from
+ * the canonical form and escape the checksum.
+ */
 enum status ops_canon_parse_append(struct buf *b, const char *text, size_t len,
 				   struct json_tokener *tok, struct err *e)
 {
@@ -176,6 +192,10 @@ enum status ops_canon_parse_append(struct buf *b, const char *text, size_t len,
 	return st;
 }
 
+/*
+ * Strict (RFC 8259: no comments, no trailing commas, no single quotes), so only
+ * text that both backends would also accept as JSON is canonized.
+ */
 struct json_tokener *ops_canon_tokener(void)
 {
 	struct json_tokener *tok = json_tokener_new_ex(CANON_DEPTH);

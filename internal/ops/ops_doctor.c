@@ -23,6 +23,12 @@ struct scan {
 	struct ops_doctor_result *out;
 };
 
+/*
+ * Keeps the raw key and value as well as their repaired forms: the fix must find
+ * the row by its bytes as stored (a repaired key would match nothing) and rewrite
+ * only a value that is still exactly what was scanned.  The id shown to people is
+ * the repaired key, so the report itself is valid UTF-8.
+ */
 static void add_item(struct ops_doctor_result *out, const struct scan *s, const char *key,
 		     size_t key_len, size_t col, const char *val, size_t len)
 {
@@ -49,7 +55,11 @@ static void add_item(struct ops_doctor_result *out, const struct scan *s, const 
 	it->raw = xstrndup(val, len);
 }
 
-/* store_row_fn: vals[0] is the key, vals[1..] the columns of s->cols. */
+/*
+ * store_row_fn: vals[0] is the key, vals[1..] the columns of s->cols.
+ *
+ * Finds every bad value; it never stops a scan, so the report is complete.
+ */
 static enum status scan_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
 {
 	struct scan *s = ctx;
@@ -63,6 +73,11 @@ static enum status scan_row(void *ctx, const char *const *vals, const size_t *le
 	return ST_OK;
 }
 
+/*
+ * Columns are those of the backup catalogue: exactly what a backup writes, so a
+ * database that doctor passes is one whose backup verifies.  Integer columns are
+ * not looked at: doctor is about text.
+ */
 static enum status scan_table(struct store_conn *c, const struct ops_table *t,
 			      struct ops_doctor_result *out, struct err *e)
 {
@@ -78,7 +93,12 @@ static enum status scan_table(struct store_conn *c, const struct ops_table *t,
 	return store_stream_table(c, t->table, sel, s.ncols + 1, t->key, scan_row, &s, e);
 }
 
-/* Rewrites each listed value with its repaired text, in one transaction. */
+/*
+ * Rewrites each listed value with its repaired text, in one transaction.
+ *
+ * All or nothing: a failure part way rolls every rewrite back, so a database is
+ * never left half repaired and a second run sees the same findings.
+ */
 static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out, struct err *e)
 {
 	enum status st = store_tx_begin(c, STORE_TX_WRITE, e);
@@ -126,7 +146,13 @@ static void add_findings(json_object *o, const struct ops_doctor_result *r, size
 	json_object_object_add(o, "items", items);
 }
 
-/* What --fix rewrote, as an operations record (kind doctor). */
+/*
+ * What --fix rewrote, as an operations record (kind doctor).
+ *
+ * A repair changes stored records, so it leaves an operations record behind for
+ * the audit trail.  Failing to write that record does not undo the repair, which
+ * has committed; it is reported as a warning instead.
+ */
 static void record(struct store *st, struct ops_doctor_result *out, int64_t started)
 {
 	json_object *d = json_object_new_object();
@@ -148,6 +174,12 @@ static void record(struct store *st, struct ops_doctor_result *out, int64_t star
 	json_object_put(d);
 }
 
+/*
+ * The scan reads one snapshot, so it is consistent even while the server writes;
+ * the fix runs afterwards in its own write transaction, and each rewrite is
+ * conditional on the scanned value, so a record written between the two is kept
+ * as it is.
+ */
 enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out, struct err *e)
 {
 	int64_t started = time_now_us();

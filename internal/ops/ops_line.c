@@ -26,7 +26,15 @@ void ops_line_keys_init(struct ops_line_keys *k, const char *const *names, size_
 	}
 }
 
-/* The index of the key named by s among k, from a guess (lines list keys in order). */
+/*
+ * The index of the key named by s among k, from a guess (lines list keys in order).
+ *
+ * Lines written by cavra list the members in the manifest's order, so the guess
+ * (the key after the previous one) matches on the first compare; the loop still
+ * finds them in any order, which JSON allows.  An escaped name
+ * longer than the scratch buffer cannot be a column name and is reported as
+ * unknown.
+ */
 static size_t find_key(const struct ops_line_keys *k, const struct ops_span *s, size_t guess,
 		       char *scratch, size_t size)
 {
@@ -57,6 +65,11 @@ static size_t find_key(const struct ops_line_keys *k, const struct ops_span *s, 
 	return SIZE_MAX;
 }
 
+/*
+ * Exactly the manifest's columns, each once: a line with an extra, a missing or a
+ * repeated member would be restored into a row of another shape, so it is a
+ * problem of the line, not something to guess about.
+ */
 static bool top_members(struct ops_lex *l, const struct ops_line_keys *k, struct ops_span *out,
 			bool *seen)
 {
@@ -130,7 +143,12 @@ bool ops_line_split(const char *line, size_t len, const struct ops_line_keys *k,
 	return !l.why;
 }
 
-/* Appends code point u as UTF-8. */
+/*
+ * Appends code point u as UTF-8.
+ *
+ * u comes from ops_json_escape, which has already joined surrogate pairs and
+ * refused lone surrogates, so every u here is a code point that UTF-8 can hold.
+ */
 static enum status put_utf8(struct buf *b, unsigned u, struct err *e)
 {
 	char s[4];
@@ -183,6 +201,10 @@ enum status ops_json_unescape(const char *p, size_t n, bool nul_ok, struct buf *
 	return st;
 }
 
+/*
+ * A U+0000 in a text value is refused: PostgreSQL cannot store it in text or JSONB,
+ * so a backup that holds one could not be restored there.
+ */
 enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e)
 {
 	if (s->kind != OPS_SPAN_STRING)

@@ -14,6 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A manifest nests only a few levels; the tokener's depth limit refuses a crafted
+ * file that nests deeper before it costs memory or stack.  The paths the writer
+ * makes are short and shallow, so longer or deeper ones are refused rather than
+ * trusted.
+ */
 #define MANIFEST_DEPTH 8
 #define SELF_KEY       "\"manifest_sha256\""
 #define PATH_MAX_LEN   255
@@ -107,6 +113,12 @@ char *ops_manifest_text(const struct ops_manifest *m, char sha[SHA256_HEX_LEN])
 
 /* ---- paths ---- */
 
+/*
+ * An allow-list, not a deny-list: a manifest comes from a backup directory that may
+ * have been tampered with, and its paths are joined to that directory and
+ * opened, so only plain names pass (no "..", no hidden files, no control bytes, no
+ * separators other than '/').
+ */
 static bool part_ok(const char *p, size_t n, char *why, size_t size)
 {
 	if (n == 0) {
@@ -128,6 +140,10 @@ static bool part_ok(const char *p, size_t n, char *why, size_t size)
 	return true;
 }
 
+/*
+ * A file entry naming the manifest itself would let a listed checksum vouch for
+ * the manifest, which is checked by its own last line instead.
+ */
 bool ops_path_safe(const char *path, char *why, size_t size)
 {
 	size_t len = strlen(path), parts = 0;
@@ -195,6 +211,10 @@ void ops_manifest_free(struct ops_manifest *m)
 	free(m);
 }
 
+/*
+ * Lowercase only: that is what the writer emits, and one spelling means checksums
+ * compare as plain strings.
+ */
 bool ops_is_sha256(const char *s)
 {
 	size_t n = 0;
@@ -204,7 +224,6 @@ bool ops_is_sha256(const char *s)
 	return s && n == SHA256_HEX_LEN - 1 && s[n] == '\0';
 }
 
-/* Skips blanks; returns the new position. */
 /* The offset of the first byte from t[i] on (i <= len) that is not JSON whitespace. */
 static size_t skip_ws(const char *t, size_t i, size_t len)
 {
@@ -306,6 +325,11 @@ static json_object *take_array(json_object *o, const char *key, struct ops_repor
 	return v;
 }
 
+/*
+ * The versions must run 1..N without gaps, as the schema's migrations do: restore
+ * compares entry i with this binary's migration i (name and checksum), which only
+ * means something when position and version agree.
+ */
 static void parse_migrations(json_object *root, struct ops_manifest *m, struct ops_report *rep)
 {
 	json_object *a = take_array(root, "migrations", rep);
@@ -427,6 +451,12 @@ static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f,
 	f->usable = ok;
 }
 
+/*
+ * The totals are stored beside the per-file numbers on purpose: an edit that
+ * changes one file entry and not the totals is caught here, before any file is
+ * read.  A path listed twice is unusable (which entry's checksum holds?); a table
+ * listed twice is reported but its files can still be checked.
+ */
 static void parse_files(json_object *root, struct ops_manifest *m, struct ops_report *rep)
 {
 	json_object *a = take_array(root, "files", rep);
@@ -460,6 +490,10 @@ static void parse_files(json_object *root, struct ops_manifest *m, struct ops_re
 			       (long long)bytes);
 }
 
+/*
+ * Each field is read on its own and every problem is reported, so one run tells
+ * the operator everything that is wrong with the manifest.
+ */
 static void parse_header(json_object *root, struct ops_manifest *m, struct ops_report *rep)
 {
 	int64_t v = 0;
@@ -481,6 +515,12 @@ static void parse_header(json_object *root, struct ops_manifest *m, struct ops_r
 		m->schema_version = (int)v;
 }
 
+/*
+ * Strict JSON with UTF-8 validation, and nothing but whitespace after the object:
+ * the self-checksum covers bytes, and text that a lenient parser would skip could
+ * hide a second document.  The checksum is checked before the fields, so a
+ * manifest that was edited is reported as such, whatever else is wrong with it.
+ */
 void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
 			struct ops_report *rep)
 {

@@ -20,6 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The checks ask the restored database through the same store functions the
+ * service uses, so a restore that loads rows the service cannot find (a lost
+ * index, a time stored in another form, a counter out of step) fails here and not
+ * on the day the backup is needed.
+ */
 #define PAGE 50 /* a first page of GET /decisions */
 
 struct rt {
@@ -29,6 +35,11 @@ struct rt {
 	bool activity; /* the backup has the activity tables */
 };
 
+/*
+ * Records a check and goes on: the report lists every check with its outcome, so
+ * an auditor sees what was tested and not only the first failure.  Checks past
+ * OPS_CHECKS_MAX are dropped, which cannot happen with the fixed set below.
+ */
 static void check(struct rt *t, const char *name, bool ok, const char *fmt, ...) ATTR_PRINTF(4, 5);
 static void check(struct rt *t, const char *name, bool ok, const char *fmt, ...)
 {
@@ -46,6 +57,11 @@ static void check(struct rt *t, const char *name, bool ok, const char *fmt, ...)
 	t->out->ok = t->out->ok && ok;
 }
 
+/*
+ * The expected counts come from the manifest, which the verifier already checked;
+ * a count that differs after a restore that succeeded means the load itself
+ * misbehaved.  Only the last difference is reported, the check fails either way.
+ */
 static void check_counts(struct rt *t)
 {
 	const struct ops_restore_result *r = &t->out->restore;
@@ -69,7 +85,12 @@ static void check_counts(struct rt *t)
 	check(t, "row_counts", strstr(why, "as in the backup") != NULL, "%s", why);
 }
 
-/* The first page of one decision value, newest first: the right rows, in order. */
+/*
+ * The first page of one decision value, newest first: the right rows, in order.
+ *
+ * Newest first, ties broken by id ascending: the order GET /decisions pages in, so
+ * a cursor taken from this page would continue without a gap or a repeat.
+ */
 static bool search_page(struct rt *t, const char *value, int64_t want, char *why, size_t size)
 {
 	struct store_rows *r = NULL;
@@ -93,6 +114,11 @@ static bool search_page(struct rt *t, const char *value, int64_t want, char *why
 	return ok;
 }
 
+/*
+ * For every decision value the backup holds (allow, block, ...), the filtered
+ * count must equal the backup's own tally, which was counted from the dump lines,
+ * not from the database.
+ */
 static void check_search(struct rt *t)
 {
 	const struct ops_restore_result *r = &t->out->restore;
@@ -121,7 +147,12 @@ static void check_search(struct rt *t)
 	check(t, "decision_search", ok, "%s", why);
 }
 
-/* Sampled rows of the reconstruction: oldest first, each payload its own record. */
+/*
+ * Sampled rows of the reconstruction: oldest first, each payload its own record.
+ *
+ * Each payload must name its own row's decision and session: a load that shifted
+ * columns or mixed rows would still pass the counts, but not this.
+ */
 static bool session_rows_ok(const struct store_rows *r, const char *id, char *why, size_t size)
 {
 	for (size_t i = 0; i < store_rows_count(r); i++) {
@@ -142,6 +173,10 @@ static bool session_rows_ok(const struct store_rows *r, const char *id, char *wh
 /* the first SESSION_ROWS are checked one by one; the count covers the rest */
 #define SESSION_ROWS 1000
 
+/*
+ * The busiest session is the one most likely to show a paging or ordering fault,
+ * and reconstructing one session is what an incident review does.
+ */
 static void check_session(struct rt *t)
 {
 	struct store_rows *d = NULL;
@@ -173,6 +208,11 @@ static void check_session(struct rt *t)
 	store_rows_free(d);
 }
 
+/*
+ * The session counters are maintained by each decision insert, not recomputed, so
+ * a backup restored from tables copied at different moments would show here as
+ * sessions whose counters differ from their decisions.
+ */
 static void check_counters(struct rt *t)
 {
 	struct err e = {0};
@@ -213,6 +253,13 @@ static bool has_activity(const struct ops_restore_result *r)
 	return false;
 }
 
+/*
+ * Always into a new scratch SQLite database under a fresh mkdtemp() directory,
+ * whatever backend the backup came from: the test never touches a live database,
+ * and a cross-backend restore is itself part of what is tested.  The scratch
+ * directory is removed in every case; a failed check is a result (ok false), not
+ * an error, so the caller still gets the whole report.
+ */
 enum status ops_restore_test(const char *manifest, const char *scratch_parent,
 			     struct ops_restore_test_result *out, struct err *e)
 {

@@ -67,7 +67,12 @@ enum status ops_retention_opts_parse(const char *days, const char *classificatio
 	return ST_OK;
 }
 
-/* Overdue when there is no successful record within every_days of now. */
+/*
+ * Overdue when there is no successful record within every_days of now.
+ *
+ * Only a successful record counts: a failed backup is evidence that the control
+ * ran, not that it works.
+ */
 static bool overdue(json_object *last, int64_t now, int every_days)
 {
 	const char *at = jx_get_str(last, "finished_at");
@@ -214,9 +219,11 @@ static enum status plan_body(struct plan_ctx *p, struct store *st, json_object *
 }
 
 /*
- * All counts are read in one read transaction, so the totals and the per-store numbers
- * describe one moment even while the service keeps writing.  The cutoff is computed once from
- * the options' clock, which tests fix.
+ * All counts are read in one read transaction: on SQLite one snapshot, so the totals and the
+ * per-store numbers describe one moment even while the service keeps writing; on PostgreSQL
+ * (READ COMMITTED) each count sees its own moment, so a busy database may show the writes that
+ * landed between two counts.  The cutoff is computed once from the options' clock, which tests
+ * fix.
  */
 enum status ops_retention_plan(struct store *st, const struct ops_retention_opts *o,
 			       json_object **out, struct err *e)
@@ -351,6 +358,10 @@ static void md_controls(struct buf *b, json_object *p)
 		  "restore records by `finished_at`, everything else by `created_at`.\n");
 }
 
+/*
+ * Rendered from the JSON document, not from the database, so the two files of a
+ * plan can never disagree.
+ */
 char *ops_retention_markdown(json_object *plan)
 {
 	struct buf b;
@@ -362,6 +373,10 @@ char *ops_retention_markdown(json_object *plan)
 	return buf_detach(&b, NULL);
 }
 
+/*
+ * Each file is replaced atomically, so a reader (or a compliance tool collecting
+ * the plan) sees the previous plan or the new one, never half a file.
+ */
 enum status ops_retention_write(json_object *plan, const char *dir, struct err *e)
 {
 	const char *json = json_object_to_json_string_ext(

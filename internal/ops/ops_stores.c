@@ -24,6 +24,11 @@ static const struct rec_table records_table = {
 	.order_col = "finished_at",
 };
 
+/*
+ * The highest version the ledger records: the catalogue says which tables exist
+ * at each version, so a status of a database on an older schema lists only the
+ * tables it has instead of failing on a missing one.
+ */
 enum status ops_schema_version(struct store_conn *c, int *out, struct err *e)
 {
 	struct ledger l = {0};
@@ -37,6 +42,10 @@ enum status ops_schema_version(struct store_conn *c, int *out, struct err *e)
 	return st;
 }
 
+/*
+ * bytes is -1 when the backend cannot tell cheaply (SQLite: store_stats.c), and
+ * is shown as null, not 0: an unknown size must not read as an empty table.
+ */
 enum status ops_table_stat(struct store_conn *c, const struct ops_table *t, bool with_bytes,
 			   struct ops_table_stat *out, struct err *e)
 {
@@ -61,6 +70,10 @@ void ops_table_stat_release(struct ops_table_stat *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * A database older than the operations_records table has no record: that is null
+ * in the status, not an error, so `cavra ops stores` works on any schema.
+ */
 enum status ops_record_last(struct store_conn *c, int schema, const char *kind, json_object **out,
 			    struct err *e)
 {
@@ -91,6 +104,11 @@ enum status ops_record_last(struct store_conn *c, int schema, const char *kind, 
 
 /* ---- records ---- */
 
+/*
+ * The payload carries the binary's version, so an auditor can tell which cavra
+ * made a backup or ran a restore test, and the manifest's SHA-256, which ties the
+ * record to one exact backup.
+ */
 static char *record_payload(const struct ops_record *r, const char *id, const char *started,
 			    const char *finished)
 {
@@ -109,6 +127,10 @@ static char *record_payload(const struct ops_record *r, const char *id, const ch
 	return jx_take_text(o);
 }
 
+/*
+ * Reading the status tolerates an old schema; writing a record does not: the
+ * operator is told to migrate instead of losing the record silently.
+ */
 static enum status records_exist(struct store *st, struct err *e)
 {
 	struct store_conn *c = NULL;
@@ -187,7 +209,12 @@ struct store_sums {
 	const char *oldest, *newest;
 };
 
-/* The tables of store name at schema version v, added to o with their sums. */
+/*
+ * The tables of store name at schema version v, added to o with their sums.
+ *
+ * A store's byte total is known only when every table's is: a sum over some
+ * tables would understate the store's size.
+ */
 static enum status store_tables(struct store_conn *c, const char *name, int v, json_object *o,
 				struct err *e)
 {
@@ -224,6 +251,10 @@ static enum status store_tables(struct store_conn *c, const char *name, int v, j
 	return st;
 }
 
+/*
+ * One backup covers every store, so each store shows the same last backup and
+ * restore test.
+ */
 static enum status stores_doc(struct store *st, struct store_conn *c, json_object *doc,
 			      struct err *e)
 {
@@ -270,7 +301,11 @@ enum status ops_stores(struct store *st, json_object **out, struct err *e)
 	time_format_utc(time_now_us(), now, sizeof(now));
 	jx_add_str(doc, "schema_version", OPS_STORES_FORMAT);
 	jx_add_str(doc, "generated_at", now);
-	/* one read transaction: the counts agree with each other */
+	/*
+	 * One read transaction: on SQLite one snapshot, so the counts agree with each
+	 * other; on PostgreSQL (READ COMMITTED) each statement sees its own, so counts
+	 * of a busy database may differ by the writes that landed in between.
+	 */
 	if (rc == ST_OK)
 		rc = store_tx_begin(c, STORE_TX_READ, e);
 	if (rc == ST_OK)

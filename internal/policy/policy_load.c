@@ -23,6 +23,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/*
+ * A pack id names its directory (<dir>/<id>/policy.yaml) and is written into every
+ * decision it makes, so valid_id() allows only what is safe as one path component
+ * and in a log line: lowercase, digits, '.', '_', '-', starting with a letter or a
+ * digit (so never "." or "..").
+ */
 #define ID_MAX 64
 
 /* Where each list lives in the file; indexed by enum policy_list. */
@@ -309,6 +315,12 @@ static const char *scalar(json_object *node)
 	return json_object_get_string(node);
 }
 
+/*
+ * The tree keeps every scalar as written with its quoting (JX_YAML_TEXT), so the
+ * typing is decided here, key by key: in a pattern list an unquoted yes, on or 1.0
+ * stays the text it is (no YAML 1.1 surprises), and only where a flag is expected
+ * is a plain true or false a boolean.
+ */
 static bool is_plain(json_object *node)
 {
 	struct jx_yaml_pos pos;
@@ -328,7 +340,12 @@ static bool is_null(json_object *node)
 	return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
 }
 
-/* A scalar that holds no NUL byte, so that it is safe as a C string. */
+/*
+ * A scalar that holds no NUL byte, so that it is safe as a C string.
+ *
+ * A quoted "\0" would cut the C string short, and the pattern used would not be
+ * the pattern written.
+ */
 static bool is_string(json_object *node)
 {
 	return json_object_get_type(node) == json_type_string &&
@@ -357,7 +374,13 @@ static enum status each_pair(struct parse *ps, json_object *map, const char *wha
 	return st;
 }
 
-/* Reads a list of non-empty strings (or null, meaning empty) into out. */
+/*
+ * Reads a list of non-empty strings (or null, meaning empty) into out.
+ *
+ * A pattern listed twice is kept once, so merging and the evaluator never see
+ * duplicates.  An empty pattern is refused: it can only be a mistake, and it
+ * would match nothing that its author meant.
+ */
 static enum status parse_strings(struct parse *ps, json_object *node, const char *name,
 				 struct strlist *out)
 {
@@ -497,7 +520,14 @@ static enum status unknown_key(struct parse *ps, const char *key, json_object *v
 	return perr(ps, key_line_of(val), "unknown key '%s.%.64s' (known: %s)", sec, key, known);
 }
 
-/* YAML's plain true/false (null leaves the flag unset); anything else is an error. */
+/*
+ * YAML's plain true/false (null leaves the flag unset); anything else is an error.
+ *
+ * Only plain true and false (in the three spellings YAML 1.2's core schema has)
+ * are booleans: yes, on, 1 and a quoted "true" are refused rather than guessed,
+ * since a flag that silently reads the wrong way changes what the policy blocks.
+ * null leaves the flag unset, so an inherited value still applies.
+ */
 static enum status parse_flag(struct parse *ps, json_object *node, const char *name,
 			      enum policy_flag_value *out)
 {
@@ -668,6 +698,12 @@ static enum status parse_root(struct parse *ps, json_object *map)
 	return st;
 }
 
+/*
+ * Duplicate keys are refused by the reader (JX_YAML_UNIQUE_KEYS): YAML would let
+ * the later one silently replace the earlier, which in a security policy hides
+ * rules.  title and description default to "" so that every listing can print
+ * them without a NULL check.
+ */
 enum status policy_pack_parse(const char *file, const unsigned char *data, size_t len,
 			      struct policy_pack **out, struct err *e)
 {
@@ -699,6 +735,10 @@ enum status policy_pack_parse(const char *file, const unsigned char *data, size_
 
 /* ---- the set ---- */
 
+/*
+ * A pack on disk with the id of an embedded one replaces it, so an operator can
+ * adjust the baseline without rebuilding the binary.
+ */
 static void set_add(struct policy_set *set, struct policy_pack *pack)
 {
 	for (size_t i = 0; i < set->n; i++) {
@@ -715,6 +755,11 @@ static void set_add(struct policy_set *set, struct policy_pack *pack)
 	set->packs[set->n++] = pack;
 }
 
+/*
+ * The embedded baseline goes through the same strict parser as a file on disk: a
+ * pack that ships in the binary gets no shortcut, and a broken one fails the start
+ * (and the tests) instead of deciding with half its rules.
+ */
 static enum status load_embedded(struct policy_set *set, struct err *e)
 {
 	for (size_t i = 0; i < policy_embedded_count; i++) {
@@ -731,7 +776,13 @@ static enum status load_embedded(struct policy_set *set, struct err *e)
 	return ST_OK;
 }
 
-/* Loads <dir>/<id>/policy.yaml when it exists; a missing file is not an error. */
+/*
+ * Loads <dir>/<id>/policy.yaml when it exists; a missing file is not an error.
+ *
+ * The id inside must match the directory name: packs inherit each other by id,
+ * and the file an operator edits must be the pack that the id names.  Entries
+ * without a policy.yaml (a README, a scratch directory) are skipped.
+ */
 static enum status load_one(struct policy_set *set, const char *dir, const char *id, struct err *e)
 {
 	char *file = xasprintf("%s/%s/policy.yaml", dir, id);
@@ -798,6 +849,11 @@ static int cmp_pack(const void *a, const void *b)
 	return strcmp(pa->id, pb->id);
 }
 
+/*
+ * Packs are sorted by id, so listings and merge order do not depend on the
+ * directory's order; merging runs once every pack is loaded, because a pack may
+ * inherit from any other, embedded or on disk.
+ */
 enum status policy_set_load(const char *dir, struct policy_set **out, struct err *e)
 {
 	struct policy_set *set = xcalloc(1, sizeof(*set));

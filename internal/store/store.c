@@ -20,6 +20,11 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * A borrower waits this long for a free connection and then gets ST_UNAVAILABLE
+ * (HTTP 503, retry later): an exhausted pool must shed load instead of piling up
+ * connection threads that each hold a client waiting without limit.
+ */
 #define POOL_WAIT_SECONDS 10
 
 /* Resolves a URL into its backend and connect target; ST_INVALID on a bad form. */
@@ -40,6 +45,12 @@ static enum status resolve(const char *url, const struct store_ops **ops, char *
 	return ST_OK;
 }
 
+/*
+ * Connects the first connection now, so that a bad URL, a wrong password or an
+ * unreachable server fails at start-up with the reason; the others are opened on
+ * demand by store_conn_get() up to pool_size.  libpq's messages can repeat the
+ * connection string, so the password is scrubbed from any error before it travels.
+ */
 enum status store_open(const char *url, const struct store_options *opt, struct store **out,
 		       struct err *e)
 {
@@ -78,6 +89,11 @@ enum status store_open(const char *url, const struct store_options *opt, struct 
 	return ST_OK;
 }
 
+/*
+ * Called once no connection is borrowed (the server has drained).  The connect
+ * target of a PostgreSQL store is the URL with its password, so it is wiped before
+ * it is freed rather than left in freed memory.
+ */
 void store_close(struct store *st)
 {
 	if (!st)
@@ -112,7 +128,14 @@ const char *store_display_url(const struct store *st)
 	return st->display;
 }
 
-/* Waits for a free slot; called with st->mu held. */
+/*
+ * Waits for a free slot; called with st->mu held.
+ *
+ * in_use counts every borrowed connection, also one still connecting, so the pool
+ * never has more than st->size connections open.  The deadline is CLOCK_REALTIME
+ * because that is the clock pthread_cond_timedwait measures against for a
+ * condition variable made with default attributes.
+ */
 static enum status wait_slot(struct store *st, struct err *e)
 {
 	struct timespec deadline;
@@ -128,6 +151,12 @@ static enum status wait_slot(struct store *st, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * The slot is taken under the mutex, but the liveness check and any new connect run
+ * outside it: a connect to a slow or dead server takes seconds, and other threads
+ * must still be able to give connections back meanwhile.  A failed connect gives
+ * its slot back and wakes one waiter, which then tries for itself.
+ */
 enum status store_conn_get(struct store *st, struct store_conn **out, struct err *e)
 {
 	struct store_conn *c = NULL;
@@ -171,6 +200,11 @@ enum status store_conn_get(struct store *st, struct store_conn **out, struct err
 	return ST_OK;
 }
 
+/*
+ * A connection given back with its transaction still open (a caller's early
+ * error return) is rolled back here, so no borrower ever inherits another's
+ * transaction or its locks.
+ */
 void store_conn_put(struct store *st, struct store_conn *c)
 {
 	if (!c)
@@ -203,6 +237,11 @@ void store_pool_stats(struct store *st, int *size, int *in_use, int *open)
 	pthread_mutex_unlock(&st->mu);
 }
 
+/*
+ * No nesting: a second BEGIN is an error on SQLite and only a warning on
+ * PostgreSQL, and a nested caller would commit its caller's half-done work.  in_tx is what
+ * store_conn_put() relies on to roll back a forgotten transaction.
+ */
 enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
 {
 	enum status rc;
@@ -215,6 +254,11 @@ enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode, struct
 	return rc;
 }
 
+/*
+ * A failed COMMIT rolls back, whatever state the backend left it in, so the
+ * connection goes back to the pool with no transaction open and the caller sees
+ * that nothing of the transaction was stored.
+ */
 enum status store_tx_commit(struct store_conn *c, struct err *e)
 {
 	enum status rc = c->ops->exec(c, "COMMIT", 0, NULL, NULL, e);
@@ -228,6 +272,11 @@ enum status store_tx_commit(struct store_conn *c, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * Never fails to its caller: it runs on error paths that already have their own
+ * error to report.  A connection whose ROLLBACK fails is in an unknown state, so it
+ * is marked broken and store_conn_put() closes it instead of pooling it.
+ */
 void store_tx_rollback(struct store_conn *c)
 {
 	struct err e = {0};
@@ -259,6 +308,11 @@ enum status store_query(struct store_conn *c, const char *sql, int nparams,
 	return c->ops->query(c, sql, nparams, params, out, e);
 }
 
+/*
+ * The lock belongs to the transaction (PostgreSQL's pg_advisory_xact_lock, SQLite's
+ * write lock from BEGIN IMMEDIATE) and ends with it, so a migrator that dies never
+ * leaves it held; outside a write transaction there would be nothing to hold it.
+ */
 enum status store_lock_schema(struct store_conn *c, struct err *e)
 {
 	if (!c->in_tx)
@@ -315,6 +369,11 @@ struct store_rows *store_rows_new(size_t ncols)
 	return r;
 }
 
+/*
+ * Rows are copied out of the backend's result (PGresult, sqlite3_stmt) so that they
+ * outlive it: the statement can be reset and the connection given back to the pool
+ * while the caller still reads the rows.
+ */
 void store_rows_add(struct store_rows *r, const char *const *values, const size_t *lens)
 {
 	size_t base = r->nrows * r->ncols;

@@ -21,6 +21,10 @@ enum status store_stream(struct store_conn *c, const char *sql, size_t ncols, st
 	return c->ops->stream(c, sql, ncols, fn, ctx, e);
 }
 
+/*
+ * A load must sit in the caller's transaction: a restore loads every table in one
+ * transaction so that a failure leaves the target as it was.
+ */
 enum status store_load_begin(struct store_conn *c, const char *table, const char *const *cols,
 			     size_t ncols, enum store_load_mode mode, struct store_load **out,
 			     struct err *e)
@@ -47,6 +51,10 @@ enum status store_load_end(struct store_load *l, bool ok, int64_t *rows, struct 
 	return l->c->ops->load_end(l, ok, rows, e);
 }
 
+/*
+ * TRUNCATE on PostgreSQL (transactional there, and it does not scan the table),
+ * DELETE on SQLite, which has no TRUNCATE; both inside the restore's transaction.
+ */
 enum status store_empty_table(struct store_conn *c, const char *table, struct err *e)
 {
 	char *sql = xasprintf("%s%s", c->ops->empty_table_sql, table);
@@ -56,6 +64,11 @@ enum status store_empty_table(struct store_conn *c, const char *table, struct er
 	return st;
 }
 
+/*
+ * The indexes a restore may drop and rebuild around its load (name, create and drop
+ * statements): an index built once over loaded rows costs far less than one kept up
+ * row by row.  The backends' queries leave out indexes that constraints need.
+ */
 enum status store_load_indexes(struct store_conn *c, const char *table, struct store_rows **out,
 			       struct err *e)
 {

@@ -26,6 +26,10 @@ void store_console_row_release(struct console_row *r)
 	store_fields_release(r, &console_fields);
 }
 
+/*
+ * Expired rows are deleted here and by the server's periodic purge; the session
+ * lookup does not trust that they are gone and checks expires_at itself.
+ */
 enum status store_console_purge(struct store *st, const char *now, struct err *e)
 {
 	static const char purge[] = "DELETE FROM console_sessions WHERE expires_at <= $1";
@@ -33,6 +37,10 @@ enum status store_console_purge(struct store *st, const char *now, struct err *e
 	return store_run_exec(st, purge, 1, &now, NULL, e);
 }
 
+/*
+ * Purging before each insert keeps the table bounded by the logins and sessions
+ * still valid, also between two periodic purges (a burst of abandoned logins).
+ */
 enum status store_console_put(struct store *st, const char *hash, enum console_kind kind,
 			      const struct console_row *r, const char *now, struct err *e)
 {
@@ -48,6 +56,11 @@ enum status store_console_put(struct store *st, const char *hash, enum console_k
 	return rc == ST_OK ? store_run_exec(st, insert, 8, p, NULL, e) : rc;
 }
 
+/*
+ * DELETE ... RETURNING (both backends have it) reads and removes the login state
+ * in one statement, so one state can complete one login only: a replayed callback
+ * finds nothing, also when two arrive at the same time.
+ */
 enum status store_console_take_login(struct store *st, const char *hash, struct console_row *out,
 				     struct err *e)
 {

@@ -22,7 +22,14 @@
 	"rule_id, decision, severity, approver_group, correlation_id, decided_at, created_at, " \
 	"updated_at, payload"
 
-/* $2.. of the decision, $13 its time, $15/$16 the counter increments. */
+/*
+ * $2.. of the decision, $13 its time, $15/$16 the counter increments.
+ *
+ * The session's counters live in its row and are bumped by each decision, so a
+ * session list never counts decisions.  updated_at only moves forward, so a
+ * decision that arrives late does not make its session look older; COALESCE fills
+ * in the agent, actor, repository and pack only where the session has none yet.
+ */
 #define SESSION_UPSERT_TAIL                                                          \
 	" ON CONFLICT (session_id) DO UPDATE SET "                                   \
 	"updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at " \
@@ -40,6 +47,10 @@
 	"session_id, agent_id, actor, repository, policy_pack, state, started_at, " \
 	"updated_at, decision_count, blocked_count, approval_required_count, created_at, payload"
 
+/*
+ * $13 (decided_at) is also created_at and updated_at: a decision never changes
+ * after it is written.
+ */
 static const char sqlite_decision_sql[] =
 	"INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
 	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14)";
@@ -48,6 +59,12 @@ static const char sqlite_session_sql[] =
 	"INSERT INTO activity_sessions (" SESSION_COLS ") VALUES "
 	"($2, $3, $4, $5, $7, 'active', $13, $13, 1, $15, $16, $13, '{}')" SESSION_UPSERT_TAIL;
 
+/*
+ * One statement, one round trip: the session upsert selects FROM the decision's
+ * INSERT ... RETURNING, so a decision that fails (a duplicate id, 23505) bumps no
+ * counter.  Parameters in a SELECT list get no type from a target column, hence
+ * the casts.
+ */
 static const char pg_insert_sql[] =
 	"WITH d AS (INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
 	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, "
@@ -57,6 +74,10 @@ static const char pg_insert_sql[] =
 	"$13::timestamptz, 1, $15::bigint, $16::bigint, $13::timestamptz, '{}'::jsonb FROM "
 	"d" SESSION_UPSERT_TAIL;
 
+/*
+ * Bounds how long one transaction holds the write lock and how long the last
+ * caller of a batch waits behind the others.
+ */
 #define BATCH_MAX 256 /* decisions written by one SQLite transaction at most */
 
 /* One queued insert; lives on the stack of the thread that waits for it. */
@@ -68,7 +89,12 @@ struct batch_item {
 	struct batch_item *next;
 };
 
-/* Inserts one decision under a savepoint, so that a bad one fails alone. */
+/*
+ * Inserts one decision under a savepoint, so that a bad one fails alone.
+ *
+ * A failed ROLLBACK TO or RELEASE leaves the batch's transaction in a state no one
+ * can vouch for: the connection is marked broken, and the pool closes it.
+ */
 static void insert_one(struct store_conn *c, struct batch_item *it)
 {
 	it->st = store_exec_script(c, "SAVEPOINT d", &it->e);
@@ -82,7 +108,12 @@ static void insert_one(struct store_conn *c, struct batch_item *it)
 		c->broken = true;
 }
 
-/* Writes a list of items in one transaction: one commit, one fsync. */
+/*
+ * Writes a list of items in one transaction: one commit, one fsync.
+ *
+ * When the commit fails, no row of the batch is durable, so every item gets the
+ * commit's error, also those whose own statements succeeded.
+ */
 static void write_batch(struct store *st, struct batch_item *list)
 {
 	struct store_conn *c = NULL;
@@ -124,6 +155,12 @@ static struct batch_item *take_batch(struct store_batch *b)
  * Group commit: every caller queues its insert; whoever finds no writer at
  * work becomes the writer, commits everything queued so far, and wakes the
  * others.  Each caller returns only after its own row is durable.
+ *
+ * me lives on this thread's stack, which is safe because this thread does not
+ * return before me.done is set under the lock, and the writer does not touch an
+ * item after setting it.  Only one writer at a time (b->leader), so batches never
+ * contend with each other for SQLite's write lock; a caller not in the batch just
+ * written waits again and may become the next writer.
  */
 static enum status insert_sqlite(struct store *st, const char *const *p, struct err *e)
 {

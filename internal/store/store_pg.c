@@ -18,6 +18,10 @@
 /* Key of the transaction-scoped advisory lock that serialises migrations. */
 #define PG_SCHEMA_LOCK_KEY "7345163001"
 
+/*
+ * Past this a statement runs unprepared, so what a connection keeps prepared on
+ * the server stays bounded however many distinct texts the query builder makes.
+ */
 #define PG_PREPARED_MAX 64 /* statements prepared per connection at most */
 
 struct pg_conn {
@@ -48,6 +52,11 @@ static void first_line(const char *msg, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/*
+ * A connection-level failure is ST_UNAVAILABLE (503, retry later): the server may
+ * be restarting or failing over.  Only the first line of libpq's message is kept,
+ * so a log record stays one line.
+ */
 static enum status conn_error(PGconn *pg, struct err *e, const char *what)
 {
 	char line[400];
@@ -56,7 +65,15 @@ static enum status conn_error(PGconn *pg, struct err *e, const char *what)
 	return err_set(e, ST_UNAVAILABLE, "%s: %s", what, line[0] ? line : "connection failed");
 }
 
-/* Maps a failed result to a status by SQLSTATE class; copies the message. */
+/*
+ * Maps a failed result to a status by SQLSTATE class; copies the message.
+ *
+ * SQLSTATE classes: 08 (connection), 57 (operator intervention: shutdown,
+ * cancel) and 53 (insufficient resources: too many connections) are worth a retry,
+ * so 503; 23505 (unique violation), 40001 (serialization failure) and 40P01
+ * (deadlock) are 409; 42501 (insufficient privilege) is 403, as a least-privilege
+ * role meets it.  A lost connection marks it broken so the pool drops it.
+ */
 enum status store_pg_error(struct store_conn *base, PGresult *res, struct err *e, const char *what)
 {
 	struct pg_conn *c = to_pg(base);
@@ -84,6 +101,12 @@ enum status store_pg_error(struct store_conn *base, PGresult *res, struct err *e
 	return err_set(e, code, "%s: %s", what, primary);
 }
 
+/*
+ * expand_dbname=1 lets libpq parse the URL given as dbname, and the defaults given
+ * before it yield to anything the URL says.  A 5 s connect_timeout makes a dead
+ * host fail in seconds instead of after the operating system's TCP timeout;
+ * application_name shows cavra in pg_stat_activity.
+ */
 static enum status pg_connect(const char *url, struct store_conn **out, struct err *e)
 {
 	/* Our connect_timeout comes first so that one in the URL wins. */
@@ -153,6 +176,11 @@ static enum status pg_exec_script(struct store_conn *c, const char *sql, struct 
 	return st;
 }
 
+/*
+ * Reads and writes run at PostgreSQL's default, READ COMMITTED.  A snapshot is
+ * REPEATABLE READ so that a backup reads every table at the same point in time;
+ * READ ONLY turns any write in it into an error.
+ */
 static enum status pg_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
 {
 	switch (mode) {
@@ -245,6 +273,11 @@ static enum status pg_query(struct store_conn *c, const char *sql, int nparams,
 	return ST_OK;
 }
 
+/*
+ * Transaction-scoped, so COMMIT or ROLLBACK releases it and a migrator that dies
+ * cannot leave it held, not even behind a pooler that keeps server sessions open.
+ * A second migrator waits here until the first commits, then sees its ledger.
+ */
 static enum status pg_lock_schema(struct store_conn *c, struct err *e)
 {
 	return pg_exec_script(c, "SELECT pg_advisory_xact_lock(" PG_SCHEMA_LOCK_KEY ")", e);

@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The statements built here are a few hundred bytes; the cap is far above them, so
+ * running into it is a bug (add() aborts) and never a truncated statement.
+ */
 #define SQL_CAP (1 << 14)
 
 static size_t ncols(const char *const *cols)
@@ -29,6 +33,11 @@ static size_t ncols(const char *const *cols)
 	return n;
 }
 
+/*
+ * Only identifiers are formatted into SQL text, and they come from the compiled-in
+ * struct rec_table of each kind, never from a request; every value travels as a
+ * "$N" parameter.
+ */
 static void add(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
 static void add(struct buf *b, const char *fmt, ...)
 {
@@ -42,7 +51,16 @@ static void add(struct buf *b, const char *fmt, ...)
 		abort(); /* far above any statement built here: a bug */
 }
 
-/* INSERT ... ON CONFLICT (id) DO NOTHING: $1 id, $2.. values, then times and payload. */
+/*
+ * INSERT ... ON CONFLICT (id) DO NOTHING: $1 id, $2.. values, then times and payload.
+ *
+ * An insert that does nothing on conflict and then a guarded update, rather than
+ * one INSERT ... ON CONFLICT DO UPDATE: the two change counts tell created, updated
+ * and unchanged apart the same way on both backends, and the update's
+ * "payload <> $N" leaves updated_at alone when a client sends the same record
+ * again.  On PostgreSQL payload is JSONB, so that comparison is of values (key
+ * order and spacing do not count); on SQLite it compares the text.
+ */
 static void insert_sql(struct buf *b, const struct rec_table *t, size_t n)
 {
 	add(b, "INSERT INTO %s (%s", t->name, t->id_col);
@@ -94,6 +112,10 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 	return rc;
 }
 
+/*
+ * store_rec_upsert runs both statements of store_rec_put in one write transaction,
+ * so they see the same row.
+ */
 struct upsert {
 	const struct rec_table *t;
 	const struct rec_write *w;
@@ -123,6 +145,10 @@ static const struct store_field rec_field[] = {COL(id, TEXT), COL(payload, TEXT)
 static const struct store_fields rec_fields = {rec_field, ARRAY_SIZE(rec_field),
 					       sizeof(struct rec_row)};
 
+/*
+ * The order column is selected fifth (column 4), after the record's own fields:
+ * the page's cursor is read from it, so the list and its cursor cannot disagree.
+ */
 static char *select_sql(const struct rec_table *t)
 {
 	return xasprintf("SELECT %s, payload, created_at, updated_at, %s FROM %s", t->id_col,
@@ -157,7 +183,15 @@ enum status store_rec_get(struct store *st, const struct rec_table *t, const cha
 	return rc;
 }
 
-/* One condition as SQL text (parameters registered with q). */
+/*
+ * One condition as SQL text (parameters registered with q).
+ *
+ * The dialects differ here only: instr() and strpos() both give a 1-based position
+ * and 0 when absent; a JSON array member is PostgreSQL's jsonb "?" and SQLite's
+ * json_each(); a payload field is "->>" on PostgreSQL and json_extract() on SQLite,
+ * both compared as text.  Column and field names come from the kind's table, the
+ * compared values only as parameters.
+ */
 static void cond(struct qb *q, enum store_kind kind, const struct rec_filter *f, char *out,
 		 size_t size)
 {
@@ -211,7 +245,12 @@ static void where_and(struct qb *q, const char *frag)
 	q->where = true;
 }
 
-/* Alternatives: (a1 AND a1') OR (a2 ...), as one more AND-ed condition. */
+/*
+ * Alternatives: (a1 AND a1') OR (a2 ...), as one more AND-ed condition.
+ *
+ * An alternative none of whose filters was given becomes "1 = 0": it must match
+ * nothing, or an OR with an always-true group would drop every other condition.
+ */
 static void where_alts(struct qb *q, enum store_kind kind, const struct rec_query *rq)
 {
 	char frag[256];
@@ -321,7 +360,15 @@ void store_rec_page_release(struct rec_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* UPDATE ... WHERE id = $1 AND guard = $2 [AND later > $3]; sets follow. */
+/*
+ * UPDATE ... WHERE id = $1 AND guard = $2 [AND later > $3]; sets follow.
+ *
+ * The guard (an approval's state = 'pending', and expires_at > now unless this is
+ * the expiry itself) sits in the UPDATE's own WHERE, so the check and the write are
+ * one statement: when two approvers race, exactly one changes the row (changes ==
+ * 1) and the other learns it lost, on both backends, without a lock held between a
+ * read and a write.
+ */
 static void cas_sql(struct buf *b, const struct rec_table *t, const struct rec_cas *w, size_t n)
 {
 	size_t k = w->later_col ? 4 : 3;
@@ -360,6 +407,7 @@ enum status store_rec_cas(struct store *st, const struct rec_table *t, const str
 	return rc;
 }
 
+/* Ties on the order column are broken by id, so the same row wins every time. */
 enum status store_rec_latest(struct store_conn *c, const struct rec_table *t, const char *col,
 			     const char *value, struct store_rows **out, struct err *e)
 {
@@ -377,6 +425,11 @@ enum status store_rec_latest(struct store_conn *c, const struct rec_table *t, co
 	return rc;
 }
 
+/*
+ * For records that never change once stored (imports): the same id with the same
+ * payload is a re-run and changes nothing; the same id with another payload is a
+ * 409, never an overwrite.
+ */
 enum status store_rec_put_once(struct store_conn *c, const struct rec_table *t,
 			       const struct rec_write *w, enum rec_outcome *out, struct err *e)
 {

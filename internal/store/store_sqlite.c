@@ -17,10 +17,20 @@
 
 #include <sqlite3.h>
 
+/*
+ * How long a statement waits for another connection's lock before SQLITE_BUSY
+ * (ST_UNAVAILABLE, 503).  WAL allows one writer at a time: a writer waits for the
+ * one before it, as long as a borrower waits for the pool (store.c).
+ */
 #define SQLITE_BUSY_MS 10000
 
 #define SQLITE_STMT_CACHE 64 /* prepared statements kept per connection */
 
+/*
+ * Each connection caches its own statements: a sqlite3_stmt belongs to the
+ * connection that prepared it, and a connection is used by one thread at a time, so
+ * the cache needs no lock.
+ */
 struct cached_stmt {
 	char *sql; /* the text as the caller gave it ("$N" placeholders) */
 	sqlite3_stmt *stmt;
@@ -38,12 +48,18 @@ static struct sqlite_conn *to_sqlite(struct store_conn *c)
 	return (struct sqlite_conn *)c;
 }
 
-/* sqlite3_errmsg() dies at the next call on db, so it is copied now. */
 sqlite3 *store_sqlite_handle(struct store_conn *c)
 {
 	return to_sqlite(c)->db;
 }
 
+/*
+ * Maps a result code to a status by its primary code (the low byte: extended codes
+ * are on, for the messages).  BUSY and LOCKED mean another writer held the lock past
+ * SQLITE_BUSY_MS, so the client may retry (503); CONSTRAINT is a duplicate key or a
+ * violated check (409).  sqlite3_errmsg() dies at the next call on db, so the
+ * message is copied into e now.
+ */
 enum status store_sqlite_status(sqlite3 *db, int rc, struct err *e, const char *what)
 {
 	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -84,6 +100,13 @@ static enum status ensure_parent(const char *path, struct err *e)
 	return rc;
 }
 
+/*
+ * Every connection sets these: they are per connection (foreign_keys is off by
+ * default in every new one) except journal_mode, which is stored in the file.  WAL
+ * lets readers go on while one writer writes; synchronous=FULL syncs the WAL at
+ * every commit (NORMAL, often chosen with WAL, does not), so a committed decision
+ * survives a power loss, not only a crash of the process.
+ */
 static enum status run_pragmas(sqlite3 *db, struct err *e)
 {
 	static const char pragmas[] = "PRAGMA journal_mode=WAL;"
@@ -98,6 +121,10 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * SQLITE_OPEN_NOMUTEX: the pool hands a connection to one thread at a time, so
+ * SQLite's own per-connection mutex would only cost time.
+ */
 static enum status sqlite_connect(const char *path, struct store_conn **out, struct err *e)
 {
 	struct sqlite_conn *c;
@@ -142,6 +169,10 @@ static void sqlite_disconnect(struct store_conn *c)
 	free(c);
 }
 
+/*
+ * A file has no server that could drop an idle connection; a handle that went bad
+ * fails its next statement, which reports the error.
+ */
 static bool sqlite_alive(struct store_conn *c)
 {
 	UNUSED(c);
@@ -158,12 +189,25 @@ static enum status sqlite_exec_script(struct store_conn *c, const char *sql, str
 	return ST_OK;
 }
 
+/*
+ * Writers take the write lock at BEGIN IMMEDIATE, where the busy timeout applies: a
+ * deferred transaction that reads first and then writes can fail with SQLITE_BUSY
+ * at once, without waiting, when another writer committed in between.  Reads and
+ * snapshots use a deferred BEGIN: in WAL mode a read transaction sees one snapshot
+ * from its first read to its end, which is what a backup needs.
+ */
 static enum status sqlite_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
 {
 	return sqlite_exec_script(c, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", e);
 }
 
-/* Rewrites "$N" placeholders as "?N", leaving quoted text alone. */
+/*
+ * Rewrites "$N" placeholders as "?N", leaving quoted text alone.
+ *
+ * SQLite reads "$1" as a named parameter and numbers those in order of first
+ * appearance, so "... $2 ... $1" would bind the wrong values; "?N" binds by number,
+ * as PostgreSQL's "$N" does.  A '$' inside a quoted literal or identifier is text.
+ */
 static char *rewrite_params(const char *sql)
 {
 	char *out = xstrdup(sql);
@@ -223,6 +267,10 @@ static void done_with(sqlite3_stmt *stmt, bool cached)
 	sqlite3_clear_bindings(stmt);
 }
 
+/*
+ * Binds with SQLITE_STATIC: the caller's values live until exec or query returns,
+ * and done_with() clears the bindings before that, so SQLite never needs a copy.
+ */
 static enum status prepare(struct sqlite_conn *c, const char *sql, int nparams,
 			   const char *const *params, sqlite3_stmt **stmt, bool *cached,
 			   struct err *e)
@@ -275,6 +323,12 @@ out:
 	return st;
 }
 
+/*
+ * Every value travels as text, as on PostgreSQL: sqlite3_column_text() converts
+ * numbers.  It is called before sqlite3_column_bytes(), so the length is that of
+ * the text form.  64 columns bound the arrays; sqlite_query() refuses a wider
+ * result.
+ */
 static void add_row(struct store_rows *r, sqlite3_stmt *stmt)
 {
 	const char *vals[64];

@@ -12,6 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * For files that are not ours (the original tool's store): SQLITE_OPEN_READONLY
+ * without SQLITE_OPEN_CREATE never creates or converts a file, and the existence
+ * check first turns a mistyped path into "does not exist" instead of SQLite's
+ * "unable to open".  The busy timeout lets a read wait out a writer that the
+ * original tool may still be running.
+ */
 enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e)
 {
 	enum status st;
@@ -31,6 +38,10 @@ enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e)
 	return err_ctx(st, e, "open sqlite database '%s' read-only", path);
 }
 
+/*
+ * Values are copied out as text, like every other query of this module, so that
+ * callers read these rows with the same store_rows_* helpers.
+ */
 static enum status collect(sqlite3 *db, sqlite3_stmt *stmt, struct store_rows **out, struct err *e)
 {
 	int ncols = sqlite3_column_count(stmt), rc;
@@ -77,6 +88,10 @@ enum status store_sqlite_query_ro(const char *path, const char *sql, struct stor
 	return err_ctx(st, e, "'%s'", path);
 }
 
+/*
+ * sqlite3_close() does not promise the copy is on disk; the adopt that follows
+ * works on the copy, so it is synced before anyone relies on it.
+ */
 static enum status fsync_path(const char *path, struct err *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -105,6 +120,10 @@ static enum status backup_all(sqlite3 *src, sqlite3 *dst, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * The copy is what gets adopted, so the original file is only ever read; a copy that
+ * failed halfway is removed so that no one mistakes it for a whole one.
+ */
 enum status store_sqlite_copy(const char *src, const char *dst, struct err *e)
 {
 	sqlite3 *from = NULL, *to = NULL;

@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * token_sha256 has a unique index (ux_api_tokens_token_sha256): a request's token
+ * is found by its digest in one index probe, and two tokens can never share one.
+ * The list order (created_at DESC, token_id) is that of ix_api_tokens_created_at_token_id.
+ */
 #define TOKEN_COLS                                                                    \
 	"token_id, name, subject, created_by, expires_at, revoked_at, last_used_at, " \
 	"created_at, payload, token_sha256"
@@ -35,7 +40,14 @@ void store_token_rows_free(struct token_row *rows, size_t n)
 	store_fields_free_all(rows, n, &token_fields);
 }
 
-/* Inserts t unless an unrevoked token has its name, in the caller's transaction. */
+/*
+ * Inserts t unless an unrevoked token has its name, in the caller's transaction.
+ *
+ * The name check and the insert run in one write transaction: on SQLite that
+ * transaction holds the database's write lock, so no other create runs between the
+ * two.  The schema has no unique index on the name (a revoked token keeps its row
+ * and its name), so this check is what keeps names unique among unrevoked tokens.
+ */
 static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	static const char exists_sql[] =
@@ -90,6 +102,11 @@ enum status store_token_list(struct store *st, struct token_row **rows, size_t *
 	return rc;
 }
 
+/*
+ * Revoking sets revoked_at and keeps the row, so an audit can still tell which
+ * token made a decision; "revoked_at IS NULL" makes a second revoke change nothing
+ * (count 0) instead of moving the revocation time.
+ */
 enum status store_token_revoke(struct store *st, const char *name, const char *now, int64_t *count,
 			       struct err *e)
 {
