@@ -11,8 +11,11 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* Prints "cavra: <msg>" on stderr and returns the exit code for e->code. */
-int cmd_fail(const struct err *e);
+/*
+ * Prints "cavra: <msg>" on stderr and returns the exit code for st, the status the failed
+ * call returned (2 for ST_INVALID, else 1); e holds that call's message.
+ */
+int cmd_fail(enum status st, const struct err *e);
 /* Prints "cavra: <msg>" and returns EXIT_USAGE. */
 int cmd_usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 

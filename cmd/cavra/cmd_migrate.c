@@ -341,12 +341,13 @@ static bool adopt_original(const struct config *cfg, int to, int *code)
 	struct migration_set set = {0};
 	struct adopt_result r;
 	struct err e = {0};
+	enum status rc;
 	bool original = false;
 
 	if (!path)
 		return false;
-	if (migrate_sqlite_is_original(path, &original, &e) != ST_OK) {
-		*code = cmd_fail(&e);
+	if ((rc = migrate_sqlite_is_original(path, &original, &e)) != ST_OK) {
+		*code = cmd_fail(rc, &e);
 		return true;
 	}
 	if (!original)
@@ -357,9 +358,9 @@ static bool adopt_original(const struct config *cfg, int to, int *code)
 					"the latest migration");
 		return true;
 	}
-	if (migrate_set_load(cfg->migrations_dir, "sqlite", &set, &e) != ST_OK ||
-	    migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e) != ST_OK)
-		*code = cmd_fail(&e);
+	if ((rc = migrate_set_load(cfg->migrations_dir, "sqlite", &set, &e)) != ST_OK ||
+	    (rc = migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e)) != ST_OK)
+		*code = cmd_fail(rc, &e);
 	else
 		print_adopted(path, &r);
 	migrate_set_release(&set);
@@ -373,16 +374,17 @@ static bool adopt_original(const struct config *cfg, int to, int *code)
 static int do_up(struct ctx *c, const struct migrate_opts *o)
 {
 	struct err e = {0};
+	enum status rc;
 	struct ledger l = {0};
 	struct migrate_report r = {0};
 	int code = EXIT_OK;
 
 	if (o->to > (int)c->set.n)
 		return cmd_usage_error("--to %d: the latest migration is %zu", o->to, c->set.n);
-	if (migrate_up(c->store, &c->set, o->to, on_progress, NULL, &e) != ST_OK)
-		return cmd_fail(&e);
-	if (migrate_status(c->store, &c->set, &l, &r, &e) != ST_OK)
-		code = cmd_fail(&e);
+	if ((rc = migrate_up(c->store, &c->set, o->to, on_progress, NULL, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
+	if ((rc = migrate_status(c->store, &c->set, &l, &r, &e)) != ST_OK)
+		code = cmd_fail(rc, &e);
 	else
 		printf("database is up to date: schema version %d (%s)\n", r.schema_version,
 		       store_backend_name(c->store));
@@ -397,6 +399,7 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	struct ledger l = {0};
 	struct migrate_report r = {0};
 	struct err e = {0};
+	enum status rc;
 	struct ctx c;
 	int code = parse_opts(argc, argv, &o);
 
@@ -408,12 +411,12 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 			"unknown migrate action '%s' (known: status, up, plan, verify)", o.action);
 	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, &code))
 		return code;
-	if (ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e) != ST_OK)
-		return cmd_fail(&e);
+	if ((rc = ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	if (strcmp(o.action, "up") == 0) {
 		code = do_up(&c, &o);
-	} else if (migrate_status(c.store, &c.set, &l, &r, &e) != ST_OK) {
-		code = cmd_fail(&e);
+	} else if ((rc = migrate_status(c.store, &c.set, &l, &r, &e)) != ST_OK) {
+		code = cmd_fail(rc, &e);
 	} else if (strcmp(o.action, "status") == 0) {
 		code = do_status(&c, &o, &r);
 	} else if (strcmp(o.action, "verify") == 0) {

@@ -246,6 +246,7 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	json_object *items = json_object_new_array();
 	struct err e = {0};
+	enum status rc;
 	int code = parse_import(argc, argv, &a);
 	bool ok;
 
@@ -253,8 +254,8 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 		code = verify_backup(a.backup, &vr);
 	if (code != EXIT_OK)
 		goto out;
-	if (cmd_open_database(cfg, "import", 1, &st, &set, &e) != ST_OK) {
-		code = cmd_fail(&e);
+	if ((rc = cmd_open_database(cfg, "import", 1, &st, &set, &e)) != ST_OK) {
+		code = cmd_fail(rc, &e);
 		goto out;
 	}
 	if (a.from_env)

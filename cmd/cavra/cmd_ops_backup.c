@@ -143,12 +143,14 @@ static int on_database(const struct config *cfg, const struct ops_args *a, on_da
 	struct migration_set set = {0};
 	struct store *st = NULL;
 	struct err e = {0};
+	enum status rc;
 	int code = EXIT_OK;
 
-	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK || fn(st, &set, a, &code, &e) != ST_OK) {
-		if (e.code == ST_CONFLICT && a->default_output)
+	if ((rc = cmd_open_existing(cfg, &st, &set, &e)) != ST_OK ||
+	    (rc = fn(st, &set, a, &code, &e)) != ST_OK) {
+		if (rc == ST_CONFLICT && a->default_output)
 			err_wrap(&e, "pass --output DIR for a new backup");
-		code = cmd_fail(&e);
+		code = cmd_fail(rc, &e);
 	}
 	migrate_set_release(&set);
 	store_close(st);
@@ -357,6 +359,7 @@ static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 	struct ops_restore_test_result r;
 	struct ops_args a;
 	struct err e = {0};
+	enum status rc;
 	int64_t started = time_now_us();
 	int code = parse_args(argc, argv, A_MANIFEST | A_SCRATCH, &a);
 	const char *tmp = getenv("TMPDIR");
@@ -367,13 +370,13 @@ static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 
 	if (code != EXIT_OK)
 		return code;
-	if (ops_restore_test(a.manifest,
-			     a.scratch_dir ? a.scratch_dir
-			     : tmp && *tmp ? tmp
-					   : "/tmp",
-			     &r, &e) != ST_OK) {
+	if ((rc = ops_restore_test(a.manifest,
+				   a.scratch_dir ? a.scratch_dir
+				   : tmp && *tmp ? tmp
+						 : "/tmp",
+				   &r, &e)) != ST_OK) {
 		ops_restore_test_result_release(&r);
-		return cmd_fail(&e);
+		return cmd_fail(rc, &e);
 	}
 	doc = ops_restore_test_json(&r, r.ok ? NULL : &e);
 	where = realpath(r.restore.verify.manifest_path, NULL);

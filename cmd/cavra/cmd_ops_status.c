@@ -69,14 +69,16 @@ static int ops_stores_cmd(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	json_object *doc = NULL;
 	struct err e = {0};
+	enum status rc;
 	bool json = false;
 	const struct cmd_opt opts[] = {CMD_FLAG("--json", &json), {0}};
 	int code = cmd_opts_parse("ops stores", opts, argc - 1, argv + 1);
 
 	if (code != EXIT_OK)
 		return code;
-	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK || ops_stores(st, &doc, &e) != ST_OK)
-		code = cmd_fail(&e);
+	if ((rc = cmd_open_existing(cfg, &st, &set, &e)) != ST_OK ||
+	    (rc = ops_stores(st, &doc, &e)) != ST_OK)
+		code = cmd_fail(rc, &e);
 	else if (json)
 		cmd_print_json(doc, true);
 	else
@@ -128,6 +130,7 @@ static int ops_retention_cmd(struct config *cfg, int argc, char **argv)
 	json_object *plan = NULL;
 	struct plan_args a;
 	struct err e = {0};
+	enum status rc;
 	int code = parse_plan(argc, argv, &a);
 
 	if (code != EXIT_OK)
@@ -135,10 +138,10 @@ static int ops_retention_cmd(struct config *cfg, int argc, char **argv)
 	if (ops_retention_opts_parse(a.days, a.classification, a.legal_hold ? "true" : "false", &o,
 				     &e) != ST_OK)
 		return cmd_usage_error("ops retention-plan: %s", e.msg);
-	if (cmd_open_existing(cfg, &st, &set, &e) != ST_OK ||
-	    ops_retention_plan(st, &o, &plan, &e) != ST_OK ||
-	    ops_retention_write(plan, a.output, &e) != ST_OK) {
-		code = cmd_fail(&e);
+	if ((rc = cmd_open_existing(cfg, &st, &set, &e)) != ST_OK ||
+	    (rc = ops_retention_plan(st, &o, &plan, &e)) != ST_OK ||
+	    (rc = ops_retention_write(plan, a.output, &e)) != ST_OK) {
+		code = cmd_fail(rc, &e);
 	} else {
 		printf("wrote %s/%s and %s/%s\n%lld records, %lld past the cutoff %s; delete "
 		       "protection %s; legal hold %s\n",

@@ -35,9 +35,10 @@ static int print_config(const struct config *cfg)
 {
 	struct buf out = BUF_INIT;
 	struct err e = {0};
+	enum status rc;
 
-	if (config_print(cfg, &out, &e) != ST_OK)
-		return cmd_fail(&e);
+	if ((rc = config_print(cfg, &out, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	fputs(out.data, stdout);
 	buf_release(&out);
 	return EXIT_OK;
@@ -85,6 +86,7 @@ static int serve_loop(const struct config *cfg, struct app *app)
 {
 	struct http_server *srv = NULL;
 	struct err e = {0};
+	enum status rc;
 	sigset_t set;
 	int sig = 0;
 
@@ -93,8 +95,8 @@ static int serve_loop(const struct config *cfg, struct app *app)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the server threads */
 	signal(SIGPIPE, SIG_IGN);
-	if (http_start(app, cfg->listen, &srv, &e) != ST_OK)
-		return cmd_fail(&e);
+	if ((rc = http_start(app, cfg->listen, &srv, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	log_info("listening on http://%s backend=%s database=%s", cfg->listen,
 		 store_backend_name(app->store), store_display_url(app->store));
 	sig = wait_for_signal(&set, cfg, app);
@@ -120,6 +122,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	struct service svc;
 	struct err e = {0};
+	enum status rc;
 	struct app app;
 	bool print;
 	int code;
@@ -128,16 +131,17 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		return code;
 	if (print)
 		return print_config(cfg);
-	if (config_original_check(cfg, env_get, &e) != ST_OK)
-		return cmd_fail(&e); /* exit 2: a setting serve would otherwise ignore */
-	if (policy_set_load(cfg->policy_dir, &policies, &e) != ST_OK ||
-	    service_routing_load(cfg->approval_routing_file, &routing, &e) != ST_OK) {
-		code = cmd_fail(&e);
+	if ((rc = config_original_check(cfg, env_get, &e)) != ST_OK)
+		return cmd_fail(rc, &e); /* exit 2: a setting serve would otherwise ignore */
+	if ((rc = policy_set_load(cfg->policy_dir, &policies, &e)) != ST_OK ||
+	    (rc = service_routing_load(cfg->approval_routing_file, &routing, &e)) != ST_OK) {
+		code = cmd_fail(rc, &e);
 		goto out;
 	}
-	if (cmd_open_database(cfg, "start", (int)cfg->db_pool_size, &st, &set, &e) != ST_OK ||
-	    serve_auth_start(cfg, &auth, &e) != ST_OK) {
-		code = cmd_fail(&e);
+	if ((rc = cmd_open_database(cfg, "start", (int)cfg->db_pool_size, &st, &set, &e)) !=
+		    ST_OK ||
+	    (rc = serve_auth_start(cfg, &auth, &e)) != ST_OK) {
+		code = cmd_fail(rc, &e);
 		goto out;
 	}
 	log_info("approval routing: %zu rules from %s", service_routing_count(routing),

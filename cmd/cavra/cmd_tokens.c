@@ -121,19 +121,20 @@ static int tokens_create(struct service *s, const struct create_args *a)
 {
 	char token[AUTH_TOKEN_LEN + 1], hash[SHA256_HEX_LEN];
 	struct err e = {0};
+	enum status rc;
 	char *id = NULL;
 
-	if (auth_token_generate(token, &e) != ST_OK)
-		return cmd_fail(&e);
+	if ((rc = auth_token_generate(token, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	auth_token_hash(token, hash);
-	if (service_token_create(
-		    s,
-		    &(struct token_spec){a->name, hash,
-					 a->created_by ? a->created_by : getenv("USER"), a->roles,
-					 a->nroles, a->expires_in_s},
-		    &id, &e) != ST_OK) {
+	if ((rc = service_token_create(
+		     s,
+		     &(struct token_spec){a->name, hash,
+					  a->created_by ? a->created_by : getenv("USER"), a->roles,
+					  a->nroles, a->expires_in_s},
+		     &id, &e)) != ST_OK) {
 		memset(token, 0, sizeof(token));
-		return cmd_fail(&e);
+		return cmd_fail(rc, &e);
 	}
 	puts(token);
 	fprintf(stderr, "cavra: token '%s' (%s) created; it is shown only this once\n", a->name,
@@ -173,9 +174,10 @@ static int tokens_list(struct service *s, bool json)
 {
 	json_object *list = NULL;
 	struct err e = {0};
+	enum status rc;
 
-	if (service_token_list(s, &list, &e) != ST_OK)
-		return cmd_fail(&e);
+	if ((rc = service_token_list(s, &list, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	if (json)
 		puts(json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
 	for (size_t i = 0; !json && i < json_object_array_length(list); i++) {
@@ -206,10 +208,11 @@ static int tokens_list(struct service *s, bool json)
 static int tokens_revoke(struct service *s, const char *name)
 {
 	struct err e = {0};
+	enum status rc;
 	int64_t n = 0;
 
-	if (service_token_revoke(s, name, &n, &e) != ST_OK)
-		return cmd_fail(&e);
+	if ((rc = service_token_revoke(s, name, &n, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", name);
 	return EXIT_OK;
 }
@@ -258,13 +261,14 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 	struct tokens_args a;
 	struct store *st = NULL;
 	struct err e = {0};
+	enum status rc;
 	struct service svc;
 	int code = parse_tokens(argc, argv, &a);
 
 	if (code != EXIT_OK)
 		return code;
-	if (cmd_open_database(cfg, "manage tokens", 1, &st, &set, &e) != ST_OK) {
-		code = cmd_fail(&e);
+	if ((rc = cmd_open_database(cfg, "manage tokens", 1, &st, &set, &e)) != ST_OK) {
+		code = cmd_fail(rc, &e);
 		goto out;
 	}
 	svc = (struct service){.store = st};
@@ -285,6 +289,7 @@ int cmd_auth(struct config *cfg, int argc, char **argv)
 {
 	struct buf out = BUF_INIT;
 	struct err e = {0};
+	enum status rc;
 	bool md = false;
 	const struct cmd_opt opts[] = {CMD_FLAG("--markdown", &md), {0}};
 	int code;
@@ -296,9 +301,9 @@ int cmd_auth(struct config *cfg, int argc, char **argv)
 		return cmd_usage_error("auth: unknown action '%s' (known: permissions)", argv[1]);
 	if ((code = cmd_opts_parse("auth permissions", opts, argc - 2, argv + 2)) != EXIT_OK)
 		return code;
-	if (auth_permissions_render(md ? AUTH_RENDER_MARKDOWN : AUTH_RENDER_TEXT, &out, &e) !=
-	    ST_OK)
-		return cmd_fail(&e);
+	if ((rc = auth_permissions_render(md ? AUTH_RENDER_MARKDOWN : AUTH_RENDER_TEXT, &out,
+					  &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	fputs(out.data, stdout);
 	buf_release(&out);
 	return EXIT_OK;

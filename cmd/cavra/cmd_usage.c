@@ -8,6 +8,7 @@
 #include "base/base.h"
 #include "cmd.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -214,10 +215,12 @@ int cmd_help(const char *usage, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_fail(const struct err *e)
+int cmd_fail(enum status st, const struct err *e)
 {
-	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(e->code));
-	return e->code == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
+	/* the exit code follows the status the call returned; e only carries its message */
+	assert(st != ST_OK && e->code == st);
+	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(st));
+	return st == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
 }
 
 int cmd_usage_error(const char *fmt, ...)

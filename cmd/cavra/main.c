@@ -121,11 +121,12 @@ int main(int argc, char **argv)
 	char **rest = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct config cfg;
 	struct err e = {0};
+	enum status rc;
 	int nrest = 0, code;
 
 	config_init(&cfg);
-	if (config_load(&cfg, argc - 1, argv + 1, env_get, rest, &nrest, &e) != ST_OK) {
-		code = cmd_fail(&e);
+	if ((rc = config_load(&cfg, argc - 1, argv + 1, env_get, rest, &nrest, &e)) != ST_OK) {
+		code = cmd_fail(rc, &e);
 	} else {
 		setup_logging(&cfg);
 		code = run(&cfg, nrest, rest);

@@ -5,6 +5,7 @@
  */
 #include "base/base.h"
 #include "auth/auth.h"
+#include "base/hash.h"
 
 #include <string.h>
 
@@ -13,32 +14,18 @@
 
 #define PREFIX_LEN (sizeof(AUTH_TOKEN_PREFIX) - 1)
 
-static bool is_lower_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /*
  * A fixed prefix lets authn tell an API token from a JWT without parsing it, and lets secret
  * scanners recognise a leaked token.  Hex keeps the token safe in headers, shells and YAML.
  */
 enum status auth_token_generate(char out[AUTH_TOKEN_LEN + 1], struct err *e)
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char raw[AUTH_TOKEN_RANDOM_BYTES];
-	char *p = out + PREFIX_LEN;
 
 	if (RAND_bytes(raw, (int)sizeof(raw)) != 1)
 		return err_set(e, ST_INTERNAL, "api token: openssl RAND_bytes failed");
 	memcpy(out, AUTH_TOKEN_PREFIX, PREFIX_LEN);
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		*p++ = digits[raw[i] >> 4];
-		*p++ = digits[raw[i] & 15];
-	}
-	*p = '\0';
+	hex_encode(raw, sizeof(raw), out + PREFIX_LEN);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return ST_OK;
 }
@@ -46,7 +33,7 @@ enum status auth_token_generate(char out[AUTH_TOKEN_LEN + 1], struct err *e)
 bool auth_token_is_api(const char *s)
 {
 	return strlen(s) == AUTH_TOKEN_LEN && memcmp(s, AUTH_TOKEN_PREFIX, PREFIX_LEN) == 0 &&
-	       is_lower_hex(s + PREFIX_LEN, AUTH_TOKEN_LEN - PREFIX_LEN);
+	       hex_is_lower(s + PREFIX_LEN, AUTH_TOKEN_LEN - PREFIX_LEN);
 }
 
 void auth_token_hash(const char *token, char out[SHA256_HEX_LEN])
@@ -59,7 +46,7 @@ bool auth_token_hash_equal(const char *a, const char *b)
 	const size_t n = SHA256_HEX_LEN - 1;
 
 	/* the lengths and alphabet are public; only the digits need constant time */
-	if (strlen(a) != n || strlen(b) != n || !is_lower_hex(a, n) || !is_lower_hex(b, n))
+	if (strlen(a) != n || strlen(b) != n || !hex_is_lower(a, n) || !hex_is_lower(b, n))
 		return false;
 	return CRYPTO_memcmp(a, b, n) == 0;
 }

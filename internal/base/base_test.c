@@ -39,6 +39,25 @@ static void test_buf_cap(void **state)
 	assert_string_equal(b.data, "");
 }
 
+/* buf_addf and buf_xaddf keep every byte of a long piece, with no fixed-size line between. */
+static void test_buf_addf_long(void **state)
+{
+	char piece[3000];
+	struct buf b = BUF_INIT, x = BUF_INIT;
+
+	(void)state;
+	memset(piece, 'p', sizeof(piece) - 1);
+	piece[sizeof(piece) - 1] = '\0';
+	assert_int_equal(buf_addf(&b, NULL, "<%s>%d", piece, 7), ST_OK);
+	buf_xaddf(&x, "<%s>%d", piece, 7);
+	assert_int_equal(x.len, sizeof(piece) + 2);
+	assert_string_equal(x.data, b.data);
+	buf_xaddf(&x, "%s", "");
+	assert_int_equal(x.len, sizeof(piece) + 2);
+	buf_release(&b);
+	buf_release(&x);
+}
+
 static const struct {
 	const char *in;
 	bool ok;
@@ -238,6 +257,21 @@ static void test_sha256(void **state)
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* Only 0-9 and a-f count, in the first n bytes: what hex_encode writes and the manifests store. */
+static void test_hex_is_lower(void **state)
+{
+	(void)state;
+	assert_true(hex_is_lower("0123456789abcdef", 16));
+	assert_true(hex_is_lower("", 0));
+	assert_true(hex_is_lower("abZ", 2));
+	assert_false(hex_is_lower("abZ", 3));
+	assert_false(hex_is_lower("ABCDEF", 6));
+	assert_false(hex_is_lower("g", 1));
+	assert_false(hex_is_lower("/", 1));
+	assert_false(hex_is_lower(":", 1));
+	assert_false(hex_is_lower("`", 1));
+}
+
 /* Byte order with lengths: a prefix first, bytes above 0x7f after ASCII, empty first. */
 static void test_bytes_cmp(void **state)
 {
@@ -319,14 +353,15 @@ static void test_err_ctx(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap),	     cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_time_format),  cmocka_unit_test(test_redact),
-		cmocka_unit_test(test_dburl),
+		cmocka_unit_test(test_buf_cap),	     cmocka_unit_test(test_buf_addf_long),
+		cmocka_unit_test(test_time_parse),   cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_redact),	     cmocka_unit_test(test_dburl),
 
 		cmocka_unit_test(test_scrub),	     cmocka_unit_test(test_scrub_forms),
 		cmocka_unit_test(test_scrub_pieces), cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_str_to_i64),   cmocka_unit_test(test_log_line),
-		cmocka_unit_test(test_bytes_cmp),    cmocka_unit_test(test_err_ctx),
+		cmocka_unit_test(test_hex_is_lower), cmocka_unit_test(test_str_to_i64),
+		cmocka_unit_test(test_log_line),     cmocka_unit_test(test_bytes_cmp),
+		cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -88,25 +88,53 @@ enum status buf_adds(struct buf *b, const char *s, struct err *e)
 	return buf_add(b, s, strlen(s), e);
 }
 
+/* Formats twice, for the length and then into place, so that the text is never truncated. */
+static enum status vaddf(struct buf *b, struct err *e, const char *fmt, va_list ap)
+{
+	va_list again;
+	enum status st;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	if (n < 0) {
+		va_end(again);
+		return err_set(e, ST_INTERNAL, "format failed");
+	}
+	st = grow(b, (size_t)n, e);
+	if (st == ST_OK) {
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+		b->len += (size_t)n;
+	}
+	va_end(again);
+	return st;
+}
+
 enum status buf_addf(struct buf *b, struct err *e, const char *fmt, ...)
 {
 	va_list ap;
 	enum status st;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	st = vaddf(b, e, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return err_set(e, ST_INTERNAL, "format failed");
-	st = grow(b, (size_t)n, e);
-	if (st != ST_OK)
-		return st;
+	return st;
+}
+
+/* fprintf, not log_at, as in xalloc.c: this line must print at any log level. */
+void buf_xaddf(struct buf *b, const char *fmt, ...)
+{
+	struct err e = {0};
+	va_list ap;
+	enum status st;
+
 	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	st = vaddf(b, &e, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
-	return ST_OK;
+	if (st != ST_OK) {
+		fprintf(stderr, "level=fatal msg=\"buf_xaddf: %s\"\n", e.msg);
+		abort();
+	}
 }
 
 /* Hands the bytes to the caller; an unallocated buffer yields a fresh "" so free() is safe. */

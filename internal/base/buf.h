@@ -49,6 +49,11 @@ ATTR_NODISCARD static inline enum status buf_add(struct buf *b, const void *p, s
 ATTR_NODISCARD enum status buf_adds(struct buf *b, const char *s, struct err *e);
 ATTR_NODISCARD enum status buf_addf(struct buf *b, struct err *e, const char *fmt, ...)
 	ATTR_PRINTF(3, 4);
+/*
+ * buf_addf for text a program builds from known pieces (SQL, a report), where going over the
+ * cap is a bug: it prints one line and aborts, like the x* allocators.
+ */
+void buf_xaddf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* Hands the storage to the caller (free with free()) and resets b. */
 char *buf_detach(struct buf *b, size_t *len);
 

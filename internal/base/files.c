@@ -50,16 +50,25 @@ char *file_dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
-enum status file_fsync_dir(const char *dir, struct err *e)
+/* errno is kept across close(), so the caller reports the failure of open or fsync itself. */
+int file_fsync_path(const char *path, int oflags)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	enum status st = ST_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | oflags);
+	int rc = fd < 0 ? -1 : fsync(fd);
+	int saved = errno;
 
-	if (fd < 0 || fsync(fd) != 0)
-		st = err_set(e, ST_IO, "fsync directory '%s': %s", dir, BASE_ERRSTR(errno));
 	if (fd >= 0)
 		close(fd);
-	return st;
+	return rc == 0 ? 0 : saved;
+}
+
+enum status file_fsync_dir(const char *dir, struct err *e)
+{
+	int err = file_fsync_path(dir, O_DIRECTORY);
+
+	if (err)
+		return err_set(e, ST_IO, "fsync directory '%s': %s", dir, BASE_ERRSTR(err));
+	return ST_OK;
 }
 
 int file_write_full(int fd, const void *p, size_t n)

@@ -40,6 +40,12 @@ void file_atomic_abort(struct file_atomic *f);
 /* Writes all of p[0..n) to fd, again after EINTR: 0, or the errno of the failed write. */
 int file_write_full(int fd, const void *p, size_t n);
 
+/*
+ * fsync of the file path names (of the directory, with oflags O_DIRECTORY): 0, or the errno
+ * of the open or fsync that failed, for the caller's own message.
+ */
+int file_fsync_path(const char *path, int oflags);
+
 /* fsync of a directory, so that the names created or renamed in it survive a crash. */
 ATTR_NODISCARD enum status file_fsync_dir(const char *dir, struct err *e);
 

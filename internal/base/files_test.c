@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,21 @@ static void test_write_atomic(void **state)
 	free(tmp);
 }
 
+/* file_fsync_path hands back the errno of the failed open, for the caller's own message. */
+static void test_fsync_path(void **state)
+{
+	struct fx *x = *state;
+	struct err e = {0};
+
+	assert_int_equal(file_fsync_path(x->path, 0), ENOENT);
+	assert_int_equal(file_write_atomic(x->path, "x", 1, &e), ST_OK);
+	assert_int_equal(file_fsync_path(x->path, 0), 0);
+	assert_int_equal(file_fsync_path(x->dir, O_DIRECTORY), 0);
+	assert_int_equal(file_fsync_path(x->path, O_DIRECTORY), ENOTDIR);
+	assert_int_equal(file_fsync_dir(x->path, &e), ST_IO);
+	assert_non_null(strstr(e.msg, "fsync directory '"));
+}
+
 /* A leftover temporary file is never reused: the old file stays as it was. */
 static void test_leftover_tmp(void **state)
 {
@@ -173,6 +190,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_fails, fx_setup, fx_teardown),
 		cmocka_unit_test(test_dir_of),
+		cmocka_unit_test_setup_teardown(test_fsync_path, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests_name("files", tests, NULL, NULL);

@@ -19,6 +19,14 @@ void hex_encode(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+bool hex_is_lower(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];

@@ -12,6 +12,9 @@
 /* p[0..n) as 2n lowercase hex digits and a NUL into out (2n+1 bytes). */
 void hex_encode(const unsigned char *p, size_t n, char *out);
 
+/* s[0..n) are all lowercase hex digits (0-9, a-f), the alphabet hex_encode writes. */
+bool hex_is_lower(const char *s, size_t n);
+
 /* SHA-256 of p[0..n) as lowercase hex into out (SHA256_HEX_LEN bytes). */
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);
 

@@ -71,17 +71,23 @@ static void challenge(struct req *r, const char *error)
 			 "Bearer realm=\"cavra\"");
 }
 
-/* Logs and replies a denial: 401 (with WWW-Authenticate), 403 or 503. */
+/*
+ * Replies a denial: 401 (with WWW-Authenticate) or 403, logged here as a denial; or a 5xx
+ * (a database or an issuer that cannot answer), which http_reply_err logs, so that one
+ * failure is one log line.
+ */
 static bool deny(struct req *r, enum status st, const struct err *e, enum MHD_Result *ret)
 {
 	const char *subject = r->who.subject ? r->who.subject : "-";
+	unsigned int http = http_reply_http_status(st);
 
 	if (st != ST_UNAUTHENTICATED)
 		r->www_authenticate[0] = '\0'; /* a challenge belongs on a 401 only */
 	else if (!r->www_authenticate[0])
 		challenge(r, "invalid_token"); /* a bearer token was sent and failed */
-	log_warn("auth: denied route=\"%s %s\" subject=%s status=%u reason=\"%s\"", r->method,
-		 r->route->pattern, subject, http_reply_http_status(st), e->msg);
+	if (http < 500)
+		log_warn("auth: denied route=\"%s %s\" subject=%s status=%u reason=\"%s\"",
+			 r->method, r->route->pattern, subject, http, e->msg);
 	*ret = http_reply_err(r, st, e);
 	return false;
 }
@@ -265,8 +271,6 @@ bool http_authn_check(struct req *r, enum MHD_Result *ret)
 		r->www_authenticate[0] = '\0';
 		return true;
 	}
-	if (st != ST_UNAUTHENTICATED && st != ST_FORBIDDEN && st != ST_UNAVAILABLE)
-		log_error("auth: %s", e.msg);
 	return deny(r, st, &e, ret);
 }
 

@@ -9,6 +9,7 @@
 #include "migrate/migrate.h"
 #include "migrate/migrate_int.h"
 #include "base/xalloc.h"
+#include "base/files.h"
 #include "store/store_sqlite_file.h"
 
 #include <errno.h>
@@ -277,24 +278,12 @@ static enum status check_quiet(const char *path, struct err *e)
 
 static enum status fsync_dir(const char *path, struct err *e)
 {
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int fd, rc, saved;
+	char *dir = file_dir_of(path);
+	int err = file_fsync_path(dir, O_DIRECTORY);
 
-	if (!slash)
-		memcpy(dir, ".", 2); /* path names a file: dir has room for "." */
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rc = fd < 0 ? -1 : fsync(fd);
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
 	free(dir);
-	if (rc != 0)
-		return err_set(e, ST_IO, "fsync the directory of '%s': %s", path,
-			       BASE_ERRSTR(saved));
+	if (err)
+		return err_set(e, ST_IO, "fsync the directory of '%s': %s", path, BASE_ERRSTR(err));
 	return ST_OK;
 }
 

@@ -8,6 +8,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "base/str.h"
+#include "base/hash.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -217,11 +218,7 @@ void ops_manifest_free(struct ops_manifest *m)
  */
 bool ops_is_sha256(const char *s)
 {
-	size_t n = 0;
-
-	for (; s && ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')); n++)
-		;
-	return s && n == SHA256_HEX_LEN - 1 && s[n] == '\0';
+	return s && strlen(s) == SHA256_HEX_LEN - 1 && hex_is_lower(s, SHA256_HEX_LEN - 1);
 }
 
 /* The offset of the first byte from t[i] on (i <= len) that is not JSON whitespace. */

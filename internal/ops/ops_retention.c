@@ -261,48 +261,36 @@ static bool b_of(json_object *o, const char *key)
 	return json_object_get_boolean(json_object_object_get(o, key));
 }
 
-static void md_add(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
-static void md_add(struct buf *b, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (buf_adds(b, line, NULL) != ST_OK)
-		abort(); /* a plan is a few kilobytes */
-}
-
 static void md_header(struct buf *b, json_object *p)
 {
-	md_add(b, "# Retention plan: %s\n\n", jx_get_str_or(p, "classification", "?"));
-	md_add(b, "Generated %s by cavra %s from the %s database at schema version %lld.\n\n",
-	       jx_get_str_or(p, "generated_at", "?"), jx_get_str_or(p, "tool_version", "?"),
-	       jx_get_str_or(p, "backend", "?"), (long long)i_of(p, "database_schema_version"));
-	md_add(b, "| parameter | value |\n| --- | --- |\n");
-	md_add(b, "| classification | %s |\n", jx_get_str_or(p, "classification", "?"));
-	md_add(b, "| retention | %lld days |\n", (long long)i_of(p, "retention_days"));
-	md_add(b, "| cutoff | records older than %s are past retention |\n",
-	       jx_get_str_or(p, "cutoff", "?"));
-	md_add(b, "| retain until | records written now are kept until %s |\n",
-	       jx_get_str_or(p, "retain_until", "?"));
-	md_add(b, "| legal hold | %s |\n",
-	       b_of(p, "legal_hold") ? "yes: nothing is deleted" : "no");
-	md_add(b, "| delete protection | %s%s%s |\n", b_of(p, "delete_protection") ? "yes" : "no",
-	       jx_get_str(p, "delete_protection_reason") ? " — " : "",
-	       jx_get_str_or(p, "delete_protection_reason", ""));
-	md_add(b, "| records | %lld, %lld past the cutoff, %lld eligible for deletion |\n\n",
-	       (long long)i_of(p, "records"), (long long)i_of(p, "past_cutoff"),
-	       (long long)i_of(p, "eligible_for_deletion"));
+	buf_xaddf(b, "# Retention plan: %s\n\n", jx_get_str_or(p, "classification", "?"));
+	buf_xaddf(b, "Generated %s by cavra %s from the %s database at schema version %lld.\n\n",
+		  jx_get_str_or(p, "generated_at", "?"), jx_get_str_or(p, "tool_version", "?"),
+		  jx_get_str_or(p, "backend", "?"), (long long)i_of(p, "database_schema_version"));
+	buf_xaddf(b, "| parameter | value |\n| --- | --- |\n");
+	buf_xaddf(b, "| classification | %s |\n", jx_get_str_or(p, "classification", "?"));
+	buf_xaddf(b, "| retention | %lld days |\n", (long long)i_of(p, "retention_days"));
+	buf_xaddf(b, "| cutoff | records older than %s are past retention |\n",
+		  jx_get_str_or(p, "cutoff", "?"));
+	buf_xaddf(b, "| retain until | records written now are kept until %s |\n",
+		  jx_get_str_or(p, "retain_until", "?"));
+	buf_xaddf(b, "| legal hold | %s |\n",
+		  b_of(p, "legal_hold") ? "yes: nothing is deleted" : "no");
+	buf_xaddf(b, "| delete protection | %s%s%s |\n",
+		  b_of(p, "delete_protection") ? "yes" : "no",
+		  jx_get_str(p, "delete_protection_reason") ? " — " : "",
+		  jx_get_str_or(p, "delete_protection_reason", ""));
+	buf_xaddf(b, "| records | %lld, %lld past the cutoff, %lld eligible for deletion |\n\n",
+		  (long long)i_of(p, "records"), (long long)i_of(p, "past_cutoff"),
+		  (long long)i_of(p, "eligible_for_deletion"));
 }
 
 static void md_stores(struct buf *b, json_object *p)
 {
 	json_object *stores = json_object_object_get(p, "stores");
 
-	md_add(b, "## Stores\n\n| store | table | records | past cutoff | oldest | newest | "
-		  "action |\n| --- | --- | ---: | ---: | --- | --- | --- |\n");
+	buf_xaddf(b, "## Stores\n\n| store | table | records | past cutoff | oldest | newest | "
+		     "action |\n| --- | --- | ---: | ---: | --- | --- | --- |\n");
 	for (size_t i = 0; i < json_object_array_length(stores); i++) {
 		json_object *s = json_object_array_get_idx(stores, i);
 		json_object *tables = json_object_object_get(s, "tables");
@@ -310,45 +298,48 @@ static void md_stores(struct buf *b, json_object *p)
 		for (size_t k = 0; k < json_object_array_length(tables); k++) {
 			json_object *t = json_object_array_get_idx(tables, k);
 
-			md_add(b, "| %s | %s | %lld | %lld | %s | %s | %s |\n",
-			       jx_get_str_or(s, "store", "?"), jx_get_str_or(t, "table", "?"),
-			       (long long)i_of(t, "records"), (long long)i_of(t, "past_cutoff"),
-			       jx_get_str_or(t, "oldest", "—"), jx_get_str_or(t, "newest", "—"),
-			       jx_get_str_or(s, "action", "?"));
+			buf_xaddf(b, "| %s | %s | %lld | %lld | %s | %s | %s |\n",
+				  jx_get_str_or(s, "store", "?"), jx_get_str_or(t, "table", "?"),
+				  (long long)i_of(t, "records"), (long long)i_of(t, "past_cutoff"),
+				  jx_get_str_or(t, "oldest", "—"), jx_get_str_or(t, "newest", "—"),
+				  jx_get_str_or(s, "action", "?"));
 		}
 	}
-	md_add(b, "\n");
+	buf_xaddf(b, "\n");
 }
 
 static void md_last(struct buf *b, const char *what, json_object *last)
 {
 	if (!last) {
-		md_add(b, "| last %s | none recorded |\n", what);
+		buf_xaddf(b, "| last %s | none recorded |\n", what);
 		return;
 	}
-	md_add(b, "| last %s | %s, %s (`%s`, manifest sha256 `%.16s…`) |\n", what,
-	       jx_get_str_or(last, "finished_at", "?"), jx_get_str_or(last, "outcome", "?"),
-	       jx_get_str_or(last, "record_id", "?"), jx_get_str_or(last, "manifest_sha256", "-"));
+	buf_xaddf(b, "| last %s | %s, %s (`%s`, manifest sha256 `%.16s…`) |\n", what,
+		  jx_get_str_or(last, "finished_at", "?"), jx_get_str_or(last, "outcome", "?"),
+		  jx_get_str_or(last, "record_id", "?"),
+		  jx_get_str_or(last, "manifest_sha256", "-"));
 }
 
 static void md_controls(struct buf *b, json_object *p)
 {
 	json_object *c = json_object_object_get(p, "controls");
 
-	md_add(b, "## Backup and restore-test controls\n\n| control | value |\n| --- | --- |\n");
-	md_add(b, "| backups | every %lld day(s), and before every migration and release: `%s` |\n",
-	       (long long)i_of(c, "backup_every_days"), jx_get_str_or(c, "backup_command", "?"));
-	md_add(b, "| verification | after every backup: `%s` |\n",
-	       jx_get_str_or(c, "verify_command", "?"));
+	buf_xaddf(b, "## Backup and restore-test controls\n\n| control | value |\n| --- | --- |\n");
+	buf_xaddf(b,
+		  "| backups | every %lld day(s), and before every migration and release: `%s` |\n",
+		  (long long)i_of(c, "backup_every_days"), jx_get_str_or(c, "backup_command", "?"));
+	buf_xaddf(b, "| verification | after every backup: `%s` |\n",
+		  jx_get_str_or(c, "verify_command", "?"));
 	md_last(b, "backup", json_object_object_get(c, "last_backup"));
-	md_add(b, "| backup overdue | %s |\n", b_of(c, "backup_overdue") ? "**yes**" : "no");
-	md_add(b, "| restore tests | every %lld days: `%s` |\n",
-	       (long long)i_of(c, "restore_test_every_days"),
-	       jx_get_str_or(c, "restore_test_command", "?"));
+	buf_xaddf(b, "| backup overdue | %s |\n", b_of(c, "backup_overdue") ? "**yes**" : "no");
+	buf_xaddf(b, "| restore tests | every %lld days: `%s` |\n",
+		  (long long)i_of(c, "restore_test_every_days"),
+		  jx_get_str_or(c, "restore_test_command", "?"));
 	md_last(b, "restore test", json_object_object_get(c, "last_restore_test"));
-	md_add(b, "| restore test overdue | %s |\n\n",
-	       b_of(c, "restore_test_overdue") ? "**yes**" : "no");
-	md_add(b, "## Notes\n\n"
+	buf_xaddf(b, "| restore test overdue | %s |\n\n",
+		  b_of(c, "restore_test_overdue") ? "**yes**" : "no");
+	buf_xaddf(b,
+		  "## Notes\n\n"
 		  "- cavra never deletes records itself. Deleting records past the cutoff is a "
 		  "reviewed, manual step, and never while a legal hold is in force.\n"
 		  "- Delete protection means the database and its backups are protected against "

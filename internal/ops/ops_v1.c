@@ -11,6 +11,7 @@
 #include "json/jx.h"
 #include "base/files.h"
 #include "base/str.h"
+#include "base/hash.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -257,8 +258,7 @@ static enum status hash_file(const char *path, int64_t *size, char sha[SHA256_HE
 	}
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	EVP_MD_CTX_free(md);
-	for (unsigned int i = 0; i < dlen; i++)
-		snprintf(sha + 2 * i, 3, "%02x", digest[i]);
+	hex_encode(digest, dlen, sha);
 	if (ferror(f)) {
 		fclose(f);
 		return err_set(e, ST_IO, "read: %s", BASE_ERRSTR(errno));

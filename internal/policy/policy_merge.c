@@ -6,6 +6,7 @@
  * deep or cyclic chain costs no stack; what is left unmerged after the last pass is a cycle.
  */
 #include "base/base.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/xalloc.h"
@@ -166,61 +167,27 @@ static enum status report_cycle(struct policy_set *set, struct policy_pack *star
 	return st;
 }
 
-struct canon {
-	char *s;
-	size_t len, alloc;
-};
-
-static void append(struct canon *c, const char *p, size_t n)
-{
-	if (c->len + n + 1 > c->alloc) {
-		while (c->len + n + 1 > c->alloc)
-			c->alloc = c->alloc ? 2 * c->alloc : 1024;
-		c->s = xrealloc(c->s, c->alloc);
-	}
-	memcpy(c->s + c->len, p, n);
-	c->len += n;
-	c->s[c->len] = '\0';
-}
-
 /* "<name> <count>\n" then "<byte length> <entry>\n" per entry. */
 /*
  * Counts and byte lengths make the encoding unambiguous: no entry, however it is spelt (spaces,
  * newlines), can make two different packs produce the same text and so the same hash.
  */
-static void append_list(struct canon *c, const char *name, const struct strlist *list)
+static void append_list(struct buf *c, const char *name, const struct strlist *list)
 {
-	char num[64];
-
-	append(c, name, strlen(name));
-	snprintf(num, sizeof(num), " %zu\n", list->n);
-	append(c, num, strlen(num));
-	for (size_t k = 0; k < list->n; k++) {
-		size_t elen = strlen(list->v[k]);
-
-		snprintf(num, sizeof(num), "%zu ", elen);
-		append(c, num, strlen(num));
-		append(c, list->v[k], elen);
-		append(c, "\n", 1);
-	}
+	buf_xaddf(c, "%s %zu\n", name, list->n);
+	for (size_t k = 0; k < list->n; k++)
+		buf_xaddf(c, "%zu %s\n", strlen(list->v[k]), list->v[k]);
 }
 
-static void append_line(struct canon *c, const char *a, const char *b)
+static void append_line(struct buf *c, const char *a, const char *b)
 {
-	append(c, a, strlen(a));
-	append(c, " ", 1);
-	append(c, b, strlen(b));
-	append(c, "\n", 1);
+	buf_xaddf(c, "%s %s\n", a, b);
 }
 
 /* A map as "<name> <keys>\n", then per key its entry line and its list ("<key> <count>"). */
-static void append_map(struct canon *c, const char *name, const struct listmap *m)
+static void append_map(struct buf *c, const char *name, const struct listmap *m)
 {
-	char num[64];
-
-	snprintf(num, sizeof(num), " %zu\n", m->keys.n);
-	append(c, name, strlen(name));
-	append(c, num, strlen(num));
+	buf_xaddf(c, "%s %zu\n", name, m->keys.n);
 	for (size_t k = 0; k < m->keys.n; k++) {
 		struct strlist key = {&m->keys.v[k], 1, 1};
 
@@ -240,9 +207,9 @@ static void append_map(struct canon *c, const char *name, const struct listmap *
  */
 char *policy_pack_canonical(const struct policy_pack *pack, size_t *len)
 {
-	struct canon c = {0};
+	struct buf c = BUF_INIT;
 
-	append(&c, CANONICAL_HEADER, strlen(CANONICAL_HEADER));
+	buf_xaddf(&c, "%s", CANONICAL_HEADER);
 	for (size_t l = 0; l < POLICY_LIST_COUNT; l++)
 		if (l < POLICY_LIST_CMD_REQUIRE_APPROVAL || pack->lists[l].n)
 			append_list(&c, policy_list_name((enum policy_list)l), &pack->lists[l]);
@@ -256,9 +223,7 @@ char *policy_pack_canonical(const struct policy_pack *pack, size_t *len)
 		append_map(&c, "mcp.risk_scoring", &pack->risk);
 	if (pack->approvals.keys.n)
 		append_map(&c, "approvals", &pack->approvals);
-	if (len)
-		*len = c.len;
-	return c.s;
+	return buf_detach(&c, len);
 }
 
 /*

@@ -20,7 +20,7 @@
 
 /*
  * The statements built here are a few hundred bytes; the cap is far above them, so
- * running into it is a bug (add() aborts) and never a truncated statement.
+ * running into it is a bug (buf_xaddf aborts) and never a truncated statement.
  */
 #define SQL_CAP (1 << 14)
 
@@ -37,21 +37,7 @@ static size_t ncols(const char *const *cols)
  * Only identifiers are formatted into SQL text, and they come from the compiled-in
  * struct rec_table of each kind, never from a request; every value travels as a
  * "$N" parameter.
- */
-static void add(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
-static void add(struct buf *b, const char *fmt, ...)
-{
-	char frag[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(frag, sizeof(frag), fmt, ap);
-	va_end(ap);
-	if (buf_adds(b, frag, NULL) != ST_OK)
-		abort(); /* far above any statement built here: a bug */
-}
-
-/*
+ *
  * INSERT ... ON CONFLICT (id) DO NOTHING: $1 id, $2.. values, then times and payload.
  *
  * An insert that does nothing on conflict and then a guarded update, rather than
@@ -63,23 +49,23 @@ static void add(struct buf *b, const char *fmt, ...)
  */
 static void insert_sql(struct buf *b, const struct rec_table *t, size_t n)
 {
-	add(b, "INSERT INTO %s (%s", t->name, t->id_col);
+	buf_xaddf(b, "INSERT INTO %s (%s", t->name, t->id_col);
 	for (size_t i = 0; i < n; i++)
-		add(b, ", %s", t->cols[i]);
-	add(b, ", created_at, updated_at, payload) VALUES ($1");
+		buf_xaddf(b, ", %s", t->cols[i]);
+	buf_xaddf(b, ", created_at, updated_at, payload) VALUES ($1");
 	for (size_t i = 0; i < n + 3; i++)
-		add(b, ", $%zu", i + 2);
-	add(b, ") ON CONFLICT (%s) DO NOTHING", t->id_col);
+		buf_xaddf(b, ", $%zu", i + 2);
+	buf_xaddf(b, ") ON CONFLICT (%s) DO NOTHING", t->id_col);
 }
 
 /* UPDATE only when the payload differs: $1 id, $2.. values, updated_at, payload. */
 static void update_sql(struct buf *b, const struct rec_table *t, size_t n)
 {
-	add(b, "UPDATE %s SET ", t->name);
+	buf_xaddf(b, "UPDATE %s SET ", t->name);
 	for (size_t i = 0; i < n; i++)
-		add(b, "%s = $%zu, ", t->cols[i], i + 2);
-	add(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND payload <> $%zu", n + 2, n + 3,
-	    t->id_col, n + 3);
+		buf_xaddf(b, "%s = $%zu, ", t->cols[i], i + 2);
+	buf_xaddf(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND payload <> $%zu", n + 2,
+		  n + 3, t->id_col, n + 3);
 }
 
 enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
@@ -373,13 +359,13 @@ static void cas_sql(struct buf *b, const struct rec_table *t, const struct rec_c
 {
 	size_t k = w->later_col ? 4 : 3;
 
-	add(b, "UPDATE %s SET ", t->name);
+	buf_xaddf(b, "UPDATE %s SET ", t->name);
 	for (size_t i = 0; i < n; i++)
-		add(b, "%s = $%zu, ", w->set_cols[i], k++);
-	add(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND %s = $2", k, k + 1, t->id_col,
-	    w->guard_col);
+		buf_xaddf(b, "%s = $%zu, ", w->set_cols[i], k++);
+	buf_xaddf(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND %s = $2", k, k + 1,
+		  t->id_col, w->guard_col);
 	if (w->later_col)
-		add(b, " AND %s > $3", w->later_col);
+		buf_xaddf(b, " AND %s > $3", w->later_col);
 }
 
 enum status store_rec_cas(struct store *st, const struct rec_table *t, const struct rec_cas *w,
@@ -415,11 +401,11 @@ enum status store_rec_latest(struct store_conn *c, const struct rec_table *t, co
 	enum status rc;
 
 	buf_init(&sql, SQL_CAP);
-	add(&sql, "SELECT %s", t->id_col);
+	buf_xaddf(&sql, "SELECT %s", t->id_col);
 	for (size_t i = 0; t->cols[i]; i++)
-		add(&sql, ", %s", t->cols[i]);
-	add(&sql, " FROM %s WHERE %s = $1 ORDER BY %s DESC, %s LIMIT 1", t->name, col, t->order_col,
-	    t->id_col);
+		buf_xaddf(&sql, ", %s", t->cols[i]);
+	buf_xaddf(&sql, " FROM %s WHERE %s = $1 ORDER BY %s DESC, %s LIMIT 1", t->name, col,
+		  t->order_col, t->id_col);
 	rc = store_query(c, sql.data, 1, &value, out, e);
 	buf_release(&sql);
 	return rc;

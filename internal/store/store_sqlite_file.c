@@ -6,9 +6,8 @@
 #include "base/base.h"
 #include "store/store_sqlite_file.h"
 #include "store/store_sqlite_int.h"
+#include "base/files.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -94,14 +93,10 @@ enum status store_sqlite_query_ro(const char *path, const char *sql, struct stor
  */
 static enum status fsync_path(const char *path, struct err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc = fd < 0 ? -1 : fsync(fd);
-	int saved = errno;
+	int err = file_fsync_path(path, 0);
 
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		return err_set(e, ST_IO, "fsync '%s': %s", path, BASE_ERRSTR(saved));
+	if (err)
+		return err_set(e, ST_IO, "fsync '%s': %s", path, BASE_ERRSTR(err));
 	return ST_OK;
 }
 

@@ -324,6 +324,23 @@ class FakeIssuer(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def test_unavailable_issuer_is_logged_once(migrated, tmp_path, new_idp):
+    """A 503 from authentication is one failure: one warning or error line, not a denial and
+    the reply's 5xx line both."""
+    p = new_idp()
+    p.start("k1")
+    tok = p.token("auditor")
+    p.stop()
+    with serve(migrated, *oidc_args(p), tmp=tmp_path) as s:
+        r = s.get("/decisions", headers=bearer(tok))
+        assert r.status_code == 503, r.text
+        rid = r.headers["X-Request-Id"]
+        logs = s.stderr()
+    lines = [l for l in logs.splitlines() if f"request_id={rid}" in l
+             and ("level=warn" in l or "level=error" in l)]
+    assert len(lines) == 1, lines
+
+
 @pytest.mark.parametrize("mode,needle", [("no-jwks", "jwks_uri"), ("not-json", "JSON"),
                                          ("redirect", "")])
 def test_broken_discovery_is_503_not_500(migrated, tmp_path, mode, needle):
