@@ -34,7 +34,7 @@ void service_paging_release(struct paging *p);
  */
 #define PAGING_APPLY(q, p)                                                                  \
 	((q)->limit = (p)->limit, (q)->offset = (p)->offset, (q)->after_ts = (p)->after_ts, \
-	 (q)->after_id = (p)->after_id, (q)->want_total = (p)->count,                        \
+	 (q)->after_id = (p)->after_id, (q)->want_total = (p)->count,                       \
 	 (q)->total_bound = (p)->count_bound)
 
 /* An opaque cursor for the row after (ts, id); caller owns, free(). */
