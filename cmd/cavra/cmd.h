@@ -9,12 +9,27 @@
 #include "base/err.h"
 #include "config/config.h"
 
+#include <stdarg.h>
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* Prints "cavra: <msg>" on stderr and returns the exit code for e->code. */
 int cmd_fail(const struct err *e);
-/* Prints "cavra: <msg>" and returns EXIT_USAGE. */
-int cmd_usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* cmd_usage_error's worker: prints "cavra: <msg>" and a newline on stderr. */
+void cmd_usage_verror(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
+/*
+ * Prints "cavra: <msg>" and returns EXIT_USAGE.  Inline, like err_set, so that the static
+ * analyzer sees the exit code in every caller's file.
+ */
+static inline ATTR_PRINTF(1, 2) int cmd_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd_usage_verror(fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
 
 struct json_object;
 /*

@@ -220,14 +220,9 @@ int cmd_fail(const struct err *e)
 	return e->code == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
 }
 
-int cmd_usage_error(const char *fmt, ...)
+void cmd_usage_verror(const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	fputs("cavra: ", stderr);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputc('\n', stderr);
-	return EXIT_USAGE;
 }

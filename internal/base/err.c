@@ -37,17 +37,12 @@ const char *status_name(enum status st)
 	return status_names[st];
 }
 
-enum status err_set(struct err *e, enum status code, const char *fmt, ...)
+void err_vset(struct err *e, enum status code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (!e)
-		return code;
+		return;
 	e->code = code;
-	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return code;
 }
 
 /*
