@@ -9,27 +9,23 @@
 #include "base/err.h"
 #include "config/config.h"
 
-#include <stdarg.h>
-
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* Prints "cavra: <msg>" on stderr and returns the exit code for e->code. */
 int cmd_fail(const struct err *e);
-/* cmd_usage_error's worker: prints "cavra: <msg>" and a newline on stderr. */
-void cmd_usage_verror(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
-/*
- * Prints "cavra: <msg>" and returns EXIT_USAGE.  Inline, like err_set, so that the static
- * analyzer sees the exit code in every caller's file.
- */
-static inline ATTR_PRINTF(1, 2) int cmd_usage_error(const char *fmt, ...)
+/* Prints "cavra: <msg>" on stderr and returns EXIT_USAGE: cmd_usage_error's worker. */
+int cmd_usage_print(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* Returns EXIT_USAGE, where the analyzer can see it. */
+static inline int cmd_usage_code_(int printed)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	cmd_usage_verror(fmt, ap);
-	va_end(ap);
+	(void)printed;
 	return EXIT_USAGE;
 }
+/*
+ * Prints "cavra: <msg>" and returns EXIT_USAGE.  A macro for the reason err_set is one: clang's
+ * analyzer then sees the exit code in every caller's file.
+ */
+#define cmd_usage_error(...) cmd_usage_code_(cmd_usage_print(__VA_ARGS__))
 
 struct json_object;
 /*

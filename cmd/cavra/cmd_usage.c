@@ -220,9 +220,14 @@ int cmd_fail(const struct err *e)
 	return e->code == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
 }
 
-void cmd_usage_verror(const char *fmt, va_list ap)
+int cmd_usage_print(const char *fmt, ...)
 {
+	va_list ap;
+
 	fputs("cavra: ", stderr);
+	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
+	return EXIT_USAGE;
 }
