@@ -258,7 +258,7 @@ static enum status hash_file(const char *path, int64_t *size, char sha[SHA256_HE
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	EVP_MD_CTX_free(md);
 	for (unsigned int i = 0; i < dlen; i++)
-		snprintf(sha + 2 * i, 3, "%02x", digest[i]);
+		snprintf(sha + (size_t)2 * i, 3, "%02x", digest[i]);
 	if (ferror(f)) {
 		fclose(f);
 		return err_set(e, ST_IO, "read: %s", BASE_ERRSTR(errno));
