@@ -3,6 +3,8 @@
 #   1. formatting (clang-format, the repository's .clang-format) of cmd/ and internal/
 #   1a. the include graph: no #include in internal/<mod> reaches a module that is not below it
 #       (scripts/check-includes.py, which states the module order)
+#   1b. clang-tidy (scripts/tidy.sh, the repository's .clang-tidy, every finding an error) over
+#       cmd/ and internal/, with the compile commands of build/, configured just before
 #   2. a -Werror build under AddressSanitizer + UndefinedBehaviorSanitizer (build/)
 #   2a. a Release build with -Werror (build-release/): what run.sh and the image ship, and
 #       where -O2 finds warnings a Debug build does not
@@ -80,9 +82,18 @@ step "include graph (scripts/check-includes.py)"
 /usr/bin/python3 scripts/check-includes.py
 done_step
 
-step "build (-Werror, ASan+UBSan)"
+# clang-tidy needs only build/compile_commands.json, which configuring writes; nothing it checks
+# includes a generated file, so it runs before the build and fails faster.
+step "configure build/ (-Werror, ASan+UBSan)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug -DCAVRA_WERROR=ON \
 	-DCAVRA_SANITIZE=address,undefined -DCAVRA_TESTS=ON >/dev/null
+done_step
+
+step "clang-tidy (scripts/tidy.sh)"
+bash scripts/tidy.sh build
+done_step
+
+step "build (-Werror, ASan+UBSan)"
 cmake --build build -j2
 done_step
 

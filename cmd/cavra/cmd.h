@@ -16,8 +16,19 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
  * call returned (2 for ST_INVALID, else 1); e holds that call's message.
  */
 int cmd_fail(enum status st, const struct err *e);
-/* Prints "cavra: <msg>" and returns EXIT_USAGE. */
-int cmd_usage_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* Prints "cavra: <msg>" on stderr and returns EXIT_USAGE: cmd_usage_error's worker. */
+int cmd_usage_print(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* Returns EXIT_USAGE, where the analyzer can see it. */
+static inline int cmd_usage_code_(int printed)
+{
+	(void)printed;
+	return EXIT_USAGE;
+}
+/*
+ * Prints "cavra: <msg>" and returns EXIT_USAGE.  A macro for the reason err_set is one: clang's
+ * analyzer then sees the exit code in every caller's file.
+ */
+#define cmd_usage_error(...) cmd_usage_code_(cmd_usage_print(__VA_ARGS__))
 
 struct json_object;
 /*

@@ -135,8 +135,8 @@ static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_o
 	memset(c, 0, sizeof(*c));
 	if (read_only && path && access(path, F_OK) != 0)
 		url = ":memory:";
-	else if (read_only && path && snapshot_original(path, &c->snapshot, e) != ST_OK)
-		return e->code;
+	else if (read_only && path && (st = snapshot_original(path, &c->snapshot, e)) != ST_OK)
+		return st;
 	if (c->snapshot)
 		url = c->snapshot;
 	/* unprepared: migrations run once and must work through any pooler */

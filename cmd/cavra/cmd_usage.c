@@ -223,7 +223,7 @@ int cmd_fail(enum status st, const struct err *e)
 	return st == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
 }
 
-int cmd_usage_error(const char *fmt, ...)
+int cmd_usage_print(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -1,9 +1,10 @@
 /*
- * err.c - the status names and the message half of the error convention: err_set writes a
- * message where a failure is detected, err_ctx and err_wrap prefix the context of each caller
- * on the way up.  The status itself always travels in return values; struct err carries only
- * text for whoever logs or replies at the boundary (docs/architecture.md, "Errors").  Nothing
- * here logs, allocates or can fail, so it is safe on every error path, OOM included.
+ * err.c - the status names and the message half of the error convention: err_set (a macro
+ * around err_setf) writes a message where a failure is detected, err_ctx and err_wrap prefix the
+ * context of each caller on the way up.  The status itself always travels in return values; struct
+ * err carries only text for whoever logs or replies at the boundary (docs/architecture.md,
+ * "Errors").  Nothing here logs, allocates or can fail, so it is safe on every error path, OOM
+ * included.
  */
 #include "base/base.h"
 #include "base/err.h"
@@ -37,7 +38,7 @@ const char *status_name(enum status st)
 	return status_names[st];
 }
 
-enum status err_set(struct err *e, enum status code, const char *fmt, ...)
+enum status err_setf(struct err *e, enum status code, const char *fmt, ...)
 {
 	va_list ap;
 

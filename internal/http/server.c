@@ -88,7 +88,7 @@ static void req_free(struct req *r)
  * over MHD's buffer gets MHD's own (HTML) 414 or 431.
  */
 #define HTTP_MAX_URI_BYTES     8192
-#define HTTP_MAX_HEADER_BYTES  (128 * 1024)
+#define HTTP_MAX_HEADER_BYTES  ((size_t)128 * 1024)
 #define HTTP_CONNECTION_MEMORY (256 * 1024)
 
 static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind, const char *key,

@@ -75,7 +75,7 @@ static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
 		return err_set(e, ST_INVALID, "parameter 'cursor' is not a cursor from this API");
 	b64 = xmalloc(n + 4);
 	for (size_t i = 0; i < n; i++)
-		b64[i] = c[i] == '-' ? '+' : c[i] == '_' ? '/' : c[i];
+		b64[i] = (char)(c[i] == '-' ? '+' : c[i] == '_' ? '/' : c[i]);
 	while (n % 4)
 		b64[n++] = '=';
 	raw = xcalloc(n, 1);

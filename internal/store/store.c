@@ -78,7 +78,7 @@ enum status store_open(const char *url, const struct store_options *opt, struct 
 	st->size = opt->pool_size < 1 ? 1 : opt->pool_size;
 	st->prepare = opt->prepare;
 	first->prepare = opt->prepare;
-	st->idle = xcalloc((size_t)st->size, sizeof(*st->idle));
+	st->idle = xcalloc((size_t)st->size, sizeof(struct store_conn *));
 	st->idle[st->nidle++] = first;
 	st->open = 1;
 	pthread_mutex_init(&st->mu, NULL);

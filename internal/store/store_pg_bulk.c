@@ -194,6 +194,8 @@ static enum status bin_tuple(struct bin_stream *bs, const unsigned char *p, size
 	const char *vals[STORE_BULK_MAX_COLS];
 	int16_t nf;
 	enum status st = ST_OK;
+	/* read once: buf_reset below is opaque to clang's analyzer, which then lets ncols change */
+	const size_t ncols = bs->ncols;
 
 	*used = 0;
 	if (left < 2)
@@ -204,10 +206,9 @@ static enum status bin_tuple(struct bin_stream *bs, const unsigned char *p, size
 		*used = 2;
 		return ST_OK;
 	}
-	if ((size_t)nf != bs->ncols)
-		return err_set(e, ST_INTERNAL, "COPY binary: %d fields, expected %zu", nf,
-			       bs->ncols);
-	for (size_t i = 0; i < bs->ncols; i++) {
+	if ((size_t)nf != ncols)
+		return err_set(e, ST_INTERNAL, "COPY binary: %d fields, expected %zu", nf, ncols);
+	for (size_t i = 0; i < ncols; i++) {
 		int32_t n;
 
 		if (left - at < 4)
@@ -221,7 +222,7 @@ static enum status bin_tuple(struct bin_stream *bs, const unsigned char *p, size
 		at += n < 0 ? 0 : (size_t)n;
 	}
 	buf_reset(&bs->values);
-	for (size_t i = 0; i < bs->ncols && st == ST_OK; i++) {
+	for (size_t i = 0; i < ncols && st == ST_OK; i++) {
 		size_t start = bs->values.len;
 
 		if (len[i] == SIZE_MAX) {
@@ -236,7 +237,7 @@ static enum status bin_tuple(struct bin_stream *bs, const unsigned char *p, size
 		len[i] = bs->values.len - start - 1;
 	}
 	/* only now: the buffer may have moved while it grew */
-	for (size_t i = 0; i < bs->ncols; i++)
+	for (size_t i = 0; i < ncols; i++)
 		vals[i] = off[i] == SIZE_MAX ? NULL : bs->values.data + off[i];
 	if (st == ST_OK)
 		st = bs->fn(bs->ctx, vals, len, e);
