@@ -90,6 +90,8 @@ enum status buf_adds(struct buf *b, const char *s, struct err *e)
 
 /* Formats twice, for the length and then into place, so that the text is never truncated. */
 static enum status vaddf(struct buf *b, struct err *e, const char *fmt, va_list ap)
+	ATTR_PRINTF(3, 0);
+static enum status vaddf(struct buf *b, struct err *e, const char *fmt, va_list ap)
 {
 	va_list again;
 	enum status st;

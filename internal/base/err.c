@@ -57,6 +57,7 @@ enum status err_setf(struct err *e, enum status code, const char *fmt, ...)
  * message is what gets cut, since the outermost context says best which operation failed.  A
  * context that alone fills the buffer drops the ": " and the old text rather than overflow.
  */
+static void prefix(struct err *e, const char *fmt, va_list ap) ATTR_PRINTF(2, 0);
 static void prefix(struct err *e, const char *fmt, va_list ap)
 {
 	char old[ERR_MSG_MAX];
