@@ -376,7 +376,9 @@ rss_max=$(awk -v a="${M[sqlite,post_hwm]}" -v b="${M[sqlite,get_hwm]}" -v c="${M
 	-v d="${M[postgres,get_hwm]}" 'BEGIN { m = a; if (b > m) m = b; if (c > m) m = c; if (d > m) m = d; print m }')
 
 # The backup and restore section comes from bench/ops.sh runs, not this one: kept as it is.
-ops_section=$(awk '/^## Backup and restore/ { p = 1 } p && /^## / && !/^## Backup and restore/ { p = 0 } p' "$OUT" 2>/dev/null || true)
+# So do the sections of bench/reads.sh runs ("## Reads at scale ...").
+ops_section=$(awk '/^## (Backup and restore|Reads at scale)/ { p = 1; print; next }
+	/^## / { p = 0 } p' "$OUT" 2>/dev/null || true)
 [ -n "$ops_section" ] && ops_section="$ops_section
 
 "
