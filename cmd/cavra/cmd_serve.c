@@ -37,8 +37,10 @@ static int print_config(const struct config *cfg)
 	struct err e = {0};
 	enum status rc;
 
-	if ((rc = config_print(cfg, &out, &e)) != ST_OK)
+	if ((rc = config_print(cfg, &out, &e)) != ST_OK) {
+		buf_release(&out);
 		return cmd_fail(rc, &e);
+	}
 	fputs(out.data, stdout);
 	buf_release(&out);
 	return EXIT_OK;

@@ -465,8 +465,13 @@ static void parse_files(json_object *root, struct ops_manifest *m, struct ops_re
 		struct ops_manifest_file *f = &m->files[m->nfiles++];
 
 		parse_file(json_object_array_get_idx(a, i), i, f, rep);
-		rows += f->rows;
-		bytes += f->bytes;
+		/* the numbers are the manifest's own: a sum past int64 cannot be a real backup */
+		if (__builtin_add_overflow(rows, f->rows, &rows) ||
+		    __builtin_add_overflow(bytes, f->bytes, &bytes)) {
+			ops_report_add(rep, "manifest_field", f->path ? f->path : "?",
+				       "rows or bytes add up past the largest total");
+			rows = bytes = INT64_MAX;
+		}
 		for (size_t k = 0; k < i; k++) {
 			if (f->path && str_eq(m->files[k].path, f->path)) {
 				ops_report_add(rep, "duplicate", f->path, "listed twice");
