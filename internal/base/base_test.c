@@ -54,6 +54,9 @@ static void test_buf_addf_long(void **state)
 	assert_string_equal(x.data, b.data);
 	buf_xaddf(&x, "%s", "");
 	assert_int_equal(x.len, sizeof(piece) + 2);
+	buf_xadds(&x, piece);
+	assert_int_equal(x.len, 2 * sizeof(piece) + 1);
+	assert_memory_equal(x.data + sizeof(piece) + 2, piece, sizeof(piece) - 1);
 	buf_release(&b);
 	buf_release(&x);
 }

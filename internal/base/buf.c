@@ -124,6 +124,14 @@ enum status buf_addf(struct buf *b, struct err *e, const char *fmt, ...)
 }
 
 /* fprintf, not log_at, as in xalloc.c: this line must print at any log level. */
+static void xcheck(enum status st, const char *who, const struct err *e)
+{
+	if (st != ST_OK) {
+		fprintf(stderr, "level=fatal msg=\"%s: %s\"\n", who, e->msg);
+		abort();
+	}
+}
+
 void buf_xaddf(struct buf *b, const char *fmt, ...)
 {
 	struct err e = {0};
@@ -133,10 +141,14 @@ void buf_xaddf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	st = vaddf(b, &e, fmt, ap);
 	va_end(ap);
-	if (st != ST_OK) {
-		fprintf(stderr, "level=fatal msg=\"buf_xaddf: %s\"\n", e.msg);
-		abort();
-	}
+	xcheck(st, "buf_xaddf", &e);
+}
+
+void buf_xadds(struct buf *b, const char *s)
+{
+	struct err e = {0};
+
+	xcheck(buf_adds(b, s, &e), "buf_xadds", &e);
 }
 
 /* Hands the bytes to the caller; an unallocated buffer yields a fresh "" so free() is safe. */

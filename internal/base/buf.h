@@ -54,6 +54,8 @@ ATTR_NODISCARD enum status buf_addf(struct buf *b, struct err *e, const char *fm
  * cap is a bug: it prints one line and aborts, like the x* allocators.
  */
 void buf_xaddf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* buf_adds on the same terms: a string copied as it is, no formatting pass. */
+void buf_xadds(struct buf *b, const char *s);
 /* Hands the storage to the caller (free with free()) and resets b. */
 char *buf_detach(struct buf *b, size_t *len);
 

@@ -23,16 +23,6 @@
 #define OFFSET_MAX 1000000000LL
 
 /*
- * The envelope is built from rows already in memory, under a cap far above any page; running
- * into it would be a bug, not bad input, and is treated like running out of memory.
- */
-static void must(enum status st)
-{
-	if (st != ST_OK) /* the envelope cap is far above any page we build */
-		abort();
-}
-
-/*
  * The id breaks ties between rows of the same time, so no row is skipped or repeated across
  * pages however many share a timestamp.  base64url without padding keeps the cursor safe to
  * put in a query string as is; it is opaque to clients, not secret.
@@ -161,15 +151,19 @@ void service_paging_release(struct paging *p)
  */
 void service_envelope_open(struct buf *b)
 {
+	/*
+	 * The envelope is built from rows already in memory, under a cap far above any page;
+	 * running into it would be a bug, not bad input, so the x-appenders abort like xmalloc.
+	 */
 	buf_init(b, (size_t)256 << 20);
-	must(buf_adds(b, "{\"items\":[", NULL));
+	buf_xadds(b, "{\"items\":[");
 }
 
 void service_envelope_item(struct buf *b, size_t i, const char *json)
 {
 	if (i > 0)
-		must(buf_adds(b, ",", NULL));
-	must(buf_adds(b, json, NULL));
+		buf_xadds(b, ",");
+	buf_xadds(b, json);
 }
 
 /*
@@ -179,19 +173,18 @@ void service_envelope_item(struct buf *b, size_t i, const char *json)
 void service_envelope_close(struct buf *b, int64_t total, const struct paging *p, const char *next)
 {
 	if (total < 0)
-		must(buf_adds(b, "],\"total\":null,\"total_relation\":null", NULL));
+		buf_xadds(b, "],\"total\":null,\"total_relation\":null");
 	else if (p->count_bound > 0 && total > p->count_bound)
-		must(buf_addf(b, NULL, "],\"total\":%lld,\"total_relation\":\"gte\"",
-			      (long long)p->count_bound));
+		buf_xaddf(b, "],\"total\":%lld,\"total_relation\":\"gte\"",
+			  (long long)p->count_bound);
 	else
-		must(buf_addf(b, NULL, "],\"total\":%lld,\"total_relation\":\"eq\"",
-			      (long long)total));
-	must(buf_addf(b, NULL, ",\"limit\":%d,\"offset\":%lld,\"next_cursor\":", p->limit,
-		      (long long)(p->after_ts ? 0 : p->offset)));
+		buf_xaddf(b, "],\"total\":%lld,\"total_relation\":\"eq\"", (long long)total);
+	buf_xaddf(b, ",\"limit\":%d,\"offset\":%lld,\"next_cursor\":", p->limit,
+		  (long long)(p->after_ts ? 0 : p->offset));
 	if (next)
-		must(buf_addf(b, NULL, "\"%s\"}", next));
+		buf_xaddf(b, "\"%s\"}", next);
 	else
-		must(buf_adds(b, "null}", NULL));
+		buf_xadds(b, "null}");
 }
 
 enum status service_arg_time(service_arg_fn arg, void *ctx, const char *name, char **out,

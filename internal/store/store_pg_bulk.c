@@ -407,9 +407,8 @@ static void join_cols(struct buf *b, const char *const *cols, size_t ncols)
 {
 	for (size_t i = 0; i < ncols; i++) {
 		/* identifiers from the catalogue: far below the cap */
-		if (buf_adds(b, i ? ", " : "", NULL) != ST_OK ||
-		    buf_adds(b, cols[i], NULL) != ST_OK)
-			abort();
+		buf_xadds(b, i ? ", " : "");
+		buf_xadds(b, cols[i]);
 	}
 }
 

@@ -30,8 +30,7 @@ void store_qb_release(struct qb *q)
 void store_qb_add(struct qb *q, const char *sql)
 {
 	/* the cap is far above any query we build: overflow is a bug */
-	if (buf_adds(&q->sql, sql, NULL) != ST_OK)
-		abort();
+	buf_xadds(&q->sql, sql);
 }
 
 int store_qb_param(struct qb *q, const char *value)

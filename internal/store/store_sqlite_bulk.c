@@ -83,19 +83,13 @@ static char *insert_sql(const char *table, const char *const *cols, size_t ncols
 	struct buf b = BUF_INIT;
 
 	/* identifiers from the catalogue: the statement stays far below the cap */
-	if (buf_addf(&b, NULL, "INSERT INTO %s (", table) != ST_OK)
-		abort();
+	buf_xaddf(&b, "INSERT INTO %s (", table);
 	for (size_t i = 0; i < ncols; i++)
-		if (buf_addf(&b, NULL, "%s%s", i ? ", " : "", cols[i]) != ST_OK)
-			abort();
-	if (buf_adds(&b, ") VALUES (", NULL) != ST_OK)
-		abort();
+		buf_xaddf(&b, "%s%s", i ? ", " : "", cols[i]);
+	buf_xadds(&b, ") VALUES (");
 	for (size_t i = 0; i < ncols; i++)
-		if (buf_addf(&b, NULL, "%s?%zu", i ? ", " : "", i + 1) != ST_OK)
-			abort();
-	if (buf_adds(&b, mode == STORE_LOAD_SKIP_EXISTING ? ") ON CONFLICT DO NOTHING" : ")",
-		     NULL) != ST_OK)
-		abort();
+		buf_xaddf(&b, "%s?%zu", i ? ", " : "", i + 1);
+	buf_xadds(&b, mode == STORE_LOAD_SKIP_EXISTING ? ") ON CONFLICT DO NOTHING" : ")");
 	return buf_detach(&b, NULL);
 }
 
