@@ -111,10 +111,20 @@ class Load:
                 self._fail(sid, r.status_code)
                 time.sleep(ERROR_PAUSE)
                 continue
+            self._ack(sid, r)
+
+    def _ack(self, sid, r):
+        """Keeps a 2xx answer; one that is no decision of sid is kept as wrong, and
+        check() fails on it (a writer thread must not die of it unnoticed)."""
+        try:
             d = r.json()
-            if d.get("session_id") != sid or not d.get("decision_id"):
-                self.wrong.append(d)
-            self.acks.append((d.get("decision_id"), sid, d.get("decision")))
+        except ValueError:
+            self.wrong.append(r.text)
+            return
+        if not isinstance(d, dict) or d.get("session_id") != sid or not d.get("decision_id"):
+            self.wrong.append(d)
+            return
+        self.acks.append((d["decision_id"], sid, d.get("decision")))
 
     def write_once(self, sid=None):
         """One decision outside the writers; it must be acknowledged, and is checked too."""

@@ -20,7 +20,7 @@ import pytest
 from conftest import Postgres, cavra, free_port, pg_bindir, serve, sqlite_path
 
 pytest.register_assert_rewrite("crash_load")  # its assertions explain themselves, too
-from crash_load import Cavra, Load, check, is_postgres, timeout_flags, wait_until
+from crash_load import Cavra, Load, check, is_postgres, timeout_flags, wait_until  # noqa: E402
 
 WARM = 1.0  # seconds of load before the fault and after the recovery
 WARM_ACKS = 50  # acknowledgements at least, so that a fault meets writes in flight
