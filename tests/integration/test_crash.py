@@ -6,7 +6,7 @@ run (PostgreSQL restarted with -m immediate, cavra SIGKILLed, the disk full, a t
 locked), lets the service recover, and then reads the database: every acknowledged id is
 stored with its outcome, every session's counters equal its stored decisions, and the
 service writes again. The timings are loose (every wait has a timeout), the assertions
-exact. The module takes 75 to 130 s on two cores under ASan, depending on what else runs.
+exact. The module takes about 75 s under ASan on two idle cores, longer on busy ones.
 """
 import contextlib
 import os
