@@ -158,8 +158,8 @@ bool ops_path_safe(const char *path, char *why, size_t size)
 		snprintf(why, size, "absolute path");
 		return false;
 	}
-	if (strcmp(path, OPS_MANIFEST_NAME) == 0) {
-		snprintf(why, size, "names the manifest itself");
+	if (strcmp(path, OPS_MANIFEST_NAME) == 0 || strcmp(path, OPS_SIGNATURE_NAME) == 0) {
+		snprintf(why, size, "names the manifest or its signature");
 		return false;
 	}
 	for (;;) {
