@@ -245,6 +245,13 @@ struct ops_manifest {
 	struct ops_manifest_file *files;
 	size_t nfiles;
 	int64_t rows, bytes; /* totals as written */
+	/*
+	 * The audit hash chain's head as of the snapshot, when the database has
+	 * one: the optional "audit_head" {seq, hash}.  No reader requires it.
+	 */
+	bool has_audit_head;
+	int64_t audit_head_seq;
+	char audit_head_hash[SHA256_HEX_LEN];
 	char self_sha256[SHA256_HEX_LEN]; /* the value recorded in the file */
 };
 

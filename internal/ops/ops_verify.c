@@ -417,6 +417,19 @@ void ops_verify_result_release(struct ops_verify_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The manifest's optional audit_head {seq, hash}, or null. */
+static json_object *audit_head_json(const struct ops_manifest *m)
+{
+	json_object *o;
+
+	if (!m->has_audit_head)
+		return NULL;
+	o = json_object_new_object();
+	jx_add_int(o, "seq", m->audit_head_seq);
+	jx_add_str(o, "hash", m->audit_head_hash);
+	return o;
+}
+
 /* {signed, key_id, valid, required}: valid is against the configured key when required. */
 static json_object *signature_json(const struct ops_signature *s)
 {
@@ -445,6 +458,7 @@ json_object *ops_verify_json(const struct ops_verify_result *r)
 	jx_add_str(o, "created_at", m ? m->created_at : r->v1 ? r->v1->created_at : NULL);
 	jx_add_str(o, "backup_format", r->v1 ? OPS_V1_FORMAT : m ? m->format : NULL);
 	json_object_object_add(o, "signature", signature_json(&r->signature));
+	json_object_object_add(o, "audit_head", m ? audit_head_json(m) : NULL);
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);
