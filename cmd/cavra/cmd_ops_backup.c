@@ -3,10 +3,11 @@
  * (docs/operations.md).  Exit codes: 0 ok, 1 failure or a problem found,
  * 2 usage.  These commands exist only here: no HTTP route reaches them.
  *
- *   ops backup [--output DIR] [--json] [--[no-]include-missing]
- *   ops verify MANIFEST [--json]
+ *   ops backup [--output DIR] [--json] [--[no-]include-missing] [--signing-key PEM]
+ *   ops verify MANIFEST [--json] [--public-key PEM]
  *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]
- *   ops restore-test MANIFEST [--scratch-dir DIR]
+ *               [--public-key PEM]
+ *   ops restore-test MANIFEST [--scratch-dir DIR] [--public-key PEM]
  *   ops doctor [--fix] [--json]
  */
 #include "base/base.h"
@@ -32,6 +33,8 @@
 
 struct ops_args {
 	const char *manifest, *output, *target_dir, *target_url, *scratch_dir;
+	const char *signing_key, *public_key; /* PEM files given on the command line */
+	struct ed25519_key *key; /* the one loaded (load_key); owned */
 	bool json, overwrite, default_output, fix;
 };
 
@@ -43,7 +46,9 @@ enum {
 	A_SCRATCH = 8,
 	A_MANIFEST = 16,
 	A_MISSING = 32,
-	A_FIX = 64
+	A_FIX = 64,
+	A_SIGN = 128,
+	A_PUBKEY = 256
 };
 
 /* Fills opts (ended by {0}) with the options of the groups in allowed. */
@@ -64,6 +69,8 @@ static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 		{A_MISSING, CMD_NOFLAG("--no-include-missing", NULL)},
 		{A_FIX, CMD_FLAG("--fix", &a->fix)},
 		{A_SCRATCH, CMD_VALUE("--scratch-dir", &a->scratch_dir)},
+		{A_SIGN, CMD_VALUE("--signing-key", &a->signing_key)},
+		{A_PUBKEY, CMD_VALUE("--public-key", &a->public_key)},
 		{A_MANIFEST, CMD_ARG("MANIFEST", &a->manifest)},
 	};
 	size_t n = 0;
@@ -99,6 +106,44 @@ static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *
 }
 
 /*
+ * The key of the option, else of the setting, into a->key (NULL when neither is set).  A key
+ * that cannot be used is exit 2 before anything runs: a backup meant to be signed must not be
+ * written unsigned, and a required signature must not go unchecked.  e's message names the
+ * file, never its content.
+ */
+static int load_key(const struct config *cfg, const char *action, struct ops_args *a)
+{
+	bool private_key = a->signing_key || (!a->public_key && str_eq(action, "backup"));
+	const char *opt = private_key ? a->signing_key : a->public_key;
+	const char *setting =
+		private_key ? cfg->backup_signing_key_file : cfg->backup_public_key_file;
+	struct err e = {0};
+	enum status st;
+
+	a->key = NULL;
+	if (!opt && !setting)
+		return EXIT_OK;
+	st = private_key ? ed25519_private_load(opt ? opt : setting, &a->key, &e)
+			 : ed25519_public_load(opt ? opt : setting, &a->key, &e);
+	if (st != ST_OK)
+		return cmd_usage_error("ops %s: %s: %s", action,
+				       opt ? (private_key ? "--signing-key" : "--public-key")
+				       : private_key ? "setting backup_signing_key_file"
+						     : "setting backup_public_key_file",
+				       e.msg);
+	return EXIT_OK;
+}
+
+/* parse_args, then the key of A_SIGN or A_PUBKEY (load_key); a->key is the caller's. */
+static int parse_with_key(const struct config *cfg, int argc, char **argv, unsigned allowed,
+			  struct ops_args *a)
+{
+	int code = parse_args(argc, argv, allowed, a);
+
+	return code != EXIT_OK ? code : load_key(cfg, argv[0], a);
+}
+
+/*
  * Backups and restores allocate and free a few megabytes per batch, over
  * and over.  glibc would hand that memory back to the kernel after every
  * batch and fault it in again (a tenth of a backup's time): keep it.
@@ -128,6 +173,7 @@ static json_object *backup_json(const struct ops_backup_result *r, struct store 
 	jx_add_int(o, "duration_ms", r->duration_ms);
 	jx_add_str(o, "record_id", r->record_id[0] ? r->record_id : NULL);
 	jx_add_str(o, "record_warning", r->record_warning[0] ? r->record_warning : NULL);
+	jx_add_str(o, "signing_key_id", r->signing_key_id[0] ? r->signing_key_id : NULL);
 	return o;
 }
 
@@ -178,15 +224,16 @@ static enum status run_backup(struct store *st, const struct migration_set *set,
 			      const struct ops_args *a, int *code, struct err *e)
 {
 	struct ops_backup_result r = {0};
-	enum status rc = ops_backup(st, set, a->output, &r, e);
+	enum status rc = ops_backup(st, set, a->output, a->key, &r, e);
 
 	*code = EXIT_OK;
 	if (rc == ST_OK && !a->json)
 		printf("backup %s of %s at schema version %d: %zu files, %lld rows, %lld bytes "
-		       "in %lld ms\nmanifest %s\nsha256 %s\n",
+		       "in %lld ms\nmanifest %s\nsha256 %s\n%s%s\n",
 		       r.backup_id, store_display_url(st), r.schema_version, r.files,
 		       (long long)r.rows, (long long)r.bytes, (long long)r.duration_ms,
-		       r.manifest_path, r.manifest_sha256);
+		       r.manifest_path, r.manifest_sha256,
+		       r.signing_key_id[0] ? "signed by key " : "unsigned", r.signing_key_id);
 	if (rc == ST_OK)
 		print_done("backup", r.record_warning, r.record_id,
 			   a->json ? backup_json(&r, st) : NULL);
@@ -197,9 +244,12 @@ static enum status run_backup(struct store *st, const struct migration_set *set,
 static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_args a;
-	int code = parse_args(argc, argv, A_OUTPUT | A_JSON | A_MISSING, &a);
+	int code = parse_with_key(cfg, argc, argv, A_OUTPUT | A_JSON | A_MISSING | A_SIGN, &a);
 
-	return code != EXIT_OK ? code : on_database(cfg, &a, run_backup);
+	if (code == EXIT_OK)
+		code = on_database(cfg, &a, run_backup);
+	ed25519_key_free(a.key);
+	return code;
 }
 
 /* ---- verify ---- */
@@ -211,26 +261,43 @@ static void print_problems(const struct ops_report *rep, FILE *f)
 			rep->items[i].msg);
 }
 
+/*
+ * Whether the backup is signed and by which key (into buf), and whether that key was the one
+ * required: without a configured key a signature only shows that the manifest is undamaged.
+ */
+static const char *signature_note(const struct ops_signature *s, char *buf, size_t size)
+{
+	if (!s->present)
+		return "unsigned (configure backup_public_key_file to require signatures)";
+	snprintf(buf, size, "signed by key %s%s", s->key_id,
+		 s->pinned ? ", the configured key"
+			   : " (no public key configured: signatures are not required)");
+	return buf;
+}
+
 static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_verify_result r;
 	struct ops_args a;
-	int code = parse_args(argc, argv, A_MANIFEST | A_JSON, &a);
+	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_JSON | A_PUBKEY, &a);
+	char note[200];
 	bool ok;
 
-	UNUSED(cfg);
 	if (code != EXIT_OK)
 		return code;
-	ok = ops_verify(a.manifest, &r);
+	ok = ops_verify_signed(a.manifest, a.key, &r);
+	ed25519_key_free(a.key);
 	if (a.json) {
 		json_object *o = ops_verify_json(&r);
 
 		cmd_print_json(o, true);
 		json_object_put(o);
 	} else if (ok) {
-		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s\n",
+		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s; %s\n",
 		       r.manifest_path, r.files, (long long)r.rows, (long long)r.bytes,
-		       r.manifest_sha256);
+		       r.manifest_sha256, signature_note(&r.signature, note, sizeof(note)));
+	} else if (r.refused) {
+		printf("FAILED: %s: %s\n", r.manifest_path, r.problems.items[0].msg);
 	} else {
 		printf("FAILED: %s: %zu problems\n", r.manifest_path, r.problems.n);
 		print_problems(&r.problems, stdout);
@@ -286,6 +353,7 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
 	o->target_dir = a->target_dir;
 	o->target_url = a->target_url;
 	o->migrations_dir = cfg->migrations_dir;
+	o->public_key = a->key;
 	o->overwrite = a->overwrite;
 	*configured =
 		!a->target_dir && (!a->target_url || str_eq(a->target_url, cfg->database_url));
@@ -296,25 +364,21 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
 	}
 }
 
-static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
+static int run_restore(const struct config *cfg, const struct ops_args *a)
 {
 	struct ops_restore_result r;
 	struct ops_restore_opts o;
-	struct ops_args a;
 	struct err e = {0};
 	int64_t started = time_now_us();
 	bool configured;
-	int code = parse_args(argc, argv, A_MANIFEST | A_TARGETS, &a);
 	json_object *doc, *details;
 	enum status st;
 
-	if (code != EXIT_OK)
-		return code;
-	if (ops_backup_is_v1(a.manifest))
+	if (ops_backup_is_v1(a->manifest))
 		return cmd_usage_error("ops restore: '%s' is an original CAVRA backup (%s); "
 				       "use 'cavra ops import --backup %s'",
-				       a.manifest, OPS_V1_FORMAT, a.manifest);
-	restore_opts(cfg, &a, &o, &configured);
+				       a->manifest, OPS_V1_FORMAT, a->manifest);
+	restore_opts(cfg, a, &o, &configured);
 	st = ops_restore(&o, &r, &e);
 	doc = ops_restore_json(&r, &e);
 	jx_add_str(doc, "kind", configured ? "restore" : "restore_test");
@@ -336,11 +400,22 @@ static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
 	cmd_print_json(doc, true);
 	if (st != ST_OK)
 		fprintf(stderr, "cavra: %s\n", e.msg);
-	if (st != ST_OK && r.verify.problems.n)
+	if (st != ST_OK && r.verify.problems.n && !r.verify.refused)
 		print_problems(&r.verify.problems, stderr);
 	json_object_put(doc);
 	ops_restore_result_release(&r);
 	return st == ST_OK ? EXIT_OK : EXIT_FAIL;
+}
+
+static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct ops_args a;
+	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_TARGETS | A_PUBKEY, &a);
+
+	if (code == EXIT_OK)
+		code = run_restore(cfg, &a);
+	ed25519_key_free(a.key);
+	return code;
 }
 
 /* ---- restore test ---- */
@@ -354,26 +429,27 @@ static json_object *test_details(const struct ops_restore_test_result *r, json_o
 	return d;
 }
 
-static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
+/*
+ * A backup refused for its signature is a failed restore test like any other (recorded as
+ * evidence), with the reason on stderr as well.
+ */
+static int run_restore_test(const struct config *cfg, const struct ops_args *a)
 {
 	struct ops_restore_test_result r;
-	struct ops_args a;
 	struct err e = {0};
 	enum status rc;
 	int64_t started = time_now_us();
-	int code = parse_args(argc, argv, A_MANIFEST | A_SCRATCH, &a);
 	const char *tmp = getenv("TMPDIR");
 	char *where;
 	json_object *doc, *details;
 	struct ops_record rec = {.kind = "restore_test", .started_us = started};
 	bool recorded;
+	int code;
 
-	if (code != EXIT_OK)
-		return code;
-	if ((rc = ops_restore_test(a.manifest,
-				   a.scratch_dir ? a.scratch_dir
-				   : tmp && *tmp ? tmp
-						 : "/tmp",
+	if ((rc = ops_restore_test(a->manifest, a->key,
+				   a->scratch_dir ? a->scratch_dir
+				   : tmp && *tmp  ? tmp
+						  : "/tmp",
 				   &r, &e)) != ST_OK) {
 		ops_restore_test_result_release(&r);
 		return cmd_fail(rc, &e);
@@ -390,6 +466,8 @@ static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 	rec.details = details;
 	recorded = record_in_config_db(cfg, &rec, doc);
 	cmd_print_json(doc, true);
+	if (r.restore.verify.refused)
+		fprintf(stderr, "cavra: %s\n", e.msg);
 	if (!recorded)
 		fprintf(stderr, "cavra: the restore test could not be recorded as evidence: %s\n",
 			jx_get_str(doc, "record_warning"));
@@ -398,6 +476,17 @@ static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 	free(where);
 	code = r.ok && recorded ? EXIT_OK : EXIT_FAIL;
 	ops_restore_test_result_release(&r);
+	return code;
+}
+
+static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
+{
+	struct ops_args a;
+	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_SCRATCH | A_PUBKEY, &a);
+
+	if (code == EXIT_OK)
+		code = run_restore_test(cfg, &a);
+	ed25519_key_free(a.key);
 	return code;
 }
 

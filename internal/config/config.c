@@ -142,6 +142,10 @@ static const struct cfg_entry table[] = {
 	 OFF(body_timeout_seconds), "30", 1, 3600, 0, NULL},
 	{"shutdown_grace_seconds", "CAVRA_SHUTDOWN_GRACE_SECONDS", "shutdown-grace-seconds",
 	 CFG_INT, OFF(shutdown_grace_seconds), "25", 0, 3600, 0, NULL},
+	{"backup_signing_key_file", "CAVRA_BACKUP_SIGNING_KEY_FILE", "backup-signing-key-file",
+	 CFG_STR, OFF(backup_signing_key_file), NULL, 0, 0, F_NULLABLE, NULL},
+	{"backup_public_key_file", "CAVRA_BACKUP_PUBLIC_KEY_FILE", "backup-public-key-file",
+	 CFG_STR, OFF(backup_public_key_file), NULL, 0, 0, F_NULLABLE, NULL},
 };
 
 _Static_assert(ARRAY_SIZE(table) <= ARRAY_SIZE(((struct config *)0)->source), "grow config.source");

@@ -60,6 +60,9 @@ struct config {
 	int64_t max_connections, max_connections_per_ip; /* per_ip 0: no per-address cap */
 	int64_t header_timeout_seconds, body_timeout_seconds; /* total read time, not idle */
 	int64_t shutdown_grace_seconds;
+	char *backup_signing_key_file; /* PEM Ed25519 private key: ops backup signs; NULL: unsigned
+					*/
+	char *backup_public_key_file; /* PEM Ed25519 public key: verify/restore require it */
 	enum config_source source[64]; /* per table entry */
 	char *original_source; /* "env CAVRA_EVIDENCE_METADATA_DB, ..."; NULL unless used */
 };

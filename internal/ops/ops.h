@@ -13,6 +13,7 @@
 
 #include "base/base.h"
 #include "base/err.h"
+#include "base/ed25519.h"
 #include "base/hash.h"
 #include "migrate/migrate.h"
 #include "store/store.h"
@@ -27,6 +28,8 @@
 #define OPS_RETENTION_FORMAT	"cavra.persistent_api.retention_plan.v1"
 #define OPS_RECORD_FORMAT	"cavra.operations_record.v1"
 #define OPS_MANIFEST_NAME	"manifest.json"
+#define OPS_SIGNATURE_NAME	"manifest.sig" /* the manifest's detached Ed25519 signature */
+#define OPS_SIGNATURE_FORMAT	"cavra.persistent_api.backup_signature.v1"
 #define OPS_PLAN_JSON		"persistent-api-retention-plan.json"
 #define OPS_PLAN_MD		"persistent-api-retention-plan.md"
 #define OPS_ID_LEN		20 /* "opr_" / "bak_" + 12 hex digits + NUL, with room */
@@ -71,31 +74,46 @@ struct ops_backup_result {
 	int64_t rows, bytes, duration_ms;
 	char record_id[OPS_ID_LEN]; /* "" when the backup could not be recorded */
 	char record_warning[ERR_MSG_MAX]; /* why not; "" when recorded */
+	char signing_key_id[ED25519_KEY_ID_LEN]; /* "" when the backup is not signed */
 };
 void ops_backup_result_release(struct ops_backup_result *r);
 
 /*
  * Writes a logical backup of st into dir, which must not exist or be empty
  * (ST_CONFLICT otherwise): one JSON Lines file per table in key order, read
- * in one snapshot transaction, then manifest.json.  Every file goes through
- * a temporary name, fsync and rename, and the directory is fsynced.  On
- * failure every file written so far is removed again (and dir, when this
- * call created it), so nothing looks like a complete backup.  Then the
- * backup is recorded in st (a failure to record only fills
+ * in one snapshot transaction, then manifest.sig when signing_key (a
+ * private key, borrowed; NULL: unsigned) is given, then manifest.json last.  Every file goes
+ * through a temporary name, fsync and rename, and the directory is fsynced.  On failure every file
+ * written so far is removed again (and dir, when this call created it), so nothing looks like a
+ * complete backup.  Then the backup is recorded in st (a failure to record only fills
  * out->record_warning).  set is this binary's migrations for st's backend:
  * a database newer than it is refused.
  */
 ATTR_NODISCARD enum status ops_backup(struct store *st, const struct migration_set *set,
-				      const char *dir, struct ops_backup_result *out,
-				      struct err *e);
+				      const char *dir, const struct ed25519_key *signing_key,
+				      struct ops_backup_result *out, struct err *e);
 
 /* ---- verify ---- */
 
 struct ops_manifest;
 struct ops_v1_manifest;
 
+/* What manifest.sig said about the manifest (docs/backup-format.md, "The signature"). */
+struct ops_signature {
+	bool present; /* there is a manifest.sig */
+	bool valid; /* it signs these manifest bytes (under the required key when pinned) */
+	bool pinned; /* a public key was required */
+	char key_id[ED25519_KEY_ID_LEN]; /* the signer's key id; "" when unknown */
+};
+
 struct ops_verify_result {
 	char *manifest_path; /* owned */
+	struct ops_signature signature;
+	/*
+	 * A required signature was missing, foreign or bad: problems holds
+	 * that one problem and nothing else in the backup was looked at.
+	 */
+	bool refused;
 	struct ops_report problems;
 	struct ops_manifest *manifest; /* parsed, or NULL when it could not be */
 	struct ops_v1_manifest *v1; /* an original CAVRA backup's manifest, parsed; or NULL */
@@ -116,6 +134,16 @@ bool ops_is_sha256(const char *s);
  * manifest.json path or the backup directory.  True when nothing was found.
  */
 bool ops_verify(const char *manifest, struct ops_verify_result *out);
+/*
+ * ops_verify that first checks manifest.sig against the manifest's bytes.
+ * With public_key (borrowed) the signature is required and must be that
+ * key's: when it is not, out->refused is set and nothing else is checked
+ * (nothing in an unauthenticated manifest is trusted, not even its paths).
+ * Without it, an unsigned backup verifies as before, and a signature that
+ * does not match its own public key is the problem "signature".
+ */
+bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_key,
+		       struct ops_verify_result *out);
 /* The result as cavra.persistent_api.verify.v1 (caller's). */
 json_object *ops_verify_json(const struct ops_verify_result *r);
 
@@ -167,6 +195,7 @@ struct ops_restore_opts {
 	const char *target_url;
 	const char *migration_url; /* schema changes on target_url; NULL: target_url */
 	const char *migrations_dir; /* NULL: the embedded migrations */
+	const struct ed25519_key *public_key; /* required signer, borrowed; NULL: none */
 	bool overwrite; /* replace a target that holds data */
 };
 
@@ -200,7 +229,8 @@ void ops_restore_result_release(struct ops_restore_result *r);
 
 /*
  * Verifies the backup (problems: ST_INVALID "backup failed verification",
- * nothing written; the problems are in out->verify), checks that this
+ * nothing written; the problems are in out->verify; a required signature
+ * that is missing, foreign or bad: ST_INVALID naming it), checks that this
  * binary knows the backup's schema, refuses a target that holds data unless
  * opts->overwrite (ST_CONFLICT), brings the target's schema to the
  * backup's version, then replaces every table's rows in ONE transaction
@@ -236,10 +266,13 @@ void ops_restore_test_result_release(struct ops_restore_test_result *r);
  * directory under scratch_parent, runs representative queries (row counts,
  * a filtered decision search, one session's reconstruction, session
  * counters against their decisions, decisions without a session) and
- * removes the scratch directory.  ST_OK means the test ran: out->ok tells
+ * removes the scratch directory.  public_key (borrowed, or NULL) is the
+ * required signer, as for ops_restore.  ST_OK means the test ran: out->ok tells
  * whether every check held.
  */
-ATTR_NODISCARD enum status ops_restore_test(const char *manifest, const char *scratch_parent,
+ATTR_NODISCARD enum status ops_restore_test(const char *manifest,
+					    const struct ed25519_key *public_key,
+					    const char *scratch_parent,
 					    struct ops_restore_test_result *out, struct err *e);
 json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e);
 /* The checks of a restore test as a JSON array of {name, ok, detail}; caller owns. */

@@ -32,6 +32,7 @@ struct backup {
 	char *dir;
 	bool made_dir;
 	struct ops_manifest m;
+	const struct ed25519_key *key; /* signs the manifest; NULL: unsigned */
 	char **written; /* final paths, removed again if the backup fails */
 	size_t nwritten;
 };
@@ -272,11 +273,30 @@ static enum status dump_all(struct backup *b, const struct migration_set *set, s
 	if (st == ST_OK)
 		st = check_tables(b->c, e);
 	b->m.files = xcalloc(ops_catalog_n, sizeof(*b->m.files));
-	b->written = xcalloc(ops_catalog_n + 1, sizeof(char *));
+	b->written = xcalloc(ops_catalog_n + 2, sizeof(char *)); /* + manifest.sig, manifest */
 	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++)
 		if (ops_table_at(&ops_catalog[i], b->m.schema_version))
 			st = dump_table(b, &ops_catalog[i], e);
 	store_tx_rollback(b->c); /* read-only: nothing to commit */
+	return st;
+}
+
+/*
+ * The signature goes in before the manifest it signs: a manifest, which is written last, is
+ * never there without it (a required key then refuses a signed backup cut short).
+ */
+static enum status write_signature(struct backup *b, const char *text,
+				   struct ops_backup_result *out, struct err *e)
+{
+	enum status st;
+
+	if (!b->key)
+		return ST_OK;
+	st = ops_signature_write(b->dir, text, strlen(text), b->key, out->signing_key_id, e);
+	if (st == ST_OK)
+		b->written[b->nwritten++] = ops_path_join(b->dir, OPS_SIGNATURE_NAME);
+	else
+		out->signing_key_id[0] = '\0';
 	return st;
 }
 
@@ -295,13 +315,16 @@ static enum status write_manifest(struct backup *b, struct ops_backup_result *ou
 	time_format_utc(time_now_us(), now, sizeof(now));
 	b->m.finished_at = xstrdup(now);
 	text = ops_manifest_text(&b->m, out->manifest_sha256);
-	st = ops_writer_open(&w, b->dir, OPS_MANIFEST_NAME, e);
-	if (st == ST_OK)
-		st = ops_writer_add(&w, text, strlen(text), e);
-	if (st == ST_OK)
-		st = ops_writer_commit(&w, sha, e);
-	else
-		ops_writer_abort(&w);
+	st = write_signature(b, text, out, e);
+	if (st == ST_OK) {
+		st = ops_writer_open(&w, b->dir, OPS_MANIFEST_NAME, e);
+		if (st == ST_OK)
+			st = ops_writer_add(&w, text, strlen(text), e);
+		if (st == ST_OK)
+			st = ops_writer_commit(&w, sha, e);
+		else
+			ops_writer_abort(&w);
+	}
 	free(text);
 	if (st == ST_OK)
 		b->written[b->nwritten++] = ops_path_join(b->dir, OPS_MANIFEST_NAME);
@@ -386,9 +409,10 @@ static void fill_header(struct backup *b, struct ops_backup_result *out)
  * directory only when this call created it.
  */
 enum status ops_backup(struct store *st, const struct migration_set *set, const char *dir,
-		       struct ops_backup_result *out, struct err *e)
+		       const struct ed25519_key *signing_key, struct ops_backup_result *out,
+		       struct err *e)
 {
-	struct backup b = {.st = st, .dir = xstrdup(dir)};
+	struct backup b = {.st = st, .dir = xstrdup(dir), .key = signing_key};
 	int64_t started = time_now_us(), mono = time_mono_us();
 	enum status rc;
 

@@ -245,6 +245,13 @@ struct ops_manifest {
 	struct ops_manifest_file *files;
 	size_t nfiles;
 	int64_t rows, bytes; /* totals as written */
+	/*
+	 * The audit hash chain's head as of the snapshot, when the database has
+	 * one: the optional "audit_head" {seq, hash}.  No reader requires it.
+	 */
+	bool has_audit_head;
+	int64_t audit_head_seq;
+	char audit_head_hash[SHA256_HEX_LEN];
 	char self_sha256[SHA256_HEX_LEN]; /* the value recorded in the file */
 };
 
@@ -256,6 +263,28 @@ void ops_manifest_free(struct ops_manifest *m);
  * byte before that line.  *sha gets that checksum.  Caller owns the text.
  */
 char *ops_manifest_text(const struct ops_manifest *m, char sha[SHA256_HEX_LEN]);
+
+/* ---- manifest.sig (ops_sign.c) ---- */
+
+/*
+ * Signs manifest[0..len), the exact bytes of manifest.json, with the private
+ * key k and writes dir/manifest.sig (temporary name, fsync, rename); key_id
+ * gets k's id.  The caller syncs the directory.
+ */
+ATTR_NODISCARD enum status ops_signature_write(const char *dir, const char *manifest, size_t len,
+					       const struct ed25519_key *k,
+					       char key_id[ED25519_KEY_ID_LEN], struct err *e);
+/*
+ * Checks dir/manifest.sig against manifest[0..len) into out, adding a
+ * problem to rep when it fails: with pub (required), "unsigned",
+ * "signature_key" or "signature"; without, only "signature" for a file that
+ * is there but does not sign these bytes under the key it names.  Returns
+ * whether the manifest may be looked at further: false only when pub is
+ * given and the signature is not pub's.
+ */
+bool ops_signature_check(const char *dir, const char *manifest, size_t len,
+			 const struct ed25519_key *pub, struct ops_signature *out,
+			 struct ops_report *rep);
 
 /*
  * Checks the self checksum of text and parses it.  Every problem goes into

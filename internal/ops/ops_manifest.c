@@ -80,6 +80,14 @@ static json_object *manifest_json(const struct ops_manifest *m)
 	for (size_t i = 0; i < m->nfiles; i++)
 		json_object_array_add(files, file_json(&m->files[i]));
 	json_object_object_add(o, "files", files);
+	/* before the totals: the writer trims the closing braces, so an object may not come last */
+	if (m->has_audit_head) {
+		json_object *h = json_object_new_object();
+
+		jx_add_int(h, "seq", m->audit_head_seq);
+		jx_add_str(h, "hash", m->audit_head_hash);
+		json_object_object_add(o, "audit_head", h);
+	}
 	jx_add_int(o, "rows", m->rows);
 	jx_add_int(o, "bytes", m->bytes);
 	return o;
@@ -158,8 +166,8 @@ bool ops_path_safe(const char *path, char *why, size_t size)
 		snprintf(why, size, "absolute path");
 		return false;
 	}
-	if (strcmp(path, OPS_MANIFEST_NAME) == 0) {
-		snprintf(why, size, "names the manifest itself");
+	if (strcmp(path, OPS_MANIFEST_NAME) == 0 || strcmp(path, OPS_SIGNATURE_NAME) == 0) {
+		snprintf(why, size, "names the manifest or its signature");
 		return false;
 	}
 	for (;;) {
@@ -493,6 +501,31 @@ static void parse_files(json_object *root, struct ops_manifest *m, struct ops_re
 }
 
 /*
+ * The optional audit_head: absent in backups of databases without a hash chain (and in
+ * every backup before it existed); when present it must be {seq >= 0, hash: 64 hex}.
+ */
+static void parse_audit_head(json_object *root, struct ops_manifest *m, struct ops_report *rep)
+{
+	json_object *h = NULL, *seq = NULL;
+	const char *hash;
+
+	if (!json_object_object_get_ex(root, "audit_head", &h))
+		return;
+	hash = jx_get_str(h, "hash");
+	if (!json_object_is_type(h, json_type_object) ||
+	    !json_object_object_get_ex(h, "seq", &seq) ||
+	    !json_object_is_type(seq, json_type_int) || json_object_get_int64(seq) < 0 ||
+	    !ops_is_sha256(hash)) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "audit_head: not {\"seq\": N >= 0, \"hash\": 64 lowercase hex}");
+		return;
+	}
+	m->audit_head_seq = json_object_get_int64(seq);
+	snprintf(m->audit_head_hash, sizeof(m->audit_head_hash), "%s", hash);
+	m->has_audit_head = true;
+}
+
+/*
  * Each field is read on its own and every problem is reported, so one run tells
  * the operator everything that is wrong with the manifest.
  */
@@ -550,6 +583,7 @@ void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
 	parse_header(root, m, rep);
 	parse_migrations(root, m, rep);
 	parse_files(root, m, rep);
+	parse_audit_head(root, m, rep);
 	json_object_put(root);
 	*out = m;
 }

@@ -259,6 +259,59 @@ static void test_order(void **state)
 	free(keyed);
 }
 
+/* The optional audit_head: written when set, read back, absent is fine, malformed is a problem. */
+static void test_audit_head(void **state)
+{
+	struct ops_manifest m0;
+	struct ops_manifest_file f;
+	struct ops_manifest_migration g;
+	struct ops_manifest *m = NULL;
+	char sha[SHA256_HEX_LEN];
+	char *text, *kinds, *t;
+	const char *bad[] = {"\"audit_head\": 7",
+			     "\"audit_head\": {\"seq\": -1, \"hash\": \"" SHA_A "\"}",
+			     "\"audit_head\": {\"seq\": 3, \"hash\": \"ABC\"}",
+			     "\"audit_head\": {\"hash\": \"" SHA_A "\"}"};
+
+	(void)state;
+	sample(&m0, &f, &g);
+	m0.has_audit_head = true;
+	m0.audit_head_seq = 42;
+	memcpy(m0.audit_head_hash, SHA_A, sizeof(m0.audit_head_hash));
+	text = ops_manifest_text(&m0, sha);
+	assert_non_null(strstr(text, "\"audit_head\": {"));
+	kinds = kinds_of(text, &m);
+	assert_string_equal(kinds, "");
+	assert_true(m->has_audit_head);
+	assert_int_equal(m->audit_head_seq, 42);
+	assert_string_equal(m->audit_head_hash, SHA_A);
+	ops_manifest_free(m);
+	free(kinds);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *from = strstr(text, "\"audit_head\": {"), *end = strchr(from, '}');
+		char *head = xasprintf("%.*s", (int)(end + 1 - from), from);
+
+		t = edit(text, head, bad[i]);
+		kinds = kinds_of(t, &m);
+		if (strcmp(kinds, "manifest_checksum,manifest_field") != 0 || m->has_audit_head)
+			fail_msg("audit_head '%s': problems '%s'", bad[i], kinds);
+		ops_manifest_free(m);
+		free(kinds);
+		free(head);
+		free(t);
+	}
+	free(text);
+	/* absent (every backup of a database without a hash chain): no problem */
+	text = sample_text(sha);
+	assert_null(strstr(text, "audit_head"));
+	kinds = kinds_of(text, &m);
+	assert_string_equal(kinds, "");
+	assert_false(m->has_audit_head);
+	ops_manifest_free(m);
+	free(kinds);
+	free(text);
+}
+
 /* A hostile path is kept printable in the report. */
 static void test_report_printable(void **state)
 {
@@ -303,7 +356,7 @@ int main(void)
 		cmocka_unit_test(test_path_safe),	 cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_self_checksum),	 cmocka_unit_test(test_every_problem),
 		cmocka_unit_test(test_report_printable), cmocka_unit_test(test_order),
-		cmocka_unit_test(test_is_sha256),
+		cmocka_unit_test(test_is_sha256),	 cmocka_unit_test(test_audit_head),
 	};
 
 	return cmocka_run_group_tests_name("ops/manifest", tests, NULL, NULL);

@@ -260,11 +260,12 @@ static bool has_activity(const struct ops_restore_result *r)
  * directory is removed in every case; a failed check is a result (ok false), not
  * an error, so the caller still gets the whole report.
  */
-enum status ops_restore_test(const char *manifest, const char *scratch_parent,
-			     struct ops_restore_test_result *out, struct err *e)
+enum status ops_restore_test(const char *manifest, const struct ed25519_key *public_key,
+			     const char *scratch_parent, struct ops_restore_test_result *out,
+			     struct err *e)
 {
 	const struct store_options opt = {.pool_size = 1};
-	struct ops_restore_opts o = {.manifest = manifest};
+	struct ops_restore_opts o = {.manifest = manifest, .public_key = public_key};
 	struct rt t = {.out = out};
 	char *tmpl = ops_path_join(scratch_parent, "cavra-restore-test-XXXXXX");
 	struct err local = {0};

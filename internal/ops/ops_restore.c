@@ -429,7 +429,11 @@ static enum status run(struct restore *r, struct err *e)
 {
 	enum status st;
 
-	if (!ops_verify(r->o->manifest, &r->out->verify))
+	if (!ops_verify_signed(r->o->manifest, r->o->public_key, &r->out->verify) &&
+	    r->out->verify.refused)
+		return err_set(e, ST_INVALID, "backup refused: %s: nothing was written",
+			       r->out->verify.problems.items[0].msg);
+	if (r->out->verify.problems.n)
 		return err_set(e, ST_INVALID,
 			       "the backup failed verification (%zu problems): "
 			       "nothing was written",

@@ -282,7 +282,9 @@ static void walk_from(const char *root, const char *rel, int depth, const struct
 		struct stat sb = {0};
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    (!rel && strcmp(de->d_name, OPS_MANIFEST_NAME) == 0) || listed(l, sub, false)) {
+		    (!rel && (strcmp(de->d_name, OPS_MANIFEST_NAME) == 0 ||
+			      strcmp(de->d_name, OPS_SIGNATURE_NAME) == 0)) ||
+		    listed(l, sub, false)) {
 			/* expected */
 		} else if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode) && depth < OPS_WALK_DEPTH &&
 			   listed(l, sub, true)) {
@@ -362,6 +364,17 @@ static bool read_manifest(const char *path, struct buf *text, struct ops_report 
  */
 bool ops_verify(const char *manifest, struct ops_verify_result *out)
 {
+	return ops_verify_signed(manifest, NULL, out);
+}
+
+/*
+ * The signature is checked on the very bytes that are then parsed, before the parse, so a
+ * required key guards every later step (paths opened, files hashed, rows loaded) and a file
+ * swapped in between cannot slip past it.
+ */
+bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_key,
+		       struct ops_verify_result *out)
+{
 	struct buf text = BUF_INIT;
 	char *dir;
 
@@ -369,11 +382,16 @@ bool ops_verify(const char *manifest, struct ops_verify_result *out)
 	out->manifest_path = ops_manifest_path(manifest);
 	dir = file_dir_of(out->manifest_path);
 	if (read_manifest(out->manifest_path, &text, &out->problems)) {
-		/* the original's file-copy backups are checked by their own rules */
-		if (ops_manifest_is_v1(text.data, text.len))
+		out->refused = !ops_signature_check(dir, text.data, text.len, public_key,
+						    &out->signature, &out->problems);
+		if (out->refused) {
+			/* an unauthenticated manifest: nothing in it is looked at */
+		} else if (ops_manifest_is_v1(text.data, text.len)) {
+			/* the original's file-copy backups are checked by their own rules */
 			ops_v1_verify(dir, text.data, text.len, out);
-		else
+		} else {
 			ops_manifest_parse(text.data, text.len, &out->manifest, &out->problems);
+		}
 	}
 	if (out->manifest) {
 		snprintf(out->manifest_sha256, sizeof(out->manifest_sha256), "%s",
@@ -399,6 +417,31 @@ void ops_verify_result_release(struct ops_verify_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The manifest's optional audit_head {seq, hash}, or null. */
+static json_object *audit_head_json(const struct ops_manifest *m)
+{
+	json_object *o;
+
+	if (!m->has_audit_head)
+		return NULL;
+	o = json_object_new_object();
+	jx_add_int(o, "seq", m->audit_head_seq);
+	jx_add_str(o, "hash", m->audit_head_hash);
+	return o;
+}
+
+/* {signed, key_id, valid, required}: valid is against the configured key when required. */
+static json_object *signature_json(const struct ops_signature *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "signed", json_object_new_boolean(s->present));
+	jx_add_str(o, "key_id", s->key_id[0] ? s->key_id : NULL);
+	json_object_object_add(o, "valid", json_object_new_boolean(s->valid));
+	json_object_object_add(o, "required", json_object_new_boolean(s->pinned));
+	return o;
+}
+
 json_object *ops_verify_json(const struct ops_verify_result *r)
 {
 	json_object *o = json_object_new_object(), *probs = json_object_new_array();
@@ -414,6 +457,8 @@ json_object *ops_verify_json(const struct ops_verify_result *r)
 			       m ? json_object_new_int(m->schema_version) : NULL);
 	jx_add_str(o, "created_at", m ? m->created_at : r->v1 ? r->v1->created_at : NULL);
 	jx_add_str(o, "backup_format", r->v1 ? OPS_V1_FORMAT : m ? m->format : NULL);
+	json_object_object_add(o, "signature", signature_json(&r->signature));
+	json_object_object_add(o, "audit_head", m ? audit_head_json(m) : NULL);
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);

@@ -18,6 +18,9 @@
 #include "ops/ops_int.h"
 #include "base/files.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 static const char file_a[] = "{\"id\":\"a1\",\"payload\":{}}\n{\"id\":\"a2\",\"payload\":{}}\n";
 static const char file_b[] = "{\"id\":\"b1\",\"payload\":{\"x\":1}}\n";
 static char *cols[] = {STR_RW("id"), STR_RW("payload")};
@@ -346,12 +349,101 @@ static void test_newest_first(void **state)
 	}
 }
 
+/* A new Ed25519 key pair, through a PEM file as the commands read it: *priv and *pub. */
+static void new_keys(const char *dir, const char *name, struct ed25519_key **priv,
+		     struct ed25519_key **pub)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	char *path = join(dir, name);
+	FILE *f = fopen(path, "w");
+	unsigned char raw[ED25519_PUB_LEN];
+
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	EVP_PKEY_free(k);
+	assert_int_equal(ed25519_private_load(path, priv, NULL), ST_OK);
+	ed25519_key_public(*priv, raw);
+	assert_int_equal(ed25519_public_from_raw(raw, pub, NULL), ST_OK);
+	unlink(path);
+	free(path);
+}
+
+/* Verifies dir with pub required (or not); returns the kinds, *refused and *signed_ok. */
+static char *verify_with(const char *dir, const struct ed25519_key *pub, bool *refused,
+			 bool *signed_ok)
+{
+	struct ops_verify_result r;
+	char *got;
+
+	(void)ops_verify_signed(dir, pub, &r);
+	got = kinds(&r);
+	*refused = r.refused;
+	*signed_ok = r.signature.valid;
+	assert_true(!r.refused || r.files == 0); /* refused: no file was looked at */
+	ops_verify_result_release(&r);
+	return got;
+}
+
+#define EXPECT(dir, pub, want_kinds, want_refused, want_valid)              \
+	do {                                                                \
+		bool refused_, valid_;                                      \
+		char *got_ = verify_with((dir), (pub), &refused_, &valid_); \
+		assert_string_equal(got_, (want_kinds));                    \
+		assert_int_equal(refused_, (want_refused));                 \
+		assert_int_equal(valid_, (want_valid));                     \
+		free(got_);                                                 \
+	} while (0)
+
+/*
+ * manifest.sig: the signature is checked on the manifest's bytes before anything else, and a
+ * required key refuses an unsigned, foreign or changed backup without looking further.
+ */
+static void test_signatures(void **state)
+{
+	char *dir = make_backup(), *text = get(dir, OPS_MANIFEST_NAME);
+	struct ed25519_key *a = NULL, *a_pub = NULL, *b = NULL, *b_pub = NULL;
+	char id[ED25519_KEY_ID_LEN], want[ED25519_KEY_ID_LEN];
+
+	(void)state;
+	new_keys(dir, "a.pem", &a, &a_pub);
+	new_keys(dir, "b.pem", &b, &b_pub);
+	/* unsigned: fine unless a key is required */
+	EXPECT(dir, NULL, "", false, false);
+	EXPECT(dir, a_pub, "unsigned", true, false);
+	assert_int_equal(ops_signature_write(dir, text, strlen(text), a, id, NULL), ST_OK);
+	ed25519_key_id(a_pub, want);
+	assert_string_equal(id, want);
+	EXPECT(dir, NULL, "", false, true);
+	EXPECT(dir, a_pub, "", false, true);
+	EXPECT(dir, b_pub, "signature_key", true, false);
+	/* a changed table file is the checksum's business: the signature still holds */
+	put(dir, "b.jsonl", "{\"id\":\"b1\",\"payload\":{\"x\":2}}\n");
+	EXPECT(dir, a_pub, "sha256", false, true);
+	/* a manifest changed after signing: refused with a key, a problem without */
+	strstr(text, "bak_")[4] ^= 1; /* another backup id, still JSON */
+	put(dir, OPS_MANIFEST_NAME, text);
+	EXPECT(dir, a_pub, "signature", true, false);
+	EXPECT(dir, NULL, "signature,manifest_checksum,sha256", false, false);
+	/* a damaged signature file */
+	put(dir, OPS_SIGNATURE_NAME, "{}");
+	EXPECT(dir, a_pub, "signature", true, false);
+	ed25519_key_free(a);
+	ed25519_key_free(a_pub);
+	ed25519_key_free(b);
+	ed25519_key_free(b_pub);
+	ops_remove_tree(dir);
+	free(text);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_totals_and_json),
 		cmocka_unit_test(test_newest_first),
+		cmocka_unit_test(test_signatures),
 	};
 
 	return cmocka_run_group_tests_name("ops/verify", tests, NULL, NULL);
