@@ -124,8 +124,8 @@ static struct store_options serve_store_options(const struct config *cfg)
 /*
  * /readyz's own connection, outside the pool: a probe must not wait behind requests
  * for a connection, and it must answer within a load balancer's probe timeout, so
- * each of its waits is short.  Connected lazily, like a pool's second connection,
- * except the first, which store_open makes now.
+ * each of its waits is short.  store_open connects it now, so a database that takes
+ * no further connection fails at start rather than at the first probe.
  */
 static enum status open_probe(const struct config *cfg, struct store **out, struct err *e)
 {

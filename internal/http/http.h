@@ -38,10 +38,10 @@ struct http_auth {
 	const struct http_console *console; /* NULL: no console login */
 };
 
-/* What handlers need; borrowed by the server for its whole life. */
 /* /readyz answers within about this long (its own waits on the database). */
 #define HTTP_READY_TIMEOUT_MS 1500
 
+/* What handlers need; borrowed by the server for its whole life. */
 struct app {
 	struct store *store;
 	struct store *probe; /* /readyz's own connection; NULL: use store */

@@ -185,8 +185,7 @@ static enum MHD_Result dispatch(struct req *r)
 					"request body is over the limit");
 	if (!http_input_ok_or_reply(r, &ret))
 		return ret;
-	/* the thread serves this one request until the handler returns (one thread per connection)
-	 */
+	/* one thread per connection: the thread serves this request until the handler returns */
 	store_deadline_set(r->app->request_timeout_ms > 0
 				   ? time_mono_us() + r->app->request_timeout_ms * 1000
 				   : 0);

@@ -168,11 +168,16 @@ static struct timespec realtime_after(int64_t us)
  */
 static enum status wait_slot(struct store *st, struct err *e)
 {
-	int64_t now = time_mono_us(), limit = now + st->opt.pool_wait_ms * 1000;
-	bool by_deadline = thread_deadline_us && thread_deadline_us < limit;
+	int64_t now, limit;
+	bool by_deadline;
 	struct timespec abs;
 	int rc = 0;
 
+	if (st->in_use < st->size)
+		return ST_OK; /* the common case reads no clock */
+	now = time_mono_us();
+	limit = now + st->opt.pool_wait_ms * 1000;
+	by_deadline = thread_deadline_us && thread_deadline_us < limit;
 	if (by_deadline)
 		limit = thread_deadline_us;
 	abs = realtime_after(limit - now);
