@@ -123,6 +123,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv);
 int cmd_ops(struct config *cfg, int argc, char **argv);
 
 struct store;
+struct store_options;
 struct migration_set;
 struct serve_auth;
 struct http_auth;
@@ -140,13 +141,13 @@ void serve_auth_stop(struct serve_auth *sa);
 int cmd_tokens(struct config *cfg, int argc, char **argv);
 int cmd_auth(struct config *cfg, int argc, char **argv);
 /*
- * Opens the configured database with pool_size connections and checks its
+ * Opens the configured database with the pool of opt and checks its
  * schema ("refusing to <verb>: ..." on drift or pending migrations, unless
  * auto-migrate applies them).  *st and *set are the caller's to release
  * even on failure.
  */
 ATTR_NODISCARD enum status cmd_open_database(const struct config *cfg, const char *verb,
-					     int pool_size, struct store **st,
+					     const struct store_options *opt, struct store **st,
 					     struct migration_set *set, struct err *e);
 /*
  * Opens the configured database as it is, for `cavra ops`: no migrations

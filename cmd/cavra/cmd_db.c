@@ -61,12 +61,11 @@ static enum status check_schema(const struct config *cfg, const char *verb, stru
 	return rc;
 }
 
-enum status cmd_open_database(const struct config *cfg, const char *verb, int pool_size,
-			      struct store **st, struct migration_set *set, struct err *e)
+enum status cmd_open_database(const struct config *cfg, const char *verb,
+			      const struct store_options *opt, struct store **st,
+			      struct migration_set *set, struct err *e)
 {
-	const struct store_options opt = {.pool_size = pool_size,
-					  .prepare = config_db_prepare(cfg)};
-	enum status rc = store_open(cfg->database_url, &opt, st, e);
+	enum status rc = store_open(cfg->database_url, opt, st, e);
 
 	if (rc == ST_OK)
 		rc = migrate_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);

@@ -254,7 +254,10 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 		code = verify_backup(a.backup, &vr);
 	if (code != EXIT_OK)
 		goto out;
-	if ((rc = cmd_open_database(cfg, "import", 1, &st, &set, &e)) != ST_OK) {
+	if ((rc = cmd_open_database(
+		     cfg, "import",
+		     &(struct store_options){.pool_size = 1, .prepare = config_db_prepare(cfg)},
+		     &st, &set, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);
 		goto out;
 	}

@@ -109,6 +109,36 @@ static int serve_loop(const struct config *cfg, struct app *app)
 }
 
 /*
+ * serve's pool: every wait on the database is bounded by the settings, so a locked
+ * table or a slow statement answers 503 instead of holding its request for ever.
+ */
+static struct store_options serve_store_options(const struct config *cfg)
+{
+	return (struct store_options){.pool_size = (int)cfg->db_pool_size,
+				      .prepare = config_db_prepare(cfg),
+				      .statement_timeout_ms = cfg->db_statement_timeout_ms,
+				      .lock_timeout_ms = cfg->db_lock_timeout_ms,
+				      .pool_wait_ms = cfg->request_timeout_ms};
+}
+
+/*
+ * /readyz's own connection, outside the pool: a probe must not wait behind requests
+ * for a connection, and it must answer within a load balancer's probe timeout, so
+ * each of its waits is short.  store_open connects it now, so a database that takes
+ * no further connection fails at start rather than at the first probe.
+ */
+static enum status open_probe(const struct config *cfg, struct store **out, struct err *e)
+{
+	const struct store_options opt = {.pool_size = 1,
+					  .statement_timeout_ms = HTTP_READY_TIMEOUT_MS,
+					  .lock_timeout_ms = HTTP_READY_TIMEOUT_MS / 2,
+					  .pool_wait_ms = HTTP_READY_TIMEOUT_MS,
+					  .connect_timeout_s = 2};
+
+	return err_ctx(store_open(cfg->database_url, &opt, out, e), e, "readiness probe");
+}
+
+/*
  * Everything that can be wrong is checked before the port is opened, in order of
  * cost: the settings, the policy packs and routing file (files), then the database
  * and its schema, then the authentication settings (an identity provider that does
@@ -121,7 +151,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct policy_set *policies = NULL;
 	struct routing *routing = NULL;
 	struct serve_auth *auth = NULL;
-	struct store *st = NULL;
+	struct store *st = NULL, *probe = NULL;
+	struct store_options opt;
 	struct service svc;
 	struct err e = {0};
 	enum status rc;
@@ -140,8 +171,9 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(rc, &e);
 		goto out;
 	}
-	if ((rc = cmd_open_database(cfg, "start", (int)cfg->db_pool_size, &st, &set, &e)) !=
-		    ST_OK ||
+	opt = serve_store_options(cfg);
+	if ((rc = cmd_open_database(cfg, "start", &opt, &st, &set, &e)) != ST_OK ||
+	    (rc = open_probe(cfg, &probe, &e)) != ST_OK ||
 	    (rc = serve_auth_start(cfg, &auth, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);
 		goto out;
@@ -150,6 +182,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		 service_routing_source(routing));
 	svc = (struct service){.store = st, .policies = policies, .routing = routing};
 	app = (struct app){.store = st,
+			   .probe = probe,
+			   .request_timeout_ms = cfg->request_timeout_ms,
 			   .migrations = &set,
 			   .svc = &svc,
 			   .auth = serve_auth_http(auth),
@@ -162,6 +196,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 out:
 	migrate_set_release(&set);
 	store_close(st);
+	store_close(probe);
 	policy_set_free(policies);
 	service_routing_free(routing);
 	serve_auth_stop(auth);

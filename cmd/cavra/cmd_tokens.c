@@ -267,7 +267,10 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 
 	if (code != EXIT_OK)
 		return code;
-	if ((rc = cmd_open_database(cfg, "manage tokens", 1, &st, &set, &e)) != ST_OK) {
+	if ((rc = cmd_open_database(
+		     cfg, "manage tokens",
+		     &(struct store_options){.pool_size = 1, .prepare = config_db_prepare(cfg)},
+		     &st, &set, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);
 		goto out;
 	}

@@ -32,6 +32,8 @@ enum status {
 	ST_UNAVAILABLE, /* 503: database down or busy; retryable */
 	ST_IO, /* 500: filesystem or socket failure */
 	ST_INTERNAL, /* 500: bug or unexpected library result */
+	ST_TIMEOUT, /* 503: a lock, statement or request deadline ran out; retryable */
+	ST_STORAGE_FULL, /* 503: the database's disk is full; nothing was written */
 	ST__COUNT
 };
 

@@ -28,6 +28,8 @@ static const char *const status_names[ST__COUNT] = {
 	[ST_UNAVAILABLE] = "unavailable",
 	[ST_IO] = "io",
 	[ST_INTERNAL] = "internal",
+	[ST_TIMEOUT] = "timeout",
+	[ST_STORAGE_FULL] = "storage_full",
 };
 
 /* Out-of-range values come from a cast or a corrupt value; never index past the table. */

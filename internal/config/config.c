@@ -75,6 +75,18 @@ static const struct cfg_entry table[] = {
 	 256, 0, NULL},
 	{"db_prepared_statements", "CAVRA_DB_PREPARED_STATEMENTS", "db-prepared-statements",
 	 CFG_BOOLISH, OFF(db_prepared_statements), "true", 0, 0, 0, check_boolish},
+	/*
+	 * The lock timeout is below the statement timeout so that a statement stuck behind
+	 * another session's lock fails as "lock not available" (55P03), which names the
+	 * cause, with time left over for the statement's own work; the request deadline is
+	 * above both, so a request has room for a wait in the pool and one slow statement.
+	 */
+	{"db_statement_timeout_ms", "CAVRA_DB_STATEMENT_TIMEOUT_MS", "db-statement-timeout-ms",
+	 CFG_INT, OFF(db_statement_timeout_ms), "5000", 100, 3600000, 0, NULL},
+	{"db_lock_timeout_ms", "CAVRA_DB_LOCK_TIMEOUT_MS", "db-lock-timeout-ms", CFG_INT,
+	 OFF(db_lock_timeout_ms), "2000", 100, 3600000, 0, NULL},
+	{"request_timeout_ms", "CAVRA_REQUEST_TIMEOUT_MS", "request-timeout-ms", CFG_INT,
+	 OFF(request_timeout_ms), "10000", 100, 3600000, 0, NULL},
 	{"auto_migrate", "CAVRA_AUTO_MIGRATE", "auto-migrate", CFG_BOOLISH, OFF(auto_migrate),
 	 "auto", 0, 0, 0, check_boolish},
 	{"policy_dir", "CAVRA_POLICY_DIR", "policy-dir", CFG_STR, OFF(policy_dir), NULL, 0, 0,

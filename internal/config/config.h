@@ -33,6 +33,9 @@ struct config {
 	char *log_format;
 	int64_t db_pool_size;
 	char *db_prepared_statements; /* "true" | "false" | "auto" (= true) */
+	int64_t db_statement_timeout_ms; /* serve's pool: PostgreSQL statement_timeout */
+	int64_t db_lock_timeout_ms; /* serve's pool: lock_timeout, SQLite busy timeout */
+	int64_t request_timeout_ms; /* a request's deadline for waiting on the database */
 	char *auto_migrate; /* "auto" | "true" | "false" */
 	char *policy_dir;
 	char *approval_routing_file; /* NULL: the built-in routing rules */

@@ -5,7 +5,10 @@
  */
 #include "base/base.h"
 #include "http/http_int.h"
+#include "base/log.h"
+#include "base/timeutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 static enum MHD_Result reply_status(struct req *r, unsigned int http, const char *status,
@@ -53,35 +56,116 @@ static bool auth_ready(const struct app *app, char *why, size_t size)
 	return true;
 }
 
-/* Ready when the database answers and its schema is exactly the binary's. */
 /*
- * A replica whose schema is behind or drifted, or that cannot yet verify tokens, is kept out of
- * rotation rather than answering with errors; the reason says what an operator must do.
+ * How long a pool timeout or a write that failed on a full disk keeps /readyz at 503.  Not
+ * for ever: a replica out of rotation gets no writes that could show it recovered, so it
+ * comes back after this and a failing write takes it out again.
  */
-enum MHD_Result http_handle_readyz(struct req *r)
+#define READY_WINDOW_US (30 * 1000000LL)
+/* The same problem is logged again at most this often; a changed one at once. */
+#define READY_LOG_EVERY_US (60 * 1000000LL)
+
+/* What /readyz found wrong: problem is the machine code, reason the sentence. */
+struct not_ready {
+	const char *problem;
+	char reason[480];
+	char cause[ERR_MSG_MAX]; /* the real error, for the log only */
+};
+
+/*
+ * Load balancers probe every few seconds: one line when a problem starts, changes or has
+ * lasted another minute, and one when the replica is ready again, instead of a line a probe.
+ */
+static void log_readiness(const struct not_ready *n)
 {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static const char *last; /* the problem last logged, NULL: ready */
+	static int64_t last_us;
+	int64_t now = time_mono_us();
+
+	pthread_mutex_lock(&mu);
+	if (!n && last) {
+		log_info("readyz: ready again after %s", last);
+		last = NULL;
+	} else if (n && (n->problem != last || now - last_us >= READY_LOG_EVERY_US)) {
+		log_warn("readyz: not ready: %s: %s", n->problem,
+			 n->cause[0] ? n->cause : n->reason);
+		last = n->problem;
+		last_us = now;
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+/* The database and its schema, read over the probe's own connection (app->probe). */
+static bool schema_ready(struct req *r, struct not_ready *n)
+{
+	struct store *st = r->app->probe ? r->app->probe : r->app->store;
 	struct ledger l = {0};
 	struct migrate_report rep = {0};
 	struct err e = {0};
-	enum MHD_Result ret;
-	char reason[480];
 
-	if (migrate_status(r->app->store, r->app->migrations, &l, &rep, &e) != ST_OK) {
-		migrate_ledger_release(&l);
-		return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-				    "database unreachable");
+	if (migrate_status(st, r->app->migrations, &l, &rep, &e) != ST_OK) {
+		n->problem = "database_unreachable";
+		snprintf(n->reason, sizeof(n->reason), "database unreachable");
+		snprintf(n->cause, sizeof(n->cause), "%s", e.msg);
+	} else if (rep.nproblems || rep.pending) {
+		n->problem = "schema";
+		if (rep.nproblems)
+			snprintf(n->reason, sizeof(n->reason), "schema problem: %s",
+				 rep.problems[0].msg);
+		else
+			snprintf(n->reason, sizeof(n->reason),
+				 "%zu pending migrations: run 'cavra migrate up'", rep.pending);
 	}
-	if (rep.nproblems)
-		snprintf(reason, sizeof(reason), "schema problem: %s", rep.problems[0].msg);
-	else if (rep.pending)
-		snprintf(reason, sizeof(reason), "%zu pending migrations: run 'cavra migrate up'",
-			 rep.pending);
-	if (rep.nproblems || rep.pending || !auth_ready(r->app, reason, sizeof(reason)))
-		ret = reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", reason);
-	else
-		ret = reply_status(r, MHD_HTTP_OK, "ready", NULL);
 	migrate_report_release(&rep);
 	migrate_ledger_release(&l);
+	return n->problem == NULL;
+}
+
+/* What the request pool saw lately: writes failing on a full disk, requests starved. */
+static bool pool_ready(struct req *r, struct not_ready *n)
+{
+	struct store_health h;
+
+	store_health_get(r->app->store, READY_WINDOW_US, &h);
+	if (h.storage_full) {
+		n->problem = "storage_full";
+		snprintf(n->reason, sizeof(n->reason),
+			 "the database's storage is full: a write failed for lack of space");
+	} else if (h.pool_exhausted) {
+		n->problem = "pool_exhausted";
+		snprintf(n->reason, sizeof(n->reason),
+			 "every database connection is busy and requests wait for one "
+			 "(db_pool_size)");
+	}
+	return n->problem == NULL;
+}
+
+/*
+ * Ready when the database answers over the probe's own connection, its schema is exactly
+ * the binary's, the request pool neither starves nor fails writes on a full disk, and
+ * tokens can be verified.  The probe never waits behind requests for a connection, and
+ * every wait of it is short (HTTP_READY_TIMEOUT_MS), so a load balancer's probe gets an
+ * answer in time.  problem is a stable code; reason says what an operator must do.
+ */
+enum MHD_Result http_handle_readyz(struct req *r)
+{
+	struct not_ready n = {0};
+	json_object *body;
+	enum MHD_Result ret;
+
+	if (schema_ready(r, &n) && pool_ready(r, &n) &&
+	    !auth_ready(r->app, n.reason, sizeof(n.reason)))
+		n.problem = "auth";
+	log_readiness(n.problem ? &n : NULL);
+	if (!n.problem)
+		return reply_status(r, MHD_HTTP_OK, "ready", NULL);
+	body = json_object_new_object();
+	json_object_object_add(body, "status", json_object_new_string("unavailable"));
+	json_object_object_add(body, "problem", json_object_new_string(n.problem));
+	json_object_object_add(body, "reason", json_object_new_string(n.reason));
+	ret = http_reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE, body);
+	json_object_put(body);
 	return ret;
 }
 

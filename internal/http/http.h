@@ -38,9 +38,14 @@ struct http_auth {
 	const struct http_console *console; /* NULL: no console login */
 };
 
+/* /readyz answers within about this long (its own waits on the database). */
+#define HTTP_READY_TIMEOUT_MS 1500
+
 /* What handlers need; borrowed by the server for its whole life. */
 struct app {
 	struct store *store;
+	struct store *probe; /* /readyz's own connection; NULL: use store */
+	int64_t request_timeout_ms; /* deadline for a request's waits on the database; 0: none */
 	const struct migration_set *migrations;
 	struct service *svc;
 	const struct http_auth *auth; /* NULL: mode none */

@@ -12,20 +12,29 @@
 #include <string.h>
 #include <strings.h>
 
+/*
+ * retry_after is the Retry-After of a 503, in seconds: how soon a retry has a fair chance.  A
+ * timeout (a lock or the pool held by another request) usually clears within a second; a
+ * database that is down or restarting takes a few; a full disk waits for an operator, so
+ * clients are asked to back off longer and not hammer a replica that cannot write.
+ */
 static const struct {
 	unsigned int http;
 	const char *title;
+	const char *retry_after;
 } status_http[ST__COUNT] = {
-	[ST_OK] = {200, "ok"},
-	[ST_INVALID] = {400, "invalid request"},
-	[ST_UNAUTHENTICATED] = {401, "unauthenticated"},
-	[ST_FORBIDDEN] = {403, "forbidden"},
-	[ST_NOT_FOUND] = {404, "not found"},
-	[ST_CONFLICT] = {409, "conflict"},
-	[ST_TOO_LARGE] = {413, "request too large"},
-	[ST_UNAVAILABLE] = {503, "temporarily unavailable"},
-	[ST_IO] = {500, "internal error"},
-	[ST_INTERNAL] = {500, "internal error"},
+	[ST_OK] = {200, "ok", NULL},
+	[ST_INVALID] = {400, "invalid request", NULL},
+	[ST_UNAUTHENTICATED] = {401, "unauthenticated", NULL},
+	[ST_FORBIDDEN] = {403, "forbidden", NULL},
+	[ST_NOT_FOUND] = {404, "not found", NULL},
+	[ST_CONFLICT] = {409, "conflict", NULL},
+	[ST_TOO_LARGE] = {413, "request too large", NULL},
+	[ST_UNAVAILABLE] = {503, "temporarily unavailable", "5"},
+	[ST_IO] = {500, "internal error", NULL},
+	[ST_INTERNAL] = {500, "internal error", NULL},
+	[ST_TIMEOUT] = {503, "timed out waiting for the database", "1"},
+	[ST_STORAGE_FULL] = {503, "the database's storage is full", "30"},
 };
 
 unsigned int http_reply_http_status(enum status st)
@@ -142,10 +151,15 @@ enum MHD_Result http_reply_err(struct req *r, enum status st, const struct err *
 
 	assert(st != ST_OK && (!e || e->code == st));
 	/* 5xx detail goes to the log with the request id, never to the client. */
+	if (http == 503) {
+		log_error("status=%s http=%u msg=\"%s\"", status_name(st), http, msg);
+		if (!r->retry_after)
+			r->retry_after = status_http[st].retry_after;
+		return http_reply_error(r, http, status_name(st), status_http[st].title);
+	}
 	if (http >= 500) {
 		log_error("status=%s http=%u msg=\"%s\"", status_name(st), http, msg);
-		return http_reply_error(r, http, http == 503 ? "unavailable" : "internal",
-					status_http[st].title);
+		return http_reply_error(r, http, "internal", status_http[st].title);
 	}
 	return http_reply_error(r, http, status_name(st), msg);
 }

@@ -185,7 +185,13 @@ static enum MHD_Result dispatch(struct req *r)
 					"request body is over the limit");
 	if (!http_input_ok_or_reply(r, &ret))
 		return ret;
-	return r->route->handler(r);
+	/* one thread per connection: the thread serves this request until the handler returns */
+	store_deadline_set(r->app->request_timeout_ms > 0
+				   ? time_mono_us() + r->app->request_timeout_ms * 1000
+				   : 0);
+	ret = r->route->handler(r);
+	store_deadline_set(0);
+	return ret;
 }
 
 /*

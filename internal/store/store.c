@@ -13,6 +13,7 @@
 #include "base/redact.h"
 #include "base/xalloc.h"
 #include "base/dburl.h"
+#include "base/timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,11 +22,15 @@
 #include <time.h>
 
 /*
- * A borrower waits this long for a free connection and then gets ST_UNAVAILABLE
- * (HTTP 503, retry later): an exhausted pool must shed load instead of piling up
- * connection threads that each hold a client waiting without limit.
+ * A borrower waits this long for a free connection (unless store_options or its
+ * deadline say less) and then gets ST_TIMEOUT (HTTP 503, retry later): an exhausted
+ * pool must shed load instead of piling up connection threads that each hold a
+ * client waiting without limit.
  */
-#define POOL_WAIT_SECONDS 10
+#define POOL_WAIT_MS_DEFAULT 10000
+
+/* The deadline of the request this thread serves (store_deadline_set); 0: none. */
+static _Thread_local int64_t thread_deadline_us;
 
 /* Resolves a URL into its backend and connect target; ST_INVALID on a bad form. */
 static enum status resolve(const char *url, const struct store_ops **ops, char **target,
@@ -64,7 +69,7 @@ enum status store_open(const char *url, const struct store_options *opt, struct 
 	rc = resolve(url, &ops, &target, e);
 	if (rc != ST_OK)
 		return rc;
-	rc = ops->connect(target, &first, e);
+	rc = ops->connect(target, opt, &first, e);
 	if (rc != ST_OK) {
 		if (e)
 			scrub_url_password(e->msg, sizeof(e->msg), url);
@@ -77,6 +82,9 @@ enum status store_open(const char *url, const struct store_options *opt, struct 
 	st->display = redact_url(url);
 	st->size = opt->pool_size < 1 ? 1 : opt->pool_size;
 	st->prepare = opt->prepare;
+	st->opt = *opt;
+	if (st->opt.pool_wait_ms <= 0)
+		st->opt.pool_wait_ms = POOL_WAIT_MS_DEFAULT;
 	first->prepare = opt->prepare;
 	st->idle = xcalloc((size_t)st->size, sizeof(struct store_conn *));
 	st->idle[st->nidle++] = first;
@@ -128,27 +136,65 @@ const char *store_display_url(const struct store *st)
 	return st->display;
 }
 
+void store_deadline_set(int64_t mono_us)
+{
+	thread_deadline_us = mono_us;
+}
+
+/* now + us on CLOCK_REALTIME, the clock pthread_cond_timedwait measures by default. */
+static struct timespec realtime_after(int64_t us)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (us < 0)
+		us = 0;
+	ts.tv_sec += (time_t)(us / 1000000);
+	ts.tv_nsec += (long)(us % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 /*
  * Waits for a free slot; called with st->mu held.
  *
  * in_use counts every borrowed connection, also one still connecting, so the pool
- * never has more than st->size connections open.  The deadline is CLOCK_REALTIME
- * because that is the clock pthread_cond_timedwait measures against for a
- * condition variable made with default attributes.
+ * never has more than st->size connections open.  The wait ends at the pool's own
+ * limit or at the thread's request deadline, whichever comes first: a request that
+ * has run out of time gets its 503 now rather than a connection it can no longer use.
  */
 static enum status wait_slot(struct store *st, struct err *e)
 {
-	struct timespec deadline;
+	int64_t now, limit;
+	bool by_deadline;
+	struct timespec abs;
+	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += POOL_WAIT_SECONDS;
-	while (st->in_use >= st->size) {
-		if (pthread_cond_timedwait(&st->cv, &st->mu, &deadline) == ETIMEDOUT)
-			return err_set(e, ST_UNAVAILABLE,
-				       "database pool: all %d connections busy for %d s", st->size,
-				       POOL_WAIT_SECONDS);
-	}
-	return ST_OK;
+	if (st->in_use < st->size)
+		return ST_OK; /* the common case reads no clock */
+	now = time_mono_us();
+	limit = now + st->opt.pool_wait_ms * 1000;
+	by_deadline = thread_deadline_us && thread_deadline_us < limit;
+	if (by_deadline)
+		limit = thread_deadline_us;
+	abs = realtime_after(limit - now);
+	st->waiting++;
+	while (st->in_use >= st->size && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&st->cv, &st->mu, &abs);
+	st->waiting--;
+	if (st->in_use < st->size)
+		return ST_OK;
+	st->pool_timeout_us = time_mono_us();
+	if (by_deadline)
+		return err_set(e, ST_TIMEOUT,
+			       "database pool: request deadline passed waiting for one of %d "
+			       "connections",
+			       st->size);
+	return err_set(e, ST_TIMEOUT, "database pool: all %d connections busy for %lld ms",
+		       st->size, (long long)st->opt.pool_wait_ms);
 }
 
 /*
@@ -181,7 +227,7 @@ enum status store_conn_get(struct store *st, struct store_conn **out, struct err
 		pthread_mutex_unlock(&st->mu);
 	}
 	if (!c) {
-		rc = st->ops->connect(st->target, &c, e);
+		rc = st->ops->connect(st->target, &st->opt, &c, e);
 		if (rc != ST_OK && e)
 			scrub_url_password(e->msg, sizeof(e->msg), st->target);
 		if (rc == ST_OK)
@@ -213,6 +259,11 @@ void store_conn_put(struct store *st, struct store_conn *c)
 		store_tx_rollback(c);
 	pthread_mutex_lock(&st->mu);
 	st->in_use--;
+	if (c->saw_full)
+		st->full_us = time_mono_us();
+	else if (c->wrote)
+		st->full_us = 0; /* a write went through: there is room again */
+	c->saw_full = c->wrote = false;
 	if (c->broken) {
 		/* the idle ones most likely lost the same server: reconnect lazily */
 		st->ops->disconnect(c);
@@ -228,6 +279,17 @@ void store_conn_put(struct store *st, struct store_conn *c)
 	pthread_mutex_unlock(&st->mu);
 }
 
+void store_health_get(struct store *st, int64_t window_us, struct store_health *h)
+{
+	int64_t now = time_mono_us();
+
+	pthread_mutex_lock(&st->mu);
+	h->pool_exhausted = (st->in_use >= st->size && st->waiting > 0) ||
+			    (st->pool_timeout_us && now - st->pool_timeout_us < window_us);
+	h->storage_full = st->full_us && now - st->full_us < window_us;
+	pthread_mutex_unlock(&st->mu);
+}
+
 void store_pool_stats(struct store *st, int *size, int *in_use, int *open)
 {
 	pthread_mutex_lock(&st->mu);
@@ -235,6 +297,20 @@ void store_pool_stats(struct store *st, int *size, int *in_use, int *open)
 	*in_use = st->in_use;
 	*open = st->open;
 	pthread_mutex_unlock(&st->mu);
+}
+
+/*
+ * Remembers what a statement's outcome says about the disk, for /readyz: store_conn_put()
+ * hands it to the pool.  wrote: the statement committed a write (a COMMIT of a write
+ * transaction, or a statement outside one, which commits on its own).
+ */
+static enum status note(struct store_conn *c, enum status rc, bool wrote)
+{
+	if (rc == ST_STORAGE_FULL)
+		c->saw_full = true;
+	else if (rc == ST_OK && wrote)
+		c->wrote = true;
+	return rc;
 }
 
 /*
@@ -249,9 +325,11 @@ enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode, struct
 	if (c->in_tx)
 		return err_set(e, ST_INTERNAL, "begin: a transaction is already open");
 	rc = c->ops->begin(c, mode, e);
-	if (rc == ST_OK)
+	if (rc == ST_OK) {
 		c->in_tx = true;
-	return rc;
+		c->tx_write = mode == STORE_TX_WRITE;
+	}
+	return note(c, rc, false);
 }
 
 /*
@@ -266,10 +344,10 @@ enum status store_tx_commit(struct store_conn *c, struct err *e)
 	if (rc != ST_OK) {
 		err_wrap(e, "commit");
 		store_tx_rollback(c);
-		return rc;
+		return note(c, rc, false);
 	}
 	c->in_tx = false;
-	return ST_OK;
+	return note(c, ST_OK, c->tx_write);
 }
 
 /*
@@ -292,20 +370,20 @@ void store_tx_rollback(struct store_conn *c)
 
 enum status store_exec_script(struct store_conn *c, const char *sql, struct err *e)
 {
-	return c->ops->exec_script(c, sql, e);
+	return note(c, c->ops->exec_script(c, sql, e), !c->in_tx);
 }
 
 enum status store_exec(struct store_conn *c, const char *sql, int nparams,
 		       const char *const *params, int64_t *changes, struct err *e)
 {
-	return c->ops->exec(c, sql, nparams, params, changes, e);
+	return note(c, c->ops->exec(c, sql, nparams, params, changes, e), !c->in_tx);
 }
 
 enum status store_query(struct store_conn *c, const char *sql, int nparams,
 			const char *const *params, struct store_rows **out, struct err *e)
 {
 	*out = NULL;
-	return c->ops->query(c, sql, nparams, params, out, e);
+	return note(c, c->ops->query(c, sql, nparams, params, out, e), false);
 }
 
 /*

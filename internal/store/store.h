@@ -56,6 +56,17 @@ struct store_options {
 	 * statements (PgBouncer before 1.21 in transaction pooling).
 	 */
 	bool prepare;
+	/*
+	 * Bounded waits, in milliseconds; 0 leaves the backend's default (none).  `serve` sets
+	 * them from db_statement_timeout_ms and db_lock_timeout_ms; migrations and `ops` leave
+	 * them at 0, as a long DDL or backup must not be cut.  statement: PostgreSQL's
+	 * statement_timeout.  lock: PostgreSQL's lock_timeout and SQLite's busy timeout.
+	 */
+	int64_t statement_timeout_ms, lock_timeout_ms;
+	/* How long a borrower waits for a free connection; 0: 10 s. */
+	int64_t pool_wait_ms;
+	/* PostgreSQL's connect_timeout in seconds; 0: 5 s. */
+	int64_t connect_timeout_s;
 };
 
 /*
@@ -75,8 +86,10 @@ const char *store_backend_name(const struct store *st);
 const char *store_display_url(const struct store *st);
 
 /*
- * Borrows a connection, waiting up to 10 s for one to be free and
- * reconnecting a broken one.  ST_UNAVAILABLE when the database is down.
+ * Borrows a connection, waiting up to pool_wait_ms (or the calling thread's
+ * deadline, whichever comes first) for one to be free and reconnecting a
+ * broken one.  ST_UNAVAILABLE when the database is down, ST_TIMEOUT when no
+ * connection came free in time.
  */
 ATTR_NODISCARD enum status store_conn_get(struct store *st, struct store_conn **out, struct err *e);
 /* Returns a connection; a transaction still open on it is rolled back. */
@@ -84,6 +97,26 @@ void store_conn_put(struct store *st, struct store_conn *c);
 
 /* Pool gauges for /metrics. */
 void store_pool_stats(struct store *st, int *size, int *in_use, int *open);
+
+/*
+ * Sets the calling thread's deadline (time_mono_us() microseconds; 0: none).
+ * Waits for a pool connection end at it with ST_TIMEOUT.  http sets it for
+ * the request a thread serves and clears it afterwards.
+ */
+void store_deadline_set(int64_t mono_us);
+
+/* What the pool has seen lately, for /readyz. */
+struct store_health {
+	bool pool_exhausted; /* all borrowed and a borrower waiting, or one timed out lately */
+	bool storage_full; /* a write failed on a full disk lately, none succeeded since */
+};
+
+/*
+ * Fills *h.  "Lately" is within window_us of now: an old failure no longer
+ * keeps a replica out of rotation, since without traffic nothing would
+ * show that it recovered.
+ */
+void store_health_get(struct store *st, int64_t window_us, struct store_health *h);
 
 ATTR_NODISCARD enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode,
 					  struct err *e);

@@ -22,13 +22,17 @@ struct store_conn {
 	bool in_tx;
 	bool broken; /* reconnect before the next use */
 	bool prepare; /* reuse prepared statements (store_options.prepare) */
+	bool tx_write; /* the open transaction is a STORE_TX_WRITE */
+	bool saw_full; /* a statement failed with ST_STORAGE_FULL since it was borrowed */
+	bool wrote; /* a write transaction committed since it was borrowed */
 };
 
 struct store_ops {
 	const char *name; /* "sqlite" | "postgres" */
 	enum store_kind kind;
 	/* target: the path (SQLite) or the URL (PostgreSQL) */
-	enum status (*connect)(const char *target, struct store_conn **out, struct err *e);
+	enum status (*connect)(const char *target, const struct store_options *opt,
+			       struct store_conn **out, struct err *e);
 	void (*disconnect)(struct store_conn *c);
 	bool (*alive)(struct store_conn *c);
 	enum status (*begin)(struct store_conn *c, enum store_tx_mode mode, struct err *e);
@@ -72,6 +76,10 @@ struct store {
 	int nidle;
 	int open; /* connections that exist (idle or borrowed) */
 	bool prepare;
+	struct store_options opt; /* as opened: timeouts for each new connection */
+	int waiting; /* borrowers waiting for a free connection */
+	int64_t pool_timeout_us; /* time_mono_us of the last wait that timed out, 0: none */
+	int64_t full_us; /* of the last write that failed on a full disk, 0: none since */
 	struct store_batch batch;
 };
 

@@ -65,12 +65,28 @@ static enum status conn_error(PGconn *pg, struct err *e, const char *what)
 	return err_set(e, ST_UNAVAILABLE, "%s: %s", what, line[0] ? line : "connection failed");
 }
 
+/* The status of a SQLSTATE that is worth a retry (503), or ST_OK when it is not one. */
+static enum status retryable(const char *state)
+{
+	/* 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout) */
+	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
+		return ST_TIMEOUT;
+	/* 53100 disk_full; out of memory (53200) and too many connections (53300) pass */
+	if (strcmp(state, "53100") == 0)
+		return ST_STORAGE_FULL;
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+	    strncmp(state, "53", 2) == 0)
+		return ST_UNAVAILABLE;
+	return ST_OK;
+}
+
 /*
- * Maps a failed result to a status by SQLSTATE class; copies the message.
+ * Maps a failed result to a status by SQLSTATE; copies the message.
  *
  * SQLSTATE classes: 08 (connection), 57 (operator intervention: shutdown,
- * cancel) and 53 (insufficient resources: too many connections) are worth a retry,
- * so 503; 23505 (unique violation), 40001 (serialization failure) and 40P01
+ * cancel) and 53 (insufficient resources) are worth a retry, so 503; within them a
+ * statement or lock timeout is ST_TIMEOUT and a full disk ST_STORAGE_FULL (retryable()).
+ * 23505 (unique violation), 40001 (serialization failure) and 40P01
  * (deadlock) are 409; 42501 (insufficient privilege) is 403, as a least-privilege
  * role meets it.  A lost connection marks it broken so the pool drops it.
  */
@@ -90,9 +106,8 @@ enum status store_pg_error(struct store_conn *base, PGresult *res, struct err *e
 		first_line(PQresultErrorMessage(res), line, sizeof(line));
 		primary = line;
 	}
-	if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-		      strncmp(state, "53", 2) == 0))
-		code = ST_UNAVAILABLE;
+	if (state && retryable(state) != ST_OK)
+		code = retryable(state);
 	else if (state && (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
 			   strcmp(state, "40P01") == 0))
 		code = ST_CONFLICT;
@@ -102,19 +117,54 @@ enum status store_pg_error(struct store_conn *base, PGresult *res, struct err *e
 }
 
 /*
+ * The session's settings: UTC and ISO dates always; the statement and lock timeouts
+ * when the pool has them (serve), so that a query stuck behind a lock fails with
+ * 55P03 or 57014 instead of holding its request and its connection for ever.  SET
+ * rather than the startup "options": a pooler such as PgBouncer refuses unknown
+ * startup parameters, and a URL that sets its own "options" would drop ours.
+ */
+static void session_sql(const struct store_options *opt, char *sql, size_t size)
+{
+	int n = snprintf(sql, size, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'");
+
+	if (opt->statement_timeout_ms > 0)
+		n += snprintf(sql + n, size - (size_t)n, "; SET statement_timeout = %lld",
+			      (long long)opt->statement_timeout_ms);
+	if (opt->lock_timeout_ms > 0)
+		snprintf(sql + n, size - (size_t)n, "; SET lock_timeout = %lld",
+			 (long long)opt->lock_timeout_ms);
+}
+
+/*
  * expand_dbname=1 lets libpq parse the URL given as dbname, and the defaults given
  * before it yield to anything the URL says.  A 5 s connect_timeout makes a dead
  * host fail in seconds instead of after the operating system's TCP timeout;
+ * TCP keepalives (first probe after 30 s idle, then every 10 s, 3 lost = dead)
+ * notice a server or a network path that vanished without closing the socket, which
+ * would otherwise leave a request waiting on a reply that never comes;
  * application_name shows cavra in pg_stat_activity.
  */
-static enum status pg_connect(const char *url, struct store_conn **out, struct err *e)
+static PGconn *pg_open(const char *url, const struct store_options *opt)
 {
-	/* Our connect_timeout comes first so that one in the URL wins. */
-	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *vals[] = {"5", "cavra", url, NULL};
+	/* Ours come first so that the same key in the URL wins. */
+	static const char *const keys[] = {
+		"connect_timeout",  "keepalives",	"keepalives_idle", "keepalives_interval",
+		"keepalives_count", "application_name", "dbname",	   NULL};
+	char timeout[24];
+	const char *vals[] = {timeout, "1", "30", "10", "3", "cavra", url, NULL};
+
+	snprintf(timeout, sizeof(timeout), "%lld",
+		 (long long)(opt->connect_timeout_s > 0 ? opt->connect_timeout_s : 5));
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+static enum status pg_connect(const char *url, const struct store_options *opt,
+			      struct store_conn **out, struct err *e)
+{
 	struct pg_conn *c;
 	PGresult *res;
-	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	PGconn *pg = pg_open(url, opt);
+	char sql[192];
 
 	if (!pg)
 		return err_set(e, ST_UNAVAILABLE, "connect to postgres: out of memory");
@@ -124,7 +174,8 @@ static enum status pg_connect(const char *url, struct store_conn **out, struct e
 		PQfinish(pg);
 		return st;
 	}
-	res = PQexec(pg, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'");
+	session_sql(opt, sql, sizeof(sql));
+	res = PQexec(pg, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		PQclear(res);
 		PQfinish(pg);

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,8 +20,9 @@
 
 /*
  * How long a statement waits for another connection's lock before SQLITE_BUSY
- * (ST_UNAVAILABLE, 503).  WAL allows one writer at a time: a writer waits for the
- * one before it, as long as a borrower waits for the pool (store.c).
+ * (ST_TIMEOUT, 503) when store_options sets no lock timeout.  WAL allows one writer
+ * at a time: a writer waits for the one before it, as long as a borrower waits for
+ * the pool (store.c).
  */
 #define SQLITE_BUSY_MS 10000
 
@@ -41,6 +43,11 @@ struct sqlite_conn {
 	sqlite3 *db;
 	struct cached_stmt cache[SQLITE_STMT_CACHE];
 	int ncache;
+	/*
+	 * The failure after which SQLite rolled the open transaction back on its own
+	 * (SQLITE_FULL, IOERR, NOMEM can); code ST_OK while none did.
+	 */
+	struct err ended;
 };
 
 static struct sqlite_conn *to_sqlite(struct store_conn *c)
@@ -56,24 +63,31 @@ sqlite3 *store_sqlite_handle(struct store_conn *c)
 /*
  * Maps a result code to a status by its primary code (the low byte: extended codes
  * are on, for the messages).  BUSY and LOCKED mean another writer held the lock past
- * SQLITE_BUSY_MS, so the client may retry (503); CONSTRAINT is a duplicate key or a
- * violated check (409).  sqlite3_errmsg() dies at the next call on db, so the
+ * the busy timeout, so the client may retry (503 timeout); CONSTRAINT is a duplicate
+ * key or a violated check (409).  FULL, or an I/O error whose system error is ENOSPC
+ * (or EDQUOT), is a full disk (503 storage_full): nothing was written, and a retry
+ * works once there is room.  sqlite3_errmsg() dies at the next call on db, so the
  * message is copied into e now.
  */
 enum status store_sqlite_status(sqlite3 *db, int rc, struct err *e, const char *what)
 {
 	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	int sys = db ? sqlite3_system_errno(db) : 0;
 
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return err_set(e, ST_UNAVAILABLE, "%s: %s", what, msg);
+		return err_set(e, ST_TIMEOUT, "%s: %s", what, msg);
 	case SQLITE_CONSTRAINT:
 		return err_set(e, ST_CONFLICT, "%s: %s", what, msg);
+	case SQLITE_FULL:
+		return err_set(e, ST_STORAGE_FULL, "%s: %s", what, msg);
+	case SQLITE_IOERR:
+		if (sys == ENOSPC || sys == EDQUOT)
+			return err_set(e, ST_STORAGE_FULL, "%s: %s", what, msg);
+		return err_set(e, ST_IO, "%s: %s", what, msg);
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
 	case SQLITE_PERM:
 		return err_set(e, ST_IO, "%s: %s", what, msg);
 	default:
@@ -125,8 +139,10 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
  * SQLITE_OPEN_NOMUTEX: the pool hands a connection to one thread at a time, so
  * SQLite's own per-connection mutex would only cost time.
  */
-static enum status sqlite_connect(const char *path, struct store_conn **out, struct err *e)
+static enum status sqlite_connect(const char *path, const struct store_options *opt,
+				  struct store_conn **out, struct err *e)
 {
+	int busy_ms = opt->lock_timeout_ms > 0 ? (int)opt->lock_timeout_ms : SQLITE_BUSY_MS;
 	struct sqlite_conn *c;
 	sqlite3 *db = NULL;
 	enum status st;
@@ -138,7 +154,7 @@ static enum status sqlite_connect(const char *path, struct store_conn **out, str
 	rc = sqlite3_open_v2(
 		path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, SQLITE_BUSY_MS);
+		sqlite3_busy_timeout(db, busy_ms);
 		sqlite3_extended_result_codes(db, 1);
 		st = run_pragmas(db, e);
 	} else {
@@ -179,13 +195,57 @@ static bool sqlite_alive(struct store_conn *c)
 	return true;
 }
 
+/*
+ * Called after a statement failed: when SQLite ended the open transaction on its own,
+ * remembers why, so that what the caller runs next in that transaction answers with
+ * the real cause (a full disk) instead of "no such savepoint" or "cannot commit".
+ */
+static enum status failed(struct sqlite_conn *c, enum status st, const struct err *e)
+{
+	if (c->base.in_tx && c->ended.code == ST_OK && sqlite3_get_autocommit(c->db))
+		err_set(&c->ended, st, "%s", e && e->msg[0] ? e->msg : status_name(st));
+	return st;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * Whether sql must not run because SQLite already ended the transaction; *st is the
+ * answer then.  ROLLBACK (TO) and RELEASE have nothing left to undo or fold: they
+ * succeed, so the caller neither marks the connection broken nor reopens it.  Anything
+ * else, COMMIT included, fails with the error that ended the transaction: run
+ * outside it, a SAVEPOINT would open a new transaction and its rows would be
+ * committed while the caller is told they failed.
+ */
+static bool after_end(struct sqlite_conn *c, const char *sql, enum status *st, struct err *e)
+{
+	if (c->ended.code == ST_OK)
+		return false;
+	if (!c->base.in_tx) {
+		err_clear(&c->ended);
+		return false;
+	}
+	if (starts_with(sql, "ROLLBACK") || starts_with(sql, "RELEASE"))
+		*st = ST_OK;
+	else
+		*st = err_set(e, c->ended.code, "transaction already ended: %s", c->ended.msg);
+	return true;
+}
+
 static enum status sqlite_exec_script(struct store_conn *c, const char *sql, struct err *e)
 {
-	sqlite3 *db = to_sqlite(c)->db;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	struct sqlite_conn *sc = to_sqlite(c);
+	enum status st;
+	int rc;
 
+	if (after_end(sc, sql, &st, e))
+		return st;
+	rc = sqlite3_exec(sc->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		return store_sqlite_status(db, rc, e, "execute");
+		return failed(sc, store_sqlite_status(sc->db, rc, e, "execute"), e);
 	return ST_OK;
 }
 
@@ -198,6 +258,7 @@ static enum status sqlite_exec_script(struct store_conn *c, const char *sql, str
  */
 static enum status sqlite_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
 {
+	err_clear(&to_sqlite(c)->ended);
 	return sqlite_exec_script(c, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", e);
 }
 
@@ -306,13 +367,15 @@ static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparam
 	/* SQLite already rolled back after SQLITE_FULL, IOERR or NOMEM: nothing to undo */
 	if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(db))
 		return ST_OK;
+	if (after_end(to_sqlite(c), sql, &st, e))
+		return st;
 	st = prepare(to_sqlite(c), sql, nparams, params, &stmt, &cached, e);
 	if (st != ST_OK)
 		goto out;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		;
 	if (rc != SQLITE_DONE) {
-		st = store_sqlite_status(db, rc, e, "execute");
+		st = failed(to_sqlite(c), store_sqlite_status(db, rc, e, "execute"), e);
 		goto out;
 	}
 	if (changes)
@@ -351,6 +414,8 @@ static enum status sqlite_query(struct store_conn *c, const char *sql, int npara
 	enum status st;
 	int rc;
 
+	if (after_end(to_sqlite(c), sql, &st, e))
+		return st;
 	st = prepare(to_sqlite(c), sql, nparams, params, &stmt, &cached, e);
 	if (st != ST_OK)
 		goto out;
@@ -362,7 +427,7 @@ static enum status sqlite_query(struct store_conn *c, const char *sql, int npara
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		add_row(r, stmt);
 	if (rc != SQLITE_DONE) {
-		st = store_sqlite_status(db, rc, e, "query");
+		st = failed(to_sqlite(c), store_sqlite_status(db, rc, e, "query"), e);
 		goto out;
 	}
 	*out = r;

@@ -24,6 +24,9 @@ def test_defaults():
     assert s["database_url"] == (".cavra/cavra.db", "default")
     assert s["listen"] == ("127.0.0.1:8080", "default")
     assert s["db_pool_size"] == ("8", "default")
+    assert s["db_statement_timeout_ms"] == ("5000", "default")
+    assert s["db_lock_timeout_ms"] == ("2000", "default")
+    assert s["request_timeout_ms"] == ("10000", "default")
     assert s["log_level"] == ("info", "default")
     assert s["log_format"] == ("logfmt", "default")
     for name in ("migration_database_url", "migrations_dir", "auto_migrate"):
