@@ -199,7 +199,8 @@ def test_total_of_a_last_page_agrees_with_the_count(db, tmp_path):
             assert total(repository="r/none") == (0, "eq", 0)
             assert total(limit=10, offset=5, count="exact") == (5, "eq", 0)
             first = srv.get(path, params={"repository": "r/five", "limit": 3}).json()
-            last = srv.get(path, params={"repository": "r/five", "cursor": first["next_cursor"]}).json()
+            last = srv.get(path, params={"repository": "r/five",
+                                         "cursor": first["next_cursor"]}).json()
             # the cursor page holds the last 2 rows; its total is still the whole filter's
             assert (len(last["items"]), last["total"], last["next_cursor"]) == (2, 5, None)
             assert {i[key] for i in first["items"] + last["items"]} == {
