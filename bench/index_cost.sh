@@ -40,12 +40,13 @@ q=(psql "$url" -X -q -At -v ON_ERROR_STOP=1)
 "${q[@]}" -c "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE tablename = 'activity_decisions'
 	AND indexname NOT IN (SELECT conname FROM pg_constraint) ORDER BY indexname" >"$work/defs"
 all=$(cut -d' ' -f1 "$work/defs")
+mapfile -t names <<<"$all"
 
-# keep NAMES...: exactly the secondary indexes named exist on activity_decisions
+# keep NAMES: exactly the secondary indexes named (one a line) exist on activity_decisions
 keep() {
 	local n
-	for n in $all; do
-		if printf '%s\n' "$@" | grep -qx "$n"; then
+	for n in "${names[@]}"; do
+		if grep -qx "$n" <<<"$1"; then
 			"${q[@]}" -c "$(sed -n "s/^$n //p" "$work/defs" | sed 's/CREATE INDEX/CREATE INDEX IF NOT EXISTS/')"
 		else
 			"${q[@]}" -c "DROP INDEX IF EXISTS $n"
@@ -58,12 +59,12 @@ declare -A T W
 sets=(all no_012 no_repository_decision no_agent_severity no_pack_decision none)
 run_set() { # set round
 	case $1 in
-	all) keep $all ;;
-	no_012) keep $(grep -vxF "$I012" <<<"$all") ;;
-	no_repository_decision) keep $(grep -vx ix_activity_decisions_repository_decision_decided_at <<<"$all") ;;
-	no_agent_severity) keep $(grep -vx ix_activity_decisions_agent_id_severity_decided_at <<<"$all") ;;
-	no_pack_decision) keep $(grep -vx ix_activity_decisions_policy_pack_decision_decided_at <<<"$all") ;;
-	none) keep ;;
+	all) keep "$all" ;;
+	no_012) keep "$(grep -vxF "$I012" <<<"$all")" ;;
+	no_repository_decision) keep "$(grep -vx ix_activity_decisions_repository_decision_decided_at <<<"$all")" ;;
+	no_agent_severity) keep "$(grep -vx ix_activity_decisions_agent_id_severity_decided_at <<<"$all")" ;;
+	no_pack_decision) keep "$(grep -vx ix_activity_decisions_policy_pack_decision_decided_at <<<"$all")" ;;
+	none) keep "" ;;
 	esac
 	local f=$work/pgbench-$1-$2.txt lsn0 n
 	lsn0=$("${q[@]}" -c 'SELECT pg_current_wal_lsn()')
@@ -78,19 +79,20 @@ for r in $(seq "$ROUNDS"); do
 	for s in "${sets[@]}"; do run_set "$s" "$r"; done
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; } # of the lines of stdin
+# col T|W SET: that set's tps or WAL figure of each round, one a line
+col() { for r in $(seq "$ROUNDS"); do if [ "$1" = T ]; then echo "${T[$2,$r]}"; else echo "${W[$2,$r]}"; fi; done; }
 rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 echo "cavra \`$rev\`, pgbench -M prepared, $CLIENTS clients × $TX decisions per run, $ROUNDS rounds" \
 	"(sets in turn, median tps), $(nproc) cores; started by \`bash bench/index_cost.sh\`."
 echo
 echo "| secondary indexes on activity_decisions | count | tps (median) | rounds | vs all | WAL bytes / decision (median) |"
 echo "| --- | --- | --- | --- | --- | --- |"
-base=$(median $(for r in $(seq "$ROUNDS"); do echo "${T[all,$r]}"; done))
+base=$(col T all | median)
 for s in "${sets[@]}"; do
-	vals=$(for r in $(seq "$ROUNDS"); do echo "${T[$s,$r]}"; done)
-	m=$(median $vals)
-	case $s in all) k=$(wc -w <<<"$all") ;; no_012) k=$(($(wc -w <<<"$all") - 3)) ;; none) k=0 ;; *) k=$(($(wc -w <<<"$all") - 1)) ;; esac
-	w=$(median $(for r in $(seq "$ROUNDS"); do echo "${W[$s,$r]}"; done))
-	echo "| \`$s\` | $k | $m | $(echo $vals | tr ' ' '/') |" \
+	m=$(col T "$s" | median)
+	case $s in all) k=${#names[@]} ;; no_012) k=$((${#names[@]} - 3)) ;; none) k=0 ;; *) k=$((${#names[@]} - 1)) ;; esac
+	w=$(col W "$s" | median)
+	echo "| \`$s\` | $k | $m | $(col T "$s" | paste -sd/) |" \
 		"$(awk -v a="$m" -v b="$base" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}') | $w |"
 done
