@@ -254,20 +254,19 @@ static void fill_page(struct store_page *out, struct store_rows *r, int limit)
 	}
 }
 
+/*
+ * The page goes first: when it holds the last match, its size is the total and the count
+ * statement is not run (see store_page_total).
+ */
 enum status store_decision_list(struct store *st, const struct decision_filter *f,
 				struct store_page *out, struct err *e)
 {
 	struct store_rows *r = NULL;
-	enum status rc = ST_OK;
+	enum status rc;
 	struct qb q;
 
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
-	if (f->want_total)
-		rc = store_qb_total(st, "SELECT 1 FROM activity_decisions", decision_where, f,
-				    f->total_bound, &out->total, e);
-	if (rc != ST_OK)
-		return rc;
 	store_qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");
 	decision_where(&q, f);
 	store_qb_after(&q, "decided_at", "decision_id", f->after_ts, f->after_id, f->oldest_first);
@@ -278,6 +277,12 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 		fill_page(out, r, f->limit);
 	store_rows_free(r);
 	store_qb_release(&q);
+	if (rc == ST_OK && f->want_total &&
+	    !store_page_total(out->n, out->more, f->offset, f->after_ts != NULL, &out->total))
+		rc = store_qb_total(st, "SELECT 1 FROM activity_decisions", decision_where, f,
+				    f->total_bound, &out->total, e);
+	if (rc != ST_OK)
+		store_page_release(out);
 	return rc;
 }
 

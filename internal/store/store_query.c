@@ -139,6 +139,19 @@ size_t store_page_take(size_t n, int limit, bool *more)
 	return *more ? (size_t)limit : n;
 }
 
+/*
+ * The count is the dearer half of a default list request on a large table (up to bound + 1
+ * index entries against a page's limit + 1), and a selective filter's single page makes it
+ * redundant. A cursor page tells nothing: the total counts the rows before the cursor too.
+ */
+bool store_page_total(size_t n, bool more, int64_t offset, bool cursor, int64_t *total)
+{
+	if (cursor || more || (n == 0 && offset > 0))
+		return false;
+	*total = offset + (int64_t)n;
+	return true;
+}
+
 /* One statement on a borrowed connection: a query when out is set. */
 static enum status run(struct store *st, const char *sql, int n, const char *const *params,
 		       struct store_rows **out, int64_t *changes, struct err *e)

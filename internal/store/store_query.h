@@ -71,6 +71,13 @@ ATTR_NODISCARD enum status store_qb_total(struct store *st, const char *select, 
  */
 size_t store_page_take(size_t n, int limit, bool *more);
 
+/*
+ * Whether a page of n rows (more: a row was left over) already tells its filter's total, so
+ * that the count statement can be skipped; sets *total when it does. Only a page without a
+ * cursor that holds the last match does: offset + n, unless it is empty past offset 0.
+ */
+bool store_page_total(size_t n, bool more, int64_t offset, bool cursor, int64_t *total);
+
 /* Runs a query on a borrowed connection from st. */
 ATTR_NODISCARD enum status store_run_query(struct store *st, const char *sql, int n,
 					   const char *const *params, struct store_rows **out,

@@ -143,6 +143,25 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Only a cursorless page that holds the last match tells the total; the others need a count. */
+static void test_page_total(void **state)
+{
+	int64_t total = -1;
+
+	UNUSED(state);
+	assert_true(store_page_total(0, false, 0, false, &total));
+	assert_int_equal(total, 0);
+	assert_true(store_page_total(50, false, 0, false, &total));
+	assert_int_equal(total, 50);
+	assert_true(store_page_total(7, false, 20000, false, &total));
+	assert_int_equal(total, 20007);
+	total = -1;
+	assert_false(store_page_total(50, true, 0, false, &total)); /* rows left over */
+	assert_false(store_page_total(0, false, 100, false, &total)); /* past the end */
+	assert_false(store_page_total(3, false, 0, true, &total)); /* a cursor page */
+	assert_int_equal(total, -1);
+}
+
 static void test_table_questions(void **state)
 {
 	struct db *d = *state;
@@ -228,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_fields_fill_release),
 		cmocka_unit_test(test_fields_collect),
 		cmocka_unit_test(test_page_take),
+		cmocka_unit_test(test_page_total),
 		cmocka_unit_test_setup_teardown(test_table_questions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rows_one_at_a_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_and_replace, setup, teardown),

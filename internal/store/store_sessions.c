@@ -110,6 +110,7 @@ static void session_where(struct qb *q, const void *filter)
 	store_qb_filter(q, "state = $%d", f->state);
 }
 
+/* The page goes first, as for decisions: a page with the last match is its own total. */
 enum status store_session_list(struct store *st, const struct session_filter *f,
 			       struct session_list *out, struct err *e)
 {
@@ -119,11 +120,6 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
-	rc = f->want_total ? store_qb_total(st, "SELECT 1 FROM activity_sessions", session_where, f,
-					    f->total_bound, &out->total, e)
-			   : ST_OK;
-	if (rc != ST_OK)
-		return rc;
 	store_qb_init(&q, SESSION_SELECT);
 	session_where(&q, f);
 	/*
@@ -139,6 +135,12 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 	}
 	store_rows_free(r);
 	store_qb_release(&q);
+	if (rc == ST_OK && f->want_total &&
+	    !store_page_total(out->n, out->more, f->offset, f->after_ts != NULL, &out->total))
+		rc = store_qb_total(st, "SELECT 1 FROM activity_sessions", session_where, f,
+				    f->total_bound, &out->total, e);
+	if (rc != ST_OK)
+		store_session_list_release(out);
 	return rc;
 }
 

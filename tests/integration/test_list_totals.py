@@ -177,3 +177,31 @@ def test_sessions_are_listed_by_creation_not_by_update(srv):
     env = srv.get("/sessions").json()
     assert [s["session_id"] for s in env["items"]] == ["c", "b", "a"]
     assert env["total"] == 3 and env["total_relation"] == "eq"
+
+
+def test_total_of_a_last_page_agrees_with_the_count(db, tmp_path):
+    """A page that holds the last match is its own total (no count statement runs); every other
+    page still counts: rows left over, an offset past the end, a cursor page."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    insert_decisions(db, "r/five", 5)
+    insert_sessions(db, "r/five", 5)
+    with serve(db, tmp=tmp_path) as srv:
+        for path, key in (("/decisions", "decision_id"), ("/sessions", "session_id")):
+            def total(**params):
+                env = srv.get(path, params={"repository": "r/five", **params}).json()
+                return env["total"], env["total_relation"], len(env["items"])
+
+            assert total(limit=5) == (5, "eq", 5)  # the whole filter on one page
+            assert total(limit=4) == (5, "eq", 4)  # a row left over: counted
+            assert total(limit=10, offset=3) == (5, "eq", 2)  # the last page by offset
+            assert total(limit=10, offset=5) == (5, "eq", 0)  # just past the end: counted
+            assert total(limit=10, offset=50) == (5, "eq", 0)
+            assert total(repository="r/none") == (0, "eq", 0)
+            assert total(limit=10, offset=5, count="exact") == (5, "eq", 0)
+            first = srv.get(path, params={"repository": "r/five", "limit": 3}).json()
+            last = srv.get(path, params={"repository": "r/five",
+                                         "cursor": first["next_cursor"]}).json()
+            # the cursor page holds the last 2 rows; its total is still the whole filter's
+            assert (len(last["items"]), last["total"], last["next_cursor"]) == (2, 5, None)
+            assert {i[key] for i in first["items"] + last["items"]} == {
+                i[key] for i in srv.get(path, params={"repository": "r/five"}).json()["items"]}
