@@ -23,6 +23,7 @@ static const struct {
 	[ST_NOT_FOUND] = {404, "not found"},
 	[ST_CONFLICT] = {409, "conflict"},
 	[ST_TOO_LARGE] = {413, "request too large"},
+	[ST_UNPROCESSABLE] = {422, "unprocessable request"},
 	[ST_UNAVAILABLE] = {503, "temporarily unavailable"},
 	[ST_IO] = {500, "internal error"},
 	[ST_INTERNAL] = {500, "internal error"},
@@ -98,6 +99,8 @@ enum MHD_Result http_reply_text(struct req *r, unsigned int status, const char *
 					r->www_authenticate);
 	if (r->allow[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;
