@@ -9,7 +9,7 @@ import threading
 import pytest
 import requests
 
-from conftest import cavra, serve, sql
+from conftest import backend_of, cavra, serve, sql
 from test_tokens import bearer, make_token
 
 BODY = {"session_id": "retry", "action_type": "execute_command", "target": "terraform apply"}
@@ -48,6 +48,9 @@ def test_retry_answers_the_stored_decision_and_counts_once(srv, db):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert again.json()["decision_id"] == first.json()["decision_id"]
+    if backend_of(db) == "sqlite":  # PostgreSQL answers the JSONB's text, as GET does
+        assert again.content == first.content
+    assert again.json() == srv.get(f"/decisions/{first.json()['decision_id']}").json()
     # bare (unquoted) is the same key
     bare = post(srv, BODY, key="8e03978e-40d5-43e8-bc93-6894a57f9324")
     assert bare.status_code == 201 and bare.json() == first.json()

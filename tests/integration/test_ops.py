@@ -712,7 +712,11 @@ def bulk_seed(path, sessions, per_session):
                          None, t, t, t, payload))
         sess.append((sid, "agent", None, "bulk/repo", "cavra-ai-agent-baseline", "active", t, t,
                      per_session, blocked, 0, t, "{}"))
-    con.executemany("INSERT INTO activity_decisions VALUES (" + ",".join("?" * 16) + ")", decs)
+    cols = ("decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "
+            "rule_id, decision, severity, approver_group, correlation_id, decided_at, "
+            "created_at, updated_at, payload")
+    con.executemany(f"INSERT INTO activity_decisions ({cols}) VALUES (" + ",".join("?" * 16)
+                    + ")", decs)
     con.executemany("INSERT INTO activity_sessions VALUES (" + ",".join("?" * 13) + ")", sess)
     con.commit()
     con.close()
