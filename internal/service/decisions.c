@@ -298,17 +298,17 @@ enum status service_decision_create(struct service *s, json_object *req, const s
 	*replayed = false;
 	if (st == ST_OK)
 		st = service_idempotency_init(&k, idempotency_key, who, req, e);
-	if (st == ST_OK && k.key[0]) {
+	if (st != ST_OK)
+		return st;
+	if (k.key[0]) {
 		st = replay(s, &k, record, e);
 		if (st != ST_NOT_FOUND) {
 			*replayed = st == ST_OK;
 			return st;
 		}
 		err_clear(e);
-		st = ST_OK;
 	}
-	if (st == ST_OK)
-		st = store_new(s, &d, who, &k, record, decision, e);
+	st = store_new(s, &d, who, &k, record, decision, e);
 	if (st == ST_CONFLICT && k.key[0]) {
 		enum status again = replay(s, &k, record, e);
 
