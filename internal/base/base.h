@@ -29,6 +29,7 @@ enum status {
 	ST_NOT_FOUND, /* 404 */
 	ST_CONFLICT, /* 409: unique or state conflict */
 	ST_TOO_LARGE, /* 413: body or field over its cap */
+	ST_UNPROCESSABLE, /* 422: well-formed, but contradicts what is stored (a reused key) */
 	ST_UNAVAILABLE, /* 503: database down or busy; retryable */
 	ST_IO, /* 500: filesystem or socket failure */
 	ST_INTERNAL, /* 500: bug or unexpected library result */

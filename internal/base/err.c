@@ -25,6 +25,7 @@ static const char *const status_names[ST__COUNT] = {
 	[ST_NOT_FOUND] = "not_found",
 	[ST_CONFLICT] = "conflict",
 	[ST_TOO_LARGE] = "too_large",
+	[ST_UNPROCESSABLE] = "unprocessable",
 	[ST_UNAVAILABLE] = "unavailable",
 	[ST_IO] = "io",
 	[ST_INTERNAL] = "internal",

@@ -6,13 +6,47 @@
 #include "http/http_int.h"
 
 #include <stdlib.h>
+#include <strings.h>
+
+struct key_headers {
+	int n;
+	const char *value;
+};
+
+static enum MHD_Result count_key(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct key_headers *h = cls;
+
+	UNUSED(kind);
+	if (strcasecmp(key, "Idempotency-Key") == 0) {
+		h->n++;
+		h->value = value;
+	}
+	return MHD_YES;
+}
+
+/*
+ * The Idempotency-Key header's value, NULL when there is none.  Two are refused: the key
+ * must name one request, and a proxy and this server could each take a different one.
+ */
+static enum status idempotency_key(struct req *r, const char **value, struct err *e)
+{
+	struct key_headers h = {0};
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_key, &h);
+	*value = h.value;
+	if (h.n > 1)
+		return err_set(e, ST_INVALID, "more than one Idempotency-Key header");
+	return ST_OK;
+}
 
 /*
  * By the time a handler runs, server.c has admitted the request, authenticated the
  * caller and checked the route's permission (authn.c), so no handler checks one
  * itself; the caller passed on is what authentication established.  The decision
  * counter of /metrics moves only for a decision that was stored, so the metrics
- * and the table agree.
+ * and the table agree; a replay under an Idempotency-Key stored nothing new.
  */
 enum MHD_Result http_handle_decision_create(struct req *r)
 {
@@ -21,15 +55,21 @@ enum MHD_Result http_handle_decision_create(struct req *r)
 	enum MHD_Result ret;
 	struct err e = {0};
 	char *record = NULL;
+	const char *key = NULL;
+	bool replayed = false;
 	json_object *body = http_req_body_or_reply(r, &ret);
 	enum status st;
 
 	if (!body)
 		return ret;
-	st = service_decision_create(r->app->svc, body, &who, &record, &outcome, &e);
-	json_object_put(body);
+	st = idempotency_key(r, &key, &e);
 	if (st == ST_OK)
+		st = service_decision_create(r->app->svc, body, &who, key, &record, &outcome,
+					     &replayed, &e);
+	json_object_put(body);
+	if (st == ST_OK && !replayed)
 		http_metrics_decision(outcome);
+	r->replayed = replayed;
 	return http_reply_result(r, st, MHD_HTTP_CREATED, record, &e);
 }
 

@@ -43,6 +43,7 @@ struct req {
 	char set_cookie[256]; /* Set-Cookie, "" for none */
 	char login_cookie[192]; /* a second Set-Cookie, the pre-login cookie's; "" for none */
 	const char *retry_after; /* Retry-After of a 503, or NULL */
+	bool replayed; /* the answer is a stored one: Idempotent-Replayed: true */
 };
 
 typedef enum MHD_Result (*handler_fn)(struct req *r);

@@ -30,6 +30,7 @@ static const struct {
 	[ST_NOT_FOUND] = {404, "not found", NULL},
 	[ST_CONFLICT] = {409, "conflict", NULL},
 	[ST_TOO_LARGE] = {413, "request too large", NULL},
+	[ST_UNPROCESSABLE] = {422, "unprocessable request", NULL},
 	[ST_UNAVAILABLE] = {503, "temporarily unavailable", "5"},
 	[ST_IO] = {500, "internal error", NULL},
 	[ST_INTERNAL] = {500, "internal error", NULL},
@@ -107,6 +108,8 @@ enum MHD_Result http_reply_text(struct req *r, unsigned int status, const char *
 					r->www_authenticate);
 	if (r->allow[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;

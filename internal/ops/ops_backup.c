@@ -274,9 +274,14 @@ static enum status dump_all(struct backup *b, const struct migration_set *set, s
 		st = check_tables(b->c, e);
 	b->m.files = xcalloc(ops_catalog_n, sizeof(*b->m.files));
 	b->written = xcalloc(ops_catalog_n + 2, sizeof(char *)); /* + manifest.sig, manifest */
-	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++)
-		if (ops_table_at(&ops_catalog[i], b->m.schema_version))
-			st = dump_table(b, &ops_catalog[i], e);
+	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++) {
+		struct ops_table view;
+
+		if (!ops_table_at(&ops_catalog[i], b->m.schema_version))
+			continue;
+		ops_table_view(&ops_catalog[i], b->m.schema_version, &view);
+		st = dump_table(b, &view, e);
+	}
 	store_tx_rollback(b->c); /* read-only: nothing to commit */
 	return st;
 }

@@ -34,6 +34,10 @@
 		n, OPS_JSON \
 	}
 #define STAMPS W("created_at"), W("updated_at")
+#define T_SINCE(n, v)          \
+	{                      \
+		n, OPS_TEXT, v \
+	}
 
 const struct ops_table ops_catalog[] = {
 	{"evidence_metadata",
@@ -85,7 +89,9 @@ const struct ops_table ops_catalog[] = {
 	 false,
 	 {T("decision_id"), T("session_id"), T("agent_id"), T("actor"), T("repository"),
 	  T("action_type"), T("policy_pack"), T("rule_id"), T("decision"), T("severity"),
-	  T("approver_group"), T("correlation_id"), W("decided_at"), STAMPS, J("payload")},
+	  T("approver_group"), T("correlation_id"), W("decided_at"), STAMPS, J("payload"),
+	  T_SINCE("idempotency_caller", 14), T_SINCE("idempotency_key", 14),
+	  T_SINCE("request_sha256", 14)},
 	 "decided_at"},
 	{"inventory",
 	 "inventory_repositories",
@@ -166,6 +172,16 @@ size_t ops_table_ncols(const struct ops_table *t)
 	while (n < OPS_MAX_COLS && t->cols[n].name)
 		n++;
 	return n;
+}
+
+void ops_table_view(const struct ops_table *t, int v, struct ops_table *out)
+{
+	size_t n = 0;
+
+	*out = *t;
+	while (n < OPS_MAX_COLS && t->cols[n].name && t->cols[n].since <= v)
+		n++;
+	out->cols[n] = (struct ops_col){0};
 }
 
 /*

@@ -197,8 +197,12 @@ enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out
 	if (rc == ST_OK)
 		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
 	for (size_t i = 0; rc == ST_OK && i < ops_catalog_n; i++)
-		if (ops_table_at(&ops_catalog[i], version))
-			rc = scan_table(c, &ops_catalog[i], out, e);
+		if (ops_table_at(&ops_catalog[i], version)) {
+			struct ops_table view;
+
+			ops_table_view(&ops_catalog[i], version, &view);
+			rc = scan_table(c, &view, out, e);
+		}
 	if (c)
 		store_tx_rollback(c);
 	if (rc == ST_OK && fix && out->n)

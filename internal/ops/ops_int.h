@@ -20,11 +20,12 @@ enum ops_col_kind {
 	OPS_JSON, /* a JSON value in canonical form (payload) */
 };
 
-#define OPS_MAX_COLS 16
+#define OPS_MAX_COLS 24
 
 struct ops_col {
 	const char *name;
 	enum ops_col_kind kind;
+	int since; /* the migration that adds it; 0: it came with its table */
 };
 
 struct ops_table {
@@ -50,6 +51,13 @@ const struct ops_table *ops_table_find(const char *table);
 /* Whether table is one that backups leave out on purpose (docs/backup-format.md). */
 bool ops_table_skipped(const char *table);
 size_t ops_table_ncols(const struct ops_table *t);
+/*
+ * t as it is at schema version v: a copy whose columns stop before the first
+ * one a later migration adds (those are appended, so the rest are a prefix).
+ * Backups of an older database, restores of an older backup and doctor's
+ * scan read a table through its view, never through the latest columns.
+ */
+void ops_table_view(const struct ops_table *t, int v, struct ops_table *out);
 /* Whether the table exists at schema version v. */
 bool ops_table_at(const struct ops_table *t, int v);
 /* The distinct store names, in catalogue order, that have a table at version v. */

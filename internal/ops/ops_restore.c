@@ -32,7 +32,7 @@ struct restore {
 	const struct ops_manifest *m; /* borrowed from out->verify */
 	char *dir; /* the backup directory */
 	const struct ops_manifest_file *plan[32]; /* files in catalogue order */
-	const struct ops_table *tables[32];
+	struct ops_table tables[32]; /* as of the backup's schema version */
 	size_t nplan;
 	char *url; /* target URL (may hold a password) */
 	char *final_path, *temp_path; /* a new SQLite database built under temp_path */
@@ -122,12 +122,12 @@ static enum status plan_files(struct restore *r, struct err *e)
 		if (!f)
 			return err_set(e, ST_CONFLICT, "the backup has no file for table '%s'",
 				       t->table);
-		if (!same_columns(f, t))
+		ops_table_view(t, m->schema_version, &r->tables[r->nplan]);
+		if (!same_columns(f, &r->tables[r->nplan]))
 			return err_set(e, ST_CONFLICT,
 				       "the backup's columns of '%s' differ from this binary's",
 				       t->table);
-		r->plan[r->nplan] = f;
-		r->tables[r->nplan++] = t;
+		r->plan[r->nplan++] = f;
 	}
 	return ST_OK;
 }
@@ -346,7 +346,7 @@ static enum status check_loaded(const struct ops_table *t, const struct ops_mani
 static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 			      struct ops_table_count *tc, struct err *e)
 {
-	const struct ops_table *t = r->tables[i];
+	const struct ops_table *t = &r->tables[i];
 	const struct ops_manifest_file *f = r->plan[i];
 	struct ops_load l = {.t = t, .c = c, .tally_into = r->out};
 	char *path = ops_path_join(r->dir, f->path);

@@ -12,6 +12,7 @@
 #include "service/service.h"
 #include "service/paging.h"
 #include "service/registry_view.h"
+#include "service/idempotency.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
 #include "base/hash.h"
@@ -209,34 +210,56 @@ static json_object *build_record(const struct decision_req *d, const struct ids 
 }
 
 /*
- * The stored payload is the exact text returned to the client, so that GET /decisions/{id}
- * gives back byte for byte what the agent's harness was told.
+ * The decision stored under k: ST_OK with its payload when it was made for the same request,
+ * ST_UNPROCESSABLE when the key was used with another, ST_NOT_FOUND when there is none.
  */
-enum status service_decision_create(struct service *s, json_object *req, const struct caller *who,
-				    char **record, enum policy_decision *decision, struct err *e)
+static enum status replay(struct service *s, const struct idempotency *k, char **record,
+			  struct err *e)
+{
+	char *payload = NULL, *sha = NULL;
+	enum status st = store_decision_find_key(s->store, k->caller, k->key, &payload, &sha, e);
+
+	if (st == ST_OK && strcmp(sha, k->request_sha256) != 0)
+		st = err_set(e, ST_UNPROCESSABLE,
+			     "header 'Idempotency-Key': the key was used with a different request "
+			     "body; send a new key for a new request");
+	if (st == ST_OK) {
+		*record = payload;
+		payload = NULL;
+	}
+	free(payload);
+	free(sha);
+	return st;
+}
+
+/*
+ * The stored payload is the exact text returned to the client, so that GET /decisions/{id}
+ * gives back byte for byte what the agent's harness was told.  The key goes into the same
+ * row, written by the same statement, so a decision is never durable without its key.
+ */
+static enum status store_new(struct service *s, const struct decision_req *d,
+			     const struct caller *who, const struct idempotency *k, char **record,
+			     enum policy_decision *decision, struct err *e)
 {
 	const struct policy_pack *pack = NULL;
 	struct policy_result res;
-	struct decision_req d;
 	struct decision_rec rec;
 	json_object *o;
 	struct ids ids;
-	enum status st = read_request(req, &d, e);
+	enum status st = evaluate(s, d, &pack, &res, e);
 
 	if (st == ST_OK)
-		st = evaluate(s, &d, &pack, &res, e);
-	if (st == ST_OK)
-		st = make_ids(&d, &ids, e);
+		st = make_ids(d, &ids, e);
 	if (st != ST_OK)
 		return st;
-	o = build_record(&d, &ids, pack, &res, who);
+	o = build_record(d, &ids, pack, &res, who);
 	rec = (struct decision_rec){
 		ids.decision_id,
 		jx_get_str(o, "session_id"),
-		d.agent_id,
-		d.actor,
-		d.repository,
-		d.action_type,
+		d->agent_id,
+		d->actor,
+		d->repository,
+		d->action_type,
 		res.policy_id,
 		res.rule_id,
 		policy_decision_name(res.decision),
@@ -245,13 +268,56 @@ enum status service_decision_create(struct service *s, json_object *req, const s
 		ids.correlation_id,
 		ids.now,
 		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE)};
+							  JSON_C_TO_STRING_NOSLASHESCAPE),
+		k->key[0] ? k->caller : NULL,
+		k->key[0] ? k->key : NULL,
+		k->key[0] ? k->request_sha256 : NULL};
 	st = store_decision_insert(s->store, &rec, e);
 	if (st == ST_OK) {
 		*record = xstrdup(rec.payload);
 		*decision = res.decision;
 	}
 	json_object_put(o);
+	return st;
+}
+
+/*
+ * With a key, a decision already stored under it is answered before anything is evaluated:
+ * a retry costs one indexed read and never reaches the write batch.  Two requests with the
+ * same key at once both miss it; the unique index lets one insert through, and the other's
+ * conflict is answered by the lookup that now finds the winner's row.
+ */
+enum status service_decision_create(struct service *s, json_object *req, const struct caller *who,
+				    const char *idempotency_key, char **record,
+				    enum policy_decision *decision, bool *replayed, struct err *e)
+{
+	struct idempotency k;
+	struct decision_req d;
+	enum status st = read_request(req, &d, e);
+
+	*replayed = false;
+	if (st == ST_OK)
+		st = service_idempotency_init(&k, idempotency_key, who, req, e);
+	if (st != ST_OK)
+		return st;
+	if (k.key[0]) {
+		st = replay(s, &k, record, e);
+		if (st != ST_NOT_FOUND) {
+			*replayed = st == ST_OK;
+			return st;
+		}
+		err_clear(e);
+	}
+	st = store_new(s, &d, who, &k, record, decision, e);
+	if (st == ST_CONFLICT && k.key[0]) {
+		enum status again = replay(s, &k, record, e);
+
+		if (again != ST_NOT_FOUND) {
+			*replayed = again == ST_OK;
+			return again;
+		}
+		st = err_set(e, ST_CONFLICT, "decision could not be stored: id conflict, retry");
+	}
 	return st;
 }
 

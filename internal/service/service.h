@@ -79,11 +79,16 @@ json_object *service_recorded_by(const struct caller *who);
  * POST /decisions: validates req, evaluates it under its pack (MCP calls
  * against the registry), stores the decision and its session summary, and
  * returns the record.  *record is the caller's (free()).  *decision gets the
- * outcome for metrics.
+ * outcome for metrics.  idempotency_key is the Idempotency-Key header's value
+ * or NULL: a decision already stored under it for who is returned instead
+ * (*replayed true, *decision untouched), ST_UNPROCESSABLE when it was stored
+ * for a different body; ST_INVALID for a malformed key.
  */
 ATTR_NODISCARD enum status service_decision_create(struct service *s, json_object *req,
-						   const struct caller *who, char **record,
-						   enum policy_decision *decision, struct err *e);
+						   const struct caller *who,
+						   const char *idempotency_key, char **record,
+						   enum policy_decision *decision, bool *replayed,
+						   struct err *e);
 
 ATTR_NODISCARD enum status service_decision_get(struct service *s, const char *id, char **record,
 						struct err *e);

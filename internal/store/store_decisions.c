@@ -20,10 +20,11 @@
 #define DECISION_COLS                                                                           \
 	"decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "      \
 	"rule_id, decision, severity, approver_group, correlation_id, decided_at, created_at, " \
-	"updated_at, payload"
+	"updated_at, payload, idempotency_caller, idempotency_key, request_sha256"
 
 /*
- * $2.. of the decision, $13 its time, $15/$16 the counter increments.
+ * $2.. of the decision, $13 its time, $15/$16 the counter increments, $17..$19
+ * its Idempotency-Key (caller, key, request hash; NULL without one).
  *
  * The session's counters live in its row and are bumped by each decision, so a
  * session list never counts decisions.  updated_at only moves forward, so a
@@ -53,7 +54,7 @@
  */
 static const char sqlite_decision_sql[] =
 	"INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
-	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14)";
+	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14, $17, $18, $19)";
 
 static const char sqlite_session_sql[] =
 	"INSERT INTO activity_sessions (" SESSION_COLS ") VALUES "
@@ -68,7 +69,7 @@ static const char sqlite_session_sql[] =
 static const char pg_insert_sql[] =
 	"WITH d AS (INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
 	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, "
-	"$13::timestamptz, $13::timestamptz, $14::jsonb) RETURNING 1) "
+	"$13::timestamptz, $13::timestamptz, $14::jsonb, $17, $18, $19) RETURNING 1) "
 	"INSERT INTO activity_sessions (" SESSION_COLS ") "
 	"SELECT $2::text, $3::text, $4::text, $5::text, $7::text, 'active', $13::timestamptz, "
 	"$13::timestamptz, 1, $15::bigint, $16::bigint, $13::timestamptz, '{}'::jsonb FROM "
@@ -99,9 +100,9 @@ static void insert_one(struct store_conn *c, struct batch_item *it)
 {
 	it->st = store_exec_script(c, "SAVEPOINT d", &it->e);
 	if (it->st == ST_OK)
-		it->st = store_exec(c, sqlite_decision_sql, 16, it->params, NULL, &it->e);
+		it->st = store_exec(c, sqlite_decision_sql, 19, it->params, NULL, &it->e);
 	if (it->st == ST_OK)
-		it->st = store_exec(c, sqlite_session_sql, 16, it->params, NULL, &it->e);
+		it->st = store_exec(c, sqlite_session_sql, 19, it->params, NULL, &it->e);
 	if (it->st != ST_OK && store_exec_script(c, "ROLLBACK TO d", NULL) != ST_OK)
 		c->broken = true;
 	if (store_exec_script(c, "RELEASE d", NULL) != ST_OK)
@@ -202,13 +203,15 @@ enum status store_decision_insert(struct store *st, const struct decision_rec *d
 {
 	const char *blocked = strcmp(d->decision, "block") == 0 ? "1" : "0";
 	const char *approval = strcmp(d->decision, "require_approval") == 0 ? "1" : "0";
-	const char *p[16] = {d->decision_id, d->session_id,  d->agent_id,	d->actor,
-			     d->repository,  d->action_type, d->policy_pack,	d->rule_id,
-			     d->decision,    d->severity,    d->approver_group, d->correlation_id,
-			     d->decided_at,  d->payload,     blocked,		approval};
+	const char *p[19] = {
+		d->decision_id,	       d->session_id,	   d->agent_id,	      d->actor,
+		d->repository,	       d->action_type,	   d->policy_pack,    d->rule_id,
+		d->decision,	       d->severity,	   d->approver_group, d->correlation_id,
+		d->decided_at,	       d->payload,	   blocked,	      approval,
+		d->idempotency_caller, d->idempotency_key, d->request_sha256};
 	enum status rc = store_kind(st) == STORE_SQLITE
 				 ? insert_sqlite(st, p, e)
-				 : store_run_exec(st, pg_insert_sql, 16, p, NULL, e);
+				 : store_run_exec(st, pg_insert_sql, 19, p, NULL, e);
 
 	if (rc == ST_CONFLICT)
 		return err_set(e, ST_CONFLICT, "decision '%s' already exists", d->decision_id);
@@ -223,6 +226,27 @@ enum status store_decision_get(struct store *st, const char *id, char **payload,
 	enum status rc = store_run_text(st, sql, 1, &id, payload, e);
 
 	return rc == ST_NOT_FOUND ? err_set(e, rc, "decision '%s' not found", id) : rc;
+}
+
+/* Served by ux_activity_decisions_idempotency, whose WHERE the query repeats. */
+enum status store_decision_find_key(struct store *st, const char *caller, const char *key,
+				    char **payload, char **request_sha256, struct err *e)
+{
+	static const char sql[] =
+		"SELECT payload, request_sha256 FROM activity_decisions WHERE idempotency_caller = "
+		"$1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL";
+	const char *p[2] = {caller, key};
+	struct store_rows *r = NULL;
+	enum status rc = store_run_query(st, sql, 2, p, &r, e);
+
+	if (rc == ST_OK && store_rows_count(r) == 0)
+		rc = err_set(e, ST_NOT_FOUND, "no decision under this idempotency key");
+	if (rc == ST_OK) {
+		*payload = xstrdup(store_rows_get(r, 0, 0));
+		*request_sha256 = xstrdup(store_rows_get(r, 0, 1) ? store_rows_get(r, 0, 1) : "");
+	}
+	store_rows_free(r);
+	return rc;
 }
 
 static void decision_where(struct qb *q, const void *filter)

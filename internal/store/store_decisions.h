@@ -18,14 +18,27 @@ struct decision_rec {
 	const char *policy_pack, *rule_id, *decision, *severity, *approver_group;
 	const char *correlation_id, *decided_at;
 	const char *payload; /* the whole record as JSON */
+	/* An Idempotency-Key: who sent it, the key, and the SHA-256 of the canonical request
+	   body; all three NULL without a key (docs/api.md, Idempotency-Key). */
+	const char *idempotency_caller, *idempotency_key, *request_sha256;
 };
 
 /*
  * Stores d and updates its session's summary (created when new) in one
- * transaction, O(1) in the session's size.  ST_CONFLICT on a duplicate id.
+ * transaction, O(1) in the session's size.  ST_CONFLICT on a duplicate id or
+ * a (idempotency_caller, idempotency_key) already stored; neither bumps a counter.
  */
 ATTR_NODISCARD enum status store_decision_insert(struct store *st, const struct decision_rec *d,
 						 struct err *e);
+
+/*
+ * The decision stored under caller's idempotency key: its payload and the
+ * request_sha256 it was stored with, both the caller's (free()).
+ * ST_NOT_FOUND when the caller has no decision under key.
+ */
+ATTR_NODISCARD enum status store_decision_find_key(struct store *st, const char *caller,
+						   const char *key, char **payload,
+						   char **request_sha256, struct err *e);
 
 /* The stored payload of one decision; *payload is the caller's, free(). */
 ATTR_NODISCARD enum status store_decision_get(struct store *st, const char *id, char **payload,

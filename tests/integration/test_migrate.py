@@ -374,9 +374,10 @@ def test_012_on_a_database_with_data(db, tmp_path):
                 f"VALUES ('d-{sid}', '{sid}', 'acme/x', 'read_file', 'p', 'block', "
                 f"'2026-01-{updated}T00:00:00.000000Z', '2026-01-{updated}T00:00:00.000000Z', "
                 f"'2026-01-{updated}T00:00:00.000000Z', '{{\"decision_id\":\"d-{sid}\"}}'{obj})")
-    code, out, err = cavra("migrate", "up", db=db)
+    code, out, err = cavra("migrate", "up", "--to", "12", db=db)
     assert code == 0, err
     assert applied_lines(out) == ["applied 012_activity_read_indexes"]
+    assert cavra("migrate", "up", db=db)[0] == 0  # the later ones, which verify expects
     assert cavra("migrate", "verify", db=db)[0] == 0
     code, st, _ = status_json(db)
     m = st["migrations"][11]
@@ -397,3 +398,45 @@ def test_012_on_a_database_with_data(db, tmp_path):
         assert [s["session_id"] for s in env["items"]] == ["c", "b", "a"]
         env = srv.get("/decisions", params={"repository": "acme/x", "decision": "block"}).json()
         assert env["total"] == 3 and env["total_relation"] == "eq"
+
+
+def test_014_on_a_database_with_data(db, tmp_path):
+    """013 -> 014 keeps the decisions (their key columns NULL), adds the partial unique index,
+    and the service then answers a retry under an Idempotency-Key with the stored decision."""
+    assert cavra("migrate", "up", "--to", "13", db=db)[0] == 0
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    t = "2026-01-01T00:00:00.000000Z"
+    sql(db, "INSERT INTO activity_sessions (session_id, state, started_at, updated_at, "
+            "decision_count, blocked_count, created_at, payload) VALUES ('s', 'active', "
+            f"'{t}', '{t}', 2, 2, '{t}', '{{}}'{obj})")
+    for d in ("d1", "d2"):
+        sql(db, "INSERT INTO activity_decisions (decision_id, session_id, action_type, "
+                "policy_pack, decision, decided_at, created_at, updated_at, payload) VALUES "
+                f"('{d}', 's', 'read_file', 'p', 'block', '{t}', '{t}', '{t}', "
+                f"'{{\"decision_id\":\"{d}\"}}'{obj})")
+    code, out, err = cavra("migrate", "up", db=db)
+    assert code == 0, err
+    assert applied_lines(out) == ["applied 014_decision_idempotency_keys"]
+    assert cavra("migrate", "verify", db=db)[0] == 0
+    code, st, _ = status_json(db)
+    m = st["migrations"][13]
+    assert (m["version"], m["name"], m["state"]) == (14, "decision_idempotency_keys", "applied")
+    assert sql(db, "SELECT count(*) FROM activity_decisions WHERE idempotency_key IS NULL "
+                   "AND idempotency_caller IS NULL AND request_sha256 IS NULL") == [["2"]]
+    assert "ux_activity_decisions_idempotency" in index_names(db, "activity_decisions")
+    body = {"session_id": "s", "action_type": "execute_command", "target": "terraform apply"}
+    with serve(db, tmp=tmp_path) as srv:
+        a = srv.post("/decisions", body, headers={"Idempotency-Key": '"k"'})
+        b = srv.post("/decisions", body, headers={"Idempotency-Key": '"k"'})
+        assert a.status_code == b.status_code == 201, b.text
+        assert b.json()["decision_id"] == a.json()["decision_id"]
+        assert srv.get("/sessions/s").json()["decision_count"] == 3
+    # the index refuses a second row under the same caller and key, whoever writes it
+    caller = sql(db, "SELECT idempotency_caller FROM activity_decisions "
+                     "WHERE idempotency_key = 'k'")[0][0]
+    with pytest.raises(Exception, match="ux_activity_decisions_idempotency|UNIQUE"):
+        sql(db, "INSERT INTO activity_decisions (decision_id, session_id, action_type, "
+                "policy_pack, decision, decided_at, created_at, updated_at, payload, "
+                "idempotency_caller, idempotency_key, request_sha256) VALUES ('d3', 's', 'x', "
+                f"'p', 'allow', '{t}', '{t}', '{t}', '{{}}'{obj}, '{caller}', 'k', "
+                f"'{'0' * 64}')")

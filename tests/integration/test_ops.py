@@ -488,12 +488,32 @@ def test_decision_key_twice_at_two_times_is_refused_by_restore(source, tmp_path,
 
 # ---- restore ----
 
+KEYED = {"session_id": "ses-key", "action_type": "execute_command", "target": "make deploy"}
+
+
+def assert_replays(db, tmp_path, first):
+    with serve(db, tmp=tmp_path) as srv:
+        r = srv.post("/decisions", KEYED, headers={"Idempotency-Key": '"restore-key"'})
+        assert r.status_code == 201 and r.headers.get("Idempotent-Replayed") == "true", r.text
+        assert r.json() == first
+        r = srv.post("/decisions", dict(KEYED, target="ls"),
+                     headers={"Idempotency-Key": '"restore-key"'})
+        assert r.status_code == 422, r.text
+        assert srv.get("/sessions/ses-key").json()["decision_count"] == 1
+
+
 def test_roundtrip_sqlite_postgres_sqlite_same_hashes(tmp_path, pg_db):
     a = f"sqlite:{tmp_path}/a.db"
     ok(cavra("migrate", "up", db=a))
     seed(a, tmp_path)
+    with serve(a, tmp=tmp_path) as srv:
+        keyed = srv.post("/decisions", KEYED, headers={"Idempotency-Key": '"restore-key"'})
+        assert keyed.status_code == 201, keyed.text
     backup(a, tmp_path / "b0")  # so that operations_records has a row to carry
     first = backup(a, tmp_path / "b1")
+    keyed_lines = [x for x in lines(tmp_path / "b1", "activity_decisions")
+                   if x["idempotency_key"] == "restore-key"]
+    assert len(keyed_lines) == 1 and len(keyed_lines[0]["request_sha256"]) == 64
     # SQLite -> PostgreSQL
     res = ops_json("restore", first["manifest"], "--target-url", pg_db, db=a)
     assert res["schema_version"] == "cavra.persistent_api.restore.v2" and res["ok"]
@@ -518,6 +538,9 @@ def test_roundtrip_sqlite_postgres_sqlite_same_hashes(tmp_path, pg_db):
     with serve(a, tmp=tmp_path) as srv:
         want = srv.get("/sessions/ses-0/decisions").json()
     assert got == want and got["total"] == 4
+    # a retry after the restore still answers the stored decision, on both backends
+    for target in (pg_db, f"sqlite:{tmp_path}/c/cavra.db"):
+        assert_replays(target, tmp_path, keyed.json())
     # two restore tests recorded in the configured database, a's
     assert sql(a, "SELECT kind, outcome FROM operations_records WHERE kind <> 'backup'") == [
         ["restore_test", "succeeded"]] * 2
@@ -689,7 +712,11 @@ def bulk_seed(path, sessions, per_session):
                          None, t, t, t, payload))
         sess.append((sid, "agent", None, "bulk/repo", "cavra-ai-agent-baseline", "active", t, t,
                      per_session, blocked, 0, t, "{}"))
-    con.executemany("INSERT INTO activity_decisions VALUES (" + ",".join("?" * 16) + ")", decs)
+    cols = ("decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "
+            "rule_id, decision, severity, approver_group, correlation_id, decided_at, "
+            "created_at, updated_at, payload")
+    con.executemany(f"INSERT INTO activity_decisions ({cols}) VALUES (" + ",".join("?" * 16)
+                    + ")", decs)
     con.executemany("INSERT INTO activity_sessions VALUES (" + ",".join("?" * 13) + ")", sess)
     con.commit()
     con.close()
