@@ -219,11 +219,9 @@ static enum status plan_body(struct plan_ctx *p, struct store *st, json_object *
 }
 
 /*
- * All counts are read in one read transaction: on SQLite one snapshot, so the totals and the
- * per-store numbers describe one moment even while the service keeps writing; on PostgreSQL
- * (READ COMMITTED) each count sees its own moment, so a busy database may show the writes that
- * landed between two counts.  The cutoff is computed once from the options' clock, which tests
- * fix.
+ * All counts are read in one snapshot (REPEATABLE READ on PostgreSQL, a read transaction on
+ * SQLite), so the totals and the per-store numbers describe one moment even while the service
+ * keeps writing.  The cutoff is computed once from the options' clock, which tests fix.
  */
 enum status ops_retention_plan(struct store *st, const struct ops_retention_opts *o,
 			       json_object **out, struct err *e)
@@ -236,7 +234,7 @@ enum status ops_retention_plan(struct store *st, const struct ops_retention_opts
 	time_format_utc(o->now_us - o->days * DAY_US, p.cutoff, sizeof(p.cutoff));
 	header_json(doc, o);
 	if (rc == ST_OK)
-		rc = store_tx_begin(p.c, STORE_TX_READ, e);
+		rc = store_tx_begin(p.c, STORE_TX_SNAPSHOT, e);
 	if (rc == ST_OK)
 		rc = plan_body(&p, st, doc, e);
 	if (p.c)

@@ -302,12 +302,12 @@ enum status ops_stores(struct store *st, json_object **out, struct err *e)
 	jx_add_str(doc, "schema_version", OPS_STORES_FORMAT);
 	jx_add_str(doc, "generated_at", now);
 	/*
-	 * One read transaction: on SQLite one snapshot, so the counts agree with each
-	 * other; on PostgreSQL (READ COMMITTED) each statement sees its own, so counts
-	 * of a busy database may differ by the writes that landed in between.
+	 * One snapshot (REPEATABLE READ on PostgreSQL, a read transaction on SQLite),
+	 * so that the counts of a busy database are of one point in time and agree
+	 * with each other; under READ COMMITTED each statement would see its own.
 	 */
 	if (rc == ST_OK)
-		rc = store_tx_begin(c, STORE_TX_READ, e);
+		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
 	if (rc == ST_OK)
 		rc = stores_doc(st, c, doc, e);
 	if (c)

@@ -367,9 +367,9 @@ static enum status read_list_args(service_arg_fn arg, void *ctx, struct list_arg
 	return st;
 }
 
-static char *page_envelope(const struct store_page *page, const struct paging *p)
+static char *page_envelope(const struct store_page *page, const struct paging *p, const char *key)
 {
-	char *next = page->more ? service_paging_cursor(page->last_ts, page->last_id) : NULL;
+	char *next = page->more ? service_paging_cursor(key, page->last_ts, page->last_id) : NULL;
 	struct buf b;
 
 	service_envelope_open(&b);
@@ -391,10 +391,12 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 	struct list_args a;
 	struct paging p = {0};
 	struct decision_filter f;
+	/* a session's transcript runs the other way: its cursors are not the list's */
+	const char *key = session_id ? PAGING_KEY_DECIDED_ASC : PAGING_KEY_DECIDED;
 	enum status st = read_list_args(arg, ctx, &a, e);
 
 	if (st == ST_OK)
-		st = service_paging_parse(arg, ctx, &p, e);
+		st = service_paging_parse(arg, ctx, key, &p, e);
 	if (st == ST_OK && session_id) {
 		struct session_row row;
 
@@ -416,7 +418,7 @@ enum status service_decision_list(struct service *s, service_arg_fn arg, void *c
 	PAGING_APPLY(&f, &p);
 	st = store_decision_list(s->store, &f, &page, e);
 	if (st == ST_OK)
-		*envelope = page_envelope(&page, &p);
+		*envelope = page_envelope(&page, &p, key);
 out:
 	store_page_release(&page);
 	service_paging_release(&p);

@@ -118,9 +118,12 @@ static const char *const trust_tiers[] = {"trusted", "approved", "experimental",
 					  "blocked", "unknown",	 NULL};
 static const char *const mcp_approvals[] = {"pending", "approved", "denied", "not_required", NULL};
 
-/* Registry lists come most recently changed first (updated_at), the order an operator wants. */
+/*
+ * Every records list pages by created_at, then the id: an update changes updated_at, and a
+ * record that moved while a client paged would be skipped or shown twice; created_at stays.
+ */
 static const struct rec_table agent_table = {
-	"registry_agents", "agent_id", {"status", "owner", NULL}, "updated_at"};
+	"registry_agents", "agent_id", {"status", "owner", NULL}, "created_at"};
 
 static const struct field agent_fields[] = {
 	{"status", F_ENUM, "status", agent_statuses, "active"},
@@ -158,7 +161,7 @@ const struct kind service_kind_agent = {
 static const struct rec_table mcp_table = {"registry_mcp_servers",
 					   "server_id",
 					   {"name", "trust_tier", "approval_state", "owner", NULL},
-					   "updated_at"};
+					   "created_at"};
 
 static const struct field mcp_fields[] = {
 	{"name", F_ID, "name", NULL, NULL, 0, 0, true},
@@ -227,7 +230,7 @@ static const struct rec_table repo_table = {
 	"inventory_repositories",
 	"repository_id",
 	{"provider", "owner", "policy_pack", "risk_tier", "status", NULL},
-	"updated_at"};
+	"created_at"};
 
 static const struct field repo_fields[] = {
 	{"provider", F_ID, "provider"},
@@ -280,7 +283,7 @@ static const struct rec_table rollout_table = {
 	"inventory_policy_rollouts",
 	"rollout_id",
 	{"repository_id", "policy_pack", "mode", "state", "coverage_percent", NULL},
-	"updated_at"};
+	"created_at"};
 
 static const struct field rollout_fields[] = {
 	{"repository", F_ID, "repository_id", NULL, NULL, 0, 0, true},
@@ -352,7 +355,7 @@ static const struct rec_table integration_table = {
 	"integrations",
 	"integration_id",
 	{"provider", "environment", "category", "status", "health", "owner", NULL},
-	"updated_at"};
+	"created_at"};
 
 static const struct field integration_fields[] = {
 	{"provider", F_ID, "provider", NULL, NULL, 0, 0, true},

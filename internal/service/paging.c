@@ -1,8 +1,10 @@
 /*
  * paging.c - limit / offset / cursor and the list envelope.
  *
- * A cursor is base64url("<sort time>|<id>") of the last row of a page; the
- * next page starts after that row, so deep pages cost what the first does.
+ * A cursor is base64url("2|<sort key>|<sort time>|<id>") of the last row of a
+ * page; the next page starts after that row, so deep pages cost what the first
+ * does.  The version and the sort key let a list refuse a cursor that marks a
+ * position in another order (an earlier release's, or another list's).
  */
 #include "base/base.h"
 #include "service/paging.h"
@@ -23,13 +25,24 @@
 #define OFFSET_MAX 1000000000LL
 
 /*
+ * Version 1 cursors were "<time>|<id>" with no tag; the records lists and sessions sorted by
+ * updated_at then, so such a time is no position in today's order.
+ */
+#define CURSOR_VERSION "2"
+
+#define CURSOR_BAD "parameter 'cursor' is not a cursor from this API"
+#define CURSOR_STALE                                                                            \
+	"parameter 'cursor' marks a place in another order (an earlier version of this API or " \
+	"another list); start again from the first page, without 'cursor'"
+
+/*
  * The id breaks ties between rows of the same time, so no row is skipped or repeated across
  * pages however many share a timestamp.  base64url without padding keeps the cursor safe to
  * put in a query string as is; it is opaque to clients, not secret.
  */
-char *service_paging_cursor(const char *ts, const char *id)
+char *service_paging_cursor(const char *key, const char *ts, const char *id)
 {
-	char *raw = xasprintf("%s|%s", ts, id);
+	char *raw = xasprintf(CURSOR_VERSION "|%s|%s|%s", key, ts, id);
 	size_t n = strlen(raw);
 	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
 	int len = EVP_EncodeBlock((unsigned char *)out, (unsigned char *)raw, (int)n);
@@ -48,40 +61,80 @@ char *service_paging_cursor(const char *ts, const char *id)
 }
 
 /*
- * A cursor comes back from the client, so it is checked as strictly as any input: alphabet and
- * length first, then the decoded time and id, which go into SQL parameters.  Every failure
- * gives the same message, since a client can do nothing with more detail.
+ * base64url without padding, decoded into a NUL-terminated string; caller frees.  NULL when it
+ * is not base64 or holds a NUL, which would cut the id short: no cursor made here has one.
  */
-static enum status cursor_decode(const char *c, struct paging *p, struct err *e)
+static char *b64url_decode(const char *c, size_t n)
+{
+	size_t pad = (4 - n % 4) % 4;
+	char *b64 = xmalloc(n + pad + 1), *raw;
+	int len;
+
+	for (size_t i = 0; i < n; i++)
+		b64[i] = (char)(c[i] == '-' ? '+' : c[i] == '_' ? '/' : c[i]);
+	memset(b64 + n, '=', pad);
+	raw = xcalloc(n + pad + 1, 1);
+	/* EVP_DecodeBlock counts the padding's bytes too */
+	len = EVP_DecodeBlock((unsigned char *)raw, (unsigned char *)b64, (int)(n + pad));
+	free(b64);
+	if (len < (int)pad || memchr(raw, '\0', (size_t)len - pad) != NULL) {
+		free(raw);
+		return NULL;
+	}
+	return raw;
+}
+
+/*
+ * "<time>|..." is a version 1 cursor, from before the tag: refused with the advice to start
+ * again, as is a cursor of another sort key, rather than read as a position it is not.
+ */
+static enum status cursor_fields(char *raw, const char *key, struct paging *p, struct err *e)
+{
+	char *tag = strchr(raw, '|'), *ts, *id;
+	int64_t us;
+
+	if (!tag)
+		return err_set(e, ST_INVALID, CURSOR_BAD);
+	*tag++ = '\0';
+	if (time_parse(raw, &us))
+		return err_set(e, ST_INVALID, CURSOR_STALE);
+	ts = strchr(tag, '|');
+	id = ts ? strchr(ts + 1, '|') : NULL;
+	if (strcmp(raw, CURSOR_VERSION) != 0 || !id)
+		return err_set(e, ST_INVALID, CURSOR_BAD);
+	*ts++ = '\0';
+	*id++ = '\0';
+	if (!time_parse(ts, &us) || jx_check_id("cursor", id, NULL) != ST_OK)
+		return err_set(e, ST_INVALID, CURSOR_BAD);
+	if (strcmp(tag, key) != 0)
+		return err_set(e, ST_INVALID, CURSOR_STALE);
+	p->after_ts = xstrdup(ts);
+	p->after_id = xstrdup(id);
+	return ST_OK;
+}
+
+/*
+ * A cursor comes back from the client, so it is checked as strictly as any input: alphabet and
+ * length first, then the version, the sort key, the decoded time and id, which go into SQL
+ * parameters.  A malformed cursor gets one message, since a client can do nothing with more
+ * detail; a well-formed one of another order gets the advice to start again.
+ */
+static enum status cursor_decode(const char *c, const char *key, struct paging *p, struct err *e)
 {
 	size_t n = strlen(c);
-	char *b64, *raw, *bar;
-	int64_t us;
-	int len;
+	enum status st;
+	char *raw;
 
 	if (n == 0 || n > 1024 ||
 	    strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		      "0123456789-_") != n)
-		return err_set(e, ST_INVALID, "parameter 'cursor' is not a cursor from this API");
-	b64 = xmalloc(n + 4);
-	for (size_t i = 0; i < n; i++)
-		b64[i] = (char)(c[i] == '-' ? '+' : c[i] == '_' ? '/' : c[i]);
-	while (n % 4)
-		b64[n++] = '=';
-	raw = xcalloc(n, 1);
-	len = EVP_DecodeBlock((unsigned char *)raw, (unsigned char *)b64, (int)n);
-	free(b64);
-	bar = len > 0 ? memchr(raw, '|', (size_t)len) : NULL;
-	if (bar)
-		*bar = '\0';
-	if (!bar || !time_parse(raw, &us) || jx_check_id("cursor", bar + 1, NULL) != ST_OK) {
-		free(raw);
-		return err_set(e, ST_INVALID, "parameter 'cursor' is not a cursor from this API");
-	}
-	p->after_ts = xstrdup(raw);
-	p->after_id = xstrdup(bar + 1);
+		return err_set(e, ST_INVALID, CURSOR_BAD);
+	raw = b64url_decode(c, n);
+	if (!raw)
+		return err_set(e, ST_INVALID, CURSOR_BAD);
+	st = cursor_fields(raw, key, p, e);
 	free(raw);
-	return ST_OK;
+	return st;
 }
 
 /*
@@ -107,7 +160,8 @@ static enum status count_mode(const char *count, struct paging *p, struct err *e
 	return ST_OK;
 }
 
-enum status service_paging_parse(service_arg_fn arg, void *ctx, struct paging *p, struct err *e)
+enum status service_paging_parse(service_arg_fn arg, void *ctx, const char *key, struct paging *p,
+				 struct err *e)
 {
 	const char *limit = arg(ctx, "limit"), *offset = arg(ctx, "offset");
 	const char *cursor = arg(ctx, "cursor");
@@ -132,7 +186,7 @@ enum status service_paging_parse(service_arg_fn arg, void *ctx, struct paging *p
 		p->offset = v;
 	}
 	if (cursor)
-		return cursor_decode(cursor, p, e);
+		return cursor_decode(cursor, key, p, e);
 	return ST_OK;
 }
 

@@ -23,9 +23,13 @@ struct paging {
 	char *after_ts, *after_id; /* decoded cursor, owned */
 };
 
-/* Reads limit, offset and cursor; 400 naming the parameter on bad input. */
-ATTR_NODISCARD enum status service_paging_parse(service_arg_fn arg, void *ctx, struct paging *p,
-						struct err *e);
+/*
+ * Reads limit, offset and cursor; 400 naming the parameter on bad input.  key names the list's
+ * sort order as its cursors carry it (service_paging_cursor): a cursor of another key or of an
+ * earlier version is a 400 that says to start again from the first page.
+ */
+ATTR_NODISCARD enum status service_paging_parse(service_arg_fn arg, void *ctx, const char *key,
+						struct paging *p, struct err *e);
 void service_paging_release(struct paging *p);
 /*
  * Copies the window of p (a struct paging *) into q, a store query or filter
@@ -37,8 +41,16 @@ void service_paging_release(struct paging *p);
 	 (q)->after_id = (p)->after_id, (q)->want_total = (p)->count,                       \
 	 (q)->total_bound = (p)->count_bound)
 
-/* An opaque cursor for the row after (ts, id); caller owns, free(). */
-char *service_paging_cursor(const char *ts, const char *id);
+/*
+ * An opaque cursor for the row after (ts, id) in the order named key (the sort column, with
+ * ",asc" for an ascending list; no '|'); caller owns, free().
+ */
+char *service_paging_cursor(const char *key, const char *ts, const char *id);
+
+/* The sort keys of the lists, as their cursors carry them. */
+#define PAGING_KEY_CREATED     "created_at"
+#define PAGING_KEY_DECIDED     "decided_at"
+#define PAGING_KEY_DECIDED_ASC "decided_at,asc"
 
 /* Starts '{"items":[' in b. */
 void service_envelope_open(struct buf *b);

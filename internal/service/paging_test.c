@@ -52,7 +52,7 @@ static void test_limits(void **state)
 		}
 		if (!kv[1])
 			kv[0] = NULL;
-		st = service_paging_parse(arg_of, kv, &p, &e);
+		st = service_paging_parse(arg_of, kv, "k", &p, &e);
 		if (st != page_cases[i].want ||
 		    (st == ST_OK && p.limit != page_cases[i].limit_out) ||
 		    (page_cases[i].msg_has && !strstr(e.msg, page_cases[i].msg_has)))
@@ -70,51 +70,119 @@ static void test_count_mode(void **state)
 	struct err e = {0};
 
 	(void)state;
-	assert_int_equal(service_paging_parse(arg_of, (void *)dflt, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, (void *)dflt, "k", &p, &e), ST_OK);
 	assert_true(p.count);
 	assert_int_equal(p.count_bound, PAGING_TOTAL_BOUND);
-	assert_int_equal(service_paging_parse(arg_of, (void *)bounded, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, (void *)bounded, "k", &p, &e), ST_OK);
 	assert_true(p.count);
 	assert_int_equal(p.count_bound, PAGING_TOTAL_BOUND);
-	assert_int_equal(service_paging_parse(arg_of, (void *)exact, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, (void *)exact, "k", &p, &e), ST_OK);
 	assert_true(p.count);
 	assert_int_equal(p.count_bound, 0);
-	assert_int_equal(service_paging_parse(arg_of, (void *)none, &p, &e), ST_OK);
+	assert_int_equal(service_paging_parse(arg_of, (void *)none, "k", &p, &e), ST_OK);
 	assert_false(p.count);
-	assert_int_equal(service_paging_parse(arg_of, (void *)bad, &p, &e), ST_INVALID);
+	assert_int_equal(service_paging_parse(arg_of, (void *)bad, "k", &p, &e), ST_INVALID);
 	assert_string_equal(e.msg, "parameter 'count': 'approx' is not one of bounded (the "
 				   "default), exact, none");
 }
 
+/* base64url of raw, unpadded, as a client could build one by hand. */
+static char *b64url(const char *raw)
+{
+	static const char abc[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t n = strlen(raw), j = 0;
+	char *out = calloc(4 * n / 3 + 4, 1);
+	const unsigned char *u = (const unsigned char *)raw;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)u[i] << 16 | (i + 1 < n ? (unsigned)u[i + 1] << 8 : 0) |
+			     (i + 2 < n ? u[i + 2] : 0);
+
+		out[j++] = abc[v >> 18 & 63];
+		out[j++] = abc[v >> 12 & 63];
+		if (i + 1 < n)
+			out[j++] = abc[v >> 6 & 63];
+		if (i + 2 < n)
+			out[j++] = abc[v & 63];
+	}
+	return out;
+}
+
 static void test_cursor_roundtrip(void **state)
 {
-	char *c = service_paging_cursor("2026-01-02T03:04:05.000001Z", "dec_0123456789ab");
+	char *c = service_paging_cursor("created_at", "2026-01-02T03:04:05.000001Z",
+					"dec_0123|45/6789ab");
+	char *hand = b64url("2|created_at|2026-01-02T03:04:05.000001Z|dec_0123|45/6789ab");
 	const char *kv[] = {"cursor", c, NULL};
 	struct paging p;
 	struct err e = {0};
 
 	(void)state;
 	assert_null(strpbrk(c, "+/="));
-	assert_int_equal(service_paging_parse(arg_of, kv, &p, &e), ST_OK);
+	assert_string_equal(c, hand);
+	assert_int_equal(service_paging_parse(arg_of, kv, "created_at", &p, &e), ST_OK);
 	assert_string_equal(p.after_ts, "2026-01-02T03:04:05.000001Z");
-	assert_string_equal(p.after_id, "dec_0123456789ab");
+	assert_string_equal(p.after_id, "dec_0123|45/6789ab");
 	service_paging_release(&p);
+	free(hand);
 	free(c);
+}
+
+/*
+ * A cursor of the first format ("<time>|<id>", no version) or of another sort key is a place
+ * in another order: refused with the advice to start again, never read as a position.
+ */
+static void test_stale_cursors(void **state)
+{
+	static const char *const raw[] = {
+		"2026-01-02T03:04:05.000001Z|agent-1", /* version 1, no tag */
+		"2026-01-02T03:04:05Z|a|b", /* version 1, an id with '|' */
+		"2|updated_at|2026-01-02T03:04:05.000001Z|agent-1",
+		"2|decided_at,asc|2026-01-02T03:04:05.000001Z|dec-1",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(raw); i++) {
+		char *c = b64url(raw[i]);
+		const char *kv[] = {"cursor", c, NULL};
+		struct paging p;
+		struct err e = {0};
+
+		if (service_paging_parse(arg_of, kv, "created_at", &p, &e) != ST_INVALID ||
+		    !strstr(e.msg, "start again from the first page") || p.after_ts)
+			fail_msg("case %zu: '%s'", i, e.msg);
+		service_paging_release(&p);
+		free(c);
+	}
 }
 
 static void test_bad_cursors(void **state)
 {
-	static const char *const bad[] = {"", "!!", "bm90LWEtY3Vyc29y", "eHx5", "a"};
+	static const char *const raw[] = {
+		"2|k|not-a-time|id",
+		"2|k|2026-01-02T03:04:05Z|",
+		"2|k|2026-01-02T03:04:05Z",
+		"3|k|2026-01-02T03:04:05Z|id",
+		"2|k|2026-01-02T03:04:05Z|a\nb",
+		"x",
+	};
+	static const char *const bad[] = {"", "!!", "bm90LWEtY3Vyc29y", "eHx5", "a",
+					  /* "2|k|2026-01-02T03:04:05Z|a\0b" */
+					  "MnxrfDIwMjYtMDEtMDJUMDM6MDQ6MDVafGEAYg"};
 
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		const char *kv[] = {"cursor", bad[i], NULL};
+	for (size_t i = 0; i < ARRAY_SIZE(raw) + ARRAY_SIZE(bad); i++) {
+		char *c = i < ARRAY_SIZE(raw) ? b64url(raw[i]) : strdup(bad[i - ARRAY_SIZE(raw)]);
+		const char *kv[] = {"cursor", c, NULL};
 		struct paging p;
 		struct err e = {0};
 
-		if (service_paging_parse(arg_of, kv, &p, &e) != ST_INVALID)
-			fail_msg("cursor '%s' was accepted", bad[i]);
+		if (service_paging_parse(arg_of, kv, "k", &p, &e) != ST_INVALID ||
+		    strcmp(e.msg, "parameter 'cursor' is not a cursor from this API") != 0)
+			fail_msg("cursor %zu '%s' was accepted or got '%s'", i, c, e.msg);
 		service_paging_release(&p);
+		free(c);
 	}
 }
 
@@ -177,7 +245,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limits),	       cmocka_unit_test(test_count_mode),
 		cmocka_unit_test(test_envelope_bound), cmocka_unit_test(test_cursor_roundtrip),
-		cmocka_unit_test(test_bad_cursors),    cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_bad_cursors),    cmocka_unit_test(test_stale_cursors),
+		cmocka_unit_test(test_envelope),
 	};
 
 	return cmocka_run_group_tests_name("service/paging", tests, NULL, NULL);

@@ -423,7 +423,9 @@ static enum status read_param(service_arg_fn arg, void *ctx, const struct fparam
 static char *page_envelope(const struct kind *k, const struct rec_page *page,
 			   const struct paging *p)
 {
-	char *next = page->more ? service_paging_cursor(page->last_ts, page->last_id) : NULL;
+	char *next = page->more ? service_paging_cursor(k->table->order_col, page->last_ts,
+							page->last_id)
+				: NULL;
 	struct buf b;
 
 	service_envelope_open(&b);
@@ -454,7 +456,7 @@ enum status service_kind_list(struct service *s, const struct kind *k, service_a
 	for (size_t i = 0; i < nextra && n < ARRAY_SIZE(filters); i++)
 		filters[n++] = extra[i];
 	if (st == ST_OK)
-		st = service_paging_parse(arg, ctx, &p, e);
+		st = service_paging_parse(arg, ctx, k->table->order_col, &p, e);
 	q.filters = filters;
 	q.nfilters = n;
 	PAGING_APPLY(&q, &p);

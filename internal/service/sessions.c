@@ -92,13 +92,14 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 	enum status st = read_filter(arg, ctx, &f, e);
 
 	if (st == ST_OK)
-		st = service_paging_parse(arg, ctx, &p, e);
+		st = service_paging_parse(arg, ctx, PAGING_KEY_CREATED, &p, e);
 	PAGING_APPLY(&f, &p);
 	if (st == ST_OK)
 		st = store_session_list(s->store, &f, &list, e);
 	if (st == ST_OK) {
 		if (list.more)
-			next = service_paging_cursor(list.rows[list.n - 1].created_at,
+			next = service_paging_cursor(PAGING_KEY_CREATED,
+						     list.rows[list.n - 1].created_at,
 						     list.rows[list.n - 1].session_id);
 		service_envelope_open(&b);
 		for (size_t i = 0; i < list.n; i++) {

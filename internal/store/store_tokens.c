@@ -43,10 +43,11 @@ void store_token_rows_free(struct token_row *rows, size_t n)
 /*
  * Inserts t unless an unrevoked token has its name, in the caller's transaction.
  *
- * The name check and the insert run in one write transaction: on SQLite that
- * transaction holds the database's write lock, so no other create runs between the
- * two.  The schema has no unique index on the name (a revoked token keeps its row
- * and its name), so this check is what keeps names unique among unrevoked tokens.
+ * The partial unique index ux_api_tokens_name_unrevoked (migration 013) is what keeps names
+ * unique among unrevoked tokens: on PostgreSQL two creates of one name can both pass the
+ * SELECT under READ COMMITTED, and the index then refuses the second INSERT.  The SELECT stays
+ * for its message, and on SQLite, whose BEGIN IMMEDIATE already lets no other create run
+ * between the two, it is the only check that fires.
  */
 static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 {
@@ -59,14 +60,23 @@ static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 	const struct token_new *t = ctx;
 	const char *p[8] = {t->token_id,   t->sha256,	  t->name, t->subject,
 			    t->created_by, t->expires_at, t->now,  t->payload};
+	struct err why = {0};
 	bool exists = false;
 	enum status rc = store_row_exists(c, exists_sql, 1, &t->name, &exists, e);
 
-	if (rc == ST_OK && exists)
+	if (rc == ST_OK && !exists) {
+		rc = store_exec(c, insert, 8, p, NULL, &why);
+		/* the index names itself on PostgreSQL; SQLite names the column */
+		exists = rc == ST_CONFLICT && (strstr(why.msg, "ux_api_tokens_name_unrevoked") ||
+					       strstr(why.msg, "api_tokens.name"));
+		if (rc != ST_OK && !exists)
+			return err_set(e, rc, "%s", why.msg);
+	}
+	if (exists)
 		rc = err_set(e, ST_CONFLICT,
 			     "a token called '%s' exists; revoke it first or choose another name",
 			     t->name);
-	return rc == ST_OK ? store_exec(c, insert, 8, p, NULL, e) : rc;
+	return rc;
 }
 
 enum status store_token_create(struct store *st, const struct token_new *t, struct err *e)

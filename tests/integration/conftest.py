@@ -292,7 +292,8 @@ def copy_migrations(tmp_path, dialect, name="migrations"):
 NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory",
          "api_tokens", "original_enum_values", "operations_records", "console_sessions",
-         "operations_doctor", "activity_read_indexes", "reserved", "decision_idempotency_keys"]
+         "operations_doctor", "activity_read_indexes", "stable_paging",
+         "decision_idempotency_keys"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]

@@ -393,6 +393,8 @@ def test_012_on_a_database_with_data(db, tmp_path):
     assert not [n for n in names if "updated_at" in n]
     for col in ("", "agent_id_", "repository_", "policy_pack_", "state_"):
         assert f"ix_activity_sessions_{col}created_at_session_id" in names
+    assert cavra("migrate", "up", db=db)[0] == 0  # serve wants the latest schema
+    assert cavra("migrate", "verify", db=db)[0] == 0
     with serve(db, tmp=tmp_path) as srv:
         env = srv.get("/sessions", params={"repository": "acme/x"}).json()
         assert [s["session_id"] for s in env["items"]] == ["c", "b", "a"]
@@ -440,3 +442,46 @@ def test_014_on_a_database_with_data(db, tmp_path):
                 "idempotency_caller, idempotency_key, request_sha256) VALUES ('d3', 's', 'x', "
                 f"'p', 'allow', '{t}', '{t}', '{t}', '{{}}'{obj}, '{caller}', 'k', "
                 f"'{'0' * 64}')")
+def test_013_on_a_database_with_data(db, tmp_path):
+    """012 -> 013 keeps the rows, moves the records lists' indexes from updated_at to
+    created_at, renames all but the oldest of unrevoked tokens that share a name, and adds the
+    unique index that keeps names unique from then on."""
+    assert cavra("migrate", "up", "--to", "12", db=db)[0] == 0
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    # created a < b < c, updated c < b < a: the two orders differ
+    for aid, created, updated in (("a", "01", "09"), ("b", "02", "08"), ("c", "03", "07")):
+        sql(db, "INSERT INTO registry_agents (agent_id, status, owner, created_at, updated_at, "
+                f"payload) VALUES ('{aid}', 'active', 'team', '2026-01-{created}T00:00:00.000000Z', "
+                f"'2026-01-{updated}T00:00:00.000000Z', '{{\"agent_id\":\"{aid}\"}}'{obj})")
+    # twins that a race on the old name check let in, and a revoked namesake
+    for tid, name, created, revoked in (("tok_1", "ci", "01", "NULL"), ("tok_2", "ci", "02", "NULL"),
+                                        ("tok_3", "ci", "03", "NULL"),
+                                        ("tok_0", "ci", "05", "'2026-01-06T00:00:00.000000Z'"),
+                                        ("tok_4", "bot", "04", "NULL")):
+        sql(db, "INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_at, "
+                f"updated_at, revoked_at, payload) VALUES ('{tid}', '{tid[-1] * 64}', '{name}', "
+                f"'token:{name}', '2026-01-{created}T00:00:00.000000Z', '2026-01-{created}T00:00:00.000000Z', "
+                f"{revoked}, '{{}}'{obj})")
+    code, out, err = cavra("migrate", "up", "--to", "13", db=db)
+    assert code == 0, err
+    assert applied_lines(out) == ["applied 013_stable_paging"]
+    assert sql(db, "SELECT count(*) FROM registry_agents") == [["3"]]
+    tokens = sql(db, "SELECT token_id, name FROM api_tokens ORDER BY token_id")
+    assert tokens == [["tok_0", "ci"], ["tok_1", "ci"], ["tok_2", "ci.tok_2"],
+                      ["tok_3", "ci.tok_3"], ["tok_4", "bot"]]
+    for table in ("registry_agents", "registry_mcp_servers", "inventory_repositories",
+                  "inventory_policy_rollouts", "integrations"):
+        names = index_names(db, table)
+        assert not [n for n in names if "updated_at" in n], names
+        assert [n for n in names if n.endswith("_created_at_" + {
+            "registry_agents": "agent_id", "registry_mcp_servers": "server_id",
+            "inventory_repositories": "repository_id", "inventory_policy_rollouts": "rollout_id",
+            "integrations": "integration_id"}[table])], names
+    assert "ux_api_tokens_name_unrevoked" in index_names(db, "api_tokens")
+    code, _, err = cavra("tokens", "create", "--name", "ci", "--role", "agent", db=db)
+    assert code == 1 and "a token called 'ci' exists" in err
+    assert cavra("migrate", "up", db=db)[0] == 0  # serve wants the latest schema
+    assert cavra("migrate", "verify", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as srv:
+        env = srv.get("/agents", params={"owner": "team"}).json()
+        assert [a["agent_id"] for a in env["items"]] == ["c", "b", "a"]

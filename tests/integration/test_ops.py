@@ -853,3 +853,55 @@ def backdate(db):
                                  "decision_id LIMIT 2")]
     for i in ids:
         sql(db, f"UPDATE activity_decisions SET decided_at = '{old}' WHERE decision_id = '{i}'")
+
+
+# ---- one snapshot ----
+
+def _counts_while_a_write_lands(db, *args):
+    """Runs `cavra ops ARGS` while another transaction holds activity_sessions (counted in the
+    middle) and has added an integration (counted after it); commits that transaction once the
+    command waits for the lock.  Returns the command's stdout."""
+    holder = subprocess.Popen([os.path.join(pg_bindir(), "psql"), db, "-X", "-q"],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    waiting = ("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+               "WHERE c.relname = 'activity_sessions' AND NOT l.granted")
+    try:
+        holder.stdin.write(
+            "BEGIN;\nLOCK TABLE activity_sessions IN ACCESS EXCLUSIVE MODE;\n"
+            "INSERT INTO integrations (integration_id, provider, category, status, health, "
+            "created_at, updated_at, payload) VALUES ('late', 'late', 'security', 'planned', "
+            "'not_checked', now(), now(), '{}');\nSELECT 1;\n")
+        holder.stdin.flush()
+        deadline = time.time() + 30
+        while psql(db, "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' "
+                       "AND granted AND relation = 'activity_sessions'::regclass") != "1":
+            assert time.time() < deadline, "the lock was not taken"
+            time.sleep(0.05)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            run = pool.submit(cavra, "ops", *args, db=db)
+            while psql(db, waiting) != "1":
+                assert time.time() < deadline and not run.done(), "ops did not wait for the lock"
+                time.sleep(0.05)
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.flush()
+            code, out, err = run.result()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert code == 0, err
+    assert psql(db, "SELECT count(*) FROM integrations") == "1"  # the write did land
+    return out
+
+
+def test_stores_and_retention_counts_are_one_point_in_time(pg_db, tmp_path):
+    """PostgreSQL: under READ COMMITTED a count after the wait would see the integration that
+    was committed meanwhile; one snapshot shows the database as it was when the command began."""
+    assert cavra("migrate", "up", db=pg_db)[0] == 0
+    doc = json.loads(_counts_while_a_write_lands(pg_db, "stores", "--json"))
+    rows = {t["table"]: t["rows"] for s in doc["stores"] for t in s["tables"]}
+    assert rows["integrations"] == 0 and rows["activity_sessions"] == 0, rows
+    psql(pg_db, "DELETE FROM integrations")
+    out = tmp_path / "plan"
+    _counts_while_a_write_lands(pg_db, "retention-plan", "--output", str(out))
+    plan = json.loads((out / "persistent-api-retention-plan.json").read_text())
+    assert plan["records"] == 0, plan

@@ -1,11 +1,15 @@
 """API tokens and the auth layer without an identity provider: cavra tokens create / list /
 revoke, roles on routes, bad Authorization headers, and auth_mode none's guard rails."""
+import concurrent.futures
 import json
+import os
+import subprocess
+import time
 
 import pytest
 import requests
 
-from conftest import cavra, one_line, serve
+from conftest import cavra, one_line, pg_bindir, psql, serve, sql
 
 
 def make_token(db, name, *roles, expires="1d"):
@@ -158,3 +162,60 @@ def test_auth_permissions_command():
     code, out, err = cavra("auth", "permissions")
     assert code == 0 and "approvals.decide" in out and "break_glass_approver" in out
     assert cavra("auth", "nothing")[0] == 2
+
+
+def create_many(db, name, n):
+    """n `cavra tokens create --name name` at once; returns their (exit code, stderr)."""
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        runs = list(pool.map(lambda _: cavra("tokens", "create", "--name", name, "--role",
+                                             "agent", db=db), range(n)))
+    return [(code, err) for code, _, err in runs]
+
+
+def assert_one_won(db, name, runs):
+    assert sorted(code for code, _ in runs) == [0] + [1] * (len(runs) - 1), runs
+    for code, err in runs:
+        assert code == 0 or f"a token called '{name}' exists" in one_line(err), err
+    assert sql(db, f"SELECT count(*) FROM api_tokens WHERE name = '{name}' "
+                   "AND revoked_at IS NULL") == [["1"]]
+
+
+def test_concurrent_creates_of_one_name_make_one_token(migrated):
+    for round_ in range(3):
+        assert_one_won(migrated, f"race-{round_}", create_many(migrated, f"race-{round_}", 6))
+
+
+def test_name_check_that_all_pass_still_makes_one_token(pg_db):
+    """PostgreSQL, READ COMMITTED: a lock held elsewhere lets every create pass its name check
+    and then wait at its INSERT, the window two concurrent creates can meet in; when it is
+    released, the database's unique index must refuse all but one."""
+    assert cavra("migrate", "up", db=pg_db)[0] == 0
+    holder = subprocess.Popen([os.path.join(pg_bindir(), "psql"), pg_db, "-X", "-q"],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        holder.stdin.write("BEGIN;\nLOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE;\n"
+                           "SELECT 1;\n")
+        holder.stdin.flush()
+        waiting = ("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                   "WHERE c.relname = 'api_tokens' AND NOT l.granted")
+        held = ("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = 'api_tokens' AND l.mode = 'ShareRowExclusiveLock' "
+                "AND l.granted")
+        deadline = time.time() + 30
+        while psql(pg_db, held) != "1":
+            assert time.time() < deadline, "the lock was not taken"
+            time.sleep(0.05)
+        pool = concurrent.futures.ThreadPoolExecutor(4)
+        futures = [pool.submit(cavra, "tokens", "create", "--name", "twin", "--role", "agent",
+                               db=pg_db) for _ in range(4)]
+        # every create has read "no such name" and waits for the lock at its INSERT
+        while psql(pg_db, waiting) != "4":
+            assert time.time() < deadline, psql(pg_db, "SELECT * FROM pg_locks")
+            time.sleep(0.05)
+    finally:
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    runs = [(code, err) for code, _, err in (f.result() for f in futures)]
+    pool.shutdown()
+    assert_one_won(pg_db, "twin", runs)

@@ -147,7 +147,7 @@ export async function recordsView(view, key, query) {
   try {
     const env = await get(kind.api, pageParams(query, kind.filters.map((f) => f.name)));
     clear(listBox).append(
-      table(`${kind.title}, most recently updated first`, kind.columns.map((c) => column(key, kind, c)), env.items,
+      table(`${kind.title}, newest first (by creation)`, kind.columns.map((c) => column(key, kind, c)), env.items,
         { rowProps: (r) => ({ 'data-id': r[kind.id] }) }),
       pager(env, query, `#/${key}`));
   } catch (e) {
