@@ -45,9 +45,9 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-static EVP_PKEY *pem_parse(const struct buf *pem, bool is_private)
+static EVP_PKEY *pem_parse(const char *pem, size_t n, bool is_private)
 {
-	BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+	BIO *bio = BIO_new_mem_buf(pem, (int)n);
 	EVP_PKEY *k = NULL;
 
 	if (bio)
@@ -57,14 +57,33 @@ static EVP_PKEY *pem_parse(const struct buf *pem, bool is_private)
 	return k;
 }
 
+/* Checks that a parsed PEM is an Ed25519 key; name says where it came from. */
+static enum status key_from_pem(const char *pem, size_t n, bool is_private, const char *name,
+				struct ed25519_key **out, struct err *e)
+{
+	const char *what = is_private ? "an Ed25519 private key" : "an Ed25519 public key";
+	EVP_PKEY *k = pem_parse(pem, n, is_private);
+	char why[160];
+
+	if (!k) {
+		openssl_reason(why, sizeof(why));
+		return err_set(e, ST_INVALID, "'%s' is not %s in PEM (%s)", name, what, why);
+	}
+	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(k);
+		return err_set(e, ST_INVALID, "'%s' is not %s (another key type)", name, what);
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->pkey = k;
+	(*out)->is_private = is_private;
+	return ST_OK;
+}
+
 /* The file's bytes are wiped before they are freed: a private key's file holds the secret. */
 static enum status key_load(const char *path, bool is_private, struct ed25519_key **out,
 			    struct err *e)
 {
-	const char *what = is_private ? "an Ed25519 private key" : "an Ed25519 public key";
 	struct buf pem = BUF_INIT;
-	char why[160];
-	EVP_PKEY *k;
 	enum status st;
 
 	*out = NULL;
@@ -73,24 +92,24 @@ static enum status key_load(const char *path, bool is_private, struct ed25519_ke
 		buf_release(&pem);
 		return st == ST_TOO_LARGE
 			       ? err_set(e, ST_INVALID, "'%s' is not %s (over %zu bytes)", path,
-					 what, ED25519_PEM_MAX)
+					 is_private ? "an Ed25519 private key"
+						    : "an Ed25519 public key",
+					 ED25519_PEM_MAX)
 			       : err_ctx(ST_NOT_FOUND, e, "read key file");
 	}
-	k = pem_parse(&pem, is_private);
+	st = key_from_pem(pem.data, pem.len, is_private, path, out, e);
 	OPENSSL_cleanse(pem.data, pem.len);
 	buf_release(&pem);
-	if (!k) {
-		openssl_reason(why, sizeof(why));
-		return err_set(e, ST_INVALID, "'%s' is not %s in PEM (%s)", path, what, why);
-	}
-	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
-		EVP_PKEY_free(k);
-		return err_set(e, ST_INVALID, "'%s' is not %s (another key type)", path, what);
-	}
-	*out = xcalloc(1, sizeof(**out));
-	(*out)->pkey = k;
-	(*out)->is_private = is_private;
-	return ST_OK;
+	return st;
+}
+
+enum status ed25519_key_parse(const char *pem, size_t n, bool is_private, struct ed25519_key **out,
+			      struct err *e)
+{
+	*out = NULL;
+	if (n > ED25519_PEM_MAX)
+		return err_set(e, ST_INVALID, "key text over %zu bytes", ED25519_PEM_MAX);
+	return key_from_pem(pem, n, is_private, "key text", out, e);
 }
 
 enum status ed25519_private_load(const char *path, struct ed25519_key **out, struct err *e)

@@ -10,10 +10,11 @@
 #include "base/err.h"
 #include "base/hash.h"
 
-#define ED25519_SIG_LEN	   64 /* bytes of a signature */
-#define ED25519_PUB_LEN	   32 /* bytes of a raw public key */
-#define ED25519_KEY_ID_LEN SHA256_HEX_LEN /* a key id as hex, with its NUL */
-#define ED25519_PEM_MAX	   ((size_t)16 << 10) /* a key file larger than this is refused */
+#define ED25519_SIG_LEN	    64 /* bytes of a signature */
+#define ED25519_SIG_HEX_LEN (2 * ED25519_SIG_LEN + 1) /* as hex, with its NUL */
+#define ED25519_PUB_LEN	    32 /* bytes of a raw public key */
+#define ED25519_KEY_ID_LEN  SHA256_HEX_LEN /* a key id as hex, with its NUL */
+#define ED25519_PEM_MAX	    ((size_t)16 << 10) /* a key file larger than this is refused */
 
 /* A private key (which can also verify) or a public key.  Opaque. */
 struct ed25519_key;
@@ -24,6 +25,9 @@ struct ed25519_key;
  * encrypted one is refused, never prompted for).  The message names the
  * file, never its content.  *out is the caller's (ed25519_key_free).
  */
+/* A key from PEM text in memory (tests, keys handed over by other code). */
+ATTR_NODISCARD enum status ed25519_key_parse(const char *pem, size_t n, bool is_private,
+					     struct ed25519_key **out, struct err *e);
 ATTR_NODISCARD enum status ed25519_private_load(const char *path, struct ed25519_key **out,
 						struct err *e);
 /* Reads a PEM "PUBLIC KEY" (SubjectPublicKeyInfo) file; as ed25519_private_load. */
