@@ -22,6 +22,7 @@ struct store_conn {
 	bool in_tx;
 	bool broken; /* reconnect before the next use */
 	bool prepare; /* reuse prepared statements (store_options.prepare) */
+	bool one_shot; /* the next statement is neither cached nor kept prepared */
 };
 
 struct store_ops {
@@ -52,12 +53,12 @@ struct store_ops {
 	const char *empty_table_sql; /* followed by the table's name: removes every row */
 };
 
-/* Queue of decision inserts written together (SQLite group commit). */
+/* Queue of decision inserts written together (group commit, store_decisions.c). */
 struct store_batch {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct batch_item *head, *tail;
-	bool leader; /* a thread is writing a batch */
+	int writers; /* threads writing a batch now */
 };
 
 struct store {
