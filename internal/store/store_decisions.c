@@ -291,25 +291,28 @@ static enum status batch_before_commit(struct store_conn *c, const struct decisi
 
 /*
  * Writes rows and their sessions' sums in one transaction: one commit, one fsync.
- * *committing is set once COMMIT is sent: from there a failure may hide a commit
- * that happened.
+ * *rows_failed tells that the transaction began and one of its statements failed, so
+ * that it wrote nothing and the database was reachable and writable: a failure that
+ * the rows may have caused.
  */
 static enum status write_tx(struct store_conn *c, const struct decision_rec *const *rows, size_t n,
-			    bool *committing, struct err *e)
+			    bool *rows_failed, struct err *e)
 {
 	enum status rc = store_tx_begin(c, STORE_TX_WRITE, e);
 
-	if (rc == ST_OK)
-		rc = insert_decisions(c, rows, n, e);
+	*rows_failed = false;
+	if (rc != ST_OK)
+		return rc;
+	rc = insert_decisions(c, rows, n, e);
 	if (rc == ST_OK)
 		rc = upsert_sessions(c, rows, n, e);
 	if (rc == ST_OK)
 		rc = batch_before_commit(c, rows, n, e);
 	if (rc != ST_OK) {
 		store_tx_rollback(c);
+		*rows_failed = true;
 		return rc;
 	}
-	*committing = true;
 	return store_tx_commit(c, e);
 }
 
@@ -321,29 +324,31 @@ static enum status write_tx(struct store_conn *c, const struct decision_rec *con
 static void write_each(struct store_conn *c, struct batch_item *list)
 {
 	for (struct batch_item *it = list; it; it = it->next) {
-		bool committing = false;
+		bool rows_failed;
 
 		if (c->broken) {
 			it->st = err_set(&it->e, ST_UNAVAILABLE, "database connection lost");
 			continue;
 		}
-		it->st = write_tx(c, &it->rec, 1, &committing, &it->e);
+		it->st = write_tx(c, &it->rec, 1, &rows_failed, &it->e);
 	}
 }
 
 /*
- * Writes a batch in one transaction; on failure, row by row (write_each) when that
- * is safe.  It is not after a failed COMMIT: a connection lost during COMMIT leaves
+ * Writes a batch in one transaction; when one of its statements failed, row by row
+ * (write_each).  Never after a failed COMMIT: a connection lost during COMMIT leaves
  * its outcome unknown (the server may have committed before the reply was lost), and
  * writing the rows again could store them twice, so every caller gets the error and
- * decides.  Nor on a lost connection, nor for a batch of one, whose error is its own.
+ * decides.  Nor when the database was unavailable (no connection, a busy SQLite file,
+ * a timeout, a lost connection): each row alone would wait for it again, one after
+ * the other.  Nor for a batch of one, whose error is its own.
  */
 static void write_batch(struct store *st, struct batch_item *list)
 {
 	const struct decision_rec **rows;
 	struct store_conn *c = NULL;
 	struct err e = {0};
-	bool committing = false;
+	bool rows_failed = false;
 	size_t n = 0, i = 0;
 	enum status rc;
 
@@ -354,8 +359,8 @@ static void write_batch(struct store *st, struct batch_item *list)
 		rows[i++] = it->rec;
 	rc = store_conn_get(st, &c, &e);
 	if (rc == ST_OK)
-		rc = write_tx(c, rows, n, &committing, &e);
-	if (rc != ST_OK && !committing && n > 1 && c && !c->broken) {
+		rc = write_tx(c, rows, n, &rows_failed, &e);
+	if (rows_failed && n > 1 && rc != ST_UNAVAILABLE && !c->broken) {
 		write_each(c, list);
 	} else {
 		for (struct batch_item *it = list; it; it = it->next) {
