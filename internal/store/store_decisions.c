@@ -81,8 +81,9 @@ static void decision_params(const struct decision_rec *d, const char **p)
 
 /*
  * Batches written at the same time.  SQLite has one writer, so a second batch would
- * only wait for its lock.  PostgreSQL commits several in parallel, and with one writer
- * the others' requests would queue behind each commit's fsync while the pool idles.
+ * only wait for its lock.  PostgreSQL commits several in parallel; 1, 2, 4 and 8 writers
+ * showed no clear difference at 8 connections on a shared machine (benchmarks.md, group
+ * commit section), and 4 keeps one slow commit from holding up every caller.
  */
 #define SQLITE_WRITERS 1
 #define PG_WRITERS     4
