@@ -1,12 +1,13 @@
--- pgbench script: the one statement cavra sends to PostgreSQL for POST /decisions
--- (internal/store/store_decisions.c, pg_insert_sql): insert the decision and upsert its
--- session summary (counters + 1), in one round trip and one transaction.  The same columns,
--- the same ON CONFLICT clause, a JSON payload of the same fields and size (~700 bytes, sent
--- as text and cast to jsonb as cavra does), 1,000 sessions, and the decision mix of
--- bench/post_decision.lua (8 allow : 5 block : 3 require_approval).
+-- pgbench script: the work of POST /decisions done as one transaction per decision, as cavra
+-- did before group commit (internal/store/store_decisions.c now writes concurrent decisions
+-- in shared transactions): insert the decision and upsert its session summary (counters + 1),
+-- in one round trip and one transaction.  The same columns, the same ON CONFLICT clause, a
+-- JSON payload of the same fields and size (~700 bytes, sent as text and cast to jsonb as
+-- cavra does), 1,000 sessions, and the decision mix of bench/post_decision.lua (8 allow :
+-- 5 block : 3 require_approval).  It is the baseline of the write targets (bench/writes.sh):
+-- what a client committing each decision on its own gets from the same server.
 -- pgbench reads ":word" as a variable anywhere, even inside quotes: hence the '": null' and
--- the quoted colons in the to_char format.  Without the HTTP layer,
--- the policy evaluation and the pool, this is the ceiling for the service.
+-- the quoted colons in the to_char format.
 --   pgbench -n -M prepared -c N -j 2 -T 10 -f bench/pgbench_decision.sql postgresql://...
 \set s random(1, 1000)
 \set p random(0, 15)

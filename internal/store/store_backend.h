@@ -25,6 +25,7 @@ struct store_conn {
 	bool tx_write; /* the open transaction is a STORE_TX_WRITE */
 	bool saw_full; /* a statement failed with ST_STORAGE_FULL since it was borrowed */
 	bool wrote; /* a write transaction committed since it was borrowed */
+	bool one_shot; /* the next statement is neither cached nor kept prepared */
 };
 
 struct store_ops {
@@ -56,12 +57,12 @@ struct store_ops {
 	const char *empty_table_sql; /* followed by the table's name: removes every row */
 };
 
-/* Queue of decision inserts written together (SQLite group commit). */
+/* Queue of decision inserts written together (group commit, store_decisions.c). */
 struct store_batch {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct batch_item *head, *tail;
-	bool leader; /* a thread is writing a batch */
+	int writers; /* threads writing a batch now */
 };
 
 struct store {

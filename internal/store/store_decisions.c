@@ -2,137 +2,380 @@
  * store_decisions.c - decisions (activity_decisions) on both backends:
  * insert, get and the filtered, paged list.
  *
- * Writing a decision and bumping its session's counters is one
- * transaction: on PostgreSQL a single statement (a data-modifying CTE, one
- * round trip), on SQLite two statements inside BEGIN IMMEDIATE.  The upsert
- * touches one session row, so the cost does not grow with the session.
+ * Writing decisions is group commit on both backends: concurrent inserts queue,
+ * and a writer writes the queued ones in one transaction (one multi-row INSERT of
+ * the decisions, one upsert of their sessions with summed counters) and one commit.
+ * Each caller is answered once its batch has committed; a batch that fails before
+ * COMMIT is written again row by row, so a bad row fails alone.  The upsert touches
+ * one row per session, so the cost does not grow with the session.
  */
 #include "base/base.h"
 #include "store/store_decisions.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
+#include "base/buf.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A decision row: its columns, the placeholders of one row of them, and
+ * decision_params(), which fills the parameters from a struct decision_rec.  Every
+ * write path (a batch's multi-row INSERT, a row written alone) is built from these
+ * three, so a column added to the row is added here and nowhere else.  $13
+ * (decided_at) is also created_at and updated_at: a decision never changes after it
+ * is written.  $15..$17 are its Idempotency-Key (caller, key, request hash; NULL
+ * without one).
+ */
 #define DECISION_COLS                                                                           \
 	"decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "      \
 	"rule_id, decision, severity, approver_group, correlation_id, decided_at, created_at, " \
 	"updated_at, payload, idempotency_caller, idempotency_key, request_sha256"
+#define DECISION_ROW                                                                         \
+	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14, $15, $16, " \
+	"$17)"
+#define DECISION_NPARAMS 17
+
+static void decision_params(const struct decision_rec *d, const char **p)
+{
+	const char *v[DECISION_NPARAMS] = {
+		d->decision_id,	  d->session_id,  d->agent_id,		 d->actor,
+		d->repository,	  d->action_type, d->policy_pack,	 d->rule_id,
+		d->decision,	  d->severity,	  d->approver_group,	 d->correlation_id,
+		d->decided_at,	  d->payload,	  d->idempotency_caller, d->idempotency_key,
+		d->request_sha256};
+
+	memcpy(p, v, sizeof(v));
+}
 
 /*
- * $2.. of the decision, $13 its time, $15/$16 the counter increments, $17..$19
- * its Idempotency-Key (caller, key, request hash; NULL without one).
- *
- * The session's counters live in its row and are bumped by each decision, so a
- * session list never counts decisions.  updated_at only moves forward, so a
- * decision that arrives late does not make its session look older; COALESCE fills
- * in the agent, actor, repository and pack only where the session has none yet.
+ * The session's counters live in its row and are bumped by each write, so a session
+ * list never counts decisions.  One row per session and transaction carries the sums
+ * of that transaction's decisions.  updated_at only moves forward, so a decision that
+ * arrives late does not make its session look older; COALESCE fills in the agent,
+ * actor, repository and pack only where the session has none yet.
  */
-#define SESSION_UPSERT_TAIL                                                          \
-	" ON CONFLICT (session_id) DO UPDATE SET "                                   \
-	"updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at " \
-	"THEN excluded.updated_at ELSE activity_sessions.updated_at END, "           \
-	"decision_count = activity_sessions.decision_count + 1, "                    \
-	"blocked_count = activity_sessions.blocked_count + excluded.blocked_count, " \
-	"approval_required_count = activity_sessions.approval_required_count + "     \
-	"excluded.approval_required_count, "                                         \
-	"agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "       \
-	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                \
-	"repository = COALESCE(activity_sessions.repository, excluded.repository), " \
+#define SESSION_UPSERT_TAIL                                                             \
+	" ON CONFLICT (session_id) DO UPDATE SET "                                      \
+	"updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at "    \
+	"THEN excluded.updated_at ELSE activity_sessions.updated_at END, "              \
+	"decision_count = activity_sessions.decision_count + excluded.decision_count, " \
+	"blocked_count = activity_sessions.blocked_count + excluded.blocked_count, "    \
+	"approval_required_count = activity_sessions.approval_required_count + "        \
+	"excluded.approval_required_count, "                                            \
+	"agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "          \
+	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                   \
+	"repository = COALESCE(activity_sessions.repository, excluded.repository), "    \
 	"policy_pack = COALESCE(activity_sessions.policy_pack, excluded.policy_pack)"
 
 #define SESSION_COLS                                                                \
 	"session_id, agent_id, actor, repository, policy_pack, state, started_at, " \
 	"updated_at, decision_count, blocked_count, approval_required_count, created_at, payload"
+/* $6 the first decision's time (started_at, created_at), $7 the latest, $8.. the sums */
+#define SESSION_ROW	"($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $6, '{}')"
+#define SESSION_NPARAMS 10
 
 /*
- * $13 (decided_at) is also created_at and updated_at: a decision never changes
- * after it is written.
+ * Bounds how long one transaction holds its locks and how long the last caller of a
+ * batch waits behind the others; 256 rows of 17 parameters stay far below both
+ * backends' limits on parameters per statement.
  */
-static const char sqlite_decision_sql[] =
-	"INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
-	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14, $17, $18, $19)";
-
-static const char sqlite_session_sql[] =
-	"INSERT INTO activity_sessions (" SESSION_COLS ") VALUES "
-	"($2, $3, $4, $5, $7, 'active', $13, $13, 1, $15, $16, $13, '{}')" SESSION_UPSERT_TAIL;
+#define BATCH_MAX 256 /* decisions written by one transaction at most */
 
 /*
- * One statement, one round trip: the session upsert selects FROM the decision's
- * INSERT ... RETURNING, so a decision that fails (a duplicate id, 23505) bumps no
- * counter.  Parameters in a SELECT list get no type from a target column, hence
- * the casts.
+ * Batches written at the same time.  SQLite has one writer, so a second batch would
+ * only wait for its lock.  PostgreSQL commits several in parallel; 1, 2, 4 and 8 writers
+ * showed no clear difference at 8 connections on a shared machine (benchmarks.md, group
+ * commit section), and 4 keeps one slow commit from holding up every caller.
  */
-static const char pg_insert_sql[] =
-	"WITH d AS (INSERT INTO activity_decisions (" DECISION_COLS ") VALUES "
-	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, "
-	"$13::timestamptz, $13::timestamptz, $14::jsonb, $17, $18, $19) RETURNING 1) "
-	"INSERT INTO activity_sessions (" SESSION_COLS ") "
-	"SELECT $2::text, $3::text, $4::text, $5::text, $7::text, 'active', $13::timestamptz, "
-	"$13::timestamptz, 1, $15::bigint, $16::bigint, $13::timestamptz, '{}'::jsonb FROM "
-	"d" SESSION_UPSERT_TAIL;
-
-/*
- * Bounds how long one transaction holds the write lock and how long the last
- * caller of a batch waits behind the others.
- */
-#define BATCH_MAX 256 /* decisions written by one SQLite transaction at most */
+#define SQLITE_WRITERS 1
+#define PG_WRITERS     4
 
 /* One queued insert; lives on the stack of the thread that waits for it. */
 struct batch_item {
-	const char *const *params;
+	const struct decision_rec *rec;
 	enum status st;
 	struct err e;
 	bool done;
 	struct batch_item *next;
 };
 
-/*
- * Inserts one decision under a savepoint, so that a bad one fails alone.
- *
- * A failed ROLLBACK TO or RELEASE leaves the batch's transaction in a state no one
- * can vouch for: the connection is marked broken, and the pool closes it.
- */
-static void insert_one(struct store_conn *c, struct batch_item *it)
+/* One session's share of a transaction: the sums of its decisions there. */
+struct session_sum {
+	const char *session_id, *agent_id, *actor, *repository, *policy_pack;
+	const char *started_at, *updated_at; /* its earliest and latest decision */
+	int64_t n, blocked, approval;
+	char num[3][24]; /* the sums as text */
+};
+
+/* Appends row to q with each $N renumbered $(N + base). */
+static void add_row(struct buf *q, const char *row, int base)
 {
-	it->st = store_exec_script(c, "SAVEPOINT d", &it->e);
-	if (it->st == ST_OK)
-		it->st = store_exec(c, sqlite_decision_sql, 19, it->params, NULL, &it->e);
-	if (it->st == ST_OK)
-		it->st = store_exec(c, sqlite_session_sql, 19, it->params, NULL, &it->e);
-	if (it->st != ST_OK && store_exec_script(c, "ROLLBACK TO d", NULL) != ST_OK)
-		c->broken = true;
-	if (store_exec_script(c, "RELEASE d", NULL) != ST_OK)
-		c->broken = true;
+	char num[16];
+
+	while (*row) {
+		size_t plain = strcspn(row, "$");
+		char *end;
+		long n;
+
+		buf_xaddf(q, "%.*s", (int)plain, row);
+		row += plain;
+		if (!*row)
+			break;
+		n = strtol(row + 1, &end, 10);
+		snprintf(num, sizeof(num), "$%ld", n + base);
+		buf_xadds(q, num);
+		row = end;
+	}
+}
+
+/* The INSERT of n rows of row after head, and tail. */
+static char *multi_row_sql(const char *head, const char *row, int nparams, size_t n,
+			   const char *tail)
+{
+	struct buf q = BUF_INIT;
+
+	buf_xadds(&q, head);
+	for (size_t i = 0; i < n; i++) {
+		buf_xadds(&q, i ? ", " : "");
+		add_row(&q, row, (int)i * nparams);
+	}
+	buf_xadds(&q, tail);
+	return buf_detach(&q, NULL);
 }
 
 /*
- * Writes a list of items in one transaction: one commit, one fsync.
- *
- * When the commit fails, no row of the batch is durable, so every item gets the
- * commit's error, also those whose own statements succeeded.
+ * Runs head row... tail for n rows of nparams parameters each.  On PostgreSQL the n rows
+ * go as one statement: one round trip instead of n.  SQLite runs in-process, where a
+ * statement costs no round trip but compiling one does (a sixth of a batch's CPU when
+ * each batch compiled its own multi-row text): there each row runs the one-row text,
+ * compiled once and kept in the connection's cache.  A multi-row text, which changes
+ * with the batch's size, is run once and not kept prepared (one_shot): every size kept
+ * would take a slot of the connection's statement cache from the statements that are
+ * run again and again.
+ */
+static enum status exec_rows(struct store_conn *c, const char *head, const char *row, int nparams,
+			     const char *tail, size_t n, const char *const *p, struct err *e)
+{
+	size_t per = c->ops->kind == STORE_SQLITE ? 1 : n;
+	char *sql = multi_row_sql(head, row, nparams, per, tail);
+	enum status rc = ST_OK;
+
+	c->one_shot = per > 1;
+	for (size_t i = 0; rc == ST_OK && i < n; i += per)
+		rc = store_exec(c, sql, (int)per * nparams, p + i * (size_t)nparams, NULL, e);
+	c->one_shot = false;
+	free(sql);
+	return rc;
+}
+
+static enum status insert_decisions(struct store_conn *c, const struct decision_rec *const *rows,
+				    size_t n, struct err *e)
+{
+	const char **p = xcalloc(n * DECISION_NPARAMS, sizeof(*p));
+	enum status rc;
+
+	for (size_t i = 0; i < n; i++)
+		decision_params(rows[i], p + i * DECISION_NPARAMS);
+	rc = exec_rows(c, "INSERT INTO activity_decisions (" DECISION_COLS ") VALUES ",
+		       DECISION_ROW, DECISION_NPARAMS, "", n, p, e);
+	free(p);
+	return rc;
+}
+
+/* A row of a transaction and its place in it: sessions are summed in session order. */
+struct ordered {
+	const struct decision_rec *r;
+	size_t i;
+};
+
+static int by_session(const void *a, const void *b)
+{
+	const struct ordered *x = a, *y = b;
+	int c = strcmp(x->r->session_id, y->r->session_id);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Adds d to its session's sums; the first non-NULL of each descriptive column wins. */
+static void add_to_sum(struct session_sum *s, const struct decision_rec *d)
+{
+	s->agent_id = s->agent_id ? s->agent_id : d->agent_id;
+	s->actor = s->actor ? s->actor : d->actor;
+	s->repository = s->repository ? s->repository : d->repository;
+	s->policy_pack = s->policy_pack ? s->policy_pack : d->policy_pack;
+	/* canonical UTC text has a fixed width, so text order is time order */
+	if (strcmp(d->decided_at, s->started_at) < 0)
+		s->started_at = d->decided_at;
+	if (strcmp(d->decided_at, s->updated_at) > 0)
+		s->updated_at = d->decided_at;
+	s->n++;
+	s->blocked += strcmp(d->decision, "block") == 0;
+	s->approval += strcmp(d->decision, "require_approval") == 0;
+}
+
+/*
+ * One sum per distinct session of rows, in session_id order: every transaction takes
+ * the session rows' locks in the same order, so two batches (of one replica or of
+ * several) touching the same sessions wait for each other instead of deadlocking.
+ */
+static size_t sum_sessions(const struct decision_rec *const *rows, size_t n,
+			   struct session_sum *out)
+{
+	struct ordered *o = xcalloc(n, sizeof(*o));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		o[i] = (struct ordered){rows[i], i};
+	qsort(o, n, sizeof(*o), by_session);
+	for (size_t i = 0; i < n; i++) {
+		const struct decision_rec *d = o[i].r;
+
+		if (k == 0 || strcmp(out[k - 1].session_id, d->session_id) != 0)
+			out[k++] = (struct session_sum){.session_id = d->session_id,
+							.started_at = d->decided_at,
+							.updated_at = d->decided_at};
+		add_to_sum(&out[k - 1], d);
+	}
+	free(o);
+	return k;
+}
+
+static void session_params(struct session_sum *s, const char **p)
+{
+	snprintf(s->num[0], sizeof(s->num[0]), "%lld", (long long)s->n);
+	snprintf(s->num[1], sizeof(s->num[1]), "%lld", (long long)s->blocked);
+	snprintf(s->num[2], sizeof(s->num[2]), "%lld", (long long)s->approval);
+	p[0] = s->session_id;
+	p[1] = s->agent_id;
+	p[2] = s->actor;
+	p[3] = s->repository;
+	p[4] = s->policy_pack;
+	p[5] = s->started_at;
+	p[6] = s->updated_at;
+	p[7] = s->num[0];
+	p[8] = s->num[1];
+	p[9] = s->num[2];
+}
+
+/* One upsert for the sessions of rows: one row per session, with the sums. */
+static enum status upsert_sessions(struct store_conn *c, const struct decision_rec *const *rows,
+				   size_t n, struct err *e)
+{
+	struct session_sum *s = xcalloc(n, sizeof(*s));
+	size_t k = sum_sessions(rows, n, s);
+	const char **p = xcalloc(k * SESSION_NPARAMS, sizeof(*p));
+	enum status rc;
+
+	for (size_t i = 0; i < k; i++)
+		session_params(&s[i], p + i * SESSION_NPARAMS);
+	rc = exec_rows(c, "INSERT INTO activity_sessions (" SESSION_COLS ") VALUES ", SESSION_ROW,
+		       SESSION_NPARAMS, SESSION_UPSERT_TAIL, k, p, e);
+	free(p);
+	free(s);
+	return rc;
+}
+
+/*
+ * The one point of every write transaction of decisions (a batch, or a row written
+ * alone after its batch failed) where its rows are inserted and not yet committed:
+ * rows are exactly the decisions this transaction writes, in the order inserted.
+ * The audit hash chain appends its links here, so that a chain link and its decision
+ * commit together or not at all.  Nothing to do yet.
+ */
+static enum status batch_before_commit(struct store_conn *c, const struct decision_rec *const *rows,
+				       size_t n, struct err *e)
+{
+	(void)c;
+	(void)rows;
+	(void)n;
+	(void)e;
+	return ST_OK;
+}
+
+/*
+ * Writes rows and their sessions' sums in one transaction: one commit, one fsync.
+ * *rows_failed tells that the transaction began and one of its statements failed, so
+ * that it wrote nothing and the database was reachable and writable: a failure that
+ * the rows may have caused.
+ */
+static enum status write_tx(struct store_conn *c, const struct decision_rec *const *rows, size_t n,
+			    bool *rows_failed, struct err *e)
+{
+	enum status rc = store_tx_begin(c, STORE_TX_WRITE, e);
+
+	*rows_failed = false;
+	if (rc != ST_OK)
+		return rc;
+	rc = insert_decisions(c, rows, n, e);
+	if (rc == ST_OK)
+		rc = upsert_sessions(c, rows, n, e);
+	if (rc == ST_OK)
+		rc = batch_before_commit(c, rows, n, e);
+	if (rc != ST_OK) {
+		store_tx_rollback(c);
+		*rows_failed = true;
+		return rc;
+	}
+	return store_tx_commit(c, e);
+}
+
+/*
+ * After a batch's transaction failed before COMMIT (it wrote nothing), each of its
+ * rows is written again in a transaction of its own, so a bad row (a duplicate id, a
+ * value the database refuses) fails alone and every other row is written once.
+ */
+static void write_each(struct store_conn *c, struct batch_item *list)
+{
+	for (struct batch_item *it = list; it; it = it->next) {
+		bool rows_failed;
+
+		if (c->broken) {
+			it->st = err_set(&it->e, ST_UNAVAILABLE, "database connection lost");
+			continue;
+		}
+		it->st = write_tx(c, &it->rec, 1, &rows_failed, &it->e);
+	}
+}
+
+/*
+ * Writes a batch in one transaction; when one of its statements failed, row by row
+ * (write_each).  Never after a failed COMMIT: a connection lost during COMMIT leaves
+ * its outcome unknown (the server may have committed before the reply was lost), and
+ * writing the rows again could store them twice, so every caller gets the error and
+ * decides.  Nor when the database was unavailable (no connection, a busy SQLite file,
+ * a timeout, a lost connection): each row alone would wait for it again, one after
+ * the other.  Nor for a batch of one, whose error is its own.
  */
 static void write_batch(struct store *st, struct batch_item *list)
 {
+	const struct decision_rec **rows;
 	struct store_conn *c = NULL;
 	struct err e = {0};
-	enum status rc = store_conn_get(st, &c, &e);
+	bool rows_failed = false;
+	size_t n = 0, i = 0;
+	enum status rc;
 
+	for (struct batch_item *it = list; it; it = it->next)
+		n++;
+	rows = xcalloc(n, sizeof(*rows));
+	for (struct batch_item *it = list; it; it = it->next)
+		rows[i++] = it->rec;
+	rc = store_conn_get(st, &c, &e);
 	if (rc == ST_OK)
-		rc = store_tx_begin(c, STORE_TX_WRITE, &e);
-	for (struct batch_item *it = list; rc == ST_OK && it; it = it->next)
-		insert_one(c, it);
-	if (rc == ST_OK)
-		rc = store_tx_commit(c, &e);
-	for (struct batch_item *it = list; rc != ST_OK && it; it = it->next) {
-		it->st = rc;
-		it->e = e;
+		rc = write_tx(c, rows, n, &rows_failed, &e);
+	if (rows_failed && n > 1 && rc != ST_UNAVAILABLE && !c->broken) {
+		write_each(c, list);
+	} else {
+		for (struct batch_item *it = list; it; it = it->next) {
+			it->st = rc;
+			it->e = e;
+		}
 	}
-	if (c)
-		store_conn_put(st, c);
+	store_conn_put(st, c);
+	free(rows);
 }
 
 /* Takes up to BATCH_MAX queued items; called with the batch lock held. */
@@ -153,20 +396,24 @@ static struct batch_item *take_batch(struct store_batch *b)
 }
 
 /*
- * Group commit: every caller queues its insert; whoever finds no writer at
- * work becomes the writer, commits everything queued so far, and wakes the
- * others.  Each caller returns only after its own row is durable.
+ * Group commit: every caller queues its insert; whoever finds the queue non-empty and
+ * fewer than max writers at work becomes a writer, writes up to BATCH_MAX of what is
+ * queued in one transaction, and wakes the others.  Each caller returns only after
+ * its own row is durable (or has failed).  No one waits for a batch to fill: under
+ * light load a writer takes its own row alone; under load the rows queued during one
+ * commit become the next batch, so a caller waits at most for the commit in flight
+ * and its own.
  *
- * me lives on this thread's stack, which is safe because this thread does not
- * return before me.done is set under the lock, and the writer does not touch an
- * item after setting it.  Only one writer at a time (b->leader), so batches never
- * contend with each other for SQLite's write lock; a caller not in the batch just
- * written waits again and may become the next writer.
+ * me lives on this thread's stack, which is safe because this thread does not return
+ * before me.done is set under the lock, and a writer does not touch an item after
+ * setting it.  A caller not in the batch just written waits again and may become the
+ * next writer.
  */
-static enum status insert_sqlite(struct store *st, const char *const *p, struct err *e)
+static enum status insert_batched(struct store *st, const struct decision_rec *d, int max,
+				  struct err *e)
 {
 	struct store_batch *b = &st->batch;
-	struct batch_item me = {.params = p};
+	struct batch_item me = {.rec = d};
 
 	pthread_mutex_lock(&b->mu);
 	if (b->tail)
@@ -177,11 +424,11 @@ static enum status insert_sqlite(struct store *st, const char *const *p, struct 
 	while (!me.done) {
 		struct batch_item *list;
 
-		if (b->leader || !b->head) {
+		if (b->writers >= max || !b->head) {
 			pthread_cond_wait(&b->cv, &b->mu);
 			continue;
 		}
-		b->leader = true;
+		b->writers++;
 		list = take_batch(b);
 		pthread_mutex_unlock(&b->mu);
 		write_batch(st, list);
@@ -190,7 +437,7 @@ static enum status insert_sqlite(struct store *st, const char *const *p, struct 
 			next = it->next;
 			it->done = true;
 		}
-		b->leader = false;
+		b->writers--;
 		pthread_cond_broadcast(&b->cv);
 	}
 	pthread_mutex_unlock(&b->mu);
@@ -201,17 +448,8 @@ static enum status insert_sqlite(struct store *st, const char *const *p, struct 
 
 enum status store_decision_insert(struct store *st, const struct decision_rec *d, struct err *e)
 {
-	const char *blocked = strcmp(d->decision, "block") == 0 ? "1" : "0";
-	const char *approval = strcmp(d->decision, "require_approval") == 0 ? "1" : "0";
-	const char *p[19] = {
-		d->decision_id,	       d->session_id,	   d->agent_id,	      d->actor,
-		d->repository,	       d->action_type,	   d->policy_pack,    d->rule_id,
-		d->decision,	       d->severity,	   d->approver_group, d->correlation_id,
-		d->decided_at,	       d->payload,	   blocked,	      approval,
-		d->idempotency_caller, d->idempotency_key, d->request_sha256};
-	enum status rc = store_kind(st) == STORE_SQLITE
-				 ? insert_sqlite(st, p, e)
-				 : store_run_exec(st, pg_insert_sql, 19, p, NULL, e);
+	int max = store_kind(st) == STORE_SQLITE ? SQLITE_WRITERS : PG_WRITERS;
+	enum status rc = insert_batched(st, d, max, e);
 
 	if (rc == ST_CONFLICT)
 		return err_set(e, ST_CONFLICT, "decision '%s' already exists", d->decision_id);

@@ -247,14 +247,14 @@ static enum status pg_begin(struct store_conn *c, enum store_tx_mode mode, struc
 /*
  * Runs a parameterised statement, prepared once per connection when the pool
  * allows it (the parse and plan of the decision insert cost about as much as
- * executing it).  Statements past PG_PREPARED_MAX run unprepared.
+ * executing it).  Statements past PG_PREPARED_MAX, and one_shot ones, run unprepared.
  */
 static PGresult *run(struct pg_conn *p, const char *sql, int nparams, const char *const *params)
 {
 	char name[24];
 	int i;
 
-	if (!p->base.prepare || nparams == 0)
+	if (!p->base.prepare || p->base.one_shot || nparams == 0)
 		return PQexecParams(p->pg, sql, nparams, NULL, params, NULL, NULL, 0);
 	for (i = 0; i < p->nprepared; i++)
 		if (strcmp(p->prepared[i], sql) == 0)

@@ -290,8 +290,8 @@ static char *rewrite_params(const char *sql)
 /*
  * A statement for sql: from the connection's cache (compiling the long
  * decision statements costs about as much as running them), else newly
- * prepared and cached while there is room.  *cached tells done_with() what
- * to do afterwards.
+ * prepared and cached while there is room (never for a one_shot statement).
+ * *cached tells done_with() what to do afterwards.
  */
 static enum status get_stmt(struct sqlite_conn *c, const char *sql, sqlite3_stmt **stmt,
 			    bool *cached, struct err *e)
@@ -299,7 +299,7 @@ static enum status get_stmt(struct sqlite_conn *c, const char *sql, sqlite3_stmt
 	char *q;
 	int rc;
 
-	for (int i = 0; i < c->ncache; i++) {
+	for (int i = 0; !c->base.one_shot && i < c->ncache; i++) {
 		if (strcmp(c->cache[i].sql, sql) == 0) {
 			*stmt = c->cache[i].stmt;
 			*cached = true;
@@ -307,11 +307,12 @@ static enum status get_stmt(struct sqlite_conn *c, const char *sql, sqlite3_stmt
 		}
 	}
 	q = rewrite_params(sql);
-	rc = sqlite3_prepare_v3(c->db, q, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+	rc = sqlite3_prepare_v3(c->db, q, -1, c->base.one_shot ? 0 : SQLITE_PREPARE_PERSISTENT,
+				stmt, NULL);
 	free(q);
 	if (rc != SQLITE_OK)
 		return store_sqlite_status(c->db, rc, e, "prepare");
-	*cached = c->ncache < SQLITE_STMT_CACHE;
+	*cached = !c->base.one_shot && c->ncache < SQLITE_STMT_CACHE;
 	if (*cached)
 		c->cache[c->ncache++] = (struct cached_stmt){xstrdup(sql), *stmt};
 	return ST_OK;

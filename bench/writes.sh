@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Writes: POST /decisions (bench/post_decision.lua) with wrk at CONNS connections on each
+# backend, and on PostgreSQL pgbench running the one-transaction-per-decision statement of
+# bench/pgbench_decision.sql at the same client counts, in turns on the same server, ROUNDS
+# times; the best round of each is reported, as the issue asks.  Session counters are
+# checked against the decisions afterwards.
+#   bash bench/writes.sh                          both backends, 8 and 32 connections
+#   CAVRA_REV=HEAD~1 BACKENDS=postgres bash bench/writes.sh   an earlier revision
+# Settings (environment): BACKENDS="sqlite postgres", CONNS="8 32", DURATION=10 (seconds per
+# run), ROUNDS=2, POOL=8 (--db-pool-size), CAVRA_REV (a committed revision, built in a temp
+# dir, instead of the work tree).  PostgreSQL runs with fsync and synchronous_commit on (its
+# defaults); SQLite is cavra's own WAL with synchronous=FULL.  Prints a Markdown table for
+# docs/benchmarks.md on stdout; progress on stderr.  Run as root; PostgreSQL runs as user
+# postgres in a temp dir that is removed on exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. bench/lib.sh
+
+BACKENDS=${BACKENDS:-sqlite postgres}
+read -r -a CONNS <<<"${CONNS:-8 32}"
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+POOL=${POOL:-8}
+
+[ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
+work=$(mktemp -d /tmp/cavra-bench-writes.XXXXXX)
+chmod 711 "$work"
+serve_pid=
+cleanup() {
+	set +e
+	serve_stop
+	pg_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need_wrk
+if [ -n "${CAVRA_REV:-}" ]; then
+	revision=$(git rev-parse --short "$CAVRA_REV^{commit}") || die "unknown revision $CAVRA_REV"
+	mkdir -p "$work/src"
+	git archive "$revision" | tar -x -C "$work/src"
+	build_release "$work/build" "$work/src"
+else
+	revision=$(git describe --always --dirty 2>/dev/null || echo unknown)
+	build_release build-bench
+fi
+case " $BACKENDS " in *" postgres "*)
+	pg_start shared_buffers=512MB max_connections=100 max_wal_size=8GB checkpoint_timeout=30min
+	psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE post'
+	;;
+esac
+
+declare -A R # name -> RESULT line of wrk, or "tps=.. lat_ms=.." of pgbench
+wrk_run() { # name connections seconds
+	local f=$work/wrk-$1.txt t=$(($2 < 2 ? $2 : 2))
+	wrk -t"$t" -c"$2" -d"$3s" --timeout 10s --latency -s bench/post_decision.lua \
+		"http://127.0.0.1:$port/decisions" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"
+	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
+	say "$1: ${R[$1]} load=$(cut -d' ' -f1 /proc/loadavg)"
+}
+pgbench_run() { # name clients url
+	local f=$work/pgbench-$1.txt j=$(($2 < 2 ? $2 : 2))
+	"$bindir/pgbench" -n -M prepared -c "$2" -j "$j" -T "$DURATION" \
+		-f bench/pgbench_decision.sql "$3" >"$f" 2>&1 || die "pgbench failed: $(tail -3 "$f")"
+	R[$1]="tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$f" | awk '{ printf "%.0f", $1 }')"
+	R[$1]+=" lat_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$f")"
+	say "$1: ${R[$1]} load=$(cut -d' ' -f1 /proc/loadavg)"
+}
+best() { # prefix key: the RESULT of the round with the highest key
+	local x b=''
+	for x in $(seq "$ROUNDS"); do
+		if [ -z "$b" ] || awk "BEGIN { exit !($(kv "$2" "${R[$1-r$x]}") > $(kv "$2" "${R[$b]}")) }"; then
+			b=$1-r$x
+		fi
+	done
+	echo "${R[$b]}"
+}
+counters() { # backend url: "exact" when every session's counters equal its decisions
+	local q="SELECT count(*) FROM activity_sessions s LEFT JOIN (SELECT session_id, count(*) AS n
+		FROM activity_decisions GROUP BY session_id) d ON d.session_id = s.session_id
+		WHERE s.decision_count <> COALESCE(d.n, 0)" n
+	if [ "$1" = sqlite ]; then n=$(sqlite3 "$2" "$q"); else n=$(psql "$2" -XAt -c "$q"); fi
+	[ "$n" = 0 ] && echo exact || echo "WRONG ($n sessions)"
+}
+
+echo "| backend | connections | cavra decisions/s (rounds) | p50 ms | p99 ms | pgbench tps (rounds) | cavra / pgbench |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+for b in $BACKENDS; do
+	if [ "$b" = sqlite ]; then url=$work/post.db; else url=$(pgurl post); fi
+	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
+	serve_start "$url" "$work/serve-$b.log" --db-pool-size "$POOL"
+	wrk_run "$b-warmup" 8 3
+	for x in $(seq "$ROUNDS"); do
+		for c in "${CONNS[@]}"; do
+			wrk_run "$b-c$c-r$x" "$c" "$DURATION"
+			[ "$b" = postgres ] && pgbench_run "pg-c$c-r$x" "$c" "$url"
+		done
+	done
+	serve_stop
+	say "$b session counters: $(counters "$b" "$url")"
+	for c in "${CONNS[@]}"; do
+		w=$(best "$b-c$c" rps)
+		rounds=$(for x in $(seq "$ROUNDS"); do kv rps "${R[$b-c$c-r$x]}"; done | paste -sd/ - | sed 's#/# / #g')
+		pg="-" ratio="-"
+		if [ "$b" = postgres ]; then
+			p=$(best "pg-c$c" tps)
+			pg="$(kv tps "$p") ($(for x in $(seq "$ROUNDS"); do kv tps "${R[pg-c$c-r$x]}"; done | paste -sd/ - | sed 's#/# / #g'))"
+			ratio=$(awk -v a="$(kv rps "$w")" -v b="$(kv tps "$p")" 'BEGIN { printf "%.2f×", a / b }')
+		fi
+		echo "| $b | $c | $(kv rps "$w" | awk '{ printf "%.0f", $1 }') ($rounds) | $(kv p50_ms "$w") | $(kv p99_ms "$w") | $pg | $ratio |"
+	done
+done
+say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,162 @@
+"""Group commit of POST /decisions on both backends: concurrent decisions are written in
+shared transactions, every acknowledged one is stored once with its outcome, session
+counters stay exact, and a row the database refuses fails alone."""
+import concurrent.futures
+import os
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import backend_of, cavra, pg_bindir, serve, sql, sqlite_path
+
+# (target, decision) of execute_command under the baseline pack
+ACTIONS = [("pytest -q", "allow"), ("terraform apply -auto-approve", "block"),
+           ("make deploy", "require_approval"), ("ls -la", "allow")]
+SESSIONS = ["gc-a", "gc-b", "gc-c", "gc-d", "gc-e"]
+WORKERS = 32
+
+
+@pytest.fixture
+def srv(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as s:
+        yield s
+
+
+def post(srv, i, session=None):
+    target = ACTIONS[i % len(ACTIONS)][0]
+    sess = session or SESSIONS[i % len(SESSIONS)]
+    r = srv.post("/decisions", {"session_id": sess, "agent_id": f"agent-{i % 3}",
+                                "repository": f"acme/r{i % 2}",
+                                "action_type": "execute_command", "target": target})
+    return sess, r.status_code, r.json()
+
+
+class WriteLock:
+    """Holds the database's write lock from another connection, so that the decisions
+    posted meanwhile queue up and are written as batches once it is released."""
+
+    def __init__(self, db):
+        self.db, self.proc, self.con = db, None, None
+
+    def __enter__(self):
+        if backend_of(self.db) == "postgres":
+            self.proc = subprocess.Popen(
+                [os.path.join(pg_bindir(), "psql"), self.db, "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+            self.proc.stdin.write("BEGIN;\nLOCK TABLE activity_decisions IN EXCLUSIVE MODE;\n"
+                                  "SELECT 1;\n")
+            self.proc.stdin.flush()
+            wait_for(lambda: sql(self.db, "SELECT count(*) FROM pg_locks WHERE mode = "
+                                          "'ExclusiveLock' AND granted AND relation = "
+                                          "'activity_decisions'::regclass")[0][0] == "1")
+        else:
+            self.con = sqlite3.connect(sqlite_path(self.db), isolation_level=None)
+            self.con.execute("BEGIN IMMEDIATE")
+        return self
+
+    def waiting_writers(self):
+        if backend_of(self.db) != "postgres":
+            return None
+        return int(sql(self.db, "SELECT count(*) FROM pg_locks WHERE NOT granted AND "
+                                "relation = 'activity_decisions'::regclass")[0][0])
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.stdin.write("COMMIT;\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        else:
+            self.con.execute("COMMIT")
+            self.con.close()
+
+
+def wait_for(cond, limit=30):
+    deadline = time.time() + limit
+    while not cond():
+        assert time.time() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def post_many_behind_lock(srv, db, n, poison=None):
+    """Posts n decisions from WORKERS threads while the write lock is held; index poison
+    goes to session 'poison'.  Returns [(session, status, body)] in index order."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        with WriteLock(db) as lock:
+            futs = [pool.submit(post, srv, i, "poison" if i == poison else None)
+                    for i in range(n)]
+            if lock.waiting_writers() is not None:
+                wait_for(lambda: lock.waiting_writers() >= 1)
+            time.sleep(1)  # lets the other requests queue behind the blocked writers
+        return [f.result() for f in futs]
+
+
+def check_stored(db, results):
+    """Every 201 is stored once with its outcome; the counters are the sums of the 201s."""
+    ok = [(s, body) for s, code, body in results if code == 201]
+    rows = {r[0]: (r[1], r[2]) for r in sql(
+        db, "SELECT decision_id, session_id, decision FROM activity_decisions")}
+    assert len(rows) == len(ok)
+    want = {}
+    for s, body in ok:
+        assert rows[body["decision_id"]] == (s, body["decision"])
+        n, b, a = want.get(s, (0, 0, 0))
+        want[s] = (n + 1, b + (body["decision"] == "block"),
+                   a + (body["decision"] == "require_approval"))
+    got = {r[0]: tuple(int(x) for x in r[1:]) for r in sql(
+        db, "SELECT session_id, decision_count, blocked_count, approval_required_count "
+            "FROM activity_sessions")}
+    assert got == want
+    return rows
+
+
+def test_concurrent_decisions_are_stored_once_with_exact_counters(srv, db):
+    results = post_many_behind_lock(srv, db, 300)
+    assert [code for _, code, _ in results] == [201] * 300
+    check_stored(db, results)
+    for s in SESSIONS:
+        got = srv.get(f"/sessions/{s}").json()
+        assert got["decision_count"] == 60
+        # the first decision of the session gave it its agent and repository
+        assert got["agent_id"].startswith("agent-") and got["repository"].startswith("acme/r")
+        # a session starts at the time of a decision of the transaction that created it
+        times = {r[0] for r in sql(db, f"SELECT decided_at FROM activity_decisions "
+                                       f"WHERE session_id = '{s}'")}
+        started = sql(db, f"SELECT started_at FROM activity_sessions WHERE session_id = '{s}'")
+        assert started[0][0] in times
+
+
+def test_concurrent_decisions_share_transactions_on_postgres(srv, db):
+    if backend_of(db) != "postgres":
+        pytest.skip("SQLite rows carry no transaction id")
+    results = post_many_behind_lock(srv, db, 120)
+    assert [code for _, code, _ in results] == [201] * 120
+    check_stored(db, results)
+    # xmin is the id of the transaction that wrote the row
+    txs = int(sql(db, "SELECT count(DISTINCT xmin::text) FROM activity_decisions")[0][0])
+    assert txs < 120
+
+
+def add_poison_trigger(db):
+    if backend_of(db) == "postgres":
+        sql(db, "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.session_id = 'poison' THEN RAISE EXCEPTION 'poisoned row'; END IF; "
+                "RETURN NEW; END $$; CREATE TRIGGER poison BEFORE INSERT ON activity_decisions "
+                "FOR EACH ROW EXECUTE FUNCTION poison()")
+    else:
+        sql(db, "CREATE TRIGGER poison BEFORE INSERT ON activity_decisions "
+                "WHEN NEW.session_id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END")
+
+
+def test_a_refused_row_fails_alone_and_the_others_are_written_once(srv, db):
+    add_poison_trigger(db)
+    results = post_many_behind_lock(srv, db, 120, poison=57)
+    codes = [code for _, code, _ in results]
+    # SQLite reports a trigger's RAISE(ABORT) as a constraint (409), PostgreSQL as 500
+    assert codes[57] in (409, 500)
+    assert codes[:57] + codes[58:] == [201] * 119
+    rows = check_stored(db, results)
+    assert "poison" not in {s for s, _ in rows.values()}
+    assert sql(db, "SELECT count(*) FROM activity_sessions WHERE session_id = 'poison'") == [["0"]]
