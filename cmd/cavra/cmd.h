@@ -139,6 +139,8 @@ const struct http_auth *serve_auth_http(const struct serve_auth *sa);
 void serve_auth_stop(struct serve_auth *sa);
 int cmd_tokens(struct config *cfg, int argc, char **argv);
 int cmd_auth(struct config *cfg, int argc, char **argv);
+/* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */
+int cmd_audit(struct config *cfg, int argc, char **argv);
 /*
  * Opens the configured database with pool_size connections and checks its
  * schema ("refusing to <verb>: ..." on drift or pending migrations, unless
@@ -148,6 +150,11 @@ int cmd_auth(struct config *cfg, int argc, char **argv);
 ATTR_NODISCARD enum status cmd_open_database(const struct config *cfg, const char *verb,
 					     int pool_size, struct store **st,
 					     struct migration_set *set, struct err *e);
+/*
+ * Chains the decisions a database held before migration 015 when its chain
+ * head says they wait (store_chain_adopt); nothing before 015 or after.
+ */
+ATTR_NODISCARD enum status cmd_chain_adopt(struct store *st, struct err *e);
 /*
  * Opens the configured database as it is, for `cavra ops`: no migrations
  * are applied, and a SQLite file that does not exist is ST_NOT_FOUND

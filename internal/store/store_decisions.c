@@ -2,14 +2,16 @@
  * store_decisions.c - decisions (activity_decisions) on both backends:
  * insert, get and the filtered, paged list.
  *
- * Writing a decision and bumping its session's counters is one
- * transaction: on PostgreSQL a single statement (a data-modifying CTE, one
- * round trip), on SQLite two statements inside BEGIN IMMEDIATE.  The upsert
+ * Writing a decision, bumping its session's counters and appending it to the
+ * audit chain (store_chain.h) is one transaction: on PostgreSQL one
+ * statement (a data-modifying CTE) and the chain's, on SQLite two statements
+ * a row inside BEGIN IMMEDIATE and the chain's once per batch.  The upsert
  * touches one session row, so the cost does not grow with the session.
  */
 #include "base/base.h"
 #include "store/store_decisions.h"
 #include "store/store_backend.h"
+#include "store/store_chain.h"
 #include "store/store_query.h"
 #include "base/xalloc.h"
 
@@ -82,6 +84,7 @@ static const char pg_insert_sql[] =
 
 /* One queued insert; lives on the stack of the thread that waits for it. */
 struct batch_item {
+	const struct decision_rec *d;
 	const char *const *params;
 	enum status st;
 	struct err e;
@@ -108,6 +111,18 @@ static void insert_one(struct store_conn *c, struct batch_item *it)
 		c->broken = true;
 }
 
+/* Chains the rows of the batch that went in, in the order they went in. */
+static enum status chain_batch(struct store_conn *c, struct batch_item *list, struct err *e)
+{
+	const struct decision_rec *rows[BATCH_MAX];
+	size_t n = 0;
+
+	for (struct batch_item *it = list; it; it = it->next)
+		if (it->st == ST_OK)
+			rows[n++] = it->d;
+	return store_chain_append_decisions(c, rows, n, e);
+}
+
 /*
  * Writes a list of items in one transaction: one commit, one fsync.
  *
@@ -124,6 +139,8 @@ static void write_batch(struct store *st, struct batch_item *list)
 		rc = store_tx_begin(c, STORE_TX_WRITE, &e);
 	for (struct batch_item *it = list; rc == ST_OK && it; it = it->next)
 		insert_one(c, it);
+	if (rc == ST_OK)
+		rc = chain_batch(c, list, &e);
 	if (rc == ST_OK)
 		rc = store_tx_commit(c, &e);
 	for (struct batch_item *it = list; rc != ST_OK && it; it = it->next) {
@@ -162,10 +179,11 @@ static struct batch_item *take_batch(struct store_batch *b)
  * contend with each other for SQLite's write lock; a caller not in the batch just
  * written waits again and may become the next writer.
  */
-static enum status insert_sqlite(struct store *st, const char *const *p, struct err *e)
+static enum status insert_sqlite(struct store *st, const struct decision_rec *d,
+				 const char *const *p, struct err *e)
 {
 	struct store_batch *b = &st->batch;
-	struct batch_item me = {.params = p};
+	struct batch_item me = {.d = d, .params = p};
 
 	pthread_mutex_lock(&b->mu);
 	if (b->tail)
@@ -198,6 +216,26 @@ static enum status insert_sqlite(struct store *st, const char *const *p, struct 
 	return me.st;
 }
 
+/* The decision, its session's counters and its chain entry in one transaction. */
+static enum status insert_pg(struct store *st, const struct decision_rec *d, const char *const *p,
+			     struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc == ST_OK)
+		rc = store_tx_begin(c, STORE_TX_WRITE, e);
+	if (rc == ST_OK)
+		rc = store_exec(c, pg_insert_sql, 16, p, NULL, e);
+	if (rc == ST_OK)
+		rc = store_chain_append_decisions(c, &d, 1, e);
+	if (rc == ST_OK)
+		rc = store_tx_commit(c, e);
+	if (c)
+		store_conn_put(st, c); /* rolls back what did not commit */
+	return rc;
+}
+
 enum status store_decision_insert(struct store *st, const struct decision_rec *d, struct err *e)
 {
 	const char *blocked = strcmp(d->decision, "block") == 0 ? "1" : "0";
@@ -206,9 +244,8 @@ enum status store_decision_insert(struct store *st, const struct decision_rec *d
 			     d->repository,  d->action_type, d->policy_pack,	d->rule_id,
 			     d->decision,    d->severity,    d->approver_group, d->correlation_id,
 			     d->decided_at,  d->payload,     blocked,		approval};
-	enum status rc = store_kind(st) == STORE_SQLITE
-				 ? insert_sqlite(st, p, e)
-				 : store_run_exec(st, pg_insert_sql, 16, p, NULL, e);
+	enum status rc = store_kind(st) == STORE_SQLITE ? insert_sqlite(st, d, p, e)
+							: insert_pg(st, d, p, e);
 
 	if (rc == ST_CONFLICT)
 		return err_set(e, ST_CONFLICT, "decision '%s' already exists", d->decision_id);
