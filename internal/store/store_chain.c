@@ -192,6 +192,18 @@ enum status store_chain_head(struct store_conn *c, struct chain_head *out, struc
 	return st;
 }
 
+enum status store_chain_head_get(struct store *st, struct chain_head *out, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc == ST_OK)
+		rc = store_chain_head(c, out, e);
+	if (c)
+		store_conn_put(st, c);
+	return rc;
+}
+
 enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
 {
 	return store_query_count(c, "SELECT count(*) FROM audit_chain", 0, NULL, "audit_chain", out,

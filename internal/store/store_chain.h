@@ -71,6 +71,10 @@ struct chain_head {
 ATTR_NODISCARD enum status store_chain_head(struct store_conn *c, struct chain_head *out,
 					    struct err *e);
 
+/* store_chain_head on a borrowed connection of st. */
+ATTR_NODISCARD enum status store_chain_head_get(struct store *st, struct chain_head *out,
+						struct err *e);
+
 /* Entries in the chain (count(*): seq when none is missing). */
 ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e);
 
