@@ -130,9 +130,10 @@ const struct ops_table ops_catalog[] = {
 	 {T("record_id"), T("kind"), T("outcome"), T("manifest_sha256"), T("location"),
 	  W("started_at"), W("finished_at"), STAMPS, J("payload")}},
 	/* the hash chain over decisions (docs/audit.md): carried, so a restore verifies */
+	/* keyed by hash: a dump's key is text in byte order, and seq is a number */
 	{"audit",
 	 "audit_chain",
-	 "seq",
+	 "hash",
 	 "chained_at",
 	 15,
 	 false,
@@ -140,7 +141,7 @@ const struct ops_table ops_catalog[] = {
 	  W("chained_at")}},
 	{"audit",
 	 "audit_chain_head",
-	 "id",
+	 "hash",
 	 "updated_at",
 	 15,
 	 false,

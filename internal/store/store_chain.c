@@ -259,17 +259,23 @@ static enum status chain_unchained(struct store_conn *c, struct cursor *cur, int
 	return st;
 }
 
+struct adopt {
+	bool always; /* an import's: chain what has no entry whatever the flag says */
+	int64_t chained;
+};
+
 static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 {
+	struct adopt *a = ctx;
 	struct chain_head h;
 	struct cursor cur;
 	enum status st = head_lock(c, &cur, e);
 
 	if (st == ST_OK)
 		st = store_chain_head(c, &h, e);
-	if (st != ST_OK || !h.adopt_pending)
+	if (st != ST_OK || (!h.adopt_pending && !a->always))
 		return st;
-	st = chain_unchained(c, &cur, ctx, e);
+	st = chain_unchained(c, &cur, &a->chained, e);
 	if (st == ST_OK)
 		st = head_move(c, &cur, "0", e);
 	return st;
@@ -277,23 +283,18 @@ static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 
 enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e)
 {
-	*chained = 0;
-	return store_run_write(st, adopt_tx, chained, e);
+	struct adopt a = {false, 0};
+	enum status rc = store_run_write(st, adopt_tx, &a, e);
+
+	*chained = a.chained;
+	return rc;
 }
 
-enum status store_chain_rebuild(struct store_conn *c, int64_t *chained, struct err *e)
+enum status store_chain_import(struct store *st, int64_t *chained, struct err *e)
 {
-	struct cursor cur;
-	enum status st = head_lock(c, &cur, e);
+	struct adopt a = {true, 0};
+	enum status rc = store_run_write(st, adopt_tx, &a, e);
 
-	*chained = 0;
-	if (st == ST_OK)
-		st = store_exec(c, "DELETE FROM audit_chain", 0, NULL, NULL, e);
-	cur.seq = 0;
-	memcpy(cur.hash, store_chain_genesis, SHA256_HEX_LEN);
-	if (st == ST_OK)
-		st = chain_unchained(c, &cur, chained, e);
-	if (st == ST_OK)
-		st = head_move(c, &cur, "0", e);
-	return st;
+	*chained = a.chained;
+	return rc;
 }

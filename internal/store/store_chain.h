@@ -88,11 +88,11 @@ ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out,
 ATTR_NODISCARD enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e);
 
 /*
- * Empties the chain and chains every decision again, oldest first, inside
- * c's open write transaction: for restores and imports whose source carried
- * no chain.  *chained gets how many.
+ * After an import: chains every decision that has no entry, oldest first,
+ * whatever adopt_pending says, in one write transaction.  The import is an
+ * operator's explicit act; a row forged before it is chained along, which is
+ * why docs/audit.md says to verify before importing.
  */
-ATTR_NODISCARD enum status store_chain_rebuild(struct store_conn *c, int64_t *chained,
-					       struct err *e);
+ATTR_NODISCARD enum status store_chain_import(struct store *st, int64_t *chained, struct err *e);
 
 #endif

@@ -8,8 +8,8 @@
 -- adopt_pending is 1 when the database already held decisions: they are
 -- chained oldest first by the next 'cavra migrate up', 'cavra serve' or
 -- 'cavra audit adopt' (a SQL migration cannot compute their canonical form).
--- PostgreSQL: times are TIMESTAMPTZ, hashes lowercase hex; record_id uses
--- COLLATE "C" like the ids it names.
+-- PostgreSQL: times are TIMESTAMPTZ, hashes lowercase hex; record_id and
+-- hash use COLLATE "C" (byte order, like the ids: a backup dumps by hash).
 -- Applied once by `cavra migrate up`, inside the runner's transaction.
 
 CREATE TABLE audit_chain (
@@ -18,7 +18,7 @@ CREATE TABLE audit_chain (
     record_id     TEXT COLLATE "C" NOT NULL,
     record_sha256 TEXT             NOT NULL,
     prev_hash     TEXT             NOT NULL,
-    hash          TEXT             NOT NULL,
+    hash          TEXT COLLATE "C" NOT NULL,
     chained_at    TIMESTAMPTZ      NOT NULL,
     CONSTRAINT ck_audit_chain_seq CHECK (seq >= 1),
     CONSTRAINT ck_audit_chain_kind CHECK (kind IN ('decision')),
@@ -29,11 +29,11 @@ CREATE INDEX ix_audit_chain_kind_record_id
     ON audit_chain (kind, record_id);
 
 CREATE TABLE audit_chain_head (
-    id            INTEGER     NOT NULL PRIMARY KEY,
-    seq           BIGINT      NOT NULL,
-    hash          TEXT        NOT NULL,
-    updated_at    TIMESTAMPTZ NOT NULL,
-    adopt_pending INTEGER     NOT NULL,
+    id            INTEGER          NOT NULL PRIMARY KEY,
+    seq           BIGINT           NOT NULL,
+    hash          TEXT COLLATE "C" NOT NULL,
+    updated_at    TIMESTAMPTZ      NOT NULL,
+    adopt_pending INTEGER          NOT NULL,
     CONSTRAINT ck_audit_chain_head_id CHECK (id = 1),
     CONSTRAINT ck_audit_chain_head_seq CHECK (seq >= 0),
     CONSTRAINT ck_audit_chain_head_adopt_pending CHECK (adopt_pending IN (0, 1))
