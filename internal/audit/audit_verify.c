@@ -11,6 +11,7 @@
 #include "base/num.h"
 #include "base/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,10 +116,14 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 static enum status on_unchained(void *ctx, const char *const *v, const size_t *lens, struct err *e)
 {
 	struct walk *w = ctx;
-	struct audit_break b = {"inserted", 0, 0, v[0], NULL, NULL, "record has no chain entry"};
+	char *at = store_time_dup(v[1]), why[96];
+	struct audit_break b = {"inserted", 0, 0, v[0], NULL, NULL, why};
 
 	UNUSED(lens);
 	UNUSED(e);
+	/* no entry means no neighbours in the chain: its time says where it claims to belong */
+	snprintf(why, sizeof(why), "record has no chain entry (decided_at %.40s)", at ? at : "-");
+	free(at);
 	w->out->breaks++;
 	w->fn(w->ctx, &b);
 	return ST_OK;

@@ -142,6 +142,12 @@ static const struct cfg_entry table[] = {
 	 OFF(body_timeout_seconds), "30", 1, 3600, 0, NULL},
 	{"shutdown_grace_seconds", "CAVRA_SHUTDOWN_GRACE_SECONDS", "shutdown-grace-seconds",
 	 CFG_INT, OFF(shutdown_grace_seconds), "25", 0, 3600, 0, NULL},
+	{"audit_checkpoint_dir", "CAVRA_AUDIT_CHECKPOINT_DIR", "audit-checkpoint-dir", CFG_STR,
+	 OFF(audit_checkpoint_dir), NULL, 0, 0, F_NULLABLE, NULL},
+	{"audit_checkpoint_seconds", "CAVRA_AUDIT_CHECKPOINT_SECONDS", "audit-checkpoint-seconds",
+	 CFG_INT, OFF(audit_checkpoint_seconds), "3600", 1, 86400, 0, NULL},
+	{"audit_signing_key_file", "CAVRA_AUDIT_SIGNING_KEY_FILE", "audit-signing-key-file",
+	 CFG_STR, OFF(audit_signing_key_file), NULL, 0, 0, F_NULLABLE, NULL},
 };
 
 _Static_assert(ARRAY_SIZE(table) <= ARRAY_SIZE(((struct config *)0)->source), "grow config.source");

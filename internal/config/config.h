@@ -60,6 +60,9 @@ struct config {
 	int64_t max_connections, max_connections_per_ip; /* per_ip 0: no per-address cap */
 	int64_t header_timeout_seconds, body_timeout_seconds; /* total read time, not idle */
 	int64_t shutdown_grace_seconds;
+	char *audit_checkpoint_dir; /* NULL: serve writes no checkpoints (docs/audit.md) */
+	int64_t audit_checkpoint_seconds;
+	char *audit_signing_key_file; /* Ed25519 PEM private key for those checkpoints */
 	enum config_source source[64]; /* per table entry */
 	char *original_source; /* "env CAVRA_EVIDENCE_METADATA_DB, ..."; NULL unless used */
 };

@@ -210,6 +210,23 @@ enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
 				 e);
 }
 
+/* Links every row of r (decisions, columns in catalogue order) after cur. */
+static enum status link_rows(struct store_conn *c, struct cursor *cur, const struct store_rows *r,
+			     struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (size_t i = 0; i < store_rows_count(r) && st == ST_OK; i++) {
+		const char *v[DECISION_NCOLS];
+
+		for (size_t k = 0; k < DECISION_NCOLS; k++)
+			v[k] = store_rows_get(r, i, k);
+		st = link_record(c, cur, "activity_decisions", "decision", v[0], v, DECISION_NCOLS,
+				 e);
+	}
+	return st;
+}
+
 /*
  * Chains the decisions that have no entry yet, oldest first, a page at a time: a keyset on
  * (decided_at, decision_id) so each page starts where the last ended rather than skipping
@@ -237,14 +254,8 @@ static enum status chain_unchained(struct store_conn *c, struct cursor *cur, int
 
 		st = store_query(c, last_id ? sql_next : sql_first, last_id ? 2 : 0, p, &r, e);
 		n = st == ST_OK ? store_rows_count(r) : 0;
-		for (size_t i = 0; i < n && st == ST_OK; i++) {
-			const char *v[DECISION_NCOLS];
-
-			for (size_t k = 0; k < DECISION_NCOLS; k++)
-				v[k] = store_rows_get(r, i, k);
-			st = link_record(c, cur, "activity_decisions", "decision", v[0], v,
-					 DECISION_NCOLS, e);
-		}
+		if (n > 0)
+			st = link_rows(c, cur, r, e);
 		if (st == ST_OK && n > 0) {
 			free(last_at);
 			free(last_id);

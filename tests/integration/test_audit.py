@@ -224,3 +224,45 @@ def test_verify_refuses_a_database_before_the_chain(db):
     assert cavra("migrate", "up", "--to", "12", db=db)[0] == 0
     code, out, err = verify(db)
     assert code == 1 and "run 'cavra migrate up' first" in err, err
+
+
+def test_a_restored_backup_carries_the_chain(chained, tmp_path):
+    """Backed up from either backend and restored into a new SQLite database, the chain
+    verifies there: the canonical form is the same on both."""
+    db, ids = chained
+    out_dir, target = str(tmp_path / "bk"), str(tmp_path / "restored")
+    code, _, err = cavra("ops", "backup", "--output", out_dir, db=db)
+    assert code == 0, err
+    code, _, err = cavra("ops", "restore", out_dir, "--target-dir", target)
+    assert code == 0, err
+    restored = target + "/cavra.db"
+    assert chain_ids(restored) == ids
+    code, out, err = verify(restored)
+    assert code == 0 and "8 entries" in out, out + err
+
+
+def test_serve_writes_signed_checkpoints(db, keys, tmp_path):
+    import glob
+    import time
+    sk, pk = keys
+    cpdir = tmp_path / "checkpoints"
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, "--audit-checkpoint-dir", str(cpdir), "--audit-signing-key-file", sk,
+               "--audit-checkpoint-seconds", "1", tmp=tmp_path) as srv:
+        post_many(srv, 3)
+        deadline = time.time() + 60
+        while not glob.glob(str(cpdir / "checkpoint-3-*.json")) and time.time() < deadline:
+            time.sleep(0.2)
+        log = srv.stderr()
+    files = glob.glob(str(cpdir / "checkpoint-3-*.json"))
+    assert files, sorted(glob.glob(str(cpdir / "*")))
+    assert glob.glob(str(cpdir / "checkpoint-0-*.json"))  # the one written at start
+    assert open(sk).read().splitlines()[1] not in log
+    code, out, err = verify(db, "--checkpoint", files[0], "--public-key", pk)
+    assert code == 0 and "checked against the checkpoint" in out, out + err
+
+
+def test_serve_checkpoint_settings_go_together(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    code, _, err = cavra("serve", "--audit-checkpoint-dir", str(tmp_path / "cp"), db=db)
+    assert code == 2 and "go together" in err, err
