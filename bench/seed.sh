@@ -185,7 +185,25 @@ PRAGMA journal_mode = WAL;
 SQL
 }
 
+# The rows went in behind cavra's back, so they have no audit chain entries: mark them as
+# waiting for adoption (docs/audit.md), which the next `cavra migrate up`, `cavra serve` or
+# `cavra audit adopt` does, oldest first.  Before migration 015 there is no chain to mark.
+mark_adopt() {
+	case "$url" in
+	postgres://* | postgresql://*)
+		psql "$url" -X -q -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
+			IF to_regclass('audit_chain_head') IS NOT NULL THEN
+				UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0;
+			END IF; END \$\$" ;;
+	*)
+		if [ "$(sqlite3 "$url" "SELECT count(*) FROM sqlite_master WHERE name = 'audit_chain_head'")" = 1 ]; then
+			sqlite3 -bail "$url" "UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0"
+		fi ;;
+	esac
+}
+
 case "$url" in
 postgres://* | postgresql://*) pg_seed ;;
 *) sqlite_seed ;;
 esac
+mark_adopt

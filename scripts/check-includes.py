@@ -24,6 +24,7 @@ LAYERS = [
     ["store"],
     ["migrate"],
     ["ops", "service"],
+    ["audit"],
     ["http"],
 ]
 RANK = {mod: i for i, layer in enumerate(LAYERS) for mod in layer}

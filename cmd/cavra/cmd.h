@@ -140,6 +140,8 @@ const struct http_auth *serve_auth_http(const struct serve_auth *sa);
 void serve_auth_stop(struct serve_auth *sa);
 int cmd_tokens(struct config *cfg, int argc, char **argv);
 int cmd_auth(struct config *cfg, int argc, char **argv);
+/* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */
+int cmd_audit(struct config *cfg, int argc, char **argv);
 /*
  * Opens the configured database with the pool of opt and checks its
  * schema ("refusing to <verb>: ..." on drift or pending migrations, unless
@@ -150,12 +152,30 @@ ATTR_NODISCARD enum status cmd_open_database(const struct config *cfg, const cha
 					     const struct store_options *opt, struct store **st,
 					     struct migration_set *set, struct err *e);
 /*
+ * Chains the decisions a database held before migration 015 when its chain
+ * head says they wait (store_chain_adopt); nothing before 015 or after.
+ */
+ATTR_NODISCARD enum status cmd_chain_adopt(struct store *st, struct err *e);
+/*
  * Opens the configured database as it is, for `cavra ops`: no migrations
  * are applied, and a SQLite file that does not exist is ST_NOT_FOUND
  * instead of being created.  *st and *set are the caller's to release.
  */
 ATTR_NODISCARD enum status cmd_open_existing(const struct config *cfg, struct store **st,
 					     struct migration_set *set, struct err *e);
+/* cmd_serve_audit.c: the audit checkpoints serve writes (audit_checkpoint_dir). */
+struct ed25519_key;
+struct serve_checkpoints {
+	struct ed25519_key *key; /* NULL: none are written */
+	const char *dir; /* borrowed from the config */
+	int64_t every_us, next_us, last_seq;
+};
+/* Reads the key and creates the directory; nothing to do when neither setting is set. */
+ATTR_NODISCARD enum status serve_checkpoints_start(const struct config *cfg,
+						   struct serve_checkpoints *sc, struct err *e);
+/* Writes a checkpoint when one is due and the head moved; failures are logged, not fatal. */
+void serve_checkpoints_tick(struct serve_checkpoints *sc, struct store *st);
+void serve_checkpoints_stop(struct serve_checkpoints *sc);
 /* cmd_ops_backup.c and cmd_ops_status.c: the ops actions; -1 when argv[0] is not theirs. */
 int cmd_ops_data(struct config *cfg, int argc, char **argv);
 int cmd_ops_status(struct config *cfg, int argc, char **argv);

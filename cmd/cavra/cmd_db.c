@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "migrate/migrate.h"
 #include "store/store.h"
+#include "store/store_chain.h"
 #include "base/dburl.h"
 
 #include <unistd.h>
@@ -61,6 +62,25 @@ static enum status check_schema(const struct config *cfg, const char *verb, stru
 	return rc;
 }
 
+enum status cmd_chain_adopt(struct store *st, struct err *e)
+{
+	struct store_conn *c = NULL;
+	bool has = false;
+	int64_t n = 0;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc == ST_OK)
+		rc = store_table_exists(c, "audit_chain_head", &has, e);
+	if (c)
+		store_conn_put(st, c);
+	if (rc == ST_OK && has)
+		rc = store_chain_adopt(st, &n, e);
+	if (rc == ST_OK && n > 0)
+		log_info("audit chain: chained %lld decisions written before it existed",
+			 (long long)n);
+	return rc;
+}
+
 enum status cmd_open_database(const struct config *cfg, const char *verb,
 			      const struct store_options *opt, struct store **st,
 			      struct migration_set *set, struct err *e)
@@ -71,6 +91,8 @@ enum status cmd_open_database(const struct config *cfg, const char *verb,
 		rc = migrate_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
 	if (rc == ST_OK)
 		rc = check_schema(cfg, verb, *st, set, e);
+	if (rc == ST_OK)
+		rc = cmd_chain_adopt(*st, e);
 	return rc;
 }
 

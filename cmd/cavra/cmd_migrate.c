@@ -383,6 +383,8 @@ static int do_up(struct ctx *c, const struct migrate_opts *o)
 		return cmd_usage_error("--to %d: the latest migration is %zu", o->to, c->set.n);
 	if ((rc = migrate_up(c->store, &c->set, o->to, on_progress, NULL, &e)) != ST_OK)
 		return cmd_fail(rc, &e);
+	if ((rc = cmd_chain_adopt(c->store, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
 	if ((rc = migrate_status(c->store, &c->set, &l, &r, &e)) != ST_OK)
 		code = cmd_fail(rc, &e);
 	else

@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "http/http.h"
 #include "migrate/migrate.h"
 #include "policy/policy.h"
@@ -58,12 +59,19 @@ static int parse_serve(int argc, char **argv, bool *print)
 /*
  * Waits for SIGTERM or SIGINT; between signals, every console_purge_seconds, deletes
  * expired console logins and sessions, so rows written by unauthenticated requests
- * never outlive their expiry.
+ * never outlive their expiry, and writes the audit checkpoints that are due.
  */
-static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct app *app)
+static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct app *app,
+			   struct serve_checkpoints *cps)
 {
-	struct timespec every = {.tv_sec = (time_t)cfg->console_purge_seconds};
+	int64_t step = cfg->console_purge_seconds, next_purge;
+	struct timespec every;
 
+	if (cps->key && cfg->audit_checkpoint_seconds < step)
+		step = cfg->audit_checkpoint_seconds;
+	every = (struct timespec){.tv_sec = (time_t)step};
+	next_purge = time_now_us() + cfg->console_purge_seconds * 1000000;
+	serve_checkpoints_tick(cps, app->store);
 	for (;;) {
 		struct err e = {0};
 		int sig = sigtimedwait(set, NULL, &every);
@@ -72,6 +80,11 @@ static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct
 			return sig;
 		if (errno != EAGAIN)
 			continue; /* EINTR */
+		serve_checkpoints_tick(cps, app->store);
+		/* half a step of slack: a wake a little early must not put the purge off a step */
+		if (time_now_us() + step * 500000 < next_purge)
+			continue;
+		next_purge = time_now_us() + cfg->console_purge_seconds * 1000000;
 		if (service_console_purge(app->svc, &e) != ST_OK)
 			log_warn("console purge: %s", e.msg);
 	}
@@ -84,7 +97,7 @@ static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct
  * that hangs up mid-reply is a failed write, not a dead process.  On a signal the
  * listener closes and requests in flight get shutdown_grace_seconds to finish.
  */
-static int serve_loop(const struct config *cfg, struct app *app)
+static int serve_loop(const struct config *cfg, struct app *app, struct serve_checkpoints *cps)
 {
 	struct http_server *srv = NULL;
 	struct err e = {0};
@@ -101,7 +114,7 @@ static int serve_loop(const struct config *cfg, struct app *app)
 		return cmd_fail(rc, &e);
 	log_info("listening on http://%s backend=%s database=%s", cfg->listen,
 		 store_backend_name(app->store), store_display_url(app->store));
-	sig = wait_for_signal(&set, cfg, app);
+	sig = wait_for_signal(&set, cfg, app, cps);
 	log_info("received %s: draining in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	http_stop(srv, cfg->shutdown_grace_seconds * 1000);
 	log_info("stopped");
@@ -151,6 +164,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct policy_set *policies = NULL;
 	struct routing *routing = NULL;
 	struct serve_auth *auth = NULL;
+	struct serve_checkpoints cps = {0};
 	struct store *st = NULL, *probe = NULL;
 	struct store_options opt;
 	struct service svc;
@@ -167,7 +181,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	if ((rc = config_original_check(cfg, env_get, &e)) != ST_OK)
 		return cmd_fail(rc, &e); /* exit 2: a setting serve would otherwise ignore */
 	if ((rc = policy_set_load(cfg->policy_dir, &policies, &e)) != ST_OK ||
-	    (rc = service_routing_load(cfg->approval_routing_file, &routing, &e)) != ST_OK) {
+	    (rc = service_routing_load(cfg->approval_routing_file, &routing, &e)) != ST_OK ||
+	    (rc = serve_checkpoints_start(cfg, &cps, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);
 		goto out;
 	}
@@ -192,8 +207,9 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 			   .max_connections_per_ip = (unsigned int)cfg->max_connections_per_ip,
 			   .header_timeout_seconds = cfg->header_timeout_seconds,
 			   .body_timeout_seconds = cfg->body_timeout_seconds};
-	code = serve_loop(cfg, &app);
+	code = serve_loop(cfg, &app, &cps);
 out:
+	serve_checkpoints_stop(&cps);
 	migrate_set_release(&set);
 	store_close(st);
 	store_close(probe);

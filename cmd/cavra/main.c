@@ -11,6 +11,8 @@
 #include "cmd.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "ops/ops.h"
+#include "store/store_chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,8 @@ static int run(struct config *cfg, int argc, char **argv)
 		return cmd_migrate(cfg, argc, argv);
 	if (strcmp(cmd, "tokens") == 0)
 		return cmd_tokens(cfg, argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(cfg, argc, argv);
 	if (strcmp(cmd, "auth") == 0)
 		return cmd_auth(cfg, argc, argv);
 	if (strcmp(cmd, "ops") == 0)
@@ -124,6 +128,8 @@ int main(int argc, char **argv)
 	enum status rc;
 	int nrest = 0, code;
 
+	/* every decision a command writes is chained in the backups' canonical form */
+	store_chain_canon_set(ops_chain_canon);
 	config_init(&cfg);
 	if ((rc = config_load(&cfg, argc - 1, argv + 1, env_get, rest, &nrest, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);

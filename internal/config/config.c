@@ -158,6 +158,12 @@ static const struct cfg_entry table[] = {
 	 CFG_STR, OFF(backup_signing_key_file), NULL, 0, 0, F_NULLABLE, NULL},
 	{"backup_public_key_file", "CAVRA_BACKUP_PUBLIC_KEY_FILE", "backup-public-key-file",
 	 CFG_STR, OFF(backup_public_key_file), NULL, 0, 0, F_NULLABLE, NULL},
+	{"audit_checkpoint_dir", "CAVRA_AUDIT_CHECKPOINT_DIR", "audit-checkpoint-dir", CFG_STR,
+	 OFF(audit_checkpoint_dir), NULL, 0, 0, F_NULLABLE, NULL},
+	{"audit_checkpoint_seconds", "CAVRA_AUDIT_CHECKPOINT_SECONDS", "audit-checkpoint-seconds",
+	 CFG_INT, OFF(audit_checkpoint_seconds), "3600", 1, 86400, 0, NULL},
+	{"audit_signing_key_file", "CAVRA_AUDIT_SIGNING_KEY_FILE", "audit-signing-key-file",
+	 CFG_STR, OFF(audit_signing_key_file), NULL, 0, 0, F_NULLABLE, NULL},
 };
 
 _Static_assert(ARRAY_SIZE(table) <= ARRAY_SIZE(((struct config *)0)->source), "grow config.source");

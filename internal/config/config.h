@@ -66,6 +66,9 @@ struct config {
 	char *backup_signing_key_file; /* PEM Ed25519 private key: ops backup signs; NULL: unsigned
 					*/
 	char *backup_public_key_file; /* PEM Ed25519 public key: verify/restore require it */
+	char *audit_checkpoint_dir; /* NULL: serve writes no checkpoints (docs/audit.md) */
+	int64_t audit_checkpoint_seconds;
+	char *audit_signing_key_file; /* Ed25519 PEM private key for those checkpoints */
 	enum config_source source[64]; /* per table entry */
 	char *original_source; /* "env CAVRA_EVIDENCE_METADATA_DB, ..."; NULL unless used */
 };

@@ -204,5 +204,7 @@ enum MHD_Result http_handle_console_config(struct req *r); /* handlers_health.c 
 /* handlers_ops.c */
 enum MHD_Result http_handle_operations_stores(struct req *r);
 enum MHD_Result http_handle_operations_retention_plan(struct req *r);
+/* handlers_audit.c */
+enum MHD_Result http_handle_audit_head(struct req *r);
 
 #endif

@@ -66,6 +66,7 @@ const struct route http_routes[] = {
 	{"POST", "/integrations", http_handle_integration_upsert, "integrations.write"},
 	{"GET", "/integrations/{id}", http_handle_integration_get, "integrations.read"},
 	{"GET", "/operations/stores", http_handle_operations_stores, "operations.read"},
+	{"GET", "/audit/head", http_handle_audit_head, "activity.read"},
 	{"GET", "/operations/retention-plan", http_handle_operations_retention_plan,
 	 "operations.read"},
 	{NULL, NULL, NULL, NULL},

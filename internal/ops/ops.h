@@ -367,4 +367,32 @@ char *ops_retention_markdown(json_object *plan);
 /* Writes both plan files into dir (created when missing), each atomically. */
 ATTR_NODISCARD enum status ops_retention_write(json_object *plan, const char *dir, struct err *e);
 
+/* ---- a row's canonical line hashed: the audit chain's record_sha256 ---- */
+
+struct ops_row_hasher;
+
+/*
+ * A hasher for rows of table (a table of the backup catalogue), reused for
+ * every row of a scan.  ST_NOT_FOUND for a table the catalogue lacks.  *out
+ * is the caller's, free with ops_row_hasher_free.
+ */
+ATTR_NODISCARD enum status ops_row_hasher_new(const char *table, struct ops_row_hasher **out,
+					      struct err *e);
+/*
+ * The SHA-256 (hex) of the dump line a backup writes for one stored row:
+ * values as text in the table's column order (NULL for SQL NULL), lens as
+ * ops_row_encode takes them (may be NULL).
+ */
+ATTR_NODISCARD enum status ops_row_sha256(struct ops_row_hasher *h, const char *const *vals,
+					  const size_t *lens, char out[SHA256_HEX_LEN],
+					  struct err *e);
+void ops_row_hasher_free(struct ops_row_hasher *h);
+/*
+ * One row of table hashed as above (a store_chain_canon_fn: what the store
+ * chains with, installed by store_chain_canon_set); n must be the table's
+ * column count.
+ */
+ATTR_NODISCARD enum status ops_chain_canon(const char *table, const char *const *vals, size_t n,
+					   char out[SHA256_HEX_LEN], struct err *e);
+
 #endif

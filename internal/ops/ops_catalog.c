@@ -135,6 +135,23 @@ const struct ops_table ops_catalog[] = {
 	 true,
 	 {T("record_id"), T("kind"), T("outcome"), T("manifest_sha256"), T("location"),
 	  W("started_at"), W("finished_at"), STAMPS, J("payload")}},
+	/* the hash chain over decisions (docs/audit.md): carried, so a restore verifies */
+	/* keyed by hash: a dump's key is text in byte order, and seq is a number */
+	{"audit",
+	 "audit_chain",
+	 "hash",
+	 "chained_at",
+	 15,
+	 false,
+	 {I("seq"), T("kind"), T("record_id"), T("record_sha256"), T("prev_hash"), T("hash"),
+	  W("chained_at")}},
+	{"audit",
+	 "audit_chain_head",
+	 "hash",
+	 "updated_at",
+	 15,
+	 false,
+	 {I("id"), I("seq"), T("hash"), W("updated_at"), I("adopt_pending")}},
 };
 
 const size_t ops_catalog_n = ARRAY_SIZE(ops_catalog);

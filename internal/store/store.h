@@ -24,6 +24,7 @@
  *   store_console.h      the web console's sessions and logins in flight
  *   store_bulk.h         streaming reads and bulk loads (backups, restores)
  *   store_stats.h        counts, sizes and table lists for `cavra ops`
+ *   store_chain.h        the audit hash chain (audit_chain, audit_chain_head)
  *   store_original.h     reading the original tool's SQLite store files
  *   store_sqlite_file.h  SQLite files handled whole (read-only look, copy)
  *

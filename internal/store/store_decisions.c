@@ -4,7 +4,8 @@
  *
  * Writing decisions is group commit on both backends: concurrent inserts queue,
  * and a writer writes the queued ones in one transaction (one multi-row INSERT of
- * the decisions, one upsert of their sessions with summed counters) and one commit.
+ * the decisions, one upsert of their sessions with summed counters, their links of
+ * the audit chain) and one commit.
  * Each caller is answered once its batch has committed; a batch that fails before
  * COMMIT is written again row by row, so a bad row fails alone.  The upsert touches
  * one row per session, so the cost does not grow with the session.
@@ -12,6 +13,7 @@
 #include "base/base.h"
 #include "store/store_decisions.h"
 #include "store/store_backend.h"
+#include "store/store_chain.h"
 #include "store/store_query.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -29,10 +31,7 @@
  * is written.  $15..$17 are its Idempotency-Key (caller, key, request hash; NULL
  * without one).
  */
-#define DECISION_COLS                                                                           \
-	"decision_id, session_id, agent_id, actor, repository, action_type, policy_pack, "      \
-	"rule_id, decision, severity, approver_group, correlation_id, decided_at, created_at, " \
-	"updated_at, payload, idempotency_caller, idempotency_key, request_sha256"
+#define DECISION_COLS STORE_DECISION_COLS("")
 #define DECISION_ROW                                                                         \
 	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14, $15, $16, " \
 	"$17)"
@@ -282,17 +281,14 @@ static enum status upsert_sessions(struct store_conn *c, const struct decision_r
  * The one point of every write transaction of decisions (a batch, or a row written
  * alone after its batch failed) where its rows are inserted and not yet committed:
  * rows are exactly the decisions this transaction writes, in the order inserted.
- * The audit hash chain appends its links here, so that a chain link and its decision
- * commit together or not at all.  Nothing to do yet.
+ * The audit hash chain (store_chain.h) appends its links here, so that a chain link
+ * and its decision commit together or not at all, and a batch takes the chain's head
+ * once for all its rows.
  */
 static enum status batch_before_commit(struct store_conn *c, const struct decision_rec *const *rows,
 				       size_t n, struct err *e)
 {
-	(void)c;
-	(void)rows;
-	(void)n;
-	(void)e;
-	return ST_OK;
+	return store_chain_append_decisions(c, rows, n, e);
 }
 
 /*

@@ -12,6 +12,19 @@
 
 #include "store/store.h"
 
+/*
+ * The columns of activity_decisions in the backup catalogue's order (ops_catalog.c),
+ * each name after prefix p (a table alias such as "d.", or ""): the insert, the audit
+ * chain's canonical form and `audit verify` read the row in this one order.
+ */
+#define STORE_DECISION_COLS(p)                                                            \
+	p "decision_id, " p "session_id, " p "agent_id, " p "actor, " p "repository, " p  \
+	  "action_type, " p "policy_pack, " p "rule_id, " p "decision, " p "severity, " p \
+	  "approver_group, " p "correlation_id, " p "decided_at, " p "created_at, " p     \
+	  "updated_at, " p "payload, " p "idempotency_caller, " p "idempotency_key, " p   \
+	  "request_sha256"
+#define STORE_DECISION_NCOLS 19
+
 /* A decision to insert; every pointer is borrowed for the call. */
 struct decision_rec {
 	const char *decision_id, *session_id, *agent_id, *actor, *repository, *action_type;

@@ -293,14 +293,14 @@ NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory",
          "api_tokens", "original_enum_values", "operations_records", "console_sessions",
          "operations_doctor", "activity_read_indexes", "stable_paging",
-         "decision_idempotency_keys"]
+         "decision_idempotency_keys", "audit_chain"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]
 TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
           "activity_sessions", "activity_decisions", "inventory_repositories",
           "inventory_policy_rollouts", "integrations", "api_tokens", "operations_records",
-          "console_sessions"]
+          "console_sessions", "audit_chain", "audit_chain_head"]
 
 
 def sqlite_path(url):

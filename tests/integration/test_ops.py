@@ -25,13 +25,14 @@ from conftest import (CAVRA, SANITIZER_MARKS, backend_of, cavra, pg_bindir, psql
 DATA_TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
                "activity_sessions", "activity_decisions", "inventory_repositories",
                "inventory_policy_rollouts", "integrations", "api_tokens"]
-ALL_TABLES = DATA_TABLES + ["operations_records"]
+ALL_TABLES = DATA_TABLES + ["operations_records", "audit_chain", "audit_chain_head"]
 STORES = {"evidence_metadata": "evidence_metadata", "approvals": "approvals",
           "registry_agents": "registry", "registry_mcp_servers": "registry",
           "activity_sessions": "activity", "activity_decisions": "activity",
           "inventory_repositories": "inventory", "inventory_policy_rollouts": "inventory",
           "integrations": "integrations", "api_tokens": "identity",
-          "operations_records": "operations"}
+          "operations_records": "operations", "audit_chain": "audit",
+          "audit_chain_head": "audit"}
 
 
 # ---- helpers ----

@@ -1,0 +1,190 @@
+/*
+ * cmd_audit.c - `cavra audit verify|checkpoint|adopt`: check the hash chain
+ * over decisions, write a signed checkpoint of its head, chain the decisions
+ * a database held before the chain existed (docs/audit.md).
+ */
+#include "base/base.h"
+#include "cmd.h"
+#include "audit/audit.h"
+#include "base/files.h"
+#include "base/timeutil.h"
+#include "migrate/migrate.h"
+#include "store/store.h"
+#include "store/store_chain.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct audit_args {
+	const char *checkpoint, *public_key, *signing_key, *output;
+};
+
+/* One line a break on stdout: what, where, and the records around it. */
+static void print_break(void *ctx, const struct audit_break *b)
+{
+	UNUSED(ctx);
+	printf("%s", b->what);
+	if (b->seq && b->seq_to && b->seq_to != b->seq)
+		printf(" seq=%lld..%lld", (long long)b->seq, (long long)b->seq_to);
+	else if (b->seq)
+		printf(" seq=%lld", (long long)b->seq);
+	if (b->id)
+		printf(" id=%s", b->id);
+	printf(" after=%s", b->prev_id ? b->prev_id : "-");
+	if (b->next_id)
+		printf(" before=%s", b->next_id);
+	printf(": %s\n", b->why);
+}
+
+/* The schema must have the chain: a database before migration 015 has nothing to check. */
+static enum status open_chained(const struct config *cfg, struct store **st,
+				struct migration_set *set, struct err *e)
+{
+	struct store_conn *c = NULL;
+	bool has = false;
+	enum status rc = cmd_open_existing(cfg, st, set, e);
+
+	if (rc == ST_OK)
+		rc = store_conn_get(*st, &c, e);
+	if (rc == ST_OK)
+		rc = store_table_exists(c, "audit_chain_head", &has, e);
+	if (c)
+		store_conn_put(*st, c);
+	if (rc == ST_OK && !has)
+		rc = err_set(e, ST_CONFLICT,
+			     "the database has no audit chain yet: run 'cavra migrate up' first");
+	return rc;
+}
+
+static enum status read_checkpoint(const struct audit_args *a, struct audit_checkpoint *cp,
+				   struct err *e)
+{
+	struct ed25519_key *pub = NULL;
+	struct buf text;
+	enum status st;
+
+	buf_init(&text, AUDIT_CHECKPOINT_MAX);
+	st = ed25519_public_load(a->public_key, &pub, e);
+	if (st == ST_OK && (st = file_read(a->checkpoint, AUDIT_CHECKPOINT_MAX, &text, e)) == ST_OK)
+		st = audit_checkpoint_read(text.data, text.len, pub, cp, e);
+	if (st != ST_OK)
+		err_wrap(e, "'%s'", a->checkpoint);
+	ed25519_key_free(pub);
+	buf_release(&text);
+	return st;
+}
+
+static int verify(struct store *st, const struct audit_args *a)
+{
+	struct audit_checkpoint cp;
+	struct audit_verify_result r;
+	struct err e = {0};
+	enum status rc = ST_OK;
+
+	if (a->checkpoint && (rc = read_checkpoint(a, &cp, &e)) != ST_OK) {
+		fprintf(stderr, "cavra: %s\n", e.msg);
+		return EXIT_FAIL; /* a checkpoint that does not verify is a failed audit */
+	}
+	rc = audit_verify(st, a->checkpoint ? &cp : NULL, print_break, NULL, &r, &e);
+	if (rc != ST_OK)
+		return cmd_fail(rc, &e);
+	printf("audit chain: %lld entries, head seq %lld, %lld breaks%s\n", (long long)r.entries,
+	       (long long)r.head_seq, (long long)r.breaks,
+	       a->checkpoint ? ", checked against the checkpoint" : "");
+	return r.breaks ? EXIT_FAIL : EXIT_OK;
+}
+
+static int checkpoint(struct store *st, const struct audit_args *a)
+{
+	struct ed25519_key *k = NULL;
+	struct audit_checkpoint cp;
+	struct buf out = BUF_INIT;
+	struct err e = {0};
+	enum status rc = ed25519_private_load(a->signing_key, &k, &e);
+
+	if (rc == ST_OK)
+		rc = audit_head_checkpoint(st, &cp, &e);
+	if (rc == ST_OK) {
+		time_format_utc(time_now_us(), cp.time, sizeof(cp.time));
+		rc = audit_checkpoint_write(&cp, k, &out, &e);
+	}
+	if (rc == ST_OK)
+		rc = file_write_atomic(a->output, out.data, out.len, &e);
+	ed25519_key_free(k);
+	buf_release(&out);
+	if (rc != ST_OK)
+		return cmd_fail(rc, &e);
+	printf("checkpoint: seq %lld, hash %s, written to %s\n", (long long)cp.seq, cp.hash,
+	       a->output);
+	return EXIT_OK;
+}
+
+static int adopt(struct store *st)
+{
+	struct err e = {0};
+	int64_t n = 0;
+	enum status rc = store_chain_adopt(st, &n, &e);
+
+	if (rc != ST_OK)
+		return cmd_fail(rc, &e);
+	printf("audit chain: chained %lld decisions written before it existed\n", (long long)n);
+	return EXIT_OK;
+}
+
+/* Each action takes only its own options, so that --help and the parser agree. */
+static int parse(int argc, char **argv, struct audit_args *a)
+{
+	const struct cmd_opt verify_opts[] = {CMD_VALUE("--checkpoint", &a->checkpoint),
+					      CMD_VALUE("--public-key", &a->public_key),
+					      {0}};
+	const struct cmd_opt checkpoint_opts[] = {CMD_VALUE("--signing-key", &a->signing_key),
+						  CMD_VALUE("--output", &a->output),
+						  {0}};
+	const struct cmd_opt none[] = {{0}};
+	const char *act = argc > 1 ? argv[1] : "";
+	bool is_verify = strcmp(act, "verify") == 0, is_cp = strcmp(act, "checkpoint") == 0;
+	char where[32];
+	int code;
+
+	if (!is_verify && !is_cp && strcmp(act, "adopt") != 0)
+		return cmd_usage_error("audit: missing or unknown action (known: verify, "
+				       "checkpoint, adopt)");
+	snprintf(where, sizeof(where), "audit %s", act);
+	code = cmd_opts_parse(where,
+			      is_verify ? verify_opts
+			      : is_cp	? checkpoint_opts
+					: none,
+			      argc - 2, argv + 2);
+	if (code != EXIT_OK)
+		return code;
+	if (is_verify && !a->checkpoint != !a->public_key)
+		return cmd_usage_error("audit verify: --checkpoint and --public-key go together");
+	if (is_cp && (!a->signing_key || !a->output))
+		return cmd_usage_error("audit checkpoint: --signing-key PEM and --output FILE "
+				       "are required");
+	return EXIT_OK;
+}
+
+int cmd_audit(struct config *cfg, int argc, char **argv)
+{
+	struct audit_args a = {0};
+	struct migration_set set = {0};
+	struct store *st = NULL;
+	struct err e = {0};
+	enum status rc;
+	int code = parse(argc, argv, &a);
+
+	if (code != EXIT_OK)
+		return code;
+	if ((rc = open_chained(cfg, &st, &set, &e)) != ST_OK)
+		code = cmd_fail(rc, &e);
+	else if (strcmp(argv[1], "verify") == 0)
+		code = verify(st, &a);
+	else if (strcmp(argv[1], "checkpoint") == 0)
+		code = checkpoint(st, &a);
+	else
+		code = adopt(st);
+	migrate_set_release(&set);
+	store_close(st);
+	return code;
+}

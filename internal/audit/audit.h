@@ -1,0 +1,84 @@
+/*
+ * audit.h - checking the audit hash chain (store/store_chain.h,
+ * docs/audit.md): one streaming pass that reports every break, and signed
+ * checkpoints of the chain's head.
+ */
+#ifndef CAVRA_AUDIT_H
+#define CAVRA_AUDIT_H
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "base/ed25519.h"
+#include "base/err.h"
+#include "base/hash.h"
+#include "store/store.h"
+
+#define AUDIT_CHECKPOINT_FORMAT "cavra.audit.checkpoint.v1"
+#define AUDIT_CHECKPOINT_MAX	4096 /* bytes of a checkpoint file */
+
+/* The head of the chain at one moment, as a checkpoint file holds it. */
+struct audit_checkpoint {
+	int64_t seq; /* the last entry's sequence number (0: empty chain) */
+	char hash[SHA256_HEX_LEN]; /* its hash */
+	char time[32]; /* when the checkpoint was taken, canonical UTC */
+	int64_t count; /* chain entries at that moment */
+	char key_id[SHA256_HEX_LEN]; /* ed25519_key_id of the signing key */
+};
+
+/*
+ * The bytes a checkpoint's signature covers: "cavra.audit.checkpoint.v1\n"
+ * then seq, hash, time, count and key_id, each followed by '\n'.
+ */
+ATTR_NODISCARD enum status audit_checkpoint_message(const struct audit_checkpoint *cp,
+						    struct buf *out, struct err *e);
+/*
+ * Signs cp with k (a private key; cp->key_id is set from it) and appends
+ * the checkpoint file's JSON, one line, to out.
+ */
+ATTR_NODISCARD enum status audit_checkpoint_write(struct audit_checkpoint *cp,
+						  const struct ed25519_key *k, struct buf *out,
+						  struct err *e);
+/*
+ * Parses a checkpoint file and checks its signature with pub: ST_INVALID,
+ * naming what is wrong, for a malformed file, a key id other than pub's or
+ * a signature that does not match.  On success *out holds the checkpoint.
+ */
+ATTR_NODISCARD enum status audit_checkpoint_read(const char *text, size_t n,
+						 const struct ed25519_key *pub,
+						 struct audit_checkpoint *out, struct err *e);
+
+/* One break of the chain, as verification reports it; strings borrowed for the call. */
+struct audit_break {
+	const char *what; /* edited | deleted | inserted | reordered | truncated | rewritten */
+	int64_t seq, seq_to; /* the entry (or entries seq..seq_to); 0 when none */
+	const char *id; /* the record there (NULL when none) */
+	const char *prev_id, *next_id; /* the records around it (NULL when none) */
+	const char *why;
+};
+typedef void (*audit_break_fn)(void *ctx, const struct audit_break *b);
+
+struct audit_verify_result {
+	int64_t entries; /* chain entries read */
+	int64_t breaks;
+	int64_t head_seq; /* what audit_chain_head says */
+	char head_hash[SHA256_HEX_LEN];
+};
+
+/*
+ * Walks the whole chain of st in one snapshot, in seq order and in
+ * constant memory, recomputing each record's hash and each link, then looks
+ * for decisions that have no entry; cp (may be NULL) is a checkpoint read
+ * with audit_checkpoint_read, whose entry must still be there unchanged.
+ * Each break goes to fn.  ST_OK when the walk finished (out->breaks says
+ * whether the chain is intact); ST_CONFLICT when decisions written before
+ * the chain existed still wait for `cavra audit adopt`.
+ */
+ATTR_NODISCARD enum status audit_verify(struct store *st, const struct audit_checkpoint *cp,
+					audit_break_fn fn, void *ctx,
+					struct audit_verify_result *out, struct err *e);
+
+/* The current head of st's chain as a checkpoint to sign (count read from the chain). */
+ATTR_NODISCARD enum status audit_head_checkpoint(struct store *st, struct audit_checkpoint *out,
+						 struct err *e);
+
+#endif

@@ -1,0 +1,149 @@
+/* Unit tests for audit_checkpoint.c: the signed bytes, a round trip, and every refusal. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "audit/audit.h"
+#include "store/store_chain.h"
+
+/* RFC 8032's first test key, and a second key (its 7.1 TEST 2) that did not sign. */
+static const char priv_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+			       "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+			       "-----END PRIVATE KEY-----\n";
+static const char other_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+				"MC4CAQAwBQYDK2VwBCIEIEzNCJso/5banbbDRuwRTg9bijGfNaumJNqM9u1PuKb7\n"
+				"-----END PRIVATE KEY-----\n";
+
+static struct ed25519_key *key(const char *pem)
+{
+	struct ed25519_key *k = NULL;
+
+	assert_int_equal(ed25519_key_parse(pem, strlen(pem), true, &k, NULL), ST_OK);
+	return k;
+}
+
+static void sample(struct audit_checkpoint *cp)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->seq = 42;
+	cp->count = 42;
+	memset(cp->hash, 'a', SHA256_HEX_LEN - 1);
+	snprintf(cp->time, sizeof(cp->time), "2026-12-02T10:00:00.000000Z");
+}
+
+static void test_message_bytes(void **state)
+{
+	struct audit_checkpoint cp;
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	sample(&cp);
+	memset(cp.key_id, 'b', SHA256_HEX_LEN - 1);
+	assert_int_equal(audit_checkpoint_message(&cp, &b, NULL), ST_OK);
+	assert_string_equal(b.data,
+			    "cavra.audit.checkpoint.v1\n42\n"
+			    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+			    "2026-12-02T10:00:00.000000Z\n42\n"
+			    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n");
+	buf_release(&b);
+}
+
+static void test_round_trip(void **state)
+{
+	struct ed25519_key *k = key(priv_pem);
+	struct audit_checkpoint cp, back;
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	sample(&cp);
+	assert_int_equal(audit_checkpoint_write(&cp, k, &b, NULL), ST_OK);
+	assert_non_null(strstr(b.data, "\"format\":\"cavra.audit.checkpoint.v1\""));
+	assert_int_equal(audit_checkpoint_read(b.data, b.len, k, &back, NULL), ST_OK);
+	assert_int_equal(back.seq, 42);
+	assert_int_equal(back.count, 42);
+	assert_string_equal(back.hash, cp.hash);
+	assert_string_equal(back.time, cp.time);
+	assert_string_equal(back.key_id, cp.key_id);
+	buf_release(&b);
+	ed25519_key_free(k);
+}
+
+/* Replaces the first occurrence of from in s (same length or shorter) with to. */
+static void patch(char *s, const char *from, const char *to)
+{
+	char *p = strstr(s, from);
+	size_t n = strlen(from), m = strlen(to);
+
+	assert_non_null(p);
+	memmove(p + m, p + n, strlen(p + n) + 1);
+	memcpy(p, to, m);
+}
+
+static void test_refusals(void **state)
+{
+	static const struct {
+		const char *from, *to, *msg;
+	} cases[] = {
+		{"\"seq\":42", "\"seq\":43", "signature does not match the key"},
+		{"\"count\":42", "\"count\":41", "signature does not match the key"},
+		{"aaaa", "aaab", "signature does not match the key"},
+		{"\"seq\":42", "\"seq\":-1", "seq"},
+		{"\"format\":\"cavra.audit.checkpoint.v1\"", "\"format\":\"x\"", "format"},
+		{"\"hash\":\"a", "\"hash\":\"A", "'hash' is not 64 lowercase hex digits"},
+		{"\"time\":\"2026", "\"time\":\"x026", "'time' is not a time"},
+		{"{", "[", "checkpoint"},
+	};
+	struct ed25519_key *k = key(priv_pem), *other = key(other_pem);
+	struct audit_checkpoint cp, back;
+	struct buf b = BUF_INIT;
+	struct err e = {0};
+
+	(void)state;
+	sample(&cp);
+	assert_int_equal(audit_checkpoint_write(&cp, k, &b, NULL), ST_OK);
+	assert_int_equal(audit_checkpoint_read(b.data, b.len, other, &back, &e), ST_INVALID);
+	assert_non_null(strstr(e.msg, "signed by key"));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[AUDIT_CHECKPOINT_MAX];
+
+		snprintf(text, sizeof(text), "%s", b.data);
+		patch(text, cases[i].from, cases[i].to);
+		assert_int_equal(audit_checkpoint_read(text, strlen(text), k, &back, &e),
+				 ST_INVALID);
+		assert_non_null(strstr(e.msg, cases[i].msg));
+	}
+	buf_release(&b);
+	ed25519_key_free(k);
+	ed25519_key_free(other);
+}
+
+/* The link's bytes and hash, pinned: docs/audit.md gives the same example. */
+static void test_link_bytes(void **state)
+{
+	struct buf b = BUF_INIT;
+	char h[SHA256_HEX_LEN];
+
+	(void)state;
+	assert_int_equal(store_chain_link_bytes(&b, 1, "decision", "dec_1", "ab", "00", NULL),
+			 ST_OK);
+	assert_string_equal(b.data, "cavra.audit.chain.v1\n1\ndecision\n5:dec_1\nab\n00\n");
+	assert_int_equal(store_chain_link_hash(1, "decision", "dec_1", "ab", "00", h, NULL), ST_OK);
+	assert_string_equal(h, "56f8a0a8bcdd8f6160c7c1554ada5188fd3b8966a93fe61c1b582c7f1683229d");
+	buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_message_bytes),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_link_bytes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

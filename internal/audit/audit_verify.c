@@ -1,0 +1,210 @@
+/*
+ * audit_verify.c - `cavra audit verify`: one pass over the chain in seq order
+ * joined to the records, then one over the records without an entry, both
+ * streamed from one snapshot, so memory does not grow with the chain.
+ */
+#include "base/base.h"
+#include "audit/audit.h"
+#include "ops/ops.h"
+#include "store/store_bulk.h"
+#include "store/store_chain.h"
+#include "store/store_decisions.h"
+#include "base/num.h"
+#include "base/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHAIN_COLS     6 /* seq, kind, record_id, record_sha256, prev_hash, hash */
+#define DECISION_NCOLS STORE_DECISION_NCOLS
+#define DECISION_COLS  STORE_DECISION_COLS("d.")
+
+static const char walk_sql[] =
+	"SELECT a.seq, a.kind, a.record_id, a.record_sha256, a.prev_hash, a.hash, " DECISION_COLS
+	" FROM audit_chain a LEFT JOIN activity_decisions d ON a.kind = 'decision' AND "
+	"d.decision_id = a.record_id ORDER BY a.seq";
+static const char unchained_sql[] =
+	"SELECT d.decision_id, d.decided_at FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
+	"FROM audit_chain a WHERE a.kind = 'decision' AND a.record_id = d.decision_id) "
+	"ORDER BY d.decided_at, d.decision_id";
+
+/* The walk's state: what the entry before this one said. */
+struct walk {
+	struct ops_row_hasher *rows;
+	const struct audit_checkpoint *cp;
+	audit_break_fn fn;
+	void *ctx;
+	struct audit_verify_result *out;
+	int64_t last_seq;
+	char last_hash[SHA256_HEX_LEN];
+	char *last_id; /* owned: the record id of the entry before */
+	bool cp_seen;
+};
+
+static void report(struct walk *w, const char *what, int64_t seq, int64_t seq_to, const char *id,
+		   const char *next_id, const char *why)
+{
+	struct audit_break b = {what, seq, seq_to, id, w->last_id, next_id, why};
+
+	w->out->breaks++;
+	w->fn(w->ctx, &b);
+}
+
+/* A break between entries: missing seqs, or an entry that does not follow the last. */
+static void check_link(struct walk *w, int64_t seq, const char *const *v)
+{
+	char hash[SHA256_HEX_LEN];
+
+	if (seq != w->last_seq + 1)
+		report(w, "deleted", w->last_seq + 1, seq - 1, NULL, v[2],
+		       "chain entries are missing");
+	else if (strcmp(v[4], w->last_hash) != 0)
+		report(w, "reordered", seq, 0, v[2], NULL,
+		       "entry does not follow the one before it");
+	else if (store_chain_link_hash(seq, v[1], v[2], v[3], v[4], hash, NULL) != ST_OK ||
+		 strcmp(hash, v[5]) != 0)
+		report(w, "edited", seq, 0, v[2], NULL, "chain entry was changed");
+}
+
+/* A break in the record an entry names: gone, or not what was chained. */
+static enum status check_record(struct walk *w, int64_t seq, const char *const *v,
+				const size_t *lens, struct err *e)
+{
+	char rsha[SHA256_HEX_LEN];
+
+	if (!v[CHAIN_COLS]) {
+		report(w, "deleted", seq, 0, v[2], NULL, "record is missing");
+		return ST_OK;
+	}
+	if (ops_row_sha256(w->rows, v + CHAIN_COLS, lens + CHAIN_COLS, rsha, NULL) != ST_OK ||
+	    strcmp(rsha, v[3]) != 0)
+		report(w, "edited", seq, 0, v[2], NULL, "record differs from what was chained");
+	UNUSED(e);
+	return ST_OK;
+}
+
+static enum status on_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+	int64_t seq;
+
+	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &seq) || !v[1] || !v[2] || !v[3] || !v[4] ||
+	    !v[5])
+		return err_set(e, ST_INTERNAL, "audit_chain: entry after seq %lld is malformed",
+			       (long long)w->last_seq);
+	check_link(w, seq, v);
+	check_record(w, seq, v, lens, e);
+	if (w->cp && seq == w->cp->seq) {
+		w->cp_seen = true;
+		if (strcmp(v[5], w->cp->hash) != 0)
+			report(w, "rewritten", seq, 0, v[2], NULL,
+			       "entry differs from the checkpoint's");
+	}
+	w->out->entries++;
+	w->last_seq = seq;
+	/* go on from the stored hash, so one break is reported once, not at every entry after */
+	memcpy(w->last_hash, v[5], strnlen(v[5], SHA256_HEX_LEN - 1));
+	w->last_hash[strnlen(v[5], SHA256_HEX_LEN - 1)] = '\0';
+	free(w->last_id);
+	w->last_id = xstrdup(v[2]);
+	return ST_OK;
+}
+
+static enum status on_unchained(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+	char *at = store_time_dup(v[1]), why[96];
+	struct audit_break b = {"inserted", 0, 0, v[0], NULL, NULL, why};
+
+	UNUSED(lens);
+	UNUSED(e);
+	/* no entry means no neighbours in the chain: its time says where it claims to belong */
+	snprintf(why, sizeof(why), "record has no chain entry (decided_at %.40s)", at ? at : "-");
+	free(at);
+	w->out->breaks++;
+	w->fn(w->ctx, &b);
+	return ST_OK;
+}
+
+/* What only the end of the walk can tell: a cut tail, against the head and the checkpoint. */
+static void check_tail(struct walk *w)
+{
+	struct audit_verify_result *o = w->out;
+
+	if (o->head_seq > w->last_seq)
+		report(w, "truncated", w->last_seq + 1, o->head_seq, NULL, NULL,
+		       "the chain ends before its head");
+	else if (o->head_seq < w->last_seq ||
+		 (o->head_seq > 0 && strcmp(o->head_hash, w->last_hash) != 0))
+		report(w, "edited", o->head_seq, 0, NULL, NULL,
+		       "the head does not name the last entry");
+	if (w->cp && w->cp->seq > w->last_seq)
+		report(w, "truncated", w->last_seq + 1, w->cp->seq, NULL, NULL,
+		       "the chain ends before the checkpoint");
+}
+
+static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
+{
+	struct chain_head h;
+	enum status st = store_chain_head(c, &h, e);
+
+	if (st == ST_OK && h.adopt_pending)
+		st = err_set(e, ST_CONFLICT,
+			     "decisions written before the chain existed are not chained yet: "
+			     "run 'cavra audit adopt' first");
+	if (st != ST_OK)
+		return st;
+	w->out->head_seq = h.seq;
+	memcpy(w->out->head_hash, h.hash, SHA256_HEX_LEN);
+	st = store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w, e);
+	if (st == ST_OK)
+		check_tail(w);
+	if (st == ST_OK)
+		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
+	return st;
+}
+
+enum status audit_verify(struct store *st, const struct audit_checkpoint *cp, audit_break_fn fn,
+			 void *ctx, struct audit_verify_result *out, struct err *e)
+{
+	struct walk w = {.cp = cp, .fn = fn, .ctx = ctx, .out = out};
+	struct store_conn *c = NULL;
+	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
+
+	memset(out, 0, sizeof(*out));
+	memcpy(w.last_hash, store_chain_genesis, SHA256_HEX_LEN);
+	if (rc == ST_OK)
+		rc = store_conn_get(st, &c, e);
+	if (rc == ST_OK)
+		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
+	if (rc == ST_OK)
+		rc = walk_all(c, &w, e);
+	if (c)
+		store_conn_put(st, c); /* ends the read-only snapshot */
+	ops_row_hasher_free(w.rows);
+	free(w.last_id);
+	return rc;
+}
+
+enum status audit_head_checkpoint(struct store *st, struct audit_checkpoint *out, struct err *e)
+{
+	struct store_conn *c = NULL;
+	struct chain_head h;
+	enum status rc = store_conn_get(st, &c, e);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == ST_OK)
+		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
+	if (rc == ST_OK)
+		rc = store_chain_head(c, &h, e);
+	if (rc == ST_OK)
+		rc = store_chain_count(c, &out->count, e);
+	if (rc == ST_OK) {
+		out->seq = h.seq;
+		memcpy(out->hash, h.hash, SHA256_HEX_LEN);
+	}
+	if (c)
+		store_conn_put(st, c);
+	return rc;
+}

@@ -1,0 +1,308 @@
+/*
+ * store_chain.c - the audit hash chain on both backends: the link's byte
+ * form, the append inside a write transaction, the head, and chaining the
+ * decisions a database held before the chain existed (adopt, rebuild).
+ */
+#include "base/base.h"
+#include "store/store_chain.h"
+#include "store/store_backend.h"
+#include "store/store_decisions.h"
+#include "store/store_query.h"
+#include "base/buf.h"
+#include "base/num.h"
+#include "base/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DECISION_NCOLS STORE_DECISION_NCOLS
+#define DECISION_COLS  STORE_DECISION_COLS("")
+#define ADOPT_PAGE     "1000" /* decisions chained per query while adopting */
+
+const char store_chain_genesis[SHA256_HEX_LEN] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+static store_chain_canon_fn canon_fn;
+
+void store_chain_canon_set(store_chain_canon_fn fn)
+{
+	canon_fn = fn;
+}
+
+enum status store_chain_link_bytes(struct buf *b, int64_t seq, const char *kind,
+				   const char *record_id, const char *record_sha256,
+				   const char *prev_hash, struct err *e)
+{
+	/* the id is the one field of free text: its length keeps "a\nb" from reading as two */
+	return buf_addf(b, e, "cavra.audit.chain.v1\n%lld\n%s\n%zu:%s\n%s\n%s\n", (long long)seq,
+			kind, strlen(record_id), record_id, record_sha256, prev_hash);
+}
+
+enum status store_chain_link_hash(int64_t seq, const char *kind, const char *record_id,
+				  const char *record_sha256, const char *prev_hash,
+				  char out[SHA256_HEX_LEN], struct err *e)
+{
+	struct buf b;
+	enum status st;
+
+	buf_init(&b, BUF_CAP_DEFAULT);
+	st = store_chain_link_bytes(&b, seq, kind, record_id, record_sha256, prev_hash, e);
+	if (st == ST_OK)
+		sha256_hex(b.data, b.len, out);
+	buf_release(&b);
+	return st;
+}
+
+/* Where an append stands: the last entry written, in the open transaction. */
+struct cursor {
+	int64_t seq;
+	char hash[SHA256_HEX_LEN];
+	char now[TIME_FMT_LEN];
+};
+
+/*
+ * Reads the head, locking it on PostgreSQL until the transaction ends: a second
+ * replica's append waits here, and then reads the head this one left.
+ */
+static enum status head_lock(struct store_conn *c, struct cursor *cur, struct err *e)
+{
+	const char *sql = c->ops->kind == STORE_POSTGRES
+				  ? "SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+				  : "SELECT seq, hash FROM audit_chain_head WHERE id = 1";
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 0, NULL, &r, e);
+	const char *seq = st == ST_OK && store_rows_count(r) == 1 ? store_rows_get(r, 0, 0) : NULL;
+	const char *hash = seq ? store_rows_get(r, 0, 1) : NULL;
+
+	if (st == ST_OK && (!seq || !hash || strlen(hash) != SHA256_HEX_LEN - 1 ||
+			    !str_to_i64(seq, 0, INT64_MAX - 1, &cur->seq)))
+		st = err_set(e, ST_INTERNAL, "audit_chain_head: no valid head row");
+	if (st == ST_OK)
+		memcpy(cur->hash, hash, SHA256_HEX_LEN);
+	store_rows_free(r);
+	time_format_utc(time_now_us(), cur->now, sizeof(cur->now));
+	return st;
+}
+
+/* Links one record (its values in catalogue order) after cur and moves cur. */
+static enum status link_record(struct store_conn *c, struct cursor *cur, const char *table,
+			       const char *kind, const char *id, const char *const *vals, size_t n,
+			       struct err *e)
+{
+	static const char sql[] =
+		"INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
+		"chained_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+	char rsha[SHA256_HEX_LEN], hash[SHA256_HEX_LEN], seq[24];
+	const char *p[7] = {seq, kind, id, rsha, cur->hash, hash, cur->now};
+	enum status st;
+
+	if (!canon_fn)
+		return err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+	st = canon_fn(table, vals, n, rsha, e);
+	if (st == ST_OK)
+		st = store_chain_link_hash(cur->seq + 1, kind, id, rsha, cur->hash, hash, e);
+	snprintf(seq, sizeof(seq), "%lld", (long long)(cur->seq + 1));
+	if (st == ST_OK)
+		st = store_exec(c, sql, 7, p, NULL, e);
+	if (st != ST_OK)
+		return err_ctx(st, e, "chain %s '%s'", kind, id);
+	cur->seq++;
+	memcpy(cur->hash, hash, SHA256_HEX_LEN);
+	return ST_OK;
+}
+
+static enum status head_move(struct store_conn *c, const struct cursor *cur, const char *pending,
+			     struct err *e)
+{
+	static const char sql[] = "UPDATE audit_chain_head SET seq = $1, hash = $2, "
+				  "updated_at = $3, adopt_pending = $4 WHERE id = 1";
+	char seq[24];
+	const char *p[4] = {seq, cur->hash, cur->now, pending};
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)cur->seq);
+	return store_exec(c,
+			  pending ? sql
+				  : "UPDATE audit_chain_head SET seq = $1, hash = $2, "
+				    "updated_at = $3 WHERE id = 1",
+			  pending ? 4 : 3, p, NULL, e);
+}
+
+/* A decision as it is stored: created_at and updated_at are its decided_at. */
+static void decision_vals(const struct decision_rec *d, const char *v[DECISION_NCOLS])
+{
+	const char *x[DECISION_NCOLS] = {
+		d->decision_id,	       d->session_id,	   d->agent_id,	      d->actor,
+		d->repository,	       d->action_type,	   d->policy_pack,    d->rule_id,
+		d->decision,	       d->severity,	   d->approver_group, d->correlation_id,
+		d->decided_at,	       d->decided_at,	   d->decided_at,     d->payload,
+		d->idempotency_caller, d->idempotency_key, d->request_sha256};
+
+	memcpy(v, x, sizeof(x));
+}
+
+enum status store_chain_append_decisions(struct store_conn *c,
+					 const struct decision_rec *const *rows, size_t n,
+					 struct err *e)
+{
+	struct cursor cur;
+	enum status st;
+
+	if (n == 0)
+		return ST_OK;
+	st = head_lock(c, &cur, e);
+	for (size_t i = 0; i < n && st == ST_OK; i++) {
+		const char *v[DECISION_NCOLS];
+
+		decision_vals(rows[i], v);
+		st = link_record(c, &cur, "activity_decisions", "decision", rows[i]->decision_id, v,
+				 DECISION_NCOLS, e);
+	}
+	if (st == ST_OK)
+		st = head_move(c, &cur, NULL, e);
+	return st;
+}
+
+enum status store_chain_head(struct store_conn *c, struct chain_head *out, struct err *e)
+{
+	static const char sql[] =
+		"SELECT seq, hash, updated_at, adopt_pending FROM audit_chain_head WHERE id = 1";
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 0, NULL, &r, e);
+	const char *seq = st == ST_OK && store_rows_count(r) == 1 ? store_rows_get(r, 0, 0) : NULL;
+	const char *hash = seq ? store_rows_get(r, 0, 1) : NULL;
+	char *at = seq ? store_time_dup(store_rows_get(r, 0, 2)) : NULL;
+	const char *pending = seq ? store_rows_get(r, 0, 3) : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (st == ST_OK && (!hash || strlen(hash) != SHA256_HEX_LEN - 1 || !at ||
+			    strlen(at) >= sizeof(out->updated_at) || !pending ||
+			    !str_to_i64(seq, 0, INT64_MAX, &out->seq)))
+		st = err_set(e, ST_INTERNAL, "audit_chain_head: no valid head row");
+	if (st == ST_OK) {
+		memcpy(out->hash, hash, SHA256_HEX_LEN);
+		memcpy(out->updated_at, at, strlen(at) + 1);
+		out->adopt_pending = strcmp(pending, "0") != 0;
+	}
+	free(at);
+	store_rows_free(r);
+	return st;
+}
+
+enum status store_chain_head_get(struct store *st, struct chain_head *out, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc == ST_OK)
+		rc = store_chain_head(c, out, e);
+	if (c)
+		store_conn_put(st, c);
+	return rc;
+}
+
+enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
+{
+	return store_query_count(c, "SELECT count(*) FROM audit_chain", 0, NULL, "audit_chain", out,
+				 e);
+}
+
+/* Links every row of r (decisions, columns in catalogue order) after cur. */
+static enum status link_rows(struct store_conn *c, struct cursor *cur, const struct store_rows *r,
+			     struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (size_t i = 0; i < store_rows_count(r) && st == ST_OK; i++) {
+		const char *v[DECISION_NCOLS];
+
+		for (size_t k = 0; k < DECISION_NCOLS; k++)
+			v[k] = store_rows_get(r, i, k);
+		st = link_record(c, cur, "activity_decisions", "decision", v[0], v, DECISION_NCOLS,
+				 e);
+	}
+	return st;
+}
+
+/*
+ * Chains the decisions that have no entry yet, oldest first, a page at a time: a keyset on
+ * (decided_at, decision_id) so each page starts where the last ended rather than skipping
+ * the rows already chained.
+ */
+static enum status chain_unchained(struct store_conn *c, struct cursor *cur, int64_t *chained,
+				   struct err *e)
+{
+	static const char unchained[] =
+		"SELECT " DECISION_COLS " FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
+		"FROM audit_chain a WHERE a.kind = 'decision' AND "
+		"a.record_id = d.decision_id)";
+	static const char first[] = "%s ORDER BY decided_at, decision_id LIMIT " ADOPT_PAGE;
+	static const char next[] = "%s AND (decided_at > $1 OR (decided_at = $1 AND decision_id > "
+				   "$2)) ORDER BY decided_at, decision_id LIMIT " ADOPT_PAGE;
+	char sql_first[1024], sql_next[1024], *last_at = NULL, *last_id = NULL;
+	enum status st = ST_OK;
+	size_t n = 1;
+
+	snprintf(sql_first, sizeof(sql_first), first, unchained);
+	snprintf(sql_next, sizeof(sql_next), next, unchained);
+	while (st == ST_OK && n > 0) {
+		struct store_rows *r = NULL;
+		const char *p[2] = {last_at, last_id};
+
+		st = store_query(c, last_id ? sql_next : sql_first, last_id ? 2 : 0, p, &r, e);
+		n = st == ST_OK ? store_rows_count(r) : 0;
+		if (n > 0)
+			st = link_rows(c, cur, r, e);
+		if (st == ST_OK && n > 0) {
+			free(last_at);
+			free(last_id);
+			last_at = store_dup(store_rows_get(r, n - 1, 12));
+			last_id = store_dup(store_rows_get(r, n - 1, 0));
+			*chained += (int64_t)n;
+		}
+		store_rows_free(r);
+	}
+	free(last_at);
+	free(last_id);
+	return st;
+}
+
+struct adopt {
+	bool always; /* an import's: chain what has no entry whatever the flag says */
+	int64_t chained;
+};
+
+static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	struct adopt *a = ctx;
+	struct chain_head h;
+	struct cursor cur;
+	enum status st = head_lock(c, &cur, e);
+
+	if (st == ST_OK)
+		st = store_chain_head(c, &h, e);
+	if (st != ST_OK || (!h.adopt_pending && !a->always))
+		return st;
+	st = chain_unchained(c, &cur, &a->chained, e);
+	if (st == ST_OK)
+		st = head_move(c, &cur, "0", e);
+	return st;
+}
+
+enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e)
+{
+	struct adopt a = {false, 0};
+	enum status rc = store_run_write(st, adopt_tx, &a, e);
+
+	*chained = a.chained;
+	return rc;
+}
+
+enum status store_chain_import(struct store *st, int64_t *chained, struct err *e)
+{
+	struct adopt a = {true, 0};
+	enum status rc = store_run_write(st, adopt_tx, &a, e);
+
+	*chained = a.chained;
+	return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * store_chain.h - the audit hash chain (tables audit_chain and
+ * audit_chain_head, docs/audit.md): appended inside the transaction that
+ * writes the records it covers, read by `cavra audit` and GET /audit/head.
+ *
+ * Each entry commits to one record and to the entry before it:
+ *   hash = SHA-256(store_chain_link_bytes(seq, kind, record_id,
+ *                                         record_sha256, prev_hash))
+ * where record_sha256 is the SHA-256 of the record's canonical JSON line,
+ * exactly as a backup writes it.  That form lives in internal/ops, above this
+ * module, so the store is handed it as a function (store_chain_canon_set)
+ * instead of including upwards.
+ */
+#ifndef CAVRA_STORE_CHAIN_H
+#define CAVRA_STORE_CHAIN_H
+
+#include "store/store.h"
+#include "base/buf.h"
+#include "base/hash.h"
+
+struct decision_rec;
+
+/* The prev_hash of the first entry: 64 zeros. */
+extern const char store_chain_genesis[SHA256_HEX_LEN];
+
+/*
+ * Computes the SHA-256 (hex) of the canonical line of one row of table,
+ * whose n values are text in the table's column order (NULL for SQL NULL).
+ */
+typedef enum status (*store_chain_canon_fn)(const char *table, const char *const *vals, size_t n,
+					    char out[SHA256_HEX_LEN], struct err *e);
+
+/*
+ * Installs the canonical form for every chaining write of the process; call
+ * once before any thread writes.  Without it a chaining write fails with
+ * ST_INTERNAL rather than writing an unverifiable chain.
+ */
+void store_chain_canon_set(store_chain_canon_fn fn);
+
+/*
+ * The bytes an entry's hash covers (docs/audit.md, "The link"), appended to
+ * b: "cavra.audit.chain.v1\n", then seq in decimal, kind, record_id as
+ * "<byte length>:<bytes>", record_sha256 and prev_hash, each followed by '\n'.
+ */
+ATTR_NODISCARD enum status store_chain_link_bytes(struct buf *b, int64_t seq, const char *kind,
+						  const char *record_id, const char *record_sha256,
+						  const char *prev_hash, struct err *e);
+/* The hash of a link (SHA-256 of store_chain_link_bytes) as hex. */
+ATTR_NODISCARD enum status store_chain_link_hash(int64_t seq, const char *kind,
+						 const char *record_id, const char *record_sha256,
+						 const char *prev_hash, char out[SHA256_HEX_LEN],
+						 struct err *e);
+
+/*
+ * Appends n decisions to the chain inside c's open write transaction, after
+ * their rows are inserted: locks the head (FOR UPDATE on PostgreSQL; SQLite's
+ * write transaction already holds the lock), links each row in order, moves
+ * the head.  The rows and their strings are borrowed for the call.
+ */
+ATTR_NODISCARD enum status store_chain_append_decisions(struct store_conn *c,
+							const struct decision_rec *const *rows,
+							size_t n, struct err *e);
+
+/* The chain's head: the last entry's seq and hash (0 and the genesis when empty). */
+struct chain_head {
+	int64_t seq;
+	char hash[SHA256_HEX_LEN];
+	char updated_at[32]; /* canonical UTC text */
+	bool adopt_pending; /* decisions written before the chain existed wait to be chained */
+};
+ATTR_NODISCARD enum status store_chain_head(struct store_conn *c, struct chain_head *out,
+					    struct err *e);
+
+/* store_chain_head on a borrowed connection of st. */
+ATTR_NODISCARD enum status store_chain_head_get(struct store *st, struct chain_head *out,
+						struct err *e);
+
+/* Entries in the chain (count(*): seq when none is missing). */
+ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e);
+
+/*
+ * When the head says adopt_pending: chains every decision that has no entry,
+ * oldest first (decided_at, decision_id), and clears the flag, in one write
+ * transaction; *chained gets how many.  Nothing to do is ST_OK with 0.
+ * Refusing to run twice keeps a row inserted behind cavra's back later from
+ * being adopted into the chain.
+ */
+ATTR_NODISCARD enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e);
+
+/*
+ * After an import: chains every decision that has no entry, oldest first,
+ * whatever adopt_pending says, in one write transaction.  The import is an
+ * operator's explicit act; a row forged before it is chained along, which is
+ * why docs/audit.md says to verify before importing.
+ */
+ATTR_NODISCARD enum status store_chain_import(struct store *st, int64_t *chained, struct err *e);
+
+#endif
