@@ -79,9 +79,9 @@ static int verify(struct store *st, const struct audit_args *a)
 	struct audit_checkpoint cp;
 	struct audit_verify_result r;
 	struct err e = {0};
-	enum status rc = ST_OK;
+	enum status rc;
 
-	if (a->checkpoint && (rc = read_checkpoint(a, &cp, &e)) != ST_OK) {
+	if (a->checkpoint && read_checkpoint(a, &cp, &e) != ST_OK) {
 		fprintf(stderr, "cavra: %s\n", e.msg);
 		return EXIT_FAIL; /* a checkpoint that does not verify is a failed audit */
 	}

@@ -102,7 +102,7 @@ static enum status link_record(struct store_conn *c, struct cursor *cur, const c
 	st = canon_fn(table, vals, n, rsha, e);
 	if (st == ST_OK)
 		st = store_chain_link_hash(cur->seq + 1, kind, id, rsha, cur->hash, hash, e);
-	snprintf(seq, sizeof(seq), "%lld", (long long)(cur->seq + 1));
+	snprintf(seq, sizeof(seq), "%lld", (long long)cur->seq + 1);
 	if (st == ST_OK)
 		st = store_exec(c, sql, 7, p, NULL, e);
 	if (st != ST_OK)

@@ -356,6 +356,7 @@ static void write_batch(struct store *st, struct batch_item *list)
 
 	for (struct batch_item *it = list; it; it = it->next)
 		n++;
+	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	rows = xcalloc(n, sizeof(*rows));
 	for (struct batch_item *it = list; it; it = it->next)
 		rows[i++] = it->rec;
