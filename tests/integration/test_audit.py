@@ -159,10 +159,12 @@ def test_checkpoint_refusals(chained, keys, tmp_path):
     forged.write_text(json.dumps(doc))
     code, out, err = verify(db, "--checkpoint", str(forged), "--public-key", pk)
     assert code == 1 and "signature does not match the key" in err, err
-    other = tmp_path / "other.pem"
+    other, other_pub = tmp_path / "other.pem", tmp_path / "other.pub"
     subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(other)],
                    check=True)
-    code, out, err = verify(db, "--checkpoint", cp, "--public-key", str(other))
+    subprocess.run(["openssl", "pkey", "-in", str(other), "-pubout", "-out", str(other_pub)],
+                   check=True)
+    code, out, err = verify(db, "--checkpoint", cp, "--public-key", str(other_pub))
     assert code == 1 and "signed by key" in err, err
     # the private key never appears in output
     assert open(sk).read().splitlines()[1] not in out + err
