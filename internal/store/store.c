@@ -158,6 +158,23 @@ static struct timespec realtime_after(int64_t us)
 	return ts;
 }
 
+bool store_deadline_passed(void)
+{
+	return thread_deadline_us && time_mono_us() >= thread_deadline_us;
+}
+
+void store_deadline_wait(pthread_cond_t *cv, pthread_mutex_t *mu)
+{
+	struct timespec abs;
+
+	if (!thread_deadline_us) {
+		pthread_cond_wait(cv, mu);
+		return;
+	}
+	abs = realtime_after(thread_deadline_us - time_mono_us());
+	(void)pthread_cond_timedwait(cv, mu, &abs);
+}
+
 /*
  * Waits for a free slot; called with st->mu held.
  *

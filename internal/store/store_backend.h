@@ -93,6 +93,15 @@ struct store_load {
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 
+/* Whether the calling thread's request deadline (store_deadline_set) has passed. */
+bool store_deadline_passed(void);
+/*
+ * Waits on cv (mu held) until it is signalled or the calling thread's request
+ * deadline passes; without a deadline, until it is signalled.  The caller checks
+ * its condition and store_deadline_passed() again afterwards.
+ */
+void store_deadline_wait(pthread_cond_t *cv, pthread_mutex_t *mu);
+
 /* Allocates an empty result of ncols columns (used by the backends). */
 struct store_rows *store_rows_new(size_t ncols);
 /* Appends a row; values are copied. */

@@ -97,6 +97,7 @@ struct batch_item {
 	const struct decision_rec *rec;
 	enum status st;
 	struct err e;
+	bool taken; /* in a batch being written: no longer in the queue */
 	bool done;
 	struct batch_item *next;
 };
@@ -381,8 +382,10 @@ static struct batch_item *take_batch(struct store_batch *b)
 	struct batch_item *list = b->head, *last = b->head;
 	int n = 1;
 
+	last->taken = true;
 	while (last->next && n < BATCH_MAX) {
 		last = last->next;
+		last->taken = true;
 		n++;
 	}
 	b->head = last->next;
@@ -390,6 +393,25 @@ static struct batch_item *take_batch(struct store_batch *b)
 		b->tail = NULL;
 	last->next = NULL;
 	return list;
+}
+
+/*
+ * Takes me, still queued, out of the queue: its caller's request deadline passed
+ * before a writer took it, so it is never written.  Called with the batch lock held.
+ */
+static enum status leave_queue(struct store_batch *b, struct batch_item *me, struct err *e)
+{
+	struct batch_item *prev = NULL;
+
+	for (struct batch_item *it = b->head; it != me; it = it->next)
+		prev = it;
+	if (prev)
+		prev->next = me->next;
+	else
+		b->head = me->next;
+	if (b->tail == me)
+		b->tail = prev;
+	return err_set(e, ST_TIMEOUT, "request deadline passed waiting to write the decision");
 }
 
 /*
@@ -401,10 +423,14 @@ static struct batch_item *take_batch(struct store_batch *b)
  * commit become the next batch, so a caller waits at most for the commit in flight
  * and its own.
  *
+ * A caller waits in the queue until its request deadline at most: a row still queued
+ * then is taken out and gets ST_TIMEOUT (HTTP 503), having written nothing.  A row
+ * already in a batch waits for that batch's outcome, which is the outcome of its write.
+ *
  * me lives on this thread's stack, which is safe because this thread does not return
- * before me.done is set under the lock, and a writer does not touch an item after
- * setting it.  A caller not in the batch just written waits again and may become the
- * next writer.
+ * before me.done is set under the lock (or before it took me out of the queue), and a
+ * writer does not touch an item after setting it.  A caller not in the batch just
+ * written waits again and may become the next writer.
  */
 static enum status insert_batched(struct store *st, const struct decision_rec *d, int max,
 				  struct err *e)
@@ -421,8 +447,15 @@ static enum status insert_batched(struct store *st, const struct decision_rec *d
 	while (!me.done) {
 		struct batch_item *list;
 
+		if (!me.taken && store_deadline_passed()) {
+			me.st = leave_queue(b, &me, &me.e);
+			break;
+		}
 		if (b->writers >= max || !b->head) {
-			pthread_cond_wait(&b->cv, &b->mu);
+			if (me.taken)
+				pthread_cond_wait(&b->cv, &b->mu);
+			else
+				store_deadline_wait(&b->cv, &b->mu);
 			continue;
 		}
 		b->writers++;

@@ -2,7 +2,8 @@
  * Unit tests for the pool's bounded waits and health (store.c) and for a SQLite
  * transaction that SQLite ended on its own after a full database (store_sqlite.c),
  * on a real SQLite file.  PRAGMA max_page_count makes the database "full" without
- * filling a disk.
+ * filling a disk.  And the decision write queue's wait, bounded by the request
+ * deadline (store_decisions.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,9 @@
 #include "base/base.h"
 #include "base/timeutil.h"
 #include "store/store_backend.h"
+#include "store/store_decisions.h"
+
+#include <pthread.h>
 
 struct db {
 	char path[64];
@@ -158,6 +162,84 @@ static void test_busy_is_a_timeout(void **state)
 	store_close(other);
 }
 
+static const struct decision_rec test_rec = {
+	.decision_id = "d1",
+	.session_id = "s1",
+	.action_type = "shell",
+	.decision = "allow",
+	.severity = "low",
+	.decided_at = "2026-01-01T00:00:00.000000Z",
+	.payload = "{}",
+};
+
+static bool queue_empty(struct store *st)
+{
+	bool empty;
+
+	pthread_mutex_lock(&st->batch.mu);
+	empty = !st->batch.head && !st->batch.tail;
+	pthread_mutex_unlock(&st->batch.mu);
+	return empty;
+}
+
+/* A decision whose request deadline has passed is not written: ST_TIMEOUT, queue left empty. */
+static void test_deadline_passed_before_the_decision_queue(void **state)
+{
+	struct db *d = *state;
+	struct err e = {0};
+
+	store_deadline_set(time_mono_us() - 1);
+	assert_int_equal(store_decision_insert(d->st, &test_rec, &e), ST_TIMEOUT);
+	store_deadline_set(0);
+	assert_non_null(strstr(e.msg, "request deadline passed"));
+	assert_true(queue_empty(d->st));
+}
+
+static void *insert_alone(void *arg)
+{
+	struct err e = {0};
+	enum status rc = store_decision_insert(arg, &test_rec, &e);
+
+	UNUSED(rc); /* there is no table: it fails, and that is all right here */
+	return NULL;
+}
+
+static int writers(struct store *st)
+{
+	int n;
+
+	pthread_mutex_lock(&st->batch.mu);
+	n = st->batch.writers;
+	pthread_mutex_unlock(&st->batch.mu);
+	return n;
+}
+
+/*
+ * SQLite has one batch writer.  While it waits for the pool's only connection (held
+ * here), a second decision queues behind it; when its request deadline passes it
+ * leaves the queue with ST_TIMEOUT instead of waiting for the writer without limit.
+ */
+static void test_deadline_ends_the_wait_in_the_decision_queue(void **state)
+{
+	struct db *d = *state;
+	struct store_conn *held;
+	struct err e = {0};
+	pthread_t t;
+
+	assert_int_equal(store_conn_get(d->st, &held, NULL), ST_OK);
+	assert_int_equal(pthread_create(&t, NULL, insert_alone, d->st), 0);
+	while (writers(d->st) == 0)
+		usleep(1000);
+	store_deadline_set(time_mono_us() + 20 * 1000);
+	assert_int_equal(store_decision_insert(d->st, &test_rec, &e), ST_TIMEOUT);
+	store_deadline_set(0);
+	assert_non_null(strstr(e.msg, "request deadline passed"));
+	assert_true(queue_empty(d->st));
+	assert_int_equal(writers(d->st), 1); /* the writer still waits for the connection */
+	store_conn_put(d->st, held);
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +247,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_database_ends_the_transaction_honestly,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_a_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_passed_before_the_decision_queue,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_ends_the_wait_in_the_decision_queue,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
