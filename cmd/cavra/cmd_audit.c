@@ -127,7 +127,9 @@ static int adopt(struct store *st)
 
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
-	printf("audit chain: chained %lld decisions written before it existed\n", (long long)n);
+	printf("audit chain: chained %lld records (decisions, approvals) written before it "
+	       "existed\n",
+	       (long long)n);
 	return EXIT_OK;
 }
 

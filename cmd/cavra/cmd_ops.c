@@ -253,7 +253,9 @@ static bool chain_imported(struct store *st)
 		cmd_fail(rc, &e);
 		return false;
 	}
-	fprintf(stderr, "audit chain: chained %lld imported decisions (rebuilt from the rows)\n",
+	fprintf(stderr,
+		"audit chain: chained %lld imported records (decisions, approvals; rebuilt from "
+		"the rows)\n",
 		(long long)n);
 	return true;
 }
