@@ -235,10 +235,62 @@ def test_a_restored_backup_carries_the_chain(chained, tmp_path):
     assert code == 0, err
     code, _, err = cavra("ops", "restore", out_dir, "--target-dir", target)
     assert code == 0, err
+    assert "audit chain: carried: 8 entries, head seq 8, the backup's audit_head, verified" \
+        in err, err
     restored = target + "/cavra.db"
     assert chain_ids(restored) == ids
     code, out, err = verify(restored)
     assert code == 0 and "8 entries" in out, out + err
+    head = json.load(open(out_dir + "/manifest.json"))["audit_head"]
+    assert [str(head["seq"]), head["hash"]] == sql(db, "SELECT seq, hash FROM audit_chain_head")[0]
+
+
+def reseal(bk, table, lines):
+    """Rewrites a table file of an unsigned backup and its manifest entry, checksums included,
+    so that only the chain can tell."""
+    import hashlib
+    # canonical lines (sorted keys) in the file's order: by the key, hash, byte order
+    data = b"".join(json.dumps(l, separators=(",", ":"), sort_keys=True,
+                               ensure_ascii=False).encode() + b"\n"
+                    for l in sorted(lines, key=lambda l: l["hash"].encode()))
+    (bk / f"{table}.jsonl").write_bytes(data)
+    m = json.load(open(bk / "manifest.json"))
+    f = next(f for f in m["files"] if f["table"] == table)
+    f["rows"], f["bytes"], f["sha256"] = len(lines), len(data), hashlib.sha256(data).hexdigest()
+    m["rows"], m["bytes"] = sum(f["rows"] for f in m["files"]), sum(f["bytes"] for f in m["files"])
+    del m["manifest_sha256"]
+    body = json.dumps(m, indent=2, ensure_ascii=False).encode()[:-2] + b",\n"
+    sha = hashlib.sha256(body).hexdigest()
+    (bk / "manifest.json").write_bytes(body + f'  "manifest_sha256": "{sha}"\n}}\n'.encode())
+
+
+def rows(bk, table):
+    return [json.loads(l) for l in (bk / f"{table}.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("case", ["edit_entry", "cut_tail_and_head"])
+def test_a_restore_reports_a_tampered_chain(chained, tmp_path, case):
+    db, ids = chained
+    bk, target = tmp_path / "bk", tmp_path / "restored"
+    assert cavra("ops", "backup", "--output", str(bk), db=db)[0] == 0
+    chain = sorted(rows(bk, "audit_chain"), key=lambda r: int(r["seq"]))
+    if case == "edit_entry":
+        chain[2]["record_sha256"] = "0" * 64
+        reseal(bk, "audit_chain", chain)
+        want = "edited seq=3"
+    else:
+        # the newest entry cut off and the head row rewritten to match: the chain alone is
+        # consistent, only the manifest's audit_head shows it
+        head = rows(bk, "audit_chain_head")
+        head[0]["seq"], head[0]["hash"] = chain[6]["seq"], chain[6]["hash"]
+        reseal(bk, "audit_chain", chain[:7])
+        reseal(bk, "audit_chain_head", head)
+        want = "is not the backup's audit_head (seq 8)"
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 0, out + err  # the files match their checksums
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(target))
+    assert code == 1, out + err
+    assert "the restored chain does not verify" in err and want in err, err
 
 
 def test_serve_writes_signed_checkpoints(db, keys, tmp_path):
