@@ -142,6 +142,9 @@ int cmd_tokens(struct config *cfg, int argc, char **argv);
 int cmd_auth(struct config *cfg, int argc, char **argv);
 /* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */
 int cmd_audit(struct config *cfg, int argc, char **argv);
+struct audit_break;
+/* An audit_break_fn: one line per break on ctx (a FILE *; NULL: stdout). */
+void cmd_audit_print_break(void *ctx, const struct audit_break *b);
 /*
  * Opens the configured database with the pool of opt and checks its
  * schema ("refusing to <verb>: ..." on drift or pending migrations, unless

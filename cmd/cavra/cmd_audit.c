@@ -19,21 +19,22 @@ struct audit_args {
 	const char *checkpoint, *public_key, *signing_key, *output;
 };
 
-/* One line a break on stdout: what, where, and the records around it. */
-static void print_break(void *ctx, const struct audit_break *b)
+/* One line a break: what, where, and the records around it. */
+void cmd_audit_print_break(void *ctx, const struct audit_break *b)
 {
-	UNUSED(ctx);
-	printf("%s", b->what);
+	FILE *f = ctx ? ctx : stdout;
+
+	fprintf(f, "%s", b->what);
 	if (b->seq && b->seq_to && b->seq_to != b->seq)
-		printf(" seq=%lld..%lld", (long long)b->seq, (long long)b->seq_to);
+		fprintf(f, " seq=%lld..%lld", (long long)b->seq, (long long)b->seq_to);
 	else if (b->seq)
-		printf(" seq=%lld", (long long)b->seq);
+		fprintf(f, " seq=%lld", (long long)b->seq);
 	if (b->id)
-		printf(" id=%s", b->id);
-	printf(" after=%s", b->prev_id ? b->prev_id : "-");
+		fprintf(f, " id=%s", b->id);
+	fprintf(f, " after=%s", b->prev_id ? b->prev_id : "-");
 	if (b->next_id)
-		printf(" before=%s", b->next_id);
-	printf(": %s\n", b->why);
+		fprintf(f, " before=%s", b->next_id);
+	fprintf(f, ": %s\n", b->why);
 }
 
 /* The schema must have the chain: a database before migration 015 has nothing to check. */
@@ -85,7 +86,7 @@ static int verify(struct store *st, const struct audit_args *a)
 		fprintf(stderr, "cavra: %s\n", e.msg);
 		return EXIT_FAIL; /* a checkpoint that does not verify is a failed audit */
 	}
-	rc = audit_verify(st, a->checkpoint ? &cp : NULL, print_break, NULL, &r, &e);
+	rc = audit_verify(st, a->checkpoint ? &cp : NULL, cmd_audit_print_break, NULL, &r, &e);
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
 	printf("audit chain: %lld entries, head seq %lld, %lld breaks%s\n", (long long)r.entries,
@@ -127,7 +128,9 @@ static int adopt(struct store *st)
 
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
-	printf("audit chain: chained %lld decisions written before it existed\n", (long long)n);
+	printf("audit chain: chained %lld records (decisions, approvals) written before it "
+	       "existed\n",
+	       (long long)n);
 	return EXIT_OK;
 }
 

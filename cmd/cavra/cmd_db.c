@@ -76,7 +76,8 @@ enum status cmd_chain_adopt(struct store *st, struct err *e)
 	if (rc == ST_OK && has)
 		rc = store_chain_adopt(st, &n, e);
 	if (rc == ST_OK && n > 0)
-		log_info("audit chain: chained %lld decisions written before it existed",
+		log_info("audit chain: chained %lld records (decisions, approvals) written before "
+			 "it existed",
 			 (long long)n);
 	return rc;
 }

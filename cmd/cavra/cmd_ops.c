@@ -240,8 +240,9 @@ static bool import_backup(struct store *st, const struct ops_verify_result *r, b
 }
 
 /*
- * Imported decisions go in as rows: they are chained after the import, oldest first, and the
- * count goes to stderr so that stdout stays the import's document under --json.
+ * Imported decisions and approvals go in as rows: those without an entry are chained after
+ * the import, oldest first, and the count goes to stderr so that stdout stays the import's
+ * document under --json.
  */
 static bool chain_imported(struct store *st)
 {
@@ -253,7 +254,9 @@ static bool chain_imported(struct store *st)
 		cmd_fail(rc, &e);
 		return false;
 	}
-	fprintf(stderr, "audit chain: chained %lld imported decisions (rebuilt from the rows)\n",
+	fprintf(stderr,
+		"audit chain: chained %lld imported records (decisions, approvals; rebuilt from "
+		"the rows)\n",
 		(long long)n);
 	return true;
 }

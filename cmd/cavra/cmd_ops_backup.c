@@ -17,6 +17,8 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "ops/ops.h"
+#include "audit/audit.h"
+#include "store/store_chain.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -364,6 +366,82 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
 	}
 }
 
+/* ---- the restored chain ---- */
+
+/*
+ * The restored chain against the backup's audit_head: the head row must name it and the
+ * whole chain verify.  One line on stderr says whether the chain was carried or will be
+ * rebuilt, since a backup from before migration 015 has none to carry.
+ */
+/*
+ * Records without an entry are reported but do not fail the restore: rows written behind
+ * cavra's back in the source (seeded, adopted from the original) come back the same way, and
+ * only `cavra audit verify` on the source tells them from lines added to the backup.  Every
+ * other break means the chain the backup carried did not arrive intact.
+ */
+static void restored_break(void *ctx, const struct audit_break *b)
+{
+	int64_t *unchained = ctx;
+
+	if (str_eq(b->what, "inserted"))
+		(*unchained)++;
+	cmd_audit_print_break(stderr, b);
+}
+
+static enum status chain_check(struct store *st, const struct ops_restore_result *r,
+			       struct audit_verify_result *v, int64_t *unchained, struct err *e)
+{
+	struct chain_head h;
+	enum status rc = store_chain_head_get(st, &h, e);
+
+	if (rc == ST_OK && r->has_audit_head &&
+	    (h.seq != r->audit_head_seq || strcmp(h.hash, r->audit_head_hash) != 0))
+		return err_set(e, ST_CONFLICT,
+			       "the restored chain's head (seq %lld) is not the backup's "
+			       "audit_head (seq %lld)",
+			       (long long)h.seq, (long long)r->audit_head_seq);
+	if (rc == ST_OK)
+		rc = audit_verify(st, NULL, restored_break, unchained, v, e);
+	if (rc == ST_OK && v->breaks > *unchained)
+		rc = err_set(e, ST_CONFLICT, "the restored chain has %lld breaks",
+			     (long long)(v->breaks - *unchained));
+	return rc;
+}
+
+static int restored_chain(const struct ops_restore_result *r)
+{
+	const struct store_options opt = {.pool_size = 1};
+	struct audit_verify_result v = {0};
+	struct store *st = NULL;
+	struct store_conn *c = NULL;
+	struct err e = {0};
+	int64_t unchained = 0;
+	bool has = false;
+	enum status rc = store_open(r->url, &opt, &st, &e);
+
+	if (rc == ST_OK && (rc = store_conn_get(st, &c, &e)) == ST_OK)
+		rc = store_table_exists(c, "audit_chain_head", &has, &e);
+	if (c)
+		store_conn_put(st, c);
+	if (rc == ST_OK && !has)
+		fprintf(stderr,
+			"audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
+			"up' chains the restored decisions and approvals\n");
+	else if (rc == ST_OK && (rc = chain_check(st, r, &v, &unchained, &e)) == ST_OK)
+		fprintf(stderr, "audit chain: carried: %lld entries, head seq %lld%s%s\n",
+			(long long)v.entries, (long long)v.head_seq,
+			r->has_audit_head ? ", the backup's audit_head, verified"
+					  : ", verified (the backup records no audit_head)",
+			unchained ? "; records without an entry are listed above, check the source "
+				    "with 'cavra audit verify'"
+				  : "");
+	store_close(st);
+	if (rc == ST_OK)
+		return EXIT_OK;
+	fprintf(stderr, "cavra: audit chain: the restored chain does not verify: %s\n", e.msg);
+	return EXIT_FAIL;
+}
+
 static int run_restore(const struct config *cfg, const struct ops_args *a)
 {
 	struct ops_restore_result r;
@@ -373,6 +451,7 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	bool configured;
 	json_object *doc, *details;
 	enum status st;
+	int code;
 
 	if (ops_backup_is_v1(a->manifest))
 		return cmd_usage_error("ops restore: '%s' is an original CAVRA backup (%s); "
@@ -403,8 +482,9 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	if (st != ST_OK && r.verify.problems.n && !r.verify.refused)
 		print_problems(&r.verify.problems, stderr);
 	json_object_put(doc);
+	code = st == ST_OK ? restored_chain(&r) : EXIT_FAIL;
 	ops_restore_result_release(&r);
-	return st == ST_OK ? EXIT_OK : EXIT_FAIL;
+	return code;
 }
 
 static int ops_restore_cmd(struct config *cfg, int argc, char **argv)

@@ -67,11 +67,11 @@ struct audit_verify_result {
 /*
  * Walks the whole chain of st in one snapshot, in seq order and in
  * constant memory, recomputing each record's hash and each link, then looks
- * for decisions that have no entry; cp (may be NULL) is a checkpoint read
- * with audit_checkpoint_read, whose entry must still be there unchanged.
- * Each break goes to fn.  ST_OK when the walk finished (out->breaks says
- * whether the chain is intact); ST_CONFLICT when decisions written before
- * the chain existed still wait for `cavra audit adopt`.
+ * for decisions and approvals that have no entry (an approval is chained at
+ * every write; only its last entry is checked against the row); cp (may be NULL) is a checkpoint
+ * read with audit_checkpoint_read, whose entry must still be there unchanged. Each break goes to
+ * fn.  ST_OK when the walk finished (out->breaks says whether the chain is intact); ST_CONFLICT
+ * when decisions written before the chain existed still wait for `cavra audit adopt`.
  */
 ATTR_NODISCARD enum status audit_verify(struct store *st, const struct audit_checkpoint *cp,
 					audit_break_fn fn, void *ctx,

@@ -1,7 +1,8 @@
 /*
  * audit_verify.c - `cavra audit verify`: one pass over the chain in seq order
- * joined to the records, then one over the records without an entry, both
- * streamed from one snapshot, so memory does not grow with the chain.
+ * joined to the records (decisions, approvals), then one over the records
+ * without an entry, all streamed from one snapshot, so memory does not grow
+ * with the chain.
  */
 #include "base/base.h"
 #include "audit/audit.h"
@@ -19,19 +20,36 @@
 #define CHAIN_COLS     6 /* seq, kind, record_id, record_sha256, prev_hash, hash */
 #define DECISION_NCOLS STORE_DECISION_NCOLS
 #define DECISION_COLS  STORE_DECISION_COLS("d.")
+#define APPROVAL_AT    3 /* seq, record_id, record_sha256, then the row */
+#define APPROVAL_NCOLS STORE_APPROVAL_NCOLS
 
 static const char walk_sql[] =
 	"SELECT a.seq, a.kind, a.record_id, a.record_sha256, a.prev_hash, a.hash, " DECISION_COLS
 	" FROM audit_chain a LEFT JOIN activity_decisions d ON a.kind = 'decision' AND "
 	"d.decision_id = a.record_id ORDER BY a.seq";
+/*
+ * An approval is chained at every write, and only its last entry can match the row as it
+ * stands: the earlier ones hashed states since overwritten, so the walk checks them as links
+ * only, and this second pass checks each approval's last entry against its row.
+ */
+static const char approvals_sql[] =
+	"SELECT a.seq, a.record_id, a.record_sha256, " STORE_APPROVAL_COLS(
+		"p.") " FROM audit_chain a LEFT JOIN approvals p ON p.approval_id = a.record_id "
+		      "WHERE a.kind = 'approval' AND a.seq = (SELECT max(b.seq) FROM audit_chain b "
+		      "WHERE "
+		      "b.kind = 'approval' AND b.record_id = a.record_id) ORDER BY a.seq";
 static const char unchained_sql[] =
 	"SELECT d.decision_id, d.decided_at FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
 	"FROM audit_chain a WHERE a.kind = 'decision' AND a.record_id = d.decision_id) "
 	"ORDER BY d.decided_at, d.decision_id";
+static const char unchained_approvals_sql[] =
+	"SELECT p.approval_id, p.created_at FROM approvals p WHERE NOT EXISTS (SELECT 1 "
+	"FROM audit_chain a WHERE a.kind = 'approval' AND a.record_id = p.approval_id) "
+	"ORDER BY p.created_at, p.approval_id";
 
 /* The walk's state: what the entry before this one said. */
 struct walk {
-	struct ops_row_hasher *rows;
+	struct ops_row_hasher *rows, *approvals;
 	const struct audit_checkpoint *cp;
 	audit_break_fn fn;
 	void *ctx;
@@ -67,12 +85,15 @@ static void check_link(struct walk *w, int64_t seq, const char *const *v)
 		report(w, "edited", seq, 0, v[2], NULL, "chain entry was changed");
 }
 
-/* A break in the record an entry names: gone, or not what was chained. */
+/* A break in the decision an entry names: gone, or not what was chained. */
 static enum status check_record(struct walk *w, int64_t seq, const char *const *v,
 				const size_t *lens, struct err *e)
 {
 	char rsha[SHA256_HEX_LEN];
 
+	UNUSED(e);
+	if (strcmp(v[1], "decision") != 0)
+		return ST_OK; /* approvals: approvals_sql */
 	if (!v[CHAIN_COLS]) {
 		report(w, "deleted", seq, 0, v[2], NULL, "record is missing");
 		return ST_OK;
@@ -80,7 +101,31 @@ static enum status check_record(struct walk *w, int64_t seq, const char *const *
 	if (ops_row_sha256(w->rows, v + CHAIN_COLS, lens + CHAIN_COLS, rsha, NULL) != ST_OK ||
 	    strcmp(rsha, v[3]) != 0)
 		report(w, "edited", seq, 0, v[2], NULL, "record differs from what was chained");
-	UNUSED(e);
+	return ST_OK;
+}
+
+/* An approval's last entry against its row as it stands now. */
+static enum status on_approval(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+	char rsha[SHA256_HEX_LEN];
+	struct audit_break b = {NULL, 0, 0, v[1], NULL, NULL, NULL};
+
+	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &b.seq) || !v[1] || !v[2])
+		return err_set(e, ST_INTERNAL, "audit_chain: an approval entry is malformed");
+	if (!v[APPROVAL_AT]) {
+		b.what = "deleted";
+		b.why = "record is missing";
+	} else if (ops_row_sha256(w->approvals, v + APPROVAL_AT, lens + APPROVAL_AT, rsha, NULL) !=
+			   ST_OK ||
+		   strcmp(rsha, v[2]) != 0) {
+		b.what = "edited";
+		b.why = "record differs from what was chained";
+	}
+	if (b.what) {
+		w->out->breaks++;
+		w->fn(w->ctx, &b);
+	}
 	return ST_OK;
 }
 
@@ -111,19 +156,32 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 	return ST_OK;
 }
 
-static enum status on_unchained(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+/* A record with no entry: no neighbours in the chain, its time says where it claims to belong. */
+static void unchained(struct walk *w, const char *id, const char *time_col, const char *time)
 {
-	struct walk *w = ctx;
-	char *at = store_time_dup(v[1]), why[96];
-	struct audit_break b = {"inserted", 0, 0, v[0], NULL, NULL, why};
+	char *at = store_time_dup(time), why[112];
+	struct audit_break b = {"inserted", 0, 0, id, NULL, NULL, why};
 
-	UNUSED(lens);
-	UNUSED(e);
-	/* no entry means no neighbours in the chain: its time says where it claims to belong */
-	snprintf(why, sizeof(why), "record has no chain entry (decided_at %.40s)", at ? at : "-");
+	snprintf(why, sizeof(why), "record has no chain entry (%s %.40s)", time_col, at ? at : "-");
 	free(at);
 	w->out->breaks++;
 	w->fn(w->ctx, &b);
+}
+
+static enum status on_unchained(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	UNUSED(lens);
+	UNUSED(e);
+	unchained(ctx, v[0], "decided_at", v[1]);
+	return ST_OK;
+}
+
+static enum status on_unchained_approval(void *ctx, const char *const *v, const size_t *lens,
+					 struct err *e)
+{
+	UNUSED(lens);
+	UNUSED(e);
+	unchained(ctx, v[0], "created_at", v[1]);
 	return ST_OK;
 }
 
@@ -161,7 +219,12 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	if (st == ST_OK)
 		check_tail(w);
 	if (st == ST_OK)
+		st = store_stream(c, approvals_sql, APPROVAL_AT + APPROVAL_NCOLS, on_approval, w,
+				  e);
+	if (st == ST_OK)
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
+	if (st == ST_OK)
+		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_approval, w, e);
 	return st;
 }
 
@@ -172,6 +235,8 @@ enum status audit_verify(struct store *st, const struct audit_checkpoint *cp, au
 	struct store_conn *c = NULL;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
 
+	if (rc == ST_OK)
+		rc = ops_row_hasher_new("approvals", &w.approvals, e);
 	memset(out, 0, sizeof(*out));
 	memcpy(w.last_hash, store_chain_genesis, SHA256_HEX_LEN);
 	if (rc == ST_OK)
@@ -183,6 +248,7 @@ enum status audit_verify(struct store *st, const struct audit_checkpoint *cp, au
 	if (c)
 		store_conn_put(st, c); /* ends the read-only snapshot */
 	ops_row_hasher_free(w.rows);
+	ops_row_hasher_free(w.approvals);
 	free(w.last_id);
 	return rc;
 }

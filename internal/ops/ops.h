@@ -224,6 +224,12 @@ struct ops_restore_result {
 		int64_t count;
 	} tally[OPS_TALLY_MAX];
 	size_t ntally;
+	/* the manifest's audit_head, which the restored chain must end at (has_: it was there) */
+	bool has_audit_head;
+	int64_t audit_head_seq;
+	char audit_head_hash[SHA256_HEX_LEN];
+	/* the restored database's URL, for checks after the restore; credentials: never print */
+	char *url;
 };
 void ops_restore_result_release(struct ops_restore_result *r);
 

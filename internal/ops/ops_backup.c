@@ -16,6 +16,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "base/files.h"
+#include "store/store_chain.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -260,6 +261,27 @@ static enum status read_schema(struct backup *b, const struct migration_set *set
 	return st;
 }
 
+/*
+ * The chain's head in the same snapshot as the rows (schema 15 on): a restore checks
+ * that the chain it loaded ends there.
+ */
+static enum status read_audit_head(struct backup *b, struct err *e)
+{
+	const struct ops_table *t = ops_table_find("audit_chain_head");
+	struct chain_head h;
+	enum status st;
+
+	if (!t || !ops_table_at(t, b->m.schema_version))
+		return ST_OK;
+	st = store_chain_head(b->c, &h, e);
+	if (st != ST_OK)
+		return st;
+	b->m.has_audit_head = true;
+	b->m.audit_head_seq = h.seq;
+	memcpy(b->m.audit_head_hash, h.hash, SHA256_HEX_LEN);
+	return ST_OK;
+}
+
 static enum status dump_all(struct backup *b, const struct migration_set *set, struct err *e)
 {
 	char now[TIME_FMT_LEN];
@@ -272,6 +294,8 @@ static enum status dump_all(struct backup *b, const struct migration_set *set, s
 		st = read_schema(b, set, e);
 	if (st == ST_OK)
 		st = check_tables(b->c, e);
+	if (st == ST_OK)
+		st = read_audit_head(b, e);
 	b->m.files = xcalloc(ops_catalog_n, sizeof(*b->m.files));
 	b->written = xcalloc(ops_catalog_n + 2, sizeof(char *)); /* + manifest.sig, manifest */
 	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++) {

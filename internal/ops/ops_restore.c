@@ -239,6 +239,9 @@ static enum status open_target(struct restore *r, struct err *e)
 			     "backup needs %d",
 			     r->tset.n, r->m->schema_version);
 	r->out->schema_before = rep.schema_version;
+	r->out->has_audit_head = r->m->has_audit_head;
+	r->out->audit_head_seq = r->m->audit_head_seq;
+	memcpy(r->out->audit_head_hash, r->m->audit_head_hash, SHA256_HEX_LEN);
 	if (st == ST_OK)
 		st = target_rows(r, rep.schema_version, &rows, e);
 	if (st == ST_OK && rows > 0 && !r->o->overwrite)
@@ -482,6 +485,8 @@ enum status ops_restore(const struct ops_restore_opts *o, struct ops_restore_res
 	store_close(r.st);
 	if (st != ST_OK)
 		remove_temp(&r);
+	if (st == ST_OK)
+		out->url = r.final_path ? xasprintf("sqlite:%s", r.final_path) : xstrdup(r.url);
 	if (st != ST_OK && r.url && e)
 		scrub_url_password(e->msg, sizeof(e->msg), r.url);
 	out->duration_ms = (time_mono_us() - mono) / 1000;
@@ -501,6 +506,7 @@ void ops_restore_result_release(struct ops_restore_result *r)
 	free(r->target);
 	free(r->target_backend);
 	free(r->tables);
+	free(r->url);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -7,7 +7,8 @@
  * writes the new state and the history (in the payload) together, and only
  * while the row is still pending, so two concurrent decisions on one
  * approval cannot both win.  A pending approval past expires_at reads as
- * expired; it is written as expired only by an explicit expire.
+ * expired; it is written as expired only by an explicit expire.  Each write
+ * is chained (store/store_chain.h) in its own transaction.
  */
 #include "base/base.h"
 #include "service/records.h"
@@ -17,6 +18,7 @@
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "store/store_chain.h"
 #include "store/store_decisions.h"
 
 #include <math.h>
@@ -315,7 +317,7 @@ static enum status insert_approval(struct service *s, json_object *rec, char **r
 	if (st != ST_OK)
 		return st;
 	service_prepared_write(&service_kind_approval, &p, now, &w);
-	st = store_rec_upsert(s->store, service_kind_approval.table, &w, &out, e);
+	st = store_chain_approval_put(s->store, service_kind_approval.table, &w, &out, e);
 	if (st == ST_OK)
 		st = service_kind_get(s, &service_kind_approval, p.id, record, e);
 	service_prepared_release(&p);
@@ -553,7 +555,7 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 			.updated_at = now,
 		};
 
-		st = store_rec_cas(s->store, service_kind_approval.table, &cas, &won, e);
+		st = store_chain_approval_cas(s->store, service_kind_approval.table, &cas, &won, e);
 		free(payload);
 	}
 	store_rec_row_release(&row);

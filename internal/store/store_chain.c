@@ -1,7 +1,8 @@
 /*
  * store_chain.c - the audit hash chain on both backends: the link's byte
- * form, the append inside a write transaction, the head, and chaining the
- * decisions a database held before the chain existed (adopt, rebuild).
+ * form, the append inside a write transaction (decisions, approvals), the
+ * head, and chaining the rows a database held before the chain existed
+ * (adopt, rebuild).
  */
 #include "base/base.h"
 #include "store/store_chain.h"
@@ -241,6 +242,76 @@ enum status store_chain_append_decisions(struct store_conn *c,
 	return st;
 }
 
+enum status store_chain_append_approval(struct store_conn *c, const char *approval_id,
+					struct err *e)
+{
+	static const char sql[] =
+		"SELECT " STORE_APPROVAL_COLS("") " FROM approvals WHERE approval_id = $1";
+	const char *v[STORE_APPROVAL_NCOLS], *p[1] = {approval_id};
+	struct store_rows *r = NULL;
+	struct cursor cur;
+	enum status st = head_lock(c, &cur, e);
+
+	if (st == ST_OK)
+		st = store_query(c, sql, 1, p, &r, e);
+	if (st == ST_OK && store_rows_count(r) != 1)
+		st = err_set(e, ST_NOT_FOUND, "chain approval '%s': not found", approval_id);
+	for (size_t k = 0; st == ST_OK && k < STORE_APPROVAL_NCOLS; k++)
+		v[k] = store_rows_get(r, 0, k);
+	if (st == ST_OK)
+		st = link_record(c, &cur, "approvals", "approval", approval_id, v,
+				 STORE_APPROVAL_NCOLS, e);
+	if (st == ST_OK)
+		st = head_move(c, &cur, NULL, e);
+	store_rows_free(r);
+	return st;
+}
+
+/* One approval write and its entry: exactly one of put and cas is set. */
+struct approval_tx {
+	const struct rec_table *t;
+	const struct rec_write *put;
+	const struct rec_cas *cas;
+	enum rec_outcome *out;
+	bool *won;
+};
+
+static enum status approval_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	struct approval_tx *a = ctx;
+	enum status st;
+	bool chain;
+
+	if (a->put) {
+		st = store_rec_put(c, a->t, a->put, a->out, e);
+		chain = st == ST_OK && *a->out != REC_UNCHANGED;
+	} else {
+		st = store_rec_cas_conn(c, a->t, a->cas, a->won, e);
+		chain = st == ST_OK && *a->won;
+	}
+	if (chain)
+		st = store_chain_append_approval(c, a->put ? a->put->id : a->cas->id, e);
+	return st;
+}
+
+enum status store_chain_approval_put(struct store *st, const struct rec_table *t,
+				     const struct rec_write *w, enum rec_outcome *out,
+				     struct err *e)
+{
+	struct approval_tx a = {t, w, NULL, out, NULL};
+
+	return store_run_write(st, approval_tx, &a, e);
+}
+
+enum status store_chain_approval_cas(struct store *st, const struct rec_table *t,
+				     const struct rec_cas *w, bool *won, struct err *e)
+{
+	struct approval_tx a = {t, NULL, w, NULL, won};
+
+	*won = false;
+	return store_run_write(st, approval_tx, &a, e);
+}
+
 enum status store_chain_head(struct store_conn *c, struct chain_head *out, struct err *e)
 {
 	static const char sql[] =
@@ -285,44 +356,64 @@ enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
 				 e);
 }
 
-/* Links every row of r (decisions, columns in catalogue order) after cur. */
-static enum status link_rows(struct store_conn *c, struct cursor *cur, const struct store_rows *r,
-			     struct err *e)
+/* A table whose rows the chain covers, for adopting the rows that have no entry yet. */
+struct chained {
+	const char *table, *kind, *cols, *id_col, *order_col;
+	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
+};
+
+static const struct chained chained_tables[] = {
+	{"activity_decisions", "decision", DECISION_COLS, "decision_id", "decided_at",
+	 DECISION_NCOLS, 12},
+	{"approvals", "approval", STORE_APPROVAL_COLS(""), "approval_id", "created_at",
+	 STORE_APPROVAL_NCOLS, 10},
+};
+
+/* Links every row of r (columns in catalogue order, the id first) after cur. */
+static enum status link_rows(struct store_conn *c, struct cursor *cur, const struct chained *t,
+			     const struct store_rows *r, struct err *e)
 {
 	enum status st = ST_OK;
 
 	for (size_t i = 0; i < store_rows_count(r) && st == ST_OK; i++) {
 		const char *v[DECISION_NCOLS];
 
-		for (size_t k = 0; k < DECISION_NCOLS; k++)
+		for (size_t k = 0; k < t->ncols; k++)
 			v[k] = store_rows_get(r, i, k);
-		st = link_record(c, cur, "activity_decisions", "decision", v[0], v, DECISION_NCOLS,
-				 e);
+		st = link_record(c, cur, t->table, t->kind, v[0], v, t->ncols, e);
 	}
 	return st;
 }
 
-/*
- * Chains the decisions that have no entry yet, oldest first, a page at a time: a keyset on
- * (decided_at, decision_id) so each page starts where the last ended rather than skipping
- * the rows already chained.
- */
-static enum status chain_unchained(struct store_conn *c, struct cursor *cur, int64_t *chained,
-				   struct err *e)
+/* The two queries of chain_unchained for t: the first page and the next after $1, $2. */
+static void unchained_sql(const struct chained *t, char *first, char *next, size_t size)
 {
-	static const char unchained[] =
-		"SELECT " DECISION_COLS " FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
-		"FROM audit_chain a WHERE a.kind = 'decision' AND "
-		"a.record_id = d.decision_id)";
-	static const char first[] = "%s ORDER BY decided_at, decision_id LIMIT " ADOPT_PAGE;
-	static const char next[] = "%s AND (decided_at > $1 OR (decided_at = $1 AND decision_id > "
-				   "$2)) ORDER BY decided_at, decision_id LIMIT " ADOPT_PAGE;
-	char sql_first[1024], sql_next[1024], *last_at = NULL, *last_id = NULL;
+	char base[1024];
+
+	snprintf(base, sizeof(base),
+		 "SELECT %s FROM %s d WHERE NOT EXISTS (SELECT 1 FROM audit_chain a WHERE "
+		 "a.kind = '%s' AND a.record_id = d.%s)",
+		 t->cols, t->table, t->kind, t->id_col);
+	snprintf(first, size, "%s ORDER BY %s, %s LIMIT " ADOPT_PAGE, base, t->order_col,
+		 t->id_col);
+	snprintf(next, size,
+		 "%s AND (%s > $1 OR (%s = $1 AND %s > $2)) ORDER BY %s, %s LIMIT " ADOPT_PAGE,
+		 base, t->order_col, t->order_col, t->id_col, t->order_col, t->id_col);
+}
+
+/*
+ * Chains the rows of t that have no entry yet, oldest first, a page at a time: a keyset on
+ * (order column, id) so each page starts where the last ended rather than skipping the rows
+ * already chained.
+ */
+static enum status chain_unchained(struct store_conn *c, const struct chained *t,
+				   struct cursor *cur, int64_t *chained, struct err *e)
+{
+	char sql_first[1536], sql_next[1536], *last_at = NULL, *last_id = NULL;
 	enum status st = ST_OK;
 	size_t n = 1;
 
-	snprintf(sql_first, sizeof(sql_first), first, unchained);
-	snprintf(sql_next, sizeof(sql_next), next, unchained);
+	unchained_sql(t, sql_first, sql_next, sizeof(sql_first));
 	while (st == ST_OK && n > 0) {
 		struct store_rows *r = NULL;
 		const char *p[2] = {last_at, last_id};
@@ -330,11 +421,11 @@ static enum status chain_unchained(struct store_conn *c, struct cursor *cur, int
 		st = store_query(c, last_id ? sql_next : sql_first, last_id ? 2 : 0, p, &r, e);
 		n = st == ST_OK ? store_rows_count(r) : 0;
 		if (n > 0)
-			st = link_rows(c, cur, r, e);
+			st = link_rows(c, cur, t, r, e);
 		if (st == ST_OK && n > 0) {
 			free(last_at);
 			free(last_id);
-			last_at = store_dup(store_rows_get(r, n - 1, 12));
+			last_at = store_dup(store_rows_get(r, n - 1, t->order_idx));
 			last_id = store_dup(store_rows_get(r, n - 1, 0));
 			*chained += (int64_t)n;
 		}
@@ -361,7 +452,9 @@ static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 		st = store_chain_head(c, &h, e);
 	if (st != ST_OK || (!h.adopt_pending && !a->always))
 		return st;
-	st = chain_unchained(c, &cur, &a->chained, e);
+	/* decisions first, then approvals: each table oldest first, one entry per row */
+	for (size_t i = 0; i < ARRAY_SIZE(chained_tables) && st == ST_OK; i++)
+		st = chain_unchained(c, &chained_tables[i], &cur, &a->chained, e);
 	if (st == ST_OK)
 		st = head_move(c, &cur, "0", e);
 	return st;

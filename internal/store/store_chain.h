@@ -15,6 +15,7 @@
 #define CAVRA_STORE_CHAIN_H
 
 #include "store/store.h"
+#include "store/store_records.h"
 #include "base/buf.h"
 #include "base/hash.h"
 
@@ -60,6 +61,36 @@ ATTR_NODISCARD enum status store_chain_link_hash(int64_t seq, const char *kind,
 ATTR_NODISCARD enum status store_chain_append_decisions(struct store_conn *c,
 							const struct decision_rec *const *rows,
 							size_t n, struct err *e);
+
+/* The approvals table's columns in catalogue order: what an approval's entry hashes. */
+#define STORE_APPROVAL_COLS(p)                                                                  \
+	p "approval_id, " p "decision_id, " p "session_id, " p "state, " p "approver_group, " p \
+	  "requested_by, " p "rule_id, " p "expires_at, " p "decided_at, " p "decided_by, " p   \
+	  "created_at, " p "updated_at, " p "payload"
+#define STORE_APPROVAL_NCOLS 13
+
+/*
+ * Chains the approval with approval_id as it stands now inside c's open write
+ * transaction (after its insert or state change, history included in its
+ * payload): reads the row back, so the entry hashes exactly the stored values,
+ * then links it with kind 'approval' and moves the head.  ST_NOT_FOUND when
+ * the row is not there.
+ */
+ATTR_NODISCARD enum status store_chain_append_approval(struct store_conn *c,
+						       const char *approval_id, struct err *e);
+
+/*
+ * An approval's writes with their chain entry, in one write transaction of
+ * st: store_rec_put (an unchanged record is not chained again) and
+ * store_rec_cas_conn (chained only when *won), each followed by
+ * store_chain_append_approval.  t is the approvals table.
+ */
+ATTR_NODISCARD enum status store_chain_approval_put(struct store *st, const struct rec_table *t,
+						    const struct rec_write *w,
+						    enum rec_outcome *out, struct err *e);
+ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const struct rec_table *t,
+						    const struct rec_cas *w, bool *won,
+						    struct err *e);
 
 /* The chain's head: the last entry's seq and hash (0 and the genesis when empty). */
 struct chain_head {

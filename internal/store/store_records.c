@@ -368,17 +368,13 @@ static void cas_sql(struct buf *b, const struct rec_table *t, const struct rec_c
 		buf_xaddf(b, " AND %s > $3", w->later_col);
 }
 
-enum status store_rec_cas(struct store *st, const struct rec_table *t, const struct rec_cas *w,
-			  bool *won, struct err *e)
+/* The statement of store_rec_cas and its parameters, for either way of running it. */
+static int cas_params(const struct rec_table *t, const struct rec_cas *w, struct buf *sql,
+		      const char **p)
 {
 	size_t n = ncols(w->set_cols), k = 0;
-	const char *p[REC_MAX_COLS + 5];
-	int64_t changes = 0;
-	struct buf sql;
-	enum status rc;
 
-	buf_init(&sql, SQL_CAP);
-	cas_sql(&sql, t, w, n);
+	cas_sql(sql, t, w, n);
 	p[k++] = w->id;
 	p[k++] = w->guard;
 	if (w->later_col)
@@ -387,7 +383,38 @@ enum status store_rec_cas(struct store *st, const struct rec_table *t, const str
 		p[k++] = w->set_values[i];
 	p[k++] = w->updated_at;
 	p[k++] = w->payload;
-	rc = store_run_exec(st, sql.data, (int)k, p, &changes, e);
+	return (int)k;
+}
+
+enum status store_rec_cas_conn(struct store_conn *c, const struct rec_table *t,
+			       const struct rec_cas *w, bool *won, struct err *e)
+{
+	const char *p[REC_MAX_COLS + 5];
+	int64_t changes = 0;
+	struct buf sql;
+	enum status rc;
+	int k;
+
+	buf_init(&sql, SQL_CAP);
+	k = cas_params(t, w, &sql, p);
+	rc = store_exec(c, sql.data, k, p, &changes, e);
+	*won = rc == ST_OK && changes == 1;
+	buf_release(&sql);
+	return rc;
+}
+
+enum status store_rec_cas(struct store *st, const struct rec_table *t, const struct rec_cas *w,
+			  bool *won, struct err *e)
+{
+	const char *p[REC_MAX_COLS + 5];
+	int64_t changes = 0;
+	struct buf sql;
+	enum status rc;
+	int k;
+
+	buf_init(&sql, SQL_CAP);
+	k = cas_params(t, w, &sql, p);
+	rc = store_run_exec(st, sql.data, k, p, &changes, e);
 	*won = rc == ST_OK && changes == 1;
 	buf_release(&sql);
 	return rc;

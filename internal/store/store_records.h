@@ -124,6 +124,9 @@ struct rec_cas {
 };
 ATTR_NODISCARD enum status store_rec_cas(struct store *st, const struct rec_table *t,
 					 const struct rec_cas *w, bool *won, struct err *e);
+/* The same on c, inside the caller's write transaction. */
+ATTR_NODISCARD enum status store_rec_cas_conn(struct store_conn *c, const struct rec_table *t,
+					      const struct rec_cas *w, bool *won, struct err *e);
 
 /*
  * The newest record (by t->order_col, then id) whose column col equals

@@ -18,7 +18,7 @@ import time
 import requests
 import requests.adapters
 
-from conftest import CAVRA, SANITIZER_MARKS, backend_of, sql
+from conftest import CAVRA, SANITIZER_MARKS, backend_of, cavra, sql
 
 # execute_command on these targets gives block, allow, require_approval and allow under
 # the baseline pack, so every counter of a session moves.
@@ -154,8 +154,9 @@ def counters(db, sessions):
 
 
 def check(db, load):
-    """Zero lost acknowledgements, exact counters, no decision without a request; returns a
-    one-line summary for the test's own assertions and messages."""
+    """Zero lost acknowledgements, exact counters, no decision without a request, an audit
+    chain that still verifies; returns a one-line summary for the test's own assertions and
+    messages."""
     assert not load.wrong, f"2xx answers for another decision: {load.wrong[:3]}"
     ids = [a[0] for a in load.acks]
     assert len(ids) == len(set(ids)), "one decision id acknowledged twice"
@@ -179,6 +180,10 @@ def check(db, load):
         # Committed but not acknowledged is allowed, at most once per failed request.
         assert acked[sid] <= n <= acked[sid] + failed[sid], \
             f"{sid}: {n} stored, {acked[sid]} acknowledged, {failed[sid]} failed"
+    # The chain is appended in the transaction of the decisions it covers: a crash, a kill,
+    # a full disk or a lock must leave it whole, every stored decision chained once.
+    code, out, err = cavra("audit", "verify", db=db)
+    assert code == 0, f"audit verify exit {code} after the fault: {out}{err}"
     return (f"{len(ids)} acknowledged, {len(rows)} stored, {load.failed()} failed "
             f"({dict(collections.Counter(why for _, why in load.failures.elements()))})")
 

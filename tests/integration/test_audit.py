@@ -216,7 +216,7 @@ def test_existing_decisions_are_adopted_by_migrate_up(db):
             "'read_file', 'p', 'allow', '2026-01-01T00:00:00.000000Z', "
             "'2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', '{}'" + obj + ")")
     code, out, _ = cavra("audit", "adopt", db=db)
-    assert code == 0 and "chained 0 decisions" in out
+    assert code == 0 and "chained 0 records" in out
     code, out, _ = verify(db)
     assert code == 1 and any(l.startswith("inserted") and "id=d-late" in l
                              for l in breaks(out)), out
@@ -237,10 +237,62 @@ def test_a_restored_backup_carries_the_chain(chained, tmp_path):
     assert code == 0, err
     code, _, err = cavra("ops", "restore", out_dir, "--target-dir", target)
     assert code == 0, err
+    assert "audit chain: carried: 8 entries, head seq 8, the backup's audit_head, verified" \
+        in err, err
     restored = target + "/cavra.db"
     assert chain_ids(restored) == ids
     code, out, err = verify(restored)
     assert code == 0 and "8 entries" in out, out + err
+    head = json.load(open(out_dir + "/manifest.json"))["audit_head"]
+    assert [str(head["seq"]), head["hash"]] == sql(db, "SELECT seq, hash FROM audit_chain_head")[0]
+
+
+def reseal(bk, table, lines):
+    """Rewrites a table file of an unsigned backup and its manifest entry, checksums included,
+    so that only the chain can tell."""
+    import hashlib
+    # canonical lines (sorted keys) in the file's order: by the key, hash, byte order
+    data = b"".join(json.dumps(l, separators=(",", ":"), sort_keys=True,
+                               ensure_ascii=False).encode() + b"\n"
+                    for l in sorted(lines, key=lambda l: l["hash"].encode()))
+    (bk / f"{table}.jsonl").write_bytes(data)
+    m = json.load(open(bk / "manifest.json"))
+    f = next(f for f in m["files"] if f["table"] == table)
+    f["rows"], f["bytes"], f["sha256"] = len(lines), len(data), hashlib.sha256(data).hexdigest()
+    m["rows"], m["bytes"] = sum(f["rows"] for f in m["files"]), sum(f["bytes"] for f in m["files"])
+    del m["manifest_sha256"]
+    body = json.dumps(m, indent=2, ensure_ascii=False).encode()[:-2] + b",\n"
+    sha = hashlib.sha256(body).hexdigest()
+    (bk / "manifest.json").write_bytes(body + f'  "manifest_sha256": "{sha}"\n}}\n'.encode())
+
+
+def rows(bk, table):
+    return [json.loads(l) for l in (bk / f"{table}.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("case", ["edit_entry", "cut_tail_and_head"])
+def test_a_restore_reports_a_tampered_chain(chained, tmp_path, case):
+    db, ids = chained
+    bk, target = tmp_path / "bk", tmp_path / "restored"
+    assert cavra("ops", "backup", "--output", str(bk), db=db)[0] == 0
+    chain = sorted(rows(bk, "audit_chain"), key=lambda r: int(r["seq"]))
+    if case == "edit_entry":
+        chain[2]["record_sha256"] = "0" * 64
+        reseal(bk, "audit_chain", chain)
+        want = "edited seq=3"
+    else:
+        # the newest entry cut off and the head row rewritten to match: the chain alone is
+        # consistent, only the manifest's audit_head shows it
+        head = rows(bk, "audit_chain_head")
+        head[0]["seq"], head[0]["hash"] = chain[6]["seq"], chain[6]["hash"]
+        reseal(bk, "audit_chain", chain[:7])
+        reseal(bk, "audit_chain_head", head)
+        want = "is not the backup's audit_head (seq 8)"
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 0, out + err  # the files match their checksums
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(target))
+    assert code == 1, out + err
+    assert "the restored chain does not verify" in err and want in err, err
 
 
 def test_serve_writes_signed_checkpoints(db, keys, tmp_path):
@@ -268,3 +320,81 @@ def test_serve_checkpoint_settings_go_together(db, tmp_path):
     assert cavra("migrate", "up", db=db)[0] == 0
     code, _, err = cavra("serve", "--audit-checkpoint-dir", str(tmp_path / "cp"), db=db)
     assert code == 2 and "go together" in err, err
+
+
+@pytest.fixture
+def with_approvals(db, tmp_path):
+    """A database with decisions and three approvals: one approved, one denied, one pending;
+    returns (db, {state: approval_id})."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    got = {}
+    with serve(db, tmp=tmp_path) as srv:
+        for state, action in (("approved", "approve"), ("denied", "deny"), ("pending", None)):
+            r = srv.post("/decisions", {"session_id": "apr", "agent_id": "a",
+                                        "action_type": "execute_command",
+                                        "command": f"make {state}"})
+            assert r.status_code == 201, r.text
+            r = srv.post("/approvals", {"decision": r.json()})
+            assert r.status_code == 201, r.text
+            got[state] = r.json()["approval_id"]
+            if action:
+                r = srv.post(f"/approvals/{got[state]}/{action}",
+                             {"actor": "sam", "reason": "checked"})
+                assert r.status_code == 200, r.text
+    return db, got
+
+
+def test_approvals_are_chained_at_every_write(with_approvals):
+    db, got = with_approvals
+    kinds = sql(db, "SELECT kind, record_id FROM audit_chain ORDER BY seq")
+    for state, aid in got.items():
+        # created, then each state change: one entry per write
+        assert kinds.count(["approval", aid]) == (1 if state == "pending" else 2), kinds
+    code, out, err = verify(db)
+    assert code == 0, out + err
+    assert breaks(out) == [] and f"{len(kinds)} entries" in out, out
+
+
+@pytest.mark.parametrize("case", ["edit_state", "edit_history", "delete", "insert"])
+def test_approval_tampering_is_detected_and_named(with_approvals, case):
+    db, got = with_approvals
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    cols = ("decision_id, session_id, state, approver_group, requested_by, rule_id, "
+            "expires_at, decided_at, decided_by, created_at, updated_at, payload")
+    last = {aid: sql(db, f"SELECT max(seq) FROM audit_chain WHERE record_id = '{aid}'")[0][0]
+            for aid in got.values()}
+    denied = got["denied"]
+    stmts, want = {
+        "edit_state": ([f"UPDATE approvals SET state = 'approved' WHERE approval_id = "
+                        f"'{denied}'"], ("edited", last[denied], denied)),
+        "edit_history": ([f"UPDATE approvals SET payload = '{{\"history\":[]}}'{obj} "
+                          f"WHERE approval_id = '{got['approved']}'"],
+                         ("edited", last[got["approved"]], got["approved"])),
+        "delete": ([f"DELETE FROM approvals WHERE approval_id = '{denied}'"],
+                   ("deleted", last[denied], denied)),
+        "insert": ([f"INSERT INTO approvals (approval_id, {cols}) SELECT 'apr_forged', {cols} "
+                    f"FROM approvals WHERE approval_id = '{denied}'"],
+                   ("inserted", 0, "apr_forged")),
+    }[case]
+    for s in stmts:
+        sql(db, s)
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = breaks(out)
+    what, seq, rid = want
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(what + " ") and f"id={rid}" in lines[0], lines
+    assert not seq or re.search(rf"\bseq={seq}\b", lines[0]), lines
+
+
+def test_existing_approvals_are_adopted_one_entry_each(with_approvals):
+    db, got = with_approvals
+    # as if the approvals had been written before the chain: no entries, adoption pending
+    sql(db, "DELETE FROM audit_chain")
+    sql(db, "UPDATE audit_chain_head SET seq = 0, hash = '" + "0" * 64 + "', adopt_pending = 1")
+    code, out, err = cavra("audit", "adopt", db=db)
+    assert code == 0, err
+    kinds = sql(db, "SELECT kind, record_id FROM audit_chain ORDER BY seq")
+    assert sorted(r[1] for r in kinds if r[0] == "approval") == sorted(got.values())
+    assert f"chained {len(kinds)} records" in out, out
+    assert verify(db)[0] == 0
