@@ -236,7 +236,12 @@ static enum status pg_begin(struct store_conn *c, enum store_tx_mode mode, struc
 {
 	switch (mode) {
 	case STORE_TX_SNAPSHOT:
-		return pg_exec_script(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
+		/*
+		 * The SELECT takes the snapshot now: otherwise the first real query takes it,
+		 * after it has waited for its table's lock, and sees what committed meanwhile.
+		 */
+		return pg_exec_script(
+			c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1", e);
 	case STORE_TX_READ:
 	case STORE_TX_WRITE:
 	default:
