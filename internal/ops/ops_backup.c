@@ -336,8 +336,7 @@ static enum status write_signature(struct backup *b, const char *text,
  */
 static enum status write_manifest(struct backup *b, struct ops_backup_result *out, struct err *e)
 {
-	char now[TIME_FMT_LEN], sha[SHA256_HEX_LEN];
-	struct ops_writer w;
+	char now[TIME_FMT_LEN];
 	char *text;
 	enum status st;
 
@@ -345,15 +344,8 @@ static enum status write_manifest(struct backup *b, struct ops_backup_result *ou
 	b->m.finished_at = xstrdup(now);
 	text = ops_manifest_text(&b->m, out->manifest_sha256);
 	st = write_signature(b, text, out, e);
-	if (st == ST_OK) {
-		st = ops_writer_open(&w, b->dir, OPS_MANIFEST_NAME, e);
-		if (st == ST_OK)
-			st = ops_writer_add(&w, text, strlen(text), e);
-		if (st == ST_OK)
-			st = ops_writer_commit(&w, sha, e);
-		else
-			ops_writer_abort(&w);
-	}
+	if (st == ST_OK)
+		st = ops_writer_text(b->dir, OPS_MANIFEST_NAME, text, e);
 	free(text);
 	if (st == ST_OK)
 		b->written[b->nwritten++] = ops_path_join(b->dir, OPS_MANIFEST_NAME);

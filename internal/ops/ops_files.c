@@ -561,3 +561,17 @@ enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx, struct op
 	close(fd);
 	return st;
 }
+
+enum status ops_writer_text(const char *dir, const char *name, const char *text, struct err *e)
+{
+	char sha[SHA256_HEX_LEN];
+	struct ops_writer w;
+	enum status st = ops_writer_open(&w, dir, name, e);
+
+	if (st == ST_OK)
+		st = ops_writer_add(&w, text, strlen(text), e);
+	if (st == ST_OK)
+		return ops_writer_commit(&w, sha, e);
+	ops_writer_abort(&w);
+	return st;
+}

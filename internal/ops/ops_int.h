@@ -379,6 +379,9 @@ ATTR_NODISCARD enum status ops_writer_commit(struct ops_writer *w, char sha[SHA2
 					     struct err *e);
 /* Closes and removes the temporary file (after a failure).  Safe after commit. */
 void ops_writer_abort(struct ops_writer *w);
+/* Writes a whole small text file (a manifest, a signature) through a writer: durable or absent. */
+ATTR_NODISCARD enum status ops_writer_text(const char *dir, const char *name, const char *text,
+					   struct err *e);
 
 #define OPS_LINE_MAX ((size_t)64 << 20)
 

@@ -56,21 +56,13 @@ enum status ops_signature_write(const char *dir, const char *manifest, size_t le
 				struct err *e)
 {
 	unsigned char sig[ED25519_SIG_LEN];
-	char sha[SHA256_HEX_LEN];
-	struct ops_writer w;
 	char *text;
 	enum status st = ed25519_sign(k, manifest, len, sig, e);
 
 	if (st != ST_OK)
 		return st;
 	text = sig_text(k, sig, key_id);
-	st = ops_writer_open(&w, dir, OPS_SIGNATURE_NAME, e);
-	if (st == ST_OK)
-		st = ops_writer_add(&w, text, strlen(text), e);
-	if (st == ST_OK)
-		st = ops_writer_commit(&w, sha, e);
-	else
-		ops_writer_abort(&w);
+	st = ops_writer_text(dir, OPS_SIGNATURE_NAME, text, e);
 	free(text);
 	return st;
 }

@@ -172,7 +172,7 @@ static enum status decision_links(struct cursor *cur, const struct decision_rec 
 						   cur->hash, l[i].hash, e);
 		if (st != ST_OK)
 			return err_ctx(st, e, "chain decision '%s'", id);
-		snprintf(l[i].seq, sizeof(l[i].seq), "%lld", (long long)(cur->seq + 1));
+		snprintf(l[i].seq, sizeof(l[i].seq), "%lld", (long long)cur->seq + 1);
 		p[0] = l[i].seq;
 		p[1] = "decision";
 		p[2] = id;
@@ -375,11 +375,14 @@ static enum status link_rows(struct store_conn *c, struct cursor *cur, const str
 {
 	enum status st = ST_OK;
 
+	_Static_assert(STORE_APPROVAL_NCOLS <= DECISION_NCOLS, "v holds the widest chained row");
 	for (size_t i = 0; i < store_rows_count(r) && st == ST_OK; i++) {
-		const char *v[DECISION_NCOLS];
+		const char *v[DECISION_NCOLS] = {0};
 
 		for (size_t k = 0; k < t->ncols; k++)
 			v[k] = store_rows_get(r, i, k);
+		if (!v[0]) /* the id column is NOT NULL: only a damaged catalogue gets here */
+			return err_set(e, ST_INTERNAL, "%s: a row without an id", t->table);
 		st = link_record(c, cur, t->table, t->kind, v[0], v, t->ncols, e);
 	}
 	return st;

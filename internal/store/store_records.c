@@ -406,17 +406,14 @@ enum status store_rec_cas_conn(struct store_conn *c, const struct rec_table *t,
 enum status store_rec_cas(struct store *st, const struct rec_table *t, const struct rec_cas *w,
 			  bool *won, struct err *e)
 {
-	const char *p[REC_MAX_COLS + 5];
-	int64_t changes = 0;
-	struct buf sql;
-	enum status rc;
-	int k;
+	struct store_conn *c;
+	enum status rc = store_conn_get(st, &c, e);
 
-	buf_init(&sql, SQL_CAP);
-	k = cas_params(t, w, &sql, p);
-	rc = store_run_exec(st, sql.data, k, p, &changes, e);
-	*won = rc == ST_OK && changes == 1;
-	buf_release(&sql);
+	*won = false;
+	if (rc != ST_OK)
+		return rc;
+	rc = store_rec_cas_conn(c, t, w, won, e);
+	store_conn_put(st, c);
 	return rc;
 }
 
