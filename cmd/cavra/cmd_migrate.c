@@ -106,16 +106,9 @@ static enum status snapshot_original(const char *path, char **out, struct err *e
 
 static void snapshot_remove(char *snapshot)
 {
-	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
-
 	if (!snapshot)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
-		char *p = xasprintf("%s%s", snapshot, tails[i]);
-
-		unlink(p);
-		free(p);
-	}
+	store_sqlite_file_remove(snapshot);
 	*strrchr(snapshot, '/') = '\0';
 	rmdir(snapshot);
 	free(snapshot);

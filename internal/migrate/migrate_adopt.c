@@ -243,19 +243,6 @@ static enum status adopt_copy(const char *copy, const struct migration_set *set,
 	return rc;
 }
 
-/* SQLite may leave -wal, -shm or -journal files beside a copy; none may outlive the attempt. */
-static void remove_copy(const char *copy)
-{
-	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
-		char *p = xasprintf("%s%s", copy, tails[i]);
-
-		unlink(p);
-		free(p);
-	}
-}
-
 /* A journal or WAL beside the file means a writer is at work, or crashed mid-write. */
 static enum status check_quiet(const char *path, struct err *e)
 {
@@ -322,7 +309,7 @@ enum status migrate_adopt_sqlite(const char *path, const struct migration_set *s
 	enum status st = check_quiet(path, e);
 	bool replaced = false;
 
-	remove_copy(copy);
+	store_sqlite_file_remove(copy);
 	if (st == ST_OK)
 		st = store_sqlite_copy(path, copy, e);
 	if (st == ST_OK)
@@ -332,9 +319,10 @@ enum status migrate_adopt_sqlite(const char *path, const struct migration_set *s
 	if (st == ST_OK)
 		st = replace(path, copy, &replaced, e);
 	if (replaced)
-		remove_copy(copy); /* an empty -wal or -shm the copy's name left behind */
+		store_sqlite_file_remove(
+			copy); /* an empty -wal or -shm the copy's name left behind */
 	if (st != ST_OK && !replaced) {
-		remove_copy(copy);
+		store_sqlite_file_remove(copy);
 		/* an unusable record is the pilot's problem, not a usage error (exit 1) */
 		if (st == ST_INVALID && e) {
 			st = ST_CONFLICT;

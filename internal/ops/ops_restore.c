@@ -16,6 +16,7 @@
 #include "base/files.h"
 #include "base/str.h"
 #include "base/redact.h"
+#include "store/store_sqlite_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -168,14 +169,8 @@ static enum status choose_target(struct restore *r, struct err *e)
 
 static void remove_temp(struct restore *r)
 {
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-
-	for (size_t i = 0; r->temp_path && i < ARRAY_SIZE(suffix); i++) {
-		char *p = xasprintf("%s%s", r->temp_path, suffix[i]);
-
-		unlink(p);
-		free(p);
-	}
+	if (r->temp_path)
+		store_sqlite_file_remove(r->temp_path);
 }
 
 /*

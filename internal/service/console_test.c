@@ -20,6 +20,7 @@
 #include "base/err.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "store/store_sqlite_file.h"
 
 static void test_logout_with_a_failing_connection(void **state)
 {
@@ -38,10 +39,8 @@ static void test_logout_with_a_failing_connection(void **state)
 	assert_int_equal(store_open(url, &opt, &st, NULL), ST_OK);
 	assert_int_equal(store_conn_get(st, &held, NULL), ST_OK); /* the pool's open one */
 	/* the database's directory becomes a file: no new connection can be opened */
-	for (const char *const *x = (const char *const[]){"", "-wal", "-shm", NULL}; *x; x++) {
-		snprintf(url, sizeof(url), "%s/cavra.db%s", dir, *x);
-		unlink(url);
-	}
+	snprintf(url, sizeof(url), "%s/cavra.db", dir);
+	store_sqlite_file_remove(url);
 	assert_int_equal(rmdir(dir), 0);
 	f = fopen(dir, "w");
 	assert_non_null(f);

@@ -18,6 +18,7 @@
 #include "store/store_backend.h"
 #include "store/store_bulk.h"
 #include "store/store_query.h"
+#include "store/store_sqlite_file.h"
 #include "store/store_stats.h"
 
 struct t_row {
@@ -130,15 +131,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct db *d = *state;
-	char side[96];
 
 	store_conn_put(d->st, d->c);
 	store_close(d->st);
-	unlink(d->path);
-	snprintf(side, sizeof(side), "%s-wal", d->path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", d->path);
-	unlink(side);
+	store_sqlite_file_remove(d->path);
 	free(d);
 	return 0;
 }

@@ -7,7 +7,9 @@
 #include "store/store_sqlite_file.h"
 #include "store/store_sqlite_int.h"
 #include "base/files.h"
+#include "base/xalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -142,4 +144,16 @@ enum status store_sqlite_copy(const char *src, const char *dst, struct err *e)
 		return err_ctx(st, e, "copy '%s' to '%s'", src, dst);
 	}
 	return ST_OK;
+}
+
+void store_sqlite_file_remove(const char *path)
+{
+	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
+		char *p = xasprintf("%s%s", path, tails[i]);
+
+		unlink(p);
+		free(p);
+	}
 }

@@ -24,4 +24,10 @@ ATTR_NODISCARD enum status store_sqlite_query_ro(const char *path, const char *s
  */
 ATTR_NODISCARD enum status store_sqlite_copy(const char *src, const char *dst, struct err *e);
 
+/*
+ * Removes the SQLite database file at path and what SQLite may leave beside it
+ * (-wal, -shm, -journal); files that are not there are no error.
+ */
+void store_sqlite_file_remove(const char *path);
+
 #endif

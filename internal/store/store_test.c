@@ -19,6 +19,7 @@
 #include "base/timeutil.h"
 #include "store/store_backend.h"
 #include "store/store_decisions.h"
+#include "store/store_sqlite_file.h"
 
 #include <pthread.h>
 
@@ -52,14 +53,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct db *d = *state;
-	char side[96];
 
 	store_close(d->st);
-	unlink(d->path);
-	snprintf(side, sizeof(side), "%s-wal", d->path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", d->path);
-	unlink(side);
+	store_sqlite_file_remove(d->path);
 	free(d);
 	return 0;
 }
