@@ -53,7 +53,7 @@ static const struct {
 /* The text path (backups) and the json-c path (restores) give the same bytes. */
 static void test_canon_table(void **state)
 {
-	struct json_tokener *tok = ops_canon_tokener();
+	struct json_tokener *tok = jx_canon_tokener();
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -65,7 +65,7 @@ static void test_canon_table(void **state)
 			fail_msg("case '%s': got %s, want %s", cases[i].name, got ? got : "NULL",
 				 cases[i].want ? cases[i].want : "NULL");
 		buf_init(&b, 1 << 20);
-		ok = ops_canon_parse_append(&b, cases[i].in, strlen(cases[i].in), tok, NULL) ==
+		ok = jx_canon_parse_append(&b, cases[i].in, strlen(cases[i].in), tok, NULL) ==
 		     ST_OK;
 		if (cases[i].want && (!ok || strcmp(b.data, cases[i].want) != 0))
 			fail_msg("case '%s': json-c path gave %s", cases[i].name, b.data);
@@ -136,9 +136,9 @@ static void test_plain_run(void **state)
 				while (want < len && s[want] != '"' && s[want] != '\\' &&
 				       (unsigned char)s[want] >= 0x20)
 					want++;
-				if (ops_plain_run(s, len) != want)
+				if (jx_plain_run(s, len, false) != want)
 					fail_msg("len %zu, byte 0x%02x at %zu: %zu, want %zu", len,
-						 probes[k], at, ops_plain_run(s, len), want);
+						 probes[k], at, jx_plain_run(s, len, false), want);
 			}
 }
 

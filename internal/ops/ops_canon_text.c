@@ -7,7 +7,7 @@
  * a hash table per object).  Here an object's members are written into a
  * scratch buffer of its nesting level, then sorted and copied out.  Strings
  * without escapes are copied as they are, which is already canonical.  The
- * result equals ops_canon_append's for every value the service stores (a
+ * result equals jx_canon_append's for every value the service stores (a
  * unit test holds both to the same cases).
  */
 #include "base/base.h"
@@ -103,7 +103,7 @@ static enum status string_out(struct cz *c, struct buf *out)
 		return st == ST_OK ? buf_add(out, "\"", 1, c->e) : st;
 	}
 	st = decode(c, s.p, s.n);
-	return st == ST_OK ? ops_canon_string(out, c->z->text.data, c->z->text.len, c->e) : st;
+	return st == ST_OK ? jx_canon_string(out, c->z->text.data, c->z->text.len, c->e) : st;
 }
 
 /* A number or a literal, copied as written. */
@@ -215,7 +215,7 @@ static enum status key_out(const struct cz_member *m, struct buf *out, struct er
 	enum status st;
 
 	if (!m->plain)
-		return ops_canon_string(out, m->key, m->klen, e);
+		return jx_canon_string(out, m->key, m->klen, e);
 	st = buf_add(out, "\"", 1, e);
 	if (st == ST_OK)
 		st = buf_add(out, m->key, m->klen, e);
@@ -317,4 +317,18 @@ enum status ops_canon_text_append(struct ops_canonizer *z, struct buf *out, cons
 	if (st != ST_OK)
 		out->data[out->len = mark] = '\0';
 	return st;
+}
+
+char *ops_canon_text(const char *text, size_t len)
+{
+	struct ops_canonizer *z = ops_canonizer_new();
+	char *out = NULL;
+	struct buf b;
+
+	buf_init(&b, OPS_LINE_MAX);
+	if (ops_canon_text_append(z, &b, text, len, NULL) == ST_OK)
+		out = buf_detach(&b, NULL);
+	buf_release(&b);
+	ops_canonizer_free(z);
+	return out;
 }

@@ -246,7 +246,7 @@ void ops_encoder_init(struct ops_encoder *enc, const struct ops_table *t)
 
 		enc->key_off[k] = enc->keys.len;
 		if (buf_add(&enc->keys, k ? "," : "{", 1, NULL) != ST_OK ||
-		    ops_canon_string(&enc->keys, name, strlen(name), NULL) != ST_OK ||
+		    jx_canon_string(&enc->keys, name, strlen(name), NULL) != ST_OK ||
 		    buf_add(&enc->keys, ":", 1, NULL) != ST_OK)
 			abort(); /* a few hundred bytes of catalogue names */
 	}
@@ -304,7 +304,7 @@ static enum status encode_value(const struct ops_table *t, const struct ops_col 
 			return err_set(e, ST_INTERNAL, "%s.%s: stored value '%.40s' is not a time",
 				       t->table, c->name, v);
 		time_format_utc(us, out, sizeof(out));
-		return ops_canon_string(b, out, TIME_FMT_LEN - 1, e);
+		return jx_canon_string(b, out, TIME_FMT_LEN - 1, e);
 	case OPS_JSON:
 		if (ops_canon_text_append(cz, b, v, len, NULL) != ST_OK)
 			return err_set(e, ST_INTERNAL, "%s.%s: stored value is not JSON", t->table,
@@ -312,7 +312,7 @@ static enum status encode_value(const struct ops_table *t, const struct ops_col 
 		return ST_OK;
 	case OPS_TEXT:
 	default:
-		return ops_canon_string(b, v, len, e);
+		return jx_canon_string(b, v, len, e);
 	}
 }
 

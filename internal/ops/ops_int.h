@@ -7,6 +7,7 @@
 
 #include "ops/ops.h"
 #include "base/buf.h"
+#include "json/jx_canon.h"
 #include "base/files.h"
 #include "store/store_bulk.h"
 #include "store/store_stats.h"
@@ -87,28 +88,10 @@ void ops_encoder_release(struct ops_encoder *enc);
 ATTR_NODISCARD enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals,
 					  const size_t *lens, struct buf *line, struct err *e);
 
-/* ---- canonical JSON (docs/backup-format.md) ---- */
+/* ---- canonical JSON (docs/backup-format.md; the tree form is json/jx_canon.h) ---- */
 
-/*
- * Appends v in canonical form: object keys sorted by their UTF-8 bytes, no
- * whitespace, strings with only '"', '\\' and control characters escaped,
- * numbers as json-c prints them.
- */
-ATTR_NODISCARD enum status ops_canon_append(struct buf *b, json_object *v, struct err *e);
-ATTR_NODISCARD enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err *e);
-/* The length of the leading run of s[0..n) that needs no escape (no '"', '\\' or control). */
-size_t ops_plain_run(const char *s, size_t n);
 /* Returns the canonical form of text (caller's, free()); NULL on bad JSON.  Text path. */
 char *ops_canon_text(const char *text, size_t len);
-/*
- * Parses text with tok (reused across calls: a tokener per row would cost
- * more than the parse) and appends its canonical form to b.  ST_INVALID
- * when text is not exactly one JSON value.
- */
-ATTR_NODISCARD enum status ops_canon_parse_append(struct buf *b, const char *text, size_t len,
-						  struct json_tokener *tok, struct err *e);
-/* A tokener for ops_canon_parse_append; free with json_tokener_free. */
-struct json_tokener *ops_canon_tokener(void);
 
 /*
  * The same canonical form computed from text without a json-c tree

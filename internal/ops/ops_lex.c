@@ -6,6 +6,7 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "json/jx_canon.h"
 #include "base/utf8.h"
 #include "base/num.h"
 #include "base/str.h"
@@ -14,53 +15,6 @@
 
 #include <stdint.h>
 #include <string.h>
-
-/* Bytes that need an escape in a canonical string: '"', '\\' and the controls. */
-#define ESC4(c) [(c)] = true, [(c) + 1] = true, [(c) + 2] = true, [(c) + 3] = true
-static const bool needs_escape[256] = {
-	ESC4(0x00), ESC4(0x04), ESC4(0x08), ESC4(0x0c),	  ESC4(0x10),
-	ESC4(0x14), ESC4(0x18), ESC4(0x1c), ['"'] = true, ['\\'] = true,
-};
-#undef ESC4
-
-/*
- * The high bit of each of the 8 bytes of w that may need an escape.  After
- * the XOR a byte is zero exactly where it matched, and subtracting 1 from a
- * zero byte (or 0x20 from a byte below it) sets a high bit its own value
- * did not have.  A borrow can only flag bytes above a real match, so a word
- * without flags is never wrong.
- */
-static uint64_t word_stops(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ULL, highs = ones << 7;
-	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
-}
-
-/*
- * The leading run of s[0..n) without '"', '\\' or controls; with ascii,
- * without bytes from 0x80 up either (those start UTF-8 sequences to check).
- * Inlined into both callers, so the flag costs nothing.
- */
-static inline size_t run(const char *s, size_t n, bool ascii)
-{
-	const uint64_t high = ascii ? 0x8080808080808080ULL : 0;
-	const unsigned char top = ascii ? 0x80 : 0;
-	size_t i = 0;
-	uint64_t w;
-
-	while (n - i >= 8 && (memcpy(&w, s + i, 8), (word_stops(w) | (w & high)) == 0))
-		i += 8;
-	while (i < n && !needs_escape[(unsigned char)s[i]] && ((unsigned char)s[i] & top) == 0)
-		i++;
-	return i;
-}
-
-size_t ops_plain_run(const char *s, size_t n)
-{
-	return run(s, n, false);
-}
 
 bool ops_lex_fail(struct ops_lex *l, const char *why)
 {
@@ -141,7 +95,7 @@ bool ops_lex_string(struct ops_lex *l, bool check, struct ops_span *s)
 		const char *why = NULL;
 		size_t k;
 
-		p += run(p, (size_t)(l->end - p), check);
+		p += jx_plain_run(p, (size_t)(l->end - p), check);
 		if (p >= l->end)
 			return ops_lex_fail(l, "unterminated string");
 		if (*p == '"')

@@ -246,7 +246,7 @@ static void test_plain_run(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
-		assert_int_equal(ops_plain_run(runs[i].s, strlen(runs[i].s)), runs[i].want);
+		assert_int_equal(jx_plain_run(runs[i].s, strlen(runs[i].s), false), runs[i].want);
 }
 
 int main(void)

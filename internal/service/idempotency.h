@@ -27,12 +27,6 @@ ATTR_NODISCARD enum status service_idempotency_key_parse(const char *value, char
 							 struct err *e);
 
 /*
- * SHA-256 of the canonical text of v: object members sorted by key (byte
- * order), no whitespace, values as json-c prints them.  v is borrowed.
- */
-void service_json_sha256(json_object *v, char out[SHA256_HEX_LEN]);
-
-/*
  * Fills k for the header value (NULL: no key, k->key stays empty), the
  * caller who sent it and the request body req.  Borrowed for the call.
  */

@@ -1,21 +1,58 @@
 /*
- * ops_canon.c - the canonical JSON form of dump lines and payloads.
+ * jx_canon.c - the canonical JSON form (jx_canon.h).
  *
  * PostgreSQL's JSONB keeps object keys in its own order (shorter keys
  * first) and SQLite keeps the text as written, so the same record would
- * dump differently on the two backends.  Sorting keys by their bytes and
+ * print differently on the two backends.  Sorting keys by their bytes and
  * printing without whitespace gives one form for both, which is what makes
- * per-table SHA-256s comparable across a SQLite -> PostgreSQL -> SQLite
- * round trip.
+ * a backup's per-table SHA-256s comparable across a SQLite -> PostgreSQL ->
+ * SQLite round trip, and a hash of a value independent of how it was sent.
  */
 #include "base/base.h"
-#include "ops/ops_int.h"
+#include "json/jx_canon.h"
 #include "base/xalloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CANON_DEPTH 64 /* deeper than any payload the API accepts */
+/* Bytes that need an escape in a canonical string: '"', '\\' and the controls. */
+#define ESC4(c) [(c)] = true, [(c) + 1] = true, [(c) + 2] = true, [(c) + 3] = true
+static const bool needs_escape[256] = {
+	ESC4(0x00), ESC4(0x04), ESC4(0x08), ESC4(0x0c),	  ESC4(0x10),
+	ESC4(0x14), ESC4(0x18), ESC4(0x1c), ['"'] = true, ['\\'] = true,
+};
+#undef ESC4
+
+/*
+ * The high bit of each of the 8 bytes of w that may need an escape.  After
+ * the XOR a byte is zero exactly where it matched, and subtracting 1 from a
+ * zero byte (or 0x20 from a byte below it) sets a high bit its own value
+ * did not have.  A borrow can only flag bytes above a real match, so a word
+ * without flags is never wrong.
+ */
+static uint64_t word_stops(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = ones << 7;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
+}
+
+/* UTF-8 sequences start at bytes from 0x80 up: with ascii, the lexer checks them. */
+size_t jx_plain_run(const char *s, size_t n, bool ascii)
+{
+	const uint64_t high = ascii ? 0x8080808080808080ULL : 0;
+	const unsigned char top = ascii ? 0x80 : 0;
+	size_t i = 0;
+	uint64_t w;
+
+	while (n - i >= 8 && (memcpy(&w, s + i, 8), (word_stops(w) | (w & high)) == 0))
+		i += 8;
+	while (i < n && !needs_escape[(unsigned char)s[i]] && ((unsigned char)s[i] & top) == 0)
+		i++;
+	return i;
+}
 
 /*
  * The escape of c, or NULL when c stands for itself.
@@ -56,7 +93,7 @@ static const char *escape_of(unsigned char c, char u[7])
 	}
 }
 
-enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err *e)
+enum status jx_canon_string(struct buf *b, const char *s, size_t n, struct err *e)
 {
 	enum status st = buf_add(b, "\"", 1, e);
 	size_t start = 0, i = 0;
@@ -66,7 +103,7 @@ enum status ops_canon_string(struct buf *b, const char *s, size_t n, struct err 
 		char u[7];
 
 		/* the common case: a run of bytes that stand for themselves */
-		i += ops_plain_run(s + i, n - i);
+		i += jx_plain_run(s + i, n - i, false);
 		if (i == n)
 			break;
 		esc = escape_of((unsigned char)s[i], u);
@@ -115,7 +152,7 @@ static enum status canon_object(struct buf *b, json_object *v, int depth, struct
 		if (i > 0)
 			st = buf_add(b, ",", 1, e);
 		if (st == ST_OK)
-			st = ops_canon_string(b, m[i].key, strlen(m[i].key), e);
+			st = jx_canon_string(b, m[i].key, strlen(m[i].key), e);
 		if (st == ST_OK)
 			st = buf_add(b, ":", 1, e);
 		if (st == ST_OK)
@@ -140,19 +177,19 @@ static enum status canon_array(struct buf *b, json_object *v, int depth, struct 
 	return st == ST_OK ? buf_add(b, "]", 1, e) : st;
 }
 
-/* Recursive, but bounded: parsed input never nests deeper than CANON_DEPTH. */
+/* Recursive, but bounded: parsed input never nests deeper than JX_CANON_DEPTH. */
 static enum status canon(struct buf *b, json_object *v, int depth, struct err *e)
 {
-	if (depth > CANON_DEPTH)
-		return err_set(e, ST_INVALID, "json nested deeper than %d", CANON_DEPTH);
+	if (depth > JX_CANON_DEPTH)
+		return err_set(e, ST_INVALID, "json nested deeper than %d", JX_CANON_DEPTH);
 	switch (json_object_get_type(v)) {
 	case json_type_null:
 		return buf_adds(b, "null", e);
 	case json_type_boolean:
 		return buf_adds(b, json_object_get_boolean(v) ? "true" : "false", e);
 	case json_type_string:
-		return ops_canon_string(b, json_object_get_string(v),
-					(size_t)json_object_get_string_len(v), e);
+		return jx_canon_string(b, json_object_get_string(v),
+				       (size_t)json_object_get_string_len(v), e);
 	case json_type_object:
 		return canon_object(b, v, depth, e);
 	case json_type_array:
@@ -165,7 +202,7 @@ static enum status canon(struct buf *b, json_object *v, int depth, struct err *e
 	}
 }
 
-enum status ops_canon_append(struct buf *b, json_object *v, struct err *e)
+enum status jx_canon_append(struct buf *b, json_object *v, struct err *e)
 {
 	return canon(b, v, 0, e);
 }
@@ -174,8 +211,8 @@ enum status ops_canon_append(struct buf *b, json_object *v, struct err *e)
  * The whole text must be one value: trailing bytes would otherwise be dropped from
  * the canonical form and escape the checksum.
  */
-enum status ops_canon_parse_append(struct buf *b, const char *text, size_t len,
-				   struct json_tokener *tok, struct err *e)
+enum status jx_canon_parse_append(struct buf *b, const char *text, size_t len,
+				  struct json_tokener *tok, struct err *e)
 {
 	json_object *v;
 	enum status st;
@@ -196,9 +233,9 @@ enum status ops_canon_parse_append(struct buf *b, const char *text, size_t len,
  * Strict (RFC 8259: no comments, no trailing commas, no single quotes), so only
  * text that both backends would also accept as JSON is canonized.
  */
-struct json_tokener *ops_canon_tokener(void)
+struct json_tokener *jx_canon_tokener(void)
 {
-	struct json_tokener *tok = json_tokener_new_ex(CANON_DEPTH);
+	struct json_tokener *tok = json_tokener_new_ex(JX_CANON_DEPTH);
 
 	if (!tok)
 		abort(); /* out of memory, as the x* allocators */
@@ -206,16 +243,15 @@ struct json_tokener *ops_canon_tokener(void)
 	return tok;
 }
 
-char *ops_canon_text(const char *text, size_t len)
+enum status jx_canon_sha256(json_object *v, char out[SHA256_HEX_LEN], struct err *e)
 {
-	struct ops_canonizer *z = ops_canonizer_new();
-	char *out = NULL;
 	struct buf b;
+	enum status st;
 
-	buf_init(&b, OPS_LINE_MAX);
-	if (ops_canon_text_append(z, &b, text, len, NULL) == ST_OK)
-		out = buf_detach(&b, NULL);
+	buf_init(&b, BUF_CAP_DEFAULT);
+	st = jx_canon_append(&b, v, e);
+	if (st == ST_OK)
+		sha256_hex(b.data, b.len, out);
 	buf_release(&b);
-	ops_canonizer_free(z);
-	return out;
+	return st;
 }
