@@ -2,7 +2,9 @@
 # Writes: POST /decisions (bench/post_decision.lua) with wrk at CONNS connections on each
 # backend, and on PostgreSQL pgbench running the one-transaction-per-decision statement of
 # bench/pgbench_decision.sql at the same client counts, in turns on the same server, ROUNDS
-# times; the best round of each is reported, as the issue asks.  Session counters are
+# times; the best round of each is reported, as the issue asks.  A second pgbench series runs
+# bench/pgbench_decision_chain.sql: the same work plus the decision's link of the audit chain,
+# which every decision cavra writes also carries since migration 015.  Session counters are
 # checked against the decisions afterwards.
 #   bash bench/writes.sh                          both backends, 8 and 32 connections
 #   CAVRA_REV=HEAD~1 BACKENDS=postgres bash bench/writes.sh   an earlier revision
@@ -59,10 +61,10 @@ wrk_run() { # name connections seconds
 	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
 	say "$1: ${R[$1]} load=$(cut -d' ' -f1 /proc/loadavg)"
 }
-pgbench_run() { # name clients url
+pgbench_run() { # name clients url script
 	local f=$work/pgbench-$1.txt j=$(($2 < 2 ? $2 : 2))
 	"$bindir/pgbench" -n -M prepared -c "$2" -j "$j" -T "$DURATION" \
-		-f bench/pgbench_decision.sql "$3" >"$f" 2>&1 || die "pgbench failed: $(tail -3 "$f")"
+		-f "$4" "$3" >"$f" 2>&1 || die "pgbench failed: $(tail -3 "$f")"
 	R[$1]="tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$f" | awk '{ printf "%.0f", $1 }')"
 	R[$1]+=" lat_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$f")"
 	say "$1: ${R[$1]} load=$(cut -d' ' -f1 /proc/loadavg)"
@@ -76,6 +78,13 @@ best() { # prefix key: the RESULT of the round with the highest key
 	done
 	echo "${R[$b]}"
 }
+baseline() { # prefix connections cavra-result: "best_(rounds) ratio" of a pgbench series
+	local p rounds ratio
+	p=$(best "$1-c$2" tps)
+	rounds=$(for x in $(seq "$ROUNDS"); do kv tps "${R[$1-c$2-r$x]}"; done | paste -sd/ - | sed 's#/#_/_#g')
+	ratio=$(awk -v a="$(kv rps "$3")" -v b="$(kv tps "$p")" 'BEGIN { printf "%.2f×", a / b }')
+	echo "$(kv tps "$p")_($rounds) $ratio"
+}
 counters() { # backend url: "exact" when every session's counters equal its decisions
 	local q="SELECT count(*) FROM activity_sessions s LEFT JOIN (SELECT session_id, count(*) AS n
 		FROM activity_decisions GROUP BY session_id) d ON d.session_id = s.session_id
@@ -84,8 +93,8 @@ counters() { # backend url: "exact" when every session's counters equal its deci
 	[ "$n" = 0 ] && echo exact || echo "WRONG ($n sessions)"
 }
 
-echo "| backend | connections | cavra decisions/s (rounds) | p50 ms | p99 ms | pgbench tps (rounds) | cavra / pgbench |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| backend | connections | cavra decisions/s (rounds) | p50 ms | p99 ms | pgbench tps (rounds) | cavra / pgbench | pgbench with the chain, tps (rounds) | cavra / pgbench with the chain |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for b in $BACKENDS; do
 	if [ "$b" = sqlite ]; then url=$work/post.db; else url=$(pgurl post); fi
 	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
@@ -94,7 +103,10 @@ for b in $BACKENDS; do
 	for x in $(seq "$ROUNDS"); do
 		for c in "${CONNS[@]}"; do
 			wrk_run "$b-c$c-r$x" "$c" "$DURATION"
-			[ "$b" = postgres ] && pgbench_run "pg-c$c-r$x" "$c" "$url"
+			if [ "$b" = postgres ]; then
+				pgbench_run "pg-c$c-r$x" "$c" "$url" bench/pgbench_decision.sql
+				pgbench_run "pgchain-c$c-r$x" "$c" "$url" bench/pgbench_decision_chain.sql
+			fi
 		done
 	done
 	serve_stop
@@ -102,13 +114,13 @@ for b in $BACKENDS; do
 	for c in "${CONNS[@]}"; do
 		w=$(best "$b-c$c" rps)
 		rounds=$(for x in $(seq "$ROUNDS"); do kv rps "${R[$b-c$c-r$x]}"; done | paste -sd/ - | sed 's#/# / #g')
-		pg="-" ratio="-"
+		pg="-" ratio="-" pgc="-" ratioc="-"
 		if [ "$b" = postgres ]; then
-			p=$(best "pg-c$c" tps)
-			pg="$(kv tps "$p") ($(for x in $(seq "$ROUNDS"); do kv tps "${R[pg-c$c-r$x]}"; done | paste -sd/ - | sed 's#/# / #g'))"
-			ratio=$(awk -v a="$(kv rps "$w")" -v b="$(kv tps "$p")" 'BEGIN { printf "%.2f×", a / b }')
+			read -r pg ratio <<<"$(baseline pg "$c" "$w")"
+			read -r pgc ratioc <<<"$(baseline pgchain "$c" "$w")"
+			pg=${pg//_/ } pgc=${pgc//_/ }
 		fi
-		echo "| $b | $c | $(kv rps "$w" | awk '{ printf "%.0f", $1 }') ($rounds) | $(kv p50_ms "$w") | $(kv p99_ms "$w") | $pg | $ratio |"
+		echo "| $b | $c | $(kv rps "$w" | awk '{ printf "%.0f", $1 }') ($rounds) | $(kv p50_ms "$w") | $(kv p99_ms "$w") | $pg | $ratio | $pgc | $ratioc |"
 	done
 done
 say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
