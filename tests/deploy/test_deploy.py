@@ -306,6 +306,21 @@ BAD_VALUES = [
      "shutdownGraceSeconds (30)"),
     (["--set", "replica=3"], "Additional property replica is not allowed"),
     (["--set", "console.enabled=true"], "console.clientSecret.existingSecret"),
+    # values that render but fail at the API or at run time fail at install instead
+    (["--set", "autoscaling.enabled=true,autoscaling.minReplicas=5,autoscaling.maxReplicas=3"],
+     "autoscaling.minReplicas (5) is larger than autoscaling.maxReplicas (3)"),
+    (["--set", "podDisruptionBudget.minAvailable=2"],
+     "podDisruptionBudget.minAvailable 2 with 2 pod(s) never allows an eviction"),
+    (["--set", "autoscaling.enabled=true,autoscaling.minReplicas=3,podDisruptionBudget.minAvailable=100%"],
+     "podDisruptionBudget.minAvailable 100% with 3 pod(s) never allows an eviction"),
+    (["--set", "podDisruptionBudget.maxUnavailable=0"],
+     "podDisruptionBudget.maxUnavailable 0 never allows an eviction"),
+    (["--set", "serviceMonitor.enabled=true"],
+     "serviceMonitor.enabled: /metrics needs a token unless metricsPublic is true"),
+    (["--set", "console.enabled=true,console.clientSecret.existingSecret=s"],
+     "console.enabled needs the URL users reach it at"),
+    (["--set", "strategy.type=Blue"], "strategy.type must be one of the following"),
+    (["--set", "replicaCount=0"], "replicaCount: Must be greater than or equal to 1"),
 ]
 
 
@@ -313,6 +328,113 @@ BAD_VALUES = [
 def test_bad_values_fail_with_a_clear_message(args, message):
     r = helm("template", "rel", CHART, *args)
     assert r.returncode != 0 and message in r.stderr, r.stderr
+
+
+# --- chart options that render differently (each a defect found by rendering) ---------------
+
+def render(*args):
+    r = helm("template", "rel", CHART, "--namespace", "ns", *args)
+    assert r.returncode == 0, r.stderr
+    return [d for d in yaml.safe_load_all(r.stdout) if d]
+
+
+def test_recreate_strategy_has_no_rolling_update():
+    (dep,) = of_kind(render("--set", "strategy.type=Recreate"), "Deployment")
+    assert dep["spec"]["strategy"] == {"type": "Recreate"}
+    (dep,) = of_kind(render(), "Deployment")
+    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_replica_count_is_an_alias_of_replicas():
+    (dep,) = of_kind(render("--set", "replicaCount=5"), "Deployment")
+    assert dep["spec"]["replicas"] == 5
+    (dep,) = of_kind(render("--set", "replicas=3"), "Deployment")
+    assert dep["spec"]["replicas"] == 3
+
+
+def test_job_pod_gets_pod_annotations_and_its_own():
+    docs = render("--set", "migrations.mode=job,podAnnotations.a=pod,podAnnotations.b=pod,"
+                  "migrations.job.podAnnotations.b=job,"
+                  "migrations.job.podAnnotations.sidecar\\.istio\\.io/inject=false")
+    (job,) = of_kind(docs, "Job")
+    ann = job["spec"]["template"]["metadata"]["annotations"]
+    assert ann == {"a": "pod", "b": "job", "sidecar.istio.io/inject": "false"}
+
+
+MIGRATE_EXTRAS = ["--set-json", 'extraEnv=[{"name":"PGHOST","value":"/proxy"}]',
+                  "--set-json", 'extraVolumeMounts=[{"name":"proxy","mountPath":"/proxy"}]',
+                  "--set-json", 'extraVolumes=[{"name":"proxy","emptyDir":{}}]']
+
+
+@pytest.mark.parametrize("mode", ["initContainer", "job"])
+def test_migrate_step_gets_extra_env_and_mounts(mode):
+    docs = render("--set", f"migrations.mode={mode}", *MIGRATE_EXTRAS)
+    (dep,) = of_kind(docs, "Deployment")
+    pods = [dep] + of_kind(docs, "Job")
+    steps = [c for d in pods for c in pod_spec(d).get("initContainers", []) +
+             pod_spec(d)["containers"] if c["name"] == "migrate"]
+    assert len(steps) == 1
+    assert env_of(steps[0])["PGHOST"]["value"] == "/proxy"
+    assert {"name": "proxy", "mountPath": "/proxy"} in steps[0]["volumeMounts"]
+    owner = pods[-1] if mode == "job" else dep
+    assert {"name": "proxy", "emptyDir": {}} in pod_spec(owner)["volumes"]
+
+
+def test_sidecars_init_containers_and_extra_objects():
+    docs = render(
+        "--set", "migrations.mode=job",
+        "--set-json", 'extraContainers=[{"name":"proxy","image":"p:1"}]',
+        "--set-json", 'extraInitContainers=[{"name":"native","image":"n:1","restartPolicy":"Always"}]',
+        "--set-json", 'migrations.job.extraInitContainers=[{"name":"jproxy","image":"p:1","restartPolicy":"Always"}]',
+        "--set-json", 'migrations.job.extraContainers=[{"name":"jside","image":"s:1"}]',
+        "--set-json", 'extraObjects=[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{ .Release.Name }}-extra"}}]')
+    (dep,) = of_kind(docs, "Deployment")
+    assert [c["name"] for c in pod_spec(dep)["containers"]] == ["cavra", "proxy"]
+    assert [c["name"] for c in pod_spec(dep)["initContainers"]] == ["native"]
+    (job,) = of_kind(docs, "Job")
+    assert [c["name"] for c in pod_spec(job)["initContainers"]] == ["jproxy"]
+    assert [c["name"] for c in pod_spec(job)["containers"]] == ["migrate", "jside"]
+    assert "rel-extra" in [d["metadata"]["name"] for d in of_kind(docs, "ConfigMap")]
+    # in initContainer mode the extra init containers run before the migration step
+    (dep,) = of_kind(render("--set-json", 'extraInitContainers=[{"name":"native","image":"n:1"}]'),
+                     "Deployment")
+    assert [c["name"] for c in pod_spec(dep)["initContainers"]] == ["native", "migrate"]
+
+
+def secret_annotations(*args):
+    (dep,) = of_kind(render(*args), "Deployment")
+    return {k: v for k, v in dep["spec"]["template"]["metadata"]["annotations"].items()
+            if k.startswith("checksum/") and k != "checksum/files"}
+
+
+def test_pods_roll_when_a_chart_made_secret_changes():
+    url = "database.existingSecret=,database.url=postgresql://a:{}@db.test:5432/cavra"
+    one = secret_annotations("--set", url.format("one"))
+    two = secret_annotations("--set", url.format("two"))
+    assert set(one) == {"checksum/secrets"} and one != two
+    assert secret_annotations() == {}  # the defaults make no Secret
+    assert secret_annotations("--set", url.format("one") + ",rollOnSecretChange.chartSecrets=false") == {}
+    # external Secrets: opt in; `helm template` has no cluster to look them up in
+    ext = secret_annotations("--set", "rollOnSecretChange.externalSecrets=true")
+    assert set(ext) == {"checksum/external-secrets"}
+
+
+def test_long_fullname_keeps_the_job_name_a_valid_label():
+    docs = render("--set", "migrations.mode=job,fullnameOverride=" + "a" * 70)
+    (job,) = of_kind(docs, "Job")
+    assert len(job["metadata"]["name"]) <= 63 and job["metadata"]["name"].endswith("-migrate")
+
+
+def test_production_values_can_roll_out_with_hard_anti_affinity():
+    (dep,) = of_kind(rendered("ci/production-values.yaml"), "Deployment")
+    spec = pod_spec(dep)
+    assert "requiredDuringSchedulingIgnoredDuringExecution" in spec["affinity"]["podAntiAffinity"]
+    # a surge pod would need a node without a cavra pod: take one away first
+    assert dep["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+    (tsc,) = spec["topologySpreadConstraints"]
+    assert tsc["labelSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "cavra", "app.kubernetes.io/instance": "rel",
+        "app.kubernetes.io/component": "server"}
 
 
 # --- docker-compose -------------------------------------------------------------------------

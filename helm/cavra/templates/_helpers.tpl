@@ -16,6 +16,16 @@
 {{- end }}
 {{- end }}
 
+{{/* The Job's name: at most 63 characters, so that it fits the job-name label of its pod. */}}
+{{- define "cavra.migrateJobName" -}}
+{{- printf "%s-migrate" (include "cavra.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
+{{/* Pods of the Deployment: replicaCount (the name other charts use) when set, else replicas. */}}
+{{- define "cavra.replicas" -}}
+{{- if kindIs "invalid" .Values.replicaCount }}{{ .Values.replicas | int64 }}{{ else }}{{ .Values.replicaCount | int64 }}{{ end }}
+{{- end }}
+
 {{- define "cavra.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -137,14 +147,47 @@ env:
   - name: CAVRA_LOG_FORMAT
     value: {{ .Values.logFormat | quote }}
   {{- include "cavra.pgTlsEnv" . | trim | nindent 2 }}
+  {{- with .Values.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 securityContext:
   {{- toYaml .Values.securityContext | nindent 2 }}
 resources:
   {{- toYaml .Values.migrations.resources | nindent 2 }}
-{{- with include "cavra.pgTlsVolumeMount" . | trim }}
+{{- $mounts := include "cavra.pgTlsVolumeMount" . | trim }}
+{{- if or $mounts .Values.extraVolumeMounts }}
 volumeMounts:
+  {{- with $mounts }}
   {{- . | nindent 2 }}
+  {{- end }}
+  {{- with .Values.extraVolumeMounts }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end }}
+{{- end }}
+
+{{/* The annotations that roll pods when a Secret they read changes (rollOnSecretChange). */}}
+{{- define "cavra.secretChecksums" -}}
+{{- if .Values.rollOnSecretChange.chartSecrets }}
+{{- with include (print .Template.BasePath "/secret.yaml") . | trim }}
+checksum/secrets: {{ . | sha256sum }}
+{{- end }}
+{{- end }}
+{{- if .Values.rollOnSecretChange.externalSecrets }}
+{{- $data := list }}
+{{- range $name := list .Values.database.existingSecret .Values.migrations.existingSecret .Values.console.clientSecret.existingSecret .Values.database.caSecret.name .Values.oidc.caBundle.secretName }}
+{{- if $name }}
+{{- $s := lookup "v1" "Secret" $.Release.Namespace $name }}
+{{- $data = append $data (printf "%s=%s" $name (toJson (($s).data | default dict))) }}
+{{- end }}
+{{- end }}
+checksum/external-secrets: {{ join "," $data | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* Effective minimum number of server pods: the HPA's floor, or the replica count. */}}
+{{- define "cavra.minPods" -}}
+{{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.minReplicas | int64 }}{{ else }}{{ include "cavra.replicas" . }}{{ end }}
 {{- end }}
 
 {{/* Checks that need more than one value; the schema checks each value alone. */}}
@@ -176,6 +219,32 @@ volumeMounts:
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
 {{- fail "ingress.enabled needs at least one entry in ingress.hosts" }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%d) is larger than autoscaling.maxReplicas (%d): the API refuses the HorizontalPodAutoscaler" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- include "cavra.validatePdb" . }}
+{{- if and .Values.serviceMonitor.enabled (not .Values.metricsPublic) (not .Values.serviceMonitor.bearerTokenSecret.name) }}
+{{- fail "serviceMonitor.enabled: /metrics needs a token unless metricsPublic is true; set serviceMonitor.bearerTokenSecret.name (a Secret with a cavra API token whose role has metrics.read) or metricsPublic: true" }}
+{{- end }}
+{{- if and .Values.console.enabled (not .Values.console.publicUrl) (not .Values.ingress.enabled) }}
+{{- fail "console.enabled needs the URL users reach it at: set console.publicUrl, or enable the ingress (its first host is used)" }}
+{{- end }}
+{{- end }}
+
+{{/* A PodDisruptionBudget that no number of pods can satisfy blocks every node drain. */}}
+{{- define "cavra.validatePdb" -}}
+{{- if .Values.podDisruptionBudget.enabled }}
+{{- $pods := int (include "cavra.minPods" .) }}
+{{- $min := toString .Values.podDisruptionBudget.minAvailable }}
+{{- $max := toString .Values.podDisruptionBudget.maxUnavailable }}
+{{- if $min }}
+{{- if or (eq $min "100%") (and (regexMatch "^[0-9]+$" $min) (ge (int $min) $pods)) }}
+{{- fail (printf "podDisruptionBudget.minAvailable %s with %d pod(s) never allows an eviction, so node drains hang; use a smaller minAvailable, maxUnavailable, or more replicas" $min $pods) }}
+{{- end }}
+{{- else if or (eq $max "0") (eq $max "0%") }}
+{{- fail "podDisruptionBudget.maxUnavailable 0 never allows an eviction, so node drains hang; use 1 or more, or disable the budget" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
