@@ -537,15 +537,18 @@ enum status config_load(struct config *c, int argc, char **argv, config_getenv_f
 {
 	struct pending_flag *flags = xcalloc((size_t)argc + 1, sizeof(*flags));
 	const char *file = getenv_fn(table[0].env);
+	enum config_source file_src = CFG_SRC_ENV;
 	enum status st;
 	int nflags;
 
 	st = split_args(argc, argv, flags, &nflags, rest, nrest, e);
 	for (int i = 0; st == ST_OK && i < nflags; i++)
-		if (flags[i].t == &table[0])
+		if (flags[i].t == &table[0]) {
 			file = flags[i].value;
+			file_src = CFG_SRC_FLAG;
+		}
 	if (st == ST_OK && file && *file) {
-		st = apply(c, &table[0], file, CFG_SRC_FLAG, e);
+		st = apply(c, &table[0], file, file_src, e);
 		if (st == ST_OK)
 			st = load_file(c, file, e);
 	}

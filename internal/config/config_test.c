@@ -190,6 +190,28 @@ static void test_print_redacts(void **state)
 	config_release(&c);
 }
 
+/* config_file shows where it was named: the environment, or a flag that overrides it. */
+static void test_config_file_source(void **state)
+{
+	const char *env[] = {"CAVRA_CONFIG_FILE", "/dev/null", NULL};
+	char *argv[] = {STR_RW("--config"), STR_RW("/dev/null")};
+	struct buf out = BUF_INIT;
+	struct config c;
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(load(&c, env, 0, NULL, &e), ST_OK);
+	assert_int_equal(config_print(&c, &out, &e), ST_OK);
+	assert_non_null(strstr(out.data, "/dev/null  (env)"));
+	buf_release(&out);
+	config_release(&c);
+	assert_int_equal(load(&c, env, 2, argv, &e), ST_OK);
+	assert_int_equal(config_print(&c, &out, &e), ST_OK);
+	assert_non_null(strstr(out.data, "/dev/null  (flag)"));
+	buf_release(&out);
+	config_release(&c);
+}
+
 /* The config file: what it may hold, and every error naming the file and the line. */
 static void test_file(void **state)
 {
@@ -271,10 +293,15 @@ static void test_documented(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_bad_values),    cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_print_redacts), cmocka_unit_test(test_documented),
-		cmocka_unit_test(test_file),	      cmocka_unit_test(test_default_spellings),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_print_redacts),
+		cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_default_spellings),
+		cmocka_unit_test(test_config_file_source),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
