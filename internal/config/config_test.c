@@ -169,6 +169,13 @@ static void test_flags(void **state)
 	assert_int_equal(load(&c, env, 3, argv, &e), ST_INVALID);
 	assert_non_null(strstr(e.msg, "--migrations-dir needs a value"));
 	config_release(&c);
+	{
+		char *neg[] = {STR_RW("--no-auto-migrate=false")};
+
+		assert_int_equal(load(&c, env, 1, neg, &e), ST_INVALID);
+		assert_non_null(strstr(e.msg, "option --no-auto-migrate takes no value"));
+		config_release(&c);
+	}
 }
 
 static void test_print_redacts(void **state)
