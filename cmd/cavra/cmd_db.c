@@ -82,11 +82,32 @@ enum status cmd_chain_adopt(struct store *st, struct err *e)
 	return rc;
 }
 
+/*
+ * Opening a SQLite file creates it, which is right only when it is then migrated: a mistyped
+ * path without auto-migrate would leave an empty database behind and report it as pending
+ * migrations instead of naming the path.
+ */
+static enum status check_exists(const struct config *cfg, const char *verb, struct err *e)
+{
+	const char *path = dburl_sqlite_path(cfg->database_url);
+
+	if (!path || config_auto_migrate(cfg) || access(path, F_OK) == 0)
+		return ST_OK;
+	return err_set(e, ST_NOT_FOUND,
+		       "refusing to %s: database '%s' does not exist (create it with 'cavra "
+		       "migrate up', or check database_url)",
+		       verb, path);
+}
+
 enum status cmd_open_database(const struct config *cfg, const char *verb,
 			      const struct store_options *opt, struct store **st,
 			      struct migration_set *set, struct err *e)
 {
-	enum status rc = store_open(cfg->database_url, opt, st, e);
+	enum status rc = check_exists(cfg, verb, e);
+
+	*st = NULL;
+	if (rc == ST_OK)
+		rc = store_open(cfg->database_url, opt, st, e);
 
 	if (rc == ST_OK)
 		rc = migrate_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);

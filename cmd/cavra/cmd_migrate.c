@@ -40,9 +40,8 @@ static int take_to(const struct cmd_opt *opt, const char *where, const char *val
 {
 	int64_t to;
 
-	UNUSED(where);
 	if (!str_to_i64(value, 1, 999999999, &to))
-		return cmd_usage_error("--to: '%s' is not a migration version", value);
+		return cmd_usage_error("%s: --to: '%s' is not a migration version", where, value);
 	*(int *)opt->target = (int)to;
 	return EXIT_OK;
 }
@@ -306,7 +305,8 @@ static int do_plan(struct ctx *c, const struct migrate_report *r)
  */
 static void on_progress(void *ctx, const char *what, const struct migration *m, int64_t ms)
 {
-	UNUSED(ctx);
+	if (ctx && m)
+		(*(size_t *)ctx)++; /* do_up's count of applied migrations */
 	if (m)
 		printf("%s %03d_%s (%lld ms)\n", what, m->version, m->name, (long long)ms);
 	else
@@ -361,6 +361,33 @@ static bool adopt_original(const struct config *cfg, int to, int *code)
 }
 
 /*
+ * "Up to date" only when nothing is pending: after --to N the line says
+ * where the database stands and what is left, and that nothing was applied
+ * when it already was at or past N.
+ */
+static void print_up_result(const struct ctx *c, int to, size_t applied,
+			    const struct migrate_report *r)
+{
+	const char *backend = store_backend_name(c->store);
+
+	if (!applied && to && r->schema_version >= to && !r->pending)
+		printf("nothing applied: schema version %d is already at or past --to %d (%s); "
+		       "database is up to date\n",
+		       r->schema_version, to, backend);
+	else if (!applied && to && r->schema_version >= to)
+		printf("nothing applied: schema version %d is already at or past --to %d (%s); "
+		       "%zu migrations pending up to %d\n",
+		       r->schema_version, to, backend, r->pending, r->latest_version);
+	else if (!r->pending)
+		printf("database is up to date: schema version %d (%s)\n", r->schema_version,
+		       backend);
+	else
+		printf("database is at schema version %d (%s); %zu migrations pending up to %d: "
+		       "'cavra migrate up' applies them\n",
+		       r->schema_version, backend, r->pending, r->latest_version);
+}
+
+/*
  * The status is read again after applying, so the version printed is what the
  * database now records, not what was planned.
  */
@@ -370,19 +397,19 @@ static int do_up(struct ctx *c, const struct migrate_opts *o)
 	enum status rc;
 	struct ledger l = {0};
 	struct migrate_report r = {0};
+	size_t applied = 0;
 	int code = EXIT_OK;
 
 	if (o->to > (int)c->set.n)
 		return cmd_usage_error("--to %d: the latest migration is %zu", o->to, c->set.n);
-	if ((rc = migrate_up(c->store, &c->set, o->to, on_progress, NULL, &e)) != ST_OK)
+	if ((rc = migrate_up(c->store, &c->set, o->to, on_progress, &applied, &e)) != ST_OK)
 		return cmd_fail(rc, &e);
 	if ((rc = cmd_chain_adopt(c->store, &e)) != ST_OK)
 		return cmd_fail(rc, &e);
 	if ((rc = migrate_status(c->store, &c->set, &l, &r, &e)) != ST_OK)
 		code = cmd_fail(rc, &e);
 	else
-		printf("database is up to date: schema version %d (%s)\n", r.schema_version,
-		       store_backend_name(c->store));
+		print_up_result(c, o->to, applied, &r);
 	migrate_report_release(&r);
 	migrate_ledger_release(&l);
 	return code;

@@ -152,6 +152,19 @@ static enum status open_probe(const struct config *cfg, struct store **out, stru
 }
 
 /*
+ * A file that a setting names (policy_dir, approval_routing_file, the checkpoint key) and that
+ * cannot be read is a bad setting, exit 2 like a bad value: the fix is in the configuration.
+ * Exit 1 is left for the state of the system (docs/config.md, "Exit codes").
+ */
+static enum status as_setting(enum status rc, struct err *e)
+{
+	if (rc != ST_IO && rc != ST_NOT_FOUND)
+		return rc;
+	e->code = ST_INVALID;
+	return ST_INVALID;
+}
+
+/*
  * Everything that can be wrong is checked before the port is opened, in order of
  * cost: the settings, the policy packs and routing file (files), then the database
  * and its schema, then the authentication settings (an identity provider that does
@@ -183,7 +196,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	if ((rc = policy_set_load(cfg->policy_dir, &policies, &e)) != ST_OK ||
 	    (rc = service_routing_load(cfg->approval_routing_file, &routing, &e)) != ST_OK ||
 	    (rc = serve_checkpoints_start(cfg, &cps, &e)) != ST_OK) {
-		code = cmd_fail(rc, &e);
+		code = cmd_fail(as_setting(rc, &e), &e);
 		goto out;
 	}
 	opt = serve_store_options(cfg);

@@ -112,6 +112,10 @@ static int run(struct config *cfg, int argc, char **argv)
 	if (strcmp(cmd, "evidence") == 0 || strcmp(cmd, "approval") == 0 ||
 	    strcmp(cmd, "registry") == 0)
 		return evidence_alias(cfg, argc, argv);
+	if (cmd[0] == '-') /* not a setting, so it belongs to a command: after its name */
+		return cmd_usage_error("unknown option '%s' before the command (a command's own "
+				       "options go after it; see 'cavra help')",
+				       cmd);
 	return cmd_usage_error("unknown command '%s' (see 'cavra help')", cmd);
 }
 

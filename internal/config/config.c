@@ -14,6 +14,7 @@
 #include "base/xalloc.h"
 #include "base/dburl.h"
 #include "base/files.h"
+#include "base/path.h"
 #include "json/jx_yaml.h"
 
 #include <stddef.h>
@@ -458,8 +459,10 @@ static enum status take_flag(const char *arg, const char *next, const struct cfg
 
 	*used_next = false;
 	*t = by_flag(name, len);
-	if (!*t && str_starts_with(name, "no-") && !eq) {
+	if (!*t && str_starts_with(name, "no-")) {
 		*t = by_flag(name + 3, len - 3);
+		if (*t && (*t)->type == CFG_BOOLISH && eq)
+			return err_set(e, ST_INVALID, "option --no-%s takes no value", (*t)->flag);
 		if (*t && (*t)->type == CFG_BOOLISH) {
 			*value = "false";
 			return ST_OK;
@@ -534,15 +537,18 @@ enum status config_load(struct config *c, int argc, char **argv, config_getenv_f
 {
 	struct pending_flag *flags = xcalloc((size_t)argc + 1, sizeof(*flags));
 	const char *file = getenv_fn(table[0].env);
+	enum config_source file_src = CFG_SRC_ENV;
 	enum status st;
 	int nflags;
 
 	st = split_args(argc, argv, flags, &nflags, rest, nrest, e);
 	for (int i = 0; st == ST_OK && i < nflags; i++)
-		if (flags[i].t == &table[0])
+		if (flags[i].t == &table[0]) {
 			file = flags[i].value;
+			file_src = CFG_SRC_FLAG;
+		}
 	if (st == ST_OK && file && *file) {
-		st = apply(c, &table[0], file, CFG_SRC_FLAG, e);
+		st = apply(c, &table[0], file, file_src, e);
 		if (st == ST_OK)
 			st = load_file(c, file, e);
 	}
@@ -556,9 +562,15 @@ enum status config_load(struct config *c, int argc, char **argv, config_getenv_f
 	return st;
 }
 
+/*
+ * However it is written: "sqlite:.cavra/cavra.db", "./.cavra/cavra.db" or its absolute path
+ * are the same file, and the pilot that names it so must migrate as the one that does not.
+ */
 bool config_is_default_database(const struct config *c)
 {
-	return strcmp(c->database_url, CONFIG_DEFAULT_SQLITE) == 0;
+	const char *path = dburl_sqlite_path(c->database_url);
+
+	return path && path_same_file(path, CONFIG_DEFAULT_SQLITE);
 }
 
 /*

@@ -89,7 +89,10 @@ ATTR_NODISCARD enum status config_load(struct config *c, int argc, char **argv,
 				       config_getenv_fn getenv_fn, char **rest, int *nrest,
 				       struct err *e);
 
-/* True when the database is the embedded SQLite default. */
+/*
+ * True when the database is the embedded SQLite default's file, however its URL spells it
+ * (path_same_file).
+ */
 bool config_is_default_database(const struct config *c);
 /* Whether serve applies pending migrations first (resolves "auto"). */
 bool config_auto_migrate(const struct config *c);

@@ -111,6 +111,48 @@ static void test_bad_values(void **state)
 	}
 }
 
+/* auto "auto" migrates the default file however its URL spells it, and no other file. */
+static void test_default_spellings(void **state)
+{
+	static const struct {
+		const char *url;
+		bool is_default;
+	} cases[] = {
+		{"sqlite:.cavra/cavra.db", true}, {"sqlite://.cavra/cavra.db", true},
+		{"./.cavra//cavra.db", true},	  {".cavra/other.db", false},
+		{"sqlite:cavra.db", false},	  {"postgres://u@h/db", false},
+	};
+	char cwd[512], *abs_url;
+	const char *env[] = {NULL};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *url = xstrdup(cases[i].url);
+		char *argv[] = {STR_RW("--database"), url};
+		struct config c;
+		struct err e = {0};
+
+		assert_int_equal(load(&c, env, 2, argv, &e), ST_OK);
+		if (config_is_default_database(&c) != cases[i].is_default ||
+		    config_auto_migrate(&c) != cases[i].is_default)
+			fail_msg("'%s': want default=%d", cases[i].url, cases[i].is_default);
+		config_release(&c);
+		free(url);
+	}
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	abs_url = xasprintf("%s/.cavra/cavra.db", cwd);
+	{
+		char *argv[] = {STR_RW("--database"), abs_url};
+		struct config c;
+		struct err e = {0};
+
+		assert_int_equal(load(&c, env, 2, argv, &e), ST_OK);
+		assert_true(config_auto_migrate(&c));
+		config_release(&c);
+	}
+	free(abs_url);
+}
+
 static void test_flags(void **state)
 {
 	char *argv[] = {STR_RW("--no-auto-migrate"), STR_RW("--database=postgres://u:pw@h/db"),
@@ -127,6 +169,13 @@ static void test_flags(void **state)
 	assert_int_equal(load(&c, env, 3, argv, &e), ST_INVALID);
 	assert_non_null(strstr(e.msg, "--migrations-dir needs a value"));
 	config_release(&c);
+	{
+		char *neg[] = {STR_RW("--no-auto-migrate=false")};
+
+		assert_int_equal(load(&c, env, 1, neg, &e), ST_INVALID);
+		assert_non_null(strstr(e.msg, "option --no-auto-migrate takes no value"));
+		config_release(&c);
+	}
 }
 
 static void test_print_redacts(void **state)
@@ -144,6 +193,28 @@ static void test_print_redacts(void **state)
 	assert_null(strstr(out.data, "s3cret"));
 	assert_null(strstr(out.data, "t0psecret"));
 	assert_non_null(strstr(out.data, "postgres://app:*****@db:5432/cavra  (env)"));
+	buf_release(&out);
+	config_release(&c);
+}
+
+/* config_file shows where it was named: the environment, or a flag that overrides it. */
+static void test_config_file_source(void **state)
+{
+	const char *env[] = {"CAVRA_CONFIG_FILE", "/dev/null", NULL};
+	char *argv[] = {STR_RW("--config"), STR_RW("/dev/null")};
+	struct buf out = BUF_INIT;
+	struct config c;
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(load(&c, env, 0, NULL, &e), ST_OK);
+	assert_int_equal(config_print(&c, &out, &e), ST_OK);
+	assert_non_null(strstr(out.data, "/dev/null  (env)"));
+	buf_release(&out);
+	config_release(&c);
+	assert_int_equal(load(&c, env, 2, argv, &e), ST_OK);
+	assert_int_equal(config_print(&c, &out, &e), ST_OK);
+	assert_non_null(strstr(out.data, "/dev/null  (flag)"));
 	buf_release(&out);
 	config_release(&c);
 }
@@ -229,10 +300,15 @@ static void test_documented(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_bad_values),    cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_print_redacts), cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_print_redacts),
+		cmocka_unit_test(test_documented),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_default_spellings),
+		cmocka_unit_test(test_config_file_source),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/hash.h"
 #include "base/xalloc.h"
+#include "base/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,11 @@ static enum status authenticate(struct req *r, struct err *e)
 	}
 	if (st != ST_OK)
 		return st;
+	/* no JWT starts with the prefix: a mistyped API token is reported as one, in every mode */
+	if (str_starts_with(token, AUTH_TOKEN_PREFIX) && !auth_token_is_api(token))
+		return err_set(e, ST_UNAUTHENTICATED,
+			       "malformed API token: '%s' and %zu lowercase hex digits expected",
+			       AUTH_TOKEN_PREFIX, AUTH_TOKEN_LEN - strlen(AUTH_TOKEN_PREFIX));
 	return auth_token_is_api(token) ? api_token(r, token, e) : jwt(r, token, e);
 }
 

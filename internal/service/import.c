@@ -186,9 +186,9 @@ static enum status check_file(const struct store_spec *sp, json_object *root, st
 		check_list(sp, k, arr, b);
 	}
 	if (!any && json_object_object_length(root) > 0)
-		return err_set(e, ST_INVALID, "'%s': not a %s store: it has no '%s'%s%s",
-			       b->out->path, sp->name, sp->keys[0], sp->keys[1] ? " or " : "",
-			       sp->keys[1] ? sp->keys[1] : "");
+		return err_set(e, ST_INVALID, "'%s': not a %s store: it has no '%s'%s%s%s",
+			       b->out->path, sp->name, sp->keys[0], sp->keys[1] ? " or '" : "",
+			       sp->keys[1] ? sp->keys[1] : "", sp->keys[1] ? "'" : "");
 	if (b->out->nproblems > 0)
 		return err_set(e, ST_INVALID, "'%s': %zu invalid record%s; nothing was imported",
 			       b->out->path, b->out->nproblems, b->out->nproblems == 1 ? "" : "s");

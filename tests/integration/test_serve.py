@@ -51,6 +51,7 @@ def test_access_log_line_per_request(db):
 
 
 def test_refuses_pending_migrations_unless_auto_migrate(db):
+    assert cavra("migrate", "up", "--to", "1", db=db)[0] == 0  # exists, behind
     code, _, err = cavra("serve", "--listen", f"127.0.0.1:{free_port()}", db=db)
     assert code == 1 and "pending migrations" in err and "cavra migrate up" in err
     with serve(db, "--auto-migrate") as srv:

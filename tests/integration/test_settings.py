@@ -59,7 +59,9 @@ def test_precedence(tmp_path, file_value, env_value, flag_value, expected, how):
         env["CAVRA_DB_POOL_SIZE"] = env_value
     if flag_value:
         args += ["--db-pool-size", flag_value]
-    assert print_config(*args, env=env)["db_pool_size"] == expected
+    s = print_config(*args, env=env)
+    assert s["db_pool_size"] == expected
+    assert s["config_file"] == (str(cfg), "flag" if how == "--config" else "env")
 
 
 def test_every_setting_from_every_source(tmp_path):
