@@ -286,3 +286,38 @@ def test_permissions(srv):
     del body["actor"]
     h = ok(srv.post(path + "/apply-change", body, headers=platform))["history_entry"]
     assert h["actor"] == "platform-bot" and h["recorded_by"]["kind"] == "api_token"
+
+
+def test_version_and_history_survive_backup_and_restore(db, tmp_path):
+    """Migration 016's columns travel in a backup; a backup from before 016 restores with
+    version 1 and an empty history."""
+    import json
+    assert cavra("migrate", "up", "--to", "15", db=db)[0] == 0
+    t = "2026-01-01T00:00:00.000000Z"
+    sql(db, "INSERT INTO inventory_policy_rollouts VALUES ('acme/old:p', 'acme/old', 'p', "
+            f"'enforce', 'active', 10, '{t}', '{t}', "
+            "'{\"repository\": \"acme/old\", \"policy_pack\": \"p\"}')")
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "b15"), db=db)
+    assert code == 0, err
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as s:
+        assert ok(s.get("/policy-rollouts/acme/old:p/detail"))["rollout"]["version"] == 1
+        ok(s.post("/policy-rollouts", {"repository": REPO_ID, "policy_pack": PACK,
+                                       "mode": "audit_only"}), 201)
+        ok(s.post(f"/policy-rollouts/{enc(RID)}/apply-change",
+                  {"base_version": 1, "state": "active", "reason": "pilot"}))
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "b16"), db=db)
+    assert code == 0, err
+    code, out, err = cavra("ops", "restore", str(tmp_path / "b16"), "--target-dir",
+                           str(tmp_path / "r16"), db=db, timeout=300)
+    assert code == 0, err + out
+    code, out, err = cavra("ops", "restore", str(tmp_path / "b15"), "--target-dir",
+                           str(tmp_path / "r15"), db=db, timeout=300)
+    assert code == 0, err + out
+    assert cavra("migrate", "up", db=f"sqlite:{tmp_path}/r15/cavra.db")[0] == 0
+    for target, rid, version, reasons in (("r16", RID, 2, ["pilot"]),
+                                          ("r15", "acme/old:p", 1, [])):
+        with serve(f"sqlite:{tmp_path}/{target}/cavra.db", tmp=tmp_path) as s:
+            d = ok(s.get(f"/policy-rollout-details/{rid}"))
+            assert d["rollout"]["version"] == version
+            assert [h["reason"] for h in d["history"]] == reasons, json.dumps(d["history"])
