@@ -70,6 +70,8 @@ for b in $BACKENDS; do
 	say "$b: seeding $ROWS decisions"
 	SEED_REPOS=2 SEED_DAYS=29 bash bench/seed.sh "$url" "$ROWS" >"$work/seed-$b.log" 2>&1 ||
 		die "seeding failed: $(tail -3 "$work/seed-$b.log")"
+	# chain the seeded decisions now, so that serve does not adopt them while it is timed
+	"$cavra" audit adopt --database "$url" >"$work/adopt-$b.log" 2>&1 || die "audit adopt failed"
 	serve_start "$url" "$work/serve-$b.log"
 	setup_records
 	R[$b,n]=$(curl -sf "http://127.0.0.1:$port$DETAIL" |
