@@ -6,6 +6,9 @@
 #   bash bench/seed.sh postgresql://user@127.0.0.1:PORT/db [N]
 #   bash bench/seed.sh /path/to/cavra.db [N]            (SQLite; needs the sqlite3 CLI)
 # Run `cavra migrate up --database URL` first.
+# SEED_REPOS (default 50) and SEED_DAYS (default 90) narrow the data: SEED_REPOS=2 SEED_DAYS=30
+# with N=200000 puts 100,000 decisions of acme/svc-01 inside the last 30 days
+# (bench/rollout_detail.sh).
 #
 # The data: 50 repositories (acme/svc-01 .. acme/svc-50), 20 agents (agent-01 .. agent-20),
 # sessions of 50 decisions each (one agent and one repository per session), the 5 action
@@ -20,7 +23,8 @@ set -euo pipefail
 url=${1:?usage: seed.sh DATABASE_URL [N]}
 n=${2:-1000000}
 per=50                      # decisions per session
-span_us=$((90 * 86400 * 1000000))
+repos=${SEED_REPOS:-50}
+span_us=$((${SEED_DAYS:-90} * 86400 * 1000000))
 now_us=$(($(date +%s) * 1000000))
 start_us=$((now_us - span_us))
 
@@ -96,7 +100,7 @@ FROM (
         'seed-' || lpad((i / $per)::text, 6, '0') AS sess,
         'agent-' || lpad((hk % 20 + 1)::text, 2, '0') AS agent,
         'dev-' || (hk % 20 + 1) || '@example.com' AS actor,
-        'acme/svc-' || lpad(((hk >> 8) % 50 + 1)::text, 2, '0') AS repo,
+        'acme/svc-' || lpad(((hk >> 8) % $repos + 1)::text, 2, '0') AS repo,
         (h >> 7) % 20 AS p,
         timestamptz 'epoch' + ($start_us + i * ($span_us / $n)) * interval '1 microsecond' AS ts
     FROM (SELECT i, (i * 2654435761) % 4294967296 AS h,
@@ -161,7 +165,7 @@ FROM (
         printf('seed-%06d', i / $per) AS sess,
         printf('agent-%02d', hk % 20 + 1) AS agent,
         'dev-' || (hk % 20 + 1) || '@example.com' AS actor,
-        printf('acme/svc-%02d', (hk >> 8) % 50 + 1) AS repo,
+        printf('acme/svc-%02d', (hk >> 8) % $repos + 1) AS repo,
         (h >> 7) % 20 AS p,
         strftime('%Y-%m-%dT%H:%M:%S', us / 1000000, 'unixepoch') || printf('.%06dZ', us % 1000000) AS ts
     FROM (SELECT value AS i, (value * 2654435761) % 4294967296 AS h,
