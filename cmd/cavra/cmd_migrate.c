@@ -1,5 +1,5 @@
 /*
- * cmd_migrate.c - cavra migrate status | up | plan | verify.
+ * cmd_migrate.c - cavra migrate status | up | plan | verify | sql.
  */
 #include "base/base.h"
 #include "cmd.h"
@@ -60,13 +60,15 @@ static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	if (argc < 2)
-		return cmd_usage_error("migrate: missing action (known: status, up, plan, verify)");
+		return cmd_usage_error(
+			"migrate: missing action (known: status, up, plan, verify, sql)");
 	o->action = argv[1];
 	snprintf(where, sizeof(where), "migrate %.40s", o->action);
 	return cmd_opts_parse(where,
 			      strcmp(o->action, "status") == 0 ? status
-			      : strcmp(o->action, "up") == 0   ? up
-							       : none,
+			      : strcmp(o->action, "up") == 0 || strcmp(o->action, "sql") == 0
+				      ? up
+				      : none,
 			      argc - 2, argv + 2);
 }
 
@@ -173,6 +175,10 @@ static void print_table(const struct ctx *c, const struct migrate_report *r)
 	printf("\nbackend %s, ledger %s, schema version %d of %d, %zu pending\n",
 	       store_backend_name(c->store), ledger_names[r->ledger], r->schema_version,
 	       r->latest_version, r->pending);
+	if (r->newer_compatible)
+		printf("%zu newer migrations, each declared backward compatible: this binary "
+		       "works on this schema\n",
+		       r->newer_compatible);
 	for (size_t i = 0; i < r->nproblems; i++)
 		printf("problem: %s: %s\n", migrate_problem_kind_name(r->problems[i].kind),
 		       r->problems[i].msg);
@@ -193,6 +199,7 @@ static json_object *entry_json(const struct mig_entry *en)
 	json_object_object_add(o, "checksum", str_or_null(en->checksum));
 	json_object_object_add(o, "applied_checksum", str_or_null(en->applied_checksum));
 	json_object_object_add(o, "applied_at", str_or_null(en->applied_at));
+	json_object_object_add(o, "compatibility", str_or_null(en->compatibility));
 	return o;
 }
 
@@ -220,6 +227,8 @@ static void print_status_json(const struct ctx *c, const struct migrate_report *
 	json_object_object_add(o, "schema_version", json_object_new_int(r->schema_version));
 	json_object_object_add(o, "latest_version", json_object_new_int(r->latest_version));
 	json_object_object_add(o, "pending", json_object_new_int((int)r->pending));
+	json_object_object_add(o, "newer_compatible",
+			       json_object_new_int((int)r->newer_compatible));
 	json_object_object_add(o, "migrations", items);
 	json_object_object_add(o, "problems", probs);
 	cmd_print_json(o, false);
@@ -254,6 +263,11 @@ static int do_verify(struct ctx *c, const struct migrate_report *r)
 		if (r->entries[i].state == MIG_PENDING)
 			printf("pending: version %03d (%s) is not applied\n", r->entries[i].version,
 			       r->entries[i].name);
+	for (size_t i = 0; i < r->n; i++)
+		if (r->entries[i].state == MIG_NEWER)
+			printf("newer: version %03d (%s) is past this binary's migrations and "
+			       "declared backward compatible\n",
+			       r->entries[i].version, r->entries[i].name);
 	if (r->ledger == LEDGER_LEGACY)
 		printf("legacy: the ledger has no checksums yet: run 'cavra migrate up' to adopt "
 		       "it\n");
@@ -297,6 +311,28 @@ static int do_plan(struct ctx *c, const struct migrate_report *r)
 	if (!r->pending)
 		printf("-- nothing to apply: database is up to date\n");
 	return EXIT_OK;
+}
+
+/*
+ * The hand-apply path (docs/migrations.md): the exact SQL of `migrate up --to N`
+ * with the ledger's DDL and rows, for a DBA to review and run with psql or
+ * sqlite3.  An original CAVRA pilot is adopted by `migrate up`, never by hand.
+ */
+static int do_sql(struct ctx *c, const struct migrate_opts *o, const struct ledger *l,
+		  const struct migrate_report *r)
+{
+	struct err e = {0};
+	enum status rc;
+
+	if (o->to > (int)c->set.n)
+		return cmd_usage_error("--to %d: the latest migration is %zu", o->to, c->set.n);
+	if (c->snapshot)
+		rc = err_set(&e, ST_CONFLICT,
+			     "an original CAVRA database is adopted by 'cavra migrate up', not by "
+			     "hand (docs/migrations.md)");
+	else
+		rc = migrate_script(stdout, &c->set, l, r, store_kind(c->store), o->to, &e);
+	return rc == ST_OK ? EXIT_OK : cmd_fail(rc, &e);
 }
 
 /*
@@ -428,9 +464,11 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	if (code != EXIT_OK)
 		return code;
 	if (strcmp(o.action, "status") != 0 && strcmp(o.action, "up") != 0 &&
-	    strcmp(o.action, "plan") != 0 && strcmp(o.action, "verify") != 0)
+	    strcmp(o.action, "plan") != 0 && strcmp(o.action, "verify") != 0 &&
+	    strcmp(o.action, "sql") != 0)
 		return cmd_usage_error(
-			"unknown migrate action '%s' (known: status, up, plan, verify)", o.action);
+			"unknown migrate action '%s' (known: status, up, plan, verify, sql)",
+			o.action);
 	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, &code))
 		return code;
 	if ((rc = ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e)) != ST_OK)
@@ -443,6 +481,8 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 		code = do_status(&c, &o, &r);
 	} else if (strcmp(o.action, "verify") == 0) {
 		code = do_verify(&c, &r);
+	} else if (strcmp(o.action, "sql") == 0) {
+		code = do_sql(&c, &o, &l, &r);
 	} else {
 		code = do_plan(&c, &r);
 	}

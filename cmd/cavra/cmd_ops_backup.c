@@ -358,11 +358,16 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
 	o->public_key = a->key;
 	o->overwrite = a->overwrite;
 	*configured =
-		!a->target_dir && (!a->target_url || str_eq(a->target_url, cfg->database_url));
+		!a->target_dir && (!a->target_url || str_eq(a->target_url, cfg->database_url) ||
+				   str_eq(a->target_url, config_migration_url(cfg)));
 	if (*configured) {
-		/* the configured database: schema changes through the migration role */
-		o->target_url = cfg->database_url;
-		o->migration_url = config_migration_url(cfg);
+		/*
+		 * The configured database, restored wholly through the migration (owner) URL
+		 * when one is set: replacing tables drops and rebuilds their indexes and empties
+		 * them, which the least-privilege data role of docs/migrations.md may not do.
+		 */
+		o->target_url = config_migration_url(cfg);
+		o->migration_url = o->target_url;
 	}
 }
 

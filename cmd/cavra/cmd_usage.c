@@ -19,7 +19,7 @@ const char cmd_usage_text[] =
 	"\n"
 	"commands:\n"
 	"  serve [--print-config]             run the HTTP service\n"
-	"  migrate status [--json] | up [--to N] | plan | verify\n"
+	"  migrate status [--json] | up [--to N] | plan | verify | sql [--to N]\n"
 	"                                     manage the database schema\n"
 	"  evidence migrate [--sqlite PATH]   'migrate up' on a SQLite file (default\n"
 	"                                     " CMD_EVIDENCE_DEFAULT_DB "); adopts a database\n"

@@ -68,7 +68,7 @@ static bool auth_ready(const struct app *app, char *why, size_t size)
 /* What /readyz found wrong: problem is the machine code, reason the sentence. */
 struct not_ready {
 	const char *problem;
-	char reason[480];
+	char reason[ERR_MSG_MAX];
 	char cause[ERR_MSG_MAX]; /* the real error, for the log only */
 };
 
@@ -103,8 +103,13 @@ static bool schema_ready(struct req *r, struct not_ready *n)
 	struct ledger l = {0};
 	struct migrate_report rep = {0};
 	struct err e = {0};
+	enum status rc = migrate_status(st, r->app->migrations, &l, &rep, &e);
 
-	if (migrate_status(st, r->app->migrations, &l, &rep, &e) != ST_OK) {
+	if (rc == ST_FORBIDDEN) {
+		/* a missing GRANT: the message names the role, the table and the GRANT */
+		n->problem = "permission";
+		snprintf(n->reason, sizeof(n->reason), "%s", e.msg);
+	} else if (rc != ST_OK) {
 		n->problem = "database_unreachable";
 		snprintf(n->reason, sizeof(n->reason), "database unreachable");
 		snprintf(n->cause, sizeof(n->cause), "%s", e.msg);
@@ -143,10 +148,11 @@ static bool pool_ready(struct req *r, struct not_ready *n)
 
 /*
  * Ready when the database answers over the probe's own connection, its schema is exactly
- * the binary's, the request pool neither starves nor fails writes on a full disk, and
- * tokens can be verified.  The probe never waits behind requests for a connection, and
- * every wait of it is short (HTTP_READY_TIMEOUT_MS), so a load balancer's probe gets an
- * answer in time.  problem is a stable code; reason says what an operator must do.
+ * the binary's or newer by migrations that each declare binaries of earlier schemas welcome
+ * (expand/contract, docs/migrations.md), the request pool neither starves nor fails writes on a
+ * full disk, and tokens can be verified.  The probe never waits behind requests for a connection,
+ * and every wait of it is short (HTTP_READY_TIMEOUT_MS), so a load balancer's probe gets an answer
+ * in time.  problem is a stable code; reason says what an operator must do.
  */
 enum MHD_Result http_handle_readyz(struct req *r)
 {

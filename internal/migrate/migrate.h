@@ -15,7 +15,19 @@
 #include "base/hash.h"
 #include "store/store.h"
 
+#include <stdio.h>
+
 #define MIGRATE_LEDGER "schema_migrations"
+
+/*
+ * Whether binaries of the previous schema keep working once a migration is
+ * applied (expand/contract, docs/migrations.md): BACKWARD for additive
+ * changes, CONTRACT otherwise.  A file declares it in its header comment,
+ * "-- compatibility: backward" (or "expand") or "-- compatibility: contract";
+ * 001-015 predate the line and are declared in migrate_compat.c; a file that
+ * declares nothing is CONTRACT, the safe reading.
+ */
+enum mig_compat { MIG_COMPAT_CONTRACT = 0, MIG_COMPAT_BACKWARD };
 
 struct migration {
 	int version;
@@ -23,6 +35,7 @@ struct migration {
 	char *name; /* "evidence_metadata" */
 	char *sql; /* as read (NUL-terminated) */
 	char checksum[SHA256_HEX_LEN];
+	enum mig_compat compat;
 };
 
 struct migration_set {
@@ -40,6 +53,7 @@ struct ledger_row {
 	char *applied_at;
 	char *applied_by;
 	int64_t duration_ms;
+	char *compatibility; /* "backward", "contract", NULL: not recorded */
 };
 
 enum ledger_kind { LEDGER_NONE = 0, LEDGER_LEGACY, LEDGER_CURRENT };
@@ -48,9 +62,11 @@ struct ledger {
 	enum ledger_kind kind;
 	struct ledger_row *rows; /* sorted by version */
 	size_t n;
+	bool has_compat; /* the ledger has the compatibility column (added in place) */
 };
 
-enum mig_state { MIG_APPLIED, MIG_PENDING, MIG_DRIFTED, MIG_MISSING, MIG_UNKNOWN };
+/* MIG_NEWER: a version past the set that its ledger row declares backward compatible. */
+enum mig_state { MIG_APPLIED, MIG_PENDING, MIG_DRIFTED, MIG_MISSING, MIG_UNKNOWN, MIG_NEWER };
 
 enum problem_kind { PROB_DRIFTED, PROB_MISSING, PROB_UNKNOWN, PROB_OUT_OF_ORDER, PROB_NEWER };
 
@@ -61,6 +77,7 @@ struct mig_entry {
 	const char *checksum; /* the file's, NULL when there is no file */
 	const char *applied_checksum; /* the ledger's, NULL when not applied */
 	const char *applied_at;
+	const char *compatibility; /* the file's declaration, else the ledger's; may be NULL */
 };
 
 struct problem {
@@ -79,7 +96,17 @@ struct migrate_report {
 	int schema_version; /* highest applied version, 0 when none */
 	int latest_version; /* highest version of the set */
 	size_t pending;
+	size_t newer_compatible; /* versions past the set, each declared backward compatible */
 };
+
+/* "backward" or "contract": the ledger's and the header line's spelling. */
+const char *migrate_compat_name(enum mig_compat c);
+
+/*
+ * Sets m->compat from m's header comment, else from the declarations of
+ * 001-015.  ST_INVALID for a compatibility line with another value.
+ */
+ATTR_NODISCARD enum status migrate_compat_parse(struct migration *m, struct err *e);
 
 /* Canonical-form checksum (see above). */
 void migrate_checksum(const char *data, size_t len, char out[SHA256_HEX_LEN]);
@@ -116,6 +143,18 @@ void migrate_ledger_release(struct ledger *l);
 ATTR_NODISCARD enum status migrate_status(struct store *st, const struct migration_set *set,
 					  struct ledger *ledger, struct migrate_report *out,
 					  struct err *e);
+
+/*
+ * Writes to f the SQL that `migrate up --to to` (0: all) would run on the
+ * database whose ledger is l, compared in r with set: per pending migration
+ * one transaction taking the schema lock, the ledger's DDL where the ledger
+ * lacks it, the file and its ledger row (checksum, compatibility).  For a DBA
+ * who applies by hand (`cavra migrate sql`).  ST_CONFLICT, writing nothing,
+ * when r has problems or l is a legacy ledger.
+ */
+ATTR_NODISCARD enum status migrate_script(FILE *f, const struct migration_set *set,
+					  const struct ledger *l, const struct migrate_report *r,
+					  enum store_kind kind, int to, struct err *e);
 
 /* Called after each applied migration (and after a legacy ledger is adopted). */
 typedef void (*migrate_progress_fn)(void *ctx, const char *what, const struct migration *m,

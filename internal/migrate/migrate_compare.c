@@ -18,7 +18,7 @@
  */
 static const char *const state_names[] = {
 	[MIG_APPLIED] = "applied", [MIG_PENDING] = "pending", [MIG_DRIFTED] = "drifted",
-	[MIG_MISSING] = "missing", [MIG_UNKNOWN] = "unknown",
+	[MIG_MISSING] = "missing", [MIG_UNKNOWN] = "unknown", [MIG_NEWER] = "newer",
 };
 
 /* Stable names: `migrate status` and `migrate verify` print them, and scripts may match on them. */
@@ -89,6 +89,7 @@ static void compare_file(struct migrate_report *r, const struct migration *m,
 	en->version = m->version;
 	en->name = m->name;
 	en->checksum = m->checksum;
+	en->compatibility = migrate_compat_name(m->compat);
 	if (!row) {
 		en->state = MIG_PENDING;
 		r->pending++;
@@ -113,10 +114,29 @@ static void compare_file(struct migrate_report *r, const struct migration *m,
 
 /* Ledger rows that no file of the set accounts for. */
 /*
- * A version above the set means an older binary is running against a newer schema (a rollback
- * of the image without a rollback of the database): reported as such, because the answer is to
- * deploy the newer binary, never to "fix" the ledger.
+ * A version above the set means an older binary is running against a newer schema (a rolling
+ * upgrade, or a rollback of the image without a rollback of the database).  That is fine when
+ * its ledger row declares it backward compatible (expand/contract, docs/migrations.md); any
+ * other is reported by name, because the answer is to deploy the newer binary, never to "fix"
+ * the ledger.
  */
+static void compare_newer_row(struct migrate_report *r, const struct migration_set *set,
+			      const struct ledger_row *row, struct mig_entry *en)
+{
+	if (row->compatibility && strcmp(row->compatibility, "backward") == 0) {
+		en->state = MIG_NEWER;
+		r->newer_compatible++;
+		return;
+	}
+	add_problem(r, PROB_NEWER, row->version,
+		    "database schema is newer than this binary: '%s' (version %d) is applied and "
+		    "%s, so binaries of earlier schemas must not run on it; this binary knows "
+		    "versions up to %zu",
+		    row->id, row->version,
+		    row->compatibility ? "declared contract" : "not declared backward compatible",
+		    set->n);
+}
+
 static void compare_extra_rows(struct migrate_report *r, const struct migration_set *set,
 			       const struct ledger *l)
 {
@@ -132,11 +152,9 @@ static void compare_extra_rows(struct migrate_report *r, const struct migration_
 		en->state = MIG_UNKNOWN;
 		en->applied_checksum = row->checksum;
 		en->applied_at = row->applied_at;
+		en->compatibility = row->compatibility;
 		if (row->version > (int)set->n)
-			add_problem(r, PROB_NEWER, row->version,
-				    "database schema is newer than this binary: '%s' (version %d) "
-				    "is applied, this binary knows versions up to %zu",
-				    row->id, row->version, set->n);
+			compare_newer_row(r, set, row, en);
 		else
 			add_problem(r, PROB_UNKNOWN, row->version,
 				    "ledger entry '%s' is not a migration this binary knows",

@@ -15,4 +15,12 @@ ATTR_NODISCARD enum status migrate_check_legacy_row(struct store_conn *c,
 /* ST_CONFLICT when c holds the original CAVRA's tables (adoption not done yet). */
 ATTR_NODISCARD enum status migrate_refuse_original(struct store_conn *c, struct err *e);
 
+/* The runner's own DDL of the ledger, which `migrate sql` prints for a DBA. */
+enum migrate_ledger_part {
+	MIGRATE_LEDGER_TABLE, /* CREATE TABLE IF NOT EXISTS, in kind's dialect */
+	MIGRATE_LEDGER_INDEX, /* its unique index on version */
+	MIGRATE_LEDGER_COMPAT /* ALTER TABLE adding compatibility to an older ledger */
+};
+const char *migrate_ledger_sql(enum store_kind kind, enum migrate_ledger_part part);
+
 #endif

@@ -65,6 +65,7 @@ static void fill_rows(struct ledger *out, struct store_rows *r, bool legacy)
 		row->applied_by = dup_or_null(store_rows_get(r, i, 5));
 		if (store_rows_get(r, i, 6))
 			str_to_i64(store_rows_get(r, i, 6), 0, INT64_MAX, &row->duration_ms);
+		row->compatibility = dup_or_null(store_rows_get(r, i, 7));
 	}
 }
 
@@ -86,10 +87,19 @@ enum status migrate_ledger_read(struct store_conn *c, struct ledger *out, struct
 	if (st != ST_OK)
 		return st;
 	out->kind = current ? LEDGER_CURRENT : LEDGER_LEGACY;
+	/* added in place by a later cavra: a ledger written before it has no such column */
+	if (current)
+		st = store_column_exists(c, MIGRATE_LEDGER, "compatibility", &out->has_compat, e);
+	if (st != ST_OK)
+		return st;
 	st = store_query(c,
-			 current ? "SELECT id, applied_at, version, name, checksum, applied_by, "
-				   "duration_ms FROM schema_migrations ORDER BY version, id"
-				 : "SELECT id, applied_at FROM schema_migrations ORDER BY id",
+			 !current ? "SELECT id, applied_at FROM schema_migrations ORDER BY id"
+			 : out->has_compat ? "SELECT id, applied_at, version, name, checksum, "
+					     "applied_by, duration_ms, compatibility "
+					     "FROM schema_migrations ORDER BY version, id"
+					   : "SELECT id, applied_at, version, name, checksum, "
+					     "applied_by, duration_ms, NULL "
+					     "FROM schema_migrations ORDER BY version, id",
 			 0, NULL, &r, e);
 	if (st != ST_OK)
 		return err_ctx(st, e, "read the migration ledger");
@@ -108,6 +118,7 @@ void migrate_ledger_release(struct ledger *l)
 		free(l->rows[i].checksum);
 		free(l->rows[i].applied_at);
 		free(l->rows[i].applied_by);
+		free(l->rows[i].compatibility);
 	}
 	free(l->rows);
 	memset(l, 0, sizeof(*l));

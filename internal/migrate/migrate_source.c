@@ -105,7 +105,7 @@ static enum status add_file(struct migration_set *set, const char *file, const c
 	m->name = name;
 	m->sql = xstrndup(data, len);
 	migrate_checksum(data, len, m->checksum);
-	return ST_OK;
+	return migrate_compat_parse(m, e);
 }
 
 static int by_version(const void *a, const void *b)

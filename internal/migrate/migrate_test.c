@@ -233,7 +233,7 @@ static struct {
 
 static char state_letter(enum mig_state s)
 {
-	return "APDMU"[s];
+	return "APDMUN"[s];
 }
 
 static char problem_letter(enum problem_kind k)

@@ -28,7 +28,8 @@ static const char ledger_sqlite[] = "CREATE TABLE IF NOT EXISTS schema_migration
 				    "    name TEXT,\n"
 				    "    checksum TEXT,\n"
 				    "    applied_by TEXT,\n"
-				    "    duration_ms INTEGER\n"
+				    "    duration_ms INTEGER,\n"
+				    "    compatibility TEXT\n"
 				    ")";
 
 static const char ledger_pg[] = "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
@@ -38,11 +39,33 @@ static const char ledger_pg[] = "CREATE TABLE IF NOT EXISTS schema_migrations (\
 				"    name TEXT,\n"
 				"    checksum TEXT,\n"
 				"    applied_by TEXT,\n"
-				"    duration_ms BIGINT\n"
+				"    duration_ms BIGINT,\n"
+				"    compatibility TEXT\n"
 				")";
 
 static const char ledger_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS "
 				   "ux_schema_migrations_version ON schema_migrations (version)";
+
+/*
+ * Added in place, like adoption's columns, by the first migration a cavra with expand/contract
+ * applies: a ledger written before it keeps its rows, whose compatibility stays NULL ("not
+ * recorded").  Older binaries name their columns, so the extra one changes nothing for them.
+ */
+static const char ledger_compat_column[] =
+	"ALTER TABLE schema_migrations ADD COLUMN compatibility TEXT";
+
+const char *migrate_ledger_sql(enum store_kind kind, enum migrate_ledger_part part)
+{
+	switch (part) {
+	case MIGRATE_LEDGER_TABLE:
+		return kind == STORE_POSTGRES ? ledger_pg : ledger_sqlite;
+	case MIGRATE_LEDGER_INDEX:
+		return ledger_index;
+	case MIGRATE_LEDGER_COMPAT:
+	default:
+		return ledger_compat_column;
+	}
+}
 
 /* Columns that adoption adds to a legacy ledger, in the order of a new one. */
 /*
@@ -55,6 +78,7 @@ static const char *const adopt_columns[] = {
 	"ALTER TABLE schema_migrations ADD COLUMN checksum TEXT",
 	"ALTER TABLE schema_migrations ADD COLUMN applied_by TEXT",
 	"ALTER TABLE schema_migrations ADD COLUMN duration_ms BIGINT",
+	ledger_compat_column,
 };
 
 /* Who applies: the database role on PostgreSQL, the OS user on SQLite. */
@@ -97,17 +121,18 @@ static enum status record(struct store_conn *c, enum store_kind kind, const stru
 			  int64_t ms, struct err *e)
 {
 	static const char sql[] = "INSERT INTO schema_migrations (id, applied_at, version, name, "
-				  "checksum, applied_by, duration_ms) "
-				  "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+				  "checksum, applied_by, duration_ms, compatibility) "
+				  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 	char now[TIME_FMT_LEN], version[16], dur[24];
 	char *who = applied_by(c, kind);
-	const char *p[] = {m->file, now, version, m->name, m->checksum, who, dur};
+	const char *p[] = {m->file,	now, version, m->name,
+			   m->checksum, who, dur,     migrate_compat_name(m->compat)};
 	enum status st;
 
 	time_format_utc(time_now_us(), now, sizeof(now));
 	snprintf(version, sizeof(version), "%d", m->version);
 	snprintf(dur, sizeof(dur), "%lld", (long long)ms);
-	st = store_exec(c, sql, 7, p, NULL, e);
+	st = store_exec(c, sql, 8, p, NULL, e);
 	free(who);
 	return err_ctx(st, e, "record '%s' in the ledger", m->file);
 }
@@ -201,14 +226,17 @@ static enum status refuse(const struct migrate_report *r, struct err *e)
  * The duration is recorded because a migration that took minutes on staging will lock a
  * production table as long; the ledger is where a DBA looks first.
  */
-static enum status apply_one(struct store_conn *c, enum store_kind kind, bool need_ledger,
+static enum status apply_one(struct store_conn *c, enum store_kind kind, const struct ledger *l,
 			     const struct migration *m, int64_t *ms, struct err *e)
 {
 	int64_t t0 = time_mono_us();
 	enum status st = ST_OK;
 
-	if (need_ledger)
+	if (l->kind == LEDGER_NONE)
 		st = create_ledger(c, kind, e);
+	else if (!l->has_compat)
+		st = err_ctx(store_exec_script(c, ledger_compat_column, e), e,
+			     "add the compatibility column to the migration ledger");
 	if (st == ST_OK && (st = store_exec_script(c, m->sql, e)) != ST_OK)
 		err_wrap(e, "migration '%s' failed", m->file);
 	*ms = (time_mono_us() - t0) / 1000;
@@ -248,7 +276,7 @@ static enum status step(struct store_conn *c, enum store_kind kind, const struct
 	}
 	*applied = next_pending(set, &r, to);
 	if (*applied)
-		st = apply_one(c, kind, l.kind == LEDGER_NONE, *applied, ms, e);
+		st = apply_one(c, kind, &l, *applied, ms, e);
 out:
 	migrate_report_release(&r);
 	migrate_ledger_release(&l);

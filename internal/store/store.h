@@ -149,6 +149,9 @@ void store_rows_free(struct store_rows *r);
  */
 ATTR_NODISCARD enum status store_lock_schema(struct store_conn *c, struct err *e);
 
+/* PostgreSQL's schema lock is pg_advisory_xact_lock(STORE_PG_SCHEMA_LOCK_KEY). */
+#define STORE_PG_SCHEMA_LOCK_KEY "7345163001"
+
 /* Whether a table exists in the current schema. */
 ATTR_NODISCARD enum status store_table_exists(struct store_conn *c, const char *table, bool *out,
 					      struct err *e);

@@ -15,8 +15,8 @@
 
 #include <libpq-fe.h>
 
-/* Key of the transaction-scoped advisory lock that serialises migrations. */
-#define PG_SCHEMA_LOCK_KEY "7345163001"
+/* Key of the transaction-scoped advisory lock that serialises migrations (store.h). */
+#define PG_SCHEMA_LOCK_KEY STORE_PG_SCHEMA_LOCK_KEY
 
 /*
  * Past this a statement runs unprepared, so what a connection keeps prepared on
@@ -80,6 +80,57 @@ static enum status retryable(const char *state)
 	return ST_OK;
 }
 
+/* The rest of msg after prefix, or NULL when msg does not start with it. */
+static const char *after(const char *msg, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(msg, prefix, n) == 0 ? msg + n : NULL;
+}
+
+/*
+ * 42501 (insufficient privilege), said once for every caller: the role, the object and the
+ * GRANT that is missing.  Left as PostgreSQL words it, a missing grant read as "no table yet"
+ * or "10 pending migrations" to whoever met it first.  The GRANT named for a table is the one
+ * docs/migrations.md gives the data role; an object that only its owner may change needs the
+ * owner's credentials instead (migration_database_url).
+ */
+static enum status perm_error(struct pg_conn *c, const char *primary, struct err *e,
+			      const char *what)
+{
+	const char *role = PQuser(c->pg) ? PQuser(c->pg) : "?";
+	const char *obj;
+
+	if ((obj = after(primary, "permission denied for table ")) != NULL)
+		return err_set(e, ST_FORBIDDEN,
+			       "%s: permission denied: role '%s' has no privilege on table '%s' "
+			       "(missing GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %s)",
+			       what, role, obj, obj, role);
+	if ((obj = after(primary, "permission denied for sequence ")) != NULL)
+		return err_set(e, ST_FORBIDDEN,
+			       "%s: permission denied: role '%s' has no privilege on sequence '%s' "
+			       "(missing GRANT USAGE, SELECT ON SEQUENCE %s TO %s)",
+			       what, role, obj, obj, role);
+	if ((obj = after(primary, "permission denied for schema ")) != NULL)
+		return err_set(e, ST_FORBIDDEN,
+			       "%s: permission denied: role '%s' may not use schema '%s' (reading "
+			       "needs GRANT USAGE ON SCHEMA %s TO %s; creating tables is for the "
+			       "schema owner's credentials: migration_database_url)",
+			       what, role, obj, obj, role);
+	if ((obj = after(primary, "permission denied for database ")) != NULL)
+		return err_set(e, ST_FORBIDDEN,
+			       "%s: permission denied: role '%s' may not connect to database '%s' "
+			       "(missing GRANT CONNECT ON DATABASE %s TO %s)",
+			       what, role, obj, obj, role);
+	if ((obj = after(primary, "must be owner of ")) != NULL)
+		return err_set(e, ST_FORBIDDEN,
+			       "%s: permission denied: role '%s' does not own %s: only the schema "
+			       "owner may change it (use the owner's credentials: "
+			       "migration_database_url)",
+			       what, role, obj);
+	return err_set(e, ST_FORBIDDEN, "%s: %s (role '%s')", what, primary, role);
+}
+
 /*
  * Maps a failed result to a status by SQLSTATE; copies the message.
  *
@@ -112,7 +163,7 @@ enum status store_pg_error(struct store_conn *base, PGresult *res, struct err *e
 			   strcmp(state, "40P01") == 0))
 		code = ST_CONFLICT;
 	else if (state && strcmp(state, "42501") == 0)
-		code = ST_FORBIDDEN;
+		return perm_error(c, primary, e, what);
 	return err_set(e, code, "%s: %s", what, primary);
 }
 
@@ -354,11 +405,19 @@ const struct store_ops store_pg_ops = {
 	.load_begin = store_pg_load_begin,
 	.load_row = store_pg_load_row,
 	.load_end = store_pg_load_end,
-	.table_exists_sql = "SELECT 1 FROM information_schema.tables "
-			    "WHERE table_schema = current_schema() AND table_name = $1",
-	.column_exists_sql = "SELECT 1 FROM information_schema.columns "
-			     "WHERE table_schema = current_schema() AND table_name = $1 "
-			     "AND column_name = $2",
+	/*
+	 * The catalogs, not information_schema: information_schema hides a table from a role
+	 * that holds no privilege on it, so a missing GRANT looked like a missing table (an
+	 * empty database) instead of failing with 42501 on the first read (perm_error).
+	 */
+	.table_exists_sql = "SELECT 1 FROM pg_catalog.pg_class t "
+			    "WHERE t.relnamespace = current_schema()::regnamespace "
+			    "AND t.relname = $1 AND t.relkind IN ('r', 'p')",
+	.column_exists_sql = "SELECT 1 FROM pg_catalog.pg_attribute a "
+			     "JOIN pg_catalog.pg_class t ON t.oid = a.attrelid "
+			     "WHERE t.relnamespace = current_schema()::regnamespace "
+			     "AND t.relname = $1 AND a.attname = $2 AND a.attnum > 0 "
+			     "AND NOT a.attisdropped",
 	.empty_table_sql = "TRUNCATE ", /* transactional on PostgreSQL */
 	/* indexes behind no constraint, and the primary key unless a foreign key needs it */
 	.load_indexes_sql =
