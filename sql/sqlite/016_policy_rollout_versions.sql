@@ -1,4 +1,7 @@
 -- 016_policy_rollout_versions.sql (SQLite)
+-- compatibility: backward
+-- (new columns with defaults and a trigger: an older binary neither reads them nor
+-- writes a row they would make wrong)
 -- Adds inventory_policy_rollouts.version and .history. Why: a change plan
 -- (POST /policy-rollouts/{id}/change-plan) is made against one state of a
 -- rollout, and applying it (apply-change) must refuse when the rollout
