@@ -156,9 +156,12 @@ ATTR_NODISCARD enum status cmd_open_database(const struct config *cfg, const cha
 					     struct migration_set *set, struct err *e);
 /*
  * Chains the decisions a database held before migration 015 when its chain
- * head says they wait (store_chain_adopt); nothing before 015 or after.
+ * head says they wait (store_chain_adopt); nothing before 015 or after.  progress (borrowed,
+ * NULL: none) gets the phase "audit chain".
  */
-ATTR_NODISCARD enum status cmd_chain_adopt(struct store *st, struct err *e);
+struct progress;
+ATTR_NODISCARD enum status cmd_chain_adopt(struct store *st, struct progress *progress,
+					   struct err *e);
 /*
  * Opens the configured database as it is, for `cavra ops`: no migrations
  * are applied, and a SQLite file that does not exist is ST_NOT_FOUND
@@ -179,6 +182,22 @@ ATTR_NODISCARD enum status serve_checkpoints_start(const struct config *cfg,
 /* Writes a checkpoint when one is due and the head moved; failures are logged, not fatal. */
 void serve_checkpoints_tick(struct serve_checkpoints *sc, struct store *st);
 void serve_checkpoints_stop(struct serve_checkpoints *sc);
+/*
+ * cmd_progress.c: --progress and --quiet of the long commands.  CMD_PROGRESS_OPTS(f) are the
+ * two entries of a command's option table; cmd_progress_check refuses both at once (exit 2).
+ * cmd_progress_new returns the command's reporter (progress_free; NULL when progress is off:
+ * stderr not a terminal and no --progress, or --quiet), and with --quiet raises the log level
+ * to warnings.  cmd_info prints one informational line on stderr unless --quiet was given.
+ */
+struct cmd_progress {
+	bool progress, quiet;
+};
+#define CMD_PROGRESS_OPTS(f) \
+	CMD_FLAG("--progress", &(f)->progress), CMD_FLAG("--quiet", &(f)->quiet)
+int cmd_progress_check(const struct cmd_progress *f, const char *where);
+struct progress;
+struct progress *cmd_progress_new(const struct cmd_progress *f, const char *command);
+void cmd_info(const char *fmt, ...) ATTR_PRINTF(1, 2);
 /* cmd_ops_backup.c and cmd_ops_status.c: the ops actions; -1 when argv[0] is not theirs. */
 int cmd_ops_data(struct config *cfg, int argc, char **argv);
 int cmd_ops_status(struct config *cfg, int argc, char **argv);

@@ -11,12 +11,14 @@
 #include "migrate/migrate.h"
 #include "store/store.h"
 #include "store/store_chain.h"
+#include "base/progress.h"
 
 #include <stdio.h>
 #include <string.h>
 
 struct audit_args {
 	const char *checkpoint, *public_key, *signing_key, *output;
+	struct cmd_progress pf; /* verify and adopt: --progress, --quiet */
 };
 
 /* One line a break: what, where, and the records around it. */
@@ -35,6 +37,13 @@ void cmd_audit_print_break(void *ctx, const struct audit_break *b)
 	if (b->next_id)
 		fprintf(f, " before=%s", b->next_id);
 	fprintf(f, ": %s\n", b->why);
+}
+
+/* A break on stdout, the progress line (ctx, or NULL) erased first when on the same terminal. */
+static void print_break(void *ctx, const struct audit_break *b)
+{
+	progress_clear(ctx);
+	cmd_audit_print_break(NULL, b);
 }
 
 /* The schema must have the chain: a database before migration 015 has nothing to check. */
@@ -78,6 +87,7 @@ static enum status read_checkpoint(const struct audit_args *a, struct audit_chec
 static int verify(struct store *st, const struct audit_args *a)
 {
 	struct audit_checkpoint cp;
+	struct audit_verify_opts o = {.fn = print_break};
 	struct audit_verify_result r;
 	struct err e = {0};
 	enum status rc;
@@ -86,7 +96,11 @@ static int verify(struct store *st, const struct audit_args *a)
 		fprintf(stderr, "cavra: %s\n", e.msg);
 		return EXIT_FAIL; /* a checkpoint that does not verify is a failed audit */
 	}
-	rc = audit_verify(st, a->checkpoint ? &cp : NULL, cmd_audit_print_break, NULL, &r, &e);
+	o.cp = a->checkpoint ? &cp : NULL;
+	o.progress = o.ctx = cmd_progress_new(&a->pf, "audit verify");
+	rc = audit_verify_with(st, &o, &r, &e);
+	progress_finish(o.progress, rc == ST_OK && r.breaks == 0);
+	progress_free(o.progress);
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
 	printf("audit chain: %lld entries, head seq %lld, %lld breaks%s\n", (long long)r.entries,
@@ -120,12 +134,15 @@ static int checkpoint(struct store *st, const struct audit_args *a)
 	return EXIT_OK;
 }
 
-static int adopt(struct store *st)
+static int adopt(struct store *st, const struct audit_args *a)
 {
+	struct progress *p = cmd_progress_new(&a->pf, "audit adopt");
 	struct err e = {0};
 	int64_t n = 0;
-	enum status rc = store_chain_adopt(st, &n, &e);
+	enum status rc = store_chain_adopt_progress(st, false, p, &n, &e);
 
+	progress_finish(p, rc == ST_OK);
+	progress_free(p);
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
 	printf("audit chain: chained %lld records (decisions, approvals) written before it "
@@ -139,11 +156,12 @@ static int parse(int argc, char **argv, struct audit_args *a)
 {
 	const struct cmd_opt verify_opts[] = {CMD_VALUE("--checkpoint", &a->checkpoint),
 					      CMD_VALUE("--public-key", &a->public_key),
+					      CMD_PROGRESS_OPTS(&a->pf),
 					      {0}};
 	const struct cmd_opt checkpoint_opts[] = {CMD_VALUE("--signing-key", &a->signing_key),
 						  CMD_VALUE("--output", &a->output),
 						  {0}};
-	const struct cmd_opt none[] = {{0}};
+	const struct cmd_opt adopt_opts[] = {CMD_PROGRESS_OPTS(&a->pf), {0}};
 	const char *act = argc > 1 ? argv[1] : "";
 	bool is_verify = strcmp(act, "verify") == 0, is_cp = strcmp(act, "checkpoint") == 0;
 	char where[32];
@@ -156,9 +174,9 @@ static int parse(int argc, char **argv, struct audit_args *a)
 	code = cmd_opts_parse(where,
 			      is_verify ? verify_opts
 			      : is_cp	? checkpoint_opts
-					: none,
+					: adopt_opts,
 			      argc - 2, argv + 2);
-	if (code != EXIT_OK)
+	if (code != EXIT_OK || (code = cmd_progress_check(&a->pf, where)) != EXIT_OK)
 		return code;
 	if (is_verify && !a->checkpoint != !a->public_key)
 		return cmd_usage_error("audit verify: --checkpoint and --public-key go together");
@@ -186,7 +204,7 @@ int cmd_audit(struct config *cfg, int argc, char **argv)
 	else if (strcmp(argv[1], "checkpoint") == 0)
 		code = checkpoint(st, &a);
 	else
-		code = adopt(st);
+		code = adopt(st, &a);
 	migrate_set_release(&set);
 	store_close(st);
 	return code;

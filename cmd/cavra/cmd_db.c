@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "store/store_chain.h"
 #include "base/dburl.h"
+#include "base/progress.h"
 
 #include <unistd.h>
 
@@ -62,7 +63,7 @@ static enum status check_schema(const struct config *cfg, const char *verb, stru
 	return rc;
 }
 
-enum status cmd_chain_adopt(struct store *st, struct err *e)
+enum status cmd_chain_adopt(struct store *st, struct progress *progress, struct err *e)
 {
 	struct store_conn *c = NULL;
 	bool has = false;
@@ -74,7 +75,8 @@ enum status cmd_chain_adopt(struct store *st, struct err *e)
 	if (c)
 		store_conn_put(st, c);
 	if (rc == ST_OK && has)
-		rc = store_chain_adopt(st, &n, e);
+		rc = store_chain_adopt_progress(st, false, progress, &n, e);
+	progress_clear(progress);
 	if (rc == ST_OK && n > 0)
 		log_info("audit chain: chained %lld records (decisions, approvals) written before "
 			 "it existed",
@@ -114,7 +116,7 @@ enum status cmd_open_database(const struct config *cfg, const char *verb,
 	if (rc == ST_OK)
 		rc = check_schema(cfg, verb, *st, set, e);
 	if (rc == ST_OK)
-		rc = cmd_chain_adopt(*st, e);
+		rc = cmd_chain_adopt(*st, NULL, e);
 	return rc;
 }
 

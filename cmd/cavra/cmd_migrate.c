@@ -10,6 +10,7 @@
 #include "store/store_sqlite_file.h"
 #include "base/num.h"
 #include "base/dburl.h"
+#include "base/progress.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -22,6 +23,7 @@ struct migrate_opts {
 	const char *action;
 	bool json;
 	int to;
+	struct cmd_progress pf; /* up: --progress, --quiet */
 };
 
 struct ctx {
@@ -54,9 +56,11 @@ static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 				      .target = &o->to,
 				      .needs = "a version",
 				      .take = take_to},
+				     CMD_PROGRESS_OPTS(&o->pf),
 				     {0}};
 	const struct cmd_opt none[] = {{0}};
 	char where[64];
+	int code;
 
 	memset(o, 0, sizeof(*o));
 	if (argc < 2)
@@ -64,12 +68,13 @@ static int parse_opts(int argc, char **argv, struct migrate_opts *o)
 			"migrate: missing action (known: status, up, plan, verify, sql)");
 	o->action = argv[1];
 	snprintf(where, sizeof(where), "migrate %.40s", o->action);
-	return cmd_opts_parse(where,
+	code = cmd_opts_parse(where,
 			      strcmp(o->action, "status") == 0 ? status
 			      : strcmp(o->action, "up") == 0 || strcmp(o->action, "sql") == 0
 				      ? up
 				      : none,
 			      argc - 2, argv + 2);
+	return code == EXIT_OK ? cmd_progress_check(&o->pf, where) : code;
 }
 
 /*
@@ -364,11 +369,11 @@ static void print_adopted(const char *path, const struct adopt_result *r)
  * anything else opens it (opening it with the store would already rewrite
  * its header).  True when the command ends here, with *code (a failure).
  */
-static bool adopt_original(const struct config *cfg, int to, int *code)
+static bool adopt_original(const struct config *cfg, int to, struct progress *p, int *code)
 {
 	const char *path = dburl_sqlite_path(config_migration_url(cfg));
 	struct migration_set set = {0};
-	struct adopt_result r;
+	struct adopt_result r = {.progress = p};
 	struct err e = {0};
 	enum status rc;
 	bool original = false;
@@ -388,10 +393,13 @@ static bool adopt_original(const struct config *cfg, int to, int *code)
 		return true;
 	}
 	if ((rc = migrate_set_load(cfg->migrations_dir, "sqlite", &set, &e)) != ST_OK ||
-	    (rc = migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e)) != ST_OK)
+	    (rc = migrate_adopt_sqlite(path, &set, service_adopt_records, &r, &e)) != ST_OK) {
+		progress_finish(p, false);
 		*code = cmd_fail(rc, &e);
-	else
+	} else {
+		progress_clear(p);
 		print_adopted(path, &r);
+	}
 	migrate_set_release(&set);
 	return *code != EXIT_OK;
 }
@@ -427,7 +435,7 @@ static void print_up_result(const struct ctx *c, int to, size_t applied,
  * The status is read again after applying, so the version printed is what the
  * database now records, not what was planned.
  */
-static int do_up(struct ctx *c, const struct migrate_opts *o)
+static int do_up(struct ctx *c, const struct migrate_opts *o, struct progress *p)
 {
 	struct err e = {0};
 	enum status rc;
@@ -440,7 +448,9 @@ static int do_up(struct ctx *c, const struct migrate_opts *o)
 		return cmd_usage_error("--to %d: the latest migration is %zu", o->to, c->set.n);
 	if ((rc = migrate_up(c->store, &c->set, o->to, on_progress, &applied, &e)) != ST_OK)
 		return cmd_fail(rc, &e);
-	if ((rc = cmd_chain_adopt(c->store, &e)) != ST_OK)
+	rc = cmd_chain_adopt(c->store, p, &e);
+	progress_finish(p, rc == ST_OK);
+	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
 	if ((rc = migrate_status(c->store, &c->set, &l, &r, &e)) != ST_OK)
 		code = cmd_fail(rc, &e);
@@ -459,6 +469,7 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	struct err e = {0};
 	enum status rc;
 	struct ctx c;
+	struct progress *p = NULL;
 	int code = parse_opts(argc, argv, &o);
 
 	if (code != EXIT_OK)
@@ -469,12 +480,18 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 		return cmd_usage_error(
 			"unknown migrate action '%s' (known: status, up, plan, verify, sql)",
 			o.action);
-	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, &code))
+	if (strcmp(o.action, "up") == 0)
+		p = cmd_progress_new(&o.pf, "migrate up");
+	if (strcmp(o.action, "up") == 0 && adopt_original(cfg, o.to, p, &code)) {
+		progress_free(p);
 		return code;
-	if ((rc = ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e)) != ST_OK)
+	}
+	if ((rc = ctx_open(&c, cfg, strcmp(o.action, "up") != 0, &e)) != ST_OK) {
+		progress_free(p);
 		return cmd_fail(rc, &e);
+	}
 	if (strcmp(o.action, "up") == 0) {
-		code = do_up(&c, &o);
+		code = do_up(&c, &o, p);
 	} else if ((rc = migrate_status(c.store, &c.set, &l, &r, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);
 	} else if (strcmp(o.action, "status") == 0) {
@@ -489,5 +506,6 @@ int cmd_migrate(struct config *cfg, int argc, char **argv)
 	migrate_report_release(&r);
 	migrate_ledger_release(&l);
 	ctx_close(&c);
+	progress_free(p);
 	return code;
 }

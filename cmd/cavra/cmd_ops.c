@@ -5,6 +5,7 @@
  *   ops import --sqlite FILE --store NAME [--format text|json]
  *   ops import --from-env [--format text|json]
  *   ops import --backup MANIFEST [--format text|json]
+ *   (each also takes --progress | --quiet: cmd_progress.c)
  *
  * The other actions are in cmd_ops_backup.c (backup, verify, restore,
  * restore-test) and cmd_ops_status.c (stores, retention-plan).
@@ -19,6 +20,7 @@
 #include "store/store_chain.h"
 #include "base/str.h"
 #include "base/dburl.h"
+#include "base/progress.h"
 
 #include <json-c/json.h>
 #include <limits.h>
@@ -30,7 +32,11 @@
 struct import_args {
 	const char *file, *store, *backup;
 	bool from_env, json, sqlite;
+	struct cmd_progress pf;
 };
+
+/* The import's progress (NULL: none), set by ops_import for the one command it runs. */
+static struct progress *import_progress;
 
 static bool known_store(const char *name)
 {
@@ -70,6 +76,7 @@ static int parse_import(int argc, char **argv, struct import_args *a)
 				       CMD_VALUE("--backup", &a->backup),
 				       CMD_VALUE("--store", &a->store),
 				       CMD_TAKE("--format", &a->json, take_format),
+				       CMD_PROGRESS_OPTS(&a->pf),
 				       {0}};
 	int code;
 
@@ -84,7 +91,7 @@ static int parse_import(int argc, char **argv, struct import_args *a)
 		return cmd_usage_error("ops import: unknown store '%s' (known: evidence_metadata, "
 				       "approvals, registry, activity, inventory, integrations)",
 				       a->store);
-	return EXIT_OK;
+	return cmd_progress_check(&a->pf, "ops import");
 }
 
 static void print_text(const struct import_result *r, enum status st, const struct err *e)
@@ -138,11 +145,12 @@ static json_object *result_json(const struct import_result *r, enum status st, c
 static bool import_one(struct store *st, const char *store, const char *path, bool sqlite,
 		       bool json, json_object *items)
 {
+	const struct import_opts o = {store, path, sqlite, import_progress};
 	struct import_result r;
 	struct err e = {0};
-	enum status rc = sqlite ? service_import_sqlite(st, store, path, &r, &e)
-				: service_import(st, store, path, &r, &e);
+	enum status rc = service_import_with(st, &o, &r, &e);
 
+	progress_clear(import_progress);
 	if (json)
 		json_object_array_add(items, result_json(&r, rc, &e));
 	else
@@ -248,16 +256,16 @@ static bool chain_imported(struct store *st)
 {
 	struct err e = {0};
 	int64_t n = 0;
-	enum status rc = store_chain_import(st, &n, &e);
+	enum status rc = store_chain_adopt_progress(st, true, import_progress, &n, &e);
 
+	progress_clear(import_progress);
 	if (rc != ST_OK) {
 		cmd_fail(rc, &e);
 		return false;
 	}
-	fprintf(stderr,
-		"audit chain: chained %lld imported records (decisions, approvals; rebuilt from "
-		"the rows)\n",
-		(long long)n);
+	cmd_info("audit chain: chained %lld imported records (decisions, approvals; rebuilt from "
+		 "the rows)",
+		 (long long)n);
 	return true;
 }
 
@@ -277,6 +285,7 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 		code = verify_backup(a.backup, &vr);
 	if (code != EXIT_OK)
 		goto out;
+	import_progress = cmd_progress_new(&a.pf, "import");
 	if ((rc = cmd_open_database(
 		     cfg, "import",
 		     &(struct store_options){.pool_size = 1, .prepare = config_db_prepare(cfg)},
@@ -291,11 +300,14 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 	else
 		ok = import_one(st, a.store, a.file, a.sqlite, a.json, items);
 	ok = chain_imported(st) && ok;
+	progress_finish(import_progress, ok);
 	if (a.json)
 		puts(json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	code = ok ? EXIT_OK : EXIT_FAIL;
 out:
+	progress_free(import_progress);
+	import_progress = NULL;
 	ops_verify_result_release(&vr);
 	json_object_put(items);
 	migrate_set_release(&set);

@@ -9,6 +9,8 @@
  *               [--public-key PEM]
  *   ops restore-test MANIFEST [--scratch-dir DIR] [--public-key PEM]
  *   ops doctor [--fix] [--json]
+ *
+ * All but doctor also take --progress | --quiet (cmd_progress.c).
  */
 #include "base/base.h"
 #include "cmd.h"
@@ -19,6 +21,7 @@
 #include "ops/ops.h"
 #include "audit/audit.h"
 #include "store/store_chain.h"
+#include "base/progress.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@ struct ops_args {
 	const char *signing_key, *public_key; /* PEM files given on the command line */
 	struct ed25519_key *key; /* the one loaded (load_key); owned */
 	bool json, overwrite, default_output, fix;
+	struct cmd_progress pf; /* --progress, --quiet */
 };
 
 /* Options of every action; each action says which ones it takes. */
@@ -50,7 +54,8 @@ enum {
 	A_MISSING = 32,
 	A_FIX = 64,
 	A_SIGN = 128,
-	A_PUBKEY = 256
+	A_PUBKEY = 256,
+	A_PROGRESS = 512
 };
 
 /* Fills opts (ended by {0}) with the options of the groups in allowed. */
@@ -74,6 +79,8 @@ static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 		{A_SIGN, CMD_VALUE("--signing-key", &a->signing_key)},
 		{A_PUBKEY, CMD_VALUE("--public-key", &a->public_key)},
 		{A_MANIFEST, CMD_ARG("MANIFEST", &a->manifest)},
+		{A_PROGRESS, CMD_FLAG("--progress", &a->pf.progress)},
+		{A_PROGRESS, CMD_FLAG("--quiet", &a->pf.quiet)},
 	};
 	size_t n = 0;
 
@@ -104,7 +111,7 @@ static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *
 	if (a->target_dir && a->target_url)
 		return cmd_usage_error("ops %s: give --target-dir or --target-url, not both",
 				       argv[0]);
-	return EXIT_OK;
+	return cmd_progress_check(&a->pf, where);
 }
 
 /*
@@ -226,8 +233,13 @@ static enum status run_backup(struct store *st, const struct migration_set *set,
 			      const struct ops_args *a, int *code, struct err *e)
 {
 	struct ops_backup_result r = {0};
-	enum status rc = ops_backup(st, set, a->output, a->key, &r, e);
+	struct ops_backup_opts o = {.dir = a->output, .signing_key = a->key};
+	enum status rc;
 
+	o.progress = cmd_progress_new(&a->pf, "backup");
+	rc = ops_backup_with(st, set, &o, &r, e);
+	progress_finish(o.progress, rc == ST_OK);
+	progress_free(o.progress);
 	*code = EXIT_OK;
 	if (rc == ST_OK && !a->json)
 		printf("backup %s of %s at schema version %d: %zu files, %lld rows, %lld bytes "
@@ -246,7 +258,8 @@ static enum status run_backup(struct store *st, const struct migration_set *set,
 static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_args a;
-	int code = parse_with_key(cfg, argc, argv, A_OUTPUT | A_JSON | A_MISSING | A_SIGN, &a);
+	int code = parse_with_key(cfg, argc, argv,
+				  A_OUTPUT | A_JSON | A_MISSING | A_SIGN | A_PROGRESS, &a);
 
 	if (code == EXIT_OK)
 		code = on_database(cfg, &a, run_backup);
@@ -280,14 +293,19 @@ static const char *signature_note(const struct ops_signature *s, char *buf, size
 static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_verify_result r;
+	struct ops_verify_opts vo = {0};
 	struct ops_args a;
-	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_JSON | A_PUBKEY, &a);
+	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_JSON | A_PUBKEY | A_PROGRESS, &a);
 	char note[200];
 	bool ok;
 
 	if (code != EXIT_OK)
 		return code;
-	ok = ops_verify_signed(a.manifest, a.key, &r);
+	vo.public_key = a.key;
+	vo.progress = cmd_progress_new(&a.pf, "verify");
+	ok = ops_verify_with(a.manifest, &vo, &r);
+	progress_finish(vo.progress, ok);
+	progress_free(vo.progress);
 	ed25519_key_free(a.key);
 	if (a.json) {
 		json_object *o = ops_verify_json(&r);
@@ -378,6 +396,12 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
  * whole chain verify.  One line on stderr says whether the chain was carried or will be
  * rebuilt, since a backup from before migration 015 has none to carry.
  */
+/* What the check of the restored chain counts, and the progress line it clears to print. */
+struct restored {
+	int64_t unchained;
+	struct progress *progress;
+};
+
 /*
  * Records without an entry are reported but do not fail the restore: rows written behind
  * cavra's back in the source (seeded, adopted from the original) come back the same way, and
@@ -386,16 +410,20 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
  */
 static void restored_break(void *ctx, const struct audit_break *b)
 {
-	int64_t *unchained = ctx;
+	struct restored *rs = ctx;
 
 	if (str_eq(b->what, "inserted"))
-		(*unchained)++;
+		rs->unchained++;
+	progress_clear(rs->progress);
 	cmd_audit_print_break(stderr, b);
 }
 
 static enum status chain_check(struct store *st, const struct ops_restore_result *r,
-			       struct audit_verify_result *v, int64_t *unchained, struct err *e)
+			       struct audit_verify_result *v, struct restored *rs, struct err *e)
 {
+	const struct audit_verify_opts o = {
+		.fn = restored_break, .ctx = rs, .progress = rs->progress};
+	int64_t *unchained = &rs->unchained;
 	struct chain_head h;
 	enum status rc = store_chain_head_get(st, &h, e);
 
@@ -406,21 +434,21 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 			       "audit_head (seq %lld)",
 			       (long long)h.seq, (long long)r->audit_head_seq);
 	if (rc == ST_OK)
-		rc = audit_verify(st, NULL, restored_break, unchained, v, e);
+		rc = audit_verify_with(st, &o, v, e);
 	if (rc == ST_OK && v->breaks > *unchained)
 		rc = err_set(e, ST_CONFLICT, "the restored chain has %lld breaks",
 			     (long long)(v->breaks - *unchained));
 	return rc;
 }
 
-static int restored_chain(const struct ops_restore_result *r)
+static int restored_chain(const struct ops_restore_result *r, struct progress *p)
 {
 	const struct store_options opt = {.pool_size = 1};
 	struct audit_verify_result v = {0};
 	struct store *st = NULL;
 	struct store_conn *c = NULL;
 	struct err e = {0};
-	int64_t unchained = 0;
+	struct restored rs = {0, p};
 	bool has = false;
 	enum status rc = store_open(r->url, &opt, &st, &e);
 
@@ -428,18 +456,20 @@ static int restored_chain(const struct ops_restore_result *r)
 		rc = store_table_exists(c, "audit_chain_head", &has, &e);
 	if (c)
 		store_conn_put(st, c);
+	if (rc == ST_OK && has)
+		rc = chain_check(st, r, &v, &rs, &e);
+	progress_clear(p);
 	if (rc == ST_OK && !has)
-		fprintf(stderr,
-			"audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
-			"up' chains the restored decisions and approvals\n");
-	else if (rc == ST_OK && (rc = chain_check(st, r, &v, &unchained, &e)) == ST_OK)
-		fprintf(stderr, "audit chain: carried: %lld entries, head seq %lld%s%s\n",
-			(long long)v.entries, (long long)v.head_seq,
-			r->has_audit_head ? ", the backup's audit_head, verified"
-					  : ", verified (the backup records no audit_head)",
-			unchained ? "; records without an entry are listed above, check the source "
-				    "with 'cavra audit verify'"
-				  : "");
+		cmd_info("audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
+			 "up' chains the restored decisions and approvals");
+	else if (rc == ST_OK)
+		cmd_info("audit chain: carried: %lld entries, head seq %lld%s%s",
+			 (long long)v.entries, (long long)v.head_seq,
+			 r->has_audit_head ? ", the backup's audit_head, verified"
+					   : ", verified (the backup records no audit_head)",
+			 rs.unchained ? "; records without an entry are listed above, check the "
+					"source with 'cavra audit verify'"
+				      : "");
 	store_close(st);
 	if (rc == ST_OK)
 		return EXIT_OK;
@@ -463,7 +493,12 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 				       "use 'cavra ops import --backup %s'",
 				       a->manifest, OPS_V1_FORMAT, a->manifest);
 	restore_opts(cfg, a, &o, &configured);
+	o.progress = cmd_progress_new(&a->pf, "restore");
 	st = ops_restore(&o, &r, &e);
+	/* the restored chain is checked before anything is printed: progress ends after it */
+	code = st == ST_OK ? restored_chain(&r, o.progress) : EXIT_FAIL;
+	progress_finish(o.progress, code == EXIT_OK);
+	progress_free(o.progress);
 	doc = ops_restore_json(&r, &e);
 	jx_add_str(doc, "kind", configured ? "restore" : "restore_test");
 	if (st == ST_OK) {
@@ -487,7 +522,6 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	if (st != ST_OK && r.verify.problems.n && !r.verify.refused)
 		print_problems(&r.verify.problems, stderr);
 	json_object_put(doc);
-	code = st == ST_OK ? restored_chain(&r) : EXIT_FAIL;
 	ops_restore_result_release(&r);
 	return code;
 }
@@ -495,7 +529,8 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 static int ops_restore_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_args a;
-	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_TARGETS | A_PUBKEY, &a);
+	int code =
+		parse_with_key(cfg, argc, argv, A_MANIFEST | A_TARGETS | A_PUBKEY | A_PROGRESS, &a);
 
 	if (code == EXIT_OK)
 		code = run_restore(cfg, &a);
@@ -528,14 +563,18 @@ static int run_restore_test(const struct config *cfg, const struct ops_args *a)
 	char *where;
 	json_object *doc, *details;
 	struct ops_record rec = {.kind = "restore_test", .started_us = started};
+	struct progress *p = cmd_progress_new(&a->pf, "restore-test");
 	bool recorded;
 	int code;
 
-	if ((rc = ops_restore_test(a->manifest, a->key,
-				   a->scratch_dir ? a->scratch_dir
-				   : tmp && *tmp  ? tmp
-						  : "/tmp",
-				   &r, &e)) != ST_OK) {
+	rc = ops_restore_test(a->manifest, a->key,
+			      a->scratch_dir ? a->scratch_dir
+			      : tmp && *tmp  ? tmp
+					     : "/tmp",
+			      p, &r, &e);
+	progress_finish(p, rc == ST_OK && r.ok);
+	progress_free(p);
+	if (rc != ST_OK) {
 		ops_restore_test_result_release(&r);
 		return cmd_fail(rc, &e);
 	}
@@ -567,7 +606,8 @@ static int run_restore_test(const struct config *cfg, const struct ops_args *a)
 static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_args a;
-	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_SCRATCH | A_PUBKEY, &a);
+	int code =
+		parse_with_key(cfg, argc, argv, A_MANIFEST | A_SCRATCH | A_PUBKEY | A_PROGRESS, &a);
 
 	if (code == EXIT_OK)
 		code = run_restore_test(cfg, &a);

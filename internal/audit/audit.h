@@ -77,6 +77,22 @@ ATTR_NODISCARD enum status audit_verify(struct store *st, const struct audit_che
 					audit_break_fn fn, void *ctx,
 					struct audit_verify_result *out, struct err *e);
 
+struct progress;
+/* audit_verify's inputs, and where its progress goes. */
+struct audit_verify_opts {
+	const struct audit_checkpoint *cp; /* may be NULL */
+	audit_break_fn fn;
+	void *ctx;
+	/*
+	 * Borrowed; NULL: none.  The phase "chain" (the head's seq as its total), then "records
+	 * without an entry".
+	 */
+	struct progress *progress;
+};
+/* audit_verify with the inputs of o. */
+ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,
+					     struct audit_verify_result *out, struct err *e);
+
 /* The current head of st's chain as a checkpoint to sign (count read from the chain). */
 ATTR_NODISCARD enum status audit_head_checkpoint(struct store *st, struct audit_checkpoint *out,
 						 struct err *e);

@@ -12,6 +12,7 @@
 #include "store/store_decisions.h"
 #include "base/num.h"
 #include "base/xalloc.h"
+#include "base/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ struct walk {
 	const struct audit_checkpoint *cp;
 	audit_break_fn fn;
 	void *ctx;
+	struct progress *progress;
 	struct audit_verify_result *out;
 	int64_t last_seq;
 	char last_hash[SHA256_HEX_LEN];
@@ -140,6 +142,7 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 			       (long long)w->last_seq);
 	check_link(w, seq, v);
 	check_record(w, seq, v, lens, e);
+	progress_add(w->progress, 1);
 	if (w->cp && seq == w->cp->seq) {
 		w->cp_seen = true;
 		if (strcmp(v[5], w->cp->hash) != 0)
@@ -215,12 +218,14 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 		return st;
 	w->out->head_seq = h.seq;
 	memcpy(w->out->head_hash, h.hash, SHA256_HEX_LEN);
+	progress_phase(w->progress, "chain", h.seq);
 	st = store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w, e);
 	if (st == ST_OK)
 		check_tail(w);
 	if (st == ST_OK)
 		st = store_stream(c, approvals_sql, APPROVAL_AT + APPROVAL_NCOLS, on_approval, w,
 				  e);
+	progress_phase(w->progress, "records without an entry", -1);
 	if (st == ST_OK)
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
 	if (st == ST_OK)
@@ -231,7 +236,16 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 enum status audit_verify(struct store *st, const struct audit_checkpoint *cp, audit_break_fn fn,
 			 void *ctx, struct audit_verify_result *out, struct err *e)
 {
-	struct walk w = {.cp = cp, .fn = fn, .ctx = ctx, .out = out};
+	const struct audit_verify_opts o = {.cp = cp, .fn = fn, .ctx = ctx};
+
+	return audit_verify_with(st, &o, out, e);
+}
+
+enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,
+			      struct audit_verify_result *out, struct err *e)
+{
+	struct walk w = {
+		.cp = o->cp, .fn = o->fn, .ctx = o->ctx, .progress = o->progress, .out = out};
 	struct store_conn *c = NULL;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
 

@@ -34,6 +34,12 @@ void log_setup(enum log_level level, enum log_format fmt)
 	out_format = fmt;
 }
 
+void log_level_raise(enum log_level level)
+{
+	if (level > min_level)
+		min_level = level;
+}
+
 bool log_enabled(enum log_level level)
 {
 	return level >= min_level;

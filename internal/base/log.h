@@ -14,6 +14,8 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_FMT_LOGFMT = 0, LOG_FMT_JSON };
 
 void log_setup(enum log_level level, enum log_format fmt);
+/* Raises the least level logged to level when it is lower (a command's --quiet: LOG_WARN). */
+void log_level_raise(enum log_level level);
 bool log_enabled(enum log_level level);
 /* Sets the request id shown on this thread's lines; NULL clears it. Borrowed. */
 void log_set_request_id(const char *id);

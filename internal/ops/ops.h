@@ -20,6 +20,8 @@
 
 #include <json-c/json.h>
 
+struct progress; /* base/progress.h: progress lines on stderr; NULL everywhere means none */
+
 #define OPS_BACKUP_FORMAT	"cavra.persistent_api.backup.v2"
 #define OPS_STORES_FORMAT	"cavra.persistent_api.stores.v1"
 #define OPS_VERIFY_FORMAT	"cavra.persistent_api.verify.v1"
@@ -93,6 +95,20 @@ ATTR_NODISCARD enum status ops_backup(struct store *st, const struct migration_s
 				      const char *dir, const struct ed25519_key *signing_key,
 				      struct ops_backup_result *out, struct err *e);
 
+/* What ops_backup_with writes and how; ops_backup is it without progress. */
+struct ops_backup_opts {
+	const char *dir;
+	const struct ed25519_key *signing_key; /* borrowed; NULL: unsigned */
+	/*
+	 * Borrowed; NULL: none.  The phase "backup" with every table's row count in the
+	 * snapshot as its total (counted only when progress is wanted), one item per table.
+	 */
+	struct progress *progress;
+};
+ATTR_NODISCARD enum status ops_backup_with(struct store *st, const struct migration_set *set,
+					   const struct ops_backup_opts *o,
+					   struct ops_backup_result *out, struct err *e);
+
 /* ---- verify ---- */
 
 struct ops_manifest;
@@ -144,6 +160,14 @@ bool ops_verify(const char *manifest, struct ops_verify_result *out);
  */
 bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_key,
 		       struct ops_verify_result *out);
+struct ops_verify_opts {
+	const struct ed25519_key *public_key; /* as for ops_verify_signed; NULL: none */
+	/* borrowed; NULL: none.  The phase "verify" of the manifest's rows, one item per file */
+	struct progress *progress;
+};
+/* ops_verify_signed with the options of o. */
+bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
+		     struct ops_verify_result *out);
 /* The result as cavra.persistent_api.verify.v1 (caller's). */
 json_object *ops_verify_json(const struct ops_verify_result *r);
 
@@ -197,6 +221,8 @@ struct ops_restore_opts {
 	const char *migrations_dir; /* NULL: the embedded migrations */
 	const struct ed25519_key *public_key; /* required signer, borrowed; NULL: none */
 	bool overwrite; /* replace a target that holds data */
+	/* borrowed; NULL: none.  The phases "verify", then "load" of the manifest's rows */
+	struct progress *progress;
 };
 
 struct ops_table_count {
@@ -274,11 +300,12 @@ void ops_restore_test_result_release(struct ops_restore_test_result *r);
  * counters against their decisions, decisions without a session) and
  * removes the scratch directory.  public_key (borrowed, or NULL) is the
  * required signer, as for ops_restore.  ST_OK means the test ran: out->ok tells
- * whether every check held.
+ * whether every check held.  progress (borrowed, NULL: none) gets the restore's phases and
+ * then "checks".
  */
 ATTR_NODISCARD enum status ops_restore_test(const char *manifest,
 					    const struct ed25519_key *public_key,
-					    const char *scratch_parent,
+					    const char *scratch_parent, struct progress *progress,
 					    struct ops_restore_test_result *out, struct err *e);
 json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e);
 /* The checks of a restore test as a JSON array of {name, ok, detail}; caller owns. */

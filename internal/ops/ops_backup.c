@@ -17,6 +17,7 @@
 #include "json/jx.h"
 #include "base/files.h"
 #include "store/store_chain.h"
+#include "base/progress.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +35,7 @@ struct backup {
 	bool made_dir;
 	struct ops_manifest m;
 	const struct ed25519_key *key; /* signs the manifest; NULL: unsigned */
+	struct progress *progress; /* borrowed; NULL: none */
 	char **written; /* final paths, removed again if the backup fails */
 	size_t nwritten;
 };
@@ -109,6 +111,7 @@ struct dump {
 	struct ops_writer *w;
 	struct buf line;
 	int64_t rows;
+	struct progress *progress;
 };
 
 /* store_row_fn: one row, encoded and written. */
@@ -122,6 +125,7 @@ static enum status dump_row(void *ctx, const char *const *vals, const size_t *le
 	if (st == ST_OK)
 		st = ops_writer_add(d->w, d->line.data, d->line.len, e);
 	d->rows++;
+	progress_add(d->progress, 1);
 	return st;
 }
 
@@ -155,9 +159,10 @@ static enum status check_written(void *ctx, const char *line, size_t len, int64_
  * stays flat however large the table is.
  */
 static enum status dump_rows(struct store_conn *c, struct ops_manifest_file *f,
-			     const struct ops_table *t, struct ops_writer *w, struct err *e)
+			     const struct ops_table *t, struct ops_writer *w, struct progress *p,
+			     struct err *e)
 {
-	struct dump d = {.w = w};
+	struct dump d = {.w = w, .progress = p};
 	const char *cols[OPS_MAX_COLS];
 	char order[160];
 	enum status st;
@@ -209,7 +214,8 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 		st = ops_writer_open(w, b->dir, name, e);
 	if (st == ST_OK) {
 		ops_writer_lines(w, check_written, &wr);
-		st = dump_rows(b->c, f, t, w, e);
+		progress_item(b->progress, t->table);
+		st = dump_rows(b->c, f, t, w, b->progress, e);
 	}
 	f->bytes = w->bytes;
 	if (st == ST_OK)
@@ -282,6 +288,26 @@ static enum status read_audit_head(struct backup *b, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * The rows the snapshot holds, as the progress line's total: counted in the snapshot itself,
+ * so exact, and only when someone watches (a count is a pass over the table's index).
+ */
+static enum status count_rows(struct backup *b, struct err *e)
+{
+	int64_t total = 0;
+	enum status st = ST_OK;
+
+	for (size_t i = 0; b->progress && st == ST_OK && i < ops_catalog_n; i++) {
+		int64_t n = 0;
+
+		if (ops_table_at(&ops_catalog[i], b->m.schema_version))
+			st = store_table_count(b->c, ops_catalog[i].table, &n, e);
+		total += n;
+	}
+	progress_phase(b->progress, "backup", st == ST_OK ? total : -1);
+	return st;
+}
+
 static enum status dump_all(struct backup *b, const struct migration_set *set, struct err *e)
 {
 	char now[TIME_FMT_LEN];
@@ -296,6 +322,8 @@ static enum status dump_all(struct backup *b, const struct migration_set *set, s
 		st = check_tables(b->c, e);
 	if (st == ST_OK)
 		st = read_audit_head(b, e);
+	if (st == ST_OK)
+		st = count_rows(b, e);
 	b->m.files = xcalloc(ops_catalog_n, sizeof(*b->m.files));
 	b->written = xcalloc(ops_catalog_n + 2, sizeof(char *)); /* + manifest.sig, manifest */
 	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++) {
@@ -433,7 +461,18 @@ enum status ops_backup(struct store *st, const struct migration_set *set, const 
 		       const struct ed25519_key *signing_key, struct ops_backup_result *out,
 		       struct err *e)
 {
-	struct backup b = {.st = st, .dir = xstrdup(dir), .key = signing_key};
+	const struct ops_backup_opts o = {.dir = dir, .signing_key = signing_key};
+
+	return ops_backup_with(st, set, &o, out, e);
+}
+
+enum status ops_backup_with(struct store *st, const struct migration_set *set,
+			    const struct ops_backup_opts *o, struct ops_backup_result *out,
+			    struct err *e)
+{
+	const char *dir = o->dir;
+	struct backup b = {
+		.st = st, .dir = xstrdup(dir), .key = o->signing_key, .progress = o->progress};
 	int64_t started = time_now_us(), mono = time_mono_us();
 	enum status rc;
 

@@ -309,6 +309,7 @@ struct ops_line_check {
 	struct buf prev_time, cur_time; /* and time, for a file newest first */
 	bool have_prev;
 	int64_t problems; /* all of them, reported or not */
+	struct progress *progress; /* a row checked is a row done; NULL (the default): none */
 };
 
 void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
@@ -425,6 +426,7 @@ struct ops_load {
 	struct store_conn *c;
 	int64_t loaded; /* rows inserted */
 	struct ops_restore_result *tally_into; /* activity_decisions: tally "decision" */
+	struct progress *progress; /* a row loaded is a row done; NULL: none */
 };
 ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
 					 struct ops_scan *scan, struct err *e);

@@ -10,6 +10,7 @@
 #include "ops/ops_int.h"
 #include "base/timeutil.h"
 #include "base/num.h"
+#include "base/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,7 @@ static enum status load_line(void *ctx, const char *line, size_t len, int64_t li
 	st = store_load_row(ld->sl, ld->vals, ld->lens, e);
 	if (st != ST_OK)
 		err_wrap(e, "load '%s' line %lld", ld->l->t->table, (long long)lineno);
+	progress_add(ld->l->progress, 1);
 	return st;
 }
 

@@ -13,6 +13,7 @@
 #include "base/num.h"
 #include "store/store_decisions.h"
 #include "store/store_sessions.h"
+#include "base/progress.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -261,11 +262,12 @@ static bool has_activity(const struct ops_restore_result *r)
  * an error, so the caller still gets the whole report.
  */
 enum status ops_restore_test(const char *manifest, const struct ed25519_key *public_key,
-			     const char *scratch_parent, struct ops_restore_test_result *out,
-			     struct err *e)
+			     const char *scratch_parent, struct progress *progress,
+			     struct ops_restore_test_result *out, struct err *e)
 {
 	const struct store_options opt = {.pool_size = 1};
-	struct ops_restore_opts o = {.manifest = manifest, .public_key = public_key};
+	struct ops_restore_opts o = {
+		.manifest = manifest, .public_key = public_key, .progress = progress};
 	struct rt t = {.out = out};
 	char *tmpl = ops_path_join(scratch_parent, "cavra-restore-test-XXXXXX");
 	struct err local = {0};
@@ -293,6 +295,7 @@ enum status ops_restore_test(const char *manifest, const struct ed25519_key *pub
 			  : e->msg);
 	db = xasprintf("sqlite:%s/cavra.db", tmpl);
 	t.activity = has_activity(&out->restore);
+	progress_phase(progress, "checks", -1);
 	if (st == ST_OK && store_open(db, &opt, &t.st, e) == ST_OK)
 		run_checks(&t);
 	else if (st == ST_OK)

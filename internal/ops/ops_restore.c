@@ -17,6 +17,7 @@
 #include "base/str.h"
 #include "base/redact.h"
 #include "store/store_sqlite_file.h"
+#include "base/progress.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -348,7 +349,7 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 {
 	const struct ops_table *t = &r->tables[i];
 	const struct ops_manifest_file *f = r->plan[i];
-	struct ops_load l = {.t = t, .c = c, .tally_into = r->out};
+	struct ops_load l = {.t = t, .c = c, .tally_into = r->out, .progress = r->o->progress};
 	char *path = ops_path_join(r->dir, f->path);
 	struct store_rows *idx = NULL;
 	int64_t before = 0;
@@ -360,11 +361,17 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 		      : store_empty_table(c, t->table, e);
 	if (st == ST_OK && !t->merge && f->rows > 0)
 		st = drop_indexes(c, t->table, &idx, e);
+	progress_item(r->o->progress, t->table);
 	if (st == ST_OK)
 		st = ops_load_file(&l, path, &scan, e);
 	tc->loaded = l.loaded;
-	if (st == ST_OK && idx)
+	if (st == ST_OK && idx) {
+		char what[80];
+
+		snprintf(what, sizeof(what), "%s, building its indexes", t->table);
+		progress_item(r->o->progress, what);
 		st = build_indexes(c, idx, e);
+	}
 	if (st == ST_OK)
 		st = store_table_count(c, t->table, &tc->after, e);
 	if (st == ST_OK)
@@ -384,6 +391,7 @@ static enum status load_all(struct restore *r, struct err *e)
 	enum status st = store_conn_get(r->st, &c, e);
 
 	r->out->tables = xcalloc(r->nplan + 1, sizeof(*r->out->tables));
+	progress_phase(r->o->progress, "load", r->m->rows);
 	if (st == ST_OK)
 		st = store_tx_begin(c, STORE_TX_WRITE, e);
 	if (st == ST_OK && r->migrate_in_load &&
@@ -427,10 +435,10 @@ static enum status put_in_place(struct restore *r, struct err *e)
 
 static enum status run(struct restore *r, struct err *e)
 {
+	const struct ops_verify_opts vo = {r->o->public_key, r->o->progress};
 	enum status st;
 
-	if (!ops_verify_signed(r->o->manifest, r->o->public_key, &r->out->verify) &&
-	    r->out->verify.refused)
+	if (!ops_verify_with(r->o->manifest, &vo, &r->out->verify) && r->out->verify.refused)
 		return err_set(e, ST_INVALID, "backup refused: %s: nothing was written",
 			       r->out->verify.problems.items[0].msg);
 	if (r->out->verify.problems.n)

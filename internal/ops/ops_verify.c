@@ -12,6 +12,7 @@
 #include "json/jx.h"
 #include "base/files.h"
 #include "base/str.h"
+#include "base/progress.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -129,6 +130,7 @@ enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t line
 	const char *why = NULL;
 
 	UNUSED(e);
+	progress_add(lc->progress, 1);
 	if (!ops_line_split(line, len, &lc->keys, lc->spans, &why))
 		line_problem(lc, lineno, "not a valid dump row: %s", why);
 	else
@@ -222,7 +224,7 @@ static void compare_scan(const struct ops_manifest_file *f, const struct ops_sca
  * hashes the file: each byte is read once however large the backup.
  */
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
-			struct ops_verify_result *out)
+			struct ops_verify_result *out, struct progress *progress)
 {
 	struct ops_line_check lc;
 	char *path = ops_path_join(dir, f->path);
@@ -231,6 +233,8 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 
 	if (present(dir, path, f, &out->problems)) {
 		ops_line_check_init(&lc, f, &out->problems);
+		lc.progress = progress;
+		progress_item(progress, f->path);
 		if (ops_scan_file(path, ops_line_check, &lc, &scan, &e) != ST_OK) {
 			ops_report_add(&out->problems, "unreadable", f->path, "%s", e.msg);
 		} else {
@@ -375,6 +379,15 @@ bool ops_verify(const char *manifest, struct ops_verify_result *out)
 bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_key,
 		       struct ops_verify_result *out)
 {
+	const struct ops_verify_opts o = {.public_key = public_key};
+
+	return ops_verify_with(manifest, &o, out);
+}
+
+bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
+		     struct ops_verify_result *out)
+{
+	const struct ed25519_key *public_key = o->public_key;
 	struct buf text = BUF_INIT;
 	char *dir;
 
@@ -396,9 +409,10 @@ bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_ke
 	if (out->manifest) {
 		snprintf(out->manifest_sha256, sizeof(out->manifest_sha256), "%s",
 			 out->manifest->self_sha256);
+		progress_phase(o->progress, "verify", out->manifest->rows);
 		for (size_t i = 0; i < out->manifest->nfiles; i++)
 			if (out->manifest->files[i].usable)
-				verify_file(dir, &out->manifest->files[i], out);
+				verify_file(dir, &out->manifest->files[i], out, o->progress);
 		walk_manifest(dir, out->manifest, &out->problems);
 	}
 	buf_release(&text);

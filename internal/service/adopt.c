@@ -14,6 +14,8 @@
 #include "migrate/migrate.h"
 #include "store/store_bulk.h"
 #include "store/store_sessions.h"
+#include "store/store_stats.h"
+#include "base/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,7 @@ static const char *const decision_defaults[][2] = {
 struct copy {
 	const struct original *o;
 	struct store_conn *c;
+	struct progress *progress;
 	const char *now;
 	size_t ncols; /* projection columns selected after id and payload */
 	const char *names[MAX_COLS + 4];
@@ -169,6 +172,7 @@ static enum status on_row(void *ctx, const char *const *vals, const size_t *lens
 		return err_ctx(st, e, "table %s, record '%s'", cp->o->table,
 			       vals[0] ? vals[0] : "(no id)");
 	cp->records++;
+	progress_add(cp->progress, 1);
 	return ST_OK;
 }
 
@@ -232,6 +236,7 @@ static enum status copy_table(struct copy *cp, struct err *e)
 	if (st != ST_OK || !exists)
 		return st;
 	st = build_select(cp, sql, e);
+	progress_item(cp->progress, cp->o->table);
 	if (st == ST_OK)
 		st = store_stream(cp->c, sql, 2 + cp->ncols, on_row, cp, e);
 	if (st != ST_OK && !strstr(e->msg, "record '"))
@@ -245,21 +250,49 @@ static enum status recount(struct store_conn *c, int64_t *n, struct err *e)
 	return err_ctx(store_session_recount_all(c, n, e), e, "recount sessions");
 }
 
+/*
+ * The records to adopt, as the progress line's total: only when someone watches, and a
+ * table the pilot never created counts nothing.
+ */
+static enum status count_records(struct store_conn *c, struct progress *p, struct err *e)
+{
+	int64_t total = 0;
+	enum status st = ST_OK;
+
+	for (size_t i = 0; p && st == ST_OK && i < ADOPT_TABLES; i++) {
+		char table[96];
+		bool exists = false;
+		int64_t n = 0;
+
+		snprintf(table, sizeof(table), MIGRATE_ORIGINAL_PREFIX "%s", originals[i].table);
+		st = store_table_exists(c, table, &exists, e);
+		if (st == ST_OK && exists)
+			st = store_table_count(c, table, &n, e);
+		total += n;
+	}
+	progress_phase(p, "adopt", st == ST_OK ? total : -1);
+	return st;
+}
+
 enum status service_adopt_records(void *ctx, struct store_conn *c, struct err *e)
 {
 	struct adopt_result *out = ctx;
+	struct progress *p = out->progress;
 	char now[TIME_FMT_LEN];
-	enum status st = ST_OK;
+	enum status st;
 
 	memset(out, 0, sizeof(*out));
+	out->progress = p;
 	time_format_utc(time_now_us(), now, sizeof(now));
+	st = count_records(c, p, e);
 	for (size_t i = 0; st == ST_OK && i < ADOPT_TABLES; i++) {
-		struct copy cp = {.o = &originals[i], .c = c, .now = now};
+		struct copy cp = {.o = &originals[i], .c = c, .progress = p, .now = now};
 
 		st = copy_table(&cp, e);
 		out->tables[i] = originals[i].table;
 		out->records[i] = cp.records;
 	}
+	progress_phase(p, "recount sessions", -1);
 	if (st == ST_OK)
 		st = recount(c, &out->sessions, e);
 	return st;

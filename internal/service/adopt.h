@@ -11,10 +11,18 @@
 #define ADOPT_TABLES 9
 
 /* What the adoption moved: records per original table, in its order. */
+struct progress;
+
 struct adopt_result {
 	const char *tables[ADOPT_TABLES];
 	int64_t records[ADOPT_TABLES];
 	int64_t sessions; /* sessions recounted from their decisions */
+	/*
+	 * In: set by the caller (borrowed; NULL: none), kept by service_adopt_records.  The
+	 * phase "adopt" of every original record (counted first), one item per table, then
+	 * "recount sessions".
+	 */
+	struct progress *progress;
 };
 
 /*

@@ -22,6 +22,7 @@
 #include "json/jx.h"
 #include "store/store_sessions.h"
 #include "store/store_original.h"
+#include "base/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,7 @@ struct batch {
 	struct prepared *recs[2];
 	size_t n[2];
 	struct import_result *out;
+	struct progress *progress; /* borrowed; NULL: none */
 };
 
 /*
@@ -296,12 +298,14 @@ static enum status write_all(struct store *st, const struct store_spec *sp, stru
 		return rc;
 	time_format_utc(time_now_us(), now, sizeof(now));
 	rc = store_tx_begin(c, STORE_TX_WRITE, e);
+	progress_phase(b->progress, sp->name, (int64_t)(b->n[0] + b->n[1]));
 	for (int j = 0; j < 2; j++) {
 		/* decisions before sessions: a session's counters come from its decisions */
 		int k = sp->kinds[1] == &service_kind_decision ? 1 - j : j;
 
 		if (!sp->keys[k])
 			continue;
+		progress_item(b->progress, sp->keys[k]);
 		for (size_t i = 0; i < b->n[k] && rc == ST_OK; i++) {
 			enum rec_outcome o = REC_UNCHANGED;
 
@@ -309,6 +313,7 @@ static enum status write_all(struct store *st, const struct store_spec *sp, stru
 			if (rc != ST_OK)
 				err_wrap(e, "%s '%s'", sp->keys[k], b->recs[k][i].id);
 			count(&b->out->tables[k], o);
+			progress_add(b->progress, 1);
 		}
 	}
 	if (rc == ST_OK && sp->kinds[1] == &service_kind_decision)
@@ -391,11 +396,12 @@ static enum status read_sqlite(const struct store_spec *sp, const char *path, js
 	return rc;
 }
 
-static enum status import_any(struct store *st, const char *store_name, const char *path,
-			      bool sqlite, struct import_result *out, struct err *e)
+static enum status import_any(struct store *st, const struct import_opts *o,
+			      struct import_result *out, struct err *e)
 {
+	const char *store_name = o->store, *path = o->path;
 	const struct store_spec *sp = find_spec(store_name);
-	struct batch b = {.out = out};
+	struct batch b = {.out = out, .progress = o->progress};
 	json_object *root = NULL;
 	enum status rc;
 
@@ -407,7 +413,7 @@ static enum status import_any(struct store *st, const char *store_name, const ch
 			       "activity, inventory, integrations)",
 			       store_name);
 	out->store = sp->name;
-	rc = sqlite ? read_sqlite(sp, path, &root, e) : read_file(path, &root, e);
+	rc = o->sqlite ? read_sqlite(sp, path, &root, e) : read_file(path, &root, e);
 	if (rc == ST_OK)
 		rc = check_file(sp, root, &b, e);
 	if (rc == ST_OK)
@@ -424,13 +430,23 @@ static enum status import_any(struct store *st, const char *store_name, const ch
 enum status service_import(struct store *st, const char *store_name, const char *path,
 			   struct import_result *out, struct err *e)
 {
-	return import_any(st, store_name, path, false, out, e);
+	const struct import_opts o = {.store = store_name, .path = path};
+
+	return import_any(st, &o, out, e);
 }
 
 enum status service_import_sqlite(struct store *st, const char *store_name, const char *path,
 				  struct import_result *out, struct err *e)
 {
-	return import_any(st, store_name, path, true, out, e);
+	const struct import_opts o = {.store = store_name, .path = path, .sqlite = true};
+
+	return import_any(st, &o, out, e);
+}
+
+enum status service_import_with(struct store *st, const struct import_opts *o,
+				struct import_result *out, struct err *e)
+{
+	return import_any(st, o, out, e);
 }
 
 void service_import_result_release(struct import_result *r)

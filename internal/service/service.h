@@ -205,6 +205,20 @@ ATTR_NODISCARD enum status service_import_sqlite(struct store *st, const char *s
 						 const char *path, struct import_result *out,
 						 struct err *e);
 void service_import_result_release(struct import_result *r);
+
+struct progress;
+/* One import's inputs: service_import (sqlite false) or service_import_sqlite (true). */
+struct import_opts {
+	const char *store, *path;
+	bool sqlite;
+	/*
+	 * Borrowed; NULL: none.  One phase named after the store (static), of every record of
+	 * the file, one item per kind ("decisions"), a record written or left unchanged a row.
+	 */
+	struct progress *progress;
+};
+ATTR_NODISCARD enum status service_import_with(struct store *st, const struct import_opts *o,
+					       struct import_result *out, struct err *e);
 /* The i-th store: its name, the original's env variable and default file name; NULL past the end.
  */
 const char *service_import_store_name(size_t i, const char **env, const char **file);

@@ -13,6 +13,7 @@
 #include "base/num.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "base/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,7 +411,8 @@ static void unchained_sql(const struct chained *t, char *first, char *next, size
  * already chained.
  */
 static enum status chain_unchained(struct store_conn *c, const struct chained *t,
-				   struct cursor *cur, int64_t *chained, struct err *e)
+				   struct cursor *cur, int64_t *chained, struct progress *progress,
+				   struct err *e)
 {
 	char sql_first[1536], sql_next[1536], *last_at = NULL, *last_id = NULL;
 	enum status st = ST_OK;
@@ -431,6 +433,7 @@ static enum status chain_unchained(struct store_conn *c, const struct chained *t
 			last_at = store_dup(store_rows_get(r, n - 1, t->order_idx));
 			last_id = store_dup(store_rows_get(r, n - 1, 0));
 			*chained += (int64_t)n;
+			progress_add(progress, (int64_t)n);
 		}
 		store_rows_free(r);
 	}
@@ -442,6 +445,7 @@ static enum status chain_unchained(struct store_conn *c, const struct chained *t
 struct adopt {
 	bool always; /* an import's: chain what has no entry whatever the flag says */
 	int64_t chained;
+	struct progress *progress;
 };
 
 static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
@@ -456,8 +460,11 @@ static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 	if (st != ST_OK || (!h.adopt_pending && !a->always))
 		return st;
 	/* decisions first, then approvals: each table oldest first, one entry per row */
-	for (size_t i = 0; i < ARRAY_SIZE(chained_tables) && st == ST_OK; i++)
-		st = chain_unchained(c, &chained_tables[i], &cur, &a->chained, e);
+	progress_phase(a->progress, "audit chain", -1);
+	for (size_t i = 0; i < ARRAY_SIZE(chained_tables) && st == ST_OK; i++) {
+		progress_item(a->progress, chained_tables[i].table);
+		st = chain_unchained(c, &chained_tables[i], &cur, &a->chained, a->progress, e);
+	}
 	if (st == ST_OK)
 		st = head_move(c, &cur, "0", e);
 	return st;
@@ -465,16 +472,18 @@ static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 
 enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e)
 {
-	struct adopt a = {false, 0};
-	enum status rc = store_run_write(st, adopt_tx, &a, e);
-
-	*chained = a.chained;
-	return rc;
+	return store_chain_adopt_progress(st, false, NULL, chained, e);
 }
 
 enum status store_chain_import(struct store *st, int64_t *chained, struct err *e)
 {
-	struct adopt a = {true, 0};
+	return store_chain_adopt_progress(st, true, NULL, chained, e);
+}
+
+enum status store_chain_adopt_progress(struct store *st, bool import, struct progress *progress,
+				       int64_t *chained, struct err *e)
+{
+	struct adopt a = {import, 0, progress};
 	enum status rc = store_run_write(st, adopt_tx, &a, e);
 
 	*chained = a.chained;

@@ -125,5 +125,13 @@ ATTR_NODISCARD enum status store_chain_adopt(struct store *st, int64_t *chained,
  * why docs/audit.md says to verify before importing.
  */
 ATTR_NODISCARD enum status store_chain_import(struct store *st, int64_t *chained, struct err *e);
+struct progress;
+/*
+ * store_chain_adopt (import false) or store_chain_import (true) reporting to progress
+ * (borrowed; NULL: none): the phase "audit chain", rows chained as they are.
+ */
+ATTR_NODISCARD enum status store_chain_adopt_progress(struct store *st, bool import,
+						      struct progress *progress, int64_t *chained,
+						      struct err *e);
 
 #endif
