@@ -277,6 +277,7 @@ async function applyPlan(plan, form, id, button, status) {
     if (e instanceof ApiError && e.status === 409) {
       clear(status).append(message('error', 'The rollout changed since this plan; plan again.'));
       button.remove();
+      form.querySelector('button[type=submit]').focus();
     } else {
       clear(status).append(writeError(e, 'Applying the change'));
       button.disabled = false;
