@@ -195,7 +195,10 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	}
 	log_info("approval routing: %zu rules from %s", service_routing_count(routing),
 		 service_routing_source(routing));
-	svc = (struct service){.store = st, .policies = policies, .routing = routing};
+	svc = (struct service){.store = st,
+			       .policies = policies,
+			       .routing = routing,
+			       .rollout_change_pct_max = cfg->rollout_change_share_max_percent};
 	app = (struct app){.store = st,
 			   .probe = probe,
 			   .request_timeout_ms = cfg->request_timeout_ms,

@@ -27,7 +27,8 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * read; agents create decisions and sessions and ask for approvals; deciding
  * is for operators (whose membership in the approval's approver group the
  * approvals service checks); writes to the registry, inventory and
- * integrations are for platform security.  approvals.route is no route's:
+ * integrations, and policy administration (a rollout's change of mode or
+ * state), are for platform security.  approvals.route is no route's:
  * choosing an approval's group picks its approvers, so it is admin's alone
  * unless a deployment grants it.
  */
@@ -63,6 +64,8 @@ static const struct auth_permission perms[] = {
 	 "read repositories and policy rollouts"},
 	{"inventory.write", AUTH_ACCESS_ROLES, R(PLATFORM_SECURITY),
 	 "change repositories and policy rollouts"},
+	{"policy.admin", AUTH_ACCESS_ROLES, R(PLATFORM_SECURITY),
+	 "plan and apply a policy rollout's change of mode or state"},
 	{"integrations.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN, "read integrations"},
 	{"integrations.write", AUTH_ACCESS_ROLES, R(PLATFORM_SECURITY), "change integrations"},
 	{"operations.read", AUTH_ACCESS_ROLES, R(AUDITOR) | R(CISO) | R(PLATFORM_SECURITY),

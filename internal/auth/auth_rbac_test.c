@@ -23,7 +23,7 @@ static const char *const route_permissions[] = {
 	"approvals.read",  "approvals.create",	"approvals.decide",   "approvals.break_glass",
 	"approvals.route", "registry.read",	"registry.write",     "inventory.read",
 	"inventory.write", "integrations.read", "integrations.write", "operations.read",
-	"auth.read",	   "tokens.manage",
+	"auth.read",	   "tokens.manage",	"policy.admin",
 };
 
 static void test_names_exist(void **state)
@@ -73,6 +73,13 @@ static const struct {
 	{B(SECURITY_OPERATOR), "approvals.break_glass", false},
 	{B(BREAK_GLASS_APPROVER), "approvals.break_glass", true},
 	{B(BREAK_GLASS_APPROVER), "approvals.decide", false},
+	/* a rollout's change of mode or state is policy administration */
+	{B(PLATFORM_SECURITY), "policy.admin", true},
+	{B(SECURITY_OPERATOR), "policy.admin", false},
+	{B(CISO), "policy.admin", false},
+	{B(AUDITOR), "policy.admin", false},
+	{B(AGENT), "policy.admin", false},
+	{B(ADMIN), "policy.admin", true},
 	/* choosing an approval's group picks its approvers: not for deciders or agents */
 	{B(SECURITY_OPERATOR), "approvals.route", false},
 	{B(PLATFORM_SECURITY), "approvals.route", false},

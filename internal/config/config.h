@@ -39,6 +39,7 @@ struct config {
 	char *auto_migrate; /* "auto" | "true" | "false" */
 	char *policy_dir;
 	char *approval_routing_file; /* NULL: the built-in routing rules */
+	int64_t rollout_change_share_max_percent; /* rollout readiness: outcome_change_share */
 	char *auth_mode; /* "none" | "oidc" */
 	char *allow_unauthenticated; /* boolish: auth_mode none on a non-loopback listener */
 	char *metrics_public; /* boolish: /metrics without credentials */

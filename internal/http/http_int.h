@@ -191,6 +191,11 @@ enum MHD_Result http_handle_approval_expire(struct req *r);
 enum MHD_Result http_handle_break_glass(struct req *r);
 enum MHD_Result http_handle_mcp_trust(struct req *r);
 enum MHD_Result http_handle_whoami(struct req *r);
+/* handlers_rollouts.c: a rollout's drill-down, change plan and apply (the id in the path or body)
+ */
+enum MHD_Result http_handle_rollout_detail(struct req *r);
+enum MHD_Result http_handle_rollout_plan(struct req *r);
+enum MHD_Result http_handle_rollout_apply(struct req *r);
 /* handlers_console.c */
 enum MHD_Result http_handle_console_root(struct req *r);
 enum MHD_Result http_handle_console_index(struct req *r);

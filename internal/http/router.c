@@ -61,7 +61,15 @@ const struct route http_routes[] = {
 	{"GET", "/repositories/{id+}", http_handle_repository_get, "inventory.read"},
 	{"GET", "/policy-rollouts", http_handle_rollout_list, "inventory.read"},
 	{"POST", "/policy-rollouts", http_handle_rollout_upsert, "inventory.write"},
+	/* the id in the body first: "{id+}/change-plan" needs a non-empty id before the suffix */
+	{"POST", "/policy-rollouts/change-plan", http_handle_rollout_plan, "policy.admin"},
+	{"POST", "/policy-rollouts/apply-change", http_handle_rollout_apply, "policy.admin"},
+	/* a suffix wins over the id: the detail of an id ending in /detail is the alias's */
+	{"GET", "/policy-rollouts/{id+}/detail", http_handle_rollout_detail, "inventory.read"},
+	{"POST", "/policy-rollouts/{id+}/change-plan", http_handle_rollout_plan, "policy.admin"},
+	{"POST", "/policy-rollouts/{id+}/apply-change", http_handle_rollout_apply, "policy.admin"},
 	{"GET", "/policy-rollouts/{id+}", http_handle_rollout_get, "inventory.read"},
+	{"GET", "/policy-rollout-details/{id+}", http_handle_rollout_detail, "inventory.read"},
 	{"GET", "/integrations", http_handle_integration_list, "integrations.read"},
 	{"POST", "/integrations", http_handle_integration_upsert, "integrations.write"},
 	{"GET", "/integrations/{id}", http_handle_integration_get, "integrations.read"},
@@ -73,9 +81,24 @@ const struct route http_routes[] = {
 };
 
 /*
+ * What "{x+}" takes of s: the rest, or when a literal suffix follows it in the pattern
+ * ("{id+}/detail"), the rest up to that suffix, which must end the path; 0 when it does not.
+ */
+static size_t rest_len(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	if (k == 0)
+		return n;
+	if (n <= k || strcmp(s + n - k, suffix) != 0)
+		return 0;
+	return n - k;
+}
+
+/*
  * Matches path against pattern.  "{x}" takes one non-empty segment; "{x+}"
- * (last only) takes the non-empty rest, '/' included.  Captures are copied
- * into params.
+ * takes the non-empty rest, '/' included, up to a literal suffix that ends
+ * the pattern.  Captures are copied into params.
  */
 static bool match(const char *pattern, const char *path, char **params, int *n)
 {
@@ -86,7 +109,7 @@ static bool match(const char *pattern, const char *path, char **params, int *n)
 		if (*p == '{') {
 			const char *close = strchr(p, '}');
 			bool rest = close && close[-1] == '+';
-			size_t len = rest ? strlen(s) : strcspn(s, "/");
+			size_t len = !close ? 0 : rest ? rest_len(s, close + 1) : strcspn(s, "/");
 
 			if (!close || len == 0 || *n >= HTTP_MAX_PARAMS)
 				goto fail;

@@ -53,11 +53,47 @@ static void test_allow_lists_head_beside_get(void **state)
 	assert_int_equal(route("HEAD", "/nope", &r), ROUTE_NO_PATH);
 }
 
+/* Rollout ids hold '/' and ':'; a suffix after "{id+}" is cut off the end, never the middle. */
+static const struct {
+	const char *method, *path, *pattern, *id; /* id NULL: no parameter */
+} rollout_cases[] = {
+	{"GET", "/policy-rollouts/acme/svc:base", "/policy-rollouts/{id+}", "acme/svc:base"},
+	{"GET", "/policy-rollouts/acme/svc:base/detail", "/policy-rollouts/{id+}/detail",
+	 "acme/svc:base"},
+	{"GET", "/policy-rollouts/a/detail/detail", "/policy-rollouts/{id+}/detail", "a/detail"},
+	{"GET", "/policy-rollouts/detail", "/policy-rollouts/{id+}", "detail"},
+	{"GET", "/policy-rollout-details/a/detail", "/policy-rollout-details/{id+}", "a/detail"},
+	{"POST", "/policy-rollouts/acme/x:p/change-plan", "/policy-rollouts/{id+}/change-plan",
+	 "acme/x:p"},
+	{"POST", "/policy-rollouts/acme/x:p/apply-change", "/policy-rollouts/{id+}/apply-change",
+	 "acme/x:p"},
+	{"POST", "/policy-rollouts/change-plan", "/policy-rollouts/change-plan", NULL},
+	{"POST", "/policy-rollouts/apply-change", "/policy-rollouts/apply-change", NULL},
+};
+
+static void test_rollout_routes(void **state)
+{
+	UNUSED(state);
+	for (size_t i = 0; i < ARRAY_SIZE(rollout_cases); i++) {
+		struct req r;
+
+		if (route(rollout_cases[i].method, rollout_cases[i].path, &r) != ROUTE_FOUND)
+			fail_msg("%s %s: not found", rollout_cases[i].method,
+				 rollout_cases[i].path);
+		assert_string_equal(r.route->pattern, rollout_cases[i].pattern);
+		assert_int_equal(r.nparams, rollout_cases[i].id ? 1 : 0);
+		if (rollout_cases[i].id)
+			assert_string_equal(r.params[0], rollout_cases[i].id);
+		release(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_head_uses_the_get_route),
 		cmocka_unit_test(test_allow_lists_head_beside_get),
+		cmocka_unit_test(test_rollout_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,14 @@
 	{                      \
 		n, OPS_TEXT, v \
 	}
+#define I_SINCE(n, v)         \
+	{                     \
+		n, OPS_INT, v \
+	}
+#define J_SINCE(n, v)          \
+	{                      \
+		n, OPS_JSON, v \
+	}
 
 const struct ops_table ops_catalog[] = {
 	{"evidence_metadata",
@@ -108,7 +116,8 @@ const struct ops_table ops_catalog[] = {
 	 5,
 	 false,
 	 {T("rollout_id"), T("repository_id"), T("policy_pack"), T("mode"), T("state"),
-	  I("coverage_percent"), STAMPS, J("payload")}},
+	  I("coverage_percent"), STAMPS, J("payload"), I_SINCE("version", 16),
+	  J_SINCE("history", 16)}},
 	{"integrations",
 	 "integrations",
 	 "integration_id",

@@ -22,6 +22,8 @@ struct service {
 	struct store *store; /* borrowed */
 	const struct policy_set *policies; /* borrowed */
 	const struct routing *routing; /* borrowed; NULL: no routing rules */
+	/* readiness: the most a rollout's target mode may change, in percent of recent decisions */
+	int64_t rollout_change_pct_max;
 };
 
 /* The facts about a decision that approval routing rules match on. */
@@ -269,6 +271,30 @@ ATTR_NODISCARD enum status service_console_session_get(struct service *s, const 
 						       struct console_session *out, struct err *e);
 ATTR_NODISCARD enum status service_console_session_delete(struct service *s, const char *hash,
 							  struct err *e);
+
+/*
+ * Policy rollouts (rollouts.c, rollout_detail.c, rollout_change.c; docs/api.md, "Policy rollout
+ * drill-down").  *out is the caller's, free().  ST_NOT_FOUND names an unknown rollout.
+ *
+ * GET /policy-rollouts/{id}/detail: the rollout, its repository, pack, activity, integrations
+ * and readiness checks, read in one snapshot.
+ */
+ATTR_NODISCARD enum status service_rollout_detail(struct service *s, const char *id, char **out,
+						  struct err *e);
+/*
+ * POST /policy-rollouts/{id}/change-plan: what moving to req's mode and/or state would change.
+ * id NULL: taken from req's "rollout_id".
+ */
+ATTR_NODISCARD enum status service_rollout_plan(struct service *s, const char *id, json_object *req,
+						char **out, struct err *e);
+/*
+ * POST /policy-rollouts/{id}/apply-change: applies req's mode and/or state only if the
+ * rollout's version still equals req's base_version (ST_CONFLICT otherwise), recording who
+ * (the caller), when and why in its history.  id NULL: taken from req's "rollout_id".
+ */
+ATTR_NODISCARD enum status service_rollout_apply(struct service *s, const char *id,
+						 json_object *req, const struct caller *who,
+						 char **out, struct err *e);
 
 /* GET /policy-packs.  Caller owns the text, free with free(). */
 char *service_policy_packs(struct service *s);

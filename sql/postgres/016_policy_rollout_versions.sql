@@ -1,0 +1,35 @@
+-- 016_policy_rollout_versions.sql (PostgreSQL)
+-- Adds inventory_policy_rollouts.version and .history. Why: a change plan
+-- (POST /policy-rollouts/{id}/change-plan) is made against one state of a
+-- rollout, and applying it (apply-change) must refuse when the rollout
+-- changed since: one UPDATE ... WHERE version = <the plan's>, then version + 1.
+-- history is a JSON array of the applied changes (who, when, why, from, to),
+-- newest last, written by that same UPDATE, so a change and its entry never
+-- part; the record's payload stays what clients post, and a POST of the
+-- rollout cannot rewrite history.
+-- The trigger moves version on every other update too (POST /policy-rollouts,
+-- imports): a plan made before such a change is stale as well.
+-- PostgreSQL: version BIGINT, history JSONB (an array).
+-- Applied once by `cavra migrate up`, inside the runner's transaction.
+
+ALTER TABLE inventory_policy_rollouts
+    ADD COLUMN version BIGINT NOT NULL DEFAULT 1
+    CONSTRAINT ck_inventory_policy_rollouts_version CHECK (version >= 1);
+
+ALTER TABLE inventory_policy_rollouts
+    ADD COLUMN history JSONB NOT NULL DEFAULT '[]'::jsonb
+    CONSTRAINT ck_inventory_policy_rollouts_history CHECK (jsonb_typeof(history) = 'array');
+
+CREATE FUNCTION inventory_policy_rollouts_version() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.version = OLD.version THEN
+        NEW.version := OLD.version + 1;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER tr_inventory_policy_rollouts_version
+    BEFORE UPDATE ON inventory_policy_rollouts
+    FOR EACH ROW EXECUTE FUNCTION inventory_policy_rollouts_version();
