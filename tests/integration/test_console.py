@@ -57,11 +57,11 @@ def run_e2e(base, shots, srv, **env):
         proc = subprocess.Popen([node_binary(), E2E], cwd=CONSOLE_DIR, env=e, stdout=out,
                                 stderr=subprocess.STDOUT)
         try:
-            rc = proc.wait(timeout=180)
+            rc = proc.wait(timeout=480)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            rc = "killed after 180 s"
+            rc = "killed after 480 s"
     with open(log) as f:
         text = f.read()
     if rc != 0:
