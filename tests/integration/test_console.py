@@ -96,8 +96,8 @@ def test_console_in_chromium_oidc_postgres(pg_db, new_idp, tmp_path):
                       CAVRA_E2E_WRITER="platform")
         logs = s.stderr()
     for scenario in ("login", "filterDecisions", "sessionReplay", "approve", "forgedPosts", "xss",
-                     "recordForm", "rolloutList", "rolloutPage", "rolloutActivity", "rolloutChange",
-                     "auditor", "logout"):
+                     "recordForm", "rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
+                     "rolloutChange", "auditor", "logout"):
         assert f"ok - {scenario} " in out, out
     assert "console-secret" not in logs
     for name in ("decisions", "sessions", "session", "approvals", "approval", "approval-auditor",
@@ -117,5 +117,6 @@ def test_console_in_chromium_auth_none_sqlite(tmp_path):
         out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none", CAVRA_E2E_BULK_REPO="bulk/total")
     assert "auth mode none" in out and "ok - approve " in out, out
     assert "ok - boundedTotal " in out, out
-    for scenario in ("rolloutList", "rolloutPage", "rolloutActivity", "rolloutChange"):
+    for scenario in ("rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
+                     "rolloutChange"):
         assert f"ok - {scenario} " in out, out

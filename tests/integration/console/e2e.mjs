@@ -662,70 +662,97 @@ async function plan(page, mode, reason) {
   expect(text.includes('would change the outcome of'), `the plan: '${text}'`);
 }
 
-// Plan and apply a change of mode; then a plan made stale by another change is refused.
-S.rolloutChange = async ({ page: mainPage, browser, mode }) => {
-  const id = rolloutOf(REPO_READY);
-  const hash = `#/policy-rollouts/${encodeURIComponent(id)}`;
-  if (mode === 'oidc') {
-    // The security operator reads rollouts but does not administer policy.
-    await open(mainPage, hash);
-    expect(await mainPage.getByRole('button', { name: 'Plan', exact: true }).count() === 0,
-      'the operator sees the Plan button');
-  }
-  const own = mode === 'oidc' ? await newContext(browser, 'writer') : null;
-  const page = own ? own.page : mainPage;
-  try {
-    if (own) {
-      await page.goto(consoleUrl(hash));
-      await logIn(page, WRITER);
-      await page.waitForSelector('body[data-ready]');
-    } else {
-      await open(page, hash);
-    }
-    const before = await rolloutDetail(page, id);
-    await plan(page, 'enforce', `e2e ${RUN}: enforce the baseline`);
-    await shot(page, 'rollout-plan');
-    await page.getByRole('button', { name: 'Apply', exact: true }).click();
-    await eventually(async () => (await page.textContent('main .msg-ok').catch(() => '')).includes('Applied'),
-      async () => `after Apply: ${await page.textContent('main')}`);
-    // The page loads again with the history entry.
-    await eventually(async () => {
-      const history = await rows(page, 'section[aria-labelledby=ro-history]');
-      return history && history.length === 1 && history[0].To === 'enforce / active'
-        && history[0].Reason.includes(`e2e ${RUN}`);
-    }, async () => `history after applying: ${JSON.stringify(await rows(page, 'section[aria-labelledby=ro-history]'))}`);
-    const after = await rolloutDetail(page, id);
-    expect(after.rollout.mode === 'enforce' && after.rollout.version === before.rollout.version + 1,
-      `the rollout after applying: ${JSON.stringify(after.rollout)}`);
+// A page of someone who administers policy at a console route: in oidc mode a second browser
+// context, logged in once as the platform security engineer and kept for the next scenarios.
+let admin = null;
 
-    // Plan again, let someone else change the rollout, then apply the stale plan.
-    await plan(page, 'strict', `e2e ${RUN}: stricter`);
-    const csrf = JSON.parse((await pageFetch(page, '/auth/whoami', {})).text).csrf_token || '';
-    const other = await pageFetch(page, `/policy-rollouts/${id.split('/').map(encodeURIComponent).join('/')}/apply-change`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: JSON.stringify({ base_version: after.rollout.version, state: 'paused', reason: 'someone else' }) });
-    expect(other.status === 200, `the concurrent apply-change gave ${other.status}: ${other.text}`);
-    await page.getByRole('button', { name: 'Apply', exact: true }).click();
-    await eventually(async () => (await page.textContent('form.change-plan .msg-error').catch(() => ''))
-      .includes('The rollout changed since this plan; plan again.'),
-    async () => `after applying a stale plan: ${await page.textContent('form.change-plan')}`);
-    expect(await page.getByRole('button', { name: 'Apply', exact: true }).count() === 0, 'the stale plan can still be applied');
-    const last = await rolloutDetail(page, id);
-    expect(last.rollout.mode === 'enforce' && last.rollout.state === 'paused',
-      `the stale plan changed the rollout: ${JSON.stringify(last.rollout)}`);
-    await shot(page, 'rollout-stale-plan');
-  } finally {
-    if (own) await closeSoon(own.ctx);
+async function adminPage({ page, browser, mode }, hash) {
+  if (mode !== 'oidc') {
+    await open(page, hash);
+    return page;
   }
+  if (admin) {
+    await open(admin.page, hash);
+    return admin.page;
+  }
+  admin = await newContext(browser, 'writer');
+  await admin.page.goto(consoleUrl(hash));
+  await logIn(admin.page, WRITER);
+  await admin.page.waitForSelector('body[data-ready]');
+  return admin.page;
+}
+
+// A plan counts by rule: moving the payments rollout from enforce to audit_only would let
+// through its 2 blocked and 2 approval-required decisions. Planning changes nothing.
+S.rolloutPlan = async (ctx) => {
+  const hash = `#/policy-rollouts/${encodeURIComponent(rolloutOf(REPO_PAY))}`;
+  if (ctx.mode === 'oidc') {
+    // The security operator reads rollouts but does not administer policy.
+    await open(ctx.page, hash);
+    expect(await ctx.page.getByRole('button', { name: 'Plan', exact: true }).count() === 0,
+      'the operator sees the Plan button');
+    expect((await ctx.page.textContent('section[aria-labelledby=ro-change]')).includes('policy.admin'),
+      'the operator is not told which permission planning needs');
+  }
+  const page = await adminPage(ctx, hash);
+  await plan(page, 'audit_only', '');
+  const summary = await page.textContent('form.change-plan .plan-summary');
+  const byRule = await rows(page, 'form.change-plan .plan');
+  const total = byRule.reduce((n, x) => n + Number(x.Decisions), 0);
+  expect(summary.includes('4 of 6') && total === 4 && byRule.every((x) => x.To === 'allow'
+    && ['block', 'require approval'].includes(x.From)), `the plan to audit_only: '${summary}' ${JSON.stringify(byRule)}`);
+  await shot(page, 'rollout-plan');
+  expect((await rolloutDetail(page, rolloutOf(REPO_PAY))).rollout.mode === 'enforce', 'planning changed the rollout');
+  // Another mode or state in the form drops the plan.
+  await page.selectOption('form.change-plan [name=state]', 'paused');
+  expect(await page.locator('form.change-plan .plan').count() === 0, 'the plan stays after the form changed');
+};
+
+// Plan and apply a change of mode; then a plan made stale by another change is refused.
+S.rolloutChange = async (ctx) => {
+  const id = rolloutOf(REPO_READY);
+  const page = await adminPage(ctx, `#/policy-rollouts/${encodeURIComponent(id)}`);
+  const before = await rolloutDetail(page, id);
+  await plan(page, 'enforce', `e2e ${RUN}: enforce the baseline`);
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await eventually(async () => (await page.textContent('main .msg-ok').catch(() => '')).includes('Applied'),
+    async () => `after Apply: ${await page.textContent('main')}`);
+  // The page loads again with the history entry.
+  await eventually(async () => {
+    const history = await rows(page, 'section[aria-labelledby=ro-history]');
+    return history && history.length === 1 && history[0].To === 'enforce / active'
+      && history[0].Reason.includes(`e2e ${RUN}`);
+  }, async () => `history after applying: ${JSON.stringify(await rows(page, 'section[aria-labelledby=ro-history]'))}`);
+  const after = await rolloutDetail(page, id);
+  expect(after.rollout.mode === 'enforce' && after.rollout.version === before.rollout.version + 1,
+    `the rollout after applying: ${JSON.stringify(after.rollout)}`);
+
+  // Plan again, let someone else change the rollout, then apply the stale plan.
+  await plan(page, 'strict', `e2e ${RUN}: stricter`);
+  const csrf = JSON.parse((await pageFetch(page, '/auth/whoami', {})).text).csrf_token || '';
+  const other = await pageFetch(page, `/policy-rollouts/${id.split('/').map(encodeURIComponent).join('/')}/apply-change`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+    body: JSON.stringify({ base_version: after.rollout.version, state: 'paused', reason: 'someone else' }) });
+  expect(other.status === 200, `the concurrent apply-change gave ${other.status}: ${other.text}`);
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await eventually(async () => (await page.textContent('form.change-plan .msg-error').catch(() => ''))
+    .includes('The rollout changed since this plan; plan again.'),
+  async () => `after applying a stale plan: ${await page.textContent('form.change-plan')}`);
+  expect(await page.getByRole('button', { name: 'Apply', exact: true }).count() === 0, 'the stale plan can still be applied');
+  const last = await rolloutDetail(page, id);
+  expect(last.rollout.mode === 'enforce' && last.rollout.state === 'paused',
+    `the stale plan changed the rollout: ${JSON.stringify(last.rollout)}`);
+  await shot(page, 'rollout-stale-plan');
 };
 
 // ---- main
 
 const PLAN = {
   oidc: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'forgedPosts', 'xss', 'otherViews',
-    'recordForm', 'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutChange', 'auditor', 'logout'],
+    'recordForm', 'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange', 'auditor',
+    'logout'],
   none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'otherViews', 'recordForm',
-    'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutChange',
+    'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange',
     ...(process.env.CAVRA_E2E_BULK_REPO ? ['boundedTotal'] : [])],
 };
 
