@@ -269,7 +269,7 @@ async function applyPlan(plan, form, id, button, status) {
   button.disabled = true;
   try {
     await post(`${restPath('/policy-rollouts', id)}/apply-change`, {
-      base_version: plan.base_version, mode: plan.to?.mode, state: plan.to?.state, reason,
+      base_version: plan.base_version, mode: plan.to?.mode, state: plan.to?.state, reason, plan_id: plan.plan_id,
     });
     setFlash(`Applied: the rollout is now ${modeState(plan.to)}.`);
     navigate(route('policy-rollouts', id));
