@@ -4,7 +4,9 @@ provider, all on 127.0.0.1; and the same console in auth mode none on SQLite.
 
 The script seeds its own data through the API, logs in on the provider's page, filters decisions,
 replays a session, approves as a security operator, checks that forged POSTs and an auditor are
-refused, that stored HTML renders as text, and logs out. Screenshots of the main views go to
+refused, that stored HTML renders as text, walks the policy rollouts (readiness in the list, a
+rollout's checks, its recent decisions into the Explorer, planning and applying a change and a
+stale plan's 409), and logs out. Screenshots of the main views go to
 tests/integration/artifacts/console/ (oidc) and artifacts/console-none/ (CAVRA_TEST_ARTIFACTS
 overrides the artifacts directory).
 """
@@ -55,11 +57,11 @@ def run_e2e(base, shots, srv, **env):
         proc = subprocess.Popen([node_binary(), E2E], cwd=CONSOLE_DIR, env=e, stdout=out,
                                 stderr=subprocess.STDOUT)
         try:
-            rc = proc.wait(timeout=180)
+            rc = proc.wait(timeout=480)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            rc = "killed after 180 s"
+            rc = "killed after 480 s"
     with open(log) as f:
         text = f.read()
     if rc != 0:
@@ -94,11 +96,12 @@ def test_console_in_chromium_oidc_postgres(pg_db, new_idp, tmp_path):
                       CAVRA_E2E_WRITER="platform")
         logs = s.stderr()
     for scenario in ("login", "filterDecisions", "sessionReplay", "approve", "forgedPosts", "xss",
-                     "recordForm", "auditor", "logout"):
+                     "recordForm", "rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
+                     "rolloutChange", "auditor", "logout"):
         assert f"ok - {scenario} " in out, out
     assert "console-secret" not in logs
     for name in ("decisions", "sessions", "session", "approvals", "approval", "approval-auditor",
-                 "agents", "operations"):
+                 "agents", "operations", "policy-rollouts-readiness", "rollout", "rollout-plan"):
         assert os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name
 
 
@@ -114,3 +117,6 @@ def test_console_in_chromium_auth_none_sqlite(tmp_path):
         out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none", CAVRA_E2E_BULK_REPO="bulk/total")
     assert "auth mode none" in out and "ok - approve " in out, out
     assert "ok - boundedTotal " in out, out
+    for scenario in ("rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
+                     "rolloutChange"):
+        assert f"ok - {scenario} " in out, out

@@ -8,6 +8,7 @@ import { decisionsView, sessionsView, sessionView, decisionView } from './activi
 import { approvalsView, approvalView, breakGlassView } from './approvals.js';
 import { KINDS, recordsView, recordView, policyPacksView } from './records.js';
 import { operationsView } from './operations.js';
+import { rolloutsView, rolloutView } from './rollouts.js';
 import { takeFlash, writeError } from './common.js';
 
 // Sections of the navigation: [label, hash, permission, the routes it covers].
@@ -37,6 +38,8 @@ const ROUTES = {
 for (const [key, kind] of Object.entries(KINDS)) {
   ROUTES[key] = [kind.read, (v, id, q) => (id ? recordView(v, key, id) : recordsView(v, key, q))];
 }
+// Policy rollouts: the list with readiness, and a rollout's drill-down instead of its bare record.
+ROUTES['policy-rollouts'] = ['inventory.read', (v, id, q) => (id ? rolloutView(v, id) : rolloutsView(v, q))];
 
 const main = document.getElementById('main');
 const navList = document.getElementById('nav-list');

@@ -1,6 +1,7 @@
 // chart.js - decisions over time by outcome: the latest few hundred decisions, bucketed in the
-// browser into equal time slices and drawn as stacked SVG bars. Colours come from classes in
-// app.css; every bar has a <title>, and the figure has a text summary for screen readers.
+// browser into equal time slices, or daily counts the server summed (a rollout's activity),
+// drawn as stacked SVG bars. Colours come from classes in app.css; every bar has a <title>, and
+// the figure has a text summary for screen readers.
 
 import { h, s, DECISIONS } from './dom.js';
 
@@ -48,15 +49,37 @@ function bucketize(items) {
   return { start, width, buckets };
 }
 
+function emptyChart(caption, note) {
+  return h('figure', { class: 'chart' }, h('figcaption', null, caption), h('p', { class: 'empty' }, note));
+}
+
 export function decisionsChart(items, caption) {
   const b = bucketize(items);
+  return b ? drawChart(b, caption) : emptyChart(caption, 'No decisions to chart.');
+}
+
+// Counts already bucketed by day, oldest first ([{day: "YYYY-MM-DD", allow: n, block: n, ...}],
+// as a rollout's drill-down gives them): one bar per day.
+export function dailyChart(daily, caption) {
+  const days = (Array.isArray(daily) ? daily : []).filter((d) => d && !Number.isNaN(Date.parse(`${d.day}T00:00:00Z`)));
+  const buckets = days.map((d) => {
+    const counts = {};
+    for (const [k, v] of Object.entries(d)) if (k !== 'day' && typeof v === 'number' && v > 0) counts[k] = v;
+    return { from: Date.parse(`${d.day}T00:00:00Z`), counts };
+  });
+  if (!buckets.some((x) => Object.keys(x.counts).length)) return emptyChart(caption, 'No decisions in this window.');
+  return drawChart({ start: buckets[0].from, width: 86400e3, buckets }, caption);
+}
+
+// Draws b = {start, width, buckets: [{from, counts}]} as stacked bars with axes, a legend and a
+// text summary.
+function drawChart(b, caption) {
   const fig = h('figure', { class: 'chart' });
-  if (!b) {
-    fig.append(h('figcaption', null, caption), h('p', { class: 'empty' }, 'No decisions to chart.'));
-    return fig;
-  }
   const totals = {};
-  items.forEach((d) => { totals[d.decision] = (totals[d.decision] || 0) + 1; });
+  b.buckets.forEach((x) => {
+    for (const [o, n] of Object.entries(x.counts)) totals[o] = (totals[o] || 0) + n;
+  });
+  const all = Object.values(totals).reduce((a, c) => a + c, 0);
   const outcomes = [...DECISIONS, ...Object.keys(totals).filter((k) => !DECISIONS.includes(k))]
     .filter((k) => totals[k]);
   const peak = Math.max(...b.buckets.map((x) => Object.values(x.counts).reduce((a, c) => a + c, 0)));
@@ -66,7 +89,7 @@ export function decisionsChart(items, caption) {
   const span = b.width * b.buckets.length;
   const titleId = `chart-title-${Date.now()}`;
   const descId = `${titleId}-d`;
-  const summary = `${items.length} decisions between ${new Date(b.start).toISOString()} and `
+  const summary = `${all} decisions between ${new Date(b.start).toISOString()} and `
     + `${new Date(b.start + span).toISOString()}: `
     + outcomes.map((o) => `${totals[o]} ${o.replaceAll('_', ' ')}`).join(', ') + '.';
 

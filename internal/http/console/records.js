@@ -14,8 +14,8 @@ const AGENT_STATUS = ['active', 'disabled', 'retired'];
 const TRUST_TIERS = ['trusted', 'approved', 'experimental', 'blocked', 'unknown'];
 const MCP_APPROVAL = ['pending', 'approved', 'denied', 'not_required'];
 const REPO_STATUS = ['active', 'archived', 'disabled'];
-const ROLLOUT_MODES = ['audit_only', 'enforce', 'strict', 'break_glass'];
-const ROLLOUT_STATES = ['planned', 'active', 'paused', 'retired'];
+export const ROLLOUT_MODES = ['audit_only', 'enforce', 'strict', 'break_glass'];
+export const ROLLOUT_STATES = ['planned', 'active', 'paused', 'retired'];
 const INT_CATEGORIES = ['source_control', 'ci_cd', 'siem', 'itsm', 'chatops', 'identity', 'cloud',
   'storage', 'security', 'observability'];
 const INT_STATUS = ['planned', 'configured', 'active', 'paused', 'disabled'];
@@ -123,7 +123,9 @@ function column(key, kind, spec) {
     'approval_required_count'].includes(field) ? 'num' : null };
 }
 
-export async function recordsView(view, key, query) {
+// extra (optional): {columns: more columns after the id, after(listBox, items): runs once the
+// table is shown, and the view counts as loaded when it has finished}.
+export async function recordsView(view, key, query, extra = {}) {
   const kind = KINDS[key];
   const packs = await policyPackIds();
   const listBox = h('section', { 'aria-label': kind.title }, loading(kind.title.toLowerCase()));
@@ -146,10 +148,13 @@ export async function recordsView(view, key, query) {
     listBox);
   try {
     const env = await get(kind.api, pageParams(query, kind.filters.map((f) => f.name)));
+    const columns = kind.columns.map((c) => column(key, kind, c));
+    columns.splice(1, 0, ...(extra.columns || []));
     clear(listBox).append(
-      table(`${kind.title}, newest first (by creation)`, kind.columns.map((c) => column(key, kind, c)), env.items,
+      table(`${kind.title}, newest first (by creation)`, columns, env.items,
         { rowProps: (r) => ({ 'data-id': r[kind.id] }) }),
       pager(env, query, `#/${key}`));
+    if (extra.after) await extra.after(listBox, env.items);
   } catch (e) {
     clear(listBox).append(errorBox(e, kind.title.toLowerCase()));
   }
@@ -229,7 +234,7 @@ function formBody(kind, form, original) {
   return body;
 }
 
-function recordForm(key, kind, original, packs) {
+export function recordForm(key, kind, original, packs) {
   const status = h('div', { class: 'form-status' });
   const form = h('form', { class: 'record-form', 'aria-label': original ? `Edit ${kind.one}` : `New ${kind.one}` },
     h('h2', null, original ? `Edit ${kind.one}` : `New ${kind.one}`),

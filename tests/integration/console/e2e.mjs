@@ -41,6 +41,9 @@ const XSS = '<img src=x onerror=alert(1)>';
 const RUN = crypto.randomBytes(3).toString('hex');
 const REPO_PAY = `e2e-${RUN}/payments`;
 const REPO_INFRA = `e2e-${RUN}/infra`;
+const REPO_READY = `e2e-${RUN}/ready`;
+const BASELINE = 'cavra-ai-agent-baseline';
+const rolloutOf = (repo) => `${repo}:${BASELINE}`; // the API's default rollout id
 const TIMEOUT = 10_000;
 
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -140,7 +143,24 @@ async function seed(mode) {
     mode: 'enforce', state: 'active', coverage_percent: 80 }, writer);
   await must('POST', '/integrations', { provider: 'Splunk Cloud', environment: `e2e-${RUN}`, category: 'siem',
     status: 'active', health_status: 'healthy' }, writer);
+  await seedRollouts(writer);
   return { s1, s2, s3, d1, d2, release, a1, a2 };
+}
+
+// Two more policy rollouts, owned by this run: one ready (a registered repository, full
+// coverage, served by source control and a SIEM, no decisions that could change outcome) and
+// one whose repository is not registered.
+async function seedRollouts(writer) {
+  const owner = `e2e-${RUN}`;
+  await must('POST', '/repositories', { repository_id: REPO_READY, provider: 'github', owner, policy_pack: BASELINE }, writer);
+  for (const [provider, category] of [['GitHub', 'source_control'], ['Splunk Cloud', 'siem']]) {
+    await must('POST', '/integrations', { integration_id: `e2e-${RUN}-${category}`, provider, environment: owner, category,
+      status: 'active', health_status: 'healthy', repositories: [REPO_READY] }, writer);
+  }
+  await must('POST', '/policy-rollouts', { repository: REPO_READY, policy_pack: BASELINE, mode: 'audit_only',
+    state: 'active', coverage_percent: 100, owner }, writer);
+  await must('POST', '/policy-rollouts', { repository: REPO_INFRA, policy_pack: BASELINE, mode: 'enforce',
+    state: 'planned', coverage_percent: 90, owner }, writer);
 }
 
 // ---- the browser
@@ -552,12 +572,187 @@ S.boundedTotal = async ({ page }) => {
   expect(r.status === 200 && JSON.parse(r.text).total === 10001, `count=exact: ${r.status} ${r.text.slice(0, 200)}`);
 };
 
+// ---- policy rollouts
+
+const ROLLOUT_CHECKS = ['repository_registered', 'coverage', 'source_control_integration',
+  'siem_or_storage_integration', 'no_expired_pending_approvals', 'outcome_change_share'];
+
+async function rolloutDetail(page, id) {
+  const p = `/policy-rollouts/${id.split('/').map(encodeURIComponent).join('/')}/detail`;
+  const r = await pageFetch(page, p, {});
+  expect(r.status === 200, `GET ${p} gave ${r.status}: ${r.text.slice(0, 200)}`);
+  return JSON.parse(r.text);
+}
+
+// The list says at a glance which rollouts are ready and which checks fail.
+S.rolloutList = async ({ page }) => {
+  await open(page, `#/policy-rollouts?owner=${encodeURIComponent(`e2e-${RUN}`)}`);
+  const list = 'section[aria-label="Policy rollouts"]';
+  const got = await eventually(async () => {
+    const r = await rows(page, list);
+    const by = Object.fromEntries((r || []).map((x) => [x._id, x.readiness]));
+    return r && r.length === 2 && by[rolloutOf(REPO_READY)] === 'ready'
+      && /^needs attention\b.*repository registered/.test(by[rolloutOf(REPO_INFRA)] || '') && r;
+  }, async () => `rollouts of this run: want ${rolloutOf(REPO_READY)} ready and ${rolloutOf(REPO_INFRA)} `
+    + `needing attention (repository registered), got ${JSON.stringify(await rows(page, list))}`);
+  expect(await page.locator(`${list} .readiness-ready`).count() === 1
+    && await page.locator(`${list} .readiness-needs_attention`).count() === 1, 'the readiness badges lack their classes');
+  await shot(page, 'policy-rollouts-readiness');
+  // The rollout's id (with '/' and ':') opens its page.
+  await page.locator(`${list} table.data a:text-is("${rolloutOf(REPO_INFRA)}")`).click();
+  await page.waitForURL((u) => u.hash === `#/policy-rollouts/${encodeURIComponent(rolloutOf(REPO_INFRA))}`);
+  await page.locator('section[aria-labelledby=ro-readiness] table.data').waitFor();
+  expect(got.length === 2, 'two rollouts');
+};
+
+// A rollout's page: every check with its result and reason; an unregistered repository said so.
+S.rolloutPage = async ({ page }) => {
+  const checks = 'section[aria-labelledby=ro-readiness]';
+  await open(page, `#/policy-rollouts/${encodeURIComponent(rolloutOf(REPO_INFRA))}`);
+  const infra = await rows(page, checks);
+  const names = (infra || []).map((x) => x._id);
+  expect(JSON.stringify([...names].sort()) === JSON.stringify([...ROLLOUT_CHECKS].sort()),
+    `checks of ${rolloutOf(REPO_INFRA)}: want ${ROLLOUT_CHECKS}, got ${names}`);
+  const reg = infra.find((x) => x._id === 'repository_registered');
+  expect(reg.Result === 'fail' && reg.Reason.length > 10, `repository_registered: ${JSON.stringify(reg)}`);
+  expect((await page.textContent('main .title-row')).includes('needs attention'), 'the title lacks "needs attention"');
+  const repo = await page.textContent('section[aria-labelledby=ro-repo]');
+  expect(/not registered/.test(repo), `the repository part: '${repo}'`);
+
+  await open(page, `#/policy-rollouts/${encodeURIComponent(rolloutOf(REPO_READY))}`);
+  const ready = await rows(page, checks);
+  expect(ready.length === ROLLOUT_CHECKS.length && ready.every((x) => x.Result === 'pass' && x.Reason),
+    `checks of the ready rollout: ${JSON.stringify(ready)}`);
+  expect((await page.textContent('main .title-row')).includes('ready'), 'the title lacks "ready"');
+  const ints = await page.textContent('section[aria-labelledby=ro-integrations]');
+  expect(ints.includes(`e2e-${RUN}-source_control`) && ints.includes(`e2e-${RUN}-siem`) && ints.includes('healthy'),
+    `integrations: '${ints}'`);
+  const pack = await page.textContent('section[aria-labelledby=ro-pack]');
+  expect(pack.includes(BASELINE) && /[0-9a-f]{64}/.test(pack), `the policy pack part: '${pack}'`);
+  await shot(page, 'rollout');
+};
+
+// The recent decisions of a rollout lead to the Activity Explorer with its filters set.
+S.rolloutActivity = async ({ page }) => {
+  await open(page, `#/policy-rollouts/${encodeURIComponent(rolloutOf(REPO_PAY))}`);
+  const part = 'section[aria-labelledby=ro-activity]';
+  const recent = await rows(page, part);
+  expect(recent && recent.length === 6 && recent.every((x) => x._id && x.Decision === x._id),
+    `recent decisions of ${REPO_PAY}: want its 6, got ${JSON.stringify(recent)}`);
+  expect(await page.locator(`${part} figure.chart svg rect`).count() > 0, 'the activity chart has no bars');
+  await shot(page, 'rollout-activity');
+  await page.click(`${part} a.explorer-link`);
+  await page.waitForURL((u) => u.hash.startsWith('#/decisions?'));
+  const h = new URLSearchParams(new URL(page.url()).hash.split('?')[1]);
+  expect(h.get('repository') === REPO_PAY && h.get('policy_pack') === BASELINE, `the Explorer's URL: ${page.url()}`);
+  await eventually(async () => {
+    const r = await rows(page, 'section[aria-label=Decisions]');
+    return r && r.length === 6 && r.every((x) => x.Repository === REPO_PAY && x['Policy pack'] === BASELINE);
+  }, async () => `the Explorer from a rollout: ${JSON.stringify(await rows(page, 'section[aria-label=Decisions]'))}`);
+  expect(await page.inputValue('form.filters [name=repository]') === REPO_PAY
+    && await page.inputValue('form.filters [name=policy_pack]') === BASELINE, 'the Explorer\'s filter form is not filled');
+};
+
+async function plan(page, mode, reason) {
+  await page.selectOption('form.change-plan [name=mode]', mode);
+  await page.fill('form.change-plan [name=reason]', reason);
+  await page.click('form.change-plan button[type=submit]');
+  await page.locator('form.change-plan .plan').waitFor();
+  const text = await page.textContent('form.change-plan .plan');
+  expect(text.includes('would change the outcome of'), `the plan: '${text}'`);
+}
+
+// A page of someone who administers policy at a console route: in oidc mode a second browser
+// context, logged in once as the platform security engineer and kept for the next scenarios.
+let admin = null;
+
+async function adminPage({ page, browser, mode }, hash) {
+  if (mode !== 'oidc') {
+    await open(page, hash);
+    return page;
+  }
+  if (admin) {
+    await open(admin.page, hash);
+    return admin.page;
+  }
+  admin = await newContext(browser, 'writer');
+  await admin.page.goto(consoleUrl(hash));
+  await logIn(admin.page, WRITER);
+  await admin.page.waitForSelector('body[data-ready]');
+  return admin.page;
+}
+
+// A plan counts by rule: moving the payments rollout from enforce to audit_only would let
+// through its 2 blocked and 2 approval-required decisions. Planning changes nothing.
+S.rolloutPlan = async (ctx) => {
+  const hash = `#/policy-rollouts/${encodeURIComponent(rolloutOf(REPO_PAY))}`;
+  if (ctx.mode === 'oidc') {
+    // The security operator reads rollouts but does not administer policy.
+    await open(ctx.page, hash);
+    expect(await ctx.page.getByRole('button', { name: 'Plan', exact: true }).count() === 0,
+      'the operator sees the Plan button');
+    expect((await ctx.page.textContent('section[aria-labelledby=ro-change]')).includes('policy.admin'),
+      'the operator is not told which permission planning needs');
+  }
+  const page = await adminPage(ctx, hash);
+  await plan(page, 'audit_only', '');
+  const summary = await page.textContent('form.change-plan .plan-summary');
+  const byRule = await rows(page, 'form.change-plan .plan');
+  const total = byRule.reduce((n, x) => n + Number(x.Decisions), 0);
+  expect(summary.includes('4 of 6') && total === 4 && byRule.every((x) => x.To === 'allow'
+    && ['block', 'require approval'].includes(x.From)), `the plan to audit_only: '${summary}' ${JSON.stringify(byRule)}`);
+  await shot(page, 'rollout-plan');
+  expect((await rolloutDetail(page, rolloutOf(REPO_PAY))).rollout.mode === 'enforce', 'planning changed the rollout');
+  // Another mode or state in the form drops the plan.
+  await page.selectOption('form.change-plan [name=state]', 'paused');
+  expect(await page.locator('form.change-plan .plan').count() === 0, 'the plan stays after the form changed');
+};
+
+// Plan and apply a change of mode; then a plan made stale by another change is refused.
+S.rolloutChange = async (ctx) => {
+  const id = rolloutOf(REPO_READY);
+  const page = await adminPage(ctx, `#/policy-rollouts/${encodeURIComponent(id)}`);
+  const before = await rolloutDetail(page, id);
+  await plan(page, 'enforce', `e2e ${RUN}: enforce the baseline`);
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await eventually(async () => (await page.textContent('main .msg-ok').catch(() => '')).includes('Applied'),
+    async () => `after Apply: ${await page.textContent('main')}`);
+  // The page loads again with the history entry.
+  await eventually(async () => {
+    const history = await rows(page, 'section[aria-labelledby=ro-history]');
+    return history && history.length === 1 && history[0].To === 'enforce / active'
+      && history[0].Reason.includes(`e2e ${RUN}`);
+  }, async () => `history after applying: ${JSON.stringify(await rows(page, 'section[aria-labelledby=ro-history]'))}`);
+  const after = await rolloutDetail(page, id);
+  expect(after.rollout.mode === 'enforce' && after.rollout.version === before.rollout.version + 1,
+    `the rollout after applying: ${JSON.stringify(after.rollout)}`);
+
+  // Plan again, let someone else change the rollout, then apply the stale plan.
+  await plan(page, 'strict', `e2e ${RUN}: stricter`);
+  const csrf = JSON.parse((await pageFetch(page, '/auth/whoami', {})).text).csrf_token || '';
+  const other = await pageFetch(page, `/policy-rollouts/${id.split('/').map(encodeURIComponent).join('/')}/apply-change`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+    body: JSON.stringify({ base_version: after.rollout.version, state: 'paused', reason: 'someone else' }) });
+  expect(other.status === 200, `the concurrent apply-change gave ${other.status}: ${other.text}`);
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await eventually(async () => (await page.textContent('form.change-plan .msg-error').catch(() => ''))
+    .includes('The rollout changed since this plan; plan again.'),
+  async () => `after applying a stale plan: ${await page.textContent('form.change-plan')}`);
+  expect(await page.getByRole('button', { name: 'Apply', exact: true }).count() === 0, 'the stale plan can still be applied');
+  const last = await rolloutDetail(page, id);
+  expect(last.rollout.mode === 'enforce' && last.rollout.state === 'paused',
+    `the stale plan changed the rollout: ${JSON.stringify(last.rollout)}`);
+  await shot(page, 'rollout-stale-plan');
+};
+
 // ---- main
 
 const PLAN = {
   oidc: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'forgedPosts', 'xss', 'otherViews',
-    'recordForm', 'auditor', 'logout'],
+    'recordForm', 'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange', 'auditor',
+    'logout'],
   none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'otherViews', 'recordForm',
+    'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange',
     ...(process.env.CAVRA_E2E_BULK_REPO ? ['boundedTotal'] : [])],
 };
 
