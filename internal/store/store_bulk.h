@@ -94,6 +94,22 @@ ATTR_NODISCARD enum status store_stream_table(struct store_conn *c, const char *
 					      const char *order, store_row_fn fn, void *ctx,
 					      struct err *e);
 
+#define STORE_SNAPSHOT_ID_MAX 64
+
+/*
+ * PostgreSQL: the snapshot of c's open STORE_TX_SNAPSHOT transaction, as an id
+ * that store_snapshot_join takes on other connections while c's transaction
+ * stays open (pg_export_snapshot).  ST_INTERNAL on SQLite.
+ */
+ATTR_NODISCARD enum status store_snapshot_export(struct store_conn *c,
+						 char id[STORE_SNAPSHOT_ID_MAX], struct err *e);
+/*
+ * Opens on c a read-only transaction that sees exactly the exported snapshot
+ * id (REPEATABLE READ, SET TRANSACTION SNAPSHOT); end it with
+ * store_tx_rollback.  Fails once the exporting transaction has ended.
+ */
+ATTR_NODISCARD enum status store_snapshot_join(struct store_conn *c, const char *id, struct err *e);
+
 /* One value a scan found, to rewrite; borrowed for the call. */
 struct store_value_fix {
 	const char *table, *key_col, *column; /* trusted identifiers */
