@@ -22,6 +22,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,7 @@ struct dump {
 	struct buf line;
 	int64_t rows;
 	struct progress *progress;
+	atomic_bool *stop; /* set when another table's dump failed */
 };
 
 /* store_row_fn: one row, encoded and written. */
@@ -120,6 +123,8 @@ static enum status dump_row(void *ctx, const char *const *vals, const size_t *le
 	struct dump *d = ctx;
 	enum status st;
 
+	if (atomic_load(d->stop))
+		return err_set(e, ST_INTERNAL, "stopped: another table's dump failed");
 	buf_reset(&d->line);
 	st = ops_row_encode(&d->enc, vals, lens, &d->line, e);
 	if (st == ST_OK)
@@ -160,9 +165,9 @@ static enum status check_written(void *ctx, const char *line, size_t len, int64_
  */
 static enum status dump_rows(struct store_conn *c, struct ops_manifest_file *f,
 			     const struct ops_table *t, struct ops_writer *w, struct progress *p,
-			     struct err *e)
+			     atomic_bool *stop, struct err *e)
 {
-	struct dump d = {.w = w, .progress = p};
+	struct dump d = {.w = w, .progress = p, .stop = stop};
 	const char *cols[OPS_MAX_COLS];
 	char order[160];
 	enum status st;
@@ -199,38 +204,194 @@ static void fill_entry(struct ops_manifest_file *f, const struct ops_table *t, c
  * would reject fails the backup now, while the operator is watching, rather than the restore
  * months later.  The file is written under a temporary name and renamed only once complete.
  */
-static enum status dump_table(struct backup *b, const struct ops_table *t, struct err *e)
+static enum status dump_table(struct backup *b, struct store_conn *c, struct ops_manifest_file *f,
+			      const struct ops_table *t, atomic_bool *stop, struct err *e)
 {
-	struct ops_manifest_file *f = &b->m.files[b->m.nfiles];
-	char *name = xasprintf("%s.jsonl", t->table);
 	struct ops_writer *w = xcalloc(1, sizeof(*w));
 	struct written wr = {.table = t->table};
-	enum status st = check_columns(b->c, t, e);
+	enum status st = check_columns(c, t, e);
 
-	fill_entry(f, t, name);
-	b->m.nfiles++;
 	ops_line_check_init(&wr.check, f, &wr.problems);
 	if (st == ST_OK)
-		st = ops_writer_open(w, b->dir, name, e);
+		st = ops_writer_open(w, b->dir, f->path, e);
 	if (st == ST_OK) {
 		ops_writer_lines(w, check_written, &wr);
 		progress_item(b->progress, t->table);
-		st = dump_rows(b->c, f, t, w, b->progress, e);
+		st = dump_rows(c, f, t, w, b->progress, stop, e);
 	}
 	f->bytes = w->bytes;
 	if (st == ST_OK)
 		st = ops_writer_commit(w, f->sha256, e);
 	else if (w->file.tmp)
 		ops_writer_abort(w);
-	if (st == ST_OK) {
-		b->written[b->nwritten++] = ops_path_join(b->dir, name);
-		b->m.rows += f->rows;
-		b->m.bytes += f->bytes;
-	}
 	ops_line_check_release(&wr.check);
 	ops_report_release(&wr.problems);
 	free(w);
-	free(name);
+	return st;
+}
+
+/* ---- the tables, on one connection or (PostgreSQL) several sharing one snapshot ---- */
+
+#define BACKUP_CONNS 2 /* PostgreSQL: tables dumped at once (the command's pool holds two) */
+
+/*
+ * The tables of one backup and who dumps which: each worker takes the next table of the
+ * queue.  Files and manifest entries keep the catalogue's order whoever dumps them; the
+ * queue puts the append-mostly tables (the large ones) first so that the others fill in
+ * beside them.  The first failure stops every worker, a running COPY included.
+ */
+struct jobs {
+	struct backup *b;
+	struct ops_table *views; /* n of them, in catalogue order */
+	bool *done; /* the table's file is in place */
+	size_t *queue, n, next;
+	pthread_mutex_t mu;
+	atomic_bool stop;
+	enum status st; /* the first failure, with its message in e */
+	struct err e;
+};
+
+struct worker {
+	struct jobs *j;
+	struct store_conn *c;
+};
+
+/* The next table to dump, or SIZE_MAX when none is left or a dump failed. */
+static size_t take(struct jobs *j)
+{
+	size_t k = SIZE_MAX;
+
+	pthread_mutex_lock(&j->mu);
+	if (!atomic_load(&j->stop) && j->next < j->n)
+		k = j->queue[j->next++];
+	pthread_mutex_unlock(&j->mu);
+	return k;
+}
+
+static void *work(void *arg)
+{
+	struct worker *wk = arg;
+	struct jobs *j = wk->j;
+	size_t k;
+
+	while ((k = take(j)) != SIZE_MAX) {
+		struct err e = {0};
+		enum status st =
+			dump_table(j->b, wk->c, &j->b->m.files[k], &j->views[k], &j->stop, &e);
+
+		pthread_mutex_lock(&j->mu);
+		if (st == ST_OK)
+			j->done[k] = true;
+		else if (j->st == ST_OK) {
+			j->st = st;
+			j->e = e;
+		}
+		if (st != ST_OK)
+			atomic_store(&j->stop, true);
+		pthread_mutex_unlock(&j->mu);
+	}
+	return NULL;
+}
+
+/* The manifest's entries in catalogue order, and the queue the workers take them from. */
+static void plan_jobs(struct jobs *j)
+{
+	struct backup *b = j->b;
+	size_t q = 0;
+
+	j->views = xcalloc(ops_catalog_n, sizeof(*j->views));
+	j->done = xcalloc(ops_catalog_n, sizeof(*j->done));
+	j->queue = xcalloc(ops_catalog_n, sizeof(*j->queue));
+	for (size_t i = 0; i < ops_catalog_n; i++) {
+		char *name;
+
+		if (!ops_table_at(&ops_catalog[i], b->m.schema_version))
+			continue;
+		ops_table_view(&ops_catalog[i], b->m.schema_version, &j->views[j->n]);
+		name = xasprintf("%s.jsonl", j->views[j->n].table);
+		fill_entry(&b->m.files[j->n], &j->views[j->n], name);
+		free(name);
+		j->n++;
+	}
+	b->m.nfiles = j->n;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < j->n; k++)
+			if ((j->views[k].newest_first != NULL) == (pass == 0))
+				j->queue[q++] = k;
+}
+
+/*
+ * A second connection in the same snapshot: the first one's transaction exports it and stays
+ * open until every table is read, so the second sees exactly the same rows.
+ */
+static enum status second_conn(struct backup *b, struct store_conn **c2, struct err *e)
+{
+	char id[STORE_SNAPSHOT_ID_MAX];
+	enum status st = store_snapshot_export(b->c, id, e);
+
+	if (st == ST_OK)
+		st = store_conn_get(b->st, c2, e);
+	if (st == ST_OK && (st = store_snapshot_join(*c2, id, e)) != ST_OK) {
+		store_conn_put(b->st, *c2);
+		*c2 = NULL;
+	}
+	if (st == ST_OK) {
+		free(b->m.snapshot);
+		b->m.snapshot = xasprintf("one REPEATABLE READ, READ ONLY snapshot, exported "
+					  "(pg_export_snapshot) to %d connections",
+					  BACKUP_CONNS);
+	}
+	return st;
+}
+
+/* The finished files in catalogue order: their totals, and the list undo() removes. */
+static void tally_done(struct jobs *j)
+{
+	struct backup *b = j->b;
+
+	for (size_t k = 0; k < j->n; k++) {
+		if (!j->done[k])
+			continue;
+		b->written[b->nwritten++] = ops_path_join(b->dir, b->m.files[k].path);
+		b->m.rows += b->m.files[k].rows;
+		b->m.bytes += b->m.files[k].bytes;
+	}
+}
+
+static enum status dump_tables(struct backup *b, struct err *e)
+{
+	struct jobs *j = xcalloc(1, sizeof(*j));
+	struct worker w0 = {.j = j, .c = b->c}, w1 = {.j = j};
+	pthread_t th;
+	bool started = false;
+	enum status st = ST_OK;
+
+	j->b = b;
+	pthread_mutex_init(&j->mu, NULL);
+	plan_jobs(j);
+	if (store_kind(b->st) == STORE_POSTGRES && j->n > 1)
+		st = second_conn(b, &w1.c, e);
+	if (st == ST_OK && w1.c)
+		started = pthread_create(&th, NULL, work, &w1) == 0;
+	if (st == ST_OK)
+		work(&w0); /* on this thread; alone, when the second could not start */
+	if (started)
+		pthread_join(th, NULL);
+	if (w1.c) {
+		store_tx_rollback(w1.c); /* read-only: nothing to commit */
+		store_conn_put(b->st, w1.c);
+	}
+	tally_done(j);
+	if (st == ST_OK && j->st != ST_OK) {
+		st = j->st;
+		if (e)
+			*e = j->e;
+	}
+	pthread_mutex_destroy(&j->mu);
+	free(j->views);
+	free(j->done);
+	free(j->queue);
+	free(j);
 	return st;
 }
 
@@ -326,14 +487,8 @@ static enum status dump_all(struct backup *b, const struct migration_set *set, s
 		st = count_rows(b, e);
 	b->m.files = xcalloc(ops_catalog_n, sizeof(*b->m.files));
 	b->written = xcalloc(ops_catalog_n + 2, sizeof(char *)); /* + manifest.sig, manifest */
-	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++) {
-		struct ops_table view;
-
-		if (!ops_table_at(&ops_catalog[i], b->m.schema_version))
-			continue;
-		ops_table_view(&ops_catalog[i], b->m.schema_version, &view);
-		st = dump_table(b, &view, e);
-	}
+	if (st == ST_OK)
+		st = dump_tables(b, e);
 	store_tx_rollback(b->c); /* read-only: nothing to commit */
 	return st;
 }

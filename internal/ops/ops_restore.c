@@ -389,9 +389,16 @@ static enum status load_all(struct restore *r, struct err *e)
 {
 	struct store_conn *c = NULL;
 	enum status st = store_conn_get(r->st, &c, e);
+	bool unjournaled = false;
 
 	r->out->tables = xcalloc(r->nplan + 1, sizeof(*r->out->tables));
 	progress_phase(r->o->progress, "load", r->m->rows);
+	/*
+	 * A new SQLite database is a temporary file that a failure removes: its pages go
+	 * straight into it, not through the write-ahead log first (see store_load_unjournaled).
+	 */
+	if (st == ST_OK && r->temp_path)
+		st = store_load_unjournaled(c, &unjournaled, e);
 	if (st == ST_OK)
 		st = store_tx_begin(c, STORE_TX_WRITE, e);
 	if (st == ST_OK && r->migrate_in_load &&
@@ -405,6 +412,8 @@ static enum status load_all(struct restore *r, struct err *e)
 	}
 	if (st == ST_OK)
 		st = store_tx_commit(c, e);
+	if (st == ST_OK && unjournaled)
+		st = store_load_journaled(c, e);
 	store_conn_put(r->st, c); /* rolls back what is still open */
 	return st;
 }

@@ -8,6 +8,7 @@
 #include "base/base.h"
 #include "store/store_bulk.h"
 #include "store/store_backend.h"
+#include "store/store_sqlite_int.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
 
@@ -49,6 +50,22 @@ enum status store_load_end(struct store_load *l, bool ok, int64_t *rows, struct 
 	if (!l)
 		return ok ? err_set(e, ST_INTERNAL, "load: not started") : ST_OK;
 	return l->c->ops->load_end(l, ok, rows, e);
+}
+
+/* PostgreSQL logs every page it writes whatever the transaction: nothing to change there. */
+enum status store_load_unjournaled(struct store_conn *c, bool *on, struct err *e)
+{
+	*on = false;
+	if (c->in_tx)
+		return err_set(e, ST_INTERNAL, "load: the journal is set outside a transaction");
+	return c->ops->kind == STORE_SQLITE ? store_sqlite_unjournaled(c, on, e) : ST_OK;
+}
+
+enum status store_load_journaled(struct store_conn *c, struct err *e)
+{
+	if (c->in_tx)
+		return err_set(e, ST_INTERNAL, "load: the journal is set outside a transaction");
+	return c->ops->kind == STORE_SQLITE ? store_sqlite_journaled(c, e) : ST_OK;
 }
 
 /*

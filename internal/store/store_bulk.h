@@ -54,6 +54,21 @@ ATTR_NODISCARD enum status store_load_row(struct store_load *l, const char *cons
 ATTR_NODISCARD enum status store_load_end(struct store_load *l, bool ok, int64_t *rows,
 					  struct err *e);
 
+/*
+ * For a database file that is new and that the caller removes should the
+ * load fail (a restore's temporary SQLite file): the next transactions
+ * write their pages straight into the file, without a journal and without
+ * syncs (SQLite's journal_mode=OFF, synchronous=OFF), instead of every page
+ * twice (into the write-ahead log, then back into the file).  A rollback no
+ * longer restores anything: only for a file that is thrown away on failure.
+ * Outside a transaction; *on tells whether it took effect (not when another
+ * connection has the file open; PostgreSQL: never), the load is correct
+ * either way.  After the commit, store_load_journaled puts the usual journal
+ * (WAL, synchronous=FULL) back and syncs the file.
+ */
+ATTR_NODISCARD enum status store_load_unjournaled(struct store_conn *c, bool *on, struct err *e);
+ATTR_NODISCARD enum status store_load_journaled(struct store_conn *c, struct err *e);
+
 /* Removes every row of table inside the caller's transaction (TRUNCATE on PostgreSQL). */
 ATTR_NODISCARD enum status store_empty_table(struct store_conn *c, const char *table,
 					     struct err *e);
@@ -78,6 +93,22 @@ ATTR_NODISCARD enum status store_stream_table(struct store_conn *c, const char *
 					      const char *const *cols, size_t ncols,
 					      const char *order, store_row_fn fn, void *ctx,
 					      struct err *e);
+
+#define STORE_SNAPSHOT_ID_MAX 64
+
+/*
+ * PostgreSQL: the snapshot of c's open STORE_TX_SNAPSHOT transaction, as an id
+ * that store_snapshot_join takes on other connections while c's transaction
+ * stays open (pg_export_snapshot).  ST_INTERNAL on SQLite.
+ */
+ATTR_NODISCARD enum status store_snapshot_export(struct store_conn *c,
+						 char id[STORE_SNAPSHOT_ID_MAX], struct err *e);
+/*
+ * Opens on c a read-only transaction that sees exactly the exported snapshot
+ * id (REPEATABLE READ, SET TRANSACTION SNAPSHOT); end it with
+ * store_tx_rollback.  Fails once the exporting transaction has ended.
+ */
+ATTR_NODISCARD enum status store_snapshot_join(struct store_conn *c, const char *id, struct err *e);
 
 /* One value a scan found, to rewrite; borrowed for the call. */
 struct store_value_fix {

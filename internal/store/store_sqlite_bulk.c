@@ -14,12 +14,72 @@
 #include "store/store_sqlite_int.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "base/files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOAD_CACHE_KIB 131072 /* 128 MiB: the key index of a million rows, with room */
+
+/* The journal mode a PRAGMA journal_mode statement answers with, lowercase, in out. */
+static int journal_mode(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+
+	out[0] = '\0';
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/*
+ * Leaving WAL needs the only connection to the file: with another one open SQLite
+ * keeps WAL (or answers busy), and the load then runs journaled as before.
+ */
+enum status store_sqlite_unjournaled(struct store_conn *c, bool *on, struct err *e)
+{
+	sqlite3 *db = store_sqlite_handle(c);
+	char mode[16];
+
+	UNUSED(e);
+	if (journal_mode(db, "PRAGMA journal_mode=OFF", mode, sizeof(mode)) != SQLITE_OK ||
+	    strcmp(mode, "off") != 0)
+		return ST_OK;
+	(void)sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	*on = true;
+	return ST_OK;
+}
+
+/*
+ * synchronous=FULL first, so that the switch back to WAL (a write of the file's header)
+ * syncs; the explicit sync after it covers every page the load wrote unsynced.
+ */
+enum status store_sqlite_journaled(struct store_conn *c, struct err *e)
+{
+	sqlite3 *db = store_sqlite_handle(c);
+	const char *path = sqlite3_db_filename(db, "main");
+	char mode[16];
+	int rc = sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	int err;
+
+	if (rc == SQLITE_OK)
+		rc = journal_mode(db, "PRAGMA journal_mode=WAL", mode, sizeof(mode));
+	if (rc != SQLITE_OK)
+		return store_sqlite_status(db, rc, e, "journal_mode=WAL");
+	if (strcmp(mode, "wal") != 0)
+		return err_set(e, ST_IO, "journal_mode=WAL: the database stayed in '%s'", mode);
+	err = path && *path ? file_fsync_path(path, 0) : 0;
+	if (err)
+		return err_set(e, ST_IO, "sync '%s': %s", path, BASE_ERRSTR(err));
+	return ST_OK;
+}
 
 enum status store_sqlite_stream(struct store_conn *c, const char *sql, size_t ncols,
 				store_row_fn fn, void *ctx, struct err *e)

@@ -18,5 +18,8 @@ enum status store_sqlite_status(sqlite3 *db, int rc, struct err *e, const char *
  * ST_NOT_FOUND when it does not exist.  On success close *db with sqlite3_close.
  */
 enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e);
+/* store_load_unjournaled and store_load_journaled on SQLite (store_sqlite_bulk.c). */
+enum status store_sqlite_unjournaled(struct store_conn *c, bool *on, struct err *e);
+enum status store_sqlite_journaled(struct store_conn *c, struct err *e);
 
 #endif

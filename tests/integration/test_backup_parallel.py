@@ -1,0 +1,99 @@
+"""Faster backup and restore, same bytes: a PostgreSQL backup dumps its tables on two
+connections that share one exported snapshot, and its files are byte for byte what the one
+connection dump of the same rows gives (through a SQLite copy, dumped serially); a failure
+on either connection stops both and leaves nothing; a new SQLite database is loaded without
+a journal, comes out in WAL mode and whole, and a failed load leaves no file behind."""
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+
+from conftest import REPO, cavra, psql
+
+from test_ops import _reseal, backup, manifest, ok, ops_json
+
+
+def seed_pg(url, n):
+    """n synthetic decisions and their sessions, with bench/seed.sh's generator."""
+    ok(cavra("migrate", "up", db=url))
+    r = subprocess.run(["bash", os.path.join(REPO, "bench", "seed.sh"), url, str(n)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    ok(cavra("audit", "adopt", db=url, timeout=300))  # chained, as a restore checks
+
+
+def file_bytes(dest):
+    return {f["path"]: (dest / f["path"]).read_bytes() for f in manifest(dest)["files"]}
+
+
+def test_postgres_backup_on_two_connections_gives_the_serial_bytes(pg_db, tmp_path):
+    seed_pg(pg_db, 3000)
+    out = backup(pg_db, tmp_path / "pg")
+    m = manifest(tmp_path / "pg")
+    assert "pg_export_snapshot" in m["snapshot"] and "2 connections" in m["snapshot"]
+    assert out["rows"] == sum(f["rows"] for f in m["files"]) > 3000
+    # the same rows in SQLite, dumped on its one connection, table after table
+    res = ops_json("restore", out["manifest"], "--target-dir", str(tmp_path / "sq"), db=pg_db)
+    assert res["ok"]
+    sq = f"sqlite:{tmp_path}/sq/cavra.db"
+    backup(sq, tmp_path / "serial")
+    assert "one read transaction" in manifest(tmp_path / "serial")["snapshot"]
+    got, want = file_bytes(tmp_path / "pg"), file_bytes(tmp_path / "serial")
+    assert got.keys() == want.keys()
+    # operations_records: the SQLite copy holds the restore's own record as well
+    for path in got:
+        if path != "operations_records.jsonl":
+            assert got[path] == want[path], path
+    assert [f["path"] for f in m["files"]] == [
+        f["path"] for f in manifest(tmp_path / "serial")["files"]]
+    assert ops_json("verify", out["manifest"], "--json")["ok"]
+
+
+def test_a_failure_on_one_connection_stops_the_backup_and_leaves_nothing(pg_db, tmp_path):
+    """A column this binary does not know, in a small table: whichever connection dumps it
+    fails, the other stops, and no file of the backup stays."""
+    seed_pg(pg_db, 2000)
+    psql(pg_db, "ALTER TABLE integrations ADD COLUMN surprise integer")
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "bk"), db=pg_db,
+                           timeout=300)
+    assert code == 1 and "integrations" in err and "columns" in err, err + out
+    assert not (tmp_path / "bk").exists()
+    # and the connections went back clean: a backup after the repair works
+    psql(pg_db, "ALTER TABLE integrations DROP COLUMN surprise")
+    assert backup(pg_db, tmp_path / "bk2")["rows"] > 2000
+
+
+def test_new_sqlite_database_is_whole_and_in_wal_mode(pg_db, tmp_path):
+    seed_pg(pg_db, 2000)
+    out = backup(pg_db, tmp_path / "bk")
+    target = tmp_path / "t"
+    res = ops_json("restore", out["manifest"], "--target-dir", str(target), db=pg_db)
+    assert res["ok"] and sorted(os.listdir(target)) == ["cavra.db"]
+    con = sqlite3.connect(target / "cavra.db")
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT count(*) FROM activity_decisions").fetchone()[0] == 2000
+    finally:
+        con.close()
+
+
+def test_failed_load_into_a_new_sqlite_database_leaves_no_file(pg_db, tmp_path):
+    """A key twice fails when the primary key is built, after rows went into the file
+    unjournaled: the temporary file goes, nothing named like a database stays."""
+    seed_pg(pg_db, 500)
+    dest = tmp_path / "bk"
+    backup(pg_db, dest)
+    data = (dest / "activity_decisions.jsonl").read_bytes()
+    row = json.loads(data.split(b"\n", 1)[0])
+    row["decided_at"] = "2000-01-01T00:00:00.000000Z"
+    data += json.dumps(row, separators=(",", ":"), sort_keys=True,
+                       ensure_ascii=False).encode() + b"\n"
+    _reseal(dest, "activity_decisions", data)
+    assert hashlib.sha256(data).hexdigest() in (dest / "manifest.json").read_text()
+    target = tmp_path / "t"
+    code, _, err = cavra("ops", "restore", str(dest), "--target-dir", str(target), db=pg_db,
+                         timeout=300)
+    assert code != 0 and "activity_decisions" in err, err
+    assert os.listdir(target) == []
