@@ -1,7 +1,8 @@
 /*
  * ops_backup.c - `cavra ops backup`: a logical dump of every table from one
  * snapshot, one JSON Lines file per table in a stable order (key order, or
- * newest first for append-mostly tables), and the manifest.
+ * newest first for append-mostly tables), zstd-compressed unless asked
+ * otherwise, and the manifest.
  *
  * The snapshot is a single read transaction (REPEATABLE READ READ ONLY on
  * PostgreSQL; on SQLite in WAL mode a read transaction), so writers go on
@@ -34,6 +35,7 @@ struct backup {
 	bool made_dir;
 	struct ops_manifest m;
 	const struct ed25519_key *key; /* signs the manifest; NULL: unsigned */
+	struct ops_compress compress; /* how table files are stored */
 	char **written; /* final paths, removed again if the backup fails */
 	size_t nwritten;
 };
@@ -197,7 +199,8 @@ static void fill_entry(struct ops_manifest_file *f, const struct ops_table *t, c
 static enum status dump_table(struct backup *b, const struct ops_table *t, struct err *e)
 {
 	struct ops_manifest_file *f = &b->m.files[b->m.nfiles];
-	char *name = xasprintf("%s.jsonl", t->table);
+	bool zstd = b->compress.kind == OPS_COMPRESS_ZSTD;
+	char *name = xasprintf("%s.jsonl%s", t->table, zstd ? ".zst" : "");
 	struct ops_writer *w = xcalloc(1, sizeof(*w));
 	struct written wr = {.table = t->table};
 	enum status st = check_columns(b->c, t, e);
@@ -207,6 +210,8 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 	ops_line_check_init(&wr.check, f, &wr.problems);
 	if (st == ST_OK)
 		st = ops_writer_open(w, b->dir, name, e);
+	if (st == ST_OK && zstd)
+		st = ops_writer_compress(w, &b->compress, e);
 	if (st == ST_OK) {
 		ops_writer_lines(w, check_written, &wr);
 		st = dump_rows(b->c, f, t, w, e);
@@ -218,8 +223,12 @@ static enum status dump_table(struct backup *b, const struct ops_table *t, struc
 		ops_writer_abort(w);
 	if (st == ST_OK) {
 		b->written[b->nwritten++] = ops_path_join(b->dir, name);
+		f->compression = b->compress.kind;
+		f->stored_bytes = w->stored_bytes;
+		memcpy(f->stored_sha256, w->stored_sha256, SHA256_HEX_LEN);
 		b->m.rows += f->rows;
 		b->m.bytes += f->bytes;
+		b->m.stored_bytes += f->stored_bytes;
 	}
 	ops_line_check_release(&wr.check);
 	ops_report_release(&wr.problems);
@@ -393,6 +402,8 @@ static void record(struct backup *b, struct ops_backup_result *out, int64_t star
 	jx_add_int(d, "files", (int64_t)out->files);
 	jx_add_int(d, "rows", out->rows);
 	jx_add_int(d, "bytes", out->bytes);
+	jx_add_int(d, "stored_bytes", out->stored_bytes);
+	jx_add_str(d, "compression", ops_compression_name(b->compress.kind));
 	if (ops_record_add(b->st, &r, out->record_id, &e) != ST_OK) {
 		out->record_id[0] = '\0';
 		snprintf(out->record_warning, sizeof(out->record_warning), "%s", e.msg);
@@ -429,11 +440,15 @@ static void fill_header(struct backup *b, struct ops_backup_result *out)
  * held only while rows are read.  A failure removes every file this call wrote, and the
  * directory only when this call created it.
  */
-enum status ops_backup(struct store *st, const struct migration_set *set, const char *dir,
-		       const struct ed25519_key *signing_key, struct ops_backup_result *out,
+enum status ops_backup(struct store *st, const struct migration_set *set,
+		       const struct ops_backup_opts *opts, struct ops_backup_result *out,
 		       struct err *e)
 {
-	struct backup b = {.st = st, .dir = xstrdup(dir), .key = signing_key};
+	const char *dir = opts->dir;
+	struct backup b = {.st = st,
+			   .dir = xstrdup(dir),
+			   .key = opts->signing_key,
+			   .compress = opts->compress};
 	int64_t started = time_now_us(), mono = time_mono_us();
 	enum status rc;
 
@@ -461,6 +476,8 @@ enum status ops_backup(struct store *st, const struct migration_set *set, const 
 	out->files = b.m.nfiles;
 	out->rows = b.m.rows;
 	out->bytes = b.m.bytes;
+	out->stored_bytes = b.m.stored_bytes;
+	out->compression = b.compress.kind;
 	out->duration_ms = (time_mono_us() - mono) / 1000;
 	record(&b, out, started);
 out:
