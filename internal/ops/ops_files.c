@@ -176,8 +176,10 @@ static enum status write_stored(void *ctx, const char *p, size_t n, struct err *
 	struct ops_writer *w = ctx;
 	int err = file_write_full(w->file.fd, p, n);
 
-	if (err)
+	if (err) {
+		w->stored_err = err;
 		return err_set(e, ST_IO, "%s", BASE_ERRSTR(err));
+	}
 	EVP_DigestUpdate(w->stored_md, p, n);
 	w->stored_bytes += (int64_t)n;
 	if (w->th)
@@ -194,8 +196,11 @@ static int store_chunk(struct ops_writer *w, const char *p, size_t n, bool end)
 	struct err e = {0};
 	int err;
 
-	if (w->z)
-		return ops_zwriter_add(w->z, p, n, end, write_stored, w, &e) == ST_OK ? 0 : EIO;
+	if (w->z) {
+		if (ops_zwriter_add(w->z, p, n, end, write_stored, w, &e) == ST_OK)
+			return 0;
+		return w->stored_err ? w->stored_err : EIO; /* EIO: libzstd failed (memory) */
+	}
 	err = file_write_full(w->file.fd, p, n);
 	if (!err && w->th)
 		start_writeback(w->file.fd, w->th, n);

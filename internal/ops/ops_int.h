@@ -370,6 +370,7 @@ struct ops_writer {
 	struct ops_wlines *lines; /* ops_writer_lines; NULL: lines are not looked at */
 	struct ops_zwriter *z; /* ops_writer_compress; NULL: stored as written */
 	void *stored_md; /* EVP_MD_CTX of the compressed bytes, with z */
+	int stored_err; /* the errno of a failed write of compressed bytes */
 	/* the file as stored, set by a successful commit (uncompressed: the content's) */
 	int64_t stored_bytes;
 	char stored_sha256[SHA256_HEX_LEN];

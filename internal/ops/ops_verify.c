@@ -215,6 +215,10 @@ static void compare_scan(const struct ops_manifest_file *f, const struct ops_sca
 	if (s->rows != f->rows)
 		ops_report_add(rep, "rows", f->path, "%lld rows, the manifest says %lld",
 			       (long long)s->rows, (long long)f->rows);
+	/* checked before decompressing; different now only if the file changed meanwhile */
+	if (f->compression != OPS_COMPRESS_NONE && strcmp(s->stored_sha256, f->stored_sha256) != 0)
+		ops_report_add(rep, "stored_sha256", f->path,
+			       "changed while it was being verified");
 }
 
 /*
