@@ -5,7 +5,8 @@
 # copy whose decision ids are random like the service's. Best of ROUNDS
 # (default 3) wall-clock runs each; a Release build of the work tree (build-bench/).
 # PostgreSQL's shared_buffers is SHARED_BUFFERS (default: a quarter of the machine's memory,
-# the starting point PostgreSQL's documentation gives).
+# the starting point PostgreSQL's documentation gives). COMPRESSION (default zstd) is what
+# `ops backup --compression` gets: none, zstd or zstd:LEVEL.
 #   bash bench/ops.sh [N]              prints a Markdown table (docs/benchmarks.md)
 # Run as root on an otherwise idle machine; PostgreSQL runs as user postgres in a temp dir.
 set -euo pipefail
@@ -13,6 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . bench/lib.sh
 n=${1:-1000000}
 rounds=${ROUNDS:-3}
+compression=${COMPRESSION:-zstd}
 shared_buffers=${SHARED_BUFFERS:-$(($(awk '/^MemTotal/ {print $2}' /proc/meminfo) / 4096))MB}
 
 work=$(mktemp -d /tmp/cavra-bench-ops.XXXXXX)
@@ -59,7 +61,7 @@ pair() { # name-a prepare-a timed-a name-b prepare-b timed-b
 }
 fresh_db() { psql "$(url postgres)" -Xq -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; }
 
-pair "cavra ops backup" 'rm -rf "$work/bk"' '"$cavra" ops backup --database "$(url seeded)" --output "$work/bk"' \
+pair "cavra ops backup" 'rm -rf "$work/bk"' '"$cavra" ops backup --database "$(url seeded)" --output "$work/bk" --compression "$compression"' \
 	"pg_dump -Fc" 'rm -f "$work/dump"' '"$bindir/pg_dump" -Fc -f "$work/dump" "$(url seeded)"'
 bk=$best_a dump=$best_b
 pair "cavra ops restore (PostgreSQL)" 'fresh_db target' '"$cavra" ops restore "$work/bk/manifest.json" --target-url "$(url target)"' \
@@ -70,7 +72,7 @@ pair "cavra ops verify" ':' '"$cavra" ops verify "$work/bk/manifest.json"' \
 ver=$best_a rsq=$best_b
 bsq=999999
 for ((i = 1; i <= rounds; i++)); do
-	s=$(timed "cavra ops backup (SQLite)" 'rm -rf "$work/bk2"' '"$cavra" ops backup --database "$work/sq/cavra.db" --output "$work/bk2"')
+	s=$(timed "cavra ops backup (SQLite)" 'rm -rf "$work/bk2"' '"$cavra" ops backup --database "$work/sq/cavra.db" --output "$work/bk2" --compression "$compression"')
 	say "cavra ops backup (SQLite) round $i: ${s}s"
 	bsq=$(min "$s" "$bsq")
 done
@@ -81,18 +83,20 @@ psql "$(url postgres)" -Xq -c 'CREATE DATABASE random_ids TEMPLATE seeded'
 psql "$(url random_ids)" -Xq -c "UPDATE activity_decisions SET decision_id = 'dec_' || substr(md5(decision_id), 1, 12)" \
 	-c 'VACUUM FULL activity_decisions'
 settle random_ids
-pair "cavra ops backup (random ids)" 'rm -rf "$work/bkr"' '"$cavra" ops backup --database "$(url random_ids)" --output "$work/bkr"' \
+pair "cavra ops backup (random ids)" 'rm -rf "$work/bkr"' '"$cavra" ops backup --database "$(url random_ids)" --output "$work/bkr" --compression "$compression"' \
 	"pg_dump -Fc (random ids)" 'rm -f "$work/dumpr"' '"$bindir/pg_dump" -Fc -f "$work/dumpr" "$(url random_ids)"'
 bkr=$best_a dumpr=$best_b
 size=$(du -sh "$work/bk" | cut -f1)
 dsize=$(du -sh "$work/dump" | cut -f1)
+bytes=$(du -sb "$work/bk" | cut -f1) dbytes=$(du -sb "$work/dump" | cut -f1)
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 cat <<MD
 PostgreSQL 15, shared_buffers=$shared_buffers, max_wal_size=8GB; $(nproc) cores; best of $rounds rounds.
 
 | operation ($n decisions, best of $rounds) | cavra | pg_dump / pg_restore | cavra ÷ PostgreSQL's tool |
 | --- | --- | --- | --- |
-| backup of the PostgreSQL database | ${bk} s ($size, JSON Lines) | ${dump} s (\`pg_dump -Fc\`, $dsize) | $(ratio "$bk" "$dump") |
+| backup of the PostgreSQL database | ${bk} s (\`--compression $compression\`) | ${dump} s (\`pg_dump -Fc\`) | $(ratio "$bk" "$dump") |
+| size of that backup | $size ($bytes bytes) | $dsize ($dbytes bytes) | $(ratio "$bytes" "$dbytes") |
 | backup, random decision ids (same rows) | ${bkr} s | ${dumpr} s (\`pg_dump -Fc\`) | $(ratio "$bkr" "$dumpr") |
 | restore into an empty PostgreSQL database | ${rs} s | ${pr} s (\`pg_restore\`) | $(ratio "$rs" "$pr") |
 | verify the backup | ${ver} s | — | — |

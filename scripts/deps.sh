@@ -15,13 +15,13 @@ set -euo pipefail
 # Building and running: compiler, CMake and the libraries the binary links.
 pkgs_run=(build-essential cmake pkg-config ca-certificates
 	libsqlite3-dev libpq-dev libjson-c-dev libmicrohttpd-dev libssl-dev
-	libcurl4-openssl-dev libyaml-dev)
+	libcurl4-openssl-dev libyaml-dev libzstd-dev)
 
 # Testing: formatter, clang-tidy, cmocka, the sqlite3 and PostgreSQL 15 server/client the
 # integration suite drives, and Debian's python3 with pytest and requests
 # (tests run with /usr/bin/python3, never a python3 found earlier on PATH).
 pkgs_test=(clang-format clang-tidy clang libclang-rt-14-dev libcmocka-dev sqlite3 postgresql-15 postgresql-client-15
-	python3 python3-pytest python3-requests curl)
+	python3 python3-pytest python3-requests curl zstd)
 # The console's end-to-end tests drive Debian's chromium (never a browser playwright downloads).
 pkgs_test+=(chromium)
 # The deployment checks (tests/deploy): docker-compose for `config`, python3-yaml to read the

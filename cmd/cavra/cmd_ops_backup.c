@@ -4,6 +4,7 @@
  * 2 usage.  These commands exist only here: no HTTP route reaches them.
  *
  *   ops backup [--output DIR] [--json] [--[no-]include-missing] [--signing-key PEM]
+ *              [--compression none|zstd[:LEVEL]]
  *   ops verify MANIFEST [--json] [--public-key PEM]
  *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]
  *               [--public-key PEM]
@@ -39,6 +40,8 @@
 struct ops_args {
 	const char *manifest, *output, *target_dir, *target_url, *scratch_dir;
 	const char *signing_key, *public_key; /* PEM files given on the command line */
+	const char *compression; /* --compression; NULL: the setting backup_compression */
+	struct ops_compress compress; /* what backup stores table files as */
 	struct ed25519_key *key; /* the one loaded (load_key); owned */
 	bool json, overwrite, default_output, fix;
 	struct cmd_progress pf; /* --progress, --quiet */
@@ -55,7 +58,8 @@ enum {
 	A_FIX = 64,
 	A_SIGN = 128,
 	A_PUBKEY = 256,
-	A_PROGRESS = 512
+	A_PROGRESS = 512,
+	A_COMPRESS = 1024
 };
 
 /* Fills opts (ended by {0}) with the options of the groups in allowed. */
@@ -78,6 +82,7 @@ static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 		{A_SCRATCH, CMD_VALUE("--scratch-dir", &a->scratch_dir)},
 		{A_SIGN, CMD_VALUE("--signing-key", &a->signing_key)},
 		{A_PUBKEY, CMD_VALUE("--public-key", &a->public_key)},
+		{A_COMPRESS, CMD_VALUE("--compression", &a->compression)},
 		{A_MANIFEST, CMD_ARG("MANIFEST", &a->manifest)},
 		{A_PROGRESS, CMD_FLAG("--progress", &a->pf.progress)},
 		{A_PROGRESS, CMD_FLAG("--quiet", &a->pf.quiet)},
@@ -179,6 +184,8 @@ static json_object *backup_json(const struct ops_backup_result *r, struct store 
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);
+	jx_add_str(o, "compression", ops_compression_name(r->compression));
+	jx_add_int(o, "stored_bytes", r->stored_bytes);
 	jx_add_int(o, "duration_ms", r->duration_ms);
 	jx_add_str(o, "record_id", r->record_id[0] ? r->record_id : NULL);
 	jx_add_str(o, "record_warning", r->record_warning[0] ? r->record_warning : NULL);
@@ -233,19 +240,21 @@ static enum status run_backup(struct store *st, const struct migration_set *set,
 			      const struct ops_args *a, int *code, struct err *e)
 {
 	struct ops_backup_result r = {0};
-	struct ops_backup_opts o = {.dir = a->output, .signing_key = a->key};
+	struct ops_backup_opts o = {
+		.dir = a->output, .signing_key = a->key, .compress = a->compress};
 	enum status rc;
 
 	o.progress = cmd_progress_new(&a->pf, "backup");
-	rc = ops_backup_with(st, set, &o, &r, e);
+	rc = ops_backup(st, set, &o, &r, e);
 	progress_finish(o.progress, rc == ST_OK);
 	progress_free(o.progress);
 	*code = EXIT_OK;
 	if (rc == ST_OK && !a->json)
 		printf("backup %s of %s at schema version %d: %zu files, %lld rows, %lld bytes "
-		       "in %lld ms\nmanifest %s\nsha256 %s\n%s%s\n",
+		       "(%lld stored, %s) in %lld ms\nmanifest %s\nsha256 %s\n%s%s\n",
 		       r.backup_id, store_display_url(st), r.schema_version, r.files,
-		       (long long)r.rows, (long long)r.bytes, (long long)r.duration_ms,
+		       (long long)r.rows, (long long)r.bytes, (long long)r.stored_bytes,
+		       ops_compression_name(a->compress.kind), (long long)r.duration_ms,
 		       r.manifest_path, r.manifest_sha256,
 		       r.signing_key_id[0] ? "signed by key " : "unsigned", r.signing_key_id);
 	if (rc == ST_OK)
@@ -255,12 +264,29 @@ static enum status run_backup(struct store *st, const struct migration_set *set,
 	return rc;
 }
 
+/* --compression, else the setting backup_compression: exit 2 when it is not one we write. */
+static int parse_compression(const struct config *cfg, struct ops_args *a)
+{
+	const char *text = a->compression	     ? a->compression
+			   : cfg->backup_compression ? cfg->backup_compression
+						     : OPS_COMPRESS_DEFAULT;
+	struct err e = {0};
+
+	if (ops_compress_parse(text, &a->compress, &e) != ST_OK)
+		return cmd_usage_error(
+			"ops backup: %s: %s",
+			a->compression ? "--compression" : "setting backup_compression", e.msg);
+	return EXIT_OK;
+}
+
 static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_args a;
 	int code = parse_with_key(cfg, argc, argv,
-				  A_OUTPUT | A_JSON | A_MISSING | A_SIGN | A_PROGRESS, &a);
+				  A_OUTPUT | A_JSON | A_MISSING | A_SIGN | A_PROGRESS | A_COMPRESS, &a);
 
+	if (code == EXIT_OK)
+		code = parse_compression(cfg, &a);
 	if (code == EXIT_OK)
 		code = on_database(cfg, &a, run_backup);
 	ed25519_key_free(a.key);

@@ -162,6 +162,8 @@ static const struct cfg_entry table[] = {
 	 CFG_STR, OFF(backup_signing_key_file), NULL, 0, 0, F_NULLABLE, NULL},
 	{"backup_public_key_file", "CAVRA_BACKUP_PUBLIC_KEY_FILE", "backup-public-key-file",
 	 CFG_STR, OFF(backup_public_key_file), NULL, 0, 0, F_NULLABLE, NULL},
+	{"backup_compression", "CAVRA_BACKUP_COMPRESSION", "backup-compression", CFG_STR,
+	 OFF(backup_compression), "zstd", 0, 0, 0, NULL},
 	{"audit_checkpoint_dir", "CAVRA_AUDIT_CHECKPOINT_DIR", "audit-checkpoint-dir", CFG_STR,
 	 OFF(audit_checkpoint_dir), NULL, 0, 0, F_NULLABLE, NULL},
 	{"audit_checkpoint_seconds", "CAVRA_AUDIT_CHECKPOINT_SECONDS", "audit-checkpoint-seconds",

@@ -67,6 +67,7 @@ struct config {
 	char *backup_signing_key_file; /* PEM Ed25519 private key: ops backup signs; NULL: unsigned
 					*/
 	char *backup_public_key_file; /* PEM Ed25519 public key: verify/restore require it */
+	char *backup_compression; /* none | zstd[:LEVEL]: how ops backup stores table files */
 	char *audit_checkpoint_dir; /* NULL: serve writes no checkpoints (docs/audit.md) */
 	int64_t audit_checkpoint_seconds;
 	char *audit_signing_key_file; /* Ed25519 PEM private key for those checkpoints */

@@ -1,9 +1,10 @@
 /*
  * fuzz_backup.c - libFuzzer target for what `cavra ops verify` and
  * `restore` read from a backup directory someone else may have written:
- * the manifest parsers (cavra's and the original's v1), the dump line parser (with string decoding)
- * and the canonical JSON form.  Built with -DCAVRA_FUZZ=ON and clang; the test command runs it
- * briefly on the seeds in fuzz/backup/ (scripts/test.sh).
+ * the manifest parsers (cavra's v3 and v2, and the original's v1), the zstd reader of compressed
+ * table files, the dump line parser (with string decoding) and the canonical JSON form.  Built with
+ * -DCAVRA_FUZZ=ON and clang; the test command runs it briefly on the seeds in fuzz/backup/
+ * (scripts/test.sh).
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -12,6 +13,8 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FRAME_OUT_MAX ((size_t)4 << 20) /* a decompression bomb stops here, as at bytes */
 
 static const char *const cols[] = {"decision_id", "payload", "decided_at", "decision_count"};
 
@@ -35,6 +38,34 @@ static void lines(const char *text, size_t size)
 	buf_release(&b);
 }
 
+/* ops_bytes_fn: counts what a frame decompresses to, up to FRAME_OUT_MAX. */
+static enum status frame_out(void *ctx, const char *p, size_t n, struct err *e)
+{
+	size_t *total = ctx;
+
+	(void)p;
+	*total += n;
+	return *total > FRAME_OUT_MAX ? err_set(e, ST_TOO_LARGE, "too large") : ST_OK;
+}
+
+/* The input as a compressed table file: any bytes, fed in two pieces. */
+static void frames(const char *data, size_t size)
+{
+	struct ops_zreader *z = ops_zreader_new(NULL);
+	size_t total = 0, half = size / 2;
+	enum status st;
+
+	if (!z)
+		return;
+	st = ops_zreader_add(z, data, half, frame_out, &total, NULL);
+	if (st == ST_OK)
+		st = ops_zreader_add(z, data + half, size - half, frame_out, &total, NULL);
+	if (st == ST_OK)
+		st = ops_zreader_end(z, NULL);
+	(void)st;
+	ops_zreader_free(z);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -50,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ops_v1_free(v1);
 	ops_report_release(&rep);
 	lines(text, size);
+	frames(text, size);
 	canon = ops_canon_text(text, size);
 	if (canon) {
 		char *again = ops_canon_text(canon, strlen(canon));

@@ -22,7 +22,8 @@
 
 struct progress; /* base/progress.h: progress lines on stderr; NULL everywhere means none */
 
-#define OPS_BACKUP_FORMAT	"cavra.persistent_api.backup.v2"
+#define OPS_BACKUP_FORMAT	"cavra.persistent_api.backup.v3"
+#define OPS_BACKUP_FORMAT_V2	"cavra.persistent_api.backup.v2" /* still verified and restored */
 #define OPS_STORES_FORMAT	"cavra.persistent_api.stores.v1"
 #define OPS_VERIFY_FORMAT	"cavra.persistent_api.verify.v1"
 #define OPS_RESTORE_FORMAT	"cavra.persistent_api.restore.v2"
@@ -67,6 +68,42 @@ ATTR_NODISCARD enum status ops_stores(struct store *st, json_object **out, struc
 
 /* ---- backup ---- */
 
+/* How a table file is stored on disk (docs/backup-format.md, "Compression"). */
+enum ops_compression {
+	OPS_COMPRESS_NONE = 0, /* the canonical lines as they are (every v2 backup) */
+	OPS_COMPRESS_ZSTD, /* one zstd frame of them */
+};
+
+#define OPS_ZSTD_LEVEL_DEFAULT 3
+#define OPS_ZSTD_LEVEL_MAX     19 /* 20..22 need windows a reader should not have to allow */
+#define OPS_COMPRESS_DEFAULT   "zstd"
+
+/* --compression none|zstd[:LEVEL] */
+struct ops_compress {
+	enum ops_compression kind;
+	int level; /* zstd: 1..OPS_ZSTD_LEVEL_MAX */
+};
+
+/*
+ * Parses "none", "zstd" (level OPS_ZSTD_LEVEL_DEFAULT) or "zstd:LEVEL" into
+ * *out; ST_INVALID with a message naming what is accepted.
+ */
+ATTR_NODISCARD enum status ops_compress_parse(const char *text, struct ops_compress *out,
+					      struct err *e);
+/* The manifest's name of a compression: "none" or "zstd". */
+const char *ops_compression_name(enum ops_compression kind);
+
+struct ops_backup_opts {
+	const char *dir; /* must not exist or be empty */
+	const struct ed25519_key *signing_key; /* private key, borrowed; NULL: unsigned */
+	struct ops_compress compress; /* {0}: none */
+	/*
+	 * Borrowed; NULL: none.  The phase "backup" with every table's row count in the
+	 * snapshot as its total (counted only when progress is wanted), one item per table.
+	 */
+	struct progress *progress;
+};
+
 struct ops_backup_result {
 	char *manifest_path; /* DIR/manifest.json; owned */
 	char manifest_sha256[SHA256_HEX_LEN];
@@ -74,6 +111,8 @@ struct ops_backup_result {
 	int schema_version;
 	size_t files;
 	int64_t rows, bytes, duration_ms;
+	int64_t stored_bytes; /* the files' size on disk (bytes: their content, uncompressed) */
+	enum ops_compression compression;
 	char record_id[OPS_ID_LEN]; /* "" when the backup could not be recorded */
 	char record_warning[ERR_MSG_MAX]; /* why not; "" when recorded */
 	char signing_key_id[ED25519_KEY_ID_LEN]; /* "" when the backup is not signed */
@@ -81,10 +120,11 @@ struct ops_backup_result {
 void ops_backup_result_release(struct ops_backup_result *r);
 
 /*
- * Writes a logical backup of st into dir, which must not exist or be empty
+ * Writes a logical backup of st into opts->dir, which must not exist or be empty
  * (ST_CONFLICT otherwise): one JSON Lines file per table in key order, read
- * in one snapshot transaction, then manifest.sig when signing_key (a
- * private key, borrowed; NULL: unsigned) is given, then manifest.json last.  Every file goes
+ * in one snapshot transaction and stored as opts->compress says
+ * (TABLE.jsonl.zst or TABLE.jsonl), then manifest.sig when opts->signing_key
+ * is given, then manifest.json last.  Every file goes
  * through a temporary name, fsync and rename, and the directory is fsynced.  On failure every file
  * written so far is removed again (and dir, when this call created it), so nothing looks like a
  * complete backup.  Then the backup is recorded in st (a failure to record only fills
@@ -92,22 +132,8 @@ void ops_backup_result_release(struct ops_backup_result *r);
  * a database newer than it is refused.
  */
 ATTR_NODISCARD enum status ops_backup(struct store *st, const struct migration_set *set,
-				      const char *dir, const struct ed25519_key *signing_key,
+				      const struct ops_backup_opts *opts,
 				      struct ops_backup_result *out, struct err *e);
-
-/* What ops_backup_with writes and how; ops_backup is it without progress. */
-struct ops_backup_opts {
-	const char *dir;
-	const struct ed25519_key *signing_key; /* borrowed; NULL: unsigned */
-	/*
-	 * Borrowed; NULL: none.  The phase "backup" with every table's row count in the
-	 * snapshot as its total (counted only when progress is wanted), one item per table.
-	 */
-	struct progress *progress;
-};
-ATTR_NODISCARD enum status ops_backup_with(struct store *st, const struct migration_set *set,
-					   const struct ops_backup_opts *o,
-					   struct ops_backup_result *out, struct err *e);
 
 /* ---- verify ---- */
 
@@ -135,7 +161,8 @@ struct ops_verify_result {
 	struct ops_v1_manifest *v1; /* an original CAVRA backup's manifest, parsed; or NULL */
 	char manifest_sha256[SHA256_HEX_LEN]; /* of the file as read; "" when unreadable */
 	size_t files;
-	int64_t rows, bytes; /* as found on disk */
+	int64_t rows, bytes; /* as found on disk; bytes uncompressed */
+	int64_t stored_bytes; /* the files' size on disk */
 };
 void ops_verify_result_release(struct ops_verify_result *r);
 /* s is a SHA-256 as the manifests write it: exactly 64 lowercase hex digits. */

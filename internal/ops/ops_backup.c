@@ -1,7 +1,8 @@
 /*
  * ops_backup.c - `cavra ops backup`: a logical dump of every table from one
  * snapshot, one JSON Lines file per table in a stable order (key order, or
- * newest first for append-mostly tables), and the manifest.
+ * newest first for append-mostly tables), zstd-compressed unless asked
+ * otherwise, and the manifest.
  *
  * The snapshot is a single read transaction (REPEATABLE READ READ ONLY on
  * PostgreSQL; on SQLite in WAL mode a read transaction), so writers go on
@@ -38,6 +39,7 @@ struct backup {
 	struct ops_manifest m;
 	const struct ed25519_key *key; /* signs the manifest; NULL: unsigned */
 	struct progress *progress; /* borrowed; NULL: none */
+	struct ops_compress compress; /* how table files are stored */
 	char **written; /* final paths, removed again if the backup fails */
 	size_t nwritten;
 };
@@ -207,6 +209,7 @@ static void fill_entry(struct ops_manifest_file *f, const struct ops_table *t, c
 static enum status dump_table(struct backup *b, struct store_conn *c, struct ops_manifest_file *f,
 			      const struct ops_table *t, atomic_bool *stop, struct err *e)
 {
+	bool zstd = b->compress.kind == OPS_COMPRESS_ZSTD;
 	struct ops_writer *w = xcalloc(1, sizeof(*w));
 	struct written wr = {.table = t->table};
 	enum status st = check_columns(c, t, e);
@@ -214,6 +217,8 @@ static enum status dump_table(struct backup *b, struct store_conn *c, struct ops
 	ops_line_check_init(&wr.check, f, &wr.problems);
 	if (st == ST_OK)
 		st = ops_writer_open(w, b->dir, f->path, e);
+	if (st == ST_OK && zstd)
+		st = ops_writer_compress(w, &b->compress, e);
 	if (st == ST_OK) {
 		ops_writer_lines(w, check_written, &wr);
 		progress_item(b->progress, t->table);
@@ -224,6 +229,11 @@ static enum status dump_table(struct backup *b, struct store_conn *c, struct ops
 		st = ops_writer_commit(w, f->sha256, e);
 	else if (w->file.tmp)
 		ops_writer_abort(w);
+	if (st == ST_OK) {
+		f->compression = b->compress.kind;
+		f->stored_bytes = w->stored_bytes;
+		memcpy(f->stored_sha256, w->stored_sha256, SHA256_HEX_LEN);
+	}
 	ops_line_check_release(&wr.check);
 	ops_report_release(&wr.problems);
 	free(w);
@@ -308,7 +318,8 @@ static void plan_jobs(struct jobs *j)
 		if (!ops_table_at(&ops_catalog[i], b->m.schema_version))
 			continue;
 		ops_table_view(&ops_catalog[i], b->m.schema_version, &j->views[j->n]);
-		name = xasprintf("%s.jsonl", j->views[j->n].table);
+		name = xasprintf("%s.jsonl%s", j->views[j->n].table,
+				 b->compress.kind == OPS_COMPRESS_ZSTD ? ".zst" : "");
 		fill_entry(&b->m.files[j->n], &j->views[j->n], name);
 		free(name);
 		j->n++;
@@ -355,6 +366,7 @@ static void tally_done(struct jobs *j)
 		b->written[b->nwritten++] = ops_path_join(b->dir, b->m.files[k].path);
 		b->m.rows += b->m.files[k].rows;
 		b->m.bytes += b->m.files[k].bytes;
+		b->m.stored_bytes += b->m.files[k].stored_bytes;
 	}
 }
 
@@ -576,6 +588,8 @@ static void record(struct backup *b, struct ops_backup_result *out, int64_t star
 	jx_add_int(d, "files", (int64_t)out->files);
 	jx_add_int(d, "rows", out->rows);
 	jx_add_int(d, "bytes", out->bytes);
+	jx_add_int(d, "stored_bytes", out->stored_bytes);
+	jx_add_str(d, "compression", ops_compression_name(b->compress.kind));
 	if (ops_record_add(b->st, &r, out->record_id, &e) != ST_OK) {
 		out->record_id[0] = '\0';
 		snprintf(out->record_warning, sizeof(out->record_warning), "%s", e.msg);
@@ -612,22 +626,16 @@ static void fill_header(struct backup *b, struct ops_backup_result *out)
  * held only while rows are read.  A failure removes every file this call wrote, and the
  * directory only when this call created it.
  */
-enum status ops_backup(struct store *st, const struct migration_set *set, const char *dir,
-		       const struct ed25519_key *signing_key, struct ops_backup_result *out,
+enum status ops_backup(struct store *st, const struct migration_set *set,
+		       const struct ops_backup_opts *opts, struct ops_backup_result *out,
 		       struct err *e)
 {
-	const struct ops_backup_opts o = {.dir = dir, .signing_key = signing_key};
-
-	return ops_backup_with(st, set, &o, out, e);
-}
-
-enum status ops_backup_with(struct store *st, const struct migration_set *set,
-			    const struct ops_backup_opts *o, struct ops_backup_result *out,
-			    struct err *e)
-{
-	const char *dir = o->dir;
-	struct backup b = {
-		.st = st, .dir = xstrdup(dir), .key = o->signing_key, .progress = o->progress};
+	const char *dir = opts->dir;
+	struct backup b = {.st = st,
+			   .dir = xstrdup(dir),
+			   .key = opts->signing_key,
+			   .compress = opts->compress,
+			   .progress = opts->progress};
 	int64_t started = time_now_us(), mono = time_mono_us();
 	enum status rc;
 
@@ -655,6 +663,8 @@ enum status ops_backup_with(struct store *st, const struct migration_set *set,
 	out->files = b.m.nfiles;
 	out->rows = b.m.rows;
 	out->bytes = b.m.bytes;
+	out->stored_bytes = b.m.stored_bytes;
+	out->compression = b.compress.kind;
 	out->duration_ms = (time_mono_us() - mono) / 1000;
 	record(&b, out, started);
 out:

@@ -170,6 +170,43 @@ static void start_writeback(int fd, struct ops_wthread *t, size_t n)
 
 static void lines_feed(struct ops_writer *w, const char *p, size_t n);
 
+/* ops_bytes_fn: compressed output, hashed and written as it comes. */
+static enum status write_stored(void *ctx, const char *p, size_t n, struct err *e)
+{
+	struct ops_writer *w = ctx;
+	int err = file_write_full(w->file.fd, p, n);
+
+	if (err) {
+		w->stored_err = err;
+		return err_set(e, ST_IO, "%s", BASE_ERRSTR(err));
+	}
+	EVP_DigestUpdate(w->stored_md, p, n);
+	w->stored_bytes += (int64_t)n;
+	if (w->th)
+		start_writeback(w->file.fd, w->th, n);
+	return ST_OK;
+}
+
+/*
+ * Puts a chunk of content on disk, compressed when the writer compresses
+ * (end: and closes the frame); the first error, as an errno.
+ */
+static int store_chunk(struct ops_writer *w, const char *p, size_t n, bool end)
+{
+	struct err e = {0};
+	int err;
+
+	if (w->z) {
+		if (ops_zwriter_add(w->z, p, n, end, write_stored, w, &e) == ST_OK)
+			return 0;
+		return w->stored_err ? w->stored_err : EIO; /* EIO: libzstd failed (memory) */
+	}
+	err = file_write_full(w->file.fd, p, n);
+	if (!err && w->th)
+		start_writeback(w->file.fd, w->th, n);
+	return err;
+}
+
 static void *writer_run(void *arg)
 {
 	struct ops_writer *w = arg;
@@ -186,10 +223,7 @@ static void *writer_run(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		EVP_DigestUpdate(w->md, t->job, t->job_len);
 		lines_feed(w, t->job, t->job_len);
-		err = t->err || w->file.fd < 0 ? 0
-					       : file_write_full(w->file.fd, t->job, t->job_len);
-		if (!err && w->file.fd >= 0)
-			start_writeback(w->file.fd, t, t->job_len);
+		err = t->err || w->file.fd < 0 ? 0 : store_chunk(w, t->job, t->job_len, false);
 		pthread_mutex_lock(&t->mu);
 		if (err && !t->err)
 			t->err = err;
@@ -239,6 +273,10 @@ static void writer_free(struct ops_writer *w)
 	lines_free(w);
 	EVP_MD_CTX_free(w->md);
 	w->md = NULL;
+	EVP_MD_CTX_free(w->stored_md);
+	w->stored_md = NULL;
+	ops_zwriter_free(w->z);
+	w->z = NULL;
 	free(w->chunk[0]);
 	free(w->chunk[1]);
 	w->chunk[0] = w->chunk[1] = NULL;
@@ -304,7 +342,7 @@ static enum status flush_chunk(struct ops_writer *w, struct err *e)
 	if (!t) {
 		EVP_DigestUpdate(w->md, w->chunk[w->cur], w->used);
 		lines_feed(w, w->chunk[w->cur], w->used);
-		err = file_write_full(w->file.fd, w->chunk[w->cur], w->used);
+		err = store_chunk(w, w->chunk[w->cur], w->used, false);
 	} else {
 		err = writer_wait(t);
 		if (!err && w->used) {
@@ -352,6 +390,9 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 	enum status st = flush_chunk(w, e);
 	int err = w->th ? writer_wait(w->th) : 0;
 
+	/* the thread is idle now: the frame is ended here */
+	if (!err && st == ST_OK && w->z)
+		err = store_chunk(w, NULL, 0, true);
 	if (st == ST_OK && err)
 		st = err_set(e, ST_IO, "write '%s': %s", w->file.tmp, BASE_ERRSTR(err));
 	if (st == ST_OK)
@@ -364,8 +405,23 @@ enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN], st
 		return st;
 	}
 	digest_hex(w->md, sha);
+	if (w->z) {
+		digest_hex(w->stored_md, w->stored_sha256);
+	} else {
+		memcpy(w->stored_sha256, sha, SHA256_HEX_LEN);
+		w->stored_bytes = w->bytes;
+	}
 	writer_free(w);
 	return ST_OK;
+}
+
+enum status ops_writer_compress(struct ops_writer *w, const struct ops_compress *c, struct err *e)
+{
+	w->stored_md = EVP_MD_CTX_new();
+	if (!w->stored_md || EVP_DigestInit_ex(w->stored_md, EVP_sha256(), NULL) != 1)
+		return err_set(e, ST_INTERNAL, "sha256: openssl digest init failed");
+	w->z = ops_zwriter_new(c->level, e);
+	return w->z ? ST_OK : e ? e->code : ST_INTERNAL;
 }
 
 void ops_writer_abort(struct ops_writer *w)
@@ -437,53 +493,145 @@ static enum status feed(struct scanner *s, const char *p, size_t n, struct err *
 	return ST_OK;
 }
 
-/* Reads fd to the end, feeding s and the digest. */
 /*
- * Reads fd to the end, feeding s, while a thread (the writer's, without a
- * file) hashes each chunk: SHA-256 and the line checks each take about
- * half of a verification's time, and need not wait for each other.
+ * Reading a table file: the content (decompressed when the file is
+ * compressed) goes through two buffers in turn, each handed to a thread
+ * (the writer's, without a file) that hashes it while this thread checks
+ * its lines: SHA-256 and the line checks each take about half of a
+ * verification's time, and need not wait for each other.
  */
-static enum status scan_fd(int fd, const char *path, struct scanner *s, EVP_MD_CTX *md,
-			   struct err *e)
+struct reader {
+	int fd;
+	const char *path;
+	const struct ops_stored *how;
+	struct scanner *s;
+	struct ops_writer h; /* its thread hashes the content */
+	EVP_MD_CTX *smd; /* the stored (compressed) bytes; NULL when not compressed */
+	struct ops_zreader *z;
+	char *chunk[2];
+	int cur;
+	size_t used; /* content in chunk[cur] */
+	char last; /* the content's last byte so far */
+};
+
+/* Hands chunk[cur] to the hashing thread and to the line scanner, and turns to the other. */
+static enum status sink_flush(struct reader *r, struct err *e)
 {
-	struct ops_writer h = {.file.fd = -1, .md = md};
-	char *chunk[2] = {xmalloc(READ_CHUNK), xmalloc(READ_CHUNK)};
-	enum status st = ST_OK;
-	char last = '\n';
-	int cur = 0;
+	enum status st;
 
-	writer_start(&h);
-	for (;;) {
-		ssize_t n;
-
-		if (h.th)
-			writer_wait(h.th); /* done with the chunk read into this buffer before */
-		n = read(fd, chunk[cur], READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			st = err_set(e, ST_IO, "read '%s': %s", path, BASE_ERRSTR(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if (h.th)
-			writer_submit(h.th, chunk[cur], (size_t)n);
-		else
-			EVP_DigestUpdate(md, chunk[cur], (size_t)n);
-		s->out->bytes += n;
-		last = chunk[cur][n - 1];
-		st = feed(s, chunk[cur], (size_t)n, e);
-		if (st != ST_OK)
-			break;
-		cur ^= 1;
+	if (!r->used)
+		return ST_OK;
+	if (r->h.th) {
+		writer_wait(r->h.th); /* done with the other buffer, which is filled next */
+		writer_submit(r->h.th, r->chunk[r->cur], r->used);
+	} else {
+		EVP_DigestUpdate(r->h.md, r->chunk[r->cur], r->used);
 	}
-	writer_stop(&h);
-	s->out->final_newline = last == '\n';
-	if (st == ST_OK && last != '\n')
-		st = end_line(s, NULL, 0, e);
-	free(chunk[0]);
-	free(chunk[1]);
+	r->s->out->bytes += (int64_t)r->used;
+	r->last = r->chunk[r->cur][r->used - 1];
+	st = feed(r->s, r->chunk[r->cur], r->used, e);
+	r->cur ^= 1;
+	r->used = 0;
+	return st;
+}
+
+/* ops_bytes_fn: decompressed content, gathered into whole chunks. */
+static enum status sink_add(void *ctx, const char *p, size_t n, struct err *e)
+{
+	struct reader *r = ctx;
+
+	if (r->s->out->bytes + (int64_t)(r->used + n) > r->how->max_bytes)
+		return err_set(e, ST_TOO_LARGE,
+			       "'%s' decompresses to more than the %lld bytes the manifest lists",
+			       r->path, (long long)r->how->max_bytes);
+	while (n > 0) {
+		size_t k = READ_CHUNK - r->used < n ? READ_CHUNK - r->used : n;
+		enum status st;
+
+		memcpy(r->chunk[r->cur] + r->used, p, k);
+		r->used += k;
+		p += k;
+		n -= k;
+		if (r->used == READ_CHUNK && (st = sink_flush(r, e)) != ST_OK)
+			return st;
+	}
+	return ST_OK;
+}
+
+/* Up to cap bytes of the file into buf; *n is 0 at its end. */
+static enum status read_some(struct reader *r, char *buf, size_t cap, size_t *n, struct err *e)
+{
+	ssize_t k;
+
+	do
+		k = read(r->fd, buf, cap);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return err_set(e, ST_IO, "read '%s': %s", r->path, BASE_ERRSTR(errno));
+	*n = (size_t)k;
+	return ST_OK;
+}
+
+/* A file stored as it is: read straight into the buffers. */
+static enum status scan_plain(struct reader *r, struct err *e)
+{
+	enum status st;
+
+	for (;;) {
+		st = read_some(r, r->chunk[r->cur], READ_CHUNK, &r->used, e);
+		if (st != ST_OK || r->used == 0)
+			return st;
+		r->s->out->stored_bytes += (int64_t)r->used;
+		st = sink_flush(r, e);
+		if (st != ST_OK)
+			return st;
+	}
+}
+
+/*
+ * A compressed file: its bytes are hashed as read, decompressed a piece at a
+ * time (memory bounded by the buffers and the window zstd allows), and the
+ * content gathered into the buffers.
+ */
+static enum status scan_zstd(struct reader *r, struct err *e)
+{
+	char *raw = xmalloc(READ_CHUNK);
+	enum status st;
+	size_t n = 0;
+
+	r->z = ops_zreader_new(e);
+	st = r->z ? ST_OK : ST_INTERNAL;
+	while (st == ST_OK && (st = read_some(r, raw, READ_CHUNK, &n, e)) == ST_OK && n > 0) {
+		EVP_DigestUpdate(r->smd, raw, n);
+		r->s->out->stored_bytes += (int64_t)n;
+		st = ops_zreader_add(r->z, raw, n, sink_add, r, e);
+	}
+	if (st == ST_OK)
+		st = sink_flush(r, e);
+	if (st == ST_OK)
+		st = ops_zreader_end(r->z, e);
+	if (st == ST_INVALID)
+		err_wrap(e, "'%s'", r->path);
+	ops_zreader_free(r->z);
+	free(raw);
+	return st;
+}
+
+static enum status scan_fd(struct reader *r, struct err *e)
+{
+	enum status st;
+
+	r->chunk[0] = xmalloc(READ_CHUNK);
+	r->chunk[1] = xmalloc(READ_CHUNK);
+	r->last = '\n';
+	writer_start(&r->h);
+	st = r->smd ? scan_zstd(r, e) : scan_plain(r, e);
+	writer_stop(&r->h);
+	r->s->out->final_newline = r->last == '\n';
+	if (st == ST_OK && r->last != '\n')
+		st = end_line(r->s, NULL, 0, e);
+	free(r->chunk[0]);
+	free(r->chunk[1]);
 	return st;
 }
 
@@ -535,30 +683,90 @@ static void lines_free(struct ops_writer *w)
 	w->lines = NULL;
 }
 
+static EVP_MD_CTX *sha256_new(void)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		md = NULL;
+	}
+	return md;
+}
+
+static int open_read(const char *path)
+{
+	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+}
+
+enum status ops_scan_stored(const char *path, const struct ops_stored *how, ops_line_fn fn,
+			    void *ctx, struct ops_scan *out, struct err *e)
+{
+	struct scanner s = {.fn = fn, .ctx = ctx, .out = out};
+	struct reader r = {.path = path, .how = how, .s = &s, .h.file.fd = -1};
+	bool zstd = how->compression == OPS_COMPRESS_ZSTD;
+	enum status st = ST_INTERNAL;
+
+	memset(out, 0, sizeof(*out));
+	r.h.md = sha256_new();
+	r.smd = zstd ? sha256_new() : NULL;
+	r.fd = -1;
+	if (!r.h.md || (zstd && !r.smd)) {
+		err_set(e, ST_INTERNAL, "sha256: openssl digest init failed");
+		goto out;
+	}
+	r.fd = open_read(path);
+	if (r.fd < 0) {
+		st = err_set(e, ST_IO, "open '%s': %s", path, BASE_ERRSTR(errno));
+		goto out;
+	}
+	buf_init(&s.line, OPS_LINE_MAX);
+	st = scan_fd(&r, e);
+	buf_release(&s.line);
+	digest_hex(r.h.md, out->sha256);
+	if (zstd)
+		digest_hex(r.smd, out->stored_sha256);
+	else
+		memcpy(out->stored_sha256, out->sha256, SHA256_HEX_LEN);
+out:
+	EVP_MD_CTX_free(r.h.md);
+	EVP_MD_CTX_free(r.smd);
+	if (r.fd >= 0)
+		close(r.fd);
+	return st;
+}
+
 enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx, struct ops_scan *out,
 			  struct err *e)
 {
-	struct scanner s = {.fn = fn, .ctx = ctx, .out = out};
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	enum status st;
-	int fd;
+	const struct ops_stored plain = {OPS_COMPRESS_NONE, INT64_MAX};
 
-	memset(out, 0, sizeof(*out));
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(md);
-		return err_set(e, ST_INTERNAL, "sha256: openssl digest init failed");
+	return ops_scan_stored(path, &plain, fn, ctx, out, e);
+}
+
+enum status ops_hash_file(const char *path, int64_t *bytes, char sha[SHA256_HEX_LEN], struct err *e)
+{
+	EVP_MD_CTX *md = sha256_new();
+	char *chunk = xmalloc(READ_CHUNK);
+	struct reader r = {.fd = open_read(path), .path = path};
+	enum status st = ST_OK;
+	size_t n = 0;
+
+	*bytes = 0;
+	if (!md)
+		st = err_set(e, ST_INTERNAL, "sha256: openssl digest init failed");
+	else if (r.fd < 0)
+		st = err_set(e, ST_IO, "open '%s': %s", path, BASE_ERRSTR(errno));
+	while (st == ST_OK && (st = read_some(&r, chunk, READ_CHUNK, &n, e)) == ST_OK && n > 0) {
+		EVP_DigestUpdate(md, chunk, n);
+		*bytes += (int64_t)n;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		EVP_MD_CTX_free(md);
-		return err_set(e, ST_IO, "open '%s': %s", path, BASE_ERRSTR(errno));
-	}
-	buf_init(&s.line, OPS_LINE_MAX);
-	st = scan_fd(fd, path, &s, md, e);
-	digest_hex(md, out->sha256);
+	if (st == ST_OK)
+		digest_hex(md, sha);
 	EVP_MD_CTX_free(md);
-	buf_release(&s.line);
-	close(fd);
+	if (r.fd >= 0)
+		close(r.fd);
+	free(chunk);
 	return st;
 }
 

@@ -217,7 +217,14 @@ struct ops_manifest_file {
 	char **columns;
 	size_t ncolumns;
 	int64_t rows, bytes;
-	char sha256[SHA256_HEX_LEN];
+	char sha256[SHA256_HEX_LEN]; /* bytes and sha256: the canonical lines, uncompressed */
+	/*
+	 * The file as stored (v3): its size and SHA-256, checked before it is
+	 * decompressed.  A v2 entry, or compression none, has the content's.
+	 */
+	enum ops_compression compression;
+	int64_t stored_bytes;
+	char stored_sha256[SHA256_HEX_LEN];
 	bool usable; /* path safe and fields well formed: the file can be checked */
 };
 
@@ -236,6 +243,7 @@ struct ops_manifest {
 	struct ops_manifest_file *files;
 	size_t nfiles;
 	int64_t rows, bytes; /* totals as written */
+	int64_t stored_bytes; /* total of the files as stored (v3; v2: bytes) */
 	/*
 	 * The audit hash chain's head as of the snapshot, when the database has
 	 * one: the optional "audit_head" {seq, hash}.  No reader requires it.
@@ -329,6 +337,7 @@ enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t line
 
 struct ops_wthread;
 struct ops_wlines;
+struct ops_zwriter;
 
 /* Called with each line (without its '\n'); lineno counts from 1. */
 typedef enum status (*ops_line_fn)(void *ctx, const char *line, size_t len, int64_t lineno,
@@ -343,6 +352,12 @@ struct ops_writer {
 	int64_t bytes;
 	struct ops_wthread *th; /* NULL: everything on the caller's thread */
 	struct ops_wlines *lines; /* ops_writer_lines; NULL: lines are not looked at */
+	struct ops_zwriter *z; /* ops_writer_compress; NULL: stored as written */
+	void *stored_md; /* EVP_MD_CTX of the compressed bytes, with z */
+	int stored_err; /* the errno of a failed write of compressed bytes */
+	/* the file as stored, set by a successful commit (uncompressed: the content's) */
+	int64_t stored_bytes;
+	char stored_sha256[SHA256_HEX_LEN];
 };
 
 /* Creates dir/.name.tmp (O_EXCL, 0600) to become dir/name. */
@@ -358,6 +373,15 @@ ATTR_NODISCARD enum status ops_writer_add(struct ops_writer *w, const char *p, s
  * Call once, right after ops_writer_open.
  */
 void ops_writer_lines(struct ops_writer *w, ops_line_fn fn, void *ctx);
+/*
+ * Stores the file as one zstd frame at level c->level (ops_zstd.c) instead
+ * of as written; the SHA-256 that commit returns stays the one of the bytes
+ * added, and stored_bytes/stored_sha256 get the compressed file's.  Call
+ * once, right after ops_writer_open, with c->kind OPS_COMPRESS_ZSTD.
+ * ST_INTERNAL when libzstd refuses the parameters.
+ */
+ATTR_NODISCARD enum status ops_writer_compress(struct ops_writer *w, const struct ops_compress *c,
+					       struct err *e);
 /* Flushes, fsyncs, closes and renames into place; sha gets the SHA-256. */
 ATTR_NODISCARD enum status ops_writer_commit(struct ops_writer *w, char sha[SHA256_HEX_LEN],
 					     struct err *e);
@@ -372,6 +396,8 @@ ATTR_NODISCARD enum status ops_writer_text(const char *dir, const char *name, co
 struct ops_scan {
 	int64_t bytes, rows; /* rows: lines, a last one without '\n' included */
 	char sha256[SHA256_HEX_LEN];
+	int64_t stored_bytes; /* the file as read (compressed); uncompressed: bytes */
+	char stored_sha256[SHA256_HEX_LEN];
 	bool final_newline; /* the file is empty or ends with '\n' */
 	int64_t overlong; /* first line longer than OPS_LINE_MAX (skipped), 0 if none */
 };
@@ -382,6 +408,52 @@ struct ops_scan {
  */
 ATTR_NODISCARD enum status ops_scan_file(const char *path, ops_line_fn fn, void *ctx,
 					 struct ops_scan *out, struct err *e);
+
+/* How ops_scan_stored reads a file: what it is stored as, and how much it may hold. */
+struct ops_stored {
+	enum ops_compression compression;
+	int64_t max_bytes; /* decompressed bytes past this are an error (ST_TOO_LARGE) */
+};
+
+/*
+ * ops_scan_file for a file stored as how says: a compressed file is
+ * decompressed as it is read, in bounded memory, and fn sees its lines;
+ * out->bytes and out->sha256 are the decompressed content's, stored_* the
+ * file's.  A frame that is damaged, cut short, followed by anything, or
+ * whose window needs more memory than a backup writer uses is ST_INVALID;
+ * content past how->max_bytes is ST_TOO_LARGE (a decompression bomb stops
+ * there).  Read errors are ST_IO.
+ */
+ATTR_NODISCARD enum status ops_scan_stored(const char *path, const struct ops_stored *how,
+					   ops_line_fn fn, void *ctx, struct ops_scan *out,
+					   struct err *e);
+/* The size and SHA-256 of the file at path as it is on disk (ST_IO naming it). */
+ATTR_NODISCARD enum status ops_hash_file(const char *path, int64_t *bytes, char sha[SHA256_HEX_LEN],
+					 struct err *e);
+
+/* ---- zstd streams (ops_zstd.c), used by the writer and the scanner ---- */
+
+/* Output of a compressor or decompressor step: called with each piece it produces. */
+typedef enum status (*ops_bytes_fn)(void *ctx, const char *p, size_t n, struct err *e);
+
+struct ops_zwriter *ops_zwriter_new(int level, struct err *e);
+/* Compresses p[0..n) (end: and ends the frame), handing the output to out. */
+ATTR_NODISCARD enum status ops_zwriter_add(struct ops_zwriter *z, const char *p, size_t n, bool end,
+					   ops_bytes_fn out, void *ctx, struct err *e);
+void ops_zwriter_free(struct ops_zwriter *z);
+
+struct ops_zreader;
+struct ops_zreader *ops_zreader_new(struct err *e);
+/*
+ * Decompresses p[0..n), handing the output to out in pieces; ST_INVALID for
+ * a damaged frame, one that needs too large a window, or bytes after the
+ * end of the frame.
+ */
+ATTR_NODISCARD enum status ops_zreader_add(struct ops_zreader *z, const char *p, size_t n,
+					   ops_bytes_fn out, void *ctx, struct err *e);
+/* At the end of the file: ST_INVALID unless exactly one whole frame was read. */
+ATTR_NODISCARD enum status ops_zreader_end(const struct ops_zreader *z, struct err *e);
+void ops_zreader_free(struct ops_zreader *z);
 
 /*
  * ops_v1.c: checks an original CAVRA backup (v1 manifest text) in dir, filling
@@ -427,6 +499,7 @@ struct ops_load {
 	int64_t loaded; /* rows inserted */
 	struct ops_restore_result *tally_into; /* activity_decisions: tally "decision" */
 	struct progress *progress; /* a row loaded is a row done; NULL: none */
+	struct ops_stored how; /* the file's compression and size: ops_scan_stored */
 };
 ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
 					 struct ops_scan *scan, struct err *e);

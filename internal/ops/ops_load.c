@@ -190,7 +190,7 @@ enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan 
 			      l->t->merge ? STORE_LOAD_SKIP_EXISTING : STORE_LOAD_APPEND, &ld.sl,
 			      e);
 	if (st == ST_OK)
-		st = ops_scan_file(path, load_line, &ld, scan, e);
+		st = ops_scan_stored(path, &l->how, load_line, &ld, scan, e);
 	end = store_load_end(ld.sl, st == ST_OK, &rows, e);
 	if (st == ST_OK)
 		st = end;

@@ -31,6 +31,7 @@
 static json_object *file_json(const struct ops_manifest_file *f)
 {
 	json_object *o = json_object_new_object(), *cols = json_object_new_array();
+	bool zstd = f->compression == OPS_COMPRESS_ZSTD;
 
 	jx_add_str(o, "store", f->store);
 	jx_add_str(o, "table", f->table);
@@ -50,7 +51,21 @@ static json_object *file_json(const struct ops_manifest_file *f)
 	jx_add_int(o, "rows", f->rows);
 	jx_add_int(o, "bytes", f->bytes);
 	jx_add_str(o, "sha256", f->sha256);
+	/* uncompressed, the file stored is the content: one pair of numbers, never two */
+	jx_add_str(o, "compression", ops_compression_name(f->compression));
+	jx_add_int(o, "stored_bytes", zstd ? f->stored_bytes : f->bytes);
+	jx_add_str(o, "stored_sha256", zstd ? f->stored_sha256 : f->sha256);
 	return o;
+}
+
+static int64_t stored_total(const struct ops_manifest *m)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < m->nfiles; i++)
+		n += m->files[i].compression == OPS_COMPRESS_ZSTD ? m->files[i].stored_bytes
+								  : m->files[i].bytes;
+	return n;
 }
 
 static json_object *manifest_json(const struct ops_manifest *m)
@@ -90,6 +105,7 @@ static json_object *manifest_json(const struct ops_manifest *m)
 	}
 	jx_add_int(o, "rows", m->rows);
 	jx_add_int(o, "bytes", m->bytes);
+	jx_add_int(o, "stored_bytes", stored_total(m));
 	return o;
 }
 
@@ -424,8 +440,56 @@ static bool parse_order(json_object *fo, struct ops_manifest_file *f, const char
 	return false;
 }
 
+static bool take_sha256(json_object *o, const char *key, const char *where,
+			char out[SHA256_HEX_LEN], struct ops_report *rep)
+{
+	if (!ops_is_sha256(jx_get_str(o, key))) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%s%s: missing or not 64 lowercase hex digits", where, key);
+		return false;
+	}
+	snprintf(out, SHA256_HEX_LEN, "%s", jx_get_str(o, key));
+	return true;
+}
+
+/*
+ * How the file is stored (v3): "compression" and the stored file's size and
+ * SHA-256.  A v2 entry is stored as it is, so its stored file is its
+ * content; so must a v3 entry without compression say.
+ */
+static bool parse_stored(json_object *fo, struct ops_manifest_file *f, const char *where, bool v3,
+			 struct ops_report *rep)
+{
+	const char *c = jx_get_str(fo, "compression");
+	bool ok = true;
+
+	if (!v3) {
+		f->stored_bytes = f->bytes;
+		memcpy(f->stored_sha256, f->sha256, SHA256_HEX_LEN);
+		return true;
+	}
+	if (str_eq(c, "zstd") || str_eq(c, "none")) {
+		f->compression = str_eq(c, "zstd") ? OPS_COMPRESS_ZSTD : OPS_COMPRESS_NONE;
+	} else {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%scompression: missing or not \"none\" or \"zstd\"", where);
+		ok = false;
+	}
+	ok = take_int(fo, "stored_bytes", where, 0, &f->stored_bytes, rep) && ok;
+	ok = take_sha256(fo, "stored_sha256", where, f->stored_sha256, rep) && ok;
+	if (ok && f->compression == OPS_COMPRESS_NONE && ops_is_sha256(f->sha256) &&
+	    (f->stored_bytes != f->bytes || strcmp(f->stored_sha256, f->sha256) != 0)) {
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "%sstored_bytes and stored_sha256 must be bytes and sha256 when "
+			       "compression is none",
+			       where);
+		ok = false;
+	}
+	return ok;
+}
+
 /* One files[] entry; usable when it can be checked against the disk. */
-static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f,
+static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f, bool v3,
 		       struct ops_report *rep)
 {
 	char where[40], why[120];
@@ -441,13 +505,9 @@ static void parse_file(json_object *fo, size_t i, struct ops_manifest_file *f,
 	ok = ok && parse_order(fo, f, where, rep);
 	ok = take_int(fo, "rows", where, 0, &f->rows, rep) && ok;
 	ok = take_int(fo, "bytes", where, 0, &f->bytes, rep) && ok;
-	if (!ops_is_sha256(jx_get_str(fo, "sha256"))) {
-		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
-			       "%ssha256: missing or not 64 lowercase hex digits", where);
-		ok = false;
-	} else {
-		snprintf(f->sha256, sizeof(f->sha256), "%s", jx_get_str(fo, "sha256"));
-	}
+	ok = take_sha256(fo, "sha256", where, f->sha256, rep) && ok;
+	/* read even when something else is wrong, so that the stored total still adds up */
+	ok = parse_stored(fo, f, where, v3, rep) && ok;
 	if (f->path && !ops_path_safe(f->path, why, sizeof(why))) {
 		ops_report_add(rep, "path_unsafe", f->path,
 			       "path leaves or hides in the backup directory: %s", why);
@@ -466,19 +526,21 @@ static void parse_files(json_object *root, struct ops_manifest *m, struct ops_re
 {
 	json_object *a = take_array(root, "files", rep);
 	size_t n = a ? json_object_array_length(a) : 0;
-	int64_t rows = 0, bytes = 0;
+	bool v3 = str_eq(m->format, OPS_BACKUP_FORMAT);
+	int64_t rows = 0, bytes = 0, stored = 0;
 
 	m->files = xcalloc(n + 1, sizeof(*m->files));
 	for (size_t i = 0; i < n; i++) {
 		struct ops_manifest_file *f = &m->files[m->nfiles++];
 
-		parse_file(json_object_array_get_idx(a, i), i, f, rep);
+		parse_file(json_object_array_get_idx(a, i), i, f, v3, rep);
 		/* the numbers are the manifest's own: a sum past int64 cannot be a real backup */
 		if (__builtin_add_overflow(rows, f->rows, &rows) ||
-		    __builtin_add_overflow(bytes, f->bytes, &bytes)) {
+		    __builtin_add_overflow(bytes, f->bytes, &bytes) ||
+		    __builtin_add_overflow(stored, f->stored_bytes, &stored)) {
 			ops_report_add(rep, "manifest_field", f->path ? f->path : "?",
 				       "rows or bytes add up past the largest total");
-			rows = bytes = INT64_MAX;
+			rows = bytes = stored = INT64_MAX;
 		}
 		for (size_t k = 0; k < i; k++) {
 			if (f->path && str_eq(m->files[k].path, f->path)) {
@@ -498,6 +560,13 @@ static void parse_files(json_object *root, struct ops_manifest *m, struct ops_re
 		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
 			       "bytes: %lld, but the files add up to %lld", (long long)m->bytes,
 			       (long long)bytes);
+	if (!v3)
+		m->stored_bytes = m->bytes;
+	else if (take_int(root, "stored_bytes", "", 0, &m->stored_bytes, rep) &&
+		 m->stored_bytes != stored)
+		ops_report_add(rep, "manifest_field", OPS_MANIFEST_NAME,
+			       "stored_bytes: %lld, but the files add up to %lld",
+			       (long long)m->stored_bytes, (long long)stored);
 }
 
 /*
@@ -534,9 +603,11 @@ static void parse_header(json_object *root, struct ops_manifest *m, struct ops_r
 	int64_t v = 0;
 
 	m->format = take_str(root, "schema_version", "", rep);
-	if (m->format && strcmp(m->format, OPS_BACKUP_FORMAT) != 0)
+	if (m->format && !str_eq(m->format, OPS_BACKUP_FORMAT) &&
+	    !str_eq(m->format, OPS_BACKUP_FORMAT_V2))
 		ops_report_add(rep, "manifest_format", OPS_MANIFEST_NAME,
-			       "schema_version '%.60s' is not %s", m->format, OPS_BACKUP_FORMAT);
+			       "schema_version '%.60s' is not %s (or the earlier %s)", m->format,
+			       OPS_BACKUP_FORMAT, OPS_BACKUP_FORMAT_V2);
 	m->tool_version = take_str(root, "tool_version", "", rep);
 	m->backup_id = take_str(root, "backup_id", "", rep);
 	m->backend = take_str(root, "backend", "", rep);

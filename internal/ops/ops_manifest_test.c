@@ -187,7 +187,7 @@ static void test_every_problem(void **state)
 	text = ops_manifest_text(&m, sha);
 	bad = edit(text, "\"sha256\": \"" SHA_A "\"", "\"sha256\": \"xyz\"");
 	free(text);
-	text = edit(bad, "cavra.persistent_api.backup.v2", "cavra.persistent_api.backup.v1");
+	text = edit(bad, "cavra.persistent_api.backup.v3", "cavra.persistent_api.backup.v1");
 	free(bad);
 	kinds = kinds_of(text, NULL);
 	OPS_TEST_HAS_ALL(kinds, "manifest_checksum", "manifest_format", "manifest_field",
@@ -350,13 +350,187 @@ static void test_is_sha256(void **state)
 	assert_false(ops_is_sha256(NULL));
 }
 
+/* A compressed entry: its stored size and checksum are written, read back and checked. */
+static char *zstd_text(void)
+{
+	struct ops_manifest m;
+	struct ops_manifest_file f;
+	struct ops_manifest_migration g;
+	char sha[SHA256_HEX_LEN];
+
+	sample(&m, &f, &g);
+	f.compression = OPS_COMPRESS_ZSTD;
+	f.stored_bytes = 7;
+	memset(f.stored_sha256, 'b', SHA256_HEX_LEN - 1);
+	f.stored_sha256[SHA256_HEX_LEN - 1] = '\0';
+	return ops_manifest_text(&m, sha);
+}
+
+static void test_v3_stored_fields(void **state)
+{
+	char *text = zstd_text(), *kinds;
+	struct ops_manifest *m = NULL;
+
+	(void)state;
+	OPS_TEST_HAS_ALL(text, "\"schema_version\": \"cavra.persistent_api.backup.v3\"",
+			 "\"compression\": \"zstd\"", "\"stored_bytes\": 7",
+			 "\"stored_sha256\": \"bbbb");
+	kinds = kinds_of(text, &m);
+	assert_string_equal(kinds, "");
+	assert_int_equal(m->files[0].compression, OPS_COMPRESS_ZSTD);
+	assert_int_equal(m->files[0].stored_bytes, 7);
+	assert_int_equal(m->files[0].bytes, 10);
+	assert_int_equal(m->stored_bytes, 7);
+	assert_true(m->files[0].usable && m->files[0].stored_sha256[0] == 'b');
+	ops_manifest_free(m);
+	free(kinds);
+	free(text);
+}
+
+/* Uncompressed (none), the stored file is the content: written so, and required so. */
+static void test_v3_none_is_the_content(void **state)
+{
+	char sha[SHA256_HEX_LEN];
+	char *text = sample_text(sha), *kinds;
+	struct ops_manifest *m = NULL;
+
+	(void)state;
+	OPS_TEST_HAS_ALL(text, "\"compression\": \"none\"", "\"stored_bytes\": 10",
+			 "\"stored_sha256\": \"" SHA_A "\"");
+	kinds = kinds_of(text, &m);
+	assert_string_equal(kinds, "");
+	assert_int_equal(m->files[0].compression, OPS_COMPRESS_NONE);
+	assert_int_equal(m->stored_bytes, 10);
+	ops_manifest_free(m);
+	free(kinds);
+	free(text);
+}
+
+/* Each broken v3 field is manifest_field (and the self checksum no longer matches). */
+static void test_v3_field_problems(void **state)
+{
+	static const struct {
+		const char *name, *from, *to;
+	} edits[] = {
+		{"unknown compression", "\"compression\": \"zstd\"", "\"compression\": \"gzip\""},
+		{"no compression", "\"compression\": \"zstd\",", ""},
+		{"stored_bytes negative", "\"stored_bytes\": 7,", "\"stored_bytes\": -7,"},
+		{"stored_bytes a string", "\"stored_bytes\": 7,", "\"stored_bytes\": \"7\","},
+		{"stored_sha256 short", "\"stored_sha256\": \"bbbb",
+		 "\"stored_sha256\": \"bb\", \"x\": \""},
+		{"stored total", "\"stored_bytes\": 7,\n  \"manifest_sha256\"",
+		 "\"stored_bytes\": 8,\n  \"manifest_sha256\""},
+		{"none, but not the content", "\"compression\": \"zstd\"",
+		 "\"compression\": \"none\""},
+	};
+	char *text = zstd_text();
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+		char *bad = edit(text, edits[i].from, edits[i].to);
+		char *kinds = kinds_of(bad, NULL);
+
+		/* a stored_bytes that cannot be read also leaves the total unmatched */
+		if (strcmp(kinds, "manifest_checksum,manifest_field") != 0 &&
+		    (strncmp(edits[i].name, "stored_bytes", 12) != 0 ||
+		     strcmp(kinds, "manifest_checksum,manifest_field,manifest_field") != 0))
+			fail_msg("case '%s': problems '%s'", edits[i].name, kinds);
+		free(kinds);
+		free(bad);
+	}
+	free(text);
+}
+
+/* A v2 manifest (no stored fields) is read: its files are stored as their content. */
+static void test_v2_is_read(void **state)
+{
+	char sha[SHA256_HEX_LEN];
+	char *text = sample_text(sha), *a, *b, *c, *kinds;
+	struct ops_manifest *m = NULL;
+
+	(void)state;
+	a = edit(text, "cavra.persistent_api.backup.v3", "cavra.persistent_api.backup.v2");
+	b = edit(a,
+		 ",\n      \"compression\": \"none\",\n      \"stored_bytes\": 10,\n      "
+		 "\"stored_sha256\": \"" SHA_A "\"",
+		 "");
+	c = edit(b, ",\n  \"stored_bytes\": 10", "");
+	kinds = kinds_of(c, &m);
+	assert_string_equal(kinds, "manifest_checksum");
+	assert_null(strstr(c, "stored"));
+	assert_string_equal(m->format, "cavra.persistent_api.backup.v2");
+	assert_int_equal(m->files[0].compression, OPS_COMPRESS_NONE);
+	assert_int_equal(m->files[0].stored_bytes, 10);
+	assert_string_equal(m->files[0].stored_sha256, SHA_A);
+	assert_int_equal(m->stored_bytes, 10);
+	assert_true(m->files[0].usable);
+	ops_manifest_free(m);
+	free(kinds);
+	free(a);
+	a = edit(c, "backup.v2", "backup.v4");
+	kinds = kinds_of(a, NULL);
+	assert_string_equal(kinds, "manifest_checksum,manifest_format");
+	free(kinds);
+	free(c);
+	free(a);
+	free(b);
+	free(text);
+}
+
+static void test_compress_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		enum status st;
+		enum ops_compression kind;
+		int level;
+	} cases[] = {
+		{"none", ST_OK, OPS_COMPRESS_NONE, 0},
+		{"zstd", ST_OK, OPS_COMPRESS_ZSTD, 3},
+		{"zstd:1", ST_OK, OPS_COMPRESS_ZSTD, 1},
+		{"zstd:19", ST_OK, OPS_COMPRESS_ZSTD, 19},
+		{"zstd:0", ST_INVALID, 0, 0},
+		{"zstd:20", ST_INVALID, 0, 0},
+		{"zstd:", ST_INVALID, 0, 0},
+		{"zstd:3x", ST_INVALID, 0, 0},
+		{"zstd:-1", ST_INVALID, 0, 0},
+		{"zstd3", ST_INVALID, 0, 0},
+		{"gzip", ST_INVALID, 0, 0},
+		{"", ST_INVALID, 0, 0},
+		{"NONE", ST_INVALID, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ops_compress c = {OPS_COMPRESS_NONE, -1};
+		struct err e = {0};
+		enum status st = ops_compress_parse(cases[i].text, &c, &e);
+
+		if (st != cases[i].st ||
+		    (st == ST_OK && (c.kind != cases[i].kind || c.level != cases[i].level)))
+			fail_msg("'%s': status %d kind %d level %d", cases[i].text, st, c.kind,
+				 c.level);
+		if (st != ST_OK && !strstr(e.msg, "zstd:LEVEL"))
+			fail_msg("'%s': message '%s'", cases[i].text, e.msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_safe),	 cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_self_checksum),	 cmocka_unit_test(test_every_problem),
-		cmocka_unit_test(test_report_printable), cmocka_unit_test(test_order),
-		cmocka_unit_test(test_is_sha256),	 cmocka_unit_test(test_audit_head),
+		cmocka_unit_test(test_path_safe),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_self_checksum),
+		cmocka_unit_test(test_every_problem),
+		cmocka_unit_test(test_report_printable),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_is_sha256),
+		cmocka_unit_test(test_audit_head),
+		cmocka_unit_test(test_v3_stored_fields),
+		cmocka_unit_test(test_v3_none_is_the_content),
+		cmocka_unit_test(test_v3_field_problems),
+		cmocka_unit_test(test_v2_is_read),
+		cmocka_unit_test(test_compress_parse),
 	};
 
 	return cmocka_run_group_tests_name("ops/manifest", tests, NULL, NULL);

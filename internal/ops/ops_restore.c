@@ -327,7 +327,9 @@ static enum status check_loaded(const struct ops_table *t, const struct ops_mani
 				const struct ops_scan *scan, struct ops_table_count *tc,
 				int64_t before, struct err *e)
 {
-	if (scan->bytes != f->bytes || strcmp(scan->sha256, f->sha256) != 0 || scan->overlong)
+	if (scan->bytes != f->bytes || strcmp(scan->sha256, f->sha256) != 0 || scan->overlong ||
+	    scan->stored_bytes != f->stored_bytes ||
+	    strcmp(scan->stored_sha256, f->stored_sha256) != 0)
 		return err_set(e, ST_CONFLICT, "'%s' changed since it was verified", f->path);
 	if (t->merge ? tc->after != before + tc->loaded
 		     : tc->after != f->rows || tc->loaded != f->rows)
@@ -349,7 +351,11 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 {
 	const struct ops_table *t = &r->tables[i];
 	const struct ops_manifest_file *f = r->plan[i];
-	struct ops_load l = {.t = t, .c = c, .tally_into = r->out, .progress = r->o->progress};
+	struct ops_load l = {.t = t,
+			      .c = c,
+			      .tally_into = r->out,
+			      .progress = r->o->progress,
+			      .how = {f->compression, f->bytes}};
 	char *path = ops_path_join(r->dir, f->path);
 	struct store_rows *idx = NULL;
 	int64_t before = 0;

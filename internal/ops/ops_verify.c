@@ -194,7 +194,8 @@ static bool present(const char *dir, const char *path, const struct ops_manifest
 }
 
 /*
- * What the disk says against what the manifest says.  A checksum mismatch
+ * What the disk says against what the manifest says (for a compressed
+ * file, its decompressed content).  A checksum mismatch
  * is reported only when the sizes agree: with a different size the content
  * differs for sure, and one problem says it (pg_verifybackup does the same).
  */
@@ -216,27 +217,74 @@ static void compare_scan(const struct ops_manifest_file *f, const struct ops_sca
 	if (s->rows != f->rows)
 		ops_report_add(rep, "rows", f->path, "%lld rows, the manifest says %lld",
 			       (long long)s->rows, (long long)f->rows);
+	/* checked before decompressing; different now only if the file changed meanwhile */
+	if (f->compression != OPS_COMPRESS_NONE && strcmp(s->stored_sha256, f->stored_sha256) != 0)
+		ops_report_add(rep, "stored_sha256", f->path,
+			       "changed while it was being verified");
+}
+
+/*
+ * A compressed file is checked as stored first, size and SHA-256 of its bytes, and only
+ * decompressed when they match: a damaged file is reported as such, and a decompressor never
+ * sees bytes the manifest does not vouch for.
+ */
+static bool stored_ok(const char *path, const struct ops_manifest_file *f, struct ops_report *rep)
+{
+	char sha[SHA256_HEX_LEN];
+	struct err e = {0};
+	int64_t bytes = 0;
+
+	if (ops_hash_file(path, &bytes, sha, &e) != ST_OK) {
+		ops_report_add(rep, "unreadable", f->path, "%s", e.msg);
+		return false;
+	}
+	if (bytes != f->stored_bytes) {
+		ops_report_add(rep, "stored_size", f->path,
+			       "%lld bytes, the manifest says %lld (stored_bytes)",
+			       (long long)bytes, (long long)f->stored_bytes);
+		return false;
+	}
+	if (strcmp(sha, f->stored_sha256) != 0) {
+		ops_report_add(rep, "stored_sha256", f->path,
+			       "sha256 %s, the manifest says %s (stored_sha256)", sha,
+			       f->stored_sha256);
+		return false;
+	}
+	return true;
+}
+
+/* A failed read: a damaged frame and content past the listed size have kinds of their own. */
+static void scan_failed(const struct ops_manifest_file *f, const struct err *e,
+			struct ops_report *rep)
+{
+	const char *kind = e->code == ST_INVALID     ? "decompress"
+			   : e->code == ST_TOO_LARGE ? "size"
+						     : "unreadable";
+
+	ops_report_add(rep, kind, f->path, "%s", e->msg);
 }
 
 /*
  * A file that cannot be read is one problem and the walk goes on with the next file, so one
  * bad disk block does not hide the state of the rest.  Lines are checked in the same pass that
- * hashes the file: each byte is read once however large the backup.
+ * hashes the (decompressed) content: each byte is read once however large the backup.
  */
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			struct ops_verify_result *out, struct progress *progress)
 {
+	const struct ops_stored how = {f->compression, f->bytes};
 	struct ops_line_check lc;
 	char *path = ops_path_join(dir, f->path);
 	struct ops_scan scan;
 	struct err e = {0};
 
-	if (present(dir, path, f, &out->problems)) {
+	if (present(dir, path, f, &out->problems) &&
+	    (f->compression == OPS_COMPRESS_NONE || stored_ok(path, f, &out->problems))) {
 		ops_line_check_init(&lc, f, &out->problems);
 		lc.progress = progress;
 		progress_item(progress, f->path);
-		if (ops_scan_file(path, ops_line_check, &lc, &scan, &e) != ST_OK) {
-			ops_report_add(&out->problems, "unreadable", f->path, "%s", e.msg);
+		if (ops_scan_stored(path, &how, ops_line_check, &lc, &scan, &e) != ST_OK) {
+			scan_failed(f, &e, &out->problems);
 		} else {
 			if (lc.problems > OPS_LINE_PROBLEMS_MAX)
 				ops_report_add(&out->problems, "line", f->path,
@@ -246,6 +294,7 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			out->files++;
 			out->rows += scan.rows;
 			out->bytes += scan.bytes;
+			out->stored_bytes += scan.stored_bytes;
 		}
 		ops_line_check_release(&lc);
 	}
@@ -476,6 +525,7 @@ json_object *ops_verify_json(const struct ops_verify_result *r)
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);
+	jx_add_int(o, "stored_bytes", r->stored_bytes);
 	for (size_t i = 0; i < r->problems.n; i++) {
 		json_object *p = json_object_new_object();
 

@@ -49,10 +49,29 @@ def ops_json(*args, db=None, expect=0):
     return json.loads(out)
 
 
-def backup(db, dest):
-    out = ops_json("backup", "--output", str(dest), "--json", db=db)
+def backup(db, dest, *extra):
+    out = ops_json("backup", "--output", str(dest), "--json", *extra, db=db)
     assert out["ok"] and out["manifest"].endswith("manifest.json")
     return out
+
+
+def unzstd(data):
+    return subprocess.run(["zstd", "-dc"], input=data, capture_output=True, check=True).stdout
+
+
+def zstd(data, level=3):
+    return subprocess.run(["zstd", "-q", "-c", f"-{level}"], input=data, capture_output=True,
+                          check=True).stdout
+
+
+def entry(dest, table):
+    return next(f for f in manifest(dest)["files"] if f["table"] == table)
+
+
+def content(dest, f):
+    """A table file's canonical lines, decompressed when the manifest says it is compressed."""
+    raw = (dest / f["path"]).read_bytes()
+    return unzstd(raw) if f.get("compression") == "zstd" else raw
 
 
 def manifest(dest):
@@ -65,8 +84,8 @@ def table_shas(dest):
 
 
 def lines(dest, table):
-    with open(os.path.join(str(dest), f"{table}.jsonl"), "rb") as f:
-        return [json.loads(l) for l in f.read().splitlines()]
+    data = content(dest, entry(dest, table))
+    return [json.loads(l) for l in data.splitlines()]
 
 
 def post(srv, path, body, status=(200, 201)):
@@ -190,7 +209,6 @@ def test_backup_files_manifest_and_record(seeded, tmp_path):
     dest = tmp_path / "bk"
     out = backup(seeded, dest)
     m = manifest(dest)
-    assert m["schema_version"] == "cavra.persistent_api.backup.v2"
     assert m["backend"] == backend_of(seeded) and m["tool_version"]
     assert m["database_schema_version"] == len(m["migrations"]) >= 9
     assert all(len(g["checksum"]) == 64 for g in m["migrations"])
@@ -204,9 +222,12 @@ def test_backup_files_manifest_and_record(seeded, tmp_path):
     assert set(files) == set(ALL_TABLES)
     want = counts(seeded)
     for table, f in files.items():
-        data = (dest / f["path"]).read_bytes()
-        assert f["store"] == STORES[table] and f["path"] == f"{table}.jsonl"
+        raw = (dest / f["path"]).read_bytes()
+        data = unzstd(raw)
+        assert f["store"] == STORES[table] and f["path"] == f"{table}.jsonl.zst"
         assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
+        assert f["compression"] == "zstd" and f["stored_bytes"] == len(raw)
+        assert f["stored_sha256"] == hashlib.sha256(raw).hexdigest()
         rows = [json.loads(l) for l in data.splitlines()]
         assert len(rows) == f["rows"] and (table not in want or f["rows"] == want[table])
         # the file's declared order: decisions newest first (then by key), the rest by key
@@ -225,8 +246,10 @@ def test_backup_files_manifest_and_record(seeded, tmp_path):
             assert json.dumps(r, separators=(",", ":"), sort_keys=True,
                               ensure_ascii=False).encode() == l
     assert m["rows"] == sum(f["rows"] for f in m["files"])
+    assert m["stored_bytes"] == sum(f["stored_bytes"] for f in m["files"]) == out["stored_bytes"]
+    assert m["schema_version"] == "cavra.persistent_api.backup.v3"
     assert sorted(os.listdir(dest)) == sorted(["manifest.json"] + [f["path"] for f in m["files"]])
-    assert oct(os.stat(dest / "activity_decisions.jsonl").st_mode & 0o777) == "0o600"
+    assert oct(os.stat(dest / "activity_decisions.jsonl.zst").st_mode & 0o777) == "0o600"
     # times in the one UTC form, whatever the backend
     d = lines(dest, "activity_decisions")[0]
     assert d["decided_at"].endswith("Z") and len(d["decided_at"]) == 27
@@ -274,7 +297,9 @@ def test_backup_when_the_disk_fills_leaves_nothing(seeded, tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-    r = subprocess.run([CAVRA, "ops", "backup", "--output", str(dest), "--database", seeded],
+    # uncompressed: x * 1000 would compress to far below the limit
+    r = subprocess.run([CAVRA, "ops", "backup", "--output", str(dest), "--database", seeded,
+                        "--compression", "none"],
                        capture_output=True, text=True, env=env, preexec_fn=limit, timeout=60)
     for mark in SANITIZER_MARKS:
         assert mark not in r.stderr, r.stderr
@@ -413,7 +438,7 @@ def source(tmp_path_factory):
 def test_verify_reports_every_problem_and_restore_writes_nothing(source, tmp_path, name, corrupt,
                                                                  kinds, path):
     dest = tmp_path / "bk"
-    backup(source, dest)
+    backup(source, dest, "--compression", "none")  # edited as text; zstd: test_backup_compression
     assert ops_json("verify", str(dest), "--json")["ok"]
     corrupt(dest)
     rep = ops_json("verify", str(dest / "manifest.json"), "--json", expect=1)
@@ -438,7 +463,7 @@ def test_verify_reports_every_problem_and_restore_writes_nothing(source, tmp_pat
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_verify_unreadable_by_mode(source, tmp_path):
     dest = tmp_path / "bk"
-    backup(source, dest)
+    backup(source, dest, "--compression", "none")
     os.chmod(dest / "approvals.jsonl", 0)
     rep = ops_json("verify", str(dest), "--json", expect=1)
     assert {p["kind"] for p in rep["problems"]} == {"unreadable"}
@@ -446,7 +471,7 @@ def test_verify_unreadable_by_mode(source, tmp_path):
 
 def test_restore_into_postgres_writes_nothing_when_verification_fails(source, tmp_path, pg_db):
     dest = tmp_path / "bk"
-    backup(source, dest)
+    backup(source, dest, "--compression", "none")
     c_byte(dest)
     code, _, err = cavra("ops", "restore", str(dest), "--target-url", pg_db, db=source)
     assert code == 1 and "failed verification" in err
@@ -454,12 +479,17 @@ def test_restore_into_postgres_writes_nothing_when_verification_fails(source, tm
 
 
 def _reseal(dest, table, data):
-    """Replaces a table file and rewrites the manifest to match, self checksum included."""
-    (dest / f"{table}.jsonl").write_bytes(data)
+    """Replaces a table file (compressed again when it was) and rewrites the manifest to match,
+    self checksum included."""
     m = manifest(dest)
     f = next(f for f in m["files"] if f["table"] == table)
+    raw = zstd(data) if f.get("compression") == "zstd" else data
+    (dest / f["path"]).write_bytes(raw)
     f["rows"], f["bytes"] = data.count(b"\n"), len(data)
     f["sha256"] = hashlib.sha256(data).hexdigest()
+    if "stored_sha256" in f:
+        f["stored_bytes"], f["stored_sha256"] = len(raw), hashlib.sha256(raw).hexdigest()
+        m["stored_bytes"] = sum(f["stored_bytes"] for f in m["files"])
     m["rows"], m["bytes"] = sum(f["rows"] for f in m["files"]), sum(f["bytes"] for f in m["files"])
     del m["manifest_sha256"]
     body = json.dumps(m, indent=2, ensure_ascii=False).encode()[:-2] + b",\n"
@@ -472,7 +502,7 @@ def test_decision_key_twice_at_two_times_is_refused_by_restore(source, tmp_path,
     (docs/backup-format.md); the restore's primary key refuses it and writes nothing."""
     dest = tmp_path / "bk"
     backup(source, dest)
-    data = (dest / "activity_decisions.jsonl").read_bytes()
+    data = content(dest, entry(dest, "activity_decisions"))
     row = json.loads(data.split(b"\n", 1)[0])
     row["decided_at"] = "2000-01-01T00:00:00.000000Z"  # older than every row: it goes last
     data += json.dumps(row, separators=(",", ":"), sort_keys=True,
