@@ -190,8 +190,12 @@ static void reason_of(const struct probe *p, char *out, size_t size)
 	out[0] = '\0';
 	if (!body)
 		return;
-	for (body += 4; *body && j + 1 < size; body++)
-		out[j++] = (*body == '\r' || *body == '\n') ? ' ' : *body;
+	for (body += 4; *body && j + 1 < size; body++) {
+		out[j] = *body;
+		if (out[j] == '\r' || out[j] == '\n')
+			out[j] = ' ';
+		j++;
+	}
 	out[j] = '\0';
 }
 
