@@ -27,6 +27,10 @@ pkgs_test+=(chromium)
 # The deployment checks (tests/deploy): docker-compose for `config`, python3-yaml to read the
 # rendered manifests, unzip for the helm binary below.
 pkgs_test+=(docker-compose python3-yaml unzip)
+# The image and the compose stack, built and run (docker/build.sh, docker/smoke.sh) where no
+# Docker engine runs: rootful podman with runc, its network stack (netavark, iptables) and name
+# server (aardvark-dns), and mmdebstrap for the Debian base when no registry serves one.
+pkgs_test+=(podman runc netavark aardvark-dns iptables mmdebstrap)
 
 # The OpenID provider the integration suite starts (oidc-provider from npm), and the console's
 # browser tests (playwright-core from npm).

@@ -10,6 +10,8 @@
 #       where -O2 finds warnings a Debug build does not
 #   2b. the deployment checks (tests/deploy): helm lint and template of helm/cavra with the real
 #       helm, docker-compose config of docker/docker-compose.yml, the Dockerfile (seconds)
+#   2c. the containers: docker/build.sh builds the images, docker/smoke.sh runs the compose stack
+#       and its test-runner (docker or podman; skipped, saying so, where neither can run one)
 #   3. the cmocka unit tests (ctest -L unit)
 #   4. the integration suite (ctest -L integration: pytest with /usr/bin/python3) against
 #      a real SQLite file and a real PostgreSQL 15 that the suite starts and stops itself
@@ -108,6 +110,17 @@ done_step
 step "deployment checks (helm lint/template, docker-compose config, Dockerfile: tests/deploy)"
 CAVRA_BIN="$PWD/build/cavra" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/deploy
 done_step
+
+step "containers (docker/build.sh, docker/smoke.sh)"
+if why=$(bash docker/engine.sh 2>&1); then
+	bash docker/build.sh
+	bash docker/smoke.sh
+	done_step
+else
+	echo "skipped: neither docker nor podman can run containers here: $why"
+	steps+=("skip  $current: no container engine")
+	current=""
+fi
 
 step "unit tests (ctest -L unit)"
 ctest --test-dir build -L unit --output-on-failure

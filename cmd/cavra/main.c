@@ -9,6 +9,7 @@
  */
 #include "base/base.h"
 #include "cmd.h"
+#include "cmd_healthcheck.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "ops/ops.h"
@@ -97,6 +98,8 @@ static int run(struct config *cfg, int argc, char **argv)
 		return cmd_help(cmd_usage_text, argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
 		return version(argc, argv);
+	if (strcmp(cmd, "healthcheck") == 0)
+		return cmd_healthcheck(cfg, argc, argv);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(cfg, argc, argv);
 	if (strcmp(cmd, "migrate") == 0)
