@@ -60,7 +60,7 @@ base_current() {
 
 make_tarball() { # make_tarball FILE
 	if ! command -v mmdebstrap >/dev/null; then
-		log "mmdebstrap is missing: bash scripts/deps.sh test installs it" >&2
+		log "mmdebstrap is missing: bash scripts/deps.sh containers installs it" >&2
 		return 1
 	fi
 	mkdir -p "$cache"

