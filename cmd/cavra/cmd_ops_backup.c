@@ -283,7 +283,8 @@ static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_args a;
 	int code = parse_with_key(cfg, argc, argv,
-				  A_OUTPUT | A_JSON | A_MISSING | A_SIGN | A_PROGRESS | A_COMPRESS, &a);
+				  A_OUTPUT | A_JSON | A_MISSING | A_SIGN | A_PROGRESS | A_COMPRESS,
+				  &a);
 
 	if (code == EXIT_OK)
 		code = parse_compression(cfg, &a);

@@ -352,10 +352,10 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	const struct ops_table *t = &r->tables[i];
 	const struct ops_manifest_file *f = r->plan[i];
 	struct ops_load l = {.t = t,
-			      .c = c,
-			      .tally_into = r->out,
-			      .progress = r->o->progress,
-			      .how = {f->compression, f->bytes}};
+			     .c = c,
+			     .tally_into = r->out,
+			     .progress = r->o->progress,
+			     .how = {f->compression, f->bytes}};
 	char *path = ops_path_join(r->dir, f->path);
 	struct store_rows *idx = NULL;
 	int64_t before = 0;
