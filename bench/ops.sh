@@ -34,6 +34,10 @@ psql "$(url postgres)" -Xq -c 'CREATE DATABASE seeded'
 "$cavra" migrate up --database "$(url seeded)" >/dev/null
 say "seeding $n decisions"
 bash bench/seed.sh "$(url seeded)" "$n" >/dev/null
+# The seed leaves its decisions for the audit chain to adopt (bench/seed.sh), and a restore
+# checks the chain it restored: chain them now, as any cavra would on its next start.
+say "chaining the seeded decisions (cavra audit adopt)"
+"$cavra" audit adopt --database "$(url seeded)" >/dev/null
 # What a database looks like once autovacuum has been by: hint bits and the visibility map set,
 # the load's dirty pages checkpointed and on disk, so that no round races that work.
 settle() { psql "$(url "$1")" -Xq -c 'VACUUM (ANALYZE) activity_decisions' -c CHECKPOINT && sync; }
