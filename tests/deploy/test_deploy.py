@@ -32,7 +32,7 @@ CHART = os.path.join(REPO, "helm", "cavra")
 COMPOSE = os.path.join(REPO, "docker", "docker-compose.yml")
 DOCKERFILE = os.path.join(REPO, "docker", "Dockerfile")
 CI_VALUES = sorted(os.path.relpath(p, CHART) for p in glob.glob(os.path.join(CHART, "ci", "*.yaml")))
-RUNTIME_PACKAGES = {"ca-certificates", "libpq5", "libsqlite3-0", "libjson-c5", "libmicrohttpd12",
+RUNTIME_PACKAGES = {"ca-certificates", "libpq5", "libsqlite3-0", "libjson-c5", "libmicrohttpd12", "libzstd1",
                     "libssl3", "libcurl4", "libyaml-0-2"}
 
 
