@@ -20,11 +20,15 @@
 
 /*
  * The would_decision is read from the payload only for the decisions that can carry one
- * (allow and the original's audit_only); the CASE spares every other row the JSON parse.
+ * (allow and the original's audit_only); the CASE spares every other row the JSON parse,
+ * and on SQLite a byte search for the key spares it the payloads that do not have it (all
+ * of them unless the pack runs audit-only): parsing every allowed decision's JSON was most
+ * of the drill-down's time at 100,000 decisions.
  */
 static const char groups_sqlite[] =
 	"SELECT substr(decided_at, 1, 10), rule_id, decision, "
 	"CASE WHEN decision IN ('allow', 'audit_only') "
+	"AND instr(payload, '\"would_decision\"') > 0 "
 	"THEN json_extract(payload, '$.would_decision') END, severity, count(*) "
 	"FROM activity_decisions "
 	"WHERE repository = $1 AND policy_pack = $2 AND decided_at >= $3 "
