@@ -22,8 +22,8 @@
  * The would_decision is read from the payload only for the decisions that can carry one
  * (allow and the original's audit_only); the CASE spares every other row the JSON parse,
  * and on SQLite a byte search for the key spares it the payloads that do not have it (all
- * of them unless the pack runs audit-only): parsing every allowed decision's JSON was most
- * of the drill-down's time at 100,000 decisions.
+ * of them unless the pack runs audit-only).  Reading each row's payload at all is still
+ * most of the aggregate's time (docs/benchmarks.md, policy rollout drill-down).
  */
 static const char groups_sqlite[] =
 	"SELECT substr(decided_at, 1, 10), rule_id, decision, "
