@@ -779,7 +779,7 @@ def test_backup_before_migrating_then_restore(db, tmp_path):
 # ---- restore test ----
 
 def test_restore_test_exit_codes_and_evidence(seeded, tmp_path):
-    first = backup(seeded, tmp_path / "b1")
+    first = backup(seeded, tmp_path / "b1", "--compression", "none")  # c_byte edits the text
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     res = ops_json("restore-test", first["manifest"], "--scratch-dir", str(scratch), db=seeded)
