@@ -176,7 +176,8 @@ void progress_phase(struct progress *p, const char *phase, int64_t total)
 		p->rate = 0;
 		atomic_store(&p->done, 0);
 		p->in_phase = true;
-		draw(p, now); /* every phase shows its first line, however soon it follows the last */
+		draw(p,
+		     now); /* every phase shows its first line, however soon it follows the last */
 	}
 	pthread_mutex_unlock(&p->mu);
 }
