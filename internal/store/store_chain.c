@@ -8,6 +8,7 @@
 #include "store/store_chain.h"
 #include "store/store_backend.h"
 #include "store/store_decisions.h"
+#include "store/store_pg_batch.h"
 #include "store/store_query.h"
 #include "base/buf.h"
 #include "base/num.h"
@@ -64,6 +65,20 @@ struct cursor {
 	char now[TIME_FMT_LEN];
 };
 
+/* The head as read by head_lock's SELECT (r: its rows) into cur, stamped now. */
+static enum status head_parse(const struct store_rows *r, struct cursor *cur, struct err *e)
+{
+	const char *seq = store_rows_count(r) == 1 ? store_rows_get(r, 0, 0) : NULL;
+	const char *hash = seq ? store_rows_get(r, 0, 1) : NULL;
+
+	time_format_utc(time_now_us(), cur->now, sizeof(cur->now));
+	if (!seq || !hash || strlen(hash) != SHA256_HEX_LEN - 1 ||
+	    !str_to_i64(seq, 0, INT64_MAX - 1, &cur->seq))
+		return err_set(e, ST_INTERNAL, "audit_chain_head: no valid head row");
+	memcpy(cur->hash, hash, SHA256_HEX_LEN);
+	return ST_OK;
+}
+
 /*
  * Reads the head, locking it on PostgreSQL until the transaction ends: a second
  * replica's append waits here, and then reads the head this one left.
@@ -71,20 +86,16 @@ struct cursor {
 static enum status head_lock(struct store_conn *c, struct cursor *cur, struct err *e)
 {
 	const char *sql = c->ops->kind == STORE_POSTGRES
-				  ? "SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+				  ? STORE_CHAIN_HEAD_LOCK_PG
 				  : "SELECT seq, hash FROM audit_chain_head WHERE id = 1";
 	struct store_rows *r = NULL;
 	enum status st = store_query(c, sql, 0, NULL, &r, e);
-	const char *seq = st == ST_OK && store_rows_count(r) == 1 ? store_rows_get(r, 0, 0) : NULL;
-	const char *hash = seq ? store_rows_get(r, 0, 1) : NULL;
 
-	if (st == ST_OK && (!seq || !hash || strlen(hash) != SHA256_HEX_LEN - 1 ||
-			    !str_to_i64(seq, 0, INT64_MAX - 1, &cur->seq)))
-		st = err_set(e, ST_INTERNAL, "audit_chain_head: no valid head row");
 	if (st == ST_OK)
-		memcpy(cur->hash, hash, SHA256_HEX_LEN);
+		st = head_parse(r, cur, e);
+	else
+		time_format_utc(time_now_us(), cur->now, sizeof(cur->now));
 	store_rows_free(r);
-	time_format_utc(time_now_us(), cur->now, sizeof(cur->now));
 	return st;
 }
 
@@ -241,6 +252,75 @@ enum status store_chain_append_decisions(struct store_conn *c,
 	free(p);
 	free(l);
 	return st;
+}
+
+/*
+ * PostgreSQL's batch writes its links with one statement of fixed text, each column of
+ * the rows one array; chained_at is the same for every link of the batch.
+ */
+static const char pg_links_sql[] =
+	"INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
+	"chained_at) SELECT s, 'decision', r, rs, ph, h, $6::timestamptz FROM "
+	"unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(s, r, rs, ph, "
+	"h)";
+static const char pg_head_sql[] =
+	"UPDATE audit_chain_head SET seq = $1, hash = $2, updated_at = $3 WHERE id = 1";
+
+/* The columns of the links' rows (decision_links' parameters) that travel as arrays. */
+static const size_t pg_link_cols[CHAIN_PG_ARRAYS] = {0, 2, 3, 4, 5};
+
+static enum status pg_link_arrays(struct chain_pg_links *out, const char *const *p, size_t n,
+				  struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (size_t k = 0; st == ST_OK && k < CHAIN_PG_ARRAYS; k++) {
+		st = store_pg_array(&out->arr[k], p + pg_link_cols[k], n, LINK_NPARAMS, e);
+		out->links[k] = out->arr[k].data;
+	}
+	return st;
+}
+
+enum status store_chain_pg_links(const struct store_rows *head,
+				 const struct decision_rec *const *rows, size_t n,
+				 struct chain_pg_links *out, struct err *e)
+{
+	struct link_text *l = xcalloc(n, sizeof(*l));
+	const char **p = xcalloc(n * LINK_NPARAMS, sizeof(*p));
+	char prev0[SHA256_HEX_LEN];
+	struct cursor cur = {0};
+	enum status st =
+		canon_fn ? head_parse(head, &cur, e)
+			 : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < CHAIN_PG_ARRAYS; k++)
+		buf_init(&out->arr[k], BUF_CAP_DEFAULT);
+	if (st == ST_OK)
+		st = decision_links(&cur, rows, n, l, p, prev0, e);
+	if (st == ST_OK)
+		st = pg_link_arrays(out, p, n, e);
+	memcpy(out->now, cur.now, sizeof(out->now));
+	memcpy(out->hash, cur.hash, sizeof(out->hash));
+	snprintf(out->seq, sizeof(out->seq), "%lld", (long long)cur.seq);
+	out->links[CHAIN_PG_ARRAYS] = out->now;
+	out->head[0] = out->seq;
+	out->head[1] = out->hash;
+	out->head[2] = out->now;
+	out->steps[0] = (struct pg_step){pg_links_sql, CHAIN_PG_ARRAYS + 1, out->links};
+	out->steps[1] = (struct pg_step){pg_head_sql, 3, out->head};
+	free(p);
+	free(l);
+	return st;
+}
+
+void store_chain_pg_links_release(struct chain_pg_links *l)
+{
+	if (!l)
+		return;
+	for (size_t k = 0; k < CHAIN_PG_ARRAYS; k++)
+		buf_release(&l->arr[k]);
+	memset(l, 0, sizeof(*l));
 }
 
 enum status store_chain_append_approval(struct store_conn *c, const char *approval_id,

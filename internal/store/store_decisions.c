@@ -14,6 +14,7 @@
 #include "store/store_decisions.h"
 #include "store/store_backend.h"
 #include "store/store_chain.h"
+#include "store/store_pg_batch.h"
 #include "store/store_query.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -293,6 +294,154 @@ static enum status batch_before_commit(struct store_conn *c, const struct decisi
 }
 
 /*
+ * PostgreSQL's batch: statements whose text is the same whatever the batch's size, so each
+ * is parsed and planned once per connection (prepared), every column of the rows
+ * travelling as one array parameter.  The columns and casts follow DECISION_ROW and
+ * SESSION_ROW.
+ */
+#define PG_DECISIONS_SQL                                                                         \
+	"INSERT INTO activity_decisions (" DECISION_COLS ") SELECT a1, a2, a3, a4, a5, a6, a7, " \
+	"a8, a9, a10, a11, a12, a13, a13, a13, a14, a15, a16, a17 FROM unnest($1::text[], "      \
+	"$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "   \
+	"$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::jsonb[], "  \
+	"$15::text[], $16::text[], $17::text[]) AS u(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, "  \
+	"a11, a12, a13, a14, a15, a16, a17)"
+#define PG_SESSIONS_SQL                                                                       \
+	"INSERT INTO activity_sessions (" SESSION_COLS ") SELECT a1, a2, a3, a4, a5, "        \
+	"'active'::text, a6, a7, a8, a9, a10, a6, '{}'::jsonb FROM unnest($1::text[], "       \
+	"$2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], "                 \
+	"$7::timestamptz[], $8::bigint[], $9::bigint[], $10::bigint[]) AS u(a1, a2, a3, a4, " \
+	"a5, a6, a7, a8, a9, a10)" SESSION_UPSERT_TAIL
+
+/* The array parameters of a batch's decisions and sessions (one per column). */
+struct pg_arrays {
+	struct buf d[DECISION_NPARAMS], s[SESSION_NPARAMS];
+	const char *dv[DECISION_NPARAMS], *sv[SESSION_NPARAMS];
+};
+
+/* Each of the np columns of the n rows of row-major p as an array literal into b, v. */
+static enum status to_arrays(const char *const *p, size_t n, size_t np, struct buf *b,
+			     const char **v, struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (size_t k = 0; st == ST_OK && k < np; k++) {
+		st = store_pg_array(&b[k], p + k, n, np, e);
+		v[k] = b[k].data;
+	}
+	return st;
+}
+
+static enum status pg_arrays_fill(struct pg_arrays *a, const struct decision_rec *const *rows,
+				  size_t n, struct err *e)
+{
+	const char **p = xcalloc(n * DECISION_NPARAMS, sizeof(*p));
+	struct session_sum *s = xcalloc(n, sizeof(*s));
+	size_t k = sum_sessions(rows, n, s);
+	enum status st;
+
+	for (size_t i = 0; i < DECISION_NPARAMS; i++)
+		a->d[i] = (struct buf)BUF_INIT;
+	for (size_t i = 0; i < SESSION_NPARAMS; i++)
+		a->s[i] = (struct buf)BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		decision_params(rows[i], p + i * DECISION_NPARAMS);
+	st = to_arrays(p, n, DECISION_NPARAMS, a->d, a->dv, e);
+	for (size_t i = 0; i < k; i++)
+		session_params(&s[i], p + i * SESSION_NPARAMS); /* p holds n >= k rows of 17 */
+	if (st == ST_OK)
+		st = to_arrays(p, k, SESSION_NPARAMS, a->s, a->sv, e);
+	free(s);
+	free(p);
+	return st;
+}
+
+static void pg_arrays_release(struct pg_arrays *a)
+{
+	for (size_t i = 0; i < DECISION_NPARAMS; i++)
+		buf_release(&a->d[i]);
+	for (size_t i = 0; i < SESSION_NPARAMS; i++)
+		buf_release(&a->s[i]);
+}
+
+/*
+ * The first round trip of PostgreSQL's batch: BEGIN, the decisions, the sessions and the
+ * chain head's lock in one pipeline; *head gets the head's row.  Once BEGIN ran the
+ * transaction is open (or failed, to be rolled back): c->in_tx says so.
+ */
+static enum status pg_flight_rows(struct store_conn *c, const struct pg_arrays *a,
+				  struct store_rows **head, bool *rows_failed, struct err *e)
+{
+	const struct pg_step steps[] = {
+		{"BEGIN", 0, NULL},
+		{PG_DECISIONS_SQL, DECISION_NPARAMS, a->dv},
+		{PG_SESSIONS_SQL, SESSION_NPARAMS, a->sv},
+		{STORE_CHAIN_HEAD_LOCK_PG, 0, NULL},
+	};
+	size_t failed;
+	enum status rc = store_pg_pipeline(c, steps, ARRAY_SIZE(steps), head, &failed, e);
+
+	if (failed > 0) { /* BEGIN ran: the transaction is open, or failed and to roll back */
+		c->in_tx = true;
+		c->tx_write = true;
+	}
+	*rows_failed = rc != ST_OK && failed > 0;
+	return rc;
+}
+
+/*
+ * The second round trip: the links, the head's move and COMMIT.  A failure before COMMIT
+ * wrote nothing (*rows_failed); one of COMMIT itself leaves the outcome unknown.
+ */
+static enum status pg_flight_links(struct store_conn *c, const struct chain_pg_links *l,
+				   bool *rows_failed, struct err *e)
+{
+	const struct pg_step steps[] = {l->steps[0], l->steps[1], {"COMMIT", 0, NULL}};
+	size_t failed;
+	enum status rc = store_pg_pipeline(c, steps, ARRAY_SIZE(steps), NULL, &failed, e);
+
+	*rows_failed = rc != ST_OK && failed < 2;
+	if (rc != ST_OK && failed == 2)
+		err_wrap(e, "commit");
+	return rc;
+}
+
+/*
+ * write_tx on PostgreSQL in two round trips (libpq's pipeline) instead of one per
+ * statement: the statements are those of write_tx, in the same order, in the same
+ * transaction; only the links wait for the head's row, which the first trip returns.
+ */
+static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *const *rows,
+			       size_t n, bool *rows_failed, struct err *e)
+{
+	struct chain_pg_links l = {0};
+	struct store_rows *head = NULL;
+	struct pg_arrays a;
+	enum status rc = pg_arrays_fill(&a, rows, n, e);
+
+	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
+	if (rc == ST_OK)
+		rc = pg_flight_rows(c, &a, &head, rows_failed, e);
+	if (rc == ST_OK) {
+		rc = store_chain_pg_links(head, rows, n, &l, e);
+		*rows_failed = rc != ST_OK;
+	}
+	if (rc == ST_OK)
+		rc = pg_flight_links(c, &l, rows_failed, e);
+	if (rc == ST_OK) {
+		c->in_tx = false;
+		c->wrote = true;
+	} else {
+		c->saw_full = c->saw_full || rc == ST_STORAGE_FULL;
+		store_tx_rollback(c);
+	}
+	store_chain_pg_links_release(&l);
+	store_rows_free(head);
+	pg_arrays_release(&a);
+	return rc;
+}
+
+/*
  * Writes rows and their sessions' sums in one transaction: one commit, one fsync.
  * *rows_failed tells that the transaction began and one of its statements failed, so
  * that it wrote nothing and the database was reachable and writable: a failure that
@@ -301,8 +450,11 @@ static enum status batch_before_commit(struct store_conn *c, const struct decisi
 static enum status write_tx(struct store_conn *c, const struct decision_rec *const *rows, size_t n,
 			    bool *rows_failed, struct err *e)
 {
-	enum status rc = store_tx_begin(c, STORE_TX_WRITE, e);
+	enum status rc;
 
+	if (c->ops->kind == STORE_POSTGRES)
+		return pg_write_tx(c, rows, n, rows_failed, e);
+	rc = store_tx_begin(c, STORE_TX_WRITE, e);
 	*rows_failed = false;
 	if (rc != ST_OK)
 		return rc;

@@ -301,6 +301,39 @@ static enum status pg_begin(struct store_conn *c, enum store_tx_mode mode, struc
 }
 
 /*
+ * The slot of sql among p's prepared statements ("cavra_<slot>"), prepared now when it is
+ * new; -1 when it runs unprepared: the pool keeps no prepared statements, the statement is
+ * one_shot or has no parameters, or PG_PREPARED_MAX are kept already.  A failed prepare
+ * returns its result (the caller's to clear), NULL otherwise.
+ */
+static PGresult *prepared_slot(struct pg_conn *p, const char *sql, int nparams, int *slot)
+{
+	char name[24];
+	int i;
+
+	*slot = -1;
+	if (!p->base.prepare || p->base.one_shot || nparams == 0)
+		return NULL;
+	for (i = 0; i < p->nprepared; i++)
+		if (strcmp(p->prepared[i], sql) == 0)
+			break;
+	if (i == PG_PREPARED_MAX)
+		return NULL;
+	if (i == p->nprepared) {
+		PGresult *res;
+
+		snprintf(name, sizeof(name), "cavra_%d", i);
+		res = PQprepare(p->pg, name, sql, nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		p->prepared[p->nprepared++] = xstrdup(sql);
+	}
+	*slot = i;
+	return NULL;
+}
+
+/*
  * Runs a parameterised statement, prepared once per connection when the pool
  * allows it (the parse and plan of the decision insert cost about as much as
  * executing it).  Statements past PG_PREPARED_MAX, and one_shot ones, run unprepared.
@@ -308,25 +341,31 @@ static enum status pg_begin(struct store_conn *c, enum store_tx_mode mode, struc
 static PGresult *run(struct pg_conn *p, const char *sql, int nparams, const char *const *params)
 {
 	char name[24];
-	int i;
+	int slot;
+	PGresult *failed = prepared_slot(p, sql, nparams, &slot);
 
-	if (!p->base.prepare || p->base.one_shot || nparams == 0)
+	if (failed)
+		return failed;
+	if (slot < 0)
 		return PQexecParams(p->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-	for (i = 0; i < p->nprepared; i++)
-		if (strcmp(p->prepared[i], sql) == 0)
-			break;
-	if (i == PG_PREPARED_MAX)
-		return PQexecParams(p->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-	snprintf(name, sizeof(name), "cavra_%d", i);
-	if (i == p->nprepared) {
-		PGresult *res = PQprepare(p->pg, name, sql, nparams, NULL);
-
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return res;
-		PQclear(res);
-		p->prepared[p->nprepared++] = xstrdup(sql);
-	}
+	snprintf(name, sizeof(name), "cavra_%d", slot);
 	return PQexecPrepared(p->pg, name, nparams, params, NULL, NULL, 0);
+}
+
+enum status store_pg_prepared(struct store_conn *c, const char *sql, int nparams, char name[24],
+			      struct err *e)
+{
+	int slot;
+	PGresult *failed = prepared_slot(to_pg(c), sql, nparams, &slot);
+	enum status st = ST_OK;
+
+	name[0] = '\0';
+	if (failed)
+		st = store_pg_error(c, failed, e, "prepare");
+	else if (slot >= 0)
+		snprintf(name, 24, "cavra_%d", slot);
+	PQclear(failed);
+	return st;
 }
 
 static enum status pg_exec(struct store_conn *c, const char *sql, int nparams,

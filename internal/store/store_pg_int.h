@@ -13,4 +13,12 @@ PGconn *store_pg_handle(struct store_conn *c);
 /* Maps a failed result to a status by SQLSTATE class; copies the message. */
 enum status store_pg_error(struct store_conn *c, PGresult *res, struct err *e, const char *what);
 
+/*
+ * The name of sql's statement prepared on c, prepared now when it is new (a round trip,
+ * once per connection); "" when it is to run unprepared (see run() in store_pg.c).  name
+ * holds 24 bytes.
+ */
+enum status store_pg_prepared(struct store_conn *c, const char *sql, int nparams, char name[24],
+			      struct err *e);
+
 #endif
