@@ -21,7 +21,10 @@ WORKERS = 32
 @pytest.fixture
 def srv(db, tmp_path):
     assert cavra("migrate", "up", db=db)[0] == 0
-    with serve(db, tmp=tmp_path) as s:
+    # the tests hold the write lock for about a second after the first writer waits on it,
+    # longer on a loaded machine: the default 2 s lock timeout would fail that writer
+    with serve(db, "--db-lock-timeout-ms", "10000", "--db-statement-timeout-ms", "20000",
+               "--request-timeout-ms", "30000", tmp=tmp_path) as s:
         yield s
 
 
