@@ -5,7 +5,9 @@
 # times; the best round of each is reported, as the issue asks.  A second pgbench series runs
 # bench/pgbench_decision_chain.sql: the same work plus the decision's link of the audit chain,
 # which every decision cavra writes also carries since migration 015.  Session counters are
-# checked against the decisions afterwards.
+# checked against the decisions afterwards.  Each cavra run also reports the CPU time (user +
+# system, /proc/PID/stat) per decision of cavra and of the PostgreSQL server's processes, which
+# a loaded machine inflates less than the rates.
 #   bash bench/writes.sh                          both backends, 8 and 32 connections
 #   CAVRA_REV=HEAD~1 BACKENDS=postgres bash bench/writes.sh   an earlier revision
 # Settings (environment): BACKENDS="sqlite postgres", CONNS="8 32", DURATION=10 (seconds per
@@ -54,11 +56,26 @@ case " $BACKENDS " in *" postgres "*)
 esac
 
 declare -A R # name -> RESULT line of wrk, or "tps=.. lat_ms=.." of pgbench
-wrk_run() { # name connections seconds
-	local f=$work/wrk-$1.txt t=$(($2 < 2 ? $2 : 2))
+cpu_ticks() { # PID...: their utime + stime, in clock ticks
+	local p
+	for p in "$@"; do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true; done |
+		awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+pg_pids() { # the postmaster's children: backends, WAL writer, checkpointer...
+	[ -f "$work/pg/data/postmaster.pid" ] || return 0
+	pgrep -P "$(head -1 "$work/pg/data/postmaster.pid")" || true
+}
+wrk_run() { # name connections seconds; adds the CPU ms per decision of cavra and of PostgreSQL
+	local f=$work/wrk-$1.txt t=$(($2 < 2 ? $2 : 2)) c0 p0 c1 p1 pids n
+	pids=$(pg_pids)
+	c0=$(cpu_ticks "$serve_pid") p0=$(cpu_ticks $pids)
 	wrk -t"$t" -c"$2" -d"$3s" --timeout 10s --latency -s bench/post_decision.lua \
 		"http://127.0.0.1:$port/decisions" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"
+	c1=$(cpu_ticks "$serve_pid") p1=$(cpu_ticks $pids)
 	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
+	n=$(kv requests "${R[$1]}")
+	R[$1]+=$(awk -v c=$((c1 - c0)) -v p=$((p1 - p0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { n = n > 0 ? n : 1; printf " cavra_cpu_ms=%.3f pg_cpu_ms=%.3f", c * 1000 / hz / n, p * 1000 / hz / n }')
 	say "$1: ${R[$1]} load=$(cut -d' ' -f1 /proc/loadavg)"
 }
 pgbench_run() { # name clients url script
@@ -93,8 +110,8 @@ counters() { # backend url: "exact" when every session's counters equal its deci
 	[ "$n" = 0 ] && echo exact || echo "WRONG ($n sessions)"
 }
 
-echo "| backend | connections | cavra decisions/s (rounds) | p50 ms | p99 ms | pgbench tps (rounds) | cavra / pgbench | pgbench with the chain, tps (rounds) | cavra / pgbench with the chain |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| backend | connections | cavra decisions/s (rounds) | p50 ms | p99 ms | CPU ms per decision: cavra / PostgreSQL | pgbench tps (rounds) | cavra / pgbench | pgbench with the chain, tps (rounds) | cavra / pgbench with the chain |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for b in $BACKENDS; do
 	if [ "$b" = sqlite ]; then url=$work/post.db; else url=$(pgurl post); fi
 	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
@@ -120,7 +137,7 @@ for b in $BACKENDS; do
 			read -r pgc ratioc <<<"$(baseline pgchain "$c" "$w")"
 			pg=${pg//_/ } pgc=${pgc//_/ }
 		fi
-		echo "| $b | $c | $(kv rps "$w" | awk '{ printf "%.0f", $1 }') ($rounds) | $(kv p50_ms "$w") | $(kv p99_ms "$w") | $pg | $ratio | $pgc | $ratioc |"
+		echo "| $b | $c | $(kv rps "$w" | awk '{ printf "%.0f", $1 }') ($rounds) | $(kv p50_ms "$w") | $(kv p99_ms "$w") | $(kv cavra_cpu_ms "$w") / $(kv pg_cpu_ms "$w") | $pg | $ratio | $pgc | $ratioc |"
 	done
 done
 say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
