@@ -8,7 +8,8 @@
  * the audit chain) and one commit.
  * Each caller is answered once its batch has committed; a batch that fails before
  * COMMIT is written again row by row, so a bad row fails alone.  The upsert touches
- * one row per session, so the cost does not grow with the session.
+ * one row per session, so the cost does not grow with the session.  On PostgreSQL the
+ * same statements have fixed texts over arrays and go in two round trips (pg_write_tx).
  */
 #include "base/base.h"
 #include "store/store_decisions.h"
@@ -86,12 +87,15 @@ static void decision_params(const struct decision_rec *d, const char **p)
 
 /*
  * Batches written at the same time.  SQLite has one writer, so a second batch would
- * only wait for its lock.  PostgreSQL commits several in parallel; 1, 2, 4 and 8 writers
- * showed no clear difference at 8 connections on a shared machine (benchmarks.md, group
- * commit section), and 4 keeps one slow commit from holding up every caller.
+ * only wait for its lock.  On PostgreSQL every batch holds the audit chain's head from its
+ * first round trip to its COMMIT, so batches serialize there anyway: a second writer lets
+ * the next batch insert its rows while one commits, and more writers only make batches
+ * smaller, each paying the same fixed cost (benchmarks.md, "PostgreSQL's batch in two
+ * round trips": 2 writers gave the best rate at 32 connections and less CPU per decision
+ * than 4 at both 8 and 32).
  */
 #define SQLITE_WRITERS 1
-#define PG_WRITERS     4
+#define PG_WRITERS     2
 
 /* One queued insert; lives on the stack of the thread that waits for it. */
 struct batch_item {

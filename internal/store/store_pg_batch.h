@@ -41,7 +41,7 @@ struct pg_step {
  * pool does not keep prepared statements.  After the first step that fails,
  * PostgreSQL skips the rest up to the sync: *failed gets its index (n when all
  * ran) and e its error, mapped as for any statement.  *last (optional) gets the
- * rows of the last step when every step ran; caller owns, free with
+ * rows of the last step (at most 8 columns) when every step ran; caller owns, free with
  * store_rows_free.  A lost connection marks c broken.
  */
 ATTR_NODISCARD enum status store_pg_pipeline(struct store_conn *c, const struct pg_step *steps,
