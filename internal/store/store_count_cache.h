@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* Fixed size, so the memory is bounded: at most SLOTS keys of at most KEY_MAX bytes. */
-#define STORE_COUNT_CACHE_SLOTS	  256
+#define STORE_COUNT_CACHE_SLOTS	  1024
 #define STORE_COUNT_CACHE_KEY_MAX 2048
 
 struct store_count_slot {
