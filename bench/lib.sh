@@ -53,7 +53,7 @@ serve_start() {
 	port=$(free_port)
 	"$cavra" serve --database "$url" --listen "127.0.0.1:$port" "$@" >>"$log" 2>&1 &
 	serve_pid=$!
-	for _ in $(seq 400); do
+	for _ in $(seq 1200); do # 60 s: a loaded machine right after a large seed is slow to start
 		curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
 		kill -0 "$serve_pid" 2>/dev/null || die "cavra serve exited: $log"
 		sleep 0.05

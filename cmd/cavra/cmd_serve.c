@@ -131,7 +131,8 @@ static struct store_options serve_store_options(const struct config *cfg)
 				      .prepare = config_db_prepare(cfg),
 				      .statement_timeout_ms = cfg->db_statement_timeout_ms,
 				      .lock_timeout_ms = cfg->db_lock_timeout_ms,
-				      .pool_wait_ms = cfg->request_timeout_ms};
+				      .pool_wait_ms = cfg->request_timeout_ms,
+				      .count_cache_ms = cfg->list_count_cache_seconds * 1000};
 }
 
 /*

@@ -36,6 +36,8 @@ struct config {
 	int64_t db_statement_timeout_ms; /* serve's pool: PostgreSQL statement_timeout */
 	int64_t db_lock_timeout_ms; /* serve's pool: lock_timeout, SQLite busy timeout */
 	int64_t request_timeout_ms; /* a request's deadline for waiting on the database */
+	int64_t list_count_cache_seconds; /* serve: trust a bounded total above its bound this long
+					   */
 	char *auto_migrate; /* "auto" | "true" | "false" */
 	char *policy_dir;
 	char *approval_routing_file; /* NULL: the built-in routing rules */

@@ -68,6 +68,11 @@ struct store_options {
 	int64_t pool_wait_ms;
 	/* PostgreSQL's connect_timeout in seconds; 0: 5 s. */
 	int64_t connect_timeout_s;
+	/*
+	 * How long the decision and session lists trust a bounded total found above its bound
+	 * (list_count_cache_seconds); 0: no such cache, each request counts.
+	 */
+	int64_t count_cache_ms;
 };
 
 /*

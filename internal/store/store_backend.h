@@ -6,6 +6,7 @@
 
 #include "store/store.h"
 #include "store/store_bulk.h"
+#include "store/store_count_cache.h"
 
 #include <pthread.h>
 
@@ -82,6 +83,7 @@ struct store {
 	int64_t pool_timeout_us; /* time_mono_us of the last wait that timed out, 0: none */
 	int64_t full_us; /* of the last write that failed on a full disk, 0: none since */
 	struct store_batch batch;
+	struct store_count_cache counts; /* bounded totals above their bound */
 };
 
 /* Backends embed this as the FIRST member of their bulk loader. */

@@ -673,6 +673,12 @@ enum status store_decision_find_key(struct store *st, const char *caller, const 
 	return rc;
 }
 
+/*
+ * Decisions are never updated and, in a running server, never deleted (restores and
+ * imports are other processes, bounded by the cache's TTL), so a filter's count only grows.
+ */
+#define DECISION_COUNT_SELECT "SELECT 1 FROM activity_decisions"
+
 static void decision_where(struct qb *q, const void *filter)
 {
 	const struct decision_filter *f = filter;
@@ -727,8 +733,8 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 	store_qb_release(&q);
 	if (rc == ST_OK && f->want_total &&
 	    !store_page_total(out->n, out->more, f->offset, f->after_ts != NULL, &out->total))
-		rc = store_qb_total(st, "SELECT 1 FROM activity_decisions", decision_where, f,
-				    f->total_bound, &out->total, e);
+		rc = store_qb_total_cached(st, DECISION_COUNT_SELECT, decision_where, f,
+					   f->total_bound, &out->total, e);
 	if (rc != ST_OK)
 		store_page_release(out);
 	return rc;

@@ -7,6 +7,7 @@
  */
 #include "base/base.h"
 #include "store/store_query.h"
+#include "store/store_backend.h"
 #include "base/timeutil.h"
 #include "base/num.h"
 #include "base/xalloc.h"
@@ -131,6 +132,45 @@ enum status store_qb_total(struct store *st, const char *select, qb_where_fn whe
 	rc = store_qb_count(st, &q, bound, total, e);
 	store_qb_release(&q);
 	return rc;
+}
+
+/*
+ * The count's key holds its SQL and parameters, not the page's: every page of a filter, at
+ * any limit, offset or cursor, shares one entry.
+ */
+enum status store_qb_total_cached(struct store *st, const char *select, qb_where_fn where,
+				  const void *f, int64_t bound, int64_t *total, struct err *e)
+{
+	struct store_count_cache *cc = &st->counts;
+	char *key = NULL;
+	int64_t began;
+	uint64_t gen;
+	enum status rc;
+	struct qb q;
+
+	if (bound <= 0 || !store_count_cache_enabled(cc))
+		return store_qb_total(st, select, where, f, bound, total, e);
+	store_qb_init(&q, select);
+	where(&q, f);
+	key = store_count_key(q.sql.data, q.n, q.params, bound);
+	began = time_mono_us();
+	gen = store_count_cache_gen(cc);
+	if (key && store_count_cache_hit(cc, key, began)) {
+		*total = bound + 1;
+		rc = ST_OK;
+	} else {
+		rc = store_qb_count(st, &q, bound, total, e);
+		if (rc == ST_OK && key && *total > bound)
+			store_count_cache_add(cc, key, began, gen);
+	}
+	free(key);
+	store_qb_release(&q);
+	return rc;
+}
+
+void store_counts_forget(struct store *st, const char *select)
+{
+	store_count_cache_forget(&st->counts, select);
 }
 
 size_t store_page_take(size_t n, int limit, bool *more)

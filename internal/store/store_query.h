@@ -66,6 +66,20 @@ ATTR_NODISCARD enum status store_qb_total(struct store *st, const char *select, 
 					  struct err *e);
 
 /*
+ * store_qb_total for lists whose filtered rows are only ever added while this process runs,
+ * or whose changes call store_count_cache_forget: a bounded count found above its bound is
+ * remembered in st's count cache (store_count_cache.h) for list_count_cache_seconds, and
+ * answered from there as bound + 1.  Exact counts (bound 0) and counts below the bound are
+ * never remembered.
+ */
+ATTR_NODISCARD enum status store_qb_total_cached(struct store *st, const char *select,
+						 qb_where_fn where, const void *f, int64_t bound,
+						 int64_t *total, struct err *e);
+
+/* Drops st's remembered counts of the lists whose count statement starts with select. */
+void store_counts_forget(struct store *st, const char *select);
+
+/*
  * How many of the n rows of a page query (which asks for limit + 1) go on
  * the page; *more tells whether a row was left over for the next one.
  */

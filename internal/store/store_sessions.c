@@ -92,12 +92,23 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 	return rc == ST_OK ? store_exec(c, sql, (int)ARRAY_SIZE(p), p, NULL, e) : rc;
 }
 
+/*
+ * Sessions are never deleted by a running server, and a decision only fills in a session's
+ * empty agent, repository or pack, which adds it to filters; an update here can move it out
+ * of one (another state, agent, repository or pack), so the remembered counts of session
+ * filters go.
+ */
+#define SESSION_COUNT_SELECT "SELECT 1 FROM activity_sessions"
+
 enum status store_session_upsert(struct store *st, const struct session_upsert *u, bool *created,
 				 struct err *e)
 {
 	struct upsert ctx = {u, created};
+	enum status rc = store_run_write(st, upsert_tx, &ctx, e);
 
-	return err_ctx(store_run_write(st, upsert_tx, &ctx, e), e, "store session");
+	if (rc == ST_OK && !*created)
+		store_counts_forget(st, SESSION_COUNT_SELECT);
+	return err_ctx(rc, e, "store session");
 }
 
 static void session_where(struct qb *q, const void *filter)
@@ -137,8 +148,8 @@ enum status store_session_list(struct store *st, const struct session_filter *f,
 	store_qb_release(&q);
 	if (rc == ST_OK && f->want_total &&
 	    !store_page_total(out->n, out->more, f->offset, f->after_ts != NULL, &out->total))
-		rc = store_qb_total(st, "SELECT 1 FROM activity_sessions", session_where, f,
-				    f->total_bound, &out->total, e);
+		rc = store_qb_total_cached(st, SESSION_COUNT_SELECT, session_where, f,
+					   f->total_bound, &out->total, e);
 	if (rc != ST_OK)
 		store_session_list_release(out);
 	return rc;
