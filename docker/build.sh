@@ -13,6 +13,12 @@
 # CAVRA_CACHE_DIR (default ~/.cache/cavra) and the image in the engine, both keyed by the
 # recipe below and the month, so later runs reuse them and a new month brings a fresh base.
 # CAVRA_BASE_REFRESH=1 makes it again; CAVRA_DEBIAN_MIRROR changes the mirror.
+#
+# Behind a proxy that intercepts TLS: the host's extra CA certificates (the *.crt files under
+# /usr/local/share/ca-certificates, or the PEM file CAVRA_SITE_CA names) reach the test stage's
+# `npm ci` as the build secret site-ca, which no image keeps; the runtime image never sees
+# them. With docker, HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) are passed on when set
+# (podman passes them itself).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=docker/engine.sh
@@ -41,6 +47,18 @@ base_key=$(printf '%s\n' "${base_args[@]}" "${base_sources[@]}" "$(date -u +%Y-%
 base_label=org.cavra.base-key
 
 log() { echo "build.sh: $*"; }
+
+# site_ca FILE: writes the extra CA certificates into FILE (empty when there are none).
+site_ca() {
+	if [ -n "${CAVRA_SITE_CA:-}" ]; then
+		cat "$CAVRA_SITE_CA" >"$1"
+		return 0
+	fi
+	: >"$1"
+	[ -d /usr/local/share/ca-certificates ] || return 0
+	find /usr/local/share/ca-certificates -name '*.crt' -type f -print0 | sort -z |
+		xargs -0 -r cat >>"$1"
+}
 
 # The base's key label: empty for an image that did not come from here (e.g. a pulled one).
 base_key_of() {
@@ -93,7 +111,13 @@ ensure_base() {
 }
 
 build() { # build TARGET TAG
-	local args=(build -f docker/Dockerfile --target "$1" -t "$(engine_ref "$2")")
+	local args=(build -f docker/Dockerfile --target "$1" -t "$(engine_ref "$2")") var
+	args+=(--secret "id=site-ca,src=$ca_file")
+	if [ "$ENGINE" = docker ]; then
+		for var in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
+			[ -z "${!var:-}" ] || args+=(--build-arg "$var")
+		done
+	fi
 	if [ "$ENGINE" = podman ]; then
 		# docker format keeps HEALTHCHECK (OCI images have none); the host's network lets
 		# RUN apt-get and npm reach their mirrors on machines whose bridge has no route out;
@@ -114,6 +138,10 @@ main() {
 	engine_detect
 	log "engine: $ENGINE"
 	ensure_base
+	ca_file=$(mktemp)
+	trap 'rm -f "$ca_file"' EXIT
+	site_ca "$ca_file"
+	[ ! -s "$ca_file" ] || log "extra CA certificates for npm: $(grep -c 'BEGIN CERTIFICATE' "$ca_file")"
 	t=$SECONDS
 	build runtime "$image"
 	log "$image built ($((SECONDS - t))s)"

@@ -134,7 +134,11 @@ teardown() {
 			log "failed (exit $rc): the stack's last log lines"
 			"${compose[@]}" logs --no-color --tail=40 "${stack[@]}" 2>&1 | tail -150
 		fi
+		# Twice if need be: with podman, removing the provider's container fails while
+		# cavra's, which shares its network namespace, is still being removed beside it;
+		# the second pass removes it, the network and the volume.
 		"${compose[@]}" --profile test down -v --remove-orphans >"$work/down.log" 2>&1 ||
+			"${compose[@]}" --profile test down -v --remove-orphans >>"$work/down.log" 2>&1 ||
 			cat "$work/down.log"
 	fi
 	[ -z "$health_pid" ] || kill "$health_pid" 2>/dev/null

