@@ -23,6 +23,7 @@
 #define DECISION_NCOLS STORE_DECISION_NCOLS
 #define DECISION_COLS  STORE_DECISION_COLS("")
 #define ADOPT_PAGE     "1000" /* decisions chained per query while adopting */
+#define ADOPT_INSERT   250 /* links per INSERT while adopting (7 parameters each) */
 
 const char store_chain_genesis[SHA256_HEX_LEN] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
@@ -450,22 +451,64 @@ static const struct chained chained_tables[] = {
 	 STORE_APPROVAL_NCOLS, 10},
 };
 
-/* Links every row of r (columns in catalogue order, the id first) after cur. */
-static enum status link_rows(struct store_conn *c, struct cursor *cur, const struct chained *t,
-			     const struct store_rows *r, struct err *e)
+/*
+ * Computes the links of r's rows (columns in catalogue order, the id first) after cur into l
+ * and their audit_chain rows into p, as decision_links does for a batch.
+ */
+static enum status row_links(struct cursor *cur, const struct chained *t,
+			     const struct store_rows *r, struct link_text *l, const char **p,
+			     char prev0[SHA256_HEX_LEN], struct err *e)
 {
-	enum status st = ST_OK;
-
 	_Static_assert(STORE_APPROVAL_NCOLS <= DECISION_NCOLS, "v holds the widest chained row");
-	for (size_t i = 0; i < store_rows_count(r) && st == ST_OK; i++) {
+	memcpy(prev0, cur->hash, SHA256_HEX_LEN);
+	for (size_t i = 0; i < store_rows_count(r); i++, p += LINK_NPARAMS) {
 		const char *v[DECISION_NCOLS] = {0};
+		enum status st;
 
 		for (size_t k = 0; k < t->ncols; k++)
 			v[k] = store_rows_get(r, i, k);
 		if (!v[0]) /* the id column is NOT NULL: only a damaged catalogue gets here */
 			return err_set(e, ST_INTERNAL, "%s: a row without an id", t->table);
-		st = link_record(c, cur, t->table, t->kind, v[0], v, t->ncols, e);
+		st = canon_fn(t->table, v, t->ncols, l[i].rsha, e);
+		if (st == ST_OK)
+			st = store_chain_link_hash(cur->seq + 1, t->kind, v[0], l[i].rsha,
+						   cur->hash, l[i].hash, e);
+		if (st != ST_OK)
+			return err_ctx(st, e, "chain %s '%s'", t->kind, v[0]);
+		snprintf(l[i].seq, sizeof(l[i].seq), "%lld", (long long)cur->seq + 1);
+		p[0] = l[i].seq;
+		p[1] = t->kind;
+		p[2] = v[0];
+		p[3] = l[i].rsha;
+		p[4] = i ? l[i - 1].hash : prev0;
+		p[5] = l[i].hash;
+		p[6] = cur->now;
+		cur->seq++;
+		memcpy(cur->hash, l[i].hash, SHA256_HEX_LEN);
 	}
+	return ST_OK;
+}
+
+/*
+ * Links every row of r after cur: the hashes one after another, then the rows of
+ * audit_chain together (on PostgreSQL a few statements per page, not one per row).
+ */
+static enum status link_rows(struct store_conn *c, struct cursor *cur, const struct chained *t,
+			     const struct store_rows *r, struct err *e)
+{
+	size_t n = store_rows_count(r);
+	struct link_text *l = xcalloc(n, sizeof(*l));
+	const char **p = xcalloc(n * LINK_NPARAMS, sizeof(*p));
+	char prev0[SHA256_HEX_LEN];
+	enum status st =
+		canon_fn ? row_links(cur, t, r, l, p, prev0, e)
+			 : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+
+	for (size_t i = 0; st == ST_OK && i < n; i += ADOPT_INSERT)
+		st = insert_links(c, n - i < ADOPT_INSERT ? n - i : ADOPT_INSERT,
+				  p + i * LINK_NPARAMS, e);
+	free(p);
+	free(l);
 	return st;
 }
 
