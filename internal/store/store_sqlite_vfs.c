@@ -25,7 +25,8 @@ struct wal_file {
 	sqlite3_int64 off; /* the file offset of buf[0] */
 };
 
-_Static_assert(STORE_SQLITE_VFS_BUF < 128 * 1024, "the default VFS writes under 128 KiB a call");
+_Static_assert(STORE_SQLITE_VFS_BUF < (size_t)128 * 1024,
+	       "the default VFS writes under 128 KiB a call");
 
 /* Where the real file starts: after struct wal_file, 8-byte aligned as SQLite's own are. */
 #define REAL_OFFSET ((sizeof(struct wal_file) + 7) & ~(size_t)7)
