@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 void hex_encode(const unsigned char *p, size_t n, char *out)
 {
@@ -27,12 +29,35 @@ bool hex_is_lower(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * EVP_sha256() makes OpenSSL 3 look the implementation up (locks and a property query) on
+ * every digest, about half the cost of hashing a short text; the one fetched here serves
+ * the process's life.  A failed fetch falls back to that lookup.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+/* Runs before OpenSSL's own clean-up at exit, which was registered before it. */
+static void sha256_free(void)
+{
+	EVP_MD_free(sha256_md);
+	sha256_md = NULL;
+}
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256_md && atexit(sha256_free) != 0)
+		sha256_free();
+}
+
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_Digest(p, n, md, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL);
 	hex_encode(md, mdlen, out);
 }
 

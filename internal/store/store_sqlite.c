@@ -5,6 +5,7 @@
 #include "base/base.h"
 #include "store/store_backend.h"
 #include "store/store_sqlite_int.h"
+#include "store/store_sqlite_vfs.h"
 #include "base/buf.h"
 #include "base/files.h"
 #include "base/xalloc.h"
@@ -137,7 +138,9 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
 
 /*
  * SQLITE_OPEN_NOMUTEX: the pool hands a connection to one thread at a time, so
- * SQLite's own per-connection mutex would only cost time.
+ * SQLite's own per-connection mutex would only cost time.  The VFS gathers a commit's
+ * WAL frames into one write (store_sqlite_vfs.h), which relies on run_pragmas()'s
+ * synchronous=FULL.
  */
 static enum status sqlite_connect(const char *path, const struct store_options *opt,
 				  struct store_conn **out, struct err *e)
@@ -151,8 +154,9 @@ static enum status sqlite_connect(const char *path, const struct store_options *
 	st = ensure_parent(path, e);
 	if (st != ST_OK)
 		return err_ctx(st, e, "open sqlite database '%s'", path);
-	rc = sqlite3_open_v2(
-		path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     store_sqlite_vfs_name());
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(db, busy_ms);
 		sqlite3_extended_result_codes(db, 1);
