@@ -19,6 +19,11 @@
 -- SQLite: VIRTUAL generated columns (ALTER TABLE cannot add STORED ones), whose
 -- values the index keeps. The byte search spares the JSON parse to payloads
 -- without the key, most of them.
+-- Statistics of an earlier ANALYZE know nothing of the new index: with them, SQLite
+-- takes it for a selective one and sorts every decision of a repository to list 20
+-- (the drill-down's recent decisions). This drops the table's statistics; without
+-- any the planner chooses well, and a new ANALYZE gathers them all again. ANALYZE
+-- of the small schema_migrations makes sure sqlite_stat1 exists for the DELETE.
 -- Applied once by `cavra migrate up`, inside the runner's transaction.
 
 ALTER TABLE activity_decisions
@@ -34,3 +39,6 @@ ALTER TABLE activity_decisions
 CREATE INDEX ix_activity_decisions_rollout_groups
     ON activity_decisions (repository, policy_pack, decided_day, decision, would_decision,
                            severity, rule_id, decided_at);
+
+ANALYZE schema_migrations;
+DELETE FROM sqlite_stat1 WHERE tbl = 'activity_decisions';
