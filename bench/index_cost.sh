@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The write cost of the read indexes of activity_decisions on PostgreSQL: pgbench runs the
 # statement of POST /decisions (bench/pgbench_decision.sql) with every index of the migrated
-# schema, then without each of migration 012's three composite indexes, without all three, and
-# with no secondary index at all (the floor). Each run starts from empty tables (TRUNCATE,
+# schema, then without each of migration 012's three composite indexes, without all three,
+# without migration 017's ix_activity_decisions_rollout_groups, and with no secondary index at
+# all (the floor). Each run starts from empty tables (TRUNCATE,
 # CHECKPOINT) and runs TX decisions per client; the sets take turns ROUNDS times and the median
 # tps of each is reported, with the WAL bytes written per decision (pg_current_wal_lsn before and
 # after a run): unlike tps, that figure does not depend on what else the machine is doing.
@@ -56,7 +57,7 @@ keep() {
 }
 
 declare -A T W
-sets=(all no_012 no_repository_decision no_agent_severity no_pack_decision none)
+sets=(all no_012 no_repository_decision no_agent_severity no_pack_decision no_rollout_groups none)
 run_set() { # set round
 	case $1 in
 	all) keep "$all" ;;
@@ -64,6 +65,7 @@ run_set() { # set round
 	no_repository_decision) keep "$(grep -vx ix_activity_decisions_repository_decision_decided_at <<<"$all")" ;;
 	no_agent_severity) keep "$(grep -vx ix_activity_decisions_agent_id_severity_decided_at <<<"$all")" ;;
 	no_pack_decision) keep "$(grep -vx ix_activity_decisions_policy_pack_decision_decided_at <<<"$all")" ;;
+	no_rollout_groups) keep "$(grep -vx ix_activity_decisions_rollout_groups <<<"$all")" ;;
 	none) keep "" ;;
 	esac
 	local f=$work/pgbench-$1-$2.txt lsn0 n

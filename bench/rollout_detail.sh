@@ -4,7 +4,9 @@
 # worst case), on each backend.  bench/seed.sh loads ROWS decisions over 2 repositories and 29
 # days (SEED_REPOS=2 SEED_DAYS=29), so acme/svc-01 holds about ROWS / 2; the script prints the
 # exact count the drill-down saw.  Then wrk asks for the detail over one connection (the time
-# of one request with nothing else running) and over CONNS connections.
+# of one request with nothing else running) and over CONNS connections.  Each run also reports
+# the CPU time per request of cavra serve and the PostgreSQL server's processes (utime + stime
+# from /proc), the figure a loaded machine inflates least.
 #   bash bench/rollout_detail.sh
 # Settings (environment): ROWS=210000, BACKENDS="sqlite postgres", SECONDS_EACH=10, CONNS=4.
 # Prints Markdown for docs/benchmarks.md on stdout, progress on stderr.  Run as root.
@@ -54,13 +56,31 @@ setup_records() {
 	post /policy-rollouts "{\"repository\":\"$REPO\",\"policy_pack\":\"$PACK\",\"mode\":\"audit_only\",\"state\":\"active\",\"coverage_percent\":85}"
 }
 
+# CPU ticks (utime + stime) of cavra serve and of the PostgreSQL server's processes so far:
+# CPU per request, unlike the latency, does not grow with what else the machine runs.
+cpu_ticks() {
+	local pids=$serve_pid pm p t=0
+	if [ -f "$work/pg/data/postmaster.pid" ]; then
+		pm=$(head -1 "$work/pg/data/postmaster.pid")
+		pids+=" $pm $(ps --ppid "$pm" -o pid= | tr '\n' ' ')"
+	fi
+	for p in $pids; do
+		[ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+
 declare -A R
 wrk_run() { # name connections
-	local f=$work/wrk-$1.txt
+	local f=$work/wrk-$1.txt c0 n
+	c0=$(cpu_ticks)
 	wrk -t1 -c"$2" -d"${SECONDS_EACH}s" --timeout 10s --latency -s bench/rollout_detail.lua \
 		"http://127.0.0.1:$port$DETAIL" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"
 	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
-	say "$1: ${R[$1]} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+	n=$(kv requests "${R[$1]}")
+	R[$1,cpu]=$(awk -v t="$(($(cpu_ticks) - c0))" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (n > 0) printf "%.1f", t * 1000 / hz / n; else print "-" }')
+	say "$1: ${R[$1]} cpu_ms_per_request=${R[$1,cpu]} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 	R[$1,load]=$(cut -d' ' -f1-3 /proc/loadavg)
 }
 
@@ -87,14 +107,15 @@ rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 echo "cavra \`$rev\`, $(nproc) cores shared with the load generator and the database;" \
 	"started by \`ROWS=$ROWS BACKENDS=\"$BACKENDS\" bash bench/rollout_detail.sh\`."
 echo
-echo "| backend | decisions in the window | connections | requests/s | p50 ms | p99 ms | max ms | errors | load average (1/5/15 min) at the end |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| backend | decisions in the window | connections | requests/s | p50 ms | p99 ms | max ms | CPU ms / request (cavra + database) | errors | load average (1/5/15 min) at the end |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for b in $BACKENDS; do
 	for run in one conns; do
 		l=${R[$b-$run]}
 		c=1
 		[ "$run" = conns ] && c=$CONNS
 		echo "| $b | ${R[$b,n]} | $c | $(kv rps "$l") | $(kv p50_ms "$l") | $(kv p99_ms "$l") |" \
-			"$(kv max_ms "$l") | $(($(kv non2xx "$l") + $(kv sockerr "$l"))) | ${R[$b-$run,load]} |"
+			"$(kv max_ms "$l") | ${R[$b-$run,cpu]} | $(($(kv non2xx "$l") + $(kv sockerr "$l"))) |" \
+			"${R[$b-$run,load]} |"
 	done
 done

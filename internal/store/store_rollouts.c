@@ -4,8 +4,7 @@
  * Each summary is one aggregate query over an index's range, never a list
  * of decisions copied out: the drill-down of a repository with 100,000
  * decisions reads a few hundred group rows (docs/benchmarks.md).  The two
- * dialects differ only in how a day is cut from a time and how a field is
- * read from a JSON payload.
+ * dialects differ only in how a day is written and compared.
  */
 #include "base/base.h"
 #include "store/store_rollouts.h"
@@ -19,28 +18,26 @@
 #include <string.h>
 
 /*
- * The would_decision is read from the payload only for the decisions that can carry one
- * (allow and the original's audit_only); the CASE spares every other row the JSON parse,
- * and on SQLite a byte search for the key spares it the payloads that do not have it (all
- * of them unless the pack runs audit-only).  Reading each row's payload at all is still
- * most of the aggregate's time (docs/benchmarks.md, policy rollout drill-down).
+ * Answered from ix_activity_decisions_rollout_groups alone (migration 017): its columns are
+ * the filter's and the groups', in the GROUP BY's order, so the rows arrive grouped and no
+ * row or payload is read, nor any sort made.  decided_day and would_decision are generated
+ * columns (the UTC day of decided_at, the payload's would_decision).  The day's bound only
+ * narrows the index range; decided_at's is the filter.  A would_decision counts for the
+ * decisions that can carry one (allow and the original's audit_only): a group of any other
+ * outcome reports NULL, and groups that differ only there are summed by the reader.
  */
-static const char groups_sqlite[] =
-	"SELECT substr(decided_at, 1, 10), rule_id, decision, "
-	"CASE WHEN decision IN ('allow', 'audit_only') "
-	"AND instr(payload, '\"would_decision\"') > 0 "
-	"THEN json_extract(payload, '$.would_decision') END, severity, count(*) "
-	"FROM activity_decisions "
-	"WHERE repository = $1 AND policy_pack = $2 AND decided_at >= $3 "
-	"GROUP BY 1, 2, 3, 4, 5";
+#define GROUPS_SELECT(day)                                                                  \
+	"SELECT " day ", rule_id, decision, "                                               \
+	"CASE WHEN decision IN ('allow', 'audit_only') THEN would_decision END, severity, " \
+	"count(*) FROM activity_decisions WHERE repository = $1 AND policy_pack = $2 "      \
+	"AND decided_at >= $3 AND decided_day >= "
+#define GROUPS_GROUP " GROUP BY decided_day, decision, would_decision, severity, rule_id"
 
+static const char groups_sqlite[] = GROUPS_SELECT("decided_day") "substr($3, 1, 10)" GROUPS_GROUP;
+/* to_char, not the date's own text, which follows the server's DateStyle */
 static const char groups_pg[] =
-	"SELECT to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), rule_id, decision, "
-	"CASE WHEN decision IN ('allow', 'audit_only') "
-	"THEN payload->>'would_decision' END, severity, count(*) "
-	"FROM activity_decisions "
-	"WHERE repository = $1 AND policy_pack = $2 AND decided_at >= $3 "
-	"GROUP BY 1, 2, 3, 4, 5";
+	GROUPS_SELECT("to_char(decided_day, 'YYYY-MM-DD')") "($3::timestamptz AT TIME ZONE "
+							    "'UTC')::date" GROUPS_GROUP;
 
 enum status store_rollout_groups(struct store_conn *c, const struct rollout_scope *s,
 				 struct store_rows **out, struct err *e)

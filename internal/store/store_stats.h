@@ -34,7 +34,7 @@ ATTR_NODISCARD enum status store_table_count_before(struct store_conn *c, const 
 ATTR_NODISCARD enum status store_table_span(struct store_conn *c, const char *table,
 					    const char *time_col, int64_t *rows, char **oldest,
 					    char **newest, struct err *e);
-/* How many columns table has. */
+/* How many columns table stores, its generated columns left out. */
 ATTR_NODISCARD enum status store_table_ncols(struct store_conn *c, const char *table, size_t *out,
 					     struct err *e);
 

@@ -293,7 +293,8 @@ NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "activity_sessions_decisions", "repository_policy_rollout", "integrations_inventory",
          "api_tokens", "original_enum_values", "operations_records", "console_sessions",
          "operations_doctor", "activity_read_indexes", "stable_paging",
-         "decision_idempotency_keys", "audit_chain", "policy_rollout_versions"]
+         "decision_idempotency_keys", "audit_chain", "policy_rollout_versions",
+         "decision_rollout_projection"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]

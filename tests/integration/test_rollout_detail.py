@@ -321,3 +321,126 @@ def test_version_and_history_survive_backup_and_restore(db, tmp_path):
             d = ok(s.get(f"/policy-rollout-details/{rid}"))
             assert d["rollout"]["version"] == version
             assert [h["reason"] for h in d["history"]] == reasons, json.dumps(d["history"])
+
+
+# ---- migration 017: the generated columns the counts read (would_decision, decided_day) ----
+
+# The rows whose generated columns differ from what their payload and decided_at say.
+STALE_PROJECTION = {
+    "sqlite": "SELECT decision_id FROM activity_decisions WHERE would_decision IS NOT "
+              "json_extract(payload, '$.would_decision') OR decided_day IS NOT "
+              "substr(decided_at, 1, 10)",
+    "postgres": "SELECT decision_id FROM activity_decisions WHERE would_decision IS DISTINCT "
+                "FROM payload->>'would_decision' OR decided_day IS DISTINCT FROM "
+                "(decided_at AT TIME ZONE 'UTC')::date",
+}
+# The counts as the drill-down made them before 017: from each row's payload.
+PAYLOAD_GROUPS = {
+    "sqlite": "SELECT substr(decided_at, 1, 10), decision, severity, count(*) "
+              "FROM activity_decisions WHERE repository = '{r}' AND policy_pack = '{p}' "
+              "GROUP BY 1, 2, 3",
+    "postgres": "SELECT to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), decision, "
+                "severity, count(*) FROM activity_decisions WHERE repository = '{r}' AND "
+                "policy_pack = '{p}' GROUP BY 1, 2, 3",
+}
+
+
+def backend(db):
+    return "postgres" if db.startswith("postgres") else "sqlite"
+
+
+def would_decisions(db):
+    rows = sql(db, "SELECT would_decision, count(*) FROM activity_decisions "
+                   "GROUP BY would_decision")
+    return {("" if w in ("", "None") else w): int(n) for w, n in rows}
+
+
+def import_one(db, tmp_path, decision_id, when):
+    """One decision of the rollout through `cavra ops import`, carrying a would_decision."""
+    import json
+    store = {"decisions": [{
+        "schema_version": "cavra.decision.v1", "decision_id": decision_id,
+        "session_id": "imported-1", "agent_id": "codex", "actor": "ai-agent",
+        "repository": REPO_ID, "action_type": "read_file", "target": "id_rsa",
+        "requested_operation": "", "policy_pack": PACK, "policy_id": PACK,
+        "rule_id": "filesystem.read.block", "decision": "allow", "would_decision": "block",
+        "severity": "high", "reason": "audit only", "evidence_refs": [],
+        "approver_group": None, "timestamp": when, "correlation_id": "corr_imported1"}],
+        "sessions": []}
+    path = tmp_path / "activity.json"
+    path.write_text(json.dumps(store))
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity", db=db)
+    assert code == 0, err + out
+
+
+def test_generated_columns_written_by_every_path(srv, tmp_path):
+    """POST /decisions, an import and a restore all fill would_decision and decided_day from
+    the row, and the drill-down's counts equal the ones taken from the payloads."""
+    import datetime
+    world(srv, skip=("outcome_change_share",))  # 20 allowed reads, 3 that would block
+    when = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2))
+    import_one(srv.db, tmp_path, "dec_0000000imp01", when.isoformat())
+    assert sql(srv.db, STALE_PROJECTION[backend(srv.db)]) == []
+    wd = would_decisions(srv.db)
+    assert sql(srv.db, "SELECT count(*) FROM activity_decisions WHERE repository = "
+                       f"'{REPO_ID}' AND policy_pack = '{PACK}' AND would_decision = 'block'"
+               ) == [["4"]], wd
+    d = detail(srv)["activity"]
+    want_o, want_s, want_days, total = {}, {}, {}, 0
+    for day, dec, sev, n in sql(srv.db, PAYLOAD_GROUPS[backend(srv.db)].format(r=REPO_ID,
+                                                                               p=PACK)):
+        want_o[dec] = want_o.get(dec, 0) + int(n)
+        want_s[sev] = want_s.get(sev, 0) + int(n)
+        want_days[(day, dec)] = want_days.get((day, dec), 0) + int(n)
+        total += int(n)
+    assert d["decisions"] == total == 24
+    assert {k: v for k, v in d["by_outcome"].items() if v} == want_o
+    assert {k: v for k, v in d["by_severity"].items() if v} == want_s
+    assert {(x["day"], k): v for x in d["daily"] for k, v in x.items()
+            if k != "day" and v} == want_days
+    plan = ok(srv.post(f"/policy-rollouts/{enc(RID)}/change-plan", {"mode": "enforce"}))
+    assert (plan["decisions"], plan["would_change"]) == (24, 4)
+    # a backup does not carry the generated columns; its restore computes them again
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "b"), db=srv.db)
+    assert code == 0, err
+    code, out, err = cavra("ops", "restore", str(tmp_path / "b"), "--target-dir",
+                           str(tmp_path / "r"), db=srv.db, timeout=300)
+    assert code == 0, err + out
+    restored = f"sqlite:{tmp_path}/r/cavra.db"
+    assert sql(restored, STALE_PROJECTION["sqlite"]) == []
+    assert would_decisions(restored) == wd
+
+
+def test_migration_017_fills_the_columns_of_stored_decisions(db, tmp_path):
+    """Decisions stored before 017 get would_decision and decided_day when it runs, and the
+    drill-down and the change plan count them."""
+    import datetime
+    assert cavra("migrate", "up", "--to", "16", db=db)[0] == 0
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for i, (dec, would) in enumerate((("allow", "block"), ("allow", None), ("block", None))):
+        t = (now - datetime.timedelta(days=i + 1)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        extra = f', "would_decision": "{would}"' if would else ""
+        sql(db, "INSERT INTO activity_decisions (decision_id, session_id, repository, "
+                "action_type, policy_pack, rule_id, decision, severity, decided_at, created_at, "
+                f"updated_at, payload) VALUES ('dec_old{i}', 'sess-old', '{REPO_ID}', "
+                f"'read_file', '{PACK}', 'filesystem.read.block', '{dec}', 'high', '{t}', "
+                f"'{t}', '{t}', '{{\"decision\": \"{dec}\"{extra}}}')")
+    if backend(db) == "sqlite":  # statistics that know nothing of 017's index are dropped
+        sql(db, "ANALYZE")
+        assert sql(db, "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'activity_decisions'"
+                   ) != [["0"]]
+    code, out, err = cavra("migrate", "up", db=db)
+    assert code == 0 and "017_decision_rollout_projection" in out, err + out
+    if backend(db) == "sqlite":
+        assert sql(db, "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'activity_decisions'"
+                   ) == [["0"]]
+    assert sql(db, STALE_PROJECTION[backend(db)]) == []
+    assert would_decisions(db) == {"block": 1, "": 2}
+    with serve(db, tmp=tmp_path) as s:
+        ok(s.post("/policy-rollouts", {"repository": REPO_ID, "policy_pack": PACK,
+                                       "mode": "audit_only", "state": "active"}), 201)
+        act = detail(s)["activity"]
+        assert act["decisions"] == 3 and act["by_outcome"]["allow"] == 2
+        assert sum(x["block"] for x in act["daily"]) == 1
+        plan = ok(s.post(f"/policy-rollouts/{enc(RID)}/change-plan", {"mode": "enforce"}))
+        assert (plan["decisions"], plan["would_change"]) == (3, 1)
