@@ -100,30 +100,68 @@ static enum status head_lock(struct store_conn *c, struct cursor *cur, struct er
 	return st;
 }
 
-/* Links one record (its values in catalogue order) after cur and moves cur. */
-static enum status link_record(struct store_conn *c, struct cursor *cur, const char *table,
-			       const char *kind, const char *id, const char *const *vals, size_t n,
-			       struct err *e)
+/* One link as text: the parameters of its row of audit_chain. */
+struct link_text {
+	char seq[24], rsha[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
+};
+
+#define LINK_NPARAMS 7
+
+/* A record to link: its table, kind, id and values in catalogue order. */
+struct chain_rec {
+	const char *table, *kind, *id;
+	const char *const *vals;
+	size_t n;
+};
+
+/*
+ * Computes the link of rec after cur into l and its audit_chain row into p (LINK_NPARAMS
+ * values; prev is the hash before it, which must outlive p), and moves cur past it.
+ */
+static enum status link_one(struct cursor *cur, const struct chain_rec *rec, struct link_text *l,
+			    const char *prev, const char **p, struct err *e)
+{
+	enum status st = canon_fn(rec->table, rec->vals, rec->n, l->rsha, e);
+
+	if (st == ST_OK)
+		st = store_chain_link_hash(cur->seq + 1, rec->kind, rec->id, l->rsha, cur->hash,
+					   l->hash, e);
+	if (st != ST_OK)
+		return err_ctx(st, e, "chain %s '%s'", rec->kind, rec->id);
+	snprintf(l->seq, sizeof(l->seq), "%lld", (long long)cur->seq + 1);
+	p[0] = l->seq;
+	p[1] = rec->kind;
+	p[2] = rec->id;
+	p[3] = l->rsha;
+	p[4] = prev;
+	p[5] = l->hash;
+	p[6] = cur->now;
+	cur->seq++;
+	memcpy(cur->hash, l->hash, SHA256_HEX_LEN);
+	return ST_OK;
+}
+
+/* Links one record after cur and moves cur, only once its entry is written. */
+static enum status link_record(struct store_conn *c, struct cursor *cur,
+			       const struct chain_rec *rec, struct err *e)
 {
 	static const char sql[] =
 		"INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
 		"chained_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-	char rsha[SHA256_HEX_LEN], hash[SHA256_HEX_LEN], seq[24];
-	const char *p[7] = {seq, kind, id, rsha, cur->hash, hash, cur->now};
+	struct cursor next = *cur;
+	struct link_text l;
+	const char *p[LINK_NPARAMS];
 	enum status st;
 
 	if (!canon_fn)
 		return err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	st = canon_fn(table, vals, n, rsha, e);
-	if (st == ST_OK)
-		st = store_chain_link_hash(cur->seq + 1, kind, id, rsha, cur->hash, hash, e);
-	snprintf(seq, sizeof(seq), "%lld", (long long)cur->seq + 1);
-	if (st == ST_OK)
-		st = store_exec(c, sql, 7, p, NULL, e);
+	st = link_one(&next, rec, &l, cur->hash, p, e);
 	if (st != ST_OK)
-		return err_ctx(st, e, "chain %s '%s'", kind, id);
-	cur->seq++;
-	memcpy(cur->hash, hash, SHA256_HEX_LEN);
+		return st;
+	st = store_exec(c, sql, LINK_NPARAMS, p, NULL, e);
+	if (st != ST_OK)
+		return err_ctx(st, e, "chain %s '%s'", rec->kind, rec->id);
+	*cur = next;
 	return ST_OK;
 }
 
@@ -156,13 +194,6 @@ static void decision_vals(const struct decision_rec *d, const char *v[DECISION_N
 	memcpy(v, x, sizeof(x));
 }
 
-/* One decision's link as text: the parameters of its row of audit_chain. */
-struct link_text {
-	char seq[24], rsha[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
-};
-
-#define LINK_NPARAMS 7
-
 /*
  * Computes the links of rows after cur (each hash covers the one before it) into l and
  * their audit_chain rows into p, LINK_NPARAMS per row, and moves cur past them.  prev0
@@ -173,29 +204,16 @@ static enum status decision_links(struct cursor *cur, const struct decision_rec 
 				  char prev0[SHA256_HEX_LEN], struct err *e)
 {
 	memcpy(prev0, cur->hash, SHA256_HEX_LEN);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++, p += LINK_NPARAMS) {
 		const char *v[DECISION_NCOLS];
-		const char *id = rows[i]->decision_id;
+		const struct chain_rec rec = {"activity_decisions", "decision",
+					      rows[i]->decision_id, v, DECISION_NCOLS};
 		enum status st;
 
 		decision_vals(rows[i], v);
-		st = canon_fn("activity_decisions", v, DECISION_NCOLS, l[i].rsha, e);
-		if (st == ST_OK)
-			st = store_chain_link_hash(cur->seq + 1, "decision", id, l[i].rsha,
-						   cur->hash, l[i].hash, e);
+		st = link_one(cur, &rec, &l[i], i ? l[i - 1].hash : prev0, p, e);
 		if (st != ST_OK)
-			return err_ctx(st, e, "chain decision '%s'", id);
-		snprintf(l[i].seq, sizeof(l[i].seq), "%lld", (long long)cur->seq + 1);
-		p[0] = l[i].seq;
-		p[1] = "decision";
-		p[2] = id;
-		p[3] = l[i].rsha;
-		p[4] = i ? l[i - 1].hash : prev0;
-		p[5] = l[i].hash;
-		p[6] = cur->now;
-		p += LINK_NPARAMS;
-		cur->seq++;
-		memcpy(cur->hash, l[i].hash, SHA256_HEX_LEN);
+			return st;
 	}
 	return ST_OK;
 }
@@ -341,8 +359,10 @@ enum status store_chain_append_approval(struct store_conn *c, const char *approv
 	for (size_t k = 0; st == ST_OK && k < STORE_APPROVAL_NCOLS; k++)
 		v[k] = store_rows_get(r, 0, k);
 	if (st == ST_OK)
-		st = link_record(c, &cur, "approvals", "approval", approval_id, v,
-				 STORE_APPROVAL_NCOLS, e);
+		st = link_record(c, &cur,
+				 &(const struct chain_rec){"approvals", "approval", approval_id, v,
+							   STORE_APPROVAL_NCOLS},
+				 e);
 	if (st == ST_OK)
 		st = head_move(c, &cur, NULL, e);
 	store_rows_free(r);
@@ -463,28 +483,17 @@ static enum status row_links(struct cursor *cur, const struct chained *t,
 	memcpy(prev0, cur->hash, SHA256_HEX_LEN);
 	for (size_t i = 0; i < store_rows_count(r); i++, p += LINK_NPARAMS) {
 		const char *v[DECISION_NCOLS] = {0};
+		struct chain_rec rec;
 		enum status st;
 
 		for (size_t k = 0; k < t->ncols; k++)
 			v[k] = store_rows_get(r, i, k);
 		if (!v[0]) /* the id column is NOT NULL: only a damaged catalogue gets here */
 			return err_set(e, ST_INTERNAL, "%s: a row without an id", t->table);
-		st = canon_fn(t->table, v, t->ncols, l[i].rsha, e);
-		if (st == ST_OK)
-			st = store_chain_link_hash(cur->seq + 1, t->kind, v[0], l[i].rsha,
-						   cur->hash, l[i].hash, e);
+		rec = (struct chain_rec){t->table, t->kind, v[0], v, t->ncols};
+		st = link_one(cur, &rec, &l[i], i ? l[i - 1].hash : prev0, p, e);
 		if (st != ST_OK)
-			return err_ctx(st, e, "chain %s '%s'", t->kind, v[0]);
-		snprintf(l[i].seq, sizeof(l[i].seq), "%lld", (long long)cur->seq + 1);
-		p[0] = l[i].seq;
-		p[1] = t->kind;
-		p[2] = v[0];
-		p[3] = l[i].rsha;
-		p[4] = i ? l[i - 1].hash : prev0;
-		p[5] = l[i].hash;
-		p[6] = cur->now;
-		cur->seq++;
-		memcpy(cur->hash, l[i].hash, SHA256_HEX_LEN);
+			return st;
 	}
 	return ST_OK;
 }
