@@ -76,3 +76,34 @@ need_wrk() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 }
+
+# build_revision: a Release build of CAVRA_REV when it is set (a committed revision, exported
+# into $work/src, so edits in the work tree do not reach it), else of the work tree into
+# build-bench/; sets revision (what was built) and cavra (build_release).
+build_revision() {
+	if [ -n "${CAVRA_REV:-}" ]; then
+		revision=$(git rev-parse --short "$CAVRA_REV^{commit}") || die "unknown revision $CAVRA_REV"
+		mkdir -p "$work/src"
+		git archive "$revision" | tar -x -C "$work/src"
+		build_release "$work/build" "$work/src"
+	else
+		revision=$(git describe --always --dirty 2>/dev/null || echo unknown)
+		build_release build-bench
+	fi
+}
+
+# cpu_ticks PID...: the user + system CPU time the processes have used so far, in clock ticks
+# (getconf CLK_TCK a second; a process that has ended counts 0). Fields 14 and 15 of
+# /proc/PID/stat, counted after the command name, which may hold spaces.
+cpu_ticks() {
+	local p
+	for p in "$@"; do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true; done |
+		awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# pg_children: the PIDs of the children of pg_start's postmaster (backends, WAL writer,
+# checkpointer...); none when it is not running.
+pg_children() {
+	[ -f "$work/pg/data/postmaster.pid" ] || return 0
+	pgrep -P "$(head -1 "$work/pg/data/postmaster.pid")" || true
+}

@@ -60,18 +60,7 @@ wrk_run() { # name threads connections seconds [shape]
 }
 
 # cpu_ms PID...: user + system CPU milliseconds the processes have used so far
-cpu_ms() {
-	local tck
-	tck=$(getconf CLK_TCK)
-	for p in "$@"; do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true; done |
-		awk -v t="$tck" '{ s += $12 + $13 } END { printf "%d\n", s * 1000 / t }'
-}
-pg_children() {
-	local pm
-	[ -f "$work/pg/data/postmaster.pid" ] || return 0
-	pm=$(head -1 "$work/pg/data/postmaster.pid")
-	pgrep -P "$pm" || true
-}
+cpu_ms() { echo $(($(cpu_ticks "$@") * 1000 / $(getconf CLK_TCK))); }
 
 # mix_run BACKEND CACHE: the mix with CPU per request (R[b-mix-c], R[b-mix-c,cpu]).
 mix_run() {

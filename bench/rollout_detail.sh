@@ -58,27 +58,22 @@ setup_records() {
 
 # CPU ticks (utime + stime) of cavra serve and of the PostgreSQL server's processes so far:
 # CPU per request, unlike the latency, does not grow with what else the machine runs.
-cpu_ticks() {
-	local pids=$serve_pid pm p t=0
-	if [ -f "$work/pg/data/postmaster.pid" ]; then
-		pm=$(head -1 "$work/pg/data/postmaster.pid")
-		pids+=" $pm $(ps --ppid "$pm" -o pid= | tr '\n' ' ')"
-	fi
-	for p in $pids; do
-		[ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-	done
-	echo "$t"
+all_ticks() {
+	local pm=
+	[ -f "$work/pg/data/postmaster.pid" ] && pm=$(head -1 "$work/pg/data/postmaster.pid")
+	# shellcheck disable=SC2046,SC2086 # PIDs: one word each
+	cpu_ticks "$serve_pid" $pm $(pg_children)
 }
 
 declare -A R
 wrk_run() { # name connections
 	local f=$work/wrk-$1.txt c0 n
-	c0=$(cpu_ticks)
+	c0=$(all_ticks)
 	wrk -t1 -c"$2" -d"${SECONDS_EACH}s" --timeout 10s --latency -s bench/rollout_detail.lua \
 		"http://127.0.0.1:$port$DETAIL" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"
 	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
 	n=$(kv requests "${R[$1]}")
-	R[$1,cpu]=$(awk -v t="$(($(cpu_ticks) - c0))" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+	R[$1,cpu]=$(awk -v t="$(($(all_ticks) - c0))" -v n="$n" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { if (n > 0) printf "%.1f", t * 1000 / hz / n; else print "-" }')
 	say "$1: ${R[$1]} cpu_ms_per_request=${R[$1,cpu]} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 	R[$1,load]=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -104,7 +104,6 @@ port=
 start_serve() { # database-url log-name
 	serve_start "$1" "$logs/$2" --db-pool-size "$POOL" --log-level "$LOG_LEVEL"
 }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$serve_pid/stat"; }
 vm_mb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$serve_pid/status"; }
 
 declare -A R # run name -> RESULT line of wrk + cpu_ms= (cavra CPU per request) + load=
@@ -112,10 +111,10 @@ run_wrk() { # name connections script url [-- args...]
 	local name=$1 c=$2 script=$3 url=$4 t c0 c1 line
 	shift 4
 	t=$((c < 2 ? c : 2))
-	c0=$(cpu_ticks)
+	c0=$(cpu_ticks "$serve_pid")
 	wrk -t"$t" -c"$c" -d"${dur:-$DURATION}s" --timeout 10s --latency -s "bench/$script" "$url" "$@" \
 		>"$logs/wrk-$name.txt" 2>&1 || die "wrk failed: build-bench/bench-logs/wrk-$name.txt"
-	c1=$(cpu_ticks)
+	c1=$(cpu_ticks "$serve_pid")
 	line=$(grep '^RESULT' "$logs/wrk-$name.txt") || die "no RESULT line in wrk-$name.txt"
 	line+=" cpu_ms=$(calc %.2f "$((c1 - c0)) * 1000 / $hz / ($(kv requests "$line") + 0.000001)")"
 	line+=" load=$(cut -d' ' -f1 /proc/loadavg)"

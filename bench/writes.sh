@@ -40,15 +40,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 need_wrk
-if [ -n "${CAVRA_REV:-}" ]; then
-	revision=$(git rev-parse --short "$CAVRA_REV^{commit}") || die "unknown revision $CAVRA_REV"
-	mkdir -p "$work/src"
-	git archive "$revision" | tar -x -C "$work/src"
-	build_release "$work/build" "$work/src"
-else
-	revision=$(git describe --always --dirty 2>/dev/null || echo unknown)
-	build_release build-bench
-fi
+build_revision
 case " $BACKENDS " in *" postgres "*)
 	pg_start shared_buffers=512MB max_connections=100 max_wal_size=8GB checkpoint_timeout=30min
 	psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE post'
@@ -56,18 +48,9 @@ case " $BACKENDS " in *" postgres "*)
 esac
 
 declare -A R # name -> RESULT line of wrk, or "tps=.. lat_ms=.." of pgbench
-cpu_ticks() { # PID...: their utime + stime, in clock ticks
-	local p
-	for p in "$@"; do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true; done |
-		awk '{ t += $12 + $13 } END { print t + 0 }'
-}
-pg_pids() { # the postmaster's children: backends, WAL writer, checkpointer...
-	[ -f "$work/pg/data/postmaster.pid" ] || return 0
-	pgrep -P "$(head -1 "$work/pg/data/postmaster.pid")" || true
-}
 wrk_run() { # name connections seconds; adds the CPU ms per decision of cavra and of PostgreSQL
 	local f=$work/wrk-$1.txt t=$(($2 < 2 ? $2 : 2)) c0 p0 c1 p1 pids n
-	pids=$(pg_pids)
+	pids=$(pg_children)
 	c0=$(cpu_ticks "$serve_pid") p0=$(cpu_ticks $pids)
 	wrk -t"$t" -c"$2" -d"$3s" --timeout 10s --latency -s bench/post_decision.lua \
 		"http://127.0.0.1:$port/decisions" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"

@@ -29,18 +29,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 need_wrk
-if [ -n "${CAVRA_REV:-}" ]; then
-	revision=$(git rev-parse --short "$CAVRA_REV^{commit}") || die "unknown revision $CAVRA_REV"
-	mkdir -p "$work/src"
-	git archive "$revision" | tar -x -C "$work/src"
-	build_release "$work/build" "$work/src"
-else
-	revision=$(git describe --always --dirty 2>/dev/null || echo unknown)
-	build_release build-bench
-fi
+build_revision
 tck=$(getconf CLK_TCK)
 
-cpu_ticks() { # pid: "utime stime" in clock ticks (fields 14 and 15; the name has no spaces)
+user_sys_ticks() { # pid: "utime stime" in clock ticks (fields 14 and 15; the name has no spaces)
 	awk '{ print $14, $15 }' "/proc/$1/stat"
 }
 stored() { # the decisions in the file
@@ -53,7 +45,7 @@ run() { # connections round: one table row
 	"$cavra" migrate up --database "$work/w.db" >"$work/migrate.log" 2>&1 || die "migrate up failed"
 	serve_start "$work/w.db" "$work/serve.log" --db-pool-size "$POOL"
 	wrk -t2 -c8 -d2s -s bench/post_decision.lua "http://127.0.0.1:$port/decisions" >/dev/null 2>&1
-	read -r u0 s0 <<<"$(cpu_ticks "$serve_pid")"
+	read -r u0 s0 <<<"$(user_sys_ticks "$serve_pid")"
 	n0=$(stored)
 	if command -v perf >/dev/null; then
 		perf stat -x, -e context-switches -p "$serve_pid" -o "$work/stat.csv" -- \
@@ -63,7 +55,7 @@ run() { # connections round: one table row
 	res=$(wrk -t2 -c"$c" -d"${DURATION}s" --timeout 10s --latency -s bench/post_decision.lua \
 		"http://127.0.0.1:$port/decisions" | grep '^RESULT') || die "wrk failed"
 	[ -z "$perf_pid" ] || wait "$perf_pid" || true
-	read -r u1 s1 <<<"$(cpu_ticks "$serve_pid")"
+	read -r u1 s1 <<<"$(user_sys_ticks "$serve_pid")"
 	serve_stop
 	n1=$(stored)
 	[ -s "$work/stat.csv" ] && cs=$(awk -F, '/context-switches/ { print $1 }' "$work/stat.csv")
