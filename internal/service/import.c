@@ -20,6 +20,7 @@
 #include "base/files.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "store/store_chain.h"
 #include "store/store_sessions.h"
 #include "store/store_original.h"
 #include "base/progress.h"
@@ -254,7 +255,9 @@ static enum status put_session(struct store_conn *c, struct prepared *p, const c
 
 /*
  * Decisions are written once and never updated (they are evidence), and keep their own
- * timestamp as created_at; other kinds are upserts that skip unchanged records.
+ * timestamp as created_at; other kinds are upserts that skip unchanged records.  An
+ * approval the import changes gets a chain entry for its new state, as an approval changed
+ * through the API does; new ones are chained after the import (store_chain_import).
  */
 enum status service_import_put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
 				   const char *now, enum rec_outcome *o, struct err *e)
@@ -264,6 +267,12 @@ enum status service_import_put_one(struct store_conn *c, const struct kind *k, s
 	if (k == &service_kind_session)
 		return put_session(c, p, now, o, e);
 	service_prepared_write(k, p, now, &w);
+	if (k == &service_kind_approval) {
+		enum status st = store_rec_put(c, k->table, &w, o, e);
+
+		return st == ST_OK && *o == REC_UPDATED ? store_chain_append_approval(c, w.id, e)
+							: st;
+	}
 	if (k != &service_kind_decision)
 		return store_rec_put(c, k->table, &w, o, e);
 	w.created_at = w.updated_at = jx_get_str(p->rec, "timestamp");

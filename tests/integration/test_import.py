@@ -281,3 +281,33 @@ def test_changed_decision_is_refused(migrated, tmp_path):
     assert code == 1 and "dec_00000000000a" in out and "never change" in out
     assert sql(migrated, "SELECT decision FROM activity_decisions WHERE decision_id = "
                          "'dec_00000000000a'") == [["block"]]
+
+
+def test_changed_approval_is_chained_again(migrated, tmp_path):
+    """An import that updates an approval already in the chain appends the new state: the
+    chain still verifies, and the approval's last entry is the imported state."""
+    path = tmp_path / "approvals.json"
+    path.write_text(json.dumps(APPROVALS))
+    assert cavra("ops", "import", "--json", str(path), "--store", "approvals",
+                 db=migrated)[0] == 0
+    code, out, err = cavra("audit", "verify", db=migrated)
+    assert code == 0, out + err
+    entries = sql(migrated, "SELECT count(*) FROM audit_chain WHERE record_id = "
+                            "'apr_0123456789ab'")
+    changed = json.loads(json.dumps(APPROVALS))
+    changed["items"][0]["decision_reason"] = "ok, checked twice"
+    path.write_text(json.dumps(changed))
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "approvals",
+                           "--format", "json", db=migrated)
+    assert code == 0, err
+    assert json.loads(out)[0]["tables"]["items"]["updated"] == 1, out
+    code, out, err = cavra("audit", "verify", db=migrated)
+    assert code == 0, out + err
+    after = sql(migrated, "SELECT count(*) FROM audit_chain WHERE record_id = "
+                          "'apr_0123456789ab'")
+    assert int(after[0][0]) == int(entries[0][0]) + 1
+    # a third run changes nothing and chains nothing
+    assert cavra("ops", "import", "--json", str(path), "--store", "approvals",
+                 db=migrated)[0] == 0
+    assert sql(migrated, "SELECT count(*) FROM audit_chain WHERE record_id = "
+                         "'apr_0123456789ab'") == after
