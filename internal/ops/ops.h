@@ -74,7 +74,7 @@ enum ops_compression {
 	OPS_COMPRESS_ZSTD, /* one zstd frame of them */
 };
 
-#define OPS_ZSTD_LEVEL_DEFAULT 3
+#define OPS_ZSTD_LEVEL_DEFAULT 1
 #define OPS_ZSTD_LEVEL_MAX     19 /* 20..22 need windows a reader should not have to allow */
 #define OPS_COMPRESS_DEFAULT   "zstd"
 
