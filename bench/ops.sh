@@ -3,7 +3,8 @@
 # `pg_dump -Fc` / `pg_restore` on the same N-decision PostgreSQL database (default 1,000,000,
 # loaded by bench/seed.sh), plus `ops verify`, a SQLite backup and restore, and the backup of a
 # copy whose decision ids are random like the service's. Best of ROUNDS
-# (default 3) wall-clock runs each; a Release build of the work tree (build-bench/).
+# (default 3) wall-clock runs each; a Release build of the work tree (build-bench/). Each round
+# also logs (stderr) the CPU time of the command and of PostgreSQL, and the load average.
 # PostgreSQL's shared_buffers is SHARED_BUFFERS (default: a quarter of the machine's memory,
 # the starting point PostgreSQL's documentation gives). COMPRESSION (default zstd) is what
 # `ops backup --compression` gets: none, zstd or zstd:LEVEL.
@@ -43,13 +44,28 @@ say "chaining the seeded decisions (cavra audit adopt)"
 settle() { psql "$(url "$1")" -Xq -c 'VACUUM (ANALYZE) activity_decisions' -c CHECKPOINT && sync; }
 settle seeded
 
-# One timed run: prepare-cmd untimed, then timed-cmd; prints wall-clock seconds.
+# PostgreSQL's CPU time so far, in clock ticks: its ended processes (the postmaster's cutime +
+# cstime: backends, autovacuum workers) and its live children.
+pg_ticks() {
+	local pm
+	pm=$(head -1 "$work/pg/data/postmaster.pid")
+	echo $(($(sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }') + $(cpu_ticks $(pg_children))))
+}
+# One timed run: prepare-cmd untimed, then timed-cmd; prints wall-clock seconds, and logs the
+# CPU time of the command and of PostgreSQL and the load average, which a shared machine
+# inflates less than the wall clock.
 timed() { # name prepare timed
-	local t0 t1
+	local t0 t1 p0 p1 TIMEFORMAT='%U %S'
 	eval "$2"
+	p0=$(pg_ticks)
 	t0=$(date +%s.%N)
-	eval "$3" >/dev/null 2>&1 || { say "$1 failed"; return 1; }
+	{ time eval "$3" >/dev/null 2>&1; } 2>"$work/cpu" || { say "$1 failed"; return 1; }
 	t1=$(date +%s.%N)
+	sleep 0.5 # the postmaster has reaped the command's backends
+	p1=$(pg_ticks)
+	say "$1: CPU $(awk '{ printf "%.2f", $1 + $2 }' "$work/cpu") s (the command's processes)," \
+		"PostgreSQL $(awk "BEGIN { printf \"%.2f\", ($p1 - $p0) / $(getconf CLK_TCK) }") s;" \
+		"load $(cut -d' ' -f1-3 /proc/loadavg)"
 	awk "BEGIN { printf \"%.1f\", $t1 - $t0 }"
 }
 min() { awk "BEGIN { print ($1 < $2) ? $1 : $2 }"; }

@@ -37,7 +37,7 @@ const char cmd_usage_text[] =
 	"                                     logical backup of every table from one snapshot\n"
 	"                                     (default DIR .cavra/backups/latest), signed\n"
 	"                                     with an Ed25519 key when one is given; table\n"
-	"                                     files zstd-compressed (level 3) by default\n"
+	"                                     files zstd-compressed (level 1) by default\n"
 	"  ops verify MANIFEST [--json] [--public-key PEM] [--progress | --quiet]\n"
 	"                                     check a backup; reports every problem (exit 1);\n"
 	"                                     with a public key, refuses one not signed by it\n"

@@ -74,7 +74,7 @@ enum ops_compression {
 	OPS_COMPRESS_ZSTD, /* one zstd frame of them */
 };
 
-#define OPS_ZSTD_LEVEL_DEFAULT 3
+#define OPS_ZSTD_LEVEL_DEFAULT 1
 #define OPS_ZSTD_LEVEL_MAX     19 /* 20..22 need windows a reader should not have to allow */
 #define OPS_COMPRESS_DEFAULT   "zstd"
 
@@ -191,6 +191,13 @@ struct ops_verify_opts {
 	const struct ed25519_key *public_key; /* as for ops_verify_signed; NULL: none */
 	/* borrowed; NULL: none.  The phase "verify" of the manifest's rows, one item per file */
 	struct progress *progress;
+	/*
+	 * Check the manifest, the signature, every path and each file as stored (a compressed
+	 * file's size and SHA-256, an uncompressed one's size) but not the content: for a caller
+	 * that checks the content's size, SHA-256, rows and lines itself while it reads it, and
+	 * runs the full verification when that fails (a restore that rolls back).
+	 */
+	bool stored_only;
 };
 /* ops_verify_signed with the options of o. */
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,

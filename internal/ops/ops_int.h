@@ -330,6 +330,11 @@ void ops_line_check_release(struct ops_line_check *lc);
  * never returned: it returns ST_OK.
  */
 enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e);
+/*
+ * The order check of ops_line_check for a line the caller has already split with the same
+ * columns (spans in f's column order): a loader checks what verify would without a second split.
+ */
+void ops_line_check_spans(struct ops_line_check *lc, const struct ops_span *spans, int64_t lineno);
 
 /* ---- files ---- */
 
@@ -500,6 +505,7 @@ struct ops_load {
 	struct ops_restore_result *tally_into; /* activity_decisions: tally "decision" */
 	struct progress *progress; /* a row loaded is a row done; NULL: none */
 	struct ops_stored how; /* the file's compression and size: ops_scan_stored */
+	struct ops_line_check *check; /* each line's order checked too; NULL: not */
 };
 ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
 					 struct ops_scan *scan, struct err *e);

@@ -146,6 +146,8 @@ static enum status load_line(void *ctx, const char *line, size_t len, int64_t li
 	if (!ops_line_split(line, len, &ld->keys, ld->spans, &why))
 		return err_set(e, ST_INVALID, "%s line %lld: %s", ld->l->t->table,
 			       (long long)lineno, why);
+	if (ld->l->check)
+		ops_line_check_spans(ld->l->check, ld->spans, lineno);
 	buf_reset(&ld->arena);
 	for (size_t i = 0; i < ld->ncols && st == ST_OK; i++)
 		st = decode_value(ld, i, e);

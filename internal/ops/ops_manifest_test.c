@@ -486,7 +486,7 @@ static void test_compress_parse(void **state)
 		int level;
 	} cases[] = {
 		{"none", ST_OK, OPS_COMPRESS_NONE, 0},
-		{"zstd", ST_OK, OPS_COMPRESS_ZSTD, 3},
+		{"zstd", ST_OK, OPS_COMPRESS_ZSTD, 1},
 		{"zstd:1", ST_OK, OPS_COMPRESS_ZSTD, 1},
 		{"zstd:19", ST_OK, OPS_COMPRESS_ZSTD, 19},
 		{"zstd:0", ST_INVALID, 0, 0},

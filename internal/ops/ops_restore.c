@@ -18,6 +18,7 @@
 #include "base/redact.h"
 #include "store/store_sqlite_file.h"
 #include "base/progress.h"
+#include "base/dburl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ struct restore {
 	struct store *st;
 	struct migration_set tset; /* the target backend's migrations */
 	bool migrate_in_load; /* the target's migrations run in the load's transaction */
+	bool deferred; /* the content is checked while it loads, not verified first */
 };
 
 /* ---- compatibility of the backup with this binary ---- */
@@ -328,6 +330,7 @@ static enum status check_loaded(const struct ops_table *t, const struct ops_mani
 				int64_t before, struct err *e)
 {
 	if (scan->bytes != f->bytes || strcmp(scan->sha256, f->sha256) != 0 || scan->overlong ||
+	    scan->rows != f->rows || !scan->final_newline ||
 	    scan->stored_bytes != f->stored_bytes ||
 	    strcmp(scan->stored_sha256, f->stored_sha256) != 0)
 		return err_set(e, ST_CONFLICT, "'%s' changed since it was verified", f->path);
@@ -360,8 +363,13 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	struct store_rows *idx = NULL;
 	int64_t before = 0;
 	struct ops_scan scan = {0};
+	struct ops_line_check lc;
+	struct ops_report lines = {0};
 	enum status st;
 
+	ops_line_check_init(&lc, f, &lines);
+	if (r->deferred)
+		l.check = &lc;
 	*tc = (struct ops_table_count){t->store, t->table, f->rows, 0, 0, t->merge};
 	st = t->merge ? store_table_count(c, t->table, &before, e)
 		      : store_empty_table(c, t->table, e);
@@ -370,6 +378,8 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	progress_item(r->o->progress, t->table);
 	if (st == ST_OK)
 		st = ops_load_file(&l, path, &scan, e);
+	if (st == ST_OK && lines.n)
+		st = err_set(e, ST_CONFLICT, "'%s': %s", f->path, lines.items[0].msg);
 	tc->loaded = l.loaded;
 	if (st == ST_OK && idx) {
 		char what[80];
@@ -382,6 +392,8 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 		st = store_table_count(c, t->table, &tc->after, e);
 	if (st == ST_OK)
 		st = check_loaded(t, f, &scan, tc, before, e);
+	ops_line_check_release(&lc);
+	ops_report_release(&lines);
 	store_rows_free(idx);
 	free(path);
 	return st;
@@ -448,10 +460,23 @@ static enum status put_in_place(struct restore *r, struct err *e)
 	return file_fsync_dir(r->o->target_dir, e);
 }
 
-static enum status run(struct restore *r, struct err *e)
+/*
+ * A PostgreSQL target whose migrations run in the load's transaction: each file's content
+ * (size, SHA-256, rows, every line's columns and order) is checked while it is loaded, before
+ * the commit, instead of in a pass of its own first; the manifest, the signature, the paths and
+ * each file as stored are still verified before the target is opened.  Whatever fails rolls
+ * the whole load back.  A SQLite target, or migrations committed on their own URL first, are
+ * verified in full first.
+ */
+static bool defer_content(const struct ops_restore_opts *o)
 {
-	const struct ops_verify_opts vo = {r->o->public_key, r->o->progress};
-	enum status st;
+	return o->target_url && dburl_is_postgres(o->target_url) &&
+	       (!o->migration_url || str_eq(o->migration_url, o->target_url));
+}
+
+static enum status verified(struct restore *r, struct err *e)
+{
+	const struct ops_verify_opts vo = {r->o->public_key, r->o->progress, r->deferred};
 
 	if (!ops_verify_with(r->o->manifest, &vo, &r->out->verify) && r->out->verify.refused)
 		return err_set(e, ST_INVALID, "backup refused: %s: nothing was written",
@@ -467,6 +492,29 @@ static enum status run(struct restore *r, struct err *e)
 			       "'cavra ops import --backup %s'",
 			       r->out->verify.manifest_path, OPS_V1_FORMAT,
 			       r->out->verify.manifest_path);
+	return ST_OK;
+}
+
+/*
+ * A restore that checked the content while loading and failed (rolled back): when the backup
+ * is the cause, the full verification reports it exactly as a restore that verifies first.
+ */
+static enum status reverify(struct restore *r, enum status st, struct err *e)
+{
+	r->deferred = false;
+	ops_verify_result_release(&r->out->verify);
+	r->m = NULL;
+	return verified(r, e) == ST_OK ? st : ST_INVALID;
+}
+
+static enum status run(struct restore *r, struct err *e)
+{
+	enum status st;
+
+	r->deferred = defer_content(r->o);
+	st = verified(r, e);
+	if (st != ST_OK)
+		return st;
 	r->m = r->out->verify.manifest;
 	r->dir = file_dir_of(r->out->verify.manifest_path);
 	st = check_migrations(r->m, e);
@@ -480,6 +528,11 @@ static enum status run(struct restore *r, struct err *e)
 		r->out->target_backend = xstrdup(store_backend_name(r->st));
 	if (st == ST_OK)
 		st = load_all(r, e);
+	if (st != ST_OK && r->deferred) {
+		store_close(r->st); /* the load's transaction is rolled back before the check */
+		r->st = NULL;
+		st = reverify(r, st, e);
+	}
 	if (st == ST_OK)
 		st = put_in_place(r, e);
 	return st;
