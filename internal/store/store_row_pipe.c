@@ -66,7 +66,7 @@ static enum status run_batch(struct row_pipe *p, const struct batch *b, struct e
 		}
 		st = p->fn(p->ctx, vals, lens, e);
 		if (st != ST_OK)
-			err_wrap(e, "row %lld", (long long)(p->taken + 1));
+			err_wrap(e, "row %lld", (long long)p->taken + 1);
 		else
 			p->taken++;
 	}
