@@ -7,8 +7,8 @@
 #   bash bench/reads.sh                                   1,000,000 decisions, both backends
 #   ROWS=10000000 BACKENDS=postgres bash bench/reads.sh   the 10M target (PostgreSQL only)
 # Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", DURATION=20,
-# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size), CACHE_SECONDS="5" (the mix once per value
-# of --list-count-cache-seconds, e.g. "0 5" for without and with the bounded-total cache; the
+# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size), CACHE_SECONDS="60" (serve's default; the mix once per value
+# of --list-count-cache-seconds, e.g. "0 60" for without and with the bounded-total cache; the
 # shapes alone run with the first). The mix's CPU per request is read from /proc/PID/stat
 # (utime + stime) of cavra serve and of the postmaster's children before and after it, which
 # the load of other work on the machine inflates less than the latencies; on PostgreSQL also the
@@ -29,7 +29,7 @@ DURATION=${DURATION:-20}
 SHAPE_SECONDS=${SHAPE_SECONDS:-5}
 CONNS=${CONNS:-8}
 POOL=${POOL:-8}
-CACHE_SECONDS=${CACHE_SECONDS:-5}
+CACHE_SECONDS=${CACHE_SECONDS:-60}
 SHAPES=(latest repo_outcome agent_severity action_type pack_outcome session time_range
 	sessions sessions_agent sessions_repo)
 sessions=$(((ROWS + 49) / 50))
