@@ -7,9 +7,9 @@
 #   bash bench/reads.sh                                   1,000,000 decisions, both backends
 #   ROWS=10000000 BACKENDS=postgres bash bench/reads.sh   the 10M target (PostgreSQL only)
 # Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", DURATION=20,
-# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size), CACHE_SECONDS="60" (serve's default; the mix once per value
-# of --list-count-cache-seconds, e.g. "0 60" for without and with the bounded-total cache; the
-# shapes alone run with the first). The mix's CPU per request is read from /proc/PID/stat
+# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size), CACHE_SECONDS="60" (serve's default; the
+# mix once per value of --list-count-cache-seconds, e.g. "0 60" for without and with the
+# bounded-total cache; the shapes alone run with the first). The mix's CPU per request is read from /proc/PID/stat
 # (utime + stime) of cavra serve and of the postmaster's children before and after it, which
 # the load of other work on the machine inflates less than the latencies; on PostgreSQL also the
 # statements, count statements and shared buffers per request (pg_stat_statements), which do not
