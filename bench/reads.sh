@@ -7,11 +7,16 @@
 #   bash bench/reads.sh                                   1,000,000 decisions, both backends
 #   ROWS=10000000 BACKENDS=postgres bash bench/reads.sh   the 10M target (PostgreSQL only)
 # Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", DURATION=20,
-# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size), CACHE_SECONDS="5" (the mix once per value
-# of --list-count-cache-seconds, e.g. "0 5" for without and with the bounded-total cache; the
-# shapes alone run with the first). The mix's CPU per request is read from /proc/PID/stat
+# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size), CACHE_SECONDS="60" (serve's default; the
+# mix once per value of --list-count-cache-seconds, e.g. "0 60" for without and with the
+# bounded-total cache; the shapes alone run with the first). The mix's CPU per request is read from /proc/PID/stat
 # (utime + stime) of cavra serve and of the postmaster's children before and after it, which
-# the load of other work on the machine inflates less than the latencies. Prints Markdown tables for
+# the load of other work on the machine inflates less than the latencies; on PostgreSQL also the
+# statements, count statements and shared buffers per request (pg_stat_statements), which do not
+# depend on the load at all. Each shape's latency inside the mix comes from cavra's access log
+# (bench/reads_shapes.py). After the adoption the PostgreSQL database is settled with
+# VACUUM (ANALYZE), as a DBA would after a bulk load: otherwise autovacuum of the million new
+# audit_chain rows starts during the measurements. Prints Markdown tables for
 # docs/benchmarks.md on stdout; progress and raw wrk lines on stderr. Run as root on an
 # otherwise idle machine; PostgreSQL runs as user postgres in a temp dir that is removed.
 set -euo pipefail
@@ -24,7 +29,7 @@ DURATION=${DURATION:-20}
 SHAPE_SECONDS=${SHAPE_SECONDS:-5}
 CONNS=${CONNS:-8}
 POOL=${POOL:-8}
-CACHE_SECONDS=${CACHE_SECONDS:-5}
+CACHE_SECONDS=${CACHE_SECONDS:-60}
 SHAPES=(latest repo_outcome agent_severity action_type pack_outcome session time_range
 	sessions sessions_agent sessions_repo)
 sessions=$(((ROWS + 49) / 50))
@@ -45,8 +50,10 @@ trap 'exit 130' INT TERM
 need_wrk
 build_release build-bench
 case " $BACKENDS " in *" postgres "*)
-	pg_start shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min
+	pg_start shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min \
+		shared_preload_libraries=pg_stat_statements
 	psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE seeded'
+	psql "$(pgurl seeded)" -Xq -c 'CREATE EXTENSION pg_stat_statements'
 	;;
 esac
 
@@ -62,21 +69,38 @@ wrk_run() { # name threads connections seconds [shape]
 # cpu_ms PID...: user + system CPU milliseconds the processes have used so far
 cpu_ms() { echo $(($(cpu_ticks "$@") * 1000 / $(getconf CLK_TCK))); }
 
-# mix_run BACKEND CACHE: the mix with CPU per request (R[b-mix-c], R[b-mix-c,cpu]).
+# pg_statements N: statements, count statements and shared buffers (hit + read) per request
+# since the last pg_stat_statements_reset, for N requests; "-" on SQLite.
+pg_statements() {
+	[ "$b" = postgres ] || { echo "— — —"; return; }
+	psql "$url" -XAtF' ' -c "SELECT round(sum(calls) / $1.0, 2),
+		round(coalesce(sum(calls) FILTER (WHERE query LIKE 'SELECT count(*)%'), 0) / $1.0, 2),
+		round(sum(shared_blks_hit + shared_blks_read) / $1.0, 1)
+		FROM pg_stat_statements WHERE query LIKE 'SELECT%'
+		AND query NOT LIKE '%pg_stat_statements%'"
+}
+
+# mix_run BACKEND CACHE: the mix with CPU per request (R[b-mix-c], R[b-mix-c,cpu]) and each
+# shape's latency inside it (R[b-mix-c,shape]: reads_shapes.py's lines).
 mix_run() {
-	local c0 p0 c1 p1 n
+	local c0 p0 c1 p1 n l0 st
+	[ "$1" = postgres ] && psql "$url" -Xq -c 'SELECT pg_stat_statements_reset()' >/dev/null
+	l0=$(wc -l <"$work/serve-$1.log")
 	c0=$(cpu_ms "$serve_pid")
 	p0=$(cpu_ms $(pg_children))
 	wrk_run "$1-mix-$2" 2 "$CONNS" "$DURATION"
 	c1=$(cpu_ms "$serve_pid")
 	p1=$(cpu_ms $(pg_children))
 	n=$(kv requests "${R[$1-mix-$2]}")
+	st=$(pg_statements "$n")
+	read -r R[$1-mix-$2,stmts] R[$1-mix-$2,counts] R[$1-mix-$2,bufs] <<<"$st"
+	R[$1-mix-$2,shape]=$(tail -n +"$((l0 + 1))" "$work/serve-$1.log" | /usr/bin/python3 bench/reads_shapes.py /dev/stdin)
 	R[$1-mix-$2,cavra]=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / n }')
 	R[$1-mix-$2,db]=—
 	[ "$1" = postgres ] &&
 		R[$1-mix-$2,db]=$(awk -v a="$p0" -v b="$p1" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / n }')
 	R[$1-mix-$2,load]=$(cut -d' ' -f1 /proc/loadavg)
-	say "$1 cache=$2: cavra ${R[$1-mix-$2,cavra]} ms, database ${R[$1-mix-$2,db]} ms CPU per request, load ${R[$1-mix-$2,load]}"
+	say "$1 cache=$2: cavra ${R[$1-mix-$2,cavra]} ms, database ${R[$1-mix-$2,db]} ms CPU per request, load ${R[$1-mix-$2,load]}; statements, counts, buffers per request: $st"
 }
 
 for b in $BACKENDS; do
@@ -91,6 +115,10 @@ for b in $BACKENDS; do
 	say "$b: chaining the seeded decisions (cavra audit adopt)"
 	"$cavra" audit adopt --quiet --database "$url" >"$work/adopt-$b.log" 2>&1 ||
 		die "audit adopt failed: $(tail -3 "$work/adopt-$b.log")"
+	if [ "$b" = postgres ]; then
+		say "$b: settling (VACUUM (ANALYZE) after the adoption)"
+		psql "$url" -Xq -c 'VACUUM (ANALYZE)' || die "VACUUM failed"
+	fi
 	first=1
 	for c in $CACHE_SECONDS; do
 		serve_start "$url" "$work/serve-$b.log" --db-pool-size "$POOL" --list-count-cache-seconds "$c"
@@ -120,13 +148,32 @@ for s in "${SHAPES[@]}"; do
 	echo
 done
 echo
-echo "| mix, $CONNS connections, $DURATION s | list_count_cache_seconds | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | cavra CPU ms / request | PostgreSQL CPU ms / request | load (1 min, at the end) | seeding |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| mix, $CONNS connections, $DURATION s | list_count_cache_seconds | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | cavra CPU ms / request | PostgreSQL CPU ms / request | statements / request | counts / request | shared buffers / request | load (1 min, at the end) | seeding |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for b in $BACKENDS; do
 	for c in $CACHE_SECONDS; do
 		l=${R[$b-mix-$c]}
 		echo "| $b | $c | $(kv rps "$l") | $(kv p50_ms "$l") | $(kv p90_ms "$l") | $(kv p99_ms "$l") |" \
 			"$(kv max_ms "$l") | $(($(kv non2xx "$l") + $(kv sockerr "$l"))) |" \
-			"${R[$b-mix-$c,cavra]} | ${R[$b-mix-$c,db]} | ${R[$b-mix-$c,load]} | ${R[$b,seed]} s |"
+			"${R[$b-mix-$c,cavra]} | ${R[$b-mix-$c,db]} | ${R[$b-mix-$c,stmts]} | ${R[$b-mix-$c,counts]} |" \
+			"${R[$b-mix-$c,bufs]} | ${R[$b-mix-$c,load]} | ${R[$b,seed]} s |"
 	done
+done
+echo
+echo "Inside the mix, by shape (cavra's own duration of each request, from its access log):"
+echo
+printf '| shape in the mix |'
+for b in $BACKENDS; do for c in $CACHE_SECONDS; do printf ' %s, cache %s: p50 / p99 / max ms, over 20 ms |' "$b" "$c"; done; done
+printf '\n| --- |'
+for b in $BACKENDS; do for c in $CACHE_SECONDS; do printf ' --- |'; done; done
+echo
+for s in "${SHAPES[@]}" all; do
+	printf '| `%s` |' "$s"
+	for b in $BACKENDS; do
+		for c in $CACHE_SECONDS; do
+			awk -v s="$s" '$1 == s { printf " %s / %s / %s, %s of %s |", $3, $4, $5, $6, $2; f = 1 }
+				END { if (!f) printf " — |" }' <<<"${R[$b-mix-$c,shape]}"
+		done
+	done
+	echo
 done

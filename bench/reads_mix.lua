@@ -5,7 +5,8 @@
 --   wrk -t2 -c8 -d20s --latency -s bench/reads_mix.lua http://127.0.0.1:PORT -- SESSIONS [SHAPE]
 -- SESSIONS: how many seeded sessions there are (rows / 50). SHAPE (optional): run only the
 -- shape of that name (see `shapes`), which is how bench/reads.sh times each one alone.
--- Prints one machine-readable line at the end (bench/wrk_result.lua).
+-- Each request carries its shape's name as X-Request-Id, which cavra writes into its access
+-- log line. Prints one machine-readable line at the end (bench/wrk_result.lua).
 local sessions = 20000
 local only = nil
 local n = 0
@@ -72,7 +73,9 @@ end
 request = function()
 	n = n + 1
 	local s = only or shapes[n % #shapes + 1]
-	return wrk.format("GET", s[2](math.floor(n / #shapes)))
+	-- the shape's name as the request id, so that cavra's access log (ms=) times each shape
+	-- inside the mix (bench/reads.sh, "shapes in the mix")
+	return wrk.format("GET", s[2](math.floor(n / #shapes)), {["X-Request-Id"] = s[1]})
 end
 
 package.path = "./bench/?.lua;" .. package.path

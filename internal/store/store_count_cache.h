@@ -18,7 +18,7 @@
 struct store_count_slot {
 	uint64_t hash;
 	char *key; /* NULL: free */
-	int64_t learnt_us; /* when the count that proved the fact began; expires ttl after */
+	int64_t learnt_us; /* when the count that proved the fact began; expires its life after */
 	uint64_t used; /* tick of the last hit or fill: the least recently used goes first */
 };
 
@@ -54,7 +54,14 @@ char *store_count_key(const char *sql, int n, const char *const *params, int64_t
 /* The generation to hand to store_count_cache_add, read before the count runs. */
 uint64_t store_count_cache_gen(struct store_count_cache *c);
 
-/* Whether key's count was found above its bound less than the TTL before now_us. */
+/*
+ * How long a fact about key is kept: more than 3/4 of the TTL and at most the TTL, fixed by
+ * the key's hash, so that facts learnt at the same moment are not all counted again at once.
+ * 0 when the cache is off.
+ */
+int64_t store_count_cache_life_us(const struct store_count_cache *c, const char *key);
+
+/* Whether key's count was found above its bound less than its life before now_us. */
 bool store_count_cache_hit(struct store_count_cache *c, const char *key, int64_t now_us);
 
 /*

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the bounded-total cache (store_count_cache.c): keys, expiry by the
- * caller's clock, least-recently-used eviction when the table is full, forgetting by
- * prefix, and the generation that keeps a count begun before a forget out.
+ * caller's clock and each key's spread life, least-recently-used eviction when the table is
+ * full, forgetting by prefix, and the generation that keeps a count begun before a forget out.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,17 +51,18 @@ static void test_keys(void **state)
 	free(k1), free(k2), free(k3), free(k4), free(k5), free(k6);
 }
 
+/* asked_at is added_at + after_us, plus the key's life when from_life is set. */
 static const struct {
 	const char *name;
-	int64_t ttl_us, added_at, asked_at;
-	bool hit;
+	int64_t ttl_us, after_us;
+	bool from_life, hit;
 } expiry[] = {
-	{"fresh", 5 * SEC, 100 * SEC, 104 * SEC, true},
-	{"just before the ttl", 5 * SEC, 100 * SEC, 105 * SEC - 1, true},
-	{"at the ttl", 5 * SEC, 100 * SEC, 105 * SEC, false},
-	{"long after", 5 * SEC, 100 * SEC, 500 * SEC, false},
-	{"clock read before the fact", 5 * SEC, 100 * SEC, 99 * SEC, true},
-	{"ttl 0: off", 0, 100 * SEC, 100 * SEC, false},
+	{"fresh", 5 * SEC, 3 * SEC, false, true},
+	{"just before its life", 5 * SEC, -1, true, true},
+	{"at its life", 5 * SEC, 0, true, false},
+	{"long after", 5 * SEC, 400 * SEC, false, false},
+	{"clock read before the fact", 5 * SEC, -SEC, false, true},
+	{"ttl 0: off", 0, 0, false, false},
 };
 
 static void test_expiry_table(void **state)
@@ -69,29 +70,63 @@ static void test_expiry_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(expiry); i++) {
 		struct store_count_cache c;
+		int64_t added = 100 * SEC, asked = added + expiry[i].after_us;
 
 		store_count_cache_init(&c, expiry[i].ttl_us);
-		store_count_cache_add(&c, "k", expiry[i].added_at, store_count_cache_gen(&c));
-		if (store_count_cache_hit(&c, "k", expiry[i].asked_at) != expiry[i].hit)
+		if (expiry[i].from_life)
+			asked += store_count_cache_life_us(&c, "k");
+		store_count_cache_add(&c, "k", added, store_count_cache_gen(&c));
+		if (store_count_cache_hit(&c, "k", asked) != expiry[i].hit)
 			fail_msg("case '%s': want hit=%d", expiry[i].name, expiry[i].hit);
-		assert_false(store_count_cache_hit(&c, "other", expiry[i].added_at));
+		assert_false(store_count_cache_hit(&c, "other", added));
 		store_count_cache_release(&c);
 	}
+}
+
+/*
+ * A key's life is fixed, within (3/4 TTL, TTL], and keys learnt together do not all expire
+ * together: a thousand keys spread over most of that quarter.
+ */
+static void test_lives_spread(void **state)
+{
+	struct store_count_cache c;
+	int64_t lo = INT64_MAX, hi = 0;
+
+	(void)state;
+	store_count_cache_init(&c, 60 * SEC);
+	for (int i = 0; i < 1000; i++) {
+		char k[32];
+		int64_t life;
+
+		snprintf(k, sizeof(k), "SELECT 1 FROM t|10000|v2:%d", i);
+		life = store_count_cache_life_us(&c, k);
+		assert_int_equal(life, store_count_cache_life_us(&c, k));
+		assert_true(life > 45 * SEC && life <= 60 * SEC);
+		lo = life < lo ? life : lo;
+		hi = life > hi ? life : hi;
+		store_count_cache_add(&c, k, 0, store_count_cache_gen(&c));
+		assert_true(store_count_cache_hit(&c, k, life - 1));
+		assert_false(store_count_cache_hit(&c, k, life));
+	}
+	assert_true(lo < 47 * SEC && hi > 58 * SEC);
+	store_count_cache_release(&c);
 }
 
 /* A hit does not extend the fact's life: staleness stays bounded by the TTL. */
 static void test_hit_does_not_renew(void **state)
 {
 	struct store_count_cache c;
+	int64_t life;
 
 	(void)state;
 	store_count_cache_init(&c, 5 * SEC);
+	life = store_count_cache_life_us(&c, "k");
 	store_count_cache_add(&c, "k", 0, 0);
-	assert_true(store_count_cache_hit(&c, "k", 4 * SEC));
-	assert_false(store_count_cache_hit(&c, "k", 5 * SEC));
+	assert_true(store_count_cache_hit(&c, "k", life - 1));
+	assert_false(store_count_cache_hit(&c, "k", life));
 	/* a newer count renews it */
 	store_count_cache_add(&c, "k", 6 * SEC, 0);
-	assert_true(store_count_cache_hit(&c, "k", 10 * SEC));
+	assert_true(store_count_cache_hit(&c, "k", 6 * SEC + life - 1));
 	store_count_cache_release(&c);
 }
 
@@ -174,6 +209,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_expiry_table),
+		cmocka_unit_test(test_lives_spread),
 		cmocka_unit_test(test_hit_does_not_renew),
 		cmocka_unit_test(test_lru_eviction),
 		cmocka_unit_test(test_expired_slots_go_first),

@@ -32,7 +32,8 @@ def test_a_gte_total_is_kept_per_filter_until_the_ttl_runs_out(db, tmp_path):
             "next_cursor"]
         env = srv.get("/decisions", params={"repository": "r/over", "cursor": cursor}).json()
         assert (env["total"], env["total_relation"]) == (BOUND, "gte")
-        assert time.monotonic() - started < 2, "too slow to test the TTL"
+        # a fact lives at least three quarters of the TTL (expiries are spread)
+        assert time.monotonic() - started < 1.5, "too slow to test the TTL"
         # never for an exact count, nor for another filter
         assert totals(srv, "/decisions", repository="r/over", count="exact") == (BOUND - 1, "eq")
         assert totals(srv, "/decisions", repository="r/over", decision="allow") == (
@@ -93,10 +94,10 @@ def test_the_setting_is_checked(tmp_path):
         assert len(err.strip().splitlines()) == 1, err
 
 
-def test_the_setting_defaults_to_5_seconds_and_reads_the_environment():
+def test_the_setting_defaults_to_60_seconds_and_reads_the_environment():
     code, out, err = cavra("serve", "--print-config")
     assert code == 0, err
-    assert re.search(r"^list_count_cache_seconds\s+= 5\s+\(default\)$", out, re.M), out
+    assert re.search(r"^list_count_cache_seconds\s+= 60\s+\(default\)$", out, re.M), out
     code, out, err = cavra("serve", "--print-config",
                            env={"CAVRA_LIST_COUNT_CACHE_SECONDS": "0"})
     assert code == 0, err
