@@ -43,7 +43,7 @@ done_step() {
 }
 
 summary() {
-	local rc=$?
+	local rc=$? t_fail=$((SECONDS - ${t_step:-$SECONDS}))
 	containers_stop
 	echo
 	echo "== summary"
@@ -52,7 +52,7 @@ summary() {
 		echo "  $s"
 	done
 	if [ -n "$current" ]; then
-		echo "  FAIL  $current ($((SECONDS - t_step))s)"
+		echo "  FAIL  $current (${t_fail}s)"
 	fi
 	if [ "$rc" -eq 0 ]; then
 		echo "all tests passed in $((SECONDS - t_all))s"
