@@ -13,6 +13,8 @@
 # CAVRA_CACHE_DIR (default ~/.cache/cavra) and the image in the engine, both keyed by the
 # recipe below and the month, so later runs reuse them and a new month brings a fresh base.
 # CAVRA_BASE_REFRESH=1 makes it again; CAVRA_DEBIAN_MIRROR changes the mirror.
+# CAVRA_TEST_SKIP_BROWSER=1 builds cavra-test:dev without Chromium (docker/smoke.sh's default
+# tests do not drive a browser; scripts/test.sh sets it).
 #
 # Behind a proxy that intercepts TLS: the host's extra CA certificates (the *.crt files under
 # /usr/local/share/ca-certificates, or the PEM file CAVRA_SITE_CA names) reach the test stage's
@@ -30,10 +32,15 @@ mirror=${CAVRA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache=${CAVRA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cavra}
 
 # The base: Debian's minbase with merged /usr (as Debian's own images), no manual pages,
-# documentation or translations (as the -slim image), the security and updates suites.
+# documentation or translations (as the -slim image), the security and updates suites. As in
+# Debian's own images, dpkg does not fsync each file it unpacks (a container layer is
+# committed whole or not at all) and apt deletes the packages it downloaded once installed.
+# shellcheck disable=SC2016 # the hook's $1 is for mmdebstrap's shell to expand (the root)
 base_args=(--variant=minbase --format=tar
 	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
 	--aptopt='Acquire::Languages "none"'
+	--dpkgopt='force-unsafe-io'
+	--customize-hook='echo "APT::Keep-Downloaded-Packages \"false\";" >"$1/etc/apt/apt.conf.d/50cavra-clean"'
 	--dpkgopt='path-exclude=/usr/share/man/*'
 	--dpkgopt='path-exclude=/usr/share/doc/*'
 	--dpkgopt='path-include=/usr/share/doc/*/copyright'
@@ -83,9 +90,12 @@ make_tarball() { # make_tarball FILE
 	fi
 	mkdir -p "$cache"
 	log "making the Debian 12 base with mmdebstrap (a few minutes) into $1"
-	mmdebstrap --quiet "${base_args[@]}" bookworm "$1.tmp" "${base_sources[@]}"
+	# Debian's python3 for mmtarfilter (#!/usr/bin/env python3), which runs once per package:
+	# a python3 shim found first on PATH (pyenv's) made the base minutes slower.
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		mmdebstrap --quiet "${base_args[@]}" bookworm "$1.tmp" "${base_sources[@]}"
 	mv "$1.tmp" "$1"
-	find "$cache" -name 'debian-bookworm-*.tar' ! -name "${1##*/}" -delete
+	find "$cache" -name 'debian-bookworm-*.tar*' ! -name "${1##*/}" -delete
 }
 
 ensure_base() {
@@ -113,6 +123,9 @@ ensure_base() {
 build() { # build TARGET TAG
 	local args=(build -f docker/Dockerfile --target "$1" -t "$(engine_ref "$2")") var
 	args+=(--secret "id=site-ca,src=$ca_file")
+	if [ "$1" = test ] && [ "${CAVRA_TEST_SKIP_BROWSER:-0}" = 1 ]; then
+		args+=(--build-arg TEST_SKIP_BROWSER=1)
+	fi
 	if [ "$ENGINE" = docker ]; then
 		for var in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
 			[ -z "${!var:-}" ] || args+=(--build-arg "$var")

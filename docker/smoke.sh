@@ -6,6 +6,9 @@
 # volumes included, whether that passed or not. docs/deployment.md has the details.
 #
 #   bash docker/smoke.sh        # from anywhere; exit 0 when the stack and the tests pass
+#   bash docker/smoke.sh --images-only
+#                               # only finds or builds the postgres and idp images (below), so
+#                               # that docker/ci.sh can build them beside docker/build.sh
 #
 # CAVRA_SMOKE_TESTS   the test-runner's pytest arguments (default below: the storage tests on
 #                     PostgreSQL, the least-privilege roles, the OpenID provider's own check)
@@ -149,19 +152,31 @@ teardown() {
 	exit "$rc"
 }
 
+# The postgres and idp images: the official ones, else the stand-ins.
+service_images() {
+	use_image CAVRA_POSTGRES_IMAGE postgres:15-bookworm cavra-postgres:15 \
+		docker/local/postgres.Dockerfile
+	use_image CAVRA_NODE_IMAGE node:20-bookworm-slim cavra-node:18 docker/local/node.Dockerfile
+}
+
 main() {
 	local t
 	engine_detect
 	log "engine: $ENGINE"
+	if [ "${1:-}" = --images-only ]; then
+		trap 'rm -rf "$work"' EXIT
+		t=$SECONDS
+		service_images
+		log "images ready ($((SECONDS - t))s)"
+		return 0
+	fi
 	trap teardown EXIT
 	trap 'exit 130' INT TERM
 	if ! engine_has_image cavra:dev || ! engine_has_image cavra-test:dev; then
 		bash docker/build.sh
 	fi
 	t=$SECONDS
-	use_image CAVRA_POSTGRES_IMAGE postgres:15-bookworm cavra-postgres:15 \
-		docker/local/postgres.Dockerfile
-	use_image CAVRA_NODE_IMAGE node:20-bookworm-slim cavra-node:18 docker/local/node.Dockerfile
+	service_images
 	log "images ready ($((SECONDS - t))s)"
 	# ports of this run only, so that runs side by side do not collide
 	CAVRA_DEV_PG_PORT=$(free_port) CAVRA_DEV_HTTP_PORT=$(free_port)

@@ -4,7 +4,7 @@
 #
 #   scripts/deps.sh [run]   building and running the service (the default)
 #   scripts/deps.sh containers  podman and what it needs to build and run the images where no
-#                           Docker engine runs (scripts/test.sh with CAVRA_CONTAINER_TESTS=1)
+#                           Docker engine runs (scripts/test.sh's step containers: docker/ci.sh)
 #   scripts/deps.sh test    everything the test suite needs as well, with Node.js, npm,
 #                           Debian's chromium and the node_modules of tests/integration/idp and
 #                           tests/integration/console (from the npm registry), the chart's
