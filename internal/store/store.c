@@ -92,7 +92,6 @@ enum status store_open(const char *url, const struct store_options *opt, struct 
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	pthread_mutex_init(&st->batch.mu, NULL);
-	pthread_cond_init(&st->batch.cv, NULL);
 	store_count_cache_init(&st->counts, opt->count_cache_ms * 1000);
 	*out = st;
 	return ST_OK;
@@ -112,7 +111,6 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->batch.mu);
-	pthread_cond_destroy(&st->batch.cv);
 	store_count_cache_release(&st->counts);
 	free(st->idle);
 	free(st->display);

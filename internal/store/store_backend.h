@@ -58,10 +58,12 @@ struct store_ops {
 	const char *empty_table_sql; /* followed by the table's name: removes every row */
 };
 
-/* Queue of decision inserts written together (group commit, store_decisions.c). */
+/*
+ * Queue of decision inserts written together (group commit, store_decisions.c); each queued
+ * caller waits on a condition variable of its own.
+ */
 struct store_batch {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct batch_item *head, *tail;
 	int writers; /* threads writing a batch now */
 };

@@ -97,11 +97,16 @@ static void decision_params(const struct decision_rec *d, const char **p)
 #define SQLITE_WRITERS 1
 #define PG_WRITERS     2
 
-/* One queued insert; lives on the stack of the thread that waits for it. */
+/*
+ * One queued insert; lives on the stack of the thread that waits for it.  Its thread waits
+ * on its own condition variable, so that a writer wakes the callers of the batch it wrote and
+ * the one caller that is to write next, not every thread in the queue.
+ */
 struct batch_item {
 	const struct decision_rec *rec;
 	enum status st;
 	struct err e;
+	pthread_cond_t cv;
 	bool taken; /* in a batch being written: no longer in the queue */
 	bool done;
 	struct batch_item *next;
@@ -552,6 +557,41 @@ static struct batch_item *take_batch(struct store_batch *b)
 }
 
 /*
+ * Wakes the first queued caller when a writer's place is free, so that it writes the queue's
+ * next batch.  Called with the batch lock held.
+ */
+static void wake_next_writer(struct store_batch *b, int max)
+{
+	if (b->head && b->writers < max)
+		pthread_cond_signal(&b->head->cv);
+}
+
+/*
+ * Writes the queue's next batch as one of its writers: the lock is released while it writes.
+ * Each caller of the batch is then marked done and woken, and so is the caller to write next.
+ * A writer that leaves callers queued behind its batch wakes the next one at once when
+ * another writer may work (PostgreSQL's second writer).  Called with the batch lock held.
+ */
+static void write_next(struct store *st, struct store_batch *b, int max)
+{
+	struct batch_item *list;
+
+	b->writers++;
+	list = take_batch(b);
+	wake_next_writer(b, max);
+	pthread_mutex_unlock(&b->mu);
+	write_batch(st, list);
+	pthread_mutex_lock(&b->mu);
+	for (struct batch_item *it = list, *next; it; it = next) {
+		next = it->next;
+		it->done = true;
+		pthread_cond_signal(&it->cv);
+	}
+	b->writers--;
+	wake_next_writer(b, max);
+}
+
+/*
  * Takes me, still queued, out of the queue: its caller's request deadline passed
  * before a writer took it, so it is never written.  Called with the batch lock held.
  */
@@ -573,11 +613,10 @@ static enum status leave_queue(struct store_batch *b, struct batch_item *me, str
 /*
  * Group commit: every caller queues its insert; whoever finds the queue non-empty and
  * fewer than max writers at work becomes a writer, writes up to BATCH_MAX of what is
- * queued in one transaction, and wakes the others.  Each caller returns only after
- * its own row is durable (or has failed).  No one waits for a batch to fill: under
- * light load a writer takes its own row alone; under load the rows queued during one
- * commit become the next batch, so a caller waits at most for the commit in flight
- * and its own.
+ * queued in one transaction, and wakes that batch's callers and the next writer.  Each caller
+ * returns only after its own row is durable (or has failed).  No one waits for a batch to fill:
+ * under light load a writer takes its own row alone; under load the rows queued during one commit
+ * become the next batch, so a caller waits at most for the commit in flight and its own.
  *
  * A caller waits in the queue until its request deadline at most: a row still queued
  * then is taken out and gets ST_TIMEOUT (HTTP 503), having written nothing.  A row
@@ -585,8 +624,9 @@ static enum status leave_queue(struct store_batch *b, struct batch_item *me, str
  *
  * me lives on this thread's stack, which is safe because this thread does not return
  * before me.done is set under the lock (or before it took me out of the queue), and a
- * writer does not touch an item after setting it.  A caller not in the batch just
- * written waits again and may become the next writer.
+ * writer does not touch an item after setting it and signalling its condition variable,
+ * both under the lock.  A caller not in the batch just written waits again and may become
+ * the next writer.
  */
 static enum status insert_batched(struct store *st, const struct decision_rec *d, int max,
 				  struct err *e)
@@ -594,6 +634,7 @@ static enum status insert_batched(struct store *st, const struct decision_rec *d
 	struct store_batch *b = &st->batch;
 	struct batch_item me = {.rec = d};
 
+	pthread_cond_init(&me.cv, NULL);
 	pthread_mutex_lock(&b->mu);
 	if (b->tail)
 		b->tail->next = &me;
@@ -601,32 +642,22 @@ static enum status insert_batched(struct store *st, const struct decision_rec *d
 		b->head = &me;
 	b->tail = &me;
 	while (!me.done) {
-		struct batch_item *list;
-
 		if (!me.taken && store_deadline_passed()) {
 			me.st = leave_queue(b, &me, &me.e);
+			wake_next_writer(b, max);
 			break;
 		}
 		if (b->writers >= max || !b->head) {
 			if (me.taken)
-				pthread_cond_wait(&b->cv, &b->mu);
+				pthread_cond_wait(&me.cv, &b->mu);
 			else
-				store_deadline_wait(&b->cv, &b->mu);
+				store_deadline_wait(&me.cv, &b->mu);
 			continue;
 		}
-		b->writers++;
-		list = take_batch(b);
-		pthread_mutex_unlock(&b->mu);
-		write_batch(st, list);
-		pthread_mutex_lock(&b->mu);
-		for (struct batch_item *it = list, *next; it; it = next) {
-			next = it->next;
-			it->done = true;
-		}
-		b->writers--;
-		pthread_cond_broadcast(&b->cv);
+		write_next(st, b, max);
 	}
 	pthread_mutex_unlock(&b->mu);
+	pthread_cond_destroy(&me.cv);
 	if (me.st != ST_OK && e)
 		*e = me.e;
 	return me.st;
