@@ -105,8 +105,10 @@ for g in "${groups[@]}"; do
 	unset -n list
 done
 
+# dpkg-query prints one short line: a `dpkg -s | grep -q` pipe fails now and then under
+# pipefail (grep exits at the match, dpkg gets SIGPIPE writing the rest of a long record).
 installed() {
-	dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+	[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]
 }
 
 missing=()
