@@ -30,7 +30,9 @@ pg_start() {
 	pgport=$(free_port)
 	mkdir -p "$work/pg"
 	chown postgres "$work/pg"
-	as_pg "$bindir/initdb" -D "$work/pg/data" -A trust -U postgres >"$work/pg/initdb.log" 2>&1 ||
+	# a data directory kept from an earlier run (bench/reads.sh KEEP_DIR) is started as it is
+	[ -d "$work/pg/data" ] ||
+		as_pg "$bindir/initdb" -D "$work/pg/data" -A trust -U postgres >"$work/pg/initdb.log" 2>&1 ||
 		die "initdb failed: $work/pg/initdb.log"
 	local opts="-p $pgport -k $work/pg -c listen_addresses=127.0.0.1" s
 	for s in "$@"; do opts+=" -c $s"; done

@@ -7,7 +7,8 @@
 #   bash bench/reads.sh                                   1,000,000 decisions, both backends
 #   ROWS=10000000 BACKENDS=postgres bash bench/reads.sh   the 10M target (PostgreSQL only)
 # Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", DURATION=20,
-# SHAPE_SECONDS=5, CONNS=8, POOL=8 (--db-pool-size), CACHE_SECONDS="60" (serve's default; the
+# SHAPE_SECONDS=5, CONNS=8, POOL=2 (--db-pool-size: the cores the database shares with wrk and
+# cavra; docs/config.md, "Sizing the pool"), CACHE_SECONDS="60" (serve's default; the
 # mix once per value of --list-count-cache-seconds, e.g. "0 60" for without and with the
 # bounded-total cache; the shapes alone run with the first). The mix's CPU per request is read from /proc/PID/stat
 # (utime + stime) of cavra serve and of the postmaster's children before and after it, which
@@ -19,6 +20,10 @@
 # audit_chain rows starts during the measurements. Prints Markdown tables for
 # docs/benchmarks.md on stdout; progress and raw wrk lines on stderr. Run as root on an
 # otherwise idle machine; PostgreSQL runs as user postgres in a temp dir that is removed.
+# KEEP_DIR=DIR keeps the seeded databases (and PostgreSQL's data) in DIR instead, and a later
+# run with the same DIR and ROWS measures them again without seeding: a 10M seed takes tens of
+# minutes, which can run while the machine is busy (SEED_ONLY=1: seed, then stop), and the
+# measurement later on a quiet one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . bench/lib.sh
@@ -28,21 +33,26 @@ BACKENDS=${BACKENDS:-sqlite postgres}
 DURATION=${DURATION:-20}
 SHAPE_SECONDS=${SHAPE_SECONDS:-5}
 CONNS=${CONNS:-8}
-POOL=${POOL:-8}
+POOL=${POOL:-2}
 CACHE_SECONDS=${CACHE_SECONDS:-60}
 SHAPES=(latest repo_outcome agent_severity action_type pack_outcome session time_range
 	sessions sessions_agent sessions_repo)
 sessions=$(((ROWS + 49) / 50))
 
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
-work=$(mktemp -d /tmp/cavra-bench-reads.XXXXXX)
+if [ -n "${KEEP_DIR:-}" ]; then
+	mkdir -p "$KEEP_DIR"
+	work=$(cd "$KEEP_DIR" && pwd)
+else
+	work=$(mktemp -d /tmp/cavra-bench-reads.XXXXXX)
+fi
 chmod 711 "$work"
 serve_pid=
 cleanup() {
 	set +e
 	serve_stop
 	pg_stop
-	rm -rf "$work"
+	[ -n "${KEEP_DIR:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -52,8 +62,6 @@ build_release build-bench
 case " $BACKENDS " in *" postgres "*)
 	pg_start shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min \
 		shared_preload_libraries=pg_stat_statements
-	psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE seeded'
-	psql "$(pgurl seeded)" -Xq -c 'CREATE EXTENSION pg_stat_statements'
 	;;
 esac
 
@@ -103,8 +111,15 @@ mix_run() {
 	say "$1 cache=$2: cavra ${R[$1-mix-$2,cavra]} ms, database ${R[$1-mix-$2,db]} ms CPU per request, load ${R[$1-mix-$2,load]}; statements, counts, buffers per request: $st"
 }
 
-for b in $BACKENDS; do
-	if [ "$b" = sqlite ]; then url=$work/seeded.db; else url=$(pgurl seeded); fi
+# seed_backend BACKEND: migrate, seed ROWS decisions, chain them and settle the database ($url).
+seed_backend() {
+	local b=$1
+	rm -f "$work/seeded-$b.done" "$work/seeded.db" "$work/seeded.db-wal" "$work/seeded.db-shm"
+	if [ "$b" = postgres ]; then
+		psql "$(pgurl postgres)" -Xq -c 'DROP DATABASE IF EXISTS seeded'
+		psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE seeded'
+		psql "$(pgurl seeded)" -Xq -c 'CREATE EXTENSION pg_stat_statements'
+	fi
 	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
 	say "$b: seeding $ROWS decisions"
 	t0=$(date +%s)
@@ -119,6 +134,19 @@ for b in $BACKENDS; do
 		say "$b: settling (VACUUM (ANALYZE) after the adoption)"
 		psql "$url" -Xq -c 'VACUUM (ANALYZE)' || die "VACUUM failed"
 	fi
+	echo "${R[$b,seed]}" >"$work/seed-$b.seconds"
+	echo "$ROWS" >"$work/seeded-$b.done"
+}
+
+for b in $BACKENDS; do
+	if [ "$b" = sqlite ]; then url=$work/seeded.db; else url=$(pgurl seeded); fi
+	if [ -f "$work/seeded-$b.done" ] && [ "$(cat "$work/seeded-$b.done")" = "$ROWS" ]; then
+		say "$b: measuring the $ROWS decisions seeded earlier in $work"
+		R[$b,seed]=$(cat "$work/seed-$b.seconds")
+	else
+		seed_backend "$b"
+	fi
+	[ "${SEED_ONLY:-0}" = 1 ] && continue
 	first=1
 	for c in $CACHE_SECONDS; do
 		serve_start "$url" "$work/serve-$b.log" --db-pool-size "$POOL" --list-count-cache-seconds "$c"
@@ -132,6 +160,7 @@ for b in $BACKENDS; do
 	done
 done
 
+[ "${SEED_ONLY:-0}" = 1 ] && { say "seeded in $work (SEED_ONLY=1): nothing measured"; exit 0; }
 rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 echo "cavra \`$rev\`, $ROWS decisions in $sessions sessions (bench/seed.sh), $(nproc) cores," \
 	"load generator, cavra and database on the same cores; started by \`ROWS=$ROWS BACKENDS=\"$BACKENDS\" CACHE_SECONDS=\"$CACHE_SECONDS\" bash bench/reads.sh\`" \

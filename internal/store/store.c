@@ -175,6 +175,31 @@ void store_deadline_wait(pthread_cond_t *cv, pthread_mutex_t *mu)
 	(void)pthread_cond_timedwait(cv, mu, &abs);
 }
 
+/* The pool's waiters, oldest first, for /readyz: called with st->mu held. */
+static void waiter_add(struct store *st, struct pool_waiter *w, int64_t now)
+{
+	*w = (struct pool_waiter){.since_us = now, .prev = st->waiters_tail};
+	if (st->waiters_tail)
+		st->waiters_tail->next = w;
+	else
+		st->waiters = w;
+	st->waiters_tail = w;
+	st->waiting++;
+}
+
+static void waiter_remove(struct store *st, struct pool_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		st->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		st->waiters_tail = w->prev;
+	st->waiting--;
+}
+
 /*
  * Waits for a free slot; called with st->mu held.
  *
@@ -185,6 +210,7 @@ void store_deadline_wait(pthread_cond_t *cv, pthread_mutex_t *mu)
  */
 static enum status wait_slot(struct store *st, struct err *e)
 {
+	struct pool_waiter me;
 	int64_t now, limit;
 	bool by_deadline;
 	struct timespec abs;
@@ -198,10 +224,10 @@ static enum status wait_slot(struct store *st, struct err *e)
 	if (by_deadline)
 		limit = thread_deadline_us;
 	abs = realtime_after(limit - now);
-	st->waiting++;
+	waiter_add(st, &me, now);
 	while (st->in_use >= st->size && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&st->cv, &st->mu, &abs);
-	st->waiting--;
+	waiter_remove(st, &me);
 	if (st->in_use < st->size)
 		return ST_OK;
 	st->pool_timeout_us = time_mono_us();
@@ -301,7 +327,7 @@ void store_health_get(struct store *st, int64_t window_us, struct store_health *
 	int64_t now = time_mono_us();
 
 	pthread_mutex_lock(&st->mu);
-	h->pool_exhausted = (st->in_use >= st->size && st->waiting > 0) ||
+	h->pool_exhausted = (st->waiters && now - st->waiters->since_us >= STORE_POOL_STARVED_US) ||
 			    (st->pool_timeout_us && now - st->pool_timeout_us < window_us);
 	h->storage_full = st->full_us && now - st->full_us < window_us;
 	pthread_mutex_unlock(&st->mu);

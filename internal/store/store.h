@@ -111,9 +111,16 @@ void store_pool_stats(struct store *st, int *size, int *in_use, int *open);
  */
 void store_deadline_set(int64_t mono_us);
 
+/*
+ * A borrower that has waited this long for a connection means the pool starves requests.
+ * A shorter wait is the pool doing its work: with db_pool_size near the database's cores,
+ * requests queue for a connection briefly under any load.
+ */
+#define STORE_POOL_STARVED_US (1000 * 1000)
+
 /* What the pool has seen lately, for /readyz. */
 struct store_health {
-	bool pool_exhausted; /* all borrowed and a borrower waiting, or one timed out lately */
+	bool pool_exhausted; /* a borrower waiting over a second, or one timed out lately */
 	bool storage_full; /* a write failed on a full disk lately, none succeeded since */
 };
 

@@ -82,10 +82,17 @@ struct store {
 	bool prepare;
 	struct store_options opt; /* as opened: timeouts for each new connection */
 	int waiting; /* borrowers waiting for a free connection */
+	struct pool_waiter *waiters, *waiters_tail; /* the same, oldest first */
 	int64_t pool_timeout_us; /* time_mono_us of the last wait that timed out, 0: none */
 	int64_t full_us; /* of the last write that failed on a full disk, 0: none since */
 	struct store_batch batch;
 	struct store_count_cache counts; /* bounded totals above their bound */
+};
+
+/* A borrower waiting for a connection; lives on its stack while it waits. */
+struct pool_waiter {
+	int64_t since_us; /* time_mono_us when it began to wait */
+	struct pool_waiter *prev, *next;
 };
 
 /* Backends embed this as the FIRST member of their bulk loader. */

@@ -82,6 +82,38 @@ static void test_deadline_ends_the_pool_wait(void **state)
 	assert_false(h.pool_exhausted);
 }
 
+static void *borrow_and_give_back(void *arg)
+{
+	struct db *d = arg;
+	struct store_conn *c = NULL;
+
+	if (store_conn_get(d->st, &c, NULL) == ST_OK)
+		store_conn_put(d->st, c);
+	return NULL;
+}
+
+/* A short wait for a connection is the pool at work; a wait past a second is starvation. */
+static void test_only_a_long_wait_is_exhaustion(void **state)
+{
+	struct db *d = *state;
+	struct store_conn *held;
+	struct store_health h;
+	pthread_t t;
+
+	assert_int_equal(store_conn_get(d->st, &held, NULL), ST_OK);
+	assert_int_equal(pthread_create(&t, NULL, borrow_and_give_back, d), 0);
+	usleep(200 * 1000);
+	store_health_get(d->st, 0, &h);
+	assert_false(h.pool_exhausted);
+	usleep((STORE_POOL_STARVED_US / 1000 + 100) * 1000);
+	store_health_get(d->st, 0, &h);
+	assert_true(h.pool_exhausted);
+	store_conn_put(d->st, held);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	store_health_get(d->st, 0, &h);
+	assert_false(h.pool_exhausted);
+}
+
 /* Inserts 8 KiB rows under SAVEPOINT d until the database is full. */
 static enum status insert_until_full(struct store_conn *c, struct err *e)
 {
@@ -240,6 +272,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_deadline_ends_the_pool_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_a_long_wait_is_exhaustion, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_full_database_ends_the_transaction_honestly,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_a_timeout, setup, teardown),
