@@ -43,6 +43,7 @@ struct restore {
 	struct migration_set tset; /* the target backend's migrations */
 	bool migrate_in_load; /* the target's migrations run in the load's transaction */
 	bool deferred; /* the content is checked while it loads, not verified first */
+	bool made_dir; /* the target directory did not exist: a failed restore removes it */
 };
 
 /* ---- compatibility of the backup with this binary ---- */
@@ -153,6 +154,7 @@ static enum status choose_target(struct restore *r, struct err *e)
 		r->out->target = redact_url(r->url);
 		return ST_OK;
 	}
+	r->made_dir = stat(r->o->target_dir, &sb) != 0;
 	st = mkdir_p(r->o->target_dir, e);
 	if (st != ST_OK)
 		return st;
@@ -170,10 +172,13 @@ static enum status choose_target(struct restore *r, struct err *e)
 	return ST_OK;
 }
 
+/* After a failure: the new database's temporary file, and the directory if this made it. */
 static void remove_temp(struct restore *r)
 {
 	if (r->temp_path)
 		store_sqlite_file_remove(r->temp_path);
+	if (r->made_dir)
+		(void)rmdir(r->o->target_dir); /* only if empty: nothing of anyone else's goes */
 }
 
 /*
@@ -461,17 +466,16 @@ static enum status put_in_place(struct restore *r, struct err *e)
 }
 
 /*
- * A PostgreSQL target whose migrations run in the load's transaction: each file's content
- * (size, SHA-256, rows, every line's columns and order) is checked while it is loaded, before
- * the commit, instead of in a pass of its own first; the manifest, the signature, the paths and
+ * A target whose migrations run in the load's transaction: each file's content (size,
+ * SHA-256, rows, every line's columns and order) is checked while it is loaded, before the
+ * commit, instead of in a pass of its own first; the manifest, the signature, the paths and
  * each file as stored are still verified before the target is opened.  Whatever fails rolls
- * the whole load back.  A SQLite target, or migrations committed on their own URL first, are
- * verified in full first.
+ * the whole load back (a new SQLite database, a temporary file, is removed).  Migrations
+ * committed on their own URL first need the backup verified in full first.
  */
 static bool defer_content(const struct ops_restore_opts *o)
 {
-	return o->target_url && dburl_is_postgres(o->target_url) &&
-	       (!o->migration_url || str_eq(o->migration_url, o->target_url));
+	return !o->migration_url || (o->target_url && str_eq(o->migration_url, o->target_url));
 }
 
 static enum status verified(struct restore *r, struct err *e)
