@@ -116,7 +116,7 @@ void store_deadline_set(int64_t mono_us);
  * A shorter wait is the pool doing its work: with db_pool_size near the database's cores,
  * requests queue for a connection briefly under any load.
  */
-#define STORE_POOL_STARVED_US (1000 * 1000)
+#define STORE_POOL_STARVED_US INT64_C(1000000)
 
 /* What the pool has seen lately, for /readyz. */
 struct store_health {
