@@ -66,6 +66,7 @@ struct store_batch {
 	pthread_mutex_t mu;
 	struct batch_item *head, *tail;
 	int writers; /* threads writing a batch now */
+	int opening; /* of them, those still before their batch holds the chain's head */
 };
 
 struct store {

@@ -112,6 +112,20 @@ struct batch_item {
 	struct batch_item *next;
 };
 
+/*
+ * A writer's hold on the queue: while its batch has not yet reached the chain's head (on
+ * PostgreSQL, until the first round trip of its transaction returned; on SQLite, until it is
+ * written), no other writer takes a batch.  The next writer then starts while this batch
+ * writes its links and commits, which is the only part of its work the two can overlap (the
+ * head serializes the rest), and takes what queued meanwhile: larger batches, each paying a
+ * transaction's fixed cost once (benchmarks.md, "A writer waits for the head").
+ */
+struct batch_gate {
+	struct store_batch *b;
+	int max; /* writers at most */
+	bool open; /* still holding the queue */
+};
+
 /* One session's share of a transaction: the sums of its decisions there. */
 struct session_sum {
 	const char *session_id, *agent_id, *actor, *repository, *policy_pack;
@@ -420,8 +434,10 @@ static enum status pg_flight_links(struct store_conn *c, const struct chain_pg_l
  * statement: the statements are those of write_tx, in the same order, in the same
  * transaction; only the links wait for the head's row, which the first trip returns.
  */
+static void gate_release(struct batch_gate *g);
+
 static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *const *rows,
-			       size_t n, bool *rows_failed, struct err *e)
+			       size_t n, struct batch_gate *g, bool *rows_failed, struct err *e)
 {
 	struct chain_pg_links l = {0};
 	struct store_rows *head = NULL;
@@ -431,6 +447,7 @@ static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *
 	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
 	if (rc == ST_OK)
 		rc = pg_flight_rows(c, &a, &head, rows_failed, e);
+	gate_release(g);
 	if (rc == ST_OK) {
 		rc = store_chain_pg_links(head, rows, n, &l, e);
 		*rows_failed = rc != ST_OK;
@@ -457,12 +474,12 @@ static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *
  * the rows may have caused.
  */
 static enum status write_tx(struct store_conn *c, const struct decision_rec *const *rows, size_t n,
-			    bool *rows_failed, struct err *e)
+			    struct batch_gate *g, bool *rows_failed, struct err *e)
 {
 	enum status rc;
 
 	if (c->ops->kind == STORE_POSTGRES)
-		return pg_write_tx(c, rows, n, rows_failed, e);
+		return pg_write_tx(c, rows, n, g, rows_failed, e);
 	rc = store_tx_begin(c, STORE_TX_WRITE, e);
 	*rows_failed = false;
 	if (rc != ST_OK)
@@ -494,7 +511,7 @@ static void write_each(struct store_conn *c, struct batch_item *list)
 			it->st = err_set(&it->e, ST_UNAVAILABLE, "database connection lost");
 			continue;
 		}
-		it->st = write_tx(c, &it->rec, 1, &rows_failed, &it->e);
+		it->st = write_tx(c, &it->rec, 1, NULL, &rows_failed, &it->e);
 	}
 }
 
@@ -507,7 +524,7 @@ static void write_each(struct store_conn *c, struct batch_item *list)
  * a timeout, a lost connection): each row alone would wait for it again, one after
  * the other.  Nor for a batch of one, whose error is its own.
  */
-static void write_batch(struct store *st, struct batch_item *list)
+static void write_batch(struct store *st, struct batch_item *list, struct batch_gate *g)
 {
 	const struct decision_rec **rows;
 	struct store_conn *c = NULL;
@@ -524,7 +541,8 @@ static void write_batch(struct store *st, struct batch_item *list)
 		rows[i++] = it->rec;
 	rc = store_conn_get(st, &c, &e);
 	if (rc == ST_OK)
-		rc = write_tx(c, rows, n, &rows_failed, &e);
+		rc = write_tx(c, rows, n, g, &rows_failed, &e);
+	gate_release(g);
 	if (rows_failed && n > 1 && rc != ST_UNAVAILABLE && !c->broken) {
 		write_each(c, list);
 	} else {
@@ -562,25 +580,39 @@ static struct batch_item *take_batch(struct store_batch *b)
  */
 static void wake_next_writer(struct store_batch *b, int max)
 {
-	if (b->head && b->writers < max)
+	if (b->head && b->writers < max && b->opening == 0)
 		pthread_cond_signal(&b->head->cv);
+}
+
+/* Ends g's hold on the queue (once) and wakes the next writer; called without the lock. */
+static void gate_release(struct batch_gate *g)
+{
+	if (!g || !g->open)
+		return;
+	pthread_mutex_lock(&g->b->mu);
+	g->open = false;
+	g->b->opening--;
+	wake_next_writer(g->b, g->max);
+	pthread_mutex_unlock(&g->b->mu);
 }
 
 /*
  * Writes the queue's next batch as one of its writers: the lock is released while it writes.
  * Each caller of the batch is then marked done and woken, and so is the caller to write next.
- * A writer that leaves callers queued behind its batch wakes the next one at once when
- * another writer may work (PostgreSQL's second writer).  Called with the batch lock held.
+ * A writer that leaves callers queued behind its batch wakes the next one once its batch holds
+ * the chain's head (struct batch_gate), when another writer may work (PostgreSQL's second
+ * writer).  Called with the batch lock held.
  */
 static void write_next(struct store *st, struct store_batch *b, int max)
 {
+	struct batch_gate g = {b, max, true};
 	struct batch_item *list;
 
 	b->writers++;
+	b->opening++;
 	list = take_batch(b);
-	wake_next_writer(b, max);
 	pthread_mutex_unlock(&b->mu);
-	write_batch(st, list);
+	write_batch(st, list, &g);
 	pthread_mutex_lock(&b->mu);
 	for (struct batch_item *it = list, *next; it; it = next) {
 		next = it->next;
@@ -647,7 +679,7 @@ static enum status insert_batched(struct store *st, const struct decision_rec *d
 			wake_next_writer(b, max);
 			break;
 		}
-		if (b->writers >= max || !b->head) {
+		if (b->writers >= max || b->opening > 0 || !b->head) {
 			if (me.taken)
 				pthread_cond_wait(&me.cv, &b->mu);
 			else
