@@ -448,8 +448,10 @@ static void restored_break(void *ctx, const struct audit_break *b)
 static enum status chain_check(struct store *st, const struct ops_restore_result *r,
 			       struct audit_verify_result *v, struct restored *rs, struct err *e)
 {
-	const struct audit_verify_opts o = {
-		.fn = restored_break, .ctx = rs, .progress = rs->progress};
+	const struct audit_verify_opts o = {.fn = restored_break,
+					    .ctx = rs,
+					    .progress = rs->progress,
+					    .known = r->decision_hashes};
 	int64_t *unchained = &rs->unchained;
 	struct chain_head h;
 	enum status rc = store_chain_head_get(st, &h, e);

@@ -370,6 +370,10 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	ops_line_check_init(&lc, f, &lines);
 	if (r->deferred)
 		l.check = &lc;
+	if (str_eq(t->table, "activity_decisions") && !r->out->decision_hashes)
+		r->out->decision_hashes = ops_decision_hashes_new(f->rows);
+	if (str_eq(t->table, "activity_decisions"))
+		l.hashes = r->out->decision_hashes;
 	*tc = (struct ops_table_count){t->store, t->table, f->rows, 0, 0, t->merge};
 	st = t->merge ? store_table_count(c, t->table, &before, e)
 		      : store_empty_table(c, t->table, e);
@@ -578,6 +582,7 @@ void ops_restore_result_release(struct ops_restore_result *r)
 	free(r->target_backend);
 	free(r->tables);
 	free(r->url);
+	ops_decision_hashes_free(r->decision_hashes);
 	memset(r, 0, sizeof(*r));
 }
 
