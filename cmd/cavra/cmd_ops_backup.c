@@ -402,6 +402,7 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
 	o->migrations_dir = cfg->migrations_dir;
 	o->public_key = a->key;
 	o->overwrite = a->overwrite;
+	o->maintenance_work_mem_mb = cfg->restore_maintenance_work_mem_mb;
 	*configured =
 		!a->target_dir && (!a->target_url || str_eq(a->target_url, cfg->database_url) ||
 				   str_eq(a->target_url, config_migration_url(cfg)));

@@ -257,6 +257,8 @@ struct ops_restore_opts {
 	bool overwrite; /* replace a target that holds data */
 	/* borrowed; NULL: none.  The phases "verify", then "load" of the manifest's rows */
 	struct progress *progress;
+	/* PostgreSQL: maintenance_work_mem of the load's transaction (index builds); 0: server's */
+	int64_t maintenance_work_mem_mb;
 };
 
 struct ops_table_count {

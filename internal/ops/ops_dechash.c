@@ -147,7 +147,7 @@ enum ops_dechash_match ops_decision_hashes_match(struct ops_decision_hashes *h, 
 		qsort(h->items, h->n, sizeof(*h->items), by_key);
 		h->sorted = true;
 	}
-	if (strlen(sha_hex) != 2 * 32 || !hex_sha_prefix(sha_hex, want))
+	if (strlen(sha_hex) != SHA256_HEX_LEN - 1 || !hex_sha_prefix(sha_hex, want))
 		return h->n && first_of(h, k) < h->n && h->items[first_of(h, k)].id_key == k
 			       ? OPS_DECHASH_DIFFERS
 			       : OPS_DECHASH_MISSING;

@@ -27,6 +27,15 @@ def target(request, tmp_path):
     psql(pg.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", check=False)
 
 
+@pytest.fixture
+def pg_target(pg):
+    """An empty PostgreSQL database apart from the source's."""
+    name = "r_" + uuid.uuid4().hex[:12]
+    psql(pg.url(), f"CREATE DATABASE {name}")
+    yield pg.url(name)
+    psql(pg.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", check=False)
+
+
 def lines(bk, table):
     return [json.loads(l) for l in (bk / f"{table}.jsonl").read_text().splitlines()]
 
@@ -128,3 +137,27 @@ def test_a_decision_line_without_an_entry_is_listed_not_fatal(chained, tmp_path,
     code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
     assert code == 0, out + err
     assert want in err and "records without an entry are listed above" in err, err
+
+
+@pytest.mark.parametrize("mb", ["0", "64", "1024"])
+def test_the_restores_index_memory_setting(chained, tmp_path, pg_target, mb):
+    """restore_maintenance_work_mem_mb (docs/config.md): the load's transaction sets it, 0
+    keeps the server's; a value out of range is a usage error before anything is read."""
+    db, ids = chained
+    backup(db, tmp_path / "bk")
+    env = {"CAVRA_RESTORE_MAINTENANCE_WORK_MEM_MB": mb}
+    code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), "--target-url", pg_target,
+                           db=db, env=env)
+    assert code == 0 and "verified" in err, out + err
+    assert chain_ids(pg_target) == ids
+
+
+def test_a_bad_index_memory_setting_is_refused(chained, tmp_path, pg_target):
+    db, _ = chained
+    backup(db, tmp_path / "bk")
+    code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), "--target-url", pg_target,
+                           "--restore-maintenance-work-mem-mb", "-5", db=db)
+    assert code == 2 and "restore_maintenance_work_mem_mb" in err, out + err
+    code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), "--target-url", pg_target,
+                           "--restore-maintenance-work-mem-mb", "32", db=db)
+    assert code == 0, out + err
