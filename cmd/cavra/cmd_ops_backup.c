@@ -402,6 +402,7 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
 	o->migrations_dir = cfg->migrations_dir;
 	o->public_key = a->key;
 	o->overwrite = a->overwrite;
+	o->maintenance_work_mem_mb = cfg->restore_maintenance_work_mem_mb;
 	*configured =
 		!a->target_dir && (!a->target_url || str_eq(a->target_url, cfg->database_url) ||
 				   str_eq(a->target_url, config_migration_url(cfg)));
@@ -448,8 +449,10 @@ static void restored_break(void *ctx, const struct audit_break *b)
 static enum status chain_check(struct store *st, const struct ops_restore_result *r,
 			       struct audit_verify_result *v, struct restored *rs, struct err *e)
 {
-	const struct audit_verify_opts o = {
-		.fn = restored_break, .ctx = rs, .progress = rs->progress};
+	const struct audit_verify_opts o = {.fn = restored_break,
+					    .ctx = rs,
+					    .progress = rs->progress,
+					    .known = r->decision_hashes};
 	int64_t *unchained = &rs->unchained;
 	struct chain_head h;
 	enum status rc = store_chain_head_get(st, &h, e);

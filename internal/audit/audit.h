@@ -78,6 +78,7 @@ ATTR_NODISCARD enum status audit_verify(struct store *st, const struct audit_che
 					struct audit_verify_result *out, struct err *e);
 
 struct progress;
+struct ops_decision_hashes;
 /* audit_verify's inputs, and where its progress goes. */
 struct audit_verify_opts {
 	const struct audit_checkpoint *cp; /* may be NULL */
@@ -88,6 +89,12 @@ struct audit_verify_opts {
 	 * without an entry".
 	 */
 	struct progress *progress;
+	/*
+	 * Borrowed; NULL: none.  The record hashes of the decision lines a restore loaded: each
+	 * decision entry is checked against them instead of the row read back, and the records
+	 * without an entry are looked for only when some line was named by no entry.
+	 */
+	struct ops_decision_hashes *known;
 };
 /* audit_verify with the inputs of o. */
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,

@@ -2,7 +2,9 @@
  * audit_verify.c - `cavra audit verify`: one pass over the chain in seq order
  * joined to the records (decisions, approvals), then one over the records
  * without an entry, all streamed from one snapshot, so memory does not grow
- * with the chain.
+ * with the chain.  After a restore, the decision lines' record hashes kept
+ * while they loaded stand in for the decisions, so the walk reads the chain
+ * alone.
  */
 #include "base/base.h"
 #include "audit/audit.h"
@@ -39,6 +41,9 @@ static const char approvals_sql[] =
 		      "WHERE a.kind = 'approval' AND a.seq = (SELECT max(b.seq) FROM audit_chain b "
 		      "WHERE "
 		      "b.kind = 'approval' AND b.record_id = a.record_id) ORDER BY a.seq";
+/* The walk when the records' hashes are known: links and record hashes only, no payloads. */
+static const char links_sql[] = "SELECT seq, kind, record_id, record_sha256, prev_hash, hash FROM "
+				"audit_chain ORDER BY seq";
 static const char unchained_sql[] =
 	"SELECT d.decision_id, d.decided_at FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
 	"FROM audit_chain a WHERE a.kind = 'decision' AND a.record_id = d.decision_id) "
@@ -52,6 +57,7 @@ static const char unchained_approvals_sql[] =
 struct walk {
 	struct ops_row_hasher *rows, *approvals;
 	const struct audit_checkpoint *cp;
+	struct ops_decision_hashes *known; /* NULL: records are read back */
 	audit_break_fn fn;
 	void *ctx;
 	struct progress *progress;
@@ -87,6 +93,23 @@ static void check_link(struct walk *w, int64_t seq, const char *const *v)
 		report(w, "edited", seq, 0, v[2], NULL, "chain entry was changed");
 }
 
+/* A decision entry against the record hashes of the lines loaded. */
+static enum status check_known(struct walk *w, int64_t seq, const char *const *v)
+{
+	switch (ops_decision_hashes_match(w->known, v[2], v[3])) {
+	case OPS_DECHASH_MISSING:
+		report(w, "deleted", seq, 0, v[2], NULL, "record is missing");
+		break;
+	case OPS_DECHASH_DIFFERS:
+		report(w, "edited", seq, 0, v[2], NULL, "record differs from what was chained");
+		break;
+	case OPS_DECHASH_MATCHES:
+	default:
+		break;
+	}
+	return ST_OK;
+}
+
 /* A break in the decision an entry names: gone, or not what was chained. */
 static enum status check_record(struct walk *w, int64_t seq, const char *const *v,
 				const size_t *lens, struct err *e)
@@ -96,6 +119,8 @@ static enum status check_record(struct walk *w, int64_t seq, const char *const *
 	UNUSED(e);
 	if (strcmp(v[1], "decision") != 0)
 		return ST_OK; /* approvals: approvals_sql */
+	if (w->known)
+		return check_known(w, seq, v);
 	if (!v[CHAIN_COLS]) {
 		report(w, "deleted", seq, 0, v[2], NULL, "record is missing");
 		return ST_OK;
@@ -219,14 +244,15 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	w->out->head_seq = h.seq;
 	memcpy(w->out->head_hash, h.hash, SHA256_HEX_LEN);
 	progress_phase(w->progress, "chain", h.seq);
-	st = store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w, e);
+	st = w->known ? store_stream(c, links_sql, CHAIN_COLS, on_entry, w, e)
+		      : store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w, e);
 	if (st == ST_OK)
 		check_tail(w);
 	if (st == ST_OK)
 		st = store_stream(c, approvals_sql, APPROVAL_AT + APPROVAL_NCOLS, on_approval, w,
 				  e);
 	progress_phase(w->progress, "records without an entry", -1);
-	if (st == ST_OK)
+	if (st == ST_OK && !(w->known && ops_decision_hashes_all_named(w->known)))
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
 	if (st == ST_OK)
 		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_approval, w, e);
@@ -244,8 +270,12 @@ enum status audit_verify(struct store *st, const struct audit_checkpoint *cp, au
 enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,
 			      struct audit_verify_result *out, struct err *e)
 {
-	struct walk w = {
-		.cp = o->cp, .fn = o->fn, .ctx = o->ctx, .progress = o->progress, .out = out};
+	struct walk w = {.cp = o->cp,
+			 .known = ops_decision_hashes_usable(o->known) ? o->known : NULL,
+			 .fn = o->fn,
+			 .ctx = o->ctx,
+			 .progress = o->progress,
+			 .out = out};
 	struct store_conn *c = NULL;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
 

@@ -70,6 +70,7 @@ struct config {
 					*/
 	char *backup_public_key_file; /* PEM Ed25519 public key: verify/restore require it */
 	char *backup_compression; /* none | zstd[:LEVEL]: how ops backup stores table files */
+	int64_t restore_maintenance_work_mem_mb; /* restore's index builds (MB); 0: server's */
 	char *audit_checkpoint_dir; /* NULL: serve writes no checkpoints (docs/audit.md) */
 	int64_t audit_checkpoint_seconds;
 	char *audit_signing_key_file; /* Ed25519 PEM private key for those checkpoints */

@@ -92,6 +92,8 @@ static const struct {
 	{"CAVRA_DATABASE_URL", "mysql://x/y", "unsupported scheme 'mysql'"},
 	{"CAVRA_DATABASE_URL", "sqlite:", "no path"},
 	{"CAVRA_AUTO_MIGRATE", "maybe", "auto_migrate"},
+	{"CAVRA_RESTORE_MAINTENANCE_WORK_MEM_MB", "-1", "restore_maintenance_work_mem_mb"},
+	{"CAVRA_RESTORE_MAINTENANCE_WORK_MEM_MB", "65537", "restore_maintenance_work_mem_mb"},
 	{"CAVRA_CONFIG_FILE", "/nonexistent/cavra.yaml", "cannot open"},
 };
 

@@ -257,6 +257,8 @@ struct ops_restore_opts {
 	bool overwrite; /* replace a target that holds data */
 	/* borrowed; NULL: none.  The phases "verify", then "load" of the manifest's rows */
 	struct progress *progress;
+	/* PostgreSQL: maintenance_work_mem of the load's transaction (index builds); 0: server's */
+	int64_t maintenance_work_mem_mb;
 };
 
 struct ops_table_count {
@@ -290,8 +292,35 @@ struct ops_restore_result {
 	char audit_head_hash[SHA256_HEX_LEN];
 	/* the restored database's URL, for checks after the restore; credentials: never print */
 	char *url;
+	/* the record hashes of the loaded decision lines (owned; NULL: none were loaded) */
+	struct ops_decision_hashes *decision_hashes;
 };
 void ops_restore_result_release(struct ops_restore_result *r);
+
+/*
+ * The record hash (docs/audit.md) of each decision line a restore loads, by decision id, so
+ * that the restored chain is checked without reading the decisions back: 24 bytes a line
+ * (a 64-bit hash of the id, the first 128 bits of the line's SHA-256) and one bit, sized
+ * once from the manifest's row count.
+ */
+struct ops_decision_hashes;
+struct ops_decision_hashes *ops_decision_hashes_new(int64_t expected);
+void ops_decision_hashes_free(struct ops_decision_hashes *h);
+/* One line (without its '\n') whose decision_id is id[0..id_len). */
+void ops_decision_hashes_add(struct ops_decision_hashes *h, const char *id, size_t id_len,
+			     const char *line, size_t len);
+/* Every line was kept (false: more lines than expected, or a digest failed: do not use). */
+bool ops_decision_hashes_usable(const struct ops_decision_hashes *h);
+enum ops_dechash_match {
+	OPS_DECHASH_MISSING, /* no line has this id */
+	OPS_DECHASH_DIFFERS, /* a line has this id, none with this record hash */
+	OPS_DECHASH_MATCHES /* a line has both: marked as named by an entry */
+};
+/* A chain entry's record id and record_sha256 (hex) against the lines. */
+enum ops_dechash_match ops_decision_hashes_match(struct ops_decision_hashes *h, const char *id,
+						 const char *sha_hex);
+/* Every line was matched by some entry: no decision can be without one. */
+bool ops_decision_hashes_all_named(const struct ops_decision_hashes *h);
 
 /*
  * Verifies the backup (problems: ST_INVALID "backup failed verification",

@@ -29,6 +29,7 @@ struct loader {
 	const char *vals[OPS_MAX_COLS];
 	size_t lens[OPS_MAX_COLS];
 	size_t tally_col; /* index of "decision", or SIZE_MAX */
+	size_t id_col; /* index of "decision_id" when the line's record hash is kept */
 };
 
 /* A time: any form time_parse takes, stored in the canonical one. */
@@ -158,6 +159,9 @@ static enum status load_line(void *ctx, const char *line, size_t len, int64_t li
 			ld->vals[i] = ld->arena.data + ld->off[i];
 	if (ld->l->tally_into && ld->tally_col != SIZE_MAX)
 		tally(ld->l->tally_into, ld->vals[ld->tally_col], ld->lens[ld->tally_col]);
+	if (ld->l->hashes && ld->id_col != SIZE_MAX && ld->vals[ld->id_col])
+		ops_decision_hashes_add(ld->l->hashes, ld->vals[ld->id_col], ld->lens[ld->id_col],
+					line, len);
 	st = store_load_row(ld->sl, ld->vals, ld->lens, e);
 	if (st != ST_OK)
 		err_wrap(e, "load '%s' line %lld", ld->l->t->table, (long long)lineno);
@@ -186,6 +190,7 @@ enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan 
 	ops_line_keys_init(&ld.keys, names, ld.ncols);
 	ld.tally_col = strcmp(l->t->table, "activity_decisions") == 0 ? col_index(l->t, "decision")
 								      : SIZE_MAX;
+	ld.id_col = l->hashes ? col_index(l->t, "decision_id") : SIZE_MAX;
 	buf_init(&ld.arena, OPS_LINE_MAX);
 	memset(scan, 0, sizeof(*scan));
 	st = store_load_begin(l->c, l->t->table, names, ld.ncols,

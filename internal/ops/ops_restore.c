@@ -375,6 +375,10 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 	ops_line_check_init(&lc, f, &lines);
 	if (r->deferred)
 		l.check = &lc;
+	if (str_eq(t->table, "activity_decisions") && !r->out->decision_hashes)
+		r->out->decision_hashes = ops_decision_hashes_new(f->rows);
+	if (str_eq(t->table, "activity_decisions"))
+		l.hashes = r->out->decision_hashes;
 	*tc = (struct ops_table_count){t->store, t->table, f->rows, 0, 0, t->merge};
 	st = t->merge ? store_table_count(c, t->table, &before, e)
 		      : store_empty_table(c, t->table, e);
@@ -405,6 +409,22 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 }
 
 /*
+ * PostgreSQL builds each index of a loaded table with one sort: with maintenance_work_mem
+ * (64 MB by default) below the table's keys the sort spills to temporary files and merges
+ * them; the setting holds for the load's transaction only (docs/config.md).
+ */
+static enum status index_memory(struct restore *r, struct store_conn *c, struct err *e)
+{
+	char sql[80];
+
+	if (store_kind(r->st) != STORE_POSTGRES || r->o->maintenance_work_mem_mb <= 0)
+		return ST_OK;
+	snprintf(sql, sizeof(sql), "SET LOCAL maintenance_work_mem = '%lldMB'",
+		 (long long)r->o->maintenance_work_mem_mb);
+	return store_exec(c, sql, 0, NULL, NULL, e);
+}
+
+/*
  * One transaction for the schema and every table: other clients of the target see either
  * the old data or the whole restored backup, never a mix.
  */
@@ -424,6 +444,8 @@ static enum status load_all(struct restore *r, struct err *e)
 		st = store_load_unjournaled(c, &unjournaled, e);
 	if (st == ST_OK)
 		st = store_tx_begin(c, STORE_TX_WRITE, e);
+	if (st == ST_OK)
+		st = index_memory(r, c, e);
 	if (st == ST_OK && r->migrate_in_load &&
 	    (st = migrate_up_in_tx(c, store_kind(r->st), &r->tset, r->m->schema_version, e)) !=
 		    ST_OK)
@@ -582,6 +604,7 @@ void ops_restore_result_release(struct ops_restore_result *r)
 	free(r->target_backend);
 	free(r->tables);
 	free(r->url);
+	ops_decision_hashes_free(r->decision_hashes);
 	memset(r, 0, sizeof(*r));
 }
 

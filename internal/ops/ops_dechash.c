@@ -1,0 +1,170 @@
+/*
+ * ops_dechash.c - the record hashes of a restore's decision lines, kept while
+ * the lines load so that the check of the restored chain compares each entry's
+ * record_sha256 with them instead of reading every decision back.  One entry
+ * is 24 bytes (a 64-bit hash of the decision id and the first 128 bits of the
+ * line's SHA-256), plus one bit for "an entry named it": 24 MB per million
+ * decisions, allocated once for the manifest's row count.
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/xalloc.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHA_KEPT 16 /* bytes of the line's SHA-256 kept */
+
+struct dec_hash {
+	uint64_t id_key;
+	unsigned char sha[SHA_KEPT];
+};
+
+struct ops_decision_hashes {
+	struct dec_hash *items;
+	unsigned char *named; /* one bit per item: a chain entry named it */
+	size_t n, cap, nnamed;
+	EVP_MD_CTX *md;
+	bool sorted, overflow;
+};
+
+/* FNV-1a, 64 bits: equal keys are told apart by the hash, so collisions cost a compare only. */
+static uint64_t id_key(const char *id, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)id[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct ops_decision_hashes *ops_decision_hashes_new(int64_t expected)
+{
+	struct ops_decision_hashes *h = xcalloc(1, sizeof(*h));
+
+	h->cap = expected > 0 ? (size_t)expected : 1;
+	h->items = xcalloc(h->cap, sizeof(*h->items));
+	h->named = xcalloc(h->cap / 8 + 1, 1);
+	h->md = EVP_MD_CTX_new();
+	return h;
+}
+
+void ops_decision_hashes_free(struct ops_decision_hashes *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->md);
+	free(h->items);
+	free(h->named);
+	free(h);
+}
+
+void ops_decision_hashes_add(struct ops_decision_hashes *h, const char *id, size_t id_len,
+			     const char *line, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct dec_hash *d;
+
+	if (h->n == h->cap || !h->md) {
+		h->overflow = true; /* more lines than the manifest said: the load fails anyway */
+		return;
+	}
+	d = &h->items[h->n];
+	if (EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(h->md, line, len) != 1 || EVP_DigestUpdate(h->md, "\n", 1) != 1 ||
+	    EVP_DigestFinal_ex(h->md, md, &mdlen) != 1 || mdlen < SHA_KEPT) {
+		h->overflow = true;
+		return;
+	}
+	d->id_key = id_key(id, id_len);
+	memcpy(d->sha, md, SHA_KEPT);
+	h->n++;
+	h->sorted = false;
+}
+
+bool ops_decision_hashes_usable(const struct ops_decision_hashes *h)
+{
+	return h && !h->overflow;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct dec_hash *x = a, *y = b;
+
+	if (x->id_key != y->id_key)
+		return x->id_key < y->id_key ? -1 : 1;
+	return memcmp(x->sha, y->sha, SHA_KEPT);
+}
+
+/* The first item whose key is k, or h->n. */
+static size_t first_of(const struct ops_decision_hashes *h, uint64_t k)
+{
+	size_t lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->items[mid].id_key < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool hex_sha_prefix(const char *hex, unsigned char out[SHA_KEPT])
+{
+	for (size_t i = 0; i < SHA_KEPT; i++) {
+		unsigned v = 0;
+
+		for (size_t j = 0; j < 2; j++) {
+			char c = hex[2 * i + j];
+
+			if (c >= '0' && c <= '9')
+				v = v * 16 + (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v * 16 + (unsigned)(c - 'a' + 10);
+			else
+				return false;
+		}
+		out[i] = (unsigned char)v;
+	}
+	return true;
+}
+
+enum ops_dechash_match ops_decision_hashes_match(struct ops_decision_hashes *h, const char *id,
+						 const char *sha_hex)
+{
+	unsigned char want[SHA_KEPT];
+	uint64_t k = id_key(id, strlen(id));
+	enum ops_dechash_match m = OPS_DECHASH_MISSING;
+
+	if (!h->sorted) {
+		qsort(h->items, h->n, sizeof(*h->items), by_key);
+		h->sorted = true;
+	}
+	if (strlen(sha_hex) != SHA256_HEX_LEN - 1 || !hex_sha_prefix(sha_hex, want))
+		return h->n && first_of(h, k) < h->n && h->items[first_of(h, k)].id_key == k
+			       ? OPS_DECHASH_DIFFERS
+			       : OPS_DECHASH_MISSING;
+	for (size_t i = first_of(h, k); i < h->n && h->items[i].id_key == k; i++) {
+		m = OPS_DECHASH_DIFFERS;
+		if (memcmp(h->items[i].sha, want, SHA_KEPT) != 0)
+			continue;
+		if (!(h->named[i / 8] & (1u << (i % 8)))) {
+			h->named[i / 8] |= (unsigned char)(1u << (i % 8));
+			h->nnamed++;
+		}
+		return OPS_DECHASH_MATCHES;
+	}
+	return m;
+}
+
+bool ops_decision_hashes_all_named(const struct ops_decision_hashes *h)
+{
+	return h->nnamed == h->n;
+}

@@ -1,0 +1,163 @@
+"""The check of the restored chain (docs/audit.md, docs/backup-format.md) after `cavra ops
+restore` into either backend: the decision lines' record hashes are kept while they load and
+checked against the restored chain, so every change to a backup that the chain can show is
+still named: an edited, deleted or added decision line, a chain entry edited or moved, and a
+tail cut off together with its head."""
+import hashlib
+import json
+import uuid
+
+import pytest
+
+from conftest import cavra, psql
+from test_audit import chained, chain_ids, verify  # noqa: F401  (fixture)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request, tmp_path):
+    """Where a restore goes: a new SQLite directory or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        d = tmp_path / "restored"
+        yield ["--target-dir", str(d)], f"sqlite:{d}/cavra.db"
+        return
+    pg = request.getfixturevalue("pg")
+    name = "r_" + uuid.uuid4().hex[:12]
+    psql(pg.url(), f"CREATE DATABASE {name}")
+    yield ["--target-url", pg.url(name)], pg.url(name)
+    psql(pg.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", check=False)
+
+
+@pytest.fixture
+def pg_target(pg):
+    """An empty PostgreSQL database apart from the source's."""
+    name = "r_" + uuid.uuid4().hex[:12]
+    psql(pg.url(), f"CREATE DATABASE {name}")
+    yield pg.url(name)
+    psql(pg.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", check=False)
+
+
+def lines(bk, table):
+    return [json.loads(l) for l in (bk / f"{table}.jsonl").read_text().splitlines()]
+
+
+def canonical(l):
+    return json.dumps(l, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode() + b"\n"
+
+
+def reseal(bk, table, rows):
+    """Rewrites one table file of an unsigned, uncompressed backup in the order given, and its
+    manifest entry with matching checksums, so that only the chain can tell."""
+    data = b"".join(canonical(l) for l in rows)
+    (bk / f"{table}.jsonl").write_bytes(data)
+    m = json.load(open(bk / "manifest.json"))
+    f = next(f for f in m["files"] if f["table"] == table)
+    f["rows"], f["bytes"], f["sha256"] = len(rows), len(data), hashlib.sha256(data).hexdigest()
+    f["stored_bytes"], f["stored_sha256"] = f["bytes"], f["sha256"]
+    m["stored_bytes"] = sum(f["stored_bytes"] for f in m["files"])
+    m["rows"], m["bytes"] = sum(f["rows"] for f in m["files"]), sum(f["bytes"] for f in m["files"])
+    del m["manifest_sha256"]
+    body = json.dumps(m, indent=2, ensure_ascii=False).encode()[:-2] + b",\n"
+    sha = hashlib.sha256(body).hexdigest()
+    (bk / "manifest.json").write_bytes(body + f'  "manifest_sha256": "{sha}"\n}}\n'.encode())
+
+
+def seq_of(chain, decision_id):
+    return next(int(e["seq"]) for e in chain if e["record_id"] == decision_id)
+
+
+def tamper(bk, case):
+    """Changes the backup as case says; returns what the restore must print on stderr."""
+    chain = sorted(lines(bk, "audit_chain"), key=lambda r: int(r["seq"]))
+    decisions = lines(bk, "activity_decisions")
+    d = decisions[3]
+    if case == "edit_decision":
+        d["repository"] = "payments/apx"
+        reseal(bk, "activity_decisions", decisions)
+        return f"edited seq={seq_of(chain, d['decision_id'])} id={d['decision_id']}"
+    if case == "delete_decision":
+        reseal(bk, "activity_decisions", decisions[:3] + decisions[4:])
+        return f"deleted seq={seq_of(chain, d['decision_id'])} id={d['decision_id']}"
+    if case == "add_decision":
+        extra = dict(d, decision_id=d["decision_id"] + "x")  # sorts right after d
+        reseal(bk, "activity_decisions", decisions[:4] + [extra] + decisions[4:])
+        return f"inserted id={extra['decision_id']}"
+    if case == "edit_entry":
+        chain[2]["record_sha256"] = "0" * 64
+        reseal(bk, "audit_chain", sorted(chain, key=lambda r: r["hash"].encode()))
+        return "edited seq=3"
+    if case == "reorder_entries":
+        chain[2]["seq"], chain[3]["seq"] = chain[3]["seq"], chain[2]["seq"]
+        reseal(bk, "audit_chain", sorted(chain, key=lambda r: r["hash"].encode()))
+        return "reordered seq=3"
+    # cut_tail_and_head: the chain alone is consistent, only the manifest's audit_head shows it
+    head = lines(bk, "audit_chain_head")
+    head[0]["seq"], head[0]["hash"] = chain[6]["seq"], chain[6]["hash"]
+    reseal(bk, "audit_chain", sorted(chain[:7], key=lambda r: r["hash"].encode()))
+    reseal(bk, "audit_chain_head", head)
+    return "is not the backup's audit_head (seq 8)"
+
+
+def backup(db, bk):
+    code, _, err = cavra("ops", "backup", "--output", str(bk), "--compression", "none", db=db)
+    assert code == 0, err
+
+
+def test_an_intact_backup_restores_with_its_chain_verified(chained, tmp_path, target):
+    db, ids = chained
+    backup(db, tmp_path / "bk")
+    code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), *target[0], db=db)
+    assert code == 0, out + err
+    assert "audit chain: carried: 8 entries, head seq 8, the backup's audit_head, verified" \
+        in err, err
+    assert "records without an entry" not in err, err
+    assert chain_ids(target[1]) == ids
+    code, out, err = verify(target[1])
+    assert code == 0 and "8 entries" in out, out + err
+
+
+@pytest.mark.parametrize("case", ["edit_decision", "delete_decision", "edit_entry",
+                                  "reorder_entries", "cut_tail_and_head"])
+def test_a_restore_names_each_break(chained, tmp_path, target, case):
+    db, _ = chained
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    want = tamper(bk, case)
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 0, out + err  # the files match their checksums: only the chain can tell
+    code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
+    assert code == 1, out + err
+    assert "the restored chain does not verify" in err and want in err, err
+
+
+def test_a_decision_line_without_an_entry_is_listed_not_fatal(chained, tmp_path, target):
+    db, _ = chained
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    want = tamper(bk, "add_decision")
+    code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
+    assert code == 0, out + err
+    assert want in err and "records without an entry are listed above" in err, err
+
+
+@pytest.mark.parametrize("mb", ["0", "64", "1024"])
+def test_the_restores_index_memory_setting(chained, tmp_path, pg_target, mb):
+    """restore_maintenance_work_mem_mb (docs/config.md): the load's transaction sets it, 0
+    keeps the server's; a value out of range is a usage error before anything is read."""
+    db, ids = chained
+    backup(db, tmp_path / "bk")
+    env = {"CAVRA_RESTORE_MAINTENANCE_WORK_MEM_MB": mb}
+    code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), "--target-url", pg_target,
+                           db=db, env=env)
+    assert code == 0 and "verified" in err, out + err
+    assert chain_ids(pg_target) == ids
+
+
+def test_a_bad_index_memory_setting_is_refused(chained, tmp_path, pg_target):
+    db, _ = chained
+    backup(db, tmp_path / "bk")
+    code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), "--target-url", pg_target,
+                           "--restore-maintenance-work-mem-mb", "-5", db=db)
+    assert code == 2 and "restore_maintenance_work_mem_mb" in err, out + err
+    code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), "--target-url", pg_target,
+                           "--restore-maintenance-work-mem-mb", "32", db=db)
+    assert code == 0, out + err
