@@ -110,54 +110,65 @@ static enum status check_tables(struct store_conn *c, struct err *e)
 	return st;
 }
 
+/* What verify will say about each line of one file. */
+struct written {
+	const char *table;
+	struct ops_line_check check;
+	struct ops_report problems;
+	struct ops_span spans[OPS_MAX_COLS]; /* the current line's values */
+};
+
 struct dump {
 	struct ops_encoder enc;
 	struct ops_writer *w;
+	struct written *wr;
 	struct buf line;
 	int64_t rows;
 	struct progress *progress;
 	atomic_bool *stop; /* set when another table's dump failed */
 };
 
-/* store_row_fn: one row, encoded and written. */
+/*
+ * What verify's line check would say about the line just encoded, from the encoder's own
+ * spans rather than a second parse of the line: the encoder writes exactly the columns, in
+ * canonical JSON, so what verify could still reject is text that is not valid UTF-8 (which
+ * SQLite stores as given) and rows out of the order verify expects (a collation that does not
+ * sort by bytes).  Such a backup must fail now rather than be found unrestorable later.
+ */
+static enum status check_row(struct dump *d, size_t bad_col, struct err *e)
+{
+	struct written *wr = d->wr;
+	const char *fix = "`cavra ops doctor` finds text to repair";
+
+	if (bad_col != SIZE_MAX)
+		return err_set(e, ST_CONFLICT, "table '%s' line %lld: '%s' is invalid UTF-8; %s",
+			       wr->table, (long long)d->rows + 1, d->enc.t->cols[bad_col].name,
+			       fix);
+	ops_line_check_spans(&wr->check, wr->spans, d->rows + 1);
+	if (wr->check.problems == 0)
+		return ST_OK;
+	return err_set(e, ST_CONFLICT, "table '%s' %s; %s", wr->table,
+		       wr->problems.n ? wr->problems.items[0].msg : "is not valid", fix);
+}
+
+/* store_row_fn: one row, encoded, checked and written. */
 static enum status dump_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
 {
 	struct dump *d = ctx;
+	size_t bad_col = SIZE_MAX;
 	enum status st;
 
 	if (atomic_load(d->stop))
 		return err_set(e, ST_INTERNAL, "stopped: another table's dump failed");
 	buf_reset(&d->line);
-	st = ops_row_encode(&d->enc, vals, lens, &d->line, e);
+	st = ops_row_encode_spans(&d->enc, vals, lens, &d->line, d->wr->spans, &bad_col, e);
+	if (st == ST_OK)
+		st = check_row(d, bad_col, e);
 	if (st == ST_OK)
 		st = ops_writer_add(d->w, d->line.data, d->line.len, e);
 	d->rows++;
 	progress_add(d->progress, 1);
 	return st;
-}
-
-/* What verify will say about each line of one file. */
-struct written {
-	const char *table;
-	struct ops_line_check check;
-	struct ops_report problems;
-};
-
-/*
- * ops_line_fn, on the writer's thread: verify's own line check on each line
- * written.  A backup that verify would reject (text that is not valid UTF-8,
- * which SQLite stores as given; rows out of the order verify expects) must
- * fail now rather than be reported as a success and found unrestorable later.
- */
-static enum status check_written(void *ctx, const char *line, size_t len, int64_t lineno,
-				 struct err *e)
-{
-	struct written *wr = ctx;
-
-	if (ops_line_check(&wr->check, line, len, lineno, NULL) != ST_OK || wr->check.problems == 0)
-		return ST_OK;
-	return err_set(e, ST_CONFLICT, "table '%s' %s; `cavra ops doctor` finds text to repair",
-		       wr->table, wr->problems.n ? wr->problems.items[0].msg : "is not valid");
 }
 
 /*
@@ -166,10 +177,10 @@ static enum status check_written(void *ctx, const char *line, size_t len, int64_
  * stays flat however large the table is.
  */
 static enum status dump_rows(struct store_conn *c, struct ops_manifest_file *f,
-			     const struct ops_table *t, struct ops_writer *w, struct progress *p,
-			     atomic_bool *stop, struct err *e)
+			     const struct ops_table *t, struct ops_writer *w, struct written *wr,
+			     struct progress *p, atomic_bool *stop, struct err *e)
 {
-	struct dump d = {.w = w, .progress = p, .stop = stop};
+	struct dump d = {.w = w, .wr = wr, .progress = p, .stop = stop};
 	const char *cols[OPS_MAX_COLS];
 	char order[160];
 	enum status st;
@@ -202,9 +213,9 @@ static void fill_entry(struct ops_manifest_file *f, const struct ops_table *t, c
 }
 
 /*
- * Every line is checked with the verifier's own rules as it is written: a row the verifier
- * would reject fails the backup now, while the operator is watching, rather than the restore
- * months later.  The file is written under a temporary name and renamed only once complete.
+ * Every line is checked as it is encoded for what the verifier would reject (check_row): such
+ * a row fails the backup now, while the operator is watching, rather than the restore months
+ * later.  The file is written under a temporary name and renamed only once complete.
  */
 static enum status dump_table(struct backup *b, struct store_conn *c, struct ops_manifest_file *f,
 			      const struct ops_table *t, atomic_bool *stop, struct err *e)
@@ -220,9 +231,8 @@ static enum status dump_table(struct backup *b, struct store_conn *c, struct ops
 	if (st == ST_OK && zstd)
 		st = ops_writer_compress(w, &b->compress, e);
 	if (st == ST_OK) {
-		ops_writer_lines(w, check_written, &wr);
 		progress_item(b->progress, t->table);
-		st = dump_rows(c, f, t, w, b->progress, stop, e);
+		st = dump_rows(c, f, t, w, &wr, b->progress, stop, e);
 	}
 	f->bytes = w->bytes;
 	if (st == ST_OK)

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,109 @@ static void test_row_encode_backends_agree(void **state)
 	ops_encoder_release(&enc);
 }
 
+/* Encodes row into line; checks the spans against ops_line_split's; returns bad_col. */
+static size_t encode_split(const struct ops_table *t, const char *const *row, struct buf *line)
+{
+	struct ops_encoder enc;
+	struct ops_line_keys keys;
+	struct ops_span got[OPS_MAX_COLS], want[OPS_LINE_KEYS_MAX];
+	const char *names[OPS_MAX_COLS], *why = NULL;
+	struct buf plain;
+	size_t bad = 0, n = ops_table_ncols(t);
+
+	for (size_t i = 0; i < n; i++)
+		names[i] = t->cols[i].name;
+	ops_encoder_init(&enc, t);
+	ops_line_keys_init(&keys, names, n);
+	buf_init(&plain, 1 << 20);
+	buf_reset(line);
+	assert_int_equal(ops_row_encode(&enc, row, NULL, &plain, NULL), ST_OK);
+	assert_int_equal(ops_row_encode_spans(&enc, row, NULL, line, got, &bad, NULL), ST_OK);
+	assert_int_equal(line->len, plain.len);
+	assert_memory_equal(line->data, plain.data, plain.len);
+	if (bad == SIZE_MAX) {
+		assert_true(ops_line_split(line->data, line->len - 1, &keys, want, &why));
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(got[i].kind, want[i].kind);
+			assert_int_equal(got[i].n, want[i].n);
+			assert_ptr_equal(got[i].p, want[i].p);
+			if (got[i].kind == OPS_SPAN_STRING)
+				assert_int_equal(got[i].escaped, want[i].escaped);
+		}
+	}
+	buf_release(&plain);
+	ops_encoder_release(&enc);
+	return bad;
+}
+
+/* A backup's spans are those verify's split finds; text that is not UTF-8 is named. */
+static void test_row_encode_spans(void **state)
+{
+	const struct ops_table *t = ops_table_find("evidence_metadata");
+	const char *row[] = {"s\"1\\",
+			     NULL,
+			     "-3",
+			     "1",
+			     "0",
+			     "2026-01-02T03:04:05.100000Z",
+			     "2026-01-02T03:04:05.000000Z",
+			     "{\"z\": 1, \"a\": [\"x\\u00e9\", null, true, 1.5e3]}"};
+	const char *bad_text[] = {
+		"s1\xc0\xaf",		NULL, "3", "1", "0", "2026-01-02T03:04:05Z",
+		"2026-01-02T03:04:05Z", "{}"};
+	const char *bad_json[] = {"plain ascii key, long enough for a word",
+				  "caf\xc3\xa9",
+				  "3",
+				  "1",
+				  "0",
+				  "2026-01-02T03:04:05Z",
+				  "2026-01-02T03:04:05Z",
+				  "{\"a\":\"\xed\xa0\x80\"}"};
+	struct buf line;
+
+	(void)state;
+	assert_non_null(t);
+	buf_init(&line, 1 << 20);
+	assert_int_equal(encode_split(t, row, &line), SIZE_MAX);
+	assert_int_equal(encode_split(t, bad_text, &line), 0);
+	assert_int_equal(encode_split(t, bad_json, &line), 7);
+	buf_release(&line);
+}
+
+/* A time already in the canonical form is copied; any other spelling is formatted anew. */
+static void test_row_encode_times(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} times[] = {
+		{"2026-01-02T03:04:05.100000Z", "2026-01-02T03:04:05.100000Z"},
+		{"2026-12-31T23:59:60.000000Z", "2027-01-01T00:00:00.000000Z"},
+		{"2026-01-02t03:04:05.100000z", "2026-01-02T03:04:05.100000Z"},
+		{"2026-01-02 03:04:05.1000009Z", "2026-01-02T03:04:05.100000Z"},
+		{"2026-01-02T03:04:05.1+00:00", "2026-01-02T03:04:05.100000Z"},
+		{"0000-01-01T00:00:00.000000Z", "0000-01-01T00:00:00.000000Z"},
+	};
+	const struct ops_table *t = ops_table_find("evidence_metadata");
+	struct ops_encoder enc;
+	struct buf line;
+
+	(void)state;
+	ops_encoder_init(&enc, t);
+	buf_init(&line, 1 << 20);
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		const char *row[] = {"s", NULL, "1", "1", "1", times[i].in, times[i].in, "{}"};
+		char want[64];
+
+		buf_reset(&line);
+		assert_int_equal(ops_row_encode(&enc, row, NULL, &line, NULL), ST_OK);
+		snprintf(want, sizeof(want), "\"created_at\":\"%s\"", times[i].want);
+		if (!strstr(line.data, want))
+			fail_msg("%s: %s", times[i].in, line.data);
+	}
+	buf_release(&line);
+	ops_encoder_release(&enc);
+}
+
 /* Every catalogue table has its key among its columns and fits the column cap. */
 /* The word-at-a-time scan stops exactly where a byte-at-a-time one does. */
 static void test_plain_run(void **state)
@@ -169,6 +273,8 @@ int main(void)
 		cmocka_unit_test(test_row_encode_backends_agree),
 		cmocka_unit_test(test_catalog_shape),
 		cmocka_unit_test(test_plain_run),
+		cmocka_unit_test(test_row_encode_spans),
+		cmocka_unit_test(test_row_encode_times),
 	};
 
 	return cmocka_run_group_tests_name("ops/canon", tests, NULL, NULL);

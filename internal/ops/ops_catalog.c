@@ -12,6 +12,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "base/num.h"
+#include "base/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +290,17 @@ static enum status put_int(struct buf *b, int64_t v, struct err *e)
 }
 
 /*
+ * Whether v, which time_parse accepted, is already what time_format_utc gives for it
+ * (PostgreSQL's binary times arrive formatted so): "YYYY-MM-DDTHH:MM:SS.ffffffZ" with a 'T',
+ * six digits of fraction, 'Z' and no leap second.  Saves formatting every time twice.
+ */
+static bool time_canonical(const char *v, size_t len)
+{
+	return len == TIME_FMT_LEN - 1 && v[10] == 'T' && v[19] == '.' && v[26] == 'Z' &&
+	       !(v[17] == '6' && v[18] == '0');
+}
+
+/*
  * Values are re-encoded by kind rather than copied as text, so that the same rows give the
  * same bytes on both backends: PostgreSQL prints times and JSONB its own way, SQLite keeps
  * what was written.  A stored value that does not fit its kind is ST_INTERNAL: the API never
@@ -312,6 +324,8 @@ static enum status encode_value(const struct ops_table *t, const struct ops_col 
 		if (!time_parse(v, &us))
 			return err_set(e, ST_INTERNAL, "%s.%s: stored value '%.40s' is not a time",
 				       t->table, c->name, v);
+		if (time_canonical(v, len))
+			return jx_canon_string(b, v, len, e);
 		time_format_utc(us, out, sizeof(out));
 		return jx_canon_string(b, out, TIME_FMT_LEN - 1, e);
 	case OPS_JSON:
@@ -327,10 +341,11 @@ static enum status encode_value(const struct ops_table *t, const struct ops_col 
 
 /*
  * Keys come out in the encoder's precomputed sorted order, so each line is canonical JSON
- * without building a json-c object per row.
+ * without building a json-c object per row.  at (may be NULL) gets where each column's value
+ * starts and ends in line, by column.
  */
-enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals, const size_t *lens,
-			   struct buf *line, struct err *e)
+static enum status encode_row(struct ops_encoder *enc, const char *const *vals, const size_t *lens,
+			      struct buf *line, size_t (*at)[2], struct err *e)
 {
 	enum status st = ST_OK;
 
@@ -340,11 +355,80 @@ enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals, con
 
 		st = buf_add(line, enc->keys.data + enc->key_off[k],
 			     enc->key_off[k + 1] - enc->key_off[k], e);
+		if (at)
+			at[i][0] = line->len;
 		if (st == ST_OK)
 			st = encode_value(enc->t, &enc->t->cols[i], v,
 					  v ? (lens ? lens[i] : strlen(v)) : 0, enc->cz, line, e);
+		if (at)
+			at[i][1] = line->len;
 	}
 	if (st == ST_OK)
 		st = buf_add(line, enc->n ? "}\n" : "{}\n", enc->n ? 2 : 3, e);
+	return st;
+}
+
+enum status ops_row_encode(struct ops_encoder *enc, const char *const *vals, const size_t *lens,
+			   struct buf *line, struct err *e)
+{
+	return encode_row(enc, vals, lens, line, NULL, e);
+}
+
+/* Valid UTF-8: runs of ASCII skipped a word at a time, the rest by the strict decoder. */
+static bool text_valid(const char *s, size_t n)
+{
+	const uint64_t high = 0x8080808080808080ULL;
+	size_t i = 0;
+	uint64_t w;
+
+	while (n - i >= 8 && (memcpy(&w, s + i, 8), (w & high) == 0))
+		i += 8;
+	return utf8_valid(s + i, n - i, NULL);
+}
+
+/* The span of the value at line[from, to) of a column of kind k, as ops_line_split gives it. */
+static struct ops_span span_of(const struct buf *line, size_t from, size_t to, bool null,
+			       enum ops_col_kind k)
+{
+	struct ops_span s = {.p = line->data + from, .n = to - from, .kind = OPS_SPAN_NULL};
+	char c = '\0';
+
+	if (s.n)
+		c = s.p[0];
+	if (null)
+		return s;
+	if (k == OPS_TEXT || k == OPS_TIME || (k == OPS_JSON && c == '"')) {
+		s.kind = OPS_SPAN_STRING;
+		s.p++;
+		s.n -= 2;
+		s.escaped = memchr(s.p, '\\', s.n) != NULL;
+	} else if (k == OPS_INT || (c != '{' && c != '[' && c != 't' && c != 'f' && c != 'n')) {
+		s.kind = OPS_SPAN_NUMBER;
+		s.integer = k == OPS_INT;
+	} else {
+		s.kind = c == '{'   ? OPS_SPAN_OBJECT
+			 : c == '[' ? OPS_SPAN_ARRAY
+			 : c == 'n' ? OPS_SPAN_NULL
+				    : OPS_SPAN_BOOL;
+	}
+	return s;
+}
+
+enum status ops_row_encode_spans(struct ops_encoder *enc, const char *const *vals,
+				 const size_t *lens, struct buf *line, struct ops_span *spans,
+				 size_t *bad_col, struct err *e)
+{
+	size_t at[OPS_MAX_COLS][2];
+	enum status st = encode_row(enc, vals, lens, line, at, e);
+
+	*bad_col = SIZE_MAX;
+	for (size_t i = 0; st == ST_OK && i < enc->n; i++) {
+		enum ops_col_kind k = enc->t->cols[i].kind;
+
+		spans[i] = span_of(line, at[i][0], at[i][1], vals[i] == NULL, k);
+		if (*bad_col == SIZE_MAX && vals[i] && (k == OPS_TEXT || k == OPS_JSON) &&
+		    !text_valid(vals[i], lens ? lens[i] : strlen(vals[i])))
+			*bad_col = i;
+	}
 	return st;
 }

@@ -335,6 +335,15 @@ enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t line
  * columns (spans in f's column order): a loader checks what verify would without a second split.
  */
 void ops_line_check_spans(struct ops_line_check *lc, const struct ops_span *spans, int64_t lineno);
+/*
+ * ops_row_encode for a backup: also each value's span in line (by column, as ops_line_split
+ * would give them; valid until line changes) and *bad_col, the first text or JSON column
+ * whose stored value is not valid UTF-8 (SIZE_MAX: none), which verify would reject.
+ */
+ATTR_NODISCARD enum status ops_row_encode_spans(struct ops_encoder *enc, const char *const *vals,
+						const size_t *lens, struct buf *line,
+						struct ops_span *spans, size_t *bad_col,
+						struct err *e);
 
 /* ---- files ---- */
 
