@@ -3,6 +3,7 @@ GET /audit/head, on both backends. Every tampering a database user can do is det
 named; chains written by concurrent writers and by two processes verify."""
 import concurrent.futures
 import json
+import os
 import re
 import subprocess
 
@@ -401,3 +402,46 @@ def test_existing_approvals_are_adopted_one_entry_each(with_approvals):
     assert sorted(r[1] for r in kinds if r[0] == "approval") == sorted(got.values())
     assert f"chained {len(kinds)} records" in out, out
     assert verify(db)[0] == 0
+
+
+def adoption_plans(log_text):
+    """The plans auto_explain logged for the adoption's page query."""
+    entries = re.split(r"^\S.*LOG:  duration: ", log_text, flags=re.M)
+    return [e for e in entries if "NOT EXISTS (SELECT 1 FROM audit_chain" in e
+            and "Query Text:" in e]
+
+
+def test_adoption_probes_the_chain_index_for_every_row(pg, pg_db):
+    """audit_chain grows inside the adoption's transaction, unseen by ANALYZE: with the
+    statistics of an empty chain PostgreSQL would scan every entry again for each page (a
+    10M-decision adoption ran for hours). The adoption holds the plan to one index probe per
+    row; auto_explain shows the plans of its page queries."""
+    log = getattr(pg, "dir", None) and os.path.join(pg.dir, "log")
+    if not log or not os.path.exists(log):
+        pytest.skip("needs the test's own PostgreSQL and its log (not CAVRA_TEST_PG_URL)")
+    assert cavra("migrate", "up", db=pg_db)[0] == 0
+    sql(pg_db, "INSERT INTO activity_decisions (decision_id, session_id, action_type, "
+               "policy_pack, decision, decided_at, created_at, updated_at, payload) "
+               "SELECT 'd-' || lpad(i::text, 5, '0'), 's', 'read_file', 'p', 'allow', t, t, t, "
+               "jsonb_build_object('decision_id', 'd-' || lpad(i::text, 5, '0')) FROM "
+               "generate_series(1, 2500) i, LATERAL (SELECT timestamptz '2026-01-01' + "
+               "i * interval '1 second' AS t) x")
+    sql(pg_db, "UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0")
+    sql(pg_db, "VACUUM (ANALYZE)")  # as after a bulk load: the chain's statistics say empty
+    name = pg_db.rsplit("/", 1)[1]
+    for setting in ("session_preload_libraries = 'auto_explain'",
+                    "auto_explain.log_min_duration = 0"):
+        sql(pg_db, f"ALTER DATABASE {name} SET {setting}")
+    start = os.path.getsize(log)
+    code, out, err = cavra("audit", "adopt", db=pg_db)
+    assert code == 0 and "chained 2500 records" in out, err
+    with open(log, encoding="utf-8", errors="replace") as f:
+        f.seek(start)
+        plans = adoption_plans(f.read())
+    assert len(plans) >= 3, "no plans logged for the adoption's pages"
+    for p in plans:
+        assert re.search(r"Index (Only )?Scan using ix_audit_chain_kind_record_id", p), p
+        assert re.search(r"record_id = d\.(decision|approval)_id", p), p
+        for bad in ("Materialize", "Gather", "Hash", "Merge Anti Join"):
+            assert bad not in p, p
+    assert verify(pg_db)[0] == 0
