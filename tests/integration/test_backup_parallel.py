@@ -96,4 +96,9 @@ def test_failed_load_into_a_new_sqlite_database_leaves_no_file(pg_db, tmp_path):
     code, _, err = cavra("ops", "restore", str(dest), "--target-dir", str(target), db=pg_db,
                          timeout=300)
     assert code != 0 and "activity_decisions" in err, err
+    assert not target.exists()  # the restore made the directory, so it removed it
+    target.mkdir()  # a directory that was there before stays, empty
+    code, _, err = cavra("ops", "restore", str(dest), "--target-dir", str(target), db=pg_db,
+                         timeout=300)
+    assert code != 0 and "activity_decisions" in err, err
     assert os.listdir(target) == []

@@ -135,7 +135,9 @@ def test_restore_and_restore_test_phases(backup_dir, seeded, tmp_path):
     assert code == 0, err
     summary = [l for l in err.splitlines() if l.startswith("restore: done in")]
     assert len(summary) == 1, err
-    assert re.search(r": verify [0-9,]+ rows in .*; load [0-9,]+ rows in ", summary[0]), err
+    # a new database's content is checked while it loads: the verify phase reads the files
+    # as stored only, so it has no rows of its own
+    assert re.search(r": verify files in [0-9.]+ s; load [0-9,]+ rows in ", summary[0]), err
     assert "restore: load" in err  # the load phase draws its first line at once
     code, out, err = run_pty("ops", "restore-test", backup_dir, "--scratch-dir", str(tmp_path),
                              db=seeded)
