@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from conftest import backend_of, cavra, serve, sql
+from test_ops import _reseal
 
 SCENARIOS = [
     {"action_type": "read_file", "path": "README.md"},
@@ -251,23 +252,11 @@ def test_a_restored_backup_carries_the_chain(chained, tmp_path):
 def reseal(bk, table, lines):
     """Rewrites a table file of an unsigned backup and its manifest entry, checksums included,
     so that only the chain can tell."""
-    import hashlib
     # canonical lines (sorted keys) in the file's order: by the key, hash, byte order
     data = b"".join(json.dumps(l, separators=(",", ":"), sort_keys=True,
                                ensure_ascii=False).encode() + b"\n"
                     for l in sorted(lines, key=lambda l: l["hash"].encode()))
-    (bk / f"{table}.jsonl").write_bytes(data)
-    m = json.load(open(bk / "manifest.json"))
-    f = next(f for f in m["files"] if f["table"] == table)
-    f["rows"], f["bytes"], f["sha256"] = len(lines), len(data), hashlib.sha256(data).hexdigest()
-    # written with --compression none: the stored file is the content
-    f["stored_bytes"], f["stored_sha256"] = f["bytes"], f["sha256"]
-    m["stored_bytes"] = sum(f["stored_bytes"] for f in m["files"])
-    m["rows"], m["bytes"] = sum(f["rows"] for f in m["files"]), sum(f["bytes"] for f in m["files"])
-    del m["manifest_sha256"]
-    body = json.dumps(m, indent=2, ensure_ascii=False).encode()[:-2] + b",\n"
-    sha = hashlib.sha256(body).hexdigest()
-    (bk / "manifest.json").write_bytes(body + f'  "manifest_sha256": "{sha}"\n}}\n'.encode())
+    _reseal(bk, table, data)
 
 
 def rows(bk, table):

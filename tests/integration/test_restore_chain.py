@@ -3,13 +3,13 @@ restore` into either backend: the decision lines' record hashes are kept while t
 checked against the restored chain, so every change to a backup that the chain can show is
 still named: an edited, deleted or added decision line, a chain entry edited or moved, and a
 tail cut off together with its head."""
-import hashlib
 import json
 import uuid
 
 import pytest
 
 from conftest import cavra, psql
+from test_ops import _reseal
 from test_audit import chained, chain_ids, verify  # noqa: F401  (fixture)
 
 
@@ -47,18 +47,7 @@ def canonical(l):
 def reseal(bk, table, rows):
     """Rewrites one table file of an unsigned, uncompressed backup in the order given, and its
     manifest entry with matching checksums, so that only the chain can tell."""
-    data = b"".join(canonical(l) for l in rows)
-    (bk / f"{table}.jsonl").write_bytes(data)
-    m = json.load(open(bk / "manifest.json"))
-    f = next(f for f in m["files"] if f["table"] == table)
-    f["rows"], f["bytes"], f["sha256"] = len(rows), len(data), hashlib.sha256(data).hexdigest()
-    f["stored_bytes"], f["stored_sha256"] = f["bytes"], f["sha256"]
-    m["stored_bytes"] = sum(f["stored_bytes"] for f in m["files"])
-    m["rows"], m["bytes"] = sum(f["rows"] for f in m["files"]), sum(f["bytes"] for f in m["files"])
-    del m["manifest_sha256"]
-    body = json.dumps(m, indent=2, ensure_ascii=False).encode()[:-2] + b",\n"
-    sha = hashlib.sha256(body).hexdigest()
-    (bk / "manifest.json").write_bytes(body + f'  "manifest_sha256": "{sha}"\n}}\n'.encode())
+    _reseal(bk, table, b"".join(canonical(l) for l in rows))
 
 
 def seq_of(chain, decision_id):
