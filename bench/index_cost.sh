@@ -38,8 +38,10 @@ psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE post'
 "$cavra" migrate up --database "$url" >"$work/migrate.log" 2>&1 || die "migrate up failed"
 export PGOPTIONS='-c client_min_messages=warning'
 q=(psql "$url" -X -q -At -v ON_ERROR_STOP=1)
+# unique indexes (the idempotency key's, migration 014) keep writes correct, not reads: they stay
 "${q[@]}" -c "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE tablename = 'activity_decisions'
-	AND indexname NOT IN (SELECT conname FROM pg_constraint) ORDER BY indexname" >"$work/defs"
+	AND indexname NOT IN (SELECT conname FROM pg_constraint) AND indexdef NOT LIKE 'CREATE UNIQUE %'
+	ORDER BY indexname" >"$work/defs"
 all=$(cut -d' ' -f1 "$work/defs")
 mapfile -t names <<<"$all"
 
