@@ -192,13 +192,13 @@ static void sweep(struct guard *g, int64_t now)
 		if (c->cut || !d || now < d || c->fd == MHD_INVALID_SOCKET)
 			continue;
 		c->cut = true;
+		/* counted before the client can see the connection end */
+		if (atomic_load(&c->phase) != GUARD_IDLE)
+			refused(g,
+				atomic_load(&c->phase) == GUARD_BODY ? HTTP_REFUSE_BODY_TIMEOUT
+								     : HTTP_REFUSE_HEADER_TIMEOUT,
+				(const struct sockaddr *)&c->addr);
 		shutdown(c->fd, SHUT_RDWR);
-		if (atomic_load(&c->phase) == GUARD_IDLE)
-			continue;
-		refused(g,
-			atomic_load(&c->phase) == GUARD_BODY ? HTTP_REFUSE_BODY_TIMEOUT
-							     : HTTP_REFUSE_HEADER_TIMEOUT,
-			(const struct sockaddr *)&c->addr);
 	}
 	pthread_mutex_unlock(&g->mu);
 }
