@@ -184,7 +184,6 @@ static void waiter_add(struct store *st, struct pool_waiter *w, int64_t now)
 	else
 		st->waiters = w;
 	st->waiters_tail = w;
-	st->waiting++;
 }
 
 static void waiter_remove(struct store *st, struct pool_waiter *w)
@@ -197,7 +196,6 @@ static void waiter_remove(struct store *st, struct pool_waiter *w)
 		w->next->prev = w->prev;
 	else
 		st->waiters_tail = w->prev;
-	st->waiting--;
 }
 
 /*

@@ -82,8 +82,8 @@ struct store {
 	int open; /* connections that exist (idle or borrowed) */
 	bool prepare;
 	struct store_options opt; /* as opened: timeouts for each new connection */
-	int waiting; /* borrowers waiting for a free connection */
-	struct pool_waiter *waiters, *waiters_tail; /* the same, oldest first */
+	/* borrowers waiting for a free connection, oldest first */
+	struct pool_waiter *waiters, *waiters_tail;
 	int64_t pool_timeout_us; /* time_mono_us of the last wait that timed out, 0: none */
 	int64_t full_us; /* of the last write that failed on a full disk, 0: none since */
 	struct store_batch batch;

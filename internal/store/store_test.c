@@ -105,7 +105,7 @@ static void test_only_a_long_wait_is_exhaustion(void **state)
 	usleep(200 * 1000);
 	store_health_get(d->st, 0, &h);
 	assert_false(h.pool_exhausted);
-	usleep((useconds_t)((STORE_POOL_STARVED_US / 1000 + 100) * 1000));
+	usleep((useconds_t)(STORE_POOL_STARVED_US + 100 * 1000));
 	store_health_get(d->st, 0, &h);
 	assert_true(h.pool_exhausted);
 	store_conn_put(d->st, held);
