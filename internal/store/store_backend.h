@@ -66,7 +66,9 @@ struct store_batch {
 	pthread_mutex_t mu;
 	struct batch_item *head, *tail;
 	int writers; /* threads writing a batch now */
-	int opening; /* of them, those still before their batch holds the chain's head */
+	int opening; /* of them, those still before their batch is on its way (sent) */
+	int queued; /* callers in the queue */
+	int writing; /* rows in the batches being written */
 };
 
 struct store {

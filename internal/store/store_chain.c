@@ -87,7 +87,7 @@ static enum status head_parse(const struct store_rows *r, struct cursor *cur, st
 static enum status head_lock(struct store_conn *c, struct cursor *cur, struct err *e)
 {
 	const char *sql = c->ops->kind == STORE_POSTGRES
-				  ? STORE_CHAIN_HEAD_LOCK_PG
+				  ? "SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
 				  : "SELECT seq, hash FROM audit_chain_head WHERE id = 1";
 	struct store_rows *r = NULL;
 	enum status st = store_query(c, sql, 0, NULL, &r, e);
@@ -274,72 +274,74 @@ enum status store_chain_append_decisions(struct store_conn *c,
 }
 
 /*
- * PostgreSQL's batch writes its links with one statement of fixed text, each column of
- * the rows one array; chained_at is the same for every link of the batch.
+ * PostgreSQL's batch links its decisions in the statement that takes the head: the server
+ * locks the head, computes each link from the one before it (the same bytes as
+ * store_chain_link_bytes: sha256() over the text in UTF-8, the id's length in UTF-8 bytes),
+ * inserts the links and moves the head.  cavra sends only what does not depend on the head,
+ * the ids and their records' SHA-256, so the whole batch travels in one round trip and no
+ * client work sits between taking the head and the COMMIT that frees it.  Without a head row
+ * the first link's seq is NULL, which audit_chain refuses: the batch fails instead of
+ * committing decisions without links.
  */
-static const char pg_links_sql[] =
-	"INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
-	"chained_at) SELECT s, 'decision', r, rs, ph, h, $6::timestamptz FROM "
-	"unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(s, r, rs, ph, "
-	"h)";
-static const char pg_head_sql[] =
-	"UPDATE audit_chain_head SET seq = $1, hash = $2, updated_at = $3 WHERE id = 1";
+static const char pg_chain_sql[] =
+	"WITH RECURSIVE h AS (SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE), "
+	"c (i, seq, prev, hash) AS (SELECT 0, h.seq, NULL::text COLLATE \"C\", h.hash FROM "
+	"(SELECT) AS one LEFT JOIN h ON true "
+	"UNION ALL SELECT c.i + 1, c.seq + 1, c.hash, encode(sha256(convert_to("
+	"E'cavra.audit.chain.v1\\n' || (c.seq + 1) || E'\\ndecision\\n' || "
+	"octet_length(convert_to(($1::text[])[c.i + 1], 'UTF8')) || ':' || ($1::text[])[c.i + 1] "
+	"|| E'\\n' || ($2::text[])[c.i + 1] || E'\\n' || c.hash || E'\\n', 'UTF8')), 'hex') "
+	"FROM c WHERE c.i < cardinality($1::text[])), "
+	"ins AS (INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
+	"chained_at) SELECT seq, 'decision', ($1::text[])[i], ($2::text[])[i], prev, hash, "
+	"$3::timestamptz FROM c WHERE i > 0) "
+	"UPDATE audit_chain_head SET seq = t.seq, hash = t.hash, updated_at = $3::timestamptz "
+	"FROM (SELECT seq, hash FROM c ORDER BY i DESC LIMIT 1) t WHERE id = 1";
 
-/* The columns of the links' rows (decision_links' parameters) that travel as arrays. */
-static const size_t pg_link_cols[CHAIN_PG_ARRAYS] = {0, 2, 3, 4, 5};
-
-static enum status pg_link_arrays(struct chain_pg_links *out, const char *const *p, size_t n,
-				  struct err *e)
+enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n,
+				struct chain_pg_step *out, struct err *e)
 {
-	enum status st = ST_OK;
-
-	for (size_t k = 0; st == ST_OK && k < CHAIN_PG_ARRAYS; k++) {
-		st = store_pg_array(&out->arr[k], p + pg_link_cols[k], n, LINK_NPARAMS, e);
-		out->links[k] = out->arr[k].data;
-	}
-	return st;
-}
-
-enum status store_chain_pg_links(const struct store_rows *head,
-				 const struct decision_rec *const *rows, size_t n,
-				 struct chain_pg_links *out, struct err *e)
-{
-	struct link_text *l = xcalloc(n, sizeof(*l));
-	const char **p = xcalloc(n * LINK_NPARAMS, sizeof(*p));
-	char prev0[SHA256_HEX_LEN];
-	struct cursor cur = {0};
+	char(*rsha)[SHA256_HEX_LEN] = xcalloc(n, sizeof(*rsha));
+	const char **ids = xcalloc(n, sizeof(*ids)), **shas = xcalloc(n, sizeof(*shas));
 	enum status st =
-		canon_fn ? head_parse(head, &cur, e)
+		canon_fn ? ST_OK
 			 : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
 
 	memset(out, 0, sizeof(*out));
-	for (size_t k = 0; k < CHAIN_PG_ARRAYS; k++)
-		buf_init(&out->arr[k], BUF_CAP_DEFAULT);
+	buf_init(&out->ids, BUF_CAP_DEFAULT);
+	buf_init(&out->shas, BUF_CAP_DEFAULT);
+	time_format_utc(time_now_us(), out->now, sizeof(out->now));
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		const char *v[DECISION_NCOLS];
+
+		decision_vals(rows[i], v);
+		st = canon_fn("activity_decisions", v, DECISION_NCOLS, rsha[i], e);
+		if (st != ST_OK)
+			st = err_ctx(st, e, "chain decision '%s'", rows[i]->decision_id);
+		ids[i] = rows[i]->decision_id;
+		shas[i] = rsha[i];
+	}
 	if (st == ST_OK)
-		st = decision_links(&cur, rows, n, l, p, prev0, e);
+		st = store_pg_array(&out->ids, ids, n, 1, e);
 	if (st == ST_OK)
-		st = pg_link_arrays(out, p, n, e);
-	memcpy(out->now, cur.now, sizeof(out->now));
-	memcpy(out->hash, cur.hash, sizeof(out->hash));
-	snprintf(out->seq, sizeof(out->seq), "%lld", (long long)cur.seq);
-	out->links[CHAIN_PG_ARRAYS] = out->now;
-	out->head[0] = out->seq;
-	out->head[1] = out->hash;
-	out->head[2] = out->now;
-	out->steps[0] = (struct pg_step){pg_links_sql, CHAIN_PG_ARRAYS + 1, out->links};
-	out->steps[1] = (struct pg_step){pg_head_sql, 3, out->head};
-	free(p);
-	free(l);
+		st = store_pg_array(&out->shas, shas, n, 1, e);
+	out->params[0] = out->ids.data;
+	out->params[1] = out->shas.data;
+	out->params[2] = out->now;
+	out->step = (struct pg_step){pg_chain_sql, 3, out->params};
+	free(shas);
+	free(ids);
+	free(rsha);
 	return st;
 }
 
-void store_chain_pg_links_release(struct chain_pg_links *l)
+void store_chain_pg_step_release(struct chain_pg_step *s)
 {
-	if (!l)
+	if (!s)
 		return;
-	for (size_t k = 0; k < CHAIN_PG_ARRAYS; k++)
-		buf_release(&l->arr[k]);
-	memset(l, 0, sizeof(*l));
+	buf_release(&s->ids);
+	buf_release(&s->shas);
+	memset(s, 0, sizeof(*s));
 }
 
 enum status store_chain_append_approval(struct store_conn *c, const char *approval_id,

@@ -9,7 +9,7 @@
  * Each caller is answered once its batch has committed; a batch that fails before
  * COMMIT is written again row by row, so a bad row fails alone.  The upsert touches
  * one row per session, so the cost does not grow with the session.  On PostgreSQL the
- * same statements have fixed texts over arrays and go in two round trips (pg_write_tx).
+ * same statements have fixed texts over arrays and go in one round trip (pg_write_tx).
  */
 #include "base/base.h"
 #include "store/store_decisions.h"
@@ -88,7 +88,7 @@ static void decision_params(const struct decision_rec *d, const char **p)
 /*
  * Batches written at the same time.  SQLite has one writer, so a second batch would
  * only wait for its lock.  On PostgreSQL every batch holds the audit chain's head from its
- * first round trip to its COMMIT, so batches serialize there anyway: a second writer lets
+ * chain statement to its COMMIT, so batches serialize there anyway: a second writer lets
  * the next batch insert its rows while one commits, and more writers only make batches
  * smaller, each paying the same fixed cost (benchmarks.md, "PostgreSQL's batch in two
  * round trips": 2 writers gave the best rate at 32 connections and less CPU per decision
@@ -113,12 +113,11 @@ struct batch_item {
 };
 
 /*
- * A writer's hold on the queue: while its batch has not yet reached the chain's head (on
- * PostgreSQL, until the first round trip of its transaction returned; on SQLite, until it is
- * written), no other writer takes a batch.  The next writer then starts while this batch
- * writes its links and commits, which is the only part of its work the two can overlap (the
- * head serializes the rest), and takes what queued meanwhile: larger batches, each paying a
- * transaction's fixed cost once (benchmarks.md, "A writer waits for the head").
+ * A writer's hold on the queue: while its batch is not on its way (on PostgreSQL, until its
+ * one flight is sent; on SQLite, until it is written), no other writer takes a batch.  The
+ * next writer then sends its batch while this one commits (the server inserts its rows
+ * meanwhile, and its chain statement waits for this batch's head), once batch_ready() says
+ * enough callers queued: larger batches, each paying a transaction's fixed cost once.
  */
 struct batch_gate {
 	struct store_batch *b;
@@ -322,19 +321,22 @@ static enum status batch_before_commit(struct store_conn *c, const struct decisi
  * travelling as one array parameter.  The columns and casts follow DECISION_ROW and
  * SESSION_ROW.
  */
-#define PG_DECISIONS_SQL                                                                         \
-	"INSERT INTO activity_decisions (" DECISION_COLS ") SELECT a1, a2, a3, a4, a5, a6, a7, " \
-	"a8, a9, a10, a11, a12, a13, a13, a13, a14, a15, a16, a17 FROM unnest($1::text[], "      \
-	"$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "   \
-	"$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::jsonb[], "  \
-	"$15::text[], $16::text[], $17::text[]) AS u(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, "  \
-	"a11, a12, a13, a14, a15, a16, a17)"
-#define PG_SESSIONS_SQL                                                                       \
-	"INSERT INTO activity_sessions (" SESSION_COLS ") SELECT a1, a2, a3, a4, a5, "        \
-	"'active'::text, a6, a7, a8, a9, a10, a6, '{}'::jsonb FROM unnest($1::text[], "       \
-	"$2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], "                 \
-	"$7::timestamptz[], $8::bigint[], $9::bigint[], $10::bigint[]) AS u(a1, a2, a3, a4, " \
-	"a5, a6, a7, a8, a9, a10)" SESSION_UPSERT_TAIL
+#define PG_DECISIONS_SQL                                                                           \
+	"INSERT INTO activity_decisions (" DECISION_COLS ") SELECT a1, a2, a3, a4, a5, a6, a7, "   \
+	"a8, a9, a10, a11, a12, a13, a13, a13, a14, a15, a16, a17 FROM (SELECT unnest($1::text[])" \
+	" AS a1, unnest($2::text[]) AS a2, unnest($3::text[]) AS a3, unnest($4::text[]) AS a4, "   \
+	"unnest($5::text[]) AS a5, unnest($6::text[]) AS a6, unnest($7::text[]) AS a7, "           \
+	"unnest($8::text[]) AS a8, unnest($9::text[]) AS a9, unnest($10::text[]) AS a10, "         \
+	"unnest($11::text[]) AS a11, unnest($12::text[]) AS a12, unnest($13::timestamptz[]) AS "   \
+	"a13, unnest($14::jsonb[]) AS a14, unnest($15::text[]) AS a15, unnest($16::text[]) AS "    \
+	"a16, unnest($17::text[]) AS a17) AS u"
+#define PG_SESSIONS_SQL                                                                            \
+	"INSERT INTO activity_sessions (" SESSION_COLS ") SELECT a1, a2, a3, a4, a5, "             \
+	"'active'::text, a6, a7, a8, a9, a10, a6, '{}'::jsonb FROM (SELECT unnest($1::text[]) AS " \
+	"a1, unnest($2::text[]) AS a2, unnest($3::text[]) AS a3, unnest($4::text[]) AS a4, "       \
+	"unnest($5::text[]) AS a5, unnest($6::timestamptz[]) AS a6, unnest($7::timestamptz[]) AS " \
+	"a7, unnest($8::bigint[]) AS a8, unnest($9::bigint[]) AS a9, unnest($10::bigint[]) AS "    \
+	"a10) AS u" SESSION_UPSERT_TAIL
 
 /* The array parameters of a batch's decisions and sessions (one per column). */
 struct pg_arrays {
@@ -388,81 +390,60 @@ static void pg_arrays_release(struct pg_arrays *a)
 }
 
 /*
- * The first round trip of PostgreSQL's batch: BEGIN, the decisions, the sessions and the
- * chain head's lock in one pipeline; *head gets the head's row.  Once BEGIN ran the
- * transaction is open (or failed, to be rolled back): c->in_tx says so.
- */
-static enum status pg_flight_rows(struct store_conn *c, const struct pg_arrays *a,
-				  struct store_rows **head, bool *rows_failed, struct err *e)
-{
-	const struct pg_step steps[] = {
-		{"BEGIN", 0, NULL},
-		{PG_DECISIONS_SQL, DECISION_NPARAMS, a->dv},
-		{PG_SESSIONS_SQL, SESSION_NPARAMS, a->sv},
-		{STORE_CHAIN_HEAD_LOCK_PG, 0, NULL},
-	};
-	size_t failed;
-	enum status rc = store_pg_pipeline(c, steps, ARRAY_SIZE(steps), head, &failed, e);
-
-	if (failed > 0) { /* BEGIN ran: the transaction is open, or failed and to roll back */
-		c->in_tx = true;
-		c->tx_write = true;
-	}
-	*rows_failed = rc != ST_OK && failed > 0;
-	return rc;
-}
-
-/*
- * The second round trip: the links, the head's move and COMMIT.  A failure before COMMIT
- * wrote nothing (*rows_failed); one of COMMIT itself leaves the outcome unknown.
- */
-static enum status pg_flight_links(struct store_conn *c, const struct chain_pg_links *l,
-				   bool *rows_failed, struct err *e)
-{
-	const struct pg_step steps[] = {l->steps[0], l->steps[1], {"COMMIT", 0, NULL}};
-	size_t failed;
-	enum status rc = store_pg_pipeline(c, steps, ARRAY_SIZE(steps), NULL, &failed, e);
-
-	*rows_failed = rc != ST_OK && failed < 2;
-	if (rc != ST_OK && failed == 2)
-		err_wrap(e, "commit");
-	return rc;
-}
-
-/*
- * write_tx on PostgreSQL in two round trips (libpq's pipeline) instead of one per
- * statement: the statements are those of write_tx, in the same order, in the same
- * transaction; only the links wait for the head's row, which the first trip returns.
+ * write_tx on PostgreSQL in one round trip (libpq's pipeline): BEGIN, the decisions, the
+ * sessions, the chain's step (store_chain_pg_step: the server takes the head and links the
+ * rows) and COMMIT, the statements of write_tx in the same order and transaction.  g is
+ * released once the flight is sent: the next writer may send its batch, whose rows the
+ * server inserts while this one commits, and whose chain step waits for this one's head.
+ * A failure before COMMIT wrote nothing (*rows_failed); one of COMMIT itself leaves the
+ * outcome unknown.
  */
 static void gate_release(struct batch_gate *g);
+
+static void gate_sent(void *g)
+{
+	gate_release(g);
+}
+
+enum { PG_STEP_BEGIN, PG_STEP_COMMIT = 4 };
 
 static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *const *rows,
 			       size_t n, struct batch_gate *g, bool *rows_failed, struct err *e)
 {
-	struct chain_pg_links l = {0};
-	struct store_rows *head = NULL;
+	struct chain_pg_step ch;
 	struct pg_arrays a;
+	size_t failed = 0;
 	enum status rc = pg_arrays_fill(&a, rows, n, e);
 
-	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
 	if (rc == ST_OK)
-		rc = pg_flight_rows(c, &a, &head, rows_failed, e);
-	gate_release(g);
+		rc = store_chain_pg_step(rows, n, &ch, e);
+	else
+		memset(&ch, 0, sizeof(ch));
+	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
 	if (rc == ST_OK) {
-		rc = store_chain_pg_links(head, rows, n, &l, e);
-		*rows_failed = rc != ST_OK;
+		const struct pg_step steps[] = {
+			{"BEGIN", 0, NULL},
+			{PG_DECISIONS_SQL, DECISION_NPARAMS, a.dv},
+			{PG_SESSIONS_SQL, SESSION_NPARAMS, a.sv},
+			ch.step,
+			{"COMMIT", 0, NULL},
+		};
+		const struct pg_sent sent = {gate_sent, g};
+
+		rc = store_pg_pipeline(c, steps, ARRAY_SIZE(steps), NULL, &failed, &sent, e);
+		*rows_failed = rc != ST_OK && failed > PG_STEP_BEGIN && failed < PG_STEP_COMMIT;
+		if (rc != ST_OK && failed == PG_STEP_COMMIT)
+			err_wrap(e, "commit");
 	}
 	if (rc == ST_OK)
-		rc = pg_flight_links(c, &l, rows_failed, e);
-	if (rc == ST_OK) {
-		c->in_tx = false;
 		c->wrote = true;
-	} else {
-		c->saw_full = c->saw_full || rc == ST_STORAGE_FULL;
+	c->saw_full = c->saw_full || rc == ST_STORAGE_FULL;
+	if (rc != ST_OK && failed > PG_STEP_BEGIN) { /* BEGIN ran: roll back what is left open */
+		c->in_tx = true;
+		c->tx_write = true;
 		store_tx_rollback(c);
 	}
-	store_chain_pg_links_release(&l);
-	store_rows_free(head);
+	store_chain_pg_step_release(&ch);
 	pg_arrays_release(&a);
 	return rc;
 }
@@ -571,7 +552,23 @@ static struct batch_item *take_batch(struct store_batch *b)
 	if (!b->head)
 		b->tail = NULL;
 	last->next = NULL;
+	b->queued -= n;
+	b->writing += n;
 	return list;
+}
+
+/*
+ * Whether a writer may take the queue now, given that fewer than the writers allowed are at
+ * work and none is before its send: when none is at work, or when as many callers queue as
+ * rows are being written.  A second writer that started as soon as the first had sent would
+ * take the one or two callers queued at that moment, and every batch would pay a
+ * transaction's fixed cost for a few rows; waiting for a batch as large as the one in flight
+ * (or for that one to end) keeps batches large and still lets the next one's rows be
+ * inserted while the one before commits (benchmarks.md, "One round trip").
+ */
+static bool batch_ready(const struct store_batch *b)
+{
+	return b->writers == 0 || b->queued >= b->writing;
 }
 
 /*
@@ -580,7 +577,7 @@ static struct batch_item *take_batch(struct store_batch *b)
  */
 static void wake_next_writer(struct store_batch *b, int max)
 {
-	if (b->head && b->writers < max && b->opening == 0)
+	if (b->head && b->writers < max && b->opening == 0 && batch_ready(b))
 		pthread_cond_signal(&b->head->cv);
 }
 
@@ -607,10 +604,13 @@ static void write_next(struct store *st, struct store_batch *b, int max)
 {
 	struct batch_gate g = {b, max, true};
 	struct batch_item *list;
+	int n = 0;
 
 	b->writers++;
 	b->opening++;
 	list = take_batch(b);
+	for (struct batch_item *it = list; it; it = it->next)
+		n++;
 	pthread_mutex_unlock(&b->mu);
 	write_batch(st, list, &g);
 	pthread_mutex_lock(&b->mu);
@@ -620,6 +620,7 @@ static void write_next(struct store *st, struct store_batch *b, int max)
 		pthread_cond_signal(&it->cv);
 	}
 	b->writers--;
+	b->writing -= n;
 	wake_next_writer(b, max);
 }
 
@@ -639,6 +640,7 @@ static enum status leave_queue(struct store_batch *b, struct batch_item *me, str
 		b->head = me->next;
 	if (b->tail == me)
 		b->tail = prev;
+	b->queued--;
 	return err_set(e, ST_TIMEOUT, "request deadline passed waiting to write the decision");
 }
 
@@ -673,13 +675,14 @@ static enum status insert_batched(struct store *st, const struct decision_rec *d
 	else
 		b->head = &me;
 	b->tail = &me;
+	b->queued++;
 	while (!me.done) {
 		if (!me.taken && store_deadline_passed()) {
 			me.st = leave_queue(b, &me, &me.e);
 			wake_next_writer(b, max);
 			break;
 		}
-		if (b->writers >= max || b->opening > 0 || !b->head) {
+		if (b->writers >= max || b->opening > 0 || !b->head || !batch_ready(b)) {
 			if (me.taken)
 				pthread_cond_wait(&me.cv, &b->mu);
 			else

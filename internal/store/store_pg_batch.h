@@ -34,6 +34,12 @@ struct pg_step {
 	const char *const *params;
 };
 
+/* Called once every step of a pipeline is on its way, before the first result is read. */
+struct pg_sent {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
 /*
  * Runs the n steps on c in libpq's pipeline mode: all sent, then one sync, so
  * they cost one round trip.  Each text is prepared once per connection (its
@@ -42,37 +48,31 @@ struct pg_step {
  * PostgreSQL skips the rest up to the sync: *failed gets its index (n when all
  * ran) and e its error, mapped as for any statement.  *last (optional) gets the
  * rows of the last step (at most 8 columns) when every step ran; caller owns, free with
- * store_rows_free.  A lost connection marks c broken.
+ * store_rows_free.  sent (optional) is called once the steps are sent (or failed to be).
+ * A lost connection marks c broken.
  */
 ATTR_NODISCARD enum status store_pg_pipeline(struct store_conn *c, const struct pg_step *steps,
 					     size_t n, struct store_rows **last, size_t *failed,
-					     struct err *e);
+					     const struct pg_sent *sent, struct err *e);
 
-/* The chain head's lock in a write transaction on PostgreSQL: the rows store_chain_pg_links reads.
- */
-#define STORE_CHAIN_HEAD_LOCK_PG "SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
-
-#define CHAIN_PG_ARRAYS 5 /* seq, record_id, record_sha256, prev_hash, hash */
-
-/* A batch's links on PostgreSQL: two steps (the links' INSERT, the head's UPDATE). */
-struct chain_pg_links {
-	struct buf arr[CHAIN_PG_ARRAYS];
-	char seq[24], hash[SHA256_HEX_LEN], now[TIME_FMT_LEN]; /* the head after them */
-	const char *links[CHAIN_PG_ARRAYS + 1], *head[3];
-	struct pg_step steps[2];
+/* A batch's links on PostgreSQL: one step that takes the head, links the rows and moves it. */
+struct chain_pg_step {
+	struct buf ids, shas; /* the decisions' ids and their records' SHA-256, as arrays */
+	char now[TIME_FMT_LEN]; /* chained_at, and the head's updated_at */
+	const char *params[3];
+	struct pg_step step;
 };
 
 /*
- * Links the n decisions of rows (inserted in the open write transaction) after head,
- * the rows of STORE_CHAIN_HEAD_LOCK_PG run in that transaction, exactly as
- * store_chain_append_decisions would: out->steps are the statements that write the
- * links and move the head, to be run in the same transaction before its COMMIT.  rows
- * are borrowed for the call; out is the caller's, store_chain_pg_links_release it
- * (also after a failure).
+ * The step that chains the n decisions of rows (inserted before it in the same
+ * transaction) exactly as store_chain_append_decisions would: the server locks the
+ * head, computes the links in order after it, inserts them and moves the head, so that
+ * the step can travel in the same round trip as the rows and the COMMIT.  The records'
+ * canonical SHA-256 are computed here.  rows are borrowed for the call; out is the
+ * caller's, store_chain_pg_step_release it (also after a failure).
  */
-ATTR_NODISCARD enum status store_chain_pg_links(const struct store_rows *head,
-						const struct decision_rec *const *rows, size_t n,
-						struct chain_pg_links *out, struct err *e);
-void store_chain_pg_links_release(struct chain_pg_links *l);
+ATTR_NODISCARD enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n,
+					       struct chain_pg_step *out, struct err *e);
+void store_chain_pg_step_release(struct chain_pg_step *s);
 
 #endif

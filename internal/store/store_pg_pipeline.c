@@ -107,7 +107,8 @@ static enum status read_all(struct store_conn *c, size_t n, struct store_rows **
 }
 
 enum status store_pg_pipeline(struct store_conn *c, const struct pg_step *steps, size_t n,
-			      struct store_rows **last, size_t *failed, struct err *e)
+			      struct store_rows **last, size_t *failed, const struct pg_sent *sent,
+			      struct err *e)
 {
 	char(*names)[24] = xcalloc(n, sizeof(*names));
 	enum status st = ST_OK;
@@ -119,6 +120,8 @@ enum status store_pg_pipeline(struct store_conn *c, const struct pg_step *steps,
 		st = store_pg_prepared(c, steps[i].sql, steps[i].nparams, names[i], e);
 	if (st == ST_OK)
 		st = send_all(c, steps, n, names, e);
+	if (sent)
+		sent->fn(sent->arg);
 	if (st == ST_OK) {
 		*failed = n;
 		st = read_all(c, n, last, failed, e);
