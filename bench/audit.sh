@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `cavra audit adopt` and `cavra audit verify` at ROWS decisions (default 1,000,000) on both
+# backends: each seeds a freshly migrated database (bench/seed.sh, which writes no chain), chains
+# it with `audit adopt`, then walks it with `audit verify`, timing each step and its peak RSS
+# (/usr/bin/time). Prints a Markdown table for docs/benchmarks.md on stdout, progress on stderr.
+# Run as root (PostgreSQL runs as user postgres).
+#   bash bench/audit.sh
+# Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", CAVRA_REV (a committed
+# revision, built in a temp dir; default: the work tree into build-bench/).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. bench/lib.sh
+
+ROWS=${ROWS:-1000000}
+read -r -a BACKENDS <<<"${BACKENDS:-sqlite postgres}"
+
+work=$(mktemp -d /tmp/cavra-bench-audit.XXXXXX)
+chmod 711 "$work"
+cleanup() {
+	set +e
+	pg_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+build_revision
+
+timed() { # command...: runs it; prints "seconds | peak RSS MB", the last two cells of a row
+	local out=$work/time.out secs kb
+	/usr/bin/time -f '%e %M' -o "$out" "$@" >"$work/step.log" 2>&1 || die "$* failed: $(tail -3 "$work/step.log")"
+	read -r secs kb <"$out"
+	printf '%s | %s' "$secs" "$((kb / 1024))"
+}
+
+echo "| backend | decisions | step | seconds | peak RSS MB |"
+echo "| --- | ---: | --- | ---: | ---: |"
+for b in "${BACKENDS[@]}"; do
+	if [ "$b" = postgres ]; then
+		[ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
+		pg_start shared_buffers=512MB max_connections=100 max_wal_size=8GB checkpoint_timeout=30min
+		psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE a'
+		db=$(pgurl a)
+	else
+		db=$work/a.db
+	fi
+	"$cavra" migrate up --database "$db" >"$work/migrate.log" 2>&1 || die "migrate up failed"
+	say "$b: seeding $ROWS decisions"
+	bash bench/seed.sh "$db" "$ROWS" >"$work/seed.log" 2>&1 || die "seed failed: $work/seed.log"
+	say "$b: audit adopt"
+	echo "| $b | $ROWS | \`cavra audit adopt\` | $(timed "$cavra" audit adopt --database "$db" --quiet) |"
+	say "$b: audit verify"
+	echo "| $b | $ROWS | \`cavra audit verify\` | $(timed "$cavra" audit verify --database "$db" --quiet) |"
+	grep -q '0 breaks\|"breaks":0\|ok' "$work/step.log" || say "$b: verify said: $(tail -2 "$work/step.log")"
+	[ "$b" = postgres ] && pg_stop
+done
+say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
