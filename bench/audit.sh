@@ -14,15 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${ROWS:-1000000}
 read -r -a BACKENDS <<<"${BACKENDS:-sqlite postgres}"
 
-work=$(mktemp -d /tmp/cavra-bench-audit.XXXXXX)
-chmod 711 "$work"
-cleanup() {
-	set +e
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+pg_workdir audit
 
 build_revision
 

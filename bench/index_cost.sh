@@ -21,15 +21,7 @@ ix_activity_decisions_agent_id_severity_decided_at
 ix_activity_decisions_policy_pack_decision_decided_at"
 
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
-work=$(mktemp -d /tmp/cavra-bench-index.XXXXXX)
-chmod 711 "$work"
-cleanup() {
-	set +e
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+pg_workdir index
 
 build_release build-bench
 pg_start shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min

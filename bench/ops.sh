@@ -18,14 +18,7 @@ rounds=${ROUNDS:-3}
 compression=${COMPRESSION:-zstd}
 shared_buffers=${SHARED_BUFFERS:-$(($(awk '/^MemTotal/ {print $2}' /proc/meminfo) / 4096))MB}
 
-work=$(mktemp -d /tmp/cavra-bench-ops.XXXXXX)
-chmod 711 "$work"
-cleanup() {
-	set +e
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
+pg_workdir ops
 
 build_release build-bench
 

@@ -17,14 +17,7 @@ n=${ROWS:-200000}
 rounds=${ROUNDS:-2}
 [ $# -gt 0 ] || set -- 'default='
 
-work=$(mktemp -d /tmp/cavra-bench-restore.XXXXXX)
-chmod 711 "$work"
-cleanup() {
-	set +e
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
+pg_workdir restore
 
 base=
 if [ -n "${BASE_REV:-}" ]; then
