@@ -119,3 +119,11 @@ pg_children() {
 	[ -f "$work/pg/data/postmaster.pid" ] || return 0
 	pgrep -P "$(head -1 "$work/pg/data/postmaster.pid")" || true
 }
+
+# pg_ticks: PostgreSQL's CPU time so far, in clock ticks: its ended processes (the postmaster's
+# cutime + cstime: backends that disconnected, autovacuum workers) and its live children.
+pg_ticks() {
+	local pm
+	pm=$(head -1 "$work/pg/data/postmaster.pid")
+	echo $(($(sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }') + $(cpu_ticks $(pg_children))))
+}

@@ -37,13 +37,6 @@ say "chaining the seeded decisions (cavra audit adopt)"
 settle() { psql "$(url "$1")" -Xq -c 'VACUUM (ANALYZE) activity_decisions' -c CHECKPOINT && sync; }
 settle seeded
 
-# PostgreSQL's CPU time so far, in clock ticks: its ended processes (the postmaster's cutime +
-# cstime: backends, autovacuum workers) and its live children.
-pg_ticks() {
-	local pm
-	pm=$(head -1 "$work/pg/data/postmaster.pid")
-	echo $(($(sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }') + $(cpu_ticks $(pg_children))))
-}
 # One timed run: prepare-cmd untimed, then timed-cmd; prints wall-clock seconds, and logs the
 # CPU time of the command and of PostgreSQL and the load average, which a shared machine
 # inflates less than the wall clock.

@@ -35,11 +35,6 @@ bash bench/seed.sh "$(url seeded)" "$n" >/dev/null
 psql "$(url seeded)" -Xq -c 'VACUUM (ANALYZE) activity_decisions' -c CHECKPOINT && sync
 "$cavra" ops backup --database "$(url seeded)" --output "$work/bk" >/dev/null
 
-pg_ticks() {
-	local pm
-	pm=$(head -1 "$work/pg/data/postmaster.pid")
-	echo $(($(sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }') + $(cpu_ticks $(pg_children))))
-}
 # one restore by binary $1 with the environment assignments $2: prints "wall cavra-cpu pg-cpu load1"
 one() {
 	local t0 t1 p0 p1 TIMEFORMAT='%U %S'

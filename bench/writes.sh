@@ -6,8 +6,11 @@
 # bench/pgbench_decision_chain.sql: the same work plus the decision's link of the audit chain,
 # which every decision cavra writes also carries since migration 015.  Session counters are
 # checked against the decisions afterwards.  Each cavra run also reports the CPU time (user +
-# system, /proc/PID/stat) per decision of cavra and of the PostgreSQL server's processes, which
-# a loaded machine inflates less than the rates.
+# system, /proc/PID/stat) per decision of cavra and of the PostgreSQL server's processes, and
+# each pgbench run PostgreSQL's per transaction, which a loaded machine inflates less than the
+# rates.  PostgreSQL's CPU counts its live children and the ones that ended (pg_ticks in
+# bench/lib.sh: disconnected backends, autovacuum workers); before 2026-12-03 10:00 it counted
+# only the processes alive before a cavra run.
 #   bash bench/writes.sh                          both backends, 8 and 32 connections
 #   CAVRA_REV=HEAD~1 BACKENDS=postgres bash bench/writes.sh   an earlier revision
 # Settings (environment): BACKENDS="sqlite postgres", CONNS="8 32", DURATION=10 (seconds per
@@ -48,25 +51,33 @@ case " $BACKENDS " in *" postgres "*)
 esac
 
 declare -A R # name -> RESULT line of wrk, or "tps=.. lat_ms=.." of pgbench
+pg_now() { # PostgreSQL's CPU ticks so far (pg_ticks), 0 without PostgreSQL
+	if [ -f "$work/pg/data/postmaster.pid" ]; then pg_ticks; else echo 0; fi
+}
 wrk_run() { # name connections seconds; adds the CPU ms per decision of cavra and of PostgreSQL
-	local f=$work/wrk-$1.txt t=$(($2 < 2 ? $2 : 2)) c0 p0 c1 p1 pids n
-	pids=$(pg_children)
-	c0=$(cpu_ticks "$serve_pid") p0=$(cpu_ticks $pids)
+	local f=$work/wrk-$1.txt t=$(($2 < 2 ? $2 : 2)) c0 p0 c1 p1 n
+	c0=$(cpu_ticks "$serve_pid") p0=$(pg_now)
 	wrk -t"$t" -c"$2" -d"$3s" --timeout 10s --latency -s bench/post_decision.lua \
 		"http://127.0.0.1:$port/decisions" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"
-	c1=$(cpu_ticks "$serve_pid") p1=$(cpu_ticks $pids)
+	c1=$(cpu_ticks "$serve_pid") p1=$(pg_now)
 	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
 	n=$(kv requests "${R[$1]}")
 	R[$1]+=$(awk -v c=$((c1 - c0)) -v p=$((p1 - p0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { n = n > 0 ? n : 1; printf " cavra_cpu_ms=%.3f pg_cpu_ms=%.3f", c * 1000 / hz / n, p * 1000 / hz / n }')
 	say "$1: ${R[$1]} load=$(cut -d' ' -f1 /proc/loadavg)"
 }
-pgbench_run() { # name clients url script
-	local f=$work/pgbench-$1.txt j=$(($2 < 2 ? $2 : 2))
+pgbench_run() { # name clients url script; adds PostgreSQL's CPU ms per transaction
+	local f=$work/pgbench-$1.txt j=$(($2 < 2 ? $2 : 2)) p0 p1 n
+	p0=$(pg_now)
 	"$bindir/pgbench" -n -M prepared -c "$2" -j "$j" -T "$DURATION" \
 		-f "$4" "$3" >"$f" 2>&1 || die "pgbench failed: $(tail -3 "$f")"
+	sleep 0.2 # the postmaster reaps pgbench's backends, whose CPU then counts as its children's
+	p1=$(pg_now)
+	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$f")
 	R[$1]="tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$f" | awk '{ printf "%.0f", $1 }')"
 	R[$1]+=" lat_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$f")"
+	R[$1]+=$(awk -v p=$((p1 - p0)) -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { n = n > 0 ? n : 1; printf " pg_cpu_ms=%.3f", p * 1000 / hz / n }')
 	say "$1: ${R[$1]} load=$(cut -d' ' -f1 /proc/loadavg)"
 }
 best() { # prefix key: the RESULT of the round with the highest key
@@ -93,8 +104,8 @@ counters() { # backend url: "exact" when every session's counters equal its deci
 	[ "$n" = 0 ] && echo exact || echo "WRONG ($n sessions)"
 }
 
-echo "| backend | connections | cavra decisions/s (rounds) | p50 ms | p99 ms | CPU ms per decision: cavra / PostgreSQL | pgbench tps (rounds) | cavra / pgbench | pgbench with the chain, tps (rounds) | cavra / pgbench with the chain |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| backend | connections | cavra decisions/s (rounds) | p50 ms | p99 ms | CPU ms per decision: cavra / PostgreSQL | pgbench tps (rounds) | cavra / pgbench | PostgreSQL CPU ms per pgbench transaction | pgbench with the chain, tps (rounds) | cavra / pgbench with the chain |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for b in $BACKENDS; do
 	if [ "$b" = sqlite ]; then url=$work/post.db; else url=$(pgurl post); fi
 	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
@@ -114,13 +125,14 @@ for b in $BACKENDS; do
 	for c in "${CONNS[@]}"; do
 		w=$(best "$b-c$c" rps)
 		rounds=$(for x in $(seq "$ROUNDS"); do kv rps "${R[$b-c$c-r$x]}"; done | paste -sd/ - | sed 's#/# / #g')
-		pg="-" ratio="-" pgc="-" ratioc="-"
+		pg="-" ratio="-" pgc="-" ratioc="-" pgcpu="-"
 		if [ "$b" = postgres ]; then
 			read -r pg ratio <<<"$(baseline pg "$c" "$w")"
 			read -r pgc ratioc <<<"$(baseline pgchain "$c" "$w")"
 			pg=${pg//_/ } pgc=${pgc//_/ }
+			pgcpu=$(kv pg_cpu_ms "$(best "pg-c$c" tps)")
 		fi
-		echo "| $b | $c | $(kv rps "$w" | awk '{ printf "%.0f", $1 }') ($rounds) | $(kv p50_ms "$w") | $(kv p99_ms "$w") | $(kv cavra_cpu_ms "$w") / $(kv pg_cpu_ms "$w") | $pg | $ratio | $pgc | $ratioc |"
+		echo "| $b | $c | $(kv rps "$w" | awk '{ printf "%.0f", $1 }') ($rounds) | $(kv p50_ms "$w") | $(kv p99_ms "$w") | $(kv cavra_cpu_ms "$w") / $(kv pg_cpu_ms "$w") | $pg | $ratio | $pgcpu | $pgc | $ratioc |"
 	done
 done
 say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
