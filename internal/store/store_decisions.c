@@ -410,15 +410,13 @@ enum { PG_STEP_BEGIN, PG_STEP_COMMIT = 4 };
 static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *const *rows,
 			       size_t n, struct batch_gate *g, bool *rows_failed, struct err *e)
 {
-	struct chain_pg_step ch;
+	struct chain_pg_step ch = {0};
 	struct pg_arrays a;
 	size_t failed = 0;
 	enum status rc = pg_arrays_fill(&a, rows, n, e);
 
 	if (rc == ST_OK)
 		rc = store_chain_pg_step(rows, n, &ch, e);
-	else
-		memset(&ch, 0, sizeof(ch));
 	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
 	if (rc == ST_OK) {
 		const struct pg_step steps[] = {
@@ -536,8 +534,8 @@ static void write_batch(struct store *st, struct batch_item *list, struct batch_
 	free(rows);
 }
 
-/* Takes up to BATCH_MAX queued items; called with the batch lock held. */
-static struct batch_item *take_batch(struct store_batch *b)
+/* Takes up to BATCH_MAX queued items, *taken of them; called with the batch lock held. */
+static struct batch_item *take_batch(struct store_batch *b, int *taken)
 {
 	struct batch_item *list = b->head, *last = b->head;
 	int n = 1;
@@ -554,6 +552,7 @@ static struct batch_item *take_batch(struct store_batch *b)
 	last->next = NULL;
 	b->queued -= n;
 	b->writing += n;
+	*taken = n;
 	return list;
 }
 
@@ -604,13 +603,11 @@ static void write_next(struct store *st, struct store_batch *b, int max)
 {
 	struct batch_gate g = {b, max, true};
 	struct batch_item *list;
-	int n = 0;
+	int n;
 
 	b->writers++;
 	b->opening++;
-	list = take_batch(b);
-	for (struct batch_item *it = list; it; it = it->next)
-		n++;
+	list = take_batch(b, &n);
 	pthread_mutex_unlock(&b->mu);
 	write_batch(st, list, &g);
 	pthread_mutex_lock(&b->mu);
