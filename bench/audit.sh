@@ -18,11 +18,15 @@ pg_workdir audit
 
 build_revision
 
-timed() { # command...: runs it; prints "seconds | peak RSS MB", the last two cells of a row
-	local out=$work/time.out secs kb
-	/usr/bin/time -f '%e %M' -o "$out" "$@" >"$work/step.log" 2>&1 || die "$* failed: $(tail -3 "$work/step.log")"
+row() { # backend step command...: runs it (a failure, a break found by verify included, stops
+	# the script) and prints its table row with the wall clock and the peak RSS
+	local b=$1 step=$2 out=$work/time.out secs kb
+	shift 2
+	say "$b: $step"
+	/usr/bin/time -f '%e %M' -o "$out" "$@" >"$work/step.log" 2>&1 ||
+		die "$b: $step failed: $(tail -3 "$work/step.log")"
 	read -r secs kb <"$out"
-	printf '%s | %s' "$secs" "$((kb / 1024))"
+	echo "| $b | $ROWS | \`cavra $step\` | $secs | $((kb / 1024)) |"
 }
 
 echo "| backend | decisions | step | seconds | peak RSS MB |"
@@ -39,11 +43,8 @@ for b in "${BACKENDS[@]}"; do
 	"$cavra" migrate up --database "$db" >"$work/migrate.log" 2>&1 || die "migrate up failed"
 	say "$b: seeding $ROWS decisions"
 	bash bench/seed.sh "$db" "$ROWS" >"$work/seed.log" 2>&1 || die "seed failed: $work/seed.log"
-	say "$b: audit adopt"
-	echo "| $b | $ROWS | \`cavra audit adopt\` | $(timed "$cavra" audit adopt --database "$db" --quiet) |"
-	say "$b: audit verify"
-	echo "| $b | $ROWS | \`cavra audit verify\` | $(timed "$cavra" audit verify --database "$db" --quiet) |"
-	grep -q '0 breaks\|"breaks":0\|ok' "$work/step.log" || say "$b: verify said: $(tail -2 "$work/step.log")"
-	[ "$b" = postgres ] && pg_stop
+	row "$b" "audit adopt" "$cavra" audit adopt --database "$db" --quiet
+	row "$b" "audit verify" "$cavra" audit verify --database "$db" --quiet
+	if [ "$b" = postgres ]; then pg_stop; fi
 done
 say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -121,9 +121,11 @@ pg_children() {
 }
 
 # pg_ticks: PostgreSQL's CPU time so far, in clock ticks: its ended processes (the postmaster's
-# cutime + cstime: backends that disconnected, autovacuum workers) and its live children.
+# cutime + cstime: backends that disconnected, autovacuum workers) and its live children; 0
+# when it is not running.
 pg_ticks() {
 	local pm
+	[ -f "$work/pg/data/postmaster.pid" ] || { echo 0; return 0; }
 	pm=$(head -1 "$work/pg/data/postmaster.pid")
 	echo $(($(sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }') + $(cpu_ticks $(pg_children))))
 }

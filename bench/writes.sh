@@ -51,15 +51,12 @@ case " $BACKENDS " in *" postgres "*)
 esac
 
 declare -A R # name -> RESULT line of wrk, or "tps=.. lat_ms=.." of pgbench
-pg_now() { # PostgreSQL's CPU ticks so far (pg_ticks), 0 without PostgreSQL
-	if [ -f "$work/pg/data/postmaster.pid" ]; then pg_ticks; else echo 0; fi
-}
 wrk_run() { # name connections seconds; adds the CPU ms per decision of cavra and of PostgreSQL
 	local f=$work/wrk-$1.txt t=$(($2 < 2 ? $2 : 2)) c0 p0 c1 p1 n
-	c0=$(cpu_ticks "$serve_pid") p0=$(pg_now)
+	c0=$(cpu_ticks "$serve_pid") p0=$(pg_ticks)
 	wrk -t"$t" -c"$2" -d"$3s" --timeout 10s --latency -s bench/post_decision.lua \
 		"http://127.0.0.1:$port/decisions" >"$f" 2>&1 || die "wrk failed: $(tail -3 "$f")"
-	c1=$(cpu_ticks "$serve_pid") p1=$(pg_now)
+	c1=$(cpu_ticks "$serve_pid") p1=$(pg_ticks)
 	R[$1]=$(grep '^RESULT' "$f") || die "no RESULT line: $(tail -3 "$f")"
 	n=$(kv requests "${R[$1]}")
 	R[$1]+=$(awk -v c=$((c1 - c0)) -v p=$((p1 - p0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
@@ -68,11 +65,11 @@ wrk_run() { # name connections seconds; adds the CPU ms per decision of cavra an
 }
 pgbench_run() { # name clients url script; adds PostgreSQL's CPU ms per transaction
 	local f=$work/pgbench-$1.txt j=$(($2 < 2 ? $2 : 2)) p0 p1 n
-	p0=$(pg_now)
+	p0=$(pg_ticks)
 	"$bindir/pgbench" -n -M prepared -c "$2" -j "$j" -T "$DURATION" \
 		-f "$4" "$3" >"$f" 2>&1 || die "pgbench failed: $(tail -3 "$f")"
 	sleep 0.2 # the postmaster reaps pgbench's backends, whose CPU then counts as its children's
-	p1=$(pg_now)
+	p1=$(pg_ticks)
 	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$f")
 	R[$1]="tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$f" | awk '{ printf "%.0f", $1 }')"
 	R[$1]+=" lat_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$f")"
