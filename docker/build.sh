@@ -6,6 +6,8 @@
 #   cavra-test:dev   its test stage, docker/docker-compose.yml's test-runner
 #
 #   bash docker/build.sh [--runtime-only]     # from anywhere; docs/deployment.md
+#   bash docker/build.sh --base-only          # only the Debian 12 base below (docker/smoke.sh's
+#                                             # stand-ins start from it too)
 #
 # No registry is needed. When the Debian 12 base the Dockerfile starts from (debian:bookworm,
 # debian:bookworm-slim) is not in the engine and cannot be pulled, it is made here with
@@ -151,6 +153,7 @@ main() {
 	engine_detect
 	log "engine: $ENGINE"
 	ensure_base
+	[ "${1:-}" != --base-only ] || return 0
 	ca_file=$(mktemp)
 	trap 'rm -f "$ca_file"' EXIT
 	site_ca "$ca_file"

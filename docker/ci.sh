@@ -6,8 +6,10 @@
 #   bash docker/ci.sh       # exit 0 passed; 77 skipped (neither docker nor podman can run
 #                           # containers here: the line it prints says why); else failed
 #
-# docker/build.sh and the stand-ins of docker/smoke.sh (docker/local/) are built side by side:
-# both wait on Debian's mirror and on dpkg more than on the CPU. cavra-test:dev is built
+# docker/build.sh and the stand-ins of docker/smoke.sh (docker/local/) are built side by side,
+# once the Debian 12 base they all start from is there (on a machine without it, the stand-ins
+# failed at once: "debian:bookworm-slim: image not known"): both wait on Debian's mirror and
+# on dpkg more than on the CPU. cavra-test:dev is built
 # without Chromium (CAVRA_TEST_SKIP_BROWSER=1, unless set otherwise): smoke.sh's tests do not
 # drive a browser. A TERM or INT stops the running script and waits for it, so that
 # smoke.sh still tears its stack down.
@@ -56,6 +58,8 @@ main() {
 		exit 77
 	fi
 	export CAVRA_TEST_SKIP_BROWSER=${CAVRA_TEST_SKIP_BROWSER:-1}
+	# the base first: both builds start from it, and neither may make it beside the other
+	bash docker/build.sh --base-only
 	together bash docker/build.sh -- bash docker/smoke.sh --images-only
 	log "images built ($((SECONDS - t0))s)"
 	bash docker/smoke.sh &

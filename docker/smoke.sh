@@ -152,8 +152,10 @@ teardown() {
 	exit "$rc"
 }
 
-# The postgres and idp images: the official ones, else the stand-ins.
+# The postgres and idp images: the official ones, else the stand-ins, which start from the
+# Debian 12 base that docker/build.sh makes when no registry serves it.
 service_images() {
+	bash docker/build.sh --base-only
 	use_image CAVRA_POSTGRES_IMAGE postgres:15-bookworm cavra-postgres:15 \
 		docker/local/postgres.Dockerfile
 	use_image CAVRA_NODE_IMAGE node:20-bookworm-slim cavra-node:18 docker/local/node.Dockerfile
