@@ -134,6 +134,19 @@ static void test_link_bytes(void **state)
 	assert_string_equal(b.data, "cavra.audit.chain.v1\n1\ndecision\n5:dec_1\nab\n00\n");
 	assert_int_equal(store_chain_link_hash(1, "decision", "dec_1", "ab", "00", h, NULL), ST_OK);
 	assert_string_equal(h, "56f8a0a8bcdd8f6160c7c1554ada5188fd3b8966a93fe61c1b582c7f1683229d");
+	/* the pieces as a printf of the same form writes them, whatever their widths */
+	buf_reset(&b);
+	assert_int_equal(store_chain_link_bytes(&b, 9223372036854775807LL, "approval",
+						"apr_0123456789abcdef", "", "ff", NULL),
+			 ST_OK);
+	assert_string_equal(b.data, "cavra.audit.chain.v1\n9223372036854775807\napproval\n"
+				    "20:apr_0123456789abcdef\n\nff\n");
+	buf_reset(&b);
+	assert_int_equal(store_chain_link_bytes(&b, 0, "", "", "", "", NULL), ST_OK);
+	assert_string_equal(b.data, "cavra.audit.chain.v1\n0\n\n0:\n\n\n");
+	buf_reset(&b);
+	assert_int_equal(store_chain_link_bytes(&b, -42, "x", "y", "z", "w", NULL), ST_OK);
+	assert_string_equal(b.data, "cavra.audit.chain.v1\n-42\nx\n1:y\nz\nw\n");
 	buf_release(&b);
 }
 
