@@ -452,7 +452,8 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 	const struct audit_verify_opts o = {.fn = restored_break,
 					    .ctx = rs,
 					    .progress = rs->progress,
-					    .known = r->decision_hashes};
+					    .known = r->decision_hashes,
+					    .lines = r->chain_lines};
 	int64_t *unchained = &rs->unchained;
 	struct chain_head h;
 	enum status rc = store_chain_head_get(st, &h, e);
@@ -493,10 +494,11 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 		cmd_info("audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
 			 "up' chains the restored decisions and approvals");
 	else if (rc == ST_OK)
-		cmd_info("audit chain: carried: %lld entries, head seq %lld%s%s",
+		cmd_info("audit chain: carried: %lld entries, head seq %lld%s%s%s",
 			 (long long)v.entries, (long long)v.head_seq,
 			 r->has_audit_head ? ", the backup's audit_head, verified"
 					   : ", verified (the backup records no audit_head)",
+			 v.from_lines ? " as its lines loaded" : "",
 			 rs.unchained ? "; records without an entry are listed above, check the "
 					"source with 'cavra audit verify'"
 				      : "");

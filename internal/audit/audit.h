@@ -62,6 +62,7 @@ struct audit_verify_result {
 	int64_t breaks;
 	int64_t head_seq; /* what audit_chain_head says */
 	char head_hash[SHA256_HEX_LEN];
+	bool from_lines; /* the links were proved from a restore's loaded lines, not read back */
 };
 
 /*
@@ -79,6 +80,7 @@ ATTR_NODISCARD enum status audit_verify(struct store *st, const struct audit_che
 
 struct progress;
 struct ops_decision_hashes;
+struct ops_chain_lines;
 /* audit_verify's inputs, and where its progress goes. */
 struct audit_verify_opts {
 	const struct audit_checkpoint *cp; /* may be NULL */
@@ -95,6 +97,12 @@ struct audit_verify_opts {
 	 * without an entry are looked for only when some line was named by no entry.
 	 */
 	struct ops_decision_hashes *known;
+	/*
+	 * Borrowed; NULL: none.  The audit_chain lines a restore loaded: when they prove the
+	 * chain up to the head (ops_chain_lines_prove), the walk does not read the chain back;
+	 * otherwise it does, and names each break.  Ignored with a checkpoint.
+	 */
+	struct ops_chain_lines *lines;
 };
 /* audit_verify with the inputs of o. */
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,

@@ -4,7 +4,8 @@
  * without an entry, all streamed from one snapshot, so memory does not grow
  * with the chain.  After a restore, the decision lines' record hashes kept
  * while they loaded stand in for the decisions, so the walk reads the chain
- * alone.
+ * alone; and when the chain's own lines proved the whole chain as they loaded
+ * (ops_chainsum.c), it is not read back at all.
  */
 #include "base/base.h"
 #include "audit/audit.h"
@@ -58,6 +59,7 @@ struct walk {
 	struct ops_row_hasher *rows, *approvals;
 	const struct audit_checkpoint *cp;
 	struct ops_decision_hashes *known; /* NULL: records are read back */
+	struct ops_chain_lines *lines; /* NULL: the links are read back */
 	audit_break_fn fn;
 	void *ctx;
 	struct progress *progress;
@@ -230,6 +232,19 @@ static void check_tail(struct walk *w)
 		       "the chain ends before the checkpoint");
 }
 
+/* The restore's loaded lines are the chain up to the head: the walk has nothing to add. */
+static bool proved(struct walk *w, const struct chain_head *h)
+{
+	if (!w->known || !w->lines || w->cp || !ops_chain_lines_prove(w->lines, h->seq, h->hash))
+		return false;
+	w->out->entries = h->seq;
+	w->out->from_lines = true;
+	w->last_seq = h->seq;
+	memcpy(w->last_hash, h->hash, SHA256_HEX_LEN);
+	progress_add(w->progress, h->seq);
+	return true;
+}
+
 static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 {
 	struct chain_head h;
@@ -244,8 +259,12 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	w->out->head_seq = h.seq;
 	memcpy(w->out->head_hash, h.hash, SHA256_HEX_LEN);
 	progress_phase(w->progress, "chain", h.seq);
-	st = w->known ? store_stream(c, links_sql, CHAIN_COLS, on_entry, w, e)
-		      : store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w, e);
+	if (proved(w, &h))
+		st = ST_OK;
+	else
+		st = w->known ? store_stream(c, links_sql, CHAIN_COLS, on_entry, w, e)
+			      : store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w,
+					     e);
 	if (st == ST_OK)
 		check_tail(w);
 	if (st == ST_OK)
@@ -272,6 +291,7 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 {
 	struct walk w = {.cp = o->cp,
 			 .known = ops_decision_hashes_usable(o->known) ? o->known : NULL,
+			 .lines = o->lines,
 			 .fn = o->fn,
 			 .ctx = o->ctx,
 			 .progress = o->progress,

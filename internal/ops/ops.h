@@ -294,14 +294,16 @@ struct ops_restore_result {
 	char *url;
 	/* the record hashes of the loaded decision lines (owned; NULL: none were loaded) */
 	struct ops_decision_hashes *decision_hashes;
+	/* the loaded audit_chain lines' proof (owned; NULL: none were loaded) */
+	struct ops_chain_lines *chain_lines;
 };
 void ops_restore_result_release(struct ops_restore_result *r);
 
 /*
  * The record hash (docs/audit.md) of each decision line a restore loads, by decision id, so
  * that the restored chain is checked without reading the decisions back: 24 bytes a line
- * (a 64-bit hash of the id, the first 128 bits of the line's SHA-256) and one bit, sized
- * once from the manifest's row count.
+ * (a 64-bit hash of the id, the first 128 bits of the line's SHA-256), one bit and about
+ * one byte of look-up directory, sized once from the manifest's row count.
  */
 struct ops_decision_hashes;
 struct ops_decision_hashes *ops_decision_hashes_new(int64_t expected);
@@ -321,6 +323,27 @@ enum ops_dechash_match ops_decision_hashes_match(struct ops_decision_hashes *h, 
 						 const char *sha_hex);
 /* Every line was matched by some entry: no decision can be without one. */
 bool ops_decision_hashes_all_named(const struct ops_decision_hashes *h);
+
+/*
+ * The audit_chain lines a restore loads, proved a whole chain as they load (ops_chainsum.c):
+ * each line's hash and decision record checked, the links between lines by two keyed
+ * multiset sums, in constant memory.  known: the decision lines' record hashes, loaded
+ * before (borrowed).  A line is seq, kind, record_id, record_sha256, prev_hash and hash.
+ */
+#define OPS_CHAIN_LINE_COLS 6
+struct ops_chain_lines;
+struct ops_chain_lines *ops_chain_lines_new(struct ops_decision_hashes *known);
+void ops_chain_lines_free(struct ops_chain_lines *c);
+void ops_chain_lines_add(struct ops_chain_lines *c, const char *const v[OPS_CHAIN_LINE_COLS],
+			 const size_t n[OPS_CHAIN_LINE_COLS]);
+/* Something could not be checked (a column missing): nothing will be proved. */
+void ops_chain_lines_fail(struct ops_chain_lines *c);
+/*
+ * The lines are exactly the chain 1..head_seq from the genesis to head_hash, every line's
+ * hash its link's and every decision entry's record a loaded line.  false proves nothing
+ * broken: only that the database must be walked to tell (c NULL: false).
+ */
+bool ops_chain_lines_prove(struct ops_chain_lines *c, int64_t head_seq, const char *head_hash);
 
 /*
  * Verifies the backup (problems: ST_INVALID "backup failed verification",

@@ -516,6 +516,7 @@ struct ops_load {
 	struct ops_stored how; /* the file's compression and size: ops_scan_stored */
 	struct ops_line_check *check; /* each line's order checked too; NULL: not */
 	struct ops_decision_hashes *hashes; /* activity_decisions: each line's record hash */
+	struct ops_chain_lines *chain; /* audit_chain: each line proved as it loads */
 };
 ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
 					 struct ops_scan *scan, struct err *e);

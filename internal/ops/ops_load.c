@@ -30,6 +30,7 @@ struct loader {
 	size_t lens[OPS_MAX_COLS];
 	size_t tally_col; /* index of "decision", or SIZE_MAX */
 	size_t id_col; /* index of "decision_id" when the line's record hash is kept */
+	size_t chain_cols[OPS_CHAIN_LINE_COLS]; /* audit_chain's, when its lines are proved */
 };
 
 /* A time: any form time_parse takes, stored in the canonical one. */
@@ -137,6 +138,19 @@ static void tally(struct ops_restore_result *r, const char *value, size_t n)
 	r->tally[i].count++;
 }
 
+/* An audit_chain line's link values, in the order ops_chain_lines_add takes them. */
+static void chain_line(struct loader *ld)
+{
+	const char *v[OPS_CHAIN_LINE_COLS];
+	size_t n[OPS_CHAIN_LINE_COLS];
+
+	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++) {
+		v[i] = ld->vals[ld->chain_cols[i]];
+		n[i] = ld->lens[ld->chain_cols[i]];
+	}
+	ops_chain_lines_add(ld->l->chain, v, n);
+}
+
 /* ops_line_fn: one line of the file. */
 static enum status load_line(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e)
 {
@@ -162,6 +176,8 @@ static enum status load_line(void *ctx, const char *line, size_t len, int64_t li
 	if (ld->l->hashes && ld->id_col != SIZE_MAX && ld->vals[ld->id_col])
 		ops_decision_hashes_add(ld->l->hashes, ld->vals[ld->id_col], ld->lens[ld->id_col],
 					line, len);
+	if (ld->l->chain)
+		chain_line(ld);
 	st = store_load_row(ld->sl, ld->vals, ld->lens, e);
 	if (st != ST_OK)
 		err_wrap(e, "load '%s' line %lld", ld->l->t->table, (long long)lineno);
@@ -175,6 +191,21 @@ static size_t col_index(const struct ops_table *t, const char *name)
 		if (strcmp(t->cols[i].name, name) == 0)
 			return i;
 	return SIZE_MAX;
+}
+
+static void chain_columns(struct loader *ld)
+{
+	static const char *const names[OPS_CHAIN_LINE_COLS] = {
+		"seq", "kind", "record_id", "record_sha256", "prev_hash", "hash"};
+
+	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++) {
+		ld->chain_cols[i] = col_index(ld->l->t, names[i]);
+		if (ld->chain_cols[i] == SIZE_MAX) {
+			ops_chain_lines_fail(ld->l->chain);
+			ld->l->chain = NULL;
+			return;
+		}
+	}
 }
 
 enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan *scan,
@@ -191,6 +222,8 @@ enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan 
 	ld.tally_col = strcmp(l->t->table, "activity_decisions") == 0 ? col_index(l->t, "decision")
 								      : SIZE_MAX;
 	ld.id_col = l->hashes ? col_index(l->t, "decision_id") : SIZE_MAX;
+	if (l->chain)
+		chain_columns(&ld);
 	buf_init(&ld.arena, OPS_LINE_MAX);
 	memset(scan, 0, sizeof(*scan));
 	st = store_load_begin(l->c, l->t->table, names, ld.ncols,

@@ -379,6 +379,11 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 		r->out->decision_hashes = ops_decision_hashes_new(f->rows);
 	if (str_eq(t->table, "activity_decisions"))
 		l.hashes = r->out->decision_hashes;
+	/* the chain's lines are proved as they load when the decisions' lines came first */
+	if (str_eq(t->table, "audit_chain") && !r->out->chain_lines && r->out->decision_hashes)
+		r->out->chain_lines = ops_chain_lines_new(r->out->decision_hashes);
+	if (str_eq(t->table, "audit_chain"))
+		l.chain = r->out->chain_lines;
 	*tc = (struct ops_table_count){t->store, t->table, f->rows, 0, 0, t->merge};
 	st = t->merge ? store_table_count(c, t->table, &before, e)
 		      : store_empty_table(c, t->table, e);
@@ -605,6 +610,7 @@ void ops_restore_result_release(struct ops_restore_result *r)
 	free(r->tables);
 	free(r->url);
 	ops_decision_hashes_free(r->decision_hashes);
+	ops_chain_lines_free(r->chain_lines);
 	memset(r, 0, sizeof(*r));
 }
 
