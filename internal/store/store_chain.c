@@ -35,19 +35,22 @@ void store_chain_canon_set(store_chain_canon_fn fn)
 	canon_fn = fn;
 }
 
-/* n in decimal into out (21 bytes, no NUL); its length. */
-static size_t decimal(uint64_t n, char out[21])
+/* n in decimal, a '-' first when negative, into out (21 bytes, no NUL); its length. */
+static size_t decimal(int64_t n, char out[21])
 {
+	uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
 	char tmp[21];
-	size_t len = 0;
+	size_t len = 0, k = 0;
 
 	do {
-		tmp[len++] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n);
-	for (size_t i = 0; i < len; i++)
-		out[i] = tmp[len - 1 - i];
-	return len;
+		tmp[len++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (n < 0)
+		out[k++] = '-';
+	while (len)
+		out[k++] = tmp[--len];
+	return k;
 }
 
 /*
@@ -59,37 +62,32 @@ enum status store_chain_link_bytes(struct buf *b, int64_t seq, const char *kind,
 				   const char *prev_hash, struct err *e)
 {
 	static const char magic[] = "cavra.audit.chain.v1\n";
-	char num[21];
+	char num[21], len[21];
 	size_t id_len = strlen(record_id);
-	enum status st;
-
 	/* the id is the one field of free text: its length keeps "a\nb" from reading as two */
-	st = buf_add(b, magic, sizeof(magic) - 1, e);
-	if (st == ST_OK && seq < 0)
-		st = buf_add(b, "-", 1, e);
-	if (st == ST_OK)
-		st = buf_add(b, num, decimal(seq < 0 ? 0 - (uint64_t)seq : (uint64_t)seq, num), e);
-	if (st == ST_OK)
-		st = buf_add(b, "\n", 1, e);
-	if (st == ST_OK)
-		st = buf_add(b, kind, strlen(kind), e);
-	if (st == ST_OK)
-		st = buf_add(b, "\n", 1, e);
-	if (st == ST_OK)
-		st = buf_add(b, num, decimal(id_len, num), e);
-	if (st == ST_OK)
-		st = buf_add(b, ":", 1, e);
-	if (st == ST_OK)
-		st = buf_add(b, record_id, id_len, e);
-	if (st == ST_OK)
-		st = buf_add(b, "\n", 1, e);
-	if (st == ST_OK)
-		st = buf_add(b, record_sha256, strlen(record_sha256), e);
-	if (st == ST_OK)
-		st = buf_add(b, "\n", 1, e);
-	if (st == ST_OK)
-		st = buf_add(b, prev_hash, strlen(prev_hash), e);
-	return st == ST_OK ? buf_add(b, "\n", 1, e) : st;
+	const struct {
+		const char *p;
+		size_t n;
+	} piece[] = {
+		{magic, sizeof(magic) - 1},
+		{num, decimal(seq, num)},
+		{"\n", 1},
+		{kind, strlen(kind)},
+		{"\n", 1},
+		{len, decimal((int64_t)id_len, len)},
+		{":", 1},
+		{record_id, id_len},
+		{"\n", 1},
+		{record_sha256, strlen(record_sha256)},
+		{"\n", 1},
+		{prev_hash, strlen(prev_hash)},
+		{"\n", 1},
+	};
+	enum status st = ST_OK;
+
+	for (size_t i = 0; st == ST_OK && i < ARRAY_SIZE(piece); i++)
+		st = buf_add(b, piece[i].p, piece[i].n, e);
+	return st;
 }
 
 enum status store_chain_link_hash(int64_t seq, const char *kind, const char *record_id,
