@@ -90,19 +90,6 @@ static enum status parse_fields(json_object *o, struct audit_checkpoint *cp, cha
 	return st;
 }
 
-/* sig as 64 bytes from its hex form (already checked to be lowercase hex). */
-static void unhex(const char *hex, unsigned char *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned hi =
-			(unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
-		unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0'
-							       : hex[2 * i + 1] - 'a' + 10);
-
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-}
-
 enum status audit_checkpoint_read(const char *text, size_t n, const struct ed25519_key *pub,
 				  struct audit_checkpoint *out, struct err *e)
 {
@@ -124,7 +111,7 @@ enum status audit_checkpoint_read(const char *text, size_t n, const struct ed255
 	if (strcmp(kid, cp.key_id) != 0)
 		return err_set(e, ST_INVALID, "checkpoint: signed by key %.16s..., not by %.16s...",
 			       cp.key_id, kid);
-	unhex(sighex, sig, sizeof(sig));
+	(void)hex_decode(sighex, sizeof(sig), sig); /* checked to be lowercase hex */
 	buf_init(&msg, AUDIT_CHECKPOINT_MAX);
 	st = audit_checkpoint_message(&cp, &msg, e);
 	if (st == ST_OK)

@@ -260,6 +260,28 @@ static void test_sha256(void **state)
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* hex_encode's inverse, over its alphabet only. */
+static void test_hex_decode(void **state)
+{
+	unsigned char out[4], back[4];
+	char hex[9];
+
+	(void)state;
+	assert_true(hex_decode("00ff7a10", 4, out));
+	assert_int_equal(out[0], 0x00);
+	assert_int_equal(out[1], 0xff);
+	assert_int_equal(out[2], 0x7a);
+	assert_int_equal(out[3], 0x10);
+	hex_encode(out, 4, hex);
+	assert_true(hex_decode(hex, 4, back));
+	assert_memory_equal(out, back, 4);
+	assert_true(hex_decode("zz", 0, out));
+	assert_false(hex_decode("0G", 1, out));
+	assert_false(hex_decode("AB", 1, out));
+	assert_false(hex_decode("g0", 1, out));
+	assert_false(hex_decode("0/", 1, out));
+}
+
 /* Only 0-9 and a-f count, in the first n bytes: what hex_encode writes and the manifests store. */
 static void test_hex_is_lower(void **state)
 {
@@ -362,9 +384,9 @@ int main(void)
 
 		cmocka_unit_test(test_scrub),	     cmocka_unit_test(test_scrub_forms),
 		cmocka_unit_test(test_scrub_pieces), cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_hex_is_lower), cmocka_unit_test(test_str_to_i64),
-		cmocka_unit_test(test_log_line),     cmocka_unit_test(test_bytes_cmp),
-		cmocka_unit_test(test_err_ctx),
+		cmocka_unit_test(test_hex_decode),   cmocka_unit_test(test_hex_is_lower),
+		cmocka_unit_test(test_str_to_i64),   cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_bytes_cmp),    cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -21,6 +21,25 @@ void hex_encode(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool hex_decode(const char *s, size_t n, unsigned char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_value(s[2 * i]), lo = hi < 0 ? -1 : hex_value(s[2 * i + 1]);
+
+		if (lo < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
 bool hex_is_lower(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -15,6 +15,12 @@ void hex_encode(const unsigned char *p, size_t n, char *out);
 /* s[0..n) are all lowercase hex digits (0-9, a-f), the alphabet hex_encode writes. */
 bool hex_is_lower(const char *s, size_t n);
 
+/*
+ * hex_encode's inverse: the 2n lowercase hex digits at s as n bytes into out; false (out
+ * partly written) when one of them is not in hex_encode's alphabet.
+ */
+bool hex_decode(const char *s, size_t n, unsigned char *out);
+
 /* SHA-256 of p[0..n) as lowercase hex into out (SHA256_HEX_LEN bytes). */
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);
 

@@ -117,26 +117,10 @@ static bool text(const char *v, size_t n, char *out, size_t cap)
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* A hash's 64 lowercase hex digits as its 32 bytes. */
 static bool unhex(const char *s, unsigned char out[HASH_LEN])
 {
-	if (strlen(s) != (size_t)2 * HASH_LEN)
-		return false;
-	for (size_t i = 0; i < HASH_LEN; i++) {
-		int a = hex_digit(s[2 * i]), b = hex_digit(s[2 * i + 1]);
-
-		if (a < 0 || b < 0)
-			return false;
-		out[i] = (unsigned char)(a << 4 | b);
-	}
-	return true;
+	return strlen(s) == (size_t)2 * HASH_LEN && hex_decode(s, HASH_LEN, out);
 }
 
 /* One line's link as text, each value with its NUL (id: owned). */

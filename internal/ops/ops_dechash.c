@@ -151,26 +151,6 @@ static size_t first_of(const struct ops_decision_hashes *h, uint64_t k)
 	return lo;
 }
 
-static bool hex_sha_prefix(const char *hex, unsigned char out[SHA_KEPT])
-{
-	for (size_t i = 0; i < SHA_KEPT; i++) {
-		unsigned v = 0;
-
-		for (size_t j = 0; j < 2; j++) {
-			char c = hex[2 * i + j];
-
-			if (c >= '0' && c <= '9')
-				v = v * 16 + (unsigned)(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v = v * 16 + (unsigned)(c - 'a' + 10);
-			else
-				return false;
-		}
-		out[i] = (unsigned char)v;
-	}
-	return true;
-}
-
 enum ops_dechash_match ops_decision_hashes_match(struct ops_decision_hashes *h, const char *id,
 						 const char *sha_hex)
 {
@@ -180,7 +160,7 @@ enum ops_dechash_match ops_decision_hashes_match(struct ops_decision_hashes *h, 
 
 	if (!h->sorted)
 		sort_items(h);
-	if (strlen(sha_hex) != SHA256_HEX_LEN - 1 || !hex_sha_prefix(sha_hex, want))
+	if (strlen(sha_hex) != SHA256_HEX_LEN - 1 || !hex_decode(sha_hex, SHA_KEPT, want))
 		return h->n && first_of(h, k) < h->n && h->items[first_of(h, k)].id_key == k
 			       ? OPS_DECHASH_DIFFERS
 			       : OPS_DECHASH_MISSING;
