@@ -55,6 +55,10 @@ struct ops_decision_hashes *ops_decision_hashes_new(int64_t expected)
 	struct ops_decision_hashes *h = xcalloc(1, sizeof(*h));
 
 	h->cap = expected > 0 ? (size_t)expected : 1;
+	/* the directory holds 32-bit positions: more lines are not kept (the walk reads rows) */
+	h->overflow = h->cap > UINT32_MAX;
+	if (h->overflow)
+		h->cap = 1;
 	h->items = xcalloc(h->cap, sizeof(*h->items));
 	h->named = xcalloc(h->cap / 8 + 1, 1);
 	h->md = EVP_MD_CTX_new();
