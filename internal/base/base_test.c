@@ -18,6 +18,7 @@
 #include "base/num.h"
 #include "base/redact.h"
 #include "base/dburl.h"
+#include "base/msum.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -375,6 +376,57 @@ static void test_err_ctx(void **state)
 	err_wrap(NULL, "nothing happens");
 }
 
+/* (id, hash) as the audit check sums it: the id's length, the id, the hash. */
+static void add_pair(struct msum_key *k, struct msum *s, const char *id, const char *hash)
+{
+	const unsigned char be[4] = {0, 0, 0, (unsigned char)strlen(id)};
+	const void *p[3] = {be, id, hash};
+	const size_t len[3] = {sizeof(be), strlen(id), strlen(hash)};
+
+	msum_add(k, s, p, len, 3);
+}
+
+/* The same pairs in any order sum alike; a changed, missing, repeated or moved one does not. */
+static void test_msum(void **state)
+{
+	static const char *const id[] = {"d1", "d2", "d3"}, *const h[] = {"aa", "bb", "cc"};
+	struct msum_key k, k2;
+	struct msum a = {0}, b = {0}, c = {0}, d = {0}, x = {0}, y = {0};
+
+	(void)state;
+	assert_true(msum_key_init(&k));
+	assert_true(msum_key_init(&k2));
+	assert_true(msum_equal(&k, &a, &b)); /* two empty sums */
+	for (int i = 0; i < 3; i++)
+		add_pair(&k, &a, id[i], h[i]);
+	for (int i = 2; i >= 0; i--)
+		add_pair(&k, &b, id[i], h[i]);
+	assert_true(msum_equal(&k, &a, &b));
+	assert_int_equal(a.n, 3);
+	add_pair(&k, &c, id[0], h[0]); /* d2's hash changed */
+	add_pair(&k, &c, id[1], "bc");
+	add_pair(&k, &c, id[2], h[2]);
+	assert_false(msum_equal(&k, &a, &c));
+	add_pair(&k, &d, id[0], h[1]); /* the hashes of d1 and d2 swapped */
+	add_pair(&k, &d, id[1], h[0]);
+	add_pair(&k, &d, id[2], h[2]);
+	assert_false(msum_equal(&k, &a, &d));
+	add_pair(&k, &x, id[0], h[0]); /* d3 missing, d1 twice: same count */
+	add_pair(&k, &x, id[0], h[0]);
+	add_pair(&k, &x, id[1], h[1]);
+	assert_false(msum_equal(&k, &a, &x));
+	add_pair(&k2, &y, id[0], h[0]); /* another key: another sum of the same pairs */
+	add_pair(&k2, &y, id[1], h[1]);
+	add_pair(&k2, &y, id[2], h[2]);
+	assert_false(a.v[0] == y.v[0] && a.v[1] == y.v[1]);
+	x = a; /* the same sum with one element less in its count */
+	x.n--;
+	assert_false(msum_equal(&k, &a, &x));
+	msum_key_release(&k2);
+	msum_key_release(&k);
+	assert_false(msum_equal(&k, &a, &b)); /* a released key trusts no sum */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,9 +436,10 @@ int main(void)
 
 		cmocka_unit_test(test_scrub),	     cmocka_unit_test(test_scrub_forms),
 		cmocka_unit_test(test_scrub_pieces), cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_hex_decode),   cmocka_unit_test(test_hex_is_lower),
-		cmocka_unit_test(test_str_to_i64),   cmocka_unit_test(test_log_line),
-		cmocka_unit_test(test_bytes_cmp),    cmocka_unit_test(test_err_ctx),
+		cmocka_unit_test(test_hex_decode),   cmocka_unit_test(test_msum),
+		cmocka_unit_test(test_hex_is_lower), cmocka_unit_test(test_str_to_i64),
+		cmocka_unit_test(test_log_line),     cmocka_unit_test(test_bytes_cmp),
+		cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -18,15 +18,13 @@
 #include "ops/ops_int.h"
 #include "store/store_chain.h"
 #include "base/hash.h"
+#include "base/msum.h"
 #include "base/num.h"
 #include "base/xalloc.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_LEN	  16
 #define SEQ_BYTES 7
 #define SEQ_LIMIT ((int64_t)1 << 56)
 #define HASH_LEN  32
@@ -34,10 +32,8 @@
 
 struct ops_chain_lines {
 	struct ops_decision_hashes *known; /* borrowed */
-	EVP_MD *sha256;
-	EVP_MD_CTX *md;
-	unsigned char key[KEY_LEN];
-	uint64_t prev_sum[2], hash_sum[2]; /* mod 2^128; [0] is the low half */
+	struct msum_key key;
+	struct msum prev_sum, hash_sum;
 	int64_t n;
 	struct buf link;
 	bool broken;
@@ -48,11 +44,8 @@ struct ops_chain_lines *ops_chain_lines_new(struct ops_decision_hashes *known)
 	struct ops_chain_lines *c = xcalloc(1, sizeof(*c));
 
 	c->known = known;
-	c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	c->md = EVP_MD_CTX_new();
 	buf_init(&c->link, BUF_CAP_DEFAULT);
-	c->broken = !ops_decision_hashes_usable(known) || !c->sha256 || !c->md ||
-		    RAND_bytes(c->key, KEY_LEN) != 1;
+	c->broken = !msum_key_init(&c->key) || !ops_decision_hashes_usable(known);
 	return c;
 }
 
@@ -60,9 +53,7 @@ void ops_chain_lines_free(struct ops_chain_lines *c)
 {
 	if (!c)
 		return;
-	OPENSSL_cleanse(c->key, KEY_LEN);
-	EVP_MD_CTX_free(c->md);
-	EVP_MD_free(c->sha256);
+	msum_key_release(&c->key);
 	buf_release(&c->link);
 	free(c);
 }
@@ -72,39 +63,17 @@ void ops_chain_lines_fail(struct ops_chain_lines *c)
 	c->broken = true;
 }
 
-static bool digest(struct ops_chain_lines *c, const void *p1, size_t n1, const void *p2, size_t n2,
-		   const void *p3, size_t n3, unsigned char out[EVP_MAX_MD_SIZE])
-{
-	unsigned int len = 0;
-
-	return EVP_DigestInit_ex(c->md, c->sha256, NULL) == 1 &&
-	       EVP_DigestUpdate(c->md, p1, n1) == 1 && EVP_DigestUpdate(c->md, p2, n2) == 1 &&
-	       EVP_DigestUpdate(c->md, p3, n3) == 1 && EVP_DigestFinal_ex(c->md, out, &len) == 1 &&
-	       len >= 16;
-}
-
-/*
- * sum += the first 128 bits of SHA-256(key, seq, hash): 16 + 7 + 32 bytes, one SHA-256
- * block.  A seq needs at most 7 bytes: the caller keeps it below 2^56.
- */
-static void add_pair(struct ops_chain_lines *c, uint64_t sum[2], uint64_t seq,
+/* sum += (seq, hash): seq as 7 bytes, big-endian (the caller keeps it below 2^56), then hash. */
+static void add_pair(struct ops_chain_lines *c, struct msum *sum, uint64_t seq,
 		     const unsigned char hash[HASH_LEN])
 {
-	unsigned char md[EVP_MAX_MD_SIZE], be[SEQ_BYTES];
-	uint64_t lo = 0, hi = 0;
+	unsigned char be[SEQ_BYTES];
+	const void *p[2] = {be, hash};
+	const size_t len[2] = {sizeof(be), HASH_LEN};
 
 	for (int i = 0; i < SEQ_BYTES; i++)
 		be[i] = (unsigned char)(seq >> (8 * (SEQ_BYTES - 1 - i)));
-	if (!digest(c, c->key, KEY_LEN, be, sizeof(be), hash, HASH_LEN, md)) {
-		c->broken = true;
-		return;
-	}
-	for (int i = 0; i < 8; i++) {
-		lo = lo << 8 | md[i];
-		hi = hi << 8 | md[8 + i];
-	}
-	sum[0] += lo;
-	sum[1] += hi + (sum[0] < lo);
+	msum_add(&c->key, sum, p, len, 2);
 }
 
 /* A value of n bytes into out (cap bytes) with its NUL; false when it does not fit. */
@@ -151,11 +120,16 @@ static bool line_holds(struct ops_chain_lines *c, const struct line_text *t,
 		       unsigned char md[EVP_MAX_MD_SIZE])
 {
 	char hex[SHA256_HEX_LEN];
+	const void *p;
+	size_t len;
 
 	buf_reset(&c->link);
 	if (store_chain_link_bytes(&c->link, t->seq, t->kind, t->id, t->rsha, t->prev, NULL) !=
-		    ST_OK ||
-	    !digest(c, c->link.data, c->link.len, "", 0, "", 0, md))
+	    ST_OK)
+		return false;
+	p = c->link.data;
+	len = c->link.len;
+	if (!msum_digest(&c->key, &p, &len, 1, md))
 		return false;
 	hex_encode(md, HASH_LEN, hex);
 	if (strcmp(hex, t->hash) != 0)
@@ -176,22 +150,22 @@ void ops_chain_lines_add(struct ops_chain_lines *c, const char *const v[OPS_CHAI
 	free(t.id);
 	if (c->broken)
 		return;
-	add_pair(c, c->prev_sum, (uint64_t)t.seq, prev);
-	add_pair(c, c->hash_sum, (uint64_t)t.seq + 1, md);
+	add_pair(c, &c->prev_sum, (uint64_t)t.seq, prev);
+	add_pair(c, &c->hash_sum, (uint64_t)t.seq + 1, md);
 	c->n++;
 }
 
 bool ops_chain_lines_prove(struct ops_chain_lines *c, int64_t head_seq, const char *head_hash)
 {
 	unsigned char head[HASH_LEN], genesis[HASH_LEN];
-	uint64_t prev[2], hash[2];
+	struct msum prev, hash;
 
 	if (!c || c->broken || head_seq < 0 || head_seq >= SEQ_LIMIT - 1 || c->n != head_seq ||
 	    !unhex(head_hash, head) || !unhex(store_chain_genesis, genesis))
 		return false;
-	memcpy(prev, c->prev_sum, sizeof(prev));
-	memcpy(hash, c->hash_sum, sizeof(hash));
-	add_pair(c, prev, (uint64_t)head_seq + 1, head);
-	add_pair(c, hash, 1, genesis);
-	return !c->broken && prev[0] == hash[0] && prev[1] == hash[1];
+	prev = c->prev_sum;
+	hash = c->hash_sum;
+	add_pair(c, &prev, (uint64_t)head_seq + 1, head);
+	add_pair(c, &hash, 1, genesis);
+	return msum_equal(&c->key, &prev, &hash);
 }
