@@ -103,6 +103,9 @@ static int verify(struct store *st, const struct audit_args *a)
 	progress_free(o.progress);
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
+	if (r.summed)
+		cmd_info("audit chain: the links and every decision checked in one pass over the "
+			 "chain and one over the decisions");
 	printf("audit chain: %lld entries, head seq %lld, %lld breaks%s\n", (long long)r.entries,
 	       (long long)r.head_seq, (long long)r.breaks,
 	       a->checkpoint ? ", checked against the checkpoint" : "");

@@ -63,12 +63,19 @@ struct audit_verify_result {
 	int64_t head_seq; /* what audit_chain_head says */
 	char head_hash[SHA256_HEX_LEN];
 	bool from_lines; /* the links were proved from a restore's loaded lines, not read back */
+	/*
+	 * The first pass found no break: the chain's links hold and every decision is the record
+	 * its one entry chained, by keyed multiset sums over the chain and the table (msum.h).
+	 */
+	bool summed;
 };
 
 /*
  * Walks the whole chain of st in one snapshot, in seq order and in
  * constant memory, recomputing each record's hash and each link, then looks
- * for decisions and approvals that have no entry (an approval is chained at
+ * for decisions and approvals that have no entry (first as a pass over the chain alone and the
+ * decisions in their stored order whose breaks are only counted; the walk that names each break
+ * runs when that pass found one) (an approval is chained at
  * every write; only its last entry is checked against the row); cp (may be NULL) is a checkpoint
  * read with audit_checkpoint_read, whose entry must still be there unchanged. Each break goes to
  * fn.  ST_OK when the walk finished (out->breaks says whether the chain is intact); ST_CONFLICT
@@ -87,8 +94,9 @@ struct audit_verify_opts {
 	audit_break_fn fn;
 	void *ctx;
 	/*
-	 * Borrowed; NULL: none.  The phase "chain" (the head's seq as its total), then "records
-	 * without an entry".
+	 * Borrowed; NULL: none.  The phase "chain" (the head's seq as its total), "decisions"
+	 * (the first pass's), "chain" again when that pass found a break, then "records without
+	 * an entry".
 	 */
 	struct progress *progress;
 	/*

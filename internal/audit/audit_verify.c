@@ -1,11 +1,14 @@
 /*
- * audit_verify.c - `cavra audit verify`: one pass over the chain in seq order
- * joined to the records (decisions, approvals), then one over the records
- * without an entry, all streamed from one snapshot, so memory does not grow
- * with the chain.  After a restore, the decision lines' record hashes kept
- * while they loaded stand in for the decisions, so the walk reads the chain
- * alone; and when the chain's own lines proved the whole chain as they loaded
- * (ops_chainsum.c), it is not read back at all.
+ * audit_verify.c - `cavra audit verify`: first the chain alone in seq order
+ * and the decisions in the table's own order, their (id, record hash) pairs
+ * compared as two keyed multiset sums (base/msum.h); when that finds any
+ * break, the walk that names them: the chain in seq order joined to the
+ * records, then the records without an entry.  All streamed from one
+ * snapshot, so memory does not grow with the chain.  After a restore, the
+ * decision lines' record hashes kept while they loaded stand in for the
+ * decisions, so the walk reads the chain alone; and when the chain's own lines
+ * proved the whole chain as they loaded (ops_chainsum.c), it is not read back
+ * at all.
  */
 #include "base/base.h"
 #include "audit/audit.h"
@@ -13,6 +16,7 @@
 #include "store/store_bulk.h"
 #include "store/store_chain.h"
 #include "store/store_decisions.h"
+#include "base/msum.h"
 #include "base/num.h"
 #include "base/xalloc.h"
 #include "base/progress.h"
@@ -45,6 +49,8 @@ static const char approvals_sql[] =
 /* The walk when the records' hashes are known: links and record hashes only, no payloads. */
 static const char links_sql[] = "SELECT seq, kind, record_id, record_sha256, prev_hash, hash FROM "
 				"audit_chain ORDER BY seq";
+/* The decisions in the table's own order (no index, no join), for the sums. */
+static const char records_sql[] = "SELECT " STORE_DECISION_COLS("") " FROM activity_decisions";
 static const char unchained_sql[] =
 	"SELECT d.decision_id, d.decided_at FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
 	"FROM audit_chain a WHERE a.kind = 'decision' AND a.record_id = d.decision_id) "
@@ -54,8 +60,19 @@ static const char unchained_approvals_sql[] =
 	"FROM audit_chain a WHERE a.kind = 'approval' AND a.record_id = p.approval_id) "
 	"ORDER BY p.created_at, p.approval_id";
 
+/*
+ * The first pass's sums: each decision entry's (record_id, record_sha256) and each decision's
+ * (decision_id, SHA-256 of its line), as the id's length (4 bytes), the id, then the hash.
+ */
+struct sums {
+	struct msum_key key;
+	struct msum entries, records;
+	int64_t silent; /* breaks the pass found: not reported, the walk after it names them */
+};
+
 /* The walk's state: what the entry before this one said. */
 struct walk {
+	struct sums *sums; /* the first pass: breaks counted there, not reported */
 	struct ops_row_hasher *rows, *approvals;
 	const struct audit_checkpoint *cp;
 	struct ops_decision_hashes *known; /* NULL: records are read back */
@@ -75,6 +92,10 @@ static void report(struct walk *w, const char *what, int64_t seq, int64_t seq_to
 {
 	struct audit_break b = {what, seq, seq_to, id, w->last_id, next_id, why};
 
+	if (w->sums) {
+		w->sums->silent++;
+		return;
+	}
 	w->out->breaks++;
 	w->fn(w->ctx, &b);
 }
@@ -112,6 +133,23 @@ static enum status check_known(struct walk *w, int64_t seq, const char *const *v
 	return ST_OK;
 }
 
+/* (id, hash) into one of the first pass's sums. */
+static void sum_pair(struct walk *w, struct msum *s, const char *id, size_t id_len,
+		     const char *hash, size_t hash_len)
+{
+	unsigned char be[4];
+	const void *p[3] = {be, id, hash};
+	const size_t len[3] = {sizeof(be), id_len, hash_len};
+
+	if (id_len > UINT32_MAX) {
+		w->sums->silent++;
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		be[i] = (unsigned char)(id_len >> (8 * (3 - i)));
+	msum_add(&w->sums->key, s, p, len, 3);
+}
+
 /* A break in the decision an entry names: gone, or not what was chained. */
 static enum status check_record(struct walk *w, int64_t seq, const char *const *v,
 				const size_t *lens, struct err *e)
@@ -121,6 +159,10 @@ static enum status check_record(struct walk *w, int64_t seq, const char *const *
 	UNUSED(e);
 	if (strcmp(v[1], "decision") != 0)
 		return ST_OK; /* approvals: approvals_sql */
+	if (w->sums) {
+		sum_pair(w, &w->sums->entries, v[2], lens[2], v[3], lens[3]);
+		return ST_OK;
+	}
 	if (w->known)
 		return check_known(w, seq, v);
 	if (!v[CHAIN_COLS]) {
@@ -186,6 +228,21 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 	return ST_OK;
 }
 
+/* One decision in the first pass: its line's hash into the records' sum. */
+static enum status on_record(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+	char rsha[SHA256_HEX_LEN];
+
+	UNUSED(e);
+	if (!v[0] || ops_row_sha256(w->rows, v, lens, rsha, NULL) != ST_OK)
+		w->sums->silent++;
+	else
+		sum_pair(w, &w->sums->records, v[0], lens[0], rsha, SHA256_HEX_LEN - 1);
+	progress_add(w->progress, 1);
+	return ST_OK;
+}
+
 /* A record with no entry: no neighbours in the chain, its time says where it claims to belong. */
 static void unchained(struct walk *w, const char *id, const char *time_col, const char *time)
 {
@@ -245,9 +302,75 @@ static bool proved(struct walk *w, const struct chain_head *h)
 	return true;
 }
 
+/* Back to the genesis, for the walk after a first pass that found a break. */
+static void walk_restart(struct walk *w, int64_t head_seq)
+{
+	w->out->entries = 0;
+	w->last_seq = 0;
+	memcpy(w->last_hash, store_chain_genesis, SHA256_HEX_LEN);
+	free(w->last_id);
+	w->last_id = NULL;
+	w->cp_seen = false;
+	progress_phase(w->progress, "chain", head_seq);
+}
+
+/*
+ * The first pass: the chain alone, then the decisions in the table's order.  *whole when it
+ * found no break and every decision is the record its one entry chained (equal sums of as many
+ * pairs): then nothing is left to walk for decisions.
+ */
+static enum status first_pass(struct store_conn *c, struct walk *w, bool *whole, struct err *e)
+{
+	struct sums s = {0};
+	enum status st = ST_OK;
+
+	*whole = false;
+	if (!msum_key_init(&s.key)) {
+		msum_key_release(&s.key);
+		return ST_OK; /* no key: the walk checks everything */
+	}
+	w->sums = &s;
+	st = store_stream(c, links_sql, CHAIN_COLS, on_entry, w, e);
+	if (st == ST_OK)
+		check_tail(w);
+	if (st == ST_OK && s.silent == 0) {
+		progress_phase(w->progress, "decisions", -1);
+		st = store_stream(c, records_sql, DECISION_NCOLS, on_record, w, e);
+	}
+	w->sums = NULL;
+	*whole = st == ST_OK && s.silent == 0 && msum_equal(&s.key, &s.entries, &s.records);
+	msum_key_release(&s.key);
+	return st;
+}
+
+/* The chain and the decisions: every break named.  *whole as first_pass's. */
+static enum status walk_decisions(struct store_conn *c, struct walk *w, const struct chain_head *h,
+				  bool *whole, struct err *e)
+{
+	enum status st = ST_OK;
+
+	*whole = false;
+	if (proved(w, h)) {
+		check_tail(w);
+		return ST_OK;
+	}
+	if (!w->known) {
+		st = first_pass(c, w, whole, e);
+		if (st != ST_OK || *whole)
+			return st;
+		walk_restart(w, h->seq);
+	}
+	st = w->known ? store_stream(c, links_sql, CHAIN_COLS, on_entry, w, e)
+		      : store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w, e);
+	if (st == ST_OK)
+		check_tail(w);
+	return st;
+}
+
 static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 {
 	struct chain_head h;
+	bool whole = false;
 	enum status st = store_chain_head(c, &h, e);
 
 	if (st == ST_OK && h.adopt_pending)
@@ -259,19 +382,13 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	w->out->head_seq = h.seq;
 	memcpy(w->out->head_hash, h.hash, SHA256_HEX_LEN);
 	progress_phase(w->progress, "chain", h.seq);
-	if (proved(w, &h))
-		st = ST_OK;
-	else
-		st = w->known ? store_stream(c, links_sql, CHAIN_COLS, on_entry, w, e)
-			      : store_stream(c, walk_sql, CHAIN_COLS + DECISION_NCOLS, on_entry, w,
-					     e);
-	if (st == ST_OK)
-		check_tail(w);
+	st = walk_decisions(c, w, &h, &whole, e);
+	w->out->summed = whole;
 	if (st == ST_OK)
 		st = store_stream(c, approvals_sql, APPROVAL_AT + APPROVAL_NCOLS, on_approval, w,
 				  e);
 	progress_phase(w->progress, "records without an entry", -1);
-	if (st == ST_OK && !(w->known && ops_decision_hashes_all_named(w->known)))
+	if (st == ST_OK && !whole && !(w->known && ops_decision_hashes_all_named(w->known)))
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
 	if (st == ST_OK)
 		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_approval, w, e);

@@ -67,12 +67,17 @@ def chained(db, tmp_path):
     return db, ids
 
 
+ONE_PASS = "checked in one pass over the chain and one over the decisions"
+
+
 def test_untouched_chain_verifies_and_head_matches(chained):
     db, ids = chained
     code, out, err = verify(db)
     assert code == 0, out + err
     assert breaks(out) == []
     assert "8 entries, head seq 8, 0 breaks" in out
+    # the first pass (the chain alone, the decisions in their stored order) found no break
+    assert ONE_PASS in err, err
     h = sql(db, "SELECT seq, hash FROM audit_chain_head")[0]
     assert h == ["8", sql(db, "SELECT hash FROM audit_chain WHERE seq = 8")[0][0]]
 
@@ -125,6 +130,7 @@ def test_each_tampering_is_detected_and_named(chained, case):
                and (not seq or re.search(rf"\bseq={seq}\b|\bseq={seq}\.\.", l))
                and (rid is None or f"id={rid}" in l)]
         assert hit, (what, seq, rid, lines)
+    assert ONE_PASS not in err, err  # the break sent verify to the walk that names it
     # the records around the break are named
     assert all("after=" in l for l in lines), lines
 
