@@ -70,13 +70,18 @@ static void sha256_fetch(void)
 		sha256_free();
 }
 
+const EVP_MD *sha256_evp(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md ? sha256_md : EVP_sha256();
+}
+
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	pthread_once(&sha256_once, sha256_fetch);
-	EVP_Digest(p, n, md, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL);
+	EVP_Digest(p, n, md, &mdlen, sha256_evp(), NULL);
 	hex_encode(md, mdlen, out);
 }
 

@@ -7,6 +7,8 @@
 #include "base/base.h"
 #include "base/err.h"
 
+#include <openssl/types.h>
+
 #define SHA256_HEX_LEN 65 /* 64 hex digits and the NUL */
 
 /* p[0..n) as 2n lowercase hex digits and a NUL into out (2n+1 bytes). */
@@ -20,6 +22,12 @@ bool hex_is_lower(const char *s, size_t n);
  * partly written) when one of them is not in hex_encode's alphabet.
  */
 bool hex_decode(const char *s, size_t n, unsigned char *out);
+
+/*
+ * SHA-256 as OpenSSL's EVP_MD, fetched once for the process: EVP_sha256() looks the
+ * implementation up again at every digest it starts.
+ */
+const EVP_MD *sha256_evp(void);
 
 /* SHA-256 of p[0..n) as lowercase hex into out (SHA256_HEX_LEN bytes). */
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);

@@ -5,6 +5,7 @@
  * order against themselves) without holding either in memory.
  */
 #include "base/base.h"
+#include "base/hash.h"
 #include "base/msum.h"
 
 #include <openssl/crypto.h>
@@ -16,9 +17,8 @@
 bool msum_key_init(struct msum_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	k->md = EVP_MD_CTX_new();
-	k->broken = !k->sha256 || !k->md || RAND_bytes(k->key, MSUM_KEY_LEN) != 1;
+	k->broken = !k->md || RAND_bytes(k->key, MSUM_KEY_LEN) != 1;
 	return !k->broken;
 }
 
@@ -26,9 +26,7 @@ void msum_key_release(struct msum_key *k)
 {
 	OPENSSL_cleanse(k->key, MSUM_KEY_LEN);
 	EVP_MD_CTX_free(k->md);
-	EVP_MD_free(k->sha256);
 	k->md = NULL;
-	k->sha256 = NULL;
 	k->broken = true;
 }
 
@@ -36,7 +34,7 @@ bool msum_digest(struct msum_key *k, const void *const *p, const size_t *len, si
 		 unsigned char out[EVP_MAX_MD_SIZE])
 {
 	unsigned int n = 0;
-	bool ok = !k->broken && EVP_DigestInit_ex(k->md, k->sha256, NULL) == 1;
+	bool ok = !k->broken && EVP_DigestInit_ex(k->md, sha256_evp(), NULL) == 1;
 
 	for (size_t i = 0; ok && i < np; i++)
 		ok = EVP_DigestUpdate(k->md, p[i], len[i]) == 1;

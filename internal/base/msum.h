@@ -17,7 +17,6 @@
 
 /* A random key and the digest state the sums share (one thread at a time). */
 struct msum_key {
-	EVP_MD *sha256;
 	EVP_MD_CTX *md;
 	unsigned char key[MSUM_KEY_LEN];
 	bool broken; /* a digest or the random key failed: no sum can be trusted */

@@ -9,6 +9,7 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 
 #include <openssl/evp.h>
@@ -88,7 +89,7 @@ void ops_decision_hashes_add(struct ops_decision_hashes *h, const char *id, size
 		return;
 	}
 	d = &h->items[h->n];
-	if (EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1 ||
+	if (EVP_DigestInit_ex(h->md, sha256_evp(), NULL) != 1 ||
 	    EVP_DigestUpdate(h->md, line, len) != 1 || EVP_DigestUpdate(h->md, "\n", 1) != 1 ||
 	    EVP_DigestFinal_ex(h->md, md, &mdlen) != 1 || mdlen < SHA_KEPT) {
 		h->overflow = true;
