@@ -73,13 +73,13 @@ struct audit_verify_result {
 /*
  * Walks the whole chain of st in one snapshot, in seq order and in
  * constant memory, recomputing each record's hash and each link, then looks
- * for decisions and approvals that have no entry (first as a pass over the chain alone and the
- * decisions in their stored order whose breaks are only counted; the walk that names each break
- * runs when that pass found one) (an approval is chained at
- * every write; only its last entry is checked against the row); cp (may be NULL) is a checkpoint
- * read with audit_checkpoint_read, whose entry must still be there unchanged. Each break goes to
- * fn.  ST_OK when the walk finished (out->breaks says whether the chain is intact); ST_CONFLICT
- * when decisions written before the chain existed still wait for `cavra audit adopt`.
+ * for decisions and approvals that have no entry (an approval is chained at
+ * every write; only its last entry is checked against the row).  A first pass over the chain
+ * alone and the decisions in their stored order only counts breaks; the walk that names each
+ * break runs when it found one (audit_verify_result.summed says it did not); cp (may be NULL) is a
+ * checkpoint read with audit_checkpoint_read, whose entry must still be there unchanged. Each break
+ * goes to fn.  ST_OK when the walk finished (out->breaks says whether the chain is intact);
+ * ST_CONFLICT when decisions written before the chain existed still wait for `cavra audit adopt`.
  */
 ATTR_NODISCARD enum status audit_verify(struct store *st, const struct audit_checkpoint *cp,
 					audit_break_fn fn, void *ctx,

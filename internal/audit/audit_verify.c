@@ -84,7 +84,6 @@ struct walk {
 	int64_t last_seq;
 	char last_hash[SHA256_HEX_LEN];
 	char *last_id; /* owned: the record id of the entry before */
-	bool cp_seen;
 };
 
 static void report(struct walk *w, const char *what, int64_t seq, int64_t seq_to, const char *id,
@@ -212,12 +211,8 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 	check_link(w, seq, v);
 	check_record(w, seq, v, lens, e);
 	progress_add(w->progress, 1);
-	if (w->cp && seq == w->cp->seq) {
-		w->cp_seen = true;
-		if (strcmp(v[5], w->cp->hash) != 0)
-			report(w, "rewritten", seq, 0, v[2], NULL,
-			       "entry differs from the checkpoint's");
-	}
+	if (w->cp && seq == w->cp->seq && strcmp(v[5], w->cp->hash) != 0)
+		report(w, "rewritten", seq, 0, v[2], NULL, "entry differs from the checkpoint's");
 	w->out->entries++;
 	w->last_seq = seq;
 	/* go on from the stored hash, so one break is reported once, not at every entry after */
@@ -310,7 +305,6 @@ static void walk_restart(struct walk *w, int64_t head_seq)
 	memcpy(w->last_hash, store_chain_genesis, SHA256_HEX_LEN);
 	free(w->last_id);
 	w->last_id = NULL;
-	w->cp_seen = false;
 	progress_phase(w->progress, "chain", head_seq);
 }
 
