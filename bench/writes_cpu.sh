@@ -16,7 +16,8 @@
 #   CAVRA_REV=a730f7c bash bench/writes_cpu.sh    a committed revision, built in a temp dir
 #   BACKEND=postgres bash bench/writes_cpu.sh     PostgreSQL instead of SQLite
 # Settings (environment): CONNS="8 32", DURATION=8 (seconds per run), ROUNDS=2, POOL=8,
-# BACKEND=sqlite.
+# BACKEND=sqlite, SQLITE_BASE (a SQLite database copied for each row instead of a fresh one,
+# e.g. 1M decisions: cavra ops restore BACKUP/manifest.json --target-url FILE).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . bench/lib.sh
@@ -53,7 +54,7 @@ stored() { # the decisions in the database
 		sqlite3 "$db" 'SELECT count(*) FROM activity_decisions'
 	fi
 }
-fresh_db() { # an empty, migrated database in db
+fresh_db() { # an empty (or SQLITE_BASE's), migrated database in db
 	if [ "$BACKEND" = postgres ]; then
 		psql "$(pgurl postgres)" -Xq -c 'DROP DATABASE IF EXISTS w' -c 'CREATE DATABASE w'
 		psql "$(pgurl w)" -Xq -c 'CREATE EXTENSION pg_stat_statements'
@@ -61,6 +62,9 @@ fresh_db() { # an empty, migrated database in db
 	else
 		rm -f "$work"/w.db*
 		db=$work/w.db
+		if [ -n "${SQLITE_BASE:-}" ]; then
+			cp "$SQLITE_BASE" "$db" && sync
+		fi
 	fi
 	"$cavra" migrate up --database "$db" >"$work/migrate.log" 2>&1 || die "migrate up failed"
 }

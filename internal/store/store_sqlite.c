@@ -4,6 +4,7 @@
  */
 #include "base/base.h"
 #include "store/store_backend.h"
+#include "store/store_sqlite_ckpt.h"
 #include "store/store_sqlite_int.h"
 #include "store/store_sqlite_vfs.h"
 #include "base/buf.h"
@@ -42,6 +43,7 @@ struct cached_stmt {
 struct sqlite_conn {
 	struct store_conn base; /* first */
 	sqlite3 *db;
+	struct sqlite_ckpt *ckpt; /* the file's checkpointer, which db's commits drive */
 	struct cached_stmt cache[SQLITE_STMT_CACHE];
 	int ncache;
 	/*
@@ -140,7 +142,8 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
  * SQLITE_OPEN_NOMUTEX: the pool hands a connection to one thread at a time, so
  * SQLite's own per-connection mutex would only cost time.  The VFS gathers a commit's
  * WAL frames into one write (store_sqlite_vfs.h), which relies on run_pragmas()'s
- * synchronous=FULL.
+ * synchronous=FULL.  The file's checkpointer thread copies the log into the database
+ * instead of the commit that fills it (store_sqlite_ckpt.h).
  */
 static enum status sqlite_connect(const char *path, const struct store_options *opt,
 				  struct store_conn **out, struct err *e)
@@ -171,6 +174,8 @@ static enum status sqlite_connect(const char *path, const struct store_options *
 	c = xcalloc(1, sizeof(*c));
 	c->base.ops = &store_sqlite_ops;
 	c->db = db;
+	c->ckpt = sqlite_ckpt_get(path, STORE_SQLITE_CKPT_PAGES);
+	sqlite_ckpt_attach(c->ckpt, db);
 	*out = &c->base;
 	return ST_OK;
 }
@@ -186,6 +191,7 @@ static void sqlite_disconnect(struct store_conn *c)
 		free(sc->cache[i].sql);
 	}
 	sqlite3_close(sc->db);
+	sqlite_ckpt_put(sc->ckpt);
 	free(c);
 }
 
@@ -202,10 +208,13 @@ static bool sqlite_alive(struct store_conn *c)
 /*
  * Called after a statement failed: when SQLite ended the open transaction on its own,
  * remembers why, so that what the caller runs next in that transaction answers with
- * the real cause (a full disk) instead of "no such savepoint" or "cannot commit".
+ * the real cause (a full disk) instead of "no such savepoint" or "cannot commit".  A full
+ * disk also asks for a checkpoint (sqlite_ckpt_request).
  */
 static enum status failed(struct sqlite_conn *c, enum status st, const struct err *e)
 {
+	if (st == ST_STORAGE_FULL)
+		sqlite_ckpt_request(c->ckpt);
 	if (c->base.in_tx && c->ended.code == ST_OK && sqlite3_get_autocommit(c->db))
 		err_set(&c->ended, st, "%s", e && e->msg[0] ? e->msg : status_name(st));
 	return st;

@@ -1,0 +1,170 @@
+/*
+ * Unit tests for the SQLite checkpointer (store_sqlite_ckpt.c) on a real file: commits below the
+ * threshold leave it asleep; a commit that fills the log wakes the thread, the commit after its
+ * checkpoint copies the tail, and the log starts over from its beginning; every committed row
+ * is there and the file passes integrity_check; connections to one path share one.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "store/store_sqlite_ckpt.h"
+#include "store/store_sqlite_vfs.h"
+
+#include <sqlite3.h>
+
+#define PAGES 64
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+}
+
+static long long one_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void temp_path(char *path, size_t cap)
+{
+	int fd;
+
+	snprintf(path, cap, "/tmp/store_ckpt_test_XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void remove_files(const char *path)
+{
+	char side[96];
+
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
+/* A row of about 3,000 bytes: a page of its own, so each commit adds a frame or two. */
+static void insert_row(sqlite3 *db)
+{
+	exec_ok(db, "INSERT INTO t (v) VALUES (randomblob(3000))");
+}
+
+static struct sqlite_ckpt_counts counts(struct sqlite_ckpt *k)
+{
+	struct sqlite_ckpt_counts c;
+
+	sqlite_ckpt_counts(k, &c);
+	return c;
+}
+
+static void wait_background(struct sqlite_ckpt *k)
+{
+	const struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+
+	for (int i = 0; i < 10000; i++) {
+		if (counts(k).background >= 1)
+			return;
+		nanosleep(&ms, NULL);
+	}
+	fail_msg("the checkpointer did not run within 10 s");
+}
+
+static void test_log_starts_over_after_the_tail(void **state)
+{
+	char path[64];
+	sqlite3 *w = NULL, *r = NULL;
+	struct sqlite_ckpt *k;
+	int rows = 0;
+
+	UNUSED(state);
+	temp_path(path, sizeof(path));
+	assert_int_equal(sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE, store_sqlite_vfs_name()),
+			 SQLITE_OK);
+	exec_ok(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+	k = sqlite_ckpt_get(path, PAGES);
+	sqlite_ckpt_attach(k, w);
+
+	/* up to the commit that fills the log and wakes the thread, which nothing else does */
+	while (counts(k).frames < PAGES) {
+		assert_int_equal(counts(k).background, 0);
+		insert_row(w);
+		rows++;
+	}
+	wait_background(k);
+	assert_int_equal(counts(k).tails, 0);
+	/*
+	 * With no commit beside it, the thread's checkpoint reached the log's end, so this commit
+	 * already starts the log over; it then copies the tail (its own pages).
+	 */
+	insert_row(w);
+	assert_int_equal(counts(k).tails, 1);
+	insert_row(w);
+	rows += 2;
+	assert_in_range(counts(k).frames, 1, 8);
+	assert_int_equal(counts(k).background, 1);
+
+	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), rows);
+	sqlite3_close(r);
+	sqlite3_close(w);
+	sqlite_ckpt_put(k);
+
+	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), rows);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM pragma_integrity_check "
+				    "WHERE integrity_check <> 'ok'"),
+			 0);
+	sqlite3_close(r);
+	remove_files(path);
+}
+
+static void test_one_checkpointer_per_path(void **state)
+{
+	struct sqlite_ckpt *a = sqlite_ckpt_get("/tmp/store_ckpt_test_a", 10);
+	struct sqlite_ckpt *b = sqlite_ckpt_get("/tmp/store_ckpt_test_a", 20);
+	struct sqlite_ckpt *c = sqlite_ckpt_get("/tmp/store_ckpt_test_c", 10);
+
+	UNUSED(state);
+	assert_ptr_equal(a, b);
+	assert_ptr_not_equal(a, c);
+	sqlite_ckpt_put(a);
+	sqlite_ckpt_put(c);
+	/* b still holds the shared one: a new get finds it */
+	assert_ptr_equal(sqlite_ckpt_get("/tmp/store_ckpt_test_a", 30), b);
+	sqlite_ckpt_put(b);
+	sqlite_ckpt_put(b);
+	sqlite_ckpt_put(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_starts_over_after_the_tail),
+		cmocka_unit_test(test_one_checkpointer_per_path),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
