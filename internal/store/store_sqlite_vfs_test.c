@@ -20,32 +20,13 @@
 
 #include <sqlite3.h>
 
+#include "store/store_sqlite_testutil.h"
+
 struct pair {
 	char path[64];
 	sqlite3 *w; /* on the gathering VFS */
 	sqlite3 *r; /* on the default VFS */
 };
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
-}
-
-static long long one_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 /* page_size applies to a new file, so it is set before the first table */
 static void open_pair(struct pair *p, int page_size)
