@@ -163,3 +163,35 @@ def test_a_refused_row_fails_alone_and_the_others_are_written_once(srv, db):
     rows = check_stored(db, results)
     assert "poison" not in {s for s, _ in rows.values()}
     assert sql(db, "SELECT count(*) FROM activity_sessions WHERE session_id = 'poison'") == [["0"]]
+
+
+def wal_restarts(path):
+    """The -wal file's checkpoint sequence number (its header's bytes 12-15, big-endian), which
+    SQLite raises each time it starts the log over from its beginning."""
+    with open(path + "-wal", "rb") as f:
+        return int.from_bytes(f.read(16)[12:16], "big")
+
+
+def test_sqlite_log_starts_over_under_sustained_writes(srv, db):
+    """SQLite's log is checkpointed on a thread beside the commits (store_sqlite_ckpt.h),
+    which turns SQLite's own checkpoint off: under writes that never pause, the log still
+    starts over from its beginning instead of growing with every decision (a checkpointer
+    that never runs fails here; the tail's part is store_sqlite_ckpt_test's), and every
+    acknowledged decision is stored once with exact counters."""
+    if backend_of(db) != "sqlite":
+        pytest.skip("the log checked here is SQLite's")
+    path, results = sqlite_path(db), []
+    start = wal_restarts(path)
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        while wal_restarts(path) == start:
+            assert len(results) < 20000, "the log did not start over"
+            results += ex.map(lambda i: post(srv, i), range(len(results), len(results) + 500))
+    assert [code for _, code, _ in results] == [201] * len(results)
+    # 8,000 pages between checkpoints, plus what commits add while one runs
+    assert os.path.getsize(path + "-wal") < 16000 * 4120
+    check_stored(db, results)
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        con.close()
