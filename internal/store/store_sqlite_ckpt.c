@@ -28,8 +28,7 @@ struct sqlite_ckpt {
 	pthread_t thread;
 	bool started; /* the thread runs */
 	bool failed; /* it could not start or open the file: commits checkpoint themselves */
-	bool want; /* a commit asked for a checkpoint the thread has not begun */
-	bool busy; /* asked for and not yet done */
+	bool busy; /* asked for and not yet done: the thread's work */
 	bool tail; /* done: the next commit checkpoints what was committed since */
 	bool stop;
 	bool warned; /* the thread logged a failed checkpoint and none succeeded since */
@@ -171,11 +170,10 @@ static void *run(void *arg)
 
 	pthread_mutex_lock(&k->mu);
 	for (;;) {
-		while (!k->want && !k->stop)
+		while (!k->busy && !k->stop)
 			pthread_cond_wait(&k->cv, &k->mu);
 		if (k->stop)
 			break;
-		k->want = false;
 		pthread_mutex_unlock(&k->mu);
 		if (!db)
 			db = open_own(k->path);
@@ -208,7 +206,6 @@ static bool wake_locked(struct sqlite_ckpt *k)
 		k->started = true;
 	}
 	k->busy = true;
-	k->want = true;
 	pthread_cond_broadcast(&k->cv);
 	return true;
 }
