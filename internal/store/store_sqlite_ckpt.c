@@ -5,6 +5,7 @@
 #include "store/store_sqlite_ckpt.h"
 #include "store/store_sqlite_vfs.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 
 #include <pthread.h>
@@ -18,6 +19,13 @@
  */
 #define CKPT_ROUNDS 2
 
+/*
+ * A thread that could not start or open the file is tried again this long after (by the first
+ * commit that fills the log then): what failed may have been passing, such as a process out of
+ * file descriptors, and commits that checkpoint themselves stall their callers.
+ */
+#define CKPT_RETRY_US (30 * 1000000LL)
+
 struct sqlite_ckpt {
 	struct sqlite_ckpt *next; /* in the process's list */
 	char *path;
@@ -28,6 +36,7 @@ struct sqlite_ckpt {
 	pthread_t thread;
 	bool started; /* the thread runs */
 	bool failed; /* it could not start or open the file: commits checkpoint themselves */
+	int64_t failed_at, retry_us; /* when, and how long until the thread is tried again */
 	bool busy; /* asked for and not yet done: the thread's work */
 	bool tail; /* done: the next commit checkpoints what was committed since */
 	bool stop;
@@ -49,6 +58,7 @@ struct sqlite_ckpt *sqlite_ckpt_get(const char *path, int pages)
 		k = xcalloc(1, sizeof(*k));
 		k->path = xstrdup(path);
 		k->pages = pages;
+		k->retry_us = CKPT_RETRY_US;
 		pthread_mutex_init(&k->mu, NULL);
 		pthread_cond_init(&k->cv, NULL);
 		k->next = list;
@@ -117,7 +127,7 @@ static sqlite3 *open_own(const char *path)
 	if (rc == SQLITE_OK)
 		return db;
 	log_warn("sqlite: the checkpointer cannot open the database (%s); commits checkpoint "
-		 "the log themselves",
+		 "the log themselves until it is tried again",
 		 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	sqlite3_close(db);
 	return NULL;
@@ -163,6 +173,14 @@ static void checkpoint_rounds(struct sqlite_ckpt *k, sqlite3 *db)
 	}
 }
 
+/* Under k->mu. */
+static void fail_locked(struct sqlite_ckpt *k)
+{
+	k->failed = true;
+	k->failed_at = time_mono_us();
+	k->counts.failures++;
+}
+
 static void *run(void *arg)
 {
 	struct sqlite_ckpt *k = arg;
@@ -180,7 +198,8 @@ static void *run(void *arg)
 		if (db)
 			checkpoint_rounds(k, db);
 		pthread_mutex_lock(&k->mu);
-		k->failed = !db;
+		if (!db)
+			fail_locked(k);
 		k->busy = false;
 		k->tail = true;
 		k->counts.background++;
@@ -194,13 +213,14 @@ static void *run(void *arg)
 /* Under k->mu.  False when the commit must checkpoint itself. */
 static bool wake_locked(struct sqlite_ckpt *k)
 {
-	if (k->failed)
+	if (k->failed && time_mono_us() - k->failed_at < k->retry_us)
 		return false;
+	k->failed = false; /* a thread that failed is started or opens the file again */
 	if (!k->started) {
 		if (pthread_create(&k->thread, NULL, run, k) != 0) {
 			log_warn("sqlite: cannot start the checkpointer thread; commits checkpoint "
-				 "the log themselves");
-			k->failed = true;
+				 "the log themselves until it is tried again");
+			fail_locked(k);
 			return false;
 		}
 		k->started = true;
@@ -232,6 +252,13 @@ static int on_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 	if (self)
 		(void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
+}
+
+void sqlite_ckpt_retry_after(struct sqlite_ckpt *k, int ms)
+{
+	pthread_mutex_lock(&k->mu);
+	k->retry_us = (int64_t)ms * 1000;
+	pthread_mutex_unlock(&k->mu);
 }
 
 void sqlite_ckpt_request(struct sqlite_ckpt *k)

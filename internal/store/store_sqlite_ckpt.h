@@ -23,7 +23,7 @@
  * short of the log's end leaves the log in place (SQLite starts it over only after a checkpoint
  * that reached its end and synced the database), and the extra syncs only start writing the
  * copied pages earlier.  If the thread cannot be started or cannot open the file, the commit
- * checkpoints itself, as SQLite would.
+ * checkpoints itself, as SQLite would, and the thread is tried again 30 s later.
  *
  * 8,000 pages (a log of about 32 MiB of 4 KiB pages): the larger the log between checkpoints,
  * the more of a page's changes one copy carries (docs/benchmarks.md has the measurements).
@@ -59,12 +59,16 @@ void sqlite_ckpt_request(struct sqlite_ckpt *k);
  */
 void sqlite_ckpt_put(struct sqlite_ckpt *k);
 
+/* How long after failing to start or to open the file the thread is tried again (30 s). */
+void sqlite_ckpt_retry_after(struct sqlite_ckpt *k, int ms);
+
 /*
- * For tests: the thread's wake-ups done (all their rounds), the tails copied by commits, and
- * the pages the log held at the last commit.
+ * For tests: the thread's wake-ups done (all their rounds, or a failure to open the file), the
+ * tails copied by commits, the times the thread could not start or open the file, and the
+ * pages the log held at the last commit.
  */
 struct sqlite_ckpt_counts {
-	long background, tails;
+	long background, tails, failures;
 	int frames;
 };
 void sqlite_ckpt_counts(struct sqlite_ckpt *k, struct sqlite_ckpt_counts *out);

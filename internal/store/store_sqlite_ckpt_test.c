@@ -2,7 +2,8 @@
  * Unit tests for the SQLite checkpointer (store_sqlite_ckpt.c) on a real file: commits below the
  * threshold leave it asleep; a commit that fills the log wakes the thread, the commit after its
  * checkpoint copies the tail, and the log starts over from its beginning; every committed row
- * is there and the file passes integrity_check; connections to one path share one.
+ * is there and the file passes integrity_check; connections to one path share one; a thread
+ * that could not open the file is tried again, not before its time.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,6 +123,90 @@ static void test_log_starts_over_after_the_tail(void **state)
 	remove_files(path);
 }
 
+/* Commits until one that finds the log full; returns the rows inserted. */
+static int fill_log(sqlite3 *w, struct sqlite_ckpt *k)
+{
+	int rows = 0;
+
+	do {
+		insert_row(w);
+		rows++;
+	} while (counts(k).frames < PAGES);
+	return rows;
+}
+
+static void wait_background_n(struct sqlite_ckpt *k, long n)
+{
+	const struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+
+	for (int i = 0; i < 10000 && counts(k).background < n; i++)
+		nanosleep(&ms, NULL);
+	assert_int_equal(counts(k).background, n);
+}
+
+/*
+ * The checkpointer's path names no file at first (a link made later to the database), so its
+ * thread cannot open it: the commits checkpoint themselves (the log still starts over), and
+ * the thread is tried again only once its retry time has passed, then opens the file.
+ */
+static void test_thread_tried_again_after_failing_to_open(void **state)
+{
+	char path[64], link_path[80];
+	sqlite3 *w = NULL, *r = NULL;
+	struct sqlite_ckpt *k;
+	int rows = 0;
+
+	UNUSED(state);
+	temp_path(path, sizeof(path));
+	snprintf(link_path, sizeof(link_path), "%s.link", path);
+	assert_int_equal(sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE, store_sqlite_vfs_name()),
+			 SQLITE_OK);
+	exec_ok(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+	k = sqlite_ckpt_get(link_path, PAGES);
+	sqlite_ckpt_retry_after(k, 3600 * 1000);
+	sqlite_ckpt_attach(k, w);
+
+	rows += fill_log(w, k);
+	wait_background_n(k, 1);
+	assert_int_equal(counts(k).failures, 1);
+	/* the tail on this commit, then the log starts over on the next */
+	insert_row(w);
+	insert_row(w);
+	rows += 2;
+	assert_int_equal(counts(k).tails, 1);
+	assert_in_range(counts(k).frames, 1, 8);
+
+	/* not yet time to try again: the commit that fills the log checkpoints it itself */
+	assert_int_equal(symlink(path, link_path), 0);
+	rows += fill_log(w, k);
+	insert_row(w);
+	rows++;
+	assert_in_range(counts(k).frames, 1, 8);
+	assert_int_equal(counts(k).background, 1);
+
+	sqlite_ckpt_retry_after(k, 0);
+	rows += fill_log(w, k);
+	wait_background_n(k, 2);
+	assert_int_equal(counts(k).failures, 1);
+	insert_row(w);
+	insert_row(w);
+	rows += 2;
+	assert_int_equal(counts(k).tails, 2);
+	assert_in_range(counts(k).frames, 1, 8);
+
+	sqlite3_close(w);
+	sqlite_ckpt_put(k);
+	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), rows);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM pragma_integrity_check "
+				    "WHERE integrity_check <> 'ok'"),
+			 0);
+	sqlite3_close(r);
+	unlink(link_path);
+	remove_files(path);
+}
+
 static void test_one_checkpointer_per_path(void **state)
 {
 	struct sqlite_ckpt *a = sqlite_ckpt_get("/tmp/store_ckpt_test_a", 10);
@@ -144,6 +229,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_starts_over_after_the_tail),
+		cmocka_unit_test(test_thread_tried_again_after_failing_to_open),
 		cmocka_unit_test(test_one_checkpointer_per_path),
 	};
 
