@@ -58,18 +58,37 @@ static void decision_params(const struct decision_rec *d, const char **p)
  * arrives late does not make its session look older; COALESCE fills in the agent,
  * actor, repository and pack only where the session has none yet.
  */
-#define SESSION_UPSERT_TAIL                                                             \
+#define SESSION_COUNTERS_TAIL                                                           \
 	" ON CONFLICT (session_id) DO UPDATE SET "                                      \
 	"updated_at = CASE WHEN excluded.updated_at > activity_sessions.updated_at "    \
 	"THEN excluded.updated_at ELSE activity_sessions.updated_at END, "              \
 	"decision_count = activity_sessions.decision_count + excluded.decision_count, " \
 	"blocked_count = activity_sessions.blocked_count + excluded.blocked_count, "    \
 	"approval_required_count = activity_sessions.approval_required_count + "        \
-	"excluded.approval_required_count, "                                            \
-	"agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "          \
-	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                   \
-	"repository = COALESCE(activity_sessions.repository, excluded.repository), "    \
+	"excluded.approval_required_count"
+#define SESSION_UPSERT_TAIL                                                          \
+	SESSION_COUNTERS_TAIL                                                        \
+	", agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "     \
+	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                \
+	"repository = COALESCE(activity_sessions.repository, excluded.repository), " \
 	"policy_pack = COALESCE(activity_sessions.policy_pack, excluded.policy_pack)"
+
+/*
+ * SQLite rewrites the entries of every index on a column that an UPDATE sets, even to the
+ * value the column had: the COALESCEs above cost a session's three indexes on agent,
+ * repository and pack a delete and an insert each, and their pages a write each, at every
+ * decision (docs/benchmarks.md).  On SQLite the upsert sets the counters only and this fills
+ * in, for the rare session that lacks one, what the session lacks ($1 the session, $2..$5 its
+ * agent, actor, repository and pack, as in SESSION_ROW).  PostgreSQL compares the values and
+ * keeps the one statement.
+ */
+#define SESSION_FILL                                                                    \
+	"UPDATE activity_sessions SET agent_id = COALESCE(agent_id, $2), "              \
+	"actor = COALESCE(actor, $3), repository = COALESCE(repository, $4), "          \
+	"policy_pack = COALESCE(policy_pack, $5) WHERE session_id = $1 AND "            \
+	"((agent_id IS NULL AND $2 IS NOT NULL) OR (actor IS NULL AND $3 IS NOT NULL) " \
+	"OR (repository IS NULL AND $4 IS NOT NULL) OR (policy_pack IS NULL AND $5 IS NOT NULL))"
+#define SESSION_FILL_NPARAMS 5
 
 #define SESSION_COLS                                                                \
 	"session_id, agent_id, actor, repository, policy_pack, state, started_at, " \
@@ -294,8 +313,16 @@ static enum status upsert_sessions(struct store_conn *c, const struct decision_r
 
 	for (size_t i = 0; i < k; i++)
 		session_params(&s[i], p + i * SESSION_NPARAMS);
-	rc = exec_rows(c, "INSERT INTO activity_sessions (" SESSION_COLS ") VALUES ", SESSION_ROW,
-		       SESSION_NPARAMS, SESSION_UPSERT_TAIL, k, p, e);
+	if (c->ops->kind != STORE_SQLITE) {
+		rc = exec_rows(c, "INSERT INTO activity_sessions (" SESSION_COLS ") VALUES ",
+			       SESSION_ROW, SESSION_NPARAMS, SESSION_UPSERT_TAIL, k, p, e);
+	} else {
+		rc = exec_rows(c, "INSERT INTO activity_sessions (" SESSION_COLS ") VALUES ",
+			       SESSION_ROW, SESSION_NPARAMS, SESSION_COUNTERS_TAIL, k, p, e);
+		for (size_t i = 0; rc == ST_OK && i < k; i++)
+			rc = store_exec(c, SESSION_FILL, SESSION_FILL_NPARAMS,
+					p + i * SESSION_NPARAMS, NULL, e);
+	}
 	free(p);
 	free(s);
 	return rc;

@@ -134,7 +134,10 @@ def test_session_upsert(srv):
                                "metadata": {"ticket": "CHG-1"}})
     assert r.status_code == 201 and r.json()["decision_count"] == 0
     post(srv, {"action_type": "execute_command", "target": "terraform destroy",
-               "session_id": "s-up"})
+               "session_id": "s-up", "agent_id": "b", "repository": "r2", "actor": "alice"})
+    s = srv.get("/sessions/s-up").json()
+    # a decision fills in what the session lacks (actor) and leaves what it has
+    assert (s["agent_id"], s["repository"], s["actor"]) == ("a", "r", "alice")
     r = srv.post("/sessions", {"session_id": "s-up", "state": "completed"})
     assert r.status_code == 200
     s = r.json()
