@@ -22,18 +22,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 POOL=${POOL:-8}
 
-work=$(mktemp -d /var/tmp/cavra-bench-footprint.XXXXXX)
-chmod 711 "$work"
-serve_pid=
-cleanup() {
-	set +e
-	serve_stop
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+pg_workdir footprint
 need_wrk
 build_revision
 tck=$(getconf CLK_TCK)

@@ -48,12 +48,14 @@ pg_stop() {
 pgurl() { echo "postgresql://postgres@127.0.0.1:$pgport/$1"; }
 
 # pg_workdir NAME: a new temp dir in work (chmod 711, so user postgres can keep its data under
-# it), removed, with the PostgreSQL pg_start ran in it, when the script exits or is interrupted.
-# For scripts with nothing else to stop; the others keep their own EXIT trap.
+# it), removed, with the PostgreSQL pg_start ran in it and the cavra serve_start started, when
+# the script exits or is interrupted. For scripts with nothing else to stop; the others keep
+# their own EXIT trap.
 pg_workdir() {
 	work=$(mktemp -d "/tmp/cavra-bench-$1.XXXXXX")
 	chmod 711 "$work"
-	trap 'set +e; pg_stop; rm -rf "$work"' EXIT
+	serve_pid=
+	trap 'set +e; serve_stop; pg_stop; rm -rf "$work"' EXIT
 	trap 'exit 130' INT TERM
 }
 

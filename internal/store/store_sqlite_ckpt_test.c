@@ -144,6 +144,16 @@ static void wait_background_n(struct sqlite_ckpt *k, long n)
 	assert_int_equal(counts(k).background, n);
 }
 
+/* The commit that copies the tail, and the next, which finds the log started over: 2 rows. */
+static int past_the_tail(sqlite3 *w, struct sqlite_ckpt *k, long tails)
+{
+	insert_row(w);
+	insert_row(w);
+	assert_int_equal(counts(k).tails, tails);
+	assert_in_range(counts(k).frames, 1, 8);
+	return 2;
+}
+
 /*
  * The checkpointer's path names no file at first (a link made later to the database), so its
  * thread cannot open it: the commits checkpoint themselves (the log still starts over), and
@@ -170,12 +180,7 @@ static void test_thread_tried_again_after_failing_to_open(void **state)
 	rows += fill_log(w, k);
 	wait_background_n(k, 1);
 	assert_int_equal(counts(k).failures, 1);
-	/* the tail on this commit, then the log starts over on the next */
-	insert_row(w);
-	insert_row(w);
-	rows += 2;
-	assert_int_equal(counts(k).tails, 1);
-	assert_in_range(counts(k).frames, 1, 8);
+	rows += past_the_tail(w, k, 1);
 
 	/* not yet time to try again: the commit that fills the log checkpoints it itself */
 	assert_int_equal(symlink(path, link_path), 0);
@@ -189,11 +194,7 @@ static void test_thread_tried_again_after_failing_to_open(void **state)
 	rows += fill_log(w, k);
 	wait_background_n(k, 2);
 	assert_int_equal(counts(k).failures, 1);
-	insert_row(w);
-	insert_row(w);
-	rows += 2;
-	assert_int_equal(counts(k).tails, 2);
-	assert_in_range(counts(k).frames, 1, 8);
+	rows += past_the_tail(w, k, 2);
 
 	sqlite3_close(w);
 	sqlite_ckpt_put(k);
