@@ -61,6 +61,19 @@ static struct sqlite_ckpt_counts counts(struct sqlite_ckpt *k)
 	return c;
 }
 
+/* The file, closed by everyone: every row committed is there, and it passes integrity_check. */
+static void check_file(const char *path, int rows)
+{
+	sqlite3 *r = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), rows);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM pragma_integrity_check "
+				    "WHERE integrity_check <> 'ok'"),
+			 0);
+	sqlite3_close(r);
+}
+
 static void wait_background(struct sqlite_ckpt *k)
 {
 	const struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
@@ -114,12 +127,7 @@ static void test_log_starts_over_after_the_tail(void **state)
 	sqlite3_close(w);
 	sqlite_ckpt_put(k);
 
-	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), rows);
-	assert_int_equal(one_int(r, "SELECT count(*) FROM pragma_integrity_check "
-				    "WHERE integrity_check <> 'ok'"),
-			 0);
-	sqlite3_close(r);
+	check_file(path, rows);
 	remove_files(path);
 }
 
@@ -162,7 +170,7 @@ static int past_the_tail(sqlite3 *w, struct sqlite_ckpt *k, long tails)
 static void test_thread_tried_again_after_failing_to_open(void **state)
 {
 	char path[64], link_path[80];
-	sqlite3 *w = NULL, *r = NULL;
+	sqlite3 *w = NULL;
 	struct sqlite_ckpt *k;
 	int rows = 0;
 
@@ -198,12 +206,7 @@ static void test_thread_tried_again_after_failing_to_open(void **state)
 
 	sqlite3_close(w);
 	sqlite_ckpt_put(k);
-	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), rows);
-	assert_int_equal(one_int(r, "SELECT count(*) FROM pragma_integrity_check "
-				    "WHERE integrity_check <> 'ok'"),
-			 0);
-	sqlite3_close(r);
+	check_file(path, rows);
 	unlink(link_path);
 	remove_files(path);
 }
