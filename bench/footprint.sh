@@ -33,15 +33,10 @@ grep -q " $dev " /proc/diskstats || die "no /proc/diskstats line for $dev"
 disk() { # "write requests, sectors written" of dev so far
 	awk -v d="$dev" '$3 == d { print $8, $10 }' /proc/diskstats
 }
-stored() { # the decisions in the database
-	case $1 in
-	postgres) psql "$db" -XAt -c 'SELECT count(*) FROM activity_decisions' ;;
-	*) sqlite3 "$db" 'SELECT count(*) FROM activity_decisions' ;;
-	esac
-}
+stored() { sql "$1" "$db" 'SELECT count(*) FROM activity_decisions'; } # the decisions in db
 db_bytes() { # the database's size on disk
 	case $1 in
-	postgres) psql "$db" -XAt -c 'SELECT pg_database_size(current_database())' ;;
+	postgres) sql postgres "$db" 'SELECT pg_database_size(current_database())' ;;
 	*) stat -c %s "$db" ;; # after the server closed it: checkpointed, no -wal left
 	esac
 }

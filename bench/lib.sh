@@ -46,6 +46,9 @@ pg_stop() {
 	return 0
 }
 pgurl() { echo "postgresql://postgres@127.0.0.1:$pgport/$1"; }
+sql() { # backend url statement -> one row, fields separated by |
+	if [ "$1" = sqlite ]; then sqlite3 -bail "$2" "$3"; else psql "$2" -XAt -v ON_ERROR_STOP=1 -c "$3"; fi
+}
 
 # pg_workdir NAME: a new temp dir in work (chmod 711, so user postgres can keep its data under
 # it), removed, with the PostgreSQL pg_start ran in it and the cavra serve_start started, when

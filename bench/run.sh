@@ -156,9 +156,6 @@ best_pgbench() { # clients: P[x,c] = the round with the most tps; P[all,c] = eve
 	P[failed,$c]=$(for x in $(seq "$ROUNDS"); do echo "${P[failed,$c,$x]}"; done | awk '{ s += $1 } END { print s + 0 }')
 }
 
-sql() { # backend url statement -> one row, fields separated by |
-	if [ "$1" = sqlite ]; then sqlite3 -bail "$2" "$3"; else psql "$2" -XAt -v ON_ERROR_STOP=1 -c "$3"; fi
-}
 cnt() { # backend condition -> SQL that counts rows matching a decision condition
 	if [ "$1" = sqlite ]; then echo "sum($2)"; else echo "count(*) FILTER (WHERE $2)"; fi
 }

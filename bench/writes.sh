@@ -97,7 +97,7 @@ counters() { # backend url: "exact" when every session's counters equal its deci
 	local q="SELECT count(*) FROM activity_sessions s LEFT JOIN (SELECT session_id, count(*) AS n
 		FROM activity_decisions GROUP BY session_id) d ON d.session_id = s.session_id
 		WHERE s.decision_count <> COALESCE(d.n, 0)" n
-	if [ "$1" = sqlite ]; then n=$(sqlite3 "$2" "$q"); else n=$(psql "$2" -XAt -c "$q"); fi
+	n=$(sql "$1" "$2" "$q")
 	[ "$n" = 0 ] && echo exact || echo "WRONG ($n sessions)"
 }
 

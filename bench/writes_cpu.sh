@@ -47,13 +47,7 @@ tck=$(getconf CLK_TCK)
 user_sys_ticks() { # pid: "utime stime" in clock ticks (fields 14 and 15; the name has no spaces)
 	awk '{ print $14, $15 }' "/proc/$1/stat"
 }
-stored() { # the decisions in the database
-	if [ "$BACKEND" = postgres ]; then
-		psql "$db" -XAt -c 'SELECT count(*) FROM activity_decisions'
-	else
-		sqlite3 "$db" 'SELECT count(*) FROM activity_decisions'
-	fi
-}
+stored() { sql "$BACKEND" "$db" 'SELECT count(*) FROM activity_decisions'; } # the decisions in db
 fresh_db() { # an empty (or SQLITE_BASE's), migrated database in db
 	if [ "$BACKEND" = postgres ]; then
 		psql "$(pgurl postgres)" -Xq -c 'DROP DATABASE IF EXISTS w' -c 'CREATE DATABASE w'

@@ -309,20 +309,17 @@ static enum status upsert_sessions(struct store_conn *c, const struct decision_r
 	struct session_sum *s = xcalloc(n, sizeof(*s));
 	size_t k = sum_sessions(rows, n, s);
 	const char **p = xcalloc(k * SESSION_NPARAMS, sizeof(*p));
+	bool sqlite = c->ops->kind == STORE_SQLITE; /* SESSION_FILL says why */
 	enum status rc;
 
 	for (size_t i = 0; i < k; i++)
 		session_params(&s[i], p + i * SESSION_NPARAMS);
-	if (c->ops->kind != STORE_SQLITE) {
-		rc = exec_rows(c, "INSERT INTO activity_sessions (" SESSION_COLS ") VALUES ",
-			       SESSION_ROW, SESSION_NPARAMS, SESSION_UPSERT_TAIL, k, p, e);
-	} else {
-		rc = exec_rows(c, "INSERT INTO activity_sessions (" SESSION_COLS ") VALUES ",
-			       SESSION_ROW, SESSION_NPARAMS, SESSION_COUNTERS_TAIL, k, p, e);
-		for (size_t i = 0; rc == ST_OK && i < k; i++)
-			rc = store_exec(c, SESSION_FILL, SESSION_FILL_NPARAMS,
-					p + i * SESSION_NPARAMS, NULL, e);
-	}
+	rc = exec_rows(c, "INSERT INTO activity_sessions (" SESSION_COLS ") VALUES ", SESSION_ROW,
+		       SESSION_NPARAMS, sqlite ? SESSION_COUNTERS_TAIL : SESSION_UPSERT_TAIL, k, p,
+		       e);
+	for (size_t i = 0; sqlite && rc == ST_OK && i < k; i++)
+		rc = store_exec(c, SESSION_FILL, SESSION_FILL_NPARAMS, p + i * SESSION_NPARAMS,
+				NULL, e);
 	free(p);
 	free(s);
 	return rc;

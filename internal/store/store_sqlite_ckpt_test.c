@@ -74,16 +74,14 @@ static void check_file(const char *path, int rows)
 	sqlite3_close(r);
 }
 
-static void wait_background(struct sqlite_ckpt *k)
+/* Waits (10 s at most) until the thread has done n wake-ups, and checks it did not do more. */
+static void wait_background(struct sqlite_ckpt *k, long n)
 {
 	const struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
 
-	for (int i = 0; i < 10000; i++) {
-		if (counts(k).background >= 1)
-			return;
+	for (int i = 0; i < 10000 && counts(k).background < n; i++)
 		nanosleep(&ms, NULL);
-	}
-	fail_msg("the checkpointer did not run within 10 s");
+	assert_int_equal(counts(k).background, n);
 }
 
 static void test_log_starts_over_after_the_tail(void **state)
@@ -108,7 +106,7 @@ static void test_log_starts_over_after_the_tail(void **state)
 		insert_row(w);
 		rows++;
 	}
-	wait_background(k);
+	wait_background(k, 1);
 	assert_int_equal(counts(k).tails, 0);
 	/*
 	 * With no commit beside it, the thread's checkpoint reached the log's end, so this commit
@@ -141,15 +139,6 @@ static int fill_log(sqlite3 *w, struct sqlite_ckpt *k)
 		rows++;
 	} while (counts(k).frames < PAGES);
 	return rows;
-}
-
-static void wait_background_n(struct sqlite_ckpt *k, long n)
-{
-	const struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
-
-	for (int i = 0; i < 10000 && counts(k).background < n; i++)
-		nanosleep(&ms, NULL);
-	assert_int_equal(counts(k).background, n);
 }
 
 /* The commit that copies the tail, and the next, which finds the log started over: 2 rows. */
@@ -186,7 +175,7 @@ static void test_thread_tried_again_after_failing_to_open(void **state)
 	sqlite_ckpt_attach(k, w);
 
 	rows += fill_log(w, k);
-	wait_background_n(k, 1);
+	wait_background(k, 1);
 	assert_int_equal(counts(k).failures, 1);
 	rows += past_the_tail(w, k, 1);
 
@@ -200,7 +189,7 @@ static void test_thread_tried_again_after_failing_to_open(void **state)
 
 	sqlite_ckpt_retry_after(k, 0);
 	rows += fill_log(w, k);
-	wait_background_n(k, 2);
+	wait_background(k, 2);
 	assert_int_equal(counts(k).failures, 1);
 	rows += past_the_tail(w, k, 2);
 
