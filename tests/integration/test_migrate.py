@@ -489,3 +489,62 @@ def test_013_on_a_database_with_data(db, tmp_path):
     with serve(db, tmp=tmp_path) as srv:
         env = srv.get("/agents", params={"owner": "team"}).json()
         assert [a["agent_id"] for a in env["items"]] == ["c", "b", "a"]
+
+
+# The list statements of GET /decisions, as store_decisions.c writes them, by filter.
+LIST_SHAPES = ["", "agent_id = 'a'", "repository = 'r'", "policy_pack = 'p'", "decision = 'block'",
+               "severity = 'high'", "action_type = 'read_file'",
+               "repository = 'r' AND decision = 'block'", "agent_id = 'a' AND severity = 'high'",
+               "policy_pack = 'p' AND decision = 'block'"]
+
+
+def index_def(db, name):
+    """An index's key columns as `col` or `col DESC`, comma-separated."""
+    if backend_of(db) == "postgres":
+        d = sql(db, f"SELECT indexdef FROM pg_indexes WHERE indexname = '{name}'")[0][0]
+        return d[d.index("(") + 1:d.rindex(")")].replace(' COLLATE "C"', "")
+    rows = sql(db, f"SELECT name, desc FROM pragma_index_xinfo('{name}') WHERE key = 1 ORDER BY seqno")
+    return ", ".join(c + (" DESC" if d == "1" else "") for c, d in rows)
+
+
+def test_018_on_a_database_with_data(db, tmp_path):
+    """017 -> 018 keeps the decisions and rebuilds the list's indexes in append order (all ten on
+    SQLite, the time index on PostgreSQL); the list keeps its order, ties by id included, and
+    on SQLite every list shape still reads its index without sorting."""
+    assert cavra("migrate", "up", "--to", "17", db=db)[0] == 0
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    t1, t2 = "2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z"
+    sql(db, "INSERT INTO activity_sessions (session_id, state, started_at, updated_at, "
+            f"decision_count, created_at, payload) VALUES ('s', 'active', '{t1}', '{t2}', 4, "
+            f"'{t1}', '{{}}'{obj})")
+    for d, t in (("d-c", t2), ("d-a", t1), ("d-d", t2), ("d-b", t2)):
+        sql(db, "INSERT INTO activity_decisions (decision_id, session_id, action_type, "
+                "policy_pack, decision, decided_at, created_at, updated_at, payload) VALUES "
+                f"('{d}', 's', 'read_file', 'p', 'allow', '{t}', '{t}', '{t}', "
+                f"'{{\"decision_id\":\"{d}\"}}'{obj})")
+    code, out, err = cavra("migrate", "up", db=db)
+    assert code == 0, err
+    assert applied_lines(out) == ["applied 018_decision_index_order"]
+    assert cavra("migrate", "verify", db=db)[0] == 0
+    assert index_def(db, "ix_activity_decisions_decided_at_decision_id") == \
+        "decided_at, decision_id DESC"
+    pairs = {"agent_id": "agent_id, ", "repository_decision": "repository, decision, "}
+    for name, cols in pairs.items():
+        d = index_def(db, f"ix_activity_decisions_{name}_decided_at" +
+                      ("_decision_id" if name == "agent_id" else ""))
+        if backend_of(db) == "sqlite":
+            assert d == cols + "decided_at, decision_id DESC"
+        else:  # unchanged on PostgreSQL (the migration's header says why)
+            assert d == cols + "decided_at DESC, decision_id"
+    if backend_of(db) == "sqlite":
+        for where in LIST_SHAPES:
+            q = ("EXPLAIN QUERY PLAN SELECT payload, decided_at, decision_id FROM "
+                 f"activity_decisions {'WHERE ' + where if where else ''} "
+                 "ORDER BY decided_at DESC, decision_id ASC LIMIT 51")
+            plan = " ".join(r[-1] for r in sql(db, q))
+            assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, (where, plan)
+    with serve(db, tmp=tmp_path) as srv:
+        first = srv.get("/decisions", params={"limit": 2}).json()
+        rest = srv.get("/decisions", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+        ids = [d["decision_id"] for d in first["items"] + rest["items"]]
+        assert ids == ["d-b", "d-c", "d-d", "d-a"]
