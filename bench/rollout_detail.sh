@@ -23,17 +23,7 @@ PACK=cavra-ai-agent-baseline
 DETAIL="/policy-rollouts/acme%2Fsvc-01%3A$PACK/detail"
 
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
-work=$(mktemp -d /tmp/cavra-bench-rollout.XXXXXX)
-chmod 711 "$work"
-serve_pid=
-cleanup() {
-	set +e
-	serve_stop
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+pg_workdir rollout
 
 need_wrk
 build_release build-bench

@@ -30,17 +30,7 @@ ROUNDS=${ROUNDS:-2}
 POOL=${POOL:-8}
 
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
-work=$(mktemp -d /tmp/cavra-bench-writes.XXXXXX)
-chmod 711 "$work"
-serve_pid=
-cleanup() {
-	set +e
-	serve_stop
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+pg_workdir writes
 
 need_wrk
 build_revision

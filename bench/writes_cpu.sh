@@ -28,17 +28,7 @@ ROUNDS=${ROUNDS:-2}
 POOL=${POOL:-8}
 BACKEND=${BACKEND:-sqlite}
 
-work=$(mktemp -d /tmp/cavra-bench-writes-cpu.XXXXXX)
-chmod 711 "$work"
-serve_pid=
-cleanup() {
-	set +e
-	serve_stop
-	pg_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+pg_workdir writes-cpu
 
 need_wrk
 build_revision

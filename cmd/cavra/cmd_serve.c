@@ -132,7 +132,8 @@ static struct store_options serve_store_options(const struct config *cfg)
 				      .statement_timeout_ms = cfg->db_statement_timeout_ms,
 				      .lock_timeout_ms = cfg->db_lock_timeout_ms,
 				      .pool_wait_ms = cfg->request_timeout_ms,
-				      .count_cache_ms = cfg->list_count_cache_seconds * 1000};
+				      .count_cache_ms = cfg->list_count_cache_seconds * 1000,
+				      .sqlite_checkpoint_pages = cfg->sqlite_checkpoint_pages};
 }
 
 /*
@@ -147,7 +148,8 @@ static enum status open_probe(const struct config *cfg, struct store **out, stru
 					  .statement_timeout_ms = HTTP_READY_TIMEOUT_MS,
 					  .lock_timeout_ms = HTTP_READY_TIMEOUT_MS / 2,
 					  .pool_wait_ms = HTTP_READY_TIMEOUT_MS,
-					  .connect_timeout_s = 2};
+					  .connect_timeout_s = 2,
+					  .sqlite_checkpoint_pages = cfg->sqlite_checkpoint_pages};
 
 	return err_ctx(store_open(cfg->database_url, &opt, out, e), e, "readiness probe");
 }

@@ -90,6 +90,8 @@ static const struct cfg_entry table[] = {
 	 OFF(request_timeout_ms), "10000", 100, 3600000, 0, NULL},
 	{"list_count_cache_seconds", "CAVRA_LIST_COUNT_CACHE_SECONDS", "list-count-cache-seconds",
 	 CFG_INT, OFF(list_count_cache_seconds), "60", 0, 3600, 0, NULL},
+	{"sqlite_checkpoint_pages", "CAVRA_SQLITE_CHECKPOINT_PAGES", "sqlite-checkpoint-pages",
+	 CFG_INT, OFF(sqlite_checkpoint_pages), "8000", 100, 1000000, 0, NULL},
 	{"auto_migrate", "CAVRA_AUTO_MIGRATE", "auto-migrate", CFG_BOOLISH, OFF(auto_migrate),
 	 "auto", 0, 0, 0, check_boolish},
 	{"policy_dir", "CAVRA_POLICY_DIR", "policy-dir", CFG_STR, OFF(policy_dir), NULL, 0, 0,

@@ -38,6 +38,7 @@ struct config {
 	int64_t request_timeout_ms; /* a request's deadline for waiting on the database */
 	int64_t list_count_cache_seconds; /* serve: trust a bounded total above its bound this long
 					   */
+	int64_t sqlite_checkpoint_pages; /* serve on SQLite: log pages that wake the checkpointer */
 	char *auto_migrate; /* "auto" | "true" | "false" */
 	char *policy_dir;
 	char *approval_routing_file; /* NULL: the built-in routing rules */

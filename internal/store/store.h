@@ -73,6 +73,11 @@ struct store_options {
 	 * (list_count_cache_seconds); 0: no such cache, each request counts.
 	 */
 	int64_t count_cache_ms;
+	/*
+	 * SQLite: the log's size in pages that wakes the file's checkpointer (store_sqlite_ckpt.h);
+	 * 0: STORE_SQLITE_CKPT_PAGES.  The first store of the process to open the file sets it.
+	 */
+	int64_t sqlite_checkpoint_pages;
 };
 
 /*

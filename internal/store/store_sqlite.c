@@ -174,7 +174,9 @@ static enum status sqlite_connect(const char *path, const struct store_options *
 	c = xcalloc(1, sizeof(*c));
 	c->base.ops = &store_sqlite_ops;
 	c->db = db;
-	c->ckpt = sqlite_ckpt_get(path, STORE_SQLITE_CKPT_PAGES);
+	c->ckpt = sqlite_ckpt_get(path, opt->sqlite_checkpoint_pages > 0
+						? (int)opt->sqlite_checkpoint_pages
+						: STORE_SQLITE_CKPT_PAGES);
 	sqlite_ckpt_attach(c->ckpt, db);
 	*out = &c->base;
 	return ST_OK;

@@ -26,6 +26,15 @@
  */
 #define CKPT_RETRY_US (30 * 1000000LL)
 
+/*
+ * How long the thread's connection waits for a lock when it opens the file.  Only an exclusive
+ * lock makes it wait, which in WAL mode another connection holds while it closes the file last
+ * (it copies the log into the file and removes it) or recovers the log: commits wait for it as
+ * well.  The last commit before such a close often wakes the thread (`cavra migrate up` closing
+ * after a large migration), which would otherwise fail at once and warn for nothing.
+ */
+#define CKPT_OPEN_BUSY_MS 2000
+
 struct sqlite_ckpt {
 	struct sqlite_ckpt *next; /* in the process's list */
 	char *path;
@@ -114,7 +123,8 @@ void sqlite_ckpt_counts(struct sqlite_ckpt *k, struct sqlite_ckpt_counts *out)
 
 /*
  * The thread's connection: synchronous=FULL like the pool's (the checkpoint's syncs follow
- * it, and the VFS requires it); it never commits, so it has no hook.
+ * it, and the VFS requires it); it never commits, so it has no hook.  Its busy timeout applies
+ * to the PRAGMA, which reads the schema: a PASSIVE checkpoint never waits for a lock.
  */
 static sqlite3 *open_own(const char *path)
 {
@@ -122,6 +132,8 @@ static sqlite3 *open_own(const char *path)
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 				 store_sqlite_vfs_name());
 
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, CKPT_OPEN_BUSY_MS);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)

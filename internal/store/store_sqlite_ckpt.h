@@ -27,6 +27,7 @@
  *
  * 8,000 pages (a log of about 32 MiB of 4 KiB pages): the larger the log between checkpoints,
  * the more of a page's changes one copy carries (docs/benchmarks.md has the measurements).
+ * serve's sqlite_checkpoint_pages setting chooses another size (store_options).
  */
 #define STORE_SQLITE_CKPT_PAGES 8000
 

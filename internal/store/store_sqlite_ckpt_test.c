@@ -3,7 +3,8 @@
  * threshold leave it asleep; a commit that fills the log wakes the thread, the commit after its
  * checkpoint copies the tail, and the log starts over from its beginning; every committed row
  * is there and the file passes integrity_check; connections to one path share one; a thread
- * that could not open the file is tried again, not before its time.
+ * that could not open the file is tried again, not before its time; a thread that opens the file
+ * while another connection briefly holds its exclusive lock waits for it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -200,6 +201,36 @@ static void test_thread_tried_again_after_failing_to_open(void **state)
 	remove_files(path);
 }
 
+/*
+ * Another connection holds the file's exclusive lock when the thread opens it, and lets go
+ * 300 ms later (as one closing the file last does): the thread waits for it instead of failing.
+ */
+static void test_thread_waits_for_a_lock_held_briefly(void **state)
+{
+	const struct timespec wait = {.tv_sec = 0, .tv_nsec = 300 * 1000000L};
+	char path[64];
+	sqlite3 *x = NULL;
+	struct sqlite_ckpt *k;
+
+	UNUSED(state);
+	temp_path(path, sizeof(path));
+	assert_int_equal(sqlite3_open_v2(path, &x, SQLITE_OPEN_READWRITE, store_sqlite_vfs_name()),
+			 SQLITE_OK);
+	exec_ok(x, "PRAGMA journal_mode=WAL; PRAGMA locking_mode=EXCLUSIVE;"
+		   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+	insert_row(x); /* x now holds the exclusive lock until it closes */
+	k = sqlite_ckpt_get(path, PAGES);
+	sqlite_ckpt_request(k);
+	nanosleep(&wait, NULL);
+	assert_int_equal(counts(k).background, 0); /* still waiting for the lock */
+	sqlite3_close(x);
+	wait_background(k, 1);
+	assert_int_equal(counts(k).failures, 0);
+	sqlite_ckpt_put(k);
+	check_file(path, 1);
+	remove_files(path);
+}
+
 static void test_one_checkpointer_per_path(void **state)
 {
 	struct sqlite_ckpt *a = sqlite_ckpt_get("/tmp/store_ckpt_test_a", 10);
@@ -223,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_starts_over_after_the_tail),
 		cmocka_unit_test(test_thread_tried_again_after_failing_to_open),
+		cmocka_unit_test(test_thread_waits_for_a_lock_held_briefly),
 		cmocka_unit_test(test_one_checkpointer_per_path),
 	};
 

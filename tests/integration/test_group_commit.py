@@ -195,3 +195,23 @@ def test_sqlite_log_starts_over_under_sustained_writes(srv, db):
         assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         con.close()
+
+
+def test_sqlite_checkpoint_pages_bounds_the_log(db, tmp_path):
+    """sqlite_checkpoint_pages (docs/config.md) sets the log's size that wakes the
+    checkpointer: at 200 pages the log starts over long before the default's 8,000 and its
+    file stays a small fraction of that size, every decision stored once."""
+    if backend_of(db) != "sqlite":
+        pytest.skip("the log checked here is SQLite's")
+    assert cavra("migrate", "up", db=db)[0] == 0
+    path, results = sqlite_path(db), []
+    with serve(db, "--sqlite-checkpoint-pages", "200", "--db-lock-timeout-ms", "10000",
+               "--request-timeout-ms", "30000", tmp=tmp_path) as s:
+        start = wal_restarts(path)
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            while wal_restarts(path) < start + 2:
+                assert len(results) < 2000, "the log did not start over twice"
+                results += ex.map(lambda i: post(s, i), range(len(results), len(results) + 50))
+        assert os.path.getsize(path + "-wal") < 2000 * 4120
+    assert [code for _, code, _ in results] == [201] * len(results)
+    check_stored(db, results)
