@@ -37,6 +37,23 @@ static void temp_path(char *path, size_t cap)
 	close(fd);
 }
 
+/* A new file in WAL mode with table t, open on the caller's connection; pragma: one more. */
+static sqlite3 *new_file(char *path, size_t cap, const char *pragma)
+{
+	sqlite3 *db = NULL;
+	char sql[160];
+
+	temp_path(path, cap);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, store_sqlite_vfs_name()),
+			 SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA journal_mode=WAL; PRAGMA %s; CREATE TABLE t (id INTEGER PRIMARY KEY, v "
+		 "BLOB)",
+		 pragma);
+	exec_ok(db, sql);
+	return db;
+}
+
 static void remove_files(const char *path)
 {
 	char side[96];
@@ -93,11 +110,7 @@ static void test_log_starts_over_after_the_tail(void **state)
 	int rows = 0;
 
 	UNUSED(state);
-	temp_path(path, sizeof(path));
-	assert_int_equal(sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE, store_sqlite_vfs_name()),
-			 SQLITE_OK);
-	exec_ok(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+	w = new_file(path, sizeof(path), "synchronous=FULL");
 	k = sqlite_ckpt_get(path, PAGES);
 	sqlite_ckpt_attach(k, w);
 
@@ -165,12 +178,8 @@ static void test_thread_tried_again_after_failing_to_open(void **state)
 	int rows = 0;
 
 	UNUSED(state);
-	temp_path(path, sizeof(path));
+	w = new_file(path, sizeof(path), "synchronous=FULL");
 	snprintf(link_path, sizeof(link_path), "%s.link", path);
-	assert_int_equal(sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE, store_sqlite_vfs_name()),
-			 SQLITE_OK);
-	exec_ok(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
 	k = sqlite_ckpt_get(link_path, PAGES);
 	sqlite_ckpt_retry_after(k, 3600 * 1000);
 	sqlite_ckpt_attach(k, w);
@@ -213,11 +222,7 @@ static void test_thread_waits_for_a_lock_held_briefly(void **state)
 	struct sqlite_ckpt *k;
 
 	UNUSED(state);
-	temp_path(path, sizeof(path));
-	assert_int_equal(sqlite3_open_v2(path, &x, SQLITE_OPEN_READWRITE, store_sqlite_vfs_name()),
-			 SQLITE_OK);
-	exec_ok(x, "PRAGMA journal_mode=WAL; PRAGMA locking_mode=EXCLUSIVE;"
-		   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+	x = new_file(path, sizeof(path), "locking_mode=EXCLUSIVE");
 	insert_row(x); /* x now holds the exclusive lock until it closes */
 	k = sqlite_ckpt_get(path, PAGES);
 	sqlite_ckpt_request(k);
