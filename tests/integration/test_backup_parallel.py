@@ -64,6 +64,22 @@ def test_a_failure_on_one_connection_stops_the_backup_and_leaves_nothing(pg_db, 
     assert backup(pg_db, tmp_path / "bk2")["rows"] > 2000
 
 
+def test_a_column_of_a_type_not_converted_fails_by_name(pg_db, tmp_path):
+    """The column types of a bulk read or load come from the statement's description (it is
+    never run): a type the binary format code does not convert (char(n), oid 1042) stops a
+    backup and a restore, naming the column, before any file or row is written."""
+    ok(cavra("migrate", "up", db=pg_db))
+    good = backup(pg_db, tmp_path / "good")
+    psql(pg_db, "ALTER TABLE integrations ALTER COLUMN owner TYPE char(40)")
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "bk"), db=pg_db,
+                           timeout=300)
+    assert code == 1 and "'owner'" in err and "oid 1042" in err, err + out
+    assert not (tmp_path / "bk").exists()
+    code, out, err = cavra("ops", "restore", good["manifest"], "--target-url", pg_db,
+                           timeout=300)
+    assert code != 0 and "'owner'" in err and "oid 1042" in err, err + out
+
+
 def test_new_sqlite_database_is_whole_and_in_wal_mode(pg_db, tmp_path):
     seed_pg(pg_db, 2000)
     out = backup(pg_db, tmp_path / "bk")
