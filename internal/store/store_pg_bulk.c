@@ -352,6 +352,29 @@ static enum status copy_out_loop(struct store_conn *c, struct bin_stream *bs, st
 	return finish(c, st, NULL, e, "copy out");
 }
 
+/*
+ * A stream reads a whole table or join once, where JIT compilation has little to win, and on
+ * tables without statistics (a restore's, right after its load) the planner's estimates make
+ * the server compile reads that return nothing: the approvals' check after a 1M restore took
+ * 126 ms with JIT and 3 ms without (docs/benchmarks.md).  Off for the rest of the caller's
+ * transaction, when there is one (a backup's and a verification's snapshot); a stream on its
+ * own keeps the server's setting.
+ */
+static enum status no_jit(struct store_conn *c, struct err *e)
+{
+	PGconn *pg = store_pg_handle(c);
+	PGresult *res;
+	enum status st = ST_OK;
+
+	if (PQtransactionStatus(pg) != PQTRANS_INTRANS)
+		return ST_OK;
+	res = PQexec(pg, "SET LOCAL jit = off");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		st = store_pg_error(c, res, e, "copy out");
+	PQclear(res);
+	return st;
+}
+
 enum status store_pg_stream(struct store_conn *c, const char *sql, size_t ncols, store_row_fn fn,
 			    void *ctx, struct err *e)
 {
@@ -360,6 +383,8 @@ enum status store_pg_stream(struct store_conn *c, const char *sql, size_t ncols,
 	PGresult *res;
 	char *copy;
 
+	if (st == ST_OK)
+		st = no_jit(c, e);
 	if (st != ST_OK)
 		return st;
 	copy = xasprintf("COPY (%s) TO STDOUT (FORMAT binary)", sql);
