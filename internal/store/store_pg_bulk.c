@@ -92,6 +92,21 @@ struct bin_stream {
 	void *ctx;
 };
 
+/* Runs a statement that returns no rows; *rows (may be NULL) gets the rows it reports. */
+static enum status exec_ok(struct store_conn *c, const char *sql, int64_t *rows, const char *what,
+			   struct err *e)
+{
+	PGresult *res = PQexec(store_pg_handle(c), sql);
+	enum status st = ST_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		st = store_pg_error(c, res, e, what);
+	else if (rows)
+		*rows = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return st;
+}
+
 static bool known_type(Oid t)
 {
 	return t == OID_BOOL || t == OID_INT8 || t == OID_INT2 || t == OID_INT4 || t == OID_TEXT ||
@@ -118,10 +133,12 @@ static enum status probe_types(struct store_conn *c, const char *query, size_t n
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		st = store_pg_error(c, res, e, what);
 	PQclear(res);
-	res = st == ST_OK ? PQdescribePrepared(pg, "") : NULL;
-	if (res && PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (st != ST_OK)
+		return st;
+	res = PQdescribePrepared(pg, "");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		st = store_pg_error(c, res, e, what);
-	else if (res && (size_t)PQnfields(res) != ncols)
+	else if ((size_t)PQnfields(res) != ncols)
 		st = err_set(e, ST_INTERNAL, "%s: %d columns, expected %zu", what, PQnfields(res),
 			     ncols);
 	for (size_t i = 0; st == ST_OK && i < ncols; i++) {
@@ -357,22 +374,14 @@ static enum status copy_out_loop(struct store_conn *c, struct bin_stream *bs, st
  * tables without statistics (a restore's, right after its load) the planner's estimates make
  * the server compile reads that return nothing: the approvals' check after a 1M restore took
  * 126 ms with JIT and 3 ms without (docs/benchmarks.md).  Off for the rest of the caller's
- * transaction, when there is one (a backup's and a verification's snapshot); a stream on its
- * own keeps the server's setting.
+ * transaction, when there is one (a backup's and a verification's snapshot, an adoption's
+ * page); a stream on its own keeps the server's setting.
  */
 static enum status no_jit(struct store_conn *c, struct err *e)
 {
-	PGconn *pg = store_pg_handle(c);
-	PGresult *res;
-	enum status st = ST_OK;
-
-	if (PQtransactionStatus(pg) != PQTRANS_INTRANS)
+	if (PQtransactionStatus(store_pg_handle(c)) != PQTRANS_INTRANS)
 		return ST_OK;
-	res = PQexec(pg, "SET LOCAL jit = off");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		st = store_pg_error(c, res, e, "copy out");
-	PQclear(res);
-	return st;
+	return exec_ok(c, "SET LOCAL jit = off", NULL, "copy out", e);
 }
 
 enum status store_pg_stream(struct store_conn *c, const char *sql, size_t ncols, store_row_fn fn,
@@ -421,19 +430,6 @@ struct pg_load {
 	char *names[STORE_BULK_MAX_COLS];
 	bool failed;
 };
-
-static enum status exec_ok(struct store_conn *c, const char *sql, int64_t *rows, struct err *e)
-{
-	PGresult *res = PQexec(store_pg_handle(c), sql);
-	enum status st = ST_OK;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		st = store_pg_error(c, res, e, "load");
-	else if (rows)
-		*rows = strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	return st;
-}
 
 static void join_cols(struct buf *b, const char *const *cols, size_t ncols)
 {
@@ -499,7 +495,7 @@ enum status store_pg_load_begin(struct store_conn *c, const char *table, const c
 		sql = xasprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s FROM %s "
 				"WITH NO DATA",
 				l->temp, l->cols, table);
-		st = exec_ok(c, sql, NULL, e);
+		st = exec_ok(c, sql, NULL, "load", e);
 		free(sql);
 	}
 	if (st == ST_OK)
@@ -634,11 +630,11 @@ enum status store_pg_load_end(struct store_load *base, bool ok, int64_t *rows, s
 	if (ok && st == ST_OK && l->temp) {
 		sql = xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT DO NOTHING",
 				l->table, l->cols, l->cols, l->temp);
-		st = exec_ok(c, sql, rows, e);
+		st = exec_ok(c, sql, rows, "load", e);
 		free(sql);
 		sql = xasprintf("DROP TABLE %s", l->temp);
 		if (st == ST_OK)
-			st = exec_ok(c, sql, NULL, e);
+			st = exec_ok(c, sql, NULL, "load", e);
 		free(sql);
 	}
 	load_free(l);
