@@ -9,7 +9,9 @@
 # a Release build of that revision (label "base") to compare a change with.
 #   ROWS=200000 ROUNDS=2 BASE_REV=main bash bench/restore_pg.sh 'default=' \
 #       'server=CAVRA_RESTORE_MAINTENANCE_WORK_MEM_MB=0'
-# Prints a Markdown table (docs/benchmarks.md); run as root.
+# SHARED_BUFFERS (default 1GB) is the server's shared_buffers, PG_SETTINGS more settings for it
+# (NAME=VALUE words, e.g. huge_pages=on after `sysctl vm.nr_hugepages=N`).  Prints a Markdown
+# table (docs/benchmarks.md); run as root.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . bench/lib.sh
@@ -25,7 +27,8 @@ if [ -n "${BASE_REV:-}" ]; then
 	base=$cavra
 fi
 build_release build-bench
-pg_start shared_buffers=1GB max_wal_size=8GB
+# shellcheck disable=SC2086 # PG_SETTINGS: settings, one word each
+pg_start shared_buffers="${SHARED_BUFFERS:-1GB}" max_wal_size=8GB ${PG_SETTINGS:-}
 url() { pgurl "$1"; }
 psql "$(url postgres)" -Xq -c 'CREATE DATABASE seeded'
 "$cavra" migrate up --database "$(url seeded)" >/dev/null

@@ -624,8 +624,8 @@ enum status store_pg_load_end(struct store_load *base, bool ok, int64_t *rows, s
 		st = put_be(&l->out, UINT16_MAX, 2, e); /* the trailer: a field count of -1 */
 	if (ok && st == ST_OK)
 		st = put(l, e);
-	ok = ok && st == ST_OK;
-	PQputCopyEnd(store_pg_handle(c), ok ? NULL : "load abandoned");
+	/* a trailer that could not be sent is this load's failure, reported, not the caller's */
+	PQputCopyEnd(store_pg_handle(c), ok && st == ST_OK ? NULL : "load abandoned");
 	st = finish(c, st, rows, ok ? e : NULL, "copy in");
 	if (ok && st == ST_OK && l->temp) {
 		sql = xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT DO NOTHING",
