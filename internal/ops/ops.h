@@ -22,8 +22,9 @@
 
 struct progress; /* base/progress.h: progress lines on stderr; NULL everywhere means none */
 
-#define OPS_BACKUP_FORMAT	"cavra.persistent_api.backup.v3"
-#define OPS_BACKUP_FORMAT_V2	"cavra.persistent_api.backup.v2" /* still verified and restored */
+#define OPS_BACKUP_FORMAT	"cavra.persistent_api.backup.v4"
+#define OPS_BACKUP_FORMAT_V3	"cavra.persistent_api.backup.v3" /* still verified and restored */
+#define OPS_BACKUP_FORMAT_V2	"cavra.persistent_api.backup.v2" /* and this one too */
 #define OPS_STORES_FORMAT	"cavra.persistent_api.stores.v1"
 #define OPS_VERIFY_FORMAT	"cavra.persistent_api.verify.v1"
 #define OPS_RESTORE_FORMAT	"cavra.persistent_api.restore.v2"

@@ -146,15 +146,17 @@ const struct ops_table ops_catalog[] = {
 	 {T("record_id"), T("kind"), T("outcome"), T("manifest_sha256"), T("location"),
 	  W("started_at"), W("finished_at"), STAMPS, J("payload")}},
 	/* the hash chain over decisions (docs/audit.md): carried, so a restore verifies */
-	/* keyed by hash: a dump's key is text in byte order, and seq is a number */
+	/* in seq order, the order it is written and stored in; by hash before format v4 */
 	{"audit",
 	 "audit_chain",
-	 "hash",
+	 "seq",
 	 "chained_at",
 	 15,
 	 false,
 	 {I("seq"), T("kind"), T("record_id"), T("record_sha256"), T("prev_hash"), T("hash"),
-	  W("chained_at")}},
+	  W("chained_at")},
+	 NULL,
+	 "hash"},
 	{"audit",
 	 "audit_chain_head",
 	 "hash",

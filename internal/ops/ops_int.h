@@ -43,6 +43,8 @@ struct ops_table {
 	 * random order of their ids.  NULL: the dump is in key order.
 	 */
 	const char *newest_first;
+	/* the key a backup before format v4 names and is in order of; NULL: the key */
+	const char *legacy_key;
 };
 
 extern const struct ops_table ops_catalog[];
@@ -314,6 +316,8 @@ struct ops_line_check {
 	size_t time_col; /* f->newest_first among them, when set */
 	struct ops_span spans[OPS_LINE_KEYS_MAX];
 	struct buf prev, cur; /* the previous and this line's key */
+	bool int_key; /* the key is an integer column: ordered by value, not by its text */
+	int64_t prev_int, cur_int; /* and then the key's values */
 	struct buf prev_time, cur_time; /* and time, for a file newest first */
 	bool have_prev;
 	int64_t problems; /* all of them, reported or not */

@@ -526,7 +526,8 @@ static void parse_files(json_object *root, struct ops_manifest *m, struct ops_re
 {
 	json_object *a = take_array(root, "files", rep);
 	size_t n = a ? json_object_array_length(a) : 0;
-	bool v3 = str_eq(m->format, OPS_BACKUP_FORMAT);
+	/* the stored fields came with v3 */
+	bool v3 = str_eq(m->format, OPS_BACKUP_FORMAT) || str_eq(m->format, OPS_BACKUP_FORMAT_V3);
 	int64_t rows = 0, bytes = 0, stored = 0;
 
 	m->files = xcalloc(n + 1, sizeof(*m->files));
@@ -604,10 +605,11 @@ static void parse_header(json_object *root, struct ops_manifest *m, struct ops_r
 
 	m->format = take_str(root, "schema_version", "", rep);
 	if (m->format && !str_eq(m->format, OPS_BACKUP_FORMAT) &&
-	    !str_eq(m->format, OPS_BACKUP_FORMAT_V2))
+	    !str_eq(m->format, OPS_BACKUP_FORMAT_V3) && !str_eq(m->format, OPS_BACKUP_FORMAT_V2))
 		ops_report_add(rep, "manifest_format", OPS_MANIFEST_NAME,
-			       "schema_version '%.60s' is not %s (or the earlier %s)", m->format,
-			       OPS_BACKUP_FORMAT, OPS_BACKUP_FORMAT_V2);
+			       "schema_version '%.60s' is not %s (or the earlier %s or %s)",
+			       m->format, OPS_BACKUP_FORMAT, OPS_BACKUP_FORMAT_V3,
+			       OPS_BACKUP_FORMAT_V2);
 	m->tool_version = take_str(root, "tool_version", "", rep);
 	m->backup_id = take_str(root, "backup_id", "", rep);
 	m->backend = take_str(root, "backend", "", rep);

@@ -187,7 +187,7 @@ static void test_every_problem(void **state)
 	text = ops_manifest_text(&m, sha);
 	bad = edit(text, "\"sha256\": \"" SHA_A "\"", "\"sha256\": \"xyz\"");
 	free(text);
-	text = edit(bad, "cavra.persistent_api.backup.v3", "cavra.persistent_api.backup.v1");
+	text = edit(bad, "cavra.persistent_api.backup.v4", "cavra.persistent_api.backup.v1");
 	free(bad);
 	kinds = kinds_of(text, NULL);
 	OPS_TEST_HAS_ALL(kinds, "manifest_checksum", "manifest_format", "manifest_field",
@@ -368,11 +368,11 @@ static char *zstd_text(void)
 
 static void test_v3_stored_fields(void **state)
 {
-	char *text = zstd_text(), *kinds;
+	char *text = zstd_text(), *kinds, *v3;
 	struct ops_manifest *m = NULL;
 
 	(void)state;
-	OPS_TEST_HAS_ALL(text, "\"schema_version\": \"cavra.persistent_api.backup.v3\"",
+	OPS_TEST_HAS_ALL(text, "\"schema_version\": \"cavra.persistent_api.backup.v4\"",
 			 "\"compression\": \"zstd\"", "\"stored_bytes\": 7",
 			 "\"stored_sha256\": \"bbbb");
 	kinds = kinds_of(text, &m);
@@ -384,6 +384,16 @@ static void test_v3_stored_fields(void **state)
 	assert_true(m->files[0].usable && m->files[0].stored_sha256[0] == 'b');
 	ops_manifest_free(m);
 	free(kinds);
+	/* a v3 manifest (before the chain was dumped in seq order) has the same stored fields */
+	v3 = edit(text, "backup.v4", "backup.v3");
+	kinds = kinds_of(v3, &m);
+	assert_string_equal(kinds, "manifest_checksum");
+	assert_string_equal(m->format, "cavra.persistent_api.backup.v3");
+	assert_true(m->files[0].usable && m->files[0].compression == OPS_COMPRESS_ZSTD);
+	assert_int_equal(m->stored_bytes, 7);
+	ops_manifest_free(m);
+	free(kinds);
+	free(v3);
 	free(text);
 }
 
@@ -449,7 +459,7 @@ static void test_v2_is_read(void **state)
 	struct ops_manifest *m = NULL;
 
 	(void)state;
-	a = edit(text, "cavra.persistent_api.backup.v3", "cavra.persistent_api.backup.v2");
+	a = edit(text, "cavra.persistent_api.backup.v4", "cavra.persistent_api.backup.v2");
 	b = edit(a,
 		 ",\n      \"compression\": \"none\",\n      \"stored_bytes\": 10,\n      "
 		 "\"stored_sha256\": \"" SHA_A "\"",
@@ -467,7 +477,7 @@ static void test_v2_is_read(void **state)
 	ops_manifest_free(m);
 	free(kinds);
 	free(a);
-	a = edit(c, "backup.v2", "backup.v4");
+	a = edit(c, "backup.v2", "backup.v5");
 	kinds = kinds_of(a, NULL);
 	assert_string_equal(kinds, "manifest_checksum,manifest_format");
 	free(kinds);

@@ -13,6 +13,7 @@
 #include "base/files.h"
 #include "base/str.h"
 #include "base/progress.h"
+#include "base/num.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +40,17 @@ static void line_problem(struct ops_line_check *lc, int64_t lineno, const char *
 	ops_report_add(lc->rep, "line", lc->f->path, "line %lld: %s", (long long)lineno, msg);
 }
 
+/* Whether f's key is an integer column of this binary's catalogue (audit_chain's seq). */
+static bool key_is_int(const struct ops_manifest_file *f)
+{
+	const struct ops_table *t = f->table ? ops_table_find(f->table) : NULL;
+
+	for (size_t i = 0; t && i < OPS_MAX_COLS && t->cols[i].name; i++)
+		if (str_eq(t->cols[i].name, f->key))
+			return t->cols[i].kind == OPS_INT;
+	return false;
+}
+
 void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
 			 struct ops_report *rep)
 {
@@ -46,6 +58,7 @@ void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_fi
 	lc->f = f;
 	lc->rep = rep;
 	ops_line_keys_init(&lc->keys, (const char *const *)lc->f->columns, lc->f->ncolumns);
+	lc->int_key = key_is_int(f);
 	for (size_t i = 0; i < lc->f->ncolumns; i++)
 		if (str_eq(lc->f->columns[i], lc->f->key))
 			lc->key_col = i;
@@ -92,22 +105,53 @@ static bool column_text(struct ops_line_check *lc, int64_t lineno, size_t col, s
 }
 
 /*
+ * An integer key's value (its text into out too, for messages); false (a problem reported)
+ * when it is not a whole number.
+ */
+static bool column_int(struct ops_line_check *lc, int64_t lineno, size_t col, struct buf *out,
+		       int64_t *v)
+{
+	const struct ops_span *s = &lc->spans[col];
+
+	buf_reset(out);
+	if (s->kind == OPS_SPAN_NUMBER && buf_add(out, s->p, s->n, NULL) == ST_OK &&
+	    buf_add(out, "", 1, NULL) == ST_OK && str_to_i64(out->data, INT64_MIN, INT64_MAX, v))
+		return true;
+	line_problem(lc, lineno, "'%s' is not a whole number", lc->f->columns[col]);
+	return false;
+}
+
+static bool column_key(struct ops_line_check *lc, int64_t lineno)
+{
+	return lc->int_key ? column_int(lc, lineno, lc->key_col, &lc->cur, &lc->cur_int)
+			   : column_text(lc, lineno, lc->key_col, &lc->cur);
+}
+
+/* The previous key against this line's: < 0 when it comes first. */
+static int cmp_keys(const struct ops_line_check *lc)
+{
+	if (lc->int_key)
+		return (lc->prev_int > lc->cur_int) - (lc->prev_int < lc->cur_int);
+	return cmp_bufs(&lc->prev, &lc->cur);
+}
+
+/*
  * Rows come in the file's order without repeating: keys strictly
- * increasing by bytes, or for a file newest first, times (canonical UTC
- * text, whose byte order is time order) decreasing and keys increasing
- * among rows of the same time.
+ * increasing (by bytes, or an integer key by value), or for a file newest
+ * first, times (canonical UTC text, whose byte order is time order)
+ * decreasing and keys increasing among rows of the same time.
  */
 static void check_order(struct ops_line_check *lc, int64_t lineno)
 {
 	bool by_time = lc->f->newest_first != NULL, in_order;
 	int tcmp = 0;
 
-	if (!column_text(lc, lineno, lc->key_col, &lc->cur) ||
+	if (!column_key(lc, lineno) ||
 	    (by_time && !column_text(lc, lineno, lc->time_col, &lc->cur_time)))
 		return;
 	if (by_time && lc->have_prev)
 		tcmp = cmp_bufs(&lc->cur_time, &lc->prev_time);
-	in_order = !lc->have_prev || tcmp < 0 || (tcmp == 0 && cmp_bufs(&lc->prev, &lc->cur) < 0);
+	in_order = !lc->have_prev || tcmp < 0 || (tcmp == 0 && cmp_keys(lc) < 0);
 	if (!in_order && by_time)
 		line_problem(lc, lineno,
 			     "row ('%.40s', '%.80s') does not come after ('%.40s', '%.80s') (rows "
@@ -121,6 +165,7 @@ static void check_order(struct ops_line_check *lc, int64_t lineno)
 			     lc->cur.data, lc->prev.data);
 	swap_bufs(&lc->prev, &lc->cur);
 	swap_bufs(&lc->prev_time, &lc->cur_time);
+	lc->prev_int = lc->cur_int;
 	lc->have_prev = true;
 }
 

@@ -274,9 +274,13 @@ static void test_totals_and_json(void **state)
 }
 
 static char *timed_cols[] = {STR_RW("id"), STR_RW("at"), STR_RW("payload")};
+static char *chain_cols[] = {STR_RW("seq"), STR_RW("hash")};
 
-/* Verifies a backup of one file t.jsonl newest first by "at"; returns its problems' kinds. */
-static char *verify_timed(const char *text, int64_t rows, char **first_msg)
+/*
+ * Verifies a backup of one file t.jsonl of table t newest first by "at", or with chain set,
+ * one of audit_chain (an integer key, seq) in key order; returns its problems' kinds.
+ */
+static char *verify_one(const char *text, int64_t rows, bool chain, char **first_msg)
 {
 	char *dir = xstrdup("/tmp/cavra-ops-verify-XXXXXX");
 	struct ops_manifest m;
@@ -288,10 +292,11 @@ static char *verify_timed(const char *text, int64_t rows, char **first_msg)
 
 	assert_non_null(mkdtemp(dir));
 	put(dir, "t.jsonl", text);
-	entry(&f, STR_RW("t"), STR_RW("t.jsonl"), text, rows);
-	f.columns = timed_cols;
-	f.ncolumns = 3;
-	f.newest_first = STR_RW("at");
+	entry(&f, chain ? STR_RW("audit_chain") : STR_RW("t"), STR_RW("t.jsonl"), text, rows);
+	f.columns = chain ? chain_cols : timed_cols;
+	f.ncolumns = chain ? 2 : 3;
+	f.newest_first = chain ? NULL : STR_RW("at");
+	f.key = chain ? STR_RW("seq") : f.key;
 	m = (struct ops_manifest){.tool_version = STR_RW("0.1.0"),
 				  .backup_id = STR_RW("bak_000000000000"),
 				  .backend = STR_RW("sqlite"),
@@ -340,10 +345,40 @@ static void test_newest_first(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(timed); i++) {
-		char *msg, *got = verify_timed(timed[i].text, timed[i].rows, &msg);
+		char *msg, *got = verify_one(timed[i].text, timed[i].rows, false, &msg);
 
 		if (strcmp(got, timed[i].want) != 0 || !strstr(msg, timed[i].msg))
 			fail_msg("case '%s': problems '%s' (%s)", timed[i].name, got, msg);
+		free(got);
+		free(msg);
+	}
+}
+
+#define LINK(seq, hash) "{\"hash\":\"" hash "\",\"seq\":" seq "}\n"
+
+/* An integer key (audit_chain's seq since format v4) is in order of its value, not its text. */
+static void test_integer_key(void **state)
+{
+	const struct {
+		const char *name, *text, *want, *msg;
+		int64_t rows;
+	} links[] = {
+		{"9 before 10", LINK("9", "b") LINK("10", "a") LINK("11", "c"), "", "", 3},
+		{"10 before 9", LINK("10", "a") LINK("9", "b"), "line",
+		 "line 2: key '9' does not come after '10'", 2},
+		{"a key twice", LINK("5", "a") LINK("5", "b"), "line", "without duplicates", 2},
+		{"not a number", "{\"hash\":\"a\",\"seq\":\"1\"}\n", "line",
+		 "'seq' is not a whole number", 1},
+		{"past int64", LINK("99999999999999999999", "a"), "line",
+		 "'seq' is not a whole number", 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		char *msg, *got = verify_one(links[i].text, links[i].rows, true, &msg);
+
+		if (strcmp(got, links[i].want) != 0 || !strstr(msg, links[i].msg))
+			fail_msg("case '%s': problems '%s' (%s)", links[i].name, got, msg);
 		free(got);
 		free(msg);
 	}
@@ -440,9 +475,8 @@ static void test_signatures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scenarios),
-		cmocka_unit_test(test_totals_and_json),
-		cmocka_unit_test(test_newest_first),
+		cmocka_unit_test(test_scenarios),    cmocka_unit_test(test_totals_and_json),
+		cmocka_unit_test(test_newest_first), cmocka_unit_test(test_integer_key),
 		cmocka_unit_test(test_signatures),
 	};
 

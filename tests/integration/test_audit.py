@@ -258,10 +258,12 @@ def test_a_restored_backup_carries_the_chain(chained, tmp_path):
 def reseal(bk, table, lines):
     """Rewrites a table file of an unsigned backup and its manifest entry, checksums included,
     so that only the chain can tell."""
-    # canonical lines (sorted keys) in the file's order: by the key, hash, byte order
+    # canonical lines (sorted keys) in the file's order: by the key (the chain's: seq's value;
+    # audit_chain_head's: hash)
+    key = (lambda l: int(l["seq"])) if table == "audit_chain" else (lambda l: l["hash"].encode())
     data = b"".join(json.dumps(l, separators=(",", ":"), sort_keys=True,
                                ensure_ascii=False).encode() + b"\n"
-                    for l in sorted(lines, key=lambda l: l["hash"].encode()))
+                    for l in sorted(lines, key=key))
     _reseal(bk, table, data)
 
 

@@ -1,9 +1,9 @@
-"""Compressed backups (docs/backup-format.md, format v3): round trips on both backends with
+"""Compressed backups (docs/backup-format.md, format v3, now v4): round trips on both backends with
 `--compression none`, `zstd` and `zstd:19` give the same canonical checksums; verify checks a
 compressed file as stored before decompressing it (a flipped byte), then its content (altered
 lines compressed again with the stored checksum fixed); damaged, cut, over-long and oversized
-frames are problems, not crashes; a v2 backup (the previous format) still verifies and restores;
-bad --compression values are exit 2."""
+frames are problems, not crashes; v3 and v2 backups (the previous formats, the audit chain in
+hash order) still verify and restore; bad --compression values are exit 2."""
 import hashlib
 import json
 import subprocess
@@ -12,8 +12,8 @@ import uuid
 import pytest
 
 from conftest import cavra, psql, user_tables
-from test_ops import (backup, content, entry, manifest, ok, ops_json, seed, table_shas, unzstd,
-                      zstd)
+from test_ops import (_reseal, backup, content, entry, manifest, ok, ops_json, seed, table_shas,
+                      unzstd, zstd)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_round_trip_on_both_backends(seeded, tmp_path, pg_target, level):
     out = backup(seeded, dest, "--compression", level)
     m = manifest(dest)
     kind = "none" if level == "none" else "zstd"
-    assert m["schema_version"] == "cavra.persistent_api.backup.v3"
+    assert m["schema_version"] == "cavra.persistent_api.backup.v4"
     assert out["compression"] == kind and out["stored_bytes"] == m["stored_bytes"]
     for f in m["files"]:
         raw = (dest / f["path"]).read_bytes()
@@ -82,7 +82,7 @@ def test_round_trip_on_both_backends(seeded, tmp_path, pg_target, level):
     if kind == "zstd":
         assert decisions["stored_bytes"] < decisions["bytes"]
     rep = ops_json("verify", str(dest), "--json")
-    assert rep["ok"] and rep["backup_format"] == "cavra.persistent_api.backup.v3"
+    assert rep["ok"] and rep["backup_format"] == "cavra.persistent_api.backup.v4"
     assert rep["stored_bytes"] == m["stored_bytes"] and rep["bytes"] == m["bytes"]
     # into SQLite and into PostgreSQL: backed up again, the same content checksums
     res = ops_json("restore", str(dest), "--target-dir", str(tmp_path / "r"), db=seeded)
@@ -178,8 +178,56 @@ def test_manifest_fields_of_v3_are_checked(seeded, tmp_path):
 
 # ---- the previous format ----
 
+def to_v3(dest):
+    """What cavra wrote before v4: audit_chain's lines in the byte order of their hash, which
+    the manifest names as the file's key and order."""
+    lines = content(dest, entry(dest, "audit_chain")).splitlines(keepends=True)
+    assert len(lines) >= 10  # seq 9 and 10: by text, "10" would come first
+    _reseal(dest, "audit_chain", b"".join(sorted(lines, key=lambda l: json.loads(l)["hash"])))
+    m = manifest(dest)
+    m["schema_version"] = "cavra.persistent_api.backup.v3"
+    f = next(f for f in m["files"] if f["table"] == "audit_chain")
+    f["key"] = f["order"] = "hash"
+    write_manifest(dest, m)
+
+
+def same_tables(old, new):
+    """The tables of two backups hold the same rows (audit_chain's in any order); the
+    operations_records differ by the restore's own record."""
+    want, got = table_shas(old), table_shas(new)
+    for t in ("operations_records", "audit_chain"):
+        want.pop(t), got.pop(t)
+    assert got == want
+    rows = [sorted(content(d, entry(d, "audit_chain")).splitlines()) for d in (old, new)]
+    assert rows[0] == rows[1] and rows[0]
+
+
+def test_a_v3_backup_still_verifies_and_restores(seeded, tmp_path, pg_target):
+    dest = tmp_path / "v3"
+    backup(seeded, dest)
+    assert entry(dest, "audit_chain")["order"] == "seq"
+    to_v3(dest)
+    rep = ops_json("verify", str(dest), "--json")
+    assert rep["ok"] and rep["backup_format"] == "cavra.persistent_api.backup.v3"
+    for target in (["--target-dir", str(tmp_path / "r")], ["--target-url", pg_target]):
+        code, out, err = cavra("ops", "restore", str(dest), *target, db=seeded)
+        assert code == 0 and json.loads(out)["ok"], out + err
+        assert "audit chain: carried:" in err and "verified as its lines loaded" in err, err
+    backup(f"sqlite:{tmp_path}/r/cavra.db", tmp_path / "again_sqlite")
+    backup(pg_target, tmp_path / "again_pg")
+    for again in ("again_sqlite", "again_pg"):
+        same_tables(dest, tmp_path / again)
+        assert entry(tmp_path / again, "audit_chain")["order"] == "seq"
+    # the v3 file is checked in its own order: two lines swapped are out of order
+    lines = content(dest, entry(dest, "audit_chain")).splitlines(keepends=True)
+    lines[0], lines[1] = lines[1], lines[0]
+    _reseal(dest, "audit_chain", b"".join(lines))
+    assert ("line", "audit_chain.jsonl.zst") in problems(dest)
+
+
 def to_v2(dest):
     """What cavra wrote before v3: the same files uncompressed, without the stored fields."""
+    to_v3(dest)
     m = manifest(dest)
     m["schema_version"] = "cavra.persistent_api.backup.v2"
     for f in m["files"]:
@@ -202,8 +250,7 @@ def test_a_v2_backup_still_verifies_and_restores(seeded, tmp_path, pg_target):
     assert res["ok"]
     again = tmp_path / "again"
     backup(pg_target, again)
-    want = {t: s for t, s in table_shas(dest).items() if t != "operations_records"}
-    assert {t: s for t, s in table_shas(again).items() if t != "operations_records"} == want
+    same_tables(dest, again)
     # a v2 file damaged is reported as before: size and sha256 of the file
     f = entry(dest, "approvals")
     (dest / f["path"]).write_bytes((dest / f["path"]).read_bytes().replace(b"codex", b"c0dex"))
@@ -214,7 +261,7 @@ def test_an_unknown_format_is_refused(seeded, tmp_path):
     dest = tmp_path / "bk"
     backup(seeded, dest)
     m = manifest(dest)
-    m["schema_version"] = "cavra.persistent_api.backup.v4"
+    m["schema_version"] = "cavra.persistent_api.backup.v5"
     write_manifest(dest, m)
     assert ("manifest_format", "manifest.json") in problems(dest)
 

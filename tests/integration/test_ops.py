@@ -230,12 +230,16 @@ def test_backup_files_manifest_and_record(seeded, tmp_path):
         assert f["stored_sha256"] == hashlib.sha256(raw).hexdigest()
         rows = [json.loads(l) for l in data.splitlines()]
         assert len(rows) == f["rows"] and (table not in want or f["rows"] == want[table])
-        # the file's declared order: decisions newest first (then by key), the rest by key
+        # the file's declared order: decisions newest first (then by key), the rest by key,
+        # the chain by its seq's value (format v4)
         key = f["key"]
         if table == "activity_decisions":
             assert f["order"] == f"decided_at desc, {key}"
             order = [(tuple(255 - b for b in r["decided_at"].encode()), r[key].encode())
                      for r in rows]
+        elif table == "audit_chain":
+            assert f["order"] == key == "seq"
+            order = [int(r[key]) for r in rows]
         else:
             assert f["order"] == key
             order = [r[key].encode() for r in rows]
@@ -247,7 +251,7 @@ def test_backup_files_manifest_and_record(seeded, tmp_path):
                               ensure_ascii=False).encode() == l
     assert m["rows"] == sum(f["rows"] for f in m["files"])
     assert m["stored_bytes"] == sum(f["stored_bytes"] for f in m["files"]) == out["stored_bytes"]
-    assert m["schema_version"] == "cavra.persistent_api.backup.v3"
+    assert m["schema_version"] == "cavra.persistent_api.backup.v4"
     assert sorted(os.listdir(dest)) == sorted(["manifest.json"] + [f["path"] for f in m["files"]])
     assert oct(os.stat(dest / "activity_decisions.jsonl.zst").st_mode & 0o777) == "0o600"
     # times in the one UTC form, whatever the backend

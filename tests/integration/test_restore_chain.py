@@ -72,16 +72,16 @@ def tamper(bk, case):
         return f"inserted id={extra['decision_id']}"
     if case == "edit_entry":
         chain[2]["record_sha256"] = "0" * 64
-        reseal(bk, "audit_chain", sorted(chain, key=lambda r: r["hash"].encode()))
+        reseal(bk, "audit_chain", sorted(chain, key=lambda r: int(r["seq"])))
         return "edited seq=3"
     if case == "reorder_entries":
         chain[2]["seq"], chain[3]["seq"] = chain[3]["seq"], chain[2]["seq"]
-        reseal(bk, "audit_chain", sorted(chain, key=lambda r: r["hash"].encode()))
+        reseal(bk, "audit_chain", sorted(chain, key=lambda r: int(r["seq"])))
         return "reordered seq=3"
     # cut_tail_and_head: the chain alone is consistent, only the manifest's audit_head shows it
     head = lines(bk, "audit_chain_head")
     head[0]["seq"], head[0]["hash"] = chain[6]["seq"], chain[6]["hash"]
-    reseal(bk, "audit_chain", sorted(chain[:7], key=lambda r: r["hash"].encode()))
+    reseal(bk, "audit_chain", chain[:7])
     reseal(bk, "audit_chain_head", head)
     return "is not the backup's audit_head (seq 8)"
 
