@@ -322,15 +322,30 @@ static char *verify_one(const char *text, int64_t rows, bool chain, char **first
 	return got;
 }
 
+/* A file's text, the problems' kinds verify must find, and the start of the first message. */
+struct order_case {
+	const char *name, *text, *want, *msg;
+	int64_t rows;
+};
+
+static void check_order_cases(const struct order_case *oc, size_t n, bool chain)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *msg, *got = verify_one(oc[i].text, oc[i].rows, chain, &msg);
+
+		if (strcmp(got, oc[i].want) != 0 || !strstr(msg, oc[i].msg))
+			fail_msg("case '%s': problems '%s' (%s)", oc[i].name, got, msg);
+		free(got);
+		free(msg);
+	}
+}
+
 #define ROW(at, id) "{\"at\":\"" at "\",\"id\":\"" id "\",\"payload\":{}}\n"
 
 /* A file newest first: times decrease, keys increase within one time, no row twice. */
 static void test_newest_first(void **state)
 {
-	const struct {
-		const char *name, *text, *want, *msg;
-		int64_t rows;
-	} timed[] = {
+	const struct order_case timed[] = {
 		{"in order", ROW("2026-01-03", "b") ROW("2026-01-02", "a") ROW("2026-01-02", "c"),
 		 "", "", 3},
 		{"oldest first", ROW("2026-01-02", "a") ROW("2026-01-03", "b"), "line",
@@ -344,14 +359,7 @@ static void test_newest_first(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(timed); i++) {
-		char *msg, *got = verify_one(timed[i].text, timed[i].rows, false, &msg);
-
-		if (strcmp(got, timed[i].want) != 0 || !strstr(msg, timed[i].msg))
-			fail_msg("case '%s': problems '%s' (%s)", timed[i].name, got, msg);
-		free(got);
-		free(msg);
-	}
+	check_order_cases(timed, ARRAY_SIZE(timed), false);
 }
 
 #define LINK(seq, hash) "{\"hash\":\"" hash "\",\"seq\":" seq "}\n"
@@ -359,10 +367,7 @@ static void test_newest_first(void **state)
 /* An integer key (audit_chain's seq since format v4) is in order of its value, not its text. */
 static void test_integer_key(void **state)
 {
-	const struct {
-		const char *name, *text, *want, *msg;
-		int64_t rows;
-	} links[] = {
+	const struct order_case links[] = {
 		{"9 before 10", LINK("9", "b") LINK("10", "a") LINK("11", "c"), "", "", 3},
 		{"10 before 9", LINK("10", "a") LINK("9", "b"), "line",
 		 "line 2: key '9' does not come after '10'", 2},
@@ -374,14 +379,7 @@ static void test_integer_key(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
-		char *msg, *got = verify_one(links[i].text, links[i].rows, true, &msg);
-
-		if (strcmp(got, links[i].want) != 0 || !strstr(msg, links[i].msg))
-			fail_msg("case '%s': problems '%s' (%s)", links[i].name, got, msg);
-		free(got);
-		free(msg);
-	}
+	check_order_cases(links, ARRAY_SIZE(links), true);
 }
 
 /* A new Ed25519 key pair, through a PEM file as the commands read it: *priv and *pub. */
