@@ -4,14 +4,16 @@
  * back.  Each line's hash is recomputed from its link, each decision entry is
  * matched against the decision lines' record hashes (ops_dechash.c), and the
  * links between lines, which need not arrive in seq order (a backup before
- * format v4 lists them in hash order), are checked all at once: the multiset of (seq, prev_hash) of
- * every line plus (head seq + 1, head hash) must equal the multiset of (seq + 1, hash) of every
- * line plus (1, genesis).  Both are summed as 128-bit numbers of a keyed SHA-256 of each pair, the
- * key drawn at random for the restore, so that no backup can be made whose sums agree while its
- * pairs do not.  Equal multisets with as many lines as the head's seq are exactly a chain 1..seq
- * from the genesis to the head, each line following the one before
- * (docs/audit.md).  Anything less proves nothing, and the caller walks the
- * restored chain in the database instead, which names each break.
+ * format v4 lists them in hash order), are checked all at once: the multiset
+ * of (seq, prev_hash) of every line plus (head seq + 1, head hash) must equal
+ * the multiset of (seq + 1, hash) of every line plus (1, genesis).  Both are
+ * summed as 128-bit numbers of a keyed SHA-256 of each pair, the key drawn at
+ * random for the restore, so that no backup can be made whose sums agree
+ * while its pairs do not.  Equal multisets with as many lines as the head's
+ * seq are exactly a chain 1..seq from the genesis to the head, each line
+ * following the one before (docs/audit.md).  Anything less proves nothing,
+ * and the caller walks the restored chain in the database instead, which
+ * names each break.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"

@@ -160,6 +160,8 @@ size_t ops_json_escape(const char *p, const char *end, unsigned *cp, const char 
  */
 ATTR_NODISCARD enum status ops_json_unescape(const char *p, size_t n, bool nul_ok, struct buf *b,
 					     struct err *e);
+/* A number span's value when it is a JSON integer within int64; false otherwise. */
+bool ops_span_int(const struct ops_span *s, int64_t *out);
 /* Appends a string span's value, escapes decoded; ST_INVALID for "\u0000" or a non-string. */
 ATTR_NODISCARD enum status ops_span_text(const struct ops_span *s, struct buf *b, struct err *e);
 

@@ -201,6 +201,17 @@ enum status ops_json_unescape(const char *p, size_t n, bool nul_ok, struct buf *
 	return st;
 }
 
+bool ops_span_int(const struct ops_span *s, int64_t *out)
+{
+	char digits[24];
+
+	if (s->kind != OPS_SPAN_NUMBER || !s->integer || s->n >= sizeof(digits))
+		return false;
+	memcpy(digits, s->p, s->n);
+	digits[s->n] = '\0';
+	return str_to_i64(digits, INT64_MIN, INT64_MAX, out);
+}
+
 /*
  * A U+0000 in a text value is refused: PostgreSQL cannot store it in text or JSONB,
  * so a backup that holds one could not be restored there.

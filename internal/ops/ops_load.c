@@ -9,7 +9,6 @@
 #include "base/base.h"
 #include "ops/ops_int.h"
 #include "base/timeutil.h"
-#include "base/num.h"
 #include "base/progress.h"
 
 #include <stdio.h>
@@ -83,7 +82,6 @@ static enum status decode_value(struct loader *ld, size_t i, struct err *e)
 {
 	const struct ops_col *c = &ld->l->t->cols[i];
 	const struct ops_span *s = &ld->spans[i];
-	char digits[24];
 	int64_t n;
 
 	ld->off[i] = SIZE_MAX;
@@ -93,11 +91,7 @@ static enum status decode_value(struct loader *ld, size_t i, struct err *e)
 		return ST_OK;
 	switch (c->kind) {
 	case OPS_INT:
-		if (s->kind != OPS_SPAN_NUMBER || !s->integer || s->n >= sizeof(digits))
-			return err_set(e, ST_INVALID, "column '%s' must be an integer", c->name);
-		memcpy(digits, s->p, s->n);
-		digits[s->n] = '\0';
-		if (!str_to_i64(digits, INT64_MIN, INT64_MAX, &n))
+		if (!ops_span_int(s, &n))
 			return err_set(e, ST_INVALID, "column '%s' must be an integer", c->name);
 		ld->vals[i] = s->p;
 		ld->lens[i] = s->n;

@@ -13,7 +13,6 @@
 #include "base/files.h"
 #include "base/str.h"
 #include "base/progress.h"
-#include "base/num.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -114,11 +113,12 @@ static bool column_int(struct ops_line_check *lc, int64_t lineno, size_t col, st
 	const struct ops_span *s = &lc->spans[col];
 
 	buf_reset(out);
-	if (s->kind == OPS_SPAN_NUMBER && buf_add(out, s->p, s->n, NULL) == ST_OK &&
-	    buf_add(out, "", 1, NULL) == ST_OK && str_to_i64(out->data, INT64_MIN, INT64_MAX, v))
-		return true;
-	line_problem(lc, lineno, "'%s' is not a whole number", lc->f->columns[col]);
-	return false;
+	if (!ops_span_int(s, v)) {
+		line_problem(lc, lineno, "'%s' is not a whole number", lc->f->columns[col]);
+		return false;
+	}
+	/* a span is far below the cap; the text ends in a NUL for the messages */
+	return buf_add(out, s->p, s->n, NULL) == ST_OK && buf_add(out, "", 1, NULL) == ST_OK;
 }
 
 static bool column_key(struct ops_line_check *lc, int64_t lineno)
