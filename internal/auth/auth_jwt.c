@@ -58,7 +58,8 @@ enum status auth_jws_segment_json(const char *s, size_t n, const char *what, jso
 	st = jx_parse_object((const char *)raw, rawlen, out, NULL);
 	free(raw);
 	if (st != ST_OK)
-		return err_set(e, ST_UNAUTHENTICATED, "token %s is not a JSON object", what);
+		return err_set(e, ST_UNAUTHENTICATED,
+			       "token %s is not a JSON object with each key once", what);
 	return ST_OK;
 }
 

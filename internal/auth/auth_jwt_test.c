@@ -171,6 +171,12 @@ static const struct jwt_case cases[] = {
 	{"payload an array", R1_RS256, "W10", M_PAYLOAD_SEGMENT, 0, false, REJECT,
 	 "payload is not a JSON object"},
 	{"oversize token", R1_RS256, OK_CL, M_OVERSIZE, 0, false, REJECT, "longer than 16384"},
+	/* a key twice: another library would read the first, json-c the last */
+	{"alg twice in the header", K_R1, "RS256",
+	 "{\"alg\":\"none\",\"alg\":\"RS256\",\"kid\":\"r1\"}", OK_CL, PLAIN, REJECT,
+	 "header is not a JSON object with each key once"},
+	{"sub twice in the claims", R1_RS256, "{" BASE ",\"sub\":\"admin\",\"exp\":2000}", PLAIN,
+	 REJECT, "payload is not a JSON object with each key once"},
 };
 
 static EVP_PKEY *keys[K__COUNT];

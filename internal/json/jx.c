@@ -51,6 +51,127 @@ enum status jx_check_escapes(const char *data, size_t len, struct err *e)
 }
 
 /*
+ * json-c keeps the last of two equal keys in one object and drops the other without a word; a
+ * harness, an approver's tool or a JWT library reading the same text may keep the first, so the
+ * text would mean one thing to cavra and another to them.  Such a text is refused.  Equal means
+ * equal once escapes are decoded ("a" and "\u0061"), which json-c has done: each member of the
+ * text missing from the parsed objects was dropped as a repeat, so counting both sides finds
+ * one.  The text has parsed strictly, so a ':' outside a string is a member's.
+ */
+static bool is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Where a string that starts at p[i] (its opening quote) ends: the index of its closing quote. */
+static size_t string_end(const char *p, size_t len, size_t i)
+{
+	for (i++; i < len && p[i] != '"'; i++)
+		if (p[i] == '\\')
+			i++;
+	return i;
+}
+
+static size_t text_members(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '"')
+			i = string_end(p, len, i);
+		else if (p[i] == ':')
+			n++;
+	}
+	return n;
+}
+
+/* Members of every object in a parsed value; recursion bounded by the parse's depth cap. */
+static size_t tree_members(json_object *o)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			n += 1 + tree_members(v);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		size_t len = json_object_array_length(o);
+
+		for (size_t i = 0; i < len; i++)
+			n += tree_members(json_object_array_get_idx(o, i));
+	}
+	return n;
+}
+
+/*
+ * Whether the key whose string literal is p[0..len) (quotes included) is in seen already;
+ * adds it when not.  The literal is decoded by json-c, as the parse did.
+ */
+static bool key_seen(json_object *seen, const char *p, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *key = NULL;
+	bool found = false;
+
+	if (tok) {
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		key = json_tokener_parse_ex(tok, p, (int)len);
+		json_tokener_free(tok);
+	}
+	if (!key)
+		return false;
+	found = json_object_object_get_ex(seen, json_object_get_string(key), NULL);
+	if (!found)
+		json_object_object_add(seen, json_object_get_string(key), NULL);
+	json_object_put(key);
+	return found;
+}
+
+/*
+ * The byte offset of the second of two equal keys in one object, found by keeping each open
+ * object's keys in a json-c object; only run once the counts differ.  0 when none is found,
+ * which the counts say cannot happen.  A string is a key when a ':' follows it.
+ */
+static size_t repeated_key_at(const char *p, size_t len, int max_depth)
+{
+	json_object **seen = xcalloc((size_t)max_depth + 1, sizeof(json_object *));
+	size_t at = 0;
+	int top = -1;
+
+	for (size_t i = 0; i < len && !at; i++) {
+		if (p[i] == '{' && top < max_depth) {
+			seen[++top] = json_object_new_object();
+		} else if (p[i] == '}' && top >= 0) {
+			json_object_put(seen[top--]);
+		} else if (p[i] == '"') {
+			size_t s = i, j;
+
+			i = string_end(p, len, i);
+			for (j = i + 1; j < len && is_json_space(p[j]); j++)
+				;
+			if (top >= 0 && j < len && p[j] == ':' &&
+			    key_seen(seen[top], p + s, i - s + 1))
+				at = s;
+		}
+	}
+	while (top >= 0)
+		json_object_put(seen[top--]);
+	free(seen);
+	return at;
+}
+
+static enum status check_repeated_keys(const char *data, size_t len, json_object *obj,
+				       int max_depth, struct err *e)
+{
+	if (text_members(data, len) == tree_members(obj))
+		return ST_OK;
+	return err_set(e, ST_INVALID, "body has a key twice in one object (again at byte %zu)",
+		       repeated_key_at(data, len, max_depth));
+}
+
+/*
  * The depth cap bounds json-c's recursion on hostile nesting.  Strict mode refuses json-c's
  * lenient extensions, so that what we accept and store is what any other JSON parser reading
  * it back (a backup, a client) accepts too.  A second document after the first
@@ -93,6 +214,10 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 		return st;
 	}
 	json_tokener_free(tok);
+	if (check_repeated_keys(data, len, obj, max_depth, e) != ST_OK) {
+		json_object_put(obj);
+		return ST_INVALID;
+	}
 	*out = obj;
 	return ST_OK;
 }

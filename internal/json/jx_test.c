@@ -35,6 +35,19 @@ static const struct {
 	{"pair", "{\"a\":\"\\ud83d\\ude00\"}", ST_OK, NULL},
 	{"escaped backslash", "{\"a\":\"\\\\ud800\"}", ST_OK, NULL},
 	{"bmp escape", "{\"a\":\"\\u00e9\\uffff\\ud7ff\\ue000\"}", ST_OK, NULL},
+	{"key twice", "{\"a\":1,\"a\":2}", ST_INVALID,
+	 "body has a key twice in one object (again at byte 7)"},
+	{"key twice, once escaped", "{\"a\":1,\"\\u0061\":2}", ST_INVALID, "again at byte 7"},
+	{"key twice, spaces", "{\"a\" : 1, \"a\" :2}", ST_INVALID, "again at byte 10"},
+	{"key twice deep in an array", "{\"x\":[{\"b\":1},{\"b\":1,\"c\":{\"d\":1,\"d\":2}}]}",
+	 ST_INVALID, "again at byte 32"},
+	{"key twice, the first an object", "{\"a\":{\"b\":1,\"c\":2},\"a\":3}", ST_INVALID,
+	 "again at byte 19"},
+	{"one key in several objects", "{\"k\":{\"k\":1},\"b\":{\"k\":1},\"c\":[{\"k\":{}}]}",
+	 ST_OK, NULL},
+	{"colons and quotes in strings", "{\"a:b\":\"c:d\\\":\",\"e\":\"\\\\\",\"f\":\"\\\"\"}",
+	 ST_OK, NULL},
+	{"keys that differ by case", "{\"a\":1,\"A\":2}", ST_OK, NULL},
 };
 
 static void test_parse(void **state)

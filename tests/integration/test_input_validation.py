@@ -92,6 +92,30 @@ def test_lone_surrogate_escapes_are_refused(srv, name, esc):
     assert rows(srv.db) == 0
 
 
+# A key twice in one object: json-c keeps the last value, while the harness or an approver's tool
+# reading the same body may keep the first, so the body would mean two things.
+TWICE = [
+    ("/decisions", '{"action_type":"read_file","target":"README.md","target":"/etc/shadow"}'),
+    ("/decisions", '{"action_type":"read_file","target":"a","t\\u0061rget":"b"}'),
+    ("/decisions", '{"action_type":"delete_file","target":"a","action_type":"read_file"}'),
+    ("/sessions", '{"session_id":"s1","metadata":{"n":"v","n" : "w"}}'),
+    ("/agents", '{"agent_id":"ag1","name":"n","agent_id":"ag2"}'),
+]
+
+
+def test_a_key_twice_in_one_object_is_refused(srv):
+    for path, body in TWICE:
+        refused(srv.post(path, data=body.encode(), headers=J), "key twice in one object")
+    body = TWICE[0][1]
+    refused(srv.post("/decisions", data=body.encode(), headers=J),
+            "again at byte %d" % body.rindex('"target"'))
+    assert rows(srv.db) == 0
+    # one key in two objects, and keys that differ only by case, are two keys
+    body = '{"session_id":"s1","metadata":{"session_id":"x","Session_id":"y"}}'
+    assert srv.post("/sessions", data=body.encode(), headers=J).status_code == 201
+    assert srv.get("/sessions/s1").json()["metadata"] == {"session_id": "x", "Session_id": "y"}
+
+
 def test_valid_text_and_surrogate_pairs_are_kept(srv):
     target = "caf\u00e9 \u20ac \U0001F600 \uffff \U0010FFFF"
     body = '{"action_type":"read_file","target":"pair \\ud83d\\ude00 ' + target + '"}'
