@@ -16,7 +16,7 @@ function setProps(el, props) {
     if (k === 'on') {
       for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
     } else if (k === 'text') {
-      el.textContent = String(v);
+      clear(el).append(...textNodes(String(v)));
     } else if (k === 'class') {
       el.setAttribute('class', Array.isArray(v) ? v.filter(Boolean).join(' ') : v);
     } else if (k === 'href') {
@@ -29,10 +29,43 @@ function setProps(el, props) {
   }
 }
 
+// Characters that show nothing or change how the text around them is shown: format characters
+// (Unicode's Cf: the bidirectional overrides, embeddings, isolates and marks, zero-width spaces
+// and joiners, the soft hyphen, tags), control characters other than tab and newline, the line
+// and paragraph separators and the invisible Hangul fillers. In an agent's text they could show
+// an approver one command and mean another ("rm -rf" written backwards behind U+202E), so each
+// is shown as a marker naming its code point and never reaches the page as itself.
+const HIDDEN = /[\p{Cf}\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u115f\u1160\u3164\uffa0]/u;
+const HIDDEN_ALL = new RegExp(HIDDEN.source, 'gu');
+
+function hiddenMark(ch) {
+  const cp = `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  const mark = document.createElement('span');
+  mark.setAttribute('class', 'hidden-char');
+  mark.setAttribute('title', `${cp}: a character that is not shown, or that changes the direction of the text around it`);
+  mark.textContent = `[${cp}]`;
+  return mark;
+}
+
+// The text s as nodes: text nodes, with a marker in place of each hidden character.
+function textNodes(s) {
+  if (!HIDDEN.test(s)) return [document.createTextNode(s)];
+  const out = [];
+  let at = 0;
+  for (const m of s.matchAll(HIDDEN_ALL)) {
+    if (m.index > at) out.push(document.createTextNode(s.slice(at, m.index)));
+    out.push(hiddenMark(m[0]));
+    at = m.index + m[0].length;
+  }
+  if (at < s.length) out.push(document.createTextNode(s.slice(at)));
+  return out;
+}
+
 function append(el, children) {
   for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    if (c instanceof Node) el.append(c);
+    else el.append(...textNodes(String(c)));
   }
   return el;
 }

@@ -42,6 +42,10 @@ const RUN = crypto.randomBytes(3).toString('hex');
 const REPO_PAY = `e2e-${RUN}/payments`;
 const REPO_INFRA = `e2e-${RUN}/infra`;
 const REPO_READY = `e2e-${RUN}/ready`;
+const REPO_HIDDEN = `e2e-${RUN}/hidden`;
+// What an agent could send to be read differently on screen: U+202E shows what follows it
+// backwards ("rm -rf ~" reads "~ fr- mr"), U+200B is a space of no width.
+const HIDDEN_TARGET = 'cat notes.txt #\u202E~ fr- mr\u200B';
 const BASELINE = 'cavra-ai-agent-baseline';
 const rolloutOf = (repo) => `${repo}:${BASELINE}`; // the API's default rollout id
 const TIMEOUT = 10_000;
@@ -134,6 +138,8 @@ async function seed(mode) {
   const a1 = await must('POST', '/approvals', { decision_id: deploy.decision_id }, agent);
   const a2 = await must('POST', '/approvals', { decision_id: release.decision_id }, agent);
   expect(a1.approver_group === 'Repository Owners', `seeding: approval routed to ${a1.approver_group}`);
+  const hidden = await must('POST', '/decisions', { session_id: `e2e-${RUN}-s4`, agent_id: 'codex',
+    repository: REPO_HIDDEN, action_type: 'execute_command', target: HIDDEN_TARGET }, agent);
   await must('POST', '/agents', { agent_id: XSS, owner: '<b>bold</b>', type: 'coding-agent' }, writer);
   await must('POST', '/agents', { agent_id: 'claude-code', owner: 'platform', vendor: 'anthropic', risk_tier: 'medium' }, writer);
   await must('POST', '/mcp/servers', { server_id: `github-mcp-${RUN}`, trust_tier: 'trusted', allowed_tools: ['create_pr'] }, writer);
@@ -144,7 +150,7 @@ async function seed(mode) {
   await must('POST', '/integrations', { provider: 'Splunk Cloud', environment: `e2e-${RUN}`, category: 'siem',
     status: 'active', health_status: 'healthy' }, writer);
   await seedRollouts(writer);
-  return { s1, s2, s3, d1, d2, release, a1, a2 };
+  return { s1, s2, s3, d1, d2, release, a1, a2, hidden };
 }
 
 // Two more policy rollouts, owned by this run: one ready (a registered repository, full
@@ -479,6 +485,18 @@ S.xss = async ({ page, seeded, mode }) => {
   await page.locator('main dl.fields').first().waitFor(); // recorded_by is a nested dl
   expect((await page.textContent('main dl.fields')).includes('<b>bold</b>'), 'the owner is not shown as text');
   await noMarkup('agent');
+  // Characters that hide or turn text around are shown as their code points, in the list and
+  // on the decision's page, and never reach the page as themselves.
+  const marked = 'cat notes.txt #[U+202E]~ fr- mr[U+200B]';
+  for (const hash of [`#/decisions?repository=${encodeURIComponent(REPO_HIDDEN)}`,
+    `#/decisions/${encodeURIComponent(seeded.hidden.decision_id)}`]) {
+    await open(page, hash);
+    await eventually(async () => (await page.textContent('main')).includes(marked),
+      async () => `${hash}: want the target shown as '${marked}', got ${await page.textContent('main')}`);
+    const raw = await page.evaluate(() => /[\u202e\u200b]/.test(document.body.textContent));
+    expect(!raw, `${hash}: U+202E or U+200B reached the page`);
+    expect(await page.locator('main .hidden-char').count() >= 2, `${hash}: no markers`);
+  }
 };
 
 S.otherViews = async ({ page }) => {
