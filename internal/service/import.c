@@ -342,6 +342,22 @@ static void batch_release(struct batch *b)
 	}
 }
 
+/*
+ * The parser's complaint about a file, without the API's "body" wording: "body is not valid
+ * JSON: unexpected end of data at byte 9" gives "unexpected end of data at byte 9", "body has
+ * a key twice in one object (...)" gives "has a key twice in one object (...)".
+ */
+static const char *file_fault(const char *msg)
+{
+	static const char invalid[] = "body is not valid JSON: ", body[] = "body ";
+
+	if (strncmp(msg, invalid, sizeof(invalid) - 1) == 0)
+		return msg + sizeof(invalid) - 1;
+	if (strncmp(msg, body, sizeof(body) - 1) == 0)
+		return msg + sizeof(body) - 1;
+	return msg;
+}
+
 static enum status read_file(const char *path, json_object **root, struct err *e)
 {
 	struct err pe = {0};
@@ -355,9 +371,8 @@ static enum status read_file(const char *path, json_object **root, struct err *e
 	if (rc == ST_OK && !utf8_valid(data.data, data.len, &at))
 		rc = err_set(e, ST_INVALID, "not valid UTF-8 at byte %zu", at);
 	else if (rc == ST_OK && jx_parse(data.data, data.len, IMPORT_DEPTH, root, &pe) != ST_OK)
-		/* "body is not valid JSON: ..." reads oddly for a file */
 		rc = err_set(e, ST_INVALID, "not valid JSON (truncated or corrupt?): %s",
-			     strstr(pe.msg, ": ") ? strstr(pe.msg, ": ") + 2 : pe.msg);
+			     file_fault(pe.msg));
 	buf_release(&data);
 	return err_ctx(rc, e, "'%s'", path);
 }

@@ -245,6 +245,12 @@ def test_truncated_and_wrong_files(migrated, tmp_path):
                            db=migrated)
     assert code == 1 and "not valid JSON" in out and "activity.json" in out
     assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["0"]]
+    # a key twice: another reader of the file could take the other value
+    path.write_text(text[:-1] + ', "sessions": []}')
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
+                           db=migrated)
+    assert code == 1 and "has a key twice in one object (again at byte" in out, out
+    assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["0"]]
     path.write_text(json.dumps(REGISTRY))
     code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
                            db=migrated)
