@@ -162,12 +162,12 @@ static size_t repeated_key_at(const char *p, size_t len, int max_depth)
 	return at;
 }
 
-static enum status check_repeated_keys(const char *data, size_t len, json_object *obj,
-				       int max_depth, struct err *e)
+enum status jx_check_unique_keys(const char *what, const char *data, size_t len, json_object *obj,
+				 int max_depth, struct err *e)
 {
 	if (text_members(data, len) == tree_members(obj))
 		return ST_OK;
-	return err_set(e, ST_INVALID, "body has a key twice in one object (again at byte %zu)",
+	return err_set(e, ST_INVALID, "%s has a key twice in one object (again at byte %zu)", what,
 		       repeated_key_at(data, len, max_depth));
 }
 
@@ -214,7 +214,7 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 		return st;
 	}
 	json_tokener_free(tok);
-	if (check_repeated_keys(data, len, obj, max_depth, e) != ST_OK) {
+	if (jx_check_unique_keys("body", data, len, obj, max_depth, e) != ST_OK) {
 		json_object_put(obj);
 		return ST_INVALID;
 	}

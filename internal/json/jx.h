@@ -32,6 +32,15 @@ ATTR_NODISCARD enum status jx_parse(const char *data, size_t len, int max_depth,
  */
 ATTR_NODISCARD enum status jx_check_escapes(const char *data, size_t len, struct err *e);
 
+/*
+ * Refuses the text data[0..len) when obj, what json-c parsed from it, lost a member to a key
+ * that appears twice in one object (json-c keeps the last value; other readers may keep the
+ * first).  The error names what ("body") and the byte offset of the second key.  jx_parse
+ * calls it; parsers of their own (manifests) call it after their parse.
+ */
+ATTR_NODISCARD enum status jx_check_unique_keys(const char *what, const char *data, size_t len,
+						json_object *obj, int max_depth, struct err *e);
+
 /* Parses and requires an object. */
 ATTR_NODISCARD enum status jx_parse_object(const char *data, size_t len, json_object **out,
 					   struct err *e);

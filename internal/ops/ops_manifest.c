@@ -626,7 +626,8 @@ static void parse_header(json_object *root, struct ops_manifest *m, struct ops_r
 /*
  * Strict JSON with UTF-8 validation, and nothing but whitespace after the object:
  * the self-checksum covers bytes, and text that a lenient parser would skip could
- * hide a second document.  The checksum is checked before the fields, so a
+ * hide a second document; nor a key twice in one object (JSON leaves open which of the
+ * two values counts).  The checksum is checked before the fields, so a
  * manifest that was edited is reported as such, whatever else is wrong with it.
  */
 void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
@@ -635,6 +636,7 @@ void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
 	struct json_tokener *tok = json_tokener_new_ex(MANIFEST_DEPTH);
 	json_object *root = NULL;
 	struct ops_manifest *m;
+	struct err je = {0};
 
 	*out = NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -651,6 +653,11 @@ void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
 		return;
 	}
 	json_tokener_free(tok);
+	if (jx_check_unique_keys("the manifest", text, len, root, MANIFEST_DEPTH, &je) != ST_OK) {
+		ops_report_add(rep, "manifest_syntax", OPS_MANIFEST_NAME, "%s", je.msg);
+		json_object_put(root);
+		return;
+	}
 	m = xcalloc(1, sizeof(*m));
 	check_self(text, len, root, m, rep);
 	parse_header(root, m, rep);

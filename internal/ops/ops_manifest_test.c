@@ -148,6 +148,8 @@ static void test_self_checksum(void **state)
 		{"checksum not last", "\n}\n", ",\n  \"extra\": 7\n}\n", "manifest_checksum"},
 		{"checksum removed", "\"manifest_sha256\"", "\"other\"", "manifest_checksum"},
 		{"not JSON", "{", "[", "manifest_syntax"},
+		{"a key twice", "\"rows\": 2,\n  \"bytes\"",
+		 "\"rows\": 2,\n  \"rows\": 3,\n  \"bytes\"", "manifest_syntax"},
 	};
 
 	(void)state;

@@ -129,6 +129,7 @@ static bool sig_parse(const struct buf *text, struct sig_file *f, char *why, siz
 {
 	json_tokener *tok = json_tokener_new_ex(4);
 	json_object *o;
+	struct err je = {0};
 	bool ok;
 
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -136,6 +137,9 @@ static bool sig_parse(const struct buf *text, struct sig_file *f, char *why, siz
 	ok = o && json_object_is_type(o, json_type_object);
 	if (!ok)
 		snprintf(why, size, "not a JSON object");
+	else if (!(ok = jx_check_unique_keys("the file", text->data, text->len, o, 4, &je) ==
+			ST_OK))
+		snprintf(why, size, "%s", je.msg);
 	else
 		ok = sig_fields(o, f, why, size);
 	json_object_put(o);

@@ -210,6 +210,12 @@ def test_a_damaged_signature_file_is_a_bad_signature(sqlite_db, tmp_path, keys):
     (dest / "manifest.sig").write_text("not json")
     code, out, _ = cavra("ops", "verify", str(dest), "--public-key", pub, db=db)
     assert code == 1 and "bad signature: not a JSON object" in one_line(out)
+    # a second "key_id" after the first: refused before any field is read, as another reader
+    # of the file could take either
+    text = json.dumps(sig)[:-1] + ', "key_id": "%s"}' % ("0" * 64)
+    (dest / "manifest.sig").write_text(text)
+    code, out, _ = cavra("ops", "verify", str(dest), "--public-key", pub, db=db)
+    assert code == 1 and "bad signature: the file has a key twice in one object" in one_line(out)
     # a listed file may not be called manifest.sig, and no other file may hide beside it
     (dest / "manifest.sig").unlink()
     os.symlink(str(tmp_path / "fake.sig"), dest / "manifest.sig")
