@@ -96,10 +96,33 @@ static void put(struct line *l, const char *fmt, ...)
 							       : sizeof(l->data) - l->len - 1;
 }
 
+/* The code point of the valid n-byte (2 or 3) UTF-8 sequence at s; 0 for a 4-byte one. */
+static unsigned int seq_code_point(const unsigned char *s, size_t n)
+{
+	if (n == 2)
+		return ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
+	if (n == 3)
+		return ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+	return 0;
+}
+
 /*
- * Escapes quotes, backslashes and control characters for both formats, and
- * writes a byte that is not valid UTF-8 (a request path can hold any) as the
- * text \xNN, so that every log line stays valid UTF-8 and valid JSON.
+ * Characters a terminal or log viewer would not show as themselves: the C1 controls, the
+ * bidirectional marks, embeddings, overrides and isolates (U+202E would show the rest of a
+ * logged path backwards), zero-width and invisible characters, and the line and paragraph
+ * separators some viewers break lines at.
+ */
+static bool hidden_code_point(unsigned int cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x61c || cp == 0x180e ||
+	       (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+}
+
+/*
+ * Escapes quotes, backslashes, control characters and the hidden characters above (as
+ * \uXXXX) for both formats, and writes a byte that is not valid UTF-8 (a request path can
+ * hold any) as the text \xNN, so that every log line stays valid UTF-8 and valid JSON.
  */
 static void put_escaped(struct line *l, const char *s)
 {
@@ -109,6 +132,10 @@ static void put_escaped(struct line *l, const char *s)
 
 		if (n == 0) {
 			put(l, "\\\\x%02x", c);
+		} else if (n > 1 &&
+			   hidden_code_point(seq_code_point((const unsigned char *)s, n))) {
+			put(l, "\\u%04x", seq_code_point((const unsigned char *)s, n));
+			s += n - 1;
 		} else if (n > 1) {
 			memcpy(l->data + l->len, s, n);
 			l->len += n;
