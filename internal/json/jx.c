@@ -58,11 +58,6 @@ enum status jx_check_escapes(const char *data, size_t len, struct err *e)
  * text missing from the parsed objects was dropped as a repeat, so counting both sides finds
  * one.  The text has parsed strictly, so a ':' outside a string is a member's.
  */
-static bool is_json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* Where a string that starts at p[i] (its opening quote) ends: the index of its closing quote. */
 static size_t string_end(const char *p, size_t len, size_t i)
 {
@@ -105,60 +100,67 @@ static size_t tree_members(json_object *o)
 	return n;
 }
 
-/*
- * Whether the key whose string literal is p[0..len) (quotes included) is in seen already;
- * adds it when not.  The literal is decoded by json-c, as the parse did.
- */
-static bool key_seen(json_object *seen, const char *p, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	json_object *key = NULL;
-	bool found = false;
+/* Each object's member count in a parsed value, in the order of the objects' '{'. */
+struct obj_counts {
+	size_t *v, n, cap;
+};
 
-	if (tok) {
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-		key = json_tokener_parse_ex(tok, p, (int)len);
-		json_tokener_free(tok);
+static void tree_counts(json_object *o, struct obj_counts *c)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 16;
+			c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+		}
+		c->v[c->n++] = (size_t)json_object_object_length(o);
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			tree_counts(v, c);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		size_t len = json_object_array_length(o);
+
+		for (size_t i = 0; i < len; i++)
+			tree_counts(json_object_array_get_idx(o, i), c);
 	}
-	if (!key)
-		return false;
-	found = json_object_object_get_ex(seen, json_object_get_string(key), NULL);
-	if (!found)
-		json_object_object_add(seen, json_object_get_string(key), NULL);
-	json_object_put(key);
-	return found;
 }
 
 /*
- * The byte offset of the second of two equal keys in one object, found by keeping each open
- * object's keys in a json-c object; only run once the counts differ.  0 when none is found,
- * which the counts say cannot happen.  A string is a key when a ':' follows it.
+ * The byte offset of the '{' of the first object (in text order) that holds a key twice; only
+ * run once the counts differ.  Every object before it is parsed as written, so it is the first
+ * whose members in the text outnumber its parsed ones (objects after it may be numbered
+ * differently, as a dropped value can hold objects).  Linear, with no key decoded.
  */
-static size_t repeated_key_at(const char *p, size_t len, int max_depth)
+static size_t repeated_key_object_at(const char *p, size_t len, json_object *obj, int max_depth)
 {
-	json_object **seen = xcalloc((size_t)max_depth + 1, sizeof(json_object *));
-	size_t at = 0;
+	struct open_obj {
+		size_t index, members, at;
+	} *stack = xcalloc((size_t)max_depth + 1, sizeof(*stack));
+	struct obj_counts parsed = {0};
+	size_t next = 0, first = SIZE_MAX, at = 0;
 	int top = -1;
 
-	for (size_t i = 0; i < len && !at; i++) {
-		if (p[i] == '{' && top < max_depth) {
-			seen[++top] = json_object_new_object();
-		} else if (p[i] == '}' && top >= 0) {
-			json_object_put(seen[top--]);
-		} else if (p[i] == '"') {
-			size_t s = i, j;
-
+	tree_counts(obj, &parsed);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '"') {
 			i = string_end(p, len, i);
-			for (j = i + 1; j < len && is_json_space(p[j]); j++)
-				;
-			if (top >= 0 && j < len && p[j] == ':' &&
-			    key_seen(seen[top], p + s, i - s + 1))
-				at = s;
+		} else if (p[i] == ':' && top >= 0) {
+			stack[top].members++;
+		} else if (p[i] == '{' && top < max_depth) {
+			stack[++top] = (struct open_obj){next++, 0, i};
+		} else if (p[i] == '}' && top >= 0) {
+			const struct open_obj *o = &stack[top--];
+
+			if (o->index < first &&
+			    (o->index >= parsed.n || o->members != parsed.v[o->index])) {
+				first = o->index;
+				at = o->at;
+			}
 		}
 	}
-	while (top >= 0)
-		json_object_put(seen[top--]);
-	free(seen);
+	free(parsed.v);
+	free(stack);
 	return at;
 }
 
@@ -167,8 +169,8 @@ enum status jx_check_unique_keys(const char *what, const char *data, size_t len,
 {
 	if (text_members(data, len) == tree_members(obj))
 		return ST_OK;
-	return err_set(e, ST_INVALID, "%s has a key twice in one object (again at byte %zu)", what,
-		       repeated_key_at(data, len, max_depth));
+	return err_set(e, ST_INVALID, "%s has a key twice in one object (the object at byte %zu)",
+		       what, repeated_key_object_at(data, len, obj, max_depth));
 }
 
 /*

@@ -249,7 +249,7 @@ def test_truncated_and_wrong_files(migrated, tmp_path):
     path.write_text(text[:-1] + ', "sessions": []}')
     code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
                            db=migrated)
-    assert code == 1 and "has a key twice in one object (again at byte" in out, out
+    assert code == 1 and "has a key twice in one object (the object at byte 0)" in out, out
     assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["0"]]
     path.write_text(json.dumps(REGISTRY))
     code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",

@@ -108,7 +108,10 @@ def test_a_key_twice_in_one_object_is_refused(srv):
         refused(srv.post(path, data=body.encode(), headers=J), "key twice in one object")
     body = TWICE[0][1]
     refused(srv.post("/decisions", data=body.encode(), headers=J),
-            "again at byte %d" % body.rindex('"target"'))
+            "key twice in one object (the object at byte 0)")
+    body = TWICE[3][1]
+    refused(srv.post("/sessions", data=body.encode(), headers=J),
+            "the object at byte %d" % body.index('{"n"'))
     assert rows(srv.db) == 0
     # one key in two objects, and keys that differ only by case, are two keys
     body = '{"session_id":"s1","metadata":{"session_id":"x","Session_id":"y"}}'
