@@ -44,6 +44,9 @@ done_step() {
 
 summary() {
 	local rc=$? t_fail=$((SECONDS - ${t_step:-$SECONDS}))
+	# a step that never finished is a failure whatever $? says (a run stopped with its
+	# process group can get here with 0)
+	[ "$rc" -ne 0 ] || [ -z "$current" ] || rc=1
 	containers_stop
 	echo
 	echo "== summary"
@@ -59,6 +62,7 @@ summary() {
 	else
 		echo "FAILED (exit $rc) after $((SECONDS - t_all))s"
 	fi
+	exit "$rc"
 }
 # containers_wait: the end of step 2c, its output and its result.
 containers_wait() {
@@ -94,6 +98,9 @@ containers_stop() {
 	containers_pid=""
 }
 trap summary EXIT
+# stopped (CI cancelled, ^C): the summary says so and the run exits non-zero
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 step "dependencies (scripts/deps.sh test)"
 bash scripts/deps.sh test
