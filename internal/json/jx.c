@@ -50,14 +50,6 @@ enum status jx_check_escapes(const char *data, size_t len, struct err *e)
 	return ST_OK;
 }
 
-/*
- * json-c keeps the last of two equal keys in one object and drops the other without a word; a
- * harness, an approver's tool or a JWT library reading the same text may keep the first, so the
- * text would mean one thing to cavra and another to them.  Such a text is refused.  Equal means
- * equal once escapes are decoded ("a" and "\u0061"), which json-c has done: each member of the
- * text missing from the parsed objects was dropped as a repeat, so counting both sides finds
- * one.  The text has parsed strictly, so a ':' outside a string is a member's.
- */
 /* Where a string that starts at p[i] (its opening quote) ends: the index of its closing quote. */
 static size_t string_end(const char *p, size_t len, size_t i)
 {
@@ -67,6 +59,7 @@ static size_t string_end(const char *p, size_t len, size_t i)
 	return i;
 }
 
+/* Members of every object in a text that parsed strictly: a ':' outside a string is one. */
 static size_t text_members(const char *p, size_t len)
 {
 	size_t n = 0;
@@ -80,50 +73,38 @@ static size_t text_members(const char *p, size_t len)
 	return n;
 }
 
-/* Members of every object in a parsed value; recursion bounded by the parse's depth cap. */
-static size_t tree_members(json_object *o)
-{
-	size_t n = 0;
-
-	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, k, v)
-		{
-			(void)k;
-			n += 1 + tree_members(v);
-		}
-	} else if (json_object_is_type(o, json_type_array)) {
-		size_t len = json_object_array_length(o);
-
-		for (size_t i = 0; i < len; i++)
-			n += tree_members(json_object_array_get_idx(o, i));
-	}
-	return n;
-}
-
 /* Each object's member count in a parsed value, in the order of the objects' '{'. */
 struct obj_counts {
 	size_t *v, n, cap;
 };
 
-static void tree_counts(json_object *o, struct obj_counts *c)
+/*
+ * Members of every object in a parsed value; with c, each object's count too.  Recursion is
+ * bounded by the parse's depth cap.
+ */
+static size_t tree_members(json_object *o, struct obj_counts *c)
 {
+	size_t n = 0;
+
 	if (json_object_is_type(o, json_type_object)) {
-		if (c->n == c->cap) {
+		if (c && c->n == c->cap) {
 			c->cap = c->cap ? 2 * c->cap : 16;
 			c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
 		}
-		c->v[c->n++] = (size_t)json_object_object_length(o);
+		if (c)
+			c->v[c->n++] = (size_t)json_object_object_length(o);
 		json_object_object_foreach(o, k, v)
 		{
 			(void)k;
-			tree_counts(v, c);
+			n += 1 + tree_members(v, c);
 		}
 	} else if (json_object_is_type(o, json_type_array)) {
 		size_t len = json_object_array_length(o);
 
 		for (size_t i = 0; i < len; i++)
-			tree_counts(json_object_array_get_idx(o, i), c);
+			n += tree_members(json_object_array_get_idx(o, i), c);
 	}
+	return n;
 }
 
 /*
@@ -141,7 +122,7 @@ static size_t repeated_key_object_at(const char *p, size_t len, json_object *obj
 	size_t next = 0, first = SIZE_MAX, at = 0;
 	int top = -1;
 
-	tree_counts(obj, &parsed);
+	(void)tree_members(obj, &parsed);
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] == '"') {
 			i = string_end(p, len, i);
@@ -164,10 +145,18 @@ static size_t repeated_key_object_at(const char *p, size_t len, json_object *obj
 	return at;
 }
 
+/*
+ * json-c keeps the last of two equal keys in one object and drops the other without a word; a
+ * harness, an approver's tool or a JWT library reading the same text may keep the first, so the
+ * text would mean one thing to cavra and another to them.  Such a text is refused.  Equal means
+ * equal once escapes are decoded ("a" and "\u0061"), which json-c has done: each member of the
+ * text missing from the parsed objects was dropped as a repeat, so counting both sides finds
+ * one.
+ */
 enum status jx_check_unique_keys(const char *what, const char *data, size_t len, json_object *obj,
 				 int max_depth, struct err *e)
 {
-	if (text_members(data, len) == tree_members(obj))
+	if (text_members(data, len) == tree_members(obj, NULL))
 		return ST_OK;
 	return err_set(e, ST_INVALID, "%s has a key twice in one object (the object at byte %zu)",
 		       what, repeated_key_object_at(data, len, obj, max_depth));
