@@ -145,6 +145,50 @@ static size_t repeated_key_object_at(const char *p, size_t len, json_object *obj
 	return at;
 }
 
+static bool is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Whether the string between the quotes p[open] and p[close] holds the escape \u0000. */
+static bool string_has_nul(const char *p, size_t open, size_t close)
+{
+	for (size_t i = open + 1; i < close; i++) {
+		if (p[i] != '\\')
+			continue;
+		if (close - i > 5 && p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* the escaped character */
+	}
+	return false;
+}
+
+/*
+ * json-c ends an object's key at an escaped NUL: {"target\u0000x": 1} is read as "target",
+ * where any other reader sees another key (and no "target").  Such a key is refused; a value
+ * keeps its length in json-c, and the field checks refuse a NUL there.  Only a text that has
+ * "\u0000" somewhere is scanned.
+ */
+static enum status check_key_nul(const char *what, const char *p, size_t len, struct err *e)
+{
+	if (!memmem(p, len, "\\u0000", 6))
+		return ST_OK;
+	for (size_t i = 0; i < len; i++) {
+		size_t s = i, j;
+
+		if (p[i] != '"')
+			continue;
+		i = string_end(p, len, i);
+		for (j = i + 1; j < len && is_json_space(p[j]); j++)
+			;
+		if (j < len && p[j] == ':' && string_has_nul(p, s, i))
+			return err_set(e, ST_INVALID,
+				       "%s has a key with a NUL character (\\u0000) at byte %zu",
+				       what, s);
+	}
+	return ST_OK;
+}
+
 /*
  * json-c keeps the last of two equal keys in one object and drops the other without a word; a
  * harness, an approver's tool or a JWT library reading the same text may keep the first, so the
@@ -156,6 +200,8 @@ static size_t repeated_key_object_at(const char *p, size_t len, json_object *obj
 enum status jx_check_unique_keys(const char *what, const char *data, size_t len, json_object *obj,
 				 int max_depth, struct err *e)
 {
+	if (check_key_nul(what, data, len, e) != ST_OK)
+		return ST_INVALID;
 	if (text_members(data, len) == tree_members(obj, NULL))
 		return ST_OK;
 	return err_set(e, ST_INVALID, "%s has a key twice in one object (the object at byte %zu)",

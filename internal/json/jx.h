@@ -35,7 +35,8 @@ ATTR_NODISCARD enum status jx_check_escapes(const char *data, size_t len, struct
 /*
  * Refuses the text data[0..len) when obj, what json-c parsed from it, lost a member to a key
  * that appears twice in one object (json-c keeps the last value; other readers may keep the
- * first).  The error names what ("body") and the byte offset of the object's '{'.  jx_parse
+ * first), or that has a key with an escaped NUL (json-c ends the key there).  The error names
+ * what ("body") and a byte offset.  jx_parse
  * calls it; parsers of their own (manifests) call it after their parse.
  */
 ATTR_NODISCARD enum status jx_check_unique_keys(const char *what, const char *data, size_t len,

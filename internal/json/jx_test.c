@@ -51,6 +51,11 @@ static const struct {
 	 ST_OK, NULL},
 	{"colons and quotes in strings", "{\"a:b\":\"c:d\\\":\",\"e\":\"\\\\\",\"f\":\"\\\"\"}",
 	 ST_OK, NULL},
+	{"NUL in a key", "{\"a\":1,\"target\\u0000x\":1}", ST_INVALID,
+	 "body has a key with a NUL character (\\u0000) at byte 7"},
+	{"NUL in a nested key", "{\"m\":{\"\\u0000\" :1}}", ST_INVALID, "at byte 6"},
+	{"NUL in a value", "{\"a\":\"x\\u0000y\"}", ST_OK, NULL},
+	{"an escaped backslash, then u0000", "{\"a\\\\u0000\":1}", ST_OK, NULL},
 	{"keys that differ by case", "{\"a\":1,\"A\":2}", ST_OK, NULL},
 };
 

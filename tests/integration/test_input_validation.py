@@ -112,6 +112,11 @@ def test_a_key_twice_in_one_object_is_refused(srv):
     body = TWICE[3][1]
     refused(srv.post("/sessions", data=body.encode(), headers=J),
             "the object at byte %d" % body.index('{"n"'))
+    # json-c would end a key at \u0000: "target\u0000x" would be "target" to cavra alone
+    for body in ('{"action_type":"read_file","target\\u0000x":"/etc/shadow"}',
+                 '{"session_id":"s1","metadata":{"a\\u0000":1}}'):
+        refused(srv.post("/decisions" if "action" in body else "/sessions", data=body.encode(),
+                         headers=J), "has a key with a NUL character")
     assert rows(srv.db) == 0
     # one key in two objects, and keys that differ only by case, are two keys
     body = '{"session_id":"s1","metadata":{"session_id":"x","Session_id":"y"}}'
