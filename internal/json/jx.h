@@ -36,8 +36,8 @@ ATTR_NODISCARD enum status jx_check_escapes(const char *data, size_t len, struct
  * Refuses the text data[0..len) when obj, what json-c parsed from it, lost a member to a key
  * that appears twice in one object (json-c keeps the last value; other readers may keep the
  * first), or that has a key with an escaped NUL (json-c ends the key there).  The error names
- * what ("body") and a byte offset.  jx_parse
- * calls it; parsers of their own (manifests) call it after their parse.
+ * what ("body") and a byte offset.  jx_parse calls it; parsers of their own (manifests) call
+ * it after their parse.
  */
 ATTR_NODISCARD enum status jx_check_unique_keys(const char *what, const char *data, size_t len,
 						json_object *obj, int max_depth, struct err *e);
