@@ -132,13 +132,15 @@ static void put_escaped(struct line *l, const char *s)
 
 		if (n == 0) {
 			put(l, "\\\\x%02x", c);
-		} else if (n > 1 &&
-			   hidden_code_point(seq_code_point((const unsigned char *)s, n))) {
-			put(l, "\\u%04x", seq_code_point((const unsigned char *)s, n));
-			s += n - 1;
 		} else if (n > 1) {
-			memcpy(l->data + l->len, s, n);
-			l->len += n;
+			unsigned int cp = seq_code_point((const unsigned char *)s, n);
+
+			if (hidden_code_point(cp)) {
+				put(l, "\\u%04x", cp);
+			} else {
+				memcpy(l->data + l->len, s, n);
+				l->len += n;
+			}
 			s += n - 1;
 		} else if (c == '"' || c == '\\') {
 			l->data[l->len++] = '\\';
