@@ -13,6 +13,7 @@
 #include "base/xalloc.h"
 #include "base/num.h"
 #include "base/utf8.h"
+#include "base/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,14 @@ size_t ops_table_ncols(const struct ops_table *t)
 	while (n < OPS_MAX_COLS && t->cols[n].name)
 		n++;
 	return n;
+}
+
+size_t ops_table_col(const struct ops_table *t, const char *name)
+{
+	for (size_t i = 0; i < ops_table_ncols(t); i++)
+		if (str_eq(t->cols[i].name, name))
+			return i;
+	return SIZE_MAX;
 }
 
 void ops_table_view(const struct ops_table *t, int v, struct ops_table *out)

@@ -54,6 +54,8 @@ const struct ops_table *ops_table_find(const char *table);
 /* Whether table is one that backups leave out on purpose (docs/backup-format.md). */
 bool ops_table_skipped(const char *table);
 size_t ops_table_ncols(const struct ops_table *t);
+/* The index of t's column called name, or SIZE_MAX when t has none. */
+size_t ops_table_col(const struct ops_table *t, const char *name);
 /*
  * t as it is at schema version v: a copy whose columns stop before the first
  * one a later migration adds (those are appended, so the rest are a prefix).

@@ -179,21 +179,13 @@ static enum status load_line(void *ctx, const char *line, size_t len, int64_t li
 	return st;
 }
 
-static size_t col_index(const struct ops_table *t, const char *name)
-{
-	for (size_t i = 0; i < ops_table_ncols(t); i++)
-		if (strcmp(t->cols[i].name, name) == 0)
-			return i;
-	return SIZE_MAX;
-}
-
 static void chain_columns(struct loader *ld)
 {
 	static const char *const names[OPS_CHAIN_LINE_COLS] = {
 		"seq", "kind", "record_id", "record_sha256", "prev_hash", "hash"};
 
 	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++) {
-		ld->chain_cols[i] = col_index(ld->l->t, names[i]);
+		ld->chain_cols[i] = ops_table_col(ld->l->t, names[i]);
 		if (ld->chain_cols[i] == SIZE_MAX) {
 			ops_chain_lines_fail(ld->l->chain);
 			ld->l->chain = NULL;
@@ -213,9 +205,10 @@ enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan 
 	for (size_t i = 0; i < ld.ncols; i++)
 		names[i] = l->t->cols[i].name;
 	ops_line_keys_init(&ld.keys, names, ld.ncols);
-	ld.tally_col = strcmp(l->t->table, "activity_decisions") == 0 ? col_index(l->t, "decision")
-								      : SIZE_MAX;
-	ld.id_col = l->hashes ? col_index(l->t, "decision_id") : SIZE_MAX;
+	ld.tally_col = strcmp(l->t->table, "activity_decisions") == 0
+			       ? ops_table_col(l->t, "decision")
+			       : SIZE_MAX;
+	ld.id_col = l->hashes ? ops_table_col(l->t, "decision_id") : SIZE_MAX;
 	if (l->chain)
 		chain_columns(&ld);
 	buf_init(&ld.arena, OPS_LINE_MAX);

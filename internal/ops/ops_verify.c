@@ -43,11 +43,9 @@ static void line_problem(struct ops_line_check *lc, int64_t lineno, const char *
 static bool key_is_int(const struct ops_manifest_file *f)
 {
 	const struct ops_table *t = f->table ? ops_table_find(f->table) : NULL;
+	size_t i = t ? ops_table_col(t, f->key) : SIZE_MAX;
 
-	for (size_t i = 0; t && i < OPS_MAX_COLS && t->cols[i].name; i++)
-		if (str_eq(t->cols[i].name, f->key))
-			return t->cols[i].kind == OPS_INT;
-	return false;
+	return i != SIZE_MAX && t->cols[i].kind == OPS_INT;
 }
 
 void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
