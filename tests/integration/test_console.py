@@ -4,7 +4,7 @@ provider, all on 127.0.0.1; and the same console in auth mode none on SQLite.
 
 The script seeds its own data through the API, logs in on the provider's page, filters decisions,
 replays a session, approves as a security operator, checks that forged POSTs and an auditor are
-refused, that stored HTML renders as text, walks the policy rollouts (readiness in the list, a
+refused, that stored HTML renders as text and look-alike or hidden characters as markers, walks the policy rollouts (readiness in the list, a
 rollout's checks, its recent decisions into the Explorer, planning and applying a change and a
 stale plan's 409), and logs out. Screenshots of the main views go to
 tests/integration/artifacts/console/ (oidc) and artifacts/console-none/ (CAVRA_TEST_ARTIFACTS
@@ -96,7 +96,7 @@ def test_console_in_chromium_oidc_postgres(pg_db, new_idp, tmp_path):
                       CAVRA_E2E_WRITER="platform")
         logs = s.stderr()
     for scenario in ("login", "filterDecisions", "sessionReplay", "approve", "forgedPosts", "xss",
-                     "recordForm", "rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
+                     "lookalikes", "recordForm", "rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
                      "rolloutChange", "auditor", "logout"):
         assert f"ok - {scenario} " in out, out
     assert "console-secret" not in logs
@@ -117,6 +117,6 @@ def test_console_in_chromium_auth_none_sqlite(tmp_path):
         out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none", CAVRA_E2E_BULK_REPO="bulk/total")
     assert "auth mode none" in out and "ok - approve " in out, out
     assert "ok - boundedTotal " in out, out
-    for scenario in ("rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
-                     "rolloutChange"):
+    for scenario in ("xss", "lookalikes", "rolloutList", "rolloutPage", "rolloutActivity",
+                     "rolloutPlan", "rolloutChange"):
         assert f"ok - {scenario} " in out, out

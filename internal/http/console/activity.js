@@ -4,7 +4,7 @@
 
 import { get, can, onePath, ApiError } from './api.js';
 import {
-  h, badge, time, text, code, route, withQuery, table, dl, loading, clear,
+  h, badge, time, text, code, codeBlock, route, withQuery, table, dl, loading, clear,
   DECISIONS, SEVERITIES, SESSION_STATES, ACTION_TYPES,
 } from './dom.js';
 import { filterForm, pager, pageParams, totalText } from './list.js';
@@ -168,7 +168,7 @@ function replayStep(d, n) {
       badge('decision', d.decision), badge('severity', d.severity),
       h('a', { href: route('decisions', d.decision_id), class: 'step-link' }, h('code', null, d.decision_id))),
     dl([
-      ['Target', what.length ? what.map((w) => h('code', { class: 'block' }, w)) : text(null)],
+      ['Target', what.length ? what.map((w) => codeBlock(w)) : text(null)],
       ...(mcp.length ? [['MCP', mcp.join(' · ')]] : []),
       ['Rule', code(d.rule_id)],
       ['Reason', text(d.reason)],

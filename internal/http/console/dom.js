@@ -10,6 +10,10 @@ function safeAttr(name) {
   return !n.startsWith('on') && n !== 'style' && n !== 'srcdoc';
 }
 
+// Attributes that a person reads (tooltips, labels read out by screen readers): their text gets
+// the same markers as the page's text (plainText below).
+const TEXT_ATTRS = new Set(['title', 'aria-label', 'alt', 'placeholder', 'label']);
+
 function setProps(el, props) {
   for (const [k, v] of Object.entries(props || {})) {
     if (v === undefined || v === null || v === false) continue;
@@ -23,6 +27,8 @@ function setProps(el, props) {
       // Only links the console builds itself: its own hash routes and same-origin paths.
       const s = String(v);
       if (s.startsWith('#') || (s.startsWith('/') && !s.startsWith('//'))) el.setAttribute('href', s);
+    } else if (TEXT_ATTRS.has(k)) {
+      el.setAttribute(k, plainText(String(v)));
     } else if (safeAttr(k)) {
       el.setAttribute(k, v === true ? '' : String(v));
     }
@@ -38,27 +44,141 @@ function setProps(el, props) {
 const HIDDEN = /[\p{Cf}\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u115f\u1160\u3164\uffa0]/u;
 const HIDDEN_ALL = new RegExp(HIDDEN.source, 'gu');
 
-function hiddenMark(ch) {
-  const cp = `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+// Characters made to look like ASCII: a compatibility form whose normal form (NFKC) is plain
+// ASCII, such as the fullwidth "ｃ" and "／", the mathematical "𝐜", the Roman numeral "Ⅽ", the
+// superscript "²" or the no-break space. "/etc／shadow" is not the path it looks like.
+const PRINTABLE_ASCII = /^[\u0020-\u007e]+$/;
+
+function asciiLookalike(ch) {
+  const n = ch.normalize('NFKC');
+  return n !== ch && PRINTABLE_ASCII.test(n) ? n : null;
+}
+
+// Letters that imitate letters of another script: a word (a run of letters, marks and digits)
+// whose letters come from more than one script, such as "сlaude" with a Cyrillic "с", could
+// pass for another agent, repository or command. Unicode's "highly restrictive" rule (UTS #39)
+// is applied: a word may use one script, or Latin with Han and Japanese kana, with Han and
+// Bopomofo, or with Han and Hangul. A letter belongs to every script of its Script_Extensions
+// (the kana prolonged sound mark to both kana). In any other mixed word the letters outside the
+// word's main script are shown as markers naming their code point and script. Letters of
+// scripts not listed here count as "other-script". Not caught: a word written wholly in
+// another script's look-alikes ("сое" in Cyrillic), which needs Unicode's confusables table.
+const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian', 'Cherokee', 'Georgian', 'Hebrew',
+  'Arabic', 'Coptic', 'Han', 'Hiragana', 'Katakana', 'Hangul', 'Bopomofo']
+  .map((name) => [name, new RegExp(`\\p{Script_Extensions=${name}}`, 'u')]);
+const PROFILES = [['Latin', 'Han', 'Hiragana', 'Katakana'], ['Latin', 'Han', 'Bopomofo'],
+  ['Latin', 'Han', 'Hangul']];
+const NON_ASCII = /[^\u0000-\u007f]/;
+const WORDS = /[\p{L}\p{M}\p{N}]+/gu;
+const LETTER = /\p{L}/u;
+const COMMON = /\p{Script=Common}|\p{Script=Inherited}/u;
+
+// The scripts a letter may belong to; [] for a letter every script shares.
+function scriptsOf(ch) {
+  const found = SCRIPTS.filter(([, re]) => re.test(ch)).map(([name]) => name);
+  if (found.length) return found;
+  return COMMON.test(ch) ? [] : ['other-script'];
+}
+
+// The letters of one word (letters: [index, scripts]) to mark, with the word's main script.
+function mixedLetters(letters) {
+  const count = new Map();
+  for (const [, scs] of letters) for (const sc of scs) count.set(sc, (count.get(sc) || 0) + 1);
+  const used = [...count.keys()];
+  const fits = (profile) => letters.every(([, scs]) => !scs.length || scs.some((sc) => profile.includes(sc)));
+  if (used.some((sc) => fits([sc])) || PROFILES.some(fits)) return [];
+  const main = used.reduce((x, y) => (count.get(y) > count.get(x) ? y : x));
+  return letters.filter(([, scs]) => scs.length && !scs.includes(main)).map(([at, scs]) => [at, scs[0], main]);
+}
+
+const codePoint = (ch) => `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+function hiddenMarks(s, out) {
+  for (const m of s.matchAll(HIDDEN_ALL)) {
+    const cp = codePoint(m[0]);
+    out.push({ at: m.index, len: m[0].length, label: cp, kind: 'hidden-char',
+      title: `${cp}: a character that is not shown, or that changes the direction of the text around it` });
+  }
+}
+
+// The look-alikes of ASCII anywhere in s, then the mixed-script letters of each word.
+function lookalikeMarks(s, out) {
+  const taken = new Set();
+  for (let i = 0; i < s.length;) {
+    const ch = String.fromCodePoint(s.codePointAt(i));
+    const like = NON_ASCII.test(ch) ? asciiLookalike(ch) : null;
+    if (like !== null) {
+      taken.add(i);
+      const cp = codePoint(ch);
+      out.push({ at: i, len: ch.length, label: `${cp} as "${like}"`, kind: 'hidden-char lookalike',
+        title: `${cp}: a compatibility form of "${like}"; it looks like "${like}" but is another character` });
+    }
+    i += ch.length;
+  }
+  for (const w of s.matchAll(WORDS)) {
+    if (!NON_ASCII.test(w[0])) continue;
+    const letters = [];
+    let i = 0;
+    for (const ch of w[0]) {
+      if (LETTER.test(ch) && !taken.has(w.index + i)) letters.push([i, scriptsOf(ch)]);
+      i += ch.length;
+    }
+    for (const [at, sc, main] of mixedLetters(letters)) {
+      const ch = String.fromCodePoint(w[0].codePointAt(at));
+      const cp = codePoint(ch);
+      out.push({ at: w.index + at, len: ch.length, label: `${cp} ${sc}`, kind: 'hidden-char mixed-script',
+        title: `${cp}: a ${sc} letter in a word of ${main} letters; it may imitate a letter it is not` });
+    }
+  }
+}
+
+// Where the text s needs a marker: [{at, len, label, title, kind}] in order of position.
+function markers(s) {
+  const out = [];
+  if (HIDDEN.test(s)) hiddenMarks(s, out);
+  if (NON_ASCII.test(s)) lookalikeMarks(s, out);
+  return out.sort((x, y) => x.at - y.at);
+}
+
+function markerNode(m) {
   const mark = document.createElement('span');
-  mark.setAttribute('class', 'hidden-char');
-  mark.setAttribute('title', `${cp}: a character that is not shown, or that changes the direction of the text around it`);
-  mark.textContent = `[${cp}]`;
+  mark.setAttribute('class', m.kind);
+  mark.setAttribute('title', m.title);
+  mark.textContent = `[${m.label}]`;
   return mark;
 }
 
-// The text s as nodes: text nodes, with a marker in place of each hidden character.
+// The text s as nodes: text nodes, with a marker in place of each hidden character and of each
+// letter that imitates another script's.
 function textNodes(s) {
-  if (!HIDDEN.test(s)) return [document.createTextNode(s)];
+  const marks = markers(s);
+  if (!marks.length) return [document.createTextNode(s)];
   const out = [];
   let at = 0;
-  for (const m of s.matchAll(HIDDEN_ALL)) {
-    if (m.index > at) out.push(document.createTextNode(s.slice(at, m.index)));
-    out.push(hiddenMark(m[0]));
-    at = m.index + m[0].length;
+  for (const m of marks) {
+    if (m.at > at) out.push(document.createTextNode(s.slice(at, m.at)));
+    out.push(markerNode(m));
+    at = m.at + m.len;
   }
   if (at < s.length) out.push(document.createTextNode(s.slice(at)));
   return out;
+}
+
+// The text s for an attribute (a title, a label): markers as plain "[U+202E]" text.
+export function plainText(s) {
+  const marks = markers(s);
+  let out = '';
+  let at = 0;
+  for (const m of marks) {
+    out += `${s.slice(at, m.at)}[${m.label}]`;
+    at = m.at + m.len;
+  }
+  return out + s.slice(at);
+}
+
+// Whether s holds anything textNodes would mark (for form fields, which show a value as it is).
+export function hasMarkers(s) {
+  return markers(String(s)).length > 0;
 }
 
 function append(el, children) {
@@ -127,9 +247,38 @@ export function text(v) {
   return String(v);
 }
 
+// Line breaks in a command or path. On one line (a table's cell, a field) each run of them shows
+// as a marker, "↵" or "↵×3", so "echo ok" and "rm -rf ~" on two lines do not read as one
+// command; in a block the breaks are kept but a run of more than one empty line shows as
+// "[N empty lines]", so a command cannot sit hundreds of lines below what is in view.
+function withBreaks(s, block) {
+  const out = [];
+  let at = 0;
+  for (const m of s.matchAll(/(?:\r?\n)+/g)) {
+    const n = m[0].split('\n').length - 1;
+    out.push(s.slice(at, m.index));
+    if (!block) {
+      out.push(h('span', { class: 'line-break', title: n === 1 ? 'a line break' : `${n} line breaks` },
+        n === 1 ? '↵' : `↵×${n}`));
+    } else if (n > 2) {
+      out.push('\n', h('span', { class: 'line-break' }, `[${n - 1} empty lines]`), '\n');
+    } else {
+      out.push(m[0]);
+    }
+    at = m.index + m[0].length;
+  }
+  out.push(s.slice(at));
+  return out.filter((x) => x !== '');
+}
+
 export function code(v) {
   if (v === null || v === undefined || v === '') return h('span', { class: 'muted' }, '—');
-  return h('code', null, String(v));
+  return h('code', null, withBreaks(String(v), false));
+}
+
+// A command or path on lines of its own.
+export function codeBlock(v) {
+  return h('code', { class: 'block' }, withBreaks(String(v), true));
 }
 
 // ---- links to the console's own views (every path segment encoded)

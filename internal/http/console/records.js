@@ -5,7 +5,7 @@
 
 import { get, post, can, onePath, restPath } from './api.js';
 import {
-  h, badge, time, text, route, table, dl, message, loading, clear, uid, jsonView,
+  h, badge, time, text, route, table, dl, message, loading, clear, uid, jsonView, hasMarkers,
 } from './dom.js';
 import { filterForm, pager, pageParams } from './list.js';
 import { errorBox, writeError, policyPackIds, setFlash, navigate } from './common.js';
@@ -195,15 +195,15 @@ export async function recordView(view, key, id) {
 
 function formField(f, value, packs) {
   const id = uid(`r-${f.name}`);
+  const raw = f.type === 'enum' ? '' : String(Array.isArray(value) ? value.join(', ') : (value ?? ''));
   let input;
   if (f.type === 'enum') {
     input = h('select', { id, name: f.name },
       h('option', { value: '' }, '(default)'),
       f.options.map((o) => h('option', { value: o, selected: o === value }, label(o))));
   } else {
-    const v = Array.isArray(value) ? value.join(', ') : (value ?? '');
     const listId = f.packs && packs.length ? uid('dl') : null;
-    input = h('input', { id, name: f.name, type: f.type === 'int' ? 'number' : 'text', value: String(v),
+    input = h('input', { id, name: f.name, type: f.type === 'int' ? 'number' : 'text', value: raw,
       required: f.required, min: f.min, max: f.max, step: f.type === 'int' ? '1' : null, list: listId,
       autocomplete: 'off' });
   }
@@ -213,6 +213,16 @@ function formField(f, value, packs) {
     wrap.append(h('datalist', { id: input.getAttribute('list') }, packs.map((p) => h('option', { value: p }))));
   }
   if (hint) wrap.append(h('small', null, hint));
+  // The field shows the value as it is, to be edited; what it holds that the eye cannot tell
+  // apart is spelled out under it, with the page's markers.
+  if (hasMarkers(raw)) {
+    wrap.append(h('small', { class: 'value-warning', role: 'note' },
+      'This value holds characters that are not shown or look like others: ', raw));
+  }
+  if (/[\r\n]/.test(raw)) {
+    wrap.append(h('small', { class: 'value-warning', role: 'note' },
+      'This value holds line breaks, which a one-line field drops: saving the form would remove them.'));
+  }
   return wrap;
 }
 

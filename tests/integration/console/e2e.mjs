@@ -46,6 +46,13 @@ const REPO_HIDDEN = `e2e-${RUN}/hidden`;
 // What an agent could send to be read differently on screen: U+202E shows what follows it
 // backwards ("rm -rf ~" reads "~ fr- mr"), U+200B is a space of no width.
 const HIDDEN_TARGET = 'cat notes.txt #\u202E~ fr- mr\u200B';
+// And what could pass for something else: an agent id with a Cyrillic "с" (U+0441) that reads
+// "claude-code", an owner with a fullwidth solidus (U+FF0F), and a command 200 lines below
+// the one in view.
+const REPO_LOOK = `e2e-${RUN}/lookalike`;
+const LOOK_AGENT = '\u0441laude-code';
+const LOOK_OWNER = 'team\uFF0Fa';
+const LOOK_TARGET = `echo ok${'\n'.repeat(200)}rm -rf ~`;
 const BASELINE = 'cavra-ai-agent-baseline';
 const rolloutOf = (repo) => `${repo}:${BASELINE}`; // the API's default rollout id
 const TIMEOUT = 10_000;
@@ -140,7 +147,10 @@ async function seed(mode) {
   expect(a1.approver_group === 'Repository Owners', `seeding: approval routed to ${a1.approver_group}`);
   const hidden = await must('POST', '/decisions', { session_id: `e2e-${RUN}-s4`, agent_id: 'codex',
     repository: REPO_HIDDEN, action_type: 'execute_command', target: HIDDEN_TARGET }, agent);
+  const lookalike = await must('POST', '/decisions', { session_id: `e2e-${RUN}-s5`, agent_id: LOOK_AGENT,
+    repository: REPO_LOOK, action_type: 'execute_command', target: LOOK_TARGET }, agent);
   await must('POST', '/agents', { agent_id: XSS, owner: '<b>bold</b>', type: 'coding-agent' }, writer);
+  await must('POST', '/agents', { agent_id: LOOK_AGENT, owner: LOOK_OWNER, type: 'coding-agent' }, writer);
   await must('POST', '/agents', { agent_id: 'claude-code', owner: 'platform', vendor: 'anthropic', risk_tier: 'medium' }, writer);
   await must('POST', '/mcp/servers', { server_id: `github-mcp-${RUN}`, trust_tier: 'trusted', allowed_tools: ['create_pr'] }, writer);
   await must('POST', '/repositories', { repository_id: REPO_PAY, provider: 'github', owner: 'payments-team',
@@ -150,7 +160,7 @@ async function seed(mode) {
   await must('POST', '/integrations', { provider: 'Splunk Cloud', environment: `e2e-${RUN}`, category: 'siem',
     status: 'active', health_status: 'healthy' }, writer);
   await seedRollouts(writer);
-  return { s1, s2, s3, d1, d2, release, a1, a2, hidden };
+  return { s1, s2, s3, d1, d2, release, a1, a2, hidden, lookalike };
 }
 
 // Two more policy rollouts, owned by this run: one ready (a registered repository, full
@@ -499,6 +509,52 @@ S.xss = async ({ page, seeded, mode }) => {
   }
 };
 
+// Text that could pass for other text is shown for what it is: a letter of another script
+// inside a word and a fullwidth look-alike of ASCII as markers naming them, line breaks in a
+// one-line cell as "↵", and a long run of empty lines in the session replay as one line that
+// counts them. In a record's edit form the value stays as it is, with a warning under it.
+S.lookalikes = async ({ page: mainPage, browser, seeded, mode }) => {
+  const agentMark = '[U+0441 Cyrillic]laude-code';
+  await open(mainPage, `#/decisions?repository=${encodeURIComponent(REPO_LOOK)}`);
+  await eventually(async () => {
+    const r = await rows(mainPage, 'section[aria-label=Decisions]');
+    return r && r.length === 1 && r[0].Agent === agentMark && r[0].Target === 'echo ok↵×200rm -rf ~';
+  }, async () => `decisions of ${REPO_LOOK}: ${JSON.stringify(await rows(mainPage, 'section[aria-label=Decisions]'))}`);
+  const raw = await mainPage.evaluate(() => document.querySelector('main').textContent.includes('\u0441'));
+  expect(!raw, 'U+0441 reached the list as itself');
+  await shot(mainPage, 'lookalikes');
+  await open(mainPage, `#/sessions/${encodeURIComponent(seeded.lookalike.session_id)}`);
+  const block = 'echo ok\n[199 empty lines]\nrm -rf ~';
+  await eventually(async () => (await mainPage.$$eval('ol.replay code.block', (els) => els.map((e) => e.textContent)))
+    .includes(block), async () => `the replay's target: ${JSON.stringify(await mainPage.$$eval('ol.replay code.block',
+    (els) => els.map((e) => e.textContent)))}`);
+  const own = mode === 'oidc' ? await newContext(browser, 'writer') : null;
+  const page = own ? own.page : mainPage;
+  try {
+    const hash = `#/agents/${encodeURIComponent(LOOK_AGENT)}`;
+    if (own) {
+      await page.goto(consoleUrl(hash));
+      await logIn(page, WRITER);
+      await page.waitForSelector('body[data-ready]');
+    } else {
+      await open(page, hash);
+    }
+    await eventually(async () => (await page.textContent('main h1').catch(() => '')).includes(agentMark),
+      async () => `the agent's page: ${await page.textContent('main')}`);
+    expect((await page.textContent('main dl.fields')).includes('team[U+FF0F as "/"]a'),
+      `the owner is not marked: ${await page.textContent('main dl.fields')}`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const owner = page.locator('form.record-form [name=owner]');
+    await owner.waitFor();
+    expect(await owner.inputValue() === LOOK_OWNER, `the form changed the owner: ${await owner.inputValue()}`);
+    const warnings = await page.$$eval('form.record-form .value-warning', (els) => els.map((e) => e.textContent));
+    expect(warnings.some((w) => w.endsWith('team[U+FF0F as "/"]a')) && warnings.some((w) => w.endsWith(agentMark)),
+      `the form's warnings: ${JSON.stringify(warnings)}`);
+  } finally {
+    if (own) await closeSoon(own.ctx);
+  }
+};
+
 S.otherViews = async ({ page }) => {
   for (const [hash, name] of [['#/mcp-servers', 'mcp-servers'], ['#/repositories', 'repositories'],
     ['#/policy-rollouts', 'policy-rollouts'], ['#/integrations', 'integrations'], ['#/policy-packs', 'policy-packs']]) {
@@ -766,10 +822,10 @@ S.rolloutChange = async (ctx) => {
 // ---- main
 
 const PLAN = {
-  oidc: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'forgedPosts', 'xss', 'otherViews',
+  oidc: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'forgedPosts', 'xss', 'lookalikes', 'otherViews',
     'recordForm', 'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange', 'auditor',
     'logout'],
-  none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'otherViews', 'recordForm',
+  none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'lookalikes', 'otherViews', 'recordForm',
     'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange',
     ...(process.env.CAVRA_E2E_BULK_REPO ? ['boundedTotal'] : [])],
 };
