@@ -48,6 +48,7 @@ enum status auth_jws_split(const char *tok, struct jws_parts *parts, struct err 
 enum status auth_jws_segment_json(const char *s, size_t n, const char *what, json_object **out,
 				  struct err *e)
 {
+	struct err pe = {0};
 	unsigned char *raw;
 	size_t rawlen;
 	enum status st;
@@ -55,11 +56,10 @@ enum status auth_jws_segment_json(const char *s, size_t n, const char *what, jso
 	*out = NULL;
 	if (!auth_b64url_decode(s, n, &raw, &rawlen))
 		return err_set(e, ST_UNAUTHENTICATED, "token %s is not valid base64url", what);
-	st = jx_parse_object((const char *)raw, rawlen, out, NULL);
+	st = jx_parse_object((const char *)raw, rawlen, out, &pe);
 	free(raw);
 	if (st != ST_OK)
-		return err_set(e, ST_UNAUTHENTICATED,
-			       "token %s is not a JSON object with each key once", what);
+		return err_set(e, ST_UNAUTHENTICATED, "token %s %s", what, jx_fault(pe.msg));
 	return ST_OK;
 }
 

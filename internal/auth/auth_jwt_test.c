@@ -165,18 +165,22 @@ static const struct jwt_case cases[] = {
 	{"header non-canonical bits", K_R1, "RS256", "QR", OK_CL, M_HDR_SEGMENT, 0, false, REJECT,
 	 "header is not valid base64url"},
 	{"header not JSON", K_R1, "RS256", "bm90IGpzb24", OK_CL, M_HDR_SEGMENT, 0, false, REJECT,
-	 "header is not a JSON object"},
+	 "header is not valid JSON: "},
 	{"payload not base64url", R1_RS256, "e30*", M_PAYLOAD_SEGMENT, 0, false, REJECT,
 	 "payload is not valid base64url"},
 	{"payload an array", R1_RS256, "W10", M_PAYLOAD_SEGMENT, 0, false, REJECT,
-	 "payload is not a JSON object"},
+	 "payload must be a JSON object"},
 	{"oversize token", R1_RS256, OK_CL, M_OVERSIZE, 0, false, REJECT, "longer than 16384"},
 	/* a key twice: another library would read the first, json-c the last */
 	{"alg twice in the header", K_R1, "RS256",
 	 "{\"alg\":\"none\",\"alg\":\"RS256\",\"kid\":\"r1\"}", OK_CL, PLAIN, REJECT,
-	 "header is not a JSON object with each key once"},
+	 "header has a key twice in one object (the object at byte 0)"},
 	{"sub twice in the claims", R1_RS256, "{" BASE ",\"sub\":\"admin\",\"exp\":2000}", PLAIN,
-	 REJECT, "payload is not a JSON object with each key once"},
+	 REJECT, "payload has a key twice in one object"},
+	/* json-c ends a key at an escaped NUL: "alg\u0000x" would be "alg" to it alone */
+	{"a NUL in a header key", K_R1, "RS256",
+	 "{\"alg\\u0000x\":\"none\",\"alg\":\"RS256\",\"kid\":\"r1\"}", OK_CL, PLAIN, REJECT,
+	 "header has a key with a NUL character (\\u0000) at byte"},
 };
 
 static EVP_PKEY *keys[K__COUNT];

@@ -259,6 +259,13 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 	return ST_OK;
 }
 
+const char *jx_fault(const char *msg)
+{
+	static const char body[] = "body ";
+
+	return strncmp(msg, body, sizeof(body) - 1) == 0 ? msg + sizeof(body) - 1 : msg;
+}
+
 enum status jx_parse_object(const char *data, size_t len, json_object **out, struct err *e)
 {
 	enum status st = jx_parse(data, len, JX_MAX_DEPTH, out, e);

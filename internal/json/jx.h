@@ -42,6 +42,13 @@ ATTR_NODISCARD enum status jx_check_escapes(const char *data, size_t len, struct
 ATTR_NODISCARD enum status jx_check_unique_keys(const char *what, const char *data, size_t len,
 						json_object *obj, int max_depth, struct err *e);
 
+/*
+ * The message of a jx_parse or jx_parse_object error without its subject, "body": "has a key
+ * twice in one object (...)", "is not valid JSON: ... at byte N".  For callers that parse
+ * something other than a request body and name it themselves ("token header").
+ */
+const char *jx_fault(const char *msg);
+
 /* Parses and requires an object. */
 ATTR_NODISCARD enum status jx_parse_object(const char *data, size_t len, json_object **out,
 					   struct err *e);

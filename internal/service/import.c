@@ -349,13 +349,10 @@ static void batch_release(struct batch *b)
  */
 static const char *file_fault(const char *msg)
 {
-	static const char invalid[] = "body is not valid JSON: ", body[] = "body ";
+	static const char invalid[] = "is not valid JSON: ";
+	const char *m = jx_fault(msg);
 
-	if (strncmp(msg, invalid, sizeof(invalid) - 1) == 0)
-		return msg + sizeof(invalid) - 1;
-	if (strncmp(msg, body, sizeof(body) - 1) == 0)
-		return msg + sizeof(body) - 1;
-	return msg;
+	return strncmp(m, invalid, sizeof(invalid) - 1) == 0 ? m + sizeof(invalid) - 1 : m;
 }
 
 static enum status read_file(const char *path, json_object **root, struct err *e)
