@@ -339,7 +339,9 @@ static void test_log_line(void **state)
 	log_setup(LOG_INFO, LOG_FMT_JSON);
 	log_set_request_id("req_1");
 	log_info("say \"hi\"\nand\\bye\x01 path=/s/\xc0\xaf\xc3\xa9 "
-		 "/a\xe2\x80\xaegpj.exe\xe2\x80\x8b\xc2\x85\xe2\x80\xa8\xe2\x81\xa6.");
+		 "/a\xe2\x80\xaegpj.exe\xe2\x80\x8b\xc2\x85\xe2\x80\xa8\xe2\x81\xa6."
+		 /* a tag character (U+E0041), a Hangul filler, an emoji kept as it is */
+		 "\xf3\xa0\x81\x81\xe3\x85\xa4\xf0\x9f\x98\x80");
 	log_debug("not shown");
 	log_set_request_id(NULL);
 	dup2(saved, STDERR_FILENO);
@@ -350,7 +352,8 @@ static void test_log_line(void **state)
 	assert_true(n > 0);
 	assert_non_null(strstr(buf, "\"request_id\":\"req_1\",\"msg\":\"say \\\"hi\\\"\\nand"
 				    "\\\\bye\\u0001 path=/s/\\\\xc0\\\\xaf\xc3\xa9 /a\\u202egpj.exe"
-				    "\\u200b\\u0085\\u2028\\u2066.\"}\n"));
+				    "\\u200b\\u0085\\u2028\\u2066.\\udb40\\udc41\\u3164"
+				    "\xf0\x9f\x98\x80\"}\n"));
 	assert_int_equal(strchr(buf, '\n') - buf + 1, n); /* exactly one line */
 	log_setup(LOG_INFO, LOG_FMT_LOGFMT);
 }
