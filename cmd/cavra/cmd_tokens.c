@@ -182,19 +182,22 @@ static int tokens_list(struct service *s, bool json)
 		puts(json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
 	for (size_t i = 0; !json && i < json_object_array_length(list); i++) {
 		json_object *t = json_object_array_get_idx(list, i), *v = NULL;
-		const char *revoked = NULL, *exp = NULL;
+		const char *revoked = NULL, *exp = NULL, *used = NULL;
 
 		if (json_object_object_get_ex(t, "revoked_at", &v))
 			revoked = json_object_get_string(v);
 		if (json_object_object_get_ex(t, "expires_at", &v))
 			exp = json_object_get_string(v);
+		if (json_object_object_get_ex(t, "last_used_at", &v))
+			used = json_object_get_string(v);
 		json_object_object_get_ex(t, "roles", &v);
-		printf("%-24s %-17s %-28s created %s  expires %s%s%s\n",
+		printf("%-24s %-17s %-28s created %s  expires %s  last used %s%s%s\n",
 		       json_object_get_string(json_object_object_get(t, "name")),
 		       json_object_get_string(json_object_object_get(t, "token_id")),
 		       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
 		       json_object_get_string(json_object_object_get(t, "created_at")),
-		       exp ? exp : "never", revoked ? "  REVOKED " : "", revoked ? revoked : "");
+		       exp ? exp : "never", used ? used : "never", revoked ? "  REVOKED " : "",
+		       revoked ? revoked : "");
 	}
 	json_object_put(list);
 	return EXIT_OK;

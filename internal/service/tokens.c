@@ -7,12 +7,17 @@
 #include "service/service.h"
 #include "base/timeutil.h"
 #include "base/hash.h"
+#include "base/log.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "store/store_tokens.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* How often, at most, a token's last use is written (microseconds: a minute). */
+#define TOKEN_USE_INTERVAL_US INT64_C(60000000)
 
 /* Roles live in the payload, not in columns, so adding a role needs no migration. */
 static char *roles_payload(const char *const *roles, size_t n)
@@ -88,6 +93,39 @@ static char **payload_roles(const char *payload, size_t *n)
 }
 
 /*
+ * last_used_at is written at most once a TOKEN_USE_INTERVAL_US per token: the row the check
+ * just read says whether the last recorded use is older, so most requests write nothing.  A
+ * failed write (a full disk, a read-only database) is logged and the request goes on: the use
+ * is a hint for finding unused tokens, not a record the request depends on.  On a database
+ * that refuses every such write the warning comes once a minute, not once a request.
+ */
+static bool warn_due(int64_t now_us)
+{
+	static _Atomic int64_t last_warn_us;
+	int64_t last = atomic_load(&last_warn_us);
+
+	return now_us - last >= TOKEN_USE_INTERVAL_US &&
+	       atomic_compare_exchange_strong(&last_warn_us, &last, now_us);
+}
+
+static void note_use(struct service *s, const struct token_row *row)
+{
+	char now[TIME_FMT_LEN], since[TIME_FMT_LEN];
+	int64_t now_us = time_now_us(), last_us = 0;
+	struct err e = {0};
+
+	if (row->last_used_at && time_parse(row->last_used_at, &last_us) &&
+	    last_us > now_us - TOKEN_USE_INTERVAL_US)
+		return; /* recent, or ahead of this replica's clock */
+	time_format_utc(now_us, now, sizeof(now));
+	time_format_utc(now_us - TOKEN_USE_INTERVAL_US, since, sizeof(since));
+	if (store_token_touch(s->store, row->token_id, now, since, &e) != ST_OK && warn_due(now_us))
+		log_warn("tokens: could not record a use of API token '%s' (said once a minute at "
+			 "most): %s",
+			 row->name, e.msg);
+}
+
+/*
  * Every failure is ST_UNAUTHENTICATED (401).  The message names the token only once the hash
  * matched, i.e. only to whoever holds the token; authn also logs it, so that an operator can
  * see why a CI job is locked out.
@@ -109,6 +147,7 @@ enum status service_token_check(struct service *s, const char *sha256, struct to
 		st = err_set(e, ST_UNAUTHENTICATED, "API token '%s' expired at %s", row.name,
 			     row.expires_at);
 	if (st == ST_OK) {
+		note_use(s, &row);
 		out->name = xstrdup(row.name);
 		out->sha256 = xstrdup(row.sha256 ? row.sha256 : "");
 		out->roles = payload_roles(row.payload, &out->nroles);
@@ -145,6 +184,7 @@ static json_object *token_json(const struct token_row *r)
 	jx_add_str(o, "created_at", r->created_at);
 	jx_add_str(o, "expires_at", r->expires_at);
 	jx_add_str(o, "revoked_at", r->revoked_at);
+	jx_add_str(o, "last_used_at", r->last_used_at);
 	return o;
 }
 

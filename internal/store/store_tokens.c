@@ -1,7 +1,7 @@
 /*
  * store_tokens.c - API tokens for service accounts (api_tokens) on both
- * backends: create (one unrevoked token a name), find by SHA-256, list and
- * revoke.  Only the token's digest is stored, never the token.
+ * backends: create (one unrevoked token a name), find by SHA-256, list, record
+ * a use and revoke.  Only the token's digest is stored, never the token.
  */
 #include "base/base.h"
 #include "store/store_tokens.h"
@@ -126,4 +126,19 @@ enum status store_token_revoke(struct store *st, const char *name, const char *n
 
 	*count = 0;
 	return store_run_exec(st, sql, 2, p, count, e);
+}
+
+/*
+ * A use is not a change of the token, so updated_at stays.  The condition makes the update a
+ * no-op for every request after the first in an interval, on any replica.
+ */
+enum status store_token_touch(struct store *st, const char *token_id, const char *now,
+			      const char *since, struct err *e)
+{
+	static const char sql[] = "UPDATE api_tokens SET last_used_at = $2 WHERE token_id = $1 "
+				  "AND (last_used_at IS NULL OR last_used_at < $3)";
+	const char *p[3] = {token_id, now, since};
+	int64_t count = 0;
+
+	return store_run_exec(st, sql, 3, p, &count, e);
 }

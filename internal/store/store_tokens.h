@@ -30,6 +30,12 @@ ATTR_NODISCARD enum status store_token_find(struct store *st, const char *sha256
 ATTR_NODISCARD enum status store_token_list(struct store *st, struct token_row **rows, size_t *n,
 					    struct err *e);
 void store_token_rows_free(struct token_row *rows, size_t n);
+/*
+ * Sets the last use of token_id to now unless a use at or after since is already recorded, so
+ * that concurrent requests and replicas write it at most about once per interval.
+ */
+ATTR_NODISCARD enum status store_token_touch(struct store *st, const char *token_id,
+					     const char *now, const char *since, struct err *e);
 /* Revokes the unrevoked tokens called name; *count how many (0: none). */
 ATTR_NODISCARD enum status store_token_revoke(struct store *st, const char *name, const char *now,
 					      int64_t *count, struct err *e);

@@ -96,6 +96,44 @@ def test_tokens_lifecycle_and_roles(migrated, tmp_path):
     assert agent not in logs and auditor not in logs and admin not in logs
 
 
+def listed_tokens(db):
+    code, out, err = cavra("tokens", "list", "--format", "json", db=db)
+    assert code == 0, err
+    return {t["name"]: t for t in json.loads(out)}
+
+
+def test_a_tokens_last_use_is_recorded_at_most_once_a_minute(migrated, tmp_path):
+    db = migrated
+    used = make_token(db, "ci-used", "agent")
+    idle = make_token(db, "ci-idle", "agent")
+    gone = make_token(db, "ci-gone", "agent")
+    assert cavra("tokens", "revoke", "ci-gone", db=db)[0] == 0
+    assert all(t["last_used_at"] is None for t in listed_tokens(db).values())
+    with serve(db, tmp=tmp_path) as s:
+        t0 = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
+        assert s.get("/auth/whoami", headers=bearer(used)).status_code == 200
+        t1 = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 1))
+        assert s.get("/auth/whoami", headers=bearer(gone)).status_code == 401
+        first = listed_tokens(db)
+        assert t0 <= first["ci-used"]["last_used_at"] <= t1, first["ci-used"]
+        assert first["ci-idle"]["last_used_at"] is None
+        assert first["ci-gone"]["last_used_at"] is None  # a refused token was not used
+        # within the minute: nothing more is written
+        for _ in range(3):
+            assert s.get("/auth/whoami", headers=bearer(used)).status_code == 200
+        assert listed_tokens(db)["ci-used"]["last_used_at"] == first["ci-used"]["last_used_at"]
+        # a use older than a minute is moved on by the next request
+        sql(db, "UPDATE api_tokens SET last_used_at = '2020-01-02T03:04:05.000000Z' "
+                "WHERE name = 'ci-used'")
+        assert s.get("/auth/whoami", headers=bearer(used)).status_code == 200
+        assert listed_tokens(db)["ci-used"]["last_used_at"] >= first["ci-used"]["last_used_at"]
+        assert idle not in s.stderr() and used not in s.stderr()
+    code, out, _ = cavra("tokens", "list", db=db)
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert "last used never" in lines["ci-idle"]
+    assert "last used 20" in lines["ci-used"] and "last used never" not in lines["ci-used"]
+
+
 def test_expired_token(migrated, tmp_path):
     tok = make_token(migrated, "short", "auditor", expires="1s")
     import time
