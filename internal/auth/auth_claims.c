@@ -118,6 +118,31 @@ static enum status iss_check(json_object *c, const char *want, struct err *e)
 	return ST_OK;
 }
 
+/*
+ * RFC 9068 §2.2: an access token carries iss, exp, aud, sub, client_id, iat and jti.  The
+ * first three are checked for every token; in strict at+jwt mode the other four must be there
+ * too (sub, client_id and jti as non-empty strings, iat as a time, whose value times_check has
+ * already held against the clock).
+ */
+static enum status at_jwt_claims_check(json_object *c, struct err *e)
+{
+	static const char *const strings[] = {"sub", "client_id", "jti"};
+	json_object *v = NULL;
+	const char *s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(strings); i++) {
+		if (jx_str(c, strings[i], true, &s, NULL) != ST_OK)
+			return err_set(e, ST_UNAUTHENTICATED,
+				       "token has no '%s' claim, which an RFC 9068 access token "
+				       "carries (a non-empty string)",
+				       strings[i]);
+	}
+	if (!json_object_object_get_ex(c, "iat", &v) || !v)
+		return err_set(e, ST_UNAUTHENTICATED,
+			       "token has no 'iat' claim, which an RFC 9068 access token carries");
+	return ST_OK;
+}
+
 enum status auth_claims_check(json_object *c, const struct auth_jwt_rules *r, int64_t now,
 			      struct err *e)
 {
@@ -128,6 +153,8 @@ enum status auth_claims_check(json_object *c, const struct auth_jwt_rules *r, in
 		return ST_UNAUTHENTICATED;
 	if (jx_str(c, "sub", false, &sub, NULL) != ST_OK)
 		return err_set(e, ST_UNAUTHENTICATED, "token claim 'sub' must be a string");
+	if (r->require_at_jwt)
+		return at_jwt_claims_check(c, e);
 	return ST_OK;
 }
 

@@ -13,10 +13,13 @@
 
 #include "auth/auth_testutil.h"
 
-#define NOW		  1500
-#define ISS		  "https://idp.example"
-#define BASE		  "\"iss\":\"" ISS "\",\"aud\":\"api\",\"sub\":\"u1\""
-#define OK_CL		  "{" BASE ",\"exp\":2000}"
+#define NOW   1500
+#define ISS   "https://idp.example"
+#define BASE  "\"iss\":\"" ISS "\",\"aud\":\"api\",\"sub\":\"u1\""
+#define OK_CL "{" BASE ",\"exp\":2000}"
+/* the claims RFC 9068 §2.2 requires of an access token */
+#define AT_CL(...)	  "{\"iss\":\"" ISS "\",\"aud\":\"api\",\"exp\":2000," __VA_ARGS__ "}"
+#define AT_OK		  AT_CL("\"sub\":\"u1\",\"client_id\":\"c1\",\"iat\":1500,\"jti\":\"j1\"")
 #define CL(x)		  "{" BASE "," x "}"
 #define HDR(alg, kid)	  "{\"alg\":\"" alg "\",\"kid\":\"" kid "\"}"
 #define HDR_NOKID(alg)	  "{\"alg\":\"" alg "\"}"
@@ -72,10 +75,10 @@ static const struct jwt_case cases[] = {
 	{"expired within leeway", R1_RS256, CL("\"exp\":1450"), PLAIN, ST_OK, NULL},
 	{"nbf within leeway", R1_RS256, CL("\"exp\":2000,\"nbf\":1550"), PLAIN, ST_OK, NULL},
 	{"fractional exp", R1_RS256, CL("\"exp\":2000.5"), PLAIN, ST_OK, NULL},
-	{"at+jwt required and given", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"), OK_CL, M_NONE, 0,
+	{"at+jwt required and given", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"), AT_OK, M_NONE, 0,
 	 true, ST_OK, NULL},
 	{"application/AT+JWT accepted", K_R1, "RS256", HDR_TYP("RS256", "application/AT+JWT"),
-	 OK_CL, M_NONE, 0, true, ST_OK, NULL},
+	 AT_OK, M_NONE, 0, true, ST_OK, NULL},
 	{"plain JWT when at+jwt not required", K_R1, "RS256", HDR_TYP("RS256", "JWT"), OK_CL, PLAIN,
 	 ST_OK, NULL},
 
@@ -152,6 +155,27 @@ static const struct jwt_case cases[] = {
 	{"at+jwt required, typ JWT", K_R1, "RS256", HDR_TYP("RS256", "JWT"), OK_CL, M_NONE, 0, true,
 	 REJECT, "type 'JWT' is not at+jwt"},
 	{"at+jwt required, typ missing", R1_RS256, OK_CL, M_NONE, 0, true, REJECT, "type '(none)'"},
+	/* RFC 9068 §2.2's claims, required in strict mode only */
+	{"at+jwt without client_id", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"),
+	 AT_CL("\"sub\":\"u1\",\"iat\":1500,\"jti\":\"j1\""), M_NONE, 0, true, REJECT,
+	 "no 'client_id' claim"},
+	{"at+jwt without jti", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"),
+	 AT_CL("\"sub\":\"u1\",\"client_id\":\"c1\",\"iat\":1500"), M_NONE, 0, true, REJECT,
+	 "no 'jti' claim"},
+	{"at+jwt without iat", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"),
+	 AT_CL("\"sub\":\"u1\",\"client_id\":\"c1\",\"jti\":\"j1\""), M_NONE, 0, true, REJECT,
+	 "no 'iat' claim"},
+	{"at+jwt without sub", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"),
+	 AT_CL("\"client_id\":\"c1\",\"iat\":1500,\"jti\":\"j1\""), M_NONE, 0, true, REJECT,
+	 "no 'sub' claim"},
+	{"at+jwt with an empty jti", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"),
+	 AT_CL("\"sub\":\"u1\",\"client_id\":\"c1\",\"iat\":1500,\"jti\":\"\""), M_NONE, 0, true,
+	 REJECT, "no 'jti' claim"},
+	{"at+jwt with a numeric client_id", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"),
+	 AT_CL("\"sub\":\"u1\",\"client_id\":7,\"iat\":1500,\"jti\":\"j1\""), M_NONE, 0, true,
+	 REJECT, "no 'client_id' claim"},
+	{"typ at+jwt without its claims, not strict", K_R1, "RS256", HDR_TYP("RS256", "at+jwt"),
+	 OK_CL, PLAIN, ST_OK, NULL},
 
 	/* structure */
 	{"empty", K_R1, NULL, "", NULL, M_RAW, 0, false, REJECT, "empty"},
