@@ -200,6 +200,10 @@ json_object *http_req_body_or_reply(struct req *r, enum MHD_Result *ret)
 		return NULL;
 	}
 	st = jx_parse_object(r->body.data, r->body.len, &obj, &e);
+	if (st == ST_OK && (st = jx_check_numbers(r->body.data, r->body.len, &e)) != ST_OK) {
+		json_object_put(obj);
+		obj = NULL;
+	}
 	if (st != ST_OK) {
 		*ret = http_reply_err(r, st, &e);
 		return NULL;

@@ -208,6 +208,138 @@ enum status jx_check_unique_keys(const char *what, const char *data, size_t len,
 		       what, repeated_key_object_at(data, len, obj, max_depth));
 }
 
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * A number of a JSON text, as its significant digits (from the first non-zero one, trailing
+ * zeros dropped) and its order k: the value is 0.d1d2... x 10^k.  Zero has no digits.
+ */
+struct num_shape {
+	char digits[24]; /* the first significant digits: enough to compare with 2^64 */
+	size_t ndigits; /* all of them, possibly more than fit in digits */
+	int64_t order;
+	size_t end; /* the index just past the number */
+};
+
+/* Reads the well-formed number at p[i] (after its '-'). */
+static struct num_shape num_shape(const char *p, size_t len, size_t i)
+{
+	struct num_shape n = {.order = 0};
+	int64_t exp = 0, int_len = 0, lead = 0;
+	size_t sig = 0;
+	bool seen = false, in_frac = false, neg_exp = false;
+
+	for (; i < len && (is_digit(p[i]) || p[i] == '.'); i++) {
+		if (p[i] == '.') {
+			in_frac = true;
+			continue;
+		}
+		int_len += !in_frac;
+		if (!seen && p[i] == '0') {
+			lead++;
+			continue;
+		}
+		seen = true;
+		if (n.ndigits < sizeof(n.digits))
+			n.digits[n.ndigits] = p[i];
+		n.ndigits++;
+		if (p[i] != '0')
+			sig = n.ndigits;
+	}
+	if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		neg_exp = i < len && p[i] == '-';
+		i += i < len && (p[i] == '-' || p[i] == '+');
+		for (; i < len && is_digit(p[i]); i++)
+			exp = exp < 1000000 ? exp * 10 + (p[i] - '0')
+					    : exp; /* far past any limit */
+	}
+	n.end = i;
+	n.ndigits = sig; /* trailing zeros dropped */
+	n.order = int_len - lead + (neg_exp ? -exp : exp);
+	return n;
+}
+
+/* Whether |value| exceeds the integer limit (its decimal digits). */
+static bool beyond(const struct num_shape *n, const char *limit)
+{
+	size_t ln = strlen(limit), k = n->ndigits < ln ? n->ndigits : ln;
+	int cmp;
+
+	if (n->order != (int64_t)ln)
+		return n->order > (int64_t)ln;
+	cmp = memcmp(n->digits, limit, k);
+	return cmp > 0 || (cmp == 0 && n->ndigits > ln);
+}
+
+/* The first non-space byte at or after i, or len. */
+static size_t skip_space(const char *p, size_t len, size_t i)
+{
+	while (i < len && is_json_space(p[i]))
+		i++;
+	return i;
+}
+
+/* The refusal of the number at p[at]; key (klen bytes, or NULL) is the member it is the value of.
+ */
+static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny, struct err *e)
+{
+	const char *why = tiny ? "closer to zero than 1e-300" : "beyond the 64-bit integer range";
+
+	if (key && klen <= 64 && !memchr(key, '\\', klen))
+		return err_set(e, ST_INVALID,
+			       "field '%.*s' is a number %s (at byte %zu): send a number like that "
+			       "as a string",
+			       (int)klen, key, why, at);
+	return err_set(e, ST_INVALID,
+		       "body has a number %s at byte %zu: send a number like that as a string", why,
+		       at);
+}
+
+/*
+ * Numbers must survive being stored and read back on both backends.  json-c reads an integer
+ * beyond 64 bits as the nearest one that fits, without a word (123456789012345678901234567890
+ * becomes 18446744073709551615); PostgreSQL's jsonb writes 1e20 back as
+ * 100000000000000000000, which json-c then clamps the same way, and refuses 1e-20000
+ * outright.  So a number above 2^64 - 1 or below -2^63, in any notation, or closer to zero than
+ * 1e-300 (zero aside), is refused, naming the member when it is a member's value.  Runs on text
+ * that parsed strictly, so every number outside a string is well formed.
+ */
+enum status jx_check_numbers(const char *p, size_t len, struct err *e)
+{
+	size_t key = 0, key_end = 0, colon = SIZE_MAX;
+
+	for (size_t i = 0; i < len; i++) {
+		size_t start = i;
+		struct num_shape n;
+
+		if (p[i] == '"') {
+			size_t end = string_end(p, len, i), next = skip_space(p, len, end + 1);
+
+			if (next < len && p[next] == ':')
+				key = i + 1, key_end = end, colon = next;
+			i = end;
+			continue;
+		}
+		if (p[i] != '-' && !is_digit(p[i]))
+			continue;
+		n = num_shape(p, len, i + (p[i] == '-'));
+		i = n.end - 1;
+		if (n.ndigits == 0 || (!beyond(&n, p[start] == '-' ? "9223372036854775808"
+								   : "18446744073709551615") &&
+				       n.order >= -299))
+			continue;
+		return bad_number(colon != SIZE_MAX && skip_space(p, len, colon + 1) == start
+					  ? p + key
+					  : NULL,
+				  key_end - key, start, n.order < -299, e);
+	}
+	return ST_OK;
+}
+
 /*
  * The depth cap bounds json-c's recursion on hostile nesting.  Strict mode refuses json-c's
  * lenient extensions, so that what we accept and store is what any other JSON parser reading

@@ -59,6 +59,56 @@ static const struct {
 	{"keys that differ by case", "{\"a\":1,\"A\":2}", ST_OK, NULL},
 };
 
+/* What jx_check_numbers refuses, and what it lets through. */
+static const struct {
+	const char *name, *body, *msg_has; /* msg_has NULL: accepted */
+} number_cases[] = {
+	{"integer beyond 2^64 in an array", "{\"a\":[1,123456789012345678901234567890]}",
+	 "body has a number beyond the 64-bit integer range at byte 8"},
+	{"2^64", "{\"a\":18446744073709551616}",
+	 "field 'a' is a number beyond the 64-bit integer range (at byte 5)"},
+	{"2^64 - 1", "{\"a\":18446744073709551615}", NULL},
+	{"2^64 - 1 with a zero fraction", "{\"a\":18446744073709551615.0000000000000000}", NULL},
+	{"2^64 - 1 and a half", "{\"a\":18446744073709551615.5}", "field 'a'"},
+	{"-2^63", "{\"a\":-9223372036854775808}", NULL},
+	{"-2^63 - 1", "{\"a\":-9223372036854775809}", "field 'a' is a number beyond"},
+	{"a long negative integer, spaced", "{\"m\":{\"a\" : -100000000000000000000}}",
+	 "field 'a' is a number beyond the 64-bit integer range (at byte 12)"},
+	{"an exponent", "{\"a\":1e20}", "field 'a' is a number beyond"},
+	{"1e400", "{\"a\":1e400}", "field 'a' is a number beyond"},
+	{"a fraction with an exponent", "{\"a\":0.0000185e25}", "field 'a' is a number beyond"},
+	{"1.8e19 fits", "{\"a\":1.8e19,\"b\":-9.2e18,\"c\":1E+2,\"d\":0.5,\"e\":-0.0}", NULL},
+	{"a huge exponent", "{\"a\":1e99999999999999999999999}", "field 'a' is a number beyond"},
+	{"a tiny number", "{\"a\":1e-301}", "field 'a' is a number closer to zero than 1e-300"},
+	{"a tiny number as digits", "{\"a\":[0.0000000000000000000000000000000000000001e-280]}",
+	 "body has a number closer to zero than 1e-300 at byte 6"},
+	{"1e-300 fits, and zero", "{\"a\":1e-300,\"b\":0e-999999,\"c\":0.000}", NULL},
+	{"a key with an escape is not named", "{\"\\u0061\":100000000000000000000}",
+	 "body has a number beyond the 64-bit integer range at byte 10"},
+	{"after a member, in an array", "{\"a\":1,\"b\":[100000000000000000000]}",
+	 "body has a number beyond the 64-bit integer range at byte 12"},
+	{"long digits in strings", "{\"123456789012345678901234567890\":\"1e999\"}", NULL},
+};
+
+static void test_numbers(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(number_cases); i++) {
+		const char *body = number_cases[i].body, *want = number_cases[i].msg_has;
+		json_object *obj = NULL;
+		struct err e = {0};
+		enum status st;
+
+		if (jx_parse_object(body, strlen(body), &obj, &e) != ST_OK)
+			fail_msg("case '%s' does not parse: %s", number_cases[i].name, e.msg);
+		json_object_put(obj);
+		st = jx_check_numbers(body, strlen(body), &e);
+		if (want ? st != ST_INVALID || !strstr(e.msg, want) : st != ST_OK)
+			fail_msg("case '%s': got %s '%s'", number_cases[i].name, status_name(st),
+				 e.msg);
+	}
+}
+
 static void test_parse(void **state)
 {
 	(void)state;
@@ -104,7 +154,10 @@ static void test_fields(void **state)
 	json_object_put(obj);
 }
 
-/* Numbers json-c clamps, and non-integers, are refused naming the field. */
+/*
+ * Numbers json-c clamps, and non-integers, are refused naming the field (beyond 64 bits a
+ * request body is refused before: number_cases).
+ */
 static const struct {
 	const char *body;
 	int64_t min, max;
@@ -210,9 +263,10 @@ static void test_add_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),	   cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_int_range),  cmocka_unit_test(test_checks),
-		cmocka_unit_test(test_get_str_or), cmocka_unit_test(test_add_time),
+		cmocka_unit_test(test_parse),	 cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_fields),	 cmocka_unit_test(test_int_range),
+		cmocka_unit_test(test_checks),	 cmocka_unit_test(test_get_str_or),
+		cmocka_unit_test(test_add_time),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

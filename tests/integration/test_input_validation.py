@@ -150,15 +150,50 @@ OUT_OF_RANGE = [
 @pytest.mark.parametrize("path,base,field,value", OUT_OF_RANGE)
 def test_integers_out_of_range_name_the_field(srv, path, base, field, value):
     body = json.dumps(dict(base, **{field: value})).encode()
-    refused(srv.post(path, data=body, headers=J), f"field '{field}' must be from")
+    beyond = value > 2**64 - 1 or value < -2**63
+    refused(srv.post(path, data=body, headers=J),
+            f"field '{field}' is a number beyond the 64-bit integer range" if beyond
+            else f"field '{field}' must be from")
     assert srv.get(path).json()["total"] == 0
 
 
-@pytest.mark.parametrize("text", ["1e400", "-1e400", "1e30", "5.0", "0.5", "9223372036854775807.0"])
-def test_floats_for_integer_fields_are_refused(srv, text):
+@pytest.mark.parametrize("path,body,detail", [
+    ("/sessions", '{"session_id":"s1","metadata":{"n":123456789012345678901234567890}}',
+     "field 'n' is a number beyond the 64-bit integer range"),
+    ("/sessions", '{"session_id":"s1","metadata":{"list":[1, -99999999999999999999]}}',
+     "body has a number beyond the 64-bit integer range at byte 42"),
+    # PostgreSQL's jsonb gives these back as 21 and 401 digits, which json-c clamps
+    ("/sessions", '{"session_id":"s1","metadata":{"f":1e20}}', "field 'f' is a number beyond"),
+    ("/sessions", '{"session_id":"s1","metadata":{"f":1e400}}', "field 'f' is a number beyond"),
+    # ... and refuses this one (it was a 500 there)
+    ("/sessions", '{"session_id":"s1","metadata":{"f":1e-20000}}',
+     "field 'f' is a number closer to zero than 1e-300"),
+    ("/decisions", '{"action_type":"read_file","target":"a","metadata":{"n":18446744073709551616}}',
+     "field 'n' is a number beyond"),
+])
+def test_numbers_that_would_not_come_back_as_sent_are_refused(srv, path, body, detail):
+    refused(srv.post(path, data=body.encode(), headers=J), detail)
+    assert srv.get(path).json()["total"] == 0
+    kept = '{"session_id":"s2","metadata":{"big":18446744073709551615,"low":-9223372036854775808,"f":1.5e-10,"g":1.8e19}}'
+    r = srv.post("/sessions", data=kept.encode(), headers=J)
+    assert r.status_code == 201, r.text
+    got = srv.get("/sessions/s2").json()
+    assert got["metadata"]["big"] == 18446744073709551615, got
+    assert got["metadata"]["low"] == -9223372036854775808, got
+    assert got["metadata"]["f"] == 1.5e-10 and got["metadata"]["g"] == 1.8e19, got
+
+
+@pytest.mark.parametrize("text,why", [
+    ("1e400", "is a number beyond the 64-bit integer range"),  # before any field is read
+    ("-1e400", "is a number beyond the 64-bit integer range"),
+    ("1e30", "is a number beyond the 64-bit integer range"),
+    ("5.0", "must be a whole"), ("0.5", "must be a whole"),
+    ("9223372036854775807.0", "must be a whole"),
+])
+def test_floats_for_integer_fields_are_refused(srv, text, why):
     for field in ("decision_count", "blocked_count"):
         body = ('{"session_id":"s1","%s":%s}' % (field, text)).encode()
-        refused(srv.post("/evidence", data=body, headers=J), f"field '{field}' must be a whole")
+        refused(srv.post("/evidence", data=body, headers=J), f"field '{field}' {why}")
     body = ('{"repository":"r","policy_pack":"p","coverage_percent":%s}' % text).encode()
     refused(srv.post("/policy-rollouts", data=body, headers=J), "field 'coverage_percent'")
     assert srv.get("/evidence").json()["total"] == 0
