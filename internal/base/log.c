@@ -96,42 +96,6 @@ static void put(struct line *l, const char *fmt, ...)
 							       : sizeof(l->data) - l->len - 1;
 }
 
-/* The code point of the valid n-byte (2 to 4) UTF-8 sequence at s. */
-static unsigned int seq_code_point(const unsigned char *s, size_t n)
-{
-	if (n == 2)
-		return ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
-	if (n == 3)
-		return ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
-	return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) |
-	       (s[3] & 0x3fu);
-}
-
-/*
- * Characters a terminal or log viewer would not show as themselves: the C1 controls, Unicode's
- * format characters (Cf: the bidirectional marks, embeddings, overrides and isolates, by which
- * U+202E would show the rest of a logged path backwards, zero-width characters, the soft
- * hyphen, the tags U+E0001 and U+E0020-U+E007F), the line and paragraph separators some viewers
- * break lines at, and the invisible Hangul fillers: the set the console marks (dom.js).
- */
-static bool hidden_code_point(unsigned int cp)
-{
-	static const unsigned int ranges[][2] = {
-		{0x80, 0x9f},	    {0xad, 0xad},	{0x600, 0x605},	    {0x61c, 0x61c},
-		{0x6dd, 0x6dd},	    {0x70f, 0x70f},	{0x890, 0x891},	    {0x8e2, 0x8e2},
-		{0x115f, 0x1160},   {0x180e, 0x180e},	{0x200b, 0x200f},   {0x2028, 0x202e},
-		{0x2060, 0x206f},   {0x3164, 0x3164},	{0xfeff, 0xfeff},   {0xffa0, 0xffa0},
-		{0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd}, {0x13430, 0x1343f},
-		{0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
-	};
-
-	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-		if (cp >= ranges[i][0] && cp <= ranges[i][1])
-			return true;
-	}
-	return false;
-}
-
 /* cp as \uXXXX, or as a JSON surrogate pair \uXXXX\uXXXX above U+FFFF. */
 static void put_code_point(struct line *l, unsigned int cp)
 {
@@ -144,7 +108,7 @@ static void put_code_point(struct line *l, unsigned int cp)
 }
 
 /*
- * Escapes quotes, backslashes, control characters and the hidden characters above (as
+ * Escapes quotes, backslashes, control characters and the hidden characters (utf8_hidden, as
  * \uXXXX) for both formats, and writes a byte that is not valid UTF-8 (a request path can
  * hold any) as the text \xNN, so that every log line stays valid UTF-8 and valid JSON.
  */
@@ -157,9 +121,9 @@ static void put_escaped(struct line *l, const char *s)
 		if (n == 0) {
 			put(l, "\\\\x%02x", c);
 		} else if (n > 1) {
-			unsigned int cp = seq_code_point((const unsigned char *)s, n);
+			unsigned int cp = utf8_code_point(s, n);
 
-			if (hidden_code_point(cp)) {
+			if (utf8_hidden(cp)) {
 				put_code_point(l, cp);
 			} else {
 				memcpy(l->data + l->len, s, n);

@@ -6,6 +6,8 @@
 #include "base/base.h"
 #include "base/utf8.h"
 
+#include <string.h>
+
 /* Bounds of the second byte for each lead byte (RFC 3629 section 4). */
 static bool second_ok(unsigned char lead, unsigned char c)
 {
@@ -90,4 +92,54 @@ enum status utf8_repair(const void *s, size_t n, struct buf *out, struct err *e)
 		i++;
 	}
 	return ST_OK;
+}
+
+unsigned int utf8_code_point(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+
+	if (n == 2)
+		return ((p[0] & 0x1fu) << 6) | (p[1] & 0x3fu);
+	if (n == 3)
+		return ((p[0] & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+	if (n == 4)
+		return ((p[0] & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) |
+		       (p[3] & 0x3fu);
+	return p[0];
+}
+
+bool utf8_hidden(unsigned int cp)
+{
+	static const unsigned int ranges[][2] = {
+		{0x80, 0x9f},	    {0xad, 0xad},	{0x600, 0x605},	    {0x61c, 0x61c},
+		{0x6dd, 0x6dd},	    {0x70f, 0x70f},	{0x890, 0x891},	    {0x8e2, 0x8e2},
+		{0x115f, 0x1160},   {0x180e, 0x180e},	{0x200b, 0x200f},   {0x2028, 0x202e},
+		{0x2060, 0x206f},   {0x3164, 0x3164},	{0xfeff, 0xfeff},   {0xffa0, 0xffa0},
+		{0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd}, {0x13430, 0x1343f},
+		{0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ranges); i++) {
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return true;
+	}
+	return false;
+}
+
+bool utf8_find_hidden(const char *s, unsigned int *cp, size_t *at)
+{
+	for (size_t i = 0; s[i];) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : utf8_seq_len(s + i, strnlen(s + i, 4));
+		unsigned int v = n ? utf8_code_point(s + i, n) : c;
+
+		if ((v < 0x20 && v != '\t' && v != '\n') || v == 0x7f ||
+		    (n > 1 && utf8_hidden(v))) {
+			*cp = v;
+			*at = i;
+			return true;
+		}
+		i += n ? n : 1;
+	}
+	return false;
 }

@@ -20,6 +20,25 @@ bool utf8_valid(const void *s, size_t n, size_t *bad);
 /* Length of the valid sequence that starts s[0..n) (n > 0), or 0 when there is none. */
 size_t utf8_seq_len(const void *s, size_t n);
 
+/* The code point of the valid n-byte sequence at s (utf8_seq_len gave n). */
+unsigned int utf8_code_point(const void *s, size_t n);
+
+/*
+ * Whether a character is one a reader would not see as itself: the C1 controls, Unicode's
+ * format characters (Cf: the bidirectional marks, embeddings, overrides and isolates, by which
+ * U+202E shows the text after it backwards, zero-width characters, the soft hyphen, the tags
+ * U+E0001 and U+E0020-U+E007F), the line and paragraph separators and the invisible Hangul
+ * fillers.  C0 controls are the caller's to judge (a log escapes them all, a command keeps its
+ * tabs and newlines).  The console marks the same set (dom.js).
+ */
+bool utf8_hidden(unsigned int cp);
+
+/*
+ * The first character of the valid UTF-8 text s that utf8_hidden names, or a C0 control other
+ * than tab and newline, or DEL; its code point in *cp and its offset in *at.  False when none.
+ */
+bool utf8_find_hidden(const char *s, unsigned int *cp, size_t *at);
+
 /*
  * Appends s[0..n) to out with each byte that does not start a valid
  * sequence replaced by U+FFFD (so an invalid 3-byte run becomes three).

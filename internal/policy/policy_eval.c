@@ -6,6 +6,7 @@
  * normalised copies of paths and commands are allocated and freed inside the call.
  */
 #include "base/base.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "policy/policy.h"
 #include "policy/policy_int.h"
@@ -747,12 +748,44 @@ static void audit_only(struct policy_result *r)
 	memcpy(r->reason, reason, sizeof(reason));
 }
 
+/*
+ * Text a person reads before approving could show something other than its bytes: a
+ * command behind U+202E reads backwards, a zero-width space or a carriage return hides where a
+ * word ends or what a terminal line held.  The rules judge the bytes, so such an action keeps
+ * a block or an approval it earned; anything weaker is sent for approval, naming the field and
+ * the code point, so that a person looks at it (the console shows the character as a marker).
+ */
+static void hidden_characters(const struct policy_action *a, struct policy_result *r)
+{
+	const char *const fields[][2] = {{"target", a->target},
+					 {"operation", a->operation},
+					 {"server", a->server},
+					 {"tool", a->tool},
+					 {"capability", a->capability}};
+	unsigned int cp;
+	size_t at;
+
+	if (r->decision == POLICY_BLOCK || r->decision == POLICY_REQUIRE_APPROVAL)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		if (fields[i][1] && utf8_find_hidden(fields[i][1], &cp, &at)) {
+			decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_HIGH,
+			       "input.hidden_characters", GROUP_REPO_OWNERS,
+			       "%s holds U+%04X at byte %zu, a character that is not shown or that "
+			       "changes how the text around it reads: approval required",
+			       fields[i][0], cp, at);
+			return;
+		}
+	}
+}
+
 /* ---- entry point ---- */
 
 /*
  * Unknown action types are not allowed by default but sent for approval: a new kind of action
- * from a newer harness must not slip through a pack written before it existed.  Routing and
- * audit_only run last so that they see the final decision whatever produced it.
+ * from a newer harness must not slip through a pack written before it existed.  The check for
+ * hidden characters, routing and audit_only run last so that they see the final decision
+ * whatever produced it.
  */
 void policy_evaluate(const struct policy_pack *pack, const struct policy_action *action,
 		     const struct policy_mcp_server *server, struct policy_result *out)
@@ -777,6 +810,7 @@ void policy_evaluate(const struct policy_pack *pack, const struct policy_action 
 		decide(out, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM,
 		       "runtime.default.require_approval", GROUP_REPO_OWNERS,
 		       "action type " QUOTE " has no rules of its own: approval required", type);
+	hidden_characters(action, out);
 	route(pack, out);
 	if (pack->mode == POLICY_MODE_AUDIT_ONLY)
 		audit_only(out);

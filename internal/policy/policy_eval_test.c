@@ -151,6 +151,7 @@ static const struct policy_mcp_server servers[] = {
 #define GIT_PR_ATTEST	ATTEST, MEDIUM, "git.pull_request.allow_with_attestation"
 #define RUNTIME_DEFAULT APPROVE, MEDIUM, "runtime.default.require_approval"
 #define SRV_NOT_LISTED	APPROVE, MEDIUM, "mcp.server.not_allowlisted"
+#define HIDDEN		APPROVE, HIGH, "input.hidden_characters"
 
 static const struct {
 	const char *pack;
@@ -319,6 +320,44 @@ static const struct {
 	 "'delete_repository'"},
 	{BASE, {NULL, "x"}, 0, RUNTIME_DEFAULT, OWNERS, NULL},
 	{BARE, {"network_request", "https://x"}, 0, RUNTIME_DEFAULT, OWNERS, NULL},
+	/* hidden characters: anything weaker than an approval is sent for one */
+	{BASE,
+	 {"read_file", "src/\xe2\x80\xae"
+		       "cod.exe"},
+	 0,
+	 HIDDEN,
+	 OWNERS,
+	 "target holds U+202E at byte 4"},
+	{BASE, {"read_file", "src/a\xe2\x80\x8b.c"}, 0, HIDDEN, OWNERS, "U+200B at byte 5"},
+	{BASE, {"write_file", "src/app.py\r"}, 0, HIDDEN, OWNERS, "U+000D at byte 10"},
+	{BASE, CMD("pytest -q \xe2\x81\xa6#\xe2\x81\xa9"), 0, HIDDEN, OWNERS, "U+2066"},
+	{BASE, {"read_file", "tag\xf3\xa0\x80\x81"}, 0, HIDDEN, OWNERS, "U+E0001"},
+	{BASE,
+	 {"git_operation", "feature", "push\x1b[2K"},
+	 0,
+	 HIDDEN,
+	 OWNERS,
+	 "operation holds U+001B"},
+	{CUSTOM, MCP("github", "create\xc2\xadpr"), S_OPEN, HIDDEN, OWNERS, "tool holds U+00AD"},
+	/* ... a block or an approval stands; tabs, newlines and visible Unicode pass */
+	{BASE, {"read_file", ".env\xe2\x80\x8b"}, 0, HIDDEN, OWNERS, NULL}, /* another file */
+	{BASE, {"read_file", "\xe2\x80\x8b/.ssh/id_rsa"}, 0, READ_BLOCK, NULL, NULL},
+	{BASE, CMD("terraform apply\xe2\x80\xae"), 0, CMD_BLOCK_CRIT, NULL, NULL},
+	{BASE, CMD("make deploy\xe2\x80\x8b"), 0, CMD_DEFAULT, OWNERS, NULL},
+	{BASE,
+	 {"read_file", "docs/caf\xc3\xa9\t\xe2\x82\xac\n\xf0\x9f\x98\x80.md"},
+	 0,
+	 READ_ALLOW,
+	 NULL,
+	 NULL},
+	{AUDIT,
+	 {"read_file", "a\xe2\x80\x8b"},
+	 0,
+	 AUDITED,
+	 HIGH,
+	 "input.hidden_characters",
+	 NULL,
+	 "would require_approval"},
 };
 
 static int setup(void **state)

@@ -29,6 +29,28 @@ def test_shipped_packs_load_and_decide(db, tmp_path):
         assert page["total"] == 2
 
 
+def test_hidden_characters_send_an_allowed_action_for_approval(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as srv:
+        # read as "src/cod.exe" by a person; allowed by the rules, which judge the bytes
+        r = srv.post("/decisions", {"action_type": "read_file", "target": "src/\u202eexe.doc"})
+        d = r.json()
+        assert r.status_code == 201, r.text
+        assert (d["decision"], d["severity"], d["rule_id"], d["approver_group"]) == (
+            "require_approval", "high", "input.hidden_characters", "Repository Owners"), d
+        assert "target holds U+202E at byte 4" in d["reason"] and "\u202e" not in d["reason"]
+        # an approval can be asked for it like any other
+        a = srv.post("/approvals", {"decision_id": d["decision_id"]})
+        assert a.status_code == 201, a.text
+        # a block stands; a carriage return counts; plain text is untouched
+        r = srv.post("/decisions", {"action_type": "read_file", "target": "\u200b/.ssh/id_rsa"})
+        assert r.json()["decision"] == "block", r.text
+        r = srv.post("/decisions", {"action_type": "write_file", "target": "src/app.py\r"})
+        assert r.json()["rule_id"] == "input.hidden_characters", r.text
+        r = srv.post("/decisions", {"action_type": "read_file", "target": "docs/caf\u00e9.md"})
+        assert r.json()["decision"] == "allow", r.text
+
+
 def test_broken_pack_stops_serve_naming_file_and_line(tmp_path):
     pdir = tmp_path / "policies"
     shutil.copytree(POLICIES, pdir)
