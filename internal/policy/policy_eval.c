@@ -753,7 +753,8 @@ static void audit_only(struct policy_result *r)
  * command behind U+202E reads backwards, a zero-width space or a carriage return hides where a
  * word ends or what a terminal line held.  The rules judge the bytes, so such an action keeps
  * a block or an approval it earned; anything weaker is sent for approval, naming the field and
- * the code point, so that a person looks at it (the console shows the character as a marker).
+ * the code point, so that a person looks at it (the console shows the character as a marker):
+ * AI Governance for an MCP call, as the MCP rules' approvals, else Repository Owners.
  */
 static void hidden_characters(const struct policy_action *a, struct policy_result *r)
 {
@@ -762,6 +763,7 @@ static void hidden_characters(const struct policy_action *a, struct policy_resul
 					 {"server", a->server},
 					 {"tool", a->tool},
 					 {"capability", a->capability}};
+	bool mcp = a->action_type && strcmp(a->action_type, "mcp_tool_call") == 0;
 	unsigned int cp;
 	size_t at;
 
@@ -770,7 +772,8 @@ static void hidden_characters(const struct policy_action *a, struct policy_resul
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		if (fields[i][1] && utf8_find_hidden(fields[i][1], &cp, &at)) {
 			decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_HIGH,
-			       "input.hidden_characters", GROUP_REPO_OWNERS,
+			       "input.hidden_characters",
+			       mcp ? GROUP_AI_GOVERNANCE : GROUP_REPO_OWNERS,
 			       "%s holds U+%04X at byte %zu, a character that is not shown or that "
 			       "changes how the text around it reads: approval required",
 			       fields[i][0], cp, at);

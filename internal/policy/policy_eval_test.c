@@ -338,7 +338,7 @@ static const struct {
 	 HIDDEN,
 	 OWNERS,
 	 "operation holds U+001B"},
-	{CUSTOM, MCP("github", "create\xc2\xadpr"), S_OPEN, HIDDEN, OWNERS, "tool holds U+00AD"},
+	{CUSTOM, MCP("github", "create\xc2\xadpr"), S_OPEN, HIDDEN, AIGOV, "tool holds U+00AD"},
 	/* ... a block or an approval stands; tabs, newlines and visible Unicode pass */
 	{BASE, {"read_file", ".env\xe2\x80\x8b"}, 0, HIDDEN, OWNERS, NULL}, /* another file */
 	{BASE, {"read_file", "\xe2\x80\x8b/.ssh/id_rsa"}, 0, READ_BLOCK, NULL, NULL},
