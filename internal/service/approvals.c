@@ -434,15 +434,22 @@ static enum status read_act(json_object *req, enum approval_action a, const stru
 	return ST_OK;
 }
 
-/* The stored payload with the change applied (history appended); caller owns. */
+/*
+ * The stored payload with the change applied (history appended); caller owns.  NULL when the
+ * stored payload does not parse (edited in the database): starting from an empty object would
+ * write the approval back without its history.
+ */
 static char *changed_payload(const struct rec_row *row, enum approval_action a, const char *actor,
 			     const char *reason, const char *ext, const char *now,
 			     const struct caller *who)
 {
 	json_object *p = NULL, *hist = NULL;
 
-	if (jx_parse(row->payload, strlen(row->payload), 64, &p, NULL) != ST_OK)
-		p = json_object_new_object();
+	if (!row->payload || jx_parse(row->payload, strlen(row->payload), 64, &p, NULL) != ST_OK ||
+	    !json_object_is_type(p, json_type_object)) {
+		json_object_put(p);
+		return NULL;
+	}
 	jx_add_str(p, "state", action_names[a]);
 	jx_add_str(p, "decided_at", now);
 	jx_add_str(p, "decided_by", actor);
@@ -555,7 +562,12 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 			.updated_at = now,
 		};
 
-		st = store_chain_approval_cas(s->store, service_kind_approval.table, &cas, &won, e);
+		st = payload ? store_chain_approval_cas(s->store, service_kind_approval.table, &cas,
+							&won, e)
+			     : err_set(e, ST_INTERNAL,
+				       "approval '%s': its stored record is not a JSON object that "
+				       "parses (edited in the database?); it was not changed",
+				       id);
 		free(payload);
 	}
 	store_rec_row_release(&row);

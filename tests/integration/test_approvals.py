@@ -7,13 +7,14 @@ import time
 
 import pytest
 
-from conftest import cavra, serve
+from conftest import backend_of, cavra, serve, sql
 
 
 @pytest.fixture
 def srv(db, tmp_path):
     assert cavra("migrate", "up", db=db)[0] == 0
     with serve(db, tmp=tmp_path) as s:
+        s.db = db
         yield s
 
 
@@ -106,6 +107,24 @@ def test_state_machine(srv):
     assert r.status_code == 200 and r.json()["state"] == "expired", r.text
     assert srv.post("/approvals/apr_000000000000/approve",
                     {"actor": "a", "reason": "b"}).status_code == 404
+
+
+def test_a_damaged_stored_approval_is_not_written_back_without_its_history(srv):
+    # the payload edited in the database into JSON the strict parser refuses (a key twice): an
+    # approve must refuse, not start a new payload from nothing (which dropped the history)
+    if backend_of(srv.db) == "postgres":
+        pytest.skip("jsonb keeps one of two equal keys: PostgreSQL cannot hold such a payload")
+    d = decide(srv, action_type="execute_command", target="make deploy")
+    a = create(srv, {"decision": d})
+    damaged = '{"history":[{"event":"requested"}],"x":1,"x":2}'
+    sql(srv.db, f"UPDATE approvals SET payload = '{damaged}' "
+                f"WHERE approval_id = '{a['approval_id']}'")
+    r = srv.post(f"/approvals/{a['approval_id']}/approve", {"actor": "sam", "reason": "ok"})
+    assert r.status_code == 500 and r.json()["code"] == "internal", r.text
+    rows = sql(srv.db, f"SELECT state, payload FROM approvals "
+                       f"WHERE approval_id = '{a['approval_id']}'")
+    assert rows == [["pending", damaged]], rows
+    assert "its stored record is not a JSON object that parses" in srv.stderr()
 
 
 def test_concurrent_approves_exactly_one_wins(srv):
