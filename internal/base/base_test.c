@@ -358,6 +358,19 @@ static void test_log_line(void **state)
 	log_setup(LOG_INFO, LOG_FMT_LOGFMT);
 }
 
+/* A line said at most once per interval: the first call, then not before the interval is out. */
+static void test_log_due(void **state)
+{
+	_Atomic int64_t last = 0;
+
+	(void)state;
+	assert_true(log_due(&last, 5, 10)); /* never said: due even at a small monotonic time */
+	assert_false(log_due(&last, 14, 10));
+	assert_true(log_due(&last, 15, 10));
+	assert_int_equal(atomic_load(&last), 15);
+	assert_false(log_due(&last, 15, 10));
+}
+
 /*
  * err_ctx passes the status it is given on, whether or not there is a struct err to fill:
  * err_wrap used to return e->code, so with e == NULL a failed connection became ST_OK.
@@ -443,8 +456,8 @@ int main(void)
 		cmocka_unit_test(test_scrub_pieces), cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_hex_decode),   cmocka_unit_test(test_msum),
 		cmocka_unit_test(test_hex_is_lower), cmocka_unit_test(test_str_to_i64),
-		cmocka_unit_test(test_log_line),     cmocka_unit_test(test_bytes_cmp),
-		cmocka_unit_test(test_err_ctx),
+		cmocka_unit_test(test_log_line),     cmocka_unit_test(test_log_due),
+		cmocka_unit_test(test_bytes_cmp),    cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

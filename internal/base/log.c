@@ -96,6 +96,14 @@ static void put(struct line *l, const char *fmt, ...)
 							       : sizeof(l->data) - l->len - 1;
 }
 
+bool log_due(_Atomic int64_t *last_us, int64_t now_us, int64_t interval_us)
+{
+	int64_t last = atomic_load(last_us);
+
+	return (last == 0 || now_us - last >= interval_us) &&
+	       atomic_compare_exchange_strong(last_us, &last, now_us);
+}
+
 /* cp as \uXXXX, or as a JSON surrogate pair \uXXXX\uXXXX above U+FFFF. */
 static void put_code_point(struct line *l, unsigned int cp)
 {

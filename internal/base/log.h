@@ -10,6 +10,8 @@
 
 #include "base/base.h"
 
+#include <stdatomic.h>
+
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_FMT_LOGFMT = 0, LOG_FMT_JSON };
 
@@ -20,6 +22,12 @@ bool log_enabled(enum log_level level);
 /* Sets the request id shown on this thread's lines; NULL clears it. Borrowed. */
 void log_set_request_id(const char *id);
 void log_at(enum log_level level, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
+/*
+ * Whether a line said at most once every interval_us is due at now_us; *last_us is when it was
+ * last said (0: never).  Of callers racing for one slot exactly one gets true.
+ */
+bool log_due(_Atomic int64_t *last_us, int64_t now_us, int64_t interval_us);
 
 /* Parses "debug|info|warn|error" / "logfmt|json"; false on unknown. */
 bool log_level_parse(const char *s, enum log_level *out);

@@ -81,12 +81,10 @@ static void refused(struct guard *g, enum http_refusal why, const struct sockadd
 		[HTTP_REFUSE_HEADER_TIMEOUT] = "its request headers took too long",
 		[HTTP_REFUSE_BODY_TIMEOUT] = "its request body took too long",
 	};
-	int64_t now = time_mono_us(), last = atomic_load(&g->last_log_us[why]);
 	char host[INET6_ADDRSTRLEN];
 
 	http_metrics_refusal(why);
-	if ((last && now - last < REFUSAL_LOG_US) ||
-	    !atomic_compare_exchange_strong(&g->last_log_us[why], &last, now))
+	if (!log_due(&g->last_log_us[why], time_mono_us(), REFUSAL_LOG_US))
 		return;
 	host_text(a, host, sizeof(host));
 	log_warn("http: closed a connection from %s: %s (later ones are only counted in "

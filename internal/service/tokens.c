@@ -12,7 +12,6 @@
 #include "json/jx.h"
 #include "store/store_tokens.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,17 +98,9 @@ static char **payload_roles(const char *payload, size_t *n)
  * is a hint for finding unused tokens, not a record the request depends on.  On a database
  * that refuses every such write the warning comes once a minute, not once a request.
  */
-static bool warn_due(int64_t now_us)
-{
-	static _Atomic int64_t last_warn_us;
-	int64_t last = atomic_load(&last_warn_us);
-
-	return now_us - last >= TOKEN_USE_INTERVAL_US &&
-	       atomic_compare_exchange_strong(&last_warn_us, &last, now_us);
-}
-
 static void note_use(struct service *s, const struct token_row *row)
 {
+	static _Atomic int64_t last_warn_us;
 	char now[TIME_FMT_LEN], since[TIME_FMT_LEN];
 	int64_t now_us = time_now_us(), last_us = 0;
 	struct err e = {0};
@@ -119,7 +110,8 @@ static void note_use(struct service *s, const struct token_row *row)
 		return; /* recent, or ahead of this replica's clock */
 	time_format_utc(now_us, now, sizeof(now));
 	time_format_utc(now_us - TOKEN_USE_INTERVAL_US, since, sizeof(since));
-	if (store_token_touch(s->store, row->token_id, now, since, &e) != ST_OK && warn_due(now_us))
+	if (store_token_touch(s->store, row->token_id, now, since, &e) != ST_OK &&
+	    log_due(&last_warn_us, now_us, TOKEN_USE_INTERVAL_US))
 		log_warn("tokens: could not record a use of API token '%s' (said once a minute at "
 			 "most): %s",
 			 row->name, e.msg);
