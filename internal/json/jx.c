@@ -150,6 +150,23 @@ static bool is_json_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The first non-space byte at or after i, or len. */
+static size_t skip_space(const char *p, size_t len, size_t i)
+{
+	while (i < len && is_json_space(p[i]))
+		i++;
+	return i;
+}
+
+/* The ':' after the string that ends at p[end], when that string is a member's key; else SIZE_MAX.
+ */
+static size_t key_colon(const char *p, size_t len, size_t end)
+{
+	size_t j = skip_space(p, len, end + 1);
+
+	return j < len && p[j] == ':' ? j : SIZE_MAX;
+}
+
 /* Whether the string between the quotes p[open] and p[close] holds the escape \u0000. */
 static bool string_has_nul(const char *p, size_t open, size_t close)
 {
@@ -174,14 +191,12 @@ static enum status check_key_nul(const char *what, const char *p, size_t len, st
 	if (!memmem(p, len, "\\u0000", 6))
 		return ST_OK;
 	for (size_t i = 0; i < len; i++) {
-		size_t s = i, j;
+		size_t s = i;
 
 		if (p[i] != '"')
 			continue;
 		i = string_end(p, len, i);
-		for (j = i + 1; j < len && is_json_space(p[j]); j++)
-			;
-		if (j < len && p[j] == ':' && string_has_nul(p, s, i))
+		if (key_colon(p, len, i) != SIZE_MAX && string_has_nul(p, s, i))
 			return err_set(e, ST_INVALID,
 				       "%s has a key with a NUL character (\\u0000) at byte %zu",
 				       what, s);
@@ -275,14 +290,6 @@ static bool beyond(const struct num_shape *n, const char *limit)
 	return cmp > 0 || (cmp == 0 && n->ndigits > ln);
 }
 
-/* The first non-space byte at or after i, or len. */
-static size_t skip_space(const char *p, size_t len, size_t i)
-{
-	while (i < len && is_json_space(p[i]))
-		i++;
-	return i;
-}
-
 /* The refusal of the number at p[at]; key (klen bytes, or NULL) is the member it is the value of.
  */
 static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny, struct err *e)
@@ -317,10 +324,10 @@ enum status jx_check_numbers(const char *p, size_t len, struct err *e)
 		struct num_shape n;
 
 		if (p[i] == '"') {
-			size_t end = string_end(p, len, i), next = skip_space(p, len, end + 1);
+			size_t end = string_end(p, len, i), c = key_colon(p, len, end);
 
-			if (next < len && p[next] == ':')
-				key = i + 1, key_end = end, colon = next;
+			if (c != SIZE_MAX)
+				key = i + 1, key_end = end, colon = c;
 			i = end;
 			continue;
 		}
