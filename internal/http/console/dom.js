@@ -148,32 +148,28 @@ function markerNode(m) {
   return mark;
 }
 
+// s cut at its markers: the text between them as strings, each marker as render(marker).
+function splitAtMarkers(s, render) {
+  const out = [];
+  let at = 0;
+  for (const m of markers(s)) {
+    if (m.at > at) out.push(s.slice(at, m.at));
+    out.push(render(m));
+    at = m.at + m.len;
+  }
+  if (at < s.length || !out.length) out.push(s.slice(at));
+  return out;
+}
+
 // The text s as nodes: text nodes, with a marker in place of each hidden character and of each
 // letter that imitates another script's.
 function textNodes(s) {
-  const marks = markers(s);
-  if (!marks.length) return [document.createTextNode(s)];
-  const out = [];
-  let at = 0;
-  for (const m of marks) {
-    if (m.at > at) out.push(document.createTextNode(s.slice(at, m.at)));
-    out.push(markerNode(m));
-    at = m.at + m.len;
-  }
-  if (at < s.length) out.push(document.createTextNode(s.slice(at)));
-  return out;
+  return splitAtMarkers(s, markerNode).map((x) => (typeof x === 'string' ? document.createTextNode(x) : x));
 }
 
 // The text s for an attribute (a title, a label): markers as plain "[U+202E]" text.
 export function plainText(s) {
-  const marks = markers(s);
-  let out = '';
-  let at = 0;
-  for (const m of marks) {
-    out += `${s.slice(at, m.at)}[${m.label}]`;
-    at = m.at + m.len;
-  }
-  return out + s.slice(at);
+  return splitAtMarkers(s, (m) => `[${m.label}]`).join('');
 }
 
 // Whether s holds anything textNodes would mark (for form fields, which show a value as it is).
