@@ -212,6 +212,25 @@ async function closeSoon(ctx) {
   await Promise.race([ctx.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
 }
 
+// Runs body(page) at a hash route as someone who may write the registry: in auth mode oidc a
+// page of its own, logged in as the writer and closed afterwards; in mode none the main page.
+async function asWriter({ page: mainPage, browser, mode }, hash, body) {
+  const own = mode === 'oidc' ? await newContext(browser, 'writer') : null;
+  const page = own ? own.page : mainPage;
+  try {
+    if (own) {
+      await page.goto(consoleUrl(hash));
+      await logIn(page, WRITER);
+      await page.waitForSelector('body[data-ready]');
+    } else {
+      await open(page, hash);
+    }
+    await body(page);
+  } finally {
+    if (own) await closeSoon(own.ctx);
+  }
+}
+
 // Loads the console afresh at a hash route and waits until the view has loaded its data.
 async function open(page, hash) {
   await page.goto('about:blank');
@@ -528,17 +547,7 @@ S.lookalikes = async ({ page: mainPage, browser, seeded, mode }) => {
   await eventually(async () => (await mainPage.$$eval('ol.replay code.block', (els) => els.map((e) => e.textContent)))
     .includes(block), async () => `the replay's target: ${JSON.stringify(await mainPage.$$eval('ol.replay code.block',
     (els) => els.map((e) => e.textContent)))}`);
-  const own = mode === 'oidc' ? await newContext(browser, 'writer') : null;
-  const page = own ? own.page : mainPage;
-  try {
-    const hash = `#/agents/${encodeURIComponent(LOOK_AGENT)}`;
-    if (own) {
-      await page.goto(consoleUrl(hash));
-      await logIn(page, WRITER);
-      await page.waitForSelector('body[data-ready]');
-    } else {
-      await open(page, hash);
-    }
+  await asWriter({ page: mainPage, browser, mode }, `#/agents/${encodeURIComponent(LOOK_AGENT)}`, async (page) => {
     await eventually(async () => (await page.textContent('main h1').catch(() => '')).includes(agentMark),
       async () => `the agent's page: ${await page.textContent('main')}`);
     expect((await page.textContent('main dl.fields')).includes('team[U+FF0F as "/"]a'),
@@ -550,9 +559,7 @@ S.lookalikes = async ({ page: mainPage, browser, seeded, mode }) => {
     const warnings = await page.$$eval('form.record-form .value-warning', (els) => els.map((e) => e.textContent));
     expect(warnings.some((w) => w.endsWith('team[U+FF0F as "/"]a')) && warnings.some((w) => w.endsWith(agentMark)),
       `the form's warnings: ${JSON.stringify(warnings)}`);
-  } finally {
-    if (own) await closeSoon(own.ctx);
-  }
+  });
 };
 
 S.otherViews = async ({ page }) => {
@@ -570,18 +577,9 @@ S.otherViews = async ({ page }) => {
 };
 
 // Create an agent through the form, then change it, as someone who may write the registry.
-S.recordForm = async ({ page: mainPage, browser, mode }) => {
-  const own = mode === 'oidc' ? await newContext(browser, 'writer') : null;
-  const page = own ? own.page : mainPage;
-  try {
+S.recordForm = async (ctx) => {
+  await asWriter(ctx, '#/agents', async (page) => {
     const id = `e2e-${RUN}-form-agent`;
-    if (own) {
-      await page.goto(consoleUrl('#/agents'));
-      await logIn(page, WRITER);
-      await page.waitForSelector('body[data-ready]');
-    } else {
-      await open(page, '#/agents');
-    }
     await page.getByRole('button', { name: 'New agent' }).click();
     await page.fill('form.record-form [name=agent_id]', id);
     await page.fill('form.record-form [name=owner]', 'team-a');
@@ -599,9 +597,7 @@ S.recordForm = async ({ page: mainPage, browser, mode }) => {
     await eventually(async () => (await fields()).includes('team-b') && (await fields()).includes('read, write'),
       async () => `the changed agent's page: ${await page.textContent('main')}`);
     expect((await page.textContent('main .msg-ok')).includes('Saved agent'), 'no "Saved" message');
-  } finally {
-    if (own) await closeSoon(own.ctx);
-  }
+  });
 };
 
 S.logout = async ({ page }) => {
