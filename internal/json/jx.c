@@ -292,18 +292,15 @@ static bool beyond(const struct num_shape *n, const char *limit)
 
 /* The refusal of the number at p[at]; key (klen bytes, or NULL) is the member it is the value of.
  */
-static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny, struct err *e)
+static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny,
+			      const char *advice, struct err *e)
 {
 	const char *why = tiny ? "closer to zero than 1e-300" : "beyond the 64-bit integer range";
 
 	if (key && klen <= 64 && !memchr(key, '\\', klen))
-		return err_set(e, ST_INVALID,
-			       "field '%.*s' is a number %s (at byte %zu): send a number like that "
-			       "as a string",
-			       (int)klen, key, why, at);
-	return err_set(e, ST_INVALID,
-		       "body has a number %s at byte %zu: send a number like that as a string", why,
-		       at);
+		return err_set(e, ST_INVALID, "field '%.*s' is a number %s (at byte %zu): %s",
+			       (int)klen, key, why, at, advice);
+	return err_set(e, ST_INVALID, "body has a number %s at byte %zu: %s", why, at, advice);
 }
 
 /*
@@ -315,7 +312,7 @@ static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny
  * 1e-300 (zero aside), is refused, naming the member when it is a member's value.  Runs on text
  * that parsed strictly, so every number outside a string is well formed.
  */
-enum status jx_check_numbers(const char *p, size_t len, struct err *e)
+enum status jx_check_numbers_for(const char *p, size_t len, const char *advice, struct err *e)
 {
 	size_t key = 0, key_end = 0, colon = SIZE_MAX;
 
@@ -342,9 +339,14 @@ enum status jx_check_numbers(const char *p, size_t len, struct err *e)
 		return bad_number(colon != SIZE_MAX && skip_space(p, len, colon + 1) == start
 					  ? p + key
 					  : NULL,
-				  key_end - key, start, n.order < -299, e);
+				  key_end - key, start, n.order < -299, advice, e);
 	}
 	return ST_OK;
+}
+
+enum status jx_check_numbers(const char *p, size_t len, struct err *e)
+{
+	return jx_check_numbers_for(p, len, "send a number like that as a string", e);
 }
 
 /*

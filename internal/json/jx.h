@@ -52,10 +52,15 @@ const char *jx_fault(const char *msg);
 /*
  * Refuses a JSON text (one that parsed) holding a number that would not come back as sent from
  * either backend: above 2^64 - 1 or below -2^63 in any notation, or closer to zero than 1e-300
- * (zero aside).  The error names the member whose value it is, or the byte.  For request
- * bodies; stored payloads are read without it.
+ * (zero aside).  The error names the member whose value it is, or the byte, and ends with
+ * advice ("send a number like that as a string").  For request bodies and the files and rows
+ * `ops import` and adoption read; stored payloads are read without it.
  */
 ATTR_NODISCARD enum status jx_check_numbers(const char *data, size_t len, struct err *e);
+
+/* The same, its error ending with the advice given. */
+ATTR_NODISCARD enum status jx_check_numbers_for(const char *data, size_t len, const char *advice,
+						struct err *e);
 
 /* Parses and requires an object. */
 ATTR_NODISCARD enum status jx_parse_object(const char *data, size_t len, json_object **out,

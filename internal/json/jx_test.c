@@ -109,6 +109,26 @@ static void test_numbers(void **state)
 	}
 }
 
+/* The advice ends the refusal: the API's by default, the importer's where it gives its own. */
+static void test_numbers_advice(void **state)
+{
+	static const char body[] = "{\"n\": 1e30}", top[] = "[1e30]";
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(jx_check_numbers(body, strlen(body), &e), ST_INVALID);
+	assert_string_equal(e.msg, "field 'n' is a number beyond the 64-bit integer range (at byte "
+				   "6): send a number like that as a string");
+	assert_int_equal(jx_check_numbers_for(body, strlen(body), "make it a string", &e),
+			 ST_INVALID);
+	assert_string_equal(e.msg, "field 'n' is a number beyond the 64-bit integer range (at byte "
+				   "6): make it a string");
+	assert_int_equal(jx_check_numbers_for(top, strlen(top), "make it a string", &e),
+			 ST_INVALID);
+	assert_string_equal(e.msg, "body has a number beyond the 64-bit integer range at byte 1: "
+				   "make it a string");
+}
+
 static void test_parse(void **state)
 {
 	(void)state;
@@ -263,10 +283,10 @@ static void test_add_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),	 cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_fields),	 cmocka_unit_test(test_int_range),
-		cmocka_unit_test(test_checks),	 cmocka_unit_test(test_get_str_or),
-		cmocka_unit_test(test_add_time),
+		cmocka_unit_test(test_parse),	       cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_numbers_advice), cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_int_range),      cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_get_str_or),     cmocka_unit_test(test_add_time),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

@@ -150,6 +150,13 @@ static enum status put_row(struct copy *cp, const char *id, const char *payload,
 		/* jx speaks of a request "body"; keep only its reason */
 		return err_set(e, ST_INVALID, "the payload is not a JSON object: %s",
 			       strstr(pe.msg, ": ") ? strstr(pe.msg, ": ") + 2 : pe.msg);
+	/* json-c would clamp 1e30 to 2^64 - 1 without a word: the record would change */
+	if (jx_check_numbers_for(payload, len,
+				 "it would not be kept as written; make it a string in the row",
+				 &pe) != ST_OK) {
+		json_object_put(rec);
+		return err_set(e, ST_INVALID, "the payload %s", jx_fault(pe.msg));
+	}
 	if (id && absent(rec, cp->o->kind->id_field))
 		jx_add_str(rec, cp->o->kind->id_field, id);
 	fill(cp, rec, vals);

@@ -33,6 +33,8 @@
 #define IMPORT_FILE_MAX ((size_t)1 << 30)
 #define IMPORT_DEPTH	64
 #define PROBLEMS_MAX	50
+/* The end of the refusal of a number json-c would clamp (jx_check_numbers_for). */
+#define NUMBER_ADVICE "it would not be stored as written; make it a string"
 
 struct store_spec {
 	const char *name, *env, *file;
@@ -155,8 +157,14 @@ static void check_list(const struct store_spec *sp, int k, json_object *arr, str
 		struct err e = {0};
 		struct prepared *p = &b->recs[k][b->n[k]];
 
-		if (service_kind_prepare(sp->kinds[k], json_object_array_get_idx(arr, i), true, p,
-					 &e) != ST_OK) {
+		json_object *rec = json_object_array_get_idx(arr, i);
+		const char *fault = rec ? json_object_get_userdata(rec) : NULL;
+
+		if (fault) {
+			problem(b->out, sp->keys[k], i, fault);
+			continue;
+		}
+		if (service_kind_prepare(sp->kinds[k], rec, true, p, &e) != ST_OK) {
 			problem(b->out, sp->keys[k], i, e.msg);
 			service_prepared_release(p);
 			continue;
@@ -189,7 +197,7 @@ static enum status check_file(const struct store_spec *sp, json_object *root, st
 		check_list(sp, k, arr, b);
 	}
 	if (!any && json_object_object_length(root) > 0)
-		return err_set(e, ST_INVALID, "'%s': not a %s store: it has no '%s'%s%s%s",
+		return err_set(e, ST_INVALID, "'%s': not the %s store: it has no '%s'%s%s%s",
 			       b->out->path, sp->name, sp->keys[0], sp->keys[1] ? " or '" : "",
 			       sp->keys[1] ? sp->keys[1] : "", sp->keys[1] ? "'" : "");
 	if (b->out->nproblems > 0)
@@ -370,11 +378,27 @@ static enum status read_file(const char *path, json_object **root, struct err *e
 	else if (rc == ST_OK && jx_parse(data.data, data.len, IMPORT_DEPTH, root, &pe) != ST_OK)
 		rc = err_set(e, ST_INVALID, "not valid JSON (truncated or corrupt?): %s",
 			     file_fault(pe.msg));
+	else if (rc == ST_OK &&
+		 jx_check_numbers_for(data.data, data.len, NUMBER_ADVICE, &pe) != ST_OK) {
+		json_object_put(*root);
+		*root = NULL;
+		rc = err_set(e, ST_INVALID, "%s%s",
+			     strncmp(pe.msg, "body ", 5) == 0 ? "the file " : "", jx_fault(pe.msg));
+	}
 	buf_release(&data);
 	return err_ctx(rc, e, "'%s'", path);
 }
 
-/* Appends one payload to the list; one that is not JSON stays as null, to fail with its position.
+static void free_fault(json_object *o, void *fault)
+{
+	UNUSED(o);
+	free(fault);
+}
+
+/*
+ * Appends one payload to the list.  One that is not JSON, or holds a number that would not come
+ * back as written, stays as an empty object carrying the fault (json-c's userdata, which no
+ * parsed record has), to be reported with its position.
  */
 static enum status add_payload(void *ctx, const char *payload, size_t len, struct err *e)
 {
@@ -382,8 +406,17 @@ static enum status add_payload(void *ctx, const char *payload, size_t len, struc
 	struct err pe = {0};
 
 	UNUSED(e);
-	if (jx_parse(payload, len, IMPORT_DEPTH, &rec, &pe) != ST_OK)
-		rec = NULL;
+	if (jx_parse(payload, len, IMPORT_DEPTH, &rec, &pe) != ST_OK) {
+		rec = json_object_new_object();
+		json_object_set_userdata(
+			rec, xasprintf("the payload is not valid JSON: %s", file_fault(pe.msg)),
+			free_fault);
+	} else if (jx_check_numbers_for(payload, len, NUMBER_ADVICE, &pe) != ST_OK) {
+		json_object_put(rec);
+		rec = json_object_new_object();
+		json_object_set_userdata(rec, xasprintf("the payload %s", jx_fault(pe.msg)),
+					 free_fault);
+	}
 	json_object_array_add(ctx, rec);
 	return ST_OK;
 }

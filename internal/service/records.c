@@ -227,7 +227,7 @@ enum status service_kind_prepare(const struct kind *k, json_object *req, bool ke
 
 	memset(out, 0, sizeof(*out));
 	if (!json_object_is_type(req, json_type_object))
-		return err_set(e, ST_INVALID, "a %s must be a JSON object", k->name);
+		return err_set(e, ST_INVALID, "the record must be a JSON object");
 	out->rec = NULL;
 	if (json_object_deep_copy(req, &out->rec, NULL) != 0)
 		return err_set(e, ST_INTERNAL, "copy %s: out of memory", k->name);

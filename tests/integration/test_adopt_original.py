@@ -199,6 +199,22 @@ def test_payload_not_json_is_refused_and_file_unchanged(tmp_path):
         check_refused(path, before, err, "activity_decisions", "dec_c", "not a JSON object")
 
 
+def test_payload_with_a_number_json_c_would_clamp_is_refused_and_file_unchanged(tmp_path):
+    # 1e30 would be adopted as 18446744073709551615 without a word
+    path = str(tmp_path / "pilot.db")
+    orig.build(path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE activity_decisions SET payload = replace(payload, '\"decision_id\"', "
+                "'\"cost\": 1e30, \"decision_id\"') WHERE decision_id = 'dec_c'")
+    con.commit()
+    con.close()
+    before = sha(path)
+    for entry in ENTRIES:
+        _, err = adopt(entry, path, expect=1)
+        check_refused(path, before, err, "activity_decisions", "dec_c",
+                      "field 'cost' is a number beyond the 64-bit integer range")
+
+
 def test_row_breaking_a_constraint_is_refused_and_file_unchanged(tmp_path):
     # the original had no unique index on MCP server names; ours has one
     path = str(tmp_path / "pilot.db")

@@ -254,7 +254,7 @@ def test_truncated_and_wrong_files(migrated, tmp_path):
     path.write_text(json.dumps(REGISTRY))
     code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
                            db=migrated)
-    assert code == 1 and "not a activity store" in out or "no 'sessions'" in out, out
+    assert code == 1 and "not the activity store: it has no 'sessions' or 'decisions'" in out, out
     path.write_text('{"sessions": {}}')
     code, out, _ = cavra("ops", "import", "--json", str(path), "--store", "activity",
                          db=migrated)
@@ -273,6 +273,31 @@ def test_truncated_and_wrong_files(migrated, tmp_path):
                                db=migrated)
         assert code == 1 and "not valid UTF-8 at byte" in out, out + err
     assert sql(migrated, "SELECT count(*) FROM activity_sessions") == [["0"]]
+
+
+def test_numbers_json_c_would_clamp_import_nothing(migrated, tmp_path):
+    """A number beyond 64 bits would be stored as 2^64 - 1 without a word: the file is
+    refused, naming the field, and nothing is written."""
+    path = tmp_path / "registry.json"
+    for number, why in (("123456789012345678901234567890", "beyond the 64-bit integer range"),
+                        ("1e30", "beyond the 64-bit integer range"),
+                        ("1e-320", "closer to zero than 1e-300")):
+        text = json.dumps(REGISTRY).replace('"agent_id"', '"note": %s, "agent_id"' % number, 1)
+        path.write_text(text)
+        code, out, err = cavra("ops", "import", "--json", str(path), "--store", "registry",
+                               db=migrated)
+        assert code == 1, out + err
+        assert "registry.json': field 'note' is a number " + why in out, out
+        assert "make it a string" in out, out
+    assert sql(migrated, "SELECT count(*) FROM registry_agents") == [["0"]]
+    # the limits themselves come back as written
+    text = json.dumps(REGISTRY).replace('"agent_id"', '"note": 18446744073709551615, "agent_id"', 1)
+    path.write_text(text)
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "registry",
+                           db=migrated)
+    assert code == 0, out + err
+    (row,) = sql(migrated, "SELECT payload FROM registry_agents")
+    assert '"note":18446744073709551615' in row[0].replace(" ", ""), row
 
 
 def test_changed_decision_is_refused(migrated, tmp_path):

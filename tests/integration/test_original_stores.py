@@ -315,6 +315,26 @@ def test_sqlite_store_lands_like_its_json(migrated, tmp_path):
     assert code == 1 and "no activity table" in out, out + err
 
 
+def test_sqlite_payloads_that_would_change_import_nothing(migrated, tmp_path):
+    """A payload that is not JSON, or holds a number json-c would clamp, is named by its
+    position and its fault; nothing from the file is written."""
+    db = migrated
+    orig = original_sqlite(str(tmp_path / "orig.db"))
+    con = sqlite3.connect(orig)
+    con.execute("UPDATE registry_agents SET payload = replace(payload, '\"agent_id\"', "
+                "'\"n\": 1e30, \"agent_id\"')")
+    con.execute("UPDATE registry_mcp_servers SET payload = '{bad'")
+    con.commit()
+    con.close()
+    code, out, err = cavra("ops", "import", "--sqlite", orig, "--store", "registry", db=db)
+    assert code == 1 and "2 invalid records; nothing was imported" in out, out + err
+    assert ("agents[0]: the payload field 'n' is a number beyond the 64-bit integer range"
+            in out), out
+    assert "mcp_servers[0]: the payload is not valid JSON: " in out, out
+    assert sql(db, "SELECT count(*) FROM registry_agents") == [["0"]]
+    assert sql(db, "SELECT count(*) FROM registry_mcp_servers") == [["0"]]
+
+
 # ---- the original's backups ----
 
 def backup_v1(tmp_path):
