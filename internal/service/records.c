@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/timeutil.h"
 #include "base/num.h"
+#include "base/log.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 
@@ -22,6 +23,8 @@
 #include <string.h>
 
 #define TEXT_MAX 4096 /* bytes in a free-text field */
+/* A damaged stored record is logged at most this often (µs). */
+#define STORED_WARN_US (60 * 1000000LL)
 
 /* Strings anywhere in the record: no NUL (PostgreSQL's JSONB refuses it). */
 static enum status check_tree(json_object *v, const char *field, struct err *e)
@@ -280,6 +283,21 @@ void service_prepared_write(const struct kind *k, const struct prepared *p, cons
 	w->updated_at = p->updated_at[0] ? p->updated_at : now;
 }
 
+json_object *service_stored_object(const char *table, const char *id, const char *payload)
+{
+	static _Atomic int64_t last_warn_us;
+	struct err e = {0};
+	json_object *o = NULL;
+
+	if (!payload || jx_parse_object(payload, strlen(payload), &o, &e) == ST_OK)
+		return o;
+	if (log_due(&last_warn_us, time_mono_us(), STORED_WARN_US))
+		log_warn("%s%s%.128s%s: the stored record %s (edited in the database?); read "
+			 "without it (said once a minute at most)",
+			 table, id ? " '" : "", id ? id : "", id ? "'" : "", jx_fault(e.msg));
+	return NULL;
+}
+
 /*
  * The id, schema_version and times come from the columns, not the payload, so a record reads
  * the same whichever way it was written (API, import, restore).  A payload that does not parse
@@ -287,12 +305,12 @@ void service_prepared_write(const struct kind *k, const struct prepared *p, cons
  */
 json_object *service_kind_record(const struct kind *k, const struct rec_row *row)
 {
-	json_object *out = json_object_new_object(), *p = NULL;
+	json_object *out = json_object_new_object(),
+		    *p = service_stored_object(k->table->name, row->id, row->payload);
 
 	jx_add_str(out, "schema_version", k->schema);
 	jx_add_str(out, k->id_field, row->id);
-	if (row->payload && jx_parse(row->payload, strlen(row->payload), 64, &p, NULL) == ST_OK &&
-	    json_object_is_type(p, json_type_object)) {
+	if (p) {
 		json_object_object_foreach(p, key, val)
 		{
 			if (strcmp(key, k->id_field) != 0 && strcmp(key, "schema_version") != 0)

@@ -87,6 +87,13 @@ void service_prepared_release(struct prepared *p);
 void service_prepared_write(const struct kind *k, const struct prepared *p, const char *now,
 			    struct rec_write *w);
 
+/*
+ * A stored payload as an object, or NULL when there is none or it is not a JSON object that
+ * parses (edited in the database?).  Then a warning names the table and the record (id may be
+ * NULL), at most once a minute for the whole process, and the reader goes on without it.
+ */
+json_object *service_stored_object(const char *table, const char *id, const char *payload);
+
 /* A stored row as the API's record: payload + schema_version, id, times. */
 json_object *service_kind_record(const struct kind *k, const struct rec_row *row);
 

@@ -126,15 +126,15 @@ static char *explorer_query(const struct rollout_view *v)
 	return buf_detach(&b, NULL);
 }
 
-static json_object *payload_array(const struct store_rows *r)
+/* The rows' payloads (column 0) from table; one that does not parse is left out, and logged. */
+static json_object *payload_array(const struct store_rows *r, const char *table)
 {
 	json_object *arr = json_object_new_array();
 
 	for (size_t i = 0; i < store_rows_count(r); i++) {
-		const char *p = store_rows_get(r, i, 0);
-		json_object *o = NULL;
+		json_object *o = service_stored_object(table, NULL, store_rows_get(r, i, 0));
 
-		if (p && jx_parse(p, strlen(p), 64, &o, NULL) == ST_OK)
+		if (o)
 			json_object_array_add(arr, o);
 	}
 	return arr;
@@ -166,7 +166,7 @@ static enum status activity(struct store_conn *c, const struct rollout_view *v,
 		jx_add_int(act, "approval_required_sessions", approval);
 		jx_add_int(act, "pending_approvals", pending);
 		jx_add_int(act, "expired_pending_approvals", expired);
-		json_object_object_add(act, "recent", payload_array(recent));
+		json_object_object_add(act, "recent", payload_array(recent, "activity_decisions"));
 		q = explorer_query(v);
 		jx_add_str(act, "explorer_query", q);
 		free(q);
@@ -263,7 +263,7 @@ static enum status integrations(struct store_conn *c, const struct rollout_view 
 
 	if (st != ST_OK)
 		return st;
-	all = payload_array(r);
+	all = payload_array(r, "integrations");
 	by = json_object_new_object();
 	for (size_t i = 0; i < json_object_array_length(all); i++) {
 		json_object *in = json_object_array_get_idx(all, i);

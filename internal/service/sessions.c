@@ -14,6 +14,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "service/records.h"
 #include "store/store_sessions.h"
 
 #include <stddef.h>
@@ -29,10 +30,11 @@ static const char *const state_values[] = {"active", "completed", "failed", "arc
  */
 static json_object *session_json(const struct session_row *s)
 {
-	json_object *o = NULL, *refs = json_object_new_array();
+	json_object *o = service_stored_object("activity_sessions", s->session_id, s->payload),
+		    *refs = json_object_new_array();
 	char *ref = xasprintf("evidence://%s", s->session_id);
 
-	if (!s->payload || jx_parse_object(s->payload, strlen(s->payload), &o, NULL) != ST_OK)
+	if (!o)
 		o = json_object_new_object();
 	json_object_array_add(refs, json_object_new_string(ref));
 	free(ref);
@@ -140,19 +142,36 @@ static enum status read_upsert(struct service *s, json_object *req, struct sessi
 	return st;
 }
 
-/* The metadata a session already has, so that an upsert without one keeps it. */
-static json_object *earlier_metadata(struct service *s, const char *id)
+/*
+ * The metadata a session already has (*meta, or NULL: none), so that an upsert without one
+ * keeps it.  A failed read, or a stored payload that does not parse, fails the upsert: writing
+ * the payload without the metadata would lose it.
+ */
+static enum status earlier_metadata(struct service *s, const char *id, json_object **meta,
+				    struct err *e)
 {
 	struct session_row row;
-	json_object *o = NULL, *meta = NULL;
+	struct err pe = {0};
+	json_object *o = NULL;
+	enum status st = store_session_get(s->store, id, &row, e);
 
-	if (store_session_get(s->store, id, &row, NULL) == ST_OK && row.payload &&
-	    jx_parse_object(row.payload, strlen(row.payload), &o, NULL) == ST_OK &&
-	    json_object_object_get_ex(o, "metadata", &meta))
-		json_object_get(meta);
+	*meta = NULL;
+	if (st == ST_NOT_FOUND) {
+		err_clear(e);
+		return ST_OK;
+	}
+	if (st != ST_OK)
+		return st;
+	if (row.payload && jx_parse_object(row.payload, strlen(row.payload), &o, &pe) != ST_OK)
+		st = err_set(e, ST_INTERNAL,
+			     "session '%.128s': its stored record %s (edited in the database?); it "
+			     "was not changed",
+			     id, jx_fault(pe.msg));
+	else if (json_object_object_get_ex(o, "metadata", meta))
+		json_object_get(*meta);
 	json_object_put(o);
 	store_session_row_release(&row);
-	return meta;
+	return st;
 }
 
 /*
@@ -163,11 +182,15 @@ static enum status extras(struct service *s, json_object *req, const char *id,
 			  const struct caller *who, char **payload, struct err *e)
 {
 	json_object *meta = NULL, *o;
+	enum status st = ST_OK;
 
 	if (json_object_object_get_ex(req, "metadata", &meta) && meta &&
 	    !json_object_is_type(meta, json_type_object))
 		return err_set(e, ST_INVALID, "field 'metadata' must be an object");
-	meta = meta ? json_object_get(meta) : earlier_metadata(s, id);
+	if (meta)
+		json_object_get(meta);
+	else if ((st = earlier_metadata(s, id, &meta, e)) != ST_OK)
+		return st;
 	o = json_object_new_object();
 	if (meta)
 		json_object_object_add(o, "metadata", meta);

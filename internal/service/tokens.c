@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "service/records.h"
 #include "store/store_tokens.h"
 
 #include <stdlib.h>
@@ -69,14 +70,17 @@ enum status service_token_create(struct service *s, const struct token_spec *t, 
 	return st;
 }
 
-/* The roles of a stored payload, as a NULL-terminated array of owned strings. */
-static char **payload_roles(const char *payload, size_t *n)
+/*
+ * The roles of a stored payload, as a NULL-terminated array of owned strings; none when the
+ * payload does not parse (a token with no role may do nothing).
+ */
+static char **payload_roles(const char *token_id, const char *payload, size_t *n)
 {
-	json_object *o = NULL, *arr = NULL;
+	json_object *o = service_stored_object("api_tokens", token_id, payload), *arr = NULL;
 	char **out;
 
 	*n = 0;
-	if (!payload || jx_parse_object(payload, strlen(payload), &o, NULL) != ST_OK)
+	if (!o)
 		return xcalloc(1, sizeof(char *));
 	json_object_object_get_ex(o, "roles", &arr);
 	out = xcalloc(json_object_array_length(arr) + 1, sizeof(char *));
@@ -142,7 +146,7 @@ enum status service_token_check(struct service *s, const char *sha256, struct to
 		note_use(s, &row);
 		out->name = xstrdup(row.name);
 		out->sha256 = xstrdup(row.sha256 ? row.sha256 : "");
-		out->roles = payload_roles(row.payload, &out->nroles);
+		out->roles = payload_roles(row.token_id, row.payload, &out->nroles);
 	}
 	store_token_row_release(&row);
 	return st;
@@ -163,13 +167,14 @@ void service_token_info_release(struct token_info *t)
 /* The listing never includes the hash: it is of no use to an operator and is one less secret. */
 static json_object *token_json(const struct token_row *r)
 {
-	json_object *o = json_object_new_object(), *p = NULL, *roles = NULL;
+	json_object *o = json_object_new_object(),
+		    *p = service_stored_object("api_tokens", r->token_id, r->payload),
+		    *roles = NULL;
 
 	jx_add_str(o, "token_id", r->token_id);
 	jx_add_str(o, "name", r->name);
 	jx_add_str(o, "subject", r->subject);
-	if (r->payload && jx_parse_object(r->payload, strlen(r->payload), &p, NULL) == ST_OK &&
-	    json_object_object_get_ex(p, "roles", &roles))
+	if (p && json_object_object_get_ex(p, "roles", &roles))
 		json_object_object_add(o, "roles", json_object_get(roles));
 	json_object_put(p);
 	jx_add_str(o, "created_by", r->created_by);

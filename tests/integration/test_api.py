@@ -6,7 +6,7 @@ import re
 import pytest
 import requests
 
-from conftest import cavra, serve
+from conftest import backend_of, cavra, serve, sql
 
 # The README's new-user walk-through: (request, decision, rule, severity, approver group).
 SCENARIOS = [
@@ -151,6 +151,33 @@ def test_session_upsert(srv):
         r = srv.post("/sessions", bad)
         assert r.status_code == 400, (bad, r.text)
     assert srv.get("/sessions", params={"state": "completed"}).json()["total"] == 1
+
+
+def test_a_damaged_stored_session_is_read_without_it_and_not_overwritten(srv, db):
+    # the payload edited in the database into JSON the strict parser refuses (a key twice):
+    # reads go on without it and say so in the log; an upsert that would keep the metadata
+    # refuses rather than write the payload again without it
+    if backend_of(db) == "postgres":
+        pytest.skip("jsonb keeps one of two equal keys: PostgreSQL cannot hold such a payload")
+    r = srv.post("/sessions", {"session_id": "s-dmg", "agent_id": "a", "repository": "r",
+                               "metadata": {"ticket": "CHG-1"}})
+    assert r.status_code == 201, r.text
+    damaged = '{"metadata":{"ticket":"CHG-1"},"x":1,"x":2}'
+    sql(db, f"UPDATE activity_sessions SET payload = '{damaged}' "
+                "WHERE session_id = 's-dmg'")
+    r = srv.get("/sessions/s-dmg")
+    assert r.status_code == 200 and "metadata" not in r.json(), r.text
+    assert r.json()["agent_id"] == "a"
+    assert ("activity_sessions 's-dmg': the stored record has a key twice in one object"
+            in srv.stderr()), srv.stderr()
+    r = srv.post("/sessions", {"session_id": "s-dmg", "state": "completed"})
+    assert r.status_code == 500 and r.json()["code"] == "internal", r.text
+    assert sql(db, "SELECT state, payload FROM activity_sessions "
+                       "WHERE session_id = 's-dmg'") == [["active", damaged]]
+    assert "session 's-dmg': its stored record has a key twice" in srv.stderr()
+    # a body with metadata replaces the payload whole: nothing is lost
+    r = srv.post("/sessions", {"session_id": "s-dmg", "metadata": {"ticket": "CHG-2"}})
+    assert r.status_code == 200 and r.json()["metadata"] == {"ticket": "CHG-2"}, r.text
 
 
 def test_policy_packs_listed(srv):

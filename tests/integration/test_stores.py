@@ -2,7 +2,7 @@
 filter, paging, the MCP registry deciding tool calls, and bad input."""
 import pytest
 
-from conftest import cavra, serve
+from conftest import backend_of, cavra, serve, sql
 
 
 @pytest.fixture
@@ -206,3 +206,18 @@ def test_bodies_that_are_not_objects(srv, path):
         r = srv.post(path, data=body, headers={"Content-Type": "application/json"})
         assert r.status_code == 400, (path, body, r.text)
         assert r.json()["code"]
+
+
+def test_a_damaged_stored_record_is_listed_by_its_columns_and_logged(srv, db):
+    # a payload the strict parser refuses (a key twice, edited in the database): the record
+    # keeps what its columns hold, and the log names the table and the record
+    if backend_of(db) == "postgres":
+        pytest.skip("jsonb keeps one of two equal keys: PostgreSQL cannot hold such a payload")
+    put(srv, "/agents", {"agent_id": "codex", "owner": "team-a", "capabilities": ["edit"]},
+        status=(201,))
+    sql(db, "UPDATE registry_agents SET payload = '{\"owner\":\"a\",\"owner\":\"b\"}' "
+            "WHERE agent_id = 'codex'")
+    (a,) = srv.get("/agents").json()["items"]
+    assert a["agent_id"] == "codex" and "capabilities" not in a, a
+    assert ("registry_agents 'codex': the stored record has a key twice in one object"
+            in srv.stderr()), srv.stderr()
