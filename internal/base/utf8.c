@@ -133,7 +133,10 @@ bool utf8_find_hidden(const char *s, unsigned int *cp, size_t *at)
 		size_t n = c < 0x80 ? 1 : utf8_seq_len(s + i, strnlen(s + i, 4));
 		unsigned int v = n ? utf8_code_point(s + i, n) : c;
 
-		if ((v < 0x20 && v != '\t' && v != '\n') || v == 0x7f ||
+		/* a line end written "\r\n" (Windows) moves nothing back over what was shown */
+		bool line_end = v == '\r' && s[i + 1] == '\n';
+
+		if ((v < 0x20 && v != '\t' && v != '\n' && !line_end) || v == 0x7f ||
 		    (n > 1 && utf8_hidden(v))) {
 			*cp = v;
 			*at = i;

@@ -35,7 +35,8 @@ bool utf8_hidden(unsigned int cp);
 
 /*
  * The first character of the valid UTF-8 text s that utf8_hidden names, or a C0 control other
- * than tab and newline, or DEL; its code point in *cp and its offset in *at.  False when none.
+ * than tab and newline (a carriage return directly before a newline is a line end, not
+ * hidden), or DEL; its code point in *cp and its offset in *at.  False when none.
  */
 bool utf8_find_hidden(const char *s, unsigned int *cp, size_t *at);
 

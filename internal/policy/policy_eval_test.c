@@ -330,6 +330,8 @@ static const struct {
 	 "target holds U+202E at byte 4"},
 	{BASE, {"read_file", "src/a\xe2\x80\x8b.c"}, 0, HIDDEN, OWNERS, "U+200B at byte 5"},
 	{BASE, {"write_file", "src/app.py\r"}, 0, HIDDEN, OWNERS, "U+000D at byte 10"},
+	/* a carriage return that moves back over the line shown, though the text ends "\r\n" */
+	{BASE, CMD("pytest -q\rrm -rf build\r\n"), 0, HIDDEN, OWNERS, "U+000D at byte 9"},
 	{BASE, CMD("pytest -q \xe2\x81\xa6#\xe2\x81\xa9"), 0, HIDDEN, OWNERS, "U+2066"},
 	{BASE, {"read_file", "tag\xf3\xa0\x80\x81"}, 0, HIDDEN, OWNERS, "U+E0001"},
 	{BASE,
@@ -344,6 +346,7 @@ static const struct {
 	{BASE, {"read_file", "\xe2\x80\x8b/.ssh/id_rsa"}, 0, READ_BLOCK, NULL, NULL},
 	{BASE, CMD("terraform apply\xe2\x80\xae"), 0, CMD_BLOCK_CRIT, NULL, NULL},
 	{BASE, CMD("make deploy\xe2\x80\x8b"), 0, CMD_DEFAULT, OWNERS, NULL},
+	{BASE, CMD("pytest -q\r\n"), 0, CMD_ALLOW, NULL, NULL}, /* a Windows line end */
 	{BASE,
 	 {"read_file", "docs/caf\xc3\xa9\t\xe2\x82\xac\n\xf0\x9f\x98\x80.md"},
 	 0,
