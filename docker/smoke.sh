@@ -129,6 +129,23 @@ wait_healthy() { # wait_healthy SERVICE SECONDS
 	done
 }
 
+# What compose could not take down, by the label compose puts on everything of the project,
+# with the engine's own commands: a TERM sent to the whole process group (stopping a CI run)
+# also stops podman's API service and docker-compose, and compose then reaches nothing.
+remove_by_label() {
+	local f="label=com.docker.compose.project=$project" ids
+	log "compose down failed: removing the project's containers, networks and volumes by label"
+	ids=$("$ENGINE" ps -aq --filter "$f" 2>/dev/null)
+	# shellcheck disable=SC2086 # one id a word
+	[ -z "$ids" ] || "$ENGINE" rm -f $ids >/dev/null
+	ids=$("$ENGINE" network ls -q --filter "$f" 2>/dev/null)
+	# shellcheck disable=SC2086
+	[ -z "$ids" ] || "$ENGINE" network rm $ids >/dev/null
+	ids=$("$ENGINE" volume ls -q --filter "$f" 2>/dev/null)
+	# shellcheck disable=SC2086
+	[ -z "$ids" ] || "$ENGINE" volume rm -f $ids >/dev/null
+}
+
 teardown() {
 	local rc=$?
 	set +e
@@ -142,7 +159,7 @@ teardown() {
 		# the second pass removes it, the network and the volume.
 		"${compose[@]}" --profile test down -v --remove-orphans >"$work/down.log" 2>&1 ||
 			"${compose[@]}" --profile test down -v --remove-orphans >>"$work/down.log" 2>&1 ||
-			cat "$work/down.log"
+			{ cat "$work/down.log"; remove_by_label; }
 	fi
 	[ -z "$health_pid" ] || kill "$health_pid" 2>/dev/null
 	[ -z "$service_pid" ] || kill "$service_pid" 2>/dev/null
