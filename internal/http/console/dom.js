@@ -54,6 +54,33 @@ function asciiLookalike(ch) {
   return n !== ch && PRINTABLE_ASCII.test(n) ? n : null;
 }
 
+// Japanese, Chinese and Korean text is written with fullwidth forms (U+FF01-U+FF5E: "（注）",
+// "２０２４年", "設定／ファイル") and the ideographic space U+3000. A run of them that touches a
+// Han, kana or Hangul character (or CJK punctuation) on one side and no ASCII character on
+// either is that text, not a disguise, and gets no marker; "/etc／shadow" still does.
+const WIDE = /[\u3000\uff01-\uff5e]/u;
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3001-\u303f\u30fc]/u;
+const ASCII_VISIBLE = /[\u0021-\u007e]/;
+
+// The offsets (UTF-16) of the fullwidth forms in s that belong to CJK text, as a Set.
+function cjkWide(s) {
+  const out = new Set();
+  const chars = [...s];
+  const offsets = [];
+  for (let i = 0, at = 0; i < chars.length; at += chars[i].length, i++) offsets.push(at);
+  for (let i = 0; i < chars.length;) {
+    if (!WIDE.test(chars[i])) { i++; continue; }
+    let j = i;
+    while (j < chars.length && WIDE.test(chars[j])) j++;
+    const before = chars[i - 1] || '', after = chars[j] || '';
+    if ((CJK.test(before) || CJK.test(after)) && !ASCII_VISIBLE.test(before) && !ASCII_VISIBLE.test(after)) {
+      for (let k = i; k < j; k++) out.add(offsets[k]);
+    }
+    i = j;
+  }
+  return out;
+}
+
 // Letters that imitate letters of another script: a word (a run of letters, marks and digits)
 // whose letters come from more than one script, such as "сlaude" with a Cyrillic "с", could
 // pass for another agent, repository or command. Unicode's "highly restrictive" rule (UTS #39)
@@ -61,8 +88,8 @@ function asciiLookalike(ch) {
 // Bopomofo, or with Han and Hangul. A letter belongs to every script of its Script_Extensions
 // (the kana prolonged sound mark to both kana). In any other mixed word the letters outside the
 // word's main script are shown as markers naming their code point and script. Letters of
-// scripts not listed here count as "other-script". Not caught: a word written wholly in
-// another script's look-alikes ("сое" in Cyrillic), which needs Unicode's confusables table.
+// scripts not listed here count as "other-script". A word written wholly in another script's
+// look-alikes of Latin letters is caught below (LATIN_LIKE).
 const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian', 'Cherokee', 'Georgian', 'Hebrew',
   'Arabic', 'Coptic', 'Han', 'Hiragana', 'Katakana', 'Hangul', 'Bopomofo']
   .map((name) => [name, new RegExp(`\\p{Script_Extensions=${name}}`, 'u')]);
@@ -91,6 +118,44 @@ function mixedLetters(letters) {
   return letters.filter(([, scs]) => scs.length && !scs.includes(main)).map(([at, scs]) => [at, scs[0], main]);
 }
 
+// Cyrillic, Greek and Armenian letters that look like a Latin letter (a subset of Unicode's
+// confusables, UTS #39), each with the letter it passes for. A word of two or more letters made
+// only of them ("аррӏе", all Cyrillic) reads as a Latin word; its letters are marked when the
+// text around it has Latin letters or is a single word (an id, a path, a host), so Russian or
+// Greek prose keeps its words.
+const LATIN_LIKE = new Map(Object.entries({
+  // Cyrillic
+  а: 'a', с: 'c', е: 'e', һ: 'h', і: 'i', ј: 'j', ӏ: 'l', о: 'o', р: 'p', ԛ: 'q', ѕ: 's',
+  ԝ: 'w', х: 'x', у: 'y', ԁ: 'd',
+  А: 'A', В: 'B', С: 'C', Е: 'E', Н: 'H', І: 'I', Ј: 'J', К: 'K', М: 'M', О: 'O', Р: 'P',
+  Ѕ: 'S', Т: 'T', Х: 'X', Ү: 'Y', Ԛ: 'Q', Ԝ: 'W', Ӏ: 'I',
+  // Greek
+  ο: 'o', ν: 'v', ι: 'i', ρ: 'p', υ: 'u', α: 'a',
+  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P',
+  Τ: 'T', Υ: 'Y', Χ: 'X',
+  // Armenian
+  օ: 'o', ս: 'u', ո: 'n', հ: 'h', զ: 'q', ց: 'g', ա: 'w', Տ: 'S', Օ: 'O',
+}));
+const LATIN = /\p{Script=Latin}/u;
+const SPACE = /\s/u;
+
+// The letters of the word w (at index `at` in s) to mark as whole-script look-alikes:
+// [[offset in w, letter, Latin letter]], or [] when the word is not one.
+function wholeScriptLetters(s, w, at) {
+  const letters = [];
+  let i = 0;
+  for (const ch of w) {
+    if (LETTER.test(ch)) {
+      if (!LATIN_LIKE.has(ch)) return [];
+      letters.push([i, ch, LATIN_LIKE.get(ch)]);
+    }
+    i += ch.length;
+  }
+  if (letters.length < 2) return [];
+  const rest = s.slice(0, at) + ' ' + s.slice(at + w.length);
+  return LATIN.test(rest) || !SPACE.test(s) ? letters : [];
+}
+
 const codePoint = (ch) => `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 
 function hiddenMarks(s, out) {
@@ -104,9 +169,10 @@ function hiddenMarks(s, out) {
 // The look-alikes of ASCII anywhere in s, then the mixed-script letters of each word.
 function lookalikeMarks(s, out) {
   const taken = new Set();
+  const wide = WIDE.test(s) ? cjkWide(s) : new Set();
   for (let i = 0; i < s.length;) {
     const ch = String.fromCodePoint(s.codePointAt(i));
-    const like = NON_ASCII.test(ch) ? asciiLookalike(ch) : null;
+    const like = NON_ASCII.test(ch) && !wide.has(i) ? asciiLookalike(ch) : null;
     if (like !== null) {
       taken.add(i);
       const cp = codePoint(ch);
@@ -123,11 +189,20 @@ function lookalikeMarks(s, out) {
       if (LETTER.test(ch) && !taken.has(w.index + i)) letters.push([i, scriptsOf(ch)]);
       i += ch.length;
     }
-    for (const [at, sc, main] of mixedLetters(letters)) {
+    const mixed = mixedLetters(letters);
+    for (const [at, sc, main] of mixed) {
       const ch = String.fromCodePoint(w[0].codePointAt(at));
       const cp = codePoint(ch);
       out.push({ at: w.index + at, len: ch.length, label: `${cp} ${sc}`, kind: 'hidden-char mixed-script',
         title: `${cp}: a ${sc} letter in a word of ${main} letters; it may imitate a letter it is not` });
+    }
+    if (mixed.length) continue;
+    for (const [at, ch, like] of wholeScriptLetters(s, w[0], w.index)) {
+      if (taken.has(w.index + at)) continue;
+      const cp = codePoint(ch);
+      const sc = scriptsOf(ch)[0];
+      out.push({ at: w.index + at, len: ch.length, label: `${cp} ${sc}`, kind: 'hidden-char mixed-script',
+        title: `${cp}: a ${sc} letter that looks like the Latin "${like}", in a word made only of such letters` });
     }
   }
 }
