@@ -29,7 +29,7 @@ unsigned int utf8_code_point(const void *s, size_t n);
  * U+202E shows the text after it backwards, zero-width characters, the soft hyphen, the tags
  * U+E0001 and U+E0020-U+E007F), the line and paragraph separators and the invisible Hangul
  * fillers.  C0 controls are the caller's to judge (a log escapes them all, a command keeps its
- * tabs and newlines).  The console marks the same set (dom.js's HIDDEN); test_hidden_set.py
+ * tabs and newlines).  The console marks the same set (dom.js's HIDDEN); test_console_text.py
  * fails when the two disagree on an assigned code point.
  */
 bool utf8_hidden(unsigned int cp);
