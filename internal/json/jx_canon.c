@@ -128,6 +128,105 @@ struct member {
  * strcmp orders UTF-8 keys by code point, which neither backend's own order is
  * (JSONB sorts shorter keys first), so the order depends on nothing but the keys.
  */
+/* The parts of a JSON number: [-] int [. frac] [e exp]; false when it is not one. */
+struct num_parts {
+	bool neg, zero;
+	const char *in, *frac;
+	size_t nin, nfrac;
+	long exp;
+};
+
+static size_t digits(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+static bool all_zero(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '0')
+			return false;
+	return true;
+}
+
+static bool num_parts(const char *s, size_t n, struct num_parts *p)
+{
+	size_t i = 0, k;
+	bool eneg = false;
+
+	memset(p, 0, sizeof(*p));
+	p->neg = n > 0 && s[0] == '-';
+	i = p->neg;
+	p->in = s + i;
+	p->nin = digits(s + i, n - i);
+	i += p->nin;
+	if (p->nin == 0)
+		return false;
+	if (i < n && s[i] == '.') {
+		p->frac = s + ++i;
+		p->nfrac = digits(s + i, n - i);
+		i += p->nfrac;
+		if (p->nfrac == 0)
+			return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		k = digits(s + i, n - i);
+		if (k == 0)
+			return false;
+		for (size_t j = 0; j < k && p->exp <= 100000; j++)
+			p->exp = p->exp * 10 + (s[i + j] - '0');
+		p->exp = eneg ? -p->exp : p->exp;
+		i += k;
+	}
+	p->zero = all_zero(p->in, p->nin) && all_zero(p->frac, p->nfrac);
+	return i == n;
+}
+
+/* The digit at position i of the number's digits (int then frac), '0' beyond them. */
+static char digit_at(const struct num_parts *p, long i)
+{
+	if (i < 0 || (size_t)i >= p->nin + p->nfrac)
+		return '0';
+	if ((size_t)i < p->nin)
+		return p->in[i];
+	return p->frac[(size_t)i - p->nin];
+}
+
+enum status jx_canon_number(struct buf *b, const char *s, size_t n, struct err *e)
+{
+	struct num_parts p;
+	long point, scale, first;
+	enum status st = ST_OK;
+
+	if (!memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n) &&
+	    !(n == 2 && s[0] == '-' && s[1] == '0'))
+		return buf_add(b, s, n, e); /* an integer, already as PostgreSQL prints it */
+	if (!num_parts(s, n, &p) || p.exp > 1000 || p.exp < -1000)
+		return buf_add(b, s, n, e);
+	point = (long)p.nin + p.exp; /* the integer part is digits [0, point) */
+	scale = (long)p.nfrac - p.exp > 0 ? (long)p.nfrac - p.exp : 0;
+	for (first = 0; first < point - 1 && digit_at(&p, first) == '0'; first++)
+		;
+	if (p.neg && !p.zero)
+		st = buf_add(b, "-", 1, e);
+	if (point <= 0)
+		st = st == ST_OK ? buf_add(b, "0", 1, e) : st;
+	for (long i = first; st == ST_OK && i < point; i++)
+		st = buf_add(b, (char[]){digit_at(&p, i)}, 1, e);
+	if (st == ST_OK && scale > 0)
+		st = buf_add(b, ".", 1, e);
+	for (long i = point; st == ST_OK && i < point + scale; i++)
+		st = buf_add(b, (char[]){digit_at(&p, i)}, 1, e);
+	return st;
+}
+
 static int cmp_members(const void *a, const void *b)
 {
 	return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
@@ -196,9 +295,12 @@ static enum status canon(struct buf *b, json_object *v, int depth, struct err *e
 		return canon_array(b, v, depth, e);
 	case json_type_int:
 	case json_type_double:
-	default:
+	default: {
 		/* json-c prints integers exactly and doubles as they were parsed */
-		return buf_adds(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), e);
+		const char *num = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+
+		return jx_canon_number(b, num, strlen(num), e);
+	}
 	}
 }
 

@@ -1,7 +1,8 @@
 /*
  * jx_canon.h - the one canonical JSON form of cavra: object keys sorted by
  * their UTF-8 bytes, no whitespace, strings with only '"', '\\' and control
- * characters escaped, numbers as json-c prints them.
+ * characters escaped, numbers as PostgreSQL's numeric type prints them
+ * (jx_canon_number).
  *
  * Backups checksum their lines in it (docs/backup-format.md), the audit chain
  * hashes records in it, and an Idempotency-Key's request hash is taken over
@@ -23,6 +24,15 @@
 
 /* Appends v in canonical form.  ST_INVALID when v nests deeper than JX_CANON_DEPTH. */
 ATTR_NODISCARD enum status jx_canon_append(struct buf *b, json_object *v, struct err *e);
+
+/*
+ * Appends the canonical form of the JSON number s[0..n): as PostgreSQL's jsonb gives it back,
+ * so that a value reads the same from either backend.  Plain decimal without an exponent, the
+ * digits after the point those written less the exponent (none when that is negative), no sign
+ * on zero: 1e2 -> 100, 1.50e1 -> 15.0, -0.0 -> 0.0, 5e-1 -> 0.5; an integer stays as written.
+ * A number whose exponent is beyond +-1000 (which PostgreSQL cannot hold) stays as written too.
+ */
+ATTR_NODISCARD enum status jx_canon_number(struct buf *b, const char *s, size_t n, struct err *e);
 
 /* Appends the canonical, quoted form of the string s[0..n). */
 ATTR_NODISCARD enum status jx_canon_string(struct buf *b, const char *s, size_t n, struct err *e);

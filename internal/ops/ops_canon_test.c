@@ -48,7 +48,15 @@ static const struct {
 	{"number with two signs", "[1e+-2]", NULL},
 	{"leading zero", "[01]", NULL},
 	{"bare minus", "[-]", NULL},
-	{"exponent form kept", "[-0.5E+3]", "[-0.5E+3]"},
+	/* numbers as PostgreSQL's jsonb gives them back (each pair checked against PostgreSQL 15)
+	 */
+	{"exponent written out", "[-0.5E+3]", "[-500]"},
+	{"numbers as jsonb prints them",
+	 "[1e2,1E+2,-0,-0.0,0.0e5,1.50,1.50e1,12e-1,0.1e1,5e-1,1.2345e2,100,-1e-3,0.000,"
+	 "123.456e-10,1e0,1.0e0,-5,9.99e-5,0e-3,10e-1]",
+	 "[100,100,0,0.0,0,1.50,15.0,1.2,1,0.5,123.45,100,-0.001,0.000,0.0000000123456,1,1.0,-5,"
+	 "0.0000999,0.000,1.0]"},
+	{"exponent beyond 1000 kept", "[1e1001,2E-1001]", "[1e1001,2E-1001]"},
 };
 
 /* The text path (backups) and the json-c path (restores) give the same bytes. */

@@ -106,13 +106,15 @@ static enum status string_out(struct cz *c, struct buf *out)
 	return st == ST_OK ? jx_canon_string(out, c->z->text.data, c->z->text.len, c->e) : st;
 }
 
-/* A number or a literal, copied as written. */
+/* A number in its canonical form (jx_canon_number), or a literal as written. */
 static enum status token_out(struct cz *c, struct buf *out, bool number)
 {
 	struct ops_span s;
 	bool ok = number ? ops_lex_number(&c->l, &s) : ops_lex_literal(&c->l, &s);
 
-	return ok ? buf_add(out, s.p, s.n, c->e) : bad(c, c->l.why);
+	if (!ok)
+		return bad(c, c->l.why);
+	return number ? jx_canon_number(out, s.p, s.n, c->e) : buf_add(out, s.p, s.n, c->e);
 }
 
 static enum status value_out(struct cz *c, struct buf *out, int depth);

@@ -78,6 +78,18 @@ def test_same_key_with_another_body_is_422(srv):
     assert counters(srv, "retry") == (1, 1, 0)
 
 
+def test_one_number_in_two_spellings_is_the_same_body(srv):
+    # 1e2 and 100 are one number (PostgreSQL's numeric spelling); 1.0 and 1 are not
+    body = json.dumps(BODY)[:-1] + ', "extra": {"n": %s}}'
+    first = post(srv, None, key="k-num", raw=body % "1e2")
+    assert first.status_code == 201, first.text
+    again = post(srv, None, key="k-num", raw=body % "100")
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true", again.text
+    assert again.json()["decision_id"] == first.json()["decision_id"]
+    assert post(srv, None, key="k-num", raw=body % "100.0").status_code == 422
+    assert counters(srv, "retry") == (1, 1, 0)
+
+
 def test_keys_are_per_caller(db, tmp_path):
     assert cavra("migrate", "up", db=db)[0] == 0
     one = make_token(db, "agent-one", "agent")

@@ -636,6 +636,9 @@ def test_awkward_values_survive_both_copy_paths(tmp_path, pg_db):
     a = f"sqlite:{tmp_path}/a.db"
     ok(cavra("migrate", "up", db=a))
     payload = json.dumps({"s": AWKWARD, "n": {"b": [AWKWARD, None, 1.5, -7]}, "a": "\\N"})
+    # numbers SQLite keeps as written and PostgreSQL's jsonb rewrites: the canonical form reads
+    # them as PostgreSQL prints them, so the hashes agree
+    payload = payload[:-1] + ', "nums": [1e2, -0.0, 1.50e1, 5E-1, 1.50, 123.456e-10, -0]}'
     con = sqlite3.connect(sqlite_path(a))
     with con:
         for i, v in enumerate([AWKWARD, "\\N", "", None]):
@@ -649,6 +652,8 @@ def test_awkward_values_survive_both_copy_paths(tmp_path, pg_db):
                 (f"dec_{i}", AWKWARD, v, v, v, v, v, v, payload))
     con.close()
     first = backup(a, tmp_path / "b1")
+    text = content(tmp_path / "b1", entry(tmp_path / "b1", "activity_decisions")).decode()
+    assert '"nums":[100,0.0,15.0,0.5,1.50,0.0000000123456,0]' in text, text[:400]
     ops_json("restore", first["manifest"], "--target-url", pg_db, db=a)
     got = psql(pg_db, "SELECT encode(convert_to(actor, 'UTF8'), 'hex'), payload->>'s' "
                       "FROM activity_decisions WHERE decision_id = 'dec_0'")
