@@ -167,6 +167,7 @@ enum policy_flag {
 	POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH = 0, /* git.block_direct_push_to_protected_branch */
 	POLICY_FLAG_MCP_ALLOWLIST_ENABLED,
 	POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS,
+	POLICY_FLAG_INPUT_BLOCK_HIDDEN, /* input.block_hidden_characters */
 	/* kept for audit, not evaluated */
 	POLICY_FLAG_GIT_REQUIRE_PULL_REQUEST,
 	POLICY_FLAG_GIT_REQUIRE_HUMAN_REVIEWER,

@@ -703,6 +703,8 @@ static const char *approval_class(const char *rule)
 		return "security_settings";
 	if (strncmp(rule, "mcp.", 4) == 0)
 		return "mcp_servers";
+	if (strcmp(rule, "input.hidden_characters") == 0)
+		return "hidden_characters";
 	return NULL;
 }
 
@@ -754,9 +756,11 @@ static void audit_only(struct policy_result *r)
  * word ends or what a terminal line held.  The rules judge the bytes, so such an action keeps
  * a block or an approval it earned; anything weaker is sent for approval, naming the field and
  * the code point, so that a person looks at it (the console shows the character as a marker):
- * AI Governance for an MCP call, as the MCP rules' approvals, else Repository Owners.
+ * AI Governance for an MCP call, as the MCP rules' approvals, else Repository Owners.  A pack
+ * with input.block_hidden_characters blocks such an action instead, whatever the rules said.
  */
-static void hidden_characters(const struct policy_action *a, struct policy_result *r)
+static void hidden_characters(const struct policy_pack *pack, const struct policy_action *a,
+			      struct policy_result *r)
 {
 	const char *const fields[][2] = {{"target", a->target},
 					 {"operation", a->operation},
@@ -764,21 +768,29 @@ static void hidden_characters(const struct policy_action *a, struct policy_resul
 					 {"tool", a->tool},
 					 {"capability", a->capability}};
 	bool mcp = a->action_type && strcmp(a->action_type, "mcp_tool_call") == 0;
+	bool block = pack->flags[POLICY_FLAG_INPUT_BLOCK_HIDDEN] == POLICY_FLAG_TRUE;
 	unsigned int cp;
 	size_t at;
 
-	if (r->decision == POLICY_BLOCK || r->decision == POLICY_REQUIRE_APPROVAL)
+	if (r->decision == POLICY_BLOCK || (r->decision == POLICY_REQUIRE_APPROVAL && !block))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		if (fields[i][1] && utf8_find_hidden(fields[i][1], &cp, &at)) {
+		if (!fields[i][1] || !utf8_find_hidden(fields[i][1], &cp, &at))
+			continue;
+		if (block)
+			decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "input.hidden_characters", NULL,
+			       "%s holds U+%04X at byte %zu, a character that is not shown or that "
+			       "changes how the text around it reads: blocked by "
+			       "input.block_hidden_characters",
+			       fields[i][0], cp, at);
+		else
 			decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_HIGH,
 			       "input.hidden_characters",
 			       mcp ? GROUP_AI_GOVERNANCE : GROUP_REPO_OWNERS,
 			       "%s holds U+%04X at byte %zu, a character that is not shown or that "
 			       "changes how the text around it reads: approval required",
 			       fields[i][0], cp, at);
-			return;
-		}
+		return;
 	}
 }
 
@@ -813,7 +825,7 @@ void policy_evaluate(const struct policy_pack *pack, const struct policy_action 
 		decide(out, POLICY_REQUIRE_APPROVAL, POLICY_SEV_MEDIUM,
 		       "runtime.default.require_approval", GROUP_REPO_OWNERS,
 		       "action type " QUOTE " has no rules of its own: approval required", type);
-	hidden_characters(action, out);
+	hidden_characters(pack, action, out);
 	route(pack, out);
 	if (pack->mode == POLICY_MODE_AUDIT_ONLY)
 		audit_only(out);

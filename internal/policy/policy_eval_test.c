@@ -24,6 +24,9 @@
 #define WEAKEN "eval-weaken"
 #define AUDIT  "eval-audit"
 #define AUDITC "eval-audit-child"
+#define HIDEB  "eval-hidden-block"
+#define HIDEC  "eval-hidden-child"
+#define HIDER  "eval-hidden-route"
 
 static const char custom_yaml[] = "metadata:\n"
 				  "  id: eval-custom\n"
@@ -90,6 +93,18 @@ static const char audit_yaml[] = "metadata:\n"
 /* metadata is not inherited: the child of an audit_only pack enforces. */
 static const char audit_child_yaml[] =
 	"metadata: {id: eval-audit-child, version: '1', inherits: eval-audit}\n";
+
+/* Hidden characters blocked; a child cannot switch that off. */
+static const char hidden_block_yaml[] =
+	"metadata: {id: eval-hidden-block, version: '1', inherits: cavra-ai-agent-baseline}\n"
+	"input: {block_hidden_characters: true}\n";
+static const char hidden_child_yaml[] =
+	"metadata: {id: eval-hidden-child, version: '1', inherits: eval-hidden-block}\n"
+	"input: {block_hidden_characters: false}\n";
+/* Their approvals routed to a group of the pack's. */
+static const char hidden_route_yaml[] =
+	"metadata: {id: eval-hidden-route, version: '1', inherits: cavra-ai-agent-baseline}\n"
+	"approvals: {hidden_characters: {approvers: [appsec-review]}}\n";
 
 /* No parent and no git section: the default protected branches apply. */
 static const char bare_yaml[] = "metadata: {id: eval-bare, version: '1'}\n";
@@ -361,6 +376,31 @@ static const struct {
 	 "input.hidden_characters",
 	 NULL,
 	 "would require_approval"},
+	/* input.block_hidden_characters: a block, over an approval the rules asked for too */
+	{HIDEB,
+	 {"read_file", "src/a\xe2\x80\x8b.c"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "input.hidden_characters",
+	 NULL,
+	 "U+200B at byte 5, a character that is not shown or that changes how the text around it "
+	 "reads: blocked by input.block_hidden_characters"},
+	{HIDEB, CMD("make deploy\xe2\x80\x8b"), 0, BLOCK, HIGH, "input.hidden_characters", NULL,
+	 NULL},
+	{HIDEB, CMD("terraform apply\xe2\x80\xae"), 0, CMD_BLOCK_CRIT, NULL, NULL},
+	{HIDEB, {"read_file", "src/a.c"}, 0, READ_ALLOW, NULL, NULL},
+	{HIDEC,
+	 {"read_file", "src/a\xe2\x80\x8b.c"},
+	 0,
+	 BLOCK,
+	 HIGH,
+	 "input.hidden_characters",
+	 NULL,
+	 NULL},
+	/* approvals.hidden_characters routes the approval */
+	{HIDER, {"read_file", "src/a\xe2\x80\x8b.c"}, 0, HIDDEN, "appsec-review", NULL},
+	{HIDER, CMD("make deploy"), 0, CMD_DEFAULT, OWNERS, NULL},
 };
 
 static int setup(void **state)
@@ -377,6 +417,9 @@ static int setup(void **state)
 	test_pack_write(dir, WEAKEN, weaken_yaml);
 	test_pack_write(dir, AUDIT, audit_yaml);
 	test_pack_write(dir, AUDITC, audit_child_yaml);
+	test_pack_write(dir, HIDEB, hidden_block_yaml);
+	test_pack_write(dir, HIDEC, hidden_child_yaml);
+	test_pack_write(dir, HIDER, hidden_route_yaml);
 	if (policy_set_load(dir, &set, &e) != ST_OK)
 		fail_msg("load: %s", e.msg);
 	test_dir_remove(dir);

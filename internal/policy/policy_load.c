@@ -66,8 +66,8 @@ static const struct {
 };
 
 /* Every section a file may hold besides metadata, in the order messages list them. */
-static const char *const all_sections[] = {"filesystem", "commands", "git",	  "mcp",
-					   "approvals",	 "evidence", "compliance"};
+static const char *const all_sections[] = {"filesystem", "commands",  "git",	  "mcp",
+					   "input",	 "approvals", "evidence", "compliance"};
 
 /* Keys that are not pattern lists, with their shape; slot indexes the flag or audit list. */
 enum key_kind { K_FLAG, K_TEXT, K_AUDIT_LIST, K_RISK };
@@ -86,6 +86,7 @@ static const struct {
 	{"mcp", "allowlist_enabled", K_FLAG, POLICY_FLAG_MCP_ALLOWLIST_ENABLED},
 	{"mcp", "block_unknown_servers", K_FLAG, POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS},
 	{"mcp", "risk_scoring", K_RISK, 0},
+	{"input", "block_hidden_characters", K_FLAG, POLICY_FLAG_INPUT_BLOCK_HIDDEN},
 	{"evidence", "require_agent_manifest", K_FLAG, POLICY_FLAG_EV_REQUIRE_AGENT_MANIFEST},
 	{"evidence", "require_issue_link", K_FLAG, POLICY_FLAG_EV_REQUIRE_ISSUE_LINK},
 	{"evidence", "require_bot_identity", K_FLAG, POLICY_FLAG_EV_REQUIRE_BOT_IDENTITY},
@@ -102,6 +103,7 @@ static const char *const flag_names[POLICY_FLAG_COUNT] = {
 	[POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH] = "git.block_direct_push_to_protected_branch",
 	[POLICY_FLAG_MCP_ALLOWLIST_ENABLED] = "mcp.allowlist_enabled",
 	[POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS] = "mcp.block_unknown_servers",
+	[POLICY_FLAG_INPUT_BLOCK_HIDDEN] = "input.block_hidden_characters",
 	[POLICY_FLAG_GIT_REQUIRE_PULL_REQUEST] = "git.require_pull_request",
 	[POLICY_FLAG_GIT_REQUIRE_HUMAN_REVIEWER] = "git.require_human_reviewer",
 	[POLICY_FLAG_GIT_REQUIRE_AI_ATTESTATION] = "git.require_ai_attestation",
@@ -130,7 +132,7 @@ const char *policy_flag_name(enum policy_flag f)
 bool policy_flag_decides(enum policy_flag f)
 {
 	return f == POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH || f == POLICY_FLAG_MCP_ALLOWLIST_ENABLED ||
-	       f == POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS;
+	       f == POLICY_FLAG_MCP_BLOCK_UNKNOWN_SERVERS || f == POLICY_FLAG_INPUT_BLOCK_HIDDEN;
 }
 
 const char *policy_mode_name(enum policy_mode m)

@@ -284,6 +284,8 @@ static const struct {
 	 "x/policy.yaml:5: git.require_pull_request must be true or false"},
 	{"flag is a list", META("x") "mcp:\n  block_unknown_servers: [true]\n",
 	 "mcp.block_unknown_servers must be true or false"},
+	{"input flag not a switch", META("x") "input:\n  block_hidden_characters: sometimes\n",
+	 "input.block_hidden_characters must be true or false"},
 	{"bad risk level", META("x") "mcp:\n  risk_scoring: {github: severe}\n",
 	 "mcp.risk_scoring.github must be one of low, medium, high, critical"},
 	{"risk scoring is a list", META("x") "mcp:\n  risk_scoring: [github]\n",
@@ -390,7 +392,8 @@ static void test_dir_handling(void **state)
 	test_dir_remove(dir);
 }
 
-/* Every key of the original CAVRA's vocabulary, in one pack and its child. */
+/* Every key of the original CAVRA's vocabulary (and cavra's input section), in one pack and its
+ * child. */
 static const char full_yaml[] =
 	"metadata:\n"
 	"  id: full\n  title: HIPAA\n  description: d\n  version: '1.0.0'\n"
@@ -405,6 +408,7 @@ static const char full_yaml[] =
 	"mcp:\n  allowlist_enabled: true\n  block_unknown_servers: false\n"
 	"  allowed_servers: [github]\n  blocked_servers: [pastebin]\n"
 	"  risk_scoring:\n    github: medium\n    'db-*': critical\n"
+	"input:\n  block_hidden_characters: true\n" /* cavra's own key */
 	"approvals:\n  protected_actions:\n    approvers: [privacy-office, security]\n"
 	"  security_settings: {approvers: [appsec]}\n  release_publication: {approvers: []}\n"
 	"evidence:\n  require_agent_manifest: true\n  require_issue_link: true\n"
@@ -494,7 +498,7 @@ static void test_original_vocabulary(void **state)
 	policy_set_free(set);
 }
 
-/* The flag names are the key paths a file uses, and only three flags decide. */
+/* The flag names are the key paths a file uses, and only four flags decide. */
 static void test_flag_names(void **state)
 {
 	int deciding = 0;
@@ -505,7 +509,7 @@ static void test_flag_names(void **state)
 		assert_non_null(strstr(full_yaml, strchr(policy_flag_name(f), '.') + 1));
 		deciding += policy_flag_decides(f);
 	}
-	assert_int_equal(deciding, 3);
+	assert_int_equal(deciding, 4);
 	assert_string_equal(policy_flag_name(POLICY_FLAG_COUNT), "unknown");
 	assert_null(policy_mode_name(POLICY_MODE_UNSET));
 	assert_string_equal(policy_mode_name(POLICY_MODE_BREAK_GLASS), "break_glass");
@@ -556,6 +560,8 @@ static void test_sha256(void **state)
 		Q_T12 "mcp:\n  allowed_servers: [github]\n",
 		Q_T12 "mcp:\n  allowlist_enabled: true\n",
 		Q_T12 "mcp:\n  block_unknown_servers: false\n",
+		Q_T12 "input:\n  block_hidden_characters: true\n",
+		Q_T12 "input:\n  block_hidden_characters: false\n",
 		Q_T12 "mcp:\n  risk_scoring: {github: high}\n",
 		Q_T12 "approvals:\n  protected_actions: {approvers: [sec]}\n",
 		META("q") "  inherits: p\n  mode: audit_only\ncommands:\n  allow: [t1, t2]\n",

@@ -51,6 +51,36 @@ def test_hidden_characters_send_an_allowed_action_for_approval(db, tmp_path):
         assert r.json()["decision"] == "allow", r.text
 
 
+def test_a_pack_blocks_or_routes_hidden_characters(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    pdir = tmp_path / "policies"
+    shutil.copytree(POLICIES, pdir)
+    for name, body in (("strict-input", "input:\n  block_hidden_characters: true\n"),
+                       ("routed-input", "approvals:\n  hidden_characters:\n"
+                                        "    approvers: [appsec-review]\n")):
+        (pdir / name).mkdir()
+        (pdir / name / "policy.yaml").write_text(
+            f"metadata:\n  id: {name}\n  version: '1'\n  inherits: cavra-ai-agent-baseline\n"
+            + body)
+    with serve(db, "--policy-dir", str(pdir), tmp=tmp_path) as srv:
+        packs = {p["id"]: p for p in srv.get("/policy-packs").json()["items"]}
+        assert packs["strict-input"]["sha256"] != packs["cavra-ai-agent-baseline"]["sha256"]
+        shown = srv.get("/policy-packs/strict-input").json()
+        assert shown["settings"]["input"] == {"block_hidden_characters": True}, shown
+        hidden = {"action_type": "read_file", "target": "src/\u202eexe.doc"}
+        d = srv.post("/decisions", dict(hidden, policy_pack="strict-input")).json()
+        assert (d["decision"], d["severity"], d["rule_id"], d["approver_group"]) == (
+            "block", "high", "input.hidden_characters", None), d
+        assert d["reason"].endswith("blocked by input.block_hidden_characters"), d
+        # an approval the rules asked for becomes a block too
+        d = srv.post("/decisions", {"policy_pack": "strict-input", "action_type":
+                                    "execute_command", "target": "make deploy\u200b"}).json()
+        assert d["decision"] == "block", d
+        d = srv.post("/decisions", dict(hidden, policy_pack="routed-input")).json()
+        assert (d["decision"], d["approver_group"], d["approval_class"]) == (
+            "require_approval", "appsec-review", "hidden_characters"), d
+
+
 def test_broken_pack_stops_serve_naming_file_and_line(tmp_path):
     pdir = tmp_path / "policies"
     shutil.copytree(POLICIES, pdir)
