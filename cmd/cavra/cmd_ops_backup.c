@@ -654,6 +654,14 @@ static void print_doctor(const struct ops_doctor_result *r, bool fix)
 	for (size_t i = 0; i < r->n; i++)
 		printf("%s %s %s: not valid UTF-8%s\n", r->items[i].table, r->items[i].id,
 		       r->items[i].column, fix ? ", rewritten with U+FFFD" : "");
+	for (size_t i = 0; i < r->ndamaged; i++)
+		printf("%s %s payload: %s (edited in the database?); --fix leaves it as it is\n",
+		       r->damaged[i].table, r->damaged[i].id, r->damaged[i].problem);
+	if (r->ndamaged)
+		printf("%zu payload%s that do%s not parse: restore the record%s from a backup, or "
+		       "correct %s by hand\n",
+		       r->ndamaged, r->ndamaged == 1 ? "" : "s", r->ndamaged == 1 ? "es" : "",
+		       r->ndamaged == 1 ? "" : "s", r->ndamaged == 1 ? "it" : "them");
 	if (fix)
 		printf("%lld rows scanned, %zu values not valid UTF-8, %lld rewritten\n",
 		       (long long)r->rows_scanned, r->n, (long long)r->fixed);
@@ -676,7 +684,7 @@ static enum status run_doctor(struct store *st, const struct migration_set *set,
 		print_done("fix", r.record_warning, r.record_id,
 			   a->json ? ops_doctor_json(&r, a->fix) : NULL);
 	/* like verify: something found and left as it is is exit 1 */
-	*code = r.n && !a->fix ? EXIT_FAIL : EXIT_OK;
+	*code = (r.n && !a->fix) || r.ndamaged ? EXIT_FAIL : EXIT_OK;
 	ops_doctor_result_release(&r);
 	return rc;
 }

@@ -411,9 +411,18 @@ struct ops_doctor_item {
 	size_t fixed_len;
 };
 
+/* A payload that is valid UTF-8 but not a JSON object the strict parser takes. */
+struct ops_doctor_damage {
+	const char *table; /* borrowed from the catalogue */
+	char *id; /* the row's key, made valid for display; owned */
+	char *problem; /* the parser's fault ("has a key twice in one object (...)"); owned */
+};
+
 struct ops_doctor_result {
 	struct ops_doctor_item *items;
 	size_t n, cap;
+	struct ops_doctor_damage *damaged; /* reported, never rewritten */
+	size_t ndamaged, damaged_cap;
 	int64_t rows_scanned;
 	int64_t fixed; /* values rewritten by --fix */
 	char record_id[OPS_ID_LEN]; /* the operations record of a fix; "" when none */
@@ -422,7 +431,10 @@ struct ops_doctor_result {
 
 /*
  * Reads every text, time and payload column of every table a backup carries
- * (one snapshot) and lists the values that are not valid UTF-8.  With fix,
+ * (one snapshot) and lists the values that are not valid UTF-8, and the
+ * payloads that are valid UTF-8 but not a JSON object the strict parser takes
+ * (a key twice, edited in the database): reads skip those, a backup would
+ * keep one of the two keys; they are listed, never rewritten.  With fix,
  * then rewrites them, U+FFFD for each bad byte, in one write transaction;
  * a value changed since the scan is left alone (and not counted in fixed).
  * A fix that changed anything is recorded (operations_records, kind
@@ -432,7 +444,10 @@ struct ops_doctor_result {
 ATTR_NODISCARD enum status ops_doctor(struct store *st, bool fix, struct ops_doctor_result *out,
 				      struct err *e);
 void ops_doctor_result_release(struct ops_doctor_result *r);
-/* The result as JSON {ok, rows_scanned, invalid_values, fixed, items[{table,id,column}]}. */
+/*
+ * The result as JSON {ok, rows_scanned, invalid_values, fixed, items[{table,id,column}],
+ * damaged_payloads, damaged[{table,id,problem}]}.
+ */
 json_object *ops_doctor_json(const struct ops_doctor_result *r, bool fix);
 
 /* ---- records of backups, restores and restore tests (operations_records) ---- */

@@ -2,7 +2,9 @@
  * ops_doctor.c - `cavra ops doctor`: finds stored text that is not valid
  * UTF-8 (SQLite keeps whatever bytes it is given; older versions let
  * overlong forms and surrogates in) and, when asked, rewrites it with
- * U+FFFD so that backups of the database verify and restore again.
+ * U+FFFD so that backups of the database verify and restore again.  It also
+ * lists payloads the strict parser refuses (edited in the database), which it
+ * cannot repair.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -55,6 +57,44 @@ static void add_item(struct ops_doctor_result *out, const struct scan *s, const 
 	it->raw = xstrndup(val, len);
 }
 
+static void add_damage(struct ops_doctor_result *out, const struct scan *s, const char *key,
+		       size_t key_len, const char *problem)
+{
+	struct ops_doctor_damage *d;
+	struct buf b = BUF_INIT;
+
+	if (out->ndamaged == out->damaged_cap) {
+		out->damaged_cap = out->damaged_cap ? out->damaged_cap * 2 : 16;
+		out->damaged = xrealloc(out->damaged, out->damaged_cap * sizeof(*out->damaged));
+	}
+	d = &out->damaged[out->ndamaged++];
+	d->table = s->t->table;
+	if (utf8_repair(key, key_len, &b, NULL) != ST_OK)
+		abort();
+	d->id = buf_detach(&b, NULL);
+	d->problem = xstrdup(jx_fault(problem));
+}
+
+/* Whether column i of s is the payload (a JSON column). */
+static bool is_payload(const struct scan *s, size_t i)
+{
+	for (const struct ops_col *col = s->t->cols; col->name; col++)
+		if (strcmp(col->name, s->cols[i]) == 0)
+			return col->kind == OPS_JSON;
+	return false;
+}
+
+/* A payload that is valid UTF-8 and still not an object the strict parser takes. */
+static void check_payload(struct scan *s, const char *const *vals, const size_t *lens, size_t i)
+{
+	json_object *o = NULL;
+	struct err pe = {0};
+
+	if (jx_parse_object(vals[i + 1], lens[i + 1], &o, &pe) != ST_OK)
+		add_damage(s->out, s, vals[0] ? vals[0] : "", vals[0] ? lens[0] : 0, pe.msg);
+	json_object_put(o);
+}
+
 /*
  * store_row_fn: vals[0] is the key, vals[1..] the columns of s->cols.
  *
@@ -66,10 +106,15 @@ static enum status scan_row(void *ctx, const char *const *vals, const size_t *le
 
 	UNUSED(e);
 	s->out->rows_scanned++;
-	for (size_t i = 0; i < s->ncols; i++)
-		if (vals[i + 1] && !utf8_valid(vals[i + 1], lens[i + 1], NULL))
+	for (size_t i = 0; i < s->ncols; i++) {
+		if (!vals[i + 1])
+			continue;
+		if (!utf8_valid(vals[i + 1], lens[i + 1], NULL))
 			add_item(s->out, s, vals[0] ? vals[0] : "", vals[0] ? lens[0] : 0, i,
 				 vals[i + 1], lens[i + 1]);
+		else if (is_payload(s, i))
+			check_payload(s, vals, lens, i);
+	}
 	return ST_OK;
 }
 
@@ -144,6 +189,17 @@ static void add_findings(json_object *o, const struct ops_doctor_result *r, size
 		json_object_array_add(items, it);
 	}
 	json_object_object_add(o, "items", items);
+	items = json_object_new_array();
+	jx_add_int(o, "damaged_payloads", (int64_t)r->ndamaged);
+	for (size_t i = 0; i < r->ndamaged && i < max; i++) {
+		json_object *it = json_object_new_object();
+
+		jx_add_str(it, "table", r->damaged[i].table);
+		jx_add_str(it, "id", r->damaged[i].id);
+		jx_add_str(it, "problem", r->damaged[i].problem);
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "damaged", items);
 }
 
 /*
@@ -224,6 +280,11 @@ void ops_doctor_result_release(struct ops_doctor_result *r)
 		free(r->items[i].raw);
 	}
 	free(r->items);
+	for (size_t i = 0; i < r->ndamaged; i++) {
+		free(r->damaged[i].id);
+		free(r->damaged[i].problem);
+	}
+	free(r->damaged);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -231,8 +292,9 @@ json_object *ops_doctor_json(const struct ops_doctor_result *r, bool fix)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "ok", json_object_new_boolean(r->n == 0 || fix));
-	add_findings(o, r, r->n);
+	json_object_object_add(o, "ok",
+			       json_object_new_boolean((r->n == 0 || fix) && r->ndamaged == 0));
+	add_findings(o, r, r->n > r->ndamaged ? r->n : r->ndamaged);
 	jx_add_str(o, "record_id", r->record_id[0] ? r->record_id : NULL);
 	jx_add_str(o, "record_warning", r->record_warning[0] ? r->record_warning : NULL);
 	return o;

@@ -253,3 +253,28 @@ def test_doctor_lists_and_fixes_bad_text_then_backups_verify(db, tmp_path):
     assert code == 0, err
     code, out, err = cavra("ops", "verify", str(tmp_path / "good"))
     assert code == 0 and out.startswith("ok:"), out + err
+
+
+def test_doctor_lists_a_payload_the_strict_parser_refuses_and_leaves_it(db, tmp_path):
+    # a key twice, written straight into the database: reads skip the payload and a backup
+    # would keep one of the two keys; the doctor names it and --fix does not guess
+    if db.startswith("postgres"):
+        pytest.skip("jsonb keeps one of two equal keys: PostgreSQL cannot hold such a payload")
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as s:
+        assert s.post("/agents", {"agent_id": "ag1", "owner": "o"}).status_code == 201
+        assert s.post("/agents", {"agent_id": "ag2", "owner": "o"}).status_code == 201
+    damaged = '{"owner":"a","owner":"b"}'
+    sql(db, f"UPDATE registry_agents SET payload = '{damaged}' WHERE agent_id = 'ag1'")
+    code, out, err = cavra("ops", "doctor", db=db)
+    assert code == 1, out + err
+    assert ("registry_agents ag1 payload: has a key twice in one object (the object at byte 0)"
+            " (edited in the database?); --fix leaves it as it is") in out.splitlines(), out
+    assert "1 payload that does not parse: restore the record from a backup" in out and "0 values not valid UTF-8" in out, out
+    code, out, err = cavra("ops", "doctor", "--fix", "--json", db=db)
+    assert code == 1, out + err
+    doc = json.loads(out)
+    assert not doc["ok"] and doc["damaged_payloads"] == 1 and doc["fixed"] == 0, doc
+    assert doc["damaged"] == [{"table": "registry_agents", "id": "ag1",
+                               "problem": "has a key twice in one object (the object at byte 0)"}]
+    assert sql(db, "SELECT payload FROM registry_agents WHERE agent_id = 'ag1'") == [[damaged]]
