@@ -135,7 +135,7 @@ struct dump {
  * SQLite stores as given) and rows out of the order verify expects (a collation that does not
  * sort by bytes).  Such a backup must fail now rather than be found unrestorable later.
  */
-static enum status check_row(struct dump *d, size_t bad_col, struct err *e)
+static enum status check_row(struct dump *d, size_t bad_col, size_t dup_col, struct err *e)
 {
 	struct written *wr = d->wr;
 	const char *fix = "`cavra ops doctor` finds text to repair";
@@ -144,6 +144,12 @@ static enum status check_row(struct dump *d, size_t bad_col, struct err *e)
 		return err_set(e, ST_CONFLICT, "table '%s' line %lld: '%s' is invalid UTF-8; %s",
 			       wr->table, (long long)d->rows + 1, d->enc.t->cols[bad_col].name,
 			       fix);
+	/* the line could hold only one of the two values: the backup would not be the data */
+	if (dup_col != SIZE_MAX)
+		return err_set(e, ST_CONFLICT,
+			       "table '%s' line %lld: '%s' has an object with a key twice (edited "
+			       "in the database?); `cavra ops doctor` names the record",
+			       wr->table, (long long)d->rows + 1, d->enc.t->cols[dup_col].name);
 	ops_line_check_spans(&wr->check, wr->spans, d->rows + 1);
 	if (wr->check.problems == 0)
 		return ST_OK;
@@ -155,15 +161,16 @@ static enum status check_row(struct dump *d, size_t bad_col, struct err *e)
 static enum status dump_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
 {
 	struct dump *d = ctx;
-	size_t bad_col = SIZE_MAX;
+	size_t bad_col = SIZE_MAX, dup_col = SIZE_MAX;
 	enum status st;
 
 	if (atomic_load(d->stop))
 		return err_set(e, ST_INTERNAL, "stopped: another table's dump failed");
 	buf_reset(&d->line);
-	st = ops_row_encode_spans(&d->enc, vals, lens, &d->line, d->wr->spans, &bad_col, e);
+	st = ops_row_encode_spans(&d->enc, vals, lens, &d->line, d->wr->spans, &bad_col, &dup_col,
+				  e);
 	if (st == ST_OK)
-		st = check_row(d, bad_col, e);
+		st = check_row(d, bad_col, dup_col, e);
 	if (st == ST_OK)
 		st = ops_writer_add(d->w, d->line.data, d->line.len, e);
 	d->rows++;

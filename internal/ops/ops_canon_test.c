@@ -126,7 +126,10 @@ static void test_row_encode_backends_agree(void **state)
 	ops_encoder_release(&enc);
 }
 
-/* Encodes row into line; checks the spans against ops_line_split's; returns bad_col. */
+/*
+ * Encodes row into line; checks the spans against ops_line_split's; returns bad_col, or
+ * 100 + dup_col when only a key twice was found.
+ */
 static size_t encode_split(const struct ops_table *t, const char *const *row, struct buf *line)
 {
 	struct ops_encoder enc;
@@ -134,7 +137,7 @@ static size_t encode_split(const struct ops_table *t, const char *const *row, st
 	struct ops_span got[OPS_MAX_COLS], want[OPS_LINE_KEYS_MAX];
 	const char *names[OPS_MAX_COLS], *why = NULL;
 	struct buf plain;
-	size_t bad = 0, n = ops_table_ncols(t);
+	size_t bad = 0, dup = 0, n = ops_table_ncols(t);
 
 	for (size_t i = 0; i < n; i++)
 		names[i] = t->cols[i].name;
@@ -143,7 +146,7 @@ static size_t encode_split(const struct ops_table *t, const char *const *row, st
 	buf_init(&plain, 1 << 20);
 	buf_reset(line);
 	assert_int_equal(ops_row_encode(&enc, row, NULL, &plain, NULL), ST_OK);
-	assert_int_equal(ops_row_encode_spans(&enc, row, NULL, line, got, &bad, NULL), ST_OK);
+	assert_int_equal(ops_row_encode_spans(&enc, row, NULL, line, got, &bad, &dup, NULL), ST_OK);
 	assert_int_equal(line->len, plain.len);
 	assert_memory_equal(line->data, plain.data, plain.len);
 	if (bad == SIZE_MAX) {
@@ -158,7 +161,7 @@ static size_t encode_split(const struct ops_table *t, const char *const *row, st
 	}
 	buf_release(&plain);
 	ops_encoder_release(&enc);
-	return bad;
+	return bad == SIZE_MAX && dup != SIZE_MAX ? 100 + dup : bad;
 }
 
 /* A backup's spans are those verify's split finds; text that is not UTF-8 is named. */
@@ -184,6 +187,14 @@ static void test_row_encode_spans(void **state)
 				  "2026-01-02T03:04:05Z",
 				  "2026-01-02T03:04:05Z",
 				  "{\"a\":\"\xed\xa0\x80\"}"};
+	const char *twice[] = {"s1",
+			       NULL,
+			       "3",
+			       "1",
+			       "0",
+			       "2026-01-02T03:04:05Z",
+			       "2026-01-02T03:04:05Z",
+			       "{\"n\":{\"a\":1,\"b\":2,\"a\":3}}"};
 	struct buf line;
 
 	(void)state;
@@ -192,6 +203,10 @@ static void test_row_encode_spans(void **state)
 	assert_int_equal(encode_split(t, row, &line), SIZE_MAX);
 	assert_int_equal(encode_split(t, bad_text, &line), 0);
 	assert_int_equal(encode_split(t, bad_json, &line), 7);
+	/* a key twice, deep in the payload: named, the line keeps the later value */
+	assert_int_equal(encode_split(t, twice, &line), 107);
+	assert_non_null(strstr(line.data, "\"payload\":{\"n\":{\"a\":3,\"b\":2}}"));
+
 	buf_release(&line);
 }
 

@@ -35,6 +35,7 @@ struct cz_level {
 struct ops_canonizer {
 	struct cz_level level[CZ_DEPTH];
 	struct buf text; /* a decoded string */
+	bool duplicate; /* an object with a key twice since ops_canonizer_take_duplicate */
 };
 
 struct cz {
@@ -235,8 +236,11 @@ static enum status emit_members(struct cz *c, struct cz_level *L, struct buf *ou
 	for (size_t i = 0; i < L->n && st == ST_OK; i++) {
 		const struct cz_member *m = &L->m[i];
 
-		if (i + 1 < L->n && m->klen == m[1].klen && memcmp(m->key, m[1].key, m->klen) == 0)
+		if (i + 1 < L->n && m->klen == m[1].klen &&
+		    memcmp(m->key, m[1].key, m->klen) == 0) {
+			c->z->duplicate = true;
 			continue; /* a duplicate key: the later one is kept */
+		}
 		if (!first)
 			st = buf_add(out, ",", 1, c->e);
 		if (st == ST_OK)
@@ -319,6 +323,14 @@ enum status ops_canon_text_append(struct ops_canonizer *z, struct buf *out, cons
 	if (st != ST_OK)
 		out->data[out->len = mark] = '\0';
 	return st;
+}
+
+bool ops_canonizer_take_duplicate(struct ops_canonizer *z)
+{
+	bool seen = z->duplicate;
+
+	z->duplicate = false;
+	return seen;
 }
 
 char *ops_canon_text(const char *text, size_t len)

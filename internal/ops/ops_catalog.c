@@ -427,12 +427,17 @@ static struct ops_span span_of(const struct buf *line, size_t from, size_t to, b
 
 enum status ops_row_encode_spans(struct ops_encoder *enc, const char *const *vals,
 				 const size_t *lens, struct buf *line, struct ops_span *spans,
-				 size_t *bad_col, struct err *e)
+				 size_t *bad_col, size_t *dup_col, struct err *e)
 {
 	size_t at[OPS_MAX_COLS][2];
-	enum status st = encode_row(enc, vals, lens, line, at, e);
+	enum status st;
+	bool dup;
 
+	(void)ops_canonizer_take_duplicate(enc->cz);
+	st = encode_row(enc, vals, lens, line, at, e);
+	dup = ops_canonizer_take_duplicate(enc->cz);
 	*bad_col = SIZE_MAX;
+	*dup_col = SIZE_MAX;
 	for (size_t i = 0; st == ST_OK && i < enc->n; i++) {
 		enum ops_col_kind k = enc->t->cols[i].kind;
 
@@ -440,6 +445,8 @@ enum status ops_row_encode_spans(struct ops_encoder *enc, const char *const *val
 		if (*bad_col == SIZE_MAX && vals[i] && (k == OPS_TEXT || k == OPS_JSON) &&
 		    !text_valid(vals[i], lens ? lens[i] : strlen(vals[i])))
 			*bad_col = i;
+		if (dup && *dup_col == SIZE_MAX && k == OPS_JSON)
+			*dup_col = i;
 	}
 	return st;
 }

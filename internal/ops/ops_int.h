@@ -107,6 +107,12 @@ struct ops_canonizer *ops_canonizer_new(void);
 void ops_canonizer_free(struct ops_canonizer *z);
 ATTR_NODISCARD enum status ops_canon_text_append(struct ops_canonizer *z, struct buf *out,
 						 const char *text, size_t len, struct err *e);
+/*
+ * Whether an ops_canon_text_append since the last call met an object with a key twice (of
+ * which the canonical form keeps the later, as JSONB does); clears it.  Only SQLite can store
+ * such a payload, and only when it was written behind cavra's back.
+ */
+bool ops_canonizer_take_duplicate(struct ops_canonizer *z);
 
 /* ---- dump lines without json-c (ops_line.c) ---- */
 
@@ -345,13 +351,15 @@ enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t line
 void ops_line_check_spans(struct ops_line_check *lc, const struct ops_span *spans, int64_t lineno);
 /*
  * ops_row_encode for a backup: also each value's span in line (by column, as ops_line_split
- * would give them; valid until line changes) and *bad_col, the first text or JSON column
- * whose stored value is not valid UTF-8 (SIZE_MAX: none), which verify would reject.
+ * would give them; valid until line changes), *bad_col, the first text or JSON column
+ * whose stored value is not valid UTF-8 (SIZE_MAX: none), which verify would reject, and
+ * *dup_col, the JSON column that held an object with a key twice, of which the line keeps
+ * only the later (SIZE_MAX: none).
  */
 ATTR_NODISCARD enum status ops_row_encode_spans(struct ops_encoder *enc, const char *const *vals,
 						const size_t *lens, struct buf *line,
 						struct ops_span *spans, size_t *bad_col,
-						struct err *e);
+						size_t *dup_col, struct err *e);
 
 /* ---- files ---- */
 

@@ -278,3 +278,14 @@ def test_doctor_lists_a_payload_the_strict_parser_refuses_and_leaves_it(db, tmp_
     assert doc["damaged"] == [{"table": "registry_agents", "id": "ag1",
                                "problem": "has a key twice in one object (the object at byte 0)"}]
     assert sql(db, "SELECT payload FROM registry_agents WHERE agent_id = 'ag1'") == [[damaged]]
+    # a backup would keep only one of the two values: it refuses, as for text not UTF-8
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "bad"), db=db)
+    assert code == 1, out + err
+    assert ("table 'registry_agents' line 1: 'payload' has an object with a key twice" in err
+            and "ops doctor" in err), err
+    assert not (tmp_path / "bad" / "manifest.json").exists()
+    # corrected by hand: the doctor is clean and the backup goes through
+    sql(db, "UPDATE registry_agents SET payload = '{\"owner\":\"b\"}' WHERE agent_id = 'ag1'")
+    assert cavra("ops", "doctor", db=db)[0] == 0
+    code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "good"), db=db)
+    assert code == 0, err
