@@ -295,15 +295,19 @@ static void add_refs(json_object *rec, const char *id)
 	json_object_object_add(rec, "evidence_refs", refs);
 }
 
-/* Stores a new approval record built in rec (takes rec). */
-static enum status insert_approval(struct service *s, json_object *rec, char **record,
-				   struct err *e)
+/*
+ * Stores a new approval record built in rec (takes rec).  With decision_id, only while that
+ * decision has no open approval: else *record is the open one and *created false.
+ */
+static enum status insert_approval(struct service *s, json_object *rec, const char *decision_id,
+				   char **record, bool *created, struct err *e)
 {
 	char now[TIME_FMT_LEN], hex[13];
 	enum rec_outcome out;
 	struct prepared p;
 	struct rec_write w;
-	char *id;
+	char *id, *open_id = NULL;
+	const struct approval_guard g = {decision_id, now, &open_id};
 	enum status st = random_hex(hex, 6, e);
 
 	id = xasprintf("apr_%s", hex);
@@ -317,9 +321,15 @@ static enum status insert_approval(struct service *s, json_object *rec, char **r
 	if (st != ST_OK)
 		return st;
 	service_prepared_write(&service_kind_approval, &p, now, &w);
-	st = store_chain_approval_put(s->store, service_kind_approval.table, &w, &out, e);
+	st = decision_id
+		     ? store_chain_approval_create(s->store, service_kind_approval.table, &w, &g,
+						   &out, e)
+		     : store_chain_approval_put(s->store, service_kind_approval.table, &w, &out, e);
+	*created = st == ST_OK && !open_id;
 	if (st == ST_OK)
-		st = service_kind_get(s, &service_kind_approval, p.id, record, e);
+		st = service_kind_get(s, &service_kind_approval, open_id ? open_id : p.id, record,
+				      e);
+	free(open_id);
 	service_prepared_release(&p);
 	return st;
 }
@@ -402,13 +412,14 @@ enum status service_approval_create(struct service *s, json_object *req, const s
 				   e); /* bad input is 4xx even when one is open */
 	if (st == ST_OK)
 		st = find_open(s, jx_get_str(d, "decision_id"), record, e);
-	json_object_put(d);
 	if (st != ST_OK || *record) {
+		json_object_put(d);
 		json_object_put(rec);
 		return st;
 	}
-	st = insert_approval(s, rec, record, e);
-	*created = st == ST_OK;
+	/* checked again where the write happens: two first requests at once make one approval */
+	st = insert_approval(s, rec, jx_get_str(d, "decision_id"), record, created, e);
+	json_object_put(d);
 	return st;
 }
 
@@ -632,6 +643,7 @@ enum status service_break_glass(struct service *s, json_object *req, const struc
 	const char *actor = NULL, *reason = NULL, *ext = NULL;
 	json_object *d = NULL, *rec;
 	double ttl = 0;
+	bool created = false;
 	enum status st = read_break_glass(req, who, &actor, &reason, &ext, &ttl, e);
 
 	if (st == ST_OK)
@@ -640,7 +652,8 @@ enum status service_break_glass(struct service *s, json_object *req, const struc
 		return st;
 	rec = break_glass_record(d, actor, reason, ext, ttl, who);
 	json_object_put(d);
-	return insert_approval(s, rec, record, e);
+	/* no guard: break glass is recorded whatever else is open */
+	return insert_approval(s, rec, NULL, record, &created, e);
 }
 
 /* Read-time view: a pending approval past expires_at reads as expired. */

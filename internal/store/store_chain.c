@@ -424,7 +424,31 @@ struct approval_tx {
 	const struct rec_cas *cas;
 	enum rec_outcome *out;
 	bool *won;
+	const struct approval_guard *guard; /* put only: insert unless one is open; may be NULL */
 };
+
+/*
+ * The guard's check, under the chain head's lock (every chained write takes it first, so two
+ * creations for one decision run one after the other, and the second sees the first's row).
+ */
+static enum status open_approval(struct store_conn *c, const struct approval_guard *g,
+				 struct err *e)
+{
+	static const char sql[] = "SELECT approval_id FROM approvals WHERE decision_id = $1 AND "
+				  "state = 'pending' AND expires_at > $2 ORDER BY created_at, "
+				  "approval_id LIMIT 1";
+	const char *p[2] = {g->decision_id, g->now};
+	struct store_rows *r = NULL;
+	struct cursor cur;
+	enum status st = head_lock(c, &cur, e);
+
+	if (st == ST_OK)
+		st = store_query(c, sql, 2, p, &r, e);
+	if (st == ST_OK && store_rows_count(r) == 1)
+		*g->open_id = xstrdup(store_rows_get(r, 0, 0));
+	store_rows_free(r);
+	return st;
+}
 
 static enum status approval_tx(struct store_conn *c, void *ctx, struct err *e)
 {
@@ -432,6 +456,14 @@ static enum status approval_tx(struct store_conn *c, void *ctx, struct err *e)
 	enum status st;
 	bool chain;
 
+	if (a->guard) {
+		*a->guard->open_id = NULL;
+		st = open_approval(c, a->guard, e);
+		if (st != ST_OK || *a->guard->open_id) {
+			*a->out = REC_UNCHANGED;
+			return st;
+		}
+	}
 	if (a->put) {
 		st = store_rec_put(c, a->t, a->put, a->out, e);
 		chain = st == ST_OK && *a->out != REC_UNCHANGED;
@@ -448,15 +480,29 @@ enum status store_chain_approval_put(struct store *st, const struct rec_table *t
 				     const struct rec_write *w, enum rec_outcome *out,
 				     struct err *e)
 {
-	struct approval_tx a = {t, w, NULL, out, NULL};
+	struct approval_tx a = {t, w, NULL, out, NULL, NULL};
 
 	return store_run_write(st, approval_tx, &a, e);
+}
+
+enum status store_chain_approval_create(struct store *st, const struct rec_table *t,
+					const struct rec_write *w, const struct approval_guard *g,
+					enum rec_outcome *out, struct err *e)
+{
+	struct approval_tx a = {t, w, NULL, out, NULL, g};
+	enum status rc = store_run_write(st, approval_tx, &a, e);
+
+	if (rc != ST_OK) {
+		free(*g->open_id);
+		*g->open_id = NULL;
+	}
+	return rc;
 }
 
 enum status store_chain_approval_cas(struct store *st, const struct rec_table *t,
 				     const struct rec_cas *w, bool *won, struct err *e)
 {
-	struct approval_tx a = {t, NULL, w, NULL, won};
+	struct approval_tx a = {t, NULL, w, NULL, won, NULL};
 
 	*won = false;
 	return store_run_write(st, approval_tx, &a, e);

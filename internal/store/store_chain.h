@@ -92,6 +92,24 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
 						    const struct rec_cas *w, bool *won,
 						    struct err *e);
 
+/* A new approval is written only while its decision has no open one. */
+struct approval_guard {
+	const char *decision_id;
+	const char *now; /* canonical UTC: an approval pending past its expires_at is not open */
+	char **open_id; /* out: the open approval's id (caller frees), or NULL when w was written */
+};
+
+/*
+ * store_chain_approval_put of a new approval, unless the decision has a pending approval that
+ * has not expired: then nothing is written, *g->open_id names it and *out is REC_UNCHANGED.
+ * The check runs in the write transaction under the chain head's lock, so two simultaneous
+ * creations for one decision make one approval.
+ */
+ATTR_NODISCARD enum status store_chain_approval_create(struct store *st, const struct rec_table *t,
+						       const struct rec_write *w,
+						       const struct approval_guard *g,
+						       enum rec_outcome *out, struct err *e);
+
 /* The chain's head: the last entry's seq and hash (0 and the genesis when empty). */
 struct chain_head {
 	int64_t seq;

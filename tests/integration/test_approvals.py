@@ -3,6 +3,7 @@ concurrent decisions, break-glass, filters, and a routing file."""
 import concurrent.futures
 import json
 import re
+import threading
 import time
 
 import pytest
@@ -125,6 +126,27 @@ def test_a_damaged_stored_approval_is_not_written_back_without_its_history(srv):
                        f"WHERE approval_id = '{a['approval_id']}'")
     assert rows == [["pending", damaged]], rows
     assert "its stored record is not a JSON object that parses" in srv.stderr()
+
+
+def test_simultaneous_first_requests_make_one_approval(srv):
+    # the open-approval check runs again inside the write, under the chain head's lock
+    for round_ in range(4):
+        d = decide(srv, action_type="execute_command", target=f"make ship{round_}")
+        barrier = threading.Barrier(8)
+
+        def go(i):
+            barrier.wait()
+            r = srv.post("/approvals", {"decision_id": d["decision_id"], "requested_by": f"h{i}"})
+            return r.status_code, r.json().get("approval_id")
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(go, range(8)))
+        codes = sorted(c for c, _ in got)
+        assert codes == [200] * 7 + [201], got
+        assert len({a for _, a in got}) == 1, got
+        rows = sql(srv.db, "SELECT count(*) FROM approvals WHERE decision_id = "
+                           f"'{d['decision_id']}'")
+        assert rows == [["1"]], rows
 
 
 def test_concurrent_approves_exactly_one_wins(srv):
