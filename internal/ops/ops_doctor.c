@@ -31,11 +31,21 @@ struct scan {
  * only a value that is still exactly what was scanned.  The id shown to people is
  * the repaired key, so the report itself is valid UTF-8.
  */
+/* s[0..n) with U+FFFD for each bad byte; *len (may be NULL) gets its length. */
+static char *repaired(const char *s, size_t n, size_t *len)
+{
+	struct buf b = BUF_INIT;
+
+	/* the default cap is far above any stored value: repair cannot fail */
+	if (utf8_repair(s, n, &b, NULL) != ST_OK)
+		abort();
+	return buf_detach(&b, len);
+}
+
 static void add_item(struct ops_doctor_result *out, const struct scan *s, const char *key,
 		     size_t key_len, size_t col, const char *val, size_t len)
 {
 	struct ops_doctor_item *it;
-	struct buf b = BUF_INIT;
 
 	if (out->n == out->cap) {
 		out->cap = out->cap ? out->cap * 2 : 16;
@@ -47,13 +57,8 @@ static void add_item(struct ops_doctor_result *out, const struct scan *s, const 
 	it->column = s->cols[col];
 	it->key_raw = xstrndup(key, key_len);
 	it->key_len = key_len;
-	/* the default cap is far above any stored value: repair cannot fail */
-	if (utf8_repair(key, key_len, &b, NULL) != ST_OK)
-		abort();
-	it->id = buf_detach(&b, NULL);
-	if (utf8_repair(val, len, &b, NULL) != ST_OK)
-		abort();
-	it->fixed = buf_detach(&b, &it->fixed_len);
+	it->id = repaired(key, key_len, NULL);
+	it->fixed = repaired(val, len, &it->fixed_len);
 	it->raw = xstrndup(val, len);
 }
 
@@ -61,7 +66,6 @@ static void add_damage(struct ops_doctor_result *out, const struct scan *s, cons
 		       size_t key_len, const char *problem)
 {
 	struct ops_doctor_damage *d;
-	struct buf b = BUF_INIT;
 
 	if (out->ndamaged == out->damaged_cap) {
 		out->damaged_cap = out->damaged_cap ? out->damaged_cap * 2 : 16;
@@ -69,9 +73,7 @@ static void add_damage(struct ops_doctor_result *out, const struct scan *s, cons
 	}
 	d = &out->damaged[out->ndamaged++];
 	d->table = s->t->table;
-	if (utf8_repair(key, key_len, &b, NULL) != ST_OK)
-		abort();
-	d->id = buf_detach(&b, NULL);
+	d->id = repaired(key, key_len, NULL);
 	d->problem = xstrdup(jx_fault(problem));
 }
 
@@ -172,34 +174,34 @@ static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out
 
 #define RECORD_ITEMS_MAX 1000 /* items kept in a record's details; the count is always there */
 
+/* {"table": table, "id": id, key: val} appended to items. */
+static void add_finding(json_object *items, const char *table, const char *id, const char *key,
+			const char *val)
+{
+	json_object *it = json_object_new_object();
+
+	jx_add_str(it, "table", table);
+	jx_add_str(it, "id", id);
+	jx_add_str(it, key, val);
+	json_object_array_add(items, it);
+}
+
 /* The counts and (at most max of) the items: what the output and the record both show. */
 static void add_findings(json_object *o, const struct ops_doctor_result *r, size_t max)
 {
-	json_object *items = json_object_new_array();
+	json_object *items = json_object_new_array(), *damaged = json_object_new_array();
 
 	jx_add_int(o, "rows_scanned", r->rows_scanned);
 	jx_add_int(o, "invalid_values", (int64_t)r->n);
 	jx_add_int(o, "fixed", r->fixed);
-	for (size_t i = 0; i < r->n && i < max; i++) {
-		json_object *it = json_object_new_object();
-
-		jx_add_str(it, "table", r->items[i].table);
-		jx_add_str(it, "id", r->items[i].id);
-		jx_add_str(it, "column", r->items[i].column);
-		json_object_array_add(items, it);
-	}
+	for (size_t i = 0; i < r->n && i < max; i++)
+		add_finding(items, r->items[i].table, r->items[i].id, "column", r->items[i].column);
 	json_object_object_add(o, "items", items);
-	items = json_object_new_array();
 	jx_add_int(o, "damaged_payloads", (int64_t)r->ndamaged);
-	for (size_t i = 0; i < r->ndamaged && i < max; i++) {
-		json_object *it = json_object_new_object();
-
-		jx_add_str(it, "table", r->damaged[i].table);
-		jx_add_str(it, "id", r->damaged[i].id);
-		jx_add_str(it, "problem", r->damaged[i].problem);
-		json_object_array_add(items, it);
-	}
-	json_object_object_add(o, "damaged", items);
+	for (size_t i = 0; i < r->ndamaged && i < max; i++)
+		add_finding(damaged, r->damaged[i].table, r->damaged[i].id, "problem",
+			    r->damaged[i].problem);
+	json_object_object_add(o, "damaged", damaged);
 }
 
 /*

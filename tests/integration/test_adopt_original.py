@@ -186,14 +186,20 @@ def check_refused(path, before, err, *needles):
     assert sorted(os.listdir(os.path.dirname(path))) == [os.path.basename(path)]
 
 
-def test_payload_not_json_is_refused_and_file_unchanged(tmp_path):
+def edited_pilot(tmp_path, statement):
+    """The original's database with one statement run on it, and its SHA-256 before adoption."""
     path = str(tmp_path / "pilot.db")
     orig.build(path)
     con = sqlite3.connect(path)
-    con.execute("UPDATE activity_decisions SET payload = '{not json' WHERE decision_id = 'dec_c'")
+    con.execute(statement)
     con.commit()
     con.close()
-    before = sha(path)
+    return path, sha(path)
+
+
+def test_payload_not_json_is_refused_and_file_unchanged(tmp_path):
+    path, before = edited_pilot(
+        tmp_path, "UPDATE activity_decisions SET payload = '{not json' WHERE decision_id = 'dec_c'")
     for entry in ENTRIES:
         _, err = adopt(entry, path, expect=1)
         check_refused(path, before, err, "activity_decisions", "dec_c", "not a JSON object")
@@ -201,14 +207,9 @@ def test_payload_not_json_is_refused_and_file_unchanged(tmp_path):
 
 def test_payload_with_a_number_json_c_would_clamp_is_refused_and_file_unchanged(tmp_path):
     # 1e30 would be adopted as 18446744073709551615 without a word
-    path = str(tmp_path / "pilot.db")
-    orig.build(path)
-    con = sqlite3.connect(path)
-    con.execute("UPDATE activity_decisions SET payload = replace(payload, '\"decision_id\"', "
-                "'\"cost\": 1e30, \"decision_id\"') WHERE decision_id = 'dec_c'")
-    con.commit()
-    con.close()
-    before = sha(path)
+    path, before = edited_pilot(
+        tmp_path, "UPDATE activity_decisions SET payload = replace(payload, '\"decision_id\"', "
+                  "'\"cost\": 1e30, \"decision_id\"') WHERE decision_id = 'dec_c'")
     for entry in ENTRIES:
         _, err = adopt(entry, path, expect=1)
         check_refused(path, before, err, "activity_decisions", "dec_c",
