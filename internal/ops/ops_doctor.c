@@ -22,6 +22,7 @@ struct scan {
 	const struct ops_table *t;
 	const char *cols[OPS_MAX_COLS + 1]; /* the text columns, the key last */
 	size_t ncols;
+	size_t payload; /* the index in cols of the JSON column; SIZE_MAX: none */
 	struct ops_doctor_result *out;
 };
 
@@ -77,15 +78,6 @@ static void add_damage(struct ops_doctor_result *out, const struct scan *s, cons
 	d->problem = xstrdup(jx_fault(problem));
 }
 
-/* Whether column i of s is the payload (a JSON column). */
-static bool is_payload(const struct scan *s, size_t i)
-{
-	for (const struct ops_col *col = s->t->cols; col->name; col++)
-		if (strcmp(col->name, s->cols[i]) == 0)
-			return col->kind == OPS_JSON;
-	return false;
-}
-
 /* A payload that is valid UTF-8 and still not an object the strict parser takes. */
 static void check_payload(struct scan *s, const char *const *vals, const size_t *lens, size_t i)
 {
@@ -114,7 +106,7 @@ static enum status scan_row(void *ctx, const char *const *vals, const size_t *le
 		if (!utf8_valid(vals[i + 1], lens[i + 1], NULL))
 			add_item(s->out, s, vals[0] ? vals[0] : "", vals[0] ? lens[0] : 0, i,
 				 vals[i + 1], lens[i + 1]);
-		else if (is_payload(s, i))
+		else if (i == s->payload)
 			check_payload(s, vals, lens, i);
 	}
 	return ST_OK;
@@ -128,12 +120,15 @@ static enum status scan_row(void *ctx, const char *const *vals, const size_t *le
 static enum status scan_table(struct store_conn *c, const struct ops_table *t,
 			      struct ops_doctor_result *out, struct err *e)
 {
-	struct scan s = {.t = t, .out = out};
+	struct scan s = {.t = t, .payload = SIZE_MAX, .out = out};
 	const char *sel[OPS_MAX_COLS + 2] = {t->key};
 
-	for (const struct ops_col *col = t->cols; col->name; col++)
+	for (const struct ops_col *col = t->cols; col->name; col++) {
+		if (col->kind == OPS_JSON)
+			s.payload = s.ncols;
 		if (col->kind != OPS_INT && strcmp(col->name, t->key) != 0)
 			s.cols[s.ncols++] = col->name;
+	}
 	/* the key last, so that a fix rewrites the row's other columns first */
 	s.cols[s.ncols++] = t->key;
 	memcpy(sel + 1, s.cols, s.ncols * sizeof(*sel));

@@ -777,19 +777,15 @@ static void hidden_characters(const struct policy_pack *pack, const struct polic
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		if (!fields[i][1] || !utf8_find_hidden(fields[i][1], &cp, &at))
 			continue;
-		if (block)
-			decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "input.hidden_characters", NULL,
-			       "%s holds U+%04X at byte %zu, a character that is not shown or that "
-			       "changes how the text around it reads: blocked by "
-			       "input.block_hidden_characters",
-			       fields[i][0], cp, at);
-		else
-			decide(r, POLICY_REQUIRE_APPROVAL, POLICY_SEV_HIGH,
-			       "input.hidden_characters",
-			       mcp ? GROUP_AI_GOVERNANCE : GROUP_REPO_OWNERS,
-			       "%s holds U+%04X at byte %zu, a character that is not shown or that "
-			       "changes how the text around it reads: approval required",
-			       fields[i][0], cp, at);
+		decide(r, block ? POLICY_BLOCK : POLICY_REQUIRE_APPROVAL, POLICY_SEV_HIGH,
+		       "input.hidden_characters",
+		       block ? NULL
+		       : mcp ? GROUP_AI_GOVERNANCE
+			     : GROUP_REPO_OWNERS,
+		       "%s holds U+%04X at byte %zu, a character that is not shown or that changes "
+		       "how the text around it reads: %s",
+		       fields[i][0], cp, at,
+		       block ? "blocked by input.block_hidden_characters" : "approval required");
 		return;
 	}
 }

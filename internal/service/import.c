@@ -395,10 +395,18 @@ static void free_fault(json_object *o, void *fault)
 	free(fault);
 }
 
+/* An empty object carrying fault (owned) as json-c's userdata, which no parsed record has. */
+static json_object *faulty_record(char *fault)
+{
+	json_object *rec = json_object_new_object();
+
+	json_object_set_userdata(rec, fault, free_fault);
+	return rec;
+}
+
 /*
  * Appends one payload to the list.  One that is not JSON, or holds a number that would not come
- * back as written, stays as an empty object carrying the fault (json-c's userdata, which no
- * parsed record has), to be reported with its position.
+ * back as written, stays as a faulty_record, to be reported with its position.
  */
 static enum status add_payload(void *ctx, const char *payload, size_t len, struct err *e)
 {
@@ -407,15 +415,11 @@ static enum status add_payload(void *ctx, const char *payload, size_t len, struc
 
 	UNUSED(e);
 	if (jx_parse(payload, len, IMPORT_DEPTH, &rec, &pe) != ST_OK) {
-		rec = json_object_new_object();
-		json_object_set_userdata(
-			rec, xasprintf("the payload is not valid JSON: %s", file_fault(pe.msg)),
-			free_fault);
+		rec = faulty_record(
+			xasprintf("the payload is not valid JSON: %s", file_fault(pe.msg)));
 	} else if (jx_check_numbers_for(payload, len, NUMBER_ADVICE, &pe) != ST_OK) {
 		json_object_put(rec);
-		rec = json_object_new_object();
-		json_object_set_userdata(rec, xasprintf("the payload %s", jx_fault(pe.msg)),
-					 free_fault);
+		rec = faulty_record(xasprintf("the payload %s", jx_fault(pe.msg)));
 	}
 	json_object_array_add(ctx, rec);
 	return ST_OK;
