@@ -9,6 +9,7 @@
  */
 #include "base/base.h"
 #include "json/jx.h"
+#include "json/jx_canon.h"
 #include "base/buf.h"
 #include "base/num.h"
 #include "base/timeutil.h"
@@ -19,6 +20,44 @@
 
 #include <stdio.h>
 #include <string.h>
+
+/*
+ * A fractional or exponent number as PostgreSQL's jsonb gives it back (jx_canon_number): json-c
+ * keeps a parsed double's text as written ("1e2"), so SQLite would store and return what
+ * PostgreSQL stores as 100.  Rewriting the text once, where JSON comes in, makes the two
+ * backends, the reply to a write and a later read agree; the value is the same number.
+ */
+static void numbers_as_postgres(json_object *o, int depth)
+{
+	if (depth > JX_CANON_DEPTH)
+		return;
+	switch (json_object_get_type(o)) {
+	case json_type_object: {
+		json_object_object_foreach(o, key, val)
+		{
+			(void)key;
+			numbers_as_postgres(val, depth + 1);
+		}
+		return;
+	}
+	case json_type_array:
+		for (size_t i = 0, n = json_object_array_length(o); i < n; i++)
+			numbers_as_postgres(json_object_array_get_idx(o, i), depth + 1);
+		return;
+	case json_type_double: {
+		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		struct buf b = BUF_INIT;
+
+		if (jx_canon_number(&b, text, strlen(text), NULL) == ST_OK && strcmp(b.data, text))
+			json_object_set_serializer(o, json_object_userdata_to_json_string,
+						   buf_detach(&b, NULL), json_object_free_userdata);
+		buf_release(&b);
+		return;
+	}
+	default:
+		return;
+	}
+}
 
 /*
  * json-c decodes "\ud800" into bytes that are not UTF-8 (CESU-8) and stores them without
@@ -396,6 +435,7 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 		json_object_put(obj);
 		return ST_INVALID;
 	}
+	numbers_as_postgres(obj, 0);
 	*out = obj;
 	return ST_OK;
 }

@@ -146,6 +146,24 @@ static void test_parse(void **state)
 	}
 }
 
+/* A parsed number is written back as PostgreSQL's jsonb writes it, whatever the backend. */
+static void test_parse_numbers_as_postgres(void **state)
+{
+	static const char body[] =
+		"{\"a\":[1e2,-0.0,1.50e1,5E-1,1.50,123.456e-10,-0,7],\"o\":{\"x\":2.5e+0}}";
+	json_object *obj = NULL;
+	struct err e = {0};
+
+	(void)state;
+	assert_int_equal(jx_parse_object(body, strlen(body), &obj, &e), ST_OK);
+	assert_string_equal(
+		json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
+		"{\"a\":[100,0.0,15.0,0.5,1.50,0.0000000123456,0,7],\"o\":{\"x\":2.5}}");
+	assert_true(json_object_get_double(json_object_array_get_idx(
+			    json_object_object_get(obj, "a"), 0)) == 100.0);
+	json_object_put(obj);
+}
+
 static void test_fields(void **state)
 {
 	const char *body = "{\"s\":\"x\",\"n\":5,\"b\":true,\"e\":\"\",\"z\":\".env\\u0000.txt\"}";
@@ -283,10 +301,11 @@ static void test_add_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),	       cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_numbers_advice), cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_int_range),      cmocka_unit_test(test_checks),
-		cmocka_unit_test(test_get_str_or),     cmocka_unit_test(test_add_time),
+		cmocka_unit_test(test_parse),	 cmocka_unit_test(test_parse_numbers_as_postgres),
+		cmocka_unit_test(test_numbers),	 cmocka_unit_test(test_numbers_advice),
+		cmocka_unit_test(test_fields),	 cmocka_unit_test(test_int_range),
+		cmocka_unit_test(test_checks),	 cmocka_unit_test(test_get_str_or),
+		cmocka_unit_test(test_add_time),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

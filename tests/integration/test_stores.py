@@ -221,3 +221,28 @@ def test_a_damaged_stored_record_is_listed_by_its_columns_and_logged(srv, db):
     assert a["agent_id"] == "codex" and "capabilities" not in a, a
     assert ("registry_agents 'codex': the stored record has a key twice in one object"
             in srv.stderr()), srv.stderr()
+
+
+NUMS = "[1e2, -0.0, 1.50e1, 5E-1, 1.50, 123.456e-10, -0, 7]"
+# as PostgreSQL's jsonb gives them back: the form both backends answer with
+NUMS_PG = "[100,0.0,15.0,0.5,1.50,0.0000000123456,0,7]"
+
+
+@pytest.mark.parametrize("path,key,body", [
+    ("/sessions", "/sessions/s-nums", '{"session_id":"s-nums","metadata":{"n":%s}}'),
+    ("/agents", "/agents/a-nums", '{"agent_id":"a-nums","n":%s}'),
+    ("/evidence", "/evidence/s-nums", '{"session_id":"s-nums","signer":"x","n":%s}'),
+])
+def test_numbers_read_back_the_same_from_both_backends(srv, db, path, key, body):
+    # SQLite used to keep 1e2 as written where PostgreSQL answers 100: a client saw the same
+    # record differently by backend, and the reply to its write differently from a later read
+    r = srv.post(path, data=body % NUMS, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert NUMS_PG in r.text, r.text
+    assert NUMS_PG in srv.get(key).text
+    assert NUMS_PG in srv.get(path).text
+    if backend_of(db) == "sqlite":
+        (stored,) = sql(db, "SELECT payload FROM %s" % {
+            "/sessions": "activity_sessions", "/agents": "registry_agents",
+            "/evidence": "evidence_metadata"}[path])
+        assert NUMS_PG in stored[0], stored
