@@ -88,6 +88,10 @@ CASES = [
     ("「設定／ファイル」", None),
     ("설정／파일", None),
     ("codex", None),
+    # a Windows line end is not hidden (as for policy evaluation); a lone carriage return is
+    ("echo ok\r\nls -l\r\n", None),
+    ("echo ok\rrm -rf ~", "echo ok[U+000D]rm -rf ~"),
+    ("a\r\r\nb", "a[U+000D]\r\nb"),
 ]
 
 

@@ -40,8 +40,10 @@ function setProps(el, props) {
 // and joiners, the soft hyphen, tags), control characters other than tab and newline, the line
 // and paragraph separators and the invisible Hangul fillers. In an agent's text they could show
 // an approver one command and mean another ("rm -rf" written backwards behind U+202E), so each
-// is shown as a marker naming its code point and never reaches the page as itself.
-const HIDDEN = /[\p{Cf}\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u115f\u1160\u3164\uffa0]/u;
+// is shown as a marker naming its code point and never reaches the page as itself. A carriage
+// return directly before a newline is a Windows line end, as policy evaluation reads it too;
+// a lone one (which moves the cursor back over what was shown) is marked.
+const HIDDEN = /[\p{Cf}\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u115f\u1160\u3164\uffa0]|\r(?!\n)/u;
 const HIDDEN_ALL = new RegExp(HIDDEN.source, 'gu');
 
 // Characters made to look like ASCII: a compatibility form whose normal form (NFKC) is plain
