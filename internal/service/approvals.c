@@ -446,21 +446,21 @@ static enum status read_act(json_object *req, enum approval_action a, const stru
 }
 
 /*
- * The stored payload with the change applied (history appended); caller owns.  NULL when the
- * stored payload does not parse (edited in the database): starting from an empty object would
- * write the approval back without its history.
+ * The stored payload with the change applied (history appended) into *out, the caller's.
+ * ST_INTERNAL when the stored payload does not parse (edited in the database): starting from an
+ * empty object would write the approval back without its history.
  */
-static char *changed_payload(const struct rec_row *row, enum approval_action a, const char *actor,
-			     const char *reason, const char *ext, const char *now,
-			     const struct caller *who)
+static enum status changed_payload(const struct rec_row *row, enum approval_action a,
+				   const char *actor, const char *reason, const char *ext,
+				   const char *now, const struct caller *who, char **out,
+				   struct err *e)
 {
 	json_object *p = NULL, *hist = NULL;
 
-	if (!row->payload || jx_parse(row->payload, strlen(row->payload), 64, &p, NULL) != ST_OK ||
-	    !json_object_is_type(p, json_type_object)) {
-		json_object_put(p);
-		return NULL;
-	}
+	*out = NULL;
+	if (service_stored_for_write("approval", row->id, row->payload ? row->payload : "", &p,
+				     e) != ST_OK)
+		return ST_INTERNAL;
 	jx_add_str(p, "state", action_names[a]);
 	jx_add_str(p, "decided_at", now);
 	jx_add_str(p, "decided_by", actor);
@@ -473,7 +473,8 @@ static char *changed_payload(const struct rec_row *row, enum approval_action a, 
 		json_object_object_add(p, "history", hist);
 	}
 	json_object_array_add(hist, history_entry(action_events[a], actor, now, reason, ext, who));
-	return jx_take_text(p);
+	*out = jx_take_text(p);
+	return ST_OK;
 }
 
 /* Why the change was refused: the approval's state as read now. */
@@ -560,7 +561,7 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 	now_text(now, sizeof(now));
 	st = store_rec_get(s->store, service_kind_approval.table, id, &row, e);
 	if (st == ST_OK) {
-		char *payload = changed_payload(&row, a, actor, reason, ext, now, who);
+		char *payload = NULL;
 		struct rec_cas cas = {
 			.id = id,
 			.guard_col = "state",
@@ -569,16 +570,14 @@ enum status service_approval_act(struct service *s, const char *id, enum approva
 			.now = now,
 			.set_cols = {"state", "decided_at", "decided_by"},
 			.set_values = {action_names[a], now, actor},
-			.payload = payload,
 			.updated_at = now,
 		};
 
-		st = payload ? store_chain_approval_cas(s->store, service_kind_approval.table, &cas,
-							&won, e)
-			     : err_set(e, ST_INTERNAL,
-				       "approval '%s': its stored record is not a JSON object that "
-				       "parses (edited in the database?); it was not changed",
-				       id);
+		st = changed_payload(&row, a, actor, reason, ext, now, who, &payload, e);
+		cas.payload = payload;
+		if (st == ST_OK)
+			st = store_chain_approval_cas(s->store, service_kind_approval.table, &cas,
+						      &won, e);
 		free(payload);
 	}
 	store_rec_row_release(&row);

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "json/jx_canon.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +297,22 @@ json_object *service_stored_object(const char *table, const char *id, const char
 			 "without it (said once a minute at most)",
 			 table, id ? " '" : "", id ? id : "", id ? "'" : "", jx_fault(e.msg));
 	return NULL;
+}
+
+enum status service_stored_for_write(const char *what, const char *id, const char *payload,
+				     json_object **out, struct err *e)
+{
+	struct err pe = {0};
+
+	if (jx_parse(payload, strlen(payload), JX_CANON_DEPTH, out, &pe) == ST_OK &&
+	    json_object_is_type(*out, json_type_object))
+		return ST_OK;
+	json_object_put(*out);
+	*out = NULL;
+	return err_set(e, ST_INTERNAL,
+		       "%s '%.128s': its stored record %s (edited in the database?); it was not "
+		       "changed",
+		       what, id, pe.msg[0] ? jx_fault(pe.msg) : "is not a JSON object");
 }
 
 /*

@@ -94,6 +94,16 @@ void service_prepared_write(const struct kind *k, const struct prepared *p, cons
  */
 json_object *service_stored_object(const char *table, const char *id, const char *payload);
 
+/*
+ * A stored payload that a write builds on, as an object (*out, the caller's).  When it does not
+ * parse or is not an object (edited in the database?), the write must not start from an empty
+ * one, which would drop what the record held: ST_INTERNAL naming what ("session"), the id and
+ * the parser's fault, ending "it was not changed".  payload must not be NULL.
+ */
+ATTR_NODISCARD enum status service_stored_for_write(const char *what, const char *id,
+						    const char *payload, json_object **out,
+						    struct err *e);
+
 /* A stored row as the API's record: payload + schema_version, id, times. */
 json_object *service_kind_record(const struct kind *k, const struct rec_row *row);
 

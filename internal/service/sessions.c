@@ -151,7 +151,6 @@ static enum status earlier_metadata(struct service *s, const char *id, json_obje
 				    struct err *e)
 {
 	struct session_row row;
-	struct err pe = {0};
 	json_object *o = NULL;
 	enum status st = store_session_get(s->store, id, &row, e);
 
@@ -162,12 +161,9 @@ static enum status earlier_metadata(struct service *s, const char *id, json_obje
 	}
 	if (st != ST_OK)
 		return st;
-	if (row.payload && jx_parse_object(row.payload, strlen(row.payload), &o, &pe) != ST_OK)
-		st = err_set(e, ST_INTERNAL,
-			     "session '%.128s': its stored record %s (edited in the database?); it "
-			     "was not changed",
-			     id, jx_fault(pe.msg));
-	else if (json_object_object_get_ex(o, "metadata", meta))
+	if (row.payload)
+		st = service_stored_for_write("session", id, row.payload, &o, e);
+	if (st == ST_OK && json_object_object_get_ex(o, "metadata", meta))
 		json_object_get(*meta);
 	json_object_put(o);
 	store_session_row_release(&row);
