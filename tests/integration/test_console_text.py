@@ -81,6 +81,8 @@ CASES = [
     # compatibility forms of ASCII
     ("/etc／shadow", "/etc[U+FF0F as \"/\"]shadow"),
     ("漢／etc", "漢[U+FF0F as \"/\"]etc"),
+    ("rm -rf ／漢字", "rm -rf [U+FF0F as \"/\"]漢字"),
+    ("漢字／ ls", "漢字[U+FF0F as \"/\"] ls"),
     ("ｒｍ　－ｒｆ", "[U+FF52 as \"r\"][U+FF4D as \"m\"][U+3000 as \" \"][U+FF0D as \"-\"]"
      "[U+FF52 as \"r\"][U+FF46 as \"f\"]"),
     # ... but fullwidth forms inside Japanese, Chinese or Korean text are that text

@@ -58,11 +58,12 @@ function asciiLookalike(ch) {
 
 // Japanese, Chinese and Korean text is written with fullwidth forms (U+FF01-U+FF5E: "（注）",
 // "２０２４年", "設定／ファイル") and the ideographic space U+3000. A run of them that touches a
-// Han, kana or Hangul character (or CJK punctuation) on one side and no ASCII character on
-// either is that text, not a disguise, and gets no marker; "/etc／shadow" still does.
+// Han, kana or Hangul character (or CJK punctuation) on one side and no ASCII character, a
+// space included, on either is that text, not a disguise, and gets no marker; "/etc／shadow"
+// still does, and so does "rm -rf ／漢字", where the space makes "／" start a path.
 const WIDE = /[\u3000\uff01-\uff5e]/u;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3001-\u303f\u30fc]/u;
-const ASCII_VISIBLE = /[\u0021-\u007e]/;
+const ASCII = /[\u0000-\u007f]/;
 
 // The offsets (UTF-16) of the fullwidth forms in s that belong to CJK text, as a Set.
 function cjkWide(s) {
@@ -75,7 +76,7 @@ function cjkWide(s) {
     let j = i;
     while (j < chars.length && WIDE.test(chars[j])) j++;
     const before = chars[i - 1] || '', after = chars[j] || '';
-    if ((CJK.test(before) || CJK.test(after)) && !ASCII_VISIBLE.test(before) && !ASCII_VISIBLE.test(after)) {
+    if ((CJK.test(before) || CJK.test(after)) && !ASCII.test(before) && !ASCII.test(after)) {
       for (let k = i; k < j; k++) out.add(offsets[k]);
     }
     i = j;
