@@ -10,10 +10,39 @@
 
 #include <string.h>
 
+/* More than any route takes: a longer query is refused rather than searched for repeats. */
+#define QUERY_MAX_PARAMS 64
+
 struct query_check {
 	struct err *e;
 	bool bad;
+	size_t n;
+	const char *seen[QUERY_MAX_PARAMS];
+	size_t seen_len[QUERY_MAX_PARAMS];
 };
+
+/*
+ * A name given twice ("?agent_id=a&agent_id=b") would be read as its first value by the
+ * handler while a proxy, a log or the person who wrote the link may take the other: refused
+ * rather than guessed.  Names are compared as sent, after percent-decoding.
+ */
+static bool repeated_arg(struct query_check *qc, const char *key, size_t key_size)
+{
+	if (qc->n == QUERY_MAX_PARAMS) {
+		err_set(qc->e, ST_INVALID, "more than %d query parameters", QUERY_MAX_PARAMS);
+		return true;
+	}
+	for (size_t i = 0; i < qc->n; i++) {
+		if (qc->seen_len[i] == key_size && memcmp(qc->seen[i], key, key_size) == 0) {
+			err_set(qc->e, ST_INVALID,
+				"query parameter '%.64s' is given more than once", key);
+			return true;
+		}
+	}
+	qc->seen[qc->n] = key;
+	qc->seen_len[qc->n++] = key_size;
+	return false;
+}
 
 /*
  * The _n variant of MHD's iterator gives lengths, so a value with an embedded NUL (%00) is
@@ -30,7 +59,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 	} else if (value && !utf8_valid(value, value_size, NULL)) {
 		/* key is valid UTF-8 here, so it can be named in the reply */
 		err_set(qc->e, ST_INVALID, "query parameter '%.64s' is not valid UTF-8", key);
-	} else {
+	} else if (!repeated_arg(qc, key, key_size)) {
 		return MHD_YES;
 	}
 	qc->bad = true;
@@ -45,7 +74,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 bool http_input_ok_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	struct err e = {0};
-	struct query_check qc = {&e, false};
+	struct query_check qc = {.e = &e};
 	size_t at = 0;
 
 	if (!utf8_valid(r->path, strlen(r->path), NULL))

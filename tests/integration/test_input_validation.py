@@ -70,6 +70,25 @@ def test_bad_bytes_in_a_query_parameter(srv, name, raw):
     refused(srv.get("/sessions?x" + pct(raw) + "=1"), "query parameter name")
 
 
+def test_a_query_parameter_twice_is_refused(srv):
+    # the handler would read the first value; a proxy, a log or a person may take the other
+    srv.post("/decisions", {"action_type": "read_file", "agent_id": "a"})
+    for path in ("/decisions?agent_id=zzz&agent_id=a", "/decisions?agent_id=a&limit=1&limit=500",
+                 "/sessions?x=1&x=2", "/agents?owner=o&owner=o", "/audit/head?a&a"):
+        refused(srv.get(path), "is given more than once")
+    refused(srv.get("/decisions?agent_id=a&agent_id=a"), "query parameter 'agent_id'")
+    # names are compared after percent-decoding
+    refused(srv.get("/decisions?agent_id=a&agent%5Fid=b"), "query parameter 'agent_id'")
+    before = rows(srv.db)
+    refused(srv.post("/decisions?x=1&x=2", {"action_type": "read_file"}), "'x'")
+    assert rows(srv.db) == before
+    # 64 names are taken (unknown ones ignored), 65 are not
+    many = "&".join(f"p{i}=1" for i in range(63))
+    r = srv.get("/decisions?agent_id=a&" + many)
+    assert r.status_code == 200 and [d["agent_id"] for d in r.json()["items"]] == ["a"], r.text
+    refused(srv.get("/decisions?agent_id=a&p63=1&" + many), "more than 64 query parameters")
+
+
 @pytest.mark.parametrize("name,raw", BAD_UTF8, ids=IDS)
 def test_bad_bytes_in_a_path_id(srv, name, raw):
     refused(srv.get("/sessions/s" + pct(raw)), "path")
