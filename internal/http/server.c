@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -139,6 +140,56 @@ static bool route_or_reply(struct req *r, enum MHD_Result *ret)
 	}
 }
 
+struct framing {
+	unsigned int lengths, codings;
+	bool chunked;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+
+	UNUSED(kind);
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->lengths++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->codings++;
+		f->chunked = value && strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Where the body ends must not be open to two readings: with two Content-Length headers MHD
+ * reads the first, with Transfer-Encoding and Content-Length it reads the chunks, and a proxy
+ * in front may take the other, so the bytes one of them counts as body the other reads as the
+ * next request (request smuggling).  Such a request, or one whose Transfer-Encoding is not
+ * plain "chunked" (MHD knows no other, and waited for a body it could not find the end of),
+ * is refused before its body is read; the connection is closed after the answer.
+ */
+static bool framing_or_reply(struct req *r, enum MHD_Result *ret)
+{
+	struct framing f = {0};
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.lengths <= 1 && f.codings == 0)
+		return true;
+	if (f.lengths > 1)
+		*ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
+					"the request has more than one Content-Length header");
+	else if (f.codings > 1 || !f.chunked)
+		*ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
+					"Transfer-Encoding must be 'chunked', given once");
+	else if (f.lengths)
+		*ret = http_reply_error(
+			r, MHD_HTTP_BAD_REQUEST, "invalid",
+			"the request has both Transfer-Encoding and Content-Length");
+	else
+		return true;
+	return false;
+}
+
 /* A declared Content-Length over the cap is refused before any of it is read. */
 static bool length_or_reply(struct req *r, enum MHD_Result *ret)
 {
@@ -169,7 +220,8 @@ static enum MHD_Result admit(struct http_server *srv, struct req *r)
 
 	http_guard_phase(srv->guard, r->conn, GUARD_BODY);
 	log_set_request_id(r->request_id);
-	if (sizes_or_reply(r, &ret) && route_or_reply(r, &ret) && http_authn_check(r, &ret))
+	if (framing_or_reply(r, &ret) && sizes_or_reply(r, &ret) && route_or_reply(r, &ret) &&
+	    http_authn_check(r, &ret))
 		(void)length_or_reply(r, &ret);
 	log_set_request_id(NULL);
 	return ret;

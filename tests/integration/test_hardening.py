@@ -317,6 +317,47 @@ def test_uri_and_headers_too_large_have_our_json_body(migrated, tmp_path):
         assert s.get("/healthz?x=" + "a" * 4000).status_code == 200
 
 
+BODY = b'{"action_type":"read_file","target":"smuggled"}'
+POST = b"POST /decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+
+
+@pytest.mark.parametrize("framing,detail", [
+    # MHD read the first length: with 0 first, the body was read as the next request
+    (b"Content-Length: 0\r\nContent-Length: %d\r\n" % len(BODY), "more than one Content-Length"),
+    (b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(BODY), len(BODY)),
+     "more than one Content-Length"),
+    # MHD read the chunks; a proxy that reads the length sees another request
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", "both Transfer-Encoding"),
+    # codings MHD does not know: it waited for a body whose end it could not find
+    (b"Transfer-Encoding: gzip, chunked\r\n", "must be 'chunked'"),
+    (b"Transfer-Encoding: identity\r\nContent-Length: %d\r\n" % len(BODY), "must be"),
+    (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "given once"),
+])
+def test_a_body_with_two_possible_ends_is_refused(migrated, tmp_path, framing, detail):
+    # request smuggling: where the body ends must not be open to two readings. The answer is
+    # a 400 before the body is read, and the connection is closed after it, so no byte of the
+    # body is read as a request; nothing is stored
+    with serve(migrated, tmp=tmp_path) as s:
+        c = connect(s.port)
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY)
+        c.sendall(POST + framing + b"\r\n" + (chunked if b"chunked" in framing else BODY))
+        reply = read_all(c)
+        c.close()
+        assert reply.startswith(b"HTTP/1.1 400 "), reply[:300]
+        assert reply.count(b"HTTP/1.1 ") == 1, reply
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert b"Connection: close" in head and detail.encode() in body, reply
+        assert s.get("/decisions").json()["items"] == []
+        # one length, or chunks alone, are taken as before
+        for ok in (b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY),
+                   b"Transfer-Encoding: Chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (
+                       len(BODY), BODY)):
+            c = connect(s.port)
+            c.sendall(POST + b"Connection: close\r\n" + ok)
+            assert read_all(c).startswith(b"HTTP/1.1 201 "), ok
+            c.close()
+
+
 def test_401_without_credentials_has_no_error_code(migrated, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
     with serve(migrated, "--auth-mode", "oidc", "--oidc-issuer", dead,
