@@ -48,7 +48,8 @@ static void numbers_as_postgres(json_object *o, int depth)
 		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 		struct buf b = BUF_INIT;
 
-		if (jx_canon_number(&b, text, strlen(text), NULL) == ST_OK && strcmp(b.data, text))
+		if (jx_canon_number(&b, text, strlen(text), NULL) == ST_OK &&
+		    strcmp(b.data, text) != 0)
 			json_object_set_serializer(o, json_object_userdata_to_json_string,
 						   buf_detach(&b, NULL), json_object_free_userdata);
 		buf_release(&b);
