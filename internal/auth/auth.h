@@ -281,6 +281,8 @@ enum auth_role {
 	AUTH_ROLE_AUDITOR,
 	AUTH_ROLE_BREAK_GLASS_APPROVER,
 	AUTH_ROLE_ADMIN,
+	/* a scraper's: /metrics and nothing else (last, so that earlier roles keep their bits) */
+	AUTH_ROLE_METRICS,
 	AUTH_ROLE__COUNT
 };
 

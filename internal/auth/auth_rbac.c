@@ -20,6 +20,7 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
 	[AUTH_ROLE_AUDITOR] = "auditor",
 	[AUTH_ROLE_BREAK_GLASS_APPROVER] = "break_glass_approver",
 	[AUTH_ROLE_ADMIN] = "admin",
+	[AUTH_ROLE_METRICS] = "metrics",
 };
 
 /*
@@ -28,7 +29,8 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * is for operators (whose membership in the approval's approver group the
  * approvals service checks); writes to the registry, inventory and
  * integrations, and policy administration (a rollout's change of mode or
- * state), are for platform security.  approvals.route is no route's:
+ * state), are for platform security.  metrics is a scraper's role: it reads
+ * /metrics and nothing else, so a Prometheus token cannot read activity.  approvals.route is no route's:
  * choosing an approval's group picks its approvers, so it is admin's alone
  * unless a deployment grants it.
  */
@@ -36,7 +38,7 @@ static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
 	{"auth.read", AUTH_ACCESS_AUTHENTICATED, 0, "GET /auth/whoami: the caller's own identity"},
 	{"metrics.read", AUTH_ACCESS_ROLES,
-	 R(CISO) | R(SECURITY_OPERATOR) | R(PLATFORM_SECURITY) | R(AUDITOR),
+	 R(CISO) | R(SECURITY_OPERATOR) | R(PLATFORM_SECURITY) | R(AUDITOR) | R(METRICS),
 	 "GET /metrics (when not public)"},
 	{"decisions.create", AUTH_ACCESS_ROLES, R(AGENT), "POST /decisions: ask for a decision"},
 	{"sessions.write", AUTH_ACCESS_ROLES, R(AGENT), "POST /sessions: record an agent session"},

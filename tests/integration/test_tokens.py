@@ -96,6 +96,24 @@ def test_tokens_lifecycle_and_roles(migrated, tmp_path):
     assert agent not in logs and auditor not in logs and admin not in logs
 
 
+def test_the_metrics_role_reads_metrics_and_nothing_else(migrated, tmp_path):
+    # a Prometheus token: before this role it had to be an auditor's, which reads all activity
+    tok = make_token(migrated, "prometheus", "metrics")
+    with serve(migrated, tmp=tmp_path) as s:
+        r = s.get("/metrics", headers=bearer(tok))
+        assert r.status_code == 200 and "cavra_http_requests_total" in r.text, r.text[:300]
+        who = s.get("/auth/whoami", headers=bearer(tok)).json()
+        assert who["roles"] == ["metrics"], who
+        assert sorted(who["permissions"]) == ["auth.read", "metrics.read"], who
+        for path in ("/decisions", "/sessions", "/approvals", "/agents", "/evidence",
+                     "/policy-packs", "/repositories", "/integrations", "/audit/head",
+                     "/operations/stores", "/mcp/servers", "/policy-rollouts"):
+            r = s.get(path, headers=bearer(tok))
+            assert r.status_code == 403, (path, r.status_code, r.text)
+        r = s.post("/decisions", {"action_type": "read_file"}, headers=bearer(tok))
+        assert r.status_code == 403 and "decisions.create" in r.json()["detail"]
+
+
 def listed_tokens(db):
     code, out, err = cavra("tokens", "list", "--format", "json", db=db)
     assert code == 0, err
