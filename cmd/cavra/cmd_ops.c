@@ -219,9 +219,9 @@ static int verify_backup(const char *manifest, struct ops_verify_result *r)
 	if (ok)
 		return EXIT_OK;
 	fprintf(stderr,
-		"cavra: ops import: '%s' failed verification (%zu problems); nothing was "
+		"cavra: ops import: '%s' failed verification (%zu problem%s); nothing was "
 		"imported\n",
-		r->manifest_path, r->problems.n);
+		r->manifest_path, r->problems.n, r->problems.n == 1 ? "" : "s");
 	for (size_t i = 0; i < r->problems.n; i++)
 		fprintf(stderr, "  %s: %s: %s\n", r->problems.items[i].kind,
 			r->problems.items[i].path, r->problems.items[i].msg);

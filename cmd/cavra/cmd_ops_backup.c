@@ -346,7 +346,8 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 	} else if (r.refused) {
 		printf("FAILED: %s: %s\n", r.manifest_path, r.problems.items[0].msg);
 	} else {
-		printf("FAILED: %s: %zu problems\n", r.manifest_path, r.problems.n);
+		printf("FAILED: %s: %zu problem%s\n", r.manifest_path, r.problems.n,
+		       r.problems.n == 1 ? "" : "s");
 		print_problems(&r.problems, stdout);
 	}
 	ops_verify_result_release(&r);

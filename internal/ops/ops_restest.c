@@ -287,8 +287,8 @@ enum status ops_restore_test(const char *manifest, const struct ed25519_key *pub
 	out->scratch = tmpl;
 	o.target_dir = tmpl;
 	st = ops_restore(&o, &out->restore, e);
-	check(&t, "verify", out->restore.verify.problems.n == 0, "%zu problems",
-	      out->restore.verify.problems.n);
+	check(&t, "verify", out->restore.verify.problems.n == 0, "%zu problem%s",
+	      out->restore.verify.problems.n, out->restore.verify.problems.n == 1 ? "" : "s");
 	check(&t, "restore", st == ST_OK, "%s",
 	      st == ST_OK ? "loaded in one transaction, row "
 			    "counts checked"

@@ -522,9 +522,10 @@ static enum status verified(struct restore *r, struct err *e)
 			       r->out->verify.problems.items[0].msg);
 	if (r->out->verify.problems.n)
 		return err_set(e, ST_INVALID,
-			       "the backup failed verification (%zu problems): "
+			       "the backup failed verification (%zu problem%s): "
 			       "nothing was written",
-			       r->out->verify.problems.n);
+			       r->out->verify.problems.n,
+			       r->out->verify.problems.n == 1 ? "" : "s");
 	if (r->out->verify.v1)
 		return err_set(e, ST_INVALID,
 			       "'%s' is an original CAVRA backup (%s): import it with "

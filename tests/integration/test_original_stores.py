@@ -409,7 +409,8 @@ def test_verify_v1_backup(tmp_path, name, mutilate, wants):
     mutilate(d)
     code, out, err = cavra("ops", "verify", str(d))
     assert code == 1, (name, out, err)
-    assert f"{len(wants)} problems" in out, (name, out)
+    n = len(wants)
+    assert f": {n} problem{'' if n == 1 else 's'}\n" in out, (name, out)
     for w in wants:
         assert w in out, (name, out)
 
