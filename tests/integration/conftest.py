@@ -225,6 +225,7 @@ class Server:
     def __init__(self, proc, port, log):
         self.proc, self.port, self.log = proc, port, log
         self.base = f"http://127.0.0.1:{port}"
+        self.final = None  # the whole log, once the server stopped and its file is gone
 
     def get(self, path, **kw):
         return requests.get(self.base + path, timeout=30, **kw)
@@ -235,6 +236,8 @@ class Server:
         return requests.post(self.base + path, timeout=30, **kw)
 
     def stderr(self):
+        if self.final is not None:
+            return self.final
         with open(self.log) as f:
             return f.read()
 
@@ -249,6 +252,8 @@ def serve(db, *args, env=None, cwd=None, tmp=None, port=None):
     argv = [CAVRA, "serve", "--listen", f"127.0.0.1:{port}"] + list(args)
     if db:
         argv += ["--database", db]
+    # a directory of its own for the log when the test gives none: removed once the server
+    # stopped cleanly, kept (with the log) when anything below fails
     logdir = tmp or tempfile.mkdtemp(prefix="cavra-serve-")
     log = os.path.join(str(logdir), f"serve-{port}.log")
     with open(log, "w") as logf:
@@ -279,6 +284,9 @@ def serve(db, *args, env=None, cwd=None, tmp=None, port=None):
     for mark in SANITIZER_MARKS:
         assert mark not in text, text
     assert proc.returncode == 0, f"serve exited {proc.returncode}: {text}"
+    if not tmp:
+        srv.final = text
+        shutil.rmtree(logdir, ignore_errors=True)
 
 
 def copy_migrations(tmp_path, dialect, name="migrations"):
