@@ -30,9 +30,9 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * approvals service checks); writes to the registry, inventory and
  * integrations, and policy administration (a rollout's change of mode or
  * state), are for platform security.  metrics is a scraper's role: it reads
- * /metrics and nothing else, so a Prometheus token cannot read activity.  approvals.route is no route's:
- * choosing an approval's group picks its approvers, so it is admin's alone
- * unless a deployment grants it.
+ * /metrics and nothing else, so a Prometheus token cannot read activity.  approvals.route is no
+ * route's: choosing an approval's group picks its approvers, so it is admin's alone unless a
+ * deployment grants it.
  */
 static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
