@@ -20,6 +20,17 @@ def test_unknown_scheme_is_usage_error(url, scheme, cmd):
     assert scheme in line and "pw-in-url" not in line
 
 
+@pytest.mark.parametrize("cmd", [["migrate", "status"], ["migrate", "up"], ["serve"]])
+def test_a_libpq_connection_string_is_usage_error(cmd, tmp_path):
+    # taken as a path, it made a SQLite file named after it, the password in its name
+    code, _, err = cavra(*cmd, db="host=127.0.0.1 port=5432 user=u password=pw-in-dsn",
+                         cwd=str(tmp_path))
+    assert code == 2
+    line = one_line(err)
+    assert "libpq connection string ('host=...')" in line and "pw-in-dsn" not in line
+    assert os.listdir(tmp_path) == []
+
+
 def test_unknown_scheme_from_environment():
     code, _, err = cavra("migrate", "status", env={"CAVRA_DATABASE_URL": "mysql://x"})
     assert code == 2 and "mysql" in one_line(err)
