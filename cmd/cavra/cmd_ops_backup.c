@@ -98,6 +98,7 @@ static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *a)
 {
 	struct cmd_opt opts[16];
+	struct err e = {0};
 	char where[40];
 	int code;
 
@@ -116,6 +117,8 @@ static int parse_args(int argc, char **argv, unsigned allowed, struct ops_args *
 	if (a->target_dir && a->target_url)
 		return cmd_usage_error("ops %s: give --target-dir or --target-url, not both",
 				       argv[0]);
+	if (a->target_url && config_check_database_url(a->target_url, &e) != ST_OK)
+		return cmd_usage_error("ops %s: --target-url %s", argv[0], e.msg);
 	return cmd_progress_check(&a->pf, where);
 }
 

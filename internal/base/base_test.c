@@ -198,6 +198,13 @@ static void test_dburl(void **state)
 		{"mysql://h/db", NULL},
 		{"", NULL},
 		{"//srv/a.db", "//srv/a.db"},
+		/* libpq's keyword form is not a path; names that only start like a keyword are */
+		{"host=db port=5432 password=x", NULL},
+		{"dbname = cavra", NULL},
+		{"sslmode=disable", NULL},
+		{"hostname=a.db", "hostname=a.db"},
+		{"host.db", "host.db"},
+		{"my host=1.db", "my host=1.db"},
 	};
 
 	(void)state;

@@ -265,33 +265,6 @@ static enum status check_boolish(const char *v, struct err *e)
 }
 
 /*
- * Whether url starts like a libpq keyword/value connection string ("host=db port=5432 ..."),
- * which a DBA may paste: taken as a path, it would make a SQLite file of that name, the
- * password in its name.  Only the keywords such a string starts with are known here.
- */
-static bool looks_like_conninfo(const char *url, size_t *key_len)
-{
-	static const char *const keys[] = {
-		"host",	   "hostaddr",	      "port",	  "dbname",
-		"user",	   "password",	      "passfile", "service",
-		"sslmode", "connect_timeout", "options",  "application_name"};
-	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz_");
-	const char *p = url + n;
-
-	while (*p == ' ')
-		p++;
-	if (n == 0 || *p != '=')
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (strlen(keys[i]) == n && strncmp(keys[i], url, n) == 0) {
-			*key_len = n;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
  * A string without "://" is a SQLite path (the default .cavra/cavra.db is one), so only an
  * unknown scheme, or what looks like a libpq connection string, is refused.  Only the part before
  * "://" is echoed, at most 32 bytes of it: a password always comes after.
@@ -316,7 +289,7 @@ enum status config_check_database_url(const char *url, struct err *e)
 			       "postgres:// or postgresql://)",
 			       (int)(sep - url > 32 ? 32 : sep - url), url);
 	}
-	if (looks_like_conninfo(url, &key_len))
+	if (dburl_looks_like_conninfo(url, &key_len))
 		return err_set(
 			e, ST_INVALID,
 			"looks like a libpq connection string ('%.*s=...'), which cavra does "

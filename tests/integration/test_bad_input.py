@@ -31,6 +31,19 @@ def test_a_libpq_connection_string_is_usage_error(cmd, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_a_libpq_connection_string_as_restore_target_is_usage_error(tmp_path):
+    # it restored into a SQLite file named after it
+    code, _, err = cavra("ops", "restore", str(tmp_path / "none"), "--target-url",
+                         "host=127.0.0.1 password=pw-in-dsn", cwd=str(tmp_path))
+    assert code == 2
+    line = one_line(err)
+    assert "--target-url looks like a libpq connection string" in line and "pw-in-dsn" not in line
+    code, _, err = cavra("ops", "restore", str(tmp_path / "none"), "--target-url",
+                         "mysql://u:pw-in-url@h/db", cwd=str(tmp_path))
+    assert code == 2 and "unsupported scheme 'mysql'" in one_line(err)
+    assert "pw-in-url" not in err and os.listdir(tmp_path) == []
+
+
 def test_unknown_scheme_from_environment():
     code, _, err = cavra("migrate", "status", env={"CAVRA_DATABASE_URL": "mysql://x"})
     assert code == 2 and "mysql" in one_line(err)
