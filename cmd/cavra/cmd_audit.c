@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct audit_args {
 	const char *checkpoint, *public_key, *signing_key, *output;
@@ -112,13 +113,26 @@ static int verify(struct store *st, const struct audit_args *a)
 	return r.breaks ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * A checkpoint is evidence an auditor keeps: writing one over an earlier file (a name used
+ * twice in a script) would destroy the head it proved, the one that shows a cut tail.  The
+ * check before the write leaves a race with another writer of the same name, which a
+ * scheduler that names files by time does not have.
+ */
 static int checkpoint(struct store *st, const struct audit_args *a)
 {
 	struct ed25519_key *k = NULL;
 	struct audit_checkpoint cp;
 	struct buf out = BUF_INIT;
 	struct err e = {0};
-	enum status rc = ed25519_private_load(a->signing_key, &k, &e);
+	struct stat sb;
+	enum status rc;
+
+	if (lstat(a->output, &sb) == 0)
+		return cmd_usage_error("audit checkpoint: '%s' exists; a checkpoint is never "
+				       "written over: give a new file (e.g. one named by the time)",
+				       a->output);
+	rc = ed25519_private_load(a->signing_key, &k, &e);
 
 	if (rc == ST_OK)
 		rc = audit_head_checkpoint(st, &cp, &e);

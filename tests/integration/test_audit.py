@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import backend_of, cavra, serve, sql
+from conftest import backend_of, cavra, one_line, serve, sql
 from test_ops import _reseal
 
 SCENARIOS = [
@@ -161,6 +161,10 @@ def test_checkpoint_refusals(chained, keys, tmp_path):
     sk, pk = keys
     cp = str(tmp_path / "cp.json")
     assert cavra("audit", "checkpoint", "--signing-key", sk, "--output", cp, db=db)[0] == 0
+    # a checkpoint is evidence: never written over (it was, silently)
+    kept = open(cp).read()
+    code, out, err = cavra("audit", "checkpoint", "--signing-key", sk, "--output", cp, db=db)
+    assert code == 2 and "exists" in one_line(err) and open(cp).read() == kept, err
     doc = json.load(open(cp))
     doc["seq"] = 7
     forged = tmp_path / "forged.json"
