@@ -158,7 +158,9 @@ static void check_list(const struct store_spec *sp, int k, json_object *arr, str
 		struct prepared *p = &b->recs[k][b->n[k]];
 
 		json_object *rec = json_object_array_get_idx(arr, i);
-		const char *fault = rec ? json_object_get_userdata(rec) : NULL;
+		const char *fault = json_object_is_type(rec, json_type_object)
+					    ? json_object_get_userdata(rec)
+					    : NULL;
 
 		if (fault) {
 			problem(b->out, sp->keys[k], i, fault);
@@ -395,7 +397,10 @@ static void free_fault(json_object *o, void *fault)
 	free(fault);
 }
 
-/* An empty object carrying fault (owned) as json-c's userdata, which no parsed record has. */
+/*
+ * An empty object carrying fault (owned) as json-c's userdata, which no parsed object has
+ * (json-c keeps userdata on parsed doubles only: their text as written).
+ */
 static json_object *faulty_record(char *fault)
 {
 	json_object *rec = json_object_new_object();

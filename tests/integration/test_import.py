@@ -227,6 +227,13 @@ def test_bad_record_imports_nothing_and_names_its_position(migrated, tmp_path):
                for p in r["problems"]), r["problems"]
     assert any(p.startswith("mcp_servers[0]: field 'capabilities'") for p in r["problems"])
     assert sql(migrated, "SELECT count(*) FROM registry_agents") == [["0"]]
+    # a number where a record belongs is named as such (it was reported as "agents[0]: 1.5":
+    # json-c's text of a parsed number read as a fault)
+    path.write_text(json.dumps({"agents": [1.5, 7], "mcp_servers": []}).replace("7", "1e2"))
+    code, res, err = import_json(migrated, "--json", str(path), "--store", "registry")
+    assert code == 1
+    assert res[0]["problems"] == ["agents[0]: the record must be a JSON object",
+                                  "agents[1]: the record must be a JSON object"], res
     roll = json.loads(json.dumps(INVENTORY))
     roll["policy_rollouts"][0]["coverage_percent"] = 140
     path = tmp_path / "inventory.json"
