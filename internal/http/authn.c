@@ -236,9 +236,17 @@ static enum status authenticate(struct req *r, struct err *e)
 {
 	const struct http_auth *a = r->app->auth;
 	const char *token = NULL, *cookie;
+	bool twice = false;
 	enum status st = bearer(r, &token, e);
 
-	cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+	cookie = http_req_cookie(r, HTTP_SESSION_COOKIE, &twice);
+	if (st == ST_NOT_FOUND && twice && a && a->console) {
+		challenge(r, NULL);
+		return err_set(e, ST_UNAUTHENTICATED,
+			       "the request has two console session cookies (one may come from "
+			       "another site of this domain); clear this site's cookies and log in "
+			       "again");
+	}
 	if (st == ST_NOT_FOUND && cookie && *cookie && a && a->console) {
 		challenge(r, NULL); /* a cookie is not a bearer credential */
 		return console_session(r, cookie, e);

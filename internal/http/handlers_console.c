@@ -262,8 +262,8 @@ static enum status start_session(struct req *r, const struct http_console *c,
 static enum status take_login(struct req *r, const struct http_console *c, const char *state,
 			      struct console_login *l, struct err *e)
 {
-	const char *cookie =
-		MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_LOGIN_COOKIE);
+	bool twice = false;
+	const char *cookie = http_req_cookie(r, HTTP_LOGIN_COOKIE, &twice);
 	char hash[SHA256_HEX_LEN];
 	enum status st;
 
@@ -273,6 +273,10 @@ static enum status take_login(struct req *r, const struct http_console *c, const
 		return err_set(e, ST_INVALID, "unknown, used or expired login state; log in again");
 	if (st != ST_OK)
 		return st;
+	if (twice)
+		return err_set(e, ST_FORBIDDEN,
+			       "this browser sent two pre-login cookies (one may come from another "
+			       "site of this domain); clear this site's cookies and log in again");
 	if (!cookie)
 		return err_set(e, ST_FORBIDDEN,
 			       "this browser has no pre-login cookie for this login; log in again");

@@ -74,6 +74,13 @@ enum MHD_Result http_reply_error(struct req *r, unsigned int status, const char 
 				 const char *detail);
 /* A query-string argument, borrowed from MHD; NULL when absent. */
 const char *http_req_query(struct req *r, const char *name);
+/*
+ * The value of the cookie name, or NULL when absent; *twice is set when the request carries
+ * it more than once (then the value is NULL too).  A second cookie of one name is what a site
+ * of a parent or sibling domain can add beside ours ("cookie tossing"), and a browser sends it
+ * first when its path is longer: taking the first would log the browser into that session.
+ */
+const char *http_req_cookie(struct req *r, const char *name, bool *twice);
 /* http_req_query as a service_arg_fn (ctx is the struct req). */
 const char *http_req_query_arg(void *ctx, const char *name);
 /* Replies json (owned, freed here) with status ok, or the error when st is not ST_OK. */

@@ -65,6 +65,31 @@ const char *http_req_query(struct req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct cookie_find {
+	const char *name, *value;
+	unsigned n;
+};
+
+static enum MHD_Result find_cookie(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct cookie_find *f = cls;
+
+	UNUSED(kind);
+	if (strcmp(key, f->name) == 0 && f->n++ == 0)
+		f->value = value;
+	return MHD_YES;
+}
+
+const char *http_req_cookie(struct req *r, const char *name, bool *twice)
+{
+	struct cookie_find f = {.name = name};
+
+	MHD_get_connection_values(r->conn, MHD_COOKIE_KIND, find_cookie, &f);
+	*twice = f.n > 1;
+	return *twice ? NULL : f.value;
+}
+
 /*
  * Every response, error or not, goes through here so the common headers cannot be forgotten:
  * the request id for support, no-store because answers hold records and evidence that no

@@ -124,6 +124,29 @@ def test_auditor_may_not_approve(migrated, tmp_path, idp):
         assert r.status_code == 403
 
 
+def test_two_cookies_of_one_name_are_refused(migrated, tmp_path, idp):
+    # cookie tossing: a site of a parent or sibling domain adds its own cookie of our name, and
+    # the browser sends it first when its path is longer; the first one was taken, so the
+    # browser acted in a session that was not its own
+    srv, base = start(migrated, tmp_path, idp)
+    with srv as s:
+        operator, _, _ = login(s, idp, "operator")
+        auditor, _, _ = login(s, idp, "auditor")
+        mine, theirs = operator.cookies[COOKIE], auditor.cookies[COOKIE]
+        both = {"Cookie": f"{COOKIE}={theirs}; {COOKIE}={mine}"}
+        r = requests.get(base + "/auth/whoami", headers=both, timeout=10)
+        assert r.status_code == 401 and "two console session cookies" in r.json()["detail"], r.text
+        assert requests.get(base + "/auth/whoami", headers={"Cookie": f"{COOKIE}={mine}"},
+                            timeout=10).json()["actor"] == "operator@example.test"
+        # the pre-login cookie likewise: a callback with two of them is refused
+        web = requests.Session()
+        cb = idp.login(base + "/console/login", "operator", session=web)
+        r = requests.get(cb, headers={"Cookie": f"{LOGIN_COOKIE}={'0' * 64}; "
+                                                f"{LOGIN_COOKIE}={web.cookies[LOGIN_COOKIE]}"},
+                         allow_redirects=False, timeout=10)
+        assert r.status_code == 403 and "two pre-login cookies" in r.json()["detail"], r.text
+
+
 def test_bad_callbacks(migrated, tmp_path, idp):
     srv, base = start(migrated, tmp_path, idp)
     with srv as s:
