@@ -55,10 +55,12 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 
 	UNUSED(kind);
 	if (!utf8_valid(key, key_size, NULL)) {
-		err_set(qc->e, ST_INVALID, "a query parameter name is not valid UTF-8");
+		err_set(qc->e, ST_INVALID,
+			"a query parameter name is not valid UTF-8 (or holds %%00)");
 	} else if (value && !utf8_valid(value, value_size, NULL)) {
 		/* key is valid UTF-8 here, so it can be named in the reply */
-		err_set(qc->e, ST_INVALID, "query parameter '%.64s' is not valid UTF-8", key);
+		err_set(qc->e, ST_INVALID,
+			"query parameter '%.64s' is not valid UTF-8 (or holds %%00)", key);
 	} else if (!repeated_arg(qc, key, key_size)) {
 		return MHD_YES;
 	}
@@ -78,7 +80,7 @@ bool http_input_ok_or_reply(struct req *r, enum MHD_Result *ret)
 	size_t at = 0;
 
 	if (!utf8_valid(r->path, strlen(r->path), NULL))
-		err_set(&e, ST_INVALID, "the path is not valid UTF-8");
+		err_set(&e, ST_INVALID, "the path is not valid UTF-8 (or holds %%00)");
 	else
 		MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &qc);
 	if (!e.code && !utf8_valid(r->body.data, r->body.len, &at))

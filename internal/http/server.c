@@ -324,6 +324,24 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", msg);
 }
 
+/*
+ * MHD's unescaping of the path and of each query name and value, except that a %00 does not
+ * become a NUL: every handler reads these as C strings, so "/decisions/ID%00x" read ID and
+ * "?limit=1%00x" read 1, without a word.  The byte becomes 0xFF instead, which is never UTF-8,
+ * so input.c's check refuses the request (400) before any handler runs.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t n = MHD_http_unescape(s);
+	char *nul;
+
+	UNUSED(cls);
+	UNUSED(conn);
+	while ((nul = memchr(s, '\0', n)) != NULL)
+		*nul = (char)0xFF;
+	return n;
+}
+
 /* "HOST:PORT" or "[v6]:PORT" -> a socket address. */
 static enum status resolve_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
 				  struct err *e)
@@ -370,7 +388,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, unsigned int fla
 				srv->guard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
 				MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
-				MHD_OPTION_END);
+				MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
 }
 
 enum status http_start(struct app *app, const char *listen, struct http_server **out, struct err *e)

@@ -89,6 +89,21 @@ def test_a_query_parameter_twice_is_refused(srv):
     refused(srv.get("/decisions?agent_id=a&p63=1&" + many), "more than 64 query parameters")
 
 
+def test_a_nul_in_the_path_or_the_query_is_refused(srv):
+    # %00 ended the value where a handler read it: ID%00x read ID, limit=1%00x read 1
+    d = srv.post("/decisions", {"action_type": "read_file", "agent_id": "a"}).json()
+    assert srv.get(f"/decisions/{d['decision_id']}").status_code == 200
+    refused(srv.get(f"/decisions/{d['decision_id']}%00x"),
+            "the path is not valid UTF-8 (or holds %00)")
+    refused(srv.get("/console/app.js%00.html"), "holds %00")
+    refused(srv.get("/decisions?agent_id=a%00zzz"), "query parameter 'agent_id'")
+    refused(srv.get("/decisions?limit=1%00junk"), "query parameter 'limit'")
+    refused(srv.get("/decisions?a%00b=1"), "query parameter name")
+    before = rows(srv.db)
+    refused(srv.post("/sessions?x=%00", {"session_id": "s-nul"}), "holds %00")
+    assert rows(srv.db) == before
+
+
 @pytest.mark.parametrize("name,raw", BAD_UTF8, ids=IDS)
 def test_bad_bytes_in_a_path_id(srv, name, raw):
     refused(srv.get("/sessions/s" + pct(raw)), "path")
