@@ -45,8 +45,8 @@ static bool repeated_arg(struct query_check *qc, const char *key, size_t key_siz
 }
 
 /*
- * The _n variant of MHD's iterator gives lengths, so a value with an embedded NUL (%00) is
- * checked whole instead of being cut short at the NUL and passed as valid.
+ * The _n variant of MHD's iterator gives lengths, so a value is checked whole.  A %00 arrives
+ * here as the byte 0xFF (server.c's unescape), which is never UTF-8: refused like any other.
  */
 static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 				 size_t key_size, const char *value, size_t value_size)
