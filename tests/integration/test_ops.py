@@ -451,7 +451,8 @@ def test_verify_reports_every_problem_and_restore_writes_nothing(source, tmp_pat
     assert kinds <= found, rep["problems"]
     assert path in {p["path"] for p in rep["problems"]}
     code, out, _ = cavra("ops", "verify", str(dest))
-    assert code == 1 and out.startswith("FAILED") and f"{len(rep['problems'])} problems" in out
+    n = len(rep["problems"])
+    assert code == 1 and out.startswith("FAILED") and f": {n} problem{'' if n == 1 else 's'}\n" in out
     # restore verifies first and writes nothing anywhere
     before = counts(source)
     target = tmp_path / "target"
