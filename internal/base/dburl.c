@@ -29,7 +29,8 @@ bool dburl_looks_like_conninfo(const char *url, size_t *key_len)
 		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strlen(keys[i]) == n && strncmp(keys[i], url, n) == 0) {
-			*key_len = n;
+			if (key_len)
+				*key_len = n;
 			return true;
 		}
 	}
@@ -38,8 +39,6 @@ bool dburl_looks_like_conninfo(const char *url, size_t *key_len)
 
 const char *dburl_sqlite_path(const char *url)
 {
-	size_t key_len;
-
 	if (dburl_is_postgres(url))
 		return NULL;
 	if (str_starts_with(url, "sqlite:")) {
@@ -48,5 +47,5 @@ const char *dburl_sqlite_path(const char *url)
 			url += 2;
 		return *url ? url : NULL;
 	}
-	return strstr(url, "://") || !*url || dburl_looks_like_conninfo(url, &key_len) ? NULL : url;
+	return strstr(url, "://") || !*url || dburl_looks_like_conninfo(url, NULL) ? NULL : url;
 }

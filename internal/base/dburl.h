@@ -12,8 +12,8 @@ bool dburl_is_postgres(const char *url);
 /*
  * Whether url starts like a libpq keyword/value connection string ("host=db port=5432 ..."),
  * which a DBA may paste: taken as a path, it would make a SQLite file of that name, with the
- * password in its name.  *key_len is the length of its first keyword, the only part a message
- * may echo.
+ * password in its name.  *key_len (key_len may be NULL) is the length of its first keyword, the
+ * only part a message may echo.
  */
 bool dburl_looks_like_conninfo(const char *url, size_t *key_len);
 /*

@@ -36,18 +36,11 @@ static _Thread_local int64_t thread_deadline_us;
 static enum status resolve(const char *url, const struct store_ops **ops, char **target,
 			   struct err *e)
 {
-	size_t key_len;
-
 	if (dburl_is_postgres(url)) {
 		*ops = &store_pg_ops;
 		*target = xstrdup(url);
 		return ST_OK;
 	}
-	if (dburl_looks_like_conninfo(url, &key_len))
-		return err_set(e, ST_INVALID,
-			       "database url: looks like a libpq connection string ('%.*s=...'): "
-			       "give a postgresql:// URL",
-			       (int)key_len, url);
 	if (!dburl_sqlite_path(url))
 		return err_set(e, ST_INVALID,
 			       "database url: unsupported scheme or no path (use a SQLite path, "
