@@ -72,6 +72,13 @@ enum MHD_Result http_reply_json(struct req *r, unsigned int status, json_object 
 enum MHD_Result http_reply_err(struct req *r, enum status st, const struct err *e);
 enum MHD_Result http_reply_error(struct req *r, unsigned int status, const char *code,
 				 const char *detail);
+/*
+ * media.c: what a request's Content-Type says of its body.  JSON is application/json, in any
+ * case, with parameters; a charset parameter other than utf-8 (RFC 8259: JSON exchanged
+ * between systems is UTF-8) is refused rather than ignored, and so is a malformed header.
+ */
+enum http_media { HTTP_MEDIA_JSON, HTTP_MEDIA_OTHER, HTTP_MEDIA_BAD_CHARSET };
+enum http_media http_media_json(const char *ct);
 /* A query-string argument, borrowed from MHD; NULL when absent. */
 const char *http_req_query(struct req *r, const char *name);
 /*

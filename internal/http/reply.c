@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <assert.h>
 #include <string.h>
-#include <strings.h>
 
 /*
  * retry_after is the Retry-After of a 503, in seconds: how soon a retry has a fair chance.  A
@@ -197,15 +196,6 @@ enum MHD_Result http_reply_raw_json(struct req *r, unsigned int status, const ch
 	return http_reply_text(r, status, "application/json", json, strlen(json));
 }
 
-static bool is_json_type(const char *ct)
-{
-	size_t n = strlen("application/json");
-
-	if (!ct || strncasecmp(ct, "application/json", n) != 0)
-		return false;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
-}
-
 /*
  * The content type is checked before parsing: a form post from a browser (the CSRF vector
  * that needs no preflight) is refused with 415 whatever its body looks like.
@@ -218,7 +208,15 @@ json_object *http_req_body_or_reply(struct req *r, enum MHD_Result *ret)
 	struct err e = {0};
 	enum status st;
 
-	if (!is_json_type(ct)) {
+	switch (http_media_json(ct)) {
+	case HTTP_MEDIA_JSON:
+		break;
+	case HTTP_MEDIA_BAD_CHARSET:
+		*ret = http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+					"unsupported_media_type",
+					"Content-Type: JSON is read as UTF-8 only (charset=utf-8)");
+		return NULL;
+	default:
 		*ret = http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 					"unsupported_media_type",
 					"Content-Type must be application/json");

@@ -218,6 +218,10 @@ BAD_POSTS = [
     ("invalid utf8", b'{"action_type":"read_file","target":"\xff\xfe"}', J, 400, "utf-8"),
     ("not json type", b'{"action_type":"read_file"}', {"Content-Type": "text/plain"}, 415,
      "application/json"),
+    ("latin1 charset", b'{"action_type":"read_file"}',
+     {"Content-Type": "application/json; charset=latin1"}, 415, "utf-8"),
+    ("json type with trailing text", b'{"action_type":"read_file"}',
+     {"Content-Type": "application/json x"}, 415, "application/json"),
     ("ten MiB", b"a" * (10 << 20), J, 413, "limit"),
 ]
 
