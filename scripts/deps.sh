@@ -149,8 +149,16 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+# apt and dpkg print some lines per package (hundreds on a fresh machine): they go to a log,
+# shown only when a step fails.
+apt_log=$(mktemp "${TMPDIR:-/tmp}/cavra-deps.XXXXXX.log")
+echo "deps ($group): apt-get update and install (their output: $apt_log)"
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+	</dev/null >"$apt_log" 2>&1; then
+	tail -n 40 "$apt_log" >&2
+	echo "deps: apt-get failed; its whole output is in $apt_log" >&2
+	exit 1
+fi
 
 for p in "${missing[@]}"; do
 	if ! installed "$p"; then
