@@ -93,15 +93,16 @@ def test_console_in_chromium_oidc_postgres(pg_db, new_idp, tmp_path):
                       CAVRA_AGENT_TOKEN=idp.token("agent"),
                       CAVRA_WRITER_TOKEN=idp.token("platform"),
                       CAVRA_E2E_OPERATOR="operator", CAVRA_E2E_AUDITOR="auditor",
-                      CAVRA_E2E_WRITER="platform")
+                      CAVRA_E2E_WRITER="platform", CAVRA_E2E_NOROLES="nogroups")
         logs = s.stderr()
     for scenario in ("login", "filterDecisions", "sessionReplay", "approve", "forgedPosts", "xss",
                      "lookalikes", "recordForm", "rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
-                     "rolloutChange", "auditor", "logout"):
+                     "rolloutChange", "auditor", "noRoles", "logout"):
         assert f"ok - {scenario} " in out, out
     assert "console-secret" not in logs
     for name in ("decisions", "sessions", "session", "approvals", "approval", "approval-auditor",
-                 "agents", "operations", "policy-rollouts-readiness", "rollout", "rollout-plan"):
+                 "agents", "operations", "policy-rollouts-readiness", "rollout", "rollout-plan",
+                 "no-roles"):
         assert os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name
 
 

@@ -15,6 +15,7 @@
 //   CAVRA_E2E_AUDITOR    oidc: login name of an auditor (default auditor)
 //   CAVRA_E2E_WRITER     oidc: login name of a platform security engineer, who may write the
 //                        registry (default platform)
+//   CAVRA_E2E_NOROLES    oidc: login name of a user whose groups give no role (default nogroups)
 //   SCREENSHOT_DIR       where screenshots go (default tests/integration/artifacts/console)
 //   CHROMIUM             the browser (default /usr/bin/chromium)
 //
@@ -37,6 +38,7 @@ const SHOTS = process.env.SCREENSHOT_DIR || path.resolve(here, '../artifacts/con
 const OPERATOR = process.env.CAVRA_E2E_OPERATOR || 'operator';
 const AUDITOR = process.env.CAVRA_E2E_AUDITOR || 'auditor';
 const WRITER = process.env.CAVRA_E2E_WRITER || 'platform';
+const NOROLES = process.env.CAVRA_E2E_NOROLES || 'nogroups';
 const XSS = '<img src=x onerror=alert(1)>';
 const RUN = crypto.randomBytes(3).toString('hex');
 const REPO_PAY = `e2e-${RUN}/payments`;
@@ -483,6 +485,34 @@ S.auditor = async ({ browser, seeded }) => {
   }
 };
 
+// A user the identity provider knows but whose groups give no console view (no role at all, or
+// only metrics, which reads /metrics and nothing else): one page that says so, no navigation,
+// a page named by its URL refused in words, and the server refusing the data all the same.
+S.noRoles = async ({ browser }) => {
+  const { ctx, page } = await newContext(browser, 'no roles');
+  try {
+    await page.goto(consoleUrl());
+    await logIn(page, NOROLES);
+    await page.waitForSelector('body[data-ready]');
+    const title = (await page.textContent('main h1')).trim();
+    expect(title === 'Welcome', `a user without roles lands on '${title}'`);
+    const text = await page.textContent('main');
+    expect(text.includes('no permission to read anything'), `the landing page says: ${text}`);
+    expect(await page.locator('#nav-list li').count() === 0, 'a user without roles sees navigation');
+    const roles = (await page.textContent('#user .roles')).trim();
+    expect(roles === 'no roles', `the header shows the roles '${roles}'`);
+    await shot(page, 'no-roles');
+    await open(page, '#/decisions');
+    const denied = await page.textContent('main');
+    expect(denied.includes('Not allowed') && denied.includes('activity.read'),
+      `#/decisions for a user without roles shows: ${denied}`);
+    const r = await pageFetch(page, '/decisions', {});
+    expect(r.status === 403, `GET /decisions of a user without roles gave ${r.status}: ${r.text}`);
+  } finally {
+    await closeSoon(ctx);
+  }
+};
+
 S.xss = async ({ page, seeded, mode }) => {
   const noMarkup = async (where) => {
     const imgs = await page.$$eval('main img, img[src="x"]', (els) => els.map((e) => e.outerHTML));
@@ -820,7 +850,7 @@ S.rolloutChange = async (ctx) => {
 const PLAN = {
   oidc: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'forgedPosts', 'xss', 'lookalikes', 'otherViews',
     'recordForm', 'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange', 'auditor',
-    'logout'],
+    'noRoles', 'logout'],
   none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'lookalikes', 'otherViews', 'recordForm',
     'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange',
     ...(process.env.CAVRA_E2E_BULK_REPO ? ['boundedTotal'] : [])],
