@@ -204,22 +204,17 @@ json_object *http_req_body_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	const char *ct =
 		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	enum http_media media = http_media_json(ct);
 	json_object *obj = NULL;
 	struct err e = {0};
 	enum status st;
 
-	switch (http_media_json(ct)) {
-	case HTTP_MEDIA_JSON:
-		break;
-	case HTTP_MEDIA_BAD_CHARSET:
-		*ret = http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-					"unsupported_media_type",
-					"Content-Type: JSON is read as UTF-8 only (charset=utf-8)");
-		return NULL;
-	default:
-		*ret = http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-					"unsupported_media_type",
-					"Content-Type must be application/json");
+	if (media != HTTP_MEDIA_JSON) {
+		*ret = http_reply_error(
+			r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+			media == HTTP_MEDIA_BAD_CHARSET
+				? "Content-Type: JSON is read as UTF-8 only (charset=utf-8)"
+				: "Content-Type must be application/json");
 		return NULL;
 	}
 	st = jx_parse_object(r->body.data, r->body.len, &obj, &e);
