@@ -350,7 +350,7 @@ static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny
  * 100000000000000000000, which json-c then clamps the same way, and refuses 1e-20000
  * outright.  So a number above 2^64 - 1 or below -2^63, in any notation, or closer to zero than
  * 1e-300 (zero aside), is refused, naming the member when it is a member's value.  Runs on text
- * that parsed strictly, so every number outside a string is well formed.
+ * that jx_parse accepted, so every number outside a string is well formed.
  */
 enum status jx_check_numbers_for(const char *p, size_t len, const char *advice, struct err *e)
 {
@@ -390,6 +390,80 @@ enum status jx_check_numbers(const char *p, size_t len, struct err *e)
 }
 
 /*
+ * The end of the number at p[i] when it is written as RFC 8259 allows (an optional minus, then
+ * 0 or a digit 1-9 and more digits, then optionally a point and at least one digit, then
+ * optionally e or E, a sign and at least one digit); 0 when it is not.  json-c, even strict,
+ * takes "1.", "-.5", "1.e3" and leading zeros ("007", "-01").
+ */
+static size_t rfc_number_end(const char *p, size_t len, size_t i)
+{
+	size_t d;
+
+	if (i < len && p[i] == '-')
+		i++;
+	if (i >= len || !is_digit(p[i]))
+		return 0;
+	if (p[i] == '0' && i + 1 < len && is_digit(p[i + 1]))
+		return 0;
+	while (i < len && is_digit(p[i]))
+		i++;
+	if (i < len && p[i] == '.') {
+		for (d = ++i; i < len && is_digit(p[i]);)
+			i++;
+		if (i == d)
+			return 0;
+	}
+	if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+		if (++i < len && (p[i] == '+' || p[i] == '-'))
+			i++;
+		for (d = i; i < len && is_digit(p[i]);)
+			i++;
+		if (i == d)
+			return 0;
+	}
+	return i;
+}
+
+/*
+ * What RFC 8259 refuses and json-c, even strict, takes: a raw byte below 0x20 inside a string
+ * (between tokens only tab, line feed and carriage return are allowed), and numbers such as
+ * "1." or "007".  A reader that follows the RFC (PostgreSQL's json, Python's json, a backup's
+ * canonical form) refuses such a text, so cavra refuses it too, before it can be stored,
+ * hashed or compared with what another reader made of it.
+ */
+static enum status check_lexemes(const char *p, size_t len, struct err *e)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		size_t end;
+
+		if (c == '"')
+			in_string = !in_string;
+		else if (c == '\\' && in_string)
+			i++;
+		else if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r')))
+			return err_set(
+				e, ST_INVALID,
+				"body has a control character (U+%04X) that is not escaped at "
+				"byte %zu: write it as \\u%04X",
+				(unsigned)c, i, (unsigned)c);
+		else if (!in_string && (c == '-' || is_digit((char)c))) {
+			end = rfc_number_end(p, len, i);
+			if (end == 0)
+				return err_set(
+					e, ST_INVALID,
+					"body is not valid JSON: a malformed number (a leading "
+					"zero, or no digit after '-', '.' or 'e') at byte %zu",
+					i);
+			i = end - 1;
+		}
+	}
+	return ST_OK;
+}
+
+/*
  * The depth cap bounds json-c's recursion on hostile nesting.  Strict mode refuses json-c's
  * lenient extensions, so that what we accept and store is what any other JSON parser reading
  * it back (a backup, a client) accepts too.  A second document after the first
@@ -405,7 +479,7 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 	*out = NULL;
 	if (!tok)
 		return err_set(e, ST_INTERNAL, "json: out of memory");
-	if (jx_check_escapes(data, len, e) != ST_OK) {
+	if (jx_check_escapes(data, len, e) != ST_OK || check_lexemes(data, len, e) != ST_OK) {
 		json_tokener_free(tok);
 		return ST_INVALID;
 	}

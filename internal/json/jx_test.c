@@ -57,6 +57,29 @@ static const struct {
 	{"NUL in a value", "{\"a\":\"x\\u0000y\"}", ST_OK, NULL},
 	{"an escaped backslash, then u0000", "{\"a\\\\u0000\":1}", ST_OK, NULL},
 	{"keys that differ by case", "{\"a\":1,\"A\":2}", ST_OK, NULL},
+	{"raw control in a value", "{\"a\":\"x\x19y\"}", ST_INVALID,
+	 "body has a control character (U+0019) that is not escaped at byte 7: write it as "
+	 "\\u0019"},
+	{"raw tab in a value", "{\"a\":\"x\ty\"}", ST_INVALID, "(U+0009)"},
+	{"raw line feed in a key", "{\"a\nb\":1}", ST_INVALID,
+	 "(U+000A) that is not escaped at byte 3"},
+	{"raw escape after an escaped quote", "{\"a\":\"\\\"\x1b[2J\"}", ST_INVALID, "(U+001B)"},
+	{"raw form feed between tokens", "{\"a\":\f1}", ST_INVALID, "(U+000C)"},
+	{"whitespace between tokens", "{\t\"a\"\r\n:\n1 }", ST_OK, NULL},
+	{"a point without digits after it", "{\"a\":3.}", ST_INVALID,
+	 "body is not valid JSON: a malformed number (a leading zero, or no digit after '-', '.' "
+	 "or 'e') at byte 5"},
+	{"a point before an exponent", "{\"a\":[1,3.e5]}", ST_INVALID,
+	 "malformed number (a leading zero, or no digit after '-', '.' or 'e') at byte 8"},
+	{"no digit before the point", "{\"a\":-.5}", ST_INVALID, "malformed number"},
+	{"a leading zero", "{\"a\":007}", ST_INVALID, "malformed number"},
+	{"a negative leading zero", "{\"a\":-01}", ST_INVALID, "malformed number"},
+	{"two zeros", "{\"a\":00}", ST_INVALID, "malformed number"},
+	{"an empty exponent", "{\"a\":1e+}", ST_INVALID, "malformed number"},
+	{"numbers as the RFC writes them",
+	 "{\"a\":[0,-0,0.5,-0.0,10,1e5,1E-5,2.5e+3,-9.99E0,0e0],\"b\":\"007 3. -.5\"}", ST_OK,
+	 NULL},
+	{"escaped controls", "{\"a\":\"\\t\\n\\u0019\\u001b\"}", ST_OK, NULL},
 };
 
 /* What jx_check_numbers refuses, and what it lets through. */

@@ -4,10 +4,13 @@
  * the manifest parsers (cavra's v3 and v2, and the original's v1), the zstd reader of compressed
  * table files, the dump line parser (with string decoding) and the canonical JSON form.  Built with
  * -DCAVRA_FUZZ=ON and clang; the test command runs it briefly on the seeds in fuzz/backup/
- * (scripts/test.sh).
+ * (scripts/test.sh).  A value the API would accept must get the same canonical form from
+ * its text, from its json-c tree and from json-c's text of that tree.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "json/jx.h"
+#include "json/jx_canon.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +69,43 @@ static void frames(const char *data, size_t size)
 	ops_zreader_free(z);
 }
 
+/*
+ * A value the API accepts (jx_parse, jx_check_numbers) has one canonical form whichever code
+ * computes it: the service's, over the json-c tree, when it hashes a record into the chain or
+ * an Idempotency-Key's request; the backup's, over the stored text (PostgreSQL's, or json-c's
+ * on SQLite), when it checksums the line a restore proves that link against.  Any difference
+ * would be a break in the chain that no one made.
+ */
+static bool same_text(const char *canon, const struct buf *b)
+{
+	return canon && strlen(canon) == b->len && memcmp(canon, b->data, b->len) == 0;
+}
+
+static void same_canon(const char *text, size_t size, const char *canon)
+{
+	json_object *v = NULL;
+	struct buf b;
+	char *stored, *again;
+
+	if (jx_parse(text, size, JX_MAX_DEPTH, &v, NULL) != ST_OK)
+		return;
+	if (jx_check_numbers(text, size, NULL) != ST_OK) {
+		json_object_put(v);
+		return;
+	}
+	buf_init(&b, (size_t)1 << 20);
+	if (jx_canon_append(&b, v, NULL) != ST_OK || !same_text(canon, &b))
+		abort(); /* the tree's canonical form and the text's differ */
+	/* what SQLite stores is json-c's text of the parsed value: it must read the same */
+	stored = jx_take_text(v);
+	again = ops_canon_text(stored, strlen(stored));
+	if (!same_text(again, &b))
+		abort();
+	free(again);
+	free(stored);
+	buf_release(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -90,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* the canonical form is a fixed point */
 		free(again);
 	}
+	same_canon(text, size, canon);
 	free(canon);
 	return 0;
 }
