@@ -18,8 +18,9 @@
 #   3. the cmocka unit tests (ctest -L unit)
 #   4. the integration suite (ctest -L integration: pytest with /usr/bin/python3) against
 #      a real SQLite file and a real PostgreSQL 15 that the suite starts and stops itself
-#   5. short libFuzzer runs of the token and JWK set parsers and of the backup manifest,
-#      dump line and canonical JSON parsers (clang, build-fuzz/)
+#   5. short libFuzzer runs of the token and JWK set parsers, of the backup manifest,
+#      dump line and canonical JSON parsers, and of the decision request's evaluation
+#      (clang, build-fuzz/)
 # Exits non-zero when any step fails. Runs from any directory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -185,10 +186,10 @@ set -e
 [ "$ctest_rc" -eq 0 ]
 done_step
 
-step "fuzz (fuzz_jwt and fuzz_backup, ${CAVRA_FUZZ_SECONDS:-20}s each on fuzz/jwt and fuzz/backup seeds)"
+step "fuzz (fuzz_jwt, fuzz_backup and fuzz_policy, ${CAVRA_FUZZ_SECONDS:-20}s each on their seeds in fuzz/)"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCAVRA_FUZZ=ON \
 	-DCAVRA_TESTS=OFF -DCAVRA_SANITIZE=address,undefined >/dev/null
-cmake --build build-fuzz -j2 --target fuzz_jwt fuzz_backup
+cmake --build build-fuzz -j2 --target fuzz_jwt fuzz_backup fuzz_policy
 fuzz() { # binary seeds max_len
 	local corpus rc
 	corpus=$(mktemp -d)
@@ -204,6 +205,7 @@ fuzz() { # binary seeds max_len
 }
 fuzz build-fuzz/internal/auth/fuzz_jwt fuzz/jwt 4096
 fuzz build-fuzz/internal/ops/fuzz_backup fuzz/backup 16384
+fuzz build-fuzz/internal/policy/fuzz_policy fuzz/policy 4096
 done_step
 
 containers_wait
