@@ -113,11 +113,13 @@ static enum MHD_Result not_configured(struct req *r)
 				"secret and console_public_url");
 }
 
-static bool secure_request(const struct req *r, const struct http_console *c)
+bool http_console_secure(const struct req *r, const struct http_console *c)
 {
 	const char *proto =
 		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
 
+	if (!c)
+		return false;
 	return c->secure_cookie || (c->trust_forwarded_proto && proto && !strcmp(proto, "https"));
 }
 
@@ -128,10 +130,12 @@ static bool secure_request(const struct req *r, const struct http_console *c)
  */
 static void login_cookie(struct req *r, const struct http_console *c, const char *value)
 {
+	bool secure = http_console_secure(r, c);
+
 	snprintf(r->login_cookie, sizeof(r->login_cookie),
-		 HTTP_LOGIN_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
-		 value ? value : "", value ? LOGIN_TTL_S : 0,
-		 secure_request(r, c) ? "; Secure" : "");
+		 "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
+		 HTTP_COOKIE_NAME(secure, HTTP_LOGIN_COOKIE), value ? value : "",
+		 value ? LOGIN_TTL_S : 0, secure ? "; Secure" : "");
 }
 
 /*
@@ -247,8 +251,10 @@ static enum status start_session(struct req *r, const struct http_console *c,
 		st = service_console_session_put(r->app->svc, hash, &s, c->session_seconds, e);
 	if (st == ST_OK)
 		snprintf(r->set_cookie, sizeof(r->set_cookie),
-			 HTTP_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
-			 id, (long long)c->session_seconds, secure_request(r, c) ? "; Secure" : "");
+			 "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
+			 HTTP_COOKIE_NAME(http_console_secure(r, c), HTTP_SESSION_COOKIE), id,
+			 (long long)c->session_seconds,
+			 http_console_secure(r, c) ? "; Secure" : "");
 	memset(id, 0, sizeof(id));
 	return st;
 }
@@ -263,7 +269,8 @@ static enum status take_login(struct req *r, const struct http_console *c, const
 			      struct console_login *l, struct err *e)
 {
 	bool twice = false;
-	const char *cookie = http_req_cookie(r, HTTP_LOGIN_COOKIE, &twice);
+	const char *cookie = http_req_cookie(
+		r, HTTP_COOKIE_NAME(http_console_secure(r, c), HTTP_LOGIN_COOKIE), &twice);
 	char hash[SHA256_HEX_LEN];
 	enum status st;
 
@@ -324,8 +331,9 @@ enum MHD_Result http_handle_console_callback(struct req *r)
 enum MHD_Result http_handle_console_logout(struct req *r)
 {
 	const struct http_console *c = console_of(r);
+	bool secure = http_console_secure(r, c), twice = false;
 	const char *cookie =
-		MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+		http_req_cookie(r, HTTP_COOKIE_NAME(secure, HTTP_SESSION_COOKIE), &twice);
 	json_object *body = json_object_new_object();
 	char hash[SHA256_HEX_LEN], to[700] = "/console/";
 	struct auth_endpoints ep = {0};
@@ -343,7 +351,8 @@ enum MHD_Result http_handle_console_logout(struct req *r)
 			 ep.end_session, strchr(ep.end_session, '?') ? "&" : "?", c->client_id,
 			 c->home_uri_encoded);
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
-		 HTTP_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+		 "%s=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s",
+		 HTTP_COOKIE_NAME(secure, HTTP_SESSION_COOKIE), secure ? "; Secure" : "");
 	json_object_object_add(body, "redirect", json_object_new_string(to));
 	ret = http_reply_json(r, MHD_HTTP_OK, body);
 	json_object_put(body);

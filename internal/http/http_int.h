@@ -15,6 +15,13 @@
 #define HTTP_SESSION_COOKIE "cavra_console_session"
 /* Binds a login in flight to the browser that started it (login CSRF). */
 #define HTTP_LOGIN_COOKIE "cavra_console_login"
+/*
+ * A console cookie's name: with the __Host- prefix when the cookie is Secure.  A browser keeps
+ * a __Host- cookie only when it came over https without a Domain and with Path=/, so no other
+ * site of the domain can set one beside ours (cookie tossing); a cookie without the prefix is
+ * then not read at all.
+ */
+#define HTTP_COOKIE_NAME(secure, name) ((secure) ? "__Host-" name : name)
 
 struct route;
 
@@ -88,6 +95,11 @@ const char *http_req_query(struct req *r, const char *name);
  * first when its path is longer: taking the first would log the browser into that session.
  */
 const char *http_req_cookie(struct req *r, const char *name, bool *twice);
+/*
+ * Whether the console's cookies are Secure for this request: the public URL is https, or a
+ * trusted proxy says the request came over https (X-Forwarded-Proto).  False without c.
+ */
+bool http_console_secure(const struct req *r, const struct http_console *c);
 /* http_req_query as a service_arg_fn (ctx is the struct req). */
 const char *http_req_query_arg(void *ctx, const char *name);
 /* Replies json (owned, freed here) with status ok, or the error when st is not ST_OK. */

@@ -85,7 +85,7 @@ def test_console_in_chromium_oidc_postgres(pg_db, new_idp, tmp_path):
     secret.chmod(0o600)
     args = ("--auth-mode", "oidc", "--oidc-issuer", idp.issuer, "--oidc-audience", "cavra-api",
             "--console-client-id", "cavra-console", "--console-client-secret-file", str(secret),
-            "--console-public-url", base, "--policy-dir", POLICIES)
+            "--console-public-url", base, "--policy-dir", POLICIES, "--trust-forwarded-proto")
     shots = os.path.join(ARTIFACTS, "console")
     os.makedirs(shots, exist_ok=True)
     with serve(pg_db, *args, tmp=tmp_path, port=port) as s:
@@ -97,7 +97,7 @@ def test_console_in_chromium_oidc_postgres(pg_db, new_idp, tmp_path):
         logs = s.stderr()
     for scenario in ("login", "filterDecisions", "sessionReplay", "approve", "forgedPosts", "xss",
                      "lookalikes", "recordForm", "rolloutList", "rolloutPage", "rolloutActivity", "rolloutPlan",
-                     "rolloutChange", "auditor", "noRoles", "logout"):
+                     "rolloutChange", "auditor", "noRoles", "hostCookie", "logout"):
         assert f"ok - {scenario} " in out, out
     assert "console-secret" not in logs
     for name in ("decisions", "sessions", "session", "approvals", "approval", "approval-auditor",

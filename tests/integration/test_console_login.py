@@ -147,6 +147,58 @@ def test_two_cookies_of_one_name_are_refused(migrated, tmp_path, idp):
         assert r.status_code == 403 and "two pre-login cookies" in r.json()["detail"], r.text
 
 
+def test_secure_cookies_carry_the_host_prefix(migrated, tmp_path, idp):
+    # over https (here: a trusted proxy's X-Forwarded-Proto) both cookies are __Host- cookies,
+    # which no site of a parent or sibling domain can set: a tossed cookie of the plain name is
+    # not read at all, so it can neither take the session over nor lock the user out
+    srv, base = start(migrated, tmp_path, idp, "--trust-forwarded-proto")
+    https = {"X-Forwarded-Proto": "https"}
+    host_login, host_session = "__Host-" + LOGIN_COOKIE, "__Host-" + COOKIE
+    with srv as s:
+        operator, _, _ = login(s, idp, "operator")  # over http: the plain name, no Secure
+        plain = operator.cookies[COOKIE]
+        r = requests.get(base + "/console/login", headers=https, allow_redirects=False,
+                         timeout=10)
+        c = set_cookies(r)[host_login]
+        for attr in ("Path=/", "HttpOnly", "SameSite=Lax", "Secure"):
+            assert attr in c, c
+        assert "Domain" not in c
+        pre = c.split(";", 1)[0].split("=", 1)[1]
+        cb = idp.login(r.headers["Location"], "auditor")
+        # the pre-login cookie under its plain name is not the login's
+        r = requests.get(cb, headers=dict(https, Cookie=f"{LOGIN_COOKIE}={pre}"),
+                         allow_redirects=False, timeout=10)
+        assert r.status_code == 403, r.text
+        login_r = requests.get(base + "/console/login", headers=https, allow_redirects=False,
+                               timeout=10)
+        pre = set_cookies(login_r)[host_login].split(";", 1)[0].split("=", 1)[1]
+        cb = idp.login(login_r.headers["Location"], "auditor")
+        r = requests.get(cb, headers=dict(https, Cookie=f"{host_login}={pre}"),
+                         allow_redirects=False, timeout=10)
+        assert r.status_code == 302, r.text
+        c = set_cookies(r)[host_session]
+        assert "Secure" in c and "Path=/" in c and "Domain" not in c, c
+        mine = c.split(";", 1)[0].split("=", 1)[1]
+
+        def whoami(cookie):
+            return requests.get(base + "/auth/whoami", headers=dict(https, Cookie=cookie),
+                                timeout=10)
+
+        assert whoami(f"{host_session}={mine}").json()["actor"] == "auditor@example.test"
+        # a session cookie of the plain name is not read over https, alone or tossed beside ours
+        assert whoami(f"{COOKIE}={plain}").status_code == 401
+        r = whoami(f"{COOKIE}={plain}; {host_session}={mine}")
+        assert r.status_code == 200 and r.json()["actor"] == "auditor@example.test", r.text
+        # logout clears the __Host- cookie, which the browser only accepts with Secure
+        csrf = whoami(f"{host_session}={mine}").json()["csrf_token"]
+        r = requests.post(base + "/console/logout", timeout=10, headers=dict(
+            https, Cookie=f"{host_session}={mine}", **{"X-CSRF-Token": csrf}))
+        assert r.status_code == 200, r.text
+        c = set_cookies(r)[host_session]
+        assert "Max-Age=0" in c and "Secure" in c, c
+        assert whoami(f"{host_session}={mine}").status_code == 401
+
+
 def test_bad_callbacks(migrated, tmp_path, idp):
     srv, base = start(migrated, tmp_path, idp)
     with srv as s:

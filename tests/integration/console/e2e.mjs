@@ -196,8 +196,8 @@ function watch(page, who) {
   });
 }
 
-async function newContext(browser, who) {
-  const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+async function newContext(browser, who, options = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, ...options });
   ctx.setDefaultTimeout(TIMEOUT);
   // Nothing leaves the machine: requests to anything but loopback (the provider's pages load
   // web fonts) are aborted.
@@ -510,6 +510,48 @@ S.noRoles = async ({ browser }) => {
     expect(r.status === 403, `GET /decisions of a user without roles gave ${r.status}: ${r.text}`);
   } finally {
     await closeSoon(ctx);
+  }
+};
+
+// Behind a TLS proxy (X-Forwarded-Proto: https, which the server is told to trust) the session
+// cookie is a __Host- cookie: Secure, host-only, Path=/. A cookie of the plain name that a site
+// of a sibling domain "tossed" beside it, with a longer path so the browser sends it first, is
+// not read: the user stays who they are and is not locked out.
+S.hostCookie = async () => {
+  // A browser of its own that takes cavra's http:// origin for a secure one, as it would take
+  // the https:// origin of a proxy: only then does it keep a Secure, __Host- cookie.
+  const browser = await launch([`--unsafely-treat-insecure-origin-as-secure=${BASE}`]);
+  const { ctx, page } = await newContext(browser, 'host cookie',
+    { extraHTTPHeaders: { 'X-Forwarded-Proto': 'https' } });
+  try {
+    await page.goto(consoleUrl());
+    await logIn(page, OPERATOR);
+    await page.waitForSelector('body[data-ready]');
+    // all of them: asked for an http:// URL, playwright leaves Secure cookies out
+    const host = new URL(BASE).hostname;
+    const cookies = (await ctx.cookies()).filter((c) => c.domain === host);
+    const mine = cookies.find((c) => c.name === '__Host-cavra_console_session');
+    expect(mine && mine.secure && mine.httpOnly && mine.path === '/' && mine.sameSite === 'Lax',
+      `the session cookie behind https: ${JSON.stringify(cookies)}`);
+    expect(!cookies.some((c) => c.name === 'cavra_console_session'),
+      `a session cookie without the prefix was set: ${JSON.stringify(cookies)}`);
+    // as a sibling site would toss it: for the whole domain, with a path longer than ours
+    await ctx.addCookies([{ name: 'cavra_console_session', value: '0'.repeat(64),
+      domain: host, path: '/auth/' }]);
+    await page.reload();
+    await page.waitForSelector('body[data-ready]');
+    const [req, who] = await Promise.all([
+      page.waitForRequest((r) => r.url() === `${BASE}/auth/whoami`),
+      pageFetch(page, '/auth/whoami', {})]);
+    const sent = (await req.allHeaders()).cookie || '';
+    expect(sent.startsWith(`cavra_console_session=${'0'.repeat(64)}; `) && sent.includes('__Host-cavra_console_session='),
+      `the browser sent the cookies '${sent.replace(/=[0-9a-f]{64}/g, '=…')}'`);
+    expect(who.status === 200 && JSON.parse(who.text).actor.startsWith(`${OPERATOR}@`),
+      `with a tossed cookie beside the __Host- one, whoami gave ${who.status}: ${who.text}`);
+    expect((await whoText(page)).startsWith(OPERATOR), `the header shows ${await whoText(page)}`);
+  } finally {
+    await closeSoon(ctx);
+    await browser.close().catch(() => {});
   }
 };
 
@@ -850,7 +892,7 @@ S.rolloutChange = async (ctx) => {
 const PLAN = {
   oidc: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'forgedPosts', 'xss', 'lookalikes', 'otherViews',
     'recordForm', 'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange', 'auditor',
-    'noRoles', 'logout'],
+    'noRoles', 'hostCookie', 'logout'],
   none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'lookalikes', 'otherViews', 'recordForm',
     'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange',
     ...(process.env.CAVRA_E2E_BULK_REPO ? ['boundedTotal'] : [])],
@@ -868,18 +910,22 @@ function withLimit(promise, what) {
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
+function launch(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    timeout: 30_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
+  });
+}
+
 async function main() {
   const t0 = Date.now();
   const mode = await authMode();
   if (!PLAN[mode]) fail(`unknown auth mode '${mode}'`);
   const seeded = await seed(mode);
   console.log(`e2e: ${BASE} auth mode ${mode}, run ${RUN}, seeded in ${Date.now() - t0} ms`);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    timeout: 30_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launch();
   console.log(`e2e: chromium ${browser.version()} started after ${Date.now() - t0} ms`);
   const { page } = await newContext(browser, 'operator');
   let passed = 0;
