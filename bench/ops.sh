@@ -3,7 +3,9 @@
 # `pg_dump -Fc` / `pg_restore` on the same N-decision PostgreSQL database (default 1,000,000,
 # loaded by bench/seed.sh), plus `ops verify`, a SQLite backup and restore, and the backup of a
 # copy whose decision ids are random like the service's. Best of ROUNDS
-# (default 3) wall-clock runs each; a Release build of the work tree (build-bench/). Each round
+# (default 3) wall-clock runs each, after WARMUP (default 1) untimed runs of each that fill the
+# page cache and settle the server for both tools alike; a Release build of the work tree
+# (build-bench/). Each round
 # also logs (stderr) the CPU time of the command and of PostgreSQL, and the load average.
 # PostgreSQL's shared_buffers is SHARED_BUFFERS (default: a quarter of the machine's memory,
 # the starting point PostgreSQL's documentation gives). COMPRESSION (default zstd) is what
@@ -15,6 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . bench/lib.sh
 n=${1:-1000000}
 rounds=${ROUNDS:-3}
+warmup=${WARMUP:-1}
 compression=${COMPRESSION:-zstd}
 shared_buffers=${SHARED_BUFFERS:-$(($(awk '/^MemTotal/ {print $2}' /proc/meminfo) / 4096))MB}
 
@@ -60,6 +63,10 @@ min() { awk "BEGIN { print ($1 < $2) ? $1 : $2 }"; }
 pair() { # name-a prepare-a timed-a name-b prepare-b timed-b
 	local s
 	best_a=999999 best_b=999999
+	for ((i = 1; i <= warmup; i++)); do
+		s=$(timed "$1" "$2" "$3"); say "$1 warm-up $i: ${s}s (not counted)"
+		s=$(timed "$4" "$5" "$6"); say "$4 warm-up $i: ${s}s (not counted)"
+	done
 	for ((i = 1; i <= rounds; i++)); do
 		s=$(timed "$1" "$2" "$3"); say "$1 round $i: ${s}s"; best_a=$(min "$s" "$best_a")
 		s=$(timed "$4" "$5" "$6"); say "$4 round $i: ${s}s"; best_b=$(min "$s" "$best_b")
@@ -105,7 +112,7 @@ dsize=$(du -sh "$work/dump" | cut -f1)
 bytes=$(du -sb "$work/bk" | cut -f1) dbytes=$(du -sb "$work/dump" | cut -f1)
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 cat <<MD
-PostgreSQL 15, shared_buffers=$shared_buffers, max_wal_size=8GB; $(nproc) cores; best of $rounds rounds.
+PostgreSQL 15, shared_buffers=$shared_buffers, max_wal_size=8GB; $(nproc) cores; best of $rounds rounds after $warmup untimed of each.
 
 | operation ($n decisions, best of $rounds) | cavra | pg_dump / pg_restore | cavra ÷ PostgreSQL's tool |
 | --- | --- | --- | --- |
