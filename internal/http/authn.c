@@ -239,10 +239,8 @@ static enum status authenticate(struct req *r, struct err *e)
 	bool twice = false;
 	enum status st = bearer(r, &token, e);
 
-	cookie = http_req_cookie(r,
-				 HTTP_COOKIE_NAME(http_console_secure(r, a ? a->console : NULL),
-						  HTTP_SESSION_COOKIE),
-				 &twice);
+	cookie = http_req_cookie(
+		r, http_session_cookie(http_console_secure(r, a ? a->console : NULL)), &twice);
 	if (st == ST_NOT_FOUND && twice && a && a->console) {
 		challenge(r, NULL);
 		return err_set(e, ST_UNAUTHENTICATED,

@@ -133,9 +133,8 @@ static void login_cookie(struct req *r, const struct http_console *c, const char
 	bool secure = http_console_secure(r, c);
 
 	snprintf(r->login_cookie, sizeof(r->login_cookie),
-		 "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
-		 HTTP_COOKIE_NAME(secure, HTTP_LOGIN_COOKIE), value ? value : "",
-		 value ? LOGIN_TTL_S : 0, secure ? "; Secure" : "");
+		 "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", http_login_cookie(secure),
+		 value ? value : "", value ? LOGIN_TTL_S : 0, secure ? "; Secure" : "");
 }
 
 /*
@@ -252,7 +251,7 @@ static enum status start_session(struct req *r, const struct http_console *c,
 	if (st == ST_OK)
 		snprintf(r->set_cookie, sizeof(r->set_cookie),
 			 "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
-			 HTTP_COOKIE_NAME(http_console_secure(r, c), HTTP_SESSION_COOKIE), id,
+			 http_session_cookie(http_console_secure(r, c)), id,
 			 (long long)c->session_seconds,
 			 http_console_secure(r, c) ? "; Secure" : "");
 	memset(id, 0, sizeof(id));
@@ -269,8 +268,8 @@ static enum status take_login(struct req *r, const struct http_console *c, const
 			      struct console_login *l, struct err *e)
 {
 	bool twice = false;
-	const char *cookie = http_req_cookie(
-		r, HTTP_COOKIE_NAME(http_console_secure(r, c), HTTP_LOGIN_COOKIE), &twice);
+	const char *cookie =
+		http_req_cookie(r, http_login_cookie(http_console_secure(r, c)), &twice);
 	char hash[SHA256_HEX_LEN];
 	enum status st;
 
@@ -332,8 +331,7 @@ enum MHD_Result http_handle_console_logout(struct req *r)
 {
 	const struct http_console *c = console_of(r);
 	bool secure = http_console_secure(r, c), twice = false;
-	const char *cookie =
-		http_req_cookie(r, HTTP_COOKIE_NAME(secure, HTTP_SESSION_COOKIE), &twice);
+	const char *cookie = http_req_cookie(r, http_session_cookie(secure), &twice);
 	json_object *body = json_object_new_object();
 	char hash[SHA256_HEX_LEN], to[700] = "/console/";
 	struct auth_endpoints ep = {0};
@@ -351,8 +349,8 @@ enum MHD_Result http_handle_console_logout(struct req *r)
 			 ep.end_session, strchr(ep.end_session, '?') ? "&" : "?", c->client_id,
 			 c->home_uri_encoded);
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
-		 "%s=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s",
-		 HTTP_COOKIE_NAME(secure, HTTP_SESSION_COOKIE), secure ? "; Secure" : "");
+		 "%s=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s", http_session_cookie(secure),
+		 secure ? "; Secure" : "");
 	json_object_object_add(body, "redirect", json_object_new_string(to));
 	ret = http_reply_json(r, MHD_HTTP_OK, body);
 	json_object_put(body);

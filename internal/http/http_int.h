@@ -21,7 +21,18 @@
  * site of the domain can set one beside ours (cookie tossing); a cookie without the prefix is
  * then not read at all.
  */
-#define HTTP_COOKIE_NAME(secure, name) ((secure) ? "__Host-" name : name)
+#define HTTP_SESSION_COOKIE_HOST "__Host-" HTTP_SESSION_COOKIE
+#define HTTP_LOGIN_COOKIE_HOST	 "__Host-" HTTP_LOGIN_COOKIE
+
+static inline const char *http_session_cookie(bool secure)
+{
+	return secure ? HTTP_SESSION_COOKIE_HOST : HTTP_SESSION_COOKIE;
+}
+
+static inline const char *http_login_cookie(bool secure)
+{
+	return secure ? HTTP_LOGIN_COOKIE_HOST : HTTP_LOGIN_COOKIE;
+}
 
 struct route;
 
