@@ -426,8 +426,9 @@ static size_t rfc_number_end(const char *p, size_t len, size_t i)
 
 /*
  * What RFC 8259 refuses and json-c, even strict, takes: a raw byte below 0x20 inside a string
- * (between tokens only tab, line feed and carriage return are allowed), and numbers such as
- * "1." or "007".  A reader that follows the RFC (PostgreSQL's json, Python's json, a backup's
+ * (between tokens only tab, line feed and carriage return are allowed), numbers such as "1."
+ * or "007", and NaN, Infinity and -Infinity (outside a string, an N or an I can start nothing
+ * else json-c takes).  A reader that follows the RFC (PostgreSQL's json, Python's json, a backup's
  * canonical form) refuses such a text, so cavra refuses it too, before it can be stored,
  * hashed or compared with what another reader made of it.
  */
@@ -449,6 +450,13 @@ static enum status check_lexemes(const char *p, size_t len, struct err *e)
 				"body has a control character (U+%04X) that is not escaped at "
 				"byte %zu: write it as \\u%04X",
 				(unsigned)c, i, (unsigned)c);
+		else if (!in_string &&
+			 (c == 'N' || c == 'I' || (c == '-' && i + 1 < len && p[i + 1] == 'I')))
+			return err_set(
+				e, ST_INVALID,
+				"body is not valid JSON: NaN and Infinity are not JSON numbers "
+				"(at byte %zu)",
+				i);
 		else if (!in_string && (c == '-' || is_digit((char)c))) {
 			end = rfc_number_end(p, len, i);
 			if (end == 0)

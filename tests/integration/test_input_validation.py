@@ -241,6 +241,11 @@ def test_integers_out_of_range_name_the_field(srv, path, base, field, value):
     ("/sessions", '{"session_id":"s1","metadata":{"n":1.e3}}', "malformed number"),
     ("/decisions", '{"action_type":"read_file","target":"a","metadata":{"n":007}}',
      "malformed number"),
+    # json-c takes these too; SQLite's CHECK then refused the text (409) and jsonb would too
+    ("/sessions", '{"session_id":"s1","metadata":{"n":NaN}}',
+     "body is not valid JSON: NaN and Infinity are not JSON numbers (at byte 35)"),
+    ("/sessions", '{"session_id":"s1","metadata":{"n":[Infinity]}}', "not JSON numbers"),
+    ("/sessions", '{"session_id":"s1","metadata":{"n":-Infinity}}', "not JSON numbers"),
 ])
 def test_numbers_that_would_not_come_back_as_sent_are_refused(srv, path, body, detail):
     refused(srv.post(path, data=body.encode(), headers=J), detail)
