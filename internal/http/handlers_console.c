@@ -115,12 +115,14 @@ static enum MHD_Result not_configured(struct req *r)
 
 bool http_console_secure(const struct req *r, const struct http_console *c)
 {
-	const char *proto =
-		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+	const char *proto;
 
-	if (!c)
-		return false;
-	return c->secure_cookie || (c->trust_forwarded_proto && proto && !strcmp(proto, "https"));
+	if (!c || c->secure_cookie)
+		return c != NULL;
+	if (!c->trust_forwarded_proto)
+		return false; /* the header is read only when it is trusted: not on every request */
+	proto = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+	return proto && !strcmp(proto, "https");
 }
 
 /*
@@ -241,6 +243,7 @@ static enum status start_session(struct req *r, const struct http_console *c,
 {
 	char id[65], csrf[65], hash[SHA256_HEX_LEN];
 	struct console_session s = {p->subject, p->actor, p->issuer, csrf, p->groups, p->n_groups};
+	bool secure = http_console_secure(r, c);
 	enum status st = random_hex(id, 32, e);
 
 	if (st == ST_OK)
@@ -251,9 +254,8 @@ static enum status start_session(struct req *r, const struct http_console *c,
 	if (st == ST_OK)
 		snprintf(r->set_cookie, sizeof(r->set_cookie),
 			 "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
-			 http_session_cookie(http_console_secure(r, c)), id,
-			 (long long)c->session_seconds,
-			 http_console_secure(r, c) ? "; Secure" : "");
+			 http_session_cookie(secure), id, (long long)c->session_seconds,
+			 secure ? "; Secure" : "");
 	memset(id, 0, sizeof(id));
 	return st;
 }

@@ -424,6 +424,15 @@ static size_t rfc_number_end(const char *p, size_t len, size_t i)
 	return i;
 }
 
+/* The refusal of a raw control character c at byte at. */
+static enum status bad_control(unsigned char c, size_t at, struct err *e)
+{
+	return err_set(e, ST_INVALID,
+		       "body has a control character (U+%04X) that is not escaped at byte %zu: "
+		       "write it as \\u%04X",
+		       (unsigned)c, at, (unsigned)c);
+}
+
 /*
  * What RFC 8259 refuses and json-c, even strict, takes: a raw byte below 0x20 inside a string
  * (between tokens only tab, line feed and carriage return are allowed), numbers such as "1."
@@ -434,30 +443,25 @@ static size_t rfc_number_end(const char *p, size_t len, size_t i)
  */
 static enum status check_lexemes(const char *p, size_t len, struct err *e)
 {
-	bool in_string = false;
-
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
 		size_t end;
 
-		if (c == '"')
-			in_string = !in_string;
-		else if (c == '\\' && in_string)
-			i++;
-		else if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r')))
-			return err_set(
-				e, ST_INVALID,
-				"body has a control character (U+%04X) that is not escaped at "
-				"byte %zu: write it as \\u%04X",
-				(unsigned)c, i, (unsigned)c);
-		else if (!in_string &&
-			 (c == 'N' || c == 'I' || (c == '-' && i + 1 < len && p[i + 1] == 'I')))
+		if (c == '"') {
+			end = string_end(p, len, i);
+			for (size_t k = i + 1; k < end; k++)
+				if ((unsigned char)p[k] < 0x20)
+					return bad_control((unsigned char)p[k], k, e);
+			i = end;
+		} else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			return bad_control(c, i, e);
+		} else if (c == 'N' || c == 'I' || (c == '-' && i + 1 < len && p[i + 1] == 'I')) {
 			return err_set(
 				e, ST_INVALID,
 				"body is not valid JSON: NaN and Infinity are not JSON numbers "
 				"(at byte %zu)",
 				i);
-		else if (!in_string && (c == '-' || is_digit((char)c))) {
+		} else if (c == '-' || is_digit((char)c)) {
 			end = rfc_number_end(p, len, i);
 			if (end == 0)
 				return err_set(
