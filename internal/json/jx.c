@@ -90,13 +90,16 @@ enum status jx_check_escapes(const char *data, size_t len, struct err *e)
 	return ST_OK;
 }
 
-/* Where a string that starts at p[i] (its opening quote) ends: the index of its closing quote. */
+/*
+ * Where a string that starts at p[i] (its opening quote) ends: the index of its closing quote,
+ * or len when the text ends first (never past it, even after a final backslash).
+ */
 static size_t string_end(const char *p, size_t len, size_t i)
 {
 	for (i++; i < len && p[i] != '"'; i++)
 		if (p[i] == '\\')
 			i++;
-	return i;
+	return i < len ? i : len;
 }
 
 /* Members of every object in a text that parsed strictly: a ':' outside a string is one. */
