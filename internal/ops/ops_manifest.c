@@ -624,37 +624,28 @@ static void parse_header(json_object *root, struct ops_manifest *m, struct ops_r
 }
 
 /*
- * Strict JSON with UTF-8 validation, and nothing but whitespace after the object:
- * the self-checksum covers bytes, and text that a lenient parser would skip could
- * hide a second document; nor a key twice in one object (JSON leaves open which of the
- * two values counts).  The checksum is checked before the fields, so a
- * manifest that was edited is reported as such, whatever else is wrong with it.
+ * The request bodies' parser (jx_parse): RFC 8259 with UTF-8 validation, no raw control
+ * character in a string, no malformed number or NaN, nothing but whitespace after the object,
+ * and no key twice in one object (JSON leaves open which of the two values counts).  The
+ * self-checksum covers bytes, and text that a lenient parser would skip could hide a second
+ * document.  The checksum is checked before the fields, so a manifest that was edited is
+ * reported as such, whatever else is wrong with it.
  */
 void ops_manifest_parse(const char *text, size_t len, struct ops_manifest **out,
 			struct ops_report *rep)
 {
-	struct json_tokener *tok = json_tokener_new_ex(MANIFEST_DEPTH);
 	json_object *root = NULL;
 	struct ops_manifest *m;
 	struct err je = {0};
 
 	*out = NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-	    skip_ws(text, json_tokener_get_parse_end(tok), len) != len ||
-	    !json_object_is_type(root, json_type_object)) {
-		ops_report_add(rep, "manifest_syntax", OPS_MANIFEST_NAME,
-			       "not a JSON object (%s at byte %zu)",
-			       json_tokener_error_desc(json_tokener_get_error(tok)),
-			       json_tokener_get_parse_end(tok));
-		json_object_put(root);
-		json_tokener_free(tok);
+	if (jx_parse(text, len, MANIFEST_DEPTH, &root, &je) != ST_OK) {
+		ops_report_add(rep, "manifest_syntax", OPS_MANIFEST_NAME, "the manifest %s",
+			       jx_fault(je.msg));
 		return;
 	}
-	json_tokener_free(tok);
-	if (jx_check_unique_keys("the manifest", text, len, root, MANIFEST_DEPTH, &je) != ST_OK) {
-		ops_report_add(rep, "manifest_syntax", OPS_MANIFEST_NAME, "%s", je.msg);
+	if (!json_object_is_type(root, json_type_object)) {
+		ops_report_add(rep, "manifest_syntax", OPS_MANIFEST_NAME, "not a JSON object");
 		json_object_put(root);
 		return;
 	}

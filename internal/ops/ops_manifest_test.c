@@ -150,6 +150,12 @@ static void test_self_checksum(void **state)
 		{"not JSON", "{", "[", "manifest_syntax"},
 		{"a key twice", "\"rows\": 2,\n  \"bytes\"",
 		 "\"rows\": 2,\n  \"rows\": 3,\n  \"bytes\"", "manifest_syntax"},
+		/* read as strictly as a request body (RFC 8259), which json-c alone is not */
+		{"a leading zero", "\"rows\": 2,", "\"rows\": 02,", "manifest_syntax"},
+		{"NaN", "\"rows\": 2,", "\"rows\": NaN,", "manifest_syntax"},
+		{"a raw tab in a string", "\"rows\": 2,", "\"rows\": 2, \"x\": \"a\tb\",",
+		 "manifest_syntax"},
+		{"a second document", "\n}\n", "\n}\n{}\n", "manifest_syntax"},
 	};
 
 	(void)state;

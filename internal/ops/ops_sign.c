@@ -125,25 +125,20 @@ static bool sig_fields(json_object *o, struct sig_file *f, char *why, size_t siz
 	return true;
 }
 
+/* The request bodies' parser (jx_parse): RFC 8259, no trailing bytes, no key twice. */
 static bool sig_parse(const struct buf *text, struct sig_file *f, char *why, size_t size)
 {
-	json_tokener *tok = json_tokener_new_ex(4);
-	json_object *o;
+	json_object *o = NULL;
 	struct err je = {0};
 	bool ok;
 
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, text->data, (int)text->len);
-	ok = o && json_object_is_type(o, json_type_object);
-	if (!ok)
+	why[0] = '\0';
+	if (jx_parse(text->data, text->len, 4, &o, &je) != ST_OK)
+		snprintf(why, size, "the file %s", jx_fault(je.msg));
+	else if (!json_object_is_type(o, json_type_object))
 		snprintf(why, size, "not a JSON object");
-	else if (!(ok = jx_check_unique_keys("the file", text->data, text->len, o, 4, &je) ==
-			ST_OK))
-		snprintf(why, size, "%s", je.msg);
-	else
-		ok = sig_fields(o, f, why, size);
+	ok = !why[0] && sig_fields(o, f, why, size);
 	json_object_put(o);
-	json_tokener_free(tok);
 	return ok;
 }
 

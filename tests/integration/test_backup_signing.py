@@ -210,7 +210,15 @@ def test_a_damaged_signature_file_is_a_bad_signature(sqlite_db, tmp_path, keys):
     assert_refused(db, dest, pub, "bad signature", tmp_path)
     (dest / "manifest.sig").write_text("not json")
     code, out, _ = cavra("ops", "verify", str(dest), "--public-key", pub, db=db)
-    assert code == 1 and "bad signature: not a JSON object" in one_line(out)
+    assert code == 1 and "bad signature: the file is not valid JSON" in one_line(out)
+    # read as strictly as a request body: no second document after the object, no bare
+    # control character in a string, no NaN
+    for text, why in [(json.dumps(sig) + " {}", "the file is not valid JSON"),
+                      (json.dumps(sig)[:-1] + ', "note": "a\tb"}', "control character"),
+                      (json.dumps(sig)[:-1] + ', "n": NaN}', "NaN")]:
+        (dest / "manifest.sig").write_text(text)
+        code, out, _ = cavra("ops", "verify", str(dest), "--public-key", pub, db=db)
+        assert code == 1 and "bad signature: " in one_line(out) and why in one_line(out), out
     # a second "key_id" after the first: refused before any field is read, as another reader
     # of the file could take either
     text = json.dumps(sig)[:-1] + ', "key_id": "%s"}' % ("0" * 64)
