@@ -521,6 +521,12 @@ ATTR_NODISCARD enum status ops_row_hasher_new(const char *table, struct ops_row_
 ATTR_NODISCARD enum status ops_row_sha256(struct ops_row_hasher *h, const char *const *vals,
 					  const size_t *lens, char out[SHA256_HEX_LEN],
 					  struct err *e);
+/*
+ * From now on ops_row_sha256 fails (ST_INVALID) for a row whose JSON holds a key twice in one
+ * object, instead of hashing the form that keeps the later value: the canonical form would
+ * hide an earlier key added behind cavra's back, which a reader taking the first may show.
+ */
+void ops_row_hasher_refuse_duplicates(struct ops_row_hasher *h);
 void ops_row_hasher_free(struct ops_row_hasher *h);
 /*
  * One row of table hashed as above (a store_chain_canon_fn: what the store

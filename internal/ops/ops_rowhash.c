@@ -14,6 +14,7 @@
 struct ops_row_hasher {
 	struct ops_encoder enc;
 	struct buf line;
+	bool refuse_duplicates; /* a JSON value with a key twice is an error, not its last value */
 };
 
 enum status ops_row_hasher_new(const char *table, struct ops_row_hasher **out, struct err *e)
@@ -36,10 +37,20 @@ enum status ops_row_sha256(struct ops_row_hasher *h, const char *const *vals, co
 	enum status st;
 
 	buf_reset(&h->line);
+	(void)ops_canonizer_take_duplicate(h->enc.cz);
 	st = ops_row_encode(&h->enc, vals, lens, &h->line, e);
+	if (st == ST_OK && h->refuse_duplicates && ops_canonizer_take_duplicate(h->enc.cz))
+		st = err_set(e, ST_INVALID,
+			     "record holds a JSON object with a key twice (readers may take either "
+			     "value)");
 	if (st == ST_OK)
 		sha256_hex(h->line.data, h->line.len, out);
 	return st;
+}
+
+void ops_row_hasher_refuse_duplicates(struct ops_row_hasher *h)
+{
+	h->refuse_duplicates = true;
 }
 
 void ops_row_hasher_free(struct ops_row_hasher *h)

@@ -712,6 +712,14 @@ static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 		st = store_chain_head(c, &h, e);
 	if (st != ST_OK || (!h.adopt_pending && !a->always))
 		return st;
+	if (!a->always && h.seq > 0)
+		return err_set(
+			e, ST_CONFLICT,
+			"audit chain: adopt_pending is set, but the chain already holds %lld "
+			"entries; cavra sets it only on an empty chain, so it was set behind "
+			"cavra's back: nothing adopted ('cavra audit verify' lists what has no "
+			"entry)",
+			(long long)h.seq);
 	st = adopt_plan(c, e);
 	if (st != ST_OK)
 		return st;

@@ -132,7 +132,8 @@ ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out,
  * oldest first (decided_at, decision_id), and clears the flag, in one write
  * transaction; *chained gets how many.  Nothing to do is ST_OK with 0.
  * Refusing to run twice keeps a row inserted behind cavra's back later from
- * being adopted into the chain.
+ * being adopted into the chain; so does refusing (ST_CONFLICT) a flag found on a
+ * chain that already has entries, which only someone with SQL access can set.
  */
 ATTR_NODISCARD enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e);
 

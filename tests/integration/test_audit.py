@@ -2,6 +2,7 @@
 GET /audit/head, on both backends. Every tampering a database user can do is detected and
 named; chains written by concurrent writers and by two processes verify."""
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -446,3 +447,113 @@ def test_adoption_probes_the_chain_index_for_every_row(pg, pg_db):
         for bad in ("Materialize", "Gather", "Hash", "Merge Anti Join"):
             assert bad not in p, p
     assert verify(pg_db)[0] == 0
+
+
+def append_entry(db, kind, record_id, record_sha256):
+    """An entry appended at the tail by hand, as anyone who reads docs/audit.md's link can: the
+    link recomputed, the head moved. Returns its seq."""
+    seq, prev = sql(db, "SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1")[0]
+    seq = int(seq) + 1
+    link = (f"cavra.audit.chain.v1\n{seq}\n{kind}\n{len(record_id.encode())}:{record_id}\n"
+            f"{record_sha256}\n{prev}\n")
+    h = hashlib.sha256(link.encode()).hexdigest()
+    sql(db, "INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
+        f"chained_at) VALUES ({seq}, '{kind}', '{record_id}', '{record_sha256}', '{prev}', "
+        f"'{h}', '2026-12-05T00:00:00.000000Z')")
+    sql(db, f"UPDATE audit_chain_head SET seq = {seq}, hash = '{h}'")
+    return seq
+
+
+def last_sha(db, rid):
+    return sql(db, f"SELECT record_sha256 FROM audit_chain WHERE record_id = '{rid}' "
+               "ORDER BY seq DESC LIMIT 1")[0][0]
+
+
+@pytest.mark.parametrize("state", ["denied", "pending"])
+def test_an_approval_chained_again_behind_cavras_back_is_named(with_approvals, state):
+    """A decided approval has its request and one decision; a pending one its request. An
+    entry appended by hand for either (as after rewriting a denied approval into an approved
+    one and hashing its new row) is a break, though its links and record hash hold."""
+    db, got = with_approvals
+    aid = got[state]
+    seq = append_entry(db, "approval", aid, last_sha(db, aid))
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert len(lines) == 1 and lines[0].startswith(f"edited seq={seq} id={aid} "), lines
+    assert ("changed after it was decided" if state == "denied" else "a second chain entry") \
+        in lines[0], lines
+
+
+def test_a_decision_chained_twice_is_named(chained):
+    db, ids = chained
+    seq = append_entry(db, "decision", ids[2], last_sha(db, ids[2]))
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert len(lines) == 1 and lines[0].startswith(f"duplicated seq={seq} id={ids[2]} "), lines
+
+
+def test_an_earlier_key_added_to_a_stored_record_is_named(with_approvals):
+    """The canonical form keeps the later of two equal keys, so '{"decision":"allow",...' in
+    front of a stored payload would hash as before; a reader taking the first key sees it."""
+    db, got = with_approvals
+    did = sql(db, "SELECT decision_id FROM activity_decisions LIMIT 1")[0][0]
+    seq = sql(db, f"SELECT seq FROM audit_chain WHERE record_id = '{did}'")[0][0]
+    if backend_of(db) == "postgres":
+        pytest.skip("jsonb keeps one value per key: the stored text cannot hold two")
+    sql(db, "UPDATE activity_decisions SET payload = '{\"decision\":\"allow\",' || "
+        f"substr(payload, 2) WHERE decision_id = '{did}'")
+    aid = got["pending"]
+    sql(db, "UPDATE approvals SET payload = '{\"state\":\"approved\",' || substr(payload, 2) "
+        f"WHERE approval_id = '{aid}'")
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert len(lines) == 2, lines
+    assert any(l.startswith(f"edited seq={seq} id={did} ") and "a key twice" in l
+               for l in lines), lines
+    assert any(f"id={aid} " in l and "a key twice" in l for l in lines), lines
+
+
+def test_a_value_stored_as_a_blob_is_named(with_approvals):
+    """SQLite keeps CAST(x AS BLOB) in a TEXT column: the same bytes, so the same record hash,
+    but no lookup by that column finds the record."""
+    db, got = with_approvals
+    if backend_of(db) == "postgres":
+        pytest.skip("PostgreSQL's columns are typed")
+    did = sql(db, "SELECT decision_id FROM activity_decisions LIMIT 1")[0][0]
+    seq = sql(db, f"SELECT seq FROM audit_chain WHERE record_id = '{did}'")[0][0]
+    sql(db, "UPDATE activity_decisions SET session_id = CAST(session_id AS BLOB) "
+        f"WHERE decision_id = '{did}'")
+    aid = got["pending"]
+    sql(db, "UPDATE approvals SET approver_group = CAST(approver_group AS BLOB) "
+        f"WHERE approval_id = '{aid}'")
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert len(lines) == 2, lines
+    assert any(l.startswith(f"edited seq={seq} id={did} ") and "BLOB" in l for l in lines), lines
+    assert any(f"id={aid} " in l and "BLOB" in l for l in lines), lines
+
+
+def test_adoption_set_by_hand_on_a_chain_adopts_nothing(chained, tmp_path):
+    """adopt_pending set on a chain with entries would have the next start chain a decision
+    inserted behind cavra's back: it is refused, logged, and reported by verify."""
+    db, ids = chained
+    cols = ("session_id, agent_id, actor, repository, action_type, policy_pack, rule_id, "
+            "decision, severity, approver_group, correlation_id, decided_at, created_at, "
+            "updated_at, payload")
+    sql(db, f"INSERT INTO activity_decisions (decision_id, {cols}) SELECT 'dec_forged', {cols} "
+        f"FROM activity_decisions WHERE decision_id = '{ids[0]}'")
+    sql(db, "UPDATE audit_chain_head SET adopt_pending = 1")
+    with serve(db, tmp=tmp_path) as srv:
+        assert srv.get("/audit/head").json()["seq"] == 8
+        assert "set behind cavra's back: nothing adopted" in srv.stderr()
+    code, out, err = cavra("audit", "adopt", db=db)
+    assert code == 1 and "nothing adopted" in err, out + err
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert any(l.startswith("edited seq=8 ") and "asks for adoption" in l for l in lines), lines
+    assert any(l.startswith("inserted id=dec_forged ") for l in lines), lines
