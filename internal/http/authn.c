@@ -107,7 +107,7 @@ static enum status api_token(struct req *r, const char *token, struct err *e)
 	auth_token_hash(token, hash);
 	st = service_token_check(r->app->svc, hash, &info, e);
 	if (st != ST_OK)
-		return st == ST_UNAVAILABLE ? st : ST_UNAUTHENTICATED;
+		return st; /* unknown, revoked or expired: 401; a database fault: its own 5xx */
 	if (!auth_token_hash_equal(hash, info.sha256)) { /* the lookup matched: belt and braces */
 		service_token_info_release(&info);
 		return err_set(e, ST_UNAUTHENTICATED, "unknown API token");

@@ -46,16 +46,16 @@ def assert_503(r, code):
 
 
 @contextlib.contextmanager
-def table_locked(db):
-    """Another session holds activity_decisions (PostgreSQL) or the write lock (SQLite)."""
+def table_locked(db, table="activity_decisions"):
+    """Another session holds table (PostgreSQL) or the write lock (SQLite)."""
     if backend_of(db) == "postgres":
         p = subprocess.Popen([os.path.join(pg_bindir(), "psql"), db, "-X", "-q"],
                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        p.stdin.write("BEGIN;\nLOCK TABLE activity_decisions IN ACCESS EXCLUSIVE MODE;\n"
+        p.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n"
                       "SELECT pg_sleep(0);\n")
         p.stdin.flush()
         q = ("SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-             "WHERE c.relname = 'activity_decisions' AND l.mode = 'AccessExclusiveLock' "
+             f"WHERE c.relname = '{table}' AND l.mode = 'AccessExclusiveLock' "
              "AND l.granted")
         for _ in range(200):
             if psql(db, q) == "1":
@@ -105,6 +105,24 @@ def test_locked_table_answers_503_then_writes(db, tmp_path, first, args):
     want = {"lock": ("lock timeout", "database is locked"),
             "statement": ("statement timeout",)}[first]
     assert any(w in srv.stderr() for w in want), srv.stderr()
+
+
+def test_a_token_lookup_that_times_out_answers_503_not_401(pg_db, tmp_path):
+    """The API token's lookup waits on a locked api_tokens: a database fault is a 503 to
+    retry, never a 401 telling the agent its token is bad (nor a crash of the server)."""
+    db = pg_db
+    assert cavra("migrate", "up", db=db)[0] == 0
+    code, out, err = cavra("tokens", "create", "--name", "locked-agent", "--role", "agent", db=db)
+    assert code == 0, err
+    auth = {"Authorization": "Bearer " + out.strip().splitlines()[-1]}
+    with serve(db, *FAST, tmp=tmp_path) as srv:
+        with table_locked(db, "api_tokens"):
+            r = requests.post(srv.base + "/decisions", json=decision(), headers=auth,
+                              timeout=15)
+            assert_503(r, "timeout")
+            assert "WWW-Authenticate" not in r.headers
+        r = requests.post(srv.base + "/decisions", json=decision(), headers=auth, timeout=15)
+        assert r.status_code == 201, r.text
 
 
 def test_readyz_reports_an_exhausted_pool_without_waiting_in_it(db, tmp_path):
