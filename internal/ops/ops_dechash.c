@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHA_KEPT 16 /* bytes of the line's SHA-256 kept */
+#define SHA_KEPT	  16 /* bytes of the line's SHA-256 kept */
+#define DECHASH_FIRST_CAP ((size_t)1 << 16) /* items before the first growth */
 
 struct dec_hash {
 	uint64_t id_key;
@@ -34,7 +35,7 @@ struct ops_decision_hashes {
 	 */
 	uint32_t *dir;
 	unsigned dir_bits;
-	size_t n, cap, nnamed;
+	size_t n, cap, nnamed, expected;
 	EVP_MD_CTX *md;
 	bool sorted, overflow;
 };
@@ -51,15 +52,29 @@ static uint64_t id_key(const char *id, size_t n)
 	return h;
 }
 
+/* Twice the room, at most what the manifest said. */
+static void grow(struct ops_decision_hashes *h)
+{
+	size_t cap = h->cap * 2 < h->expected ? h->cap * 2 : h->expected;
+
+	h->items = xrealloc(h->items, cap * sizeof(*h->items));
+	h->named = xrealloc(h->named, cap / 8 + 1);
+	memset(h->named + h->cap / 8 + 1, 0, cap / 8 - h->cap / 8);
+	h->cap = cap;
+}
+
 struct ops_decision_hashes *ops_decision_hashes_new(int64_t expected)
 {
 	struct ops_decision_hashes *h = xcalloc(1, sizeof(*h));
 
-	h->cap = expected > 0 ? (size_t)expected : 1;
+	h->expected = expected > 0 ? (size_t)expected : 1;
 	/* the directory holds 32-bit positions: more lines are not kept (the walk reads rows) */
-	h->overflow = h->cap > UINT32_MAX;
-	if (h->overflow)
-		h->cap = 1;
+	h->overflow = h->expected > UINT32_MAX;
+	/*
+	 * The manifest's row count is only checked against the lines as they load: it sizes
+	 * nothing up front (4,000,000,000 would ask for 96 GB), the arrays grow with the lines.
+	 */
+	h->cap = h->overflow || h->expected > DECHASH_FIRST_CAP ? DECHASH_FIRST_CAP : h->expected;
 	h->items = xcalloc(h->cap, sizeof(*h->items));
 	h->named = xcalloc(h->cap / 8 + 1, 1);
 	h->md = EVP_MD_CTX_new();
@@ -84,10 +99,12 @@ void ops_decision_hashes_add(struct ops_decision_hashes *h, const char *id, size
 	unsigned int mdlen = 0;
 	struct dec_hash *d;
 
-	if (h->n == h->cap || !h->md) {
+	if (h->n == h->expected || !h->md) {
 		h->overflow = true; /* more lines than the manifest said: the load fails anyway */
 		return;
 	}
+	if (h->n == h->cap)
+		grow(h);
 	d = &h->items[h->n];
 	if (EVP_DigestInit_ex(h->md, sha256_evp(), NULL) != 1 ||
 	    EVP_DigestUpdate(h->md, line, len) != 1 || EVP_DigestUpdate(h->md, "\n", 1) != 1 ||

@@ -83,12 +83,41 @@ static void test_more_lines_than_expected_is_unusable(void **state)
 	ops_decision_hashes_free(h);
 }
 
+/*
+ * A manifest that claims four billion lines sizes nothing up front (it would ask for 96 GB and
+ * abort the restore before a line is read); the arrays grow with the lines, past their first
+ * size, and every line is found and named.
+ */
+static void test_a_huge_claim_grows_with_the_lines(void **state)
+{
+	struct ops_decision_hashes *h = ops_decision_hashes_new(4000000000LL);
+	char id[32], line[64], sha[SHA256_HEX_LEN];
+	const size_t n = 70000;
+
+	UNUSED(state);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "dec_%zu", i);
+		snprintf(line, sizeof(line), "{\"decision_id\":\"%s\"}", id);
+		ops_decision_hashes_add(h, id, strlen(id), line, strlen(line));
+	}
+	assert_true(ops_decision_hashes_usable(h));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "dec_%zu", i);
+		snprintf(line, sizeof(line), "{\"decision_id\":\"%s\"}", id);
+		record_sha(line, sha);
+		assert_int_equal(ops_decision_hashes_match(h, id, sha), OPS_DECHASH_MATCHES);
+	}
+	assert_true(ops_decision_hashes_all_named(h));
+	ops_decision_hashes_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_and_names_every_line),
 		cmocka_unit_test(test_edited_missing_and_unnamed),
 		cmocka_unit_test(test_more_lines_than_expected_is_unusable),
+		cmocka_unit_test(test_a_huge_claim_grows_with_the_lines),
 	};
 
 	return cmocka_run_group_tests_name("ops/dechash", tests, NULL, NULL);
