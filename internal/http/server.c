@@ -142,7 +142,7 @@ static bool route_or_reply(struct req *r, enum MHD_Result *ret)
 
 struct framing {
 	unsigned int lengths, codings;
-	bool chunked;
+	bool chunked, spaced;
 };
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -151,6 +151,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 	struct framing *f = cls;
 
 	UNUSED(kind);
+	if (key[strcspn(key, " \t")])
+		f->spaced = true;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
 		f->lengths++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
@@ -166,16 +168,22 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * in front may take the other, so the bytes one of them counts as body the other reads as the
  * next request (request smuggling).  Such a request, or one whose Transfer-Encoding is not
  * plain "chunked" (MHD knows no other, and waited for a body it could not find the end of),
- * is refused before its body is read; the connection is closed after the answer.
+ * is refused before its body is read; the connection is closed after the answer.  So is a
+ * header name with a space or tab in it ("Content-Length : 5"): RFC 9112 says to refuse it,
+ * MHD keeps it as a header of another name, and a proxy in front may frame the body by it.
  */
 static bool framing_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	struct framing f = {0};
 
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
-	if (f.lengths <= 1 && f.codings == 0)
+	if (f.lengths <= 1 && f.codings == 0 && !f.spaced)
 		return true;
-	if (f.lengths > 1)
+	if (f.spaced)
+		*ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
+					"a header name has a space or tab in it (none may stand "
+					"before the colon)");
+	else if (f.lengths > 1)
 		*ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
 					"the request has more than one Content-Length header");
 	else if (f.codings > 1 || !f.chunked)
