@@ -292,6 +292,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 /*
+ * The path as the access line shows it: MHD decoded it, so a client's "%20status=201" would
+ * read as a field of its own.  Spaces, control bytes, quotes, backslashes and '%' itself are
+ * encoded again (%XX); everything else is the path as routed.
+ */
+static char *log_path(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)(path ? path : "");
+	char *out = xmalloc(strlen((const char *)p) * 3 + 1), *o = out;
+
+	for (; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '%') {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
  * The one access-log line per request is written here, after the reply went out, so that it
  * carries the final status and the full duration.  last_activity_us is updated after the
  * request is freed so the drain in http_stop sees it only once nothing of it is left.
@@ -301,6 +325,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct http_server *srv = cls;
 	struct req *r = *req_cls;
+	char *path;
 	double ms;
 
 	if (!r)
@@ -309,9 +334,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	ms = (double)(time_mono_us() - r->started_us) / 1000.0;
 	http_metrics_observe(r, ms);
 	log_set_request_id(r->request_id);
-	log_info("access method=%s path=%s route=%s status=%u bytes=%zu ms=%.2f%s", r->method,
-		 r->path, r->route ? r->route->pattern : "-", r->status, r->bytes_out, ms,
+	path = log_path(r->path);
+	log_info("access method=%s path=%s route=%s status=%u bytes=%zu ms=%.2f%s", r->method, path,
+		 r->route ? r->route->pattern : "-", r->status, r->bytes_out, ms,
 		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+	free(path);
 	log_set_request_id(NULL);
 	req_free(r);
 	*req_cls = NULL;

@@ -50,6 +50,16 @@ def test_access_log_line_per_request(db):
     assert len(lines) == 3 and all("status=200" in l and "request_id=" in l for l in lines)
 
 
+def test_access_log_path_cannot_forge_fields(db):
+    """MHD decodes the path: "%20status=201" would read as a field of the access line."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db) as srv:
+        assert srv.get("/x%20status=201%20route=/decisions%22%25%0A").status_code == 404
+    lines = [l for l in srv.stderr().splitlines() if "access method=GET path=/x" in l]
+    assert len(lines) == 1, lines
+    assert "path=/x%20status=201%20route=/decisions%22%25%0A route=- status=404" in lines[0], lines
+
+
 def test_refuses_pending_migrations_unless_auto_migrate(db):
     assert cavra("migrate", "up", "--to", "1", db=db)[0] == 0  # exists, behind
     code, _, err = cavra("serve", "--listen", f"127.0.0.1:{free_port()}", db=db)
