@@ -279,6 +279,7 @@ struct num_shape {
 	char digits[24]; /* the first significant digits: enough to compare with 2^64 */
 	size_t ndigits; /* all of them, possibly more than fit in digits */
 	int64_t order;
+	int64_t exp; /* the written exponent's magnitude (saturates past 1,000,000) */
 	size_t end; /* the index just past the number */
 };
 
@@ -316,6 +317,7 @@ static struct num_shape num_shape(const char *p, size_t len, size_t i)
 					    : exp; /* far past any limit */
 	}
 	n.end = i;
+	n.exp = exp;
 	n.ndigits = sig; /* trailing zeros dropped */
 	n.order = int_len - lead + (neg_exp ? -exp : exp);
 	return n;
@@ -335,15 +337,30 @@ static bool beyond(const struct num_shape *n, const char *limit)
 
 /* The refusal of the number at p[at]; key (klen bytes, or NULL) is the member it is the value of.
  */
-static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny,
+enum number_fault { NUM_OK, NUM_BEYOND, NUM_TINY, NUM_LONG };
+
+static enum status bad_number(const char *key, size_t klen, size_t at, enum number_fault f,
 			      const char *advice, struct err *e)
 {
-	const char *why = tiny ? "closer to zero than 1e-300" : "beyond the 64-bit integer range";
+	const char *why = f == NUM_TINY	    ? "closer to zero than 1e-300"
+			  : f == NUM_BEYOND ? "beyond the 64-bit integer range"
+					    : "written with more than 1000 characters or an "
+					      "exponent beyond 1000";
 
 	if (key && klen <= 64 && !memchr(key, '\\', klen))
 		return err_set(e, ST_INVALID, "field '%.*s' is a number %s (at byte %zu): %s",
 			       (int)klen, key, why, at, advice);
 	return err_set(e, ST_INVALID, "body has a number %s at byte %zu: %s", why, at, advice);
+}
+
+/* What is wrong with the number n, negative or not, written with len characters. */
+static enum number_fault number_fault(const struct num_shape *n, bool neg, size_t len)
+{
+	if (n->ndigits && beyond(n, neg ? "9223372036854775808" : "18446744073709551615"))
+		return NUM_BEYOND;
+	if (n->ndigits && n->order < -299)
+		return NUM_TINY;
+	return len > 1000 || n->exp > 1000 ? NUM_LONG : NUM_OK;
 }
 
 /*
@@ -352,8 +369,10 @@ static enum status bad_number(const char *key, size_t klen, size_t at, bool tiny
  * becomes 18446744073709551615); PostgreSQL's jsonb writes 1e20 back as
  * 100000000000000000000, which json-c then clamps the same way, and refuses 1e-20000
  * outright.  So a number above 2^64 - 1 or below -2^63, in any notation, or closer to zero than
- * 1e-300 (zero aside), is refused, naming the member when it is a member's value.  Runs on text
- * that jx_parse accepted, so every number outside a string is well formed.
+ * 1e-300 (zero aside), is refused, naming the member when it is a member's value.  So is one
+ * written with more than 1000 characters (0.111... to 20,000 places) or an exponent beyond 1000
+ * (0e99999): PostgreSQL's numeric refuses both (500 from its jsonb), while SQLite stored them.
+ * Runs on text that jx_parse accepted, so every number outside a string is well formed.
  */
 enum status jx_check_numbers_for(const char *p, size_t len, const char *advice, struct err *e)
 {
@@ -362,6 +381,7 @@ enum status jx_check_numbers_for(const char *p, size_t len, const char *advice, 
 	for (size_t i = 0; i < len; i++) {
 		size_t start = i;
 		struct num_shape n;
+		enum number_fault f;
 
 		if (p[i] == '"') {
 			size_t end = string_end(p, len, i), c = key_colon(p, len, end);
@@ -375,14 +395,13 @@ enum status jx_check_numbers_for(const char *p, size_t len, const char *advice, 
 			continue;
 		n = num_shape(p, len, i + (p[i] == '-'));
 		i = n.end - 1;
-		if (n.ndigits == 0 || (!beyond(&n, p[start] == '-' ? "9223372036854775808"
-								   : "18446744073709551615") &&
-				       n.order >= -299))
+		f = number_fault(&n, p[start] == '-', n.end - start);
+		if (f == NUM_OK)
 			continue;
 		return bad_number(colon != SIZE_MAX && skip_space(p, len, colon + 1) == start
 					  ? p + key
 					  : NULL,
-				  key_end - key, start, n.order < -299, advice, e);
+				  key_end - key, start, f, advice, e);
 	}
 	return ST_OK;
 }

@@ -89,6 +89,8 @@ static const struct {
 	{"escaped controls", "{\"a\":\"\\t\\n\\u0019\\u001b\"}", ST_OK, NULL},
 };
 
+#define TEN_TIMES(x) x x x x x x x x x x
+
 /* What jx_check_numbers refuses, and what it lets through. */
 static const struct {
 	const char *name, *body, *msg_has; /* msg_has NULL: accepted */
@@ -112,12 +114,20 @@ static const struct {
 	{"a tiny number", "{\"a\":1e-301}", "field 'a' is a number closer to zero than 1e-300"},
 	{"a tiny number as digits", "{\"a\":[0.0000000000000000000000000000000000000001e-280]}",
 	 "body has a number closer to zero than 1e-300 at byte 6"},
-	{"1e-300 fits, and zero", "{\"a\":1e-300,\"b\":0e-999999,\"c\":0.000}", NULL},
+	{"1e-300 fits, and zero", "{\"a\":1e-300,\"b\":0e-1000,\"c\":0.000}", NULL},
 	{"a key with an escape is not named", "{\"\\u0061\":100000000000000000000}",
 	 "body has a number beyond the 64-bit integer range at byte 10"},
 	{"after a member, in an array", "{\"a\":1,\"b\":[100000000000000000000]}",
 	 "body has a number beyond the 64-bit integer range at byte 12"},
 	{"long digits in strings", "{\"123456789012345678901234567890\":\"1e999\"}", NULL},
+	/* PostgreSQL's numeric refuses these two (its jsonb answered 500) */
+	{"zero with a huge exponent", "{\"a\":0e99999999999999999999}",
+	 "field 'a' is a number written with more than 1000 characters or an exponent beyond 1000"},
+	{"zero with a negative one", "{\"a\":[-0E-1001]}", "exponent beyond 1000"},
+	{"an exponent of 1000", "{\"a\":0e1000}", NULL},
+	{"1001 characters", "{\"a\":0.1111111111" TEN_TIMES(TEN_TIMES("1111111111")) "}",
+	 "more than 1000 characters"},
+	{"902 characters", "{\"a\":0." TEN_TIMES(TEN_TIMES("111111111")) "}", NULL},
 };
 
 static void test_numbers(void **state)
