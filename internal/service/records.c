@@ -28,19 +28,19 @@
 #define STORED_WARN_US (60 * 1000000LL)
 
 /* Strings anywhere in the record: no NUL (PostgreSQL's JSONB refuses it). */
-static enum status check_tree(json_object *v, const char *field, struct err *e)
+enum status service_check_nul(json_object *v, const char *field, struct err *e)
 {
 	if (json_object_is_type(v, json_type_string)) {
 		if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
 			return err_set(e, ST_INVALID, "field '%s' contains a NUL character", field);
 	} else if (json_object_is_type(v, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(v); i++)
-			if (check_tree(json_object_array_get_idx(v, i), field, e) != ST_OK)
+			if (service_check_nul(json_object_array_get_idx(v, i), field, e) != ST_OK)
 				return ST_INVALID;
 	} else if (json_object_is_type(v, json_type_object)) {
 		json_object_object_foreach(v, key, val)
 		{
-			if (check_tree(val, key, e) != ST_OK)
+			if (service_check_nul(val, key, e) != ST_OK)
 				return ST_INVALID;
 		}
 	}
@@ -237,7 +237,7 @@ enum status service_kind_prepare(const struct kind *k, json_object *req, bool ke
 		return err_set(e, ST_INTERNAL, "copy %s: out of memory", k->name);
 	if (k->normalize)
 		k->normalize(out->rec);
-	st = check_tree(out->rec, k->id_field, e);
+	st = service_check_nul(out->rec, k->id_field, e);
 	if (st == ST_OK)
 		st = take_meta(k, out->rec, keep_times, out, e);
 	for (const struct field *f = k->fields; st == ST_OK && f->name; f++) {

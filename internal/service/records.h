@@ -79,6 +79,12 @@ struct prepared {
  * name the field.  keep_times: take created_at / updated_at from req (an
  * import) instead of dropping them.
  */
+/*
+ * Refuses (ST_INVALID, naming the member, or field at the top) a string anywhere in v that
+ * holds a NUL ("\u0000"): PostgreSQL's jsonb refuses it, so SQLite must not store it either.
+ */
+ATTR_NODISCARD enum status service_check_nul(json_object *v, const char *field, struct err *e);
+
 ATTR_NODISCARD enum status service_kind_prepare(const struct kind *k, json_object *req,
 						bool keep_times, struct prepared *out,
 						struct err *e);

@@ -171,11 +171,14 @@ static enum status earlier_metadata(struct service *s, const char *id, json_obje
 }
 
 /*
- * Extras kept with the session: "metadata" (an object; the earlier one when the body has
- * none) and recorded_by, who wrote it: the server's word, never the body's.
+ * Extras kept with the session: "metadata" (an object) and recorded_by, who wrote it: the
+ * server's word, never the body's.  Without metadata in the body *keep is set: the store
+ * carries the session's own into the payload inside its write, where no other upsert can
+ * come between; the earlier metadata is read here only to refuse a stored payload that does
+ * not parse.
  */
 static enum status extras(struct service *s, json_object *req, const char *id,
-			  const struct caller *who, char **payload, struct err *e)
+			  const struct caller *who, char **payload, bool *keep, struct err *e)
 {
 	json_object *meta = NULL, *o;
 	enum status st = ST_OK;
@@ -183,13 +186,18 @@ static enum status extras(struct service *s, json_object *req, const char *id,
 	if (json_object_object_get_ex(req, "metadata", &meta) && meta &&
 	    !json_object_is_type(meta, json_type_object))
 		return err_set(e, ST_INVALID, "field 'metadata' must be an object");
+	if (meta && service_check_nul(meta, "metadata", e) != ST_OK)
+		return ST_INVALID;
+	*keep = !meta;
 	if (meta)
 		json_object_get(meta);
 	else if ((st = earlier_metadata(s, id, &meta, e)) != ST_OK)
 		return st;
 	o = json_object_new_object();
-	if (meta)
+	if (meta && !*keep)
 		json_object_object_add(o, "metadata", meta);
+	else
+		json_object_put(meta);
 	json_object_object_add(o, "recorded_by", service_recorded_by(who));
 	*payload = jx_take_text(o);
 	return ST_OK;
@@ -205,8 +213,7 @@ enum status service_session_upsert(struct service *s, json_object *req, const st
 	enum status st = read_upsert(s, req, &u, e);
 
 	if (st == ST_OK)
-		st = extras(s, req, u.session_id, who, &payload, e);
-	u.replace_payload = true;
+		st = extras(s, req, u.session_id, who, &payload, &u.keep_metadata, e);
 	time_format_utc(time_now_us(), now, sizeof(now));
 	u.now = now;
 	u.payload = payload;

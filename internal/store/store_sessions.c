@@ -63,33 +63,43 @@ struct upsert {
 	bool *created;
 };
 
+#define UPSERT_SQL(keep_metadata)                                                           \
+	"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, "          \
+	"policy_pack, state, started_at, updated_at, created_at, payload) VALUES "          \
+	"($1, $2, $3, $4, $5, COALESCE($6, 'active'), $7, $7, $7, $8) "                     \
+	"ON CONFLICT (session_id) DO UPDATE SET "                                           \
+	"agent_id = COALESCE(excluded.agent_id, activity_sessions.agent_id), "              \
+	"actor = COALESCE(excluded.actor, activity_sessions.actor), "                       \
+	"repository = COALESCE(excluded.repository, activity_sessions.repository), "        \
+	"policy_pack = COALESCE(excluded.policy_pack, activity_sessions.policy_pack), "     \
+	"state = COALESCE($6, activity_sessions.state), "                                   \
+	"updated_at = excluded.updated_at, payload = CASE WHEN $9 = '1' AND " keep_metadata \
+	" ELSE excluded.payload END"
+
 /* Notes whether the session is new, then writes it, in the caller's transaction. */
 static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 {
-	static const char sql[] =
-		"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, "
-		"policy_pack, state, started_at, updated_at, created_at, payload) VALUES "
-		"($1, $2, $3, $4, $5, COALESCE($6, 'active'), $7, $7, $7, $8) "
-		"ON CONFLICT (session_id) DO UPDATE SET "
-		"agent_id = COALESCE(excluded.agent_id, activity_sessions.agent_id), "
-		"actor = COALESCE(excluded.actor, activity_sessions.actor), "
-		"repository = COALESCE(excluded.repository, activity_sessions.repository), "
-		"policy_pack = COALESCE(excluded.policy_pack, activity_sessions.policy_pack), "
-		"state = COALESCE($6, activity_sessions.state), "
-		"updated_at = excluded.updated_at, "
-		"payload = CASE WHEN $9 = '1' THEN excluded.payload "
-		"ELSE activity_sessions.payload END";
+	/* the row as it stands when the statement updates it: another upsert's commit included */
+	static const char pg_sql[] = UPSERT_SQL(
+		"activity_sessions.payload ? 'metadata' THEN excluded.payload || "
+		"jsonb_build_object('metadata', activity_sessions.payload -> 'metadata')");
+	static const char sqlite_sql[] = UPSERT_SQL(
+		"json_type(activity_sessions.payload, '$.metadata') IS NOT NULL THEN "
+		"json_set(excluded.payload, '$.metadata', json(activity_sessions.payload -> "
+		"'$.metadata'))");
 	static const char exists_sql[] = "SELECT 1 FROM activity_sessions WHERE session_id = $1";
 	const struct session_upsert *u = ((struct upsert *)ctx)->u;
 	const char *p[] = {u->session_id, u->agent_id,	  u->actor,
 			   u->repository, u->policy_pack, u->state,
-			   u->now,	  u->payload,	  u->replace_payload ? "1" : "0"};
+			   u->now,	  u->payload,	  u->keep_metadata ? "1" : "0"};
 	bool exists = false;
 	enum status rc = store_row_exists(c, exists_sql, 1, p, &exists, e);
 
 	if (rc == ST_OK)
 		*((struct upsert *)ctx)->created = !exists;
-	return rc == ST_OK ? store_exec(c, sql, (int)ARRAY_SIZE(p), p, NULL, e) : rc;
+	return rc == ST_OK ? store_exec(c, c->ops->kind == STORE_POSTGRES ? pg_sql : sqlite_sql,
+					(int)ARRAY_SIZE(p), p, NULL, e)
+			   : rc;
 }
 
 /*

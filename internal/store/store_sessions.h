@@ -34,7 +34,12 @@ ATTR_NODISCARD enum status store_session_get(struct store *st, const char *id,
 struct session_upsert {
 	const char *session_id, *agent_id, *actor, *repository, *policy_pack, *state;
 	const char *now, *payload;
-	bool replace_payload; /* false: an existing session keeps its extras */
+	/*
+	 * payload replaces the stored one; with keep_metadata an existing session's "metadata"
+	 * is carried into it by the write's own statement, so that an upsert without metadata
+	 * racing one with it cannot write back what it read before the other committed.
+	 */
+	bool keep_metadata;
 };
 ATTR_NODISCARD enum status store_session_upsert(struct store *st, const struct session_upsert *u,
 						bool *created, struct err *e);

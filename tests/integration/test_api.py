@@ -180,6 +180,34 @@ def test_a_damaged_stored_session_is_read_without_it_and_not_overwritten(srv, db
     assert r.status_code == 200 and r.json()["metadata"] == {"ticket": "CHG-2"}, r.text
 
 
+def test_an_upsert_without_metadata_never_writes_back_an_older_one(srv):
+    """Upserts without metadata racing one that sets it: the session's metadata is carried
+    over inside each write, so the acknowledged metadata is what stays (it was read before
+    the write, and written back over the other's, in most of 40 such rounds)."""
+    def post(body):
+        r = requests.post(srv.base + "/sessions", json=body, timeout=30)
+        assert r.status_code in (200, 201), r.text
+        return r
+    for t in range(12):
+        sid = f"race-{t}"
+        post({"session_id": sid, "metadata": {"v": 0}})
+        bodies = [{"session_id": sid, "state": "completed", "actor": f"x{i}"} for i in range(6)]
+        bodies.insert(3, {"session_id": sid, "metadata": {"v": 1}})
+        with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+            replies = list(pool.map(post, bodies))
+        assert replies[3].json()["metadata"] == {"v": 1}
+        got = srv.get(f"/sessions/{sid}").json()
+        assert got["metadata"] == {"v": 1} and got["state"] == "completed", (t, got)
+
+
+def test_a_nul_in_session_metadata_is_refused(srv):
+    # PostgreSQL's jsonb refuses it (a 500 there); SQLite stored it
+    for meta in ({"a": "x\u0000y"}, {"list": [{"b": "\u0000"}]}):
+        r = srv.post("/sessions", {"session_id": "s-nul", "metadata": meta})
+        assert r.status_code == 400 and "contains a NUL character" in r.json()["detail"], r.text
+    assert srv.get("/sessions").json()["total"] == 0
+
+
 def test_policy_packs_listed(srv):
     packs = {p["id"]: p for p in srv.get("/policy-packs").json()["items"]}
     base = packs["cavra-ai-agent-baseline"]
