@@ -83,6 +83,14 @@ static const struct {
 	{"1969-12-31T23:59:59.5Z", true, "1969-12-31T23:59:59.500000Z"},
 	{"yesterday", false, NULL},
 	{"", false, NULL},
+	/* years 1 to 9999 in UTC: what the canonical form writes and PostgreSQL takes */
+	{"0001-01-01T00:00:00Z", true, "0001-01-01T00:00:00.000000Z"},
+	{"9999-12-31T23:59:59.999999Z", true, "9999-12-31T23:59:59.999999Z"},
+	{"0000-01-01T00:00:00Z", false, NULL},
+	{"0001-01-01T00:00:00+01:00", false, NULL},
+	{"9999-12-31T23:59:59-23:59", false, NULL},
+	{"9999-12-31T23:00:00-01:00", false, NULL},
+	{"9999-12-31T23:00:00-00:59", true, "9999-12-31T23:59:00.000000Z"},
 };
 
 static void test_time_parse(void **state)

@@ -209,7 +209,7 @@ static int days_in_month(int y, int m)
 	return m == 2 && leap ? 29 : days[m - 1];
 }
 
-bool time_parse(const char *s, int64_t *us)
+static bool parse_time(const char *s, bool ranged, int64_t *us)
 {
 	int y, mo, d, h, mi, sec, off;
 	const char *p = s;
@@ -227,6 +227,25 @@ bool time_parse(const char *s, int64_t *us)
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return false;
 	secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
-	*us = (secs - off) * 1000000 + frac;
+	secs -= off;
+	/*
+	 * In UTC, from year 1 to year 9999: what the canonical form can write (a year of four
+	 * digits) and PostgreSQL's timestamptz takes; "0000-01-01T00:00:00Z" was a 500 there, and
+	 * "9999-12-31T23:59:59-23:59" was written as "10000-01-01T23:58:59.000000" with no zone.
+	 */
+	if (ranged && (secs < days_from_civil(1, 1, 1) * 86400 ||
+		       secs >= days_from_civil(10000, 1, 1) * 86400))
+		return false;
+	*us = secs * 1000000 + frac;
 	return true;
+}
+
+bool time_parse(const char *s, int64_t *us)
+{
+	return parse_time(s, true, us);
+}
+
+bool time_parse_stored(const char *s, int64_t *us)
+{
+	return parse_time(s, false, us);
 }

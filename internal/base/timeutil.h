@@ -24,8 +24,15 @@ void time_format_utc(int64_t us, char *out, size_t size);
 /*
  * Parses RFC 3339 ("2026-01-02T03:04:05Z", fractional seconds and numeric
  * offsets allowed; also PostgreSQL's "2026-01-02 03:04:05.1+00") into
- * microseconds.  Returns false on anything else.
+ * microseconds.  Returns false on anything else, and on a time that is not from
+ * year 1 to year 9999 in UTC (what the canonical form writes, PostgreSQL takes).
  */
 bool time_parse(const char *s, int64_t *us);
+/*
+ * time_parse without the range, for times already stored: a SQLite file written before the
+ * range was checked may hold "0000-01-01T00:00:00.000000Z", which backups, restores and
+ * reads still carry as it is.
+ */
+bool time_parse_stored(const char *s, int64_t *us);
 
 #endif

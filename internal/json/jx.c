@@ -715,7 +715,7 @@ void jx_add_time_text(json_object *obj, const char *key, const char *stored)
 {
 	int64_t us;
 
-	if (stored && time_parse(stored, &us))
+	if (stored && time_parse_stored(stored, &us))
 		jx_add_time(obj, key, us);
 	else
 		jx_add_str(obj, key, stored);

@@ -332,7 +332,7 @@ static enum status encode_value(const struct ops_table *t, const struct ops_col 
 				       t->table, c->name);
 		return put_int(b, n, e);
 	case OPS_TIME:
-		if (!time_parse(v, &us))
+		if (!time_parse_stored(v, &us))
 			return err_set(e, ST_INTERNAL, "%s.%s: stored value '%.40s' is not a time",
 				       t->table, c->name, v);
 		if (time_canonical(v, len))

@@ -45,7 +45,7 @@ static enum status decode_time(struct loader *ld, size_t i, const struct ops_spa
 	if (ok)
 		memcpy(text, b.data, b.len + 1);
 	buf_release(&b);
-	if (!ok || !time_parse(text, &us))
+	if (!ok || !time_parse_stored(text, &us))
 		return err_set(e, ST_INVALID, "column '%s' must be a time", ld->l->t->cols[i].name);
 	time_format_utc(us, out, sizeof(out));
 	ld->off[i] = ld->arena.len;

@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "service/paging.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/num.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
@@ -90,7 +91,7 @@ static char *b64url_decode(const char *c, size_t n)
  */
 static enum status cursor_fields(char *raw, const char *key, struct paging *p, struct err *e)
 {
-	char *tag = strchr(raw, '|'), *ts, *id;
+	char *tag = strchr(raw, '|'), *ts, *id, canon[TIME_FMT_LEN];
 	int64_t us;
 
 	if (!tag)
@@ -104,11 +105,15 @@ static enum status cursor_fields(char *raw, const char *key, struct paging *p, s
 		return err_set(e, ST_INVALID, CURSOR_BAD);
 	*ts++ = '\0';
 	*id++ = '\0';
-	if (!time_parse(ts, &us) || jx_check_id("cursor", id, NULL) != ST_OK)
+	/* the id's bytes go to SQL as text: PostgreSQL refuses (500) what is not UTF-8 */
+	if (!time_parse(ts, &us) || jx_check_id("cursor", id, NULL) != ST_OK ||
+	    !utf8_valid(id, strlen(id), NULL))
 		return err_set(e, ST_INVALID, CURSOR_BAD);
 	if (strcmp(tag, key) != 0)
 		return err_set(e, ST_INVALID, CURSOR_STALE);
-	p->after_ts = xstrdup(ts);
+	/* the time as the server wrote it (UTC), whatever offset a forged cursor gave it */
+	time_format_utc(us, canon, sizeof(canon));
+	p->after_ts = xstrdup(canon);
 	p->after_id = xstrdup(id);
 	return ST_OK;
 }

@@ -540,7 +540,7 @@ static bool parse_fixed(Oid t, const char *text, int64_t *x)
 			*x = text[0] == '-' ? INT64_MIN : INT64_MAX;
 			return true;
 		}
-		if (!time_parse(text, x))
+		if (!time_parse_stored(text, x))
 			return false;
 		*x -= PG_EPOCH_US;
 		return true;

@@ -264,7 +264,7 @@ char *store_time_dup(const char *s)
 
 	if (!s)
 		return NULL;
-	if (!time_parse(s, &us))
+	if (!time_parse_stored(s, &us))
 		return xstrdup(s);
 	time_format_utc(us, out, sizeof(out));
 	return xstrdup(out);

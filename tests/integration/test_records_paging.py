@@ -187,3 +187,33 @@ def test_cursor_of_another_order_is_refused(srv):
     r = srv.get("/decisions", params={"cursor": "not a cursor"})
     assert r.status_code == 400 and r.json()["detail"] == (
         "parameter 'cursor' is not a cursor from this API")
+
+
+def test_forged_cursors_and_times_out_of_range_are_400(srv):
+    """A cursor's time and id go to SQL as parameters: bytes that are not UTF-8, or a time
+    outside years 1-9999 in UTC, were a 500 on PostgreSQL (and the same time in a record was
+    stored on SQLite as '10000-01-01T23:58:59.000000', without its zone)."""
+    for i in range(2):
+        post_ok(srv, "/decisions", {"session_id": "ses-1", "action_type": "read_file",
+                                    "target": f"f{i}"})
+    good = srv.get("/decisions", params={"limit": 1}).json()["next_cursor"]
+    raw = base64.urlsafe_b64decode(good + "=" * (-len(good) % 4))
+    version, key, ts, rid = raw.split(b"|", 3)
+
+    def forged(t=ts, i=rid):
+        return base64.urlsafe_b64encode(b"|".join([version, key, t, i])).decode().rstrip("=")
+    for c in (forged(i=b"\xff\xfe"), forged(t=b"0000-01-01T00:00:00Z"),
+              forged(t=b"9999-12-31T23:59:59-23:59")):
+        r = srv.get("/decisions", params={"cursor": c})
+        assert r.status_code == 400 and r.json()["detail"] == (
+            "parameter 'cursor' is not a cursor from this API"), r.text
+    # the same place with an offset: read in UTC
+    r = srv.get("/decisions", params={"cursor": forged(t=b"2999-01-01T01:00:00+01:00")})
+    assert r.status_code == 200 and len(r.json()["items"]) == 2, r.text
+    for since in ("0000-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00"):
+        r = srv.get("/decisions", params={"since": since})
+        assert r.status_code == 400 and "since" in r.json()["detail"], r.text
+    r = srv.post("/agents", {"agent_id": "ag9", "last_seen": "9999-12-31T23:59:59-23:59"})
+    assert r.status_code == 400 and "last_seen" in r.json()["detail"], r.text
+    r = srv.post("/agents", {"agent_id": "ag9", "last_seen": "9999-12-31T23:00:00-00:59"})
+    assert r.status_code == 201 and r.json()["last_seen"] == "9999-12-31T23:59:00.000000Z"
