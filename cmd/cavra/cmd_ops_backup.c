@@ -332,6 +332,7 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 	if (code != EXIT_OK)
 		return code;
 	vo.public_key = a.key;
+	vo.catalogue = true;
 	vo.progress = cmd_progress_new(&a.pf, "verify");
 	ok = ops_verify_with(a.manifest, &vo, &r);
 	progress_finish(vo.progress, ok);

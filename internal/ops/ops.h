@@ -199,6 +199,12 @@ struct ops_verify_opts {
 	 * runs the full verification when that fails (a restore that rolls back).
 	 */
 	bool stored_only;
+	/*
+	 * Also check the files against this binary's catalogue as a restore would before loading
+	 * (tables, columns, key) and each value against its column's kind (an integer, a time, a
+	 * string without NUL), so that a backup verify passes is one a restore takes.
+	 */
+	bool catalogue;
 };
 /* ops_verify_signed with the options of o. */
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,

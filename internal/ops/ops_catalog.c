@@ -231,6 +231,23 @@ bool ops_table_at(const struct ops_table *t, int v)
 	return t->since <= v;
 }
 
+/*
+ * Names and order, the key and the store: any difference means a schema this binary was not
+ * built for, whose rows it must not load.  A backup before format v4 (legacy) may name the
+ * key the table's files were in order of then.
+ */
+bool ops_same_columns(const struct ops_manifest_file *f, const struct ops_table *t, bool legacy)
+{
+	bool key = str_eq(f->key, t->key) || (legacy && str_eq(f->key, t->legacy_key));
+
+	if (f->ncolumns != ops_table_ncols(t) || !key || !str_eq(f->store, t->store))
+		return false;
+	for (size_t i = 0; i < f->ncolumns; i++)
+		if (strcmp(f->columns[i], t->cols[i].name) != 0)
+			return false;
+	return true;
+}
+
 size_t ops_store_names(int v, const char *names[], size_t max)
 {
 	size_t n = 0;

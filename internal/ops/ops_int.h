@@ -65,6 +65,12 @@ size_t ops_table_col(const struct ops_table *t, const char *name);
 void ops_table_view(const struct ops_table *t, int v, struct ops_table *out);
 /* Whether the table exists at schema version v. */
 bool ops_table_at(const struct ops_table *t, int v);
+struct ops_manifest_file;
+/*
+ * Whether the manifest's entry f names exactly t's columns (t: a table as ops_table_view
+ * gives it at the backup's schema version), its key and its store: what a restore loads.
+ */
+bool ops_same_columns(const struct ops_manifest_file *f, const struct ops_table *t, bool legacy);
 /* The distinct store names, in catalogue order, that have a table at version v. */
 size_t ops_store_names(int v, const char *names[], size_t max);
 
@@ -330,6 +336,9 @@ struct ops_line_check {
 	int64_t prev_int, cur_int; /* and then the key's values */
 	struct buf prev_time, cur_time; /* and time, for a file newest first */
 	bool have_prev;
+	/* this binary's view of the table: each value is checked against its column's kind */
+	const struct ops_table *view; /* borrowed; NULL: not checked */
+	struct buf text; /* a string value decoded for that check */
 	int64_t problems; /* all of them, reported or not */
 	struct progress *progress; /* a row checked is a row done; NULL (the default): none */
 };

@@ -85,24 +85,6 @@ static enum status check_migrations(const struct ops_manifest *m, struct err *e)
 	return st;
 }
 
-/*
- * The manifest's column list must be this binary's catalogue exactly, names and order: it
- * records the schema the dump was taken from, and any difference means a schema this binary
- * was not built for, whose rows it must not load.  A backup before format v4 (legacy) may
- * name the key the table's files were in order of then.
- */
-static bool same_columns(const struct ops_manifest_file *f, const struct ops_table *t, bool legacy)
-{
-	bool key = str_eq(f->key, t->key) || (legacy && str_eq(f->key, t->legacy_key));
-
-	if (f->ncolumns != ops_table_ncols(t) || !key || !str_eq(f->store, t->store))
-		return false;
-	for (size_t i = 0; i < f->ncolumns; i++)
-		if (strcmp(f->columns[i], t->cols[i].name) != 0)
-			return false;
-	return true;
-}
-
 /* Every table of the backup's schema version, once, with this binary's columns. */
 static enum status plan_files(struct restore *r, struct err *e)
 {
@@ -130,7 +112,8 @@ static enum status plan_files(struct restore *r, struct err *e)
 			return err_set(e, ST_CONFLICT, "the backup has no file for table '%s'",
 				       t->table);
 		ops_table_view(t, m->schema_version, &r->tables[r->nplan]);
-		if (!same_columns(f, &r->tables[r->nplan], !str_eq(m->format, OPS_BACKUP_FORMAT)))
+		if (!ops_same_columns(f, &r->tables[r->nplan],
+				      !str_eq(m->format, OPS_BACKUP_FORMAT)))
 			return err_set(e, ST_CONFLICT,
 				       "the backup's columns of '%s' differ from this binary's",
 				       t->table);

@@ -13,6 +13,8 @@
 #include "base/files.h"
 #include "base/str.h"
 #include "base/progress.h"
+#include "base/timeutil.h"
+#include "migrate/migrate.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -65,6 +67,7 @@ void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_fi
 	buf_init(&lc->cur, OPS_LINE_MAX);
 	buf_init(&lc->prev_time, OPS_LINE_MAX);
 	buf_init(&lc->cur_time, OPS_LINE_MAX);
+	buf_init(&lc->text, OPS_LINE_MAX);
 }
 
 void ops_line_check_release(struct ops_line_check *lc)
@@ -73,6 +76,7 @@ void ops_line_check_release(struct ops_line_check *lc)
 	buf_release(&lc->cur);
 	buf_release(&lc->prev_time);
 	buf_release(&lc->cur_time);
+	buf_release(&lc->text);
 }
 
 static int cmp_bufs(const struct buf *a, const struct buf *b)
@@ -97,7 +101,8 @@ static bool column_text(struct ops_line_check *lc, int64_t lineno, size_t col, s
 	buf_reset(out);
 	if (s->kind == OPS_SPAN_STRING && ops_span_text(s, out, NULL) == ST_OK)
 		return true;
-	line_problem(lc, lineno, "'%s' is not a string", lc->f->columns[col]);
+	line_problem(lc, lineno, "'%s' is not a string, or holds a NUL (\\u0000)",
+		     lc->f->columns[col]);
 	return false;
 }
 
@@ -167,6 +172,41 @@ static void check_order(struct ops_line_check *lc, int64_t lineno)
 	lc->have_prev = true;
 }
 
+/* Why the value s does not fit a column of kind k (what a restore would refuse), or NULL. */
+static const char *kind_fault(struct ops_line_check *lc, enum ops_col_kind k,
+			      const struct ops_span *s)
+{
+	int64_t n, us;
+
+	if (s->kind == OPS_SPAN_NULL || k == OPS_JSON)
+		return NULL; /* JSON: checked as the line was split */
+	if (k == OPS_INT)
+		return ops_span_int(s, &n) ? NULL : "is not an integer";
+	if (s->kind != OPS_SPAN_STRING)
+		return k == OPS_TIME ? "is not a time" : "is not a string";
+	if (!s->escaped && k == OPS_TEXT)
+		return NULL; /* a raw NUL is no JSON: only an escape can hold one */
+	buf_reset(&lc->text);
+	if (ops_span_text(s, &lc->text, NULL) != ST_OK)
+		return "holds a NUL (\\u0000)";
+	if (k == OPS_TIME && !time_parse_stored(lc->text.data, &us))
+		return "is not a time";
+	return NULL;
+}
+
+/* Every value against its column's kind in this binary's catalogue, as a restore decodes it. */
+static void check_kinds(struct ops_line_check *lc, int64_t lineno)
+{
+	for (size_t i = 0; i < lc->f->ncolumns; i++) {
+		const char *why = kind_fault(lc, lc->view->cols[i].kind, &lc->spans[i]);
+
+		if (why) {
+			line_problem(lc, lineno, "'%s' %s", lc->f->columns[i], why);
+			return;
+		}
+	}
+}
+
 enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e)
 {
 	struct ops_line_check *lc = ctx;
@@ -174,10 +214,13 @@ enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t line
 
 	UNUSED(e);
 	progress_add(lc->progress, 1);
-	if (!ops_line_split(line, len, &lc->keys, lc->spans, &why))
+	if (!ops_line_split(line, len, &lc->keys, lc->spans, &why)) {
 		line_problem(lc, lineno, "not a valid dump row: %s", why);
-	else
-		check_order(lc, lineno);
+		return ST_OK;
+	}
+	check_order(lc, lineno);
+	if (lc->view)
+		check_kinds(lc, lineno);
 	return ST_OK;
 }
 
@@ -361,7 +404,8 @@ static void verify_stored(const char *dir, const struct ops_manifest_file *f,
  * hashes the (decompressed) content: each byte is read once however large the backup.
  */
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
-			struct ops_verify_result *out, struct progress *progress)
+			const struct ops_table *view, struct ops_verify_result *out,
+			struct progress *progress)
 {
 	const struct ops_stored how = {f->compression, f->bytes};
 	struct ops_line_check lc;
@@ -373,6 +417,7 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 	    (f->compression == OPS_COMPRESS_NONE || stored_ok(path, f, &out->problems))) {
 		ops_line_check_init(&lc, f, &out->problems);
 		lc.progress = progress;
+		lc.view = view;
 		progress_item(progress, f->path);
 		if (ops_scan_stored(path, &how, ops_line_check, &lc, &scan, &e) != ST_OK) {
 			scan_failed(f, &e, &out->problems);
@@ -524,10 +569,66 @@ bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_ke
 	return ops_verify_with(manifest, &o, out);
 }
 
+/* The file of m for table, or NULL. */
+static const struct ops_manifest_file *file_of(const struct ops_manifest *m, const char *table)
+{
+	for (size_t k = 0; k < m->nfiles; k++)
+		if (m->files[k].table && str_eq(m->files[k].table, table))
+			return &m->files[k];
+	return NULL;
+}
+
+/*
+ * What a restore by this binary refuses before it loads a row (ops_restore.c's plan): a table
+ * it does not know at the backup's schema version, one of that version without a file, a file
+ * whose columns are not the table's.  views[k] gets the table of file k as this binary reads
+ * it, for the line check, or keeps 0 columns.  A backup of a schema newer than this binary's
+ * migrations (or of a backend whose migrations it cannot load) is left to a newer binary.
+ */
+static void check_schema(const struct ops_manifest *m, struct ops_table *views,
+			 struct ops_report *rep)
+{
+	struct migration_set set = {0};
+	bool newer = migrate_set_load(NULL, m->backend, &set, NULL) != ST_OK ||
+		     (size_t)m->schema_version > set.n;
+	bool legacy = !str_eq(m->format, OPS_BACKUP_FORMAT);
+
+	migrate_set_release(&set);
+	for (size_t k = 0; !newer && k < m->nfiles; k++) {
+		const struct ops_table *t =
+			m->files[k].table ? ops_table_find(m->files[k].table) : NULL;
+
+		if (m->files[k].usable && (!t || !ops_table_at(t, m->schema_version)))
+			ops_report_add(rep, "schema", m->files[k].path,
+				       "table '%s' is unknown to this binary at schema version %d",
+				       m->files[k].table, m->schema_version);
+	}
+	for (size_t i = 0; !newer && i < ops_catalog_n; i++) {
+		const struct ops_table *t = &ops_catalog[i];
+		const struct ops_manifest_file *f = file_of(m, t->table);
+		struct ops_table view;
+
+		if (!ops_table_at(t, m->schema_version) || (f && !f->usable))
+			continue;
+		ops_table_view(t, m->schema_version, &view);
+		if (!f)
+			ops_report_add(rep, "schema", OPS_MANIFEST_NAME,
+				       "no file for table '%s', which a restore needs", t->table);
+		else if (!ops_same_columns(f, &view, legacy))
+			ops_report_add(rep, "schema", f->path,
+				       "the columns of '%s' differ from this binary's at schema "
+				       "version %d (names, order, key or store)",
+				       t->table, m->schema_version);
+		else
+			views[f - m->files] = view;
+	}
+}
+
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
 		     struct ops_verify_result *out)
 {
 	const struct ed25519_key *public_key = o->public_key;
+	struct ops_table *views = NULL;
 	struct buf text = BUF_INIT;
 	char *dir;
 
@@ -554,11 +655,16 @@ bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
 			progress_phase(o->progress, "verify files", -1);
 		else
 			progress_phase(o->progress, "verify", out->manifest->rows);
+		views = xcalloc(out->manifest->nfiles + 1, sizeof(*views));
+		if (o->catalogue && !o->stored_only)
+			check_schema(out->manifest, views, &out->problems);
 		for (size_t i = 0; i < out->manifest->nfiles; i++)
 			if (out->manifest->files[i].usable && o->stored_only)
 				verify_stored(dir, &out->manifest->files[i], out);
 			else if (out->manifest->files[i].usable)
-				verify_file(dir, &out->manifest->files[i], out, o->progress);
+				verify_file(dir, &out->manifest->files[i],
+					    views[i].table ? &views[i] : NULL, out, o->progress);
+		free(views);
 		walk_manifest(dir, out->manifest, &out->problems);
 	}
 	buf_release(&text);

@@ -528,6 +528,64 @@ def test_decision_key_twice_at_two_times_is_refused_by_restore(source, tmp_path,
 
 
 
+def _edit_first_row(dest, table, change):
+    data = content(dest, entry(dest, table))
+    first, rest = data.split(b"\n", 1)
+    row = json.loads(first)
+    change(row)
+    _reseal(dest, table, json.dumps(row, separators=(",", ":"), sort_keys=True,
+                                    ensure_ascii=False).encode() + b"\n" + rest)
+
+
+# Edits under a resealed manifest that a restore refuses (docs/backup-format.md): verify
+# reports each, so a backup it passes is one a restore takes.
+UNRESTORABLE = [
+    ("an integer as text", lambda d: _edit_first_row(
+        d, "activity_sessions", lambda r: r.update(decision_count="19")),
+     "line", "'decision_count' is not an integer"),
+    ("a number in a text column", lambda d: _edit_first_row(
+        d, "activity_sessions", lambda r: r.update(actor=123)),
+     "line", "'actor' is not a string"),
+    ("a NUL in a text column", lambda d: _edit_first_row(
+        d, "activity_sessions", lambda r: r.update(actor="al\u0000ice")),
+     "line", "'actor' holds a NUL"),
+    ("not a time", lambda d: _edit_first_row(
+        d, "activity_sessions", lambda r: r.update(created_at="x2026-01-01T00:00:00Z")),
+     "line", "'created_at' is not a time"),
+    ("two columns swapped", lambda d: _write_manifest(d, _swap_columns(manifest(d))),
+     "schema", "the columns of 'api_tokens' differ from this binary's"),
+    ("a table left out", lambda d: _write_manifest(d, _drop_file(manifest(d))),
+     "schema", "no file for table 'evidence_metadata'"),
+]
+
+
+def _swap_columns(m):
+    f = next(f for f in m["files"] if f["table"] == "api_tokens")
+    f["columns"][1], f["columns"][2] = f["columns"][2], f["columns"][1]
+    return m
+
+
+def _drop_file(m):
+    m["files"] = [f for f in m["files"] if f["table"] != "evidence_metadata"]
+    m["rows"] = sum(f["rows"] for f in m["files"])
+    m["bytes"] = sum(f["bytes"] for f in m["files"])
+    if "stored_bytes" in m:
+        m["stored_bytes"] = sum(f["stored_bytes"] for f in m["files"])
+    return m
+
+
+@pytest.mark.parametrize("name,edit,kind,says", UNRESTORABLE, ids=[u[0] for u in UNRESTORABLE])
+def test_verify_reports_what_a_restore_would_refuse(source, tmp_path, name, edit, kind, says):
+    dest = tmp_path / "bk"
+    backup(source, dest, "--compression", "none")
+    edit(dest)
+    out = ops_json("verify", str(dest), "--json", expect=1)
+    assert any(p["kind"] == kind and says in p["message"] for p in out["problems"]), out["problems"]
+    code, _, err = cavra("ops", "restore", str(dest), "--target-dir", str(tmp_path / "t"),
+                         db=source)
+    assert code != 0 and not (tmp_path / "t" / "cavra.db").exists(), err
+
+
 @pytest.mark.parametrize("level", ["none", "zstd"])
 def test_postgres_restore_checks_the_content_while_loading(source, tmp_path, pg_db, level):
     """Into PostgreSQL, the content is checked while it loads, not in a pass before
