@@ -44,8 +44,10 @@ static size_t ncols(const char *const *cols)
  * one INSERT ... ON CONFLICT DO UPDATE: the two change counts tell created, updated
  * and unchanged apart the same way on both backends, and the update's
  * "payload <> $N" leaves updated_at alone when a client sends the same record
- * again.  On PostgreSQL payload is JSONB, so that comparison is of values (key
- * order and spacing do not count); on SQLite it compares the text.
+ * again.  On PostgreSQL payload is JSONB, compared as JSONB's text, so that key order
+ * and spacing do not count but a number's spelling does (JSONB's own <> finds 1 and
+ * 1.0 equal, and the update of one to the other was dropped); on SQLite it compares
+ * the text.
  */
 static void insert_sql(struct buf *b, const struct rec_table *t, size_t n)
 {
@@ -59,13 +61,17 @@ static void insert_sql(struct buf *b, const struct rec_table *t, size_t n)
 }
 
 /* UPDATE only when the payload differs: $1 id, $2.. values, updated_at, payload. */
-static void update_sql(struct buf *b, const struct rec_table *t, size_t n)
+static void update_sql(struct buf *b, const struct rec_table *t, size_t n, bool pg)
 {
 	buf_xaddf(b, "UPDATE %s SET ", t->name);
 	for (size_t i = 0; i < n; i++)
 		buf_xaddf(b, "%s = $%zu, ", t->cols[i], i + 2);
-	buf_xaddf(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND payload <> $%zu", n + 2,
-		  n + 3, t->id_col, n + 3);
+	buf_xaddf(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND ", n + 2, n + 3,
+		  t->id_col);
+	if (pg)
+		buf_xaddf(b, "payload::text <> $%zu::jsonb::text", n + 3);
+	else
+		buf_xaddf(b, "payload <> $%zu", n + 3);
 }
 
 enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
@@ -88,7 +94,7 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 	*out = REC_CREATED;
 	if (rc == ST_OK && changes == 0) {
 		buf_reset(&sql);
-		update_sql(&sql, t, n);
+		update_sql(&sql, t, n, c->ops->kind == STORE_POSTGRES);
 		p[n + 1] = w->updated_at;
 		p[n + 2] = w->payload;
 		rc = store_exec(c, sql.data, (int)n + 3, p, &changes, e);
