@@ -107,6 +107,27 @@ static enum status check_ledger(struct store_conn *c, const struct migration_set
 	return st;
 }
 
+/*
+ * "DROP INDEX" of an index named in the file: the name is the file's text, so it is quoted as
+ * an identifier, every '"' doubled (a name such as 'x"; CREATE TABLE ...' ran its statement).
+ */
+static char *drop_index_sql(const char *name)
+{
+	size_t n = strlen(name), k = 0;
+	char *sql = xmalloc(sizeof("DROP INDEX \"\"") + 2 * n);
+
+	memcpy(sql, "DROP INDEX \"", sizeof("DROP INDEX \"") - 1);
+	k += sizeof("DROP INDEX \"") - 1;
+	for (const char *p = name; *p; p++) {
+		sql[k++] = *p;
+		if (*p == '"')
+			sql[k++] = '"';
+	}
+	sql[k++] = '"';
+	sql[k] = '\0';
+	return sql;
+}
+
 /* Its indexes go: they are read once, in rowid order, and their names may be ours. */
 static enum status drop_indexes(struct store_conn *c, const char *table, struct err *e)
 {
@@ -116,13 +137,26 @@ static enum status drop_indexes(struct store_conn *c, const char *table, struct 
 	enum status st = store_query(c, q, 1, &table, &r, e);
 
 	for (size_t i = 0; st == ST_OK && i < store_rows_count(r); i++) {
-		char *sql = xasprintf("DROP INDEX \"%s\"", store_rows_get(r, i, 0));
+		char *sql = drop_index_sql(store_rows_get(r, i, 0));
 
-		st = store_exec_script(c, sql, e);
+		st = store_exec(c, sql, 0, NULL, NULL, e);
 		free(sql);
 	}
 	store_rows_free(r);
 	return st;
+}
+
+/*
+ * Migration 015 ran before the original's records came in, on empty tables, so it did not ask
+ * for them to be chained: asked here, on the chain it left empty, and 'migrate up' (or the
+ * next serve) chains them as it does a database that predates the chain.
+ */
+static enum status ask_adoption(struct store_conn *c, struct err *e)
+{
+	return store_exec(c,
+			  "UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0 AND (EXISTS "
+			  "(SELECT 1 FROM activity_decisions) OR EXISTS (SELECT 1 FROM approvals))",
+			  0, NULL, NULL, e);
 }
 
 /* Moves the original's tables aside, so that our migrations create ours. */
@@ -209,6 +243,8 @@ static enum status adopt_in_tx(struct store_conn *c, const struct migration_set 
 			     "create cavra's tables");
 	if (st == ST_OK)
 		st = records(ctx, c, e);
+	if (st == ST_OK)
+		st = err_ctx(ask_adoption(c, e), e, "mark the records for the audit chain");
 	if (st == ST_OK)
 		st = err_ctx(mark_ledger(c, &l, e), e, "record the adoption in the ledger");
 	if (st == ST_OK)

@@ -59,6 +59,9 @@ def assert_adopted(path, held):
     tables = {r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not [t for t in tables if t.startswith("original_")]
     assert [f for f in os.listdir(os.path.dirname(path)) if "cavra-adopt" in f] == []
+    # the adopted decisions and approvals are chained: the pilot verifies as it is
+    code, out, err = cavra("audit", "verify", db=db)
+    assert code == 0 and "0 breaks" in out, out + err
 
 
 CASES = {
@@ -99,6 +102,23 @@ def test_original_pilot_is_adopted(tmp_path, case):
     # a second run finds our ledger and has nothing to do
     code, out, err = cavra(*ENTRIES[entry], path)
     assert code == 0 and "adopted" not in out and "up to date" in out, err
+
+
+def test_an_index_name_in_the_file_is_quoted_not_run(tmp_path):
+    """The adoption drops the original's indexes by the names the file gives: a name that
+    closes the quote and adds a statement is a name, and other tables keep their indexes."""
+    path = str(tmp_path / "pilot.db")
+    held = orig.build(path)
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE other (x)")
+    con.execute("CREATE INDEX zz ON other (x)")
+    con.execute('CREATE INDEX "zz""; CREATE TABLE pwned AS SELECT 1 AS x; --" ON approvals (state)')
+    con.commit()
+    con.close()
+    adopt("approval", path)
+    assert_adopted(path, held)
+    names = {r[0] for r in sql("sqlite:" + path, "SELECT name FROM sqlite_master")}
+    assert "pwned" not in names and "zz" in names, names
 
 
 def test_original_values_defaults_and_counters(tmp_path):
