@@ -269,6 +269,34 @@ static bool chain_imported(struct store *st)
 	return true;
 }
 
+/*
+ * Whether a file of this import wrote a decision or an approval (created or updated): only
+ * then is there anything of its own to chain.  A failed import, or one of other records,
+ * chains nothing, so that it cannot turn a row inserted behind cavra's back into a chained one.
+ */
+static bool wrote_chained(json_object *items)
+{
+	for (size_t i = 0, n = json_object_array_length(items); i < n; i++) {
+		json_object *it = json_object_array_get_idx(items, i), *tables = NULL, *v;
+		const char *store = json_object_get_string(json_object_object_get(it, "store"));
+
+		if (!json_object_get_boolean(json_object_object_get(it, "ok")) ||
+		    !(str_eq(store, "activity") || str_eq(store, "approvals")) ||
+		    !json_object_object_get_ex(it, "tables", &tables))
+			continue;
+		json_object_object_foreach(tables, name, t)
+		{
+			(void)name;
+			if ((json_object_object_get_ex(t, "created", &v) &&
+			     json_object_get_int64(v) > 0) ||
+			    (json_object_object_get_ex(t, "updated", &v) &&
+			     json_object_get_int64(v) > 0))
+				return true;
+		}
+	}
+	return false;
+}
+
 static int ops_import(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
@@ -299,7 +327,8 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 		ok = import_backup(st, &vr, a.json, items);
 	else
 		ok = import_one(st, a.store, a.file, a.sqlite, a.json, items);
-	ok = chain_imported(st) && ok;
+	if (wrote_chained(items))
+		ok = chain_imported(st) && ok;
 	progress_finish(import_progress, ok);
 	if (a.json)
 		puts(json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |

@@ -19,6 +19,7 @@
 #include "base/utf8.h"
 #include "base/files.h"
 #include "base/xalloc.h"
+#include "base/str.h"
 #include "json/jx.h"
 #include "store/store_chain.h"
 #include "store/store_sessions.h"
@@ -264,9 +265,55 @@ static enum status put_session(struct store_conn *c, struct prepared *p, const c
 }
 
 /*
+ * An approval changes once, from pending to its decision, as through the API: an import may
+ * decide one that is stored pending (the original's later export of it), and nothing else.
+ * Moving one back to pending, deciding it again, or rewriting who decided would also leave the
+ * chain with entries its state cannot have (docs/audit.md), so the file is refused.
+ */
+static enum status approval_change_ok(const char *id, const char *was, const char *now_state,
+				      struct err *e)
+{
+	if (str_eq(was, "pending") && now_state && !str_eq(now_state, "pending") &&
+	    !str_eq(now_state, "break_glass"))
+		return ST_OK;
+	return err_set(e, ST_CONFLICT,
+		       "approval '%s' is already stored as %s and the file changes it (to %s): an "
+		       "import may only decide a pending approval, as the API does",
+		       id, was ? was : "?", now_state ? now_state : "?");
+}
+
+/* The stored state of approval id (NULL: none), owned by the caller. */
+static enum status stored_state(struct store_conn *c, const char *id, char **out, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status st =
+		store_query(c, "SELECT state FROM approvals WHERE approval_id = $1", 1, &id, &r, e);
+
+	*out = st == ST_OK && store_rows_count(r) ? xstrdup(store_rows_get(r, 0, 0)) : NULL;
+	store_rows_free(r);
+	return st;
+}
+
+static enum status put_approval(struct store_conn *c, const struct kind *k, struct rec_write *w,
+				const char *state, enum rec_outcome *o, struct err *e)
+{
+	char *was = NULL;
+	enum status st = stored_state(c, w->id, &was, e);
+
+	if (st == ST_OK)
+		st = store_rec_put(c, k->table, w, o, e);
+	if (st == ST_OK && *o == REC_UPDATED)
+		st = approval_change_ok(w->id, was, state, e);
+	if (st == ST_OK && *o == REC_UPDATED)
+		st = store_chain_append_approval(c, w->id, e);
+	free(was);
+	return st;
+}
+
+/*
  * Decisions are written once and never updated (they are evidence), and keep their own
  * timestamp as created_at; other kinds are upserts that skip unchanged records.  An
- * approval the import changes gets a chain entry for its new state, as an approval changed
+ * approval the import decides gets a chain entry for its new state, as an approval changed
  * through the API does; new ones are chained after the import (store_chain_import).
  */
 enum status service_import_put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
@@ -277,12 +324,8 @@ enum status service_import_put_one(struct store_conn *c, const struct kind *k, s
 	if (k == &service_kind_session)
 		return put_session(c, p, now, o, e);
 	service_prepared_write(k, p, now, &w);
-	if (k == &service_kind_approval) {
-		enum status st = store_rec_put(c, k->table, &w, o, e);
-
-		return st == ST_OK && *o == REC_UPDATED ? store_chain_append_approval(c, w.id, e)
-							: st;
-	}
+	if (k == &service_kind_approval)
+		return put_approval(c, k, &w, jx_get_str(p->rec, "state"), o, e);
 	if (k != &service_kind_decision)
 		return store_rec_put(c, k->table, &w, o, e);
 	w.created_at = w.updated_at = jx_get_str(p->rec, "timestamp");

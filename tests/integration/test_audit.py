@@ -557,3 +557,23 @@ def test_adoption_set_by_hand_on_a_chain_adopts_nothing(chained, tmp_path):
     lines = breaks(out)
     assert any(l.startswith("edited seq=8 ") and "asks for adoption" in l for l in lines), lines
     assert any(l.startswith("inserted id=dec_forged ") for l in lines), lines
+
+
+def test_an_import_that_writes_no_decision_or_approval_chains_nothing(chained, tmp_path):
+    """A failed import, or one of other records, leaves a row inserted behind cavra's back
+    unchained: verify still names it."""
+    db, ids = chained
+    cols = ("session_id, agent_id, actor, repository, action_type, policy_pack, rule_id, "
+            "decision, severity, approver_group, correlation_id, decided_at, created_at, "
+            "updated_at, payload")
+    sql(db, f"INSERT INTO activity_decisions (decision_id, {cols}) SELECT 'dec_forged', {cols} "
+        f"FROM activity_decisions WHERE decision_id = '{ids[0]}'")
+    code, out, err = cavra("ops", "import", "--json", str(tmp_path / "missing.json"),
+                           "--store", "activity", db=db)
+    assert code == 1 and "audit chain: chained" not in err, out + err
+    agents = tmp_path / "registry.json"
+    agents.write_text(json.dumps({"agents": [{"agent_id": "imported-agent"}]}))
+    code, out, err = cavra("ops", "import", "--json", str(agents), "--store", "registry", db=db)
+    assert code == 0 and "audit chain: chained" not in err, out + err
+    code, out, err = verify(db)
+    assert code == 1 and any(l.startswith("inserted id=dec_forged ") for l in breaks(out)), out

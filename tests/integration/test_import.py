@@ -321,31 +321,46 @@ def test_changed_decision_is_refused(migrated, tmp_path):
                          "'dec_00000000000a'") == [["block"]]
 
 
-def test_changed_approval_is_chained_again(migrated, tmp_path):
-    """An import that updates an approval already in the chain appends the new state: the
-    chain still verifies, and the approval's last entry is the imported state."""
+def pending_of(approvals):
+    """The original's earlier export of the same approval: requested, not decided yet."""
+    p = json.loads(json.dumps(approvals))
+    rec = p["items"][0]
+    rec["state"] = "pending"
+    for k in ("decided_by", "decided_at", "decision_reason"):
+        rec.pop(k)
+    rec["history"] = rec["history"][:1]
+    return p
+
+
+def test_an_approval_decided_by_a_later_import_is_chained_again(migrated, tmp_path):
+    """An import may decide an approval stored pending (the original's later export), and the
+    new state is chained as a change through the API is; any other change to a stored approval
+    (decided again, its decider rewritten, moved back to pending) refuses the file."""
     path = tmp_path / "approvals.json"
-    path.write_text(json.dumps(APPROVALS))
-    assert cavra("ops", "import", "--json", str(path), "--store", "approvals",
-                 db=migrated)[0] == 0
-    code, out, err = cavra("audit", "verify", db=migrated)
-    assert code == 0, out + err
-    entries = sql(migrated, "SELECT count(*) FROM audit_chain WHERE record_id = "
-                            "'apr_0123456789ab'")
-    changed = json.loads(json.dumps(APPROVALS))
-    changed["items"][0]["decision_reason"] = "ok, checked twice"
-    path.write_text(json.dumps(changed))
-    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "approvals",
-                           "--format", "json", db=migrated)
-    assert code == 0, err
+
+    def run(doc, expect=0):
+        path.write_text(json.dumps(doc))
+        code, out, err = cavra("ops", "import", "--json", str(path), "--store", "approvals",
+                               "--format", "json", db=migrated)
+        assert code == expect, out + err
+        return out, err
+
+    def entries():
+        return int(sql(migrated, "SELECT count(*) FROM audit_chain WHERE record_id = "
+                                 "'apr_0123456789ab'")[0][0])
+
+    run(pending_of(APPROVALS))
+    assert cavra("audit", "verify", db=migrated)[0] == 0 and entries() == 1
+    out, _ = run(APPROVALS)
     assert json.loads(out)[0]["tables"]["items"]["updated"] == 1, out
     code, out, err = cavra("audit", "verify", db=migrated)
-    assert code == 0, out + err
-    after = sql(migrated, "SELECT count(*) FROM audit_chain WHERE record_id = "
-                          "'apr_0123456789ab'")
-    assert int(after[0][0]) == int(entries[0][0]) + 1
-    # a third run changes nothing and chains nothing
-    assert cavra("ops", "import", "--json", str(path), "--store", "approvals",
-                 db=migrated)[0] == 0
-    assert sql(migrated, "SELECT count(*) FROM audit_chain WHERE record_id = "
-                         "'apr_0123456789ab'") == after
+    assert code == 0 and entries() == 2, out + err
+    run(APPROVALS)  # unchanged: nothing chained
+    assert entries() == 2
+    forged = json.loads(json.dumps(APPROVALS))
+    forged["items"][0]["decided_by"] = "mallory"
+    for doc in (forged, pending_of(APPROVALS)):
+        out, err = run(doc, expect=1)
+        assert "an import may only decide a pending approval" in out, out + err
+        assert sql(migrated, "SELECT state, decided_by FROM approvals") == [["approved", "sam"]]
+        assert cavra("audit", "verify", db=migrated)[0] == 0 and entries() == 2
