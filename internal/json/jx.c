@@ -9,6 +9,7 @@
  */
 #include "base/base.h"
 #include "json/jx.h"
+#include "base/utf8.h"
 #include "json/jx_canon.h"
 #include "base/buf.h"
 #include "base/num.h"
@@ -509,10 +510,16 @@ enum status jx_parse(const char *data, size_t len, int max_depth, json_object **
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
 	enum json_tokener_error jerr;
 	json_object *obj;
+	size_t bad = 0;
 
 	*out = NULL;
 	if (!tok)
 		return err_set(e, ST_INTERNAL, "json: out of memory");
+	/* json-c's own check takes UTF-8-encoded surrogates (ED A0 80) and overlong forms */
+	if (!utf8_valid(data, len, &bad)) {
+		json_tokener_free(tok);
+		return err_set(e, ST_INVALID, "body is not valid UTF-8 at byte %zu", bad);
+	}
 	if (jx_check_escapes(data, len, e) != ST_OK || check_lexemes(data, len, e) != ST_OK) {
 		json_tokener_free(tok);
 		return ST_INVALID;

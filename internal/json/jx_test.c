@@ -21,7 +21,11 @@ static const struct {
 	{"malformed", "{\"a\":", ST_INVALID, "not valid JSON"},
 	{"trailing", "{} {}", ST_INVALID, "not valid JSON"},
 	{"empty", "", ST_INVALID, "not valid JSON"},
-	{"bad utf8", "{\"a\":\"\xff\xfe\"}", ST_INVALID, "not valid JSON"},
+	{"bad utf8", "{\"a\":\"\xff\xfe\"}", ST_INVALID, "not valid UTF-8 at byte 6"},
+	/* json-c's own check takes these two */
+	{"a surrogate in UTF-8", "{\"a\":\"\xed\xa0\x80x\"}", ST_INVALID,
+	 "not valid UTF-8 at byte 6"},
+	{"an overlong '/'", "{\"a\":\"\xc0\xaf\"}", ST_INVALID, "not valid UTF-8 at byte 6"},
 	{"too deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", ST_INVALID,
 	 "not valid JSON"},
 	{"null", "null", ST_INVALID, NULL},

@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/num.h"
 #include "base/xalloc.h"
+#include "base/utf8.h"
 #include "json/jx.h"
 #include "migrate/migrate.h"
 #include "store/store_bulk.h"
@@ -135,6 +136,26 @@ static void fill(const struct copy *cp, json_object *rec, const char *const *val
 			jx_add_str(rec, decision_defaults[i][0], decision_defaults[i][1]);
 }
 
+/*
+ * The projection columns that fill in what a payload lacks are the file's text: held to what
+ * the API takes, UTF-8 and no NUL (a NUL would cut the value short without a word).
+ */
+static enum status columns_ok(const struct copy *cp, const char *const *vals, const size_t *lens,
+			      struct err *e)
+{
+	for (size_t i = 0; i < cp->ncols; i++) {
+		const char *v = vals[2 + i];
+
+		if (v && memchr(v, '\0', lens[2 + i]))
+			return err_set(e, ST_INVALID, "column '%s' contains a NUL character",
+				       cp->names[i]);
+		if (v && !utf8_valid(v, lens[2 + i], NULL))
+			return err_set(e, ST_INVALID, "column '%s' is not valid UTF-8",
+				       cp->names[i]);
+	}
+	return ST_OK;
+}
+
 static enum status put_row(struct copy *cp, const char *id, const char *payload, size_t len,
 			   const char *const *vals, struct err *e)
 {
@@ -173,7 +194,10 @@ static enum status put_row(struct copy *cp, const char *id, const char *payload,
 static enum status on_row(void *ctx, const char *const *vals, const size_t *lens, struct err *e)
 {
 	struct copy *cp = ctx;
-	enum status st = put_row(cp, vals[0], vals[1], lens[1], vals, e);
+	enum status st = columns_ok(cp, vals, lens, e);
+
+	if (st == ST_OK)
+		st = put_row(cp, vals[0], vals[1], lens[1], vals, e);
 
 	if (st != ST_OK)
 		return err_ctx(st, e, "table %s, record '%s'", cp->o->table,

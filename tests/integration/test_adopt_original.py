@@ -225,6 +225,23 @@ def test_payload_not_json_is_refused_and_file_unchanged(tmp_path):
         check_refused(path, before, err, "activity_decisions", "dec_c", "not a JSON object")
 
 
+@pytest.mark.parametrize("statement,why", [
+    # UTF-8 that is not: a surrogate (ED A0 80), which json-c's own check takes
+    ("UPDATE activity_decisions SET payload = substr(payload, 1, length(payload) - 1) || "
+     "',\"zz\":\"' || CAST(X'EDA080' AS TEXT) || '\"}' WHERE decision_id = 'dec_c'",
+     "not valid UTF-8"),
+    # a column that fills in what the payload lacks: its NUL cut the value short
+    ("UPDATE registry_agents SET payload = json_remove(payload, '$.vendor'), "
+     "vendor = CAST(X'61626300646566' AS TEXT)", "column 'vendor' contains a NUL character"),
+    ("UPDATE registry_agents SET payload = json_remove(payload, '$.vendor'), "
+     "vendor = CAST(X'FFFE626164' AS TEXT)", "column 'vendor' is not valid UTF-8"),
+])
+def test_text_the_api_refuses_is_refused_and_file_unchanged(tmp_path, statement, why):
+    path, before = edited_pilot(tmp_path, statement)
+    _, err = adopt("up", path, expect=1)
+    check_refused(path, before, err, why)
+
+
 def test_payload_with_a_number_json_c_would_clamp_is_refused_and_file_unchanged(tmp_path):
     # 1e30 would be adopted as 18446744073709551615 without a word
     path, before = edited_pilot(
