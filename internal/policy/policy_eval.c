@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define GROUP_PLATFORM_SECURITY "Platform Security"
 #define GROUP_REPO_OWNERS	"Repository Owners"
@@ -283,6 +284,26 @@ static char *normalize_command(const char *in)
 	return out;
 }
 
+/*
+ * s with the shell's quoting taken out: every ' and " dropped, a backslash dropped and the
+ * character after it kept.  What the shell runs for `cat ".env"` or `git push origin m\ain` is
+ * `cat .env` and `git push origin main`: block and approval patterns see both forms.
+ */
+static char *unquote(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+
+	for (; *s; s++) {
+		if (*s == '\'' || *s == '"')
+			continue;
+		if (*s == '\\' && s[1])
+			s++;
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
 static bool is_separator(char c)
 {
 	return c == ';' || c == '\n' || c == '&' || c == '|';
@@ -313,7 +334,7 @@ static bool next_segment(const char *s, size_t *pos, const char **seg, size_t *l
 }
 
 /* Block patterns see the whole command and then every simple command inside it. */
-static const char *command_blocked(const struct strlist *block, const char *cmd)
+static const char *segments_match(const struct strlist *block, const char *cmd)
 {
 	const char *hit = first_match(block, cmd, strlen(cmd));
 	const char *seg;
@@ -321,6 +342,20 @@ static const char *command_blocked(const struct strlist *block, const char *cmd)
 
 	while (!hit && next_segment(cmd, &pos, &seg, &len))
 		hit = first_match(block, seg, len);
+	return hit;
+}
+
+/* The same, on the command as written and with its quoting taken out (unquote). */
+static const char *command_blocked(const struct strlist *block, const char *cmd)
+{
+	const char *hit = segments_match(block, cmd);
+	char *plain;
+
+	if (hit || !strpbrk(cmd, "'\"\\"))
+		return hit;
+	plain = unquote(cmd);
+	hit = segments_match(block, plain);
+	free(plain);
 	return hit;
 }
 
@@ -486,12 +521,37 @@ static const char *push_match(const struct strlist *l, const char *target, const
 	return hit ? hit : push_protected(l, op);
 }
 
-static void eval_git(const struct policy_pack *pack, const struct policy_action *a,
-		     struct policy_result *r)
+/* Whether a word of s names a push whatever its case or joiner ("push", "force_push"). */
+static bool names_push(const char *s)
 {
-	const char *op = a->operation && *a->operation ? a->operation : NULL;
-	const char *target = a->target ? a->target : "";
-	bool push = op ? has_word(op, "push") : has_word(target, "push");
+	const char *w;
+	size_t len;
+
+	while (s && next_word(&s, &w, &len))
+		for (size_t i = 0; i + 4 <= len; i++)
+			if (strncasecmp(w + i, "push", 4) == 0)
+				return true;
+	return false;
+}
+
+/* A push of every branch ("--all", "--mirror") reaches the protected ones too. */
+static const char *push_all(const struct strlist *prot, const char *target, const char *op)
+{
+	if (!prot->n)
+		return NULL;
+	if (has_word(target, "--all") || has_word(op, "--all"))
+		return "--all";
+	if (has_word(target, "--mirror") || has_word(op, "--mirror"))
+		return "--mirror";
+	return NULL;
+}
+
+/* op (NULL: none) and target with their quoting taken out (unquote). */
+static void eval_git_words(const struct policy_pack *pack, const char *op, const char *target,
+			   struct policy_result *r)
+{
+	bool push = op ? names_push(op) : names_push(target);
+	const struct strlist *prot = &pack->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES];
 	const char *hit;
 
 	hit = push ? push_match(&pack->lists[POLICY_LIST_GIT_BLOCK_PUSH_BRANCHES], target, op)
@@ -504,8 +564,10 @@ static void eval_git(const struct policy_pack *pack, const struct policy_action 
 		return;
 	}
 	/* Explicitly false switches the protected-branch rule off; unset keeps it on. */
-	if (push && pack->flags[POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH] != POLICY_FLAG_FALSE)
-		hit = push_match(&pack->lists[POLICY_LIST_GIT_PROTECTED_BRANCHES], target, op);
+	if (push && pack->flags[POLICY_FLAG_GIT_BLOCK_DIRECT_PUSH] != POLICY_FLAG_FALSE) {
+		hit = push_match(prot, target, op);
+		hit = hit ? hit : push_all(prot, target, op);
+	}
 	if (hit)
 		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "git.protected_branch.block_direct_push",
 		       NULL,
@@ -521,6 +583,17 @@ static void eval_git(const struct policy_pack *pack, const struct policy_action 
 		decide(r, POLICY_ALLOW, POLICY_SEV_LOW, "git.allow", NULL,
 		       "git operation " QUOTE " on " QUOTE " is not a push to a protected branch",
 		       op ? op : "", target);
+}
+
+static void eval_git(const struct policy_pack *pack, const struct policy_action *a,
+		     struct policy_result *r)
+{
+	char *op = a->operation && *a->operation ? unquote(a->operation) : NULL;
+	char *target = unquote(a->target ? a->target : "");
+
+	eval_git_words(pack, op, target, r);
+	free(op);
+	free(target);
 }
 
 /* ---- mcp ---- */
