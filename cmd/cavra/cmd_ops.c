@@ -53,7 +53,8 @@ static int take_file(const struct cmd_opt *o, const char *where, const char *val
 {
 	struct import_args *a = o->target;
 
-	UNUSED(where);
+	if (a->file)
+		return cmd_usage_error("%s: give one file, with --json or --sqlite, once", where);
 	a->sqlite = strcmp(o->name, "--sqlite") == 0;
 	a->file = value;
 	return EXIT_OK;

@@ -12,6 +12,8 @@
 #include <string.h>
 
 /* The option named by arg[0..n) ("--output" of "--output=DIR"), or NULL. */
+#define CMD_OPTS_MAX 64 /* options of one command that are checked for repeats */
+
 static const struct cmd_opt *find_opt(const struct cmd_opt *opts, const char *arg, size_t n)
 {
 	for (const struct cmd_opt *o = opts; o->name; o++)
@@ -51,8 +53,27 @@ static int take_option(const char *where, const struct cmd_opt *o, const char *a
 	return EXIT_OK;
 }
 
+/*
+ * A plain value option given twice is refused rather than the last one taken: "--database A
+ * --database B" in a script is a mistake whose other reading writes elsewhere.  Options with a
+ * take function decide for themselves (--role adds a role each time).
+ */
+static bool again(const struct cmd_opt *opts, const struct cmd_opt *o, bool seen[CMD_OPTS_MAX])
+{
+	size_t i = (size_t)(o - opts);
+
+	if (o->kind != CMD_KIND_VALUE || o->take || i >= CMD_OPTS_MAX)
+		return false;
+	if (seen[i])
+		return true;
+	seen[i] = true;
+	return false;
+}
+
 int cmd_opts_parse(const char *where, const struct cmd_opt *opts, int argc, char **argv)
 {
+	bool seen[CMD_OPTS_MAX] = {false};
+
 	assert(cmd_opts_documented(cmd_usage_text, where, opts));
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
@@ -62,6 +83,8 @@ int cmd_opts_parse(const char *where, const struct cmd_opt *opts, int argc, char
 
 		if (arg[0] != '-')
 			code = take_arg(where, opts, arg);
+		else if (o && again(opts, o, seen))
+			code = cmd_usage_error("%s: option '%s' given twice", where, o->name);
 		else if (!o)
 			code = cmd_usage_error("%s: unknown option '%s' (see 'cavra %s --help')",
 					       where, arg, where);

@@ -142,6 +142,8 @@ static const struct {
 	{{"--bogus=1"}, "cavra: frob thing: unknown option '--bogus=1'"},
 	{{"m.json", "n", "--json"},
 	 "cavra: frob thing: unexpected argument 'n' (see 'cavra frob thing --help')\n"},
+	/* a value option twice: not the last one silently */
+	{{"--output", "a", "--output=b"}, "cavra: frob thing: option '--output' given twice\n"},
 };
 
 static void test_refusals(void **state)

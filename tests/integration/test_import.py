@@ -270,6 +270,12 @@ def test_truncated_and_wrong_files(migrated, tmp_path):
     assert code == 2 and "unknown store" in err
     code, _, err = cavra("ops", "import", "--json", str(path), db=migrated)
     assert code == 2
+    # two sources, or one option twice: a script's mistake, not the last one quietly
+    for argv in (["--sqlite", str(path), "--json", str(path), "--store", "activity"],
+                 ["--json", str(path), "--json", str(path), "--store", "activity"],
+                 ["--json", str(path), "--store", "activity", "--store", "approvals"]):
+        code, out, err = cavra("ops", "import", *argv, db=migrated)
+        assert code == 2 and len(err.strip().splitlines()) == 1, out + err
     code, out, err = cavra("ops", "import", "--json", str(tmp_path / "missing.json"),
                            "--store", "activity", db=migrated)
     assert code == 1 and "missing.json" in out
