@@ -434,8 +434,11 @@ static const struct rec_table decision_table = {
 	 "decision", "severity", "approver_group", "correlation_id", "decided_at", NULL},
 	"decided_at"};
 
+/* As POST /decisions takes them: a session id without '/', a target of at most 8192 bytes. */
 static const struct field decision_fields[] = {
-	{"session_id", F_ID, "session_id", NULL, "local"},
+	{"session_id", F_ID, "session_id", NULL, "local", 0, 0, false, true},
+	{"target", F_TEXT, NULL, NULL, NULL, 0, 8192},
+	{"requested_operation", F_TEXT, NULL, NULL, NULL, 0, 8192},
 	{"agent_id", F_ID, "agent_id"},
 	{"actor", F_ID, "actor"},
 	{"repository", F_ID, "repository"},

@@ -113,12 +113,14 @@ static enum status check_field(json_object *rec, const struct field *f, char **v
 	case F_TEXT:
 		if (jx_str(rec, f->name, f->required, &s, e) != ST_OK)
 			return ST_INVALID;
-		if (strlen(s) > TEXT_MAX)
-			return err_set(e, ST_INVALID, "field '%s' is longer than %d bytes", f->name,
-				       TEXT_MAX);
+		if (s && strlen(s) > (size_t)(f->max ? f->max : TEXT_MAX))
+			return err_set(e, ST_INVALID, "field '%s' is longer than %lld bytes",
+				       f->name, (long long)(f->max ? f->max : TEXT_MAX));
 		break;
 	case F_ID:
 		if (jx_id(rec, f->name, true, &s, e) != ST_OK)
+			return ST_INVALID;
+		if (f->path_id && service_check_path_id(f->name, s, e) != ST_OK)
 			return ST_INVALID;
 		break;
 	case F_ENUM:

@@ -33,8 +33,9 @@ struct field {
 	const char *column; /* projection column, or NULL */
 	const char *const *allowed; /* F_ENUM */
 	const char *def; /* default when absent (F_TEXT, F_ID, F_ENUM, F_INT) */
-	int64_t min, max; /* F_INT */
+	int64_t min, max; /* F_INT; max is F_TEXT's byte limit too (0: TEXT_MAX) */
 	bool required;
+	bool path_id; /* F_ID: no '/', as in the URL paths that name it */
 };
 
 /* A query parameter of the list endpoint. */

@@ -242,6 +242,21 @@ def test_bad_record_imports_nothing_and_names_its_position(migrated, tmp_path):
                            db=migrated)
     assert code == 1 and "policy_rollouts[0]: field 'coverage_percent'" in out
     assert sql(migrated, "SELECT count(*) FROM inventory_repositories") == [["0"]]
+    # a decision as POST /decisions would refuse it: a session id with '/' (no URL reaches
+    # it), a target over 8192 bytes
+    act = json.loads(json.dumps(ACTIVITY))
+    act["decisions"][0]["session_id"] = "team/ses-1"
+    act["decisions"][1]["target"] = "A" * 20000
+    path = tmp_path / "activity.json"
+    path.write_text(json.dumps(act))
+    code, res, err = import_json(migrated, "--json", str(path), "--store", "activity")
+    assert code == 1, res
+    probs = res[0]["problems"]
+    assert any(p.startswith("decisions[0]: field 'session_id' must not contain '/'")
+               for p in probs), probs
+    assert any(p.startswith("decisions[1]: field 'target' is longer than 8192 bytes")
+               for p in probs), probs
+    assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["0"]]
 
 
 def test_truncated_and_wrong_files(migrated, tmp_path):
