@@ -32,8 +32,10 @@
 #include <unistd.h>
 
 #define IMPORT_FILE_MAX ((size_t)1 << 30)
-#define IMPORT_DEPTH	64
-#define PROBLEMS_MAX	50
+/* One record of an original SQLite file: far above any the original wrote (the API takes 1 MiB). */
+#define IMPORT_RECORD_MAX ((size_t)16 << 20)
+#define IMPORT_DEPTH	  64
+#define PROBLEMS_MAX	  50
 /* The end of the refusal of a number json-c would clamp (jx_check_numbers_for). */
 #define NUMBER_ADVICE "it would not be stored as written; make it a string"
 
@@ -456,20 +458,34 @@ static json_object *faulty_record(char *fault)
  * Appends one payload to the list.  One that is not JSON, or holds a number that would not come
  * back as written, stays as a faulty_record, to be reported with its position.
  */
+/* The records read from an original SQLite file so far. */
+struct payloads {
+	json_object *arr;
+	size_t bytes; /* all of them: a file may hold no more than a JSON file may */
+};
+
 static enum status add_payload(void *ctx, const char *payload, size_t len, struct err *e)
 {
+	struct payloads *pl = ctx;
 	json_object *rec = NULL;
 	struct err pe = {0};
 
-	UNUSED(e);
-	if (jx_parse(payload, len, IMPORT_DEPTH, &rec, &pe) != ST_OK) {
+	pl->bytes += len;
+	if (pl->bytes > IMPORT_FILE_MAX)
+		return err_set(e, ST_INVALID,
+			       "its payloads hold more than %zu bytes, the most an import reads",
+			       (size_t)IMPORT_FILE_MAX);
+	if (len > IMPORT_RECORD_MAX) {
+		rec = faulty_record(
+			xasprintf("the payload is over %zu bytes", (size_t)IMPORT_RECORD_MAX));
+	} else if (jx_parse(payload, len, IMPORT_DEPTH, &rec, &pe) != ST_OK) {
 		rec = faulty_record(
 			xasprintf("the payload is not valid JSON: %s", file_fault(pe.msg)));
 	} else if (jx_check_numbers_for(payload, len, NUMBER_ADVICE, &pe) != ST_OK) {
 		json_object_put(rec);
 		rec = faulty_record(xasprintf("the payload %s", jx_fault(pe.msg)));
 	}
-	json_object_array_add(ctx, rec);
+	json_object_array_add(pl->arr, rec);
 	return ST_OK;
 }
 
@@ -478,13 +494,15 @@ static enum status read_sqlite(const struct store_spec *sp, const char *path, js
 			       struct err *e)
 {
 	enum status rc = ST_OK;
+	struct payloads pl = {0};
 	bool any = false;
 
 	*root = json_object_new_object();
 	for (int k = 0; k < 2 && sp->keys[k] && rc == ST_OK; k++) {
 		json_object *arr = json_object_new_array();
 
-		rc = store_original_payloads(path, sp->tables[k], add_payload, arr, e);
+		pl.arr = arr;
+		rc = store_original_payloads(path, sp->tables[k], add_payload, &pl, e);
 		if (rc == ST_NOT_FOUND && access(path, F_OK) == 0) {
 			/* the original created each table on first use */
 			err_clear(e);

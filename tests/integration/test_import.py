@@ -303,6 +303,25 @@ def test_truncated_and_wrong_files(migrated, tmp_path):
     assert sql(migrated, "SELECT count(*) FROM activity_sessions") == [["0"]]
 
 
+def test_an_oversized_record_of_an_original_sqlite_file_is_refused(migrated, tmp_path):
+    """A few KiB of file can hold records of any size (a generated column): each is held to
+    16 MiB, far above any the original wrote, and reported by its position."""
+    import sqlite3
+    path = tmp_path / "gen.db"
+    con = sqlite3.connect(str(path))
+    con.execute("CREATE TABLE registry_agents (k INTEGER PRIMARY KEY, agent_id TEXT, payload "
+                "TEXT GENERATED ALWAYS AS ('{\"agent_id\":\"a' || k || '\",\"note\":\"' || "
+                "printf('%.*c', 17000000, 'x') || '\"}') VIRTUAL)")
+    con.execute("INSERT INTO registry_agents (k) VALUES (1)")
+    con.commit()
+    con.close()
+    assert path.stat().st_size < 65536
+    code, out, err = cavra("ops", "import", "--sqlite", str(path), "--store", "registry",
+                           db=migrated)
+    assert code == 1 and "agents[0]: the payload is over 16777216 bytes" in out, out + err
+    assert sql(migrated, "SELECT count(*) FROM registry_agents") == [["0"]]
+
+
 def test_numbers_json_c_would_clamp_import_nothing(migrated, tmp_path):
     """A number beyond 64 bits would be stored as 2^64 - 1 without a word: the file is
     refused, naming the field, and nothing is written."""
