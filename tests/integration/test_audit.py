@@ -494,58 +494,57 @@ def test_a_decision_chained_twice_is_named(chained):
     assert len(lines) == 1 and lines[0].startswith(f"duplicated seq={seq} id={ids[2]} "), lines
 
 
-def test_an_earlier_key_added_to_a_stored_record_is_named(with_approvals):
-    """The canonical form keeps the later of two equal keys, so '{"decision":"allow",...' in
-    front of a stored payload would hash as before; a reader taking the first key sees it."""
+# Edits of a stored decision and approval that keep their record hash, each named by verify
+# (SQLite only: PostgreSQL's jsonb keeps one value per key, and its columns are typed).
+SAME_HASH = {
+    # the canonical form keeps the later of two equal keys, so '{"decision":"allow",...' in
+    # front of a stored payload would hash as before; a reader taking the first key sees it
+    "a key twice": (
+        "UPDATE activity_decisions SET payload = '{\"decision\":\"allow\",' || "
+        "substr(payload, 2) WHERE decision_id = '{did}'",
+        "UPDATE approvals SET payload = '{\"state\":\"approved\",' || substr(payload, 2) "
+        "WHERE approval_id = '{aid}'"),
+    # CAST(x AS BLOB) keeps the bytes, so the hash, but no lookup by that column finds it
+    "BLOB": (
+        "UPDATE activity_decisions SET session_id = CAST(session_id AS BLOB) "
+        "WHERE decision_id = '{did}'",
+        "UPDATE approvals SET approver_group = CAST(approver_group AS BLOB) "
+        "WHERE approval_id = '{aid}'"),
+}
+
+
+@pytest.mark.parametrize("marker", list(SAME_HASH))
+def test_an_edit_that_keeps_the_record_hash_is_named(with_approvals, marker):
     db, got = with_approvals
+    if backend_of(db) == "postgres":
+        pytest.skip("jsonb keeps one value per key, and the columns are typed")
     did = sql(db, "SELECT decision_id FROM activity_decisions LIMIT 1")[0][0]
     seq = sql(db, f"SELECT seq FROM audit_chain WHERE record_id = '{did}'")[0][0]
-    if backend_of(db) == "postgres":
-        pytest.skip("jsonb keeps one value per key: the stored text cannot hold two")
-    sql(db, "UPDATE activity_decisions SET payload = '{\"decision\":\"allow\",' || "
-        f"substr(payload, 2) WHERE decision_id = '{did}'")
     aid = got["pending"]
-    sql(db, "UPDATE approvals SET payload = '{\"state\":\"approved\",' || substr(payload, 2) "
-        f"WHERE approval_id = '{aid}'")
+    for stmt in SAME_HASH[marker]:
+        sql(db, stmt.replace("{did}", did).replace("{aid}", aid))
     code, out, err = verify(db)
     assert code == 1, out + err
     lines = breaks(out)
     assert len(lines) == 2, lines
-    assert any(l.startswith(f"edited seq={seq} id={did} ") and "a key twice" in l
-               for l in lines), lines
-    assert any(f"id={aid} " in l and "a key twice" in l for l in lines), lines
+    assert any(l.startswith(f"edited seq={seq} id={did} ") and marker in l for l in lines), lines
+    assert any(f"id={aid} " in l and marker in l for l in lines), lines
 
 
-def test_a_value_stored_as_a_blob_is_named(with_approvals):
-    """SQLite keeps CAST(x AS BLOB) in a TEXT column: the same bytes, so the same record hash,
-    but no lookup by that column finds the record."""
-    db, got = with_approvals
-    if backend_of(db) == "postgres":
-        pytest.skip("PostgreSQL's columns are typed")
-    did = sql(db, "SELECT decision_id FROM activity_decisions LIMIT 1")[0][0]
-    seq = sql(db, f"SELECT seq FROM audit_chain WHERE record_id = '{did}'")[0][0]
-    sql(db, "UPDATE activity_decisions SET session_id = CAST(session_id AS BLOB) "
-        f"WHERE decision_id = '{did}'")
-    aid = got["pending"]
-    sql(db, "UPDATE approvals SET approver_group = CAST(approver_group AS BLOB) "
-        f"WHERE approval_id = '{aid}'")
-    code, out, err = verify(db)
-    assert code == 1, out + err
-    lines = breaks(out)
-    assert len(lines) == 2, lines
-    assert any(l.startswith(f"edited seq={seq} id={did} ") and "BLOB" in l for l in lines), lines
-    assert any(f"id={aid} " in l and "BLOB" in l for l in lines), lines
+def forge_decision(db, like):
+    """'dec_forged', a copy of decision like, inserted behind cavra's back (no chain entry)."""
+    cols = ("session_id, agent_id, actor, repository, action_type, policy_pack, rule_id, "
+            "decision, severity, approver_group, correlation_id, decided_at, created_at, "
+            "updated_at, payload")
+    sql(db, f"INSERT INTO activity_decisions (decision_id, {cols}) SELECT 'dec_forged', {cols} "
+        f"FROM activity_decisions WHERE decision_id = '{like}'")
 
 
 def test_adoption_set_by_hand_on_a_chain_adopts_nothing(chained, tmp_path):
     """adopt_pending set on a chain with entries would have the next start chain a decision
     inserted behind cavra's back: it is refused, logged, and reported by verify."""
     db, ids = chained
-    cols = ("session_id, agent_id, actor, repository, action_type, policy_pack, rule_id, "
-            "decision, severity, approver_group, correlation_id, decided_at, created_at, "
-            "updated_at, payload")
-    sql(db, f"INSERT INTO activity_decisions (decision_id, {cols}) SELECT 'dec_forged', {cols} "
-        f"FROM activity_decisions WHERE decision_id = '{ids[0]}'")
+    forge_decision(db, ids[0])
     sql(db, "UPDATE audit_chain_head SET adopt_pending = 1")
     with serve(db, tmp=tmp_path) as srv:
         assert srv.get("/audit/head").json()["seq"] == 8
@@ -563,11 +562,7 @@ def test_an_import_that_writes_no_decision_or_approval_chains_nothing(chained, t
     """A failed import, or one of other records, leaves a row inserted behind cavra's back
     unchained: verify still names it."""
     db, ids = chained
-    cols = ("session_id, agent_id, actor, repository, action_type, policy_pack, rule_id, "
-            "decision, severity, approver_group, correlation_id, decided_at, created_at, "
-            "updated_at, payload")
-    sql(db, f"INSERT INTO activity_decisions (decision_id, {cols}) SELECT 'dec_forged', {cols} "
-        f"FROM activity_decisions WHERE decision_id = '{ids[0]}'")
+    forge_decision(db, ids[0])
     code, out, err = cavra("ops", "import", "--json", str(tmp_path / "missing.json"),
                            "--store", "activity", db=db)
     assert code == 1 and "audit chain: chained" not in err, out + err
