@@ -30,10 +30,6 @@ enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e)
 		return err_set(e, ST_NOT_FOUND, "'%s' does not exist", path);
 	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
-		/* a file from elsewhere: its schema's views, triggers and generated columns run no
-		 * function that is not harmless, and it cannot change itself behind SQL's back */
-		sqlite3_db_config(*db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
-		sqlite3_db_config(*db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 		sqlite3_busy_timeout(*db, 10000);
 		return ST_OK;
 	}
