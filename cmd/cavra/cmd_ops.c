@@ -142,9 +142,32 @@ static json_object *result_json(const struct import_result *r, enum status st, c
 	return o;
 }
 
+/* What the files of one `ops import` share: how they are reported, and what they wrote. */
+struct import_run {
+	bool json;
+	json_object *items; /* --json: each file's result */
+	bool chained; /* a file wrote a decision or an approval: chain_imported */
+};
+
+/*
+ * Whether an import wrote a decision or an approval (created or updated): only then is there
+ * anything of its own to chain.  A failed import, or one of other records, chains nothing, so
+ * that it cannot turn a row inserted behind cavra's back into a chained one.
+ */
+static bool wrote_chained(const struct import_result *r, enum status rc)
+{
+	if (rc != ST_OK || !r->store ||
+	    !(str_eq(r->store, "activity") || str_eq(r->store, "approvals")))
+		return false;
+	for (int k = 0; k < r->ntables; k++)
+		if (r->tables[k].created > 0 || r->tables[k].updated > 0)
+			return true;
+	return false;
+}
+
 /* Imports one file (an original SQLite store when sqlite); reports it; true on success. */
 static bool import_one(struct store *st, const char *store, const char *path, bool sqlite,
-		       bool json, json_object *items)
+		       struct import_run *run)
 {
 	const struct import_opts o = {store, path, sqlite, import_progress};
 	struct import_result r;
@@ -152,10 +175,11 @@ static bool import_one(struct store *st, const char *store, const char *path, bo
 	enum status rc = service_import_with(st, &o, &r, &e);
 
 	progress_clear(import_progress);
-	if (json)
-		json_object_array_add(items, result_json(&r, rc, &e));
+	if (run->json)
+		json_object_array_add(run->items, result_json(&r, rc, &e));
 	else
 		print_text(&r, rc, &e);
+	run->chained = wrote_chained(&r, rc) || run->chained;
 	service_import_result_release(&r);
 	return rc == ST_OK;
 }
@@ -177,8 +201,7 @@ static bool is_self(const struct config *cfg, const char *path)
  * Per store, the original's precedence: its SQLite variable, else its JSON
  * variable, else .cavra/api/<file>; an absent default is skipped.
  */
-static bool import_from_env(const struct config *cfg, struct store *st, bool json,
-			    json_object *items)
+static bool import_from_env(const struct config *cfg, struct store *st, struct import_run *run)
 {
 	const char *env, *file, *name;
 	bool ok = true;
@@ -190,14 +213,14 @@ static bool import_from_env(const struct config *cfg, struct store *st, bool jso
 					   : xasprintf(".cavra/api/%s", file);
 
 		if (!(db && *db) && !(set && *set) && access(path, F_OK) != 0) {
-			if (!json)
+			if (!run->json)
 				printf("%s (%s): not found, skipped\n", name, path);
 		} else if (db && *db && is_self(cfg, path)) {
-			if (!json)
+			if (!run->json)
 				printf("%s (%s): the configured database itself, skipped\n", name,
 				       path);
 		} else {
-			ok = import_one(st, name, path, db && *db, json, items) && ok;
+			ok = import_one(st, name, path, db && *db, run) && ok;
 		}
 		free(path);
 	}
@@ -230,8 +253,8 @@ static int verify_backup(const char *manifest, struct ops_verify_result *r)
 }
 
 /* Every store the backup holds a copy of, like the stores themselves; placeholders hold nothing. */
-static bool import_backup(struct store *st, const struct ops_verify_result *r, bool json,
-			  json_object *items)
+static bool import_backup(struct store *st, const struct ops_verify_result *r,
+			  struct import_run *run)
 {
 	bool ok = true;
 
@@ -239,11 +262,11 @@ static bool import_backup(struct store *st, const struct ops_verify_result *r, b
 		const struct ops_v1_store *s = &r->v1->stores[i];
 
 		if (!s->file || !s->exists) {
-			if (!json)
+			if (!run->json)
 				printf("%s: did not exist when backed up, skipped\n", s->name);
 			continue;
 		}
-		ok = import_one(st, s->name, s->file, str_eq(s->kind, "sqlite"), json, items) && ok;
+		ok = import_one(st, s->name, s->file, str_eq(s->kind, "sqlite"), run) && ok;
 	}
 	return ok;
 }
@@ -270,41 +293,13 @@ static bool chain_imported(struct store *st)
 	return true;
 }
 
-/*
- * Whether a file of this import wrote a decision or an approval (created or updated): only
- * then is there anything of its own to chain.  A failed import, or one of other records,
- * chains nothing, so that it cannot turn a row inserted behind cavra's back into a chained one.
- */
-static bool wrote_chained(json_object *items)
-{
-	for (size_t i = 0, n = json_object_array_length(items); i < n; i++) {
-		json_object *it = json_object_array_get_idx(items, i), *tables = NULL, *v;
-		const char *store = json_object_get_string(json_object_object_get(it, "store"));
-
-		if (!json_object_get_boolean(json_object_object_get(it, "ok")) ||
-		    !(str_eq(store, "activity") || str_eq(store, "approvals")) ||
-		    !json_object_object_get_ex(it, "tables", &tables))
-			continue;
-		json_object_object_foreach(tables, name, t)
-		{
-			(void)name;
-			if ((json_object_object_get_ex(t, "created", &v) &&
-			     json_object_get_int64(v) > 0) ||
-			    (json_object_object_get_ex(t, "updated", &v) &&
-			     json_object_get_int64(v) > 0))
-				return true;
-		}
-	}
-	return false;
-}
-
 static int ops_import(struct config *cfg, int argc, char **argv)
 {
 	struct migration_set set = {0};
 	struct ops_verify_result vr = {0};
 	struct import_args a;
 	struct store *st = NULL;
-	json_object *items = json_object_new_array();
+	struct import_run run = {.items = json_object_new_array()};
 	struct err e = {0};
 	enum status rc;
 	int code = parse_import(argc, argv, &a);
@@ -322,24 +317,25 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(rc, &e);
 		goto out;
 	}
+	run.json = a.json;
 	if (a.from_env)
-		ok = import_from_env(cfg, st, a.json, items);
+		ok = import_from_env(cfg, st, &run);
 	else if (a.backup)
-		ok = import_backup(st, &vr, a.json, items);
+		ok = import_backup(st, &vr, &run);
 	else
-		ok = import_one(st, a.store, a.file, a.sqlite, a.json, items);
-	if (wrote_chained(items))
+		ok = import_one(st, a.store, a.file, a.sqlite, &run);
+	if (run.chained)
 		ok = chain_imported(st) && ok;
 	progress_finish(import_progress, ok);
 	if (a.json)
-		puts(json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		puts(json_object_to_json_string_ext(
+			run.items, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	code = ok ? EXIT_OK : EXIT_FAIL;
 out:
 	progress_free(import_progress);
 	import_progress = NULL;
 	ops_verify_result_release(&vr);
-	json_object_put(items);
+	json_object_put(run.items);
 	migrate_set_release(&set);
 	store_close(st);
 	return code;
