@@ -23,8 +23,11 @@ static const struct cmd_opt *find_opt(const struct cmd_opt *opts, const char *ar
 	return NULL;
 }
 
+/* No option or argument of cavra's means anything when empty: "--output ''" is a mistake. */
 static int take_value(const char *where, const struct cmd_opt *o, const char *value)
 {
+	if (!*value)
+		return cmd_usage_error("%s: %s is empty", where, o->name);
 	if (o->take)
 		return o->take(o, where, value);
 	*(const char **)o->target = value;

@@ -169,8 +169,12 @@ enum status file_write_atomic(const char *path, const void *data, size_t n, stru
 
 enum status mkdir_p(const char *dir, struct err *e)
 {
-	char *p = xstrdup(dir);
+	char *p = NULL;
 	enum status st = ST_OK;
+
+	if (!*dir)
+		return err_set(e, ST_INVALID, "a directory's name is empty");
+	p = xstrdup(dir);
 
 	for (char *s = p + 1;; s++) {
 		char c = *s;

@@ -164,6 +164,16 @@ static void test_commit_fails(void **state)
 	assert_int_equal(file_write_atomic("/nonexistent-cavra/x", "x", 1, &e), ST_IO);
 }
 
+/* An empty name is refused: the loop over its components once read past its end. */
+static void test_mkdir_p_empty(void **state)
+{
+	struct err e = {0};
+
+	UNUSED(state);
+	assert_int_equal(mkdir_p("", &e), ST_INVALID);
+	assert_non_null(strstr(e.msg, "empty"));
+}
+
 static void test_dir_of(void **state)
 {
 	static const char *const cases[][2] = {
@@ -189,6 +199,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_leftover_tmp, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_abort, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_fails, fx_setup, fx_teardown),
+		cmocka_unit_test(test_mkdir_p_empty),
 		cmocka_unit_test(test_dir_of),
 		cmocka_unit_test_setup_teardown(test_fsync_path, fx_setup, fx_teardown),
 	};

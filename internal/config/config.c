@@ -315,6 +315,12 @@ static enum status apply(struct config *c, const struct cfg_entry *t, const char
 				t->name, value, (long long)t->min, (long long)t->max);
 		*int_slot(c, t) = v;
 	} else {
+		/* the environment's empty variables never get here (load_env: unset) */
+		if (!*value)
+			return err_set(
+				e, ST_INVALID,
+				"setting %s: the value is empty (leave the setting out instead)",
+				t->name);
 		if (t->check)
 			st = t->check(value, e);
 		if (st != ST_OK)

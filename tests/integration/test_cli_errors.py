@@ -20,6 +20,13 @@ from conftest import LATEST, cavra, free_port, one_line, serve, sqlite_path, sta
     (["migrate", "up", "--to=abc"], "migrate up: --to: 'abc' is not a migration version"),
     (["migrate", "up", "--to"], "migrate up: --to needs a version"),
     (["serve", "extra"], "serve: unexpected argument 'extra'"),
+    # an empty value (a variable that was never set) is refused, never taken for a name
+    (["ops", "backup", "--output", ""], "ops backup: --output is empty"),
+    (["ops", "retention-plan", "--output="], "ops retention-plan: --output is empty"),
+    (["ops", "restore", "m.json", "--target-dir", ""], "ops restore: --target-dir is empty"),
+    (["ops", "verify", ""], "ops verify: MANIFEST is empty"),
+    (["serve", "--audit-checkpoint-dir", "", "--audit-signing-key-file", "k.pem"],
+     "setting audit_checkpoint_dir: the value is empty"),
 ])
 def test_bad_argument_is_named(argv, line, tmp_path):
     code, out, err = cavra(*argv, cwd=tmp_path)
