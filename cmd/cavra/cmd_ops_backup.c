@@ -660,11 +660,12 @@ static void print_doctor(const struct ops_doctor_result *r, bool fix)
 		printf("%s %s %s: not valid UTF-8%s\n", r->items[i].table, r->items[i].id,
 		       r->items[i].column, fix ? ", rewritten with U+FFFD" : "");
 	for (size_t i = 0; i < r->ndamaged; i++)
-		printf("%s %s payload: %s (edited in the database?); --fix leaves it as it is\n",
-		       r->damaged[i].table, r->damaged[i].id, r->damaged[i].problem);
+		printf("%s %s %s: %s (edited in the database?); --fix leaves it as it is\n",
+		       r->damaged[i].table, r->damaged[i].id, r->damaged[i].column,
+		       r->damaged[i].problem);
 	if (r->ndamaged)
-		printf("%zu payload%s that do%s not parse: restore the record%s from a backup, or "
-		       "correct %s by hand\n",
+		printf("%zu stored JSON value%s that do%s not parse: restore the record%s from a "
+		       "backup, or correct %s by hand\n",
 		       r->ndamaged, r->ndamaged == 1 ? "" : "s", r->ndamaged == 1 ? "es" : "",
 		       r->ndamaged == 1 ? "" : "s", r->ndamaged == 1 ? "it" : "them");
 	if (fix)

@@ -420,6 +420,7 @@ struct ops_doctor_item {
 /* A payload that is valid UTF-8 but not a JSON object the strict parser takes. */
 struct ops_doctor_damage {
 	const char *table; /* borrowed from the catalogue */
+	const char *column; /* the JSON column (payload, history...); borrowed from the catalogue */
 	char *id; /* the row's key, made valid for display; owned */
 	char *problem; /* the parser's fault ("has a key twice in one object (...)"); owned */
 };

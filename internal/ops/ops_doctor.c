@@ -8,6 +8,7 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/str.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
@@ -22,7 +23,7 @@ struct scan {
 	const struct ops_table *t;
 	const char *cols[OPS_MAX_COLS + 1]; /* the text columns, the key last */
 	size_t ncols;
-	size_t payload; /* the index in cols of the JSON column; SIZE_MAX: none */
+	bool json[OPS_MAX_COLS + 1]; /* by index in cols: a JSON column (payload, history...) */
 	struct ops_doctor_result *out;
 };
 
@@ -64,7 +65,7 @@ static void add_item(struct ops_doctor_result *out, const struct scan *s, const 
 }
 
 static void add_damage(struct ops_doctor_result *out, const struct scan *s, const char *key,
-		       size_t key_len, const char *problem)
+		       size_t key_len, size_t col, const char *problem)
 {
 	struct ops_doctor_damage *d;
 
@@ -74,18 +75,26 @@ static void add_damage(struct ops_doctor_result *out, const struct scan *s, cons
 	}
 	d = &out->damaged[out->ndamaged++];
 	d->table = s->t->table;
+	d->column = s->cols[col];
 	d->id = repaired(key, key_len, NULL);
 	d->problem = xstrdup(jx_fault(problem));
 }
 
-/* A payload that is valid UTF-8 and still not an object the strict parser takes. */
-static void check_payload(struct scan *s, const char *const *vals, const size_t *lens, size_t i)
+/*
+ * A JSON value that is valid UTF-8 and still not one the strict parser takes (a key twice, a
+ * second document...); a payload must also be an object.  Other JSON columns (a rollout's
+ * history) hold arrays.
+ */
+static void check_json(struct scan *s, const char *const *vals, const size_t *lens, size_t i)
 {
 	json_object *o = NULL;
 	struct err pe = {0};
+	enum status st = str_eq(s->cols[i], "payload")
+				 ? jx_parse_object(vals[i + 1], lens[i + 1], &o, &pe)
+				 : jx_parse(vals[i + 1], lens[i + 1], JX_MAX_DEPTH, &o, &pe);
 
-	if (jx_parse_object(vals[i + 1], lens[i + 1], &o, &pe) != ST_OK)
-		add_damage(s->out, s, vals[0] ? vals[0] : "", vals[0] ? lens[0] : 0, pe.msg);
+	if (st != ST_OK)
+		add_damage(s->out, s, vals[0] ? vals[0] : "", vals[0] ? lens[0] : 0, i, pe.msg);
 	json_object_put(o);
 }
 
@@ -106,8 +115,8 @@ static enum status scan_row(void *ctx, const char *const *vals, const size_t *le
 		if (!utf8_valid(vals[i + 1], lens[i + 1], NULL))
 			add_item(s->out, s, vals[0] ? vals[0] : "", vals[0] ? lens[0] : 0, i,
 				 vals[i + 1], lens[i + 1]);
-		else if (i == s->payload)
-			check_payload(s, vals, lens, i);
+		else if (s->json[i])
+			check_json(s, vals, lens, i);
 	}
 	return ST_OK;
 }
@@ -120,14 +129,14 @@ static enum status scan_row(void *ctx, const char *const *vals, const size_t *le
 static enum status scan_table(struct store_conn *c, const struct ops_table *t,
 			      struct ops_doctor_result *out, struct err *e)
 {
-	struct scan s = {.t = t, .payload = SIZE_MAX, .out = out};
+	struct scan s = {.t = t, .out = out};
 	const char *sel[OPS_MAX_COLS + 2] = {t->key};
 
 	for (const struct ops_col *col = t->cols; col->name; col++) {
-		if (col->kind == OPS_JSON)
-			s.payload = s.ncols;
-		if (col->kind != OPS_INT && strcmp(col->name, t->key) != 0)
-			s.cols[s.ncols++] = col->name;
+		if (col->kind == OPS_INT || strcmp(col->name, t->key) == 0)
+			continue;
+		s.json[s.ncols] = col->kind == OPS_JSON;
+		s.cols[s.ncols++] = col->name;
 	}
 	/* the key last, so that a fix rewrites the row's other columns first */
 	s.cols[s.ncols++] = t->key;
@@ -170,13 +179,16 @@ static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out
 #define RECORD_ITEMS_MAX 1000 /* items kept in a record's details; the count is always there */
 
 /* {"table": table, "id": id, key: val} appended to items. */
+/* column: NULL when key is "column" itself */
 static void add_finding(json_object *items, const char *table, const char *id, const char *key,
-			const char *val)
+			const char *val, const char *column)
 {
 	json_object *it = json_object_new_object();
 
 	jx_add_str(it, "table", table);
 	jx_add_str(it, "id", id);
+	if (column)
+		jx_add_str(it, "column", column);
 	jx_add_str(it, key, val);
 	json_object_array_add(items, it);
 }
@@ -190,12 +202,13 @@ static void add_findings(json_object *o, const struct ops_doctor_result *r, size
 	jx_add_int(o, "invalid_values", (int64_t)r->n);
 	jx_add_int(o, "fixed", r->fixed);
 	for (size_t i = 0; i < r->n && i < max; i++)
-		add_finding(items, r->items[i].table, r->items[i].id, "column", r->items[i].column);
+		add_finding(items, r->items[i].table, r->items[i].id, "column", r->items[i].column,
+			    NULL);
 	json_object_object_add(o, "items", items);
 	jx_add_int(o, "damaged_payloads", (int64_t)r->ndamaged);
 	for (size_t i = 0; i < r->ndamaged && i < max; i++)
 		add_finding(damaged, r->damaged[i].table, r->damaged[i].id, "problem",
-			    r->damaged[i].problem);
+			    r->damaged[i].problem, r->damaged[i].column);
 	json_object_object_add(o, "damaged", damaged);
 }
 

@@ -341,6 +341,26 @@ def test_doctor_lists_and_fixes_bad_text_then_backups_verify(db, tmp_path):
     assert code == 0 and out.startswith("ok:"), out + err
 
 
+def test_doctor_checks_each_json_column_by_its_own_shape(db, tmp_path):
+    # a policy rollout has two JSON columns, its payload (an object) and its history (an
+    # array): the doctor once checked only the last as a payload, so every rollout the API
+    # wrote read as damaged, and a real fault in its payload went unnamed
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as s:
+        assert s.post("/policy-rollouts", {"repository": "acme/a",
+                                           "policy_pack": "cavra-ai-agent-baseline"}
+                      ).status_code == 201
+    code, out, err = cavra("ops", "doctor", db=db)
+    assert code == 0, out + err
+    if db.startswith("postgres"):
+        return  # jsonb cannot hold a key twice
+    sql(db, "UPDATE inventory_policy_rollouts SET history = '[{\"a\":1,\"a\":2}]'")
+    code, out, err = cavra("ops", "doctor", "--json", db=db)
+    assert code == 1, out + err
+    assert [(d["column"], d["problem"]) for d in json.loads(out)["damaged"]] == [
+        ("history", "has a key twice in one object (the object at byte 1)")], out
+
+
 def test_doctor_lists_a_payload_the_strict_parser_refuses_and_leaves_it(db, tmp_path):
     # a key twice, written straight into the database: reads skip the payload and a backup
     # would keep one of the two keys; the doctor names it and --fix does not guess
@@ -356,12 +376,12 @@ def test_doctor_lists_a_payload_the_strict_parser_refuses_and_leaves_it(db, tmp_
     assert code == 1, out + err
     assert ("registry_agents ag1 payload: has a key twice in one object (the object at byte 0)"
             " (edited in the database?); --fix leaves it as it is") in out.splitlines(), out
-    assert "1 payload that does not parse: restore the record from a backup" in out and "0 values not valid UTF-8" in out, out
+    assert "1 stored JSON value that does not parse: restore the record from a backup" in out and "0 values not valid UTF-8" in out, out
     code, out, err = cavra("ops", "doctor", "--fix", "--json", db=db)
     assert code == 1, out + err
     doc = json.loads(out)
     assert not doc["ok"] and doc["damaged_payloads"] == 1 and doc["fixed"] == 0, doc
-    assert doc["damaged"] == [{"table": "registry_agents", "id": "ag1",
+    assert doc["damaged"] == [{"table": "registry_agents", "id": "ag1", "column": "payload",
                                "problem": "has a key twice in one object (the object at byte 0)"}]
     assert sql(db, "SELECT payload FROM registry_agents WHERE agent_id = 'ag1'") == [[damaged]]
     # a backup would keep only one of the two values: it refuses, as for text not UTF-8
