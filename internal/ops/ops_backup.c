@@ -22,12 +22,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@ struct backup {
 	struct store_conn *c;
 	char *dir;
 	bool made_dir;
+	int dir_fd; /* the directory, held with flock(2) until the backup ends; -1: none */
 	struct ops_manifest m;
 	const struct ed25519_key *key; /* signs the manifest; NULL: unsigned */
 	struct progress *progress; /* borrowed; NULL: none */
@@ -44,23 +47,51 @@ struct backup {
 	size_t nwritten;
 };
 
-/* A missing dir is created; an existing one must be an empty directory. */
+/*
+ * Two backups into one directory (a scheduled one and a manual one, both to the default path)
+ * would collide on the tables' temporary file names, and one could replace or remove the
+ * other's files.  The directory is held with flock(2) from its emptiness check to the end of
+ * the backup; a second backup is refused at once, and the kernel drops the hold when a backup
+ * dies.
+ */
+static enum status claim_dir(struct backup *b, struct err *e)
+{
+	b->dir_fd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->dir_fd < 0)
+		return err_set(e, ST_IO, "open directory '%s': %s", b->dir, BASE_ERRSTR(errno));
+	if (flock(b->dir_fd, LOCK_EX | LOCK_NB) == 0)
+		return ST_OK;
+	if (errno == EWOULDBLOCK)
+		return err_set(e, ST_CONFLICT,
+			       "backup directory '%s' is being written by another backup: give "
+			       "another directory",
+			       b->dir);
+	return err_set(e, ST_IO, "lock directory '%s': %s", b->dir, BASE_ERRSTR(errno));
+}
+
+/* A missing dir is created; it must then be an empty directory that no other backup holds. */
 static enum status prepare_dir(struct backup *b, struct err *e)
 {
 	struct stat sb;
 	struct dirent *de;
 	DIR *d;
 	bool empty = true;
+	enum status st;
 
 	if (stat(b->dir, &sb) != 0) {
 		if (errno != ENOENT)
 			return err_set(e, ST_IO, "backup directory '%s': %s", b->dir,
 				       BASE_ERRSTR(errno));
 		b->made_dir = true;
-		return mkdir_p(b->dir, e);
-	}
-	if (!S_ISDIR(sb.st_mode))
+		st = mkdir_p(b->dir, e);
+		if (st != ST_OK)
+			return st;
+	} else if (!S_ISDIR(sb.st_mode)) {
 		return err_set(e, ST_CONFLICT, "'%s' exists and is not a directory", b->dir);
+	}
+	st = claim_dir(b, e);
+	if (st != ST_OK)
+		return st;
 	d = opendir(b->dir);
 	if (!d)
 		return err_set(e, ST_IO, "open directory '%s': %s", b->dir, BASE_ERRSTR(errno));
@@ -626,6 +657,8 @@ static void release(struct backup *b)
 	*m = b->m;
 	ops_manifest_free(m);
 	free(b->dir);
+	if (b->dir_fd >= 0)
+		close(b->dir_fd); /* and with it the hold */
 }
 
 static void fill_header(struct backup *b, struct ops_backup_result *out)
@@ -650,6 +683,7 @@ enum status ops_backup(struct store *st, const struct migration_set *set,
 	const char *dir = opts->dir;
 	struct backup b = {.st = st,
 			   .dir = xstrdup(dir),
+			   .dir_fd = -1,
 			   .key = opts->signing_key,
 			   .compress = opts->compress,
 			   .progress = opts->progress};

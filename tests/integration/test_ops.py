@@ -287,6 +287,37 @@ def test_backup_refuses_non_empty_or_unusable_output(seeded, tmp_path):
     assert sql(seeded, "SELECT count(*) FROM operations_records") == [["1"]]
 
 
+def test_two_backups_into_one_directory_one_wins(seeded, tmp_path):
+    """A backup holds its directory (flock) from its check to its end: a second one into the
+    same path is refused at once and touches nothing; two started together leave exactly one
+    whole backup (they once both failed on each other's temporary files)."""
+    import fcntl
+    held = tmp_path / "held"
+    held.mkdir()
+    fd = os.open(held, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        code, _, err = cavra("ops", "backup", "--output", str(held), db=seeded)
+        assert code == 1 and "is being written by another backup" in err, err
+        assert os.listdir(held) == []
+    finally:
+        os.close(fd)
+    for i in range(4):
+        out = tmp_path / f"race{i}"
+        cmd = [CAVRA, "ops", "backup", "--database", seeded, "--output", str(out), "--quiet"]
+        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        assert sorted(code for code, _ in results) == [0, 1], results
+        (loser,) = [err for code, err in results if code == 1]
+        assert "is being written by another backup" in loser or "is not empty" in loser, loser
+        code, vout, verr = cavra("ops", "verify", str(out / "manifest.json"))
+        assert code == 0, vout + verr
+
+
 def test_backup_when_the_disk_fills_leaves_nothing(seeded, tmp_path):
     """RLIMIT_FSIZE makes writes fail with EFBIG, as a full disk fails them with ENOSPC."""
     limit_bytes = 40000  # above SQLite's 32 KiB shared-memory file, below the dump
