@@ -41,7 +41,10 @@ void store_token_rows_free(struct token_row *rows, size_t n)
 }
 
 /*
- * Inserts t unless an unrevoked token has its name, in the caller's transaction.
+ * Inserts t unless a token has ever had its name, in the caller's transaction.  A revoked
+ * token's name is not given again: records carry the name (recorded_by) and Idempotency-Keys
+ * are scoped by it, so a second token of that name would be served the first one's stored
+ * decisions and be indistinguishable from it in every record.
  *
  * The partial unique index ux_api_tokens_name_unrevoked (migration 013) is what keeps names
  * unique among unrevoked tokens: on PostgreSQL two creates of one name can both pass the
@@ -53,6 +56,7 @@ static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	static const char exists_sql[] =
 		"SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL";
+	static const char revoked_sql[] = "SELECT 1 FROM api_tokens WHERE name = $1";
 	static const char insert[] =
 		"INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
 		"expires_at, created_at, updated_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, "
@@ -61,9 +65,16 @@ static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 	const char *p[8] = {t->token_id,   t->sha256,	  t->name, t->subject,
 			    t->created_by, t->expires_at, t->now,  t->payload};
 	struct err why = {0};
-	bool exists = false;
+	bool exists = false, revoked = false;
 	enum status rc = store_row_exists(c, exists_sql, 1, &t->name, &exists, e);
 
+	if (rc == ST_OK && !exists)
+		rc = store_row_exists(c, revoked_sql, 1, &t->name, &revoked, e);
+	if (revoked)
+		return err_set(e, ST_CONFLICT,
+			       "a token called '%s' was revoked, and names are never given again "
+			       "(records and Idempotency-Keys carry them): choose another name",
+			       t->name);
 	if (rc == ST_OK && !exists) {
 		rc = store_exec(c, insert, 8, p, NULL, &why);
 		/* the index names itself on PostgreSQL; SQLite names the column */

@@ -236,6 +236,19 @@ def assert_one_won(db, name, runs):
                    "AND revoked_at IS NULL") == [["1"]]
 
 
+def test_a_revoked_tokens_name_is_never_given_again(migrated):
+    """Records and Idempotency-Keys carry a token's name: a new token of a revoked one's name
+    would be served its stored decisions and look like it in every record."""
+    make_token(migrated, "ci-rotated", "agent")
+    assert cavra("tokens", "revoke", "ci-rotated", db=migrated)[0] == 0
+    code, out, err = cavra("tokens", "create", "--name", "ci-rotated", "--role", "agent",
+                           db=migrated)
+    assert code == 1 and out == "", (code, out, err)
+    assert "a token called 'ci-rotated' was revoked, and names are never given again" in err
+    assert sql(migrated, "SELECT count(*) FROM api_tokens WHERE name = 'ci-rotated'") == [["1"]]
+    make_token(migrated, "ci-rotated-2", "agent")
+
+
 def test_concurrent_creates_of_one_name_make_one_token(migrated):
     for round_ in range(3):
         assert_one_won(migrated, f"race-{round_}", create_many(migrated, f"race-{round_}", 6))
