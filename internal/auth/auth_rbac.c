@@ -32,7 +32,9 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * state), are for platform security.  metrics is a scraper's role: it reads
  * /metrics and nothing else, so a Prometheus token cannot read activity.  approvals.route is no
  * route's: choosing an approval's group picks its approvers, so it is admin's alone unless a
- * deployment grants it.
+ * deployment grants it.  evidence.replace is no route's either: without it, evidence metadata
+ * is replaced only by the caller that wrote it, so one agent cannot rewrite what proves
+ * another's session.
  */
 static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
@@ -48,6 +50,9 @@ static const struct auth_permission perms[] = {
 	{"evidence.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN, "read evidence metadata"},
 	{"evidence.write", AUTH_ACCESS_ROLES, R(AGENT) | R(SECURITY_OPERATOR),
 	 "POST /evidence: record evidence metadata"},
+	{"evidence.replace", AUTH_ACCESS_ROLES, R(SECURITY_OPERATOR),
+	 "POST /evidence over a record another caller wrote (else only its writer may replace "
+	 "it)"},
 	{"approvals.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN | R(AGENT),
 	 "read approvals (agents poll the ones they asked for)"},
 	{"approvals.create", AUTH_ACCESS_ROLES,

@@ -23,7 +23,7 @@ static const char *const route_permissions[] = {
 	"approvals.read",  "approvals.create",	"approvals.decide",   "approvals.break_glass",
 	"approvals.route", "registry.read",	"registry.write",     "inventory.read",
 	"inventory.write", "integrations.read", "integrations.write", "operations.read",
-	"auth.read",	   "tokens.manage",	"policy.admin",
+	"auth.read",	   "tokens.manage",	"policy.admin",	      "evidence.replace",
 };
 
 static void test_names_exist(void **state)
@@ -85,6 +85,9 @@ static const struct {
 	{B(PLATFORM_SECURITY), "approvals.route", false},
 	{B(AGENT), "approvals.route", false},
 	{B(ADMIN), "approvals.route", true},
+	{B(AGENT), "evidence.replace", false},
+	{B(SECURITY_OPERATOR), "evidence.replace", true},
+	{B(ADMIN), "evidence.replace", true},
 	/* writes to registry, inventory and integrations */
 	{B(PLATFORM_SECURITY), "registry.write", true},
 	{B(PLATFORM_SECURITY), "inventory.write", true},

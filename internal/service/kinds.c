@@ -51,6 +51,7 @@ const struct kind service_kind_evidence = {
 	.table = &evidence_table,
 	.fields = evidence_fields,
 	.params = evidence_params,
+	.writer_owned = true,
 };
 
 /* ---- approvals ---- */

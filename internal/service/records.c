@@ -397,7 +397,7 @@ static void set_recorded_by(struct prepared *p, json_object *recorded_by)
  * not rewritten, so repeating a request does not move updated_at.
  */
 enum status service_kind_upsert(struct service *s, const struct kind *k, json_object *req,
-				json_object *recorded_by, char **record, bool *created,
+				json_object *recorded_by, bool owned, char **record, bool *created,
 				struct err *e)
 {
 	enum rec_outcome outcome = REC_UNCHANGED;
@@ -411,6 +411,10 @@ enum status service_kind_upsert(struct service *s, const struct kind *k, json_ob
 		set_recorded_by(&p, recorded_by);
 	if (st == ST_OK) {
 		service_prepared_write(k, &p, now, &w);
+		if (owned && recorded_by)
+			w.owner = json_object_to_json_string_ext(
+				recorded_by,
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		st = store_rec_upsert(s->store, k->table, &w, &outcome, e);
 	}
 	if (st == ST_CONFLICT && k->unique_field)
@@ -418,6 +422,12 @@ enum status service_kind_upsert(struct service *s, const struct kind *k, json_ob
 			     k->unique_field, jx_get_str(p.rec, k->unique_field), k->name);
 	else if (st == ST_CONFLICT)
 		st = err_set(e, ST_CONFLICT, "%s '%s' clashes with a stored record", k->name, p.id);
+	else if (st == ST_FORBIDDEN)
+		st = err_set(
+			e, ST_FORBIDDEN,
+			"%s '%s' was recorded by another caller: only that caller, or one with "
+			"permission 'evidence.replace', may replace it",
+			k->name, p.id);
 	if (st == ST_OK)
 		st = service_kind_get(s, k, p.id, record, e);
 	*created = outcome == REC_CREATED;

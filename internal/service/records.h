@@ -64,6 +64,12 @@ struct kind {
 	void (*view)(json_object *rec);
 	const char *alt_col; /* GET /<kind>/{x} also finds the record with alt_col = x */
 	const char *unique_field; /* a field with a unique index besides the id, or NULL */
+	/*
+	 * An existing record is replaced through the API only by the caller that wrote it (its
+	 * recorded_by) or one holding evidence.replace: what proves an agent's session is not
+	 * another agent's to rewrite.
+	 */
+	bool writer_owned;
 };
 
 /* A checked record ready to store; owns everything it points at. */
@@ -116,11 +122,13 @@ json_object *service_kind_record(const struct kind *k, const struct rec_row *row
 
 /*
  * Upsert from the API: *created tells 201 from 200; *record is the caller's.
- * recorded_by (borrowed; may be NULL) replaces any "recorded_by" in req.
+ * recorded_by (borrowed; may be NULL) replaces any "recorded_by" in req; with owned, an
+ * existing record whose recorded_by differs is ST_FORBIDDEN (struct kind's writer_owned).
  */
 ATTR_NODISCARD enum status service_kind_upsert(struct service *s, const struct kind *k,
 					       json_object *req, json_object *recorded_by,
-					       char **record, bool *created, struct err *e);
+					       bool owned, char **record, bool *created,
+					       struct err *e);
 ATTR_NODISCARD enum status service_kind_get(struct service *s, const struct kind *k, const char *id,
 					    char **record, struct err *e);
 /* A list page.  extra (may be NULL) adds filters the kind's params cannot say. */

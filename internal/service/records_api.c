@@ -60,7 +60,10 @@ enum status service_record_upsert(struct service *s, enum service_kind k, json_o
 	if (k == SK_APPROVAL)
 		return err_set(e, ST_INVALID, "approvals change through their own endpoints");
 	by = service_recorded_by(who);
-	st = service_kind_upsert(s, kinds[k], req, by, record, created, e);
+	st = service_kind_upsert(s, kinds[k], req, by,
+				 kinds[k]->writer_owned && who && who->verified &&
+					 !who->may_replace,
+				 record, created, e);
 	json_object_put(by);
 	return st;
 }

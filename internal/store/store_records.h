@@ -29,6 +29,11 @@ struct rec_write {
 	const char *payload; /* a JSON object */
 	const char *created_at; /* used when the record is new */
 	const char *updated_at;
+	/*
+	 * NULL, or a recorded_by object (JSON): an existing record is then replaced only when
+	 * its payload's recorded_by is that object, else ST_FORBIDDEN and nothing is written.
+	 */
+	const char *owner;
 };
 
 enum rec_outcome { REC_CREATED, REC_UPDATED, REC_UNCHANGED };
@@ -38,7 +43,8 @@ enum rec_outcome { REC_CREATED, REC_UPDATED, REC_UNCHANGED };
  * created_at).  A record whose payload is unchanged is not written at all,
  * so that writing the same data twice changes nothing.  Runs on c inside
  * the caller's write transaction.  A clash on another unique column (an MCP
- * server's name) is ST_CONFLICT.
+ * server's name) is ST_CONFLICT.  With w->owner, an existing record written by another caller is
+ * ST_FORBIDDEN.
  */
 ATTR_NODISCARD enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 					 const struct rec_write *w, enum rec_outcome *out,

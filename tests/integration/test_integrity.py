@@ -128,6 +128,37 @@ def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
         assert r.json()["requested_by"] == "int-agent"
 
 
+def test_evidence_is_replaced_only_by_its_writer_or_an_admin(migrated, tmp_path):
+    """An agent cannot rewrite another agent's evidence (say, after an approval was granted on
+    it): the record is replaced only by the caller that wrote it, or an admin."""
+    mine = make_token(migrated, "ev-agent-a", "agent")
+    other = make_token(migrated, "ev-agent-b", "agent")
+    admin = make_token(migrated, "ev-admin", "admin")
+    first = {"session_id": "ev-s", "signer": "agent-a-key", "approval_required_count": 1,
+             "attachment": "sha256:aaaa"}
+    with serve(migrated, tmp=tmp_path) as s:
+        assert s.post("/evidence", first, headers=bearer(mine)).status_code == 201
+        r = s.post("/evidence", dict(first, attachment="sha256:bbbb", signer="b"),
+                   headers=bearer(other))
+        assert r.status_code == 403, r.text
+        assert r.json()["detail"] == (
+            "evidence metadata 'ev-s' was recorded by another caller: only that caller, or "
+            "one with permission 'evidence.replace', may replace it")
+        got = s.get("/evidence/ev-s").json()
+        assert (got["attachment"], got["recorded_by"]["token"]) == ("sha256:aaaa", "ev-agent-a")
+        # the same body from another caller is refused too: it would move recorded_by
+        assert s.post("/evidence", first, headers=bearer(other)).status_code == 403
+        # another caller's first record of a session is its own
+        assert s.post("/evidence", dict(first, session_id="ev-t"),
+                      headers=bearer(other)).status_code == 201
+        r = s.post("/evidence", dict(first, attachment="sha256:cccc"), headers=bearer(mine))
+        assert r.status_code == 200 and r.json()["attachment"] == "sha256:cccc", r.text
+        r = s.post("/evidence", dict(first, attachment="sha256:dddd"), headers=bearer(admin))
+        assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "ev-admin", r.text
+        # auth mode none without credentials is every role: the pilot's callers share records
+        assert s.post("/evidence", first).status_code == 200
+
+
 def test_oidc_who_acted_is_who_authenticated(migrated, tmp_path, idp):
     tok = {p: idp.token(p) for p in ("agent", "operator", "platform", "cab")}
     with serve(migrated, *oidc_args(idp), tmp=tmp_path) as s:
