@@ -59,9 +59,20 @@ enum MHD_Result http_reply_result(struct req *r, enum status st, unsigned int ok
 	return ret;
 }
 
+/*
+ * A parameter given without "=" ("?legal_hold") is the empty value, as "?legal_hold=" is:
+ * MHD reports it with a NULL value, which read as "absent" once made "?legal_hold" mean "no
+ * hold" and "?decision" no filter at all.  Every parameter then refuses the empty value.
+ */
 const char *http_req_query(struct req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *v = NULL;
+	size_t n = 0;
+
+	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v,
+					  &n) != MHD_YES)
+		return NULL;
+	return v ? v : "";
 }
 
 struct cookie_find {

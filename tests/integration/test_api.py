@@ -151,6 +151,11 @@ def test_session_upsert(srv):
         r = srv.post("/sessions", bad)
         assert r.status_code == 400, (bad, r.text)
     assert srv.get("/sessions", params={"state": "completed"}).json()["total"] == 1
+    # a filter without "=" is the empty value (400), never "no filter"
+    for q in ("/sessions?state", "/decisions?decision", "/decisions?session_id",
+              "/evidence?has_approvals", "/decisions?count"):
+        r = srv.get(q)
+        assert r.status_code == 400 and r.json()["code"] == "invalid", (q, r.text)
 
 
 def test_a_damaged_stored_session_is_read_without_it_and_not_overwritten(srv, db):

@@ -1008,8 +1008,10 @@ def test_retention_plan_cli_api_and_legal_hold(seeded, tmp_path):
         assert r.status_code == 200, r.text
         api = r.json()
         assert srv.get("/operations/retention-plan").json()["retention_days"] == 2555
+        # a parameter without "=" is the empty value, never "absent": "?legal_hold" once gave
+        # a plan that called held records deletable
         for q in ("retention_days=0", "retention_days=abc", "legal_hold=maybe",
-                  "classification=a%20b"):
+                  "classification=a%20b", "legal_hold", "retention_days", "classification"):
             r = srv.get("/operations/retention-plan?" + q)
             assert r.status_code == 400 and r.json()["code"] == "invalid", q
     for d in (cli, api):
