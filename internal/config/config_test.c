@@ -241,7 +241,8 @@ static void test_file(void **state)
 		{"log_level: [a, b\n", ":2: invalid yaml: did not find expected ',' or ']' while "
 				       "parsing a flow sequence"},
 		{"auto_migrate: True\n", "setting auto_migrate: must be one of true, false, auto"},
-		{"audit_checkpoint_dir: \"\"\n", "setting audit_checkpoint_dir: the value is empty"},
+		{"audit_checkpoint_dir: \"\"\n",
+		 "setting audit_checkpoint_dir: the value is empty"},
 	};
 	char path[] = "/tmp/cavra-config-XXXXXX";
 	int fd = mkstemp(path);
