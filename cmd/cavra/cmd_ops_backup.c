@@ -477,7 +477,8 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 	return rc;
 }
 
-static int restored_chain(const struct ops_restore_result *r, struct progress *p)
+/* EXIT_OK, or EXIT_FAIL with *out set: the restore is committed, its chain does not verify */
+static int restored_chain(const struct ops_restore_result *r, struct progress *p, struct err *out)
 {
 	const struct store_options opt = {.pool_size = 1};
 	struct audit_verify_result v = {0};
@@ -492,10 +493,15 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 		rc = store_table_exists(c, "audit_chain_head", &has, &e);
 	if (c)
 		store_conn_put(st, c);
-	if (rc == ST_OK && has)
+	if (rc == ST_OK && has && !r->chain_restarted)
 		rc = chain_check(st, r, &v, &rs, &e);
 	progress_clear(p);
-	if (rc == ST_OK && !has)
+	if (rc == ST_OK && r->chain_restarted)
+		cmd_info("audit chain: rebuilt: the backup predates the chain, so the target's "
+			 "entries (the replaced data's) were removed; 'cavra migrate up', the next "
+			 "'cavra serve' or 'cavra audit adopt' chains the restored decisions and "
+			 "approvals");
+	else if (rc == ST_OK && !has)
 		cmd_info("audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
 			 "up' chains the restored decisions and approvals");
 	else if (rc == ST_OK)
@@ -510,7 +516,8 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 	store_close(st);
 	if (rc == ST_OK)
 		return EXIT_OK;
-	fprintf(stderr, "cavra: audit chain: the restored chain does not verify: %s\n", e.msg);
+	err_set(out, rc, "audit chain: the restored chain does not verify: %s", e.msg);
+	fprintf(stderr, "cavra: %s\n", out->msg);
 	return EXIT_FAIL;
 }
 
@@ -518,7 +525,7 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 {
 	struct ops_restore_result r;
 	struct ops_restore_opts o;
-	struct err e = {0};
+	struct err e = {0}, chain = {0};
 	int64_t started = time_now_us();
 	bool configured;
 	json_object *doc, *details;
@@ -533,14 +540,15 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	o.progress = cmd_progress_new(&a->pf, "restore");
 	st = ops_restore(&o, &r, &e);
 	/* the restored chain is checked before anything is printed: progress ends after it */
-	code = st == ST_OK ? restored_chain(&r, o.progress) : EXIT_FAIL;
+	code = st == ST_OK ? restored_chain(&r, o.progress, &chain) : EXIT_FAIL;
 	progress_finish(o.progress, code == EXIT_OK);
 	progress_free(o.progress);
-	doc = ops_restore_json(&r, &e);
+	/* a restore whose chain does not verify is committed, and still not a success */
+	doc = ops_restore_json(&r, st == ST_OK ? &chain : &e);
 	jx_add_str(doc, "kind", configured ? "restore" : "restore_test");
 	if (st == ST_OK) {
 		struct ops_record rec = {.kind = configured ? "restore" : "restore_test",
-					 .succeeded = true,
+					 .succeeded = code == EXIT_OK,
 					 .manifest_sha256 = r.verify.manifest_sha256,
 					 .location = r.target,
 					 .started_us = started,

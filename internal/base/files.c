@@ -167,6 +167,23 @@ enum status file_write_atomic(const char *path, const void *data, size_t n, stru
 	return st;
 }
 
+enum status file_place_new(const char *from, const char *to, struct err *e)
+{
+	if (link(from, to) == 0)
+		return unlink(from) == 0
+			       ? ST_OK
+			       : err_set(e, ST_IO, "remove '%s': %s", from, BASE_ERRSTR(errno));
+	if (errno == EEXIST)
+		return err_set(e, ST_CONFLICT, "'%s' exists", to);
+	if (errno != EPERM && errno != EOPNOTSUPP)
+		return err_set(e, ST_IO, "link '%s': %s", to, BASE_ERRSTR(errno));
+	if (access(to, F_OK) == 0)
+		return err_set(e, ST_CONFLICT, "'%s' exists", to);
+	if (rename(from, to) != 0)
+		return err_set(e, ST_IO, "rename '%s': %s", to, BASE_ERRSTR(errno));
+	return ST_OK;
+}
+
 enum status mkdir_p(const char *dir, struct err *e)
 {
 	char *p = NULL;

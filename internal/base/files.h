@@ -62,4 +62,12 @@ ATTR_NODISCARD enum status file_write_atomic(const char *path, const void *data,
 /* Creates dir and its parents (mode 0700 for new ones). */
 ATTR_NODISCARD enum status mkdir_p(const char *dir, struct err *e);
 
+/*
+ * Gives the file from the name to, only if no file has that name: a hard link fails on an
+ * existing name where rename(2) would replace it.  ST_CONFLICT when to exists (from is left);
+ * on a file system without hard links, a last look and then rename(2).  The directory is not
+ * synced.
+ */
+ATTR_NODISCARD enum status file_place_new(const char *from, const char *to, struct err *e);
+
 #endif

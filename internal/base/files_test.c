@@ -164,6 +164,22 @@ static void test_commit_fails(void **state)
 	assert_int_equal(file_write_atomic("/nonexistent-cavra/x", "x", 1, &e), ST_IO);
 }
 
+/* A new name only: an existing file is never replaced, and the source stays. */
+static void test_place_new(void **state)
+{
+	struct fx *x = *state;
+	struct err e = {0};
+
+	assert_int_equal(file_write_atomic(x->tmp, "new", 3, &e), ST_OK);
+	assert_int_equal(file_place_new(x->tmp, x->path, &e), ST_OK);
+	assert_content(x->path, "new");
+	assert_false(exists(x->tmp));
+	assert_int_equal(file_write_atomic(x->tmp, "other", 5, &e), ST_OK);
+	assert_int_equal(file_place_new(x->tmp, x->path, &e), ST_CONFLICT);
+	assert_content(x->path, "new");
+	assert_content(x->tmp, "other");
+}
+
 /* An empty name is refused: the loop over its components once read past its end. */
 static void test_mkdir_p_empty(void **state)
 {
@@ -200,6 +216,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_fails, fx_setup, fx_teardown),
 		cmocka_unit_test(test_mkdir_p_empty),
+		cmocka_unit_test_setup_teardown(test_place_new, fx_setup, fx_teardown),
 		cmocka_unit_test(test_dir_of),
 		cmocka_unit_test_setup_teardown(test_fsync_path, fx_setup, fx_teardown),
 	};

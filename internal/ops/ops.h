@@ -284,6 +284,8 @@ struct ops_restore_result {
 	char *target_backend; /* "sqlite" | "postgres"; owned */
 	int schema_before, schema_after;
 	bool overwrote;
+	/* the target's chain emptied and set to be rebuilt: a backup from before the chain */
+	bool chain_restarted;
 	struct ops_table_count *tables;
 	size_t ntables;
 	int64_t rows, duration_ms;

@@ -16,6 +16,7 @@
 #include "base/files.h"
 #include "base/str.h"
 #include "base/redact.h"
+#include "store/store_chain.h"
 #include "store/store_sqlite_file.h"
 #include "base/progress.h"
 #include "base/dburl.h"
@@ -171,10 +172,9 @@ static void remove_temp(struct restore *r)
  * a database whose only rows are records of earlier backups is empty for
  * this purpose, and those records are kept anyway.
  */
-static enum status target_rows(struct restore *r, int version, int64_t *rows, struct err *e)
+static enum status rows_on(struct store_conn *c, int version, int64_t *rows, struct err *e)
 {
-	struct store_conn *c = NULL;
-	enum status st = store_conn_get(r->st, &c, e);
+	enum status st = ST_OK;
 
 	*rows = 0;
 	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++) {
@@ -187,7 +187,64 @@ static enum status target_rows(struct restore *r, int version, int64_t *rows, st
 		st = store_table_count(c, ops_catalog[i].table, &n, e);
 		*rows += n;
 	}
+	return st;
+}
+
+static enum status target_rows(struct restore *r, int version, int64_t *rows, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status st = store_conn_get(r->st, &c, e);
+
+	if (st == ST_OK)
+		st = rows_on(c, version, rows, e);
 	store_conn_put(r->st, c);
+	return st;
+}
+
+/*
+ * The check of open_target again, inside the load's transaction and under the schema lock
+ * (PostgreSQL's advisory lock, which migrations and every other restore take too; SQLite's
+ * write lock): a second restore started beside this one, or a serve that wrote in between,
+ * made the target hold data after the first look, and without --overwrite it is not replaced.
+ */
+static enum status still_empty(struct restore *r, struct store_conn *c, struct err *e)
+{
+	int64_t rows = 0;
+	enum status st = rows_on(c, r->out->schema_after, &rows, e);
+
+	if (st == ST_OK && rows > 0 && !r->o->overwrite)
+		return err_set(e, ST_CONFLICT,
+			       "the target holds data (%lld rows), written since this restore "
+			       "looked (another restore, or a cavra serve?): pass --overwrite to "
+			       "replace it; nothing was written",
+			       (long long)rows);
+	r->out->overwrote = st == ST_OK && rows > 0;
+	return st;
+}
+
+/*
+ * Tables of the target newer than the backup (a backup from before a migration restored with
+ * --overwrite over a database after it) hold the replaced data's rows.  The chain's entries
+ * would name records that are gone: it starts again from the genesis with adoption pending,
+ * as migration 015 left a database with records; any other such table is emptied.
+ */
+static enum status reset_newer(struct restore *r, struct store_conn *c, struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (size_t i = 0; st == ST_OK && i < ops_catalog_n; i++) {
+		const struct ops_table *t = &ops_catalog[i];
+
+		if (t->merge || ops_table_at(t, r->m->schema_version) ||
+		    !ops_table_at(t, r->out->schema_after) || str_eq(t->table, "audit_chain_head"))
+			continue;
+		if (str_eq(t->table, "audit_chain")) {
+			st = store_chain_restart(c, e);
+			r->out->chain_restarted = st == ST_OK;
+		} else {
+			st = store_empty_table(c, t->table, e);
+		}
+	}
 	return st;
 }
 
@@ -442,15 +499,21 @@ static enum status load_all(struct restore *r, struct err *e)
 		st = store_tx_begin(c, STORE_TX_WRITE, e);
 	if (st == ST_OK)
 		st = load_settings(r, c, e);
+	if (st == ST_OK)
+		st = store_lock_schema(c, e);
 	if (st == ST_OK && r->migrate_in_load &&
 	    (st = migrate_up_in_tx(c, store_kind(r->st), &r->tset, r->m->schema_version, e)) !=
 		    ST_OK)
 		err_wrap(e, "bring the target's schema to version %d", r->m->schema_version);
+	if (st == ST_OK)
+		st = still_empty(r, c, e);
 	for (size_t i = 0; st == ST_OK && i < r->nplan; i++) {
 		st = load_table(r, c, i, &r->out->tables[i], e);
 		r->out->ntables = i + 1;
 		r->out->rows += r->out->tables[i].loaded;
 	}
+	if (st == ST_OK)
+		st = reset_newer(r, c, e);
 	if (st == ST_OK)
 		st = store_tx_commit(c, e);
 	if (st == ST_OK && unjournaled)
@@ -464,6 +527,7 @@ static enum status put_in_place(struct restore *r, struct err *e)
 {
 	char *wal;
 	bool left;
+	enum status st;
 
 	store_close(r->st);
 	r->st = NULL;
@@ -476,8 +540,15 @@ static enum status put_in_place(struct restore *r, struct err *e)
 	if (left)
 		return err_set(e, ST_IO, "'%s' still has a write-ahead log after closing",
 			       r->temp_path);
-	if (rename(r->temp_path, r->final_path) != 0)
-		return err_set(e, ST_IO, "rename '%s': %s", r->final_path, BASE_ERRSTR(errno));
+	st = file_place_new(r->temp_path, r->final_path, e);
+	if (st == ST_CONFLICT)
+		return err_set(e, st,
+			       "'%s' appeared while this restore ran (another restore, or a cavra "
+			       "serve that created it): it is left as it is, and the restored copy "
+			       "removed",
+			       r->final_path);
+	if (st != ST_OK)
+		return st;
 	free(r->temp_path);
 	r->temp_path = NULL;
 	return file_fsync_dir(r->o->target_dir, e);

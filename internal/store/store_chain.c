@@ -701,6 +701,19 @@ static enum status adopt_plan(struct store_conn *c, struct err *e)
 	return st;
 }
 
+enum status store_chain_restart(struct store_conn *c, struct err *e)
+{
+	static const char head[] =
+		"UPDATE audit_chain_head SET seq = 0, hash = $1, updated_at = "
+		"'1970-01-01T00:00:00.000000Z', adopt_pending = CASE WHEN EXISTS (SELECT 1 FROM "
+		"activity_decisions) OR EXISTS (SELECT 1 FROM approvals) THEN 1 ELSE 0 END WHERE "
+		"id = 1";
+	const char *p[1] = {store_chain_genesis};
+	enum status st = store_exec(c, "DELETE FROM audit_chain", 0, NULL, NULL, e);
+
+	return st == ST_OK ? store_exec(c, head, 1, p, NULL, e) : st;
+}
+
 static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	struct adopt *a = ctx;

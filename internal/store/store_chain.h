@@ -124,6 +124,14 @@ ATTR_NODISCARD enum status store_chain_head(struct store_conn *c, struct chain_h
 ATTR_NODISCARD enum status store_chain_head_get(struct store *st, struct chain_head *out,
 						struct err *e);
 
+/*
+ * In the caller's write transaction: every entry deleted and the head back at the genesis,
+ * adopt_pending set when decisions or approvals are there to chain, as migration 015 leaves a
+ * database it finds with records.  For a restore of a backup from before the chain over a
+ * database that has one, whose entries name the records the restore replaced.
+ */
+ATTR_NODISCARD enum status store_chain_restart(struct store_conn *c, struct err *e);
+
 /* Entries in the chain (count(*): seq when none is missing). */
 ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e);
 

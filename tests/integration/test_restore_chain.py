@@ -4,11 +4,14 @@ checked against the restored chain, so every change to a backup that the chain c
 still named: an edited, deleted or added decision line, a chain entry edited or moved, and a
 tail cut off together with its head."""
 import json
+import os
+import subprocess
+import time
 import uuid
 
 import pytest
 
-from conftest import cavra, psql
+from conftest import CAVRA, cavra, pg_bindir, psql, sql
 from test_ops import _reseal
 from test_audit import chained, chain_ids, verify  # noqa: F401  (fixture)
 
@@ -117,6 +120,9 @@ def test_a_restore_names_each_break(chained, tmp_path, target, case):
     code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
     assert code == 1, out + err
     assert "the restored chain does not verify" in err and want in err, err
+    # committed, and still no success: the JSON and the exit code agree
+    doc = json.loads(out)
+    assert not doc["ok"] and "the restored chain does not verify" in doc["error"], out
 
 
 def test_a_decision_line_without_an_entry_is_listed_not_fatal(chained, tmp_path, target):
@@ -151,3 +157,75 @@ def test_a_bad_index_memory_setting_is_refused(chained, tmp_path, pg_target):
     code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), "--target-url", pg_target,
                            "--restore-maintenance-work-mem-mb", "32", db=db)
     assert code == 0, out + err
+
+
+def test_a_backup_from_before_the_chain_restored_over_a_chained_database(chained, tmp_path):
+    """--overwrite with a backup from schema 12 over a database with a chain: the target's
+    entries name the records the restore replaced, so the chain starts again and is rebuilt
+    (the restore once kept them: exit 1 with "ok": true, and every later verify failed)."""
+    db, _ = chained
+    old = str(tmp_path / "old.db")
+    assert cavra("migrate", "up", "--to", "12", db=old)[0] == 0
+    for i in range(3):
+        t = f"2026-01-0{i + 1}T00:00:00.000000Z"
+        sql(old, "INSERT INTO activity_decisions (decision_id, session_id, action_type, "
+                 "policy_pack, decision, decided_at, created_at, updated_at, payload) VALUES "
+                 f"('d-{i}', 's', 'read_file', 'p', 'allow', '{t}', '{t}', '{t}', "
+                 f"'{{\"decision_id\":\"d-{i}\"}}')")
+    code, _, err = cavra("ops", "backup", "--output", str(tmp_path / "b12"), db=old)
+    assert code == 0, err
+    code, out, err = cavra("ops", "restore", str(tmp_path / "b12"), "--overwrite", db=db)
+    assert code == 0, out + err
+    assert json.loads(out)["ok"] and "audit chain: rebuilt: the backup predates the chain" in err
+    assert sql(db, "SELECT count(*) FROM audit_chain") == [["0"]]
+    assert sql(db, "SELECT seq, adopt_pending FROM audit_chain_head") == [["0", "1"]]
+    code, out, err = cavra("audit", "adopt", db=db)
+    assert code == 0 and "chained 3 records" in out, out + err
+    code, out, err = verify(db)
+    assert code == 0 and "3 entries" in out, out + err
+
+
+def test_a_restore_that_finds_the_target_written_meanwhile_replaces_nothing(chained, tmp_path,
+                                                                            pg_target):
+    """The target is checked again inside the load's transaction, under the schema lock that
+    migrations and restores take: data written after the first look (another restore, a serve)
+    is not replaced without --overwrite. Once both of two restores started together exited 0
+    and the second replaced the first."""
+    db, _ = chained
+    backup(db, tmp_path / "bk")
+    assert cavra("migrate", "up", db=pg_target)[0] == 0
+    holder = subprocess.Popen([os.path.join(pg_bindir(), "psql"), pg_target, "-X", "-q"],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        holder.stdin.write("BEGIN;\nSELECT pg_advisory_xact_lock(7345163001);\n"
+                           "INSERT INTO registry_agents (agent_id, status, owner, created_at, "
+                           "updated_at, payload) VALUES ('meanwhile', 'active', 'o', now(), "
+                           "now(), '{}');\n")
+        holder.stdin.flush()
+        deadline = time.time() + 30
+        while psql(pg_target, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                              "AND granted") != "1":
+            assert time.time() < deadline, "the lock was not taken"
+            time.sleep(0.05)
+        restore = subprocess.Popen([CAVRA, "ops", "restore", str(tmp_path / "bk"),
+                                    "--target-url", pg_target, "--database", db],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # the restore has found the target empty and waits for the lock in its transaction
+        while psql(pg_target, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                              "AND NOT granted") != "1":
+            if time.time() > deadline or restore.poll() is not None:
+                restore.kill()
+                raise AssertionError("the restore never waited for the schema lock: "
+                                     + restore.communicate()[1])
+            time.sleep(0.05)
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        out, err = restore.communicate(timeout=120)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert restore.returncode == 1, out + err
+    assert "the target holds data (1 rows), written since this restore looked" in err, err
+    assert psql(pg_target, "SELECT count(*) FROM activity_decisions") == "0"
+    assert psql(pg_target, "SELECT agent_id FROM registry_agents") == "meanwhile"
