@@ -82,11 +82,34 @@ enum MHD_Result http_handle_console_file(struct req *r)
 	return send_file(r, r->params[0]);
 }
 
+/*
+ * The path part (up to '?' or '#') has no "." or ".." segment and no %-escape: a browser
+ * resolves "/console/../auth/whoami", or its "%2e%2e" form, to a page outside the console.
+ */
+static bool plain_path(const char *to)
+{
+	const char *end = to + strcspn(to, "?#"), *seg = to;
+
+	if (memchr(to, '%', (size_t)(end - to)))
+		return false;
+	for (const char *p = to;; p++) {
+		if (p == end || *p == '/') {
+			size_t len = (size_t)(p - seg);
+
+			if ((len == 1 || len == 2) && strncmp(seg, "..", len) == 0)
+				return false;
+			seg = p + 1;
+		}
+		if (p == end)
+			return true;
+	}
+}
+
 /* A same-site path inside the console, or "/console/" (no open redirects). */
 static const char *safe_return(const char *to)
 {
 	if (!to || strncmp(to, "/console/", 9) != 0 || strstr(to, "//") || strchr(to, '\\') ||
-	    strlen(to) > RETURN_TO_MAX)
+	    strlen(to) > RETURN_TO_MAX || !plain_path(to))
 		return "/console/";
 	for (const char *c = to; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)

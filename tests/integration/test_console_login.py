@@ -227,6 +227,13 @@ def test_bad_callbacks(migrated, tmp_path, idp):
         # open redirects are not followed
         web3, r, _ = login(s, idp, "operator", return_to="//evil.example/x")
         assert r.headers["Location"] == "/console/"
+        # nor paths that a browser resolves out of the console
+        for out in ("/console/../auth/whoami", "/console/%2e%2e/auth/whoami", "/console/./x",
+                    "/console/a/.."):
+            _, r, _ = login(s, idp, "operator", return_to=out)
+            assert r.headers["Location"] == "/console/", (out, r.headers["Location"])
+        _, r, _ = login(s, idp, "operator", return_to="/console/a.b/#/x?q=a%20..")
+        assert r.headers["Location"] == "/console/a.b/#/x?q=a%20..", r.headers["Location"]
 
 
 def set_cookies(r):
