@@ -157,6 +157,14 @@ def psql(url, sql, check=True):
     return r.stdout.strip()
 
 
+def until(cond, what, timeout=30):
+    """Polls cond() every 50 ms until it is true; fails with what after timeout seconds."""
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, what
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def pg_db(pg):
     """A fresh, empty PostgreSQL database; returns its superuser URL."""

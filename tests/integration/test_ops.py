@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from conftest import (CAVRA, SANITIZER_MARKS, backend_of, cavra, pg_bindir, psql, serve, sql,
-                      sqlite_path, user_tables)
+                      sqlite_path, until, user_tables)
 
 DATA_TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
                "activity_sessions", "activity_decisions", "inventory_repositories",
@@ -1048,11 +1048,10 @@ def _counts_while_a_write_lands(db, *args):
             "created_at, updated_at, payload) VALUES ('late', 'late', 'security', 'planned', "
             "'not_checked', now(), now(), '{}');\nSELECT 1;\n")
         holder.stdin.flush()
+        until(lambda: psql(db, "SELECT count(*) FROM pg_locks WHERE mode = "
+                               "'AccessExclusiveLock' AND granted AND relation = "
+                               "'activity_sessions'::regclass") == "1", "the lock was not taken")
         deadline = time.time() + 30
-        while psql(db, "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' "
-                       "AND granted AND relation = 'activity_sessions'::regclass") != "1":
-            assert time.time() < deadline, "the lock was not taken"
-            time.sleep(0.05)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             run = pool.submit(cavra, "ops", *args, db=db)
             while psql(db, waiting) != "1":

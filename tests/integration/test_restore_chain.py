@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import CAVRA, cavra, pg_bindir, psql, sql
+from conftest import CAVRA, cavra, pg_bindir, psql, sql, until
 from test_ops import _reseal
 from test_audit import chained, chain_ids, verify  # noqa: F401  (fixture)
 
@@ -202,11 +202,9 @@ def test_a_restore_that_finds_the_target_written_meanwhile_replaces_nothing(chai
                            "updated_at, payload) VALUES ('meanwhile', 'active', 'o', now(), "
                            "now(), '{}');\n")
         holder.stdin.flush()
+        until(lambda: psql(pg_target, "SELECT count(*) FROM pg_locks WHERE locktype = "
+                                      "'advisory' AND granted") == "1", "the lock was not taken")
         deadline = time.time() + 30
-        while psql(pg_target, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                              "AND granted") != "1":
-            assert time.time() < deadline, "the lock was not taken"
-            time.sleep(0.05)
         restore = subprocess.Popen([CAVRA, "ops", "restore", str(tmp_path / "bk"),
                                     "--target-url", pg_target, "--database", db],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
