@@ -334,20 +334,40 @@ enum status service_import_put_one(struct store_conn *c, const struct kind *k, s
 	return store_rec_put_once(c, k->table, &w, o, e);
 }
 
-/* Every session named in the file agrees with its decisions. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Every session named in the file agrees with its decisions: each once, however many of its
+ * decisions the file holds (a recount per decision made an import of 15,000 decisions of a
+ * few sessions take minutes).
+ */
 static enum status recount(struct store_conn *c, struct batch *b, struct err *e)
 {
+	const char **ids = xcalloc(b->n[0] + b->n[1] + 1, sizeof(*ids));
 	enum status rc = ST_OK;
+	size_t n = 0;
 
-	for (int k = 0; k < 2 && rc == ST_OK; k++)
-		for (size_t i = 0; i < b->n[k] && rc == ST_OK; i++) {
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < b->n[k]; i++) {
 			const char *id = k == 0 ? b->recs[k][i].id
 						: jx_get_str(b->recs[k][i].rec, "session_id");
-			bool changed = false;
 
-			rc = store_session_recount(c, id, &changed, e);
-			b->out->sessions_recounted += changed;
+			if (id)
+				ids[n++] = id;
 		}
+	qsort(ids, n, sizeof(*ids), cmp_str);
+	for (size_t i = 0; i < n && rc == ST_OK; i++) {
+		bool changed = false;
+
+		if (i > 0 && strcmp(ids[i], ids[i - 1]) == 0)
+			continue;
+		rc = store_session_recount(c, ids[i], &changed, e);
+		b->out->sessions_recounted += changed;
+	}
+	free(ids);
 	return rc;
 }
 
