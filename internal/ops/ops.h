@@ -419,7 +419,7 @@ struct ops_doctor_item {
 	size_t fixed_len;
 };
 
-/* A payload that is valid UTF-8 but not a JSON object the strict parser takes. */
+/* A stored JSON value that is valid UTF-8 but not one the strict parser takes for its column. */
 struct ops_doctor_damage {
 	const char *table; /* borrowed from the catalogue */
 	const char *column; /* the JSON column (payload, history...); borrowed from the catalogue */

@@ -178,8 +178,7 @@ static enum status fix_items(struct store_conn *c, struct ops_doctor_result *out
 
 #define RECORD_ITEMS_MAX 1000 /* items kept in a record's details; the count is always there */
 
-/* {"table": table, "id": id, key: val} appended to items. */
-/* column: NULL when key is "column" itself */
+/* {"table": table, "id": id, "column": column, key: val} appended to items; column may be NULL. */
 static void add_finding(json_object *items, const char *table, const char *id, const char *key,
 			const char *val, const char *column)
 {
