@@ -23,14 +23,19 @@ static void on_applied(void *ctx, const char *what, const struct migration *m, i
 		log_info("auto-migrate: %s the legacy migration ledger", what);
 }
 
-/* Applies pending migrations through the migration URL (its own pool of one). */
+/*
+ * Applies pending migrations through the migration URL (its own pool of one), unless the
+ * database is someone else's (ledger: the status's), which only an explicit migrate up fills.
+ */
 static enum status auto_migrate(const struct config *cfg, const struct migration_set *set,
-				struct err *e)
+				enum ledger_kind ledger, struct err *e)
 {
 	struct store *mst = NULL;
 	const struct store_options opt = {.pool_size = 1, .prepare = false};
 	enum status st = store_open(config_migration_url(cfg), &opt, &mst, e);
 
+	if (st == ST_OK)
+		st = migrate_refuse_foreign(mst, ledger, "migrate it automatically", e);
 	if (st == ST_OK)
 		st = migrate_up(mst, set, 0, on_applied, NULL, e);
 	store_close(mst);
@@ -57,7 +62,7 @@ static enum status check_schema(const struct config *cfg, const char *verb, stru
 			     "(or use --auto-migrate)",
 			     verb, r.pending);
 	else if (rc == ST_OK && behind)
-		rc = auto_migrate(cfg, set, e);
+		rc = auto_migrate(cfg, set, r.ledger, e);
 	migrate_report_release(&r);
 	migrate_ledger_release(&l);
 	return rc;

@@ -145,6 +145,15 @@ ATTR_NODISCARD enum status migrate_status(struct store *st, const struct migrati
 					  struct err *e);
 
 /*
+ * Refuses (ST_CONFLICT, naming one of its tables) a database that holds tables or views
+ * but no ledger (ledger: migrate_status's): someone else's database, reached by a mistyped
+ * URL, which a restore or an automatic migration would fill with cavra's tables.  An
+ * explicit `cavra migrate up` is how an operator lets cavra share such a database.
+ */
+ATTR_NODISCARD enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger,
+						  const char *verb, struct err *e);
+
+/*
  * Writes to f the SQL that `migrate up --to to` (0: all) would run on the
  * database whose ledger is l, compared in r with set: per pending migration
  * one transaction taking the schema lock, the ledger's DDL where the ledger

@@ -143,3 +143,26 @@ enum status migrate_status(struct store *st, const struct migration_set *set, st
 		migrate_compare(set, ledger, out);
 	return rc;
 }
+
+enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger, const char *verb,
+				   struct err *e)
+{
+	struct store_conn *c = NULL;
+	char *table = NULL;
+	enum status rc;
+
+	if (ledger != LEDGER_NONE)
+		return ST_OK;
+	rc = store_conn_get(st, &c, e);
+	if (rc == ST_OK)
+		rc = store_first_table(c, &table, e);
+	store_conn_put(st, c);
+	if (rc == ST_OK && table)
+		rc = err_set(e, ST_CONFLICT,
+			     "refusing to %s: the database is not cavra's (it holds '%.64s' and no "
+			     "migration ledger): use an empty database, or run 'cavra migrate up' "
+			     "against this one first if cavra is to share it",
+			     verb, table);
+	free(table);
+	return rc;
+}

@@ -278,6 +278,8 @@ static enum status open_target(struct restore *r, struct err *e)
 		st = migrate_status(r->st, &r->tset, &l, &rep, e);
 	if (st == ST_OK && rep.nproblems)
 		st = err_set(e, ST_CONFLICT, "target schema: %s", rep.problems[0].msg);
+	if (st == ST_OK)
+		st = migrate_refuse_foreign(r->st, rep.ledger, "restore into it", e);
 	if (st == ST_OK && (size_t)r->m->schema_version > r->tset.n)
 		st = err_set(e, ST_CONFLICT,
 			     "the target's migrations stop at version %zu, the "

@@ -458,6 +458,16 @@ enum status store_table_exists(struct store_conn *c, const char *table, bool *ou
 	return store_row_exists(c, c->ops->table_exists_sql, 1, p, out, e);
 }
 
+enum status store_first_table(struct store_conn *c, char **name, struct err *e)
+{
+	struct store_rows *r = NULL;
+	enum status rc = store_query(c, c->ops->first_table_sql, 0, NULL, &r, e);
+
+	*name = rc == ST_OK && store_rows_count(r) > 0 ? xstrdup(store_rows_get(r, 0, 0)) : NULL;
+	store_rows_free(r);
+	return rc;
+}
+
 enum status store_column_exists(struct store_conn *c, const char *table, const char *column,
 				bool *out, struct err *e)
 {

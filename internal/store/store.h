@@ -172,6 +172,11 @@ ATTR_NODISCARD enum status store_lock_schema(struct store_conn *c, struct err *e
 /* Whether a table exists in the current schema. */
 ATTR_NODISCARD enum status store_table_exists(struct store_conn *c, const char *table, bool *out,
 					      struct err *e);
+/*
+ * The first (by name) table or view of the current schema, NULL when it has none: a
+ * database holding anything but cavra's tables is someone else's.  Caller frees.
+ */
+ATTR_NODISCARD enum status store_first_table(struct store_conn *c, char **name, struct err *e);
 /* Whether table has the column. */
 ATTR_NODISCARD enum status store_column_exists(struct store_conn *c, const char *table,
 					       const char *column, bool *out, struct err *e);

@@ -54,6 +54,7 @@ struct store_ops {
 	enum status (*load_end)(struct store_load *l, bool ok, int64_t *rows, struct err *e);
 	const char *table_exists_sql; /* $1 = table; returns a row when it exists */
 	const char *column_exists_sql; /* $1 = table, $2 = column */
+	const char *first_table_sql; /* the first table or view of the current schema by name */
 	const char *load_indexes_sql; /* $1 = table; (name, create, drop statement) rows */
 	const char *empty_table_sql; /* followed by the table's name: removes every row */
 };

@@ -118,6 +118,27 @@ static enum status ensure_parent(const char *path, struct err *e)
 }
 
 /*
+ * Whether the file may be switched to WAL: it is new (no schema yet) or cavra's (it has the
+ * migration ledger, migrate.h's MIGRATE_LEDGER).  Anything else is someone else's database reached
+ * by a mistyped path, or the original CAVRA's before adoption; commands refuse those, and the
+ * journal mode is stored in the file, so switching it would change the file they did not touch.
+ */
+static int may_switch_to_wal(sqlite3 *db, bool *ok)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT count(*) = 0 OR sum(name = 'schema_migrations') > 0 "
+				    "FROM sqlite_master",
+				    -1, &s, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	*ok = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/*
  * Every connection sets these: they are per connection (foreign_keys is off by
  * default in every new one) except journal_mode, which is stored in the file.  WAL
  * lets readers go on while one writer writes; synchronous=FULL syncs the WAL at
@@ -126,13 +147,17 @@ static enum status ensure_parent(const char *path, struct err *e)
  */
 static enum status run_pragmas(sqlite3 *db, struct err *e)
 {
-	static const char pragmas[] = "PRAGMA journal_mode=WAL;"
-				      "PRAGMA synchronous=FULL;"
+	static const char pragmas[] = "PRAGMA synchronous=FULL;"
 				      "PRAGMA foreign_keys=ON;"
 				      /* savepoint journals in memory, not in /var/tmp files */
 				      "PRAGMA temp_store=MEMORY;";
 	int rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+	bool wal = false;
 
+	if (rc == SQLITE_OK)
+		rc = may_switch_to_wal(db, &wal);
+	if (rc == SQLITE_OK && wal)
+		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return store_sqlite_status(db, rc, e, "configure database");
 	return ST_OK;
@@ -479,6 +504,8 @@ const struct store_ops store_sqlite_ops = {
 	.load_end = store_sqlite_load_end,
 	.table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
 	.column_exists_sql = "SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
+	.first_table_sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+			   "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name LIMIT 1",
 	.empty_table_sql = "DELETE FROM ",
 	/* an index with sql NULL is a constraint's (the primary key's): it stays */
 	.load_indexes_sql = "SELECT name, sql, printf('DROP INDEX \"%w\"', name) "

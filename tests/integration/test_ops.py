@@ -807,6 +807,69 @@ def test_restore_refuses_target_with_data_unless_overwrite(seeded, tmp_path):
     assert second["rows"] > first["rows"]
 
 
+def foreign_database(db, request, tmp_path):
+    """Another application's database on db's backend: one table of its own, no cavra tables."""
+    if backend_of(db) == "sqlite":
+        target = f"sqlite:{tmp_path}/app.db"
+    else:
+        target = request.getfixturevalue("pg_db2")
+    sql(target, "CREATE TABLE app_users (id integer PRIMARY KEY, name text)")
+    sql(target, "INSERT INTO app_users VALUES (1, 'ada')")
+    return target
+
+
+def file_sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_restore_and_auto_migrate_refuse_a_database_that_is_not_cavras(seeded, tmp_path,
+                                                                        request):
+    """A target URL mistyped onto another application's database is not filled with cavra's
+    tables, even with --overwrite (which replaces cavra's data, not anyone else's); an explicit
+    `migrate up` is how an operator lets cavra share it.  A SQLite file is left byte for byte
+    (its journal mode included), with no -wal beside it."""
+    first = backup(seeded, tmp_path / "b1")
+    target = foreign_database(seeded, request, tmp_path)
+    path = sqlite_path(target)
+    before = file_sha(path) if backend_of(target) == "sqlite" else None
+    for extra in ([], ["--overwrite"]):
+        code, out, err = cavra("ops", "restore", first["manifest"], "--target-url", target,
+                               *extra, db=seeded)
+        assert code == 1 and "not cavra's" in err and "'app_users'" in err, err
+        assert json.loads(out)["ok"] is False
+    code, _, err = cavra("tokens", "list", "--auto-migrate", db=target)
+    assert code == 1 and "refusing to migrate it automatically" in err and "app_users" in err
+    assert user_tables(target) == ["app_users"]
+    if before:
+        assert file_sha(path) == before and not os.path.exists(path + "-wal")
+    ok(cavra("migrate", "up", db=target))
+    res = ops_json("restore", first["manifest"], "--target-url", target, db=seeded)
+    assert res["ok"] and not res["overwrote"]
+    assert sql(target, "SELECT name FROM app_users") == [["ada"]]
+    assert counts(target) == counts(seeded)
+
+
+@pytest.mark.parametrize("argv", [["audit", "verify"], ["ops", "stores"], ["ops", "doctor"],
+                                  ["ops", "backup", "--output", "OUT"], ["migrate", "status"]],
+                         ids=lambda a: " ".join(a[:2]))
+def test_commands_leave_a_foreign_sqlite_file_as_it_was(tmp_path, argv):
+    """Commands pointed at a SQLite file that is not cavra's refuse it or report nothing in it
+    without switching it to WAL (the journal mode is stored in the file)."""
+    path = tmp_path / "app.db"
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE app_users (id integer); INSERT INTO app_users VALUES (1);")
+    con.close()
+    before = file_sha(path)
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    cavra(*argv, db=f"sqlite:{path}")
+    assert file_sha(path) == before
+    assert sorted(os.listdir(tmp_path)) == ["app.db"]
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    con.close()
+
+
 def test_restore_bad_arguments_and_unreachable_target(seeded, tmp_path):
     first = backup(seeded, tmp_path / "b1")
     assert cavra("ops", "restore", first["manifest"], "--target-dir", "x", "--target-url",
