@@ -409,7 +409,10 @@ enum status jx_check_numbers_for(const char *p, size_t len, const char *advice, 
 
 enum status jx_check_numbers(const char *p, size_t len, struct err *e)
 {
-	return jx_check_numbers_for(p, len, "send a number like that as a string", e);
+	return jx_check_numbers_for(p, len,
+				    "it would not come back as sent; in a free-form field "
+				    "(payload, metadata) send it as a string",
+				    e);
 }
 
 /*

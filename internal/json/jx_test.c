@@ -162,7 +162,8 @@ static void test_numbers_advice(void **state)
 	(void)state;
 	assert_int_equal(jx_check_numbers(body, strlen(body), &e), ST_INVALID);
 	assert_string_equal(e.msg, "field 'n' is a number beyond the 64-bit integer range (at byte "
-				   "6): send a number like that as a string");
+				   "6): it would not come back as sent; in a free-form field "
+				   "(payload, metadata) send it as a string");
 	assert_int_equal(jx_check_numbers_for(body, strlen(body), "make it a string", &e),
 			 ST_INVALID);
 	assert_string_equal(e.msg, "field 'n' is a number beyond the 64-bit integer range (at byte "
