@@ -18,12 +18,13 @@
 
 /* The names the route table uses now and the ones the coming routes will use. */
 static const char *const route_permissions[] = {
-	"public",	   "metrics.read",	"decisions.create",   "activity.read",
-	"sessions.write",  "policy.read",	"evidence.read",      "evidence.write",
-	"approvals.read",  "approvals.create",	"approvals.decide",   "approvals.break_glass",
-	"approvals.route", "registry.read",	"registry.write",     "inventory.read",
-	"inventory.write", "integrations.read", "integrations.write", "operations.read",
-	"auth.read",	   "tokens.manage",	"policy.admin",	      "evidence.replace",
+	"public",	    "metrics.read",	 "decisions.create",   "activity.read",
+	"sessions.write",   "policy.read",	 "evidence.read",      "evidence.write",
+	"approvals.read",   "approvals.create",	 "approvals.decide",   "approvals.break_glass",
+	"approvals.route",  "registry.read",	 "registry.write",     "inventory.read",
+	"inventory.write",  "integrations.read", "integrations.write", "operations.read",
+	"auth.read",	    "tokens.manage",	 "policy.admin",       "evidence.replace",
+	"sessions.replace",
 };
 
 static void test_names_exist(void **state)
@@ -88,6 +89,9 @@ static const struct {
 	{B(AGENT), "evidence.replace", false},
 	{B(SECURITY_OPERATOR), "evidence.replace", true},
 	{B(ADMIN), "evidence.replace", true},
+	{B(AGENT), "sessions.replace", false},
+	{B(SECURITY_OPERATOR), "sessions.replace", false},
+	{B(ADMIN), "sessions.replace", true},
 	/* writes to registry, inventory and integrations */
 	{B(PLATFORM_SECURITY), "registry.write", true},
 	{B(PLATFORM_SECURITY), "inventory.write", true},

@@ -66,6 +66,7 @@ struct caller {
 	bool admin;
 	bool may_route; /* holds approvals.route: may choose an approval's approver group */
 	bool may_replace; /* holds evidence.replace: may replace evidence another caller wrote */
+	bool may_replace_sessions; /* holds sessions.replace: may change another's session */
 	const char *issuer, *subject; /* a person or workload verified by OIDC, else NULL */
 	const char *token; /* the API token's name, else NULL */
 };

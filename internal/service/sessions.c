@@ -209,7 +209,7 @@ enum status service_session_upsert(struct service *s, json_object *req, const st
 {
 	struct session_upsert u = {0};
 	char now[TIME_FMT_LEN];
-	char *payload = NULL;
+	char *payload = NULL, *owner = NULL;
 	enum status st = read_upsert(s, req, &u, e);
 
 	if (st == ST_OK)
@@ -217,10 +217,18 @@ enum status service_session_upsert(struct service *s, json_object *req, const st
 	time_format_utc(time_now_us(), now, sizeof(now));
 	u.now = now;
 	u.payload = payload;
+	if (st == ST_OK && who && who->verified && !who->may_replace_sessions)
+		u.owner = owner = jx_take_text(service_recorded_by(who));
 	if (st == ST_OK)
 		st = store_session_upsert(s->store, &u, created, e);
+	if (st == ST_FORBIDDEN)
+		st = err_set(e, ST_FORBIDDEN,
+			     "session '%s' was recorded or started by another caller: only that "
+			     "caller, or one with permission 'sessions.replace', may change it",
+			     u.session_id);
 	if (st == ST_OK)
 		st = service_session_get(s, u.session_id, record, e);
 	free(payload);
+	free(owner);
 	return st;
 }

@@ -63,7 +63,7 @@ struct upsert {
 	bool *created;
 };
 
-#define UPSERT_SQL(keep_metadata)                                                           \
+#define UPSERT_SQL(keep_metadata, owned)                                                    \
 	"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, "          \
 	"policy_pack, state, started_at, updated_at, created_at, payload) VALUES "          \
 	"($1, $2, $3, $4, $5, COALESCE($6, 'active'), $7, $7, $7, $8) "                     \
@@ -74,7 +74,25 @@ struct upsert {
 	"policy_pack = COALESCE(excluded.policy_pack, activity_sessions.policy_pack), "     \
 	"state = COALESCE($6, activity_sessions.state), "                                   \
 	"updated_at = excluded.updated_at, payload = CASE WHEN $9 = '1' AND " keep_metadata \
-	" ELSE excluded.payload END"
+	" ELSE excluded.payload END WHERE " owned
+
+/*
+ * The owner check of session_upsert.owner, in the upsert's own DO UPDATE: the row it
+ * compares is the one the statement updates, so a session created by another caller between
+ * the existence check and the write is not taken over either.  Compared as JSON values on
+ * PostgreSQL, as SQLite's minified text of both on SQLite (written by one function, so in one
+ * key order).  A session with neither owner (imported) is changed by no API caller but one
+ * allowed to replace sessions.
+ */
+#define OWNER_PG                                                                              \
+	"$10::jsonb IS NULL OR COALESCE(activity_sessions.payload -> 'recorded_by', (SELECT " \
+	"d.payload -> 'recorded_by' FROM activity_decisions d WHERE d.session_id = "          \
+	"excluded.session_id ORDER BY d.decided_at, d.decision_id LIMIT 1)) = $10::jsonb"
+#define OWNER_SQLITE                                                                         \
+	"$10 IS NULL OR COALESCE(json_extract(activity_sessions.payload, '$.recorded_by'), " \
+	"(SELECT json_extract(d.payload, '$.recorded_by') FROM activity_decisions d WHERE "  \
+	"d.session_id = excluded.session_id ORDER BY d.decided_at, d.decision_id LIMIT 1)) " \
+	"= json_extract($10, '$')"
 
 /* Notes whether the session is new, then writes it, in the caller's transaction. */
 static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
@@ -82,24 +100,33 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 	/* the row as it stands when the statement updates it: another upsert's commit included */
 	static const char pg_sql[] = UPSERT_SQL(
 		"activity_sessions.payload ? 'metadata' THEN excluded.payload || "
-		"jsonb_build_object('metadata', activity_sessions.payload -> 'metadata')");
+		"jsonb_build_object('metadata', activity_sessions.payload -> 'metadata')",
+		OWNER_PG);
 	static const char sqlite_sql[] = UPSERT_SQL(
 		"json_type(activity_sessions.payload, '$.metadata') IS NOT NULL THEN "
 		"json_set(excluded.payload, '$.metadata', json(activity_sessions.payload -> "
-		"'$.metadata'))");
+		"'$.metadata'))",
+		OWNER_SQLITE);
 	static const char exists_sql[] = "SELECT 1 FROM activity_sessions WHERE session_id = $1";
 	const struct session_upsert *u = ((struct upsert *)ctx)->u;
 	const char *p[] = {u->session_id, u->agent_id,	  u->actor,
 			   u->repository, u->policy_pack, u->state,
-			   u->now,	  u->payload,	  u->keep_metadata ? "1" : "0"};
+			   u->now,	  u->payload,	  u->keep_metadata ? "1" : "0",
+			   u->owner};
 	bool exists = false;
+	int64_t changes = 0;
 	enum status rc = store_row_exists(c, exists_sql, 1, p, &exists, e);
 
 	if (rc == ST_OK)
 		*((struct upsert *)ctx)->created = !exists;
-	return rc == ST_OK ? store_exec(c, c->ops->kind == STORE_POSTGRES ? pg_sql : sqlite_sql,
-					(int)ARRAY_SIZE(p), p, NULL, e)
-			   : rc;
+	if (rc == ST_OK)
+		rc = store_exec(c, c->ops->kind == STORE_POSTGRES ? pg_sql : sqlite_sql,
+				(int)ARRAY_SIZE(p), p, &changes, e);
+	if (rc == ST_OK && changes == 0)
+		rc = err_set(e, ST_FORBIDDEN,
+			     "session '%s' was recorded or started by another caller",
+			     u->session_id);
+	return rc;
 }
 
 /*

@@ -40,6 +40,12 @@ struct session_upsert {
 	 * racing one with it cannot write back what it read before the other committed.
 	 */
 	bool keep_metadata;
+	/*
+	 * NULL, or a recorded_by object (JSON text): an existing session is changed only when
+	 * this caller recorded it (its payload's recorded_by) or, never recorded through POST
+	 * /sessions, started it (the recorded_by of its first decision); else ST_FORBIDDEN.
+	 */
+	const char *owner;
 };
 ATTR_NODISCARD enum status store_session_upsert(struct store *st, const struct session_upsert *u,
 						bool *created, struct err *e);

@@ -99,6 +99,7 @@ def test_only_approvals_route_chooses_the_group(migrated, tmp_path):
 
 def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
     agent = make_token(migrated, "int-agent", "agent")
+    admin = make_token(migrated, "int-admin-s", "admin")
     forged = {"kind": "oidc", "issuer": "https://idp.example", "subject": "ciso"}
     with serve(migrated, tmp=tmp_path) as s:
         d = blocked_destroy(s)
@@ -113,10 +114,10 @@ def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
                                  "recorded_by": forged})
         assert r.status_code == 201 and r.json()["recorded_by"] == {"kind": "local"}, r.text
         r = s.post("/sessions", {"session_id": "int-s", "state": "completed"},
-                   headers=bearer(agent))
+                   headers=bearer(admin))
         assert r.status_code == 200, r.text
         got = s.get("/sessions/int-s").json()
-        assert got["recorded_by"] == {"kind": "api_token", "token": "int-agent"}
+        assert got["recorded_by"] == {"kind": "api_token", "token": "int-admin-s"}
         assert got["metadata"] == {"ticket": "T-1"} and got["state"] == "completed"
         a = s.post("/approvals", {"decision_id": d["decision_id"]}).json()
         assert a["recorded_by"] == {"kind": "local"}
@@ -220,3 +221,47 @@ def test_oidc_who_acted_is_who_authenticated(migrated, tmp_path, idp):
             r = s.post(path, dict(body, recorded_by=forged), headers=bearer(tok[persona]))
             assert r.status_code == 201, (path, r.text)
             assert r.json()["recorded_by"] == by(persona), (path, r.json())
+
+
+def session_post(s, token, session_id, **fields):
+    return s.post("/sessions", dict(fields, session_id=session_id), headers=bearer(token))
+
+
+def test_a_session_is_changed_only_by_the_caller_that_recorded_or_started_it(migrated,
+                                                                             tmp_path):
+    """One agent cannot rewrite what an approver sees of another agent's session (its agent,
+    repository, pack, state or metadata): a session is changed through POST /sessions only by
+    the caller that recorded it there or, never recorded, made its first decision; or by a role
+    with sessions.replace (admin)."""
+    mine = make_token(migrated, "ses-agent-a", "agent")
+    other = make_token(migrated, "ses-agent-b", "agent")
+    admin = make_token(migrated, "ses-admin", "admin")
+    with serve(migrated, tmp=tmp_path) as s:
+        r = session_post(s, mine, "ses-rec", repository="acme/app", metadata={"ticket": "T-1"})
+        assert r.status_code == 201, r.text
+        r = session_post(s, other, "ses-rec", repository="acme/infra", state="completed")
+        assert r.status_code == 403, r.text
+        assert r.json()["detail"] == (
+            "session 'ses-rec' was recorded or started by another caller: only that caller, "
+            "or one with permission 'sessions.replace', may change it")
+        got = s.get("/sessions/ses-rec").json()
+        assert (got["repository"], got["state"], got["metadata"]) == (
+            "acme/app", "active", {"ticket": "T-1"})
+        assert got["recorded_by"]["token"] == "ses-agent-a"
+        # a session that only decisions made belongs to the caller of its first decision
+        r = s.post("/decisions", {"session_id": "ses-dec", "agent_id": "codex",
+                                  "action_type": "read_file", "target": "README.md"},
+                   headers=bearer(mine))
+        assert r.status_code == 201, r.text
+        assert session_post(s, other, "ses-dec", agent_id="forged").status_code == 403
+        assert s.get("/sessions/ses-dec").json()["agent_id"] == "codex"
+        r = session_post(s, mine, "ses-dec", state="completed")
+        assert r.status_code == 200 and r.json()["state"] == "completed", r.text
+        # the owner changes its own; another caller's new session is its own
+        assert session_post(s, mine, "ses-rec", state="failed").status_code == 200
+        assert session_post(s, other, "ses-new").status_code == 201
+        # an admin may change any session, and is recorded as having done so
+        r = session_post(s, admin, "ses-rec", state="archived")
+        assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "ses-admin", r.text
+        # auth mode none without credentials is every role: the pilot's callers share records
+        assert s.post("/sessions", {"session_id": "ses-rec"}).status_code == 200
