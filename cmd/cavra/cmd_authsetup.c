@@ -9,6 +9,7 @@
 #include "auth/auth.h"
 #include "base/log.h"
 #include "base/files.h"
+#include "base/str.h"
 #include "base/xalloc.h"
 #include "http/http.h"
 #include "json/jx.h"
@@ -29,7 +30,7 @@
 struct serve_auth {
 	struct http_auth http;
 	struct http_console console;
-	char *client_secret, *redirect_uri, *home_uri, *home_uri_encoded;
+	char *client_secret, *redirect_uri, *home_uri, *home_uri_encoded, *public_url;
 	struct auth_mapping *mapping;
 	pthread_t refresher;
 	bool running;
@@ -281,30 +282,6 @@ static void *refresh_loop(void *arg)
 }
 
 /*
- * Percent-encodes everything but RFC 3986 unreserved characters; caller frees.
- *
- * The console's home address travels as a query parameter of the login redirect;
- * encoding everything but the unreserved characters leaves nothing that a browser
- * or the identity provider could read as a delimiter.
- */
-static char *url_encode(const char *s)
-{
-	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~", c))
-			*o++ = (char)c;
-		else
-			o += snprintf(o, 4, "%%%02X", c); /* 3 bytes and the NUL */
-	}
-	*o = '\0';
-	return out;
-}
-
-/*
  * The client secret: the setting, else the first line of the secret file.
  *
  * The file form exists for Kubernetes secrets and Docker secrets, which are files;
@@ -355,16 +332,22 @@ static enum status setup_console(const struct config *cfg, struct serve_auth *sa
 		return err_set(e, ST_INVALID,
 			       "console_client_id needs console_public_url "
 			       "(https://host, the address browsers use)");
+	st = http_origin_parse(url, &sa->console.origin, e);
+	if (st != ST_OK) /* not the URL itself: it may hold a password */
+		return err_ctx(st, e, "console_public_url");
 	st = read_secret(cfg, &sa->client_secret, e);
 	if (st != ST_OK)
 		return st;
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
 		n--;
+	sa->public_url = xstrndup(url, n);
 	sa->redirect_uri = xasprintf("%.*s/console/callback", (int)n, url);
 	sa->home_uri = xasprintf("%.*s/console/", (int)n, url);
-	sa->home_uri_encoded = url_encode(sa->home_uri);
+	sa->home_uri_encoded = str_url_encode(sa->home_uri);
 	sa->console = (struct http_console){
+		.origin = sa->console.origin,
+		.public_url = sa->public_url,
 		.provider = auth_issuers_at(sa->http.issuers, 0),
 		.client_id = cfg->console_client_id,
 		.client_secret = sa->client_secret,
@@ -429,6 +412,7 @@ void serve_auth_stop(struct serve_auth *sa)
 		memset(sa->client_secret, 0, strlen(sa->client_secret));
 	free(sa->client_secret);
 	free(sa->redirect_uri);
+	free(sa->public_url);
 	free(sa->home_uri);
 	free(sa->home_uri_encoded);
 	auth_mapping_free(sa->mapping);

@@ -15,5 +15,10 @@ int bytes_cmp(const void *a, size_t an, const void *b, size_t bn);
 bool str_eq(const char *a, const char *b);
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
+/*
+ * s with everything but RFC 3986's unreserved characters percent-encoded, so that nothing
+ * in it reads as a delimiter of the URL it goes into.  Caller owns, free with free().
+ */
+char *str_url_encode(const char *s);
 
 #endif

@@ -15,6 +15,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,16 +66,6 @@ static enum MHD_Result redirect(struct req *r, const char *to)
 {
 	r->location = to;
 	return http_reply_text(r, MHD_HTTP_FOUND, "text/plain; charset=utf-8", "", 0);
-}
-
-enum MHD_Result http_handle_console_root(struct req *r)
-{
-	return redirect(r, "/console/");
-}
-
-enum MHD_Result http_handle_console_index(struct req *r)
-{
-	return send_file(r, "index.html");
 }
 
 enum MHD_Result http_handle_console_file(struct req *r)
@@ -149,6 +140,83 @@ bool http_console_secure(const struct req *r, const struct http_console *c)
 }
 
 /*
+ * Whether the request came to the host (and, when a trusted proxy says so, the scheme) of
+ * console_public_url.  Without a Host header (HTTP/1.0) there is nothing to compare.  Over
+ * https the cookies are Secure and __Host- cookies, which plain http neither keeps nor
+ * sends, so a trusted "X-Forwarded-Proto: http" under an https URL is another address too;
+ * the reverse (https under an http URL) is how a TLS proxy serves the console and works.
+ */
+static bool at_public_url(struct req *r, const struct http_console *c)
+{
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+	const char *proto;
+
+	if (host && !http_origin_host_matches(&c->origin, host))
+		return false;
+	if (!c->origin.https || !c->trust_forwarded_proto)
+		return true;
+	proto = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+	return !proto || strcmp(proto, "http") != 0;
+}
+
+/*
+ * Cookies belong to the host name the browser used, and the callback comes back under
+ * console_public_url's: a console opened as localhost, configured as 127.0.0.1, set its
+ * pre-login cookie where the callback never looked, and every login ended in 403 and began
+ * again.  Its pages and the login start therefore send the browser to the same path under
+ * console_public_url, before any cookie is set.  The Location is built from the setting and
+ * the route alone (plus login's checked return_to): never from Host, so no open redirect.
+ *
+ * A proxy that rewrites Host (nginx's proxy_pass without "proxy_set_header Host") would make
+ * that a loop, so the redirect carries HOST_REDIRECT_MARK and a request that has it is served
+ * where it is; the log says once that Host does not match.
+ */
+#define HOST_REDIRECT_MARK "host_redirect"
+
+static bool public_url_or_reply(struct req *r, const struct http_console *c, enum MHD_Result *ret)
+{
+	static atomic_bool warned; /* once per process */
+	const char *to = http_req_query(r, "return_to");
+	char *enc, *loc;
+
+	if (!c || at_public_url(r, c))
+		return true;
+	if (http_req_query(r, HOST_REDIRECT_MARK)) {
+		if (!atomic_exchange(&warned, true))
+			log_warn("console: a request redirected to console_public_url came back "
+				 "with another Host or scheme: a proxy in front rewrites them");
+		return true;
+	}
+	enc = to ? str_url_encode(safe_return(to)) : NULL;
+	loc = xasprintf("%s%s?%s%s%s=1", c->public_url, r->path, enc ? "return_to=" : "",
+			enc ? enc : "", enc ? "&" HOST_REDIRECT_MARK : HOST_REDIRECT_MARK);
+	r->location = loc;
+	*ret = http_reply_text(r, MHD_HTTP_FOUND, "text/plain; charset=utf-8", "", 0);
+	r->location = NULL;
+	free(loc);
+	free(enc);
+	return false;
+}
+
+enum MHD_Result http_handle_console_root(struct req *r)
+{
+	enum MHD_Result ret;
+
+	if (!public_url_or_reply(r, console_of(r), &ret))
+		return ret;
+	return redirect(r, "/console/");
+}
+
+enum MHD_Result http_handle_console_index(struct req *r)
+{
+	enum MHD_Result ret;
+
+	if (!public_url_or_reply(r, console_of(r), &ret))
+		return ret;
+	return send_file(r, "index.html");
+}
+
+/*
  * Sets (value) or clears (NULL) the pre-login cookie: the login in flight
  * stores its hash, and only the browser holding it may finish that login, so
  * nobody can hand a victim the callback URL of a login they started.
@@ -198,7 +266,7 @@ enum MHD_Result http_handle_console_login(struct req *r)
 
 	if (!c)
 		return not_configured(r);
-	if (!room_or_reply(r, c, &ret))
+	if (!public_url_or_reply(r, c, &ret) || !room_or_reply(r, c, &ret))
 		return ret;
 	st = auth_random_b64url(state, &e);
 	if (st == ST_OK)
@@ -284,6 +352,40 @@ static enum status start_session(struct req *r, const struct http_console *c,
 }
 
 /*
+ * Copies host into out when it is made of the characters of a host name, an address and a
+ * port only: it goes back into the answer and the log, and the request chose it.
+ */
+static const char *shown_host(const char *host, char *out, size_t size)
+{
+	if (!host || !*host || strlen(host) >= size ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+		    strlen(host))
+		return "another address";
+	snprintf(out, size, "%s", host);
+	return out;
+}
+
+/*
+ * A callback without its pre-login cookie.  Under another address than console_public_url
+ * that is why (the cookie stays with the address the login started at), and a redirect
+ * cannot help: the login is already taken.  The answer names both addresses.
+ */
+static enum status no_cookie(struct req *r, const struct http_console *c, struct err *e)
+{
+	char host[128];
+	const char *h;
+
+	if (at_public_url(r, c))
+		return err_set(e, ST_FORBIDDEN,
+			       "this browser has no pre-login cookie for this login; log in again");
+	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+	return err_set(e, ST_FORBIDDEN,
+		       "this browser has no pre-login cookie for this login: the console was "
+		       "opened as %s, but console_public_url is %s; use %s/console/",
+		       shown_host(h, host, sizeof(host)), c->public_url, c->public_url);
+}
+
+/*
  * The login of state, taken (so it is used once, whatever follows) and then
  * checked against the pre-login cookie of the browser that came back.  The
  * cookie is cleared once it has served its login; one that belongs to another
@@ -309,8 +411,7 @@ static enum status take_login(struct req *r, const struct http_console *c, const
 			       "this browser sent two pre-login cookies (one may come from another "
 			       "site of this domain); clear this site's cookies and log in again");
 	if (!cookie)
-		return err_set(e, ST_FORBIDDEN,
-			       "this browser has no pre-login cookie for this login; log in again");
+		return no_cookie(r, c, e);
 	sha256_hex(cookie, strlen(cookie), hash);
 	if (!l->binding[0] || !auth_secret_equal(hash, l->binding))
 		return err_set(e, ST_FORBIDDEN,

@@ -18,11 +18,32 @@ enum http_auth_mode { HTTP_AUTH_NONE = 0, HTTP_AUTH_OIDC };
 
 struct auth_oidc;
 
+/* The scheme and authority of an http(s) URL: what browsers keep cookies apart by. */
+struct http_origin {
+	bool https;
+	char host[256]; /* lowercase; an IPv6 address keeps its brackets */
+	unsigned int port; /* the scheme's default when the URL names none */
+};
+
+/*
+ * Fills o from url ("https://host[:port][/path]").  ST_INVALID for another scheme, an empty,
+ * malformed or over-long host[:port], and a user:password@ (an address browsers use has
+ * none, and it would be logged and sent in every redirect).
+ */
+ATTR_NODISCARD enum status http_origin_parse(const char *url, struct http_origin *o, struct err *e);
+/*
+ * Whether a Host header ("host[:port]", any case) names o's host and port; a Host without a
+ * port stands for the default port of o's scheme.  False for NULL or a malformed Host.
+ */
+bool http_origin_host_matches(const struct http_origin *o, const char *host);
+
 /* The console's login (auth_mode oidc with a client id); docs/console.md. */
 struct http_console {
 	struct auth_oidc *provider; /* the issuer people log in with (borrowed) */
 	const char *client_id, *client_secret, *redirect_uri, *scopes;
 	const char *home_uri, *home_uri_encoded; /* <public url>/console/, for after logout */
+	const char *public_url; /* console_public_url without its trailing '/' */
+	struct http_origin origin; /* ... its scheme, host and port */
 	int64_t session_seconds;
 	int64_t max_pending_logins; /* logins in flight before /console/login answers 503 */
 	bool secure_cookie; /* the public URL is https */
