@@ -313,6 +313,23 @@ static enum status read_secret(const struct config *cfg, char **out, struct err 
 }
 
 /*
+ * Over plain http to another machine the pre-login cookie's login-CSRF defence does not hold
+ * (any port of the host can toss it) and the session cookie, without Secure, travels in clear:
+ * said once at startup.  Only the host is named; the URL cannot carry credentials
+ * (http_origin_parse refuses them).
+ */
+static void warn_plain_http(const struct http_origin *o)
+{
+	if (o->https || http_origin_loopback(o))
+		return;
+	log_warn(
+		"console_public_url is http:// on host '%s', not loopback: the console's "
+		"session cookie travels in clear and its login-CSRF defence (the pre-login cookie) "
+		"holds over https only; serve the console over https (docs/security.md)",
+		o->host);
+}
+
+/*
  * The console login: the first issuer, the client and where the callback is.
  *
  * The callback address must be the one browsers use (behind a proxy, not the
@@ -363,6 +380,7 @@ static enum status setup_console(const struct config *cfg, struct serve_auth *sa
 	sa->http.console = &sa->console;
 	log_info("console login: client '%s', callback %s", cfg->console_client_id,
 		 sa->redirect_uri);
+	warn_plain_http(&sa->console.origin);
 	return ST_OK;
 }
 

@@ -31,6 +31,8 @@ struct http_origin {
  * none, and it would be logged and sent in every redirect).
  */
 ATTR_NODISCARD enum status http_origin_parse(const char *url, struct http_origin *o, struct err *e);
+/* Whether o's host is this machine: 127.0.0.0/8, [::1] or localhost. */
+bool http_origin_loopback(const struct http_origin *o);
 /*
  * Whether a Host header ("host[:port]", any case) names o's host and port; a Host without a
  * port stands for the default port of o's scheme.  False for NULL or a malformed Host.

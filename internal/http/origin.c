@@ -1,11 +1,12 @@
 /*
  * origin.c - the scheme, host and port of the console's public URL, and whether a request's
- * Host header names them.  Browsers keep cookies by host
+ * Host header or a host of the configuration names them.  Browsers keep cookies by host
  * name, so the console's login works only under the one name its callback comes back to.
  */
 #include "base/base.h"
 #include "http/http.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,23 @@ enum status http_origin_parse(const char *url, struct http_origin *o, struct err
 	if (!split_authority(a, strcspn(a, "/?#"), https ? 443 : 80, o))
 		return err_set(e, ST_INVALID, "the URL's host[:port] is empty or malformed");
 	return ST_OK;
+}
+
+bool http_origin_loopback(const struct http_origin *o)
+{
+	unsigned char addr[16];
+	char v6[sizeof(o->host)];
+	size_t n = strlen(o->host);
+
+	if (strcmp(o->host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, o->host, addr) == 1)
+		return addr[0] == 127;
+	if (n < 3 || o->host[0] != '[' || o->host[n - 1] != ']')
+		return false;
+	snprintf(v6, sizeof(v6), "%.*s", (int)(n - 2), o->host + 1);
+	return inet_pton(AF_INET6, v6, addr) == 1 &&
+	       memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
 }
 
 bool http_origin_host_matches(const struct http_origin *o, const char *host)

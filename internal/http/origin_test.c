@@ -51,6 +51,28 @@ static void test_parse(void **state)
 	assert_int_equal(http_origin_parse(NULL, &o, NULL), ST_INVALID);
 }
 
+static void test_loopback(void **state)
+{
+	static const struct {
+		const char *url;
+		bool loopback;
+	} cases[] = {
+		{"http://127.0.0.1:1", true},	     {"http://127.200.3.4", true},
+		{"http://LOCALHOST:8080", true},     {"http://[::1]:8080", true},
+		{"http://10.1.2.3:8080", false},     {"http://128.0.0.1", false},
+		{"http://cavra.example.com", false}, {"http://localhost.example.com", false},
+		{"http://127.0.0.1.nip.io", false},  {"http://[::2]", false},
+		{"http://0.0.0.0", false},
+	};
+
+	UNUSED(state);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct http_origin o = parsed(cases[i].url);
+
+		assert_int_equal(http_origin_loopback(&o), cases[i].loopback);
+	}
+}
+
 static void test_host_matches(void **state)
 {
 	struct http_origin plain = parsed("http://127.0.0.1:8080/");
@@ -75,6 +97,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_host_matches),
 	};
 

@@ -1,14 +1,19 @@
-"""The console under another name than console_public_url.
+"""The console under another name than console_public_url, and plain http to another machine.
 
 Cookies belong to the host name a browser used; the OpenID callback comes back under
 console_public_url's. A console opened as http://localhost:<port> while configured as
 http://127.0.0.1:<port> set its pre-login cookie for localhost, the callback on 127.0.0.1 found
 none (403) and every login began again. Console pages and the login start now redirect to the
 same path under console_public_url before any cookie is set (never to an address taken from
-Host), and a callback that still arrives without its cookie under another name says so."""
+Host), and a callback that still arrives without its cookie under another name says so.
+
+And `cavra serve` warns once at startup when console_public_url is http:// on a host that is
+not this machine: the pre-login cookie's login-CSRF defence holds over https only, and the
+session cookie then travels in clear."""
 import json
 import os
 import subprocess
+import urllib.parse
 
 import pytest
 import requests
@@ -153,6 +158,34 @@ def test_http_behind_an_https_public_url_is_redirected(migrated, tmp_path, idp):
         assert get(s, "/console/", host=host,
                    headers={"X-Forwarded-Proto": "https"}).status_code == 200
         assert get(s, "/console/", host=host).status_code == 200  # scheme unknown: as it is
+
+
+WARN_CASES = (  # console_public_url, whether serve warns about it
+    ("http://10.1.2.3:{port}", True),
+    ("http://cavra.example.com", True),
+    ("http://127.0.0.1:{port}", False),
+    ("http://127.9.8.7:{port}", False),
+    ("http://localhost:{port}", False),
+    ("http://[::1]:{port}", False),
+    ("https://cavra.example.com", False),
+)
+
+
+def test_plain_http_to_another_host_warns_at_startup(migrated, tmp_path, idp):
+    for url, warns in WARN_CASES:
+        port = conftest.free_port()
+        url = url.format(port=port)
+        with serve(migrated, *console_args(idp, url, tmp_path), tmp=tmp_path, port=port) as s:
+            pass
+        log = s.stderr()
+        lines = [ln for ln in log.splitlines() if "console_public_url is http://" in ln]
+        assert len(lines) == (1 if warns else 0), (url, log)
+        assert "console-secret" not in log
+        if warns:
+            host = urllib.parse.urlsplit(url).hostname
+            assert "level=warn" in lines[0] and f"'{host}'" in lines[0], lines[0]
+            for words in ("session cookie travels in clear", "login-CSRF", "https"):
+                assert words in lines[0], lines[0]
 
 
 def test_public_url_with_credentials_is_refused(migrated, tmp_path, idp):
