@@ -134,6 +134,25 @@ static void problem(struct import_result *out, const char *key, size_t i, const 
 	out->problems[out->nproblems++] = xasprintf("%s[%zu]: %s", key, i, msg);
 }
 
+/* A day of slack for a clock a little ahead, or a local time written as UTC. */
+#define FUTURE_SLACK_US ((int64_t)86400 * 1000000)
+
+enum status service_import_check_date(const struct kind *k, json_object *rec, struct err *e)
+{
+	const char *field = k == &service_kind_decision	 ? "timestamp"
+			    : k == &service_kind_session ? "started_at"
+							 : NULL;
+	const char *v = field ? jx_get_str(rec, field) : NULL;
+	int64_t us = 0;
+
+	if (!v || !time_parse(v, &us) || us <= time_now_us() + FUTURE_SLACK_US)
+		return ST_OK;
+	return err_set(e, ST_INVALID,
+		       "field '%s' is more than a day in the future (%.40s): fix the clock that "
+		       "wrote it, or the record",
+		       field, v);
+}
+
 /*
  * schema_version goes first, as in a decision the API records, so that an imported decision's
  * payload has the same shape and key order as a native one.
@@ -169,7 +188,8 @@ static void check_list(const struct store_spec *sp, int k, json_object *arr, str
 			problem(b->out, sp->keys[k], i, fault);
 			continue;
 		}
-		if (service_kind_prepare(sp->kinds[k], rec, true, p, &e) != ST_OK) {
+		if (service_kind_prepare(sp->kinds[k], rec, true, p, &e) != ST_OK ||
+		    service_import_check_date(sp->kinds[k], p->rec, &e) != ST_OK) {
 			problem(b->out, sp->keys[k], i, e.msg);
 			service_prepared_release(p);
 			continue;

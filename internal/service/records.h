@@ -156,6 +156,13 @@ extern const struct kind service_kind_decision, service_kind_session;
 /* import.c, shared with adopt.c: decisions keep their whole record as payload. */
 void service_import_decision_payload(struct prepared *p);
 /*
+ * ST_INVALID for an imported decision (timestamp) or session (started_at) dated more than a
+ * day after now: it would top every newest-first list for good, and a record is made when it
+ * happens, so such a date is a wrong clock or a forgery.
+ */
+ATTR_NODISCARD enum status service_import_check_date(const struct kind *k, json_object *rec,
+						     struct err *e);
+/*
  * Stores one checked record of k on c, in the caller's transaction (a
  * session by its import rules, a decision only once).
  */

@@ -263,6 +263,33 @@ def test_bad_record_imports_nothing_and_names_its_position(migrated, tmp_path):
     assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["0"]]
 
 
+def test_records_dated_in_the_future_import_nothing(migrated, tmp_path):
+    """A decision or session dated after tomorrow would top every newest-first list for
+    good (9999-12-31 stays first forever): it is refused like any bad record, naming its
+    place; a clock a few hours ahead is not."""
+    import datetime
+    soon = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=3))
+    act = json.loads(json.dumps(ACTIVITY))
+    act["decisions"][0]["timestamp"] = "9999-12-31T23:59:59+00:00"
+    act["sessions"][0]["started_at"] = "2999-01-01T00:00:00Z"
+    act["decisions"][2]["timestamp"] = soon.isoformat()
+    path = tmp_path / "activity.json"
+    path.write_text(json.dumps(act))
+    code, res, err = import_json(migrated, "--json", str(path), "--store", "activity")
+    assert code == 1, res
+    assert sorted(res[0]["problems"]) == [
+        "decisions[0]: field 'timestamp' is more than a day in the future "
+        "(9999-12-31T23:59:59.000000Z): fix the clock that wrote it, or the record",
+        "sessions[0]: field 'started_at' is more than a day in the future "
+        "(2999-01-01T00:00:00.000000Z): fix the clock that wrote it, or the record"], res
+    assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["0"]]
+    act["decisions"][0]["timestamp"] = T0
+    act["sessions"][0]["started_at"] = T0
+    path.write_text(json.dumps(act))
+    code, res, err = import_json(migrated, "--json", str(path), "--store", "activity")
+    assert code == 0, res
+
+
 def test_truncated_and_wrong_files(migrated, tmp_path):
     text = json.dumps(ACTIVITY)
     path = tmp_path / "activity.json"
