@@ -16,6 +16,12 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
  * call returned (2 for ST_INVALID, else 1); e holds that call's message.
  */
 int cmd_fail(enum status st, const struct err *e);
+/*
+ * Whether a signal stopped the command (base/interrupt.h); if so, prints "cavra: <where>:
+ * interrupted by SIGINT" on stderr, the one line to show instead of the failures the stop
+ * caused (files a verifier could not finish reading are not problems of the backup).
+ */
+bool cmd_interrupted(const char *where);
 /* Prints "cavra: <msg>" on stderr and returns EXIT_USAGE: cmd_usage_error's worker. */
 int cmd_usage_print(const char *fmt, ...) ATTR_PRINTF(1, 2);
 /* Returns EXIT_USAGE, where the analyzer can see it. */

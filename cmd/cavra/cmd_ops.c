@@ -242,6 +242,8 @@ static int verify_backup(const char *manifest, struct ops_verify_result *r)
 				       manifest, OPS_V1_FORMAT);
 	if (ok)
 		return EXIT_OK;
+	if (cmd_interrupted("ops import"))
+		return EXIT_FAIL;
 	fprintf(stderr,
 		"cavra: ops import: '%s' failed verification (%zu problem%s); nothing was "
 		"imported\n",

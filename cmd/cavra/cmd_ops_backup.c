@@ -338,6 +338,11 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 	progress_finish(vo.progress, ok);
 	progress_free(vo.progress);
 	ed25519_key_free(a.key);
+	/* a file not read to its end is no finding about the backup: only the stop is told */
+	if (!ok && cmd_interrupted("ops verify")) {
+		ops_verify_result_release(&r);
+		return EXIT_FAIL;
+	}
 	if (a.json) {
 		json_object *o = ops_verify_json(&r);
 
@@ -516,7 +521,13 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 	store_close(st);
 	if (rc == ST_OK)
 		return EXIT_OK;
-	err_set(out, rc, "audit chain: the restored chain does not verify: %s", e.msg);
+	if (rc == ST_INTERRUPTED)
+		err_set(out, rc,
+			"audit chain: not checked: %s (the restore is committed: check the chain "
+			"with 'cavra audit verify')",
+			e.msg);
+	else
+		err_set(out, rc, "audit chain: the restored chain does not verify: %s", e.msg);
 	fprintf(stderr, "cavra: %s\n", out->msg);
 	return EXIT_FAIL;
 }
@@ -564,7 +575,7 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	cmd_print_json(doc, true);
 	if (st != ST_OK)
 		fprintf(stderr, "cavra: %s\n", e.msg);
-	if (st != ST_OK && r.verify.problems.n && !r.verify.refused)
+	if (st != ST_OK && st != ST_INTERRUPTED && r.verify.problems.n && !r.verify.refused)
 		print_problems(&r.verify.problems, stderr);
 	json_object_put(doc);
 	ops_restore_result_release(&r);

@@ -7,6 +7,7 @@
  */
 #include "base/base.h"
 #include "cmd.h"
+#include "base/interrupt.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -244,6 +245,16 @@ int cmd_fail(enum status st, const struct err *e)
 	assert(st != ST_OK && e->code == st);
 	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(st));
 	return st == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
+}
+
+bool cmd_interrupted(const char *where)
+{
+	struct err e = {0};
+
+	if (interrupt_check(&e) == ST_OK)
+		return false;
+	fprintf(stderr, "cavra: %s: %s\n", where, e.msg);
+	return true;
 }
 
 int cmd_usage_print(const char *fmt, ...)

@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "cmd.h"
 #include "cmd_healthcheck.h"
+#include "base/interrupt.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "ops/ops.h"
@@ -79,6 +80,34 @@ static int version(int argc, char **argv)
 }
 
 /*
+ * The commands that write files or load rows for a while: on SIGINT, SIGTERM or SIGHUP they
+ * stop at the next row and clean up after themselves instead of dying mid-write
+ * (base/interrupt.h).  serve takes its signals itself; the rest end at once as before.
+ */
+static bool stops_on_signal(const char *cmd)
+{
+	static const char *const cmds[] = {"migrate",  "ops",	   "audit",
+					   "evidence", "approval", "registry"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A command stopped by a signal exits with 128 + the signal's number, as a shell reports a
+ * process the signal killed, once it has cleaned up; one that finished before it saw the signal
+ * exits as it finished.
+ */
+static int exit_code(int code)
+{
+	int sig = interrupt_signal();
+
+	return code != EXIT_OK && sig ? 128 + sig : code;
+}
+
+/*
  * Help is decided before any command runs, so "cavra ops backup --help" never opens a
  * database.  No command at all is a usage error (exit 2, usage on stderr), but asking for
  * help is not (exit 0, usage on stdout).
@@ -102,6 +131,8 @@ static int run(struct config *cfg, int argc, char **argv)
 		return cmd_healthcheck(cfg, argc, argv);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(cfg, argc, argv);
+	if (stops_on_signal(cmd))
+		interrupt_install();
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(cfg, argc, argv);
 	if (strcmp(cmd, "tokens") == 0)
@@ -142,7 +173,7 @@ int main(int argc, char **argv)
 		code = cmd_fail(rc, &e);
 	} else {
 		setup_logging(&cfg);
-		code = run(&cfg, nrest, rest);
+		code = exit_code(run(&cfg, nrest, rest));
 	}
 	config_release(&cfg);
 	free(rest);

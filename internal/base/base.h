@@ -35,6 +35,7 @@ enum status {
 	ST_INTERNAL, /* 500: bug or unexpected library result */
 	ST_TIMEOUT, /* 503: a lock, statement or request deadline ran out; retryable */
 	ST_STORAGE_FULL, /* 503: the database's disk is full; nothing was written */
+	ST_INTERRUPTED, /* a command stopped by SIGINT, SIGTERM or SIGHUP (base/interrupt.h) */
 	ST__COUNT
 };
 

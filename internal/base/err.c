@@ -31,6 +31,7 @@ static const char *const status_names[ST__COUNT] = {
 	[ST_INTERNAL] = "internal",
 	[ST_TIMEOUT] = "timeout",
 	[ST_STORAGE_FULL] = "storage_full",
+	[ST_INTERRUPTED] = "interrupted",
 };
 
 /* Out-of-range values come from a cast or a corrupt value; never index past the table. */

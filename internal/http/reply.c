@@ -35,6 +35,8 @@ static const struct {
 	[ST_INTERNAL] = {500, "internal error", NULL},
 	[ST_TIMEOUT] = {503, "timed out waiting for the database", "1"},
 	[ST_STORAGE_FULL] = {503, "the database's storage is full", "30"},
+	/* only commands are interrupted (serve takes its signals itself): never a request */
+	[ST_INTERRUPTED] = {503, "temporarily unavailable", "5"},
 };
 
 unsigned int http_reply_http_status(enum status st)

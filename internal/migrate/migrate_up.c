@@ -3,6 +3,7 @@
  * schema lock taken inside it and the ledger re-read under the lock.
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "migrate/migrate.h"
 #include "migrate/migrate_int.h"
 #include "base/timeutil.h"
@@ -323,11 +324,16 @@ enum status migrate_up(struct store *st, const struct migration_set *set, int to
 		bool adopted = false;
 		int64_t ms = 0;
 
-		rc = store_tx_begin(c, STORE_TX_WRITE, e);
+		/* a signal stops between migrations, and rolls back the one it came during */
+		rc = interrupt_check(e);
+		if (rc == ST_OK)
+			rc = store_tx_begin(c, STORE_TX_WRITE, e);
 		if (rc == ST_OK)
 			rc = store_lock_schema(c, e);
 		if (rc == ST_OK)
 			rc = step(c, kind, set, to, &m, &adopted, &ms, e);
+		if (rc == ST_OK && (m || adopted))
+			rc = interrupt_check(e);
 		if (rc != ST_OK || (!m && !adopted)) {
 			store_tx_rollback(c);
 			break;

@@ -4,6 +4,7 @@
  * the line scanner that verify and restore share, and path helpers.
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "base/files.h"
@@ -451,7 +452,10 @@ static enum status end_line(struct scanner *s, const char *line, size_t n, struc
 		line = s->line.data;
 		n = s->line.len;
 	}
+	/* every file read (verify, restore, restore-test) stops here on a signal */
 	if (!s->skipping && s->fn)
+		st = interrupt_check(e);
+	if (st == ST_OK && !s->skipping && s->fn)
 		st = s->fn(s->ctx, line, n, s->out->rows, e);
 	s->skipping = false;
 	buf_reset(&s->line);

@@ -6,6 +6,7 @@
  * reconstruction, and every session's counters against its decisions.
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "ops/ops_int.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
@@ -303,7 +304,8 @@ enum status ops_restore_test(const char *manifest, const struct ed25519_key *pub
 	store_close(t.st);
 	free(db);
 	ops_remove_tree(tmpl);
-	return ST_OK;
+	/* stopped by a signal, the test says nothing about the backup: an error, not a result */
+	return interrupt_check(e);
 }
 
 void ops_restore_test_result_release(struct ops_restore_test_result *r)

@@ -10,6 +10,7 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/interrupt.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
@@ -649,6 +650,9 @@ enum status ops_restore(const struct ops_restore_opts *o, struct ops_restore_res
 	if (!o->target_dir == !o->target_url)
 		return err_set(e, ST_INVALID, "restore: give exactly one target");
 	st = run(&r, e);
+	/* whatever step a signal cut short (a file half verified, a load), the signal is why */
+	if (st != ST_OK && interrupt_signal())
+		st = interrupt_check(e);
 	store_close(r.st);
 	if (st != ST_OK)
 		remove_temp(&r);

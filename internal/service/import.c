@@ -13,6 +13,7 @@
  * decisions, never taken on trust.
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "service/records.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
@@ -413,6 +414,9 @@ static enum status write_all(struct store *st, const struct store_spec *sp, stru
 		for (size_t i = 0; i < b->n[k] && rc == ST_OK; i++) {
 			enum rec_outcome o = REC_UNCHANGED;
 
+			/* a signal rolls the store's transaction back: nothing of it is imported */
+			if ((rc = interrupt_check(e)) != ST_OK)
+				break;
 			rc = service_import_put_one(c, sp->kinds[k], &b->recs[k][i], now, &o, e);
 			if (rc != ST_OK)
 				err_wrap(e, "%s '%s'", sp->keys[k], b->recs[k][i].id);

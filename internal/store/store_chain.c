@@ -5,6 +5,7 @@
  * (adopt, rebuild).
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "store/store_chain.h"
 #include "store/store_backend.h"
 #include "store/store_decisions.h"
@@ -653,7 +654,10 @@ static enum status chain_unchained(struct store_conn *c, const struct chained *t
 		struct store_rows *r = NULL;
 		const char *p[2] = {last_at, last_id};
 
-		st = store_query(c, last_id ? sql_next : sql_first, last_id ? 2 : 0, p, &r, e);
+		st = interrupt_check(e); /* the adoption is one transaction: rolled back whole */
+		if (st == ST_OK)
+			st = store_query(c, last_id ? sql_next : sql_first, last_id ? 2 : 0, p, &r,
+					 e);
 		n = st == ST_OK ? store_rows_count(r) : 0;
 		if (n > 0)
 			st = link_rows(c, cur, t, r, e);

@@ -5,6 +5,7 @@
  * are derived from it.
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "store/store_original.h"
 #include "store/store_sqlite_int.h"
 
@@ -52,7 +53,9 @@ static enum status each_payload(sqlite3 *db, const char *path, const char *table
 	while (st == ST_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *p = (const char *)sqlite3_column_text(q, 0);
 
-		st = fn(ctx, p ? p : "null", p ? (size_t)sqlite3_column_bytes(q, 0) : 4, e);
+		st = interrupt_check(e);
+		if (st == ST_OK)
+			st = fn(ctx, p ? p : "null", p ? (size_t)sqlite3_column_bytes(q, 0) : 4, e);
 	}
 	if (st == ST_OK && rc != SQLITE_DONE)
 		st = err_set(e, ST_IO, "'%s': read %s: %s", path, table, sqlite3_errmsg(db));

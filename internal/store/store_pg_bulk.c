@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "store/store_pg_int.h"
 #include "base/buf.h"
+#include "base/interrupt.h"
 #include "base/timeutil.h"
 #include "base/num.h"
 #include "base/xalloc.h"
@@ -263,6 +264,9 @@ static enum status bin_tuple(struct bin_stream *bs, const unsigned char *p, size
 	/* only now: the buffer may have moved while it grew */
 	for (size_t i = 0; i < ncols; i++)
 		vals[i] = off[i] == SIZE_MAX ? NULL : bs->values.data + off[i];
+	/* a signal stops the COPY here: cancel() then ends it on the server */
+	if (st == ST_OK)
+		st = interrupt_check(e);
 	if (st == ST_OK)
 		st = bs->fn(bs->ctx, vals, len, e);
 	*used = at;

@@ -8,6 +8,7 @@
  * thread rebuilds the value pointers from them.
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "store/store_row_pipe.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -64,7 +65,9 @@ static enum status run_batch(struct row_pipe *p, const struct batch *b, struct e
 			lens[i] = n == NULL_LEN ? 0 : n;
 			at += n == NULL_LEN ? 0 : n;
 		}
-		st = p->fn(p->ctx, vals, lens, e);
+		st = interrupt_check(e);
+		if (st == ST_OK)
+			st = p->fn(p->ctx, vals, lens, e);
 		if (st != ST_OK)
 			err_wrap(e, "row %lld", (long long)p->taken + 1);
 		else

@@ -9,6 +9,7 @@
 #include "store/store_sqlite_vfs.h"
 #include "base/buf.h"
 #include "base/files.h"
+#include "base/interrupt.h"
 #include "base/xalloc.h"
 
 #include <ctype.h>
@@ -78,6 +79,11 @@ enum status store_sqlite_status(sqlite3 *db, int rc, struct err *e, const char *
 	int sys = db ? sqlite3_system_errno(db) : 0;
 
 	switch (rc & 0xff) {
+	case SQLITE_INTERRUPT:
+		/* stopped by stop_on_signal below: the signal is the reason, not "interrupted" */
+		if (interrupt_check(e) != ST_OK)
+			return err_ctx(ST_INTERRUPTED, e, "%s", what);
+		return err_set(e, ST_INTERRUPTED, "%s: %s", what, msg);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return err_set(e, ST_TIMEOUT, "%s: %s", what, msg);
@@ -164,6 +170,21 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
 }
 
 /*
+ * sqlite3_progress_handler's callback: a statement stops with SQLITE_INTERRUPT once a signal
+ * asked the command to stop (base/interrupt.h), so that a long statement (an index built over
+ * a restored table, a migration's copy) ends within milliseconds and the transaction is rolled
+ * back, rather than running to its end first.  Short statements (ROLLBACK) never reach the
+ * callback's interval.  serve never notes a signal, so for it this answers 0 for ever.
+ */
+static int stop_on_signal(void *ctx)
+{
+	UNUSED(ctx);
+	return interrupt_signal() != 0;
+}
+
+#define SIGNAL_CHECK_OPS 10000 /* virtual machine steps between two looks at the signal */
+
+/*
  * SQLITE_OPEN_NOMUTEX: the pool hands a connection to one thread at a time, so
  * SQLite's own per-connection mutex would only cost time.  The VFS gathers a commit's
  * WAL frames into one write (store_sqlite_vfs.h), which relies on run_pragmas()'s
@@ -188,6 +209,7 @@ static enum status sqlite_connect(const char *path, const struct store_options *
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(db, busy_ms);
 		sqlite3_extended_result_codes(db, 1);
+		sqlite3_progress_handler(db, SIGNAL_CHECK_OPS, stop_on_signal, NULL);
 		st = run_pragmas(db, e);
 	} else {
 		st = store_sqlite_status(db, rc, e, "open");

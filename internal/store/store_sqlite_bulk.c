@@ -15,6 +15,7 @@
  * reported at a later store_load_row or at store_load_end, by its number.
  */
 #include "base/base.h"
+#include "base/interrupt.h"
 #include "store/store_sqlite_int.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -133,7 +134,9 @@ enum status store_sqlite_stream(struct store_conn *c, const char *sql, size_t nc
 			vals[i] = (const char *)sqlite3_column_text(stmt, (int)i);
 			lens[i] = (size_t)sqlite3_column_bytes(stmt, (int)i);
 		}
-		st = fn(ctx, vals, lens, e);
+		st = interrupt_check(e); /* the row's work (a backup's file) is the callback's */
+		if (st == ST_OK)
+			st = fn(ctx, vals, lens, e);
 	}
 	if (st == ST_OK && rc != SQLITE_DONE)
 		st = store_sqlite_status(db, rc, e, "stream");

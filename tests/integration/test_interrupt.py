@@ -1,0 +1,205 @@
+"""Interrupted ops commands leave nothing behind (docs/operations.md, "Interrupted commands"),
+with the real binary on both backends: each command is started on a database large enough
+that it runs a while, sent SIGINT or SIGTERM once it is under way (seen from the files or
+queries it starts, not from a fixed sleep), and then must exit with 128 + the signal, say why
+in one line on stderr, leave no file it wrote (a backup's directory as it was before, no
+.cavra.db.restore-* file, no cavra-restore-test-* scratch directory), leave a PostgreSQL
+target as it was, and succeed when run again."""
+import glob
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import CAVRA, REPO, SANITIZER_MARKS, cavra, psql, sql
+from test_ops import DATA_TABLES, counts, ok
+
+DECISIONS = 10000  # enough for each command to run a second or more under ASan
+
+
+def seed(db, n):
+    """n decisions and their sessions, with bench/seed.sh's generator (not chained yet)."""
+    ok(cavra("migrate", "up", db=db))
+    target = db[len("sqlite:"):] if db.startswith("sqlite:") else db
+    r = subprocess.run(["bash", os.path.join(REPO, "bench", "seed.sh"), target, str(n)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def fresh_db(request, tmp, backend):
+    """(url, PostgreSQL database name or None) of a new database on backend."""
+    if backend == "sqlite":
+        return f"sqlite:{tmp}/cavra.db", None
+    name, url = new_pg_db(request.getfixturevalue("pg"))
+    return url, name
+
+
+def drop(request, name):
+    if name:
+        psql(request.getfixturevalue("pg").url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+             check=False)
+
+
+def new_pg_db(pg):
+    name = "t_" + uuid.uuid4().hex[:12]
+    psql(pg.url(), f"CREATE DATABASE {name}")
+    return name, pg.url(name)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def big(request, tmp_path_factory):
+    """A seeded, chained database and a backup of it, per backend."""
+    tmp = tmp_path_factory.mktemp("big")
+    db, name = fresh_db(request, tmp, request.param)
+    seed(db, DECISIONS)
+    ok(cavra("audit", "adopt", db=db, timeout=300))  # chained, as a restore checks
+    bk = tmp / "bk"
+    ok(cavra("ops", "backup", "--output", str(bk), db=db, timeout=300))
+    yield db, str(bk)
+    drop(request, name)
+
+
+def start(args, db, tmp_path, tmpdir=None):
+    """Starts the binary with stdout and stderr in files; returns (process, read_output)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+    if tmpdir:
+        env["TMPDIR"] = str(tmpdir)
+    tag = uuid.uuid4().hex[:8]
+    out, err = tmp_path / f"out-{tag}", tmp_path / f"err-{tag}"
+    with open(out, "wb") as o, open(err, "wb") as e:
+        p = subprocess.Popen([CAVRA, *args, "--database", db], stdin=subprocess.DEVNULL,
+                             stdout=o, stderr=e, env=env)
+
+    def output():
+        return out.read_text(), err.read_text()
+    return p, output
+
+
+def interrupt(p, output, ready, sig, what):
+    """Waits (polling every 5 ms) until ready() or the process ends, sends sig, and returns
+    (exit code, stdout, stderr); fails when the process ended before it was under way."""
+    deadline = time.time() + 120
+    while not ready():
+        assert p.poll() is None, f"{what} ended before it was under way: {output()}"
+        assert time.time() < deadline, f"{what} never got under way"
+        time.sleep(0.005)
+    p.send_signal(sig)
+    code = p.wait(timeout=120)
+    out, err = output()
+    for mark in SANITIZER_MARKS:
+        assert mark not in err, err
+    return code, out, err
+
+
+def reason(err, sig):
+    """The command's own lines on stderr (progress lines aside): one, naming the signal."""
+    lines = [l for l in err.splitlines() if l.startswith("cavra:")]
+    assert len(lines) == 1, err
+    assert f"interrupted by {signal.Signals(sig).name}" in lines[0], err
+    return lines[0]
+
+
+def records(db):
+    """The operations records (backups, restores, restore tests) the database holds."""
+    return sql(db, "SELECT count(*) FROM operations_records")
+
+
+def stopped(code, err, sig):
+    assert code == 128 + sig, f"exit {code}: {err}"
+    reason(err, sig)
+
+
+def test_interrupted_backup_removes_what_it_wrote(big, tmp_path):
+    db, _ = big
+    recorded = records(db)
+    # a directory the operator made stays, empty
+    made = tmp_path / "made"
+    made.mkdir()
+    p, output = start(["ops", "backup", "--output", str(made)], db, tmp_path)
+    code, _, err = interrupt(p, output, lambda: os.listdir(made), signal.SIGTERM, "backup")
+    assert os.listdir(made) == []
+    stopped(code, err, signal.SIGTERM)
+    # a directory the backup made goes
+    new = tmp_path / "new" / "bk"
+    p, output = start(["ops", "backup", "--output", str(new)], db, tmp_path)
+    code, _, err = interrupt(p, output, lambda: os.path.isdir(new) and os.listdir(new),
+                             signal.SIGINT, "backup")
+    assert not new.exists(), os.listdir(new)
+    stopped(code, err, signal.SIGINT)
+    # nothing recorded, and the same command then succeeds
+    assert records(db) == recorded
+    ok(cavra("ops", "backup", "--output", str(new), db=db, timeout=300))
+    assert os.path.exists(new / "manifest.json")
+
+
+def pg_copying(url, dbname):
+    return lambda: psql(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                             f"'{dbname}' AND query LIKE 'COPY%' AND state = 'active'") != "0"
+
+
+def test_interrupted_restore_leaves_the_target_as_it_was(big, tmp_path, request):
+    db, bk = big
+    if db.startswith("sqlite:"):
+        target = tmp_path / "restored"
+        args = ["ops", "restore", bk, "--target-dir", str(target)]
+        ready = lambda: glob.glob(str(target / ".cavra.db.restore-*"))  # noqa: E731
+        before = None
+    else:
+        pg = request.getfixturevalue("pg")
+        name, url = new_pg_db(pg)
+        ok(cavra("migrate", "up", db=url))
+        ok(cavra("tokens", "create", "--name", "kept", "--role", "agent", db=url))
+        before = counts(url, DATA_TABLES + ["audit_chain", "schema_migrations"])
+        args = ["ops", "restore", bk, "--target-url", url, "--overwrite"]
+        ready = pg_copying(pg.url(), name)
+    recorded = records(db)
+    p, output = start(args, db, tmp_path)
+    code, _, err = interrupt(p, output, ready, signal.SIGINT, "restore")
+    if before is None:
+        assert not target.exists(), os.listdir(target)
+    else:
+        assert counts(url, DATA_TABLES + ["audit_chain", "schema_migrations"]) == before
+        assert sql(url, "SELECT name FROM api_tokens") == [["kept"]]
+    stopped(code, err, signal.SIGINT)
+    assert records(db) == recorded
+    code, out, err = cavra(*args, db=db, timeout=300)
+    assert code == 0, err
+    restored = f"sqlite:{target}/cavra.db" if before is None else url
+    assert sql(restored, "SELECT count(*) FROM activity_decisions") == [[str(DECISIONS)]]
+
+
+def test_interrupted_restore_test_removes_its_scratch_directory(big, tmp_path):
+    db, bk = big
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    def loading():
+        return glob.glob(str(scratch / "cavra-restore-test-*" / ".cavra.db.restore-*"))
+    recorded = records(db)
+    p, output = start(["ops", "restore-test", bk], db, tmp_path, tmpdir=scratch)
+    code, _, err = interrupt(p, output, loading, signal.SIGINT, "restore-test")
+    assert os.listdir(scratch) == []
+    stopped(code, err, signal.SIGINT)
+    # an interrupted test says nothing about the backup: it is not recorded as a failed one
+    assert records(db) == recorded
+    code, out, err = cavra("ops", "restore-test", bk, db=db, env={"TMPDIR": str(scratch)},
+                           timeout=300)
+    assert code == 0, err + out
+    assert os.listdir(scratch) == []
+
+
+def test_interrupted_audit_adopt_chains_nothing(big, tmp_path, request):
+    db, name = fresh_db(request, tmp_path, "sqlite" if big[0].startswith("sqlite:") else "pg")
+    seed(db, 3000)
+    p, output = start(["audit", "adopt", "--progress"], db, tmp_path)
+    code, _, err = interrupt(p, output, lambda: "audit chain" in output()[1], signal.SIGINT,
+                             "audit adopt")
+    # one transaction, rolled back: still nothing chained, still waiting
+    assert sql(db, "SELECT count(*) FROM audit_chain") == [["0"]]
+    stopped(code, err, signal.SIGINT)
+    ok(cavra("audit", "adopt", db=db, timeout=300))
+    assert sql(db, "SELECT count(*) FROM audit_chain") == [["3000"]]
+    drop(request, name)
