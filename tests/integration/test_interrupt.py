@@ -4,8 +4,10 @@ that it runs a while, sent SIGINT or SIGTERM once it is under way (seen from the
 queries it starts, not from a fixed sleep), and then must exit with 128 + the signal, say why
 in one line on stderr, leave no file it wrote (a backup's directory as it was before, no
 .cavra.db.restore-* file, no cavra-restore-test-* scratch directory), leave a PostgreSQL
-target as it was, and succeed when run again."""
+target as it was, and succeed when run again.  migrate up adopting an original pilot leaves
+no copy of it beside it and the pilot as it was."""
 import glob
+import hashlib
 import os
 import signal
 import subprocess
@@ -14,10 +16,11 @@ import uuid
 
 import pytest
 
+import original_fixture as orig
 from conftest import CAVRA, REPO, SANITIZER_MARKS, cavra, psql, sql
 from test_ops import DATA_TABLES, counts, ok
 
-DECISIONS = 10000  # enough for each command to run a second or more under ASan
+DECISIONS = 6000  # enough for each command to be under way for a while under ASan
 
 
 def seed(db, n):
@@ -193,7 +196,7 @@ def test_interrupted_restore_test_removes_its_scratch_directory(big, tmp_path):
 
 def test_interrupted_audit_adopt_chains_nothing(big, tmp_path, request):
     db, name = fresh_db(request, tmp_path, "sqlite" if big[0].startswith("sqlite:") else "pg")
-    seed(db, 3000)
+    seed(db, 2000)
     p, output = start(["audit", "adopt", "--progress"], db, tmp_path)
     code, _, err = interrupt(p, output, lambda: "audit chain" in output()[1], signal.SIGINT,
                              "audit adopt")
@@ -201,5 +204,26 @@ def test_interrupted_audit_adopt_chains_nothing(big, tmp_path, request):
     assert sql(db, "SELECT count(*) FROM audit_chain") == [["0"]]
     stopped(code, err, signal.SIGINT)
     ok(cavra("audit", "adopt", db=db, timeout=300))
-    assert sql(db, "SELECT count(*) FROM audit_chain") == [["3000"]]
+    assert sql(db, "SELECT count(*) FROM audit_chain") == [["2000"]]
     drop(request, name)
+
+
+def test_interrupted_adoption_of_an_original_pilot_leaves_it_as_it_was(tmp_path):
+    path = tmp_path / "pilot.db"
+    recs = orig.records()
+    recs["activity_decisions"] += [
+        orig.decision(f"dec_bulk_{i:05d}", "pilot-9", "allow", orig.T2) for i in range(2000)]
+    orig.build(str(path), recs=recs)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def copying():
+        return glob.glob(f"{path}.cavra-adopt-*")
+    p, output = start(["migrate", "up"], f"sqlite:{path}", tmp_path)
+    code, _, err = interrupt(p, output, copying, signal.SIGTERM, "migrate up")
+    # the pilot as it was, and no copy of it beside it
+    assert glob.glob(f"{path}*") == [str(path)]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    stopped(code, err, signal.SIGTERM)
+    ok(cavra("migrate", "up", db=f"sqlite:{path}", timeout=300))
+    assert sql(f"sqlite:{path}", "SELECT count(*) FROM activity_decisions") == [
+        [str(len(recs["activity_decisions"]))]]
