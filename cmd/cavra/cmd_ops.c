@@ -332,6 +332,9 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 	if (a.json)
 		puts(json_object_to_json_string_ext(
 			run.items, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* the report names the file the signal cut short; stderr says why the import stopped */
+	if (!ok)
+		cmd_interrupted("ops import");
 	code = ok ? EXIT_OK : EXIT_FAIL;
 out:
 	progress_free(import_progress);

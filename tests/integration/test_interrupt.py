@@ -8,6 +8,7 @@ target as it was, and succeed when run again.  migrate up adopting an original p
 no copy of it beside it and the pilot as it was."""
 import glob
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 
 import original_fixture as orig
 from conftest import CAVRA, REPO, SANITIZER_MARKS, cavra, psql, sql
+from test_import import ACTIVITY
 from test_ops import DATA_TABLES, counts, ok
 
 DECISIONS = 6000  # enough for each command to be under way for a while under ASan
@@ -227,3 +229,22 @@ def test_interrupted_adoption_of_an_original_pilot_leaves_it_as_it_was(tmp_path)
     ok(cavra("migrate", "up", db=f"sqlite:{path}", timeout=300))
     assert sql(f"sqlite:{path}", "SELECT count(*) FROM activity_decisions") == [
         [str(len(recs["activity_decisions"]))]]
+
+
+def test_interrupted_import_imports_nothing(db, tmp_path):
+    template = ACTIVITY["decisions"][2]
+    decisions = [dict(template, decision_id=f"dec_{i:012x}", session_id=f"imp-{i // 50}",
+                      correlation_id=f"corr_{i:012x}") for i in range(3000)]
+    path = tmp_path / "activity.json"
+    path.write_text(json.dumps({"decisions": decisions, "sessions": []}))
+    ok(cavra("migrate", "up", db=db))
+    args = ["ops", "import", "--json", str(path), "--store", "activity", "--progress"]
+    p, output = start(args, db, tmp_path)
+    code, _, err = interrupt(p, output, lambda: "activity" in output()[1], signal.SIGINT,
+                             "ops import")
+    # the store's file is one transaction: rolled back, nothing chained
+    assert sql(db, "SELECT count(*) FROM activity_decisions") == [["0"]]
+    assert sql(db, "SELECT count(*) FROM audit_chain") == [["0"]]
+    stopped(code, err, signal.SIGINT)
+    ok(cavra(*args, db=db, timeout=300))
+    assert sql(db, "SELECT count(*) FROM activity_decisions") == [["3000"]]
