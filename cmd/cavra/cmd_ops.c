@@ -17,7 +17,6 @@
 #include "ops/ops.h"
 #include "service/service.h"
 #include "store/store.h"
-#include "store/store_chain.h"
 #include "base/str.h"
 #include "base/dburl.h"
 #include "base/progress.h"
@@ -146,24 +145,8 @@ static json_object *result_json(const struct import_result *r, enum status st, c
 struct import_run {
 	bool json;
 	json_object *items; /* --json: each file's result */
-	bool chained; /* a file wrote a decision or an approval: chain_imported */
+	int64_t chained; /* decisions and approvals the files' imports chained */
 };
-
-/*
- * Whether an import wrote a decision or an approval (created or updated): only then is there
- * anything of its own to chain.  A failed import, or one of other records, chains nothing, so
- * that it cannot turn a row inserted behind cavra's back into a chained one.
- */
-static bool wrote_chained(const struct import_result *r, enum status rc)
-{
-	if (rc != ST_OK || !r->store ||
-	    !(str_eq(r->store, "activity") || str_eq(r->store, "approvals")))
-		return false;
-	for (int k = 0; k < r->ntables; k++)
-		if (r->tables[k].created > 0 || r->tables[k].updated > 0)
-			return true;
-	return false;
-}
 
 /* Imports one file (an original SQLite store when sqlite); reports it; true on success. */
 static bool import_one(struct store *st, const char *store, const char *path, bool sqlite,
@@ -179,7 +162,7 @@ static bool import_one(struct store *st, const char *store, const char *path, bo
 		json_object_array_add(run->items, result_json(&r, rc, &e));
 	else
 		print_text(&r, rc, &e);
-	run->chained = wrote_chained(&r, rc) || run->chained;
+	run->chained += rc == ST_OK ? r.chained : 0;
 	service_import_result_release(&r);
 	return rc == ST_OK;
 }
@@ -274,25 +257,16 @@ static bool import_backup(struct store *st, const struct ops_verify_result *r,
 }
 
 /*
- * Imported decisions and approvals go in as rows: those without an entry are chained after
- * the import, oldest first, and the count goes to stderr so that stdout stays the import's
- * document under --json.
+ * Imported decisions and approvals go in as rows; each file's import chains those without an
+ * entry, oldest first, in its own transaction.  The count goes to stderr so that stdout stays
+ * the import's document under --json.
  */
-static bool chain_imported(struct store *st)
+static void report_chained(const struct import_run *run)
 {
-	struct err e = {0};
-	int64_t n = 0;
-	enum status rc = store_chain_adopt_progress(st, true, import_progress, &n, &e);
-
-	progress_clear(import_progress);
-	if (rc != ST_OK) {
-		cmd_fail(rc, &e);
-		return false;
-	}
-	cmd_info("audit chain: chained %lld imported records (decisions, approvals; rebuilt from "
-		 "the rows)",
-		 (long long)n);
-	return true;
+	if (run->chained > 0)
+		cmd_info("audit chain: chained %lld imported records (decisions, approvals; "
+			 "rebuilt from the rows)",
+			 (long long)run->chained);
 }
 
 static int ops_import(struct config *cfg, int argc, char **argv)
@@ -326,8 +300,7 @@ static int ops_import(struct config *cfg, int argc, char **argv)
 		ok = import_backup(st, &vr, &run);
 	else
 		ok = import_one(st, a.store, a.file, a.sqlite, &run);
-	if (run.chained)
-		ok = chain_imported(st) && ok;
+	report_chained(&run);
 	progress_finish(import_progress, ok);
 	if (a.json)
 		puts(json_object_to_json_string_ext(

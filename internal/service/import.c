@@ -392,6 +392,22 @@ static enum status recount(struct store_conn *c, struct batch *b, struct err *e)
 	return rc;
 }
 
+/*
+ * Whether the import wrote a decision or an approval (created or updated): only then is there
+ * anything of its own to chain.  An import of other records chains nothing, so that it cannot
+ * turn a row inserted behind cavra's back into a chained one.
+ */
+static bool wrote_chained(const struct store_spec *sp, const struct import_result *r)
+{
+	if (sp->kinds[0] != &service_kind_approval && sp->kinds[0] != &service_kind_decision &&
+	    sp->kinds[1] != &service_kind_decision)
+		return false;
+	for (int k = 0; k < r->ntables; k++)
+		if (r->tables[k].created > 0 || r->tables[k].updated > 0)
+			return true;
+	return false;
+}
+
 static enum status write_all(struct store *st, const struct store_spec *sp, struct batch *b,
 			     struct err *e)
 {
@@ -426,6 +442,9 @@ static enum status write_all(struct store *st, const struct store_spec *sp, stru
 	}
 	if (rc == ST_OK && sp->kinds[1] == &service_kind_decision)
 		rc = recount(c, b, e);
+	/* chained before the commit: imported records never stand committed without entries */
+	if (rc == ST_OK && wrote_chained(sp, b->out))
+		rc = store_chain_import_tx(c, b->progress, &b->out->chained, e);
 	if (rc == ST_OK)
 		rc = store_tx_commit(c, e);
 	store_conn_put(st, c); /* rolls back what is still open */

@@ -183,6 +183,8 @@ struct import_result {
 	struct import_table tables[2];
 	int ntables;
 	int64_t sessions_recounted; /* activity: summaries set from their decisions */
+	int64_t chained; /* decisions and approvals given a chain entry in the import's transaction
+			  */
 	char **problems; /* invalid records: "decisions[3]: field ..." */
 	size_t nproblems;
 };

@@ -761,6 +761,16 @@ enum status store_chain_import(struct store *st, int64_t *chained, struct err *e
 	return store_chain_adopt_progress(st, true, NULL, chained, e);
 }
 
+enum status store_chain_import_tx(struct store_conn *c, struct progress *progress, int64_t *chained,
+				  struct err *e)
+{
+	struct adopt a = {true, 0, progress};
+	enum status rc = adopt_tx(c, &a, e);
+
+	*chained = a.chained;
+	return rc;
+}
+
 enum status store_chain_adopt_progress(struct store *st, bool import, struct progress *progress,
 				       int64_t *chained, struct err *e)
 {

@@ -154,6 +154,14 @@ ATTR_NODISCARD enum status store_chain_adopt(struct store *st, int64_t *chained,
 ATTR_NODISCARD enum status store_chain_import(struct store *st, int64_t *chained, struct err *e);
 struct progress;
 /*
+ * store_chain_import's work on c, in the caller's open write transaction: an import chains
+ * what it wrote before it commits, so that no kill or failure between the two can leave its
+ * records without entries (a second run of the same file changes nothing, so it would chain
+ * nothing, and `audit adopt` acts only on a flag migration 015 sets).  progress as below.
+ */
+ATTR_NODISCARD enum status store_chain_import_tx(struct store_conn *c, struct progress *progress,
+						 int64_t *chained, struct err *e);
+/*
  * store_chain_adopt (import false) or store_chain_import (true) reporting to progress
  * (borrowed; NULL: none): the phase "audit chain", rows chained as they are.
  */

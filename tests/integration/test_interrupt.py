@@ -248,3 +248,24 @@ def test_interrupted_import_imports_nothing(db, tmp_path):
     stopped(code, err, signal.SIGINT)
     ok(cavra(*args, db=db, timeout=300))
     assert sql(db, "SELECT count(*) FROM activity_decisions") == [["3000"]]
+
+
+def test_import_killed_while_it_chains_leaves_nothing_unchained(db, tmp_path):
+    """An import chains what it wrote inside its own transaction: killed (SIGKILL, no clean-up
+    possible) while it chains, it leaves nothing, and the next run imports and chains all.  When
+    the chain was written after the commit, such a kill left the decisions without entries for
+    good: the next run of the same file changed nothing, so it chained nothing."""
+    template = ACTIVITY["decisions"][2]
+    decisions = [dict(template, decision_id=f"dec_{i:012x}", session_id=f"kil-{i // 50}",
+                      correlation_id=f"corr_{i:012x}") for i in range(3000)]
+    path = tmp_path / "activity.json"
+    path.write_text(json.dumps({"decisions": decisions, "sessions": []}))
+    ok(cavra("migrate", "up", db=db))
+    args = ["ops", "import", "--json", str(path), "--store", "activity", "--progress"]
+    p, output = start(args, db, tmp_path)
+    interrupt(p, output, lambda: "audit chain" in output()[1], signal.SIGKILL, "ops import")
+    chained = sql(db, "SELECT count(*) FROM audit_chain")[0][0]
+    assert sql(db, "SELECT count(*) FROM activity_decisions") == [[chained]]
+    ok(cavra(*args, db=db, timeout=300))
+    assert sql(db, "SELECT count(*) FROM activity_decisions") == [["3000"]]
+    ok(cavra("audit", "verify", db=db, timeout=300))
