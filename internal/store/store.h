@@ -173,8 +173,9 @@ ATTR_NODISCARD enum status store_lock_schema(struct store_conn *c, struct err *e
 ATTR_NODISCARD enum status store_table_exists(struct store_conn *c, const char *table, bool *out,
 					      struct err *e);
 /*
- * The first (by name) table or view of the current schema, NULL when it has none: a
- * database holding anything but cavra's tables is someone else's.  Caller frees.
+ * The first (by name) table or view of the database, NULL when it has none: on PostgreSQL
+ * of any schema but the system's, as "schema.name", sequences included.  A database without
+ * cavra's ledger that holds one is someone else's.  Caller frees.
  */
 ATTR_NODISCARD enum status store_first_table(struct store_conn *c, char **name, struct err *e);
 /* Whether table has the column. */

@@ -54,7 +54,8 @@ struct store_ops {
 	enum status (*load_end)(struct store_load *l, bool ok, int64_t *rows, struct err *e);
 	const char *table_exists_sql; /* $1 = table; returns a row when it exists */
 	const char *column_exists_sql; /* $1 = table, $2 = column */
-	const char *first_table_sql; /* the first table or view of the current schema by name */
+	/* the first table, view or sequence by name (PostgreSQL: of any schema but the system's) */
+	const char *first_table_sql;
 	const char *load_indexes_sql; /* $1 = table; (name, create, drop statement) rows */
 	const char *empty_table_sql; /* followed by the table's name: removes every row */
 };

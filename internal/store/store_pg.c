@@ -457,9 +457,12 @@ const struct store_ops store_pg_ops = {
 			     "WHERE t.relnamespace = current_schema()::regnamespace "
 			     "AND t.relname = $1 AND a.attname = $2 AND a.attnum > 0 "
 			     "AND NOT a.attisdropped",
-	.first_table_sql = "SELECT t.relname FROM pg_catalog.pg_class t "
-			   "WHERE t.relnamespace = current_schema()::regnamespace "
-			   "AND t.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY 1 LIMIT 1",
+	/* any schema's: an application may keep its tables outside the one cavra uses */
+	.first_table_sql =
+		"SELECT format('%I.%I', n.nspname, t.relname) FROM pg_catalog.pg_class t "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+		"WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+		"AND t.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') ORDER BY 1 LIMIT 1",
 	.empty_table_sql = "TRUNCATE ", /* transactional on PostgreSQL */
 	/* indexes behind no constraint, and the primary key unless a foreign key needs it */
 	.load_indexes_sql =

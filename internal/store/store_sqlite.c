@@ -124,17 +124,20 @@ static enum status ensure_parent(const char *path, struct err *e)
 }
 
 /*
- * Whether the file may be switched to WAL: it is new (no schema yet) or cavra's (it has the
- * migration ledger, migrate.h's MIGRATE_LEDGER).  Anything else is someone else's database reached
- * by a mistyped path, or the original CAVRA's before adoption; commands refuse those, and the
- * journal mode is stored in the file, so switching it would change the file they did not touch.
+ * Whether the file may be switched to WAL: it is new (no schema yet) or cavra's (its migration
+ * ledger, migrate.h's MIGRATE_LEDGER, has cavra's checksum column: Rails, golang-migrate and
+ * the original CAVRA name their ledgers schema_migrations too).  Anything else is someone else's
+ * database reached by a mistyped path, or the original CAVRA's before adoption; commands refuse
+ * those, and the journal mode is stored in the file, so switching it would change the file they did
+ * not touch.
  */
 static int may_switch_to_wal(sqlite3 *db, bool *ok)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db,
-				    "SELECT count(*) = 0 OR sum(name = 'schema_migrations') > 0 "
-				    "FROM sqlite_master",
+				    "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master) OR EXISTS "
+				    "(SELECT 1 FROM pragma_table_info('schema_migrations') "
+				    "WHERE name = 'checksum')",
 				    -1, &s, NULL);
 
 	if (rc == SQLITE_OK)

@@ -19,6 +19,7 @@ import uuid
 
 import pytest
 
+import original_fixture
 from conftest import (CAVRA, SANITIZER_MARKS, backend_of, cavra, pg_bindir, psql, serve, sql,
                       sqlite_path, until, user_tables)
 
@@ -808,14 +809,17 @@ def test_restore_refuses_target_with_data_unless_overwrite(seeded, tmp_path):
 
 
 def foreign_database(db, request, tmp_path):
-    """Another application's database on db's backend: one table of its own, no cavra tables."""
+    """Another application's database on db's backend, with no cavra tables: one table of its
+    own (on PostgreSQL in a schema of its own, as applications often keep them) and a ledger
+    named as cavra's is, in another tool's shape (Rails)."""
     if backend_of(db) == "sqlite":
-        target = f"sqlite:{tmp_path}/app.db"
+        target, table = f"sqlite:{tmp_path}/app.db", "app_users"
     else:
-        target = request.getfixturevalue("pg_db2")
-    sql(target, "CREATE TABLE app_users (id integer PRIMARY KEY, name text)")
-    sql(target, "INSERT INTO app_users VALUES (1, 'ada')")
-    return target
+        target, table = request.getfixturevalue("pg_db2"), "billing.app_users"
+        sql(target, "CREATE SCHEMA billing")
+    sql(target, f"CREATE TABLE {table} (id integer PRIMARY KEY, name text)")
+    sql(target, f"INSERT INTO {table} VALUES (1, 'ada')")
+    return target, table
 
 
 def file_sha(path):
@@ -830,36 +834,51 @@ def test_restore_and_auto_migrate_refuse_a_database_that_is_not_cavras(seeded, t
     `migrate up` is how an operator lets cavra share it.  A SQLite file is left byte for byte
     (its journal mode included), with no -wal beside it."""
     first = backup(seeded, tmp_path / "b1")
-    target = foreign_database(seeded, request, tmp_path)
+    target, table = foreign_database(seeded, request, tmp_path)
     path = sqlite_path(target)
     before = file_sha(path) if backend_of(target) == "sqlite" else None
     for extra in ([], ["--overwrite"]):
         code, out, err = cavra("ops", "restore", first["manifest"], "--target-url", target,
                                *extra, db=seeded)
-        assert code == 1 and "not cavra's" in err and "'app_users'" in err, err
+        assert code == 1 and "not cavra's" in err and f"'{table}'" in err, err
         assert json.loads(out)["ok"] is False
     code, _, err = cavra("tokens", "list", "--auto-migrate", db=target)
-    assert code == 1 and "refusing to migrate it automatically" in err and "app_users" in err
-    assert user_tables(target) == ["app_users"]
+    assert code == 1 and "refusing to migrate it automatically" in err and table in err
+    assert "activity_decisions" not in user_tables(target)
     if before:
         assert file_sha(path) == before and not os.path.exists(path + "-wal")
     ok(cavra("migrate", "up", db=target))
     res = ops_json("restore", first["manifest"], "--target-url", target, db=seeded)
     assert res["ok"] and not res["overwrote"]
-    assert sql(target, "SELECT name FROM app_users") == [["ada"]]
+    assert sql(target, f"SELECT name FROM {table}") == [["ada"]]
     assert counts(target) == counts(seeded)
 
 
+FOREIGN_FILES = {
+    "app": "CREATE TABLE app_users (id integer); INSERT INTO app_users VALUES (1);",
+    # Rails, golang-migrate and the original CAVRA name their ledgers as cavra does
+    "rails": "CREATE TABLE schema_migrations (version varchar PRIMARY KEY); "
+             "INSERT INTO schema_migrations VALUES ('20240101000000'); "
+             "CREATE TABLE users (id integer);",
+    "original": None,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN_FILES))
 @pytest.mark.parametrize("argv", [["audit", "verify"], ["ops", "stores"], ["ops", "doctor"],
                                   ["ops", "backup", "--output", "OUT"], ["migrate", "status"]],
                          ids=lambda a: " ".join(a[:2]))
-def test_commands_leave_a_foreign_sqlite_file_as_it_was(tmp_path, argv):
-    """Commands pointed at a SQLite file that is not cavra's refuse it or report nothing in it
-    without switching it to WAL (the journal mode is stored in the file)."""
+def test_commands_leave_a_foreign_sqlite_file_as_it_was(tmp_path, argv, kind):
+    """Commands pointed at a SQLite file that is not cavra's (or the original CAVRA's, before
+    its adoption) refuse it or report nothing in it without switching it to WAL (the journal
+    mode is stored in the file)."""
     path = tmp_path / "app.db"
-    con = sqlite3.connect(path)
-    con.executescript("CREATE TABLE app_users (id integer); INSERT INTO app_users VALUES (1);")
-    con.close()
+    if FOREIGN_FILES[kind] is None:
+        original_fixture.build(str(path))
+    else:
+        con = sqlite3.connect(path)
+        con.executescript(FOREIGN_FILES[kind])
+        con.close()
     before = file_sha(path)
     argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
     cavra(*argv, db=f"sqlite:{path}")
