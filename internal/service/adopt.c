@@ -184,7 +184,7 @@ static enum status put_row(struct copy *cp, const char *id, const char *payload,
 	st = service_kind_prepare(cp->o->kind, rec, true, &p, e);
 	json_object_put(rec);
 	if (st == ST_OK)
-		st = service_import_check_date(cp->o->kind, p.rec, e);
+		st = service_import_admit(cp->o->kind, &p, e);
 	if (st == ST_OK && cp->o->kind == &service_kind_decision)
 		service_import_decision_payload(&p);
 	if (st == ST_OK)

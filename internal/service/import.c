@@ -138,20 +138,36 @@ static void problem(struct import_result *out, const char *key, size_t i, const 
 /* A day of slack for a clock a little ahead, or a local time written as UTC. */
 #define FUTURE_SLACK_US ((int64_t)86400 * 1000000)
 
-enum status service_import_check_date(const struct kind *k, json_object *rec, struct err *e)
+static enum status not_future(const char *field, const char *v, int64_t limit, struct err *e)
 {
-	const char *field = k == &service_kind_decision	 ? "timestamp"
-			    : k == &service_kind_session ? "started_at"
-							 : NULL;
-	const char *v = field ? jx_get_str(rec, field) : NULL;
 	int64_t us = 0;
 
-	if (!v || !time_parse(v, &us) || us <= time_now_us() + FUTURE_SLACK_US)
+	if (!v || !*v || !time_parse(v, &us) || us <= limit)
 		return ST_OK;
 	return err_set(e, ST_INVALID,
 		       "field '%s' is more than a day in the future (%.40s): fix the clock that "
 		       "wrote it, or the record",
 		       field, v);
+}
+
+enum status service_import_admit(const struct kind *k, struct prepared *p, struct err *e)
+{
+	int64_t limit = time_now_us() + FUTURE_SLACK_US;
+	enum status st = ST_OK;
+
+	for (const struct field *f = k->fields; st == ST_OK && f->name; f++)
+		if (f->kind == F_TIME && strcmp(f->name, "expires_at") != 0)
+			st = not_future(f->name, jx_get_str(p->rec, f->name), limit, e);
+	if (st == ST_OK)
+		st = not_future("created_at", p->created_at, limit, e);
+	if (st == ST_OK)
+		st = not_future("updated_at", p->updated_at, limit, e);
+	if (st == ST_OK && json_object_object_get_ex(p->rec, "recorded_by", NULL)) {
+		json_object_object_del(p->rec, "recorded_by");
+		free(p->payload);
+		p->payload = jx_take_text(json_object_get(p->rec));
+	}
+	return st;
 }
 
 /*
@@ -190,7 +206,7 @@ static void check_list(const struct store_spec *sp, int k, json_object *arr, str
 			continue;
 		}
 		if (service_kind_prepare(sp->kinds[k], rec, true, p, &e) != ST_OK ||
-		    service_import_check_date(sp->kinds[k], p->rec, &e) != ST_OK) {
+		    service_import_admit(sp->kinds[k], p, &e) != ST_OK) {
 			problem(b->out, sp->keys[k], i, e.msg);
 			service_prepared_release(p);
 			continue;

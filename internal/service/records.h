@@ -156,12 +156,14 @@ extern const struct kind service_kind_decision, service_kind_session;
 /* import.c, shared with adopt.c: decisions keep their whole record as payload. */
 void service_import_decision_payload(struct prepared *p);
 /*
- * ST_INVALID for an imported decision (timestamp) or session (started_at) dated more than a
- * day after now: it would top every newest-first list for good, and a record is made when it
- * happens, so such a date is a wrong clock or a forgery.
+ * What an import does to a record p of k that service_kind_prepare accepted: drops a
+ * recorded_by the file names (who wrote a record is the server's word, and it decides who
+ * may change it; an imported record has none), and refuses (ST_INVALID) one dated more than
+ * a day after now in any of its times but expires_at: a record is made when it happens, so
+ * such a date is a wrong clock or a forgery, and it would head a newest-first list for good.
  */
-ATTR_NODISCARD enum status service_import_check_date(const struct kind *k, json_object *rec,
-						     struct err *e);
+ATTR_NODISCARD enum status service_import_admit(const struct kind *k, struct prepared *p,
+						struct err *e);
 /*
  * Stores one checked record of k on c, in the caller's transaction (a
  * session by its import rules, a decision only once).

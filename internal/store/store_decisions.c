@@ -56,7 +56,9 @@ static void decision_params(const struct decision_rec *d, const char **p)
  * list never counts decisions.  One row per session and transaction carries the sums
  * of that transaction's decisions.  updated_at only moves forward, so a decision that
  * arrives late does not make its session look older; COALESCE fills in the agent,
- * actor, repository and pack only where the session has none yet.
+ * actor, repository and pack only where the session has none yet, and never in a session
+ * recorded through POST /sessions (it has recorded_by): its owner described it there, and
+ * another caller's decision must not complete that description (store_sessions.c).
  */
 #define SESSION_COUNTERS_TAIL                                                           \
 	" ON CONFLICT (session_id) DO UPDATE SET "                                      \
@@ -66,12 +68,15 @@ static void decision_params(const struct decision_rec *d, const char **p)
 	"blocked_count = activity_sessions.blocked_count + excluded.blocked_count, "    \
 	"approval_required_count = activity_sessions.approval_required_count + "        \
 	"excluded.approval_required_count"
-#define SESSION_UPSERT_TAIL                                                          \
-	SESSION_COUNTERS_TAIL                                                        \
-	", agent_id = COALESCE(activity_sessions.agent_id, excluded.agent_id), "     \
-	"actor = COALESCE(activity_sessions.actor, excluded.actor), "                \
-	"repository = COALESCE(activity_sessions.repository, excluded.repository), " \
-	"policy_pack = COALESCE(activity_sessions.policy_pack, excluded.policy_pack)"
+/* the decision's value where the session has none and was never recorded (SQL's ELSE NULL) */
+#define IF_UNRECORDED "CASE WHEN NOT activity_sessions.payload ? 'recorded_by' THEN excluded."
+#define SESSION_UPSERT_TAIL                                                                     \
+	SESSION_COUNTERS_TAIL                                                                   \
+	", agent_id = COALESCE(activity_sessions.agent_id, " IF_UNRECORDED "agent_id END), "    \
+	"actor = COALESCE(activity_sessions.actor, " IF_UNRECORDED "actor END), "               \
+	"repository = COALESCE(activity_sessions.repository, " IF_UNRECORDED                    \
+	"repository END), policy_pack = COALESCE(activity_sessions.policy_pack, " IF_UNRECORDED \
+	"policy_pack END)"
 
 /*
  * SQLite rewrites the entries of every index on a column that an UPDATE sets, even to the
@@ -86,6 +91,7 @@ static void decision_params(const struct decision_rec *d, const char **p)
 	"UPDATE activity_sessions SET agent_id = COALESCE(agent_id, $2), "              \
 	"actor = COALESCE(actor, $3), repository = COALESCE(repository, $4), "          \
 	"policy_pack = COALESCE(policy_pack, $5) WHERE session_id = $1 AND "            \
+	"json_type(payload, '$.recorded_by') IS NULL AND "                              \
 	"((agent_id IS NULL AND $2 IS NOT NULL) OR (actor IS NULL AND $3 IS NOT NULL) " \
 	"OR (repository IS NULL AND $4 IS NOT NULL) OR (policy_pack IS NULL AND $5 IS NOT NULL))"
 #define SESSION_FILL_NPARAMS 5

@@ -288,6 +288,37 @@ def test_records_dated_in_the_future_import_nothing(migrated, tmp_path):
     path.write_text(json.dumps(act))
     code, res, err = import_json(migrated, "--json", str(path), "--store", "activity")
     assert code == 0, res
+    # every time a record happened at, an approval's creation (the original's requested_at)
+    # and decision included; its expiry may lie ahead
+    for field in ("requested_at", "decided_at"):
+        apr = json.loads(json.dumps(APPROVALS))
+        apr["items"][0][field] = "9999-12-31T00:00:00Z"
+        apr["items"][0]["expires_at"] = "2999-01-01T00:00:00Z"
+        path = tmp_path / "approvals.json"
+        path.write_text(json.dumps(apr))
+        code, res, err = import_json(migrated, "--json", str(path), "--store", "approvals")
+        want = "created_at" if field == "requested_at" else field
+        assert code == 1 and res[0]["problems"][0].startswith(
+            f"items[0]: field '{want}' is more than a day in the future"), res
+    assert sql(migrated, "SELECT count(*) FROM approvals") == [["0"]]
+
+
+def test_a_recorded_by_in_a_file_is_not_imported(migrated, tmp_path):
+    """Who wrote a record is the server's word, and it decides who may change a session or
+    evidence: a file cannot name it.  Imported records have none."""
+    act = json.loads(json.dumps(ACTIVITY))
+    act["decisions"][0]["recorded_by"] = {"kind": "api_token", "token": "agent-b"}
+    ev = json.loads(json.dumps(EVIDENCE))
+    ev["items"][0]["recorded_by"] = {"kind": "api_token", "token": "agent-b"}
+    for name, store, data in (("activity.json", "activity", act),
+                              ("evidence.json", "evidence_metadata", ev)):
+        path = tmp_path / name
+        path.write_text(json.dumps(data))
+        code, res, err = import_json(migrated, "--json", str(path), "--store", store)
+        assert code == 0, res
+    for table in ("activity_decisions", "evidence_metadata"):
+        assert all("recorded_by" not in row[0]
+                   for row in sql(migrated, f"SELECT payload FROM {table}")), table
 
 
 def test_truncated_and_wrong_files(migrated, tmp_path):

@@ -244,9 +244,15 @@ def test_a_session_is_changed_only_by_the_caller_that_recorded_or_started_it(mig
         assert r.json()["detail"] == (
             "session 'ses-rec' was recorded or started by another caller: only that caller, "
             "or one with permission 'sessions.replace', may change it")
+        # nor through a decision of its own: a recorded session's empty fields stay empty
+        r = s.post("/decisions", {"session_id": "ses-rec", "agent_id": "evil-agent",
+                                  "actor": "mallory", "action_type": "read_file",
+                                  "target": "README.md"}, headers=bearer(other))
+        assert r.status_code == 201, r.text
         got = s.get("/sessions/ses-rec").json()
         assert (got["repository"], got["state"], got["metadata"]) == (
             "acme/app", "active", {"ticket": "T-1"})
+        assert (got["agent_id"], got["actor"], got["decision_count"]) == (None, None, 1), got
         assert got["recorded_by"]["token"] == "ses-agent-a"
         # a session that only decisions made belongs to the caller of its first decision
         r = s.post("/decisions", {"session_id": "ses-dec", "agent_id": "codex",
