@@ -136,8 +136,16 @@ def test_session_upsert(srv):
     post(srv, {"action_type": "execute_command", "target": "terraform destroy",
                "session_id": "s-up", "agent_id": "b", "repository": "r2", "actor": "alice"})
     s = srv.get("/sessions/s-up").json()
-    # a decision fills in what the session lacks (actor) and leaves what it has
-    assert (s["agent_id"], s["repository"], s["actor"]) == ("a", "r", "alice")
+    # a decision fills in nothing of a session written through POST /sessions: not what it
+    # has, nor what its owner left empty (actor)
+    assert (s["agent_id"], s["repository"], s["actor"]) == ("a", "r", None)
+    post(srv, {"action_type": "read_file", "target": "README.md", "session_id": "s-fill",
+               "agent_id": "b", "repository": "r2"})
+    post(srv, {"action_type": "read_file", "target": "README.md", "session_id": "s-fill",
+               "agent_id": "c", "actor": "alice"})
+    s = srv.get("/sessions/s-fill").json()
+    # a session only decisions made takes each field from the first decision carrying it
+    assert (s["agent_id"], s["repository"], s["actor"]) == ("b", "r2", "alice")
     r = srv.post("/sessions", {"session_id": "s-up", "state": "completed"})
     assert r.status_code == 200
     s = r.json()
