@@ -22,6 +22,7 @@ import conftest
 from conftest import cavra, serve, sql
 from idp import node_binary
 from test_console import CONSOLE_DIR, chromium, require_browser
+from test_console_login import console_args
 
 HOST_MJS = os.path.join(CONSOLE_DIR, "host.mjs")
 LOGIN_COOKIE = "cavra_console_login"
@@ -33,14 +34,6 @@ def migrated(tmp_path):
     db = f"sqlite:{tmp_path}/cavra.db"
     assert cavra("migrate", "up", db=db)[0] == 0
     return db
-
-
-def console_args(idp, public_url, tmp_path, *extra):
-    secret = tmp_path / "client-secret"
-    secret.write_text("console-secret\n")
-    return ("--auth-mode", "oidc", "--oidc-issuer", idp.issuer, "--oidc-audience", "cavra-api",
-            "--console-client-id", "cavra-console", "--console-client-secret-file", str(secret),
-            "--console-public-url", public_url) + extra
 
 
 def start(migrated, tmp_path, idp, *extra, scheme="http"):

@@ -231,14 +231,20 @@ def test_interrupted_adoption_of_an_original_pilot_leaves_it_as_it_was(tmp_path)
         [str(len(recs["activity_decisions"]))]]
 
 
-def test_interrupted_import_imports_nothing(db, tmp_path):
+def import_args(db, tmp_path, prefix):
+    """Migrates db and writes an activity file of 3,000 decisions in 60 sessions; returns the
+    arguments of its import, with progress on stderr (what the tests wait for)."""
     template = ACTIVITY["decisions"][2]
-    decisions = [dict(template, decision_id=f"dec_{i:012x}", session_id=f"imp-{i // 50}",
+    decisions = [dict(template, decision_id=f"dec_{i:012x}", session_id=f"{prefix}-{i // 50}",
                       correlation_id=f"corr_{i:012x}") for i in range(3000)]
     path = tmp_path / "activity.json"
     path.write_text(json.dumps({"decisions": decisions, "sessions": []}))
     ok(cavra("migrate", "up", db=db))
-    args = ["ops", "import", "--json", str(path), "--store", "activity", "--progress"]
+    return ["ops", "import", "--json", str(path), "--store", "activity", "--progress"]
+
+
+def test_interrupted_import_imports_nothing(db, tmp_path):
+    args = import_args(db, tmp_path, "imp")
     p, output = start(args, db, tmp_path)
     code, _, err = interrupt(p, output, lambda: "activity" in output()[1], signal.SIGINT,
                              "ops import")
@@ -255,13 +261,7 @@ def test_import_killed_while_it_chains_leaves_nothing_unchained(db, tmp_path):
     possible) while it chains, it leaves nothing, and the next run imports and chains all.  When
     the chain was written after the commit, such a kill left the decisions without entries for
     good: the next run of the same file changed nothing, so it chained nothing."""
-    template = ACTIVITY["decisions"][2]
-    decisions = [dict(template, decision_id=f"dec_{i:012x}", session_id=f"kil-{i // 50}",
-                      correlation_id=f"corr_{i:012x}") for i in range(3000)]
-    path = tmp_path / "activity.json"
-    path.write_text(json.dumps({"decisions": decisions, "sessions": []}))
-    ok(cavra("migrate", "up", db=db))
-    args = ["ops", "import", "--json", str(path), "--store", "activity", "--progress"]
+    args = import_args(db, tmp_path, "kil")
     p, output = start(args, db, tmp_path)
     interrupt(p, output, lambda: "audit chain" in output()[1], signal.SIGKILL, "ops import")
     chained = sql(db, "SELECT count(*) FROM audit_chain")[0][0]
