@@ -353,7 +353,7 @@ static enum status put_approval(struct store_conn *c, const struct kind *k, stru
  * Decisions are written once and never updated (they are evidence), and keep their own
  * timestamp as created_at; other kinds are upserts that skip unchanged records.  An
  * approval the import decides gets a chain entry for its new state, as an approval changed
- * through the API does; new ones are chained after the import (store_chain_import).
+ * through the API does; new ones are chained before the import commits (store_chain_import_tx).
  */
 enum status service_import_put_one(struct store_conn *c, const struct kind *k, struct prepared *p,
 				   const char *now, enum rec_outcome *o, struct err *e)

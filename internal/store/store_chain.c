@@ -753,12 +753,7 @@ static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 
 enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e)
 {
-	return store_chain_adopt_progress(st, false, NULL, chained, e);
-}
-
-enum status store_chain_import(struct store *st, int64_t *chained, struct err *e)
-{
-	return store_chain_adopt_progress(st, true, NULL, chained, e);
+	return store_chain_adopt_progress(st, NULL, chained, e);
 }
 
 enum status store_chain_import_tx(struct store_conn *c, struct progress *progress, int64_t *chained,
@@ -771,10 +766,10 @@ enum status store_chain_import_tx(struct store_conn *c, struct progress *progres
 	return rc;
 }
 
-enum status store_chain_adopt_progress(struct store *st, bool import, struct progress *progress,
+enum status store_chain_adopt_progress(struct store *st, struct progress *progress,
 				       int64_t *chained, struct err *e)
 {
-	struct adopt a = {import, 0, progress};
+	struct adopt a = {false, 0, progress};
 	enum status rc = store_run_write(st, adopt_tx, &a, e);
 
 	*chained = a.chained;

@@ -145,28 +145,23 @@ ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out,
  */
 ATTR_NODISCARD enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e);
 
-/*
- * After an import: chains every decision that has no entry, oldest first,
- * whatever adopt_pending says, in one write transaction.  The import is an
- * operator's explicit act; a row forged before it is chained along, which is
- * why docs/audit.md says to verify before importing.
- */
-ATTR_NODISCARD enum status store_chain_import(struct store *st, int64_t *chained, struct err *e);
 struct progress;
 /*
- * store_chain_import's work on c, in the caller's open write transaction: an import chains
- * what it wrote before it commits, so that no kill or failure between the two can leave its
- * records without entries (a second run of the same file changes nothing, so it would chain
- * nothing, and `audit adopt` acts only on a flag migration 015 sets).  progress as below.
+ * After an import, on c in the import's open write transaction: chains every decision and
+ * approval that has no entry, oldest first, whatever adopt_pending says.  The import is an
+ * operator's explicit act; a row forged before it is chained along, which is why
+ * docs/audit.md says to verify before importing.  Before its commit, so that no kill or
+ * failure between the two can leave its records without entries (a second run of the same
+ * file changes nothing, so it would chain nothing, and `audit adopt` acts only on the flag
+ * migration 015 sets).  progress as below.
  */
 ATTR_NODISCARD enum status store_chain_import_tx(struct store_conn *c, struct progress *progress,
 						 int64_t *chained, struct err *e);
 /*
- * store_chain_adopt (import false) or store_chain_import (true) reporting to progress
- * (borrowed; NULL: none): the phase "audit chain", rows chained as they are.
+ * store_chain_adopt reporting to progress (borrowed; NULL: none): the phase "audit chain",
+ * rows chained as they are.
  */
-ATTR_NODISCARD enum status store_chain_adopt_progress(struct store *st, bool import,
-						      struct progress *progress, int64_t *chained,
-						      struct err *e);
+ATTR_NODISCARD enum status store_chain_adopt_progress(struct store *st, struct progress *progress,
+						      int64_t *chained, struct err *e);
 
 #endif
