@@ -7,6 +7,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,19 +67,19 @@ enum status http_origin_parse(const char *url, struct http_origin *o, struct err
 
 bool http_origin_loopback(const struct http_origin *o)
 {
-	unsigned char addr[16];
+	struct in_addr a4;
+	struct in6_addr a6;
 	char v6[sizeof(o->host)];
 	size_t n = strlen(o->host);
 
 	if (strcmp(o->host, "localhost") == 0)
 		return true;
-	if (inet_pton(AF_INET, o->host, addr) == 1)
-		return addr[0] == 127;
+	if (inet_pton(AF_INET, o->host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
 	if (n < 3 || o->host[0] != '[' || o->host[n - 1] != ']')
 		return false;
 	snprintf(v6, sizeof(v6), "%.*s", (int)(n - 2), o->host + 1);
-	return inet_pton(AF_INET6, v6, addr) == 1 &&
-	       memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+	return inet_pton(AF_INET6, v6, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 bool http_origin_host_matches(const struct http_origin *o, const char *host)
