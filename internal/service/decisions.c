@@ -282,6 +282,33 @@ static enum status store_new(struct service *s, const struct decision_req *d,
 }
 
 /*
+ * A decision joins an existing session only from the caller that owns it (the one that
+ * recorded it through POST /sessions, else the one whose decision started it) or from one
+ * allowed to replace sessions: another agent's decisions would add to the counters and to the
+ * list an approver reads as that session's.  A decision without session_id opens a session of
+ * its own, which no one else can name yet.
+ */
+static enum status check_session_owner(struct service *s, const struct decision_req *d,
+				       const struct caller *who, struct err *e)
+{
+	char *owner;
+	enum status st;
+
+	if (!d->session_id || !who || !who->verified || who->may_replace_sessions)
+		return ST_OK;
+	owner = jx_take_text(service_recorded_by(who));
+	st = store_session_owner_check(s->store, d->session_id, owner, e);
+	free(owner);
+	if (st == ST_FORBIDDEN)
+		st = err_set(e, ST_FORBIDDEN,
+			     "session '%s' was recorded or started by another caller: only that "
+			     "caller, or one with permission 'sessions.replace', may add decisions "
+			     "to it",
+			     d->session_id);
+	return st;
+}
+
+/*
  * With a key, a decision already stored under it is answered before anything is evaluated:
  * a retry costs one indexed read and never reaches the write batch.  Two requests with the
  * same key at once both miss it; the unique index lets one insert through, and the other's
@@ -308,7 +335,9 @@ enum status service_decision_create(struct service *s, json_object *req, const s
 		}
 		err_clear(e);
 	}
-	st = store_new(s, &d, who, &k, record, decision, e);
+	st = check_session_owner(s, &d, who, e);
+	if (st == ST_OK)
+		st = store_new(s, &d, who, &k, record, decision, e);
 	if (st == ST_CONFLICT && k.key[0]) {
 		enum status again = replay(s, &k, record, e);
 

@@ -77,6 +77,21 @@ struct upsert {
 	" ELSE excluded.payload END WHERE " owned
 
 /*
+ * A session's owner: the recorded_by of its payload (it was recorded through POST /sessions)
+ * or, never recorded, the recorded_by of its first decision (it was started by that
+ * decision); NULL for a session with neither (imported).  s names the session's row.
+ * PostgreSQL gives a jsonb value, SQLite the minified text of the object.
+ */
+#define OWNER_OF_PG(s)                                                                       \
+	"COALESCE(" s ".payload -> 'recorded_by', (SELECT d.payload -> 'recorded_by' FROM "  \
+	"activity_decisions d WHERE d.session_id = " s ".session_id ORDER BY d.decided_at, " \
+	"d.decision_id LIMIT 1))"
+#define OWNER_OF_SQLITE(s)                                                          \
+	"COALESCE(json_extract(" s ".payload, '$.recorded_by'), (SELECT "           \
+	"json_extract(d.payload, '$.recorded_by') FROM activity_decisions d WHERE " \
+	"d.session_id = " s ".session_id ORDER BY d.decided_at, d.decision_id LIMIT 1))"
+
+/*
  * The owner check of session_upsert.owner, in the upsert's own DO UPDATE: the row it
  * compares is the one the statement updates, so a session created by another caller between
  * the existence check and the write is not taken over either.  Compared as JSON values on
@@ -84,15 +99,9 @@ struct upsert {
  * key order).  A session with neither owner (imported) is changed by no API caller but one
  * allowed to replace sessions.
  */
-#define OWNER_PG                                                                              \
-	"$10::jsonb IS NULL OR COALESCE(activity_sessions.payload -> 'recorded_by', (SELECT " \
-	"d.payload -> 'recorded_by' FROM activity_decisions d WHERE d.session_id = "          \
-	"excluded.session_id ORDER BY d.decided_at, d.decision_id LIMIT 1)) = $10::jsonb"
-#define OWNER_SQLITE                                                                         \
-	"$10 IS NULL OR COALESCE(json_extract(activity_sessions.payload, '$.recorded_by'), " \
-	"(SELECT json_extract(d.payload, '$.recorded_by') FROM activity_decisions d WHERE "  \
-	"d.session_id = excluded.session_id ORDER BY d.decided_at, d.decision_id LIMIT 1)) " \
-	"= json_extract($10, '$')"
+#define OWNER_PG "$10::jsonb IS NULL OR " OWNER_OF_PG("activity_sessions") " = $10::jsonb"
+#define OWNER_SQLITE \
+	"$10 IS NULL OR " OWNER_OF_SQLITE("activity_sessions") " = json_extract($10, '$')"
 
 /* Notes whether the session is new, then writes it, in the caller's transaction. */
 static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
@@ -126,6 +135,34 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 		rc = err_set(e, ST_FORBIDDEN,
 			     "session '%s' was recorded or started by another caller",
 			     u->session_id);
+	return rc;
+}
+
+/*
+ * Whether owner (a recorded_by object, JSON text) may add decisions to session id: it is new,
+ * or owner recorded or started it (OWNER_OF_PG).  One read by primary key, and for a session
+ * never recorded through POST /sessions one probe of the decisions' index by session.
+ */
+enum status store_session_owner_check(struct store *st, const char *id, const char *owner,
+				      struct err *e)
+{
+	static const char pg_sql[] = "SELECT CASE WHEN " OWNER_OF_PG(
+		"s") " = $2::jsonb THEN 'y' ELSE 'n' END FROM activity_sessions s WHERE "
+		     "s.session_id = $1";
+	static const char sqlite_sql[] = "SELECT CASE WHEN " OWNER_OF_SQLITE(
+		"s") " = json_extract($2, '$') THEN 'y' ELSE 'n' END FROM activity_sessions s "
+		     "WHERE s.session_id = $1";
+	const char *p[] = {id, owner};
+	char *ok = NULL;
+	enum status rc = store_run_text(st, store_kind(st) == STORE_POSTGRES ? pg_sql : sqlite_sql,
+					2, p, &ok, e);
+
+	if (rc == ST_NOT_FOUND)
+		rc = ST_OK; /* a new session: the decision starts it */
+	else if (rc == ST_OK && strcmp(ok, "y") != 0)
+		rc = err_set(e, ST_FORBIDDEN,
+			     "session '%s' was recorded or started by another caller", id);
+	free(ok);
 	return rc;
 }
 

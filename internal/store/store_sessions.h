@@ -50,6 +50,14 @@ struct session_upsert {
 ATTR_NODISCARD enum status store_session_upsert(struct store *st, const struct session_upsert *u,
 						bool *created, struct err *e);
 
+/*
+ * ST_OK when owner (a recorded_by object, JSON text) may add a decision to session id: the
+ * session does not exist yet, or owner is its owner (the recorded_by of POST /sessions, else
+ * of its first decision); else ST_FORBIDDEN.  A session with no owner (imported) is nobody's.
+ */
+ATTR_NODISCARD enum status store_session_owner_check(struct store *st, const char *id,
+						     const char *owner, struct err *e);
+
 struct session_filter {
 	const char *agent_id, *repository, *policy_pack, *state;
 	int limit;

@@ -96,18 +96,19 @@ def test_keys_are_per_caller(db, tmp_path):
     two = make_token(db, "agent-two", "agent")
     with serve(db, tmp=tmp_path) as s:
         a = post(s, BODY, key="shared", headers=bearer(one))
-        b = post(s, BODY, key="shared", headers=bearer(two))
+        # (a session of its own: another caller's session takes no decision of it)
+        b = post(s, dict(BODY, session_id="retry-two"), key="shared", headers=bearer(two))
         c = post(s, BODY, key="shared")  # auth mode none, no credentials: the local caller
         assert (a.status_code, b.status_code, c.status_code) == (201, 201, 201)
         ids = {a.json()["decision_id"], b.json()["decision_id"], c.json()["decision_id"]}
         assert len(ids) == 3
         assert "Idempotent-Replayed" not in b.headers and "Idempotent-Replayed" not in c.headers
-        again = post(s, BODY, key="shared", headers=bearer(two))
+        again = post(s, dict(BODY, session_id="retry-two"), key="shared", headers=bearer(two))
         assert again.json()["decision_id"] == b.json()["decision_id"]
         # another caller's key with another body is that caller's new key, not a 422
         assert post(s, dict(BODY, target="ls"), key="other", headers=bearer(one)).status_code \
             == 201
-        assert counters(s, "retry") == (4, 3, 0)
+        assert counters(s, "retry") == (3, 2, 0) and counters(s, "retry-two") == (1, 1, 0)
 
 
 def test_concurrent_duplicates_resolve_to_one_decision(srv):

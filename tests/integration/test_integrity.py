@@ -14,8 +14,8 @@ def migrated(db):
     return db
 
 
-def blocked_destroy(s, **kw):
-    r = s.post("/decisions", {"session_id": "int-1", "agent_id": "codex",
+def blocked_destroy(s, session_id="int-1", **kw):
+    r = s.post("/decisions", {"session_id": session_id, "agent_id": "codex",
                               "actor": "alice@example.test", "action_type": "execute_command",
                               "target": "terraform destroy"}, **kw)
     assert r.status_code == 201, r.text
@@ -105,7 +105,7 @@ def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
         d = blocked_destroy(s)
         assert d["recorded_by"] == {"kind": "local"} and d["actor"] == "alice@example.test"
         assert s.get(f"/decisions/{d['decision_id']}").json()["recorded_by"] == {"kind": "local"}
-        d2 = blocked_destroy(s, headers=bearer(agent))
+        d2 = blocked_destroy(s, "int-2", headers=bearer(agent))
         assert d2["recorded_by"] == {"kind": "api_token", "token": "int-agent"}
         r = s.post("/agents", {"agent_id": "int-a", "recorded_by": forged})
         assert r.status_code == 201 and r.json()["recorded_by"] == {"kind": "local"}, r.text
@@ -244,10 +244,15 @@ def test_a_session_is_changed_only_by_the_caller_that_recorded_or_started_it(mig
         assert r.json()["detail"] == (
             "session 'ses-rec' was recorded or started by another caller: only that caller, "
             "or one with permission 'sessions.replace', may change it")
-        # nor through a decision of its own: a recorded session's empty fields stay empty
+        # nor through a decision of its own (test_a_decision_joins_only_a_session_...), nor an
+        # admin's decision: a recorded session's empty fields stay empty
         r = s.post("/decisions", {"session_id": "ses-rec", "agent_id": "evil-agent",
                                   "actor": "mallory", "action_type": "read_file",
                                   "target": "README.md"}, headers=bearer(other))
+        assert r.status_code == 403, r.text
+        r = s.post("/decisions", {"session_id": "ses-rec", "agent_id": "admin-agent",
+                                  "actor": "root", "action_type": "read_file",
+                                  "target": "README.md"}, headers=bearer(admin))
         assert r.status_code == 201, r.text
         got = s.get("/sessions/ses-rec").json()
         assert (got["repository"], got["state"], got["metadata"]) == (
@@ -271,3 +276,46 @@ def test_a_session_is_changed_only_by_the_caller_that_recorded_or_started_it(mig
         assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "ses-admin", r.text
         # auth mode none without credentials is every role: the pilot's callers share records
         assert s.post("/sessions", {"session_id": "ses-rec"}).status_code == 200
+
+
+def decision_post(s, token, session_id=None, **fields):
+    body = dict({"agent_id": "codex", "action_type": "read_file", "target": "README.md"},
+                **fields)
+    if session_id:
+        body["session_id"] = session_id
+    return s.post("/decisions", body, headers=bearer(token) if token else None)
+
+
+def test_a_decision_joins_only_a_session_its_caller_recorded_or_started(migrated, tmp_path):
+    """One agent cannot add decisions to another agent's session, which would raise the counters
+    and fill the list an approver reads as that session's: a decision names an existing session
+    only from the caller that recorded it (POST /sessions) or made its first decision, or from a
+    role with sessions.replace (admin).  Nothing is written for a refused one."""
+    mine = make_token(migrated, "own-agent-a", "agent")
+    other = make_token(migrated, "own-agent-b", "agent")
+    admin = make_token(migrated, "own-admin", "admin")
+    with serve(migrated, tmp=tmp_path) as s:
+        assert decision_post(s, mine, "own-dec").status_code == 201
+        r = decision_post(s, other, "own-dec", agent_id="forged",
+                          action_type="execute_command", target="terraform destroy")
+        assert r.status_code == 403, r.text
+        assert r.json()["detail"] == (
+            "session 'own-dec' was recorded or started by another caller: only that caller, "
+            "or one with permission 'sessions.replace', may add decisions to it")
+        got = s.get("/sessions/own-dec").json()
+        assert (got["decision_count"], got["blocked_count"]) == (1, 0), got
+        assert len(s.get("/sessions/own-dec/decisions").json()["items"]) == 1
+        assert decision_post(s, mine, "own-dec").status_code == 201
+        # a session recorded through POST /sessions belongs to its recorder, decisions or not
+        assert session_post(s, mine, "own-rec", repository="acme/app").status_code == 201
+        assert decision_post(s, other, "own-rec").status_code == 403
+        assert decision_post(s, mine, "own-rec").status_code == 201
+        # an admin may add to any session; another caller's new session is its own
+        assert decision_post(s, admin, "own-dec").status_code == 201
+        assert decision_post(s, other, "own-new").status_code == 201
+        assert decision_post(s, mine, "own-new").status_code == 403
+        r = decision_post(s, other)
+        assert r.status_code == 201 and r.json()["session_id"].startswith("ses_"), r.text
+        assert s.get("/sessions/own-dec").json()["decision_count"] == 3
+        # auth mode none without credentials is every role: the pilot's callers share sessions
+        assert decision_post(s, None, "own-new").status_code == 201
