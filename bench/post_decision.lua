@@ -26,6 +26,11 @@ local actions = {
 	'"action_type":"deploy_model","target":"models/churn"',
 }
 local next_tid = 0
+-- BENCH_TOKEN set: every request carries it as an agent's bearer token (bench/writes.sh AUTH=token)
+local headers = {["Content-Type"] = "application/json"}
+if os.getenv("BENCH_TOKEN") then
+	headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+end
 
 function setup(thread)
 	thread:set("tid", next_tid) -- a global of the thread's own Lua state
@@ -42,7 +47,7 @@ request = function()
 		'{"session_id":"bench-%04d","agent_id":"agent-%02d","actor":"dev-%d@example.com",' ..
 		'"repository":"acme/svc-%02d",%s}',
 		s, s % 20 + 1, s % 20 + 1, s % 50 + 1, actions[math.random(#actions)])
-	return wrk.format("POST", "/decisions", {["Content-Type"] = "application/json"}, body)
+	return wrk.format("POST", "/decisions", headers, body)
 end
 
 package.path = "./bench/?.lua;" .. package.path

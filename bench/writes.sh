@@ -15,7 +15,9 @@
 #   CAVRA_REV=HEAD~1 BACKENDS=postgres bash bench/writes.sh   an earlier revision
 # Settings (environment): BACKENDS="sqlite postgres", CONNS="8 32", DURATION=10 (seconds per
 # run), ROUNDS=2, POOL=8 (--db-pool-size), CAVRA_REV (a committed revision, built in a temp
-# dir, instead of the work tree).  PostgreSQL runs with fsync and synchronous_commit on (its
+# dir, instead of the work tree), AUTH=none (requests without credentials: the local caller) or
+# AUTH=token (every request with one agent's API token, as harnesses call a shared server: the
+# token's check and the session owner check of POST /decisions are then on the path).  PostgreSQL runs with fsync and synchronous_commit on (its
 # defaults); SQLite is cavra's own WAL with synchronous=FULL.  Prints a Markdown table for
 # docs/benchmarks.md on stdout; progress on stderr.  Run as root; PostgreSQL runs as user
 # postgres in a temp dir that is removed on exit.
@@ -28,6 +30,8 @@ read -r -a CONNS <<<"${CONNS:-8 32}"
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 POOL=${POOL:-8}
+AUTH=${AUTH:-none}
+case $AUTH in none | token) ;; *) die "AUTH must be none or token" ;; esac
 
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
 pg_workdir writes
@@ -96,6 +100,12 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---
 for b in $BACKENDS; do
 	if [ "$b" = sqlite ]; then url=$work/post.db; else url=$(pgurl post); fi
 	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
+	unset BENCH_TOKEN
+	if [ "$AUTH" = token ]; then
+		BENCH_TOKEN=$("$cavra" tokens create --database "$url" --name "bench-$b" --role agent \
+			--expires-in 1d 2>>"$work/migrate-$b.log") || die "tokens create failed"
+		export BENCH_TOKEN
+	fi
 	serve_start "$url" "$work/serve-$b.log" --db-pool-size "$POOL"
 	wrk_run "$b-warmup" 8 3
 	for x in $(seq "$ROUNDS"); do
