@@ -141,7 +141,7 @@ static bool route_or_reply(struct req *r, enum MHD_Result *ret)
 }
 
 struct framing {
-	unsigned int lengths, codings;
+	unsigned int lengths, codings, hosts;
 	bool chunked, spaced;
 };
 
@@ -155,6 +155,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 		f->spaced = true;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
 		f->lengths++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		f->hosts++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
 		f->codings++;
 		f->chunked = value && strcasecmp(value, "chunked") == 0;
@@ -171,15 +173,20 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * is refused before its body is read; the connection is closed after the answer.  So is a
  * header name with a space or tab in it ("Content-Length : 5"): RFC 9112 says to refuse it,
  * MHD keeps it as a header of another name, and a proxy in front may frame the body by it.
+ * Two Host headers likewise (RFC 9112 says 400): MHD and the console's host check read the
+ * first, a proxy in front may route or check by the other.
  */
 static bool framing_or_reply(struct req *r, enum MHD_Result *ret)
 {
 	struct framing f = {0};
 
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
-	if (f.lengths <= 1 && f.codings == 0 && !f.spaced)
+	if (f.lengths <= 1 && f.codings == 0 && !f.spaced && f.hosts <= 1)
 		return true;
-	if (f.spaced)
+	if (f.hosts > 1)
+		*ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
+					"the request has more than one Host header");
+	else if (f.spaced)
 		*ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid",
 					"a header name has a space or tab in it (none may stand "
 					"before the colon)");

@@ -336,6 +336,8 @@ POST = b"POST /decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r
     # body as the next request; a lenient proxy in front takes it as the length
     (b"Content-Length : %d\r\n" % len(BODY), "space or tab"),
     (b"Transfer-Encoding\t: chunked\r\nContent-Length: %d\r\n" % len(BODY), "space or tab"),
+    # two Host headers: cavra read the first, a proxy in front may route by the second
+    (b"Host: y\r\nContent-Length: %d\r\n" % len(BODY), "more than one Host"),
 ])
 def test_a_body_with_two_possible_ends_is_refused(migrated, tmp_path, framing, detail):
     # request smuggling: where the body ends must not be open to two readings. The answer is
