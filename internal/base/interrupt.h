@@ -11,6 +11,11 @@
  * while the first is being cleaned up after, ends the process at once.  It is installed
  * without SA_RESTART: a blocking read or wait returns EINTR.
  *
+ * A loop cannot see the signal while it waits for one long PostgreSQL statement (libpq
+ * retries its waits on EINTR), so the handler also wakes a watcher thread, which asks the
+ * registered cancellers (interrupt_canceller_add: one per open PostgreSQL connection) to
+ * stop what they run; the statement then fails, and its error is reported as the signal.
+ *
  * serve does not use this: it blocks the signals and waits for them (cmd_serve.c).
  */
 #ifndef CAVRA_INTERRUPT_H
@@ -21,6 +26,9 @@
 
 /* Installs the handler for SIGINT, SIGTERM and SIGHUP.  Call once, before any thread starts. */
 void interrupt_install(void);
+
+/* Whether interrupt_install was called (ops, audit, migrate; not serve). */
+bool interrupt_installed(void);
 
 /* The signal that arrived since interrupt_install, or 0. */
 int interrupt_signal(void);
@@ -33,6 +41,30 @@ ATTR_NODISCARD enum status interrupt_check(struct err *e);
 
 /* "SIGINT", "SIGTERM", "SIGHUP", else "signal N" (into buf for those). */
 const char *interrupt_signal_name(int sig, char *buf, size_t size);
+
+/*
+ * Asks whatever arg runs to stop.  Called on the watcher thread, never in the signal handler,
+ * while the canceller is registered; it must not call back into this module.
+ */
+typedef void (*interrupt_cancel_fn)(void *arg);
+
+struct interrupt_canceller;
+
+/*
+ * Registers fn(arg), to be called once a signal is noted and again every
+ * INTERRUPT_RECANCEL_MS until interrupt_canceller_remove, so that work started just before
+ * or after the signal is stopped too.  NULL when interrupt_install was not called.  Safe from
+ * any thread.  Caller owns the result: release it with interrupt_canceller_remove.
+ */
+struct interrupt_canceller *interrupt_canceller_add(interrupt_cancel_fn fn, void *arg);
+
+/*
+ * Unregisters c (NULL-safe): when it returns, fn(arg) is not running and will not run again,
+ * so arg may be freed.  Waits for a call of fn in progress.
+ */
+void interrupt_canceller_remove(struct interrupt_canceller *c);
+
+#define INTERRUPT_RECANCEL_MS 250
 
 /*
  * What the handler does, for the unit tests: notes sig as if it had arrived (0: forgets it)

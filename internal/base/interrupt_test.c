@@ -2,7 +2,8 @@
  * interrupt_test.c - the signal noted and reported: nothing before a signal, "interrupted by
  * SIGTERM" after one, the first signal kept when a second is noted, and a real SIGINT raised
  * at the process: it is noted instead of ending it, and the three signals have their default
- * action again afterwards.
+ * action again afterwards.  A canceller is refused before interrupt_install (serve) and called
+ * on the watcher thread once a real signal arrives.
  */
 #include <stdarg.h> /* cmocka 1.1.x needs these four before <cmocka.h> */
 #include <stddef.h>
@@ -15,6 +16,15 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The canceller: tells the test, through a pipe, that the watcher called it. */
+static void note_call(void *arg)
+{
+	ssize_t n = write(*(int *)arg, "c", 1);
+
+	(void)n;
+}
 
 static void test_check(void **state)
 {
@@ -31,6 +41,9 @@ static void test_check(void **state)
 	assert_string_equal(interrupt_signal_name(SIGHUP, buf, sizeof(buf)), "SIGHUP");
 	assert_string_equal(interrupt_signal_name(SIGUSR1, buf, sizeof(buf)), "signal 10");
 	interrupt_note_for_test(0);
+	/* not installed yet: nothing to register, as under serve */
+	assert_false(interrupt_installed());
+	assert_null(interrupt_canceller_add(note_call, NULL));
 }
 
 static void test_real_signal(void **state)
@@ -50,10 +63,35 @@ static void test_real_signal(void **state)
 	interrupt_note_for_test(0);
 }
 
+static void test_canceller(void **state)
+{
+	struct interrupt_canceller *c;
+	int fds[2];
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	interrupt_note_for_test(0);
+	interrupt_install();
+	assert_true(interrupt_installed());
+	c = interrupt_canceller_add(note_call, &fds[1]);
+	assert_non_null(c);
+	assert_int_equal(raise(SIGINT), 0);
+	/* blocks until the watcher has called it: no sleep, no clock */
+	assert_int_equal(read(fds[0], &b, 1), 1);
+	assert_int_equal(b, 'c');
+	interrupt_canceller_remove(c); /* after this the watcher no longer uses fds[1] */
+	interrupt_canceller_remove(NULL);
+	close(fds[0]);
+	close(fds[1]);
+	interrupt_note_for_test(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_check),
-					   cmocka_unit_test(test_real_signal)};
+					   cmocka_unit_test(test_real_signal),
+					   cmocka_unit_test(test_canceller)};
 
 	return cmocka_run_group_tests_name("base/interrupt", tests, NULL, NULL);
 }

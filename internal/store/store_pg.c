@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "store/store_backend.h"
 #include "store/store_pg_int.h"
+#include "base/interrupt.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -29,6 +30,8 @@ struct pg_conn {
 	PGconn *pg;
 	char *prepared[PG_PREPARED_MAX]; /* SQL text of statement "cavra_<i>" */
 	int nprepared;
+	PGcancel *cancel; /* prepared at connect, for the watcher */
+	struct interrupt_canceller *watch; /* NULL outside ops, audit and migrate */
 };
 
 static struct pg_conn *to_pg(struct store_conn *c)
@@ -157,6 +160,9 @@ enum status store_pg_error(struct store_conn *base, PGresult *res, struct err *e
 		first_line(PQresultErrorMessage(res), line, sizeof(line));
 		primary = line;
 	}
+	/* the cancel a signal sent (interrupt.h): the signal is why the statement stopped */
+	if (state && strcmp(state, "57014") == 0 && interrupt_signal())
+		return interrupt_check(e);
 	if (state && retryable(state) != ST_OK)
 		code = retryable(state);
 	else if (state && (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
@@ -209,6 +215,25 @@ static PGconn *pg_open(const char *url, const struct store_options *opt)
 	return PQconnectdbParams(keys, vals, 1);
 }
 
+static void cancel_statement(void *cancel)
+{
+	char msg[256];
+
+	(void)PQcancel(cancel, msg, sizeof(msg)); /* a failed cancel leaves the statement be */
+}
+
+/*
+ * Under a command that stops on a signal (interrupt.h), a signal cancels the statement the
+ * connection runs, whichever thread runs it.  The PGcancel is made here, in advance, and
+ * freed only after the watcher lets go of it (pg_disconnect).  serve registers nothing.
+ */
+static void watch_signals(struct pg_conn *c)
+{
+	if (!interrupt_installed() || !(c->cancel = PQgetCancel(c->pg)))
+		return;
+	c->watch = interrupt_canceller_add(cancel_statement, c->cancel);
+}
+
 static enum status pg_connect(const char *url, const struct store_options *opt,
 			      struct store_conn **out, struct err *e)
 {
@@ -236,6 +261,7 @@ static enum status pg_connect(const char *url, const struct store_options *opt,
 	c = xcalloc(1, sizeof(*c));
 	c->base.ops = &store_pg_ops;
 	c->pg = pg;
+	watch_signals(c);
 	*out = &c->base;
 	return ST_OK;
 }
@@ -246,6 +272,8 @@ static void pg_disconnect(struct store_conn *c)
 
 	if (!c)
 		return;
+	interrupt_canceller_remove(p->watch); /* first: the watcher may be using p->cancel */
+	PQfreeCancel(p->cancel);
 	PQfinish(p->pg);
 	for (int i = 0; i < p->nprepared; i++)
 		free(p->prepared[i]);

@@ -368,9 +368,14 @@ static enum status copy_out_loop(struct store_conn *c, struct bin_stream *bs, st
 		}
 	}
 	set_rcvlowat(pg, 1); /* libpq's own waits must wake for any byte again */
+	/*
+	 * The statement's own error first: a COPY cancelled (a signal, interrupt.h) or failed on
+	 * the server ends its data early too, and that is not why it stopped.
+	 */
+	st = finish(c, st, NULL, e, "copy out");
 	if (st == ST_OK && (!bs->trailer_seen || bs->pending.len))
 		st = err_set(e, ST_INTERNAL, "COPY binary: the data ended early");
-	return finish(c, st, NULL, e, "copy out");
+	return st;
 }
 
 /*
