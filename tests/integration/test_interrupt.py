@@ -18,10 +18,9 @@ import uuid
 
 import pytest
 
-import conftest
-
 import original_fixture as orig
-from conftest import CAVRA, REPO, SANITIZER_MARKS, cavra, psql, sql
+from conftest import (CAVRA, LATEST, REPO, SANITIZER_MARKS, cavra, copy_migrations, pg_bindir,
+                      psql, sql, until)
 from test_import import ACTIVITY
 from test_ops import DATA_TABLES, counts, ok
 
@@ -299,17 +298,16 @@ class Locker:
     serve)."""
 
     def __init__(self, url, table):
-        self.url = url
         self.p = subprocess.Popen(
-            [os.path.join(conftest.pg_bindir(), "psql"), url, "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+            [os.path.join(pg_bindir(), "psql"), url, "-X", "-q", "-v", "ON_ERROR_STOP=1"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             text=True)
         self.p.stdin.write(f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n")
         self.p.stdin.flush()
-        conftest.until(lambda: psql(url, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
-                                         f"c.oid = l.relation WHERE c.relname = '{table}' AND "
-                                         "l.mode = 'AccessExclusiveLock' AND l.granted") == "1",
-                       f"psql never locked {table}")
+        until(lambda: psql(url, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
+                                f"c.oid = l.relation WHERE c.relname = '{table}' AND "
+                                "l.mode = 'AccessExclusiveLock' AND l.granted") == "1",
+              f"psql never locked {table}")
 
     def release(self):
         if self.p.poll() is None:
@@ -325,13 +323,15 @@ def cavra_statements(url, where):
                      f"AND datname = '{name}' AND {where}")
 
 
-# (command, its arguments after "cavra" given the backup, an output directory and a target):
-# each waits on the lock in one statement, in the database or the target
+# (command, its arguments after "cavra" given the backup, an output directory, a target and a
+# migrations directory with one more migration): each waits on the lock in one statement, in
+# the database or the target
 BLOCKED = [
-    ("audit verify", lambda bk, out, target: ["audit", "verify"]),
-    ("ops backup", lambda bk, out, target: ["ops", "backup", "--output", out]),
-    ("ops restore", lambda bk, out, target: ["ops", "restore", bk, "--target-url", target,
-                                             "--overwrite"]),
+    ("audit verify", lambda bk, out, target, mig: ["audit", "verify"]),
+    ("ops backup", lambda bk, out, target, mig: ["ops", "backup", "--output", out]),
+    ("ops restore", lambda bk, out, target, mig: ["ops", "restore", bk, "--target-url", target,
+                                                  "--overwrite"]),
+    ("migrate up", lambda bk, out, target, mig: ["migrate", "up", "--migrations-dir", mig]),
 ]
 
 
@@ -347,11 +347,14 @@ def test_interrupt_cancels_a_waiting_postgres_statement(small_pg, what, argv, tm
         name, target = new_pg_db(request.getfixturevalue("pg"))
         ok(cavra("migrate", "up", db=target))
         ok(cavra("tokens", "create", "--name", "kept", "--role", "agent", db=target))
+    mig = copy_migrations(tmp_path, "postgres")
+    with open(os.path.join(mig, f"{LATEST + 1:03d}_blocked.sql"), "w") as f:
+        f.write("CREATE INDEX activity_decisions_blocked ON activity_decisions (decision_id);\n")
     locked = target or db
     before = counts(locked, DATA_TABLES + ["audit_chain", "schema_migrations"])
     lock = Locker(locked, "activity_decisions")
     try:
-        p, output = start(argv(bk, str(out), target), db, tmp_path)
+        p, output = start(argv(bk, str(out), target, mig), db, tmp_path)
         waiting = lambda: cavra_statements(locked, "wait_event_type = 'Lock'") != "0"  # noqa: E731
         code, _, err = interrupt(p, output, waiting, signal.SIGINT, what, wait=30)
         # checked with the lock still held: a statement not cancelled would still wait
@@ -363,4 +366,6 @@ def test_interrupt_cancels_a_waiting_postgres_statement(small_pg, what, argv, tm
     assert counts(locked, DATA_TABLES + ["audit_chain", "schema_migrations"]) == before
     if target:
         assert sql(target, "SELECT name FROM api_tokens") == [["kept"]]
+    assert sql(locked, "SELECT count(*) FROM pg_class WHERE relname = "
+                       "'activity_decisions_blocked'") == [["0"]]
     drop(request, name)
