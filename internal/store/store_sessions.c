@@ -63,18 +63,21 @@ struct upsert {
 	bool *created;
 };
 
-#define UPSERT_SQL(keep_metadata, owned)                                                    \
-	"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, "          \
-	"policy_pack, state, started_at, updated_at, created_at, payload) VALUES "          \
-	"($1, $2, $3, $4, $5, COALESCE($6, 'active'), $7, $7, $7, $8) "                     \
-	"ON CONFLICT (session_id) DO UPDATE SET "                                           \
-	"agent_id = COALESCE(excluded.agent_id, activity_sessions.agent_id), "              \
-	"actor = COALESCE(excluded.actor, activity_sessions.actor), "                       \
-	"repository = COALESCE(excluded.repository, activity_sessions.repository), "        \
-	"policy_pack = COALESCE(excluded.policy_pack, activity_sessions.policy_pack), "     \
-	"state = COALESCE($6, activity_sessions.state), "                                   \
-	"updated_at = excluded.updated_at, payload = CASE WHEN $9 = '1' AND " keep_metadata \
-	" ELSE excluded.payload END WHERE " owned
+#define UPSERT_SQL(payload, owned)                                                      \
+	"INSERT INTO activity_sessions (session_id, agent_id, actor, repository, "      \
+	"policy_pack, state, started_at, updated_at, created_at, payload) VALUES "      \
+	"($1, $2, $3, $4, $5, COALESCE($6, 'active'), $7, $7, $7, $8) "                 \
+	"ON CONFLICT (session_id) DO UPDATE SET "                                       \
+	"agent_id = COALESCE(excluded.agent_id, activity_sessions.agent_id), "          \
+	"actor = COALESCE(excluded.actor, activity_sessions.actor), "                   \
+	"repository = COALESCE(excluded.repository, activity_sessions.repository), "    \
+	"policy_pack = COALESCE(excluded.policy_pack, activity_sessions.policy_pack), " \
+	"state = COALESCE($6, activity_sessions.state), "                               \
+	"updated_at = excluded.updated_at, payload = " payload " WHERE " owned
+
+/* The written payload: the new one, carrying the earlier metadata when $9 says so. */
+#define NEW_PAYLOAD(keep_metadata) \
+	"CASE WHEN $9 = '1' AND " keep_metadata " ELSE excluded.payload END"
 
 /*
  * A session's owner: the recorded_by of its payload (it was recorded through POST /sessions)
@@ -103,19 +106,42 @@ struct upsert {
 #define OWNER_SQLITE \
 	"$10 IS NULL OR " OWNER_OF_SQLITE("activity_sessions") " = json_extract($10, '$')"
 
+/*
+ * A caller allowed to replace sessions does not take them over: where the session has an
+ * owner and it is someone else, its recorded_by stays the owner's and changed_by names the
+ * caller, so that the agent whose session an admin closed or annotated still owns it (its
+ * decisions are not refused) and the change still says who made it.  A caller's own write
+ * drops an earlier changed_by, as it replaces the whole payload.
+ */
+#define OWNER_NOW_PG	 OWNER_OF_PG("activity_sessions")
+#define CALLER_PG	 "excluded.payload -> 'recorded_by'"
+#define OWNER_NOW_SQLITE OWNER_OF_SQLITE("activity_sessions")
+#define CALLER_SQLITE	 "json_extract(excluded.payload, '$.recorded_by')"
+#define PG_KEEP_METADATA                                                   \
+	"activity_sessions.payload ? 'metadata' THEN excluded.payload || " \
+	"jsonb_build_object('metadata', activity_sessions.payload -> 'metadata')"
+#define SQLITE_KEEP_METADATA                                                          \
+	"json_type(activity_sessions.payload, '$.metadata') IS NOT NULL THEN "        \
+	"json_set(excluded.payload, '$.metadata', json(activity_sessions.payload -> " \
+	"'$.metadata'))"
+#define PG_PAYLOAD                                                                          \
+	"(" NEW_PAYLOAD(PG_KEEP_METADATA) ") || CASE WHEN " OWNER_NOW_PG " IS NULL "        \
+					  "OR " OWNER_NOW_PG " = " CALLER_PG                \
+					  " THEN '{}'::jsonb ELSE "                         \
+					  "jsonb_build_object('recorded_by', " OWNER_NOW_PG \
+					  ", 'changed_by', " CALLER_PG ") END"
+#define SQLITE_PAYLOAD                                                                    \
+	"CASE WHEN " OWNER_NOW_SQLITE " IS NULL OR " OWNER_NOW_SQLITE " = " CALLER_SQLITE \
+	" THEN " NEW_PAYLOAD(SQLITE_KEEP_METADATA) " ELSE json_set(" NEW_PAYLOAD(         \
+		SQLITE_KEEP_METADATA) ", '$.recorded_by', json(" OWNER_NOW_SQLITE         \
+				      "), '$.changed_by', json(" CALLER_SQLITE ")) END"
+
 /* Notes whether the session is new, then writes it, in the caller's transaction. */
 static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	/* the row as it stands when the statement updates it: another upsert's commit included */
-	static const char pg_sql[] = UPSERT_SQL(
-		"activity_sessions.payload ? 'metadata' THEN excluded.payload || "
-		"jsonb_build_object('metadata', activity_sessions.payload -> 'metadata')",
-		OWNER_PG);
-	static const char sqlite_sql[] = UPSERT_SQL(
-		"json_type(activity_sessions.payload, '$.metadata') IS NOT NULL THEN "
-		"json_set(excluded.payload, '$.metadata', json(activity_sessions.payload -> "
-		"'$.metadata'))",
-		OWNER_SQLITE);
+	static const char pg_sql[] = UPSERT_SQL(PG_PAYLOAD, OWNER_PG);
+	static const char sqlite_sql[] = UPSERT_SQL(SQLITE_PAYLOAD, OWNER_SQLITE);
 	static const char exists_sql[] = "SELECT 1 FROM activity_sessions WHERE session_id = $1";
 	const struct session_upsert *u = ((struct upsert *)ctx)->u;
 	const char *p[] = {u->session_id, u->agent_id,	  u->actor,

@@ -117,7 +117,8 @@ def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
                    headers=bearer(admin))
         assert r.status_code == 200, r.text
         got = s.get("/sessions/int-s").json()
-        assert got["recorded_by"] == {"kind": "api_token", "token": "int-admin-s"}
+        assert got["recorded_by"] == {"kind": "local"}
+        assert got["changed_by"] == {"kind": "api_token", "token": "int-admin-s"}
         assert got["metadata"] == {"ticket": "T-1"} and got["state"] == "completed"
         a = s.post("/approvals", {"decision_id": d["decision_id"]}).json()
         assert a["recorded_by"] == {"kind": "local"}
@@ -271,9 +272,24 @@ def test_a_session_is_changed_only_by_the_caller_that_recorded_or_started_it(mig
         # the owner changes its own; another caller's new session is its own
         assert session_post(s, mine, "ses-rec", state="failed").status_code == 200
         assert session_post(s, other, "ses-new").status_code == 201
-        # an admin may change any session, and is recorded as having done so
-        r = session_post(s, admin, "ses-rec", state="archived")
-        assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "ses-admin", r.text
+        # an admin may change any session, and is recorded as having done so (changed_by)
+        # without taking it over: its owner still writes to it and adds decisions
+        r = session_post(s, admin, "ses-rec", state="archived", metadata={"ticket": "T-2"})
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert (got["recorded_by"]["token"], got["changed_by"]["token"]) == (
+            "ses-agent-a", "ses-admin"), got
+        assert (got["state"], got["metadata"]) == ("archived", {"ticket": "T-2"})
+        r = s.post("/decisions", {"session_id": "ses-rec", "action_type": "read_file",
+                                  "target": "README.md"}, headers=bearer(mine))
+        assert r.status_code == 201, r.text
+        r = session_post(s, mine, "ses-rec", state="completed")
+        assert r.status_code == 200 and "changed_by" not in r.json(), r.text
+        assert r.json()["metadata"] == {"ticket": "T-2"}
+        # a session only decisions made keeps the caller of its first decision as its owner
+        r = session_post(s, admin, "ses-dec", state="failed")
+        assert r.json()["recorded_by"]["token"] == "ses-agent-a", r.text
+        assert session_post(s, mine, "ses-dec", state="completed").status_code == 200
         # auth mode none without credentials is every role: the pilot's callers share records
         assert s.post("/sessions", {"session_id": "ses-rec"}).status_code == 200
 
