@@ -169,9 +169,10 @@ struct progress;
 ATTR_NODISCARD enum status cmd_chain_adopt(struct store *st, struct progress *progress,
 					   struct err *e);
 /*
- * Opens the configured database as it is, for `cavra ops`: no migrations
- * are applied, and a SQLite file that does not exist is ST_NOT_FOUND
- * instead of being created.  *st and *set are the caller's to release.
+ * Opens the configured database as it is, for `cavra ops` and `cavra audit`: no migrations
+ * are applied, and a SQLite file that does not exist is ST_NOT_FOUND instead of being
+ * created.  A database that is not cavra's, or that no migration has touched, is refused
+ * as migrate_require_cavra says.  *st and *set are the caller's to release.
  */
 ATTR_NODISCARD enum status cmd_open_existing(const struct config *cfg, struct store **st,
 					     struct migration_set *set, struct err *e);

@@ -130,6 +130,21 @@ enum status cmd_open_database(const struct config *cfg, const char *verb,
 	return rc;
 }
 
+/*
+ * Someone else's database would otherwise read as an empty cavra one ("none recorded"), or
+ * fail on a missing column, naming no cause.
+ */
+static enum status require_cavra(struct store *st, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status rc = store_conn_get(st, &c, e);
+
+	if (rc == ST_OK)
+		rc = migrate_require_cavra(c, e);
+	store_conn_put(st, c);
+	return rc;
+}
+
 enum status cmd_open_existing(const struct config *cfg, struct store **st,
 			      struct migration_set *set, struct err *e)
 {
@@ -142,6 +157,8 @@ enum status cmd_open_existing(const struct config *cfg, struct store **st,
 	if (path && access(path, F_OK) != 0)
 		return err_set(e, ST_NOT_FOUND, "database '%s' does not exist", path);
 	rc = store_open(cfg->database_url, &opt, st, e);
+	if (rc == ST_OK)
+		rc = require_cavra(*st, e);
 	if (rc == ST_OK)
 		rc = migrate_set_load(cfg->migrations_dir, store_backend_name(*st), set, e);
 	return rc;

@@ -165,7 +165,7 @@ static void ctx_close(struct ctx *c)
  */
 static const char *const ledger_names[] = {"none", "legacy", "current"};
 
-static void print_table(const struct ctx *c, const struct migrate_report *r)
+static void print_table(const struct ctx *c, const struct migrate_report *r, const char *foreign)
 {
 	printf("%-8s %-36s %-8s %-64s %s\n", "VERSION", "NAME", "STATE", "CHECKSUM", "APPLIED_AT");
 	for (size_t i = 0; i < r->n; i++) {
@@ -184,6 +184,11 @@ static void print_table(const struct ctx *c, const struct migrate_report *r)
 		printf("%zu newer migrations, each declared backward compatible: this binary "
 		       "works on this schema\n",
 		       r->newer_compatible);
+	if (foreign)
+		printf("the database is not cavra's: it holds '%s' and no migration ledger "
+		       "('migrate "
+		       "up' would add cavra's tables beside it)\n",
+		       foreign);
 	for (size_t i = 0; i < r->nproblems; i++)
 		printf("problem: %s: %s\n", migrate_problem_kind_name(r->problems[i].kind),
 		       r->problems[i].msg);
@@ -208,7 +213,8 @@ static json_object *entry_json(const struct mig_entry *en)
 	return o;
 }
 
-static void print_status_json(const struct ctx *c, const struct migrate_report *r)
+static void print_status_json(const struct ctx *c, const struct migrate_report *r,
+			      const char *foreign)
 {
 	json_object *o = json_object_new_object();
 	json_object *items = json_object_new_array();
@@ -229,6 +235,7 @@ static void print_status_json(const struct ctx *c, const struct migrate_report *
 	json_object_object_add(o, "backend", json_object_new_string(store_backend_name(c->store)));
 	json_object_object_add(o, "migrations_source", json_object_new_string(c->set.origin));
 	json_object_object_add(o, "ledger", json_object_new_string(ledger_names[r->ledger]));
+	json_object_object_add(o, "foreign_table", str_or_null(foreign));
 	json_object_object_add(o, "schema_version", json_object_new_int(r->schema_version));
 	json_object_object_add(o, "latest_version", json_object_new_int(r->latest_version));
 	json_object_object_add(o, "pending", json_object_new_int((int)r->pending));
@@ -243,13 +250,27 @@ static void print_status_json(const struct ctx *c, const struct migrate_report *
 /*
  * Pending migrations are a state, not a failure: status fails (exit 1) only on
  * problems (drift, unknown versions), so a deployment script can show it freely.
+ * Another application's database reads as "ledger none" as a new one does, so status
+ * names one of its tables: an explicit migrate up is how cavra comes to share it, and
+ * the operator sees that before running it.
  */
 static int do_status(struct ctx *c, const struct migrate_opts *o, const struct migrate_report *r)
 {
+	struct store_conn *conn = NULL;
+	char *foreign = NULL;
+	struct err e = {0};
+	enum status rc = store_conn_get(c->store, &conn, &e);
+
+	if (rc == ST_OK)
+		rc = migrate_foreign_table(conn, r->ledger, &foreign, &e);
+	store_conn_put(c->store, conn);
+	if (rc != ST_OK)
+		return cmd_fail(rc, &e);
 	if (o->json)
-		print_status_json(c, r);
+		print_status_json(c, r, foreign);
 	else
-		print_table(c, r);
+		print_table(c, r, foreign);
+	free(foreign);
 	return r->nproblems ? EXIT_FAIL : EXIT_OK;
 }
 

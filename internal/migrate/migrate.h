@@ -134,7 +134,10 @@ void migrate_report_release(struct migrate_report *r);
 const char *migrate_state_name(enum mig_state s);
 const char *migrate_problem_kind_name(enum problem_kind k);
 
-/* Reads the ledger (kind LEDGER_NONE when the table is absent). */
+/*
+ * Reads the ledger (kind LEDGER_NONE when the table is absent).  ST_INVALID when the
+ * database's schema_migrations is another tool's (neither checksum nor id column).
+ */
 ATTR_NODISCARD enum status migrate_ledger_read(struct store_conn *c, struct ledger *out,
 					       struct err *e);
 void migrate_ledger_release(struct ledger *l);
@@ -152,6 +155,23 @@ ATTR_NODISCARD enum status migrate_status(struct store *st, const struct migrati
  */
 ATTR_NODISCARD enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger,
 						  const char *verb, struct err *e);
+
+/*
+ * The one test of "someone else's database": with no ledger (ledger: migrate_ledger_read's
+ * kind), the first table, view or sequence it holds (store_first_table), which *table names
+ * (caller frees); NULL when it has a ledger or holds nothing.
+ */
+ATTR_NODISCARD enum status migrate_foreign_table(struct store_conn *c, enum ledger_kind ledger,
+						 char **table, struct err *e);
+
+/*
+ * For commands that read cavra's records and change nothing (ops stores, doctor, backup,
+ * audit verify): ST_OK when c's database has cavra's ledger.  Else ST_INVALID for another
+ * application's database (a table and no ledger, or another tool's schema_migrations) and for
+ * the original CAVRA's before adoption, ST_NOT_FOUND for one no migration has touched; the
+ * message names the table or the command to run.  Reads only.
+ */
+ATTR_NODISCARD enum status migrate_require_cavra(struct store_conn *c, struct err *e);
 
 /*
  * Writes to f the SQL that `migrate up --to to` (0: all) would run on the

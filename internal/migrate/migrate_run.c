@@ -70,6 +70,24 @@ static void fill_rows(struct ledger *out, struct store_rows *r, bool legacy)
 }
 
 /*
+ * A ledger without checksums is the original CAVRA's only if it has its id column: Rails and
+ * golang-migrate name their ledgers schema_migrations too (a version column), and reading
+ * theirs as the original's would fail on a missing column, naming no cause.
+ */
+static enum status require_legacy_shape(struct store_conn *c, struct err *e)
+{
+	bool has_id = false;
+	enum status st = store_column_exists(c, MIGRATE_LEDGER, "id", &has_id, e);
+
+	if (st == ST_OK && !has_id)
+		st = err_set(e, ST_INVALID,
+			     "the database is not cavra's: its %s table is another tool's "
+			     "migration ledger (it has no checksum column)",
+			     MIGRATE_LEDGER);
+	return st;
+}
+
+/*
  * The ledger's shape tells which ledger it is: ours has a checksum column, the original's has
  * only id and applied_at.  No ledger at all is a valid state (a new database), not an error.
  */
@@ -84,6 +102,8 @@ enum status migrate_ledger_read(struct store_conn *c, struct ledger *out, struct
 	if (st != ST_OK || !exists)
 		return st;
 	st = store_column_exists(c, MIGRATE_LEDGER, "checksum", &current, e);
+	if (st == ST_OK && !current)
+		st = require_legacy_shape(c, e);
 	if (st != ST_OK)
 		return st;
 	out->kind = current ? LEDGER_CURRENT : LEDGER_LEGACY;
@@ -144,18 +164,22 @@ enum status migrate_status(struct store *st, const struct migration_set *set, st
 	return rc;
 }
 
+enum status migrate_foreign_table(struct store_conn *c, enum ledger_kind ledger, char **table,
+				  struct err *e)
+{
+	*table = NULL;
+	return ledger == LEDGER_NONE ? store_first_table(c, table, e) : ST_OK;
+}
+
 enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger, const char *verb,
 				   struct err *e)
 {
 	struct store_conn *c = NULL;
 	char *table = NULL;
-	enum status rc;
+	enum status rc = store_conn_get(st, &c, e);
 
-	if (ledger != LEDGER_NONE)
-		return ST_OK;
-	rc = store_conn_get(st, &c, e);
 	if (rc == ST_OK)
-		rc = store_first_table(c, &table, e);
+		rc = migrate_foreign_table(c, ledger, &table, e);
 	store_conn_put(st, c);
 	if (rc == ST_OK && table)
 		rc = err_set(e, ST_CONFLICT,
@@ -164,5 +188,38 @@ enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger, co
 			     "against this one first if cavra is to share it",
 			     verb, table);
 	free(table);
+	return rc;
+}
+
+/*
+ * The three ways a database is not (yet) one cavra can read, each with the command that
+ * changes that, if any: another application's is bad input (ST_INVALID), as is the
+ * original CAVRA's before its adoption; a database no migration has touched is a state
+ * on cavra's own way (ST_NOT_FOUND), as the runbook backs up only after the first migrate up.
+ */
+enum status migrate_require_cavra(struct store_conn *c, struct err *e)
+{
+	struct ledger l = {0};
+	char *table = NULL;
+	enum status rc = migrate_ledger_read(c, &l, e);
+
+	if (rc == ST_OK)
+		rc = migrate_foreign_table(c, l.kind, &table, e);
+	if (rc == ST_OK && table)
+		rc = err_set(e, ST_INVALID,
+			     "the database is not cavra's: it holds '%.64s' and no cavra migration "
+			     "ledger",
+			     table);
+	else if (rc == ST_OK && l.kind == LEDGER_LEGACY)
+		rc = err_set(
+			e, ST_INVALID,
+			"the database is not cavra's yet: its migration ledger is the original "
+			"CAVRA's (no checksums): run 'cavra migrate up' to adopt it");
+	else if (rc == ST_OK && l.kind == LEDGER_NONE)
+		rc = err_set(
+			e, ST_NOT_FOUND,
+			"the database has no applied migrations: run 'cavra migrate up' first");
+	free(table);
+	migrate_ledger_release(&l);
 	return rc;
 }

@@ -20,8 +20,8 @@ import uuid
 import pytest
 
 import original_fixture
-from conftest import (CAVRA, SANITIZER_MARKS, backend_of, cavra, pg_bindir, psql, serve, sql,
-                      sqlite_path, until, user_tables)
+from conftest import (CAVRA, SANITIZER_MARKS, backend_of, cavra, one_line, pg_bindir, psql,
+                      serve, sql, sqlite_path, status_json, until, user_tables)
 
 DATA_TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
                "activity_sessions", "activity_decisions", "inventory_repositories",
@@ -887,6 +887,103 @@ def test_commands_leave_a_foreign_sqlite_file_as_it_was(tmp_path, argv, kind):
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     con.close()
+
+
+# What each kind of database that is not cavra's holds, per backend: the table a refusal
+# names (None: the ledger is named instead).
+FOREIGN_KINDS = {
+    "app": (["CREATE SCHEMA billing",
+             "CREATE TABLE billing.app_users (id integer); INSERT INTO billing.app_users VALUES (1)"],
+            "CREATE TABLE app_users (id integer); INSERT INTO app_users VALUES (1);",
+            {"postgres": "billing.app_users", "sqlite": "app_users"}),
+    "rails": (["CREATE TABLE schema_migrations (version varchar PRIMARY KEY); "
+               "INSERT INTO schema_migrations VALUES ('20240101000000'); "
+               "CREATE TABLE users (id integer)"], FOREIGN_FILES["rails"], None),
+}
+READ_ONLY = [["audit", "verify"], ["ops", "stores"], ["ops", "stores", "--json"],
+             ["ops", "doctor"], ["ops", "backup", "--output", "OUT"],
+             ["ops", "retention-plan", "--output", "OUT"]]
+
+
+def make_foreign(db, kind):
+    pg_sql, sqlite_sql, table = FOREIGN_KINDS[kind]
+    if backend_of(db) == "postgres":
+        for q in pg_sql:
+            sql(db, q)
+    else:
+        con = sqlite3.connect(sqlite_path(db))
+        con.executescript(sqlite_sql)
+        con.close()
+    return table[backend_of(db)] if table else None
+
+
+def snapshot(db):
+    """What a read-only command must leave as it was: the SQLite file's bytes (its journal mode
+    included) and every file beside it; on PostgreSQL, every relation outside the system's."""
+    if backend_of(db) == "sqlite":
+        path = sqlite_path(db)
+        return file_sha(path), sorted(os.listdir(os.path.dirname(path)))
+    return sql(db, "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON "
+                   "n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', "
+                   "'information_schema', 'pg_toast') ORDER BY 1, 2")
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN_KINDS))
+def test_read_only_commands_say_a_foreign_database_is_not_cavras(db, tmp_path, kind):
+    """ops stores printed an empty report ('none recorded', exit 0) on another application's
+    database, and the others failed on a Rails ledger with 'no such column: id' or named a
+    missing audit chain: each now exits 2 with one line saying the database is not cavra's, and changes nothing.
+    migrate status still reports (an explicit migrate up may share the database) and names
+    the application's table."""
+    table = make_foreign(db, kind)
+    before = snapshot(db)
+    for argv in READ_ONLY:
+        argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+        code, out, err = cavra(*argv, db=db)
+        line = one_line(err)
+        assert code == 2 and out == "" and "not cavra's" in line, (argv, code, out, err)
+        assert (f"'{table}'" if table else "another tool's migration ledger") in line, line
+        assert not (tmp_path / "out").exists()
+    code, st, err = status_json(db)
+    if table:
+        assert code == 0 and st["ledger"] == "none" and st["foreign_table"] == table, err
+        code, out, err = cavra("migrate", "status", db=db)
+        assert code == 0 and f"not cavra's: it holds '{table}'" in out, out
+    else:
+        assert code == 2 and "another tool's migration ledger" in one_line(err), err
+    assert snapshot(db) == before
+
+
+def test_read_only_commands_on_the_original_pilot_say_migrate_up_adopts_it(tmp_path):
+    """The original CAVRA's file (a ledger without checksums) failed each command on a column
+    it lacks ('no such column: created_at'); they now name the command that adopts it."""
+    path = tmp_path / "pilot.db"
+    original_fixture.build(str(path))
+    db = f"sqlite:{path}"
+    before = snapshot(db)
+    for argv in READ_ONLY:
+        argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+        code, out, err = cavra(*argv, db=db)
+        line = one_line(err)
+        assert code == 2 and "original CAVRA's" in line and "migrate up" in line, (argv, err)
+    assert snapshot(db) == before
+
+
+def test_read_only_commands_on_a_database_no_migration_touched(db, tmp_path):
+    """ops stores and retention-plan reported an empty cavra database (exit 0) where doctor,
+    audit verify and backup refused, each in its own words: all now say the same line, exit
+    1, and migrate status reports ledger none with no foreign table."""
+    if backend_of(db) == "sqlite":  # created, as a DBA creates the PostgreSQL database
+        sql(db, "PRAGMA user_version")
+    for argv in READ_ONLY:
+        argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+        code, out, err = cavra(*argv, db=db)
+        assert code == 1 and out == "" and one_line(err) == (
+            "cavra: the database has no applied migrations: run 'cavra migrate up' first"), \
+            (argv, code, out, err)
+    code, st, err = status_json(db)
+    assert code == 0 and st["ledger"] == "none" and st["foreign_table"] is None, err
+    assert user_tables(db) == []
 
 
 def test_restore_bad_arguments_and_unreachable_target(seeded, tmp_path):

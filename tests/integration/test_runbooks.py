@@ -68,7 +68,7 @@ def test_backup_first_on_a_fresh_database(db, tmp_path):
     code, st, err = status(db=db)
     assert code == 0 and st["ledger"] == "none" and st["pending"] == LATEST, err
     code, out, err = cavra("ops", "backup", "--output", str(tmp_path / "pre"), db=db)
-    assert code == 1 and "no applied migrations: nothing to back up" in err, err
+    assert code == 1 and "no applied migrations: run 'cavra migrate up' first" in err, err
     assert not (tmp_path / "pre" / "manifest.json").exists()
     ok(cavra("migrate", "up", db=db))
     ok(cavra("ops", "backup", "--output", str(tmp_path / "post"), db=db))
