@@ -156,7 +156,7 @@ static int adopt(struct store *st, const struct audit_args *a)
 	struct progress *p = cmd_progress_new(&a->pf, "audit adopt");
 	struct err e = {0};
 	int64_t n = 0;
-	enum status rc = store_chain_adopt_progress(st, p, &n, &e);
+	enum status rc = store_chain_adopt(st, p, &n, &e);
 
 	progress_finish(p, rc == ST_OK);
 	progress_free(p);

@@ -80,7 +80,7 @@ enum status cmd_chain_adopt(struct store *st, struct progress *progress, struct 
 	if (c)
 		store_conn_put(st, c);
 	if (rc == ST_OK && has)
-		rc = store_chain_adopt_progress(st, progress, &n, e);
+		rc = store_chain_adopt(st, progress, &n, e);
 	progress_clear(progress);
 	if (rc == ST_CONFLICT) {
 		/* a flag set by hand: logged, left for verify to report; the service runs on */

@@ -751,11 +751,6 @@ static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 	return st;
 }
 
-enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e)
-{
-	return store_chain_adopt_progress(st, NULL, chained, e);
-}
-
 enum status store_chain_import_tx(struct store_conn *c, struct progress *progress, int64_t *chained,
 				  struct err *e)
 {
@@ -766,8 +761,8 @@ enum status store_chain_import_tx(struct store_conn *c, struct progress *progres
 	return rc;
 }
 
-enum status store_chain_adopt_progress(struct store *st, struct progress *progress,
-				       int64_t *chained, struct err *e)
+enum status store_chain_adopt(struct store *st, struct progress *progress, int64_t *chained,
+			      struct err *e)
 {
 	struct adopt a = {false, 0, progress};
 	enum status rc = store_run_write(st, adopt_tx, &a, e);

@@ -135,6 +135,7 @@ ATTR_NODISCARD enum status store_chain_restart(struct store_conn *c, struct err 
 /* Entries in the chain (count(*): seq when none is missing). */
 ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e);
 
+struct progress;
 /*
  * When the head says adopt_pending: chains every decision that has no entry,
  * oldest first (decided_at, decision_id), and clears the flag, in one write
@@ -142,10 +143,11 @@ ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out,
  * Refusing to run twice keeps a row inserted behind cavra's back later from
  * being adopted into the chain; so does refusing (ST_CONFLICT) a flag found on a
  * chain that already has entries, which only someone with SQL access can set.
+ * progress (borrowed; NULL: none) gets the phase "audit chain", rows chained as they are.
  */
-ATTR_NODISCARD enum status store_chain_adopt(struct store *st, int64_t *chained, struct err *e);
+ATTR_NODISCARD enum status store_chain_adopt(struct store *st, struct progress *progress,
+					     int64_t *chained, struct err *e);
 
-struct progress;
 /*
  * After an import, on c in the import's open write transaction: chains every decision and
  * approval that has no entry, oldest first, whatever adopt_pending says.  The import is an
@@ -153,15 +155,9 @@ struct progress;
  * docs/audit.md says to verify before importing.  Before its commit, so that no kill or
  * failure between the two can leave its records without entries (a second run of the same
  * file changes nothing, so it would chain nothing, and `audit adopt` acts only on the flag
- * migration 015 sets).  progress as below.
+ * migration 015 sets).  progress as store_chain_adopt's.
  */
 ATTR_NODISCARD enum status store_chain_import_tx(struct store_conn *c, struct progress *progress,
 						 int64_t *chained, struct err *e);
-/*
- * store_chain_adopt reporting to progress (borrowed; NULL: none): the phase "audit chain",
- * rows chained as they are.
- */
-ATTR_NODISCARD enum status store_chain_adopt_progress(struct store *st, struct progress *progress,
-						      int64_t *chained, struct err *e);
 
 #endif
