@@ -17,7 +17,7 @@
 
 #include <stdio.h>
 
-#define MIGRATE_LEDGER "schema_migrations"
+#define MIGRATE_LEDGER STORE_LEDGER
 
 /*
  * Whether binaries of the previous schema keep working once a migration is

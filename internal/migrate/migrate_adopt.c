@@ -36,7 +36,7 @@ static const char *const original_tables[] = {
  */
 static const char probe_sql[] =
 	"SELECT m.name, EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = "
-	"'checksum') FROM sqlite_master m WHERE m.type = 'table'";
+	"'" STORE_LEDGER_CURRENT "') FROM sqlite_master m WHERE m.type = 'table'";
 
 static bool is_original_table(const char *name)
 {

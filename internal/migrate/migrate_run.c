@@ -101,7 +101,7 @@ enum status migrate_ledger_read(struct store_conn *c, struct ledger *out, struct
 	st = store_table_exists(c, MIGRATE_LEDGER, &exists, e);
 	if (st != ST_OK || !exists)
 		return st;
-	st = store_column_exists(c, MIGRATE_LEDGER, "checksum", &current, e);
+	st = store_column_exists(c, MIGRATE_LEDGER, STORE_LEDGER_CURRENT, &current, e);
 	if (st == ST_OK && !current)
 		st = require_legacy_shape(c, e);
 	if (st != ST_OK)

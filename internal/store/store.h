@@ -169,6 +169,14 @@ ATTR_NODISCARD enum status store_lock_schema(struct store_conn *c, struct err *e
 /* PostgreSQL's schema lock is pg_advisory_xact_lock(STORE_PG_SCHEMA_LOCK_KEY). */
 #define STORE_PG_SCHEMA_LOCK_KEY "7345163001"
 
+/*
+ * cavra's migration ledger (migrate.h) and the column that tells it from the ledgers of Rails,
+ * golang-migrate and the original CAVRA, which use the same table name.  The store needs both
+ * before any migration code runs: a SQLite file is switched to WAL only when it is cavra's.
+ */
+#define STORE_LEDGER	     "schema_migrations"
+#define STORE_LEDGER_CURRENT "checksum"
+
 /* Whether a table exists in the current schema. */
 ATTR_NODISCARD enum status store_table_exists(struct store_conn *c, const char *table, bool *out,
 					      struct err *e);

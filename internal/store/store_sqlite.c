@@ -125,8 +125,8 @@ static enum status ensure_parent(const char *path, struct err *e)
 
 /*
  * Whether the file may be switched to WAL: it is new (no schema yet) or cavra's (its migration
- * ledger, migrate.h's MIGRATE_LEDGER, has cavra's checksum column: Rails, golang-migrate and
- * the original CAVRA name their ledgers schema_migrations too).  Anything else is someone else's
+ * ledger, STORE_LEDGER, has cavra's column STORE_LEDGER_CURRENT, the test migrate_ledger_read
+ * makes with the store's API once the file is open).  Anything else is someone else's
  * database reached by a mistyped path, or the original CAVRA's before adoption; commands refuse
  * those, and the journal mode is stored in the file, so switching it would change the file they did
  * not touch.
@@ -136,8 +136,8 @@ static int may_switch_to_wal(sqlite3 *db, bool *ok)
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db,
 				    "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master) OR EXISTS "
-				    "(SELECT 1 FROM pragma_table_info('schema_migrations') "
-				    "WHERE name = 'checksum')",
+				    "(SELECT 1 FROM pragma_table_info('" STORE_LEDGER "') "
+				    "WHERE name = '" STORE_LEDGER_CURRENT "')",
 				    -1, &s, NULL);
 
 	if (rc == SQLITE_OK)
