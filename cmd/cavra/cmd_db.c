@@ -148,7 +148,8 @@ static enum status require_cavra(struct store *st, struct err *e)
 enum status cmd_open_existing(const struct config *cfg, struct store **st,
 			      struct migration_set *set, struct err *e)
 {
-	const struct store_options opt = {.pool_size = 2, .prepare = config_db_prepare(cfg)};
+	const struct store_options opt = {
+		.pool_size = 2, .prepare = config_db_prepare(cfg), .existing = true};
 	const char *path = dburl_sqlite_path(cfg->database_url);
 	enum status rc;
 

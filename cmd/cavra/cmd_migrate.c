@@ -139,7 +139,8 @@ static enum status ctx_open(struct ctx *c, const struct config *cfg, bool read_o
 	if (c->snapshot)
 		url = c->snapshot;
 	/* unprepared: migrations run once and must work through any pooler */
-	st = store_open(url, &(struct store_options){.pool_size = 1}, &c->store, e);
+	st = store_open(url, &(struct store_options){.pool_size = 1, .existing = read_only},
+			&c->store, e);
 	if (st == ST_OK)
 		st = migrate_set_load(cfg->migrations_dir, store_backend_name(c->store), &c->set,
 				      e);

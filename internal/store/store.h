@@ -78,6 +78,12 @@ struct store_options {
 	 * 0: STORE_SQLITE_CKPT_PAGES.  The first store of the process to open the file sets it.
 	 */
 	int64_t sqlite_checkpoint_pages;
+	/*
+	 * SQLite: leave a file that holds no schema yet in its journal mode, as every file but
+	 * cavra's is left.  For commands that only read: a new file is switched to WAL by the
+	 * first command that will write into it, not by a status that found it empty.
+	 */
+	bool existing;
 };
 
 /*

@@ -126,20 +126,23 @@ static enum status ensure_parent(const char *path, struct err *e)
 /*
  * Whether the file may be switched to WAL: it is new (no schema yet) or cavra's (its migration
  * ledger, STORE_LEDGER, has cavra's column STORE_LEDGER_CURRENT, the test migrate_ledger_read
- * makes with the store's API once the file is open).  Anything else is someone else's
- * database reached by a mistyped path, or the original CAVRA's before adoption; commands refuse
- * those, and the journal mode is stored in the file, so switching it would change the file they did
- * not touch.
+ * makes with the store's API once the file is open); existing (store_options'): only the latter.
+ * Anything else is someone else's database reached by a mistyped path, or the original CAVRA's
+ * before adoption; commands refuse those, and the journal mode is stored in the file, so switching
+ * it would change the file they did not touch.
  */
-static int may_switch_to_wal(sqlite3 *db, bool *ok)
+static int may_switch_to_wal(sqlite3 *db, bool existing, bool *ok)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(db,
-				    "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master) OR EXISTS "
-				    "(SELECT 1 FROM pragma_table_info('" STORE_LEDGER "') "
-				    "WHERE name = '" STORE_LEDGER_CURRENT "')",
-				    -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(
+		db,
+		"SELECT (NOT ?1 AND NOT EXISTS (SELECT 1 FROM sqlite_master)) OR "
+		"EXISTS (SELECT 1 FROM pragma_table_info('" STORE_LEDGER "') "
+		"WHERE name = '" STORE_LEDGER_CURRENT "')",
+		-1, &s, NULL);
 
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(s, 1, existing);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	*ok = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
@@ -154,7 +157,7 @@ static int may_switch_to_wal(sqlite3 *db, bool *ok)
  * every commit (NORMAL, often chosen with WAL, does not), so a committed decision
  * survives a power loss, not only a crash of the process.
  */
-static enum status run_pragmas(sqlite3 *db, struct err *e)
+static enum status run_pragmas(sqlite3 *db, bool existing, struct err *e)
 {
 	static const char pragmas[] = "PRAGMA synchronous=FULL;"
 				      "PRAGMA foreign_keys=ON;"
@@ -164,7 +167,7 @@ static enum status run_pragmas(sqlite3 *db, struct err *e)
 	bool wal = false;
 
 	if (rc == SQLITE_OK)
-		rc = may_switch_to_wal(db, &wal);
+		rc = may_switch_to_wal(db, existing, &wal);
 	if (rc == SQLITE_OK && wal)
 		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -213,7 +216,7 @@ static enum status sqlite_connect(const char *path, const struct store_options *
 		sqlite3_busy_timeout(db, busy_ms);
 		sqlite3_extended_result_codes(db, 1);
 		sqlite3_progress_handler(db, SIGNAL_CHECK_OPS, stop_on_signal, NULL);
-		st = run_pragmas(db, e);
+		st = run_pragmas(db, opt->existing, e);
 	} else {
 		st = store_sqlite_status(db, rc, e, "open");
 	}
