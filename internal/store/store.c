@@ -93,6 +93,7 @@ enum status store_open(const char *url, const struct store_options *opt, struct 
 	pthread_cond_init(&st->cv, NULL);
 	pthread_mutex_init(&st->batch.mu, NULL);
 	store_count_cache_init(&st->counts, opt->count_cache_ms * 1000);
+	store_owner_cache_init(&st->owners, STORE_OWNER_CACHE_TTL_US);
 	*out = st;
 	return ST_OK;
 }
@@ -112,6 +113,7 @@ void store_close(struct store *st)
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->batch.mu);
 	store_count_cache_release(&st->counts);
+	store_owner_cache_release(&st->owners);
 	free(st->idle);
 	free(st->display);
 	if (st->target) {

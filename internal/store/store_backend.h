@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "store/store_bulk.h"
 #include "store/store_count_cache.h"
+#include "store/store_owner_cache.h"
 
 #include <pthread.h>
 
@@ -92,6 +93,7 @@ struct store {
 	int64_t full_us; /* of the last write that failed on a full disk, 0: none since */
 	struct store_batch batch;
 	struct store_count_cache counts; /* bounded totals above their bound */
+	struct store_owner_cache owners; /* sessions' owners read by POST /decisions */
 };
 
 /* A borrower waiting for a connection; lives on its stack while it waits. */

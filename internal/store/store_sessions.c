@@ -14,6 +14,7 @@
 #include "base/str.h"
 #include "base/files.h"
 #include "base/hash.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -171,7 +172,10 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 /*
  * Whether owner (a recorded_by object, JSON text) may add decisions to session id: it is new,
  * or owner recorded or started it (OWNER_OF_PG).  One read by primary key, and for a session
- * never recorded through POST /sessions one probe of the decisions' index by session.
+ * never recorded through POST /sessions one probe of the decisions' index by session, unless
+ * the process found the same owner of the same session within the owner cache's TTL
+ * (store_owner_cache.h).  A new session is not kept: its owner is the first decision's caller,
+ * which the write of this one does not settle alone.
  */
 enum status store_session_owner_check(struct store *st, const char *id, const char *owner,
 				      struct err *e)
@@ -184,14 +188,19 @@ enum status store_session_owner_check(struct store *st, const char *id, const ch
 		     "WHERE s.session_id = $1";
 	const char *p[] = {id, owner};
 	char *ok = NULL;
-	enum status rc = store_run_text(st, store_kind(st) == STORE_POSTGRES ? pg_sql : sqlite_sql,
-					2, p, &ok, e);
+	enum status rc;
 
+	if (store_owner_cache_has(&st->owners, id, owner, time_mono_us()))
+		return ST_OK;
+	rc = store_run_text(st, store_kind(st) == STORE_POSTGRES ? pg_sql : sqlite_sql, 2, p, &ok,
+			    e);
 	if (rc == ST_NOT_FOUND)
 		rc = ST_OK; /* a new session: the decision starts it */
 	else if (rc == ST_OK && strcmp(ok, "y") != 0)
 		rc = err_set(e, ST_FORBIDDEN,
 			     "session '%s' was recorded or started by another caller", id);
+	else if (rc == ST_OK)
+		store_owner_cache_add(&st->owners, id, owner, time_mono_us());
 	free(ok);
 	return rc;
 }
