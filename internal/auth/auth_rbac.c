@@ -35,7 +35,7 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * deployment grants it.  evidence.replace is no route's either: without it, evidence metadata
  * is replaced only by the caller that wrote it, so one agent cannot rewrite what proves
  * another's session.  sessions.replace likewise: a session's reported fields (agent,
- * repository, pack, state, metadata) are what an approver sees beside its decisions.
+ * repository, pack, state, metadata) and its decisions are what an approver sees of it.
  */
 static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
@@ -46,8 +46,8 @@ static const struct auth_permission perms[] = {
 	{"decisions.create", AUTH_ACCESS_ROLES, R(AGENT), "POST /decisions: ask for a decision"},
 	{"sessions.write", AUTH_ACCESS_ROLES, R(AGENT), "POST /sessions: record an agent session"},
 	{"sessions.replace", AUTH_ACCESS_ROLES, 0,
-	 "POST /sessions over a session another caller recorded or started (else only that "
-	 "caller may change it)"},
+	 "POST /sessions over, or POST /decisions into, a session another caller recorded or "
+	 "started (else only that caller may change it or add to it)"},
 	{"activity.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN,
 	 "read decisions, sessions and the audit chain head"},
 	{"policy.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN, "read the policy packs"},
