@@ -56,7 +56,10 @@ static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	static const char exists_sql[] =
 		"SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL";
-	static const char revoked_sql[] = "SELECT 1 FROM api_tokens WHERE name = $1";
+	/* revoked ones only: a create of the same name that commits between the two SELECTs is
+	 * the index's to refuse ("exists"), not a revoked token (PostgreSQL, READ COMMITTED) */
+	static const char revoked_sql[] =
+		"SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NOT NULL";
 	static const char insert[] =
 		"INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
 		"expires_at, created_at, updated_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, "
