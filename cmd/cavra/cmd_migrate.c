@@ -187,8 +187,7 @@ static void print_table(const struct ctx *c, const struct migrate_report *r, con
 		       r->newer_compatible);
 	if (foreign)
 		printf("the database is not cavra's: it holds '%s' and no migration ledger "
-		       "('migrate "
-		       "up' would add cavra's tables beside it)\n",
+		       "('migrate up' would add cavra's tables beside it)\n",
 		       foreign);
 	for (size_t i = 0; i < r->nproblems; i++)
 		printf("problem: %s: %s\n", migrate_problem_kind_name(r->problems[i].kind),
