@@ -1,9 +1,12 @@
 """The governance record cannot be falsified by the agents it governs: an approval shows the
 stored decision and the routed approver group, and who acted is who authenticated
 (requested_by, the history's actors, recorded_by on every record the API writes)."""
+import os
+import subprocess
+
 import pytest
 
-from conftest import cavra, serve
+from conftest import REPO, Postgres, cavra, psql, serve
 from test_oidc import bearer, oidc_args
 from test_tokens import make_token
 
@@ -335,3 +338,51 @@ def test_a_decision_joins_only_a_session_its_caller_recorded_or_started(migrated
         assert s.get("/sessions/own-dec").json()["decision_count"] == 3
         # auth mode none without credentials is every role: the pilot's callers share sessions
         assert decision_post(s, None, "own-new").status_code == 201
+
+
+def logged_plan(log, marker):
+    """The plan auto_explain logged for the first statement whose text holds marker."""
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if "Query Text:" in line and marker in line:
+            plan = []
+            for nxt in lines[i + 1:]:
+                if nxt[:4].isdigit():  # the next log line (it starts with its timestamp)
+                    break
+                plan.append(nxt)
+            return "\n".join(plan)
+    return None
+
+
+def test_the_owner_lookup_probes_the_decisions_by_session(pg, pg_db, tmp_path):
+    """The owner of a session that no POST /sessions wrote is the caller of its first decision,
+    looked up on every decision naming the session (until the process remembers it).  On
+    PostgreSQL that lookup must probe the decisions' index by session: compared in the sessions'
+    "C" collation it could not, and the planner walked the index by time from the oldest
+    decision instead, a read that grows with the table (6 ms at 5,000 decisions).  The plan the
+    server ran is read from its log through auto_explain, on enough decisions for the planner
+    to choose."""
+    if not isinstance(pg, Postgres):
+        pytest.skip("reads the plan from the log of a cluster this suite started")
+    assert cavra("migrate", "up", db=pg_db)[0] == 0
+    r = subprocess.run(["bash", os.path.join(REPO, "bench", "seed.sh"), pg_db, "20000"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    session = psql(pg_db, "SELECT session_id FROM activity_sessions ORDER BY session_id "
+                          "DESC LIMIT 1")
+    name = pg_db.rsplit("/", 1)[1]
+    psql(pg_db, f"ALTER DATABASE {name} SET session_preload_libraries = 'auto_explain'")
+    psql(pg_db, f"ALTER DATABASE {name} SET auto_explain.log_min_duration = 0")
+    token = make_token(pg_db, "plan-agent", "agent")
+    with serve(pg_db, tmp=tmp_path) as s:
+        r = s.post("/decisions", {"session_id": session, "agent_id": "codex",
+                                  "action_type": "read_file", "target": "README.md"},
+                   headers=bearer(token))
+        # the seeded sessions have no owner: only sessions.replace may add to them
+        assert r.status_code == 403, r.text
+    with open(os.path.join(pg.dir, "log")) as f:
+        plan = logged_plan(f.read(), "THEN 'y' ELSE 'n' END FROM activity_sessions s")
+    assert plan, "auto_explain logged no plan of the owner check"
+    # the probe by session, not a walk by time filtered on the session
+    assert "Index Cond: (session_id = (s.session_id)" in plan, plan
+    assert "Filter: (session_id" not in plan, plan
