@@ -33,9 +33,10 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * /metrics and nothing else, so a Prometheus token cannot read activity.  approvals.route is no
  * route's: choosing an approval's group picks its approvers, so it is admin's alone unless a
  * deployment grants it.  evidence.replace is no route's either: without it, evidence metadata
- * is replaced only by the caller that wrote it, so one agent cannot rewrite what proves
- * another's session.  sessions.replace likewise: a session's reported fields (agent,
- * repository, pack, state, metadata) and its decisions are what an approver sees of it.
+ * is replaced only by the caller that wrote it, and written only by the session's owner, so one
+ * agent cannot rewrite or preempt what proves another's session.  sessions.replace likewise: a
+ * session's reported fields (agent, repository, pack, state, metadata) and its decisions are what
+ * an approver sees of it.
  */
 static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
@@ -55,8 +56,8 @@ static const struct auth_permission perms[] = {
 	{"evidence.write", AUTH_ACCESS_ROLES, R(AGENT) | R(SECURITY_OPERATOR),
 	 "POST /evidence: record evidence metadata"},
 	{"evidence.replace", AUTH_ACCESS_ROLES, R(SECURITY_OPERATOR),
-	 "POST /evidence over a record another caller wrote (else only its writer may replace "
-	 "it)"},
+	 "POST /evidence over a record another caller wrote, or for a session another caller "
+	 "recorded or started (else only the record's writer, or the session's owner, may)"},
 	{"approvals.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN | R(AGENT),
 	 "read approvals (agents poll the ones they asked for)"},
 	{"approvals.create", AUTH_ACCESS_ROLES,

@@ -13,6 +13,7 @@
 #include "service/paging.h"
 #include "service/registry_view.h"
 #include "service/idempotency.h"
+#include "service/records.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
 #include "base/hash.h"
@@ -291,21 +292,8 @@ static enum status store_new(struct service *s, const struct decision_req *d,
 static enum status check_session_owner(struct service *s, const struct decision_req *d,
 				       const struct caller *who, struct err *e)
 {
-	char *owner;
-	enum status st;
-
-	if (!d->session_id || !who || !who->verified || who->may_replace_sessions)
-		return ST_OK;
-	owner = jx_take_text(service_recorded_by(who));
-	st = store_session_owner_check(s->store, d->session_id, owner, e);
-	free(owner);
-	if (st == ST_FORBIDDEN)
-		st = err_set(e, ST_FORBIDDEN,
-			     "session '%s' was recorded or started by another caller: only that "
-			     "caller, or one with permission 'sessions.replace', may add decisions "
-			     "to it",
-			     d->session_id);
-	return st;
+	return service_session_owner_check(s, d->session_id, who, who && who->may_replace_sessions,
+					   "sessions.replace", "add decisions to it", e);
 }
 
 /*

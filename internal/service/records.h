@@ -172,4 +172,16 @@ ATTR_NODISCARD enum status service_import_put_one(struct store_conn *c, const st
 						  struct prepared *p, const char *now,
 						  enum rec_outcome *o, struct err *e);
 
+/*
+ * Whether who may add to session_id (sessions.c): a session that does not exist yet is anyone's
+ * to start, an existing one only its owner's (the caller that recorded it through POST
+ * /sessions, else the caller of its first decision) unless exempt (the caller holds
+ * permission, named in the 403's message, whose may says what it allows).  Callers without
+ * verified credentials (auth mode none) hold every role and are not checked.
+ */
+ATTR_NODISCARD enum status service_session_owner_check(struct service *s, const char *session_id,
+						       const struct caller *who, bool exempt,
+						       const char *permission, const char *may,
+						       struct err *e);
+
 #endif

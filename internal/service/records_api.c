@@ -50,6 +50,11 @@ enum status service_record_get(struct service *s, enum service_kind k, const cha
 	return service_kind_get(s, kinds[k], id, record, e);
 }
 
+/*
+ * A session's evidence is what proves it, so it comes from the session's owner as its
+ * decisions do: another agent's evidence for it, first or only, would tell an auditor filtering
+ * on blocked_count another story of the session than its own.
+ */
 enum status service_record_upsert(struct service *s, enum service_kind k, json_object *req,
 				  const struct caller *who, char **record, bool *created,
 				  struct err *e)
@@ -59,6 +64,13 @@ enum status service_record_upsert(struct service *s, enum service_kind k, json_o
 
 	if (k == SK_APPROVAL)
 		return err_set(e, ST_INVALID, "approvals change through their own endpoints");
+	if (k == SK_EVIDENCE) {
+		st = service_session_owner_check(s, jx_get_str(req, "session_id"), who,
+						 who && who->may_replace, "evidence.replace",
+						 "record its evidence", e);
+		if (st != ST_OK)
+			return st;
+	}
 	by = service_recorded_by(who);
 	st = service_kind_upsert(s, kinds[k], req, by,
 				 kinds[k]->writer_owned && who && who->verified &&

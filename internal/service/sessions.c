@@ -203,6 +203,26 @@ static enum status extras(struct service *s, json_object *req, const char *id,
 	return ST_OK;
 }
 
+enum status service_session_owner_check(struct service *s, const char *session_id,
+					const struct caller *who, bool exempt,
+					const char *permission, const char *may, struct err *e)
+{
+	char *owner;
+	enum status st;
+
+	if (!session_id || !who || !who->verified || exempt)
+		return ST_OK;
+	owner = jx_take_text(service_recorded_by(who));
+	st = store_session_owner_check(s->store, session_id, owner, e);
+	free(owner);
+	if (st == ST_FORBIDDEN)
+		st = err_set(e, ST_FORBIDDEN,
+			     "session '%s' was recorded or started by another caller: only that "
+			     "caller, or one with permission '%s', may %s",
+			     session_id, permission, may);
+	return st;
+}
+
 /* The answer is read back after the write, so it carries the counters as stored. */
 enum status service_session_upsert(struct service *s, json_object *req, const struct caller *who,
 				   char **record, bool *created, struct err *e)

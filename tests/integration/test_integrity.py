@@ -340,6 +340,41 @@ def test_a_decision_joins_only_a_session_its_caller_recorded_or_started(migrated
         assert decision_post(s, None, "own-new").status_code == 201
 
 
+def test_a_sessions_evidence_comes_from_its_owner(migrated, tmp_path):
+    """One agent cannot record the evidence of another agent's session: evidence is one record
+    per session that auditors filter on (blocked_count, approval_required_count), and the
+    first writer keeps it, so another agent's evidence, written first, would tell its own story
+    of the session and lock the owner out.  POST /evidence naming an existing session is 403
+    unless the caller owns the session or holds evidence.replace; nothing is stored then."""
+    mine = make_token(migrated, "ev-agent-a", "agent")
+    other = make_token(migrated, "ev-agent-b", "agent")
+    secop = make_token(migrated, "ev-secop", "security_operator")
+
+    def evidence(token, session_id, **fields):
+        return s.post("/evidence", dict(fields, session_id=session_id),
+                      headers=bearer(token) if token else None)
+
+    with serve(migrated, tmp=tmp_path) as s:
+        assert decision_post(s, mine, "ev-dec").status_code == 201
+        r = evidence(other, "ev-dec", signer="forged", blocked_count=0)
+        assert r.status_code == 403, r.text
+        assert r.json()["detail"] == (
+            "session 'ev-dec' was recorded or started by another caller: only that caller, "
+            "or one with permission 'evidence.replace', may record its evidence")
+        assert s.get("/evidence/ev-dec").status_code == 404
+        r = evidence(mine, "ev-dec", signer="harness", blocked_count=1)
+        assert r.status_code == 201 and r.json()["recorded_by"]["token"] == "ev-agent-a", r.text
+        # a session recorded through POST /sessions likewise
+        assert session_post(s, mine, "ev-rec").status_code == 201
+        assert evidence(other, "ev-rec").status_code == 403
+        # evidence.replace may write any session's evidence; a session not yet started is
+        # anyone's, as it is for decisions
+        assert evidence(secop, "ev-rec", signer="review").status_code == 201
+        assert evidence(other, "ev-none").status_code == 201
+        # auth mode none without credentials is every role
+        assert evidence(None, "ev-dec", blocked_count=2).status_code == 200
+
+
 def logged_plan(log, marker):
     """The plan auto_explain logged for the first statement whose text holds marker."""
     lines = log.splitlines()
