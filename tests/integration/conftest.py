@@ -12,6 +12,7 @@ import functools
 import json
 import sqlite3
 import os
+import re
 import shutil
 import signal
 import socket
@@ -165,6 +166,57 @@ def until(cond, what, timeout=30):
         time.sleep(0.05)
 
 
+class PgSession:
+    """A psql session kept open (superuser URL, stops at the first error). run() executes
+    statements and returns their output lines; payloads() returns the payloads of the
+    notifications that reached the session (after a LISTEN) since the last call, in order. psql
+    prints a notification after the result of the query it ran when the notification came, so
+    payloads() runs two queries and reads up to the second's result."""
+
+    NOTE = re.compile(r'^Asynchronous notification "[^"]*" with payload "(.*)" received')
+
+    def __init__(self, url):
+        self.proc = subprocess.Popen([os.path.join(pg_bindir(), "psql"), url, "-X", "-q", "-t",
+                                      "-A", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     bufsize=1)
+        self.marks, self.notes = 0, []
+
+    def run(self, statements=""):
+        self.marks += 1
+        mark = f"mark-{self.marks}"
+        self.proc.stdin.write(f"{statements};\nSELECT '{mark}';\n")
+        self.proc.stdin.flush()
+        out = []
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            if line == mark:
+                return out
+            m = self.NOTE.match(line)
+            if m:
+                self.notes.append(m.group(1))
+            elif line:
+                out.append(line)
+        raise AssertionError(f"psql session ended: {self.proc.stderr.read()}")
+
+    def payloads(self):
+        self.run()
+        self.run()
+        got, self.notes = self.notes, []
+        return got
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 @pytest.fixture
 def pg_db(pg):
     """A fresh, empty PostgreSQL database; returns its superuser URL."""
@@ -310,7 +362,7 @@ NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "api_tokens", "original_enum_values", "operations_records", "console_sessions",
          "operations_doctor", "activity_read_indexes", "stable_paging",
          "decision_idempotency_keys", "audit_chain", "policy_rollout_versions",
-         "decision_rollout_projection", "decision_index_order"]
+         "decision_rollout_projection", "decision_index_order", "api_token_notify"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]

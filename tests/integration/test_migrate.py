@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from conftest import (CAVRA, FILES, LATEST, NAMES, REPO, TABLES, backend_of, cavra, copy_migrations,
-                      pg_bindir, psql, serve, sql, status_json, user_tables)
+from conftest import (CAVRA, FILES, LATEST, NAMES, REPO, TABLES, PgSession, backend_of, cavra,
+                      copy_migrations, pg_bindir, psql, serve, sql, status_json, user_tables)
 
 HEX64 = r"[0-9a-f]{64}"
 
@@ -524,7 +524,8 @@ def test_018_on_a_database_with_data(db, tmp_path):
                 f"'{{\"decision_id\":\"{d}\"}}'{obj})")
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
-    assert applied_lines(out) == ["applied 018_decision_index_order"]
+    assert applied_lines(out) == ["applied 018_decision_index_order",
+                                  "applied 019_api_token_notify"]
     assert cavra("migrate", "verify", db=db)[0] == 0
     assert index_def(db, "ix_activity_decisions_decided_at_decision_id") == \
         "decided_at, decision_id DESC"
@@ -548,3 +549,38 @@ def test_018_on_a_database_with_data(db, tmp_path):
         rest = srv.get("/decisions", params={"limit": 2, "cursor": first["next_cursor"]}).json()
         ids = [d["decision_id"] for d in first["items"] + rest["items"]]
         assert ids == ["d-b", "d-c", "d-d", "d-a"]
+
+
+def test_019_notifies_changes_of_api_tokens_but_not_a_recorded_use(pg_db):
+    """019's triggers on PostgreSQL: an update of a token's row (other than of last_used_at
+    alone) and a delete send the old row's token_id on cavra_api_tokens, a TRUNCATE sends '*';
+    an insert, a recorded use, an update that changes nothing and a rolled-back change send
+    nothing."""
+    db = pg_db
+    assert cavra("migrate", "up", db=db)[0] == 0
+    row = ("('{0}', repeat('{1}', 64), '{0}', 'token:{0}', now(), now(), "
+           "'{{\"roles\": [\"agent\"]}}')")
+    with PgSession(db) as note:
+        note.run("LISTEN cavra_api_tokens")
+        sql(db, "INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_at, "
+                "updated_at, payload) VALUES " + row.format("tok_a", "a") + ", " +
+                row.format("tok_b", "b"))
+        assert note.payloads() == []
+        sql(db, "UPDATE api_tokens SET last_used_at = now()")
+        assert note.payloads() == []
+        sql(db, "UPDATE api_tokens SET revoked_at = revoked_at")
+        assert note.payloads() == []
+        sql(db, "UPDATE api_tokens SET revoked_at = now(), updated_at = now() "
+                "WHERE token_id = 'tok_a'")
+        assert note.payloads() == ["tok_a"]
+        sql(db, "UPDATE api_tokens SET payload = '{\"roles\": [\"admin\"]}', "
+                "last_used_at = now() WHERE token_id = 'tok_b'")
+        assert note.payloads() == ["tok_b"]
+        psql(db, "BEGIN; DELETE FROM api_tokens; ROLLBACK")
+        assert note.payloads() == []
+        sql(db, "DELETE FROM api_tokens WHERE token_id = 'tok_b'")
+        assert note.payloads() == ["tok_b"]
+        sql(db, "TRUNCATE api_tokens")
+        assert note.payloads() == ["*"]
+    assert sql(db, "SELECT compatibility FROM schema_migrations WHERE version = 19") == \
+        [["backward"]]

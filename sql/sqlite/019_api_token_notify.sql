@@ -1,0 +1,12 @@
+-- 019_api_token_notify.sql (SQLite)
+-- compatibility: backward
+-- (nothing changes)
+-- Nothing to do on SQLite. PostgreSQL's 019 adds triggers that notify every
+-- `cavra serve` replica when an API token changes, because there a replica
+-- remembers the tokens it verified instead of reading api_tokens on each request
+-- (a round trip each). On SQLite the read is a B-tree probe in the process's own
+-- file, so serve reads the token every time and remembers nothing; there is no
+-- memory to tell, and SQLite has no notifications. The file exists because both
+-- series have the same numbers and names: a SQLite database at schema version 19
+-- is the same schema as at 18.
+-- Applied once by `cavra migrate up`, inside the runner's transaction.
