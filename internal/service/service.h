@@ -241,6 +241,7 @@ ATTR_NODISCARD enum status service_token_create(struct service *s, const struct 
 						char **id, struct err *e);
 
 struct token_info {
+	char *token_id;
 	char *name;
 	char *sha256; /* as stored, for the caller's constant-time comparison */
 	char **roles; /* owned, nroles of them */

@@ -159,6 +159,7 @@ void service_token_info_release(struct token_info *t)
 	for (size_t i = 0; t->roles && i < t->nroles; i++)
 		free(t->roles[i]);
 	free(t->roles);
+	free(t->token_id);
 	free(t->name);
 	free(t->sha256);
 	memset(t, 0, sizeof(*t));
