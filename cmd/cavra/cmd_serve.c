@@ -95,11 +95,13 @@ static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct
  * inherits the mask and only sigtimedwait() in this thread ever takes them: no
  * handler runs in the middle of a request.  SIGPIPE is ignored so that a client
  * that hangs up mid-reply is a failed write, not a dead process.  On a signal the
- * listener closes and requests in flight get shutdown_grace_seconds to finish.
+ * listener closes and requests in flight get shutdown_grace_seconds to finish; the
+ * token listener (PostgreSQL) stops after them, since their token checks use its cache.
  */
 static int serve_loop(const struct config *cfg, struct app *app, struct serve_checkpoints *cps)
 {
 	struct http_server *srv = NULL;
+	struct token_watch *tokens = NULL;
 	struct err e = {0};
 	enum status rc;
 	sigset_t set;
@@ -110,13 +112,18 @@ static int serve_loop(const struct config *cfg, struct app *app, struct serve_ch
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the server threads */
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = http_start(app, cfg->listen, &srv, &e)) != ST_OK)
+	if ((rc = service_token_watch_start(app->svc, cfg->auth_token_cache_seconds, &tokens,
+					    &e)) != ST_OK ||
+	    (rc = http_start(app, cfg->listen, &srv, &e)) != ST_OK) {
+		service_token_watch_stop(app->svc, tokens);
 		return cmd_fail(rc, &e);
+	}
 	log_info("listening on http://%s backend=%s database=%s", cfg->listen,
 		 store_backend_name(app->store), store_display_url(app->store));
 	sig = wait_for_signal(&set, cfg, app, cps);
 	log_info("received %s: draining in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	http_stop(srv, cfg->shutdown_grace_seconds * 1000);
+	service_token_watch_stop(app->svc, tokens);
 	log_info("stopped");
 	return EXIT_OK;
 }

@@ -107,6 +107,8 @@ static const struct cfg_entry table[] = {
 	 CFG_BOOLISH, OFF(allow_unauthenticated), "false", 0, 0, 0, check_boolish},
 	{"metrics_public", "CAVRA_METRICS_PUBLIC", "metrics-public", CFG_BOOLISH,
 	 OFF(metrics_public), "false", 0, 0, 0, check_boolish},
+	{"auth_token_cache_seconds", "CAVRA_AUTH_TOKEN_CACHE_SECONDS", "auth-token-cache-seconds",
+	 CFG_INT, OFF(auth_token_cache_seconds), "60", 0, 3600, 0, NULL},
 	{"oidc_issuer", "CAVRA_OIDC_ISSUER", "oidc-issuer", CFG_STR, OFF(oidc_issuer), NULL, 0, 0,
 	 F_NULLABLE, NULL},
 	{"oidc_audience", "CAVRA_OIDC_AUDIENCE", "oidc-audience", CFG_STR, OFF(oidc_audience), NULL,

@@ -46,6 +46,7 @@ struct config {
 	char *auth_mode; /* "none" | "oidc" */
 	char *allow_unauthenticated; /* boolish: auth_mode none on a non-loopback listener */
 	char *metrics_public; /* boolish: /metrics without credentials */
+	int64_t auth_token_cache_seconds; /* serve on PostgreSQL: remember a verified API token */
 	char *oidc_issuer, *oidc_audience, *oidc_groups_claim;
 	int64_t oidc_leeway_seconds;
 	char *oidc_algorithms; /* "RS256,ES256,PS256" */

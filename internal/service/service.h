@@ -17,6 +17,7 @@
 #define SERVICE_LIMIT_MAX     500
 
 struct routing;
+struct token_cache;
 
 struct service {
 	struct store *store; /* borrowed */
@@ -24,6 +25,8 @@ struct service {
 	const struct routing *routing; /* borrowed; NULL: no routing rules */
 	/* readiness: the most a rollout's target mode may change, in percent of recent decisions */
 	int64_t rollout_change_pct_max;
+	/* the API tokens this process verified (service_token_watch_start); NULL: none kept */
+	struct token_cache *tokens;
 };
 
 /* The facts about a decision that approval routing rules match on. */
@@ -247,11 +250,30 @@ struct token_info {
 	char **roles; /* owned, nroles of them */
 	size_t nroles;
 };
-/* The token with this hash if usable; ST_UNAUTHENTICATED names why not (unknown, revoked, expired).
+/*
+ * The token with this hash if usable; ST_UNAUTHENTICATED names why not (unknown, revoked,
+ * expired).  With s->tokens, a usable token is remembered and later answered without reading
+ * the database (service_token_watch_start).
  */
 ATTR_NODISCARD enum status service_token_check(struct service *s, const char *sha256,
 					       struct token_info *out, struct err *e);
 void service_token_info_release(struct token_info *t);
+
+/*
+ * Remembering verified API tokens (serve, PostgreSQL only; docs/security.md, "API tokens").
+ * With ttl_s > 0 on a PostgreSQL store, makes s->tokens a cache that service_token_check
+ * consults and starts the thread that keeps it true: its own connection LISTENs for migration
+ * 019's notifications and forgets each token whose row changed; while it is not listening
+ * (starting, connection lost, reconnecting) nothing is kept or found.  Otherwise (SQLite, or
+ * ttl_s 0) nothing starts and *out is NULL.  Call it with the signals that serve waits for
+ * already blocked (the thread inherits the mask).  *out is the caller's, stopped with
+ * service_token_watch_stop once no request runs.
+ */
+struct token_watch;
+ATTR_NODISCARD enum status service_token_watch_start(struct service *s, int64_t ttl_s,
+						     struct token_watch **out, struct err *e);
+/* Stops and joins the thread, and frees the cache (s->tokens becomes NULL).  NULL-safe. */
+void service_token_watch_stop(struct service *s, struct token_watch *w);
 /* Every token (never the secret), newest first, as a JSON array (caller's). */
 ATTR_NODISCARD enum status service_token_list(struct service *s, json_object **out, struct err *e);
 /* Revokes the active tokens called name; ST_NOT_FOUND when there is none. */

@@ -1,7 +1,9 @@
 /*
  * tokens.c - API tokens for agents and CI (cavra tokens ..., and the bearer
  * check of the auth layer).  The caller makes the token and its hash (the
- * auth module); this file stores, lists, revokes and looks up hashes.
+ * auth module); this file stores, lists, revokes and looks up hashes, and on
+ * PostgreSQL remembers the tokens it verified (token_cache.h) for as long as
+ * a listener hears of every change to them.
  */
 #include "base/base.h"
 #include "service/service.h"
@@ -11,6 +13,8 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "service/records.h"
+#include "service/token_cache.h"
+#include "store/store_listen.h"
 #include "store/store_tokens.h"
 
 #include <stdlib.h>
@@ -18,6 +22,9 @@
 
 /* How often, at most, a token's last use is written (microseconds: a minute). */
 #define TOKEN_USE_INTERVAL_US INT64_C(60000000)
+
+/* The channel of migration 019's notifications: a token_id, or '*' for every token. */
+#define TOKEN_CHANNEL "cavra_api_tokens"
 
 /* Roles live in the payload, not in columns, so adding a role needs no migration. */
 static char *roles_payload(const char *const *roles, size_t n)
@@ -96,38 +103,82 @@ static char **payload_roles(const char *token_id, const char *payload, size_t *n
 }
 
 /*
- * last_used_at is written at most once a TOKEN_USE_INTERVAL_US per token: the row the check
- * just read says whether the last recorded use is older, so most requests write nothing.  A
- * failed write (a full disk, a read-only database) is logged and the request goes on: the use
- * is a hint for finding unused tokens, not a record the request depends on.  On a database
- * that refuses every such write the warning comes once a minute, not once a request.
+ * A failed write of a use (a full disk, a read-only database) is logged and the request goes
+ * on: the use is a hint for finding unused tokens, not a record the request depends on.  On a
+ * database that refuses every such write the warning comes once a minute, not once a request.
  */
-static void note_use(struct service *s, const struct token_row *row)
+static void touch(struct service *s, const char *token_id, const char *name, int64_t now_us)
 {
 	static _Atomic int64_t last_warn_us;
 	char now[TIME_FMT_LEN], since[TIME_FMT_LEN];
-	int64_t now_us = time_now_us(), last_us = 0;
 	struct err e = {0};
 
-	if (row->last_used_at && time_parse(row->last_used_at, &last_us) &&
-	    last_us > now_us - TOKEN_USE_INTERVAL_US)
-		return; /* recent, or ahead of this replica's clock */
 	time_format_utc(now_us, now, sizeof(now));
 	time_format_utc(now_us - TOKEN_USE_INTERVAL_US, since, sizeof(since));
-	if (store_token_touch(s->store, row->token_id, now, since, &e) != ST_OK &&
+	if (store_token_touch(s->store, token_id, now, since, &e) != ST_OK &&
 	    log_due(&last_warn_us, now_us, TOKEN_USE_INTERVAL_US))
 		log_warn("tokens: could not record a use of API token '%s' (said once a minute at "
 			 "most): %s",
-			 row->name, e.msg);
+			 name, e.msg);
+}
+
+/*
+ * last_used_at is written at most once a TOKEN_USE_INTERVAL_US per token: the row the check
+ * just read says whether the last recorded use is older, so most requests write nothing.
+ * Returns the last use this process knows of: the row's, or now when it wrote one.
+ */
+static int64_t note_use(struct service *s, const struct token_row *row)
+{
+	int64_t now_us = time_now_us(), last_us = 0;
+
+	if (row->last_used_at && time_parse(row->last_used_at, &last_us) &&
+	    last_us > now_us - TOKEN_USE_INTERVAL_US)
+		return last_us; /* recent, or ahead of this replica's clock */
+	touch(s, row->token_id, row->name, now_us);
+	return now_us;
+}
+
+/*
+ * A remembered token's use: the last use this process recorded (or read with the token) says
+ * whether one is due, so a remembered token costs neither a write nor a read per request.  A
+ * use another replica recorded meanwhile is not seen; the write's condition then makes it a
+ * no-op.
+ */
+static void note_kept_use(struct service *s, const struct token_info *t)
+{
+	int64_t now_us = time_now_us();
+
+	if (token_cache_note_use(s->tokens, t->sha256, now_us, now_us - TOKEN_USE_INTERVAL_US))
+		touch(s, t->token_id, t->name, now_us);
+}
+
+/*
+ * Keeps a token just read (usable) in the cache, unless the generation moved since gen was
+ * read: see token_cache.h.  An expiry that does not parse is not kept: the row is then read
+ * on every request, as without the cache.
+ */
+static void keep(struct service *s, const struct token_row *row, const struct token_info *t,
+		 int64_t last_use_us, uint64_t gen)
+{
+	struct token_fact f = {.sha256 = row->sha256,
+			       .token_id = row->token_id,
+			       .name = row->name,
+			       .roles = (const char *const *)t->roles,
+			       .nroles = t->nroles,
+			       .last_use_us = last_use_us};
+
+	if (row->expires_at && !time_parse(row->expires_at, &f.expires_us))
+		return;
+	(void)token_cache_put(s->tokens, &f, gen, time_mono_us());
 }
 
 /*
  * Every failure is ST_UNAUTHENTICATED (401).  The message names the token only once the hash
  * matched, i.e. only to whoever holds the token; authn also logs it, so that an operator can
- * see why a CI job is locked out.
+ * see why a CI job is locked out.  gen: the cache's generation, read before the row is.
  */
-enum status service_token_check(struct service *s, const char *sha256, struct token_info *out,
-				struct err *e)
+static enum status token_read(struct service *s, const char *sha256, uint64_t gen,
+			      struct token_info *out, struct err *e)
 {
 	struct token_row row;
 	int64_t exp_us;
@@ -143,13 +194,37 @@ enum status service_token_check(struct service *s, const char *sha256, struct to
 		st = err_set(e, ST_UNAUTHENTICATED, "API token '%s' expired at %s", row.name,
 			     row.expires_at);
 	if (st == ST_OK) {
-		note_use(s, &row);
+		int64_t last_use_us = note_use(s, &row);
+
+		out->token_id = xstrdup(row.token_id);
 		out->name = xstrdup(row.name);
 		out->sha256 = xstrdup(row.sha256 ? row.sha256 : "");
 		out->roles = payload_roles(row.token_id, row.payload, &out->nroles);
+		if (s->tokens)
+			keep(s, &row, out, last_use_us, gen);
 	}
 	store_token_row_release(&row);
 	return st;
+}
+
+/*
+ * A token this process remembers is answered without the database; any other is read, and
+ * remembered when usable.  A refusal is never remembered: it is read again each time, and its
+ * messages come from the row alone.
+ */
+enum status service_token_check(struct service *s, const char *sha256, struct token_info *out,
+				struct err *e)
+{
+	uint64_t gen = 0;
+
+	if (s->tokens) {
+		if (token_cache_get(s->tokens, sha256, time_now_us(), time_mono_us(), out)) {
+			note_kept_use(s, out);
+			return ST_OK;
+		}
+		gen = token_cache_generation(s->tokens);
+	}
+	return token_read(s, sha256, gen, out, e);
 }
 
 void service_token_info_release(struct token_info *t)
@@ -216,4 +291,61 @@ enum status service_token_revoke(struct service *s, const char *name, int64_t *c
 	if (st == ST_OK && *count == 0)
 		st = err_set(e, ST_NOT_FOUND, "no active token called '%s'", name);
 	return st;
+}
+
+/* The cache of service_token_check and the listener that keeps it true. */
+struct token_watch {
+	struct token_cache *cache;
+	struct store_listener *listener;
+};
+
+static void watch_state(void *ctx, bool listening)
+{
+	token_cache_set_live(ctx, listening);
+}
+
+/* A NOTIFY without a payload (a DBA's) says that something changed: every token is forgotten. */
+static void watch_notify(void *ctx, const char *payload)
+{
+	token_cache_invalidate(ctx, payload && payload[0] ? payload : "*");
+}
+
+enum status service_token_watch_start(struct service *s, int64_t ttl_s, struct token_watch **out,
+				      struct err *e)
+{
+	static const struct store_listen_ops ops = {watch_state, watch_notify};
+	struct token_watch *w;
+	enum status st;
+
+	*out = NULL;
+	if (ttl_s <= 0 || store_kind(s->store) != STORE_POSTGRES)
+		return ST_OK; /* SQLite reads a token in-process: nothing to save */
+	w = xcalloc(1, sizeof(*w));
+	w->cache = token_cache_new(ttl_s * 1000000);
+	st = store_listen_start(s->store,
+				&(struct store_listen_spec){.channel = TOKEN_CHANNEL,
+							    .app_name = "cavra token listener",
+							    .what = "token listener",
+							    .ops = &ops,
+							    .ctx = w->cache},
+				&w->listener, e);
+	if (st != ST_OK) {
+		token_cache_free(w->cache);
+		free(w);
+		return st;
+	}
+	s->tokens = w->cache;
+	*out = w;
+	return ST_OK;
+}
+
+void service_token_watch_stop(struct service *s, struct token_watch *w)
+{
+	if (!w)
+		return;
+	store_listen_stop(w->listener);
+	if (s->tokens == w->cache)
+		s->tokens = NULL;
+	token_cache_free(w->cache);
+	free(w);
 }

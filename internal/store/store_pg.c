@@ -199,20 +199,48 @@ static void session_sql(const struct store_options *opt, char *sql, size_t size)
  * TCP keepalives (first probe after 30 s idle, then every 10 s, 3 lost = dead)
  * notice a server or a network path that vanished without closing the socket, which
  * would otherwise leave a request waiting on a reply that never comes;
- * application_name shows cavra in pg_stat_activity.
+ * application_name shows cavra in pg_stat_activity.  The last key comes after the URL,
+ * so its value (when not NULL) wins over the URL's: the application name of a
+ * connection that must be found by it (store_pg_connect_start).
  */
+static const char *const conn_keys[] = {"connect_timeout",
+					"keepalives",
+					"keepalives_idle",
+					"keepalives_interval",
+					"keepalives_count",
+					"application_name",
+					"dbname",
+					"application_name",
+					NULL};
+
+/* The values of conn_keys; timeout is their storage for connect_timeout. */
+static void conn_values(const char *url, const struct store_options *opt, const char *app_name,
+			char timeout[24], const char *vals[ARRAY_SIZE(conn_keys)])
+{
+	const char *fixed[] = {timeout, "1", "30", "10", "3", "cavra", url, app_name, NULL};
+
+	snprintf(timeout, 24, "%lld",
+		 (long long)(opt->connect_timeout_s > 0 ? opt->connect_timeout_s : 5));
+	memcpy(vals, fixed, sizeof(fixed));
+}
+
 static PGconn *pg_open(const char *url, const struct store_options *opt)
 {
-	/* Ours come first so that the same key in the URL wins. */
-	static const char *const keys[] = {
-		"connect_timeout",  "keepalives",	"keepalives_idle", "keepalives_interval",
-		"keepalives_count", "application_name", "dbname",	   NULL};
+	const char *vals[ARRAY_SIZE(conn_keys)];
 	char timeout[24];
-	const char *vals[] = {timeout, "1", "30", "10", "3", "cavra", url, NULL};
 
-	snprintf(timeout, sizeof(timeout), "%lld",
-		 (long long)(opt->connect_timeout_s > 0 ? opt->connect_timeout_s : 5));
-	return PQconnectdbParams(keys, vals, 1);
+	conn_values(url, opt, NULL, timeout, vals);
+	return PQconnectdbParams(conn_keys, vals, 1);
+}
+
+PGconn *store_pg_connect_start(const char *url, const struct store_options *opt,
+			       const char *app_name)
+{
+	const char *vals[ARRAY_SIZE(conn_keys)];
+	char timeout[24];
+
+	conn_values(url, opt, app_name, timeout, vals);
+	return PQconnectStartParams(conn_keys, vals, 1);
 }
 
 static void cancel_statement(void *cancel)

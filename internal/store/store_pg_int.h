@@ -10,6 +10,14 @@
 #include <libpq-fe.h>
 
 PGconn *store_pg_handle(struct store_conn *c);
+/*
+ * Starts a connection to url with the pool's settings (timeouts, TCP keepalives) but named
+ * app_name whatever the URL says, for the caller to finish with PQconnectPoll (libpq does not
+ * apply connect_timeout there: the caller bounds the wait).  Caller owns, PQfinish; NULL only
+ * when out of memory.
+ */
+PGconn *store_pg_connect_start(const char *url, const struct store_options *opt,
+			       const char *app_name);
 /* Maps a failed result to a status by SQLSTATE class; copies the message. */
 enum status store_pg_error(struct store_conn *c, PGresult *res, struct err *e, const char *what);
 
