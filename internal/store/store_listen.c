@@ -169,22 +169,28 @@ static enum status listen_channel(struct store_listener *l, struct err *e)
 	return st;
 }
 
-/* Hands over every notification that arrived, until the connection fails or stop is asked. */
+/*
+ * Hands over every notification that arrived, until the connection fails or stop is asked.
+ * The queue is drained before each wait: a notification read off the socket together with
+ * LISTEN's answer is already parsed into it, and waiting first would leave it there until the
+ * next one arrived.
+ */
 static enum status receive(struct store_listener *l, struct err *e)
 {
 	for (;;) {
-		enum wait_result w = wait_for(l, PQsocket(l->pg), POLLIN, 0);
+		enum wait_result w;
 		PGnotify *n;
 
+		while ((n = PQnotifies(l->pg)) != NULL) {
+			l->ops->on_notify(l->ctx, n->extra);
+			PQfreemem(n);
+		}
+		w = wait_for(l, PQsocket(l->pg), POLLIN, 0);
 		if (w != WAIT_READY)
 			return wait_error(w, e, "listen");
 		if (!PQconsumeInput(l->pg) || PQstatus(l->pg) != CONNECTION_OK)
 			return l->notice[0] ? msg_error(l, l->notice, e, "listen: connection lost")
 					    : pq_error(l, e, "listen: connection lost");
-		while ((n = PQnotifies(l->pg)) != NULL) {
-			l->ops->on_notify(l->ctx, n->extra);
-			PQfreemem(n);
-		}
 	}
 }
 
