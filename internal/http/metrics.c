@@ -182,6 +182,28 @@ static void export_decisions_and_pool(struct buf *b, struct store *st)
 			size, in_use, open);
 }
 
+/* Only where this process remembers API tokens (PostgreSQL, auth_token_cache_seconds > 0). */
+static void export_token_cache(struct buf *b, struct service *svc)
+{
+	uint64_t hits, misses;
+	bool up;
+
+	if (!service_token_cache_stats(svc, &up, &hits, &misses))
+		return;
+	(void)!buf_addf(
+		b, NULL,
+		"# HELP cavra_token_listener_up Whether the API token listener listens (1): "
+		"only then are verified tokens remembered.\n"
+		"# TYPE cavra_token_listener_up gauge\n"
+		"cavra_token_listener_up %d\n"
+		"# HELP cavra_token_cache_lookups_total API token checks answered from memory "
+		"(hit) or read from the database (miss).\n"
+		"# TYPE cavra_token_cache_lookups_total counter\n"
+		"cavra_token_cache_lookups_total{result=\"hit\"} %llu\n"
+		"cavra_token_cache_lookups_total{result=\"miss\"} %llu\n",
+		up ? 1 : 0, (unsigned long long)hits, (unsigned long long)misses);
+}
+
 enum MHD_Result http_handle_metrics(struct req *r)
 {
 	struct buf b;
@@ -193,6 +215,7 @@ enum MHD_Result http_handle_metrics(struct req *r)
 	export_latency(&b);
 	pthread_mutex_unlock(&mu);
 	export_decisions_and_pool(&b, r->app->store);
+	export_token_cache(&b, r->app->svc);
 	export_refusals(&b);
 	ret = http_reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data,
 			      b.len);

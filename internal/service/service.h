@@ -274,6 +274,13 @@ ATTR_NODISCARD enum status service_token_watch_start(struct service *s, int64_t 
 						     struct token_watch **out, struct err *e);
 /* Stops and joins the thread, and frees the cache (s->tokens becomes NULL).  NULL-safe. */
 void service_token_watch_stop(struct service *s, struct token_watch *w);
+/*
+ * For GET /metrics: false when this process remembers no tokens (SQLite, or the cache off);
+ * else whether the listener listens now, and the checks answered from memory (hits) or read
+ * from the database (misses) since it started.
+ */
+bool service_token_cache_stats(struct service *s, bool *listening, uint64_t *hits,
+			       uint64_t *misses);
 /* Every token (never the secret), newest first, as a JSON array (caller's). */
 ATTR_NODISCARD enum status service_token_list(struct service *s, json_object **out, struct err *e);
 /* Revokes the active tokens called name; ST_NOT_FOUND when there is none. */

@@ -26,6 +26,7 @@ struct token_cache {
 	int64_t ttl_us; /* 0: off */
 	bool live; /* the listener listens: notifications reach this process */
 	uint64_t gen;
+	uint64_t hits, misses; /* token_cache_get's answers */
 	struct token_slot slot[TOKEN_CACHE_SLOTS];
 };
 
@@ -183,6 +184,10 @@ bool token_cache_get(struct token_cache *c, const char *sha256, int64_t now_us, 
 		return false;
 	pthread_mutex_lock(&c->mu);
 	s = find(c, sha256, now_us, mono_us);
+	if (s)
+		c->hits++;
+	else
+		c->misses++;
 	if (s) {
 		out->token_id = xstrdup(s->token_id);
 		out->name = xstrdup(s->name);
@@ -210,4 +215,11 @@ bool token_cache_note_use(struct token_cache *c, const char *sha256, int64_t now
 	}
 	pthread_mutex_unlock(&c->mu);
 	return due;
+}
+
+void token_cache_stats(struct token_cache *c, struct token_cache_stats *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = (struct token_cache_stats){c->live, c->hits, c->misses};
+	pthread_mutex_unlock(&c->mu);
 }

@@ -76,4 +76,11 @@ bool token_cache_get(struct token_cache *c, const char *sha256, int64_t now_us, 
 bool token_cache_note_use(struct token_cache *c, const char *sha256, int64_t now_us,
 			  int64_t since_us);
 
+/* What GET /metrics shows of the cache: whether it is live, and its lookups since it started. */
+struct token_cache_stats {
+	bool live;
+	uint64_t hits, misses; /* token_cache_get's answers, a cache that is off counting none */
+};
+void token_cache_stats(struct token_cache *c, struct token_cache_stats *out);
+
 #endif

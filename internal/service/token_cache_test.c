@@ -197,6 +197,32 @@ static void test_note_use(void **state)
 }
 
 /* More tokens than slots: every answer is still the right token's, some are just gone. */
+/* GET /metrics reads these: the answers of token_cache_get, and liveness. */
+static void test_stats(void **state)
+{
+	struct token_cache *c = token_cache_new(60 * SEC);
+	struct token_fact a = fact(sha_a, "tok_a");
+	struct token_cache_stats st;
+
+	(void)state;
+	token_cache_stats(c, &st);
+	assert_false(st.live);
+	assert_false(has(c, sha_a, NOW, 0)); /* not live: a miss */
+	token_cache_set_live(c, true);
+	assert_true(token_cache_put(c, &a, token_cache_generation(c), 0));
+	assert_true(has(c, sha_a, NOW, SEC));
+	assert_true(has(c, sha_a, NOW, SEC));
+	assert_false(has(c, sha_b, NOW, SEC));
+	token_cache_stats(c, &st);
+	assert_true(st.live);
+	assert_int_equal(st.hits, 2);
+	assert_int_equal(st.misses, 2);
+	token_cache_set_live(c, false);
+	token_cache_stats(c, &st);
+	assert_false(st.live);
+	token_cache_free(c);
+}
+
 static void test_full(void **state)
 {
 	struct token_cache *c = live_cache();
@@ -236,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_not_live),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_note_use),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_full),
 	};
 

@@ -349,3 +349,16 @@ void service_token_watch_stop(struct service *s, struct token_watch *w)
 	token_cache_free(w->cache);
 	free(w);
 }
+
+bool service_token_cache_stats(struct service *s, bool *listening, uint64_t *hits, uint64_t *misses)
+{
+	struct token_cache_stats t;
+
+	if (!s || !s->tokens)
+		return false;
+	token_cache_stats(s->tokens, &t);
+	*listening = t.live;
+	*hits = t.hits;
+	*misses = t.misses;
+	return true;
+}

@@ -79,6 +79,19 @@ def refused_within(srv, token, seconds=2.0):
         time.sleep(0.02)
 
 
+def token_metrics(srv):
+    """The token cache's lines of GET /metrics, by name (labels included)."""
+    r = srv.get("/metrics")
+    assert r.status_code == 200, r.text
+    return {line.rsplit(" ", 1)[0]: int(line.rsplit(" ", 1)[1])
+            for line in r.text.splitlines()
+            if line.startswith(("cavra_token_listener_up", "cavra_token_cache_lookups_total"))}
+
+
+HIT = 'cavra_token_cache_lookups_total{result="hit"}'
+MISS = 'cavra_token_cache_lookups_total{result="miss"}'
+
+
 def listener_pids(db):
     return sql(db, "SELECT pid FROM pg_stat_activity WHERE application_name = "
                    f"'{LISTENER}' AND datname = current_database()")
@@ -142,6 +155,7 @@ def test_while_the_listener_is_down_nothing_is_remembered(pg, migrated, tmp_path
                       "WHERE name = 'ci-agent'")
             r = refused_within(s, tok)
             assert r.json()["detail"] == "API token 'ci-agent' was revoked"
+            assert token_metrics(s)["cavra_token_listener_up"] == 0
             # the other token is read every time now: behind the lock the read times out
             admin.run("BEGIN; LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
             assert whoami(s, other).status_code == 503
@@ -152,6 +166,7 @@ def test_while_the_listener_is_down_nothing_is_remembered(pg, migrated, tmp_path
             psql_admin.close()
         until(lambda: listener_pids(db), "the token listener connected again", 60)
         wait_listening(s, 2)
+        assert token_metrics(s)["cavra_token_listener_up"] == 1
         assert "token listener: listen: connection lost: " in s.stderr()
         assert "connecting again in 1 s" in s.stderr()
         new = make_token(db, "ci-agent-2")
@@ -221,3 +236,21 @@ def test_sqlite_remembers_nothing(tmp_path):
                 "WHERE name = 'ci-agent'")
         assert whoami(s, tok).status_code == 401
         assert "token listener" not in s.stderr()
+        assert token_metrics(s) == {}
+
+
+def test_metrics_show_the_listener_and_the_lookups(migrated, tmp_path):
+    """GET /metrics says whether the listener listens (only then is anything remembered) and
+    how many token checks memory answered: an operator's way to see that revocations reach this
+    replica, and what the cache saves."""
+    db = migrated
+    tok = make_token(db, "ci-agent")
+    with serve(db, *CACHE, tmp=tmp_path) as s:
+        wait_listening(s)
+        before = token_metrics(s)
+        assert before["cavra_token_listener_up"] == 1, before
+        for _ in range(4):
+            assert whoami(s, tok).status_code == 200
+        after = token_metrics(s)
+        assert after[MISS] - before[MISS] == 1, (before, after)
+        assert after[HIT] - before[HIT] == 3, (before, after)
