@@ -8,6 +8,7 @@
 #include "store/store_backend.h"
 #include "store/store_pg_int.h"
 #include "base/interrupt.h"
+#include "base/log.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -262,6 +263,30 @@ static void watch_signals(struct pg_conn *c)
 	c->watch = interrupt_canceller_add(cancel_statement, c->cancel);
 }
 
+/*
+ * What the server says outside a statement's result: a statement's NOTICE, or the FATAL with
+ * which it ends an idle session ("terminating connection due to administrator command" from
+ * pg_terminate_backend, a shutdown, a failover).  libpq's default prints it to stderr as a raw
+ * line, which a log reader that expects log_format's lines (json, logfmt) cannot parse; it goes
+ * through the log instead: a warning and worse as a warning, the rest at debug.
+ */
+static void log_server_message(void *arg, const PGresult *res)
+{
+	static const char *const loud[] = {"WARNING", "ERROR", "FATAL", "PANIC"};
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	(void)arg;
+	if (!msg)
+		return;
+	for (size_t i = 0; sev && i < ARRAY_SIZE(loud); i++)
+		if (strcmp(sev, loud[i]) == 0) {
+			log_warn("postgres: %s: %s", sev, msg);
+			return;
+		}
+	log_debug("postgres: %s: %s", sev ? sev : "NOTICE", msg);
+}
+
 static enum status pg_connect(const char *url, const struct store_options *opt,
 			      struct store_conn **out, struct err *e)
 {
@@ -278,6 +303,7 @@ static enum status pg_connect(const char *url, const struct store_options *opt,
 		PQfinish(pg);
 		return st;
 	}
+	PQsetNoticeReceiver(pg, log_server_message, NULL);
 	session_sql(opt, sql, sizeof(sql));
 	res = PQexec(pg, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {

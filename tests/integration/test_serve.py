@@ -1,4 +1,5 @@
 """`cavra serve`: probes, settings, schema checks at start, shutdown, errors."""
+import json
 import os
 import signal
 import subprocess
@@ -48,6 +49,30 @@ def test_access_log_line_per_request(db):
             srv.get("/version")
     lines = [l for l in srv.stderr().splitlines() if "access method=GET path=/version" in l]
     assert len(lines) == 3 and all("status=200" in l and "request_id=" in l for l in lines)
+
+
+def test_server_messages_on_pool_connections_are_log_lines(pg_db):
+    """PostgreSQL ends a session it terminates with a FATAL that libpq printed raw to stderr,
+    a line that no reader of log_format json could parse: it is a JSON log line now, and the
+    next request still works (the pool opens a new connection)."""
+    assert cavra("migrate", "up", db=pg_db)[0] == 0
+    with serve(pg_db, "--log-format", "json", "--auth-token-cache-seconds", "0") as srv:
+        assert srv.get("/decisions").status_code == 200
+        killed = sql(pg_db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                            "application_name = 'cavra' AND datname = current_database()")
+        assert killed and all(k == ["t"] for k in killed), killed
+        deadline = time.time() + 10
+        while "terminating connection" not in srv.stderr():
+            srv.get("/decisions")
+            assert time.time() < deadline, srv.stderr()
+            time.sleep(0.1)
+        assert srv.get("/decisions").status_code == 200
+    raw = [l for l in srv.stderr().splitlines() if l.strip() and not l.startswith("{")]
+    assert not raw, raw
+    said = [json.loads(l) for l in srv.stderr().splitlines()
+            if "terminating connection" in l]
+    assert said and said[0]["level"] == "warn", said
+    assert said[0]["msg"].startswith("postgres: FATAL: terminating connection"), said
 
 
 def test_access_log_path_cannot_forge_fields(db):
