@@ -97,9 +97,7 @@ static enum status wait_error(enum wait_result w, struct err *e, const char *wha
 /* The connect timeout of the pool's connections, which PQconnectPoll leaves to its caller. */
 static int64_t connect_deadline(const struct store_listener *l)
 {
-	int64_t s = l->opt.connect_timeout_s > 0 ? l->opt.connect_timeout_s : 5;
-
-	return time_mono_us() + s * 1000000;
+	return time_mono_us() + store_pg_connect_timeout_s(&l->opt) * 1000000;
 }
 
 /*

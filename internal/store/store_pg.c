@@ -214,14 +214,18 @@ static const char *const conn_keys[] = {"connect_timeout",
 					"application_name",
 					NULL};
 
+int64_t store_pg_connect_timeout_s(const struct store_options *opt)
+{
+	return opt->connect_timeout_s > 0 ? opt->connect_timeout_s : 5;
+}
+
 /* The values of conn_keys; timeout is their storage for connect_timeout. */
 static void conn_values(const char *url, const struct store_options *opt, const char *app_name,
 			char timeout[24], const char *vals[ARRAY_SIZE(conn_keys)])
 {
 	const char *fixed[] = {timeout, "1", "30", "10", "3", "cavra", url, app_name, NULL};
 
-	snprintf(timeout, 24, "%lld",
-		 (long long)(opt->connect_timeout_s > 0 ? opt->connect_timeout_s : 5));
+	snprintf(timeout, 24, "%lld", (long long)store_pg_connect_timeout_s(opt));
 	memcpy(vals, fixed, sizeof(fixed));
 }
 

@@ -10,6 +10,8 @@
 #include <libpq-fe.h>
 
 PGconn *store_pg_handle(struct store_conn *c);
+/* The connect timeout of every connection cavra opens (seconds): the setting, else 5. */
+int64_t store_pg_connect_timeout_s(const struct store_options *opt);
 /*
  * Starts a connection to url with the pool's settings (timeouts, TCP keepalives) but named
  * app_name whatever the URL says, for the caller to finish with PQconnectPoll (libpq does not
