@@ -8,6 +8,7 @@
 #include "store/store_listen.h"
 #include "store/store_backend.h"
 #include "store/store_pg_int.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/redact.h"
 #include "base/timeutil.h"
@@ -25,6 +26,8 @@
 
 #define LISTEN_BACKOFF_MIN_US INT64_C(1000000) /* the first retry, after 1 s ... */
 #define LISTEN_BACKOFF_MAX_US INT64_C(30000000) /* ... doubling up to 30 s */
+#define LISTEN_PROBE_WAIT_US  INT64_C(5000000) /* for the probe's notification (probe()) */
+#define LISTEN_PROBE_PREFIX   "cavra-probe:" /* a probe's payload: never handed to on_notify */
 
 struct store_listener {
 	char *url; /* the store's connect target: may hold a password, wiped before free */
@@ -79,9 +82,15 @@ static enum status msg_error(struct store_listener *l, const char *msg, struct e
 	return err_set(e, ST_UNAVAILABLE, "%s: %s", what, line[0] ? line : "connection failed");
 }
 
+static enum status pq_error_on(struct store_listener *l, PGconn *pg, struct err *e,
+			       const char *what)
+{
+	return msg_error(l, pg ? PQerrorMessage(pg) : "out of memory", e, what);
+}
+
 static enum status pq_error(struct store_listener *l, struct err *e, const char *what)
 {
-	return msg_error(l, l->pg ? PQerrorMessage(l->pg) : "out of memory", e, what);
+	return pq_error_on(l, l->pg, e, what);
 }
 
 /* What a wait that ended without its event means to a caller that waits for one. */
@@ -112,42 +121,73 @@ static void keep_notice(void *arg, const char *msg)
 	snprintf(l->notice, sizeof(l->notice), "%.*s", (int)strcspn(msg, "\n"), msg);
 }
 
-static enum status connect_pg(struct store_listener *l, struct err *e)
+/* A new connection into *pg (the caller's, to PQfinish whatever this returns). */
+static enum status connect_to(struct store_listener *l, PGconn **pg, const char *app_name,
+			      struct err *e)
 {
 	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
 	int64_t deadline = connect_deadline(l);
 
-	l->notice[0] = '\0';
-	l->pg = store_pg_connect_start(l->url, &l->opt, l->app_name);
-	if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD)
-		return pq_error(l, e, "connect to postgres");
-	PQsetNoticeProcessor(l->pg, keep_notice, l);
+	*pg = store_pg_connect_start(l->url, &l->opt, app_name);
+	if (!*pg || PQstatus(*pg) == CONNECTION_BAD)
+		return pq_error_on(l, *pg, e, "connect to postgres");
 	while (ps != PGRES_POLLING_OK) {
 		enum wait_result w;
 
 		if (ps == PGRES_POLLING_FAILED)
-			return pq_error(l, e, "connect to postgres");
-		w = wait_for(l, PQsocket(l->pg), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+			return pq_error_on(l, *pg, e, "connect to postgres");
+		w = wait_for(l, PQsocket(*pg), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
 			     deadline);
 		if (w != WAIT_READY)
 			return wait_error(w, e, "connect to postgres");
-		ps = PQconnectPoll(l->pg);
+		ps = PQconnectPoll(*pg);
 	}
 	return ST_OK;
 }
 
-/* Reads until a result is complete (!PQisBusy), bounded by deadline_us (0: none). */
-static enum status await_input(struct store_listener *l, int64_t deadline_us, struct err *e)
+static enum status connect_pg(struct store_listener *l, struct err *e)
 {
-	while (PQisBusy(l->pg)) {
-		enum wait_result w = wait_for(l, PQsocket(l->pg), POLLIN, deadline_us);
+	enum status st;
+
+	l->notice[0] = '\0';
+	st = connect_to(l, &l->pg, l->app_name, e);
+	if (l->pg)
+		PQsetNoticeProcessor(l->pg, keep_notice, l);
+	return st;
+}
+
+/* Reads until pg's result is complete (!PQisBusy), bounded by deadline_us (0: none). */
+static enum status await_input(struct store_listener *l, PGconn *pg, int64_t deadline_us,
+			       struct err *e)
+{
+	while (PQisBusy(pg)) {
+		enum wait_result w = wait_for(l, PQsocket(pg), POLLIN, deadline_us);
 
 		if (w != WAIT_READY)
 			return wait_error(w, e, "listen");
-		if (!PQconsumeInput(l->pg))
-			return pq_error(l, e, "listen");
+		if (!PQconsumeInput(pg))
+			return pq_error_on(l, pg, e, "listen");
 	}
 	return ST_OK;
+}
+
+/*
+ * Every result of the statement sent on pg read, the first failure kept; each result must have
+ * status ok.
+ */
+static enum status read_results(struct store_listener *l, PGconn *pg, ExecStatusType ok,
+				struct err *e)
+{
+	enum status st = ST_OK;
+	PGresult *res;
+
+	while (st == ST_OK && (st = await_input(l, pg, connect_deadline(l), e)) == ST_OK &&
+	       (res = PQgetResult(pg)) != NULL) {
+		if (PQresultStatus(res) != ok)
+			st = msg_error(l, PQresultErrorMessage(res), e, "listen");
+		PQclear(res);
+	}
+	return st;
 }
 
 /* LISTEN channel; every result of it read, the first failure kept. */
@@ -155,16 +195,87 @@ static enum status listen_channel(struct store_listener *l, struct err *e)
 {
 	char *sql = xasprintf("LISTEN %s", l->channel);
 	enum status st = PQsendQuery(l->pg, sql) ? ST_OK : pq_error(l, e, "listen");
-	PGresult *res;
 
 	free(sql);
-	while (st == ST_OK && (st = await_input(l, connect_deadline(l), e)) == ST_OK &&
-	       (res = PQgetResult(l->pg)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			st = msg_error(l, PQresultErrorMessage(res), e, "listen");
-		PQclear(res);
-	}
+	return st == ST_OK ? read_results(l, l->pg, PGRES_COMMAND_OK, e) : st;
+}
+
+/* One notification's payload to the owner; the probes (this process's or another's) are not. */
+static void deliver(struct store_listener *l, const char *payload)
+{
+	if (strncmp(payload, LISTEN_PROBE_PREFIX, strlen(LISTEN_PROBE_PREFIX)) != 0)
+		l->ops->on_notify(l->ctx, payload);
+}
+
+/*
+ * Sends payload on the channel from a connection of its own (application_name the listener's
+ * with " probe" added, so that it is not taken for the listener), then closes it.
+ */
+static enum status send_probe(struct store_listener *l, const char *payload, struct err *e)
+{
+	const char *params[2] = {l->channel, payload};
+	char *app = xasprintf("%s probe", l->app_name);
+	PGconn *pg = NULL;
+	enum status st = connect_to(l, &pg, app, e);
+
+	if (st == ST_OK &&
+	    !PQsendQueryParams(pg, "SELECT pg_notify($1, $2)", 2, NULL, params, NULL, NULL, 0))
+		st = pq_error_on(l, pg, e, "listen: send a probe");
+	if (st == ST_OK)
+		st = read_results(l, pg, PGRES_TUPLES_OK, e);
+	PQfinish(pg);
+	free(app);
 	return st;
+}
+
+/* Waits for payload on the listening connection; whatever else arrives meanwhile is delivered. */
+static enum status await_probe(struct store_listener *l, const char *payload, struct err *e)
+{
+	int64_t deadline = time_mono_us() + LISTEN_PROBE_WAIT_US;
+
+	for (;;) {
+		enum wait_result w;
+		PGnotify *n;
+		bool mine = false;
+
+		while ((n = PQnotifies(l->pg)) != NULL) {
+			mine = mine || strcmp(n->extra, payload) == 0;
+			deliver(l, n->extra);
+			PQfreemem(n);
+		}
+		if (mine)
+			return ST_OK;
+		w = wait_for(l, PQsocket(l->pg), POLLIN, deadline);
+		if (w == WAIT_TIMEOUT)
+			return err_set(e, ST_UNAVAILABLE,
+				       "a notification sent from another connection did not arrive "
+				       "within %lld s: LISTEN needs a database session of its own, "
+				       "which a pooler in transaction mode does not keep",
+				       (long long)(LISTEN_PROBE_WAIT_US / 1000000));
+		if (w != WAIT_READY)
+			return wait_error(w, e, "listen");
+		if (!PQconsumeInput(l->pg))
+			return pq_error(l, e, "listen: connection lost");
+	}
+}
+
+/*
+ * Proves that a notification committed by another session reaches this one, before anything
+ * relies on it: LISTEN succeeds through PgBouncer in transaction pooling mode too, but the
+ * server session that ran it goes back to the pooler's pool, and what is sent to it later is
+ * never passed on.  The probe comes from a connection of its own, through the same URL, as a
+ * revocation by another process would.
+ */
+static enum status probe(struct store_listener *l, struct err *e)
+{
+	char nonce[2 * 8 + 1], payload[sizeof(LISTEN_PROBE_PREFIX) + sizeof(nonce)];
+	enum status st = random_hex(nonce, 8, e);
+
+	if (st != ST_OK)
+		return st;
+	snprintf(payload, sizeof(payload), LISTEN_PROBE_PREFIX "%s", nonce);
+	st = send_probe(l, payload, e);
+	return st == ST_OK ? await_probe(l, payload, e) : st;
 }
 
 /*
@@ -180,7 +291,7 @@ static enum status receive(struct store_listener *l, struct err *e)
 		PGnotify *n;
 
 		while ((n = PQnotifies(l->pg)) != NULL) {
-			l->ops->on_notify(l->ctx, n->extra);
+			deliver(l, n->extra);
 			PQfreemem(n);
 		}
 		w = wait_for(l, PQsocket(l->pg), POLLIN, 0);
@@ -192,13 +303,15 @@ static enum status receive(struct store_listener *l, struct err *e)
 	}
 }
 
-/* One connection's life; *listened tells whether LISTEN took effect on it. */
+/* One connection's life; *listened tells whether LISTEN took effect on it and a probe came. */
 static enum status session(struct store_listener *l, bool *listened, struct err *e)
 {
 	enum status st = connect_pg(l, e);
 
 	if (st == ST_OK)
 		st = listen_channel(l, e);
+	if (st == ST_OK)
+		st = probe(l, e);
 	*listened = st == ST_OK;
 	if (st == ST_OK) {
 		l->ops->on_state(l->ctx, true);

@@ -4,8 +4,12 @@
  * request at a time, and a notification reaches only the session that listens.
  *
  * The thread connects (the pool's URL and TCP keepalives, application_name as given), runs
- * LISTEN, hands each notification's payload to on_notify, and on any failure or lost connection
- * says so (on_state false), logs why and tries again after 1 s, doubling up to 30 s.
+ * LISTEN, then proves that notifications reach it: a probe sent with pg_notify from a second,
+ * short connection must arrive within 5 s (through PgBouncer in transaction pooling mode it
+ * never does), and only then says on_state(true).  It hands each notification's payload to
+ * on_notify, except the probes' (payloads starting "cavra-probe:", also other processes'), and
+ * on any failure, a probe that did not come, or a lost connection says so (on_state false),
+ * logs why and tries again after 1 s, doubling up to 30 s.
  * Notifications sent while it did not listen are lost for good: on_state(true) after a
  * reconnect is the owner's cue that whatever it kept may be stale.
  */
@@ -20,8 +24,8 @@ struct store_listener;
 struct store_listen_ops {
 	/*
 	 * false: at start and whenever the thread stops listening (an error, a lost connection):
-	 * notifications may be missed from now on.  true: LISTEN took effect, every notification
-	 * committed from now on arrives.
+	 * notifications may be missed from now on.  true: LISTEN took effect and a probe from
+	 * another session arrived: every notification committed from now on arrives.
 	 */
 	void (*on_state)(void *ctx, bool listening);
 	/* One notification on the channel; payload borrowed for the call. */

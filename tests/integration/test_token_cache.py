@@ -5,12 +5,17 @@ LISTEN/NOTIFY (migration 019); while the listener does not listen, nothing is re
 SQLite nothing is remembered at all."""
 import contextlib
 import os
+import pwd
+import shutil
+import socket
 import subprocess
+import tempfile
 import time
+import urllib.parse
 
 import pytest
 
-from conftest import PgSession, cavra, pg_bindir, serve, sql, until
+from conftest import PgSession, cavra, free_port, pg_bindir, serve, sql, until
 
 # Remember a token for an hour, so that only a notification can make the server forget it; short
 # lock and statement waits, so that a request that does read api_tokens while the test holds
@@ -19,6 +24,9 @@ CACHE = ("--auth-token-cache-seconds", "3600", "--db-lock-timeout-ms", "300",
          "--db-statement-timeout-ms", "1000", "--request-timeout-ms", "2000")
 LISTENER = "cavra token listener"
 LISTENING = "token listener: listening on channel 'cavra_api_tokens'"
+PROBE_LOST = ("token listener: a notification sent from another connection did not arrive "
+              "within 5 s")
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 
 def make_token(db, name, expires="1d"):
@@ -92,6 +100,12 @@ HIT = 'cavra_token_cache_lookups_total{result="hit"}'
 MISS = 'cavra_token_cache_lookups_total{result="miss"}'
 
 
+def token_payloads(note):
+    """The notifications a PgSession heard, without the listeners' probes ("cavra-probe:...",
+    which every server sends itself when it starts listening)."""
+    return [p for p in note.payloads() if not p.startswith("cavra-probe:")]
+
+
 def listener_pids(db):
     return sql(db, "SELECT pid FROM pg_stat_activity WHERE application_name = "
                    f"'{LISTENER}' AND datname = current_database()")
@@ -101,6 +115,48 @@ def listener_pids(db):
 def migrated(pg_db):
     assert cavra("migrate", "up", db=pg_db)[0] == 0
     return pg_db
+
+
+@contextlib.contextmanager
+def pgbouncer(url, pool_mode):
+    """Debian's PgBouncer in front of url's server, as user postgres (it refuses root), on a
+    free port with pool_mode; yields url with that port. Clients are trusted: the pooler logs in
+    to the server with url's own user and password."""
+    if not os.path.exists(PGBOUNCER):
+        pytest.skip("pgbouncer is not installed (scripts/deps.sh test installs it)")
+    u = urllib.parse.urlparse(url)
+    port, owner = free_port(), pwd.getpwnam("postgres")
+    d = tempfile.mkdtemp(prefix="cavra-pgbouncer-")
+    os.chown(d, owner.pw_uid, owner.pw_gid)
+    with open(os.path.join(d, "users.txt"), "w") as f:
+        f.write(f'"{u.username}" ""\n')
+    ini = os.path.join(d, "pgbouncer.ini")
+    with open(ini, "w") as f:
+        f.write(f"""[databases]
+* = host={u.hostname} port={u.port} user={u.username} password={urllib.parse.unquote(u.password or '')}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {d}/users.txt
+pool_mode = {pool_mode}
+logfile = {d}/pgbouncer.log
+pidfile = {d}/pgbouncer.pid
+""")
+    proc = subprocess.Popen(["runuser", "-u", "postgres", "--", PGBOUNCER, ini],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def accepting():
+        with socket.socket() as c:
+            return c.connect_ex(("127.0.0.1", port)) == 0
+    try:
+        until(accepting, "pgbouncer accepts connections", 20)
+        yield urllib.parse.urlunparse(u._replace(netloc=f"{u.netloc.rsplit(':', 1)[0]}:{port}"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 REVOKE = {
@@ -202,10 +258,10 @@ def test_a_restore_makes_the_server_forget_the_tokens_it_replaced(migrated, tmp_
         wait_listening(s)
         assert whoami(s, gone).status_code == 200 and remembered(s, db, gone)
         assert all(whoami(s, t).status_code == 200 for t in kept)
-        assert note.payloads() == []
+        assert token_payloads(note) == []
         code, _, err = cavra("ops", "restore", str(tmp_path / "bk"), "--overwrite", db=db)
         assert code == 0, err
-        assert note.payloads() == ["*"]
+        assert token_payloads(note) == ["*"]
         assert refused_within(s, gone).json()["detail"] == "unknown API token"
         assert all(whoami(s, t).status_code == 200 for t in kept)
 
@@ -254,3 +310,37 @@ def test_metrics_show_the_listener_and_the_lookups(migrated, tmp_path):
         after = token_metrics(s)
         assert after[MISS] - before[MISS] == 1, (before, after)
         assert after[HIT] - before[HIT] == 3, (before, after)
+
+
+def test_behind_pgbouncer_in_transaction_mode_nothing_is_remembered(migrated, tmp_path):
+    """LISTEN goes through PgBouncer in transaction pooling mode, but the server session that ran
+    it goes back to the pooler's pool and hears nothing for the listener: its probe never
+    arrives, so the server remembers no token, and a revocation made on the database directly
+    takes effect at the next request (before, the listener said it listened and a revoked
+    token was accepted for the cache's whole life)."""
+    db = migrated
+    tok = make_token(db, "ci-agent")
+    with pgbouncer(db, "transaction") as via, \
+            serve(via, "--no-db-prepared-statements", *CACHE, tmp=tmp_path) as s:
+        until(lambda: PROBE_LOST in s.stderr() or LISTENING in s.stderr(),
+              "the token listener's verdict", 30)
+        for _ in range(3):
+            assert whoami(s, tok).status_code == 200
+        sql(db, REVOKE["sql"])
+        r = whoami(s, tok)
+        assert r.status_code == 401 and r.json()["detail"] == "API token 'ci-agent' was revoked"
+        assert LISTENING not in s.stderr()
+        assert token_metrics(s)["cavra_token_listener_up"] == 0
+
+
+def test_behind_pgbouncer_in_session_mode_tokens_are_remembered(migrated, tmp_path):
+    """In session pooling mode the listener keeps its server session: the probe arrives, tokens
+    are remembered, and a revocation reaches the server through the pooler."""
+    db = migrated
+    tok = make_token(db, "ci-agent")
+    with pgbouncer(db, "session") as via, serve(via, *CACHE, tmp=tmp_path) as s:
+        wait_listening(s)
+        assert whoami(s, tok).status_code == 200 and remembered(s, db, tok)
+        sql(db, REVOKE["sql"])
+        assert refused_within(s, tok).json()["detail"] == "API token 'ci-agent' was revoked"
+        assert PROBE_LOST not in s.stderr()
