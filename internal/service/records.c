@@ -423,11 +423,8 @@ enum status service_kind_upsert(struct service *s, const struct kind *k, json_ob
 	else if (st == ST_CONFLICT)
 		st = err_set(e, ST_CONFLICT, "%s '%s' clashes with a stored record", k->name, p.id);
 	else if (st == ST_FORBIDDEN)
-		st = err_set(
-			e, ST_FORBIDDEN,
-			"%s '%s' was recorded by another caller: only that caller, or one with "
-			"permission 'evidence.replace', may replace it",
-			k->name, p.id);
+		st = service_owner_refusal(k->name, p.id, "recorded", "evidence.replace",
+					   "replace it", e);
 	if (st == ST_OK)
 		st = service_kind_get(s, k, p.id, record, e);
 	*created = outcome == REC_CREATED;

@@ -173,6 +173,15 @@ ATTR_NODISCARD enum status service_import_put_one(struct store_conn *c, const st
 						  enum rec_outcome *o, struct err *e);
 
 /*
+ * The 403 of a caller that does not own what it acts on, in one wording for every owner rule:
+ * "<what> '<id>' was <how> by another caller: only that caller, or one with permission
+ * '<permission>', may <may>".  Returns ST_FORBIDDEN.
+ */
+ATTR_NODISCARD enum status service_owner_refusal(const char *what, const char *id, const char *how,
+						 const char *permission, const char *may,
+						 struct err *e);
+
+/*
  * Whether who may add to session_id (sessions.c): a session that does not exist yet is anyone's
  * to start, an existing one only its owner's (the caller that recorded it through POST
  * /sessions, else the caller of its first decision) unless exempt (the caller holds

@@ -98,6 +98,15 @@ json_object *service_recorded_by(const struct caller *who)
 	return o;
 }
 
+enum status service_owner_refusal(const char *what, const char *id, const char *how,
+				  const char *permission, const char *may, struct err *e)
+{
+	return err_set(e, ST_FORBIDDEN,
+		       "%s '%s' was %s by another caller: only that caller, or one with permission "
+		       "'%s', may %s",
+		       what, id, how, permission, may);
+}
+
 static enum status trust_args(service_arg_fn arg, void *ctx, struct policy_action *a,
 			      const char **pack, struct err *e)
 {

@@ -203,16 +203,6 @@ static enum status extras(struct service *s, json_object *req, const char *id,
 	return ST_OK;
 }
 
-/* The 403 of a caller that does not own the session: what permission would have let it may. */
-static enum status owner_refusal(const char *session_id, const char *permission, const char *may,
-				 struct err *e)
-{
-	return err_set(e, ST_FORBIDDEN,
-		       "session '%s' was recorded or started by another caller: only that caller, "
-		       "or one with permission '%s', may %s",
-		       session_id, permission, may);
-}
-
 enum status service_session_owner_check(struct service *s, const char *session_id,
 					const struct caller *who, bool exempt,
 					const char *permission, const char *may, struct err *e)
@@ -226,7 +216,8 @@ enum status service_session_owner_check(struct service *s, const char *session_i
 	st = store_session_owner_check(s->store, session_id, owner, e);
 	free(owner);
 	if (st == ST_FORBIDDEN)
-		st = owner_refusal(session_id, permission, may, e);
+		st = service_owner_refusal("session", session_id, "recorded or started", permission,
+					   may, e);
 	return st;
 }
 
@@ -249,7 +240,8 @@ enum status service_session_upsert(struct service *s, json_object *req, const st
 	if (st == ST_OK)
 		st = store_session_upsert(s->store, &u, created, e);
 	if (st == ST_FORBIDDEN)
-		st = owner_refusal(u.session_id, "sessions.replace", "change it", e);
+		st = service_owner_refusal("session", u.session_id, "recorded or started",
+					   "sessions.replace", "change it", e);
 	if (st == ST_OK)
 		st = service_session_get(s, u.session_id, record, e);
 	free(payload);
