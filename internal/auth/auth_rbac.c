@@ -36,7 +36,10 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * is replaced only by the caller that wrote it, and written only by the session's owner, so one
  * agent cannot rewrite or preempt what proves another's session.  sessions.replace likewise: a
  * session's reported fields (agent, repository, pack, state, metadata) and its decisions are what
- * an approver sees of it.
+ * an approver sees of it.  approvals.request_any likewise: an agent asks for approvals of its
+ * own decisions, so that no one gets another agent's action approved, or its one open approval
+ * opened with a lifetime of someone else's choosing; the roles that decide approvals may ask for
+ * any.
  */
 static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
@@ -66,6 +69,8 @@ static const struct auth_permission perms[] = {
 	 "approve, deny or expire (also needs the approval's approver group)"},
 	{"approvals.break_glass", AUTH_ACCESS_ROLES, R(BREAK_GLASS_APPROVER),
 	 "POST /approvals/break-glass"},
+	{"approvals.request_any", AUTH_ACCESS_ROLES, R(SECURITY_OPERATOR) | R(PLATFORM_SECURITY),
+	 "POST /approvals for a decision another caller recorded"},
 	{"approvals.route", AUTH_ACCESS_ROLES, 0,
 	 "POST /approvals with an approver_group other than the routing rules' (kept in its "
 	 "history)"},

@@ -18,13 +18,13 @@
 
 /* The names the route table uses now and the ones the coming routes will use. */
 static const char *const route_permissions[] = {
-	"public",	    "metrics.read",	 "decisions.create",   "activity.read",
-	"sessions.write",   "policy.read",	 "evidence.read",      "evidence.write",
-	"approvals.read",   "approvals.create",	 "approvals.decide",   "approvals.break_glass",
-	"approvals.route",  "registry.read",	 "registry.write",     "inventory.read",
-	"inventory.write",  "integrations.read", "integrations.write", "operations.read",
-	"auth.read",	    "tokens.manage",	 "policy.admin",       "evidence.replace",
-	"sessions.replace",
+	"public",	    "metrics.read",	     "decisions.create",   "activity.read",
+	"sessions.write",   "policy.read",	     "evidence.read",	   "evidence.write",
+	"approvals.read",   "approvals.create",	     "approvals.decide",   "approvals.break_glass",
+	"approvals.route",  "registry.read",	     "registry.write",	   "inventory.read",
+	"inventory.write",  "integrations.read",     "integrations.write", "operations.read",
+	"auth.read",	    "tokens.manage",	     "policy.admin",	   "evidence.replace",
+	"sessions.replace", "approvals.request_any",
 };
 
 static void test_names_exist(void **state)
@@ -92,6 +92,12 @@ static const struct {
 	{B(AGENT), "sessions.replace", false},
 	{B(SECURITY_OPERATOR), "sessions.replace", false},
 	{B(ADMIN), "sessions.replace", true},
+	/* an agent asks for approvals of its own decisions; the deciding roles, of any */
+	{B(AGENT), "approvals.request_any", false},
+	{B(CISO), "approvals.request_any", false},
+	{B(SECURITY_OPERATOR), "approvals.request_any", true},
+	{B(PLATFORM_SECURITY), "approvals.request_any", true},
+	{B(ADMIN), "approvals.request_any", true},
 	/* writes to registry, inventory and integrations */
 	{B(PLATFORM_SECURITY), "registry.write", true},
 	{B(PLATFORM_SECURITY), "inventory.write", true},

@@ -143,38 +143,86 @@ static const char *differing_key(json_object *copy, json_object *stored)
 }
 
 /*
- * The stored decision the approval is about.  A copy in the body is only
- * checked against it, never used: approvers must see what the policy
- * decided, not what the agent that asks for the approval says it decided.
+ * The stored decision the request names (*out, the caller's), its id and the body's copy, if
+ * any (both borrowed from req).
  */
-static enum status load_decision(struct service *s, json_object *req, json_object **out,
-				 struct err *e)
+static enum status read_decision(struct service *s, json_object *req, json_object **copy,
+				 const char **id, json_object **out, struct err *e)
 {
-	json_object *copy = NULL;
-	const char *id = NULL, *key;
 	char *payload = NULL;
-	enum status st = decision_ref(req, &copy, &id, e);
+	enum status st = decision_ref(req, copy, id, e);
 
 	*out = NULL;
 	if (st == ST_OK)
-		st = store_decision_get(s->store, id, &payload, e);
+		st = store_decision_get(s->store, *id, &payload, e);
 	if (st == ST_NOT_FOUND)
 		return err_set(e, ST_NOT_FOUND,
 			       "decision '%s' not found: approvals are for decisions stored by "
 			       "POST /decisions",
-			       id);
+			       *id);
 	if (st == ST_OK)
 		st = jx_parse_object(payload, strlen(payload), out, e);
 	free(payload);
-	if (st == ST_OK && copy && (key = differing_key(copy, *out)) != NULL) {
-		st = err_set(e, ST_CONFLICT,
-			     "field 'decision.%.64s' differs from stored decision '%s'; send the "
-			     "decision unchanged or only its decision_id",
-			     key, id);
-		json_object_put(*out);
-		*out = NULL;
-	}
 	return st;
+}
+
+/*
+ * A copy in the body is only checked against the stored decision, never used: approvers must
+ * see what the policy decided, not what the agent that asks for the approval says it decided.
+ * On a difference *d is put and set to NULL.
+ */
+static enum status same_as_stored(json_object *copy, const char *id, json_object **d, struct err *e)
+{
+	const char *key = copy ? differing_key(copy, *d) : NULL;
+	enum status st;
+
+	if (!key)
+		return ST_OK;
+	st = err_set(e, ST_CONFLICT,
+		     "field 'decision.%.64s' differs from stored decision '%s'; send the decision "
+		     "unchanged or only its decision_id",
+		     key, id);
+	json_object_put(*d);
+	*d = NULL;
+	return st;
+}
+
+/* The stored decision the approval is about, checked against the body's copy. */
+static enum status load_decision(struct service *s, json_object *req, json_object **out,
+				 struct err *e)
+{
+	json_object *copy = NULL;
+	const char *id = NULL;
+	enum status st = read_decision(s, req, &copy, &id, out, e);
+
+	if (st == ST_OK)
+		st = same_as_stored(copy, id, out, e);
+	return st;
+}
+
+/*
+ * An agent asks for approvals of its own decisions: another caller's request would open the
+ * decision's one pending approval (with a lifetime of its choosing) for an action the deciding
+ * agent never asked to take.  A decision without recorded_by (imported, adopted) is nobody's.
+ * Checked before the body's copy is compared, so that a 409 naming a field tells a caller
+ * nothing of a decision it may not ask about.  Callers without credentials (auth mode none) hold
+ * every role and are not checked.
+ */
+static enum status check_requester(json_object *d, const char *id, const struct caller *who,
+				   struct err *e)
+{
+	json_object *by = NULL, *mine;
+	bool own;
+
+	if (!who->verified || who->may_request_any)
+		return ST_OK;
+	mine = service_recorded_by(who);
+	own = json_object_object_get_ex(d, "recorded_by", &by) && json_object_equal(by, mine);
+	json_object_put(mine);
+	if (own)
+		return ST_OK;
+	return service_owner_refusal("decision", id, "recorded", "approvals.request_any",
+				     "ask for its approval", e);
 }
 
 /* Fields of the decision the approval copies; enums are checked. */
@@ -402,11 +450,17 @@ static enum status build_request(struct service *s, json_object *req, json_objec
 enum status service_approval_create(struct service *s, json_object *req, const struct caller *who,
 				    char **record, bool *created, struct err *e)
 {
-	json_object *d = NULL, *rec = json_object_new_object();
-	enum status st = load_decision(s, req, &d, e);
+	json_object *d = NULL, *copy = NULL, *rec = json_object_new_object();
+	const char *id = NULL;
+	enum status st = read_decision(s, req, &copy, &id, &d, e);
 
 	*created = false;
 	*record = NULL;
+	/* whose decision it is comes first: a refused caller learns only that it exists */
+	if (st == ST_OK)
+		st = check_requester(d, id, who, e);
+	if (st == ST_OK)
+		st = same_as_stored(copy, id, &d, e);
 	if (st == ST_OK)
 		st = build_request(s, req, d, who, rec,
 				   e); /* bad input is 4xx even when one is open */

@@ -68,6 +68,7 @@ struct caller {
 	size_t ngroups;
 	bool admin;
 	bool may_route; /* holds approvals.route: may choose an approval's approver group */
+	bool may_request_any; /* holds approvals.request_any: may ask for another's decisions */
 	bool may_replace; /* holds evidence.replace: may replace evidence another caller wrote */
 	bool may_replace_sessions; /* holds sessions.replace: may change another's session */
 	const char *issuer, *subject; /* a person or workload verified by OIDC, else NULL */
@@ -145,6 +146,9 @@ ATTR_NODISCARD enum status service_record_upsert(struct service *s, enum service
  * POST /approvals: for the stored decision named by "decision_id" or by
  * the "decision" object's decision_id (ST_NOT_FOUND when none is stored; a
  * field of that object that differs from the stored one is ST_CONFLICT).
+ * A verified caller whose identity is not the decision's recorded_by gets
+ * ST_FORBIDDEN (before that ST_CONFLICT, with no open approval returned and
+ * nothing written) unless who->may_request_any.
  * The approver group comes from the routing rules; a different one in the
  * body needs who->may_route (else ST_FORBIDDEN) and is recorded in the
  * history.  An open approval of the same decision is returned as it is

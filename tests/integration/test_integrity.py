@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import REPO, Postgres, cavra, psql, serve
-from test_oidc import bearer, oidc_args
+from test_oidc import bearer, oidc_args, store_decision
 from test_tokens import make_token
 
 
@@ -373,6 +373,74 @@ def test_a_sessions_evidence_comes_from_its_owner(migrated, tmp_path):
         assert evidence(other, "ev-none").status_code == 201
         # auth mode none without credentials is every role
         assert evidence(None, "ev-dec", blocked_count=2).status_code == 200
+
+
+def test_an_agent_asks_for_approvals_of_its_own_decisions(migrated, tmp_path):
+    """One agent cannot ask for the approval of another agent's decision: the request would open
+    the decision's one pending approval, with a lifetime of its choosing, for an action the
+    deciding agent never asked to take, and an approver could grant it.  POST /approvals is 403
+    unless the decision's recorded_by is the caller or the caller holds approvals.request_any
+    (the roles that decide approvals); the refused caller gets no open approval back, and
+    nothing is stored.  A decision nobody recorded through the API (imported) is nobody's."""
+    mine = make_token(migrated, "req-agent-a", "agent")
+    other = make_token(migrated, "req-agent-b", "agent")
+    secop = make_token(migrated, "req-secop", "security_operator")
+    admin = make_token(migrated, "req-admin", "admin")
+    reader = make_token(migrated, "req-auditor", "auditor")
+    cab = make_token(migrated, "req-cab", "break_glass_approver")
+    store_decision(migrated, tmp_path, "dec_imported0001")
+
+    def ask(token, decision_id, **fields):
+        return s.post("/approvals", dict(fields, decision_id=decision_id),
+                      headers=bearer(token) if token else None)
+
+    def refused(r, decision_id):
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "forbidden" and "approval_id" not in r.json(), r.text
+        assert r.json()["detail"] == (
+            f"decision '{decision_id}' was recorded by another caller: only that caller, or "
+            "one with permission 'approvals.request_any', may ask for its approval")
+
+    def approvals(decision_id):
+        r = s.get(f"/approvals?decision_id={decision_id}", headers=bearer(reader))
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    with serve(migrated, tmp=tmp_path) as s:
+        d = decision_post(s, mine, "req-s", action_type="execute_command", target="make x").json()
+        assert d["decision"] == "require_approval", d
+        dec = d["decision_id"]
+        refused(ask(other, dec, ttl_hours=720), dec)
+        # a copy of the decision that differs says nothing of it: 403, not 409 naming a field
+        refused(s.post("/approvals", {"decision": {"decision_id": dec, "target": "ls"}},
+                       headers=bearer(other)), dec)
+        assert approvals(dec) == []
+        r = ask(mine, dec)
+        assert r.status_code == 201 and r.json()["requested_by"] == "req-agent-a", r.text
+        # the refusal comes before the open approval is looked up: it is not handed out
+        refused(ask(other, dec), dec)
+        # the roles that decide approvals may ask for any decision's
+        r = ask(secop, dec)
+        assert r.status_code == 200 and r.json()["requested_by"] == "req-agent-a", r.text
+        d2 = decision_post(s, mine, "req-s", action_type="execute_command",
+                           target="make y").json()
+        r = ask(secop, d2["decision_id"])
+        assert r.status_code == 201 and r.json()["requested_by"] == "req-secop", r.text
+        assert [a["requested_by"] for a in approvals(dec)] == ["req-agent-a"]
+        # a decision without recorded_by (imported) is nobody's; one written without
+        # credentials is local's, which no token is
+        refused(ask(mine, "dec_imported0001"), "dec_imported0001")
+        assert approvals("dec_imported0001") == []
+        assert ask(admin, "dec_imported0001").status_code == 201
+        local = decision_post(s, None, "req-local", action_type="execute_command",
+                              target="make z").json()
+        refused(ask(mine, local["decision_id"]), local["decision_id"])
+        # auth mode none without credentials is every role, as before
+        assert ask(None, local["decision_id"]).status_code == 201
+        # break-glass is a person's act on any decision, unchanged
+        r = s.post("/approvals/break-glass", {"decision_id": d2["decision_id"], "reason": "r",
+                                              "external_ref": "INC-1"}, headers=bearer(cab))
+        assert r.status_code == 201, r.text
 
 
 def logged_plan(log, marker):
