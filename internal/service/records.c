@@ -383,10 +383,15 @@ enum status service_kind_get(struct service *s, const struct kind *k, const char
 	return st;
 }
 
-/* Sets recorded_by in p's record and payload: the server's word, not the body's. */
-static void set_recorded_by(struct prepared *p, json_object *recorded_by)
+/*
+ * Sets recorded_by in p's record and payload: the server's word, not the body's.  So is a
+ * writer-owned record's changed_by (service_kind_upsert), which the body cannot give either.
+ */
+static void set_recorded_by(struct prepared *p, json_object *recorded_by, bool writer_owned)
 {
 	json_object_object_add(p->rec, "recorded_by", json_object_get(recorded_by));
+	if (writer_owned)
+		json_object_object_del(p->rec, "changed_by");
 	free(p->payload);
 	p->payload = jx_take_text(json_object_get(p->rec));
 }
@@ -394,7 +399,9 @@ static void set_recorded_by(struct prepared *p, json_object *recorded_by)
 /*
  * The answer is read back after the write, so the client sees the record as stored (with the
  * times and defaults the server set), exactly what a later GET returns.  An unchanged record is
- * not rewritten, so repeating a request does not move updated_at.
+ * not rewritten, so repeating a request does not move updated_at.  A writer-owned record
+ * another caller may replace keeps its writer (store_rec_put's keep_writer): its writer's
+ * later writes are still its own, and the trail still says who first recorded it.
  */
 enum status service_kind_upsert(struct service *s, const struct kind *k, json_object *req,
 				json_object *recorded_by, bool owned, char **record, bool *created,
@@ -408,9 +415,10 @@ enum status service_kind_upsert(struct service *s, const struct kind *k, json_ob
 
 	time_format_utc(time_now_us(), now, sizeof(now));
 	if (st == ST_OK && recorded_by)
-		set_recorded_by(&p, recorded_by);
+		set_recorded_by(&p, recorded_by, k->writer_owned);
 	if (st == ST_OK) {
 		service_prepared_write(k, &p, now, &w);
+		w.keep_writer = k->writer_owned && recorded_by;
 		if (owned && recorded_by)
 			w.owner = json_object_to_json_string_ext(
 				recorded_by,

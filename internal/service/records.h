@@ -67,7 +67,8 @@ struct kind {
 	/*
 	 * An existing record is replaced through the API only by the caller that wrote it (its
 	 * recorded_by) or one holding evidence.replace: what proves an agent's session is not
-	 * another agent's to rewrite.
+	 * another agent's to rewrite.  The latter does not take it over: the record keeps its
+	 * recorded_by and names that caller as changed_by.
 	 */
 	bool writer_owned;
 };
@@ -124,6 +125,8 @@ json_object *service_kind_record(const struct kind *k, const struct rec_row *row
  * Upsert from the API: *created tells 201 from 200; *record is the caller's.
  * recorded_by (borrowed; may be NULL) replaces any "recorded_by" in req; with owned, an
  * existing record whose recorded_by differs is ST_FORBIDDEN (struct kind's writer_owned).
+ * A writer-owned kind's record written over without owned keeps its recorded_by, and
+ * recorded_by becomes its "changed_by" (one in req is dropped).
  */
 ATTR_NODISCARD enum status service_kind_upsert(struct service *s, const struct kind *k,
 					       json_object *req, json_object *recorded_by,

@@ -60,18 +60,54 @@ static void insert_sql(struct buf *b, const struct rec_table *t, size_t n)
 	buf_xaddf(b, ") ON CONFLICT (%s) DO NOTHING", t->id_col);
 }
 
-/* UPDATE only when the payload differs: $1 id, $2.. values, updated_at, payload. */
-static void update_sql(struct buf *b, const struct rec_table *t, size_t n, bool pg)
+/*
+ * The payload an update writes, from the sent one, $N (caller frees).  With keep_writer, a
+ * stored record whose recorded_by is another caller's keeps it and the sender becomes its
+ * changed_by; a record without one (imported) is the sender's, as is the sender's own record,
+ * whose earlier changed_by the new payload drops.  It reads the row the UPDATE changes, so a
+ * writer committing in between cannot slip between the read and the write.  SQLite's
+ * json_extract of an object is its minified text, as is the recorded_by the service sends.
+ */
+static char *payload_sql(size_t n, bool pg, bool keep_writer)
 {
+	char p[32];
+
+	snprintf(p, sizeof(p), pg ? "$%zu::jsonb" : "$%zu", n + 3);
+	if (!keep_writer)
+		return xstrdup(p);
+	if (pg)
+		return xasprintf("CASE WHEN payload -> 'recorded_by' IS NULL OR payload -> "
+				 "'recorded_by' = %s -> 'recorded_by' THEN %s ELSE %s || "
+				 "jsonb_build_object('recorded_by', payload -> 'recorded_by', "
+				 "'changed_by', %s -> 'recorded_by') END",
+				 p, p, p, p);
+	return xasprintf("CASE WHEN json_extract(payload, '$.recorded_by') IS NULL OR "
+			 "json_extract(payload, '$.recorded_by') = json_extract(%s, "
+			 "'$.recorded_by') THEN %s ELSE json_set(%s, '$.recorded_by', "
+			 "json(json_extract(payload, '$.recorded_by')), '$.changed_by', "
+			 "json(json_extract(%s, '$.recorded_by'))) END",
+			 p, p, p, p);
+}
+
+/*
+ * UPDATE only when the payload written differs from the stored one: $1 id, $2.. values,
+ * updated_at, payload.
+ */
+static void update_sql(struct buf *b, const struct rec_table *t, size_t n, bool pg,
+		       bool keep_writer)
+{
+	char *payload = payload_sql(n, pg, keep_writer);
+
 	buf_xaddf(b, "UPDATE %s SET ", t->name);
 	for (size_t i = 0; i < n; i++)
 		buf_xaddf(b, "%s = $%zu, ", t->cols[i], i + 2);
-	buf_xaddf(b, "updated_at = $%zu, payload = $%zu WHERE %s = $1 AND ", n + 2, n + 3,
+	buf_xaddf(b, "updated_at = $%zu, payload = %s WHERE %s = $1 AND ", n + 2, payload,
 		  t->id_col);
 	if (pg)
-		buf_xaddf(b, "payload::text <> $%zu::jsonb::text", n + 3);
+		buf_xaddf(b, "payload::text <> (%s)::text", payload);
 	else
-		buf_xaddf(b, "payload <> $%zu", n + 3);
+		buf_xaddf(b, "payload <> (%s)", payload);
+	free(payload);
 }
 
 /*
@@ -121,7 +157,7 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 		rc = owned_by(c, t, w->id, w->owner, e);
 	if (rc == ST_OK && changes == 0) {
 		buf_reset(&sql);
-		update_sql(&sql, t, n, c->ops->kind == STORE_POSTGRES);
+		update_sql(&sql, t, n, c->ops->kind == STORE_POSTGRES, w->keep_writer);
 		p[n + 1] = w->updated_at;
 		p[n + 2] = w->payload;
 		rc = store_exec(c, sql.data, (int)n + 3, p, &changes, e);

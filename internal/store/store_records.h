@@ -34,6 +34,13 @@ struct rec_write {
 	 * its payload's recorded_by is that object, else ST_FORBIDDEN and nothing is written.
 	 */
 	const char *owner;
+	/*
+	 * An existing record whose payload has a recorded_by other than payload's keeps it, and
+	 * payload's recorded_by is stored as its changed_by: a caller allowed to replace another
+	 * caller's record (owner NULL) changes it without taking it over.  Decided by the UPDATE
+	 * itself, on the row as it then stands.  payload must carry recorded_by.
+	 */
+	bool keep_writer;
 };
 
 enum rec_outcome { REC_CREATED, REC_UPDATED, REC_UNCHANGED };
@@ -44,7 +51,7 @@ enum rec_outcome { REC_CREATED, REC_UPDATED, REC_UNCHANGED };
  * so that writing the same data twice changes nothing.  Runs on c inside
  * the caller's write transaction.  A clash on another unique column (an MCP
  * server's name) is ST_CONFLICT.  With w->owner, an existing record written by another caller is
- * ST_FORBIDDEN.
+ * ST_FORBIDDEN; with w->keep_writer, it keeps its writer.
  */
 ATTR_NODISCARD enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 					 const struct rec_write *w, enum rec_outcome *out,

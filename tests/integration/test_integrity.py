@@ -158,8 +158,11 @@ def test_evidence_is_replaced_only_by_its_writer_or_an_admin(migrated, tmp_path)
                       headers=bearer(other)).status_code == 201
         r = s.post("/evidence", dict(first, attachment="sha256:cccc"), headers=bearer(mine))
         assert r.status_code == 200 and r.json()["attachment"] == "sha256:cccc", r.text
+        # an admin may replace it, and is named as changed_by without taking it over
         r = s.post("/evidence", dict(first, attachment="sha256:dddd"), headers=bearer(admin))
-        assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "ev-admin", r.text
+        assert r.status_code == 200, r.text
+        assert (r.json()["recorded_by"]["token"], r.json()["changed_by"]["token"]) == (
+            "ev-agent-a", "ev-admin"), r.text
         # auth mode none without credentials is every role: the pilot's callers share records
         assert s.post("/evidence", first).status_code == 200
 
@@ -441,6 +444,54 @@ def test_an_agent_asks_for_approvals_of_its_own_decisions(migrated, tmp_path):
         r = s.post("/approvals/break-glass", {"decision_id": d2["decision_id"], "reason": "r",
                                               "external_ref": "INC-1"}, headers=bearer(cab))
         assert r.status_code == 201, r.text
+
+
+def test_evidence_replaced_by_another_caller_keeps_its_writer(migrated, tmp_path):
+    """A caller with evidence.replace (security_operator, admin; local in auth mode none) who
+    writes over an agent's evidence does not take it over: the record keeps recorded_by, the
+    agent, and names the caller as changed_by, so the agent still writes to it.  Before, the
+    replacer became recorded_by: the agent's next write was 403, and the record no longer said
+    who first recorded it.  A body cannot name changed_by itself."""
+    mine = make_token(migrated, "evw-agent", "agent")
+    other = make_token(migrated, "evw-other", "agent")
+    secop = make_token(migrated, "evw-secop", "security_operator")
+    admin = make_token(migrated, "evw-admin", "admin")
+    forged = {"kind": "api_token", "token": "evw-other"}
+
+    def evidence(token, **fields):
+        return s.post("/evidence", dict(fields, session_id="evw-s"),
+                      headers=bearer(token) if token else None)
+
+    def writers(r):
+        assert r.status_code == 200, r.text
+        got = r.json()
+        return got["recorded_by"].get("token"), got.get("changed_by")
+
+    with serve(migrated, tmp=tmp_path) as s:
+        assert decision_post(s, mine, "evw-s").status_code == 201
+        r = evidence(mine, signer="harness", blocked_count=1)
+        assert r.status_code == 201 and "changed_by" not in r.json(), r.text
+        r = evidence(secop, signer="review", blocked_count=2)
+        assert writers(r) == ("evw-agent", {"kind": "api_token", "token": "evw-secop"})
+        got = r.json()
+        assert (got["signer"], got["blocked_count"]) == ("review", 2)
+        assert s.get("/evidence/evw-s").json() == got
+        # the same body again is the same record: nothing is written, not even updated_at
+        assert evidence(secop, signer="review", blocked_count=2).json() == got
+        # the last caller that changed it is named; another agent is still refused
+        r = evidence(admin, signer="review", blocked_count=3)
+        assert writers(r) == ("evw-agent", {"kind": "api_token", "token": "evw-admin"})
+        assert evidence(other, signer="x").status_code == 403
+        r = evidence(None, signer="review", blocked_count=4)
+        assert writers(r) == ("evw-agent", {"kind": "local"})
+        # its writer goes on writing to it; its own write drops changed_by
+        r = evidence(mine, signer="harness", blocked_count=5)
+        assert writers(r) == ("evw-agent", None)
+        assert s.get("/evidence/evw-s").json()["blocked_count"] == 5
+        # changed_by is the server's word, as recorded_by is
+        for token in (mine, secop):
+            r = evidence(token, signer="harness", blocked_count=6, changed_by=forged)
+            assert r.json().get("changed_by") != forged, r.text
 
 
 def logged_plan(log, marker):
