@@ -551,7 +551,10 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	o.progress = cmd_progress_new(&a->pf, "restore");
 	st = ops_restore(&o, &r, &e);
 	/* the restored chain is checked before anything is printed: progress ends after it */
-	code = st == ST_OK ? restored_chain(&r, o.progress, &chain) : EXIT_FAIL;
+	if (st == ST_OK)
+		code = restored_chain(&r, o.progress, &chain);
+	else /* a target that is not cavra's is bad input, as it is to every command */
+		code = st == ST_INVALID && r.foreign_target ? EXIT_USAGE : EXIT_FAIL;
 	progress_finish(o.progress, code == EXIT_OK);
 	progress_free(o.progress);
 	/* a restore whose chain does not verify is committed, and still not a success */

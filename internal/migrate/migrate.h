@@ -148,10 +148,12 @@ ATTR_NODISCARD enum status migrate_status(struct store *st, const struct migrati
 					  struct err *e);
 
 /*
- * Refuses (ST_CONFLICT, naming one of its tables) a database that holds tables or views
+ * Refuses (ST_INVALID, naming one of its tables) a database that holds tables or views
  * but no ledger (ledger: migrate_status's): someone else's database, reached by a mistyped
  * URL, which a restore or an automatic migration would fill with cavra's tables.  An
- * explicit `cavra migrate up` is how an operator lets cavra share such a database.
+ * explicit `cavra migrate up` is how an operator lets cavra share such a database.  A SQLite
+ * file the original CAVRA made (ledger not LEDGER_CURRENT) is refused too (ST_INVALID), and
+ * named as the original's: `cavra migrate up` adopts it.
  */
 ATTR_NODISCARD enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger,
 						  const char *verb, struct err *e);

@@ -70,7 +70,8 @@ enum status migrate_sqlite_is_original(const char *path, bool *out, struct err *
 
 /*
  * Guards `migrate up` on SQLite: migrating such a file in place would create our tables
- * beside the original's and leave its records where nothing reads them.
+ * beside the original's and leave its records where nothing reads them.  Bad input, as the
+ * read-only commands' refusal of it is: the command to run is another one.
  */
 enum status migrate_refuse_original(struct store_conn *c, struct err *e)
 {
@@ -82,7 +83,7 @@ enum status migrate_refuse_original(struct store_conn *c, struct err *e)
 			return st;
 		if (exists)
 			return err_set(
-				e, ST_CONFLICT,
+				e, ST_INVALID,
 				"this database was made by the original CAVRA: adopt it with "
 				"'cavra migrate up --database PATH' first");
 	}

@@ -12,7 +12,7 @@ ATTR_NODISCARD enum status migrate_check_legacy_row(struct store_conn *c,
 						    const struct migration_set *set,
 						    const struct ledger_row *row, struct err *e);
 
-/* ST_CONFLICT when c holds the original CAVRA's tables (adoption not done yet). */
+/* ST_INVALID when c holds the original CAVRA's tables (adoption not done yet). */
 ATTR_NODISCARD enum status migrate_refuse_original(struct store_conn *c, struct err *e);
 
 /* The runner's own DDL of the ledger, which `migrate sql` prints for a DBA. */

@@ -4,6 +4,7 @@
  */
 #include "base/base.h"
 #include "migrate/migrate.h"
+#include "migrate/migrate_int.h"
 #include "base/xalloc.h"
 #include "base/str.h"
 #include "base/num.h"
@@ -171,6 +172,11 @@ enum status migrate_foreign_table(struct store_conn *c, enum ledger_kind ledger,
 	return ledger == LEDGER_NONE ? store_first_table(c, table, e) : ST_OK;
 }
 
+/*
+ * Bad input (ST_INVALID), as migrate_require_cavra says of the same databases: the fix is the
+ * URL, or an explicit migrate up.  The original CAVRA's SQLite file is named as such before
+ * its tables are: only migrate up adopts it, moving its records.
+ */
 enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger, const char *verb,
 				   struct err *e)
 {
@@ -178,11 +184,13 @@ enum status migrate_refuse_foreign(struct store *st, enum ledger_kind ledger, co
 	char *table = NULL;
 	enum status rc = store_conn_get(st, &c, e);
 
+	if (rc == ST_OK && ledger != LEDGER_CURRENT && store_kind(st) == STORE_SQLITE)
+		rc = migrate_refuse_original(c, e);
 	if (rc == ST_OK)
 		rc = migrate_foreign_table(c, ledger, &table, e);
 	store_conn_put(st, c);
 	if (rc == ST_OK && table)
-		rc = err_set(e, ST_CONFLICT,
+		rc = err_set(e, ST_INVALID,
 			     "refusing to %s: the database is not cavra's (it holds '%.64s' and no "
 			     "migration ledger): use an empty database, or run 'cavra migrate up' "
 			     "against this one first if cavra is to share it",

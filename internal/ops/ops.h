@@ -284,6 +284,12 @@ struct ops_restore_result {
 	char *target_backend; /* "sqlite" | "postgres"; owned */
 	int schema_before, schema_after;
 	bool overwrote;
+	/*
+	 * the target was refused as not cavra's (another application's, another tool's migration
+	 * ledger, the original CAVRA's before its adoption): bad input, a mistyped URL, where the
+	 * status (ST_INVALID) alone does not tell it from a refused backup
+	 */
+	bool foreign_target;
 	/* the target's chain emptied and set to be rebuilt: a backup from before the chain */
 	bool chain_restarted;
 	struct ops_table_count *tables;

@@ -264,6 +264,25 @@ static enum status migrate_target(struct restore *r, struct err *e)
 	return st;
 }
 
+/*
+ * The target's ledger, drift refused, and a database that is not cavra's, even with
+ * --overwrite (which replaces cavra's data, never anyone else's): reading the ledger refuses
+ * another tool's, migrate_refuse_foreign another application's tables and the original's
+ * file, each as ST_INVALID, the only one these give.
+ */
+static enum status target_schema(struct restore *r, struct ledger *l, struct migrate_report *rep,
+				 struct err *e)
+{
+	enum status st = migrate_status(r->st, &r->tset, l, rep, e);
+
+	if (st == ST_OK && rep->nproblems)
+		return err_set(e, ST_CONFLICT, "target schema: %s", rep->problems[0].msg);
+	if (st == ST_OK)
+		st = migrate_refuse_foreign(r->st, rep->ledger, "restore into it", e);
+	r->out->foreign_target = st == ST_INVALID;
+	return st;
+}
+
 /* Opens the target, checks its schema and contents, and migrates it. */
 static enum status open_target(struct restore *r, struct err *e)
 {
@@ -276,11 +295,7 @@ static enum status open_target(struct restore *r, struct err *e)
 	if (st == ST_OK)
 		st = migrate_set_load(r->o->migrations_dir, store_backend_name(r->st), &r->tset, e);
 	if (st == ST_OK)
-		st = migrate_status(r->st, &r->tset, &l, &rep, e);
-	if (st == ST_OK && rep.nproblems)
-		st = err_set(e, ST_CONFLICT, "target schema: %s", rep.problems[0].msg);
-	if (st == ST_OK)
-		st = migrate_refuse_foreign(r->st, rep.ledger, "restore into it", e);
+		st = target_schema(r, &l, &rep, e);
 	if (st == ST_OK && (size_t)r->m->schema_version > r->tset.n)
 		st = err_set(e, ST_CONFLICT,
 			     "the target's migrations stop at version %zu, the "
@@ -594,14 +609,18 @@ static enum status verified(struct restore *r, struct err *e)
 
 /*
  * A restore that checked the content while loading and failed (rolled back): when the backup
- * is the cause, the full verification reports it exactly as a restore that verifies first.
+ * is the cause, the full verification reports it exactly as a restore that verifies first,
+ * which refuses a bad backup before it looks at the target.
  */
 static enum status reverify(struct restore *r, enum status st, struct err *e)
 {
 	r->deferred = false;
 	ops_verify_result_release(&r->out->verify);
 	r->m = NULL;
-	return verified(r, e) == ST_OK ? st : ST_INVALID;
+	if (verified(r, e) == ST_OK)
+		return st;
+	r->out->foreign_target = false;
+	return ST_INVALID;
 }
 
 static enum status run(struct restore *r, struct err *e)

@@ -832,7 +832,9 @@ def test_restore_and_auto_migrate_refuse_a_database_that_is_not_cavras(seeded, t
     """A target URL mistyped onto another application's database is not filled with cavra's
     tables, even with --overwrite (which replaces cavra's data, not anyone else's); an explicit
     `migrate up` is how an operator lets cavra share it.  A SQLite file is left byte for byte
-    (its journal mode included), with no -wal beside it."""
+    (its journal mode included), with no -wal beside it.  The refusal is bad input, exit 2 and
+    one line, as from every command that reads cavra's records (restore and auto-migrate
+    exited 1)."""
     first = backup(seeded, tmp_path / "b1")
     target, table = foreign_database(seeded, request, tmp_path)
     path = sqlite_path(target)
@@ -840,10 +842,12 @@ def test_restore_and_auto_migrate_refuse_a_database_that_is_not_cavras(seeded, t
     for extra in ([], ["--overwrite"]):
         code, out, err = cavra("ops", "restore", first["manifest"], "--target-url", target,
                                *extra, db=seeded)
-        assert code == 1 and "not cavra's" in err and f"'{table}'" in err, err
+        line = one_line(err)
+        assert code == 2 and "not cavra's" in line and f"'{table}'" in line, (code, err)
         assert json.loads(out)["ok"] is False
     code, _, err = cavra("tokens", "list", "--auto-migrate", db=target)
-    assert code == 1 and "refusing to migrate it automatically" in err and table in err
+    line = one_line(err)
+    assert code == 2 and "refusing to migrate it automatically" in line and table in line, err
     assert "activity_decisions" not in user_tables(target)
     if before:
         assert file_sha(path) == before and not os.path.exists(path + "-wal")
@@ -967,6 +971,54 @@ def test_read_only_commands_on_the_original_pilot_say_migrate_up_adopts_it(tmp_p
         line = one_line(err)
         assert code == 2 and "original CAVRA's" in line and "migrate up" in line, (argv, err)
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN_KINDS))
+def test_restore_into_a_database_that_is_not_cavras_is_bad_input(seeded, tmp_path, request,
+                                                                 kind):
+    """ops restore into another application's database, or one with another tool's
+    schema_migrations, exited 1 where every command that reads cavra's records exits 2 for the
+    same database: a --target-url mistyped onto it is bad input on the command line.  Exit 2
+    and one line, with --overwrite too, and nothing is written into the target."""
+    first = backup(seeded, tmp_path / "b1")
+    if backend_of(seeded) == "postgres":
+        target = request.getfixturevalue("pg_db2")
+    else:
+        os.mkdir(tmp_path / "target")
+        target = f"sqlite:{tmp_path}/target/app.db"
+    table = make_foreign(target, kind)
+    before = snapshot(target)
+    for extra in ([], ["--overwrite"]):
+        code, out, err = cavra("ops", "restore", first["manifest"], "--target-url", target,
+                               *extra, db=seeded)
+        line = one_line(err)
+        assert code == 2 and "not cavra's" in line, (extra, code, err)
+        assert (f"'{table}'" if table else "another tool's migration ledger") in line, line
+        assert json.loads(out)["ok"] is False
+        assert snapshot(target) == before
+
+
+def test_restore_and_auto_migrate_into_the_original_pilot_say_migrate_up_adopts_it(tmp_path):
+    """The original CAVRA's file before its adoption, as a restore target: refused as bad input
+    (exit 2, one line naming 'cavra migrate up') before its rows are counted, where restore said
+    'pass --overwrite' (exit 1) and then, with it, refused the file (exit 1); auto-migrate
+    refused it with exit 1.  The file is left as it was."""
+    src = f"sqlite:{tmp_path}/src.db"
+    ok(cavra("migrate", "up", db=src))
+    first = backup(src, tmp_path / "b1")
+    os.mkdir(tmp_path / "pilot")
+    target = f"sqlite:{tmp_path}/pilot/pilot.db"
+    original_fixture.build(sqlite_path(target))
+    before = snapshot(target)
+    for extra in ([], ["--overwrite"]):
+        code, out, err = cavra("ops", "restore", first["manifest"], "--target-url", target,
+                               *extra, db=src)
+        line = one_line(err)
+        assert code == 2 and "original CAVRA" in line and "cavra migrate up" in line, err
+        assert json.loads(out)["ok"] is False
+    code, _, err = cavra("tokens", "list", "--auto-migrate", db=target)
+    assert code == 2 and "original CAVRA" in one_line(err), err
+    assert snapshot(target) == before
 
 
 def test_read_only_commands_on_a_database_no_migration_touched(db, tmp_path):
