@@ -39,7 +39,8 @@ static const char *const role_names[AUTH_ROLE__COUNT] = {
  * an approver sees of it.  approvals.request_any likewise: an agent asks for approvals of its
  * own decisions, so that no one gets another agent's action approved, or its one open approval
  * opened with a lifetime of someone else's choosing; the roles that decide approvals may ask for
- * any.
+ * any.  approvals.read_any likewise: an approval holds its decision whole, so an agent reads
+ * those of its own decisions only, as it reads no other activity; people read every one.
  */
 static const struct auth_permission perms[] = {
 	{"public", AUTH_ACCESS_PUBLIC, 0, "health, readiness and version probes"},
@@ -62,7 +63,9 @@ static const struct auth_permission perms[] = {
 	 "POST /evidence over a record another caller wrote, or for a session another caller "
 	 "recorded or started (else only the record's writer, or the session's owner, may)"},
 	{"approvals.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN | R(AGENT),
-	 "read approvals (agents poll the ones they asked for)"},
+	 "read approvals (an agent sees those of its own decisions and those it asked for)"},
+	{"approvals.read_any", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN,
+	 "read every approval, not only those of the caller's own decisions"},
 	{"approvals.create", AUTH_ACCESS_ROLES,
 	 R(AGENT) | R(SECURITY_OPERATOR) | R(PLATFORM_SECURITY), "POST /approvals: ask for one"},
 	{"approvals.decide", AUTH_ACCESS_ROLES, R(SECURITY_OPERATOR) | R(PLATFORM_SECURITY),

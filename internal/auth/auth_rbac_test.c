@@ -24,7 +24,7 @@ static const char *const route_permissions[] = {
 	"approvals.route",  "registry.read",	     "registry.write",	   "inventory.read",
 	"inventory.write",  "integrations.read",     "integrations.write", "operations.read",
 	"auth.read",	    "tokens.manage",	     "policy.admin",	   "evidence.replace",
-	"sessions.replace", "approvals.request_any",
+	"sessions.replace", "approvals.request_any", "approvals.read_any",
 };
 
 static void test_names_exist(void **state)
@@ -98,6 +98,15 @@ static const struct {
 	{B(SECURITY_OPERATOR), "approvals.request_any", true},
 	{B(PLATFORM_SECURITY), "approvals.request_any", true},
 	{B(ADMIN), "approvals.request_any", true},
+	/* an agent reads the approvals of its own decisions; people, every one */
+	{B(AGENT), "approvals.read", true},
+	{B(AGENT), "approvals.read_any", false},
+	{B(AUDITOR), "approvals.read_any", true},
+	{B(CISO), "approvals.read_any", true},
+	{B(MODEL_OWNER), "approvals.read_any", true},
+	{B(BREAK_GLASS_APPROVER), "approvals.read_any", true},
+	{B(ADMIN), "approvals.read_any", true},
+	{B(METRICS), "approvals.read_any", false},
 	/* writes to registry, inventory and integrations */
 	{B(PLATFORM_SECURITY), "registry.write", true},
 	{B(PLATFORM_SECURITY), "inventory.write", true},

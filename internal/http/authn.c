@@ -305,6 +305,7 @@ struct caller http_authn_caller(const struct req *r)
 		.admin = (r->who.roles & AUTH_ROLE_BIT(AUTH_ROLE_ADMIN)) != 0,
 		.may_route = auth_allowed(r->who.roles, "approvals.route"),
 		.may_request_any = auth_allowed(r->who.roles, "approvals.request_any"),
+		.may_read_any = auth_allowed(r->who.roles, "approvals.read_any"),
 		.may_replace = auth_allowed(r->who.roles, "evidence.replace"),
 		.may_replace_sessions = auth_allowed(r->who.roles, "sessions.replace"),
 		.issuer = jwt ? r->who.issuer : NULL,

@@ -27,18 +27,20 @@ static json_object *groups_array(const struct auth_principal *p)
 
 static enum MHD_Result list(struct req *r, enum service_kind k)
 {
+	const struct caller who = http_authn_caller(r);
 	struct err e = {0};
 	char *env = NULL;
-	enum status st = service_record_list(r->app->svc, k, http_req_query_arg, r, &env, &e);
+	enum status st = service_record_list(r->app->svc, k, &who, http_req_query_arg, r, &env, &e);
 
 	return http_reply_result(r, st, MHD_HTTP_OK, env, &e);
 }
 
 static enum MHD_Result get(struct req *r, enum service_kind k)
 {
+	const struct caller who = http_authn_caller(r);
 	struct err e = {0};
 	char *rec = NULL;
-	enum status st = service_record_get(r->app->svc, k, r->params[0], &rec, &e);
+	enum status st = service_record_get(r->app->svc, k, &who, r->params[0], &rec, &e);
 
 	return http_reply_result(r, st, MHD_HTTP_OK, rec, &e);
 }

@@ -724,6 +724,39 @@ void service_approval_view(json_object *rec)
 		json_object_object_add(rec, "active", json_object_new_boolean(us > now));
 }
 
+/*
+ * An approval carries its decision whole (target, action, repository, reason): reading another
+ * agent's would tell what that agent did, which agents may not read (activity.read).  So a
+ * caller with credentials but without approvals.read_any reads the approvals of decisions it
+ * recorded and those it asked for itself; without credentials (auth mode none) every one.
+ */
+char *service_approval_reader(const struct caller *who)
+{
+	if (!who || !who->verified || who->may_read_any)
+		return NULL;
+	return jx_take_text(service_recorded_by(who));
+}
+
+/* The same rule as the list's filter (REC_BY on "decision"), for one stored record. */
+bool service_approval_readable(const char *record, const struct caller *who)
+{
+	json_object *rec = NULL, *mine, *by = NULL, *d = NULL;
+	bool yes;
+
+	if (!who || !who->verified || who->may_read_any)
+		return true;
+	if (jx_parse_object(record, strlen(record), &rec, NULL) != ST_OK)
+		return false;
+	mine = service_recorded_by(who);
+	yes = json_object_object_get_ex(rec, "recorded_by", &by) && json_object_equal(by, mine);
+	if (!yes && json_object_object_get_ex(rec, "decision", &d) &&
+	    json_object_object_get_ex(d, "recorded_by", &by))
+		yes = json_object_equal(by, mine);
+	json_object_put(mine);
+	json_object_put(rec);
+	return yes;
+}
+
 /* The state filter, with expiry taken into account. */
 /*
  * Expiry is evaluated at read time (see service_approval_view), so the filter must match the same

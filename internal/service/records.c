@@ -505,7 +505,10 @@ enum status service_kind_list(struct service *s, const struct kind *k, service_a
 
 	for (const struct fparam *fp = k->params; st == ST_OK && fp->param && n < 12; fp++)
 		st = read_param(arg, ctx, fp, &filters[n++], e);
-	for (size_t i = 0; i < nextra && n < ARRAY_SIZE(filters); i++)
+	/* an extra filter may restrict who sees what: dropping one would widen the list */
+	if (st == ST_OK && nextra > ARRAY_SIZE(filters) - n)
+		st = err_set(e, ST_INTERNAL, "%s list: too many filters", k->name);
+	for (size_t i = 0; st == ST_OK && i < nextra; i++)
 		filters[n++] = extra[i];
 	if (st == ST_OK)
 		st = service_paging_parse(arg, ctx, k->table->order_col, &p, e);

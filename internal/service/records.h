@@ -146,6 +146,14 @@ extern const char *const service_severity_values[];
 
 /* approvals.c: the read-time view and the state filter with expiry. */
 void service_approval_view(json_object *rec);
+/*
+ * Whose approvals who may read: NULL for every one (approvals.read_any, or no credentials),
+ * else who's recorded_by as JSON text, the value of a REC_BY filter on "decision" (the caller's,
+ * free()).
+ */
+char *service_approval_reader(const struct caller *who);
+/* Whether who may read the approval record (JSON text); a record that does not parse: false. */
+bool service_approval_readable(const char *record, const struct caller *who);
 /* Fills f (room for 3) for GET /approvals?state=; returns how many. */
 size_t service_approval_state_filter(const char *state, const char *now, struct rec_filter *f);
 

@@ -9,6 +9,7 @@
 #include "base/timeutil.h"
 #include "json/jx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -25,29 +26,55 @@ static const struct kind *const kinds[] = {
 	[SK_INTEGRATION] = &service_kind_integration,
 };
 
-enum status service_record_list(struct service *s, enum service_kind k, service_arg_fn arg,
-				void *ctx, char **envelope, struct err *e)
+/*
+ * GET /approvals' own filters: ?state= (with expiry) and, for a caller that may read only its
+ * own, whose they are.  *by is the caller's (free()).
+ */
+static enum status approval_filters(const struct caller *who, service_arg_fn arg, void *ctx,
+				    char *now, struct rec_filter *f, size_t *n, char **by,
+				    struct err *e)
 {
 	static const char *const states[] = {"pending", "approved",    "denied",
 					     "expired", "break_glass", NULL};
-	struct rec_filter extra[3];
-	char now[TIME_FMT_LEN];
 	const char *state = NULL;
-	size_t n = 0;
 
-	if (k == SK_APPROVAL) {
-		if (service_arg_enum(arg, ctx, "state", states, &state, e) != ST_OK)
-			return ST_INVALID;
-		time_format_utc(time_now_us(), now, sizeof(now));
-		n = service_approval_state_filter(state, now, extra);
-	}
-	return service_kind_list(s, kinds[k], arg, ctx, extra, n, envelope, e);
+	if (service_arg_enum(arg, ctx, "state", states, &state, e) != ST_OK)
+		return ST_INVALID;
+	time_format_utc(time_now_us(), now, TIME_FMT_LEN);
+	*n = service_approval_state_filter(state, now, f);
+	/* in the query, not after it: a page holds up to limit of the caller's own rows */
+	if ((*by = service_approval_reader(who)) != NULL)
+		f[(*n)++] = (struct rec_filter){"decision", REC_BY, *by, 0};
+	return ST_OK;
 }
 
-enum status service_record_get(struct service *s, enum service_kind k, const char *id,
-			       char **record, struct err *e)
+enum status service_record_list(struct service *s, enum service_kind k, const struct caller *who,
+				service_arg_fn arg, void *ctx, char **envelope, struct err *e)
 {
-	return service_kind_get(s, kinds[k], id, record, e);
+	struct rec_filter extra[4];
+	char now[TIME_FMT_LEN], *by = NULL;
+	size_t n = 0;
+	enum status st = ST_OK;
+
+	if (k == SK_APPROVAL)
+		st = approval_filters(who, arg, ctx, now, extra, &n, &by, e);
+	if (st == ST_OK)
+		st = service_kind_list(s, kinds[k], arg, ctx, extra, n, envelope, e);
+	free(by);
+	return st;
+}
+
+/* Another caller's approval is answered as a missing one: its existence is not told either. */
+enum status service_record_get(struct service *s, enum service_kind k, const struct caller *who,
+			       const char *id, char **record, struct err *e)
+{
+	enum status st = service_kind_get(s, kinds[k], id, record, e);
+
+	if (st != ST_OK || k != SK_APPROVAL || service_approval_readable(*record, who))
+		return st;
+	free(*record);
+	*record = NULL;
+	return err_set(e, ST_NOT_FOUND, "%s '%s' not found", kinds[k]->name, id);
 }
 
 /*

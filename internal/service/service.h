@@ -69,6 +69,7 @@ struct caller {
 	bool admin;
 	bool may_route; /* holds approvals.route: may choose an approval's approver group */
 	bool may_request_any; /* holds approvals.request_any: may ask for another's decisions */
+	bool may_read_any; /* holds approvals.read_any: reads every approval, not only its own */
 	bool may_replace; /* holds evidence.replace: may replace evidence another caller wrote */
 	bool may_replace_sessions; /* holds sessions.replace: may change another's session */
 	const char *issuer, *subject; /* a person or workload verified by OIDC, else NULL */
@@ -132,11 +133,18 @@ enum service_kind {
 	SK_INTEGRATION,
 };
 
+/*
+ * GET /<kind> and GET /<kind>/{id}.  Of approvals, a verified caller without approvals.read_any
+ * sees only those of decisions it recorded or that it asked for: the list holds no other (its
+ * pages, cursors and total count only those), and another one's id is ST_NOT_FOUND, as a
+ * missing one is.  who may be NULL (no caller: everything).
+ */
 ATTR_NODISCARD enum status service_record_list(struct service *s, enum service_kind k,
-					       service_arg_fn arg, void *ctx, char **envelope,
-					       struct err *e);
+					       const struct caller *who, service_arg_fn arg,
+					       void *ctx, char **envelope, struct err *e);
 ATTR_NODISCARD enum status service_record_get(struct service *s, enum service_kind k,
-					      const char *id, char **record, struct err *e);
+					      const struct caller *who, const char *id,
+					      char **record, struct err *e);
 /* Upsert (not for approvals, which change through their state machine). */
 ATTR_NODISCARD enum status service_record_upsert(struct service *s, enum service_kind k,
 						 json_object *req, const struct caller *who,

@@ -239,6 +239,27 @@ enum status store_rec_get(struct store *st, const struct rec_table *t, const cha
 }
 
 /*
+ * REC_BY: compared as JSON values on PostgreSQL (jsonb: key order does not count), as the
+ * minified text of both on SQLite, like owned_by; one parameter, used twice.
+ */
+static void by_cond(struct qb *q, enum store_kind kind, const struct rec_filter *f, char *out,
+		    size_t size)
+{
+	int n = store_qb_param(q, f->value);
+
+	if (kind == STORE_POSTGRES)
+		snprintf(out, size,
+			 "(payload->'recorded_by' = $%d::jsonb OR "
+			 "payload->'%s'->'recorded_by' = $%d::jsonb)",
+			 n, f->column, n);
+	else
+		snprintf(out, size,
+			 "(json_extract(payload, '$.recorded_by') = json_extract($%d, '$') OR "
+			 "json_extract(payload, '$.%s.recorded_by') = json_extract($%d, '$'))",
+			 n, f->column, n);
+}
+
+/*
  * One condition as SQL text (parameters registered with q).
  *
  * The dialects differ here only: instr() and strpos() both give a 1-based position
@@ -274,6 +295,9 @@ static void cond(struct qb *q, enum store_kind kind, const struct rec_filter *f,
 		else
 			snprintf(out, size, "json_extract(payload, '$.%s') = $%d", col,
 				 store_qb_param(q, f->value));
+		break;
+	case REC_BY:
+		by_cond(q, kind, f, out, size);
 		break;
 	case REC_MIN:
 		snprintf(out, size, "%s >= $%d", col, store_qb_param(q, f->value));

@@ -84,6 +84,11 @@ enum rec_op {
 	REC_FIELD_EQ, /* the payload's string field named by column equals value */
 	REC_AFTER, /* time column > value */
 	REC_NOT_AFTER, /* time column <= value */
+	/*
+	 * value is a recorded_by object as JSON text: the payload's recorded_by equals it, or the
+	 * recorded_by of the payload's object field named by column does (an approval's decision)
+	 */
+	REC_BY,
 };
 
 struct rec_filter {

@@ -494,6 +494,84 @@ def test_evidence_replaced_by_another_caller_keeps_its_writer(migrated, tmp_path
             assert r.json().get("changed_by") != forged, r.text
 
 
+def test_an_agent_reads_only_the_approvals_of_its_own_decisions(migrated, tmp_path):
+    """An approval carries its decision whole (target, action, repository, reason), and agents
+    may not read other agents' activity: a caller without approvals.read_any (agent) sees only
+    the approvals of decisions it recorded and those it asked for.  The list holds no other, in
+    its total and on every page (offset or cursor); another agent's approval is the same 404 as
+    a missing one.  The people's roles and auth mode none without credentials see every one."""
+    a = make_token(migrated, "read-agent-a", "agent")
+    b = make_token(migrated, "read-agent-b", "agent")
+    secop = make_token(migrated, "read-secop", "security_operator")
+    readers = [make_token(migrated, "read-auditor", "auditor"),
+               make_token(migrated, "read-ciso", "ciso")]
+
+    def require(token, session_id, target):
+        d = decision_post(s, token, session_id, action_type="execute_command",
+                          target=target).json()
+        assert d["decision"] == "require_approval", d
+        return d["decision_id"]
+
+    def ask(token, decision_id):
+        r = s.post("/approvals", {"decision_id": decision_id}, headers=bearer(token))
+        assert r.status_code == 201, r.text
+        return r.json()["approval_id"]
+
+    def listed(token, **params):
+        r = s.get("/approvals", params=dict(params, count="exact"),
+                  headers=bearer(token) if token else None)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def paged(token, by_cursor):
+        seen, cursor = [], None
+        for offset in range(10):
+            params = {"limit": 1, "cursor": cursor} if cursor else {"limit": 1}
+            if not by_cursor:
+                params = {"limit": 1, "offset": offset}
+            env = listed(token, **params)
+            assert env["total"] == 2, env
+            seen += [x["approval_id"] for x in env["items"]]
+            cursor = env["next_cursor"]
+            if not cursor:
+                return seen
+        raise AssertionError(f"no last page: {seen}")
+
+    with serve(migrated, tmp=tmp_path) as s:
+        a1, a2 = require(a, "read-a", "make a1"), require(a, "read-a", "make a2")
+        b1 = require(b, "read-b", "make b1")
+        own, theirs, for_a = ask(a, a1), ask(b, b1), ask(secop, a2)
+        mine = {own, for_a}
+        env = listed(a)
+        assert {x["approval_id"] for x in env["items"]} == mine and env["total"] == 2, env
+        assert all(x["decision"]["recorded_by"]["token"] == "read-agent-a"
+                   for x in env["items"]), env
+        # a page holds up to limit of the caller's own: none skipped, none repeated
+        for by_cursor in (True, False):
+            seen = paged(a, by_cursor)
+            assert len(seen) == 2 and set(seen) == mine, (by_cursor, seen)
+        # the list's filters still apply, within the caller's own
+        assert listed(a, decision_id=b1)["items"] == []
+        assert [x["approval_id"] for x in listed(a, decision_id=a2)["items"]] == [for_a]
+        assert {x["approval_id"] for x in listed(a, state="pending")["items"]} == mine
+        assert [x["approval_id"] for x in listed(b)["items"]] == [theirs]
+        # another agent's approval is answered as a missing one
+        for approval_id in mine:
+            assert s.get(f"/approvals/{approval_id}", headers=bearer(a)).status_code == 200
+        missing = s.get("/approvals/apr_000000000000", headers=bearer(a))
+        r = s.get(f"/approvals/{theirs}", headers=bearer(a))
+        assert r.status_code == missing.status_code == 404, r.text
+        assert r.json()["code"] == missing.json()["code"], r.text
+        assert r.json()["detail"] == f"approval '{theirs}' not found", r.text
+        assert "decision" not in r.json() and "read-agent-b" not in r.text, r.text
+        # people read every one, and so does auth mode none without credentials
+        for token in readers + [None]:
+            env = listed(token)
+            assert {x["approval_id"] for x in env["items"]} == mine | {theirs}, env
+            assert env["total"] == 3, env
+            r = s.get(f"/approvals/{theirs}", headers=bearer(token) if token else None)
+            assert r.status_code == 200, r.text
+
 def logged_plan(log, marker):
     """The plan auto_explain logged for the first statement whose text holds marker."""
     lines = log.splitlines()

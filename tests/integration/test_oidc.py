@@ -199,6 +199,14 @@ def test_approvals_act_as_the_token(migrated, tmp_path, idp):
         r = s.post("/approvals/break-glass", {"decision": iam, "reason": "outage",
                                               "external_ref": "INC-9"}, headers=bearer(cab))
         assert r.status_code == 201 and r.json()["decided_by"] == "cab@example.test", r.text
+        glass = r.json()["approval_id"]
+        # the agent reads the approvals of its own decisions, whoever asked for them: the
+        # caller's OIDC issuer and subject match the stored ones on both backends
+        r = s.get("/approvals", headers=bearer(agent))
+        assert r.status_code == 200, r.text
+        assert {x["approval_id"] for x in r.json()["items"]} == {
+            a["approval_id"], b["approval_id"], glass}, r.text
+        assert s.get(f"/approvals/{glass}", headers=bearer(agent)).status_code == 200
 
 
 def test_key_rotation_without_restart(migrated, tmp_path, new_idp):
