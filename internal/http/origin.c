@@ -65,6 +65,20 @@ enum status http_origin_parse(const char *url, struct http_origin *o, struct err
 	return ST_OK;
 }
 
+/*
+ * localhost and the names under it (RFC 6761: resolved to loopback, as browsers do without
+ * asking DNS), with or without the root's trailing dot.
+ */
+static bool localhost_name(const char *host, size_t n)
+{
+	static const char name[] = "localhost";
+	const size_t k = sizeof(name) - 1;
+
+	if (n > 0 && host[n - 1] == '.')
+		n--;
+	return n >= k && memcmp(host + n - k, name, k) == 0 && (n == k || host[n - k - 1] == '.');
+}
+
 bool http_origin_loopback(const struct http_origin *o)
 {
 	struct in_addr a4;
@@ -72,14 +86,17 @@ bool http_origin_loopback(const struct http_origin *o)
 	char v6[sizeof(o->host)];
 	size_t n = strlen(o->host);
 
-	if (strcmp(o->host, "localhost") == 0)
+	if (localhost_name(o->host, n))
 		return true;
 	if (inet_pton(AF_INET, o->host, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127;
 	if (n < 3 || o->host[0] != '[' || o->host[n - 1] != ']')
 		return false;
 	snprintf(v6, sizeof(v6), "%.*s", (int)(n - 2), o->host + 1);
-	return inet_pton(AF_INET6, v6, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	if (inet_pton(AF_INET6, v6, &a6) != 1)
+		return false;
+	/* ::ffff:127.x.y.z is an IPv4 loopback address written as IPv6 */
+	return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 }
 
 bool http_origin_host_matches(const struct http_origin *o, const char *host)

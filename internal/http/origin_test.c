@@ -62,7 +62,11 @@ static void test_loopback(void **state)
 		{"http://10.1.2.3:8080", false},     {"http://128.0.0.1", false},
 		{"http://cavra.example.com", false}, {"http://localhost.example.com", false},
 		{"http://127.0.0.1.nip.io", false},  {"http://[::2]", false},
-		{"http://0.0.0.0", false},
+		{"http://0.0.0.0", false},	     {"http://console.localhost:8080", true},
+		{"http://localhost.:8080", true},    {"http://a.b.localhost.", true},
+		{"http://notlocalhost", false},	     {"http://localhost.example", false},
+		{"http://[::ffff:127.0.0.1]", true}, {"http://[::ffff:127.9.8.7]:80", true},
+		{"http://[::ffff:10.0.0.1]", false}, {"http://[::127.0.0.1]", false},
 	};
 
 	UNUSED(state);
