@@ -42,6 +42,25 @@ static enum status auto_migrate(const struct config *cfg, const struct migration
 	return st;
 }
 
+/*
+ * A database without cavra's current schema and no auto-migrate: another application's (or the
+ * original CAVRA's file) is named as such, bad input, exit 2; telling its owner to run
+ * migrations, or to pass --auto-migrate, which would refuse it too, sent them the wrong way.
+ * Cavra's own database, or an empty one, is behind: exit 1.
+ */
+static enum status refuse_behind(struct store *st, const char *verb, const struct migrate_report *r,
+				 struct err *e)
+{
+	enum status rc = migrate_refuse_foreign(st, r->ledger, verb, e);
+
+	if (rc != ST_OK)
+		return rc;
+	return err_set(e, ST_CONFLICT,
+		       "refusing to %s: %zu pending migrations; run 'cavra migrate up' (or use "
+		       "--auto-migrate)",
+		       verb, r->pending);
+}
+
 /* Refuses drift and, unless auto-migrate is on, pending migrations. */
 static enum status check_schema(const struct config *cfg, const char *verb, struct store *st,
 				const struct migration_set *set, struct err *e)
@@ -57,10 +76,7 @@ static enum status check_schema(const struct config *cfg, const char *verb, stru
 			     "problem",
 			     verb, r.problems[0].msg);
 	else if (rc == ST_OK && behind && !config_auto_migrate(cfg))
-		rc = err_set(e, ST_CONFLICT,
-			     "refusing to %s: %zu pending migrations; run 'cavra migrate up' "
-			     "(or use --auto-migrate)",
-			     verb, r.pending);
+		rc = refuse_behind(st, verb, &r, e);
 	else if (rc == ST_OK && behind)
 		rc = auto_migrate(cfg, set, r.ledger, e);
 	migrate_report_release(&r);

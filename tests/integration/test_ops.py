@@ -848,6 +848,11 @@ def test_restore_and_auto_migrate_refuse_a_database_that_is_not_cavras(seeded, t
     code, _, err = cavra("tokens", "list", "--auto-migrate", db=target)
     line = one_line(err)
     assert code == 2 and "refusing to migrate it automatically" in line and table in line, err
+    # without --auto-migrate it is named as someone else's too, not as cavra's, behind
+    code, _, err = cavra("tokens", "list", db=target)
+    line = one_line(err)
+    assert code == 2 and "not cavra's" in line and table in line, err
+    assert "pending migrations" not in line, err
     assert "activity_decisions" not in user_tables(target)
     if before:
         assert file_sha(path) == before and not os.path.exists(path + "-wal")
