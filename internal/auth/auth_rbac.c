@@ -52,7 +52,8 @@ static const struct auth_permission perms[] = {
 	{"sessions.write", AUTH_ACCESS_ROLES, R(AGENT), "POST /sessions: record an agent session"},
 	{"sessions.replace", AUTH_ACCESS_ROLES, 0,
 	 "POST /sessions over, or POST /decisions into, a session another caller recorded or "
-	 "started (else only that caller may change it or add to it)"},
+	 "started (else only that caller may change it or add to it); its POST /sessions keeps the "
+	 "owner in recorded_by and names the caller in changed_by"},
 	{"activity.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN,
 	 "read decisions, sessions and the audit chain head"},
 	{"policy.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN, "read the policy packs"},
@@ -61,7 +62,8 @@ static const struct auth_permission perms[] = {
 	 "POST /evidence: record evidence metadata"},
 	{"evidence.replace", AUTH_ACCESS_ROLES, R(SECURITY_OPERATOR),
 	 "POST /evidence over a record another caller wrote, or for a session another caller "
-	 "recorded or started (else only the record's writer, or the session's owner, may)"},
+	 "recorded or started (else only the record's writer, or the session's owner, may); the "
+	 "record keeps its writer in recorded_by and names the caller in changed_by"},
 	{"approvals.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN | R(AGENT),
 	 "read approvals (an agent sees those of its own decisions and those it asked for)"},
 	{"approvals.read_any", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN,
