@@ -208,16 +208,24 @@ static enum status load_decision(struct service *s, json_object *req, json_objec
  * nothing of a decision it may not ask about.  Callers without credentials (auth mode none) hold
  * every role and are not checked.
  */
+/* Whether record's recorded_by is mine (a caller's, service_recorded_by). */
+static bool written_by(json_object *record, json_object *mine)
+{
+	json_object *by = NULL;
+
+	return json_object_object_get_ex(record, "recorded_by", &by) && json_object_equal(by, mine);
+}
+
 static enum status check_requester(json_object *d, const char *id, const struct caller *who,
 				   struct err *e)
 {
-	json_object *by = NULL, *mine;
+	json_object *mine;
 	bool own;
 
 	if (!who->verified || who->may_request_any)
 		return ST_OK;
 	mine = service_recorded_by(who);
-	own = json_object_object_get_ex(d, "recorded_by", &by) && json_object_equal(by, mine);
+	own = written_by(d, mine);
 	json_object_put(mine);
 	if (own)
 		return ST_OK;
@@ -740,7 +748,7 @@ char *service_approval_reader(const struct caller *who)
 /* The same rule as the list's filter (REC_BY on "decision"), for one stored record. */
 bool service_approval_readable(const char *record, const struct caller *who)
 {
-	json_object *rec = NULL, *mine, *by = NULL, *d = NULL;
+	json_object *rec = NULL, *mine, *d = NULL;
 	bool yes;
 
 	if (!who || !who->verified || who->may_read_any)
@@ -748,10 +756,8 @@ bool service_approval_readable(const char *record, const struct caller *who)
 	if (jx_parse_object(record, strlen(record), &rec, NULL) != ST_OK)
 		return false;
 	mine = service_recorded_by(who);
-	yes = json_object_object_get_ex(rec, "recorded_by", &by) && json_object_equal(by, mine);
-	if (!yes && json_object_object_get_ex(rec, "decision", &d) &&
-	    json_object_object_get_ex(d, "recorded_by", &by))
-		yes = json_object_equal(by, mine);
+	yes = written_by(rec, mine) ||
+	      (json_object_object_get_ex(rec, "decision", &d) && written_by(d, mine));
 	json_object_put(mine);
 	json_object_put(rec);
 	return yes;

@@ -228,35 +228,51 @@ static enum status send_probe(struct store_listener *l, const char *payload, str
 	return st;
 }
 
-/* Waits for payload on the listening connection; whatever else arrives meanwhile is delivered. */
-static enum status await_probe(struct store_listener *l, const char *payload, struct err *e)
+/*
+ * Hands over every notification that arrives until want arrives (ST_OK; want NULL: never),
+ * deadline_us passes (ST_TIMEOUT; 0: none), the connection fails or stop is asked.  The queue
+ * is drained before each wait: a notification read off the socket together with LISTEN's
+ * answer is already parsed into it, and waiting first would leave it there until the next one
+ * arrived.
+ */
+static enum status pump(struct store_listener *l, const char *want, int64_t deadline_us,
+			struct err *e)
 {
-	int64_t deadline = time_mono_us() + LISTEN_PROBE_WAIT_US;
-
 	for (;;) {
 		enum wait_result w;
 		PGnotify *n;
-		bool mine = false;
+		bool seen = false;
 
 		while ((n = PQnotifies(l->pg)) != NULL) {
-			mine = mine || strcmp(n->extra, payload) == 0;
+			seen = seen || (want && strcmp(n->extra, want) == 0);
 			deliver(l, n->extra);
 			PQfreemem(n);
 		}
-		if (mine)
+		if (seen)
 			return ST_OK;
-		w = wait_for(l, PQsocket(l->pg), POLLIN, deadline);
+		w = wait_for(l, PQsocket(l->pg), POLLIN, deadline_us);
 		if (w == WAIT_TIMEOUT)
-			return err_set(e, ST_UNAVAILABLE,
-				       "a notification sent from another connection did not arrive "
-				       "within %lld s: LISTEN needs a database session of its own, "
-				       "which a pooler in transaction mode does not keep",
-				       (long long)(LISTEN_PROBE_WAIT_US / 1000000));
+			return err_set(e, ST_TIMEOUT, "listen: timeout expired");
 		if (w != WAIT_READY)
 			return wait_error(w, e, "listen");
-		if (!PQconsumeInput(l->pg))
-			return pq_error(l, e, "listen: connection lost");
+		if (!PQconsumeInput(l->pg) || PQstatus(l->pg) != CONNECTION_OK)
+			return l->notice[0] ? msg_error(l, l->notice, e, "listen: connection lost")
+					    : pq_error(l, e, "listen: connection lost");
 	}
+}
+
+/* Waits for payload on the listening connection; whatever else arrives meanwhile is delivered. */
+static enum status await_probe(struct store_listener *l, const char *payload, struct err *e)
+{
+	enum status st = pump(l, payload, time_mono_us() + LISTEN_PROBE_WAIT_US, e);
+
+	if (st != ST_TIMEOUT)
+		return st;
+	return err_set(e, ST_UNAVAILABLE,
+		       "a notification sent from another connection did not arrive within %lld s: "
+		       "LISTEN needs a database session of its own, which a pooler in transaction "
+		       "mode does not keep",
+		       (long long)(LISTEN_PROBE_WAIT_US / 1000000));
 }
 
 /*
@@ -278,31 +294,6 @@ static enum status probe(struct store_listener *l, struct err *e)
 	return st == ST_OK ? await_probe(l, payload, e) : st;
 }
 
-/*
- * Hands over every notification that arrived, until the connection fails or stop is asked.
- * The queue is drained before each wait: a notification read off the socket together with
- * LISTEN's answer is already parsed into it, and waiting first would leave it there until the
- * next one arrived.
- */
-static enum status receive(struct store_listener *l, struct err *e)
-{
-	for (;;) {
-		enum wait_result w;
-		PGnotify *n;
-
-		while ((n = PQnotifies(l->pg)) != NULL) {
-			deliver(l, n->extra);
-			PQfreemem(n);
-		}
-		w = wait_for(l, PQsocket(l->pg), POLLIN, 0);
-		if (w != WAIT_READY)
-			return wait_error(w, e, "listen");
-		if (!PQconsumeInput(l->pg) || PQstatus(l->pg) != CONNECTION_OK)
-			return l->notice[0] ? msg_error(l, l->notice, e, "listen: connection lost")
-					    : pq_error(l, e, "listen: connection lost");
-	}
-}
-
 /* One connection's life; *listened tells whether LISTEN took effect on it and a probe came. */
 static enum status session(struct store_listener *l, bool *listened, struct err *e)
 {
@@ -316,7 +307,7 @@ static enum status session(struct store_listener *l, bool *listened, struct err 
 	if (st == ST_OK) {
 		l->ops->on_state(l->ctx, true);
 		log_info("%s: listening on channel '%s'", l->what, l->channel);
-		st = receive(l, e);
+		st = pump(l, NULL, 0, e); /* until the connection fails or stop is asked */
 	}
 	PQfinish(l->pg);
 	l->pg = NULL;
