@@ -292,7 +292,10 @@ def test_unauthenticated_bodies_do_not_grow_the_server(migrated, tmp_path):
         finally:
             for c in held:
                 c.close()
-    assert grown < 50 << 10, f"the server grew by {grown} KiB"
+    # each connection still open holds libmicrohttpd's 256 KiB pool (the size that lets a 128 KiB
+    # header reach our 431), up to 50 MiB for 200 under load; the halves kept would be 100 MiB
+    # more (the code that kept them grew by ~190 MB)
+    assert grown < 120 << 10, f"the server grew by {grown} KiB"
 
 
 def test_good_credentials_get_100_continue(migrated, tmp_path):
