@@ -25,6 +25,8 @@ pkgs_run=(build-essential cmake pkg-config ca-certificates
 # (tests run with /usr/bin/python3, never a python3 found earlier on PATH).
 pkgs_test=(clang-format clang-tidy clang libclang-rt-14-dev libcmocka-dev sqlite3 postgresql-15 postgresql-client-15
 	python3 python3-pytest python3-requests curl zstd)
+# pytest-xdist: the integration suite runs in two processes (CMakeLists.txt, CAVRA_TEST_WORKERS).
+pkgs_test+=(python3-pytest-xdist)
 # PgBouncer, the pooler deployments put in front of PostgreSQL: the API token listener's tests
 # run serve through it in session and in transaction pooling mode.
 pkgs_test+=(pgbouncer)
