@@ -6,6 +6,7 @@ import os
 import pytest
 
 from conftest import cavra, serve, sql
+from test_tokens import bearer, make_token
 
 T0 = "2025-05-01T12:00:00.123456+00:00"
 
@@ -319,6 +320,30 @@ def test_a_recorded_by_in_a_file_is_not_imported(migrated, tmp_path):
     for table in ("activity_decisions", "evidence_metadata"):
         assert all("recorded_by" not in row[0]
                    for row in sql(migrated, f"SELECT payload FROM {table}")), table
+
+
+def test_an_import_over_an_agents_evidence_leaves_it_to_evidence_replace(migrated, tmp_path):
+    """An import over evidence an agent wrote through the API replaces the record whole, its
+    writer too: the content is the file's, not the agent's.  From then on the record has no
+    owner, so the agent's next write is 403 and only a caller with evidence.replace changes it,
+    as for any imported record; nobody else takes it over."""
+    agent = make_token(migrated, "imp-agent", "agent")
+    admin = make_token(migrated, "imp-admin", "admin")
+    mine = {"session_id": "pilot-1", "signer": "harness", "blocked_count": 5}
+    with serve(migrated, tmp=tmp_path) as s:
+        r = s.post("/evidence", mine, headers=bearer(agent))
+        assert r.status_code == 201 and r.json()["recorded_by"]["token"] == "imp-agent", r.text
+    path = tmp_path / "evidence.json"
+    path.write_text(json.dumps(EVIDENCE))
+    code, res, err = import_json(migrated, "--json", str(path), "--store", "evidence_metadata")
+    assert code == 0, (res, err)
+    with serve(migrated, tmp=tmp_path) as s:
+        got = s.get("/evidence/pilot-1").json()
+        assert (got["blocked_count"], got.get("recorded_by")) == (1, None), got
+        r = s.post("/evidence", dict(mine, blocked_count=6), headers=bearer(agent))
+        assert r.status_code == 403, r.text
+        r = s.post("/evidence", dict(mine, blocked_count=7), headers=bearer(admin))
+        assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "imp-admin", r.text
 
 
 def test_truncated_and_wrong_files(migrated, tmp_path):
