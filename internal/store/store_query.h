@@ -12,7 +12,11 @@
 
 #include <stddef.h>
 
-#define QB_MAX_PARAMS 32
+/*
+ * A record list's statement holds up to 16 filters and a cursor (2) per branch; the list of a
+ * REC_BY filter has two branches and the page (2): 38 (store_records.c, by_list).
+ */
+#define QB_MAX_PARAMS 40
 
 struct qb {
 	struct buf sql;

@@ -239,24 +239,38 @@ enum status store_rec_get(struct store *st, const struct rec_table *t, const cha
 }
 
 /*
- * REC_BY: compared as JSON values on PostgreSQL (jsonb: key order does not count), as the
- * minified text of both on SQLite, like owned_by; one parameter, used twice.
+ * The sides of a REC_BY filter: the payload's recorded_by (the writer's), the recorded_by of its
+ * object field named by the filter's column (an approval's decision), or either.
  */
-static void by_cond(struct qb *q, enum store_kind kind, const struct rec_filter *f, char *out,
-		    size_t size)
+enum by_side { BY_EITHER, BY_WRITER, BY_FIELD };
+
+/*
+ * REC_BY: compared as JSON values on PostgreSQL (jsonb: key order does not count), as the
+ * minified text of both on SQLite, like owned_by; one parameter, used twice for BY_EITHER.
+ * Each side is written as migration 020 indexes it: SQLite uses an index on an expression only
+ * where the query writes that very expression.
+ */
+static void by_cond(struct qb *q, enum store_kind kind, const struct rec_filter *f,
+		    enum by_side side, char *out, size_t size)
 {
+	char writer[96], field[128];
 	int n = store_qb_param(q, f->value);
 
-	if (kind == STORE_POSTGRES)
-		snprintf(out, size,
-			 "(payload->'recorded_by' = $%d::jsonb OR "
-			 "payload->'%s'->'recorded_by' = $%d::jsonb)",
-			 n, f->column, n);
+	if (kind == STORE_POSTGRES) {
+		snprintf(writer, sizeof(writer), "payload->'recorded_by' = $%d::jsonb", n);
+		snprintf(field, sizeof(field), "payload->'%s'->'recorded_by' = $%d::jsonb",
+			 f->column, n);
+	} else {
+		snprintf(writer, sizeof(writer),
+			 "json_extract(payload, '$.recorded_by') = json_extract($%d, '$')", n);
+		snprintf(field, sizeof(field),
+			 "json_extract(payload, '$.%s.recorded_by') = json_extract($%d, '$')",
+			 f->column, n);
+	}
+	if (side == BY_EITHER)
+		snprintf(out, size, "(%s OR %s)", writer, field);
 	else
-		snprintf(out, size,
-			 "(json_extract(payload, '$.recorded_by') = json_extract($%d, '$') OR "
-			 "json_extract(payload, '$.%s.recorded_by') = json_extract($%d, '$'))",
-			 n, f->column, n);
+		snprintf(out, size, "%s", side == BY_WRITER ? writer : field);
 }
 
 /*
@@ -268,8 +282,8 @@ static void by_cond(struct qb *q, enum store_kind kind, const struct rec_filter 
  * both compared as text.  Column and field names come from the kind's table, the
  * compared values only as parameters.
  */
-static void cond(struct qb *q, enum store_kind kind, const struct rec_filter *f, char *out,
-		 size_t size)
+static void cond(struct qb *q, enum store_kind kind, const struct rec_filter *f, enum by_side side,
+		 char *out, size_t size)
 {
 	const char *col = f->column;
 
@@ -297,7 +311,7 @@ static void cond(struct qb *q, enum store_kind kind, const struct rec_filter *f,
 				 store_qb_param(q, f->value));
 		break;
 	case REC_BY:
-		by_cond(q, kind, f, out, size);
+		by_cond(q, kind, f, side, out, size);
 		break;
 	case REC_MIN:
 		snprintf(out, size, "%s >= $%d", col, store_qb_param(q, f->value));
@@ -330,7 +344,8 @@ static void where_and(struct qb *q, const char *frag)
  * An alternative none of whose filters was given becomes "1 = 0": it must match
  * nothing, or an OR with an always-true group would drop every other condition.
  */
-static void where_alts(struct qb *q, enum store_kind kind, const struct rec_query *rq)
+static void where_alts(struct qb *q, enum store_kind kind, const struct rec_query *rq,
+		       enum by_side side)
 {
 	char frag[256];
 	int max_alt = 0;
@@ -349,7 +364,7 @@ static void where_alts(struct qb *q, enum store_kind kind, const struct rec_quer
 		for (size_t i = 0; i < rq->nfilters; i++) {
 			if (rq->filters[i].alt != a || !rq->filters[i].value)
 				continue;
-			cond(q, kind, &rq->filters[i], frag, sizeof(frag));
+			cond(q, kind, &rq->filters[i], side, frag, sizeof(frag));
 			store_qb_add(q, first ? "" : " AND ");
 			store_qb_add(q, frag);
 			first = false;
@@ -359,17 +374,28 @@ static void where_alts(struct qb *q, enum store_kind kind, const struct rec_quer
 	store_qb_add(q, ")");
 }
 
-static void where(struct qb *q, enum store_kind kind, const struct rec_query *rq)
+/* rq's filters, each REC_BY filter on the given side. */
+static void where(struct qb *q, enum store_kind kind, const struct rec_query *rq, enum by_side side)
 {
 	char frag[256];
 
 	for (size_t i = 0; i < rq->nfilters; i++) {
 		if (!rq->filters[i].value || rq->filters[i].alt != 0)
 			continue;
-		cond(q, kind, &rq->filters[i], frag, sizeof(frag));
+		cond(q, kind, &rq->filters[i], side, frag, sizeof(frag));
 		where_and(q, frag);
 	}
-	where_alts(q, kind, rq);
+	where_alts(q, kind, rq, side);
+}
+
+/* How many REC_BY filters rq applies. */
+static size_t by_filters(const struct rec_query *rq)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rq->nfilters; i++)
+		n += rq->filters[i].op == REC_BY && rq->filters[i].value;
+	return n;
 }
 
 static enum status count_rows(struct store *st, const struct rec_table *t,
@@ -379,8 +405,13 @@ static enum status count_rows(struct store *st, const struct rec_table *t,
 	enum status rc;
 	struct qb q;
 
+	/*
+	 * The OR of both sides in one WHERE: each backend reads the two indexes of migration 020
+	 * into one set of rows (PostgreSQL's BitmapOr, SQLite's MULTI-INDEX OR), a row on both
+	 * sides once, and stops at the bound.
+	 */
 	store_qb_init(&q, sel);
-	where(&q, store_kind(st), rq);
+	where(&q, store_kind(st), rq, BY_EITHER);
 	rc = store_qb_count(st, &q, rq->total_bound, total, e);
 	store_qb_release(&q);
 	free(sel);
@@ -397,11 +428,71 @@ static void fill_page(struct rec_page *out, const struct store_rows *r, int limi
 	}
 }
 
+/* One side of by_list: its rows in the list's order, the first m of them. */
+static void by_branch(struct qb *q, const struct rec_table *t, enum store_kind kind,
+		      const struct rec_query *rq, enum by_side side, int64_t m)
+{
+	char *sel = select_sql(t), tail[200];
+
+	store_qb_add(q, "SELECT * FROM (");
+	store_qb_add(q, sel);
+	q->where = false;
+	where(q, kind, rq, side);
+	store_qb_after(q, t->order_col, t->id_col, rq->after_ts, rq->after_id, false);
+	snprintf(tail, sizeof(tail), " ORDER BY %s DESC, %s ASC LIMIT %lld) %s", t->order_col,
+		 t->id_col, (long long)m, side == BY_WRITER ? "w" : "f");
+	store_qb_add(q, tail);
+	free(sel);
+}
+
+/*
+ * The list of a query with one REC_BY filter: the UNION of its two sides, each read from its
+ * own index of migration 020 in the list's order and cut at the page's end (a row of the page
+ * is among the first offset + limit + 1 of its side), so a page reads about that many rows of
+ * each side whatever the caller's share of the table.  UNION also drops the second copy of a
+ * row that both sides hold.  The OR of the sides in one WHERE matches the same rows, but no
+ * index returns it in order: PostgreSQL filtered the time index row by row, SQLite sorted every
+ * row of the caller's.  The outer ORDER BY names the order and id columns by their places
+ * (fifth and first, select_sql).
+ */
+static void by_list(struct qb *q, const struct rec_table *t, enum store_kind kind,
+		    const struct rec_query *rq)
+{
+	int64_t m = (int64_t)rq->limit + 1 + (rq->after_ts ? 0 : rq->offset);
+
+	store_qb_init(q, "");
+	by_branch(q, t, kind, rq, BY_WRITER, m);
+	store_qb_add(q, " UNION ");
+	by_branch(q, t, kind, rq, BY_FIELD, m);
+	store_qb_add(q, " ORDER BY 5 DESC, 1 ASC");
+}
+
+static void list_sql(struct qb *q, const struct rec_table *t, enum store_kind kind,
+		     const struct rec_query *rq)
+{
+	char *sel, order[160];
+
+	/*
+	 * With two, a row may pass one on the writer's side and the other on the field's: no
+	 * branch holds it, so such a query keeps the OR.
+	 */
+	if (by_filters(rq) == 1) {
+		by_list(q, t, kind, rq);
+		return;
+	}
+	sel = select_sql(t);
+	store_qb_init(q, sel);
+	where(q, kind, rq, BY_EITHER);
+	store_qb_after(q, t->order_col, t->id_col, rq->after_ts, rq->after_id, false);
+	snprintf(order, sizeof(order), " ORDER BY %s DESC, %s ASC", t->order_col, t->id_col);
+	store_qb_add(q, order);
+	free(sel);
+}
+
 enum status store_rec_list(struct store *st, const struct rec_table *t, const struct rec_query *rq,
 			   struct rec_page *out, struct err *e)
 {
 	struct store_rows *r = NULL;
-	char *sel = select_sql(t), order[160];
 	enum status rc = ST_OK;
 	struct qb q;
 
@@ -409,18 +500,13 @@ enum status store_rec_list(struct store *st, const struct rec_table *t, const st
 	out->total = -1;
 	if (rq->want_total)
 		rc = count_rows(st, t, rq, &out->total, e);
-	store_qb_init(&q, sel);
-	where(&q, store_kind(st), rq);
-	store_qb_after(&q, t->order_col, t->id_col, rq->after_ts, rq->after_id, false);
-	snprintf(order, sizeof(order), " ORDER BY %s DESC, %s ASC", t->order_col, t->id_col);
-	store_qb_add(&q, order);
+	list_sql(&q, t, store_kind(st), rq);
 	if (rc == ST_OK)
 		rc = store_qb_run_page(st, &q, rq->limit, rq->offset, rq->after_ts, &r, e);
 	if (rc == ST_OK)
 		fill_page(out, r, rq->limit);
 	store_rows_free(r);
 	store_qb_release(&q);
-	free(sel);
 	return rc;
 }
 

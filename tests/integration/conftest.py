@@ -362,7 +362,8 @@ NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "api_tokens", "original_enum_values", "operations_records", "console_sessions",
          "operations_doctor", "activity_read_indexes", "stable_paging",
          "decision_idempotency_keys", "audit_chain", "policy_rollout_versions",
-         "decision_rollout_projection", "decision_index_order", "api_token_notify"]
+         "decision_rollout_projection", "decision_index_order", "api_token_notify",
+         "approval_reader_indexes"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]
