@@ -150,6 +150,33 @@ static enum status not_future(const char *field, const char *v, int64_t limit, s
 		       field, v);
 }
 
+/* Removes key from o; whether it was there. */
+static bool drop_key(json_object *o, const char *key)
+{
+	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, NULL))
+		return false;
+	json_object_object_del(o, key);
+	return true;
+}
+
+/*
+ * Who wrote a record, and who changed it since, are the server's word: a file names neither.
+ * An approval's copy of its decision drops the decision's writer too, which decides whose
+ * approvals an agent reads (GET /approvals): a file could otherwise hand an imported approval
+ * to any agent, or put a value too long for the index of migration 020 into it.  Whether
+ * anything was dropped.
+ */
+static bool drop_writers(const struct kind *k, json_object *rec)
+{
+	json_object *d = NULL;
+	bool dropped = drop_key(rec, "recorded_by");
+
+	dropped = drop_key(rec, "changed_by") || dropped;
+	if (k == &service_kind_approval && json_object_object_get_ex(rec, "decision", &d))
+		dropped = drop_key(d, "recorded_by") || dropped;
+	return dropped;
+}
+
 enum status service_import_admit(const struct kind *k, struct prepared *p, struct err *e)
 {
 	int64_t limit = time_now_us() + FUTURE_SLACK_US;
@@ -162,8 +189,7 @@ enum status service_import_admit(const struct kind *k, struct prepared *p, struc
 		st = not_future("created_at", p->created_at, limit, e);
 	if (st == ST_OK)
 		st = not_future("updated_at", p->updated_at, limit, e);
-	if (st == ST_OK && json_object_object_get_ex(p->rec, "recorded_by", NULL)) {
-		json_object_object_del(p->rec, "recorded_by");
+	if (st == ST_OK && drop_writers(k, p->rec)) {
 		free(p->payload);
 		p->payload = jx_take_text(json_object_get(p->rec));
 	}

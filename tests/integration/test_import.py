@@ -305,21 +305,34 @@ def test_records_dated_in_the_future_import_nothing(migrated, tmp_path):
 
 
 def test_a_recorded_by_in_a_file_is_not_imported(migrated, tmp_path):
-    """Who wrote a record is the server's word, and it decides who may change a session or
-    evidence: a file cannot name it.  Imported records have none."""
+    """Who wrote a record, and who changed it since, are the server's word, and they decide who
+    may change a session or evidence and whose approvals an agent reads: a file names neither,
+    not even inside an approval's copy of its decision.  Imported records have none, so the
+    agent a file names does not read the imported approval."""
+    who = {"kind": "api_token", "token": "imp-agent-b"}
     act = json.loads(json.dumps(ACTIVITY))
-    act["decisions"][0]["recorded_by"] = {"kind": "api_token", "token": "agent-b"}
+    act["decisions"][0]["recorded_by"] = who
     ev = json.loads(json.dumps(EVIDENCE))
-    ev["items"][0]["recorded_by"] = {"kind": "api_token", "token": "agent-b"}
+    ev["items"][0].update(recorded_by=who, changed_by={"kind": "api_token", "token": "admin"})
+    apr = json.loads(json.dumps(APPROVALS))
+    apr["items"][0].update(recorded_by=who, changed_by=who)
+    apr["items"][0]["decision"]["recorded_by"] = who
     for name, store, data in (("activity.json", "activity", act),
-                              ("evidence.json", "evidence_metadata", ev)):
+                              ("evidence.json", "evidence_metadata", ev),
+                              ("approvals.json", "approvals", apr)):
         path = tmp_path / name
         path.write_text(json.dumps(data))
         code, res, err = import_json(migrated, "--json", str(path), "--store", store)
         assert code == 0, res
-    for table in ("activity_decisions", "evidence_metadata"):
-        assert all("recorded_by" not in row[0]
-                   for row in sql(migrated, f"SELECT payload FROM {table}")), table
+    for table in ("activity_decisions", "evidence_metadata", "approvals"):
+        rows = sql(migrated, f"SELECT payload FROM {table}")
+        assert rows and all("recorded_by" not in row[0] and "changed_by" not in row[0]
+                            for row in rows), (table, rows)
+    agent = make_token(migrated, "imp-agent-b", "agent")
+    with serve(migrated, tmp=tmp_path) as s:
+        r = s.get("/approvals", headers=bearer(agent))
+        assert r.status_code == 200 and r.json()["items"] == [], r.text
+        assert s.get("/approvals/apr_0123456789ab", headers=bearer(agent)).status_code == 404
 
 
 def test_an_import_over_an_agents_evidence_leaves_it_to_evidence_replace(migrated, tmp_path):
