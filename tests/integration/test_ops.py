@@ -8,6 +8,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -20,8 +21,8 @@ import uuid
 import pytest
 
 import original_fixture
-from conftest import (CAVRA, SANITIZER_MARKS, backend_of, cavra, one_line, pg_bindir, psql,
-                      serve, sql, sqlite_path, status_json, until, user_tables)
+from conftest import (CAVRA, SANITIZER_MARKS, Postgres, backend_of, cavra, one_line, pg_bindir,
+                      psql, serve, sql, sqlite_path, status_json, until, user_tables)
 
 DATA_TABLES = ["evidence_metadata", "approvals", "registry_agents", "registry_mcp_servers",
                "activity_sessions", "activity_decisions", "inventory_repositories",
@@ -654,6 +655,50 @@ def test_postgres_restore_checks_the_content_while_loading(source, tmp_path, pg_
     assert code == 1 and "failed verification" in err, err
     assert "sha256" in {p["kind"] for p in json.loads(out)["problems"]}
     assert user_tables(pg_db) == []
+
+
+def test_postgres_restore_runs_without_jit(source, tmp_path, pg_db, request):
+    """The restore's statements run with JIT compilation off (docs/backup-format.md): on freshly
+    loaded tables, with no statistics yet, PostgreSQL took the counts after each load for costly
+    enough to compile, 186 ms of compiling for a count of 2.5 ms at 1,000,000 decisions.  Here a
+    database whose settings JIT-compile every statement (thresholds 0) logs each plan the
+    restore ran (auto_explain): a query from psql there is compiled, none of the restore's."""
+    pg = request.getfixturevalue("pg")
+    if not isinstance(pg, Postgres):
+        pytest.skip("needs the test's own PostgreSQL and its log (not CAVRA_TEST_PG_URL)")
+    dest = tmp_path / "bk"
+    backup(source, dest)
+    name = pg_db.rsplit("/", 1)[1]
+    for setting in ("session_preload_libraries = 'auto_explain'",
+                    "auto_explain.log_min_duration = 0", "jit = on", "jit_above_cost = 0",
+                    "jit_inline_above_cost = 0", "jit_optimize_above_cost = 0"):
+        psql(pg.url(), f"ALTER DATABASE {name} SET {setting}")
+    log = os.path.join(pg.dir, "log")
+    start = os.path.getsize(log)
+    psql(pg_db, "SELECT count(*) FROM pg_class /* jit control */")
+    ok(cavra("ops", "restore", str(dest), "--target-url", pg_db, db=source))
+    with open(log) as f:
+        entries = re.split(r"\n(?=\d{4}-\d\d-\d\d )", f.read()[start:])
+    plans = {}
+    for entry in entries:
+        m = re.search(r"Query Text: (.*)", entry)
+        if m:
+            plans.setdefault(m.group(1), []).append("JIT:" in entry)
+    assert plans["SELECT count(*) FROM pg_class /* jit control */"] == [True], plans
+    loaded = [q for q in plans if q.startswith("SELECT count(*) FROM activity_decisions")]
+    assert loaded, sorted(plans)
+    # the load's transaction: from the count after the first load to the record of the restore
+    # (the reads of the chain check after the commit run in their own, and are cheap enough
+    # never to be compiled under the default thresholds); and every streamed read (COPY ... TO)
+    first = next(i for i, e in enumerate(entries)
+                 if "Query Text: SELECT count(*) FROM " in e and "pg_class" not in e)
+    last = next(i for i, e in enumerate(entries)
+                if "Query Text: INSERT INTO operations_records" in e)
+    ran = entries[first:last + 1] + [e for e in entries if "Query Text: COPY (" in e]
+    assert len(ran) > 20 and any("Query Text: COPY (" in e for e in ran), len(ran)
+    compiled = [re.search(r"Query Text: (.*)", e).group(1)[:120] for e in ran
+                if "JIT:" in e]
+    assert compiled == [], compiled
 
 
 # ---- restore ----
