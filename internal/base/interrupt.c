@@ -8,8 +8,11 @@
  * threads (a restore's loaders, a backup's snapshot readers) while the handler may run on any
  * thread at the same time, so a list the handler walked could lose an entry, and its
  * PGcancel be freed, in the middle of the walk; the handler may take no lock to prevent it.
- * The watcher walks the list under a mutex that interrupt_canceller_remove also takes, so an
- * entry is unlinked (and its PGcancel freed by the caller) only while no cancel uses it.
+ * The watcher walks the list under a mutex that interrupt_canceller_remove also takes, and
+ * marks the entry it calls busy; it lets go of the mutex during the call, since a cancel opens
+ * a connection to the server and may wait as long as the network does.  An entry is unlinked
+ * (and its PGcancel freed by the caller) only while it is not busy: its remover waits for that
+ * one call, and the other threads add and remove their own entries meanwhile.
  */
 #include "base/base.h"
 #include "base/interrupt.h"
@@ -35,11 +38,14 @@ static int wake_rd = -1, wake_wr = -1;
 struct interrupt_canceller {
 	interrupt_cancel_fn fn;
 	void *arg;
+	bool busy; /* the watcher calls fn(arg) now */
 	struct interrupt_canceller *prev, *next;
 };
 
-/* Guards the list and watching; held while a canceller runs. */
+/* Guards the list, each entry's busy and watching; not held while a canceller runs. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled when a call ends: a remover waits on it for its entry's. */
+static pthread_cond_t call_ended = PTHREAD_COND_INITIALIZER;
 static struct interrupt_canceller *cancellers;
 static bool watching; /* the watcher thread runs */
 
@@ -106,12 +112,22 @@ bool interrupt_installed(void)
 	return wake_rd >= 0;
 }
 
-/* Calls every registered canceller, holding the lock so that none is removed meanwhile. */
+/*
+ * Calls every registered canceller, one at a time, without the lock: the entry called is busy,
+ * so it stays linked (and its next is read under the lock once the call ends) while the others
+ * may come and go.  One added meanwhile ahead of it waits for the next round.
+ */
 static void cancel_all(void)
 {
 	pthread_mutex_lock(&lock);
-	for (struct interrupt_canceller *c = cancellers; c; c = c->next)
+	for (struct interrupt_canceller *c = cancellers; c; c = c->next) {
+		c->busy = true;
+		pthread_mutex_unlock(&lock);
 		c->fn(c->arg);
+		pthread_mutex_lock(&lock);
+		c->busy = false;
+		pthread_cond_broadcast(&call_ended);
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -183,7 +199,9 @@ void interrupt_canceller_remove(struct interrupt_canceller *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&lock); /* waits for a cancel_all in progress */
+	pthread_mutex_lock(&lock);
+	while (c->busy) /* the one call of fn(arg) in progress, not the others' */
+		pthread_cond_wait(&call_ended, &lock);
 	if (c->prev)
 		c->prev->next = c->next;
 	else

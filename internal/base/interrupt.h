@@ -60,7 +60,8 @@ struct interrupt_canceller *interrupt_canceller_add(interrupt_cancel_fn fn, void
 
 /*
  * Unregisters c (NULL-safe): when it returns, fn(arg) is not running and will not run again,
- * so arg may be freed.  Waits for a call of fn in progress.
+ * so arg may be freed.  Waits for a call of fn in progress, not for another canceller's: a
+ * cancel that waits on the network holds up only the removal of its own connection.
  */
 void interrupt_canceller_remove(struct interrupt_canceller *c);
 
