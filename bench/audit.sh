@@ -2,7 +2,10 @@
 # `cavra audit adopt` and `cavra audit verify` at ROWS decisions (default 1,000,000) on both
 # backends: each seeds a freshly migrated database (bench/seed.sh, which writes no chain), chains
 # it with `audit adopt`, then walks it with `audit verify`, timing each step and its peak RSS
-# (/usr/bin/time). Prints a Markdown table for docs/benchmarks.md on stdout, progress on stderr.
+# (/usr/bin/time). Before each step the database is settled, as a DBA would after a bulk load
+# (PostgreSQL: VACUUM (ANALYZE) and a CHECKPOINT; SQLite: the WAL checkpointed into the file),
+# so that autovacuum of a million new rows or a checkpoint of the seed's does not run during a
+# measured step. Prints a Markdown table for docs/benchmarks.md on stdout, progress on stderr.
 # Run as root (PostgreSQL runs as user postgres).
 #   bash bench/audit.sh
 # Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", CAVRA_REV (a committed
@@ -29,6 +32,15 @@ row() { # backend step command...: runs it (a failure, a break found by verify i
 	echo "| $b | $ROWS | \`cavra $step\` | $secs | $((kb / 1024)) |"
 }
 
+settle() { # backend database: nothing left for autovacuum or a checkpoint to do, flushed
+	if [ "$1" = postgres ]; then
+		psql "$2" -Xq -c 'VACUUM (ANALYZE)' -c CHECKPOINT
+	else
+		sqlite3 "$2" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+	fi
+	sync
+}
+
 echo "| backend | decisions | step | seconds | peak RSS MB |"
 echo "| --- | ---: | --- | ---: | ---: |"
 for b in "${BACKENDS[@]}"; do
@@ -43,7 +55,9 @@ for b in "${BACKENDS[@]}"; do
 	"$cavra" migrate up --database "$db" >"$work/migrate.log" 2>&1 || die "migrate up failed"
 	say "$b: seeding $ROWS decisions"
 	bash bench/seed.sh "$db" "$ROWS" >"$work/seed.log" 2>&1 || die "seed failed: $work/seed.log"
+	settle "$b" "$db"
 	row "$b" "audit adopt" "$cavra" audit adopt --database "$db" --quiet
+	settle "$b" "$db"
 	row "$b" "audit verify" "$cavra" audit verify --database "$db" --quiet
 	if [ "$b" = postgres ]; then pg_stop; fi
 done
