@@ -200,14 +200,6 @@ static enum status load_decision(struct service *s, json_object *req, json_objec
 	return st;
 }
 
-/*
- * An agent asks for approvals of its own decisions: another caller's request would open the
- * decision's one pending approval (with a lifetime of its choosing) for an action the deciding
- * agent never asked to take.  A decision without recorded_by (imported, adopted) is nobody's.
- * Checked before the body's copy is compared, so that a 409 naming a field tells a caller
- * nothing of a decision it may not ask about.  Callers without credentials (auth mode none) hold
- * every role and are not checked.
- */
 /* Whether record's recorded_by is mine (a caller's, service_recorded_by). */
 static bool written_by(json_object *record, json_object *mine)
 {
@@ -216,6 +208,14 @@ static bool written_by(json_object *record, json_object *mine)
 	return json_object_object_get_ex(record, "recorded_by", &by) && json_object_equal(by, mine);
 }
 
+/*
+ * An agent asks for approvals of its own decisions: another caller's request would open the
+ * decision's one pending approval (with a lifetime of its choosing) for an action the deciding
+ * agent never asked to take.  A decision without recorded_by (imported, adopted) is nobody's.
+ * Checked before the body's copy is compared, so that a 409 naming a field tells a caller
+ * nothing of a decision it may not ask about.  Callers without credentials (auth mode none) hold
+ * every role and are not checked.
+ */
 static enum status check_requester(json_object *d, const char *id, const struct caller *who,
 				   struct err *e)
 {
