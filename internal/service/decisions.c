@@ -236,11 +236,14 @@ static enum status replay(struct service *s, const struct idempotency *k, char *
 /*
  * The stored payload is the exact text returned to the client, so that GET /decisions/{id}
  * gives back byte for byte what the agent's harness was told.  The key goes into the same
- * row, written by the same statement, so a decision is never durable without its key.
+ * row, written by the same statement, so a decision is never durable without its key.  owner
+ * (NULL: none) is the caller's recorded_by when its decision may start the session: the
+ * write settles who owns it (struct decision_rec).
  */
 static enum status store_new(struct service *s, const struct decision_req *d,
-			     const struct caller *who, const struct idempotency *k, char **record,
-			     enum policy_decision *decision, struct err *e)
+			     const struct caller *who, const struct idempotency *k,
+			     const char *owner, char **record, enum policy_decision *decision,
+			     struct err *e)
 {
 	const struct policy_pack *pack = NULL;
 	struct policy_result res;
@@ -272,7 +275,8 @@ static enum status store_new(struct service *s, const struct decision_req *d,
 							  JSON_C_TO_STRING_NOSLASHESCAPE),
 		k->key[0] ? k->caller : NULL,
 		k->key[0] ? k->key : NULL,
-		k->key[0] ? k->request_sha256 : NULL};
+		k->key[0] ? k->request_sha256 : NULL,
+		owner};
 	st = store_decision_insert(s->store, &rec, e);
 	if (st == ST_OK) {
 		*record = xstrdup(rec.payload);
@@ -290,10 +294,10 @@ static enum status store_new(struct service *s, const struct decision_req *d,
  * its own, which no one else can name yet.
  */
 static enum status check_session_owner(struct service *s, const struct decision_req *d,
-				       const struct caller *who, struct err *e)
+				       const struct caller *who, char **settle, struct err *e)
 {
 	return service_session_owner_check(s, d->session_id, who, who && who->may_replace_sessions,
-					   "sessions.replace", "add decisions to it", e);
+					   "sessions.replace", "add decisions to it", settle, e);
 }
 
 /*
@@ -308,6 +312,7 @@ enum status service_decision_create(struct service *s, json_object *req, const s
 {
 	struct idempotency k;
 	struct decision_req d;
+	char *owner = NULL;
 	enum status st = read_request(req, &d, e);
 
 	*replayed = false;
@@ -323,9 +328,13 @@ enum status service_decision_create(struct service *s, json_object *req, const s
 		}
 		err_clear(e);
 	}
-	st = check_session_owner(s, &d, who, e);
+	st = check_session_owner(s, &d, who, &owner, e);
 	if (st == ST_OK)
-		st = store_new(s, &d, who, &k, record, decision, e);
+		st = store_new(s, &d, who, &k, owner, record, decision, e);
+	if (st == ST_FORBIDDEN && owner) /* another caller's decision started the session first */
+		st = service_owner_refusal("session", d.session_id, "recorded or started",
+					   "sessions.replace", "add decisions to it", e);
+	free(owner);
 	if (st == ST_CONFLICT && k.key[0]) {
 		enum status again = replay(s, &k, record, e);
 

@@ -197,11 +197,14 @@ ATTR_NODISCARD enum status service_owner_refusal(const char *what, const char *i
  * to start, an existing one only its owner's (the caller that recorded it through POST
  * /sessions, else the caller of its first decision) unless exempt (the caller holds
  * permission, named in the 403's message, whose may says what it allows).  Callers without
- * verified credentials (auth mode none) hold every role and are not checked.
+ * verified credentials (auth mode none) hold every role and are not checked.  *settle
+ * (optional; the caller frees it) gets the caller's recorded_by (JSON text) when the session
+ * does not exist yet: a write that creates it passes it on for the store to check again
+ * (struct decision_rec's owner), since others may be starting the same session at once.
  */
 ATTR_NODISCARD enum status service_session_owner_check(struct service *s, const char *session_id,
 						       const struct caller *who, bool exempt,
 						       const char *permission, const char *may,
-						       struct err *e);
+						       char **settle, struct err *e);
 
 #endif

@@ -94,7 +94,7 @@ enum status service_record_upsert(struct service *s, enum service_kind k, json_o
 	if (k == SK_EVIDENCE) {
 		st = service_session_owner_check(s, jx_get_str(req, "session_id"), who,
 						 who && who->may_replace, "evidence.replace",
-						 "record its evidence", e);
+						 "record its evidence", NULL, e);
 		if (st != ST_OK)
 			return st;
 	}

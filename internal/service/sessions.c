@@ -205,15 +205,23 @@ static enum status extras(struct service *s, json_object *req, const char *id,
 
 enum status service_session_owner_check(struct service *s, const char *session_id,
 					const struct caller *who, bool exempt,
-					const char *permission, const char *may, struct err *e)
+					const char *permission, const char *may, char **settle,
+					struct err *e)
 {
+	bool is_new = false;
 	char *owner;
 	enum status st;
 
+	if (settle)
+		*settle = NULL;
 	if (!session_id || !who || !who->verified || exempt)
 		return ST_OK;
 	owner = jx_take_text(service_recorded_by(who));
-	st = store_session_owner_check(s->store, session_id, owner, e);
+	st = store_session_owner_check(s->store, session_id, owner, &is_new, e);
+	if (st == ST_OK && is_new && settle) {
+		*settle = owner;
+		owner = NULL;
+	}
 	free(owner);
 	if (st == ST_FORBIDDEN)
 		st = service_owner_refusal("session", session_id, "recorded or started", permission,

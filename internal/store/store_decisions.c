@@ -15,6 +15,7 @@
 #include "store/store_decisions.h"
 #include "store/store_backend.h"
 #include "store/store_chain.h"
+#include "store/store_owner_sql.h"
 #include "store/store_pg_batch.h"
 #include "store/store_query.h"
 #include "base/buf.h"
@@ -332,6 +333,115 @@ static enum status upsert_sessions(struct store_conn *c, const struct decision_r
 }
 
 /*
+ * A new session's owner is settled by the write that creates it.  The service reads a session's
+ * owner before it queues a decision, and a decision that found no session carries its caller's
+ * recorded_by as owner (struct decision_rec): two callers' first decisions in one new session
+ * at once both do.  The write checks again while it holds the session: on SQLite in the one
+ * writer's transaction, before its rows go in; on PostgreSQL after the sessions' upsert, which
+ * holds the session's row (a transaction that created it commits first), leaving this
+ * transaction's own decisions out of the first-decision probe.  Both refuse a session that
+ * another caller owns by then; one whose owner is still unknown (no row, or none recorded)
+ * passes.  Rows of several callers starting one session in one batch are written one by one
+ * (owners_agree), so that the first written owns it and the others are refused.
+ */
+static enum status owner_refused(const char *session_id, struct err *e)
+{
+	return err_set(e, ST_FORBIDDEN, "session '%s' was recorded or started by another caller",
+		       session_id);
+}
+
+/* Whether each session that a row of rows may start gets its rows from that row's caller. */
+static bool owners_agree(const struct decision_rec *const *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; rows[i]->owner && j < n; j++)
+			if (j != i && strcmp(rows[j]->session_id, rows[i]->session_id) == 0 &&
+			    (!rows[j]->owner || strcmp(rows[j]->owner, rows[i]->owner) != 0))
+				return false;
+	return true;
+}
+
+#define SQLITE_OWNER_TAKEN                                                                \
+	"SELECT 1 FROM activity_sessions s WHERE s.session_id = $1 AND " OWNER_OF_SQLITE( \
+		"s") " <> json_extract($2, '$')"
+
+static enum status sqlite_owners_settle(struct store_conn *c,
+					const struct decision_rec *const *rows, size_t n,
+					struct err *e)
+{
+	enum status rc = ST_OK;
+
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		const char *p[] = {rows[i]->session_id, rows[i]->owner};
+		bool taken = false;
+
+		if (!rows[i]->owner)
+			continue;
+		rc = store_row_exists(c, SQLITE_OWNER_TAKEN, 2, p, &taken, e);
+		if (rc == ST_OK && taken)
+			rc = owner_refused(rows[i]->session_id, e);
+	}
+	return rc;
+}
+
+/*
+ * PostgreSQL's check is a step of the batch's one round trip, so it cannot answer with rows
+ * that the client would read before COMMIT: a session owned by another caller fails the
+ * statement instead (a division by zero, which nothing else in the batch can raise), and the
+ * step's index tells pg_write_tx that the owner refused.  $1 and $2 the sessions and owners
+ * of the rows that carry one, $3 every decision id of the transaction.
+ */
+#define PG_OWNER_BEFORE_THESE OWNER_OF_PG_WHERE("s", " AND d.decision_id <> ALL ($3::text[])")
+#define PG_OWNERS_SQL                                                                          \
+	"SELECT 1 / CASE WHEN EXISTS (SELECT 1 FROM unnest($1::text[], $2::jsonb[]) AS u(id, " \
+	"owner) JOIN activity_sessions s ON s.session_id = u.id COLLATE \"C\" "                \
+	"WHERE " PG_OWNER_BEFORE_THESE " <> u.owner) THEN 0 ELSE 1 END"
+#define PG_OWNERS_NPARAMS 3
+
+struct pg_owners {
+	struct buf a[PG_OWNERS_NPARAMS];
+	const char *v[PG_OWNERS_NPARAMS];
+	bool any; /* a row carries an owner: the step runs */
+};
+
+static enum status pg_owners_fill(struct pg_owners *o, const struct decision_rec *const *rows,
+				  size_t n, struct err *e)
+{
+	const char **p = xcalloc(2 * n, sizeof(*p));
+	const char **ids = xcalloc(n, sizeof(*ids));
+	size_t k = 0;
+	enum status st;
+
+	for (size_t i = 0; i < PG_OWNERS_NPARAMS; i++)
+		o->a[i] = (struct buf)BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = rows[i]->decision_id;
+		if (rows[i]->owner) {
+			p[2 * k] = rows[i]->session_id;
+			p[2 * k + 1] = rows[i]->owner;
+			k++;
+		}
+	}
+	o->any = k > 0;
+	st = store_pg_array(&o->a[0], p, k, 2, e);
+	if (st == ST_OK)
+		st = store_pg_array(&o->a[1], p + 1, k, 2, e);
+	if (st == ST_OK)
+		st = store_pg_array(&o->a[2], ids, n, 1, e);
+	for (size_t i = 0; i < PG_OWNERS_NPARAMS; i++)
+		o->v[i] = o->a[i].data;
+	free(ids);
+	free(p);
+	return st;
+}
+
+static void pg_owners_release(struct pg_owners *o)
+{
+	for (size_t i = 0; i < PG_OWNERS_NPARAMS; i++)
+		buf_release(&o->a[i]);
+}
+
+/*
  * The one point of every write transaction of decisions (a batch, or a row written
  * alone after its batch failed) where its rows are inserted and not yet committed:
  * rows are exactly the decisions this transaction writes, in the order inserted.
@@ -435,33 +545,62 @@ static void gate_sent(void *g)
 	gate_release(g);
 }
 
-enum { PG_STEP_BEGIN, PG_STEP_COMMIT = 4 };
+enum { PG_STEP_BEGIN, PG_STEP_OWNERS = 3 };
+
+/* The steps of pg_write_tx in order, the owners' check only when a row carries an owner. */
+static size_t pg_steps(struct pg_step *steps, const struct pg_arrays *a, const struct pg_owners *o,
+		       const struct chain_pg_step *ch)
+{
+	size_t k = 0;
+
+	steps[k++] = (struct pg_step){"BEGIN", 0, NULL};
+	steps[k++] = (struct pg_step){PG_DECISIONS_SQL, DECISION_NPARAMS, a->dv};
+	steps[k++] = (struct pg_step){PG_SESSIONS_SQL, SESSION_NPARAMS, a->sv};
+	if (o->any)
+		steps[k++] = (struct pg_step){PG_OWNERS_SQL, PG_OWNERS_NPARAMS, o->v};
+	steps[k++] = ch->step;
+	steps[k++] = (struct pg_step){"COMMIT", 0, NULL};
+	return k;
+}
+
+/* What a failure of step failed (of n) says: the rows' fault (nothing written) or not. */
+static bool pg_rows_failed(const struct decision_rec *const *rows, size_t n,
+			   const struct pg_owners *o, size_t failed, size_t nsteps, struct err *e)
+{
+	if (o->any && failed == PG_STEP_OWNERS) {
+		err_clear(e);
+		owner_refused(n == 1 ? rows[0]->session_id : "(one of the batch)", e);
+	}
+	if (failed == nsteps - 1)
+		err_wrap(e, "commit");
+	return failed > PG_STEP_BEGIN && failed < nsteps - 1;
+}
 
 static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *const *rows,
 			       size_t n, struct batch_gate *g, bool *rows_failed, struct err *e)
 {
 	struct chain_pg_step ch = {0};
+	struct pg_owners o;
 	struct pg_arrays a;
 	size_t failed = 0;
 	enum status rc = pg_arrays_fill(&a, rows, n, e);
+	enum status owners = pg_owners_fill(&o, rows, n, rc == ST_OK ? e : NULL);
 
+	if (rc == ST_OK)
+		rc = owners;
 	if (rc == ST_OK)
 		rc = store_chain_pg_step(rows, n, &ch, e);
 	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
 	if (rc == ST_OK) {
-		const struct pg_step steps[] = {
-			{"BEGIN", 0, NULL},
-			{PG_DECISIONS_SQL, DECISION_NPARAMS, a.dv},
-			{PG_SESSIONS_SQL, SESSION_NPARAMS, a.sv},
-			ch.step,
-			{"COMMIT", 0, NULL},
-		};
+		struct pg_step steps[6];
+		size_t k = pg_steps(steps, &a, &o, &ch);
 		const struct pg_sent sent = {gate_sent, g};
 
-		rc = store_pg_pipeline(c, steps, ARRAY_SIZE(steps), NULL, &failed, &sent, e);
-		*rows_failed = rc != ST_OK && failed > PG_STEP_BEGIN && failed < PG_STEP_COMMIT;
-		if (rc != ST_OK && failed == PG_STEP_COMMIT)
-			err_wrap(e, "commit");
+		rc = store_pg_pipeline(c, steps, k, NULL, &failed, &sent, e);
+		if (rc != ST_OK)
+			*rows_failed = pg_rows_failed(rows, n, &o, failed, k, e);
+		if (rc != ST_OK && o.any && failed == PG_STEP_OWNERS)
+			rc = ST_FORBIDDEN;
 	}
 	if (rc == ST_OK)
 		c->wrote = true;
@@ -472,6 +611,7 @@ static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *
 		store_tx_rollback(c);
 	}
 	store_chain_pg_step_release(&ch);
+	pg_owners_release(&o);
 	pg_arrays_release(&a);
 	return rc;
 }
@@ -487,13 +627,19 @@ static enum status write_tx(struct store_conn *c, const struct decision_rec *con
 {
 	enum status rc;
 
+	if (n > 1 && !owners_agree(rows, n)) {
+		*rows_failed = true;
+		return err_set(e, ST_CONFLICT, "several callers start one session: one by one");
+	}
 	if (c->ops->kind == STORE_POSTGRES)
 		return pg_write_tx(c, rows, n, g, rows_failed, e);
 	rc = store_tx_begin(c, STORE_TX_WRITE, e);
 	*rows_failed = false;
 	if (rc != ST_OK)
 		return rc;
-	rc = insert_decisions(c, rows, n, e);
+	rc = sqlite_owners_settle(c, rows, n, e);
+	if (rc == ST_OK)
+		rc = insert_decisions(c, rows, n, e);
 	if (rc == ST_OK)
 		rc = upsert_sessions(c, rows, n, e);
 	if (rc == ST_OK)

@@ -34,12 +34,20 @@ struct decision_rec {
 	/* An Idempotency-Key: who sent it, the key, and the SHA-256 of the canonical request
 	   body; all three NULL without a key (docs/api.md, Idempotency-Key). */
 	const char *idempotency_caller, *idempotency_key, *request_sha256;
+	/*
+	 * The caller's recorded_by (JSON text) when it found session_id new
+	 * (store_session_owner_check's is_new), else NULL: other callers' first decisions in the
+	 * same session may be on their way, so the write checks again, holding the session, that
+	 * no other caller owns it by then (ST_FORBIDDEN, nothing written).
+	 */
+	const char *owner;
 };
 
 /*
  * Stores d and updates its session's summary (created when new) in one
  * transaction, O(1) in the session's size.  ST_CONFLICT on a duplicate id or
  * a (idempotency_caller, idempotency_key) already stored; neither bumps a counter.
+ * ST_FORBIDDEN when d->owner is set and another caller owns the session by then.
  */
 ATTR_NODISCARD enum status store_decision_insert(struct store *st, const struct decision_rec *d,
 						 struct err *e);

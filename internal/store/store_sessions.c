@@ -10,6 +10,7 @@
 #include "store/store_sessions.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
+#include "store/store_owner_sql.h"
 #include "base/num.h"
 #include "base/str.h"
 #include "base/files.h"
@@ -79,25 +80,6 @@ struct upsert {
 /* The written payload: the new one, carrying the earlier metadata when $9 says so. */
 #define NEW_PAYLOAD(keep_metadata) \
 	"CASE WHEN $9 = '1' AND " keep_metadata " ELSE excluded.payload END"
-
-/*
- * A session's owner: the recorded_by of its payload (it was recorded through POST /sessions)
- * or, never recorded, the recorded_by of its first decision (it was started by that
- * decision); NULL for a session with neither (imported).  s names the session's row.
- * PostgreSQL gives a jsonb value, SQLite the minified text of the object.  The sessions' id is
- * COLLATE "C" and the decisions' is not: compared in the sessions' collation, the equality
- * cannot use the decisions' index by session, and PostgreSQL walked the index by time
- * instead, reading the table from its oldest decision (6 ms at 5,000 decisions, growing with
- * the table; 0.2 ms by the session index).
- */
-#define OWNER_OF_PG(s)                                                                      \
-	"COALESCE(" s ".payload -> 'recorded_by', (SELECT d.payload -> 'recorded_by' FROM " \
-	"activity_decisions d WHERE d.session_id = " s ".session_id COLLATE \"default\" "   \
-	"ORDER BY d.decided_at, d.decision_id LIMIT 1))"
-#define OWNER_OF_SQLITE(s)                                                          \
-	"COALESCE(json_extract(" s ".payload, '$.recorded_by'), (SELECT "           \
-	"json_extract(d.payload, '$.recorded_by') FROM activity_decisions d WHERE " \
-	"d.session_id = " s ".session_id ORDER BY d.decided_at, d.decision_id LIMIT 1))"
 
 /*
  * The owner check of session_upsert.owner, in the upsert's own DO UPDATE: the row it
@@ -175,10 +157,11 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
  * never recorded through POST /sessions one probe of the decisions' index by session, unless
  * the process found the same owner of the same session within the owner cache's TTL
  * (store_owner_cache.h).  A new session is not kept: its owner is the first decision's caller,
- * which the write of this one does not settle alone.
+ * which the write of this one does not settle alone (*is_new: the write checks again,
+ * struct decision_rec's owner).
  */
 enum status store_session_owner_check(struct store *st, const char *id, const char *owner,
-				      struct err *e)
+				      bool *is_new, struct err *e)
 {
 	static const char pg_sql[] = "SELECT CASE WHEN " OWNER_OF_PG(
 		"s") " = $2::jsonb THEN 'y' ELSE 'n' END FROM activity_sessions s WHERE "
@@ -190,13 +173,15 @@ enum status store_session_owner_check(struct store *st, const char *id, const ch
 	char *ok = NULL;
 	enum status rc;
 
+	*is_new = false;
 	if (store_owner_cache_has(&st->owners, id, owner, time_mono_us()))
 		return ST_OK;
 	rc = store_run_text(st, store_kind(st) == STORE_POSTGRES ? pg_sql : sqlite_sql, 2, p, &ok,
 			    e);
-	if (rc == ST_NOT_FOUND)
+	if (rc == ST_NOT_FOUND) {
 		rc = ST_OK; /* a new session: the decision starts it */
-	else if (rc == ST_OK && strcmp(ok, "y") != 0)
+		*is_new = true;
+	} else if (rc == ST_OK && strcmp(ok, "y") != 0)
 		rc = err_set(e, ST_FORBIDDEN,
 			     "session '%s' was recorded or started by another caller", id);
 	else if (rc == ST_OK)

@@ -54,9 +54,13 @@ ATTR_NODISCARD enum status store_session_upsert(struct store *st, const struct s
  * ST_OK when owner (a recorded_by object, JSON text) may add a decision to session id: the
  * session does not exist yet, or owner is its owner (the recorded_by of POST /sessions, else
  * of its first decision); else ST_FORBIDDEN.  A session with no owner (imported) is nobody's.
+ * *is_new tells that the session did not exist: then the read settles nothing, since another
+ * caller's first decision may be on its way too, and a decision's write checks again under the
+ * session's lock (struct decision_rec's owner).
  */
 ATTR_NODISCARD enum status store_session_owner_check(struct store *st, const char *id,
-						     const char *owner, struct err *e);
+						     const char *owner, bool *is_new,
+						     struct err *e);
 
 struct session_filter {
 	const char *agent_id, *repository, *policy_pack, *state;
