@@ -41,12 +41,24 @@ function init(args)
 	math.randomseed(os.time() * 7 + (tid or 0))
 end
 
+-- BENCH_SESSIONS=new: every request names a session of its own that does not exist yet (the
+-- first decision of each task, where the write settles the session's owner), instead of one
+-- of the 1,000
+local new_sessions = os.getenv("BENCH_SESSIONS") == "new"
+local run = tostring(os.time())
+local sent = 0
+
 request = function()
 	local s = math.random(1000)
+	local sid = string.format("bench-%04d", s)
+	if new_sessions then
+		sent = sent + 1
+		sid = string.format("new-%s-%d-%d", run, tid or 0, sent)
+	end
 	local body = string.format(
-		'{"session_id":"bench-%04d","agent_id":"agent-%02d","actor":"dev-%d@example.com",' ..
+		'{"session_id":"%s","agent_id":"agent-%02d","actor":"dev-%d@example.com",' ..
 		'"repository":"acme/svc-%02d",%s}',
-		s, s % 20 + 1, s % 20 + 1, s % 50 + 1, actions[math.random(#actions)])
+		sid, s % 20 + 1, s % 20 + 1, s % 50 + 1, actions[math.random(#actions)])
 	return wrk.format("POST", "/decisions", headers, body)
 end
 

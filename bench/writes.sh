@@ -17,8 +17,10 @@
 # run), ROUNDS=2, POOL=8 (--db-pool-size), CAVRA_REV (a committed revision, built in a temp
 # dir, instead of the work tree), AUTH=none (requests without credentials: the local caller) or
 # AUTH=token (every request with one agent's API token, as harnesses call a shared server: the
-# token's check and the session owner check of POST /decisions are then on the path).  PostgreSQL runs with fsync and synchronous_commit on (its
-# defaults); SQLite is cavra's own WAL with synchronous=FULL.  Prints a Markdown table for
+# token's check and the session owner check of POST /decisions are then on the path),
+# BENCH_SESSIONS=new (bench/post_decision.lua: every decision starts a session of its own; with
+# AUTH=token its write then settles the session's owner).  PostgreSQL runs with fsync and
+# synchronous_commit on (its defaults); SQLite is cavra's own WAL with synchronous=FULL.  Prints a Markdown table for
 # docs/benchmarks.md on stdout; progress on stderr.  Run as root; PostgreSQL runs as user
 # postgres in a temp dir that is removed on exit.
 set -euo pipefail

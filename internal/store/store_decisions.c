@@ -389,13 +389,17 @@ static enum status sqlite_owners_settle(struct store_conn *c,
  * that the client would read before COMMIT: a session owned by another caller fails the
  * statement instead (a division by zero, which nothing else in the batch can raise), and the
  * step's index tells pg_write_tx that the owner refused.  $1 and $2 the sessions and owners
- * of the rows that carry one, $3 every decision id of the transaction.
+ * of the rows that carry one, $3 every decision id of the transaction.  Each session is read
+ * by a subquery on its key, not by a join: the plan is made once per connection, often while
+ * the tables are still empty and without statistics, and a join was then planned as a hash
+ * join over a scan of all sessions, kept as the tables grew (1.2 ms a batch after 15,000 new
+ * sessions, docs/benchmarks.md); a lookup by key is the cheaper plan at every size.
  */
 #define PG_OWNER_BEFORE_THESE OWNER_OF_PG_WHERE("s", " AND d.decision_id <> ALL ($3::text[])")
 #define PG_OWNERS_SQL                                                                          \
 	"SELECT 1 / CASE WHEN EXISTS (SELECT 1 FROM unnest($1::text[], $2::jsonb[]) AS u(id, " \
-	"owner) JOIN activity_sessions s ON s.session_id = u.id COLLATE \"C\" "                \
-	"WHERE " PG_OWNER_BEFORE_THESE " <> u.owner) THEN 0 ELSE 1 END"
+	"owner) WHERE (SELECT " PG_OWNER_BEFORE_THESE " FROM activity_sessions s WHERE "       \
+	"s.session_id = u.id COLLATE \"C\") <> u.owner) THEN 0 ELSE 1 END"
 #define PG_OWNERS_NPARAMS 3
 
 struct pg_owners {

@@ -6,13 +6,13 @@ several agents whose first decisions name the same new session at the same momen
 session's row is taken (PostgreSQL's row lock; SQLite's one writer), a session that another
 caller owns refuses the decision (403), so exactly one caller's decisions are stored, also
 across two cavra processes on one PostgreSQL."""
+import os
 import threading
 
 import pytest
 import requests
 
-from conftest import serve
-from conftest import cavra
+from conftest import Postgres, cavra, serve, sql
 from test_tokens import make_token
 
 AGENTS = 4
@@ -88,3 +88,43 @@ def test_two_processes_on_one_postgres_give_a_session_one_owner(pg_db, tmp_path)
     (tmp_path / "b").mkdir()
     with serve(pg_db, tmp=tmp_path / "a") as a, serve(pg_db, tmp=tmp_path / "b") as b:
         race([a.base, b.base], a, names, tokens, "race2")
+
+
+def logged_plans(log, marker):
+    """Every plan auto_explain logged for a statement whose text holds marker."""
+    plans, lines = [], log.splitlines()
+    for i, line in enumerate(lines):
+        if "Query Text:" in line and marker in line:
+            plan = []
+            for nxt in lines[i + 1:]:
+                if nxt[:4].isdigit():  # the next log line (it starts with its timestamp)
+                    break
+                plan.append(nxt)
+            plans.append("\n".join(plan))
+    return plans
+
+
+def test_the_postgres_check_reads_each_session_by_its_key(pg, pg_db, tmp_path):
+    """PostgreSQL plans the write's check once per connection and keeps a generic plan, often
+    made while the tables are empty and have no statistics.  A join of the batch's sessions with
+    activity_sessions was then planned as a scan of every session, kept while the table grew (a
+    batch took 1.2 ms after 15,000 new sessions): every plan the server ran, logged through
+    auto_explain from an empty database on, must read the sessions by their key."""
+    if not isinstance(pg, Postgres):
+        pytest.skip("reads the server's log: needs the suite's own PostgreSQL")
+    assert cavra("migrate", "up", db=pg_db)[0] == 0
+    name = pg_db.rsplit("/", 1)[1]
+    sql(pg_db, f"ALTER DATABASE {name} SET session_preload_libraries = 'auto_explain'")
+    sql(pg_db, f"ALTER DATABASE {name} SET auto_explain.log_min_duration = 0")
+    log = os.path.join(pg.dir, "log")
+    start = os.path.getsize(log)
+    names = [f"plan-agent-{i}" for i in range(AGENTS)]
+    tokens = [make_token(pg_db, n, "agent") for n in names]
+    with serve(pg_db, "--db-pool-size", "2", tmp=tmp_path) as s:
+        race([s.base], s, names, tokens, "plan")
+    with open(log) as f:
+        plans = logged_plans(f.read()[start:], "SELECT 1 / CASE WHEN EXISTS (SELECT 1 FROM unnest")
+    assert len(plans) >= ROUNDS, len(plans)
+    for plan in plans:
+        assert "Index Scan using activity_sessions_pkey" in plan, plan
+        assert "Seq Scan" not in plan, plan
