@@ -408,16 +408,14 @@ struct pg_owners {
 	bool any; /* a row carries an owner: the step runs */
 };
 
-static enum status pg_owners_fill(struct pg_owners *o, const struct decision_rec *const *rows,
-				  size_t n, struct err *e)
+static enum status pg_owners_arrays(struct pg_owners *o, const struct decision_rec *const *rows,
+				    size_t n, struct err *e)
 {
 	const char **p = xcalloc(2 * n, sizeof(*p));
 	const char **ids = xcalloc(n, sizeof(*ids));
 	size_t k = 0;
 	enum status st;
 
-	for (size_t i = 0; i < PG_OWNERS_NPARAMS; i++)
-		o->a[i] = (struct buf)BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = rows[i]->decision_id;
 		if (rows[i]->owner) {
@@ -426,7 +424,6 @@ static enum status pg_owners_fill(struct pg_owners *o, const struct decision_rec
 			k++;
 		}
 	}
-	o->any = k > 0;
 	st = store_pg_array(&o->a[0], p, k, 2, e);
 	if (st == ST_OK)
 		st = store_pg_array(&o->a[1], p + 1, k, 2, e);
@@ -437,6 +434,20 @@ static enum status pg_owners_fill(struct pg_owners *o, const struct decision_rec
 	free(ids);
 	free(p);
 	return st;
+}
+
+/* The step's arrays; none when no row carries an owner (the batch then has no such step). */
+static enum status pg_owners_fill(struct pg_owners *o, const struct decision_rec *const *rows,
+				  size_t n, struct err *e)
+{
+	o->any = false;
+	for (size_t i = 0; i < PG_OWNERS_NPARAMS; i++) {
+		o->a[i] = (struct buf)BUF_INIT;
+		o->v[i] = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		o->any = o->any || rows[i]->owner != NULL;
+	return o->any ? pg_owners_arrays(o, rows, n, e) : ST_OK;
 }
 
 static void pg_owners_release(struct pg_owners *o)
