@@ -572,9 +572,9 @@ def test_an_agent_reads_only_the_approvals_of_its_own_decisions(migrated, tmp_pa
             r = s.get(f"/approvals/{theirs}", headers=bearer(token) if token else None)
             assert r.status_code == 200, r.text
 
-def logged_plan(log, marker):
-    """The plan auto_explain logged for the first statement whose text holds marker."""
-    lines = log.splitlines()
+def logged_plans(log, marker):
+    """Every plan auto_explain logged for a statement whose text holds marker, in order."""
+    plans, lines = [], log.splitlines()
     for i, line in enumerate(lines):
         if "Query Text:" in line and marker in line:
             plan = []
@@ -582,8 +582,14 @@ def logged_plan(log, marker):
                 if nxt[:4].isdigit():  # the next log line (it starts with its timestamp)
                     break
                 plan.append(nxt)
-            return "\n".join(plan)
-    return None
+            plans.append("\n".join(plan))
+    return plans
+
+
+def logged_plan(log, marker):
+    """The plan auto_explain logged for the first statement whose text holds marker."""
+    plans = logged_plans(log, marker)
+    return plans[0] if plans else None
 
 
 def test_the_owner_lookup_probes_the_decisions_by_session(pg, pg_db, tmp_path):

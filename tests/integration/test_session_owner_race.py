@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from conftest import Postgres, cavra, serve, sql
+from test_integrity import logged_plans
 from test_tokens import make_token
 
 AGENTS = 4
@@ -88,20 +89,6 @@ def test_two_processes_on_one_postgres_give_a_session_one_owner(pg_db, tmp_path)
     (tmp_path / "b").mkdir()
     with serve(pg_db, tmp=tmp_path / "a") as a, serve(pg_db, tmp=tmp_path / "b") as b:
         race([a.base, b.base], a, names, tokens, "race2")
-
-
-def logged_plans(log, marker):
-    """Every plan auto_explain logged for a statement whose text holds marker."""
-    plans, lines = [], log.splitlines()
-    for i, line in enumerate(lines):
-        if "Query Text:" in line and marker in line:
-            plan = []
-            for nxt in lines[i + 1:]:
-                if nxt[:4].isdigit():  # the next log line (it starts with its timestamp)
-                    break
-                plan.append(nxt)
-            plans.append("\n".join(plan))
-    return plans
 
 
 def test_the_postgres_check_reads_each_session_by_its_key(pg, pg_db, tmp_path):
