@@ -578,11 +578,21 @@ static size_t pg_steps(struct pg_step *steps, const struct pg_arrays *a, const s
 	return k;
 }
 
-/* What a failure of step failed (of n) says: the rows' fault (nothing written) or not. */
-static bool pg_rows_failed(const struct decision_rec *const *rows, size_t n,
-			   const struct pg_owners *o, size_t failed, size_t nsteps, struct err *e)
+/*
+ * Whether the pipeline's failure rc at step failed is the owners' check refusing: its division
+ * by zero (SQLSTATE 22012, which store_pg_error leaves ST_INTERNAL), not a lost connection or a
+ * timeout met at that step.
+ */
+static bool pg_owner_refused(const struct pg_owners *o, enum status rc, size_t failed)
 {
-	if (o->any && failed == PG_STEP_OWNERS) {
+	return o->any && failed == PG_STEP_OWNERS && rc == ST_INTERNAL;
+}
+
+/* What a failure of step failed (of n) says: the rows' fault (nothing written) or not. */
+static bool pg_rows_failed(const struct decision_rec *const *rows, size_t n, bool refused,
+			   size_t failed, size_t nsteps, struct err *e)
+{
+	if (refused) {
 		err_clear(e);
 		owner_refused(n == 1 ? rows[0]->session_id : "(one of the batch)", e);
 	}
@@ -610,11 +620,13 @@ static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *
 		struct pg_step steps[6];
 		size_t k = pg_steps(steps, &a, &o, &ch);
 		const struct pg_sent sent = {gate_sent, g};
+		bool refused;
 
 		rc = store_pg_pipeline(c, steps, k, NULL, &failed, &sent, e);
+		refused = rc != ST_OK && pg_owner_refused(&o, rc, failed);
 		if (rc != ST_OK)
-			*rows_failed = pg_rows_failed(rows, n, &o, failed, k, e);
-		if (rc != ST_OK && o.any && failed == PG_STEP_OWNERS)
+			*rows_failed = pg_rows_failed(rows, n, refused, failed, k, e);
+		if (refused)
 			rc = ST_FORBIDDEN;
 	}
 	if (rc == ST_OK)
