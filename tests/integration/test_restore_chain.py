@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import CAVRA, cavra, pg_bindir, psql, sql, until
+from conftest import CAVRA, backend_of, cavra, pg_bindir, psql, sql, until
 from test_ops import _reseal
 from test_audit import chained, chain_ids, verify  # noqa: F401  (fixture)
 
@@ -159,11 +159,25 @@ def test_a_bad_index_memory_setting_is_refused(chained, tmp_path, pg_target):
     assert code == 0, out + err
 
 
-def test_a_backup_from_before_the_chain_restored_over_a_chained_database(chained, tmp_path):
+def genesis_head(db):
+    """The chain's head row as the backend stores it, its time as seconds since the epoch."""
+    epoch = ("extract(epoch FROM updated_at)::bigint" if backend_of(db) == "postgres"
+             else "CAST(strftime('%s', updated_at) AS INTEGER)")
+    return sql(db, f"SELECT seq, hash, {epoch} FROM audit_chain_head WHERE id = 1")
+
+
+def test_a_backup_from_before_the_chain_restored_over_a_chained_database(chained, tmp_path,
+                                                                         request):
     """--overwrite with a backup from schema 12 over a database with a chain: the target's
     entries name the records the restore replaced, so the chain starts again and is rebuilt
-    (the restore once kept them: exit 1 with "ok": true, and every later verify failed)."""
+    (the restore once kept them: exit 1 with "ok": true, and every later verify failed).  The
+    head it starts again from is the one migration 015 writes (store_chain_restart states it a
+    second time in C)."""
     db, _ = chained
+    fresh = (request.getfixturevalue("pg_target") if backend_of(db) == "postgres"
+             else f"sqlite:{tmp_path}/fresh.db")
+    assert cavra("migrate", "up", db=fresh)[0] == 0
+    assert genesis_head(fresh) == [["0", "0" * 64, "0"]], genesis_head(fresh)
     old = str(tmp_path / "old.db")
     assert cavra("migrate", "up", "--to", "12", db=old)[0] == 0
     for i in range(3):
@@ -179,6 +193,7 @@ def test_a_backup_from_before_the_chain_restored_over_a_chained_database(chained
     assert json.loads(out)["ok"] and "audit chain: rebuilt: the backup predates the chain" in err
     assert sql(db, "SELECT count(*) FROM audit_chain") == [["0"]]
     assert sql(db, "SELECT seq, adopt_pending FROM audit_chain_head") == [["0", "1"]]
+    assert genesis_head(db) == genesis_head(fresh)
     code, out, err = cavra("audit", "adopt", db=db)
     assert code == 0 and "chained 3 records" in out, out + err
     code, out, err = verify(db)
