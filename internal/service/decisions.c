@@ -286,6 +286,10 @@ static enum status store_new(struct service *s, const struct decision_req *d,
 	return st;
 }
 
+/* What a caller refused a session needs, and what it would allow, as its 403 names them. */
+#define JOIN_PERMISSION "sessions.replace"
+#define JOIN_MAY	"add decisions to it"
+
 /*
  * A decision joins an existing session only from the caller that owns it (the one that
  * recorded it through POST /sessions, else the one whose decision started it) or from one
@@ -297,7 +301,7 @@ static enum status check_session_owner(struct service *s, const struct decision_
 				       const struct caller *who, char **settle, struct err *e)
 {
 	return service_session_owner_check(s, d->session_id, who, who && who->may_replace_sessions,
-					   "sessions.replace", "add decisions to it", settle, e);
+					   JOIN_PERMISSION, JOIN_MAY, settle, e);
 }
 
 /*
@@ -333,7 +337,7 @@ enum status service_decision_create(struct service *s, json_object *req, const s
 		st = store_new(s, &d, who, &k, owner, record, decision, e);
 	if (st == ST_FORBIDDEN && owner) /* another caller's decision started the session first */
 		st = service_owner_refusal("session", d.session_id, "recorded or started",
-					   "sessions.replace", "add decisions to it", e);
+					   JOIN_PERMISSION, JOIN_MAY, e);
 	free(owner);
 	if (st == ST_CONFLICT && k.key[0]) {
 		enum status again = replay(s, &k, record, e);

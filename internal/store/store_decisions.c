@@ -346,8 +346,7 @@ static enum status upsert_sessions(struct store_conn *c, const struct decision_r
  */
 static enum status owner_refused(const char *session_id, struct err *e)
 {
-	return err_set(e, ST_FORBIDDEN, "session '%s' was recorded or started by another caller",
-		       session_id);
+	return err_set(e, ST_FORBIDDEN, SESSION_OWNED_ELSEWHERE, session_id);
 }
 
 /* Whether each session that a row of rows may start gets its rows from that row's caller. */

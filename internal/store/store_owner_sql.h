@@ -6,6 +6,9 @@
 #ifndef CAVRA_STORE_OWNER_SQL_H
 #define CAVRA_STORE_OWNER_SQL_H
 
+/* The store's refusal (ST_FORBIDDEN) of a caller that does not own session %s. */
+#define SESSION_OWNED_ELSEWHERE "session '%s' was recorded or started by another caller"
+
 /*
  * A session's owner: the recorded_by of its payload (it was recorded through POST /sessions)
  * or, never recorded, the recorded_by of its first decision (it was started by that

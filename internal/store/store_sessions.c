@@ -145,9 +145,7 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 		rc = store_exec(c, c->ops->kind == STORE_POSTGRES ? pg_sql : sqlite_sql,
 				(int)ARRAY_SIZE(p), p, &changes, e);
 	if (rc == ST_OK && changes == 0)
-		rc = err_set(e, ST_FORBIDDEN,
-			     "session '%s' was recorded or started by another caller",
-			     u->session_id);
+		rc = err_set(e, ST_FORBIDDEN, SESSION_OWNED_ELSEWHERE, u->session_id);
 	return rc;
 }
 
@@ -182,8 +180,7 @@ enum status store_session_owner_check(struct store *st, const char *id, const ch
 		rc = ST_OK; /* a new session: the decision starts it */
 		*is_new = true;
 	} else if (rc == ST_OK && strcmp(ok, "y") != 0)
-		rc = err_set(e, ST_FORBIDDEN,
-			     "session '%s' was recorded or started by another caller", id);
+		rc = err_set(e, ST_FORBIDDEN, SESSION_OWNED_ELSEWHERE, id);
 	else if (rc == ST_OK)
 		store_owner_cache_add(&st->owners, id, owner, time_mono_us());
 	free(ok);
