@@ -399,9 +399,12 @@ static void set_recorded_by(struct prepared *p, json_object *recorded_by, bool w
 /*
  * The answer is read back after the write, so the client sees the record as stored (with the
  * times and defaults the server set), exactly what a later GET returns.  An unchanged record is
- * not rewritten, so repeating a request does not move updated_at.  A writer-owned record
- * another caller may replace keeps its writer (store_rec_put's keep_writer): its writer's
- * later writes are still its own, and the trail still says who first recorded it.
+ * not rewritten, so repeating a request does not move updated_at.  A writer-owned record is
+ * its session's owner's: an owned write starts the session for its caller unless it exists,
+ * and replaces the record whoever wrote it (store_rec_put's session_owner), so evidence written
+ * first for a session that is not started yet takes the session, not just the record.  A
+ * caller that may replace it without owning it keeps its writer (keep_writer): the owner's
+ * later writes are still its own, and the trail still says who recorded it.
  */
 enum status service_kind_upsert(struct service *s, const struct kind *k, json_object *req,
 				json_object *recorded_by, bool owned, char **record, bool *created,
@@ -418,9 +421,9 @@ enum status service_kind_upsert(struct service *s, const struct kind *k, json_ob
 		set_recorded_by(&p, recorded_by, k->writer_owned);
 	if (st == ST_OK) {
 		service_prepared_write(k, &p, now, &w);
-		w.keep_writer = k->writer_owned && recorded_by;
+		w.keep_writer = k->writer_owned && recorded_by && !owned;
 		if (owned && recorded_by)
-			w.owner = json_object_to_json_string_ext(
+			w.session_owner = json_object_to_json_string_ext(
 				recorded_by,
 				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		st = store_rec_upsert(s->store, k->table, &w, &outcome, e);
@@ -431,8 +434,8 @@ enum status service_kind_upsert(struct service *s, const struct kind *k, json_ob
 	else if (st == ST_CONFLICT)
 		st = err_set(e, ST_CONFLICT, "%s '%s' clashes with a stored record", k->name, p.id);
 	else if (st == ST_FORBIDDEN)
-		st = service_owner_refusal(k->name, p.id, "recorded", "evidence.replace",
-					   "replace it", e);
+		st = service_owner_refusal("session", p.id, "recorded or started",
+					   "evidence.replace", "record its evidence", e);
 	if (st == ST_OK)
 		st = service_kind_get(s, k, p.id, record, e);
 	*created = outcome == REC_CREATED;

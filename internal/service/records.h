@@ -65,10 +65,11 @@ struct kind {
 	const char *alt_col; /* GET /<kind>/{x} also finds the record with alt_col = x */
 	const char *unique_field; /* a field with a unique index besides the id, or NULL */
 	/*
-	 * An existing record is replaced through the API only by the caller that wrote it (its
-	 * recorded_by) or one holding evidence.replace: what proves an agent's session is not
-	 * another agent's to rewrite.  The latter does not take it over: the record keeps its
-	 * recorded_by and names that caller as changed_by.
+	 * The record's id is a session's, and it is written through the API only by that
+	 * session's owner (its first write starts the session for its caller) or one holding
+	 * evidence.replace: what proves an agent's session is not another agent's to write.  The
+	 * latter does not take it over: the record keeps its recorded_by and names that caller
+	 * as changed_by.
 	 */
 	bool writer_owned;
 };
@@ -123,8 +124,9 @@ json_object *service_kind_record(const struct kind *k, const struct rec_row *row
 
 /*
  * Upsert from the API: *created tells 201 from 200; *record is the caller's.
- * recorded_by (borrowed; may be NULL) replaces any "recorded_by" in req; with owned, an
- * existing record whose recorded_by differs is ST_FORBIDDEN (struct kind's writer_owned).
+ * recorded_by (borrowed; may be NULL) replaces any "recorded_by" in req; with owned, the
+ * record's session is started for recorded_by unless it exists, and one another caller owns is
+ * ST_FORBIDDEN (struct kind's writer_owned).
  * A writer-owned kind's record written over without owned keeps its recorded_by, and
  * recorded_by becomes its "changed_by" (one in req is dropped).
  */

@@ -80,7 +80,9 @@ enum status service_record_get(struct service *s, enum service_kind k, const str
 /*
  * A session's evidence is what proves it, so it comes from the session's owner as its
  * decisions do: another agent's evidence for it, first or only, would tell an auditor filtering
- * on blocked_count another story of the session than its own.
+ * on blocked_count another story of the session than its own.  The read here refuses early;
+ * the write settles it (service_kind_upsert's owned write starts a new session for its caller,
+ * so evidence written before a session's first decision takes the session, not the record).
  */
 enum status service_record_upsert(struct service *s, enum service_kind k, json_object *req,
 				  const struct caller *who, char **record, bool *created,

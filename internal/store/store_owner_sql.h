@@ -10,9 +10,11 @@
 #define SESSION_OWNED_ELSEWHERE "session '%s' was recorded or started by another caller"
 
 /*
- * A session's owner: the recorded_by of its payload (it was recorded through POST /sessions)
- * or, never recorded, the recorded_by of its first decision (it was started by that
- * decision); NULL for a session with neither (imported).  s names the session's row.
+ * A session's owner: the recorded_by of its payload (it was recorded through POST /sessions),
+ * else its payload's started_by (its evidence started it: store_session_start), else the
+ * recorded_by of its first decision (that decision started it); NULL for a session with none
+ * (imported).  s names the session's row.  A started_by is no description of the session, so
+ * decisions fill in its agent, actor, repository and pack as in one a decision started.
  * PostgreSQL gives a jsonb value, SQLite the minified text of the object.  The sessions' id is
  * COLLATE "C" and the decisions' is not: compared in the sessions' collation, the equality
  * cannot use the decisions' index by session, and PostgreSQL walked the index by time
@@ -22,11 +24,13 @@
 #define OWNER_OF_PG(s) OWNER_OF_PG_WHERE(s, "")
 /* The same, the first decision taken among those that also meet cond (" AND ..."; d the row). */
 #define OWNER_OF_PG_WHERE(s, cond)                                                            \
-	"COALESCE(" s ".payload -> 'recorded_by', (SELECT d.payload -> 'recorded_by' FROM "   \
+	"COALESCE(" s ".payload -> 'recorded_by', " s ".payload -> 'started_by', (SELECT "    \
+	"d.payload -> 'recorded_by' FROM "                                                    \
 	"activity_decisions d WHERE d.session_id = " s ".session_id COLLATE \"default\"" cond \
 	" ORDER BY d.decided_at, d.decision_id LIMIT 1))"
 #define OWNER_OF_SQLITE(s)                                                          \
-	"COALESCE(json_extract(" s ".payload, '$.recorded_by'), (SELECT "           \
+	"COALESCE(json_extract(" s ".payload, '$.recorded_by'), json_extract(" s    \
+	".payload, '$.started_by'), (SELECT "                                       \
 	"json_extract(d.payload, '$.recorded_by') FROM activity_decisions d WHERE " \
 	"d.session_id = " s ".session_id ORDER BY d.decided_at, d.decision_id LIMIT 1))"
 

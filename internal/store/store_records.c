@@ -10,6 +10,7 @@
 #include "store/store_records.h"
 #include "store/store_backend.h"
 #include "store/store_query.h"
+#include "store/store_sessions.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
 
@@ -110,31 +111,6 @@ static void update_sql(struct buf *b, const struct rec_table *t, size_t n, bool 
 	free(payload);
 }
 
-/*
- * Whether the stored record id was written by owner (a recorded_by object): compared as JSON
- * values on PostgreSQL (jsonb: key order does not count), as SQLite's minified text of both on
- * SQLite; a record without recorded_by (imported) has no owner an API caller can match.  The
- * row is locked on PostgreSQL until the update; SQLite's write transaction already is.
- */
-static enum status owned_by(struct store_conn *c, const struct rec_table *t, const char *id,
-			    const char *owner, struct err *e)
-{
-	bool pg = c->ops->kind == STORE_POSTGRES;
-	char *sql = xasprintf(pg ? "SELECT 1 FROM %s WHERE %s = $1 AND payload->'recorded_by' = "
-				   "$2::jsonb FOR UPDATE"
-				 : "SELECT 1 FROM %s WHERE %s = $1 AND json_extract(payload, "
-				   "'$.recorded_by') = json_extract($2, '$')",
-			      t->name, t->id_col);
-	const char *p[2] = {id, owner};
-	bool yes = false;
-	enum status rc = store_row_exists(c, sql, 2, p, &yes, e);
-
-	free(sql);
-	if (rc == ST_OK && !yes)
-		rc = err_set(e, ST_FORBIDDEN, "'%s' was recorded by another caller", id);
-	return rc;
-}
-
 enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 			  const struct rec_write *w, enum rec_outcome *out, struct err *e)
 {
@@ -144,6 +120,11 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 	struct buf sql;
 	enum status rc;
 
+	if (w->session_owner) {
+		rc = store_session_start(c, w->id, w->session_owner, w->updated_at, e);
+		if (rc != ST_OK)
+			return rc;
+	}
 	buf_init(&sql, SQL_CAP);
 	insert_sql(&sql, t, n);
 	p[0] = w->id;
@@ -153,8 +134,6 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 	p[n + 3] = w->payload;
 	rc = store_exec(c, sql.data, (int)n + 4, p, &changes, e);
 	*out = REC_CREATED;
-	if (rc == ST_OK && changes == 0 && w->owner)
-		rc = owned_by(c, t, w->id, w->owner, e);
 	if (rc == ST_OK && changes == 0) {
 		buf_reset(&sql);
 		update_sql(&sql, t, n, c->ops->kind == STORE_POSTGRES, w->keep_writer);

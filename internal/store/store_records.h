@@ -30,10 +30,13 @@ struct rec_write {
 	const char *created_at; /* used when the record is new */
 	const char *updated_at;
 	/*
-	 * NULL, or a recorded_by object (JSON): an existing record is then replaced only when
-	 * its payload's recorded_by is that object, else ST_FORBIDDEN and nothing is written.
+	 * NULL, or a recorded_by object (JSON): the record's id is a session's, and the record is
+	 * that session's owner's to write (evidence).  In the same transaction the session is
+	 * started for this caller unless it exists (store_session_start); one another caller, or
+	 * nobody, owns is ST_FORBIDDEN and nothing is written.  The session's owner then replaces
+	 * the record whoever wrote it before.
 	 */
-	const char *owner;
+	const char *session_owner;
 	/*
 	 * An existing record whose payload has a recorded_by other than payload's keeps it, and
 	 * payload's recorded_by is stored as its changed_by: a caller allowed to replace another
@@ -50,8 +53,8 @@ enum rec_outcome { REC_CREATED, REC_UPDATED, REC_UNCHANGED };
  * created_at).  A record whose payload is unchanged is not written at all,
  * so that writing the same data twice changes nothing.  Runs on c inside
  * the caller's write transaction.  A clash on another unique column (an MCP
- * server's name) is ST_CONFLICT.  With w->owner, an existing record written by another caller is
- * ST_FORBIDDEN; with w->keep_writer, it keeps its writer.
+ * server's name) is ST_CONFLICT.  With w->session_owner, a session that another caller owns is
+ * ST_FORBIDDEN; with w->keep_writer, an existing record keeps its writer.
  */
 ATTR_NODISCARD enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 					 const struct rec_write *w, enum rec_outcome *out,

@@ -187,6 +187,35 @@ enum status store_session_owner_check(struct store *st, const char *id, const ch
 	return rc;
 }
 
+/* A session started by $2 (a recorded_by object) at $3 unless one with id $1 exists. */
+#define START_SQL(payload)                                                                       \
+	"INSERT INTO activity_sessions (session_id, state, started_at, updated_at, created_at, " \
+	"payload) VALUES ($1, 'active', $3, $3, $3, " payload ") ON CONFLICT (session_id) DO "   \
+	"NOTHING"
+
+enum status store_session_start(struct store_conn *c, const char *id, const char *owner,
+				const char *now, struct err *e)
+{
+	static const char pg_insert[] = START_SQL("jsonb_build_object('started_by', $2::jsonb)");
+	static const char sqlite_insert[] = START_SQL("json_object('started_by', json($2))");
+	static const char pg_owned[] = "SELECT 1 FROM activity_sessions s WHERE s.session_id = $1 "
+				       "AND " OWNER_OF_PG("s") " = $2::jsonb";
+	static const char sqlite_owned[] =
+		"SELECT 1 FROM activity_sessions s WHERE s.session_id = "
+		"$1 AND " OWNER_OF_SQLITE("s") " = json_extract($2, '$')";
+	bool pg = c->ops->kind == STORE_POSTGRES, owned = false;
+	const char *p[] = {id, owner, now};
+	int64_t changes = 0;
+	enum status rc = store_exec(c, pg ? pg_insert : sqlite_insert, 3, p, &changes, e);
+
+	if (rc != ST_OK || changes > 0)
+		return rc;
+	rc = store_row_exists(c, pg ? pg_owned : sqlite_owned, 2, p, &owned, e);
+	if (rc == ST_OK && !owned)
+		rc = err_set(e, ST_FORBIDDEN, SESSION_OWNED_ELSEWHERE, id);
+	return rc;
+}
+
 /*
  * Sessions are never deleted by a running server, and a decision only fills in a session's
  * empty agent, repository or pack, which adds it to filters; an update here can move it out

@@ -62,6 +62,18 @@ ATTR_NODISCARD enum status store_session_owner_check(struct store *st, const cha
 						     const char *owner, bool *is_new,
 						     struct err *e);
 
+/*
+ * Starts session id for owner (a recorded_by object, JSON text) unless it exists (state
+ * active, started now, owner its payload's started_by: its owner, but not its describer, so
+ * decisions fill in its agent and the like), on c inside the caller's write transaction.  An
+ * existing session that another caller recorded or started, or nobody (imported), is
+ * ST_FORBIDDEN: a concurrent write that started it first has committed by then (PostgreSQL's
+ * insert waits for it; SQLite has one writer), so one caller owns a session however its first
+ * writes race.
+ */
+ATTR_NODISCARD enum status store_session_start(struct store_conn *c, const char *id,
+					       const char *owner, const char *now, struct err *e);
+
 struct session_filter {
 	const char *agent_id, *repository, *policy_pack, *state;
 	int limit;

@@ -335,12 +335,14 @@ def test_a_recorded_by_in_a_file_is_not_imported(migrated, tmp_path):
         assert s.get("/approvals/apr_0123456789ab", headers=bearer(agent)).status_code == 404
 
 
-def test_an_import_over_an_agents_evidence_leaves_it_to_evidence_replace(migrated, tmp_path):
+def test_an_import_over_an_agents_evidence_leaves_it_to_its_session(migrated, tmp_path):
     """An import over evidence an agent wrote through the API replaces the record whole, its
-    writer too: the content is the file's, not the agent's.  From then on the record has no
-    owner, so the agent's next write is 403 and only a caller with evidence.replace changes it,
-    as for any imported record; nobody else takes it over."""
+    writer too: the content is the file's, not the agent's.  The session the agent's first
+    write started stays the agent's, so the agent, the session's owner, replaces the record
+    again; another agent is refused, and a caller with evidence.replace changes it without
+    taking it over."""
     agent = make_token(migrated, "imp-agent", "agent")
+    other = make_token(migrated, "imp-agent-2", "agent")
     admin = make_token(migrated, "imp-admin", "admin")
     mine = {"session_id": "pilot-1", "signer": "harness", "blocked_count": 5}
     with serve(migrated, tmp=tmp_path) as s:
@@ -353,10 +355,16 @@ def test_an_import_over_an_agents_evidence_leaves_it_to_evidence_replace(migrate
     with serve(migrated, tmp=tmp_path) as s:
         got = s.get("/evidence/pilot-1").json()
         assert (got["blocked_count"], got.get("recorded_by")) == (1, None), got
-        r = s.post("/evidence", dict(mine, blocked_count=6), headers=bearer(agent))
+        r = s.post("/evidence", dict(mine, blocked_count=6), headers=bearer(other))
         assert r.status_code == 403, r.text
         r = s.post("/evidence", dict(mine, blocked_count=7), headers=bearer(admin))
         assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "imp-admin", r.text
+        r = s.post("/evidence", dict(mine, blocked_count=8), headers=bearer(agent))
+        assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "imp-agent", r.text
+        r = s.post("/evidence", dict(mine, blocked_count=9), headers=bearer(admin))
+        got = r.json()
+        assert (got["recorded_by"]["token"], got["changed_by"]["token"]) == (
+            "imp-agent", "imp-admin"), got
 
 
 def test_truncated_and_wrong_files(migrated, tmp_path):

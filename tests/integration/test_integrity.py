@@ -135,7 +135,8 @@ def test_none_mode_records_local_and_tokens_their_name(migrated, tmp_path):
 
 def test_evidence_is_replaced_only_by_its_writer_or_an_admin(migrated, tmp_path):
     """An agent cannot rewrite another agent's evidence (say, after an approval was granted on
-    it): the record is replaced only by the caller that wrote it, or an admin."""
+    it): the record is replaced only by the caller that wrote it (whose first write started its
+    session), or an admin."""
     mine = make_token(migrated, "ev-agent-a", "agent")
     other = make_token(migrated, "ev-agent-b", "agent")
     admin = make_token(migrated, "ev-admin", "admin")
@@ -147,8 +148,8 @@ def test_evidence_is_replaced_only_by_its_writer_or_an_admin(migrated, tmp_path)
                    headers=bearer(other))
         assert r.status_code == 403, r.text
         assert r.json()["detail"] == (
-            "evidence metadata 'ev-s' was recorded by another caller: only that caller, or "
-            "one with permission 'evidence.replace', may replace it")
+            "session 'ev-s' was recorded or started by another caller: only that caller, or "
+            "one with permission 'evidence.replace', may record its evidence")
         got = s.get("/evidence/ev-s").json()
         assert (got["attachment"], got["recorded_by"]["token"]) == ("sha256:aaaa", "ev-agent-a")
         # the same body from another caller is refused too: it would move recorded_by
@@ -343,6 +344,11 @@ def test_a_decision_joins_only_a_session_its_caller_recorded_or_started(migrated
         assert decision_post(s, None, "own-new").status_code == 201
 
 
+def evidence_post(s, token, session_id, **fields):
+    return s.post("/evidence", dict(fields, session_id=session_id),
+                  headers=bearer(token) if token else None)
+
+
 def test_a_sessions_evidence_comes_from_its_owner(migrated, tmp_path):
     """One agent cannot record the evidence of another agent's session: evidence is one record
     per session that auditors filter on (blocked_count, approval_required_count), and the
@@ -353,29 +359,74 @@ def test_a_sessions_evidence_comes_from_its_owner(migrated, tmp_path):
     other = make_token(migrated, "ev-agent-b", "agent")
     secop = make_token(migrated, "ev-secop", "security_operator")
 
-    def evidence(token, session_id, **fields):
-        return s.post("/evidence", dict(fields, session_id=session_id),
-                      headers=bearer(token) if token else None)
-
     with serve(migrated, tmp=tmp_path) as s:
         assert decision_post(s, mine, "ev-dec").status_code == 201
-        r = evidence(other, "ev-dec", signer="forged", blocked_count=0)
+        r = evidence_post(s, other, "ev-dec", signer="forged", blocked_count=0)
         assert r.status_code == 403, r.text
         assert r.json()["detail"] == (
             "session 'ev-dec' was recorded or started by another caller: only that caller, "
             "or one with permission 'evidence.replace', may record its evidence")
         assert s.get("/evidence/ev-dec").status_code == 404
-        r = evidence(mine, "ev-dec", signer="harness", blocked_count=1)
+        r = evidence_post(s, mine, "ev-dec", signer="harness", blocked_count=1)
         assert r.status_code == 201 and r.json()["recorded_by"]["token"] == "ev-agent-a", r.text
         # a session recorded through POST /sessions likewise
         assert session_post(s, mine, "ev-rec").status_code == 201
-        assert evidence(other, "ev-rec").status_code == 403
-        # evidence.replace may write any session's evidence; a session not yet started is
-        # anyone's, as it is for decisions
-        assert evidence(secop, "ev-rec", signer="review").status_code == 201
-        assert evidence(other, "ev-none").status_code == 201
+        assert evidence_post(s, other, "ev-rec").status_code == 403
+        # evidence.replace may write any session's evidence
+        assert evidence_post(s, secop, "ev-rec", signer="review").status_code == 201
         # auth mode none without credentials is every role
-        assert evidence(None, "ev-dec", blocked_count=2).status_code == 200
+        assert evidence_post(s, None, "ev-dec", blocked_count=2).status_code == 200
+
+
+def test_evidence_written_first_takes_the_session(migrated, tmp_path):
+    """Evidence for a session not started yet starts it for its writer, who owns it (its
+    started_by) until a POST /sessions records it.  Before, the record alone was taken: another
+    agent that learnt a session id wrote its evidence first, the owner's decisions were stored
+    in the session all the same, and the owner could not replace that evidence, so an auditor
+    filtering on blocked_count read the other agent's story of it.  Now the owner's first decision is refused (403, nothing
+    stored): the squatting is loud.  A session's owner replaces its session's evidence whoever
+    wrote it before (one that a caller with evidence.replace wrote before the session began,
+    say)."""
+    mine = make_token(migrated, "evf-agent-a", "agent")
+    other = make_token(migrated, "evf-agent-b", "agent")
+    secop = make_token(migrated, "evf-secop", "security_operator")
+
+    with serve(migrated, tmp=tmp_path) as s:
+        r = evidence_post(s, other, "evf-s", signer="forged", blocked_count=0)
+        assert r.status_code == 201, r.text
+        got = s.get("/sessions/evf-s").json()
+        assert got["started_by"] == {"kind": "api_token", "token": "evf-agent-b"}, got
+        assert (got["state"], got["decision_count"], got["agent_id"]) == ("active", 0, None)
+        assert "recorded_by" not in got, got
+        r = decision_post(s, mine, "evf-s")
+        assert r.status_code == 403, r.text
+        assert s.get("/sessions/evf-s").json()["decision_count"] == 0
+        assert evidence_post(s, mine, "evf-s", signer="harness").status_code == 403
+        assert s.get("/evidence/evf-s").json()["signer"] == "forged"
+        # the writer's own decisions join the session it started and describe it, as in a
+        # session a decision started; its POST /sessions records it
+        assert decision_post(s, other, "evf-s", agent_id="evf-b").status_code == 201
+        got = s.get("/sessions/evf-s").json()
+        assert (got["agent_id"], got["decision_count"]) == ("evf-b", 1), got
+        assert session_post(s, other, "evf-s", state="completed").status_code == 200
+        got = s.get("/sessions/evf-s").json()
+        assert got["recorded_by"]["token"] == "evf-agent-b" and "started_by" not in got, got
+        assert decision_post(s, mine, "evf-s").status_code == 403
+        # the owner writes first: its own evidence and decisions, the other agent refused
+        assert evidence_post(s, mine, "evf-t", signer="harness").status_code == 201
+        assert decision_post(s, mine, "evf-t").status_code == 201
+        assert evidence_post(s, other, "evf-t", signer="forged").status_code == 403
+        # evidence.replace does not start a session: it owns none, the first decision does
+        assert evidence_post(s, secop, "evf-u", signer="review").status_code == 201
+        assert s.get("/sessions/evf-u").status_code == 404
+        assert decision_post(s, mine, "evf-u").status_code == 201
+        # ... and the session's owner replaces that record, taking it over
+        r = evidence_post(s, mine, "evf-u", signer="harness", blocked_count=1)
+        assert r.status_code == 200 and r.json()["recorded_by"]["token"] == "evf-agent-a", r.text
+        assert "changed_by" not in r.json(), r.text
+        # without credentials (auth mode none's every role) nothing is started either
+        assert evidence_post(s, None, "evf-v").status_code == 201
+        assert s.get("/sessions/evf-v").status_code == 404
 
 
 def test_an_agent_asks_for_approvals_of_its_own_decisions(migrated, tmp_path):

@@ -5,7 +5,8 @@ several agents whose first decisions name the same new session at the same momen
 "no such session".  The write settles it: in the decision's own transaction, after the
 session's row is taken (PostgreSQL's row lock; SQLite's one writer), a session that another
 caller owns refuses the decision (403), so exactly one caller's decisions are stored, also
-across two cavra processes on one PostgreSQL."""
+across two cavra processes on one PostgreSQL.  Evidence written first starts the session in its
+own transaction, and races the first decisions the same way."""
 import os
 import threading
 
@@ -26,16 +27,15 @@ def migrated(db):
     return db
 
 
-def first_decisions(bases, tokens, session_id):
-    """Each agent's first decision in session_id, all sent at once; the responses."""
+def at_once(tokens, request):
+    """request(i) -> (url, body) for each agent i, all posted at once; the responses."""
     barrier = threading.Barrier(len(tokens))
     out = [None] * len(tokens)
 
     def send(i):
-        body = {"session_id": session_id, "agent_id": f"agent-{i}", "action_type": "read_file",
-                "target": "README.md"}
+        url, body = request(i)
         barrier.wait()
-        out[i] = requests.post(bases[i % len(bases)] + "/decisions", json=body, timeout=60,
+        out[i] = requests.post(url, json=body, timeout=60,
                                headers={"Authorization": f"Bearer {tokens[i]}"})
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(tokens))]
@@ -44,6 +44,14 @@ def first_decisions(bases, tokens, session_id):
     for t in threads:
         t.join()
     return out
+
+
+def first_decisions(bases, tokens, session_id):
+    """Each agent's first decision in session_id, all sent at once; the responses."""
+    return at_once(tokens, lambda i: (
+        bases[i % len(bases)] + "/decisions",
+        {"session_id": session_id, "agent_id": f"agent-{i}", "action_type": "read_file",
+         "target": "README.md"}))
 
 
 def assert_one_owner(s, names, session_id, responses):
@@ -89,6 +97,41 @@ def test_two_processes_on_one_postgres_give_a_session_one_owner(pg_db, tmp_path)
     (tmp_path / "b").mkdir()
     with serve(pg_db, tmp=tmp_path / "a") as a, serve(pg_db, tmp=tmp_path / "b") as b:
         race([a.base, b.base], a, names, tokens, "race2")
+
+
+def first_writes(base, tokens, session_id):
+    """Even agents' evidence and odd agents' first decisions in session_id, sent at once."""
+    def request(i):
+        if i % 2 == 0:
+            return base + "/evidence", {"session_id": session_id, "signer": f"agent-{i}"}
+        return base + "/decisions", {"session_id": session_id, "agent_id": f"a-{i}",
+                                     "action_type": "read_file", "target": "x"}
+    return at_once(tokens, request)
+
+
+def test_evidence_racing_first_decisions_gives_a_session_one_owner(migrated, tmp_path):
+    """Evidence written before a session's first decision starts the session for its writer,
+    in the evidence's own transaction: racing the first decisions of other agents, exactly one
+    caller's write is stored and owns the session, whichever of the two kinds it is."""
+    names = [f"evrace-agent-{i}" for i in range(AGENTS)]
+    tokens = [make_token(migrated, n, "agent") for n in names]
+    with serve(migrated, tmp=tmp_path) as s:
+        for i in range(ROUNDS):
+            sid = f"evrace-{i}"
+            codes = [r.status_code for r in first_writes(s.base, tokens, sid)]
+            assert sorted(codes) == [201] + [403] * (AGENTS - 1), (sid, codes)
+            winner = codes.index(201)
+            got = s.get(f"/sessions/{sid}").json()
+            evidence = s.get(f"/evidence/{sid}")
+            items = s.get(f"/sessions/{sid}/decisions").json()["items"]
+            if winner % 2 == 0:
+                assert got["started_by"]["token"] == names[winner], got
+                assert evidence.json()["recorded_by"]["token"] == names[winner]
+                assert items == [] and got["decision_count"] == 0, got
+            else:
+                assert evidence.status_code == 404, evidence.text
+                assert [d["recorded_by"]["token"] for d in items] == [names[winner]], sid
+                assert got["decision_count"] == 1, got
 
 
 def test_the_postgres_check_reads_each_session_by_its_key(pg, pg_db, tmp_path):
