@@ -683,9 +683,10 @@ static enum status write_tx(struct store_conn *c, const struct decision_rec *con
  * rows is written again in a transaction of its own, so a bad row (a duplicate id, a
  * value the database refuses) fails alone and every other row is written once.
  */
-static void write_each(struct store_conn *c, struct batch_item *list)
+static void write_each(struct store_conn *c, struct batch_item *const *items, size_t n)
 {
-	for (struct batch_item *it = list; it; it = it->next) {
+	for (size_t i = 0; i < n; i++) {
+		struct batch_item *it = items[i];
 		bool rows_failed;
 
 		if (c->broken) {
@@ -696,44 +697,108 @@ static void write_each(struct store_conn *c, struct batch_item *list)
 	}
 }
 
+/* Whether a batch that failed with rc may be written again, its rows fewer or alone. */
+static bool batch_retry(const struct store_conn *c, enum status rc, bool rows_failed, size_t n)
+{
+	return c && rows_failed && n > 1 && rc != ST_UNAVAILABLE && !c->broken;
+}
+
 /*
- * Writes a batch in one transaction; when one of its statements failed, row by row
- * (write_each).  Never after a failed COMMIT: a connection lost during COMMIT leaves
- * its outcome unknown (the server may have committed before the reply was lost), and
- * writing the rows again could store them twice, so every caller gets the error and
- * decides.  Nor when the database was unavailable (no connection, a busy SQLite file,
- * a timeout, a lost connection): each row alone would wait for it again, one after
- * the other.  Nor for a batch of one, whose error is its own.
+ * Writes n items in one transaction (g: the writer's hold on the queue, or NULL); when one of
+ * its statements failed, row by row (write_each).  Never after a failed COMMIT: a connection
+ * lost during COMMIT leaves its outcome unknown (the server may have committed before the
+ * reply was lost), and writing the rows again could store them twice, so every caller gets
+ * the error and decides.  Nor when the database was unavailable (no connection, a busy SQLite
+ * file, a timeout, a lost connection): each row alone would wait for it again, one after the
+ * other.  Nor for a batch of one, whose error is its own.  *settle (may be NULL) asks instead
+ * of write_each for write_settled: the caller owns the retry.
  */
+static void write_items(struct store_conn *c, struct batch_item *const *items, size_t n,
+			struct batch_gate *g, bool *settle)
+{
+	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
+	const struct decision_rec **rows = xcalloc(n, sizeof(*rows));
+	bool rows_failed = false;
+	struct err e = {0};
+	enum status rc;
+
+	for (size_t i = 0; i < n; i++)
+		rows[i] = items[i]->rec;
+	rc = write_tx(c, rows, n, g, &rows_failed, &e);
+	gate_release(g);
+	free(rows);
+	if (settle && batch_retry(c, rc, rows_failed, n)) {
+		*settle = true;
+		return;
+	}
+	if (batch_retry(c, rc, rows_failed, n)) {
+		write_each(c, items, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i]->st = rc;
+		items[i]->e = e;
+	}
+}
+
+/*
+ * A batch that failed is written again: its rows that start no session (the read found it,
+ * struct decision_rec's owner) in one transaction, as they would have been had they come
+ * alone, and only those that start one each alone.  A write's owner check that refuses a row
+ * (two callers raced to start one session) or several callers starting one session in the
+ * batch fail the whole transaction; without this, every other caller of the batch paid a
+ * transaction of its own for it, which a caller holding two tokens could bring about at will.
+ * A batch without such rows, or of them alone, is written row by row as before.
+ */
+static void write_settled(struct store_conn *c, struct batch_item *const *items, size_t n)
+{
+	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
+	struct batch_item **sorted = xcalloc(n, sizeof(*sorted));
+	size_t plain = 0, starts;
+
+	for (size_t i = 0; i < n; i++)
+		if (!items[i]->rec->owner)
+			sorted[plain++] = items[i];
+	starts = plain;
+	for (size_t i = 0, k = plain; i < n; i++)
+		if (items[i]->rec->owner)
+			sorted[k++] = items[i];
+	if (plain > 1 && starts < n)
+		write_items(c, sorted, plain, NULL, NULL);
+	else
+		write_each(c, sorted, plain);
+	write_each(c, sorted + starts, n - starts);
+	free(sorted);
+}
+
+/* Writes the batch in list on a connection of st (write_items, then write_settled). */
 static void write_batch(struct store *st, struct batch_item *list, struct batch_gate *g)
 {
-	const struct decision_rec **rows;
 	struct store_conn *c = NULL;
+	struct batch_item **items;
+	bool settle = false;
 	struct err e = {0};
-	bool rows_failed = false;
 	size_t n = 0, i = 0;
 	enum status rc;
 
 	for (struct batch_item *it = list; it; it = it->next)
 		n++;
 	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
-	rows = xcalloc(n, sizeof(*rows));
+	items = xcalloc(n, sizeof(*items));
 	for (struct batch_item *it = list; it; it = it->next)
-		rows[i++] = it->rec;
+		items[i++] = it;
 	rc = store_conn_get(st, &c, &e);
 	if (rc == ST_OK)
-		rc = write_tx(c, rows, n, g, &rows_failed, &e);
+		write_items(c, items, n, g, &settle);
 	gate_release(g);
-	if (rows_failed && n > 1 && rc != ST_UNAVAILABLE && !c->broken) {
-		write_each(c, list);
-	} else {
-		for (struct batch_item *it = list; it; it = it->next) {
-			it->st = rc;
-			it->e = e;
-		}
+	for (i = 0; rc != ST_OK && i < n; i++) {
+		items[i]->st = rc;
+		items[i]->e = e;
 	}
+	if (settle)
+		write_settled(c, items, n);
 	store_conn_put(st, c);
-	free(rows);
+	free(items);
 }
 
 /* Takes up to BATCH_MAX queued items, *taken of them; called with the batch lock held. */

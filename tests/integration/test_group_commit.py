@@ -10,6 +10,7 @@ import time
 import pytest
 
 from conftest import backend_of, cavra, pg_bindir, serve, sql, sqlite_path
+from test_tokens import bearer, make_token
 
 # (target, decision) of execute_command under the baseline pack
 ACTIONS = [("pytest -q", "allow"), ("terraform apply -auto-approve", "block"),
@@ -163,6 +164,38 @@ def test_a_refused_row_fails_alone_and_the_others_are_written_once(srv, db):
     rows = check_stored(db, results)
     assert "poison" not in {s for s, _ in rows.values()}
     assert sql(db, "SELECT count(*) FROM activity_sessions WHERE session_id = 'poison'") == [["0"]]
+
+
+def test_callers_racing_to_start_a_session_cost_their_batch_nothing(srv, db):
+    """Two callers whose first decisions name one new session fail the transaction of the
+    batch that holds them (the write settles the owner).  The batch's rows in sessions that
+    already exist are then written together again, not each in a transaction of its own as
+    before: a caller holding two tokens cannot make every other caller of its batches pay a
+    commit of its own.  PostgreSQL's xmin names the transaction that wrote a row."""
+    if backend_of(db) != "postgres":
+        pytest.skip("SQLite rows carry no transaction id")
+    tokens = [make_token(db, f"gc-race-{i}", "agent") for i in range(2)]
+    for i in range(len(SESSIONS)):
+        assert post(srv, i)[1] == 201
+
+    def first(token):
+        return srv.post("/decisions", {"session_id": "gc-new", "action_type": "read_file",
+                                       "target": "x"}, headers=bearer(token))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS + 2) as pool:
+        with WriteLock(db) as lock:
+            futs = [pool.submit(post, srv, i) for i in range(WORKERS)]
+            races = [pool.submit(first, t) for t in tokens]
+            wait_for(lambda: lock.waiting_writers() >= 1)
+            time.sleep(1)
+        results = [f.result() for f in futs]
+        codes = sorted(f.result().status_code for f in races)
+    assert codes == [201, 403] and [c for _, c, _ in results] == [201] * WORKERS
+    plain = sql(db, "SELECT count(DISTINCT xmin::text), count(*) FROM activity_decisions "
+                    "WHERE session_id <> 'gc-new' AND decision_id IN (%s)"
+                % ", ".join(f"'{b['decision_id']}'" for _, _, b in results))
+    txs, rows = (int(x) for x in plain[0])
+    assert rows == WORKERS and txs <= 6, (txs, rows)
 
 
 def wal_restarts(path):
