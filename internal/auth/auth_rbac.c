@@ -61,9 +61,10 @@ static const struct auth_permission perms[] = {
 	{"evidence.write", AUTH_ACCESS_ROLES, R(AGENT) | R(SECURITY_OPERATOR),
 	 "POST /evidence: record evidence metadata"},
 	{"evidence.replace", AUTH_ACCESS_ROLES, R(SECURITY_OPERATOR),
-	 "POST /evidence over a record another caller wrote, or for a session another caller "
-	 "recorded or started (else only the record's writer, or the session's owner, may); the "
-	 "record keeps its writer in recorded_by and names the caller in changed_by"},
+	 "POST /evidence for a session another caller recorded or started, or nobody did "
+	 "(imported): else only the session's owner may, and evidence written before a session "
+	 "exists starts it for its writer; the record keeps its writer in recorded_by and names "
+	 "the caller in changed_by"},
 	{"approvals.read", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN | R(AGENT),
 	 "read approvals (an agent sees those of its own decisions and those it asked for)"},
 	{"approvals.read_any", AUTH_ACCESS_ROLES, AUTH_ROLES_HUMAN,
