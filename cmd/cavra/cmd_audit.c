@@ -88,7 +88,7 @@ static enum status read_checkpoint(const struct audit_args *a, struct audit_chec
 static int verify(struct store *st, const struct audit_args *a)
 {
 	struct audit_checkpoint cp;
-	struct audit_verify_opts o = {.fn = print_break};
+	struct audit_verify_opts o = {.fn = print_break, .sessions = true};
 	struct audit_verify_result r;
 	struct err e = {0};
 	enum status rc;

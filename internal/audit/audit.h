@@ -111,6 +111,13 @@ struct audit_verify_opts {
 	 * otherwise it does, and names each break.  Ignored with a checkpoint.
 	 */
 	struct ops_chain_lines *lines;
+	/*
+	 * Also compares each session's three counters with its decisions, which the chain
+	 * covers (the phase "session counters"): an edited counter, or decisions whose session
+	 * row is gone, is a break.  Sessions are not chained; a session without decisions
+	 * (recorded, started by its evidence, or imported as a summary alone) is not checked.
+	 */
+	bool sessions;
 };
 /* audit_verify with the inputs of o. */
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,

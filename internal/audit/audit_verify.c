@@ -71,6 +71,22 @@ static const char unchained_approvals_sql[] =
 	"ORDER BY p.created_at, p.approval_id";
 
 /*
+ * Each session that its decisions disagree with: its counters, or no row at all.  The
+ * sessions' id is COLLATE "C" on PostgreSQL and the decisions' is not: the join says which.
+ */
+#define SESSION_COUNTS_SQL(collate)                                                            \
+	"SELECT d.session_id, s.session_id IS NULL, s.decision_count, s.blocked_count, "       \
+	"s.approval_required_count, d.n, d.b, d.a FROM (SELECT session_id, count(*) AS n, "    \
+	"sum(CASE WHEN decision = 'block' THEN 1 ELSE 0 END) AS b, sum(CASE WHEN decision = "  \
+	"'require_approval' THEN 1 ELSE 0 END) AS a FROM activity_decisions GROUP BY "         \
+	"session_id) d LEFT JOIN activity_sessions s ON s.session_id = d.session_id" collate   \
+	" WHERE s.session_id IS NULL OR s.decision_count <> d.n OR s.blocked_count <> d.b OR " \
+	"s.approval_required_count <> d.a ORDER BY d.session_id"
+static const char pg_sessions_sql[] = SESSION_COUNTS_SQL(" COLLATE \"C\"");
+static const char sqlite_sessions_sql[] = SESSION_COUNTS_SQL("");
+#define SESSION_COUNTS_NCOLS 8
+
+/*
  * The first pass's sums: each decision entry's (record_id, record_sha256) and each decision's
  * (decision_id, SHA-256 of its line), as the id's length (4 bytes), the id, then the hash.
  */
@@ -92,6 +108,7 @@ struct walk {
 	void *ctx;
 	struct progress *progress;
 	struct audit_verify_result *out;
+	bool sessions, sqlite; /* audit_verify_opts' sessions; the backend */
 	int64_t last_seq;
 	char last_hash[SHA256_HEX_LEN];
 	char *last_id; /* owned: the record id of the entry before */
@@ -354,6 +371,33 @@ static enum status on_unchained_approval(void *ctx, const char *const *v, const 
 	return ST_OK;
 }
 
+/*
+ * A session its decisions disagree with (SESSION_COUNTS_SQL): its counters were changed, or
+ * its row deleted, behind cavra's back; the decisions themselves are the chain's.
+ */
+static enum status on_session(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+	char why[256];
+	struct audit_break b = {"edited", 0, 0, v[0], NULL, NULL, why};
+
+	UNUSED(lens);
+	UNUSED(e);
+	if (strcmp(v[1], "t") == 0 || strcmp(v[1], "1") == 0) {
+		b.what = "deleted";
+		snprintf(why, sizeof(why), "session row is missing for its %.20s decisions", v[5]);
+	} else {
+		snprintf(
+			why, sizeof(why),
+			"session counters %.20s/%.20s/%.20s (decisions/blocked/approvals required) "
+			"differ from its decisions' %.20s/%.20s/%.20s",
+			v[2], v[3], v[4], v[5], v[6], v[7]);
+	}
+	w->out->breaks++;
+	w->fn(w->ctx, &b);
+	return ST_OK;
+}
+
 /* What only the end of the walk can tell: a cut tail, against the head and the checkpoint. */
 static void check_tail(struct walk *w)
 {
@@ -501,6 +545,11 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
 	if (st == ST_OK)
 		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_approval, w, e);
+	if (st == ST_OK && w->sessions) {
+		progress_phase(w->progress, "session counters", -1);
+		st = store_stream(c, w->sqlite ? sqlite_sessions_sql : pg_sessions_sql,
+				  SESSION_COUNTS_NCOLS, on_session, w, e);
+	}
 	return st;
 }
 
@@ -521,9 +570,11 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 			 .fn = o->fn,
 			 .ctx = o->ctx,
 			 .progress = o->progress,
-			 .out = out};
+			 .out = out,
+			 .sessions = o->sessions,
+			 .sqlite = store_kind(st) == STORE_SQLITE};
 	struct store_conn *c = NULL;
-	bool sqlite = store_kind(st) == STORE_SQLITE;
+	bool sqlite = w.sqlite;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
 
 	if (rc == ST_OK)

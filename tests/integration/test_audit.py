@@ -39,6 +39,14 @@ def chain_ids(db):
     return [r[0] for r in sql(db, "SELECT record_id FROM audit_chain ORDER BY seq")]
 
 
+def add_session(db, session_id, n, t="2026-01-01T00:00:00.000000Z"):
+    """The row cavra keeps beside decisions, for n decisions written by hand, none blocked or
+    sent for approval: verify compares a session's counters with its decisions."""
+    sql(db, "INSERT INTO activity_sessions (session_id, state, started_at, updated_at, "
+            "created_at, decision_count, payload) VALUES "
+            f"('{session_id}', 'active', '{t}', '{t}', '{t}', {n}, '{{}}')")
+
+
 def verify(db, *extra):
     return cavra("audit", "verify", *extra, db=db)
 
@@ -136,6 +144,30 @@ def test_each_tampering_is_detected_and_named(chained, case):
     assert all("after=" in l for l in lines), lines
 
 
+def test_an_edited_session_counter_is_named(chained):
+    """Sessions are not chained, but their counters are their decisions' counts, which are:
+    verify compares the two, so lowering a session's blocked_count (what an auditor filters
+    on) or deleting its row is named.  Decisions 0..7 went to sessions audit-1-0..2 in turn."""
+    db, _ = chained
+    assert verify(db)[0] == 0
+    sql(db, "UPDATE activity_sessions SET decision_count = 1, blocked_count = 0 "
+            "WHERE session_id = 'audit-1-0'")
+    sql(db, "DELETE FROM activity_sessions WHERE session_id = 'audit-1-2'")
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    n, b, a = (int(x) for x in sql(
+        db, "SELECT count(*), sum(CASE WHEN decision = 'block' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN decision = 'require_approval' THEN 1 ELSE 0 END) "
+            "FROM activity_decisions WHERE session_id = 'audit-1-0'")[0])
+    assert breaks(out) == [
+        f"edited id=audit-1-0 after=-: session counters 1/0/{a} (decisions/blocked/approvals "
+        f"required) differ from its decisions' {n}/{b}/{a}",
+        "deleted id=audit-1-2 after=-: session row is missing for its 2 decisions"], out
+    assert "1 breaks" not in out and "2 breaks" in out, out
+    # the chain itself is whole: the first pass still proved every decision
+    assert ONE_PASS in err, err
+
+
 def test_a_truncated_tail_with_its_head_rewritten_needs_the_checkpoint(chained, keys, tmp_path):
     db, ids = chained
     sk, pk = keys
@@ -150,6 +182,17 @@ def test_a_truncated_tail_with_its_head_rewritten_needs_the_checkpoint(chained, 
     sql(db, "DELETE FROM audit_chain WHERE seq > 6")
     sql(db, "UPDATE audit_chain_head SET seq = 6, hash = (SELECT hash FROM audit_chain "
             "WHERE seq = 6)")
+    # the sessions' counters still count the two: their sessions are named
+    code, out, _ = verify(db)
+    assert code == 1 and [l.split(" after=")[0] for l in breaks(out)] == [
+        "edited id=audit-1-0", "edited id=audit-1-1"], out
+    # ... so the counters are lowered too: the chain and the sessions agree again
+    sql(db, "UPDATE activity_sessions SET decision_count = (SELECT count(*) FROM "
+            "activity_decisions d WHERE d.session_id = activity_sessions.session_id), "
+            "blocked_count = (SELECT count(*) FROM activity_decisions d WHERE d.session_id = "
+            "activity_sessions.session_id AND d.decision = 'block'), approval_required_count = "
+            "(SELECT count(*) FROM activity_decisions d WHERE d.session_id = "
+            "activity_sessions.session_id AND d.decision = 'require_approval')")
     assert verify(db)[0] == 0
     code, out, err = verify(db, "--checkpoint", cp, "--public-key", pk)
     assert code == 1, out + err
@@ -217,6 +260,7 @@ def test_existing_decisions_are_adopted_by_migrate_up(db):
                 f"('d-{i}', 's', 'read_file', 'p', 'allow', '2026-01-0{3 - i}T00:00:00.000000Z', "
                 f"'2026-01-0{3 - i}T00:00:00.000000Z', '2026-01-0{3 - i}T00:00:00.000000Z', "
                 f"'{{\"decision_id\":\"d-{i}\"}}'{obj})")
+    add_session(db, "s", 3)
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
     # oldest first
@@ -428,6 +472,7 @@ def test_adoption_probes_the_chain_index_for_every_row(pg, pg_db):
                "jsonb_build_object('decision_id', 'd-' || lpad(i::text, 5, '0')) FROM "
                "generate_series(1, 2500) i, LATERAL (SELECT timestamptz '2026-01-01' + "
                "i * interval '1 second' AS t) x")
+    add_session(pg_db, "s", 2500)
     sql(pg_db, "UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0")
     sql(pg_db, "VACUUM (ANALYZE)")  # as after a bulk load: the chain's statistics say empty
     name = pg_db.rsplit("/", 1)[1]
@@ -526,7 +571,11 @@ def test_an_edit_that_keeps_the_record_hash_is_named(with_approvals, marker):
     code, out, err = verify(db)
     assert code == 1, out + err
     lines = breaks(out)
-    assert len(lines) == 2, lines
+    # a session_id stored as a BLOB also leaves its session's count: the session is named,
+    # and the BLOB's value as one with no row
+    assert len(lines) == (4 if marker == "BLOB" else 2), lines
+    if marker == "BLOB":
+        assert [l.split(" after=")[0] for l in lines[2:]] == ["edited id=apr", "deleted id=apr"]
     assert any(l.startswith(f"edited seq={seq} id={did} ") and marker in l for l in lines), lines
     assert any(f"id={aid} " in l and marker in l for l in lines), lines
 

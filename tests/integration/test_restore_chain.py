@@ -13,7 +13,7 @@ import pytest
 
 from conftest import CAVRA, backend_of, cavra, pg_bindir, psql, sql, until
 from test_ops import _reseal
-from test_audit import chained, chain_ids, verify  # noqa: F401  (fixture)
+from test_audit import add_session, chained, chain_ids, verify  # noqa: F401  (fixture)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -186,6 +186,7 @@ def test_a_backup_from_before_the_chain_restored_over_a_chained_database(chained
                  "policy_pack, decision, decided_at, created_at, updated_at, payload) VALUES "
                  f"('d-{i}', 's', 'read_file', 'p', 'allow', '{t}', '{t}', '{t}', "
                  f"'{{\"decision_id\":\"d-{i}\"}}')")
+    add_session(old, "s", 3)
     code, _, err = cavra("ops", "backup", "--output", str(tmp_path / "b12"), db=old)
     assert code == 0, err
     code, out, err = cavra("ops", "restore", str(tmp_path / "b12"), "--overwrite", db=db)
