@@ -89,24 +89,51 @@ def test_racing_first_decisions_give_a_session_one_owner(migrated, tmp_path):
         race([s.base], s, names, tokens, "race")
 
 
-def test_two_processes_on_one_postgres_give_a_session_one_owner(pg_db, tmp_path):
+def on_two_processes(pg_db, tmp_path, prefix, run):
+    """run(bases, server a, names, tokens, prefix) with AGENTS agents' tokens against two cavra
+    processes on one freshly migrated PostgreSQL database."""
     assert cavra("migrate", "up", db=pg_db)[0] == 0
-    names = [f"race2-agent-{i}" for i in range(AGENTS)]
+    names = [f"{prefix}-agent-{i}" for i in range(AGENTS)]
     tokens = [make_token(pg_db, n, "agent") for n in names]
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with serve(pg_db, tmp=tmp_path / "a") as a, serve(pg_db, tmp=tmp_path / "b") as b:
-        race([a.base, b.base], a, names, tokens, "race2")
+        run([a.base, b.base], a, names, tokens, prefix)
 
 
-def first_writes(base, tokens, session_id):
-    """Even agents' evidence and odd agents' first decisions in session_id, sent at once."""
+def test_two_processes_on_one_postgres_give_a_session_one_owner(pg_db, tmp_path):
+    on_two_processes(pg_db, tmp_path, "race2", race)
+
+
+def first_writes(bases, tokens, session_id):
+    """Even agents' evidence and odd agents' first decisions in session_id, sent at once, agent
+    i through bases[i // 2 % len(bases)] (with two servers, each gets evidence and decisions)."""
     def request(i):
+        base = bases[i // 2 % len(bases)]
         if i % 2 == 0:
             return base + "/evidence", {"session_id": session_id, "signer": f"agent-{i}"}
         return base + "/decisions", {"session_id": session_id, "agent_id": f"a-{i}",
                                      "action_type": "read_file", "target": "x"}
     return at_once(tokens, request)
+
+
+def evidence_race(bases, s, names, tokens, prefix):
+    for i in range(ROUNDS):
+        sid = f"{prefix}-{i}"
+        codes = [r.status_code for r in first_writes(bases, tokens, sid)]
+        assert sorted(codes) == [201] + [403] * (AGENTS - 1), (sid, codes)
+        winner = codes.index(201)
+        got = s.get(f"/sessions/{sid}").json()
+        evidence = s.get(f"/evidence/{sid}")
+        items = s.get(f"/sessions/{sid}/decisions").json()["items"]
+        if winner % 2 == 0:
+            assert got["started_by"]["token"] == names[winner], got
+            assert evidence.json()["recorded_by"]["token"] == names[winner]
+            assert items == [] and got["decision_count"] == 0, got
+        else:
+            assert evidence.status_code == 404, evidence.text
+            assert [d["recorded_by"]["token"] for d in items] == [names[winner]], sid
+            assert got["decision_count"] == 1, got
 
 
 def test_evidence_racing_first_decisions_gives_a_session_one_owner(migrated, tmp_path):
@@ -116,22 +143,11 @@ def test_evidence_racing_first_decisions_gives_a_session_one_owner(migrated, tmp
     names = [f"evrace-agent-{i}" for i in range(AGENTS)]
     tokens = [make_token(migrated, n, "agent") for n in names]
     with serve(migrated, tmp=tmp_path) as s:
-        for i in range(ROUNDS):
-            sid = f"evrace-{i}"
-            codes = [r.status_code for r in first_writes(s.base, tokens, sid)]
-            assert sorted(codes) == [201] + [403] * (AGENTS - 1), (sid, codes)
-            winner = codes.index(201)
-            got = s.get(f"/sessions/{sid}").json()
-            evidence = s.get(f"/evidence/{sid}")
-            items = s.get(f"/sessions/{sid}/decisions").json()["items"]
-            if winner % 2 == 0:
-                assert got["started_by"]["token"] == names[winner], got
-                assert evidence.json()["recorded_by"]["token"] == names[winner]
-                assert items == [] and got["decision_count"] == 0, got
-            else:
-                assert evidence.status_code == 404, evidence.text
-                assert [d["recorded_by"]["token"] for d in items] == [names[winner]], sid
-                assert got["decision_count"] == 1, got
+        evidence_race([s.base], s, names, tokens, "evrace")
+
+
+def test_evidence_racing_through_two_processes_on_one_postgres(pg_db, tmp_path):
+    on_two_processes(pg_db, tmp_path, "evrace2", evidence_race)
 
 
 def test_the_postgres_check_reads_each_session_by_its_key(pg, pg_db, tmp_path):
