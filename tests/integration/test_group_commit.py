@@ -4,6 +4,7 @@ counters stay exact, and a row the database refuses fails alone."""
 import concurrent.futures
 import os
 import sqlite3
+import struct
 import subprocess
 import time
 
@@ -166,18 +167,22 @@ def test_a_refused_row_fails_alone_and_the_others_are_written_once(srv, db):
     assert sql(db, "SELECT count(*) FROM activity_sessions WHERE session_id = 'poison'") == [["0"]]
 
 
-def test_callers_racing_to_start_a_session_cost_their_batch_nothing(srv, db):
-    """Two callers whose first decisions name one new session fail the transaction of the
-    batch that holds them (the write settles the owner).  The batch's rows in sessions that
-    already exist are then written together again, not each in a transaction of its own as
-    before: a caller holding two tokens cannot make every other caller of its batches pay a
-    commit of its own.  PostgreSQL's xmin names the transaction that wrote a row."""
-    if backend_of(db) != "postgres":
-        pytest.skip("SQLite rows carry no transaction id")
-    tokens = [make_token(db, f"gc-race-{i}", "agent") for i in range(2)]
+def race_setup(srv, db):
+    """The sessions of SESSIONS started; two agents' tokens, each used once, so that their use
+    behind the write lock writes no last_used_at (at most one a minute), which would hold the
+    requests back until the lock is gone."""
     for i in range(len(SESSIONS)):
         assert post(srv, i)[1] == 201
+    tokens = [make_token(db, f"gc-race-{i}", "agent") for i in range(2)]
+    for t in tokens:
+        assert srv.get("/auth/whoami", headers=bearer(t)).status_code == 200
+    return tokens
 
+
+def race_behind_lock(srv, db, tokens):
+    """WORKERS decisions in existing sessions and the two tokens' first decisions in one new
+    session, all queued behind the write lock; the former's results.  Exactly one of the two
+    callers gets its session."""
     def first(token):
         return srv.post("/decisions", {"session_id": "gc-new", "action_type": "read_file",
                                        "target": "x"}, headers=bearer(token))
@@ -186,16 +191,59 @@ def test_callers_racing_to_start_a_session_cost_their_batch_nothing(srv, db):
         with WriteLock(db) as lock:
             futs = [pool.submit(post, srv, i) for i in range(WORKERS)]
             races = [pool.submit(first, t) for t in tokens]
-            wait_for(lambda: lock.waiting_writers() >= 1)
+            if lock.waiting_writers() is not None:
+                wait_for(lambda: lock.waiting_writers() >= 1)
             time.sleep(1)
         results = [f.result() for f in futs]
         codes = sorted(f.result().status_code for f in races)
     assert codes == [201, 403] and [c for _, c, _ in results] == [201] * WORKERS
+    return results
+
+
+def test_callers_racing_to_start_a_session_cost_their_batch_nothing(srv, db):
+    """Two callers whose first decisions name one new session fail the transaction of the
+    batch that holds them (the write settles the owner).  The batch's rows in sessions that
+    already exist are then written together again, not each in a transaction of its own as
+    before: a caller holding two tokens cannot make every other caller of its batches pay a
+    commit of its own.  PostgreSQL's xmin names the transaction that wrote a row."""
+    if backend_of(db) != "postgres":
+        pytest.skip("SQLite rows carry no transaction id: the next test counts its commits")
+    results = race_behind_lock(srv, db, race_setup(srv, db))
     plain = sql(db, "SELECT count(DISTINCT xmin::text), count(*) FROM activity_decisions "
                     "WHERE session_id <> 'gc-new' AND decision_id IN (%s)"
                 % ", ".join(f"'{b['decision_id']}'" for _, _, b in results))
     txs, rows = (int(x) for x in plain[0])
     assert rows == WORKERS and txs <= 6, (txs, rows)
+
+
+def wal_commits(path):
+    """(the log's salts, its commits so far): the frames of the log's current cycle (those that
+    carry the header's salts) that end a transaction (a database size after the commit)."""
+    with open(path + "-wal", "rb") as f:
+        wal = f.read()
+    psz, salts = struct.unpack(">I", wal[8:12])[0], wal[16:24]
+    commits, off = 0, 32
+    while off + 24 + psz <= len(wal) and wal[off + 8:off + 16] == salts:
+        commits += struct.unpack(">I", wal[off + 4:off + 8])[0] != 0
+        off += 24 + psz
+    return salts, commits
+
+
+def test_sqlite_callers_racing_to_start_a_session_cost_their_batch_nothing(db, tmp_path):
+    """The same on SQLite, counted in the write-ahead log: its commits while the race's batch
+    is written (the checkpointer kept away, so the log does not start over meanwhile)."""
+    if backend_of(db) != "sqlite":
+        pytest.skip("counts SQLite's log")
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, "--sqlite-checkpoint-pages", "1000000", "--db-lock-timeout-ms", "10000",
+               "--db-statement-timeout-ms", "20000", "--request-timeout-ms", "30000",
+               tmp=tmp_path) as srv:
+        tokens = race_setup(srv, db)
+        before = wal_commits(sqlite_path(db))
+        race_behind_lock(srv, db, tokens)
+        after = wal_commits(sqlite_path(db))
+    assert after[0] == before[0], "the log started over during the test"
+    assert after[1] - before[1] <= 8, (before, after)
 
 
 def wal_restarts(path):
