@@ -697,6 +697,26 @@ static void write_each(struct store_conn *c, struct batch_item *const *items, si
 	}
 }
 
+static void write_items(struct store_conn *c, struct batch_item *const *items, size_t n,
+			struct batch_gate *g, bool *settle);
+
+/*
+ * After a batch's transaction failed before COMMIT: its two halves, each in one transaction,
+ * and a half that fails again the same way, down to the bad row alone.  One bad row among n
+ * costs about log2(n) commits instead of n: a bad row that a caller can send at will (two
+ * requests with one Idempotency-Key at once, whose second fails the unique index) no longer
+ * makes every other caller of its batch pay a commit of its own.
+ */
+static void write_halves(struct store_conn *c, struct batch_item *const *items, size_t n)
+{
+	if (n <= 1 || c->broken) {
+		write_each(c, items, n);
+		return;
+	}
+	write_items(c, items, n / 2, NULL, NULL);
+	write_items(c, items + n / 2, n - n / 2, NULL, NULL);
+}
+
 /* Whether a batch that failed with rc may be written again, its rows fewer or alone. */
 static bool batch_retry(const struct store_conn *c, enum status rc, bool rows_failed, size_t n)
 {
@@ -705,13 +725,13 @@ static bool batch_retry(const struct store_conn *c, enum status rc, bool rows_fa
 
 /*
  * Writes n items in one transaction (g: the writer's hold on the queue, or NULL); when one of
- * its statements failed, row by row (write_each).  Never after a failed COMMIT: a connection
+ * its statements failed, in halves (write_halves).  Never after a failed COMMIT: a connection
  * lost during COMMIT leaves its outcome unknown (the server may have committed before the
  * reply was lost), and writing the rows again could store them twice, so every caller gets
  * the error and decides.  Nor when the database was unavailable (no connection, a busy SQLite
  * file, a timeout, a lost connection): each row alone would wait for it again, one after the
  * other.  Nor for a batch of one, whose error is its own.  *settle (may be NULL) asks instead
- * of write_each for write_settled: the caller owns the retry.
+ * of write_halves for write_settled: the caller owns the retry.
  */
 static void write_items(struct store_conn *c, struct batch_item *const *items, size_t n,
 			struct batch_gate *g, bool *settle)
@@ -732,7 +752,7 @@ static void write_items(struct store_conn *c, struct batch_item *const *items, s
 		return;
 	}
 	if (batch_retry(c, rc, rows_failed, n)) {
-		write_each(c, items, n);
+		write_halves(c, items, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -744,11 +764,12 @@ static void write_items(struct store_conn *c, struct batch_item *const *items, s
 /*
  * A batch that failed is written again: its rows that start no session (the read found it,
  * struct decision_rec's owner) in one transaction, as they would have been had they come
- * alone, and only those that start one each alone.  A write's owner check that refuses a row
- * (two callers raced to start one session) or several callers starting one session in the
- * batch fail the whole transaction; without this, every other caller of the batch paid a
- * transaction of its own for it, which a caller holding two tokens could bring about at will.
- * A batch without such rows, or of them alone, is written row by row as before.
+ * alone (in halves when it fails again), and only those that start one each alone, so that
+ * the first written owns its session.  A write's owner check that refuses a row (two callers
+ * raced to start one session) or several callers starting one session in the batch fail the
+ * whole transaction; without this, every other caller of the batch paid a transaction of its
+ * own for it, which a caller holding two tokens could bring about at will.  A batch without
+ * such rows goes to write_halves at once.
  */
 static void write_settled(struct store_conn *c, struct batch_item *const *items, size_t n)
 {
@@ -766,7 +787,7 @@ static void write_settled(struct store_conn *c, struct batch_item *const *items,
 	if (plain > 1 && starts < n)
 		write_items(c, sorted, plain, NULL, NULL);
 	else
-		write_each(c, sorted, plain);
+		write_halves(c, sorted, plain);
 	write_each(c, sorted + starts, n - starts);
 	free(sorted);
 }
