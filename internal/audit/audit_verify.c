@@ -574,7 +574,6 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 			 .sessions = o->sessions,
 			 .sqlite = store_kind(st) == STORE_SQLITE};
 	struct store_conn *c = NULL;
-	bool sqlite = w.sqlite;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
 
 	if (rc == ST_OK)
@@ -583,9 +582,9 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 		ops_row_hasher_refuse_duplicates(w.rows);
 		ops_row_hasher_refuse_duplicates(w.approvals);
 	}
-	w.walk_sql = sql_with(walk_sql, sqlite, DECISION_COLS);
-	w.records_sql = sql_with(records_sql, sqlite, STORE_DECISION_COLS(""));
-	w.approvals_sql = sql_with(approvals_sql, sqlite, STORE_APPROVAL_COLS("p."));
+	w.walk_sql = sql_with(walk_sql, w.sqlite, DECISION_COLS);
+	w.records_sql = sql_with(records_sql, w.sqlite, STORE_DECISION_COLS(""));
+	w.approvals_sql = sql_with(approvals_sql, w.sqlite, STORE_APPROVAL_COLS("p."));
 	memset(out, 0, sizeof(*out));
 	memcpy(w.last_hash, store_chain_genesis, SHA256_HEX_LEN);
 	if (rc == ST_OK)

@@ -698,7 +698,8 @@ static void write_each(struct store_conn *c, struct batch_item *const *items, si
 }
 
 static void write_items(struct store_conn *c, struct batch_item *const *items, size_t n,
-			struct batch_gate *g, bool *settle);
+			struct batch_gate *g, bool settle);
+static void write_settled(struct store_conn *c, struct batch_item *const *items, size_t n);
 
 /*
  * After a batch's transaction failed before COMMIT: its two halves, each in one transaction,
@@ -713,14 +714,14 @@ static void write_halves(struct store_conn *c, struct batch_item *const *items, 
 		write_each(c, items, n);
 		return;
 	}
-	write_items(c, items, n / 2, NULL, NULL);
-	write_items(c, items + n / 2, n - n / 2, NULL, NULL);
+	write_items(c, items, n / 2, NULL, false);
+	write_items(c, items + n / 2, n - n / 2, NULL, false);
 }
 
 /* Whether a batch that failed with rc may be written again, its rows fewer or alone. */
 static bool batch_retry(const struct store_conn *c, enum status rc, bool rows_failed, size_t n)
 {
-	return c && rows_failed && n > 1 && rc != ST_UNAVAILABLE && !c->broken;
+	return rows_failed && n > 1 && rc != ST_UNAVAILABLE && !c->broken;
 }
 
 /*
@@ -730,11 +731,11 @@ static bool batch_retry(const struct store_conn *c, enum status rc, bool rows_fa
  * reply was lost), and writing the rows again could store them twice, so every caller gets
  * the error and decides.  Nor when the database was unavailable (no connection, a busy SQLite
  * file, a timeout, a lost connection): each row alone would wait for it again, one after the
- * other.  Nor for a batch of one, whose error is its own.  *settle (may be NULL) asks instead
- * of write_halves for write_settled: the caller owns the retry.
+ * other.  Nor for a batch of one, whose error is its own.  With settle (the queue's batch, not
+ * a retry) the retry is write_settled's.
  */
 static void write_items(struct store_conn *c, struct batch_item *const *items, size_t n,
-			struct batch_gate *g, bool *settle)
+			struct batch_gate *g, bool settle)
 {
 	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	const struct decision_rec **rows = xcalloc(n, sizeof(*rows));
@@ -747,17 +748,15 @@ static void write_items(struct store_conn *c, struct batch_item *const *items, s
 	rc = write_tx(c, rows, n, g, &rows_failed, &e);
 	gate_release(g);
 	free(rows);
-	if (settle && batch_retry(c, rc, rows_failed, n)) {
-		*settle = true;
-		return;
-	}
-	if (batch_retry(c, rc, rows_failed, n)) {
+	if (!batch_retry(c, rc, rows_failed, n)) {
+		for (size_t i = 0; i < n; i++) {
+			items[i]->st = rc;
+			items[i]->e = e;
+		}
+	} else if (settle) {
+		write_settled(c, items, n);
+	} else {
 		write_halves(c, items, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		items[i]->st = rc;
-		items[i]->e = e;
 	}
 }
 
@@ -775,29 +774,27 @@ static void write_settled(struct store_conn *c, struct batch_item *const *items,
 {
 	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	struct batch_item **sorted = xcalloc(n, sizeof(*sorted));
-	size_t plain = 0, starts;
+	size_t plain = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (!items[i]->rec->owner)
 			sorted[plain++] = items[i];
-	starts = plain;
 	for (size_t i = 0, k = plain; i < n; i++)
 		if (items[i]->rec->owner)
 			sorted[k++] = items[i];
-	if (plain > 1 && starts < n)
-		write_items(c, sorted, plain, NULL, NULL);
+	if (plain > 1 && plain < n)
+		write_items(c, sorted, plain, NULL, false);
 	else
 		write_halves(c, sorted, plain);
-	write_each(c, sorted + starts, n - starts);
+	write_each(c, sorted + plain, n - plain);
 	free(sorted);
 }
 
-/* Writes the batch in list on a connection of st (write_items, then write_settled). */
+/* Writes the batch in list on a connection of st (write_items). */
 static void write_batch(struct store *st, struct batch_item *list, struct batch_gate *g)
 {
 	struct store_conn *c = NULL;
 	struct batch_item **items;
-	bool settle = false;
 	struct err e = {0};
 	size_t n = 0, i = 0;
 	enum status rc;
@@ -810,14 +807,12 @@ static void write_batch(struct store *st, struct batch_item *list, struct batch_
 		items[i++] = it;
 	rc = store_conn_get(st, &c, &e);
 	if (rc == ST_OK)
-		write_items(c, items, n, g, &settle);
+		write_items(c, items, n, g, true);
 	gate_release(g);
 	for (i = 0; rc != ST_OK && i < n; i++) {
 		items[i]->st = rc;
 		items[i]->e = e;
 	}
-	if (settle)
-		write_settled(c, items, n);
 	store_conn_put(st, c);
 	free(items);
 }

@@ -34,4 +34,12 @@
 	"json_extract(d.payload, '$.recorded_by') FROM activity_decisions d WHERE " \
 	"d.session_id = " s ".session_id ORDER BY d.decided_at, d.decision_id LIMIT 1))"
 
+/*
+ * Whether the caller whose recorded_by (JSON text) is the parameter param owns s: compared as
+ * JSON values on PostgreSQL, as SQLite's minified text of both on SQLite (json_extract of each:
+ * the stored object and the one sent are then written by one function, in one key order).
+ */
+#define OWNED_BY_PG(s, param)	  OWNER_OF_PG(s) " = " param "::jsonb"
+#define OWNED_BY_SQLITE(s, param) OWNER_OF_SQLITE(s) " = json_extract(" param ", '$')"
+
 #endif

@@ -89,9 +89,8 @@ struct upsert {
  * key order).  A session with neither owner (imported) is changed by no API caller but one
  * allowed to replace sessions.
  */
-#define OWNER_PG "$10::jsonb IS NULL OR " OWNER_OF_PG("activity_sessions") " = $10::jsonb"
-#define OWNER_SQLITE \
-	"$10 IS NULL OR " OWNER_OF_SQLITE("activity_sessions") " = json_extract($10, '$')"
+#define OWNER_PG     "$10::jsonb IS NULL OR " OWNED_BY_PG("activity_sessions", "$10")
+#define OWNER_SQLITE "$10 IS NULL OR " OWNED_BY_SQLITE("activity_sessions", "$10")
 
 /*
  * A caller allowed to replace sessions does not take them over: where the session has an
@@ -161,12 +160,12 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 enum status store_session_owner_check(struct store *st, const char *id, const char *owner,
 				      bool *is_new, struct err *e)
 {
-	static const char pg_sql[] = "SELECT CASE WHEN " OWNER_OF_PG(
-		"s") " = $2::jsonb THEN 'y' ELSE 'n' END FROM activity_sessions s WHERE "
-		     "s.session_id = $1";
-	static const char sqlite_sql[] = "SELECT CASE WHEN " OWNER_OF_SQLITE(
-		"s") " = json_extract($2, '$') THEN 'y' ELSE 'n' END FROM activity_sessions s "
-		     "WHERE s.session_id = $1";
+	static const char pg_sql[] = "SELECT CASE WHEN " OWNED_BY_PG(
+		"s", "$2") " THEN 'y' ELSE "
+			   "'n' END FROM activity_sessions s WHERE s.session_id = $1";
+	static const char sqlite_sql[] = "SELECT CASE WHEN " OWNED_BY_SQLITE(
+		"s",
+		"$2") " THEN 'y' ELSE 'n' END FROM activity_sessions s WHERE s.session_id = $1";
 	const char *p[] = {id, owner};
 	char *ok = NULL;
 	enum status rc;
@@ -199,10 +198,9 @@ enum status store_session_start(struct store_conn *c, const char *id, const char
 	static const char pg_insert[] = START_SQL("jsonb_build_object('started_by', $2::jsonb)");
 	static const char sqlite_insert[] = START_SQL("json_object('started_by', json($2))");
 	static const char pg_owned[] = "SELECT 1 FROM activity_sessions s WHERE s.session_id = $1 "
-				       "AND " OWNER_OF_PG("s") " = $2::jsonb";
-	static const char sqlite_owned[] =
-		"SELECT 1 FROM activity_sessions s WHERE s.session_id = "
-		"$1 AND " OWNER_OF_SQLITE("s") " = json_extract($2, '$')";
+				       "AND " OWNED_BY_PG("s", "$2");
+	static const char sqlite_owned[] = "SELECT 1 FROM activity_sessions s WHERE s.session_id = "
+					   "$1 AND " OWNED_BY_SQLITE("s", "$2");
 	bool pg = c->ops->kind == STORE_POSTGRES, owned = false;
 	const char *p[] = {id, owner, now};
 	int64_t changes = 0;
