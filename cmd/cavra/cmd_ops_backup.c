@@ -463,7 +463,8 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 					    .ctx = rs,
 					    .progress = rs->progress,
 					    .known = r->decision_hashes,
-					    .lines = r->chain_lines};
+					    .lines = r->chain_lines,
+					    .evidence_pending_ok = true};
 	int64_t *unchained = &rs->unchained;
 	struct chain_head h;
 	enum status rc = store_chain_head_get(st, &h, e);
@@ -518,6 +519,10 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 			 rs.unchained ? "; records without an entry are listed above, check the "
 					"source with 'cavra audit verify'"
 				      : "");
+	if (rc == ST_OK && has && !r->chain_restarted && v.evidence_pending)
+		cmd_info("audit chain: the backup predates the evidence's entries (migration 021): "
+			 "'cavra migrate up', the next 'cavra serve' or 'cavra audit adopt' chains "
+			 "the restored evidence");
 	store_close(st);
 	if (rc == ST_OK)
 		return EXIT_OK;

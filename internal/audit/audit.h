@@ -68,6 +68,12 @@ struct audit_verify_result {
 	 * its one entry chained, by keyed multiset sums over the chain and the table (msum.h).
 	 */
 	bool summed;
+	/*
+	 * Evidence written before migration 021 waits to be chained (evidence_pending on a chain
+	 * with no evidence entry): the evidence was not checked (audit_verify_opts'
+	 * evidence_pending_ok), or the verification refused.
+	 */
+	bool evidence_pending;
 };
 
 /*
@@ -118,6 +124,12 @@ struct audit_verify_opts {
 	 * (recorded, started by its evidence, or imported as a summary alone) is not checked.
 	 */
 	bool sessions;
+	/*
+	 * Evidence written before migration 021 that waits to be chained leaves the evidence
+	 * unchecked (out->evidence_pending) instead of refusing: a restore, which the next
+	 * adoption follows.
+	 */
+	bool evidence_pending_ok;
 };
 /* audit_verify with the inputs of o. */
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,

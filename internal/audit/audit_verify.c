@@ -31,6 +31,7 @@
 #define DECISION_COLS  STORE_DECISION_COLS("d.")
 #define APPROVAL_AT    4 /* seq, record_id, record_sha256, entries, then the row */
 #define APPROVAL_NCOLS STORE_APPROVAL_NCOLS
+#define EVIDENCE_NCOLS STORE_EVIDENCE_NCOLS
 
 /* Each of these three is two parts, the row's BLOB test (blob_test below) between them. */
 static const char *const walk_sql[] = {
@@ -50,6 +51,13 @@ static const char *const approvals_sql[] = {
 	" FROM audit_chain a LEFT JOIN approvals p ON p.approval_id = a.record_id WHERE a.kind = "
 	"'approval' AND a.seq = (SELECT max(b.seq) FROM audit_chain b WHERE b.kind = 'approval' "
 	"AND b.record_id = a.record_id) ORDER BY a.seq"};
+/* Evidence is chained at every write too (from 021): its last entry against its row. */
+static const char *const evidence_sql[] = {
+	"SELECT a.seq, a.record_id, a.record_sha256, (SELECT count(*) FROM audit_chain c WHERE "
+	"c.kind = 'evidence' AND c.record_id = a.record_id), " STORE_EVIDENCE_COLS("p.") ", ",
+	" FROM audit_chain a LEFT JOIN evidence_metadata p ON p.session_id = a.record_id WHERE "
+	"a.kind = 'evidence' AND a.seq = (SELECT max(b.seq) FROM audit_chain b WHERE b.kind = "
+	"'evidence' AND b.record_id = a.record_id) ORDER BY a.seq"};
 /* The decisions in the table's own order (no index, no join), for the sums. */
 static const char *const records_sql[] = {"SELECT " STORE_DECISION_COLS("") ", ",
 					  " FROM activity_decisions"};
@@ -69,6 +77,10 @@ static const char unchained_approvals_sql[] =
 	"SELECT p.approval_id, p.created_at FROM approvals p WHERE NOT EXISTS (SELECT 1 "
 	"FROM audit_chain a WHERE a.kind = 'approval' AND a.record_id = p.approval_id) "
 	"ORDER BY p.created_at, p.approval_id";
+static const char unchained_evidence_sql[] =
+	"SELECT p.session_id, p.created_at FROM evidence_metadata p WHERE NOT EXISTS (SELECT 1 "
+	"FROM audit_chain a WHERE a.kind = 'evidence' AND a.record_id = p.session_id) "
+	"ORDER BY p.created_at, p.session_id";
 
 /*
  * Each session that its decisions disagree with: its counters, or no row at all.  The
@@ -98,9 +110,9 @@ struct sums {
 
 /* The walk's state: what the entry before this one said. */
 struct walk {
-	char *walk_sql, *approvals_sql, *records_sql; /* owned: for this backend */
+	char *walk_sql, *approvals_sql, *evidence_sql, *records_sql; /* owned: for this backend */
 	struct sums *sums; /* the first pass: breaks counted there, not reported */
-	struct ops_row_hasher *rows, *approvals;
+	struct ops_row_hasher *rows, *approvals, *evidence;
 	const struct audit_checkpoint *cp;
 	struct ops_decision_hashes *known; /* NULL: records are read back */
 	struct ops_chain_lines *lines; /* NULL: the links are read back */
@@ -109,6 +121,7 @@ struct walk {
 	struct progress *progress;
 	struct audit_verify_result *out;
 	bool sessions, sqlite; /* audit_verify_opts' sessions; the backend */
+	bool pending_ok; /* audit_verify_opts' evidence_pending_ok */
 	int64_t last_seq;
 	char last_hash[SHA256_HEX_LEN];
 	char *last_id; /* owned: the record id of the entry before */
@@ -276,23 +289,27 @@ static const char *entries_fault(const char *state, int64_t n)
 	return NULL;
 }
 
-/* An approval's last entry against its row as it stands now. */
-static enum status on_approval(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+/*
+ * A record chained at every write: its last entry (v: seq, id, record_sha256, its number of
+ * entries, then the row's ncols columns and the BLOB test) against the row as it stands now.
+ */
+static enum status last_entry(struct walk *w, const char *const *v, const size_t *lens,
+			      struct ops_row_hasher *h, size_t ncols, bool approval, struct err *e)
 {
-	struct walk *w = ctx;
 	struct err re = {0};
 	struct audit_break b = {NULL, 0, 0, v[1], NULL, NULL, NULL};
 	int64_t n = 0;
 
 	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &b.seq) || !v[1] || !v[2] || !v[3] ||
 	    !str_to_i64(v[3], 1, INT64_MAX, &n))
-		return err_set(e, ST_INTERNAL, "audit_chain: an approval entry is malformed");
+		return err_set(e, ST_INTERNAL, "audit_chain: an %s entry is malformed",
+			       approval ? "approval" : "evidence");
 	if (!v[APPROVAL_AT]) {
 		b.what = "deleted";
 		b.why = "record is missing";
-	} else if ((b.why = record_fault(w->approvals, v + APPROVAL_AT, lens + APPROVAL_AT,
-					 APPROVAL_NCOLS, v[2], &re)) != NULL ||
-		   (b.why = entries_fault(v[APPROVAL_AT + 3], n)) != NULL) {
+	} else if ((b.why = record_fault(h, v + APPROVAL_AT, lens + APPROVAL_AT, ncols, v[2],
+					 &re)) != NULL ||
+		   (approval && (b.why = entries_fault(v[APPROVAL_AT + 3], n)) != NULL)) {
 		b.what = "edited";
 	}
 	if (b.what) {
@@ -300,6 +317,22 @@ static enum status on_approval(void *ctx, const char *const *v, const size_t *le
 		w->fn(w->ctx, &b);
 	}
 	return ST_OK;
+}
+
+/* An approval's last entry against its row as it stands now. */
+static enum status on_approval(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+
+	return last_entry(w, v, lens, w->approvals, APPROVAL_NCOLS, true, e);
+}
+
+/* A session's evidence: its last entry against its row (replaced any number of times). */
+static enum status on_evidence(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+
+	return last_entry(w, v, lens, w->evidence, EVIDENCE_NCOLS, false, e);
 }
 
 static enum status on_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
@@ -516,10 +549,38 @@ static enum status walk_decisions(struct store_conn *c, struct walk *w, const st
 	return st;
 }
 
+/*
+ * Whether the evidence is checked: from 021 on, unless evidence written before it still waits
+ * to be chained (refused, or left out where the caller allows it: a restore, whose next
+ * adoption chains it).  The flag on a chain that holds evidence entries is a break.
+ */
+static enum status evidence_scope(struct store_conn *c, struct walk *w, bool *evidence,
+				  struct err *e)
+{
+	struct chain_evidence ev;
+	enum status st = store_chain_evidence(c, &ev, e);
+
+	*evidence = false;
+	if (st != ST_OK || !ev.covered)
+		return st;
+	w->out->evidence_pending = ev.pending && !ev.entries;
+	if (w->out->evidence_pending && !w->pending_ok)
+		return err_set(e, ST_CONFLICT,
+			       "evidence written before migration 021 is not chained yet: run "
+			       "'cavra audit adopt' first");
+	if (ev.pending && ev.entries)
+		report(w, "edited", w->out->head_seq, 0, NULL, NULL,
+		       "the head asks for the evidence's adoption, which cavra only sets where no "
+		       "evidence is chained: evidence without an entry would be chained as if "
+		       "written before 021");
+	*evidence = !w->out->evidence_pending;
+	return ST_OK;
+}
+
 static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 {
 	struct chain_head h;
-	bool whole = false;
+	bool whole = false, evidence = false;
 	enum status st = store_chain_head(c, &h, e);
 
 	if (st == ST_OK && h.adopt_pending && h.seq == 0)
@@ -534,17 +595,25 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 		report(w, "edited", h.seq, 0, NULL, NULL,
 		       "the head asks for adoption, which cavra only sets on an empty chain: "
 		       "records without an entry would be chained as if written before it");
+	st = evidence_scope(c, w, &evidence, e);
+	if (st != ST_OK)
+		return st;
 	progress_phase(w->progress, "chain", h.seq);
 	st = walk_decisions(c, w, &h, &whole, e);
 	w->out->summed = whole;
 	if (st == ST_OK)
 		st = store_stream(c, w->approvals_sql, APPROVAL_AT + APPROVAL_NCOLS + 1,
 				  on_approval, w, e);
+	if (st == ST_OK && evidence)
+		st = store_stream(c, w->evidence_sql, APPROVAL_AT + EVIDENCE_NCOLS + 1, on_evidence,
+				  w, e);
 	progress_phase(w->progress, "records without an entry", -1);
 	if (st == ST_OK && !whole && !(w->known && ops_decision_hashes_all_named(w->known)))
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
 	if (st == ST_OK)
 		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_approval, w, e);
+	if (st == ST_OK && evidence)
+		st = store_stream(c, unchained_evidence_sql, 2, on_unchained_approval, w, e);
 	if (st == ST_OK && w->sessions) {
 		progress_phase(w->progress, "session counters", -1);
 		st = store_stream(c, w->sqlite ? sqlite_sessions_sql : pg_sessions_sql,
@@ -572,19 +641,24 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 			 .progress = o->progress,
 			 .out = out,
 			 .sessions = o->sessions,
+			 .pending_ok = o->evidence_pending_ok,
 			 .sqlite = store_kind(st) == STORE_SQLITE};
 	struct store_conn *c = NULL;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
 
 	if (rc == ST_OK)
 		rc = ops_row_hasher_new("approvals", &w.approvals, e);
+	if (rc == ST_OK)
+		rc = ops_row_hasher_new("evidence_metadata", &w.evidence, e);
 	if (rc == ST_OK) {
 		ops_row_hasher_refuse_duplicates(w.rows);
 		ops_row_hasher_refuse_duplicates(w.approvals);
+		ops_row_hasher_refuse_duplicates(w.evidence);
 	}
 	w.walk_sql = sql_with(walk_sql, w.sqlite, DECISION_COLS);
 	w.records_sql = sql_with(records_sql, w.sqlite, STORE_DECISION_COLS(""));
 	w.approvals_sql = sql_with(approvals_sql, w.sqlite, STORE_APPROVAL_COLS("p."));
+	w.evidence_sql = sql_with(evidence_sql, w.sqlite, STORE_EVIDENCE_COLS("p."));
 	memset(out, 0, sizeof(*out));
 	memcpy(w.last_hash, store_chain_genesis, SHA256_HEX_LEN);
 	if (rc == ST_OK)
@@ -597,10 +671,12 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 		store_conn_put(st, c); /* ends the read-only snapshot */
 	ops_row_hasher_free(w.rows);
 	ops_row_hasher_free(w.approvals);
+	ops_row_hasher_free(w.evidence);
 	free(w.last_id);
 	free(w.walk_sql);
 	free(w.records_sql);
 	free(w.approvals_sql);
+	free(w.evidence_sql);
 	return rc;
 }
 

@@ -148,16 +148,18 @@ static enum status drop_indexes(struct store_conn *c, const char *table, struct 
 }
 
 /*
- * Migration 015 ran before the original's records came in, on empty tables, so it did not ask
- * for them to be chained: asked here, on the chain it left empty, and 'migrate up' (or the
- * next serve) chains them as it does a database that predates the chain.
+ * Migrations 015 and 021 ran before the original's records came in, on empty tables, so
+ * they did not ask for them to be chained: asked here, on the chain they left empty, and
+ * 'migrate up' (or the next serve) chains them as it does a database that predates the chain.
  */
 static enum status ask_adoption(struct store_conn *c, struct err *e)
 {
-	return store_exec(c,
-			  "UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0 AND (EXISTS "
-			  "(SELECT 1 FROM activity_decisions) OR EXISTS (SELECT 1 FROM approvals))",
-			  0, NULL, NULL, e);
+	static const char sql[] =
+		"UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0 AND (EXISTS (SELECT 1 "
+		"FROM activity_decisions) OR EXISTS (SELECT 1 FROM approvals) OR EXISTS (SELECT 1 "
+		"FROM evidence_metadata))";
+
+	return store_exec(c, sql, 0, NULL, NULL, e);
 }
 
 /* Moves the original's tables aside, so that our migrations create ours. */

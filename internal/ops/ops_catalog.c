@@ -164,7 +164,8 @@ const struct ops_table ops_catalog[] = {
 	 "updated_at",
 	 15,
 	 false,
-	 {I("id"), I("seq"), T("hash"), W("updated_at"), I("adopt_pending")}},
+	 {I("id"), I("seq"), T("hash"), W("updated_at"), I("adopt_pending"),
+	  I_SINCE("evidence_pending", 21)}},
 };
 
 const size_t ops_catalog_n = ARRAY_SIZE(ops_catalog);

@@ -227,7 +227,9 @@ static enum status still_empty(struct restore *r, struct store_conn *c, struct e
  * Tables of the target newer than the backup (a backup from before a migration restored with
  * --overwrite over a database after it) hold the replaced data's rows.  The chain's entries
  * would name records that are gone: it starts again from the genesis with adoption pending,
- * as migration 015 left a database with records; any other such table is emptied.
+ * as migration 015 left a database with records; any other such table is emptied.  A backup
+ * with a chain but from before 021 brings evidence without entries: evidence_pending asks for
+ * them, as 021 does.
  */
 static enum status reset_newer(struct restore *r, struct store_conn *c, struct err *e)
 {
@@ -246,6 +248,11 @@ static enum status reset_newer(struct restore *r, struct store_conn *c, struct e
 			st = store_empty_table(c, t->table, e);
 		}
 	}
+	/* evidence from before 021 has no entries: the next adoption chains it */
+	if (st == ST_OK && !r->out->chain_restarted && r->m->schema_version >= 15 &&
+	    r->m->schema_version < STORE_CHAIN_EVIDENCE_SINCE &&
+	    r->out->schema_after >= STORE_CHAIN_EVIDENCE_SINCE)
+		st = store_chain_evidence_restart(c, e);
 	return st;
 }
 

@@ -376,6 +376,20 @@ static enum status put_approval(struct store_conn *c, const struct kind *k, stru
 }
 
 /*
+ * A record whose kind is chained at every write (evidence) and that the import changed gets
+ * its entry now, as through the API; a new one is chained before the import commits.
+ */
+static enum status put_chained(struct store_conn *c, const struct kind *k,
+			       const struct rec_write *w, enum rec_outcome *o, struct err *e)
+{
+	enum status st = store_rec_put(c, k->table, w, o, e);
+
+	if (st == ST_OK && k->table->chain && *o == REC_UPDATED)
+		st = k->table->chain(c, w->id, e);
+	return st;
+}
+
+/*
  * Decisions are written once and never updated (they are evidence), and keep their own
  * timestamp as created_at; other kinds are upserts that skip unchanged records.  An
  * approval the import decides gets a chain entry for its new state, as an approval changed
@@ -392,7 +406,7 @@ enum status service_import_put_one(struct store_conn *c, const struct kind *k, s
 	if (k == &service_kind_approval)
 		return put_approval(c, k, &w, jx_get_str(p->rec, "state"), o, e);
 	if (k != &service_kind_decision)
-		return store_rec_put(c, k->table, &w, o, e);
+		return put_chained(c, k, &w, o, e);
 	w.created_at = w.updated_at = jx_get_str(p->rec, "timestamp");
 	return store_rec_put_once(c, k->table, &w, o, e);
 }
@@ -442,7 +456,7 @@ static enum status recount(struct store_conn *c, struct batch *b, struct err *e)
 static bool wrote_chained(const struct store_spec *sp, const struct import_result *r)
 {
 	if (sp->kinds[0] != &service_kind_approval && sp->kinds[0] != &service_kind_decision &&
-	    sp->kinds[1] != &service_kind_decision)
+	    sp->kinds[1] != &service_kind_decision && sp->kinds[0] != &service_kind_evidence)
 		return false;
 	for (int k = 0; k < r->ntables; k++)
 		if (r->tables[k].created > 0 || r->tables[k].updated > 0)

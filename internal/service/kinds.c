@@ -6,6 +6,7 @@
  */
 #include "base/base.h"
 #include "service/records.h"
+#include "store/store_chain.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 
@@ -20,13 +21,14 @@
 /*
  * One evidence record per session, keyed by the session id.  Its counts are projection
  * columns because auditors filter on them (sessions with blocks, with approvals); everything
- * else stays in the payload only.
+ * else stays in the payload only.  Every write that changes it is chained (docs/audit.md).
  */
 static const struct rec_table evidence_table = {
 	"evidence_metadata",
 	"session_id",
 	{"signer", "decision_count", "blocked_count", "approval_count", NULL},
-	"created_at"};
+	"created_at",
+	store_chain_append_evidence};
 
 static const struct field evidence_fields[] = {
 	{"signer", F_TEXT, "signer"},

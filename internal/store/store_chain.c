@@ -16,6 +16,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "base/progress.h"
+#include "base/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,31 +392,55 @@ void store_chain_pg_step_release(struct chain_pg_step *s)
 	memset(s, 0, sizeof(*s));
 }
 
-enum status store_chain_append_approval(struct store_conn *c, const char *approval_id,
-					struct err *e)
+/* A table whose rows are chained at every write, read back by id: approvals, evidence. */
+struct rewritten {
+	const char *table, *kind, *select;
+	size_t ncols;
+};
+
+static const struct rewritten approvals_rw = {
+	"approvals", "approval",
+	"SELECT " STORE_APPROVAL_COLS("") " FROM approvals WHERE approval_id = $1",
+	STORE_APPROVAL_NCOLS};
+static const struct rewritten evidence_rw = {
+	"evidence_metadata", "evidence",
+	"SELECT " STORE_EVIDENCE_COLS("") " FROM evidence_metadata WHERE session_id = $1",
+	STORE_EVIDENCE_NCOLS};
+
+/* Links the row of t with id as it stands now in c's write transaction, and moves the head. */
+static enum status append_row(struct store_conn *c, const struct rewritten *t, const char *id,
+			      struct err *e)
 {
-	static const char sql[] =
-		"SELECT " STORE_APPROVAL_COLS("") " FROM approvals WHERE approval_id = $1";
-	const char *v[STORE_APPROVAL_NCOLS], *p[1] = {approval_id};
+	_Static_assert(STORE_EVIDENCE_NCOLS <= STORE_APPROVAL_NCOLS, "v holds either row");
+	const char *v[STORE_APPROVAL_NCOLS], *p[1] = {id};
 	struct store_rows *r = NULL;
 	struct cursor cur;
 	enum status st = head_lock(c, &cur, e);
 
 	if (st == ST_OK)
-		st = store_query(c, sql, 1, p, &r, e);
+		st = store_query(c, t->select, 1, p, &r, e);
 	if (st == ST_OK && store_rows_count(r) != 1)
-		st = err_set(e, ST_NOT_FOUND, "chain approval '%s': not found", approval_id);
-	for (size_t k = 0; st == ST_OK && k < STORE_APPROVAL_NCOLS; k++)
+		st = err_set(e, ST_NOT_FOUND, "chain %s '%s': not found", t->kind, id);
+	for (size_t k = 0; st == ST_OK && k < t->ncols; k++)
 		v[k] = store_rows_get(r, 0, k);
 	if (st == ST_OK)
 		st = link_record(c, &cur,
-				 &(const struct chain_rec){"approvals", "approval", approval_id, v,
-							   STORE_APPROVAL_NCOLS},
-				 e);
+				 &(const struct chain_rec){t->table, t->kind, id, v, t->ncols}, e);
 	if (st == ST_OK)
 		st = head_move(c, &cur, NULL, e);
 	store_rows_free(r);
 	return st;
+}
+
+enum status store_chain_append_approval(struct store_conn *c, const char *approval_id,
+					struct err *e)
+{
+	return append_row(c, &approvals_rw, approval_id, e);
+}
+
+enum status store_chain_append_evidence(struct store_conn *c, const char *session_id, struct err *e)
+{
+	return append_row(c, &evidence_rw, session_id, e);
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */
@@ -547,6 +572,38 @@ enum status store_chain_head_get(struct store *st, struct chain_head *out, struc
 	return rc;
 }
 
+enum status store_chain_evidence(struct store_conn *c, struct chain_evidence *out, struct err *e)
+{
+	static const char sql[] =
+		"SELECT h.evidence_pending, CASE WHEN EXISTS (SELECT 1 FROM audit_chain a WHERE "
+		"a.kind = 'evidence') THEN 1 ELSE 0 END FROM audit_chain_head h WHERE h.id = 1";
+	struct store_rows *r = NULL;
+	enum status st =
+		store_column_exists(c, "audit_chain_head", "evidence_pending", &out->covered, e);
+
+	out->pending = out->entries = false;
+	if (st != ST_OK || !out->covered)
+		return st;
+	st = store_query(c, sql, 0, NULL, &r, e);
+	if (st == ST_OK && store_rows_count(r) != 1)
+		st = err_set(e, ST_INTERNAL, "audit_chain_head: no valid head row");
+	if (st == ST_OK) {
+		out->pending = !str_eq(store_rows_get(r, 0, 0), "0");
+		out->entries = !str_eq(store_rows_get(r, 0, 1), "0");
+	}
+	store_rows_free(r);
+	return st;
+}
+
+enum status store_chain_evidence_restart(struct store_conn *c, struct err *e)
+{
+	return store_exec(c,
+			  "UPDATE audit_chain_head SET evidence_pending = CASE WHEN adopt_pending "
+			  "= 0 AND EXISTS (SELECT 1 FROM evidence_metadata) THEN 1 ELSE 0 END "
+			  "WHERE id = 1",
+			  0, NULL, NULL, e);
+}
+
 enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
 {
 	return store_query_count(c, "SELECT count(*) FROM audit_chain", 0, NULL, "audit_chain", out,
@@ -564,6 +621,9 @@ static const struct chained chained_tables[] = {
 	 DECISION_NCOLS, 12},
 	{"approvals", "approval", STORE_APPROVAL_COLS(""), "approval_id", "created_at",
 	 STORE_APPROVAL_NCOLS, 10},
+	/* from migration 021 (chain_evidence.covered) */
+	{"evidence_metadata", "evidence", STORE_EVIDENCE_COLS(""), "session_id", "created_at",
+	 STORE_EVIDENCE_NCOLS, 5},
 };
 
 /*
@@ -705,49 +765,99 @@ static enum status adopt_plan(struct store_conn *c, struct err *e)
 	return st;
 }
 
+/*
+ * Back to the genesis with adoption pending for what the tables hold.  From 021 the evidence
+ * counts too, and adopt_pending then covers it (evidence_pending cleared).
+ */
 enum status store_chain_restart(struct store_conn *c, struct err *e)
 {
-	static const char head[] =
-		"UPDATE audit_chain_head SET seq = 0, hash = $1, updated_at = "
-		"'1970-01-01T00:00:00.000000Z', adopt_pending = CASE WHEN EXISTS (SELECT 1 FROM "
-		"activity_decisions) OR EXISTS (SELECT 1 FROM approvals) THEN 1 ELSE 0 END WHERE "
-		"id = 1";
+#define RESTART_SQL(evidence, more)                                                       \
+	"UPDATE audit_chain_head SET seq = 0, hash = $1, updated_at = "                   \
+	"'1970-01-01T00:00:00.000000Z', adopt_pending = CASE WHEN EXISTS (SELECT 1 FROM " \
+	"activity_decisions) OR EXISTS (SELECT 1 FROM approvals)" evidence                \
+	" THEN 1 ELSE 0 END" more " WHERE id = 1"
+	static const char before[] = RESTART_SQL("", "");
+	static const char since[] = RESTART_SQL(" OR EXISTS (SELECT 1 FROM evidence_metadata)",
+						", evidence_pending = 0");
+#undef RESTART_SQL
 	const char *p[1] = {store_chain_genesis};
-	enum status st = store_exec(c, "DELETE FROM audit_chain", 0, NULL, NULL, e);
-
-	return st == ST_OK ? store_exec(c, head, 1, p, NULL, e) : st;
-}
-
-static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
-{
-	struct adopt *a = ctx;
-	struct chain_head h;
-	struct cursor cur;
-	enum status st = head_lock(c, &cur, e);
+	struct chain_evidence ev;
+	enum status st = store_chain_evidence(c, &ev, e);
 
 	if (st == ST_OK)
-		st = store_chain_head(c, &h, e);
-	if (st != ST_OK || (!h.adopt_pending && !a->always))
-		return st;
-	if (!a->always && h.seq > 0)
+		st = store_exec(c, "DELETE FROM audit_chain", 0, NULL, NULL, e);
+	return st == ST_OK ? store_exec(c, ev.covered ? since : before, 1, p, NULL, e) : st;
+}
+
+/*
+ * What an adoption must do, or ST_CONFLICT for a flag that only someone with SQL access can
+ * have set: adopt_pending on a chain with entries, evidence_pending on one with evidence
+ * entries.  *evidence_only: only evidence_pending asks.
+ */
+static enum status adopt_scope(const struct adopt *a, const struct chain_head *h,
+			       const struct chain_evidence *ev, bool *run, bool *evidence_only,
+			       struct err *e)
+{
+	*evidence_only = !a->always && !h->adopt_pending && ev->pending;
+	*run = a->always || h->adopt_pending || ev->pending;
+	if (!a->always && h->adopt_pending && h->seq > 0)
 		return err_set(
 			e, ST_CONFLICT,
 			"audit chain: adopt_pending is set, but the chain already holds %lld "
 			"entries; cavra sets it only on an empty chain, so it was set behind "
 			"cavra's back: nothing adopted ('cavra audit verify' lists what has no "
 			"entry)",
-			(long long)h.seq);
+			(long long)h->seq);
+	if (*evidence_only && ev->entries)
+		return err_set(e, ST_CONFLICT,
+			       "audit chain: evidence_pending is set, but the chain already holds "
+			       "evidence entries; cavra sets it only where no evidence is chained "
+			       "yet, so it was set behind cavra's back: nothing adopted ('cavra "
+			       "audit verify' lists what has no entry)");
+	return ST_OK;
+}
+
+/* Whether the adoption chains t's rows. */
+static bool adopts(const struct chained *t, const struct chain_evidence *ev, bool evidence_only)
+{
+	bool evidence = str_eq(t->kind, "evidence");
+
+	return evidence ? ev->covered : !evidence_only;
+}
+
+static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	struct adopt *a = ctx;
+	struct chain_head h;
+	struct chain_evidence ev;
+	struct cursor cur;
+	bool run = false, evidence_only = false;
+	enum status st = head_lock(c, &cur, e);
+
+	if (st == ST_OK)
+		st = store_chain_head(c, &h, e);
+	if (st == ST_OK)
+		st = store_chain_evidence(c, &ev, e);
+	if (st == ST_OK)
+		st = adopt_scope(a, &h, &ev, &run, &evidence_only, e);
+	if (st != ST_OK || !run)
+		return st;
 	st = adopt_plan(c, e);
 	if (st != ST_OK)
 		return st;
-	/* decisions first, then approvals: each table oldest first, one entry per row */
+	/* decisions, then approvals, then evidence: each table oldest first, one entry per row */
 	progress_phase(a->progress, "audit chain", -1);
 	for (size_t i = 0; i < ARRAY_SIZE(chained_tables) && st == ST_OK; i++) {
+		if (!adopts(&chained_tables[i], &ev, evidence_only))
+			continue;
 		progress_item(a->progress, chained_tables[i].table);
 		st = chain_unchained(c, &chained_tables[i], &cur, &a->chained, a->progress, e);
 	}
 	if (st == ST_OK)
 		st = head_move(c, &cur, "0", e);
+	if (st == ST_OK && ev.covered)
+		st = store_exec(c, "UPDATE audit_chain_head SET evidence_pending = 0 WHERE id = 1",
+				0, NULL, NULL, e);
 	return st;
 }
 

@@ -92,6 +92,23 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
 						    const struct rec_cas *w, bool *won,
 						    struct err *e);
 
+/* The evidence_metadata table's columns in catalogue order: what an evidence entry hashes. */
+#define STORE_EVIDENCE_COLS(p)                                                   \
+	p "session_id, " p "signer, " p "decision_count, " p "blocked_count, " p \
+	  "approval_count, " p "created_at, " p "updated_at, " p "payload"
+#define STORE_EVIDENCE_NCOLS 8
+
+/* The migration from which evidence is chained (kind 'evidence', evidence_pending). */
+#define STORE_CHAIN_EVIDENCE_SINCE 21
+
+/*
+ * Chains the evidence of session_id as it stands now inside c's open write transaction
+ * (after its insert or replacement), as store_chain_append_approval does an approval: kind
+ * 'evidence', record_id the session id.  ST_NOT_FOUND when the row is not there.
+ */
+ATTR_NODISCARD enum status store_chain_append_evidence(struct store_conn *c, const char *session_id,
+						       struct err *e);
+
 /* A new approval is written only while its decision has no open one. */
 struct approval_guard {
 	const char *decision_id;
@@ -120,6 +137,24 @@ struct chain_head {
 ATTR_NODISCARD enum status store_chain_head(struct store_conn *c, struct chain_head *out,
 					    struct err *e);
 
+/*
+ * Whether the chain covers evidence (the database is at migration 021 or later) and, if so,
+ * whether evidence written before 021 waits to be chained (audit_chain_head.evidence_pending)
+ * and whether any evidence entry exists.  Works on a database of any schema with a chain.
+ */
+struct chain_evidence {
+	bool covered, pending, entries;
+};
+ATTR_NODISCARD enum status store_chain_evidence(struct store_conn *c, struct chain_evidence *out,
+						struct err *e);
+
+/*
+ * In the caller's write transaction, on a database at 021 or later whose evidence came from a
+ * backup from before 021 (a restore over a newer schema): evidence_pending set when there is
+ * evidence to chain and adopt_pending does not already ask for everything.
+ */
+ATTR_NODISCARD enum status store_chain_evidence_restart(struct store_conn *c, struct err *e);
+
 /* store_chain_head on a borrowed connection of st. */
 ATTR_NODISCARD enum status store_chain_head_get(struct store *st, struct chain_head *out,
 						struct err *e);
@@ -137,22 +172,25 @@ ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out,
 
 struct progress;
 /*
- * When the head says adopt_pending: chains every decision that has no entry,
- * oldest first (decided_at, decision_id), and clears the flag, in one write
- * transaction; *chained gets how many.  Nothing to do is ST_OK with 0.
+ * When the head says adopt_pending: chains every decision, then every approval, then (from
+ * 021) every evidence record that has no entry, each oldest first, and clears the flag, in
+ * one write transaction; *chained gets how many.  When only evidence_pending is set (evidence
+ * that predates 021 on a chain that has entries), chains the evidence alone.  Nothing to do
+ * is ST_OK with 0.
  * Refusing to run twice keeps a row inserted behind cavra's back later from
  * being adopted into the chain; so does refusing (ST_CONFLICT) a flag found on a
- * chain that already has entries, which only someone with SQL access can set.
+ * chain that already has entries, or evidence_pending on a chain that has evidence entries,
+ * which only someone with SQL access can set.
  * progress (borrowed; NULL: none) gets the phase "audit chain", rows chained as they are.
  */
 ATTR_NODISCARD enum status store_chain_adopt(struct store *st, struct progress *progress,
 					     int64_t *chained, struct err *e);
 
 /*
- * After an import, on c in the import's open write transaction: chains every decision and
- * approval that has no entry, oldest first, whatever adopt_pending says.  The import is an
- * operator's explicit act; a row forged before it is chained along, which is why
- * docs/audit.md says to verify before importing.  Before its commit, so that no kill or
+ * After an import, on c in the import's open write transaction: chains every decision,
+ * approval and (from 021) evidence record that has no entry, oldest first, whatever adopt_pending
+ * says.  The import is an operator's explicit act; a row forged before it is chained along, which
+ * is why docs/audit.md says to verify before importing.  Before its commit, so that no kill or
  * failure between the two can leave its records without entries (a second run of the same
  * file changes nothing, so it would chain nothing, and `audit adopt` acts only on the flag
  * migration 015 sets).  progress as store_chain_adopt's.

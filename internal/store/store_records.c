@@ -148,7 +148,7 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 
 /*
  * store_rec_upsert runs both statements of store_rec_put in one write transaction,
- * so they see the same row.
+ * so they see the same row, and the record's chain entry (rec_table.chain) in the same.
  */
 struct upsert {
 	const struct rec_table *t;
@@ -159,8 +159,11 @@ struct upsert {
 static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	struct upsert *u = ctx;
+	enum status st = store_rec_put(c, u->t, u->w, u->out, e);
 
-	return store_rec_put(c, u->t, u->w, u->out, e);
+	if (st == ST_OK && u->t->chain && *u->out != REC_UNCHANGED)
+		st = u->t->chain(c, u->w->id, e);
+	return st;
 }
 
 enum status store_rec_upsert(struct store *st, const struct rec_table *t, const struct rec_write *w,

@@ -488,7 +488,7 @@ def test_adoption_probes_the_chain_index_for_every_row(pg, pg_db):
     assert len(plans) >= 3, "no plans logged for the adoption's pages"
     for p in plans:
         assert re.search(r"Index (Only )?Scan using ix_audit_chain_kind_record_id", p), p
-        assert re.search(r"record_id = d\.(decision|approval)_id", p), p
+        assert re.search(r"record_id = d\.(decision_id|approval_id|session_id)", p), p
         for bad in ("Materialize", "Gather", "Hash", "Merge Anti Join"):
             assert bad not in p, p
     assert verify(pg_db)[0] == 0
@@ -594,17 +594,23 @@ def test_adoption_set_by_hand_on_a_chain_adopts_nothing(chained, tmp_path):
     inserted behind cavra's back: it is refused, logged, and reported by verify."""
     db, ids = chained
     forge_decision(db, ids[0])
-    sql(db, "UPDATE audit_chain_head SET adopt_pending = 1")
+    flag_refused(db, tmp_path, "adopt_pending", 8, "asks for adoption", "dec_forged")
+
+
+def flag_refused(db, tmp_path, flag, seq, why, forged):
+    """flag set by hand on the head (seq) of a chain beside a forged record: serve logs the
+    refusal and runs on, `audit adopt` refuses, verify names the flag and the forged record."""
+    sql(db, f"UPDATE audit_chain_head SET {flag} = 1")
     with serve(db, tmp=tmp_path) as srv:
-        assert srv.get("/audit/head").json()["seq"] == 8
+        assert srv.get("/audit/head").json()["seq"] == seq
         assert "set behind cavra's back: nothing adopted" in srv.stderr()
     code, out, err = cavra("audit", "adopt", db=db)
     assert code == 1 and "nothing adopted" in err, out + err
     code, out, err = verify(db)
     assert code == 1, out + err
     lines = breaks(out)
-    assert any(l.startswith("edited seq=8 ") and "asks for adoption" in l for l in lines), lines
-    assert any(l.startswith("inserted id=dec_forged ") for l in lines), lines
+    assert any(l.startswith(f"edited seq={seq} ") and why in l for l in lines), lines
+    assert any(l.startswith(f"inserted id={forged} ") for l in lines), lines
 
 
 def test_an_import_that_writes_no_decision_or_approval_chains_nothing(chained, tmp_path):
