@@ -160,6 +160,11 @@ static struct timespec realtime_after(int64_t us)
 	return ts;
 }
 
+int64_t store_deadline_get(void)
+{
+	return thread_deadline_us;
+}
+
 bool store_deadline_passed(void)
 {
 	return thread_deadline_us && time_mono_us() >= thread_deadline_us;

@@ -111,6 +111,8 @@ struct store_load {
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 
+/* The calling thread's request deadline (store_deadline_set): time_mono_us(), 0 for none. */
+int64_t store_deadline_get(void);
 /* Whether the calling thread's request deadline (store_deadline_set) has passed. */
 bool store_deadline_passed(void);
 /*

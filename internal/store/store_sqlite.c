@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/files.h"
 #include "base/interrupt.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 
 #include <ctype.h>
@@ -52,6 +53,8 @@ struct sqlite_conn {
 	 * (SQLITE_FULL, IOERR, NOMEM can); code ST_OK while none did.
 	 */
 	struct err ended;
+	int busy_ms; /* the busy timeout, also the writer gate's longest wait */
+	bool gated; /* inside the file's writer gate: a write transaction is open */
 };
 
 static struct sqlite_conn *to_sqlite(struct store_conn *c)
@@ -227,6 +230,7 @@ static enum status sqlite_connect(const char *path, const struct store_options *
 	c = xcalloc(1, sizeof(*c));
 	c->base.ops = &store_sqlite_ops;
 	c->db = db;
+	c->busy_ms = busy_ms;
 	c->ckpt = sqlite_ckpt_get(path, opt->sqlite_checkpoint_pages > 0
 						? (int)opt->sqlite_checkpoint_pages
 						: STORE_SQLITE_CKPT_PAGES);
@@ -246,6 +250,8 @@ static void sqlite_disconnect(struct store_conn *c)
 		free(sc->cache[i].sql);
 	}
 	sqlite3_close(sc->db);
+	if (sc->gated)
+		sqlite_ckpt_writer_leave(sc->ckpt);
 	sqlite_ckpt_put(sc->ckpt);
 	free(c);
 }
@@ -303,7 +309,7 @@ static bool after_end(struct sqlite_conn *c, const char *sql, enum status *st, s
 	return true;
 }
 
-static enum status sqlite_exec_script(struct store_conn *c, const char *sql, struct err *e)
+static enum status exec_script_in(struct store_conn *c, const char *sql, struct err *e)
 {
 	struct sqlite_conn *sc = to_sqlite(c);
 	enum status st;
@@ -318,6 +324,34 @@ static enum status sqlite_exec_script(struct store_conn *c, const char *sql, str
 }
 
 /*
+ * A write transaction holds the file's writer gate from its BEGIN IMMEDIATE until SQLite has
+ * no transaction open on the connection: after its COMMIT or ROLLBACK, a BEGIN that failed,
+ * or a failure after which SQLite rolled back on its own.
+ */
+static enum status gate_after(struct sqlite_conn *sc, enum status st)
+{
+	if (sc->gated && sqlite3_get_autocommit(sc->db)) {
+		sc->gated = false;
+		sqlite_ckpt_writer_leave(sc->ckpt);
+	}
+	return st;
+}
+
+static enum status sqlite_exec_script(struct store_conn *c, const char *sql, struct err *e)
+{
+	return gate_after(to_sqlite(c), exec_script_in(c, sql, e));
+}
+
+static enum status exec_in(struct store_conn *c, const char *sql, int nparams,
+			   const char *const *params, int64_t *changes, struct err *e);
+
+static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparams,
+			       const char *const *params, int64_t *changes, struct err *e)
+{
+	return gate_after(to_sqlite(c), exec_in(c, sql, nparams, params, changes, e));
+}
+
+/*
  * Writers take the write lock at BEGIN IMMEDIATE, where the busy timeout applies: a
  * deferred transaction that reads first and then writes can fail with SQLITE_BUSY
  * at once, without waiting, when another writer committed in between.  Reads and
@@ -326,8 +360,22 @@ static enum status sqlite_exec_script(struct store_conn *c, const char *sql, str
  */
 static enum status sqlite_begin(struct store_conn *c, enum store_tx_mode mode, struct err *e)
 {
-	err_clear(&to_sqlite(c)->ended);
-	return sqlite_exec_script(c, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", e);
+	struct sqlite_conn *sc = to_sqlite(c);
+	int64_t until = time_mono_us() + (int64_t)sc->busy_ms * 1000;
+	int64_t deadline = store_deadline_get();
+
+	err_clear(&sc->ended);
+	if (mode != STORE_TX_WRITE)
+		return sqlite_exec_script(c, "BEGIN", e);
+	if (deadline && deadline < until)
+		until = deadline;
+	if (!sc->gated && !sqlite_ckpt_writer_enter(sc->ckpt, until))
+		return err_set(e, ST_TIMEOUT,
+			       "begin: database is locked: another write transaction of this "
+			       "process held it for the whole wait (%d ms at most)",
+			       sc->busy_ms);
+	sc->gated = true;
+	return sqlite_exec_script(c, "BEGIN IMMEDIATE", e);
 }
 
 /*
@@ -424,8 +472,8 @@ static enum status prepare(struct sqlite_conn *c, const char *sql, int nparams,
 	return ST_OK;
 }
 
-static enum status sqlite_exec(struct store_conn *c, const char *sql, int nparams,
-			       const char *const *params, int64_t *changes, struct err *e)
+static enum status exec_in(struct store_conn *c, const char *sql, int nparams,
+			   const char *const *params, int64_t *changes, struct err *e)
 {
 	sqlite3 *db = to_sqlite(c)->db;
 	sqlite3_stmt *stmt = NULL;

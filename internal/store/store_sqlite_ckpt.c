@@ -51,10 +51,50 @@ struct sqlite_ckpt {
 	bool stop;
 	bool warned; /* the thread logged a failed checkpoint and none succeeded since */
 	struct sqlite_ckpt_counts counts;
+	pthread_mutex_t wmu; /* the writer gate: writing, under wmu; wcv on CLOCK_MONOTONIC */
+	pthread_cond_t wcv;
+	bool writing;
 };
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sqlite_ckpt *list;
+
+static void gate_init(struct sqlite_ckpt *k)
+{
+	pthread_condattr_t a;
+
+	pthread_mutex_init(&k->wmu, NULL);
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->wcv, &a);
+	pthread_condattr_destroy(&a);
+}
+
+bool sqlite_ckpt_writer_enter(struct sqlite_ckpt *k, int64_t until_us)
+{
+	bool in;
+
+	pthread_mutex_lock(&k->wmu);
+	while (k->writing && time_mono_us() < until_us) {
+		struct timespec abs = {(time_t)(until_us / 1000000),
+				       (long)(until_us % 1000000) * 1000};
+
+		(void)pthread_cond_timedwait(&k->wcv, &k->wmu, &abs);
+	}
+	in = !k->writing;
+	if (in)
+		k->writing = true;
+	pthread_mutex_unlock(&k->wmu);
+	return in;
+}
+
+void sqlite_ckpt_writer_leave(struct sqlite_ckpt *k)
+{
+	pthread_mutex_lock(&k->wmu);
+	k->writing = false;
+	pthread_cond_signal(&k->wcv);
+	pthread_mutex_unlock(&k->wmu);
+}
 
 struct sqlite_ckpt *sqlite_ckpt_get(const char *path, int pages)
 {
@@ -70,6 +110,7 @@ struct sqlite_ckpt *sqlite_ckpt_get(const char *path, int pages)
 		k->retry_us = CKPT_RETRY_US;
 		pthread_mutex_init(&k->mu, NULL);
 		pthread_cond_init(&k->cv, NULL);
+		gate_init(k);
 		k->next = list;
 		list = k;
 	}
@@ -110,6 +151,8 @@ void sqlite_ckpt_put(struct sqlite_ckpt *k)
 		pthread_join(k->thread, NULL);
 	pthread_mutex_destroy(&k->mu);
 	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->wmu);
+	pthread_cond_destroy(&k->wcv);
 	free(k->path);
 	free(k);
 }

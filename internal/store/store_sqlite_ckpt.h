@@ -6,6 +6,8 @@
 #define CAVRA_STORE_SQLITE_CKPT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 /*
  * SQLite's own checkpoint runs inside the commit that crosses wal_autocheckpoint (1,000
@@ -59,6 +61,18 @@ void sqlite_ckpt_request(struct sqlite_ckpt *k);
  * NULL-safe.
  */
 void sqlite_ckpt_put(struct sqlite_ckpt *k);
+
+/*
+ * The file's writer gate: one write transaction of the process on the file at a time.  SQLite
+ * itself lets a second writer wait only by polling (its busy handler sleeps 1, 2, 5 ... then
+ * 100 ms between tries), so with several writers one could lose every try for a second or
+ * more while others came and went.  A writer that passes the gate first is woken as soon as
+ * the one before it leaves, and then takes SQLite's lock at once; other processes on the file
+ * still meet the busy handler.  sqlite_ckpt_writer_enter waits until until_us
+ * (time_mono_us()) and says whether it got in; the caller leaves once its transaction ended.
+ */
+bool sqlite_ckpt_writer_enter(struct sqlite_ckpt *k, int64_t until_us);
+void sqlite_ckpt_writer_leave(struct sqlite_ckpt *k);
 
 /* How long after failing to start or to open the file the thread is tried again (30 s). */
 void sqlite_ckpt_retry_after(struct sqlite_ckpt *k, int ms);

@@ -4,7 +4,8 @@
  * checkpoint copies the tail, and the log starts over from its beginning; every committed row
  * is there and the file passes integrity_check; connections to one path share one; a thread
  * that could not open the file is tried again, not before its time; a thread that opens the file
- * while another connection briefly holds its exclusive lock waits for it.
+ * while another connection briefly holds its exclusive lock waits for it.  The file's writer
+ * gate lets one writer in at a time and wakes the next when it leaves.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/timeutil.h"
 #include "store/store_sqlite_ckpt.h"
 #include "store/store_sqlite_vfs.h"
 
@@ -254,6 +257,55 @@ static void test_one_checkpointer_per_path(void **state)
 	sqlite_ckpt_put(NULL);
 }
 
+/* The gate is held: a second writer waits until its limit, then is refused. */
+static void test_writer_gate_one_writer_at_a_time(void **state)
+{
+	struct sqlite_ckpt *k = sqlite_ckpt_get("/tmp/store_ckpt_test_gate", 10);
+
+	UNUSED(state);
+	assert_true(sqlite_ckpt_writer_enter(k, time_mono_us() + 1000000));
+	assert_false(sqlite_ckpt_writer_enter(k, time_mono_us() + 20000));
+	sqlite_ckpt_writer_leave(k);
+	assert_true(sqlite_ckpt_writer_enter(k, time_mono_us())); /* free: in at once */
+	sqlite_ckpt_writer_leave(k);
+	sqlite_ckpt_put(k);
+}
+
+struct gate_waiter {
+	struct sqlite_ckpt *k;
+	bool in;
+	int64_t waited_us;
+};
+
+static void *wait_at_gate(void *arg)
+{
+	struct gate_waiter *w = arg;
+	int64_t t0 = time_mono_us();
+
+	w->in = sqlite_ckpt_writer_enter(w->k, t0 + 30 * 1000000LL);
+	w->waited_us = time_mono_us() - t0;
+	return NULL;
+}
+
+/* A writer waiting at the gate is let in when the one inside leaves, not at its limit. */
+static void test_writer_gate_wakes_the_next_writer(void **state)
+{
+	struct gate_waiter w = {sqlite_ckpt_get("/tmp/store_ckpt_test_gate", 10), false, 0};
+	const struct timespec wait = {0, 50 * 1000 * 1000};
+	pthread_t t;
+
+	UNUSED(state);
+	assert_true(sqlite_ckpt_writer_enter(w.k, time_mono_us()));
+	assert_int_equal(pthread_create(&t, NULL, wait_at_gate, &w), 0);
+	nanosleep(&wait, NULL);
+	sqlite_ckpt_writer_leave(w.k);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(w.in);
+	assert_true(w.waited_us < 20 * 1000000LL); /* woken, far before its 30 s limit */
+	sqlite_ckpt_writer_leave(w.k);
+	sqlite_ckpt_put(w.k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +313,8 @@ int main(void)
 		cmocka_unit_test(test_thread_tried_again_after_failing_to_open),
 		cmocka_unit_test(test_thread_waits_for_a_lock_held_briefly),
 		cmocka_unit_test(test_one_checkpointer_per_path),
+		cmocka_unit_test(test_writer_gate_one_writer_at_a_time),
+		cmocka_unit_test(test_writer_gate_wakes_the_next_writer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 write that changes a session's evidence is chained, a change made in the database is named by
 `cavra audit verify`, and evidence written before 021 (by an older binary, in an older backup)
 is chained once by the adoption."""
+import concurrent.futures
 import json
 
 import pytest
@@ -56,6 +57,29 @@ def test_every_evidence_write_that_changes_it_is_chained(with_evidence):
     code, out, err = verify(db)
     assert code == 0, out + err
     assert breaks(out) == [] and "6 entries" in out, out
+
+
+def test_evidence_and_decisions_written_at_once_give_one_chain(db, tmp_path):
+    """Eight writers at once, each replacing its sessions' evidence and deciding in them: every
+    write that changed a record has its entry, in one chain that verifies."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+
+    def writer(w):
+        for i in range(12):
+            sid = f"race-{w}-{i % 3}"
+            r = srv.post("/evidence", {"session_id": sid, "signer": f"s{i}",
+                                       "decision_count": i})
+            assert r.status_code in (200, 201), r.text
+            r = srv.post("/decisions", {"session_id": sid, "agent_id": "a",
+                                        "action_type": "read_file", "path": f"f{i}"})
+            assert r.status_code == 201, r.text
+    with serve(db, tmp=tmp_path) as srv:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(writer, range(8)))
+    kinds = sql(db, "SELECT kind, count(*) FROM audit_chain GROUP BY kind ORDER BY kind")
+    assert kinds == [["decision", "96"], ["evidence", "96"]], kinds
+    code, out, err = verify(db)
+    assert code == 0 and breaks(out) == [] and "192 entries" in out, out + err
 
 
 @pytest.mark.parametrize("case", ["edit_signer", "edit_payload", "edit_counts", "delete",
@@ -192,3 +216,25 @@ def test_an_import_that_changes_evidence_chains_the_change(with_evidence, tmp_pa
     assert evidence_entries(db)[-2:] == ["ev-b", "ev-new"], evidence_entries(db)
     code, out, err = verify(db)
     assert code == 0, out + err
+
+
+def test_sqlite_writers_of_one_process_queue_instead_of_polling(tmp_path):
+    """SQLite lets a waiting writer only poll (its busy handler sleeps up to 100 ms between
+    tries), so among eight writers one could lose every try until its lock timeout and get a
+    503. The writers of one process pass a gate instead, each woken when the one before it
+    ends: with a 300 ms lock timeout, eight threads writing evidence at once all succeed."""
+    sqlite_db = f"sqlite:{tmp_path}/cavra.db"
+    assert cavra("migrate", "up", db=sqlite_db)[0] == 0
+    statuses = []
+
+    def writer(w):
+        for i in range(40):
+            r = srv.post("/evidence", {"session_id": f"gate-{w}-{i % 4}", "signer": f"s{i}"})
+            statuses.append(r.status_code)
+    with serve(sqlite_db, "--db-lock-timeout-ms", "300", "--db-pool-size", "8",
+               tmp=tmp_path) as srv:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(writer, range(8)))
+    assert sorted(set(statuses)) in ([200, 201], [201]), \
+        {s: statuses.count(s) for s in set(statuses)}
+    assert verify(sqlite_db)[0] == 0
