@@ -29,7 +29,7 @@
 #define CHAIN_COLS     6 /* seq, kind, record_id, record_sha256, prev_hash, hash */
 #define DECISION_NCOLS STORE_DECISION_NCOLS
 #define DECISION_COLS  STORE_DECISION_COLS("d.")
-#define APPROVAL_AT    4 /* seq, record_id, record_sha256, entries, then the row */
+#define ROW_AT	       4 /* last entries: seq, record_id, record_sha256, entries, then the row */
 #define APPROVAL_NCOLS STORE_APPROVAL_NCOLS
 #define EVIDENCE_NCOLS STORE_EVIDENCE_NCOLS
 
@@ -304,12 +304,11 @@ static enum status last_entry(struct walk *w, const char *const *v, const size_t
 	    !str_to_i64(v[3], 1, INT64_MAX, &n))
 		return err_set(e, ST_INTERNAL, "audit_chain: an %s entry is malformed",
 			       approval ? "approval" : "evidence");
-	if (!v[APPROVAL_AT]) {
+	if (!v[ROW_AT]) {
 		b.what = "deleted";
 		b.why = "record is missing";
-	} else if ((b.why = record_fault(h, v + APPROVAL_AT, lens + APPROVAL_AT, ncols, v[2],
-					 &re)) != NULL ||
-		   (approval && (b.why = entries_fault(v[APPROVAL_AT + 3], n)) != NULL)) {
+	} else if ((b.why = record_fault(h, v + ROW_AT, lens + ROW_AT, ncols, v[2], &re)) != NULL ||
+		   (approval && (b.why = entries_fault(v[ROW_AT + 3], n)) != NULL)) {
 		b.what = "edited";
 	}
 	if (b.what) {
@@ -395,8 +394,9 @@ static enum status on_unchained(void *ctx, const char *const *v, const size_t *l
 	return ST_OK;
 }
 
-static enum status on_unchained_approval(void *ctx, const char *const *v, const size_t *lens,
-					 struct err *e)
+/* An approval or evidence record with no entry, named with its created_at. */
+static enum status on_unchained_created(void *ctx, const char *const *v, const size_t *lens,
+					struct err *e)
 {
 	UNUSED(lens);
 	UNUSED(e);
@@ -602,18 +602,18 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	st = walk_decisions(c, w, &h, &whole, e);
 	w->out->summed = whole;
 	if (st == ST_OK)
-		st = store_stream(c, w->approvals_sql, APPROVAL_AT + APPROVAL_NCOLS + 1,
-				  on_approval, w, e);
+		st = store_stream(c, w->approvals_sql, ROW_AT + APPROVAL_NCOLS + 1, on_approval, w,
+				  e);
 	if (st == ST_OK && evidence)
-		st = store_stream(c, w->evidence_sql, APPROVAL_AT + EVIDENCE_NCOLS + 1, on_evidence,
-				  w, e);
+		st = store_stream(c, w->evidence_sql, ROW_AT + EVIDENCE_NCOLS + 1, on_evidence, w,
+				  e);
 	progress_phase(w->progress, "records without an entry", -1);
 	if (st == ST_OK && !whole && !(w->known && ops_decision_hashes_all_named(w->known)))
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
 	if (st == ST_OK)
-		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_approval, w, e);
+		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_created, w, e);
 	if (st == ST_OK && evidence)
-		st = store_stream(c, unchained_evidence_sql, 2, on_unchained_approval, w, e);
+		st = store_stream(c, unchained_evidence_sql, 2, on_unchained_created, w, e);
 	if (st == ST_OK && w->sessions) {
 		progress_phase(w->progress, "session counters", -1);
 		st = store_stream(c, w->sqlite ? sqlite_sessions_sql : pg_sessions_sql,
