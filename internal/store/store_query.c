@@ -213,9 +213,32 @@ enum status store_run_query(struct store *st, const char *sql, int n, const char
 	return run(st, sql, n, params, out, NULL, e);
 }
 
+struct one_exec {
+	const char *sql;
+	int n;
+	const char *const *params;
+	int64_t *changes;
+};
+
+static enum status one_exec_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	const struct one_exec *x = ctx;
+
+	return store_exec(c, x->sql, x->n, x->params, x->changes, e);
+}
+
+/*
+ * On SQLite the statement runs in a write transaction of its own, so that it passes the
+ * file's writer gate (store_sqlite_ckpt.h) like every other write of the process: alone, it
+ * would only poll SQLite's lock while gated writers hand it on to one another.
+ */
 enum status store_run_exec(struct store *st, const char *sql, int n, const char *const *params,
 			   int64_t *changes, struct err *e)
 {
+	struct one_exec x = {sql, n, params, changes};
+
+	if (store_kind(st) == STORE_SQLITE)
+		return store_run_write(st, one_exec_tx, &x, e);
 	return run(st, sql, n, params, NULL, changes, e);
 }
 

@@ -4,11 +4,13 @@ write that changes a session's evidence is chained, a change made in the databas
 is chained once by the adoption."""
 import concurrent.futures
 import json
+import time
 
 import pytest
 
 from conftest import backend_of, cavra, serve, sql
 from test_audit import breaks, flag_refused, verify
+from test_tokens import bearer, make_token
 
 T0 = "2026-01-01T00:00:00.000000Z"
 
@@ -238,3 +240,37 @@ def test_sqlite_writers_of_one_process_queue_instead_of_polling(tmp_path):
     assert sorted(set(statuses)) in ([200, 201], [201]), \
         {s: statuses.count(s) for s in set(statuses)}
     assert verify(sqlite_db)[0] == 0
+
+
+def test_sqlite_single_statement_writes_queue_at_the_gate_too(tmp_path):
+    """A token's first use writes its last_used_at in one statement: on SQLite it queues at the
+    writer gate like the transactions around it, instead of polling a lock the gated writers
+    hand on to one another (it would lose every try until the lock timeout)."""
+    db = f"sqlite:{tmp_path}/cavra.db"
+    assert cavra("migrate", "up", db=db)[0] == 0
+    writers = [make_token(db, f"writer-{i}", "agent") for i in range(8)]
+    fresh = [make_token(db, f"fresh-{i}", "agent") for i in range(40)]
+    done = []
+
+    def writer(w):
+        for i in range(150):
+            r = srv.post("/evidence", {"session_id": f"tok-{w}-{i % 4}", "signer": f"s{i}"},
+                         headers=bearer(writers[w]))
+            assert r.status_code in (200, 201), r.text
+        done.append(w)
+
+    def first_uses():  # spread over the writers' load
+        for t in fresh:
+            time.sleep(0.04)
+            assert srv.get("/auth/whoami", headers=bearer(t)).status_code == 200
+    with serve(db, "--db-lock-timeout-ms", "300", "--db-pool-size", "8",
+               "--auth-token-cache-seconds", "0", tmp=tmp_path) as srv:
+        with concurrent.futures.ThreadPoolExecutor(9) as pool:
+            futures = [pool.submit(writer, w) for w in range(8)] + [pool.submit(first_uses)]
+            for f in futures:
+                f.result()
+        log = srv.stderr()
+    assert "could not record a use" not in log, log[-2000:]
+    used = sql(db.split(":", 1)[1], "SELECT count(*) FROM api_tokens WHERE name LIKE 'fresh-%' "
+                                   "AND last_used_at IS NOT NULL")
+    assert used == [["40"]], used
