@@ -508,7 +508,75 @@ static enum status check_lexemes(const char *p, size_t len, struct err *e)
  * ("{}{}") is refused rather than silently ignored.  The byte offset in the message helps a
  * client find the fault without echoing the body, which may hold secrets.
  */
+/*
+ * json-c (0.16) decodes a \u escape pair whose code point lies in U+xD800..U+xDFFF of planes
+ * 1 to 16 (U+1D800..U+1DFFF: Sutton SignWriting and more) as U+FFFD: its surrogate test masks
+ * the code point with 0xF800 and forgets the plane.  Such a pair is written as the character's
+ * four UTF-8 bytes before json-c reads the text: the same string, the same JSON.  Returns the
+ * new text (*out_len bytes; the caller frees it), or NULL when there is no such pair.  Runs
+ * after jx_check_escapes, so every surrogate escape is half of a pair.
+ */
+static char *spell_out_pairs(const char *data, size_t len, size_t *out_len)
+{
+	const char *p = data, *end = data + len, *from = data;
+	struct buf b;
+	enum status st = ST_OK;
+	bool any = false;
+
+	buf_init(&b, len + 1); /* 12 bytes of escapes become 4 */
+	while (st == ST_OK && (p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 2) {
+		int hi = p[1] == 'u' && end - p >= 12 ? hex4_value(p + 2) : -1;
+		unsigned cp;
+		char u[4];
+
+		if (hi < 0xd800 || hi > 0xdbff) {
+			p += 2;
+			continue;
+		}
+		cp = 0x10000u + (((unsigned)hi - 0xd800u) << 10) +
+		     ((unsigned)hex4_value(p + 8) - 0xdc00u);
+		if ((cp & 0xf800u) == 0xd800u) {
+			u[0] = (char)(0xf0 | (cp >> 18));
+			u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			u[3] = (char)(0x80 | (cp & 0x3f));
+			st = buf_add(&b, from, (size_t)(p - from), NULL);
+			if (st == ST_OK)
+				st = buf_add(&b, u, sizeof(u), NULL);
+			from = p + 12;
+			any = true;
+		}
+		p += 12;
+	}
+	if (st == ST_OK && any)
+		st = buf_add(&b, from, (size_t)(end - from), NULL);
+	if (st != ST_OK || !any) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, out_len);
+}
+
+static enum status parse_text(const char *data, size_t len, int max_depth, json_object **out,
+			      struct err *e);
+
 enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out, struct err *e)
+{
+	size_t n = 0;
+	char *spelled = NULL;
+	enum status st;
+
+	*out = NULL;
+	if (utf8_valid(data, len, NULL) && jx_check_escapes(data, len, NULL) == ST_OK)
+		spelled = spell_out_pairs(data, len, &n);
+	st = spelled ? parse_text(spelled, n, max_depth, out, e)
+		     : parse_text(data, len, max_depth, out, e);
+	free(spelled);
+	return st;
+}
+
+static enum status parse_text(const char *data, size_t len, int max_depth, json_object **out,
+			      struct err *e)
 {
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
 	enum json_tokener_error jerr;

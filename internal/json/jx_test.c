@@ -199,6 +199,36 @@ static void test_parse(void **state)
 	}
 }
 
+/*
+ * json-c decodes a \u pair of a code point in U+xD800..U+xDFFF of planes 1-16 as U+FFFD:
+ * jx_parse hands it the character's UTF-8 instead, in keys and values; an escaped backslash
+ * before "ud836" is no escape and stays as it is.
+ */
+static void test_parse_surrogate_pairs_json_c_misreads(void **state)
+{
+	static const struct {
+		const char *body, *key, *want;
+	} cases[] = {
+		{"{\"a\":\"\\ud837\\ude00\"}", "a", "\xf0\x9d\xb8\x80"},
+		{"{\"a\":\"x\\ud836\\udc00y\\ud83d\\ude00\"}", "a",
+		 "x\xf0\x9d\xa0\x80y\xf0\x9f\x98\x80"},
+		{"{\"\\udbb7\\udfff\":\"k\"}", "\xf3\xbd\xbf\xbf", "k"},
+		{"{\"a\":\"\\\\ud836\\\\udc00\"}", "a", "\\ud836\\udc00"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_object *obj = NULL, *v = NULL;
+		struct err e = {0};
+
+		if (jx_parse_object(cases[i].body, strlen(cases[i].body), &obj, &e) != ST_OK)
+			fail_msg("case %zu: %s", i, e.msg);
+		assert_true(json_object_object_get_ex(obj, cases[i].key, &v));
+		assert_string_equal(json_object_get_string(v), cases[i].want);
+		json_object_put(obj);
+	}
+}
+
 /* A parsed number is written back as PostgreSQL's jsonb writes it, whatever the backend. */
 static void test_parse_numbers_as_postgres(void **state)
 {
@@ -354,10 +384,15 @@ static void test_add_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),	 cmocka_unit_test(test_parse_numbers_as_postgres),
-		cmocka_unit_test(test_numbers),	 cmocka_unit_test(test_numbers_advice),
-		cmocka_unit_test(test_fields),	 cmocka_unit_test(test_int_range),
-		cmocka_unit_test(test_checks),	 cmocka_unit_test(test_get_str_or),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_numbers_as_postgres),
+		cmocka_unit_test(test_parse_surrogate_pairs_json_c_misreads),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_numbers_advice),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_int_range),
+		cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_get_str_or),
 		cmocka_unit_test(test_add_time),
 	};
 
