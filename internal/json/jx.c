@@ -502,13 +502,6 @@ static enum status check_lexemes(const char *p, size_t len, struct err *e)
 }
 
 /*
- * The depth cap bounds json-c's recursion on hostile nesting.  Strict mode refuses json-c's
- * lenient extensions, so that what we accept and store is what any other JSON parser reading
- * it back (a backup, a client) accepts too.  A second document after the first
- * ("{}{}") is refused rather than silently ignored.  The byte offset in the message helps a
- * client find the fault without echoing the body, which may hold secrets.
- */
-/*
  * json-c (0.16) decodes a \u escape pair whose code point lies in U+xD800..U+xDFFF of planes
  * 1 to 16 (U+1D800..U+1DFFF: Sutton SignWriting and more) as U+FFFD: its surrogate test masks
  * the code point with 0xF800 and forgets the plane.  Such a pair is written as the character's
@@ -557,44 +550,16 @@ static char *spell_out_pairs(const char *data, size_t len, size_t *out_len)
 	return buf_detach(&b, out_len);
 }
 
-static enum status parse_text(const char *data, size_t len, int max_depth, json_object **out,
-			      struct err *e);
-
-enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out, struct err *e)
-{
-	size_t n = 0;
-	char *spelled = NULL;
-	enum status st;
-
-	*out = NULL;
-	if (utf8_valid(data, len, NULL) && jx_check_escapes(data, len, NULL) == ST_OK)
-		spelled = spell_out_pairs(data, len, &n);
-	st = spelled ? parse_text(spelled, n, max_depth, out, e)
-		     : parse_text(data, len, max_depth, out, e);
-	free(spelled);
-	return st;
-}
-
-static enum status parse_text(const char *data, size_t len, int max_depth, json_object **out,
-			      struct err *e)
+/* json-c's parse of a text that passed jx_parse's checks, then the checks of the tree. */
+static enum status parse_checked(const char *data, size_t len, int max_depth, json_object **out,
+				 struct err *e)
 {
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
 	enum json_tokener_error jerr;
 	json_object *obj;
-	size_t bad = 0;
 
-	*out = NULL;
 	if (!tok)
 		return err_set(e, ST_INTERNAL, "json: out of memory");
-	/* json-c's own check takes UTF-8-encoded surrogates (ED A0 80) and overlong forms */
-	if (!utf8_valid(data, len, &bad)) {
-		json_tokener_free(tok);
-		return err_set(e, ST_INVALID, "body is not valid UTF-8 at byte %zu", bad);
-	}
-	if (jx_check_escapes(data, len, e) != ST_OK || check_lexemes(data, len, e) != ST_OK) {
-		json_tokener_free(tok);
-		return ST_INVALID;
-	}
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -625,6 +590,32 @@ static enum status parse_text(const char *data, size_t len, int max_depth, json_
 	numbers_as_postgres(obj, 0);
 	*out = obj;
 	return ST_OK;
+}
+
+/*
+ * The depth cap bounds json-c's recursion on hostile nesting.  Strict mode refuses json-c's
+ * lenient extensions, so that what we accept and store is what any other JSON parser reading
+ * it back (a backup, a client) accepts too.  A second document after the first
+ * ("{}{}") is refused rather than silently ignored.  The byte offset in the message helps a
+ * client find the fault without echoing the body, which may hold secrets.
+ */
+enum status jx_parse(const char *data, size_t len, int max_depth, json_object **out, struct err *e)
+{
+	size_t bad = 0, n = 0;
+	char *spelled;
+	enum status st;
+
+	*out = NULL;
+	/* json-c's own check takes UTF-8-encoded surrogates (ED A0 80) and overlong forms */
+	if (!utf8_valid(data, len, &bad))
+		return err_set(e, ST_INVALID, "body is not valid UTF-8 at byte %zu", bad);
+	if (jx_check_escapes(data, len, e) != ST_OK || check_lexemes(data, len, e) != ST_OK)
+		return ST_INVALID;
+	spelled = spell_out_pairs(data, len, &n);
+	st = spelled ? parse_checked(spelled, n, max_depth, out, e)
+		     : parse_checked(data, len, max_depth, out, e);
+	free(spelled);
+	return st;
 }
 
 const char *jx_fault(const char *msg)
