@@ -40,24 +40,22 @@ static const char *const walk_sql[] = {
 	" FROM audit_chain a LEFT JOIN activity_decisions d ON a.kind = 'decision' AND "
 	"d.decision_id = a.record_id ORDER BY a.seq"};
 /*
- * An approval is chained at every write, and only its last entry can match the row as it
- * stands: the earlier ones hashed states since overwritten, so the walk checks them as links
- * only, and this second pass checks each approval's last entry against its row, and how many
- * entries it has against its state.
+ * Approvals and (from 021) evidence are chained at every write, and only a record's last entry
+ * can match the row as it stands: the earlier ones hashed states since overwritten, so the walk
+ * checks them as links only, and this second pass checks each record's last entry (the highest
+ * seq of its record_id) against its row, with its number of entries (checked against an
+ * approval's state).
  */
+#define LAST_ENTRY_SQL(kind, table, id, cols)                                                    \
+	"SELECT a.seq, a.record_id, a.record_sha256, (SELECT count(*) FROM audit_chain c WHERE " \
+	"c.kind = '" kind "' AND c.record_id = a.record_id), " cols ", ",                        \
+		" FROM audit_chain a LEFT JOIN " table " p ON p." id " = a.record_id WHERE "     \
+		"a.kind = '" kind "' AND a.seq = (SELECT max(b.seq) FROM audit_chain b WHERE "   \
+		"b.kind = '" kind "' AND b.record_id = a.record_id) ORDER BY a.seq"
 static const char *const approvals_sql[] = {
-	"SELECT a.seq, a.record_id, a.record_sha256, (SELECT count(*) FROM audit_chain c WHERE "
-	"c.kind = 'approval' AND c.record_id = a.record_id), " STORE_APPROVAL_COLS("p.") ", ",
-	" FROM audit_chain a LEFT JOIN approvals p ON p.approval_id = a.record_id WHERE a.kind = "
-	"'approval' AND a.seq = (SELECT max(b.seq) FROM audit_chain b WHERE b.kind = 'approval' "
-	"AND b.record_id = a.record_id) ORDER BY a.seq"};
-/* Evidence is chained at every write too (from 021): its last entry against its row. */
+	LAST_ENTRY_SQL("approval", "approvals", "approval_id", STORE_APPROVAL_COLS("p."))};
 static const char *const evidence_sql[] = {
-	"SELECT a.seq, a.record_id, a.record_sha256, (SELECT count(*) FROM audit_chain c WHERE "
-	"c.kind = 'evidence' AND c.record_id = a.record_id), " STORE_EVIDENCE_COLS("p.") ", ",
-	" FROM audit_chain a LEFT JOIN evidence_metadata p ON p.session_id = a.record_id WHERE "
-	"a.kind = 'evidence' AND a.seq = (SELECT max(b.seq) FROM audit_chain b WHERE b.kind = "
-	"'evidence' AND b.record_id = a.record_id) ORDER BY a.seq"};
+	LAST_ENTRY_SQL("evidence", "evidence_metadata", "session_id", STORE_EVIDENCE_COLS("p."))};
 /* The decisions in the table's own order (no index, no join), for the sums. */
 static const char *const records_sql[] = {"SELECT " STORE_DECISION_COLS("") ", ",
 					  " FROM activity_decisions"};
@@ -73,15 +71,14 @@ static const char unchained_sql[] =
 	"SELECT d.decision_id, d.decided_at FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
 	"FROM audit_chain a WHERE a.kind = 'decision' AND a.record_id = d.decision_id) "
 	"ORDER BY d.decided_at, d.decision_id";
-static const char unchained_approvals_sql[] =
-	"SELECT p.approval_id, p.created_at FROM approvals p WHERE NOT EXISTS (SELECT 1 "
-	"FROM audit_chain a WHERE a.kind = 'approval' AND a.record_id = p.approval_id) "
-	"ORDER BY p.created_at, p.approval_id";
+/* The approvals, or the evidence, without an entry: their id and created_at. */
+#define UNCHAINED_SQL(kind, table, id)                                                    \
+	"SELECT p." id ", p.created_at FROM " table " p WHERE NOT EXISTS (SELECT 1 FROM " \
+	"audit_chain a WHERE a.kind = '" kind "' AND a.record_id = p." id ") ORDER BY "   \
+	"p.created_at, p." id
+static const char unchained_approvals_sql[] = UNCHAINED_SQL("approval", "approvals", "approval_id");
 static const char unchained_evidence_sql[] =
-	"SELECT p.session_id, p.created_at FROM evidence_metadata p WHERE NOT EXISTS (SELECT 1 "
-	"FROM audit_chain a WHERE a.kind = 'evidence' AND a.record_id = p.session_id) "
-	"ORDER BY p.created_at, p.session_id";
-
+	UNCHAINED_SQL("evidence", "evidence_metadata", "session_id");
 /*
  * Each session that its decisions disagree with: its counters, or no row at all.  The
  * sessions' id is COLLATE "C" on PostgreSQL and the decisions' is not: the join says which.

@@ -345,7 +345,35 @@ enum status store_chain_append_decisions(struct store_conn *c,
 	"$3::timestamptz FROM c WHERE i > 0) "                                                    \
 	"UPDATE audit_chain_head SET seq = t.seq, hash = t.hash, updated_at = $3::timestamptz "   \
 	"FROM (SELECT seq, hash FROM c ORDER BY i DESC LIMIT 1) t WHERE id = 1"
-static const char pg_chain_sql[] = PG_CHAIN_SQL("decision");
+
+/*
+ * A table whose rows the chain covers: for adopting the rows that have no entry yet, and, for
+ * approvals and evidence, chained at every write, for reading a row back by id (select) and
+ * linking it on PostgreSQL (pg_sql).
+ */
+struct chained {
+	const char *table, *kind, *cols, *id_col, *order_col, *select, *pg_sql;
+	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
+};
+
+#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx)         \
+	{                                                                       \
+		table, kind, cols, id_col, order_col,                           \
+			"SELECT " cols " FROM " table " WHERE " id_col " = $1", \
+			PG_CHAIN_SQL(kind), ncols, order_idx                    \
+	}
+
+enum { CHAINED_DECISIONS, CHAINED_APPROVALS, CHAINED_EVIDENCE };
+
+static const struct chained chained_tables[] = {
+	[CHAINED_DECISIONS] = CHAINED("activity_decisions", "decision", DECISION_COLS,
+				      "decision_id", "decided_at", DECISION_NCOLS, 12),
+	[CHAINED_APPROVALS] = CHAINED("approvals", "approval", STORE_APPROVAL_COLS(""),
+				      "approval_id", "created_at", STORE_APPROVAL_NCOLS, 10),
+	/* from migration 021 (chain_evidence.covered) */
+	[CHAINED_EVIDENCE] = CHAINED("evidence_metadata", "evidence", STORE_EVIDENCE_COLS(""),
+				     "session_id", "created_at", STORE_EVIDENCE_NCOLS, 5),
+};
 
 enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n,
 				struct chain_pg_step *out, struct err *e)
@@ -377,7 +405,7 @@ enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n
 	out->params[0] = out->ids.data;
 	out->params[1] = out->shas.data;
 	out->params[2] = out->now;
-	out->step = (struct pg_step){pg_chain_sql, 3, out->params};
+	out->step = (struct pg_step){chained_tables[CHAINED_DECISIONS].pg_sql, 3, out->params};
 	free(shas);
 	free(ids);
 	free(rsha);
@@ -393,28 +421,13 @@ void store_chain_pg_step_release(struct chain_pg_step *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* A table whose rows are chained at every write, read back by id: approvals, evidence. */
-struct rewritten {
-	const char *table, *kind, *select, *pg_sql;
-	size_t ncols;
-};
-
-static const struct rewritten approvals_rw = {
-	"approvals", "approval",
-	"SELECT " STORE_APPROVAL_COLS("") " FROM approvals WHERE approval_id = $1",
-	PG_CHAIN_SQL("approval"), STORE_APPROVAL_NCOLS};
-static const struct rewritten evidence_rw = {
-	"evidence_metadata", "evidence",
-	"SELECT " STORE_EVIDENCE_COLS("") " FROM evidence_metadata WHERE session_id = $1",
-	PG_CHAIN_SQL("evidence"), STORE_EVIDENCE_NCOLS};
-
 /*
  * On PostgreSQL the row is hashed before the head is taken, and one statement takes the head,
  * links the row and moves the head (a batch of one, as a decision batch's step): the head's
  * lock is held for that statement and the COMMIT, not for four round trips, so that writers
  * of approvals and evidence, and decision batches, wait less for one another.
  */
-static enum status append_pg(struct store_conn *c, const struct rewritten *t, const char *id,
+static enum status append_pg(struct store_conn *c, const struct chained *t, const char *id,
 			     const char *const *v, struct err *e)
 {
 	char rsha[SHA256_HEX_LEN], now[TIME_FMT_LEN];
@@ -438,7 +451,7 @@ static enum status append_pg(struct store_conn *c, const struct rewritten *t, co
 }
 
 /* Links the row of t with id as it stands now in c's write transaction, and moves the head. */
-static enum status append_row(struct store_conn *c, const struct rewritten *t, const char *id,
+static enum status append_row(struct store_conn *c, const struct chained *t, const char *id,
 			      struct err *e)
 {
 	_Static_assert(STORE_EVIDENCE_NCOLS <= STORE_APPROVAL_NCOLS, "v holds either row");
@@ -472,12 +485,12 @@ static enum status append_row(struct store_conn *c, const struct rewritten *t, c
 enum status store_chain_append_approval(struct store_conn *c, const char *approval_id,
 					struct err *e)
 {
-	return append_row(c, &approvals_rw, approval_id, e);
+	return append_row(c, &chained_tables[CHAINED_APPROVALS], approval_id, e);
 }
 
 enum status store_chain_append_evidence(struct store_conn *c, const char *session_id, struct err *e)
 {
-	return append_row(c, &evidence_rw, session_id, e);
+	return append_row(c, &chained_tables[CHAINED_EVIDENCE], session_id, e);
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */
@@ -646,22 +659,6 @@ enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
 	return store_query_count(c, "SELECT count(*) FROM audit_chain", 0, NULL, "audit_chain", out,
 				 e);
 }
-
-/* A table whose rows the chain covers, for adopting the rows that have no entry yet. */
-struct chained {
-	const char *table, *kind, *cols, *id_col, *order_col;
-	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
-};
-
-static const struct chained chained_tables[] = {
-	{"activity_decisions", "decision", DECISION_COLS, "decision_id", "decided_at",
-	 DECISION_NCOLS, 12},
-	{"approvals", "approval", STORE_APPROVAL_COLS(""), "approval_id", "created_at",
-	 STORE_APPROVAL_NCOLS, 10},
-	/* from migration 021 (chain_evidence.covered) */
-	{"evidence_metadata", "evidence", STORE_EVIDENCE_COLS(""), "session_id", "created_at",
-	 STORE_EVIDENCE_NCOLS, 5},
-};
 
 /*
  * Computes the links of r's rows (columns in catalogue order, the id first) after cur into l
