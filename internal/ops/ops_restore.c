@@ -249,7 +249,8 @@ static enum status reset_newer(struct restore *r, struct store_conn *c, struct e
 		}
 	}
 	/* evidence from before 021 has no entries: the next adoption chains it */
-	if (st == ST_OK && !r->out->chain_restarted && r->m->schema_version >= 15 &&
+	if (st == ST_OK && !r->out->chain_restarted &&
+	    ops_table_at(ops_table_find("audit_chain"), r->m->schema_version) &&
 	    r->m->schema_version < STORE_CHAIN_EVIDENCE_SINCE &&
 	    r->out->schema_after >= STORE_CHAIN_EVIDENCE_SINCE)
 		st = store_chain_evidence_restart(c, e);
