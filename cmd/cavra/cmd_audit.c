@@ -162,8 +162,8 @@ static int adopt(struct store *st, const struct audit_args *a)
 	progress_free(p);
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
-	printf("audit chain: chained %lld records (decisions, approvals, evidence) written "
-	       "before it existed\n",
+	printf("audit chain: chained %lld records (decisions, approvals, evidence, registry, "
+	       "inventory, integrations) written before their entries existed\n",
 	       (long long)n);
 	return EXIT_OK;
 }

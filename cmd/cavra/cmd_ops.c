@@ -264,8 +264,7 @@ static bool import_backup(struct store *st, const struct ops_verify_result *r,
 static void report_chained(const struct import_run *run)
 {
 	if (run->chained > 0)
-		cmd_info("audit chain: chained %lld imported records (decisions, approvals, "
-			 "evidence; rebuilt from the rows)",
+		cmd_info("audit chain: chained %lld imported records (rebuilt from the rows)",
 			 (long long)run->chained);
 }
 

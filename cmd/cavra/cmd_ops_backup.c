@@ -464,7 +464,7 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 					    .progress = rs->progress,
 					    .known = r->decision_hashes,
 					    .lines = r->chain_lines,
-					    .evidence_pending_ok = true};
+					    .late_pending_ok = true};
 	int64_t *unchained = &rs->unchained;
 	struct chain_head h;
 	enum status rc = store_chain_head_get(st, &h, e);
@@ -519,10 +519,11 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 			 rs.unchained ? "; records without an entry are listed above, check the "
 					"source with 'cavra audit verify'"
 				      : "");
-	if (rc == ST_OK && has && !r->chain_restarted && v.evidence_pending)
-		cmd_info("audit chain: the backup predates the evidence's entries (migration 021): "
-			 "'cavra migrate up', the next 'cavra serve' or 'cavra audit adopt' chains "
-			 "the restored evidence");
+	if (rc == ST_OK && has && !r->chain_restarted && v.late_pending)
+		cmd_info("audit chain: the backup predates the entries of some of its records (the "
+			 "evidence's from migration 021, the registry's, inventory's and "
+			 "integrations' from 022): 'cavra migrate up', the next 'cavra serve' or "
+			 "'cavra audit adopt' chains them");
 	store_close(st);
 	if (rc == ST_OK)
 		return EXIT_OK;

@@ -69,11 +69,12 @@ struct audit_verify_result {
 	 */
 	bool summed;
 	/*
-	 * Evidence written before migration 021 waits to be chained (evidence_pending on a chain
-	 * with no evidence entry): the evidence was not checked (audit_verify_opts'
-	 * evidence_pending_ok), or the verification refused.
+	 * Records written before the migration that chains their kind wait to be chained
+	 * (evidence before 021, evidence_pending; the registry, inventory and integrations
+	 * before 022, records_pending; each on a chain with no entry of those kinds): they were
+	 * not checked (audit_verify_opts' late_pending_ok), or the verification refused.
 	 */
-	bool evidence_pending;
+	bool late_pending;
 };
 
 /*
@@ -125,11 +126,11 @@ struct audit_verify_opts {
 	 */
 	bool sessions;
 	/*
-	 * Evidence written before migration 021 that waits to be chained leaves the evidence
-	 * unchecked (out->evidence_pending) instead of refusing: a restore, which the next
+	 * Records written before the migration that chains their kind, waiting to be chained,
+	 * are left unchecked (out->late_pending) instead of refusing: a restore, which the next
 	 * adoption follows.
 	 */
-	bool evidence_pending_ok;
+	bool late_pending_ok;
 };
 /* audit_verify with the inputs of o. */
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,

@@ -30,8 +30,6 @@
 #define DECISION_NCOLS STORE_DECISION_NCOLS
 #define DECISION_COLS  STORE_DECISION_COLS("d.")
 #define ROW_AT	       4 /* last entries: seq, record_id, record_sha256, entries, then the row */
-#define APPROVAL_NCOLS STORE_APPROVAL_NCOLS
-#define EVIDENCE_NCOLS STORE_EVIDENCE_NCOLS
 
 /* Each of these three is two parts, the row's BLOB test (blob_test below) between them. */
 static const char *const walk_sql[] = {
@@ -40,11 +38,11 @@ static const char *const walk_sql[] = {
 	" FROM audit_chain a LEFT JOIN activity_decisions d ON a.kind = 'decision' AND "
 	"d.decision_id = a.record_id ORDER BY a.seq"};
 /*
- * Approvals and (from 021) evidence are chained at every write, and only a record's last entry
- * can match the row as it stands: the earlier ones hashed states since overwritten, so the walk
- * checks them as links only, and this second pass checks each record's last entry (the highest
- * seq of its record_id) against its row, with its number of entries (checked against an
- * approval's state).
+ * Approvals, evidence (from 021) and the registry, inventory and integrations (from 022) are
+ * chained at every write, and only a record's last entry can match the row as it stands: the
+ * earlier ones hashed states since overwritten, so the walk checks them as links only, and
+ * this second pass checks each record's last entry (the highest seq of its record_id) against
+ * its row, with its number of entries (checked against an approval's state).
  */
 #define LAST_ENTRY_SQL(kind, table, id, cols)                                                    \
 	"SELECT a.seq, a.record_id, a.record_sha256, (SELECT count(*) FROM audit_chain c WHERE " \
@@ -52,10 +50,6 @@ static const char *const walk_sql[] = {
 		" FROM audit_chain a LEFT JOIN " table " p ON p." id " = a.record_id WHERE "     \
 		"a.kind = '" kind "' AND a.seq = (SELECT max(b.seq) FROM audit_chain b WHERE "   \
 		"b.kind = '" kind "' AND b.record_id = a.record_id) ORDER BY a.seq"
-static const char *const approvals_sql[] = {
-	LAST_ENTRY_SQL("approval", "approvals", "approval_id", STORE_APPROVAL_COLS("p."))};
-static const char *const evidence_sql[] = {
-	LAST_ENTRY_SQL("evidence", "evidence_metadata", "session_id", STORE_EVIDENCE_COLS("p."))};
 /* The decisions in the table's own order (no index, no join), for the sums. */
 static const char *const records_sql[] = {"SELECT " STORE_DECISION_COLS("") ", ",
 					  " FROM activity_decisions"};
@@ -71,14 +65,36 @@ static const char unchained_sql[] =
 	"SELECT d.decision_id, d.decided_at FROM activity_decisions d WHERE NOT EXISTS (SELECT 1 "
 	"FROM audit_chain a WHERE a.kind = 'decision' AND a.record_id = d.decision_id) "
 	"ORDER BY d.decided_at, d.decision_id";
-/* The approvals, or the evidence, without an entry: their id and created_at. */
+/* The records of a kind chained at every write without an entry: their id and created_at. */
 #define UNCHAINED_SQL(kind, table, id)                                                    \
 	"SELECT p." id ", p.created_at FROM " table " p WHERE NOT EXISTS (SELECT 1 FROM " \
 	"audit_chain a WHERE a.kind = '" kind "' AND a.record_id = p." id ") ORDER BY "   \
 	"p.created_at, p." id
-static const char unchained_approvals_sql[] = UNCHAINED_SQL("approval", "approvals", "approval_id");
-static const char unchained_evidence_sql[] =
-	UNCHAINED_SQL("evidence", "evidence_metadata", "session_id");
+
+/*
+ * A kind chained at every write: its last entries' query (two parts, as walk_sql's), its
+ * unchained records' query, its columns as that query names them (for the BLOB test), and the
+ * late group it belongs to (STORE_NOT_LATE: approvals, chained from 015).
+ */
+struct rewritten {
+	const char *kind, *table, *last_sql[2], *unchained_sql, *cols;
+	size_t ncols;
+	int late;
+};
+
+#define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late) \
+	{kind,                                                       \
+	 table,                                                      \
+	 {LAST_ENTRY_SQL(kind, table, id, COLS("p."))},              \
+	 UNCHAINED_SQL(kind, table, id),                             \
+	 COLS("p."),                                                 \
+	 ncols,                                                      \
+	 late},
+
+static const struct rewritten rewritten[] = {STORE_CHAIN_REWRITTEN(REWRITTEN_ROW)};
+#define REWRITTEN_N	    ARRAY_SIZE(rewritten)
+#define REWRITTEN_APPROVALS 0 /* the list's first */
+
 /*
  * Each session that its decisions disagree with: its counters, or no row at all.  The
  * sessions' id is COLLATE "C" on PostgreSQL and the decisions' is not: the join says which.
@@ -107,9 +123,11 @@ struct sums {
 
 /* The walk's state: what the entry before this one said. */
 struct walk {
-	char *walk_sql, *approvals_sql, *evidence_sql, *records_sql; /* owned: for this backend */
+	char *walk_sql, *records_sql; /* owned: for this backend */
+	char *last_sql[REWRITTEN_N]; /* owned: rewritten[i]'s last entries, for this backend */
 	struct sums *sums; /* the first pass: breaks counted there, not reported */
-	struct ops_row_hasher *rows, *approvals, *evidence;
+	struct ops_row_hasher *rows, *hashers[REWRITTEN_N];
+	size_t cur; /* the rewritten kind whose last entries are streamed */
 	const struct audit_checkpoint *cp;
 	struct ops_decision_hashes *known; /* NULL: records are read back */
 	struct ops_chain_lines *lines; /* NULL: the links are read back */
@@ -118,7 +136,7 @@ struct walk {
 	struct progress *progress;
 	struct audit_verify_result *out;
 	bool sessions, sqlite; /* audit_verify_opts' sessions; the backend */
-	bool pending_ok; /* audit_verify_opts' evidence_pending_ok */
+	bool pending_ok; /* audit_verify_opts' late_pending_ok */
 	int64_t last_seq;
 	char last_hash[SHA256_HEX_LEN];
 	char *last_id; /* owned: the record id of the entry before */
@@ -290,17 +308,20 @@ static const char *entries_fault(const char *state, int64_t n)
  * A record chained at every write: its last entry (v: seq, id, record_sha256, its number of
  * entries, then the row's ncols columns and the BLOB test) against the row as it stands now.
  */
-static enum status last_entry(struct walk *w, const char *const *v, const size_t *lens,
-			      struct ops_row_hasher *h, size_t ncols, bool approval, struct err *e)
+static enum status on_last_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
 {
+	struct walk *w = ctx;
+	const struct rewritten *k = &rewritten[w->cur];
+	bool approval = w->cur == REWRITTEN_APPROVALS;
+	size_t ncols = k->ncols;
+	struct ops_row_hasher *h = w->hashers[w->cur];
 	struct err re = {0};
 	struct audit_break b = {NULL, 0, 0, v[1], NULL, NULL, NULL};
 	int64_t n = 0;
 
 	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &b.seq) || !v[1] || !v[2] || !v[3] ||
 	    !str_to_i64(v[3], 1, INT64_MAX, &n))
-		return err_set(e, ST_INTERNAL, "audit_chain: an %s entry is malformed",
-			       approval ? "approval" : "evidence");
+		return err_set(e, ST_INTERNAL, "audit_chain: a '%s' entry is malformed", k->kind);
 	if (!v[ROW_AT]) {
 		b.what = "deleted";
 		b.why = "record is missing";
@@ -313,22 +334,6 @@ static enum status last_entry(struct walk *w, const char *const *v, const size_t
 		w->fn(w->ctx, &b);
 	}
 	return ST_OK;
-}
-
-/* An approval's last entry against its row as it stands now. */
-static enum status on_approval(void *ctx, const char *const *v, const size_t *lens, struct err *e)
-{
-	struct walk *w = ctx;
-
-	return last_entry(w, v, lens, w->approvals, APPROVAL_NCOLS, true, e);
-}
-
-/* A session's evidence: its last entry against its row (replaced any number of times). */
-static enum status on_evidence(void *ctx, const char *const *v, const size_t *lens, struct err *e)
-{
-	struct walk *w = ctx;
-
-	return last_entry(w, v, lens, w->evidence, EVIDENCE_NCOLS, false, e);
 }
 
 static enum status on_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
@@ -391,7 +396,7 @@ static enum status on_unchained(void *ctx, const char *const *v, const size_t *l
 	return ST_OK;
 }
 
-/* An approval or evidence record with no entry, named with its created_at. */
+/* A record of a kind chained at every write with no entry, named with its created_at. */
 static enum status on_unchained_created(void *ctx, const char *const *v, const size_t *lens,
 					struct err *e)
 {
@@ -547,37 +552,73 @@ static enum status walk_decisions(struct store_conn *c, struct walk *w, const st
 }
 
 /*
- * Whether the evidence is checked: from 021 on, unless evidence written before it still waits
- * to be chained (refused, or left out where the caller allows it: a restore, whose next
- * adoption chains it).  The flag on a chain that holds evidence entries is a break.
+ * Which late groups are checked: each from its migration on, unless its records written before
+ * it still wait to be chained (refused, or left out where the caller allows it: a restore,
+ * whose next adoption chains them).  A group's flag on a chain that holds entries of its kinds
+ * is a break.
  */
-static enum status evidence_scope(struct store_conn *c, struct walk *w, bool *evidence,
+static enum status late_scope(struct store_conn *c, struct walk *w, bool checked[STORE_LATE_N],
+			      struct err *e)
+{
+	struct chain_late late[STORE_LATE_N];
+	enum status st = store_chain_lates(c, late, e);
+
+	for (int g = 0; g < STORE_LATE_N; g++) {
+		bool waits = st == ST_OK && store_chain_late_waits(&late[g]);
+
+		checked[g] = false;
+		if (st != ST_OK || !late[g].covered)
+			continue;
+		w->out->late_pending = w->out->late_pending || waits;
+		if (waits && !w->pending_ok)
+			return err_set(e, ST_CONFLICT,
+				       "%s written before migration %03d %s not chained yet: run "
+				       "'cavra audit adopt' first",
+				       store_chain_late_what(g), store_chain_late_since(g),
+				       g == STORE_LATE_EVIDENCE ? "is" : "are");
+		if (late[g].pending && late[g].entries)
+			report(w, "edited", w->out->head_seq, 0, NULL, NULL,
+			       g == STORE_LATE_EVIDENCE
+				       ? "the head asks for the evidence's adoption, which cavra "
+					 "only sets where no evidence is chained: evidence without "
+					 "an entry would be chained as if written before 021"
+				       : "the head asks for the adoption of the registry, "
+					 "inventory "
+					 "and integrations, which cavra only sets where none of "
+					 "them "
+					 "is chained: records without an entry would be chained as "
+					 "if "
+					 "written before 022");
+		checked[g] = !waits;
+	}
+	return st;
+}
+
+/* Each record of a kind chained at every write: its last entry, then those without one. */
+static enum status walk_rewritten(struct store_conn *c, struct walk *w,
+				  const bool checked[STORE_LATE_N], bool unchained_pass,
 				  struct err *e)
 {
-	struct chain_evidence ev;
-	enum status st = store_chain_evidence(c, &ev, e);
+	enum status st = ST_OK;
 
-	*evidence = false;
-	if (st != ST_OK || !ev.covered)
-		return st;
-	w->out->evidence_pending = ev.pending && !ev.entries;
-	if (w->out->evidence_pending && !w->pending_ok)
-		return err_set(e, ST_CONFLICT,
-			       "evidence written before migration 021 is not chained yet: run "
-			       "'cavra audit adopt' first");
-	if (ev.pending && ev.entries)
-		report(w, "edited", w->out->head_seq, 0, NULL, NULL,
-		       "the head asks for the evidence's adoption, which cavra only sets where no "
-		       "evidence is chained: evidence without an entry would be chained as if "
-		       "written before 021");
-	*evidence = !w->out->evidence_pending;
-	return ST_OK;
+	for (size_t i = 0; st == ST_OK && i < REWRITTEN_N; i++) {
+		const struct rewritten *k = &rewritten[i];
+
+		if (k->late != STORE_NOT_LATE && !checked[k->late])
+			continue;
+		w->cur = i;
+		st = unchained_pass
+			     ? store_stream(c, k->unchained_sql, 2, on_unchained_created, w, e)
+			     : store_stream(c, w->last_sql[i], ROW_AT + k->ncols + 1, on_last_entry,
+					    w, e);
+	}
+	return st;
 }
 
 static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 {
 	struct chain_head h;
-	bool whole = false, evidence = false;
+	bool whole = false, checked[STORE_LATE_N] = {0};
 	enum status st = store_chain_head(c, &h, e);
 
 	if (st == ST_OK && h.adopt_pending && h.seq == 0)
@@ -592,25 +633,19 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 		report(w, "edited", h.seq, 0, NULL, NULL,
 		       "the head asks for adoption, which cavra only sets on an empty chain: "
 		       "records without an entry would be chained as if written before it");
-	st = evidence_scope(c, w, &evidence, e);
+	st = late_scope(c, w, checked, e);
 	if (st != ST_OK)
 		return st;
 	progress_phase(w->progress, "chain", h.seq);
 	st = walk_decisions(c, w, &h, &whole, e);
 	w->out->summed = whole;
 	if (st == ST_OK)
-		st = store_stream(c, w->approvals_sql, ROW_AT + APPROVAL_NCOLS + 1, on_approval, w,
-				  e);
-	if (st == ST_OK && evidence)
-		st = store_stream(c, w->evidence_sql, ROW_AT + EVIDENCE_NCOLS + 1, on_evidence, w,
-				  e);
+		st = walk_rewritten(c, w, checked, false, e);
 	progress_phase(w->progress, "records without an entry", -1);
 	if (st == ST_OK && !whole && !(w->known && ops_decision_hashes_all_named(w->known)))
 		st = store_stream(c, unchained_sql, 2, on_unchained, w, e);
 	if (st == ST_OK)
-		st = store_stream(c, unchained_approvals_sql, 2, on_unchained_created, w, e);
-	if (st == ST_OK && evidence)
-		st = store_stream(c, unchained_evidence_sql, 2, on_unchained_created, w, e);
+		st = walk_rewritten(c, w, checked, true, e);
 	if (st == ST_OK && w->sessions) {
 		progress_phase(w->progress, "session counters", -1);
 		st = store_stream(c, w->sqlite ? sqlite_sessions_sql : pg_sessions_sql,
@@ -638,24 +673,22 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 			 .progress = o->progress,
 			 .out = out,
 			 .sessions = o->sessions,
-			 .pending_ok = o->evidence_pending_ok,
+			 .pending_ok = o->late_pending_ok,
 			 .sqlite = store_kind(st) == STORE_SQLITE};
 	struct store_conn *c = NULL;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);
 
 	if (rc == ST_OK)
-		rc = ops_row_hasher_new("approvals", &w.approvals, e);
-	if (rc == ST_OK)
-		rc = ops_row_hasher_new("evidence_metadata", &w.evidence, e);
-	if (rc == ST_OK) {
 		ops_row_hasher_refuse_duplicates(w.rows);
-		ops_row_hasher_refuse_duplicates(w.approvals);
-		ops_row_hasher_refuse_duplicates(w.evidence);
+	for (size_t i = 0; rc == ST_OK && i < REWRITTEN_N; i++) {
+		rc = ops_row_hasher_new(rewritten[i].table, &w.hashers[i], e);
+		if (rc == ST_OK)
+			ops_row_hasher_refuse_duplicates(w.hashers[i]);
 	}
 	w.walk_sql = sql_with(walk_sql, w.sqlite, DECISION_COLS);
 	w.records_sql = sql_with(records_sql, w.sqlite, STORE_DECISION_COLS(""));
-	w.approvals_sql = sql_with(approvals_sql, w.sqlite, STORE_APPROVAL_COLS("p."));
-	w.evidence_sql = sql_with(evidence_sql, w.sqlite, STORE_EVIDENCE_COLS("p."));
+	for (size_t i = 0; i < REWRITTEN_N; i++)
+		w.last_sql[i] = sql_with(rewritten[i].last_sql, w.sqlite, rewritten[i].cols);
 	memset(out, 0, sizeof(*out));
 	memcpy(w.last_hash, store_chain_genesis, SHA256_HEX_LEN);
 	if (rc == ST_OK)
@@ -667,13 +700,13 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 	if (c)
 		store_conn_put(st, c); /* ends the read-only snapshot */
 	ops_row_hasher_free(w.rows);
-	ops_row_hasher_free(w.approvals);
-	ops_row_hasher_free(w.evidence);
+	for (size_t i = 0; i < REWRITTEN_N; i++) {
+		ops_row_hasher_free(w.hashers[i]);
+		free(w.last_sql[i]);
+	}
 	free(w.last_id);
 	free(w.walk_sql);
 	free(w.records_sql);
-	free(w.approvals_sql);
-	free(w.evidence_sql);
 	return rc;
 }
 

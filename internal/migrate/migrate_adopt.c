@@ -148,7 +148,7 @@ static enum status drop_indexes(struct store_conn *c, const char *table, struct 
 }
 
 /*
- * Migrations 015 and 021 ran before the original's records came in, on empty tables, so
+ * Migrations 015, 021 and 022 ran before the original's records came in, on empty tables, so
  * they did not ask for them to be chained: asked here, on the chain they left empty, and
  * 'migrate up' (or the next serve) chains them as it does a database that predates the chain.
  */
@@ -157,7 +157,10 @@ static enum status ask_adoption(struct store_conn *c, struct err *e)
 	static const char sql[] =
 		"UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0 AND (EXISTS (SELECT 1 "
 		"FROM activity_decisions) OR EXISTS (SELECT 1 FROM approvals) OR EXISTS (SELECT 1 "
-		"FROM evidence_metadata))";
+		"FROM evidence_metadata) OR EXISTS (SELECT 1 FROM registry_agents) OR EXISTS "
+		"(SELECT 1 FROM registry_mcp_servers) OR EXISTS (SELECT 1 FROM "
+		"inventory_repositories) OR EXISTS (SELECT 1 FROM inventory_policy_rollouts) OR "
+		"EXISTS (SELECT 1 FROM integrations))";
 
 	return store_exec(c, sql, 0, NULL, NULL, e);
 }

@@ -228,8 +228,9 @@ static enum status still_empty(struct restore *r, struct store_conn *c, struct e
  * --overwrite over a database after it) hold the replaced data's rows.  The chain's entries
  * would name records that are gone: it starts again from the genesis with adoption pending,
  * as migration 015 left a database with records; any other such table is emptied.  A backup
- * with a chain but from before 021 brings evidence without entries: evidence_pending asks for
- * them, as 021 does.
+ * with a chain but from before 021 or 022 brings records of the kinds they chain without
+ * entries: the flags of those migrations (evidence_pending, records_pending) ask for them, as
+ * the migrations do.
  */
 static enum status reset_newer(struct restore *r, struct store_conn *c, struct err *e)
 {
@@ -248,12 +249,10 @@ static enum status reset_newer(struct restore *r, struct store_conn *c, struct e
 			st = store_empty_table(c, t->table, e);
 		}
 	}
-	/* evidence from before 021 has no entries: the next adoption chains it */
+	/* records of kinds chained from a later migration have no entries: the next adoption */
 	if (st == ST_OK && !r->out->chain_restarted &&
-	    ops_table_at(ops_table_find("audit_chain"), r->m->schema_version) &&
-	    r->m->schema_version < STORE_CHAIN_EVIDENCE_SINCE &&
-	    r->out->schema_after >= STORE_CHAIN_EVIDENCE_SINCE)
-		st = store_chain_evidence_restart(c, e);
+	    ops_table_at(ops_table_find("audit_chain"), r->m->schema_version))
+		st = store_chain_late_restart(c, r->m->schema_version, e);
 	return st;
 }
 

@@ -449,25 +449,34 @@ static enum status recount(struct store_conn *c, struct batch *b, struct err *e)
 }
 
 /*
- * Whether the import wrote a decision or an approval (created or updated): only then is there
- * anything of its own to chain.  An import of other records chains nothing, so that it cannot
- * turn a row inserted behind cavra's back into a chained one.
+ * The chained tables the import wrote to (a record created or updated), into out
+ * (NULL-terminated): only their records are chained after it.  An import of other records
+ * chains nothing, and none chains another table's rows, so that it cannot turn a row inserted
+ * behind cavra's back there into a chained one.
  */
-static bool wrote_chained(const struct store_spec *sp, const struct import_result *r)
+static size_t chained_written(const struct store_spec *sp, const struct import_result *r,
+			      const char *out[3])
 {
-	if (sp->kinds[0] != &service_kind_approval && sp->kinds[0] != &service_kind_decision &&
-	    sp->kinds[1] != &service_kind_decision && sp->kinds[0] != &service_kind_evidence)
-		return false;
-	for (int k = 0; k < r->ntables; k++)
-		if (r->tables[k].created > 0 || r->tables[k].updated > 0)
-			return true;
-	return false;
+	size_t n = 0;
+
+	for (int k = 0; k < 2 && k < r->ntables; k++) {
+		const struct kind *kd = sp->kinds[k];
+		bool chained = kd && kd->table &&
+			       (kd == &service_kind_approval || kd == &service_kind_decision ||
+				kd->table->chain);
+
+		if (chained && (r->tables[k].created > 0 || r->tables[k].updated > 0))
+			out[n++] = kd->table->name;
+	}
+	out[n] = NULL;
+	return n;
 }
 
 static enum status write_all(struct store *st, const struct store_spec *sp, struct batch *b,
 			     struct err *e)
 {
 	char now[TIME_FMT_LEN];
+	const char *written[3];
 	struct store_conn *c;
 	enum status rc = store_conn_get(st, &c, e);
 
@@ -499,8 +508,8 @@ static enum status write_all(struct store *st, const struct store_spec *sp, stru
 	if (rc == ST_OK && sp->kinds[1] == &service_kind_decision)
 		rc = recount(c, b, e);
 	/* chained before the commit: imported records never stand committed without entries */
-	if (rc == ST_OK && wrote_chained(sp, b->out))
-		rc = store_chain_import_tx(c, b->progress, &b->out->chained, e);
+	if (rc == ST_OK && chained_written(sp, b->out, written) > 0)
+		rc = store_chain_import_tx(c, written, b->progress, &b->out->chained, e);
 	if (rc == ST_OK)
 		rc = store_tx_commit(c, e);
 	store_conn_put(st, c); /* rolls back what is still open */

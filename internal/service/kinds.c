@@ -125,8 +125,11 @@ static const char *const mcp_approvals[] = {"pending", "approved", "denied", "no
  * Every records list pages by created_at, then the id: an update changes updated_at, and a
  * record that moved while a client paged would be skipped or shown twice; created_at stays.
  */
-static const struct rec_table agent_table = {
-	"registry_agents", "agent_id", {"status", "owner", NULL}, "created_at"};
+static const struct rec_table agent_table = {"registry_agents",
+					     "agent_id",
+					     {"status", "owner", NULL},
+					     "created_at",
+					     store_chain_append_agent};
 
 static const struct field agent_fields[] = {
 	{"status", F_ENUM, "status", agent_statuses, "active"},
@@ -164,7 +167,8 @@ const struct kind service_kind_agent = {
 static const struct rec_table mcp_table = {"registry_mcp_servers",
 					   "server_id",
 					   {"name", "trust_tier", "approval_state", "owner", NULL},
-					   "created_at"};
+					   "created_at",
+					   store_chain_append_mcp_server};
 
 static const struct field mcp_fields[] = {
 	{"name", F_ID, "name", NULL, NULL, 0, 0, true},
@@ -233,7 +237,8 @@ static const struct rec_table repo_table = {
 	"inventory_repositories",
 	"repository_id",
 	{"provider", "owner", "policy_pack", "risk_tier", "status", NULL},
-	"created_at"};
+	"created_at",
+	store_chain_append_repository};
 
 static const struct field repo_fields[] = {
 	{"provider", F_ID, "provider"},
@@ -286,7 +291,8 @@ static const struct rec_table rollout_table = {
 	"inventory_policy_rollouts",
 	"rollout_id",
 	{"repository_id", "policy_pack", "mode", "state", "coverage_percent", NULL},
-	"created_at"};
+	"created_at",
+	store_chain_append_rollout};
 
 static const struct field rollout_fields[] = {
 	{"repository", F_ID, "repository_id", NULL, NULL, 0, 0, true},
@@ -358,7 +364,8 @@ static const struct rec_table integration_table = {
 	"integrations",
 	"integration_id",
 	{"provider", "environment", "category", "status", "health", "owner", NULL},
-	"created_at"};
+	"created_at",
+	store_chain_append_integration};
 
 static const struct field integration_fields[] = {
 	{"provider", F_ID, "provider", NULL, NULL, 0, 0, true},

@@ -348,32 +348,72 @@ enum status store_chain_append_decisions(struct store_conn *c,
 
 /*
  * A table whose rows the chain covers: for adopting the rows that have no entry yet, and, for
- * approvals and evidence, chained at every write, for reading a row back by id (select) and
- * linking it on PostgreSQL (pg_sql).
+ * the tables chained at every write, for reading a row back by id (select) and linking it on
+ * PostgreSQL (pg_sql).  late: the group chained from a later migration (enum
+ * store_chain_late), or STORE_NOT_LATE.
  */
 struct chained {
 	const char *table, *kind, *cols, *id_col, *order_col, *select, *pg_sql;
 	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
+	int late;
 };
 
-#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx)         \
+#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late)   \
 	{                                                                       \
 		table, kind, cols, id_col, order_col,                           \
 			"SELECT " cols " FROM " table " WHERE " id_col " = $1", \
-			PG_CHAIN_SQL(kind), ncols, order_idx                    \
+			PG_CHAIN_SQL(kind), ncols, order_idx, late              \
 	}
+#define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late) \
+	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late),
 
-enum { CHAINED_DECISIONS, CHAINED_APPROVALS, CHAINED_EVIDENCE };
+/* The decisions, then STORE_CHAIN_REWRITTEN's kinds in its order. */
+enum {
+	CHAINED_DECISIONS,
+	CHAINED_APPROVALS,
+	CHAINED_EVIDENCE,
+	CHAINED_AGENTS,
+	CHAINED_MCP_SERVERS,
+	CHAINED_REPOSITORIES,
+	CHAINED_ROLLOUTS,
+	CHAINED_INTEGRATIONS,
+	CHAINED_N
+};
 
 static const struct chained chained_tables[] = {
-	[CHAINED_DECISIONS] = CHAINED("activity_decisions", "decision", DECISION_COLS,
-				      "decision_id", "decided_at", DECISION_NCOLS, 12),
-	[CHAINED_APPROVALS] = CHAINED("approvals", "approval", STORE_APPROVAL_COLS(""),
-				      "approval_id", "created_at", STORE_APPROVAL_NCOLS, 10),
-	/* from migration 021 (chain_evidence.covered) */
-	[CHAINED_EVIDENCE] = CHAINED("evidence_metadata", "evidence", STORE_EVIDENCE_COLS(""),
-				     "session_id", "created_at", STORE_EVIDENCE_NCOLS, 5),
+	[CHAINED_DECISIONS] =
+		CHAINED("activity_decisions", "decision", DECISION_COLS, "decision_id",
+			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE),
+	STORE_CHAIN_REWRITTEN(REWRITTEN_ROW)};
+_Static_assert(ARRAY_SIZE(chained_tables) == CHAINED_N, "one enum name per chained table");
+
+/* A late group: its head flag, its kinds as an SQL list, its migration, what it holds. */
+static const struct late_group {
+	const char *flag, *kinds, *what;
+	int since;
+} late_groups[STORE_LATE_N] = {
+	[STORE_LATE_EVIDENCE] = {"evidence_pending", "'evidence'", "evidence",
+				 STORE_CHAIN_EVIDENCE_SINCE},
+	[STORE_LATE_RECORDS] =
+		{"records_pending", "'agent', 'mcp_server', 'repository', 'rollout', 'integration'",
+		 "agents, MCP servers, repositories, policy rollouts and integrations",
+		 STORE_CHAIN_RECORDS_SINCE},
 };
+
+int store_chain_late_since(enum store_chain_late g)
+{
+	return late_groups[g].since;
+}
+
+const char *store_chain_late_what(enum store_chain_late g)
+{
+	return late_groups[g].what;
+}
+
+bool store_chain_late_waits(const struct chain_late *g)
+{
+	return g->covered && g->pending && !g->entries;
+}
 
 enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n,
 				struct chain_pg_step *out, struct err *e)
@@ -454,8 +494,7 @@ static enum status append_pg(struct store_conn *c, const struct chained *t, cons
 static enum status append_row(struct store_conn *c, const struct chained *t, const char *id,
 			      struct err *e)
 {
-	_Static_assert(STORE_EVIDENCE_NCOLS <= STORE_APPROVAL_NCOLS, "v holds either row");
-	const char *v[STORE_APPROVAL_NCOLS], *p[1] = {id};
+	const char *v[DECISION_NCOLS], *p[1] = {id};
 	struct store_rows *r = NULL;
 	struct cursor cur;
 	bool pg = c->ops->kind == STORE_POSTGRES;
@@ -469,7 +508,7 @@ static enum status append_row(struct store_conn *c, const struct chained *t, con
 		st = store_query(c, t->select, 1, p, &r, e);
 	if (st == ST_OK && store_rows_count(r) != 1)
 		st = err_set(e, ST_NOT_FOUND, "chain %s '%s': not found", t->kind, id);
-	for (size_t k = 0; st == ST_OK && k < t->ncols; k++)
+	for (size_t k = 0; st == ST_OK && k < t->ncols && k < DECISION_NCOLS; k++)
 		v[k] = store_rows_get(r, 0, k);
 	if (st == ST_OK && pg)
 		st = append_pg(c, t, id, v, e);
@@ -491,6 +530,31 @@ enum status store_chain_append_approval(struct store_conn *c, const char *approv
 enum status store_chain_append_evidence(struct store_conn *c, const char *session_id, struct err *e)
 {
 	return append_row(c, &chained_tables[CHAINED_EVIDENCE], session_id, e);
+}
+
+enum status store_chain_append_agent(struct store_conn *c, const char *id, struct err *e)
+{
+	return append_row(c, &chained_tables[CHAINED_AGENTS], id, e);
+}
+
+enum status store_chain_append_mcp_server(struct store_conn *c, const char *id, struct err *e)
+{
+	return append_row(c, &chained_tables[CHAINED_MCP_SERVERS], id, e);
+}
+
+enum status store_chain_append_repository(struct store_conn *c, const char *id, struct err *e)
+{
+	return append_row(c, &chained_tables[CHAINED_REPOSITORIES], id, e);
+}
+
+enum status store_chain_append_rollout(struct store_conn *c, const char *id, struct err *e)
+{
+	return append_row(c, &chained_tables[CHAINED_ROLLOUTS], id, e);
+}
+
+enum status store_chain_append_integration(struct store_conn *c, const char *id, struct err *e)
+{
+	return append_row(c, &chained_tables[CHAINED_INTEGRATIONS], id, e);
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */
@@ -622,18 +686,20 @@ enum status store_chain_head_get(struct store *st, struct chain_head *out, struc
 	return rc;
 }
 
-enum status store_chain_evidence(struct store_conn *c, struct chain_evidence *out, struct err *e)
+static enum status late_read(struct store_conn *c, const struct late_group *g,
+			     struct chain_late *out, struct err *e)
 {
-	static const char sql[] =
-		"SELECT h.evidence_pending, CASE WHEN EXISTS (SELECT 1 FROM audit_chain a WHERE "
-		"a.kind = 'evidence') THEN 1 ELSE 0 END FROM audit_chain_head h WHERE h.id = 1";
+	char sql[512];
 	struct store_rows *r = NULL;
-	enum status st =
-		store_column_exists(c, "audit_chain_head", "evidence_pending", &out->covered, e);
+	enum status st = store_column_exists(c, "audit_chain_head", g->flag, &out->covered, e);
 
 	out->pending = out->entries = false;
 	if (st != ST_OK || !out->covered)
 		return st;
+	snprintf(sql, sizeof(sql),
+		 "SELECT h.%s, CASE WHEN EXISTS (SELECT 1 FROM audit_chain a WHERE a.kind IN (%s)) "
+		 "THEN 1 ELSE 0 END FROM audit_chain_head h WHERE h.id = 1",
+		 g->flag, g->kinds);
 	st = store_query(c, sql, 0, NULL, &r, e);
 	if (st == ST_OK && store_rows_count(r) != 1)
 		st = err_set(e, ST_INTERNAL, "audit_chain_head: no valid head row");
@@ -645,13 +711,46 @@ enum status store_chain_evidence(struct store_conn *c, struct chain_evidence *ou
 	return st;
 }
 
-enum status store_chain_evidence_restart(struct store_conn *c, struct err *e)
+enum status store_chain_lates(struct store_conn *c, struct chain_late out[STORE_LATE_N],
+			      struct err *e)
 {
-	return store_exec(c,
-			  "UPDATE audit_chain_head SET evidence_pending = CASE WHEN adopt_pending "
-			  "= 0 AND EXISTS (SELECT 1 FROM evidence_metadata) THEN 1 ELSE 0 END "
-			  "WHERE id = 1",
-			  0, NULL, NULL, e);
+	enum status st = ST_OK;
+
+	for (size_t g = 0; st == ST_OK && g < STORE_LATE_N; g++)
+		st = late_read(c, &late_groups[g], &out[g], e);
+	return st;
+}
+
+/* " OR EXISTS (SELECT 1 FROM t)" for each table of group g, appended to b. */
+static void late_tables_exist(struct buf *b, int g)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(chained_tables); i++)
+		if (chained_tables[i].late == g)
+			buf_xaddf(b, " OR EXISTS (SELECT 1 FROM %s)", chained_tables[i].table);
+}
+
+enum status store_chain_late_restart(struct store_conn *c, int from_version, struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (int g = 0; st == ST_OK && g < STORE_LATE_N; g++) {
+		struct buf b = BUF_INIT;
+		bool covered = false;
+
+		if (late_groups[g].since <= from_version)
+			continue;
+		st = store_column_exists(c, "audit_chain_head", late_groups[g].flag, &covered, e);
+		if (st != ST_OK || !covered)
+			continue;
+		buf_xaddf(&b,
+			  "UPDATE audit_chain_head SET %s = CASE WHEN adopt_pending = 0 AND (0 = 1",
+			  late_groups[g].flag);
+		late_tables_exist(&b, g);
+		buf_xadds(&b, ") THEN 1 ELSE 0 END WHERE id = 1");
+		st = store_exec(c, b.data, 0, NULL, NULL, e);
+		buf_release(&b);
+	}
+	return st;
 }
 
 enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
@@ -772,6 +871,7 @@ static enum status chain_unchained(struct store_conn *c, const struct chained *t
 
 struct adopt {
 	bool always; /* an import's: chain what has no entry whatever the flag says */
+	const char *const *only; /* an import's: the tables it wrote, NULL-terminated */
 	int64_t chained;
 	struct progress *progress;
 };
@@ -800,40 +900,52 @@ static enum status adopt_plan(struct store_conn *c, struct err *e)
 }
 
 /*
- * Back to the genesis with adoption pending for what the tables hold.  From 021 the evidence
- * counts too, and adopt_pending then covers it (evidence_pending cleared).
+ * Back to the genesis with adoption pending for what the tables hold: from 021 the evidence
+ * counts too, from 022 the registry, inventory and integrations, and adopt_pending then covers
+ * them (their groups' flags cleared).
  */
 enum status store_chain_restart(struct store_conn *c, struct err *e)
 {
-#define RESTART_SQL(evidence, more)                                                       \
-	"UPDATE audit_chain_head SET seq = 0, hash = $1, updated_at = "                   \
-	"'1970-01-01T00:00:00.000000Z', adopt_pending = CASE WHEN EXISTS (SELECT 1 FROM " \
-	"activity_decisions) OR EXISTS (SELECT 1 FROM approvals)" evidence                \
-	" THEN 1 ELSE 0 END" more " WHERE id = 1"
-	static const char before[] = RESTART_SQL("", "");
-	static const char since[] = RESTART_SQL(" OR EXISTS (SELECT 1 FROM evidence_metadata)",
-						", evidence_pending = 0");
-#undef RESTART_SQL
 	const char *p[1] = {store_chain_genesis};
-	struct chain_evidence ev;
-	enum status st = store_chain_evidence(c, &ev, e);
+	struct chain_late late[STORE_LATE_N];
+	struct buf b = BUF_INIT;
+	enum status st = store_chain_lates(c, late, e);
 
+	buf_xadds(&b, "UPDATE audit_chain_head SET seq = 0, hash = $1, updated_at = "
+		      "'1970-01-01T00:00:00.000000Z', adopt_pending = CASE WHEN EXISTS (SELECT 1 "
+		      "FROM activity_decisions) OR EXISTS (SELECT 1 FROM approvals)");
+	for (int g = 0; g < STORE_LATE_N; g++)
+		if (late[g].covered)
+			late_tables_exist(&b, g);
+	buf_xadds(&b, " THEN 1 ELSE 0 END");
+	for (int g = 0; g < STORE_LATE_N; g++)
+		if (late[g].covered)
+			buf_xaddf(&b, ", %s = 0", late_groups[g].flag);
+	buf_xadds(&b, " WHERE id = 1");
 	if (st == ST_OK)
 		st = store_exec(c, "DELETE FROM audit_chain", 0, NULL, NULL, e);
-	return st == ST_OK ? store_exec(c, ev.covered ? since : before, 1, p, NULL, e) : st;
+	if (st == ST_OK)
+		st = store_exec(c, b.data, 1, p, NULL, e);
+	buf_release(&b);
+	return st;
 }
+
+/* What an adoption chains: everything (all), or only the late groups that wait. */
+struct scope {
+	bool run, all, group[STORE_LATE_N];
+};
 
 /*
  * What an adoption must do, or ST_CONFLICT for a flag that only someone with SQL access can
- * have set: adopt_pending on a chain with entries, evidence_pending on one with evidence
- * entries.  *evidence_only: only evidence_pending asks.
+ * have set: adopt_pending on a chain with entries, a late group's flag on a chain that holds
+ * entries of its kinds.
  */
 static enum status adopt_scope(const struct adopt *a, const struct chain_head *h,
-			       const struct chain_evidence *ev, bool *run, bool *evidence_only,
-			       struct err *e)
+			       const struct chain_late *late, struct scope *sc, struct err *e)
 {
-	*evidence_only = !a->always && !h->adopt_pending && ev->pending;
-	*run = a->always || h->adopt_pending || ev->pending;
+	memset(sc, 0, sizeof(*sc));
+	sc->all = a->always || h->adopt_pending;
+	sc->run = sc->all;
 	if (!a->always && h->adopt_pending && h->seq > 0)
 		return err_set(
 			e, ST_CONFLICT,
@@ -842,63 +954,111 @@ static enum status adopt_scope(const struct adopt *a, const struct chain_head *h
 			"cavra's back: nothing adopted ('cavra audit verify' lists what has no "
 			"entry)",
 			(long long)h->seq);
-	if (*evidence_only && ev->entries)
-		return err_set(e, ST_CONFLICT,
-			       "audit chain: evidence_pending is set, but the chain already holds "
-			       "evidence entries; cavra sets it only where no evidence is chained "
-			       "yet, so it was set behind cavra's back: nothing adopted ('cavra "
-			       "audit verify' lists what has no entry)");
+	for (int g = 0; !sc->all && g < STORE_LATE_N; g++) {
+		if (late[g].covered && late[g].pending && late[g].entries)
+			return err_set(
+				e, ST_CONFLICT,
+				"audit chain: %s is set, but the chain already holds entries "
+				"of its %s; cavra sets it only where none is chained yet, so "
+				"it was set behind cavra's back: nothing adopted ('cavra audit "
+				"verify' lists what has no entry)",
+				late_groups[g].flag, late_groups[g].what);
+		sc->group[g] = store_chain_late_waits(&late[g]);
+		sc->run = sc->run || sc->group[g];
+	}
 	return ST_OK;
 }
 
-/* Whether the adoption chains t's rows. */
-static bool adopts(const struct chained *t, const struct chain_evidence *ev, bool evidence_only)
+static bool listed(const char *const *tables, const char *table)
 {
-	bool evidence = str_eq(t->kind, "evidence");
+	for (; *tables; tables++)
+		if (str_eq(*tables, table))
+			return true;
+	return false;
+}
 
-	return evidence ? ev->covered : !evidence_only;
+/*
+ * The tables an import chains: those it wrote, unless records wait for an adoption, which it
+ * then does whole (else the flags it clears would leave them unchained for good).
+ */
+static const char *const *import_only(const struct adopt *a, const struct chain_head *h,
+				      const struct chain_late *late)
+{
+	for (int g = 0; g < STORE_LATE_N; g++)
+		if (store_chain_late_waits(&late[g]))
+			return NULL;
+	return h->adopt_pending ? NULL : a->only;
+}
+
+/* Whether the adoption chains t's rows; only: NULL, or the tables it is limited to. */
+static bool adopts(const char *const *only, const struct chained *t, const struct chain_late *late,
+		   const struct scope *sc)
+{
+	if (only && !listed(only, t->table))
+		return false;
+	if (t->late == STORE_NOT_LATE)
+		return sc->all;
+	return late[t->late].covered && (sc->all || sc->group[t->late]);
+}
+
+/* Every covered group's flag back to 0 once its records are chained. */
+static enum status late_clear(struct store_conn *c, const struct chain_late *late, struct err *e)
+{
+	enum status st = ST_OK;
+
+	for (int g = 0; st == ST_OK && g < STORE_LATE_N; g++) {
+		char sql[128];
+
+		if (!late[g].covered)
+			continue;
+		snprintf(sql, sizeof(sql), "UPDATE audit_chain_head SET %s = 0 WHERE id = 1",
+			 late_groups[g].flag);
+		st = store_exec(c, sql, 0, NULL, NULL, e);
+	}
+	return st;
 }
 
 static enum status adopt_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	struct adopt *a = ctx;
 	struct chain_head h;
-	struct chain_evidence ev;
+	struct chain_late late[STORE_LATE_N];
+	struct scope sc;
 	struct cursor cur;
-	bool run = false, evidence_only = false;
+	const char *const *only = NULL;
 	enum status st = head_lock(c, &cur, e);
 
 	if (st == ST_OK)
 		st = store_chain_head(c, &h, e);
 	if (st == ST_OK)
-		st = store_chain_evidence(c, &ev, e);
+		st = store_chain_lates(c, late, e);
 	if (st == ST_OK)
-		st = adopt_scope(a, &h, &ev, &run, &evidence_only, e);
-	if (st != ST_OK || !run)
+		st = adopt_scope(a, &h, late, &sc, e);
+	if (st != ST_OK || !sc.run)
 		return st;
 	st = adopt_plan(c, e);
 	if (st != ST_OK)
 		return st;
-	/* decisions, then approvals, then evidence: each table oldest first, one entry per row */
+	only = import_only(a, &h, late);
+	/* decisions, approvals, then the late groups': each table oldest first, one entry a row */
 	progress_phase(a->progress, "audit chain", -1);
 	for (size_t i = 0; i < ARRAY_SIZE(chained_tables) && st == ST_OK; i++) {
-		if (!adopts(&chained_tables[i], &ev, evidence_only))
+		if (!adopts(only, &chained_tables[i], late, &sc))
 			continue;
 		progress_item(a->progress, chained_tables[i].table);
 		st = chain_unchained(c, &chained_tables[i], &cur, &a->chained, a->progress, e);
 	}
 	if (st == ST_OK)
 		st = head_move(c, &cur, "0", e);
-	if (st == ST_OK && ev.covered)
-		st = store_exec(c, "UPDATE audit_chain_head SET evidence_pending = 0 WHERE id = 1",
-				0, NULL, NULL, e);
+	if (st == ST_OK)
+		st = late_clear(c, late, e);
 	return st;
 }
 
-enum status store_chain_import_tx(struct store_conn *c, struct progress *progress, int64_t *chained,
-				  struct err *e)
+enum status store_chain_import_tx(struct store_conn *c, const char *const *tables,
+				  struct progress *progress, int64_t *chained, struct err *e)
 {
-	struct adopt a = {true, 0, progress};
+	struct adopt a = {true, tables, 0, progress};
 	enum status rc = adopt_tx(c, &a, e);
 
 	*chained = a.chained;
@@ -908,7 +1068,7 @@ enum status store_chain_import_tx(struct store_conn *c, struct progress *progres
 enum status store_chain_adopt(struct store *st, struct progress *progress, int64_t *chained,
 			      struct err *e)
 {
-	struct adopt a = {false, 0, progress};
+	struct adopt a = {false, NULL, 0, progress};
 	enum status rc = store_run_write(st, adopt_tx, &a, e);
 
 	*chained = a.chained;

@@ -98,8 +98,70 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
 	  "approval_count, " p "created_at, " p "updated_at, " p "payload"
 #define STORE_EVIDENCE_NCOLS 8
 
-/* The migration from which evidence is chained (kind 'evidence', evidence_pending). */
+/*
+ * The columns, in catalogue order, of the record tables chained from migration 022 (kinds
+ * 'agent', 'mcp_server', 'repository', 'rollout', 'integration'): what their entries hash.
+ */
+#define STORE_AGENT_COLS(p) \
+	p "agent_id, " p "status, " p "owner, " p "created_at, " p "updated_at, " p "payload"
+#define STORE_AGENT_NCOLS 6
+#define STORE_MCP_SERVER_COLS(p)                                                       \
+	p "server_id, " p "name, " p "trust_tier, " p "approval_state, " p "owner, " p \
+	  "created_at, " p "updated_at, " p "payload"
+#define STORE_MCP_SERVER_NCOLS 8
+#define STORE_REPOSITORY_COLS(p)                                                           \
+	p "repository_id, " p "provider, " p "owner, " p "policy_pack, " p "risk_tier, " p \
+	  "status, " p "created_at, " p "updated_at, " p "payload"
+#define STORE_REPOSITORY_NCOLS 9
+#define STORE_ROLLOUT_COLS(p)                                                                  \
+	p "rollout_id, " p "repository_id, " p "policy_pack, " p "mode, " p "state, " p        \
+	  "coverage_percent, " p "created_at, " p "updated_at, " p "payload, " p "version, " p \
+	  "history"
+#define STORE_ROLLOUT_NCOLS 11
+#define STORE_INTEGRATION_COLS(p)                                                           \
+	p "integration_id, " p "provider, " p "environment, " p "category, " p "status, " p \
+	  "health, " p "owner, " p "created_at, " p "updated_at, " p "payload"
+#define STORE_INTEGRATION_NCOLS 10
+
+/*
+ * Kinds chained from a migration after the chain's own (015), in groups: rows of a group's
+ * tables written before its migration wait for an adoption, which its head flag asks for.
+ */
+enum store_chain_late {
+	STORE_LATE_EVIDENCE, /* 021: 'evidence', audit_chain_head.evidence_pending */
+	STORE_LATE_RECORDS, /* 022: the registry, the inventory and integrations, records_pending */
+	STORE_LATE_N
+};
 #define STORE_CHAIN_EVIDENCE_SINCE 21
+#define STORE_CHAIN_RECORDS_SINCE  22
+#define STORE_NOT_LATE		   (-1) /* chained from 015 on */
+
+/*
+ * The kinds chained at every write (a record may be written again, and only its last entry
+ * matches its row), in the chain's adoption order after the decisions: each as
+ * X(kind, table, id column, its COLS macro, its number of columns, created_at's place among
+ * them, its late group or STORE_NOT_LATE).  store_chain.c writes and adopts them from this list,
+ * audit_verify.c checks them from it.
+ */
+#define STORE_CHAIN_REWRITTEN(X)                                                                 \
+	X("approval", "approvals", "approval_id", STORE_APPROVAL_COLS, STORE_APPROVAL_NCOLS, 10, \
+	  STORE_NOT_LATE)                                                                        \
+	X("evidence", "evidence_metadata", "session_id", STORE_EVIDENCE_COLS,                    \
+	  STORE_EVIDENCE_NCOLS, 5, STORE_LATE_EVIDENCE)                                          \
+	X("agent", "registry_agents", "agent_id", STORE_AGENT_COLS, STORE_AGENT_NCOLS, 3,        \
+	  STORE_LATE_RECORDS)                                                                    \
+	X("mcp_server", "registry_mcp_servers", "server_id", STORE_MCP_SERVER_COLS,              \
+	  STORE_MCP_SERVER_NCOLS, 5, STORE_LATE_RECORDS)                                         \
+	X("repository", "inventory_repositories", "repository_id", STORE_REPOSITORY_COLS,        \
+	  STORE_REPOSITORY_NCOLS, 6, STORE_LATE_RECORDS)                                         \
+	X("rollout", "inventory_policy_rollouts", "rollout_id", STORE_ROLLOUT_COLS,              \
+	  STORE_ROLLOUT_NCOLS, 6, STORE_LATE_RECORDS)                                            \
+	X("integration", "integrations", "integration_id", STORE_INTEGRATION_COLS,               \
+	  STORE_INTEGRATION_NCOLS, 7, STORE_LATE_RECORDS)
+
+/* The migration from which group g is chained, and what its records are, for messages. */
+int store_chain_late_since(enum store_chain_late g);
+const char *store_chain_late_what(enum store_chain_late g);
 
 /*
  * Chains the evidence of session_id as it stands now inside c's open write transaction
@@ -108,6 +170,21 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
  */
 ATTR_NODISCARD enum status store_chain_append_evidence(struct store_conn *c, const char *session_id,
 						       struct err *e);
+
+/*
+ * The same for a record of the tables chained from 022 (rec_table.chain of each): kind
+ * 'agent', 'mcp_server', 'repository', 'rollout' or 'integration', record_id its id.
+ */
+ATTR_NODISCARD enum status store_chain_append_agent(struct store_conn *c, const char *id,
+						    struct err *e);
+ATTR_NODISCARD enum status store_chain_append_mcp_server(struct store_conn *c, const char *id,
+							 struct err *e);
+ATTR_NODISCARD enum status store_chain_append_repository(struct store_conn *c, const char *id,
+							 struct err *e);
+ATTR_NODISCARD enum status store_chain_append_rollout(struct store_conn *c, const char *id,
+						      struct err *e);
+ATTR_NODISCARD enum status store_chain_append_integration(struct store_conn *c, const char *id,
+							  struct err *e);
 
 /* A new approval is written only while its decision has no open one. */
 struct approval_guard {
@@ -138,22 +215,31 @@ ATTR_NODISCARD enum status store_chain_head(struct store_conn *c, struct chain_h
 					    struct err *e);
 
 /*
- * Whether the chain covers evidence (the database is at migration 021 or later) and, if so,
- * whether evidence written before 021 waits to be chained (audit_chain_head.evidence_pending)
- * and whether any evidence entry exists.  Works on a database of any schema with a chain.
+ * For each late group (enum store_chain_late): whether the chain covers it (the database is
+ * at its migration or later) and, if so, whether its records written before that migration
+ * wait to be chained (its head flag) and whether the chain holds any entry of its kinds.
+ * Works on a database of any schema with a chain.
  */
-struct chain_evidence {
+struct chain_late {
 	bool covered, pending, entries;
 };
-ATTR_NODISCARD enum status store_chain_evidence(struct store_conn *c, struct chain_evidence *out,
-						struct err *e);
+ATTR_NODISCARD enum status store_chain_lates(struct store_conn *c,
+					     struct chain_late out[STORE_LATE_N], struct err *e);
 
 /*
- * In the caller's write transaction, on a database at 021 or later whose evidence came from a
- * backup from before 021 (a restore over a newer schema): evidence_pending set when there is
- * evidence to chain and adopt_pending does not already ask for everything.
+ * Whether group g's records wait for the adoption: flagged, and none of its kinds chained yet
+ * (a flag beside entries of its kinds is one set behind cavra's back, and adopts nothing).
  */
-ATTR_NODISCARD enum status store_chain_evidence_restart(struct store_conn *c, struct err *e);
+bool store_chain_late_waits(const struct chain_late *g);
+
+/*
+ * In the caller's write transaction, on a database whose records came from a backup of schema
+ * from_version (a restore over a newer schema): the flag of each group chained from a
+ * migration after from_version set when its tables hold records to chain and adopt_pending
+ * does not already ask for everything.
+ */
+ATTR_NODISCARD enum status store_chain_late_restart(struct store_conn *c, int from_version,
+						    struct err *e);
 
 /* store_chain_head on a borrowed connection of st. */
 ATTR_NODISCARD enum status store_chain_head_get(struct store *st, struct chain_head *out,
@@ -172,14 +258,15 @@ ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out,
 
 struct progress;
 /*
- * When the head says adopt_pending: chains every decision, then every approval, then (from
- * 021) every evidence record that has no entry, each oldest first, and clears the flag, in
- * one write transaction; *chained gets how many.  When only evidence_pending is set (evidence
- * that predates 021 on a chain that has entries), chains the evidence alone.  Nothing to do
- * is ST_OK with 0.
+ * When the head says adopt_pending: chains every decision, then every approval, then the
+ * records of each late group the database is at (evidence from 021, the registry, inventory
+ * and integrations from 022) that have no entry, each table oldest first, and clears the
+ * flags, in one write transaction; *chained gets how many.  When only late groups' flags are
+ * set (records that predate their migration on a chain that has entries), chains the groups
+ * that wait (store_chain_late_waits) alone.  Nothing to do is ST_OK with 0.
  * Refusing to run twice keeps a row inserted behind cavra's back later from
  * being adopted into the chain; so does refusing (ST_CONFLICT) a flag found on a
- * chain that already has entries, or evidence_pending on a chain that has evidence entries,
+ * chain that already has entries, or a group's flag on a chain that has entries of its kinds,
  * which only someone with SQL access can set.
  * progress (borrowed; NULL: none) gets the phase "audit chain", rows chained as they are.
  */
@@ -187,15 +274,18 @@ ATTR_NODISCARD enum status store_chain_adopt(struct store *st, struct progress *
 					     int64_t *chained, struct err *e);
 
 /*
- * After an import, on c in the import's open write transaction: chains every decision,
- * approval and (from 021) evidence record that has no entry, oldest first, whatever adopt_pending
- * says.  The import is an operator's explicit act; a row forged before it is chained along, which
- * is why docs/audit.md says to verify before importing.  Before its commit, so that no kill or
+ * After an import, on c in the import's open write transaction: chains every record of tables
+ * (the chained tables the import wrote to, NULL-terminated) that has no entry, oldest first.
+ * When records wait for an adoption (adopt_pending, or a late group's flag), it is that
+ * adoption, whole, instead: every chained table, whatever it wrote.  The import is an
+ * operator's explicit act; a row of those tables forged before it is chained along, which is
+ * why docs/audit.md says to verify before importing.  Before its commit, so that no kill or
  * failure between the two can leave its records without entries (a second run of the same
- * file changes nothing, so it would chain nothing, and `audit adopt` acts only on the flag
- * migration 015 sets).  progress as store_chain_adopt's.
+ * file changes nothing, so it would chain nothing, and `audit adopt` acts only on the flags
+ * the migrations set).  progress as store_chain_adopt's.
  */
-ATTR_NODISCARD enum status store_chain_import_tx(struct store_conn *c, struct progress *progress,
-						 int64_t *chained, struct err *e);
+ATTR_NODISCARD enum status store_chain_import_tx(struct store_conn *c, const char *const *tables,
+						 struct progress *progress, int64_t *chained,
+						 struct err *e);
 
 #endif

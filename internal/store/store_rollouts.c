@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "store/store_rollouts.h"
 #include "store/store_backend.h"
+#include "store/store_chain.h"
 #include "store/store_query.h"
 #include "base/num.h"
 #include "base/xalloc.h"
@@ -148,5 +149,7 @@ enum status store_rollout_apply(struct store_conn *c, const struct rollout_chang
 	snprintf(base, sizeof(base), "%lld", (long long)w->base_version);
 	st = store_exec(c, sql, 7, p, &changes, e);
 	*won = st == ST_OK && changes == 1;
+	if (*won)
+		st = store_chain_append_rollout(c, w->id, e);
 	return st;
 }

@@ -488,7 +488,8 @@ def test_adoption_probes_the_chain_index_for_every_row(pg, pg_db):
     assert len(plans) >= 3, "no plans logged for the adoption's pages"
     for p in plans:
         assert re.search(r"Index (Only )?Scan using ix_audit_chain_kind_record_id", p), p
-        assert re.search(r"record_id = d\.(decision_id|approval_id|session_id)", p), p
+        assert re.search(r"record_id = d\.(decision_id|approval_id|session_id|agent_id|server_id|"
+                         r"repository_id|rollout_id|integration_id)", p), p
         for bad in ("Materialize", "Gather", "Hash", "Merge Anti Join"):
             assert bad not in p, p
     assert verify(pg_db)[0] == 0
@@ -613,9 +614,9 @@ def flag_refused(db, tmp_path, flag, seq, why, forged):
     assert any(l.startswith(f"inserted id={forged} ") for l in lines), lines
 
 
-def test_an_import_that_writes_no_decision_or_approval_chains_nothing(chained, tmp_path):
-    """A failed import, or one of other records, leaves a row inserted behind cavra's back
-    unchained: verify still names it."""
+def test_an_import_that_writes_no_decision_chains_no_decision(chained, tmp_path):
+    """A failed import, or one of other records (which chains those records alone), leaves a
+    decision inserted behind cavra's back unchained: verify still names it."""
     db, ids = chained
     forge_decision(db, ids[0])
     code, out, err = cavra("ops", "import", "--json", str(tmp_path / "missing.json"),
@@ -624,6 +625,6 @@ def test_an_import_that_writes_no_decision_or_approval_chains_nothing(chained, t
     agents = tmp_path / "registry.json"
     agents.write_text(json.dumps({"agents": [{"agent_id": "imported-agent"}]}))
     code, out, err = cavra("ops", "import", "--json", str(agents), "--store", "registry", db=db)
-    assert code == 0 and "audit chain: chained" not in err, out + err
+    assert code == 0 and "audit chain: chained 1 imported records" in err, out + err
     code, out, err = verify(db)
     assert code == 1 and any(l.startswith("inserted id=dec_forged ") for l in breaks(out)), out

@@ -1190,11 +1190,15 @@ def test_backup_before_migrating_then_restore(db, tmp_path):
     m = manifest(tmp_path / "b8")
     assert m["database_schema_version"] == 8
     assert "operations_records" not in {f["table"] for f in m["files"]}
-    ok(cavra("migrate", "up", db=db))
+    ok(cavra("migrate", "up", db=db))  # 022 chains the agent: the chain holds its entry
     sql(db, "DELETE FROM registry_agents")
-    res = ops_json("restore", str(tmp_path / "b8"), db=db)
+    res = ops_json("restore", str(tmp_path / "b8"), "--overwrite", db=db)
     assert res["ok"] and res["target_schema_version_before"] > 8
     assert sql(db, "SELECT agent_id FROM registry_agents") == [["ag1"]]
+    # the backup predates the chain: it starts again, and the next adoption chains the agent
+    assert sql(db, "SELECT seq, adopt_pending FROM audit_chain_head") == [["0", "1"]]
+    ok(cavra("audit", "adopt", db=db))
+    ok(cavra("audit", "verify", db=db))
     assert sql(db, "SELECT kind FROM operations_records") == [["restore"]]
     res = ops_json("restore", str(tmp_path / "b8"), "--target-dir", str(tmp_path / "t"), db=db)
     assert res["target_schema_version_after"] == 8

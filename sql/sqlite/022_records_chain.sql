@@ -1,0 +1,54 @@
+-- 022_records_chain.sql (SQLite)
+-- compatibility: contract
+-- (every write of an agent, an MCP server, a repository, a policy rollout or an integration
+-- must now append to the chain in its own transaction: such a record written by a binary of
+-- 021 is stored correctly yet has no entry, and `cavra audit verify` reports it as inserted;
+-- and a backup by a binary of 021 refuses audit_chain_head's new column)
+-- Widens audit_chain.kind to 'agent', 'mcp_server', 'repository', 'rollout' and
+-- 'integration', and adds audit_chain_head.records_pending. Why: the registry decides
+-- outcomes (an MCP server's trust tier, approval state and allowed tools turn a block into an
+-- allow), and the inventory names each repository's policy pack and rollout mode; anyone with
+-- SQL access could change them, let agents through, change them back, and nothing noticed.
+-- Each write of such a record (its creation and every change) now appends an entry with the
+-- record's canonical hash, like an evidence write (docs/audit.md).
+-- records_pending is 1 when the database already holds such records: they are chained oldest
+-- first by the next 'cavra migrate up', 'cavra serve' or 'cavra audit adopt' (a SQL migration
+-- cannot compute their canonical form), after the entries the chain already holds.
+-- SQLite cannot alter a CHECK: audit_chain is rebuilt (create, copy in seq order, drop,
+-- rename) and its index created again; entries are unchanged. Its time grows with the chain
+-- (docs/migrations.md).
+-- Applied once by `cavra migrate up`, inside the runner's transaction.
+
+CREATE TABLE audit_chain_v22 (
+    seq           INTEGER NOT NULL PRIMARY KEY,
+    kind          TEXT    NOT NULL,
+    record_id     TEXT    NOT NULL,
+    record_sha256 TEXT    NOT NULL,
+    prev_hash     TEXT    NOT NULL,
+    hash          TEXT    NOT NULL,
+    chained_at    TEXT    NOT NULL CHECK (chained_at GLOB '????-??-??T??:??:??.??????Z'),
+    CONSTRAINT ck_audit_chain_seq CHECK (typeof(seq) = 'integer' AND seq >= 1),
+    CONSTRAINT ck_audit_chain_kind CHECK (kind IN ('decision', 'approval', 'evidence', 'agent',
+                                                   'mcp_server', 'repository', 'rollout',
+                                                   'integration')),
+    CONSTRAINT ck_audit_chain_record_id CHECK (record_id <> '')
+);
+
+INSERT INTO audit_chain_v22 (seq, kind, record_id, record_sha256, prev_hash, hash, chained_at)
+SELECT seq, kind, record_id, record_sha256, prev_hash, hash, chained_at
+  FROM audit_chain ORDER BY seq;
+DROP TABLE audit_chain;
+ALTER TABLE audit_chain_v22 RENAME TO audit_chain;
+CREATE INDEX ix_audit_chain_kind_record_id
+    ON audit_chain (kind, record_id);
+
+ALTER TABLE audit_chain_head ADD COLUMN records_pending INTEGER NOT NULL DEFAULT 0
+    CONSTRAINT ck_audit_chain_head_records_pending CHECK (records_pending IN (0, 1));
+
+UPDATE audit_chain_head
+   SET records_pending = CASE WHEN EXISTS (SELECT 1 FROM registry_agents)
+                                OR EXISTS (SELECT 1 FROM registry_mcp_servers)
+                                OR EXISTS (SELECT 1 FROM inventory_repositories)
+                                OR EXISTS (SELECT 1 FROM inventory_policy_rollouts)
+                                OR EXISTS (SELECT 1 FROM integrations) THEN 1 ELSE 0 END
+ WHERE id = 1;
