@@ -21,37 +21,12 @@ pg_workdir audit
 
 build_revision
 
-row() { # backend step command...: runs it (a failure, a break found by verify included, stops
-	# the script) and prints its table row with the wall clock and the peak RSS
-	local b=$1 step=$2 out=$work/time.out secs kb
-	shift 2
-	say "$b: $step"
-	/usr/bin/time -f '%e %M' -o "$out" "$@" >"$work/step.log" 2>&1 ||
-		die "$b: $step failed: $(tail -3 "$work/step.log")"
-	read -r secs kb <"$out"
-	echo "| $b | $ROWS | \`cavra $step\` | $secs | $((kb / 1024)) |"
-}
-
-settle() { # backend database: nothing left for autovacuum or a checkpoint to do, flushed
-	if [ "$1" = postgres ]; then
-		psql "$2" -Xq -c 'VACUUM (ANALYZE)' -c CHECKPOINT
-	else
-		sqlite3 "$2" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
-	fi
-	sync
-}
+row() { timed_row "$1 | $ROWS" "${@:2}"; } # backend step command...
 
 echo "| backend | decisions | step | seconds | peak RSS MB |"
 echo "| --- | ---: | --- | ---: | ---: |"
 for b in "${BACKENDS[@]}"; do
-	if [ "$b" = postgres ]; then
-		[ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
-		pg_start shared_buffers=512MB max_connections=100 max_wal_size=8GB checkpoint_timeout=30min
-		psql "$(pgurl postgres)" -Xq -c 'CREATE DATABASE a'
-		db=$(pgurl a)
-	else
-		db=$work/a.db
-	fi
+	fresh_db "$b" a
 	"$cavra" migrate up --database "$db" >"$work/migrate.log" 2>&1 || die "migrate up failed"
 	say "$b: seeding $ROWS decisions"
 	bash bench/seed.sh "$db" "$ROWS" >"$work/seed.log" 2>&1 || die "seed failed: $work/seed.log"

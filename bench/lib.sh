@@ -84,6 +84,44 @@ serve_stop() {
 	serve_pid=
 }
 
+# fresh_db BACKEND NAME: a new empty database NAME (PostgreSQL: started on a free port for the
+# large-load settings, then created; SQLite: a file in work); sets db.
+fresh_db() {
+	if [ "$1" = postgres ]; then
+		[ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
+		pg_start shared_buffers=512MB max_connections=100 max_wal_size=8GB checkpoint_timeout=30min
+		psql "$(pgurl postgres)" -Xq -c "CREATE DATABASE $2"
+		db=$(pgurl "$2")
+	else
+		db=$work/$2.db
+	fi
+}
+
+# settle BACKEND DATABASE: nothing left for autovacuum or a checkpoint to do, flushed, as a DBA
+# would after a bulk load (PostgreSQL: VACUUM (ANALYZE) and a CHECKPOINT; SQLite: the WAL
+# checkpointed into the file).
+settle() {
+	if [ "$1" = postgres ]; then
+		psql "$2" -Xq -c 'VACUUM (ANALYZE)' -c CHECKPOINT
+	else
+		sqlite3 "$2" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+	fi
+	sync
+}
+
+# timed_row CELLS STEP COMMAND...: runs COMMAND (a failure, a break found by verify included,
+# stops the script; its output in $work/step.log) and prints a table row: CELLS (the leading
+# cells, "a | b"), `cavra STEP`, the wall clock in seconds and the peak RSS in MB.
+timed_row() {
+	local cells=$1 step=$2 out=$work/time.out secs kb
+	shift 2
+	say "$cells: $step"
+	/usr/bin/time -f '%e %M' -o "$out" "$@" >"$work/step.log" 2>&1 ||
+		die "$cells: $step failed: $(tail -3 "$work/step.log")"
+	read -r secs kb <"$out"
+	echo "| $cells | \`cavra $step\` | $secs | $((kb / 1024)) |"
+}
+
 # kv KEY LINE: the value of KEY=value in a RESULT line of the wrk scripts.
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 

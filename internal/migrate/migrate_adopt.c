@@ -160,7 +160,7 @@ static enum status ask_adoption(struct store_conn *c, struct err *e)
 		"FROM evidence_metadata) OR EXISTS (SELECT 1 FROM registry_agents) OR EXISTS "
 		"(SELECT 1 FROM registry_mcp_servers) OR EXISTS (SELECT 1 FROM "
 		"inventory_repositories) OR EXISTS (SELECT 1 FROM inventory_policy_rollouts) OR "
-		"EXISTS (SELECT 1 FROM integrations))";
+		"EXISTS (SELECT 1 FROM integrations) OR EXISTS (SELECT 1 FROM api_tokens))";
 
 	return store_exec(c, sql, 0, NULL, NULL, e);
 }

@@ -377,6 +377,7 @@ enum {
 	CHAINED_REPOSITORIES,
 	CHAINED_ROLLOUTS,
 	CHAINED_INTEGRATIONS,
+	CHAINED_TOKENS,
 	CHAINED_N
 };
 
@@ -395,8 +396,9 @@ static const struct late_group {
 	[STORE_LATE_EVIDENCE] = {"evidence_pending", "'evidence'", "evidence",
 				 STORE_CHAIN_EVIDENCE_SINCE},
 	[STORE_LATE_RECORDS] =
-		{"records_pending", "'agent', 'mcp_server', 'repository', 'rollout', 'integration'",
-		 "agents, MCP servers, repositories, policy rollouts and integrations",
+		{"records_pending",
+		 "'agent', 'mcp_server', 'repository', 'rollout', 'integration', 'token'",
+		 "agents, MCP servers, repositories, policy rollouts, integrations and API tokens",
 		 STORE_CHAIN_RECORDS_SINCE},
 };
 
@@ -555,6 +557,11 @@ enum status store_chain_append_rollout(struct store_conn *c, const char *id, str
 enum status store_chain_append_integration(struct store_conn *c, const char *id, struct err *e)
 {
 	return append_row(c, &chained_tables[CHAINED_INTEGRATIONS], id, e);
+}
+
+enum status store_chain_append_token(struct store_conn *c, const char *token_id, struct err *e)
+{
+	return append_row(c, &chained_tables[CHAINED_TOKENS], token_id, e);
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */

@@ -122,6 +122,14 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
 	p "integration_id, " p "provider, " p "environment, " p "category, " p "status, " p \
 	  "health, " p "owner, " p "created_at, " p "updated_at, " p "payload"
 #define STORE_INTEGRATION_NCOLS 10
+/*
+ * An API token's columns, last_used_at as NULL: a use is not a change of the token, and
+ * hashing it would chain every first use of an interval.  Kind 'token' (from 022).
+ */
+#define STORE_TOKEN_COLS(p)                                                           \
+	p "token_id, " p "token_sha256, " p "name, " p "subject, " p "created_by, " p \
+	  "expires_at, " p "revoked_at, NULL, " p "created_at, " p "updated_at, " p "payload"
+#define STORE_TOKEN_NCOLS 11
 
 /*
  * Kinds chained from a migration after the chain's own (015), in groups: rows of a group's
@@ -157,7 +165,9 @@ enum store_chain_late {
 	X("rollout", "inventory_policy_rollouts", "rollout_id", STORE_ROLLOUT_COLS,              \
 	  STORE_ROLLOUT_NCOLS, 6, STORE_LATE_RECORDS)                                            \
 	X("integration", "integrations", "integration_id", STORE_INTEGRATION_COLS,               \
-	  STORE_INTEGRATION_NCOLS, 7, STORE_LATE_RECORDS)
+	  STORE_INTEGRATION_NCOLS, 7, STORE_LATE_RECORDS)                                        \
+	X("token", "api_tokens", "token_id", STORE_TOKEN_COLS, STORE_TOKEN_NCOLS, 8,             \
+	  STORE_LATE_RECORDS)
 
 /* The migration from which group g is chained, and what its records are, for messages. */
 int store_chain_late_since(enum store_chain_late g);
@@ -185,6 +195,9 @@ ATTR_NODISCARD enum status store_chain_append_rollout(struct store_conn *c, cons
 						      struct err *e);
 ATTR_NODISCARD enum status store_chain_append_integration(struct store_conn *c, const char *id,
 							  struct err *e);
+/* An API token's creation or revocation (kind 'token', from 022): its row, last use aside. */
+ATTR_NODISCARD enum status store_chain_append_token(struct store_conn *c, const char *token_id,
+						    struct err *e);
 
 /* A new approval is written only while its decision has no open one. */
 struct approval_guard {

@@ -5,6 +5,7 @@
  */
 #include "base/base.h"
 #include "store/store_tokens.h"
+#include "store/store_chain.h"
 #include "store/store_query.h"
 
 #include <stdlib.h>
@@ -85,6 +86,8 @@ static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 					       strstr(why.msg, "api_tokens.name"));
 		if (rc != ST_OK && !exists)
 			return err_set(e, rc, "%s", why.msg);
+		if (rc == ST_OK)
+			rc = store_chain_append_token(c, t->token_id, e);
 	}
 	if (exists)
 		rc = err_set(e, ST_CONFLICT,
@@ -126,20 +129,48 @@ enum status store_token_list(struct store *st, struct token_row **rows, size_t *
 	return rc;
 }
 
+struct revoke {
+	const char *name, *now;
+	int64_t *count;
+};
+
+/* The unrevoked token of the name (one at most: ux_api_tokens_name_unrevoked), revoked. */
+static enum status revoke_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	static const char find[] = "SELECT token_id FROM api_tokens WHERE name = $1 AND "
+				   "revoked_at IS NULL";
+	static const char sql[] = "UPDATE api_tokens SET revoked_at = $2, updated_at = $2 "
+				  "WHERE token_id = $1 AND revoked_at IS NULL";
+	struct revoke *r = ctx;
+	struct store_rows *rows = NULL;
+	enum status st = store_query(c, find, 1, &r->name, &rows, e);
+
+	for (size_t i = 0; st == ST_OK && i < store_rows_count(rows); i++) {
+		const char *p[2] = {store_rows_get(rows, i, 0), r->now};
+		int64_t n = 0;
+
+		st = store_exec(c, sql, 2, p, &n, e);
+		if (st == ST_OK && n > 0)
+			st = store_chain_append_token(c, p[0], e);
+		*r->count += n;
+	}
+	store_rows_free(rows);
+	return st;
+}
+
 /*
  * Revoking sets revoked_at and keeps the row, so an audit can still tell which
  * token made a decision; "revoked_at IS NULL" makes a second revoke change nothing
- * (count 0) instead of moving the revocation time.
+ * (count 0) instead of moving the revocation time.  The revocation is chained in its
+ * transaction.
  */
 enum status store_token_revoke(struct store *st, const char *name, const char *now, int64_t *count,
 			       struct err *e)
 {
-	static const char sql[] = "UPDATE api_tokens SET revoked_at = $2, updated_at = $2 "
-				  "WHERE name = $1 AND revoked_at IS NULL";
-	const char *p[2] = {name, now};
+	struct revoke r = {name, now, count};
 
 	*count = 0;
-	return store_run_exec(st, sql, 2, p, count, e);
+	return store_run_write(st, revoke_tx, &r, e);
 }
 
 /*

@@ -489,7 +489,7 @@ def test_adoption_probes_the_chain_index_for_every_row(pg, pg_db):
     for p in plans:
         assert re.search(r"Index (Only )?Scan using ix_audit_chain_kind_record_id", p), p
         assert re.search(r"record_id = d\.(decision_id|approval_id|session_id|agent_id|server_id|"
-                         r"repository_id|rollout_id|integration_id)", p), p
+                         r"repository_id|rollout_id|integration_id|token_id)", p), p
         for bad in ("Materialize", "Gather", "Hash", "Merge Anti Join"):
             assert bad not in p, p
     assert verify(pg_db)[0] == 0

@@ -1,7 +1,8 @@
 """The registry, the inventory and integrations in the audit chain (docs/audit.md, migration
 022), on both backends: every write that changes an agent, an MCP server, a repository, a
 policy rollout or an integration is chained, a change made in the database is named by
-`cavra audit verify`, and such records written before 022 are chained once by the adoption."""
+`cavra audit verify`, and such records written before 022 are chained once by the adoption.
+API tokens too, from the same migration."""
 import json
 import urllib.parse
 
@@ -10,15 +11,15 @@ import pytest
 from conftest import backend_of, cavra, serve, sql
 from test_audit import breaks, flag_refused, verify
 from test_evidence_chain import restore_carries, restore_over_newer
+from test_tokens import bearer, make_token
 
 T0 = "2026-01-01T00:00:00.000000Z"
-KINDS = ("agent", "mcp_server", "repository", "rollout", "integration")
 
 
 def entries(db):
     return [tuple(r) for r in sql(db, "SELECT kind, record_id FROM audit_chain WHERE kind IN "
                                       "('agent', 'mcp_server', 'repository', 'rollout', "
-                                      "'integration') ORDER BY seq")]
+                                      "'integration', 'token') ORDER BY seq")]
 
 
 def last_seq(db, kind, rid):
@@ -218,3 +219,36 @@ def test_an_import_chains_the_tables_it_wrote_only(with_records, tmp_path):
     code, out, err = verify(db)
     assert code == 1 and [l.split(" ")[:2] for l in breaks(out)] == \
         [["inserted", "id=agent-forged"]], out
+
+
+def token_id(db, name):
+    return sql(db, f"SELECT token_id FROM api_tokens WHERE name = '{name}'")[0][0]
+
+
+def test_api_tokens_are_chained_and_a_planted_one_is_named(db, tmp_path):
+    """A token's creation and its revocation are chained, its uses are not (last_used_at is
+    left out of its entry); a token row inserted by SQL, and a revocation taken back by SQL,
+    are named by verify."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    ci, ops = make_token(db, "ci", "agent"), make_token(db, "ops", "admin")
+    with serve(db, tmp=tmp_path) as srv:
+        for t in (ci, ops):
+            assert srv.get("/auth/whoami", headers=bearer(t)).status_code == 200
+    assert cavra("tokens", "revoke", "ops", db=db)[0] == 0
+    ids = {n: token_id(db, n) for n in ("ci", "ops")}
+    assert entries(db) == [("token", ids["ci"]), ("token", ids["ops"]), ("token", ids["ops"])]
+    assert sql(db, "SELECT count(*) FROM api_tokens WHERE last_used_at IS NOT NULL") == [["2"]]
+    code, out, err = verify(db)
+    assert code == 0, out + err
+    # the revocation taken back, and a token of the same digest shape planted beside it
+    sql(db, f"UPDATE api_tokens SET revoked_at = NULL WHERE token_id = '{ids['ops']}'")
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    sql(db, "INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
+            "expires_at, created_at, updated_at, payload) VALUES ('tok-planted', '"
+            + "a" * 64 + f"', 'planted', 'planted', 'nobody', NULL, '{T0}', '{T0}', "
+            f"'{{\"roles\":[\"admin\"]}}'{obj})")
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = sorted(l.split(" after=")[0] for l in breaks(out))
+    seq = last_seq(db, "token", ids["ops"])
+    assert lines == [f"edited seq={seq} id={ids['ops']}", "inserted id=tok-planted"], lines
