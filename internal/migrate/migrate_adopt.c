@@ -10,6 +10,7 @@
 #include "migrate/migrate_int.h"
 #include "base/xalloc.h"
 #include "base/files.h"
+#include "store/store_chain.h"
 #include "store/store_sqlite_file.h"
 
 #include <errno.h>
@@ -147,24 +148,6 @@ static enum status drop_indexes(struct store_conn *c, const char *table, struct 
 	return st;
 }
 
-/*
- * Migrations 015, 021 and 022 ran before the original's records came in, on empty tables, so
- * they did not ask for them to be chained: asked here, on the chain they left empty, and
- * 'migrate up' (or the next serve) chains them as it does a database that predates the chain.
- */
-static enum status ask_adoption(struct store_conn *c, struct err *e)
-{
-	static const char sql[] =
-		"UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0 AND (EXISTS (SELECT 1 "
-		"FROM activity_decisions) OR EXISTS (SELECT 1 FROM approvals) OR EXISTS (SELECT 1 "
-		"FROM evidence_metadata) OR EXISTS (SELECT 1 FROM registry_agents) OR EXISTS "
-		"(SELECT 1 FROM registry_mcp_servers) OR EXISTS (SELECT 1 FROM "
-		"inventory_repositories) OR EXISTS (SELECT 1 FROM inventory_policy_rollouts) OR "
-		"EXISTS (SELECT 1 FROM integrations) OR EXISTS (SELECT 1 FROM api_tokens))";
-
-	return store_exec(c, sql, 0, NULL, NULL, e);
-}
-
 /* Moves the original's tables aside, so that our migrations create ours. */
 static enum status rename_originals(struct store_conn *c, bool legacy, bool renamed[],
 				    struct err *e)
@@ -249,8 +232,10 @@ static enum status adopt_in_tx(struct store_conn *c, const struct migration_set 
 			     "create cavra's tables");
 	if (st == ST_OK)
 		st = records(ctx, c, e);
+	/* the migrations built empty tables, so none asked for the records copied since */
 	if (st == ST_OK)
-		st = err_ctx(ask_adoption(c, e), e, "mark the records for the audit chain");
+		st = err_ctx(store_chain_ask_adoption(c, e), e,
+			     "mark the records for the audit chain");
 	if (st == ST_OK)
 		st = err_ctx(mark_ledger(c, &l, e), e, "record the adoption in the ledger");
 	if (st == ST_OK)

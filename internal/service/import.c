@@ -384,8 +384,8 @@ static enum status put_chained(struct store_conn *c, const struct kind *k,
 {
 	enum status st = store_rec_put(c, k->table, w, o, e);
 
-	if (st == ST_OK && k->table->chain && *o == REC_UPDATED)
-		st = k->table->chain(c, w->id, e);
+	if (st == ST_OK && k->table->chained && *o == REC_UPDATED)
+		st = store_chain_append_record(c, k->table->name, w->id, e);
 	return st;
 }
 
@@ -463,7 +463,7 @@ static size_t chained_written(const struct store_spec *sp, const struct import_r
 		const struct kind *kd = sp->kinds[k];
 		bool chained = kd && kd->table &&
 			       (kd == &service_kind_approval || kd == &service_kind_decision ||
-				kd->table->chain);
+				kd->table->chained);
 
 		if (chained && (r->tables[k].created > 0 || r->tables[k].updated > 0))
 			out[n++] = kd->table->name;

@@ -6,7 +6,6 @@
  */
 #include "base/base.h"
 #include "service/records.h"
-#include "store/store_chain.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 
@@ -28,7 +27,7 @@ static const struct rec_table evidence_table = {
 	"session_id",
 	{"signer", "decision_count", "blocked_count", "approval_count", NULL},
 	"created_at",
-	store_chain_append_evidence};
+	.chained = true};
 
 static const struct field evidence_fields[] = {
 	{"signer", F_TEXT, "signer"},
@@ -125,11 +124,8 @@ static const char *const mcp_approvals[] = {"pending", "approved", "denied", "no
  * Every records list pages by created_at, then the id: an update changes updated_at, and a
  * record that moved while a client paged would be skipped or shown twice; created_at stays.
  */
-static const struct rec_table agent_table = {"registry_agents",
-					     "agent_id",
-					     {"status", "owner", NULL},
-					     "created_at",
-					     store_chain_append_agent};
+static const struct rec_table agent_table = {
+	"registry_agents", "agent_id", {"status", "owner", NULL}, "created_at", .chained = true};
 
 static const struct field agent_fields[] = {
 	{"status", F_ENUM, "status", agent_statuses, "active"},
@@ -168,7 +164,7 @@ static const struct rec_table mcp_table = {"registry_mcp_servers",
 					   "server_id",
 					   {"name", "trust_tier", "approval_state", "owner", NULL},
 					   "created_at",
-					   store_chain_append_mcp_server};
+					   .chained = true};
 
 static const struct field mcp_fields[] = {
 	{"name", F_ID, "name", NULL, NULL, 0, 0, true},
@@ -238,7 +234,7 @@ static const struct rec_table repo_table = {
 	"repository_id",
 	{"provider", "owner", "policy_pack", "risk_tier", "status", NULL},
 	"created_at",
-	store_chain_append_repository};
+	.chained = true};
 
 static const struct field repo_fields[] = {
 	{"provider", F_ID, "provider"},
@@ -292,7 +288,7 @@ static const struct rec_table rollout_table = {
 	"rollout_id",
 	{"repository_id", "policy_pack", "mode", "state", "coverage_percent", NULL},
 	"created_at",
-	store_chain_append_rollout};
+	.chained = true};
 
 static const struct field rollout_fields[] = {
 	{"repository", F_ID, "repository_id", NULL, NULL, 0, 0, true},
@@ -365,7 +361,7 @@ static const struct rec_table integration_table = {
 	"integration_id",
 	{"provider", "environment", "category", "status", "health", "owner", NULL},
 	"created_at",
-	store_chain_append_integration};
+	.chained = true};
 
 static const struct field integration_fields[] = {
 	{"provider", F_ID, "provider", NULL, NULL, 0, 0, true},

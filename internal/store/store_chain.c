@@ -367,26 +367,14 @@ struct chained {
 #define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late) \
 	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late),
 
-/* The decisions, then STORE_CHAIN_REWRITTEN's kinds in its order. */
-enum {
-	CHAINED_DECISIONS,
-	CHAINED_APPROVALS,
-	CHAINED_EVIDENCE,
-	CHAINED_AGENTS,
-	CHAINED_MCP_SERVERS,
-	CHAINED_REPOSITORIES,
-	CHAINED_ROLLOUTS,
-	CHAINED_INTEGRATIONS,
-	CHAINED_TOKENS,
-	CHAINED_N
-};
+/* The decisions, then STORE_CHAIN_REWRITTEN's kinds in its order (the approvals first). */
+enum { CHAINED_DECISIONS, CHAINED_APPROVALS };
 
 static const struct chained chained_tables[] = {
 	[CHAINED_DECISIONS] =
 		CHAINED("activity_decisions", "decision", DECISION_COLS, "decision_id",
 			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE),
 	STORE_CHAIN_REWRITTEN(REWRITTEN_ROW)};
-_Static_assert(ARRAY_SIZE(chained_tables) == CHAINED_N, "one enum name per chained table");
 
 /* A late group: its head flag, its kinds as an SQL list, its migration, what it holds. */
 static const struct late_group {
@@ -529,39 +517,15 @@ enum status store_chain_append_approval(struct store_conn *c, const char *approv
 	return append_row(c, &chained_tables[CHAINED_APPROVALS], approval_id, e);
 }
 
-enum status store_chain_append_evidence(struct store_conn *c, const char *session_id, struct err *e)
+enum status store_chain_append_record(struct store_conn *c, const char *table, const char *id,
+				      struct err *e)
 {
-	return append_row(c, &chained_tables[CHAINED_EVIDENCE], session_id, e);
-}
-
-enum status store_chain_append_agent(struct store_conn *c, const char *id, struct err *e)
-{
-	return append_row(c, &chained_tables[CHAINED_AGENTS], id, e);
-}
-
-enum status store_chain_append_mcp_server(struct store_conn *c, const char *id, struct err *e)
-{
-	return append_row(c, &chained_tables[CHAINED_MCP_SERVERS], id, e);
-}
-
-enum status store_chain_append_repository(struct store_conn *c, const char *id, struct err *e)
-{
-	return append_row(c, &chained_tables[CHAINED_REPOSITORIES], id, e);
-}
-
-enum status store_chain_append_rollout(struct store_conn *c, const char *id, struct err *e)
-{
-	return append_row(c, &chained_tables[CHAINED_ROLLOUTS], id, e);
-}
-
-enum status store_chain_append_integration(struct store_conn *c, const char *id, struct err *e)
-{
-	return append_row(c, &chained_tables[CHAINED_INTEGRATIONS], id, e);
-}
-
-enum status store_chain_append_token(struct store_conn *c, const char *token_id, struct err *e)
-{
-	return append_row(c, &chained_tables[CHAINED_TOKENS], token_id, e);
+	/* the decisions are chained by their batch (store_chain_append_decisions), never here */
+	for (size_t i = CHAINED_APPROVALS; i < ARRAY_SIZE(chained_tables); i++)
+		if (str_eq(chained_tables[i].table, table))
+			return append_row(c, &chained_tables[i], id, e);
+	return err_set(e, ST_INTERNAL, "audit chain: table '%s' is not chained at every write",
+		       table);
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */
@@ -734,6 +698,33 @@ static void late_tables_exist(struct buf *b, int g)
 	for (size_t i = 0; i < ARRAY_SIZE(chained_tables); i++)
 		if (chained_tables[i].late == g)
 			buf_xaddf(b, " OR EXISTS (SELECT 1 FROM %s)", chained_tables[i].table);
+}
+
+/*
+ * " OR EXISTS (SELECT 1 FROM t)" for each chained table, appended to b: every one when late is
+ * NULL, else those chained from 015 and those of the late groups the database is at.
+ */
+static void tables_exist(struct buf *b, const struct chain_late *late)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(chained_tables); i++) {
+		int g = chained_tables[i].late;
+
+		if (!late || g == STORE_NOT_LATE || late[g].covered)
+			buf_xaddf(b, " OR EXISTS (SELECT 1 FROM %s)", chained_tables[i].table);
+	}
+}
+
+enum status store_chain_ask_adoption(struct store_conn *c, struct err *e)
+{
+	struct buf b = BUF_INIT;
+	enum status st;
+
+	buf_xadds(&b, "UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0 AND (0 = 1");
+	tables_exist(&b, NULL);
+	buf_xadds(&b, ")");
+	st = store_exec(c, b.data, 0, NULL, NULL, e);
+	buf_release(&b);
+	return st;
 }
 
 enum status store_chain_late_restart(struct store_conn *c, int from_version, struct err *e)
@@ -919,12 +910,9 @@ enum status store_chain_restart(struct store_conn *c, struct err *e)
 	enum status st = store_chain_lates(c, late, e);
 
 	buf_xadds(&b, "UPDATE audit_chain_head SET seq = 0, hash = $1, updated_at = "
-		      "'1970-01-01T00:00:00.000000Z', adopt_pending = CASE WHEN EXISTS (SELECT 1 "
-		      "FROM activity_decisions) OR EXISTS (SELECT 1 FROM approvals)");
-	for (int g = 0; g < STORE_LATE_N; g++)
-		if (late[g].covered)
-			late_tables_exist(&b, g);
-	buf_xadds(&b, " THEN 1 ELSE 0 END");
+		      "'1970-01-01T00:00:00.000000Z', adopt_pending = CASE WHEN (0 = 1");
+	tables_exist(&b, late);
+	buf_xadds(&b, ") THEN 1 ELSE 0 END");
 	for (int g = 0; g < STORE_LATE_N; g++)
 		if (late[g].covered)
 			buf_xaddf(&b, ", %s = 0", late_groups[g].flag);

@@ -174,30 +174,15 @@ int store_chain_late_since(enum store_chain_late g);
 const char *store_chain_late_what(enum store_chain_late g);
 
 /*
- * Chains the evidence of session_id as it stands now inside c's open write transaction
- * (after its insert or replacement), as store_chain_append_approval does an approval: kind
- * 'evidence', record_id the session id.  ST_NOT_FOUND when the row is not there.
+ * Chains the record of table with id as it stands now inside c's open write transaction (after
+ * its insert or change), as store_chain_append_approval does an approval: the table's kind of
+ * STORE_CHAIN_REWRITTEN, record_id the id (evidence: the session id).  ST_NOT_FOUND when the row
+ * is not there, ST_INTERNAL for a table not in that list.  store_rec_upsert calls it for a
+ * rec_table marked chained; a policy rollout's applied change and an API token's creation and
+ * revocation call it themselves.
  */
-ATTR_NODISCARD enum status store_chain_append_evidence(struct store_conn *c, const char *session_id,
-						       struct err *e);
-
-/*
- * The same for a record of the tables chained from 022 (rec_table.chain of each): kind
- * 'agent', 'mcp_server', 'repository', 'rollout' or 'integration', record_id its id.
- */
-ATTR_NODISCARD enum status store_chain_append_agent(struct store_conn *c, const char *id,
-						    struct err *e);
-ATTR_NODISCARD enum status store_chain_append_mcp_server(struct store_conn *c, const char *id,
-							 struct err *e);
-ATTR_NODISCARD enum status store_chain_append_repository(struct store_conn *c, const char *id,
-							 struct err *e);
-ATTR_NODISCARD enum status store_chain_append_rollout(struct store_conn *c, const char *id,
-						      struct err *e);
-ATTR_NODISCARD enum status store_chain_append_integration(struct store_conn *c, const char *id,
-							  struct err *e);
-/* An API token's creation or revocation (kind 'token', from 022): its row, last use aside. */
-ATTR_NODISCARD enum status store_chain_append_token(struct store_conn *c, const char *token_id,
-						    struct err *e);
+ATTR_NODISCARD enum status store_chain_append_record(struct store_conn *c, const char *table,
+						     const char *id, struct err *e);
 
 /* A new approval is written only while its decision has no open one. */
 struct approval_guard {
@@ -265,6 +250,14 @@ ATTR_NODISCARD enum status store_chain_head_get(struct store *st, struct chain_h
  * database that has one, whose entries name the records the restore replaced.
  */
 ATTR_NODISCARD enum status store_chain_restart(struct store_conn *c, struct err *e);
+
+/*
+ * In the caller's write transaction: adopt_pending set on a chain still empty when any chained
+ * table (every one, whatever the schema) holds a record.  For records that came in after the
+ * migrations had built empty tables (an original CAVRA database adopted), so that the next
+ * adoption chains them as it does a database that predates the chain.
+ */
+ATTR_NODISCARD enum status store_chain_ask_adoption(struct store_conn *c, struct err *e);
 
 /* Entries in the chain (count(*): seq when none is missing). */
 ATTR_NODISCARD enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e);

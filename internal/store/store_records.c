@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "store/store_records.h"
 #include "store/store_backend.h"
+#include "store/store_chain.h"
 #include "store/store_query.h"
 #include "store/store_sessions.h"
 #include "base/buf.h"
@@ -148,7 +149,7 @@ enum status store_rec_put(struct store_conn *c, const struct rec_table *t,
 
 /*
  * store_rec_upsert runs both statements of store_rec_put in one write transaction,
- * so they see the same row, and the record's chain entry (rec_table.chain) in the same.
+ * so they see the same row, and the record's chain entry (rec_table.chained) in the same.
  */
 struct upsert {
 	const struct rec_table *t;
@@ -161,8 +162,8 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 	struct upsert *u = ctx;
 	enum status st = store_rec_put(c, u->t, u->w, u->out, e);
 
-	if (st == ST_OK && u->t->chain && *u->out != REC_UNCHANGED)
-		st = u->t->chain(c, u->w->id, e);
+	if (st == ST_OK && u->t->chained && *u->out != REC_UNCHANGED)
+		st = store_chain_append_record(c, u->t->name, u->w->id, e);
 	return st;
 }
 

@@ -21,12 +21,12 @@ struct rec_table {
 	const char *cols[REC_MAX_COLS + 1]; /* projection columns, NULL-terminated */
 	const char *order_col; /* lists: this time descending, then id ascending */
 	/*
-	 * NULL, or the audit chain's append for this table's records (evidence:
-	 * store_chain_append_evidence): store_rec_upsert calls it with the record's id in the
-	 * write's transaction after every write that changed the record.  store_rec_put does
-	 * not: an import chains what it wrote before it commits.
+	 * Whether the audit chain covers every write of this table's records
+	 * (store_chain_append_record): store_rec_upsert appends the record's entry in the write's
+	 * transaction after every write that changed it.  store_rec_put does not: an import
+	 * chains what it wrote before it commits.
 	 */
-	enum status (*chain)(struct store_conn *c, const char *id, struct err *e);
+	bool chained;
 };
 
 /* One record to write; everything borrowed for the call. */

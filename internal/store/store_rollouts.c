@@ -150,6 +150,6 @@ enum status store_rollout_apply(struct store_conn *c, const struct rollout_chang
 	st = store_exec(c, sql, 7, p, &changes, e);
 	*won = st == ST_OK && changes == 1;
 	if (*won)
-		st = store_chain_append_rollout(c, w->id, e);
+		st = store_chain_append_record(c, "inventory_policy_rollouts", w->id, e);
 	return st;
 }

@@ -66,7 +66,7 @@ struct rollout_change {
  * sets mode, state, payload, history and updated_at and moves version to
  * base_version + 1.  *won is false when the version had moved on (or the
  * rollout is gone).  Runs inside the caller's write transaction; a change it
- * made is chained there too (store_chain_append_rollout).
+ * made is chained there too (store_chain_append_record).
  */
 ATTR_NODISCARD enum status store_rollout_apply(struct store_conn *c, const struct rollout_change *w,
 					       bool *won, struct err *e);

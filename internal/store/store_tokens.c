@@ -87,7 +87,7 @@ static enum status create_tx(struct store_conn *c, void *ctx, struct err *e)
 		if (rc != ST_OK && !exists)
 			return err_set(e, rc, "%s", why.msg);
 		if (rc == ST_OK)
-			rc = store_chain_append_token(c, t->token_id, e);
+			rc = store_chain_append_record(c, "api_tokens", t->token_id, e);
 	}
 	if (exists)
 		rc = err_set(e, ST_CONFLICT,
@@ -151,7 +151,7 @@ static enum status revoke_tx(struct store_conn *c, void *ctx, struct err *e)
 
 		st = store_exec(c, sql, 2, p, &n, e);
 		if (st == ST_OK && n > 0)
-			st = store_chain_append_token(c, p[0], e);
+			st = store_chain_append_record(c, "api_tokens", p[0], e);
 		*r->count += n;
 	}
 	store_rows_free(rows);
