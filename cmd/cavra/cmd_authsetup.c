@@ -14,6 +14,7 @@
 #include "http/http.h"
 #include "json/jx.h"
 #include "json/jx_yaml.h"
+#include "service/console_seal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -377,6 +378,8 @@ static enum status setup_console(const struct config *cfg, struct serve_auth *sa
 		.secure_cookie = strncmp(url, "https://", 8) == 0,
 		.trust_forwarded_proto = config_flag(cfg->trust_forwarded_proto),
 	};
+	if (!console_seal_key_derive(sa->client_secret, &sa->console.seal_key))
+		return err_set(e, ST_INTERNAL, "could not derive the console's seal key (OpenSSL)");
 	sa->http.console = &sa->console;
 	log_info("console login: client '%s', callback %s", cfg->console_client_id,
 		 sa->redirect_uri);
@@ -428,6 +431,7 @@ void serve_auth_stop(struct serve_auth *sa)
 	auth_issuers_free(sa->http.issuers);
 	if (sa->client_secret)
 		memset(sa->client_secret, 0, strlen(sa->client_secret));
+	memset(&sa->console.seal_key, 0, sizeof(sa->console.seal_key));
 	free(sa->client_secret);
 	free(sa->redirect_uri);
 	free(sa->public_url);

@@ -85,6 +85,16 @@ void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN])
 	hex_encode(md, mdlen, out);
 }
 
+bool hmac_sha256(const void *key, size_t klen, const void *p, size_t n,
+		 unsigned char out[HMAC_SHA256_LEN])
+{
+	size_t outlen = 0;
+
+	return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, klen, p, n, out, HMAC_SHA256_LEN,
+			 &outlen) != NULL &&
+	       outlen == HMAC_SHA256_LEN;
+}
+
 enum status random_hex(char *out, size_t n, struct err *e)
 {
 	unsigned char raw[64];

@@ -32,6 +32,12 @@ const EVP_MD *sha256_evp(void);
 /* SHA-256 of p[0..n) as lowercase hex into out (SHA256_HEX_LEN bytes). */
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);
 
+#define HMAC_SHA256_LEN 32
+
+/* HMAC-SHA256 of p[0..n) keyed with key[0..klen) into out; false when OpenSSL fails. */
+ATTR_NODISCARD bool hmac_sha256(const void *key, size_t klen, const void *p, size_t n,
+				unsigned char out[HMAC_SHA256_LEN]);
+
 /* Fills out with n random bytes as 2n lowercase hex digits (out holds 2n+1). */
 ATTR_NODISCARD enum status random_hex(char *out, size_t n, struct err *e);
 

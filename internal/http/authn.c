@@ -203,7 +203,7 @@ static enum status console_session(struct req *r, const char *cookie, struct err
 	enum status st;
 
 	sha256_hex(cookie, strlen(cookie), hash);
-	st = service_console_session_get(r->app->svc, hash, &cs, e);
+	st = service_console_session_get(r->app->svc, &a->console->seal_key, hash, &cs, e);
 	if (st == ST_NOT_FOUND)
 		return err_set(e, ST_UNAUTHENTICATED, "console session unknown or expired; log in");
 	if (st != ST_OK)

@@ -289,7 +289,7 @@ enum MHD_Result http_handle_console_login(struct req *r)
 	/* a copy: console_login's strings are not const (console_login_get fills them) */
 	to = xstrdup(safe_return(http_req_query(r, "return_to")));
 	l = (struct console_login){nonce, verifier, to, bhash};
-	st = service_console_login_put(r->app->svc, hash, &l, LOGIN_TTL_S, &e);
+	st = service_console_login_put(r->app->svc, &c->seal_key, hash, &l, LOGIN_TTL_S, &e);
 	if (st != ST_OK) {
 		ret = http_reply_err(r, st, &e);
 	} else {
@@ -341,7 +341,8 @@ static enum status start_session(struct req *r, const struct http_console *c,
 		st = random_hex(csrf, 32, e);
 	sha256_hex(id, strlen(id), hash);
 	if (st == ST_OK)
-		st = service_console_session_put(r->app->svc, hash, &s, c->session_seconds, e);
+		st = service_console_session_put(r->app->svc, &c->seal_key, hash, &s,
+						 c->session_seconds, e);
 	if (st == ST_OK)
 		snprintf(r->set_cookie, sizeof(r->set_cookie),
 			 "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
@@ -401,7 +402,7 @@ static enum status take_login(struct req *r, const struct http_console *c, const
 	enum status st;
 
 	sha256_hex(state, strlen(state), hash);
-	st = service_console_login_take(r->app->svc, hash, l, e);
+	st = service_console_login_take(r->app->svc, &c->seal_key, hash, l, e);
 	if (st == ST_NOT_FOUND)
 		return err_set(e, ST_INVALID, "unknown, used or expired login state; log in again");
 	if (st != ST_OK)

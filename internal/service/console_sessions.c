@@ -5,8 +5,10 @@
 #include "base/base.h"
 #include "service/service.h"
 #include "base/timeutil.h"
+#include "base/log.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "service/console_seal.h"
 #include "store/store_console.h"
 
 #include <stdlib.h>
@@ -20,19 +22,46 @@ static void stamp(int64_t ttl_s, char *now, char *until)
 	time_format_utc(us + ttl_s * 1000000, until, TIME_FMT_LEN);
 }
 
-enum status service_console_login_put(struct service *s, const char *hash,
-				      const struct console_login *l, int64_t ttl_s, struct err *e)
+/*
+ * A row whose seal does not match was written by someone without the client secret, or
+ * sealed under another one (the secret was changed): refused, said in the log, and left in
+ * place for whoever looks into it.  The hash's head names the row; it is not the cookie.
+ */
+static enum status unsealed(const char *what, const char *hash, struct err *e)
 {
-	char now[TIME_FMT_LEN], until[TIME_FMT_LEN];
+	log_warn("console: a %s row (session_hash %.12s...) does not match its seal: edited in "
+		 "the database, or console_client_secret changed; refused",
+		 what, hash);
+	return err_set(e, ST_UNAUTHENTICATED, "this console %s is not valid; log in again", what);
+}
+
+static enum status seal_failed(struct err *e)
+{
+	return err_set(e, ST_INTERNAL, "console: could not compute a seal (OpenSSL)");
+}
+
+enum status service_console_login_put(struct service *s, const struct console_seal_key *key,
+				      const char *hash, const struct console_login *l,
+				      int64_t ttl_s, struct err *e)
+{
+	char now[TIME_FMT_LEN], until[TIME_FMT_LEN], mac[SHA256_HEX_LEN];
 	json_object *o = json_object_new_object();
 	struct console_row row = {0};
 	enum status st;
 
+	stamp(ttl_s, now, until);
+	if (!console_seal_login(key,
+				&(struct console_seal_login){hash, until, l->nonce, l->verifier,
+							     l->return_to, l->binding},
+				mac)) {
+		json_object_put(o);
+		return seal_failed(e);
+	}
 	jx_add_str(o, "nonce", l->nonce);
 	jx_add_str(o, "verifier", l->verifier);
 	jx_add_str(o, "return_to", l->return_to);
 	jx_add_str(o, "binding", l->binding);
-	stamp(ttl_s, now, until);
+	jx_add_str(o, "seal", mac);
 	row.expires_at = until;
 	row.payload = jx_take_text(o);
 	st = store_console_put(s->store, hash, CONSOLE_LOGIN, &row, now, e);
@@ -67,8 +96,26 @@ enum status service_console_logins_pending(struct service *s, int64_t *count, st
 	return store_console_logins_pending(s->store, now, count, e);
 }
 
-enum status service_console_login_take(struct service *s, const char *hash,
-				       struct console_login *out, struct err *e)
+/* Whether the login row's payload o is sealed by key. */
+static enum status login_sealed(const struct console_seal_key *key, const char *hash,
+				const struct console_row *row, json_object *o, struct err *e)
+{
+	char mac[SHA256_HEX_LEN];
+
+	if (!console_seal_login(key,
+				&(struct console_seal_login){
+					hash, row->expires_at, jx_get_str(o, "nonce"),
+					jx_get_str(o, "verifier"), jx_get_str(o, "return_to"),
+					jx_get_str(o, "binding")},
+				mac))
+		return seal_failed(e);
+	if (!console_seal_matches(jx_get_str(o, "seal"), mac))
+		return unsealed("login", hash, e);
+	return ST_OK;
+}
+
+enum status service_console_login_take(struct service *s, const struct console_seal_key *key,
+				       const char *hash, struct console_login *out, struct err *e)
 {
 	struct console_row row;
 	json_object *o = NULL;
@@ -78,12 +125,16 @@ enum status service_console_login_take(struct service *s, const char *hash,
 	memset(out, 0, sizeof(*out));
 	if (st == ST_OK && (!time_parse(row.expires_at, &until) || until <= time_now_us()))
 		st = err_set(e, ST_NOT_FOUND, "the login took too long; start again");
-	if (st == ST_OK && jx_parse_object(row.payload, strlen(row.payload), &o, e) == ST_OK) {
+	if (st == ST_OK)
+		st = jx_parse_object(row.payload, strlen(row.payload), &o, e);
+	if (st == ST_OK)
+		st = login_sealed(key, hash, &row, o, e);
+	if (st == ST_OK) {
 		out->nonce = xstrdup(jx_get_str(o, "nonce") ? jx_get_str(o, "nonce") : "");
 		out->verifier = xstrdup(jx_get_str(o, "verifier") ? jx_get_str(o, "verifier") : "");
 		out->return_to = xstrdup(jx_get_str(o, "return_to") ? jx_get_str(o, "return_to")
 								    : "/console/");
-		/* "": a login stored before the binding existed, which no cookie matches */
+		/* "": no binding, which no cookie matches */
 		out->binding = xstrdup(jx_get_str(o, "binding") ? jx_get_str(o, "binding") : "");
 	}
 	json_object_put(o);
@@ -91,20 +142,37 @@ enum status service_console_login_take(struct service *s, const char *hash,
 	return st;
 }
 
-enum status service_console_session_put(struct service *s, const char *hash,
-					const struct console_session *c, int64_t ttl_s,
-					struct err *e)
+/* c's seal as a session row with hash that expires at until. */
+static bool session_seal(const struct console_seal_key *key, const char *hash, const char *until,
+			 const struct console_session *c, char mac[SHA256_HEX_LEN])
 {
-	char now[TIME_FMT_LEN], until[TIME_FMT_LEN];
-	json_object *o = json_object_new_object(), *groups = json_object_new_array();
+	return console_seal_session(
+		key,
+		&(struct console_seal_session){hash, until, c->subject, c->actor, c->issuer,
+					       c->csrf_token, (const char *const *)c->groups,
+					       c->ngroups},
+		mac);
+}
+
+enum status service_console_session_put(struct service *s, const struct console_seal_key *key,
+					const char *hash, const struct console_session *c,
+					int64_t ttl_s, struct err *e)
+{
+	char now[TIME_FMT_LEN], until[TIME_FMT_LEN], mac[SHA256_HEX_LEN];
+	json_object *o, *groups;
 	struct console_row row = {0};
 	enum status st;
 
+	stamp(ttl_s, now, until);
+	if (!session_seal(key, hash, until, c, mac))
+		return seal_failed(e);
+	o = json_object_new_object();
+	groups = json_object_new_array();
 	for (size_t i = 0; i < c->ngroups; i++)
 		json_object_array_add(groups, json_object_new_string(c->groups[i]));
 	json_object_object_add(o, "groups", groups);
 	jx_add_str(o, "csrf_token", c->csrf_token);
-	stamp(ttl_s, now, until);
+	jx_add_str(o, "seal", mac);
 	row = (struct console_row){(char *)c->subject, (char *)c->actor, (char *)c->issuer, until,
 				   jx_take_text(o)};
 	st = store_console_put(s->store, hash, CONSOLE_SESSION, &row, now, e);
@@ -142,8 +210,31 @@ static void read_groups(json_object *o, struct console_session *out)
 	}
 }
 
-enum status service_console_session_get(struct service *s, const char *hash,
-					struct console_session *out, struct err *e)
+/* The session read from row and its payload o, when key sealed them. */
+static enum status session_read(const struct console_seal_key *key, const char *hash,
+				const struct console_row *row, json_object *o,
+				struct console_session *out, struct err *e)
+{
+	const char *csrf = jx_get_str(o, "csrf_token");
+	char mac[SHA256_HEX_LEN];
+
+	out->subject = row->subject ? xstrdup(row->subject) : NULL;
+	out->actor = row->actor ? xstrdup(row->actor) : NULL;
+	out->issuer = row->issuer ? xstrdup(row->issuer) : NULL;
+	out->csrf_token = csrf ? xstrdup(csrf) : NULL;
+	read_groups(o, out);
+	if (!session_seal(key, hash, row->expires_at, out, mac))
+		return seal_failed(e);
+	if (!console_seal_matches(jx_get_str(o, "seal"), mac))
+		return unsealed("session", hash, e);
+	if (!out->csrf_token)
+		out->csrf_token = xstrdup(""); /* sealed without one: no CSRF token matches */
+	return ST_OK;
+}
+
+enum status service_console_session_get(struct service *s, const struct console_seal_key *key,
+					const char *hash, struct console_session *out,
+					struct err *e)
 {
 	char now[TIME_FMT_LEN];
 	struct console_row row;
@@ -155,14 +246,10 @@ enum status service_console_session_get(struct service *s, const char *hash,
 	st = store_console_session(s->store, hash, now, &row, e);
 	if (st == ST_OK)
 		st = jx_parse_object(row.payload, strlen(row.payload), &o, e);
-	if (st == ST_OK) {
-		out->subject = row.subject ? xstrdup(row.subject) : NULL;
-		out->actor = row.actor ? xstrdup(row.actor) : NULL;
-		out->issuer = row.issuer ? xstrdup(row.issuer) : NULL;
-		out->csrf_token =
-			xstrdup(jx_get_str(o, "csrf_token") ? jx_get_str(o, "csrf_token") : "");
-		read_groups(o, out);
-	}
+	if (st == ST_OK)
+		st = session_read(key, hash, &row, o, out, e);
+	if (st != ST_OK)
+		service_console_session_release(out);
 	json_object_put(o);
 	store_console_row_release(&row);
 	return st;

@@ -18,6 +18,7 @@
 
 struct routing;
 struct token_cache;
+struct console_seal_key;
 
 struct service {
 	struct store *store; /* borrowed */
@@ -305,17 +306,22 @@ struct console_login {
 	char *binding; /* SHA-256 hex of the pre-login cookie of the browser that started it */
 };
 void service_console_login_release(struct console_login *l);
-ATTR_NODISCARD enum status service_console_login_put(struct service *s, const char *hash,
-						     const struct console_login *l, int64_t ttl_s,
-						     struct err *e);
+ATTR_NODISCARD enum status
+service_console_login_put(struct service *s, const struct console_seal_key *key, const char *hash,
+			  const struct console_login *l, int64_t ttl_s, struct err *e);
 /* How many logins are in flight (started, not called back, not expired). */
 /* Deletes expired console logins and sessions (serve's purge timer). */
 ATTR_NODISCARD enum status service_console_purge(struct service *s, struct err *e);
 ATTR_NODISCARD enum status service_console_logins_pending(struct service *s, int64_t *count,
 							  struct err *e);
-/* Takes (deletes) the login: a state is used once.  ST_NOT_FOUND when unknown, used or late. */
-ATTR_NODISCARD enum status service_console_login_take(struct service *s, const char *hash,
-						      struct console_login *out, struct err *e);
+/*
+ * Takes (deletes) the login: a state is used once.  ST_NOT_FOUND when unknown, used or late;
+ * ST_UNAUTHENTICATED when key did not seal it (console_seal.h).
+ */
+ATTR_NODISCARD enum status service_console_login_take(struct service *s,
+						      const struct console_seal_key *key,
+						      const char *hash, struct console_login *out,
+						      struct err *e);
 
 struct console_session {
 	char *subject, *actor, *issuer, *csrf_token;
@@ -323,11 +329,14 @@ struct console_session {
 	size_t ngroups;
 };
 void service_console_session_release(struct console_session *c);
-ATTR_NODISCARD enum status service_console_session_put(struct service *s, const char *hash,
-						       const struct console_session *c,
-						       int64_t ttl_s, struct err *e);
-/* ST_NOT_FOUND when unknown or expired. */
-ATTR_NODISCARD enum status service_console_session_get(struct service *s, const char *hash,
+/* Stores the session sealed with key (console_seal.h). */
+ATTR_NODISCARD enum status
+service_console_session_put(struct service *s, const struct console_seal_key *key, const char *hash,
+			    const struct console_session *c, int64_t ttl_s, struct err *e);
+/* ST_NOT_FOUND when unknown or expired; ST_UNAUTHENTICATED when key did not seal it. */
+ATTR_NODISCARD enum status service_console_session_get(struct service *s,
+						       const struct console_seal_key *key,
+						       const char *hash,
 						       struct console_session *out, struct err *e);
 ATTR_NODISCARD enum status service_console_session_delete(struct service *s, const char *hash,
 							  struct err *e);

@@ -4,6 +4,7 @@ and every bad input of the issue: wrong state, replayed code, tampered cookie, e
 POST without the CSRF token, wrong audience or nonce.  The login is bound to the browser that
 started it (a pre-login cookie), and logins in flight are bounded and purged when expired."""
 import base64
+import hashlib
 import json
 import re
 import time
@@ -327,6 +328,68 @@ def test_expired_logins_are_purged_on_a_timer(migrated, tmp_path, idp):
         while sql(migrated, "SELECT count(*) FROM console_sessions") != [["2"]]:
             assert time.time() < deadline, "expired logins were not purged"
             time.sleep(0.2)
+
+
+def session_row(db, kind="session"):
+    """The only row of kind: its hash, expiry (as the database prints it) and payload."""
+    rows = sql(db, "SELECT session_hash, CAST(expires_at AS TEXT), CAST(payload AS TEXT) "
+                   f"FROM console_sessions WHERE kind = '{kind}'")
+    assert len(rows) == 1, rows
+    return rows[0][0], rows[0][1], json.loads(rows[0][2])
+
+
+def set_payload(db, h, payload):
+    text = json.dumps(payload).replace("'", "''")
+    sql(db, f"UPDATE console_sessions SET payload = '{text}' WHERE session_hash = '{h}'")
+
+
+def test_rows_written_in_the_database_do_not_log_in(migrated, tmp_path, idp):
+    """Someone who can write the database but lacks the client secret can neither widen a
+    session, nor lengthen it, nor make one for a cookie of their choosing, nor change a login
+    in flight: every row is sealed with a key derived from the client secret."""
+    srv, base = start(migrated, tmp_path, idp)
+    with srv as s:
+        web, _, _ = login(s, idp, "auditor")
+        assert web.get(base + "/auth/whoami").json()["roles"] == ["auditor"]
+        h, until, payload = session_row(migrated)
+        assert len(payload["seal"]) == 64
+        # widened: the CISO's group added
+        set_payload(migrated, h, dict(payload, groups=payload["groups"] + ["CAVRA-CISO"]))
+        r = web.get(base + "/auth/whoami")
+        assert r.status_code == 401 and "not valid" in r.json()["detail"], r.text
+        assert f"session_hash {h[:12]}..." in s.stderr()
+        assert "does not match its seal" in s.stderr()
+        assert web.cookies[COOKIE] not in s.stderr()
+        set_payload(migrated, h, payload)  # put back: the same session works again
+        assert web.get(base + "/auth/whoami").status_code == 200
+        # lengthened by a year
+        later = str(int(until[:4]) + 1) + until[4:]
+        sql(migrated, f"UPDATE console_sessions SET expires_at = '{later}'")
+        assert web.get(base + "/auth/whoami").status_code == 401
+        sql(migrated, f"UPDATE console_sessions SET expires_at = '{until}'")
+        assert web.get(base + "/auth/whoami").status_code == 200
+        # the same row, sealed as it is, under the hash of the forger's own cookie
+        forged = "f" * 64
+        fh = hashlib.sha256(forged.encode()).hexdigest()
+        sql(migrated, "INSERT INTO console_sessions (session_hash, kind, subject, actor, issuer, "
+                      f"created_at, expires_at, payload) SELECT '{fh}', kind, subject, actor, "
+                      f"issuer, created_at, expires_at, payload FROM console_sessions "
+                      f"WHERE session_hash = '{h}'")
+        r = requests.get(base + "/auth/whoami", cookies={COOKIE: forged}, timeout=10)
+        assert r.status_code == 401, r.text
+        # and without a seal at all, as rows were before seals
+        set_payload(migrated, fh, {k: v for k, v in payload.items() if k != "seal"})
+        r = requests.get(base + "/auth/whoami", cookies={COOKIE: forged}, timeout=10)
+        assert r.status_code == 401, r.text
+        # a login in flight sent somewhere else: its callback is refused, and no session
+        other = requests.Session()
+        cb = idp.login(base + "/console/login", "operator", session=other)
+        lh, _, lp = session_row(migrated, "login")
+        set_payload(migrated, lh, dict(lp, return_to="/console/#/elsewhere"))
+        r = other.get(cb, allow_redirects=False)
+        assert r.status_code == 401 and "login is not valid" in r.json()["detail"], r.text
+        assert COOKIE not in other.cookies
+        assert web.get(base + "/auth/whoami").status_code == 200
 
 
 def test_session_expires(migrated, tmp_path, idp):
