@@ -145,6 +145,15 @@ ATTR_NODISCARD enum status serve_auth_start(const struct config *cfg, struct ser
 const struct http_auth *serve_auth_http(const struct serve_auth *sa);
 void serve_auth_stop(struct serve_auth *sa);
 int cmd_tokens(struct config *cfg, int argc, char **argv);
+/*
+ * api_token_key_file's key into key, *set true; *set false when the setting is unset.
+ * ST_INVALID naming the file when it cannot be read or its first line is shorter than
+ * CMD_TOKEN_KEY_MIN characters.
+ */
+#define CMD_TOKEN_KEY_MIN 32
+struct seal_key;
+ATTR_NODISCARD enum status cmd_token_key(const struct config *cfg, struct seal_key *key, bool *set,
+					 struct err *e);
 int cmd_auth(struct config *cfg, int argc, char **argv);
 /* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */
 int cmd_audit(struct config *cfg, int argc, char **argv);

@@ -14,7 +14,7 @@
 #include "http/http.h"
 #include "json/jx.h"
 #include "json/jx_yaml.h"
-#include "service/console_seal.h"
+#include "service/seals.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -378,7 +378,7 @@ static enum status setup_console(const struct config *cfg, struct serve_auth *sa
 		.secure_cookie = strncmp(url, "https://", 8) == 0,
 		.trust_forwarded_proto = config_flag(cfg->trust_forwarded_proto),
 	};
-	if (!console_seal_key_derive(sa->client_secret, &sa->console.seal_key))
+	if (!seal_console_key(sa->client_secret, &sa->console.seal_key))
 		return err_set(e, ST_INTERNAL, "could not derive the console's seal key (OpenSSL)");
 	sa->http.console = &sa->console;
 	log_info("console login: client '%s', callback %s", cfg->console_client_id,

@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/seal.h"
 #include "base/timeutil.h"
 #include "http/http.h"
 #include "migrate/migrate.h"
@@ -191,10 +192,11 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL, *probe = NULL;
 	struct store_options opt;
 	struct service svc;
+	struct seal_key token_key;
 	struct err e = {0};
 	enum status rc;
 	struct app app;
-	bool print;
+	bool print, keyed = false;
 	int code;
 
 	if ((code = parse_serve(argc, argv, &print)) != EXIT_OK)
@@ -205,6 +207,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		return cmd_fail(rc, &e); /* exit 2: a setting serve would otherwise ignore */
 	if ((rc = policy_set_load(cfg->policy_dir, &policies, &e)) != ST_OK ||
 	    (rc = service_routing_load(cfg->approval_routing_file, &routing, &e)) != ST_OK ||
+	    (rc = cmd_token_key(cfg, &token_key, &keyed, &e)) != ST_OK ||
 	    (rc = serve_checkpoints_start(cfg, &cps, &e)) != ST_OK) {
 		code = cmd_fail(as_setting(rc, &e), &e);
 		goto out;
@@ -218,10 +221,14 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	}
 	log_info("approval routing: %zu rules from %s", service_routing_count(routing),
 		 service_routing_source(routing));
+	if (keyed)
+		log_info(
+			"api tokens: sealed with api_token_key_file; an unsealed token is refused");
 	svc = (struct service){.store = st,
 			       .policies = policies,
 			       .routing = routing,
-			       .rollout_change_pct_max = cfg->rollout_change_share_max_percent};
+			       .rollout_change_pct_max = cfg->rollout_change_share_max_percent,
+			       .token_key = keyed ? &token_key : NULL};
 	app = (struct app){.store = st,
 			   .probe = probe,
 			   .request_timeout_ms = cfg->request_timeout_ms,
@@ -242,5 +249,6 @@ out:
 	policy_set_free(policies);
 	service_routing_free(routing);
 	serve_auth_stop(auth);
+	memset(&token_key, 0, sizeof(token_key));
 	return code;
 }

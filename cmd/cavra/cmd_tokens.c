@@ -1,12 +1,16 @@
 /*
- * cmd_tokens.c - `cavra tokens create|list|revoke` (API tokens for agents
- * and CI) and `cavra auth permissions` (the permission table).
+ * cmd_tokens.c - `cavra tokens create|list|revoke|seal` (API tokens for agents
+ * and CI), the key of api_token_key_file, and `cavra auth permissions` (the
+ * permission table).
  */
 #include "base/base.h"
 #include "cmd.h"
 #include "auth/auth.h"
 #include "base/buf.h"
+#include "base/files.h"
+#include "base/seal.h"
 #include "migrate/migrate.h"
+#include "service/seals.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -183,6 +187,8 @@ static int tokens_list(struct service *s, bool json)
 	for (size_t i = 0; !json && i < json_object_array_length(list); i++) {
 		json_object *t = json_object_array_get_idx(list, i), *v = NULL;
 		const char *revoked = NULL, *exp = NULL, *used = NULL;
+		bool unsealed =
+			json_object_object_get_ex(t, "sealed", &v) && !json_object_get_boolean(v);
 
 		if (json_object_object_get_ex(t, "revoked_at", &v))
 			revoked = json_object_get_string(v);
@@ -191,13 +197,13 @@ static int tokens_list(struct service *s, bool json)
 		if (json_object_object_get_ex(t, "last_used_at", &v))
 			used = json_object_get_string(v);
 		json_object_object_get_ex(t, "roles", &v);
-		printf("%-24s %-17s %-28s created %s  expires %s  last used %s%s%s\n",
+		printf("%-24s %-17s %-28s created %s  expires %s  last used %s%s%s%s\n",
 		       json_object_get_string(json_object_object_get(t, "name")),
 		       json_object_get_string(json_object_object_get(t, "token_id")),
 		       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
 		       json_object_get_string(json_object_object_get(t, "created_at")),
 		       exp ? exp : "never", used ? used : "never", revoked ? "  REVOKED " : "",
-		       revoked ? revoked : "");
+		       revoked ? revoked : "", unsealed && !revoked ? "  NOT SEALED" : "");
 	}
 	json_object_put(list);
 	return EXIT_OK;
@@ -218,6 +224,62 @@ static int tokens_revoke(struct service *s, const char *name)
 		return cmd_fail(rc, &e);
 	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", name);
 	return EXIT_OK;
+}
+
+/*
+ * Only the first line counts, as for console_client_secret_file, so the newline of
+ * `echo key > file` is not part of the key.  The file's text never reaches a message.
+ */
+enum status cmd_token_key(const struct config *cfg, struct seal_key *key, bool *set, struct err *e)
+{
+	const char *path = cfg->api_token_key_file;
+	struct buf b;
+	size_t n;
+	enum status st;
+
+	*set = false;
+	if (!path)
+		return ST_OK;
+	buf_init(&b, 4096);
+	st = file_read(path, 4096, &b, e);
+	if (st != ST_OK) {
+		char why[sizeof(e->msg)];
+
+		buf_release(&b);
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return err_set(e, ST_INVALID, "api_token_key_file '%s': %s", path, why);
+	}
+	n = strcspn(b.data, "\r\n");
+	b.data[n] = '\0';
+	if (n < CMD_TOKEN_KEY_MIN)
+		st = err_set(e, ST_INVALID,
+			     "api_token_key_file '%s': its first line holds %zu characters; a key "
+			     "needs at least %d (e.g. openssl rand -hex 32)",
+			     path, n, CMD_TOKEN_KEY_MIN);
+	else if (!seal_token_key(b.data, key))
+		st = err_set(e, ST_INTERNAL, "could not derive the API tokens' key (OpenSSL)");
+	memset(b.data, 0, b.len);
+	buf_release(&b);
+	*set = st == ST_OK;
+	return st;
+}
+
+/*
+ * Seals the unrevoked tokens with api_token_key_file's key: what an operator runs once after
+ * setting the key (and after `cavra audit verify`), or after changing it.
+ */
+static int tokens_seal(struct service *s)
+{
+	struct token_seal_count n;
+	struct err e = {0};
+	enum status rc = service_token_seal(s, &n, &e);
+
+	if (rc != ST_OK)
+		return cmd_fail(rc, &e);
+	printf("sealed %lld token%s; %lld already sealed with this key; %lld refused\n",
+	       (long long)n.sealed, n.sealed == 1 ? "" : "s", (long long)n.kept,
+	       (long long)n.refused);
+	return n.refused ? EXIT_FAIL : EXIT_OK;
 }
 
 /* Each action's arguments, all checked before the database is opened. */
@@ -243,14 +305,18 @@ static int parse_tokens(int argc, char **argv, struct tokens_args *a)
 
 	memset(a, 0, sizeof(*a));
 	if (!*action)
-		return cmd_usage_error("tokens: missing action (known: create, list, revoke)");
+		return cmd_usage_error(
+			"tokens: missing action (known: create, list, revoke, seal)");
 	if (strcmp(action, "create") == 0)
 		return parse_create(argc - 1, argv + 1, &a->create);
 	if (strcmp(action, "list") == 0)
 		return parse_list(argc - 1, argv + 1, &a->json);
+	if (strcmp(action, "seal") == 0)
+		return cmd_opts_parse("tokens seal", (const struct cmd_opt[]){{0}}, argc - 2,
+				      argv + 2);
 	if (strcmp(action, "revoke") != 0)
-		return cmd_usage_error("tokens: unknown action '%s' (known: create, list, revoke)",
-				       action);
+		return cmd_usage_error(
+			"tokens: unknown action '%s' (known: create, list, revoke, seal)", action);
 	return parse_revoke(argc - 1, argv + 1, &a->name);
 }
 
@@ -266,10 +332,18 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 	struct err e = {0};
 	enum status rc;
 	struct service svc;
+	struct seal_key key;
+	bool keyed = false;
 	int code = parse_tokens(argc, argv, &a);
 
 	if (code != EXIT_OK)
 		return code;
+	if ((rc = cmd_token_key(cfg, &key, &keyed, &e)) != ST_OK)
+		return cmd_fail(rc, &e);
+	if (!keyed && strcmp(argv[1], "seal") == 0)
+		return cmd_usage_error(
+			"tokens seal: set api_token_key_file (CAVRA_API_TOKEN_KEY_FILE, "
+			"--api-token-key-file) to the key serve uses");
 	if ((rc = cmd_open_database(
 		     cfg, "manage tokens",
 		     &(struct store_options){.pool_size = 1, .prepare = config_db_prepare(cfg)},
@@ -277,14 +351,17 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(rc, &e);
 		goto out;
 	}
-	svc = (struct service){.store = st};
+	svc = (struct service){.store = st, .token_key = keyed ? &key : NULL};
 	if (strcmp(argv[1], "create") == 0)
 		code = tokens_create(&svc, &a.create);
 	else if (strcmp(argv[1], "list") == 0)
 		code = tokens_list(&svc, a.json);
+	else if (strcmp(argv[1], "seal") == 0)
+		code = tokens_seal(&svc);
 	else
 		code = tokens_revoke(&svc, a.name);
 out:
+	memset(&key, 0, sizeof(key));
 	migrate_set_release(&set);
 	store_close(st);
 	return code;

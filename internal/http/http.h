@@ -8,7 +8,7 @@
 #include "base/base.h"
 #include "base/err.h"
 #include "migrate/migrate.h"
-#include "service/console_seal.h"
+#include "service/seals.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -51,7 +51,7 @@ struct http_console {
 	int64_t max_pending_logins; /* logins in flight before /console/login answers 503 */
 	bool secure_cookie; /* the public URL is https */
 	bool trust_forwarded_proto; /* X-Forwarded-Proto: https also makes it Secure */
-	struct console_seal_key seal_key; /* of client_secret: seals its rows (console_seal.h) */
+	struct seal_key seal_key; /* of client_secret: seals its rows (service/seals.h) */
 };
 
 /* How requests are authenticated (docs/security.md). */

@@ -8,7 +8,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
-#include "service/console_seal.h"
+#include "service/seals.h"
 #include "store/store_console.h"
 
 #include <stdlib.h>
@@ -40,7 +40,7 @@ static enum status seal_failed(struct err *e)
 	return err_set(e, ST_INTERNAL, "console: could not compute a seal (OpenSSL)");
 }
 
-enum status service_console_login_put(struct service *s, const struct console_seal_key *key,
+enum status service_console_login_put(struct service *s, const struct seal_key *key,
 				      const char *hash, const struct console_login *l,
 				      int64_t ttl_s, struct err *e)
 {
@@ -50,10 +50,10 @@ enum status service_console_login_put(struct service *s, const struct console_se
 	enum status st;
 
 	stamp(ttl_s, now, until);
-	if (!console_seal_login(key,
-				&(struct console_seal_login){hash, until, l->nonce, l->verifier,
-							     l->return_to, l->binding},
-				mac)) {
+	if (!seal_of_login(key,
+			   &(struct seal_login){hash, until, l->nonce, l->verifier, l->return_to,
+						l->binding},
+			   mac)) {
 		json_object_put(o);
 		return seal_failed(e);
 	}
@@ -97,24 +97,24 @@ enum status service_console_logins_pending(struct service *s, int64_t *count, st
 }
 
 /* Whether the login row's payload o is sealed by key. */
-static enum status login_sealed(const struct console_seal_key *key, const char *hash,
+static enum status login_sealed(const struct seal_key *key, const char *hash,
 				const struct console_row *row, json_object *o, struct err *e)
 {
 	char mac[SHA256_HEX_LEN];
 
-	if (!console_seal_login(key,
-				&(struct console_seal_login){
-					hash, row->expires_at, jx_get_str(o, "nonce"),
-					jx_get_str(o, "verifier"), jx_get_str(o, "return_to"),
-					jx_get_str(o, "binding")},
-				mac))
+	if (!seal_of_login(key,
+			   &(struct seal_login){hash, row->expires_at, jx_get_str(o, "nonce"),
+						jx_get_str(o, "verifier"),
+						jx_get_str(o, "return_to"),
+						jx_get_str(o, "binding")},
+			   mac))
 		return seal_failed(e);
-	if (!console_seal_matches(jx_get_str(o, "seal"), mac))
+	if (!seal_matches(jx_get_str(o, "seal"), mac))
 		return unsealed("login", hash, e);
 	return ST_OK;
 }
 
-enum status service_console_login_take(struct service *s, const struct console_seal_key *key,
+enum status service_console_login_take(struct service *s, const struct seal_key *key,
 				       const char *hash, struct console_login *out, struct err *e)
 {
 	struct console_row row;
@@ -143,18 +143,17 @@ enum status service_console_login_take(struct service *s, const struct console_s
 }
 
 /* c's seal as a session row with hash that expires at until. */
-static bool session_seal(const struct console_seal_key *key, const char *hash, const char *until,
+static bool session_seal(const struct seal_key *key, const char *hash, const char *until,
 			 const struct console_session *c, char mac[SHA256_HEX_LEN])
 {
-	return console_seal_session(
-		key,
-		&(struct console_seal_session){hash, until, c->subject, c->actor, c->issuer,
-					       c->csrf_token, (const char *const *)c->groups,
-					       c->ngroups},
-		mac);
+	return seal_of_session(key,
+			       &(struct seal_session){hash, until, c->subject, c->actor, c->issuer,
+						      c->csrf_token, (const char *const *)c->groups,
+						      c->ngroups},
+			       mac);
 }
 
-enum status service_console_session_put(struct service *s, const struct console_seal_key *key,
+enum status service_console_session_put(struct service *s, const struct seal_key *key,
 					const char *hash, const struct console_session *c,
 					int64_t ttl_s, struct err *e)
 {
@@ -211,7 +210,7 @@ static void read_groups(json_object *o, struct console_session *out)
 }
 
 /* The session read from row and its payload o, when key sealed them. */
-static enum status session_read(const struct console_seal_key *key, const char *hash,
+static enum status session_read(const struct seal_key *key, const char *hash,
 				const struct console_row *row, json_object *o,
 				struct console_session *out, struct err *e)
 {
@@ -225,14 +224,14 @@ static enum status session_read(const struct console_seal_key *key, const char *
 	read_groups(o, out);
 	if (!session_seal(key, hash, row->expires_at, out, mac))
 		return seal_failed(e);
-	if (!console_seal_matches(jx_get_str(o, "seal"), mac))
+	if (!seal_matches(jx_get_str(o, "seal"), mac))
 		return unsealed("session", hash, e);
 	if (!out->csrf_token)
 		out->csrf_token = xstrdup(""); /* sealed without one: no CSRF token matches */
 	return ST_OK;
 }
 
-enum status service_console_session_get(struct service *s, const struct console_seal_key *key,
+enum status service_console_session_get(struct service *s, const struct seal_key *key,
 					const char *hash, struct console_session *out,
 					struct err *e)
 {

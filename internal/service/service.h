@@ -18,7 +18,7 @@
 
 struct routing;
 struct token_cache;
-struct console_seal_key;
+struct seal_key;
 
 struct service {
 	struct store *store; /* borrowed */
@@ -28,6 +28,8 @@ struct service {
 	int64_t rollout_change_pct_max;
 	/* the API tokens this process verified (service_token_watch_start); NULL: none kept */
 	struct token_cache *tokens;
+	/* api_token_key_file's key (service/seals.h): tokens are sealed and checked; NULL: not */
+	const struct seal_key *token_key;
 };
 
 /* The facts about a decision that approval routing rules match on. */
@@ -271,6 +273,18 @@ struct token_info {
 ATTR_NODISCARD enum status service_token_check(struct service *s, const char *sha256,
 					       struct token_info *out, struct err *e);
 void service_token_info_release(struct token_info *t);
+/* What service_token_seal did. */
+struct token_seal_count {
+	int64_t sealed, kept; /* sealed now; already sealed with this key */
+	int64_t refused; /* not what the audit chain last recorded: left unsealed, logged */
+};
+/*
+ * Seals every unrevoked token whose seal is missing or another key's with s->token_key
+ * (which must be set), each in its own chained write, if the chain's newest entry for it
+ * matches its row.
+ */
+ATTR_NODISCARD enum status service_token_seal(struct service *s, struct token_seal_count *n,
+					      struct err *e);
 
 /*
  * Remembering verified API tokens (serve, PostgreSQL only; docs/security.md, "API tokens").
@@ -306,9 +320,10 @@ struct console_login {
 	char *binding; /* SHA-256 hex of the pre-login cookie of the browser that started it */
 };
 void service_console_login_release(struct console_login *l);
-ATTR_NODISCARD enum status
-service_console_login_put(struct service *s, const struct console_seal_key *key, const char *hash,
-			  const struct console_login *l, int64_t ttl_s, struct err *e);
+ATTR_NODISCARD enum status service_console_login_put(struct service *s, const struct seal_key *key,
+						     const char *hash,
+						     const struct console_login *l, int64_t ttl_s,
+						     struct err *e);
 /* How many logins are in flight (started, not called back, not expired). */
 /* Deletes expired console logins and sessions (serve's purge timer). */
 ATTR_NODISCARD enum status service_console_purge(struct service *s, struct err *e);
@@ -316,10 +331,9 @@ ATTR_NODISCARD enum status service_console_logins_pending(struct service *s, int
 							  struct err *e);
 /*
  * Takes (deletes) the login: a state is used once.  ST_NOT_FOUND when unknown, used or late;
- * ST_UNAUTHENTICATED when key did not seal it (console_seal.h).
+ * ST_UNAUTHENTICATED when key did not seal it (seals.h).
  */
-ATTR_NODISCARD enum status service_console_login_take(struct service *s,
-						      const struct console_seal_key *key,
+ATTR_NODISCARD enum status service_console_login_take(struct service *s, const struct seal_key *key,
 						      const char *hash, struct console_login *out,
 						      struct err *e);
 
@@ -329,14 +343,14 @@ struct console_session {
 	size_t ngroups;
 };
 void service_console_session_release(struct console_session *c);
-/* Stores the session sealed with key (console_seal.h). */
-ATTR_NODISCARD enum status
-service_console_session_put(struct service *s, const struct console_seal_key *key, const char *hash,
-			    const struct console_session *c, int64_t ttl_s, struct err *e);
+/* Stores the session sealed with key (seals.h). */
+ATTR_NODISCARD enum status service_console_session_put(struct service *s,
+						       const struct seal_key *key, const char *hash,
+						       const struct console_session *c,
+						       int64_t ttl_s, struct err *e);
 /* ST_NOT_FOUND when unknown or expired; ST_UNAUTHENTICATED when key did not seal it. */
 ATTR_NODISCARD enum status service_console_session_get(struct service *s,
-						       const struct console_seal_key *key,
-						       const char *hash,
+						       const struct seal_key *key, const char *hash,
 						       struct console_session *out, struct err *e);
 ATTR_NODISCARD enum status service_console_session_delete(struct service *s, const char *hash,
 							  struct err *e);

@@ -13,6 +13,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "service/records.h"
+#include "service/seals.h"
 #include "service/token_cache.h"
 #include "store/store_listen.h"
 #include "store/store_tokens.h"
@@ -26,15 +27,31 @@
 /* The channel of migration 019's notifications: a token_id, or '*' for every token. */
 #define TOKEN_CHANNEL "cavra_api_tokens"
 
-/* Roles live in the payload, not in columns, so adding a role needs no migration. */
-static char *roles_payload(const char *const *roles, size_t n)
+/*
+ * Roles live in the payload, not in columns, so adding a role needs no migration.  seal
+ * (NULL: none) is the token's seal under api_token_key_file.
+ */
+static char *roles_payload(const char *const *roles, size_t n, const char *seal)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(arr, json_object_new_string(roles[i]));
 	json_object_object_add(o, "roles", arr);
+	if (seal)
+		jx_add_str(o, "seal", seal);
 	return jx_take_text(o);
+}
+
+/* The seal of a token as the row holds it (or will), with its roles. */
+static bool token_seal(const struct seal_key *key, const struct token_new *t,
+		       const char *const *roles, size_t nroles, char out[SHA256_HEX_LEN])
+{
+	return seal_of_token(key,
+			     &(struct seal_token){t->token_id, t->sha256, t->name, t->subject,
+						  t->created_by, t->now, t->expires_at, roles,
+						  nroles},
+			     out);
 }
 
 /*
@@ -45,8 +62,9 @@ static char *roles_payload(const char *const *roles, size_t n)
 enum status service_token_create(struct service *s, const struct token_spec *t, char **id,
 				 struct err *e)
 {
-	char now[TIME_FMT_LEN], exp[TIME_FMT_LEN], hex[13];
-	char *payload, *subject;
+	char now[TIME_FMT_LEN], exp[TIME_FMT_LEN], hex[13], seal[SHA256_HEX_LEN];
+	struct token_new row;
+	char *subject, *payload = NULL;
 	enum status st;
 
 	*id = NULL;
@@ -62,12 +80,17 @@ enum status service_token_create(struct service *s, const struct token_spec *t, 
 	if (t->expires_in_s > 0)
 		time_format_utc(time_now_us() + t->expires_in_s * 1000000, exp, sizeof(exp));
 	*id = xasprintf("tok_%s", hex);
-	payload = roles_payload(t->roles, t->nroles);
 	subject = xasprintf("token:%s", t->name);
-	st = store_token_create(s->store,
-				&(struct token_new){*id, t->sha256, t->name, subject, t->created_by,
-						    t->expires_in_s > 0 ? exp : NULL, now, payload},
-				e);
+	row = (struct token_new){*id,	  t->sha256,	 t->name,
+				 subject, t->created_by, t->expires_in_s > 0 ? exp : NULL,
+				 now,	  NULL};
+	if (s->token_key && !token_seal(s->token_key, &row, t->roles, t->nroles, seal))
+		st = err_set(e, ST_INTERNAL, "could not compute the token's seal (OpenSSL)");
+	else
+		row.payload = payload =
+			roles_payload(t->roles, t->nroles, s->token_key ? seal : NULL);
+	if (st == ST_OK)
+		st = store_token_create(s->store, &row, e);
 	free(payload);
 	free(subject);
 	if (st != ST_OK) {
@@ -79,16 +102,20 @@ enum status service_token_create(struct service *s, const struct token_spec *t, 
 
 /*
  * The roles of a stored payload, as a NULL-terminated array of owned strings; none when the
- * payload does not parse (a token with no role may do nothing).
+ * payload does not parse (a token with no role may do nothing).  *seal (owned, NULL: none)
+ * is the payload's seal.
  */
-static char **payload_roles(const char *token_id, const char *payload, size_t *n)
+static char **payload_roles(const char *token_id, const char *payload, size_t *n, char **seal)
 {
 	json_object *o = service_stored_object("api_tokens", token_id, payload), *arr = NULL;
 	char **out;
 
 	*n = 0;
+	*seal = NULL;
 	if (!o)
 		return xcalloc(1, sizeof(char *));
+	if (jx_get_str(o, "seal"))
+		*seal = xstrdup(jx_get_str(o, "seal"));
 	json_object_object_get_ex(o, "roles", &arr);
 	out = xcalloc(json_object_array_length(arr) + 1, sizeof(char *));
 	for (size_t i = 0;
@@ -172,6 +199,25 @@ static void keep(struct service *s, const struct token_row *row, const struct to
 	(void)token_cache_put(s->tokens, &f, gen, time_mono_us());
 }
 
+/* Whether key sealed row, whose payload holds roles and stored (NULL: no seal). */
+static bool row_sealed(const struct seal_key *key, const struct token_row *row, char *const *roles,
+		       size_t nroles, const char *stored)
+{
+	char want[SHA256_HEX_LEN];
+	struct token_new t = {row->token_id,   row->sha256,	row->name,	 row->subject,
+			      row->created_by, row->expires_at, row->created_at, NULL};
+
+	return token_seal(key, &t, (const char *const *)roles, nroles, want) &&
+	       seal_matches(stored, want);
+}
+
+static void roles_free(char **roles, size_t n)
+{
+	for (size_t i = 0; roles && i < n; i++)
+		free(roles[i]);
+	free(roles);
+}
+
 /*
  * Every failure is ST_UNAUTHENTICATED (401).  The message names the token only once the hash
  * matched, i.e. only to whoever holds the token; authn also logs it, so that an operator can
@@ -182,6 +228,7 @@ static enum status token_read(struct service *s, const char *sha256, uint64_t ge
 {
 	struct token_row row;
 	int64_t exp_us;
+	char *seal = NULL;
 	enum status st = store_token_find(s->store, sha256, &row, e);
 
 	memset(out, 0, sizeof(*out));
@@ -193,16 +240,28 @@ static enum status token_read(struct service *s, const char *sha256, uint64_t ge
 		 exp_us <= time_now_us())
 		st = err_set(e, ST_UNAUTHENTICATED, "API token '%s' expired at %s", row.name,
 			     row.expires_at);
+	if (st == ST_OK)
+		out->roles = payload_roles(row.token_id, row.payload, &out->nroles, &seal);
+	if (st == ST_OK && s->token_key &&
+	    !row_sealed(s->token_key, &row, out->roles, out->nroles, seal))
+		st = err_set(e, ST_UNAUTHENTICATED,
+			     "API token '%s' does not match its seal (written in the database, or "
+			     "sealed under another api_token_key_file)",
+			     row.name);
 	if (st == ST_OK) {
 		int64_t last_use_us = note_use(s, &row);
 
 		out->token_id = xstrdup(row.token_id);
 		out->name = xstrdup(row.name);
 		out->sha256 = xstrdup(row.sha256 ? row.sha256 : "");
-		out->roles = payload_roles(row.token_id, row.payload, &out->nroles);
 		if (s->tokens)
 			keep(s, &row, out, last_use_us, gen);
+	} else {
+		roles_free(out->roles, out->nroles);
+		out->roles = NULL;
+		out->nroles = 0;
 	}
+	free(seal);
 	store_token_row_release(&row);
 	return st;
 }
@@ -231,17 +290,30 @@ void service_token_info_release(struct token_info *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; t->roles && i < t->nroles; i++)
-		free(t->roles[i]);
-	free(t->roles);
+	roles_free(t->roles, t->nroles);
 	free(t->token_id);
 	free(t->name);
 	free(t->sha256);
 	memset(t, 0, sizeof(*t));
 }
 
+/* With api_token_key_file set: whether the token's seal is the key's. */
+static void add_sealed(json_object *o, const struct seal_key *key, const struct token_row *r)
+{
+	size_t n = 0;
+	char *seal = NULL, **roles;
+
+	if (!key)
+		return;
+	roles = payload_roles(r->token_id, r->payload, &n, &seal);
+	json_object_object_add(o, "sealed",
+			       json_object_new_boolean(row_sealed(key, r, roles, n, seal)));
+	roles_free(roles, n);
+	free(seal);
+}
+
 /* The listing never includes the hash: it is of no use to an operator and is one less secret. */
-static json_object *token_json(const struct token_row *r)
+static json_object *token_json(const struct token_row *r, const struct seal_key *key)
 {
 	json_object *o = json_object_new_object(),
 		    *p = service_stored_object("api_tokens", r->token_id, r->payload),
@@ -258,6 +330,7 @@ static json_object *token_json(const struct token_row *r)
 	jx_add_str(o, "expires_at", r->expires_at);
 	jx_add_str(o, "revoked_at", r->revoked_at);
 	jx_add_str(o, "last_used_at", r->last_used_at);
+	add_sealed(o, key, r);
 	return o;
 }
 
@@ -272,7 +345,7 @@ enum status service_token_list(struct service *s, json_object **out, struct err 
 		return st;
 	*out = json_object_new_array();
 	for (size_t i = 0; i < n; i++)
-		json_object_array_add(*out, token_json(&rows[i]));
+		json_object_array_add(*out, token_json(&rows[i], s->token_key));
 	store_token_rows_free(rows, n);
 	return ST_OK;
 }
@@ -290,6 +363,88 @@ enum status service_token_revoke(struct service *s, const char *name, int64_t *c
 	st = store_token_revoke(s->store, name, now, count, e);
 	if (st == ST_OK && *count == 0)
 		st = err_set(e, ST_NOT_FOUND, "no active token called '%s'", name);
+	return st;
+}
+
+/* r's payload with the seal of key in it (the caller's), or NULL when it does not parse. */
+static char *sealed_payload(const struct seal_key *key, const struct token_row *r)
+{
+	json_object *o = service_stored_object("api_tokens", r->token_id, r->payload);
+	char want[SHA256_HEX_LEN], *seal = NULL, **roles;
+	size_t n = 0;
+	bool ok;
+
+	if (!o)
+		return NULL;
+	roles = payload_roles(r->token_id, r->payload, &n, &seal);
+	ok = token_seal(key,
+			&(struct token_new){r->token_id, r->sha256, r->name, r->subject,
+					    r->created_by, r->expires_at, r->created_at, NULL},
+			(const char *const *)roles, n, want);
+	roles_free(roles, n);
+	free(seal);
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	json_object_object_add(o, "seal", json_object_new_string(want));
+	return jx_take_text(o);
+}
+
+/* Seals r; a token the chain does not vouch for is counted and logged, not an error. */
+static enum status seal_one(struct service *s, const struct token_row *r, const char *now,
+			    struct token_seal_count *n, struct err *e)
+{
+	char *payload = sealed_payload(s->token_key, r);
+	struct err why = {0};
+	enum status st =
+		payload ? store_token_set_payload(s->store, r->token_id, payload, now, &why)
+			: err_set(&why, ST_INVALID, "its payload does not parse");
+
+	free(payload);
+	if (st == ST_OK) {
+		n->sealed++;
+		return ST_OK;
+	}
+	if (st != ST_CONFLICT && st != ST_INVALID)
+		return err_set(e, st, "token '%s': %s", r->name, why.msg);
+	log_warn("tokens: API token '%s' (%s) not sealed: %s", r->name, r->token_id, why.msg);
+	n->refused++;
+	return ST_OK;
+}
+
+/*
+ * Sealing trusts the audit chain, not the table: a token row that is not what the chain's
+ * newest entry for it hashed (planted, or widened, by SQL) is left unsealed, so serve goes on
+ * refusing it.  Revoked tokens are left as they are: they let nobody in, sealed or not.
+ */
+enum status service_token_seal(struct service *s, struct token_seal_count *cnt, struct err *e)
+{
+	char now[TIME_FMT_LEN];
+	struct token_row *rows = NULL;
+	size_t n = 0;
+	enum status st = store_token_list(s->store, &rows, &n, e);
+
+	memset(cnt, 0, sizeof(*cnt));
+	time_format_utc(time_now_us(), now, sizeof(now));
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		const struct token_row *r = &rows[i];
+		char *seal = NULL, **roles;
+		size_t nr = 0;
+		bool ok;
+
+		if (r->revoked_at)
+			continue;
+		roles = payload_roles(r->token_id, r->payload, &nr, &seal);
+		ok = row_sealed(s->token_key, r, roles, nr, seal);
+		roles_free(roles, nr);
+		free(seal);
+		if (ok)
+			cnt->kept++;
+		else
+			st = seal_one(s, r, now, cnt, e);
+	}
+	store_token_rows_free(rows, n);
 	return st;
 }
 

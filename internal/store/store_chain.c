@@ -517,15 +517,55 @@ enum status store_chain_append_approval(struct store_conn *c, const char *approv
 	return append_row(c, &chained_tables[CHAINED_APPROVALS], approval_id, e);
 }
 
+/* The entry of table among the kinds chained at every write (not decisions); NULL if none. */
+static const struct chained *rewritten(const char *table)
+{
+	for (size_t i = CHAINED_APPROVALS; i < ARRAY_SIZE(chained_tables); i++)
+		if (str_eq(chained_tables[i].table, table))
+			return &chained_tables[i];
+	return NULL;
+}
+
 enum status store_chain_append_record(struct store_conn *c, const char *table, const char *id,
 				      struct err *e)
 {
 	/* the decisions are chained by their batch (store_chain_append_decisions), never here */
-	for (size_t i = CHAINED_APPROVALS; i < ARRAY_SIZE(chained_tables); i++)
-		if (str_eq(chained_tables[i].table, table))
-			return append_row(c, &chained_tables[i], id, e);
+	const struct chained *t = rewritten(table);
+
+	if (t)
+		return append_row(c, t, id, e);
 	return err_set(e, ST_INTERNAL, "audit chain: table '%s' is not chained at every write",
 		       table);
+}
+
+enum status store_chain_record_matches(struct store_conn *c, const char *table, const char *id,
+				       bool *matches, struct err *e)
+{
+	static const char last[] = "SELECT record_sha256 FROM audit_chain WHERE kind = $1 AND "
+				   "record_id = $2 ORDER BY seq DESC LIMIT 1";
+	const struct chained *t = rewritten(table);
+	const char *v[DECISION_NCOLS], *p[2] = {t ? t->kind : "", id};
+	char rsha[SHA256_HEX_LEN];
+	struct store_rows *row = NULL, *entry = NULL;
+	enum status st =
+		t ? ST_OK : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+
+	*matches = false;
+	if (st == ST_OK && !canon_fn)
+		st = err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+	if (st == ST_OK)
+		st = store_query(c, t->select, 1, &id, &row, e);
+	if (st == ST_OK)
+		st = store_query(c, last, 2, p, &entry, e);
+	if (st == ST_OK && store_rows_count(row) == 1 && store_rows_count(entry) == 1) {
+		for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
+			v[k] = store_rows_get(row, 0, k);
+		st = canon_fn(t->table, v, t->ncols, rsha, e);
+		*matches = st == ST_OK && str_eq(rsha, store_rows_get(entry, 0, 0));
+	}
+	store_rows_free(row);
+	store_rows_free(entry);
+	return st;
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */

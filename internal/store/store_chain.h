@@ -184,6 +184,14 @@ const char *store_chain_late_what(enum store_chain_late g);
 ATTR_NODISCARD enum status store_chain_append_record(struct store_conn *c, const char *table,
 						     const char *id, struct err *e);
 
+/*
+ * Whether the row of table with id, as c sees it, is what the newest chain entry of its
+ * record hashed (*matches false when it has no entry): a record that cavra wrote last, not
+ * one inserted or edited in the database since.  Same tables as store_chain_append_record.
+ */
+ATTR_NODISCARD enum status store_chain_record_matches(struct store_conn *c, const char *table,
+						      const char *id, bool *matches, struct err *e);
+
 /* A new approval is written only while its decision has no open one. */
 struct approval_guard {
 	const char *decision_id;

@@ -173,6 +173,40 @@ enum status store_token_revoke(struct store *st, const char *name, const char *n
 	return store_run_write(st, revoke_tx, &r, e);
 }
 
+struct set_payload {
+	const char *token_id, *payload, *now;
+};
+
+static enum status set_payload_tx(struct store_conn *c, void *ctx, struct err *e)
+{
+	static const char sql[] = "UPDATE api_tokens SET payload = $2, updated_at = $3 "
+				  "WHERE token_id = $1";
+	struct set_payload *sp = ctx;
+	const char *p[3] = {sp->token_id, sp->payload, sp->now};
+	int64_t n = 0;
+	bool chained = false;
+	enum status st = store_chain_record_matches(c, "api_tokens", sp->token_id, &chained, e);
+
+	if (st == ST_OK && !chained)
+		return err_set(e, ST_CONFLICT,
+			       "it is not what the audit chain last recorded for it (inserted or "
+			       "edited in the database?); see cavra audit verify");
+	if (st == ST_OK)
+		st = store_exec(c, sql, 3, p, &n, e);
+
+	if (st == ST_OK && n == 0)
+		return err_set(e, ST_NOT_FOUND, "no token '%s'", sp->token_id);
+	return st == ST_OK ? store_chain_append_record(c, "api_tokens", sp->token_id, e) : st;
+}
+
+enum status store_token_set_payload(struct store *st, const char *token_id, const char *payload,
+				    const char *now, struct err *e)
+{
+	struct set_payload sp = {token_id, payload, now};
+
+	return store_run_write(st, set_payload_tx, &sp, e);
+}
+
 /*
  * A use is not a change of the token, so updated_at stays.  The condition makes the update a
  * no-op for every request after the first in an interval, on any replica.

@@ -36,6 +36,13 @@ void store_token_rows_free(struct token_row *rows, size_t n);
  */
 ATTR_NODISCARD enum status store_token_touch(struct store *st, const char *token_id,
 					     const char *now, const char *since, struct err *e);
+/*
+ * Replaces token_id's payload (its seal added: service_token_seal), chained; ST_NOT_FOUND if
+ * none, ST_CONFLICT (nothing written) when the row is not what its newest chain entry hashed.
+ */
+ATTR_NODISCARD enum status store_token_set_payload(struct store *st, const char *token_id,
+						   const char *payload, const char *now,
+						   struct err *e);
 /* Revokes the unrevoked tokens called name; *count how many (0: none). */
 ATTR_NODISCARD enum status store_token_revoke(struct store *st, const char *name, const char *now,
 					      int64_t *count, struct err *e);

@@ -253,6 +253,7 @@ def test_defaults():
         "name": "cavra-database", "key": "database-url"}
     assert env["PGSSLMODE"]["value"] == "verify-full"
     assert env["PGSSLROOTCERT"]["value"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert "CAVRA_API_TOKEN_KEY_FILE" not in env  # tokens unsealed unless a Secret is named
     # helm test: a hook Pod that calls /readyz through the Service.
     (test_pod,) = of_kind(docs, "Pod")
     assert hooks(test_pod) == {"test"}
@@ -278,8 +279,12 @@ def test_production_values():
     assert env["CAVRA_RBAC_FILE"]["value"] == "/etc/cavra/config/rbac.yaml"
     assert env["CAVRA_CONSOLE_CLIENT_SECRET_FILE"]["value"] == "/etc/cavra/console/client-secret"
     assert env["CAVRA_CONSOLE_PUBLIC_URL"]["value"] == "https://cavra.example.com"
+    assert env["CAVRA_API_TOKEN_KEY_FILE"]["value"] == "/etc/cavra/api-token-key/api-token-key"
     mounts = {m["mountPath"] for m in server["volumeMounts"]}
-    assert {"/etc/cavra/postgres-ca", "/etc/cavra/config", "/etc/cavra/console"} <= mounts
+    assert {"/etc/cavra/postgres-ca", "/etc/cavra/config", "/etc/cavra/console",
+            "/etc/cavra/api-token-key"} <= mounts
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["api-token-key"]["secret"]["secretName"] == "cavra-api-token-key"
     assert dep["spec"]["template"]["spec"]["initContainers"][0]["volumeMounts"][0]["name"] == \
         "postgres-ca"
     (cm,) = of_kind(docs, "ConfigMap")

@@ -1,6 +1,7 @@
 """API tokens and the auth layer without an identity provider: cavra tokens create / list /
 revoke, roles on routes, bad Authorization headers, and auth_mode none's guard rails."""
 import concurrent.futures
+import hashlib
 import json
 import os
 import subprocess
@@ -293,3 +294,82 @@ def test_name_check_that_all_pass_still_makes_one_token(pg_db):
     runs = [(code, err) for code, _, err in (f.result() for f in futures)]
     pool.shutdown()
     assert_one_won(pg_db, "twin", runs)
+
+
+def token_payload(db, name):
+    rows = sql(db, "SELECT token_id, CAST(payload AS TEXT) FROM api_tokens "
+                   f"WHERE name = '{name}' AND revoked_at IS NULL")
+    assert len(rows) == 1, rows
+    return rows[0][0], json.loads(rows[0][1])
+
+
+def test_sealed_tokens_refuse_rows_written_in_the_database(migrated, tmp_path):
+    """With api_token_key_file set, a token row planted by SQL, or one whose roles or expiry
+    were widened, lets nobody in; tokens made before the key are refused until `cavra tokens
+    seal`, which seals only what the audit chain vouches for."""
+    db = migrated
+    keyfile = tmp_path / "token-key"
+    keyfile.write_text("k" * 40 + "\n")
+    key = {"CAVRA_API_TOKEN_KEY_FILE": str(keyfile)}
+    old = make_token(db, "before-key", "agent")
+    code, out, err = cavra("tokens", "create", "--name", "ci", "--role", "agent",
+                           "--expires-in", "1d", db=db, env=key)
+    assert code == 0, err
+    ci = out.strip()
+    tid, p = token_payload(db, "ci")
+    assert len(p["seal"]) == 64 and p["roles"] == ["agent"]
+    # a key that is too short, or a file that is not there: exit 2, the key never printed
+    short = tmp_path / "short"
+    short.write_text("s3cr3t\n")
+    code, _, err = cavra("tokens", "list", db=db, env={"CAVRA_API_TOKEN_KEY_FILE": str(short)})
+    assert code == 2 and "at least 32" in one_line(err) and "s3cr3t" not in err
+    code, _, err = cavra("tokens", "seal", db=db)
+    assert code == 2 and "api_token_key_file" in one_line(err)
+    code, _, err = cavra("tokens", "list", db=db,
+                         env={"CAVRA_API_TOKEN_KEY_FILE": str(tmp_path / "none")})
+    assert code == 2 and "api_token_key_file" in one_line(err)
+    code, out, _ = cavra("tokens", "list", "--format", "json", db=db, env=key)
+    assert {t["name"]: t["sealed"] for t in json.loads(out)} == {"ci": True,
+                                                                  "before-key": False}
+    code, out, _ = cavra("tokens", "list", db=db, env=key)
+    assert [ln for ln in out.splitlines() if "NOT SEALED" in ln][0].startswith("before-key")
+    until = sql(db, f"SELECT CAST(expires_at AS TEXT) FROM api_tokens WHERE token_id = '{tid}'")
+    # planted: a token of the forger's own, its row and seal copied from a sealed one
+    planted = "cavra_" + "0" * 64
+    digest = hashlib.sha256(planted.encode()).hexdigest()
+    sql(db, "INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
+            "expires_at, created_at, updated_at, payload) SELECT 'tok_planted00', "
+            f"'{digest}', 'planted', subject, created_by, expires_at, created_at, updated_at, "
+            "payload FROM api_tokens WHERE name = 'ci'")
+    with serve(db, env=key, tmp=tmp_path) as s:
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+        for t in (old, planted):
+            r = s.get("/auth/whoami", headers=bearer(t))
+            assert r.status_code == 401 and "does not match its seal" in r.json()["detail"], r.text
+        # widened by SQL: the admin role, or no expiry; put back, it works again
+        widened = json.dumps(dict(p, roles=["admin"]))
+        sql(db, f"UPDATE api_tokens SET payload = '{widened}' WHERE token_id = '{tid}'")
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 401
+        sql(db, f"UPDATE api_tokens SET payload = '{json.dumps(p)}' WHERE token_id = '{tid}'")
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+        sql(db, f"UPDATE api_tokens SET expires_at = NULL WHERE token_id = '{tid}'")
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 401
+        sql(db, f"UPDATE api_tokens SET expires_at = '{until[0][0]}' WHERE token_id = '{tid}'")
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+        assert "does not match its seal" in s.stderr() and ci not in s.stderr()
+    # sealing seals what the chain vouches for: the token made before the key, not the plant
+    code, out, err = cavra("tokens", "seal", db=db, env=key)
+    assert code == 1 and "sealed 1 token; 1 already sealed with this key; 1 refused" in out, out
+    assert "'planted' (tok_planted00) not sealed" in err and "audit chain" in err
+    assert cavra("tokens", "seal", db=db, env=key)[1].startswith("sealed 0 tokens; 2 already")
+    with serve(db, env=key, tmp=tmp_path) as s:
+        assert s.get("/auth/whoami", headers=bearer(old)).status_code == 200
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+        assert s.get("/auth/whoami", headers=bearer(planted)).status_code == 401
+    code, out, _ = cavra("audit", "verify", db=db)
+    assert code == 1 and "tok_planted00" in out, out
+    assert cavra("tokens", "revoke", "planted", db=db)[0] == 0
+    # without the key nothing is checked, as before the setting
+    with serve(db, tmp=tmp_path) as s:
+        sql(db, f"UPDATE api_tokens SET expires_at = NULL WHERE token_id = '{tid}'")
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200

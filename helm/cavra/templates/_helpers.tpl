@@ -175,7 +175,7 @@ checksum/secrets: {{ . | sha256sum }}
 {{- end }}
 {{- if .Values.rollOnSecretChange.externalSecrets }}
 {{- $data := list }}
-{{- range $name := list .Values.database.existingSecret .Values.migrations.existingSecret .Values.console.clientSecret.existingSecret .Values.database.caSecret.name .Values.oidc.caBundle.secretName }}
+{{- range $name := list .Values.database.existingSecret .Values.migrations.existingSecret .Values.console.clientSecret.existingSecret .Values.apiTokens.keySecret.existingSecret .Values.database.caSecret.name .Values.oidc.caBundle.secretName }}
 {{- if $name }}
 {{- $s := lookup "v1" "Secret" $.Release.Namespace $name }}
 {{- $data = append $data (printf "%s=%s" $name (toJson (($s).data | default dict))) }}
@@ -262,6 +262,10 @@ client secret. Everything read-only; the root filesystem is read-only too. */}}
 {{- if and .Values.console.enabled .Values.console.clientSecret.existingSecret }}true{{ end }}
 {{- end }}
 
+{{- define "cavra.tokenKeySecret" -}}
+{{- if .Values.apiTokens.keySecret.existingSecret }}true{{ end }}
+{{- end }}
+
 {{- define "cavra.serverVolumeMounts" -}}
 {{- include "cavra.pgTlsVolumeMount" . }}
 {{- if include "cavra.hasFiles" . }}
@@ -282,6 +286,11 @@ client secret. Everything read-only; the root filesystem is read-only too. */}}
 {{- if include "cavra.consoleSecret" . }}
 - name: console-client-secret
   mountPath: /etc/cavra/console
+  readOnly: true
+{{- end }}
+{{- if include "cavra.tokenKeySecret" . }}
+- name: api-token-key
+  mountPath: /etc/cavra/api-token-key
   readOnly: true
 {{- end }}
 {{- with .Values.extraVolumeMounts }}
@@ -324,6 +333,14 @@ client secret. Everything read-only; the root filesystem is read-only too. */}}
     items:
       - key: {{ .Values.console.clientSecret.key }}
         path: {{ .Values.console.clientSecret.key }}
+{{- end }}
+{{- if include "cavra.tokenKeySecret" . }}
+- name: api-token-key
+  secret:
+    secretName: {{ .Values.apiTokens.keySecret.existingSecret }}
+    items:
+      - key: {{ .Values.apiTokens.keySecret.key }}
+        path: {{ .Values.apiTokens.keySecret.key }}
 {{- end }}
 {{- with .Values.extraVolumes }}
 {{ toYaml . }}
