@@ -17,7 +17,8 @@
 # run), ROUNDS=2, POOL=8 (--db-pool-size), CAVRA_REV (a committed revision, built in a temp
 # dir, instead of the work tree), AUTH=none (requests without credentials: the local caller) or
 # AUTH=token (every request with one agent's API token, as harnesses call a shared server: the
-# token's check and the session owner check of POST /decisions are then on the path),
+# token's check and the session owner check of POST /decisions are then on the path) or
+# AUTH=sealed (AUTH=token with api_token_key_file set: the token sealed, its seal checked),
 # BENCH_SESSIONS=new (bench/post_decision.lua: every decision starts a session of its own; with
 # AUTH=token its write then settles the session's owner).  PostgreSQL runs with fsync and
 # synchronous_commit on (its defaults); SQLite is cavra's own WAL with synchronous=FULL.  Prints a Markdown table for
@@ -33,7 +34,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 POOL=${POOL:-8}
 AUTH=${AUTH:-none}
-case $AUTH in none | token) ;; *) die "AUTH must be none or token" ;; esac
+case $AUTH in none | token | sealed) ;; *) die "AUTH must be none, token or sealed" ;; esac
 
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
 pg_workdir writes
@@ -103,7 +104,11 @@ for b in $BACKENDS; do
 	if [ "$b" = sqlite ]; then url=$work/post.db; else url=$(pgurl post); fi
 	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
 	unset BENCH_TOKEN
-	if [ "$AUTH" = token ]; then
+	if [ "$AUTH" = sealed ]; then
+		openssl rand -hex 32 >"$work/api-token.key"
+		export CAVRA_API_TOKEN_KEY_FILE=$work/api-token.key # tokens create and serve
+	fi
+	if [ "$AUTH" != none ]; then
 		BENCH_TOKEN=$("$cavra" tokens create --database "$url" --name "bench-$b" --role agent \
 			--expires-in 1d 2>>"$work/migrate-$b.log") || die "tokens create failed"
 		export BENCH_TOKEN
