@@ -244,10 +244,12 @@ static enum status token_read(struct service *s, const char *sha256, uint64_t ge
 		out->roles = payload_roles(row.token_id, row.payload, &out->nroles, &seal);
 	if (st == ST_OK && s->token_key &&
 	    !row_sealed(s->token_key, &row, out->roles, out->nroles, seal))
-		st = err_set(e, ST_UNAUTHENTICATED,
-			     "API token '%s' does not match its seal (written in the database, or "
-			     "sealed under another api_token_key_file)",
-			     row.name);
+		st = err_set(
+			e, ST_UNAUTHENTICATED,
+			"API token '%s' does not match its seal: made without "
+			"api_token_key_file (then run cavra tokens seal), sealed under another "
+			"key, or written in the database",
+			row.name);
 	if (st == ST_OK) {
 		int64_t last_use_us = note_use(s, &row);
 
