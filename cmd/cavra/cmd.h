@@ -146,14 +146,15 @@ const struct http_auth *serve_auth_http(const struct serve_auth *sa);
 void serve_auth_stop(struct serve_auth *sa);
 int cmd_tokens(struct config *cfg, int argc, char **argv);
 /*
- * api_token_key_file's key into key, *set true; *set false when the setting is unset.
- * ST_INVALID naming the file when it cannot be read or its first line is shorter than
- * CMD_TOKEN_KEY_MIN characters.
+ * api_token_key_file's keys into keys (the first line's, and a second line's while a key is
+ * rotated out), *set true; *set false when the setting is unset.  ST_INVALID naming the file
+ * when it cannot be read, a key is shorter than CMD_TOKEN_KEY_MIN characters, or it has more
+ * than two lines.
  */
 #define CMD_TOKEN_KEY_MIN 32
-struct seal_key;
-ATTR_NODISCARD enum status cmd_token_key(const struct config *cfg, struct seal_key *key, bool *set,
-					 struct err *e);
+struct token_keys;
+ATTR_NODISCARD enum status cmd_token_key(const struct config *cfg, struct token_keys *keys,
+					 bool *set, struct err *e);
 int cmd_auth(struct config *cfg, int argc, char **argv);
 /* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */
 int cmd_audit(struct config *cfg, int argc, char **argv);

@@ -5,11 +5,11 @@
 #include "cmd.h"
 #include "base/buf.h"
 #include "base/log.h"
-#include "base/seal.h"
 #include "base/timeutil.h"
 #include "http/http.h"
 #include "migrate/migrate.h"
 #include "policy/policy.h"
+#include "service/seals.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -192,7 +192,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL, *probe = NULL;
 	struct store_options opt;
 	struct service svc;
-	struct seal_key token_key;
+	struct token_keys token_keys;
 	struct err e = {0};
 	enum status rc;
 	struct app app;
@@ -207,7 +207,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 		return cmd_fail(rc, &e); /* exit 2: a setting serve would otherwise ignore */
 	if ((rc = policy_set_load(cfg->policy_dir, &policies, &e)) != ST_OK ||
 	    (rc = service_routing_load(cfg->approval_routing_file, &routing, &e)) != ST_OK ||
-	    (rc = cmd_token_key(cfg, &token_key, &keyed, &e)) != ST_OK ||
+	    (rc = cmd_token_key(cfg, &token_keys, &keyed, &e)) != ST_OK ||
 	    (rc = serve_checkpoints_start(cfg, &cps, &e)) != ST_OK) {
 		code = cmd_fail(as_setting(rc, &e), &e);
 		goto out;
@@ -228,7 +228,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 			       .policies = policies,
 			       .routing = routing,
 			       .rollout_change_pct_max = cfg->rollout_change_share_max_percent,
-			       .token_key = keyed ? &token_key : NULL};
+			       .token_keys = keyed ? &token_keys : NULL};
 	app = (struct app){.store = st,
 			   .probe = probe,
 			   .request_timeout_ms = cfg->request_timeout_ms,
@@ -249,6 +249,6 @@ out:
 	policy_set_free(policies);
 	service_routing_free(routing);
 	serve_auth_stop(auth);
-	memset(&token_key, 0, sizeof(token_key));
+	memset(&token_keys, 0, sizeof(token_keys));
 	return code;
 }

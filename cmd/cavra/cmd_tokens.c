@@ -169,6 +169,14 @@ static int parse_list(int argc, char **argv, bool *json)
 	return cmd_opts_parse("tokens list", opts, argc - 1, argv + 1);
 }
 
+/* What the text listing adds for a token's seal ("" when the current key sealed it). */
+static const char *seal_note(const char *seal)
+{
+	if (strcmp(seal, "previous") == 0)
+		return "  SEALED WITH THE PREVIOUS KEY";
+	return strcmp(seal, "none") == 0 ? "  NOT SEALED" : "";
+}
+
 /*
  * Text for a person at a terminal, one line a token; --format json for scripts,
  * with every field.  Neither shows a token: only its digest, id and name are
@@ -187,8 +195,9 @@ static int tokens_list(struct service *s, bool json)
 	for (size_t i = 0; !json && i < json_object_array_length(list); i++) {
 		json_object *t = json_object_array_get_idx(list, i), *v = NULL;
 		const char *revoked = NULL, *exp = NULL, *used = NULL;
-		bool unsealed =
-			json_object_object_get_ex(t, "sealed", &v) && !json_object_get_boolean(v);
+		const char *seal = json_object_object_get_ex(t, "seal", &v)
+					   ? json_object_get_string(v)
+					   : "current";
 
 		if (json_object_object_get_ex(t, "revoked_at", &v))
 			revoked = json_object_get_string(v);
@@ -203,7 +212,7 @@ static int tokens_list(struct service *s, bool json)
 		       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
 		       json_object_get_string(json_object_object_get(t, "created_at")),
 		       exp ? exp : "never", used ? used : "never", revoked ? "  REVOKED " : "",
-		       revoked ? revoked : "", unsealed && !revoked ? "  NOT SEALED" : "");
+		       revoked ? revoked : "", revoked ? "" : seal_note(seal));
 	}
 	json_object_put(list);
 	return EXIT_OK;
@@ -227,17 +236,58 @@ static int tokens_revoke(struct service *s, const char *name)
 }
 
 /*
- * Only the first line counts, as for console_client_secret_file, so the newline of
- * `echo key > file` is not part of the key.  The file's text never reaches a message.
+ * One key of the file: the line at *p (its end cut at \r or \n), derived into key; *p moves to
+ * the next line.  which names it in messages; the text never reaches one.
  */
-enum status cmd_token_key(const struct config *cfg, struct seal_key *key, bool *set, struct err *e)
+static enum status key_line(const char *path, const char *which, char **p, struct seal_key *key,
+			    struct err *e)
+{
+	char *line = *p;
+	size_t n = strcspn(line, "\r\n");
+
+	*p = line + n + strspn(line + n, "\r\n");
+	line[n] = '\0';
+	if (n < CMD_TOKEN_KEY_MIN)
+		return err_set(e, ST_INVALID,
+			       "api_token_key_file '%s': its %s line holds %zu characters; a key "
+			       "needs at least %d (e.g. openssl rand -hex 32)",
+			       path, which, n, CMD_TOKEN_KEY_MIN);
+	if (!seal_token_key(line, key))
+		return err_set(e, ST_INTERNAL, "could not derive the API tokens' key (OpenSSL)");
+	return ST_OK;
+}
+
+/*
+ * The first line is the key; a second, while a key is rotated out, the previous one (still
+ * accepted, never used to seal).  Line ends are not part of a key, so the newline of
+ * `echo key > file` does not count.
+ */
+static enum status parse_keys(const char *path, char *text, struct token_keys *keys, struct err *e)
+{
+	char *p = text;
+	enum status st = key_line(path, "first", &p, &keys->now, e);
+
+	if (st == ST_OK && *p) {
+		st = key_line(path, "second", &p, &keys->before, e);
+		keys->before_set = st == ST_OK;
+	}
+	if (st == ST_OK && *p)
+		st = err_set(e, ST_INVALID,
+			     "api_token_key_file '%s': more than two lines (the key, and the "
+			     "previous one while it is rotated out)",
+			     path);
+	return st;
+}
+
+enum status cmd_token_key(const struct config *cfg, struct token_keys *keys, bool *set,
+			  struct err *e)
 {
 	const char *path = cfg->api_token_key_file;
 	struct buf b;
-	size_t n;
 	enum status st;
 
 	*set = false;
+	memset(keys, 0, sizeof(*keys));
 	if (!path)
 		return ST_OK;
 	buf_init(&b, 4096);
@@ -249,15 +299,7 @@ enum status cmd_token_key(const struct config *cfg, struct seal_key *key, bool *
 		snprintf(why, sizeof(why), "%s", e->msg);
 		return err_set(e, ST_INVALID, "api_token_key_file '%s': %s", path, why);
 	}
-	n = strcspn(b.data, "\r\n");
-	b.data[n] = '\0';
-	if (n < CMD_TOKEN_KEY_MIN)
-		st = err_set(e, ST_INVALID,
-			     "api_token_key_file '%s': its first line holds %zu characters; a key "
-			     "needs at least %d (e.g. openssl rand -hex 32)",
-			     path, n, CMD_TOKEN_KEY_MIN);
-	else if (!seal_token_key(b.data, key))
-		st = err_set(e, ST_INTERNAL, "could not derive the API tokens' key (OpenSSL)");
+	st = parse_keys(path, b.data, keys, e);
 	memset(b.data, 0, b.len);
 	buf_release(&b);
 	*set = st == ST_OK;
@@ -276,7 +318,7 @@ static int tokens_seal(struct service *s)
 
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
-	printf("sealed %lld token%s; %lld already sealed with this key; %lld refused\n",
+	printf("sealed %lld token%s; %lld already sealed with the current key; %lld refused\n",
 	       (long long)n.sealed, n.sealed == 1 ? "" : "s", (long long)n.kept,
 	       (long long)n.refused);
 	return n.refused ? EXIT_FAIL : EXIT_OK;
@@ -332,13 +374,13 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 	struct err e = {0};
 	enum status rc;
 	struct service svc;
-	struct seal_key key;
+	struct token_keys keys;
 	bool keyed = false;
 	int code = parse_tokens(argc, argv, &a);
 
 	if (code != EXIT_OK)
 		return code;
-	if ((rc = cmd_token_key(cfg, &key, &keyed, &e)) != ST_OK)
+	if ((rc = cmd_token_key(cfg, &keys, &keyed, &e)) != ST_OK)
 		return cmd_fail(rc, &e);
 	if (!keyed && strcmp(argv[1], "seal") == 0)
 		return cmd_usage_error(
@@ -351,7 +393,7 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 		code = cmd_fail(rc, &e);
 		goto out;
 	}
-	svc = (struct service){.store = st, .token_key = keyed ? &key : NULL};
+	svc = (struct service){.store = st, .token_keys = keyed ? &keys : NULL};
 	if (strcmp(argv[1], "create") == 0)
 		code = tokens_create(&svc, &a.create);
 	else if (strcmp(argv[1], "list") == 0)
@@ -361,7 +403,7 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 	else
 		code = tokens_revoke(&svc, a.name);
 out:
-	memset(&key, 0, sizeof(key));
+	memset(&keys, 0, sizeof(keys));
 	migrate_set_release(&set);
 	store_close(st);
 	return code;

@@ -13,6 +13,15 @@
 #include "base/base.h"
 #include "base/seal.h"
 
+/*
+ * The API tokens' keys: now seals and is accepted; before (when before_set), the key being
+ * rotated out, is still accepted (docs/security.md#sealed-tokens).
+ */
+struct token_keys {
+	struct seal_key now, before;
+	bool before_set;
+};
+
 /* The console's key, of its client secret; false when OpenSSL fails. */
 ATTR_NODISCARD bool seal_console_key(const char *client_secret, struct seal_key *key);
 /* The API tokens' key, of the api_token_key_file's secret. */

@@ -19,6 +19,7 @@
 struct routing;
 struct token_cache;
 struct seal_key;
+struct token_keys;
 
 struct service {
 	struct store *store; /* borrowed */
@@ -28,8 +29,8 @@ struct service {
 	int64_t rollout_change_pct_max;
 	/* the API tokens this process verified (service_token_watch_start); NULL: none kept */
 	struct token_cache *tokens;
-	/* api_token_key_file's key (service/seals.h): tokens are sealed and checked; NULL: not */
-	const struct seal_key *token_key;
+	/* api_token_key_file's keys (service/seals.h): tokens are sealed and checked; NULL: not */
+	const struct token_keys *token_keys;
 };
 
 /* The facts about a decision that approval routing rules match on. */
@@ -275,12 +276,12 @@ ATTR_NODISCARD enum status service_token_check(struct service *s, const char *sh
 void service_token_info_release(struct token_info *t);
 /* What service_token_seal did. */
 struct token_seal_count {
-	int64_t sealed, kept; /* sealed now; already sealed with this key */
+	int64_t sealed, kept; /* sealed now; already sealed with the current key */
 	int64_t refused; /* not what the audit chain last recorded: left unsealed, logged */
 };
 /*
- * Seals every unrevoked token whose seal is missing or another key's with s->token_key
- * (which must be set), each in its own chained write, if the chain's newest entry for it
+ * Seals every unrevoked token whose seal is not s->token_keys' current key's (which must be
+ * set) with that key, each in its own chained write, if the chain's newest entry for it
  * matches its row.
  */
 ATTR_NODISCARD enum status service_token_seal(struct service *s, struct token_seal_count *n,

@@ -84,11 +84,11 @@ enum status service_token_create(struct service *s, const struct token_spec *t, 
 	row = (struct token_new){*id,	  t->sha256,	 t->name,
 				 subject, t->created_by, t->expires_in_s > 0 ? exp : NULL,
 				 now,	  NULL};
-	if (s->token_key && !token_seal(s->token_key, &row, t->roles, t->nroles, seal))
+	if (s->token_keys && !token_seal(&s->token_keys->now, &row, t->roles, t->nroles, seal))
 		st = err_set(e, ST_INTERNAL, "could not compute the token's seal (OpenSSL)");
 	else
 		row.payload = payload =
-			roles_payload(t->roles, t->nroles, s->token_key ? seal : NULL);
+			roles_payload(t->roles, t->nroles, s->token_keys ? seal : NULL);
 	if (st == ST_OK)
 		st = store_token_create(s->store, &row, e);
 	free(payload);
@@ -211,6 +211,19 @@ static bool row_sealed(const struct seal_key *key, const struct token_row *row, 
 	       seal_matches(stored, want);
 }
 
+/* Which of the keys sealed row: the current one, the one being rotated out, or neither. */
+enum seal_state { SEAL_NONE, SEAL_CURRENT, SEAL_PREVIOUS };
+
+static enum seal_state seal_state(const struct token_keys *k, const struct token_row *row,
+				  char *const *roles, size_t nroles, const char *stored)
+{
+	if (row_sealed(&k->now, row, roles, nroles, stored))
+		return SEAL_CURRENT;
+	if (k->before_set && row_sealed(&k->before, row, roles, nroles, stored))
+		return SEAL_PREVIOUS;
+	return SEAL_NONE;
+}
+
 static void roles_free(char **roles, size_t n)
 {
 	for (size_t i = 0; roles && i < n; i++)
@@ -242,8 +255,8 @@ static enum status token_read(struct service *s, const char *sha256, uint64_t ge
 			     row.expires_at);
 	if (st == ST_OK)
 		out->roles = payload_roles(row.token_id, row.payload, &out->nroles, &seal);
-	if (st == ST_OK && s->token_key &&
-	    !row_sealed(s->token_key, &row, out->roles, out->nroles, seal))
+	if (st == ST_OK && s->token_keys &&
+	    seal_state(s->token_keys, &row, out->roles, out->nroles, seal) == SEAL_NONE)
 		st = err_set(
 			e, ST_UNAUTHENTICATED,
 			"API token '%s' does not match its seal: made without "
@@ -299,23 +312,24 @@ void service_token_info_release(struct token_info *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* With api_token_key_file set: whether the token's seal is the key's. */
-static void add_sealed(json_object *o, const struct seal_key *key, const struct token_row *r)
+/* With api_token_key_file set: which of its keys sealed the token ("none": neither). */
+static void add_sealed(json_object *o, const struct token_keys *keys, const struct token_row *r)
 {
+	static const char *const names[] = {
+		[SEAL_NONE] = "none", [SEAL_CURRENT] = "current", [SEAL_PREVIOUS] = "previous"};
 	size_t n = 0;
 	char *seal = NULL, **roles;
 
-	if (!key)
+	if (!keys)
 		return;
 	roles = payload_roles(r->token_id, r->payload, &n, &seal);
-	json_object_object_add(o, "sealed",
-			       json_object_new_boolean(row_sealed(key, r, roles, n, seal)));
+	jx_add_str(o, "seal", names[seal_state(keys, r, roles, n, seal)]);
 	roles_free(roles, n);
 	free(seal);
 }
 
 /* The listing never includes the hash: it is of no use to an operator and is one less secret. */
-static json_object *token_json(const struct token_row *r, const struct seal_key *key)
+static json_object *token_json(const struct token_row *r, const struct token_keys *keys)
 {
 	json_object *o = json_object_new_object(),
 		    *p = service_stored_object("api_tokens", r->token_id, r->payload),
@@ -332,7 +346,7 @@ static json_object *token_json(const struct token_row *r, const struct seal_key 
 	jx_add_str(o, "expires_at", r->expires_at);
 	jx_add_str(o, "revoked_at", r->revoked_at);
 	jx_add_str(o, "last_used_at", r->last_used_at);
-	add_sealed(o, key, r);
+	add_sealed(o, keys, r);
 	return o;
 }
 
@@ -347,7 +361,7 @@ enum status service_token_list(struct service *s, json_object **out, struct err 
 		return st;
 	*out = json_object_new_array();
 	for (size_t i = 0; i < n; i++)
-		json_object_array_add(*out, token_json(&rows[i], s->token_key));
+		json_object_array_add(*out, token_json(&rows[i], s->token_keys));
 	store_token_rows_free(rows, n);
 	return ST_OK;
 }
@@ -397,7 +411,7 @@ static char *sealed_payload(const struct seal_key *key, const struct token_row *
 static enum status seal_one(struct service *s, const struct token_row *r, const char *now,
 			    struct token_seal_count *n, struct err *e)
 {
-	char *payload = sealed_payload(s->token_key, r);
+	char *payload = sealed_payload(&s->token_keys->now, r);
 	struct err why = {0};
 	enum status st =
 		payload ? store_token_set_payload(s->store, r->token_id, payload, now, &why)
@@ -438,7 +452,7 @@ enum status service_token_seal(struct service *s, struct token_seal_count *cnt, 
 		if (r->revoked_at)
 			continue;
 		roles = payload_roles(r->token_id, r->payload, &nr, &seal);
-		ok = row_sealed(s->token_key, r, roles, nr, seal);
+		ok = seal_state(s->token_keys, r, roles, nr, seal) == SEAL_CURRENT;
 		roles_free(roles, nr);
 		free(seal);
 		if (ok)

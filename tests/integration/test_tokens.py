@@ -329,8 +329,8 @@ def test_sealed_tokens_refuse_rows_written_in_the_database(migrated, tmp_path):
                          env={"CAVRA_API_TOKEN_KEY_FILE": str(tmp_path / "none")})
     assert code == 2 and "api_token_key_file" in one_line(err)
     code, out, _ = cavra("tokens", "list", "--format", "json", db=db, env=key)
-    assert {t["name"]: t["sealed"] for t in json.loads(out)} == {"ci": True,
-                                                                  "before-key": False}
+    assert {t["name"]: t["seal"] for t in json.loads(out)} == {"ci": "current",
+                                                                "before-key": "none"}
     code, out, _ = cavra("tokens", "list", db=db, env=key)
     assert [ln for ln in out.splitlines() if "NOT SEALED" in ln][0].startswith("before-key")
     until = sql(db, f"SELECT CAST(expires_at AS TEXT) FROM api_tokens WHERE token_id = '{tid}'")
@@ -359,7 +359,8 @@ def test_sealed_tokens_refuse_rows_written_in_the_database(migrated, tmp_path):
         assert "does not match its seal" in s.stderr() and ci not in s.stderr()
     # sealing seals what the chain vouches for: the token made before the key, not the plant
     code, out, err = cavra("tokens", "seal", db=db, env=key)
-    assert code == 1 and "sealed 1 token; 1 already sealed with this key; 1 refused" in out, out
+    assert code == 1 and "sealed 1 token; 1 already sealed with the current key; 1 refused" \
+        in out, out
     assert "'planted' (tok_planted00) not sealed" in err and "audit chain" in err
     assert cavra("tokens", "seal", db=db, env=key)[1].startswith("sealed 0 tokens; 2 already")
     with serve(db, env=key, tmp=tmp_path) as s:
@@ -369,6 +370,29 @@ def test_sealed_tokens_refuse_rows_written_in_the_database(migrated, tmp_path):
     code, out, _ = cavra("audit", "verify", db=db)
     assert code == 1 and "tok_planted00" in out, out
     assert cavra("tokens", "revoke", "planted", db=db)[0] == 0
+    # rotation: the new key first, the old one second, until every token is sealed again
+    rotating = tmp_path / "token-key-rotating"
+    rotating.write_text("n" * 40 + "\n" + "k" * 40 + "\n")
+    both = {"CAVRA_API_TOKEN_KEY_FILE": str(rotating)}
+    code, out, _ = cavra("tokens", "list", db=db, env=both)
+    assert "SEALED WITH THE PREVIOUS KEY" in out and "NOT SEALED" not in out, out
+    with serve(db, env=both, tmp=tmp_path) as s:
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+        code, out, _ = cavra("tokens", "seal", db=db, env=both)
+        assert code == 0 and out.startswith("sealed 2 tokens; 0 already"), out
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+    new = tmp_path / "token-key-new"
+    new.write_text("n" * 40 + "\n")
+    with serve(db, env={"CAVRA_API_TOKEN_KEY_FILE": str(new)}, tmp=tmp_path) as s:
+        assert s.get("/auth/whoami", headers=bearer(old)).status_code == 200
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+    with serve(db, env=key, tmp=tmp_path) as s:  # the old key alone no longer fits
+        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 401
+    for text in ("n" * 40 + "\nshort\n", "n" * 40 + "\n" + "k" * 40 + "\n" + "m" * 40 + "\n"):
+        bad = tmp_path / "token-key-bad"
+        bad.write_text(text)
+        code, _, err = cavra("tokens", "list", db=db, env={"CAVRA_API_TOKEN_KEY_FILE": str(bad)})
+        assert code == 2 and ("second line" in err or "more than two" in err), err
     # without the key nothing is checked, as before the setting
     with serve(db, tmp=tmp_path) as s:
         sql(db, f"UPDATE api_tokens SET expires_at = NULL WHERE token_id = '{tid}'")
