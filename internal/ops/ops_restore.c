@@ -41,6 +41,7 @@ struct restore {
 	size_t nplan;
 	char *url; /* target URL (may hold a password) */
 	char *final_path, *temp_path; /* a new SQLite database built under temp_path */
+	char *final_dir; /* final_path's directory, synced after the rename */
 	struct store *st;
 	struct migration_set tset; /* the target backend's migrations */
 	bool migrate_in_load; /* the target's migrations run in the load's transaction */
@@ -126,10 +127,51 @@ static enum status plan_files(struct restore *r, struct err *e)
 
 /* ---- the target ---- */
 
+/* Builds the new database dir/name under a temporary name beside it. */
+static void build_beside(struct restore *r, const char *dir, const char *name)
+{
+	r->final_dir = xstrdup(dir);
+	r->temp_path = xasprintf("%s/.%s.restore-%ld", dir, name, (long)getpid());
+	unlink(r->temp_path);
+	r->url = xasprintf("sqlite:%s", r->temp_path);
+}
+
+/*
+ * A SQLite URL naming a file that is not there yet (nor its log) in a directory that is: the
+ * new database is built beside it, as with --target-dir, instead of in place with a journal
+ * (the configured database on a new host, say).
+ */
+static bool new_sqlite_file(struct restore *r)
+{
+	const char *path = dburl_sqlite_path(r->o->target_url);
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	struct stat sb;
+	char *dir, *wal;
+	bool fresh;
+
+	if (!path || !*path || (slash && !slash[1]) || stat(path, &sb) == 0 || errno != ENOENT)
+		return false;
+	wal = xasprintf("%s-wal", path);
+	fresh = stat(wal, &sb) != 0 && errno == ENOENT;
+	free(wal);
+	dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+	if (!*dir) {
+		free(dir);
+		dir = xstrdup("/");
+	}
+	fresh = fresh && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+	if (fresh) {
+		r->final_path = xstrdup(path);
+		build_beside(r, dir, slash ? slash + 1 : path);
+	}
+	free(dir);
+	return fresh;
+}
+
 /*
  * Where the rows go.  A new SQLite database is built under a temporary name
  * in the target directory (same file system, so the final rename is atomic)
- * and only then becomes DIR/cavra.db.
+ * and only then becomes DIR/cavra.db, or the file a SQLite URL names.
  */
 static enum status choose_target(struct restore *r, struct err *e)
 {
@@ -137,8 +179,9 @@ static enum status choose_target(struct restore *r, struct err *e)
 	enum status st;
 
 	if (!r->o->target_dir) {
-		r->url = xstrdup(r->o->target_url);
-		r->out->target = redact_url(r->url);
+		r->out->target = redact_url(r->o->target_url);
+		if (!new_sqlite_file(r))
+			r->url = xstrdup(r->o->target_url);
 		return ST_OK;
 	}
 	r->made_dir = stat(r->o->target_dir, &sb) != 0;
@@ -152,10 +195,7 @@ static enum status choose_target(struct restore *r, struct err *e)
 		r->url = xasprintf("sqlite:%s", r->final_path);
 		return ST_OK;
 	}
-	r->temp_path =
-		xasprintf("%s/.%s.restore-%ld", r->o->target_dir, TARGET_DB_NAME, (long)getpid());
-	unlink(r->temp_path);
-	r->url = xasprintf("sqlite:%s", r->temp_path);
+	build_beside(r, r->o->target_dir, TARGET_DB_NAME);
 	return ST_OK;
 }
 
@@ -326,7 +366,8 @@ static enum status open_target(struct restore *r, struct err *e)
 	 * transaction: its migrations are committed first.
 	 */
 	if (st == ST_OK && rep.schema_version < r->m->schema_version) {
-		if (r->o->migration_url && !str_eq(r->o->migration_url, r->url))
+		/* the URL asked for, not r->url: a new SQLite file is built under another name */
+		if (r->o->migration_url && !str_eq(r->o->migration_url, r->o->target_url))
 			st = migrate_target(r, e);
 		else
 			r->migrate_in_load = true;
@@ -576,7 +617,7 @@ static enum status put_in_place(struct restore *r, struct err *e)
 		return st;
 	free(r->temp_path);
 	r->temp_path = NULL;
-	return file_fsync_dir(r->o->target_dir, e);
+	return file_fsync_dir(r->final_dir, e);
 }
 
 /*
@@ -691,6 +732,7 @@ enum status ops_restore(const struct ops_restore_opts *o, struct ops_restore_res
 	free(r.dir);
 	free(r.url);
 	free(r.final_path);
+	free(r.final_dir);
 	free(r.temp_path);
 	return st;
 }

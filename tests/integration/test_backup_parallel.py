@@ -80,19 +80,61 @@ def test_a_column_of_a_type_not_converted_fails_by_name(pg_db, tmp_path):
     assert code != 0 and "'owner'" in err and "oid 1042" in err, err + out
 
 
+def assert_whole_and_wal(path, decisions):
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT count(*) FROM activity_decisions").fetchone()[0] == decisions
+    finally:
+        con.close()
+
+
+def with_a_decision_twice(dest):
+    """The uncompressed backup at dest with its first decision added again at the end, resealed
+    (a load then fails when the primary key is built); returns the file's new bytes."""
+    data = (dest / "activity_decisions.jsonl").read_bytes()
+    row = json.loads(data.split(b"\n", 1)[0])
+    row["decided_at"] = "2000-01-01T00:00:00.000000Z"
+    data += json.dumps(row, separators=(",", ":"), sort_keys=True,
+                       ensure_ascii=False).encode() + b"\n"
+    _reseal(dest, "activity_decisions", data)
+    return data
+
+
 def test_new_sqlite_database_is_whole_and_in_wal_mode(pg_db, tmp_path):
     seed_pg(pg_db, 2000)
     out = backup(pg_db, tmp_path / "bk")
     target = tmp_path / "t"
     res = ops_json("restore", out["manifest"], "--target-dir", str(target), db=pg_db)
     assert res["ok"] and sorted(os.listdir(target)) == ["cavra.db"]
-    con = sqlite3.connect(target / "cavra.db")
-    try:
-        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert con.execute("SELECT count(*) FROM activity_decisions").fetchone()[0] == 2000
-    finally:
-        con.close()
+    assert_whole_and_wal(target / "cavra.db", 2000)
+
+
+def test_a_sqlite_url_of_a_file_not_there_yet_is_built_beside_it(pg_db, tmp_path):
+    """--target-url (or the configured database) naming a SQLite file that does not exist yet
+    gets what --target-dir gets: built unjournaled under a temporary name, then renamed. A
+    failed load leaves nothing, not even an empty file of that name."""
+    seed_pg(pg_db, 500)
+    out = backup(pg_db, tmp_path / "bk", "--compression", "none")
+    target = tmp_path / "new"
+    target.mkdir()
+    url = f"sqlite:{target / 'pilot.db'}"
+    res = ops_json("restore", out["manifest"], "--target-url", url, db=pg_db)
+    assert res["ok"] and res["target"] == url and sorted(os.listdir(target)) == ["pilot.db"]
+    assert_whole_and_wal(target / "pilot.db", 500)
+    # the configured database, on a new host: the same, and the restore recorded in it
+    fresh = target / "configured.db"
+    res = ops_json("restore", out["manifest"], db=f"sqlite:{fresh}")
+    assert res["ok"] and res["kind"] == "restore" and res["record_id"].startswith("opr_")
+    assert cavra("audit", "verify", db=f"sqlite:{fresh}")[0] == 0
+    # a failed load (a decision twice): nothing of that name stays
+    dest = tmp_path / "bk"
+    with_a_decision_twice(dest)
+    code, _, err = cavra("ops", "restore", str(dest), "--target-url",
+                         f"sqlite:{target / 'failed.db'}", db=pg_db, timeout=300)
+    assert code != 0 and "activity_decisions" in err, err
+    assert sorted(os.listdir(target)) == ["configured.db", "pilot.db"]
 
 
 def test_failed_load_into_a_new_sqlite_database_leaves_no_file(pg_db, tmp_path):
@@ -101,12 +143,7 @@ def test_failed_load_into_a_new_sqlite_database_leaves_no_file(pg_db, tmp_path):
     seed_pg(pg_db, 500)
     dest = tmp_path / "bk"
     backup(pg_db, dest, "--compression", "none")  # the test edits the text
-    data = (dest / "activity_decisions.jsonl").read_bytes()
-    row = json.loads(data.split(b"\n", 1)[0])
-    row["decided_at"] = "2000-01-01T00:00:00.000000Z"
-    data += json.dumps(row, separators=(",", ":"), sort_keys=True,
-                       ensure_ascii=False).encode() + b"\n"
-    _reseal(dest, "activity_decisions", data)
+    data = with_a_decision_twice(dest)
     assert hashlib.sha256(data).hexdigest() in (dest / "manifest.json").read_text()
     target = tmp_path / "t"
     code, _, err = cavra("ops", "restore", str(dest), "--target-dir", str(target), db=pg_db,
