@@ -154,11 +154,7 @@ static bool new_sqlite_file(struct restore *r)
 	wal = xasprintf("%s-wal", path);
 	fresh = stat(wal, &sb) != 0 && errno == ENOENT;
 	free(wal);
-	dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
-	if (!*dir) {
-		free(dir);
-		dir = xstrdup("/");
-	}
+	dir = file_dir_of(path);
 	fresh = fresh && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
 	if (fresh) {
 		r->final_path = xstrdup(path);

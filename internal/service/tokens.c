@@ -199,16 +199,23 @@ static void keep(struct service *s, const struct token_row *row, const struct to
 	(void)token_cache_put(s->tokens, &f, gen, time_mono_us());
 }
 
+/* The seal under key of row as stored, roles those of its payload. */
+static bool row_seal(const struct seal_key *key, const struct token_row *row, char *const *roles,
+		     size_t nroles, char out[SHA256_HEX_LEN])
+{
+	struct token_new t = {row->token_id,   row->sha256,	row->name,	 row->subject,
+			      row->created_by, row->expires_at, row->created_at, NULL};
+
+	return token_seal(key, &t, (const char *const *)roles, nroles, out);
+}
+
 /* Whether key sealed row, whose payload holds roles and stored (NULL: no seal). */
 static bool row_sealed(const struct seal_key *key, const struct token_row *row, char *const *roles,
 		       size_t nroles, const char *stored)
 {
 	char want[SHA256_HEX_LEN];
-	struct token_new t = {row->token_id,   row->sha256,	row->name,	 row->subject,
-			      row->created_by, row->expires_at, row->created_at, NULL};
 
-	return token_seal(key, &t, (const char *const *)roles, nroles, want) &&
-	       seal_matches(stored, want);
+	return row_seal(key, row, roles, nroles, want) && seal_matches(stored, want);
 }
 
 /* Which of the keys sealed row: the current one, the one being rotated out, or neither. */
@@ -229,6 +236,18 @@ static void roles_free(char **roles, size_t n)
 	for (size_t i = 0; roles && i < n; i++)
 		free(roles[i]);
 	free(roles);
+}
+
+/* seal_state of a listed row, its roles and seal read from its payload. */
+static enum seal_state stored_seal_state(const struct token_keys *k, const struct token_row *r)
+{
+	size_t n = 0;
+	char *seal = NULL, **roles = payload_roles(r->token_id, r->payload, &n, &seal);
+	enum seal_state state = seal_state(k, r, roles, n, seal);
+
+	roles_free(roles, n);
+	free(seal);
+	return state;
 }
 
 /*
@@ -317,15 +336,9 @@ static void add_sealed(json_object *o, const struct token_keys *keys, const stru
 {
 	static const char *const names[] = {
 		[SEAL_NONE] = "none", [SEAL_CURRENT] = "current", [SEAL_PREVIOUS] = "previous"};
-	size_t n = 0;
-	char *seal = NULL, **roles;
 
-	if (!keys)
-		return;
-	roles = payload_roles(r->token_id, r->payload, &n, &seal);
-	jx_add_str(o, "seal", names[seal_state(keys, r, roles, n, seal)]);
-	roles_free(roles, n);
-	free(seal);
+	if (keys)
+		jx_add_str(o, "seal", names[stored_seal_state(keys, r)]);
 }
 
 /* The listing never includes the hash: it is of no use to an operator and is one less secret. */
@@ -393,10 +406,7 @@ static char *sealed_payload(const struct seal_key *key, const struct token_row *
 	if (!o)
 		return NULL;
 	roles = payload_roles(r->token_id, r->payload, &n, &seal);
-	ok = token_seal(key,
-			&(struct token_new){r->token_id, r->sha256, r->name, r->subject,
-					    r->created_by, r->expires_at, r->created_at, NULL},
-			(const char *const *)roles, n, want);
+	ok = row_seal(key, r, roles, n, want);
 	roles_free(roles, n);
 	free(seal);
 	if (!ok) {
@@ -444,21 +454,12 @@ enum status service_token_seal(struct service *s, struct token_seal_count *cnt, 
 	memset(cnt, 0, sizeof(*cnt));
 	time_format_utc(time_now_us(), now, sizeof(now));
 	for (size_t i = 0; st == ST_OK && i < n; i++) {
-		const struct token_row *r = &rows[i];
-		char *seal = NULL, **roles;
-		size_t nr = 0;
-		bool ok;
-
-		if (r->revoked_at)
+		if (rows[i].revoked_at)
 			continue;
-		roles = payload_roles(r->token_id, r->payload, &nr, &seal);
-		ok = seal_state(s->token_keys, r, roles, nr, seal) == SEAL_CURRENT;
-		roles_free(roles, nr);
-		free(seal);
-		if (ok)
+		if (stored_seal_state(s->token_keys, &rows[i]) == SEAL_CURRENT)
 			cnt->kept++;
 		else
-			st = seal_one(s, r, now, cnt, e);
+			st = seal_one(s, &rows[i], now, cnt, e);
 	}
 	store_token_rows_free(rows, n);
 	return st;
