@@ -163,7 +163,7 @@ static int adopt(struct store *st, const struct audit_args *a)
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
 	printf("audit chain: chained %lld records (decisions, approvals, evidence, registry, "
-	       "inventory, integrations) written before their entries existed\n",
+	       "inventory, integrations, sessions) written before their entries existed\n",
 	       (long long)n);
 	return EXIT_OK;
 }

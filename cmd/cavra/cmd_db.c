@@ -105,7 +105,8 @@ enum status cmd_chain_adopt(struct store *st, struct progress *progress, struct 
 	}
 	if (rc == ST_OK && n > 0)
 		log_info("audit chain: chained %lld records (decisions, approvals, evidence, "
-			 "registry, inventory, integrations) written before their entries existed",
+			 "registry, inventory, integrations, sessions) written before their "
+			 "entries existed",
 			 (long long)n);
 	return rc;
 }

@@ -522,7 +522,8 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 	if (rc == ST_OK && has && !r->chain_restarted && v.late_pending)
 		cmd_info("audit chain: the backup predates the entries of some of its records (the "
 			 "evidence's from migration 021, the registry's, inventory's and "
-			 "integrations' from 022): 'cavra migrate up', the next 'cavra serve' or "
+			 "integrations' from 022, the sessions' from 023): 'cavra migrate up', the "
+			 "next 'cavra serve' or "
 			 "'cavra audit adopt' chains them");
 	store_close(st);
 	if (rc == ST_OK)

@@ -71,7 +71,8 @@ struct audit_verify_result {
 	/*
 	 * Records written before the migration that chains their kind wait to be chained
 	 * (evidence before 021, evidence_pending; the registry, inventory and integrations
-	 * before 022, records_pending; each on a chain with no entry of those kinds): they were
+	 * before 022, records_pending; sessions before 023, sessions_pending; each on a chain
+	 * with no entry of those kinds): they were
 	 * not checked (audit_verify_opts' late_pending_ok), or the verification refused.
 	 */
 	bool late_pending;

@@ -38,11 +38,12 @@ static const char *const walk_sql[] = {
 	" FROM audit_chain a LEFT JOIN activity_decisions d ON a.kind = 'decision' AND "
 	"d.decision_id = a.record_id ORDER BY a.seq"};
 /*
- * Approvals, evidence (from 021) and the registry, inventory and integrations (from 022) are
- * chained at every write, and only a record's last entry can match the row as it stands: the
- * earlier ones hashed states since overwritten, so the walk checks them as links only, and
- * this second pass checks each record's last entry (the highest seq of its record_id) against
- * its row, with its number of entries (checked against an approval's state).
+ * Approvals, evidence (from 021), the registry, inventory and integrations (from 022) and
+ * sessions (from 023, but for a decision's write) are chained at every write, and only a record's
+ * last entry can match the row as it stands: the earlier ones hashed states since overwritten, so
+ * the walk checks them as links only, and this second pass checks each record's last entry (the
+ * highest seq of its record_id) against its row, with its number of entries (checked against an
+ * approval's state).
  */
 #define LAST_ENTRY_SQL(kind, table, id, cols)                                                    \
 	"SELECT a.seq, a.record_id, a.record_sha256, (SELECT count(*) FROM audit_chain c WHERE " \
@@ -66,10 +67,10 @@ static const char unchained_sql[] =
 	"FROM audit_chain a WHERE a.kind = 'decision' AND a.record_id = d.decision_id) "
 	"ORDER BY d.decided_at, d.decision_id";
 /* The records of a kind chained at every write without an entry: their id and created_at. */
-#define UNCHAINED_SQL(kind, table, id)                                                    \
+#define UNCHAINED_SQL(kind, table, id, ok)                                                \
 	"SELECT p." id ", p.created_at FROM " table " p WHERE NOT EXISTS (SELECT 1 FROM " \
-	"audit_chain a WHERE a.kind = '" kind "' AND a.record_id = p." id ") ORDER BY "   \
-	"p.created_at, p." id
+	"audit_chain a WHERE a.kind = '" kind "' AND a.record_id = p." id ")" ok          \
+	" ORDER BY p.created_at, p." id
 
 /*
  * A kind chained at every write: its last entries' query (two parts, as walk_sql's), its
@@ -82,13 +83,13 @@ struct rewritten {
 	int late;
 };
 
-#define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late) \
-	{kind,                                                       \
-	 table,                                                      \
-	 {LAST_ENTRY_SQL(kind, table, id, COLS("p."))},              \
-	 UNCHAINED_SQL(kind, table, id),                             \
-	 COLS("p."),                                                 \
-	 ncols,                                                      \
+#define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late, ok) \
+	{kind,                                                           \
+	 table,                                                          \
+	 {LAST_ENTRY_SQL(kind, table, id, COLS("p."))},                  \
+	 UNCHAINED_SQL(kind, table, id, ok("p.")),                       \
+	 COLS("p."),                                                     \
+	 ncols,                                                          \
 	 late},
 
 static const struct rewritten rewritten[] = {STORE_CHAIN_REWRITTEN(REWRITTEN_ROW)};
@@ -551,6 +552,22 @@ static enum status walk_decisions(struct store_conn *c, struct walk *w, const st
 	return st;
 }
 
+/* Why group g's flag beside entries of its kinds is a break. */
+static const char *late_flag_why(int g)
+{
+	if (g == STORE_LATE_EVIDENCE)
+		return "the head asks for the evidence's adoption, which cavra only sets where no "
+		       "evidence is chained: evidence without an entry would be chained as if "
+		       "written before 021";
+	if (g == STORE_LATE_SESSIONS)
+		return "the head asks for the sessions' adoption, which cavra only sets where no "
+		       "session is chained: sessions without an entry would be chained as if "
+		       "written before 023";
+	return "the head asks for the adoption of the registry, inventory and integrations, "
+	       "which cavra only sets where none of them is chained: records without an entry "
+	       "would be chained as if written before 022";
+}
+
 /*
  * Which late groups are checked: each from its migration on, unless its records written before
  * it still wait to be chained (refused, or left out where the caller allows it: a restore,
@@ -577,18 +594,7 @@ static enum status late_scope(struct store_conn *c, struct walk *w, bool checked
 				       store_chain_late_what(g), store_chain_late_since(g),
 				       g == STORE_LATE_EVIDENCE ? "is" : "are");
 		if (late[g].pending && late[g].entries)
-			report(w, "edited", w->out->head_seq, 0, NULL, NULL,
-			       g == STORE_LATE_EVIDENCE
-				       ? "the head asks for the evidence's adoption, which cavra "
-					 "only sets where no evidence is chained: evidence without "
-					 "an entry would be chained as if written before 021"
-				       : "the head asks for the adoption of the registry, "
-					 "inventory "
-					 "and integrations, which cavra only sets where none of "
-					 "them "
-					 "is chained: records without an entry would be chained as "
-					 "if "
-					 "written before 022");
+			report(w, "edited", w->out->head_seq, 0, NULL, NULL, late_flag_why(g));
 		checked[g] = !waits;
 	}
 	return st;

@@ -165,7 +165,8 @@ const struct ops_table ops_catalog[] = {
 	 15,
 	 false,
 	 {I("id"), I("seq"), T("hash"), W("updated_at"), I("adopt_pending"),
-	  I_SINCE("evidence_pending", 21), I_SINCE("records_pending", 22)}},
+	  I_SINCE("evidence_pending", 21), I_SINCE("records_pending", 22),
+	  I_SINCE("sessions_pending", 23)}},
 };
 
 const size_t ops_catalog_n = ARRAY_SIZE(ops_catalog);

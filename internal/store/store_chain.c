@@ -354,18 +354,19 @@ enum status store_chain_append_decisions(struct store_conn *c,
  */
 struct chained {
 	const char *table, *kind, *cols, *id_col, *order_col, *select, *pg_sql;
+	const char *unchained_ok; /* " AND NOT (...)" over "d.": rows that need no entry, or "" */
 	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
 	int late;
 };
 
-#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late)   \
-	{                                                                       \
-		table, kind, cols, id_col, order_col,                           \
-			"SELECT " cols " FROM " table " WHERE " id_col " = $1", \
-			PG_CHAIN_SQL(kind), ncols, order_idx, late              \
+#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late, ok) \
+	{                                                                         \
+		table, kind, cols, id_col, order_col,                             \
+			"SELECT " cols " FROM " table " WHERE " id_col " = $1",   \
+			PG_CHAIN_SQL(kind), ok, ncols, order_idx, late            \
 	}
-#define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late) \
-	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late),
+#define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late, ok) \
+	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late, ok("d.")),
 
 /* The decisions, then STORE_CHAIN_REWRITTEN's kinds in its order (the approvals first). */
 enum { CHAINED_DECISIONS, CHAINED_APPROVALS };
@@ -373,7 +374,7 @@ enum { CHAINED_DECISIONS, CHAINED_APPROVALS };
 static const struct chained chained_tables[] = {
 	[CHAINED_DECISIONS] =
 		CHAINED("activity_decisions", "decision", DECISION_COLS, "decision_id",
-			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE),
+			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE, ""),
 	STORE_CHAIN_REWRITTEN(REWRITTEN_ROW)};
 
 /* A late group: its head flag, its kinds as an SQL list, its migration, what it holds. */
@@ -388,6 +389,8 @@ static const struct late_group {
 		 "'agent', 'mcp_server', 'repository', 'rollout', 'integration', 'token'",
 		 "agents, MCP servers, repositories, policy rollouts, integrations and API tokens",
 		 STORE_CHAIN_RECORDS_SINCE},
+	[STORE_LATE_SESSIONS] = {"sessions_pending", "'session'", "sessions",
+				 STORE_CHAIN_SESSIONS_SINCE},
 };
 
 int store_chain_late_since(enum store_chain_late g)
@@ -854,12 +857,12 @@ static enum status link_rows(struct store_conn *c, struct cursor *cur, const str
  */
 static void unchained_sql(const struct chained *t, char *first, char *next, size_t size)
 {
-	char base[1024];
+	char base[2048];
 
 	snprintf(base, sizeof(base),
 		 "SELECT %s FROM %s d WHERE NOT EXISTS (SELECT 1 FROM audit_chain a WHERE "
-		 "a.kind = '%s' AND a.record_id = d.%s)",
-		 t->cols, t->table, t->kind, t->id_col);
+		 "a.kind = '%s' AND a.record_id = d.%s)%s",
+		 t->cols, t->table, t->kind, t->id_col, t->unchained_ok);
 	snprintf(first, size, "%s ORDER BY %s, %s LIMIT " ADOPT_PAGE, base, t->order_col,
 		 t->id_col);
 	snprintf(next, size,
@@ -876,7 +879,7 @@ static enum status chain_unchained(struct store_conn *c, const struct chained *t
 				   struct cursor *cur, int64_t *chained, struct progress *progress,
 				   struct err *e)
 {
-	char sql_first[1536], sql_next[1536], *last_at = NULL, *last_id = NULL;
+	char sql_first[3072], sql_next[3072], *last_at = NULL, *last_id = NULL;
 	enum status st = ST_OK;
 	size_t n = 1;
 
@@ -939,7 +942,8 @@ static enum status adopt_plan(struct store_conn *c, struct err *e)
 
 /*
  * Back to the genesis with adoption pending for what the tables hold: from 021 the evidence
- * counts too, from 022 the registry, inventory and integrations, and adopt_pending then covers
+ * counts too, from 022 the registry, inventory and integrations, from 023 the sessions, and
+ * adopt_pending then covers
  * them (their groups' flags cleared).
  */
 enum status store_chain_restart(struct store_conn *c, struct err *e)

@@ -130,6 +130,33 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
 	p "token_id, " p "token_sha256, " p "name, " p "subject, " p "created_by, " p \
 	  "expires_at, " p "revoked_at, NULL, " p "created_at, " p "updated_at, " p "payload"
 #define STORE_TOKEN_NCOLS 11
+/*
+ * A session's columns as its entry hashes them (kind 'session', from 023): what a decision
+ * moves is left out, so that decisions never need a session entry (updated_at as NULL, the
+ * counters as 0, and the agent, actor, repository and pack as NULL while no POST /sessions
+ * has described the session: its decisions fill those in).  No commas inside an expression:
+ * audit_verify.c splits the list on them.
+ */
+#define STORE_SESSION_DESCRIBED(p, col) \
+	"CASE WHEN " p "payload ->> 'recorded_by' IS NOT NULL THEN " p col " END"
+#define STORE_SESSION_COLS(p)                                                                                                          \
+	p "session_id, " STORE_SESSION_DESCRIBED(p, "agent_id") ", " STORE_SESSION_DESCRIBED(p, "actor") ", " STORE_SESSION_DESCRIBED( \
+		p, "repository") ", " STORE_SESSION_DESCRIBED(p,                                                                       \
+							      "policy_pack") ", " p "state, " p                                        \
+									     "started_at, NULL, "                                      \
+									     "0, 0, 0, " p                                             \
+									     "created_at, " p                                          \
+									     "payload"
+#define STORE_SESSION_NCOLS 13
+/*
+ * The sessions that need no entry: those only decisions made (a batch's insert, or an
+ * import's session made from its decisions), as they made them.  Any other session without
+ * an entry was written behind cavra's back.
+ */
+#define STORE_CHAIN_ALWAYS(p) ""
+#define STORE_SESSION_UNCHAINED_OK(p)                                                      \
+	" AND NOT (" p "payload = '{}' AND " p "state = 'active' AND " p "started_at = " p \
+	"created_at)"
 
 /*
  * Kinds chained from a migration after the chain's own (015), in groups: rows of a group's
@@ -138,36 +165,42 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
 enum store_chain_late {
 	STORE_LATE_EVIDENCE, /* 021: 'evidence', audit_chain_head.evidence_pending */
 	STORE_LATE_RECORDS, /* 022: the registry, the inventory and integrations, records_pending */
+	STORE_LATE_SESSIONS, /* 023: 'session', sessions_pending */
 	STORE_LATE_N
 };
 #define STORE_CHAIN_EVIDENCE_SINCE 21
 #define STORE_CHAIN_RECORDS_SINCE  22
+#define STORE_CHAIN_SESSIONS_SINCE 23
 #define STORE_NOT_LATE		   (-1) /* chained from 015 on */
 
 /*
  * The kinds chained at every write (a record may be written again, and only its last entry
  * matches its row), in the chain's adoption order after the decisions: each as
  * X(kind, table, id column, its COLS macro, its number of columns, created_at's place among
- * them, its late group or STORE_NOT_LATE).  store_chain.c writes and adopts them from this list,
- * audit_verify.c checks them from it.
+ * them, its late group or STORE_NOT_LATE, the macro of the condition under which a row needs
+ * no entry, as " AND NOT (...)", or STORE_CHAIN_ALWAYS).  A session is chained at each write
+ * but a decision's, and an adoption leaves the sessions only decisions made unchained too.
+ * store_chain.c writes and adopts them from this list, audit_verify.c checks them from it.
  */
 #define STORE_CHAIN_REWRITTEN(X)                                                                 \
 	X("approval", "approvals", "approval_id", STORE_APPROVAL_COLS, STORE_APPROVAL_NCOLS, 10, \
-	  STORE_NOT_LATE)                                                                        \
+	  STORE_NOT_LATE, STORE_CHAIN_ALWAYS)                                                    \
 	X("evidence", "evidence_metadata", "session_id", STORE_EVIDENCE_COLS,                    \
-	  STORE_EVIDENCE_NCOLS, 5, STORE_LATE_EVIDENCE)                                          \
+	  STORE_EVIDENCE_NCOLS, 5, STORE_LATE_EVIDENCE, STORE_CHAIN_ALWAYS)                      \
 	X("agent", "registry_agents", "agent_id", STORE_AGENT_COLS, STORE_AGENT_NCOLS, 3,        \
-	  STORE_LATE_RECORDS)                                                                    \
+	  STORE_LATE_RECORDS, STORE_CHAIN_ALWAYS)                                                \
 	X("mcp_server", "registry_mcp_servers", "server_id", STORE_MCP_SERVER_COLS,              \
-	  STORE_MCP_SERVER_NCOLS, 5, STORE_LATE_RECORDS)                                         \
+	  STORE_MCP_SERVER_NCOLS, 5, STORE_LATE_RECORDS, STORE_CHAIN_ALWAYS)                     \
 	X("repository", "inventory_repositories", "repository_id", STORE_REPOSITORY_COLS,        \
-	  STORE_REPOSITORY_NCOLS, 6, STORE_LATE_RECORDS)                                         \
+	  STORE_REPOSITORY_NCOLS, 6, STORE_LATE_RECORDS, STORE_CHAIN_ALWAYS)                     \
 	X("rollout", "inventory_policy_rollouts", "rollout_id", STORE_ROLLOUT_COLS,              \
-	  STORE_ROLLOUT_NCOLS, 6, STORE_LATE_RECORDS)                                            \
+	  STORE_ROLLOUT_NCOLS, 6, STORE_LATE_RECORDS, STORE_CHAIN_ALWAYS)                        \
 	X("integration", "integrations", "integration_id", STORE_INTEGRATION_COLS,               \
-	  STORE_INTEGRATION_NCOLS, 7, STORE_LATE_RECORDS)                                        \
+	  STORE_INTEGRATION_NCOLS, 7, STORE_LATE_RECORDS, STORE_CHAIN_ALWAYS)                    \
 	X("token", "api_tokens", "token_id", STORE_TOKEN_COLS, STORE_TOKEN_NCOLS, 8,             \
-	  STORE_LATE_RECORDS)
+	  STORE_LATE_RECORDS, STORE_CHAIN_ALWAYS)                                                \
+	X("session", "activity_sessions", "session_id", STORE_SESSION_COLS, STORE_SESSION_NCOLS, \
+	  11, STORE_LATE_SESSIONS, STORE_SESSION_UNCHAINED_OK)
 
 /* The migration from which group g is chained, and what its records are, for messages. */
 int store_chain_late_since(enum store_chain_late g);

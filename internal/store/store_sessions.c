@@ -11,6 +11,7 @@
 #include "store/store_backend.h"
 #include "store/store_query.h"
 #include "store/store_owner_sql.h"
+#include "store/store_chain.h"
 #include "base/num.h"
 #include "base/str.h"
 #include "base/files.h"
@@ -122,7 +123,23 @@ struct upsert {
 		SQLITE_KEEP_METADATA) ", '$.recorded_by', json(" OWNER_NOW_SQLITE         \
 				      "), '$.changed_by', json(" CALLER_SQLITE ")) END"
 
-/* Notes whether the session is new, then writes it, in the caller's transaction. */
+/*
+ * A session just written in c's transaction gets a chain entry unless its last one already
+ * hashed what it now holds (a POST /sessions of the same description moves updated_at only,
+ * which the entry leaves out); a new one has none to compare with.
+ */
+static enum status chain_session(struct store_conn *c, const char *id, bool created, struct err *e)
+{
+	bool same = false;
+	enum status rc =
+		created ? ST_OK : store_chain_record_matches(c, "activity_sessions", id, &same, e);
+
+	if (rc == ST_OK && !same)
+		rc = store_chain_append_record(c, "activity_sessions", id, e);
+	return rc;
+}
+
+/* Notes whether the session is new, then writes it and its entry, in the caller's transaction. */
 static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	/* the row as it stands when the statement updates it: another upsert's commit included */
@@ -145,6 +162,8 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 				(int)ARRAY_SIZE(p), p, &changes, e);
 	if (rc == ST_OK && changes == 0)
 		rc = err_set(e, ST_FORBIDDEN, SESSION_OWNED_ELSEWHERE, u->session_id);
+	if (rc == ST_OK)
+		rc = chain_session(c, u->session_id, !exists, e);
 	return rc;
 }
 
@@ -206,7 +225,9 @@ enum status store_session_start(struct store_conn *c, const char *id, const char
 	int64_t changes = 0;
 	enum status rc = store_exec(c, pg ? pg_insert : sqlite_insert, 3, p, &changes, e);
 
-	if (rc != ST_OK || changes > 0)
+	if (rc == ST_OK && changes > 0)
+		return store_chain_append_record(c, "activity_sessions", id, e);
+	if (rc != ST_OK)
 		return rc;
 	rc = store_row_exists(c, pg ? pg_owned : sqlite_owned, 2, p, &owned, e);
 	if (rc == ST_OK && !owned)

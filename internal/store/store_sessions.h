@@ -47,6 +47,7 @@ struct session_upsert {
 	 */
 	const char *owner;
 };
+/* Writes u in a write transaction of st with the session's chain entry (kind 'session'). */
 ATTR_NODISCARD enum status store_session_upsert(struct store *st, const struct session_upsert *u,
 						bool *created, struct err *e);
 
@@ -65,7 +66,8 @@ ATTR_NODISCARD enum status store_session_owner_check(struct store *st, const cha
 /*
  * Starts session id for owner (a recorded_by object, JSON text) unless it exists (state
  * active, started now, owner its payload's started_by: its owner, but not its describer, so
- * decisions fill in its agent and the like), on c inside the caller's write transaction.  An
+ * decisions fill in its agent and the like), on c inside the caller's write transaction, with
+ * its chain entry (kind 'session') when it is started here.  An
  * existing session that another caller recorded or started, or nobody (imported), is
  * ST_FORBIDDEN: a concurrent write that started it first has committed by then (PostgreSQL's
  * insert waits for it; SQLite has one writer), so one caller owns a session however its first

@@ -1,0 +1,208 @@
+"""Sessions in the audit chain (docs/audit.md, migration 023), on both backends: every write of
+a session but a decision's (POST /sessions, evidence that starts one, an import) is chained; a
+session's owner, state or description changed in the database, a session planted there and one
+that only decisions made but was changed since are named by `cavra audit verify`; sessions
+written before 023 are chained once by the adoption."""
+import json
+
+import pytest
+
+from conftest import backend_of, cavra, serve, sql
+from test_audit import breaks, flag_refused, verify
+from test_evidence_chain import restore_carries, restore_over_newer
+from test_tokens import bearer, make_token
+
+T0 = "2026-01-01T00:00:00.000000Z"
+
+
+def entries(db):
+    return [tuple(r) for r in sql(db, "SELECT kind, record_id FROM audit_chain WHERE kind = "
+                                      "'session' ORDER BY seq")]
+
+
+def last_seq(db, rid):
+    return sql(db, f"SELECT max(seq) FROM audit_chain WHERE kind = 'session' AND "
+                   f"record_id = '{rid}'")[0][0]
+
+
+def insert_session(db, sid, payload):
+    """A session row written behind cavra's back (or by a binary before 023)."""
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    sql(db, "INSERT INTO activity_sessions (session_id, state, started_at, updated_at, "
+            f"created_at, payload) VALUES ('{sid}', 'active', '{T0}', '{T0}', '{T0}', "
+            f"'{json.dumps(payload)}'{obj})")
+
+
+def post(srv, token, path, **body):
+    r = srv.post(path, body, headers=bearer(token))
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+@pytest.fixture
+def with_sessions(db, tmp_path):
+    """s-rec recorded by agent A (then its decisions, the same description again, then closed),
+    s-dec started by a decision of A, s-ev started by B's evidence and described by B's
+    decisions; returns (db, A's token, B's token)."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    a, b = make_token(db, "sc-agent-a", "agent"), make_token(db, "sc-agent-b", "agent")
+    with serve(db, tmp=tmp_path) as srv:
+        post(srv, a, "/sessions", session_id="s-rec", repository="acme/api")
+        for _ in range(2):
+            post(srv, a, "/decisions", session_id="s-rec", action_type="shell_command",
+                 command="ls")
+        post(srv, a, "/sessions", session_id="s-rec", repository="acme/api")
+        post(srv, a, "/sessions", session_id="s-rec", repository="acme/api", state="completed")
+        post(srv, a, "/decisions", session_id="s-dec", agent_id="agent-a",
+             action_type="shell_command", command="rm -rf /")
+        post(srv, b, "/evidence", session_id="s-ev", signer="harness")
+        post(srv, b, "/decisions", session_id="s-ev", agent_id="agent-b",
+             repository="acme/web", action_type="shell_command", command="ls")
+    return db, a, b
+
+
+def test_every_session_write_but_a_decisions_is_chained(with_sessions):
+    """The first and the changing POST /sessions and the evidence's start are chained; the
+    decisions that count in a session and fill in its description are not, and neither is the
+    same description written again, nor the session a decision started."""
+    db, _, _ = with_sessions
+    assert entries(db) == [("session", "s-rec"), ("session", "s-rec"), ("session", "s-ev")]
+    got = sql(db, "SELECT agent_id, decision_count FROM activity_sessions WHERE session_id = "
+                  "'s-ev'")
+    assert got == [["agent-b", "1"]], got
+    code, out, err = verify(db)
+    assert code == 0, out + err
+    assert breaks(out) == [], out
+
+
+def owner(token_name):
+    return {"kind": "api_token", "token": token_name}
+
+
+@pytest.mark.parametrize("case", ["owner_handed_over", "recorded_closed", "description",
+                                  "evidence_owner", "decision_session_taken",
+                                  "decision_session_archived", "planted", "deleted"])
+def test_session_tampering_is_detected_and_named(with_sessions, case):
+    db, _, _ = with_sessions
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    taken = json.dumps({"recorded_by": owner("sc-agent-b")})
+    stmts, (what, sid) = {
+        # the story 023 closes: B's decisions would now be taken into A's session
+        "owner_handed_over": ([f"UPDATE activity_sessions SET payload = '{taken}'{obj} WHERE "
+                               "session_id = 's-rec'"], ("edited", "s-rec")),
+        "recorded_closed": (["UPDATE activity_sessions SET state = 'active' WHERE "
+                             "session_id = 's-rec'"], ("edited", "s-rec")),
+        "description": (["UPDATE activity_sessions SET repository = 'acme/other' WHERE "
+                         "session_id = 's-rec'"], ("edited", "s-rec")),
+        "evidence_owner": ([f"UPDATE activity_sessions SET payload = "
+                            f"'{json.dumps({'started_by': owner('sc-agent-a')})}'{obj} WHERE "
+                            "session_id = 's-ev'"], ("edited", "s-ev")),
+        "decision_session_taken": ([f"UPDATE activity_sessions SET payload = '{taken}'{obj} "
+                                    "WHERE session_id = 's-dec'"], ("inserted", "s-dec")),
+        "decision_session_archived": (["UPDATE activity_sessions SET state = 'archived' WHERE "
+                                       "session_id = 's-dec'"], ("inserted", "s-dec")),
+        "planted": ([], ("inserted", "s-planted")),
+        "deleted": (["DELETE FROM evidence_metadata WHERE session_id = 's-ev'",
+                     "DELETE FROM activity_sessions WHERE session_id = 's-ev'"],
+                    ("deleted", "s-ev")),
+    }[case]
+    for s in stmts:
+        sql(db, s)
+    if case == "planted":
+        insert_session(db, "s-planted", {"recorded_by": owner("sc-agent-b")})
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = [l for l in breaks(out) if f" id={sid} " in l]
+    assert lines and all(l.startswith(what + " ") for l in lines), breaks(out)
+    if what == "edited":
+        assert len(breaks(out)) == 1, breaks(out)
+        assert lines[0].startswith(f"edited seq={last_seq(db, sid)} "), lines
+
+
+def test_what_decisions_move_is_left_out(with_sessions, tmp_path):
+    """Counters and updated_at are checked against the decisions, not the entry: a session's
+    entry still matches after decisions, and a counter changed in the database is named as a
+    counter, once."""
+    db, a, _ = with_sessions
+    with serve(db, tmp=tmp_path) as srv:
+        post(srv, a, "/decisions", session_id="s-rec", action_type="shell_command",
+             command="ls")
+    assert verify(db)[0] == 0
+    sql(db, "UPDATE activity_sessions SET decision_count = 99 WHERE session_id = 's-rec'")
+    code, out, err = verify(db)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert len(lines) == 1 and "session counters 99/" in lines[0], lines
+
+
+def test_sessions_before_023_are_adopted_once_by_migrate_up(db):
+    """Sessions written before 023 get their entries from the `migrate up` that applies it; a
+    session inserted later is not chained by the next adoption, and verify names it."""
+    assert cavra("migrate", "up", "--to", "22", db=db)[0] == 0
+    insert_session(db, "old-1", {"recorded_by": {"kind": "local"}})
+    code, out, err = cavra("migrate", "up", db=db)
+    assert code == 0, err
+    assert "chained 1 records" in out + err, out + err
+    assert entries(db) == [("session", "old-1")]
+    assert sql(db, "SELECT adopt_pending, evidence_pending, records_pending, sessions_pending "
+                   "FROM audit_chain_head") == [["0", "0", "0", "0"]]
+    assert verify(db)[0] == 0
+    insert_session(db, "late", {"recorded_by": {"kind": "local"}})
+    code, out, _ = cavra("audit", "adopt", db=db)
+    assert code == 0 and "chained 0 records" in out, out
+    code, out, _ = verify(db)
+    assert code == 1 and [l.split(" after=")[0] for l in breaks(out)] == ["inserted id=late"], out
+
+
+def test_verify_waits_for_the_sessions_adoption(db):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    insert_session(db, "old-1", {"metadata": {"ticket": "SEC-1"}})
+    # as 023 leaves a database with sessions before the adoption that `migrate up` runs next
+    sql(db, "UPDATE audit_chain_head SET sessions_pending = 1")
+    code, out, err = verify(db)
+    assert code == 1 and "run 'cavra audit adopt' first" in err, out + err
+    assert "sessions written before migration 023 are not chained" in err, err
+    code, out, err = cavra("audit", "adopt", db=db)
+    assert code == 0 and "chained 1 records" in out, out + err
+    assert verify(db)[0] == 0
+
+
+def test_sessions_pending_set_by_hand_adopts_nothing(with_sessions, tmp_path):
+    db, _, _ = with_sessions
+    insert_session(db, "s-forged", {"recorded_by": owner("sc-agent-b")})
+    head = int(sql(db, "SELECT seq FROM audit_chain_head")[0][0])
+    flag_refused(db, tmp_path, "sessions_pending", head, "the sessions' adoption", "s-forged")
+
+
+def test_a_backup_from_before_023_restored_over_023_asks_for_adoption(db, tmp_path):
+    assert cavra("migrate", "up", "--to", "22", db=db)[0] == 0
+    insert_session(db, "old-1", {"recorded_by": {"kind": "local"}})
+    restore_over_newer(db, tmp_path, "sessions_pending")
+
+
+def test_a_restored_backup_carries_the_sessions_entries(with_sessions, tmp_path):
+    db, _, _ = with_sessions
+    restore_carries(db, tmp_path, entries)
+
+
+def test_an_import_chains_the_sessions_it_writes(with_sessions, tmp_path):
+    """Imported sessions are chained before the import commits, a session the import changes
+    gets an entry for its new state, and a session planted before it in another table's
+    import stays named."""
+    db, _, _ = with_sessions
+    path = tmp_path / "activity.json"
+
+    def imported(state):
+        path.write_text(json.dumps({"sessions": [{"session_id": "imp-1", "state": state,
+                                                  "started_at": T0,
+                                                  "metadata": {"ticket": "SEC-1"}}]}))
+        code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity",
+                               db=db)
+        assert code == 0, out + err
+
+    imported("active")
+    assert entries(db)[-1] == ("session", "imp-1")
+    imported("completed")
+    assert entries(db)[-2:] == [("session", "imp-1"), ("session", "imp-1")]
+    code, out, err = verify(db)
+    assert code == 0, out + err
