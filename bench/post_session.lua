@@ -4,28 +4,18 @@
 -- new content (an update and an entry each).
 --   wrk -t2 -c8 -d10s --latency -s bench/post_session.lua http://127.0.0.1:PORT/sessions
 -- Prints the RESULT line of bench/wrk_result.lua at the end.
-local next_tid = 0
+package.path = "./bench/?.lua;" .. package.path
+local ids = require("wrk_ids")
 local headers = {["Content-Type"] = "application/json"}
-
-function setup(thread)
-	thread:set("tid", next_tid) -- a global of the thread's own Lua state
-	next_tid = next_tid + 1
-end
-
-local run = tostring(os.time())
 local sent = 0
 local replace = os.getenv("BENCH_SHAPE") == "replace"
 
 request = function()
 	sent = sent + 1
-	local sid = string.format("se-%s-%d-%d", run, tid or 0, sent)
-	if replace then
-		sid = string.format("se-%s-%d-%d", run, tid or 0, sent % 1000)
-	end
+	local sid = ids.id("se", sent, replace)
 	local body = string.format('{"session_id":"%s","agent_id":"agent-%d","repository":' ..
 		'"acme/svc-%02d","metadata":{"run":%d}}', sid, sent % 20, sent % 50, sent)
 	return wrk.format("POST", "/sessions", headers, body)
 end
 
-package.path = "./bench/?.lua;" .. package.path
 done = require("wrk_result")
