@@ -144,10 +144,22 @@ def test_evidence_racing_first_decisions_gives_a_session_one_owner(migrated, tmp
     tokens = [make_token(migrated, n, "agent") for n in names]
     with serve(migrated, tmp=tmp_path) as s:
         evidence_race([s.base], s, names, tokens, "evrace")
+    chained_once(migrated)
+
+
+def chained_once(db):
+    """The sessions the evidence started have one chain entry each (migration 023), the ones
+    a decision started none, and the chain the racing writers left verifies."""
+    started = sql(db, "SELECT count(*) FROM activity_sessions WHERE state = 'active' AND "
+                      "started_at = created_at AND decision_count = 0")[0][0]
+    assert sql(db, "SELECT count(*) FROM audit_chain WHERE kind = 'session'") == [[started]]
+    code, out, err = cavra("audit", "verify", db=db)
+    assert code == 0, out + err
 
 
 def test_evidence_racing_through_two_processes_on_one_postgres(pg_db, tmp_path):
     on_two_processes(pg_db, tmp_path, "evrace2", evidence_race)
+    chained_once(pg_db)
 
 
 def test_the_postgres_check_reads_each_session_by_its_key(pg, pg_db, tmp_path):

@@ -4,8 +4,10 @@ session's owner, state or description changed in the database, a session planted
 that only decisions made but was changed since are named by `cavra audit verify`; sessions
 written before 023 are chained once by the adoption."""
 import json
+import threading
 
 import pytest
+import requests
 
 from conftest import backend_of, cavra, serve, sql
 from test_audit import breaks, flag_refused, verify
@@ -117,6 +119,52 @@ def test_session_tampering_is_detected_and_named(with_sessions, case):
     if what == "edited":
         assert len(breaks(out)) == 1, breaks(out)
         assert lines[0].startswith(f"edited seq={last_seq(db, sid)} "), lines
+
+
+def hammer(bases, token, sid, rounds=15):
+    """Decisions and re-descriptions of session sid at once, from six threads over bases; the
+    status codes."""
+    codes, lock = [], threading.Lock()
+
+    def run(i):
+        base = bases[i % len(bases)]
+        for n in range(rounds):
+            if i < 2:
+                r = requests.post(base + "/sessions", json={"session_id": sid,
+                                                           "metadata": {"n": f"{i}-{n}"}},
+                                  headers=bearer(token), timeout=60)
+            else:
+                r = requests.post(base + "/decisions", json={
+                    "session_id": sid, "action_type": "shell_command", "command": "ls"},
+                    headers=bearer(token), timeout=60)
+            with lock:
+                codes.append(r.status_code)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes
+
+
+def test_session_writes_racing_its_decisions_verify(db, tmp_path):
+    """A session described again while its decisions are written (on PostgreSQL through two
+    processes): every write answered, the last description is the one chained last, the
+    counters exact, and the chain verifies."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    a = make_token(db, "race-a", "agent")
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    with serve(db, tmp=tmp_path / "1") as s1, serve(db, tmp=tmp_path / "2") as s2:
+        post(s1, a, "/sessions", session_id="s-race", repository="acme/api")
+        bases = [s1.base, s2.base] if backend_of(db) == "postgres" else [s1.base]
+        codes = hammer(bases, a, "s-race")
+    assert sorted(set(codes)) == [200, 201], codes
+    assert sql(db, "SELECT decision_count FROM activity_sessions WHERE session_id = "
+                   "'s-race'") == [["60"]]
+    code, out, err = verify(db)
+    assert code == 0, out + err
 
 
 def test_what_decisions_move_is_left_out(with_sessions, tmp_path):
