@@ -137,16 +137,15 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
  * has described the session: its decisions fill those in).  No commas inside an expression:
  * audit_verify.c splits the list on them.
  */
+/* clang-format off */
 #define STORE_SESSION_DESCRIBED(p, col) \
-	"CASE WHEN " p "payload ->> 'recorded_by' IS NOT NULL THEN " p col " END"
-#define STORE_SESSION_COLS(p)                                                                                                          \
-	p "session_id, " STORE_SESSION_DESCRIBED(p, "agent_id") ", " STORE_SESSION_DESCRIBED(p, "actor") ", " STORE_SESSION_DESCRIBED( \
-		p, "repository") ", " STORE_SESSION_DESCRIBED(p,                                                                       \
-							      "policy_pack") ", " p "state, " p                                        \
-									     "started_at, NULL, "                                      \
-									     "0, 0, 0, " p                                             \
-									     "created_at, " p                                          \
-									     "payload"
+	"CASE WHEN " p "payload ->> 'recorded_by' IS NOT NULL THEN " p col " END, "
+#define STORE_SESSION_COLS(p)                                                          \
+	p "session_id, " STORE_SESSION_DESCRIBED(p, "agent_id")                        \
+	STORE_SESSION_DESCRIBED(p, "actor") STORE_SESSION_DESCRIBED(p, "repository")   \
+	STORE_SESSION_DESCRIBED(p, "policy_pack") p "state, " p "started_at, NULL, 0, " \
+	"0, 0, " p "created_at, " p "payload"
+/* clang-format on */
 #define STORE_SESSION_NCOLS 13
 /*
  * The sessions that need no entry: those only decisions made (a batch's insert, or an
