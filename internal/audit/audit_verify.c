@@ -113,6 +113,29 @@ static const char sqlite_sessions_sql[] = SESSION_COUNTS_SQL("");
 #define SESSION_COUNTS_NCOLS 8
 
 /*
+ * Each session that only decisions made (no entry, as they leave it: STORE_SESSION_UNCHAINED_OK)
+ * whose agent, actor, repository or pack is none of its decisions': a decision fills in only
+ * what the session lacks, with its own value (from 023 the rest of such a row is checked as
+ * the "inserted" pass's condition).  collate makes PostgreSQL compare the session's id as the
+ * decisions' index does.
+ */
+/* clang-format off */
+#define DESCRIBED_BY(col, collate)                                                         \
+	"(s." col " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity_decisions d WHERE " \
+	"d.session_id = s.session_id" collate " AND d." col " = s." col "))"
+/* NOT (1 = 1 AND NOT (shape)): the rows of that shape */
+#define SESSION_FILLS_SQL(collate)                                                         \
+	"SELECT s.session_id FROM activity_sessions s WHERE NOT EXISTS (SELECT 1 FROM "    \
+	"audit_chain a WHERE a.kind = 'session' AND a.record_id = s.session_id) AND NOT "  \
+	"(1 = 1" STORE_SESSION_UNCHAINED_OK("s.") ") AND ("                                \
+	DESCRIBED_BY("agent_id", collate) " OR " DESCRIBED_BY("actor", collate) " OR "     \
+	DESCRIBED_BY("repository", collate) " OR " DESCRIBED_BY("policy_pack", collate)    \
+	") ORDER BY s.session_id"
+/* clang-format on */
+static const char pg_fills_sql[] = SESSION_FILLS_SQL(" COLLATE \"default\"");
+static const char sqlite_fills_sql[] = SESSION_FILLS_SQL("");
+
+/*
  * The first pass's sums: each decision entry's (record_id, record_sha256) and each decision's
  * (decision_id, SHA-256 of its line), as the id's length (4 bytes), the id, then the hash.
  */
@@ -434,6 +457,27 @@ static enum status on_session(void *ctx, const char *const *v, const size_t *len
 	return ST_OK;
 }
 
+/* A session only decisions made whose description is none of theirs (SESSION_FILLS_SQL). */
+static enum status on_fill(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct walk *w = ctx;
+	struct audit_break b = {
+		"edited",
+		0,
+		0,
+		v[0],
+		NULL,
+		NULL,
+		"session that only decisions made names an agent, actor, repository or policy "
+		"pack that none of its decisions names"};
+
+	UNUSED(lens);
+	UNUSED(e);
+	w->out->breaks++;
+	w->fn(w->ctx, &b);
+	return ST_OK;
+}
+
 /* What only the end of the walk can tell: a cut tail, against the head and the checkpoint. */
 static void check_tail(struct walk *w)
 {
@@ -657,6 +701,8 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 		st = store_stream(c, w->sqlite ? sqlite_sessions_sql : pg_sessions_sql,
 				  SESSION_COUNTS_NCOLS, on_session, w, e);
 	}
+	if (st == ST_OK && w->sessions && checked[STORE_LATE_SESSIONS])
+		st = store_stream(c, w->sqlite ? sqlite_fills_sql : pg_fills_sql, 1, on_fill, w, e);
 	return st;
 }
 

@@ -83,7 +83,8 @@ def owner(token_name):
 
 @pytest.mark.parametrize("case", ["owner_handed_over", "recorded_closed", "description",
                                   "evidence_owner", "decision_session_taken",
-                                  "decision_session_archived", "planted", "deleted"])
+                                  "decision_session_archived", "decision_session_described",
+                                  "planted", "deleted"])
 def test_session_tampering_is_detected_and_named(with_sessions, case):
     db, _, _ = with_sessions
     obj = "::jsonb" if backend_of(db) == "postgres" else ""
@@ -104,6 +105,9 @@ def test_session_tampering_is_detected_and_named(with_sessions, case):
         "decision_session_archived": (["UPDATE activity_sessions SET state = 'archived' WHERE "
                                        "session_id = 's-dec'"], ("inserted", "s-dec")),
         "planted": ([], ("inserted", "s-planted")),
+        # a description no decision of the session gave
+        "decision_session_described": (["UPDATE activity_sessions SET repository = 'acme/other' "
+                                        "WHERE session_id = 's-dec'"], ("edited", "s-dec")),
         "deleted": (["DELETE FROM evidence_metadata WHERE session_id = 's-ev'",
                      "DELETE FROM activity_sessions WHERE session_id = 's-ev'"],
                     ("deleted", "s-ev")),
@@ -116,7 +120,9 @@ def test_session_tampering_is_detected_and_named(with_sessions, case):
     assert code == 1, out + err
     lines = [l for l in breaks(out) if f" id={sid} " in l]
     assert lines and all(l.startswith(what + " ") for l in lines), breaks(out)
-    if what == "edited":
+    if what == "edited" and case == "decision_session_described":
+        assert len(breaks(out)) == 1 and "none of its decisions names" in lines[0], lines
+    elif what == "edited":
         assert len(breaks(out)) == 1, breaks(out)
         assert lines[0].startswith(f"edited seq={last_seq(db, sid)} "), lines
 
@@ -250,7 +256,15 @@ def test_an_import_chains_the_sessions_it_writes(with_sessions, tmp_path):
 
     imported("active")
     assert entries(db)[-1] == ("session", "imp-1")
+    # an active session without metadata, described by the file and not by its decisions
+    # (none here): chained as it is written, so not taken for one only decisions made
+    path.write_text(json.dumps({"sessions": [{"session_id": "imp-0", "state": "active",
+                                              "started_at": T0, "agent_id": "old-agent"}]}))
+    code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity", db=db)
+    assert code == 0, out + err
+    assert entries(db)[-1] == ("session", "imp-0")
+    assert verify(db)[0] == 0
     imported("completed")
-    assert entries(db)[-2:] == [("session", "imp-1"), ("session", "imp-1")]
+    assert entries(db)[-3:] == [("session", "imp-1"), ("session", "imp-0"), ("session", "imp-1")]
     code, out, err = verify(db)
     assert code == 0, out + err
