@@ -21,8 +21,8 @@ ROWS=${ROWS:-1000000}
 RECORDS=${RECORDS:-1000}
 MIGRATION=${MIGRATION:-22}
 case $MIGRATION in 22 | 23) ;; *) die "MIGRATION must be 22 or 23" ;; esac
-# the sessions 023 chains: all but those only decisions made (docs/audit.md)
-SESSIONS_TO_CHAIN="SELECT count(*) FROM activity_sessions WHERE NOT (payload = '{}' AND state = 'active' AND started_at = created_at)"
+# the sessions 023 chains: all of them (docs/audit.md)
+SESSIONS_TO_CHAIN="SELECT count(*) FROM activity_sessions"
 read -r -a BACKENDS <<<"${BACKENDS:-sqlite postgres}"
 T0=2026-01-01T00:00:00.000000Z
 

@@ -323,12 +323,8 @@ static enum status put_session(struct store_conn *c, struct prepared *p, const c
 	};
 	enum status rc = store_session_import(c, &s, o, e);
 
-	/*
-	 * Each session written gets its entry now, a new one too: chained with the import's other
-	 * records, a new session that looks like one only decisions made would be left out
-	 * (docs/audit.md), and its description is the file's, not its decisions'.
-	 */
-	if (rc == ST_OK && *o != REC_UNCHANGED)
+	/* a changed session gets its entry now, a new one before the import commits */
+	if (rc == ST_OK && *o == REC_UPDATED)
 		rc = store_chain_append_record(c, "activity_sessions", p->id, e);
 	for (int i = 0; i < 3; i++)
 		free(counts[i]);
@@ -468,13 +464,13 @@ static size_t chained_written(const struct store_spec *sp, const struct import_r
 
 	for (int k = 0; k < 2 && k < r->ntables; k++) {
 		const struct kind *kd = sp->kinds[k];
-		bool chained = kd && kd->table &&
-			       (kd == &service_kind_approval || kd == &service_kind_decision ||
-				kd->table->chained);
+		bool session = kd == &service_kind_session; /* written by its own statements */
+		bool chained = kd && (session || (kd->table && (kd == &service_kind_approval ||
+								kd == &service_kind_decision ||
+								kd->table->chained)));
 
-		/* sessions: each chained as it is written (put_session) */
 		if (chained && (r->tables[k].created > 0 || r->tables[k].updated > 0))
-			out[n++] = kd->table->name;
+			out[n++] = session ? "activity_sessions" : kd->table->name;
 	}
 	out[n] = NULL;
 	return n;

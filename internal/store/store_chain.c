@@ -354,19 +354,19 @@ enum status store_chain_append_decisions(struct store_conn *c,
  */
 struct chained {
 	const char *table, *kind, *cols, *id_col, *order_col, *select, *pg_sql;
-	const char *unchained_ok; /* " AND NOT (...)" over "d.": rows that need no entry, or "" */
 	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
 	int late;
 };
 
-#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late, ok) \
-	{                                                                         \
-		table, kind, cols, id_col, order_col,                             \
-			"SELECT " cols " FROM " table " WHERE " id_col " = $1",   \
-			PG_CHAIN_SQL(kind), ok, ncols, order_idx, late            \
+#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late)   \
+	{                                                                       \
+		table, kind, cols, id_col, order_col,                           \
+			"SELECT " cols " FROM " table " WHERE " id_col " = $1", \
+			PG_CHAIN_SQL(kind), ncols, order_idx, late              \
 	}
+/* ok: the verifier's condition only; an adoption chains every row without an entry */
 #define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late, ok) \
-	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late, ok("d.")),
+	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late),
 
 /* The decisions, then STORE_CHAIN_REWRITTEN's kinds in its order (the approvals first). */
 enum { CHAINED_DECISIONS, CHAINED_APPROVALS };
@@ -374,7 +374,7 @@ enum { CHAINED_DECISIONS, CHAINED_APPROVALS };
 static const struct chained chained_tables[] = {
 	[CHAINED_DECISIONS] =
 		CHAINED("activity_decisions", "decision", DECISION_COLS, "decision_id",
-			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE, ""),
+			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE),
 	STORE_CHAIN_REWRITTEN(REWRITTEN_ROW)};
 
 /* A late group: its head flag, its kinds as an SQL list, its migration, what it holds. */
@@ -861,8 +861,8 @@ static void unchained_sql(const struct chained *t, char *first, char *next, size
 
 	snprintf(base, sizeof(base),
 		 "SELECT %s FROM %s d WHERE NOT EXISTS (SELECT 1 FROM audit_chain a WHERE "
-		 "a.kind = '%s' AND a.record_id = d.%s)%s",
-		 t->cols, t->table, t->kind, t->id_col, t->unchained_ok);
+		 "a.kind = '%s' AND a.record_id = d.%s)",
+		 t->cols, t->table, t->kind, t->id_col);
 	snprintf(first, size, "%s ORDER BY %s, %s LIMIT " ADOPT_PAGE, base, t->order_col,
 		 t->id_col);
 	snprintf(next, size,

@@ -176,9 +176,9 @@ enum store_chain_late {
  * The kinds chained at every write (a record may be written again, and only its last entry
  * matches its row), in the chain's adoption order after the decisions: each as
  * X(kind, table, id column, its COLS macro, its number of columns, created_at's place among
- * them, its late group or STORE_NOT_LATE, the macro of the condition under which a row needs
- * no entry, as " AND NOT (...)", or STORE_CHAIN_ALWAYS).  A session is chained at each write
- * but a decision's, and an adoption leaves the sessions only decisions made unchained too.
+ * them, its late group or STORE_NOT_LATE, the macro of the condition under which a row may
+ * have no entry, as " AND NOT (...)", or STORE_CHAIN_ALWAYS).  A session is chained at each
+ * write but a decision's; an adoption chains every row without an entry, those included.
  * store_chain.c writes and adopts them from this list, audit_verify.c checks them from it.
  */
 #define STORE_CHAIN_REWRITTEN(X)                                                                 \

@@ -263,8 +263,8 @@ def test_existing_decisions_are_adopted_by_migrate_up(db):
     add_session(db, "s", 3)
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
-    # oldest first
-    assert chain_ids(db) == ["d-2", "d-1", "d-0"]
+    # oldest first, then (023) the session
+    assert chain_ids(db) == ["d-2", "d-1", "d-0", "s"]
     assert sql(db, "SELECT adopt_pending FROM audit_chain_head") == [["0"]]
     assert verify(db)[0] == 0
     # adopt runs once: a row inserted later stays unchained and is reported
@@ -481,7 +481,7 @@ def test_adoption_probes_the_chain_index_for_every_row(pg, pg_db):
         sql(pg_db, f"ALTER DATABASE {name} SET {setting}")
     start = os.path.getsize(log)
     code, out, err = cavra("audit", "adopt", db=pg_db)
-    assert code == 0 and "chained 2500 records" in out, err
+    assert code == 0 and "chained 2501 records" in out, err  # and the session (023)
     with open(log, encoding="utf-8", errors="replace") as f:
         f.seek(start)
         plans = adoption_plans(f.read())

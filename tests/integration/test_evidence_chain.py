@@ -134,9 +134,10 @@ def test_evidence_before_021_is_adopted_once_by_migrate_up(db):
     insert_evidence(db, "old-2")
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
-    assert "chained 2 records" in out + err, out + err
+    # the evidence by 021, then (023) the session
+    assert "chained 3 records" in out + err, out + err
     assert sql(db, "SELECT kind, record_id FROM audit_chain ORDER BY seq") == \
-        [["decision", "d-1"], ["evidence", "old-1"], ["evidence", "old-2"]]
+        [["decision", "d-1"], ["evidence", "old-1"], ["evidence", "old-2"], ["session", "s"]]
     assert sql(db, "SELECT adopt_pending, evidence_pending FROM audit_chain_head") == \
         [["0", "0"]]
     assert verify(db)[0] == 0

@@ -209,9 +209,10 @@ def test_from_env_defaults_and_skips_missing(migrated, tmp_path):
     assert "approvals (.cavra/api/approvals.json): not found, skipped" in out
     assert sql(migrated, "SELECT count(*) FROM activity_decisions") == [["3"]]
     # the text report chains what it imported as --format json does
-    # three decisions, one session's evidence, and an agent, an MCP server, a repository, a
-    # policy rollout and an integration (the two sessions are chained as they are written)
-    assert "audit chain: chained 9 imported records" in err, err
+    # three decisions, three sessions (the file's two, one made from its decisions), one
+    # session's evidence, and an agent, an MCP server, a repository, a policy rollout and an
+    # integration
+    assert "audit chain: chained 12 imported records" in err, err
     code, out, err = cavra("audit", "verify", db=migrated)
     assert code == 0, out + err
     # a variable that names a missing file is an error, not a skip

@@ -184,7 +184,7 @@ def test_import_progress(tmp_path, db):
                            "--format", "json", "--progress", db=db)
     assert code == 0, err
     assert re.search(r"^import: activity( \w+)?: [0-9,]+ of 5 rows", err, re.M), err
-    assert re.search(r"^import: done in .*: activity 5 rows in .*; audit chain 3 rows in ", err,
+    assert re.search(r"^import: done in .*: activity 5 rows in .*; audit chain 6 rows in ", err,
                      re.M), err
     assert out.lstrip().startswith("[")
     # --quiet: not even the chain's line

@@ -240,9 +240,9 @@ def test_a_restored_backup_carries_the_sessions_entries(with_sessions, tmp_path)
 
 
 def test_an_import_chains_the_sessions_it_writes(with_sessions, tmp_path):
-    """Imported sessions are chained before the import commits, a session the import changes
-    gets an entry for its new state, and a session planted before it in another table's
-    import stays named."""
+    """Imported sessions are chained before the import commits (with every other session
+    that has no entry yet, as an import does in the tables it wrote), and a session the import
+    changes gets an entry for its new state."""
     db, _, _ = with_sessions
     path = tmp_path / "activity.json"
 
@@ -255,9 +255,11 @@ def test_an_import_chains_the_sessions_it_writes(with_sessions, tmp_path):
         assert code == 0, out + err
 
     imported("active")
-    assert entries(db)[-1] == ("session", "imp-1")
+    # after the chain's entries, oldest first: the imported session, then the one a decision
+    # made before it (the import chains what has no entry in the table it wrote)
+    assert entries(db)[-2:] == [("session", "imp-1"), ("session", "s-dec")]
     # an active session without metadata, described by the file and not by its decisions
-    # (none here): chained as it is written, so not taken for one only decisions made
+    # (none here): chained by the import, so not taken for one only decisions made
     path.write_text(json.dumps({"sessions": [{"session_id": "imp-0", "state": "active",
                                               "started_at": T0, "agent_id": "old-agent"}]}))
     code, out, err = cavra("ops", "import", "--json", str(path), "--store", "activity", db=db)
@@ -265,6 +267,6 @@ def test_an_import_chains_the_sessions_it_writes(with_sessions, tmp_path):
     assert entries(db)[-1] == ("session", "imp-0")
     assert verify(db)[0] == 0
     imported("completed")
-    assert entries(db)[-3:] == [("session", "imp-1"), ("session", "imp-0"), ("session", "imp-1")]
+    assert entries(db)[-2:] == [("session", "imp-0"), ("session", "imp-1")]
     code, out, err = verify(db)
     assert code == 0, out + err
