@@ -113,7 +113,7 @@ static const char sqlite_sessions_sql[] = SESSION_COUNTS_SQL("");
 #define SESSION_COUNTS_NCOLS 8
 
 /*
- * Each session that only decisions made (no entry, as they leave it: STORE_SESSION_UNCHAINED_OK)
+ * Each session that only decisions made (no entry, as they leave it: STORE_SESSION_DECISION_MADE)
  * whose agent, actor, repository or pack is none of its decisions': a decision fills in only
  * what the session lacks, with its own value (from 023 the rest of such a row is checked as
  * the "inserted" pass's condition).  collate makes PostgreSQL compare the session's id as the
@@ -123,11 +123,10 @@ static const char sqlite_sessions_sql[] = SESSION_COUNTS_SQL("");
 #define DESCRIBED_BY(col, collate)                                                         \
 	"(s." col " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity_decisions d WHERE " \
 	"d.session_id = s.session_id" collate " AND d." col " = s." col "))"
-/* NOT (1 = 1 AND NOT (shape)): the rows of that shape */
 #define SESSION_FILLS_SQL(collate)                                                         \
 	"SELECT s.session_id FROM activity_sessions s WHERE NOT EXISTS (SELECT 1 FROM "    \
-	"audit_chain a WHERE a.kind = 'session' AND a.record_id = s.session_id) AND NOT "  \
-	"(1 = 1" STORE_SESSION_UNCHAINED_OK("s.") ") AND ("                                \
+	"audit_chain a WHERE a.kind = 'session' AND a.record_id = s.session_id) AND "      \
+	STORE_SESSION_DECISION_MADE("s.") " AND ("                                         \
 	DESCRIBED_BY("agent_id", collate) " OR " DESCRIBED_BY("actor", collate) " OR "     \
 	DESCRIBED_BY("repository", collate) " OR " DESCRIBED_BY("policy_pack", collate)    \
 	") ORDER BY s.session_id"

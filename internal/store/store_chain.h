@@ -148,14 +148,14 @@ ATTR_NODISCARD enum status store_chain_approval_cas(struct store *st, const stru
 /* clang-format on */
 #define STORE_SESSION_NCOLS 13
 /*
- * The sessions that need no entry: those only decisions made (a batch's insert, or an
- * import's session made from its decisions), as they made them.  Any other session without
- * an entry was written behind cavra's back.
+ * A session as a decision's batch inserts it (active, payload {}, started when created): one
+ * decisions made after 023 has no entry, and may have none.  Any other session without an
+ * entry was written behind cavra's back.  (An adoption or an import chains such rows too.)
  */
-#define STORE_CHAIN_ALWAYS(p) ""
-#define STORE_SESSION_UNCHAINED_OK(p)                                                      \
-	" AND NOT (" p "payload = '{}' AND " p "state = 'active' AND " p "started_at = " p \
-	"created_at)"
+#define STORE_SESSION_DECISION_MADE(p) \
+	"(" p "payload = '{}' AND " p "state = 'active' AND " p "started_at = " p "created_at)"
+#define STORE_CHAIN_ALWAYS(p)	      ""
+#define STORE_SESSION_UNCHAINED_OK(p) " AND NOT " STORE_SESSION_DECISION_MADE(p)
 
 /*
  * Kinds chained from a migration after the chain's own (015), in groups: rows of a group's
