@@ -9,17 +9,24 @@
 # Run as root (PostgreSQL runs as user postgres).
 #   bash bench/audit.sh
 # Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", CAVRA_REV (a committed
-# revision, built in a temp dir; default: the work tree into build-bench/).
+# revision, built in a temp dir; default: the work tree into build-bench/), SEAL=1 (the adoption
+# seals every entry with audit_seal_key_file, and a third step times `audit verify
+# --seal-key-file`: docs/audit.md#sealed-entries).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . bench/lib.sh
 
 ROWS=${ROWS:-1000000}
+SEAL=${SEAL:-0}
 read -r -a BACKENDS <<<"${BACKENDS:-sqlite postgres}"
 
 pg_workdir audit
 
 build_revision
+if [ "$SEAL" = 1 ]; then
+	openssl rand -hex 32 >"$work/audit-seal.key"
+	export CAVRA_AUDIT_SEAL_KEY_FILE=$work/audit-seal.key # the adoption seals
+fi
 
 row() { timed_row "$1 | $ROWS" "${@:2}"; } # backend step command...
 
@@ -34,6 +41,11 @@ for b in "${BACKENDS[@]}"; do
 	row "$b" "audit adopt" "$cavra" audit adopt --database "$db" --quiet
 	settle "$b" "$db"
 	row "$b" "audit verify" "$cavra" audit verify --database "$db" --quiet
+	if [ "$SEAL" = 1 ]; then
+		settle "$b" "$db"
+		row "$b" "audit verify --seal-key-file" "$cavra" audit verify --database "$db" \
+			--quiet --seal-key-file "$CAVRA_AUDIT_SEAL_KEY_FILE"
+	fi
 	if [ "$b" = postgres ]; then pg_stop; fi
 done
 say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -20,7 +20,8 @@
 # token's check and the session owner check of POST /decisions are then on the path) or
 # AUTH=sealed (AUTH=token with api_token_key_file set: the token sealed, its seal checked),
 # BENCH_SESSIONS=new (bench/post_decision.lua: every decision starts a session of its own; with
-# AUTH=token its write then settles the session's owner).  PostgreSQL runs with fsync and
+# AUTH=token its write then settles the session's owner), SEAL=1 (audit_seal_key_file set:
+# every chain entry sealed, docs/audit.md#sealed-entries).  PostgreSQL runs with fsync and
 # synchronous_commit on (its defaults); SQLite is cavra's own WAL with synchronous=FULL.  Prints a Markdown table for
 # docs/benchmarks.md on stdout; progress on stderr.  Run as root; PostgreSQL runs as user
 # postgres in a temp dir that is removed on exit.
@@ -34,6 +35,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 POOL=${POOL:-8}
 AUTH=${AUTH:-none}
+SEAL=${SEAL:-0}
 case $AUTH in none | token | sealed) ;; *) die "AUTH must be none, token or sealed" ;; esac
 
 [ "$(id -u)" = 0 ] || die "run as root: PostgreSQL is started as user postgres with runuser"
@@ -104,6 +106,10 @@ for b in $BACKENDS; do
 	if [ "$b" = sqlite ]; then url=$work/post.db; else url=$(pgurl post); fi
 	"$cavra" migrate up --database "$url" >"$work/migrate-$b.log" 2>&1 || die "migrate up failed"
 	unset BENCH_TOKEN
+	if [ "$SEAL" = 1 ]; then
+		openssl rand -hex 32 >"$work/audit-seal.key"
+		export CAVRA_AUDIT_SEAL_KEY_FILE=$work/audit-seal.key # serve seals every entry
+	fi
 	if [ "$AUTH" = sealed ]; then
 		openssl rand -hex 32 >"$work/api-token.key"
 		export CAVRA_API_TOKEN_KEY_FILE=$work/api-token.key # tokens create and serve

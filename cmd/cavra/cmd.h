@@ -146,14 +146,22 @@ const struct http_auth *serve_auth_http(const struct serve_auth *sa);
 void serve_auth_stop(struct serve_auth *sa);
 int cmd_tokens(struct config *cfg, int argc, char **argv);
 /*
- * api_token_key_file's keys into keys (the first line's, and a second line's while a key is
- * rotated out), *set true; *set false when the setting is unset.  ST_INVALID naming the file
- * when it cannot be read, a key is shorter than CMD_TOKEN_KEY_MIN characters, or it has more
- * than two lines.
+ * The keys of a key file (cmd_keys.c) into keys: the first line's, and a second line's while a
+ * key is rotated out, each derived with derive.  ST_INVALID naming setting and path when the
+ * file cannot be read, a key is shorter than CMD_KEY_MIN characters, or it has more than two
+ * lines.
  */
-#define CMD_TOKEN_KEY_MIN 32
-struct token_keys;
-ATTR_NODISCARD enum status cmd_token_key(const struct config *cfg, struct token_keys *keys,
+#define CMD_KEY_MIN 32
+struct seal_key;
+struct seal_keys;
+ATTR_NODISCARD enum status cmd_key_file(const char *setting, const char *path,
+					bool (*derive)(const char *secret, struct seal_key *key),
+					struct seal_keys *keys, struct err *e);
+/*
+ * api_token_key_file's keys into keys (cmd_key_file), *set true; *set false when the setting
+ * is unset.
+ */
+ATTR_NODISCARD enum status cmd_token_key(const struct config *cfg, struct seal_keys *keys,
 					 bool *set, struct err *e);
 int cmd_auth(struct config *cfg, int argc, char **argv);
 /* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */

@@ -7,8 +7,11 @@
 #include "cmd.h"
 #include "audit/audit.h"
 #include "base/files.h"
+#include "base/num.h"
+#include "base/seal.h"
 #include "base/timeutil.h"
 #include "migrate/migrate.h"
+#include "service/seals.h"
 #include "store/store.h"
 #include "store/store_chain.h"
 #include "base/progress.h"
@@ -19,6 +22,9 @@
 
 struct audit_args {
 	const char *checkpoint, *public_key, *signing_key, *output;
+	const char *seal_key_file, *sealed_from; /* verify */
+	struct seal_keys seal_keys; /* of seal_key_file */
+	int64_t from; /* of sealed_from */
 	struct cmd_progress pf; /* verify and adopt: --progress, --quiet */
 };
 
@@ -98,6 +104,8 @@ static int verify(struct store *st, const struct audit_args *a)
 		return EXIT_FAIL; /* a checkpoint that does not verify is a failed audit */
 	}
 	o.cp = a->checkpoint ? &cp : NULL;
+	o.seal_keys = a->seal_key_file ? &a->seal_keys : NULL;
+	o.sealed_from = a->from;
 	o.progress = o.ctx = cmd_progress_new(&a->pf, "audit verify");
 	rc = audit_verify_with(st, &o, &r, &e);
 	progress_finish(o.progress, rc == ST_OK && r.breaks == 0);
@@ -107,9 +115,12 @@ static int verify(struct store *st, const struct audit_args *a)
 	if (r.summed)
 		cmd_info("audit chain: the links and every decision checked in one pass over the "
 			 "chain and one over the decisions");
-	printf("audit chain: %lld entries, head seq %lld, %lld breaks%s\n", (long long)r.entries,
+	printf("audit chain: %lld entries, head seq %lld, %lld breaks%s", (long long)r.entries,
 	       (long long)r.head_seq, (long long)r.breaks,
 	       a->checkpoint ? ", checked against the checkpoint" : "");
+	if (a->seal_key_file)
+		printf(", %lld seals checked", (long long)r.sealed);
+	printf("\n");
 	return r.breaks ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -168,11 +179,24 @@ static int adopt(struct store *st, const struct audit_args *a)
 	return EXIT_OK;
 }
 
+/* --seal-key-file's keys: audit_seal_key_file's form (both lines verify). */
+static int seal_keys_read(struct audit_args *a)
+{
+	struct err e = {0};
+
+	if (cmd_key_file("--seal-key-file", a->seal_key_file, seal_audit_key, &a->seal_keys, &e) !=
+	    ST_OK)
+		return cmd_usage_error("audit verify: %s", e.msg);
+	return EXIT_OK;
+}
+
 /* Each action takes only its own options, so that --help and the parser agree. */
 static int parse(int argc, char **argv, struct audit_args *a)
 {
 	const struct cmd_opt verify_opts[] = {CMD_VALUE("--checkpoint", &a->checkpoint),
 					      CMD_VALUE("--public-key", &a->public_key),
+					      CMD_VALUE("--seal-key-file", &a->seal_key_file),
+					      CMD_VALUE("--sealed-from", &a->sealed_from),
 					      CMD_PROGRESS_OPTS(&a->pf),
 					      {0}};
 	const struct cmd_opt checkpoint_opts[] = {CMD_VALUE("--signing-key", &a->signing_key),
@@ -197,6 +221,14 @@ static int parse(int argc, char **argv, struct audit_args *a)
 		return code;
 	if (is_verify && !a->checkpoint != !a->public_key)
 		return cmd_usage_error("audit verify: --checkpoint and --public-key go together");
+	if (is_verify && a->sealed_from && !a->seal_key_file)
+		return cmd_usage_error("audit verify: --sealed-from goes with --seal-key-file");
+	if (is_verify && a->sealed_from && !str_to_i64(a->sealed_from, 1, INT64_MAX, &a->from))
+		return cmd_usage_error("audit verify: --sealed-from takes a seq (1 or more), not "
+				       "'%s'",
+				       a->sealed_from);
+	if (is_verify && a->seal_key_file)
+		return seal_keys_read(a);
 	if (is_cp && (!a->signing_key || !a->output))
 		return cmd_usage_error("audit checkpoint: --signing-key PEM and --output FILE "
 				       "are required");
@@ -224,5 +256,6 @@ int cmd_audit(struct config *cfg, int argc, char **argv)
 		code = adopt(st, &a);
 	migrate_set_release(&set);
 	store_close(st);
+	memset(&a.seal_keys, 0, sizeof(a.seal_keys));
 	return code;
 }

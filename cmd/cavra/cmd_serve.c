@@ -192,7 +192,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	struct store *st = NULL, *probe = NULL;
 	struct store_options opt;
 	struct service svc;
-	struct token_keys token_keys;
+	struct seal_keys token_keys;
 	struct err e = {0};
 	enum status rc;
 	struct app app;

@@ -235,73 +235,16 @@ static int tokens_revoke(struct service *s, const char *name)
 	return EXIT_OK;
 }
 
-/*
- * One key of the file: the line at *p (its end cut at \r or \n), derived into key; *p moves to
- * the next line.  which names it in messages; the text never reaches one.
- */
-static enum status key_line(const char *path, const char *which, char **p, struct seal_key *key,
-			    struct err *e)
-{
-	char *line = *p;
-	size_t n = strcspn(line, "\r\n");
-
-	*p = line + n + strspn(line + n, "\r\n");
-	line[n] = '\0';
-	if (n < CMD_TOKEN_KEY_MIN)
-		return err_set(e, ST_INVALID,
-			       "api_token_key_file '%s': its %s line holds %zu characters; a key "
-			       "needs at least %d (e.g. openssl rand -hex 32)",
-			       path, which, n, CMD_TOKEN_KEY_MIN);
-	if (!seal_token_key(line, key))
-		return err_set(e, ST_INTERNAL, "could not derive the API tokens' key (OpenSSL)");
-	return ST_OK;
-}
-
-/*
- * The first line is the key; a second, while a key is rotated out, the previous one (still
- * accepted, never used to seal).  Line ends are not part of a key, so the newline of
- * `echo key > file` does not count.
- */
-static enum status parse_keys(const char *path, char *text, struct token_keys *keys, struct err *e)
-{
-	char *p = text;
-	enum status st = key_line(path, "first", &p, &keys->now, e);
-
-	if (st == ST_OK && *p) {
-		st = key_line(path, "second", &p, &keys->before, e);
-		keys->before_set = st == ST_OK;
-	}
-	if (st == ST_OK && *p)
-		st = err_set(e, ST_INVALID,
-			     "api_token_key_file '%s': more than two lines (the key, and the "
-			     "previous one while it is rotated out)",
-			     path);
-	return st;
-}
-
-enum status cmd_token_key(const struct config *cfg, struct token_keys *keys, bool *set,
+enum status cmd_token_key(const struct config *cfg, struct seal_keys *keys, bool *set,
 			  struct err *e)
 {
-	const char *path = cfg->api_token_key_file;
-	struct buf b;
 	enum status st;
 
 	*set = false;
 	memset(keys, 0, sizeof(*keys));
-	if (!path)
+	if (!cfg->api_token_key_file)
 		return ST_OK;
-	buf_init(&b, 4096);
-	st = file_read(path, 4096, &b, e);
-	if (st != ST_OK) {
-		char why[sizeof(e->msg)];
-
-		buf_release(&b);
-		snprintf(why, sizeof(why), "%s", e->msg);
-		return err_set(e, ST_INVALID, "api_token_key_file '%s': %s", path, why);
-	}
-	st = parse_keys(path, b.data, keys, e);
-	memset(b.data, 0, b.len);
-	buf_release(&b);
+	st = cmd_key_file("api_token_key_file", cfg->api_token_key_file, seal_token_key, keys, e);
 	*set = st == ST_OK;
 	return st;
 }
@@ -374,7 +317,7 @@ int cmd_tokens(struct config *cfg, int argc, char **argv)
 	struct err e = {0};
 	enum status rc;
 	struct service svc;
-	struct token_keys keys;
+	struct seal_keys keys;
 	bool keyed = false;
 	int code = parse_tokens(argc, argv, &a);
 

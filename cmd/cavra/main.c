@@ -12,8 +12,10 @@
 #include "cmd_healthcheck.h"
 #include "base/interrupt.h"
 #include "base/log.h"
+#include "base/seal.h"
 #include "base/xalloc.h"
 #include "ops/ops.h"
+#include "service/seals.h"
 #include "store/store_chain.h"
 
 #include <stdio.h>
@@ -154,6 +156,25 @@ static int run(struct config *cfg, int argc, char **argv)
 }
 
 /*
+ * audit_seal_key_file's key seals every chain entry that any command appends (serve, migrate
+ * up's adoptions, imports, tokens); the previous key of a rotation only verifies.
+ */
+static enum status install_seal_key(const struct config *cfg, struct err *e)
+{
+	struct seal_keys keys;
+	enum status st;
+
+	if (!cfg->audit_seal_key_file)
+		return ST_OK;
+	st = cmd_key_file("audit_seal_key_file", cfg->audit_seal_key_file, seal_audit_key, &keys,
+			  e);
+	if (st == ST_OK)
+		store_chain_seal_set(&keys.now);
+	memset(&keys, 0, sizeof(keys));
+	return st;
+}
+
+/*
  * Settings are loaded before the command is known, from every source, so a bad setting fails
  * every command the same way (exit 2, one line naming it) before anything is opened or
  * logged.  What config_load does not recognise is left in rest for the command to parse.
@@ -169,7 +190,8 @@ int main(int argc, char **argv)
 	/* every decision a command writes is chained in the backups' canonical form */
 	store_chain_canon_set(ops_chain_canon);
 	config_init(&cfg);
-	if ((rc = config_load(&cfg, argc - 1, argv + 1, env_get, rest, &nrest, &e)) != ST_OK) {
+	if ((rc = config_load(&cfg, argc - 1, argv + 1, env_get, rest, &nrest, &e)) != ST_OK ||
+	    (rc = install_seal_key(&cfg, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);
 	} else {
 		setup_logging(&cfg);

@@ -76,6 +76,7 @@ struct audit_verify_result {
 	 * not checked (audit_verify_opts' late_pending_ok), or the verification refused.
 	 */
 	bool late_pending;
+	int64_t sealed; /* with audit_verify_opts' seal_keys: the entries whose seal was checked */
 };
 
 /*
@@ -96,6 +97,7 @@ ATTR_NODISCARD enum status audit_verify(struct store *st, const struct audit_che
 struct progress;
 struct ops_decision_hashes;
 struct ops_chain_lines;
+struct seal_keys;
 /* audit_verify's inputs, and where its progress goes. */
 struct audit_verify_opts {
 	const struct audit_checkpoint *cp; /* may be NULL */
@@ -132,6 +134,15 @@ struct audit_verify_opts {
 	 * adoption follows.
 	 */
 	bool late_pending_ok;
+	/*
+	 * Borrowed; NULL: seals are not checked.  Each entry from seq sealed_from on (the phase
+	 * "seals") must carry a seal (store_chain_seal_ok) of one of these keys, or it is
+	 * "unsealed" or "forged"; and no entry of a kind chained at every write may carry the
+	 * seal of another ("replayed": a copy of an earlier entry appended again).  ST_CONFLICT
+	 * when the schema has no seals (before 024).
+	 */
+	const struct seal_keys *seal_keys;
+	int64_t sealed_from;
 };
 /* audit_verify with the inputs of o. */
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,

@@ -132,6 +132,8 @@ static const struct cfg_entry table[] = {
 	 3600, 0, NULL},
 	{"api_token_key_file", "CAVRA_API_TOKEN_KEY_FILE", "api-token-key-file", CFG_STR,
 	 OFF(api_token_key_file), NULL, 0, 0, F_NULLABLE, NULL},
+	{"audit_seal_key_file", "CAVRA_AUDIT_SEAL_KEY_FILE", "audit-seal-key-file", CFG_STR,
+	 OFF(audit_seal_key_file), NULL, 0, 0, F_NULLABLE, NULL},
 	{"console_client_id", "CAVRA_CONSOLE_CLIENT_ID", "console-client-id", CFG_STR,
 	 OFF(console_client_id), NULL, 0, 0, F_NULLABLE, NULL},
 	{"console_client_secret", "CAVRA_CONSOLE_CLIENT_SECRET", "console-client-secret", CFG_STR,

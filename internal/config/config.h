@@ -59,6 +59,7 @@ struct config {
 	char *rbac_file; /* IdP groups -> roles; NULL: the built-in mapping */
 	char *api_token_key_file; /* a secret that seals API tokens (docs/security.md); NULL: none
 				   */
+	char *audit_seal_key_file; /* a secret that seals audit chain entries (docs/audit.md) */
 	char *console_client_id, *console_client_secret, *console_client_secret_file;
 	char *console_public_url; /* e.g. https://cavra.example.com: the callback's base */
 	char *console_scopes;

@@ -155,7 +155,7 @@ const struct ops_table ops_catalog[] = {
 	 15,
 	 false,
 	 {I("seq"), T("kind"), T("record_id"), T("record_sha256"), T("prev_hash"), T("hash"),
-	  W("chained_at")},
+	  W("chained_at"), T_SINCE("seal", 24)},
 	 NULL,
 	 "hash"},
 	{"audit",

@@ -15,6 +15,11 @@ bool seal_token_key(const char *secret, struct seal_key *key)
 	return seal_key_derive(secret, "cavra api token seal key v1", key);
 }
 
+bool seal_audit_key(const char *secret, struct seal_key *key)
+{
+	return seal_key_derive(secret, "cavra audit chain seal key v1", key);
+}
+
 bool seal_of_session(const struct seal_key *key, const struct seal_session *s,
 		     char out[SHA256_HEX_LEN])
 {

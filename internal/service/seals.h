@@ -13,19 +13,12 @@
 #include "base/base.h"
 #include "base/seal.h"
 
-/*
- * The API tokens' keys: now seals and is accepted; before (when before_set), the key being
- * rotated out, is still accepted (docs/security.md#sealed-tokens).
- */
-struct token_keys {
-	struct seal_key now, before;
-	bool before_set;
-};
-
 /* The console's key, of its client secret; false when OpenSSL fails. */
 ATTR_NODISCARD bool seal_console_key(const char *client_secret, struct seal_key *key);
 /* The API tokens' key, of the api_token_key_file's secret. */
 ATTR_NODISCARD bool seal_token_key(const char *secret, struct seal_key *key);
+/* The audit chain entries' key, of audit_seal_key_file's secret (store/store_chain.h). */
+ATTR_NODISCARD bool seal_audit_key(const char *secret, struct seal_key *key);
 
 /* What a console session row grants; strings may be NULL (a NULL and "" seal differently). */
 struct seal_session {

@@ -19,7 +19,7 @@
 struct routing;
 struct token_cache;
 struct seal_key;
-struct token_keys;
+struct seal_keys;
 
 struct service {
 	struct store *store; /* borrowed */
@@ -30,7 +30,7 @@ struct service {
 	/* the API tokens this process verified (service_token_watch_start); NULL: none kept */
 	struct token_cache *tokens;
 	/* api_token_key_file's keys (service/seals.h): tokens are sealed and checked; NULL: not */
-	const struct token_keys *token_keys;
+	const struct seal_keys *token_keys;
 };
 
 /* The facts about a decision that approval routing rules match on. */

@@ -221,7 +221,7 @@ static bool row_sealed(const struct seal_key *key, const struct token_row *row, 
 /* Which of the keys sealed row: the current one, the one being rotated out, or neither. */
 enum seal_state { SEAL_NONE, SEAL_CURRENT, SEAL_PREVIOUS };
 
-static enum seal_state seal_state(const struct token_keys *k, const struct token_row *row,
+static enum seal_state seal_state(const struct seal_keys *k, const struct token_row *row,
 				  char *const *roles, size_t nroles, const char *stored)
 {
 	if (row_sealed(&k->now, row, roles, nroles, stored))
@@ -239,7 +239,7 @@ static void roles_free(char **roles, size_t n)
 }
 
 /* seal_state of a listed row, its roles and seal read from its payload. */
-static enum seal_state stored_seal_state(const struct token_keys *k, const struct token_row *r)
+static enum seal_state stored_seal_state(const struct seal_keys *k, const struct token_row *r)
 {
 	size_t n = 0;
 	char *seal = NULL, **roles = payload_roles(r->token_id, r->payload, &n, &seal);
@@ -332,7 +332,7 @@ void service_token_info_release(struct token_info *t)
 }
 
 /* With api_token_key_file set: which of its keys sealed the token ("none": neither). */
-static void add_sealed(json_object *o, const struct token_keys *keys, const struct token_row *r)
+static void add_sealed(json_object *o, const struct seal_keys *keys, const struct token_row *r)
 {
 	static const char *const names[] = {
 		[SEAL_NONE] = "none", [SEAL_CURRENT] = "current", [SEAL_PREVIOUS] = "previous"};
@@ -342,7 +342,7 @@ static void add_sealed(json_object *o, const struct token_keys *keys, const stru
 }
 
 /* The listing never includes the hash: it is of no use to an operator and is one less secret. */
-static json_object *token_json(const struct token_row *r, const struct token_keys *keys)
+static json_object *token_json(const struct token_row *r, const struct seal_keys *keys)
 {
 	json_object *o = json_object_new_object(),
 		    *p = service_stored_object("api_tokens", r->token_id, r->payload),

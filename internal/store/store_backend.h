@@ -28,6 +28,7 @@ struct store_conn {
 	bool saw_full; /* a statement failed with ST_STORAGE_FULL since it was borrowed */
 	bool wrote; /* a write transaction committed since it was borrowed */
 	bool one_shot; /* the next statement is neither cached nor kept prepared */
+	bool chain_sealed; /* audit_chain.seal found here (store_chain.c): not looked up again */
 };
 
 struct store_ops {

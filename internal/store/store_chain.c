@@ -12,7 +12,9 @@
 #include "store/store_pg_batch.h"
 #include "store/store_query.h"
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/num.h"
+#include "base/seal.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "base/progress.h"
@@ -31,10 +33,123 @@ const char store_chain_genesis[SHA256_HEX_LEN] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
 static store_chain_canon_fn canon_fn;
+static struct seal_key seal_key; /* with seal_on: every entry appended is sealed */
+static bool seal_on;
 
 void store_chain_canon_set(store_chain_canon_fn fn)
 {
 	canon_fn = fn;
+}
+
+void store_chain_seal_set(const struct seal_key *key)
+{
+	memset(&seal_key, 0, sizeof(seal_key));
+	seal_on = key != NULL;
+	if (key)
+		seal_key = *key;
+}
+
+/* The text an entry's seal covers, into b. */
+static void seal_text(struct buf *b, const char *nonce, const char *kind, const char *record_id,
+		      const char *record_sha256)
+{
+	seal_field(b, "audit entry v1");
+	seal_field(b, kind);
+	seal_field(b, record_id);
+	seal_field(b, record_sha256);
+	seal_field(b, nonce);
+}
+
+bool store_chain_seal_of(const struct seal_key *key, const char *nonce, const char *kind,
+			 const char *record_id, const char *record_sha256,
+			 char out[STORE_CHAIN_SEAL_LEN])
+{
+	struct buf b = BUF_INIT;
+
+	seal_text(&b, nonce, kind, record_id, record_sha256);
+	memcpy(out, nonce, STORE_CHAIN_NONCE_HEX);
+	out[STORE_CHAIN_NONCE_HEX] = '.';
+	return seal_sign(key, &b, out + STORE_CHAIN_NONCE_HEX + 1);
+}
+
+struct store_chain_seals {
+	struct seal_mac *mac[2]; /* the key, and the one rotated out (NULL: none) */
+	struct buf text; /* the text of the entry being checked */
+};
+
+struct store_chain_seals *store_chain_seals_new(const struct seal_keys *keys)
+{
+	struct store_chain_seals *s = xcalloc(1, sizeof(*s));
+
+	buf_init(&s->text, BUF_CAP_DEFAULT);
+	s->mac[0] = seal_mac_new(&keys->now);
+	s->mac[1] = keys->before_set ? seal_mac_new(&keys->before) : NULL;
+	if (!s->mac[0] || (keys->before_set && !s->mac[1])) {
+		store_chain_seals_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+bool store_chain_seals_ok(struct store_chain_seals *s, const char *kind, const char *record_id,
+			  const char *record_sha256, const char *seal)
+{
+	char nonce[STORE_CHAIN_NONCE_HEX + 1], mac[SHA256_HEX_LEN];
+	bool ok = false;
+
+	if (!seal || strlen(seal) != STORE_CHAIN_SEAL_LEN - 1 ||
+	    seal[STORE_CHAIN_NONCE_HEX] != '.' || !hex_is_lower(seal, STORE_CHAIN_NONCE_HEX))
+		return false;
+	memcpy(nonce, seal, STORE_CHAIN_NONCE_HEX);
+	nonce[STORE_CHAIN_NONCE_HEX] = '\0';
+	buf_reset(&s->text);
+	seal_text(&s->text, nonce, kind, record_id, record_sha256);
+	for (size_t i = 0; !ok && i < ARRAY_SIZE(s->mac) && s->mac[i]; i++)
+		ok = seal_mac_sign(s->mac[i], &s->text, mac) &&
+		     seal_matches(seal + STORE_CHAIN_NONCE_HEX + 1, mac);
+	return ok;
+}
+
+void store_chain_seals_free(struct store_chain_seals *s)
+{
+	if (!s)
+		return;
+	seal_mac_free(s->mac[0]);
+	seal_mac_free(s->mac[1]);
+	buf_release(&s->text);
+	free(s);
+}
+
+/* A fresh seal of an entry under the installed key into out ("" when none is installed). */
+static enum status seal_entry(const char *kind, const char *record_id, const char *record_sha256,
+			      char out[STORE_CHAIN_SEAL_LEN], struct err *e)
+{
+	char nonce[STORE_CHAIN_NONCE_HEX + 1];
+	enum status st;
+
+	out[0] = '\0';
+	if (!seal_on)
+		return ST_OK;
+	st = random_hex(nonce, STORE_CHAIN_NONCE_HEX / 2, e);
+	if (st == ST_OK &&
+	    !store_chain_seal_of(&seal_key, nonce, kind, record_id, record_sha256, out))
+		st = err_set(e, ST_INTERNAL, "audit chain: could not seal an entry (OpenSSL)");
+	return st;
+}
+
+/*
+ * Whether c's entries carry their seal: a key is installed and audit_chain has the column
+ * (from 024).  Its presence is remembered on c; its absence is looked up again, as a migration
+ * may add it.
+ */
+static enum status sealing(struct store_conn *c, bool *on, struct err *e)
+{
+	enum status st = ST_OK;
+
+	if (seal_on && !c->chain_sealed)
+		st = store_column_exists(c, "audit_chain", "seal", &c->chain_sealed, e);
+	*on = st == ST_OK && seal_on && c->chain_sealed;
+	return st;
 }
 
 /* n in decimal, a '-' first when negative, into out (21 bytes, no NUL); its length. */
@@ -150,10 +265,10 @@ static enum status head_lock(struct store_conn *c, struct cursor *cur, struct er
 
 /* One link as text: the parameters of its row of audit_chain. */
 struct link_text {
-	char seq[24], rsha[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
+	char seq[24], rsha[SHA256_HEX_LEN], hash[SHA256_HEX_LEN], seal[STORE_CHAIN_SEAL_LEN];
 };
 
-#define LINK_NPARAMS 7
+#define LINK_NPARAMS 8 /* the last, seal, only where audit_chain has the column */
 
 /* A record to link: its table, kind, id and values in catalogue order. */
 struct chain_rec {
@@ -174,6 +289,8 @@ static enum status link_one(struct cursor *cur, const struct chain_rec *rec, str
 	if (st == ST_OK)
 		st = store_chain_link_hash(cur->seq + 1, rec->kind, rec->id, l->rsha, cur->hash,
 					   l->hash, e);
+	if (st == ST_OK)
+		st = seal_entry(rec->kind, rec->id, l->rsha, l->seal, e);
 	if (st != ST_OK)
 		return err_ctx(st, e, "chain %s '%s'", rec->kind, rec->id);
 	snprintf(l->seq, sizeof(l->seq), "%lld", (long long)cur->seq + 1);
@@ -184,6 +301,7 @@ static enum status link_one(struct cursor *cur, const struct chain_rec *rec, str
 	p[4] = prev;
 	p[5] = l->hash;
 	p[6] = cur->now;
+	p[7] = l->seal[0] ? l->seal : NULL;
 	cur->seq++;
 	memcpy(cur->hash, l->hash, SHA256_HEX_LEN);
 	return ST_OK;
@@ -196,17 +314,24 @@ static enum status link_record(struct store_conn *c, struct cursor *cur,
 	static const char sql[] =
 		"INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
 		"chained_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+	static const char sealed_sql[] =
+		"INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, "
+		"chained_at, seal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 	struct cursor next = *cur;
 	struct link_text l;
 	const char *p[LINK_NPARAMS];
+	bool sealed = false;
 	enum status st;
 
 	if (!canon_fn)
 		return err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	st = link_one(&next, rec, &l, cur->hash, p, e);
+	st = sealing(c, &sealed, e);
+	if (st == ST_OK)
+		st = link_one(&next, rec, &l, cur->hash, p, e);
 	if (st != ST_OK)
 		return st;
-	st = store_exec(c, sql, LINK_NPARAMS, p, NULL, e);
+	st = store_exec(c, sealed ? sealed_sql : sql, sealed ? LINK_NPARAMS : LINK_NPARAMS - 1, p,
+			NULL, e);
 	if (st != ST_OK)
 		return err_ctx(st, e, "chain %s '%s'", rec->kind, rec->id);
 	*cur = next;
@@ -274,20 +399,32 @@ static enum status decision_links(struct cursor *cur, const struct decision_rec 
  */
 static enum status insert_links(struct store_conn *c, size_t n, const char *const *p, struct err *e)
 {
-	size_t per = c->ops->kind == STORE_SQLITE ? 1 : n;
+	size_t per = c->ops->kind == STORE_SQLITE ? 1 : n, np;
 	struct buf q = BUF_INIT;
-	enum status st = ST_OK;
+	const char **v;
+	bool sealed = false;
+	enum status st = sealing(c, &sealed, e);
 
+	np = sealed ? LINK_NPARAMS : LINK_NPARAMS - 1;
 	buf_xadds(&q, "INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, "
-		      "hash, chained_at) VALUES ");
-	for (size_t i = 0, k = 1; i < per; i++, k += LINK_NPARAMS)
-		buf_xaddf(&q, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu)", i ? ", " : "", k,
+		      "hash, chained_at");
+	buf_xadds(&q, sealed ? ", seal) VALUES " : ") VALUES ");
+	for (size_t i = 0, k = 1; i < per; i++, k += np) {
+		buf_xaddf(&q, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu", i ? ", " : "", k,
 			  k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
+		if (sealed)
+			buf_xaddf(&q, ", $%zu", k + 7);
+		buf_xadds(&q, ")");
+	}
+	/* the statement's parameters, np of each link's LINK_NPARAMS, side by side */
+	v = xcalloc(n * np, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		memcpy(v + i * np, p + i * LINK_NPARAMS, np * sizeof(*v));
 	c->one_shot = per > 1;
 	for (size_t i = 0; st == ST_OK && i < n; i += per)
-		st = store_exec(c, q.data, (int)(per * LINK_NPARAMS), p + i * LINK_NPARAMS, NULL,
-				e);
+		st = store_exec(c, q.data, (int)(per * np), v + i * np, NULL, e);
 	c->one_shot = false;
+	free(v);
 	buf_release(&q);
 	return st == ST_OK ? ST_OK : err_ctx(st, e, "chain %zu decisions", n);
 }
@@ -327,11 +464,12 @@ enum status store_chain_append_decisions(struct store_conn *c,
  * store_chain_link_bytes: sha256() over the text in UTF-8, the id's length in UTF-8 bytes),
  * inserts the links and moves the head.  cavra sends only what does not depend on the head,
  * the ids and their records' SHA-256, so the whole batch travels in one round trip and no
- * client work sits between taking the head and the COMMIT that frees it.  Without a head row
+ * client work sits between taking the head and the COMMIT that frees it (the entries' seals
+ * too, $4, in the sealed form: PG_SEALED).  Without a head row
  * the first link's seq is NULL, which audit_chain refuses: the batch fails instead of
  * committing decisions without links.
  */
-#define PG_CHAIN_SQL(kind)                                                                        \
+#define PG_CHAIN_SQL(kind, scol, sval)                                                            \
 	"WITH RECURSIVE h AS (SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE), "  \
 	"c (i, seq, prev, hash) AS (SELECT 0, h.seq, NULL::text COLLATE \"C\", h.hash FROM "      \
 	"(SELECT) AS one LEFT JOIN h ON true "                                                    \
@@ -341,28 +479,31 @@ enum status store_chain_append_decisions(struct store_conn *c,
 	"1] || E'\\n' || ($2::text[])[c.i + 1] || E'\\n' || c.hash || E'\\n', 'UTF8')), 'hex') "  \
 	"FROM c WHERE c.i < cardinality($1::text[])), "                                           \
 	"ins AS (INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, hash, " \
-	"chained_at) SELECT seq, '" kind "', ($1::text[])[i], ($2::text[])[i], prev, hash, "      \
-	"$3::timestamptz FROM c WHERE i > 0) "                                                    \
+	"chained_at" scol ") SELECT seq, '" kind "', ($1::text[])[i], ($2::text[])[i], prev, "    \
+	"hash, $3::timestamptz" sval " FROM c WHERE i > 0) "                                      \
 	"UPDATE audit_chain_head SET seq = t.seq, hash = t.hash, updated_at = $3::timestamptz "   \
 	"FROM (SELECT seq, hash FROM c ORDER BY i DESC LIMIT 1) t WHERE id = 1"
+
+#define PG_UNSEALED(kind) PG_CHAIN_SQL(kind, "", "")
+#define PG_SEALED(kind)	  PG_CHAIN_SQL(kind, ", seal", ", ($4::text[])[i]")
 
 /*
  * A table whose rows the chain covers: for adopting the rows that have no entry yet, and, for
  * the tables chained at every write, for reading a row back by id (select) and linking it on
- * PostgreSQL (pg_sql).  late: the group chained from a later migration (enum
+ * PostgreSQL (pg_sql[sealed]).  late: the group chained from a later migration (enum
  * store_chain_late), or STORE_NOT_LATE.
  */
 struct chained {
-	const char *table, *kind, *cols, *id_col, *order_col, *select, *pg_sql;
+	const char *table, *kind, *cols, *id_col, *order_col, *select, *pg_sql[2];
 	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
 	int late;
 };
 
-#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late)   \
-	{                                                                       \
-		table, kind, cols, id_col, order_col,                           \
-			"SELECT " cols " FROM " table " WHERE " id_col " = $1", \
-			PG_CHAIN_SQL(kind), ncols, order_idx, late              \
+#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late)        \
+	{                                                                            \
+		table, kind, cols, id_col, order_col,                                \
+			"SELECT " cols " FROM " table " WHERE " id_col " = $1",      \
+			{PG_UNSEALED(kind), PG_SEALED(kind)}, ncols, order_idx, late \
 	}
 /* ok: the verifier's condition only; an adoption chains every row without an entry */
 #define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late, ok) \
@@ -408,8 +549,54 @@ bool store_chain_late_waits(const struct chain_late *g)
 	return g->covered && g->pending && !g->entries;
 }
 
-enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n,
+/*
+ * Fills out's arrays and step for n records of t: their ids, their records' SHA-256 and, where
+ * c's entries are sealed, a fresh seal of each.
+ */
+static enum status pg_step_fill(struct store_conn *c, const struct chained *t,
+				const char *const *ids, const char *const *shas, size_t n,
 				struct chain_pg_step *out, struct err *e)
+{
+	char(*seal)[STORE_CHAIN_SEAL_LEN] = NULL;
+	const char **seals = NULL;
+	bool sealed = false;
+	enum status st = sealing(c, &sealed, e);
+
+	if (st == ST_OK && sealed) {
+		seal = xcalloc(n, sizeof(*seal));
+		seals = xcalloc(n, sizeof(*seals));
+	}
+	for (size_t i = 0; st == ST_OK && sealed && i < n; i++) {
+		st = seal_entry(t->kind, ids[i], shas[i], seal[i], e);
+		seals[i] = seal[i];
+	}
+	if (st == ST_OK)
+		st = store_pg_array(&out->ids, ids, n, 1, e);
+	if (st == ST_OK)
+		st = store_pg_array(&out->shas, shas, n, 1, e);
+	if (st == ST_OK && sealed)
+		st = store_pg_array(&out->seals, seals, n, 1, e);
+	out->params[0] = out->ids.data;
+	out->params[1] = out->shas.data;
+	out->params[2] = out->now;
+	out->params[3] = out->seals.data;
+	out->step = (struct pg_step){t->pg_sql[sealed], sealed ? 4 : 3, out->params};
+	free(seals);
+	free(seal);
+	return st;
+}
+
+static void pg_step_init(struct chain_pg_step *out)
+{
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->ids, BUF_CAP_DEFAULT);
+	buf_init(&out->shas, BUF_CAP_DEFAULT);
+	buf_init(&out->seals, BUF_CAP_DEFAULT);
+	time_format_utc(time_now_us(), out->now, sizeof(out->now));
+}
+
+enum status store_chain_pg_step(struct store_conn *c, const struct decision_rec *const *rows,
+				size_t n, struct chain_pg_step *out, struct err *e)
 {
 	char(*rsha)[SHA256_HEX_LEN] = xcalloc(n, sizeof(*rsha));
 	const char **ids = xcalloc(n, sizeof(*ids)), **shas = xcalloc(n, sizeof(*shas));
@@ -417,10 +604,7 @@ enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n
 		canon_fn ? ST_OK
 			 : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
 
-	memset(out, 0, sizeof(*out));
-	buf_init(&out->ids, BUF_CAP_DEFAULT);
-	buf_init(&out->shas, BUF_CAP_DEFAULT);
-	time_format_utc(time_now_us(), out->now, sizeof(out->now));
+	pg_step_init(out);
 	for (size_t i = 0; st == ST_OK && i < n; i++) {
 		const char *v[DECISION_NCOLS];
 
@@ -432,13 +616,7 @@ enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n
 		shas[i] = rsha[i];
 	}
 	if (st == ST_OK)
-		st = store_pg_array(&out->ids, ids, n, 1, e);
-	if (st == ST_OK)
-		st = store_pg_array(&out->shas, shas, n, 1, e);
-	out->params[0] = out->ids.data;
-	out->params[1] = out->shas.data;
-	out->params[2] = out->now;
-	out->step = (struct pg_step){chained_tables[CHAINED_DECISIONS].pg_sql, 3, out->params};
+		st = pg_step_fill(c, &chained_tables[CHAINED_DECISIONS], ids, shas, n, out, e);
 	free(shas);
 	free(ids);
 	free(rsha);
@@ -451,6 +629,7 @@ void store_chain_pg_step_release(struct chain_pg_step *s)
 		return;
 	buf_release(&s->ids);
 	buf_release(&s->shas);
+	buf_release(&s->seals);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -463,23 +642,17 @@ void store_chain_pg_step_release(struct chain_pg_step *s)
 static enum status append_pg(struct store_conn *c, const struct chained *t, const char *id,
 			     const char *const *v, struct err *e)
 {
-	char rsha[SHA256_HEX_LEN], now[TIME_FMT_LEN];
+	char rsha[SHA256_HEX_LEN];
 	const char *rs = rsha;
-	struct buf ids = BUF_INIT, shas = BUF_INIT;
+	struct chain_pg_step s;
 	enum status st = canon_fn(t->table, v, t->ncols, rsha, e);
 
-	time_format_utc(time_now_us(), now, sizeof(now));
+	pg_step_init(&s);
 	if (st == ST_OK)
-		st = store_pg_array(&ids, &id, 1, 1, e);
+		st = pg_step_fill(c, t, &id, &rs, 1, &s, e);
 	if (st == ST_OK)
-		st = store_pg_array(&shas, &rs, 1, 1, e);
-	if (st == ST_OK) {
-		const char *p[3] = {ids.data, shas.data, now};
-
-		st = store_exec(c, t->pg_sql, 3, p, NULL, e);
-	}
-	buf_release(&ids);
-	buf_release(&shas);
+		st = store_exec(c, s.step.sql, s.step.nparams, s.step.params, NULL, e);
+	store_chain_pg_step_release(&s);
 	return st == ST_OK ? ST_OK : err_ctx(st, e, "chain %s '%s'", t->kind, id);
 }
 

@@ -39,6 +39,37 @@ typedef enum status (*store_chain_canon_fn)(const char *table, const char *const
 void store_chain_canon_set(store_chain_canon_fn fn);
 
 /*
+ * An entry's seal (audit_chain.seal, from 024; docs/audit.md, "Sealed entries"): a nonce of
+ * 32 lowercase hex digits, '.', then the HMAC-SHA256 (hex) under a key the database never holds
+ * of the fields (base/seal.h) "audit entry v1", kind, record_id, record_sha256 and the nonce.
+ * It proves that a holder of the key wrote the entry for that record hash; the nonce makes
+ * each write's seal its own, so that a copy of an earlier entry is seen as one.
+ */
+#define STORE_CHAIN_NONCE_HEX 32
+#define STORE_CHAIN_SEAL_LEN  (STORE_CHAIN_NONCE_HEX + 1 + SHA256_HEX_LEN) /* with the NUL */
+
+struct seal_key;
+struct seal_keys;
+/*
+ * Installs the key that seals every entry the process appends (NULL: entries are appended
+ * unsealed); the key is copied.  Call once before any thread writes, as store_chain_canon_set.
+ * On a schema without audit_chain.seal (before 024) entries go unsealed.
+ */
+void store_chain_seal_set(const struct seal_key *key);
+/* The seal of an entry with nonce (STORE_CHAIN_NONCE_HEX hex digits) into out; false: OpenSSL. */
+ATTR_NODISCARD bool store_chain_seal_of(const struct seal_key *key, const char *nonce,
+					const char *kind, const char *record_id,
+					const char *record_sha256, char out[STORE_CHAIN_SEAL_LEN]);
+/* What checks many entries' seals under keys (one thread at a time). */
+struct store_chain_seals;
+/* NULL when OpenSSL fails; keys are copied. */
+struct store_chain_seals *store_chain_seals_new(const struct seal_keys *keys);
+/* Whether seal (as stored; NULL: none) is the entry's under one of the keys (constant time). */
+bool store_chain_seals_ok(struct store_chain_seals *s, const char *kind, const char *record_id,
+			  const char *record_sha256, const char *seal);
+void store_chain_seals_free(struct store_chain_seals *s);
+
+/*
  * The bytes an entry's hash covers (docs/audit.md, "The link"), appended to
  * b: "cavra.audit.chain.v1\n", then seq in decimal, kind, record_id as
  * "<byte length>:<bytes>", record_sha256 and prev_hash, each followed by '\n'.

@@ -613,7 +613,7 @@ static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *
 	if (rc == ST_OK)
 		rc = owners;
 	if (rc == ST_OK)
-		rc = store_chain_pg_step(rows, n, &ch, e);
+		rc = store_chain_pg_step(c, rows, n, &ch, e);
 	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
 	if (rc == ST_OK) {
 		struct pg_step steps[6];

@@ -57,9 +57,10 @@ ATTR_NODISCARD enum status store_pg_pipeline(struct store_conn *c, const struct 
 
 /* A batch's links on PostgreSQL: one step that takes the head, links the rows and moves it. */
 struct chain_pg_step {
-	struct buf ids, shas; /* the decisions' ids and their records' SHA-256, as arrays */
+	/* the decisions' ids, their records' SHA-256 and (when sealed) their entries' seals */
+	struct buf ids, shas, seals;
 	char now[TIME_FMT_LEN]; /* chained_at, and the head's updated_at */
-	const char *params[3];
+	const char *params[4];
 	struct pg_step step;
 };
 
@@ -68,10 +69,12 @@ struct chain_pg_step {
  * transaction) exactly as store_chain_append_decisions would: the server locks the
  * head, computes the links in order after it, inserts them and moves the head, so that
  * the step can travel in the same round trip as the rows and the COMMIT.  The records'
- * canonical SHA-256 are computed here.  rows are borrowed for the call; out is the
- * caller's, store_chain_pg_step_release it (also after a failure).
+ * canonical SHA-256, and the entries' seals where c's entries are sealed, are computed here.
+ * rows are borrowed for the call; out is the caller's, store_chain_pg_step_release it (also
+ * after a failure).
  */
-ATTR_NODISCARD enum status store_chain_pg_step(const struct decision_rec *const *rows, size_t n,
+ATTR_NODISCARD enum status store_chain_pg_step(struct store_conn *c,
+					       const struct decision_rec *const *rows, size_t n,
 					       struct chain_pg_step *out, struct err *e);
 void store_chain_pg_step_release(struct chain_pg_step *s);
 

@@ -254,6 +254,7 @@ def test_defaults():
     assert env["PGSSLMODE"]["value"] == "verify-full"
     assert env["PGSSLROOTCERT"]["value"] == "/etc/ssl/certs/ca-certificates.crt"
     assert "CAVRA_API_TOKEN_KEY_FILE" not in env  # tokens unsealed unless a Secret is named
+    assert "CAVRA_AUDIT_SEAL_KEY_FILE" not in env  # chain entries likewise
     # helm test: a hook Pod that calls /readyz through the Service.
     (test_pod,) = of_kind(docs, "Pod")
     assert hooks(test_pod) == {"test"}
@@ -287,6 +288,7 @@ def test_production_values():
     assert vols["api-token-key"]["secret"]["secretName"] == "cavra-api-token-key"
     assert dep["spec"]["template"]["spec"]["initContainers"][0]["volumeMounts"][0]["name"] == \
         "postgres-ca"
+    assert vols["audit-seal-key"]["secret"]["secretName"] == "cavra-audit-seal-key"
     (cm,) = of_kind(docs, "ConfigMap")
     rbac = yaml.safe_load(cm["data"]["rbac.yaml"])
     assert rbac["groups"]["33333333-3333-3333-3333-333333333333"] == "admin"
@@ -383,6 +385,25 @@ def test_migrate_step_gets_extra_env_and_mounts(mode):
     assert {"name": "proxy", "mountPath": "/proxy"} in steps[0]["volumeMounts"]
     owner = pods[-1] if mode == "job" else dep
     assert {"name": "proxy", "emptyDir": {}} in pod_spec(owner)["volumes"]
+
+
+@pytest.mark.parametrize("mode", ["initContainer", "job"])
+def test_the_seal_key_reaches_the_server_and_the_migrate_step(mode):
+    """Both append to the audit chain (the migrate step's adoptions too), so both seal."""
+    docs = render("--set", f"migrations.mode={mode}",
+                  "--set", "audit.sealKeySecret.existingSecret=cavra-seal")
+    (dep,) = of_kind(docs, "Deployment")
+    pods = [dep] + of_kind(docs, "Job")
+    steps = [(d, c) for d in pods for c in pod_spec(d).get("initContainers", []) +
+             pod_spec(d)["containers"] if c["name"] in ("migrate", "cavra")]
+    assert sorted(c["name"] for _, c in steps) == ["cavra", "migrate"], steps
+    for pod, c in steps:
+        assert env_of(c)["CAVRA_AUDIT_SEAL_KEY_FILE"]["value"] == \
+            "/etc/cavra/audit-seal-key/audit-seal-key", c["name"]
+        assert {"name": "audit-seal-key", "mountPath": "/etc/cavra/audit-seal-key",
+                "readOnly": True} in c["volumeMounts"]
+        vols = {v["name"]: v for v in pod_spec(pod)["volumes"]}
+        assert vols["audit-seal-key"]["secret"]["secretName"] == "cavra-seal"
 
 
 def test_sidecars_init_containers_and_extra_objects():

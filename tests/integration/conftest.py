@@ -363,7 +363,8 @@ NAMES = ["evidence_metadata", "approval_router", "agent_mcp_registry",
          "operations_doctor", "activity_read_indexes", "stable_paging",
          "decision_idempotency_keys", "audit_chain", "policy_rollout_versions",
          "decision_rollout_projection", "decision_index_order", "api_token_notify",
-         "approval_reader_indexes", "evidence_chain", "records_chain", "sessions_chain"]
+         "approval_reader_indexes", "evidence_chain", "records_chain", "sessions_chain",
+         "chain_seals"]
 LATEST = len(NAMES)
 LEGACY_LATEST = 6
 FILES = [f"{i + 1:03d}_{n}.sql" for i, n in enumerate(NAMES)]

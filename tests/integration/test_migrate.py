@@ -529,7 +529,8 @@ def test_018_on_a_database_with_data(db, tmp_path):
                                   "applied 020_approval_reader_indexes",
                                   "applied 021_evidence_chain",
                                   "applied 022_records_chain",
-                                  "applied 023_sessions_chain"]
+                                  "applied 023_sessions_chain",
+                                  "applied 024_chain_seals"]
     assert cavra("migrate", "verify", db=db)[0] == 0
     assert index_def(db, "ix_activity_decisions_decided_at_decision_id") == \
         "decided_at, decision_id DESC"

@@ -131,6 +131,36 @@ its own credentials when given, else the server's. */}}
 {{- end }}
 {{- end }}
 
+{{/*
+The audit seal key (audit.sealKeySecret): every container that appends to the audit chain (the
+server, and the migration step, whose adoptions chain older records) seals with it.
+*/}}
+{{- define "cavra.sealKeyEnv" -}}
+{{- if .Values.audit.sealKeySecret.existingSecret }}
+- name: CAVRA_AUDIT_SEAL_KEY_FILE
+  value: /etc/cavra/audit-seal-key/{{ .Values.audit.sealKeySecret.key }}
+{{- end }}
+{{- end }}
+
+{{- define "cavra.sealKeyVolumeMount" -}}
+{{- if .Values.audit.sealKeySecret.existingSecret }}
+- name: audit-seal-key
+  mountPath: /etc/cavra/audit-seal-key
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "cavra.sealKeyVolume" -}}
+{{- if .Values.audit.sealKeySecret.existingSecret }}
+- name: audit-seal-key
+  secret:
+    secretName: {{ .Values.audit.sealKeySecret.existingSecret }}
+    items:
+      - key: {{ .Values.audit.sealKeySecret.key }}
+        path: {{ .Values.audit.sealKeySecret.key }}
+{{- end }}
+{{- end }}
+
 {{/* The migration step's container: the initContainer and the hook Job share it. */}}
 {{- define "cavra.migrateContainer" -}}
 name: migrate
@@ -147,6 +177,7 @@ env:
   - name: CAVRA_LOG_FORMAT
     value: {{ .Values.logFormat | quote }}
   {{- include "cavra.pgTlsEnv" . | trim | nindent 2 }}
+  {{- include "cavra.sealKeyEnv" . | trim | nindent 2 }}
   {{- with .Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -154,7 +185,7 @@ securityContext:
   {{- toYaml .Values.securityContext | nindent 2 }}
 resources:
   {{- toYaml .Values.migrations.resources | nindent 2 }}
-{{- $mounts := include "cavra.pgTlsVolumeMount" . | trim }}
+{{- $mounts := print (include "cavra.pgTlsVolumeMount" .) (include "cavra.sealKeyVolumeMount" .) | trim }}
 {{- if or $mounts .Values.extraVolumeMounts }}
 volumeMounts:
   {{- with $mounts }}
@@ -175,7 +206,7 @@ checksum/secrets: {{ . | sha256sum }}
 {{- end }}
 {{- if .Values.rollOnSecretChange.externalSecrets }}
 {{- $data := list }}
-{{- range $name := list .Values.database.existingSecret .Values.migrations.existingSecret .Values.console.clientSecret.existingSecret .Values.apiTokens.keySecret.existingSecret .Values.database.caSecret.name .Values.oidc.caBundle.secretName }}
+{{- range $name := list .Values.database.existingSecret .Values.migrations.existingSecret .Values.console.clientSecret.existingSecret .Values.apiTokens.keySecret.existingSecret .Values.audit.sealKeySecret.existingSecret .Values.database.caSecret.name .Values.oidc.caBundle.secretName }}
 {{- if $name }}
 {{- $s := lookup "v1" "Secret" $.Release.Namespace $name }}
 {{- $data = append $data (printf "%s=%s" $name (toJson (($s).data | default dict))) }}
@@ -268,6 +299,7 @@ client secret. Everything read-only; the root filesystem is read-only too. */}}
 
 {{- define "cavra.serverVolumeMounts" -}}
 {{- include "cavra.pgTlsVolumeMount" . }}
+{{- include "cavra.sealKeyVolumeMount" . }}
 {{- if include "cavra.hasFiles" . }}
 - name: config
   mountPath: /etc/cavra/config
@@ -300,6 +332,7 @@ client secret. Everything read-only; the root filesystem is read-only too. */}}
 
 {{- define "cavra.serverVolumes" -}}
 {{- include "cavra.pgTlsVolume" . }}
+{{- include "cavra.sealKeyVolume" . }}
 {{- if include "cavra.hasFiles" . }}
 - name: config
   configMap:

@@ -1,0 +1,213 @@
+"""Sealed chain entries (docs/audit.md, "Sealed entries"; migration 024), on both backends:
+with audit_seal_key_file set, every entry a command appends carries an HMAC under a key the
+database never holds; `cavra audit verify --seal-key-file` names an entry appended by hand
+(unsealed), a record edited with its chain rebuilt (forged), and a copy of an earlier entry
+(replayed), each of which the links alone cannot tell from cavra's own writes."""
+import hashlib
+import json
+import re
+
+import pytest
+
+from conftest import cavra, one_line, serve, sql
+from test_audit import append_entry, breaks, forge_decision, post_many, verify
+from test_restore_chain import canonical
+
+SEALED = r"[0-9a-f]{32}\.[0-9a-f]{64}"
+
+
+def keyfile(tmp_path, name="seal.key", lines=None):
+    p = tmp_path / name
+    p.write_text("\n".join(lines or [hashlib.sha256(name.encode()).hexdigest()]) + "\n")
+    return str(p)
+
+
+def env_of(key):
+    return {"CAVRA_AUDIT_SEAL_KEY_FILE": key}
+
+
+def seals(db):
+    return [tuple(r) for r in sql(db, "SELECT seq, kind, record_id, seal FROM audit_chain "
+                                      "ORDER BY seq")]
+
+
+def post(srv, path, body, code=(200, 201)):
+    r = srv.post(path, body)
+    assert r.status_code in code, r.text
+    return r.json()
+
+
+@pytest.fixture
+def sealed(db, tmp_path):
+    """Decisions from four writers at once, a session described twice, an approval approved,
+    evidence and an API token created by the CLI, all with the seal key; returns (db, key)."""
+    key = keyfile(tmp_path)
+    assert cavra("migrate", "up", db=db, env=env_of(key))[0] == 0
+    code, _, err = cavra("tokens", "create", "--name", "seal-ci", "--role", "agent",
+                         "--expires-in", "1d", db=db, env=env_of(key))
+    assert code == 0, err
+    with serve(db, tmp=tmp_path, env=env_of(key)) as srv:
+        post_many(srv, 12, workers=4)
+        post(srv, "/sessions", {"session_id": "s-desc", "repository": "acme/api"})
+        post(srv, "/sessions", {"session_id": "s-desc", "repository": "acme/web"})
+        d = post(srv, "/decisions", {"session_id": "apr", "agent_id": "a",
+                                     "action_type": "execute_command", "command": "make it"})
+        a = post(srv, "/approvals", {"decision": d})
+        post(srv, f"/approvals/{a['approval_id']}/approve", {"actor": "sam", "reason": "ok"})
+        post(srv, "/evidence", {"session_id": "s-ev", "signer": "harness"})
+    return db, key
+
+
+def test_every_entry_is_sealed_and_verifies(sealed, tmp_path):
+    db, key = sealed
+    rows = seals(db)
+    kinds = {k for _, k, _, _ in rows}
+    assert {"decision", "session", "approval", "evidence", "token"} <= kinds, kinds
+    assert all(s and re.fullmatch(SEALED, s) for _, _, _, s in rows), rows
+    assert len({s for _, _, _, s in rows}) == len(rows)  # a nonce of its own each
+    code, out, err = verify(db, "--seal-key-file", key)
+    assert code == 0, out + err
+    assert out.strip().endswith(f"0 breaks, {len(rows)} seals checked"), out
+    # the links alone say the same; another key finds every entry forged
+    assert verify(db)[0] == 0
+    code, out, err = verify(db, "--seal-key-file", keyfile(tmp_path, "other.key"))
+    assert code == 1, out + err
+    assert [l.split(" ")[0] for l in breaks(out)] == ["forged"] * len(rows), out
+
+
+def relink_from(db, seq):
+    """Recomputes every link from seq on and moves the head, as anyone who read docs/audit.md's
+    link can after changing an entry's record hash."""
+    rows = sql(db, f"SELECT seq, kind, record_id, record_sha256 FROM audit_chain WHERE seq >= "
+                   f"{seq} ORDER BY seq")
+    prev = sql(db, f"SELECT hash FROM audit_chain WHERE seq = {int(seq) - 1}")[0][0] \
+        if int(seq) > 1 else "0" * 64
+    for s, kind, rid, rsha in rows:
+        link = f"cavra.audit.chain.v1\n{s}\n{kind}\n{len(rid.encode())}:{rid}\n{rsha}\n{prev}\n"
+        h = hashlib.sha256(link.encode()).hexdigest()
+        sql(db, f"UPDATE audit_chain SET prev_hash = '{prev}', hash = '{h}' WHERE seq = {s}")
+        prev = h
+    sql(db, f"UPDATE audit_chain_head SET hash = '{prev}'")
+
+
+def test_a_record_edited_with_its_chain_rebuilt_is_forged(sealed, tmp_path):
+    """An outcome changed, its record hash recomputed from the backup's canonical line and the
+    chain rebuilt after it: every link holds, so only the seal tells."""
+    db, key = sealed
+    bk = tmp_path / "bk"
+    assert cavra("ops", "backup", "--output", str(bk), "--compression", "none", db=db)[0] == 0
+    lines = [json.loads(l) for l in (bk / "activity_decisions.jsonl").read_text().splitlines()]
+    d = next(l for l in lines if l["decision"] in ("allow", "warn"))
+    seq, rsha = sql(db, "SELECT seq, record_sha256 FROM audit_chain WHERE record_id = "
+                        f"'{d['decision_id']}'")[0]
+    assert hashlib.sha256(canonical(d)).hexdigest() == rsha  # the record hash, as documented
+    d["decision"] = "block"
+    sql(db, f"UPDATE activity_decisions SET decision = 'block' WHERE decision_id = "
+            f"'{d['decision_id']}'")
+    sql(db, f"UPDATE audit_chain SET record_sha256 = "
+            f"'{hashlib.sha256(canonical(d)).hexdigest()}' WHERE seq = {seq}")
+    sql(db, "UPDATE activity_sessions SET blocked_count = blocked_count + 1 WHERE session_id "
+            f"= '{d['session_id']}'")
+    relink_from(db, seq)
+    code, out, err = verify(db)
+    assert code == 0, out + err  # what the links alone can prove
+    code, out, err = verify(db, "--seal-key-file", key)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert len(lines) == 1 and lines[0].startswith(f"forged seq={seq} id={d['decision_id']} "), \
+        lines
+
+
+def test_an_entry_appended_by_hand_is_unsealed(sealed):
+    db, key = sealed
+    did = sql(db, "SELECT record_id FROM audit_chain WHERE kind = 'decision' LIMIT 1")[0][0]
+    forge_decision(db, did)
+    sha = sql(db, f"SELECT record_sha256 FROM audit_chain WHERE record_id = '{did}'")[0][0]
+    seq = append_entry(db, "decision", "dec_forged", sha)
+    code, out, err = verify(db, "--seal-key-file", key)
+    assert code == 1, out + err
+    assert any(l.startswith(f"unsealed seq={seq} id=dec_forged ") for l in breaks(out)), out
+    # and a seal copied from another entry is not the forged one's
+    other = sql(db, "SELECT seal FROM audit_chain WHERE seq = 1")[0][0]
+    sql(db, f"UPDATE audit_chain SET seal = '{other}' WHERE seq = {seq}")
+    code, out, err = verify(db, "--seal-key-file", key)
+    assert any(l.startswith(f"forged seq={seq} id=dec_forged ") for l in breaks(out)), out
+
+
+def test_a_copy_of_an_earlier_entry_is_replayed(sealed):
+    """A session put back to its first description with a copy of that write's entry appended:
+    the row matches its last entry and the links hold; the copy's seal is the first entry's."""
+    db, key = sealed
+    first, last = sql(db, "SELECT min(seq), max(seq) FROM audit_chain WHERE record_id = "
+                          "'s-desc'")[0]
+    rsha, seal = sql(db, f"SELECT record_sha256, seal FROM audit_chain WHERE seq = {first}")[0]
+    sql(db, "UPDATE activity_sessions SET repository = 'acme/api' WHERE session_id = 's-desc'")
+    seq = append_entry(db, "session", "s-desc", rsha)
+    sql(db, f"UPDATE audit_chain SET seal = '{seal}' WHERE seq = {seq}")
+    assert verify(db)[0] == 0
+    code, out, err = verify(db, "--seal-key-file", key)
+    assert code == 1, out + err
+    lines = breaks(out)
+    assert len(lines) == 1 and lines[0].startswith(f"replayed seq={seq} id=s-desc "), lines
+    assert f"the seal of seq={first}" in lines[0], lines
+
+
+def test_entries_from_before_the_key_and_a_rotation(db, tmp_path):
+    """Entries written without the key are unsealed, and --sealed-from skips them; a key rotated
+    out, on the file's second line, still verifies what it sealed."""
+    assert cavra("migrate", "up", db=db)[0] == 0
+    old, new = (hashlib.sha256(n).hexdigest() for n in (b"old", b"new"))
+    with serve(db, tmp=tmp_path) as srv:
+        post_many(srv, 3)
+    with serve(db, tmp=tmp_path, env=env_of(keyfile(tmp_path, "k1", [old]))) as srv:
+        post_many(srv, 2)
+    with serve(db, tmp=tmp_path, env=env_of(keyfile(tmp_path, "k2", [new, old]))) as srv:
+        post_many(srv, 2)
+    both = keyfile(tmp_path, "k3", [new, old])
+    code, out, err = verify(db, "--seal-key-file", both)
+    assert code == 1, out + err
+    assert [l.split(" id=")[0] for l in breaks(out)] == \
+        ["unsealed seq=1", "unsealed seq=2", "unsealed seq=3"], out
+    code, out, err = verify(db, "--seal-key-file", both, "--sealed-from", "4")
+    assert code == 0 and out.strip().endswith("0 breaks, 4 seals checked"), out + err
+    code, out, err = verify(db, "--seal-key-file", keyfile(tmp_path, "k4", [new]),
+                            "--sealed-from", "4")
+    assert code == 1 and len(breaks(out)) == 2, out + err  # seq 4 and 5: the old key's
+
+
+def test_a_restore_carries_the_seals(sealed, tmp_path):
+    db, key = sealed
+    bk = tmp_path / "bk"
+    assert cavra("ops", "backup", "--output", str(bk), db=db)[0] == 0
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "restored"))
+    assert code == 0, out + err
+    target = f"sqlite:{tmp_path}/restored/cavra.db"
+    assert seals(target) == seals(db)
+    code, out, err = verify(target, "--seal-key-file", key)
+    assert code == 0, out + err
+
+
+@pytest.mark.parametrize("args,why", [
+    (["--sealed-from", "3"], "--sealed-from goes with --seal-key-file"),
+    (["--seal-key-file", "KEY", "--sealed-from", "x"], "--sealed-from takes a seq"),
+    (["--seal-key-file", "KEY", "--sealed-from", "0"], "--sealed-from takes a seq"),
+    (["--seal-key-file", "/nonexistent/key"], "--seal-key-file '/nonexistent/key'"),
+    (["--seal-key-file", "SHORT"], "a key needs at least 32"),
+])
+def test_verify_refuses_bad_seal_options(db, tmp_path, args, why):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    args = [a.replace("KEY", keyfile(tmp_path)).replace("SHORT", str(short)) for a in args]
+    code, out, err = verify(db, *args)
+    assert code == 2 and why in one_line(err), err
+    assert out == ""
+
+
+def test_a_bad_seal_key_file_stops_every_command(db, tmp_path):
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    for args in (["migrate", "up"], ["audit", "verify"]):
+        code, out, err = cavra(*args, db=db, env=env_of(str(short)))
+        assert code == 2 and "audit_seal_key_file" in one_line(err), err
+        assert "abc" not in err and out == "", out + err
