@@ -151,10 +151,14 @@ static void test_link_bytes(void **state)
 	buf_release(&b);
 }
 
-#define NONCE "00112233445566778899aabbccddeeff"
-/* HMAC-SHA256 of "14:audit entry v1;8:decision;5:dec_1;2:ab;32:" NONCE ";" under the key of
- * the secret below, computed apart from cavra (Python's hmac) */
-#define PINNED NONCE ".671e23abcb322c8fd73e5577d7517442e82dced49e5a04e962f7b35b20cc0bca"
+#define WRITER "00112233445566778899aabbccddeeff"
+/*
+ * HMAC-SHA256 of "14:audit entry v1;8:decision;5:dec_1;2:ab;32:" WRITER ";16:000000000000002a;"
+ * under the key of the secret below, computed apart from cavra (Python's hmac)
+ */
+#define PINNED                      \
+	WRITER ".000000000000002a." \
+	       "a2f2933bb8470818254ca9bd987bc0968e6d99a9c043c588c20a62a04e4279a2"
 
 static void keys_of(const char *now, const char *before, struct seal_keys *k)
 {
@@ -173,33 +177,45 @@ static void test_entry_seals(void **state)
 		   *other = "another secret, 32 chars long!!";
 	struct seal_keys k, rotated, wrong;
 	struct store_chain_seals *s;
-	char seal[STORE_CHAIN_SEAL_LEN], bad[STORE_CHAIN_SEAL_LEN];
+	char seal[STORE_CHAIN_SEAL_LEN], bad[STORE_CHAIN_SEAL_LEN],
+		writer[STORE_CHAIN_WRITER_HEX + 1];
+	uint64_t number = 0;
 
 	(void)state;
 	keys_of(secret, NULL, &k);
 	keys_of(other, secret, &rotated);
 	keys_of(other, NULL, &wrong);
-	assert_true(store_chain_seal_of(&k.now, NONCE, "decision", "dec_1", "ab", seal));
+	assert_true(store_chain_seal_of(&k.now, WRITER, 42, "decision", "dec_1", "ab", seal));
 	assert_string_equal(seal, PINNED);
+	assert_true(store_chain_seal_parse(seal, writer, &number));
+	assert_string_equal(writer, WRITER);
+	assert_int_equal(number, 42);
 	s = store_chain_seals_new(&k);
 	assert_non_null(s);
 	assert_true(store_chain_seals_ok(s, "decision", "dec_1", "ab", seal));
-	/* every field counts, and the nonce is part of the text */
+	/* every field counts, the writer and its number too */
 	assert_false(store_chain_seals_ok(s, "approval", "dec_1", "ab", seal));
 	assert_false(store_chain_seals_ok(s, "decision", "dec_2", "ab", seal));
 	assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ac", seal));
 	memcpy(bad, seal, sizeof(bad));
 	bad[0] = '1';
 	assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ab", bad));
-	/* malformed: none, short, no dot, a nonce not lowercase hex */
+	memcpy(bad, seal, sizeof(bad));
+	bad[STORE_CHAIN_MAC_AT - 2] = 'b';
+	assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ab", bad));
+	/* malformed: none, short, a dot missing, a writer or number not lowercase hex */
 	assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ab", NULL));
 	assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ab", seal + 1));
-	memcpy(bad, seal, sizeof(bad));
-	bad[STORE_CHAIN_NONCE_HEX] = ':';
-	assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ab", bad));
-	memcpy(bad, seal, sizeof(bad));
-	bad[3] = 'A';
-	assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ab", bad));
+	for (size_t i = 0; i < 4; i++) {
+		const size_t at[4] = {STORE_CHAIN_WRITER_HEX, STORE_CHAIN_MAC_AT - 1, 3,
+				      STORE_CHAIN_WRITER_HEX + 3};
+		const char to[4] = {':', ':', 'A', 'g'};
+
+		memcpy(bad, seal, sizeof(bad));
+		bad[at[i]] = to[i];
+		assert_false(store_chain_seal_parse(bad, writer, &number));
+		assert_false(store_chain_seals_ok(s, "decision", "dec_1", "ab", bad));
+	}
 	store_chain_seals_free(s);
 	/* a key rotated out still verifies; another key does not */
 	s = store_chain_seals_new(&rotated);

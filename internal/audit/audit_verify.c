@@ -12,6 +12,7 @@
  */
 #include "base/base.h"
 #include "audit/audit.h"
+#include "audit/audit_int.h"
 #include "ops/ops.h"
 #include "store/store_bulk.h"
 #include "store/store_chain.h"
@@ -20,7 +21,6 @@
 #include "base/num.h"
 #include "base/xalloc.h"
 #include "base/progress.h"
-#include "base/seal.h"
 #include "base/str.h"
 
 #include <stdio.h>
@@ -136,18 +136,6 @@ static const char pg_fills_sql[] = SESSION_FILLS_SQL(" COLLATE \"default\"");
 static const char sqlite_fills_sql[] = SESSION_FILLS_SQL("");
 
 /*
- * The seals (from 024), entry by entry from a seq on (%lld), and the seals of kinds chained at
- * every write that occur twice: a decision is chained once, and again_sql names a copy of its
- * entry already.
- */
-#define SEALS_SQL                                                                              \
-	"SELECT seq, kind, record_id, record_sha256, seal FROM audit_chain WHERE seq >= %lld " \
-	"ORDER BY seq"
-static const char replayed_sql[] =
-	"SELECT max(seq), min(seq), min(record_id) FROM audit_chain WHERE kind <> 'decision' AND "
-	"seal IS NOT NULL GROUP BY seal HAVING count(*) > 1 ORDER BY 1";
-
-/*
  * The first pass's sums: each decision entry's (record_id, record_sha256) and each decision's
  * (decision_id, SHA-256 of its line), as the id's length (4 bytes), the id, then the hash.
  */
@@ -174,7 +162,6 @@ struct walk {
 	bool sessions, sqlite; /* audit_verify_opts' sessions; the backend */
 	bool pending_ok; /* audit_verify_opts' late_pending_ok */
 	const struct seal_keys *seal_keys; /* audit_verify_opts' */
-	struct store_chain_seals *seals; /* of seal_keys, while the seals are checked */
 	int64_t sealed_from;
 	int64_t last_seq;
 	char last_hash[SHA256_HEX_LEN];
@@ -680,75 +667,6 @@ static enum status walk_rewritten(struct store_conn *c, struct walk *w,
 	return st;
 }
 
-/* One entry's seal (SEALS_SQL's row): none, or not the key's. */
-static enum status on_seal(void *ctx, const char *const *v, const size_t *lens, struct err *e)
-{
-	struct walk *w = ctx;
-	struct audit_break b = {NULL, 0, 0, v[2], NULL, NULL, NULL};
-
-	UNUSED(lens);
-	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &b.seq) || !v[1] || !v[2] || !v[3])
-		return err_set(e, ST_INTERNAL, "audit_chain: an entry is malformed");
-	if (!v[4]) {
-		b.what = "unsealed";
-		b.why = "entry carries no seal: not appended by a holder of the seal key";
-	} else if (!store_chain_seals_ok(w->seals, v[1], v[2], v[3], v[4])) {
-		b.what = "forged";
-		b.why = "entry's seal is not the seal key's for its kind, record and record hash: "
-			"written or changed without the key";
-	}
-	if (b.what) {
-		w->out->breaks++;
-		w->fn(w->ctx, &b);
-	}
-	w->out->sealed++;
-	progress_add(w->progress, 1);
-	return ST_OK;
-}
-
-/* A seal that two entries carry (replayed_sql's row): the later one is a copy. */
-static enum status on_replayed(void *ctx, const char *const *v, const size_t *lens, struct err *e)
-{
-	struct walk *w = ctx;
-	char why[160];
-	struct audit_break b = {"replayed", 0, 0, v[2], NULL, NULL, why};
-
-	UNUSED(lens);
-	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &b.seq) || !v[1])
-		return err_set(e, ST_INTERNAL, "audit_chain: a sealed entry is malformed");
-	snprintf(why, sizeof(why),
-		 "entry carries the seal of seq=%.20s: a copy of an earlier entry, appended again",
-		 v[1]);
-	w->out->breaks++;
-	w->fn(w->ctx, &b);
-	return ST_OK;
-}
-
-/* The seals of every entry from o's sealed_from on, and the copies among them. */
-static enum status walk_seals(struct store_conn *c, struct walk *w, struct err *e)
-{
-	char sql[sizeof(SEALS_SQL) + 24];
-	bool has = false;
-	enum status st = store_column_exists(c, "audit_chain", "seal", &has, e);
-
-	if (st == ST_OK && !has)
-		return err_set(e, ST_CONFLICT,
-			       "the database has no sealed entries (its schema is before migration "
-			       "024): run 'cavra migrate up' first");
-	snprintf(sql, sizeof(sql), SEALS_SQL, (long long)(w->sealed_from > 1 ? w->sealed_from : 1));
-	progress_phase(w->progress, "seals", w->out->head_seq);
-	w->seals = st == ST_OK ? store_chain_seals_new(w->seal_keys) : NULL;
-	if (st == ST_OK && !w->seals)
-		st = err_set(e, ST_INTERNAL, "could not set up the seal key's HMAC (OpenSSL)");
-	if (st == ST_OK)
-		st = store_stream(c, sql, 5, on_seal, w, e);
-	if (st == ST_OK)
-		st = store_stream(c, replayed_sql, 3, on_replayed, w, e);
-	store_chain_seals_free(w->seals);
-	w->seals = NULL;
-	return st;
-}
-
 static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 {
 	struct chain_head h;
@@ -787,8 +705,13 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	}
 	if (st == ST_OK && w->sessions && checked[STORE_LATE_SESSIONS])
 		st = store_stream(c, w->sqlite ? sqlite_fills_sql : pg_fills_sql, 1, on_fill, w, e);
-	if (st == ST_OK && w->seal_keys)
-		st = walk_seals(c, w, e);
+	if (st == ST_OK && w->seal_keys) {
+		const struct audit_seals_walk sw = {w->seal_keys, w->sealed_from, w->out->head_seq,
+						    w->sqlite,	  w->progress,	  w->fn,
+						    w->ctx};
+
+		st = audit_verify_seals(c, &sw, &w->out->breaks, &w->out->sealed, e);
+	}
 	return st;
 }
 

@@ -376,6 +376,7 @@ enum status store_tx_begin(struct store_conn *c, enum store_tx_mode mode, struct
 	if (rc == ST_OK) {
 		c->in_tx = true;
 		c->tx_write = mode == STORE_TX_WRITE;
+		store_seal_tx_begin(c);
 	}
 	return note(c, rc, false);
 }
@@ -391,6 +392,7 @@ enum status store_tx_commit(struct store_conn *c, struct err *e)
 
 	if (rc != ST_OK) {
 		err_wrap(e, "commit");
+		store_seal_tx_unknown(c); /* a COMMIT lost on its way back may have happened */
 		store_tx_rollback(c);
 		return note(c, rc, false);
 	}
@@ -409,6 +411,7 @@ void store_tx_rollback(struct store_conn *c)
 
 	if (!c->in_tx)
 		return;
+	store_seal_tx_undone(c);
 	if (c->ops->exec(c, "ROLLBACK", 0, NULL, NULL, &e) != ST_OK) {
 		log_warn("rollback failed, dropping the connection: %s", e.msg);
 		c->broken = true;

@@ -29,7 +29,32 @@ struct store_conn {
 	bool wrote; /* a write transaction committed since it was borrowed */
 	bool one_shot; /* the next statement is neither cached nor kept prepared */
 	bool chain_sealed; /* audit_chain.seal found here (store_chain.c): not looked up again */
+	/*
+	 * This connection as a writer of sealed chain entries (store_chain.h): its id (empty: none
+	 * drawn yet), the number of its next entry, and that number when the open transaction
+	 * began (where a rollback takes it back to).
+	 */
+	char seal_writer[33];
+	uint64_t seal_next, seal_base;
 };
+
+/* A transaction of c begins: its sealed entries are numbered from here. */
+static inline void store_seal_tx_begin(struct store_conn *c)
+{
+	c->seal_base = c->seal_next;
+}
+
+/* c's transaction wrote nothing: its entries' numbers are used again. */
+static inline void store_seal_tx_undone(struct store_conn *c)
+{
+	c->seal_next = c->seal_base;
+}
+
+/* c's transaction may or may not have committed: the writer ends, the next seal draws another. */
+static inline void store_seal_tx_unknown(struct store_conn *c)
+{
+	c->seal_writer[0] = '\0';
+}
 
 struct store_ops {
 	const char *name; /* "sqlite" | "postgres" */

@@ -32,6 +32,9 @@
 const char store_chain_genesis[SHA256_HEX_LEN] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
+_Static_assert(sizeof(((struct store_conn *)0)->seal_writer) == STORE_CHAIN_WRITER_HEX + 1,
+	       "a connection holds its writer's id");
+
 static store_chain_canon_fn canon_fn;
 static struct seal_key seal_key; /* with seal_on: every entry appended is sealed */
 static bool seal_on;
@@ -49,27 +52,29 @@ void store_chain_seal_set(const struct seal_key *key)
 		seal_key = *key;
 }
 
-/* The text an entry's seal covers, into b. */
-static void seal_text(struct buf *b, const char *nonce, const char *kind, const char *record_id,
-		      const char *record_sha256)
+/* The text an entry's seal covers (writer and number as its seal shows them), into b. */
+static void seal_text(struct buf *b, const char *writer, const char *number, const char *kind,
+		      const char *record_id, const char *record_sha256)
 {
 	seal_field(b, "audit entry v1");
 	seal_field(b, kind);
 	seal_field(b, record_id);
 	seal_field(b, record_sha256);
-	seal_field(b, nonce);
+	seal_field(b, writer);
+	seal_field(b, number);
 }
 
-bool store_chain_seal_of(const struct seal_key *key, const char *nonce, const char *kind,
-			 const char *record_id, const char *record_sha256,
+bool store_chain_seal_of(const struct seal_key *key, const char *writer, uint64_t number,
+			 const char *kind, const char *record_id, const char *record_sha256,
 			 char out[STORE_CHAIN_SEAL_LEN])
 {
+	char num[STORE_CHAIN_NUMBER_HEX + 1];
 	struct buf b = BUF_INIT;
 
-	seal_text(&b, nonce, kind, record_id, record_sha256);
-	memcpy(out, nonce, STORE_CHAIN_NONCE_HEX);
-	out[STORE_CHAIN_NONCE_HEX] = '.';
-	return seal_sign(key, &b, out + STORE_CHAIN_NONCE_HEX + 1);
+	snprintf(num, sizeof(num), "%0*llx", STORE_CHAIN_NUMBER_HEX, (unsigned long long)number);
+	seal_text(&b, writer, num, kind, record_id, record_sha256);
+	snprintf(out, STORE_CHAIN_MAC_AT + 1, "%.*s.%s.", STORE_CHAIN_WRITER_HEX, writer, num);
+	return seal_sign(key, &b, out + STORE_CHAIN_MAC_AT);
 }
 
 struct store_chain_seals {
@@ -91,22 +96,41 @@ struct store_chain_seals *store_chain_seals_new(const struct seal_keys *keys)
 	return s;
 }
 
+bool store_chain_seal_parse(const char *seal, char writer[STORE_CHAIN_WRITER_HEX + 1],
+			    uint64_t *number)
+{
+	char num[STORE_CHAIN_NUMBER_HEX + 1];
+	const char *n = seal ? seal + STORE_CHAIN_WRITER_HEX + 1 : NULL;
+
+	if (!seal || strlen(seal) != STORE_CHAIN_SEAL_LEN - 1 ||
+	    seal[STORE_CHAIN_WRITER_HEX] != '.' || seal[STORE_CHAIN_MAC_AT - 1] != '.' ||
+	    !hex_is_lower(seal, STORE_CHAIN_WRITER_HEX) || !hex_is_lower(n, STORE_CHAIN_NUMBER_HEX))
+		return false;
+	memcpy(writer, seal, STORE_CHAIN_WRITER_HEX);
+	writer[STORE_CHAIN_WRITER_HEX] = '\0';
+	memcpy(num, n, STORE_CHAIN_NUMBER_HEX);
+	num[STORE_CHAIN_NUMBER_HEX] = '\0';
+	*number = strtoull(num, NULL, 16);
+	return true;
+}
+
 bool store_chain_seals_ok(struct store_chain_seals *s, const char *kind, const char *record_id,
 			  const char *record_sha256, const char *seal)
 {
-	char nonce[STORE_CHAIN_NONCE_HEX + 1], mac[SHA256_HEX_LEN];
+	char writer[STORE_CHAIN_WRITER_HEX + 1], num[STORE_CHAIN_NUMBER_HEX + 1];
+	char mac[SHA256_HEX_LEN];
+	uint64_t n;
 	bool ok = false;
 
-	if (!seal || strlen(seal) != STORE_CHAIN_SEAL_LEN - 1 ||
-	    seal[STORE_CHAIN_NONCE_HEX] != '.' || !hex_is_lower(seal, STORE_CHAIN_NONCE_HEX))
+	if (!store_chain_seal_parse(seal, writer, &n))
 		return false;
-	memcpy(nonce, seal, STORE_CHAIN_NONCE_HEX);
-	nonce[STORE_CHAIN_NONCE_HEX] = '\0';
+	memcpy(num, seal + STORE_CHAIN_WRITER_HEX + 1, STORE_CHAIN_NUMBER_HEX);
+	num[STORE_CHAIN_NUMBER_HEX] = '\0';
 	buf_reset(&s->text);
-	seal_text(&s->text, nonce, kind, record_id, record_sha256);
+	seal_text(&s->text, writer, num, kind, record_id, record_sha256);
 	for (size_t i = 0; !ok && i < ARRAY_SIZE(s->mac) && s->mac[i]; i++)
 		ok = seal_mac_sign(s->mac[i], &s->text, mac) &&
-		     seal_matches(seal + STORE_CHAIN_NONCE_HEX + 1, mac);
+		     seal_matches(seal + STORE_CHAIN_MAC_AT, mac);
 	return ok;
 }
 
@@ -120,20 +144,30 @@ void store_chain_seals_free(struct store_chain_seals *s)
 	free(s);
 }
 
-/* A fresh seal of an entry under the installed key into out ("" when none is installed). */
-static enum status seal_entry(const char *kind, const char *record_id, const char *record_sha256,
-			      char out[STORE_CHAIN_SEAL_LEN], struct err *e)
+/*
+ * The seal of c's next entry under the installed key into out, as c's writer (drawn at its
+ * first seal) with its next number; c NULL: none ("").
+ */
+static enum status seal_entry(struct store_conn *c, const char *kind, const char *record_id,
+			      const char *record_sha256, char out[STORE_CHAIN_SEAL_LEN],
+			      struct err *e)
 {
-	char nonce[STORE_CHAIN_NONCE_HEX + 1];
-	enum status st;
+	enum status st = ST_OK;
 
 	out[0] = '\0';
-	if (!seal_on)
+	if (!c)
 		return ST_OK;
-	st = random_hex(nonce, STORE_CHAIN_NONCE_HEX / 2, e);
-	if (st == ST_OK &&
-	    !store_chain_seal_of(&seal_key, nonce, kind, record_id, record_sha256, out))
+	if (!c->seal_writer[0]) {
+		st = random_hex(c->seal_writer, STORE_CHAIN_WRITER_HEX / 2, e);
+		c->seal_next = c->seal_base = 1;
+	}
+	if (st == ST_OK && !store_chain_seal_of(&seal_key, c->seal_writer, c->seal_next, kind,
+						record_id, record_sha256, out))
 		st = err_set(e, ST_INTERNAL, "audit chain: could not seal an entry (OpenSSL)");
+	if (st == ST_OK)
+		c->seal_next++;
+	else
+		c->seal_writer[0] = '\0';
 	return st;
 }
 
@@ -281,8 +315,8 @@ struct chain_rec {
  * Computes the link of rec after cur into l and its audit_chain row into p (LINK_NPARAMS
  * values; prev is the hash before it, which must outlive p), and moves cur past it.
  */
-static enum status link_one(struct cursor *cur, const struct chain_rec *rec, struct link_text *l,
-			    const char *prev, const char **p, struct err *e)
+static enum status link_one(struct cursor *cur, struct store_conn *sc, const struct chain_rec *rec,
+			    struct link_text *l, const char *prev, const char **p, struct err *e)
 {
 	enum status st = canon_fn(rec->table, rec->vals, rec->n, l->rsha, e);
 
@@ -290,7 +324,7 @@ static enum status link_one(struct cursor *cur, const struct chain_rec *rec, str
 		st = store_chain_link_hash(cur->seq + 1, rec->kind, rec->id, l->rsha, cur->hash,
 					   l->hash, e);
 	if (st == ST_OK)
-		st = seal_entry(rec->kind, rec->id, l->rsha, l->seal, e);
+		st = seal_entry(sc, rec->kind, rec->id, l->rsha, l->seal, e);
 	if (st != ST_OK)
 		return err_ctx(st, e, "chain %s '%s'", rec->kind, rec->id);
 	snprintf(l->seq, sizeof(l->seq), "%lld", (long long)cur->seq + 1);
@@ -327,7 +361,7 @@ static enum status link_record(struct store_conn *c, struct cursor *cur,
 		return err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
 	st = sealing(c, &sealed, e);
 	if (st == ST_OK)
-		st = link_one(&next, rec, &l, cur->hash, p, e);
+		st = link_one(&next, sealed ? c : NULL, rec, &l, cur->hash, p, e);
 	if (st != ST_OK)
 		return st;
 	st = store_exec(c, sealed ? sealed_sql : sql, sealed ? LINK_NPARAMS : LINK_NPARAMS - 1, p,
@@ -372,9 +406,10 @@ static void decision_vals(const struct decision_rec *d, const char *v[DECISION_N
  * their audit_chain rows into p, LINK_NPARAMS per row, and moves cur past them.  prev0
  * keeps the hash before the first, which cur no longer holds.
  */
-static enum status decision_links(struct cursor *cur, const struct decision_rec *const *rows,
-				  size_t n, struct link_text *l, const char **p,
-				  char prev0[SHA256_HEX_LEN], struct err *e)
+static enum status decision_links(struct cursor *cur, struct store_conn *sc,
+				  const struct decision_rec *const *rows, size_t n,
+				  struct link_text *l, const char **p, char prev0[SHA256_HEX_LEN],
+				  struct err *e)
 {
 	memcpy(prev0, cur->hash, SHA256_HEX_LEN);
 	for (size_t i = 0; i < n; i++, p += LINK_NPARAMS) {
@@ -384,7 +419,7 @@ static enum status decision_links(struct cursor *cur, const struct decision_rec 
 		enum status st;
 
 		decision_vals(rows[i], v);
-		st = link_one(cur, &rec, &l[i], i ? l[i - 1].hash : prev0, p, e);
+		st = link_one(cur, sc, &rec, &l[i], i ? l[i - 1].hash : prev0, p, e);
 		if (st != ST_OK)
 			return st;
 	}
@@ -397,13 +432,13 @@ static enum status decision_links(struct cursor *cur, const struct decision_rec 
  * with the batch's size; SQLite has no round trips, and runs the one-row text, compiled
  * once per connection, for each row.
  */
-static enum status insert_links(struct store_conn *c, size_t n, const char *const *p, struct err *e)
+static enum status insert_links(struct store_conn *c, bool sealed, size_t n, const char *const *p,
+				struct err *e)
 {
 	size_t per = c->ops->kind == STORE_SQLITE ? 1 : n, np;
 	struct buf q = BUF_INIT;
 	const char **v;
-	bool sealed = false;
-	enum status st = sealing(c, &sealed, e);
+	enum status st = ST_OK;
 
 	np = sealed ? LINK_NPARAMS : LINK_NPARAMS - 1;
 	buf_xadds(&q, "INSERT INTO audit_chain (seq, kind, record_id, record_sha256, prev_hash, "
@@ -437,6 +472,7 @@ enum status store_chain_append_decisions(struct store_conn *c,
 	const char **p;
 	char prev0[SHA256_HEX_LEN];
 	struct cursor cur;
+	bool sealed = false;
 	enum status st;
 
 	if (n == 0)
@@ -446,11 +482,14 @@ enum status store_chain_append_decisions(struct store_conn *c,
 	st = head_lock(c, &cur, e);
 	if (st != ST_OK)
 		return st;
+	st = sealing(c, &sealed, e);
+	if (st != ST_OK)
+		return st;
 	l = xcalloc(n, sizeof(*l));
 	p = xcalloc(n * LINK_NPARAMS, sizeof(*p));
-	st = decision_links(&cur, rows, n, l, p, prev0, e);
+	st = decision_links(&cur, sealed ? c : NULL, rows, n, l, p, prev0, e);
 	if (st == ST_OK)
-		st = insert_links(c, n, p, e);
+		st = insert_links(c, sealed, n, p, e);
 	if (st == ST_OK)
 		st = head_move(c, &cur, NULL, e);
 	free(p);
@@ -567,7 +606,7 @@ static enum status pg_step_fill(struct store_conn *c, const struct chained *t,
 		seals = xcalloc(n, sizeof(*seals));
 	}
 	for (size_t i = 0; st == ST_OK && sealed && i < n; i++) {
-		st = seal_entry(t->kind, ids[i], shas[i], seal[i], e);
+		st = seal_entry(c, t->kind, ids[i], shas[i], seal[i], e);
 		seals[i] = seal[i];
 	}
 	if (st == ST_OK)
@@ -977,7 +1016,7 @@ enum status store_chain_count(struct store_conn *c, int64_t *out, struct err *e)
  * Computes the links of r's rows (columns in catalogue order, the id first) after cur into l
  * and their audit_chain rows into p, as decision_links does for a batch.
  */
-static enum status row_links(struct cursor *cur, const struct chained *t,
+static enum status row_links(struct cursor *cur, struct store_conn *sc, const struct chained *t,
 			     const struct store_rows *r, struct link_text *l, const char **p,
 			     char prev0[SHA256_HEX_LEN], struct err *e)
 {
@@ -993,7 +1032,7 @@ static enum status row_links(struct cursor *cur, const struct chained *t,
 		if (!v[0]) /* the id column is NOT NULL: only a damaged catalogue gets here */
 			return err_set(e, ST_INTERNAL, "%s: a row without an id", t->table);
 		rec = (struct chain_rec){t->table, t->kind, v[0], v, t->ncols};
-		st = link_one(cur, &rec, &l[i], i ? l[i - 1].hash : prev0, p, e);
+		st = link_one(cur, sc, &rec, &l[i], i ? l[i - 1].hash : prev0, p, e);
 		if (st != ST_OK)
 			return st;
 	}
@@ -1011,12 +1050,15 @@ static enum status link_rows(struct store_conn *c, struct cursor *cur, const str
 	struct link_text *l = xcalloc(n, sizeof(*l));
 	const char **p = xcalloc(n * LINK_NPARAMS, sizeof(*p));
 	char prev0[SHA256_HEX_LEN];
+	bool sealed = false;
 	enum status st =
-		canon_fn ? row_links(cur, t, r, l, p, prev0, e)
+		canon_fn ? sealing(c, &sealed, e)
 			 : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
 
+	if (st == ST_OK)
+		st = row_links(cur, sealed ? c : NULL, t, r, l, p, prev0, e);
 	for (size_t i = 0; st == ST_OK && i < n; i += ADOPT_INSERT)
-		st = insert_links(c, n - i < ADOPT_INSERT ? n - i : ADOPT_INSERT,
+		st = insert_links(c, sealed, n - i < ADOPT_INSERT ? n - i : ADOPT_INSERT,
 				  p + i * LINK_NPARAMS, e);
 	free(p);
 	free(l);

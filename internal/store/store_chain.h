@@ -39,14 +39,20 @@ typedef enum status (*store_chain_canon_fn)(const char *table, const char *const
 void store_chain_canon_set(store_chain_canon_fn fn);
 
 /*
- * An entry's seal (audit_chain.seal, from 024; docs/audit.md, "Sealed entries"): a nonce of
- * 32 lowercase hex digits, '.', then the HMAC-SHA256 (hex) under a key the database never holds
- * of the fields (base/seal.h) "audit entry v1", kind, record_id, record_sha256 and the nonce.
- * It proves that a holder of the key wrote the entry for that record hash; the nonce makes
- * each write's seal its own, so that a copy of an earlier entry is seen as one.
+ * An entry's seal (audit_chain.seal, from 024; docs/audit.md, "Sealed entries"):
+ *   <writer: 32 hex> "." <number: 16 hex> "." <HMAC-SHA256: 64 hex>
+ * the HMAC under a key the database never holds of the fields (base/seal.h) "audit entry v1",
+ * kind, record_id, record_sha256, writer and number.  A writer is one database connection of
+ * one process (16 random bytes, drawn at its first seal); it numbers the entries it commits
+ * 1, 2, 3 ... with no gap (a transaction rolled back gives its numbers back, and one whose
+ * COMMIT may or may not have happened ends the writer).  So the seal proves that a holder of
+ * the key wrote the entry for that record hash, a copy of an earlier entry carries that
+ * entry's seal, and an entry deleted from among a writer's leaves a gap in its numbers.
  */
-#define STORE_CHAIN_NONCE_HEX 32
-#define STORE_CHAIN_SEAL_LEN  (STORE_CHAIN_NONCE_HEX + 1 + SHA256_HEX_LEN) /* with the NUL */
+#define STORE_CHAIN_WRITER_HEX 32
+#define STORE_CHAIN_NUMBER_HEX 16
+#define STORE_CHAIN_MAC_AT     (STORE_CHAIN_WRITER_HEX + 1 + STORE_CHAIN_NUMBER_HEX + 1)
+#define STORE_CHAIN_SEAL_LEN   (STORE_CHAIN_MAC_AT + SHA256_HEX_LEN) /* with the NUL */
 
 struct seal_key;
 struct seal_keys;
@@ -56,10 +62,19 @@ struct seal_keys;
  * On a schema without audit_chain.seal (before 024) entries go unsealed.
  */
 void store_chain_seal_set(const struct seal_key *key);
-/* The seal of an entry with nonce (STORE_CHAIN_NONCE_HEX hex digits) into out; false: OpenSSL. */
-ATTR_NODISCARD bool store_chain_seal_of(const struct seal_key *key, const char *nonce,
-					const char *kind, const char *record_id,
+/*
+ * The seal of an entry by writer (STORE_CHAIN_WRITER_HEX hex digits) with its number into
+ * out; false when OpenSSL fails.
+ */
+ATTR_NODISCARD bool store_chain_seal_of(const struct seal_key *key, const char *writer,
+					uint64_t number, const char *kind, const char *record_id,
 					const char *record_sha256, char out[STORE_CHAIN_SEAL_LEN]);
+/*
+ * A stored seal's writer (STORE_CHAIN_WRITER_HEX hex digits and a NUL) and number; false when
+ * seal (NULL: none) is not of that form.
+ */
+bool store_chain_seal_parse(const char *seal, char writer[STORE_CHAIN_WRITER_HEX + 1],
+			    uint64_t *number);
 /* What checks many entries' seals under keys (one thread at a time). */
 struct store_chain_seals;
 /* NULL when OpenSSL fails; keys are copied. */

@@ -606,21 +606,22 @@ static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *
 	struct chain_pg_step ch = {0};
 	struct pg_owners o;
 	struct pg_arrays a;
-	size_t failed = 0;
+	size_t failed = 0, k = 0;
 	enum status rc = pg_arrays_fill(&a, rows, n, e);
 	enum status owners = pg_owners_fill(&o, rows, n, rc == ST_OK ? e : NULL);
 
 	if (rc == ST_OK)
 		rc = owners;
+	store_seal_tx_begin(c); /* BEGIN travels in the pipeline */
 	if (rc == ST_OK)
 		rc = store_chain_pg_step(c, rows, n, &ch, e);
 	*rows_failed = rc != ST_OK; /* too large together: each row alone may fit */
 	if (rc == ST_OK) {
 		struct pg_step steps[6];
-		size_t k = pg_steps(steps, &a, &o, &ch);
 		const struct pg_sent sent = {gate_sent, g};
 		bool refused;
 
+		k = pg_steps(steps, &a, &o, &ch);
 		rc = store_pg_pipeline(c, steps, k, NULL, &failed, &sent, e);
 		refused = rc != ST_OK && pg_owner_refused(&o, rc, failed);
 		if (rc != ST_OK)
@@ -636,6 +637,10 @@ static enum status pg_write_tx(struct store_conn *c, const struct decision_rec *
 		c->tx_write = true;
 		store_tx_rollback(c);
 	}
+	if (rc != ST_OK)
+		store_seal_tx_undone(c); /* whatever failed, nothing was committed ... */
+	if (rc != ST_OK && k > 0 && failed == k - 1)
+		store_seal_tx_unknown(c); /* ... unless the COMMIT was lost on its way back */
 	store_chain_pg_step_release(&ch);
 	pg_owners_release(&o);
 	pg_arrays_release(&a);

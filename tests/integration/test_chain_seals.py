@@ -1,19 +1,22 @@
 """Sealed chain entries (docs/audit.md, "Sealed entries"; migration 024), on both backends:
 with audit_seal_key_file set, every entry a command appends carries an HMAC under a key the
 database never holds; `cavra audit verify --seal-key-file` names an entry appended by hand
-(unsealed), a record edited with its chain rebuilt (forged), and a copy of an earlier entry
-(replayed), each of which the links alone cannot tell from cavra's own writes."""
+(unsealed), a record edited with its chain rebuilt (forged), a copy of an earlier entry
+(replayed), and an entry deleted or moved among one writer's (deleted, reordered: each
+connection numbers the entries it commits), none of which the links alone can tell from cavra's
+own writes."""
 import hashlib
 import json
 import re
 
 import pytest
 
-from conftest import cavra, one_line, serve, sql
+from conftest import backend_of, cavra, one_line, serve, sql
 from test_audit import append_entry, breaks, forge_decision, post_many, verify
+from test_group_commit import check_stored, post_many_behind_lock
 from test_restore_chain import canonical
 
-SEALED = r"[0-9a-f]{32}\.[0-9a-f]{64}"
+SEALED = r"[0-9a-f]{32}\.[0-9a-f]{16}\.[0-9a-f]{64}"
 
 
 def keyfile(tmp_path, name="seal.key", lines=None):
@@ -64,7 +67,12 @@ def test_every_entry_is_sealed_and_verifies(sealed, tmp_path):
     kinds = {k for _, k, _, _ in rows}
     assert {"decision", "session", "approval", "evidence", "token"} <= kinds, kinds
     assert all(s and re.fullmatch(SEALED, s) for _, _, _, s in rows), rows
-    assert len({s for _, _, _, s in rows}) == len(rows)  # a nonce of its own each
+    assert len({s for _, _, _, s in rows}) == len(rows)  # a writer's number of its own each
+    # each writer (a connection) numbers its entries 1, 2, 3 ... in seq order
+    by_writer = {}
+    for seq, _, _, s in rows:
+        by_writer.setdefault(s[:32], []).append(int(s[33:49], 16))
+    assert all(n == list(range(1, len(n) + 1)) for n in by_writer.values()), by_writer
     code, out, err = verify(db, "--seal-key-file", key)
     assert code == 0, out + err
     assert out.strip().endswith(f"0 breaks, {len(rows)} seals checked"), out
@@ -90,6 +98,15 @@ def relink_from(db, seq):
     sql(db, f"UPDATE audit_chain_head SET hash = '{prev}'")
 
 
+def only_the_seals_tell(db, key):
+    """The links alone verify (exit 0); with the seal key verify fails: its break lines."""
+    code, out, err = verify(db)
+    assert code == 0, out + err
+    code, out, err = verify(db, "--seal-key-file", key)
+    assert code == 1, out + err
+    return breaks(out)
+
+
 def test_a_record_edited_with_its_chain_rebuilt_is_forged(sealed, tmp_path):
     """An outcome changed, its record hash recomputed from the backup's canonical line and the
     chain rebuilt after it: every link holds, so only the seal tells."""
@@ -109,11 +126,7 @@ def test_a_record_edited_with_its_chain_rebuilt_is_forged(sealed, tmp_path):
     sql(db, "UPDATE activity_sessions SET blocked_count = blocked_count + 1 WHERE session_id "
             f"= '{d['session_id']}'")
     relink_from(db, seq)
-    code, out, err = verify(db)
-    assert code == 0, out + err  # what the links alone can prove
-    code, out, err = verify(db, "--seal-key-file", key)
-    assert code == 1, out + err
-    lines = breaks(out)
+    lines = only_the_seals_tell(db, key)
     assert len(lines) == 1 and lines[0].startswith(f"forged seq={seq} id={d['decision_id']} "), \
         lines
 
@@ -144,12 +157,66 @@ def test_a_copy_of_an_earlier_entry_is_replayed(sealed):
     sql(db, "UPDATE activity_sessions SET repository = 'acme/api' WHERE session_id = 's-desc'")
     seq = append_entry(db, "session", "s-desc", rsha)
     sql(db, f"UPDATE audit_chain SET seal = '{seal}' WHERE seq = {seq}")
-    assert verify(db)[0] == 0
-    code, out, err = verify(db, "--seal-key-file", key)
-    assert code == 1, out + err
-    lines = breaks(out)
+    lines = only_the_seals_tell(db, key)
     assert len(lines) == 1 and lines[0].startswith(f"replayed seq={seq} id=s-desc "), lines
     assert f"the seal of seq={first}" in lines[0], lines
+
+
+def writers(db):
+    """{writer: [(number, seq, kind, record_id)] in number order}."""
+    out = {}
+    for seq, kind, rid, s in seals(db):
+        out.setdefault(s[:32], []).append((int(s[33:49], 16), int(seq), kind, rid))
+    return {w: sorted(v) for w, v in out.items()}
+
+
+def a_writers_pair(db, first=1):
+    """Two decision entries numbered n >= first and n + 1 by one writer: (seq of n, of n + 1)."""
+    for v in writers(db).values():
+        for (n, s1, k1, _), (m, s2, k2, _) in zip(v, v[1:]):
+            if n >= first and m == n + 1 and k1 == k2 == "decision":
+                return s1, s2
+    raise AssertionError(f"no writer wrote two decisions: {writers(db)}")
+
+
+def move_seq(db, frm, to):
+    sql(db, f"UPDATE audit_chain SET seq = {to} WHERE seq = {frm}")
+
+
+def test_an_entry_deleted_among_a_writers_leaves_a_gap(sealed):
+    """A decision deleted with its entry, the later entries moved up one and the links, head
+    and session counters rebuilt: only its writer's numbers show the gap."""
+    db, key = sealed
+    gone, _ = a_writers_pair(db, first=2)  # a writer's entries before and after it
+    did = sql(db, f"SELECT record_id FROM audit_chain WHERE seq = {gone}")[0][0]
+    sid, outcome = sql(db, "SELECT session_id, decision FROM activity_decisions WHERE "
+                           f"decision_id = '{did}'")[0]
+    extra = {"block": ", blocked_count = blocked_count - 1",
+             "require_approval": ", approval_required_count = approval_required_count - 1"}
+    sql(db, f"UPDATE activity_sessions SET decision_count = decision_count - 1"
+            f"{extra.get(outcome, '')} WHERE session_id = '{sid}'")
+    sql(db, f"DELETE FROM activity_decisions WHERE decision_id = '{did}'")
+    sql(db, f"DELETE FROM audit_chain WHERE seq = {gone}")
+    head = int(sql(db, "SELECT seq FROM audit_chain_head")[0][0])
+    for s in range(gone + 1, head + 1):
+        move_seq(db, s, s - 1)
+    sql(db, f"UPDATE audit_chain_head SET seq = {head - 1}")
+    relink_from(db, gone)
+    lines = only_the_seals_tell(db, key)
+    assert len(lines) == 1 and lines[0].startswith("deleted after="), lines
+    assert "of one writer, between seq=" in lines[0], lines
+
+
+def test_two_entries_of_a_writer_swapped_are_reordered(sealed):
+    db, key = sealed
+    a, b = a_writers_pair(db)
+    moved = sql(db, f"SELECT record_id FROM audit_chain WHERE seq = {b}")[0][0]
+    move_seq(db, a, 1000000)
+    move_seq(db, b, a)
+    move_seq(db, 1000000, b)
+    relink_from(db, a)
+    lines = only_the_seals_tell(db, key)
+    assert len(lines) == 1 and lines[0].startswith(f"reordered seq={a} id={moved} "), lines
 
 
 def test_entries_from_before_the_key_and_a_rotation(db, tmp_path):
@@ -204,6 +271,13 @@ def test_verify_refuses_bad_seal_options(db, tmp_path, args, why):
     assert out == ""
 
 
+def test_a_schema_before_seals_cannot_be_checked_for_them(db, tmp_path):
+    assert cavra("migrate", "up", "--to", "23", db=db)[0] == 0
+    code, out, err = verify(db, "--seal-key-file", keyfile(tmp_path))
+    assert code == 1 and "before migration 024" in one_line(err), out + err
+    assert verify(db)[0] == 0  # the links alone are checked as before
+
+
 def test_a_bad_seal_key_file_stops_every_command(db, tmp_path):
     short = tmp_path / "short"
     short.write_text("abc\n")
@@ -211,3 +285,36 @@ def test_a_bad_seal_key_file_stops_every_command(db, tmp_path):
         code, out, err = cavra(*args, db=db, env=env_of(str(short)))
         assert code == 2 and "audit_seal_key_file" in one_line(err), err
         assert "abc" not in err and out == "", out + err
+
+
+def add_late_poison(db):
+    """A batch holding a decision of session 'poison' fails when it moves the chain's head,
+    after its entries were numbered and sealed: the batch rolls back, each row is tried alone."""
+    if backend_of(db) == "postgres":
+        sql(db, "CREATE FUNCTION late_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF EXISTS (SELECT 1 FROM activity_decisions WHERE session_id = 'poison') THEN "
+                "RAISE EXCEPTION 'poisoned batch'; END IF; RETURN NEW; END $$; "
+                "CREATE TRIGGER late_poison BEFORE UPDATE ON audit_chain_head FOR EACH ROW "
+                "EXECUTE FUNCTION late_poison()")
+    else:
+        sql(db, "CREATE TRIGGER late_poison BEFORE UPDATE ON audit_chain_head WHEN EXISTS "
+                "(SELECT 1 FROM activity_decisions WHERE session_id = 'poison') BEGIN "
+                "SELECT RAISE(ABORT, 'poisoned batch'); END")
+
+
+def test_a_batch_rolled_back_after_sealing_gives_its_numbers_back(db, tmp_path):
+    """Entries numbered in a transaction that then rolls back are numbered again by the
+    writer's next one: no gap, so no false 'deleted'."""
+    key = keyfile(tmp_path)
+    assert cavra("migrate", "up", db=db, env=env_of(key))[0] == 0
+    add_late_poison(db)
+    with serve(db, "--db-lock-timeout-ms", "10000", "--db-statement-timeout-ms", "20000",
+               "--request-timeout-ms", "30000", tmp=tmp_path, env=env_of(key)) as srv:
+        results = post_many_behind_lock(srv, db, 60, poison=17)
+        codes = [code for _, code, _ in results]
+        assert codes[:17] + codes[18:] == [201] * 59 and codes[17] >= 400, codes
+        check_stored(db, results)
+        post_many(srv, 8, workers=4)  # the writers go on numbering
+    code, out, err = verify(db, "--seal-key-file", key)
+    assert code == 0, out + err
+    assert out.strip().endswith("0 breaks, 67 seals checked"), out
