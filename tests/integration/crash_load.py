@@ -20,6 +20,13 @@ import requests.adapters
 
 from conftest import CAVRA, SANITIZER_MARKS, backend_of, cavra, sql
 
+# Every process of the crash tests seals the chain's entries (docs/audit.md, "Sealed entries"):
+# a fault must leave each writer's numbers without a gap, or verify would name deletions.
+SEAL_KEY = os.path.join(tempfile.mkdtemp(prefix="cavra-crash-key-"), "seal.key")
+with open(SEAL_KEY, "w") as _f:
+    _f.write("crash-tests-seal-key-0123456789abcdef\n")
+SEAL_ENV = {"CAVRA_AUDIT_SEAL_KEY_FILE": SEAL_KEY}
+
 # execute_command on these targets gives block, allow, require_approval and allow under
 # the baseline pack, so every counter of a session moves.
 TARGETS = ["terraform apply", "pytest -q", "make deploy", "ls"]
@@ -181,8 +188,9 @@ def check(db, load):
         assert acked[sid] <= n <= acked[sid] + failed[sid], \
             f"{sid}: {n} stored, {acked[sid]} acknowledged, {failed[sid]} failed"
     # The chain is appended in the transaction of the decisions it covers: a crash, a kill,
-    # a full disk or a lock must leave it whole, every stored decision chained once.
-    code, out, err = cavra("audit", "verify", db=db)
+    # a full disk or a lock must leave it whole, every stored decision chained once, every
+    # entry sealed, and each writer's numbers without a gap (a rollback gives them back).
+    code, out, err = cavra("audit", "verify", "--seal-key-file", SEAL_KEY, db=db)
     assert code == 0, f"audit verify exit {code} after the fault: {out}{err}"
     return (f"{len(ids)} acknowledged, {len(rows)} stored, {load.failed()} failed "
             f"({dict(collections.Counter(why for _, why in load.failures.elements()))})")
@@ -200,6 +208,7 @@ class Cavra:
     def start(self):
         """Starts serve and waits for /healthz; the port may still be the killed one's."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+        env.update(SEAL_ENV)
         argv = [CAVRA, "serve", "--listen", f"127.0.0.1:{self.port}", "--database", self.db]
         self.runs += 1
         self.log = os.path.join(str(self.logdir), f"serve-{self.port}-{self.runs}.log")

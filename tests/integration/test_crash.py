@@ -20,7 +20,8 @@ import pytest
 from conftest import Postgres, cavra, free_port, pg_bindir, serve, sqlite_path
 
 pytest.register_assert_rewrite("crash_load")  # its assertions explain themselves, too
-from crash_load import Cavra, Load, check, is_postgres, timeout_flags, wait_until  # noqa: E402
+from crash_load import (SEAL_ENV, Cavra, Load, check, is_postgres, timeout_flags,  # noqa: E402
+                        wait_until)
 
 WARM = 1.0  # seconds of load before the fault and after the recovery
 WARM_ACKS = 50  # acknowledgements at least, so that a fault meets writes in flight
@@ -37,7 +38,7 @@ def run_load(load, seconds):
 
 
 def migrated(db):
-    code, out, err = cavra("migrate", "up", db=db)
+    code, out, err = cavra("migrate", "up", db=db, env=SEAL_ENV)
     assert code == 0, err
     return db
 
@@ -46,7 +47,7 @@ def test_postgres_crash_restart_under_load(tmp_path):
     own = Postgres()  # a cluster of its own: this test crashes it
     try:
         url = migrated(own.url())
-        with serve(url, tmp=tmp_path) as srv, Load(srv.base, "pgcrash") as load:
+        with serve(url, tmp=tmp_path, env=SEAL_ENV) as srv, Load(srv.base, "pgcrash") as load:
             run_load(load, WARM)
             own.stop()  # pg_ctl stop -m immediate: no shutdown checkpoint, crash recovery
             time.sleep(0.3)
@@ -127,7 +128,7 @@ def test_disk_full_under_load(tmp_path):
     # checkpoints (store_sqlite_ckpt.h), before the filler takes the rest.
     with tmpfs(str(tmp_path / "disk"), "128m") as disk:
         db = migrated(f"sqlite:{disk}/cavra.db")
-        with serve(db, tmp=tmp_path) as srv, Load(srv.base, "full") as load:
+        with serve(db, tmp=tmp_path, env=SEAL_ENV) as srv, Load(srv.base, "full") as load:
             run_load(load, WARM)
             filler = Filler(os.path.join(disk, "filler"))
             filler.start()
@@ -182,7 +183,7 @@ def locked(db):
 
 def test_locked_table_under_load(db, tmp_path):
     migrated(db)
-    with serve(db, *timeout_flags(), tmp=tmp_path) as srv, Load(srv.base, "lock") as load:
+    with serve(db, *timeout_flags(), tmp=tmp_path, env=SEAL_ENV) as srv, Load(srv.base, "lock") as load:
         run_load(load, WARM)
         with locked(db):
             time.sleep(FAULT)  # writers stall (or fail, where a lock timeout is set)
