@@ -16,7 +16,6 @@ struct audit_seals_walk {
 	const struct seal_keys *keys;
 	int64_t sealed_from; /* the first seq checked (1 or less: all) */
 	int64_t head_seq; /* the progress phase's total */
-	bool sqlite; /* the backend (PostgreSQL sorts the writers' ids in the "C" collation) */
 	struct progress *progress; /* may be NULL */
 	audit_break_fn fn;
 	void *ctx;

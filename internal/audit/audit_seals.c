@@ -1,13 +1,16 @@
 /*
  * audit_seals.c - the seals' pass of `cavra audit verify --seal-key-file` (docs/audit.md,
- * "Sealed entries"): every entry's seal against the key, then each writer's numbers, from one
- * streamed read of the chain sorted by writer and number.
+ * "Sealed entries"): every entry's seal against the key, and each writer's numbers, in one
+ * streamed read of the chain in seq order (its key's order: nothing to sort).
  *
- * A writer numbers the entries it commits 1, 2, 3 ... (store/store_chain.h), so in that order
- * each entry must be the one before it plus one, at a higher seq: a gap is entries deleted from
- * among the writer's (the links rebuilt over them), a lower seq is entries moved, and a number
- * met twice is a copy of an entry appended again.  Entries deleted from the end of a writer's
- * numbers leave nothing to see, as a cut tail leaves nothing without a checkpoint.
+ * A writer numbers the entries it commits 1, 2, 3 ... (store/store_chain.h), so in seq order
+ * each of its entries must be the one before plus one.  A number skipped is held as a gap; a
+ * number of a gap met later is an entry moved ("reordered"); any other number met again is a
+ * copy of an entry appended again ("replayed"); the gaps left at the end are entries deleted
+ * (the links rebuilt over them).  Memory holds one record per writer (one per database
+ * connection that ever sealed) and the gaps, none on an untouched chain.  Entries deleted from
+ * the end of a writer's numbers leave nothing to see, as a cut tail leaves nothing without a
+ * checkpoint.
  */
 #include "base/base.h"
 #include "audit/audit_int.h"
@@ -22,23 +25,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * The entries from a seq on (%lld): the unsealed first, in seq order, then by writer and number
- * (the seal's first 49 characters, in byte order), and seq.  %s: PostgreSQL's collation.
- */
+/* The entries from a seq on (%lld), in seq order. */
 #define SEALS_SQL                                                                              \
 	"SELECT seq, kind, record_id, record_sha256, seal FROM audit_chain WHERE seq >= %lld " \
-	"ORDER BY CASE WHEN seal IS NULL THEN 0 ELSE 1 END, substr(seal, 1, %d)%s, seq"
+	"ORDER BY seq"
 
-/* The pass's state: the last well sealed entry of the writer being read. */
+/* Numbers from..to of a writer not met (yet), after the entry at seq after, before the one at
+ * before. */
+struct gap {
+	uint64_t from, to;
+	int64_t after, before;
+	char *before_id; /* owned */
+};
+
+/* One writer: its id, its highest number so far and that entry's seq, its open gaps. */
+struct writer {
+	char id[STORE_CHAIN_WRITER_HEX + 1]; /* "": a free slot */
+	uint64_t last;
+	int64_t seq;
+	struct gap *gaps;
+	size_t ngaps, cap;
+};
+
+/* The pass's state: the writers met, in an open-addressing table (a power of two). */
 struct seals {
 	const struct audit_seals_walk *sw;
 	struct store_chain_seals *check;
 	int64_t *breaks, *checked;
-	char writer[STORE_CHAIN_WRITER_HEX + 1]; /* "": none yet */
-	uint64_t number;
-	int64_t seq;
-	char *id; /* owned */
+	struct writer *w;
+	size_t n, cap;
 };
 
 static void report(struct seals *s, const struct audit_break *b)
@@ -47,61 +62,154 @@ static void report(struct seals *s, const struct audit_break *b)
 	s->sw->fn(s->sw->ctx, b);
 }
 
-/*
- * What an entry's number says against the writer's entry before it (none: the writer's first).
- * forged: the entry was named already; a seal copied onto it is not named again as a copy.
- */
+/* The slot of writer id in a table of cap slots: its own, or the free one where it goes. */
+static struct writer *slot(struct writer *w, size_t cap, const char *id)
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < 16; i++) /* the id is random: its first 8 bytes spread well */
+		h = h << 4 | (uint64_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+	for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!w[i].id[0] || str_eq(w[i].id, id))
+			return &w[i];
+}
+
+static void grow(struct seals *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 64;
+	struct writer *w = xcalloc(cap, sizeof(*w));
+
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->w[i].id[0])
+			*slot(w, cap, s->w[i].id) = s->w[i];
+	free(s->w);
+	s->w = w;
+	s->cap = cap;
+}
+
+/* The record of writer id, made (last 0) when it is new. */
+static struct writer *writer_of(struct seals *s, const char *id)
+{
+	struct writer *w;
+
+	if ((s->n + 1) * 10 > s->cap * 7)
+		grow(s);
+	w = slot(s->w, s->cap, id);
+	if (!w->id[0]) {
+		memcpy(w->id, id, sizeof(w->id));
+		s->n++;
+	}
+	return w;
+}
+
+static void gap_add(struct writer *w, uint64_t from, uint64_t to, int64_t after, int64_t before,
+		    const char *before_id)
+{
+	if (w->ngaps == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 4;
+		w->gaps = xrealloc(w->gaps, w->cap * sizeof(*w->gaps));
+	}
+	w->gaps[w->ngaps++] = (struct gap){from, to, after, before, xstrdup(before_id)};
+}
+
+/* Number n taken out of w's gaps (split when inside one); false when no gap holds it. */
+static bool gap_take(struct writer *w, uint64_t n)
+{
+	for (size_t i = 0; i < w->ngaps; i++) {
+		struct gap *g = &w->gaps[i];
+
+		if (n < g->from || n > g->to)
+			continue;
+		if (g->from == g->to) {
+			free(g->before_id);
+			w->gaps[i] = w->gaps[--w->ngaps];
+		} else if (n == g->from) {
+			g->from++;
+		} else if (n == g->to) {
+			g->to--;
+		} else {
+			struct gap rest = *g;
+
+			g->to = n - 1;
+			gap_add(w, n + 1, rest.to, rest.after, rest.before, rest.before_id);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* An entry's number against its writer's numbers so far. */
 static void check_number(struct seals *s, int64_t seq, const char *kind, const char *id,
 			 const char *writer, uint64_t number, bool forged)
 {
+	struct writer *w = writer_of(s, writer);
 	char why[200];
-	struct audit_break b = {NULL, seq, 0, id, s->id, NULL, why};
-	bool first = !str_eq(writer, s->writer);
+	struct audit_break b = {NULL, seq, 0, id, NULL, NULL, why};
 
-	if (first && number > 1 && s->sw->sealed_from <= 1) {
-		b.what = "deleted";
-		snprintf(why, sizeof(why),
-			 "entries 1..%llu of its writer are missing: it is number %llu of a writer "
-			 "whose entries are numbered from 1",
-			 (unsigned long long)number - 1, (unsigned long long)number);
-		b.prev_id = NULL;
-	} else if (!first && number == s->number) {
-		/* a decision's copy is named duplicated by the walk */
-		b.what = forged || str_eq(kind, "decision") ? NULL : "replayed";
-		snprintf(why, sizeof(why),
-			 "entry carries the seal of seq=%lld: a copy of an earlier entry, appended "
-			 "again",
-			 (long long)s->seq);
-	} else if (!first && number > s->number + 1) {
-		b.what = "deleted";
-		b.seq = 0;
-		b.next_id = id;
-		b.id = NULL;
-		snprintf(why, sizeof(why),
-			 "entries %llu..%llu of one writer, between seq=%lld and seq=%lld, are "
-			 "missing",
-			 (unsigned long long)s->number + 1, (unsigned long long)number - 1,
-			 (long long)s->seq, (long long)seq);
-	} else if (!first && seq < s->seq) {
+	if (number > w->last) {
+		if (number > w->last + 1 && (w->last > 0 || s->sw->sealed_from <= 1))
+			gap_add(w, w->last + 1, number - 1, w->seq, seq, id);
+		w->last = number;
+		w->seq = seq;
+		return;
+	}
+	if (gap_take(w, number)) {
 		b.what = "reordered";
 		snprintf(why, sizeof(why),
-			 "entry is number %llu of its writer but comes before number %llu "
-			 "(seq=%lld)",
-			 (unsigned long long)number, (unsigned long long)s->number,
-			 (long long)s->seq);
+			 "entry is number %llu of its writer, which had reached number %llu at "
+			 "seq=%lld: it was moved",
+			 (unsigned long long)number, (unsigned long long)w->last,
+			 (long long)w->seq);
+	} else if (!forged && !str_eq(kind, "decision")) { /* a decision's copy: duplicated */
+		b.what = "replayed";
+		snprintf(why, sizeof(why),
+			 "entry repeats number %llu of its writer: a copy of an earlier entry, "
+			 "appended again",
+			 (unsigned long long)number);
 	}
 	if (b.what)
 		report(s, &b);
-	if (!first && number == s->number)
-		return; /* the copy: the writer goes on from the original */
-	memcpy(s->writer, writer, sizeof(s->writer));
-	s->number = number;
-	s->seq = seq;
-	free(s->id);
-	s->id = xstrdup(id);
 }
 
-/* One entry (SEALS_SQL's row): unsealed, forged, or its writer's numbers checked. */
+/*
+ * The gaps left once every entry was read are entries deleted: named when name (the read
+ * finished); every writer's record freed.
+ */
+static void writers_end(struct seals *s, bool name)
+{
+	for (size_t i = 0; i < s->cap; i++) {
+		struct writer *w = &s->w[i];
+
+		for (size_t k = 0; k < w->ngaps; k++) {
+			const struct gap *g = &w->gaps[k];
+			char why[200];
+			struct audit_break b = {"deleted", 0, 0, NULL, NULL, g->before_id, why};
+
+			if (!name)
+				b.what = NULL;
+			else if (g->after)
+				snprintf(why, sizeof(why),
+					 "entries %llu..%llu of one writer, between seq=%lld and "
+					 "seq=%lld, are missing",
+					 (unsigned long long)g->from, (unsigned long long)g->to,
+					 (long long)g->after, (long long)g->before);
+			else
+				snprintf(why, sizeof(why),
+					 "entries %llu..%llu of one writer, before seq=%lld (its "
+					 "first "
+					 "entry met), are missing",
+					 (unsigned long long)g->from, (unsigned long long)g->to,
+					 (long long)g->before);
+			if (b.what)
+				report(s, &b);
+			free(g->before_id);
+		}
+		free(w->gaps);
+	}
+	free(s->w);
+}
+
+/* One entry (SEALS_SQL's row): unsealed, forged, and its writer's number. */
 static enum status on_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
 {
 	struct seals *s = ctx;
@@ -135,7 +243,7 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 enum status audit_verify_seals(struct store_conn *c, const struct audit_seals_walk *sw,
 			       int64_t *breaks, int64_t *checked, struct err *e)
 {
-	char sql[sizeof(SEALS_SQL) + 48];
+	char sql[sizeof(SEALS_SQL) + 24];
 	struct seals s = {.sw = sw, .breaks = breaks, .checked = checked};
 	bool has = false;
 	enum status st = store_column_exists(c, "audit_chain", "seal", &has, e);
@@ -145,15 +253,14 @@ enum status audit_verify_seals(struct store_conn *c, const struct audit_seals_wa
 			       "the database has no sealed entries (its schema is before migration "
 			       "024): run 'cavra migrate up' first");
 	snprintf(sql, sizeof(sql), SEALS_SQL,
-		 (long long)(sw->sealed_from > 1 ? sw->sealed_from : 1), STORE_CHAIN_MAC_AT - 1,
-		 sw->sqlite ? "" : " COLLATE \"C\"");
+		 (long long)(sw->sealed_from > 1 ? sw->sealed_from : 1));
 	progress_phase(sw->progress, "seals", sw->head_seq);
 	s.check = st == ST_OK ? store_chain_seals_new(sw->keys) : NULL;
 	if (st == ST_OK && !s.check)
 		st = err_set(e, ST_INTERNAL, "could not set up the seal key's HMAC (OpenSSL)");
 	if (st == ST_OK)
 		st = store_stream(c, sql, 5, on_entry, &s, e);
+	writers_end(&s, st == ST_OK);
 	store_chain_seals_free(s.check);
-	free(s.id);
 	return st;
 }

@@ -707,8 +707,7 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 		st = store_stream(c, w->sqlite ? sqlite_fills_sql : pg_fills_sql, 1, on_fill, w, e);
 	if (st == ST_OK && w->seal_keys) {
 		const struct audit_seals_walk sw = {w->seal_keys, w->sealed_from, w->out->head_seq,
-						    w->sqlite,	  w->progress,	  w->fn,
-						    w->ctx};
+						    w->progress,  w->fn,	  w->ctx};
 
 		st = audit_verify_seals(c, &sw, &w->out->breaks, &w->out->sealed, e);
 	}

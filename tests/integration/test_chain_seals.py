@@ -159,7 +159,7 @@ def test_a_copy_of_an_earlier_entry_is_replayed(sealed):
     sql(db, f"UPDATE audit_chain SET seal = '{seal}' WHERE seq = {seq}")
     lines = only_the_seals_tell(db, key)
     assert len(lines) == 1 and lines[0].startswith(f"replayed seq={seq} id=s-desc "), lines
-    assert f"the seal of seq={first}" in lines[0], lines
+    assert "a copy of an earlier entry" in lines[0], lines
 
 
 def writers(db):
@@ -210,13 +210,14 @@ def test_an_entry_deleted_among_a_writers_leaves_a_gap(sealed):
 def test_two_entries_of_a_writer_swapped_are_reordered(sealed):
     db, key = sealed
     a, b = a_writers_pair(db)
-    moved = sql(db, f"SELECT record_id FROM audit_chain WHERE seq = {b}")[0][0]
+    moved = sql(db, f"SELECT record_id FROM audit_chain WHERE seq = {a}")[0][0]
     move_seq(db, a, 1000000)
     move_seq(db, b, a)
     move_seq(db, 1000000, b)
     relink_from(db, a)
     lines = only_the_seals_tell(db, key)
-    assert len(lines) == 1 and lines[0].startswith(f"reordered seq={a} id={moved} "), lines
+    # in seq order the writer's number n + 1 comes first, then n, which was moved
+    assert len(lines) == 1 and lines[0].startswith(f"reordered seq={b} id={moved} "), lines
 
 
 def test_entries_from_before_the_key_and_a_rotation(db, tmp_path):
