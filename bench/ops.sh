@@ -9,7 +9,9 @@
 # also logs (stderr) the CPU time of the command and of PostgreSQL, and the load average.
 # PostgreSQL's shared_buffers is SHARED_BUFFERS (default: a quarter of the machine's memory,
 # the starting point PostgreSQL's documentation gives). COMPRESSION (default zstd) is what
-# `ops backup --compression` gets: none, zstd or zstd:LEVEL.
+# `ops backup --compression` gets: none, zstd or zstd:LEVEL. SEAL=1 seals the chain's entries as
+# the seed's adoption links them (audit_seal_key_file; docs/audit.md#sealed-entries), so that
+# the backups and restores carry a seal per entry.
 #   bash bench/ops.sh [N]              prints a Markdown table (docs/benchmarks.md)
 # Run as root on an otherwise idle machine; PostgreSQL runs as user postgres in a temp dir.
 set -euo pipefail
@@ -34,7 +36,13 @@ bash bench/seed.sh "$(url seeded)" "$n" >/dev/null
 # The seed leaves its decisions for the audit chain to adopt (bench/seed.sh), and a restore
 # checks the chain it restored: chain them now, as any cavra would on its next start.
 say "chaining the seeded decisions (cavra audit adopt)"
-"$cavra" audit adopt --database "$(url seeded)" >/dev/null
+if [ "${SEAL:-0}" = 1 ]; then
+	openssl rand -hex 32 >"$work/audit-seal.key"
+	CAVRA_AUDIT_SEAL_KEY_FILE=$work/audit-seal.key "$cavra" audit adopt \
+		--database "$(url seeded)" >/dev/null
+else
+	"$cavra" audit adopt --database "$(url seeded)" >/dev/null
+fi
 # What a database looks like once autovacuum has been by: hint bits and the visibility map set,
 # the load's dirty pages checkpointed and on disk, so that no round races that work.
 settle() { psql "$(url "$1")" -Xq -c 'VACUUM (ANALYZE) activity_decisions' -c CHECKPOINT && sync; }

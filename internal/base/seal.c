@@ -67,7 +67,17 @@ void seal_field(struct buf *b, const char *v)
 		buf_xadds(b, "-;");
 		return;
 	}
-	buf_xaddf(b, "%zu:", strlen(v));
+	char num[24];
+	size_t n = strlen(v), k = sizeof(num) - 1;
+
+	/* the length in decimal without vsnprintf: an audit adoption seals a million entries */
+	num[k] = '\0';
+	num[--k] = ':';
+	do {
+		num[--k] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	buf_xadds(b, num + k);
 	buf_xadds(b, v);
 	buf_xadds(b, ";");
 }

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/redact.h"
+#include "base/seal.h"
 #include "base/xalloc.h"
 #include "base/dburl.h"
 #include "base/timeutil.h"
@@ -98,6 +99,14 @@ enum status store_open(const char *url, const struct store_options *opt, struct 
 	return ST_OK;
 }
 
+/* Closes c: what every connection holds (store_backend.h), then the backend's own. */
+static void conn_close(const struct store *st, struct store_conn *c)
+{
+	seal_mac_free(c->seal_mac);
+	c->seal_mac = NULL;
+	st->ops->disconnect(c);
+}
+
 /*
  * Called once no connection is borrowed (the server has drained).  The connect
  * target of a PostgreSQL store is the URL with its password, so it is wiped before
@@ -108,7 +117,7 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	for (int i = 0; i < st->nidle; i++)
-		st->ops->disconnect(st->idle[i]);
+		conn_close(st, st->idle[i]);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->batch.mu);
@@ -268,7 +277,7 @@ enum status store_conn_get(struct store *st, struct store_conn **out, struct err
 	if (rc != ST_OK)
 		return rc;
 	if (c && (c->broken || !st->ops->alive(c))) {
-		st->ops->disconnect(c);
+		conn_close(st, c);
 		c = NULL;
 		pthread_mutex_lock(&st->mu);
 		st->open--;
@@ -314,10 +323,10 @@ void store_conn_put(struct store *st, struct store_conn *c)
 	c->saw_full = c->wrote = false;
 	if (c->broken) {
 		/* the idle ones most likely lost the same server: reconnect lazily */
-		st->ops->disconnect(c);
+		conn_close(st, c);
 		st->open--;
 		while (st->nidle > 0) {
-			st->ops->disconnect(st->idle[--st->nidle]);
+			conn_close(st, st->idle[--st->nidle]);
 			st->open--;
 		}
 	} else {

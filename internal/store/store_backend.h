@@ -36,6 +36,7 @@ struct store_conn {
 	 */
 	char seal_writer[33];
 	uint64_t seal_next, seal_base;
+	struct seal_mac *seal_mac; /* the installed key's HMAC, set up at the first seal; owned */
 };
 
 /* A transaction of c begins: its sealed entries are numbered from here. */

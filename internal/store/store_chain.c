@@ -69,8 +69,11 @@ static enum status seal_entry(struct store_conn *c, const char *kind, const char
 		st = random_hex(c->seal_writer, STORE_CHAIN_WRITER_HEX / 2, e);
 		c->seal_next = c->seal_base = 1;
 	}
-	if (st == ST_OK && !store_chain_seal_of(&seal_key, c->seal_writer, c->seal_next, kind,
-						record_id, record_sha256, out))
+	if (st == ST_OK && !c->seal_mac)
+		c->seal_mac = seal_mac_new(&seal_key);
+	if (st == ST_OK &&
+	    (!c->seal_mac || !store_chain_seal_with(c->seal_mac, c->seal_writer, c->seal_next, kind,
+						    record_id, record_sha256, out)))
 		st = err_set(e, ST_INTERNAL, "audit chain: could not seal an entry (OpenSSL)");
 	if (st == ST_OK)
 		c->seal_next++;

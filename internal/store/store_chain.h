@@ -69,6 +69,12 @@ void store_chain_seal_set(const struct seal_key *key);
 ATTR_NODISCARD bool store_chain_seal_of(const struct seal_key *key, const char *writer,
 					uint64_t number, const char *kind, const char *record_id,
 					const char *record_sha256, char out[STORE_CHAIN_SEAL_LEN]);
+struct seal_mac;
+/* store_chain_seal_of with the key's HMAC set up once (base/seal.h: one thread at a time). */
+ATTR_NODISCARD bool store_chain_seal_with(struct seal_mac *mac, const char *writer, uint64_t number,
+					  const char *kind, const char *record_id,
+					  const char *record_sha256,
+					  char out[STORE_CHAIN_SEAL_LEN]);
 /*
  * A stored seal's writer (STORE_CHAIN_WRITER_HEX hex digits and a NUL) and number; false when
  * seal (NULL: none) is not of that form.

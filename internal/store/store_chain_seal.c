@@ -26,17 +26,40 @@ static void seal_text(struct buf *b, const char *writer, const char *number, con
 	seal_field(b, number);
 }
 
+bool store_chain_seal_with(struct seal_mac *mac, const char *writer, uint64_t number,
+			   const char *kind, const char *record_id, const char *record_sha256,
+			   char out[STORE_CHAIN_SEAL_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	char *num = out + STORE_CHAIN_WRITER_HEX + 1;
+	struct buf b;
+	bool ok;
+
+	/* "<writer>.<number>" first, each NUL-terminated for the text, then the dots and the MAC */
+	memcpy(out, writer, STORE_CHAIN_WRITER_HEX);
+	out[STORE_CHAIN_WRITER_HEX] = '\0';
+	for (int i = STORE_CHAIN_NUMBER_HEX - 1; i >= 0; i--, number >>= 4)
+		num[i] = hex[number & 0xf];
+	num[STORE_CHAIN_NUMBER_HEX] = '\0';
+	buf_init(&b, BUF_CAP_DEFAULT);
+	seal_text(&b, out, num, kind, record_id, record_sha256);
+	out[STORE_CHAIN_WRITER_HEX] = '.';
+	out[STORE_CHAIN_MAC_AT - 1] = '.';
+	ok = seal_mac_sign(mac, &b, out + STORE_CHAIN_MAC_AT);
+	buf_release(&b);
+	return ok;
+}
+
 bool store_chain_seal_of(const struct seal_key *key, const char *writer, uint64_t number,
 			 const char *kind, const char *record_id, const char *record_sha256,
 			 char out[STORE_CHAIN_SEAL_LEN])
 {
-	char num[STORE_CHAIN_NUMBER_HEX + 1];
-	struct buf b = BUF_INIT;
+	struct seal_mac *mac = seal_mac_new(key);
+	bool ok = mac &&
+		  store_chain_seal_with(mac, writer, number, kind, record_id, record_sha256, out);
 
-	snprintf(num, sizeof(num), "%0*llx", STORE_CHAIN_NUMBER_HEX, (unsigned long long)number);
-	seal_text(&b, writer, num, kind, record_id, record_sha256);
-	snprintf(out, STORE_CHAIN_MAC_AT + 1, "%.*s.%s.", STORE_CHAIN_WRITER_HEX, writer, num);
-	return seal_sign(key, &b, out + STORE_CHAIN_MAC_AT);
+	seal_mac_free(mac);
+	return ok;
 }
 
 struct store_chain_seals {
