@@ -220,6 +220,7 @@ struct chain_rec {
 	const char *table, *kind, *id;
 	const char *const *vals;
 	size_t n;
+	const char *rsha; /* the values' canonical SHA-256 when known already; NULL: computed */
 };
 
 /*
@@ -229,8 +230,12 @@ struct chain_rec {
 static enum status link_one(struct cursor *cur, struct store_conn *sc, const struct chain_rec *rec,
 			    struct link_text *l, const char *prev, const char **p, struct err *e)
 {
-	enum status st = canon_fn(rec->table, rec->vals, rec->n, l->rsha, e);
+	enum status st = ST_OK;
 
+	if (rec->rsha)
+		memcpy(l->rsha, rec->rsha, SHA256_HEX_LEN);
+	else
+		st = canon_fn(rec->table, rec->vals, rec->n, l->rsha, e);
 	if (st == ST_OK)
 		st = store_chain_link_hash(cur->seq + 1, rec->kind, rec->id, l->rsha, cur->hash,
 					   l->hash, e);
@@ -590,49 +595,90 @@ void store_chain_pg_step_release(struct chain_pg_step *s)
  * of approvals and evidence, and decision batches, wait less for one another.
  */
 static enum status append_pg(struct store_conn *c, const struct chained *t, const char *id,
-			     const char *const *v, struct err *e)
+			     const char *rsha, struct err *e)
 {
-	char rsha[SHA256_HEX_LEN];
-	const char *rs = rsha;
 	struct chain_pg_step s;
-	enum status st = canon_fn(t->table, v, t->ncols, rsha, e);
+	enum status st;
 
 	pg_step_init(&s);
-	if (st == ST_OK)
-		st = pg_step_fill(c, t, &id, &rs, 1, &s, e);
+	st = pg_step_fill(c, t, &id, &rsha, 1, &s, e);
 	if (st == ST_OK)
 		st = store_exec(c, s.step.sql, s.step.nparams, s.step.params, NULL, e);
 	store_chain_pg_step_release(&s);
 	return st == ST_OK ? ST_OK : err_ctx(st, e, "chain %s '%s'", t->kind, id);
 }
 
-/* Links the row of t with id as it stands now in c's write transaction, and moves the head. */
-static enum status append_row(struct store_conn *c, const struct chained *t, const char *id,
-			      struct err *e)
+/*
+ * The row of t with id as c sees it: its values into v (borrowed from *r, which the caller
+ * frees) and their canonical SHA-256 into rsha.  *found false (ST_OK) when there is no row.
+ */
+static enum status row_hash(struct store_conn *c, const struct chained *t, const char *id,
+			    struct store_rows **r, const char **v, char rsha[SHA256_HEX_LEN],
+			    bool *found, struct err *e)
 {
-	const char *v[DECISION_NCOLS], *p[1] = {id};
-	struct store_rows *r = NULL;
-	struct cursor cur;
-	bool pg = c->ops->kind == STORE_POSTGRES;
 	enum status st =
-		canon_fn ? ST_OK
+		canon_fn ? store_query(c, t->select, 1, &id, r, e)
 			 : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
 
-	if (st == ST_OK && !pg)
-		st = head_lock(c, &cur, e);
-	if (st == ST_OK)
-		st = store_query(c, t->select, 1, p, &r, e);
-	if (st == ST_OK && store_rows_count(r) != 1)
+	*found = st == ST_OK && store_rows_count(*r) == 1;
+	for (size_t k = 0; *found && k < t->ncols && k < DECISION_NCOLS; k++)
+		v[k] = store_rows_get(*r, 0, k);
+	if (*found)
+		st = canon_fn(t->table, v, t->ncols, rsha, e);
+	return st;
+}
+
+/* Whether the newest entry of t's record id hashed rsha (false when it has none). */
+static enum status last_hashed(struct store_conn *c, const struct chained *t, const char *id,
+			       const char *rsha, bool *same, struct err *e)
+{
+	static const char sql[] = "SELECT record_sha256 FROM audit_chain WHERE kind = $1 AND "
+				  "record_id = $2 ORDER BY seq DESC LIMIT 1";
+	const char *p[2] = {t->kind, id};
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, sql, 2, p, &r, e);
+
+	*same = st == ST_OK && store_rows_count(r) == 1 && str_eq(store_rows_get(r, 0, 0), rsha);
+	store_rows_free(r);
+	return st;
+}
+
+/*
+ * Links the row of t with id as it stands now in c's write transaction, and moves the head;
+ * with only_changed, not when the newest entry of its record hashed it already (*appended says
+ * which; may be NULL without only_changed).
+ */
+static enum status append_row(struct store_conn *c, const struct chained *t, const char *id,
+			      bool only_changed, bool *appended, struct err *e)
+{
+	const char *v[DECISION_NCOLS];
+	char rsha[SHA256_HEX_LEN];
+	struct store_rows *r = NULL;
+	struct cursor cur;
+	bool found = false, same = false;
+	enum status st = row_hash(c, t, id, &r, v, rsha, &found, e);
+
+	if (st == ST_OK && !found)
 		st = err_set(e, ST_NOT_FOUND, "chain %s '%s': not found", t->kind, id);
-	for (size_t k = 0; st == ST_OK && k < t->ncols && k < DECISION_NCOLS; k++)
-		v[k] = store_rows_get(r, 0, k);
-	if (st == ST_OK && pg)
-		st = append_pg(c, t, id, v, e);
-	else if (st == ST_OK)
-		st = link_record(c, &cur,
-				 &(const struct chain_rec){t->table, t->kind, id, v, t->ncols}, e);
-	if (st == ST_OK && !pg)
-		st = head_move(c, &cur, NULL, e);
+	if (st == ST_OK && only_changed)
+		st = last_hashed(c, t, id, rsha, &same, e);
+	if (appended)
+		*appended = st == ST_OK && !same;
+	if (st != ST_OK || same) {
+		store_rows_free(r);
+		return st;
+	}
+	if (c->ops->kind == STORE_POSTGRES) {
+		st = append_pg(c, t, id, rsha, e);
+	} else {
+		const struct chain_rec rec = {t->table, t->kind, id, v, t->ncols, rsha};
+
+		st = head_lock(c, &cur, e);
+		if (st == ST_OK)
+			st = link_record(c, &cur, &rec, e);
+		if (st == ST_OK)
+			st = head_move(c, &cur, NULL, e);
+	}
 	store_rows_free(r);
 	return st;
 }
@@ -640,7 +686,7 @@ static enum status append_row(struct store_conn *c, const struct chained *t, con
 enum status store_chain_append_approval(struct store_conn *c, const char *approval_id,
 					struct err *e)
 {
-	return append_row(c, &chained_tables[CHAINED_APPROVALS], approval_id, e);
+	return append_row(c, &chained_tables[CHAINED_APPROVALS], approval_id, false, NULL, e);
 }
 
 /* The entry of table among the kinds chained at every write (not decisions); NULL if none. */
@@ -652,45 +698,47 @@ static const struct chained *rewritten(const char *table)
 	return NULL;
 }
 
-enum status store_chain_append_record(struct store_conn *c, const char *table, const char *id,
-				      struct err *e)
+/* append_row for table, one of the kinds chained at every write (never the decisions). */
+static enum status append_table(struct store_conn *c, const char *table, const char *id,
+				bool only_changed, bool *appended, struct err *e)
 {
 	/* the decisions are chained by their batch (store_chain_append_decisions), never here */
 	const struct chained *t = rewritten(table);
 
 	if (t)
-		return append_row(c, t, id, e);
+		return append_row(c, t, id, only_changed, appended, e);
 	return err_set(e, ST_INTERNAL, "audit chain: table '%s' is not chained at every write",
 		       table);
+}
+
+enum status store_chain_append_record(struct store_conn *c, const char *table, const char *id,
+				      struct err *e)
+{
+	return append_table(c, table, id, false, NULL, e);
+}
+
+enum status store_chain_append_changed(struct store_conn *c, const char *table, const char *id,
+				       bool *appended, struct err *e)
+{
+	*appended = false;
+	return append_table(c, table, id, true, appended, e);
 }
 
 enum status store_chain_record_matches(struct store_conn *c, const char *table, const char *id,
 				       bool *matches, struct err *e)
 {
-	static const char last[] = "SELECT record_sha256 FROM audit_chain WHERE kind = $1 AND "
-				   "record_id = $2 ORDER BY seq DESC LIMIT 1";
 	const struct chained *t = rewritten(table);
-	const char *v[DECISION_NCOLS], *p[2] = {t ? t->kind : "", id};
+	const char *v[DECISION_NCOLS];
 	char rsha[SHA256_HEX_LEN];
-	struct store_rows *row = NULL, *entry = NULL;
-	enum status st =
-		t ? ST_OK : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+	struct store_rows *r = NULL;
+	bool found = false;
+	enum status st = t ? row_hash(c, t, id, &r, v, rsha, &found, e)
+			   : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
 
 	*matches = false;
-	if (st == ST_OK && !canon_fn)
-		st = err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	if (st == ST_OK)
-		st = store_query(c, t->select, 1, &id, &row, e);
-	if (st == ST_OK)
-		st = store_query(c, last, 2, p, &entry, e);
-	if (st == ST_OK && store_rows_count(row) == 1 && store_rows_count(entry) == 1) {
-		for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
-			v[k] = store_rows_get(row, 0, k);
-		st = canon_fn(t->table, v, t->ncols, rsha, e);
-		*matches = st == ST_OK && str_eq(rsha, store_rows_get(entry, 0, 0));
-	}
-	store_rows_free(row);
-	store_rows_free(entry);
+	if (st == ST_OK && found)
+		st = last_hashed(c, t, id, rsha, matches, e);
+	store_rows_free(r);
 	return st;
 }
 

@@ -269,6 +269,15 @@ ATTR_NODISCARD enum status store_chain_append_record(struct store_conn *c, const
 						     const char *id, struct err *e);
 
 /*
+ * store_chain_append_record unless the newest chain entry of the record already hashed the row
+ * as it stands (a write that changed nothing the entry covers): the row read and hashed once.
+ * *appended says whether it linked one.
+ */
+ATTR_NODISCARD enum status store_chain_append_changed(struct store_conn *c, const char *table,
+						      const char *id, bool *appended,
+						      struct err *e);
+
+/*
  * Whether the row of table with id, as c sees it, is what the newest chain entry of its
  * record hashed (*matches false when it has no entry): a record that cavra wrote last, not
  * one inserted or edited in the database since.  Same tables as store_chain_append_record.

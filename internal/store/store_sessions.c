@@ -130,13 +130,11 @@ struct upsert {
  */
 static enum status chain_session(struct store_conn *c, const char *id, bool created, struct err *e)
 {
-	bool same = false;
-	enum status rc =
-		created ? ST_OK : store_chain_record_matches(c, "activity_sessions", id, &same, e);
+	bool appended = false;
 
-	if (rc == ST_OK && !same)
-		rc = store_chain_append_record(c, "activity_sessions", id, e);
-	return rc;
+	if (created)
+		return store_chain_append_record(c, "activity_sessions", id, e);
+	return store_chain_append_changed(c, "activity_sessions", id, &appended, e);
 }
 
 /* Notes whether the session is new, then writes it and its entry, in the caller's transaction. */
