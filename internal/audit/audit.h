@@ -136,9 +136,9 @@ struct audit_verify_opts {
 	bool late_pending_ok;
 	/*
 	 * Borrowed; NULL: seals are not checked.  Each entry from seq sealed_from on (the phase
-	 * "seals") must carry a seal (store_chain_seal_ok) of one of these keys, or it is
-	 * "unsealed" or "forged"; and no entry of a kind chained at every write may carry the
-	 * seal of another ("replayed": a copy of an earlier entry appended again).  ST_CONFLICT
+	 * "seals") must carry a seal of one of these keys (store_chain_seals_ok), or it is
+	 * "unsealed" or "forged"; and each writer's numbers (store/store_chain.h) must run without
+	 * a gap, or entries were "deleted", "reordered" or "replayed" (audit_int.h).  ST_CONFLICT
 	 * when the schema has no seals (before 024).
 	 */
 	const struct seal_keys *seal_keys;

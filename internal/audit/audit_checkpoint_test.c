@@ -177,6 +177,7 @@ static void test_entry_seals(void **state)
 		   *other = "another secret, 32 chars long!!";
 	struct seal_keys k, rotated, wrong;
 	struct store_chain_seals *s;
+	struct seal_mac *mac;
 	char seal[STORE_CHAIN_SEAL_LEN], bad[STORE_CHAIN_SEAL_LEN],
 		writer[STORE_CHAIN_WRITER_HEX + 1];
 	uint64_t number = 0;
@@ -185,7 +186,10 @@ static void test_entry_seals(void **state)
 	keys_of(secret, NULL, &k);
 	keys_of(other, secret, &rotated);
 	keys_of(other, NULL, &wrong);
-	assert_true(store_chain_seal_of(&k.now, WRITER, 42, "decision", "dec_1", "ab", seal));
+	mac = seal_mac_new(&k.now);
+	assert_non_null(mac);
+	assert_true(store_chain_seal_with(mac, WRITER, 42, "decision", "dec_1", "ab", seal));
+	seal_mac_free(mac);
 	assert_string_equal(seal, PINNED);
 	assert_true(store_chain_seal_parse(seal, writer, &number));
 	assert_string_equal(writer, WRITER);

@@ -3,6 +3,7 @@
  */
 #include "base/base.h"
 #include "base/seal.h"
+#include "base/xalloc.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -20,10 +21,8 @@ struct seal_mac *seal_mac_new(const struct seal_key *key)
 	char digest[] = "SHA256";
 	OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
 			  OSSL_PARAM_construct_end()};
-	struct seal_mac *m = calloc(1, sizeof(*m));
+	struct seal_mac *m = xcalloc(1, sizeof(*m));
 
-	if (!m)
-		return NULL;
 	m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	m->ctx = m->mac ? EVP_MAC_CTX_new(m->mac) : NULL;
 	if (!m->ctx || EVP_MAC_init(m->ctx, key->k, sizeof(key->k), p) != 1) {

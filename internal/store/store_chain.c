@@ -271,11 +271,8 @@ static enum status link_record(struct store_conn *c, struct cursor *cur,
 	struct link_text l;
 	const char *p[LINK_NPARAMS];
 	bool sealed = false;
-	enum status st;
+	enum status st = sealing(c, &sealed, e);
 
-	if (!canon_fn)
-		return err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	st = sealing(c, &sealed, e);
 	if (st == ST_OK)
 		st = link_one(&next, sealed ? c : NULL, rec, &l, cur->hash, p, e);
 	if (st != ST_OK)
@@ -353,7 +350,9 @@ static enum status insert_links(struct store_conn *c, bool sealed, size_t n, con
 {
 	size_t per = c->ops->kind == STORE_SQLITE ? 1 : n, np;
 	struct buf q = BUF_INIT;
-	const char **v;
+	const char **v = NULL;
+	const char *const *params = p;
+	size_t stride = LINK_NPARAMS;
 	enum status st = ST_OK;
 
 	np = sealed ? LINK_NPARAMS : LINK_NPARAMS - 1;
@@ -367,13 +366,17 @@ static enum status insert_links(struct store_conn *c, bool sealed, size_t n, con
 			buf_xaddf(&q, ", $%zu", k + 7);
 		buf_xadds(&q, ")");
 	}
-	/* the statement's parameters, np of each link's LINK_NPARAMS, side by side */
-	v = xcalloc(n * np, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		memcpy(v + i * np, p + i * LINK_NPARAMS, np * sizeof(*v));
+	/* several rows leaving out the seal: np of each link's LINK_NPARAMS, side by side */
+	if (per > 1 && np < LINK_NPARAMS) {
+		v = xcalloc(n * np, sizeof(*v));
+		for (size_t i = 0; i < n; i++)
+			memcpy(v + i * np, p + i * LINK_NPARAMS, np * sizeof(*v));
+		params = v;
+		stride = np;
+	}
 	c->one_shot = per > 1;
 	for (size_t i = 0; st == ST_OK && i < n; i += per)
-		st = store_exec(c, q.data, (int)(per * np), v + i * np, NULL, e);
+		st = store_exec(c, q.data, (int)(per * np), params + i * stride, NULL, e);
 	c->one_shot = false;
 	free(v);
 	buf_release(&q);

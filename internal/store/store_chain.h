@@ -62,15 +62,11 @@ struct seal_keys;
  * On a schema without audit_chain.seal (before 024) entries go unsealed.
  */
 void store_chain_seal_set(const struct seal_key *key);
-/*
- * The seal of an entry by writer (STORE_CHAIN_WRITER_HEX hex digits) with its number into
- * out; false when OpenSSL fails.
- */
-ATTR_NODISCARD bool store_chain_seal_of(const struct seal_key *key, const char *writer,
-					uint64_t number, const char *kind, const char *record_id,
-					const char *record_sha256, char out[STORE_CHAIN_SEAL_LEN]);
 struct seal_mac;
-/* store_chain_seal_of with the key's HMAC set up once (base/seal.h: one thread at a time). */
+/*
+ * The seal of an entry by writer (STORE_CHAIN_WRITER_HEX hex digits) with its number into out,
+ * under the key of mac (base/seal.h: one thread at a time); false when OpenSSL fails.
+ */
 ATTR_NODISCARD bool store_chain_seal_with(struct seal_mac *mac, const char *writer, uint64_t number,
 					  const char *kind, const char *record_id,
 					  const char *record_sha256,

@@ -30,7 +30,7 @@ bool store_chain_seal_with(struct seal_mac *mac, const char *writer, uint64_t nu
 			   const char *kind, const char *record_id, const char *record_sha256,
 			   char out[STORE_CHAIN_SEAL_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
+	unsigned char be[STORE_CHAIN_NUMBER_HEX / 2];
 	char *num = out + STORE_CHAIN_WRITER_HEX + 1;
 	struct buf b;
 	bool ok;
@@ -38,27 +38,15 @@ bool store_chain_seal_with(struct seal_mac *mac, const char *writer, uint64_t nu
 	/* "<writer>.<number>" first, each NUL-terminated for the text, then the dots and the MAC */
 	memcpy(out, writer, STORE_CHAIN_WRITER_HEX);
 	out[STORE_CHAIN_WRITER_HEX] = '\0';
-	for (int i = STORE_CHAIN_NUMBER_HEX - 1; i >= 0; i--, number >>= 4)
-		num[i] = hex[number & 0xf];
-	num[STORE_CHAIN_NUMBER_HEX] = '\0';
+	for (int i = (int)sizeof(be) - 1; i >= 0; i--, number >>= 8)
+		be[i] = (unsigned char)number;
+	hex_encode(be, sizeof(be), num);
 	buf_init(&b, BUF_CAP_DEFAULT);
 	seal_text(&b, out, num, kind, record_id, record_sha256);
 	out[STORE_CHAIN_WRITER_HEX] = '.';
 	out[STORE_CHAIN_MAC_AT - 1] = '.';
 	ok = seal_mac_sign(mac, &b, out + STORE_CHAIN_MAC_AT);
 	buf_release(&b);
-	return ok;
-}
-
-bool store_chain_seal_of(const struct seal_key *key, const char *writer, uint64_t number,
-			 const char *kind, const char *record_id, const char *record_sha256,
-			 char out[STORE_CHAIN_SEAL_LEN])
-{
-	struct seal_mac *mac = seal_mac_new(key);
-	bool ok = mac &&
-		  store_chain_seal_with(mac, writer, number, kind, record_id, record_sha256, out);
-
-	seal_mac_free(mac);
 	return ok;
 }
 
@@ -84,18 +72,18 @@ struct store_chain_seals *store_chain_seals_new(const struct seal_keys *keys)
 bool store_chain_seal_parse(const char *seal, char writer[STORE_CHAIN_WRITER_HEX + 1],
 			    uint64_t *number)
 {
-	char num[STORE_CHAIN_NUMBER_HEX + 1];
-	const char *n = seal ? seal + STORE_CHAIN_WRITER_HEX + 1 : NULL;
+	unsigned char be[STORE_CHAIN_NUMBER_HEX / 2];
 
 	if (!seal || strlen(seal) != STORE_CHAIN_SEAL_LEN - 1 ||
 	    seal[STORE_CHAIN_WRITER_HEX] != '.' || seal[STORE_CHAIN_MAC_AT - 1] != '.' ||
-	    !hex_is_lower(seal, STORE_CHAIN_WRITER_HEX) || !hex_is_lower(n, STORE_CHAIN_NUMBER_HEX))
+	    !hex_is_lower(seal, STORE_CHAIN_WRITER_HEX) ||
+	    !hex_decode(seal + STORE_CHAIN_WRITER_HEX + 1, sizeof(be), be))
 		return false;
 	memcpy(writer, seal, STORE_CHAIN_WRITER_HEX);
 	writer[STORE_CHAIN_WRITER_HEX] = '\0';
-	memcpy(num, n, STORE_CHAIN_NUMBER_HEX);
-	num[STORE_CHAIN_NUMBER_HEX] = '\0';
-	*number = strtoull(num, NULL, 16);
+	*number = 0;
+	for (size_t i = 0; i < sizeof(be); i++)
+		*number = *number << 8 | be[i];
 	return true;
 }
 
