@@ -196,15 +196,24 @@ ATTR_NODISCARD enum status cmd_open_existing(const struct config *cfg, struct st
 					     struct migration_set *set, struct err *e);
 /* cmd_serve_audit.c: the audit checkpoints serve writes (audit_checkpoint_dir). */
 struct ed25519_key;
+struct audit_watch;
 struct serve_checkpoints {
 	struct ed25519_key *key; /* NULL: none are written */
 	const char *dir; /* borrowed from the config */
 	int64_t every_us, next_us, last_seq;
+	struct seal_keys *seal_keys; /* audit_seal_key_file's (NULL: unset) */
+	struct audit_watch *watch; /* what is checked before each is signed */
 };
-/* Reads the key and creates the directory; nothing to do when neither setting is set. */
+/*
+ * Reads the keys, creates the directory and trusts the newest checkpoint in it that the key
+ * signed; nothing to do when neither setting is set.
+ */
 ATTR_NODISCARD enum status serve_checkpoints_start(const struct config *cfg,
 						   struct serve_checkpoints *sc, struct err *e);
-/* Writes a checkpoint when one is due and the head moved; failures are logged, not fatal. */
+/*
+ * Writes a checkpoint when one is due, the head moved and the chain since the last one checks
+ * out (audit_watch_check); breaks and failures are logged, not fatal.
+ */
 void serve_checkpoints_tick(struct serve_checkpoints *sc, struct store *st);
 void serve_checkpoints_stop(struct serve_checkpoints *sc);
 /*

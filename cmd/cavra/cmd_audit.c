@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 
 struct audit_args {
-	const char *checkpoint, *public_key, *signing_key, *output;
-	const char *seal_key_file, *sealed_from; /* verify */
+	const char *checkpoint, *public_key, *signing_key, *output, *after;
+	const char *seal_key_file, *sealed_from; /* verify; seal_key_file also checkpoint */
 	struct seal_keys seal_keys; /* of seal_key_file */
 	int64_t from; /* of sealed_from */
 	struct cmd_progress pf; /* verify and adopt: --progress, --quiet */
@@ -124,6 +124,48 @@ static int verify(struct store *st, const struct audit_args *a)
 	return r.breaks ? EXIT_FAIL : EXIT_OK;
 }
 
+/* --after's checkpoint, which the signing key k signed, is where the check starts. */
+static enum status trust_after(const struct audit_args *a, const struct ed25519_key *k,
+			       struct audit_watch *w, struct err *e)
+{
+	struct audit_checkpoint prev;
+	struct buf text;
+	enum status st;
+
+	buf_init(&text, AUDIT_CHECKPOINT_MAX);
+	st = file_read(a->after, AUDIT_CHECKPOINT_MAX, &text, e);
+	if (st == ST_OK)
+		st = audit_checkpoint_read(text.data, text.len, k, &prev, e);
+	if (st == ST_OK)
+		audit_watch_trust(w, prev.seq, prev.hash);
+	else
+		err_wrap(e, "--after '%s'", a->after);
+	buf_release(&text);
+	return st;
+}
+
+/*
+ * The chain from --after's checkpoint (or its start) to the head is checked (audit_watch_check)
+ * before the head is signed: breaks go to stdout as verify's, and nothing is written (exit 1).
+ * An --after that does not verify is a failed audit too (*bad_after), as verify's --checkpoint.
+ */
+static enum status checked_head(struct store *st, const struct audit_args *a,
+				const struct ed25519_key *k, struct audit_checkpoint *cp,
+				int64_t *breaks, bool *bad_after, struct err *e)
+{
+	struct audit_watch *w = audit_watch_new(a->seal_key_file ? &a->seal_keys : NULL);
+	enum status rc =
+		w ? ST_OK
+		  : err_set(e, ST_INTERNAL, "could not set up the seal key's HMAC (OpenSSL)");
+
+	if (rc == ST_OK && a->after)
+		*bad_after = (rc = trust_after(a, k, w, e)) != ST_OK;
+	if (rc == ST_OK)
+		rc = audit_watch_check(st, w, print_break, NULL, cp, breaks, e);
+	audit_watch_free(w);
+	return rc;
+}
+
 /*
  * A checkpoint is evidence an auditor keeps: writing one over an earlier file (a name used
  * twice in a script) would destroy the head it proved, the one that shows a cut tail.  The
@@ -137,6 +179,8 @@ static int checkpoint(struct store *st, const struct audit_args *a)
 	struct buf out = BUF_INIT;
 	struct err e = {0};
 	struct stat sb;
+	int64_t breaks = 0;
+	bool bad_after = false;
 	enum status rc;
 
 	if (lstat(a->output, &sb) == 0)
@@ -144,19 +188,28 @@ static int checkpoint(struct store *st, const struct audit_args *a)
 				       "written over: give a new file (e.g. one named by the time)",
 				       a->output);
 	rc = ed25519_private_load(a->signing_key, &k, &e);
-
 	if (rc == ST_OK)
-		rc = audit_head_checkpoint(st, &cp, &e);
-	if (rc == ST_OK) {
+		rc = checked_head(st, a, k, &cp, &breaks, &bad_after, &e);
+	if (rc == ST_OK && breaks == 0) {
 		time_format_utc(time_now_us(), cp.time, sizeof(cp.time));
 		rc = audit_checkpoint_write(&cp, k, &out, &e);
 	}
-	if (rc == ST_OK)
+	if (rc == ST_OK && breaks == 0)
 		rc = file_write_atomic(a->output, out.data, out.len, &e);
 	ed25519_key_free(k);
 	buf_release(&out);
+	if (bad_after) {
+		fprintf(stderr, "cavra: audit checkpoint: %s\n", e.msg);
+		return EXIT_FAIL;
+	}
 	if (rc != ST_OK)
 		return cmd_fail(rc, &e);
+	if (breaks) {
+		fprintf(stderr,
+			"cavra: audit checkpoint: not written: %lld breaks in the chain%s\n",
+			(long long)breaks, a->after ? " since --after's checkpoint" : "");
+		return EXIT_FAIL;
+	}
 	printf("checkpoint: seq %lld, hash %s, written to %s\n", (long long)cp.seq, cp.hash,
 	       a->output);
 	return EXIT_OK;
@@ -180,13 +233,13 @@ static int adopt(struct store *st, const struct audit_args *a)
 }
 
 /* --seal-key-file's keys: audit_seal_key_file's form (both lines verify). */
-static int seal_keys_read(struct audit_args *a)
+static int seal_keys_read(struct audit_args *a, const char *where)
 {
 	struct err e = {0};
 
 	if (cmd_key_file("--seal-key-file", a->seal_key_file, seal_audit_key, &a->seal_keys, &e) !=
 	    ST_OK)
-		return cmd_usage_error("audit verify: %s", e.msg);
+		return cmd_usage_error("%s: %s", where, e.msg);
 	return EXIT_OK;
 }
 
@@ -201,6 +254,8 @@ static int parse(int argc, char **argv, struct audit_args *a)
 					      {0}};
 	const struct cmd_opt checkpoint_opts[] = {CMD_VALUE("--signing-key", &a->signing_key),
 						  CMD_VALUE("--output", &a->output),
+						  CMD_VALUE("--after", &a->after),
+						  CMD_VALUE("--seal-key-file", &a->seal_key_file),
 						  {0}};
 	const struct cmd_opt adopt_opts[] = {CMD_PROGRESS_OPTS(&a->pf), {0}};
 	const char *act = argc > 1 ? argv[1] : "";
@@ -227,11 +282,11 @@ static int parse(int argc, char **argv, struct audit_args *a)
 		return cmd_usage_error("audit verify: --sealed-from takes a seq (1 or more), not "
 				       "'%s'",
 				       a->sealed_from);
-	if (is_verify && a->seal_key_file)
-		return seal_keys_read(a);
 	if (is_cp && (!a->signing_key || !a->output))
 		return cmd_usage_error("audit checkpoint: --signing-key PEM and --output FILE "
 				       "are required");
+	if (a->seal_key_file)
+		return seal_keys_read(a, where);
 	return EXIT_OK;
 }
 

@@ -1,21 +1,92 @@
 /*
  * cmd_serve_audit.c - the signed checkpoints `cavra serve` writes of the audit
  * chain's head: one at start, then every audit_checkpoint_seconds, into
- * audit_checkpoint_dir (docs/audit.md).  The key is read once and kept in memory.
+ * audit_checkpoint_dir (docs/audit.md).  Before signing it checks the chain from
+ * the last head it trusted (at start: the newest checkpoint in the directory that
+ * its key signed) and signs nothing while that finds a break.  The keys are read
+ * once and kept in memory.
  */
 #include "base/base.h"
 #include "cmd.h"
 #include "audit/audit.h"
 #include "base/files.h"
 #include "base/log.h"
+#include "base/seal.h"
 #include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "service/seals.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define BREAKS_LOGGED 20 /* per check; the rest are counted */
+
+/* One checkpoint file of the directory, when the key signed it and it is newer than *best. */
+static void consider(const struct serve_checkpoints *sc, const char *name,
+		     struct audit_checkpoint *best, bool *found)
+{
+	char path[4096];
+	struct buf text = BUF_INIT;
+	struct audit_checkpoint cp;
+	struct err e = {0};
+
+	snprintf(path, sizeof(path), "%s/%s", sc->dir, name);
+	if (file_read(path, AUDIT_CHECKPOINT_MAX, &text, &e) != ST_OK ||
+	    audit_checkpoint_read(text.data, text.len, sc->key, &cp, &e) != ST_OK)
+		log_warn("audit checkpoint: %s is not trusted: %s", path, e.msg);
+	else if (!*found || cp.seq > best->seq ||
+		 (cp.seq == best->seq && strcmp(cp.time, best->time) > 0)) {
+		*best = cp;
+		*found = true;
+	}
+	buf_release(&text);
+}
+
+/* The watch trusts the newest checkpoint in the directory that the key signed. */
+static enum status trust_newest(struct serve_checkpoints *sc, struct err *e)
+{
+	struct audit_checkpoint best = {0};
+	bool found = false;
+	struct dirent *de;
+	DIR *d = opendir(sc->dir);
+
+	if (!d)
+		return err_set(e, ST_IO, "audit_checkpoint_dir '%s': %s", sc->dir,
+			       BASE_ERRSTR(errno));
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 16 && strncmp(de->d_name, "checkpoint-", 11) == 0 &&
+		    strcmp(de->d_name + n - 5, ".json") == 0)
+			consider(sc, de->d_name, &best, &found);
+	}
+	closedir(d);
+	if (found) {
+		audit_watch_trust(sc->watch, best.seq, best.hash);
+		log_info("audit checkpoint: the chain is checked from seq %lld, signed at %s",
+			 (long long)best.seq, best.time);
+	}
+	return ST_OK;
+}
+
+static enum status load_seal_keys(const struct config *cfg, struct serve_checkpoints *sc,
+				  struct err *e)
+{
+	if (!cfg->audit_seal_key_file)
+		return ST_OK;
+	sc->seal_keys = xcalloc(1, sizeof(*sc->seal_keys));
+	return cmd_key_file("audit_seal_key_file", cfg->audit_seal_key_file, seal_audit_key,
+			    sc->seal_keys, e);
+}
 
 enum status serve_checkpoints_start(const struct config *cfg, struct serve_checkpoints *sc,
 				    struct err *e)
 {
+	enum status st;
+
 	memset(sc, 0, sizeof(*sc));
 	if (!cfg->audit_checkpoint_dir && !cfg->audit_signing_key_file)
 		return ST_OK;
@@ -27,35 +98,77 @@ enum status serve_checkpoints_start(const struct config *cfg, struct serve_check
 	sc->last_seq = -1;
 	if (mkdir_p(sc->dir, e) != ST_OK)
 		return err_ctx(ST_IO, e, "audit_checkpoint_dir");
-	return ed25519_private_load(cfg->audit_signing_key_file, &sc->key, e);
+	st = ed25519_private_load(cfg->audit_signing_key_file, &sc->key, e);
+	if (st == ST_OK)
+		st = load_seal_keys(cfg, sc, e);
+	if (st == ST_OK && !(sc->watch = audit_watch_new(sc->seal_keys)))
+		st = err_set(e, ST_INTERNAL, "could not set up the seal key's HMAC (OpenSSL)");
+	if (st == ST_OK)
+		st = trust_newest(sc, e);
+	return st;
 }
 
-/* Writes one checkpoint file: the name says its seq and time, the content is signed. */
-static enum status write_one(struct serve_checkpoints *sc, struct store *st, struct err *e)
+/* One break the check found, logged while few enough. */
+static void log_break(void *ctx, const struct audit_break *b)
 {
-	struct audit_checkpoint cp;
-	struct buf out = BUF_INIT;
-	char path[4096], stamp[sizeof(cp.time)];
-	enum status rc = audit_head_checkpoint(st, &cp, e);
+	int64_t *n = ctx;
+	char seq[64] = "", to[32] = "";
 
-	if (rc != ST_OK || cp.seq == sc->last_seq)
-		return rc; /* the head has not moved: the last file still says it */
-	time_format_utc(time_now_us(), cp.time, sizeof(cp.time));
-	snprintf(stamp, sizeof(stamp), "%s", cp.time);
+	if ((*n)++ >= BREAKS_LOGGED)
+		return;
+	if (b->seq_to)
+		snprintf(to, sizeof(to), "..%lld", (long long)b->seq_to);
+	if (b->seq)
+		snprintf(seq, sizeof(seq), " seq=%lld%s", (long long)b->seq, to);
+	log_error("audit checkpoint: %s%s%s%.80s: %s", b->what, seq, b->id ? " id=" : "",
+		  b->id ? b->id : "", b->why);
+}
+
+/* Writes cp as one file: the name says its seq and time, the content is signed. */
+static enum status write_file(struct serve_checkpoints *sc, struct audit_checkpoint *cp,
+			      struct err *e)
+{
+	struct buf out = BUF_INIT;
+	char path[4096], stamp[sizeof(cp->time)];
+	enum status rc;
+
+	time_format_utc(time_now_us(), cp->time, sizeof(cp->time));
+	snprintf(stamp, sizeof(stamp), "%s", cp->time);
 	for (char *p = stamp; *p; p++)
 		if (*p == ':' || *p == '.')
 			*p = '-';
-	snprintf(path, sizeof(path), "%s/checkpoint-%lld-%s.json", sc->dir, (long long)cp.seq,
+	snprintf(path, sizeof(path), "%s/checkpoint-%lld-%s.json", sc->dir, (long long)cp->seq,
 		 stamp);
-	rc = audit_checkpoint_write(&cp, sc->key, &out, e);
+	rc = audit_checkpoint_write(cp, sc->key, &out, e);
 	if (rc == ST_OK)
 		rc = file_write_atomic(path, out.data, out.len, e);
 	buf_release(&out);
 	if (rc == ST_OK) {
-		sc->last_seq = cp.seq;
-		log_info("audit checkpoint: seq %lld written to %s", (long long)cp.seq, path);
+		sc->last_seq = cp->seq;
+		log_info("audit checkpoint: seq %lld written to %s", (long long)cp->seq, path);
 	}
 	return rc;
+}
+
+/* Checks the chain since the last trusted head, then signs the new head when it moved. */
+static enum status write_one(struct serve_checkpoints *sc, struct store *st, struct err *e)
+{
+	struct audit_checkpoint cp;
+	int64_t breaks = 0, logged = 0;
+	enum status rc = audit_watch_check(st, sc->watch, log_break, &logged, &cp, &breaks, e);
+
+	if (rc != ST_OK)
+		return rc;
+	if (breaks > 0) {
+		log_error("audit checkpoint: not written: %lld breaks in the chain since the last "
+			  "checkpoint (%lld logged); run 'cavra audit verify'",
+			  (long long)breaks,
+			  (long long)(logged < BREAKS_LOGGED ? logged : BREAKS_LOGGED));
+		return ST_OK;
+	}
+	if (cp.seq == sc->last_seq)
+		return ST_OK; /* the head has not moved: the last file still says it */
+	return write_file(sc, &cp, e);
 }
 
 void serve_checkpoints_tick(struct serve_checkpoints *sc, struct store *st)
@@ -74,4 +187,11 @@ void serve_checkpoints_stop(struct serve_checkpoints *sc)
 {
 	ed25519_key_free(sc->key);
 	sc->key = NULL;
+	audit_watch_free(sc->watch);
+	sc->watch = NULL;
+	if (sc->seal_keys) {
+		memset(sc->seal_keys, 0, sizeof(*sc->seal_keys));
+		free(sc->seal_keys);
+		sc->seal_keys = NULL;
+	}
 }

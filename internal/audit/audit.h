@@ -148,8 +148,28 @@ struct audit_verify_opts {
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,
 					     struct audit_verify_result *out, struct err *e);
 
-/* The current head of st's chain as a checkpoint to sign (count read from the chain). */
-ATTR_NODISCARD enum status audit_head_checkpoint(struct store *st, struct audit_checkpoint *out,
-						 struct err *e);
+/*
+ * What a checkpoint writer checks before it signs (audit_watch.c): the chain from the last head
+ * it trusted (the genesis at first) to the current head, as links and, with seal keys, as seals
+ * and writers' numbers, the writers' numbers kept from one check to the next.  The records
+ * themselves are left to audit_verify.
+ */
+struct audit_watch;
+/* keys borrowed for the watch's life (NULL: links only); NULL when OpenSSL fails. */
+struct audit_watch *audit_watch_new(const struct seal_keys *keys);
+/* Trusts the entry seq with hash (a checkpoint read with audit_checkpoint_read; seq 0: none). */
+void audit_watch_trust(struct audit_watch *w, int64_t seq, const char *hash);
+/*
+ * Reads, in one snapshot, the trusted entry (still there with its hash: else "rewritten" or
+ * "truncated"), every entry after it ("deleted", "reordered", "edited" links; "unsealed" once a
+ * sealed entry was met, "forged", and writers' numbers as audit_verify's seals pass) and the head
+ * row, which must name the last entry.  Each break goes to fn and counts in *breaks.  With none,
+ * the head is trusted from now on and *out holds it (count read from the chain) to sign.
+ */
+ATTR_NODISCARD enum status audit_watch_check(struct store *st, struct audit_watch *w,
+					     audit_break_fn fn, void *ctx,
+					     struct audit_checkpoint *out, int64_t *breaks,
+					     struct err *e);
+void audit_watch_free(struct audit_watch *w);
 
 #endif

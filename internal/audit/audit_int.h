@@ -22,6 +22,26 @@ struct audit_seals_walk {
 };
 
 /*
+ * What checks entries' seals and each writer's numbers (store/store_chain.h), across calls:
+ * the key's HMAC, and per writer its highest number so far and its numbers skipped (gaps).
+ */
+struct audit_seals;
+/* NULL when OpenSSL cannot set up the HMAC; keys are copied. */
+struct audit_seals *audit_seals_new(const struct seal_keys *keys);
+/*
+ * One entry, v its seq, kind, record_id, record_sha256 and seal (NULL: none) as text: "unsealed"
+ * or "forged", then its writer's number against that writer's numbers so far ("reordered",
+ * "replayed", or a gap held).  A writer met first with a number above 1 opens a gap only when
+ * sw->sealed_from is 1 or less.  Each break goes to sw->fn and counts in *breaks.
+ */
+ATTR_NODISCARD enum status audit_seals_entry(struct audit_seals *s,
+					     const struct audit_seals_walk *sw,
+					     const char *const *v, int64_t *breaks, struct err *e);
+/* The gaps held, each reported as entries "deleted", then dropped; the writers are kept. */
+void audit_seals_gaps(struct audit_seals *s, const struct audit_seals_walk *sw, int64_t *breaks);
+void audit_seals_free(struct audit_seals *s);
+
+/*
  * Checks the seal of every entry from sw->sealed_from on in c's open snapshot, and each writer's
  * numbers (store/store_chain.h): each break goes to sw->fn and counts in *breaks; *checked
  * counts the entries read.  ST_CONFLICT when the schema has no seals (before 024).

@@ -47,16 +47,19 @@ struct writer {
 	size_t ngaps, cap;
 };
 
-/* The pass's state: the writers met, in an open-addressing table (a power of two). */
-struct seals {
-	const struct audit_seals_walk *sw;
+/*
+ * The seals' state: the key's HMAC and the writers met, in an open-addressing table (a power
+ * of two); sw and breaks are the call's.
+ */
+struct audit_seals {
 	struct store_chain_seals *check;
-	int64_t *breaks, *checked;
 	struct writer *w;
 	size_t n, cap;
+	const struct audit_seals_walk *sw;
+	int64_t *breaks;
 };
 
-static void report(struct seals *s, const struct audit_break *b)
+static void report(struct audit_seals *s, const struct audit_break *b)
 {
 	(*s->breaks)++;
 	s->sw->fn(s->sw->ctx, b);
@@ -74,7 +77,7 @@ static struct writer *slot(struct writer *w, size_t cap, const char *id)
 			return &w[i];
 }
 
-static void grow(struct seals *s)
+static void grow(struct audit_seals *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 64;
 	struct writer *w = xcalloc(cap, sizeof(*w));
@@ -88,7 +91,7 @@ static void grow(struct seals *s)
 }
 
 /* The record of writer id, made (last 0) when it is new. */
-static struct writer *writer_of(struct seals *s, const char *id)
+static struct writer *writer_of(struct audit_seals *s, const char *id)
 {
 	struct writer *w;
 
@@ -139,7 +142,7 @@ static bool gap_take(struct writer *w, uint64_t n)
 }
 
 /* An entry's number against its writer's numbers so far. */
-static void check_number(struct seals *s, int64_t seq, const char *kind, const char *id,
+static void check_number(struct audit_seals *s, int64_t seq, const char *kind, const char *id,
 			 const char *writer, uint64_t number, bool forged)
 {
 	struct writer *w = writer_of(s, writer);
@@ -171,11 +174,8 @@ static void check_number(struct seals *s, int64_t seq, const char *kind, const c
 		report(s, &b);
 }
 
-/*
- * The gaps left once every entry was read are entries deleted: named when name (the read
- * finished); every writer's record freed.
- */
-static void writers_end(struct seals *s, bool name)
+/* The gaps of every writer dropped: reported as entries deleted when name. */
+static void gaps_end(struct audit_seals *s, bool name)
 {
 	for (size_t i = 0; i < s->cap; i++) {
 		struct writer *w = &s->w[i];
@@ -204,25 +204,53 @@ static void writers_end(struct seals *s, bool name)
 				report(s, &b);
 			free(g->before_id);
 		}
-		free(w->gaps);
+		w->ngaps = 0;
 	}
-	free(s->w);
 }
 
-/* One entry (SEALS_SQL's row): unsealed, forged, and its writer's number. */
-static enum status on_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+struct audit_seals *audit_seals_new(const struct seal_keys *keys)
 {
-	struct seals *s = ctx;
+	struct store_chain_seals *check = store_chain_seals_new(keys);
+	struct audit_seals *s;
+
+	if (!check)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->check = check;
+	return s;
+}
+
+void audit_seals_gaps(struct audit_seals *s, const struct audit_seals_walk *sw, int64_t *breaks)
+{
+	s->sw = sw;
+	s->breaks = breaks;
+	gaps_end(s, true);
+}
+
+void audit_seals_free(struct audit_seals *s)
+{
+	if (!s)
+		return;
+	gaps_end(s, false);
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->w[i].gaps);
+	free(s->w);
+	store_chain_seals_free(s->check);
+	free(s);
+}
+
+enum status audit_seals_entry(struct audit_seals *s, const struct audit_seals_walk *sw,
+			      const char *const *v, int64_t *breaks, struct err *e)
+{
 	struct audit_break b = {NULL, 0, 0, v[2], NULL, NULL, NULL};
 	char writer[STORE_CHAIN_WRITER_HEX + 1];
 	uint64_t number = 0;
 	bool parsed;
 
-	UNUSED(lens);
 	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &b.seq) || !v[1] || !v[2] || !v[3])
 		return err_set(e, ST_INTERNAL, "audit_chain: an entry is malformed");
-	(*s->checked)++;
-	progress_add(s->sw->progress, 1);
+	s->sw = sw;
+	s->breaks = breaks;
 	parsed = store_chain_seal_parse(v[4], writer, &number);
 	if (!v[4]) {
 		b.what = "unsealed";
@@ -240,11 +268,29 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 	return ST_OK;
 }
 
+/* The pass's own state around the shared one. */
+struct pass {
+	struct audit_seals *s;
+	const struct audit_seals_walk *sw;
+	int64_t *breaks, *checked;
+};
+
+/* One entry (SEALS_SQL's row). */
+static enum status on_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
+{
+	struct pass *p = ctx;
+
+	UNUSED(lens);
+	(*p->checked)++;
+	progress_add(p->sw->progress, 1);
+	return audit_seals_entry(p->s, p->sw, v, p->breaks, e);
+}
+
 enum status audit_verify_seals(struct store_conn *c, const struct audit_seals_walk *sw,
 			       int64_t *breaks, int64_t *checked, struct err *e)
 {
 	char sql[sizeof(SEALS_SQL) + 24];
-	struct seals s = {.sw = sw, .breaks = breaks, .checked = checked};
+	struct pass p = {NULL, sw, breaks, checked};
 	bool has = false;
 	enum status st = store_column_exists(c, "audit_chain", "seal", &has, e);
 
@@ -255,12 +301,13 @@ enum status audit_verify_seals(struct store_conn *c, const struct audit_seals_wa
 	snprintf(sql, sizeof(sql), SEALS_SQL,
 		 (long long)(sw->sealed_from > 1 ? sw->sealed_from : 1));
 	progress_phase(sw->progress, "seals", sw->head_seq);
-	s.check = st == ST_OK ? store_chain_seals_new(sw->keys) : NULL;
-	if (st == ST_OK && !s.check)
+	p.s = st == ST_OK ? audit_seals_new(sw->keys) : NULL;
+	if (st == ST_OK && !p.s)
 		st = err_set(e, ST_INTERNAL, "could not set up the seal key's HMAC (OpenSSL)");
 	if (st == ST_OK)
-		st = store_stream(c, sql, 5, on_entry, &s, e);
-	writers_end(&s, st == ST_OK);
-	store_chain_seals_free(s.check);
+		st = store_stream(c, sql, 5, on_entry, &p, e);
+	if (st == ST_OK)
+		audit_seals_gaps(p.s, sw, breaks);
+	audit_seals_free(p.s);
 	return st;
 }

@@ -771,25 +771,3 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 	free(w.records_sql);
 	return rc;
 }
-
-enum status audit_head_checkpoint(struct store *st, struct audit_checkpoint *out, struct err *e)
-{
-	struct store_conn *c = NULL;
-	struct chain_head h;
-	enum status rc = store_conn_get(st, &c, e);
-
-	memset(out, 0, sizeof(*out));
-	if (rc == ST_OK)
-		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
-	if (rc == ST_OK)
-		rc = store_chain_head(c, &h, e);
-	if (rc == ST_OK)
-		rc = store_chain_count(c, &out->count, e);
-	if (rc == ST_OK) {
-		out->seq = h.seq;
-		memcpy(out->hash, h.hash, SHA256_HEX_LEN);
-	}
-	if (c)
-		store_conn_put(st, c);
-	return rc;
-}
