@@ -14,6 +14,7 @@
 #include "base/seal.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "http/http.h"
 #include "service/seals.h"
 
 #include <dirent.h>
@@ -145,6 +146,7 @@ static enum status write_file(struct serve_checkpoints *sc, struct audit_checkpo
 	buf_release(&out);
 	if (rc == ST_OK) {
 		sc->last_seq = cp->seq;
+		http_metrics_checkpoint(0, cp->seq, time_now_us() / 1000000);
 		log_info("audit checkpoint: seq %lld written to %s", (long long)cp->seq, path);
 	}
 	return rc;
@@ -159,6 +161,7 @@ static enum status write_one(struct serve_checkpoints *sc, struct store *st, str
 
 	if (rc != ST_OK)
 		return rc;
+	http_metrics_checkpoint(breaks, -1, time_now_us() / 1000000);
 	if (breaks > 0) {
 		log_error("audit checkpoint: not written: %lld breaks in the chain since the last "
 			  "checkpoint (%lld logged); run 'cavra audit verify'",

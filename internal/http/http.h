@@ -95,4 +95,11 @@ ATTR_NODISCARD enum status http_start(struct app *app, const char *listen, struc
  */
 void http_stop(struct http_server *srv, int64_t grace_ms);
 
+/*
+ * What serve's checkpoint writer last found, for GET /metrics (shown from the first call on):
+ * the breaks its last check found, the seq of the last checkpoint it signed (-1: none yet) and,
+ * when the check found none, now as the time of the last clean check (unix seconds).
+ */
+void http_metrics_checkpoint(int64_t breaks, int64_t signed_seq, int64_t now_s);
+
 #endif

@@ -40,6 +40,9 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct route_stats stats[MAX_ROUTES + 1]; /* last slot: no route matched */
 static atomic_ullong decisions[POLICY_DECISION_COUNT];
 static atomic_ullong refusals[HTTP_REFUSE__COUNT];
+/* http_metrics_checkpoint's; cp_shown 0 until it is first called */
+static _Atomic int64_t cp_breaks, cp_seq = -1, cp_clean_s;
+static atomic_int cp_shown;
 
 static size_t route_slot(const struct req *r)
 {
@@ -83,6 +86,39 @@ void http_metrics_refusal(enum http_refusal why)
 {
 	if ((unsigned)why < HTTP_REFUSE__COUNT)
 		atomic_fetch_add(&refusals[why], 1);
+}
+
+void http_metrics_checkpoint(int64_t breaks, int64_t signed_seq, int64_t now_s)
+{
+	atomic_store(&cp_breaks, breaks);
+	if (signed_seq >= 0)
+		atomic_store(&cp_seq, signed_seq);
+	if (breaks == 0)
+		atomic_store(&cp_clean_s, now_s);
+	atomic_store(&cp_shown, 1);
+}
+
+/* Only where serve writes checkpoints (audit_checkpoint_dir). */
+static void export_checkpoints(struct buf *b)
+{
+	if (!atomic_load(&cp_shown))
+		return;
+	(void)!buf_addf(b, NULL,
+			"# HELP cavra_audit_checkpoint_breaks Breaks in the audit chain that the "
+			"last check before a checkpoint found (0: it was signed or the head had "
+			"not moved).\n"
+			"# TYPE cavra_audit_checkpoint_breaks gauge\n"
+			"cavra_audit_checkpoint_breaks %lld\n"
+			"# HELP cavra_audit_checkpoint_signed_seq The chain head's seq in the last "
+			"checkpoint this process signed (-1: none yet).\n"
+			"# TYPE cavra_audit_checkpoint_signed_seq gauge\n"
+			"cavra_audit_checkpoint_signed_seq %lld\n"
+			"# HELP cavra_audit_checkpoint_last_clean_seconds When a check before a "
+			"checkpoint last found no break (unix time; 0: never).\n"
+			"# TYPE cavra_audit_checkpoint_last_clean_seconds gauge\n"
+			"cavra_audit_checkpoint_last_clean_seconds %lld\n",
+			(long long)atomic_load(&cp_breaks), (long long)atomic_load(&cp_seq),
+			(long long)atomic_load(&cp_clean_s));
 }
 
 static void export_refusals(struct buf *b)
@@ -216,6 +252,7 @@ enum MHD_Result http_handle_metrics(struct req *r)
 	pthread_mutex_unlock(&mu);
 	export_decisions_and_pool(&b, r->app->store);
 	export_token_cache(&b, r->app->svc);
+	export_checkpoints(&b);
 	export_refusals(&b);
 	ret = http_reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data,
 			      b.len);

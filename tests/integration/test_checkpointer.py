@@ -24,9 +24,10 @@ def head(db):
     return int(sql(db, "SELECT seq FROM audit_chain_head")[0][0])
 
 
-def run(db, tmp_path, sk, cpdir, posts=0, env=None, until=None):
+def run(db, tmp_path, sk, cpdir, posts=0, env=None, until=None, metrics=None):
     """One serve with periodic checkpoints every second: posts decisions, then waits until
-    its log holds until (or a checkpoint of the head); returns the log."""
+    its log holds until (or a checkpoint of the head); returns the log. The checkpoint metrics
+    of GET /metrics go into the dict metrics."""
     with serve(db, "--audit-checkpoint-dir", str(cpdir), "--audit-signing-key-file", sk,
                "--audit-checkpoint-seconds", "1", tmp=tmp_path, env=env) as srv:
         if posts:
@@ -38,6 +39,11 @@ def run(db, tmp_path, sk, cpdir, posts=0, env=None, until=None):
                 break
             time.sleep(0.2)
         time.sleep(1.5)  # one more tick after it
+        if metrics is not None:
+            for line in srv.get("/metrics").text.splitlines():
+                if line.startswith("cavra_audit_checkpoint_"):
+                    name, value = line.split(" ")
+                    metrics[name] = int(value)
         return srv.stderr()
 
 
@@ -49,8 +55,12 @@ def test_an_untouched_chain_is_signed_from_the_last_checkpoint_on(db, keys, tmp_
     sk, pk = keys
     cpdir = tmp_path / "cp"
     assert cavra("migrate", "up", db=db)[0] == 0
-    log = run(db, tmp_path, sk, cpdir, posts=4)
+    metrics = {}
+    log = run(db, tmp_path, sk, cpdir, posts=4, metrics=metrics)
     assert not refused(log) and 4 in files(cpdir), log
+    assert metrics["cavra_audit_checkpoint_breaks"] == 0, metrics
+    assert metrics["cavra_audit_checkpoint_signed_seq"] == 4, metrics
+    assert abs(metrics["cavra_audit_checkpoint_last_clean_seconds"] - time.time()) < 60, metrics
     log = run(db, tmp_path, sk, cpdir, posts=3)
     assert "the chain is checked from seq 4" in log, log
     assert not refused(log) and 7 in files(cpdir), log
@@ -72,8 +82,12 @@ def test_a_cut_tail_is_not_signed(db, keys, tmp_path):
         sql(db, f"DELETE FROM audit_chain WHERE seq = {seq}")
     h = sql(db, "SELECT hash FROM audit_chain WHERE seq = 3")[0][0]
     sql(db, f"UPDATE audit_chain_head SET seq = 3, hash = '{h}'")
-    log = run(db, tmp_path, sk, cpdir, until="not written")
+    metrics = {}
+    log = run(db, tmp_path, sk, cpdir, until="not written", metrics=metrics)
     assert "truncated seq=5: the chain ends before the last checkpoint's entry" in log, log
+    assert metrics == {"cavra_audit_checkpoint_breaks": 1,
+                       "cavra_audit_checkpoint_signed_seq": -1,
+                       "cavra_audit_checkpoint_last_clean_seconds": 0}, metrics
     assert refused(log) and sorted(files(cpdir)) == [0, 5], log
 
 
