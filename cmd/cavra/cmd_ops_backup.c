@@ -15,11 +15,13 @@
  */
 #include "base/base.h"
 #include "cmd.h"
+#include "base/seal.h"
 #include "base/timeutil.h"
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "ops/ops.h"
+#include "service/seals.h"
 #include "audit/audit.h"
 #include "store/store_chain.h"
 #include "base/progress.h"
@@ -434,10 +436,14 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
  * whole chain verify.  One line on stderr says whether the chain was carried or will be
  * rebuilt, since a backup from before migration 015 has none to carry.
  */
-/* What the check of the restored chain counts, and the progress line it clears to print. */
+/*
+ * What the check of the restored chain counts, the progress line it clears to print, and
+ * audit_seal_key_file's keys (NULL: unset, or the restored schema is before 024).
+ */
 struct restored {
 	int64_t unchained;
 	struct progress *progress;
+	const struct seal_keys *keys;
 };
 
 /*
@@ -464,7 +470,9 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 					    .progress = rs->progress,
 					    .known = r->decision_hashes,
 					    .lines = r->chain_lines,
-					    .late_pending_ok = true};
+					    .late_pending_ok = true,
+					    .seal_keys = rs->keys,
+					    .sealed_from_first = true};
 	int64_t *unchained = &rs->unchained;
 	struct chain_head h;
 	enum status rc = store_chain_head_get(st, &h, e);
@@ -483,20 +491,56 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 	return rc;
 }
 
+/*
+ * With audit_seal_key_file set, the restored entries' seals are checked too (from the first
+ * sealed one: those before it were written before the key), where the schema has them (024).
+ */
+static enum status restored_keys(const struct config *cfg, struct store_conn *c,
+				 struct seal_keys *keys, struct restored *rs, struct err *e)
+{
+	bool has = false;
+	enum status rc;
+
+	if (!cfg->audit_seal_key_file)
+		return ST_OK;
+	rc = store_column_exists(c, "audit_chain", "seal", &has, e);
+	if (rc == ST_OK && has)
+		rc = cmd_key_file("audit_seal_key_file", cfg->audit_seal_key_file, seal_audit_key,
+				  keys, e);
+	if (rc == ST_OK && has)
+		rs->keys = keys;
+	return rc;
+}
+
+/* The seals' part of the summary line. */
+static const char *sealed_note(const struct restored *rs, const struct audit_verify_result *v)
+{
+	static char note[96];
+
+	if (!rs->keys)
+		return "";
+	snprintf(note, sizeof(note), ", %lld seals checked", (long long)v->sealed);
+	return note;
+}
+
 /* EXIT_OK, or EXIT_FAIL with *out set: the restore is committed, its chain does not verify */
-static int restored_chain(const struct ops_restore_result *r, struct progress *p, struct err *out)
+static int restored_chain(const struct config *cfg, const struct ops_restore_result *r,
+			  struct progress *p, struct err *out)
 {
 	const struct store_options opt = {.pool_size = 1};
 	struct audit_verify_result v = {0};
 	struct store *st = NULL;
 	struct store_conn *c = NULL;
 	struct err e = {0};
-	struct restored rs = {0, p};
+	struct restored rs = {0, p, NULL};
+	struct seal_keys keys;
 	bool has = false;
 	enum status rc = store_open(r->url, &opt, &st, &e);
 
 	if (rc == ST_OK && (rc = store_conn_get(st, &c, &e)) == ST_OK)
 		rc = store_table_exists(c, "audit_chain_head", &has, &e);
+	if (rc == ST_OK && has)
+		rc = restored_keys(cfg, c, &keys, &rs, &e);
 	if (c)
 		store_conn_put(st, c);
 	if (rc == ST_OK && has && !r->chain_restarted)
@@ -511,11 +555,11 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 		cmd_info("audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
 			 "up' chains the restored decisions and approvals");
 	else if (rc == ST_OK)
-		cmd_info("audit chain: carried: %lld entries, head seq %lld%s%s%s",
+		cmd_info("audit chain: carried: %lld entries, head seq %lld%s%s%s%s",
 			 (long long)v.entries, (long long)v.head_seq,
 			 r->has_audit_head ? ", the backup's audit_head, verified"
 					   : ", verified (the backup records no audit_head)",
-			 v.from_lines ? " as its lines loaded" : "",
+			 v.from_lines ? " as its lines loaded" : "", sealed_note(&rs, &v),
 			 rs.unchained ? "; records without an entry are listed above, check the "
 					"source with 'cavra audit verify'"
 				      : "");
@@ -526,6 +570,7 @@ static int restored_chain(const struct ops_restore_result *r, struct progress *p
 			 "next 'cavra serve' or "
 			 "'cavra audit adopt' chains them");
 	store_close(st);
+	memset(&keys, 0, sizeof(keys));
 	if (rc == ST_OK)
 		return EXIT_OK;
 	if (rc == ST_INTERRUPTED)
@@ -559,7 +604,7 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	st = ops_restore(&o, &r, &e);
 	/* the restored chain is checked before anything is printed: progress ends after it */
 	if (st == ST_OK)
-		code = restored_chain(&r, o.progress, &chain);
+		code = restored_chain(cfg, &r, o.progress, &chain);
 	else /* a target that is not cavra's is bad input, as it is to every command */
 		code = st == ST_INVALID && r.foreign_target ? EXIT_USAGE : EXIT_FAIL;
 	progress_finish(o.progress, code == EXIT_OK);

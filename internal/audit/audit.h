@@ -143,6 +143,11 @@ struct audit_verify_opts {
 	 */
 	const struct seal_keys *seal_keys;
 	int64_t sealed_from;
+	/*
+	 * Unsealed entries before the first sealed one are skipped, as written before the key was
+	 * set (a restore, which cannot know from when every writer had it).
+	 */
+	bool sealed_from_first;
 };
 /* audit_verify with the inputs of o. */
 ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audit_verify_opts *o,

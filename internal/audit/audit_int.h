@@ -19,6 +19,7 @@ struct audit_seals_walk {
 	struct progress *progress; /* may be NULL */
 	audit_break_fn fn;
 	void *ctx;
+	bool from_first; /* entries before the first sealed one are skipped (before the key) */
 };
 
 /*

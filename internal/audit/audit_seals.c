@@ -273,6 +273,7 @@ struct pass {
 	struct audit_seals *s;
 	const struct audit_seals_walk *sw;
 	int64_t *breaks, *checked;
+	bool met; /* a sealed entry was read */
 };
 
 /* One entry (SEALS_SQL's row). */
@@ -281,8 +282,11 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 	struct pass *p = ctx;
 
 	UNUSED(lens);
-	(*p->checked)++;
 	progress_add(p->sw->progress, 1);
+	p->met = p->met || v[4];
+	if (p->sw->from_first && !p->met)
+		return ST_OK;
+	(*p->checked)++;
 	return audit_seals_entry(p->s, p->sw, v, p->breaks, e);
 }
 
@@ -290,7 +294,7 @@ enum status audit_verify_seals(struct store_conn *c, const struct audit_seals_wa
 			       int64_t *breaks, int64_t *checked, struct err *e)
 {
 	char sql[sizeof(SEALS_SQL) + 24];
-	struct pass p = {NULL, sw, breaks, checked};
+	struct pass p = {NULL, sw, breaks, checked, false};
 	bool has = false;
 	enum status st = store_column_exists(c, "audit_chain", "seal", &has, e);
 

@@ -163,6 +163,7 @@ struct walk {
 	bool pending_ok; /* audit_verify_opts' late_pending_ok */
 	const struct seal_keys *seal_keys; /* audit_verify_opts' */
 	int64_t sealed_from;
+	bool sealed_from_first;
 	int64_t last_seq;
 	char last_hash[SHA256_HEX_LEN];
 	char *last_id; /* owned: the record id of the entry before */
@@ -706,8 +707,9 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	if (st == ST_OK && w->sessions && checked[STORE_LATE_SESSIONS])
 		st = store_stream(c, w->sqlite ? sqlite_fills_sql : pg_fills_sql, 1, on_fill, w, e);
 	if (st == ST_OK && w->seal_keys) {
-		const struct audit_seals_walk sw = {w->seal_keys, w->sealed_from, w->out->head_seq,
-						    w->progress,  w->fn,	  w->ctx};
+		const struct audit_seals_walk sw = {
+			w->seal_keys, w->sealed_from, w->out->head_seq,	   w->progress,
+			w->fn,	      w->ctx,	      w->sealed_from_first};
 
 		st = audit_verify_seals(c, &sw, &w->out->breaks, &w->out->sealed, e);
 	}
@@ -736,6 +738,7 @@ enum status audit_verify_with(struct store *st, const struct audit_verify_opts *
 			 .pending_ok = o->late_pending_ok,
 			 .seal_keys = o->seal_keys,
 			 .sealed_from = o->sealed_from,
+			 .sealed_from_first = o->sealed_from_first,
 			 .sqlite = store_kind(st) == STORE_SQLITE};
 	struct store_conn *c = NULL;
 	enum status rc = ops_row_hasher_new("activity_decisions", &w.rows, e);

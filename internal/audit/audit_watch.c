@@ -205,7 +205,7 @@ enum status audit_watch_check(struct store *st, struct audit_watch *w, audit_bre
 	struct store_conn *c = NULL;
 	enum status rc;
 
-	p.sw = (struct audit_seals_walk){w->keys, w->seq + 1, 0, NULL, fn, ctx};
+	p.sw = (struct audit_seals_walk){w->keys, w->seq + 1, 0, NULL, fn, ctx, false};
 	*breaks = 0;
 	memset(out, 0, sizeof(*out));
 	if (w->seq == 0) { /* from the genesis: no trusted entry to read first */

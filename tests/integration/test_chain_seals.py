@@ -14,6 +14,7 @@ import pytest
 from conftest import backend_of, cavra, one_line, serve, sql
 from test_audit import append_entry, breaks, forge_decision, post_many, verify
 from test_group_commit import check_stored, post_many_behind_lock
+from test_ops import _reseal
 from test_restore_chain import canonical
 
 SEALED = r"[0-9a-f]{32}\.[0-9a-f]{16}\.[0-9a-f]{64}"
@@ -252,6 +253,49 @@ def test_a_restore_carries_the_seals(sealed, tmp_path):
     assert seals(target) == seals(db)
     code, out, err = verify(target, "--seal-key-file", key)
     assert code == 0, out + err
+    # with the key set, the restore checks the seals itself
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "r2"),
+                           env=env_of(key))
+    assert code == 0, out + err
+    assert f", {len(seals(db))} seals checked" in err, err
+
+
+def test_a_restore_with_the_key_refuses_a_forged_seal(sealed, tmp_path):
+    """A backup whose chain file had one entry's seal replaced by another's (its checksums
+    recomputed, unsigned): the links still prove the chain, the seal does not."""
+    db, key = sealed
+    bk = tmp_path / "bk"
+    assert cavra("ops", "backup", "--output", str(bk), "--compression", "none", db=db)[0] == 0
+    lines = (bk / "audit_chain.jsonl").read_text().splitlines()
+    rows = [json.loads(l) for l in lines]
+    rows[2]["seal"] = rows[1]["seal"]
+    _reseal(bk, "audit_chain", "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False)
+                                       + "\n" for r in rows).encode())
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "r1"))
+    assert code == 0, out + err  # without the key nothing tells
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "r2"),
+                           env=env_of(key))
+    assert code == 1, out + err
+    assert f"forged seq={rows[2]['seq']} " in err, err
+    # and the number the entry's own seal carried is missing from its writer's, when that
+    # writer wrote again after it
+    gap = "deleted after=- before=" in err
+    assert f"the restored chain does not verify: the restored chain has {1 + gap} breaks" \
+        in err, err
+
+
+def test_a_restore_with_the_key_skips_entries_from_before_it(db, tmp_path):
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as srv:
+        post_many(srv, 3)
+    key = keyfile(tmp_path)
+    with serve(db, tmp=tmp_path, env=env_of(key)) as srv:
+        post_many(srv, 2)
+    bk = tmp_path / "bk"
+    assert cavra("ops", "backup", "--output", str(bk), db=db)[0] == 0
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "r"),
+                           env=env_of(key))
+    assert code == 0 and ", 2 seals checked" in err, out + err
 
 
 @pytest.mark.parametrize("args,why", [
