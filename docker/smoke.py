@@ -10,6 +10,7 @@ stack up, from the host:
 Exits 0 when every check passes; otherwise prints the first failure and exits 1.
 """
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -77,6 +78,25 @@ def main():
     r = requests.get(BASE + "/metrics", headers=token("auditor"), timeout=10)
     check("auditor: /metrics", r.status_code == 200 and "cavra_decisions_total" in r.text,
           str(r.status_code))
+    verify_seals()
+
+
+def verify_seals():
+    """The stack's chain verifies, and every entry carries the development key's seal (the
+    compose file sets it on migrate and serve): with this build's cavra, where the runner has
+    it (CAVRA_BIN) and the database's address (CAVRA_SMOKE_DATABASE_URL)."""
+    url, key = os.environ.get("CAVRA_SMOKE_DATABASE_URL"), os.environ.get("CAVRA_SMOKE_SEAL_KEY_FILE")
+    exe = os.environ.get("CAVRA_BIN")
+    if not (url and key and exe):
+        print("smoke: skip the chain's seals (no CAVRA_SMOKE_DATABASE_URL, "
+              "CAVRA_SMOKE_SEAL_KEY_FILE or CAVRA_BIN)")
+        return
+    r = subprocess.run([exe, "audit", "verify", "--database", url, "--seal-key-file", key],
+                       capture_output=True, text=True, timeout=120)
+    last = (r.stdout.strip().splitlines() or [""])[-1]
+    check("audit verify --seal-key-file: no break, every entry sealed",
+          r.returncode == 0 and ", 0 breaks, " in last and " 0 seals checked" not in last,
+          f"exit {r.returncode}: {r.stdout[-600:]} {r.stderr[-300:]}")
 
 
 if __name__ == "__main__":

@@ -496,6 +496,11 @@ def test_compose_services():
     assert "CAVRA_MIGRATION_DATABASE_URL" not in env  # serve runs with data privileges only
     for name in ("migrate", "cavra"):
         assert s[name]["build"]["dockerfile"] == "docker/Dockerfile" and s[name]["read_only"]
+        # both seal the chain entries they write, with the development key
+        key = s[name]["environment"]["CAVRA_AUDIT_SEAL_KEY_FILE"]
+        assert f"./dev-audit-seal.key:{key}:ro" in s[name]["volumes"], s[name]
+    with open(os.path.join(REPO, "docker", "dev-audit-seal.key")) as f:
+        assert len(f.readline().strip()) >= 32
     # The provider is the test suite's own, not another one.
     assert "../tests/integration/idp:/src:ro" in s["idp"]["volumes"]
     assert "server.mjs" in s["idp"]["command"][-1] and "npm ci" in s["idp"]["command"][-1]
@@ -504,6 +509,7 @@ def test_compose_services():
     assert tr["build"]["target"] == "test" and tr["profiles"] == ["test"]
     assert tr["environment"]["CAVRA_TEST_PG_URL"].startswith("postgresql://postgres:")
     assert "@postgres:5432/" in tr["environment"]["CAVRA_TEST_PG_URL"]
+    assert tr["environment"]["CAVRA_SMOKE_SEAL_KEY_FILE"] == "/src/docker/dev-audit-seal.key"
     assert "pytest" in tr["command"][-1] and "tests/integration" in tr["command"][-1]
     assert os.path.isfile(os.path.join(REPO, "docker", "smoke.py"))
 
