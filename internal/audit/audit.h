@@ -156,8 +156,9 @@ ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audi
 /*
  * What a checkpoint writer checks before it signs (audit_watch.c): the chain from the last head
  * it trusted (the genesis at first) to the current head, as links and, with seal keys, as seals
- * and writers' numbers, the writers' numbers kept from one check to the next.  The records
- * themselves are left to audit_verify.
+ * and writers' numbers, the writers' numbers kept from one check to the next (a writer not read
+ * for a week is forgotten, and met again as a new one).  The records themselves are left to
+ * audit_verify.
  */
 struct audit_watch;
 /* keys borrowed for the watch's life (NULL: links only); NULL when OpenSSL fails. */

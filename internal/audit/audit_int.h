@@ -40,6 +40,15 @@ ATTR_NODISCARD enum status audit_seals_entry(struct audit_seals *s,
 					     const char *const *v, int64_t *breaks, struct err *e);
 /* The gaps held, each reported as entries "deleted", then dropped; the writers are kept. */
 void audit_seals_gaps(struct audit_seals *s, const struct audit_seals_walk *sw, int64_t *breaks);
+/* The clock each writer read from now on is stamped with (any unit; 0 at first). */
+void audit_seals_clock(struct audit_seals *s, int64_t now);
+/*
+ * Forgets the writers last read before the clock said before and holding no gap: a writer met
+ * again afterwards is new, which is checked as a writer first met after sealed_from is (its
+ * first number may be above 1).  Bounds memory where writers come and go (each connection of
+ * each process that ever sealed).
+ */
+void audit_seals_forget(struct audit_seals *s, int64_t before);
 void audit_seals_free(struct audit_seals *s);
 
 /*

@@ -43,6 +43,7 @@ struct writer {
 	char id[STORE_CHAIN_WRITER_HEX + 1]; /* "": a free slot */
 	uint64_t last;
 	int64_t seq;
+	int64_t seen; /* the clock (audit_seals_clock) when its last entry was read */
 	struct gap *gaps;
 	size_t ngaps, cap;
 };
@@ -55,6 +56,7 @@ struct audit_seals {
 	struct store_chain_seals *check;
 	struct writer *w;
 	size_t n, cap;
+	int64_t now; /* audit_seals_clock's */
 	const struct audit_seals_walk *sw;
 	int64_t *breaks;
 };
@@ -77,17 +79,31 @@ static struct writer *slot(struct writer *w, size_t cap, const char *id)
 			return &w[i];
 }
 
-static void grow(struct audit_seals *s)
+/* The table rebuilt with cap slots, keeping the writers keep says (all: NULL). */
+static void rebuild(struct audit_seals *s, size_t cap, bool (*keep)(const struct writer *, int64_t),
+		    int64_t arg)
 {
-	size_t cap = s->cap ? s->cap * 2 : 64;
 	struct writer *w = xcalloc(cap, sizeof(*w));
 
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->w[i].id[0])
-			*slot(w, cap, s->w[i].id) = s->w[i];
+	s->n = 0;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->w[i].id[0])
+			continue;
+		if (keep && !keep(&s->w[i], arg)) {
+			free(s->w[i].gaps);
+			continue;
+		}
+		*slot(w, cap, s->w[i].id) = s->w[i];
+		s->n++;
+	}
 	free(s->w);
 	s->w = w;
 	s->cap = cap;
+}
+
+static void grow(struct audit_seals *s)
+{
+	rebuild(s, s->cap ? s->cap * 2 : 64, NULL, 0);
 }
 
 /* The record of writer id, made (last 0) when it is new. */
@@ -147,6 +163,8 @@ static void check_number(struct audit_seals *s, int64_t seq, const char *kind, c
 {
 	struct writer *w = writer_of(s, writer);
 	char why[200];
+
+	w->seen = s->now;
 	struct audit_break b = {NULL, seq, 0, id, NULL, NULL, why};
 
 	if (number > w->last) {
@@ -225,6 +243,23 @@ void audit_seals_gaps(struct audit_seals *s, const struct audit_seals_walk *sw, 
 	s->sw = sw;
 	s->breaks = breaks;
 	gaps_end(s, true);
+}
+
+void audit_seals_clock(struct audit_seals *s, int64_t now)
+{
+	s->now = now;
+}
+
+/* A writer with no gap held, read at or after before. */
+static bool recent(const struct writer *w, int64_t before)
+{
+	return w->ngaps > 0 || w->seen >= before;
+}
+
+void audit_seals_forget(struct audit_seals *s, int64_t before)
+{
+	if (s->cap)
+		rebuild(s, s->cap, recent, before);
 }
 
 void audit_seals_free(struct audit_seals *s)

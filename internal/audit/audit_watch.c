@@ -11,6 +11,7 @@
 #include "store/store_bulk.h"
 #include "store/store_chain.h"
 #include "base/num.h"
+#include "base/timeutil.h"
 #include "base/str.h"
 #include "base/xalloc.h"
 
@@ -25,6 +26,8 @@
 static const char sealed_sql[] = WATCH_SQL("seal");
 static const char links_sql[] = WATCH_SQL("NULL");
 #define WATCH_NCOLS 7
+/* A writer not read for this long is forgotten (audit_seals_forget): a week, in microseconds. */
+#define WRITER_KEEP_US ((int64_t)7 * 24 * 3600 * 1000000)
 
 struct audit_watch {
 	const struct seal_keys *keys; /* borrowed; NULL: links only */
@@ -188,6 +191,8 @@ static enum status settle(struct audit_watch *w, const struct pass *p, int64_t b
 		w->seq = p->last_seq;
 		memcpy(w->hash, p->last_hash, SHA256_HEX_LEN);
 		w->sealing = p->sealing;
+		if (w->seals)
+			audit_seals_forget(w->seals, time_now_us() - WRITER_KEEP_US);
 		return ST_OK;
 	}
 	if (!w->seals)
@@ -208,6 +213,8 @@ enum status audit_watch_check(struct store *st, struct audit_watch *w, audit_bre
 	p.sw = (struct audit_seals_walk){w->keys, w->seq + 1, 0, NULL, fn, ctx, false};
 	*breaks = 0;
 	memset(out, 0, sizeof(*out));
+	if (w->seals)
+		audit_seals_clock(w->seals, time_now_us());
 	if (w->seq == 0) { /* from the genesis: no trusted entry to read first */
 		p.last_seq = 0;
 		memcpy(p.last_hash, store_chain_genesis, SHA256_HEX_LEN);
