@@ -272,6 +272,8 @@ def test_production_values():
     (ing,) = of_kind(docs, "Ingress")
     assert ing["spec"]["tls"] and ing["spec"]["rules"][0]["host"] == "cavra.example.com"
     assert of_kind(docs, "ServiceMonitor")
+    (cron,) = of_kind(docs, "CronJob")  # the audit checkpoints
+    assert cron["metadata"]["name"] == "rel-cavra-audit-checkpoint"
     (np,) = of_kind(docs, "NetworkPolicy")
     assert "Egress" in np["spec"]["policyTypes"]
     server = spec["containers"][0]
@@ -328,6 +330,11 @@ BAD_VALUES = [
      "console.enabled needs the URL users reach it at"),
     (["--set", "strategy.type=Blue"], "strategy.type must be one of the following"),
     (["--set", "replicaCount=0"], "replicaCount: Must be greater than or equal to 1"),
+    (["--set", "audit.checkpoints.enabled=true,audit.checkpoints.persistentVolumeClaim=c"],
+     "audit.checkpoints.enabled needs audit.checkpoints.signingKeySecret.existingSecret"),
+    (["--set", "audit.checkpoints.enabled=true,"
+               "audit.checkpoints.signingKeySecret.existingSecret=s"],
+     "audit.checkpoints.enabled needs audit.checkpoints.persistentVolumeClaim"),
 ]
 
 
@@ -404,6 +411,93 @@ def test_the_seal_key_reaches_the_server_and_the_migrate_step(mode):
                 "readOnly": True} in c["volumeMounts"]
         vols = {v["name"]: v for v in pod_spec(pod)["volumes"]}
         assert vols["audit-seal-key"]["secret"]["secretName"] == "cavra-seal"
+
+
+CHECKPOINTS = ["--set", "audit.checkpoints.enabled=true,"
+                          "audit.checkpoints.signingKeySecret.existingSecret=cavra-signing,"
+                          "audit.checkpoints.persistentVolumeClaim=cavra-checkpoints"]
+
+
+def checkpoint_job(*extra):
+    (cron,) = of_kind(render(*CHECKPOINTS, *extra), "CronJob")
+    job = cron["spec"]["jobTemplate"]["spec"]
+    (c,) = job["template"]["spec"]["containers"]
+    return cron, job, c
+
+
+def test_audit_checkpoints_run_as_a_cronjob():
+    """`cavra audit checkpoint` on a schedule, one run at a time, with the data role, the signing
+    key and the claim mounted, and the seal key when there is one."""
+    assert not of_kind(render(), "CronJob")
+    cron, job, c = checkpoint_job("--set", "audit.sealKeySecret.existingSecret=cavra-seal")
+    assert cron["spec"]["schedule"] == "17 * * * *"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid" and job["backoffLimit"] == 0
+    spec = job["template"]["spec"]
+    assert spec["restartPolicy"] == "Never"
+    labels = job["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "audit-checkpoint"  # not the Service's pods
+    env = env_of(c)
+    assert env["CAVRA_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "cavra-database"
+    assert env["CAVRA_AUDIT_SEAL_KEY_FILE"]["value"] == "/etc/cavra/audit-seal-key/audit-seal-key"
+    assert env["SIGNING_KEY"]["value"] == "/etc/cavra/audit-signing-key/signing.pem"
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    assert mounts["checkpoints"] == env["CHECKPOINT_DIR"]["value"]
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["checkpoints"]["persistentVolumeClaim"]["claimName"] == "cavra-checkpoints"
+    assert vols["audit-signing-key"]["secret"]["secretName"] == "cavra-signing"
+    assert vols["audit-seal-key"]["secret"]["secretName"] == "cavra-seal"
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    _, _, bare = checkpoint_job()
+    assert "CAVRA_AUDIT_SEAL_KEY_FILE" not in env_of(bare)
+    assert "audit-seal-key" not in {m["name"] for m in bare["volumeMounts"]}
+
+
+def run_checkpoint_script(c, env):
+    return subprocess.run(["/bin/sh", "-ec", c["args"][0]], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_cronjobs_script_checks_since_its_newest_file(tmp_path):
+    """The rendered script, run with dash against a SQLite database: the first run checks from
+    the chain's start, each later one passes the newest file as --after, and a chain cut behind
+    its back fails the run (exit 1) and writes nothing."""
+    import sqlite3
+    exe = cavra_bin()
+    _, _, c = checkpoint_job("--set", "audit.sealKeySecret.existingSecret=cavra-seal")
+    cpdir, key, seal = tmp_path / "cp", tmp_path / "signing.pem", tmp_path / "seal.key"
+    cpdir.mkdir()
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)], check=True)
+    seal.write_text("s" * 40 + "\n")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    os.symlink(exe, bindir / "cavra")
+    db = f"sqlite:{tmp_path}/cavra.db"
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "CAVRA_DATABASE_URL": db,
+           "CHECKPOINT_DIR": str(cpdir), "SIGNING_KEY": str(key),
+           "CAVRA_AUDIT_SEAL_KEY_FILE": str(seal)}
+    r = subprocess.run([exe, "migrate", "up"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = run_checkpoint_script(c, env)
+    assert r.returncode == 0 and "checkpoint: seq 0," in r.stdout, r.stdout + r.stderr
+    (first,) = sorted(cpdir.iterdir())
+    time.sleep(1.1)  # the next file's name is a second later
+    for name in ("ci-1", "ci-2"):  # two sealed chain entries
+        r = subprocess.run([exe, "tokens", "create", "--name", name, "--role", "agent"], env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    r = run_checkpoint_script(c, env)
+    assert r.returncode == 0 and "checkpoint: seq 2," in r.stdout, r.stdout + r.stderr
+    assert len(list(cpdir.iterdir())) == 2
+    # the newest entry cut off and the head moved back: the next run's --after shows it
+    with sqlite3.connect(f"{tmp_path}/cavra.db") as con:
+        con.execute("DELETE FROM audit_chain WHERE seq = 2")
+        con.execute("UPDATE audit_chain_head SET seq = 1, hash = "
+                    "(SELECT hash FROM audit_chain WHERE seq = 1)")
+    time.sleep(1.1)
+    r = run_checkpoint_script(c, env)
+    assert r.returncode == 1 and r.stdout.startswith("truncated seq=2 "), r.stdout + r.stderr
+    assert "not written: 1 breaks in the chain since --after's checkpoint" in r.stderr, r.stderr
+    assert len(list(cpdir.iterdir())) == 2 and first.exists()
 
 
 def test_sidecars_init_containers_and_extra_objects():

@@ -258,6 +258,12 @@ checksum/external-secrets: {{ join "," $data | sha256sum }}
 {{- if and .Values.serviceMonitor.enabled (not .Values.metricsPublic) (not .Values.serviceMonitor.bearerTokenSecret.name) }}
 {{- fail "serviceMonitor.enabled: /metrics needs a token unless metricsPublic is true; set serviceMonitor.bearerTokenSecret.name (a Secret with a cavra API token whose role has metrics.read) or metricsPublic: true" }}
 {{- end }}
+{{- if and .Values.audit.checkpoints.enabled (not .Values.audit.checkpoints.signingKeySecret.existingSecret) }}
+{{- fail "audit.checkpoints.enabled needs audit.checkpoints.signingKeySecret.existingSecret (a Secret with the Ed25519 private key that signs them)" }}
+{{- end }}
+{{- if and .Values.audit.checkpoints.enabled (not .Values.audit.checkpoints.persistentVolumeClaim) }}
+{{- fail "audit.checkpoints.enabled needs audit.checkpoints.persistentVolumeClaim (an existing claim the checkpoint files are written to)" }}
+{{- end }}
 {{- if and .Values.console.enabled (not .Values.console.publicUrl) (not .Values.ingress.enabled) }}
 {{- fail "console.enabled needs the URL users reach it at: set console.publicUrl, or enable the ingress (its first host is used)" }}
 {{- end }}
