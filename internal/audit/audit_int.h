@@ -49,6 +49,8 @@ void audit_seals_clock(struct audit_seals *s, int64_t now);
  * each process that ever sealed).
  */
 void audit_seals_forget(struct audit_seals *s, int64_t before);
+/* Forgets every writer and gap (the entries read since will be read again). */
+void audit_seals_reset(struct audit_seals *s);
 void audit_seals_free(struct audit_seals *s);
 
 /*

@@ -262,6 +262,20 @@ void audit_seals_forget(struct audit_seals *s, int64_t before)
 		rebuild(s, s->cap, recent, before);
 }
 
+static bool none(const struct writer *w, int64_t unused)
+{
+	UNUSED(w);
+	UNUSED(unused);
+	return false;
+}
+
+void audit_seals_reset(struct audit_seals *s)
+{
+	gaps_end(s, false);
+	if (s->cap)
+		rebuild(s, s->cap, none, 0);
+}
+
 void audit_seals_free(struct audit_seals *s)
 {
 	if (!s)

@@ -181,26 +181,20 @@ static enum status walk(struct store_conn *c, struct pass *p, struct audit_check
 }
 
 /*
- * After a check that found breaks the writers' numbers start afresh: the next check reads the
- * same entries again from the same trusted head.
+ * After a check that found breaks, or failed, the writers' numbers start afresh: the next check
+ * reads the same entries again from the same trusted head.
  */
-static enum status settle(struct audit_watch *w, const struct pass *p, int64_t breaks,
-			  struct err *e)
+static void settle(struct audit_watch *w, const struct pass *p, bool clean)
 {
-	if (breaks == 0) {
+	if (clean) {
 		w->seq = p->last_seq;
 		memcpy(w->hash, p->last_hash, SHA256_HEX_LEN);
 		w->sealing = p->sealing;
 		if (w->seals)
 			audit_seals_forget(w->seals, time_now_us() - WRITER_KEEP_US);
-		return ST_OK;
+	} else if (w->seals) {
+		audit_seals_reset(w->seals);
 	}
-	if (!w->seals)
-		return ST_OK;
-	audit_seals_free(w->seals);
-	w->seals = audit_seals_new(w->keys);
-	return w->seals ? ST_OK
-			: err_set(e, ST_INTERNAL, "could not set up the seal key's HMAC (OpenSSL)");
 }
 
 enum status audit_watch_check(struct store *st, struct audit_watch *w, audit_break_fn fn, void *ctx,
@@ -226,7 +220,6 @@ enum status audit_watch_check(struct store *st, struct audit_watch *w, audit_bre
 		rc = walk(c, &p, out, e);
 	if (c)
 		store_conn_put(st, c); /* ends the read-only snapshot */
-	if (rc == ST_OK)
-		rc = settle(w, &p, *breaks, e);
+	settle(w, &p, rc == ST_OK && *breaks == 0);
 	return rc;
 }
