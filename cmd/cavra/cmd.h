@@ -201,6 +201,7 @@ struct serve_checkpoints {
 	struct ed25519_key *key; /* NULL: none are written */
 	const char *dir; /* borrowed from the config */
 	int64_t every_us, next_us, last_seq;
+	int64_t scanned_us; /* when the directory was last scanned for checkpoints (0: never) */
 	struct seal_keys *seal_keys; /* audit_seal_key_file's (NULL: unset) */
 	struct audit_watch *watch; /* what is checked before each is signed */
 };

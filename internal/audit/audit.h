@@ -163,8 +163,13 @@ ATTR_NODISCARD enum status audit_verify_with(struct store *st, const struct audi
 struct audit_watch;
 /* keys borrowed for the watch's life (NULL: links only); NULL when OpenSSL fails. */
 struct audit_watch *audit_watch_new(const struct seal_keys *keys);
-/* Trusts the entry seq with hash (a checkpoint read with audit_checkpoint_read; seq 0: none). */
+/*
+ * Trusts the entry seq with hash (a checkpoint read with audit_checkpoint_read; seq 0: none)
+ * from now on; the writers' numbers start afresh.
+ */
 void audit_watch_trust(struct audit_watch *w, int64_t seq, const char *hash);
+/* The seq of the head trusted now (0: the genesis). */
+int64_t audit_watch_seq(const struct audit_watch *w);
 /*
  * Reads, in one snapshot, the trusted entry (still there with its hash: else "rewritten" or
  * "truncated"), every entry after it ("deleted", "reordered", "edited" links; "unsealed" once a

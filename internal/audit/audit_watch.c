@@ -72,6 +72,13 @@ void audit_watch_trust(struct audit_watch *w, int64_t seq, const char *hash)
 {
 	w->seq = seq;
 	memcpy(w->hash, seq > 0 ? hash : store_chain_genesis, SHA256_HEX_LEN);
+	if (w->seals)
+		audit_seals_reset(w->seals);
+}
+
+int64_t audit_watch_seq(const struct audit_watch *w)
+{
+	return w->seq;
 }
 
 static void report(struct pass *p, const char *what, int64_t seq, int64_t seq_to, const char *id,

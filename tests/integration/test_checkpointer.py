@@ -224,3 +224,33 @@ def test_the_cli_checks_the_chain_before_it_signs(db, keys, tmp_path):
     assert len(err.strip().splitlines()) == 1 and not cp5.exists(), err
     code, out, err = checkpoint(db, sk, cp5, "--after", str(tmp_path / "nope.json"))
     assert code == 1 and "--after" in err and not cp5.exists(), err
+
+
+def test_an_operators_checkpoint_moves_serve_past_a_break(db, keys, tmp_path):
+    """After looking into a break, an operator signs the head with `cavra audit checkpoint`
+    (links only, without the seal key) into the directory: the running server trusts it at its
+    next check and signs again from there."""
+    sk, _ = keys
+    cpdir, env = tmp_path / "cp", env_of(keyfile(tmp_path))
+    assert cavra("migrate", "up", db=db, env=env)[0] == 0
+    run(db, tmp_path, sk, cpdir, posts=3, env=env)
+    (good,) = files(cpdir)[3]
+    forge_decision(db, sql(db, "SELECT record_id FROM audit_chain WHERE seq = 1")[0][0])
+    seq = append_entry(db, "decision", "dec_forged",
+                       sql(db, "SELECT record_sha256 FROM audit_chain WHERE seq = 1")[0][0])
+    with serve(db, "--audit-checkpoint-dir", str(cpdir), "--audit-signing-key-file", sk,
+               "--audit-checkpoint-seconds", "1", tmp=tmp_path, env=env) as srv:
+        deadline = time.time() + 60
+        while "not written" not in srv.stderr() and time.time() < deadline:
+            time.sleep(0.2)
+        assert "not written" in srv.stderr(), srv.stderr()
+        code, out, err = cavra("audit", "checkpoint", "--signing-key", sk, "--output",
+                               str(cpdir / f"checkpoint-{seq}-operator.json"), "--after", good,
+                               db=db)
+        assert code == 0 and out.startswith(f"checkpoint: seq {seq},"), out + err
+        post_many(srv, 2)
+        while head(db) not in files(cpdir) and time.time() < deadline:
+            time.sleep(0.2)
+        log = srv.stderr()
+    assert f"the chain is checked from seq {seq}, signed at" in log, log
+    assert head(db) == seq + 2 and seq + 2 in files(cpdir), log
