@@ -11,7 +11,9 @@
 # Settings (environment): ROWS=1000000, BACKENDS="sqlite postgres", CAVRA_REV (a committed
 # revision, built in a temp dir; default: the work tree into build-bench/), SEAL=1 (the adoption
 # seals every entry with audit_seal_key_file, and a third step times `audit verify
-# --seal-key-file`: docs/audit.md#sealed-entries).
+# --seal-key-file`: docs/audit.md#sealed-entries). Then `audit checkpoint` twice: from the
+# chain's start (the check a checkpoint writer makes with no earlier checkpoint: every entry's
+# link, and with SEAL=1 its seal), and with --after the first (nothing new to read).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . bench/lib.sh
@@ -23,10 +25,13 @@ read -r -a BACKENDS <<<"${BACKENDS:-sqlite postgres}"
 pg_workdir audit
 
 build_revision
+seal=()
 if [ "$SEAL" = 1 ]; then
 	openssl rand -hex 32 >"$work/audit-seal.key"
 	export CAVRA_AUDIT_SEAL_KEY_FILE=$work/audit-seal.key # the adoption seals
+	seal=(--seal-key-file "$CAVRA_AUDIT_SEAL_KEY_FILE")
 fi
+openssl genpkey -algorithm ed25519 -out "$work/signing.pem" 2>/dev/null
 
 row() { timed_row "$1 | $ROWS" "${@:2}"; } # backend step command...
 
@@ -46,6 +51,13 @@ for b in "${BACKENDS[@]}"; do
 		row "$b" "audit verify --seal-key-file" "$cavra" audit verify --database "$db" \
 			--quiet --seal-key-file "$CAVRA_AUDIT_SEAL_KEY_FILE"
 	fi
+	settle "$b" "$db"
+	row "$b" "audit checkpoint${seal[*]:+ --seal-key-file} (from the start)" "$cavra" audit \
+		checkpoint --database "$db" --signing-key "$work/signing.pem" \
+		--output "$work/cp-$b-1.json" "${seal[@]}"
+	row "$b" "audit checkpoint${seal[*]:+ --seal-key-file} --after it" "$cavra" audit \
+		checkpoint --database "$db" --signing-key "$work/signing.pem" \
+		--output "$work/cp-$b-2.json" --after "$work/cp-$b-1.json" "${seal[@]}"
 	if [ "$b" = postgres ]; then pg_stop; fi
 done
 say "cavra $revision; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
