@@ -569,6 +569,12 @@ static int restored_chain(const struct config *cfg, const struct ops_restore_res
 			 "integrations' from 022, the sessions' from 023): 'cavra migrate up', the "
 			 "next 'cavra serve' or "
 			 "'cavra audit adopt' chains them");
+	if (rc == ST_OK && rs.keys && v.entries > 0 && v.sealed == 0)
+		fprintf(stderr,
+			"cavra: warning: audit_seal_key_file is set but no restored chain "
+			"entry is sealed: the backup's chain predates the key, or its seals "
+			"were removed (a backup signed with --signing-key and restored with "
+			"--public-key rules that out)\n");
 	store_close(st);
 	memset(&keys, 0, sizeof(keys));
 	if (rc == ST_OK)

@@ -284,6 +284,26 @@ def test_a_restore_with_the_key_refuses_a_forged_seal(sealed, tmp_path):
         in err, err
 
 
+def test_a_restore_with_the_key_warns_when_no_entry_is_sealed(sealed, tmp_path):
+    """Every seal removed from an unsigned backup's chain (checksums recomputed): the links
+    hold and nothing is sealed, which a backup from before the key also shows; the restore says
+    so on stderr, and the checks that follow the first sealed entry have none to start from."""
+    db, key = sealed
+    bk = tmp_path / "bk"
+    assert cavra("ops", "backup", "--output", str(bk), "--compression", "none", db=db)[0] == 0
+    rows = [json.loads(l) for l in (bk / "audit_chain.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["seal"] = None
+    _reseal(bk, "audit_chain", "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False)
+                                       + "\n" for r in rows).encode())
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "r"),
+                           env=env_of(key))
+    assert code == 0 and ", 0 seals checked" in err, out + err
+    assert "warning: audit_seal_key_file is set but no restored chain entry is sealed" in err, err
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "r2"))
+    assert code == 0 and "no restored chain entry is sealed" not in err, err
+
+
 def test_a_restore_with_the_key_skips_entries_from_before_it(db, tmp_path):
     assert cavra("migrate", "up", db=db)[0] == 0
     with serve(db, tmp=tmp_path) as srv:
