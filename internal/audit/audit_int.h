@@ -11,6 +11,19 @@
 struct progress;
 struct seal_keys;
 
+/*
+ * The link of the entry at seq (its kind, record id, record hash, prev_hash and hash) after the
+ * one at last_seq whose hash was last_hash, as `audit verify` and a checkpoint's check read it:
+ * NULL when it follows; else "deleted" (the seqs between are missing), "reordered" (it names
+ * another entry before it) or "edited" (its hash is not its link's), with *why.
+ */
+const char *audit_link_fault(int64_t last_seq, const char *last_hash, int64_t seq, const char *kind,
+			     const char *id, const char *record_sha256, const char *prev_hash,
+			     const char *hash, const char **why);
+/* An entry's stored hash (cut to 64 characters) into out: a walk goes on from it, not from the
+ * hash it expected, so that one break is reported once, not at every entry after it. */
+void audit_keep_hash(char out[SHA256_HEX_LEN], const char *hash);
+
 /* What the seals' pass needs of the verification it is part of. */
 struct audit_seals_walk {
 	const struct seal_keys *keys;

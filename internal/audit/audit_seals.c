@@ -106,7 +106,7 @@ static void grow(struct audit_seals *s)
 	rebuild(s, s->cap ? s->cap * 2 : 64, NULL, 0);
 }
 
-/* The record of writer id, made (last 0) when it is new. */
+/* The record of writer id, made (last 0) when it is new, stamped as read now. */
 static struct writer *writer_of(struct audit_seals *s, const char *id)
 {
 	struct writer *w;
@@ -118,6 +118,7 @@ static struct writer *writer_of(struct audit_seals *s, const char *id)
 		memcpy(w->id, id, sizeof(w->id));
 		s->n++;
 	}
+	w->seen = s->now;
 	return w;
 }
 
@@ -163,8 +164,6 @@ static void check_number(struct audit_seals *s, int64_t seq, const char *kind, c
 {
 	struct writer *w = writer_of(s, writer);
 	char why[200];
-
-	w->seen = s->now;
 	struct audit_break b = {NULL, seq, 0, id, NULL, NULL, why};
 
 	if (number > w->last) {

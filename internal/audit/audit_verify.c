@@ -182,20 +182,41 @@ static void report(struct walk *w, const char *what, int64_t seq, int64_t seq_to
 	w->fn(w->ctx, &b);
 }
 
-/* A break between entries: missing seqs, or an entry that does not follow the last. */
+const char *audit_link_fault(int64_t last_seq, const char *last_hash, int64_t seq, const char *kind,
+			     const char *id, const char *record_sha256, const char *prev_hash,
+			     const char *hash, const char **why)
+{
+	char want[SHA256_HEX_LEN];
+
+	if (seq != last_seq + 1)
+		return *why = "chain entries are missing", "deleted";
+	if (strcmp(prev_hash, last_hash) != 0)
+		return *why = "entry does not follow the one before it", "reordered";
+	if (store_chain_link_hash(seq, kind, id, record_sha256, prev_hash, want, NULL) != ST_OK ||
+	    strcmp(want, hash) != 0)
+		return *why = "chain entry was changed", "edited";
+	return NULL;
+}
+
+void audit_keep_hash(char out[SHA256_HEX_LEN], const char *hash)
+{
+	size_t n = strnlen(hash, SHA256_HEX_LEN - 1);
+
+	memcpy(out, hash, n);
+	out[n] = '\0';
+}
+
+/* A break between entries: missing seqs (named before the entry), or a link that fails. */
 static void check_link(struct walk *w, int64_t seq, const char *const *v)
 {
-	char hash[SHA256_HEX_LEN];
+	const char *why;
+	const char *what = audit_link_fault(w->last_seq, w->last_hash, seq, v[1], v[2], v[3], v[4],
+					    v[5], &why);
 
-	if (seq != w->last_seq + 1)
-		report(w, "deleted", w->last_seq + 1, seq - 1, NULL, v[2],
-		       "chain entries are missing");
-	else if (strcmp(v[4], w->last_hash) != 0)
-		report(w, "reordered", seq, 0, v[2], NULL,
-		       "entry does not follow the one before it");
-	else if (store_chain_link_hash(seq, v[1], v[2], v[3], v[4], hash, NULL) != ST_OK ||
-		 strcmp(hash, v[5]) != 0)
-		report(w, "edited", seq, 0, v[2], NULL, "chain entry was changed");
+	if (what && str_eq(what, "deleted"))
+		report(w, what, w->last_seq + 1, seq - 1, NULL, v[2], why);
+	else if (what)
+		report(w, what, seq, 0, v[2], NULL, why);
 }
 
 /*
@@ -379,9 +400,7 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 		report(w, "rewritten", seq, 0, v[2], NULL, "entry differs from the checkpoint's");
 	w->out->entries++;
 	w->last_seq = seq;
-	/* go on from the stored hash, so one break is reported once, not at every entry after */
-	memcpy(w->last_hash, v[5], strnlen(v[5], SHA256_HEX_LEN - 1));
-	w->last_hash[strnlen(v[5], SHA256_HEX_LEN - 1)] = '\0';
+	audit_keep_hash(w->last_hash, v[5]);
 	free(w->last_id);
 	w->last_id = xstrdup(v[2]);
 	return ST_OK;

@@ -103,22 +103,20 @@ static void check_trusted(struct pass *p, int64_t seq, const char *const *v)
 /* An entry after it: the next seq, linked to the one before. */
 static void check_link(struct pass *p, int64_t seq, const char *const *v)
 {
-	char hash[SHA256_HEX_LEN];
+	const char *why;
+	const char *what = audit_link_fault(p->last_seq, p->last_hash, seq, v[1], v[2], v[3], v[5],
+					    v[6], &why);
 
-	if (seq != p->last_seq + 1)
-		report(p, "deleted", p->last_seq + 1, seq - 1, NULL, "chain entries are missing");
-	else if (strcmp(v[5], p->last_hash) != 0)
-		report(p, "reordered", seq, 0, v[2], "entry does not follow the one before it");
-	else if (store_chain_link_hash(seq, v[1], v[2], v[3], v[5], hash, NULL) != ST_OK ||
-		 strcmp(hash, v[6]) != 0)
-		report(p, "edited", seq, 0, v[2], "chain entry was changed");
+	if (what && str_eq(what, "deleted"))
+		report(p, what, p->last_seq + 1, seq - 1, NULL, why);
+	else if (what)
+		report(p, what, seq, 0, v[2], why);
 }
 
 static enum status on_entry(void *ctx, const char *const *v, const size_t *lens, struct err *e)
 {
 	struct pass *p = ctx;
 	int64_t seq;
-	size_t n;
 	enum status st = ST_OK;
 
 	UNUSED(lens);
@@ -131,17 +129,11 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 	else
 		check_link(p, seq, v);
 	/* the trusted entry's seal was checked with it; one before any sealed entry may lack one */
-	if (p->w->seals && seq > p->w->seq && (v[4] || p->sealing)) {
-		p->sealing = true;
+	p->sealing = p->sealing || v[4];
+	if (p->w->seals && seq > p->w->seq && p->sealing)
 		st = audit_seals_entry(p->w->seals, &p->sw, v, p->breaks, e);
-	} else if (v[4]) {
-		p->sealing = true;
-	}
 	p->last_seq = seq;
-	/* go on from the stored hash, so one break is reported once, not at every entry after */
-	n = strnlen(v[6], SHA256_HEX_LEN - 1);
-	memcpy(p->last_hash, v[6], n);
-	p->last_hash[n] = '\0';
+	audit_keep_hash(p->last_hash, v[6]);
 	return st;
 }
 
