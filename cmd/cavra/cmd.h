@@ -163,6 +163,9 @@ ATTR_NODISCARD enum status cmd_key_file(const char *setting, const char *path,
  */
 ATTR_NODISCARD enum status cmd_token_key(const struct config *cfg, struct seal_keys *keys,
 					 bool *set, struct err *e);
+/* audit_seal_key_file's keys (cmd_key_file), as cmd_token_key: *set false when it is unset. */
+ATTR_NODISCARD enum status cmd_seal_key(const struct config *cfg, struct seal_keys *keys, bool *set,
+					struct err *e);
 int cmd_auth(struct config *cfg, int argc, char **argv);
 /* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */
 int cmd_audit(struct config *cfg, int argc, char **argv);

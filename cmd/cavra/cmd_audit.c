@@ -77,17 +77,13 @@ static enum status read_checkpoint(const struct audit_args *a, struct audit_chec
 				   struct err *e)
 {
 	struct ed25519_key *pub = NULL;
-	struct buf text;
-	enum status st;
+	enum status st = ed25519_public_load(a->public_key, &pub, e);
 
-	buf_init(&text, AUDIT_CHECKPOINT_MAX);
-	st = ed25519_public_load(a->public_key, &pub, e);
-	if (st == ST_OK && (st = file_read(a->checkpoint, AUDIT_CHECKPOINT_MAX, &text, e)) == ST_OK)
-		st = audit_checkpoint_read(text.data, text.len, pub, cp, e);
+	if (st == ST_OK)
+		st = audit_checkpoint_load(a->checkpoint, pub, cp, e);
 	if (st != ST_OK)
 		err_wrap(e, "'%s'", a->checkpoint);
 	ed25519_key_free(pub);
-	buf_release(&text);
 	return st;
 }
 
@@ -129,18 +125,12 @@ static enum status trust_after(const struct audit_args *a, const struct ed25519_
 			       struct audit_watch *w, struct err *e)
 {
 	struct audit_checkpoint prev;
-	struct buf text;
-	enum status st;
+	enum status st = audit_checkpoint_load(a->after, k, &prev, e);
 
-	buf_init(&text, AUDIT_CHECKPOINT_MAX);
-	st = file_read(a->after, AUDIT_CHECKPOINT_MAX, &text, e);
-	if (st == ST_OK)
-		st = audit_checkpoint_read(text.data, text.len, k, &prev, e);
 	if (st == ST_OK)
 		audit_watch_trust(w, prev.seq, prev.hash);
 	else
 		err_wrap(e, "--after '%s'", a->after);
-	buf_release(&text);
 	return st;
 }
 

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/files.h"
 #include "base/seal.h"
+#include "service/seals.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -83,4 +84,33 @@ enum status cmd_key_file(const char *setting, const char *path,
 	memset(b.data, 0, b.len);
 	buf_release(&b);
 	return st;
+}
+
+/* A key file setting's keys (cmd_key_file), *set true; *set false when path is unset. */
+static enum status key_setting(const char *setting, const char *path,
+			       bool (*derive)(const char *secret, struct seal_key *key),
+			       struct seal_keys *keys, bool *set, struct err *e)
+{
+	enum status st;
+
+	*set = false;
+	memset(keys, 0, sizeof(*keys));
+	if (!path)
+		return ST_OK;
+	st = cmd_key_file(setting, path, derive, keys, e);
+	*set = st == ST_OK;
+	return st;
+}
+
+enum status cmd_token_key(const struct config *cfg, struct seal_keys *keys, bool *set,
+			  struct err *e)
+{
+	return key_setting("api_token_key_file", cfg->api_token_key_file, seal_token_key, keys, set,
+			   e);
+}
+
+enum status cmd_seal_key(const struct config *cfg, struct seal_keys *keys, bool *set, struct err *e)
+{
+	return key_setting("audit_seal_key_file", cfg->audit_seal_key_file, seal_audit_key, keys,
+			   set, e);
 }

@@ -21,7 +21,6 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "ops/ops.h"
-#include "service/seals.h"
 #include "audit/audit.h"
 #include "store/store_chain.h"
 #include "base/progress.h"
@@ -498,16 +497,15 @@ static enum status chain_check(struct store *st, const struct ops_restore_result
 static enum status restored_keys(const struct config *cfg, struct store_conn *c,
 				 struct seal_keys *keys, struct restored *rs, struct err *e)
 {
-	bool has = false;
+	bool has = false, set = false;
 	enum status rc;
 
 	if (!cfg->audit_seal_key_file)
 		return ST_OK;
 	rc = store_column_exists(c, "audit_chain", "seal", &has, e);
 	if (rc == ST_OK && has)
-		rc = cmd_key_file("audit_seal_key_file", cfg->audit_seal_key_file, seal_audit_key,
-				  keys, e);
-	if (rc == ST_OK && has)
+		rc = cmd_seal_key(cfg, keys, &set, e);
+	if (set)
 		rs->keys = keys;
 	return rc;
 }

@@ -15,7 +15,6 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "http/http.h"
-#include "service/seals.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,20 +30,17 @@ static void consider(const struct serve_checkpoints *sc, const char *name,
 		     struct audit_checkpoint *best, bool *found)
 {
 	char path[4096];
-	struct buf text = BUF_INIT;
 	struct audit_checkpoint cp;
 	struct err e = {0};
 
 	snprintf(path, sizeof(path), "%s/%s", sc->dir, name);
-	if (file_read(path, AUDIT_CHECKPOINT_MAX, &text, &e) != ST_OK ||
-	    audit_checkpoint_read(text.data, text.len, sc->key, &cp, &e) != ST_OK)
+	if (audit_checkpoint_load(path, sc->key, &cp, &e) != ST_OK)
 		log_warn("audit checkpoint: %s is not trusted: %s", path, e.msg);
 	else if (!*found || cp.seq > best->seq ||
 		 (cp.seq == best->seq && strcmp(cp.time, best->time) > 0)) {
 		*best = cp;
 		*found = true;
 	}
-	buf_release(&text);
 }
 
 /*
@@ -99,11 +95,12 @@ static enum status trust_newest(struct serve_checkpoints *sc, struct err *e)
 static enum status load_seal_keys(const struct config *cfg, struct serve_checkpoints *sc,
 				  struct err *e)
 {
+	bool set;
+
 	if (!cfg->audit_seal_key_file)
 		return ST_OK;
 	sc->seal_keys = xcalloc(1, sizeof(*sc->seal_keys));
-	return cmd_key_file("audit_seal_key_file", cfg->audit_seal_key_file, seal_audit_key,
-			    sc->seal_keys, e);
+	return cmd_seal_key(cfg, sc->seal_keys, &set, e);
 }
 
 enum status serve_checkpoints_start(const struct config *cfg, struct serve_checkpoints *sc,

@@ -10,7 +10,6 @@
 #include "base/files.h"
 #include "base/seal.h"
 #include "migrate/migrate.h"
-#include "service/seals.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -233,20 +232,6 @@ static int tokens_revoke(struct service *s, const char *name)
 		return cmd_fail(rc, &e);
 	printf("revoked %lld token%s called '%s'\n", (long long)n, n == 1 ? "" : "s", name);
 	return EXIT_OK;
-}
-
-enum status cmd_token_key(const struct config *cfg, struct seal_keys *keys, bool *set,
-			  struct err *e)
-{
-	enum status st;
-
-	*set = false;
-	memset(keys, 0, sizeof(*keys));
-	if (!cfg->api_token_key_file)
-		return ST_OK;
-	st = cmd_key_file("api_token_key_file", cfg->api_token_key_file, seal_token_key, keys, e);
-	*set = st == ST_OK;
-	return st;
 }
 
 /*

@@ -15,7 +15,6 @@
 #include "base/seal.h"
 #include "base/xalloc.h"
 #include "ops/ops.h"
-#include "service/seals.h"
 #include "store/store_chain.h"
 
 #include <stdio.h>
@@ -162,13 +161,10 @@ static int run(struct config *cfg, int argc, char **argv)
 static enum status install_seal_key(const struct config *cfg, struct err *e)
 {
 	struct seal_keys keys;
-	enum status st;
+	bool set;
+	enum status st = cmd_seal_key(cfg, &keys, &set, e);
 
-	if (!cfg->audit_seal_key_file)
-		return ST_OK;
-	st = cmd_key_file("audit_seal_key_file", cfg->audit_seal_key_file, seal_audit_key, &keys,
-			  e);
-	if (st == ST_OK)
+	if (set)
 		store_chain_seal_set(&keys.now);
 	memset(&keys, 0, sizeof(keys));
 	return st;

@@ -46,6 +46,9 @@ ATTR_NODISCARD enum status audit_checkpoint_write(struct audit_checkpoint *cp,
 ATTR_NODISCARD enum status audit_checkpoint_read(const char *text, size_t n,
 						 const struct ed25519_key *pub,
 						 struct audit_checkpoint *out, struct err *e);
+/* audit_checkpoint_read of the file at path (at most AUDIT_CHECKPOINT_MAX bytes). */
+ATTR_NODISCARD enum status audit_checkpoint_load(const char *path, const struct ed25519_key *pub,
+						 struct audit_checkpoint *out, struct err *e);
 
 /* One break of the chain, as verification reports it; strings borrowed for the call. */
 struct audit_break {

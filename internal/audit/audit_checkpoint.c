@@ -6,6 +6,7 @@
 #include "base/base.h"
 #include "audit/audit.h"
 #include "json/jx.h"
+#include "base/files.h"
 #include "base/timeutil.h"
 
 #include <json-c/json.h>
@@ -123,4 +124,18 @@ enum status audit_checkpoint_read(const char *text, size_t n, const struct ed255
 		return err_ctx(st, e, "checkpoint");
 	*out = cp;
 	return ST_OK;
+}
+
+enum status audit_checkpoint_load(const char *path, const struct ed25519_key *pub,
+				  struct audit_checkpoint *out, struct err *e)
+{
+	struct buf text;
+	enum status st;
+
+	buf_init(&text, AUDIT_CHECKPOINT_MAX);
+	st = file_read(path, AUDIT_CHECKPOINT_MAX, &text, e);
+	if (st == ST_OK)
+		st = audit_checkpoint_read(text.data, text.len, pub, out, e);
+	buf_release(&text);
+	return st;
 }
