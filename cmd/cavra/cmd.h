@@ -170,6 +170,27 @@ int cmd_auth(struct config *cfg, int argc, char **argv);
 /* cmd_audit.c: `cavra audit verify|checkpoint|adopt`. */
 int cmd_audit(struct config *cfg, int argc, char **argv);
 struct audit_break;
+struct ops_restore_result;
+struct progress;
+/*
+ * cmd_ops_chain.c: the restored chain of r (r->url) checked against the backup's audit_head,
+ * with audit_seal_key_file's seals.  One line on stderr says whether it was carried or is to
+ * be rebuilt; EXIT_OK, or EXIT_FAIL with *out set and printed (the restore is committed).
+ * p (borrowed, NULL: none) is cleared before anything is printed.
+ */
+int cmd_restored_chain(const struct config *cfg, const struct ops_restore_result *r,
+		       struct progress *p, struct err *out);
+/* What cmd_restored_chain_test reads: both borrowed. */
+struct cmd_chain_test {
+	const struct config *cfg;
+	struct progress *progress;
+};
+/*
+ * The same check as restore-test's audit_chain check (an ops_restore_test_check_fn; ctx: a
+ * struct cmd_chain_test): the outcome in detail[size], breaks on stderr.
+ */
+bool cmd_restored_chain_test(void *ctx, const struct ops_restore_result *r, char *detail,
+			     size_t size);
 /* An audit_break_fn: one line per break on ctx (a FILE *; NULL: stdout). */
 void cmd_audit_print_break(void *ctx, const struct audit_break *b);
 /*

@@ -15,14 +15,11 @@
  */
 #include "base/base.h"
 #include "cmd.h"
-#include "base/seal.h"
 #include "base/timeutil.h"
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "ops/ops.h"
-#include "audit/audit.h"
-#include "store/store_chain.h"
 #include "base/progress.h"
 
 #include <malloc.h>
@@ -428,166 +425,6 @@ static void restore_opts(const struct config *cfg, const struct ops_args *a,
 	}
 }
 
-/* ---- the restored chain ---- */
-
-/*
- * The restored chain against the backup's audit_head: the head row must name it and the
- * whole chain verify.  One line on stderr says whether the chain was carried or will be
- * rebuilt, since a backup from before migration 015 has none to carry.
- */
-/*
- * What the check of the restored chain counts, the progress line it clears to print, and
- * audit_seal_key_file's keys (NULL: unset, or the restored schema is before 024).
- */
-struct restored {
-	int64_t unchained;
-	struct progress *progress;
-	const struct seal_keys *keys;
-};
-
-/*
- * Records without an entry are reported but do not fail the restore: rows written behind
- * cavra's back in the source (seeded, adopted from the original) come back the same way, and
- * only `cavra audit verify` on the source tells them from lines added to the backup.  Every
- * other break means the chain the backup carried did not arrive intact.
- */
-static void restored_break(void *ctx, const struct audit_break *b)
-{
-	struct restored *rs = ctx;
-
-	if (str_eq(b->what, "inserted"))
-		rs->unchained++;
-	progress_clear(rs->progress);
-	cmd_audit_print_break(stderr, b);
-}
-
-static enum status chain_check(struct store *st, const struct ops_restore_result *r,
-			       struct audit_verify_result *v, struct restored *rs, struct err *e)
-{
-	const struct audit_verify_opts o = {.fn = restored_break,
-					    .ctx = rs,
-					    .progress = rs->progress,
-					    .known = r->decision_hashes,
-					    .lines = r->chain_lines,
-					    .late_pending_ok = true,
-					    .seal_keys = rs->keys,
-					    .sealed_from_first = true};
-	int64_t *unchained = &rs->unchained;
-	struct chain_head h;
-	enum status rc = store_chain_head_get(st, &h, e);
-
-	if (rc == ST_OK && r->has_audit_head &&
-	    (h.seq != r->audit_head_seq || strcmp(h.hash, r->audit_head_hash) != 0))
-		return err_set(e, ST_CONFLICT,
-			       "the restored chain's head (seq %lld) is not the backup's "
-			       "audit_head (seq %lld)",
-			       (long long)h.seq, (long long)r->audit_head_seq);
-	if (rc == ST_OK)
-		rc = audit_verify_with(st, &o, v, e);
-	if (rc == ST_OK && v->breaks > *unchained)
-		rc = err_set(e, ST_CONFLICT, "the restored chain has %lld breaks",
-			     (long long)(v->breaks - *unchained));
-	return rc;
-}
-
-/*
- * With audit_seal_key_file set, the restored entries' seals are checked too (from the first
- * sealed one: those before it were written before the key), where the schema has them (024).
- */
-static enum status restored_keys(const struct config *cfg, struct store_conn *c,
-				 struct seal_keys *keys, struct restored *rs, struct err *e)
-{
-	bool has = false, set = false;
-	enum status rc;
-
-	if (!cfg->audit_seal_key_file)
-		return ST_OK;
-	rc = store_column_exists(c, "audit_chain", "seal", &has, e);
-	if (rc == ST_OK && has)
-		rc = cmd_seal_key(cfg, keys, &set, e);
-	if (set)
-		rs->keys = keys;
-	return rc;
-}
-
-/* The seals' part of the summary line. */
-static const char *sealed_note(const struct restored *rs, const struct audit_verify_result *v)
-{
-	static char note[96];
-
-	if (!rs->keys)
-		return "";
-	snprintf(note, sizeof(note), ", %lld seals checked", (long long)v->sealed);
-	return note;
-}
-
-/* EXIT_OK, or EXIT_FAIL with *out set: the restore is committed, its chain does not verify */
-static int restored_chain(const struct config *cfg, const struct ops_restore_result *r,
-			  struct progress *p, struct err *out)
-{
-	const struct store_options opt = {.pool_size = 1};
-	struct audit_verify_result v = {0};
-	struct store *st = NULL;
-	struct store_conn *c = NULL;
-	struct err e = {0};
-	struct restored rs = {0, p, NULL};
-	struct seal_keys keys;
-	bool has = false;
-	enum status rc = store_open(r->url, &opt, &st, &e);
-
-	if (rc == ST_OK && (rc = store_conn_get(st, &c, &e)) == ST_OK)
-		rc = store_table_exists(c, "audit_chain_head", &has, &e);
-	if (rc == ST_OK && has)
-		rc = restored_keys(cfg, c, &keys, &rs, &e);
-	if (c)
-		store_conn_put(st, c);
-	if (rc == ST_OK && has && !r->chain_restarted)
-		rc = chain_check(st, r, &v, &rs, &e);
-	progress_clear(p);
-	if (rc == ST_OK && r->chain_restarted)
-		cmd_info("audit chain: rebuilt: the backup predates the chain, so the target's "
-			 "entries (the replaced data's) were removed; 'cavra migrate up', the next "
-			 "'cavra serve' or 'cavra audit adopt' chains the restored decisions and "
-			 "approvals");
-	else if (rc == ST_OK && !has)
-		cmd_info("audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
-			 "up' chains the restored decisions and approvals");
-	else if (rc == ST_OK)
-		cmd_info("audit chain: carried: %lld entries, head seq %lld%s%s%s%s",
-			 (long long)v.entries, (long long)v.head_seq,
-			 r->has_audit_head ? ", the backup's audit_head, verified"
-					   : ", verified (the backup records no audit_head)",
-			 v.from_lines ? " as its lines loaded" : "", sealed_note(&rs, &v),
-			 rs.unchained ? "; records without an entry are listed above, check the "
-					"source with 'cavra audit verify'"
-				      : "");
-	if (rc == ST_OK && has && !r->chain_restarted && v.late_pending)
-		cmd_info("audit chain: the backup predates the entries of some of its records (the "
-			 "evidence's from migration 021, the registry's, inventory's and "
-			 "integrations' from 022, the sessions' from 023): 'cavra migrate up', the "
-			 "next 'cavra serve' or "
-			 "'cavra audit adopt' chains them");
-	if (rc == ST_OK && rs.keys && v.entries > 0 && v.sealed == 0)
-		fprintf(stderr,
-			"cavra: warning: audit_seal_key_file is set but no restored chain "
-			"entry is sealed: the backup's chain predates the key, or its seals "
-			"were removed (a backup signed with --signing-key and restored with "
-			"--public-key rules that out)\n");
-	store_close(st);
-	memset(&keys, 0, sizeof(keys));
-	if (rc == ST_OK)
-		return EXIT_OK;
-	if (rc == ST_INTERRUPTED)
-		err_set(out, rc,
-			"audit chain: not checked: %s (the restore is committed: check the chain "
-			"with 'cavra audit verify')",
-			e.msg);
-	else
-		err_set(out, rc, "audit chain: the restored chain does not verify: %s", e.msg);
-	fprintf(stderr, "cavra: %s\n", out->msg);
-	return EXIT_FAIL;
-}
-
 static int run_restore(const struct config *cfg, const struct ops_args *a)
 {
 	struct ops_restore_result r;
@@ -608,7 +445,7 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	st = ops_restore(&o, &r, &e);
 	/* the restored chain is checked before anything is printed: progress ends after it */
 	if (st == ST_OK)
-		code = restored_chain(cfg, &r, o.progress, &chain);
+		code = cmd_restored_chain(cfg, &r, o.progress, &chain);
 	else /* a target that is not cavra's is bad input, as it is to every command */
 		code = st == ST_INVALID && r.foreign_target ? EXIT_USAGE : EXIT_FAIL;
 	progress_finish(o.progress, code == EXIT_OK);
@@ -682,11 +519,18 @@ static int run_restore_test(const struct config *cfg, const struct ops_args *a)
 	bool recorded;
 	int code;
 
-	rc = ops_restore_test(a->manifest, a->key,
-			      a->scratch_dir ? a->scratch_dir
-			      : tmp && *tmp  ? tmp
-					     : "/tmp",
-			      p, &r, &e);
+	struct cmd_chain_test chain = {cfg, p};
+	const struct ops_restore_test_opts o = {.manifest = a->manifest,
+						.public_key = a->key,
+						.scratch_parent = a->scratch_dir ? a->scratch_dir
+								  : tmp && *tmp	 ? tmp
+										 : "/tmp",
+						.progress = p,
+						.extra_name = "audit_chain",
+						.extra_check = cmd_restored_chain_test,
+						.extra_ctx = &chain};
+
+	rc = ops_restore_test(&o, &r, &e);
 	progress_finish(p, rc == ST_OK && r.ok);
 	progress_free(p);
 	if (rc != ST_OK) {

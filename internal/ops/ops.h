@@ -395,18 +395,33 @@ struct ops_restore_test_result {
 void ops_restore_test_result_release(struct ops_restore_test_result *r);
 
 /*
- * Verifies the backup, restores it into a scratch SQLite database in a new
- * directory under scratch_parent, runs representative queries (row counts,
- * a filtered decision search, one session's reconstruction, session
- * counters against their decisions, decisions without a session) and
- * removes the scratch directory.  public_key (borrowed, or NULL) is the
- * required signer, as for ops_restore.  ST_OK means the test ran: out->ok tells
- * whether every check held.  progress (borrowed, NULL: none) gets the restore's phases and
- * then "checks".
+ * One more check of the restored scratch database, run by the caller (the audit chain's, which
+ * this layer cannot reach): r is the restore (r->url the scratch database); writes a one-line
+ * detail into detail[size] and returns whether the check held.
  */
-ATTR_NODISCARD enum status ops_restore_test(const char *manifest,
-					    const struct ed25519_key *public_key,
-					    const char *scratch_parent, struct progress *progress,
+typedef bool (*ops_restore_test_check_fn)(void *ctx, const struct ops_restore_result *r,
+					  char *detail, size_t size);
+
+/* What ops_restore_test restores and how; every pointer borrowed for the call. */
+struct ops_restore_test_opts {
+	const char *manifest;
+	const struct ed25519_key *public_key; /* the required signer, as for ops_restore; NULL */
+	const char *scratch_parent;
+	struct progress *progress; /* the restore's phases, then "checks"; NULL: none */
+	const char *extra_name; /* extra_check's name in the report, e.g. "audit_chain" */
+	ops_restore_test_check_fn extra_check; /* NULL: none */
+	void *extra_ctx;
+};
+
+/*
+ * Verifies the backup, restores it into a scratch SQLite database in a new
+ * directory under o->scratch_parent, runs representative queries (row counts,
+ * a filtered decision search, one session's reconstruction, session
+ * counters against their decisions, decisions without a session), then
+ * o->extra_check, and removes the scratch directory.  ST_OK means the test ran:
+ * out->ok tells whether every check held.
+ */
+ATTR_NODISCARD enum status ops_restore_test(const struct ops_restore_test_opts *o,
 					    struct ops_restore_test_result *out, struct err *e);
 json_object *ops_restore_test_json(const struct ops_restore_test_result *r, const struct err *e);
 /* The checks of a restore test as a JSON array of {name, ok, detail}; caller owns. */

@@ -262,15 +262,27 @@ static bool has_activity(const struct ops_restore_result *r)
  * directory is removed in every case; a failed check is a result (ok false), not
  * an error, so the caller still gets the whole report.
  */
-enum status ops_restore_test(const char *manifest, const struct ed25519_key *public_key,
-			     const char *scratch_parent, struct progress *progress,
+/* The caller's check, on the scratch database once the others closed it. */
+static void run_extra(struct rt *t, const struct ops_restore_test_opts *o)
+{
+	char detail[sizeof(t->out->checks[0].detail)] = "";
+	bool ok;
+
+	if (!o->extra_check)
+		return;
+	ok = o->extra_check(o->extra_ctx, &t->out->restore, detail, sizeof(detail));
+	check(t, o->extra_name ? o->extra_name : "extra", ok, "%s", detail);
+}
+
+enum status ops_restore_test(const struct ops_restore_test_opts *ro,
 			     struct ops_restore_test_result *out, struct err *e)
 {
 	const struct store_options opt = {.pool_size = 1};
 	struct ops_restore_opts o = {
-		.manifest = manifest, .public_key = public_key, .progress = progress};
+		.manifest = ro->manifest, .public_key = ro->public_key, .progress = ro->progress};
+	struct progress *progress = ro->progress;
 	struct rt t = {.out = out};
-	char *tmpl = ops_path_join(scratch_parent, "cavra-restore-test-XXXXXX");
+	char *tmpl = ops_path_join(ro->scratch_parent, "cavra-restore-test-XXXXXX");
 	struct err local = {0};
 	char *db;
 	enum status st;
@@ -280,7 +292,7 @@ enum status ops_restore_test(const char *manifest, const struct ed25519_key *pub
 	if (!e)
 		e = &local;
 	if (!mkdtemp(tmpl)) {
-		st = err_set(e, ST_IO, "create a scratch directory in '%s': %s", scratch_parent,
+		st = err_set(e, ST_IO, "create a scratch directory in '%s': %s", ro->scratch_parent,
 			     BASE_ERRSTR(errno));
 		free(tmpl);
 		return st;
@@ -302,6 +314,8 @@ enum status ops_restore_test(const char *manifest, const struct ed25519_key *pub
 	else if (st == ST_OK)
 		check(&t, "open", false, "%s", e->msg);
 	store_close(t.st);
+	if (st == ST_OK && !interrupt_signal())
+		run_extra(&t, ro);
 	free(db);
 	ops_remove_tree(tmpl);
 	/* stopped by a signal, the test says nothing about the backup: an error, not a result */

@@ -284,6 +284,29 @@ def test_a_restore_with_the_key_refuses_a_forged_seal(sealed, tmp_path):
         in err, err
 
 
+def test_a_restore_test_checks_the_seals(sealed, tmp_path):
+    """restore-test with the key set checks the scratch database's seals as a restore does."""
+    db, key = sealed
+    bk = tmp_path / "bk"
+    assert cavra("ops", "backup", "--output", str(bk), "--compression", "none", db=db)[0] == 0
+
+    def chain_check(expect):
+        code, out, err = cavra("ops", "restore-test", str(bk), "--scratch-dir", str(tmp_path),
+                               db=db, env=env_of(key))
+        assert code == expect, out + err
+        return next(c for c in json.loads(out)["checks"] if c["name"] == "audit_chain"), err
+
+    c, _ = chain_check(0)
+    assert c["ok"] and c["detail"].endswith(f", {len(seals(db))} seals checked"), c
+    rows = [json.loads(l) for l in (bk / "audit_chain.jsonl").read_text().splitlines()]
+    rows[2]["seal"] = rows[1]["seal"]
+    _reseal(bk, "audit_chain", "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False)
+                                       + "\n" for r in rows).encode())
+    c, err = chain_check(1)
+    assert not c["ok"] and "the restored chain has" in c["detail"], c
+    assert f"forged seq={rows[2]['seq']} " in err, err
+
+
 def test_a_restore_with_the_key_warns_when_no_entry_is_sealed(sealed, tmp_path):
     """Every seal removed from an unsigned backup's chain (checksums recomputed): the links
     hold and nothing is sealed, which a backup from before the key also shows; the restore says

@@ -125,6 +125,38 @@ def test_a_restore_names_each_break(chained, tmp_path, target, case):
     assert not doc["ok"] and "the restored chain does not verify" in doc["error"], out
 
 
+def restore_test(db, bk, tmp_path, expect):
+    code, out, err = cavra("ops", "restore-test", str(bk), "--scratch-dir", str(tmp_path), db=db)
+    assert code == expect, out + err
+    doc = json.loads(out)
+    return {c["name"]: c for c in doc["checks"]}, err
+
+
+def test_a_restore_test_checks_the_chain(chained, tmp_path):
+    """restore-test's scratch database gets the restore's chain check (audit_chain)."""
+    db, _ = chained
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    checks, _ = restore_test(db, bk, tmp_path, 0)
+    assert checks["audit_chain"] == {
+        "name": "audit_chain", "ok": True,
+        "detail": "carried: 8 entries, head seq 8, the backup's audit_head, verified"}
+
+
+@pytest.mark.parametrize("case", ["delete_decision", "edit_entry", "cut_tail_and_head"])
+def test_a_restore_test_fails_on_a_break(chained, tmp_path, case):
+    db, _ = chained
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    want = tamper(bk, case)
+    checks, err = restore_test(db, bk, tmp_path, 1)
+    assert checks["verify"]["ok"] and checks["restore"]["ok"], checks
+    chain = checks["audit_chain"]
+    assert not chain["ok"] and want in chain["detail"] + err, (chain, err)
+    assert sql(db, "SELECT outcome FROM operations_records WHERE kind = 'restore_test'") == \
+        [["failed"]]
+
+
 def test_a_decision_line_without_an_entry_is_listed_not_fatal(chained, tmp_path, target):
     db, _ = chained
     bk = tmp_path / "bk"
