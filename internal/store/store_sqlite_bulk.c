@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define LOAD_CACHE_KIB 131072 /* 128 MiB: the key index of a million rows, with room */
 /* the page cache between loads, while the indexes are built: the sorter's memory follows it */
@@ -50,22 +52,47 @@ static int journal_mode(sqlite3 *db, const char *sql, char *out, size_t cap)
 }
 
 /*
+ * Whether SQLite finds a directory for temporary files: any of SQLITE_TMPDIR, TMPDIR,
+ * /var/tmp, /usr/tmp, /tmp and . that is a directory it may write and search, the list and
+ * test of its Unix VFS, which takes the first such (a read-only root file system without a
+ * writable /tmp has none).
+ */
+static bool temp_dir_usable(void)
+{
+	const char *dirs[] = {
+		getenv("SQLITE_TMPDIR"), getenv("TMPDIR"), "/var/tmp", "/usr/tmp", "/tmp", "."};
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (dirs[i] && stat(dirs[i], &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		    access(dirs[i], W_OK | X_OK) == 0)
+			return true;
+	return false;
+}
+
+/*
  * Sizes only, so a failure costs speed, never data.  For the whole unjournaled load, the
  * index builds after the rows included: the file is read through a memory map (each CREATE
  * INDEX scans the table: without it, one pread and one page copy per page and index).
  * Between the loads (each raises the cache to LOAD_CACHE_KIB while it inserts), the cache is
  * INDEX_CACHE_KIB with one sorter thread: a CREATE INDEX then sorts its keys in runs of about
- * that size, the next run sorted on the second thread while this one scans, and merges them;
- * with a cache the keys fit in, it sorted them all at once on the calling thread.  The
- * decisions' 14 indexes at 1,000,000 decisions took 10.8 s instead of 15.3 s
- * (docs/benchmarks.md).  Off puts SQLite's defaults back.
+ * that size in temporary files, the next run sorted on the second thread while this one scans,
+ * and merges them.  That needs temp_store=FILE: with the connection's temp_store=MEMORY,
+ * SQLite sorts every key in memory at once on the calling thread, whatever the cache and
+ * threads say.  The decisions' 13 indexes at 1,000,000 decisions: 16 s with MEMORY, about 11 s
+ * with FILE (docs/benchmarks.md).  Where no temporary directory is writable the sort stays in
+ * memory.  Off puts the connection's settings back.
  */
 static void set_bulk_pragmas(sqlite3 *db, bool on)
 {
-	char sql[128];
+	char sql[160];
+	bool file = on && temp_dir_usable();
 
-	snprintf(sql, sizeof(sql), "PRAGMA mmap_size=%s; PRAGMA cache_size=%d; PRAGMA threads=%d",
-		 on ? LOAD_MMAP_BYTES : "0", on ? -INDEX_CACHE_KIB : -2000, on ? 1 : 0);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA mmap_size=%s; PRAGMA cache_size=%d; PRAGMA threads=%d; "
+		 "PRAGMA temp_store=%s",
+		 on ? LOAD_MMAP_BYTES : "0", on ? -INDEX_CACHE_KIB : -2000, on ? 1 : 0,
+		 file ? "FILE" : "MEMORY");
 	(void)sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
