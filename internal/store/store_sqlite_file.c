@@ -6,6 +6,7 @@
 #include "base/base.h"
 #include "store/store_sqlite_file.h"
 #include "store/store_sqlite_int.h"
+#include "store/store_sqlite_vfs.h"
 #include "base/files.h"
 #include "base/xalloc.h"
 
@@ -28,6 +29,7 @@ enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e)
 	*db = NULL;
 	if (access(path, F_OK) != 0)
 		return err_set(e, ST_NOT_FOUND, "'%s' does not exist", path);
+	(void)store_sqlite_vfs_name(); /* SQLite's once-a-process settings before it initializes */
 	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(*db, 10000);

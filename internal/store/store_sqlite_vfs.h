@@ -31,7 +31,8 @@
 /*
  * The VFS's name for sqlite3_open_v2(), registered (not as the default) at the first call;
  * NULL when the default VFS cannot be found, and the caller then opens with the default.
- * Thread-safe.
+ * Thread-safe.  The first call also turns SQLite's memory statistics off, so it must come
+ * before any other SQLite call of the process that would initialize the library (an open).
  */
 const char *store_sqlite_vfs_name(void);
 
