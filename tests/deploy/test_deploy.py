@@ -595,6 +595,20 @@ def test_compose_services():
         assert f"./dev-audit-seal.key:{key}:ro" in s[name]["volumes"], s[name]
     with open(os.path.join(REPO, "docker", "dev-audit-seal.key")) as f:
         assert len(f.readline().strip()) >= 32
+    # serve signs checkpoints with the development key into a volume the test-runner reads
+    cenv, cvols = s["cavra"]["environment"], s["cavra"]["volumes"]
+    assert cenv["CAVRA_AUDIT_CHECKPOINT_DIR"] == "/var/lib/cavra/checkpoints"
+    assert f"./dev-audit-signing.pem:{cenv['CAVRA_AUDIT_SIGNING_KEY_FILE']}:ro" in cvols
+    assert "cavra-data:/var/lib/cavra" in cvols and "cavra-data" in c["volumes"]
+    trenv = s["test-runner"]["environment"]
+    assert "cavra-data:/cavra-data:ro" in s["test-runner"]["volumes"]
+    assert trenv["CAVRA_SMOKE_CHECKPOINT_DIR"] == "/cavra-data/checkpoints"
+    assert trenv["CAVRA_SMOKE_PUBLIC_KEY"] == "/src/docker/dev-audit-signing.pub.pem"
+    pub = subprocess.run(["openssl", "pkey", "-in", os.path.join(REPO, "docker",
+                                                                 "dev-audit-signing.pem"),
+                          "-pubout"], capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(REPO, "docker", "dev-audit-signing.pub.pem")) as f:
+        assert f.read() == pub  # the public half is the private key's
     # The provider is the test suite's own, not another one.
     assert "../tests/integration/idp:/src:ro" in s["idp"]["volumes"]
     assert "server.mjs" in s["idp"]["command"][-1] and "npm ci" in s["idp"]["command"][-1]
