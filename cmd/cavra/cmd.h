@@ -9,6 +9,8 @@
 #include "base/err.h"
 #include "config/config.h"
 
+#include <pthread.h>
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /*
@@ -224,10 +226,15 @@ struct audit_watch;
 struct serve_checkpoints {
 	struct ed25519_key *key; /* NULL: none are written */
 	const char *dir; /* borrowed from the config */
-	int64_t every_us, next_us, last_seq;
+	int64_t every_us, last_seq;
 	int64_t scanned_us; /* when the directory was last scanned for checkpoints (0: never) */
 	struct seal_keys *seal_keys; /* audit_seal_key_file's (NULL: unset) */
 	struct audit_watch *watch; /* what is checked before each is signed */
+	struct store *store; /* the checks' own connection (serve_checkpoints_open) */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC; signalled by serve_checkpoints_halt */
+	bool running, stop;
 };
 /*
  * Reads the keys, creates the directory and trusts the newest checkpoint in it that the key
@@ -236,10 +243,20 @@ struct serve_checkpoints {
 ATTR_NODISCARD enum status serve_checkpoints_start(const struct config *cfg,
 						   struct serve_checkpoints *sc, struct err *e);
 /*
- * Writes a checkpoint when one is due, the head moved and the chain since the last one checks
- * out (audit_watch_check); breaks and failures are logged, not fatal.
+ * The checks' own connection to the configured database, once its schema was checked: a walk
+ * of the whole chain is one statement, which db_statement_timeout_ms (a request's bound) would
+ * cut, and it must not hold one of the requests' connections.
  */
-void serve_checkpoints_tick(struct serve_checkpoints *sc, struct store *st);
+ATTR_NODISCARD enum status serve_checkpoints_open(const struct config *cfg,
+						  struct serve_checkpoints *sc, struct err *e);
+/*
+ * Starts the thread that checks and signs: at once, then every audit_checkpoint_seconds, a
+ * checkpoint when the head moved and the chain since the last one checks out
+ * (audit_watch_check); breaks and failures are logged, not fatal.
+ */
+ATTR_NODISCARD enum status serve_checkpoints_run(struct serve_checkpoints *sc, struct err *e);
+/* Stops that thread, a check in progress at its next entry, and waits for it. */
+void serve_checkpoints_halt(struct serve_checkpoints *sc);
 void serve_checkpoints_stop(struct serve_checkpoints *sc);
 /*
  * cmd_progress.c: --progress and --quiet of the long commands.  CMD_PROGRESS_OPTS(f) are the

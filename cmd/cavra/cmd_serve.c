@@ -60,19 +60,12 @@ static int parse_serve(int argc, char **argv, bool *print)
 /*
  * Waits for SIGTERM or SIGINT; between signals, every console_purge_seconds, deletes
  * expired console logins and sessions, so rows written by unauthenticated requests
- * never outlive their expiry, and writes the audit checkpoints that are due.
+ * never outlive their expiry.  (The audit checkpoints have a thread of their own.)
  */
-static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct app *app,
-			   struct serve_checkpoints *cps)
+static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct app *app)
 {
-	int64_t step = cfg->console_purge_seconds, next_purge;
-	struct timespec every;
+	const struct timespec every = {.tv_sec = (time_t)cfg->console_purge_seconds};
 
-	if (cps->key && cfg->audit_checkpoint_seconds < step)
-		step = cfg->audit_checkpoint_seconds;
-	every = (struct timespec){.tv_sec = (time_t)step};
-	next_purge = time_now_us() + cfg->console_purge_seconds * 1000000;
-	serve_checkpoints_tick(cps, app->store);
 	for (;;) {
 		struct err e = {0};
 		int sig = sigtimedwait(set, NULL, &every);
@@ -81,11 +74,6 @@ static int wait_for_signal(const sigset_t *set, const struct config *cfg, struct
 			return sig;
 		if (errno != EAGAIN)
 			continue; /* EINTR */
-		serve_checkpoints_tick(cps, app->store);
-		/* half a step of slack: a wake a little early must not put the purge off a step */
-		if (time_now_us() + step * 500000 < next_purge)
-			continue;
-		next_purge = time_now_us() + cfg->console_purge_seconds * 1000000;
 		if (service_console_purge(app->svc, &e) != ST_OK)
 			log_warn("console purge: %s", e.msg);
 	}
@@ -115,14 +103,17 @@ static int serve_loop(const struct config *cfg, struct app *app, struct serve_ch
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = service_token_watch_start(app->svc, cfg->auth_token_cache_seconds, &tokens,
 					    &e)) != ST_OK ||
-	    (rc = http_start(app, cfg->listen, &srv, &e)) != ST_OK) {
+	    (rc = http_start(app, cfg->listen, &srv, &e)) != ST_OK ||
+	    (rc = serve_checkpoints_run(cps, &e)) != ST_OK) {
+		http_stop(srv, 0);
 		service_token_watch_stop(app->svc, tokens);
 		return cmd_fail(rc, &e);
 	}
 	log_info("listening on http://%s backend=%s database=%s", cfg->listen,
 		 store_backend_name(app->store), store_display_url(app->store));
-	sig = wait_for_signal(&set, cfg, app, cps);
+	sig = wait_for_signal(&set, cfg, app);
 	log_info("received %s: draining in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	serve_checkpoints_halt(cps); /* a check in progress stops at its next entry */
 	http_stop(srv, cfg->shutdown_grace_seconds * 1000);
 	service_token_watch_stop(app->svc, tokens);
 	log_info("stopped");
@@ -215,6 +206,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
 	opt = serve_store_options(cfg);
 	if ((rc = cmd_open_database(cfg, "start", &opt, &st, &set, &e)) != ST_OK ||
 	    (rc = open_probe(cfg, &probe, &e)) != ST_OK ||
+	    (rc = serve_checkpoints_open(cfg, &cps, &e)) != ST_OK ||
 	    (rc = serve_auth_start(cfg, &auth, &e)) != ST_OK) {
 		code = cmd_fail(rc, &e);
 		goto out;

@@ -4,7 +4,8 @@
  * audit_checkpoint_dir (docs/audit.md).  Before signing it checks the chain from
  * the last head it trusted (at start: the newest checkpoint in the directory that
  * its key signed) and signs nothing while that finds a break.  The keys are read
- * once and kept in memory.
+ * once and kept in memory.  The checks run on a thread and a connection of their own, so that
+ * a long first walk holds up neither a signal nor a request.
  */
 #include "base/base.h"
 #include "cmd.h"
@@ -15,6 +16,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "http/http.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -196,20 +198,91 @@ static enum status write_one(struct serve_checkpoints *sc, struct store *st, str
 	return write_file(sc, &cp, e);
 }
 
-void serve_checkpoints_tick(struct serve_checkpoints *sc, struct store *st)
+/*
+ * No statement timeout: the walk from a start without a checkpoint reads the whole chain in one
+ * statement.  The lock timeout stays: only a schema change (a migration) locks the chain.
+ */
+enum status serve_checkpoints_open(const struct config *cfg, struct serve_checkpoints *sc,
+				   struct err *e)
 {
-	struct err e = {0};
-	int64_t now = time_now_us();
+	const struct store_options opt = {.pool_size = 1,
+					  .lock_timeout_ms = cfg->db_lock_timeout_ms,
+					  .sqlite_checkpoint_pages = cfg->sqlite_checkpoint_pages};
 
-	if (!sc->key || now < sc->next_us)
+	if (!sc->key)
+		return ST_OK;
+	return err_ctx(store_open(cfg->database_url, &opt, &sc->store, e), e, "audit checkpoints");
+}
+
+/* Waits until the monotonic clock reaches until_us or the thread is told to stop; true: stop. */
+static bool wait_until(struct serve_checkpoints *sc, int64_t until_us)
+{
+	struct timespec ts = time_mono_abs(until_us);
+	bool stop;
+
+	pthread_mutex_lock(&sc->mu);
+	while (!sc->stop && time_mono_us() < until_us)
+		pthread_cond_timedwait(&sc->cv, &sc->mu, &ts);
+	stop = sc->stop;
+	pthread_mutex_unlock(&sc->mu);
+	return stop;
+}
+
+/* One check and checkpoint at once, then one every_us from the start of the last. */
+static void *checkpoint_thread(void *arg)
+{
+	struct serve_checkpoints *sc = arg;
+
+	for (;;) {
+		int64_t next = time_mono_us() + sc->every_us;
+		struct err e = {0};
+
+		if (write_one(sc, sc->store, &e) != ST_OK && e.code != ST_INTERRUPTED)
+			log_warn("audit checkpoint: %s", e.msg);
+		if (wait_until(sc, next))
+			return NULL;
+	}
+}
+
+enum status serve_checkpoints_run(struct serve_checkpoints *sc, struct err *e)
+{
+	int rc;
+
+	if (!sc->key)
+		return ST_OK;
+	pthread_mutex_init(&sc->mu, NULL);
+	time_mono_cond_init(&sc->cv);
+	rc = pthread_create(&sc->thread, NULL, checkpoint_thread, sc);
+	if (rc != 0) {
+		pthread_cond_destroy(&sc->cv);
+		pthread_mutex_destroy(&sc->mu);
+		return err_set(e, ST_INTERNAL, "audit checkpoints: start a thread: %s",
+			       BASE_ERRSTR(rc));
+	}
+	sc->running = true;
+	return ST_OK;
+}
+
+void serve_checkpoints_halt(struct serve_checkpoints *sc)
+{
+	if (!sc->running)
 		return;
-	sc->next_us = now + sc->every_us;
-	if (write_one(sc, st, &e) != ST_OK)
-		log_warn("audit checkpoint: %s", e.msg);
+	pthread_mutex_lock(&sc->mu);
+	sc->stop = true;
+	pthread_cond_signal(&sc->cv);
+	pthread_mutex_unlock(&sc->mu);
+	audit_watch_cancel(sc->watch);
+	pthread_join(sc->thread, NULL);
+	pthread_cond_destroy(&sc->cv);
+	pthread_mutex_destroy(&sc->mu);
+	sc->running = false;
 }
 
 void serve_checkpoints_stop(struct serve_checkpoints *sc)
 {
+	serve_checkpoints_halt(sc);
+	store_close(sc->store);
+	sc->store = NULL;
 	ed25519_key_free(sc->key);
 	sc->key = NULL;
 	audit_watch_free(sc->watch);

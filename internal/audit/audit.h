@@ -184,6 +184,11 @@ ATTR_NODISCARD enum status audit_watch_check(struct store *st, struct audit_watc
 					     audit_break_fn fn, void *ctx,
 					     struct audit_checkpoint *out, int64_t *breaks,
 					     struct err *e);
+/*
+ * Stops the check that runs now, or the next one, at its next entry (ST_INTERRUPTED), and every
+ * check after it: for a server that stops.  Safe from any thread while w lives.
+ */
+void audit_watch_cancel(struct audit_watch *w);
 void audit_watch_free(struct audit_watch *w);
 
 #endif

@@ -15,6 +15,7 @@
 #include "base/str.h"
 #include "base/xalloc.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct audit_watch {
 	int64_t seq; /* the trusted head (0: the genesis) */
 	char hash[SHA256_HEX_LEN];
 	bool sealing; /* a sealed entry was met: every later entry must be sealed */
+	atomic_bool cancelled; /* audit_watch_cancel: checks stop at the next entry */
 };
 
 /* One check's walk. */
@@ -52,6 +54,7 @@ struct audit_watch *audit_watch_new(const struct seal_keys *keys)
 	struct audit_watch *w = xcalloc(1, sizeof(*w));
 
 	w->keys = keys;
+	atomic_init(&w->cancelled, false);
 	memcpy(w->hash, store_chain_genesis, SHA256_HEX_LEN);
 	if (keys && !(w->seals = audit_seals_new(keys))) {
 		free(w);
@@ -74,6 +77,12 @@ void audit_watch_trust(struct audit_watch *w, int64_t seq, const char *hash)
 	memcpy(w->hash, seq > 0 ? hash : store_chain_genesis, SHA256_HEX_LEN);
 	if (w->seals)
 		audit_seals_reset(w->seals);
+}
+
+void audit_watch_cancel(struct audit_watch *w)
+{
+	if (w)
+		atomic_store(&w->cancelled, true);
 }
 
 int64_t audit_watch_seq(const struct audit_watch *w)
@@ -120,6 +129,8 @@ static enum status on_entry(void *ctx, const char *const *v, const size_t *lens,
 	enum status st = ST_OK;
 
 	UNUSED(lens);
+	if (atomic_load_explicit(&p->w->cancelled, memory_order_relaxed))
+		return err_set(e, ST_INTERRUPTED, "the check was stopped");
 	if (!v[0] || !str_to_i64(v[0], 1, INT64_MAX, &seq) || !v[1] || !v[2] || !v[3] || !v[5] ||
 	    !v[6])
 		return err_set(e, ST_INTERNAL, "audit_chain: entry after seq %lld is malformed",
@@ -212,7 +223,8 @@ enum status audit_watch_check(struct store *st, struct audit_watch *w, audit_bre
 		p.last_seq = 0;
 		memcpy(p.last_hash, store_chain_genesis, SHA256_HEX_LEN);
 	}
-	rc = store_conn_get(st, &c, e);
+	rc = atomic_load(&w->cancelled) ? err_set(e, ST_INTERRUPTED, "the check was stopped")
+					: store_conn_get(st, &c, e);
 	if (rc == ST_OK)
 		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
 	if (rc == ST_OK)

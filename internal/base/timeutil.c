@@ -43,6 +43,22 @@ int64_t time_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void time_mono_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
+}
+
+struct timespec time_mono_abs(int64_t until_us)
+{
+	return (struct timespec){.tv_sec = (time_t)(until_us / 1000000),
+				 .tv_nsec = (long)(until_us % 1000000) * 1000};
+}
+
 /* Writes v as exactly n decimal digits ending at p[n - 1]. */
 static void put_digits(char *p, long v, int n)
 {

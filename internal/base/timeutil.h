@@ -9,6 +9,9 @@
 
 #include "base/base.h"
 
+#include <pthread.h>
+#include <time.h>
+
 #define TIME_FMT_LEN 28 /* including the NUL */
 
 typedef int64_t (*clock_now_fn)(void);
@@ -19,6 +22,12 @@ int64_t time_now_us(void);
 void time_set_clock(clock_now_fn fn);
 /* Monotonic microseconds, for durations. */
 int64_t time_mono_us(void);
+/*
+ * A condition variable whose timed waits run on the monotonic clock, and the deadline
+ * time_mono_us() == until_us as pthread_cond_timedwait takes it.
+ */
+void time_mono_cond_init(pthread_cond_t *cv);
+struct timespec time_mono_abs(int64_t until_us);
 /* Writes the canonical UTC form of us into out (size >= TIME_FMT_LEN). */
 void time_format_utc(int64_t us, char *out, size_t size);
 /*

@@ -61,13 +61,8 @@ static struct sqlite_ckpt *list;
 
 static void gate_init(struct sqlite_ckpt *k)
 {
-	pthread_condattr_t a;
-
 	pthread_mutex_init(&k->wmu, NULL);
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&k->wcv, &a);
-	pthread_condattr_destroy(&a);
+	time_mono_cond_init(&k->wcv);
 }
 
 bool sqlite_ckpt_writer_enter(struct sqlite_ckpt *k, int64_t until_us)
@@ -76,8 +71,7 @@ bool sqlite_ckpt_writer_enter(struct sqlite_ckpt *k, int64_t until_us)
 
 	pthread_mutex_lock(&k->wmu);
 	while (k->writing && time_mono_us() < until_us) {
-		struct timespec abs = {(time_t)(until_us / 1000000),
-				       (long)(until_us % 1000000) * 1000};
+		struct timespec abs = time_mono_abs(until_us);
 
 		(void)pthread_cond_timedwait(&k->wcv, &k->wmu, &abs);
 	}

@@ -8,7 +8,7 @@ import hashlib
 import time
 
 from conftest import cavra, serve, sql
-from test_audit import append_entry, forge_decision, keys, post_many, verify  # noqa: F401
+from test_audit import add_session, append_entry, forge_decision, keys, post_many, verify  # noqa: F401
 from test_chain_seals import a_writers_pair, env_of, keyfile, relink_from
 
 
@@ -254,3 +254,34 @@ def test_an_operators_checkpoint_moves_serve_past_a_break(db, keys, tmp_path):
         log = srv.stderr()
     assert f"the chain is checked from seq {seq}, signed at" in log, log
     assert head(db) == seq + 2 and seq + 2 in files(cpdir), log
+
+
+def test_a_long_walk_is_not_cut_by_the_requests_statement_timeout(pg_db, keys, tmp_path):
+    """The first check after a start without a checkpoint walks the whole chain in one
+    statement: it must not run under db_statement_timeout_ms, which bounds requests (at the
+    default 5 s a chain of a few million entries would never be signed)."""
+    sk, _ = keys
+    cpdir = tmp_path / "cp"
+    assert cavra("migrate", "up", db=pg_db)[0] == 0
+    n = 100000
+    sql(pg_db, "INSERT INTO activity_decisions (decision_id, session_id, action_type, "
+               "policy_pack, decision, decided_at, created_at, updated_at, payload) "
+               "SELECT 'd-' || lpad(i::text, 6, '0'), 's', 'read_file', 'p', 'allow', t, t, t, "
+               "jsonb_build_object('decision_id', 'd-' || lpad(i::text, 6, '0')) FROM "
+               f"generate_series(1, {n}) i, LATERAL (SELECT timestamptz '2026-01-01' + "
+               "i * interval '1 second' AS t) x")
+    add_session(pg_db, "s", n)
+    sql(pg_db, "UPDATE audit_chain_head SET adopt_pending = 1 WHERE seq = 0")
+    code, out, err = cavra("audit", "adopt", db=pg_db, timeout=600)
+    assert code == 0 and f"chained {n + 1} records" in out, out + err
+    with serve(pg_db, "--audit-checkpoint-dir", str(cpdir), "--audit-signing-key-file", sk,
+               "--audit-checkpoint-seconds", "1", "--db-statement-timeout-ms", "100",
+               tmp=tmp_path) as srv:
+        deadline = time.time() + 120
+        while time.time() < deadline and n + 1 not in files(cpdir):
+            assert "audit checkpoint: " not in srv.stderr().replace(
+                "audit checkpoint: seq", "").replace("audit checkpoint: the chain", ""), \
+                srv.stderr()
+            time.sleep(0.2)
+        log = srv.stderr()
+    assert n + 1 in files(cpdir), log
