@@ -236,8 +236,9 @@ static void *checkpoint_thread(void *arg)
 	for (;;) {
 		int64_t next = time_mono_us() + sc->every_us;
 		struct err e = {0};
+		enum status rc = write_one(sc, sc->store, &e);
 
-		if (write_one(sc, sc->store, &e) != ST_OK && e.code != ST_INTERRUPTED)
+		if (rc != ST_OK && rc != ST_INTERRUPTED) /* interrupted: halted, the server stops */
 			log_warn("audit checkpoint: %s", e.msg);
 		if (wait_until(sc, next))
 			return NULL;
