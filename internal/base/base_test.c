@@ -110,6 +110,32 @@ static void test_time_parse(void **state)
 	}
 }
 
+/*
+ * A timed wait on a time_mono_cond_init condition variable ends at time_mono_abs's deadline on
+ * the monotonic clock: neither at once (a deadline read on the wall clock, decades ahead of
+ * the monotonic one, would never come; one far behind would come at once) nor much later.
+ */
+static void test_time_mono_wait(void **state)
+{
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv;
+	int64_t start = time_mono_us(), until = start + 50000;
+	struct timespec ts = time_mono_abs(until);
+	int rc = 0;
+
+	(void)state;
+	assert_int_equal(ts.tv_sec, until / 1000000);
+	assert_int_equal(ts.tv_nsec, (until % 1000000) * 1000);
+	time_mono_cond_init(&cv);
+	pthread_mutex_lock(&mu);
+	while (rc == 0 && time_mono_us() < until)
+		rc = pthread_cond_timedwait(&cv, &mu, &ts);
+	pthread_mutex_unlock(&mu);
+	assert_true(time_mono_us() >= until);
+	assert_true(time_mono_us() - start < 5000000);
+	pthread_cond_destroy(&cv);
+}
+
 /* The arithmetic formatter agrees with gmtime_r over centuries, leap days and before 1970. */
 static void test_time_format(void **state)
 {
@@ -463,16 +489,17 @@ static void test_msum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap),	     cmocka_unit_test(test_buf_addf_long),
-		cmocka_unit_test(test_time_parse),   cmocka_unit_test(test_time_format),
-		cmocka_unit_test(test_redact),	     cmocka_unit_test(test_dburl),
+		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_buf_addf_long),
+		cmocka_unit_test(test_time_parse),     cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_time_mono_wait), cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_dburl),
 
-		cmocka_unit_test(test_scrub),	     cmocka_unit_test(test_scrub_forms),
-		cmocka_unit_test(test_scrub_pieces), cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_hex_decode),   cmocka_unit_test(test_msum),
-		cmocka_unit_test(test_hex_is_lower), cmocka_unit_test(test_str_to_i64),
-		cmocka_unit_test(test_log_line),     cmocka_unit_test(test_log_due),
-		cmocka_unit_test(test_bytes_cmp),    cmocka_unit_test(test_err_ctx),
+		cmocka_unit_test(test_scrub),	       cmocka_unit_test(test_scrub_forms),
+		cmocka_unit_test(test_scrub_pieces),   cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_hex_decode),     cmocka_unit_test(test_msum),
+		cmocka_unit_test(test_hex_is_lower),   cmocka_unit_test(test_str_to_i64),
+		cmocka_unit_test(test_log_line),       cmocka_unit_test(test_log_due),
+		cmocka_unit_test(test_bytes_cmp),      cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
