@@ -423,9 +423,11 @@ static enum status build_indexes(struct store_conn *c, const struct store_rows *
 {
 	enum status st = ST_OK;
 
+	store_load_index_builds(c, true);
 	for (size_t i = 0; st == ST_OK && i < store_rows_count(idx); i++)
 		if (suspended(idx, i))
 			st = store_exec(c, store_rows_get(idx, i, 1), 0, NULL, NULL, e);
+	store_load_index_builds(c, false);
 	return st;
 }
 

@@ -61,6 +61,12 @@ enum status store_load_unjournaled(struct store_conn *c, bool *on, struct err *e
 	return c->ops->kind == STORE_SQLITE ? store_sqlite_unjournaled(c, on, e) : ST_OK;
 }
 
+void store_load_index_builds(struct store_conn *c, bool on)
+{
+	if (c->ops->kind == STORE_SQLITE)
+		store_sqlite_index_builds(c, on);
+}
+
 enum status store_load_journaled(struct store_conn *c, struct err *e)
 {
 	if (c->in_tx)

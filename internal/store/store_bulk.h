@@ -68,6 +68,12 @@ ATTR_NODISCARD enum status store_load_end(struct store_load *l, bool ok, int64_t
  */
 ATTR_NODISCARD enum status store_load_unjournaled(struct store_conn *c, bool *on, struct err *e);
 ATTR_NODISCARD enum status store_load_journaled(struct store_conn *c, struct err *e);
+/*
+ * Around a load's CREATE INDEX statements (on, then off): on SQLite the settings under which
+ * it sorts an index's keys in runs on a second thread (docs/operations.md), which an
+ * unjournaled load has already; PostgreSQL: nothing.  Speed only: a failure is ignored.
+ */
+void store_load_index_builds(struct store_conn *c, bool on);
 
 /* Removes every row of table inside the caller's transaction (TRUNCATE on PostgreSQL). */
 ATTR_NODISCARD enum status store_empty_table(struct store_conn *c, const char *table,

@@ -70,6 +70,17 @@ static bool temp_dir_usable(void)
 	return false;
 }
 
+/* The sorter's settings of set_bulk_pragmas below, or the connection's usual ones (off). */
+static void set_sort_pragmas(sqlite3 *db, bool on)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=%d; PRAGMA threads=%d; PRAGMA temp_store=%s",
+		 on ? -INDEX_CACHE_KIB : -2000, on ? 1 : 0,
+		 on && temp_dir_usable() ? "FILE" : "MEMORY");
+	(void)sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 /*
  * Sizes only, so a failure costs speed, never data.  For the whole unjournaled load, the
  * index builds after the rows included: the file is read through a memory map (each CREATE
@@ -85,15 +96,25 @@ static bool temp_dir_usable(void)
  */
 static void set_bulk_pragmas(sqlite3 *db, bool on)
 {
-	char sql[160];
-	bool file = on && temp_dir_usable();
+	char sql[64];
 
-	snprintf(sql, sizeof(sql),
-		 "PRAGMA mmap_size=%s; PRAGMA cache_size=%d; PRAGMA threads=%d; "
-		 "PRAGMA temp_store=%s",
-		 on ? LOAD_MMAP_BYTES : "0", on ? -INDEX_CACHE_KIB : -2000, on ? 1 : 0,
-		 file ? "FILE" : "MEMORY");
+	set_sort_pragmas(db, on);
+	snprintf(sql, sizeof(sql), "PRAGMA mmap_size=%s", on ? LOAD_MMAP_BYTES : "0");
 	(void)sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/*
+ * A load that keeps the journal (a restore in place) sorts its index builds the same way, with
+ * the same settings put back after them; an unjournaled load has them for its whole length.
+ */
+void store_sqlite_index_builds(struct store_conn *c, bool on)
+{
+	sqlite3 *db = store_sqlite_handle(c);
+	char mode[16];
+
+	if (journal_mode(db, "PRAGMA journal_mode", mode, sizeof(mode)) != SQLITE_OK ||
+	    strcmp(mode, "off") != 0)
+		set_sort_pragmas(db, on);
 }
 
 /*

@@ -21,5 +21,6 @@ enum status store_sqlite_open_ro(const char *path, sqlite3 **db, struct err *e);
 /* store_load_unjournaled and store_load_journaled on SQLite (store_sqlite_bulk.c). */
 enum status store_sqlite_unjournaled(struct store_conn *c, bool *on, struct err *e);
 enum status store_sqlite_journaled(struct store_conn *c, struct err *e);
+void store_sqlite_index_builds(struct store_conn *c, bool on);
 
 #endif
