@@ -137,21 +137,30 @@ static bool none_sealed(const struct chain_outcome *o)
 	return o->rs.sealed_checked && o->v.entries > 0 && o->v.sealed == 0;
 }
 
-/* The seals' part of the summary line. */
-static const char *sealed_note(const struct chain_outcome *o)
+/*
+ * What a carried chain's check found, for the restore's line and the restore test's detail:
+ * "carried: N entries, head seq S, <against what>[ as its lines loaded][, K seals checked]";
+ * how: say whether it was proved from the loaded lines.
+ */
+static void carried(const struct ops_restore_result *r, const struct chain_outcome *o, bool how,
+		    char *out, size_t size)
 {
-	static char note[96];
+	char seals[64] = "";
 
-	if (!o->rs.sealed_checked)
-		return "";
-	snprintf(note, sizeof(note), ", %lld seals checked", (long long)o->v.sealed);
-	return note;
+	if (o->rs.sealed_checked)
+		snprintf(seals, sizeof(seals), ", %lld seals checked", (long long)o->v.sealed);
+	snprintf(out, size, "carried: %lld entries, head seq %lld%s%s%s", (long long)o->v.entries,
+		 (long long)o->v.head_seq,
+		 r->has_audit_head ? ", the backup's audit_head, verified"
+				   : ", verified (the backup records no audit_head)",
+		 how && o->v.from_lines ? " as its lines loaded" : "", seals);
 }
 
 /* The lines on stderr of a restore whose chain checked out. */
 static void print_outcome(const struct ops_restore_result *r, const struct chain_outcome *o)
 {
 	const struct audit_verify_result *v = &o->v;
+	char line[256];
 
 	if (r->chain_restarted)
 		cmd_info("audit chain: rebuilt: the backup predates the chain, so the target's "
@@ -161,15 +170,13 @@ static void print_outcome(const struct ops_restore_result *r, const struct chain
 	else if (!o->has)
 		cmd_info("audit chain: rebuilt: the backup predates the chain; 'cavra migrate "
 			 "up' chains the restored decisions and approvals");
-	else
-		cmd_info("audit chain: carried: %lld entries, head seq %lld%s%s%s%s",
-			 (long long)v->entries, (long long)v->head_seq,
-			 r->has_audit_head ? ", the backup's audit_head, verified"
-					   : ", verified (the backup records no audit_head)",
-			 v->from_lines ? " as its lines loaded" : "", sealed_note(o),
+	else {
+		carried(r, o, true, line, sizeof(line));
+		cmd_info("audit chain: %s%s", line,
 			 o->rs.unchained ? "; records without an entry are listed above, check the "
 					   "source with 'cavra audit verify'"
 					 : "");
+	}
 	if (o->has && !r->chain_restarted && v->late_pending)
 		cmd_info("audit chain: the backup predates the entries of some of its records (the "
 			 "evidence's from migration 021, the registry's, inventory's and "
@@ -213,21 +220,20 @@ bool cmd_restored_chain_test(void *ctx, const struct ops_restore_result *r, char
 	struct chain_outcome o;
 	struct err e = {0};
 	enum status rc = check_restored(t->cfg, r, t->progress, &o, &e);
+	char line[256];
 
 	if (rc != ST_OK)
 		snprintf(detail, size, "%s", e.msg);
 	else if (!o.has || r->chain_restarted)
 		snprintf(detail, size, "none: the backup predates the chain");
-	else
-		snprintf(detail, size, "carried: %lld entries, head seq %lld%s%s%s%s",
-			 (long long)o.v.entries, (long long)o.v.head_seq,
-			 r->has_audit_head ? ", the backup's audit_head, verified"
-					   : ", verified (the backup records no audit_head)",
-			 sealed_note(&o),
+	else {
+		carried(r, &o, false, line, sizeof(line));
+		snprintf(detail, size, "%s%s%s", line,
 			 none_sealed(&o) ? "; no entry is sealed though audit_seal_key_file is "
 					   "set: the chain predates the key, or its seals were "
 					   "removed"
 					 : "",
 			 o.rs.unchained ? "; records without an entry are listed on stderr" : "");
+	}
 	return rc == ST_OK;
 }
