@@ -318,19 +318,42 @@ static const char *signature_note(const struct ops_signature *s, char *buf, size
 	return buf;
 }
 
+/* "; audit chain: ..." for the ok line, or "" when the backup carries no chain. */
+static const char *chain_note(const struct ops_verify_chain *c, char *buf, size_t size)
+{
+	char unchained[160] = "";
+
+	if (!c->present)
+		return "";
+	if (!c->checked) {
+		snprintf(buf, size, "; audit chain: not checked: %s", c->why_not);
+		return buf;
+	}
+	if (c->unchained)
+		snprintf(unchained, sizeof(unchained),
+			 "; %lld decision lines have no entry (rows written behind cavra's back, "
+			 "or added to the backup: check the source with 'cavra audit verify')",
+			 (long long)c->unchained);
+	snprintf(buf, size, "; audit chain: %lld entries verified against the decision lines%s%s",
+		 (long long)c->entries,
+		 c->in_order ? "" : " (proved whole: the file is in hash order)", unchained);
+	return buf;
+}
+
 static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_verify_result r;
 	struct ops_verify_opts vo = {0};
 	struct ops_args a;
 	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_JSON | A_PUBKEY | A_PROGRESS, &a);
-	char note[200];
+	char note[200], chain[400];
 	bool ok;
 
 	if (code != EXIT_OK)
 		return code;
 	vo.public_key = a.key;
 	vo.catalogue = true;
+	vo.chain = true;
 	vo.progress = cmd_progress_new(&a.pf, "verify");
 	ok = ops_verify_with(a.manifest, &vo, &r);
 	progress_finish(vo.progress, ok);
@@ -347,9 +370,10 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 		cmd_print_json(o, true);
 		json_object_put(o);
 	} else if (ok) {
-		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s; %s\n",
+		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s; %s%s\n",
 		       r.manifest_path, r.files, (long long)r.rows, (long long)r.bytes,
-		       r.manifest_sha256, signature_note(&r.signature, note, sizeof(note)));
+		       r.manifest_sha256, signature_note(&r.signature, note, sizeof(note)),
+		       chain_note(&r.chain, chain, sizeof(chain)));
 	} else if (r.refused) {
 		printf("FAILED: %s: %s\n", r.manifest_path, r.problems.items[0].msg);
 	} else {

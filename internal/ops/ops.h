@@ -149,6 +149,22 @@ struct ops_signature {
 	char key_id[ED25519_KEY_ID_LEN]; /* the signer's key id; "" when unknown */
 };
 
+/*
+ * What ops_verify_opts.chain found of the audit chain the backup carries (docs/backup-format.md,
+ * "The audit chain"): its breaks are problems of kind "chain" in the report.
+ */
+struct ops_verify_chain {
+	bool present; /* the backup has an audit_chain file */
+	bool checked; /* its lines were checked against the decision lines (and audit_head) */
+	bool in_order; /* the file is in seq order (v4): each break is named */
+	const char *why_not; /* static: why a present chain was not checked; NULL */
+	int64_t entries; /* the chain's lines read */
+	int64_t breaks; /* chain problems found, reported or not */
+	/* decision lines no entry names (not a problem: rows from behind cavra); 0 after a failed
+	 * proof of a chain file in hash order, which stops at its first bad line */
+	int64_t unchained;
+};
+
 struct ops_verify_result {
 	char *manifest_path; /* owned */
 	struct ops_signature signature;
@@ -161,6 +177,7 @@ struct ops_verify_result {
 	struct ops_manifest *manifest; /* parsed, or NULL when it could not be */
 	struct ops_v1_manifest *v1; /* an original CAVRA backup's manifest, parsed; or NULL */
 	char manifest_sha256[SHA256_HEX_LEN]; /* of the file as read; "" when unreadable */
+	struct ops_verify_chain chain; /* with ops_verify_opts.chain */
 	size_t files;
 	int64_t rows, bytes; /* as found on disk; bytes uncompressed */
 	int64_t stored_bytes; /* the files' size on disk */
@@ -205,6 +222,12 @@ struct ops_verify_opts {
 	 * string without NUL), so that a backup verify passes is one a restore takes.
 	 */
 	bool catalogue;
+	/*
+	 * Also check the audit chain the backup carries against its decision lines and its
+	 * manifest's audit_head, as a restore checks the restored chain, without a database
+	 * (ops_vchain.c).  Not with stored_only.
+	 */
+	bool chain;
 };
 /* ops_verify_signed with the options of o. */
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
@@ -338,6 +361,8 @@ enum ops_dechash_match ops_decision_hashes_match(struct ops_decision_hashes *h, 
 						 const char *sha_hex);
 /* Every line was matched by some entry: no decision can be without one. */
 bool ops_decision_hashes_all_named(const struct ops_decision_hashes *h);
+/* How many lines no entry matched. */
+int64_t ops_decision_hashes_unnamed(const struct ops_decision_hashes *h);
 
 /*
  * The audit_chain lines a restore loads, proved a whole chain as they load (ops_chainsum.c):

@@ -203,3 +203,8 @@ bool ops_decision_hashes_all_named(const struct ops_decision_hashes *h)
 {
 	return h->nnamed == h->n;
 }
+
+int64_t ops_decision_hashes_unnamed(const struct ops_decision_hashes *h)
+{
+	return (int64_t)(h->n - h->nnamed);
+}

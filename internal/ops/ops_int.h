@@ -341,6 +341,7 @@ struct ops_line_check {
 	struct buf text; /* a string value decoded for that check */
 	int64_t problems; /* all of them, reported or not */
 	struct progress *progress; /* a row checked is a row done; NULL (the default): none */
+	struct ops_vchain *vchain; /* each line's values handed to the chain's check; NULL: not */
 };
 
 void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
@@ -556,5 +557,27 @@ ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
 #define OPS_WALK_DEPTH 4
 void ops_walk_unlisted(const char *root, const char *const *paths, size_t n,
 		       struct ops_report *rep);
+
+/*
+ * The audit chain a backup carries, checked from its lines as `ops verify` reads them
+ * (ops_vchain.c): the decisions' file must be read before the chain's (ops_vchain_file).
+ * ops_vchain_new returns NULL when the backup has no chain or it cannot be checked (out says
+ * which); breaks go to rep as kind "chain", and out is filled in by ops_vchain_end.
+ */
+struct ops_vchain;
+struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, struct ops_report *rep,
+				  struct ops_verify_chain *out);
+void ops_vchain_free(struct ops_vchain *vc);
+/* The chain's file, to be read last; NULL for vc NULL. */
+const struct ops_manifest_file *ops_vchain_file(const struct ops_vchain *vc);
+/* f is a file whose lines the check reads. */
+bool ops_vchain_reads(const struct ops_vchain *vc, const struct ops_manifest_file *f);
+/* One line of such a file (without its '\n'), split into spans by f's columns. */
+void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
+		     const struct ops_span *spans, const char *line, size_t len, int64_t lineno);
+/* Such a file was read to its end without a problem of its own (clean), or not. */
+void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, bool clean);
+/* After both files: the chain's end against audit_head, and out's counts. */
+void ops_vchain_end(struct ops_vchain *vc);
 
 #endif

@@ -221,6 +221,8 @@ enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t line
 	check_order(lc, lineno);
 	if (lc->view)
 		check_kinds(lc, lineno);
+	if (lc->vchain)
+		ops_vchain_line(lc->vchain, lc->f, lc->spans, line, len, lineno);
 	return ST_OK;
 }
 
@@ -405,19 +407,21 @@ static void verify_stored(const char *dir, const struct ops_manifest_file *f,
  */
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			const struct ops_table *view, struct ops_verify_result *out,
-			struct progress *progress)
+			struct progress *progress, struct ops_vchain *vc)
 {
 	const struct ops_stored how = {f->compression, f->bytes};
 	struct ops_line_check lc;
 	char *path = ops_path_join(dir, f->path);
 	struct ops_scan scan;
 	struct err e = {0};
+	size_t before = out->problems.n;
 
 	if (present(dir, path, f, &out->problems) &&
 	    (f->compression == OPS_COMPRESS_NONE || stored_ok(path, f, &out->problems))) {
 		ops_line_check_init(&lc, f, &out->problems);
 		lc.progress = progress;
 		lc.view = view;
+		lc.vchain = ops_vchain_reads(vc, f) ? vc : NULL;
 		progress_item(progress, f->path);
 		if (ops_scan_stored(path, &how, ops_line_check, &lc, &scan, &e) != ST_OK) {
 			scan_failed(f, &e, &out->problems);
@@ -427,6 +431,8 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 					       "and %lld more line problems",
 					       (long long)(lc.problems - OPS_LINE_PROBLEMS_MAX));
 			compare_scan(f, &scan, &out->problems);
+			if (lc.vchain)
+				ops_vchain_read(vc, f, out->problems.n == before);
 			out->files++;
 			out->rows += scan.rows;
 			out->bytes += scan.bytes;
@@ -624,6 +630,34 @@ static void check_schema(const struct ops_manifest *m, struct ops_table *views,
 	}
 }
 
+/*
+ * Every usable file of the manifest; with o->chain, the chain's file last, so that the decision
+ * lines its entries name were read before it whatever the manifest's order.
+ */
+static void verify_files(const char *dir, const struct ops_verify_opts *o,
+			 const struct ops_table *views, struct ops_verify_result *out)
+{
+	const struct ops_manifest *m = out->manifest;
+	struct ops_vchain *vc =
+		o->chain && !o->stored_only ? ops_vchain_new(m, &out->problems, &out->chain) : NULL;
+	const struct ops_manifest_file *last = ops_vchain_file(vc);
+
+	for (size_t i = 0; i <= m->nfiles; i++) {
+		const struct ops_manifest_file *f = i < m->nfiles ? &m->files[i] : last;
+		const struct ops_table *view;
+
+		if (!f || !f->usable || (i < m->nfiles && f == last))
+			continue;
+		view = &views[f - m->files];
+		if (o->stored_only)
+			verify_stored(dir, f, out);
+		else
+			verify_file(dir, f, view->table ? view : NULL, out, o->progress, vc);
+	}
+	ops_vchain_end(vc);
+	ops_vchain_free(vc);
+}
+
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
 		     struct ops_verify_result *out)
 {
@@ -658,12 +692,7 @@ bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
 		views = xcalloc(out->manifest->nfiles + 1, sizeof(*views));
 		if (o->catalogue && !o->stored_only)
 			check_schema(out->manifest, views, &out->problems);
-		for (size_t i = 0; i < out->manifest->nfiles; i++)
-			if (out->manifest->files[i].usable && o->stored_only)
-				verify_stored(dir, &out->manifest->files[i], out);
-			else if (out->manifest->files[i].usable)
-				verify_file(dir, &out->manifest->files[i],
-					    views[i].table ? &views[i] : NULL, out, o->progress);
+		verify_files(dir, o, views, out);
 		free(views);
 		walk_manifest(dir, out->manifest, &out->problems);
 	}
@@ -696,6 +725,29 @@ static json_object *audit_head_json(const struct ops_manifest *m)
 	return o;
 }
 
+/*
+ * {checked, entries, breaks, unchained, in_order} of the chain's check, {checked: false,
+ * reason} when it was not made, null when the backup carries no chain.
+ */
+static json_object *chain_json(const struct ops_verify_chain *c)
+{
+	json_object *o;
+
+	if (!c->present)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "checked", json_object_new_boolean(c->checked));
+	if (!c->checked) {
+		jx_add_str(o, "reason", c->why_not);
+		return o;
+	}
+	jx_add_int(o, "entries", c->entries);
+	jx_add_int(o, "breaks", c->breaks);
+	jx_add_int(o, "unchained", c->unchained);
+	json_object_object_add(o, "in_order", json_object_new_boolean(c->in_order));
+	return o;
+}
+
 /* {signed, key_id, valid, required}: valid is against the configured key when required. */
 static json_object *signature_json(const struct ops_signature *s)
 {
@@ -725,6 +777,7 @@ json_object *ops_verify_json(const struct ops_verify_result *r)
 	jx_add_str(o, "backup_format", r->v1 ? OPS_V1_FORMAT : m ? m->format : NULL);
 	json_object_object_add(o, "signature", signature_json(&r->signature));
 	json_object_object_add(o, "audit_head", m ? audit_head_json(m) : NULL);
+	json_object_object_add(o, "audit_chain", chain_json(&r->chain));
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);

@@ -338,8 +338,11 @@ def test_a_restore_reports_a_tampered_chain(chained, tmp_path, case):
         reseal(bk, "audit_chain", chain[:7])
         reseal(bk, "audit_chain_head", head)
         want = "is not the backup's audit_head (seq 8)"
+    # the files match their checksums; verify reads the chain from the lines and names it
     code, out, err = cavra("ops", "verify", str(bk))
-    assert code == 0, out + err  # the files match their checksums
+    found = ("seq 3 (decision " if case == "edit_entry"
+             else "the chain ends at seq 7, not at the manifest's audit_head (seq 8)")
+    assert code == 1 and "1 problem\n" in out and found in out, out + err
     code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(target))
     assert code == 1, out + err
     assert "the restored chain does not verify" in err and want in err, err

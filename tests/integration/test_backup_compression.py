@@ -209,6 +209,9 @@ def test_a_v3_backup_still_verifies_and_restores(seeded, tmp_path, pg_target):
     to_v3(dest)
     rep = ops_json("verify", str(dest), "--json")
     assert rep["ok"] and rep["backup_format"] == "cavra.persistent_api.backup.v3"
+    # a chain file in hash order is proved whole against the decision lines, not walked
+    assert rep["audit_chain"]["checked"] and not rep["audit_chain"]["in_order"], rep
+    assert rep["audit_chain"]["breaks"] == 0, rep
     for target in (["--target-dir", str(tmp_path / "r")], ["--target-url", pg_target]):
         code, out, err = cavra("ops", "restore", str(dest), *target, db=seeded)
         assert code == 0 and json.loads(out)["ok"], out + err
@@ -222,7 +225,18 @@ def test_a_v3_backup_still_verifies_and_restores(seeded, tmp_path, pg_target):
     lines = content(dest, entry(dest, "audit_chain")).splitlines(keepends=True)
     lines[0], lines[1] = lines[1], lines[0]
     _reseal(dest, "audit_chain", b"".join(lines))
-    assert ("line", "audit_chain.jsonl.zst") in problems(dest)
+    # a file with problems of its own is not read for the chain: one finding, not two
+    assert problems(dest) == {("line", "audit_chain.jsonl.zst")}
+    lines[0], lines[1] = lines[1], lines[0]
+    _reseal(dest, "audit_chain", b"".join(lines))
+    assert ops_json("verify", str(dest), "--json")["ok"]
+    # a decision line edited, its checksums recomputed: the proof fails, unnamed
+    dec = content(dest, entry(dest, "activity_decisions")).splitlines(keepends=True)
+    row = json.loads(dec[0])
+    row["decision"] = "allow" if row["decision"] != "allow" else "block"
+    dec[0] = json.dumps(row, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+    _reseal(dest, "activity_decisions", b"".join(dec))
+    assert problems(dest) == {("chain", "audit_chain.jsonl.zst")}
 
 
 def to_v2(dest):

@@ -89,6 +89,22 @@ def tamper(bk, case):
     return "is not the backup's audit_head (seq 8)"
 
 
+def verify_finding(bk, case):
+    """What `cavra ops verify` of the backup tampered as case says must report (kind "chain"):
+    the break named from the backup's own lines, before any restore."""
+    chain = sorted(lines(bk, "audit_chain"), key=lambda r: int(r["seq"]))
+    d = lines(bk, "activity_decisions")[3]
+    seq = next((int(e["seq"]) for e in chain if e["record_id"] == d["decision_id"]), None)
+    return {
+        "edit_decision": f"seq {seq} (decision {d['decision_id']}): the decision's line differs "
+                         "from what was chained: edited",
+        "delete_decision": None,  # computed from the untampered backup below
+        "edit_entry": "seq 3 (decision ",
+        "reorder_entries": "seq 3 (decision ",
+        "cut_tail_and_head": "the chain ends at seq 7, not at the manifest's audit_head (seq 8)",
+    }[case]
+
+
 def backup(db, bk):
     code, _, err = cavra("ops", "backup", "--output", str(bk), "--compression", "none", db=db)
     assert code == 0, err
@@ -97,6 +113,12 @@ def backup(db, bk):
 def test_an_intact_backup_restores_with_its_chain_verified(chained, tmp_path, target):
     db, ids = chained
     backup(db, tmp_path / "bk")
+    code, out, err = cavra("ops", "verify", str(tmp_path / "bk"))
+    assert code == 0 and out.endswith("; audit chain: 8 entries verified against the decision "
+                                      "lines\n"), out + err
+    code, out, err = cavra("ops", "verify", str(tmp_path / "bk"), "--json")
+    assert json.loads(out)["audit_chain"] == {"checked": True, "entries": 8, "breaks": 0,
+                                              "unchained": 0, "in_order": True}, out
     code, out, err = cavra("ops", "restore", str(tmp_path / "bk"), *target[0], db=db)
     assert code == 0, out + err
     # proved from the chain's lines as they loaded: not read back from the target
@@ -114,9 +136,19 @@ def test_a_restore_names_each_break(chained, tmp_path, target, case):
     db, _ = chained
     bk = tmp_path / "bk"
     backup(db, bk)
+    d = lines(bk, "activity_decisions")[3]
     want = tamper(bk, case)
+    finding = verify_finding(bk, case) or \
+        f"(decision {d['decision_id']}): no decision line has this id: deleted"
+    # the files match their checksums: only the chain can tell, and verify reads it
     code, out, err = cavra("ops", "verify", str(bk))
-    assert code == 0, out + err  # the files match their checksums: only the chain can tell
+    assert code == 1 and "chain: audit_chain.jsonl: " in out and finding in out, out + err
+    if case in ("edit_entry", "reorder_entries"):
+        assert "its hash is not its link's: the entry was edited or moved" in out, out
+    code, out, err = cavra("ops", "verify", str(bk), "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["audit_chain"]["checked"] and doc["audit_chain"]["breaks"] >= 1, out
+    assert any(p["kind"] == "chain" and finding in p["message"] for p in doc["problems"]), out
     code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
     assert code == 1, out + err
     assert "the restored chain does not verify" in err and want in err, err
@@ -162,6 +194,9 @@ def test_a_decision_line_without_an_entry_is_listed_not_fatal(chained, tmp_path,
     bk = tmp_path / "bk"
     backup(db, bk)
     want = tamper(bk, "add_decision")
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 0 and "audit chain: 8 entries verified against the decision lines; 1 " \
+        "decision lines have no entry" in out, out + err
     code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
     assert code == 0, out + err
     assert want in err and "records without an entry are listed above" in err, err

@@ -1,0 +1,354 @@
+/*
+ * ops_vchain.c - `cavra ops verify`'s check of the audit chain a backup carries, from its
+ * lines alone: no database.  The decision lines are hashed as they are read (ops_dechash.c);
+ * the chain's lines, read after them, must each recompute to their hash, link to the line
+ * before, and name a decision line whose hash is the entry's record_sha256; the last must be
+ * the manifest's audit_head.  A chain file in seq order (format v4) is walked line by line and
+ * each break is named; one in hash order (v2, v3) is proved whole by the keyed sums of
+ * ops_chainsum.c, or found broken without a name.  Decision lines that no entry names are
+ * counted, not reported: a restore tolerates them too (rows written behind cavra's back).
+ */
+#include "base/base.h"
+#include "ops/ops_int.h"
+#include "base/hash.h"
+#include "base/num.h"
+#include "base/xalloc.h"
+#include "store/store_chain.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KIND_MAX 16
+
+static const char *const chain_names[OPS_CHAIN_LINE_COLS] = {
+	"seq", "kind", "record_id", "record_sha256", "prev_hash", "hash"};
+
+struct ops_vchain {
+	const struct ops_manifest *m; /* borrowed */
+	const struct ops_manifest_file *dec, *chain; /* borrowed */
+	struct ops_report *rep; /* borrowed: the breaks go there once both files verified */
+	struct ops_report found; /* the breaks, until then */
+	struct ops_verify_chain *out; /* borrowed */
+	struct ops_decision_hashes *known;
+	struct ops_chain_lines *proof; /* a chain file in hash order: proved whole */
+	size_t id_col, cols[OPS_CHAIN_LINE_COLS];
+	struct buf val[OPS_CHAIN_LINE_COLS];
+	struct buf link, prev_id; /* an entry's link bytes; the entry before's record id */
+	bool dec_read, chain_read; /* each file read to its end */
+	int64_t prev_seq, problems;
+	char prev_hash[SHA256_HEX_LEN], prev_kind[KIND_MAX];
+};
+
+/* f's column named name, or SIZE_MAX. */
+static size_t file_col(const struct ops_manifest_file *f, const char *name)
+{
+	for (size_t i = 0; i < f->ncolumns; i++)
+		if (strcmp(f->columns[i], name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+static const struct ops_manifest_file *file_of(const struct ops_manifest *m, const char *table)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (m->files[i].usable && m->files[i].table &&
+		    strcmp(m->files[i].table, table) == 0)
+			return &m->files[i];
+	return NULL;
+}
+
+/* The columns the check reads; false when a file lacks one (a schema problem of its own). */
+static bool find_cols(struct ops_vchain *vc)
+{
+	vc->id_col = file_col(vc->dec, "decision_id");
+	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
+		if ((vc->cols[i] = file_col(vc->chain, chain_names[i])) == SIZE_MAX)
+			return false;
+	return vc->id_col != SIZE_MAX;
+}
+
+struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, struct ops_report *rep,
+				  struct ops_verify_chain *out)
+{
+	struct ops_vchain *vc;
+
+	memset(out, 0, sizeof(*out));
+	out->present = file_of(m, "audit_chain") != NULL;
+	if (!out->present)
+		return NULL;
+	vc = xcalloc(1, sizeof(*vc));
+	vc->m = m;
+	vc->rep = rep;
+	vc->out = out;
+	vc->dec = file_of(m, "activity_decisions");
+	vc->chain = file_of(m, "audit_chain");
+	if (!vc->dec || !find_cols(vc)) {
+		out->why_not =
+			"the backup's decisions or chain file lacks a column the check reads";
+		free(vc);
+		return NULL;
+	}
+	vc->known = ops_decision_hashes_new(vc->dec->rows);
+	out->in_order = vc->chain->key && strcmp(vc->chain->key, "seq") == 0;
+	if (!out->in_order)
+		vc->proof = ops_chain_lines_new(vc->known);
+	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
+		buf_init(&vc->val[i], BUF_CAP_DEFAULT);
+	buf_init(&vc->link, BUF_CAP_DEFAULT);
+	buf_init(&vc->prev_id, BUF_CAP_DEFAULT);
+	snprintf(vc->prev_hash, sizeof(vc->prev_hash), "%s", store_chain_genesis);
+	return vc;
+}
+
+void ops_vchain_free(struct ops_vchain *vc)
+{
+	if (!vc)
+		return;
+	ops_decision_hashes_free(vc->known);
+	ops_chain_lines_free(vc->proof);
+	ops_report_release(&vc->found);
+	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
+		buf_release(&vc->val[i]);
+	buf_release(&vc->link);
+	buf_release(&vc->prev_id);
+	free(vc);
+}
+
+const struct ops_manifest_file *ops_vchain_file(const struct ops_vchain *vc)
+{
+	return vc ? vc->chain : NULL;
+}
+
+bool ops_vchain_reads(const struct ops_vchain *vc, const struct ops_manifest_file *f)
+{
+	return vc && (f == vc->dec || f == vc->chain);
+}
+
+static void problem(struct ops_vchain *vc, const char *fmt, ...) ATTR_PRINTF(2, 3);
+static void problem(struct ops_vchain *vc, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (vc->problems++ >= OPS_LINE_PROBLEMS_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ops_report_add(&vc->found, "chain", vc->chain->path, "%s", msg);
+}
+
+/* Each value of the line as text with its NUL (NULL: not a string). */
+static bool line_values(struct ops_vchain *vc, const struct ops_span *spans,
+			const char *v[OPS_CHAIN_LINE_COLS], size_t n[OPS_CHAIN_LINE_COLS])
+{
+	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++) {
+		const struct ops_span *s = &spans[vc->cols[i]];
+		struct buf *b = &vc->val[i];
+
+		buf_reset(b);
+		if (s->kind == OPS_SPAN_STRING) {
+			if (ops_span_text(s, b, NULL) != ST_OK)
+				return false;
+		} else if (s->kind != OPS_SPAN_NULL) {
+			if (buf_add(b, s->p, s->n, NULL) != ST_OK)
+				return false;
+		} else {
+			return false;
+		}
+		n[i] = b->len;
+		if (buf_add(b, "", 1, NULL) != ST_OK)
+			return false;
+		v[i] = b->data;
+	}
+	return true;
+}
+
+/* What an entry names: "seq 12 (decision dec_1)". */
+static void entry_name(char *out, size_t size, int64_t seq, const char *kind, const char *id)
+{
+	snprintf(out, size, "seq %lld (%.16s %.80s)", (long long)seq, kind, id);
+}
+
+/* The link to the entry before: seq one more, prev_hash its hash. */
+static void check_link(struct ops_vchain *vc, int64_t seq, const char *const v[], const char *prev)
+{
+	char name[128];
+
+	if (seq == vc->prev_seq + 1 && strcmp(prev, vc->prev_hash) == 0)
+		return;
+	entry_name(name, sizeof(name), seq, v[1], v[2]);
+	if (vc->prev_seq == 0)
+		problem(vc,
+			"%s: the chain does not start at seq 1 from the genesis: entries before it "
+			"were deleted, or it was inserted",
+			name);
+	else
+		problem(vc,
+			"%s does not follow seq %lld (%s %.80s): an entry was deleted, inserted "
+			"or reordered between them",
+			name, (long long)vc->prev_seq, vc->prev_kind, vc->prev_id.data);
+}
+
+static void check_record(struct ops_vchain *vc, int64_t seq, const char *const v[])
+{
+	enum ops_dechash_match mt;
+	char name[128];
+
+	if (strcmp(v[1], "decision") != 0 || !ops_decision_hashes_usable(vc->known))
+		return;
+	mt = ops_decision_hashes_match(vc->known, v[2], v[3]);
+	if (mt != OPS_DECHASH_MATCHES)
+		entry_name(name, sizeof(name), seq, v[1], v[2]);
+	if (mt == OPS_DECHASH_DIFFERS)
+		problem(vc, "%s: the decision's line differs from what was chained: edited", name);
+	else if (mt == OPS_DECHASH_MISSING)
+		problem(vc, "%s: no decision line has this id: deleted", name);
+}
+
+/* Whether the entry's fields hash to its hash (v[5]), with no allocation per line. */
+static bool hash_holds(struct ops_vchain *vc, int64_t seq, const char *const v[OPS_CHAIN_LINE_COLS])
+{
+	char hash[SHA256_HEX_LEN];
+
+	buf_reset(&vc->link);
+	if (store_chain_link_bytes(&vc->link, seq, v[1], v[2], v[3], v[4], NULL) != ST_OK)
+		return false;
+	sha256_hex(vc->link.data, vc->link.len, hash);
+	return strcmp(hash, v[5]) == 0;
+}
+
+/* One entry of a chain file in seq order. */
+static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_COLS],
+		      int64_t lineno)
+{
+	char name[128];
+	int64_t seq;
+
+	if (!str_to_i64(v[0], 1, INT64_MAX - 1, &seq) || strlen(v[1]) >= KIND_MAX) {
+		problem(vc, "line %lld: not a chain entry", (long long)lineno);
+		return;
+	}
+	/* an entry whose fields are not its hash's names no record that can be trusted */
+	if (!hash_holds(vc, seq, v)) {
+		entry_name(name, sizeof(name), seq, v[1], v[2]);
+		problem(vc, "%s: its hash is not its link's: the entry was edited or moved", name);
+	} else {
+		check_link(vc, seq, v, v[4]);
+		check_record(vc, seq, v);
+	}
+	vc->prev_seq = seq;
+	snprintf(vc->prev_hash, sizeof(vc->prev_hash), "%s", v[5]);
+	snprintf(vc->prev_kind, sizeof(vc->prev_kind), "%s", v[1]);
+	buf_reset(&vc->prev_id);
+	if (buf_add(&vc->prev_id, v[2], strlen(v[2]) + 1, NULL) != ST_OK)
+		buf_reset(&vc->prev_id);
+}
+
+void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
+		     const struct ops_span *spans, const char *line, size_t len, int64_t lineno)
+{
+	const char *v[OPS_CHAIN_LINE_COLS];
+	size_t n[OPS_CHAIN_LINE_COLS];
+
+	if (f == vc->chain && !vc->dec_read)
+		return; /* the decision lines were not all read: nothing can be matched */
+	if (f == vc->dec) {
+		const struct ops_span *s = &spans[vc->id_col];
+
+		buf_reset(&vc->val[0]);
+		if (s->kind == OPS_SPAN_STRING && ops_span_text(s, &vc->val[0], NULL) == ST_OK)
+			ops_decision_hashes_add(vc->known, vc->val[0].data, vc->val[0].len, line,
+						len);
+		return;
+	}
+	vc->out->entries++;
+	if (!line_values(vc, spans, v, n)) {
+		if (vc->proof)
+			ops_chain_lines_fail(vc->proof);
+		else
+			problem(vc, "line %lld: not a chain entry", (long long)lineno);
+		return;
+	}
+	if (vc->proof)
+		ops_chain_lines_add(vc->proof, v, n);
+	else
+		walk_line(vc, v, lineno);
+}
+
+void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, bool clean)
+{
+	if (f == vc->dec)
+		vc->dec_read = clean;
+	else if (f == vc->chain)
+		vc->chain_read = clean;
+}
+
+/* The walked chain's end against the manifest's audit_head. */
+static void check_head(struct ops_vchain *vc)
+{
+	const struct ops_manifest *m = vc->m;
+
+	if (!m->has_audit_head)
+		return;
+	if (vc->prev_seq != m->audit_head_seq)
+		problem(vc,
+			"the chain ends at seq %lld, not at the manifest's audit_head (seq %lld): "
+			"entries were cut off or added at its end",
+			(long long)vc->prev_seq, (long long)m->audit_head_seq);
+	else if (strcmp(vc->prev_hash, m->audit_head_hash) != 0)
+		problem(vc,
+			"the chain's last entry (seq %lld) is not the manifest's audit_head: "
+			"it was replaced",
+			(long long)vc->prev_seq);
+}
+
+/* A chain file in hash order, proved whole or not at all. */
+static void check_proof(struct ops_vchain *vc)
+{
+	const struct ops_manifest *m = vc->m;
+
+	if (!m->has_audit_head) {
+		vc->out->why_not = "the chain's file is in hash order and the manifest has no "
+				   "audit_head to prove it against";
+		vc->out->checked = false;
+		return;
+	}
+	if (!ops_chain_lines_prove(vc->proof, m->audit_head_seq, m->audit_head_hash))
+		problem(vc,
+			"the chain's lines are not one chain from the genesis to the manifest's "
+			"audit_head (seq %lld) whose decision entries are the decision lines: an "
+			"entry or a decision line was edited, deleted, inserted or reordered; "
+			"'cavra ops restore-test' names each break",
+			(long long)m->audit_head_seq);
+}
+
+void ops_vchain_end(struct ops_vchain *vc)
+{
+	struct ops_verify_chain *out;
+
+	if (!vc)
+		return;
+	out = vc->out;
+	/* a damaged file is its own problem: what its lines show of the chain is not added */
+	if (!vc->dec_read || !vc->chain_read || !ops_decision_hashes_usable(vc->known)) {
+		out->why_not = "the decisions' or the chain's file did not verify";
+		return;
+	}
+	out->checked = true;
+	if (vc->proof)
+		check_proof(vc);
+	else
+		check_head(vc);
+	for (size_t i = 0; i < vc->found.n; i++)
+		ops_report_add(vc->rep, "chain", vc->chain->path, "%s", vc->found.items[i].msg);
+	if (vc->problems > OPS_LINE_PROBLEMS_MAX)
+		ops_report_add(vc->rep, "chain", vc->chain->path, "and %lld more chain problems",
+			       (long long)(vc->problems - OPS_LINE_PROBLEMS_MAX));
+	out->breaks = vc->problems;
+	/* a proof that failed stopped matching at its first bad line: no count to give */
+	if (!vc->proof || !vc->problems)
+		out->unchained = ops_decision_hashes_unnamed(vc->known);
+}

@@ -1,0 +1,282 @@
+/* Unit tests for `ops verify`'s check of a backup's audit chain (ops_vchain.c): a backup of
+ * four decisions and their chain on disk, changed one way per case with its checksums
+ * recomputed, so that only the chain can tell. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "base/base_testutil.h"
+#include "base/hash.h"
+#include "base/xalloc.h"
+#include "ops/ops_int.h"
+#include "store/store_chain.h"
+
+#define NDEC 4
+
+static char store_s[] = "s"; /* outlives file_entry's call */
+static char *dec_cols[] = {STR_RW("decision_id"), STR_RW("x")};
+static char *chain_cols[] = {STR_RW("hash"),	  STR_RW("kind"),	   STR_RW("prev_hash"),
+			     STR_RW("record_id"), STR_RW("record_sha256"), STR_RW("seq")};
+
+/* What a case changes after the chain was written. */
+struct change {
+	int edit_decision; /* 1-based: that decision's line altered; 0: none */
+	int drop_decision; /* 1-based: that decision's line left out */
+	int drop_entry; /* 1-based: that chain line left out */
+	bool no_head; /* the manifest without audit_head */
+	bool hash_order; /* the chain's file keyed by hash, as a v3 backup's */
+};
+
+struct files {
+	struct buf dec, chain;
+	char *chain_lines[NDEC];
+	size_t nchain;
+	char head[SHA256_HEX_LEN];
+};
+
+static void add(struct buf *b, const char *text)
+{
+	assert_int_equal(buf_add(b, text, strlen(text), NULL), ST_OK);
+}
+
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Both files' lines, the chain linked from the genesis over every decision, then changed. */
+static void build(struct files *fs, const struct change *c)
+{
+	char prev[SHA256_HEX_LEN], rsha[SHA256_HEX_LEN], hash[SHA256_HEX_LEN], id[8], line[512];
+
+	memset(fs, 0, sizeof(*fs));
+	buf_init(&fs->dec, BUF_CAP_DEFAULT);
+	buf_init(&fs->chain, BUF_CAP_DEFAULT);
+	snprintf(prev, sizeof(prev), "%s", store_chain_genesis);
+	for (int i = 1; i <= NDEC; i++) {
+		snprintf(id, sizeof(id), "d%d", i);
+		snprintf(line, sizeof(line), "{\"decision_id\":\"%s\",\"x\":%d}\n", id, i);
+		sha256_hex(line, strlen(line), rsha);
+		assert_int_equal(store_chain_link_hash(i, "decision", id, rsha, prev, hash, NULL),
+				 ST_OK);
+		if (i == c->edit_decision)
+			snprintf(line, sizeof(line), "{\"decision_id\":\"%s\",\"x\":99}\n", id);
+		if (i != c->drop_decision)
+			add(&fs->dec, line);
+		if (i != c->drop_entry)
+			fs->chain_lines[fs->nchain++] = xasprintf(
+				"{\"hash\":\"%s\",\"kind\":\"decision\",\"prev_hash\":\"%s\","
+				"\"record_id\":\"%s\",\"record_sha256\":\"%s\",\"seq\":%d}\n",
+				hash, prev, id, rsha, i);
+		snprintf(prev, sizeof(prev), "%s", hash);
+	}
+	snprintf(fs->head, sizeof(fs->head), "%s", prev);
+	/* each line starts with its hash: in text order they are in hash order */
+	if (c->hash_order)
+		qsort(fs->chain_lines, fs->nchain, sizeof(char *), by_text);
+	for (size_t i = 0; i < fs->nchain; i++) {
+		add(&fs->chain, fs->chain_lines[i]);
+		free(fs->chain_lines[i]);
+	}
+}
+
+static int64_t count_lines(const struct buf *b)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < b->len; i++)
+		n += b->data[i] == '\n';
+	return n;
+}
+
+static void put(const char *dir, const char *name, const struct buf *b)
+{
+	char *p = ops_path_join(dir, name);
+	FILE *f = fopen(p, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(b->data, 1, b->len, f), b->len);
+	fclose(f);
+	free(p);
+}
+
+static void file_entry(struct ops_manifest_file *f, char *table, char *path, char *key, char **cols,
+		       size_t ncols, const struct buf *b)
+{
+	*f = (struct ops_manifest_file){.store = store_s,
+					.table = table,
+					.path = path,
+					.key = key,
+					.columns = cols,
+					.ncolumns = ncols,
+					.rows = count_lines(b),
+					.bytes = (int64_t)b->len};
+	sha256_hex(b->data, b->len, f->sha256);
+}
+
+/* The backup's manifest.json, with audit_head at the chain's real head unless no_head. */
+static void write_manifest(const char *dir, const struct files *fs, const struct change *c)
+{
+	struct ops_manifest m = {0};
+	struct ops_manifest_file f[2];
+	struct ops_manifest_migration g = {1, STR_RW("evidence_metadata"), NULL};
+	struct buf text = BUF_INIT;
+	char sha[SHA256_HEX_LEN];
+	char *s;
+
+	file_entry(&f[0], STR_RW("activity_decisions"), STR_RW("activity_decisions.jsonl"),
+		   STR_RW("decision_id"), dec_cols, ARRAY_SIZE(dec_cols), &fs->dec);
+	file_entry(&f[1], STR_RW("audit_chain"), STR_RW("audit_chain.jsonl"),
+		   c->hash_order ? STR_RW("hash") : STR_RW("seq"), chain_cols,
+		   ARRAY_SIZE(chain_cols), &fs->chain);
+	m.tool_version = STR_RW("0.1.0");
+	m.backup_id = STR_RW("bak_000000000000");
+	m.backend = STR_RW("sqlite");
+	m.snapshot = STR_RW("test");
+	m.created_at = m.finished_at = STR_RW("2026-01-02T03:04:05.000000Z");
+	m.schema_version = 1;
+	m.migrations = &g;
+	m.nmigrations = 1;
+	m.files = f;
+	m.nfiles = 2;
+	m.rows = f[0].rows + f[1].rows;
+	m.bytes = f[0].bytes + f[1].bytes;
+	m.has_audit_head = !c->no_head;
+	m.audit_head_seq = NDEC;
+	snprintf(m.audit_head_hash, sizeof(m.audit_head_hash), "%s", fs->head);
+	s = ops_manifest_text(&m, sha);
+	add(&text, s);
+	put(dir, OPS_MANIFEST_NAME, &text);
+	buf_release(&text);
+	free(s);
+}
+
+static void rm(const char *dir, const char *name)
+{
+	char *p = ops_path_join(dir, name);
+
+	assert_int_equal(unlink(p), 0);
+	free(p);
+}
+
+/*
+ * The backup of c on disk (its manifest written before damage, a function that may change the
+ * decisions' lines after their checksum was taken), verified with the chain's check, removed.
+ */
+static void verify_case_with(const struct change *c, void (*damage)(struct buf *),
+			     struct ops_verify_result *r)
+{
+	const struct ops_verify_opts o = {.chain = true};
+	char dir[] = "/tmp/cavra-ops-vchain-XXXXXX";
+	struct files fs;
+
+	assert_non_null(mkdtemp(dir));
+	build(&fs, c);
+	write_manifest(dir, &fs, c);
+	if (damage)
+		damage(&fs.dec);
+	put(dir, "activity_decisions.jsonl", &fs.dec);
+	put(dir, "audit_chain.jsonl", &fs.chain);
+	(void)ops_verify_with(dir, &o, r);
+	rm(dir, "activity_decisions.jsonl");
+	rm(dir, "audit_chain.jsonl");
+	rm(dir, OPS_MANIFEST_NAME);
+	assert_int_equal(rmdir(dir), 0);
+	buf_release(&fs.dec);
+	buf_release(&fs.chain);
+}
+
+static void verify_case(const struct change *c, struct ops_verify_result *r)
+{
+	verify_case_with(c, NULL, r);
+}
+
+/* The one problem of the case is a chain problem holding want ("" for none). */
+static void expect(const struct change *c, const char *want, int64_t unchained)
+{
+	struct ops_verify_result r;
+
+	verify_case(c, &r);
+	assert_true(r.chain.present && r.chain.checked);
+	assert_int_equal(r.chain.in_order, !c->hash_order);
+	assert_int_equal(r.chain.unchained, unchained);
+	if (!*want) {
+		assert_int_equal(r.problems.n, 0);
+		assert_int_equal(r.chain.breaks, 0);
+	} else {
+		if (r.problems.n != 1 || !strstr(r.problems.items[0].msg, want))
+			fail_msg("want one problem with '%s', got %zu: %s", want, r.problems.n,
+				 r.problems.n ? r.problems.items[0].msg : "");
+		assert_string_equal(r.problems.items[0].kind, "chain");
+		assert_string_equal(r.problems.items[0].path, "audit_chain.jsonl");
+		assert_int_equal(r.chain.breaks, 1);
+	}
+	ops_verify_result_release(&r);
+}
+
+static void test_in_seq_order_each_break_is_named(void **state)
+{
+	(void)state;
+	expect(&(struct change){0}, "", 0);
+	/* the edited line is one no entry names */
+	expect(&(struct change){.edit_decision = 2},
+	       "seq 2 (decision d2): the decision's line differs from what was chained", 1);
+	expect(&(struct change){.drop_decision = 3},
+	       "seq 3 (decision d3): no decision line has this id: deleted", 0);
+	expect(&(struct change){.drop_entry = 2},
+	       "seq 3 (decision d3) does not follow seq 1 (decision d1)", 1);
+	expect(&(struct change){.drop_entry = 1},
+	       "seq 2 (decision d2): the chain does not start at seq 1", 1);
+	expect(&(struct change){.drop_entry = NDEC},
+	       "the chain ends at seq 3, not at the manifest's audit_head (seq 4)", 1);
+	/* a cut tail without the manifest's head: the chain alone cannot tell */
+	expect(&(struct change){.drop_entry = NDEC, .no_head = true}, "", 1);
+}
+
+static void test_in_hash_order_the_chain_is_proved_whole(void **state)
+{
+	(void)state;
+	expect(&(struct change){.hash_order = true}, "", 0);
+	expect(&(struct change){.hash_order = true, .edit_decision = 1},
+	       "the chain's lines are not one chain from the genesis", 0);
+	/* a chain not proved counts no unnamed lines: the proof stopped at the first bad one */
+	expect(&(struct change){.hash_order = true, .drop_entry = 2},
+	       "the chain's lines are not one chain from the genesis", 0);
+}
+
+/* "x":4 becomes "x":7: the same size, another SHA-256. */
+static void flip_last_value(struct buf *dec)
+{
+	dec->data[dec->len - 3] = '7';
+}
+
+/* A damaged decisions file is its own problem: the chain is not checked from it. */
+static void test_a_damaged_file_is_not_read_for_the_chain(void **state)
+{
+	struct ops_verify_result r;
+
+	(void)state;
+	verify_case_with(&(struct change){0}, flip_last_value, &r);
+	assert_int_equal(r.problems.n, 1);
+	assert_string_equal(r.problems.items[0].kind, "sha256");
+	assert_true(r.chain.present && !r.chain.checked && r.chain.why_not);
+	ops_verify_result_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_in_seq_order_each_break_is_named),
+		cmocka_unit_test(test_in_hash_order_the_chain_is_proved_whole),
+		cmocka_unit_test(test_a_damaged_file_is_not_read_for_the_chain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
