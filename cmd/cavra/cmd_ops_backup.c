@@ -331,10 +331,10 @@ static const char *chain_note(const struct ops_verify_chain *c, char *buf, size_
 	}
 	if (c->unchained)
 		snprintf(unchained, sizeof(unchained),
-			 "; %lld decision lines have no entry (rows written behind cavra's back, "
-			 "or added to the backup: check the source with 'cavra audit verify')",
-			 (long long)c->unchained);
-	snprintf(buf, size, "; audit chain: %lld entries verified against the decision lines%s%s",
+			 "; %lld record%s without an entry (rows written behind cavra's back, or "
+			 "added to the backup: check the source with 'cavra audit verify')",
+			 (long long)c->unchained, c->unchained == 1 ? "" : "s");
+	snprintf(buf, size, "; audit chain: %lld entries verified against the backup's lines%s%s",
 		 (long long)c->entries,
 		 c->in_order ? "" : " (proved whole: the file is in hash order)", unchained);
 	return buf;

@@ -303,6 +303,15 @@ static void test_sha256(void **state)
 }
 
 /* hex_encode's inverse, over its alphabet only. */
+/* FNV-1a, 64 bits: the reference's test vectors. */
+static void test_fnv1a(void **state)
+{
+	(void)state;
+	assert_true(hash_fnv1a("", 0) == 0xcbf29ce484222325ULL);
+	assert_true(hash_fnv1a("a", 1) == 0xaf63dc4c8601ec8cULL);
+	assert_true(hash_fnv1a("foobar", 6) == 0x85944171f73967e8ULL);
+}
+
 static void test_hex_decode(void **state)
 {
 	unsigned char out[4], back[4];
@@ -496,10 +505,11 @@ int main(void)
 
 		cmocka_unit_test(test_scrub),	       cmocka_unit_test(test_scrub_forms),
 		cmocka_unit_test(test_scrub_pieces),   cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_hex_decode),     cmocka_unit_test(test_msum),
-		cmocka_unit_test(test_hex_is_lower),   cmocka_unit_test(test_str_to_i64),
-		cmocka_unit_test(test_log_line),       cmocka_unit_test(test_log_due),
-		cmocka_unit_test(test_bytes_cmp),      cmocka_unit_test(test_err_ctx),
+		cmocka_unit_test(test_hex_decode),     cmocka_unit_test(test_fnv1a),
+		cmocka_unit_test(test_msum),	       cmocka_unit_test(test_hex_is_lower),
+		cmocka_unit_test(test_str_to_i64),     cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_log_due),	       cmocka_unit_test(test_bytes_cmp),
+		cmocka_unit_test(test_err_ctx),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -106,3 +106,13 @@ enum status random_hex(char *out, size_t n, struct err *e)
 	hex_encode(raw, n, out);
 	return ST_OK;
 }
+
+uint64_t hash_fnv1a(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}

@@ -32,6 +32,12 @@ const EVP_MD *sha256_evp(void);
 /* SHA-256 of p[0..n) as lowercase hex into out (SHA256_HEX_LEN bytes). */
 void sha256_hex(const void *p, size_t n, char out[SHA256_HEX_LEN]);
 
+/*
+ * FNV-1a, 64 bits, of p[0..n): for hash tables whose keys are compared anyway (not a
+ * cryptographic hash: keys chosen by an adversary may all collide).
+ */
+uint64_t hash_fnv1a(const void *p, size_t n);
+
 #define HMAC_SHA256_LEN 32
 
 /* HMAC-SHA256 of p[0..n) keyed with key[0..klen) into out; false when OpenSSL fails. */

@@ -43,13 +43,7 @@ struct ops_decision_hashes {
 /* FNV-1a, 64 bits: equal keys are told apart by the hash, so collisions cost a compare only. */
 static uint64_t id_key(const char *id, size_t n)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)id[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return hash_fnv1a(id, n);
 }
 
 /* Twice the room, at most what the manifest said. */

@@ -580,4 +580,28 @@ void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, b
 /* After both files: the chain's end against audit_head, and out's counts. */
 void ops_vchain_end(struct ops_vchain *vc);
 
+/*
+ * The records chained at every write, for ops_vchain (ops_vrecs.c): each line's hash and each
+ * record's newest entry by (kind, id), compared at the end.  Sessions are left out.
+ */
+struct ops_vrecs;
+/* The kind whose records table's lines are (and its id column), or NULL. */
+const char *ops_vrecs_kind(const char *table, const char **id_col);
+struct ops_vrecs *ops_vrecs_new(void);
+void ops_vrecs_free(struct ops_vrecs *r);
+/*
+ * A line (without its '\n') of kind's table, whose id is id[0..id_len); last_used: an API
+ * token line's last_used_at value, which its entries hash as null (else NULL).  false when
+ * libcrypto failed.
+ */
+bool ops_vrecs_line(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len,
+		    const char *line, size_t len, const struct ops_span *last_used);
+/* An entry of such a kind: kept when it is the record's newest so far. */
+void ops_vrecs_entry(struct ops_vrecs *r, const char *kind, const char *id, int64_t seq,
+		     const char *rsha);
+/* Called for each break: the newest entry's seq, "kind id", and what is wrong. */
+typedef void (*ops_vrecs_fn)(void *ctx, int64_t seq, const char *name, const char *what);
+/* Reports every record whose newest entry its line is not; returns the lines without entry. */
+int64_t ops_vrecs_end(struct ops_vrecs *r, ops_vrecs_fn fn, void *ctx);
+
 #endif

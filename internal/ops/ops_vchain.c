@@ -20,10 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KIND_MAX 16
+#define KIND_MAX      16
+#define REC_FILES_MAX 16 /* the tables of ops_vrecs_kind, with room */
 
 static const char *const chain_names[OPS_CHAIN_LINE_COLS] = {
 	"seq", "kind", "record_id", "record_sha256", "prev_hash", "hash"};
+
+/* A table of records chained at every write, and the columns its check reads. */
+struct rec_file {
+	const struct ops_manifest_file *f; /* borrowed */
+	const char *kind;
+	size_t id_col, last_used_col; /* last_used_col: an API token's, else SIZE_MAX */
+};
 
 struct ops_vchain {
 	const struct ops_manifest *m; /* borrowed */
@@ -36,7 +44,12 @@ struct ops_vchain {
 	size_t id_col, cols[OPS_CHAIN_LINE_COLS];
 	struct buf val[OPS_CHAIN_LINE_COLS];
 	struct buf link, prev_id; /* an entry's link bytes; the entry before's record id */
-	bool dec_read, chain_read; /* each file read to its end */
+	struct rec_file rec_files[REC_FILES_MAX];
+	size_t nrec_files;
+	struct ops_vrecs *recs;
+	bool recs_failed; /* a digest failed: the records cannot be checked */
+	bool dec_read; /* the decisions' file read to its end without a problem of its own */
+	size_t want, clean; /* files the check reads, and those read so */
 	int64_t prev_seq, problems;
 	char prev_hash[SHA256_HEX_LEN], prev_kind[KIND_MAX];
 };
@@ -59,6 +72,26 @@ static const struct ops_manifest_file *file_of(const struct ops_manifest *m, con
 	return NULL;
 }
 
+/* The record tables among the backup's files; false when one lacks its id column. */
+static bool find_rec_files(struct ops_vchain *vc)
+{
+	for (size_t i = 0; i < vc->m->nfiles; i++) {
+		const struct ops_manifest_file *f = &vc->m->files[i];
+		struct rec_file *r = &vc->rec_files[vc->nrec_files];
+		const char *id = NULL;
+
+		if (!f->usable || !f->table || !(r->kind = ops_vrecs_kind(f->table, &id)))
+			continue;
+		if (vc->nrec_files == REC_FILES_MAX || (r->id_col = file_col(f, id)) == SIZE_MAX)
+			return false;
+		r->f = f;
+		r->last_used_col =
+			strcmp(r->kind, "token") == 0 ? file_col(f, "last_used_at") : SIZE_MAX;
+		vc->nrec_files++;
+	}
+	return true;
+}
+
 /* The columns the check reads; false when a file lacks one (a schema problem of its own). */
 static bool find_cols(struct ops_vchain *vc)
 {
@@ -66,7 +99,25 @@ static bool find_cols(struct ops_vchain *vc)
 	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
 		if ((vc->cols[i] = file_col(vc->chain, chain_names[i])) == SIZE_MAX)
 			return false;
-	return vc->id_col != SIZE_MAX;
+	return vc->id_col != SIZE_MAX && find_rec_files(vc);
+}
+
+static const struct rec_file *rec_file_of(const struct ops_vchain *vc,
+					  const struct ops_manifest_file *f)
+{
+	for (size_t i = 0; i < vc->nrec_files; i++)
+		if (vc->rec_files[i].f == f)
+			return &vc->rec_files[i];
+	return NULL;
+}
+
+/* An entry's kind is one whose records this backup holds a table of (not a decision). */
+static bool rec_kind(const struct ops_vchain *vc, const char *kind)
+{
+	for (size_t i = 0; i < vc->nrec_files; i++)
+		if (strcmp(vc->rec_files[i].kind, kind) == 0)
+			return true;
+	return false;
 }
 
 struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, struct ops_report *rep,
@@ -85,11 +136,12 @@ struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, struct ops_repor
 	vc->dec = file_of(m, "activity_decisions");
 	vc->chain = file_of(m, "audit_chain");
 	if (!vc->dec || !find_cols(vc)) {
-		out->why_not =
-			"the backup's decisions or chain file lacks a column the check reads";
+		out->why_not = "a file of the backup lacks a column the check reads";
 		free(vc);
 		return NULL;
 	}
+	vc->want = 2 + vc->nrec_files;
+	vc->recs = ops_vrecs_new();
 	vc->known = ops_decision_hashes_new(vc->dec->rows);
 	out->in_order = vc->chain->key && strcmp(vc->chain->key, "seq") == 0;
 	if (!out->in_order)
@@ -108,6 +160,7 @@ void ops_vchain_free(struct ops_vchain *vc)
 		return;
 	ops_decision_hashes_free(vc->known);
 	ops_chain_lines_free(vc->proof);
+	ops_vrecs_free(vc->recs);
 	ops_report_release(&vc->found);
 	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
 		buf_release(&vc->val[i]);
@@ -123,7 +176,7 @@ const struct ops_manifest_file *ops_vchain_file(const struct ops_vchain *vc)
 
 bool ops_vchain_reads(const struct ops_vchain *vc, const struct ops_manifest_file *f)
 {
-	return vc && (f == vc->dec || f == vc->chain);
+	return vc && (f == vc->dec || f == vc->chain || rec_file_of(vc, f));
 }
 
 static void problem(struct ops_vchain *vc, const char *fmt, ...) ATTR_PRINTF(2, 3);
@@ -238,6 +291,8 @@ static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_
 	} else {
 		check_link(vc, seq, v, v[4]);
 		check_record(vc, seq, v);
+		if (rec_kind(vc, v[1]))
+			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
 	}
 	vc->prev_seq = seq;
 	snprintf(vc->prev_hash, sizeof(vc->prev_hash), "%s", v[5]);
@@ -247,23 +302,48 @@ static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_
 		buf_reset(&vc->prev_id);
 }
 
+/* A line of the decisions' file or of a record table: its hash kept by its id. */
+static void record_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
+			const struct ops_span *spans, const char *line, size_t len)
+{
+	const struct rec_file *r = f == vc->dec ? NULL : rec_file_of(vc, f);
+	const struct ops_span *s = &spans[r ? r->id_col : vc->id_col];
+	struct buf *id = &vc->val[0];
+
+	buf_reset(id);
+	/* an id that is no string is a line problem of its own: the file is not clean */
+	if (s->kind != OPS_SPAN_STRING || ops_span_text(s, id, NULL) != ST_OK)
+		return;
+	if (!r)
+		ops_decision_hashes_add(vc->known, id->data, id->len, line, len);
+	else if (!ops_vrecs_line(vc->recs, r->kind, id->data, id->len, line, len,
+				 r->last_used_col == SIZE_MAX ? NULL : &spans[r->last_used_col]))
+		vc->recs_failed = true;
+}
+
+/* A line of a chain file in hash order: its record kept, the line added to the proof. */
+static void proof_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_COLS],
+		       const size_t n[OPS_CHAIN_LINE_COLS])
+{
+	int64_t seq;
+
+	if (rec_kind(vc, v[1]) && str_to_i64(v[0], 1, INT64_MAX - 1, &seq))
+		ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
+	ops_chain_lines_add(vc->proof, v, n);
+}
+
 void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
 		     const struct ops_span *spans, const char *line, size_t len, int64_t lineno)
 {
 	const char *v[OPS_CHAIN_LINE_COLS];
 	size_t n[OPS_CHAIN_LINE_COLS];
 
-	if (f == vc->chain && !vc->dec_read)
-		return; /* the decision lines were not all read: nothing can be matched */
-	if (f == vc->dec) {
-		const struct ops_span *s = &spans[vc->id_col];
-
-		buf_reset(&vc->val[0]);
-		if (s->kind == OPS_SPAN_STRING && ops_span_text(s, &vc->val[0], NULL) == ST_OK)
-			ops_decision_hashes_add(vc->known, vc->val[0].data, vc->val[0].len, line,
-						len);
+	if (f != vc->chain) {
+		record_line(vc, f, spans, line, len);
 		return;
 	}
+	if (!vc->dec_read)
+		return; /* the decision lines were not all read: nothing can be matched */
 	vc->out->entries++;
 	if (!line_values(vc, spans, v, n)) {
 		if (vc->proof)
@@ -273,7 +353,7 @@ void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
 		return;
 	}
 	if (vc->proof)
-		ops_chain_lines_add(vc->proof, v, n);
+		proof_line(vc, v, n);
 	else
 		walk_line(vc, v, lineno);
 }
@@ -282,8 +362,7 @@ void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, b
 {
 	if (f == vc->dec)
 		vc->dec_read = clean;
-	else if (f == vc->chain)
-		vc->chain_read = clean;
+	vc->clean += clean;
 }
 
 /* The walked chain's end against the manifest's audit_head. */
@@ -325,6 +404,12 @@ static void check_proof(struct ops_vchain *vc)
 			(long long)m->audit_head_seq);
 }
 
+/* ops_vrecs_fn: a record whose line its newest entry is not. */
+static void record_break(void *ctx, int64_t seq, const char *name, const char *what)
+{
+	problem(ctx, "seq %lld (%s): %s", (long long)seq, name, what);
+}
+
 void ops_vchain_end(struct ops_vchain *vc)
 {
 	struct ops_verify_chain *out;
@@ -333,8 +418,8 @@ void ops_vchain_end(struct ops_vchain *vc)
 		return;
 	out = vc->out;
 	/* a damaged file is its own problem: what its lines show of the chain is not added */
-	if (!vc->dec_read || !vc->chain_read || !ops_decision_hashes_usable(vc->known)) {
-		out->why_not = "the decisions' or the chain's file did not verify";
+	if (vc->clean != vc->want || vc->recs_failed || !ops_decision_hashes_usable(vc->known)) {
+		out->why_not = "a file the check reads did not verify";
 		return;
 	}
 	out->checked = true;
@@ -342,13 +427,14 @@ void ops_vchain_end(struct ops_vchain *vc)
 		check_proof(vc);
 	else
 		check_head(vc);
+	/* a proof that failed stopped matching at its first bad line: no count to give */
+	if (!vc->proof || !vc->problems)
+		out->unchained = ops_decision_hashes_unnamed(vc->known);
+	out->unchained += ops_vrecs_end(vc->recs, record_break, vc);
 	for (size_t i = 0; i < vc->found.n; i++)
 		ops_report_add(vc->rep, "chain", vc->chain->path, "%s", vc->found.items[i].msg);
 	if (vc->problems > OPS_LINE_PROBLEMS_MAX)
 		ops_report_add(vc->rep, "chain", vc->chain->path, "and %lld more chain problems",
 			       (long long)(vc->problems - OPS_LINE_PROBLEMS_MAX));
 	out->breaks = vc->problems;
-	/* a proof that failed stopped matching at its first bad line: no count to give */
-	if (!vc->proof || !vc->problems)
-		out->unchained = ops_decision_hashes_unnamed(vc->known);
 }

@@ -270,12 +270,74 @@ static void test_a_damaged_file_is_not_read_for_the_chain(void **state)
 	ops_verify_result_release(&r);
 }
 
+/* ops_vrecs_fn: "seq:name:what;" appended to the buf ctx. */
+static void note_break(void *ctx, int64_t seq, const char *name, const char *what)
+{
+	char one[256];
+
+	snprintf(one, sizeof(one), "%lld:%s:%s;", (long long)seq, name, what);
+	add(ctx, one);
+}
+
+/* The SHA-256 hex of line and its '\n'. */
+static void line_sha(const char *line, char out[SHA256_HEX_LEN])
+{
+	char *with_nl = xasprintf("%s\n", line);
+
+	sha256_hex(with_nl, strlen(with_nl), out);
+	free(with_nl);
+}
+
+/*
+ * Records chained at every write: only the newest entry (by seq, in any order) must be the
+ * line; a token's last_used_at is hashed as null; lines without an entry are counted.
+ */
+static void test_records_by_their_newest_entry(void **state)
+{
+	const char *open = "{\"approval_id\":\"a1\",\"state\":\"pending\"}";
+	const char *decided = "{\"approval_id\":\"a1\",\"state\":\"approved\"}";
+	const char *used = "{\"last_used_at\":\"2026-01-01T00:00:00.000000Z\",\"token_id\":\"t1\"}";
+	const char *as_hashed = "{\"last_used_at\":null,\"token_id\":\"t1\"}";
+	char h_open[SHA256_HEX_LEN], h_decided[SHA256_HEX_LEN], h_token[SHA256_HEX_LEN];
+	struct ops_span last_used = {.p = used + 17, .n = 27, .kind = OPS_SPAN_STRING};
+	const char *id = NULL;
+	struct ops_vrecs *r = ops_vrecs_new();
+	struct buf got = BUF_INIT;
+
+	(void)state;
+	assert_string_equal(ops_vrecs_kind("approvals", &id), "approval");
+	assert_string_equal(id, "approval_id");
+	assert_null(ops_vrecs_kind("activity_sessions", &id)); /* sessions: not from lines */
+	assert_null(ops_vrecs_kind("activity_decisions", &id));
+	line_sha(open, h_open);
+	line_sha(decided, h_decided);
+	line_sha(as_hashed, h_token);
+	/* the newest entry comes first, as in a chain file in hash order */
+	ops_vrecs_entry(r, "approval", "a1", 7, h_decided);
+	ops_vrecs_entry(r, "approval", "a1", 3, h_open);
+	ops_vrecs_entry(r, "token", "t1", 5, h_token);
+	ops_vrecs_entry(r, "agent", "gone", 6, h_open);
+	assert_true(ops_vrecs_line(r, "approval", "a1", 2, open, strlen(open), NULL));
+	assert_true(ops_vrecs_line(r, "token", "t1", 2, used, strlen(used), &last_used));
+	assert_true(ops_vrecs_line(r, "agent", "new", 3, open, strlen(open), NULL));
+	assert_int_equal(ops_vrecs_end(r, note_break, &got), 1); /* agent "new" */
+	add(&got, "");
+	/* the slots' order is the hash table's: look for each */
+	assert_non_null(strstr(got.data, "7:approval a1:the line differs from the record's newest "
+					 "entry: edited;"));
+	assert_non_null(strstr(got.data, "6:agent gone:no line has this id: deleted;"));
+	assert_null(strstr(got.data, "token"));
+	buf_release(&got);
+	ops_vrecs_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_seq_order_each_break_is_named),
 		cmocka_unit_test(test_in_hash_order_the_chain_is_proved_whole),
 		cmocka_unit_test(test_a_damaged_file_is_not_read_for_the_chain),
+		cmocka_unit_test(test_records_by_their_newest_entry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,11 +63,7 @@ void token_cache_free(struct token_cache *c)
 /* The slot of a digest (FNV-1a of its text: the digest is already uniform, any mix will do). */
 static struct token_slot *slot_of(struct token_cache *c, const char *sha256)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (const char *p = sha256; *p; p++)
-		h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
-	return &c->slot[h % TOKEN_CACHE_SLOTS];
+	return &c->slot[hash_fnv1a(sha256, strlen(sha256)) % TOKEN_CACHE_SLOTS];
 }
 
 static bool is_digest(const char *sha256)

@@ -5,6 +5,7 @@
  */
 #include "base/base.h"
 #include "store/store_count_cache.h"
+#include "base/hash.h"
 #include "base/xalloc.h"
 #include "base/buf.h"
 
@@ -42,11 +43,7 @@ bool store_count_cache_enabled(const struct store_count_cache *c)
 /* FNV-1a: the hash only spares most string comparisons, the key decides. */
 static uint64_t hash_of(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return hash_fnv1a(s, strlen(s));
 }
 
 char *store_count_key(const char *sql, int n, const char *const *params, int64_t bound)

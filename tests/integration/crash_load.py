@@ -5,10 +5,12 @@ the id, the session and the outcome the client was told). After a fault and the 
 check() reads the database itself and asserts that no acknowledged decision was lost and
 that every session's counters equal the decisions stored for it.
 """
+import atexit
 import collections
 import contextlib
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -23,6 +25,7 @@ from conftest import CAVRA, SANITIZER_MARKS, backend_of, cavra, sql
 # Every process of the crash tests seals the chain's entries (docs/audit.md, "Sealed entries"):
 # a fault must leave each writer's numbers without a gap, or verify would name deletions.
 SEAL_KEY = os.path.join(tempfile.mkdtemp(prefix="cavra-crash-key-"), "seal.key")
+atexit.register(shutil.rmtree, os.path.dirname(SEAL_KEY), True)  # once left behind each run
 with open(SEAL_KEY, "w") as _f:
     _f.write("crash-tests-seal-key-0123456789abcdef\n")
 SEAL_ENV = {"CAVRA_AUDIT_SEAL_KEY_FILE": SEAL_KEY}

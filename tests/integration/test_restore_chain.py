@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from conftest import CAVRA, backend_of, cavra, pg_bindir, psql, sql, until
+from conftest import CAVRA, backend_of, cavra, pg_bindir, psql, serve, sql, until
 from test_ops import _reseal
-from test_audit import add_session, chained, chain_ids, verify  # noqa: F401  (fixture)
+from test_audit import add_session, chained, chain_ids, verify, with_approvals  # noqa: F401
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -114,7 +114,7 @@ def test_an_intact_backup_restores_with_its_chain_verified(chained, tmp_path, ta
     db, ids = chained
     backup(db, tmp_path / "bk")
     code, out, err = cavra("ops", "verify", str(tmp_path / "bk"))
-    assert code == 0 and out.endswith("; audit chain: 8 entries verified against the decision "
+    assert code == 0 and out.endswith("; audit chain: 8 entries verified against the backup's "
                                       "lines\n"), out + err
     code, out, err = cavra("ops", "verify", str(tmp_path / "bk"), "--json")
     assert json.loads(out)["audit_chain"] == {"checked": True, "entries": 8, "breaks": 0,
@@ -195,8 +195,8 @@ def test_a_decision_line_without_an_entry_is_listed_not_fatal(chained, tmp_path,
     backup(db, bk)
     want = tamper(bk, "add_decision")
     code, out, err = cavra("ops", "verify", str(bk))
-    assert code == 0 and "audit chain: 8 entries verified against the decision lines; 1 " \
-        "decision lines have no entry" in out, out + err
+    assert code == 0 and "audit chain: 8 entries verified against the backup's lines; 1 " \
+        "record without an entry" in out, out + err
     code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
     assert code == 0, out + err
     assert want in err and "records without an entry are listed above" in err, err
@@ -310,3 +310,45 @@ def test_a_restore_that_finds_the_target_written_meanwhile_replaces_nothing(chai
     assert "the target holds data (1 rows), written since this restore looked" in err, err
     assert psql(pg_target, "SELECT count(*) FROM activity_decisions") == "0"
     assert psql(pg_target, "SELECT agent_id FROM registry_agents") == "meanwhile"
+
+
+@pytest.fixture
+def records(with_approvals, tmp_path):
+    """with_approvals' database plus an API token that was used (last_used_at set, which its
+    entries hash as null), backed up uncompressed: (db, {state: approval_id}, backup dir)."""
+    from test_tokens import bearer, make_token
+    db, got = with_approvals
+    token = make_token(db, "ci-records", "agent")
+    with serve(db, tmp=tmp_path) as srv:
+        assert srv.get("/auth/whoami", headers=bearer(token)).status_code == 200
+    until(lambda: sql(db, "SELECT last_used_at FROM api_tokens WHERE name = 'ci-records'")
+          != [[""]] and sql(db, "SELECT last_used_at FROM api_tokens "
+                                "WHERE name = 'ci-records'") != [[None]], "never used")
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    return db, got, bk
+
+
+def test_verify_checks_each_records_newest_entry(records):
+    """Approvals, evidence, the registry, the inventory, integrations and API tokens are
+    chained at every write: verify compares each line with its record's newest entry, so a
+    line put back to an earlier state (an approval reopened) is as edited as any other."""
+    db, got, bk = records
+    code, out, err = cavra("ops", "verify", str(bk), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["audit_chain"]["breaks"] == 0, out + err
+    assert doc["audit_chain"]["unchained"] == 0, out  # the used token included
+    chain = sorted(lines(bk, "audit_chain"), key=lambda r: int(r["seq"]))
+    approvals = lines(bk, "approvals")
+    denied = next(a for a in approvals if a["approval_id"] == got["denied"])
+    newest = max(int(e["seq"]) for e in chain if e["record_id"] == got["denied"])
+    denied.update(state="pending", decided_at=None, decided_by=None)
+    reseal(bk, "approvals", approvals)
+    tokens = [t for t in lines(bk, "api_tokens") if t["name"] != "ci-records"]
+    gone = next(t for t in lines(bk, "api_tokens") if t["name"] == "ci-records")
+    reseal(bk, "api_tokens", tokens)
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 1 and "2 problems" in out, out + err
+    assert f"seq {newest} (approval {got['denied']}): the line differs from the record's " \
+        "newest entry: edited" in out, out
+    assert f"(token {gone['token_id']}): no line has this id: deleted" in out, out
