@@ -5,7 +5,7 @@
  *
  *   ops backup [--output DIR] [--json] [--[no-]include-missing] [--signing-key PEM]
  *              [--compression none|zstd[:LEVEL]]
- *   ops verify MANIFEST [--json] [--public-key PEM]
+ *   ops verify MANIFEST [--json] [--public-key PEM] [--checkpoint FILE --checkpoint-key PEM]
  *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]
  *               [--public-key PEM]
  *   ops restore-test MANIFEST [--scratch-dir DIR] [--public-key PEM]
@@ -15,6 +15,7 @@
  */
 #include "base/base.h"
 #include "cmd.h"
+#include "audit/audit.h"
 #include "base/timeutil.h"
 #include "base/str.h"
 #include "base/xalloc.h"
@@ -38,6 +39,7 @@
 struct ops_args {
 	const char *manifest, *output, *target_dir, *target_url, *scratch_dir;
 	const char *signing_key, *public_key; /* PEM files given on the command line */
+	const char *checkpoint, *checkpoint_key; /* verify: a signed checkpoint and its key */
 	const char *compression; /* --compression; NULL: the setting backup_compression */
 	struct ops_compress compress; /* what backup stores table files as */
 	struct ed25519_key *key; /* the one loaded (load_key); owned */
@@ -57,7 +59,8 @@ enum {
 	A_SIGN = 128,
 	A_PUBKEY = 256,
 	A_PROGRESS = 512,
-	A_COMPRESS = 1024
+	A_COMPRESS = 1024,
+	A_CHECKPOINT = 2048
 };
 
 /* Fills opts (ended by {0}) with the options of the groups in allowed. */
@@ -81,6 +84,8 @@ static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 		{A_SIGN, CMD_VALUE("--signing-key", &a->signing_key)},
 		{A_PUBKEY, CMD_VALUE("--public-key", &a->public_key)},
 		{A_COMPRESS, CMD_VALUE("--compression", &a->compression)},
+		{A_CHECKPOINT, CMD_VALUE("--checkpoint", &a->checkpoint)},
+		{A_CHECKPOINT, CMD_VALUE("--checkpoint-key", &a->checkpoint_key)},
 		{A_MANIFEST, CMD_ARG("MANIFEST", &a->manifest)},
 		{A_PROGRESS, CMD_FLAG("--progress", &a->pf.progress)},
 		{A_PROGRESS, CMD_FLAG("--quiet", &a->pf.quiet)},
@@ -334,26 +339,71 @@ static const char *chain_note(const struct ops_verify_chain *c, char *buf, size_
 			 "; %lld record%s without an entry (rows written behind cavra's back, or "
 			 "added to the backup: check the source with 'cavra audit verify')",
 			 (long long)c->unchained, c->unchained == 1 ? "" : "s");
-	snprintf(buf, size, "; audit chain: %lld entries verified against the backup's lines%s%s",
-		 (long long)c->entries,
+	snprintf(buf, size, "; audit chain: %lld entries verified against the backup's lines%s%s%s",
+		 (long long)c->entries, c->checkpoint_seq ? " and the checkpoint's entry" : "",
 		 c->in_order ? "" : " (proved whole: the file is in hash order)", unchained);
 	return buf;
+}
+
+/*
+ * --checkpoint with --checkpoint-key: the signed checkpoint whose entry the backup's chain must
+ * hold (docs/backup-format.md).  One without the other, or a key that cannot be used, is exit
+ * 2; a checkpoint that does not verify is exit 1, as with `audit verify --checkpoint`.
+ */
+static int load_checkpoint(const struct ops_args *a, struct audit_checkpoint *cp)
+{
+	struct ed25519_key *pub = NULL;
+	struct err e = {0};
+	enum status st;
+
+	memset(cp, 0, sizeof(*cp));
+	if (!a->checkpoint && !a->checkpoint_key)
+		return EXIT_OK;
+	if (!a->checkpoint || !a->checkpoint_key)
+		return cmd_usage_error("ops verify: --checkpoint and --checkpoint-key go together");
+	if (ed25519_public_load(a->checkpoint_key, &pub, &e) != ST_OK)
+		return cmd_usage_error("ops verify: --checkpoint-key: %s", e.msg);
+	st = audit_checkpoint_load(a->checkpoint, pub, cp, &e);
+	ed25519_key_free(pub);
+	if (st == ST_OK)
+		return EXIT_OK;
+	fprintf(stderr, "cavra: ops verify: the checkpoint '%s' does not verify: %s\n",
+		a->checkpoint, e.msg);
+	return EXIT_FAIL;
+}
+
+/* A checkpoint given whose entry could not be looked for is no proof: a problem. */
+static bool checkpoint_checked(const struct audit_checkpoint *cp, struct ops_verify_result *r)
+{
+	/* refused, or no manifest to read: that is the finding */
+	if (cp->seq == 0 || r->refused || !r->manifest || r->chain.checkpoint_seq)
+		return true;
+	ops_report_add(&r->problems, "chain", OPS_MANIFEST_NAME,
+		       "the checkpoint (seq %lld) could not be checked: %s", (long long)cp->seq,
+		       r->chain.present ? r->chain.why_not : "the backup carries no audit chain");
+	return false;
 }
 
 static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_verify_result r;
 	struct ops_verify_opts vo = {0};
+	struct audit_checkpoint cp;
 	struct ops_args a;
-	int code = parse_with_key(cfg, argc, argv, A_MANIFEST | A_JSON | A_PUBKEY | A_PROGRESS, &a);
+	int code = parse_with_key(cfg, argc, argv,
+				  A_MANIFEST | A_JSON | A_PUBKEY | A_PROGRESS | A_CHECKPOINT, &a);
 	char note[200], chain[400];
 	bool ok;
 
+	if (code == EXIT_OK && (code = load_checkpoint(&a, &cp)) != EXIT_OK)
+		ed25519_key_free(a.key);
 	if (code != EXIT_OK)
 		return code;
 	vo.public_key = a.key;
 	vo.catalogue = true;
 	vo.chain = true;
+	vo.checkpoint_seq = cp.seq;
+	vo.checkpoint_hash = cp.hash;
 	vo.progress = cmd_progress_new(&a.pf, "verify");
 	ok = ops_verify_with(a.manifest, &vo, &r);
 	progress_finish(vo.progress, ok);
@@ -364,6 +414,7 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 		ops_verify_result_release(&r);
 		return EXIT_FAIL;
 	}
+	ok = checkpoint_checked(&cp, &r) && ok;
 	if (a.json) {
 		json_object *o = ops_verify_json(&r);
 

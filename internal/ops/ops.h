@@ -163,6 +163,7 @@ struct ops_verify_chain {
 	/* decision lines no entry names (not a problem: rows from behind cavra); 0 after a failed
 	 * proof of a chain file in hash order, which stops at its first bad line */
 	int64_t unchained;
+	int64_t checkpoint_seq; /* checked against a checkpoint of this seq; 0: none */
 };
 
 struct ops_verify_result {
@@ -228,6 +229,13 @@ struct ops_verify_opts {
 	 * (ops_vchain.c).  Not with stored_only.
 	 */
 	bool chain;
+	/*
+	 * With chain: the backup's chain must hold the entry checkpoint_seq with hash
+	 * checkpoint_hash, the head a signed checkpoint recorded (read and its signature checked
+	 * by the caller), so that a chain rebuilt from an edit before it is told; 0: none.
+	 */
+	int64_t checkpoint_seq;
+	const char *checkpoint_hash;
 };
 /* ops_verify_signed with the options of o. */
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,

@@ -565,8 +565,8 @@ void ops_walk_unlisted(const char *root, const char *const *paths, size_t n,
  * which); breaks go to rep as kind "chain", and out is filled in by ops_vchain_end.
  */
 struct ops_vchain;
-struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, struct ops_report *rep,
-				  struct ops_verify_chain *out);
+struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops_verify_opts *o,
+				  struct ops_report *rep, struct ops_verify_chain *out);
 void ops_vchain_free(struct ops_vchain *vc);
 /* The chain's file, to be read last; NULL for vc NULL. */
 const struct ops_manifest_file *ops_vchain_file(const struct ops_vchain *vc);

@@ -48,7 +48,12 @@ struct ops_vchain {
 	size_t nrec_files;
 	struct ops_vrecs *recs;
 	bool recs_failed; /* a digest failed: the records cannot be checked */
-	bool dec_read; /* the decisions' file read to its end without a problem of its own */
+	bool dec_read;
+	int64_t cp_seq; /* a checkpoint's entry: seq and hash; 0: none */
+	char cp_hash[SHA256_HEX_LEN];
+	bool cp_seen, cp_differs;
+	/* a line had cp_seq; with another hash */ /* the decisions' file read to its end
+						      without a problem of its own */
 	size_t want, clean; /* files the check reads, and those read so */
 	int64_t prev_seq, problems;
 	char prev_hash[SHA256_HEX_LEN], prev_kind[KIND_MAX];
@@ -120,8 +125,8 @@ static bool rec_kind(const struct ops_vchain *vc, const char *kind)
 	return false;
 }
 
-struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, struct ops_report *rep,
-				  struct ops_verify_chain *out)
+struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops_verify_opts *o,
+				  struct ops_report *rep, struct ops_verify_chain *out)
 {
 	struct ops_vchain *vc;
 
@@ -141,6 +146,10 @@ struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, struct ops_repor
 		return NULL;
 	}
 	vc->want = 2 + vc->nrec_files;
+	if (o->checkpoint_seq > 0 && o->checkpoint_hash) {
+		vc->cp_seq = o->checkpoint_seq;
+		snprintf(vc->cp_hash, sizeof(vc->cp_hash), "%s", o->checkpoint_hash);
+	}
 	vc->recs = ops_vrecs_new();
 	vc->known = ops_decision_hashes_new(vc->dec->rows);
 	out->in_order = vc->chain->key && strcmp(vc->chain->key, "seq") == 0;
@@ -261,6 +270,17 @@ static void check_record(struct ops_vchain *vc, int64_t seq, const char *const v
 		problem(vc, "%s: no decision line has this id: deleted", name);
 }
 
+/* An entry's seq and stored hash against the checkpoint's: true when it is its seq, another hash.
+ */
+static bool checkpoint_differs(struct ops_vchain *vc, int64_t seq, const char *hash)
+{
+	if (!vc->cp_seq || seq != vc->cp_seq)
+		return false;
+	vc->cp_seen = true;
+	vc->cp_differs = vc->cp_differs || strcmp(hash, vc->cp_hash) != 0;
+	return strcmp(hash, vc->cp_hash) != 0;
+}
+
 /* Whether the entry's fields hash to its hash (v[5]), with no allocation per line. */
 static bool hash_holds(struct ops_vchain *vc, int64_t seq, const char *const v[OPS_CHAIN_LINE_COLS])
 {
@@ -283,6 +303,13 @@ static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_
 	if (!str_to_i64(v[0], 1, INT64_MAX - 1, &seq) || strlen(v[1]) >= KIND_MAX) {
 		problem(vc, "line %lld: not a chain entry", (long long)lineno);
 		return;
+	}
+	if (checkpoint_differs(vc, seq, v[5])) {
+		entry_name(name, sizeof(name), seq, v[1], v[2]);
+		problem(vc,
+			"%s is not the checkpoint's entry: the chain was rewritten up to it, or "
+			"the checkpoint is of another database",
+			name);
 	}
 	/* an entry whose fields are not its hash's names no record that can be trusted */
 	if (!hash_holds(vc, seq, v)) {
@@ -327,8 +354,11 @@ static void proof_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE
 {
 	int64_t seq;
 
-	if (rec_kind(vc, v[1]) && str_to_i64(v[0], 1, INT64_MAX - 1, &seq))
-		ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
+	if (str_to_i64(v[0], 1, INT64_MAX - 1, &seq)) {
+		(void)checkpoint_differs(vc, seq, v[5]);
+		if (rec_kind(vc, v[1]))
+			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
+	}
 	ops_chain_lines_add(vc->proof, v, n);
 }
 
@@ -404,6 +434,36 @@ static void check_proof(struct ops_vchain *vc)
 			(long long)m->audit_head_seq);
 }
 
+/*
+ * The checkpoint's entry must have been met: a backup after the checkpoint whose chain lacks
+ * it was cut below it (or rebuilt shorter); one before it cannot be checked against it.  In
+ * hash order its hash was not named where it was met.
+ */
+static void check_checkpoint(struct ops_vchain *vc)
+{
+	const struct ops_manifest *m = vc->m;
+
+	if (!vc->cp_seq)
+		return;
+	vc->out->checkpoint_seq = vc->cp_seq;
+	if (m->has_audit_head && m->audit_head_seq < vc->cp_seq)
+		problem(vc,
+			"the checkpoint (seq %lld) is after the backup's audit_head (seq %lld): "
+			"check "
+			"a backup against a checkpoint taken before it",
+			(long long)vc->cp_seq, (long long)m->audit_head_seq);
+	else if (!vc->cp_seen)
+		problem(vc,
+			"the chain has no entry seq %lld, the checkpoint's: entries were cut "
+			"or the chain was rebuilt",
+			(long long)vc->cp_seq);
+	else if (vc->cp_differs && vc->proof)
+		problem(vc,
+			"the entry seq %lld is not the checkpoint's: the chain was rewritten up to "
+			"it, or the checkpoint is of another database",
+			(long long)vc->cp_seq);
+}
+
 /* ops_vrecs_fn: a record whose line its newest entry is not. */
 static void record_break(void *ctx, int64_t seq, const char *name, const char *what)
 {
@@ -427,6 +487,7 @@ void ops_vchain_end(struct ops_vchain *vc)
 		check_proof(vc);
 	else
 		check_head(vc);
+	check_checkpoint(vc);
 	/* a proof that failed stopped matching at its first bad line: no count to give */
 	if (!vc->proof || !vc->problems)
 		out->unchained = ops_decision_hashes_unnamed(vc->known);

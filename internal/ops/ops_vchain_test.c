@@ -32,6 +32,8 @@ struct change {
 	int drop_entry; /* 1-based: that chain line left out */
 	bool no_head; /* the manifest without audit_head */
 	bool hash_order; /* the chain's file keyed by hash, as a v3 backup's */
+	int64_t cp_seq; /* verified against a checkpoint of this entry; 0: none */
+	bool cp_wrong; /* whose hash is not the entry's */
 };
 
 struct files {
@@ -39,6 +41,7 @@ struct files {
 	char *chain_lines[NDEC];
 	size_t nchain;
 	char head[SHA256_HEX_LEN];
+	char hashes[NDEC + 1][SHA256_HEX_LEN]; /* each entry's, by seq */
 };
 
 static void add(struct buf *b, const char *text)
@@ -76,6 +79,7 @@ static void build(struct files *fs, const struct change *c)
 				"\"record_id\":\"%s\",\"record_sha256\":\"%s\",\"seq\":%d}\n",
 				hash, prev, id, rsha, i);
 		snprintf(prev, sizeof(prev), "%s", hash);
+		snprintf(fs->hashes[i], sizeof(fs->hashes[i]), "%s", hash);
 	}
 	snprintf(fs->head, sizeof(fs->head), "%s", prev);
 	/* each line starts with its hash: in text order they are in hash order */
@@ -173,12 +177,15 @@ static void rm(const char *dir, const char *name)
 static void verify_case_with(const struct change *c, void (*damage)(struct buf *),
 			     struct ops_verify_result *r)
 {
-	const struct ops_verify_opts o = {.chain = true};
+	struct ops_verify_opts o = {.chain = true, .checkpoint_seq = c->cp_seq};
 	char dir[] = "/tmp/cavra-ops-vchain-XXXXXX";
 	struct files fs;
 
 	assert_non_null(mkdtemp(dir));
 	build(&fs, c);
+	if (c->cp_seq)
+		o.checkpoint_hash = c->cp_wrong || c->cp_seq > NDEC ? store_chain_genesis
+								    : fs.hashes[c->cp_seq];
 	write_manifest(dir, &fs, c);
 	if (damage)
 		damage(&fs.dec);
@@ -255,6 +262,23 @@ static void test_in_hash_order_the_chain_is_proved_whole(void **state)
 static void flip_last_value(struct buf *dec)
 {
 	dec->data[dec->len - 3] = '7';
+}
+
+/* A signed checkpoint's entry (its seq and hash) must be in the backup's chain. */
+static void test_a_checkpoints_entry_must_be_in_the_chain(void **state)
+{
+	(void)state;
+	expect(&(struct change){.cp_seq = 2}, "", 0);
+	expect(&(struct change){.cp_seq = NDEC}, "", 0);
+	expect(&(struct change){.cp_seq = 2, .cp_wrong = true},
+	       "seq 2 (decision d2) is not the checkpoint's entry", 0);
+	expect(&(struct change){.cp_seq = NDEC + 1},
+	       "the checkpoint (seq 5) is after the backup's audit_head (seq 4)", 0);
+	expect(&(struct change){.cp_seq = NDEC, .drop_entry = NDEC, .no_head = true},
+	       "the chain has no entry seq 4, the checkpoint's", 1);
+	expect(&(struct change){.cp_seq = 2, .hash_order = true}, "", 0);
+	expect(&(struct change){.cp_seq = 2, .cp_wrong = true, .hash_order = true},
+	       "the entry seq 2 is not the checkpoint's", 0);
 }
 
 /* A damaged decisions file is its own problem: the chain is not checked from it. */
@@ -338,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_in_hash_order_the_chain_is_proved_whole),
 		cmocka_unit_test(test_a_damaged_file_is_not_read_for_the_chain),
 		cmocka_unit_test(test_records_by_their_newest_entry),
+		cmocka_unit_test(test_a_checkpoints_entry_must_be_in_the_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

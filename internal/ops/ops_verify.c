@@ -638,8 +638,9 @@ static void verify_files(const char *dir, const struct ops_verify_opts *o,
 			 const struct ops_table *views, struct ops_verify_result *out)
 {
 	const struct ops_manifest *m = out->manifest;
-	struct ops_vchain *vc =
-		o->chain && !o->stored_only ? ops_vchain_new(m, &out->problems, &out->chain) : NULL;
+	struct ops_vchain *vc = o->chain && !o->stored_only
+					? ops_vchain_new(m, o, &out->problems, &out->chain)
+					: NULL;
 	const struct ops_manifest_file *last = ops_vchain_file(vc);
 
 	for (size_t i = 0; i <= m->nfiles; i++) {
@@ -744,6 +745,8 @@ static json_object *chain_json(const struct ops_verify_chain *c)
 	jx_add_int(o, "entries", c->entries);
 	jx_add_int(o, "breaks", c->breaks);
 	jx_add_int(o, "unchained", c->unchained);
+	if (c->checkpoint_seq)
+		jx_add_int(o, "checkpoint_seq", c->checkpoint_seq);
 	json_object_object_add(o, "in_order", json_object_new_boolean(c->in_order));
 	return o;
 }

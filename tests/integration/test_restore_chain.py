@@ -3,6 +3,7 @@ restore` into either backend: the decision lines' record hashes are kept while t
 checked against the restored chain, so every change to a backup that the chain can show is
 still named: an edited, deleted or added decision line, a chain entry edited or moved, and a
 tail cut off together with its head."""
+import hashlib
 import json
 import os
 import subprocess
@@ -13,7 +14,8 @@ import pytest
 
 from conftest import CAVRA, backend_of, cavra, pg_bindir, psql, serve, sql, until
 from test_ops import _reseal
-from test_audit import add_session, chained, chain_ids, verify, with_approvals  # noqa: F401
+from test_audit import (add_session, chained, chain_ids, keys, verify,  # noqa: F401
+                        with_approvals)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -352,3 +354,85 @@ def test_verify_checks_each_records_newest_entry(records):
     assert f"seq {newest} (approval {got['denied']}): the line differs from the record's " \
         "newest entry: edited" in out, out
     assert f"(token {gone['token_id']}): no line has this id: deleted" in out, out
+
+
+def rebuild(bk, decision_id, **changes):
+    """Edits one decision line and rebuilds the chain after it as anyone who reads
+    docs/audit.md's link can: record hash, every later link, the chain's head row and the
+    manifest's audit_head, with every checksum recomputed. Only a checkpoint can tell."""
+    from test_ops import _write_manifest, manifest
+    decisions = lines(bk, "activity_decisions")
+    d = next(x for x in decisions if x["decision_id"] == decision_id)
+    d.update(changes)
+    reseal(bk, "activity_decisions", decisions)
+    chain = sorted(lines(bk, "audit_chain"), key=lambda r: int(r["seq"]))
+    prev = chain[0]["prev_hash"]
+    for e in chain:
+        if e["record_id"] == decision_id:
+            e["record_sha256"] = hashlib.sha256(canonical(d)).hexdigest()
+        rid = e["record_id"]
+        link = (f"cavra.audit.chain.v1\n{e['seq']}\n{e['kind']}\n{len(rid.encode())}:{rid}\n"
+                f"{e['record_sha256']}\n{prev}\n")
+        e["prev_hash"], e["hash"] = prev, hashlib.sha256(link.encode()).hexdigest()
+        prev = e["hash"]
+    reseal(bk, "audit_chain", chain)
+    head = lines(bk, "audit_chain_head")
+    head[0]["hash"] = prev
+    reseal(bk, "audit_chain_head", head)
+    m = manifest(bk)
+    m["audit_head"]["hash"] = prev
+    _write_manifest(bk, m)
+
+
+def test_verify_against_a_checkpoint_tells_a_rebuilt_chain(chained, keys, tmp_path):
+    db, ids = chained
+    sk, pk = keys
+    cp = tmp_path / "cp-8.json"
+    code, out, err = cavra("audit", "checkpoint", "--signing-key", sk, "--output", str(cp), db=db)
+    assert code == 0 and "seq 8" in out, out + err
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    with_cp = ["--checkpoint", str(cp), "--checkpoint-key", pk]
+    code, out, err = cavra("ops", "verify", str(bk), *with_cp)
+    assert code == 0 and "; audit chain: 8 entries verified against the backup's lines and the " \
+        "checkpoint's entry\n" in out, out + err
+    doc = json.loads(cavra("ops", "verify", str(bk), "--json", *with_cp)[1])
+    assert doc["ok"] and doc["audit_chain"]["checkpoint_seq"] == 8, doc
+    rebuild(bk, ids[2], decision="allow", severity="low")
+    # consistent in itself: the lines, the links and audit_head all agree
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 0, out + err
+    code, out, err = cavra("ops", "verify", str(bk), *with_cp)
+    assert code == 1 and "1 problem\n" in out, out + err
+    assert "seq 8 (decision " in out and "is not the checkpoint's entry: the chain was " \
+        "rewritten up to it" in out, out
+
+
+def test_a_checkpoint_that_cannot_be_used(chained, keys, tmp_path):
+    db, _ = chained
+    sk, pk = keys
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    with serve(db, tmp=tmp_path) as srv:
+        r = srv.post("/decisions", {"session_id": "later", "action_type": "read_file",
+                                    "target": "x"})
+        assert r.status_code == 201, r.text
+    later = tmp_path / "cp-9.json"
+    assert cavra("audit", "checkpoint", "--signing-key", sk, "--output", str(later), db=db)[0] == 0
+    # a checkpoint taken after the backup proves nothing about it
+    code, out, err = cavra("ops", "verify", str(bk), "--checkpoint", str(later),
+                           "--checkpoint-key", pk)
+    assert code == 1 and "the checkpoint (seq 9) is after the backup's audit_head (seq 8)" \
+        in out, out + err
+    # signed by another key: refused as `audit verify --checkpoint` refuses it
+    other = tmp_path / "other.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(other)],
+                   check=True)
+    subprocess.run(["openssl", "pkey", "-in", str(other), "-pubout", "-out",
+                    str(tmp_path / "other.pub.pem")], check=True)
+    code, out, err = cavra("ops", "verify", str(bk), "--checkpoint", str(later),
+                           "--checkpoint-key", str(tmp_path / "other.pub.pem"))
+    assert code == 1 and out == "" and "the checkpoint" in err and "does not verify" in err, \
+        out + err
+    code, out, err = cavra("ops", "verify", str(bk), "--checkpoint", str(later))
+    assert code == 2 and "go together" in err, out + err
