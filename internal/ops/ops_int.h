@@ -590,12 +590,31 @@ const char *ops_vrecs_kind(const char *table, const char **id_col);
 struct ops_vrecs *ops_vrecs_new(void);
 void ops_vrecs_free(struct ops_vrecs *r);
 /*
- * A line (without its '\n') of kind's table, whose id is id[0..id_len); last_used: an API
- * token line's last_used_at value, which its entries hash as null (else NULL).  false when
- * libcrypto failed.
+ * A record line of a backup as its chain entries hash it (ops_vform.c): the line, but an API
+ * token's last_used_at as null, and what decisions move in a session as its entries leave it.
+ */
+#define OPS_ENTRY_FORM_COLS 12
+struct ops_entry_form {
+	int form;
+	size_t col[OPS_ENTRY_FORM_COLS]; /* the columns it replaces or reads, in the file */
+};
+/* For kind's file f; false when f lacks a column the form needs. */
+bool ops_entry_form_init(struct ops_entry_form *ef, const char *kind,
+			 const struct ops_manifest_file *f);
+struct ops_entry_text {
+	const char *p; /* the line, or the form in the caller's buffer */
+	size_t n;
+	bool may_lack; /* a row that may have no entry: a session only decisions made */
+};
+/* The form of a line split into spans by f's columns; out holds it when it is not the line. */
+bool ops_entry_form_of(const struct ops_entry_form *ef, const struct ops_span *spans,
+		       const char *line, size_t len, struct buf *out, struct ops_entry_text *t);
+/*
+ * The entry form (ops_entry_form_of, without the line's '\n') of a line of kind's table, whose
+ * id is id[0..id_len).  false when libcrypto failed.
  */
 bool ops_vrecs_line(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len,
-		    const char *line, size_t len, const struct ops_span *last_used);
+		    const struct ops_entry_text *t);
 /* An entry of such a kind: kept when it is the record's newest so far. */
 void ops_vrecs_entry(struct ops_vrecs *r, const char *kind, const char *id, int64_t seq,
 		     const char *rsha);

@@ -30,7 +30,8 @@ static const char *const chain_names[OPS_CHAIN_LINE_COLS] = {
 struct rec_file {
 	const struct ops_manifest_file *f; /* borrowed */
 	const char *kind;
-	size_t id_col, last_used_col; /* last_used_col: an API token's, else SIZE_MAX */
+	size_t id_col;
+	struct ops_entry_form form; /* what its entries hash of a line */
 };
 
 struct ops_vchain {
@@ -47,6 +48,7 @@ struct ops_vchain {
 	struct rec_file rec_files[REC_FILES_MAX];
 	size_t nrec_files;
 	struct ops_vrecs *recs;
+	struct buf form; /* a record line's entry form */
 	bool recs_failed; /* a digest failed: the records cannot be checked */
 	bool dec_read;
 	int64_t cp_seq; /* a checkpoint's entry: seq and hash; 0: none */
@@ -89,9 +91,10 @@ static bool find_rec_files(struct ops_vchain *vc)
 			continue;
 		if (vc->nrec_files == REC_FILES_MAX || (r->id_col = file_col(f, id)) == SIZE_MAX)
 			return false;
+		/* a kind whose lines lack what its entries hash is checked as links only */
+		if (!ops_entry_form_init(&r->form, r->kind, f))
+			continue;
 		r->f = f;
-		r->last_used_col =
-			strcmp(r->kind, "token") == 0 ? file_col(f, "last_used_at") : SIZE_MAX;
 		vc->nrec_files++;
 	}
 	return true;
@@ -158,6 +161,7 @@ struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops
 	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
 		buf_init(&vc->val[i], BUF_CAP_DEFAULT);
 	buf_init(&vc->link, BUF_CAP_DEFAULT);
+	buf_init(&vc->form, BUF_CAP_DEFAULT);
 	buf_init(&vc->prev_id, BUF_CAP_DEFAULT);
 	snprintf(vc->prev_hash, sizeof(vc->prev_hash), "%s", store_chain_genesis);
 	return vc;
@@ -174,6 +178,7 @@ void ops_vchain_free(struct ops_vchain *vc)
 	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
 		buf_release(&vc->val[i]);
 	buf_release(&vc->link);
+	buf_release(&vc->form);
 	buf_release(&vc->prev_id);
 	free(vc);
 }
@@ -336,6 +341,7 @@ static void record_line(struct ops_vchain *vc, const struct ops_manifest_file *f
 	const struct rec_file *r = f == vc->dec ? NULL : rec_file_of(vc, f);
 	const struct ops_span *s = &spans[r ? r->id_col : vc->id_col];
 	struct buf *id = &vc->val[0];
+	struct ops_entry_text t;
 
 	buf_reset(id);
 	/* an id that is no string is a line problem of its own: the file is not clean */
@@ -343,8 +349,8 @@ static void record_line(struct ops_vchain *vc, const struct ops_manifest_file *f
 		return;
 	if (!r)
 		ops_decision_hashes_add(vc->known, id->data, id->len, line, len);
-	else if (!ops_vrecs_line(vc->recs, r->kind, id->data, id->len, line, len,
-				 r->last_used_col == SIZE_MAX ? NULL : &spans[r->last_used_col]))
+	else if (!ops_entry_form_of(&r->form, spans, line, len, &vc->form, &t) ||
+		 !ops_vrecs_line(vc->recs, r->kind, id->data, id->len, &t))
 		vc->recs_failed = true;
 }
 

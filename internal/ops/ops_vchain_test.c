@@ -314,16 +314,17 @@ static void line_sha(const char *line, char out[SHA256_HEX_LEN])
 
 /*
  * Records chained at every write: only the newest entry (by seq, in any order) must be the
- * line; a token's last_used_at is hashed as null; lines without an entry are counted.
+ * line's entry form; lines without an entry are counted, but for one that may lack it.
  */
 static void test_records_by_their_newest_entry(void **state)
 {
 	const char *open = "{\"approval_id\":\"a1\",\"state\":\"pending\"}";
 	const char *decided = "{\"approval_id\":\"a1\",\"state\":\"approved\"}";
-	const char *used = "{\"last_used_at\":\"2026-01-01T00:00:00.000000Z\",\"token_id\":\"t1\"}";
 	const char *as_hashed = "{\"last_used_at\":null,\"token_id\":\"t1\"}";
 	char h_open[SHA256_HEX_LEN], h_decided[SHA256_HEX_LEN], h_token[SHA256_HEX_LEN];
-	struct ops_span last_used = {.p = used + 17, .n = 27, .kind = OPS_SPAN_STRING};
+	const struct ops_entry_text t_open = {open, strlen(open), false};
+	const struct ops_entry_text t_token = {as_hashed, strlen(as_hashed), false};
+	const struct ops_entry_text t_lacking = {open, strlen(open), true};
 	const char *id = NULL;
 	struct ops_vrecs *r = ops_vrecs_new();
 	struct buf got = BUF_INIT;
@@ -331,7 +332,7 @@ static void test_records_by_their_newest_entry(void **state)
 	(void)state;
 	assert_string_equal(ops_vrecs_kind("approvals", &id), "approval");
 	assert_string_equal(id, "approval_id");
-	assert_null(ops_vrecs_kind("activity_sessions", &id)); /* sessions: not from lines */
+	assert_string_equal(ops_vrecs_kind("activity_sessions", &id), "session");
 	assert_null(ops_vrecs_kind("activity_decisions", &id));
 	line_sha(open, h_open);
 	line_sha(decided, h_decided);
@@ -341,9 +342,10 @@ static void test_records_by_their_newest_entry(void **state)
 	ops_vrecs_entry(r, "approval", "a1", 3, h_open);
 	ops_vrecs_entry(r, "token", "t1", 5, h_token);
 	ops_vrecs_entry(r, "agent", "gone", 6, h_open);
-	assert_true(ops_vrecs_line(r, "approval", "a1", 2, open, strlen(open), NULL));
-	assert_true(ops_vrecs_line(r, "token", "t1", 2, used, strlen(used), &last_used));
-	assert_true(ops_vrecs_line(r, "agent", "new", 3, open, strlen(open), NULL));
+	assert_true(ops_vrecs_line(r, "approval", "a1", 2, &t_open));
+	assert_true(ops_vrecs_line(r, "token", "t1", 2, &t_token));
+	assert_true(ops_vrecs_line(r, "agent", "new", 3, &t_open));
+	assert_true(ops_vrecs_line(r, "session", "s1", 2, &t_lacking)); /* may lack one */
 	assert_int_equal(ops_vrecs_end(r, note_break, &got), 1); /* agent "new" */
 	add(&got, "");
 	/* the slots' order is the hash table's: look for each */
@@ -355,6 +357,76 @@ static void test_records_by_their_newest_entry(void **state)
 	ops_vrecs_free(r);
 }
 
+/* line split by cols, then its entry form as kind's entries hash it: want, and may_lack. */
+static void form_is(const char *kind, char **cols, size_t ncols, const char *line, const char *want,
+		    bool may_lack)
+{
+	struct ops_manifest_file f = {.columns = cols, .ncolumns = ncols};
+	struct ops_span spans[OPS_LINE_KEYS_MAX];
+	struct ops_line_keys keys;
+	struct ops_entry_form ef;
+	struct ops_entry_text t;
+	struct buf out = BUF_INIT;
+	const char *why = NULL;
+
+	ops_line_keys_init(&keys, (const char *const *)cols, ncols);
+	assert_true(ops_line_split(line, strlen(line), &keys, spans, &why));
+	assert_true(ops_entry_form_init(&ef, kind, &f));
+	assert_true(ops_entry_form_of(&ef, spans, line, strlen(line), &out, &t));
+	if (t.n != strlen(want) || memcmp(t.p, want, t.n) != 0)
+		fail_msg("want %s, got %.*s", want, (int)t.n, t.p);
+	assert_int_equal(t.may_lack, may_lack);
+	buf_release(&out);
+}
+
+/* What a token's and a session's entries hash of their lines (STORE_TOKEN_COLS, _SESSION_). */
+static void test_entry_forms(void **state)
+{
+	char *tok[] = {STR_RW("last_used_at"), STR_RW("token_id")};
+	char *ses[] = {
+		STR_RW("actor"),	 STR_RW("agent_id"),	STR_RW("approval_required_count"),
+		STR_RW("blocked_count"), STR_RW("created_at"),	STR_RW("decision_count"),
+		STR_RW("payload"),	 STR_RW("policy_pack"), STR_RW("repository"),
+		STR_RW("session_id"),	 STR_RW("started_at"),	STR_RW("state"),
+		STR_RW("updated_at")};
+	struct ops_manifest_file few = {.columns = tok, .ncolumns = 2};
+	struct ops_entry_form ef;
+
+	(void)state;
+	form_is("token", tok, 2,
+		"{\"last_used_at\":\"2026-01-01T00:00:00.000000Z\",\"token_id\":\"t\"}",
+		"{\"last_used_at\":null,\"token_id\":\"t\"}", false);
+	form_is("token", tok, 2, "{\"last_used_at\":null,\"token_id\":\"t\"}",
+		"{\"last_used_at\":null,\"token_id\":\"t\"}", false);
+	form_is("approval", tok, 2, "{\"last_used_at\":\"x\",\"token_id\":\"t\"}",
+		"{\"last_used_at\":\"x\",\"token_id\":\"t\"}", false);
+	/* described (recorded_by): only updated_at and the counters are left out */
+	form_is("session", ses, ARRAY_SIZE(ses),
+		"{\"actor\":\"a\",\"agent_id\":\"g\",\"approval_required_count\":2,"
+		"\"blocked_count\":1,\"created_at\":\"T1\",\"decision_count\":9,\"payload\":"
+		"{\"nested\":{\"recorded_by\":null},\"recorded_by\":\"me\"},\"policy_pack\":\"p\","
+		"\"repository\":\"r\",\"session_id\":\"s\",\"started_at\":\"T1\",\"state\":"
+		"\"active\",\"updated_at\":\"T2\"}",
+		"{\"actor\":\"a\",\"agent_id\":\"g\",\"approval_required_count\":0,"
+		"\"blocked_count\":0,\"created_at\":\"T1\",\"decision_count\":0,\"payload\":"
+		"{\"nested\":{\"recorded_by\":null},\"recorded_by\":\"me\"},\"policy_pack\":\"p\","
+		"\"repository\":\"r\",\"session_id\":\"s\",\"started_at\":\"T1\",\"state\":"
+		"\"active\",\"updated_at\":null}",
+		false);
+	/* made by decisions alone: what they fill in is left out too, and it may lack an entry */
+	form_is("session", ses, ARRAY_SIZE(ses),
+		"{\"actor\":\"a\",\"agent_id\":\"g\",\"approval_required_count\":0,"
+		"\"blocked_count\":1,\"created_at\":\"T1\",\"decision_count\":3,\"payload\":{},"
+		"\"policy_pack\":\"p\",\"repository\":null,\"session_id\":\"s\",\"started_at\":"
+		"\"T1\",\"state\":\"active\",\"updated_at\":\"T2\"}",
+		"{\"actor\":null,\"agent_id\":null,\"approval_required_count\":0,"
+		"\"blocked_count\":0,\"created_at\":\"T1\",\"decision_count\":0,\"payload\":{},"
+		"\"policy_pack\":null,\"repository\":null,\"session_id\":\"s\",\"started_at\":"
+		"\"T1\",\"state\":\"active\",\"updated_at\":null}",
+		true);
+	assert_false(ops_entry_form_init(&ef, "session", &few)); /* lacks its columns */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_in_hash_order_the_chain_is_proved_whole),
 		cmocka_unit_test(test_a_damaged_file_is_not_read_for_the_chain),
 		cmocka_unit_test(test_records_by_their_newest_entry),
+		cmocka_unit_test(test_entry_forms),
 		cmocka_unit_test(test_a_checkpoints_entry_must_be_in_the_chain),
 	};
 

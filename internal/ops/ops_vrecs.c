@@ -1,10 +1,10 @@
 /*
  * ops_vrecs.c - for `ops verify`'s check of a backup's chain (ops_vchain.c), the records
  * chained at every write (approvals, evidence, the registry, the inventory, integrations and
- * API tokens): only a record's newest entry can match its row, so each line's hash and each
- * record's newest entry (by seq, in whatever order the chain's lines come) are kept by
- * (kind, id) and compared once both files were read.  A session's entry leaves out what its
- * decisions move, which a line cannot show apart: sessions are not checked here.
+ * API tokens, sessions): only a record's newest entry can match its row, so each line's hash
+ * (of its entry form, ops_vform.c) and each record's newest entry (by seq, in whatever order
+ * the chain's lines come) are kept by (kind, id) and compared once both files were read.  A
+ * session only decisions made may have no entry: its line is not counted as one without.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -25,12 +25,12 @@ struct rec {
 	unsigned char line[SHA_KEPT], entry[SHA_KEPT];
 	int64_t seq; /* the newest entry's; 0: none */
 	bool has_line;
+	bool may_lack; /* its line may have no entry (a session only decisions made) */
 };
 
 struct ops_vrecs {
 	struct rec *slots;
 	size_t cap, n; /* cap a power of two, n below half of it */
-	struct buf text; /* a token's line with last_used_at as null */
 	EVP_MD_CTX *md;
 };
 
@@ -46,7 +46,7 @@ static const struct {
 const char *ops_vrecs_kind(const char *table, const char **id_col)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-		if (strcmp(kinds[i].table, table) == 0 && strcmp(kinds[i].kind, "session") != 0) {
+		if (strcmp(kinds[i].table, table) == 0) {
 			*id_col = kinds[i].id;
 			return kinds[i].kind;
 		}
@@ -59,7 +59,6 @@ struct ops_vrecs *ops_vrecs_new(void)
 
 	r->cap = 64;
 	r->slots = xcalloc(r->cap, sizeof(*r->slots));
-	buf_init(&r->text, BUF_CAP_DEFAULT);
 	r->md = EVP_MD_CTX_new();
 	return r;
 }
@@ -71,7 +70,6 @@ void ops_vrecs_free(struct ops_vrecs *r)
 	for (size_t i = 0; i < r->cap; i++)
 		free(r->slots[i].key);
 	free(r->slots);
-	buf_release(&r->text);
 	EVP_MD_CTX_free(r->md);
 	free(r);
 }
@@ -122,43 +120,17 @@ static struct rec *record(struct ops_vrecs *r, const char *kind, const char *id,
 	return s;
 }
 
-/*
- * The line as its record's entry hashes it: a token's last_used_at as null (a use is not a
- * change of the token); val is that value's span when it is a token's line, else NULL.
- */
-static void entry_form(struct ops_vrecs *r, const char *line, size_t len,
-		       const struct ops_span *val, const char **p, size_t *n)
-{
-	const char *from, *to;
-
-	*p = line;
-	*n = len;
-	if (!val || val->kind == OPS_SPAN_NULL)
-		return;
-	from = val->kind == OPS_SPAN_STRING ? val->p - 1 : val->p;
-	to = val->kind == OPS_SPAN_STRING ? val->p + val->n + 1 : val->p + val->n;
-	buf_reset(&r->text);
-	if (buf_add(&r->text, line, (size_t)(from - line), NULL) != ST_OK ||
-	    buf_add(&r->text, "null", 4, NULL) != ST_OK ||
-	    buf_add(&r->text, to, (size_t)(line + len - to), NULL) != ST_OK)
-		return;
-	*p = r->text.data;
-	*n = r->text.len;
-}
-
 bool ops_vrecs_line(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len,
-		    const char *line, size_t len, const struct ops_span *last_used)
+		    const struct ops_entry_text *t)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	struct rec *s = record(r, kind, id, id_len);
-	const char *p;
-	size_t n;
 
-	entry_form(r, line, len, last_used, &p, &n);
+	s->may_lack = t->may_lack;
 	/* a record's hash is of its line and the line's '\n' */
 	if (!r->md || EVP_DigestInit_ex(r->md, sha256_evp(), NULL) != 1 ||
-	    EVP_DigestUpdate(r->md, p, n) != 1 || EVP_DigestUpdate(r->md, "\n", 1) != 1 ||
+	    EVP_DigestUpdate(r->md, t->p, t->n) != 1 || EVP_DigestUpdate(r->md, "\n", 1) != 1 ||
 	    EVP_DigestFinal_ex(r->md, md, &mdlen) != 1 || mdlen < SHA_KEPT)
 		return false;
 	memcpy(s->line, md, SHA_KEPT);
@@ -198,7 +170,7 @@ int64_t ops_vrecs_end(struct ops_vrecs *r, ops_vrecs_fn fn, void *ctx)
 		if (!s->key)
 			continue;
 		if (!s->seq) {
-			unchained += s->has_line;
+			unchained += s->has_line && !s->may_lack;
 			continue;
 		}
 		rec_name(s, name, sizeof(name));

@@ -270,3 +270,25 @@ def test_an_import_chains_the_sessions_it_writes(with_sessions, tmp_path):
     assert entries(db)[-2:] == [("session", "imp-0"), ("session", "imp-1")]
     code, out, err = verify(db)
     assert code == 0, out + err
+
+
+def test_ops_verify_checks_sessions_from_the_backups_lines(with_sessions, tmp_path):
+    """`cavra ops verify` hashes each session line as its entries hash the row (what decisions
+    move left out) and matches its newest entry; a session only decisions made (s-dec) may
+    have none. A session handed to another caller in the backup is named before any restore."""
+    from test_restore_chain import backup, lines, reseal
+    db, _, _ = with_sessions
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    code, out, err = cavra("ops", "verify", str(bk), "--json")
+    chain = json.loads(out)["audit_chain"]
+    assert code == 0 and chain["breaks"] == 0 and chain["unchained"] == 0, out + err
+    sessions = lines(bk, "activity_sessions")
+    s = next(x for x in sessions if x["session_id"] == "s-rec")
+    s["payload"]["recorded_by"] = owner("sc-agent-b")
+    d = next(x for x in sessions if x["session_id"] == "s-dec")
+    d["decision_count"] += 5  # counters are the decisions' to prove, not the entry's
+    reseal(bk, "activity_sessions", sessions)
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 1 and "1 problem\n" in out, out + err
+    assert "(session s-rec): the line differs from the record's newest entry: edited" in out, out
