@@ -16,11 +16,13 @@
 #include "base/base.h"
 #include "cmd.h"
 #include "audit/audit.h"
+#include "base/seal.h"
 #include "base/timeutil.h"
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "ops/ops.h"
+#include "service/seals.h"
 #include "base/progress.h"
 
 #include <malloc.h>
@@ -40,6 +42,7 @@ struct ops_args {
 	const char *manifest, *output, *target_dir, *target_url, *scratch_dir;
 	const char *signing_key, *public_key; /* PEM files given on the command line */
 	const char *checkpoint, *checkpoint_key; /* verify: a signed checkpoint and its key */
+	const char *seal_key_file; /* verify: the chain's seal keys, over audit_seal_key_file */
 	const char *compression; /* --compression; NULL: the setting backup_compression */
 	struct ops_compress compress; /* what backup stores table files as */
 	struct ed25519_key *key; /* the one loaded (load_key); owned */
@@ -60,7 +63,7 @@ enum {
 	A_PUBKEY = 256,
 	A_PROGRESS = 512,
 	A_COMPRESS = 1024,
-	A_CHECKPOINT = 2048
+	A_CHECKPOINT = 2048 /* and --seal-key-file */
 };
 
 /* Fills opts (ended by {0}) with the options of the groups in allowed. */
@@ -86,6 +89,7 @@ static void opts_of(unsigned allowed, struct ops_args *a, struct cmd_opt *opts)
 		{A_COMPRESS, CMD_VALUE("--compression", &a->compression)},
 		{A_CHECKPOINT, CMD_VALUE("--checkpoint", &a->checkpoint)},
 		{A_CHECKPOINT, CMD_VALUE("--checkpoint-key", &a->checkpoint_key)},
+		{A_CHECKPOINT, CMD_VALUE("--seal-key-file", &a->seal_key_file)},
 		{A_MANIFEST, CMD_ARG("MANIFEST", &a->manifest)},
 		{A_PROGRESS, CMD_FLAG("--progress", &a->pf.progress)},
 		{A_PROGRESS, CMD_FLAG("--quiet", &a->pf.quiet)},
@@ -324,9 +328,22 @@ static const char *signature_note(const struct ops_signature *s, char *buf, size
 }
 
 /* "; audit chain: ..." for the ok line, or "" when the backup carries no chain. */
+/* ", K seals checked", or that none is sealed though keys were given; "" without keys. */
+static const char *seals_note(const struct ops_verify_chain *c, char *buf, size_t size)
+{
+	if (!c->seals_checked)
+		return "";
+	if (c->sealed == 0 && c->entries > 0)
+		return "; no entry is sealed though a seal key is set: the chain predates the key, "
+		       "or "
+		       "its seals were removed";
+	snprintf(buf, size, ", %lld seals checked", (long long)c->sealed);
+	return buf;
+}
+
 static const char *chain_note(const struct ops_verify_chain *c, char *buf, size_t size)
 {
-	char unchained[160] = "";
+	char unchained[160] = "", seals[64];
 
 	if (!c->present)
 		return "";
@@ -339,9 +356,11 @@ static const char *chain_note(const struct ops_verify_chain *c, char *buf, size_
 			 "; %lld record%s without an entry (rows written behind cavra's back, or "
 			 "added to the backup: check the source with 'cavra audit verify')",
 			 (long long)c->unchained, c->unchained == 1 ? "" : "s");
-	snprintf(buf, size, "; audit chain: %lld entries verified against the backup's lines%s%s%s",
+	snprintf(buf, size,
+		 "; audit chain: %lld entries verified against the backup's lines%s%s%s%s",
 		 (long long)c->entries, c->checkpoint_seq ? " and the checkpoint's entry" : "",
-		 c->in_order ? "" : " (proved whole: the file is in hash order)", unchained);
+		 c->in_order ? "" : " (proved whole: the file is in hash order)",
+		 seals_note(c, seals, sizeof(seals)), unchained);
 	return buf;
 }
 
@@ -384,37 +403,80 @@ static bool checkpoint_checked(const struct audit_checkpoint *cp, struct ops_ver
 	return false;
 }
 
+/*
+ * The keys the chain's seals are checked under: --seal-key-file's, else audit_seal_key_file's
+ * (*set false when neither is given).  A key file that cannot be used is exit 2.
+ */
+static int load_seal_keys(const struct config *cfg, const struct ops_args *a,
+			  struct seal_keys *keys, bool *set)
+{
+	struct err e = {0};
+	enum status st;
+
+	*set = false;
+	if (a->seal_key_file) {
+		st = cmd_key_file("--seal-key-file", a->seal_key_file, seal_audit_key, keys, &e);
+		*set = st == ST_OK;
+	} else {
+		st = cmd_seal_key(cfg, keys, set, &e);
+	}
+	return st == ST_OK ? EXIT_OK : cmd_usage_error("ops verify: %s", e.msg);
+}
+
+/* What verify checks the backup against besides itself: a checkpoint, the seal keys. */
+struct verify_against {
+	struct audit_checkpoint cp;
+	struct seal_keys keys;
+	bool sealed; /* keys were given */
+};
+
+static int verify_against(const struct config *cfg, struct ops_args *a, struct verify_against *va,
+			  struct ops_verify_opts *vo)
+{
+	int code = load_checkpoint(a, &va->cp);
+
+	if (code == EXIT_OK)
+		code = load_seal_keys(cfg, a, &va->keys, &va->sealed);
+	if (code != EXIT_OK) {
+		ed25519_key_free(a->key);
+		return code;
+	}
+	vo->public_key = a->key;
+	vo->catalogue = true;
+	vo->chain = true;
+	vo->checkpoint_seq = va->cp.seq;
+	vo->checkpoint_hash = va->cp.hash;
+	vo->seal_keys = va->sealed ? &va->keys : NULL;
+	return EXIT_OK;
+}
+
 static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 {
 	struct ops_verify_result r;
 	struct ops_verify_opts vo = {0};
-	struct audit_checkpoint cp;
+	struct verify_against va;
 	struct ops_args a;
 	int code = parse_with_key(cfg, argc, argv,
 				  A_MANIFEST | A_JSON | A_PUBKEY | A_PROGRESS | A_CHECKPOINT, &a);
-	char note[200], chain[400];
+	char note[200], chain[600];
 	bool ok;
 
-	if (code == EXIT_OK && (code = load_checkpoint(&a, &cp)) != EXIT_OK)
-		ed25519_key_free(a.key);
+	if (code == EXIT_OK)
+		code = verify_against(cfg, &a, &va, &vo);
 	if (code != EXIT_OK)
 		return code;
-	vo.public_key = a.key;
-	vo.catalogue = true;
-	vo.chain = true;
-	vo.checkpoint_seq = cp.seq;
-	vo.checkpoint_hash = cp.hash;
 	vo.progress = cmd_progress_new(&a.pf, "verify");
 	ok = ops_verify_with(a.manifest, &vo, &r);
 	progress_finish(vo.progress, ok);
 	progress_free(vo.progress);
 	ed25519_key_free(a.key);
+	memset(&va.keys, 0, sizeof(va.keys));
 	/* a file not read to its end is no finding about the backup: only the stop is told */
 	if (!ok && cmd_interrupted("ops verify")) {
 		ops_verify_result_release(&r);
 		return EXIT_FAIL;
 	}
-	ok = checkpoint_checked(&cp, &r) && ok;
+	ok = checkpoint_checked(&va.cp, &r) && ok;
 	if (a.json) {
 		json_object *o = ops_verify_json(&r);
 

@@ -164,6 +164,8 @@ struct ops_verify_chain {
 	 * proof of a chain file in hash order, which stops at its first bad line */
 	int64_t unchained;
 	int64_t checkpoint_seq; /* checked against a checkpoint of this seq; 0: none */
+	bool seals_checked; /* seal keys were given and the chain has seals (024) */
+	int64_t sealed; /* then: the entries whose seal was checked */
 };
 
 struct ops_verify_result {
@@ -206,6 +208,7 @@ bool ops_verify(const char *manifest, struct ops_verify_result *out);
  */
 bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_key,
 		       struct ops_verify_result *out);
+struct seal_keys;
 struct ops_verify_opts {
 	const struct ed25519_key *public_key; /* as for ops_verify_signed; NULL: none */
 	/* borrowed; NULL: none.  The phase "verify" of the manifest's rows, one item per file */
@@ -236,6 +239,11 @@ struct ops_verify_opts {
 	 */
 	int64_t checkpoint_seq;
 	const char *checkpoint_hash;
+	/*
+	 * With chain: the entries' seals are checked under these keys (audit_seal_key_file's,
+	 * borrowed; NULL: not), from the first sealed entry on, as a restore checks them.
+	 */
+	const struct seal_keys *seal_keys;
 };
 /* ops_verify_signed with the options of o. */
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,

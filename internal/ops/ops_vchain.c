@@ -51,6 +51,9 @@ struct ops_vchain {
 	struct buf form; /* a record line's entry form */
 	bool recs_failed; /* a digest failed: the records cannot be checked */
 	bool dec_read;
+	struct store_chain_seals *seals; /* with seal keys and a seal column: each seal checked */
+	size_t seal_col;
+	int64_t min_sealed, max_unsealed; /* seqs, for a file in hash order */
 	int64_t cp_seq; /* a checkpoint's entry: seq and hash; 0: none */
 	char cp_hash[SHA256_HEX_LEN];
 	bool cp_seen, cp_differs;
@@ -149,6 +152,11 @@ struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops
 		return NULL;
 	}
 	vc->want = 2 + vc->nrec_files;
+	vc->seal_col = file_col(vc->chain, "seal");
+	if (o->seal_keys && vc->seal_col != SIZE_MAX) {
+		vc->seals = store_chain_seals_new(o->seal_keys);
+		out->seals_checked = true;
+	}
 	if (o->checkpoint_seq > 0 && o->checkpoint_hash) {
 		vc->cp_seq = o->checkpoint_seq;
 		snprintf(vc->cp_hash, sizeof(vc->cp_hash), "%s", o->checkpoint_hash);
@@ -174,6 +182,7 @@ void ops_vchain_free(struct ops_vchain *vc)
 	ops_decision_hashes_free(vc->known);
 	ops_chain_lines_free(vc->proof);
 	ops_vrecs_free(vc->recs);
+	store_chain_seals_free(vc->seals);
 	ops_report_release(&vc->found);
 	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
 		buf_release(&vc->val[i]);
@@ -275,6 +284,42 @@ static void check_record(struct ops_vchain *vc, int64_t seq, const char *const v
 		problem(vc, "%s: no decision line has this id: deleted", name);
 }
 
+/*
+ * The entry's seal, from the first sealed entry on (those before were written before the key
+ * was set): each must be the entry's under the keys.  In seq order an unsealed one is named;
+ * in hash order, whether one comes after a sealed one is known at the end (check_seals).
+ */
+static void check_seal(struct ops_vchain *vc, int64_t seq, const char *const v[],
+		       const struct ops_span *seal)
+{
+	struct buf *text = &vc->form;
+	char name[128];
+
+	if (!vc->seals)
+		return;
+	buf_reset(text);
+	if (seal->kind != OPS_SPAN_STRING) {
+		if (vc->proof)
+			vc->max_unsealed = seq > vc->max_unsealed ? seq : vc->max_unsealed;
+		else if (vc->out->sealed) {
+			entry_name(name, sizeof(name), seq, v[1], v[2]);
+			problem(vc,
+				"%s: unsealed after a sealed entry: written or rewritten in the "
+				"database",
+				name);
+		}
+		return;
+	}
+	vc->out->sealed++;
+	if (!vc->min_sealed || seq < vc->min_sealed)
+		vc->min_sealed = seq;
+	if (ops_span_text(seal, text, NULL) == ST_OK && buf_add(text, "", 1, NULL) == ST_OK &&
+	    store_chain_seals_ok(vc->seals, v[1], v[2], v[3], text->data))
+		return;
+	entry_name(name, sizeof(name), seq, v[1], v[2]);
+	problem(vc, "%s: its seal is not one of the keys': forged", name);
+}
+
 /* An entry's seq and stored hash against the checkpoint's: true when it is its seq, another hash.
  */
 static bool checkpoint_differs(struct ops_vchain *vc, int64_t seq, const char *hash)
@@ -300,7 +345,7 @@ static bool hash_holds(struct ops_vchain *vc, int64_t seq, const char *const v[O
 
 /* One entry of a chain file in seq order. */
 static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_COLS],
-		      int64_t lineno)
+		      const struct ops_span *spans, int64_t lineno)
 {
 	char name[128];
 	int64_t seq;
@@ -326,6 +371,8 @@ static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_
 		if (rec_kind(vc, v[1]))
 			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
 	}
+	if (vc->seals)
+		check_seal(vc, seq, v, &spans[vc->seal_col]);
 	vc->prev_seq = seq;
 	snprintf(vc->prev_hash, sizeof(vc->prev_hash), "%s", v[5]);
 	snprintf(vc->prev_kind, sizeof(vc->prev_kind), "%s", v[1]);
@@ -356,7 +403,7 @@ static void record_line(struct ops_vchain *vc, const struct ops_manifest_file *f
 
 /* A line of a chain file in hash order: its record kept, the line added to the proof. */
 static void proof_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_COLS],
-		       const size_t n[OPS_CHAIN_LINE_COLS])
+		       const size_t n[OPS_CHAIN_LINE_COLS], const struct ops_span *spans)
 {
 	int64_t seq;
 
@@ -364,6 +411,8 @@ static void proof_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE
 		(void)checkpoint_differs(vc, seq, v[5]);
 		if (rec_kind(vc, v[1]))
 			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
+		if (vc->seals)
+			check_seal(vc, seq, v, &spans[vc->seal_col]);
 	}
 	ops_chain_lines_add(vc->proof, v, n);
 }
@@ -389,9 +438,9 @@ void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
 		return;
 	}
 	if (vc->proof)
-		proof_line(vc, v, n);
+		proof_line(vc, v, n, spans);
 	else
-		walk_line(vc, v, lineno);
+		walk_line(vc, v, spans, lineno);
 }
 
 void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, bool clean)
@@ -470,6 +519,18 @@ static void check_checkpoint(struct ops_vchain *vc)
 			(long long)vc->cp_seq);
 }
 
+/* In hash order: an unsealed entry after the first sealed one, found by their seqs. */
+static void check_seals(struct ops_vchain *vc)
+{
+	if (vc->seals && vc->proof && vc->min_sealed && vc->max_unsealed > vc->min_sealed)
+		problem(vc,
+			"an entry after the first sealed one (seq %lld) is unsealed (seq %lld "
+			"among "
+			"them): written or rewritten in the database; 'cavra ops restore-test' "
+			"names each",
+			(long long)vc->min_sealed, (long long)vc->max_unsealed);
+}
+
 /* ops_vrecs_fn: a record whose line its newest entry is not. */
 static void record_break(void *ctx, int64_t seq, const char *name, const char *what)
 {
@@ -494,6 +555,7 @@ void ops_vchain_end(struct ops_vchain *vc)
 	else
 		check_head(vc);
 	check_checkpoint(vc);
+	check_seals(vc);
 	/* a proof that failed stopped matching at its first bad line: no count to give */
 	if (!vc->proof || !vc->problems)
 		out->unchained = ops_decision_hashes_unnamed(vc->known);

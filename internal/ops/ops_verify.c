@@ -747,6 +747,8 @@ static json_object *chain_json(const struct ops_verify_chain *c)
 	jx_add_int(o, "unchained", c->unchained);
 	if (c->checkpoint_seq)
 		jx_add_int(o, "checkpoint_seq", c->checkpoint_seq);
+	if (c->seals_checked)
+		jx_add_int(o, "sealed", c->sealed);
 	json_object_object_add(o, "in_order", json_object_new_boolean(c->in_order));
 	return o;
 }

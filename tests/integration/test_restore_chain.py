@@ -363,6 +363,7 @@ def rebuild(bk, decision_id, **changes):
     from test_ops import _write_manifest, manifest
     decisions = lines(bk, "activity_decisions")
     d = next(x for x in decisions if x["decision_id"] == decision_id)
+    assert any(d.get(k) != v for k, v in changes.items()), "the edit changes nothing"
     d.update(changes)
     reseal(bk, "activity_decisions", decisions)
     chain = sorted(lines(bk, "audit_chain"), key=lambda r: int(r["seq"]))
@@ -398,7 +399,7 @@ def test_verify_against_a_checkpoint_tells_a_rebuilt_chain(chained, keys, tmp_pa
         "checkpoint's entry\n" in out, out + err
     doc = json.loads(cavra("ops", "verify", str(bk), "--json", *with_cp)[1])
     assert doc["ok"] and doc["audit_chain"]["checkpoint_seq"] == 8, doc
-    rebuild(bk, ids[2], decision="allow", severity="low")
+    rebuild(bk, ids[2], repository="edited/by-hand")
     # consistent in itself: the lines, the links and audit_head all agree
     code, out, err = cavra("ops", "verify", str(bk))
     assert code == 0, out + err
