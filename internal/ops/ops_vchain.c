@@ -5,8 +5,11 @@
  * before, and name a decision line whose hash is the entry's record_sha256; the last must be
  * the manifest's audit_head.  A chain file in seq order (format v4) is walked line by line and
  * each break is named; one in hash order (v2, v3) is proved whole by the keyed sums of
- * ops_chainsum.c, or found broken without a name.  Decision lines that no entry names are
- * counted, not reported: a restore tolerates them too (rows written behind cavra's back).
+ * ops_chainsum.c, or found broken without a name.  The records written more than once are
+ * matched by their newest entry (ops_vrecs.c, ops_vform.c).  With a signed checkpoint's entry,
+ * the chain must hold it; with seal keys, each entry's seal is checked.  Lines that no entry
+ * names are counted, not reported: a restore tolerates them too (rows written behind cavra's
+ * back).  Breaks are kept until every file the check reads verified on its own.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -37,7 +40,7 @@ struct rec_file {
 struct ops_vchain {
 	const struct ops_manifest *m; /* borrowed */
 	const struct ops_manifest_file *dec, *chain; /* borrowed */
-	struct ops_report *rep; /* borrowed: the breaks go there once both files verified */
+	struct ops_report *rep; /* borrowed: the breaks go there once every file read verified */
 	struct ops_report found; /* the breaks, until then */
 	struct ops_verify_chain *out; /* borrowed */
 	struct ops_decision_hashes *known;
@@ -48,17 +51,15 @@ struct ops_vchain {
 	struct rec_file rec_files[REC_FILES_MAX];
 	size_t nrec_files;
 	struct ops_vrecs *recs;
-	struct buf form; /* a record line's entry form */
+	struct buf form; /* a record line's entry form; a seal's text */
 	bool recs_failed; /* a digest failed: the records cannot be checked */
-	bool dec_read;
+	bool dec_read; /* the decisions' file read to its end without a problem of its own */
 	struct store_chain_seals *seals; /* with seal keys and a seal column: each seal checked */
 	size_t seal_col;
 	int64_t min_sealed, max_unsealed; /* seqs, for a file in hash order */
 	int64_t cp_seq; /* a checkpoint's entry: seq and hash; 0: none */
 	char cp_hash[SHA256_HEX_LEN];
-	bool cp_seen, cp_differs;
-	/* a line had cp_seq; with another hash */ /* the decisions' file read to its end
-						      without a problem of its own */
+	bool cp_seen, cp_differs; /* a line had cp_seq; with another hash */
 	size_t want, clean; /* files the check reads, and those read so */
 	int64_t prev_seq, problems;
 	char prev_hash[SHA256_HEX_LEN], prev_kind[KIND_MAX];
