@@ -89,8 +89,6 @@ void ops_decision_hashes_free(struct ops_decision_hashes *h)
 void ops_decision_hashes_add(struct ops_decision_hashes *h, const char *id, size_t id_len,
 			     const char *line, size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	struct dec_hash *d;
 
 	if (h->n == h->expected || !h->md) {
@@ -100,16 +98,26 @@ void ops_decision_hashes_add(struct ops_decision_hashes *h, const char *id, size
 	if (h->n == h->cap)
 		grow(h);
 	d = &h->items[h->n];
-	if (EVP_DigestInit_ex(h->md, sha256_evp(), NULL) != 1 ||
-	    EVP_DigestUpdate(h->md, line, len) != 1 || EVP_DigestUpdate(h->md, "\n", 1) != 1 ||
-	    EVP_DigestFinal_ex(h->md, md, &mdlen) != 1 || mdlen < SHA_KEPT) {
+	if (!ops_record_sha(h->md, line, len, d->sha, SHA_KEPT)) {
 		h->overflow = true;
 		return;
 	}
 	d->id_key = id_key(id, id_len);
-	memcpy(d->sha, md, SHA_KEPT);
 	h->n++;
 	h->sorted = false;
+}
+
+bool ops_record_sha(EVP_MD_CTX *md, const char *line, size_t len, unsigned char *out, size_t n)
+{
+	unsigned char full[EVP_MAX_MD_SIZE];
+	unsigned int got = 0;
+
+	if (!md || EVP_DigestInit_ex(md, sha256_evp(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, line, len) != 1 || EVP_DigestUpdate(md, "\n", 1) != 1 ||
+	    EVP_DigestFinal_ex(md, full, &got) != 1 || got < n)
+		return false;
+	memcpy(out, full, n);
+	return true;
 }
 
 bool ops_decision_hashes_usable(const struct ops_decision_hashes *h)

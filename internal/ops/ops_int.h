@@ -273,6 +273,11 @@ struct ops_manifest {
 };
 
 void ops_manifest_free(struct ops_manifest *m);
+/* The first file of m holding table, or NULL. */
+const struct ops_manifest_file *ops_manifest_file_of(const struct ops_manifest *m,
+						     const char *table);
+/* The column of f named name, or SIZE_MAX. */
+size_t ops_manifest_col(const struct ops_manifest_file *f, const char *name);
 
 /*
  * The manifest's text: the fields above as pretty-printed JSON whose last
@@ -589,6 +594,13 @@ struct ops_vrecs;
 const char *ops_vrecs_kind(const char *table, const char **id_col);
 struct ops_vrecs *ops_vrecs_new(void);
 void ops_vrecs_free(struct ops_vrecs *r);
+/*
+ * The first n (at most 32) bytes of a record's hash, into out: the SHA-256 of its line (without
+ * its '\n') and a '\n', as record_sha256 holds it (md: the caller's digest state).  false when
+ * libcrypto fails.
+ */
+bool ops_record_sha(EVP_MD_CTX *md, const char *line, size_t len, unsigned char *out, size_t n);
+
 /*
  * A record line of a backup as its chain entries hash it (ops_vform.c): the line, but an API
  * token's last_used_at as null, and what decisions move in a session as its entries leave it.

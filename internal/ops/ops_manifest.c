@@ -204,6 +204,23 @@ bool ops_path_safe(const char *path, char *why, size_t size)
 
 /* ---- reading ---- */
 
+const struct ops_manifest_file *ops_manifest_file_of(const struct ops_manifest *m,
+						     const char *table)
+{
+	for (size_t k = 0; k < m->nfiles; k++)
+		if (m->files[k].table && str_eq(m->files[k].table, table))
+			return &m->files[k];
+	return NULL;
+}
+
+size_t ops_manifest_col(const struct ops_manifest_file *f, const char *name)
+{
+	for (size_t i = 0; i < f->ncolumns; i++)
+		if (str_eq(f->columns[i], name))
+			return i;
+	return SIZE_MAX;
+}
+
 void ops_manifest_free(struct ops_manifest *m)
 {
 	if (!m)

@@ -60,27 +60,18 @@ struct ops_vchain {
 	int64_t cp_seq; /* a checkpoint's entry: seq and hash; 0: none */
 	char cp_hash[SHA256_HEX_LEN];
 	bool cp_seen, cp_differs; /* a line had cp_seq; with another hash */
+	bool unproved; /* a chain file in hash order that its sums did not prove */
 	size_t want, clean; /* files the check reads, and those read so */
 	int64_t prev_seq, problems;
 	char prev_hash[SHA256_HEX_LEN], prev_kind[KIND_MAX];
 };
 
-/* f's column named name, or SIZE_MAX. */
-static size_t file_col(const struct ops_manifest_file *f, const char *name)
-{
-	for (size_t i = 0; i < f->ncolumns; i++)
-		if (strcmp(f->columns[i], name) == 0)
-			return i;
-	return SIZE_MAX;
-}
-
+/* The usable file of table, or NULL (a table listed twice is a problem of its own). */
 static const struct ops_manifest_file *file_of(const struct ops_manifest *m, const char *table)
 {
-	for (size_t i = 0; i < m->nfiles; i++)
-		if (m->files[i].usable && m->files[i].table &&
-		    strcmp(m->files[i].table, table) == 0)
-			return &m->files[i];
-	return NULL;
+	const struct ops_manifest_file *f = ops_manifest_file_of(m, table);
+
+	return f && f->usable ? f : NULL;
 }
 
 /* The record tables among the backup's files; false when one lacks its id column. */
@@ -93,7 +84,8 @@ static bool find_rec_files(struct ops_vchain *vc)
 
 		if (!f->usable || !f->table || !(r->kind = ops_vrecs_kind(f->table, &id)))
 			continue;
-		if (vc->nrec_files == REC_FILES_MAX || (r->id_col = file_col(f, id)) == SIZE_MAX)
+		if (vc->nrec_files == REC_FILES_MAX ||
+		    (r->id_col = ops_manifest_col(f, id)) == SIZE_MAX)
 			return false;
 		/* a kind whose lines lack what its entries hash is checked as links only */
 		if (!ops_entry_form_init(&r->form, r->kind, f))
@@ -107,9 +99,9 @@ static bool find_rec_files(struct ops_vchain *vc)
 /* The columns the check reads; false when a file lacks one (a schema problem of its own). */
 static bool find_cols(struct ops_vchain *vc)
 {
-	vc->id_col = file_col(vc->dec, "decision_id");
+	vc->id_col = ops_manifest_col(vc->dec, "decision_id");
 	for (size_t i = 0; i < OPS_CHAIN_LINE_COLS; i++)
-		if ((vc->cols[i] = file_col(vc->chain, chain_names[i])) == SIZE_MAX)
+		if ((vc->cols[i] = ops_manifest_col(vc->chain, chain_names[i])) == SIZE_MAX)
 			return false;
 	return vc->id_col != SIZE_MAX && find_rec_files(vc);
 }
@@ -153,7 +145,7 @@ struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops
 		return NULL;
 	}
 	vc->want = 2 + vc->nrec_files;
-	vc->seal_col = file_col(vc->chain, "seal");
+	vc->seal_col = ops_manifest_col(vc->chain, "seal");
 	if (o->seal_keys && vc->seal_col != SIZE_MAX) {
 		vc->seals = store_chain_seals_new(o->seal_keys);
 		out->seals_checked = true;
@@ -291,13 +283,15 @@ static void check_record(struct ops_vchain *vc, int64_t seq, const char *const v
  * in hash order, whether one comes after a sealed one is known at the end (check_seals).
  */
 static void check_seal(struct ops_vchain *vc, int64_t seq, const char *const v[],
-		       const struct ops_span *seal)
+		       const struct ops_span *spans)
 {
+	const struct ops_span *seal;
 	struct buf *text = &vc->form;
 	char name[128];
 
 	if (!vc->seals)
 		return;
+	seal = &spans[vc->seal_col];
 	buf_reset(text);
 	if (seal->kind != OPS_SPAN_STRING) {
 		if (vc->proof)
@@ -325,11 +319,14 @@ static void check_seal(struct ops_vchain *vc, int64_t seq, const char *const v[]
  */
 static bool checkpoint_differs(struct ops_vchain *vc, int64_t seq, const char *hash)
 {
+	bool differs;
+
 	if (!vc->cp_seq || seq != vc->cp_seq)
 		return false;
+	differs = strcmp(hash, vc->cp_hash) != 0;
 	vc->cp_seen = true;
-	vc->cp_differs = vc->cp_differs || strcmp(hash, vc->cp_hash) != 0;
-	return strcmp(hash, vc->cp_hash) != 0;
+	vc->cp_differs = vc->cp_differs || differs;
+	return differs;
 }
 
 /* Whether the entry's fields hash to its hash (v[5]), with no allocation per line. */
@@ -372,8 +369,7 @@ static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_
 		if (rec_kind(vc, v[1]))
 			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
 	}
-	if (vc->seals)
-		check_seal(vc, seq, v, &spans[vc->seal_col]);
+	check_seal(vc, seq, v, spans);
 	vc->prev_seq = seq;
 	snprintf(vc->prev_hash, sizeof(vc->prev_hash), "%s", v[5]);
 	snprintf(vc->prev_kind, sizeof(vc->prev_kind), "%s", v[1]);
@@ -412,8 +408,7 @@ static void proof_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE
 		(void)checkpoint_differs(vc, seq, v[5]);
 		if (rec_kind(vc, v[1]))
 			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
-		if (vc->seals)
-			check_seal(vc, seq, v, &spans[vc->seal_col]);
+		check_seal(vc, seq, v, spans);
 	}
 	ops_chain_lines_add(vc->proof, v, n);
 }
@@ -481,7 +476,8 @@ static void check_proof(struct ops_vchain *vc)
 		vc->out->checked = false;
 		return;
 	}
-	if (!ops_chain_lines_prove(vc->proof, m->audit_head_seq, m->audit_head_hash))
+	vc->unproved = !ops_chain_lines_prove(vc->proof, m->audit_head_seq, m->audit_head_hash);
+	if (vc->unproved)
 		problem(vc,
 			"the chain's lines are not one chain from the genesis to the manifest's "
 			"audit_head (seq %lld) whose decision entries are the decision lines: an "
@@ -505,8 +501,7 @@ static void check_checkpoint(struct ops_vchain *vc)
 	if (m->has_audit_head && m->audit_head_seq < vc->cp_seq)
 		problem(vc,
 			"the checkpoint (seq %lld) is after the backup's audit_head (seq %lld): "
-			"check "
-			"a backup against a checkpoint taken before it",
+			"check a backup against a checkpoint taken before it",
 			(long long)vc->cp_seq, (long long)m->audit_head_seq);
 	else if (!vc->cp_seen)
 		problem(vc,
@@ -523,13 +518,13 @@ static void check_checkpoint(struct ops_vchain *vc)
 /* In hash order: an unsealed entry after the first sealed one, found by their seqs. */
 static void check_seals(struct ops_vchain *vc)
 {
-	if (vc->seals && vc->proof && vc->min_sealed && vc->max_unsealed > vc->min_sealed)
-		problem(vc,
-			"an entry after the first sealed one (seq %lld) is unsealed (seq %lld "
-			"among "
-			"them): written or rewritten in the database; 'cavra ops restore-test' "
-			"names each",
-			(long long)vc->min_sealed, (long long)vc->max_unsealed);
+	if (!vc->seals || !vc->proof || !vc->min_sealed || vc->max_unsealed <= vc->min_sealed)
+		return;
+	problem(vc,
+		"an entry after the first sealed one (seq %lld) is unsealed "
+		"(seq %lld among them): written or rewritten in the database; "
+		"'cavra ops restore-test' names each",
+		(long long)vc->min_sealed, (long long)vc->max_unsealed);
 }
 
 /* ops_vrecs_fn: a record whose line its newest entry is not. */
@@ -558,7 +553,7 @@ void ops_vchain_end(struct ops_vchain *vc)
 	check_checkpoint(vc);
 	check_seals(vc);
 	/* a proof that failed stopped matching at its first bad line: no count to give */
-	if (!vc->proof || !vc->problems)
+	if (!vc->unproved)
 		out->unchained = ops_decision_hashes_unnamed(vc->known);
 	out->unchained += ops_vrecs_end(vc->recs, record_break, vc);
 	for (size_t i = 0; i < vc->found.n; i++)

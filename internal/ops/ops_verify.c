@@ -576,14 +576,6 @@ bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_ke
 }
 
 /* The file of m for table, or NULL. */
-static const struct ops_manifest_file *file_of(const struct ops_manifest *m, const char *table)
-{
-	for (size_t k = 0; k < m->nfiles; k++)
-		if (m->files[k].table && str_eq(m->files[k].table, table))
-			return &m->files[k];
-	return NULL;
-}
-
 /*
  * What a restore by this binary refuses before it loads a row (ops_restore.c's plan): a table
  * it does not know at the backup's schema version, one of that version without a file, a file
@@ -611,7 +603,7 @@ static void check_schema(const struct ops_manifest *m, struct ops_table *views,
 	}
 	for (size_t i = 0; !newer && i < ops_catalog_n; i++) {
 		const struct ops_table *t = &ops_catalog[i];
-		const struct ops_manifest_file *f = file_of(m, t->table);
+		const struct ops_manifest_file *f = ops_manifest_file_of(m, t->table);
 		struct ops_table view;
 
 		if (!ops_table_at(t, m->schema_version) || (f && !f->usable))

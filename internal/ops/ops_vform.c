@@ -37,14 +37,6 @@ static const char *const session_cols[S_NCOLS] = {
 	"agent_id",   "actor",		"repository",	 "policy_pack",
 	"payload",    "state",		"started_at",	 "created_at"};
 
-static size_t col_of(const struct ops_manifest_file *f, const char *name)
-{
-	for (size_t i = 0; i < f->ncolumns; i++)
-		if (strcmp(f->columns[i], name) == 0)
-			return i;
-	return SIZE_MAX;
-}
-
 bool ops_entry_form_init(struct ops_entry_form *ef, const char *kind,
 			 const struct ops_manifest_file *f)
 {
@@ -64,7 +56,7 @@ bool ops_entry_form_init(struct ops_entry_form *ef, const char *kind,
 	}
 	_Static_assert(S_NCOLS <= OPS_ENTRY_FORM_COLS, "the session's columns fit");
 	for (size_t i = 0; i < n; i++)
-		if ((ef->col[i] = col_of(f, names[i])) == SIZE_MAX)
+		if ((ef->col[i] = ops_manifest_col(f, names[i])) == SIZE_MAX)
 			return false;
 	return true;
 }

@@ -123,19 +123,11 @@ static struct rec *record(struct ops_vrecs *r, const char *kind, const char *id,
 bool ops_vrecs_line(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len,
 		    const struct ops_entry_text *t)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	struct rec *s = record(r, kind, id, id_len);
 
 	s->may_lack = t->may_lack;
-	/* a record's hash is of its line and the line's '\n' */
-	if (!r->md || EVP_DigestInit_ex(r->md, sha256_evp(), NULL) != 1 ||
-	    EVP_DigestUpdate(r->md, t->p, t->n) != 1 || EVP_DigestUpdate(r->md, "\n", 1) != 1 ||
-	    EVP_DigestFinal_ex(r->md, md, &mdlen) != 1 || mdlen < SHA_KEPT)
-		return false;
-	memcpy(s->line, md, SHA_KEPT);
-	s->has_line = true;
-	return true;
+	s->has_line = ops_record_sha(r->md, t->p, t->n, s->line, SHA_KEPT);
+	return s->has_line;
 }
 
 void ops_vrecs_entry(struct ops_vrecs *r, const char *kind, const char *id, int64_t seq,
