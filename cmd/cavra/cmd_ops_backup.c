@@ -6,6 +6,7 @@
  *   ops backup [--output DIR] [--json] [--[no-]include-missing] [--signing-key PEM]
  *              [--compression none|zstd[:LEVEL]]
  *   ops verify MANIFEST [--json] [--public-key PEM] [--checkpoint FILE --checkpoint-key PEM]
+ *              [--seal-key-file FILE]
  *   ops restore MANIFEST [--target-dir DIR | --target-url URL] [--[no-]overwrite]
  *               [--public-key PEM]
  *   ops restore-test MANIFEST [--scratch-dir DIR] [--public-key PEM]
@@ -327,20 +328,19 @@ static const char *signature_note(const struct ops_signature *s, char *buf, size
 	return buf;
 }
 
-/* "; audit chain: ..." for the ok line, or "" when the backup carries no chain. */
 /* ", K seals checked", or that none is sealed though keys were given; "" without keys. */
 static const char *seals_note(const struct ops_verify_chain *c, char *buf, size_t size)
 {
 	if (!c->seals_checked)
 		return "";
 	if (c->sealed == 0 && c->entries > 0)
-		return "; no entry is sealed though a seal key is set: the chain predates the key, "
-		       "or "
-		       "its seals were removed";
+		return "; no entry is sealed though a seal key is set: "
+		       "the chain predates the key, or its seals were removed";
 	snprintf(buf, size, ", %lld seals checked", (long long)c->sealed);
 	return buf;
 }
 
+/* "; audit chain: ..." for the ok line, or "" when the backup carries no chain. */
 static const char *chain_note(const struct ops_verify_chain *c, char *buf, size_t size)
 {
 	char unchained[160] = "", seals[64];

@@ -299,8 +299,8 @@ static void check_seal(struct ops_vchain *vc, int64_t seq, const char *const v[]
 		else if (vc->out->sealed) {
 			entry_name(name, sizeof(name), seq, v[1], v[2]);
 			problem(vc,
-				"%s: unsealed after a sealed entry: written or rewritten in the "
-				"database",
+				"%s: unsealed after a sealed entry: "
+				"written or rewritten in the database",
 				name);
 		}
 		return;

@@ -575,7 +575,6 @@ bool ops_verify_signed(const char *manifest, const struct ed25519_key *public_ke
 	return ops_verify_with(manifest, &o, out);
 }
 
-/* The file of m for table, or NULL. */
 /*
  * What a restore by this binary refuses before it loads a row (ops_restore.c's plan): a table
  * it does not know at the backup's schema version, one of that version without a file, a file
