@@ -364,6 +364,22 @@ static const char *chain_note(const struct ops_verify_chain *c, char *buf, size_
 	return buf;
 }
 
+/* "; session counters: ..." for the ok line, or "" when the backup has no sessions to check. */
+static const char *counters_note(const struct ops_verify_counters *c, char *buf, size_t size)
+{
+	if (!c->present)
+		return "";
+	if (!c->checked)
+		snprintf(buf, size, "; session counters: not checked: %s", c->why_not);
+	else
+		snprintf(buf, size,
+			 "; session counters: %lld session%s checked against %s "
+			 "decision lines",
+			 (long long)c->sessions, c->sessions == 1 ? "" : "s",
+			 c->sessions == 1 ? "its" : "their");
+	return buf;
+}
+
 /*
  * --checkpoint with --checkpoint-key: the signed checkpoint whose entry the backup's chain must
  * hold (docs/backup-format.md).  One without the other, or a key that cannot be used, is exit
@@ -458,7 +474,7 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 	struct ops_args a;
 	int code = parse_with_key(cfg, argc, argv,
 				  A_MANIFEST | A_JSON | A_PUBKEY | A_PROGRESS | A_CHECKPOINT, &a);
-	char note[200], chain[600];
+	char note[200], chain[600], counters[160];
 	bool ok;
 
 	if (code == EXIT_OK)
@@ -483,9 +499,10 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 		cmd_print_json(o, true);
 		json_object_put(o);
 	} else if (ok) {
-		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s; %s%s\n",
+		printf("ok: %s: %zu files, %lld rows, %lld bytes; manifest sha256 %s; %s%s%s\n",
 		       r.manifest_path, r.files, (long long)r.rows, (long long)r.bytes,
 		       r.manifest_sha256, signature_note(&r.signature, note, sizeof(note)),
+		       counters_note(&r.counters, counters, sizeof(counters)),
 		       chain_note(&r.chain, chain, sizeof(chain)));
 	} else if (r.refused) {
 		printf("FAILED: %s: %s\n", r.manifest_path, r.problems.items[0].msg);

@@ -168,6 +168,15 @@ struct ops_verify_chain {
 	int64_t sealed; /* then: the entries whose seal was checked */
 };
 
+/* `cavra ops verify`'s check of the sessions' counters against the decision lines. */
+struct ops_verify_counters {
+	bool present; /* the backup has a decisions' and a sessions' file */
+	bool checked; /* each session the decision lines name was compared with them */
+	const char *why_not; /* static: why present files were not checked; NULL */
+	int64_t sessions; /* sessions compared */
+	int64_t differ; /* sessions whose counters differ or whose line is missing */
+};
+
 struct ops_verify_result {
 	char *manifest_path; /* owned */
 	struct ops_signature signature;
@@ -181,6 +190,7 @@ struct ops_verify_result {
 	struct ops_v1_manifest *v1; /* an original CAVRA backup's manifest, parsed; or NULL */
 	char manifest_sha256[SHA256_HEX_LEN]; /* of the file as read; "" when unreadable */
 	struct ops_verify_chain chain; /* with ops_verify_opts.chain */
+	struct ops_verify_counters counters; /* with ops_verify_opts.chain too */
 	size_t files;
 	int64_t rows, bytes; /* as found on disk; bytes uncompressed */
 	int64_t stored_bytes; /* the files' size on disk */
@@ -229,7 +239,8 @@ struct ops_verify_opts {
 	/*
 	 * Also check the audit chain the backup carries against its decision lines and its
 	 * manifest's audit_head, as a restore checks the restored chain, without a database
-	 * (ops_vchain.c).  Not with stored_only.
+	 * (ops_vchain.c), and each session's counters against the decision lines that name it
+	 * (ops_vcount.c).  Not with stored_only.
 	 */
 	bool chain;
 	/*

@@ -347,6 +347,7 @@ struct ops_line_check {
 	int64_t problems; /* all of them, reported or not */
 	struct progress *progress; /* a row checked is a row done; NULL (the default): none */
 	struct ops_vchain *vchain; /* each line's values handed to the chain's check; NULL: not */
+	struct ops_vcount *vcount; /* and to the sessions' counters' check; NULL: not */
 };
 
 void ops_line_check_init(struct ops_line_check *lc, const struct ops_manifest_file *f,
@@ -586,8 +587,40 @@ void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, b
 void ops_vchain_end(struct ops_vchain *vc);
 
 /*
+ * A set of byte-string keys numbered 0, 1, ... in the order each first came (ops_ktab.c), for
+ * matching a backup's lines by id: placed by a keyed hash, so ids chosen to collide do not
+ * slow it down.  ops_ktab_broken: libcrypto failed to draw the key (the set still works).
+ */
+struct ops_ktab;
+struct ops_ktab *ops_ktab_new(void);
+void ops_ktab_free(struct ops_ktab *t);
+bool ops_ktab_broken(const struct ops_ktab *t);
+/* key[0..len)'s number; *added when it was not in the set before. */
+size_t ops_ktab_put(struct ops_ktab *t, const char *key, size_t len, bool *added);
+size_t ops_ktab_count(const struct ops_ktab *t);
+/* Key number i, NUL-terminated, and its length (len may be NULL). */
+const char *ops_ktab_key(const struct ops_ktab *t, size_t i, size_t *len);
+
+/*
+ * `cavra ops verify`'s check of the sessions' counters against the decision lines
+ * (ops_vcount.c): NULL when the backup lacks either file or a column the check reads (out
+ * says which).  The lines of both files, in any order, then ops_vcount_end: problems go to
+ * rep as kind "session_counters", and out is filled in.
+ */
+struct ops_vcount;
+struct ops_vcount *ops_vcount_new(const struct ops_manifest *m, struct ops_report *rep,
+				  struct ops_verify_counters *out);
+void ops_vcount_free(struct ops_vcount *v);
+bool ops_vcount_reads(const struct ops_vcount *v, const struct ops_manifest_file *f);
+void ops_vcount_line(struct ops_vcount *v, const struct ops_manifest_file *f,
+		     const struct ops_span *spans);
+void ops_vcount_read(struct ops_vcount *v, const struct ops_manifest_file *f, bool clean);
+void ops_vcount_end(struct ops_vcount *v);
+
+/*
  * The records chained at every write, for ops_vchain (ops_vrecs.c): each line's hash and each
- * record's newest entry by (kind, id), compared at the end.  Sessions are left out.
+ * record's newest entry by (kind, id), compared at the end, each break named in the order its
+ * record was first met.
  */
 struct ops_vrecs;
 /* The kind whose records table's lines are (and its id column), or NULL. */

@@ -223,6 +223,8 @@ enum status ops_line_check(void *ctx, const char *line, size_t len, int64_t line
 		check_kinds(lc, lineno);
 	if (lc->vchain)
 		ops_vchain_line(lc->vchain, lc->f, lc->spans, line, len, lineno);
+	if (lc->vcount)
+		ops_vcount_line(lc->vcount, lc->f, lc->spans);
 	return ST_OK;
 }
 
@@ -405,9 +407,15 @@ static void verify_stored(const char *dir, const struct ops_manifest_file *f,
  * bad disk block does not hide the state of the rest.  Lines are checked in the same pass that
  * hashes the (decompressed) content: each byte is read once however large the backup.
  */
+/* The checks across files that read a file's lines: the chain's, the sessions' counters'. */
+struct across {
+	struct ops_vchain *chain;
+	struct ops_vcount *counters;
+};
+
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			const struct ops_table *view, struct ops_verify_result *out,
-			struct progress *progress, struct ops_vchain *vc)
+			struct progress *progress, const struct across *x)
 {
 	const struct ops_stored how = {f->compression, f->bytes};
 	struct ops_line_check lc;
@@ -421,7 +429,8 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 		ops_line_check_init(&lc, f, &out->problems);
 		lc.progress = progress;
 		lc.view = view;
-		lc.vchain = ops_vchain_reads(vc, f) ? vc : NULL;
+		lc.vchain = ops_vchain_reads(x->chain, f) ? x->chain : NULL;
+		lc.vcount = ops_vcount_reads(x->counters, f) ? x->counters : NULL;
 		progress_item(progress, f->path);
 		if (ops_scan_stored(path, &how, ops_line_check, &lc, &scan, &e) != ST_OK) {
 			scan_failed(f, &e, &out->problems);
@@ -432,7 +441,9 @@ static void verify_file(const char *dir, const struct ops_manifest_file *f,
 					       (long long)(lc.problems - OPS_LINE_PROBLEMS_MAX));
 			compare_scan(f, &scan, &out->problems);
 			if (lc.vchain)
-				ops_vchain_read(vc, f, out->problems.n == before);
+				ops_vchain_read(lc.vchain, f, out->problems.n == before);
+			if (lc.vcount)
+				ops_vcount_read(lc.vcount, f, out->problems.n == before);
 			out->files++;
 			out->rows += scan.rows;
 			out->bytes += scan.bytes;
@@ -629,10 +640,10 @@ static void verify_files(const char *dir, const struct ops_verify_opts *o,
 			 const struct ops_table *views, struct ops_verify_result *out)
 {
 	const struct ops_manifest *m = out->manifest;
-	struct ops_vchain *vc = o->chain && !o->stored_only
-					? ops_vchain_new(m, o, &out->problems, &out->chain)
-					: NULL;
-	const struct ops_manifest_file *last = ops_vchain_file(vc);
+	bool across = o->chain && !o->stored_only;
+	const struct across x = {across ? ops_vchain_new(m, o, &out->problems, &out->chain) : NULL,
+				 across ? ops_vcount_new(m, &out->problems, &out->counters) : NULL};
+	const struct ops_manifest_file *last = ops_vchain_file(x.chain);
 
 	for (size_t i = 0; i <= m->nfiles; i++) {
 		const struct ops_manifest_file *f = i < m->nfiles ? &m->files[i] : last;
@@ -644,10 +655,12 @@ static void verify_files(const char *dir, const struct ops_verify_opts *o,
 		if (o->stored_only)
 			verify_stored(dir, f, out);
 		else
-			verify_file(dir, f, view->table ? view : NULL, out, o->progress, vc);
+			verify_file(dir, f, view->table ? view : NULL, out, o->progress, &x);
 	}
-	ops_vchain_end(vc);
-	ops_vchain_free(vc);
+	ops_vchain_end(x.chain);
+	ops_vchain_free(x.chain);
+	ops_vcount_end(x.counters);
+	ops_vcount_free(x.counters);
 }
 
 bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
@@ -718,21 +731,32 @@ static json_object *audit_head_json(const struct ops_manifest *m)
 }
 
 /*
+ * A check across files: null when absent, {checked: false, reason} when not made, else
+ * {checked: true} for the caller to fill in.
+ */
+static json_object *check_json(bool present, bool checked, const char *why_not)
+{
+	json_object *o;
+
+	if (!present)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "checked", json_object_new_boolean(checked));
+	if (!checked)
+		jx_add_str(o, "reason", why_not);
+	return o;
+}
+
+/*
  * {checked, entries, breaks, unchained, in_order} of the chain's check, {checked: false,
  * reason} when it was not made, null when the backup carries no chain.
  */
 static json_object *chain_json(const struct ops_verify_chain *c)
 {
-	json_object *o;
+	json_object *o = check_json(c->present, c->checked, c->why_not);
 
-	if (!c->present)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_add(o, "checked", json_object_new_boolean(c->checked));
-	if (!c->checked) {
-		jx_add_str(o, "reason", c->why_not);
+	if (!o || !c->checked)
 		return o;
-	}
 	jx_add_int(o, "entries", c->entries);
 	jx_add_int(o, "breaks", c->breaks);
 	jx_add_int(o, "unchained", c->unchained);
@@ -741,6 +765,21 @@ static json_object *chain_json(const struct ops_verify_chain *c)
 	if (c->seals_checked)
 		jx_add_int(o, "sealed", c->sealed);
 	json_object_object_add(o, "in_order", json_object_new_boolean(c->in_order));
+	return o;
+}
+
+/*
+ * {checked, sessions, differ} of the sessions' counters' check, {checked: false, reason} when it
+ * was not made, null when the backup lacks the decisions' or the sessions' file.
+ */
+static json_object *counters_json(const struct ops_verify_counters *c)
+{
+	json_object *o = check_json(c->present, c->checked, c->why_not);
+
+	if (!o || !c->checked)
+		return o;
+	jx_add_int(o, "sessions", c->sessions);
+	jx_add_int(o, "differ", c->differ);
 	return o;
 }
 
@@ -774,6 +813,7 @@ json_object *ops_verify_json(const struct ops_verify_result *r)
 	json_object_object_add(o, "signature", signature_json(&r->signature));
 	json_object_object_add(o, "audit_head", m ? audit_head_json(m) : NULL);
 	json_object_object_add(o, "audit_chain", chain_json(&r->chain));
+	json_object_object_add(o, "session_counters", counters_json(&r->counters));
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);

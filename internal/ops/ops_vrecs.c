@@ -3,13 +3,13 @@
  * chained at every write (approvals, evidence, the registry, the inventory, integrations and
  * API tokens, sessions): only a record's newest entry can match its row, so each line's hash
  * (of its entry form, ops_vform.c) and each record's newest entry (by seq, in whatever order
- * the chain's lines come) are kept by (kind, id) and compared once both files were read.  A
- * session only decisions made may have no entry: its line is not counted as one without.
+ * the chain's lines come) are kept by (kind, id) (ops_ktab.c) and compared once both files
+ * were read.  A session only decisions made may have no entry: its line is not counted as one
+ * without.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
 #include "base/hash.h"
-#include "base/msum.h"
 #include "base/xalloc.h"
 #include "store/store_chain.h"
 
@@ -21,8 +21,6 @@
 #define SHA_KEPT 16 /* bytes of a SHA-256 kept */
 
 struct rec {
-	char *key; /* kind, NUL, id: NULL for a free slot */
-	size_t key_len;
 	unsigned char line[SHA_KEPT], entry[SHA_KEPT];
 	int64_t seq; /* the newest entry's; 0: none */
 	bool has_line;
@@ -30,15 +28,11 @@ struct rec {
 };
 
 struct ops_vrecs {
-	struct rec *slots;
-	size_t cap, n; /* cap a power of two, n below half of it */
+	struct ops_ktab *keys; /* kind, NUL, id: numbered in the order first met */
+	struct rec *recs; /* by that number */
+	size_t room;
 	EVP_MD_CTX *md;
-	/*
-	 * Slots are placed by a keyed hash with a key drawn for this check: the ids come from the
-	 * backup, and ids chosen to collide under a public hash would make every look-up walk
-	 * them all.
-	 */
-	struct msum_key key;
+	struct buf key; /* the key being looked up */
 };
 
 /* The kinds whose rows a line is, by table, and each one's id column. */
@@ -64,10 +58,9 @@ struct ops_vrecs *ops_vrecs_new(void)
 {
 	struct ops_vrecs *r = xcalloc(1, sizeof(*r));
 
-	r->cap = 64;
-	r->slots = xcalloc(r->cap, sizeof(*r->slots));
+	r->keys = ops_ktab_new();
 	r->md = EVP_MD_CTX_new();
-	(void)msum_key_init(&r->key); /* broken: ops_vrecs_line fails, nothing is checked */
+	buf_init(&r->key, BUF_CAP_DEFAULT);
 	return r;
 }
 
@@ -75,65 +68,31 @@ void ops_vrecs_free(struct ops_vrecs *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->cap; i++)
-		free(r->slots[i].key);
-	free(r->slots);
+	ops_ktab_free(r->keys);
+	free(r->recs);
 	EVP_MD_CTX_free(r->md);
-	msum_key_release(&r->key);
+	buf_release(&r->key);
 	free(r);
 }
 
-/* The slot of key, or the free one where it would go. */
-static struct rec *slot_of(struct msum_key *k, struct rec *slots, size_t cap, const char *key,
-			   size_t len)
-{
-	const void *p[1] = {key};
-	struct msum h = {{0, 0}, 0};
-	size_t i;
-
-	msum_add(k, &h, p, &len, 1);
-	i = (size_t)h.v[0] & (cap - 1);
-
-	while (slots[i].key && (slots[i].key_len != len || memcmp(slots[i].key, key, len) != 0))
-		i = (i + 1) & (cap - 1);
-	return &slots[i];
-}
-
-static void grow(struct ops_vrecs *r)
-{
-	size_t cap = r->cap * 2;
-	struct rec *slots = xcalloc(cap, sizeof(*slots));
-
-	for (size_t i = 0; i < r->cap; i++)
-		if (r->slots[i].key)
-			*slot_of(&r->key, slots, cap, r->slots[i].key, r->slots[i].key_len) =
-				r->slots[i];
-	free(r->slots);
-	r->slots = slots;
-	r->cap = cap;
-}
-
-/* The record (kind, id), added when it is not there yet. */
+/* The record (kind, id), added when it is not there yet; NULL when the key is too long. */
 static struct rec *record(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len)
 {
-	size_t klen = strlen(kind), len = klen + 1 + id_len;
-	char *key = xmalloc(len + 1);
-	struct rec *s;
+	size_t i;
+	bool added;
 
-	memcpy(key, kind, klen + 1);
-	memcpy(key + klen + 1, id, id_len);
-	key[len] = '\0';
-	if ((r->n + 1) * 2 > r->cap)
-		grow(r);
-	s = slot_of(&r->key, r->slots, r->cap, key, len);
-	if (s->key) {
-		free(key);
-		return s;
+	buf_reset(&r->key);
+	if (buf_add(&r->key, kind, strlen(kind) + 1, NULL) != ST_OK ||
+	    buf_add(&r->key, id, id_len, NULL) != ST_OK)
+		return NULL;
+	i = ops_ktab_put(r->keys, r->key.data, r->key.len, &added);
+	if (i == r->room) {
+		r->room = r->room ? r->room * 2 : 64;
+		r->recs = xrealloc(r->recs, r->room * sizeof(*r->recs));
 	}
-	s->key = key;
-	s->key_len = len;
-	r->n++;
-	return s;
+	if (added)
+		memset(&r->recs[i], 0, sizeof(r->recs[i]));
+	return &r->recs[i];
 }
 
 bool ops_vrecs_line(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len,
@@ -141,9 +100,11 @@ bool ops_vrecs_line(struct ops_vrecs *r, const char *kind, const char *id, size_
 {
 	struct rec *s = record(r, kind, id, id_len);
 
+	if (!s)
+		return false;
 	s->may_lack = t->may_lack;
 	s->has_line = ops_record_sha(r->md, t->p, t->n, s->line, SHA_KEPT);
-	return s->has_line && !r->key.broken;
+	return s->has_line && !ops_ktab_broken(r->keys);
 }
 
 void ops_vrecs_entry(struct ops_vrecs *r, const char *kind, const char *id, int64_t seq,
@@ -151,7 +112,7 @@ void ops_vrecs_entry(struct ops_vrecs *r, const char *kind, const char *id, int6
 {
 	struct rec *s = record(r, kind, id, strlen(id));
 
-	if (seq <= s->seq)
+	if (!s || seq <= s->seq)
 		return;
 	s->seq = seq;
 	/* a record_sha256 that is no hash matches no line */
@@ -160,11 +121,9 @@ void ops_vrecs_entry(struct ops_vrecs *r, const char *kind, const char *id, int6
 }
 
 /* What the record's key names: "approval apr_1". */
-static void rec_name(const struct rec *s, char *out, size_t size)
+static void rec_name(const char *key, char *out, size_t size)
 {
-	size_t klen = strlen(s->key);
-
-	snprintf(out, size, "%.16s %.80s", s->key, s->key + klen + 1);
+	snprintf(out, size, "%.16s %.80s", key, key + strlen(key) + 1);
 }
 
 int64_t ops_vrecs_end(struct ops_vrecs *r, ops_vrecs_fn fn, void *ctx)
@@ -172,16 +131,14 @@ int64_t ops_vrecs_end(struct ops_vrecs *r, ops_vrecs_fn fn, void *ctx)
 	int64_t unchained = 0;
 	char name[128];
 
-	for (size_t i = 0; i < r->cap; i++) {
-		const struct rec *s = &r->slots[i];
+	for (size_t i = 0; i < ops_ktab_count(r->keys); i++) {
+		const struct rec *s = &r->recs[i];
 
-		if (!s->key)
-			continue;
 		if (!s->seq) {
 			unchained += s->has_line && !s->may_lack;
 			continue;
 		}
-		rec_name(s, name, sizeof(name));
+		rec_name(ops_ktab_key(r->keys, i, NULL), name, sizeof(name));
 		if (!s->has_line)
 			fn(ctx, s->seq, name, "no line has this id: deleted");
 		else if (memcmp(s->line, s->entry, SHA_KEPT) != 0)

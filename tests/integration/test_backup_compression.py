@@ -230,13 +230,15 @@ def test_a_v3_backup_still_verifies_and_restores(seeded, tmp_path, pg_target):
     lines[0], lines[1] = lines[1], lines[0]
     _reseal(dest, "audit_chain", b"".join(lines))
     assert ops_json("verify", str(dest), "--json")["ok"]
-    # a decision line edited, its checksums recomputed: the proof fails, unnamed
+    # a decision line edited, its checksums recomputed: the proof fails, unnamed; its session
+    # no longer counts what its lines say
     dec = content(dest, entry(dest, "activity_decisions")).splitlines(keepends=True)
     row = json.loads(dec[0])
     row["decision"] = "allow" if row["decision"] != "allow" else "block"
     dec[0] = json.dumps(row, separators=(",", ":"), sort_keys=True).encode() + b"\n"
     _reseal(dest, "activity_decisions", b"".join(dec))
-    assert problems(dest) == {("chain", "audit_chain.jsonl.zst")}
+    assert problems(dest) == {("chain", "audit_chain.jsonl.zst"),
+                              ("session_counters", "activity_sessions.jsonl.zst")}
 
 
 def to_v2(dest):

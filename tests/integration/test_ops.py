@@ -542,7 +542,8 @@ def _write_manifest(dest, m):
 
 def test_decision_key_twice_at_two_times_is_refused_by_restore(source, tmp_path, pg_db):
     """Verify checks a newest-first file's order, which cannot show one key at two times
-    (docs/backup-format.md); the restore's primary key refuses it and writes nothing."""
+    (docs/backup-format.md): only the session's counters, which count it twice, show it. The
+    restore's primary key refuses it and writes nothing."""
     dest = tmp_path / "bk"
     backup(source, dest)
     data = content(dest, entry(dest, "activity_decisions"))
@@ -551,7 +552,8 @@ def test_decision_key_twice_at_two_times_is_refused_by_restore(source, tmp_path,
     data += json.dumps(row, separators=(",", ":"), sort_keys=True,
                        ensure_ascii=False).encode() + b"\n"
     _reseal(dest, "activity_decisions", data)
-    assert ops_json("verify", str(dest), "--json")["ok"]
+    rep = ops_json("verify", str(dest), "--json", expect=1)
+    assert [p["kind"] for p in rep["problems"]] == ["session_counters"], rep
     target = tmp_path / "target"
     code, _, err = cavra("ops", "restore", str(dest), "--target-dir", str(target), db=source)
     assert code != 0 and "activity_decisions" in err and not (target / "cavra.db").exists()

@@ -197,6 +197,17 @@ def test_a_decision_line_without_an_entry_is_listed_not_fatal(chained, tmp_path,
     backup(db, bk)
     want = tamper(bk, "add_decision")
     code, out, err = cavra("ops", "verify", str(bk))
+    # its session does not count it: the planted line is named by the counters
+    assert code == 1 and "differ from its decision lines'" in out, out + err
+    # a row written behind cavra's back with its session's counters: counted, not fatal
+    added = next(d for d in lines(bk, "activity_decisions") if d["decision_id"].endswith("x"))
+    sessions = lines(bk, "activity_sessions")
+    s = next(s for s in sessions if s["session_id"] == added["session_id"])
+    s["decision_count"] += 1
+    s["blocked_count"] += added["decision"] == "block"
+    s["approval_required_count"] += added["decision"] == "require_approval"
+    reseal(bk, "activity_sessions", sessions)
+    code, out, err = cavra("ops", "verify", str(bk))
     assert code == 0 and "audit chain: 8 entries verified against the backup's lines; 1 " \
         "record without an entry" in out, out + err
     code, out, err = cavra("ops", "restore", str(bk), *target[0], db=db)
@@ -354,6 +365,43 @@ def test_verify_checks_each_records_newest_entry(records):
     assert f"seq {newest} (approval {got['denied']}): the line differs from the record's " \
         "newest entry: edited" in out, out
     assert f"(token {gone['token_id']}): no line has this id: deleted" in out, out
+
+
+def test_verify_checks_each_sessions_counters(chained, tmp_path):
+    """A session's entry leaves its counters out: `cavra ops verify` counts the decision lines
+    that name each session and compares, so counters edited in an unsigned backup (checksums
+    recomputed) are named before a restore; so are decision lines whose session has no line."""
+    db, _ = chained
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    code, out, err = cavra("ops", "verify", str(bk), "--json")
+    doc = json.loads(out)
+    assert code == 0, out + err
+    assert doc["session_counters"] == {"checked": True, "sessions": 3, "differ": 0}, out
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 0 and "; session counters: 3 sessions checked against their decision " \
+        "lines; audit chain:" in out, out + err
+    decisions = lines(bk, "activity_decisions")
+    sessions = {s["session_id"]: s for s in lines(bk, "activity_sessions")}
+    edited, gone = sessions["audit-1-0"], sessions.pop("audit-1-2")
+    want = [sum(1 for d in decisions if d["session_id"] == "audit-1-0" and
+                (k is None or d["decision"] == k)) for k in (None, "block", "require_approval")]
+    assert [edited[c] for c in COUNTERS] == want
+    edited["blocked_count"] += 1
+    reseal(bk, "activity_sessions", sorted(sessions.values(), key=lambda s: s["session_id"]))
+    code, out, err = cavra("ops", "verify", str(bk), "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["session_counters"]["differ"] == 2, out + err
+    found = sorted(p["message"] for p in doc["problems"] if p["kind"] == "session_counters")
+    n = sum(1 for d in decisions if d["session_id"] == "audit-1-2")
+    assert found == [
+        f"session audit-1-0: counters {want[0]}/{want[1] + 1}/{want[2]} (decisions/blocked/"
+        f"approvals required) differ from its decision lines' {want[0]}/{want[1]}/{want[2]}: "
+        "edited",
+        f"session audit-1-2: no line, though {n} decision lines name it: deleted"], out
+
+
+COUNTERS = ("decision_count", "blocked_count", "approval_required_count")
 
 
 def rebuild(bk, decision_id, **changes):

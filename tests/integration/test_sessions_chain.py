@@ -290,5 +290,6 @@ def test_ops_verify_checks_sessions_from_the_backups_lines(with_sessions, tmp_pa
     d["decision_count"] += 5  # counters are the decisions' to prove, not the entry's
     reseal(bk, "activity_sessions", sessions)
     code, out, err = cavra("ops", "verify", str(bk))
-    assert code == 1 and "1 problem\n" in out, out + err
+    assert code == 1 and "2 problems\n" in out, out + err
     assert "(session s-rec): the line differs from the record's newest entry: edited" in out, out
+    assert "session s-dec: counters " in out and "differ from its decision lines'" in out, out
