@@ -176,8 +176,9 @@ struct ops_restore_result;
 struct progress;
 /*
  * cmd_ops_chain.c: the restored chain of r (r->url) checked against the backup's audit_head,
- * with audit_seal_key_file's seals.  One line on stderr says whether it was carried or is to
- * be rebuilt; EXIT_OK, or EXIT_FAIL with *out set and printed (the restore is committed).
+ * with audit_seal_key_file's seals, and the sessions whose counters the loaded decision lines
+ * do not bear out (r->counters).  One line on stderr says whether the chain was carried or is
+ * to be rebuilt; EXIT_OK, or EXIT_FAIL with *out set and printed (the restore is committed).
  * p (borrowed, NULL: none) is cleared before anything is printed.
  */
 int cmd_restored_chain(const struct config *cfg, const struct ops_restore_result *r,

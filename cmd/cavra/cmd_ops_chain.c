@@ -191,6 +191,28 @@ static void print_outcome(const struct ops_restore_result *r, const struct chain
 			"--public-key rules that out)\n");
 }
 
+/*
+ * Sessions whose counters the loaded decision lines do not bear out (ops_vcount.c): committed
+ * like the rest, each named on stderr, and the restore is not a success, as with a chain break.
+ */
+static int restored_counters(const struct ops_restore_result *r, struct err *out)
+{
+	const struct ops_report *p = &r->counter_problems;
+
+	if (!r->counters.differ)
+		return EXIT_OK;
+	for (size_t i = 0; i < p->n; i++)
+		fprintf(stderr, "session counters: %s\n", p->items[i].msg);
+	err_set(out, ST_CONFLICT,
+		"session counters: %lld restored session%s do not count %s decision lines "
+		"(the restore is committed: the backup's sessions were edited, or the source's; "
+		"'cavra audit verify' on the source tells which)",
+		(long long)r->counters.differ, r->counters.differ == 1 ? "" : "s",
+		r->counters.differ == 1 ? "its" : "their");
+	fprintf(stderr, "cavra: %s\n", out->msg);
+	return EXIT_FAIL;
+}
+
 int cmd_restored_chain(const struct config *cfg, const struct ops_restore_result *r,
 		       struct progress *p, struct err *out)
 {
@@ -200,7 +222,7 @@ int cmd_restored_chain(const struct config *cfg, const struct ops_restore_result
 
 	if (rc == ST_OK) {
 		print_outcome(r, &o);
-		return EXIT_OK;
+		return restored_counters(r, out);
 	}
 	if (rc == ST_INTERRUPTED)
 		err_set(out, rc,

@@ -361,6 +361,13 @@ struct ops_restore_result {
 	struct ops_decision_hashes *decision_hashes;
 	/* the loaded audit_chain lines' proof (owned; NULL: none were loaded) */
 	struct ops_chain_lines *chain_lines;
+	/*
+	 * Each restored session's counters against the decision lines loaded (ops_vcount.c), and
+	 * the sessions whose counters differ (kind "session_counters").  The restore commits
+	 * regardless, as it does with the chain's breaks: the caller reports them.
+	 */
+	struct ops_verify_counters counters;
+	struct ops_report counter_problems;
 };
 void ops_restore_result_release(struct ops_restore_result *r);
 

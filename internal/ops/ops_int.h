@@ -549,6 +549,7 @@ struct ops_load {
 	struct ops_line_check *check; /* each line's order checked too; NULL: not */
 	struct ops_decision_hashes *hashes; /* activity_decisions: each line's record hash */
 	struct ops_chain_lines *chain; /* audit_chain: each line proved as it loads */
+	struct ops_vcount *counts; /* activity_decisions, activity_sessions: each line counted */
 };
 ATTR_NODISCARD enum status ops_load_file(struct ops_load *l, const char *path,
 					 struct ops_scan *scan, struct err *e);
@@ -614,6 +615,14 @@ void ops_vcount_free(struct ops_vcount *v);
 bool ops_vcount_reads(const struct ops_vcount *v, const struct ops_manifest_file *f);
 void ops_vcount_line(struct ops_vcount *v, const struct ops_manifest_file *f,
 		     const struct ops_span *spans);
+/*
+ * The same from a restore's decoded values: a decision line's session and decision (NULL: a
+ * null), a session line's id and counters (ok: each was an integer).
+ */
+void ops_vcount_decision(struct ops_vcount *v, const char *sid, size_t n, const char *decision,
+			 size_t dn);
+void ops_vcount_session(struct ops_vcount *v, const char *sid, size_t n, const int64_t counters[3],
+			bool ok);
 void ops_vcount_read(struct ops_vcount *v, const struct ops_manifest_file *f, bool clean);
 void ops_vcount_end(struct ops_vcount *v);
 

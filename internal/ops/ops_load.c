@@ -8,6 +8,7 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/num.h"
 #include "base/timeutil.h"
 #include "base/progress.h"
 
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #define TIME_TEXT_MAX 64 /* longer than any time text time_parse accepts */
+#define COUNTERS      3 /* a session's: decisions, blocked, approvals required */
 
 struct loader {
 	struct ops_load *l;
@@ -30,6 +32,9 @@ struct loader {
 	size_t tally_col; /* index of "decision", or SIZE_MAX */
 	size_t id_col; /* index of "decision_id" when the line's record hash is kept */
 	size_t chain_cols[OPS_CHAIN_LINE_COLS]; /* audit_chain's, when its lines are proved */
+	/* what the sessions' counters' check reads: a decision's session_id and decision, or a
+	 * session's id and three counters; n 0: the table is neither */
+	size_t count_cols[1 + COUNTERS], ncount;
 };
 
 /* A time: any form time_parse takes, stored in the canonical one. */
@@ -145,6 +150,54 @@ static void chain_line(struct loader *ld)
 	ops_chain_lines_add(ld->l->chain, v, n);
 }
 
+/* An integer column's value (its text as the line has it). */
+static bool int_value(const struct loader *ld, size_t col, int64_t *out)
+{
+	char text[24];
+	size_t n = ld->lens[col];
+
+	if (!ld->vals[col] || n >= sizeof(text))
+		return false;
+	memcpy(text, ld->vals[col], n);
+	text[n] = '\0';
+	return str_to_i64(text, 0, INT64_MAX, out);
+}
+
+/* The line's part in the sessions' counters' check (ops_vcount.c). */
+static void count_line(struct loader *ld)
+{
+	const size_t *c = ld->count_cols;
+	int64_t row[COUNTERS] = {0};
+	bool ok = true;
+
+	if (ld->ncount == 2) {
+		ops_vcount_decision(ld->l->counts, ld->vals[c[0]], ld->lens[c[0]], ld->vals[c[1]],
+				    ld->lens[c[1]]);
+		return;
+	}
+	for (size_t i = 0; i < COUNTERS; i++)
+		ok = int_value(ld, c[1 + i], &row[i]) && ok;
+	ops_vcount_session(ld->l->counts, ld->vals[c[0]], ld->lens[c[0]], row, ok);
+}
+
+/* The columns count_line reads; a table that lacks one fails the check (a NULL session). */
+static void count_columns(struct loader *ld)
+{
+	static const char *const dec[] = {"session_id", "decision"};
+	static const char *const ses[] = {"session_id", "decision_count", "blocked_count",
+					  "approval_required_count"};
+	bool is_dec = strcmp(ld->l->t->table, "activity_decisions") == 0;
+	const char *const *names = is_dec ? dec : ses;
+
+	ld->ncount = is_dec ? ARRAY_SIZE(dec) : ARRAY_SIZE(ses);
+	for (size_t i = 0; i < ld->ncount; i++)
+		if ((ld->count_cols[i] = ops_table_col(ld->l->t, names[i])) == SIZE_MAX) {
+			ops_vcount_decision(ld->l->counts, NULL, 0, NULL, 0);
+			ld->l->counts = NULL;
+			return;
+		}
+}
+
 /* ops_line_fn: one line of the file. */
 static enum status load_line(void *ctx, const char *line, size_t len, int64_t lineno, struct err *e)
 {
@@ -172,6 +225,8 @@ static enum status load_line(void *ctx, const char *line, size_t len, int64_t li
 					line, len);
 	if (ld->l->chain)
 		chain_line(ld);
+	if (ld->l->counts)
+		count_line(ld);
 	st = store_load_row(ld->sl, ld->vals, ld->lens, e);
 	if (st != ST_OK)
 		err_wrap(e, "load '%s' line %lld", ld->l->t->table, (long long)lineno);
@@ -211,6 +266,8 @@ enum status ops_load_file(struct ops_load *l, const char *path, struct ops_scan 
 	ld.id_col = l->hashes ? ops_table_col(l->t, "decision_id") : SIZE_MAX;
 	if (l->chain)
 		chain_columns(&ld);
+	if (l->counts)
+		count_columns(&ld);
 	buf_init(&ld.arena, OPS_LINE_MAX);
 	memset(scan, 0, sizeof(*scan));
 	st = store_load_begin(l->c, l->t->table, names, ld.ncols,

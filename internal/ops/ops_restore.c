@@ -47,6 +47,7 @@ struct restore {
 	bool migrate_in_load; /* the target's migrations run in the load's transaction */
 	bool deferred; /* the content is checked while it loads, not verified first */
 	bool made_dir; /* the target directory did not exist: a failed restore removes it */
+	struct ops_vcount *counts; /* the sessions' counters, counted as their lines load */
 };
 
 /* ---- compatibility of the backup with this binary ---- */
@@ -469,7 +470,8 @@ static enum status load_table(struct restore *r, struct store_conn *c, size_t i,
 			     .c = c,
 			     .tally_into = r->out,
 			     .progress = r->o->progress,
-			     .how = {f->compression, f->bytes}};
+			     .how = {f->compression, f->bytes},
+			     .counts = ops_vcount_reads(r->counts, f) ? r->counts : NULL};
 	char *path = ops_path_join(r->dir, f->path);
 	struct store_rows *idx = NULL;
 	int64_t before = 0;
@@ -571,11 +573,18 @@ static enum status load_all(struct restore *r, struct err *e)
 		err_wrap(e, "bring the target's schema to version %d", r->m->schema_version);
 	if (st == ST_OK)
 		st = still_empty(r, c, e);
+	r->counts = ops_vcount_new(r->m, &r->out->counter_problems, &r->out->counters);
 	for (size_t i = 0; st == ST_OK && i < r->nplan; i++) {
 		st = load_table(r, c, i, &r->out->tables[i], e);
+		if (st == ST_OK && ops_vcount_reads(r->counts, r->plan[i]))
+			ops_vcount_read(r->counts, r->plan[i], true);
 		r->out->ntables = i + 1;
 		r->out->rows += r->out->tables[i].loaded;
 	}
+	if (st == ST_OK)
+		ops_vcount_end(r->counts);
+	ops_vcount_free(r->counts);
+	r->counts = NULL;
 	if (st == ST_OK)
 		st = reset_newer(r, c, e);
 	if (st == ST_OK)
@@ -746,6 +755,7 @@ void ops_restore_result_release(struct ops_restore_result *r)
 	free(r->url);
 	ops_decision_hashes_free(r->decision_hashes);
 	ops_chain_lines_free(r->chain_lines);
+	ops_report_release(&r->counter_problems);
 	memset(r, 0, sizeof(*r));
 }
 

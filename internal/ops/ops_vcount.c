@@ -1,6 +1,7 @@
 /*
  * ops_vcount.c - `cavra ops verify`'s check of each session's counters against the backup's
- * decision lines, as `cavra audit verify` compares them in a database: a session's
+ * decision lines (from their spans), and a restore's (from the values it loads), as `cavra
+ * audit verify` compares them in a database: a session's
  * decision_count, blocked_count and approval_required_count are the number of decision lines
  * that name it, of those whose decision is block, and of those whose decision is
  * require_approval.  A session's chain entry leaves its counters out, so without this an
@@ -11,7 +12,6 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
-#include "base/str.h"
 #include "base/xalloc.h"
 
 #include <stdarg.h>
@@ -101,16 +101,13 @@ bool ops_vcount_reads(const struct ops_vcount *v, const struct ops_manifest_file
 	return v && (f == v->dec || f == v->ses);
 }
 
-/* The tally of the session whose id a string span holds; NULL when it cannot be decoded. */
-static struct tally *tally_of(struct ops_vcount *v, const struct ops_span *s)
+/* The tally of the session id[0..n). */
+static struct tally *tally_of(struct ops_vcount *v, const char *id, size_t n)
 {
 	size_t i;
 	bool added;
 
-	buf_reset(&v->id);
-	if (s->kind != OPS_SPAN_STRING || ops_span_text(s, &v->id, NULL) != ST_OK)
-		return NULL;
-	i = ops_ktab_put(v->ids, v->id.data, v->id.len, &added);
+	i = ops_ktab_put(v->ids, id, n, &added);
 	if (i == v->room) {
 		v->room = v->room ? v->room * 2 : 64;
 		v->t = xrealloc(v->t, v->room * sizeof(*v->t));
@@ -120,33 +117,62 @@ static struct tally *tally_of(struct ops_vcount *v, const struct ops_span *s)
 	return &v->t[i];
 }
 
-static void decision_line(struct ops_vcount *v, const struct ops_span *spans)
+void ops_vcount_decision(struct ops_vcount *v, const char *sid, size_t n, const char *decision,
+			 size_t dn)
 {
-	const struct ops_span *d = &spans[v->dec_decision];
-	struct tally *t = tally_of(v, &spans[v->dec_sid]);
+	struct tally *t;
 
-	buf_reset(&v->decision);
-	if (!t || d->kind != OPS_SPAN_STRING || ops_span_text(d, &v->decision, NULL) != ST_OK) {
+	if (!sid || !decision) {
 		v->failed = true;
 		return;
 	}
+	t = tally_of(v, sid, n);
 	t->dec[C_ALL]++;
-	t->dec[C_BLOCKED] += str_eq(v->decision.data, "block");
-	t->dec[C_APPROVAL] += str_eq(v->decision.data, "require_approval");
+	t->dec[C_BLOCKED] += dn == 5 && memcmp(decision, "block", 5) == 0;
+	t->dec[C_APPROVAL] += dn == 16 && memcmp(decision, "require_approval", 16) == 0;
+}
+
+void ops_vcount_session(struct ops_vcount *v, const char *sid, size_t n,
+			const int64_t counters[C_N], bool ok)
+{
+	struct tally *t;
+
+	if (!sid) {
+		v->failed = true;
+		return;
+	}
+	t = tally_of(v, sid, n);
+	t->has_row = true;
+	t->row_bad = !ok;
+	memcpy(t->row, counters, sizeof(t->row));
+}
+
+/* A string span's text in b, escapes decoded; NULL when it is no string or cannot be. */
+static const char *span_text(const struct ops_span *s, struct buf *b)
+{
+	buf_reset(b);
+	if (s->kind != OPS_SPAN_STRING || ops_span_text(s, b, NULL) != ST_OK)
+		return NULL;
+	return b->data;
+}
+
+static void decision_line(struct ops_vcount *v, const struct ops_span *spans)
+{
+	const char *sid = span_text(&spans[v->dec_sid], &v->id);
+	const char *d = span_text(&spans[v->dec_decision], &v->decision);
+
+	ops_vcount_decision(v, sid, v->id.len, d, v->decision.len);
 }
 
 static void session_line(struct ops_vcount *v, const struct ops_span *spans)
 {
-	struct tally *t = tally_of(v, &spans[v->ses_id]);
+	const char *sid = span_text(&spans[v->ses_id], &v->id);
+	int64_t row[C_N] = {0};
+	bool ok = true;
 
-	if (!t) {
-		v->failed = true;
-		return;
-	}
-	t->has_row = true;
 	for (size_t i = 0; i < C_N; i++)
-		if (!ops_span_int(&spans[v->ses_cols[i]], &t->row[i]))
-			t->row_bad = true;
+		ok = ops_span_int(&spans[v->ses_cols[i]], &row[i]) && ok;
+	ops_vcount_session(v, sid, v->id.len, row, ok);
 }
 
 void ops_vcount_line(struct ops_vcount *v, const struct ops_manifest_file *f,

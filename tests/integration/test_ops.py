@@ -788,6 +788,11 @@ def test_awkward_values_survive_both_copy_paths(tmp_path, pg_db):
                 "'2026-01-02T03:04:05.000001Z', '2026-01-02T03:04:05.000001Z', "
                 "'2026-01-02T03:04:05.000001Z', ?)",
                 (f"dec_{i}", AWKWARD, v, v, v, v, v, v, payload))
+        # the session that counts them, as cavra keeps it (a restore checks the counters)
+        con.execute("INSERT INTO activity_sessions (session_id, state, started_at, updated_at, "
+                    "created_at, decision_count, payload) VALUES (?, 'active', "
+                    "'2026-01-02T03:04:05.000001Z', '2026-01-02T03:04:05.000001Z', "
+                    "'2026-01-02T03:04:05.000001Z', 4, '{}')", (AWKWARD,))
     con.close()
     first = backup(a, tmp_path / "b1")
     text = content(tmp_path / "b1", entry(tmp_path / "b1", "activity_decisions")).decode()

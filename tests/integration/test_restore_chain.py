@@ -404,6 +404,30 @@ def test_verify_checks_each_sessions_counters(chained, tmp_path):
 COUNTERS = ("decision_count", "blocked_count", "approval_required_count")
 
 
+def test_a_restore_names_sessions_whose_counters_differ(chained, tmp_path, target):
+    """A restore counts the decision lines by session as it loads them: counters edited in the
+    backup are restored (the restore is committed, as with a chain break), named on stderr, and
+    the restore exits 1; `cavra audit verify` of the restored database names the same."""
+    db, _ = chained
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    sessions = lines(bk, "activity_sessions")
+    s = next(x for x in sessions if x["session_id"] == "audit-1-1")
+    s["decision_count"] += 2
+    reseal(bk, "activity_sessions", sessions)
+    args, url = target
+    code, out, err = cavra("ops", "restore", str(bk), *args, db=db)
+    assert code == 1, out + err
+    n = s["decision_count"]
+    assert f"session counters: session audit-1-1: counters {n}/" in err, err
+    assert "1 restored session do not count its decision lines" in err, err
+    assert "the restore is committed" in json.loads(out)["error"], out
+    assert sql(url, "SELECT decision_count FROM activity_sessions "
+                    "WHERE session_id = 'audit-1-1'") == [[str(n)]]
+    code, out, err = cavra("audit", "verify", db=url)
+    assert code == 1 and "edited id=audit-1-1" in out, out + err
+
+
 def rebuild(bk, decision_id, **changes):
     """Edits one decision line and rebuilds the chain after it as anyone who reads
     docs/audit.md's link can: record hash, every later link, the chain's head row and the
