@@ -45,6 +45,13 @@ struct json_object;
  * `migrate status --json` has always printed without it.
  */
 void cmd_print_json(struct json_object *o, bool spaced);
+struct ops_report;
+/*
+ * cmd_print.c: each problem of rep as "  KIND: PATH: MESSAGE" on f, the path and message
+ * (which carry names and ids read from a backup or a database) with what a terminal acts on
+ * escaped (str_fput_printable).
+ */
+void cmd_print_problems(const struct ops_report *rep, FILE *f);
 
 /*
  * cmd_usage.c: help, the same for every subcommand.  cmd_help_wanted: argv

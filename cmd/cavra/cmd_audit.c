@@ -9,6 +9,7 @@
 #include "base/files.h"
 #include "base/num.h"
 #include "base/seal.h"
+#include "base/str.h"
 #include "base/timeutil.h"
 #include "migrate/migrate.h"
 #include "service/seals.h"
@@ -38,12 +39,20 @@ void cmd_audit_print_break(void *ctx, const struct audit_break *b)
 		fprintf(f, " seq=%lld..%lld", (long long)b->seq, (long long)b->seq_to);
 	else if (b->seq)
 		fprintf(f, " seq=%lld", (long long)b->seq);
-	if (b->id)
-		fprintf(f, " id=%s", b->id);
-	fprintf(f, " after=%s", b->prev_id ? b->prev_id : "-");
-	if (b->next_id)
-		fprintf(f, " before=%s", b->next_id);
-	fprintf(f, ": %s\n", b->why);
+	/* ids and the reason come from the database: a terminal must not act on them */
+	if (b->id) {
+		fputs(" id=", f);
+		str_fput_printable(f, b->id);
+	}
+	fputs(" after=", f);
+	str_fput_printable(f, b->prev_id ? b->prev_id : "-");
+	if (b->next_id) {
+		fputs(" before=", f);
+		str_fput_printable(f, b->next_id);
+	}
+	fputs(": ", f);
+	str_fput_printable(f, b->why);
+	fputc('\n', f);
 }
 
 /* A break on stdout, the progress line (ctx, or NULL) erased first when on the same terminal. */

@@ -98,8 +98,11 @@ static void print_text(const struct import_result *r, enum status st, const stru
 {
 	if (st != ST_OK) {
 		printf("%s: FAILED (%s): %s\n", r->store ? r->store : "?", r->path, e->msg);
-		for (size_t i = 0; i < r->nproblems; i++)
-			printf("  %s\n", r->problems[i]);
+		for (size_t i = 0; i < r->nproblems; i++) {
+			fputs("  ", stdout);
+			str_fput_printable(stdout, r->problems[i]); /* names from the files read */
+			putchar('\n');
+		}
 		return;
 	}
 	printf("%s (%s):", r->store, r->path);
@@ -231,9 +234,7 @@ static int verify_backup(const char *manifest, struct ops_verify_result *r)
 		"cavra: ops import: '%s' failed verification (%zu problem%s); nothing was "
 		"imported\n",
 		r->manifest_path, r->problems.n, r->problems.n == 1 ? "" : "s");
-	for (size_t i = 0; i < r->problems.n; i++)
-		fprintf(stderr, "  %s: %s: %s\n", r->problems.items[i].kind,
-			r->problems.items[i].path, r->problems.items[i].msg);
+	cmd_print_problems(&r->problems, stderr);
 	return EXIT_FAIL;
 }
 

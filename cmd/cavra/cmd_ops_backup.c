@@ -307,13 +307,6 @@ static int ops_backup_cmd(struct config *cfg, int argc, char **argv)
 
 /* ---- verify ---- */
 
-static void print_problems(const struct ops_report *rep, FILE *f)
-{
-	for (size_t i = 0; i < rep->n; i++)
-		fprintf(f, "  %s: %s: %s\n", rep->items[i].kind, rep->items[i].path,
-			rep->items[i].msg);
-}
-
 /*
  * Whether the backup is signed and by which key (into buf), and whether that key was the one
  * required: without a configured key a signature only shows that the manifest is undamaged.
@@ -505,11 +498,13 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 		       counters_note(&r.counters, counters, sizeof(counters)),
 		       chain_note(&r.chain, chain, sizeof(chain)));
 	} else if (r.refused) {
-		printf("FAILED: %s: %s\n", r.manifest_path, r.problems.items[0].msg);
+		printf("FAILED: %s: ", r.manifest_path);
+		str_fput_printable(stdout, r.problems.items[0].msg);
+		putchar('\n');
 	} else {
 		printf("FAILED: %s: %zu problem%s\n", r.manifest_path, r.problems.n,
 		       r.problems.n == 1 ? "" : "s");
-		print_problems(&r.problems, stdout);
+		cmd_print_problems(&r.problems, stdout);
 	}
 	ops_verify_result_release(&r);
 	return ok ? EXIT_OK : EXIT_FAIL;
@@ -626,7 +621,7 @@ static int run_restore(const struct config *cfg, const struct ops_args *a)
 	if (st != ST_OK)
 		fprintf(stderr, "cavra: %s\n", e.msg);
 	if (st != ST_OK && st != ST_INTERRUPTED && r.verify.problems.n && !r.verify.refused)
-		print_problems(&r.verify.problems, stderr);
+		cmd_print_problems(&r.verify.problems, stderr);
 	json_object_put(doc);
 	ops_restore_result_release(&r);
 	return code;
@@ -730,15 +725,24 @@ static int ops_restore_test_cmd(struct config *cfg, int argc, char **argv)
 
 /* ---- doctor ---- */
 
+/* "TABLE ID COLUMN: PROBLEMTAIL": the id, read from the database, with controls escaped. */
+static void doctor_line(const char *table, const char *id, const char *column, const char *problem,
+			const char *tail)
+{
+	printf("%s ", table);
+	str_fput_printable(stdout, id);
+	printf(" %s: %s%s\n", column, problem, tail);
+}
+
 static void print_doctor(const struct ops_doctor_result *r, bool fix)
 {
 	for (size_t i = 0; i < r->n; i++)
-		printf("%s %s %s: not valid UTF-8%s\n", r->items[i].table, r->items[i].id,
-		       r->items[i].column, fix ? ", rewritten with U+FFFD" : "");
+		doctor_line(r->items[i].table, r->items[i].id, r->items[i].column,
+			    "not valid UTF-8", fix ? ", rewritten with U+FFFD" : "");
 	for (size_t i = 0; i < r->ndamaged; i++)
-		printf("%s %s %s: %s (edited in the database?); --fix leaves it as it is\n",
-		       r->damaged[i].table, r->damaged[i].id, r->damaged[i].column,
-		       r->damaged[i].problem);
+		doctor_line(r->damaged[i].table, r->damaged[i].id, r->damaged[i].column,
+			    r->damaged[i].problem,
+			    " (edited in the database?); --fix leaves it as it is");
 	if (r->ndamaged)
 		printf("%zu stored JSON value%s that do%s not parse: restore the record%s from a "
 		       "backup, or correct %s by hand\n",

@@ -201,8 +201,11 @@ static int restored_counters(const struct ops_restore_result *r, struct err *out
 
 	if (!r->counters.differ)
 		return EXIT_OK;
-	for (size_t i = 0; i < p->n; i++)
-		fprintf(stderr, "session counters: %s\n", p->items[i].msg);
+	for (size_t i = 0; i < p->n; i++) {
+		fputs("session counters: ", stderr);
+		str_fput_printable(stderr, p->items[i].msg);
+		fputc('\n', stderr);
+	}
 	err_set(out, ST_CONFLICT,
 		"session counters: %lld restored session%s do not count %s decision lines "
 		"(the restore is committed: the backup's sessions were edited, or the source's; "

@@ -1,10 +1,13 @@
 /*
  * cmd_print.c - how the subcommands print a JSON document on stdout:
- * indented, '/' not escaped, one document per line group.  One place, so
- * that `ops` and `migrate` cannot drift apart by accident.
+ * indented, '/' not escaped, one document per line group, and a list of
+ * problems.  One place, so that `ops` and `migrate` cannot drift apart by
+ * accident.
  */
 #include "base/base.h"
 #include "cmd.h"
+#include "base/str.h"
+#include "ops/ops.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -16,4 +19,15 @@ void cmd_print_json(struct json_object *o, bool spaced)
 	if (spaced)
 		flags |= JSON_C_TO_STRING_SPACED;
 	puts(json_object_to_json_string_ext(o, flags));
+}
+
+void cmd_print_problems(const struct ops_report *rep, FILE *f)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		fprintf(f, "  %s: ", rep->items[i].kind);
+		str_fput_printable(f, rep->items[i].path);
+		fputs(": ", f);
+		str_fput_printable(f, rep->items[i].msg);
+		fputc('\n', f);
+	}
 }

@@ -375,6 +375,38 @@ static void test_str_to_i64(void **state)
 	assert_false(str_to_i64("99999999999999999999", 1, 100, &v));
 }
 
+/* What str_fput_printable writes of s, into out. */
+static void printable(const char *s, char *out, size_t size)
+{
+	FILE *f = fmemopen(out, size, "w");
+
+	assert_non_null(f);
+	str_fput_printable(f, s);
+	fclose(f);
+}
+
+static void test_str_fput_printable(void **state)
+{
+	char out[256];
+
+	(void)state;
+	printable("sess-1 \xc3\xa9 \xf0\x9f\x98\x80 a\\b", out, sizeof(out));
+	assert_string_equal(out, "sess-1 \xc3\xa9 \xf0\x9f\x98\x80 a\\b");
+	/* a cursor move and a line clear, a conceal, a forged line */
+	printable("x\x1b[1A\x1b[2K\x1b[8m\nok: \t\x7f", out, sizeof(out));
+	assert_string_equal(out, "x\\x1b[1A\\x1b[2K\\x1b[8m\\x0aok: \\x09\\x7f");
+	/* C1 controls (CSI as one code point) and the bidirectional overrides and isolates */
+	printable("\xc2\x9b"
+		  "2J \xc2\xa0 \xe2\x80\xae \xe2\x81\xa6 \xe2\x80\x94",
+		  out, sizeof(out));
+	assert_string_equal(out, "\\u009b2J \xc2\xa0 \\u202e \\u2066 \xe2\x80\x94");
+	/* a lead byte at the end, not a whole sequence */
+	printable("a\xe2", out, sizeof(out));
+	assert_string_equal(out, "a\xe2");
+	printable("a\xe2\x80", out, sizeof(out));
+	assert_string_equal(out, "a\xe2\x80");
+}
+
 /* One event is one line, escaped, whatever the message holds. */
 static void test_log_line(void **state)
 {
@@ -498,17 +530,27 @@ static void test_msum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_buf_addf_long),
-		cmocka_unit_test(test_time_parse),     cmocka_unit_test(test_time_format),
-		cmocka_unit_test(test_time_mono_wait), cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_buf_addf_long),
+		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_time_mono_wait),
+		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_dburl),
 
-		cmocka_unit_test(test_scrub),	       cmocka_unit_test(test_scrub_forms),
-		cmocka_unit_test(test_scrub_pieces),   cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_hex_decode),     cmocka_unit_test(test_fnv1a),
-		cmocka_unit_test(test_msum),	       cmocka_unit_test(test_hex_is_lower),
-		cmocka_unit_test(test_str_to_i64),     cmocka_unit_test(test_log_line),
-		cmocka_unit_test(test_log_due),	       cmocka_unit_test(test_bytes_cmp),
+		cmocka_unit_test(test_scrub),
+		cmocka_unit_test(test_scrub_forms),
+		cmocka_unit_test(test_scrub_pieces),
+		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_hex_decode),
+		cmocka_unit_test(test_fnv1a),
+		cmocka_unit_test(test_msum),
+		cmocka_unit_test(test_hex_is_lower),
+		cmocka_unit_test(test_str_to_i64),
+		cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_str_fput_printable),
+		cmocka_unit_test(test_log_due),
+		cmocka_unit_test(test_bytes_cmp),
 		cmocka_unit_test(test_err_ctx),
 	};
 

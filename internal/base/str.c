@@ -33,6 +33,37 @@ bool str_ends_with(const char *s, const char *suffix)
 	return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+/* The code point of a C1 control or a bidirectional override at p (UTF-8), else 0; *n its bytes. */
+static unsigned acted_on(const unsigned char *p, size_t *n)
+{
+	*n = p[0] == 0xc2 ? 2 : 3;
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return p[1];
+	if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae)
+		return 0x2000 + (p[2] & 0x3f);
+	if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
+		return 0x2040 + (p[2] & 0x3f);
+	return 0;
+}
+
+void str_fput_printable(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp;
+	size_t n;
+
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\x%02x", *p);
+		} else if ((*p == 0xc2 || *p == 0xe2) && (cp = acted_on(p, &n)) != 0) {
+			fprintf(f, "\\u%04x", cp);
+			p += n - 1;
+		} else {
+			fputc(*p, f);
+		}
+	}
+}
+
 char *str_url_encode(const char *s)
 {
 	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;

@@ -6,6 +6,8 @@
 
 #include "base/base.h"
 
+#include <stdio.h>
+
 /*
  * Byte order of a[0..an) and b[0..bn) (<0, 0, >0), a prefix first: the order
  * of SQLite's BINARY and PostgreSQL's "C" collation.
@@ -20,5 +22,13 @@ bool str_ends_with(const char *s, const char *suffix);
  * in it reads as a delimiter of the URL it goes into.  Caller owns, free with free().
  */
 char *str_url_encode(const char *s);
+/*
+ * Writes s to f with everything a terminal acts on shown as an escape instead: the C0 controls
+ * (newline and tab included) and DEL as \xNN, the C1 controls (U+0080-U+009F) and the
+ * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) as \uNNNN.  For the
+ * lines that show ids and values read from a database or a backup: whoever wrote those cannot
+ * move the cursor, hide the text after them, reorder what is shown or forge a line.
+ */
+void str_fput_printable(FILE *f, const char *s);
 
 #endif

@@ -428,6 +428,29 @@ def test_a_restore_names_sessions_whose_counters_differ(chained, tmp_path, targe
     assert code == 1 and "edited id=audit-1-1" in out, out + err
 
 
+def test_ids_from_a_backup_or_database_cannot_drive_the_terminal(chained, tmp_path):
+    """Ids in problem and break lines come from whoever wrote the backup or the database: a
+    cursor move, a line clear, a conceal or a forged newline in one is printed escaped, so it
+    cannot hide the lines an auditor reads."""
+    db, ids = chained
+    evil = "s\x1b[1A\x1b[2K\x1b[8m\nok: \u202e"
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    decisions = lines(bk, "activity_decisions")
+    decisions[0]["session_id"] = evil
+    reseal(bk, "activity_decisions", decisions)
+    code, out, err = cavra("ops", "verify", str(bk))
+    assert code == 1 and "\x1b" not in out + err and "\u202e" not in out, out + err
+    # problems have their C0 controls as '?' (ops_report_add); what is left is escaped
+    assert "session s?[1A?[2K?[8m?ok: \\u202e: no line, though 1 decision lines name it: " \
+        "deleted" in out, out
+    sql(db, "UPDATE activity_decisions SET decision_id = 'd\x1b[2K' "
+            f"WHERE decision_id = '{ids[0]}'")
+    code, out, err = cavra("audit", "verify", db=db)
+    assert code == 1 and "\x1b" not in out + err, out + err
+    assert "id=d\\x1b[2K" in out, out
+
+
 def rebuild(bk, decision_id, **changes):
     """Edits one decision line and rebuilds the chain after it as anyone who reads
     docs/audit.md's link can: record hash, every later link, the chain's head row and the
