@@ -261,6 +261,12 @@ bool ops_verify_with(const char *manifest, const struct ops_verify_opts *o,
 		     struct ops_verify_result *out);
 /* The result as cavra.persistent_api.verify.v1 (caller's). */
 json_object *ops_verify_json(const struct ops_verify_result *r);
+/*
+ * {checked, sessions, differ} of the sessions' counters' check (verify's and a restore's),
+ * {checked: false, reason} when it was not made, null when the backup lacks the decisions' or
+ * the sessions' file.
+ */
+json_object *ops_verify_counters_json(const struct ops_verify_counters *c);
 
 /* ---- the original CAVRA's backups (docs/migrating-from-original.md) ---- */
 

@@ -802,6 +802,7 @@ json_object *ops_restore_json(const struct ops_restore_result *r, const struct e
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "duration_ms", r->duration_ms);
 	json_object_object_add(o, "tables", tables_json(r));
+	json_object_object_add(o, "session_counters", ops_verify_counters_json(&r->counters));
 	json_object_object_add(o, "problems",
 			       json_object_get(json_object_object_get(v, "problems")));
 	json_object_put(v);

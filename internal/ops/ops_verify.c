@@ -772,7 +772,7 @@ static json_object *chain_json(const struct ops_verify_chain *c)
  * {checked, sessions, differ} of the sessions' counters' check, {checked: false, reason} when it
  * was not made, null when the backup lacks the decisions' or the sessions' file.
  */
-static json_object *counters_json(const struct ops_verify_counters *c)
+json_object *ops_verify_counters_json(const struct ops_verify_counters *c)
 {
 	json_object *o = check_json(c->present, c->checked, c->why_not);
 
@@ -813,7 +813,7 @@ json_object *ops_verify_json(const struct ops_verify_result *r)
 	json_object_object_add(o, "signature", signature_json(&r->signature));
 	json_object_object_add(o, "audit_head", m ? audit_head_json(m) : NULL);
 	json_object_object_add(o, "audit_chain", chain_json(&r->chain));
-	json_object_object_add(o, "session_counters", counters_json(&r->counters));
+	json_object_object_add(o, "session_counters", ops_verify_counters_json(&r->counters));
 	jx_add_int(o, "files", (int64_t)r->files);
 	jx_add_int(o, "rows", r->rows);
 	jx_add_int(o, "bytes", r->bytes);

@@ -421,7 +421,9 @@ def test_a_restore_names_sessions_whose_counters_differ(chained, tmp_path, targe
     n = s["decision_count"]
     assert f"session counters: session audit-1-1: counters {n}/" in err, err
     assert "1 restored session do not count its decision lines" in err, err
-    assert "the restore is committed" in json.loads(out)["error"], out
+    doc = json.loads(out)
+    assert "the restore is committed" in doc["error"], out
+    assert doc["session_counters"] == {"checked": True, "sessions": 3, "differ": 1}, out
     assert sql(url, "SELECT decision_count FROM activity_sessions "
                     "WHERE session_id = 'audit-1-1'") == [[str(n)]]
     code, out, err = cavra("audit", "verify", db=url)
