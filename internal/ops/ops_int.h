@@ -588,12 +588,13 @@ void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, b
 void ops_vchain_end(struct ops_vchain *vc);
 
 /*
- * A set of byte-string keys numbered 0, 1, ... in the order each first came (ops_ktab.c), for
- * matching a backup's lines by id: placed by a keyed hash, so ids chosen to collide do not
- * slow it down.  ops_ktab_broken: libcrypto failed to draw the key (the set still works).
+ * A set of byte-string keys numbered 0, 1, ... in the order each first came (ops_ktab.c), each
+ * with a value of value_size bytes (zeroed when its key came), for matching a backup's lines by
+ * id: placed by a keyed hash, so ids chosen to collide do not slow it down.  ops_ktab_broken:
+ * libcrypto failed to draw the key (the set still works).
  */
 struct ops_ktab;
-struct ops_ktab *ops_ktab_new(void);
+struct ops_ktab *ops_ktab_new(size_t value_size);
 void ops_ktab_free(struct ops_ktab *t);
 bool ops_ktab_broken(const struct ops_ktab *t);
 /* key[0..len)'s number; *added when it was not in the set before. */
@@ -601,6 +602,8 @@ size_t ops_ktab_put(struct ops_ktab *t, const char *key, size_t len, bool *added
 size_t ops_ktab_count(const struct ops_ktab *t);
 /* Key number i, NUL-terminated, and its length (len may be NULL). */
 const char *ops_ktab_key(const struct ops_ktab *t, size_t i, size_t *len);
+/* Key number i's value: valid until the next ops_ktab_put. */
+void *ops_ktab_value(struct ops_ktab *t, size_t i);
 
 /*
  * `cavra ops verify`'s check of the sessions' counters against the decision lines

@@ -1,9 +1,9 @@
 /*
- * ops_ktab.c - a set of byte-string keys, each given a dense number in the order it first came,
- * for `ops verify`'s checks that match a backup's lines by id (ops_vrecs.c, ops_vcount.c).  The
- * keys come from the backup: slots are placed by a keyed hash (base/msum.h) with a key drawn
- * for each table, so that ids chosen to collide under a public hash cannot make every look-up
- * walk them all.
+ * ops_ktab.c - a set of byte-string keys, each given a dense number in the order it first came
+ * and a value of the caller's type, for `ops verify`'s checks that match a backup's lines by id
+ * (ops_vrecs.c, ops_vcount.c).  The keys come from the backup: slots are placed by a keyed hash
+ * (base/msum.h) with a key drawn for each table, so that ids chosen to collide under a public hash
+ * cannot make every look-up walk them all.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -18,14 +18,17 @@ struct ops_ktab {
 	size_t cap; /* a power of two, more than twice n */
 	char **keys; /* by number, each with a NUL after its len bytes */
 	size_t *lens;
+	unsigned char *values; /* by number, value_size bytes each, zeroed when the key came */
+	size_t value_size;
 	size_t n, room;
 	struct msum_key key;
 };
 
-struct ops_ktab *ops_ktab_new(void)
+struct ops_ktab *ops_ktab_new(size_t value_size)
 {
 	struct ops_ktab *t = xcalloc(1, sizeof(*t));
 
+	t->value_size = value_size;
 	t->cap = 64;
 	t->slots = xcalloc(t->cap, sizeof(*t->slots));
 	(void)msum_key_init(&t->key); /* broken: ops_ktab_broken says so */
@@ -40,6 +43,7 @@ void ops_ktab_free(struct ops_ktab *t)
 		free(t->keys[i]);
 	free(t->keys);
 	free(t->lens);
+	free(t->values);
 	free(t->slots);
 	msum_key_release(&t->key);
 	free(t);
@@ -60,6 +64,11 @@ const char *ops_ktab_key(const struct ops_ktab *t, size_t i, size_t *len)
 	if (len)
 		*len = t->lens[i];
 	return t->keys[i];
+}
+
+void *ops_ktab_value(struct ops_ktab *t, size_t i)
+{
+	return t->values + i * t->value_size;
 }
 
 /* The slot of key in slots, or the free one where it would go. */
@@ -103,7 +112,9 @@ size_t ops_ktab_put(struct ops_ktab *t, const char *key, size_t len, bool *added
 		t->room = t->room ? t->room * 2 : 64;
 		t->keys = xrealloc(t->keys, t->room * sizeof(*t->keys));
 		t->lens = xrealloc(t->lens, t->room * sizeof(*t->lens));
+		t->values = xrealloc(t->values, t->room * t->value_size);
 	}
+	memset(ops_ktab_value(t, t->n), 0, t->value_size);
 	t->keys[t->n] = xmalloc(len + 1);
 	memcpy(t->keys[t->n], key, len);
 	t->keys[t->n][len] = '\0';

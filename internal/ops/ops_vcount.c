@@ -36,9 +36,7 @@ struct ops_vcount {
 	struct ops_report *rep; /* borrowed */
 	struct ops_verify_counters *out; /* borrowed */
 	size_t dec_sid, dec_decision, ses_id, ses_cols[C_N];
-	struct ops_ktab *ids;
-	struct tally *t; /* by the id's number */
-	size_t room;
+	struct ops_ktab *ids; /* session id -> struct tally */
 	struct buf id, decision;
 	size_t clean;
 	bool failed; /* an id could not be decoded: a line problem of its own */
@@ -79,7 +77,7 @@ struct ops_vcount *ops_vcount_new(const struct ops_manifest *m, struct ops_repor
 		free(v);
 		return NULL;
 	}
-	v->ids = ops_ktab_new();
+	v->ids = ops_ktab_new(sizeof(struct tally));
 	buf_init(&v->id, BUF_CAP_DEFAULT);
 	buf_init(&v->decision, BUF_CAP_DEFAULT);
 	return v;
@@ -90,7 +88,6 @@ void ops_vcount_free(struct ops_vcount *v)
 	if (!v)
 		return;
 	ops_ktab_free(v->ids);
-	free(v->t);
 	buf_release(&v->id);
 	buf_release(&v->decision);
 	free(v);
@@ -104,17 +101,9 @@ bool ops_vcount_reads(const struct ops_vcount *v, const struct ops_manifest_file
 /* The tally of the session id[0..n). */
 static struct tally *tally_of(struct ops_vcount *v, const char *id, size_t n)
 {
-	size_t i;
 	bool added;
 
-	i = ops_ktab_put(v->ids, id, n, &added);
-	if (i == v->room) {
-		v->room = v->room ? v->room * 2 : 64;
-		v->t = xrealloc(v->t, v->room * sizeof(*v->t));
-	}
-	if (added)
-		memset(&v->t[i], 0, sizeof(v->t[i]));
-	return &v->t[i];
+	return ops_ktab_value(v->ids, ops_ktab_put(v->ids, id, n, &added));
 }
 
 void ops_vcount_decision(struct ops_vcount *v, const char *sid, size_t n, const char *decision,
@@ -235,9 +224,12 @@ void ops_vcount_end(struct ops_vcount *v)
 		return;
 	}
 	v->out->checked = true;
-	for (size_t i = 0; i < ops_ktab_count(v->ids); i++)
-		if (v->t[i].dec[C_ALL] > 0)
-			compare(v, ops_ktab_key(v->ids, i, NULL), &v->t[i]);
+	for (size_t i = 0; i < ops_ktab_count(v->ids); i++) {
+		const struct tally *t = ops_ktab_value(v->ids, i);
+
+		if (t->dec[C_ALL] > 0)
+			compare(v, ops_ktab_key(v->ids, i, NULL), t);
+	}
 	if (v->out->differ > OPS_LINE_PROBLEMS_MAX)
 		ops_report_add(v->rep, "session_counters", v->ses->path,
 			       "and %lld more sessions whose counters differ",

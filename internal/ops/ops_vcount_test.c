@@ -175,7 +175,7 @@ static void test_a_file_lacking_a_column(void **state)
 
 static void test_keys_numbered_in_order(void **state)
 {
-	struct ops_ktab *t = ops_ktab_new();
+	struct ops_ktab *t = ops_ktab_new(sizeof(int));
 	char key[32];
 	size_t len;
 	bool added;
@@ -185,9 +185,12 @@ static void test_keys_numbered_in_order(void **state)
 		snprintf(key, sizeof(key), "k%d", i);
 		assert_int_equal(ops_ktab_put(t, key, strlen(key), &added), (size_t)i);
 		assert_true(added);
+		assert_int_equal(*(int *)ops_ktab_value(t, (size_t)i), 0); /* zeroed */
+		*(int *)ops_ktab_value(t, (size_t)i) = i + 1;
 	}
 	assert_int_equal(ops_ktab_put(t, "k42", 3, &added), 42);
 	assert_false(added);
+	assert_int_equal(*(int *)ops_ktab_value(t, 42), 43); /* kept through the growth */
 	/* keys are bytes: one with a NUL inside is its own */
 	assert_int_equal(ops_ktab_put(t, "k4\0002", 4, &added), 5000);
 	assert_true(added);

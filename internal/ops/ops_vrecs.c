@@ -28,9 +28,7 @@ struct rec {
 };
 
 struct ops_vrecs {
-	struct ops_ktab *keys; /* kind, NUL, id: numbered in the order first met */
-	struct rec *recs; /* by that number */
-	size_t room;
+	struct ops_ktab *keys; /* kind, NUL, id -> struct rec, in the order first met */
 	EVP_MD_CTX *md;
 	struct buf key; /* the key being looked up */
 };
@@ -58,7 +56,7 @@ struct ops_vrecs *ops_vrecs_new(void)
 {
 	struct ops_vrecs *r = xcalloc(1, sizeof(*r));
 
-	r->keys = ops_ktab_new();
+	r->keys = ops_ktab_new(sizeof(struct rec));
 	r->md = EVP_MD_CTX_new();
 	buf_init(&r->key, BUF_CAP_DEFAULT);
 	return r;
@@ -69,7 +67,6 @@ void ops_vrecs_free(struct ops_vrecs *r)
 	if (!r)
 		return;
 	ops_ktab_free(r->keys);
-	free(r->recs);
 	EVP_MD_CTX_free(r->md);
 	buf_release(&r->key);
 	free(r);
@@ -78,21 +75,13 @@ void ops_vrecs_free(struct ops_vrecs *r)
 /* The record (kind, id), added when it is not there yet; NULL when the key is too long. */
 static struct rec *record(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len)
 {
-	size_t i;
 	bool added;
 
 	buf_reset(&r->key);
 	if (buf_add(&r->key, kind, strlen(kind) + 1, NULL) != ST_OK ||
 	    buf_add(&r->key, id, id_len, NULL) != ST_OK)
 		return NULL;
-	i = ops_ktab_put(r->keys, r->key.data, r->key.len, &added);
-	if (i == r->room) {
-		r->room = r->room ? r->room * 2 : 64;
-		r->recs = xrealloc(r->recs, r->room * sizeof(*r->recs));
-	}
-	if (added)
-		memset(&r->recs[i], 0, sizeof(r->recs[i]));
-	return &r->recs[i];
+	return ops_ktab_value(r->keys, ops_ktab_put(r->keys, r->key.data, r->key.len, &added));
 }
 
 bool ops_vrecs_line(struct ops_vrecs *r, const char *kind, const char *id, size_t id_len,
@@ -132,7 +121,7 @@ int64_t ops_vrecs_end(struct ops_vrecs *r, ops_vrecs_fn fn, void *ctx)
 	char name[128];
 
 	for (size_t i = 0; i < ops_ktab_count(r->keys); i++) {
-		const struct rec *s = &r->recs[i];
+		const struct rec *s = ops_ktab_value(r->keys, i);
 
 		if (!s->seq) {
 			unchained += s->has_line && !s->may_lack;
