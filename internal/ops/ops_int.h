@@ -278,6 +278,12 @@ const struct ops_manifest_file *ops_manifest_file_of(const struct ops_manifest *
 						     const char *table);
 /* The column of f named name, or SIZE_MAX. */
 size_t ops_manifest_col(const struct ops_manifest_file *f, const char *name);
+/*
+ * ops_manifest_file_of when that file is usable (a table listed twice is a problem of its
+ * own), else NULL.
+ */
+const struct ops_manifest_file *ops_manifest_usable_file_of(const struct ops_manifest *m,
+							    const char *table);
 
 /*
  * The manifest's text: the fields above as pretty-printed JSON whose last

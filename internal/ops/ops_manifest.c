@@ -213,6 +213,14 @@ const struct ops_manifest_file *ops_manifest_file_of(const struct ops_manifest *
 	return NULL;
 }
 
+const struct ops_manifest_file *ops_manifest_usable_file_of(const struct ops_manifest *m,
+							    const char *table)
+{
+	const struct ops_manifest_file *f = ops_manifest_file_of(m, table);
+
+	return f && f->usable ? f : NULL;
+}
+
 size_t ops_manifest_col(const struct ops_manifest_file *f, const char *name)
 {
 	for (size_t i = 0; i < f->ncolumns; i++)

@@ -66,14 +66,6 @@ struct ops_vchain {
 	char prev_hash[SHA256_HEX_LEN], prev_kind[KIND_MAX];
 };
 
-/* The usable file of table, or NULL (a table listed twice is a problem of its own). */
-static const struct ops_manifest_file *file_of(const struct ops_manifest *m, const char *table)
-{
-	const struct ops_manifest_file *f = ops_manifest_file_of(m, table);
-
-	return f && f->usable ? f : NULL;
-}
-
 /* The record tables among the backup's files; false when one lacks its id column. */
 static bool find_rec_files(struct ops_vchain *vc)
 {
@@ -130,15 +122,15 @@ struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops
 	struct ops_vchain *vc;
 
 	memset(out, 0, sizeof(*out));
-	out->present = file_of(m, "audit_chain") != NULL;
+	out->present = ops_manifest_usable_file_of(m, "audit_chain") != NULL;
 	if (!out->present)
 		return NULL;
 	vc = xcalloc(1, sizeof(*vc));
 	vc->m = m;
 	vc->rep = rep;
 	vc->out = out;
-	vc->dec = file_of(m, "activity_decisions");
-	vc->chain = file_of(m, "audit_chain");
+	vc->dec = ops_manifest_usable_file_of(m, "activity_decisions");
+	vc->chain = ops_manifest_usable_file_of(m, "audit_chain");
 	if (!vc->dec || !find_cols(vc)) {
 		out->why_not = "a file of the backup lacks a column the check reads";
 		free(vc);

@@ -59,12 +59,12 @@ static bool find_cols(struct ops_vcount *v)
 struct ops_vcount *ops_vcount_new(const struct ops_manifest *m, struct ops_report *rep,
 				  struct ops_verify_counters *out)
 {
-	const struct ops_manifest_file *dec = ops_manifest_file_of(m, "activity_decisions");
-	const struct ops_manifest_file *ses = ops_manifest_file_of(m, "activity_sessions");
+	const struct ops_manifest_file *dec = ops_manifest_usable_file_of(m, "activity_decisions");
+	const struct ops_manifest_file *ses = ops_manifest_usable_file_of(m, "activity_sessions");
 	struct ops_vcount *v;
 
 	memset(out, 0, sizeof(*out));
-	out->present = dec && ses && dec->usable && ses->usable;
+	out->present = dec && ses;
 	if (!out->present)
 		return NULL;
 	v = xcalloc(1, sizeof(*v));

@@ -402,17 +402,17 @@ static void verify_stored(const char *dir, const struct ops_manifest_file *f,
 	free(path);
 }
 
-/*
- * A file that cannot be read is one problem and the walk goes on with the next file, so one
- * bad disk block does not hide the state of the rest.  Lines are checked in the same pass that
- * hashes the (decompressed) content: each byte is read once however large the backup.
- */
 /* The checks across files that read a file's lines: the chain's, the sessions' counters'. */
 struct across {
 	struct ops_vchain *chain;
 	struct ops_vcount *counters;
 };
 
+/*
+ * A file that cannot be read is one problem and the walk goes on with the next file, so one
+ * bad disk block does not hide the state of the rest.  Lines are checked in the same pass that
+ * hashes the (decompressed) content: each byte is read once however large the backup.
+ */
 static void verify_file(const char *dir, const struct ops_manifest_file *f,
 			const struct ops_table *view, struct ops_verify_result *out,
 			struct progress *progress, const struct across *x)
