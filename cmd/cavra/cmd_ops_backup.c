@@ -364,12 +364,18 @@ static const char *counters_note(const struct ops_verify_counters *c, char *buf,
 		return "";
 	if (!c->checked)
 		snprintf(buf, size, "; session counters: not checked: %s", c->why_not);
+	else if (!c->described)
+		snprintf(buf, size,
+			 "; session counters: %lld session%s checked against %s "
+			 "decision lines (descriptions not checked: %s)",
+			 (long long)c->sessions, c->sessions == 1 ? "" : "s",
+			 c->sessions == 1 ? "its" : "their", c->describe_why_not);
 	else
 		snprintf(buf, size,
 			 "; session counters: %lld session%s checked against %s "
-			 "decision lines",
+			 "decision lines, and the descriptions of %lld that only decisions made",
 			 (long long)c->sessions, c->sessions == 1 ? "" : "s",
-			 c->sessions == 1 ? "its" : "their");
+			 c->sessions == 1 ? "its" : "their", (long long)c->decision_made);
 	return buf;
 }
 
@@ -467,7 +473,7 @@ static int ops_verify_cmd(struct config *cfg, int argc, char **argv)
 	struct ops_args a;
 	int code = parse_with_key(cfg, argc, argv,
 				  A_MANIFEST | A_JSON | A_PUBKEY | A_PROGRESS | A_CHECKPOINT, &a);
-	char note[200], chain[600], counters[160];
+	char note[200], chain[600], counters[240];
 	bool ok;
 
 	if (code == EXIT_OK)

@@ -192,14 +192,16 @@ static void print_outcome(const struct ops_restore_result *r, const struct chain
 }
 
 /*
- * Sessions whose counters the loaded decision lines do not bear out (ops_vcount.c): committed
- * like the rest, each named on stderr, and the restore is not a success, as with a chain break.
+ * Sessions whose counters or (only decisions made) description the loaded decision lines do
+ * not bear out (ops_vcount.c): committed like the rest, each named on stderr, and the restore
+ * is not a success, as with a chain break.
  */
 static int restored_counters(const struct ops_restore_result *r, struct err *out)
 {
 	const struct ops_report *p = &r->counter_problems;
+	int64_t n = r->counters.differ + r->counters.undescribed;
 
-	if (!r->counters.differ)
+	if (!n)
 		return EXIT_OK;
 	for (size_t i = 0; i < p->n; i++) {
 		fputs("session counters: ", stderr);
@@ -207,11 +209,10 @@ static int restored_counters(const struct ops_restore_result *r, struct err *out
 		fputc('\n', stderr);
 	}
 	err_set(out, ST_CONFLICT,
-		"session counters: %lld restored session%s do not count %s decision lines "
+		"session counters: %lld restored session%s do not agree with %s decision lines "
 		"(the restore is committed: the backup's sessions were edited, or the source's; "
 		"'cavra audit verify' on the source tells which)",
-		(long long)r->counters.differ, r->counters.differ == 1 ? "" : "s",
-		r->counters.differ == 1 ? "its" : "their");
+		(long long)n, n == 1 ? "" : "s", n == 1 ? "its" : "their");
 	fprintf(stderr, "cavra: %s\n", out->msg);
 	return EXIT_FAIL;
 }

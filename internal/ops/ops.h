@@ -175,6 +175,14 @@ struct ops_verify_counters {
 	const char *why_not; /* static: why present files were not checked; NULL */
 	int64_t sessions; /* sessions compared */
 	int64_t differ; /* sessions whose counters differ or whose line is missing */
+	/*
+	 * The descriptions of the sessions only decisions made (no chain entry): each agent,
+	 * actor, repository and pack one that a decision line of the session names.
+	 */
+	bool described; /* compared (with checked) */
+	const char *describe_why_not; /* static: why not, when checked */
+	int64_t decision_made; /* such sessions compared */
+	int64_t undescribed; /* of those, sessions naming a value none of their decisions does */
 };
 
 struct ops_verify_result {

@@ -613,9 +613,10 @@ void *ops_ktab_value(struct ops_ktab *t, size_t i);
 
 /*
  * `cavra ops verify`'s check of the sessions' counters against the decision lines
- * (ops_vcount.c): NULL when the backup lacks either file or a column the check reads (out
- * says which).  The lines of both files, in any order, then ops_vcount_end: problems go to
- * rep as kind "session_counters", and out is filled in.
+ * (ops_vcount.c), and of the description of each session only decisions made against them:
+ * NULL when the backup lacks either file or a column the counters' check reads (out says
+ * which).  The lines of every file it reads, in any order, then ops_vcount_end: problems go
+ * to rep as kind "session_counters" or "session_description", and out is filled in.
  */
 struct ops_vcount;
 struct ops_vcount *ops_vcount_new(const struct ops_manifest *m, struct ops_report *rep,
@@ -624,14 +625,19 @@ void ops_vcount_free(struct ops_vcount *v);
 bool ops_vcount_reads(const struct ops_vcount *v, const struct ops_manifest_file *f);
 void ops_vcount_line(struct ops_vcount *v, const struct ops_manifest_file *f,
 		     const struct ops_span *spans);
+/* A value as text: p NULL for a null; n OPS_VTEXT_ABSENT for a column the line lacks. */
+struct ops_vtext {
+	const char *p;
+	size_t n;
+};
+#define OPS_VTEXT_ABSENT SIZE_MAX
 /*
- * The same from a restore's decoded values: a decision line's session and decision (NULL: a
- * null), a session line's id and counters (ok: each was an integer).
+ * The same from a restore's decoded values: the columns of table the check reads (NULL, *n 0
+ * for a table it does not read), then each line's values in that order (integers and JSON as
+ * their text, strings decoded, times in the canonical form).
  */
-void ops_vcount_decision(struct ops_vcount *v, const char *sid, size_t n, const char *decision,
-			 size_t dn);
-void ops_vcount_session(struct ops_vcount *v, const char *sid, size_t n, const int64_t counters[3],
-			bool ok);
+const char *const *ops_vcount_columns(const struct ops_vcount *v, const char *table, size_t *n);
+void ops_vcount_values(struct ops_vcount *v, const char *table, const struct ops_vtext *vals);
 void ops_vcount_read(struct ops_vcount *v, const struct ops_manifest_file *f, bool clean);
 void ops_vcount_end(struct ops_vcount *v);
 

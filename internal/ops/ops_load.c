@@ -8,7 +8,6 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
-#include "base/num.h"
 #include "base/timeutil.h"
 #include "base/progress.h"
 
@@ -16,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TIME_TEXT_MAX 64 /* longer than any time text time_parse accepts */
-#define COUNTERS      3 /* a session's: decisions, blocked, approvals required */
+#define TIME_TEXT_MAX  64 /* longer than any time text time_parse accepts */
+#define COUNT_COLS_MAX 16 /* more than ops_vcount_columns gives for any table */
 
 struct loader {
 	struct ops_load *l;
@@ -32,9 +31,8 @@ struct loader {
 	size_t tally_col; /* index of "decision", or SIZE_MAX */
 	size_t id_col; /* index of "decision_id" when the line's record hash is kept */
 	size_t chain_cols[OPS_CHAIN_LINE_COLS]; /* audit_chain's, when its lines are proved */
-	/* what the sessions' counters' check reads: a decision's session_id and decision, or a
-	 * session's id and three counters; n 0: the table is neither */
-	size_t count_cols[1 + COUNTERS], ncount;
+	/* what the sessions' checks read (ops_vcount_columns); SIZE_MAX: the table lacks it */
+	size_t count_cols[COUNT_COLS_MAX], ncount;
 };
 
 /* A time: any form time_parse takes, stored in the canonical one. */
@@ -150,52 +148,32 @@ static void chain_line(struct loader *ld)
 	ops_chain_lines_add(ld->l->chain, v, n);
 }
 
-/* An integer column's value (its text as the line has it). */
-static bool int_value(const struct loader *ld, size_t col, int64_t *out)
-{
-	char text[24];
-	size_t n = ld->lens[col];
-
-	if (!ld->vals[col] || n >= sizeof(text))
-		return false;
-	memcpy(text, ld->vals[col], n);
-	text[n] = '\0';
-	return str_to_i64(text, 0, INT64_MAX, out);
-}
-
-/* The line's part in the sessions' counters' check (ops_vcount.c). */
+/* The line's part in the sessions' checks (ops_vcount.c). */
 static void count_line(struct loader *ld)
 {
-	const size_t *c = ld->count_cols;
-	int64_t row[COUNTERS] = {0};
-	bool ok = true;
+	struct ops_vtext x[COUNT_COLS_MAX];
 
-	if (ld->ncount == 2) {
-		ops_vcount_decision(ld->l->counts, ld->vals[c[0]], ld->lens[c[0]], ld->vals[c[1]],
-				    ld->lens[c[1]]);
-		return;
+	for (size_t i = 0; i < ld->ncount; i++) {
+		size_t c = ld->count_cols[i];
+
+		x[i] = c == SIZE_MAX
+			       ? (struct ops_vtext){NULL, OPS_VTEXT_ABSENT}
+			       : (struct ops_vtext){ld->vals[c], ld->vals[c] ? ld->lens[c] : 0};
 	}
-	for (size_t i = 0; i < COUNTERS; i++)
-		ok = int_value(ld, c[1 + i], &row[i]) && ok;
-	ops_vcount_session(ld->l->counts, ld->vals[c[0]], ld->lens[c[0]], row, ok);
+	ops_vcount_values(ld->l->counts, ld->l->t->table, x);
 }
 
-/* The columns count_line reads; a table that lacks one fails the check (a NULL session). */
+/* The columns count_line reads; one the table lacks is passed as absent (ops_vcount.c). */
 static void count_columns(struct loader *ld)
 {
-	static const char *const dec[] = {"session_id", "decision"};
-	static const char *const ses[] = {"session_id", "decision_count", "blocked_count",
-					  "approval_required_count"};
-	bool is_dec = strcmp(ld->l->t->table, "activity_decisions") == 0;
-	const char *const *names = is_dec ? dec : ses;
+	const char *const *names = ops_vcount_columns(ld->l->counts, ld->l->t->table, &ld->ncount);
 
-	ld->ncount = is_dec ? ARRAY_SIZE(dec) : ARRAY_SIZE(ses);
+	if (ld->ncount > COUNT_COLS_MAX)
+		ld->ncount = 0;
 	for (size_t i = 0; i < ld->ncount; i++)
-		if ((ld->count_cols[i] = ops_table_col(ld->l->t, names[i])) == SIZE_MAX) {
-			ops_vcount_decision(ld->l->counts, NULL, 0, NULL, 0);
-			ld->l->counts = NULL;
-			return;
-		}
+		ld->count_cols[i] = ops_table_col(ld->l->t, names[i]);
+	if (!ld->ncount)
+		ld->l->counts = NULL;
 }
 
 /* ops_line_fn: one line of the file. */

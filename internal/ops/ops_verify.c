@@ -769,17 +769,25 @@ static json_object *chain_json(const struct ops_verify_chain *c)
 }
 
 /*
- * {checked, sessions, differ} of the sessions' counters' check, {checked: false, reason} when it
- * was not made, null when the backup lacks the decisions' or the sessions' file.
+ * {checked, sessions, differ, descriptions} of the sessions' counters' check, {checked: false,
+ * reason} when it was not made, null when the backup lacks the decisions' or the sessions'
+ * file; descriptions: {checked, sessions, differ} of the decision-made sessions' descriptions,
+ * {checked: false, reason} when they were not compared.
  */
 json_object *ops_verify_counters_json(const struct ops_verify_counters *c)
 {
-	json_object *o = check_json(c->present, c->checked, c->why_not);
+	json_object *o = check_json(c->present, c->checked, c->why_not), *d;
 
 	if (!o || !c->checked)
 		return o;
 	jx_add_int(o, "sessions", c->sessions);
 	jx_add_int(o, "differ", c->differ);
+	d = check_json(true, c->described, c->describe_why_not);
+	if (c->described) {
+		jx_add_int(d, "sessions", c->decision_made);
+		jx_add_int(d, "differ", c->undescribed);
+	}
+	json_object_object_add(o, "descriptions", d);
 	return o;
 }
 

@@ -377,10 +377,12 @@ def test_verify_checks_each_sessions_counters(chained, tmp_path):
     code, out, err = cavra("ops", "verify", str(bk), "--json")
     doc = json.loads(out)
     assert code == 0, out + err
-    assert doc["session_counters"] == {"checked": True, "sessions": 3, "differ": 0}, out
+    assert doc["session_counters"] == {"checked": True, "sessions": 3, "differ": 0,
+                                       "descriptions": DESCRIBED_3}, out
     code, out, err = cavra("ops", "verify", str(bk))
     assert code == 0 and "; session counters: 3 sessions checked against their decision " \
-        "lines; audit chain:" in out, out + err
+        "lines, and the descriptions of 3 that only decisions made; audit chain:" in out, \
+        out + err
     decisions = lines(bk, "activity_decisions")
     sessions = {s["session_id"]: s for s in lines(bk, "activity_sessions")}
     edited, gone = sessions["audit-1-0"], sessions.pop("audit-1-2")
@@ -402,6 +404,7 @@ def test_verify_checks_each_sessions_counters(chained, tmp_path):
 
 
 COUNTERS = ("decision_count", "blocked_count", "approval_required_count")
+DESCRIBED_3 = {"checked": True, "sessions": 3, "differ": 0}
 
 
 def test_a_restore_names_sessions_whose_counters_differ(chained, tmp_path, target):
@@ -420,12 +423,43 @@ def test_a_restore_names_sessions_whose_counters_differ(chained, tmp_path, targe
     assert code == 1, out + err
     n = s["decision_count"]
     assert f"session counters: session audit-1-1: counters {n}/" in err, err
-    assert "1 restored session do not count its decision lines" in err, err
+    assert "1 restored session do not agree with its decision lines" in err, err
     doc = json.loads(out)
     assert "the restore is committed" in doc["error"], out
-    assert doc["session_counters"] == {"checked": True, "sessions": 3, "differ": 1}, out
+    assert doc["session_counters"] == {"checked": True, "sessions": 3, "differ": 1,
+                                       "descriptions": DESCRIBED_3}, out
     assert sql(url, "SELECT decision_count FROM activity_sessions "
                     "WHERE session_id = 'audit-1-1'") == [[str(n)]]
+    code, out, err = cavra("audit", "verify", db=url)
+    assert code == 1 and "edited id=audit-1-1" in out, out + err
+
+
+def test_a_decision_made_sessions_description_is_checked(chained, tmp_path, target):
+    """A session only decisions made has no entry of its own: each of its agent, actor,
+    repository and pack must be one that its decision lines name.  One edited in an unsigned
+    backup (checksums recomputed) is named by `cavra ops verify` before any restore, and by the
+    restore (committed, exit 1), as `cavra audit verify` names it in the restored database."""
+    db, _ = chained
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    sessions = lines(bk, "activity_sessions")
+    s = next(x for x in sessions if x["session_id"] == "audit-1-1")
+    assert s["payload"] == {} and s["repository"], s
+    s["repository"] = "payments/core"
+    reseal(bk, "activity_sessions", sessions)
+    code, out, err = cavra("ops", "verify", str(bk), "--json")
+    doc = json.loads(out)
+    assert code == 1, out + err
+    assert doc["session_counters"]["descriptions"] == dict(DESCRIBED_3, differ=1), out
+    found = [p["message"] for p in doc["problems"] if p["kind"] == "session_description"]
+    assert found == ["session audit-1-1: its repository 'payments/core' is none of its "
+                     "decision lines', though only decisions made it: edited"], out
+    args, url = target
+    code, out, err = cavra("ops", "restore", str(bk), *args, db=db)
+    assert code == 1, out + err
+    assert "session counters: session audit-1-1: its repository 'payments/core'" in err, err
+    assert "1 restored session do not agree with its decision lines" in err, err
+    assert json.loads(out)["session_counters"]["descriptions"]["differ"] == 1, out
     code, out, err = cavra("audit", "verify", db=url)
     assert code == 1 and "edited id=audit-1-1" in out, out + err
 
