@@ -3,7 +3,8 @@
  * A backup is only as good as a restore of it, so this restores into a
  * scratch SQLite database and asks it the questions the service asks:
  * counts, a filtered decision search in list order, one session's
- * reconstruction, and every session's counters against its decisions.
+ * reconstruction, every session's counters against its decisions, and the description of
+ * each session only decisions made against theirs.
  */
 #include "base/base.h"
 #include "base/interrupt.h"
@@ -230,6 +231,26 @@ static void check_counters(struct rt *t)
 	      ok ? "" : e.msg, (long long)lost);
 }
 
+/*
+ * A session only decisions made has no chain entry: the restore compared its description with
+ * the decision lines it loaded (ops_vcount.c), and this reports what it found.
+ */
+static void check_descriptions(struct rt *t)
+{
+	const struct ops_verify_counters *c = &t->out->restore.counters;
+
+	if (!c->present)
+		return;
+	if (!c->checked || !c->described)
+		check(t, "session_descriptions", true, "not compared: %s",
+		      c->checked ? c->describe_why_not : c->why_not);
+	else
+		check(t, "session_descriptions", c->undescribed == 0,
+		      "%lld of %lld sessions only decisions made name a value none of their "
+		      "decisions names",
+		      (long long)c->undescribed, (long long)c->decision_made);
+}
+
 static void run_checks(struct rt *t)
 {
 	struct err e = {0};
@@ -243,6 +264,7 @@ static void run_checks(struct rt *t)
 		check_search(t);
 		check_session(t);
 		check_counters(t);
+		check_descriptions(t);
 	}
 	store_conn_put(t->st, t->c);
 }

@@ -1224,14 +1224,14 @@ def test_restore_test_exit_codes_and_evidence(seeded, tmp_path):
     names = [c["name"] for c in res["checks"]]
     assert names == ["verify", "restore", "row_counts", "decision_search",
                      "session_reconstruction", "session_counters", "decision_sessions",
-                     "audit_chain"]
+                     "session_descriptions", "audit_chain"]
     assert all(c["ok"] for c in res["checks"]), res["checks"]
     assert os.listdir(scratch) == [] and res["scratch_removed"]
     rec = sql(seeded, "SELECT kind, outcome, manifest_sha256, payload FROM operations_records "
                       "WHERE kind = 'restore_test'")
     assert [r[:3] for r in rec] == [["restore_test", "succeeded", first["manifest_sha256"]]]
     details = json.loads(rec[0][3])["details"]
-    assert details["command"] == "restore-test" and len(details["checks"]) == 8
+    assert details["command"] == "restore-test" and len(details["checks"]) == 9
     assert ops_json("stores", "--json", db=seeded)["last_restore_test"]["record_id"] == \
         res["record_id"]
     # a tampered backup: exit 1, recorded as failed

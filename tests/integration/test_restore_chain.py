@@ -462,6 +462,11 @@ def test_a_decision_made_sessions_description_is_checked(chained, tmp_path, targ
     assert json.loads(out)["session_counters"]["descriptions"]["differ"] == 1, out
     code, out, err = cavra("audit", "verify", db=url)
     assert code == 1 and "edited id=audit-1-1" in out, out + err
+    code, out, err = cavra("ops", "restore-test", str(bk), db=db)
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 1 and not checks["session_descriptions"]["ok"], out + err
+    assert checks["session_descriptions"]["detail"] == "1 of 3 sessions only decisions made " \
+        "name a value none of their decisions names", out
 
 
 def test_ids_from_a_backup_or_database_cannot_drive_the_terminal(chained, tmp_path):
