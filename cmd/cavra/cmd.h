@@ -52,6 +52,18 @@ struct ops_report;
  * escaped (str_fput_printable).
  */
 void cmd_print_problems(const struct ops_report *rep, FILE *f);
+/*
+ * cmd_print.c: escaped copies (str_printable) of the values one printed line shows from a
+ * database or a backup, so that a field printed with a width cannot drive the terminal either;
+ * kept until cmd_shown_release.  A NULL value shows as NULL.
+ */
+#define CMD_SHOWN_MAX 8
+struct cmd_shown {
+	char *s[CMD_SHOWN_MAX];
+	size_t n;
+};
+const char *cmd_show(struct cmd_shown *sh, const char *s);
+void cmd_shown_release(struct cmd_shown *sh);
 
 /*
  * cmd_usage.c: help, the same for every subcommand.  cmd_help_wanted: argv

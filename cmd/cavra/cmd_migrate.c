@@ -11,6 +11,7 @@
 #include "base/num.h"
 #include "base/dburl.h"
 #include "base/progress.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -168,15 +169,19 @@ static const char *const ledger_names[] = {"none", "legacy", "current"};
 
 static void print_table(const struct ctx *c, const struct migrate_report *r, const char *foreign)
 {
+	struct cmd_shown sh = {0}; /* a ledger row's name, checksum and time: the database's text */
+
 	printf("%-8s %-36s %-8s %-64s %s\n", "VERSION", "NAME", "STATE", "CHECKSUM", "APPLIED_AT");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct mig_entry *en = &r->entries[i];
 
-		printf("%03d      %-36s %-8s %-64s %s\n", en->version, en->name,
+		printf("%03d      %-36s %-8s %-64s %s\n", en->version, cmd_show(&sh, en->name),
 		       migrate_state_name(en->state),
-		       en->checksum ? en->checksum
-				    : (en->applied_checksum ? en->applied_checksum : "-"),
-		       en->applied_at ? en->applied_at : "-");
+		       cmd_show(&sh, en->checksum
+					     ? en->checksum
+					     : (en->applied_checksum ? en->applied_checksum : "-")),
+		       cmd_show(&sh, en->applied_at ? en->applied_at : "-"));
+		cmd_shown_release(&sh);
 	}
 	printf("\nbackend %s, ledger %s, schema version %d of %d, %zu pending\n",
 	       store_backend_name(c->store), ledger_names[r->ledger], r->schema_version,
@@ -188,10 +193,13 @@ static void print_table(const struct ctx *c, const struct migrate_report *r, con
 	if (foreign)
 		printf("the database is not cavra's: it holds '%s' and no migration ledger "
 		       "('migrate up' would add cavra's tables beside it)\n",
-		       foreign);
-	for (size_t i = 0; i < r->nproblems; i++)
+		       cmd_show(&sh, foreign));
+	cmd_shown_release(&sh);
+	for (size_t i = 0; i < r->nproblems; i++) {
 		printf("problem: %s: %s\n", migrate_problem_kind_name(r->problems[i].kind),
-		       r->problems[i].msg);
+		       cmd_show(&sh, r->problems[i].msg));
+		cmd_shown_release(&sh);
+	}
 }
 
 static json_object *str_or_null(const char *s)
@@ -282,9 +290,11 @@ static int do_status(struct ctx *c, const struct migrate_opts *o, const struct m
  */
 static int do_verify(struct ctx *c, const struct migrate_report *r)
 {
-	for (size_t i = 0; i < r->nproblems; i++)
-		printf("%s: %s\n", migrate_problem_kind_name(r->problems[i].kind),
-		       r->problems[i].msg);
+	for (size_t i = 0; i < r->nproblems; i++) {
+		printf("%s: ", migrate_problem_kind_name(r->problems[i].kind));
+		str_fput_printable(stdout, r->problems[i].msg); /* may quote the ledger's text */
+		putchar('\n');
+	}
 	for (size_t i = 0; i < r->n; i++)
 		if (r->entries[i].state == MIG_PENDING)
 			printf("pending: version %03d (%s) is not applied\n", r->entries[i].version,

@@ -16,14 +16,20 @@
 /* The original's default directory of the retention plan. */
 #define PLAN_DEFAULT_DIR ".cavra/operations/retention"
 
+/* The record's fields are read from the database: shown escaped (cmd_show). */
 static void print_last(const char *what, json_object *last)
 {
+	struct cmd_shown sh = {0};
+
 	if (!last)
 		printf("last %s: none recorded\n", what);
 	else
-		printf("last %s: %s %s (%s, %s)\n", what, jx_get_str_or(last, "finished_at", "?"),
-		       jx_get_str_or(last, "outcome", "?"), jx_get_str_or(last, "record_id", "?"),
-		       jx_get_str_or(last, "location", "?"));
+		printf("last %s: %s %s (%s, %s)\n", what,
+		       cmd_show(&sh, jx_get_str_or(last, "finished_at", "?")),
+		       cmd_show(&sh, jx_get_str_or(last, "outcome", "?")),
+		       cmd_show(&sh, jx_get_str_or(last, "record_id", "?")),
+		       cmd_show(&sh, jx_get_str_or(last, "location", "?")));
+	cmd_shown_release(&sh);
 }
 
 /*
@@ -34,6 +40,7 @@ static void print_last(const char *what, json_object *last)
 static void print_stores(json_object *doc, struct store *st)
 {
 	json_object *stores = json_object_object_get(doc, "stores");
+	struct cmd_shown sh = {0}; /* the oldest and newest times are the rows' own text */
 
 	printf("%s at schema version %d, %lld bytes\n", store_display_url(st),
 	       json_object_get_int(json_object_object_get(doc, "database_schema_version")),
@@ -52,7 +59,9 @@ static void print_stores(json_object *doc, struct store *st)
 			       jx_get_str_or(s, "store", "?"), jx_get_str_or(t, "table", "?"),
 			       (long long)json_object_get_int64(json_object_object_get(t, "rows")),
 			       bytes ? json_object_get_string(bytes) : "-",
-			       jx_get_str_or(t, "oldest", "-"), jx_get_str_or(t, "newest", "-"));
+			       cmd_show(&sh, jx_get_str_or(t, "oldest", "-")),
+			       cmd_show(&sh, jx_get_str_or(t, "newest", "-")));
+			cmd_shown_release(&sh);
 		}
 	}
 	print_last("backup", json_object_object_get(doc, "last_backup"));

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void cmd_print_json(struct json_object *o, bool spaced)
 {
@@ -30,4 +31,19 @@ void cmd_print_problems(const struct ops_report *rep, FILE *f)
 		str_fput_printable(f, rep->items[i].msg);
 		fputc('\n', f);
 	}
+}
+
+const char *cmd_show(struct cmd_shown *sh, const char *s)
+{
+	if (!s || sh->n == CMD_SHOWN_MAX)
+		return s ? "?" : NULL;
+	sh->s[sh->n] = str_printable(s);
+	return sh->s[sh->n++];
+}
+
+void cmd_shown_release(struct cmd_shown *sh)
+{
+	for (size_t i = 0; i < sh->n; i++)
+		free(sh->s[i]);
+	sh->n = 0;
 }

@@ -183,6 +183,7 @@ static const char *seal_note(const char *seal)
  */
 static int tokens_list(struct service *s, bool json)
 {
+	struct cmd_shown sh = {0};
 	json_object *list = NULL;
 	struct err e = {0};
 	enum status rc;
@@ -205,13 +206,17 @@ static int tokens_list(struct service *s, bool json)
 		if (json_object_object_get_ex(t, "last_used_at", &v))
 			used = json_object_get_string(v);
 		json_object_object_get_ex(t, "roles", &v);
+		/* every field read from the database: a planted row cannot hide its own line */
 		printf("%-24s %-17s %-28s created %s  expires %s  last used %s%s%s%s\n",
-		       json_object_get_string(json_object_object_get(t, "name")),
-		       json_object_get_string(json_object_object_get(t, "token_id")),
-		       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-		       json_object_get_string(json_object_object_get(t, "created_at")),
-		       exp ? exp : "never", used ? used : "never", revoked ? "  REVOKED " : "",
-		       revoked ? revoked : "", revoked ? "" : seal_note(seal));
+		       cmd_show(&sh, json_object_get_string(json_object_object_get(t, "name"))),
+		       cmd_show(&sh, json_object_get_string(json_object_object_get(t, "token_id"))),
+		       cmd_show(&sh, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)),
+		       cmd_show(&sh,
+				json_object_get_string(json_object_object_get(t, "created_at"))),
+		       exp ? cmd_show(&sh, exp) : "never", used ? cmd_show(&sh, used) : "never",
+		       revoked ? "  REVOKED " : "", revoked ? cmd_show(&sh, revoked) : "",
+		       revoked ? "" : seal_note(seal));
+		cmd_shown_release(&sh);
 	}
 	json_object_put(list);
 	return EXIT_OK;

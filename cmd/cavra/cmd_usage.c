@@ -8,6 +8,7 @@
 #include "base/base.h"
 #include "cmd.h"
 #include "base/interrupt.h"
+#include "base/str.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -254,7 +255,10 @@ int cmd_fail(enum status st, const struct err *e)
 {
 	/* the exit code follows the status the call returned; e only carries its message */
 	assert(st != ST_OK && e->code == st);
-	fprintf(stderr, "cavra: %s\n", e->msg[0] ? e->msg : status_name(st));
+	/* a message may quote a value read from a database or a file: shown escaped */
+	fputs("cavra: ", stderr);
+	str_fput_printable(stderr, e->msg[0] ? e->msg : status_name(st));
+	fputc('\n', stderr);
 	return st == ST_INVALID ? EXIT_USAGE : EXIT_FAIL;
 }
 

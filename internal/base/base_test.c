@@ -387,7 +387,7 @@ static void printable(const char *s, char *out, size_t size)
 
 static void test_str_fput_printable(void **state)
 {
-	char out[256];
+	char out[256], *d;
 
 	(void)state;
 	printable("sess-1 \xc3\xa9 \xf0\x9f\x98\x80 a\\b", out, sizeof(out));
@@ -405,6 +405,10 @@ static void test_str_fput_printable(void **state)
 	assert_string_equal(out, "a\xe2");
 	printable("a\xe2\x80", out, sizeof(out));
 	assert_string_equal(out, "a\xe2\x80");
+	/* the same as a string */
+	d = str_printable("x\x1b[2K\xe2\x80\xae\xc2\x85!");
+	assert_string_equal(d, "x\\x1b[2K\\u202e\\u0085!");
+	free(d);
 }
 
 /* One event is one line, escaped, whatever the message holds. */

@@ -7,6 +7,7 @@
 #include "base/xalloc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
@@ -46,22 +47,33 @@ static unsigned acted_on(const unsigned char *p, size_t *n)
 	return 0;
 }
 
-void str_fput_printable(FILE *f, const char *s)
+char *str_printable(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	char *out = xmalloc(strlen(s) * 4 + 1), *o = out; /* \xNN: 4 bytes for 1, \uNNNN: 6 for 2 */
 	unsigned cp;
 	size_t n;
 
 	for (; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f) {
-			fprintf(f, "\\x%02x", *p);
+			o += snprintf(o, 5, "\\x%02x", *p);
 		} else if ((*p == 0xc2 || *p == 0xe2) && (cp = acted_on(p, &n)) != 0) {
-			fprintf(f, "\\u%04x", cp);
+			o += snprintf(o, 7, "\\u%04x", cp);
 			p += n - 1;
 		} else {
-			fputc(*p, f);
+			*o++ = (char)*p;
 		}
 	}
+	*o = '\0';
+	return out;
+}
+
+void str_fput_printable(FILE *f, const char *s)
+{
+	char *p = str_printable(s);
+
+	fputs(p, f);
+	free(p);
 }
 
 char *str_url_encode(const char *s)

@@ -30,5 +30,7 @@ char *str_url_encode(const char *s);
  * move the cursor, hide the text after them, reorder what is shown or forge a line.
  */
 void str_fput_printable(FILE *f, const char *s);
+/* The same as a string, for a field printed with a width; caller owns, free with free(). */
+char *str_printable(const char *s);
 
 #endif

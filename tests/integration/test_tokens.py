@@ -404,3 +404,26 @@ def test_sealed_tokens_refuse_rows_written_in_the_database(migrated, tmp_path):
     with serve(db, tmp=tmp_path) as s:
         sql(db, f"UPDATE api_tokens SET expires_at = NULL WHERE token_id = '{tid}'")
         assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+
+
+def test_planted_text_cannot_hide_a_token_or_a_migration(migrated):
+    """`cavra tokens list` and `cavra migrate status` print values read from the database: a
+    token planted by SQL whose name moves the cursor up and clears a line (or reverses the
+    text), or a ledger row renamed so, is printed escaped, so it cannot hide itself or another
+    line from an operator."""
+    db = migrated
+    make_token(db, "root-bot", "admin", expires="never")
+    evil = "ok\x1b[1A\x1b[2K\u202e"
+    sql(db, "INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
+            "expires_at, created_at, updated_at, payload) SELECT 'tok_planted00', "
+            f"'{'0' * 64}', '{evil}', subject, created_by, expires_at, created_at, updated_at, "
+            "payload FROM api_tokens WHERE name = 'root-bot'")
+    code, out, err = cavra("tokens", "list", db=db)
+    assert code == 0 and "\x1b" not in out and "\u202e" not in out, out + err
+    line = next(ln for ln in out.splitlines() if "tok_planted00" in ln)
+    assert line.startswith("ok\\x1b[1A\\x1b[2K\\u202e "), line
+    assert any(ln.startswith("root-bot ") for ln in out.splitlines()), out
+    sql(db, f"UPDATE schema_migrations SET checksum = '{evil}' WHERE version = 1")
+    code, out, err = cavra("migrate", "status", db=db)
+    assert "\x1b" not in out + err and "\u202e" not in out + err, out + err
+    assert "ok\\x1b[1A\\x1b[2K\\u202e" in out + err, out + err
