@@ -251,6 +251,28 @@ static enum seal_state stored_seal_state(const struct seal_keys *k, const struct
 }
 
 /*
+ * A token is used only as the audit chain last recorded it: a row planted in the database (or
+ * in an unsigned backup restored), or one whose roles, expiry or revocation were changed
+ * there, is refused, with or without api_token_key_file.  The chain's links are not secret,
+ * so whoever can also rewrite the chain can pass this; the seal cannot be forged without the
+ * key (docs/security.md).
+ */
+static enum status vouched(struct service *s, const struct token_row *row, struct err *e)
+{
+	bool ok = false;
+	enum status st = store_token_vouched(s->store, row->token_id, &ok, e);
+
+	if (st != ST_OK)
+		return err_ctx(st, e, "API token '%s': its audit chain entry", row->name);
+	if (!ok)
+		return err_set(e, ST_UNAUTHENTICATED,
+			       "API token '%s' is not what the audit chain last recorded for it: "
+			       "written or changed in the database (cavra audit verify names it)",
+			       row->name);
+	return ST_OK;
+}
+
+/*
  * Every failure is ST_UNAUTHENTICATED (401).  The message names the token only once the hash
  * matched, i.e. only to whoever holds the token; authn also logs it, so that an operator can
  * see why a CI job is locked out.  gen: the cache's generation, read before the row is.
@@ -282,6 +304,8 @@ static enum status token_read(struct service *s, const char *sha256, uint64_t ge
 			"api_token_key_file (then run cavra tokens seal), sealed under another "
 			"key, or written in the database",
 			row.name);
+	if (st == ST_OK)
+		st = vouched(s, &row, e);
 	if (st == ST_OK) {
 		int64_t last_use_us = note_use(s, &row);
 

@@ -10,6 +10,7 @@
 #include "store/store_owner_cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* A result set copied out of the backend: all values as text. */
 struct store_rows {
@@ -121,6 +122,11 @@ struct store {
 	struct store_batch batch;
 	struct store_count_cache counts; /* bounded totals above their bound */
 	struct store_owner_cache owners; /* sessions' owners read by POST /decisions */
+	/*
+	 * The chain was seen to cover API tokens with none waiting for the adoption
+	 * (store_token_vouched): true for good, as the adoption is never undone.
+	 */
+	atomic_bool tokens_chained;
 };
 
 /* A borrower waiting for a connection; lives on its stack while it waits. */

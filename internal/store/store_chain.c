@@ -899,6 +899,12 @@ static enum status late_read(struct store_conn *c, const struct late_group *g,
 	return st;
 }
 
+enum status store_chain_late(struct store_conn *c, enum store_chain_late g, struct chain_late *out,
+			     struct err *e)
+{
+	return late_read(c, &late_groups[g], out, e);
+}
+
 enum status store_chain_lates(struct store_conn *c, struct chain_late out[STORE_LATE_N],
 			      struct err *e)
 {

@@ -320,6 +320,9 @@ struct chain_late {
 };
 ATTR_NODISCARD enum status store_chain_lates(struct store_conn *c,
 					     struct chain_late out[STORE_LATE_N], struct err *e);
+/* The same for group g alone. */
+ATTR_NODISCARD enum status store_chain_late(struct store_conn *c, enum store_chain_late g,
+					    struct chain_late *out, struct err *e);
 
 /*
  * Whether group g's records wait for the adoption: flagged, and none of its kinds chained yet

@@ -35,6 +35,18 @@ def migrated(db):
     return db
 
 
+def plant_token(db, token_id, digit, like):
+    """A token of a forger's own, inserted by SQL: its row and payload (seal included) copied
+    from the token called like; returns the token."""
+    planted = "cavra_" + digit * 64
+    digest = hashlib.sha256(planted.encode()).hexdigest()
+    sql(db, "INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
+            f"expires_at, created_at, updated_at, payload) SELECT '{token_id}', '{digest}', "
+            "'planted', subject, created_by, expires_at, created_at, updated_at, payload "
+            f"FROM api_tokens WHERE name = '{like}'")
+    return planted
+
+
 def test_tokens_lifecycle_and_roles(migrated, tmp_path):
     db = migrated
     agent = make_token(db, "ci-agent", "agent")
@@ -336,12 +348,7 @@ def test_sealed_tokens_refuse_rows_written_in_the_database(migrated, tmp_path):
     until_at = sql(db, f"SELECT CAST(expires_at AS TEXT) FROM api_tokens WHERE token_id = "
                        f"'{tid}'")
     # planted: a token of the forger's own, its row and seal copied from a sealed one
-    planted = "cavra_" + "0" * 64
-    digest = hashlib.sha256(planted.encode()).hexdigest()
-    sql(db, "INSERT INTO api_tokens (token_id, token_sha256, name, subject, created_by, "
-            "expires_at, created_at, updated_at, payload) SELECT 'tok_planted00', "
-            f"'{digest}', 'planted', subject, created_by, expires_at, created_at, updated_at, "
-            "payload FROM api_tokens WHERE name = 'ci'")
+    planted = plant_token(db, "tok_planted00", "0", "ci")
     with serve(db, env=key, tmp=tmp_path) as s:
         assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
         for t in (old, planted):
@@ -400,10 +407,38 @@ def test_sealed_tokens_refuse_rows_written_in_the_database(migrated, tmp_path):
         bad.write_text(text)
         code, _, err = cavra("tokens", "list", db=db, env={"CAVRA_API_TOKEN_KEY_FILE": str(bad)})
         assert code == 2 and ("second line" in err or "more than two" in err), err
-    # without the key nothing is checked, as before the setting
+    # without the key no seal is checked, but the audit chain still is: the expiry removed by
+    # SQL is refused, and put back it works again
     with serve(db, tmp=tmp_path) as s:
         sql(db, f"UPDATE api_tokens SET expires_at = NULL WHERE token_id = '{tid}'")
-        assert s.get("/auth/whoami", headers=bearer(ci)).status_code == 200
+        r = s.get("/auth/whoami", headers=bearer(ci))
+        assert r.status_code == 401 and NOT_VOUCHED in r.json()["detail"], r.text
+        sql(db, f"UPDATE api_tokens SET expires_at = '{until_at[0][0]}' WHERE token_id = '{tid}'")
+        until(lambda: s.get("/auth/whoami", headers=bearer(ci)).status_code == 200,
+              "the expiry put back accepted", timeout=2)
+
+
+NOT_VOUCHED = "is not what the audit chain last recorded for it"
+
+
+def test_a_token_the_chain_does_not_vouch_for_is_refused(migrated, tmp_path):
+    """Without api_token_key_file too, a token is used only as the audit chain last recorded
+    it: one planted by SQL (as a restored unsigned backup can carry one), or one whose
+    revocation was taken back there, is refused with 401; the tokens cavra wrote work."""
+    db = migrated
+    agent = make_token(db, "ci", "agent")
+    admin = make_token(db, "root-bot", "admin", expires="never")
+    planted = plant_token(db, "tok_planted01", "1", "root-bot")
+    assert cavra("tokens", "revoke", "ci", db=db)[0] == 0
+    sql(db, "UPDATE api_tokens SET revoked_at = NULL WHERE name = 'ci'")
+    with serve(db, tmp=tmp_path) as s:
+        assert s.get("/auth/whoami", headers=bearer(admin)).status_code == 200
+        for t in (planted, agent):
+            r = s.get("/auth/whoami", headers=bearer(t))
+            assert r.status_code == 401 and NOT_VOUCHED in r.json()["detail"], r.text
+        assert NOT_VOUCHED in s.stderr() and planted not in s.stderr()
+    code, out, err = cavra("audit", "verify", db=db)
+    assert code == 1 and "tok_planted01" in out, out + err
 
 
 def test_planted_text_cannot_hide_a_token_or_a_migration(migrated):
