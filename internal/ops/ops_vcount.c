@@ -47,6 +47,11 @@ enum {
 enum { CHAIN_KIND, CHAIN_ID, CHAIN_NCOLS };
 enum { HEAD_PENDING, HEAD_NCOLS };
 #define MAX_COLS SES_NCOLS
+/*
+ * The kept values: about 100 bytes a session (four of its decisions' values, four of its own
+ * when only decisions made it), so 4 GiB is some 40 million sessions.
+ */
+#define ARENA_CAP ((size_t)4 << 30)
 
 static const char *const dec_cols[DEC_NCOLS] = {"session_id", "decision",   "agent_id",
 						"actor",      "repository", "policy_pack"};
@@ -157,7 +162,7 @@ struct ops_vcount *ops_vcount_new(const struct ops_manifest *m, struct ops_repor
 	v->chained = -1;
 	v->ids = ops_ktab_new(sizeof(struct tally));
 	v->others = ops_ktab_new(1); /* a set: its values unused */
-	buf_init(&v->arena, BUF_CAP_DEFAULT);
+	buf_init(&v->arena, ARENA_CAP);
 	buf_init(&v->text, BUF_CAP_DEFAULT);
 	buf_init(&v->key, BUF_CAP_DEFAULT);
 	return v;
@@ -238,7 +243,7 @@ static struct kept keep(struct ops_vcount *v, const struct ops_vtext *t)
 	struct kept k = {v->arena.len, (uint32_t)t->n, true};
 
 	if (t->n > UINT32_MAX || buf_add(&v->arena, t->p, t->n, NULL) != ST_OK) {
-		v->describe_why_not = "a value too long to keep";
+		v->describe_why_not = "more sessions' values than the check keeps (4 GiB)";
 		k.set = false;
 	}
 	return k;
