@@ -630,7 +630,8 @@ struct ops_vtext {
 	const char *p;
 	size_t n;
 };
-#define OPS_VTEXT_ABSENT SIZE_MAX
+#define OPS_VTEXT_ABSENT    SIZE_MAX
+#define OPS_VCOUNT_COLS_MAX 12 /* the most columns ops_vcount_columns gives for a table */
 /*
  * The same from a restore's decoded values: the columns of table the check reads (NULL, *n 0
  * for a table it does not read), then each line's values in that order (integers and JSON as

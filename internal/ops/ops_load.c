@@ -15,8 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TIME_TEXT_MAX  64 /* longer than any time text time_parse accepts */
-#define COUNT_COLS_MAX 16 /* more than ops_vcount_columns gives for any table */
+#define TIME_TEXT_MAX 64 /* longer than any time text time_parse accepts */
 
 struct loader {
 	struct ops_load *l;
@@ -32,7 +31,7 @@ struct loader {
 	size_t id_col; /* index of "decision_id" when the line's record hash is kept */
 	size_t chain_cols[OPS_CHAIN_LINE_COLS]; /* audit_chain's, when its lines are proved */
 	/* what the sessions' checks read (ops_vcount_columns); SIZE_MAX: the table lacks it */
-	size_t count_cols[COUNT_COLS_MAX], ncount;
+	size_t count_cols[OPS_VCOUNT_COLS_MAX], ncount;
 };
 
 /* A time: any form time_parse takes, stored in the canonical one. */
@@ -151,7 +150,7 @@ static void chain_line(struct loader *ld)
 /* The line's part in the sessions' checks (ops_vcount.c). */
 static void count_line(struct loader *ld)
 {
-	struct ops_vtext x[COUNT_COLS_MAX];
+	struct ops_vtext x[OPS_VCOUNT_COLS_MAX];
 
 	for (size_t i = 0; i < ld->ncount; i++) {
 		size_t c = ld->count_cols[i];
@@ -168,8 +167,6 @@ static void count_columns(struct loader *ld)
 {
 	const char *const *names = ops_vcount_columns(ld->l->counts, ld->l->t->table, &ld->ncount);
 
-	if (ld->ncount > COUNT_COLS_MAX)
-		ld->ncount = 0;
 	for (size_t i = 0; i < ld->ncount; i++)
 		ld->count_cols[i] = ops_table_col(ld->l->t, names[i]);
 	if (!ld->ncount)

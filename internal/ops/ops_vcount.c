@@ -46,7 +46,10 @@ enum {
 };
 enum { CHAIN_KIND, CHAIN_ID, CHAIN_NCOLS };
 enum { HEAD_PENDING, HEAD_NCOLS };
-#define MAX_COLS SES_NCOLS
+#define MAX_COLS OPS_VCOUNT_COLS_MAX
+_Static_assert(DEC_NCOLS <= MAX_COLS && SES_NCOLS <= MAX_COLS && CHAIN_NCOLS <= MAX_COLS &&
+		       HEAD_NCOLS <= MAX_COLS,
+	       "ops_vcount_columns gives at most OPS_VCOUNT_COLS_MAX columns");
 /*
  * The kept values: about 100 bytes a session (four of its decisions' values, four of its own
  * when only decisions made it), so 4 GiB is some 40 million sessions.
@@ -269,10 +272,10 @@ static void other_key(struct ops_vcount *v, size_t num, int d, const char *p, si
 /* A decision line's agent, actor, repository and pack, for its session's description. */
 static void decision_describes(struct ops_vcount *v, size_t num, const struct ops_vtext *desc)
 {
+	struct tally *t = tally(v, num); /* keep() and the set of others leave ids as they are */
 	bool added;
 
 	for (int d = 0; d < D_N; d++) {
-		struct tally *t = tally(v, num);
 		const struct ops_vtext *x = &desc[d];
 
 		if (absent(x)) {
@@ -282,9 +285,7 @@ static void decision_describes(struct ops_vcount *v, size_t num, const struct op
 		if (!x->p || kept_is(v, &t->first[d], x))
 			continue;
 		if (!t->first[d].set) {
-			struct kept k = keep(v, x);
-
-			tally(v, num)->first[d] = k;
+			t->first[d] = keep(v, x);
 			continue;
 		}
 		other_key(v, num, d, x->p, x->n);
@@ -343,11 +344,8 @@ static void session_values(struct ops_vcount *v, const struct ops_vtext *x)
 		if (absent(&x[SES_DESC + d]))
 			v->describe_why_not = "a file of the backup lacks a column the check reads";
 	t->decision_made = looks_decision_made(x);
-	for (int d = 0; t->decision_made && d < D_N; d++) {
-		struct kept k = x[SES_DESC + d].p ? keep(v, &x[SES_DESC + d]) : (struct kept){0};
-
-		tally(v, num)->own[d] = k;
-	}
+	for (int d = 0; t->decision_made && d < D_N; d++)
+		t->own[d] = x[SES_DESC + d].p ? keep(v, &x[SES_DESC + d]) : (struct kept){0};
 }
 
 static void chain_values(struct ops_vcount *v, const struct ops_vtext *x)
@@ -369,9 +367,10 @@ static void head_values(struct ops_vcount *v, const struct ops_vtext *x)
 	v->chained = pending == 0;
 }
 
-void ops_vcount_values(struct ops_vcount *v, const char *table, const struct ops_vtext *vals)
+/* One line's values, of the file w says (-1: none the check reads). */
+static void values_of(struct ops_vcount *v, int w, const struct ops_vtext *vals)
 {
-	switch (which(v, table)) {
+	switch (w) {
 	case W_DEC:
 		decision_values(v, vals);
 		break;
@@ -387,6 +386,11 @@ void ops_vcount_values(struct ops_vcount *v, const char *table, const struct ops
 	default:
 		break;
 	}
+}
+
+void ops_vcount_values(struct ops_vcount *v, const char *table, const struct ops_vtext *vals)
+{
+	values_of(v, which(v, table), vals);
 }
 
 /*
@@ -428,7 +432,7 @@ void ops_vcount_line(struct ops_vcount *v, const struct ops_manifest_file *f,
 	for (size_t k = 0; k < files[w].ncols; k++)
 		if (off[k] != SIZE_MAX && x[k].p)
 			x[k].p = v->text.data + off[k];
-	ops_vcount_values(v, f->table, x);
+	values_of(v, w, x);
 }
 
 void ops_vcount_read(struct ops_vcount *v, const struct ops_manifest_file *f, bool clean)
@@ -493,13 +497,12 @@ static bool described_by(struct ops_vcount *v, size_t num, int d)
 /* A session only decisions made: each of its values one that a decision line gives. */
 static void describe(struct ops_vcount *v, size_t num, const char *id)
 {
+	const struct tally *t = tally(v, num);
+
 	v->out->decision_made++;
 	for (int d = 0; d < D_N; d++) {
-		const struct tally *t = tally(v, num);
-
 		if (!t->own[d].set || described_by(v, num, d))
 			continue;
-		t = tally(v, num);
 		v->out->undescribed++;
 		problem(v, "session_description",
 			"session %.80s: its %s '%.*s' is none of its decision lines', though "
