@@ -618,22 +618,6 @@ static enum status walk_decisions(struct store_conn *c, struct walk *w, const st
 	return st;
 }
 
-/* Why group g's flag beside entries of its kinds is a break. */
-static const char *late_flag_why(int g)
-{
-	if (g == STORE_LATE_EVIDENCE)
-		return "the head asks for the evidence's adoption, which cavra only sets where no "
-		       "evidence is chained: evidence without an entry would be chained as if "
-		       "written before 021";
-	if (g == STORE_LATE_SESSIONS)
-		return "the head asks for the sessions' adoption, which cavra only sets where no "
-		       "session is chained: sessions without an entry would be chained as if "
-		       "written before 023";
-	return "the head asks for the adoption of the registry, inventory and integrations, "
-	       "which cavra only sets where none of them is chained: records without an entry "
-	       "would be chained as if written before 022";
-}
-
 /*
  * Which late groups are checked: each from its migration on, unless its records written before
  * it still wait to be chained (refused, or left out where the caller allows it: a restore,
@@ -660,7 +644,8 @@ static enum status late_scope(struct store_conn *c, struct walk *w, bool checked
 				       store_chain_late_what(g), store_chain_late_since(g),
 				       g == STORE_LATE_EVIDENCE ? "is" : "are");
 		if (late[g].pending && late[g].entries)
-			report(w, "edited", w->out->head_seq, 0, NULL, NULL, late_flag_why(g));
+			report(w, "edited", w->out->head_seq, 0, NULL, NULL,
+			       store_chain_late_flag_why(g));
 		checked[g] = !waits;
 	}
 	return st;
@@ -702,9 +687,7 @@ static enum status walk_all(struct store_conn *c, struct walk *w, struct err *e)
 	w->out->head_seq = h.seq;
 	memcpy(w->out->head_hash, h.hash, SHA256_HEX_LEN);
 	if (h.adopt_pending)
-		report(w, "edited", h.seq, 0, NULL, NULL,
-		       "the head asks for adoption, which cavra only sets on an empty chain: "
-		       "records without an entry would be chained as if written before it");
+		report(w, "edited", h.seq, 0, NULL, NULL, store_chain_adopt_flag_why);
 	st = late_scope(c, w, checked, e);
 	if (st != ST_OK)
 		return st;

@@ -7,9 +7,11 @@
  * each break is named; one in hash order (v2, v3) is proved whole by the keyed sums of
  * ops_chainsum.c, or found broken without a name.  The records written more than once are
  * matched by their newest entry (ops_vrecs.c, ops_vform.c).  With a signed checkpoint's entry,
- * the chain must hold it; with seal keys, each entry's seal is checked.  Lines that no entry
- * names are counted, not reported: a restore tolerates them too (rows written behind cavra's
- * back).  Breaks are kept until every file the check reads verified on its own.
+ * the chain must hold it; with seal keys, each entry's seal is checked.  The head line's
+ * flags that ask for an adoption must not stand beside entries that adoption would not make
+ * (as `cavra audit verify` checks a database).  Lines that no entry names are counted, not
+ * reported: a restore tolerates them too (rows written behind cavra's back).  Breaks are kept
+ * until every file the check reads verified on its own.
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
@@ -24,6 +26,8 @@
 #include <string.h>
 
 #define KIND_MAX      16
+#define FLAG_ADOPT    0 /* bit of adopt_pending, and of any entry; 1 + g: late group g's */
+#define FLAG_N	      (1 + STORE_LATE_N)
 #define REC_FILES_MAX 16 /* the tables of ops_vrecs_kind, with room */
 
 static const char *const chain_names[OPS_CHAIN_LINE_COLS] = {
@@ -61,6 +65,10 @@ struct ops_vchain {
 	char cp_hash[SHA256_HEX_LEN];
 	bool cp_seen, cp_differs; /* a line had cp_seq; with another hash */
 	bool unproved; /* a chain file in hash order that its sums did not prove */
+	const struct ops_manifest_file *head; /* borrowed; NULL: none */
+	size_t flag_cols[FLAG_N]; /* SIZE_MAX: a flag from a later migration */
+	unsigned flags_set, kinds_seen; /* FLAG_ bits: the head line's; the entries' */
+	bool head_clean; /* the head's file read to its end without a problem of its own */
 	size_t want, clean; /* files the check reads, and those read so */
 	int64_t prev_seq, problems;
 	char prev_hash[SHA256_HEX_LEN], prev_kind[KIND_MAX];
@@ -116,6 +124,15 @@ static bool rec_kind(const struct ops_vchain *vc, const char *kind)
 	return false;
 }
 
+/* The head's file and its flags' columns. */
+static void find_flag_cols(struct ops_vchain *vc)
+{
+	vc->head = ops_manifest_usable_file_of(vc->m, "audit_chain_head");
+	for (int b = 0; vc->head && b < FLAG_N; b++)
+		vc->flag_cols[b] = ops_manifest_col(
+			vc->head, b == FLAG_ADOPT ? "adopt_pending" : store_chain_late_flag(b - 1));
+}
+
 struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops_verify_opts *o,
 				  struct ops_report *rep, struct ops_verify_chain *out)
 {
@@ -137,6 +154,7 @@ struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops
 		return NULL;
 	}
 	vc->want = 2 + vc->nrec_files;
+	find_flag_cols(vc);
 	vc->seal_col = ops_manifest_col(vc->chain, "seal");
 	if (o->seal_keys && vc->seal_col != SIZE_MAX) {
 		vc->seals = store_chain_seals_new(o->seal_keys);
@@ -184,7 +202,7 @@ const struct ops_manifest_file *ops_vchain_file(const struct ops_vchain *vc)
 
 bool ops_vchain_reads(const struct ops_vchain *vc, const struct ops_manifest_file *f)
 {
-	return vc && (f == vc->dec || f == vc->chain || rec_file_of(vc, f));
+	return vc && f && (f == vc->dec || f == vc->chain || f == vc->head || rec_file_of(vc, f));
 }
 
 static void problem(struct ops_vchain *vc, const char *fmt, ...) ATTR_PRINTF(2, 3);
@@ -334,6 +352,16 @@ static bool hash_holds(struct ops_vchain *vc, int64_t seq, const char *const v[O
 }
 
 /* One entry of a chain file in seq order. */
+/* An entry of kind: what the head's flags are checked against. */
+static void note_kind(struct ops_vchain *vc, const char *kind)
+{
+	int g = store_chain_late_of_kind(kind);
+
+	vc->kinds_seen |= 1U << FLAG_ADOPT;
+	if (g != STORE_NOT_LATE)
+		vc->kinds_seen |= 1U << (1 + g);
+}
+
 static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_COLS],
 		      const struct ops_span *spans, int64_t lineno)
 {
@@ -362,6 +390,7 @@ static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_
 			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
 	}
 	check_seal(vc, seq, v, spans);
+	note_kind(vc, v[1]);
 	vc->prev_seq = seq;
 	snprintf(vc->prev_hash, sizeof(vc->prev_hash), "%s", v[5]);
 	snprintf(vc->prev_kind, sizeof(vc->prev_kind), "%s", v[1]);
@@ -402,7 +431,20 @@ static void proof_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE
 			ops_vrecs_entry(vc->recs, v[1], v[2], seq, v[3]);
 		check_seal(vc, seq, v, spans);
 	}
+	note_kind(vc, v[1]);
 	ops_chain_lines_add(vc->proof, v, n);
+}
+
+/* The head line: each flag that is 1 (one from a later migration is not there). */
+static void head_line(struct ops_vchain *vc, const struct ops_span *spans)
+{
+	for (int b = 0; b < FLAG_N; b++) {
+		const struct ops_span *s =
+			vc->flag_cols[b] == SIZE_MAX ? NULL : &spans[vc->flag_cols[b]];
+
+		if (s && s->kind == OPS_SPAN_NUMBER && s->n == 1 && s->p[0] == '1')
+			vc->flags_set |= 1U << b;
+	}
 }
 
 void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
@@ -411,6 +453,10 @@ void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
 	const char *v[OPS_CHAIN_LINE_COLS];
 	size_t n[OPS_CHAIN_LINE_COLS];
 
+	if (f == vc->head) {
+		head_line(vc, spans);
+		return;
+	}
 	if (f != vc->chain) {
 		record_line(vc, f, spans, line, len);
 		return;
@@ -433,6 +479,10 @@ void ops_vchain_line(struct ops_vchain *vc, const struct ops_manifest_file *f,
 
 void ops_vchain_read(struct ops_vchain *vc, const struct ops_manifest_file *f, bool clean)
 {
+	if (f == vc->head) {
+		vc->head_clean = clean;
+		return;
+	}
 	if (f == vc->dec)
 		vc->dec_read = clean;
 	vc->clean += clean;
@@ -519,6 +569,29 @@ static void check_seals(struct ops_vchain *vc)
 		(long long)vc->min_sealed, (long long)vc->max_unsealed);
 }
 
+/*
+ * A flag of the head line that asks for an adoption beside entries it would not make: the
+ * head was edited so that records without an entry (planted or edited) would be chained as
+ * if written before the chain, or before their kinds were chained.  Unchecked when the head's
+ * file did not read clean (a problem of its own).
+ */
+static int64_t check_flags(struct ops_vchain *vc)
+{
+	int64_t n = 0;
+	unsigned both = vc->head_clean ? vc->flags_set & vc->kinds_seen : 0;
+
+	for (int b = 0; b < FLAG_N; b++) {
+		if (!(both & (1U << b)))
+			continue;
+		n++;
+		ops_report_add(vc->rep, "chain", vc->head->path, "its %s is 1: %s",
+			       b == FLAG_ADOPT ? "adopt_pending" : store_chain_late_flag(b - 1),
+			       b == FLAG_ADOPT ? store_chain_adopt_flag_why
+					       : store_chain_late_flag_why(b - 1));
+	}
+	return n;
+}
+
 /* ops_vrecs_fn: a record whose line its newest entry is not. */
 static void record_break(void *ctx, int64_t seq, const char *name, const char *what)
 {
@@ -553,5 +626,5 @@ void ops_vchain_end(struct ops_vchain *vc)
 	if (vc->problems > OPS_LINE_PROBLEMS_MAX)
 		ops_report_add(vc->rep, "chain", vc->chain->path, "and %lld more chain problems",
 			       (long long)(vc->problems - OPS_LINE_PROBLEMS_MAX));
-	out->breaks = vc->problems;
+	out->breaks = vc->problems + check_flags(vc);
 }

@@ -24,6 +24,7 @@ static char store_s[] = "s"; /* outlives file_entry's call */
 static char *dec_cols[] = {STR_RW("decision_id"), STR_RW("x")};
 static char *chain_cols[] = {STR_RW("hash"),	  STR_RW("kind"),	   STR_RW("prev_hash"),
 			     STR_RW("record_id"), STR_RW("record_sha256"), STR_RW("seq")};
+static char *head_cols[] = {STR_RW("adopt_pending"), STR_RW("id"), STR_RW("records_pending")};
 
 /* What a case changes after the chain was written. */
 struct change {
@@ -34,6 +35,7 @@ struct change {
 	bool hash_order; /* the chain's file keyed by hash, as a v3 backup's */
 	int64_t cp_seq; /* verified against a checkpoint of this entry; 0: none */
 	bool cp_wrong; /* whose hash is not the entry's */
+	const char *head; /* the head's file, a line of head_cols; NULL: none */
 };
 
 struct files {
@@ -129,7 +131,8 @@ static void file_entry(struct ops_manifest_file *f, char *table, char *path, cha
 static void write_manifest(const char *dir, const struct files *fs, const struct change *c)
 {
 	struct ops_manifest m = {0};
-	struct ops_manifest_file f[2];
+	struct ops_manifest_file f[3];
+	struct buf head = BUF_INIT;
 	struct ops_manifest_migration g = {1, STR_RW("evidence_metadata"), NULL};
 	struct buf text = BUF_INIT;
 	char sha[SHA256_HEX_LEN];
@@ -149,9 +152,16 @@ static void write_manifest(const char *dir, const struct files *fs, const struct
 	m.migrations = &g;
 	m.nmigrations = 1;
 	m.files = f;
-	m.nfiles = 2;
-	m.rows = f[0].rows + f[1].rows;
-	m.bytes = f[0].bytes + f[1].bytes;
+	m.nfiles = c->head ? 3 : 2;
+	add(&head, c->head ? c->head : "");
+	file_entry(&f[2], STR_RW("audit_chain_head"), STR_RW("audit_chain_head.jsonl"),
+		   STR_RW("id"), head_cols, ARRAY_SIZE(head_cols), &head);
+	if (c->head)
+		put(dir, "audit_chain_head.jsonl", &head);
+	for (size_t i = 0; i < m.nfiles; i++) {
+		m.rows += f[i].rows;
+		m.bytes += f[i].bytes;
+	}
 	m.has_audit_head = !c->no_head;
 	m.audit_head_seq = NDEC;
 	snprintf(m.audit_head_hash, sizeof(m.audit_head_hash), "%s", fs->head);
@@ -159,6 +169,7 @@ static void write_manifest(const char *dir, const struct files *fs, const struct
 	add(&text, s);
 	put(dir, OPS_MANIFEST_NAME, &text);
 	buf_release(&text);
+	buf_release(&head);
 	free(s);
 }
 
@@ -194,6 +205,8 @@ static void verify_case_with(const struct change *c, void (*damage)(struct buf *
 	(void)ops_verify_with(dir, &o, r);
 	rm(dir, "activity_decisions.jsonl");
 	rm(dir, "audit_chain.jsonl");
+	if (c->head)
+		rm(dir, "audit_chain_head.jsonl");
 	rm(dir, OPS_MANIFEST_NAME);
 	assert_int_equal(rmdir(dir), 0);
 	buf_release(&fs.dec);
@@ -279,6 +292,33 @@ static void test_a_checkpoints_entry_must_be_in_the_chain(void **state)
 	expect(&(struct change){.cp_seq = 2, .hash_order = true}, "", 0);
 	expect(&(struct change){.cp_seq = 2, .cp_wrong = true, .hash_order = true},
 	       "the entry seq 2 is not the checkpoint's", 0);
+}
+
+/*
+ * The head's flag that asks for the decisions' adoption beside any entry is a break named in
+ * the head's file; a late group's flag beside no entry of its kinds is not (records written
+ * before 022 wait for theirs).
+ */
+static void test_a_heads_adoption_flag_beside_entries_is_a_break(void **state)
+{
+	const char *adopt = "{\"adopt_pending\":1,\"id\":1,\"records_pending\":0}\n";
+	struct ops_verify_result r;
+
+	(void)state;
+	expect(&(struct change){.head = "{\"adopt_pending\":0,\"id\":1,\"records_pending\":1}\n"},
+	       "", 0);
+	expect(&(struct change){.head = "{\"adopt_pending\":0,\"id\":1,\"records_pending\":0}\n"},
+	       "", 0);
+	for (int order = 0; order < 2; order++) {
+		verify_case(&(struct change){.head = adopt, .hash_order = order}, &r);
+		assert_int_equal(r.problems.n, 1);
+		assert_string_equal(r.problems.items[0].kind, "chain");
+		assert_string_equal(r.problems.items[0].path, "audit_chain_head.jsonl");
+		assert_non_null(strstr(r.problems.items[0].msg, "its adopt_pending is 1: the head "
+								"asks for adoption"));
+		assert_int_equal(r.chain.breaks, 1);
+		ops_verify_result_release(&r);
+	}
 }
 
 /* A damaged decisions file is its own problem: the chain is not checked from it. */
@@ -436,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_records_by_their_newest_entry),
 		cmocka_unit_test(test_entry_forms),
 		cmocka_unit_test(test_a_checkpoints_entry_must_be_in_the_chain),
+		cmocka_unit_test(test_a_heads_adoption_flag_beside_entries_is_a_break),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

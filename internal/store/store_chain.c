@@ -502,6 +502,40 @@ const char *store_chain_late_what(enum store_chain_late g)
 	return late_groups[g].what;
 }
 
+const char *store_chain_late_flag(enum store_chain_late g)
+{
+	return late_groups[g].flag;
+}
+
+int store_chain_late_of_kind(const char *kind)
+{
+#define LATE_OF(k, table, id, cols, ncols, created, late, unchained_ok) \
+	if (strcmp(kind, k) == 0)                                       \
+		return late;
+	STORE_CHAIN_REWRITTEN(LATE_OF)
+#undef LATE_OF
+	return STORE_NOT_LATE;
+}
+
+const char *store_chain_late_flag_why(enum store_chain_late g)
+{
+	if (g == STORE_LATE_EVIDENCE)
+		return "the head asks for the evidence's adoption, which cavra only sets where no "
+		       "evidence is chained: evidence without an entry would be chained as if "
+		       "written before 021";
+	if (g == STORE_LATE_SESSIONS)
+		return "the head asks for the sessions' adoption, which cavra only sets where no "
+		       "session is chained: sessions without an entry would be chained as if "
+		       "written before 023";
+	return "the head asks for the adoption of the registry, inventory and integrations, "
+	       "which cavra only sets where none of them is chained: records without an entry "
+	       "would be chained as if written before 022";
+}
+
+const char store_chain_adopt_flag_why[] =
+	"the head asks for adoption, which cavra only sets on an empty chain: records without an "
+	"entry would be chained as if written before it";
+
 bool store_chain_late_waits(const struct chain_late *g)
 {
 	return g->covered && g->pending && !g->entries;

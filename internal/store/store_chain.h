@@ -252,6 +252,17 @@ enum store_chain_late {
 /* The migration from which group g is chained, and what its records are, for messages. */
 int store_chain_late_since(enum store_chain_late g);
 const char *store_chain_late_what(enum store_chain_late g);
+/* Group g's flag column in audit_chain_head ("evidence_pending", ...). */
+const char *store_chain_late_flag(enum store_chain_late g);
+/* The late group of an entry's kind; STORE_NOT_LATE for a decision's, an approval's or another. */
+int store_chain_late_of_kind(const char *kind);
+/*
+ * Why a head whose flag asks for an adoption, beside entries the adoption would not make, is a
+ * break: group g's flag beside entries of its kinds, adopt_pending beside any entry.  `cavra
+ * audit verify` reports it in a database, `cavra ops verify` in a backup's lines.
+ */
+const char *store_chain_late_flag_why(enum store_chain_late g);
+extern const char store_chain_adopt_flag_why[];
 
 /*
  * Chains the record of table with id as it stands now inside c's open write transaction (after

@@ -293,3 +293,37 @@ def test_ops_verify_checks_sessions_from_the_backups_lines(with_sessions, tmp_pa
     assert code == 1 and "2 problems\n" in out, out + err
     assert "(session s-rec): the line differs from the record's newest entry: edited" in out, out
     assert "session s-dec: counters " in out and "differ from its decision lines'" in out, out
+
+
+@pytest.mark.parametrize("flag,why", [
+    ("sessions_pending", "the sessions' adoption"),
+    ("records_pending", "the adoption of the registry"),
+    ("evidence_pending", "the evidence's adoption"),
+    ("adopt_pending", "the head asks for adoption"),
+])
+def test_ops_verify_names_a_heads_adoption_flag_set_in_the_backup(with_sessions, tmp_path,
+                                                                   flag, why):
+    """A head line whose flag asks for an adoption beside entries it would not make (set in an
+    unsigned backup, checksums recomputed) would have a restore chain records without an entry
+    as if written before their migration: here s-dec's agent, changed so that no decision of
+    its names it, whose check the flag would also turn off. `cavra ops verify` names the flag
+    from the backup's lines, as `cavra audit verify` does in the restored database."""
+    from test_restore_chain import backup, lines, reseal
+    db, _, _ = with_sessions
+    bk = tmp_path / "bk"
+    backup(db, bk)
+    head = lines(bk, "audit_chain_head")
+    assert head[0][flag] == 0, head
+    head[0][flag] = 1
+    reseal(bk, "audit_chain_head", head)
+    sessions = lines(bk, "activity_sessions")
+    next(x for x in sessions if x["session_id"] == "s-dec")["agent_id"] = "agent-z"
+    reseal(bk, "activity_sessions", sessions)
+    code, out, err = cavra("ops", "verify", str(bk), "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["audit_chain"]["breaks"] == 1, out + err
+    found = [p for p in doc["problems"] if p["kind"] == "chain"]
+    assert [p["path"] for p in found] == ["audit_chain_head.jsonl"], out
+    assert found[0]["message"].startswith(f"its {flag} is 1: ") and why in found[0]["message"]
+    code, out, err = cavra("ops", "restore", str(bk), "--target-dir", str(tmp_path / "r"), db=db)
+    assert code == 1 and why in out + err, out + err
