@@ -283,6 +283,11 @@ struct policy_mcp_server {
 	size_t allowed_tools_len;
 	const char *const *capabilities;
 	size_t capabilities_len;
+	/*
+	 * The record is not what the audit chain last recorded for it (planted or edited in the
+	 * database): blocked, whatever it says, unless a pack's blocked_servers pattern is first.
+	 */
+	bool unvouched;
 };
 
 struct policy_result {

@@ -702,6 +702,11 @@ static bool mcp_blocks(const struct policy_pack *pack, const char *server, const
 	} else if (!s) {
 		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.registry.unknown", NULL,
 		       "mcp server " QUOTE " is not in the registry", server);
+	} else if (s->unvouched) {
+		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.registry.unvouched", NULL,
+		       "the registry record of mcp server " QUOTE " is not what the audit chain "
+		       "last recorded for it: written or changed in the database",
+		       server);
 	} else if (s->trust_tier == POLICY_TIER_BLOCKED ||
 		   s->approval_state == POLICY_APPROVAL_DENIED) {
 		decide(r, POLICY_BLOCK, POLICY_SEV_HIGH, "mcp.server.blocked", NULL,

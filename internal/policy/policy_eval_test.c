@@ -112,7 +112,17 @@ static const char bare_yaml[] = "metadata: {id: eval-bare, version: '1'}\n";
 static const char *const tools[] = {"search", "read_*"};
 static const char *const caps[] = {"read", "shell"};
 
-enum srv { S_NONE = 0, S_OK, S_OPEN, S_BLOCKED, S_DENIED, S_PENDING, S_UNKNOWN, S_EXPERIMENTAL };
+enum srv {
+	S_NONE = 0,
+	S_OK,
+	S_OPEN,
+	S_BLOCKED,
+	S_DENIED,
+	S_PENDING,
+	S_UNKNOWN,
+	S_EXPERIMENTAL,
+	S_UNVOUCHED
+};
 
 static const struct policy_mcp_server servers[] = {
 	[S_NONE] = {0},
@@ -123,6 +133,8 @@ static const struct policy_mcp_server servers[] = {
 	[S_PENDING] = {POLICY_TIER_TRUSTED, POLICY_APPROVAL_PENDING, tools, 2, caps, 2},
 	[S_UNKNOWN] = {POLICY_TIER_UNKNOWN, POLICY_APPROVAL_APPROVED, tools, 2, caps, 2},
 	[S_EXPERIMENTAL] = {POLICY_TIER_EXPERIMENTAL, POLICY_APPROVAL_APPROVED, tools, 2, caps, 2},
+	/* S_OK's record, but not what the chain last recorded: blocked whatever it says */
+	[S_UNVOUCHED] = {POLICY_TIER_TRUSTED, POLICY_APPROVAL_APPROVED, tools, 2, caps, 2, true},
 };
 
 #define ALLOW	 POLICY_ALLOW
@@ -319,6 +331,9 @@ static const struct {
 	{ORIG, MCP("other", "search"), S_NONE, SRV_UNKNOWN, NULL, NULL},
 	{ORIG, MCP("github", "search"), S_PENDING, SRV_APPROVE, "ai-council", NULL},
 	{ORIG, MCP("github", "search"), S_NONE, BLOCK, MEDIUM, "mcp.registry.unknown", NULL, NULL},
+	{ORIG, MCP("github", "search"), S_UNVOUCHED, BLOCK, MEDIUM, "mcp.registry.unvouched", NULL,
+	 "audit chain"},
+	{ORIG, MCP("shady", "search"), S_UNVOUCHED, SRV_BLOCKED, NULL, "mcp.blocked_servers"},
 	{ORIG, MCP("github", "search", "shell"), S_OK, CAP_APPROVE, "ai-council", NULL},
 	{ORIG, MCP("internal-x", "search"), S_BLOCKED, BLOCK, CRITICAL, "mcp.server.blocked", NULL,
 	 "registry"},
@@ -327,6 +342,8 @@ static const struct {
 	{STRICT, MCP("github", "search"), S_OK, TOOL_ALLOW, NULL, NULL},
 	{STRICT, MCP("github", "search"), S_BLOCKED, SRV_BLOCKED, NULL, NULL},
 	{STRICT, MCP("github", "search"), S_NONE, SRV_UNKNOWN, NULL, NULL},
+	{STRICT, MCP("github", "search"), S_UNVOUCHED, BLOCK, HIGH, "mcp.registry.unvouched", NULL,
+	 NULL},
 	{STRICT, {"git_operation", "main", "push"}, 0, GIT_ALLOW, NULL, NULL},
 	{STRICT, {"git_operation", "origin/prod", "push"}, 0, GIT_PUSH_BLOCK, NULL, NULL},
 	{CLOSED, MCP("github", "search"), S_OK, SRV_NOT_LISTED, AIGOV, NULL},

@@ -4,6 +4,8 @@
  * The policy module is pure and knows nothing of JSON or the store, so the record is turned
  * here into the plain struct policy_evaluate takes.  The view borrows its strings from the
  * parsed record it holds, which is why it is released as a whole after the evaluation.
+ * A record the audit chain does not vouch for (planted or edited in the database, or in an
+ * unsigned backup restored) is marked so, and the policy blocks the call whatever it says.
  */
 #include "base/base.h"
 #include "service/registry_view.h"
@@ -45,7 +47,8 @@ enum status service_registry_view_load(struct store *st, const char *server,
 				       struct registry_view *out, bool *found, struct err *e)
 {
 	char *payload = NULL;
-	enum status rc = store_mcp_server_get(st, server, &payload, e);
+	bool vouched = true;
+	enum status rc = store_mcp_server_get(st, server, &payload, &vouched, e);
 	json_object *o = NULL;
 
 	memset(out, 0, sizeof(*out));
@@ -72,6 +75,7 @@ enum status service_registry_view_load(struct store *st, const char *server,
 	out->caps = string_list(o, "capabilities", &out->server.capabilities_len);
 	out->server.allowed_tools = out->tools;
 	out->server.capabilities = out->caps;
+	out->server.unvouched = !vouched;
 	*found = true;
 	return ST_OK;
 }

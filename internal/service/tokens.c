@@ -15,6 +15,7 @@
 #include "service/records.h"
 #include "service/seals.h"
 #include "service/token_cache.h"
+#include "store/store_chain.h"
 #include "store/store_listen.h"
 #include "store/store_tokens.h"
 
@@ -260,7 +261,7 @@ static enum seal_state stored_seal_state(const struct seal_keys *k, const struct
 static enum status vouched(struct service *s, const struct token_row *row, struct err *e)
 {
 	bool ok = false;
-	enum status st = store_token_vouched(s->store, row->token_id, &ok, e);
+	enum status st = store_record_vouched(s->store, "api_tokens", row->token_id, &ok, e);
 
 	if (st != ST_OK)
 		return err_ctx(st, e, "API token '%s': its audit chain entry", row->name);

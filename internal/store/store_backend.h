@@ -6,6 +6,7 @@
 
 #include "store/store.h"
 #include "store/store_bulk.h"
+#include "store/store_chain.h"
 #include "store/store_count_cache.h"
 #include "store/store_owner_cache.h"
 
@@ -123,10 +124,10 @@ struct store {
 	struct store_count_cache counts; /* bounded totals above their bound */
 	struct store_owner_cache owners; /* sessions' owners read by POST /decisions */
 	/*
-	 * The chain was seen to cover API tokens with none waiting for the adoption
-	 * (store_token_vouched): true for good, as the adoption is never undone.
+	 * The chain was seen to cover each late group's records with none waiting for the
+	 * adoption (store_record_vouched): true for good, as the adoption is never undone.
 	 */
-	atomic_bool tokens_chained;
+	atomic_bool late_chained[STORE_LATE_N];
 };
 
 /* A borrower waiting for a connection; lives on its stack while it waits. */

@@ -20,6 +20,7 @@
 #include "base/progress.h"
 #include "base/str.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -777,6 +778,43 @@ enum status store_chain_record_matches(struct store_conn *c, const char *table, 
 		st = last_hashed(c, t, id, rsha, matches, e);
 	store_rows_free(r);
 	return st;
+}
+
+enum status store_record_vouched_in(struct store *st, struct store_conn *c, const char *table,
+				    const char *id, bool *vouched, struct err *e)
+{
+	const struct chained *t = rewritten(table);
+	struct chain_late late = {0};
+	enum status rc = ST_OK;
+
+	*vouched = true;
+	if (!t || t->late == STORE_NOT_LATE)
+		return err_set(e, ST_INTERNAL, "audit chain: '%s' is not of a late group", table);
+	late.covered = atomic_load(&st->late_chained[t->late]);
+	if (!late.covered)
+		rc = store_chain_late(c, (enum store_chain_late)t->late, &late, e);
+	if (rc == ST_OK && late.covered && !store_chain_late_waits(&late)) {
+		atomic_store(&st->late_chained[t->late], true);
+		rc = store_chain_record_matches(c, table, id, vouched, e);
+	}
+	return rc;
+}
+
+enum status store_record_vouched(struct store *st, const char *table, const char *id, bool *vouched,
+				 struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status rc = store_conn_get(st, &c, e);
+
+	*vouched = true;
+	if (rc == ST_OK)
+		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
+	if (rc == ST_OK)
+		rc = store_record_vouched_in(st, c, table, id, vouched, e);
+	if (c)
+		store_tx_rollback(c);
+	store_conn_put(st, c);
+	return rc;
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */

@@ -292,6 +292,21 @@ ATTR_NODISCARD enum status store_chain_append_changed(struct store_conn *c, cons
 ATTR_NODISCARD enum status store_chain_record_matches(struct store_conn *c, const char *table,
 						      const char *id, bool *matches, struct err *e);
 
+/*
+ * *vouched: whether the audit chain vouches for the row of table with id as it stands (its
+ * newest entry hashed it), read in one snapshot: a record cavra wrote last, not one planted or
+ * edited in the database or a restored backup.  Also true where the chain cannot tell: a
+ * schema before the migration that chains table's records, or its records written before it
+ * still waiting for their adoption (a group found chained is remembered in st: an adoption is
+ * never undone).  A table of a late group of STORE_CHAIN_REWRITTEN; ST_INTERNAL for another.
+ */
+ATTR_NODISCARD enum status store_record_vouched(struct store *st, const char *table, const char *id,
+						bool *vouched, struct err *e);
+/* The same in c's open transaction (a snapshot that also read the row), c one of st's. */
+ATTR_NODISCARD enum status store_record_vouched_in(struct store *st, struct store_conn *c,
+						   const char *table, const char *id, bool *vouched,
+						   struct err *e);
+
 /* A new approval is written only while its decision has no open one. */
 struct approval_guard {
 	const char *decision_id;

@@ -7,10 +7,11 @@
 #include "store/store.h"
 
 /*
- * The payload of the MCP server whose id or name is server.  ST_NOT_FOUND
- * when none is registered.  *payload is the caller's, free().
+ * The payload of the MCP server whose id or name is server, and whether the audit chain
+ * vouches for its row as it stands (store_record_vouched), read in one snapshot.
+ * ST_NOT_FOUND when none is registered.  *payload is the caller's, free().
  */
 ATTR_NODISCARD enum status store_mcp_server_get(struct store *st, const char *server,
-						char **payload, struct err *e);
+						char **payload, bool *vouched, struct err *e);
 
 #endif

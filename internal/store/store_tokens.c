@@ -9,7 +9,6 @@
 #include "store/store_chain.h"
 #include "store/store_query.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,27 +221,4 @@ enum status store_token_touch(struct store *st, const char *token_id, const char
 	int64_t count = 0;
 
 	return store_run_exec(st, sql, 3, p, &count, e);
-}
-
-enum status store_token_vouched(struct store *st, const char *token_id, bool *vouched,
-				struct err *e)
-{
-	struct store_conn *c = NULL;
-	struct chain_late late = {0};
-	enum status rc = store_conn_get(st, &c, e);
-
-	*vouched = true;
-	if (rc == ST_OK)
-		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
-	late.covered = atomic_load(&st->tokens_chained);
-	if (rc == ST_OK && !late.covered)
-		rc = store_chain_late(c, STORE_LATE_RECORDS, &late, e);
-	if (rc == ST_OK && late.covered && !store_chain_late_waits(&late)) {
-		atomic_store(&st->tokens_chained, true);
-		rc = store_chain_record_matches(c, "api_tokens", token_id, vouched, e);
-	}
-	if (c)
-		store_tx_rollback(c);
-	store_conn_put(st, c);
-	return rc;
 }

@@ -43,13 +43,6 @@ ATTR_NODISCARD enum status store_token_touch(struct store *st, const char *token
 ATTR_NODISCARD enum status store_token_set_payload(struct store *st, const char *token_id,
 						   const char *payload, const char *now,
 						   struct err *e);
-/*
- * *vouched: whether the audit chain vouches for token_id's row as it stands (its newest entry
- * hashed it), read in one snapshot.  Also true where the chain cannot tell: a schema before
- * migration 022, or tokens written before it still waiting for their adoption.
- */
-ATTR_NODISCARD enum status store_token_vouched(struct store *st, const char *token_id,
-					       bool *vouched, struct err *e);
 /* Revokes the unrevoked tokens called name; *count how many (0: none). */
 ATTR_NODISCARD enum status store_token_revoke(struct store *st, const char *name, const char *now,
 					      int64_t *count, struct err *e);

@@ -81,9 +81,10 @@ def test_every_write_that_changes_a_record_is_chained(with_records):
 
 
 def test_a_trust_tier_raised_in_the_database_is_named(with_records, tmp_path):
-    """The story 022 closes: someone with SQL access trusts a blocked MCP server, and agents'
-    calls to it are allowed. The decisions are chained as they were made; the server's row no
-    longer matches its last entry, and verify says which."""
+    """The story 022 closes: someone with SQL access trusts a blocked MCP server so that
+    agents' calls to it are allowed. The server's row no longer matches its last entry: the
+    service blocks calls to it whatever the row says (by id or by name, and so does
+    /mcp/trust), verify names it, and a write through the API vouches for it again."""
     db = with_records
     sql(db, "UPDATE registry_mcp_servers SET trust_tier = 'trusted', approval_state = "
             "'approved' WHERE server_id = 'github-mcp'")
@@ -93,14 +94,29 @@ def test_a_trust_tier_raised_in_the_database_is_named(with_records, tmp_path):
                           "approval_state": "approved", "allowed_tools": ["create_pr"]})
     sql(db, f"UPDATE registry_mcp_servers SET payload = '{payload}'{obj} WHERE server_id = "
             "'github-mcp'")
+    unvouched = ("block", "mcp.registry.unvouched")
     with serve(db, tmp=tmp_path) as srv:
-        assert mcp_call(srv)["decision"] == "allow"
+        d = mcp_call(srv)
+        assert (d["decision"], d["rule_id"]) == unvouched, d
+        assert "is not what the audit chain last recorded for it" in d["reason"], d
+        t = ok(srv.get("/mcp/trust?server=github-mcp&tool=create_pr"), (200,))
+        assert (t["decision"], t["rule_id"], t["registered"]) == unvouched + (True,), t
     code, out, err = verify(db)
     assert code == 1, out + err
     lines = breaks(out)
     assert len(lines) == 1, lines
     seq = last_seq(db, "mcp_server", "github-mcp")
     assert lines[0].startswith(f"edited seq={seq} ") and "id=github-mcp " in lines[0], lines
+    with serve(db, tmp=tmp_path) as srv:
+        ok(srv.post("/mcp/servers", {"server_id": "github-mcp", "name": "GitHub",
+                                     "trust_tier": "trusted", "allowed_tools": ["create_pr"]}))
+        assert mcp_call(srv)["decision"] == "allow"
+        assert mcp_call(srv, "GitHub")["decision"] == "allow"
+        sql(db, "UPDATE registry_mcp_servers SET owner = 'mallory' WHERE server_id = "
+                "'github-mcp'")
+        d = mcp_call(srv, "GitHub")
+        assert (d["decision"], d["rule_id"]) == unvouched, d
+    assert verify(db)[0] == 1
 
 
 @pytest.mark.parametrize("case", ["agent_status", "repository_pack", "rollout_mode",
