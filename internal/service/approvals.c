@@ -406,6 +406,8 @@ static enum status find_open(struct service *s, const char *decision_id, char **
 	*record = NULL;
 	st = store_rec_list(s->store, service_kind_approval.table, &q, &page, e);
 	if (st == ST_OK && page.n > 0)
+		st = service_kind_vouch(s, &service_kind_approval, page.rows[0].id, e);
+	if (st == ST_OK && page.n > 0)
 		*record = jx_take_text(service_kind_record(&service_kind_approval, &page.rows[0]));
 	store_rec_page_release(&page);
 	return st;

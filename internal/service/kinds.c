@@ -111,6 +111,7 @@ const struct kind service_kind_approval = {
 	.params = approval_params,
 	.normalize = approval_normalize,
 	.view = service_approval_view,
+	.vouched_reads = true,
 };
 
 /* ---- registry ---- */

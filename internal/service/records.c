@@ -18,6 +18,7 @@
 #include "base/xalloc.h"
 #include "json/jx.h"
 #include "json/jx_canon.h"
+#include "store/store_chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,9 +364,26 @@ static enum status get_by_alt(struct service *s, const struct kind *k, const cha
 	return st;
 }
 
+enum status service_kind_vouch(struct service *s, const struct kind *k, const char *id,
+			       struct err *e)
+{
+	bool vouched = true;
+	enum status st = k->vouched_reads
+				 ? store_record_vouched(s->store, k->table->name, id, &vouched, e)
+				 : ST_OK;
+
+	if (st != ST_OK || vouched)
+		return st;
+	log_warn("%s '%s' is not what the audit chain last recorded for it: refused", k->name, id);
+	return err_set(e, ST_CONFLICT,
+		       "%s '%s' is not what the audit chain last recorded for it: written or "
+		       "changed in the database (cavra audit verify names it)",
+		       k->name, id);
+}
+
 /* A malformed id cannot exist, so it is answered as not found without a query. */
-enum status service_kind_get(struct service *s, const struct kind *k, const char *id, char **record,
-			     struct err *e)
+static enum status kind_read(struct service *s, const struct kind *k, const char *id, bool vouch,
+			     char **record, struct err *e)
 {
 	struct rec_row row;
 	enum status st;
@@ -377,10 +395,24 @@ enum status service_kind_get(struct service *s, const struct kind *k, const char
 		st = get_by_alt(s, k, id, &row, e);
 	if (st == ST_NOT_FOUND)
 		st = err_set(e, ST_NOT_FOUND, "%s '%s' not found", k->name, id);
+	if (st == ST_OK && vouch)
+		st = service_kind_vouch(s, k, row.id, e);
 	if (st == ST_OK)
 		*record = jx_take_text(service_kind_record(k, &row));
 	store_rec_row_release(&row);
 	return st;
+}
+
+enum status service_kind_get(struct service *s, const struct kind *k, const char *id, char **record,
+			     struct err *e)
+{
+	return kind_read(s, k, id, true, record, e);
+}
+
+enum status service_kind_get_unvouched(struct service *s, const struct kind *k, const char *id,
+				       char **record, struct err *e)
+{
+	return kind_read(s, k, id, false, record, e);
 }
 
 /*

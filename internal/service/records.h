@@ -72,6 +72,12 @@ struct kind {
 	 * as changed_by.
 	 */
 	bool writer_owned;
+	/*
+	 * A record read by id (GET, and the record a write answers with) is served only as its
+	 * newest audit chain entry hashed it, else 409: what a harness waits on (an approval's
+	 * state) must not be what someone with database access put there.
+	 */
+	bool vouched_reads;
 };
 
 /* A checked record ready to store; owns everything it points at. */
@@ -134,8 +140,18 @@ ATTR_NODISCARD enum status service_kind_upsert(struct service *s, const struct k
 					       json_object *req, json_object *recorded_by,
 					       bool owned, char **record, bool *created,
 					       struct err *e);
+/*
+ * The record with id (or, with alt_col, the one it names); ST_NOT_FOUND.  Of a kind with
+ * vouched_reads, ST_CONFLICT (logged) when its row is not what its newest chain entry hashed.
+ */
 ATTR_NODISCARD enum status service_kind_get(struct service *s, const struct kind *k, const char *id,
 					    char **record, struct err *e);
+/* The same without that check, for a caller that checks who may read it first. */
+ATTR_NODISCARD enum status service_kind_get_unvouched(struct service *s, const struct kind *k,
+						      const char *id, char **record, struct err *e);
+/* That check alone, of the row with id: ST_OK for a kind without vouched_reads. */
+ATTR_NODISCARD enum status service_kind_vouch(struct service *s, const struct kind *k,
+					      const char *id, struct err *e);
 /* A list page.  extra (may be NULL) adds filters the kind's params cannot say. */
 ATTR_NODISCARD enum status service_kind_list(struct service *s, const struct kind *k,
 					     service_arg_fn arg, void *ctx,

@@ -68,13 +68,17 @@ enum status service_record_list(struct service *s, enum service_kind k, const st
 enum status service_record_get(struct service *s, enum service_kind k, const struct caller *who,
 			       const char *id, char **record, struct err *e)
 {
-	enum status st = service_kind_get(s, kinds[k], id, record, e);
+	enum status st = service_kind_get_unvouched(s, kinds[k], id, record, e);
 
-	if (st != ST_OK || k != SK_APPROVAL || service_approval_readable(*record, who))
-		return st;
-	free(*record);
-	*record = NULL;
-	return err_set(e, ST_NOT_FOUND, "%s '%s' not found", kinds[k]->name, id);
+	if (st == ST_OK && k == SK_APPROVAL && !service_approval_readable(*record, who))
+		st = err_set(e, ST_NOT_FOUND, "%s '%s' not found", kinds[k]->name, id);
+	if (st == ST_OK)
+		st = service_kind_vouch(s, kinds[k], id, e);
+	if (st != ST_OK) {
+		free(*record);
+		*record = NULL;
+	}
+	return st;
 }
 
 /*

@@ -124,10 +124,11 @@ struct store {
 	struct store_count_cache counts; /* bounded totals above their bound */
 	struct store_owner_cache owners; /* sessions' owners read by POST /decisions */
 	/*
-	 * The chain was seen to cover each late group's records with none waiting for the
-	 * adoption (store_record_vouched): true for good, as the adoption is never undone.
+	 * The chain was seen to cover [0] the kinds chained from 015, [1 + g] late group g's,
+	 * with none waiting for an adoption (store_record_vouched): true for good, as an
+	 * adoption is never undone.
 	 */
-	atomic_bool late_chained[STORE_LATE_N];
+	atomic_bool chain_covers[1 + STORE_LATE_N];
 };
 
 /* A borrower waiting for a connection; lives on its stack while it waits. */

@@ -762,41 +762,77 @@ enum status store_chain_append_changed(struct store_conn *c, const char *table, 
 	return append_table(c, table, id, true, appended, e);
 }
 
+/* Whether the row is there (*found) and what the newest entry of its record hashed. */
+static enum status record_matches(struct store_conn *c, const struct chained *t, const char *id,
+				  bool *found, bool *matches, struct err *e)
+{
+	const char *v[DECISION_NCOLS];
+	char rsha[SHA256_HEX_LEN];
+	struct store_rows *r = NULL;
+	enum status st = row_hash(c, t, id, &r, v, rsha, found, e);
+
+	*matches = false;
+	if (st == ST_OK && *found)
+		st = last_hashed(c, t, id, rsha, matches, e);
+	store_rows_free(r);
+	return st;
+}
+
 enum status store_chain_record_matches(struct store_conn *c, const char *table, const char *id,
 				       bool *matches, struct err *e)
 {
 	const struct chained *t = rewritten(table);
-	const char *v[DECISION_NCOLS];
-	char rsha[SHA256_HEX_LEN];
-	struct store_rows *r = NULL;
 	bool found = false;
-	enum status st = t ? row_hash(c, t, id, &r, v, rsha, &found, e)
-			   : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
 
 	*matches = false;
-	if (st == ST_OK && found)
-		st = last_hashed(c, t, id, rsha, matches, e);
-	store_rows_free(r);
-	return st;
+	return t ? record_matches(c, t, id, &found, matches, e)
+		 : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+}
+
+/*
+ * Whether the chain covers t's records with none waiting for an adoption: from 015 for the
+ * approvals (adopt_pending clear), from its migration for a late group's.
+ */
+static enum status chain_covers(struct store_conn *c, const struct chained *t, bool *covers,
+				struct err *e)
+{
+	struct chain_late late = {0};
+	struct chain_head h = {0};
+	bool has = false;
+	enum status rc;
+
+	*covers = false;
+	if (t->late != STORE_NOT_LATE) {
+		rc = store_chain_late(c, (enum store_chain_late)t->late, &late, e);
+		*covers = rc == ST_OK && late.covered && !store_chain_late_waits(&late);
+		return rc;
+	}
+	rc = store_table_exists(c, "audit_chain_head", &has, e);
+	if (rc == ST_OK && has)
+		rc = store_chain_head(c, &h, e);
+	*covers = rc == ST_OK && has && !h.adopt_pending;
+	return rc;
 }
 
 enum status store_record_vouched_in(struct store *st, struct store_conn *c, const char *table,
 				    const char *id, bool *vouched, struct err *e)
 {
 	const struct chained *t = rewritten(table);
-	struct chain_late late = {0};
-	enum status rc = ST_OK;
+	atomic_bool *known = t ? &st->chain_covers[1 + t->late] : NULL;
+	bool covers = false, found = false;
+	enum status rc;
 
 	*vouched = true;
-	if (!t || t->late == STORE_NOT_LATE)
-		return err_set(e, ST_INTERNAL, "audit chain: '%s' is not of a late group", table);
-	late.covered = atomic_load(&st->late_chained[t->late]);
-	if (!late.covered)
-		rc = store_chain_late(c, (enum store_chain_late)t->late, &late, e);
-	if (rc == ST_OK && late.covered && !store_chain_late_waits(&late)) {
-		atomic_store(&st->late_chained[t->late], true);
-		rc = store_chain_record_matches(c, table, id, vouched, e);
-	}
+	if (!t)
+		return err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+	covers = atomic_load(known);
+	rc = covers ? ST_OK : chain_covers(c, t, &covers, e);
+	if (rc != ST_OK || !covers)
+		return rc;
+	atomic_store(known, true);
+	rc = record_matches(c, t, id, &found, vouched, e);
+	if (!found)
+		*vouched = true; /* no row: nothing to vouch for, the caller's not found */
 	return rc;
 }
 
@@ -819,6 +855,7 @@ enum status store_record_vouched(struct store *st, const char *table, const char
 
 /* One approval write and its entry: exactly one of put and cas is set. */
 struct approval_tx {
+	struct store *st;
 	const struct rec_table *t;
 	const struct rec_write *put;
 	const struct rec_cas *cas;
@@ -850,6 +887,25 @@ static enum status open_approval(struct store_conn *c, const struct approval_gua
 	return st;
 }
 
+/*
+ * A change only of an approval as its newest entry hashed it: one edited in the database (its
+ * group, its decision, or a state put back to pending) would otherwise be changed and chained
+ * again, and its new entry would vouch for what the edit put there.
+ */
+static enum status vouched_cas(struct approval_tx *a, struct store_conn *c, struct err *e)
+{
+	bool vouched = true;
+	enum status st = store_record_vouched_in(a->st, c, a->t->name, a->cas->id, &vouched, e);
+
+	if (st == ST_OK && !vouched)
+		return err_set(e, ST_CONFLICT,
+			       "approval '%s' is not what the audit chain last recorded for it: "
+			       "written or changed in the database (cavra audit verify names it); "
+			       "nothing was written",
+			       a->cas->id);
+	return st == ST_OK ? store_rec_cas_conn(c, a->t, a->cas, a->won, e) : st;
+}
+
 static enum status approval_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	struct approval_tx *a = ctx;
@@ -868,7 +924,7 @@ static enum status approval_tx(struct store_conn *c, void *ctx, struct err *e)
 		st = store_rec_put(c, a->t, a->put, a->out, e);
 		chain = st == ST_OK && *a->out != REC_UNCHANGED;
 	} else {
-		st = store_rec_cas_conn(c, a->t, a->cas, a->won, e);
+		st = vouched_cas(a, c, e);
 		chain = st == ST_OK && *a->won;
 	}
 	if (chain)
@@ -880,7 +936,7 @@ enum status store_chain_approval_put(struct store *st, const struct rec_table *t
 				     const struct rec_write *w, enum rec_outcome *out,
 				     struct err *e)
 {
-	struct approval_tx a = {t, w, NULL, out, NULL, NULL};
+	struct approval_tx a = {st, t, w, NULL, out, NULL, NULL};
 
 	return store_run_write(st, approval_tx, &a, e);
 }
@@ -889,7 +945,7 @@ enum status store_chain_approval_create(struct store *st, const struct rec_table
 					const struct rec_write *w, const struct approval_guard *g,
 					enum rec_outcome *out, struct err *e)
 {
-	struct approval_tx a = {t, w, NULL, out, NULL, g};
+	struct approval_tx a = {st, t, w, NULL, out, NULL, g};
 	enum status rc = store_run_write(st, approval_tx, &a, e);
 
 	if (rc != ST_OK) {
@@ -902,7 +958,7 @@ enum status store_chain_approval_create(struct store *st, const struct rec_table
 enum status store_chain_approval_cas(struct store *st, const struct rec_table *t,
 				     const struct rec_cas *w, bool *won, struct err *e)
 {
-	struct approval_tx a = {t, NULL, w, NULL, won, NULL};
+	struct approval_tx a = {st, t, NULL, w, NULL, won, NULL};
 
 	*won = false;
 	return store_run_write(st, approval_tx, &a, e);

@@ -131,7 +131,8 @@ ATTR_NODISCARD enum status store_chain_append_approval(struct store_conn *c,
  * An approval's writes with their chain entry, in one write transaction of
  * st: store_rec_put (an unchanged record is not chained again) and
  * store_rec_cas_conn (chained only when *won), each followed by
- * store_chain_append_approval.  t is the approvals table.
+ * store_chain_append_approval.  t is the approvals table.  The change is ST_CONFLICT, with
+ * nothing written, when the row is not what its newest entry hashed (store_record_vouched).
  */
 ATTR_NODISCARD enum status store_chain_approval_put(struct store *st, const struct rec_table *t,
 						    const struct rec_write *w,
@@ -295,10 +296,12 @@ ATTR_NODISCARD enum status store_chain_record_matches(struct store_conn *c, cons
 /*
  * *vouched: whether the audit chain vouches for the row of table with id as it stands (its
  * newest entry hashed it), read in one snapshot: a record cavra wrote last, not one planted or
- * edited in the database or a restored backup.  Also true where the chain cannot tell: a
+ * edited in the database or a restored backup.  Also true where the chain cannot tell (a
  * schema before the migration that chains table's records, or its records written before it
- * still waiting for their adoption (a group found chained is remembered in st: an adoption is
- * never undone).  A table of a late group of STORE_CHAIN_REWRITTEN; ST_INTERNAL for another.
+ * still waiting for their adoption: adopt_pending for approvals, a late group's flag for the
+ * others), and where the row is not there (the caller's not found).  A chain found to cover
+ * table's records is remembered in st, as an adoption is never undone.  A table of
+ * STORE_CHAIN_REWRITTEN; ST_INTERNAL for another.
  */
 ATTR_NODISCARD enum status store_record_vouched(struct store *st, const char *table, const char *id,
 						bool *vouched, struct err *e);

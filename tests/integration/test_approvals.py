@@ -112,7 +112,8 @@ def test_state_machine(srv):
 
 def test_a_damaged_stored_approval_is_not_written_back_without_its_history(srv):
     # the payload edited in the database into JSON the strict parser refuses (a key twice): an
-    # approve must refuse, not start a new payload from nothing (which dropped the history)
+    # approve must refuse, not start a new payload from nothing (which dropped the history);
+    # the row is not what its chain entry hashed, so it is refused before it is parsed
     if backend_of(srv.db) == "postgres":
         pytest.skip("jsonb keeps one of two equal keys: PostgreSQL cannot hold such a payload")
     d = decide(srv, action_type="execute_command", target="make deploy")
@@ -121,12 +122,57 @@ def test_a_damaged_stored_approval_is_not_written_back_without_its_history(srv):
     sql(srv.db, f"UPDATE approvals SET payload = '{damaged}' "
                 f"WHERE approval_id = '{a['approval_id']}'")
     r = srv.post(f"/approvals/{a['approval_id']}/approve", {"actor": "sam", "reason": "ok"})
-    assert r.status_code == 500 and r.json()["code"] == "internal", r.text
+    assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
     rows = sql(srv.db, f"SELECT state, payload FROM approvals "
                        f"WHERE approval_id = '{a['approval_id']}'")
     assert rows == [["pending", damaged]], rows
-    assert (f"approval '{a['approval_id']}': its stored record has a key twice in one object"
+    assert (f"approval '{a['approval_id']}' is not what the audit chain last recorded for it"
             in srv.stderr()), srv.stderr()
+
+
+def set_state(db, approval_id, state, group=None):
+    """The approval's state (column and record) changed in the database, and its group."""
+    pg = backend_of(db) == "postgres"
+    payload = (f"jsonb_set(payload, '{{state}}', '\"{state}\"')" if pg
+               else f"json_set(payload, '$.state', '{state}')")
+    if group:
+        payload = (f"jsonb_set({payload}, '{{approver_group}}', '\"{group}\"')" if pg
+                   else f"json_set({payload}, '$.approver_group', '{group}')")
+    sql(db, f"UPDATE approvals SET state = '{state}', payload = {payload}"
+            + (f", approver_group = '{group}'" if group else "")
+            + f" WHERE approval_id = '{approval_id}'")
+
+
+def test_an_approval_changed_in_the_database_is_not_served(srv):
+    """What a harness waits on: an approval approved by SQL (or handed to another group) is
+    refused where it is read by id and where it would be decided (409, nothing written, the
+    log names it), so no harness proceeds on it and no approver's click chains the edit.
+    `cavra audit verify` names it; a new approval can be asked for once it is not pending."""
+    d = decide(srv, action_type="execute_command", target="make deploy")
+    a = create(srv, {"decision": d})
+    url = f"/approvals/{a['approval_id']}"
+    assert srv.get(url).json()["state"] == "pending"
+    set_state(srv.db, a["approval_id"], "approved")
+    r = srv.get(url)
+    assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
+    assert "is not what the audit chain last recorded for it" in r.json()["detail"], r.text
+    assert f"approval '{a['approval_id']}' is not what the audit chain" in srv.stderr()
+    set_state(srv.db, a["approval_id"], "pending", group="Mallory Friends")
+    for action in ("approve", "deny", "expire"):
+        r = srv.post(f"{url}/{action}", {"actor": "sam", "reason": "ok"})
+        assert r.status_code == 409 and "audit chain" in r.json()["detail"], r.text
+    assert sql(srv.db, f"SELECT state, approver_group FROM approvals WHERE approval_id = "
+                       f"'{a['approval_id']}'") == [["pending", "Mallory Friends"]]
+    # asked for again, the decision's open approval is that one: not served either
+    assert "audit chain" in create(srv, {"decision": d}, status=409)["detail"]
+    code, out, err = cavra("audit", "verify", db=srv.db)
+    assert code == 1 and f"id={a['approval_id']}" in out, out + err
+    # approved by SQL, it is no longer the decision's open approval: a new one can be asked for
+    set_state(srv.db, a["approval_id"], "approved")
+    b = create(srv, {"decision": d})
+    assert b["approval_id"] != a["approval_id"] and b["state"] == "pending", b
+    r = srv.post(f"/approvals/{b['approval_id']}/approve", {"actor": "sam", "reason": "ok"})
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
 
 
 def test_simultaneous_first_requests_make_one_approval(srv):
