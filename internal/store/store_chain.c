@@ -453,7 +453,8 @@ enum status store_chain_append_decisions(struct store_conn *c,
  * store_chain_late), or STORE_NOT_LATE.
  */
 struct chained {
-	const char *table, *kind, *cols, *id_col, *order_col, *select, *pg_sql[2];
+	/* vouch: the row and the record_sha256 of its newest entry, in one statement */
+	const char *table, *kind, *cols, *id_col, *order_col, *select, *vouch, *pg_sql[2];
 	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
 	int late;
 };
@@ -462,6 +463,9 @@ struct chained {
 	{                                                                            \
 		table, kind, cols, id_col, order_col,                                \
 			"SELECT " cols " FROM " table " WHERE " id_col " = $1",      \
+			"SELECT " cols ", (SELECT record_sha256 FROM audit_chain "   \
+			"WHERE kind = '" kind "' AND record_id = $1 ORDER BY seq "   \
+			"DESC LIMIT 1) FROM " table " WHERE " id_col " = $1",        \
 			{PG_UNSEALED(kind), PG_SEALED(kind)}, ncols, order_idx, late \
 	}
 /* ok: the verifier's condition only; an adoption chains every row without an entry */
@@ -814,43 +818,101 @@ static enum status chain_covers(struct store_conn *c, const struct chained *t, b
 	return rc;
 }
 
-enum status store_record_vouched_in(struct store *st, struct store_conn *c, const char *table,
-				    const char *id, bool *vouched, struct err *e)
+/* Column name's place in t's columns, or SIZE_MAX. */
+static size_t col_of(const struct chained *t, const char *name)
+{
+	const char *p = t->cols;
+	size_t n = strlen(name);
+
+	for (size_t k = 0; k < t->ncols; k++) {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return k;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p += strspn(p, ", ");
+	}
+	return SIZE_MAX;
+}
+
+/*
+ * The row of id and, with check, the record_sha256 of its newest entry, in one statement
+ * (t->vouch): *vouched whether that entry hashed the row (true without a row, the caller's not
+ * found, or without check), and column col's value unless col is SIZE_MAX (NULL without a row).
+ */
+static enum status vouch_row(struct store_conn *c, const struct chained *t, const char *id,
+			     bool check, size_t col, char **value, bool *vouched, struct err *e)
+{
+	const char *v[DECISION_NCOLS];
+	char rsha[SHA256_HEX_LEN];
+	struct store_rows *r = NULL;
+	enum status st = store_query(c, check ? t->vouch : t->select, 1, &id, &r, e);
+	bool found = st == ST_OK && store_rows_count(r) == 1;
+
+	for (size_t k = 0; found && check && k < t->ncols && k < DECISION_NCOLS; k++)
+		v[k] = store_rows_get(r, 0, k);
+	if (found && check)
+		st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
+			      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+	*vouched =
+		!found || !check || (st == ST_OK && str_eq(store_rows_get(r, 0, t->ncols), rsha));
+	if (found && col != SIZE_MAX && store_rows_get(r, 0, col))
+		*value = xstrdup(store_rows_get(r, 0, col));
+	store_rows_free(r);
+	return st;
+}
+
+/* store_record_vouched_get on c. */
+static enum status vouched_get(struct store *st, struct store_conn *c, const char *table,
+			       const char *id, const char *col, char **value, bool *vouched,
+			       struct err *e)
 {
 	const struct chained *t = rewritten(table);
+	size_t k = t && col ? col_of(t, col) : SIZE_MAX;
 	atomic_bool *known = t ? &st->chain_covers[1 + t->late] : NULL;
-	bool covers = false, found = false;
+	bool covers = false;
 	enum status rc;
 
 	*vouched = true;
-	if (!t)
-		return err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+	if (value)
+		*value = NULL;
+	if (!t || (col && k == SIZE_MAX))
+		return err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained, or has no %s",
+			       table, col ? col : "such column");
 	covers = atomic_load(known);
 	rc = covers ? ST_OK : chain_covers(c, t, &covers, e);
-	if (rc != ST_OK || !covers)
-		return rc;
-	atomic_store(known, true);
-	rc = record_matches(c, t, id, &found, vouched, e);
-	if (!found)
-		*vouched = true; /* no row: nothing to vouch for, the caller's not found */
+	if (rc == ST_OK && covers)
+		atomic_store(known, true);
+	if (rc == ST_OK && (covers || col))
+		rc = vouch_row(c, t, id, covers, k, value, vouched, e);
+	return rc;
+}
+
+enum status store_record_vouched_in(struct store *st, struct store_conn *c, const char *table,
+				    const char *id, bool *vouched, struct err *e)
+{
+	return vouched_get(st, c, table, id, NULL, NULL, vouched, e);
+}
+
+enum status store_record_vouched_get(struct store *st, const char *table, const char *id,
+				     const char *col, char **value, bool *vouched, struct err *e)
+{
+	struct store_conn *c = NULL;
+	enum status rc = store_conn_get(st, &c, e);
+
+	*vouched = true;
+	if (value)
+		*value = NULL;
+	if (rc == ST_OK)
+		rc = vouched_get(st, c, table, id, col, value, vouched, e);
+	store_conn_put(st, c);
 	return rc;
 }
 
 enum status store_record_vouched(struct store *st, const char *table, const char *id, bool *vouched,
 				 struct err *e)
 {
-	struct store_conn *c = NULL;
-	enum status rc = store_conn_get(st, &c, e);
-
-	*vouched = true;
-	if (rc == ST_OK)
-		rc = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
-	if (rc == ST_OK)
-		rc = store_record_vouched_in(st, c, table, id, vouched, e);
-	if (c)
-		store_tx_rollback(c);
-	store_conn_put(st, c);
-	return rc;
+	return store_record_vouched_get(st, table, id, NULL, NULL, vouched, e);
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */

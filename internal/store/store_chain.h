@@ -295,7 +295,7 @@ ATTR_NODISCARD enum status store_chain_record_matches(struct store_conn *c, cons
 
 /*
  * *vouched: whether the audit chain vouches for the row of table with id as it stands (its
- * newest entry hashed it), read in one snapshot: a record cavra wrote last, not one planted or
+ * newest entry hashed it), read in one statement: a record cavra wrote last, not one planted or
  * edited in the database or a restored backup.  Also true where the chain cannot tell (a
  * schema before the migration that chains table's records, or its records written before it
  * still waiting for their adoption: adopt_pending for approvals, a late group's flag for the
@@ -305,7 +305,14 @@ ATTR_NODISCARD enum status store_chain_record_matches(struct store_conn *c, cons
  */
 ATTR_NODISCARD enum status store_record_vouched(struct store *st, const char *table, const char *id,
 						bool *vouched, struct err *e);
-/* The same in c's open transaction (a snapshot that also read the row), c one of st's. */
+/*
+ * The same, and the value of the row's column col (caller frees; NULL when there is no row or
+ * the value is null), read in the same statement.
+ */
+ATTR_NODISCARD enum status store_record_vouched_get(struct store *st, const char *table,
+						    const char *id, const char *col, char **value,
+						    bool *vouched, struct err *e);
+/* store_record_vouched on c, one of st's (in its open transaction, if any). */
 ATTR_NODISCARD enum status store_record_vouched_in(struct store *st, struct store_conn *c,
 						   const char *table, const char *id, bool *vouched,
 						   struct err *e);

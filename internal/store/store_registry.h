@@ -8,7 +8,7 @@
 
 /*
  * The payload of the MCP server whose id or name is server, and whether the audit chain
- * vouches for its row as it stands (store_record_vouched), read in one snapshot.
+ * vouches for its row as it stands, read in the same statement (store_record_vouched_get).
  * ST_NOT_FOUND when none is registered.  *payload is the caller's, free().
  */
 ATTR_NODISCARD enum status store_mcp_server_get(struct store *st, const char *server,
