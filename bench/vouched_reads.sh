@@ -2,8 +2,9 @@
 # What the chain's check costs where `cavra serve` reads a record only as its newest audit chain
 # entry hashed it (docs/benchmarks.md, "Reads the audit chain vouches for"): a harness polling
 # one approval (GET /approvals/{id}) and an agent calling a tool of a registered MCP server
-# (POST /decisions, mcp_tool_call), served by BEFORE (a revision without the check) and by the
-# work tree in turns, on each backend.
+# (POST /decisions, mcp_tool_call), and a page of 50 approvals (GET /approvals?limit=50, each
+# row checked), served by BEFORE (a revision without the check) and by the work tree in turns,
+# on each backend.
 #   bash bench/vouched_reads.sh
 # Settings (environment): BEFORE=9f9bb78, CONNS=8, DURATION=10 (seconds a run), ROUNDS=2,
 # BACKENDS="sqlite postgres". Prints Markdown on stdout, progress on stderr. Run as root.
@@ -36,13 +37,15 @@ post() {
 # field NAME: NAME's value in the JSON object on stdin.
 field() { /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
 
-# records: a trusted MCP server, and an approval asked for a decision; sets approval.
+# records: a trusted MCP server, and 50 approvals, each asked for a decision; sets approval.
 records() {
-	local d
+	local d i
 	post /mcp/servers '{"server_id":"bench-mcp","trust_tier":"trusted","allowed_tools":["create_pr"]}' >/dev/null
-	d=$(post /decisions '{"agent_id":"bench","action_type":"execute_command","target":"make deploy"}' |
-		field decision_id)
-	approval=$(post /approvals "{\"decision_id\":\"$d\"}" | field approval_id)
+	for i in $(seq 50); do
+		d=$(post /decisions "{\"agent_id\":\"bench\",\"action_type\":\"execute_command\",\"target\":\"make deploy-$i\"}" |
+			field decision_id)
+		approval=$(post /approvals "{\"decision_id\":\"$d\"}" | field approval_id)
+	done
 	[ -n "$approval" ] || die "no approval was made"
 }
 
@@ -65,13 +68,13 @@ for backend in $BACKENDS; do
 		for which in before after; do
 			cavra=${!which}
 			serve_start "$db" "$work/serve.log"
-			for req in approval mcp; do
+			for req in approval list mcp; do
 				say "$backend $req $which round $round"
-				if [ "$req" = approval ]; then
-					res=$(run GET "/approvals/$approval")
-				else
-					res=$(run POST /decisions "$MCP_BODY")
-				fi
+				case $req in
+				approval) res=$(run GET "/approvals/$approval") ;;
+				list) res=$(run GET "/approvals?limit=50") ;;
+				*) res=$(run POST /decisions "$MCP_BODY") ;;
+				esac
 				[ "$(kv non2xx "$res")" = 0 ] || die "$backend $req $which: errors: $res"
 				echo "| $backend | $req | $which | $round | $(kv rps "$res") | $(kv p99_ms "$res") |"
 			done

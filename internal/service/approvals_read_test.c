@@ -63,7 +63,9 @@ static const char seed[] =
 	"'approved', 'Owners', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', "
 	"'2026-01-01T00:00:00.000000Z', json_object('recorded_by', CASE WHEN w IS NOT NULL THEN "
 	"json_object('kind', 'api_token', 'token', w) END, 'decision', json_object('recorded_by', "
-	"json_object('kind', 'api_token', 'token', f))) FROM v";
+	"json_object('kind', 'api_token', 'token', f))) FROM v; "
+	/* written behind cavra's back: waiting for their adoption, so no chain check is read */
+	"UPDATE audit_chain_head SET adopt_pending = 1";
 
 static const char *arg_limit(void *ctx, const char *name)
 {

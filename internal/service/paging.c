@@ -241,9 +241,12 @@ void service_envelope_close(struct buf *b, int64_t total, const struct paging *p
 	buf_xaddf(b, ",\"limit\":%d,\"offset\":%lld,\"next_cursor\":", p->limit,
 		  (long long)(p->after_ts ? 0 : p->offset));
 	if (next)
-		buf_xaddf(b, "\"%s\"}", next);
+		buf_xaddf(b, "\"%s\"", next);
 	else
-		buf_xadds(b, "null}");
+		buf_xadds(b, "null");
+	if (p->withheld > 0)
+		buf_xaddf(b, ",\"withheld\":%lld", (long long)p->withheld);
+	buf_xadds(b, "}");
 }
 
 enum status service_arg_time(service_arg_fn arg, void *ctx, const char *name, char **out,

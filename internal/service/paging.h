@@ -21,6 +21,11 @@ struct paging {
 	/* count=bounded (default): PAGING_TOTAL_BOUND; count=exact: 0, no bound */
 	int64_t count_bound;
 	char *after_ts, *after_id; /* decoded cursor, owned */
+	/*
+	 * Rows of the page left out of its items (records the audit chain does not vouch for,
+	 * service_kind_list): the envelope's "withheld" when above 0.
+	 */
+	int64_t withheld;
 };
 
 /*

@@ -209,6 +209,14 @@ static void test_envelope(void **state)
 			       "\"offset\":4,"
 			       "\"next_cursor\":null}");
 	free(s);
+	/* rows left out of the items are counted after the cursor */
+	p.withheld = 1;
+	service_envelope_open(&b);
+	service_envelope_close(&b, 3, &p, NULL);
+	s = buf_detach(&b, NULL);
+	assert_string_equal(s, "{\"items\":[],\"total\":3,\"total_relation\":\"eq\",\"limit\":2,"
+			       "\"offset\":4,\"next_cursor\":null,\"withheld\":1}");
+	free(s);
 }
 
 /* A bounded count is exact up to the bound and "gte" the bound above it; exact is never cut. */

@@ -507,24 +507,69 @@ static enum status read_param(service_arg_fn arg, void *ctx, const struct fparam
 	}
 }
 
-static char *page_envelope(const struct kind *k, const struct rec_page *page,
-			   const struct paging *p)
+/*
+ * Of a kind with vouched_reads, whether the chain vouches for each row of the page (all true
+ * for another kind); each row it does not is logged.
+ */
+static enum status page_vouched(struct service *s, const struct kind *k,
+				const struct rec_page *page, bool *vouched, struct err *e)
 {
-	char *next = page->more ? service_paging_cursor(k->table->order_col, page->last_ts,
-							page->last_id)
-				: NULL;
-	struct buf b;
+	const char **ids;
+	enum status st;
 
+	for (size_t i = 0; i < page->n; i++)
+		vouched[i] = true;
+	if (!k->vouched_reads || page->n == 0)
+		return ST_OK;
+	ids = xcalloc(page->n, sizeof(*ids));
+	for (size_t i = 0; i < page->n; i++)
+		ids[i] = page->rows[i].id;
+	st = store_records_vouched(s->store, k->table->name, ids, page->n, vouched, e);
+	for (size_t i = 0; st == ST_OK && i < page->n; i++)
+		if (!vouched[i])
+			log_warn("%s '%s' is not what the audit chain last recorded for it: left "
+				 "out of a list",
+				 k->name, ids[i]);
+	free(ids);
+	return st;
+}
+
+/*
+ * The page's envelope; a row the chain does not vouch for is left out of the items and counted
+ * in "withheld" (the cursor still follows the page's last row).
+ */
+static enum status page_envelope(struct service *s, const struct kind *k,
+				 const struct rec_page *page, const struct paging *p,
+				 char **envelope, struct err *e)
+{
+	bool *vouched = xcalloc(page->n + 1, sizeof(*vouched));
+	struct paging shown = *p;
+	enum status st = page_vouched(s, k, page, vouched, e);
+	char *next = NULL;
+	struct buf b;
+	size_t n = 0;
+
+	if (st != ST_OK) {
+		free(vouched);
+		return st;
+	}
+	next = page->more ? service_paging_cursor(k->table->order_col, page->last_ts, page->last_id)
+			  : NULL;
 	service_envelope_open(&b);
 	for (size_t i = 0; i < page->n; i++) {
-		char *item = jx_take_text(service_kind_record(k, &page->rows[i]));
+		char *item =
+			vouched[i] ? jx_take_text(service_kind_record(k, &page->rows[i])) : NULL;
 
-		service_envelope_item(&b, i, item);
+		shown.withheld += !vouched[i];
+		if (item)
+			service_envelope_item(&b, n++, item);
 		free(item);
 	}
-	service_envelope_close(&b, page->total, p, next);
+	service_envelope_close(&b, page->total, &shown, next);
 	free(next);
-	return buf_detach(&b, NULL);
+	free(vouched);
+	*envelope = buf_detach(&b, NULL);
+	return ST_OK;
 }
 
 enum status service_kind_list(struct service *s, const struct kind *k, service_arg_fn arg,
@@ -553,7 +598,7 @@ enum status service_kind_list(struct service *s, const struct kind *k, service_a
 	if (st == ST_OK)
 		st = store_rec_list(s->store, k->table, &q, &page, e);
 	if (st == ST_OK)
-		*envelope = page_envelope(k, &page, &p);
+		st = page_envelope(s, k, &page, &p, envelope, e);
 	store_rec_page_release(&page);
 	service_paging_release(&p);
 	return st;

@@ -20,6 +20,7 @@
 #include "base/progress.h"
 #include "base/str.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -913,6 +914,89 @@ enum status store_record_vouched(struct store *st, const char *table, const char
 				 struct err *e)
 {
 	return store_record_vouched_get(st, table, id, NULL, NULL, vouched, e);
+}
+
+/* The statement of vouch_many for n ids: t->vouch's, for each row whose id is among them. */
+static char *vouch_many_sql(const struct chained *t, size_t n)
+{
+	struct buf q = BUF_INIT;
+
+	buf_xaddf(&q,
+		  "SELECT %s, (SELECT a.record_sha256 FROM audit_chain a WHERE a.kind = '%s' AND "
+		  "a.record_id = %s.%s ORDER BY a.seq DESC LIMIT 1) FROM %s WHERE %s IN (",
+		  t->cols, t->kind, t->table, t->id_col, t->table, t->id_col);
+	for (size_t i = 0; i < n; i++)
+		buf_xaddf(&q, "%s$%zu", i ? ", " : "", i + 1);
+	buf_xadds(&q, ")");
+	return buf_detach(&q, NULL);
+}
+
+/* Row j of r against its newest entry's hash; *id its id (borrowed from r). */
+static enum status vouch_one(const struct chained *t, struct store_rows *r, size_t j, size_t id_col,
+			     const char **id, bool *vouched, struct err *e)
+{
+	const char *v[DECISION_NCOLS];
+	char rsha[SHA256_HEX_LEN];
+	enum status st;
+
+	for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
+		v[k] = store_rows_get(r, j, k);
+	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
+		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+	*id = store_rows_get(r, j, id_col);
+	*vouched = st == ST_OK && str_eq(store_rows_get(r, j, t->ncols), rsha);
+	return st;
+}
+
+/* vouched[i] for each of n ids, in one statement on c (a row not there stays true). */
+static enum status vouch_many(struct store_conn *c, const struct chained *t, const char *const *ids,
+			      size_t n, bool *vouched, struct err *e)
+{
+	char *sql = vouch_many_sql(t, n);
+	size_t id_col = col_of(t, t->id_col);
+	struct store_rows *r = NULL;
+	enum status st =
+		id_col == SIZE_MAX || n > INT_MAX
+			? err_set(e, ST_INTERNAL, "audit chain: no id column in '%s'", t->table)
+			: store_query(c, sql, (int)n, ids, &r, e);
+
+	for (size_t j = 0; st == ST_OK && j < store_rows_count(r); j++) {
+		const char *id = NULL;
+		bool ok = true;
+
+		st = vouch_one(t, r, j, id_col, &id, &ok, e);
+		for (size_t i = 0; st == ST_OK && id && i < n; i++)
+			if (str_eq(ids[i], id))
+				vouched[i] = ok;
+	}
+	store_rows_free(r);
+	free(sql);
+	return st;
+}
+
+enum status store_records_vouched(struct store *st, const char *table, const char *const *ids,
+				  size_t n, bool *vouched, struct err *e)
+{
+	const struct chained *t = rewritten(table);
+	struct store_conn *c = NULL;
+	bool covers = false;
+	enum status rc =
+		t ? ST_OK : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+
+	for (size_t i = 0; i < n; i++)
+		vouched[i] = true;
+	if (rc != ST_OK || n == 0)
+		return rc;
+	rc = store_conn_get(st, &c, e);
+	covers = rc == ST_OK && atomic_load(&st->chain_covers[1 + t->late]);
+	if (rc == ST_OK && !covers)
+		rc = chain_covers(c, t, &covers, e);
+	if (rc == ST_OK && covers) {
+		atomic_store(&st->chain_covers[1 + t->late], true);
+		rc = vouch_many(c, t, ids, n, vouched, e);
+	}
+	store_conn_put(st, c);
+	return rc;
 }
 
 /* One approval write and its entry: exactly one of put and cas is set. */

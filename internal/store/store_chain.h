@@ -312,6 +312,13 @@ ATTR_NODISCARD enum status store_record_vouched(struct store *st, const char *ta
 ATTR_NODISCARD enum status store_record_vouched_get(struct store *st, const char *table,
 						    const char *id, const char *col, char **value,
 						    bool *vouched, struct err *e);
+/*
+ * store_record_vouched of each of n ids into vouched[i], in one statement (a page of a list:
+ * n at most a list's limit).
+ */
+ATTR_NODISCARD enum status store_records_vouched(struct store *st, const char *table,
+						 const char *const *ids, size_t n, bool *vouched,
+						 struct err *e);
 /* store_record_vouched on c, one of st's (in its open transaction, if any). */
 ATTR_NODISCARD enum status store_record_vouched_in(struct store *st, struct store_conn *c,
 						   const char *table, const char *id, bool *vouched,

@@ -157,6 +157,10 @@ def test_an_approval_changed_in_the_database_is_not_served(srv):
     assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
     assert "is not what the audit chain last recorded for it" in r.json()["detail"], r.text
     assert f"approval '{a['approval_id']}' is not what the audit chain" in srv.stderr()
+    # nor listed: a harness polling ?state=approved does not see it either
+    for query in (f"decision_id={d['decision_id']}", "state=approved"):
+        page = srv.get(f"/approvals?{query}").json()
+        assert page["items"] == [] and page["withheld"] == 1, page
     set_state(srv.db, a["approval_id"], "pending", group="Mallory Friends")
     for action in ("approve", "deny", "expire"):
         r = srv.post(f"{url}/{action}", {"actor": "sam", "reason": "ok"})
@@ -173,6 +177,12 @@ def test_an_approval_changed_in_the_database_is_not_served(srv):
     assert b["approval_id"] != a["approval_id"] and b["state"] == "pending", b
     r = srv.post(f"/approvals/{b['approval_id']}/approve", {"actor": "sam", "reason": "ok"})
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+    page = srv.get(f"/approvals?decision_id={d['decision_id']}").json()
+    assert [x["approval_id"] for x in page["items"]] == [b["approval_id"]], page
+    assert page["withheld"] == 1 and page["total"] == 2, page
+    page = srv.get("/approvals?approver_group=Repository%20Owners").json()
+    assert [x["approval_id"] for x in page["items"]] == [b["approval_id"]], page
+    assert "withheld" not in page, page
 
 
 def test_simultaneous_first_requests_make_one_approval(srv):
