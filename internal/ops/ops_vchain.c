@@ -124,13 +124,18 @@ static bool rec_kind(const struct ops_vchain *vc, const char *kind)
 	return false;
 }
 
+/* The head's column of FLAG_ bit b. */
+static const char *flag_name(int b)
+{
+	return b == FLAG_ADOPT ? "adopt_pending" : store_chain_late_flag(b - 1);
+}
+
 /* The head's file and its flags' columns. */
 static void find_flag_cols(struct ops_vchain *vc)
 {
 	vc->head = ops_manifest_usable_file_of(vc->m, "audit_chain_head");
 	for (int b = 0; vc->head && b < FLAG_N; b++)
-		vc->flag_cols[b] = ops_manifest_col(
-			vc->head, b == FLAG_ADOPT ? "adopt_pending" : store_chain_late_flag(b - 1));
+		vc->flag_cols[b] = ops_manifest_col(vc->head, flag_name(b));
 }
 
 struct ops_vchain *ops_vchain_new(const struct ops_manifest *m, const struct ops_verify_opts *o,
@@ -351,7 +356,6 @@ static bool hash_holds(struct ops_vchain *vc, int64_t seq, const char *const v[O
 	return strcmp(hash, v[5]) == 0;
 }
 
-/* One entry of a chain file in seq order. */
 /* An entry of kind: what the head's flags are checked against. */
 static void note_kind(struct ops_vchain *vc, const char *kind)
 {
@@ -362,6 +366,7 @@ static void note_kind(struct ops_vchain *vc, const char *kind)
 		vc->kinds_seen |= 1U << (1 + g);
 }
 
+/* One entry of a chain file in seq order. */
 static void walk_line(struct ops_vchain *vc, const char *const v[OPS_CHAIN_LINE_COLS],
 		      const struct ops_span *spans, int64_t lineno)
 {
@@ -584,8 +589,7 @@ static int64_t check_flags(struct ops_vchain *vc)
 		if (!(both & (1U << b)))
 			continue;
 		n++;
-		ops_report_add(vc->rep, "chain", vc->head->path, "its %s is 1: %s",
-			       b == FLAG_ADOPT ? "adopt_pending" : store_chain_late_flag(b - 1),
+		ops_report_add(vc->rep, "chain", vc->head->path, "its %s is 1: %s", flag_name(b),
 			       b == FLAG_ADOPT ? store_chain_adopt_flag_why
 					       : store_chain_late_flag_why(b - 1));
 	}

@@ -375,10 +375,7 @@ enum status service_kind_vouch(struct service *s, const struct kind *k, const ch
 	if (st != ST_OK || vouched)
 		return st;
 	log_warn("%s '%s' is not what the audit chain last recorded for it: refused", k->name, id);
-	return err_set(e, ST_CONFLICT,
-		       "%s '%s' is not what the audit chain last recorded for it: written or "
-		       "changed in the database (cavra audit verify names it)",
-		       k->name, id);
+	return err_set(e, ST_CONFLICT, "%s '%s' " STORE_CHAIN_UNVOUCHED, k->name, id);
 }
 
 /* A malformed id cannot exist, so it is answered as not found without a query. */

@@ -266,9 +266,7 @@ static enum status vouched(struct service *s, const struct token_row *row, struc
 	if (st != ST_OK)
 		return err_ctx(st, e, "API token '%s': its audit chain entry", row->name);
 	if (!ok)
-		return err_set(e, ST_UNAUTHENTICATED,
-			       "API token '%s' is not what the audit chain last recorded for it: "
-			       "written or changed in the database (cavra audit verify names it)",
+		return err_set(e, ST_UNAUTHENTICATED, "API token '%s' " STORE_CHAIN_UNVOUCHED,
 			       row->name);
 	return ST_OK;
 }

@@ -767,31 +767,22 @@ enum status store_chain_append_changed(struct store_conn *c, const char *table, 
 	return append_table(c, table, id, true, appended, e);
 }
 
-/* Whether the row is there (*found) and what the newest entry of its record hashed. */
-static enum status record_matches(struct store_conn *c, const struct chained *t, const char *id,
-				  bool *found, bool *matches, struct err *e)
-{
-	const char *v[DECISION_NCOLS];
-	char rsha[SHA256_HEX_LEN];
-	struct store_rows *r = NULL;
-	enum status st = row_hash(c, t, id, &r, v, rsha, found, e);
-
-	*matches = false;
-	if (st == ST_OK && *found)
-		st = last_hashed(c, t, id, rsha, matches, e);
-	store_rows_free(r);
-	return st;
-}
-
 enum status store_chain_record_matches(struct store_conn *c, const char *table, const char *id,
 				       bool *matches, struct err *e)
 {
 	const struct chained *t = rewritten(table);
+	const char *v[DECISION_NCOLS];
+	char rsha[SHA256_HEX_LEN];
+	struct store_rows *r = NULL;
 	bool found = false;
+	enum status st = t ? row_hash(c, t, id, &r, v, rsha, &found, e)
+			   : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
 
 	*matches = false;
-	return t ? record_matches(c, t, id, &found, matches, e)
-		 : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+	if (st == ST_OK && found)
+		st = last_hashed(c, t, id, rsha, matches, e);
+	store_rows_free(r);
+	return st;
 }
 
 /*
@@ -819,6 +810,21 @@ static enum status chain_covers(struct store_conn *c, const struct chained *t, b
 	return rc;
 }
 
+/* chain_covers, remembered in st once true (an adoption is never undone). */
+static enum status covered(struct store *st, struct store_conn *c, const struct chained *t,
+			   bool *covers, struct err *e)
+{
+	atomic_bool *known = &st->chain_covers[1 + t->late];
+	enum status rc = ST_OK;
+
+	*covers = atomic_load(known);
+	if (!*covers)
+		rc = chain_covers(c, t, covers, e);
+	if (rc == ST_OK && *covers)
+		atomic_store(known, true);
+	return rc;
+}
+
 /* Column name's place in t's columns, or SIZE_MAX. */
 static size_t col_of(const struct chained *t, const char *name)
 {
@@ -837,6 +843,25 @@ static size_t col_of(const struct chained *t, const char *name)
 }
 
 /*
+ * Row j of r (t's columns, then the record_sha256 of its newest entry) against that entry:
+ * *vouched whether it hashed the row.
+ */
+static enum status vouch_one(const struct chained *t, struct store_rows *r, size_t j, bool *vouched,
+			     struct err *e)
+{
+	const char *v[DECISION_NCOLS];
+	char rsha[SHA256_HEX_LEN];
+	enum status st;
+
+	for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
+		v[k] = store_rows_get(r, j, k);
+	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
+		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+	*vouched = st == ST_OK && str_eq(store_rows_get(r, j, t->ncols), rsha);
+	return st;
+}
+
+/*
  * The row of id and, with check, the record_sha256 of its newest entry, in one statement
  * (t->vouch): *vouched whether that entry hashed the row (true without a row, the caller's not
  * found, or without check), and column col's value unless col is SIZE_MAX (NULL without a row).
@@ -844,19 +869,13 @@ static size_t col_of(const struct chained *t, const char *name)
 static enum status vouch_row(struct store_conn *c, const struct chained *t, const char *id,
 			     bool check, size_t col, char **value, bool *vouched, struct err *e)
 {
-	const char *v[DECISION_NCOLS];
-	char rsha[SHA256_HEX_LEN];
 	struct store_rows *r = NULL;
 	enum status st = store_query(c, check ? t->vouch : t->select, 1, &id, &r, e);
 	bool found = st == ST_OK && store_rows_count(r) == 1;
 
-	for (size_t k = 0; found && check && k < t->ncols && k < DECISION_NCOLS; k++)
-		v[k] = store_rows_get(r, 0, k);
+	*vouched = true;
 	if (found && check)
-		st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
-			      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	*vouched =
-		!found || !check || (st == ST_OK && str_eq(store_rows_get(r, 0, t->ncols), rsha));
+		st = vouch_one(t, r, 0, vouched, e);
 	if (found && col != SIZE_MAX && store_rows_get(r, 0, col))
 		*value = xstrdup(store_rows_get(r, 0, col));
 	store_rows_free(r);
@@ -870,7 +889,6 @@ static enum status vouched_get(struct store *st, struct store_conn *c, const cha
 {
 	const struct chained *t = rewritten(table);
 	size_t k = t && col ? col_of(t, col) : SIZE_MAX;
-	atomic_bool *known = t ? &st->chain_covers[1 + t->late] : NULL;
 	bool covers = false;
 	enum status rc;
 
@@ -880,10 +898,7 @@ static enum status vouched_get(struct store *st, struct store_conn *c, const cha
 	if (!t || (col && k == SIZE_MAX))
 		return err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained, or has no %s",
 			       table, col ? col : "such column");
-	covers = atomic_load(known);
-	rc = covers ? ST_OK : chain_covers(c, t, &covers, e);
-	if (rc == ST_OK && covers)
-		atomic_store(known, true);
+	rc = covered(st, c, t, &covers, e);
 	if (rc == ST_OK && (covers || col))
 		rc = vouch_row(c, t, id, covers, k, value, vouched, e);
 	return rc;
@@ -931,23 +946,6 @@ static char *vouch_many_sql(const struct chained *t, size_t n)
 	return buf_detach(&q, NULL);
 }
 
-/* Row j of r against its newest entry's hash; *id its id (borrowed from r). */
-static enum status vouch_one(const struct chained *t, struct store_rows *r, size_t j, size_t id_col,
-			     const char **id, bool *vouched, struct err *e)
-{
-	const char *v[DECISION_NCOLS];
-	char rsha[SHA256_HEX_LEN];
-	enum status st;
-
-	for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
-		v[k] = store_rows_get(r, j, k);
-	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
-		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	*id = store_rows_get(r, j, id_col);
-	*vouched = st == ST_OK && str_eq(store_rows_get(r, j, t->ncols), rsha);
-	return st;
-}
-
 /* vouched[i] for each of n ids, in one statement on c (a row not there stays true). */
 static enum status vouch_many(struct store_conn *c, const struct chained *t, const char *const *ids,
 			      size_t n, bool *vouched, struct err *e)
@@ -961,10 +959,10 @@ static enum status vouch_many(struct store_conn *c, const struct chained *t, con
 			: store_query(c, sql, (int)n, ids, &r, e);
 
 	for (size_t j = 0; st == ST_OK && j < store_rows_count(r); j++) {
-		const char *id = NULL;
+		const char *id = store_rows_get(r, j, id_col);
 		bool ok = true;
 
-		st = vouch_one(t, r, j, id_col, &id, &ok, e);
+		st = vouch_one(t, r, j, &ok, e);
 		for (size_t i = 0; st == ST_OK && id && i < n; i++)
 			if (str_eq(ids[i], id))
 				vouched[i] = ok;
@@ -988,13 +986,10 @@ enum status store_records_vouched(struct store *st, const char *table, const cha
 	if (rc != ST_OK || n == 0)
 		return rc;
 	rc = store_conn_get(st, &c, e);
-	covers = rc == ST_OK && atomic_load(&st->chain_covers[1 + t->late]);
-	if (rc == ST_OK && !covers)
-		rc = chain_covers(c, t, &covers, e);
-	if (rc == ST_OK && covers) {
-		atomic_store(&st->chain_covers[1 + t->late], true);
+	if (rc == ST_OK)
+		rc = covered(st, c, t, &covers, e);
+	if (rc == ST_OK && covers)
 		rc = vouch_many(c, t, ids, n, vouched, e);
-	}
 	store_conn_put(st, c);
 	return rc;
 }
@@ -1045,9 +1040,7 @@ static enum status vouched_cas(struct approval_tx *a, struct store_conn *c, stru
 
 	if (st == ST_OK && !vouched)
 		return err_set(e, ST_CONFLICT,
-			       "approval '%s' is not what the audit chain last recorded for it: "
-			       "written or changed in the database (cavra audit verify names it); "
-			       "nothing was written",
+			       "approval '%s' " STORE_CHAIN_UNVOUCHED "; nothing was written",
 			       a->cas->id);
 	return st == ST_OK ? store_rec_cas_conn(c, a->t, a->cas, a->won, e) : st;
 }

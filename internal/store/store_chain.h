@@ -305,6 +305,10 @@ ATTR_NODISCARD enum status store_chain_record_matches(struct store_conn *c, cons
  */
 ATTR_NODISCARD enum status store_record_vouched(struct store *st, const char *table, const char *id,
 						bool *vouched, struct err *e);
+/* What a record the chain does not vouch for is, after its name ("API token 'x' ..."). */
+#define STORE_CHAIN_UNVOUCHED                                                                   \
+	"is not what the audit chain last recorded for it: written or changed in the database " \
+	"(cavra audit verify names it)"
 /*
  * The same, and the value of the row's column col (caller frees; NULL when there is no row or
  * the value is null), read in the same statement.

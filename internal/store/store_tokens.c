@@ -5,7 +5,6 @@
  */
 #include "base/base.h"
 #include "store/store_tokens.h"
-#include "store/store_backend.h"
 #include "store/store_chain.h"
 #include "store/store_query.h"
 
