@@ -333,8 +333,9 @@ enum status service_decision_create(struct service *s, json_object *req, const s
 		err_clear(e);
 	}
 	st = check_session_owner(s, &d, who, &owner, e);
-	if (st == ST_OK)
-		st = store_new(s, &d, who, &k, owner, record, decision, e);
+	if (st != ST_OK)
+		return st; /* a conflict here is the chain's, not the key's */
+	st = store_new(s, &d, who, &k, owner, record, decision, e);
 	if (st == ST_FORBIDDEN && owner) /* another caller's decision started the session first */
 		st = service_owner_refusal("session", d.session_id, "recorded or started",
 					   JOIN_PERMISSION, JOIN_MAY, e);

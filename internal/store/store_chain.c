@@ -454,24 +454,30 @@ enum status store_chain_append_decisions(struct store_conn *c,
  * store_chain_late), or STORE_NOT_LATE.
  */
 struct chained {
-	/* vouch: the row and the record_sha256 of its newest entry, in one statement */
-	const char *table, *kind, *cols, *id_col, *order_col, *select, *vouch, *pg_sql[2];
+	/*
+	 * vouch: the row, the record_sha256 of its newest entry and lacks_ok, in one statement;
+	 * lacks_ok: 1 for a row that may have no entry (a session only decisions made), else 0
+	 */
+	const char *table, *kind, *cols, *id_col, *order_col, *select, *vouch, *lacks_ok,
+		*pg_sql[2];
 	size_t ncols, order_idx; /* order_idx: order_col's place in cols */
 	int late;
 };
 
-#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late)        \
-	{                                                                            \
-		table, kind, cols, id_col, order_col,                                \
-			"SELECT " cols " FROM " table " WHERE " id_col " = $1",      \
-			"SELECT " cols ", (SELECT record_sha256 FROM audit_chain "   \
-			"WHERE kind = '" kind "' AND record_id = $1 ORDER BY seq "   \
-			"DESC LIMIT 1) FROM " table " WHERE " id_col " = $1",        \
-			{PG_UNSEALED(kind), PG_SEALED(kind)}, ncols, order_idx, late \
+/* ok: STORE_CHAIN_REWRITTEN's condition under which a row must have an entry */
+#define LACKS_OK(ok) "CASE WHEN 1 = 1" ok("") " THEN 0 ELSE 1 END"
+#define CHAINED(table, kind, cols, id_col, order_col, ncols, order_idx, late, ok)                  \
+	{                                                                                          \
+		table, kind, cols, id_col, order_col,                                              \
+			"SELECT " cols " FROM " table " WHERE " id_col " = $1",                    \
+			"SELECT " cols ", (SELECT record_sha256 FROM audit_chain "                 \
+			"WHERE kind = '" kind "' AND record_id = $1 ORDER BY seq "                 \
+			"DESC LIMIT 1), " LACKS_OK(ok) " FROM " table " WHERE " id_col " = $1",    \
+			LACKS_OK(ok), {PG_UNSEALED(kind), PG_SEALED(kind)}, ncols, order_idx, late \
 	}
-/* ok: the verifier's condition only; an adoption chains every row without an entry */
+/* an adoption chains every row without an entry, whatever ok says */
 #define REWRITTEN_ROW(kind, table, id, COLS, ncols, order_idx, late, ok) \
-	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late),
+	CHAINED(table, kind, COLS(""), id, "created_at", ncols, order_idx, late, ok),
 
 /* The decisions, then STORE_CHAIN_REWRITTEN's kinds in its order (the approvals first). */
 enum { CHAINED_DECISIONS, CHAINED_APPROVALS };
@@ -479,7 +485,7 @@ enum { CHAINED_DECISIONS, CHAINED_APPROVALS };
 static const struct chained chained_tables[] = {
 	[CHAINED_DECISIONS] =
 		CHAINED("activity_decisions", "decision", DECISION_COLS, "decision_id",
-			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE),
+			"decided_at", DECISION_NCOLS, 12, STORE_NOT_LATE, STORE_CHAIN_ALWAYS),
 	STORE_CHAIN_REWRITTEN(REWRITTEN_ROW)};
 
 /* A late group: its head flag, its kinds as an SQL list, its migration, what it holds. */
@@ -843,13 +849,13 @@ static size_t col_of(const struct chained *t, const char *name)
 }
 
 /*
- * Row j of r (t's columns, then the record_sha256 of its newest entry) against that entry:
- * *vouched whether it hashed the row.
+ * Row j of r (t's columns, the record_sha256 of its newest entry, then t->lacks_ok) against
+ * that entry: *vouched whether it hashed the row, or the row has none and may go without.
  */
 static enum status vouch_one(const struct chained *t, struct store_rows *r, size_t j, bool *vouched,
 			     struct err *e)
 {
-	const char *v[DECISION_NCOLS];
+	const char *v[DECISION_NCOLS], *sha;
 	char rsha[SHA256_HEX_LEN];
 	enum status st;
 
@@ -857,7 +863,9 @@ static enum status vouch_one(const struct chained *t, struct store_rows *r, size
 		v[k] = store_rows_get(r, j, k);
 	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
 		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	*vouched = st == ST_OK && str_eq(store_rows_get(r, j, t->ncols), rsha);
+	sha = store_rows_get(r, j, t->ncols);
+	*vouched = st == ST_OK &&
+		   (sha ? str_eq(sha, rsha) : str_eq(store_rows_get(r, j, t->ncols + 1), "1"));
 	return st;
 }
 
@@ -931,6 +939,20 @@ enum status store_record_vouched(struct store *st, const char *table, const char
 	return store_record_vouched_get(st, table, id, NULL, NULL, vouched, e);
 }
 
+enum status store_session_owner_vouched(struct store *st, struct store_conn *c, const char *id,
+					const char *first_decision, bool *vouched, struct err *e)
+{
+	const struct chained *d = &chained_tables[CHAINED_DECISIONS];
+	bool covers = false;
+	enum status rc = vouched_get(st, c, "activity_sessions", id, NULL, NULL, vouched, e);
+
+	if (rc == ST_OK && *vouched && first_decision)
+		rc = covered(st, c, d, &covers, e);
+	if (rc == ST_OK && covers)
+		rc = vouch_row(c, d, first_decision, true, SIZE_MAX, NULL, vouched, e);
+	return rc;
+}
+
 /* The statement of vouch_many for n ids: t->vouch's, for each row whose id is among them. */
 static char *vouch_many_sql(const struct chained *t, size_t n)
 {
@@ -938,8 +960,8 @@ static char *vouch_many_sql(const struct chained *t, size_t n)
 
 	buf_xaddf(&q,
 		  "SELECT %s, (SELECT a.record_sha256 FROM audit_chain a WHERE a.kind = '%s' AND "
-		  "a.record_id = %s.%s ORDER BY a.seq DESC LIMIT 1) FROM %s WHERE %s IN (",
-		  t->cols, t->kind, t->table, t->id_col, t->table, t->id_col);
+		  "a.record_id = %s.%s ORDER BY a.seq DESC LIMIT 1), %s FROM %s WHERE %s IN (",
+		  t->cols, t->kind, t->table, t->id_col, t->lacks_ok, t->table, t->id_col);
 	for (size_t i = 0; i < n; i++)
 		buf_xaddf(&q, "%s$%zu", i ? ", " : "", i + 1);
 	buf_xadds(&q, ")");

@@ -328,6 +328,17 @@ ATTR_NODISCARD enum status store_record_vouched_in(struct store *st, struct stor
 						   const char *table, const char *id, bool *vouched,
 						   struct err *e);
 
+/*
+ * *vouched: whether the chain vouches for what makes the caller session id's owner, on c: its
+ * row (its newest entry hashed it, or it has none and is as a decision's batch inserts it)
+ * and, when first_decision is not NULL (its payload names no owner, so its first decision's
+ * caller owns it), that decision's row.  True where the chain cannot tell, as for
+ * store_record_vouched.  One statement, two with first_decision.
+ */
+ATTR_NODISCARD enum status store_session_owner_vouched(struct store *st, struct store_conn *c,
+						       const char *id, const char *first_decision,
+						       bool *vouched, struct err *e);
+
 /* A new approval is written only while its decision has no open one. */
 struct approval_guard {
 	const char *decision_id;

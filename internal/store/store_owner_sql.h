@@ -35,6 +35,20 @@
 	"d.session_id = " s ".session_id ORDER BY d.decided_at, d.decision_id LIMIT 1))"
 
 /*
+ * The id of s's first decision when its payload names no owner (that decision's caller owns
+ * it), else NULL: what the chain must vouch for besides the session's row.
+ */
+#define OWNING_DECISION_PG(s)                                                                   \
+	"CASE WHEN COALESCE(" s ".payload -> 'recorded_by', " s ".payload -> 'started_by') IS " \
+	"NULL THEN (SELECT d.decision_id FROM activity_decisions d WHERE d.session_id = " s     \
+	".session_id COLLATE \"default\" ORDER BY d.decided_at, d.decision_id LIMIT 1) END"
+#define OWNING_DECISION_SQLITE(s)                                                          \
+	"CASE WHEN COALESCE(json_extract(" s ".payload, '$.recorded_by'), json_extract(" s \
+	".payload, '$.started_by')) IS NULL THEN (SELECT d.decision_id FROM "              \
+	"activity_decisions d WHERE d.session_id = " s ".session_id ORDER BY "             \
+	"d.decided_at, d.decision_id LIMIT 1) END"
+
+/*
  * Whether the caller whose recorded_by (JSON text) is the parameter param owns s: compared as
  * JSON values on PostgreSQL, as SQLite's minified text of both on SQLite (json_extract of each:
  * the stored object and the one sent are then written by one function, in one key order).

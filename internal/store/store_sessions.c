@@ -16,6 +16,7 @@
 #include "base/str.h"
 #include "base/files.h"
 #include "base/hash.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -62,6 +63,7 @@ enum status store_session_get(struct store *st, const char *id, struct session_r
 }
 
 struct upsert {
+	struct store *st;
 	const struct session_upsert *u;
 	bool *created;
 };
@@ -124,6 +126,26 @@ struct upsert {
 				      "), '$.changed_by', json(" CALLER_SQLITE ")) END"
 
 /*
+ * Before session id is written to or written again on c (first_decision as
+ * OWNING_DECISION_PG): ST_CONFLICT, logged, when the chain does not vouch for it and what made
+ * its owner, a session handed to another caller, reopened or rewritten in the database or a
+ * restored backup.  Whatever cavra wrote then would take it in: a new session entry, or
+ * decisions counted into it.
+ */
+static enum status owner_vouched(struct store *st, struct store_conn *c, const char *id,
+				 const char *first_decision, struct err *e)
+{
+	bool vouched = true;
+	enum status rc = store_session_owner_vouched(st, c, id, first_decision, &vouched, e);
+
+	if (rc != ST_OK || vouched)
+		return rc;
+	log_warn("session '%s' is not what the audit chain last recorded for it: refused", id);
+	return err_set(e, ST_CONFLICT,
+		       "session '%s' (or the decision that started it) " STORE_CHAIN_UNVOUCHED, id);
+}
+
+/*
  * A session just written in c's transaction gets a chain entry unless its last one already
  * hashed what it now holds (a POST /sessions of the same description moves updated_at only,
  * which the entry leaves out); a new one has none to compare with.
@@ -137,13 +159,31 @@ static enum status chain_session(struct store_conn *c, const char *id, bool crea
 	return store_chain_append_changed(c, "activity_sessions", id, &appended, e);
 }
 
+/* *exists: whether session id is there on c; if it is, owner_vouched's refusal. */
+static enum status existing(struct store *st, struct store_conn *c, const char *id, bool *exists,
+			    struct err *e)
+{
+	static const char pg_sql[] = "SELECT " OWNING_DECISION_PG(
+		"s") " FROM activity_sessions s WHERE s.session_id = $1";
+	static const char sqlite_sql[] = "SELECT " OWNING_DECISION_SQLITE(
+		"s") " FROM activity_sessions s WHERE s.session_id = $1";
+	struct store_rows *r = NULL;
+	enum status rc =
+		store_query(c, c->ops->kind == STORE_POSTGRES ? pg_sql : sqlite_sql, 1, &id, &r, e);
+
+	*exists = rc == ST_OK && store_rows_count(r) == 1;
+	if (*exists)
+		rc = owner_vouched(st, c, id, store_rows_get(r, 0, 0), e);
+	store_rows_free(r);
+	return rc;
+}
+
 /* Notes whether the session is new, then writes it and its entry, in the caller's transaction. */
 static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 {
 	/* the row as it stands when the statement updates it: another upsert's commit included */
 	static const char pg_sql[] = UPSERT_SQL(PG_PAYLOAD, OWNER_PG);
 	static const char sqlite_sql[] = UPSERT_SQL(SQLITE_PAYLOAD, OWNER_SQLITE);
-	static const char exists_sql[] = "SELECT 1 FROM activity_sessions WHERE session_id = $1";
 	const struct session_upsert *u = ((struct upsert *)ctx)->u;
 	const char *p[] = {u->session_id, u->agent_id,	  u->actor,
 			   u->repository, u->policy_pack, u->state,
@@ -151,7 +191,7 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 			   u->owner};
 	bool exists = false;
 	int64_t changes = 0;
-	enum status rc = store_row_exists(c, exists_sql, 1, p, &exists, e);
+	enum status rc = existing(((struct upsert *)ctx)->st, c, u->session_id, &exists, e);
 
 	if (rc == ST_OK)
 		*((struct upsert *)ctx)->created = !exists;
@@ -165,11 +205,17 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 	return rc;
 }
 
+/* 'y' when the caller owns session $1 (owned), else 'n'; and owning's decision id. */
+#define OWNER_CHECK_SQL(owned, owning)                                       \
+	"SELECT CASE WHEN " owned " THEN 'y' ELSE 'n' END, " owning " FROM " \
+	"activity_sessions s WHERE s.session_id = $1"
+
 /*
  * Whether owner (a recorded_by object, JSON text) may add decisions to session id: it is new,
- * or owner recorded or started it (OWNER_OF_PG).  One read by primary key, and for a session
- * never recorded through POST /sessions one probe of the decisions' index by session, unless
- * the process found the same owner of the same session within the owner cache's TTL
+ * or owner recorded or started it (OWNER_OF_PG) and the chain vouches for that.  One read by
+ * primary key, and for a session never recorded through POST /sessions one probe of the
+ * decisions' index by session, then the chain's check (one or two statements), unless the
+ * process found the same owner of the same session within the owner cache's TTL
  * (store_owner_cache.h).  A new session is not kept: its owner is the first decision's caller,
  * which the write of this one does not settle alone (*is_new: the write checks again,
  * struct decision_rec's owner).
@@ -177,29 +223,32 @@ static enum status upsert_tx(struct store_conn *c, void *ctx, struct err *e)
 enum status store_session_owner_check(struct store *st, const char *id, const char *owner,
 				      bool *is_new, struct err *e)
 {
-	static const char pg_sql[] = "SELECT CASE WHEN " OWNED_BY_PG(
-		"s", "$2") " THEN 'y' ELSE "
-			   "'n' END FROM activity_sessions s WHERE s.session_id = $1";
-	static const char sqlite_sql[] = "SELECT CASE WHEN " OWNED_BY_SQLITE(
-		"s",
-		"$2") " THEN 'y' ELSE 'n' END FROM activity_sessions s WHERE s.session_id = $1";
+	static const char pg_sql[] =
+		OWNER_CHECK_SQL(OWNED_BY_PG("s", "$2"), OWNING_DECISION_PG("s"));
+	static const char sqlite_sql[] =
+		OWNER_CHECK_SQL(OWNED_BY_SQLITE("s", "$2"), OWNING_DECISION_SQLITE("s"));
 	const char *p[] = {id, owner};
-	char *ok = NULL;
+	struct store_conn *c = NULL;
+	struct store_rows *r = NULL;
 	enum status rc;
 
 	*is_new = false;
 	if (store_owner_cache_has(&st->owners, id, owner, time_mono_us()))
 		return ST_OK;
-	rc = store_run_text(st, store_kind(st) == STORE_POSTGRES ? pg_sql : sqlite_sql, 2, p, &ok,
-			    e);
-	if (rc == ST_NOT_FOUND) {
-		rc = ST_OK; /* a new session: the decision starts it */
-		*is_new = true;
-	} else if (rc == ST_OK && strcmp(ok, "y") != 0)
+	rc = store_conn_get(st, &c, e);
+	if (rc == ST_OK)
+		rc = store_query(c, store_kind(st) == STORE_POSTGRES ? pg_sql : sqlite_sql, 2, p,
+				 &r, e);
+	if (rc == ST_OK && store_rows_count(r) == 0)
+		*is_new = true; /* a new session: the decision starts it */
+	else if (rc == ST_OK && !str_eq(store_rows_get(r, 0, 0), "y"))
 		rc = err_set(e, ST_FORBIDDEN, SESSION_OWNED_ELSEWHERE, id);
 	else if (rc == ST_OK)
+		rc = owner_vouched(st, c, id, store_rows_get(r, 0, 1), e);
+	if (rc == ST_OK && !*is_new)
 		store_owner_cache_add(&st->owners, id, owner, time_mono_us());
-	free(ok);
+	store_rows_free(r);
+	store_conn_put(st, c);
 	return rc;
 }
 
@@ -244,7 +293,7 @@ enum status store_session_start(struct store_conn *c, const char *id, const char
 enum status store_session_upsert(struct store *st, const struct session_upsert *u, bool *created,
 				 struct err *e)
 {
-	struct upsert ctx = {u, created};
+	struct upsert ctx = {st, u, created};
 	enum status rc = store_run_write(st, upsert_tx, &ctx, e);
 
 	if (rc == ST_OK && !*created)

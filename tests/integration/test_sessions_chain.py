@@ -127,6 +127,57 @@ def test_session_tampering_is_detected_and_named(with_sessions, case):
         assert lines[0].startswith(f"edited seq={last_seq(db, sid)} "), lines
 
 
+def decision_count(db, sid):
+    return sql(db, f"SELECT count(*) FROM activity_decisions WHERE session_id = '{sid}'")[0][0]
+
+
+@pytest.mark.parametrize("case", ["evidence_owner", "decision_session_taken",
+                                  "first_decision_taken"])
+def test_a_session_handed_over_in_the_database_takes_no_decisions(with_sessions, tmp_path,
+                                                                  case):
+    """The new owner's decisions are refused (409, nothing written) as soon as they come, not
+    only when `cavra audit verify` runs: the owner check asks the chain whether it vouches for
+    the session's row and, for a session only decisions made, for its first decision."""
+    db, a, b = with_sessions
+    pg = backend_of(db) == "postgres"
+    obj = "::jsonb" if pg else ""
+    sid, new_owner, name = {
+        "evidence_owner": ("s-ev", a, "sc-agent-a"),
+        "decision_session_taken": ("s-dec", b, "sc-agent-b"),
+        "first_decision_taken": ("s-dec", b, "sc-agent-b"),
+    }[case]
+    with serve(db, tmp=tmp_path) as srv:
+        body = {"session_id": sid, "action_type": "shell_command", "command": "ls"}
+        r = srv.post("/decisions", body, headers=bearer(new_owner))
+        assert r.status_code == 403, r.text  # before the edit, not the caller's session
+    if case == "evidence_owner":
+        sql(db, f"UPDATE activity_sessions SET payload = "
+                f"'{json.dumps({'started_by': owner(name)})}'{obj} WHERE session_id = '{sid}'")
+    elif case == "decision_session_taken":
+        sql(db, f"UPDATE activity_sessions SET payload = "
+                f"'{json.dumps({'recorded_by': owner(name)})}'{obj} WHERE session_id = '{sid}'")
+    else:
+        fn = "jsonb_set(payload, '{recorded_by}', " if pg else "json_set(payload, '$.recorded_by', json("
+        val = f"'{json.dumps(owner(name))}'{obj}" + ("" if pg else ")")
+        sql(db, f"UPDATE activity_decisions SET payload = {fn}{val}) WHERE session_id = '{sid}'")
+    before = decision_count(db, sid)
+    with serve(db, tmp=tmp_path) as srv:
+        for _ in range(2):  # the refusal is not remembered as an owner
+            r = srv.post("/decisions", body, headers=bearer(new_owner))
+            assert r.status_code == 409, r.text
+            msg = r.json()["detail"]
+            assert f"session '{sid}'" in msg and "audit chain" in msg, msg
+        # a description written over it would chain the hand-over: refused alike
+        n = len(entries(db))
+        r = srv.post("/sessions", {"session_id": sid, "repository": "acme/x"},
+                     headers=bearer(new_owner))
+        assert r.status_code == 409 and "audit chain" in r.json()["detail"], r.text
+        assert len(entries(db)) == n
+    assert decision_count(db, sid) == before
+    code, out, err = verify(db)
+    assert code == 1, out + err
+
+
 def hammer(bases, token, sid, rounds=15):
     """Decisions and re-descriptions of session sid at once, from six threads over bases; the
     status codes."""
