@@ -505,13 +505,31 @@ static enum status read_param(service_arg_fn arg, void *ctx, const struct fparam
 }
 
 /*
+ * Logs that a list left out n rows of kind k the chain does not vouch for, first the first of
+ * them: once a minute at most, so that a client polling a tampered list cannot flood the log
+ * (cavra audit verify names every such row).
+ */
+static void log_withheld(const struct kind *k, size_t n, const char *first)
+{
+	static _Atomic int64_t last_warn_us;
+
+	if (log_due(&last_warn_us, time_mono_us(), STORED_WARN_US))
+		log_warn(
+			"%zu %s record(s) not what the audit chain last recorded for them left out "
+			"of a list, '%s' the first (cavra audit verify names them; said once a "
+			"minute at most)",
+			n, k->name, first);
+}
+
+/*
  * Of a kind with vouched_reads, whether the chain vouches for each row of the page (all true
- * for another kind); each row it does not is logged.
+ * for another kind); the rows it does not are logged (log_withheld).
  */
 static enum status page_vouched(struct service *s, const struct kind *k,
 				const struct rec_page *page, bool *vouched, struct err *e)
 {
-	const char **ids;
+	const char **ids, *first = NULL;
+	size_t withheld = 0;
 	enum status st;
 
 	for (size_t i = 0; i < page->n; i++)
@@ -522,11 +540,12 @@ static enum status page_vouched(struct service *s, const struct kind *k,
 	for (size_t i = 0; i < page->n; i++)
 		ids[i] = page->rows[i].id;
 	st = store_records_vouched(s->store, k->table->name, ids, page->n, vouched, e);
-	for (size_t i = 0; st == ST_OK && i < page->n; i++)
-		if (!vouched[i])
-			log_warn("%s '%s' is not what the audit chain last recorded for it: left "
-				 "out of a list",
-				 k->name, ids[i]);
+	for (size_t i = 0; st == ST_OK && i < page->n; i++) {
+		if (!vouched[i] && withheld++ == 0)
+			first = ids[i];
+	}
+	if (withheld)
+		log_withheld(k, withheld, first);
 	free(ids);
 	return st;
 }
