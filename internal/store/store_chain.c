@@ -6,6 +6,7 @@
  */
 #include "base/base.h"
 #include "base/interrupt.h"
+#include "base/log.h"
 #include "store/store_chain.h"
 #include "store/store_backend.h"
 #include "store/store_decisions.h"
@@ -937,6 +938,35 @@ enum status store_record_vouched(struct store *st, const char *table, const char
 				 struct err *e)
 {
 	return store_record_vouched_get(st, table, id, NULL, NULL, vouched, e);
+}
+
+/* A kind's name in messages: "MCP server 'x' ...". */
+static const char *kind_name(const char *kind)
+{
+	if (str_eq(kind, "mcp_server"))
+		return "MCP server";
+	if (str_eq(kind, "rollout"))
+		return "policy rollout";
+	if (str_eq(kind, "token"))
+		return "API token";
+	return kind;
+}
+
+enum status store_chain_write_check(struct store_conn *c, const char *table, const char *id,
+				    struct err *e)
+{
+	const struct chained *t = rewritten(table);
+	bool covers = false, vouched = true;
+	enum status rc = t ? chain_covers(c, t, &covers, e)
+			   : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+
+	if (rc == ST_OK && covers)
+		rc = vouch_row(c, t, id, true, SIZE_MAX, NULL, &vouched, e);
+	if (rc != ST_OK || vouched)
+		return rc;
+	log_warn("%s '%s' is not what the audit chain last recorded for it: not written over",
+		 kind_name(t->kind), id);
+	return err_set(e, ST_CONFLICT, "%s '%s' " STORE_CHAIN_UNVOUCHED, kind_name(t->kind), id);
 }
 
 enum status store_session_owner_vouched(struct store *st, struct store_conn *c, const char *id,

@@ -329,6 +329,16 @@ ATTR_NODISCARD enum status store_record_vouched_in(struct store *st, struct stor
 						   struct err *e);
 
 /*
+ * Before a write that keeps part of the row of table with id (a policy rollout's applied
+ * change keeps its repository, pack and coverage): ST_CONFLICT, logged, when the chain covers
+ * table and does not vouch for the row as it stands on c, since the write's entry would vouch
+ * for what was changed in the database.  ST_OK without a row.  Reads the head as well: for
+ * writes, not for the hot path.
+ */
+ATTR_NODISCARD enum status store_chain_write_check(struct store_conn *c, const char *table,
+						   const char *id, struct err *e);
+
+/*
  * *vouched: whether the chain vouches for what makes the caller session id's owner, on c: its
  * row (its newest entry hashed it, or it has none and is as a decision's batch inserts it)
  * and, when first_decision is not NULL (its payload names no owner, so its first decision's

@@ -147,7 +147,9 @@ enum status store_rollout_apply(struct store_conn *c, const struct rollout_chang
 	enum status st;
 
 	snprintf(base, sizeof(base), "%lld", (long long)w->base_version);
-	st = store_exec(c, sql, 7, p, &changes, e);
+	st = store_chain_write_check(c, "inventory_policy_rollouts", w->id, e);
+	if (st == ST_OK)
+		st = store_exec(c, sql, 7, p, &changes, e);
 	*won = st == ST_OK && changes == 1;
 	if (*won)
 		st = store_chain_append_record(c, "inventory_policy_rollouts", w->id, e);

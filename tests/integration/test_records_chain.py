@@ -152,21 +152,46 @@ def test_record_tampering_is_detected_and_named(with_records, case):
         assert f"seq={last_seq(db, kind, name)} " in lines[0], lines
 
 
-def test_an_applied_rollout_change_is_chained(db, tmp_path):
+ROLLOUT = "acme/api:cavra-ai-agent-baseline"
+
+
+def apply_enforce(db, tmp_path, before_plan=lambda: None):
+    """A rollout in audit_only through the API, before_plan(), then a plan and its applied
+    change to enforce: the apply's answer."""
     assert cavra("migrate", "up", db=db)[0] == 0
-    rid = "acme/api:cavra-ai-agent-baseline"
-    enc = urllib.parse.quote(rid, safe="")
+    enc = urllib.parse.quote(ROLLOUT, safe="")
     with serve(db, tmp=tmp_path) as srv:
         ok(srv.post("/policy-rollouts", {"repository": "acme/api",
                                          "policy_pack": "cavra-ai-agent-baseline",
                                          "mode": "audit_only", "state": "active"}))
+        before_plan()
         plan = ok(srv.post(f"/policy-rollouts/{enc}/change-plan", {"mode": "enforce"}))
-        ok(srv.post(f"/policy-rollouts/{enc}/apply-change",
-                    {"base_version": plan["base_version"], "mode": "enforce",
-                     "reason": "ready", "plan_id": plan["plan_id"]}))
+        return srv.post(f"/policy-rollouts/{enc}/apply-change",
+                        {"base_version": plan["base_version"], "mode": "enforce",
+                         "reason": "ready", "plan_id": plan["plan_id"]})
+
+
+def test_an_applied_rollout_change_is_chained(db, tmp_path):
+    ok(apply_enforce(db, tmp_path))
+    rid = ROLLOUT
     assert entries(db) == [("rollout", rid), ("rollout", rid)]
     code, out, err = verify(db)
     assert code == 0, out + err
+
+
+def test_a_change_is_not_applied_over_a_rollout_changed_in_the_database(db, tmp_path):
+    """An applied change keeps the rollout's repository, pack and coverage: over a row changed
+    by SQL its entry would vouch for that change, so it is 409 with nothing written."""
+    rid = ROLLOUT
+    # the update trigger moves the version too: the plan is made after the edit
+    r = apply_enforce(db, tmp_path, lambda: sql(
+        db, f"UPDATE inventory_policy_rollouts SET coverage_percent = 100 WHERE "
+            f"rollout_id = '{rid}'"))
+    assert r.status_code == 409, r.text
+    assert f"policy rollout '{rid}' is not what the audit chain" in r.json()["detail"]
+    assert entries(db) == [("rollout", rid)]
+    assert sql(db, f"SELECT mode FROM inventory_policy_rollouts WHERE rollout_id = "
+                   f"'{rid}'") == [["audit_only"]]
 
 
 def test_records_before_022_are_adopted_once_by_migrate_up(db):
