@@ -53,6 +53,7 @@ const struct kind service_kind_evidence = {
 	.fields = evidence_fields,
 	.params = evidence_params,
 	.writer_owned = true,
+	.vouched_reads = true,
 };
 
 /* ---- approvals ---- */
@@ -159,6 +160,7 @@ const struct kind service_kind_agent = {
 	.fields = agent_fields,
 	.params = agent_params,
 	.id_aliases = id_alias,
+	.vouched_reads = true,
 };
 
 static const struct rec_table mcp_table = {"registry_mcp_servers",
@@ -222,6 +224,7 @@ const struct kind service_kind_mcp_server = {
 	.normalize = mcp_normalize,
 	.alt_col = "name",
 	.unique_field = "name",
+	.vouched_reads = true,
 };
 
 /* ---- inventory ---- */
@@ -282,6 +285,7 @@ const struct kind service_kind_repository = {
 	.slash_ids = true,
 	.id_aliases = repo_alias,
 	.normalize = repo_normalize,
+	.vouched_reads = true,
 };
 
 static const struct rec_table rollout_table = {
@@ -345,6 +349,7 @@ const struct kind service_kind_rollout = {
 	.slash_ids = true,
 	.default_id = rollout_id,
 	.normalize = rollout_normalize,
+	.vouched_reads = true,
 };
 
 /* ---- integrations ---- */
@@ -428,6 +433,7 @@ const struct kind service_kind_integration = {
 	.id_aliases = id_alias,
 	.default_id = integration_id,
 	.alt_col = "provider",
+	.vouched_reads = true,
 };
 
 /* ---- activity, for imports of the original's files ---- */

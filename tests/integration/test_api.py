@@ -188,9 +188,12 @@ def test_a_damaged_stored_session_is_read_without_it_and_not_overwritten(srv, db
     assert sql(db, "SELECT state, payload FROM activity_sessions "
                        "WHERE session_id = 's-dmg'") == [["active", damaged]]
     assert "session 's-dmg': its stored record has a key twice" in srv.stderr()
-    # a body with metadata replaces the payload whole: nothing is lost
+    # nor is it written over with a body that replaces the payload whole: its new chain entry
+    # would vouch for a row changed in the database
     r = srv.post("/sessions", {"session_id": "s-dmg", "metadata": {"ticket": "CHG-2"}})
-    assert r.status_code == 200 and r.json()["metadata"] == {"ticket": "CHG-2"}, r.text
+    assert r.status_code == 409 and "audit chain" in r.json()["detail"], r.text
+    assert sql(db, "SELECT payload FROM activity_sessions "
+                   "WHERE session_id = 's-dmg'") == [[damaged]]
 
 
 def test_an_upsert_without_metadata_never_writes_back_an_older_one(srv):

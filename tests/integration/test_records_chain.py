@@ -10,7 +10,7 @@ import pytest
 
 from conftest import backend_of, cavra, serve, sql
 from test_audit import breaks, flag_refused, verify
-from test_evidence_chain import restore_carries, restore_over_newer
+from test_evidence_chain import restore_carries, restore_over_newer, withheld_when_read
 from test_tokens import bearer, make_token
 
 T0 = "2026-01-01T00:00:00.000000Z"
@@ -121,7 +121,7 @@ def test_a_trust_tier_raised_in_the_database_is_named(with_records, tmp_path):
 
 @pytest.mark.parametrize("case", ["agent_status", "repository_pack", "rollout_mode",
                                   "integration_payload", "delete_agent", "insert_agent"])
-def test_record_tampering_is_detected_and_named(with_records, case):
+def test_record_tampering_is_detected_and_named(with_records, case, tmp_path):
     db = with_records
     obj = "::jsonb" if backend_of(db) == "postgres" else ""
     rid = "acme/api:cavra-ai-agent-baseline"
@@ -150,6 +150,10 @@ def test_record_tampering_is_detected_and_named(with_records, case):
     assert lines[0].startswith(what + " ") and f"id={name} " in lines[0], lines
     if what != "inserted":
         assert f"seq={last_seq(db, kind, name)} " in lines[0], lines
+    if what != "deleted":
+        path = {"agent": "/agents", "repository": "/repositories",
+                "rollout": "/policy-rollouts", "integration": "/integrations"}[kind]
+        withheld_when_read(db, tmp_path, path, name)
 
 
 ROLLOUT = "acme/api:cavra-ai-agent-baseline"
