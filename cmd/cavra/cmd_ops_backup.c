@@ -373,7 +373,7 @@ static const char *counters_note(const struct ops_verify_counters *c, char *buf,
 	else
 		snprintf(buf, size,
 			 "; session counters: %lld session%s checked against %s "
-			 "decision lines, and the descriptions of %lld that only decisions made",
+			 "decision lines, and the descriptions of %lld that their decisions gave",
 			 (long long)c->sessions, c->sessions == 1 ? "" : "s",
 			 c->sessions == 1 ? "its" : "their", (long long)c->decision_made);
 	return buf;

@@ -114,20 +114,24 @@ static const char sqlite_sessions_sql[] = SESSION_COUNTS_SQL("");
 #define SESSION_COUNTS_NCOLS 8
 
 /*
- * Each session that only decisions made (no entry, as they leave it: STORE_SESSION_DECISION_MADE)
- * whose agent, actor, repository or pack is none of its decisions': a decision fills in only
- * what the session lacks, with its own value (from 023 the rest of such a row is checked as
- * the "inserted" pass's condition).  collate makes PostgreSQL compare the session's id as the
- * decisions' index does.
+ * Each session whose description its decisions gave, whose agent, actor, repository or pack is
+ * none of its decisions': a decision fills in only what the session lacks, with its own value.
+ * Those are a session only decisions made (no entry, as they leave it:
+ * STORE_SESSION_DECISION_MADE; from 023 the rest of such a row is checked as the "inserted"
+ * pass's condition) and one its evidence started (an entry, its payload's started_by and no
+ * recorded_by: the entry hashes its description as NULL).  A session an import or an adoption
+ * chained without either keeps its file's description, which no decision need name.  collate
+ * makes PostgreSQL compare the session's id as the decisions' index does.
  */
 /* clang-format off */
 #define DESCRIBED_BY(col, collate)                                                         \
 	"(s." col " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity_decisions d WHERE " \
 	"d.session_id = s.session_id" collate " AND d." col " = s." col "))"
 #define SESSION_FILLS_SQL(collate)                                                         \
-	"SELECT s.session_id FROM activity_sessions s WHERE NOT EXISTS (SELECT 1 FROM "    \
-	"audit_chain a WHERE a.kind = 'session' AND a.record_id = s.session_id) AND "      \
-	STORE_SESSION_DECISION_MADE("s.") " AND ("                                         \
+	"SELECT s.session_id FROM activity_sessions s WHERE (CASE WHEN EXISTS (SELECT 1 "  \
+	"FROM audit_chain a WHERE a.kind = 'session' AND a.record_id = s.session_id) THEN " \
+	"s.payload ->> 'recorded_by' IS NULL AND s.payload ->> 'started_by' IS NOT NULL "  \
+	"ELSE " STORE_SESSION_DECISION_MADE("s.") " END) AND ("                            \
 	DESCRIBED_BY("agent_id", collate) " OR " DESCRIBED_BY("actor", collate) " OR "     \
 	DESCRIBED_BY("repository", collate) " OR " DESCRIBED_BY("policy_pack", collate)    \
 	") ORDER BY s.session_id"
@@ -479,7 +483,7 @@ static enum status on_session(void *ctx, const char *const *v, const size_t *len
 	return ST_OK;
 }
 
-/* A session only decisions made whose description is none of theirs (SESSION_FILLS_SQL). */
+/* A session its decisions described whose description is none of theirs (SESSION_FILLS_SQL). */
 static enum status on_fill(void *ctx, const char *const *v, const size_t *lens, struct err *e)
 {
 	struct walk *w = ctx;
@@ -490,8 +494,8 @@ static enum status on_fill(void *ctx, const char *const *v, const size_t *lens, 
 		v[0],
 		NULL,
 		NULL,
-		"session that only decisions made names an agent, actor, repository or policy "
-		"pack that none of its decisions names"};
+		"session whose decisions or evidence started it names an agent, actor, "
+		"repository or policy pack that none of its decisions names"};
 
 	UNUSED(lens);
 	UNUSED(e);

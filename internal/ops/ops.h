@@ -176,8 +176,9 @@ struct ops_verify_counters {
 	int64_t sessions; /* sessions compared */
 	int64_t differ; /* sessions whose counters differ or whose line is missing */
 	/*
-	 * The descriptions of the sessions only decisions made (no chain entry): each agent,
-	 * actor, repository and pack one that a decision line of the session names.
+	 * The descriptions of the sessions their decisions described (only decisions made
+	 * them, no chain entry; or their evidence started them, an entry without recorded_by):
+	 * each agent, actor, repository and pack one that a decision line of the session names.
 	 */
 	bool described; /* compared (with checked) */
 	const char *describe_why_not; /* static: why not, when checked */

@@ -246,7 +246,7 @@ static void check_descriptions(struct rt *t)
 		      c->checked ? c->describe_why_not : c->why_not);
 	else
 		check(t, "session_descriptions", c->undescribed == 0,
-		      "%lld of %lld sessions only decisions made name a value none of their "
+		      "%lld of %lld sessions their decisions described name a value none of their "
 		      "decisions names",
 		      (long long)c->undescribed, (long long)c->decision_made);
 }

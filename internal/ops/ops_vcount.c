@@ -22,6 +22,7 @@
 #include "ops/ops_int.h"
 #include "base/num.h"
 #include "base/xalloc.h"
+#include "json/jx.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,9 +92,10 @@ struct tally {
 	bool has_row;
 	bool row_bad; /* a counter that is no integer: a line problem of its own */
 	bool decision_made; /* its line looks as a decision's write leaves a session */
+	bool evidence_started; /* its payload names a started_by and no recorded_by */
 	bool has_entry; /* a chain line of kind session names it */
 	struct kept first[D_N]; /* the first value its decision lines give each column */
-	struct kept own[D_N]; /* its line's, when decision_made */
+	struct kept own[D_N]; /* its line's, when decision_made or evidence_started */
 };
 
 struct ops_vcount {
@@ -322,6 +324,27 @@ static bool looks_decision_made(const struct ops_vtext *x)
 	       text_eq(&x[SES_STARTED], &x[SES_CREATED]);
 }
 
+/*
+ * Whether a session line's payload names who started it (its evidence did) and nobody who
+ * recorded it: a session whose description its decisions gave, though it has an entry (which
+ * hashes that description as NULL).
+ */
+static bool looks_evidence_started(const struct ops_vtext *x)
+{
+	const struct ops_vtext *p = &x[SES_PAYLOAD];
+	static const char key[] = "\"started_by\"";
+	json_object *o = NULL;
+	bool yes;
+
+	if (!p->p || absent(p) || !memmem(p->p, p->n, key, sizeof(key) - 1) ||
+	    jx_parse_object(p->p, p->n, &o, NULL) != ST_OK)
+		return false;
+	yes = json_object_object_get_ex(o, "started_by", NULL) &&
+	      !json_object_object_get_ex(o, "recorded_by", NULL);
+	json_object_put(o);
+	return yes;
+}
+
 static void session_values(struct ops_vcount *v, const struct ops_vtext *x)
 {
 	struct tally *t;
@@ -344,7 +367,8 @@ static void session_values(struct ops_vcount *v, const struct ops_vtext *x)
 		if (absent(&x[SES_DESC + d]))
 			v->describe_why_not = "a file of the backup lacks a column the check reads";
 	t->decision_made = looks_decision_made(x);
-	for (int d = 0; t->decision_made && d < D_N; d++)
+	t->evidence_started = !t->decision_made && looks_evidence_started(x);
+	for (int d = 0; (t->decision_made || t->evidence_started) && d < D_N; d++)
 		t->own[d] = x[SES_DESC + d].p ? keep(v, &x[SES_DESC + d]) : (struct kept){0};
 }
 
@@ -494,7 +518,10 @@ static bool described_by(struct ops_vcount *v, size_t num, int d)
 	return !added;
 }
 
-/* A session only decisions made: each of its values one that a decision line gives. */
+/*
+ * A session only decisions made, or one its evidence started: each of its values one that a
+ * decision line gives.
+ */
 static void describe(struct ops_vcount *v, size_t num, const char *id)
 {
 	const struct tally *t = tally(v, num);
@@ -506,7 +533,7 @@ static void describe(struct ops_vcount *v, size_t num, const char *id)
 		v->out->undescribed++;
 		problem(v, "session_description",
 			"session %.80s: its %s '%.*s' is none of its decision lines', though "
-			"only decisions made it: edited",
+			"its decisions described it: edited",
 			id, desc_names[d], (int)(t->own[d].len > 80 ? 80 : t->own[d].len),
 			v->arena.data + t->own[d].off);
 		return;
@@ -543,7 +570,7 @@ static void compare_all(struct ops_vcount *v)
 	for (size_t i = 0; v->out->described && i < n; i++) {
 		const struct tally *t = ops_ktab_value(v->ids, i);
 
-		if (t->has_row && t->decision_made && !t->has_entry)
+		if (t->has_row && (t->has_entry ? t->evidence_started : t->decision_made))
 			describe(v, i, ops_ktab_key(v->ids, i, NULL));
 	}
 }

@@ -343,7 +343,40 @@ static void test_a_description_edited(void **state)
 	assert_string_equal(fx.rep.items[0].path, "s.jsonl");
 	assert_string_equal(fx.rep.items[0].msg,
 			    "session s1: its repository 'acme/elsewhere' is none of its decision "
-			    "lines', though only decisions made it: edited");
+			    "lines', though its decisions described it: edited");
+	ops_report_release(&fx.rep);
+}
+
+/*
+ * A session its evidence started (started_by, no recorded_by) has an entry that hashes its
+ * description as NULL: its decisions gave that description, and it is compared with theirs.
+ * One that names who recorded it keeps its own.
+ */
+static void test_an_evidence_started_description_edited(void **state)
+{
+	static const char started[] = "{\"started_by\":{\"kind\":\"local\"}}";
+	struct fixture fx;
+
+	UNUSED(state);
+	setup_described(&fx);
+	ddecision(&fx, "d1", "s1", "a1", "r1");
+	dsession(&fx, "s1", 1, "a1", "elsewhere", started);
+	ddecision(&fx, "d2", "s2", "a2", "r2");
+	dsession(&fx, "s2", 1, "a2", "r2", started);
+	ddecision(&fx, "d3", "s3", "a3", "r3");
+	dsession(&fx, "s3", 1, "x", "y", "{\"recorded_by\":{},\"started_by\":{}}");
+	for (int i = 1; i <= 3; i++)
+		entry(&fx, "session", i == 1 ? "s1" : i == 2 ? "s2" : "s3", i);
+	head(&fx, 0);
+	end_all(&fx);
+	assert_true(fx.out.described);
+	assert_int_equal(fx.out.decision_made, 2);
+	assert_int_equal(fx.out.undescribed, 1);
+	assert_int_equal(fx.rep.n, 1);
+	assert_string_equal(
+		fx.rep.items[0].msg,
+		"session s1: its repository 'elsewhere' is none of its decision lines', "
+		"though its decisions described it: edited");
 	ops_report_release(&fx.rep);
 }
 
@@ -425,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_keys_numbered_in_order),
 		cmocka_unit_test(test_descriptions_that_match),
 		cmocka_unit_test(test_a_description_edited),
+		cmocka_unit_test(test_an_evidence_started_description_edited),
 		cmocka_unit_test(test_descriptions_not_compared),
 		cmocka_unit_test(test_values_from_a_restore),
 	};

@@ -381,7 +381,7 @@ def test_verify_checks_each_sessions_counters(chained, tmp_path):
                                        "descriptions": DESCRIBED_3}, out
     code, out, err = cavra("ops", "verify", str(bk))
     assert code == 0 and "; session counters: 3 sessions checked against their decision " \
-        "lines, and the descriptions of 3 that only decisions made; audit chain:" in out, \
+        "lines, and the descriptions of 3 that their decisions gave; audit chain:" in out, \
         out + err
     decisions = lines(bk, "activity_decisions")
     sessions = {s["session_id"]: s for s in lines(bk, "activity_sessions")}
@@ -453,7 +453,7 @@ def test_a_decision_made_sessions_description_is_checked(chained, tmp_path, targ
     assert doc["session_counters"]["descriptions"] == dict(DESCRIBED_3, differ=1), out
     found = [p["message"] for p in doc["problems"] if p["kind"] == "session_description"]
     assert found == ["session audit-1-1: its repository 'payments/core' is none of its "
-                     "decision lines', though only decisions made it: edited"], out
+                     "decision lines', though its decisions described it: edited"], out
     args, url = target
     code, out, err = cavra("ops", "restore", str(bk), *args, db=db)
     assert code == 1, out + err
@@ -465,8 +465,8 @@ def test_a_decision_made_sessions_description_is_checked(chained, tmp_path, targ
     code, out, err = cavra("ops", "restore-test", str(bk), db=db)
     checks = {c["name"]: c for c in json.loads(out)["checks"]}
     assert code == 1 and not checks["session_descriptions"]["ok"], out + err
-    assert checks["session_descriptions"]["detail"] == "1 of 3 sessions only decisions made " \
-        "name a value none of their decisions names", out
+    assert checks["session_descriptions"]["detail"] == "1 of 3 sessions their decisions " \
+        "described name a value none of their decisions names", out
 
 
 def test_ids_from_a_backup_or_database_cannot_drive_the_terminal(chained, tmp_path):

@@ -84,7 +84,7 @@ def owner(token_name):
 @pytest.mark.parametrize("case", ["owner_handed_over", "recorded_closed", "description",
                                   "evidence_owner", "decision_session_taken",
                                   "decision_session_archived", "decision_session_described",
-                                  "planted", "deleted"])
+                                  "evidence_session_described", "planted", "deleted"])
 def test_session_tampering_is_detected_and_named(with_sessions, case):
     db, _, _ = with_sessions
     obj = "::jsonb" if backend_of(db) == "postgres" else ""
@@ -108,6 +108,9 @@ def test_session_tampering_is_detected_and_named(with_sessions, case):
         # a description no decision of the session gave
         "decision_session_described": (["UPDATE activity_sessions SET repository = 'acme/other' "
                                         "WHERE session_id = 's-dec'"], ("edited", "s-dec")),
+        # its entry hashes its description as NULL: B's decisions gave it
+        "evidence_session_described": (["UPDATE activity_sessions SET repository = 'acme/other' "
+                                        "WHERE session_id = 's-ev'"], ("edited", "s-ev")),
         "deleted": (["DELETE FROM evidence_metadata WHERE session_id = 's-ev'",
                      "DELETE FROM activity_sessions WHERE session_id = 's-ev'"],
                     ("deleted", "s-ev")),
@@ -120,7 +123,7 @@ def test_session_tampering_is_detected_and_named(with_sessions, case):
     assert code == 1, out + err
     lines = [l for l in breaks(out) if f" id={sid} " in l]
     assert lines and all(l.startswith(what + " ") for l in lines), breaks(out)
-    if what == "edited" and case == "decision_session_described":
+    if what == "edited" and case.endswith("_session_described"):
         assert len(breaks(out)) == 1 and "none of its decisions names" in lines[0], lines
     elif what == "edited":
         assert len(breaks(out)) == 1, breaks(out)
@@ -339,11 +342,15 @@ def test_ops_verify_checks_sessions_from_the_backups_lines(with_sessions, tmp_pa
     s["payload"]["recorded_by"] = owner("sc-agent-b")
     d = next(x for x in sessions if x["session_id"] == "s-dec")
     d["decision_count"] += 5  # counters are the decisions' to prove, not the entry's
+    # s-ev's entry hashes its description as NULL: its decisions gave it, and are compared
+    next(x for x in sessions if x["session_id"] == "s-ev")["repository"] = "acme/other"
     reseal(bk, "activity_sessions", sessions)
     code, out, err = cavra("ops", "verify", str(bk))
-    assert code == 1 and "2 problems\n" in out, out + err
+    assert code == 1 and "3 problems\n" in out, out + err
     assert "(session s-rec): the line differs from the record's newest entry: edited" in out, out
     assert "session s-dec: counters " in out and "differ from its decision lines'" in out, out
+    assert ("session s-ev: its repository 'acme/other' is none of its decision lines'" in out
+            ), out
 
 
 @pytest.mark.parametrize("flag,why", [
