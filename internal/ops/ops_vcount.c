@@ -339,8 +339,8 @@ static bool looks_evidence_started(const struct ops_vtext *x)
 	if (!p->p || absent(p) || !memmem(p->p, p->n, key, sizeof(key) - 1) ||
 	    jx_parse_object(p->p, p->n, &o, NULL) != ST_OK)
 		return false;
-	yes = json_object_object_get_ex(o, "started_by", NULL) &&
-	      !json_object_object_get_ex(o, "recorded_by", NULL);
+	/* a key whose value is null counts as absent, as SQL's payload ->> 'key' IS NULL does */
+	yes = json_object_object_get(o, "started_by") && !json_object_object_get(o, "recorded_by");
 	json_object_put(o);
 	return yes;
 }

@@ -372,10 +372,7 @@ enum status service_kind_vouch(struct service *s, const struct kind *k, const ch
 				 ? store_record_vouched(s->store, k->table->name, id, &vouched, e)
 				 : ST_OK;
 
-	if (st != ST_OK || vouched)
-		return st;
-	log_warn("%s '%s' is not what the audit chain last recorded for it: refused", k->name, id);
-	return err_set(e, ST_CONFLICT, "%s '%s' " STORE_CHAIN_UNVOUCHED, k->name, id);
+	return st != ST_OK || vouched ? st : store_chain_refuse(k->name, id, "", e);
 }
 
 /* A malformed id cannot exist, so it is answered as not found without a query. */

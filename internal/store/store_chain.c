@@ -817,17 +817,20 @@ static enum status chain_covers(struct store_conn *c, const struct chained *t, b
 	return rc;
 }
 
-/* chain_covers, remembered in st once true (an adoption is never undone). */
+/*
+ * chain_covers, remembered in st once true (an adoption is never undone); without st (a
+ * write given only its connection) read each time.
+ */
 static enum status covered(struct store *st, struct store_conn *c, const struct chained *t,
 			   bool *covers, struct err *e)
 {
-	atomic_bool *known = &st->chain_covers[1 + t->late];
+	atomic_bool *known = st ? &st->chain_covers[1 + t->late] : NULL;
 	enum status rc = ST_OK;
 
-	*covers = atomic_load(known);
+	*covers = known && atomic_load(known);
 	if (!*covers)
 		rc = chain_covers(c, t, covers, e);
-	if (rc == ST_OK && *covers)
+	if (rc == ST_OK && *covers && known)
 		atomic_store(known, true);
 	return rc;
 }
@@ -891,7 +894,7 @@ static enum status vouch_row(struct store_conn *c, const struct chained *t, cons
 	return st;
 }
 
-/* store_record_vouched_get on c. */
+/* store_record_vouched_get on c (st NULL: covered's flag not remembered). */
 static enum status vouched_get(struct store *st, struct store_conn *c, const char *table,
 			       const char *id, const char *col, char **value, bool *vouched,
 			       struct err *e)
@@ -940,33 +943,20 @@ enum status store_record_vouched(struct store *st, const char *table, const char
 	return store_record_vouched_get(st, table, id, NULL, NULL, vouched, e);
 }
 
-/* A kind's name in messages: "MCP server 'x' ...". */
-static const char *kind_name(const char *kind)
+enum status store_chain_refuse(const char *what, const char *id, const char *also, struct err *e)
 {
-	if (str_eq(kind, "mcp_server"))
-		return "MCP server";
-	if (str_eq(kind, "rollout"))
-		return "policy rollout";
-	if (str_eq(kind, "token"))
-		return "API token";
-	return kind;
+	log_warn("%s '%s'%s is not what the audit chain last recorded for it: refused", what, id,
+		 also);
+	return err_set(e, ST_CONFLICT, "%s '%s'%s " STORE_CHAIN_UNVOUCHED, what, id, also);
 }
 
 enum status store_chain_write_check(struct store_conn *c, const char *table, const char *id,
-				    struct err *e)
+				    const char *what, struct err *e)
 {
-	const struct chained *t = rewritten(table);
-	bool covers = false, vouched = true;
-	enum status rc = t ? chain_covers(c, t, &covers, e)
-			   : err_set(e, ST_INTERNAL, "audit chain: '%s' is not chained", table);
+	bool vouched = true;
+	enum status rc = vouched_get(NULL, c, table, id, NULL, NULL, &vouched, e);
 
-	if (rc == ST_OK && covers)
-		rc = vouch_row(c, t, id, true, SIZE_MAX, NULL, &vouched, e);
-	if (rc != ST_OK || vouched)
-		return rc;
-	log_warn("%s '%s' is not what the audit chain last recorded for it: not written over",
-		 kind_name(t->kind), id);
-	return err_set(e, ST_CONFLICT, "%s '%s' " STORE_CHAIN_UNVOUCHED, kind_name(t->kind), id);
+	return rc != ST_OK || vouched ? rc : store_chain_refuse(what, id, "", e);
 }
 
 enum status store_session_owner_vouched(struct store *st, struct store_conn *c, const char *id,

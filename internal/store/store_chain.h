@@ -329,14 +329,21 @@ ATTR_NODISCARD enum status store_record_vouched_in(struct store *st, struct stor
 						   struct err *e);
 
 /*
+ * The refusal of a record the chain does not vouch for: ST_CONFLICT "<what> '<id>'<also> is
+ * not what the audit chain last recorded for it: ...", and a warning that says so.
+ */
+ATTR_NODISCARD enum status store_chain_refuse(const char *what, const char *id, const char *also,
+					      struct err *e);
+
+/*
  * Before a write that keeps part of the row of table with id (a policy rollout's applied
- * change keeps its repository, pack and coverage): ST_CONFLICT, logged, when the chain covers
- * table and does not vouch for the row as it stands on c, since the write's entry would vouch
- * for what was changed in the database.  ST_OK without a row.  Reads the head as well: for
- * writes, not for the hot path.
+ * change keeps its repository, pack and coverage): store_chain_refuse of what (the record's
+ * name in messages) when the chain covers table and does not vouch for the row as it stands on
+ * c, since the write's entry would vouch for what was changed in the database.  ST_OK without
+ * a row.  Reads the head as well: for writes, not for the hot path.
  */
 ATTR_NODISCARD enum status store_chain_write_check(struct store_conn *c, const char *table,
-						   const char *id, struct err *e);
+						   const char *id, const char *what, struct err *e);
 
 /*
  * *vouched: whether the chain vouches for what makes the caller session id's owner, on c: its

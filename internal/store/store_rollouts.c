@@ -147,7 +147,7 @@ enum status store_rollout_apply(struct store_conn *c, const struct rollout_chang
 	enum status st;
 
 	snprintf(base, sizeof(base), "%lld", (long long)w->base_version);
-	st = store_chain_write_check(c, "inventory_policy_rollouts", w->id, e);
+	st = store_chain_write_check(c, "inventory_policy_rollouts", w->id, "policy rollout", e);
 	if (st == ST_OK)
 		st = store_exec(c, sql, 7, p, &changes, e);
 	*won = st == ST_OK && changes == 1;

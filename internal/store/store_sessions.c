@@ -16,7 +16,6 @@
 #include "base/str.h"
 #include "base/files.h"
 #include "base/hash.h"
-#include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -138,11 +137,9 @@ static enum status owner_vouched(struct store *st, struct store_conn *c, const c
 	bool vouched = true;
 	enum status rc = store_session_owner_vouched(st, c, id, first_decision, &vouched, e);
 
-	if (rc != ST_OK || vouched)
-		return rc;
-	log_warn("session '%s' is not what the audit chain last recorded for it: refused", id);
-	return err_set(e, ST_CONFLICT,
-		       "session '%s' (or the decision that started it) " STORE_CHAIN_UNVOUCHED, id);
+	return rc != ST_OK || vouched
+		       ? rc
+		       : store_chain_refuse("session", id, " (or the decision that started it)", e);
 }
 
 /*
