@@ -109,8 +109,10 @@ class IdP:
     def issuer(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, keyset="k1", timeout=30):
+    def start(self, keyset="k1", timeout=120):
         """Starts the provider and waits for its "ready" line; raises with the log if it fails.
+        The wait is long: once in CI the provider printed nothing within 30 s, with image
+        builds beside the suite (the log's stage lines say where a slow start spent its time).
         keyset: "k1", "k2", ... (keys per name, kept across restarts); "k2,k1" signs with k2
         and also publishes k1."""
         if self.proc is not None:

@@ -11,11 +11,17 @@
 //   CONSOLE_POST_LOGOUT_REDIRECT_URI  its post-logout redirect URI (default: <origin>/console/)
 //   WATCH_STDIN=1         exit when stdin closes (the test process that started us died)
 //
-// Prints "ready <issuer>" once listening; exits 0 on SIGTERM or SIGINT.
+// Prints "ready <issuer>" once listening; exits 0 on SIGTERM or SIGINT. The lines before it
+// ("loading", "loaded", "keys") tell a test that gave up waiting where the start was slow.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Provider, { errors, interactionPolicy } from 'oidc-provider';
+
+const t0 = Date.now();
+const stage = (what) => console.log(`${what} (${Date.now() - t0} ms)`);
+stage('loading oidc-provider');
+const { default: Provider, errors, interactionPolicy } = await import('oidc-provider');
+stage('loaded oidc-provider');
 
 const port = Number(process.env.PORT);
 if (!Number.isInteger(port) || port <= 0) {
@@ -94,9 +100,12 @@ clients.push({
 const policy = interactionPolicy.base();
 policy.get('consent').checks.remove('native_client_prompt');
 
+const signingKeys = (process.env.KEYSET || 'k1').split(',').flatMap((name) => keySet(name.trim()));
+stage('keys');
+
 const provider = new Provider(issuer, {
   clients,
-  jwks: { keys: (process.env.KEYSET || 'k1').split(',').flatMap((name) => keySet(name.trim())) },
+  jwks: { keys: signingKeys },
   cookies: { keys: ['cavra-test-idp-cookie-key'] },
   ttl: {
     AccessToken: 600, AuthorizationCode: 60, ClientCredentials: 600, Grant: 3600,
