@@ -5,8 +5,10 @@
  */
 #include "base/base.h"
 #include "ops/ops_int.h"
+#include "base/str.h"
 #include "base/xalloc.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #define ROW_LINE_CAP BUF_CAP_DEFAULT
@@ -62,17 +64,56 @@ void ops_row_hasher_free(struct ops_row_hasher *h)
 	free(h);
 }
 
+/*
+ * Each thread keeps the hasher of the table it hashed last: a list page checks up to a page's
+ * rows of one table, and making a hasher (its encoder, a line buffer) per row cost more than
+ * hashing most rows.  Freed when the thread ends.
+ */
+static pthread_key_t hasher_key;
+static pthread_once_t hasher_once = PTHREAD_ONCE_INIT;
+
+static void hasher_drop(void *h)
+{
+	ops_row_hasher_free(h);
+}
+
+static void hasher_key_make(void)
+{
+	if (pthread_key_create(&hasher_key, hasher_drop) != 0)
+		abort();
+}
+
+static enum status thread_hasher(const char *table, struct ops_row_hasher **out, struct err *e)
+{
+	struct ops_row_hasher *h;
+	enum status st;
+
+	(void)pthread_once(&hasher_once, hasher_key_make);
+	h = pthread_getspecific(hasher_key);
+	if (h && str_eq(h->enc.t->table, table)) {
+		*out = h;
+		return ST_OK;
+	}
+	ops_row_hasher_free(h);
+	(void)pthread_setspecific(hasher_key, NULL);
+	st = ops_row_hasher_new(table, out, e);
+	if (st == ST_OK && pthread_setspecific(hasher_key, *out) != 0) {
+		ops_row_hasher_free(*out);
+		st = err_set(e, ST_INTERNAL, "audit chain: no thread-specific hasher");
+	}
+	return st;
+}
+
 enum status ops_chain_canon(const char *table, const char *const *vals, size_t n,
 			    char out[SHA256_HEX_LEN], struct err *e)
 {
 	struct ops_row_hasher *h = NULL;
-	enum status st = ops_row_hasher_new(table, &h, e);
+	enum status st = thread_hasher(table, &h, e);
 
 	if (st == ST_OK && n != ops_table_ncols(h->enc.t))
 		st = err_set(e, ST_INTERNAL, "%s: %zu values for %zu columns", table, n,
 			     ops_table_ncols(h->enc.t));
 	if (st == ST_OK)
 		st = ops_row_sha256(h, vals, NULL, out, e);
-	ops_row_hasher_free(h);
 	return st;
 }

@@ -154,7 +154,7 @@ static enum status read_decision(struct service *s, json_object *req, json_objec
 
 	*out = NULL;
 	if (st == ST_OK)
-		st = store_decision_get(s->store, *id, &payload, e);
+		st = service_decision_read(s, *id, &payload, e);
 	if (st == ST_NOT_FOUND)
 		return err_set(e, ST_NOT_FOUND,
 			       "decision '%s' not found: approvals are for decisions stored by "

@@ -19,6 +19,7 @@
 #include "base/hash.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "store/store_chain.h"
 #include "store/store_decisions.h"
 #include "store/store_sessions.h"
 
@@ -217,18 +218,17 @@ static json_object *build_record(const struct decision_req *d, const struct ids 
 static enum status replay(struct service *s, const struct idempotency *k, char **record,
 			  struct err *e)
 {
-	char *payload = NULL, *sha = NULL;
-	enum status st = store_decision_find_key(s->store, k->caller, k->key, &payload, &sha, e);
+	char *id = NULL, *sha = NULL;
+	enum status st = store_decision_find_key(s->store, k->caller, k->key, &id, &sha, e);
 
 	if (st == ST_OK && strcmp(sha, k->request_sha256) != 0)
 		st = err_set(e, ST_UNPROCESSABLE,
 			     "header 'Idempotency-Key': the key was used with a different request "
 			     "body; send a new key for a new request");
-	if (st == ST_OK) {
-		*record = payload;
-		payload = NULL;
-	}
-	free(payload);
+	/* what the harness acts on again: only as the audit chain recorded it */
+	if (st == ST_OK)
+		st = service_decision_read(s, id, record, e);
+	free(id);
 	free(sha);
 	return st;
 }
@@ -361,11 +361,27 @@ enum status service_check_path_id(const char *field, const char *value, struct e
 }
 
 /* A malformed id cannot exist, so it is answered as not found without a query. */
+enum status service_decision_read(struct service *s, const char *id, char **payload, struct err *e)
+{
+	bool vouched = true;
+	enum status st = store_record_vouched_get(s->store, "activity_decisions", id, "payload",
+						  payload, &vouched, e);
+
+	if (st == ST_OK && !*payload)
+		return err_set(e, ST_NOT_FOUND, "decision '%s' not found", id);
+	if (st == ST_OK && !vouched) {
+		free(*payload);
+		*payload = NULL;
+		return store_chain_refuse("decision", id, "", e);
+	}
+	return st;
+}
+
 enum status service_decision_get(struct service *s, const char *id, char **record, struct err *e)
 {
 	if (jx_check_id("decision_id", id, NULL) != ST_OK)
 		return err_set(e, ST_NOT_FOUND, "decision not found");
-	return store_decision_get(s->store, id, record, e);
+	return service_decision_read(s, id, record, e);
 }
 
 struct list_args {
@@ -398,15 +414,24 @@ static enum status read_list_args(service_arg_fn arg, void *ctx, struct list_arg
 	return st;
 }
 
+/*
+ * The page's envelope; a decision the chain does not vouch for is left out of the items and
+ * counted in "withheld" (the cursor still follows the page's last row).
+ */
 static char *page_envelope(const struct store_page *page, const struct paging *p, const char *key)
 {
 	char *next = page->more ? service_paging_cursor(key, page->last_ts, page->last_id) : NULL;
+	struct paging shown = *p;
+	size_t n = 0;
 	struct buf b;
 
+	shown.withheld += (int64_t)service_withheld("decision", (const char *const *)page->ids,
+						    page->vouched, page->n);
 	service_envelope_open(&b);
 	for (size_t i = 0; i < page->n; i++)
-		service_envelope_item(&b, i, page->items[i]);
-	service_envelope_close(&b, page->total, p, next);
+		if (page->vouched[i])
+			service_envelope_item(&b, n++, page->items[i]);
+	service_envelope_close(&b, page->total, &shown, next);
 	free(next);
 	return buf_detach(&b, NULL);
 }

@@ -364,15 +364,19 @@ static enum status get_by_alt(struct service *s, const struct kind *k, const cha
 	return st;
 }
 
+enum status service_row_vouch(struct service *s, const char *table, const char *what,
+			      const char *id, struct err *e)
+{
+	bool vouched = true;
+	enum status st = store_record_vouched(s->store, table, id, &vouched, e);
+
+	return st != ST_OK || vouched ? st : store_chain_refuse(what, id, "", e);
+}
+
 enum status service_kind_vouch(struct service *s, const struct kind *k, const char *id,
 			       struct err *e)
 {
-	bool vouched = true;
-	enum status st = k->vouched_reads
-				 ? store_record_vouched(s->store, k->table->name, id, &vouched, e)
-				 : ST_OK;
-
-	return st != ST_OK || vouched ? st : store_chain_refuse(k->name, id, "", e);
+	return k->vouched_reads ? service_row_vouch(s, k->table->name, k->name, id, e) : ST_OK;
 }
 
 /* A malformed id cannot exist, so it is answered as not found without a query. */
@@ -502,11 +506,11 @@ static enum status read_param(service_arg_fn arg, void *ctx, const struct fparam
 }
 
 /*
- * Logs that a list left out n rows of kind k the chain does not vouch for, first the first of
+ * Logs that a list left out n records of what the chain does not vouch for, first the first of
  * them: once a minute at most, so that a client polling a tampered list cannot flood the log
  * (cavra audit verify names every such row).
  */
-static void log_withheld(const struct kind *k, size_t n, const char *first)
+static void log_withheld(const char *what, size_t n, const char *first)
 {
 	static _Atomic int64_t last_warn_us;
 
@@ -515,17 +519,38 @@ static void log_withheld(const struct kind *k, size_t n, const char *first)
 			"%zu %s record(s) not what the audit chain last recorded for them left out "
 			"of a list, '%s' the first (cavra audit verify names them; said once a "
 			"minute at most)",
-			n, k->name, first);
+			n, what, first);
 }
 
-/*
- * Of a kind with vouched_reads, whether the chain vouches for each row of the page (all true
- * for another kind); the rows it does not are logged (log_withheld).
- */
+size_t service_withheld(const char *what, const char *const *ids, const bool *vouched, size_t n)
+{
+	const char *first = NULL;
+	size_t withheld = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!vouched[i] && withheld++ == 0)
+			first = ids[i];
+	}
+	if (withheld)
+		log_withheld(what, withheld, first);
+	return withheld;
+}
+
+enum status service_rows_vouched(struct service *s, const char *table, const char *what,
+				 const char *const *ids, size_t n, bool *vouched, size_t *withheld,
+				 struct err *e)
+{
+	enum status st = store_records_vouched(s->store, table, ids, n, vouched, e);
+
+	*withheld = st == ST_OK ? service_withheld(what, ids, vouched, n) : 0;
+	return st;
+}
+
+/* Of a kind with vouched_reads, service_rows_vouched of the page (all true for another kind). */
 static enum status page_vouched(struct service *s, const struct kind *k,
 				const struct rec_page *page, bool *vouched, struct err *e)
 {
-	const char **ids, *first = NULL;
+	const char **ids;
 	size_t withheld = 0;
 	enum status st;
 
@@ -536,13 +561,7 @@ static enum status page_vouched(struct service *s, const struct kind *k,
 	ids = xcalloc(page->n, sizeof(*ids));
 	for (size_t i = 0; i < page->n; i++)
 		ids[i] = page->rows[i].id;
-	st = store_records_vouched(s->store, k->table->name, ids, page->n, vouched, e);
-	for (size_t i = 0; st == ST_OK && i < page->n; i++) {
-		if (!vouched[i] && withheld++ == 0)
-			first = ids[i];
-	}
-	if (withheld)
-		log_withheld(k, withheld, first);
+	st = service_rows_vouched(s, k->table->name, k->name, ids, page->n, vouched, &withheld, e);
 	free(ids);
 	return st;
 }

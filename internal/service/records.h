@@ -152,6 +152,23 @@ ATTR_NODISCARD enum status service_kind_get_unvouched(struct service *s, const s
 /* That check alone, of the row with id: ST_OK for a kind without vouched_reads. */
 ATTR_NODISCARD enum status service_kind_vouch(struct service *s, const struct kind *k,
 					      const char *id, struct err *e);
+/*
+ * The same check of a row of one of the chained tables outside the kinds (activity_decisions,
+ * activity_sessions): ST_CONFLICT, logged, naming it as what ("session"), when the chain does
+ * not vouch for it.
+ */
+ATTR_NODISCARD enum status service_row_vouch(struct service *s, const char *table, const char *what,
+					     const char *id, struct err *e);
+/*
+ * Of n rows of a page of table, whether the chain vouches for each (vouched[i], all true where
+ * it cannot tell); *withheld counts those it does not, which are logged once a minute at most
+ * as records of what.
+ */
+ATTR_NODISCARD enum status service_rows_vouched(struct service *s, const char *table,
+						const char *what, const char *const *ids, size_t n,
+						bool *vouched, size_t *withheld, struct err *e);
+/* The number of n rows (ids[i]) not vouched[i]; logged as service_rows_vouched logs them. */
+size_t service_withheld(const char *what, const char *const *ids, const bool *vouched, size_t n);
 /* A list page.  extra (may be NULL) adds filters the kind's params cannot say. */
 ATTR_NODISCARD enum status service_kind_list(struct service *s, const struct kind *k,
 					     service_arg_fn arg, void *ctx,

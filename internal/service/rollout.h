@@ -88,6 +88,13 @@ struct rollout_view {
 /* Reads rollout id on c; ST_NOT_FOUND names it.  Release with rollout_view_release. */
 ATTR_NODISCARD enum status rollout_view_load(struct store_conn *c, const char *id,
 					     struct rollout_view *v, struct err *e);
+/*
+ * The same for a read that shows the rollout or plans from it: ST_CONFLICT (logged) when the
+ * audit chain does not vouch for its row (c is one of st's).
+ */
+ATTR_NODISCARD enum status rollout_view_load_vouched(struct store *st, struct store_conn *c,
+						     const char *id, struct rollout_view *v,
+						     struct err *e);
 void rollout_view_release(struct rollout_view *v);
 
 /* Decisions of one rule whose recorded outcome would become another. */

@@ -148,7 +148,7 @@ enum status service_rollout_plan(struct service *s, const char *id, json_object 
 	if (st == ST_OK)
 		st = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
 	if (st == ST_OK)
-		st = rollout_view_load(c, r.id, &v, e);
+		st = rollout_view_load_vouched(s->store, c, r.id, &v, e);
 	if (st == ST_OK)
 		st = store_rollout_groups(c, &v.scope, &groups, e);
 	if (c)

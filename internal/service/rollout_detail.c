@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "store/store_chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,25 +325,34 @@ static json_object *history_newest_first(json_object *h)
 	return out;
 }
 
-static enum status repository(struct store_conn *c, const struct rollout_view *v, json_object *out,
-			      struct rollout_facts *f, struct err *e)
+/*
+ * The rollout's repository record.  One the audit chain does not vouch for (written or changed
+ * in the database) is shown and counted as not registered, with a note that says why.
+ */
+static enum status repository(struct store *st, struct store_conn *c, const struct rollout_view *v,
+			      json_object *out, struct rollout_facts *f, struct err *e)
 {
 	const struct kind *k = &service_kind_repository;
 	struct rec_row row = {0};
 	json_object *rec = NULL;
-	enum status st = jx_check_id(k->id_field, v->repository, NULL) == ST_OK
+	enum status rc = jx_check_id(k->id_field, v->repository, NULL) == ST_OK
 				 ? store_rec_get_conn(c, k->table, v->repository, &row, e)
 				 : ST_NOT_FOUND;
+	bool vouched = true;
 	char *note = NULL;
 
-	if (st == ST_OK)
+	if (rc == ST_OK)
+		rc = store_record_vouched_in(st, c, k->table->name, v->repository, &vouched, e);
+	if (rc == ST_OK && vouched)
 		rec = service_kind_record(k, &row);
 	store_rec_row_release(&row);
-	if (st != ST_OK && st != ST_NOT_FOUND)
-		return st;
+	if (rc != ST_OK && rc != ST_NOT_FOUND)
+		return rc;
 	f->repository = v->repository;
 	f->repository_registered = rec != NULL;
-	if (!rec)
+	if (!vouched)
+		note = xasprintf("repository %s " STORE_CHAIN_UNVOUCHED, v->repository);
+	else if (!rec)
 		note = xasprintf("repository %s is not registered", v->repository);
 	json_object_object_add(out, "repository", rec);
 	jx_add_str(out, "repository_note", note);
@@ -358,7 +368,7 @@ static enum status fill(struct service *s, struct store_conn *c, const struct ro
 				  .target_mode = rollout_target_mode(v->mode),
 				  .change_pct_max = s->rollout_change_pct_max};
 	json_object *act = NULL, *integ = NULL;
-	enum status st = repository(c, v, out, &f, e);
+	enum status st = repository(s->store, c, v, out, &f, e);
 
 	if (st == ST_OK)
 		st = activity(c, v, &f, &act, e);
@@ -387,7 +397,7 @@ enum status service_rollout_detail(struct service *s, const char *id, char **out
 	if (st == ST_OK)
 		st = store_tx_begin(c, STORE_TX_SNAPSHOT, e);
 	if (st == ST_OK)
-		st = rollout_view_load(c, id, &v, e);
+		st = rollout_view_load_vouched(s->store, c, id, &v, e);
 	if (st == ST_OK) {
 		o = json_object_new_object();
 		jx_add_str(o, "schema_version", "cavra.policy_rollout_detail.v1");

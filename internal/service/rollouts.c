@@ -16,6 +16,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "json/jx.h"
+#include "store/store_chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,22 @@ enum status rollout_view_load(struct store_conn *c, const char *id, struct rollo
 		v->coverage = json_object_get_int64(cov);
 	set_scope(v);
 	return ST_OK;
+}
+
+enum status rollout_view_load_vouched(struct store *st, struct store_conn *c, const char *id,
+				      struct rollout_view *v, struct err *e)
+{
+	bool vouched = true;
+	enum status rc = rollout_view_load(c, id, v, e);
+
+	if (rc == ST_OK)
+		rc = store_record_vouched_in(st, c, service_kind_rollout.table->name, id, &vouched,
+					     e);
+	if (rc == ST_OK && !vouched)
+		rc = store_chain_refuse(service_kind_rollout.name, id, "", e);
+	if (rc != ST_OK)
+		rollout_view_release(v);
+	return rc;
 }
 
 void rollout_view_release(struct rollout_view *v)

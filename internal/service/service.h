@@ -105,6 +105,13 @@ ATTR_NODISCARD enum status service_decision_create(struct service *s, json_objec
 
 ATTR_NODISCARD enum status service_decision_get(struct service *s, const char *id, char **record,
 						struct err *e);
+/*
+ * The stored decision's payload (the caller's), read with the audit chain's check of its row in
+ * one statement: ST_NOT_FOUND, or ST_CONFLICT (logged) for a decision written or changed in the
+ * database.  GET /decisions/{id} and an approval's request read it so.
+ */
+ATTR_NODISCARD enum status service_decision_read(struct service *s, const char *id, char **payload,
+						 struct err *e);
 
 /*
  * GET /decisions (session_id NULL) or GET /sessions/{id}/decisions (oldest

@@ -54,7 +54,12 @@ static json_object *session_json(const struct session_row *s)
 	return o;
 }
 
-enum status service_session_get(struct service *s, const char *id, char **record, struct err *e)
+/*
+ * The session's record; with vouch, ST_CONFLICT (logged) for a row the audit chain does not
+ * vouch for (an upsert reads back the row it has just written and chained without it).
+ */
+static enum status session_read(struct service *s, const char *id, bool vouch, char **record,
+				struct err *e)
 {
 	struct session_row row;
 	enum status st;
@@ -62,10 +67,17 @@ enum status service_session_get(struct service *s, const char *id, char **record
 	if (jx_check_id("session_id", id, NULL) != ST_OK)
 		return err_set(e, ST_NOT_FOUND, "session not found");
 	st = store_session_get(s->store, id, &row, e);
+	if (st == ST_OK && vouch)
+		st = service_row_vouch(s, "activity_sessions", "session", id, e);
 	if (st == ST_OK)
 		*record = jx_take_text(session_json(&row));
 	store_session_row_release(&row);
 	return st;
+}
+
+enum status service_session_get(struct service *s, const char *id, char **record, struct err *e)
+{
+	return session_read(s, id, true, record, e);
 }
 
 /* The list's filters in the order they are checked. */
@@ -83,6 +95,43 @@ static enum status read_filter(service_arg_fn arg, void *ctx, struct session_fil
 	return service_arg_fields(arg, ctx, filter_fields, ARRAY_SIZE(filter_fields), f, e);
 }
 
+/*
+ * The page's envelope; a session the chain does not vouch for is left out of the items and
+ * counted in "withheld" (the cursor, next, still follows the page's last row).
+ */
+static enum status list_envelope(struct service *s, const struct session_list *list,
+				 const struct paging *p, const char *next, char **envelope,
+				 struct err *e)
+{
+	const char **ids = xcalloc(list->n + 1, sizeof(*ids));
+	bool *vouched = xcalloc(list->n + 1, sizeof(*vouched));
+	struct paging shown = *p;
+	size_t withheld = 0, n = 0;
+	enum status st;
+	struct buf b;
+
+	for (size_t i = 0; i < list->n; i++)
+		ids[i] = list->rows[i].session_id;
+	st = service_rows_vouched(s, "activity_sessions", "session", ids, list->n, vouched,
+				  &withheld, e);
+	shown.withheld += (int64_t)withheld;
+	if (st == ST_OK) {
+		service_envelope_open(&b);
+		for (size_t i = 0; i < list->n; i++) {
+			char *item = vouched[i] ? jx_take_text(session_json(&list->rows[i])) : NULL;
+
+			if (item)
+				service_envelope_item(&b, n++, item);
+			free(item);
+		}
+		service_envelope_close(&b, list->total, &shown, next);
+		*envelope = buf_detach(&b, NULL);
+	}
+	free(vouched);
+	free(ids);
+	return st;
+}
+
 enum status service_session_list(struct service *s, service_arg_fn arg, void *ctx, char **envelope,
 				 struct err *e)
 {
@@ -90,7 +139,6 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 	struct session_filter f;
 	struct paging p = {0};
 	char *next = NULL;
-	struct buf b;
 	enum status st = read_filter(arg, ctx, &f, e);
 
 	if (st == ST_OK)
@@ -103,15 +151,7 @@ enum status service_session_list(struct service *s, service_arg_fn arg, void *ct
 			next = service_paging_cursor(PAGING_KEY_CREATED,
 						     list.rows[list.n - 1].created_at,
 						     list.rows[list.n - 1].session_id);
-		service_envelope_open(&b);
-		for (size_t i = 0; i < list.n; i++) {
-			char *item = jx_take_text(session_json(&list.rows[i]));
-
-			service_envelope_item(&b, i, item);
-			free(item);
-		}
-		service_envelope_close(&b, list.total, &p, next);
-		*envelope = buf_detach(&b, NULL);
+		st = list_envelope(s, &list, &p, next, envelope, e);
 	}
 	free(next);
 	store_session_list_release(&list);
@@ -251,7 +291,7 @@ enum status service_session_upsert(struct service *s, json_object *req, const st
 		st = service_owner_refusal("session", u.session_id, "recorded or started",
 					   "sessions.replace", "change it", e);
 	if (st == ST_OK)
-		st = service_session_get(s, u.session_id, record, e);
+		st = session_read(s, u.session_id, false, record, e);
 	free(payload);
 	free(owner);
 	return st;

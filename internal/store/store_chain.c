@@ -8,6 +8,7 @@
 #include "base/interrupt.h"
 #include "base/log.h"
 #include "store/store_chain.h"
+#include "store/store_vouch_memo.h"
 #include "store/store_backend.h"
 #include "store/store_decisions.h"
 #include "store/store_pg_batch.h"
@@ -748,6 +749,15 @@ static const struct chained *rewritten(const char *table)
 	return NULL;
 }
 
+/* The entry of table among every chained kind, the decisions too (for reads); NULL if none. */
+static const struct chained *chained_of(const char *table)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(chained_tables); i++)
+		if (str_eq(chained_tables[i].table, table))
+			return &chained_tables[i];
+	return NULL;
+}
+
 /* append_row for table, one of the kinds chained at every write (never the decisions). */
 static enum status append_table(struct store_conn *c, const char *table, const char *id,
 				bool only_changed, bool *appended, struct err *e)
@@ -853,23 +863,48 @@ static size_t col_of(const struct chained *t, const char *name)
 }
 
 /*
+ * The memory's key of a row of t with values v, whose newest entry has record_sha256 sha.  A
+ * decision's row is never changed, so its values alone say it is the one vouched for before;
+ * a changing record's row must be its newest entry's, not one cavra wrote earlier and the
+ * database put back (an approval pending again), so the key holds that entry's hash too.
+ */
+static void memo_key(const struct chained *t, const char *const *v, const char *sha,
+		     unsigned char key[STORE_VOUCH_MEMO_KEY])
+{
+	bool decision = t == &chained_tables[CHAINED_DECISIONS];
+
+	store_vouch_memo_key(t->table, v, t->ncols, decision ? NULL : sha, key);
+}
+
+/*
  * Row j of r (t's columns, the record_sha256 of its newest entry, then t->lacks_ok) against
  * that entry: *vouched whether it hashed the row, or the row has none and may go without.
  */
 static enum status vouch_one(const struct chained *t, struct store_rows *r, size_t j, bool *vouched,
 			     struct err *e)
 {
-	const char *v[DECISION_NCOLS], *sha;
+	const char *v[DECISION_NCOLS], *sha = store_rows_get(r, j, t->ncols);
+	unsigned char key[STORE_VOUCH_MEMO_KEY];
 	char rsha[SHA256_HEX_LEN];
 	enum status st;
 
+	*vouched = false;
+	if (!sha) {
+		*vouched = str_eq(store_rows_get(r, j, t->ncols + 1), "1");
+		return ST_OK;
+	}
 	for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
 		v[k] = store_rows_get(r, j, k);
+	memo_key(t, v, sha, key);
+	if (store_vouch_memo_has(key)) {
+		*vouched = true;
+		return ST_OK;
+	}
 	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
 		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	sha = store_rows_get(r, j, t->ncols);
-	*vouched = st == ST_OK &&
-		   (sha ? str_eq(sha, rsha) : str_eq(store_rows_get(r, j, t->ncols + 1), "1"));
+	*vouched = st == ST_OK && str_eq(sha, rsha);
+	if (*vouched)
+		store_vouch_memo_put(key);
 	return st;
 }
 
@@ -899,7 +934,7 @@ static enum status vouched_get(struct store *st, struct store_conn *c, const cha
 			       const char *id, const char *col, char **value, bool *vouched,
 			       struct err *e)
 {
-	const struct chained *t = rewritten(table);
+	const struct chained *t = chained_of(table);
 	size_t k = t && col ? col_of(t, col) : SIZE_MAX;
 	bool covers = false;
 	enum status rc;
@@ -1017,7 +1052,7 @@ static enum status vouch_many(struct store_conn *c, const struct chained *t, con
 enum status store_records_vouched(struct store *st, const char *table, const char *const *ids,
 				  size_t n, bool *vouched, struct err *e)
 {
-	const struct chained *t = rewritten(table);
+	const struct chained *t = chained_of(table);
 	struct store_conn *c = NULL;
 	bool covers = false;
 	enum status rc =
@@ -1033,6 +1068,112 @@ enum status store_records_vouched(struct store *st, const char *table, const cha
 	if (rc == ST_OK && covers)
 		rc = vouch_many(c, t, ids, n, vouched, e);
 	store_conn_put(st, c);
+	return rc;
+}
+
+/* The entries of the decisions of ids[0..m): record_id, seq, record_sha256, in one statement. */
+static enum status decision_entries(struct store_conn *c, const char *const *ids, size_t m,
+				    struct store_rows **out, struct err *e)
+{
+	struct buf q = BUF_INIT;
+	enum status st;
+
+	buf_xadds(&q, "SELECT record_id, seq, record_sha256 FROM audit_chain WHERE kind = "
+		      "'decision' AND record_id IN (");
+	for (size_t i = 0; i < m; i++)
+		buf_xaddf(&q, "%s$%zu", i ? ", " : "", i + 1);
+	buf_xadds(&q, ")");
+	st = m > INT_MAX ? err_set(e, ST_INTERNAL, "audit chain: %zu ids in one statement", m)
+			 : store_query(c, q.data, (int)m, ids, out, e);
+	buf_release(&q);
+	return st;
+}
+
+/* The record_sha256 of the newest of id's entries in en (NULL: none). */
+static const char *newest_of(const struct store_rows *en, const char *id)
+{
+	const char *sha = NULL;
+	int64_t best = -1, seq;
+
+	for (size_t k = 0; k < store_rows_count(en); k++)
+		if (str_eq(store_rows_get(en, k, 0), id) &&
+		    str_to_i64(store_rows_get(en, k, 1), 0, INT64_MAX, &seq) && seq > best) {
+			best = seq;
+			sha = store_rows_get(en, k, 2);
+		}
+	return sha;
+}
+
+/* Row i of r, a decision, against its newest entry's hash sha, as vouch_one checks a row. */
+static enum status vouch_listed(const struct store_rows *r, size_t i, const char *sha,
+				bool *vouched, struct err *e)
+{
+	const struct chained *t = &chained_tables[CHAINED_DECISIONS];
+	const char *v[DECISION_NCOLS];
+	unsigned char key[STORE_VOUCH_MEMO_KEY];
+	char rsha[SHA256_HEX_LEN];
+	enum status st;
+
+	*vouched = false;
+	if (!sha)
+		return ST_OK; /* every decision has an entry once the chain covers them */
+	for (size_t k = 0; k < DECISION_NCOLS; k++)
+		v[k] = store_rows_get(r, i, k);
+	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
+		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+	*vouched = st == ST_OK && str_eq(sha, rsha);
+	memo_key(t, v, NULL, key);
+	if (*vouched)
+		store_vouch_memo_put(key);
+	return st;
+}
+
+/* vouched[i] for the rows of r the memory did not know (miss[0..m)), as read in the list. */
+static enum status vouch_misses(struct store_conn *c, const struct store_rows *r, size_t n,
+				const char *const *miss, size_t m, bool *vouched, struct err *e)
+{
+	struct store_rows *en = NULL;
+	enum status st = decision_entries(c, miss, m, &en, e);
+
+	for (size_t i = 0; st == ST_OK && i < n; i++)
+		if (!vouched[i])
+			st = vouch_listed(r, i, newest_of(en, store_rows_get(r, i, 0)), &vouched[i],
+					  e);
+	store_rows_free(en);
+	return st;
+}
+
+enum status store_decisions_vouched(struct store *st, const struct store_rows *r, size_t n,
+				    bool *vouched, struct err *e)
+{
+	const struct chained *t = &chained_tables[CHAINED_DECISIONS];
+	const char **miss = xcalloc(n + 1, sizeof(*miss));
+	struct store_conn *c = NULL;
+	bool covers = false;
+	size_t m = 0;
+	enum status rc = ST_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *v[DECISION_NCOLS];
+		unsigned char key[STORE_VOUCH_MEMO_KEY];
+
+		for (size_t k = 0; k < DECISION_NCOLS; k++)
+			v[k] = store_rows_get(r, i, k);
+		memo_key(t, v, NULL, key);
+		vouched[i] = store_vouch_memo_has(key);
+		if (!vouched[i])
+			miss[m++] = v[0];
+	}
+	if (m)
+		rc = store_conn_get(st, &c, e);
+	if (m && rc == ST_OK)
+		rc = covered(st, c, t, &covers, e);
+	for (size_t i = 0; m && rc == ST_OK && !covers && i < n; i++)
+		vouched[i] = true; /* the chain cannot tell yet: an adoption is pending */
+	if (m && rc == ST_OK && covers)
+		rc = vouch_misses(c, r, n, miss, m, vouched, e);
+	store_conn_put(st, c);
+	free(miss);
 	return rc;
 }
 

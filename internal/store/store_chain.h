@@ -300,8 +300,8 @@ ATTR_NODISCARD enum status store_chain_record_matches(struct store_conn *c, cons
  * schema before the migration that chains table's records, or its records written before it
  * still waiting for their adoption: adopt_pending for approvals, a late group's flag for the
  * others), and where the row is not there (the caller's not found).  A chain found to cover
- * table's records is remembered in st, as an adoption is never undone.  A table of
- * STORE_CHAIN_REWRITTEN; ST_INTERNAL for another.
+ * table's records is remembered in st, as an adoption is never undone.  activity_decisions or a
+ * table of STORE_CHAIN_REWRITTEN; ST_INTERNAL for another.
  */
 ATTR_NODISCARD enum status store_record_vouched(struct store *st, const char *table, const char *id,
 						bool *vouched, struct err *e);
@@ -323,6 +323,14 @@ ATTR_NODISCARD enum status store_record_vouched_get(struct store *st, const char
 ATTR_NODISCARD enum status store_records_vouched(struct store *st, const char *table,
 						 const char *const *ids, size_t n, bool *vouched,
 						 struct err *e);
+/*
+ * Of the first n rows of r, decisions with STORE_DECISION_COLS("") (a list's page, as read),
+ * whether the chain vouches for each (vouched[i]).  A decision is never changed once written,
+ * so one found vouched before with the same values is not checked again (store_vouch_memo.h);
+ * the others are checked in one statement, as store_records_vouched checks them.
+ */
+ATTR_NODISCARD enum status store_decisions_vouched(struct store *st, const struct store_rows *r,
+						   size_t n, bool *vouched, struct err *e);
 /* store_record_vouched on c, one of st's (in its open transaction, if any). */
 ATTR_NODISCARD enum status store_record_vouched_in(struct store *st, struct store_conn *c,
 						   const char *table, const char *id, bool *vouched,

@@ -995,21 +995,13 @@ enum status store_decision_insert(struct store *st, const struct decision_rec *d
 	return rc;
 }
 
-enum status store_decision_get(struct store *st, const char *id, char **payload, struct err *e)
-{
-	static const char sql[] = "SELECT payload FROM activity_decisions WHERE decision_id = $1";
-	enum status rc = store_run_text(st, sql, 1, &id, payload, e);
-
-	return rc == ST_NOT_FOUND ? err_set(e, rc, "decision '%s' not found", id) : rc;
-}
-
 /* Served by ux_activity_decisions_idempotency, whose WHERE the query repeats. */
 enum status store_decision_find_key(struct store *st, const char *caller, const char *key,
-				    char **payload, char **request_sha256, struct err *e)
+				    char **decision_id, char **request_sha256, struct err *e)
 {
-	static const char sql[] =
-		"SELECT payload, request_sha256 FROM activity_decisions WHERE idempotency_caller = "
-		"$1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL";
+	static const char sql[] = "SELECT decision_id, request_sha256 FROM activity_decisions "
+				  "WHERE idempotency_caller "
+				  "= $1 AND idempotency_key = $2 AND idempotency_key IS NOT NULL";
 	const char *p[2] = {caller, key};
 	struct store_rows *r = NULL;
 	enum status rc = store_run_query(st, sql, 2, p, &r, e);
@@ -1017,7 +1009,7 @@ enum status store_decision_find_key(struct store *st, const char *caller, const 
 	if (rc == ST_OK && store_rows_count(r) == 0)
 		rc = err_set(e, ST_NOT_FOUND, "no decision under this idempotency key");
 	if (rc == ST_OK) {
-		*payload = xstrdup(store_rows_get(r, 0, 0));
+		*decision_id = xstrdup(store_rows_get(r, 0, 0));
 		*request_sha256 = xstrdup(store_rows_get(r, 0, 1) ? store_rows_get(r, 0, 1) : "");
 	}
 	store_rows_free(r);
@@ -1045,17 +1037,24 @@ static void decision_where(struct qb *q, const void *filter)
 	store_qb_filter(q, "decided_at < $%d", f->until);
 }
 
+/* Where the list's statement (DECISION_COLS) has the columns the page takes. */
+enum { LIST_ID = 0, LIST_DECIDED_AT = 12, LIST_PAYLOAD = 15 };
+
 static void fill_page(struct store_page *out, struct store_rows *r, int limit)
 {
 	size_t n = store_page_take(store_rows_count(r), limit, &out->more);
 
 	out->items = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		out->items[i] = xstrdup(store_rows_get(r, i, 0));
+	out->ids = xcalloc(n + 1, sizeof(char *));
+	out->vouched = xcalloc(n + 1, sizeof(bool));
+	for (size_t i = 0; i < n; i++) {
+		out->items[i] = xstrdup(store_rows_get(r, i, LIST_PAYLOAD));
+		out->ids[i] = xstrdup(store_rows_get(r, i, LIST_ID));
+	}
 	out->n = n;
 	if (n > 0) {
-		out->last_ts = store_time_dup(store_rows_get(r, n - 1, 1));
-		out->last_id = xstrdup(store_rows_get(r, n - 1, 2));
+		out->last_ts = store_time_dup(store_rows_get(r, n - 1, LIST_DECIDED_AT));
+		out->last_id = xstrdup(store_rows_get(r, n - 1, LIST_ID));
 	}
 }
 
@@ -1072,7 +1071,7 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 
 	memset(out, 0, sizeof(*out));
 	out->total = -1;
-	store_qb_init(&q, "SELECT payload, decided_at, decision_id FROM activity_decisions");
+	store_qb_init(&q, "SELECT " DECISION_COLS " FROM activity_decisions");
 	decision_where(&q, f);
 	store_qb_after(&q, "decided_at", "decision_id", f->after_ts, f->after_id, f->oldest_first);
 	store_qb_add(&q, f->oldest_first ? " ORDER BY decided_at ASC, decision_id ASC"
@@ -1080,6 +1079,8 @@ enum status store_decision_list(struct store *st, const struct decision_filter *
 	rc = store_qb_run_page(st, &q, f->limit, f->offset, f->after_ts, &r, e);
 	if (rc == ST_OK)
 		fill_page(out, r, f->limit);
+	if (rc == ST_OK)
+		rc = store_decisions_vouched(st, r, out->n, out->vouched, e);
 	store_rows_free(r);
 	store_qb_release(&q);
 	if (rc == ST_OK && f->want_total &&
@@ -1095,9 +1096,13 @@ void store_page_release(struct store_page *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		free(p->items[i]);
+		free(p->ids ? p->ids[i] : NULL);
+	}
 	free(p->items);
+	free(p->ids);
+	free(p->vouched);
 	free(p->last_ts);
 	free(p->last_id);
 	memset(p, 0, sizeof(*p));

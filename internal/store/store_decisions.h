@@ -53,17 +53,13 @@ ATTR_NODISCARD enum status store_decision_insert(struct store *st, const struct 
 						 struct err *e);
 
 /*
- * The decision stored under caller's idempotency key: its payload and the
+ * The decision stored under caller's idempotency key: its decision_id and the
  * request_sha256 it was stored with, both the caller's (free()).
  * ST_NOT_FOUND when the caller has no decision under key.
  */
 ATTR_NODISCARD enum status store_decision_find_key(struct store *st, const char *caller,
-						   const char *key, char **payload,
+						   const char *key, char **decision_id,
 						   char **request_sha256, struct err *e);
-
-/* The stored payload of one decision; *payload is the caller's, free(). */
-ATTR_NODISCARD enum status store_decision_get(struct store *st, const char *id, char **payload,
-					      struct err *e);
 
 /* Filters: NULL means "any".  Borrowed for the call. */
 struct decision_filter {
@@ -80,6 +76,9 @@ struct decision_filter {
 /* One page of payloads (JSON text), newest first unless oldest_first. */
 struct store_page {
 	char **items; /* owned */
+	char **ids; /* owned: each item's decision_id */
+	bool *vouched; /* owned: whether the audit chain vouches for each (store_decisions_vouched)
+			*/
 	size_t n;
 	int64_t total; /* -1 when not counted */
 	char *last_ts, *last_id; /* sort key of the last row, for the next cursor */

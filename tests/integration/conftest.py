@@ -378,6 +378,16 @@ def sqlite_path(url):
     return url[len("sqlite:"):] if url.startswith("sqlite:") else url
 
 
+def chain_planted(db):
+    """Rows a test wrote by SQL into a database whose audit chain is still empty, chained as
+    `cavra audit adopt` chains the records of a database from before the chain: cavra serves
+    records only as the chain last recorded them (docs/audit.md)."""
+    sql(db, "UPDATE audit_chain_head SET adopt_pending = 1, evidence_pending = 1, "
+            "records_pending = 1, sessions_pending = 1 WHERE seq = 0")
+    code, out, err = cavra("audit", "adopt", db=db)
+    assert code == 0, out + err
+
+
 def sql(db, query):
     """Runs a query on either backend; returns rows as lists of strings."""
     if backend_of(db) == "postgres":

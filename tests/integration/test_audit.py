@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import urllib.parse
 
 import pytest
 
@@ -124,9 +125,33 @@ def tamper(db, ids):
     }
 
 
+def withheld_when_read(db, tmp_path, path, rid, withheld=1):
+    """cavra serve does not serve the record rid of list path as it stands: refused by id
+    (409) and left out of the list, counted in its envelope's withheld (of all it leaves out)."""
+    with serve(db, tmp=tmp_path) as srv:
+        page = srv.get(path + "?limit=200").json()
+        assert page.get("withheld") == withheld, page
+        assert rid not in json.dumps(page["items"]), page
+        r = srv.get(f"{path}/{urllib.parse.quote(rid, safe='')}")
+        assert r.status_code == 409 and "audit chain" in r.json()["detail"], r.text
+
+
+def decisions_withheld(db, tmp_path, rid, withheld):
+    """A decision the chain does not vouch for is refused by id and by an approval's request,
+    and left out of the list and of its session's transcript."""
+    withheld_when_read(db, tmp_path, "/decisions", rid, withheld)
+    sid = sql(db, f"SELECT session_id FROM activity_decisions WHERE decision_id = '{rid}'")[0][0]
+    with serve(db, tmp=tmp_path) as srv:
+        page = srv.get(f"/sessions/{sid}/decisions?limit=200").json()
+        assert page.get("withheld") == 1 and rid not in json.dumps(page["items"]), page
+        r = srv.post("/approvals", {"decision_id": rid})
+        assert r.status_code == 409 and "audit chain" in r.json()["detail"], r.text
+        assert srv.get("/approvals?limit=200").json()["items"] == []
+
+
 @pytest.mark.parametrize("case", ["edit_outcome", "edit_payload", "delete", "delete_with_entry",
                                   "insert", "reorder", "truncate"])
-def test_each_tampering_is_detected_and_named(chained, case):
+def test_each_tampering_is_detected_and_named(chained, case, tmp_path):
     db, ids = chained
     stmts, want = tamper(db, ids)[case]
     for s in stmts:
@@ -142,6 +167,8 @@ def test_each_tampering_is_detected_and_named(chained, case):
     assert ONE_PASS not in err, err  # the break sent verify to the walk that names it
     # the records around the break are named
     assert all("after=" in l for l in lines), lines
+    if case in ("edit_outcome", "edit_payload", "insert"):
+        decisions_withheld(db, tmp_path, want[0][2], len(want))
 
 
 def test_an_edited_session_counter_is_named(chained):

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, cavra, free_port, serve
+from conftest import REPO, cavra, chain_planted, free_port, serve
 from idp import node_binary
 from test_list_totals import insert_decisions
 
@@ -114,6 +114,7 @@ def test_console_in_chromium_auth_none_sqlite(tmp_path):
     # more than the 10,000 the default total counts, for the "10,000+" of boundedTotal
     assert cavra("migrate", "up", db=db)[0] == 0
     insert_decisions(db, "bulk/total", 10001)
+    chain_planted(db)
     with serve(db, "--auto-migrate", "--policy-dir", POLICIES, tmp=tmp_path) as s:
         out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none", CAVRA_E2E_BULK_REPO="bulk/total")
     assert "auth mode none" in out and "ok - approve " in out, out

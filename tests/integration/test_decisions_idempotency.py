@@ -37,6 +37,22 @@ def counters(srv, sid):
     return s["decision_count"], s["blocked_count"], s["approval_required_count"]
 
 
+def test_a_retry_is_not_answered_with_a_decision_changed_in_the_database(srv, db):
+    """The stored decision a retry would answer, its outcome turned to allow by SQL: the
+    harness is not told allow (409, the audit chain), and nothing new is stored."""
+    key = "2f5e1b8a-5c1e-4c53-9b3e-0e5f1c1d2a77"
+    first = post(srv, BODY, key=key)
+    assert first.status_code == 201 and first.json()["decision"] == "block", first.text
+    obj = "::jsonb" if backend_of(db) == "postgres" else ""
+    allowed = json.dumps(dict(first.json(), decision="allow")).replace("'", "''")
+    sql(db, f"UPDATE activity_decisions SET decision = 'allow', payload = '{allowed}'{obj} "
+            f"WHERE decision_id = '{first.json()['decision_id']}'")
+    again = post(srv, BODY, key=key)
+    assert again.status_code == 409 and "audit chain" in again.json()["detail"], again.text
+    assert "allow" not in again.text
+    assert sql(db, "SELECT count(*) FROM activity_decisions") == [["1"]]
+
+
 def test_retry_answers_the_stored_decision_and_counts_once(srv, db):
     first = post(srv, BODY, key='"8e03978e-40d5-43e8-bc93-6894a57f9324"')
     assert first.status_code == 201, first.text

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from conftest import backend_of, cavra, serve, sql
+from conftest import backend_of, cavra, chain_planted, serve, sql
 
 BOUND = 10000
 TS = "2026-01-02T03:04:05.000000Z"
@@ -55,6 +55,7 @@ def test_total_is_bounded_by_default_exact_on_request_and_absent_with_none(db, t
     insert_decisions(db, "r/few", 3)
     insert_sessions(db, "r/over", BOUND + 1)
     insert_agents(db, "team-over", BOUND + 1)
+    chain_planted(db)
     with serve(db, tmp=tmp_path) as srv:
         # exact up to the bound, "eq"
         assert totals(srv, "/decisions", repository="r/few") == (3, "eq")
@@ -185,6 +186,7 @@ def test_total_of_a_last_page_agrees_with_the_count(db, tmp_path):
     assert cavra("migrate", "up", db=db)[0] == 0
     insert_decisions(db, "r/five", 5)
     insert_sessions(db, "r/five", 5)
+    chain_planted(db)
     with serve(db, tmp=tmp_path) as srv:
         for path, key in (("/decisions", "decision_id"), ("/sessions", "session_id")):
             def total(**params):

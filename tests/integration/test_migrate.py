@@ -522,6 +522,8 @@ def test_018_on_a_database_with_data(db, tmp_path):
                 "policy_pack, decision, decided_at, created_at, updated_at, payload) VALUES "
                 f"('{d}', 's', 'read_file', 'p', 'allow', '{t}', '{t}', '{t}', "
                 f"'{{\"decision_id\":\"{d}\"}}'{obj})")
+    # written by SQL: chained by the adoption migrate up runs, so that serve lists them
+    sql(db, "UPDATE audit_chain_head SET adopt_pending = 1")
     code, out, err = cavra("migrate", "up", db=db)
     assert code == 0, err
     assert applied_lines(out) == ["applied 018_decision_index_order",

@@ -183,19 +183,56 @@ def test_an_applied_rollout_change_is_chained(db, tmp_path):
     assert code == 0, out + err
 
 
-def test_a_change_is_not_applied_over_a_rollout_changed_in_the_database(db, tmp_path):
-    """An applied change keeps the rollout's repository, pack and coverage: over a row changed
-    by SQL its entry would vouch for that change, so it is 409 with nothing written."""
+def test_a_rollout_changed_in_the_database_is_not_shown_planned_or_changed(db, tmp_path):
+    """A rollout row changed by SQL: its drill-down and a change plan are 409, and so is an
+    applied change (which keeps the rollout's repository, pack and coverage: its entry would
+    vouch for the edit), with nothing written."""
     rid = ROLLOUT
-    # the update trigger moves the version too: the plan is made after the edit
-    r = apply_enforce(db, tmp_path, lambda: sql(
-        db, f"UPDATE inventory_policy_rollouts SET coverage_percent = 100 WHERE "
-            f"rollout_id = '{rid}'"))
-    assert r.status_code == 409, r.text
-    assert f"policy rollout '{rid}' is not what the audit chain" in r.json()["detail"]
+    enc = urllib.parse.quote(rid, safe="")
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as srv:
+        ok(srv.post("/policy-rollouts", {"repository": "acme/api",
+                                         "policy_pack": "cavra-ai-agent-baseline",
+                                         "mode": "audit_only", "state": "active"}))
+        plan = ok(srv.post(f"/policy-rollouts/{enc}/change-plan", {"mode": "enforce"}))
+        ok(srv.get(f"/policy-rollouts/{enc}/detail"))
+        sql(db, f"UPDATE inventory_policy_rollouts SET coverage_percent = 100 WHERE "
+                f"rollout_id = '{rid}'")
+        # the update trigger moved the version: the apply names the version the edit left
+        version = int(sql(db, f"SELECT version FROM inventory_policy_rollouts WHERE "
+                              f"rollout_id = '{rid}'")[0][0])
+        for r in (srv.get(f"/policy-rollouts/{enc}/detail"),
+                  srv.post(f"/policy-rollouts/{enc}/change-plan", {"mode": "enforce"}),
+                  srv.post(f"/policy-rollouts/{enc}/apply-change",
+                           {"base_version": version, "mode": "enforce", "reason": "ready",
+                            "plan_id": plan["plan_id"]})):
+            assert r.status_code == 409, r.text
+            assert f"policy rollout '{rid}' is not what the audit chain" in r.json()["detail"]
     assert entries(db) == [("rollout", rid)]
     assert sql(db, f"SELECT mode FROM inventory_policy_rollouts WHERE rollout_id = "
                    f"'{rid}'") == [["audit_only"]]
+
+
+def test_a_repository_changed_in_the_database_is_not_counted_as_registered(db, tmp_path):
+    """The drill-down shows a repository record the chain does not vouch for as not registered,
+    and says why."""
+    rid = ROLLOUT
+    enc = urllib.parse.quote(rid, safe="")
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as srv:
+        ok(srv.post("/repositories", {"repository_id": "acme/api", "owner": "team-a"}))
+        ok(srv.post("/policy-rollouts", {"repository": "acme/api",
+                                         "policy_pack": "cavra-ai-agent-baseline",
+                                         "mode": "audit_only", "state": "active"}))
+        d = ok(srv.get(f"/policy-rollouts/{enc}/detail"))
+        assert d["repository"] and d["repository_note"] is None, d
+        sql(db, "UPDATE inventory_repositories SET owner = 'team-b' WHERE repository_id = "
+                "'acme/api'")
+        d = ok(srv.get(f"/policy-rollouts/{enc}/detail"))
+        assert d["repository"] is None, d
+        assert d["repository_note"] == ("repository acme/api is not what the audit chain last "
+                                        "recorded for it: written or changed in the database "
+                                        "(cavra audit verify names it)"), d
 
 
 def test_records_before_022_are_adopted_once_by_migrate_up(db):

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from conftest import backend_of, cavra, serve, sql
-from test_audit import breaks, flag_refused, verify
+from test_audit import breaks, flag_refused, verify, withheld_when_read
 from test_evidence_chain import restore_carries, restore_over_newer
 from test_tokens import bearer, make_token
 
@@ -85,7 +85,7 @@ def owner(token_name):
                                   "evidence_owner", "decision_session_taken",
                                   "decision_session_archived", "decision_session_described",
                                   "evidence_session_described", "planted", "deleted"])
-def test_session_tampering_is_detected_and_named(with_sessions, case):
+def test_session_tampering_is_detected_and_named(with_sessions, case, tmp_path):
     db, _, _ = with_sessions
     obj = "::jsonb" if backend_of(db) == "postgres" else ""
     taken = json.dumps({"recorded_by": owner("sc-agent-b")})
@@ -128,6 +128,10 @@ def test_session_tampering_is_detected_and_named(with_sessions, case):
     elif what == "edited":
         assert len(breaks(out)) == 1, breaks(out)
         assert lines[0].startswith(f"edited seq={last_seq(db, sid)} "), lines
+    # what the session's entry covers (not the description decisions give), cavra serve
+    # does not serve
+    if what != "deleted" and not case.endswith("_session_described"):
+        withheld_when_read(db, tmp_path, "/sessions", sid)
 
 
 def decision_count(db, sid):
