@@ -16,9 +16,9 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, cavra, chain_planted, free_port, serve
+from conftest import REPO, cavra, chain_planted, free_port, serve, sql
 from idp import node_binary
-from test_list_totals import insert_decisions
+from test_list_totals import TS, insert_decisions
 
 CONSOLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "console")
 E2E = os.path.join(CONSOLE_DIR, "e2e.mjs")
@@ -114,11 +114,20 @@ def test_console_in_chromium_auth_none_sqlite(tmp_path):
     # more than the 10,000 the default total counts, for the "10,000+" of boundedTotal
     assert cavra("migrate", "up", db=db)[0] == 0
     insert_decisions(db, "bulk/total", 10001)
+    sql(db, "INSERT INTO activity_sessions (session_id, state, started_at, updated_at, "
+            f"created_at, payload) VALUES ('withheld-session', 'active', '{TS}', '{TS}', '{TS}', "
+            "'{}')")
     chain_planted(db)
+    # one more after the adoption: planted, the audit chain does not vouch for it
+    insert_decisions(db, "bulk/withheld", 1)
+    sql(db, "UPDATE activity_decisions SET session_id = 'withheld-session' WHERE repository = "
+            "'bulk/withheld'")
     with serve(db, "--auto-migrate", "--policy-dir", POLICIES, tmp=tmp_path) as s:
-        out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none", CAVRA_E2E_BULK_REPO="bulk/total")
+        out = run_e2e(s.base, shots, s, CAVRA_AUTH_MODE="none", CAVRA_E2E_BULK_REPO="bulk/total",
+                      CAVRA_E2E_WITHHELD_REPO="bulk/withheld",
+                      CAVRA_E2E_WITHHELD_SESSION="withheld-session")
     assert "auth mode none" in out and "ok - approve " in out, out
-    assert "ok - boundedTotal " in out, out
+    assert "ok - boundedTotal " in out and "ok - withheld " in out, out
     for scenario in ("xss", "lookalikes", "rolloutList", "rolloutPage", "rolloutActivity",
                      "rolloutPlan", "rolloutChange"):
         assert f"ok - {scenario} " in out, out

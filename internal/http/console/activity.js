@@ -4,10 +4,10 @@
 
 import { get, can, onePath, ApiError } from './api.js';
 import {
-  h, badge, time, text, code, codeBlock, route, withQuery, table, dl, loading, clear,
+  h, add, badge, time, text, code, codeBlock, route, withQuery, table, dl, loading, clear,
   DECISIONS, SEVERITIES, SESSION_STATES, ACTION_TYPES,
 } from './dom.js';
-import { filterForm, pager, pageParams, totalText } from './list.js';
+import { filterForm, pager, pageParams, totalText, withheldNote } from './list.js';
 import { decisionsChart } from './chart.js';
 import { errorBox, policyPackIds } from './common.js';
 
@@ -235,6 +235,7 @@ export async function sessionView(view, id) {
       clear(more);
       if (!n) more.append(h('p', { class: 'empty' }, 'This session has no decisions.'));
       more.append(h('p', { class: 'muted', role: 'status' }, `${n} of ${totalText(env) || n} decisions shown`));
+      add(more, withheldNote(env));
       if (env.next_cursor) {
         more.append(h('button', { type: 'button', on: { click: () => loadPage(env.next_cursor) } }, 'Load more'));
       }

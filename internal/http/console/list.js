@@ -85,6 +85,18 @@ export function totalText(env) {
   return env.total_relation === 'gte' ? `${env.total.toLocaleString('en-US')}+` : `${env.total}`;
 }
 
+// Rows of this page the server left out (the envelope's "withheld"): the audit chain does not
+// vouch for them, so they were written or changed in the database. Said, not hidden: an
+// auditor sees that the list is short and why. null when there are none.
+export function withheldNote(env) {
+  const n = Number(env.withheld) || 0;
+  if (n <= 0) return null;
+  const them = n === 1 ? 'it' : 'them';
+  return h('span', { class: 'withheld', role: 'alert' },
+    `${n} not shown: written or changed in the database since the audit chain recorded ${them} `
+    + `(cavra audit verify names ${them})`);
+}
+
 // Where "Previous" goes from a page reached by a cursor: remembered while the tab lives.
 const previous = new Map();
 
@@ -100,7 +112,8 @@ export function pager(env, query, baseHash) {
   const keep = query.limit ? { limit: query.limit } : {};
   const nav = h('nav', { class: 'pager', 'aria-label': 'Pages' },
     h('span', { class: 'pager-count', role: 'status' },
-      n ? `Showing ${start}–${start + n - 1}${total}` : `No rows${total ? ` (${count} in all)` : ''}`));
+      n ? `Showing ${start}–${start + n - 1}${total}` : `No rows${total ? ` (${count} in all)` : ''}`),
+    withheldNote(env));
   if (query.cursor) {
     nav.append(h('a', { class: 'button', href: withQuery(baseHash, { ...filters, ...keep }) }, '« First'));
     const prev = previous.get(query.cursor);

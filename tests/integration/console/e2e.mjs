@@ -714,6 +714,23 @@ S.boundedTotal = async ({ page }) => {
   expect(r.status === 200 && JSON.parse(r.text).total === 10001, `count=exact: ${r.status} ${r.text.slice(0, 200)}`);
 };
 
+// A decision planted in the database after the chain's adoption (CAVRA_E2E_WITHHELD_REPO holds
+// one, inserted by the test before the run): the list leaves it out and says so, and so does
+// its session's replay.
+S.withheld = async ({ page }) => {
+  const repo = process.env.CAVRA_E2E_WITHHELD_REPO;
+  const note = (sel) => page.locator(sel).textContent({ timeout: 1000 }).catch(() => '');
+  const want = '1 not shown: written or changed in the database since the audit chain recorded it';
+  await open(page, `#/decisions?repository=${encodeURIComponent(repo)}`);
+  await eventually(async () => (await note('.pager .withheld')).startsWith(want)
+      && (await page.textContent('.pager-count')).startsWith('No rows'),
+  async () => `pager: '${await page.textContent('.pager')}'`);
+  await shot(page, 'withheld');
+  await open(page, `#/sessions/${encodeURIComponent(process.env.CAVRA_E2E_WITHHELD_SESSION)}`);
+  await eventually(async () => (await note('.withheld')).startsWith(want),
+    async () => `replay: '${await page.textContent('main')}'`);
+};
+
 // ---- policy rollouts
 
 const ROLLOUT_CHECKS = ['repository_registered', 'coverage', 'source_control_integration',
@@ -895,7 +912,8 @@ const PLAN = {
     'noRoles', 'hostCookie', 'logout'],
   none: ['login', 'filterDecisions', 'paging', 'sessionReplay', 'approve', 'xss', 'lookalikes', 'otherViews', 'recordForm',
     'rolloutList', 'rolloutPage', 'rolloutActivity', 'rolloutPlan', 'rolloutChange',
-    ...(process.env.CAVRA_E2E_BULK_REPO ? ['boundedTotal'] : [])],
+    ...(process.env.CAVRA_E2E_BULK_REPO ? ['boundedTotal'] : []),
+    ...(process.env.CAVRA_E2E_WITHHELD_REPO ? ['withheld'] : [])],
 };
 
 // Whatever hangs, the run ends: one scenario may take at most this long.
