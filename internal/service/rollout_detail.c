@@ -254,30 +254,66 @@ static void add_integration(json_object *by, json_object *in, struct rollout_fac
 		f->siem_or_storage++;
 }
 
-static enum status integrations(struct store_conn *c, const struct rollout_view *v,
-				struct rollout_facts *f, json_object **out, struct err *e)
+/*
+ * The integrations that serve the rollout's repository (rows r: id, payload), each checked
+ * against the audit chain: one it does not vouch for (written or changed in the database) is
+ * left out and counted in "withheld", so that a planted integration cannot pass readiness.
+ */
+static enum status serving(struct store *st, const struct store_rows *r, const char *repo,
+			   json_object **recs, const char ***ids, bool **vouched, size_t *n,
+			   struct err *e)
+{
+	*recs = json_object_new_array();
+	*ids = xcalloc(store_rows_count(r) + 1, sizeof(**ids));
+	*vouched = xcalloc(store_rows_count(r) + 1, sizeof(**vouched));
+	*n = 0;
+	for (size_t i = 0; i < store_rows_count(r); i++) {
+		json_object *o =
+			service_stored_object("integrations", NULL, store_rows_get(r, i, 1));
+
+		if (!o || !serves(o, repo)) {
+			json_object_put(o);
+			continue;
+		}
+		json_object_array_add(*recs, o);
+		(*ids)[(*n)++] = store_rows_get(r, i, 0);
+	}
+	return store_records_vouched(st, "integrations", *ids, *n, *vouched, e);
+}
+
+static enum status integrations(struct store *st, struct store_conn *c,
+				const struct rollout_view *v, struct rollout_facts *f,
+				json_object **out, struct err *e)
 {
 	struct store_rows *r = NULL;
-	json_object *all, *by;
+	json_object *recs = NULL, *by;
+	const char **ids = NULL;
+	bool *vouched = NULL;
+	size_t n = 0, withheld;
 	int64_t total = 0;
-	enum status st = store_rollout_integrations(c, ROLLOUT_MAX_INTEGRATIONS, &r, e);
+	enum status rc = store_rollout_integrations(c, ROLLOUT_MAX_INTEGRATIONS, &r, e);
 
-	if (st != ST_OK)
-		return st;
-	all = payload_array(r, "integrations");
+	if (rc == ST_OK)
+		rc = serving(st, r, v->repository, &recs, &ids, &vouched, &n, e);
+	withheld = rc == ST_OK ? service_withheld("integration", ids, vouched, n) : 0;
 	by = json_object_new_object();
-	for (size_t i = 0; i < json_object_array_length(all); i++) {
-		json_object *in = json_object_array_get_idx(all, i);
-
-		if (!serves(in, v->repository))
-			continue;
-		add_integration(by, in, f);
-		total++;
-	}
-	json_object_put(all);
+	for (size_t i = 0; rc == ST_OK && i < n; i++)
+		if (vouched[i]) {
+			add_integration(by, json_object_array_get_idx(recs, i), f);
+			total++;
+		}
+	json_object_put(recs);
 	store_rows_free(r);
+	free(ids);
+	free(vouched);
+	if (rc != ST_OK) {
+		json_object_put(by);
+		return rc;
+	}
 	*out = json_object_new_object();
 	jx_add_int(*out, "total", total);
+	if (withheld)
+		jx_add_int(*out, "withheld", (int64_t)withheld);
 	json_object_object_add(*out, "by_category", by);
 	return ST_OK;
 }
@@ -373,7 +409,7 @@ static enum status fill(struct service *s, struct store_conn *c, const struct ro
 	if (st == ST_OK)
 		st = activity(c, v, &f, &act, e);
 	if (st == ST_OK)
-		st = integrations(c, v, &f, &integ, e);
+		st = integrations(s->store, c, v, &f, &integ, e);
 	if (st != ST_OK)
 		return st;
 	json_object_object_add(out, "policy_pack", pack_summary(s, v->policy_pack));

@@ -111,7 +111,9 @@ enum status store_rollout_integrations(struct store_conn *c, int limit, struct s
 	const char *p[1] = {lim};
 
 	snprintf(lim, sizeof(lim), "%d", limit);
-	return store_query(c, "SELECT payload FROM integrations ORDER BY integration_id LIMIT $1",
+	return store_query(c,
+			   "SELECT integration_id, payload FROM integrations ORDER BY "
+			   "integration_id LIMIT $1",
 			   1, p, out, e);
 }
 

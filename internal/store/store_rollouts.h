@@ -46,7 +46,7 @@ ATTR_NODISCARD enum status store_rollout_approvals(struct store_conn *c,
 ATTR_NODISCARD enum status store_rollout_recent(struct store_conn *c, const struct rollout_scope *s,
 						int limit, struct store_rows **out, struct err *e);
 
-/* Every integration's payload, by id (one column), at most limit of them. */
+/* Every integration's id and payload (two columns), by id, at most limit of them. */
 ATTR_NODISCARD enum status store_rollout_integrations(struct store_conn *c, int limit,
 						      struct store_rows **out, struct err *e);
 

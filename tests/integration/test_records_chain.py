@@ -235,6 +235,38 @@ def test_a_repository_changed_in_the_database_is_not_counted_as_registered(db, t
                                         "(cavra audit verify names it)"), d
 
 
+def test_an_integration_changed_in_the_database_does_not_count_for_readiness(db, tmp_path):
+    """An integration row edited by SQL (a failed one made healthy) is left out of the
+    drill-down's integrations, counted in their withheld, and passes no readiness check."""
+    rid = ROLLOUT
+    enc = urllib.parse.quote(rid, safe="")
+    assert cavra("migrate", "up", db=db)[0] == 0
+    with serve(db, tmp=tmp_path) as srv:
+        iid = ok(srv.post("/integrations", {"provider": "github", "category": "source_control",
+                                            "status": "active",
+                                            "health_status": "failed"}))["integration_id"]
+        ok(srv.post("/policy-rollouts", {"repository": "acme/api",
+                                         "policy_pack": "cavra-ai-agent-baseline",
+                                         "mode": "audit_only", "state": "active"}))
+
+        def detail():
+            d = ok(srv.get(f"/policy-rollouts/{enc}/detail"))
+            check = {c["name"]: c for c in d["readiness"]["checks"]}
+            return d["integrations"], check["source_control_integration"]["passed"]
+
+        i, passed = detail()
+        assert i["total"] == 1 and "withheld" not in i and not passed, i
+        assert i["by_category"]["source_control"][0]["integration_id"] == iid, i
+        obj = "::jsonb" if backend_of(db) == "postgres" else ""
+        healthy = json.dumps({"integration_id": iid, "provider": "github",
+                              "category": "source_control", "status": "active",
+                              "health_status": "healthy"})
+        sql(db, f"UPDATE integrations SET health = 'healthy', payload = '{healthy}'{obj} "
+                f"WHERE integration_id = '{iid}'")
+        i, passed = detail()
+        assert i == {"total": 0, "withheld": 1, "by_category": {}} and not passed, i
+
+
 def test_records_before_022_are_adopted_once_by_migrate_up(db):
     """A chain that already holds decisions and evidence gets the registry's records chained
     after them by the `migrate up` that applies 022; a record inserted later is not."""
