@@ -360,7 +360,6 @@ enum status service_check_path_id(const char *field, const char *value, struct e
 	return ST_OK;
 }
 
-/* A malformed id cannot exist, so it is answered as not found without a query. */
 enum status service_decision_read(struct service *s, const char *id, char **payload, struct err *e)
 {
 	bool vouched = true;
@@ -377,6 +376,7 @@ enum status service_decision_read(struct service *s, const char *id, char **payl
 	return st;
 }
 
+/* A malformed id cannot exist, so it is answered as not found without a query. */
 enum status service_decision_get(struct service *s, const char *id, char **record, struct err *e)
 {
 	if (jx_check_id("decision_id", id, NULL) != ST_OK)

@@ -876,6 +876,36 @@ static void memo_key(const struct chained *t, const char *const *v, const char *
 	store_vouch_memo_key(t->table, v, t->ncols, decision ? NULL : sha, key);
 }
 
+/* Row i of r's first t->ncols values into v. */
+static void row_values(const struct chained *t, const struct store_rows *r, size_t i,
+		       const char *v[DECISION_NCOLS])
+{
+	for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
+		v[k] = store_rows_get(r, i, k);
+}
+
+/*
+ * A row's values v against sha, the record_sha256 of its newest entry, key their memo_key:
+ * a row the memory knows, else its canonical form's hash compared, and a match remembered.
+ */
+static enum status vouch_values(const struct chained *t, const char *const *v, const char *sha,
+				const unsigned char key[STORE_VOUCH_MEMO_KEY], bool *vouched,
+				struct err *e)
+{
+	char rsha[SHA256_HEX_LEN];
+	enum status st;
+
+	*vouched = store_vouch_memo_has(key);
+	if (*vouched)
+		return ST_OK;
+	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
+		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
+	*vouched = st == ST_OK && str_eq(sha, rsha);
+	if (*vouched)
+		store_vouch_memo_put(key);
+	return st;
+}
+
 /*
  * Row j of r (t's columns, the record_sha256 of its newest entry, then t->lacks_ok) against
  * that entry: *vouched whether it hashed the row, or the row has none and may go without.
@@ -885,27 +915,14 @@ static enum status vouch_one(const struct chained *t, struct store_rows *r, size
 {
 	const char *v[DECISION_NCOLS], *sha = store_rows_get(r, j, t->ncols);
 	unsigned char key[STORE_VOUCH_MEMO_KEY];
-	char rsha[SHA256_HEX_LEN];
-	enum status st;
 
-	*vouched = false;
 	if (!sha) {
 		*vouched = str_eq(store_rows_get(r, j, t->ncols + 1), "1");
 		return ST_OK;
 	}
-	for (size_t k = 0; k < t->ncols && k < DECISION_NCOLS; k++)
-		v[k] = store_rows_get(r, j, k);
+	row_values(t, r, j, v);
 	memo_key(t, v, sha, key);
-	if (store_vouch_memo_has(key)) {
-		*vouched = true;
-		return ST_OK;
-	}
-	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
-		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	*vouched = st == ST_OK && str_eq(sha, rsha);
-	if (*vouched)
-		store_vouch_memo_put(key);
-	return st;
+	return vouch_values(t, v, sha, key, vouched, e);
 }
 
 /*
@@ -1008,6 +1025,14 @@ enum status store_session_owner_vouched(struct store *st, struct store_conn *c, 
 	return rc;
 }
 
+/* "$1, $2, ..., $n)": the parameters of an IN list, and its end. */
+static void in_params(struct buf *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_xaddf(q, "%s$%zu", i ? ", " : "", i + 1);
+	buf_xadds(q, ")");
+}
+
 /* The statement of vouch_many for n ids: t->vouch's, for each row whose id is among them. */
 static char *vouch_many_sql(const struct chained *t, size_t n)
 {
@@ -1017,9 +1042,7 @@ static char *vouch_many_sql(const struct chained *t, size_t n)
 		  "SELECT %s, (SELECT a.record_sha256 FROM audit_chain a WHERE a.kind = '%s' AND "
 		  "a.record_id = %s.%s ORDER BY a.seq DESC LIMIT 1), %s FROM %s WHERE %s IN (",
 		  t->cols, t->kind, t->table, t->id_col, t->lacks_ok, t->table, t->id_col);
-	for (size_t i = 0; i < n; i++)
-		buf_xaddf(&q, "%s$%zu", i ? ", " : "", i + 1);
-	buf_xadds(&q, ")");
+	in_params(&q, n);
 	return buf_detach(&q, NULL);
 }
 
@@ -1080,9 +1103,7 @@ static enum status decision_entries(struct store_conn *c, const char *const *ids
 
 	buf_xadds(&q, "SELECT record_id, seq, record_sha256 FROM audit_chain WHERE kind = "
 		      "'decision' AND record_id IN (");
-	for (size_t i = 0; i < m; i++)
-		buf_xaddf(&q, "%s$%zu", i ? ", " : "", i + 1);
-	buf_xadds(&q, ")");
+	in_params(&q, m);
 	st = m > INT_MAX ? err_set(e, ST_INTERNAL, "audit chain: %zu ids in one statement", m)
 			 : store_query(c, q.data, (int)m, ids, out, e);
 	buf_release(&q);
@@ -1104,41 +1125,30 @@ static const char *newest_of(const struct store_rows *en, const char *id)
 	return sha;
 }
 
-/* Row i of r, a decision, against its newest entry's hash sha, as vouch_one checks a row. */
-static enum status vouch_listed(const struct store_rows *r, size_t i, const char *sha,
-				bool *vouched, struct err *e)
+/*
+ * vouched[i] for the rows of r the memory did not know (miss[0..m)), as read in the list,
+ * keys[i] their memo_key.  A decision without an entry is not vouched for: every decision has
+ * one once the chain covers them.
+ */
+static enum status vouch_misses(struct store_conn *c, const struct store_rows *r, size_t n,
+				const char *const *miss, size_t m,
+				unsigned char (*keys)[STORE_VOUCH_MEMO_KEY], bool *vouched,
+				struct err *e)
 {
 	const struct chained *t = &chained_tables[CHAINED_DECISIONS];
-	const char *v[DECISION_NCOLS];
-	unsigned char key[STORE_VOUCH_MEMO_KEY];
-	char rsha[SHA256_HEX_LEN];
-	enum status st;
-
-	*vouched = false;
-	if (!sha)
-		return ST_OK; /* every decision has an entry once the chain covers them */
-	for (size_t k = 0; k < DECISION_NCOLS; k++)
-		v[k] = store_rows_get(r, i, k);
-	st = canon_fn ? canon_fn(t->table, v, t->ncols, rsha, e)
-		      : err_set(e, ST_INTERNAL, "audit chain: no canonical form installed");
-	*vouched = st == ST_OK && str_eq(sha, rsha);
-	memo_key(t, v, NULL, key);
-	if (*vouched)
-		store_vouch_memo_put(key);
-	return st;
-}
-
-/* vouched[i] for the rows of r the memory did not know (miss[0..m)), as read in the list. */
-static enum status vouch_misses(struct store_conn *c, const struct store_rows *r, size_t n,
-				const char *const *miss, size_t m, bool *vouched, struct err *e)
-{
 	struct store_rows *en = NULL;
 	enum status st = decision_entries(c, miss, m, &en, e);
 
-	for (size_t i = 0; st == ST_OK && i < n; i++)
-		if (!vouched[i])
-			st = vouch_listed(r, i, newest_of(en, store_rows_get(r, i, 0)), &vouched[i],
-					  e);
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		const char *v[DECISION_NCOLS], *sha;
+
+		if (vouched[i])
+			continue;
+		row_values(t, r, i, v);
+		sha = newest_of(en, v[0]);
+		if (sha)
+			st = vouch_values(t, v, sha, keys[i], &vouched[i], e);
+	}
 	store_rows_free(en);
 	return st;
 }
@@ -1147,6 +1157,7 @@ enum status store_decisions_vouched(struct store *st, const struct store_rows *r
 				    bool *vouched, struct err *e)
 {
 	const struct chained *t = &chained_tables[CHAINED_DECISIONS];
+	unsigned char(*keys)[STORE_VOUCH_MEMO_KEY] = xcalloc(n + 1, sizeof(*keys));
 	const char **miss = xcalloc(n + 1, sizeof(*miss));
 	struct store_conn *c = NULL;
 	bool covers = false;
@@ -1155,12 +1166,10 @@ enum status store_decisions_vouched(struct store *st, const struct store_rows *r
 
 	for (size_t i = 0; i < n; i++) {
 		const char *v[DECISION_NCOLS];
-		unsigned char key[STORE_VOUCH_MEMO_KEY];
 
-		for (size_t k = 0; k < DECISION_NCOLS; k++)
-			v[k] = store_rows_get(r, i, k);
-		memo_key(t, v, NULL, key);
-		vouched[i] = store_vouch_memo_has(key);
+		row_values(t, r, i, v);
+		memo_key(t, v, NULL, keys[i]);
+		vouched[i] = store_vouch_memo_has(keys[i]);
 		if (!vouched[i])
 			miss[m++] = v[0];
 	}
@@ -1171,9 +1180,10 @@ enum status store_decisions_vouched(struct store *st, const struct store_rows *r
 	for (size_t i = 0; m && rc == ST_OK && !covers && i < n; i++)
 		vouched[i] = true; /* the chain cannot tell yet: an adoption is pending */
 	if (m && rc == ST_OK && covers)
-		rc = vouch_misses(c, r, n, miss, m, vouched, e);
+		rc = vouch_misses(c, r, n, miss, m, keys, vouched, e);
 	store_conn_put(st, c);
 	free(miss);
+	free(keys);
 	return rc;
 }
 

@@ -77,8 +77,7 @@ struct decision_filter {
 struct store_page {
 	char **items; /* owned */
 	char **ids; /* owned: each item's decision_id */
-	bool *vouched; /* owned: whether the audit chain vouches for each (store_decisions_vouched)
-			*/
+	bool *vouched; /* owned: the audit chain vouches for each (store_decisions_vouched) */
 	size_t n;
 	int64_t total; /* -1 when not counted */
 	char *last_ts, *last_id; /* sort key of the last row, for the next cursor */
